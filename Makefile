@@ -1,0 +1,84 @@
+# varprop build. `make` builds ./varprop; `make test` runs the whole suite;
+# `make demo` runs the main job on configs/demo.json. `make deps` installs the
+# Debian packages that are missing (apt-get; sudo when not root).
+
+CC      ?= gcc
+OPT     ?= -O2
+WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+           -Wformat=2 -Wundef -Wcast-align -Wwrite-strings -Wpointer-arith \
+           -Wvla -Wswitch-enum -Wfloat-conversion -Wnull-dereference
+CFLAGS  ?= $(OPT) -g
+CFLAGS  += -std=c11 -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L -MMD -MP $(WARN) \
+           -I/usr/include/x86_64-linux-gnu/openblas-pthread
+LDLIBS  := -lcjson -lopenblas -lz -lm -lpthread
+SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+
+BUILD   ?= build
+LIB_SRC := $(filter-out src/main.c,$(wildcard src/*.c))
+LIB_OBJ := $(LIB_SRC:src/%.c=$(BUILD)/%.o)
+TEST_SRC := $(wildcard tests/test_*.c)
+TEST_OBJ := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%.o)
+
+DEB_PKGS := libcjson-dev libopenblas-dev librandom123-dev gnuplot-nox libcriterion-dev \
+            zlib1g-dev dataset-fashion-mnist
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: all deps test unit sanitize demo bench fuzz clean valgrind
+all: varprop
+
+deps:
+	@missing=""; for p in $(DEB_PKGS); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "varprop: installing missing Debian packages:$$missing"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	else echo "varprop: all Debian dependencies present"; fi
+
+$(BUILD)/%.o: src/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/tests/%.o: tests/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Isrc -c $< -o $@
+
+$(BUILD)/libvarprop.a: $(LIB_OBJ)
+	ar rcs $@ $^
+
+varprop: $(BUILD)/main.o $(BUILD)/libvarprop.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/run_tests: $(TEST_OBJ) $(BUILD)/libvarprop.a
+	$(CC) $(CFLAGS) -o $@ $^ -lcriterion $(LDLIBS)
+
+# Unit and end-to-end tests (Criterion). The CLI tests run ./varprop, so it is built first.
+unit: varprop $(BUILD)/run_tests
+	VARPROP_BIN=$(CURDIR)/varprop $(BUILD)/run_tests --jobs 2
+
+# The whole suite: plain build, then the same suite under ASan+UBSan.
+test: deps
+	$(MAKE) unit
+	$(MAKE) sanitize
+
+sanitize:
+	$(MAKE) BUILD=build-san CFLAGS="-O1 -g $(SAN)" unit-san
+
+unit-san: $(BUILD)/run_tests $(BUILD)/varprop-san
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	  VARPROP_BIN=$(CURDIR)/$(BUILD)/varprop-san $(BUILD)/run_tests --jobs 2
+
+$(BUILD)/varprop-san: $(BUILD)/main.o $(BUILD)/libvarprop.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+demo: deps varprop
+	./varprop run configs/demo.json
+
+valgrind: varprop
+	valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect \
+	  ./varprop run configs/demo.json -o $(BUILD)/valgrind-demo --quiet --threads 1
+
+clean:
+	rm -rf build build-san varprop
+
+-include $(wildcard $(BUILD)/*.d $(BUILD)/tests/*.d)

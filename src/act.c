@@ -1,0 +1,295 @@
+/* act: see act.h. Each activation is defined once as a pair of static inline
+ * scalar functions NAME_f / NAME_df (double precision); the macro ACT_KERNELS
+ * turns them into the fused array kernels, so the table, the theory module and
+ * the fast path all use the same math. Formulas: PyTorch torch/nn/modules/
+ * activation.py and its autograd derivatives, Keras 3 keras/src/activations,
+ * JAX jax/_src/nn/functions.py (see ../shared/reference/initializers.md §4). */
+#include "act.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#define UNUSED(x) (void)(x)
+
+/* SELU constants (Klambauer et al. 2017, Eq. 14), identical in PyTorch/Keras/JAX. */
+#define SELU_ALPHA 1.6732632423543772848170429916717
+#define SELU_SCALE 1.0507009873554804934193349852946
+#define SQRT_2_OVER_PI 0.79788456080286535587989211986876
+#define GELU_TANH_C 0.044715
+
+/* Numerically stable logistic sigma(x) = 1/(1+e^-x). */
+static inline double sigm(double x)
+{
+    if (x >= 0) return 1.0 / (1.0 + exp(-x));
+    double e = exp(x);
+    return e / (1.0 + e);
+}
+/* softplus(x) = log(1+e^x) without overflow. */
+static inline double softplus1(double x) { return fmax(x, 0.0) + log1p(exp(-fabs(x))); }
+
+/* ---- piecewise-linear family ---- */
+static inline double identity_f(double x, const double *p) { UNUSED(p); return x; }
+static inline double identity_df(double x, const double *p) { UNUSED(p); UNUSED(x); return 1.0; }
+static inline double relu_f(double x, const double *p) { UNUSED(p); return x > 0 ? x : 0.0; }
+static inline double relu_df(double x, const double *p) { UNUSED(p); return x > 0 ? 1.0 : 0.0; }
+/* relu6 = hardtanh(x, 0, 6): gradient 1 strictly inside (0, 6). */
+static inline double relu6_f(double x, const double *p) { UNUSED(p); return x > 0 ? (x < 6 ? x : 6.0) : 0.0; }
+static inline double relu6_df(double x, const double *p) { UNUSED(p); return (x > 0 && x < 6) ? 1.0 : 0.0; }
+/* leaky_relu / prelu (at its initial slope) / rrelu (eval mode, slope (l+u)/2). */
+static inline double leaky_relu_f(double x, const double *p) { return x > 0 ? x : p[0] * x; }
+static inline double leaky_relu_df(double x, const double *p) { return x > 0 ? 1.0 : p[0]; }
+static inline double rrelu_f(double x, const double *p) { return x > 0 ? x : 0.5 * (p[0] + p[1]) * x; }
+static inline double rrelu_df(double x, const double *p) { return x > 0 ? 1.0 : 0.5 * (p[0] + p[1]); }
+
+/* ---- exponential-linear family ---- */
+static inline double elu_f(double x, const double *p) { return x > 0 ? x : p[0] * expm1(x); }
+static inline double elu_df(double x, const double *p) { return x > 0 ? 1.0 : p[0] * exp(x); }
+static inline double celu_f(double x, const double *p) { return x > 0 ? x : p[0] * expm1(x / p[0]); }
+static inline double celu_df(double x, const double *p) { return x > 0 ? 1.0 : exp(x / p[0]); }
+static inline double selu_f(double x, const double *p) { UNUSED(p); return SELU_SCALE * (x > 0 ? x : SELU_ALPHA * expm1(x)); }
+static inline double selu_df(double x, const double *p) { UNUSED(p); return SELU_SCALE * (x > 0 ? 1.0 : SELU_ALPHA * exp(x)); }
+
+/* ---- smooth gated family ---- */
+/* GELU exact: x Phi(x) = x/2 erfc(-x/sqrt2); phi' = Phi(x) + x N(x). */
+static inline double gelu_f(double x, const double *p) { UNUSED(p); return 0.5 * x * erfc(-x * M_SQRT1_2); }
+static inline double gelu_df(double x, const double *p)
+{
+    UNUSED(p);
+    return 0.5 * erfc(-x * M_SQRT1_2) + x * exp(-0.5 * x * x) * (0.5 * M_2_SQRTPI * M_SQRT1_2);
+}
+/* GELU tanh approximation: x/2 (1 + tanh(sqrt(2/pi)(x + 0.044715 x^3))). */
+static inline double gelu_tanh_f(double x, const double *p)
+{
+    UNUSED(p);
+    return 0.5 * x * (1.0 + tanh(SQRT_2_OVER_PI * (x + GELU_TANH_C * x * x * x)));
+}
+static inline double gelu_tanh_df(double x, const double *p)
+{
+    UNUSED(p);
+    double t = tanh(SQRT_2_OVER_PI * (x + GELU_TANH_C * x * x * x));
+    return 0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * SQRT_2_OVER_PI * (1.0 + 3.0 * GELU_TANH_C * x * x);
+}
+static inline double silu_f(double x, const double *p) { UNUSED(p); return x * sigm(x); }
+static inline double silu_df(double x, const double *p) { UNUSED(p); double s = sigm(x); return s * (1.0 + x * (1.0 - s)); }
+/* mish = x tanh(softplus x); d = tanh(sp) + x sech^2(sp) sigma(x). */
+static inline double mish_f(double x, const double *p) { UNUSED(p); return x * tanh(softplus1(x)); }
+static inline double mish_df(double x, const double *p)
+{
+    UNUSED(p);
+    double t = tanh(softplus1(x));
+    return t + x * (1.0 - t * t) * sigm(x);
+}
+
+/* ---- sigmoid family ---- */
+static inline double sigmoid_f(double x, const double *p) { UNUSED(p); return sigm(x); }
+static inline double sigmoid_df(double x, const double *p) { UNUSED(p); double s = sigm(x); return s * (1.0 - s); }
+static inline double log_sigmoid_f(double x, const double *p) { UNUSED(p); return -softplus1(-x); }
+static inline double log_sigmoid_df(double x, const double *p) { UNUSED(p); return sigm(-x); }
+/* PyTorch Hardsigmoid: relu6(x+3)/6; gradient 1/6 strictly inside (-3, 3). */
+static inline double hard_sigmoid_f(double x, const double *p) { UNUSED(p); return x <= -3 ? 0.0 : (x >= 3 ? 1.0 : x / 6.0 + 0.5); }
+static inline double hard_sigmoid_df(double x, const double *p) { UNUSED(p); return (x > -3 && x < 3) ? 1.0 / 6.0 : 0.0; }
+/* PyTorch Hardswish; its backward uses x/3 + 1/2 on [-3, 3] (closed at 3). */
+static inline double hard_swish_f(double x, const double *p) { UNUSED(p); return x <= -3 ? 0.0 : (x >= 3 ? x : x * (x + 3.0) / 6.0); }
+static inline double hard_swish_df(double x, const double *p) { UNUSED(p); return x < -3 ? 0.0 : (x <= 3 ? x / 3.0 + 0.5 : 1.0); }
+
+/* ---- tanh family ---- */
+static inline double tanh_f(double x, const double *p) { UNUSED(p); return tanh(x); }
+static inline double tanh_df(double x, const double *p) { UNUSED(p); double t = tanh(x); return 1.0 - t * t; }
+static inline double hard_tanh_f(double x, const double *p) { return x < p[0] ? p[0] : (x > p[1] ? p[1] : x); }
+static inline double hard_tanh_df(double x, const double *p) { return (x > p[0] && x < p[1]) ? 1.0 : 0.0; }
+/* PyTorch Softplus(beta, threshold): linear once beta*x > threshold. */
+static inline double softplus_f(double x, const double *p) { return p[0] * x > p[1] ? x : softplus1(p[0] * x) / p[0]; }
+static inline double softplus_df(double x, const double *p) { return p[0] * x > p[1] ? 1.0 : sigm(p[0] * x); }
+static inline double softsign_f(double x, const double *p) { UNUSED(p); return x / (1.0 + fabs(x)); }
+static inline double softsign_df(double x, const double *p) { UNUSED(p); double a = 1.0 + fabs(x); return 1.0 / (a * a); }
+static inline double tanhshrink_f(double x, const double *p) { UNUSED(p); return x - tanh(x); }
+static inline double tanhshrink_df(double x, const double *p) { UNUSED(p); double t = tanh(x); return t * t; }
+
+/* ---- shrinkage / threshold ---- */
+static inline double softshrink_f(double x, const double *p) { return x > p[0] ? x - p[0] : (x < -p[0] ? x + p[0] : 0.0); }
+static inline double softshrink_df(double x, const double *p) { return (x > p[0] || x < -p[0]) ? 1.0 : 0.0; }
+static inline double hardshrink_f(double x, const double *p) { return (x > p[0] || x < -p[0]) ? x : 0.0; }
+static inline double hardshrink_df(double x, const double *p) { return (x > p[0] || x < -p[0]) ? 1.0 : 0.0; }
+static inline double threshold_f(double x, const double *p) { return x > p[0] ? x : p[1]; }
+static inline double threshold_df(double x, const double *p) { return x > p[0] ? 1.0 : 0.0; }
+
+/* ---- Keras/JAX-only ---- */
+static inline double squareplus_f(double x, const double *p) { return 0.5 * (x + sqrt(x * x + p[0])); }
+static inline double squareplus_df(double x, const double *p) { return 0.5 * (1.0 + x / sqrt(x * x + p[0])); }
+static inline double sparse_plus_f(double x, const double *p) { UNUSED(p); return x <= -1 ? 0.0 : (x >= 1 ? x : 0.25 * (x + 1) * (x + 1)); }
+static inline double sparse_plus_df(double x, const double *p) { UNUSED(p); return x <= -1 ? 0.0 : (x >= 1 ? 1.0 : 0.5 * (x + 1)); }
+static inline double sparse_sigmoid_f(double x, const double *p) { UNUSED(p); return x <= -1 ? 0.0 : (x >= 1 ? 1.0 : 0.5 * (x + 1)); }
+static inline double sparse_sigmoid_df(double x, const double *p) { UNUSED(p); return (x > -1 && x < 1) ? 0.5 : 0.0; }
+static inline double exponential_f(double x, const double *p) { UNUSED(p); return exp(x); }
+static inline double exponential_df(double x, const double *p) { UNUSED(p); return exp(x); }
+
+/* ---- fused array kernels, generated from the scalar pair ----
+ * z is read before d is written at the same index, so d may alias z. */
+#define ACT_KERNELS(N)                                                                   \
+    static void N##_k32(const float *z, float *h, float *d, size_t n, const double *p)  \
+    {                                                                                    \
+        for (size_t i = 0; i < n; i++) {                                                 \
+            double x = (double)z[i];                                                     \
+            h[i] = (float)N##_f(x, p);                                                   \
+            d[i] = (float)N##_df(x, p);                                                  \
+        }                                                                                \
+    }                                                                                    \
+    static void N##_k64(const double *z, double *h, double *d, size_t n, const double *p) \
+    {                                                                                    \
+        for (size_t i = 0; i < n; i++) {                                                 \
+            double x = z[i];                                                             \
+            h[i] = N##_f(x, p);                                                          \
+            d[i] = N##_df(x, p);                                                         \
+        }                                                                                \
+    }                                                                                    \
+    static double N##_fs(double x, const double *p) { return N##_f(x, p); }              \
+    static double N##_dfs(double x, const double *p) { return N##_df(x, p); }
+
+ACT_KERNELS(identity) ACT_KERNELS(relu) ACT_KERNELS(relu6) ACT_KERNELS(leaky_relu)
+ACT_KERNELS(rrelu) ACT_KERNELS(elu) ACT_KERNELS(celu) ACT_KERNELS(selu) ACT_KERNELS(gelu)
+ACT_KERNELS(gelu_tanh) ACT_KERNELS(silu) ACT_KERNELS(mish) ACT_KERNELS(sigmoid)
+ACT_KERNELS(log_sigmoid) ACT_KERNELS(hard_sigmoid) ACT_KERNELS(hard_swish) ACT_KERNELS(tanh)
+ACT_KERNELS(hard_tanh) ACT_KERNELS(softplus) ACT_KERNELS(softsign) ACT_KERNELS(tanhshrink)
+ACT_KERNELS(softshrink) ACT_KERNELS(hardshrink) ACT_KERNELS(threshold) ACT_KERNELS(squareplus)
+ACT_KERNELS(sparse_plus) ACT_KERNELS(sparse_sigmoid) ACT_KERNELS(exponential)
+
+#define FNS(N) .f = N##_fs, .df = N##_dfs, .kernel_f32 = N##_k32, .kernel_f64 = N##_k64
+
+/* ---- PyTorch calculate_gain (torch/nn/init.py) ---- */
+static double gain_one(const double *p) { UNUSED(p); return 1.0; }
+static double gain_tanh(const double *p) { UNUSED(p); return 5.0 / 3.0; }
+static double gain_relu(const double *p) { UNUSED(p); return M_SQRT2; }
+static double gain_leaky(const double *p) { return sqrt(2.0 / (1.0 + p[0] * p[0])); }
+static double gain_selu(const double *p) { UNUSED(p); return 0.75; }
+
+/* ---- kink locations ---- */
+static int k_zero(const double *p, double o[4]) { UNUSED(p); o[0] = 0; return 1; }
+static int k_relu6(const double *p, double o[4]) { UNUSED(p); o[0] = 0; o[1] = 6; return 2; }
+static int k_pm3(const double *p, double o[4]) { UNUSED(p); o[0] = -3; o[1] = 3; return 2; }
+static int k_pm1(const double *p, double o[4]) { UNUSED(p); o[0] = -1; o[1] = 1; return 2; }
+static int k_p01(const double *p, double o[4]) { o[0] = p[0]; o[1] = p[1]; return 2; }
+static int k_pm_p0(const double *p, double o[4]) { o[0] = -p[0]; o[1] = p[0]; return 2; }
+static int k_p0(const double *p, double o[4]) { o[0] = p[0]; return 1; }
+static int k_softplus(const double *p, double o[4]) { o[0] = p[1] / p[0]; return 1; }
+
+#define BIG 1e6
+static const vp_act_info ACT_TABLE[VP_ACT_COUNT] = {
+    [VP_ACT_IDENTITY] = { "identity", "linear", "x", "PyTorch Identity, Keras linear, JAX identity",
+        0, {{0}}, FNS(identity), gain_one, 0, 0, NULL },
+    [VP_ACT_RELU] = { "relu", "", "max(0, x)", "all three; relu'(0) = 0", 0, {{0}}, FNS(relu),
+        gain_relu, 0, 0, k_zero },
+    [VP_ACT_RELU6] = { "relu6", "", "min(max(0, x), 6)", "all three", 0, {{0}}, FNS(relu6),
+        NULL, 1, 1.0, k_relu6 },
+    [VP_ACT_LEAKY_RELU] = { "leaky_relu", "", "x if x > 0 else negative_slope*x",
+        "PyTorch/JAX default slope 0.01 (Keras: 0.2, layers.LeakyReLU 0.3)",
+        1, {{ "negative_slope", 0.01, 0, BIG, "slope for x <= 0" }}, FNS(leaky_relu),
+        gain_leaky, 0, 0, k_zero },
+    [VP_ACT_PRELU] = { "prelu", "", "x if x > 0 else a*x, a at its initial value",
+        "PyTorch PReLU(init=0.25) at initialization (Keras alpha init 0, Flax 0.01)",
+        1, {{ "init", 0.25, -BIG, BIG, "initial slope a" }}, FNS(leaky_relu), NULL, 0, 0, k_zero },
+    [VP_ACT_RRELU] = { "rrelu", "", "x if x > 0 else ((lower+upper)/2)*x (eval mode)",
+        "PyTorch RReLU(1/8, 1/3), evaluation-mode slope",
+        2, {{ "lower", 0.125, 0, BIG, "lower slope bound" }, { "upper", 1.0 / 3.0, 0, BIG, "upper slope bound" }},
+        FNS(rrelu), NULL, 0, 0, k_zero },
+    [VP_ACT_ELU] = { "elu", "", "x if x > 0 else alpha*(exp(x)-1)", "all three, alpha = 1",
+        1, {{ "alpha", 1.0, 0, BIG, "negative saturation -alpha" }}, FNS(elu), NULL, 0, 0, k_zero },
+    [VP_ACT_CELU] = { "celu", "", "max(0,x) + min(0, alpha*(exp(x/alpha)-1))", "all three, alpha = 1",
+        1, {{ "alpha", 1.0, 1e-12, BIG, "scale, > 0" }}, FNS(celu), NULL, 0, 0, k_zero },
+    [VP_ACT_SELU] = { "selu", "", "scale*(x if x > 0 else alpha*(exp(x)-1)), alpha=1.67326, scale=1.05070",
+        "Klambauer et al. 2017; PyTorch gain 3/4 (empirical)", 0, {{0}}, FNS(selu), gain_selu, 0, 0, k_zero },
+    [VP_ACT_GELU] = { "gelu", "", "x*Phi(x) = x/2*erfc(-x/sqrt(2))",
+        "exact GELU: PyTorch default, Keras activations.gelu default", 0, {{0}}, FNS(gelu), NULL, 0, 0, NULL },
+    [VP_ACT_GELU_TANH] = { "gelu_tanh", "", "x/2*(1+tanh(sqrt(2/pi)*(x+0.044715x^3)))",
+        "PyTorch GELU('tanh'); JAX gelu() default", 0, {{0}}, FNS(gelu_tanh), NULL, 0, 0, NULL },
+    [VP_ACT_SILU] = { "silu", "swish", "x*sigmoid(x)", "all three", 0, {{0}}, FNS(silu), NULL, 0, 0, NULL },
+    [VP_ACT_MISH] = { "mish", "", "x*tanh(softplus(x))", "all three", 0, {{0}}, FNS(mish), NULL, 0, 0, NULL },
+    [VP_ACT_SIGMOID] = { "sigmoid", "logistic", "1/(1+exp(-x))", "all three", 0, {{0}}, FNS(sigmoid),
+        gain_one, 1, 0.25, NULL },
+    [VP_ACT_LOG_SIGMOID] = { "log_sigmoid", "logsigmoid", "-softplus(-x)", "all three", 0, {{0}},
+        FNS(log_sigmoid), NULL, 0, 0, NULL },
+    [VP_ACT_HARD_SIGMOID] = { "hard_sigmoid", "hardsigmoid", "0 if x<=-3, 1 if x>=3, else x/6+1/2",
+        "PyTorch Hardsigmoid = Keras 3 = JAX (Keras 2 used 0.2x+0.5)", 0, {{0}}, FNS(hard_sigmoid),
+        NULL, 1, 1.0 / 6.0, k_pm3 },
+    [VP_ACT_HARD_SWISH] = { "hard_swish", "hardswish hard_silu", "0 if x<=-3, x if x>=3, else x(x+3)/6",
+        "PyTorch Hardswish, Keras/JAX hard_silu", 0, {{0}}, FNS(hard_swish), NULL, 0, 0, k_pm3 },
+    [VP_ACT_TANH] = { "tanh", "", "tanh(x)", "all three", 0, {{0}}, FNS(tanh), gain_tanh, 1, 1.0, NULL },
+    [VP_ACT_HARD_TANH] = { "hard_tanh", "hardtanh", "clamp(x, min_val, max_val)", "PyTorch Hardtanh(-1, 1)",
+        2, {{ "min_val", -1.0, -BIG, BIG, "lower clamp" }, { "max_val", 1.0, -BIG, BIG, "upper clamp (> min_val)" }},
+        FNS(hard_tanh), NULL, 1, 1.0, k_p01 },
+    [VP_ACT_SOFTPLUS] = { "softplus", "", "log(1+exp(beta*x))/beta, x once beta*x > threshold",
+        "PyTorch Softplus(beta=1, threshold=20); Keras/JAX have no threshold",
+        2, {{ "beta", 1.0, 1e-12, BIG, "sharpness, > 0" }, { "threshold", 20.0, 0, BIG, "linear above beta*x > threshold" }},
+        FNS(softplus), NULL, 0, 0, k_softplus },
+    [VP_ACT_SOFTSIGN] = { "softsign", "soft_sign", "x/(1+|x|)", "all three; Glorot & Bengio 2010", 0, {{0}},
+        FNS(softsign), NULL, 1, 1.0, k_zero },
+    [VP_ACT_TANHSHRINK] = { "tanhshrink", "tanh_shrink", "x - tanh(x)", "PyTorch, Keras", 0, {{0}},
+        FNS(tanhshrink), NULL, 0, 0, NULL },
+    [VP_ACT_SOFTSHRINK] = { "softshrink", "soft_shrink", "x-l if x>l, x+l if x<-l, else 0",
+        "PyTorch Softshrink(0.5), Keras soft_shrink(0.5)",
+        1, {{ "lambd", 0.5, 0, BIG, "dead-zone half width" }}, FNS(softshrink), NULL, 0, 0, k_pm_p0 },
+    [VP_ACT_HARDSHRINK] = { "hardshrink", "hard_shrink", "x if |x|>l else 0",
+        "PyTorch Hardshrink(0.5), Keras hard_shrink(0.5)",
+        1, {{ "lambd", 0.5, 0, BIG, "dead-zone half width" }}, FNS(hardshrink), NULL, 0, 0, k_pm_p0 },
+    [VP_ACT_THRESHOLD] = { "threshold", "", "x if x > threshold else value",
+        "PyTorch Threshold(threshold, value), Keras threshold",
+        2, {{ "threshold", 0.0, -BIG, BIG, "cut-off" }, { "value", 0.0, -BIG, BIG, "output below the cut-off" }},
+        FNS(threshold), NULL, 0, 0, k_p0 },
+    [VP_ACT_SQUAREPLUS] = { "squareplus", "", "(x + sqrt(x^2 + b))/2", "Keras/JAX squareplus(b=4)",
+        1, {{ "b", 4.0, 0, BIG, "smoothing, >= 0" }}, FNS(squareplus), NULL, 0, 0, NULL },
+    [VP_ACT_SPARSE_PLUS] = { "sparse_plus", "", "0 if x<=-1, (x+1)^2/4 if |x|<1, x if x>=1", "Keras/JAX",
+        0, {{0}}, FNS(sparse_plus), NULL, 0, 0, k_pm1 },
+    [VP_ACT_SPARSE_SIGMOID] = { "sparse_sigmoid", "", "0 if x<=-1, (x+1)/2 if |x|<1, 1 if x>=1", "Keras/JAX",
+        0, {{0}}, FNS(sparse_sigmoid), NULL, 1, 0.5, k_pm1 },
+    [VP_ACT_EXPONENTIAL] = { "exponential", "exp", "exp(x)", "Keras exponential", 0, {{0}},
+        FNS(exponential), NULL, 0, 0, NULL },
+};
+
+const vp_act_info *vp_act_get(vp_act_kind k)
+{
+    return ((unsigned)k < VP_ACT_COUNT) ? &ACT_TABLE[k] : NULL;
+}
+
+/* True if `name` is one of the space-separated words of `list`. */
+static int word_in(const char *name, const char *list)
+{
+    size_t n = strlen(name);
+    for (const char *s = list; *s;) {
+        const char *e = strchr(s, ' ');
+        size_t len = e ? (size_t)(e - s) : strlen(s);
+        if (len == n && strncmp(s, name, n) == 0) return 1;
+        if (!e) break;
+        s = e + 1;
+    }
+    return 0;
+}
+
+vp_act_kind vp_act_find(const char *name)
+{
+    for (int k = 0; k < VP_ACT_COUNT; k++)
+        if (strcmp(ACT_TABLE[k].name, name) == 0 || word_in(name, ACT_TABLE[k].aliases))
+            return (vp_act_kind)k;
+    return VP_ACT_COUNT;
+}
+
+vp_act vp_act_default(vp_act_kind k)
+{
+    vp_act a = { k, {0} };
+    const vp_act_info *info = vp_act_get(k);
+    for (int i = 0; info && i < info->nparams; i++) a.p[i] = info->params[i].def;
+    return a;
+}
+
+void vp_act_label(const vp_act *a, char *buf, size_t len)
+{
+    const vp_act_info *info = vp_act_get(a->kind);
+    size_t used = (size_t)snprintf(buf, len, "%s", info->name);
+    int first = 1;
+    for (int i = 0; i < info->nparams && used < len; i++) {
+        if (a->p[i] == info->params[i].def) continue;
+        used += (size_t)snprintf(buf + used, len - used, "%s%s=%.6g", first ? "(" : ",",
+                                 info->params[i].name, a->p[i]);
+        first = 0;
+    }
+    if (!first && used < len) snprintf(buf + used, len - used, ")");
+}

@@ -1,0 +1,52 @@
+/* rng: counter-based random numbers (Random123 Philox4x32-10).
+ *
+ * Every random number in varprop is a pure function of
+ *   (seed, layer, purpose, element index, draw)
+ * so results never depend on thread count, scheduling or call order.
+ * Philox key = the 64-bit seed; counter = {index lo, index hi ^ draw<<32.., layer, purpose}.
+ * One Philox call yields 4x32 random bits = 2 uniform doubles (53-bit) = 2 normals.
+ *
+ * vp_rng is a small value type (no allocation, nothing to free).
+ */
+#ifndef VP_RNG_H
+#define VP_RNG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum {
+    VP_RNG_WEIGHT = 1,  /* weight matrices */
+    VP_RNG_BIAS,        /* bias vectors */
+    VP_RNG_INPUT,       /* synthetic input batch */
+    VP_RNG_PROBE,       /* backward probe g ~ N(0,1) */
+    VP_RNG_MASK,        /* sparse-init masks, permutations */
+    VP_RNG_TRAIN,       /* training: batch order, dropout... */
+} vp_rng_purpose;
+
+typedef struct {
+    uint64_t seed;
+    uint32_t layer;
+    uint32_t purpose;
+} vp_rng;
+
+static inline vp_rng vp_rng_make(uint64_t seed, uint32_t layer, vp_rng_purpose purpose)
+{
+    vp_rng r = { seed, layer, (uint32_t)purpose };
+    return r;
+}
+
+/* Two uniform doubles in the open interval (0,1) for counter (index, draw). */
+void vp_rng_uniform2(const vp_rng *r, uint64_t index, uint32_t draw, double out[2]);
+
+/* Two independent N(0,1) doubles (Box-Muller) for counter (index, draw). */
+void vp_rng_normal2(const vp_rng *r, uint64_t index, uint32_t draw, double out[2]);
+
+/* Element i of a stream: U(0,1) resp. N(0,1); out[i] depends only on (r, i, draw). */
+void vp_rng_uniform_fill(const vp_rng *r, uint32_t draw, double *out, size_t n);
+void vp_rng_normal_fill(const vp_rng *r, uint32_t draw, double *out, size_t n);
+
+/* Uniform integer in [0, n) for counter (index, draw); unbiased (Lemire-free
+ * rejection on 64-bit words). n must be > 0. */
+uint64_t vp_rng_below(const vp_rng *r, uint64_t index, uint32_t draw, uint64_t n);
+
+#endif
