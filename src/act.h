@@ -16,6 +16,7 @@
 #define VP_ACT_H
 
 #include <stddef.h>
+#include "param.h"
 
 #define VP_ACT_MAX_PARAMS 3
 
@@ -29,14 +30,6 @@ typedef enum {
     VP_ACT_COUNT
 } vp_act_kind;
 
-/* A numeric parameter: name as spelled in configs, default, allowed closed range. */
-typedef struct {
-    const char *name;
-    double def;
-    double lo, hi;
-    const char *help;
-} vp_num_param;
-
 typedef double (*vp_scalar_fn)(double x, const double *p);
 
 /* Fused kernels: h[i] = phi(z[i]), d[i] = phi'(z[i]). d may alias z (in place). */
@@ -49,7 +42,7 @@ typedef struct {
     const char *formula;   /* phi(x) as text */
     const char *origin;    /* which library/paper defines it, defaults' source */
     int nparams;
-    vp_num_param params[VP_ACT_MAX_PARAMS];
+    vp_param params[VP_ACT_MAX_PARAMS]; /* all VP_P_NUM */
     vp_scalar_fn f;        /* phi(x) */
     vp_scalar_fn df;       /* phi'(x), library convention at kinks */
     vp_act_kernel_f32 kernel_f32;
