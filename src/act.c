@@ -8,6 +8,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define UNUSED(x) (void)(x)
@@ -247,7 +248,8 @@ static const vp_act_info ACT_TABLE[VP_ACT_COUNT] = {
 
 const vp_act_info *vp_act_get(vp_act_kind k)
 {
-    return ((unsigned)k < VP_ACT_COUNT) ? &ACT_TABLE[k] : NULL;
+    if ((unsigned)k >= VP_ACT_COUNT) abort(); /* internal invariant: kinds come from vp_act_find */
+    return &ACT_TABLE[k];
 }
 
 /* True if `name` is one of the space-separated words of `list`. */
@@ -276,7 +278,7 @@ vp_act vp_act_default(vp_act_kind k)
 {
     vp_act a = { k, {0} };
     const vp_act_info *info = vp_act_get(k);
-    for (int i = 0; info && i < info->nparams; i++) a.p[i] = info->params[i].def;
+    for (int i = 0; i < info->nparams; i++) a.p[i] = info->params[i].def;
     return a;
 }
 

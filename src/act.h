@@ -54,7 +54,8 @@ typedef struct {
     int (*kinks)(const double *p, double out[4]);
 } vp_act_info;
 
-/* The row for kind k (k < VP_ACT_COUNT). Borrowed pointer into a static table. */
+/* The row for kind k (k < VP_ACT_COUNT, else abort: an internal error). Borrowed
+ * pointer into a static table. */
 const vp_act_info *vp_act_get(vp_act_kind k);
 
 /* Look a name or alias up; returns VP_ACT_COUNT if unknown. */

@@ -278,13 +278,13 @@ static vp_status parse_init(ctx *c, const cJSON *j, const char *path, int bias, 
     vp_init_names(bias, names, sizeof names);
     join(np, sizeof np, path, "name");
     const char *where = cJSON_IsObject(j) ? np : path;
-    const vp_init_info *info = vp_init_get(k);
-    if (k == VP_INIT_COUNT || !(bias ? info->bias_ok : info->weight_ok)) {
+    if (k == VP_INIT_COUNT || !(bias ? vp_init_get(k)->bias_ok : vp_init_get(k)->weight_ok)) {
         vp_choices_list(names, list, sizeof list);
         vp_did_you_mean(name, names, dym, sizeof dym);
         return fail_at(c, where, "\"%s\" is not a known %s initializer%s; known: %s (see `varprop list initializers`)",
                        name, bias ? "bias" : "weight", dym, list);
     }
+    const vp_init_info *info = vp_init_get(k);
     *out = vp_init_default(k);
     if (cJSON_IsObject(j)) {
         s = parse_params(c, j, path, info->name, info->params, info->nparams, out->p, &out->auto_mask);

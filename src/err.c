@@ -37,22 +37,27 @@ vp_status vp_fail(vp_err *err, vp_status s, const char *fmt, ...)
 void vp_err_prefix(vp_err *err, const char *fmt, ...)
 {
     if (!err) return;
-    char head[512], old[sizeof err->msg];
+    char head[512];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(head, sizeof head, fmt, ap);
+    int n = vsnprintf(head, sizeof head - 2, fmt, ap);
     va_end(ap);
-    memcpy(old, err->msg, sizeof old);
-    snprintf(err->msg, sizeof err->msg, "%s: %s", head, old);
+    if (n < 0) return;
+    size_t hl = strlen(head);
+    memcpy(head + hl, ": ", 3);
+    hl += 2;
+    size_t cap = sizeof err->msg - 1, ol = strnlen(err->msg, cap);
+    if (hl >= cap) hl = cap;
+    if (ol > cap - hl) ol = cap - hl; /* keep the message's beginning, drop its tail */
+    memmove(err->msg + hl, err->msg, ol);
+    memcpy(err->msg, head, hl);
+    err->msg[hl + ol] = '\0';
 }
 
 int vp_exit_code(vp_status s)
 {
-    switch (s) {
-    case VP_OK: return 0;
-    case VP_ERR_USAGE:
-    case VP_ERR_CONFIG: return 2;
-    case VP_ERR_INTERRUPTED: return 130;
-    default: return 1;
-    }
+    if (s == VP_OK) return 0;
+    if (s == VP_ERR_USAGE || s == VP_ERR_CONFIG) return 2;
+    if (s == VP_ERR_INTERRUPTED) return 130;
+    return 1;
 }

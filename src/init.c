@@ -330,7 +330,8 @@ static const vp_init_info INIT_TABLE[VP_INIT_COUNT] = {
 
 const vp_init_info *vp_init_get(vp_init_kind k)
 {
-    return ((unsigned)k < VP_INIT_COUNT) ? &INIT_TABLE[k] : NULL;
+    if ((unsigned)k >= VP_INIT_COUNT) abort(); /* internal invariant: kinds come from vp_init_find */
+    return &INIT_TABLE[k];
 }
 
 vp_init_kind vp_init_find(const char *name)
@@ -345,7 +346,7 @@ vp_init vp_init_default(vp_init_kind k)
 {
     vp_init in = { k, {0}, 0 };
     const vp_init_info *info = vp_init_get(k);
-    for (int i = 0; info && i < info->nparams; i++) in.p[i] = info->params[i].def;
+    for (int i = 0; i < info->nparams; i++) in.p[i] = info->params[i].def;
     return in;
 }
 
@@ -393,7 +394,7 @@ vp_status vp_init_weight(const vp_init *in, size_t fan_out, size_t fan_in, const
                          double *W, vp_err *err)
 {
     const vp_init_info *info = vp_init_get(in->kind);
-    if (!info || !info->weight_ok) return vp_fail(err, VP_ERR_CONFIG, "not a weight initializer");
+    if (!info->weight_ok) return vp_fail(err, VP_ERR_CONFIG, "not a weight initializer");
     if (in->auto_mask) return vp_fail(err, VP_ERR_CONFIG, "internal: unresolved \"auto\" gain for %s", info->name);
     return info->draw(in, fan_out, fan_in, 0, rng, W, err);
 }
@@ -402,8 +403,8 @@ vp_status vp_init_bias(const vp_init *in, size_t fan_out, size_t fan_in, const v
                        double *b, vp_err *err)
 {
     const vp_init_info *info = vp_init_get(in->kind);
-    if (!info || !(info->bias_ok || info->sets_bias))
-        return vp_fail(err, VP_ERR_CONFIG, "%s cannot initialize biases", info ? info->name : "?");
+    if (!(info->bias_ok || info->sets_bias))
+        return vp_fail(err, VP_ERR_CONFIG, "%s cannot initialize biases", info->name);
     return info->draw(in, fan_out, fan_in, 1, rng, b, err);
 }
 

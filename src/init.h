@@ -59,7 +59,7 @@ struct vp_init_info {
     int sets_bias;          /* also defines the biases (mean_field) */
 };
 
-const vp_init_info *vp_init_get(vp_init_kind k);
+const vp_init_info *vp_init_get(vp_init_kind k); /* k < VP_INIT_COUNT, else abort */
 vp_init_kind vp_init_find(const char *name);   /* VP_INIT_COUNT if unknown */
 vp_init vp_init_default(vp_init_kind k);
 /* Index of the parameter called `name`, or -1. */

@@ -1,0 +1,76 @@
+/* cmd_list: `varprop list [activations|initializers]` -- every registry row with
+ * its formula, parameters and defaults, printed from the same tables that parse
+ * configs (act.c, init.c). */
+#include <stdio.h>
+#include <string.h>
+
+#include "act.h"
+#include "cli.h"
+#include "cli_util.h"
+#include "init.h"
+
+static const char USAGE[] =
+    "usage: varprop list [activations|initializers]\n"
+    "\n"
+    "Lists every activation and initializer varprop knows, with its formula, parameters\n"
+    "(name=default [range]) and where its convention comes from.\n";
+
+static void print_params(const vp_param *p, int n)
+{
+    for (int i = 0; i < n; i++) {
+        char def[64], choices[256];
+        vp_param_format(&p[i], p[i].def, def, sizeof def);
+        if (p[i].type == VP_P_ENUM) {
+            vp_choices_list(p[i].choices, choices, sizeof choices);
+            printf("      %s=%s  one of: %s  (%s)\n", p[i].name, def, choices, p[i].help);
+        } else {
+            printf("      %s=%s  [%g, %g]%s  (%s)\n", p[i].name, def, p[i].lo, p[i].hi,
+                   p[i].type == VP_P_GAIN ? " or \"auto\"" : p[i].type == VP_P_INT ? " integer" : "", p[i].help);
+        }
+    }
+}
+
+static void list_activations(void)
+{
+    printf("activations (%d):\n", VP_ACT_COUNT);
+    for (int k = 0; k < VP_ACT_COUNT; k++) {
+        const vp_act_info *a = vp_act_get((vp_act_kind)k);
+        vp_act d = vp_act_default((vp_act_kind)k);
+        printf("  %-16s %s\n", a->name, a->formula);
+        if (a->aliases[0]) printf("      aliases: %s\n", a->aliases);
+        if (a->torch_gain) printf("      PyTorch calculate_gain: %.6g\n", a->torch_gain(d.p));
+        else printf("      PyTorch calculate_gain: none (PyTorch raises)\n");
+        print_params(a->params, a->nparams);
+        printf("      source: %s\n", a->origin);
+    }
+}
+
+static void list_initializers(void)
+{
+    printf("initializers (%d):\n", VP_INIT_COUNT);
+    for (int k = 0; k < VP_INIT_COUNT; k++) {
+        const vp_init_info *in = vp_init_get((vp_init_kind)k);
+        printf("  %-16s %s\n", in->name, in->formula);
+        if (in->aliases[0]) printf("      aliases: %s\n", in->aliases);
+        printf("      use: %s%s%s%s\n", in->weight_ok ? "weights" : "", in->weight_ok && in->bias_ok ? ", " : "",
+               in->bias_ok ? "biases" : "", in->sets_bias ? " (sets the biases too; no \"bias\" key)" :
+               in->data_dependent ? " (data-dependent: uses the input batch)" : "");
+        print_params(in->params, in->nparams);
+        printf("      source: %s\n", in->origin);
+    }
+}
+
+int vp_cmd_list(int argc, char **argv)
+{
+    int acts = 1, inits = 1;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) { fputs(USAGE, stdout); return 0; }
+        if (strcmp(argv[i], "activations") == 0) inits = 0;
+        else if (strcmp(argv[i], "initializers") == 0) acts = 0;
+        else return vp_cli_unknown_option(argv[i], "activations initializers", "list");
+    }
+    if (acts) list_activations();
+    if (acts && inits) printf("\n");
+    if (inits) list_initializers();
+    return 0;
+}

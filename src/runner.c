@@ -1,0 +1,488 @@
+/* runner: see runner.h. */
+#include "runner.h"
+
+#include <cblas.h>
+#include <dirent.h>
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "csv.h"
+#include "data.h"
+#include "fsutil.h"
+#include "mlp.h"
+#include "rng.h"
+
+#define FASHION_FILE "train-images-idx3-ubyte.gz"
+static const char *const HIST_NAMES[VP_HIST_QUANTITIES] = { "pre", "post", "grad_pre" };
+
+/* Summary of one run, kept in memory (a few numbers per run) for the table. */
+typedef struct {
+    int done;
+    double act_ratio, grad_ratio;
+    long long nonfinite;
+} run_sum;
+
+typedef struct {
+    const vp_experiment *e;
+    const vp_runner_opts *o;
+    char parts[4096];
+    const double *data;          /* fashion-mnist pixels [n, 784] or NULL */
+    int data_n;
+    int *todo;                   /* run indices to execute */
+    int ntodo, next, finished;
+    run_sum *sums;               /* per run index */
+    vp_status status;            /* first failure */
+    vp_err err;
+    double t0;
+    pthread_mutex_t lock;
+} job;
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static const char *verdict(double ratio, long long nonfinite)
+{
+    if (nonfinite > 0 || !isfinite(ratio)) return "non-finite";
+    if (ratio < 1.0 / VP_STABLE_BAND) return "vanishing";
+    if (ratio > VP_STABLE_BAND) return "exploding";
+    return "stable";
+}
+
+/* ---- memory ---- */
+double vp_runner_run_bytes(const vp_experiment *e, int v)
+{
+    const vp_variant *var = &e->variants[v];
+    double b = vp_mlp_bytes(var->L, var->widths, var->batch, var->prec);
+    b += 8.0 * (double)var->batch * var->widths[0];                      /* input in double */
+    b += 64.0 * var->L;                                                  /* stats */
+    if (var->hist_bins) b += 8.0 * var->hist_bins * VP_HIST_QUANTITIES * var->L;
+    if (var->jacobian) {
+        int nmax = 0;
+        for (int l = 0; l <= var->L; l++) nmax = var->widths[l] > nmax ? var->widths[l] : nmax;
+        b += 8.0 * 4.0 * (double)nmax * nmax;                            /* product, W copy, SVD work */
+    }
+    return b;
+}
+
+static double available_bytes(void)
+{
+    FILE *f = fopen("/proc/meminfo", "r");
+    char line[256];
+    double kb = -1;
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "MemAvailable: %lf kB", &kb) == 1) break;
+    if (f) fclose(f);
+    if (kb > 0) return kb * 1024.0;
+    return (double)sysconf(_SC_AVPHYS_PAGES) * (double)sysconf(_SC_PAGESIZE);
+}
+
+/* ---- fragments ---- */
+static void part_path(const job *j, int r, const char *ext, char *out, size_t len)
+{
+    snprintf(out, len, "%s/run-%07d.%s", j->parts, r, ext);
+}
+
+static void csv_run(const vp_experiment *e, int r, char *act, char *init, size_t len, vp_csv_run *cr)
+{
+    int v = r / e->nseeds, s = r % e->nseeds;
+    vp_act_label(&e->variants[v].act, act, len);
+    vp_init_label(&e->variants[v].winit, init, len);
+    cr->variant = v;
+    cr->activation = act;
+    cr->init = init;
+    cr->seed = e->seeds[s];
+    cr->nsweep = e->nsweep;
+    cr->sweep_values = e->nsweep ? &e->sweep_values[(size_t)v * (size_t)e->nsweep] : NULL;
+}
+
+/* Input batch for (variant, seed): N(0,1), U(-sqrt3, sqrt3) (unit variance), or the
+ * first `batch` fashion-mnist images standardized over the batch. */
+static void make_input(const job *j, const vp_variant *var, uint64_t seed, double *x)
+{
+    size_t n = (size_t)var->batch * (size_t)var->widths[0];
+    vp_rng r = vp_rng_make(seed, 0, VP_RNG_INPUT);
+    switch (var->input) {
+    case VP_INPUT_UNIFORM:
+        vp_rng_uniform_fill(&r, 0, x, n);
+        for (size_t i = 0; i < n; i++) x[i] = sqrt(3.0) * (2.0 * x[i] - 1.0);
+        break;
+    case VP_INPUT_FASHION_MNIST:
+        memcpy(x, j->data, n * sizeof *x);
+        vp_standardize(x, n);
+        break;
+    case VP_INPUT_NORMAL:
+        vp_rng_normal_fill(&r, 0, x, n);
+        break;
+    }
+}
+
+static vp_status write_fragments(const job *j, int r, const vp_variant *var, const vp_layer_stats *st,
+                                 const vp_histogram *hist, const run_sum *sum, double seconds, vp_err *err)
+{
+    const vp_experiment *e = j->e;
+    char act[256], init[256], path[4200];
+    vp_csv_run cr;
+    csv_run(e, r, act, init, sizeof act, &cr);
+    vp_afile f;
+    vp_status s;
+
+    part_path(j, r, "layers", path, sizeof path);
+    if ((s = vp_afile_open(&f, path, err))) return s;
+    vp_csv_layers_rows(f.fp, &cr, var->L, st, 0, NULL, NULL);
+    if ((s = vp_afile_commit(&f, err))) return s;
+
+    if (hist) {
+        part_path(j, r, "hist", path, sizeof path);
+        if ((s = vp_afile_open(&f, path, err))) return s;
+        for (int l = 1; l <= var->L; l++)
+            for (int q = 0; q < VP_HIST_QUANTITIES; q++) {
+                const vp_histogram *h = &hist[(size_t)(l - 1) * VP_HIST_QUANTITIES + (size_t)q];
+                if (h->density) vp_csv_hist_rows(f.fp, &cr, l, HIST_NAMES[q], h);
+            }
+        if ((s = vp_afile_commit(&f, err))) return s;
+    }
+
+    vp_csv_summary cs = { var->L, var->batch, sum->act_ratio, sum->grad_ratio,
+                          verdict(sum->act_ratio, sum->nonfinite), verdict(sum->grad_ratio, sum->nonfinite),
+                          sum->nonfinite, seconds, "ok" };
+    part_path(j, r, "runs", path, sizeof path);
+    if ((s = vp_afile_open(&f, path, err))) return s;
+    vp_csv_runs_row(f.fp, &cr, &cs);
+    if ((s = vp_afile_commit(&f, err))) return s;
+
+    /* The .sum marker is written last: its presence means the run is complete. */
+    part_path(j, r, "sum", path, sizeof path);
+    if ((s = vp_afile_open(&f, path, err))) return s;
+    fprintf(f.fp, "%.17g %.17g %lld\n", sum->act_ratio, sum->grad_ratio, sum->nonfinite);
+    return vp_afile_commit(&f, err);
+}
+
+/* ---- one run ---- */
+static vp_status run_one(job *j, int r, vp_err *err)
+{
+    const vp_experiment *e = j->e;
+    int v = r / e->nseeds;
+    uint64_t seed = e->seeds[r % e->nseeds];
+    const vp_variant *var = &e->variants[v];
+    double t0 = now();
+    vp_mlp *m = NULL;
+    double *x = malloc((size_t)var->batch * (size_t)var->widths[0] * sizeof *x);
+    vp_layer_stats *st = calloc((size_t)var->L, sizeof *st);
+    vp_histogram *hist = NULL;
+    vp_status s = VP_OK;
+    if (!x || !st) { s = vp_fail(err, VP_ERR_NOMEM, "out of memory"); goto end; }
+    if (var->hist_bins) {
+        hist = calloc((size_t)var->L * VP_HIST_QUANTITIES, sizeof *hist);
+        if (!hist) { s = vp_fail(err, VP_ERR_NOMEM, "out of memory"); goto end; }
+        for (int l = 0; l < var->L; l++)
+            for (int q = 0; q < VP_HIST_QUANTITIES && var->hist_layers[l]; q++) {
+                vp_histogram *h = &hist[(size_t)l * VP_HIST_QUANTITIES + (size_t)q];
+                h->bins = var->hist_bins;
+                h->density = malloc((size_t)var->hist_bins * sizeof *h->density);
+                if (!h->density) { s = vp_fail(err, VP_ERR_NOMEM, "out of memory"); goto end; }
+            }
+    }
+    if ((s = vp_mlp_create(&m, var->L, var->widths, var->batch, var->prec, var->act, err))) goto end;
+    if ((s = vp_mlp_init_params(m, &var->winit, &var->binit, seed, err))) goto end;
+    make_input(j, var, seed, x);
+    vp_mlp_set_input(m, x);
+    if (var->winit.kind == VP_INIT_LSUV &&
+        (s = vp_mlp_lsuv(m, var->winit.p[0], (int)var->winit.p[1], NULL, err)))
+        goto end;
+    if ((s = vp_mlp_forward(m, st, hist, err))) goto end;
+    if ((s = vp_mlp_backward(m, seed, st, hist, err))) goto end;
+
+    run_sum sum = { 1, st[var->L - 1].pre_var / st[0].pre_var, st[0].grad_pre_var / st[var->L - 1].grad_pre_var, 0 };
+    for (int l = 0; l < var->L; l++) sum.nonfinite += st[l].nonfinite;
+    s = write_fragments(j, r, var, st, hist, &sum, now() - t0, err);
+    if (!s) j->sums[r] = sum;
+end:
+    if (s) vp_err_prefix(err, "run %d (variant %d, seed %llu)", r, v, (unsigned long long)seed);
+    vp_mlp_free(m);
+    free(x);
+    free(st);
+    for (size_t i = 0; hist && i < (size_t)var->L * VP_HIST_QUANTITIES; i++) free(hist[i].density);
+    free(hist);
+    return s;
+}
+
+static void progress(job *j)
+{
+    const vp_runner_opts *o = j->o;
+    if (!o->progress || !o->log) return;
+    int total = j->ntodo, done = j->finished, width = 30;
+    int fill = total ? done * width / total : width;
+    double el = now() - j->t0, eta = done ? el * (total - done) / done : 0;
+    fprintf(o->log, "\r  [%.*s%*s] %d/%d runs  %.1fs elapsed, ~%.0fs left ", fill,
+            "##############################", width - fill, "", done, total, el, eta);
+    if (done == total) fputc('\n', o->log);
+    fflush(o->log);
+}
+
+static void *worker(void *arg)
+{
+    job *j = arg;
+    for (;;) {
+        pthread_mutex_lock(&j->lock);
+        int stop = j->status != VP_OK || (j->o->stop && *j->o->stop) || j->next >= j->ntodo;
+        int r = stop ? -1 : j->todo[j->next++];
+        pthread_mutex_unlock(&j->lock);
+        if (r < 0) break;
+        vp_err e;
+        vp_status s = run_one(j, r, &e);
+        pthread_mutex_lock(&j->lock);
+        if (s && j->status == VP_OK) { j->status = s; j->err = e; }
+        if (!s) { j->finished++; progress(j); }
+        pthread_mutex_unlock(&j->lock);
+    }
+    return NULL;
+}
+
+/* ---- assembly ---- */
+static vp_status append_file(FILE *out, const char *path, vp_err *err)
+{
+    FILE *in = fopen(path, "rb");
+    if (!in) return vp_fail(err, VP_ERR_IO, "cannot read %s: %s", path, strerror(errno));
+    char buf[1 << 16];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, in)) > 0) fwrite(buf, 1, n, out);
+    int bad = ferror(in);
+    fclose(in);
+    return bad ? vp_fail(err, VP_ERR_IO, "cannot read %s", path) : VP_OK;
+}
+
+typedef void (*header_fn)(FILE *f, const vp_experiment *e);
+static void h_layers(FILE *f, const vp_experiment *e) { vp_csv_layers_header(f, 0, e->nsweep, e->sweep_keys); }
+static void h_runs(FILE *f, const vp_experiment *e) { vp_csv_runs_header(f, e->nsweep, e->sweep_keys); }
+static void h_hist(FILE *f, const vp_experiment *e) { (void)e; vp_csv_hist_header(f); }
+
+/* out/<name> = header + the `ext` fragment of every complete run, in run order. */
+static vp_status assemble(const job *j, const char *name, const char *ext, header_fn header, vp_err *err)
+{
+    char path[4200], frag[4200];
+    vp_status s = vp_path_join(path, sizeof path, j->o->out_dir, name, err);
+    if (s) return s;
+    vp_afile f;
+    if ((s = vp_afile_open(&f, path, err))) return s;
+    header(f.fp, j->e);
+    for (int r = 0; r < vp_experiment_runs(j->e) && !s; r++) {
+        if (!j->sums[r].done) continue;
+        part_path(j, r, ext, frag, sizeof frag);
+        s = append_file(f.fp, frag, err);
+    }
+    if (s) { vp_afile_abort(&f); return s; }
+    return vp_afile_commit(&f, err);
+}
+
+static int any_hist(const vp_experiment *e)
+{
+    for (int v = 0; v < e->nvariants; v++)
+        if (e->variants[v].hist_bins) return 1;
+    return 0;
+}
+
+/* Remove every file in the parts folder (and the folder when `rmdir_too`). */
+static void clear_parts(const char *dir, int rmdir_too)
+{
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    char p[4400];
+    while (d && (de = readdir(d))) {
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0) continue;
+        snprintf(p, sizeof p, "%s/%s", dir, de->d_name);
+        unlink(p);
+    }
+    if (d) closedir(d);
+    if (rmdir_too) rmdir(dir);
+}
+
+/* Load the .sum markers of runs already complete (resume). */
+static int load_done(job *j, int r)
+{
+    char path[4200];
+    part_path(j, r, "sum", path, sizeof path);
+    FILE *f = fopen(path, "r");
+    if (!f) return 0;
+    run_sum s = { 1, 0, 0, 0 };
+    int ok = fscanf(f, "%lf %lf %lld", &s.act_ratio, &s.grad_ratio, &s.nonfinite) == 3;
+    fclose(f);
+    if (ok) j->sums[r] = s;
+    return ok;
+}
+
+static vp_status check_resume_config(const job *j, vp_err *err)
+{
+    char path[4200];
+    vp_status s = vp_path_join(path, sizeof path, j->o->out_dir, "config.json", err);
+    if (s) return s;
+    FILE *f = fopen(path, "rb");
+    if (!f) return vp_fail(err, VP_ERR_CONFIG, "--resume: %s has no config.json; nothing to resume", j->o->out_dir);
+    size_t want = strlen(j->e->resolved_json);
+    char *buf = malloc(want + 2);
+    size_t n = buf ? fread(buf, 1, want + 1, f) : 0;
+    fclose(f);
+    int same = buf && n == want && memcmp(buf, j->e->resolved_json, want) == 0;
+    free(buf);
+    if (!same)
+        return vp_fail(err, VP_ERR_CONFIG, "--resume: the results in %s were made by a different config "
+                       "(config.json differs); run without --resume to start over, or choose another -o",
+                       j->o->out_dir);
+    return VP_OK;
+}
+
+/* ---- summary table ---- */
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double median(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+static void print_summary(const job *j)
+{
+    const vp_experiment *e = j->e;
+    FILE *out = j->o->out;
+    if (!out) return;
+    fprintf(out, "%-4s %-22s %-34s %12s %-11s %12s %-11s\n", "var", "activation", "init", "act ratio",
+            "activations", "grad ratio", "gradients");
+    double *a = malloc((size_t)e->nseeds * sizeof *a), *g = malloc((size_t)e->nseeds * sizeof *g);
+    if (!a || !g) { free(a); free(g); return; }
+    for (int v = 0; v < e->nvariants; v++) {
+        int n = 0;
+        long long nf = 0;
+        for (int s = 0; s < e->nseeds; s++) {
+            const run_sum *rs = &j->sums[v * e->nseeds + s];
+            if (!rs->done) continue;
+            a[n] = rs->act_ratio;
+            g[n] = rs->grad_ratio;
+            nf += rs->nonfinite;
+            n++;
+        }
+        if (!n) continue;
+        char act[256], init[256];
+        vp_act_label(&e->variants[v].act, act, sizeof act);
+        vp_init_label(&e->variants[v].winit, init, sizeof init);
+        double ma = median(a, n), mg = median(g, n);
+        fprintf(out, "%-4d %-22s %-34s %12.4g %-11s %12.4g %-11s\n", v, act, init, ma, verdict(ma, nf), mg,
+                verdict(mg, nf));
+    }
+    free(a);
+    free(g);
+    fprintf(out, "(ratios: Var[z^L]/Var[z^1] and Var[dL/dz^1]/Var[dL/dz^L], median over %d seed%s; "
+                 "stable = within a factor %g)\n", e->nseeds, e->nseeds == 1 ? "" : "s", VP_STABLE_BAND);
+}
+
+/* ---- driver ---- */
+vp_status vp_runner_run(const vp_experiment *e, const vp_runner_opts *o, vp_runner_result *res, vp_err *err)
+{
+    int total = (int)vp_experiment_runs(e);
+    memset(res, 0, sizeof *res);
+    res->total = total;
+
+    /* Memory, before anything is allocated or written. */
+    double per_run = 0;
+    for (int v = 0; v < e->nvariants; v++) {
+        double b = vp_runner_run_bytes(e, v);
+        per_run = b > per_run ? b : per_run;
+    }
+    double avail = available_bytes();
+    if (per_run > avail)
+        return vp_fail(err, VP_ERR_CONFIG, "one run needs about %.0f MiB but only %.0f MiB of memory is available; "
+                       "reduce depth, width or batch", per_run / 1048576.0, avail / 1048576.0);
+    int workers = o->threads < total ? o->threads : total;
+    if (workers < 1) workers = 1;
+    while (workers > 1 && per_run * workers > avail) workers--;
+    openblas_set_num_threads(workers > 1 ? 1 : o->threads);
+
+    job j;
+    memset(&j, 0, sizeof j);
+    j.e = e;
+    j.o = o;
+    vp_status s = vp_path_join(j.parts, sizeof j.parts, o->out_dir, ".parts", err);
+    if (s) return s;
+    j.sums = calloc((size_t)total, sizeof *j.sums);
+    j.todo = malloc((size_t)total * sizeof *j.todo);
+    double *data = NULL;
+    if (!j.sums || !j.todo) { s = vp_fail(err, VP_ERR_NOMEM, "out of memory"); goto end; }
+    if ((s = vp_mkdir_p(o->out_dir, err))) goto end;
+    if (o->resume && (s = check_resume_config(&j, err))) goto end;
+    if ((s = vp_mkdir_p(j.parts, err))) goto end;
+    if (!o->resume) clear_parts(j.parts, 0);
+    {
+        char path[4200];
+        vp_afile f;
+        if ((s = vp_path_join(path, sizeof path, o->out_dir, "config.json", err))) goto end;
+        if ((s = vp_afile_open(&f, path, err))) goto end;
+        fputs(e->resolved_json, f.fp);
+        fputc('\n', f.fp);
+        if ((s = vp_afile_commit(&f, err))) goto end;
+    }
+    for (int r = 0; r < total; r++) {
+        if (o->resume && load_done(&j, r)) { res->skipped++; continue; }
+        j.todo[j.ntodo++] = r;
+    }
+    /* Real data, loaded once and shared read-only. */
+    int need = 0;
+    for (int v = 0; v < e->nvariants; v++)
+        if (e->variants[v].input == VP_INPUT_FASHION_MNIST && e->variants[v].batch > need) need = e->variants[v].batch;
+    if (need && j.ntodo) {
+        char path[4200];
+        int dim;
+        if ((s = vp_path_join(path, sizeof path, e->data_dir, FASHION_FILE, err))) goto end;
+        if ((s = vp_idx_load(path, need, &data, &dim, err))) goto end;
+        j.data = data;
+        j.data_n = need;
+    }
+    if (o->log && res->skipped)
+        fprintf(o->log, "varprop: resuming: %d of %d runs already complete\n", res->skipped, total);
+
+    pthread_mutex_init(&j.lock, NULL);
+    j.t0 = now();
+    pthread_t tid[256];
+    int started = 0;
+    if (workers > 256) workers = 256;
+    for (int t = 1; t < workers; t++)
+        if (pthread_create(&tid[started], NULL, worker, &j) == 0) started++;
+    worker(&j);
+    for (int t = 0; t < started; t++) pthread_join(tid[t], NULL);
+    pthread_mutex_destroy(&j.lock);
+    res->done = j.finished;
+    if (j.status) {
+        s = j.status;
+        *err = j.err;
+    }
+
+    /* Consistent CSVs of every complete run, whatever happened. */
+    vp_err aerr;
+    vp_status as = assemble(&j, "layers.csv", "layers", h_layers, &aerr);
+    if (!as) as = assemble(&j, "runs.csv", "runs", h_runs, &aerr);
+    if (!as && any_hist(e)) as = assemble(&j, "histograms.csv", "hist", h_hist, &aerr);
+    if (as && !s) { s = as; *err = aerr; }
+    int complete = res->done + res->skipped == total;
+    if (!s && complete) clear_parts(j.parts, 1);
+    if (!s && !complete) {
+        res->interrupted = 1;
+        s = vp_fail(err, VP_ERR_INTERRUPTED, "interrupted after %d of %d runs", res->done + res->skipped, total);
+    }
+    if (!s || s == VP_ERR_INTERRUPTED) print_summary(&j);
+end:
+    free(data);
+    free(j.sums);
+    free(j.todo);
+    return s;
+}
