@@ -698,12 +698,15 @@ vp_status vp_config_parse(const char *text, size_t len, const char *source, cons
     const char *end = NULL;
     cJSON *root = cJSON_ParseWithLengthOpts(text, len, &end, 0);
     if (!root) {
-        size_t pos = end && end >= text ? (size_t)(end - text) : 0, line = 1, col = 1;
+        size_t pos = end && end >= text ? (size_t)(end - text) : 0, line = 1, col = 1, last = len;
+        while (last > 0 && (text[last - 1] == ' ' || text[last - 1] == '\n' || text[last - 1] == '\r' ||
+                            text[last - 1] == '\t'))
+            last--;
         for (size_t i = 0; i < pos && i < len; i++) {
             if (text[i] == '\n') { line++; col = 1; } else col++;
         }
         return vp_fail(err, VP_ERR_CONFIG, "%s:%zu:%zu: not valid JSON%s", source, line, col,
-                       pos >= len ? " (the text ends too early: truncated?)" : "");
+                       pos + 1 >= last ? " (the text ends too early: truncated?)" : "");
     }
     for (const char *p = end; p && p < text + len; p++)
         if (*p != ' ' && *p != '\n' && *p != '\r' && *p != '\t') {

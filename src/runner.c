@@ -327,11 +327,12 @@ static vp_status check_resume_config(const job *j, vp_err *err)
     if (s) return s;
     FILE *f = fopen(path, "rb");
     if (!f) return vp_fail(err, VP_ERR_CONFIG, "--resume: %s has no config.json; nothing to resume", j->o->out_dir);
-    size_t want = strlen(j->e->resolved_json);
-    char *buf = malloc(want + 2);
+    /* config.json holds the resolved config and a final newline */
+    size_t want = strlen(j->e->resolved_json) + 1;
+    char *buf = malloc(want + 1);
     size_t n = buf ? fread(buf, 1, want + 1, f) : 0;
     fclose(f);
-    int same = buf && n == want && memcmp(buf, j->e->resolved_json, want) == 0;
+    int same = buf && n == want && memcmp(buf, j->e->resolved_json, want - 1) == 0 && buf[want - 1] == '\n';
     free(buf);
     if (!same)
         return vp_fail(err, VP_ERR_CONFIG, "--resume: the results in %s were made by a different config "

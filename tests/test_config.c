@@ -1,0 +1,235 @@
+/* Config parsing: defaults, sweeps, and every class of config error with the
+ * message a user sees (JSON path, what is wrong, what is allowed, did you mean). */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "config.h"
+
+static vp_status parse(const char *json, vp_experiment **e, vp_err *err)
+{
+    vp_config_opts o = { VP_DEFAULT_MAX_RUNS };
+    return vp_config_parse(json, strlen(json), "cfg.json", &o, e, err);
+}
+
+/* The config must be refused with VP_ERR_CONFIG and a message holding every fragment. */
+static void refused(const char *json, const char *frag1, const char *frag2)
+{
+    vp_experiment *e = NULL;
+    vp_err err = { "" };
+    vp_status s = parse(json, &e, &err);
+    cr_assert_eq(s, VP_ERR_CONFIG, "accepted: %s", json);
+    cr_assert_null(e);
+    cr_assert(strstr(err.msg, frag1), "message \"%s\" lacks \"%s\"", err.msg, frag1);
+    if (frag2) cr_assert(strstr(err.msg, frag2), "message \"%s\" lacks \"%s\"", err.msg, frag2);
+}
+
+Test(config, defaults_are_filled_in)
+{
+    vp_experiment *e;
+    vp_err err;
+    cr_assert_eq(parse("{\"name\": \"x\"}", &e, &err), VP_OK, "%s", err.msg);
+    cr_assert_eq(e->nvariants, 1);
+    cr_assert_eq(e->nseeds, 1);
+    cr_assert_eq(e->seeds[0], 0);
+    const vp_variant *v = &e->variants[0];
+    cr_assert_eq(v->L, 20);
+    cr_assert_eq(v->widths[0], 256);
+    cr_assert_eq(v->widths[20], 256);
+    cr_assert_eq(v->act.kind, VP_ACT_RELU);
+    cr_assert_eq(v->winit.kind, VP_INIT_KAIMING_NORMAL);
+    cr_assert_eq(v->binit.kind, VP_INIT_ZEROS);
+    cr_assert_eq(v->batch, 256);
+    cr_assert_eq(v->prec, VP_F32);
+    cr_assert(strstr(e->resolved_json, "\"varprop_version\""));
+    cr_assert(strstr(e->resolved_json, "\"he_normal\""));
+    vp_experiment_free(e);
+}
+
+Test(config, sweep_is_a_cartesian_product_first_key_slowest)
+{
+    vp_experiment *e;
+    vp_err err;
+    const char *j = "{\"name\":\"s\",\"seeds\":[3,7],\"network\":{\"depth\":4,\"width\":8},"
+                    "\"sweep\":{\"network.activation\":[\"relu\",\"tanh\"],"
+                    "\"network.init\":[\"xavier_uniform\",{\"name\":\"orthogonal\",\"gain\":2},\"lecun_normal\"]}}";
+    cr_assert_eq(parse(j, &e, &err), VP_OK, "%s", err.msg);
+    cr_assert_eq(e->nvariants, 6);
+    cr_assert_eq(vp_experiment_runs(e), 12);
+    cr_assert_eq(e->seeds[1], 7);
+    cr_assert_str_eq(e->sweep_keys[0], "network.activation");
+    cr_assert_eq(e->variants[0].act.kind, VP_ACT_RELU);
+    cr_assert_eq(e->variants[2].act.kind, VP_ACT_RELU);
+    cr_assert_eq(e->variants[3].act.kind, VP_ACT_TANH);
+    cr_assert_eq(e->variants[4].winit.kind, VP_INIT_ORTHOGONAL);
+    cr_assert_float_eq(e->variants[4].winit.p[0], 2.0, 0);
+    cr_assert_str_eq(e->sweep_values[4 * 2 + 1], "orthogonal(gain=2)");
+    cr_assert_str_eq(e->sweep_values[5 * 2 + 0], "tanh");
+    vp_experiment_free(e);
+}
+
+Test(config, sweep_into_a_parameter_of_a_named_init)
+{
+    vp_experiment *e;
+    vp_err err;
+    const char *j = "{\"name\":\"p\",\"network\":{\"init\":\"mean_field\",\"activation\":\"tanh\"},"
+                    "\"sweep\":{\"network.init.sigma_w\":[0.5,1.5],\"network.init.sigma_b\":[0,0.3]}}";
+    cr_assert_eq(parse(j, &e, &err), VP_OK, "%s", err.msg);
+    cr_assert_eq(e->nvariants, 4);
+    cr_assert_float_eq(e->variants[3].winit.p[0], 1.5, 0);
+    cr_assert_float_eq(e->variants[3].winit.p[1], 0.3, 0);
+    cr_assert_str_eq(e->sweep_values[3 * 2 + 1], "0.3");
+    vp_experiment_free(e);
+}
+
+Test(config, auto_gain_resolves_to_pytorch_gain)
+{
+    vp_experiment *e;
+    vp_err err;
+    cr_assert_eq(parse("{\"name\":\"g\",\"network\":{\"activation\":\"tanh\",\"init\":{\"name\":\"xavier_normal\",\"gain\":\"auto\"}}}",
+                       &e, &err), VP_OK, "%s", err.msg);
+    cr_assert_float_eq(e->variants[0].winit.p[0], 5.0 / 3.0, 1e-15);
+    vp_experiment_free(e);
+}
+
+Test(config, widths_give_a_non_uniform_net)
+{
+    vp_experiment *e;
+    vp_err err;
+    cr_assert_eq(parse("{\"name\":\"w\",\"network\":{\"widths\":[10,20,5]}}", &e, &err), VP_OK, "%s", err.msg);
+    cr_assert_eq(e->variants[0].L, 2);
+    cr_assert_eq(e->variants[0].widths[1], 20);
+    vp_experiment_free(e);
+}
+
+Test(config, fashion_mnist_sets_input_dim)
+{
+    vp_experiment *e;
+    vp_err err;
+    cr_assert_eq(parse("{\"name\":\"f\",\"input\":{\"distribution\":\"fashion-mnist\",\"batch\":64}}", &e, &err), VP_OK, "%s", err.msg);
+    cr_assert_eq(e->variants[0].widths[0], 784);
+    cr_assert_eq(e->variants[0].input, VP_INPUT_FASHION_MNIST);
+    vp_experiment_free(e);
+    refused("{\"name\":\"f\",\"network\":{\"input_dim\":100},\"input\":{\"distribution\":\"fashion-mnist\"}}",
+            "network.input_dim", "784");
+    refused("{\"name\":\"f\",\"input\":{\"distribution\":\"fashion-mnist\",\"batch\":60001}}", "input.batch", "60000");
+}
+
+Test(config, not_json)
+{
+    refused("", "empty", NULL);
+    refused("{\"name\": \"x\",\n  \"seeds\": }", "cfg.json:2:", "not valid JSON");
+    refused("{\"name\": \"x\", \"network\": {\"depth\": 3", "truncated", NULL);
+    refused("[1, 2]", "must be a JSON object", NULL);
+    refused("{\"name\":\"x\"} trailing", "after the JSON", NULL);
+    const char bin[] = "{\"name\":\"x\0\"}";
+    vp_experiment *e = NULL;
+    vp_err err;
+    vp_config_opts o = { 0 };
+    cr_assert_eq(vp_config_parse(bin, sizeof bin - 1, "bin", &o, &e, &err), VP_ERR_CONFIG);
+    cr_assert(strstr(err.msg, "NUL"));
+}
+
+Test(config, deeply_nested_json_is_refused_not_crashed)
+{
+    static char buf[20000];
+    size_t n = 0;
+    n += (size_t)sprintf(buf, "{\"name\":\"x\",\"description\":");
+    for (int i = 0; i < 5000; i++) buf[n++] = '[';
+    for (int i = 0; i < 5000; i++) buf[n++] = ']';
+    buf[n++] = '}';
+    buf[n] = 0;
+    refused(buf, "not valid JSON", NULL);
+}
+
+Test(config, unknown_keys_with_did_you_mean)
+{
+    refused("{\"name\":\"x\",\"netwrok\":{}}", "netwrok: unknown key", "did you mean \"network\"");
+    refused("{\"name\":\"x\",\"network\":{\"dept\":3}}", "network.dept: unknown key", "did you mean \"depth\"");
+    refused("{\"name\":\"x\",\"input\":{\"batch\":3,\"batch\":4}}", "input.batch", "twice");
+}
+
+Test(config, wrong_types_and_ranges)
+{
+    refused("{\"name\":\"x\",\"network\":{\"depth\":\"50\"}}", "network.depth", "expected an integer, got a string");
+    refused("{\"name\":\"x\",\"network\":{\"depth\":2.5}}", "network.depth", "not an integer");
+    refused("{\"name\":\"x\",\"network\":{\"depth\":0}}", "network.depth", "out of range");
+    refused("{\"name\":\"x\",\"network\":{\"width\":-4}}", "network.width", "out of range");
+    refused("{\"name\":\"x\",\"network\":{\"width\":1e999}}", "network.width", "not a finite number");
+    refused("{\"name\":\"x\",\"input\":{\"batch\":1e12}}", "input.batch", "out of range");
+    refused("{\"name\":\"x\",\"theory\":1}", "theory", "expected true or false");
+    refused("{\"name\":\"x\",\"network\":{\"init\":{\"name\":\"normal\",\"std\":-1}}}", "network.init.std", "out of range");
+    refused("{\"name\":\"x\",\"network\":{\"init\":{\"name\":\"xavier_uniform\",\"gain\":\"big\"}}}", "network.init.gain",
+            "a number or \"auto\"");
+    refused("{\"name\":\"x\",\"seeds\":[1,1]}", "seeds[1]", "twice");
+    refused("{\"name\":\"x\",\"seeds\":[-1]}", "seeds[0]", "whole number");
+    refused("{\"name\":\"x\",\"seeds\":\"3\"}", "seeds", "count N");
+}
+
+Test(config, unknown_names_with_did_you_mean)
+{
+    refused("{\"name\":\"x\",\"network\":{\"activation\":\"rleu\"}}", "network.activation: \"rleu\" is not a known activation",
+            "did you mean \"relu\"");
+    refused("{\"name\":\"x\",\"network\":{\"init\":\"he_normall\"}}", "network.init", "did you mean \"he_normal\"");
+    refused("{\"name\":\"x\",\"network\":{\"init\":{\"name\":\"variance_scaling\",\"scale\":2,\"mode\":\"fan_avgg\"}}}",
+            "network.init.mode: \"fan_avgg\" is not one of fan_in, fan_out, fan_avg, fan_geo_avg (did you mean \"fan_avg\"?)",
+            NULL);
+    refused("{\"name\":\"x\",\"network\":{\"activation\":{\"name\":\"leaky_relu\",\"slope\":0.2}}}",
+            "network.activation.slope", "negative_slope");
+    refused("{\"name\":\"x\",\"network\":{\"bias\":\"orthogonal\"}}", "network.bias", "not a known bias initializer");
+    refused("{\"name\":\"x\",\"precision\":\"float16\"}", "precision", "float32, float64");
+}
+
+Test(config, names_must_be_plain)
+{
+    refused("{\"name\":\"../etc\"}", "name", "not a plain name");
+    refused("{\"name\":\"a/b\"}", "name", "not a plain name");
+    refused("{\"name\":\"..\"}", "name", "not a plain name");
+    refused("{\"name\":\".\"}", "name", "not a plain name");
+    refused("{\"name\":\"\"}", "name", "1 to");
+    refused("{\"description\":\"no name\"}", "name", "missing");
+    refused("{\"name\":\"a b\"}", "name", "not a plain name");
+}
+
+Test(config, inconsistent_network_settings)
+{
+    refused("{\"name\":\"x\",\"network\":{\"widths\":[4,4],\"depth\":3}}", "network.depth", "widths replaces");
+    refused("{\"name\":\"x\",\"network\":{\"widths\":[4]}}", "network.widths", "2 to");
+    refused("{\"name\":\"x\",\"network\":{\"widths\":[4,0]}}", "network.widths[1]", "integer from 1");
+    refused("{\"name\":\"x\",\"network\":{\"init\":\"mean_field\",\"bias\":\"zeros\"}}", "network.bias", "sets the biases");
+    refused("{\"name\":\"x\",\"network\":{\"activation\":\"gelu\",\"init\":{\"name\":\"orthogonal\",\"gain\":\"auto\"}}}",
+            "network.init.gain", "varprop gain gelu");
+    refused("{\"name\":\"x\",\"network\":{\"activation\":{\"name\":\"hard_tanh\",\"min_val\":1,\"max_val\":0}}}",
+            "network.activation", "min_val < max_val");
+    refused("{\"name\":\"x\",\"network\":{\"depth\":5},\"measure\":{\"histograms\":{\"layers\":[6]}}}",
+            "measure.histograms.layers[0]", "1 to 5");
+    refused("{\"name\":\"x\",\"network\":{\"width\":5000},\"measure\":{\"jacobian\":true}}", "measure.jacobian", "4096");
+}
+
+Test(config, sweep_errors_name_the_sweep_entry)
+{
+    refused("{\"name\":\"x\",\"sweep\":{\"network.activaton\":[\"relu\"]}}", "sweep[\"network.activaton\"]",
+            "did you mean \"network.activation\"");
+    refused("{\"name\":\"x\",\"sweep\":{\"network.depth\":[]}}", "sweep[\"network.depth\"]", "non-empty array");
+    refused("{\"name\":\"x\",\"sweep\":{\"network.activation\":[\"relu\",\"tnah\"]}}",
+            "sweep[\"network.activation\"][1]", "did you mean \"tanh\"");
+    refused("{\"name\":\"x\",\"network\":{\"init\":\"mean_field\"},\"sweep\":{\"network.init.sigma_w\":[1,-2]}}",
+            "sweep[\"network.init.sigma_w\"][1]", "out of range");
+    refused("{\"name\":\"x\",\"sweep\":{\"name\":[\"a\"]}}", "sweep[\"name\"]", "not a sweepable key");
+}
+
+Test(config, run_count_limit_and_override)
+{
+    const char *j = "{\"name\":\"big\",\"seeds\":100,\"network\":{\"init\":\"mean_field\"},"
+                    "\"sweep\":{\"network.init.sigma_w\":[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,"
+                    "21,22,23,24,25,26,27,28,29,30,31,32,33,34,35,36,37,38,39,40,41,42,43,44,45,46,47,48,49,50,"
+                    "51,52,53,54,55,56,57,58,59,60,61,62,63,64,65,66,67,68,69,70,71,72,73,74,75,76,77,78,79,80,"
+                    "81,82,83,84,85,86,87,88,89,90,91,92,93,94,95,96,97,98,99,100,101]}}";
+    refused(j, "10100 runs", "--max-runs");
+    vp_experiment *e;
+    vp_err err;
+    vp_config_opts o = { 0 };
+    cr_assert_eq(vp_config_parse(j, strlen(j), "big", &o, &e, &err), VP_OK, "%s", err.msg);
+    cr_assert_eq(vp_experiment_runs(e), 10100);
+    vp_experiment_free(e);
+}
