@@ -27,7 +27,7 @@ DEB_PKGS := libcjson-dev libopenblas-dev librandom123-dev gnuplot-nox libcriteri
             zlib1g-dev dataset-fashion-mnist
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps test unit sanitize demo bench fuzz clean valgrind
+.PHONY: all deps test unit sanitize demo bench fuzz clean valgrind docs
 all: varprop
 
 deps:
@@ -58,7 +58,7 @@ $(BUILD)/run_tests: $(TEST_OBJ) $(BUILD)/libvarprop.a
 
 # Unit and end-to-end tests (Criterion). The CLI tests run ./varprop, so it is built first.
 unit: varprop $(BUILD)/run_tests
-	VARPROP_BIN=$(CURDIR)/varprop $(BUILD)/run_tests --jobs 2
+	VARPROP_ROOT=$(CURDIR) VARPROP_BIN=$(CURDIR)/varprop $(BUILD)/run_tests --jobs 2
 
 # The whole suite: plain build, then the same suite under ASan+UBSan.
 test: deps
@@ -70,7 +70,7 @@ sanitize:
 
 unit-san: $(BUILD)/run_tests $(BUILD)/varprop-san
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
-	  VARPROP_BIN=$(CURDIR)/$(BUILD)/varprop-san $(BUILD)/run_tests --jobs 2
+	  VARPROP_ROOT=$(CURDIR) VARPROP_BIN=$(CURDIR)/$(BUILD)/varprop-san $(BUILD)/run_tests --jobs 2
 
 $(BUILD)/varprop-san: $(BUILD)/main.o $(BUILD)/libvarprop.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
@@ -81,6 +81,10 @@ demo: deps varprop
 valgrind: varprop
 	valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect \
 	  ./varprop run configs/demo.json -o $(BUILD)/valgrind-demo --quiet --threads 1
+
+# docs/registry.md is generated from the registry tables (a test checks it is current).
+docs: varprop
+	{ cat docs/registry.head.md; ./varprop list --markdown; } > docs/registry.md
 
 clean:
 	rm -rf build build-san varprop

@@ -10,10 +10,68 @@
 #include "init.h"
 
 static const char USAGE[] =
-    "usage: varprop list [activations|initializers]\n"
+    "usage: varprop list [activations|initializers] [--markdown]\n"
     "\n"
     "Lists every activation and initializer varprop knows, with its formula, parameters\n"
-    "(name=default [range]) and where its convention comes from.\n";
+    "(name=default [range]) and where its convention comes from. --markdown prints the\n"
+    "tables of docs/registry.md.\n";
+
+/* Text for a Markdown table cell: '|' would end the cell. */
+static void md_text(const char *s)
+{
+    for (; *s; s++) {
+        if (*s == '|') fputc('\\', stdout);
+        fputc(*s, stdout);
+    }
+}
+
+/* Markdown: one table row per registry row (docs/registry.md is this output). */
+static void md_params(const vp_param *p, int n)
+{
+    if (n == 0) fputs("—", stdout);
+    for (int i = 0; i < n; i++) {
+        char def[64], choices[256];
+        vp_param_format(&p[i], p[i].def, def, sizeof def);
+        printf("%s`%s=%s`", i ? "<br>" : "", p[i].name, def);
+        if (p[i].type == VP_P_ENUM) {
+            vp_choices_list(p[i].choices, choices, sizeof choices);
+            printf(" (%s)", choices);
+        } else if (p[i].type == VP_P_GAIN) {
+            fputs(" or `\"auto\"`", stdout);
+        }
+    }
+}
+
+static void markdown(int acts, int inits)
+{
+    if (acts) {
+        printf("## Activations (%d)\n\n| name | aliases | φ(x) | parameters | PyTorch gain | source |\n|---|---|---|---|---|---|\n", VP_ACT_COUNT);
+        for (int k = 0; k < VP_ACT_COUNT; k++) {
+            const vp_act_info *a = vp_act_get((vp_act_kind)k);
+            vp_act d = vp_act_default((vp_act_kind)k);
+            printf("| `%s` | %s | `", a->name, a->aliases);
+            md_text(a->formula);
+            fputs("` | ", stdout);
+            md_params(a->params, a->nparams);
+            if (a->torch_gain) printf(" | %.6g", a->torch_gain(d.p));
+            else fputs(" | none", stdout);
+            printf(" | %s |\n", a->origin);
+        }
+    }
+    if (acts && inits) fputc('\n', stdout);
+    if (inits) {
+        printf("## Initializers (%d)\n\n| name | aliases | distribution | parameters | use | source |\n|---|---|---|---|---|---|\n", VP_INIT_COUNT);
+        for (int k = 0; k < VP_INIT_COUNT; k++) {
+            const vp_init_info *in = vp_init_get((vp_init_kind)k);
+            printf("| `%s` | %s | ", in->name, in->aliases);
+            md_text(in->formula);
+            fputs(" | ", stdout);
+            md_params(in->params, in->nparams);
+            printf(" | %s%s%s | %s |\n", in->weight_ok ? "W" : "", in->bias_ok ? " b" : "",
+                   in->sets_bias ? " (sets b)" : in->data_dependent ? " (data)" : "", in->origin);
+        }
+    }
+}
 
 static void print_params(const vp_param *p, int n)
 {
@@ -62,12 +120,17 @@ static void list_initializers(void)
 
 int vp_cmd_list(int argc, char **argv)
 {
-    int acts = 1, inits = 1;
+    int acts = 1, inits = 1, md = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) { fputs(USAGE, stdout); return 0; }
         if (strcmp(argv[i], "activations") == 0) inits = 0;
         else if (strcmp(argv[i], "initializers") == 0) acts = 0;
-        else return vp_cli_unknown_option(argv[i], "activations initializers", "list");
+        else if (strcmp(argv[i], "--markdown") == 0) md = 1;
+        else return vp_cli_unknown_option(argv[i], "activations initializers --markdown", "list");
+    }
+    if (md) {
+        markdown(acts, inits);
+        return 0;
     }
     if (acts) list_activations();
     if (acts && inits) printf("\n");

@@ -358,3 +358,20 @@ Test(cli, resume_refuses_a_different_config)
     cr_assert(strstr(e, "different config"), "%s", e);
     free(o); free(e);
 }
+
+/* docs/registry.md is generated from the registry tables; it must not drift. */
+Test(cli, registry_doc_is_current)
+{
+    const char *root = getenv("VARPROP_ROOT");
+    cr_assert(root && *root, "VARPROP_ROOT must name the source tree (make unit sets it)");
+    char p[600], *o, *e;
+    snprintf(p, sizeof p, "%s/docs/registry.head.md", root);
+    char *head = slurp(p);
+    snprintf(p, sizeof p, "%s/docs/registry.md", root);
+    char *doc = slurp(p);
+    cr_assert_eq(vp(&o, &e, "list --markdown"), 0);
+    size_t hl = strlen(head);
+    cr_assert(hl > 0 && strncmp(doc, head, hl) == 0 && strcmp(doc + hl, o) == 0,
+              "docs/registry.md is out of date: run make docs");
+    free(head); free(doc); free(o); free(e);
+}
