@@ -43,8 +43,8 @@ double vp_init_kaiming_gain(int nonlinearity, double a)
 /* ---- standard normal truncated to [lo, hi] (standard units) ----
  * Same two regimes as PyTorch's trunc_normal_ (PR #174997): if the interval holds
  * more than 30% of the mass, redraw N(0,1) until inside; otherwise propose
- * U(lo, hi) and accept with probability exp(-x^2/2) / exp(-mode^2/2). Draw k of
- * element i uses counter (i, k), so the result does not depend on thread count. */
+ * U(lo, hi) and accept with probability exp(-x^2/2) / exp(-mode^2/2). Attempt k of
+ * element i uses element i of stream k, so the result does not depend on thread count. */
 static double Phi(double x) { return 0.5 * erfc(-x * M_SQRT1_2); }
 static double npdf(double x) { return exp(-0.5 * x * x) / sqrt(2.0 * M_PI); }
 
@@ -64,8 +64,8 @@ static vp_status trunc_std_normal(const vp_rng *rng, size_t n, double lo, double
                                "standard deviations holds too little mass)", max_draws, lo, hi);
             double u[2];
             if (mass > 0.3) {
-                vp_rng_normal2(rng, i, k, u);
-                if (u[0] >= lo && u[0] <= hi) { out[i] = u[0]; break; }
+                double z = vp_rng_normal_at(rng, i, k); /* element i of normal stream k */
+                if (z >= lo && z <= hi) { out[i] = z; break; }
             } else {
                 vp_rng_uniform2(rng, i, k, u);
                 double x = lo + (hi - lo) * u[0];

@@ -30,15 +30,97 @@ void vp_rng_uniform2(const vp_rng *r, uint64_t index, uint32_t draw, double out[
     out[1] = u53(b.v[2], b.v[3]);
 }
 
+/* ---- N(0,1): the ziggurat (Marsaglia & Tsang 2000; Doornik 2005 "ZIGNOR") ----
+ * Element e of the normal stream (r, draw) takes its first attempt from the 64-bit
+ * half (e & 1) of block(e >> 1, draw): the low 7 bits choose one of 128 layers and
+ * the top 53 bits give u in (-1, 1). With probability ~0.988, |u| < ratio[layer]
+ * and z = u * x[layer] is accepted at once (no transcendental function at all).
+ * Otherwise the exact rejection steps (wedge test, or the tail beyond R by
+ * Marsaglia's method) draw further uniforms from a per-element substream, whose
+ * blocks carry the high bit in the purpose word, so they never collide with
+ * first-attempt blocks. The result is an exact N(0,1) sample and, as every number
+ * here, a pure function of (seed, layer, purpose, draw, e). */
+#include "rng_zig.inc"
+
+typedef struct {
+    const vp_rng *r;
+    uint64_t e;
+    uint32_t draw, used;
+    philox4x32_ctr_t b;
+} substream;
+
+static uint64_t sub_bits(substream *s)
+{
+    if (s->used % 2 == 0) {
+        philox4x32_key_t k = {{ (uint32_t)s->r->seed, (uint32_t)(s->r->seed >> 32) }};
+        philox4x32_ctr_t c = {{ (uint32_t)s->e, (uint32_t)(s->e >> 32) ^ (s->draw * 0x9E3779B9u), s->r->layer,
+                                s->r->purpose ^ 0x80000000u ^ ((s->used / 2) << 20) }};
+        s->b = philox4x32(c, k);
+    }
+    int h = (int)(s->used++ % 2);
+    return ((uint64_t)s->b.v[2 * h] << 32) | s->b.v[2 * h + 1];
+}
+
+static double sub_u01(substream *s) { uint64_t b = sub_bits(s); return u53((uint32_t)(b >> 32), (uint32_t)b); }
+
+/* Rejection part of one ziggurat draw, after the first attempt (layer i, u) failed
+ * the fast test. */
+static double zig_slow(substream *s, int i, double u)
+{
+    for (;;) {
+        if (i == 0) { /* tail beyond R (Marsaglia 1964) */
+            double x, y;
+            do {
+                x = log(sub_u01(s)) / VP_ZIG_R;
+                y = log(sub_u01(s));
+            } while (-2.0 * y < x * x);
+            return u < 0 ? x - VP_ZIG_R : VP_ZIG_R - x;
+        }
+        double x = u * VP_ZIG_X[i], x2 = x * x;
+        double f0 = exp(-0.5 * (VP_ZIG_X[i] * VP_ZIG_X[i] - x2));
+        double f1 = exp(-0.5 * (VP_ZIG_X[i + 1] * VP_ZIG_X[i + 1] - x2));
+        if (f1 + sub_u01(s) * (f0 - f1) < 1.0) return x; /* under the density in the wedge */
+        uint64_t b = sub_bits(s); /* a fresh attempt */
+        i = (int)(b & 0x7F);
+        u = 2.0 * (((double)(b >> 11) + 0.5) * 0x1.0p-53) - 1.0;
+        if (fabs(u) < VP_ZIG_RATIO[i]) return u * VP_ZIG_X[i];
+    }
+}
+
+/* One normal from the 64 bits of its first attempt. */
+static inline double zig(const vp_rng *r, uint32_t draw, uint64_t e, uint64_t bits)
+{
+    int i = (int)(bits & 0x7F);
+    double u = 2.0 * (((double)(bits >> 11) + 0.5) * 0x1.0p-53) - 1.0;
+    if (fabs(u) < VP_ZIG_RATIO[i]) return u * VP_ZIG_X[i];
+    substream s = { r, e, draw, 0, {{0}} };
+    return zig_slow(&s, i, u);
+}
+
+static inline uint64_t half_bits(const philox4x32_ctr_t *b, int h)
+{
+    return ((uint64_t)b->v[2 * h] << 32) | b->v[2 * h + 1];
+}
+
+void vp_rng_normal_range(const vp_rng *r, uint32_t draw, uint64_t start, size_t n, double *out)
+{
+    size_t t = 0;
+    while (t < n) {
+        uint64_t e = start + t;
+        philox4x32_ctr_t b = block(r, e >> 1, draw);
+        for (int h = (int)(e & 1); h < 2 && t < n; h++, t++, e++) out[t] = zig(r, draw, e, half_bits(&b, h));
+    }
+}
+
+double vp_rng_normal_at(const vp_rng *r, uint64_t e, uint32_t draw)
+{
+    philox4x32_ctr_t b = block(r, e >> 1, draw);
+    return zig(r, draw, e, half_bits(&b, (int)(e & 1)));
+}
+
 void vp_rng_normal2(const vp_rng *r, uint64_t index, uint32_t draw, double out[2])
 {
-    double u[2];
-    vp_rng_uniform2(r, index, draw, u);
-    /* Box-Muller: exact transform of two independent U(0,1) into two N(0,1). */
-    double rad = sqrt(-2.0 * log(u[0]));
-    double th = 2.0 * M_PI * u[1];
-    out[0] = rad * cos(th);
-    out[1] = rad * sin(th);
+    vp_rng_normal_range(r, draw, 2 * index, 2, out);
 }
 
 void vp_rng_uniform_fill(const vp_rng *r, uint32_t draw, double *out, size_t n)
@@ -50,9 +132,7 @@ void vp_rng_uniform_fill(const vp_rng *r, uint32_t draw, double *out, size_t n)
 
 void vp_rng_normal_fill(const vp_rng *r, uint32_t draw, double *out, size_t n)
 {
-    double z[2];
-    for (size_t i = 0; i + 1 < n; i += 2) vp_rng_normal2(r, i / 2, draw, out + i);
-    if (n % 2) { vp_rng_normal2(r, (n - 1) / 2, draw, z); out[n - 1] = z[0]; }
+    vp_rng_normal_range(r, draw, 0, n, out);
 }
 
 uint64_t vp_rng_below(const vp_rng *r, uint64_t index, uint32_t draw, uint64_t n)

@@ -4,7 +4,8 @@
  *   (seed, layer, purpose, element index, draw)
  * so results never depend on thread count, scheduling or call order.
  * Philox key = the 64-bit seed; counter = {index lo, index hi ^ draw<<32.., layer, purpose}.
- * One Philox call yields 4x32 random bits = 2 uniform doubles (53-bit) = 2 normals.
+ * One Philox call yields 4x32 random bits = 2 uniform doubles (53-bit), or the
+ * first ziggurat attempts of 2 normals.
  *
  * vp_rng is a small value type (no allocation, nothing to free).
  */
@@ -38,8 +39,13 @@ static inline vp_rng vp_rng_make(uint64_t seed, uint32_t layer, vp_rng_purpose p
 /* Two uniform doubles in the open interval (0,1) for counter (index, draw). */
 void vp_rng_uniform2(const vp_rng *r, uint64_t index, uint32_t draw, double out[2]);
 
-/* Two independent N(0,1) doubles (Box-Muller) for counter (index, draw). */
+/* N(0,1) streams: element e of the normal stream (r, draw) is an exact N(0,1)
+ * sample (128-layer ziggurat, Doornik 2005) depending only on (r, draw, e).
+ * vp_rng_normal2 gives elements 2*index and 2*index+1. */
 void vp_rng_normal2(const vp_rng *r, uint64_t index, uint32_t draw, double out[2]);
+double vp_rng_normal_at(const vp_rng *r, uint64_t e, uint32_t draw);
+/* Elements [start, start + n) of the normal stream (r, draw). */
+void vp_rng_normal_range(const vp_rng *r, uint32_t draw, uint64_t start, size_t n, double *out);
 
 /* Element i of a stream: U(0,1) resp. N(0,1); out[i] depends only on (r, i, draw). */
 void vp_rng_uniform_fill(const vp_rng *r, uint32_t draw, double *out, size_t n);
