@@ -14,13 +14,9 @@ LDLIBS  := -lcjson -lopenblas -lz -lm -lpthread
 SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 BUILD   ?= build
-# Modules still being written beside the core (wired in when they land).
-PENDING := src/theory.c src/jacobian.c src/cmd_theory.c src/table.c src/plot.c src/charts.c \
-           src/report.c src/cmd_plot.c tests/test_theory.c tests/test_jacobian.c tests/test_plot.c \
-           tests/test_table.c
-LIB_SRC := $(filter-out src/main.c $(PENDING),$(wildcard src/*.c))
+LIB_SRC := $(filter-out src/main.c,$(wildcard src/*.c))
 LIB_OBJ := $(LIB_SRC:src/%.c=$(BUILD)/%.o)
-TEST_SRC := $(filter-out $(PENDING),$(wildcard tests/test_*.c))
+TEST_SRC := $(wildcard tests/test_*.c)
 TEST_OBJ := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%.o)
 
 DEB_PKGS := libcjson-dev libopenblas-dev librandom123-dev gnuplot-nox libcriterion-dev \

@@ -9,9 +9,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "charts.h"
 #include "cli.h"
 #include "cli_util.h"
 #include "config.h"
+#include "plot.h"
 #include "runner.h"
 
 static volatile sig_atomic_t stop_requested;
@@ -26,13 +28,35 @@ static void on_signal(int sig)
     (void)w;
 }
 
+/* Charts after the measurements: gnuplot missing is a warning (the CSV results
+ * stand), gnuplot failing is an error (exit 1). */
+static vp_status draw_charts(const char *results, const char *plots, int quiet, vp_err *err)
+{
+    char pdir[4096];
+    if (!vp_charts_can_draw()) {
+        fprintf(stderr, "varprop: warning: charts not drawn: %s\n", VP_PLOT_INSTALL_HINT);
+        return VP_OK;
+    }
+    vp_status s = VP_OK;
+    if (plots) snprintf(pdir, sizeof pdir, "%s", plots);
+    else s = vp_charts_default_dir(results, pdir, sizeof pdir, err);
+    if (!s) s = vp_charts_draw(results, pdir, err);
+    if (s) fprintf(stderr, "varprop: charts: %s\n", err->msg);
+    else if (!quiet) printf("varprop: charts and report in %s/ (report.md)\n", pdir);
+    return s;
+}
+
 static const char USAGE[] =
-    "usage: varprop run CONFIG.json [-o DIR] [--threads N] [--quiet] [--resume] [--max-runs N]\n"
+    "usage: varprop run CONFIG.json [-o DIR] [--plots DIR] [--no-plot] [--threads N] [--quiet]\n"
+    "                   [--resume] [--max-runs N]\n"
     "\n"
     "Runs every variant x seed of the experiment config and writes layers.csv, runs.csv\n"
-    "and config.json (plus histograms.csv when asked for) into DIR (default results/<name>/).\n"
+    "and config.json (plus histograms.csv / jacobian.csv when asked for) into DIR (default\n"
+    "results/<name>/), then draws the charts and report.md with gnuplot (default plots/<name>/).\n"
     "\n"
     "  -o DIR         results folder\n"
+    "  --plots DIR    charts folder\n"
+    "  --no-plot      write the CSV results only\n"
     "  --threads N    worker threads (default: the machine's cores); results do not depend on it\n"
     "  --quiet        no summary table, no progress bar\n"
     "  --resume       continue an interrupted sweep in DIR, skipping runs already complete\n"
@@ -41,18 +65,20 @@ static const char USAGE[] =
 
 int vp_cmd_run(int argc, char **argv)
 {
-    const char *config = NULL, *out = NULL;
+    const char *config = NULL, *out = NULL, *plots = NULL;
     long threads = sysconf(_SC_NPROCESSORS_ONLN), max_runs = VP_DEFAULT_MAX_RUNS;
-    int quiet = 0, resume = 0;
+    int quiet = 0, resume = 0, no_plot = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) { fputs(USAGE, stdout); return 0; }
         else if (strcmp(a, "--quiet") == 0) quiet = 1;
         else if (strcmp(a, "--resume") == 0) resume = 1;
+        else if (strcmp(a, "--no-plot") == 0) no_plot = 1;
+        else if (strcmp(a, "--plots") == 0) { if (!(plots = vp_cli_value(argc, argv, &i, "run"))) return 2; }
         else if (strcmp(a, "-o") == 0) { if (!(out = vp_cli_value(argc, argv, &i, "run"))) return 2; }
         else if (strcmp(a, "--threads") == 0) { if (vp_cli_long(argc, argv, &i, 1, 256, &threads, "run")) return 2; }
         else if (strcmp(a, "--max-runs") == 0) { if (vp_cli_long(argc, argv, &i, 0, 1L << 40, &max_runs, "run")) return 2; }
-        else if (a[0] == '-' && a[1]) return vp_cli_unknown_option(a, "-o --threads --quiet --resume --max-runs --help", "run");
+        else if (a[0] == '-' && a[1]) return vp_cli_unknown_option(a, "-o --plots --no-plot --threads --quiet --resume --max-runs --help", "run");
         else if (!config) config = a;
         else return vp_cli_usage_error("run", "only one CONFIG.json is taken (got \"%s\" too)", a);
     }
@@ -91,8 +117,9 @@ int vp_cmd_run(int argc, char **argv)
                 err.msg, dir, res.done + res.skipped, config, dir);
     } else if (s) {
         fprintf(stderr, "varprop: %s\n", err.msg);
-    } else if (!quiet) {
-        printf("varprop: results in %s/ (layers.csv, runs.csv, config.json)\n", dir);
+    } else {
+        if (!quiet) printf("varprop: results in %s/ (layers.csv, runs.csv, config.json)\n", dir);
+        if (!no_plot) s = draw_charts(dir, plots, quiet, &err);
     }
     vp_experiment_free(e);
     return vp_exit_code(s);

@@ -5,6 +5,7 @@
  *   sweep{"dotted.key": [values...]}
  */
 #include "config.h"
+#include "theory.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -297,14 +298,14 @@ static vp_status parse_init(ctx *c, const cJSON *j, const char *path, int bias, 
     return VP_OK;
 }
 
-/* The gain that "auto" stands for: PyTorch's calculate_gain for the activation. */
+/* The gain that "auto" stands for: PyTorch's calculate_gain for the activation
+ * where PyTorch has one, else the variance-preserving gain 1/sqrt(E[phi(z)^2])
+ * (theory.h, vp_theory_auto_gain; `varprop gain ACT` shows both). */
 static vp_status auto_gain(ctx *c, const vp_act *act, const char *path, double *gain)
 {
-    const vp_act_info *info = vp_act_get(act->kind);
-    if (!info->torch_gain)
-        return fail_at(c, path, "\"auto\" gain: PyTorch's calculate_gain has no value for %s; "
-                       "give a number (`varprop gain %s` suggests one)", info->name, info->name);
-    *gain = info->torch_gain(act->p);
+    vp_err e2;
+    if (vp_theory_auto_gain(act, gain, &e2) != VP_OK)
+        return fail_at(c, path, "\"auto\" gain for %s: %s; give a number", vp_act_get(act->kind)->name, e2.msg);
     return VP_OK;
 }
 

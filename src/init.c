@@ -344,7 +344,7 @@ vp_init_kind vp_init_find(const char *name)
 
 vp_init vp_init_default(vp_init_kind k)
 {
-    vp_init in = { k, {0}, 0 };
+    vp_init in = { k, {0}, 0, 0 };
     const vp_init_info *info = vp_init_get(k);
     for (int i = 0; i < info->nparams; i++) in.p[i] = info->params[i].def;
     return in;
@@ -371,7 +371,7 @@ void vp_init_resolve_auto(vp_init *in, double gain)
 {
     for (int i = 0; i < VP_INIT_MAX_PARAMS; i++)
         if (in->auto_mask & (1u << i)) in->p[i] = gain;
-    in->auto_mask = 0;
+    in->auto_resolved = 1;
 }
 
 void vp_init_label(const vp_init *in, char *buf, size_t len)
@@ -395,7 +395,8 @@ vp_status vp_init_weight(const vp_init *in, size_t fan_out, size_t fan_in, const
 {
     const vp_init_info *info = vp_init_get(in->kind);
     if (!info->weight_ok) return vp_fail(err, VP_ERR_CONFIG, "not a weight initializer");
-    if (in->auto_mask) return vp_fail(err, VP_ERR_CONFIG, "internal: unresolved \"auto\" gain for %s", info->name);
+    if (in->auto_mask && !in->auto_resolved)
+        return vp_fail(err, VP_ERR_CONFIG, "internal: unresolved \"auto\" gain for %s", info->name);
     return info->draw(in, fan_out, fan_in, 0, rng, W, err);
 }
 

@@ -31,11 +31,13 @@ typedef enum {
 
 /* An initializer with its parameter values. `auto_mask` bit i set means
  * parameter i is a gain given as "auto": the caller resolves it (to the
- * activation's gain) with vp_init_resolve_auto before drawing. */
+ * activation's gain) with vp_init_resolve_auto before drawing; the label keeps
+ * saying "auto" so one initializer looks the same under every activation. */
 typedef struct {
     vp_init_kind kind;
     double p[VP_INIT_MAX_PARAMS];
     unsigned auto_mask;
+    int auto_resolved;  /* the "auto" values in p are filled in */
 } vp_init;
 
 typedef struct vp_init_info vp_init_info;

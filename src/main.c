@@ -17,6 +17,9 @@ static const command COMMANDS[] = {
     { "run", vp_cmd_run, "run an experiment config: per-layer activation and gradient variance as CSV" },
     { "list", vp_cmd_list, "list activations and initializers with formulas and parameters" },
     { "init", vp_cmd_init, "print the weights an initializer draws" },
+    { "plot", vp_cmd_plot, "redraw the charts and report of a results folder" },
+    { "theory", vp_cmd_theory, "mean-field theory: q*, chi1, depth scales, phase, critical line" },
+    { "gain", vp_cmd_gain, "initialization gains: PyTorch, variance-preserving, critical" },
 };
 #define NCOMMANDS (sizeof COMMANDS / sizeof COMMANDS[0])
 

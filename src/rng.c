@@ -15,12 +15,12 @@ static philox4x32_ctr_t block(const vp_rng *r, uint64_t index, uint32_t draw)
     return philox4x32(c, k);
 }
 
-/* 53 random bits -> (0,1): (k + 0.5) * 2^-53, never 0 or 1. */
+/* 52 random bits -> (0,1): (k + 0.5) * 2^-52 with k < 2^52 is exact in double, so
+ * the result is never 0 or 1 (with 53 bits, k = 2^53 - 1 would round up to 1.0). */
 static double u53(uint32_t hi, uint32_t lo)
 {
-    uint64_t k = ((uint64_t)hi << 21) ^ ((uint64_t)lo >> 11);
-    k &= (UINT64_C(1) << 53) - 1;
-    return ((double)k + 0.5) * 0x1.0p-53;
+    uint64_t k = (((uint64_t)hi << 32) | lo) >> 12;
+    return ((double)k + 0.5) * 0x1.0p-52;
 }
 
 void vp_rng_uniform2(const vp_rng *r, uint64_t index, uint32_t draw, double out[2])
@@ -33,7 +33,7 @@ void vp_rng_uniform2(const vp_rng *r, uint64_t index, uint32_t draw, double out[
 /* ---- N(0,1): the ziggurat (Marsaglia & Tsang 2000; Doornik 2005 "ZIGNOR") ----
  * Element e of the normal stream (r, draw) takes its first attempt from the 64-bit
  * half (e & 1) of block(e >> 1, draw): the low 7 bits choose one of 128 layers and
- * the top 53 bits give u in (-1, 1). With probability ~0.988, |u| < ratio[layer]
+ * the top 52 bits give u in (-1, 1). With probability ~0.988, |u| < ratio[layer]
  * and z = u * x[layer] is accepted at once (no transcendental function at all).
  * Otherwise the exact rejection steps (wedge test, or the tail beyond R by
  * Marsaglia's method) draw further uniforms from a per-element substream, whose
@@ -82,7 +82,7 @@ static double zig_slow(substream *s, int i, double u)
         if (f1 + sub_u01(s) * (f0 - f1) < 1.0) return x; /* under the density in the wedge */
         uint64_t b = sub_bits(s); /* a fresh attempt */
         i = (int)(b & 0x7F);
-        u = 2.0 * (((double)(b >> 11) + 0.5) * 0x1.0p-53) - 1.0;
+        u = 2.0 * (((double)(b >> 12) + 0.5) * 0x1.0p-52) - 1.0;
         if (fabs(u) < VP_ZIG_RATIO[i]) return u * VP_ZIG_X[i];
     }
 }
@@ -91,7 +91,7 @@ static double zig_slow(substream *s, int i, double u)
 static inline double zig(const vp_rng *r, uint32_t draw, uint64_t e, uint64_t bits)
 {
     int i = (int)(bits & 0x7F);
-    double u = 2.0 * (((double)(bits >> 11) + 0.5) * 0x1.0p-53) - 1.0;
+    double u = 2.0 * (((double)(bits >> 12) + 0.5) * 0x1.0p-52) - 1.0;
     if (fabs(u) < VP_ZIG_RATIO[i]) return u * VP_ZIG_X[i];
     substream s = { r, e, draw, 0, {{0}} };
     return zig_slow(&s, i, u);

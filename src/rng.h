@@ -4,7 +4,7 @@
  *   (seed, layer, purpose, element index, draw)
  * so results never depend on thread count, scheduling or call order.
  * Philox key = the 64-bit seed; counter = {index lo, index hi ^ draw<<32.., layer, purpose}.
- * One Philox call yields 4x32 random bits = 2 uniform doubles (53-bit), or the
+ * One Philox call yields 4x32 random bits = 2 uniform doubles (52-bit), or the
  * first ziggurat attempts of 2 normals.
  *
  * vp_rng is a small value type (no allocation, nothing to free).

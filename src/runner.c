@@ -16,7 +16,9 @@
 #include "data.h"
 #include "fsutil.h"
 #include "mlp.h"
+#include "jacobian.h"
 #include "rng.h"
+#include "theory.h"
 
 #define FASHION_FILE "train-images-idx3-ubyte.gz"
 static const char *const HIST_NAMES[VP_HIST_QUANTITIES] = { "pre", "post", "grad_pre" };
@@ -34,6 +36,7 @@ typedef struct {
     char parts[4096];
     const double *data;          /* fashion-mnist pixels [n, 784] or NULL */
     int data_n;
+    int theory;                  /* layers.csv has the theory columns */
     int *todo;                   /* run indices to execute */
     int ntodo, next, finished;
     run_sum *sums;               /* per run index */
@@ -126,8 +129,87 @@ static void make_input(const job *j, const vp_variant *var, uint64_t seed, doubl
     }
 }
 
+/* ---- mean-field predictions beside the measurements ----
+ * sigma_w^2(l) = fan_in * Var[W^l] from the initializer's formula, or from the drawn
+ * weights for data-dependent ones (LSUV); sigma_b^2(l) = Var[b^l]; q0 = mean x^2 of
+ * the input batch. Mean-field theory assumes zero-mean i.i.d. random weights and
+ * zero-mean biases: for deterministic or non-centred initializers (identity,
+ * constant, U[0,1), ...) there is no prediction and the cells stay empty. */
+static int theory_inputs(const vp_variant *var, const vp_mlp *m, double *sw2, double *sb2)
+{
+    const vp_init_info *wi = vp_init_get(var->winit.kind);
+    for (int l = 1; l <= var->L; l++) {
+        size_t fo = (size_t)var->widths[l], fi = (size_t)var->widths[l - 1];
+        double mean, v, bmean, bv;
+        if (wi->data_dependent) {
+            vp_mlp_weight_moments(m, l, &sw2[l - 1], &sb2[l - 1]);
+            continue;
+        }
+        if (!vp_init_moments(&var->winit, fo, fi, 0, &mean, &v) || mean != 0.0 || v == 0.0) return 0;
+        const vp_init *bi = wi->sets_bias ? &var->winit : &var->binit;
+        if (!vp_init_moments(bi, fo, fi, 1, &bmean, &bv) || bmean != 0.0) return 0;
+        sw2[l - 1] = (double)fi * v;
+        sb2[l - 1] = bv;
+    }
+    return 1;
+}
+
+static vp_status predict(const vp_variant *var, const vp_mlp *m, const double *x, double *pre, double *grad,
+                         vp_err *err)
+{
+    size_t n = (size_t)var->batch * (size_t)var->widths[0];
+    double q0 = 0;
+    for (size_t i = 0; i < n; i++) q0 += x[i] * x[i];
+    q0 /= (double)n;
+    double *sw2 = malloc((size_t)var->L * sizeof *sw2), *sb2 = malloc((size_t)var->L * sizeof *sb2);
+    vp_status s = VP_OK;
+    if (!sw2 || !sb2) s = vp_fail(err, VP_ERR_NOMEM, "out of memory");
+    else if (!theory_inputs(var, m, sw2, sb2))
+        for (int l = 0; l < var->L; l++) pre[l] = grad[l] = NAN;
+    else
+        s = vp_theory_layer_predictions(&var->act, var->L, var->widths, sw2, sb2, q0, pre, grad, err);
+    free(sw2);
+    free(sb2);
+    return s;
+}
+
+/* Singular values of the input-output Jacobian J = D^L W^L ... D^1 W^1 at example 0
+ * (Pennington et al. 2017), accumulated one layer at a time so that only a few
+ * n x n blocks are alive: J^l = (D^l W^l) J^{l-1}. sv gets min(n_0, n_L) values. */
+static vp_status jacobian(const vp_variant *var, const vp_mlp *m, double *sv, vp_err *err)
+{
+    int L = var->L, n0 = var->widths[0], nmax = 0;
+    for (int l = 0; l <= L; l++) nmax = var->widths[l] > nmax ? var->widths[l] : nmax;
+    size_t big = (size_t)nmax * (size_t)nmax;
+    double *J = malloc(big * sizeof *J), *T = malloc(big * sizeof *T), *W = malloc(big * sizeof *W);
+    double *d = malloc((size_t)nmax * sizeof *d);
+    vp_status s = VP_OK;
+    if (!J || !T || !W || !d) { s = vp_fail(err, VP_ERR_NOMEM, "jacobian: out of memory"); goto end; }
+    for (int l = 1; l <= L; l++) {
+        int n = var->widths[l], nin = var->widths[l - 1];
+        vp_mlp_export_layer(m, l, 0, W, d);
+        for (int i = 0; i < n; i++)
+            for (int k = 0; k < nin; k++) W[(size_t)i * (size_t)nin + (size_t)k] *= d[i];   /* D^l W^l */
+        if (l == 1) { memcpy(J, W, (size_t)n * (size_t)nin * sizeof *J); continue; }
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n0, nin, 1.0, W, nin, J, n0, 0.0, T, n0);
+        double *t = J; J = T; T = t;
+    }
+    {
+        int w2[2] = { n0, var->widths[L] };
+        const double *Jc = J;
+        s = vp_jacobian_svals(1, w2, &Jc, NULL, sv, err);
+    }
+end:
+    free(J);
+    free(T);
+    free(W);
+    free(d);
+    return s;
+}
+
 static vp_status write_fragments(const job *j, int r, const vp_variant *var, const vp_layer_stats *st,
-                                 const vp_histogram *hist, const run_sum *sum, double seconds, vp_err *err)
+                                 const double *tpre, const double *tgrad, const vp_histogram *hist,
+                                 const double *sv, const run_sum *sum, double seconds, vp_err *err)
 {
     const vp_experiment *e = j->e;
     char act[256], init[256], path[4200];
@@ -138,7 +220,7 @@ static vp_status write_fragments(const job *j, int r, const vp_variant *var, con
 
     part_path(j, r, "layers", path, sizeof path);
     if ((s = vp_afile_open(&f, path, err))) return s;
-    vp_csv_layers_rows(f.fp, &cr, var->L, st, 0, NULL, NULL);
+    vp_csv_layers_rows(f.fp, &cr, var->L, st, j->theory, tpre, tgrad);
     if ((s = vp_afile_commit(&f, err))) return s;
 
     if (hist) {
@@ -149,6 +231,14 @@ static vp_status write_fragments(const job *j, int r, const vp_variant *var, con
                 const vp_histogram *h = &hist[(size_t)(l - 1) * VP_HIST_QUANTITIES + (size_t)q];
                 if (h->density) vp_csv_hist_rows(f.fp, &cr, l, HIST_NAMES[q], h);
             }
+        if ((s = vp_afile_commit(&f, err))) return s;
+    }
+
+    if (sv) {
+        part_path(j, r, "jac", path, sizeof path);
+        if ((s = vp_afile_open(&f, path, err))) return s;
+        int n = var->widths[0] < var->widths[var->L] ? var->widths[0] : var->widths[var->L];
+        vp_csv_jacobian_rows(f.fp, &cr, n, sv);
         if ((s = vp_afile_commit(&f, err))) return s;
     }
 
@@ -179,8 +269,11 @@ static vp_status run_one(job *j, int r, vp_err *err)
     double *x = malloc((size_t)var->batch * (size_t)var->widths[0] * sizeof *x);
     vp_layer_stats *st = calloc((size_t)var->L, sizeof *st);
     vp_histogram *hist = NULL;
+    double *tpre = calloc((size_t)var->L, sizeof *tpre), *tgrad = calloc((size_t)var->L, sizeof *tgrad);
+    double *sv = NULL;
     vp_status s = VP_OK;
-    if (!x || !st) { s = vp_fail(err, VP_ERR_NOMEM, "out of memory"); goto end; }
+    if (!x || !st || !tpre || !tgrad) { s = vp_fail(err, VP_ERR_NOMEM, "out of memory"); goto end; }
+    for (int l = 0; l < var->L; l++) tpre[l] = tgrad[l] = NAN;
     if (var->hist_bins) {
         hist = calloc((size_t)var->L * VP_HIST_QUANTITIES, sizeof *hist);
         if (!hist) { s = vp_fail(err, VP_ERR_NOMEM, "out of memory"); goto end; }
@@ -199,18 +292,28 @@ static vp_status run_one(job *j, int r, vp_err *err)
     if (var->winit.kind == VP_INIT_LSUV &&
         (s = vp_mlp_lsuv(m, var->winit.p[0], (int)var->winit.p[1], NULL, err)))
         goto end;
+    if (var->theory && (s = predict(var, m, x, tpre, tgrad, err))) goto end;
     if ((s = vp_mlp_forward(m, st, hist, err))) goto end;
+    if (var->jacobian) {
+        int n = var->widths[0] < var->widths[var->L] ? var->widths[0] : var->widths[var->L];
+        sv = malloc((size_t)n * sizeof *sv);
+        if (!sv) { s = vp_fail(err, VP_ERR_NOMEM, "out of memory"); goto end; }
+        if ((s = jacobian(var, m, sv, err))) goto end;
+    }
     if ((s = vp_mlp_backward(m, seed, st, hist, err))) goto end;
 
     run_sum sum = { 1, st[var->L - 1].pre_var / st[0].pre_var, st[0].grad_pre_var / st[var->L - 1].grad_pre_var, 0 };
     for (int l = 0; l < var->L; l++) sum.nonfinite += st[l].nonfinite;
-    s = write_fragments(j, r, var, st, hist, &sum, now() - t0, err);
+    s = write_fragments(j, r, var, st, tpre, tgrad, hist, sv, &sum, now() - t0, err);
     if (!s) j->sums[r] = sum;
 end:
     if (s) vp_err_prefix(err, "run %d (variant %d, seed %llu)", r, v, (unsigned long long)seed);
     vp_mlp_free(m);
     free(x);
     free(st);
+    free(tpre);
+    free(tgrad);
+    free(sv);
     for (size_t i = 0; hist && i < (size_t)var->L * VP_HIST_QUANTITIES; i++) free(hist[i].density);
     free(hist);
     return s;
@@ -261,10 +364,11 @@ static vp_status append_file(FILE *out, const char *path, vp_err *err)
     return bad ? vp_fail(err, VP_ERR_IO, "cannot read %s", path) : VP_OK;
 }
 
-typedef void (*header_fn)(FILE *f, const vp_experiment *e);
-static void h_layers(FILE *f, const vp_experiment *e) { vp_csv_layers_header(f, 0, e->nsweep, e->sweep_keys); }
-static void h_runs(FILE *f, const vp_experiment *e) { vp_csv_runs_header(f, e->nsweep, e->sweep_keys); }
-static void h_hist(FILE *f, const vp_experiment *e) { (void)e; vp_csv_hist_header(f); }
+typedef void (*header_fn)(FILE *f, const job *j);
+static void h_layers(FILE *f, const job *j) { vp_csv_layers_header(f, j->theory, j->e->nsweep, j->e->sweep_keys); }
+static void h_runs(FILE *f, const job *j) { vp_csv_runs_header(f, j->e->nsweep, j->e->sweep_keys); }
+static void h_hist(FILE *f, const job *j) { (void)j; vp_csv_hist_header(f); }
+static void h_jac(FILE *f, const job *j) { (void)j; vp_csv_jacobian_header(f); }
 
 /* out/<name> = header + the `ext` fragment of every complete run, in run order. */
 static vp_status assemble(const job *j, const char *name, const char *ext, header_fn header, vp_err *err)
@@ -274,7 +378,7 @@ static vp_status assemble(const job *j, const char *name, const char *ext, heade
     if (s) return s;
     vp_afile f;
     if ((s = vp_afile_open(&f, path, err))) return s;
-    header(f.fp, j->e);
+    header(f.fp, j);
     for (int r = 0; r < vp_experiment_runs(j->e) && !s; r++) {
         if (!j->sums[r].done) continue;
         part_path(j, r, ext, frag, sizeof frag);
@@ -289,6 +393,55 @@ static int any_hist(const vp_experiment *e)
     for (int v = 0; v < e->nvariants; v++)
         if (e->variants[v].hist_bins) return 1;
     return 0;
+}
+
+static int any_jacobian(const vp_experiment *e)
+{
+    for (int v = 0; v < e->nvariants; v++)
+        if (e->variants[v].jacobian) return 1;
+    return 0;
+}
+
+static int any_theory(const vp_experiment *e)
+{
+    for (int v = 0; v < e->nvariants; v++)
+        if (e->variants[v].theory) return 1;
+    return 0;
+}
+
+/* Phase diagram (Poole et al. 2016, Schoenholz et al. 2017): when the sweep is over
+ * network.init.sigma_w x network.init.sigma_b of mean_field, write the order-to-chaos
+ * line chi_1 = 1 as "sigma_w sigma_b" points (critical_line.dat, read by the heatmap)
+ * over the swept sigma_b range. Points where chi_1 = 1 is unreachable are left out. */
+static vp_status critical_line(const job *j, vp_err *err)
+{
+    const vp_experiment *e = j->e;
+    if (e->nsweep != 2 || strcmp(e->sweep_keys[0], "network.init.sigma_w") != 0 ||
+        strcmp(e->sweep_keys[1], "network.init.sigma_b") != 0 || e->variants[0].winit.kind != VP_INIT_MEAN_FIELD)
+        return VP_OK;
+    double bmin = INFINITY, bmax = -INFINITY;
+    for (int v = 0; v < e->nvariants; v++) {
+        double b = e->variants[v].winit.p[1];
+        bmin = b < bmin ? b : bmin;
+        bmax = b > bmax ? b : bmax;
+    }
+    vp_theory_ctx ctx;
+    vp_status s = vp_theory_ctx_init(&ctx, err);
+    if (s) return s;
+    char path[4200];
+    if ((s = vp_path_join(path, sizeof path, j->o->out_dir, "critical_line.dat", err))) return s;
+    vp_afile f;
+    if ((s = vp_afile_open(&f, path, err))) return s;
+    fprintf(f.fp, "# chi_1 = 1 (order/chaos boundary) for %s: sigma_w sigma_b\n",
+            vp_act_get(e->variants[0].act.kind)->name);
+    const int steps = 100;
+    for (int k = 0; k <= steps; k++) {
+        double sb = bmin + (bmax - bmin) * k / steps, sw2, qs;
+        vp_err ignore;
+        if (vp_theory_critical(&ctx, &e->variants[0].act, sb * sb, &sw2, &qs, &ignore) == VP_OK && isfinite(sw2))
+            fprintf(f.fp, "%.9g %.9g\n", sqrt(sw2), sb);
+    }
+    return vp_afile_commit(&f, err);
 }
 
 /* Remove every file in the parts folder (and the folder when `rmdir_too`). */
@@ -414,6 +567,7 @@ vp_status vp_runner_run(const vp_experiment *e, const vp_runner_opts *o, vp_runn
     memset(&j, 0, sizeof j);
     j.e = e;
     j.o = o;
+    j.theory = any_theory(e);
     vp_status s = vp_path_join(j.parts, sizeof j.parts, o->out_dir, ".parts", err);
     if (s) return s;
     j.sums = calloc((size_t)total, sizeof *j.sums);
@@ -473,6 +627,8 @@ vp_status vp_runner_run(const vp_experiment *e, const vp_runner_opts *o, vp_runn
     vp_status as = assemble(&j, "layers.csv", "layers", h_layers, &aerr);
     if (!as) as = assemble(&j, "runs.csv", "runs", h_runs, &aerr);
     if (!as && any_hist(e)) as = assemble(&j, "histograms.csv", "hist", h_hist, &aerr);
+    if (!as && any_jacobian(e)) as = assemble(&j, "jacobian.csv", "jac", h_jac, &aerr);
+    if (!as) as = critical_line(&j, &aerr);
     if (as && !s) { s = as; *err = aerr; }
     int complete = res->done + res->skipped == total;
     if (!s && complete) clear_parts(j.parts, 1);
