@@ -1,0 +1,432 @@
+/* Tests for the gnuplot pipe (src/plot.c), the charts (src/charts.c), the
+ * report (src/report.c) and `varprop plot` (src/cmd_plot.c), on the results
+ * folders in tests/fixtures (see make_fixtures.py). Run from the repo root. */
+#include <criterion/criterion.h>
+#include <criterion/redirect.h>
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "charts.h"
+#include "cli.h"
+#include "plot.h"
+
+#define FIXTURES "tests/fixtures"
+
+/* ---- helpers ---- */
+
+static void plt_tmpdir(char *out, size_t len)
+{
+    snprintf(out, len, "/tmp/vp_plot_test_XXXXXX");
+    cr_assert_not_null(mkdtemp(out));
+}
+
+static int plt_exists(const char *dir, const char *name)
+{
+    char p[4096];
+    struct stat st;
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    return stat(p, &st) == 0;
+}
+
+static char *plt_slurp(const char *dir, const char *name, size_t *len)
+{
+    char p[4096];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    FILE *f = fopen(p, "rb");
+    cr_assert_not_null(f, "cannot open %s", p);
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *buf = malloc((size_t)n + 1);
+    cr_assert_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
+    buf[n] = '\0';
+    fclose(f);
+    if (len) *len = (size_t)n;
+    return buf;
+}
+
+/* PNG signature, then the IHDR chunk with width and height (big-endian). */
+static void plt_check_png(const char *dir, const char *name, unsigned w, unsigned h)
+{
+    size_t n;
+    unsigned char *b = (unsigned char *)plt_slurp(dir, name, &n);
+    static const unsigned char sig[8] = { 0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n' };
+    cr_assert(n > 24 && memcmp(b, sig, 8) == 0, "%s is not a PNG", name);
+    cr_assert(memcmp(b + 12, "IHDR", 4) == 0, "%s has no IHDR first", name);
+    unsigned pw = (unsigned)b[16] << 24 | (unsigned)b[17] << 16 | (unsigned)b[18] << 8 | b[19];
+    unsigned ph = (unsigned)b[20] << 24 | (unsigned)b[21] << 16 | (unsigned)b[22] << 8 | b[23];
+    cr_assert(pw == w && ph == h, "%s is %ux%u, want %ux%u", name, pw, ph, w, h);
+    free(b);
+}
+
+static void plt_check_svg(const char *dir, const char *name)
+{
+    char *b = plt_slurp(dir, name, NULL);
+    cr_assert(strncmp(b, "<?xml", 5) == 0 || strstr(b, "<svg"), "%s does not start an SVG", name);
+    cr_assert(strstr(b, "<svg") && strstr(b, "</svg>"), "%s is not a complete SVG", name);
+    free(b);
+}
+
+/* No temporary ("*.tmp.<pid>") files left in dir. */
+static void plt_no_temporaries(const char *dir)
+{
+    DIR *d = opendir(dir);
+    cr_assert_not_null(d);
+    struct dirent *de;
+    while ((de = readdir(d)))
+        cr_assert(strstr(de->d_name, ".tmp.") == NULL, "temporary left behind: %s", de->d_name);
+    closedir(d);
+}
+
+static void plt_rm_rf(const char *dir)
+{
+    char cmd[4200];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    cr_assert_eq(system(cmd), 0);
+}
+
+static const char *const ALL_STEMS[] = { "act_var_pre", "act_var_post", "grad_var", "wgrad_var", "hist_pre",
+                                         "hist_post", "hist_grad_pre", "heatmap", "overview", "jacobian" };
+#define NSTEMS (sizeof ALL_STEMS / sizeof ALL_STEMS[0])
+
+static void plt_check_chart(const char *dir, const char *stem)
+{
+    char f[128];
+    snprintf(f, sizeof f, "%s.png", stem);
+    plt_check_png(dir, f, 1200, 800);
+    snprintf(f, sizeof f, "%s.svg", stem);
+    plt_check_svg(dir, f);
+    snprintf(f, sizeof f, "%s.gp", stem);
+    cr_assert(plt_exists(dir, f), "missing %s", f);
+    snprintf(f, sizeof f, "%s.dat", stem);
+    cr_assert(plt_exists(dir, f), "missing %s", f);
+}
+
+/* ---- the pipe ---- */
+
+Test(vp_plot_pipe, quote_neutralises_gnuplot_syntax)
+{
+    char q[64];
+    cr_assert_str_eq(vp_plot_quote(q, sizeof q, "he_normal"), "'he_normal'");
+    cr_assert_str_eq(vp_plot_quote(q, sizeof q, "a'b"), "'a''b'");
+    cr_assert_str_eq(vp_plot_quote(q, sizeof q, "x\ny\tz"), "'x y z'");
+    cr_assert_str_eq(vp_plot_quote(q, sizeof q, "`ls` @m"), "'`ls` @m'"); /* inert inside '...' */
+    cr_assert_str_eq(vp_plot_quote(q, sizeof q, "bad\xff utf8"), "'bad? utf8'");
+    char small[12];
+    vp_plot_quote(small, sizeof small, "abcdefghijklmnop");
+    cr_assert_str_eq(small, "'abcde...'");
+    vp_plot_quote(small, sizeof small, "''''''''");
+    cr_assert_eq(small[0], '\'');
+    cr_assert_eq(small[strlen(small) - 1], '\'');
+}
+
+Test(vp_plot_pipe, draws_png_and_tees_script)
+{
+    char dir[64];
+    plt_tmpdir(dir, sizeof dir);
+    vp_plot *p;
+    vp_err err = { "" };
+    cr_assert_eq(vp_plot_open(&p, dir, "x.gp", &err), VP_OK, "%s", err.msg);
+    vp_plot_cmd(p, "set terminal pngcairo size 1200,800");
+    vp_plot_output(p, "x.png");
+    vp_plot_comment(p, "a comment\nwith a newline");
+    cr_assert_eq(vp_plot_cmd(p, "plot sin(x) title %s", "'sine'"), VP_OK);
+    cr_assert_eq(vp_plot_close(p, &err), VP_OK, "%s", err.msg);
+    plt_check_png(dir, "x.png", 1200, 800);
+    char *gp = plt_slurp(dir, "x.gp", NULL);
+    cr_assert(strstr(gp, "set output 'x.png'\n"), "script must name the final output: %s", gp);
+    cr_assert(strstr(gp, ".tmp.") == NULL, "script must not name temporaries");
+    cr_assert(strstr(gp, "# a comment with a newline\n"));
+    cr_assert(strstr(gp, "cd ") == NULL, "the cd is for the pipe only");
+    free(gp);
+    plt_no_temporaries(dir);
+    plt_rm_rf(dir);
+}
+
+Test(vp_plot_pipe, gnuplot_error_is_reported_and_nothing_left)
+{
+    char dir[64];
+    plt_tmpdir(dir, sizeof dir);
+    vp_plot *p;
+    vp_err err = { "" };
+    cr_assert_eq(vp_plot_open(&p, dir, "bad.gp", &err), VP_OK, "%s", err.msg);
+    vp_plot_cmd(p, "set terminal pngcairo size 1200,800");
+    vp_plot_output(p, "bad.png");
+    vp_plot_cmd(p, "plot sin(x)");
+    vp_plot_cmd(p, "frobnicate the axes");
+    vp_status s = vp_plot_close(p, &err);
+    cr_assert_eq(s, VP_ERR_EXTERNAL);
+    cr_assert(strstr(err.msg, "gnuplot") && strstr(err.msg, "invalid command"), "message: %s", err.msg);
+    cr_assert(strstr(err.msg, "frobnicate"), "message should name the command: %s", err.msg);
+    cr_assert(!plt_exists(dir, "bad.png"), "no output after a failure");
+    cr_assert(!plt_exists(dir, "bad.gp"), "no script after a failure");
+    plt_no_temporaries(dir);
+    plt_rm_rf(dir);
+}
+
+Test(vp_plot_pipe, missing_gnuplot_env_override)
+{
+    setenv("VARPROP_GNUPLOT", "/nonexistent/bin/gnuplot", 1);
+    cr_assert_eq(vp_plot_available(), 0);
+    cr_assert_eq(vp_charts_can_draw(), 0);
+    cr_assert_str_eq(vp_plot_program(), "/nonexistent/bin/gnuplot");
+    char dir[64];
+    plt_tmpdir(dir, sizeof dir);
+    vp_plot *p = NULL;
+    vp_err err = { "" };
+    cr_assert_eq(vp_plot_open(&p, dir, "x.gp", &err), VP_ERR_EXTERNAL);
+    cr_assert_null(p);
+    cr_assert(strstr(err.msg, "apt-get install gnuplot-nox"), "%s", err.msg);
+    cr_assert(!plt_exists(dir, "x.gp"));
+    plt_no_temporaries(dir);
+
+    /* The charts entry point says so before touching anything. */
+    char plots[128];
+    snprintf(plots, sizeof plots, "%s/plots", dir);
+    cr_assert_eq(vp_charts_draw(FIXTURES "/small", plots, &err), VP_ERR_EXTERNAL);
+    cr_assert(strstr(err.msg, "gnuplot-nox"), "%s", err.msg);
+    cr_assert(!plt_exists(dir, "plots"));
+    plt_rm_rf(dir);
+}
+
+Test(vp_plot_pipe, missing_gnuplot_on_path)
+{
+    unsetenv("VARPROP_GNUPLOT");
+    setenv("PATH", "/nonexistent-dir", 1);
+    cr_assert_eq(vp_plot_available(), 0);
+    char dir[64];
+    plt_tmpdir(dir, sizeof dir);
+    vp_plot *p = NULL;
+    vp_err err = { "" };
+    cr_assert_eq(vp_plot_open(&p, dir, NULL, &err), VP_ERR_EXTERNAL);
+    cr_assert(strstr(err.msg, "gnuplot-nox"), "%s", err.msg);
+    setenv("PATH", "/usr/local/bin:/usr/bin:/bin", 1);
+    plt_rm_rf(dir);
+}
+
+Test(vp_plot_pipe, hostile_text_does_not_execute)
+{
+    char dir[64];
+    plt_tmpdir(dir, sizeof dir);
+    char evil[4][512], pw[4][128];
+    for (int i = 0; i < 4; i++) snprintf(pw[i], sizeof pw[i], "%s/pwned%d", dir, i);
+    snprintf(evil[0], sizeof evil[0], "a'; system('touch %s'); '", pw[0]);
+    snprintf(evil[1], sizeof evil[1], "`touch %s`", pw[1]);
+    snprintf(evil[2], sizeof evil[2], "x\n!touch %s\n", pw[2]);
+    snprintf(evil[3], sizeof evil[3], "\" . system(\"touch %s\") . \"", pw[3]);
+    vp_plot *p;
+    vp_err err = { "" };
+    cr_assert_eq(vp_plot_open(&p, dir, "h.gp", &err), VP_OK, "%s", err.msg);
+    vp_plot_cmd(p, "set terminal pngcairo size 1200,800");
+    vp_plot_output(p, "h.png");
+    vp_plot_cmd(p, "cmd = 'touch %s'", pw[0]);
+    char q[1200];
+    for (int i = 0; i < 4; i++) {
+        vp_plot_cmd(p, "set title %s noenhanced", vp_plot_quote(q, sizeof q, evil[i]));
+        vp_plot_cmd(p, "set label %d %s at graph 0.5, 0.5", i + 1, vp_plot_quote(q, sizeof q, evil[i]));
+    }
+    vp_plot_cmd(p, "set xlabel %s", vp_plot_quote(q, sizeof q, "@cmd"));
+    vp_plot_cmd(p, "plot x title %s noenhanced", vp_plot_quote(q, sizeof q, evil[0]));
+    cr_assert_eq(vp_plot_close(p, &err), VP_OK, "%s", err.msg);
+    for (int i = 0; i < 4; i++) cr_assert(access(pw[i], F_OK) != 0, "hostile text %d ran a command", i);
+    plt_check_png(dir, "h.png", 1200, 800);
+    plt_rm_rf(dir);
+}
+
+Test(vp_plot_pipe, control_characters_in_folder_refused)
+{
+    vp_plot *p = NULL;
+    vp_err err = { "" };
+    cr_assert_eq(vp_plot_open(&p, "/tmp/bad\ndir", "x.gp", &err), VP_ERR_IO);
+    cr_assert(strstr(err.msg, "control character"), "%s", err.msg);
+    vp_plot_close(NULL, &err);
+    vp_plot_abort(NULL);
+}
+
+/* ---- the charts ---- */
+
+Test(vp_charts, every_chart_of_a_full_folder)
+{
+    char dir[64], plots[128];
+    plt_tmpdir(dir, sizeof dir);
+    snprintf(plots, sizeof plots, "%s/plots/small", dir); /* created on demand */
+    vp_err err = { "" };
+    cr_assert_eq(vp_charts_draw(FIXTURES "/small", plots, &err), VP_OK, "%s", err.msg);
+    for (size_t i = 0; i < NSTEMS; i++) plt_check_chart(plots, ALL_STEMS[i]);
+    plt_no_temporaries(plots);
+
+    char *md = plt_slurp(plots, "report.md", NULL);
+    cr_assert(strstr(md, "# Variance propagation: small"));
+    cr_assert(strstr(md, "Fixture: two activations"));
+    for (size_t i = 0; i < NSTEMS; i++) {
+        char link[64];
+        snprintf(link, sizeof link, "](%s.png)", ALL_STEMS[i]);
+        cr_assert(strstr(md, link), "report lacks %s", link);
+    }
+    cr_assert(strstr(md, "variance\\_scaling(scale=2,mode=fan\\_avg,distribution=truncated\\_normal)"),
+              "summary row for the quoted init label");
+    cr_assert(strstr(md, "2 non-finite (nan/inf) and 1 non-positive"), "the skipped values are reported");
+    cr_assert(strstr(md, "```json\n{"), "config in a code block");
+    cr_assert(strstr(md, "\"truncated_normal\"") == NULL || strstr(md, "```json"));
+    free(md);
+
+    /* The theory prediction is in the data and drawn dashed. */
+    char *dat = plt_slurp(plots, "act_var_pre.dat", NULL);
+    cr_assert(strstr(dat, "theory"));
+    free(dat);
+    char *gp = plt_slurp(plots, "act_var_pre.gp", NULL);
+    cr_assert(strstr(gp, "using 1:5 with lines") && strstr(gp, "dt 2"));
+    cr_assert(strstr(gp, "set terminal pngcairo size 1200,800") && strstr(gp, "set terminal svg"));
+    free(gp);
+    plt_rm_rf(dir);
+}
+
+Test(vp_charts, scripts_regenerate_their_charts)
+{
+    char dir[64], cmd[512];
+    plt_tmpdir(dir, sizeof dir);
+    vp_err err = { "" };
+    cr_assert_eq(vp_charts_draw(FIXTURES "/small", dir, &err), VP_OK, "%s", err.msg);
+    for (size_t i = 0; i < NSTEMS; i++) {
+        char png[160], svg[160];
+        snprintf(png, sizeof png, "%s/%s.png", dir, ALL_STEMS[i]);
+        snprintf(svg, sizeof svg, "%s/%s.svg", dir, ALL_STEMS[i]);
+        cr_assert_eq(unlink(png), 0);
+        cr_assert_eq(unlink(svg), 0);
+        snprintf(cmd, sizeof cmd, "cd '%s' && gnuplot %s.gp 2>/dev/null", dir, ALL_STEMS[i]);
+        int rc = system(cmd);
+        cr_assert(WIFEXITED(rc) && WEXITSTATUS(rc) == 0, "gnuplot %s.gp failed", ALL_STEMS[i]);
+        snprintf(png, sizeof png, "%s.png", ALL_STEMS[i]);
+        snprintf(svg, sizeof svg, "%s.svg", ALL_STEMS[i]);
+        plt_check_png(dir, png, 1200, 800);
+        plt_check_svg(dir, svg);
+    }
+    plt_rm_rf(dir);
+}
+
+Test(vp_charts, two_dimensional_sweep_heatmap_with_critical_line)
+{
+    char dir[64];
+    plt_tmpdir(dir, sizeof dir);
+    vp_err err = { "" };
+    cr_assert_eq(vp_charts_draw(FIXTURES "/sigma", dir, &err), VP_OK, "%s", err.msg);
+    plt_check_chart(dir, "heatmap");
+    plt_check_chart(dir, "overview");
+    cr_assert(plt_exists(dir, "critical_line.dat"), "the overlay is copied next to the script");
+    cr_assert(!plt_exists(dir, "hist_pre.png") && !plt_exists(dir, "jacobian.png"), "no data, no chart");
+    char *gp = plt_slurp(dir, "heatmap.gp", NULL);
+    cr_assert(strstr(gp, "'critical_line.dat' using 1:2 with lines"));
+    cr_assert(strstr(gp, "set xlabel 'network.init.sigma_w'"), "sigma_w across");
+    cr_assert(strstr(gp, "set ylabel 'network.init.sigma_b'"), "sigma_b up");
+    free(gp);
+    char *dat = plt_slurp(dir, "heatmap.dat", NULL);
+    cr_assert(strstr(dat, "# index 1: grad_ratio"));
+    free(dat);
+    plt_rm_rf(dir);
+}
+
+Test(vp_charts, hostile_config_text_stays_text)
+{
+    const char *pw[] = { "/tmp/varprop_pwned_q", "/tmp/varprop_pwned_bq", "/tmp/varprop_pwned_i",
+                         "/tmp/varprop_pwned_dq", "/tmp/varprop_pwned_n" };
+    for (size_t i = 0; i < 5; i++) unlink(pw[i]);
+    char dir[64];
+    plt_tmpdir(dir, sizeof dir);
+    vp_err err = { "" };
+    cr_assert_eq(vp_charts_draw(FIXTURES "/hostile", dir, &err), VP_OK, "%s", err.msg);
+    for (size_t i = 0; i < 5; i++) cr_assert(access(pw[i], F_OK) != 0, "%s was created", pw[i]);
+    plt_check_chart(dir, "act_var_pre");
+    plt_check_chart(dir, "overview");
+    char *md = plt_slurp(dir, "report.md", NULL);
+    /* Outside the config's code block, text from the config is escaped. */
+    char *fence = strstr(md, "```json");
+    cr_assert_not_null(fence);
+    *fence = '\0';
+    cr_assert(strstr(md, "<script>") == NULL, "HTML must be escaped");
+    cr_assert(strstr(md, "\\<script\\>"));
+    cr_assert(strstr(md, "\\| table \\| breaker"), "pipes must not open table cells");
+    cr_assert(strstr(md, "![img]") == NULL && strstr(md, "\\!\\[img\\]"), "no injected image");
+    free(md);
+    /* The default folder refuses a name that is not a plain folder name. */
+    char out[256];
+    cr_assert_eq(vp_charts_default_dir(FIXTURES "/hostile", out, sizeof out, &err), VP_ERR_CONFIG);
+    cr_assert(strstr(err.msg, "-o PLOTS_DIR"), "%s", err.msg);
+    plt_rm_rf(dir);
+}
+
+Test(vp_charts, default_dir_and_bad_folders)
+{
+    char out[256];
+    vp_err err = { "" };
+    cr_assert_eq(vp_charts_default_dir(FIXTURES "/small", out, sizeof out, &err), VP_OK, "%s", err.msg);
+    cr_assert_str_eq(out, "plots/small");
+    cr_assert_eq(vp_charts_draw("/nonexistent/results", "/tmp/never", &err), VP_ERR_IO);
+    cr_assert(strstr(err.msg, "config.json"), "%s", err.msg);
+}
+
+Test(vp_charts, malformed_csv_is_a_clear_error)
+{
+    char dir[64], cmd[512];
+    plt_tmpdir(dir, sizeof dir);
+    snprintf(cmd, sizeof cmd, "cp " FIXTURES "/sigma/config.json " FIXTURES "/sigma/layers.csv '%s'/ && "
+                              "head -c 300 " FIXTURES "/sigma/runs.csv > '%s'/runs.csv", dir, dir);
+    cr_assert_eq(system(cmd), 0);
+    char plots[128];
+    snprintf(plots, sizeof plots, "%s/plots", dir);
+    vp_err err = { "" };
+    cr_assert_eq(vp_charts_draw(dir, plots, &err), VP_ERR_DATA);
+    cr_assert(strstr(err.msg, "runs.csv:") && strstr(err.msg, "ragged or truncated"), "%s", err.msg);
+    plt_rm_rf(dir);
+}
+
+/* ---- varprop plot ---- */
+
+static int plt_cli(const char *const *args, int n)
+{
+    const char *bin = getenv("VARPROP_BIN");
+    if (bin && *bin) {
+        char cmd[4096];
+        size_t k = (size_t)snprintf(cmd, sizeof cmd, "'%s' plot", bin);
+        for (int i = 0; i < n; i++) k += (size_t)snprintf(cmd + k, sizeof cmd - k, " '%s'", args[i]);
+        snprintf(cmd + k, sizeof cmd - k, " >/dev/null 2>&1");
+        int rc = system(cmd);
+        return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+    }
+    char *argv[16];
+    argv[0] = (char *)"plot";
+    for (int i = 0; i < n && i < 14; i++) argv[i + 1] = (char *)args[i];
+    argv[n + 1] = NULL;
+    return vp_cmd_plot(n + 1, argv);
+}
+
+Test(vp_cmd_plot_cli, redraws_a_results_folder, .init = cr_redirect_stdout)
+{
+    char dir[64];
+    plt_tmpdir(dir, sizeof dir);
+    const char *args[] = { FIXTURES "/small", "-o", dir };
+    cr_assert_eq(plt_cli(args, 3), 0);
+    for (size_t i = 0; i < NSTEMS; i++) plt_check_chart(dir, ALL_STEMS[i]);
+    cr_assert(plt_exists(dir, "report.md"));
+    plt_rm_rf(dir);
+}
+
+Test(vp_cmd_plot_cli, usage_and_errors, .init = cr_redirect_stderr)
+{
+    const char *help[] = { "--help" };
+    const char *none[] = { "-o" };
+    const char *unknown[] = { "--frobnicate", FIXTURES "/small" };
+    const char *two[] = { FIXTURES "/small", FIXTURES "/sigma" };
+    const char *missing[] = { "/nonexistent/results", "-o", "/tmp/vp_never_written" };
+    cr_redirect_stdout();
+    cr_assert_eq(plt_cli(help, 1), 0);
+    cr_assert_eq(plt_cli(NULL, 0), 2);
+    cr_assert_eq(plt_cli(none, 1), 2);
+    cr_assert_eq(plt_cli(unknown, 2), 2);
+    cr_assert_eq(plt_cli(two, 2), 2);
+    cr_assert_eq(plt_cli(missing, 3), 1);
+}
