@@ -25,6 +25,13 @@ void vp_csv_num(FILE *f, double v)
     else fprintf(f, "%.9g", v == 0 ? 0.0 : v); /* no "-0" */
 }
 
+/* ",number", or "," (an empty cell) for NaN, which marks "no value" here. */
+static void opt_num(FILE *f, double v)
+{
+    fputc(',', f);
+    if (!isnan(v)) vp_csv_num(f, v);
+}
+
 static void run_prefix(FILE *f, const vp_csv_run *r)
 {
     fprintf(f, "%d,", r->variant);
@@ -55,7 +62,7 @@ static void sweep_header(FILE *f, int nsweep, char *const *keys)
 void vp_csv_layers_header(FILE *f, int theory, int nsweep, char *const *sweep_keys)
 {
     fputs("variant,activation,init,seed,layer,fan_in,fan_out,pre_mean,pre_var,post_mean,post_var,"
-          "grad_pre_var,grad_post_var,wgrad_var,unit_sq_mean,unit_var,dead_frac,saturated_frac,nonfinite", f);
+          "grad_pre_var,grad_post_var,wgrad_var,unit_sq_mean,unit_var,dead_frac,saturated_frac,nonfinite,subnormal", f);
     if (theory) fputs(",theory_pre_var,theory_grad_pre_var", f);
     sweep_header(f, nsweep, sweep_keys);
 }
@@ -74,33 +81,38 @@ void vp_csv_layers_rows(FILE *f, const vp_csv_run *run, int L, const vp_layer_st
             fputc(',', f);
             vp_csv_num(f, v[i]);
         }
-        fprintf(f, ",%lld", s->nonfinite);
+        fprintf(f, ",%lld,%lld", s->nonfinite, s->subnormal);
         if (theory) {
-            for (int k = 0; k < 2; k++) {
-                const double *t = k ? theory_grad : theory_pre;
-                fputc(',', f);
-                if (t && !isnan(t[l])) vp_csv_num(f, t[l]);
-            }
+            opt_num(f, theory_pre ? theory_pre[l] : NAN);
+            opt_num(f, theory_grad ? theory_grad[l] : NAN);
         }
         sweep_cells(f, run);
     }
 }
 
-void vp_csv_runs_header(FILE *f, int nsweep, char *const *sweep_keys)
+void vp_csv_runs_header(FILE *f, int theory, int nsweep, char *const *sweep_keys)
 {
     fputs("variant,activation,init,seed,depth,batch,act_ratio,grad_ratio,act_verdict,grad_verdict,"
-          "nonfinite,seconds,status", f);
+          "nonfinite,subnormal,xi_grad", f);
+    if (theory) fputs(",theory_chi1,theory_xi_c", f);
+    fputs(",seconds,status", f);
     sweep_header(f, nsweep, sweep_keys);
 }
 
-void vp_csv_runs_row(FILE *f, const vp_csv_run *run, const vp_csv_summary *s)
+void vp_csv_runs_row(FILE *f, const vp_csv_run *run, int theory, const vp_csv_summary *s)
 {
     run_prefix(f, run);
     fprintf(f, ",%d,%d,", s->depth, s->batch);
     vp_csv_num(f, s->act_ratio);
     fputc(',', f);
     vp_csv_num(f, s->grad_ratio);
-    fprintf(f, ",%s,%s,%lld,%.3f,", s->act_verdict, s->grad_verdict, s->nonfinite, s->seconds);
+    fprintf(f, ",%s,%s,%lld,%lld", s->act_verdict, s->grad_verdict, s->nonfinite, s->subnormal);
+    opt_num(f, s->xi_grad);
+    if (theory) {
+        opt_num(f, s->theory_chi1);
+        opt_num(f, s->theory_xi_c);
+    }
+    fprintf(f, ",%.3f,", s->seconds);
     vp_csv_field(f, s->status);
     sweep_cells(f, run);
 }

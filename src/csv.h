@@ -26,7 +26,9 @@ typedef struct {
     int depth, batch;
     double act_ratio, grad_ratio;
     const char *act_verdict, *grad_verdict;
-    long long nonfinite;
+    long long nonfinite, subnormal;
+    double xi_grad;               /* measured depth scale of the gradient variance */
+    double theory_chi1, theory_xi_c; /* written only with theory on; NaN -> empty */
     double seconds;
     const char *status;
 } vp_csv_summary;
@@ -39,8 +41,8 @@ void vp_csv_layers_header(FILE *f, int theory, int nsweep, char *const *sweep_ke
 void vp_csv_layers_rows(FILE *f, const vp_csv_run *run, int L, const vp_layer_stats *st, int theory,
                         const double *theory_pre, const double *theory_grad);
 
-void vp_csv_runs_header(FILE *f, int nsweep, char *const *sweep_keys);
-void vp_csv_runs_row(FILE *f, const vp_csv_run *run, const vp_csv_summary *s);
+void vp_csv_runs_header(FILE *f, int theory, int nsweep, char *const *sweep_keys);
+void vp_csv_runs_row(FILE *f, const vp_csv_run *run, int theory, const vp_csv_summary *s);
 
 void vp_csv_hist_header(FILE *f);
 void vp_csv_hist_rows(FILE *f, const vp_csv_run *run, int layer, const char *quantity,

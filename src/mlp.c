@@ -4,6 +4,7 @@
 #include "mlp.h"
 
 #include <cblas.h>
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,20 +60,24 @@ static void finish_stats(size_t B, size_t n, const double *shift, const double *
 }
 
 #define REAL float
+#define REAL_MIN FLT_MIN
 #define FN(x) x##_f32
 #define GEMM cblas_sgemm
 #define KERNEL kernel_f32
 #include "mlp_impl.inc"
 #undef REAL
+#undef REAL_MIN
 #undef FN
 #undef GEMM
 #undef KERNEL
 #define REAL double
+#define REAL_MIN DBL_MIN
 #define FN(x) x##_f64
 #define GEMM cblas_dgemm
 #define KERNEL kernel_f64
 #include "mlp_impl.inc"
 #undef REAL
+#undef REAL_MIN
 #undef FN
 #undef GEMM
 #undef KERNEL
@@ -252,13 +257,13 @@ static double z_variance(vp_mlp *m, int l)
 {
     size_t B = (size_t)m->B, n = (size_t)m->w[l];
     double mean, var, usq, uvar;
-    long long nf = 0;
+    long long nf = 0, sub = 0;
     if (m->prec == VP_F64) {
         affine_f64(m, l);
-        block_stats_f64((double *)m->Z + m->zoff[l], B, n, m->acc, &mean, &var, &usq, &uvar, &nf);
+        block_stats_f64((double *)m->Z + m->zoff[l], B, n, m->acc, &mean, &var, &usq, &uvar, &nf, &sub);
     } else {
         affine_f32(m, l);
-        block_stats_f32((float *)m->Z + m->zoff[l], B, n, m->acc, &mean, &var, &usq, &uvar, &nf);
+        block_stats_f32((float *)m->Z + m->zoff[l], B, n, m->acc, &mean, &var, &usq, &uvar, &nf, &sub);
     }
     return var;
 }

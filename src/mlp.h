@@ -37,6 +37,8 @@ typedef struct {
     double dead_frac;                /* units with phi'(z) = 0 for every example */
     double saturated_frac;           /* entries with |phi'| < 5% of its peak (bounded phi) */
     long long nonfinite;             /* NaN/Inf entries met in z, h, dL/dz, dL/dh, dL/dW */
+    long long subnormal;             /* subnormal (denormal) entries in the same tensors:
+                                        finite, but with fewer significant bits */
 } vp_layer_stats;
 
 /* Histogram request: for each layer l with layers[l-1] != 0, histograms of z^l,

@@ -27,7 +27,8 @@ static const char *const HIST_NAMES[VP_HIST_QUANTITIES] = { "pre", "post", "grad
 typedef struct {
     int done;
     double act_ratio, grad_ratio;
-    long long nonfinite;
+    long long nonfinite, subnormal;
+    double xi_grad, theory_chi1, theory_xi_c;
 } run_sum;
 
 typedef struct {
@@ -37,6 +38,7 @@ typedef struct {
     const double *data;          /* fashion-mnist pixels [n, 784] or NULL */
     int data_n;
     int theory;                  /* layers.csv has the theory columns */
+    vp_theory_ctx tctx;          /* quadrature rules, read-only once made */
     int *todo;                   /* run indices to execute */
     int ntodo, next, finished;
     run_sum *sums;               /* per run index */
@@ -154,13 +156,53 @@ static int theory_inputs(const vp_variant *var, const vp_mlp *m, double *sw2, do
     return 1;
 }
 
+/* Measured depth scale of the backward pass: Var[dL/dz^l] ~ exp(-(L-l)/xi), so xi =
+ * 1/|slope| of the least-squares line through (l, ln Var[dL/dz^l]) over the layers
+ * with a finite positive variance (mean-field: xi_grad = -1/ln chi_1, Schoenholz
+ * et al. 2017). NaN with fewer than 3 such layers, +inf for a flat line. */
+static double fit_xi_grad(int L, const vp_layer_stats *st)
+{
+    double n = 0, sx = 0, sy = 0, sxx = 0, sxy = 0;
+    for (int l = 0; l < L; l++) {
+        double v = st[l].grad_pre_var;
+        if (!(v > 0) || !isfinite(v)) continue;
+        double x = l + 1, y = log(v);
+        n++; sx += x; sy += y; sxx += x * x; sxy += x * y;
+    }
+    if (n < 3) return NAN;
+    double slope = (n * sxy - sx * sy) / (n * sxx - sx * sx);
+    return slope == 0 ? INFINITY : 1.0 / fabs(slope);
+}
+
+/* chi_1 and xi_c of the last layer's (sigma_w^2, sigma_b^2) from the input's q0:
+ * the infinite-depth picture of this variant (NaN where the maps have no fixed
+ * point, e.g. an exploding ReLU net, or without a mean-field prediction). */
+static void analyze(const job *j, const vp_variant *var, const vp_mlp *m, double q0, run_sum *sum)
+{
+    sum->theory_chi1 = sum->theory_xi_c = NAN;
+    double *sw2 = malloc((size_t)var->L * sizeof *sw2), *sb2 = malloc((size_t)var->L * sizeof *sb2);
+    vp_theory_point pt;
+    vp_err ignore;
+    if (sw2 && sb2 && theory_inputs(var, m, sw2, sb2) &&
+        vp_theory_analyze(&j->tctx, &var->act, sw2[var->L - 1], sb2[var->L - 1], q0, &pt, &ignore) == VP_OK) {
+        sum->theory_chi1 = pt.chi1;
+        sum->theory_xi_c = pt.xi_c;
+    }
+    free(sw2);
+    free(sb2);
+}
+
+static double mean_square(const double *x, size_t n)
+{
+    double q = 0;
+    for (size_t i = 0; i < n; i++) q += x[i] * x[i];
+    return q / (double)n;
+}
+
 static vp_status predict(const vp_variant *var, const vp_mlp *m, const double *x, double *pre, double *grad,
                          vp_err *err)
 {
-    size_t n = (size_t)var->batch * (size_t)var->widths[0];
-    double q0 = 0;
-    for (size_t i = 0; i < n; i++) q0 += x[i] * x[i];
-    q0 /= (double)n;
+    double q0 = mean_square(x, (size_t)var->batch * (size_t)var->widths[0]);
     double *sw2 = malloc((size_t)var->L * sizeof *sw2), *sb2 = malloc((size_t)var->L * sizeof *sb2);
     vp_status s = VP_OK;
     if (!sw2 || !sb2) s = vp_fail(err, VP_ERR_NOMEM, "out of memory");
@@ -244,10 +286,11 @@ static vp_status write_fragments(const job *j, int r, const vp_variant *var, con
 
     vp_csv_summary cs = { var->L, var->batch, sum->act_ratio, sum->grad_ratio,
                           verdict(sum->act_ratio, sum->nonfinite), verdict(sum->grad_ratio, sum->nonfinite),
-                          sum->nonfinite, seconds, "ok" };
+                          sum->nonfinite, sum->subnormal, sum->xi_grad, sum->theory_chi1, sum->theory_xi_c,
+                          seconds, "ok" };
     part_path(j, r, "runs", path, sizeof path);
     if ((s = vp_afile_open(&f, path, err))) return s;
-    vp_csv_runs_row(f.fp, &cr, &cs);
+    vp_csv_runs_row(f.fp, &cr, j->theory, &cs);
     if ((s = vp_afile_commit(&f, err))) return s;
 
     /* The .sum marker is written last: its presence means the run is complete. */
@@ -302,8 +345,13 @@ static vp_status run_one(job *j, int r, vp_err *err)
     }
     if ((s = vp_mlp_backward(m, seed, st, hist, err))) goto end;
 
-    run_sum sum = { 1, st[var->L - 1].pre_var / st[0].pre_var, st[0].grad_pre_var / st[var->L - 1].grad_pre_var, 0 };
-    for (int l = 0; l < var->L; l++) sum.nonfinite += st[l].nonfinite;
+    run_sum sum = { 1, st[var->L - 1].pre_var / st[0].pre_var, st[0].grad_pre_var / st[var->L - 1].grad_pre_var,
+                    0, 0, fit_xi_grad(var->L, st), NAN, NAN };
+    for (int l = 0; l < var->L; l++) {
+        sum.nonfinite += st[l].nonfinite;
+        sum.subnormal += st[l].subnormal;
+    }
+    if (var->theory) analyze(j, var, m, mean_square(x, (size_t)var->batch * (size_t)var->widths[0]), &sum);
     s = write_fragments(j, r, var, st, tpre, tgrad, hist, sv, &sum, now() - t0, err);
     if (!s) j->sums[r] = sum;
 end:
@@ -366,7 +414,7 @@ static vp_status append_file(FILE *out, const char *path, vp_err *err)
 
 typedef void (*header_fn)(FILE *f, const job *j);
 static void h_layers(FILE *f, const job *j) { vp_csv_layers_header(f, j->theory, j->e->nsweep, j->e->sweep_keys); }
-static void h_runs(FILE *f, const job *j) { vp_csv_runs_header(f, j->e->nsweep, j->e->sweep_keys); }
+static void h_runs(FILE *f, const job *j) { vp_csv_runs_header(f, j->theory, j->e->nsweep, j->e->sweep_keys); }
 static void h_hist(FILE *f, const job *j) { (void)j; vp_csv_hist_header(f); }
 static void h_jac(FILE *f, const job *j) { (void)j; vp_csv_jacobian_header(f); }
 
@@ -466,7 +514,7 @@ static int load_done(job *j, int r)
     part_path(j, r, "sum", path, sizeof path);
     FILE *f = fopen(path, "r");
     if (!f) return 0;
-    run_sum s = { 1, 0, 0, 0 };
+    run_sum s = { 1, 0, 0, 0, 0, NAN, NAN, NAN };
     int ok = fscanf(f, "%lf %lf %lld", &s.act_ratio, &s.grad_ratio, &s.nonfinite) == 3;
     fclose(f);
     if (ok) j->sums[r] = s;
@@ -569,6 +617,7 @@ vp_status vp_runner_run(const vp_experiment *e, const vp_runner_opts *o, vp_runn
     j.o = o;
     j.theory = any_theory(e);
     vp_status s = vp_path_join(j.parts, sizeof j.parts, o->out_dir, ".parts", err);
+    if (!s && j.theory) s = vp_theory_ctx_init(&j.tctx, err);
     if (s) return s;
     j.sums = calloc((size_t)total, sizeof *j.sums);
     j.todo = malloc((size_t)total * sizeof *j.todo);

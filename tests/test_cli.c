@@ -142,7 +142,7 @@ Test(cli, run_writes_the_documented_csv_schema)
     char *layers = slurp(p);
     const char *hdr = "variant,activation,init,seed,layer,fan_in,fan_out,pre_mean,pre_var,post_mean,post_var,"
                       "grad_pre_var,grad_post_var,wgrad_var,unit_sq_mean,unit_var,dead_frac,saturated_frac,nonfinite,"
-                      "theory_pre_var,theory_grad_pre_var,network.activation,network.init\n";
+                      "subnormal,theory_pre_var,theory_grad_pre_var,network.activation,network.init\n";
     cr_assert_eq(strncmp(layers, hdr, strlen(hdr)), 0, "header: %.300s", layers);
     free(layers);
     /* 4 variants x 2 seeds x 5 layers + header */
@@ -151,7 +151,8 @@ Test(cli, run_writes_the_documented_csv_schema)
     cr_assert_eq(count_lines(p), 4 * 2 + 1);
     char *runs = slurp(p);
     cr_assert(strstr(runs, "variant,activation,init,seed,depth,batch,act_ratio,grad_ratio,act_verdict,grad_verdict,"
-                           "nonfinite,seconds,status,network.activation,network.init\n") == runs);
+                           "nonfinite,subnormal,xi_grad,theory_chi1,theory_xi_c,seconds,status,"
+                           "network.activation,network.init\n") == runs, "runs.csv header: %.300s", runs);
     free(runs);
     snprintf(p, sizeof p, "%s/histograms.csv", out);
     /* 8 runs x 2 layers x 3 quantities x 10 bins + header */
