@@ -55,18 +55,22 @@ static vp_status trunc_std_normal(const vp_rng *rng, size_t n, double lo, double
     double mass = Phi(hi) - Phi(lo);
     double mode = lo > 0 ? lo : (hi < 0 ? hi : 0.0);
     const uint32_t max_draws = 1u << 20;
+    /* Attempt 0 of every element in one pass (element i of normal stream 0, made a
+     * block at a time); only the rejected elements go on to streams 1, 2, ... */
+    if (mass > 0.3) vp_rng_normal_fill(rng, 0, out, n);
     for (size_t i = 0; i < n; i++) {
-        uint32_t k = 0;
+        if (mass > 0.3 && out[i] >= lo && out[i] <= hi) continue;
+        uint32_t k = mass > 0.3 ? 1 : 0;
         for (;; k++) {
             if (k >= max_draws)
                 return vp_fail(err, VP_ERR_NUMERIC,
                                "truncated normal: no accepted draw in %u tries (interval [%g, %g] "
                                "standard deviations holds too little mass)", max_draws, lo, hi);
-            double u[2];
             if (mass > 0.3) {
                 double z = vp_rng_normal_at(rng, i, k); /* element i of normal stream k */
                 if (z >= lo && z <= hi) { out[i] = z; break; }
             } else {
+                double u[2];
                 vp_rng_uniform2(rng, i, k, u);
                 double x = lo + (hi - lo) * u[0];
                 if (log(u[1]) <= -0.5 * (x * x - mode * mode)) { out[i] = x; break; }

@@ -199,8 +199,8 @@ static double mean_square(const double *x, size_t n)
     return q / (double)n;
 }
 
-static vp_status predict(const vp_variant *var, const vp_mlp *m, const double *x, double *pre, double *grad,
-                         vp_err *err)
+static vp_status predict(const job *j, const vp_variant *var, const vp_mlp *m, const double *x, double *pre,
+                         double *grad, vp_err *err)
 {
     double q0 = mean_square(x, (size_t)var->batch * (size_t)var->widths[0]);
     double *sw2 = malloc((size_t)var->L * sizeof *sw2), *sb2 = malloc((size_t)var->L * sizeof *sb2);
@@ -209,7 +209,7 @@ static vp_status predict(const vp_variant *var, const vp_mlp *m, const double *x
     else if (!theory_inputs(var, m, sw2, sb2))
         for (int l = 0; l < var->L; l++) pre[l] = grad[l] = NAN;
     else
-        s = vp_theory_layer_predictions(&var->act, var->L, var->widths, sw2, sb2, q0, pre, grad, err);
+        s = vp_theory_layer_predictions(&j->tctx, &var->act, var->L, var->widths, sw2, sb2, q0, pre, grad, err);
     free(sw2);
     free(sb2);
     return s;
@@ -335,7 +335,7 @@ static vp_status run_one(job *j, int r, vp_err *err)
     if (var->winit.kind == VP_INIT_LSUV &&
         (s = vp_mlp_lsuv(m, var->winit.p[0], (int)var->winit.p[1], NULL, err)))
         goto end;
-    if (var->theory && (s = predict(var, m, x, tpre, tgrad, err))) goto end;
+    if (var->theory && (s = predict(j, var, m, x, tpre, tgrad, err))) goto end;
     if ((s = vp_mlp_forward(m, st, hist, err))) goto end;
     if (var->jacobian) {
         int n = var->widths[0] < var->widths[var->L] ? var->widths[0] : var->widths[var->L];

@@ -860,7 +860,7 @@ vp_status vp_theory_critical(const vp_theory_ctx *ctx, const vp_act *act, double
 
 /* ---- finite-network predictions ---- */
 
-vp_status vp_theory_layer_predictions(const vp_act *act, int L, const int *widths,
+vp_status vp_theory_layer_predictions(const vp_theory_ctx *ctxp, const vp_act *act, int L, const int *widths,
                                       const double *sigma_w2, const double *sigma_b2, double q0,
                                       double *pre_var, double *grad_pre_var, vp_err *err)
 {
@@ -876,8 +876,12 @@ vp_status vp_theory_layer_predictions(const vp_act *act, int L, const int *width
             return st;
         }
     if (!(q0 >= 0) || !isfinite(q0)) return vp_fail(err, VP_ERR_USAGE, "theory: q0 = %g must be finite and >= 0", q0);
-    vp_theory_ctx ctx;
-    if ((st = vp_theory_ctx_init(&ctx, err)) != VP_OK) return st;
+    vp_theory_ctx own;
+    if (!ctxp) {
+        if ((st = vp_theory_ctx_init(&own, err)) != VP_OK) return st;
+        ctxp = &own;
+    }
+    const vp_theory_ctx ctx = *ctxp;
 
     /* Forward: no phi on the input, then the length map layer by layer. */
     pre_var[0] = sigma_w2[0] * q0 + sigma_b2[0];

@@ -168,8 +168,9 @@ vp_status vp_theory_critical(const vp_theory_ctx *ctx, const vp_act *act, double
  *   E[(dL/dz^{l-1})^2] = E[(dL/dh^{l-1})^2] E[phi'(sqrt(q^{l-1}) z)^2]
  * widths: n_0..n_L (L+1 entries); sigma_w2, sigma_b2, pre_var, grad_pre_var: L
  * entries. pre_var[l-1] = q^l = E[(z^l)^2]; grad_pre_var[l-1] = E[(dL/dz^l)^2].
- * Values may overflow to +inf for exploding maps (not an error). */
-vp_status vp_theory_layer_predictions(const vp_act *act, int L, const int *widths,
+ * Values may overflow to +inf for exploding maps (not an error). ctx may be NULL
+ * (then the quadrature rules are made for this call). */
+vp_status vp_theory_layer_predictions(const vp_theory_ctx *ctx, const vp_act *act, int L, const int *widths,
                                       const double *sigma_w2, const double *sigma_b2, double q0,
                                       double *pre_var, double *grad_pre_var, vp_err *err);
 
