@@ -10,7 +10,10 @@ WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototyp
            -Wformat=2 -Wundef -Wcast-align -Wwrite-strings -Wpointer-arith \
            -Wvla -Wswitch-enum -Wfloat-conversion -Wnull-dereference
 CFLAGS  ?= $(OPT) -g
-CFLAGS  += -std=c11 -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L -MMD -MP $(WARN) \
+SANFLAGS ?=
+# The language, warnings and include path are not overridable: every build
+# (plain, sanitizer, fuzz) compiles the same C with the same -Werror set.
+ALL_CFLAGS = $(CFLAGS) $(SANFLAGS) -std=c11 -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L -MMD -MP $(WARN) \
            -I/usr/include/x86_64-linux-gnu/openblas-pthread
 LDLIBS  := -lcjson -lopenblas -lz -lm -lpthread
 SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
@@ -39,20 +42,20 @@ deps:
 
 $(BUILD)/%.o: src/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c $< -o $@
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
 $(BUILD)/tests/%.o: tests/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Isrc -c $< -o $@
+	$(CC) $(ALL_CFLAGS) -Isrc -c $< -o $@
 
 $(BUILD)/libvarprop.a: $(LIB_OBJ)
 	ar rcs $@ $^
 
 varprop: $(BUILD)/main.o $(BUILD)/libvarprop.a
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/run_tests: $(TEST_OBJ) $(BUILD)/libvarprop.a
-	$(CC) $(CFLAGS) -o $@ $^ -lcriterion $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ -lcriterion $(LDLIBS)
 
 # Unit and end-to-end tests (Criterion). The CLI tests run ./varprop, so it is built first.
 unit: varprop $(BUILD)/run_tests
@@ -63,15 +66,16 @@ test: deps
 	$(MAKE) unit
 	$(MAKE) sanitize
 
+# build-san/ only ever holds sanitizer objects, so they never mix with build/.
 sanitize:
-	$(MAKE) BUILD=build-san CFLAGS="-O1 -g $(SAN)" unit-san
+	$(MAKE) BUILD=build-san OPT=-O1 SANFLAGS="$(SAN)" unit-san
 
 unit-san: $(BUILD)/run_tests $(BUILD)/varprop-san
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  VARPROP_ROOT=$(CURDIR) VARPROP_BIN=$(CURDIR)/$(BUILD)/varprop-san $(BUILD)/run_tests --jobs 2
 
 $(BUILD)/varprop-san: $(BUILD)/main.o $(BUILD)/libvarprop.a
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
 
 demo: deps varprop
 	./varprop run configs/demo.json

@@ -10,7 +10,8 @@
  * Charts (stems): act_var_pre, act_var_post (Var[z^l], Var[h^l] by layer),
  * grad_var (Var[dL/dz^l]), wgrad_var (Var[dL/dW^l]), hist_pre, hist_post,
  * hist_grad_pre (distributions, if histograms.csv), heatmap (2-D sweeps),
- * overview (final/first variance ratios with verdicts), jacobian (singular
+ * overview (final/first variance ratios with verdicts), phase (measured and
+ * predicted depth scales over a 2-D sweep, with the chi_1 = 1 line), jacobian (singular
  * values, if jacobian.csv). docs/charts.md describes each one.
  */
 #ifndef VP_CHARTS_H

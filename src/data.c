@@ -68,9 +68,10 @@ vp_status vp_idx_load(const char *path, int want, double **out, int *dim, vp_err
     int n = gzread(gz, head, IDX_HEADER);
     int zerr = 0;
     if (n < 0) {
-        const char *m = gzerror(gz, &zerr);
+        /* gzerror's text lives in gz: format the message before closing it */
+        vp_status ds = vp_fail(err, VP_ERR_DATA, "%s: gzip error: %s", path, gzerror(gz, &zerr));
         gzclose(gz);
-        return vp_fail(err, VP_ERR_DATA, "%s: gzip error: %s", path, m);
+        return ds;
     }
     uint32_t count;
     int d;
