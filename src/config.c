@@ -25,7 +25,6 @@
 #define DEF_BIAS "zeros"
 #define DEF_HIST_BINS 100
 #define DEF_DATA_DIR "/usr/share/datasets/fashion-mnist"
-#define FASHION_DIM 784
 #define FASHION_TRAIN 60000
 #define MAX_DEPTH 100000
 #define MAX_WIDTH (1 << 20)
@@ -378,17 +377,17 @@ static vp_status parse_variant(ctx *c, const cJSON *root, vp_variant *v)
         if ((s = get_int(c, net, "depth", "network", 1, MAX_DEPTH, &depth, NULL))) goto net_end;
         if ((s = get_int(c, net, "width", "network", 1, MAX_WIDTH, &width, NULL))) goto net_end;
         if ((s = get_int(c, net, "input_dim", "network", 1, MAX_WIDTH, &input_dim, &has_in))) goto net_end;
-        if (!has_in) input_dim = v->input == VP_INPUT_FASHION_MNIST ? FASHION_DIM : width;
+        if (!has_in) input_dim = v->input == VP_INPUT_FASHION_MNIST ? VP_FASHION_DIM : width;
         v->L = depth;
         v->widths = malloc((size_t)(depth + 1) * sizeof *v->widths);
         if (!v->widths) { s = vp_fail(c->err, VP_ERR_NOMEM, "out of memory"); goto net_end; }
         v->widths[0] = input_dim;
         for (int l = 1; l <= depth; l++) v->widths[l] = width;
     }
-    if (v->input == VP_INPUT_FASHION_MNIST && v->widths[0] != FASHION_DIM) {
+    if (v->input == VP_INPUT_FASHION_MNIST && v->widths[0] != VP_FASHION_DIM) {
         s = fail_at(c, ws ? "network.widths[0]" : "network.input_dim",
                     "fashion-mnist images have %d pixels, so the input width must be %d (got %d)",
-                    FASHION_DIM, FASHION_DIM, v->widths[0]);
+                    VP_FASHION_DIM, VP_FASHION_DIM, v->widths[0]);
         goto net_end;
     }
     /* activation, init, bias */

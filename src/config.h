@@ -22,6 +22,7 @@
 
 #define VP_VERSION "0.1.0"
 #define VP_NAME_MAX 128
+#define VP_FASHION_DIM 784   /* fashion-mnist images: 28 x 28 pixels */
 
 typedef enum { VP_INPUT_NORMAL, VP_INPUT_UNIFORM, VP_INPUT_FASHION_MNIST } vp_input_kind;
 

@@ -649,8 +649,9 @@ vp_status vp_runner_run(const vp_experiment *e, const vp_runner_opts *o, vp_runn
         int dim;
         if ((s = vp_path_join(path, sizeof path, e->data_dir, FASHION_FILE, err))) goto end;
         if ((s = vp_idx_load(path, need, &data, &dim, err))) goto end;
-        if (dim != 784) { /* the config fixed the input width at 784 for fashion-mnist */
-            s = vp_fail(err, VP_ERR_DATA, "%s: images have %d pixels, fashion-mnist has 784 (28 x 28)", path, dim);
+        if (dim != VP_FASHION_DIM) { /* the config fixed the input width for fashion-mnist */
+            s = vp_fail(err, VP_ERR_DATA, "%s: images have %d pixels, fashion-mnist has %d (28 x 28)", path, dim,
+                        VP_FASHION_DIM);
             goto end;
         }
         j.data = data;
