@@ -1160,25 +1160,24 @@ static int cmp_num_str(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-static vp_status heat_chart(exper *e, vp_err *err)
+/* The grid of a 2-D sweep: which key goes across (sigma_w across, sigma_b up
+ * for the sigma sweep, as in Poole et al. 2016), the distinct values on each
+ * axis (sorted when numeric) and the cell centres. Sets *phase when the keys
+ * are network.init.sigma_w and network.init.sigma_b. 0 if an axis has more
+ * than 256 values (not a grid anyone can read). */
+static int sweep_grid(const exper *e, heat_ctx *c, int *phase)
 {
-    if (e->nsweep != 2) return VP_OK;
-    heat_ctx *c = calloc(1, sizeof *c);
-    ratio_sum *rs[2] = { calloc(e->nvar, sizeof(ratio_sum)), calloc(e->nvar, sizeof(ratio_sum)) };
-    vp_afile af = { 0 };
-    vp_status s = VP_OK;
-    if (!c || !rs[0] || !rs[1]) { s = vp_fail(err, VP_ERR_NOMEM, "out of memory"); goto end; }
     int sig = (strcmp(e->sweep[0], "network.init.sigma_b") == 0 && strcmp(e->sweep[1], "network.init.sigma_w") == 0);
-    int phase = sig || (strcmp(e->sweep[0], "network.init.sigma_w") == 0 && strcmp(e->sweep[1], "network.init.sigma_b") == 0);
-    c->kx = sig ? 1 : 0; /* sigma_w across, sigma_b up (Poole et al. 2016) */
+    *phase = sig || (strcmp(e->sweep[0], "network.init.sigma_w") == 0 && strcmp(e->sweep[1], "network.init.sigma_b") == 0);
+    c->kx = sig ? 1 : 0;
     c->ky = 1 - c->kx;
     for (size_t i = 0; i < e->nvar; i++) {
         const char *x = e->sweepval[i * 2 + (size_t)c->kx], *y = e->sweepval[i * 2 + (size_t)c->ky];
         size_t j;
         for (j = 0; j < c->nx && strcmp(c->xv[j], x) != 0; j++) {}
-        if (j == c->nx) { if (c->nx == 256) goto too_big; c->xv[c->nx++] = x; }
+        if (j == c->nx) { if (c->nx == 256) return 0; c->xv[c->nx++] = x; }
         for (j = 0; j < c->ny && strcmp(c->yv[j], y) != 0; j++) {}
-        if (j == c->ny) { if (c->ny == 256) goto too_big; c->yv[c->ny++] = y; }
+        if (j == c->ny) { if (c->ny == 256) return 0; c->yv[c->ny++] = y; }
     }
     for (int a = 0; a < 2; a++) {
         size_t n = a ? c->ny : c->nx;
@@ -1190,6 +1189,57 @@ static vp_status heat_chart(exper *e, vp_err *err)
         for (size_t i = 0; i < n; i++) cc[i] = c->numeric[a] ? num_or_nan(v[i]) : (double)(i + 1);
     }
     c->labels = c->nx <= 12 && c->ny <= 16;
+    return 1;
+}
+
+/* "x y xlo xhi ylo yhi" of variant i's cell. */
+static void put_cell(FILE *f, const exper *e, const heat_ctx *c, size_t i)
+{
+    const char *x = e->sweepval[i * 2 + (size_t)c->kx], *y = e->sweepval[i * 2 + (size_t)c->ky];
+    size_t ix = 0, iy = 0;
+    while (strcmp(c->xv[ix], x) != 0) ix++;
+    while (strcmp(c->yv[iy], y) != 0) iy++;
+    double xl, xh, yl, yh;
+    edges(c->xc, c->nx, ix, &xl, &xh);
+    edges(c->yc, c->ny, iy, &yl, &yh);
+    fprintf(f, "%.9g %.9g %.9g %.9g %.9g %.9g", c->xc[ix], c->yc[iy], xl, xh, yl, yh);
+}
+
+/* The theory module may leave the chi_1 = 1 line in the results folder: copy
+ * it next to the scripts and set c->critical (sigma sweeps on numeric axes). */
+static vp_status copy_critical(const exper *e, heat_ctx *c, int phase, vp_err *err)
+{
+    if (!phase || !c->numeric[0] || !c->numeric[1]) return VP_OK;
+    char src[4096];
+    vp_status s = vp_path_join(src, sizeof src, e->results_dir, "critical_line.dat", err);
+    if (s) return s;
+    FILE *in = fopen(src, "rb");
+    if (!in) return VP_OK;
+    char dst[4096];
+    vp_afile cf = { 0 };
+    if ((s = vp_path_join(dst, sizeof dst, e->plots_dir, "critical_line.dat", err)) ||
+        (s = vp_afile_open(&cf, dst, err))) { fclose(in); return s; }
+    char buf[8192];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, in)) > 0) fwrite(buf, 1, n, cf.fp);
+    int bad = ferror(in);
+    fclose(in);
+    if (bad) { vp_afile_abort(&cf); return vp_fail(err, VP_ERR_IO, "cannot read %s", src); }
+    if ((s = vp_afile_commit(&cf, err))) return s;
+    c->critical = 1;
+    return VP_OK;
+}
+
+static vp_status heat_chart(exper *e, vp_err *err)
+{
+    if (e->nsweep != 2) return VP_OK;
+    heat_ctx *c = calloc(1, sizeof *c);
+    ratio_sum *rs[2] = { calloc(e->nvar, sizeof(ratio_sum)), calloc(e->nvar, sizeof(ratio_sum)) };
+    vp_afile af = { 0 };
+    vp_status s = VP_OK;
+    int phase = 0;
+    if (!c || !rs[0] || !rs[1]) { s = vp_fail(err, VP_ERR_NOMEM, "out of memory"); goto end; }
+    if (!sweep_grid(e, c, &phase)) goto end;
     if ((s = ratio_summary(e, "act_ratio", "act_verdict", rs[0], err)) ||
         (s = ratio_summary(e, "grad_ratio", "grad_verdict", rs[1], err)))
         goto end;
@@ -1198,39 +1248,13 @@ static vp_status heat_chart(exper *e, vp_err *err)
         for (size_t i = 0; i < e->nvar; i++)
             if (rs[k][i].n > rs[k][i].nonfinite && fabs(log10(rs[k][i].med)) > m) m = fabs(log10(rs[k][i].med));
     c->cmax = ceil(m);
-    /* The theory module may leave the chi_1 = 1 line in the results folder. */
-    if (phase && c->numeric[0] && c->numeric[1]) {
-        char src[4096];
-        if ((s = vp_path_join(src, sizeof src, e->results_dir, "critical_line.dat", err))) goto end;
-        FILE *in = fopen(src, "rb");
-        if (in) {
-            char dst[4096];
-            vp_afile cf = { 0 };
-            if ((s = vp_path_join(dst, sizeof dst, e->plots_dir, "critical_line.dat", err)) ||
-                (s = vp_afile_open(&cf, dst, err))) { fclose(in); goto end; }
-            char buf[8192];
-            size_t n;
-            while ((n = fread(buf, 1, sizeof buf, in)) > 0) fwrite(buf, 1, n, cf.fp);
-            int bad = ferror(in);
-            fclose(in);
-            if (bad) { vp_afile_abort(&cf); s = vp_fail(err, VP_ERR_IO, "cannot read %s", src); goto end; }
-            if ((s = vp_afile_commit(&cf, err))) goto end;
-            c->critical = 1;
-        }
-    }
+    if ((s = copy_critical(e, c, phase, err))) goto end;
     if ((s = dat_open(e, "heatmap", &af, err))) goto end;
     fprintf(af.fp, "# median over seeds of log10(act_ratio) (index 0) and log10(grad_ratio) (index 1), from runs.csv\n"
                    "# x y xlo xhi ylo yhi value(clipped to the colour range, '?' = no finite ratio) label\n");
     for (int k = 0; k < 2; k++) {
         fprintf(af.fp, "%s# index %d: %s\n", k ? "\n\n" : "", k, k ? "grad_ratio" : "act_ratio");
         for (size_t i = 0; i < e->nvar; i++) {
-            const char *x = e->sweepval[i * 2 + (size_t)c->kx], *y = e->sweepval[i * 2 + (size_t)c->ky];
-            size_t ix = 0, iy = 0;
-            while (strcmp(c->xv[ix], x) != 0) ix++;
-            while (strcmp(c->yv[iy], y) != 0) iy++;
-            double xl, xh, yl, yh;
-            edges(c->xc, c->nx, ix, &xl, &xh);
-            edges(c->yc, c->ny, iy, &yl, &yh);
             const ratio_sum *r = &rs[k][i];
             double z = NAN;
             char lab[32];
@@ -1243,7 +1267,7 @@ static vp_status heat_chart(exper *e, vp_err *err)
                 if (!isnan(r->special)) z = r->special > 0 ? c->cmax : -c->cmax;
                 c->any_missing = 1;
             }
-            fprintf(af.fp, "%.9g %.9g %.9g %.9g %.9g %.9g", c->xc[ix], c->yc[iy], xl, xh, yl, yh);
+            put_cell(af.fp, e, c, i);
             put_num(af.fp, z);
             fprintf(af.fp, " %s\n", lab);
         }
@@ -1263,14 +1287,215 @@ static vp_status heat_chart(exper *e, vp_err *err)
                   "White = 0 = variance preserved; blue = vanishing, red = exploding; colours saturate at the range ends. "
                   "Each cell prints its value.",
                   notes, err);
-    goto end;
-too_big: /* more than 256 values on an axis: not a heatmap anyone can read */
-    s = VP_OK;
 end:
     vp_afile_abort(&af);
     free(c);
     free(rs[0]);
     free(rs[1]);
+    return s;
+}
+
+/* ---- chart 5b: phase diagram of the depth scales (xi_grad, theory_xi_c) ---- */
+
+typedef struct {
+    heat_ctx g;
+    double lo, hi;   /* colour range of xi (log scale) */
+    double depth;
+} phase_ctx;
+
+/* Cell text for a depth scale: 1 decimal below 10, integers up to 9999. */
+static void xi_label(char *out, size_t len, double xi)
+{
+    if (isinf(xi)) snprintf(out, len, "∞");
+    else if (xi < 0.05) snprintf(out, len, "%.1g", xi);
+    else if (xi < 9.95) snprintf(out, len, "%.1f", xi);
+    else if (xi < 9999.5) snprintf(out, len, "%.0f", xi);
+    else snprintf(out, len, "%.0e", xi);
+}
+
+static void phase_body(vp_plot *p, const exper *e, const void *vctx)
+{
+    const phase_ctx *pc = vctx;
+    const heat_ctx *c = &pc->g;
+    char qx[QLEN], qy[QLEN];
+    double kh = 0.13;
+    double left = 0.075 + fmin(0.3, (double)(c->numeric[1] ? 8 : max_len(c->yv, c->ny)) * 7.5 / 1200);
+    int rot = !c->numeric[0] && c->nx > 3;
+    double xl = rot ? fmin(0.25, (double)max_len(c->xv, c->nx) * 7.0 * 0.5 / 800) : 0;
+    double bottom = kh + 0.09 + xl, gap = 0.04, w = (0.86 - left - gap) / 2;
+    page_title(p, e, "depth scale ξ of signal propagation, measured vs mean-field theory");
+    const char *panel_title[2] = { "measured ξ_{∇} (median over seeds)", "mean-field prediction ξ_{c}" };
+    /* Colour bar tics at 1-3-10 steps, with the network depth marked. */
+    sbuf t = { 0 };
+    for (double d = 1e-3; d <= pc->hi * 1.0001; d *= 10)
+        for (int m = 0; m < 2; m++) {
+            double v = m ? 3 * d : d;
+            if (v < pc->lo * 0.9999 || v > pc->hi * 1.0001 || fabs(log10(v / pc->depth)) < 0.2) continue;
+            sb_printf(&t, "%s'%g' %g", t.len ? ", " : "", v, v);
+        }
+    sb_printf(&t, "%s'depth %g' %g", t.len ? ", " : "", pc->depth, pc->depth);
+    for (int k = 0; k < 2; k++) {
+        box bx = { left + k * (w + gap), left + k * (w + gap) + w, bottom, 0.86 };
+        set_margins(p, bx);
+        vp_plot_cmd(p, "set title '%s'", panel_title[k]);
+        vp_plot_cmd(p, "unset key");
+        /* no value: hatched, so it cannot pass for a palette colour in greyscale */
+        vp_plot_cmd(p, "set object 1 rectangle from graph 0, 0 to graph 1, 1 behind fc rgb '#969696' fs pattern 4 noborder");
+        vp_plot_cmd(p, "set xlabel %s noenhanced", vp_plot_quote(qx, sizeof qx, e->sweep[c->kx]));
+        if (k == 0) vp_plot_cmd(p, "set ylabel %s noenhanced", vp_plot_quote(qy, sizeof qy, e->sweep[c->ky]));
+        else vp_plot_cmd(p, "unset ylabel");
+        axis_tics(p, "x", c->nx, c->xv, c->xc, c->numeric[0], 1);
+        axis_tics(p, "y", c->ny, c->yv, c->yc, c->numeric[1], k == 0);
+        if (rot) vp_plot_cmd(p, "set xtics rotate by 30 right");
+        /* viridis: lightness rises monotonically, so it reads in greyscale */
+        vp_plot_cmd(p, "set palette defined (0 '#440154', 1 '#3b528b', 2 '#21918c', 3 '#5ec962', 4 '#fde725')");
+        vp_plot_cmd(p, "set logscale cb; set cbrange [%g:%g]", pc->lo, pc->hi);
+        if (!t.oom && t.s) vp_plot_cmd(p, "set cbtics (%s)", t.s);
+        vp_plot_cmd(p, "set cblabel 'ξ in layers, log scale (clipped to [%g, %g] = 10 × depth; ∞ = top)'",
+                    pc->lo, pc->hi);
+        if (k == 0) vp_plot_cmd(p, "unset colorbox");
+        else vp_plot_cmd(p, "set colorbox user origin screen 0.9, screen %.4f size screen 0.018, screen %.4f",
+                         bottom, 0.86 - bottom);
+        vp_plot_cmd(p, "set xrange [*:*] noextend; set yrange [*:*] noextend");
+        sbuf b = { 0 };
+        sb_printf(&b, "'phase.dat' index %d using 1:2:3:4:5:6:7 with boxxyerror fs solid 1.0 noborder lc palette notitle", k);
+        /* The line, then a patch of each cell's colour under its number, so the
+         * line passes behind the digits instead of through them. */
+        if (c->critical) sb_printf(&b, ", 'critical_line.dat' using 1:2 with lines lw 2.5 lc rgb 'black' notitle");
+        if (c->critical && c->labels)
+            sb_printf(&b, ", 'phase.dat' index %d using 1:2:(($4-$3)*0.3):(($6-$5)*0.17):7 with boxxyerror "
+                          "fs solid 1.0 noborder lc palette notitle", k);
+        if (c->labels) sb_printf(&b, ", 'phase.dat' index %d using 1:2:8:9 with labels tc rgb variable font ',9' notitle", k);
+        if (!b.oom) vp_plot_cmd(p, "plot %s", b.s);
+        free(b.s);
+    }
+    free(t.s);
+    vp_plot_cmd(p, "unset object 1");
+    /* Legend strip: the two marks on one row, then what ξ is. */
+    set_margins(p, (box){ 0.01, 0.99, 0.005, kh });
+    vp_plot_cmd(p, "unset border; unset tics; unset xlabel; unset ylabel; unset title; unset grid; "
+                   "unset logscale; unset label; unset arrow; unset colorbox");
+    vp_plot_cmd(p, "set xrange [0:1]; set yrange [0:1]");
+    vp_plot_cmd(p, "set label 1 'ξ = depth scale in layers: a signal grows or decays by a factor e every ξ layers, so "
+                   "larger ξ = deeper propagation (nets train up to a depth of about 6ξ_{c}, Schoenholz et al. 2017).' "
+                   "at screen 0.5, %.4f center font ',10'", kh * 0.47);
+    vp_plot_cmd(p, "set label 2 'Left: ξ_{∇} = 1/|slope| of ln Var[∂L/∂z^{l}] against l. Right: ξ_{c} of the correlation map. "
+                   "Theory: ξ_{∇} = 1/|ln χ_{1}|, equal to ξ_{c} only in the ordered phase; both → ∞ at χ_{1} = 1.' "
+                   "at screen 0.5, %.4f center font ',10'", kh * 0.2);
+    vp_plot_cmd(p, "set key at screen 0.5, %.4f center center horizontal maxrows 1 Left reverse "
+                   "samplen 3 spacing 1.3 width 2 noenhanced nobox", kh * 0.80);
+    sbuf b = { 0 };
+    sb_printf(&b, "NaN with boxes fs pattern 4 lc rgb '#969696' title 'hatched, –: no value (empty in runs.csv, or not in the sweep)'");
+    if (c->critical) sb_printf(&b, ", NaN with lines lw 2.5 lc rgb 'black' title 'χ₁ = 1: order/chaos boundary (critical_line.dat)'");
+    if (!b.oom) vp_plot_cmd(p, "plot %s", b.s);
+    free(b.s);
+}
+
+/* Median over the ok seeds of runs.csv column `col` per variant, +inf kept
+ * (a flat line or criticality), empty and nan cells left out: NaN = no value. */
+static vp_status xi_median(const exper *e, size_t col, double *out, vp_err *err)
+{
+    const vp_table *t = e->runs;
+    size_t cv;
+    vp_status s = need_col(t, "variant", &cv, err);
+    if (s) return s;
+    int cst = vp_table_find(t, "status");
+    size_t nr = vp_table_nrows(t);
+    double *v = malloc((nr + 1) * sizeof *v), lo, hi;
+    if (!v) return vp_fail(err, VP_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < e->nvar && !s; i++) {
+        size_t n = 0;
+        for (size_t r = 0; r < nr; r++) {
+            long id;
+            double x;
+            if ((s = int_cell(t, r, cv, 0, 1000000, &id, err))) break;
+            if (e->pos[id] != (int)i) continue;
+            if (cst >= 0 && strcmp(vp_table_cell(t, r, (size_t)cst), "ok") != 0) continue;
+            if ((s = vp_table_num(t, r, col, &x, err))) break;
+            if (!isnan(x)) v[n++] = fabs(x);
+        }
+        summarize(v, n, &out[i], &lo, &hi);
+    }
+    free(v);
+    return s;
+}
+
+static vp_status phase_chart(exper *e, vp_err *err)
+{
+    int cx = vp_table_find(e->runs, "xi_grad"), ct = vp_table_find(e->runs, "theory_xi_c");
+    if (e->nsweep != 2 || cx < 0 || ct < 0) return VP_OK;
+    phase_ctx *pc = calloc(1, sizeof *pc);
+    double *xi[2] = { calloc(e->nvar + 1, sizeof(double)), calloc(e->nvar + 1, sizeof(double)) };
+    vp_afile af = { 0 };
+    vp_status s = VP_OK;
+    int phase = 0;
+    if (!pc || !xi[0] || !xi[1]) { s = vp_fail(err, VP_ERR_NOMEM, "out of memory"); goto end; }
+    heat_ctx *c = &pc->g;
+    if (!sweep_grid(e, c, &phase)) goto end;
+    if ((s = xi_median(e, (size_t)cx, xi[0], err)) || (s = xi_median(e, (size_t)ct, xi[1], err))) goto end;
+    /* the deepest network (depth may be swept) */
+    pc->depth = fmax(fmax(cfg_num(e->cfg, "network", "depth"), (double)e->nlayer), 1.0);
+    pc->lo = 0.3;
+    pc->hi = 10 * pc->depth;
+    if ((s = copy_critical(e, c, phase, err))) goto end;
+    if ((s = dat_open(e, "phase", &af, err))) goto end;
+    fprintf(af.fp, "# depth scales xi in layers, median over seeds from runs.csv: xi_grad (index 0), theory_xi_c (index 1)\n"
+                   "# x y xlo xhi ylo yhi colour(xi clipped to [%g, %g], inf = top, '?' = no value) label text_rgb\n",
+            pc->lo, pc->hi);
+    size_t none[2] = { 0, 0 }, inf[2] = { 0, 0 };
+    double llo = log10(pc->lo), lhi = log10(pc->hi);
+    for (int k = 0; k < 2; k++) {
+        fprintf(af.fp, "%s# index %d: %s\n", k ? "\n\n" : "", k, k ? "theory_xi_c" : "xi_grad");
+        for (size_t i = 0; i < e->nvar; i++) {
+            double x = xi[k][i], z = NAN;
+            char lab[32] = "–";
+            if (isnan(x)) none[k]++;
+            else {
+                inf[k] += isinf(x);
+                xi_label(lab, sizeof lab, x);
+                z = fmax(pc->lo, fmin(pc->hi, x));
+            }
+            /* white text on the dark half of the palette */
+            int white = !isnan(z) && (log10(z) - llo) / (lhi - llo) < 0.55;
+            put_cell(af.fp, e, c, i);
+            put_num(af.fp, z);
+            fprintf(af.fp, " %s %d\n", lab, white ? 0xFFFFFF : 0);
+        }
+    }
+    if ((s = vp_afile_commit(&af, err))) goto end;
+    if ((s = render(e, "phase", "runs.csv", phase_body, pc, err))) goto end;
+    char notes[800] = "";
+    size_t n = 0;
+    if (none[0] && n < sizeof notes)
+        n += (size_t)snprintf(notes + n, sizeof notes - n, "%zu of %zu sweep points have no measured ξ_∇ "
+                              "(fewer than 3 layers with a finite gradient variance). ", none[0], e->nvar);
+    if (none[1] == e->nvar && n < sizeof notes)
+        n += (size_t)snprintf(notes + n, sizeof notes - n, "No sweep point has a mean-field ξ_c (theory off, or "
+                              "no prediction for this network), so the right panel is empty. ");
+    else if (none[1] && n < sizeof notes)
+        n += (size_t)snprintf(notes + n, sizeof notes - n, "%zu of %zu sweep points have no mean-field ξ_c "
+                              "(the theory module gave no prediction there). ", none[1], e->nvar);
+    if ((inf[0] || inf[1]) && n < sizeof notes)
+        n += (size_t)snprintf(notes + n, sizeof notes - n, "Infinite depth scales (%zu measured, %zu predicted) "
+                              "are labelled ∞ and drawn at the top of the colour range. ", inf[0], inf[1]);
+    if (phase && !c->critical && n < sizeof notes)
+        snprintf(notes + n, sizeof notes - n, "No critical_line.dat in the results folder, so the χ₁ = 1 line is not drawn.");
+    char caption[900];
+    snprintf(caption, sizeof caption,
+             "Phase diagram of the depth scale ξ (in layers) over the 2-D sweep: measured ξ_∇ (left, 1/|slope| of "
+             "ln Var[∂L/∂z^l] against l, median over seeds) and the mean-field prediction ξ_c (right), on one "
+             "sequential log colour scale clipped to [%g, %g] (10 × depth). Dark = signals die within a few layers, "
+             "bright = they cross the network. Mean-field theory predicts ξ_∇ = −1/ln χ₁, equal to ξ_c in the ordered "
+             "phase; both diverge on the χ₁ = 1 line (Poole et al. 2016, Schoenholz et al. 2017). In the chaotic "
+             "phase the gradients explode at the rate 1/ln χ₁ while ξ_c describes correlations, so there the two "
+             "panels need not agree.",
+             pc->lo, pc->hi);
+    s = add_chart(e, "phase", "Phase diagram: depth scale of signal propagation", caption, notes, err);
+end:
+    vp_afile_abort(&af);
+    free(pc);
+    free(xi[0]);
+    free(xi[1]);
     return s;
 }
 
@@ -1686,6 +1911,7 @@ vp_status vp_charts_draw(const char *results_dir, const char *plots_dir, vp_err 
                                "(Glorot & Bengio 2010, fig. 7).", err);
     }
     if (!s) s = heat_chart(&e, err);
+    if (!s) s = phase_chart(&e, err);
     if (!s) s = over_chart(&e, err);
     if (!s && e.jac) s = jac_chart(&e, err);
     if (!s) s = vp_report_write(results_dir, plots_dir, e.charts, e.ncharts, err);

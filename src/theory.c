@@ -349,6 +349,7 @@ typedef struct {
     int deriv;
     double sa, sb, c, s;
     int failed;
+    double inner_atol; /* absolute floor of each inner integral (see vp_theory_expect2) */
 } arg2;
 
 typedef struct {
@@ -372,7 +373,7 @@ static double int2_outer(double z1, void *v)
     bp_add_u(&bp, o->sb * o->s, in.cz1, o->a->nk, o->a->kinks);
     bp_finish(&bp);
     double I;
-    if (gk_integrate(int2_inner, &in, bp.p, bp.n, 0.0, &I) != 0) o->failed = 1;
+    if (gk_integrate(int2_inner, &in, bp.p, bp.n, o->inner_atol, &I) != 0) o->failed = 1;
     return npdf(z1) * A * I;
 }
 
@@ -459,7 +460,7 @@ vp_status vp_theory_expect2(const vp_theory_ctx *ctx, const vp_act *act, vp_theo
     actfn a;
     actfn_make(act, &a);
     /* s = sqrt(1 - c^2) as sqrt((1-c)(1+c)): no cancellation near |c| = 1. */
-    arg2 o = { &a, deriv, sqrt(q_aa), sqrt(q_bb), c, sqrt((1.0 - c) * (1.0 + c)), 0 };
+    arg2 o = { &a, deriv, sqrt(q_aa), sqrt(q_bb), c, sqrt((1.0 - c) * (1.0 + c)), 0, 0.0 };
     if (a.nk == 0 && o.s > 0 && q_aa <= GH_QMAX && q_bb <= GH_QMAX) {
         double I = 0.0, I2 = 0.0, scale = 0.0;
         for (int i = 0; i < ctx->n; i++) {
@@ -498,6 +499,12 @@ vp_status vp_theory_expect2(const vp_theory_ctx *ctx, const vp_act *act, vp_theo
         if (s1 == VP_OK) s1 = vp_theory_expect(ctx, act, k1, q_bb, &eb, err);
         if (s1 != VP_OK) return s1;
         bp_finish(&bp);
+        /* An inner integral E[B(u2) | z1] is at most sqrt(E[B^2]) in size where it
+         * matters; where it is far smaller (B ~ 0 in a saturated region) a relative
+         * target is unreachable and pointless: its error is weighted by
+         * npdf(z1) |A| <= sqrt(E[A^2]) in the outer sum, so an absolute floor of
+         * 1e-14 sqrt(E[B^2]) stays below the outer floor above. */
+        o.inner_atol = 1e-14 * sqrt(eb);
         rc = gk_integrate(int2_outer, &o, bp.p, bp.n, 1e-12 * sqrt(ea * eb), out);
     }
     if (rc != 0 || o.failed)

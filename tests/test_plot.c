@@ -330,6 +330,82 @@ Test(vp_charts, two_dimensional_sweep_heatmap_with_critical_line)
     plt_rm_rf(dir);
 }
 
+/* The phase diagram: measured xi_grad and predicted theory_xi_c over the sigma
+ * sweep, with the chi_1 = 1 line, and a script that redraws it by hand. */
+Test(vp_charts, phase_diagram_of_depth_scales)
+{
+    char dir[64], cmd[512];
+    plt_tmpdir(dir, sizeof dir);
+    vp_err err = { "" };
+    cr_assert_eq(vp_charts_draw(FIXTURES "/sigma", dir, &err), VP_OK, "%s", err.msg);
+    plt_check_chart(dir, "phase");
+    plt_check_chart(dir, "heatmap");
+    plt_no_temporaries(dir);
+    char *gp = plt_slurp(dir, "phase.gp", NULL);
+    cr_assert(strstr(gp, "set terminal pngcairo size 1200,800") && strstr(gp, "set terminal svg"));
+    cr_assert(strstr(gp, "'critical_line.dat' using 1:2 with lines"), "the chi_1 = 1 line is drawn");
+    cr_assert(strstr(gp, "set xlabel 'network.init.sigma_w'"), "sigma_w across");
+    cr_assert(strstr(gp, "set ylabel 'network.init.sigma_b'"), "sigma_b up");
+    cr_assert(strstr(gp, "set logscale cb; set cbrange [0.3:50]"), "log colour scale clipped to [0.3, 10 x depth]");
+    cr_assert(strstr(gp, "'phase.dat' index 1 using 1:2:8:9 with labels"), "cell labels on the theory panel");
+    free(gp);
+    char *dat = plt_slurp(dir, "phase.dat", NULL);
+    cr_assert(strstr(dat, "# index 0: xi_grad") && strstr(dat, "# index 1: theory_xi_c"));
+    cr_assert(strstr(dat, " 50 ∞ "), "inf is drawn at the top of the scale and labelled");
+    cr_assert(strstr(dat, " ? – "), "an empty cell has no colour and a dash");
+    cr_assert(strstr(dat, " 10.4920587 10 0\n"), "xi = 10.49 is labelled as an integer");
+    cr_assert(strstr(dat, " 0.830583545 0.8 "), "xi < 10 has one decimal");
+    free(dat);
+    char *md = plt_slurp(dir, "report.md", NULL);
+    cr_assert(strstr(md, "](phase.png)"), "the report embeds the phase chart");
+    cr_assert(strstr(md, "1 of 9 sweep points have no measured"), "empty cells are counted in the notes");
+    free(md);
+
+    /* The script alone redraws both outputs. */
+    char png[160], svg[160];
+    snprintf(png, sizeof png, "%s/phase.png", dir);
+    snprintf(svg, sizeof svg, "%s/phase.svg", dir);
+    cr_assert_eq(unlink(png), 0);
+    cr_assert_eq(unlink(svg), 0);
+    snprintf(cmd, sizeof cmd, "cd '%s' && gnuplot phase.gp 2>/dev/null", dir);
+    int rc = system(cmd);
+    cr_assert(WIFEXITED(rc) && WEXITSTATUS(rc) == 0, "gnuplot phase.gp failed");
+    plt_check_png(dir, "phase.png", 1200, 800);
+    plt_check_svg(dir, "phase.svg");
+    plt_rm_rf(dir);
+}
+
+/* A 2-D sweep without the depth-scale columns draws the heatmap but no phase chart. */
+Test(vp_charts, no_phase_chart_without_depth_scales)
+{
+    char dir[64], plots[128], cmd[1024];
+    plt_tmpdir(dir, sizeof dir);
+    vp_err err = { "" };
+    /* small/: a 2-D sweep (activation x init) without xi columns */
+    snprintf(plots, sizeof plots, "%s/small", dir);
+    cr_assert_eq(vp_charts_draw(FIXTURES "/small", plots, &err), VP_OK, "%s", err.msg);
+    plt_check_chart(plots, "heatmap");
+    cr_assert(!plt_exists(plots, "phase.png") && !plt_exists(plots, "phase.gp") && !plt_exists(plots, "phase.dat"));
+    char *md = plt_slurp(plots, "report.md", NULL);
+    cr_assert(strstr(md, "phase.png") == NULL, "no phase chart in the report");
+    free(md);
+    /* sigma/ with theory off: xi_grad present, theory_xi_c (and theory_chi1) dropped */
+    snprintf(cmd, sizeof cmd, "mkdir '%s/res' && cp " FIXTURES "/sigma/config.json " FIXTURES "/sigma/layers.csv "
+                              FIXTURES "/sigma/critical_line.dat '%s/res'/ && cut -d, -f1-12,15- " FIXTURES
+                              "/sigma/runs.csv > '%s/res/runs.csv'", dir, dir, dir);
+    cr_assert_eq(system(cmd), 0);
+    char *runs = plt_slurp(dir, "res/runs.csv", NULL);
+    cr_assert(strstr(runs, "xi_grad,seconds") && !strstr(runs, "theory_xi_c"), "fixture columns moved?");
+    free(runs);
+    char res[128];
+    snprintf(res, sizeof res, "%s/res", dir);
+    snprintf(plots, sizeof plots, "%s/sigma", dir);
+    cr_assert_eq(vp_charts_draw(res, plots, &err), VP_OK, "%s", err.msg);
+    plt_check_chart(plots, "heatmap");
+    cr_assert(!plt_exists(plots, "phase.png"), "no predicted xi_c, no phase chart");
+    plt_rm_rf(dir);
+}
+
 Test(vp_charts, hostile_config_text_stays_text)
 {
     const char *pw[] = { "/tmp/varprop_pwned_q", "/tmp/varprop_pwned_bq", "/tmp/varprop_pwned_i",
