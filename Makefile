@@ -71,7 +71,7 @@ sanitize:
 	$(MAKE) BUILD=build-san OPT=-O1 SANFLAGS="$(SAN)" unit-san
 
 unit-san: $(BUILD)/run_tests $(BUILD)/varprop-san
-	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp \
 	  VARPROP_ROOT=$(CURDIR) VARPROP_BIN=$(CURDIR)/$(BUILD)/varprop-san $(BUILD)/run_tests --jobs 2
 
 $(BUILD)/varprop-san: $(BUILD)/main.o $(BUILD)/libvarprop.a

@@ -289,8 +289,9 @@ void vp_act_label(const vp_act *a, char *buf, size_t len)
     int first = 1;
     for (int i = 0; i < info->nparams && used < len; i++) {
         if (a->p[i] == info->params[i].def) continue;
-        used += (size_t)snprintf(buf + used, len - used, "%s%s=%.6g", first ? "(" : ",",
-                                 info->params[i].name, a->p[i]);
+        char v[64];
+        vp_param_format(&info->params[i], a->p[i], v, sizeof v);
+        used += (size_t)snprintf(buf + used, len - used, "%s%s=%s", first ? "(" : ",", info->params[i].name, v);
         first = 0;
     }
     if (!first && used < len) snprintf(buf + used, len - used, ")");

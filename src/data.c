@@ -63,7 +63,7 @@ vp_status vp_idx_load(const char *path, int want, double **out, int *dim, vp_err
 {
     *out = NULL;
     gzFile gz = gzopen(path, "rb");
-    if (!gz) return vp_fail(err, VP_ERR_DATA, "cannot open %s: %s", path, strerror(errno ? errno : ENOENT));
+    if (!gz) return vp_fail(err, VP_ERR_IO, "cannot open %s: %s", path, strerror(errno ? errno : ENOENT));
     unsigned char head[IDX_HEADER];
     int n = gzread(gz, head, IDX_HEADER);
     int zerr = 0;

@@ -46,7 +46,8 @@ typedef struct {
 typedef enum { VP_HIST_PRE, VP_HIST_POST, VP_HIST_GRAD_PRE, VP_HIST_QUANTITIES } vp_hist_quantity;
 typedef struct {
     int bins;
-    double lo, hi;          /* range (lo == hi when the tensor is constant) */
+    double lo, hi;          /* finite [min, max]; [v - 1/2, v + 1/2] for a constant tensor v;
+                               NaN when no entry is finite */
     double *density;        /* bins values, sum(density)*(hi-lo)/bins = 1 */
 } vp_histogram;
 

@@ -1,0 +1,408 @@
+/* Tests of the activation registry (src/act.c): completeness, name lookup,
+ * derivatives against finite differences, fused kernels, PyTorch conventions at
+ * kinks, calculate_gain values and reference values. */
+#include <criterion/criterion.h>
+#include <float.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "act.h"
+
+#define SELU_ALPHA_REF 1.6732632423543772848170429916717
+#define SELU_SCALE_REF 1.0507009873554804934193349852946
+
+/* Copy word i of a space-separated list into buf; returns 0 past the end. */
+static int word_at(const char *list, int i, char *buf, size_t len)
+{
+    int k = 0;
+    const char *s = list;
+    while (*s) {
+        while (*s == ' ') s++;
+        if (!*s) break;
+        const char *e = s;
+        while (*e && *e != ' ') e++;
+        if (k++ == i) {
+            snprintf(buf, len, "%.*s", (int)(e - s), s);
+            return 1;
+        }
+        s = e;
+    }
+    return 0;
+}
+
+Test(act_registry, rows_complete)
+{
+    for (int k = 0; k < VP_ACT_COUNT; k++) {
+        const vp_act_info *a = vp_act_get((vp_act_kind)k);
+        cr_assert_not_null(a->name, "row %d has no name", k);
+        cr_expect_gt(strlen(a->name), 0, "row %d: empty name", k);
+        cr_expect_not_null(a->aliases, "%s: aliases NULL (use \"\")", a->name);
+        cr_expect(a->formula && a->formula[0], "%s: no formula", a->name);
+        cr_expect(a->origin && a->origin[0], "%s: no origin", a->name);
+        cr_expect_not_null(a->f, "%s: f", a->name);
+        cr_expect_not_null(a->df, "%s: df", a->name);
+        cr_expect_not_null(a->kernel_f32, "%s: kernel_f32", a->name);
+        cr_expect_not_null(a->kernel_f64, "%s: kernel_f64", a->name);
+        cr_expect(a->nparams >= 0 && a->nparams <= VP_ACT_MAX_PARAMS, "%s: nparams %d", a->name, a->nparams);
+        for (int i = 0; i < a->nparams; i++) {
+            const vp_param *p = &a->params[i];
+            cr_expect(p->name && p->name[0], "%s: parameter %d unnamed", a->name, i);
+            cr_expect_eq(p->type, VP_P_NUM, "%s.%s: activation parameters are numbers", a->name, p->name);
+            cr_expect(p->lo <= p->def && p->def <= p->hi, "%s.%s: default %g outside [%g, %g]", a->name,
+                      p->name, p->def, p->lo, p->hi);
+            cr_expect(p->help && p->help[0], "%s.%s: no help", a->name, p->name);
+        }
+        if (a->bounded) cr_expect_gt(a->dpeak, 0.0, "%s: bounded with dpeak %g", a->name, a->dpeak);
+        vp_act d = vp_act_default((vp_act_kind)k);
+        cr_expect_eq(d.kind, (vp_act_kind)k);
+        for (int i = 0; i < a->nparams; i++) cr_expect_eq(d.p[i], a->params[i].def);
+    }
+}
+
+Test(act_registry, names_unique_and_found)
+{
+    /* Every canonical name and alias is one word, unique over the whole table,
+     * and vp_act_find maps it back to its own row. */
+    char words[4 * VP_ACT_COUNT][64];
+    int owner[4 * VP_ACT_COUNT], nw = 0;
+    for (int k = 0; k < VP_ACT_COUNT; k++) {
+        const vp_act_info *a = vp_act_get((vp_act_kind)k);
+        cr_expect_null(strchr(a->name, ' '), "%s: name with a space", a->name);
+        cr_expect_eq(vp_act_find(a->name), (vp_act_kind)k, "find(%s)", a->name);
+        snprintf(words[nw], sizeof words[nw], "%s", a->name);
+        owner[nw++] = k;
+        char w[64];
+        for (int i = 0; word_at(a->aliases, i, w, sizeof w); i++) {
+            cr_assert_lt(nw, 4 * VP_ACT_COUNT);
+            cr_expect_eq(vp_act_find(w), (vp_act_kind)k, "find(alias %s of %s)", w, a->name);
+            snprintf(words[nw], sizeof words[nw], "%s", w);
+            owner[nw++] = k;
+        }
+    }
+    for (int i = 0; i < nw; i++)
+        for (int j = i + 1; j < nw; j++)
+            cr_expect_neq(strcmp(words[i], words[j]), 0, "\"%s\" used by rows %d and %d", words[i], owner[i],
+                          owner[j]);
+    cr_expect_eq(vp_act_find("no_such_activation"), VP_ACT_COUNT);
+    cr_expect_eq(vp_act_find(""), VP_ACT_COUNT);
+    cr_expect_eq(vp_act_find("Relu"), VP_ACT_COUNT, "lookup is case-sensitive");
+    cr_expect_eq(vp_act_find("rel"), VP_ACT_COUNT, "no prefix matching");
+    cr_expect_eq(vp_act_find("swish"), VP_ACT_SILU);
+    cr_expect_eq(vp_act_find("hard_silu"), VP_ACT_HARD_SWISH);
+}
+
+/* Activations with default parameters plus parameter variants that move kinks
+ * and constants, so the derivative checks see non-default code paths. */
+static int test_acts(vp_act *out, int cap)
+{
+    int n = 0;
+    for (int k = 0; k < VP_ACT_COUNT && n < cap; k++) out[n++] = vp_act_default((vp_act_kind)k);
+    struct { vp_act_kind k; double p0, p1; } v[] = {
+        { VP_ACT_LEAKY_RELU, 0.2, 0 }, { VP_ACT_PRELU, -0.5, 0 }, { VP_ACT_RRELU, 0.1, 0.5 },
+        { VP_ACT_ELU, 2.0, 0 }, { VP_ACT_CELU, 0.5, 0 }, { VP_ACT_HARD_TANH, -2.0, 3.0 },
+        { VP_ACT_SOFTPLUS, 2.0, 20.0 }, { VP_ACT_SOFTPLUS, 1.0, 5.0 }, { VP_ACT_SOFTSHRINK, 1.5, 0 },
+        { VP_ACT_HARDSHRINK, 0.25, 0 }, { VP_ACT_THRESHOLD, 0.5, -1.0 }, { VP_ACT_SQUAREPLUS, 1.0, 0 },
+    };
+    for (size_t i = 0; i < sizeof v / sizeof v[0] && n < cap; i++) {
+        vp_act a = vp_act_default(v[i].k);
+        a.p[0] = v[i].p0;
+        if (vp_act_get(v[i].k)->nparams > 1) a.p[1] = v[i].p1;
+        out[n++] = a;
+    }
+    return n;
+}
+
+/* Distance from x to the nearest kink of a (inf if none). */
+static double kink_distance(const vp_act *a, double x)
+{
+    const vp_act_info *info = vp_act_get(a->kind);
+    if (!info->kinks) return INFINITY;
+    double k[4];
+    int nk = info->kinks(a->p, k);
+    double d = INFINITY;
+    for (int i = 0; i < nk; i++) d = fmin(d, fabs(x - k[i]));
+    return d;
+}
+
+Test(act_derivative, matches_central_differences)
+{
+    /* Central difference D = (f(x+h) - f(x-h))/(2h) has truncation error
+     * h^2/6 |f'''(xi)| and rounding error <= 2 eps |f| / (2h) per evaluation pair
+     * (each f is accurate to ~2 ulp). With h = 1e-5 on [-8, 8]:
+     *   |f'''| <= 10 for every row but exponential (tanh''' peaks at 2, squareplus
+     *   b=1 at 1.3, softplus beta=2 at 0.4, celu alpha=0.5 at 4) -> 1.7e-10,
+     *   exponential: f''' = f -> 1.7e-11 |f|,
+     *   rounding: 2 * 2.2e-16 |f| / 1e-5 = 4.4e-11 |f|.
+     * So |D - f'| <= 2e-10 (1 + |f|); the tolerance 1e-8 (1 + |f|) leaves a 50x
+     * margin while a wrong derivative constant (e.g. 0.044715 vs 3*0.044715 in
+     * gelu_tanh, a missing factor alpha in celu, sigma instead of sigma(1-sigma))
+     * is off by >= 1e-3. Points within 1e-3 = 100 h of a kink are skipped: there
+     * the difference quotient straddles the kink. */
+    const double h = 1e-5, step = 0.01373;
+    vp_act acts[64];
+    int na = test_acts(acts, 64);
+    for (int i = 0; i < na; i++) {
+        const vp_act *a = &acts[i];
+        char lbl[128];
+        vp_act_label(a, lbl, sizeof lbl);
+        double worst = 0, wx = 0;
+        int checked = 0;
+        for (double x = -8.0; x <= 8.0; x += step) {
+            if (kink_distance(a, x) < 1e-3) continue;
+            double fd = (vp_act_f(a, x + h) - vp_act_f(a, x - h)) / (2 * h);
+            double err = fabs(fd - vp_act_df(a, x)) / (1.0 + fabs(vp_act_f(a, x)));
+            if (err > worst) { worst = err; wx = x; }
+            checked++;
+        }
+        cr_expect_gt(checked, 1000, "%s", lbl);
+        cr_expect_leq(worst, 1e-8, "%s: df off by %.3g (relative) at x = %.6f", lbl, worst, wx);
+    }
+}
+
+Test(act_derivative, kink_list_complete)
+{
+    /* Every jump of phi' must be listed in kinks (the theory module integrates
+     * piecewise between them). On a grid of spacing delta = 1e-3, a smooth phi' moves
+     * by at most delta max|phi''| <= delta (4 + 2|phi'|) between neighbours
+     * (|phi''| <= 4 for all rows on [-8,8] except exponential, where phi'' = phi'),
+     * i.e. <= 4e-3 + 2e-3|phi'|; an unlisted kink jumps by >= 0.25 (prelu) -- the
+     * smallest listed jump is celu/elu with alpha != 1 (|1 - alpha| >= 0.5). Pairs
+     * that straddle a listed kink are skipped. */
+    const double delta = 1e-3;
+    vp_act acts[64];
+    int na = test_acts(acts, 64);
+    for (int i = 0; i < na; i++) {
+        const vp_act *a = &acts[i];
+        char lbl[128];
+        vp_act_label(a, lbl, sizeof lbl);
+        for (double x = -8.0; x < 8.0; x += delta) {
+            if (kink_distance(a, x) <= delta || kink_distance(a, x + delta) <= delta) continue;
+            double d0 = vp_act_df(a, x), d1 = vp_act_df(a, x + delta);
+            if (fabs(d1 - d0) > delta * (4.0 + 2.0 * fabs(d0))) {
+                cr_expect_fail("%s: phi' jumps from %g to %g near x = %.4f (unlisted kink)", lbl, d0, d1, x);
+                break;
+            }
+        }
+    }
+}
+
+Test(act_kernels, fused_equal_scalar)
+{
+    /* The fused kernels are the same double math: the f64 kernel equals f/df
+     * exactly, the f32 kernel equals (float)f((double)(float)x). Inputs include
+     * the kinks exactly, 0, large magnitudes and signed zero; d aliases z in a
+     * second call (documented as allowed). */
+    double xs[400];
+    size_t n = 0;
+    for (int i = -150; i <= 150; i++) xs[n++] = i * 0.061;
+    const double extra[] = { 0.0, -0.0, 1.0, -1.0, 3.0, -3.0, 6.0, 0.5, -0.5, 20.0, 25.0, -30.0, 30.0, 700.0, -700.0, 1e-300 };
+    for (size_t i = 0; i < sizeof extra / sizeof extra[0]; i++) xs[n++] = extra[i];
+    vp_act acts[64];
+    int na = test_acts(acts, 64);
+    for (int i = 0; i < na; i++) {
+        const vp_act *a = &acts[i];
+        const vp_act_info *info = vp_act_get(a->kind);
+        double k[4];
+        int nk = info->kinks ? info->kinks(a->p, k) : 0;
+        size_t m = n;
+        double x[420];
+        memcpy(x, xs, n * sizeof *x);
+        for (int j = 0; j < nk; j++) x[m++] = k[j];
+        double h[420], d[420], z2[420];
+        info->kernel_f64(x, h, d, m, a->p);
+        memcpy(z2, x, m * sizeof *x);
+        info->kernel_f64(z2, h, z2, m, a->p); /* in place: d aliases z */
+        float xf[420], hf[420], df[420];
+        for (size_t j = 0; j < m; j++) xf[j] = (float)x[j];
+        info->kernel_f32(xf, hf, df, m, a->p);
+        for (size_t j = 0; j < m; j++) {
+            double f = info->f(x[j], a->p), g = info->df(x[j], a->p);
+            cr_expect(h[j] == f || (isnan(h[j]) && isnan(f)), "%s: h(%g) = %.17g vs f %.17g", info->name, x[j], h[j], f);
+            cr_expect(d[j] == g || (isnan(d[j]) && isnan(g)), "%s: d(%g) = %.17g vs df %.17g", info->name, x[j], d[j], g);
+            cr_expect(z2[j] == g || (isnan(z2[j]) && isnan(g)), "%s: in-place d(%g)", info->name, x[j]);
+            double xr = (double)xf[j];
+            float ff = (float)info->f(xr, a->p), gf = (float)info->df(xr, a->p);
+            cr_expect(hf[j] == ff || (isnan(hf[j]) && isnan(ff)), "%s f32: h(%g)", info->name, xr);
+            cr_expect(df[j] == gf || (isnan(df[j]) && isnan(gf)), "%s f32: d(%g)", info->name, xr);
+        }
+    }
+}
+
+Test(act_kernels, finite_for_large_inputs)
+{
+    /* Numerically stable forms: no NaN/Inf for |x| <= 700 except exponential
+     * (e^700 ~ 1e304 is still finite). sigmoid/silu/log_sigmoid/softplus/mish
+     * written naively overflow exp(-x) at x = -710 -> here |x| = 700 must be exact. */
+    const double xs[] = { -700, -100, -40, 40, 100, 700 };
+    for (int k = 0; k < VP_ACT_COUNT; k++) {
+        vp_act a = vp_act_default((vp_act_kind)k);
+        for (size_t i = 0; i < sizeof xs / sizeof xs[0]; i++) {
+            double f = vp_act_f(&a, xs[i]), g = vp_act_df(&a, xs[i]);
+            cr_expect(isfinite(f) && isfinite(g), "%s(%g): f = %g, df = %g", vp_act_get(a.kind)->name, xs[i], f, g);
+        }
+    }
+    vp_act s = vp_act_default(VP_ACT_SIGMOID), ls = vp_act_default(VP_ACT_LOG_SIGMOID);
+    cr_expect_eq(vp_act_f(&s, 800.0), 1.0);
+    cr_expect_eq(vp_act_f(&s, -800.0), 0.0);
+    cr_expect_eq(vp_act_f(&ls, -800.0), -800.0, "log_sigmoid(-800) = -800 (no log(0))");
+    cr_expect_eq(vp_act_df(&ls, -800.0), 1.0);
+}
+
+Test(act_conventions, pytorch_derivatives_at_kinks)
+{
+    /* PyTorch autograd conventions (aten/src/ATen/native activation backward):
+     * relu: threshold_backward(x <= 0 -> 0); hardtanh/relu6: gradient only strictly
+     * inside (min, max); hardswish_backward: x < -3 -> 0, x <= 3 -> x/3 + 1/2, so
+     * 1.5 at 3 and -0.5 at -3; hardsigmoid: 1/6 strictly inside (-3, 3);
+     * leaky_relu: x > 0 ? 1 : slope; elu: x <= 0 -> alpha e^x; softshrink/
+     * hardshrink: 0 on the closed [-l, l]; threshold: 0 at x = threshold;
+     * softplus: linear only when beta x > threshold (strict). */
+    struct { vp_act_kind k; double x, want; } c[] = {
+        { VP_ACT_RELU, 0.0, 0.0 }, { VP_ACT_RELU, -0.0, 0.0 }, { VP_ACT_RELU6, 0.0, 0.0 },
+        { VP_ACT_RELU6, 6.0, 0.0 }, { VP_ACT_RELU6, 5.999, 1.0 }, { VP_ACT_HARD_TANH, 1.0, 0.0 },
+        { VP_ACT_HARD_TANH, -1.0, 0.0 }, { VP_ACT_HARD_TANH, 0.999, 1.0 }, { VP_ACT_HARD_SWISH, 3.0, 1.5 },
+        { VP_ACT_HARD_SWISH, -3.0, -0.5 }, { VP_ACT_HARD_SWISH, -3.001, 0.0 }, { VP_ACT_HARD_SWISH, 3.001, 1.0 },
+        { VP_ACT_HARD_SIGMOID, 3.0, 0.0 }, { VP_ACT_HARD_SIGMOID, -3.0, 0.0 },
+        { VP_ACT_HARD_SIGMOID, 0.0, 1.0 / 6.0 }, { VP_ACT_LEAKY_RELU, 0.0, 0.01 }, { VP_ACT_PRELU, 0.0, 0.25 },
+        { VP_ACT_ELU, 0.0, 1.0 }, { VP_ACT_SELU, 0.0, SELU_SCALE_REF * SELU_ALPHA_REF },
+        { VP_ACT_SOFTSHRINK, 0.5, 0.0 }, { VP_ACT_SOFTSHRINK, -0.5, 0.0 }, { VP_ACT_HARDSHRINK, 0.5, 0.0 },
+        { VP_ACT_HARDSHRINK, -0.5, 0.0 }, { VP_ACT_THRESHOLD, 0.0, 0.0 }, { VP_ACT_RRELU, 0.0, (0.125 + 1.0 / 3.0) / 2 },
+    };
+    for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
+        vp_act a = vp_act_default(c[i].k);
+        cr_expect_float_eq(vp_act_df(&a, c[i].x), c[i].want, 1e-15, "%s'(%g) = %.17g, PyTorch gives %.17g",
+                           vp_act_get(c[i].k)->name, c[i].x, vp_act_df(&a, c[i].x), c[i].want);
+    }
+    /* Values at the kinks (continuity conventions). */
+    vp_act hs = vp_act_default(VP_ACT_HARD_SWISH), sp = vp_act_default(VP_ACT_SOFTPLUS);
+    cr_expect_eq(vp_act_f(&hs, 3.0), 3.0);
+    cr_expect_eq(vp_act_f(&hs, -3.0), 0.0);
+    /* Softplus(beta=1, threshold=20): at exactly 20 the log form is used
+     * (log1p(e^20) = 20 + 2.06e-9), above it the identity. */
+    cr_expect_float_eq(vp_act_f(&sp, 20.0), 20.0 + log1p(exp(-20.0)), 1e-13);
+    cr_expect_neq(vp_act_f(&sp, 20.0), 20.0);
+    cr_expect_eq(vp_act_f(&sp, 20.5), 20.5);
+    cr_expect_eq(vp_act_df(&sp, 20.5), 1.0);
+    cr_expect_float_eq(vp_act_df(&sp, 20.0), 1.0 / (1.0 + exp(-20.0)), 1e-16);
+    /* beta = 2: threshold applies to beta*x: x = 10.5 linear, x = 9 uses log form. */
+    sp.p[0] = 2.0;
+    cr_expect_eq(vp_act_f(&sp, 10.5), 10.5);
+    cr_expect_float_eq(vp_act_f(&sp, 9.0), log1p(exp(18.0)) / 2.0, 1e-13);
+    cr_expect_float_eq(vp_act_f(&sp, -1.0), log1p(exp(-2.0)) / 2.0, 1e-16);
+}
+
+Test(act_conventions, torch_gain_values)
+{
+    /* torch.nn.init.calculate_gain: linear/identity 1, sigmoid 1, tanh 5/3, relu
+     * sqrt 2, leaky_relu sqrt(2/(1+s^2)) with s the activation's slope, selu 3/4;
+     * ValueError (NULL here) for everything else. */
+    struct { vp_act_kind k; double g; } has[] = {
+        { VP_ACT_IDENTITY, 1.0 }, { VP_ACT_SIGMOID, 1.0 }, { VP_ACT_TANH, 5.0 / 3.0 },
+        { VP_ACT_RELU, 1.4142135623730951 }, { VP_ACT_LEAKY_RELU, 1.4141428569978354 }, { VP_ACT_SELU, 0.75 },
+    };
+    int with_gain[VP_ACT_COUNT] = { 0 };
+    for (size_t i = 0; i < sizeof has / sizeof has[0]; i++) {
+        const vp_act_info *info = vp_act_get(has[i].k);
+        vp_act a = vp_act_default(has[i].k);
+        cr_assert_not_null(info->torch_gain, "%s has a PyTorch gain", info->name);
+        cr_expect_float_eq(info->torch_gain(a.p), has[i].g, 1e-15, "%s gain %.17g", info->name, info->torch_gain(a.p));
+        with_gain[has[i].k] = 1;
+    }
+    /* leaky_relu gain follows the slope parameter: s = 0.2 -> sqrt(2/1.04). */
+    vp_act lr = vp_act_default(VP_ACT_LEAKY_RELU);
+    lr.p[0] = 0.2;
+    cr_expect_float_eq(vp_act_get(VP_ACT_LEAKY_RELU)->torch_gain(lr.p), sqrt(2.0 / 1.04), 1e-15);
+    for (int k = 0; k < VP_ACT_COUNT; k++)
+        if (!with_gain[k])
+            cr_expect_null(vp_act_get((vp_act_kind)k)->torch_gain, "%s: PyTorch calculate_gain raises for it",
+                           vp_act_get((vp_act_kind)k)->name);
+}
+
+Test(act_values, reference_values)
+{
+    /* Values computed independently (mpmath, 30 digits, rounded to double). */
+    struct { vp_act_kind k; double x, want; } c[] = {
+        { VP_ACT_GELU, 1.0, 0.8413447460685429 },      /* Phi(1) */
+        { VP_ACT_GELU, -1.0, -0.15865525393145707 },   /* -Phi(-1) */
+        { VP_ACT_GELU_TANH, 1.0, 0.8411919906082768 },
+        { VP_ACT_MISH, 1.0, 0.8650983882673103 },
+        { VP_ACT_SILU, 1.0, 0.7310585786300049 },      /* sigma(1) */
+        { VP_ACT_SOFTPLUS, 0.0, 0.6931471805599453 },  /* log 2 */
+        { VP_ACT_SOFTSIGN, 3.0, 0.75 },
+        { VP_ACT_SELU, 1.0, 1.0507009873554805 },
+        { VP_ACT_SELU, -1.0, -1.1113307378125628 },    /* scale*alpha*(e^-1 - 1) */
+        { VP_ACT_CELU, -1.0, -0.6321205588285577 },
+        { VP_ACT_ELU, -2.0, -0.8646647167633873 },
+        { VP_ACT_LOG_SIGMOID, 0.0, -0.6931471805599453 },
+        { VP_ACT_HARD_SIGMOID, 1.5, 0.75 },
+        { VP_ACT_HARD_SWISH, 1.0, 2.0 / 3.0 },
+        { VP_ACT_TANHSHRINK, 1.0, 0.2384058440442351 },
+        { VP_ACT_SQUAREPLUS, 0.0, 1.0 },               /* (0 + sqrt 4)/2 */
+        { VP_ACT_SPARSE_PLUS, 0.0, 0.25 },
+        { VP_ACT_SPARSE_SIGMOID, 0.5, 0.75 },
+        { VP_ACT_SOFTSHRINK, 0.7, 0.2 },
+        { VP_ACT_HARDSHRINK, 0.7, 0.7 },
+        { VP_ACT_HARDSHRINK, 0.3, 0.0 },
+        { VP_ACT_RELU6, 7.5, 6.0 },
+        { VP_ACT_LEAKY_RELU, -2.0, -0.02 },
+        { VP_ACT_EXPONENTIAL, 1.0, 2.718281828459045 },
+    };
+    for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
+        vp_act a = vp_act_default(c[i].k);
+        double got = vp_act_f(&a, c[i].x);
+        /* 4 ulp of slack for libm differences (erfc, tanh, log1p are < 1 ulp). */
+        cr_expect_leq(fabs(got - c[i].want), 4 * DBL_EPSILON * fabs(c[i].want) + 1e-300, "%s(%g) = %.17g, want %.17g",
+                      vp_act_get(c[i].k)->name, c[i].x, got, c[i].want);
+    }
+    /* SELU constants to the last double digit: f(x) -> -scale*alpha as x -> -inf,
+     * f'(x) = scale for x > 0. */
+    vp_act selu = vp_act_default(VP_ACT_SELU);
+    cr_expect_float_eq(vp_act_f(&selu, -60.0), -SELU_SCALE_REF * SELU_ALPHA_REF, 1e-15);
+    cr_expect_eq(vp_act_df(&selu, 2.0), SELU_SCALE_REF);
+    cr_expect_eq(vp_act_f(&selu, 1.0), SELU_SCALE_REF);
+}
+
+Test(act_values, bounded_rows_dpeak)
+{
+    /* dpeak (used for saturated_frac = |phi'| < 5% of the peak) must be the max of
+     * |phi'|: the grid below contains every maximiser (0 for sigmoid, tanh, softsign;
+     * the flat interiors for the piecewise-linear rows). Bounded rows also stay
+     * bounded: |phi(+-1e6)| <= 6 (relu6 is the largest). */
+    for (int k = 0; k < VP_ACT_COUNT; k++) {
+        const vp_act_info *info = vp_act_get((vp_act_kind)k);
+        if (!info->bounded) continue;
+        vp_act a = vp_act_default((vp_act_kind)k);
+        double mx = 0;
+        for (int i = -20000; i <= 20000; i++) mx = fmax(mx, fabs(vp_act_df(&a, i * 5e-4)));
+        cr_expect_float_eq(mx, info->dpeak, 1e-12, "%s: max |phi'| = %.15g, dpeak = %.15g", info->name, mx,
+                           info->dpeak);
+        cr_expect_leq(fabs(vp_act_f(&a, 1e6)), 6.0, "%s", info->name);
+        cr_expect_leq(fabs(vp_act_f(&a, -1e6)), 6.0, "%s", info->name);
+    }
+}
+
+Test(act_values, labels)
+{
+    char buf[128];
+    vp_act a = vp_act_default(VP_ACT_LEAKY_RELU);
+    vp_act_label(&a, buf, sizeof buf);
+    cr_expect_str_eq(buf, "leaky_relu");
+    a.p[0] = 0.2;
+    vp_act_label(&a, buf, sizeof buf);
+    cr_expect_str_eq(buf, "leaky_relu(negative_slope=0.2)");
+    vp_act ht = vp_act_default(VP_ACT_HARD_TANH);
+    ht.p[0] = -2;
+    vp_act_label(&ht, buf, sizeof buf);
+    cr_expect_str_eq(buf, "hard_tanh(min_val=-2)", "only non-default parameters: %s", buf);
+    ht.p[1] = 3;
+    vp_act_label(&ht, buf, sizeof buf);
+    cr_expect_str_eq(buf, "hard_tanh(min_val=-2,max_val=3)");
+    vp_act g = vp_act_default(VP_ACT_GELU);
+    vp_act_label(&g, buf, sizeof buf);
+    cr_expect_str_eq(buf, "gelu");
+    /* Truncation never overruns. */
+    char small[6];
+    vp_act_label(&ht, small, sizeof small);
+    cr_expect_eq(strlen(small), 5);
+}
