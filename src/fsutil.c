@@ -51,7 +51,7 @@ vp_status vp_afile_commit(vp_afile *f, vp_err *err)
     int bad = ferror(f->fp);
     int e = errno;
     if (fflush(f->fp) != 0) { bad = 1; e = errno; }
-    if (fsync(fileno(f->fp)) != 0 && errno != EINVAL) { bad = 1; e = errno; }
+    if (!f->no_sync && fsync(fileno(f->fp)) != 0 && errno != EINVAL) { bad = 1; e = errno; }
     if (fclose(f->fp) != 0) { bad = 1; e = errno; }
     f->fp = NULL;
     if (bad) {

@@ -15,6 +15,9 @@ typedef struct {
     FILE *fp;             /* write here between open and commit */
     char path[4096];      /* final path */
     char tmp[4096];       /* temporary path in the same folder */
+    int no_sync;          /* skip fsync at commit: for intermediate files (run
+                             fragments) that only need to survive the process,
+                             not the machine; final results are synced */
 } vp_afile;
 
 /* Open `path` for atomic writing. On failure nothing is left behind. */

@@ -249,25 +249,34 @@ end:
     return s;
 }
 
+/* Open the `ext` fragment of run r. Fragments need not survive a machine crash
+ * (a rerun with --resume redoes what is missing), so they are not fsync'ed. */
+static vp_status frag_open(const job *j, int r, const char *ext, vp_afile *f, vp_err *err)
+{
+    char path[4200];
+    part_path(j, r, ext, path, sizeof path);
+    vp_status s = vp_afile_open(f, path, err);
+    f->no_sync = 1;
+    return s;
+}
+
 static vp_status write_fragments(const job *j, int r, const vp_variant *var, const vp_layer_stats *st,
                                  const double *tpre, const double *tgrad, const vp_histogram *hist,
                                  const double *sv, const run_sum *sum, double seconds, vp_err *err)
 {
     const vp_experiment *e = j->e;
-    char act[256], init[256], path[4200];
+    char act[256], init[256];
     vp_csv_run cr;
     csv_run(e, r, act, init, sizeof act, &cr);
     vp_afile f;
     vp_status s;
 
-    part_path(j, r, "layers", path, sizeof path);
-    if ((s = vp_afile_open(&f, path, err))) return s;
+    if ((s = frag_open(j, r, "layers", &f, err))) return s;
     vp_csv_layers_rows(f.fp, &cr, var->L, st, j->theory, tpre, tgrad);
     if ((s = vp_afile_commit(&f, err))) return s;
 
     if (hist) {
-        part_path(j, r, "hist", path, sizeof path);
-        if ((s = vp_afile_open(&f, path, err))) return s;
+        if ((s = frag_open(j, r, "hist", &f, err))) return s;
         for (int l = 1; l <= var->L; l++)
             for (int q = 0; q < VP_HIST_QUANTITIES; q++) {
                 const vp_histogram *h = &hist[(size_t)(l - 1) * VP_HIST_QUANTITIES + (size_t)q];
@@ -277,8 +286,7 @@ static vp_status write_fragments(const job *j, int r, const vp_variant *var, con
     }
 
     if (sv) {
-        part_path(j, r, "jac", path, sizeof path);
-        if ((s = vp_afile_open(&f, path, err))) return s;
+        if ((s = frag_open(j, r, "jac", &f, err))) return s;
         int n = var->widths[0] < var->widths[var->L] ? var->widths[0] : var->widths[var->L];
         vp_csv_jacobian_rows(f.fp, &cr, n, sv);
         if ((s = vp_afile_commit(&f, err))) return s;
@@ -288,14 +296,12 @@ static vp_status write_fragments(const job *j, int r, const vp_variant *var, con
                           verdict(sum->act_ratio, sum->nonfinite), verdict(sum->grad_ratio, sum->nonfinite),
                           sum->nonfinite, sum->subnormal, sum->xi_grad, sum->theory_chi1, sum->theory_xi_c,
                           seconds, "ok" };
-    part_path(j, r, "runs", path, sizeof path);
-    if ((s = vp_afile_open(&f, path, err))) return s;
+    if ((s = frag_open(j, r, "runs", &f, err))) return s;
     vp_csv_runs_row(f.fp, &cr, j->theory, &cs);
     if ((s = vp_afile_commit(&f, err))) return s;
 
     /* The .sum marker is written last: its presence means the run is complete. */
-    part_path(j, r, "sum", path, sizeof path);
-    if ((s = vp_afile_open(&f, path, err))) return s;
+    if ((s = frag_open(j, r, "sum", &f, err))) return s;
     fprintf(f.fp, "%.17g %.17g %lld\n", sum->act_ratio, sum->grad_ratio, sum->nonfinite);
     return vp_afile_commit(&f, err);
 }
