@@ -25,7 +25,7 @@ TEST_SRC := $(wildcard tests/test_*.c)
 TEST_OBJ := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%.o)
 
 DEB_PKGS := libcjson-dev libopenblas-dev librandom123-dev gnuplot-nox libcriterion-dev \
-            zlib1g-dev dataset-fashion-mnist
+            zlib1g-dev dataset-fashion-mnist clang-14 libclang-rt-14-dev
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: all deps test unit sanitize demo bench fuzz clean valgrind docs
@@ -61,10 +61,12 @@ $(BUILD)/run_tests: $(TEST_OBJ) $(BUILD)/libvarprop.a
 unit: varprop $(BUILD)/run_tests
 	VARPROP_ROOT=$(CURDIR) VARPROP_BIN=$(CURDIR)/varprop $(BUILD)/run_tests --jobs 2
 
-# The whole suite: plain build, then the same suite under ASan+UBSan.
+# The whole suite: plain build, the same suite under ASan+UBSan, then a short
+# libFuzzer run of the config parser and the IDX reader (tests/fuzz/fuzz.mk).
 test: deps
 	$(MAKE) unit
 	$(MAKE) sanitize
+	$(MAKE) fuzz-smoke
 
 # build-san/ only ever holds sanitizer objects, so they never mix with build/.
 sanitize:
@@ -89,6 +91,8 @@ docs: varprop
 	{ cat docs/registry.head.md; ./varprop list --markdown; } > docs/registry.md
 
 clean:
-	rm -rf build build-san varprop
+	rm -rf build build-san build-fuzz varprop
+
+include tests/fuzz/fuzz.mk
 
 -include $(wildcard $(BUILD)/*.d $(BUILD)/tests/*.d)

@@ -744,7 +744,10 @@ vp_status vp_config_parse(const char *text, size_t len, const char *source, cons
             if (!e->sweep_keys[k]) { s = vp_fail(err, VP_ERR_NOMEM, "out of memory"); goto end; }
             sizes[k] = cJSON_GetArraySize(it);
             nvar *= sizes[k];
-            if (nvar > 100000000L) break;
+            if (nvar > 100000000L) {
+                s = fail_at(&c, p, "the sweep has more than 100000000 variants; shrink it");
+                goto end;
+            }
         }
     }
     long runs = nvar * e->nseeds;

@@ -30,6 +30,9 @@ vp_status vp_fail(vp_err *err, vp_status s, const char *fmt, ...)
         va_start(ap, fmt);
         vsnprintf(err->msg, sizeof err->msg, fmt, ap);
         va_end(ap);
+        /* One line, and no terminal escapes echoed from configs or file names. */
+        for (char *c = err->msg; *c; c++)
+            if ((unsigned char)*c < 0x20 || *c == 0x7F) *c = '?';
     }
     return s;
 }

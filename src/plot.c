@@ -135,7 +135,7 @@ static int quote_exact(char *out, size_t len, const char *s)
     out[w++] = '\'';
     for (const unsigned char *u = (const unsigned char *)s; *u; u++) {
         if (*u < 0x20 || *u == 0x7F) return -1;
-        if (w + 4 >= len) return -1;
+        if (w + 4 > len) return -1; /* this char (maybe doubled), closing quote, NUL */
         if (*u == '\'') out[w++] = '\'';
         out[w++] = (char)*u;
     }

@@ -629,6 +629,24 @@ vp_status vp_runner_run(const vp_experiment *e, const vp_runner_opts *o, vp_runn
     j.todo = malloc((size_t)total * sizeof *j.todo);
     double *data = NULL;
     if (!j.sums || !j.todo) { s = vp_fail(err, VP_ERR_NOMEM, "out of memory"); goto end; }
+    /* Real data, loaded once and shared read-only -- before anything is written,
+     * so a broken data file leaves no output behind. */
+    int need = 0;
+    for (int v = 0; v < e->nvariants; v++)
+        if (e->variants[v].input == VP_INPUT_FASHION_MNIST && e->variants[v].batch > need) need = e->variants[v].batch;
+    if (need) {
+        char path[4200];
+        int dim;
+        if ((s = vp_path_join(path, sizeof path, e->data_dir, FASHION_FILE, err))) goto end;
+        if ((s = vp_idx_load(path, need, &data, &dim, err))) goto end;
+        if (dim != VP_FASHION_DIM) { /* the config fixed the input width for fashion-mnist */
+            s = vp_fail(err, VP_ERR_DATA, "%s: images have %d pixels, fashion-mnist has %d (28 x 28)", path, dim,
+                        VP_FASHION_DIM);
+            goto end;
+        }
+        j.data = data;
+        j.data_n = need;
+    }
     if ((s = vp_mkdir_p(o->out_dir, err))) goto end;
     if (o->resume && (s = check_resume_config(&j, err))) goto end;
     if ((s = vp_mkdir_p(j.parts, err))) goto end;
@@ -645,23 +663,6 @@ vp_status vp_runner_run(const vp_experiment *e, const vp_runner_opts *o, vp_runn
     for (int r = 0; r < total; r++) {
         if (o->resume && load_done(&j, r)) { res->skipped++; continue; }
         j.todo[j.ntodo++] = r;
-    }
-    /* Real data, loaded once and shared read-only. */
-    int need = 0;
-    for (int v = 0; v < e->nvariants; v++)
-        if (e->variants[v].input == VP_INPUT_FASHION_MNIST && e->variants[v].batch > need) need = e->variants[v].batch;
-    if (need && j.ntodo) {
-        char path[4200];
-        int dim;
-        if ((s = vp_path_join(path, sizeof path, e->data_dir, FASHION_FILE, err))) goto end;
-        if ((s = vp_idx_load(path, need, &data, &dim, err))) goto end;
-        if (dim != VP_FASHION_DIM) { /* the config fixed the input width for fashion-mnist */
-            s = vp_fail(err, VP_ERR_DATA, "%s: images have %d pixels, fashion-mnist has %d (28 x 28)", path, dim,
-                        VP_FASHION_DIM);
-            goto end;
-        }
-        j.data = data;
-        j.data_n = need;
     }
     if (o->log && res->skipped)
         fprintf(o->log, "varprop: resuming: %d of %d runs already complete\n", res->skipped, total);
@@ -682,14 +683,17 @@ vp_status vp_runner_run(const vp_experiment *e, const vp_runner_opts *o, vp_runn
         *err = j.err;
     }
 
-    /* Consistent CSVs of every complete run, whatever happened. */
-    vp_err aerr;
-    vp_status as = assemble(&j, "layers.csv", "layers", h_layers, &aerr);
-    if (!as) as = assemble(&j, "runs.csv", "runs", h_runs, &aerr);
-    if (!as && any_hist(e)) as = assemble(&j, "histograms.csv", "hist", h_hist, &aerr);
-    if (!as && any_jacobian(e)) as = assemble(&j, "jacobian.csv", "jac", h_jac, &aerr);
-    if (!as) as = critical_line(&j, &aerr);
-    if (as && !s) { s = as; *err = aerr; }
+    /* Consistent CSVs of every complete run -- unless a run failed: then the
+     * finished runs stay in .parts/ for --resume, and results already in the
+     * folder are not replaced by tables of fewer runs. */
+    if (!s) {
+        vp_status as = assemble(&j, "layers.csv", "layers", h_layers, err);
+        if (!as) as = assemble(&j, "runs.csv", "runs", h_runs, err);
+        if (!as && any_hist(e)) as = assemble(&j, "histograms.csv", "hist", h_hist, err);
+        if (!as && any_jacobian(e)) as = assemble(&j, "jacobian.csv", "jac", h_jac, err);
+        if (!as) as = critical_line(&j, err);
+        s = as;
+    }
     int complete = res->done + res->skipped == total;
     if (!s && complete) clear_parts(j.parts, 1);
     if (!s && !complete) {
