@@ -1709,6 +1709,7 @@ end:
 /* ---- chart 7: Jacobian singular values ---- */
 
 #define JAC_BINS 50
+#define JAC_RANK_RTOL 1e-12 /* below this fraction of sigma_max a singular value is numerically 0 */
 
 typedef struct {
     int *has;
@@ -1774,24 +1775,39 @@ static vp_status jac_chart(exper *e, vp_err *err)
     int *rv = malloc((nr + 1) * sizeof *rv);
     double *lv = malloc((nr + 1) * sizeof *lv);
     vp_afile af = { 0 };
-    size_t skipped = 0;
+    size_t skipped = 0, rankdef = 0;
     if (!c.has || !c.panel_points || !hist || !cnt || !rv || !lv) { s = vp_fail(err, VP_ERR_NOMEM, "out of memory"); goto end; }
     double gmin = INFINITY, gmax = -INFINITY;
+    /* Pass 1: the largest singular value of each variant. */
+    double *smax = calloc(e->nvar + 1, sizeof *smax);
+    if (!smax) { s = vp_fail(err, VP_ERR_NOMEM, "out of memory"); goto end; }
     for (size_t r = 0; r < nr; r++) {
         long id;
         double sv;
-        if ((s = int_cell(t, r, cv, 0, 1000000, &id, err)) || (s = vp_table_num(t, r, csv, &sv, err))) goto end;
+        if ((s = int_cell(t, r, cv, 0, 1000000, &id, err)) || (s = vp_table_num(t, r, csv, &sv, err))) break;
         if ((size_t)id >= e->npos || e->pos[id] < 0) {
             s = vp_fail(err, VP_ERR_DATA, "%s:%zu: variant %ld is not in runs.csv", vp_table_name(t), vp_table_line(t, r), id);
-            goto end;
+            break;
         }
         rv[r] = e->pos[id];
+        lv[r] = sv;
+        if (isfinite(sv) && sv > smax[rv[r]]) smax[rv[r]] = sv;
+    }
+    /* Pass 2: log10 of the values the SVD resolves. Singular values below
+     * JAC_RANK_RTOL * sigma_max are numerically zero (a double-precision SVD is
+     * accurate to ~1e-16 sigma_max): the Jacobian is rank-deficient there, e.g. where
+     * ReLU zeroes directions; they are counted in the note, not drawn. */
+    for (size_t r = 0; r < nr && !s; r++) {
+        double sv = lv[r];
         lv[r] = NAN;
         if (!isfinite(sv) || sv <= 0) { skipped++; continue; }
+        if (sv < JAC_RANK_RTOL * smax[rv[r]]) { rankdef++; continue; }
         lv[r] = log10(sv);
         gmin = fmin(gmin, lv[r]);
         gmax = fmax(gmax, lv[r]);
     }
+    free(smax);
+    if (s) goto end;
     if (!(gmax > gmin)) { gmin = isfinite(gmin) ? gmin - 0.5 : -0.5; gmax = gmin + 1; }
     double w = (gmax - gmin) / JAC_BINS;
     for (size_t r = 0; r < nr; r++) {
@@ -1822,6 +1838,10 @@ static vp_status jac_chart(exper *e, vp_err *err)
     size_t n = 0;
     if (skipped)
         n = (size_t)snprintf(notes, sizeof notes, "%zu zero or non-finite singular values are not drawn on the log axis. ", skipped);
+    if (rankdef && n < sizeof notes)
+        n += (size_t)snprintf(notes + n, sizeof notes - n,
+                              "%zu singular values below %.0e of their variant's largest are numerically zero "
+                              "(the Jacobian is rank-deficient there) and are not drawn. ", rankdef, JAC_RANK_RTOL);
     note_subsets(e, c.has, notes + n, sizeof notes - n);
     s = add_chart(e, "jacobian", "Singular values of the input–output Jacobian",
                   "Density of the singular values σ of the network's input-output Jacobian, seeds pooled, "

@@ -12,6 +12,7 @@
 #include "cli_util.h"
 #include "init.h"
 #include "rng.h"
+#include "theory.h"
 
 static const char USAGE[] =
     "usage: varprop init NAME --fan-in N --fan-out M [--param KEY=VALUE ...] [--seed S]\n"
@@ -19,8 +20,8 @@ static const char USAGE[] =
     "\n"
     "Prints K weights (default: all fan_out x fan_in, row-major, PyTorch layout [fan_out, fan_in])\n"
     "drawn by initializer NAME with seed S (default 0) for layer 1, exactly as `varprop run`\n"
-    "draws them; their mean and variance go to stderr. --param gain=auto uses the gain of\n"
-    "--activation (default relu). Values are rounded to --precision (default float32).\n";
+    "draws them; their mean and variance go to stderr. --param gain=auto (or =critical) uses\n"
+    "the gain of --activation (default relu). Values are rounded to --precision (default float32).\n";
 
 int vp_cmd_init(int argc, char **argv)
 {
@@ -87,15 +88,23 @@ int vp_cmd_init(int argc, char **argv)
         snprintf(where, sizeof where, "--param %s", key);
         if (vp_param_parse_text(&info->params[idx], eq + 1, &in.p[idx], &is_auto, where, &err))
             return vp_cli_usage_error("init", "%s", err.msg);
-        if (is_auto) in.auto_mask |= 1u << idx;
+        if (is_auto == 1) in.auto_mask |= 1u << idx;
+        if (is_auto == 2) in.critical_mask |= 1u << idx;
     }
-    if (in.auto_mask) {
+    if (in.auto_mask | in.critical_mask) {
         vp_act_kind ak = vp_act_find(actname);
         if (ak == VP_ACT_COUNT) return vp_cli_usage_error("init", "--activation: \"%s\" is not a known activation", actname);
         vp_act act = vp_act_default(ak);
-        if (!vp_act_get(ak)->torch_gain)
-            return vp_cli_usage_error("init", "\"auto\" gain: PyTorch has no gain for %s; give a number", actname);
-        vp_init_resolve_auto(&in, vp_act_get(ak)->torch_gain(act.p));
+        vp_theory_ctx tctx;
+        vp_theory_gains g;
+        vp_err gerr;
+        if (vp_theory_ctx_init(&tctx, &gerr) || vp_theory_gains_of(&tctx, &act, &g, &gerr))
+            return vp_cli_usage_error("init", "gains of %s: %s", actname, gerr.msg);
+        double autog = isfinite(g.torch) ? g.torch : g.var_preserving;
+        if (in.critical_mask && !isfinite(g.critical))
+            return vp_cli_usage_error("init", "\"critical\": %s never reaches chi_1 = 1 at sigma_b^2 = 0", actname);
+        vp_init_resolve_auto(&in, autog);
+        vp_init_resolve_critical(&in, g.critical);
     }
     size_t n = (size_t)fan_in * (size_t)fan_out;
     size_t K = cnt < 0 ? n : (size_t)cnt;

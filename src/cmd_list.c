@@ -37,7 +37,7 @@ static void md_params(const vp_param *p, int n)
             vp_choices_list(p[i].choices, choices, sizeof choices);
             printf(" (%s)", choices);
         } else if (p[i].type == VP_P_GAIN) {
-            fputs(" or `\"auto\"`", stdout);
+            fputs(", `\"auto\"` or `\"critical\"`", stdout);
         }
     }
 }
@@ -83,7 +83,7 @@ static void print_params(const vp_param *p, int n)
             printf("      %s=%s  one of: %s  (%s)\n", p[i].name, def, choices, p[i].help);
         } else {
             printf("      %s=%s  [%g, %g]%s  (%s)\n", p[i].name, def, p[i].lo, p[i].hi,
-                   p[i].type == VP_P_GAIN ? " or \"auto\"" : p[i].type == VP_P_INT ? " integer" : "", p[i].help);
+                   p[i].type == VP_P_GAIN ? ", \"auto\" or \"critical\"" : p[i].type == VP_P_INT ? " integer" : "", p[i].help);
         }
     }
 }

@@ -170,7 +170,8 @@ static vp_status get_choice(ctx *c, const cJSON *obj, const char *key, const cha
 
 /* Parameters of a registry object: every key but "name" must be a parameter. */
 static vp_status parse_params(ctx *c, const cJSON *obj, const char *path, const char *entry,
-                              const vp_param *spec, int nparams, double *p, unsigned *auto_mask)
+                              const vp_param *spec, int nparams, double *p, unsigned *auto_mask,
+                              unsigned *critical_mask)
 {
     char allowed[512] = "name";
     for (int i = 0; i < nparams; i++) {
@@ -205,8 +206,12 @@ static vp_status parse_params(ctx *c, const cJSON *obj, const char *path, const 
             *auto_mask |= 1u << k;
             continue;
         }
+        if (sp->type == VP_P_GAIN && cJSON_IsString(it) && strcmp(it->valuestring, "critical") == 0) {
+            *critical_mask |= 1u << k;
+            continue;
+        }
         if (!cJSON_IsNumber(it))
-            return fail_at(c, pp, "expected %s, got %s", sp->type == VP_P_GAIN ? "a number or \"auto\"" :
+            return fail_at(c, pp, "expected %s, got %s", sp->type == VP_P_GAIN ? "a number, \"auto\" or \"critical\"" :
                            sp->type == VP_P_INT ? "an integer" : "a number", type_name(it));
         vp_err e2;
         if (vp_param_check(sp, it->valuedouble, "x", &e2) != VP_OK)
@@ -257,8 +262,8 @@ static vp_status parse_act(ctx *c, const cJSON *j, const char *path, vp_act *out
     *out = vp_act_default(k);
     if (cJSON_IsObject(j)) {
         const vp_act_info *info = vp_act_get(k);
-        unsigned none = 0;
-        s = parse_params(c, j, path, info->name, info->params, info->nparams, out->p, &none);
+        unsigned none = 0, none2 = 0;
+        s = parse_params(c, j, path, info->name, info->params, info->nparams, out->p, &none, &none2);
         if (s) return s;
         if (k == VP_ACT_HARD_TANH && !(out->p[0] < out->p[1]))
             return fail_at(c, path, "hard_tanh needs min_val < max_val");
@@ -287,7 +292,8 @@ static vp_status parse_init(ctx *c, const cJSON *j, const char *path, int bias, 
     const vp_init_info *info = vp_init_get(k);
     *out = vp_init_default(k);
     if (cJSON_IsObject(j)) {
-        s = parse_params(c, j, path, info->name, info->params, info->nparams, out->p, &out->auto_mask);
+        s = parse_params(c, j, path, info->name, info->params, info->nparams, out->p, &out->auto_mask,
+                         &out->critical_mask);
         if (s) return s;
     }
     if ((k == VP_INIT_UNIFORM || k == VP_INIT_RANDOM_UNIFORM) && !(out->p[0] < out->p[1]))
@@ -305,6 +311,22 @@ static vp_status auto_gain(ctx *c, const vp_act *act, const char *path, double *
     vp_err e2;
     if (vp_theory_auto_gain(act, gain, &e2) != VP_OK)
         return fail_at(c, path, "\"auto\" gain for %s: %s; give a number", vp_act_get(act->kind)->name, e2.msg);
+    return VP_OK;
+}
+
+/* The gain that "critical" stands for: sqrt(sigma_w^2) on the order-to-chaos line
+ * chi_1 = 1 at sigma_b^2 = 0 (theory.h, vp_theory_gains_of; e.g. tanh 1, relu sqrt 2). */
+static vp_status critical_gain(ctx *c, const vp_act *act, const char *path, double *gain)
+{
+    vp_theory_ctx tctx;
+    vp_theory_gains g;
+    vp_err e2;
+    if (vp_theory_ctx_init(&tctx, &e2) != VP_OK || vp_theory_gains_of(&tctx, act, &g, &e2) != VP_OK)
+        return fail_at(c, path, "\"critical\" gain for %s: %s", vp_act_get(act->kind)->name, e2.msg);
+    if (!isfinite(g.critical))
+        return fail_at(c, path, "\"critical\": %s never reaches chi_1 = 1 at sigma_b^2 = 0 (see `varprop gain %s`); "
+                       "give a number", vp_act_get(act->kind)->name, vp_act_get(act->kind)->name);
+    *gain = g.critical;
     return VP_OK;
 }
 
@@ -401,6 +423,11 @@ static vp_status parse_variant(ctx *c, const cJSON *root, vp_variant *v)
         double g = 1.0;
         if ((s = auto_gain(c, &v->act, "network.init.gain", &g))) goto net_end;
         vp_init_resolve_auto(&v->winit, g);
+    }
+    if (v->winit.critical_mask) {
+        double g = 1.0;
+        if ((s = critical_gain(c, &v->act, "network.init.gain", &g))) goto net_end;
+        vp_init_resolve_critical(&v->winit, g);
     }
     const cJSON *bi = cJSON_GetObjectItemCaseSensitive(net, "bias");
     v->binit = vp_init_default(vp_init_find(DEF_BIAS));
@@ -536,7 +563,8 @@ static char *sweep_label(const char *key, const cJSON *value, const vp_variant *
 }
 
 /* ---- the resolved config ---- */
-static cJSON *entry_json(const char *name, const vp_param *spec, int n, const double *p, unsigned auto_mask)
+static cJSON *entry_json(const char *name, const vp_param *spec, int n, const double *p, unsigned auto_mask,
+                         unsigned critical_mask)
 {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "name", name);
@@ -546,6 +574,8 @@ static cJSON *entry_json(const char *name, const vp_param *spec, int n, const do
             cJSON_AddStringToObject(o, spec[i].name, vp_choice_word(spec[i].choices, (int)p[i], w, sizeof w));
         } else if (auto_mask & (1u << i)) {
             cJSON_AddStringToObject(o, spec[i].name, "auto");
+        } else if (critical_mask & (1u << i)) {
+            cJSON_AddStringToObject(o, spec[i].name, "critical");
         } else {
             cJSON_AddNumberToObject(o, spec[i].name, p[i]);
         }
@@ -571,13 +601,14 @@ static char *resolved_json(const vp_experiment *e, const vp_variant *base, const
     cJSON_AddNumberToObject(net, "input_dim", base->widths[0]);
     cJSON_AddItemToObject(net, "widths", cJSON_CreateIntArray(base->widths, base->L + 1));
     const vp_act_info *ai = vp_act_get(base->act.kind);
-    cJSON_AddItemToObject(net, "activation", entry_json(ai->name, ai->params, ai->nparams, base->act.p, 0));
+    cJSON_AddItemToObject(net, "activation", entry_json(ai->name, ai->params, ai->nparams, base->act.p, 0, 0));
     const vp_init_info *wi = vp_init_get(base->winit.kind);
-    cJSON_AddItemToObject(net, "init", entry_json(wi->name, wi->params, wi->nparams, base->winit.p, base->winit.auto_mask));
+    cJSON_AddItemToObject(net, "init", entry_json(wi->name, wi->params, wi->nparams, base->winit.p, base->winit.auto_mask,
+                                                  base->winit.critical_mask));
     if (wi->sets_bias) cJSON_AddNullToObject(net, "bias");
     else {
         const vp_init_info *bi = vp_init_get(base->binit.kind);
-        cJSON_AddItemToObject(net, "bias", entry_json(bi->name, bi->params, bi->nparams, base->binit.p, 0));
+        cJSON_AddItemToObject(net, "bias", entry_json(bi->name, bi->params, bi->nparams, base->binit.p, 0, 0));
     }
     cJSON *in = cJSON_AddObjectToObject(r, "input");
     cJSON_AddStringToObject(in, "distribution", vp_input_name(base->input));

@@ -249,7 +249,8 @@ DRAW(draw_mean_field) /* Poole et al. 2016: W ~ N(0, sigma_w^2/fan_in), b ~ N(0,
 }
 
 /* ---- the registry ---- */
-#define GAIN1 { "gain", VP_P_GAIN, 1.0, 0, BIG, NULL, "multiplier; \"auto\" = the activation's gain" }
+#define GAIN1 { "gain", VP_P_GAIN, 1.0, 0, BIG, NULL, \
+                "multiplier; \"auto\" = the activation's gain, \"critical\" = its chi_1 = 1 gain" }
 #define W_ONLY 0, 1
 #define W_AND_B 1, 1
 static const vp_init_info INIT_TABLE[VP_INIT_COUNT] = {
@@ -348,7 +349,7 @@ vp_init_kind vp_init_find(const char *name)
 
 vp_init vp_init_default(vp_init_kind k)
 {
-    vp_init in = { k, {0}, 0, 0 };
+    vp_init in = { k, {0}, 0, 0, 0 };
     const vp_init_info *info = vp_init_get(k);
     for (int i = 0; i < info->nparams; i++) in.p[i] = info->params[i].def;
     return in;
@@ -371,12 +372,15 @@ void vp_init_names(int bias, char *buf, size_t len)
     }
 }
 
-void vp_init_resolve_auto(vp_init *in, double gain)
+static void resolve_mask(vp_init *in, unsigned mask, double gain)
 {
     for (int i = 0; i < VP_INIT_MAX_PARAMS; i++)
-        if (in->auto_mask & (1u << i)) in->p[i] = gain;
+        if (mask & (1u << i)) in->p[i] = gain;
     in->auto_resolved = 1;
 }
+
+void vp_init_resolve_auto(vp_init *in, double gain) { resolve_mask(in, in->auto_mask, gain); }
+void vp_init_resolve_critical(vp_init *in, double gain) { resolve_mask(in, in->critical_mask, gain); }
 
 void vp_init_label(const vp_init *in, char *buf, size_t len)
 {
@@ -386,6 +390,7 @@ void vp_init_label(const vp_init *in, char *buf, size_t len)
     for (int i = 0; i < info->nparams && used < len; i++) {
         char v[64];
         if (in->auto_mask & (1u << i)) snprintf(v, sizeof v, "auto");
+        else if (in->critical_mask & (1u << i)) snprintf(v, sizeof v, "critical");
         else if (in->p[i] == info->params[i].def) continue;
         else vp_param_format(&info->params[i], in->p[i], v, sizeof v);
         used += (size_t)snprintf(buf + used, len - used, "%s%s=%s", first ? "(" : ",", info->params[i].name, v);
@@ -399,7 +404,7 @@ vp_status vp_init_weight(const vp_init *in, size_t fan_out, size_t fan_in, const
 {
     const vp_init_info *info = vp_init_get(in->kind);
     if (!info->weight_ok) return vp_fail(err, VP_ERR_CONFIG, "not a weight initializer");
-    if (in->auto_mask && !in->auto_resolved)
+    if ((in->auto_mask | in->critical_mask) && !in->auto_resolved)
         return vp_fail(err, VP_ERR_CONFIG, "internal: unresolved \"auto\" gain for %s", info->name);
     return info->draw(in, fan_out, fan_in, 0, rng, W, err);
 }

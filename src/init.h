@@ -37,7 +37,8 @@ typedef struct {
     vp_init_kind kind;
     double p[VP_INIT_MAX_PARAMS];
     unsigned auto_mask;
-    int auto_resolved;  /* the "auto" values in p are filled in */
+    unsigned critical_mask; /* gains given as "critical": chi_1 = 1 at sigma_b^2 = 0 */
+    int auto_resolved;  /* the "auto" / "critical" values in p are filled in */
 } vp_init;
 
 typedef struct vp_init_info vp_init_info;
@@ -71,6 +72,8 @@ int vp_init_param_index(const vp_init_info *info, const char *name);
 void vp_init_names(int bias, char *buf, size_t len);
 
 /* Replace every "auto" gain by `gain` (e.g. the activation's PyTorch gain). */
+void vp_init_resolve_critical(vp_init *in, double gain);
+/* (vp_init_resolve_critical: the same for "critical" gains.) */
 void vp_init_resolve_auto(vp_init *in, double gain);
 
 /* Label: name plus non-default parameters, e.g. "orthogonal(gain=1.4142)". */

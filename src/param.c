@@ -130,8 +130,8 @@ vp_status vp_param_parse_text(const vp_param *spec, const char *text, double *ou
         *out = i;
         return VP_OK;
     }
-    if (spec->type == VP_P_GAIN && strcmp(text, "auto") == 0) {
-        *is_auto = 1;
+    if (spec->type == VP_P_GAIN && (strcmp(text, "auto") == 0 || strcmp(text, "critical") == 0)) {
+        *is_auto = text[0] == 'a' ? 1 : 2;
         *out = spec->def;
         return VP_OK;
     }
@@ -140,7 +140,7 @@ vp_status vp_param_parse_text(const vp_param *spec, const char *text, double *ou
     double v = strtod(text, &end);
     if (end == text || *end != '\0' || errno == ERANGE)
         return vp_fail(err, VP_ERR_USAGE, "%s: \"%s\" is not a number%s", where, text,
-                       spec->type == VP_P_GAIN ? " or \"auto\"" : "");
+                       spec->type == VP_P_GAIN ? ", \"auto\" or \"critical\"" : "");
     vp_status s = vp_param_check(spec, v, where, err);
     if (s) return VP_ERR_USAGE;
     *out = v;

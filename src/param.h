@@ -14,7 +14,8 @@ typedef enum {
     VP_P_NUM,   /* a finite number in [lo, hi] */
     VP_P_INT,   /* an integer in [lo, hi] */
     VP_P_ENUM,  /* one of the space-separated words in `choices`; value = index */
-    VP_P_GAIN,  /* a number in [lo, hi], or "auto" (the activation's own gain) */
+    VP_P_GAIN,  /* a number in [lo, hi], "auto" (the activation's own gain) or
+                   "critical" (the gain that puts the net at chi_1 = 1) */
 } vp_ptype;
 
 typedef struct {
@@ -46,7 +47,8 @@ void vp_did_you_mean(const char *name, const char *candidates, char *buf, size_t
 /* Render a parameter value the way configs spell it: number with %.10g, enum word. */
 void vp_param_format(const vp_param *spec, double v, char *buf, size_t len);
 
-/* Parse a command-line text value for `spec`; *is_auto set for GAIN "auto".
+/* Parse a command-line text value for `spec`; *is_auto is set to 1 for GAIN "auto"
+ * and 2 for "critical".
  * Errors name `where` (e.g. "--param gain"). */
 vp_status vp_param_parse_text(const vp_param *spec, const char *text, double *out, int *is_auto,
                               const char *where, vp_err *err);

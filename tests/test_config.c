@@ -1,6 +1,7 @@
 /* Config parsing: defaults, sweeps, and every class of config error with the
  * message a user sees (JSON path, what is wrong, what is allowed, did you mean). */
 #include <criterion/criterion.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -104,6 +105,23 @@ Test(config, auto_gain_without_pytorch_gain_preserves_the_second_moment)
     vp_experiment_free(e);
 }
 
+/* "critical": chi_1 = 1 at sigma_b^2 = 0 -- sigma_w^2 = 1/phi'(0)^2 = 1 for tanh,
+ * 1/E[relu'(z)^2] = 2 for relu; gelu never gets there (varprop gain gelu). */
+Test(config, critical_gain_puts_the_net_at_chi1_equal_1)
+{
+    vp_experiment *e;
+    vp_err err;
+    cr_assert_eq(parse("{\"name\":\"c\",\"network\":{\"init\":{\"name\":\"orthogonal\",\"gain\":\"critical\"}},"
+                       "\"sweep\":{\"network.activation\":[\"tanh\",\"relu\"]}}", &e, &err), VP_OK, "%s", err.msg);
+    cr_assert_float_eq(e->variants[0].winit.p[0], 1.0, 1e-9);
+    cr_assert_float_eq(e->variants[1].winit.p[0], M_SQRT2, 1e-9);
+    cr_assert_str_eq(e->sweep_values[0], "tanh");
+    cr_assert(strstr(e->resolved_json, "\"critical\""));
+    vp_experiment_free(e);
+    refused("{\"name\":\"c\",\"network\":{\"activation\":\"gelu\",\"init\":{\"name\":\"orthogonal\",\"gain\":\"critical\"}}}",
+            "network.init.gain", "never reaches chi_1 = 1");
+}
+
 Test(config, widths_give_a_non_uniform_net)
 {
     vp_experiment *e;
@@ -172,7 +190,7 @@ Test(config, wrong_types_and_ranges)
     refused("{\"name\":\"x\",\"theory\":1}", "theory", "expected true or false");
     refused("{\"name\":\"x\",\"network\":{\"init\":{\"name\":\"normal\",\"std\":-1}}}", "network.init.std", "out of range");
     refused("{\"name\":\"x\",\"network\":{\"init\":{\"name\":\"xavier_uniform\",\"gain\":\"big\"}}}", "network.init.gain",
-            "a number or \"auto\"");
+            "a number, \"auto\" or \"critical\"");
     refused("{\"name\":\"x\",\"seeds\":[1,1]}", "seeds[1]", "twice");
     refused("{\"name\":\"x\",\"seeds\":[-1]}", "seeds[0]", "whole number");
     refused("{\"name\":\"x\",\"seeds\":\"3\"}", "seeds", "count N");
