@@ -59,3 +59,4 @@ fuzz: $(FUZZ_BINS)
 
 fuzz-smoke: $(FUZZ_BINS)
 	$(call fuzz_run,$(FUZZ_SMOKE_SECONDS))
+.SECONDARY: $(FUZZ_LIB_OBJ)
