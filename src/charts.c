@@ -1097,10 +1097,28 @@ static size_t max_len(const char *const *v, size_t n)
     return m;
 }
 
+/* One panel of a 2-D sweep grid (heatmap and phase charts): margins, title,
+ * the "no value" backdrop (`nodata`: gnuplot fill style), axis labels named by
+ * the swept keys and their tics (y labels on the left panel k = 0 only). */
+static void grid_panel(vp_plot *p, const exper *e, const heat_ctx *c, box bx, const char *title, int k, int rot,
+                       const char *nodata)
+{
+    char qx[QLEN], qy[QLEN];
+    set_margins(p, bx);
+    vp_plot_cmd(p, "set title '%s'", title);
+    vp_plot_cmd(p, "unset key");
+    vp_plot_cmd(p, "set object 1 rectangle from graph 0, 0 to graph 1, 1 behind %s noborder", nodata);
+    vp_plot_cmd(p, "set xlabel %s noenhanced", vp_plot_quote(qx, sizeof qx, e->sweep[c->kx]));
+    if (k == 0) vp_plot_cmd(p, "set ylabel %s noenhanced", vp_plot_quote(qy, sizeof qy, e->sweep[c->ky]));
+    else vp_plot_cmd(p, "unset ylabel");
+    axis_tics(p, "x", c->nx, c->xv, c->xc, c->numeric[0], 1);
+    axis_tics(p, "y", c->ny, c->yv, c->yc, c->numeric[1], k == 0);
+    if (rot) vp_plot_cmd(p, "set xtics rotate by 30 right");
+}
+
 static void heat_body(vp_plot *p, const exper *e, const void *vctx)
 {
     const heat_ctx *c = vctx;
-    char qx[QLEN], qy[QLEN];
     double kh = key_height(2, 2);
     /* Room for the y tick labels (left panel only; the right one shares them)
      * and for rotated category labels under the x axis (7 px per character). */
@@ -1112,17 +1130,8 @@ static void heat_body(vp_plot *p, const exper *e, const void *vctx)
     const char *panel_title[2] = { "activations: log_{10} Var[z^{L}] / Var[z^{1}]",
                                    "gradients: log_{10} Var[∂L/∂z^{1}] / Var[∂L/∂z^{L}]" };
     for (int k = 0; k < 2; k++) {
-        box bx = { left + k * (w + gap), left + k * (w + gap) + w, bottom, 0.86 };
-        set_margins(p, bx);
-        vp_plot_cmd(p, "set title '%s'", panel_title[k]);
-        vp_plot_cmd(p, "unset key");
-        vp_plot_cmd(p, "set object 1 rectangle from graph 0, 0 to graph 1, 1 behind fc rgb '#d9d9d9' fs solid 1.0 noborder");
-        vp_plot_cmd(p, "set xlabel %s noenhanced", vp_plot_quote(qx, sizeof qx, e->sweep[c->kx]));
-        if (k == 0) vp_plot_cmd(p, "set ylabel %s noenhanced", vp_plot_quote(qy, sizeof qy, e->sweep[c->ky]));
-        else vp_plot_cmd(p, "unset ylabel");
-        axis_tics(p, "x", c->nx, c->xv, c->xc, c->numeric[0], 1);
-        axis_tics(p, "y", c->ny, c->yv, c->yc, c->numeric[1], k == 0);
-        if (rot) vp_plot_cmd(p, "set xtics rotate by 30 right");
+        grid_panel(p, e, c, (box){ left + k * (w + gap), left + k * (w + gap) + w, bottom, 0.86 }, panel_title[k], k,
+                   rot, "fc rgb '#d9d9d9' fs solid 1.0");
         vp_plot_cmd(p, "set palette defined (-1 '#2166ac', -0.5 '#92c5de', 0 '#f7f7f7', 0.5 '#f4a582', 1 '#b2182b')");
         vp_plot_cmd(p, "set cbrange [%g:%g]", -c->cmax, c->cmax);
         vp_plot_cmd(p, "set cblabel 'log_{10} ratio  (0 = stable, < 0 vanishing, > 0 exploding)'");
@@ -1317,7 +1326,6 @@ static void phase_body(vp_plot *p, const exper *e, const void *vctx)
 {
     const phase_ctx *pc = vctx;
     const heat_ctx *c = &pc->g;
-    char qx[QLEN], qy[QLEN];
     double kh = 0.13;
     double left = 0.075 + fmin(0.3, (double)(c->numeric[1] ? 8 : max_len(c->yv, c->ny)) * 7.5 / 1200);
     int rot = !c->numeric[0] && c->nx > 3;
@@ -1335,18 +1343,9 @@ static void phase_body(vp_plot *p, const exper *e, const void *vctx)
         }
     sb_printf(&t, "%s'depth %g' %g", t.len ? ", " : "", pc->depth, pc->depth);
     for (int k = 0; k < 2; k++) {
-        box bx = { left + k * (w + gap), left + k * (w + gap) + w, bottom, 0.86 };
-        set_margins(p, bx);
-        vp_plot_cmd(p, "set title '%s'", panel_title[k]);
-        vp_plot_cmd(p, "unset key");
         /* no value: hatched, so it cannot pass for a palette colour in greyscale */
-        vp_plot_cmd(p, "set object 1 rectangle from graph 0, 0 to graph 1, 1 behind fc rgb '#969696' fs pattern 4 noborder");
-        vp_plot_cmd(p, "set xlabel %s noenhanced", vp_plot_quote(qx, sizeof qx, e->sweep[c->kx]));
-        if (k == 0) vp_plot_cmd(p, "set ylabel %s noenhanced", vp_plot_quote(qy, sizeof qy, e->sweep[c->ky]));
-        else vp_plot_cmd(p, "unset ylabel");
-        axis_tics(p, "x", c->nx, c->xv, c->xc, c->numeric[0], 1);
-        axis_tics(p, "y", c->ny, c->yv, c->yc, c->numeric[1], k == 0);
-        if (rot) vp_plot_cmd(p, "set xtics rotate by 30 right");
+        grid_panel(p, e, c, (box){ left + k * (w + gap), left + k * (w + gap) + w, bottom, 0.86 }, panel_title[k], k,
+                   rot, "fc rgb '#969696' fs pattern 4");
         /* viridis: lightness rises monotonically, so it reads in greyscale */
         vp_plot_cmd(p, "set palette defined (0 '#440154', 1 '#3b528b', 2 '#21918c', 3 '#5ec962', 4 '#fde725')");
         vp_plot_cmd(p, "set logscale cb; set cbrange [%g:%g]", pc->lo, pc->hi);

@@ -251,6 +251,11 @@ DRAW(draw_mean_field) /* Poole et al. 2016: W ~ N(0, sigma_w^2/fan_in), b ~ N(0,
 /* ---- the registry ---- */
 #define GAIN1 { "gain", VP_P_GAIN, 1.0, 0, BIG, NULL, \
                 "multiplier; \"auto\" = the activation's gain, \"critical\" = its chi_1 = 1 gain" }
+/* kaiming_uniform_ / kaiming_normal_(a=0, mode='fan_in', nonlinearity='leaky_relu') */
+#define KAIMING_PARAMS                                                                      \
+    {{ "a", VP_P_NUM, 0.0, -BIG, BIG, NULL, "negative slope for leaky_relu gain" },          \
+     { "mode", VP_P_ENUM, 0, 0, 0, KAIMING_MODES, "which fan" },                           \
+     { "nonlinearity", VP_P_ENUM, NL_LEAKY_RELU, 0, 0, KAIMING_NONLIN, "calculate_gain name" }}
 #define W_ONLY 0, 1
 #define W_AND_B 1, 1
 static const vp_init_info INIT_TABLE[VP_INIT_COUNT] = {
@@ -290,15 +295,11 @@ static const vp_init_info INIT_TABLE[VP_INIT_COUNT] = {
         1, { GAIN1 }, draw_xavier_normal, W_ONLY, 0, 0 },
     [VP_INIT_KAIMING_UNIFORM] = { "he_uniform", "kaiming_uniform", "U(+-sqrt(3)*gain/sqrt(fan)), gain = calculate_gain(nonlinearity, a)",
         "He et al. 2015; PyTorch kaiming_uniform_(a=0, mode=fan_in, nonlinearity=leaky_relu) = Keras/JAX he_uniform",
-        3, {{ "a", VP_P_NUM, 0.0, -BIG, BIG, NULL, "negative slope for leaky_relu gain" },
-            { "mode", VP_P_ENUM, 0, 0, 0, KAIMING_MODES, "which fan" },
-            { "nonlinearity", VP_P_ENUM, NL_LEAKY_RELU, 0, 0, KAIMING_NONLIN, "calculate_gain name" }},
+        3, KAIMING_PARAMS,
         draw_kaiming_uniform, W_ONLY, 0, 0 },
     [VP_INIT_KAIMING_NORMAL] = { "he_normal", "kaiming_normal", "N(0, gain^2/fan), untruncated, gain = calculate_gain(nonlinearity, a)",
         "He et al. 2015 Eq. 10; PyTorch kaiming_normal_ (Keras/JAX he_normal is truncated: variance_scaling(2, fan_in, truncated_normal))",
-        3, {{ "a", VP_P_NUM, 0.0, -BIG, BIG, NULL, "negative slope for leaky_relu gain" },
-            { "mode", VP_P_ENUM, 0, 0, 0, KAIMING_MODES, "which fan" },
-            { "nonlinearity", VP_P_ENUM, NL_LEAKY_RELU, 0, 0, KAIMING_NONLIN, "calculate_gain name" }},
+        3, KAIMING_PARAMS,
         draw_kaiming_normal, W_ONLY, 0, 0 },
     [VP_INIT_LECUN_UNIFORM] = { "lecun_uniform", "", "U(+-sqrt(3/fan_in))", "Keras LecunUniform, JAX lecun_uniform",
         0, {{0}}, draw_lecun_uniform, W_ONLY, 0, 0 },

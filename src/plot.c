@@ -201,18 +201,26 @@ static vp_status emit(vp_plot *p, const char *line, size_t n, int to_pipe, int t
     return VP_OK;
 }
 
+/* The formatted line, or NULL after recording an out-of-memory failure. */
+static char *format_or_fail(vp_plot *p, const char *what, const char *fmt, va_list ap, size_t *n)
+{
+    char *line = vformat_line(fmt, ap, n);
+    if (!line) {
+        vp_fail(&p->err, VP_ERR_NOMEM, "out of memory formatting a gnuplot %s", what);
+        plot_failed(p, VP_ERR_NOMEM);
+    }
+    return line;
+}
+
 vp_status vp_plot_cmd(vp_plot *p, const char *fmt, ...)
 {
     if (p->status) return p->status;
     va_list ap;
     va_start(ap, fmt);
     size_t n = 0;
-    char *line = vformat_line(fmt, ap, &n);
+    char *line = format_or_fail(p, "command", fmt, ap, &n);
     va_end(ap);
-    if (!line) {
-        vp_fail(&p->err, VP_ERR_NOMEM, "out of memory formatting a gnuplot command");
-        return plot_failed(p, VP_ERR_NOMEM);
-    }
+    if (!line) return p->status;
     vp_status s = emit(p, line, n, 1, 1);
     free(line);
     return s;
@@ -224,12 +232,9 @@ vp_status vp_plot_comment(vp_plot *p, const char *fmt, ...)
     va_list ap;
     va_start(ap, fmt);
     size_t n = 0;
-    char *line = vformat_line(fmt, ap, &n);
+    char *line = format_or_fail(p, "comment", fmt, ap, &n);
     va_end(ap);
-    if (!line) {
-        vp_fail(&p->err, VP_ERR_NOMEM, "out of memory formatting a gnuplot comment");
-        return plot_failed(p, VP_ERR_NOMEM);
-    }
+    if (!line) return p->status;
     for (size_t i = 0; i + 1 < n; i++)
         if ((unsigned char)line[i] < 0x20) line[i] = ' ';
     vp_status s = VP_OK;
