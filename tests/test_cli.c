@@ -4,96 +4,23 @@
 #include <criterion/criterion.h>
 #include <cjson/cJSON.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-static const char *bin(void)
-{
-    const char *b = getenv("VARPROP_BIN");
-    cr_assert(b && *b, "VARPROP_BIN must name the varprop binary (make unit sets it)");
-    return b;
-}
+#include "harness.h"
 
 static char tmpdir[256];
 
-static void mk_tmp(void)
-{
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/varprop-cli-XXXXXX");
-    cr_assert(mkdtemp(tmpdir));
-}
+static void mk_tmp(void) { vt_mktmp(tmpdir, sizeof tmpdir, "/tmp/varprop-cli-"); }
 
-static void rm_tmp(void)
-{
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    cr_assert_eq(system(cmd), 0);
-}
-
-/* Run `varprop ARGS` (shell words), capture stdout/stderr into out/err (malloc'ed). */
-static int vp(char **out, char **err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return strdup("");
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *s = malloc((size_t)n + 1);
-    size_t got = fread(s, 1, (size_t)n, f);
-    s[got] = 0;
-    fclose(f);
-    return s;
-}
-static int vp(char **out, char **err, const char *fmt, ...)
-{
-    char args[2048], cmd[4096], o[300], e[300];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(args, sizeof args, fmt, ap);
-    va_end(ap);
-    snprintf(o, sizeof o, "%s/.stdout", tmpdir);
-    snprintf(e, sizeof e, "%s/.stderr", tmpdir);
-    snprintf(cmd, sizeof cmd, "%s %s >'%s' 2>'%s'", bin(), args, o, e);
-    int st = system(cmd);
-    if (out) *out = slurp(o);
-    if (err) *err = slurp(e);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
-
-static void write_file(const char *name, const char *text)
-{
-    char p[512];
-    snprintf(p, sizeof p, "%s/%s", tmpdir, name);
-    FILE *f = fopen(p, "w");
-    cr_assert(f);
-    fputs(text, f);
-    fclose(f);
-}
-
-static int count_lines(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    if (!f) return -1;
-    int n = 0, c;
-    while ((c = fgetc(f)) != EOF) n += c == '\n';
-    fclose(f);
-    return n;
-}
-
-static int exists(const char *path)
-{
-    struct stat st;
-    return stat(path, &st) == 0;
-}
+static void rm_tmp(void) { vt_rmtree(tmpdir); }
 
 static int same_file(const char *a, const char *b)
 {
-    char *x = slurp(a), *y = slurp(b);
+    char *x = vt_slurp_text(a), *y = vt_slurp_text(b);
     int same = strcmp(x, y) == 0 && x[0];
     free(x);
     free(y);
@@ -109,21 +36,21 @@ TestSuite(cli, .init = mk_tmp, .fini = rm_tmp);
 Test(cli, help_and_exit_codes)
 {
     char *o, *e;
-    cr_assert_eq(vp(&o, &e, "--help"), 0);
+    cr_assert_eq(vt_run(tmpdir, &o, &e, "--help"), 0);
     cr_assert(strstr(o, "run") && strstr(o, "list") && strstr(o, "init"));
     free(o); free(e);
-    cr_assert_eq(vp(&o, &e, " "), 2);
+    cr_assert_eq(vt_run(tmpdir, &o, &e, " "), 2);
     free(o); free(e);
-    cr_assert_eq(vp(&o, &e, "rnu"), 2);
+    cr_assert_eq(vt_run(tmpdir, &o, &e, "rnu"), 2);
     cr_assert(strstr(e, "did you mean \"run\""), "%s", e);
     free(o); free(e);
-    cr_assert_eq(vp(&o, &e, "run --help"), 0);
+    cr_assert_eq(vt_run(tmpdir, &o, &e, "run --help"), 0);
     cr_assert(strstr(o, "--threads"));
     free(o); free(e);
-    cr_assert_eq(vp(&o, &e, "run"), 2);
+    cr_assert_eq(vt_run(tmpdir, &o, &e, "run"), 2);
     cr_assert(strstr(e, "missing CONFIG"));
     free(o); free(e);
-    cr_assert_eq(vp(&o, &e, "run x.json --thread 2"), 2);
+    cr_assert_eq(vt_run(tmpdir, &o, &e, "run x.json --thread 2"), 2);
     cr_assert(strstr(e, "did you mean \"--threads\""), "%s", e);
     free(o); free(e);
 }
@@ -131,34 +58,34 @@ Test(cli, help_and_exit_codes)
 Test(cli, run_writes_the_documented_csv_schema)
 {
     char *o, *e, cfg[300], out[300], p[400];
-    write_file("small.json", SMALL);
+    vt_write_file(tmpdir, "small.json", SMALL);
     snprintf(cfg, sizeof cfg, "%s/small.json", tmpdir);
     snprintf(out, sizeof out, "%s/res", tmpdir);
-    cr_assert_eq(vp(&o, &e, "run %s -o %s --threads 2", cfg, out), 0, "%s", e);
+    cr_assert_eq(vt_run(tmpdir, &o, &e, "run %s -o %s --threads 2", cfg, out), 0, "%s", e);
     cr_assert(strstr(o, "vanishing") || strstr(o, "stable") || strstr(o, "exploding"), "summary: %s", o);
     cr_assert(strstr(o, out), "where results went: %s", o);
     free(o); free(e);
     snprintf(p, sizeof p, "%s/layers.csv", out);
-    char *layers = slurp(p);
+    char *layers = vt_slurp_text(p);
     const char *hdr = "variant,activation,init,seed,layer,fan_in,fan_out,pre_mean,pre_var,post_mean,post_var,"
                       "grad_pre_var,grad_post_var,wgrad_var,unit_sq_mean,unit_var,dead_frac,saturated_frac,nonfinite,"
                       "subnormal,theory_pre_var,theory_grad_pre_var,network.activation,network.init\n";
     cr_assert_eq(strncmp(layers, hdr, strlen(hdr)), 0, "header: %.300s", layers);
     free(layers);
     /* 4 variants x 2 seeds x 5 layers + header */
-    cr_assert_eq(count_lines(p), 4 * 2 * 5 + 1);
+    cr_assert_eq(vt_count_lines(p), 4 * 2 * 5 + 1);
     snprintf(p, sizeof p, "%s/runs.csv", out);
-    cr_assert_eq(count_lines(p), 4 * 2 + 1);
-    char *runs = slurp(p);
+    cr_assert_eq(vt_count_lines(p), 4 * 2 + 1);
+    char *runs = vt_slurp_text(p);
     cr_assert(strstr(runs, "variant,activation,init,seed,depth,batch,act_ratio,grad_ratio,act_verdict,grad_verdict,"
                            "nonfinite,subnormal,xi_grad,theory_chi1,theory_xi_c,seconds,status,"
                            "network.activation,network.init\n") == runs, "runs.csv header: %.300s", runs);
     free(runs);
     snprintf(p, sizeof p, "%s/histograms.csv", out);
     /* 8 runs x 2 layers x 3 quantities x 10 bins + header */
-    cr_assert_eq(count_lines(p), 8 * 2 * 3 * 10 + 1);
+    cr_assert_eq(vt_count_lines(p), 8 * 2 * 3 * 10 + 1);
     snprintf(p, sizeof p, "%s/config.json", out);
-    char *js = slurp(p);
+    char *js = vt_slurp_text(p);
     cJSON *c = cJSON_Parse(js);
     cr_assert(c, "config.json is JSON");
     cr_assert_str_eq(cJSON_GetObjectItemCaseSensitive(c, "varprop_version")->valuestring, "0.1.0");
@@ -167,19 +94,19 @@ Test(cli, run_writes_the_documented_csv_schema)
     cJSON_Delete(c);
     free(js);
     snprintf(p, sizeof p, "%s/.parts", out);
-    cr_assert(!exists(p), "fragments are removed after a complete run");
+    cr_assert(!vt_exists(p), "fragments are removed after a complete run");
 }
 
 Test(cli, same_config_same_bytes_whatever_the_thread_count)
 {
     char *o, *e, cfg[300], a[300], b[300], pa[400], pb[400];
-    write_file("small.json", SMALL);
+    vt_write_file(tmpdir, "small.json", SMALL);
     snprintf(cfg, sizeof cfg, "%s/small.json", tmpdir);
     snprintf(a, sizeof a, "%s/t1", tmpdir);
     snprintf(b, sizeof b, "%s/t2", tmpdir);
-    cr_assert_eq(vp(&o, &e, "run %s -o %s --threads 1 --quiet", cfg, a), 0, "%s", e);
+    cr_assert_eq(vt_run(tmpdir, &o, &e, "run %s -o %s --threads 1 --quiet", cfg, a), 0, "%s", e);
     free(o); free(e);
-    cr_assert_eq(vp(&o, &e, "run %s -o %s --threads 2 --quiet", cfg, b), 0, "%s", e);
+    cr_assert_eq(vt_run(tmpdir, &o, &e, "run %s -o %s --threads 2 --quiet", cfg, b), 0, "%s", e);
     free(o); free(e);
     const char *files[] = { "layers.csv", "histograms.csv", "config.json" };
     for (int i = 0; i < 3; i++) {
@@ -193,13 +120,14 @@ Test(cli, a_single_big_run_is_identical_with_blas_threads)
 {
     /* one run: --threads goes to OpenBLAS; its products must not change the bytes */
     char *o, *e, cfg[300], a[300], b[300], pa[400], pb[400];
-    write_file("one.json", "{\"name\":\"one\",\"network\":{\"depth\":4,\"width\":300},\"input\":{\"batch\":200}}");
+    vt_write_file(tmpdir, "one.json",
+                  "{\"name\":\"one\",\"network\":{\"depth\":4,\"width\":300},\"input\":{\"batch\":200}}");
     snprintf(cfg, sizeof cfg, "%s/one.json", tmpdir);
     snprintf(a, sizeof a, "%s/o1", tmpdir);
     snprintf(b, sizeof b, "%s/o2", tmpdir);
-    cr_assert_eq(vp(&o, &e, "run %s -o %s --threads 1 --quiet", cfg, a), 0, "%s", e);
+    cr_assert_eq(vt_run(tmpdir, &o, &e, "run %s -o %s --threads 1 --quiet", cfg, a), 0, "%s", e);
     free(o); free(e);
-    cr_assert_eq(vp(&o, &e, "run %s -o %s --threads 2 --quiet", cfg, b), 0, "%s", e);
+    cr_assert_eq(vt_run(tmpdir, &o, &e, "run %s -o %s --threads 2 --quiet", cfg, b), 0, "%s", e);
     free(o); free(e);
     snprintf(pa, sizeof pa, "%s/layers.csv", a);
     snprintf(pb, sizeof pb, "%s/layers.csv", b);
@@ -210,12 +138,12 @@ Test(cli, a_single_big_run_is_identical_with_blas_threads)
 static void bad_config(const char *json, const char *frag)
 {
     char *o, *e, cfg[300], out[300];
-    write_file("bad.json", json);
+    vt_write_file(tmpdir, "bad.json", json);
     snprintf(cfg, sizeof cfg, "%s/bad.json", tmpdir);
     snprintf(out, sizeof out, "%s/never", tmpdir);
-    cr_assert_eq(vp(&o, &e, "run %s -o %s", cfg, out), 2, "config %s", json);
+    cr_assert_eq(vt_run(tmpdir, &o, &e, "run %s -o %s", cfg, out), 2, "config %s", json);
     cr_assert(strstr(e, frag), "stderr \"%s\" lacks \"%s\"", e, frag);
-    cr_assert(!exists(out), "a refused config wrote %s", out);
+    cr_assert(!vt_exists(out), "a refused config wrote %s", out);
     free(o); free(e);
 }
 
@@ -229,7 +157,7 @@ Test(cli, config_errors_exit_2_and_write_nothing)
     /* memory: refused up front with the estimate */
     bad_config("{\"name\":\"x\",\"network\":{\"depth\":2000,\"width\":65536},\"input\":{\"batch\":4096}}", "MiB");
     char *o, *e;
-    cr_assert_eq(vp(&o, &e, "run %s/does-not-exist.json", tmpdir), 2);
+    cr_assert_eq(vt_run(tmpdir, &o, &e, "run %s/does-not-exist.json", tmpdir), 2);
     cr_assert(strstr(e, "cannot read config"));
     free(o); free(e);
 }
@@ -237,9 +165,9 @@ Test(cli, config_errors_exit_2_and_write_nothing)
 Test(cli, unwritable_output_is_a_runtime_error)
 {
     char *o, *e, cfg[300];
-    write_file("small.json", SMALL);
+    vt_write_file(tmpdir, "small.json", SMALL);
     snprintf(cfg, sizeof cfg, "%s/small.json", tmpdir);
-    cr_assert_eq(vp(&o, &e, "run %s -o /dev/null/out --quiet", cfg), 1);
+    cr_assert_eq(vt_run(tmpdir, &o, &e, "run %s -o /dev/null/out --quiet", cfg), 1);
     cr_assert(strstr(e, "/dev/null"), "%s", e);
     free(o); free(e);
 }
@@ -247,16 +175,16 @@ Test(cli, unwritable_output_is_a_runtime_error)
 Test(cli, list_prints_every_registry_name)
 {
     char *o, *e;
-    cr_assert_eq(vp(&o, &e, "list"), 0);
+    cr_assert_eq(vt_run(tmpdir, &o, &e, "list"), 0);
     const char *names[] = { "relu", "gelu_tanh", "selu", "hard_swish", "sparse_sigmoid", "xavier_uniform", "he_normal",
                             "variance_scaling", "orthogonal", "lsuv", "mean_field", "trunc_normal", "torch_linear" };
     for (size_t i = 0; i < sizeof names / sizeof *names; i++) cr_assert(strstr(o, names[i]), "list lacks %s", names[i]);
     cr_assert(strstr(o, "fan_geo_avg"));
     free(o); free(e);
-    cr_assert_eq(vp(&o, &e, "list activations"), 0);
+    cr_assert_eq(vt_run(tmpdir, &o, &e, "list activations"), 0);
     cr_assert(!strstr(o, "variance_scaling"));
     free(o); free(e);
-    cr_assert_eq(vp(&o, &e, "list initialisers"), 2);
+    cr_assert_eq(vt_run(tmpdir, &o, &e, "list initialisers"), 2);
     cr_assert(strstr(e, "did you mean \"initializers\""), "%s", e);
     free(o); free(e);
 }
@@ -264,7 +192,7 @@ Test(cli, list_prints_every_registry_name)
 Test(cli, init_prints_the_drawn_weights)
 {
     char *o, *e, *o2, *e2;
-    cr_assert_eq(vp(&o, &e, "init he_normal --fan-in 100 --fan-out 50 --seed 3"), 0, "%s", e);
+    cr_assert_eq(vt_run(tmpdir, &o, &e, "init he_normal --fan-in 100 --fan-out 50 --seed 3"), 0, "%s", e);
     int lines = 0;
     double sum = 0, sq = 0;
     for (char *s = o; *s;) {
@@ -281,18 +209,18 @@ Test(cli, init_prints_the_drawn_weights)
      * relative standard error sqrt(2/5000) = 2%, so 10% is > 5 standard errors. */
     cr_assert_float_eq(sq / lines, 0.02, 0.002);
     cr_assert(strstr(e, "mean") && strstr(e, "variance") && strstr(e, "expected"), "%s", e);
-    cr_assert_eq(vp(&o2, &e2, "init kaiming_normal --fan-in 100 --fan-out 50 --seed 3"), 0);
+    cr_assert_eq(vt_run(tmpdir, &o2, &e2, "init kaiming_normal --fan-in 100 --fan-out 50 --seed 3"), 0);
     cr_assert_str_eq(o, o2, "alias gives the same draw");
     free(o); free(e); free(o2); free(e2);
-    cr_assert_eq(vp(&o, &e, "init orthogonal --fan-in 4 --fan-out 3 --count 5 --param gain=2"), 0, "%s", e);
+    cr_assert_eq(vt_run(tmpdir, &o, &e, "init orthogonal --fan-in 4 --fan-out 3 --count 5 --param gain=2"), 0, "%s", e);
     int n = 0;
     for (char *s = o; *s; s++) n += *s == '\n';
     cr_assert_eq(n, 5);
     free(o); free(e);
-    cr_assert_eq(vp(&o, &e, "init xavier_unifrom --fan-in 3 --fan-out 3"), 2);
+    cr_assert_eq(vt_run(tmpdir, &o, &e, "init xavier_unifrom --fan-in 3 --fan-out 3"), 2);
     cr_assert(strstr(e, "did you mean \"xavier_uniform\""), "%s", e);
     free(o); free(e);
-    cr_assert_eq(vp(&o, &e, "init variance_scaling --fan-in 3 --fan-out 3 --param mode=fan_avgg"), 2);
+    cr_assert_eq(vt_run(tmpdir, &o, &e, "init variance_scaling --fan-in 3 --fan-out 3 --param mode=fan_avgg"), 2);
     cr_assert(strstr(e, "did you mean \"fan_avg\""), "%s", e);
     free(o); free(e);
 }
@@ -302,15 +230,16 @@ Test(cli, init_prints_the_drawn_weights)
 Test(cli, interrupt_then_resume_gives_identical_results, .timeout = 120)
 {
     char cfg[300], full[300], part[300], parts[400], p1[400], p2[400], *o, *e;
-    write_file("many.json", "{\"name\":\"many\",\"seeds\":4,\"network\":{\"depth\":20,\"width\":192},\"input\":{\"batch\":192},"
-                            "\"sweep\":{\"network.init\":[\"xavier_uniform\",\"he_normal\",\"lecun_normal\",\"orthogonal\","
-                            "\"he_uniform\",\"xavier_normal\",\"torch_linear\",\"lecun_uniform\"],"
-                            "\"network.activation\":[\"relu\",\"tanh\",\"gelu\",\"selu\",\"silu\"]}}");
+    vt_write_file(tmpdir, "many.json",
+                  "{\"name\":\"many\",\"seeds\":4,\"network\":{\"depth\":20,\"width\":192},\"input\":{\"batch\":192},"
+                  "\"sweep\":{\"network.init\":[\"xavier_uniform\",\"he_normal\",\"lecun_normal\",\"orthogonal\","
+                  "\"he_uniform\",\"xavier_normal\",\"torch_linear\",\"lecun_uniform\"],"
+                  "\"network.activation\":[\"relu\",\"tanh\",\"gelu\",\"selu\",\"silu\"]}}");
     snprintf(cfg, sizeof cfg, "%s/many.json", tmpdir);
     snprintf(full, sizeof full, "%s/full", tmpdir);
     snprintf(part, sizeof part, "%s/part", tmpdir);
     snprintf(parts, sizeof parts, "%s/.parts", part);
-    cr_assert_eq(vp(&o, &e, "run %s -o %s --quiet --threads 2", cfg, full), 0, "%s", e);
+    cr_assert_eq(vt_run(tmpdir, &o, &e, "run %s -o %s --quiet --threads 2", cfg, full), 0, "%s", e);
     free(o); free(e);
 
     pid_t pid = fork();
@@ -318,14 +247,14 @@ Test(cli, interrupt_then_resume_gives_identical_results, .timeout = 120)
     if (pid == 0) {
         freopen("/dev/null", "w", stdout);
         freopen("/dev/null", "w", stderr);
-        execl(bin(), "varprop", "run", cfg, "-o", part, "--quiet", "--threads", "2", (char *)NULL);
+        execl(vt_bin(), "varprop", "run", cfg, "-o", part, "--quiet", "--threads", "2", (char *)NULL);
         _exit(127);
     }
     /* wait until a few runs are complete (their .sum markers exist), then interrupt */
     for (int tries = 0; tries < 20000; tries++) {
         char m[500];
         snprintf(m, sizeof m, "%s/run-0000004.sum", parts);
-        if (exists(m)) break;
+        if (vt_exists(m)) break;
         usleep(1000);
     }
     kill(pid, SIGINT);
@@ -333,29 +262,29 @@ Test(cli, interrupt_then_resume_gives_identical_results, .timeout = 120)
     waitpid(pid, &st, 0);
     cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 130, "interrupted run exits 130 (status %d)", st);
     snprintf(p1, sizeof p1, "%s/layers.csv", part);
-    int rows = count_lines(p1) - 1;
+    int rows = vt_count_lines(p1) - 1;
     cr_assert(rows > 0 && rows % 20 == 0, "partial layers.csv holds whole runs only (%d rows)", rows);
     cr_assert(rows < 160 * 20, "the run was interrupted before the end");
     snprintf(p2, sizeof p2, "%s/runs.csv", part);
-    cr_assert_eq(count_lines(p2) - 1, rows / 20, "runs.csv and layers.csv agree");
+    cr_assert_eq(vt_count_lines(p2) - 1, rows / 20, "runs.csv and layers.csv agree");
 
-    cr_assert_eq(vp(&o, &e, "run %s -o %s --quiet --threads 1 --resume", cfg, part), 0, "%s", e);
+    cr_assert_eq(vt_run(tmpdir, &o, &e, "run %s -o %s --quiet --threads 1 --resume", cfg, part), 0, "%s", e);
     free(o); free(e);
     snprintf(p2, sizeof p2, "%s/layers.csv", full);
     cr_assert(same_file(p1, p2), "resumed layers.csv is byte-identical to the uninterrupted one");
-    cr_assert(!exists(parts));
+    cr_assert(!vt_exists(parts));
 }
 
 Test(cli, resume_refuses_a_different_config)
 {
     char *o, *e, cfg[300], out[300];
-    write_file("small.json", SMALL);
+    vt_write_file(tmpdir, "small.json", SMALL);
     snprintf(cfg, sizeof cfg, "%s/small.json", tmpdir);
     snprintf(out, sizeof out, "%s/r", tmpdir);
-    cr_assert_eq(vp(&o, &e, "run %s -o %s --quiet", cfg, out), 0);
+    cr_assert_eq(vt_run(tmpdir, &o, &e, "run %s -o %s --quiet", cfg, out), 0);
     free(o); free(e);
-    write_file("small.json", "{\"name\":\"small\",\"seeds\":3}");
-    cr_assert_eq(vp(&o, &e, "run %s -o %s --quiet --resume", cfg, out), 2);
+    vt_write_file(tmpdir, "small.json", "{\"name\":\"small\",\"seeds\":3}");
+    cr_assert_eq(vt_run(tmpdir, &o, &e, "run %s -o %s --quiet --resume", cfg, out), 2);
     cr_assert(strstr(e, "different config"), "%s", e);
     free(o); free(e);
 }
@@ -363,14 +292,13 @@ Test(cli, resume_refuses_a_different_config)
 /* docs/registry.md is generated from the registry tables; it must not drift. */
 Test(cli, registry_doc_is_current)
 {
-    const char *root = getenv("VARPROP_ROOT");
-    cr_assert(root && *root, "VARPROP_ROOT must name the source tree (make unit sets it)");
+    const char *root = vt_root();
     char p[600], *o, *e;
     snprintf(p, sizeof p, "%s/docs/registry.head.md", root);
-    char *head = slurp(p);
+    char *head = vt_slurp_text(p);
     snprintf(p, sizeof p, "%s/docs/registry.md", root);
-    char *doc = slurp(p);
-    cr_assert_eq(vp(&o, &e, "list --markdown"), 0);
+    char *doc = vt_slurp_text(p);
+    cr_assert_eq(vt_run(tmpdir, &o, &e, "list --markdown"), 0);
     size_t hl = strlen(head);
     cr_assert(hl > 0 && strncmp(doc, head, hl) == 0 && strcmp(doc + hl, o) == 0,
               "docs/registry.md is out of date: run make docs");

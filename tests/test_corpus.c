@@ -7,88 +7,25 @@
  * Plus what is not committed: a >16 MiB config, written here at test time. */
 #include <criterion/criterion.h>
 #include <dirent.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 #include <zlib.h>
 
 #include "config.h"
 #include "data.h"
+#include "harness.h"
 
 #define MAX_CASES 400
 #define MAX_FRAGS 16
 
 static char cdir[256];
 
-static void corpus_mk_tmp(void)
-{
-    snprintf(cdir, sizeof cdir, "/tmp/varprop-corpus-XXXXXX");
-    cr_assert(mkdtemp(cdir));
-}
+static void corpus_mk_tmp(void) { vt_mktmp(cdir, sizeof cdir, "/tmp/varprop-corpus-"); }
 
-static void corpus_rm_tmp(void)
-{
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", cdir);
-    cr_assert_eq(system(cmd), 0);
-}
-
-static const char *corpus_bin(void)
-{
-    const char *b = getenv("VARPROP_BIN");
-    cr_assert(b && *b, "VARPROP_BIN must name the varprop binary (make unit sets it)");
-    return b;
-}
-
-static const char *corpus_root(void)
-{
-    const char *r = getenv("VARPROP_ROOT");
-    cr_assert(r && *r, "VARPROP_ROOT must name the source tree (make unit sets it)");
-    return r;
-}
-
-static char *corpus_slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *s = malloc((size_t)n + 1);
-    cr_assert(s);
-    size_t got = fread(s, 1, (size_t)n, f);
-    s[got] = 0;
-    fclose(f);
-    if (len) *len = got;
-    return s;
-}
-
-static int corpus_exists(const char *path)
-{
-    struct stat st;
-    return stat(path, &st) == 0;
-}
-
-/* Run `VARPROP_BIN ARGS` with stdout to /dev/null; stderr (malloc'ed) into *err. */
-static int corpus_vp(char **err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int corpus_vp(char **err, const char *fmt, ...)
-{
-    char args[4096], cmd[8192], e[400];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(args, sizeof args, fmt, ap);
-    va_end(ap);
-    snprintf(e, sizeof e, "%s/.stderr", cdir);
-    snprintf(cmd, sizeof cmd, "%s %s >/dev/null 2>'%s'", corpus_bin(), args, e);
-    int st = system(cmd);
-    *err = corpus_slurp(e, NULL);
-    if (!*err) *err = strdup("");
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
+static void corpus_rm_tmp(void) { vt_rmtree(cdir); }
 
 /* stderr is exactly one line "varprop: ...\n". */
 static int one_message_line(const char *err)
@@ -166,7 +103,7 @@ TestSuite(corpus, .init = corpus_mk_tmp, .fini = corpus_rm_tmp, .timeout = 240);
 Test(corpus, every_broken_config_is_refused_and_writes_nothing)
 {
     char dir[600], *names[MAX_CASES];
-    snprintf(dir, sizeof dir, "%s/tests/corpus/configs", corpus_root());
+    snprintf(dir, sizeof dir, "%s/tests/corpus/configs", vt_root());
     int n = list_cases(dir, ".json", names);
     cr_assert_geq(n, 80, "the config corpus has only %d cases", n);
     for (int i = 0; i < n; i++) {
@@ -176,16 +113,12 @@ Test(corpus, every_broken_config_is_refused_and_writes_nothing)
         snprintf(exp, sizeof exp, "%s/%.*s.expect", dir, (int)(strlen(names[i]) - 5), names[i]);
         read_expect(exp, &x);
         snprintf(out, sizeof out, "%s/out", cdir);
-        int code = corpus_vp(&err, "run '%s' -o '%s' --no-plot %s", cfg, out, x.args);
+        int code = vt_run(cdir, NULL, &err, "run '%s' -o '%s' --no-plot %s", cfg, out, x.args);
         cr_expect_eq(code, x.code, "%s: exit %d, expected %d; stderr: %s", names[i], code, x.code, err);
         for (int k = 0; k < x.nfrag; k++)
             cr_expect(strstr(err, x.frag[k]), "%s: stderr lacks \"%s\": %s", names[i], x.frag[k], err);
-        cr_expect(!corpus_exists(out), "%s: a refused config wrote %s", names[i], out);
-        if (corpus_exists(out)) {
-            char cmd[600];
-            snprintf(cmd, sizeof cmd, "rm -rf '%s'", out);
-            cr_assert_eq(system(cmd), 0);
-        }
+        cr_expect(!vt_exists(out), "%s: a refused config wrote %s", names[i], out);
+        if (vt_exists(out)) vt_rmtree(out);
         free(err);
         free(names[i]);
     }
@@ -197,7 +130,7 @@ Test(corpus, every_broken_config_is_refused_and_writes_nothing)
 Test(corpus, broken_configs_fail_in_process_without_leaks)
 {
     char dir[600], *names[MAX_CASES];
-    snprintf(dir, sizeof dir, "%s/tests/corpus/configs", corpus_root());
+    snprintf(dir, sizeof dir, "%s/tests/corpus/configs", vt_root());
     int n = list_cases(dir, ".json", names);
     int refused = 0;
     for (int i = 0; i < n; i++) {
@@ -235,9 +168,9 @@ Test(corpus, enormous_config_is_refused)
     for (int i = 0; i < 17 * 16; i++) fwrite(chunk, 1, sizeof chunk, f); /* 17 MiB */
     fputs("\"}\n", f);
     cr_assert_eq(fclose(f), 0);
-    cr_assert_eq(corpus_vp(&err, "run '%s' -o '%s'", cfg, out), 2, "%s", err);
+    cr_assert_eq(vt_run(cdir, NULL, &err, "run '%s' -o '%s'", cfg, out), 2, "%s", err);
     cr_assert(strstr(err, "larger than 16 MiB"), "%s", err);
-    cr_assert(!corpus_exists(out));
+    cr_assert(!vt_exists(out));
     free(err);
 }
 
@@ -270,7 +203,7 @@ static void data_expect_path(const char *dir, const char *name, char *out, size_
 Test(corpus, broken_idx_files_are_data_errors_in_the_library)
 {
     char dir[600], *names[MAX_CASES];
-    snprintf(dir, sizeof dir, "%s/tests/corpus/data", corpus_root());
+    snprintf(dir, sizeof dir, "%s/tests/corpus/data", vt_root());
     int n = list_cases(dir, "", names);
     cr_assert_geq(n, 15, "the data corpus has only %d cases", n);
     for (int i = 0; i < n; i++) {
@@ -324,7 +257,7 @@ static void data_config(const char *cfg, const char *data)
 static void copy_file(const char *from, const char *to)
 {
     size_t n;
-    char *b = corpus_slurp(from, &n);
+    char *b = vt_slurp(from, &n);
     cr_assert(b, "read %s", from);
     FILE *f = fopen(to, "wb");
     cr_assert(f);
@@ -338,7 +271,7 @@ static void copy_file(const char *from, const char *to)
 Test(corpus, broken_idx_files_fail_the_run_naming_the_file)
 {
     char dir[600], data[400], cfg[400], *names[MAX_CASES];
-    snprintf(dir, sizeof dir, "%s/tests/corpus/data", corpus_root());
+    snprintf(dir, sizeof dir, "%s/tests/corpus/data", vt_root());
     snprintf(data, sizeof data, "%s/data", cdir);
     snprintf(cfg, sizeof cfg, "%s/data.json", cdir);
     cr_assert_eq(mkdir(data, 0777), 0);
@@ -353,7 +286,7 @@ Test(corpus, broken_idx_files_fail_the_run_naming_the_file)
         data_expect_path(dir, names[i], exp, sizeof exp);
         read_expect(exp, &x);
         copy_file(src, dst);
-        int code = corpus_vp(&err, "run '%s' -o '%s' --no-plot --quiet --threads 1", cfg, out);
+        int code = vt_run(cdir, NULL, &err, "run '%s' -o '%s' --no-plot --quiet --threads 1", cfg, out);
         cr_expect_eq(code, x.code, "%s: exit %d, expected %d: %s", names[i], code, x.code, err);
         cr_expect(strstr(err, TRAIN), "%s: message does not name the file: %s", names[i], err);
         for (int k = 0; k < x.nfrag; k++) {
@@ -362,7 +295,7 @@ Test(corpus, broken_idx_files_fail_the_run_naming_the_file)
         }
         char csv[700];
         snprintf(csv, sizeof csv, "%s/layers.csv", out);
-        cr_expect(!corpus_exists(csv), "%s: results written from a broken data file", names[i]);
+        cr_expect(!vt_exists(csv), "%s: results written from a broken data file", names[i]);
         free(err);
         free(names[i]);
     }
@@ -378,12 +311,12 @@ Test(corpus, messages_are_one_line_without_control_characters)
         "control_in_value.json",
     };
     char dir[600];
-    snprintf(dir, sizeof dir, "%s/tests/corpus/configs", corpus_root());
+    snprintf(dir, sizeof dir, "%s/tests/corpus/configs", vt_root());
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         char cfg[900], out[400], *err;
         snprintf(cfg, sizeof cfg, "%s/%s", dir, cases[i]);
         snprintf(out, sizeof out, "%s/out", cdir);
-        cr_expect_eq(corpus_vp(&err, "run '%s' -o '%s' --no-plot", cfg, out), 2, "%s: %s", cases[i], err);
+        cr_expect_eq(vt_run(cdir, NULL, &err, "run '%s' -o '%s' --no-plot", cfg, out), 2, "%s: %s", cases[i], err);
         cr_expect(one_message_line(err), "%s: expected exactly one \"varprop: ...\" line: %s", cases[i], err);
         int ctl = 0;
         for (const unsigned char *c = (const unsigned char *)err; *c; c++) ctl |= (*c < 0x20 && *c != '\n') || *c == 0x7F;
@@ -411,7 +344,7 @@ Test(corpus, idx_images_of_the_wrong_size_are_refused)
                                            1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16 };
     cr_assert_eq(gzwrite(gz, idx, sizeof idx), (int)sizeof idx);
     cr_assert_eq(gzclose(gz), Z_OK);
-    int code = corpus_vp(&err, "run '%s' -o '%s' --no-plot --quiet --threads 1", cfg, out);
+    int code = vt_run(cdir, NULL, &err, "run '%s' -o '%s' --no-plot --quiet --threads 1", cfg, out);
     cr_expect_eq(code, 1, "exit %d: %s", code, err);
     cr_expect(strstr(err, TRAIN), "%s", err);
     free(err);

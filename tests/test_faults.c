@@ -5,86 +5,25 @@
  * no partial or temporary file, and never replace complete results. */
 #include <criterion/criterion.h>
 #include <dirent.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
+
+#include "harness.h"
 
 static char fdir[256];
 
-static void faults_mk_tmp(void)
-{
-    snprintf(fdir, sizeof fdir, "/tmp/varprop-faults-XXXXXX");
-    cr_assert(mkdtemp(fdir));
-}
+static void faults_mk_tmp(void) { vt_mktmp(fdir, sizeof fdir, "/tmp/varprop-faults-"); }
 
-static void faults_rm_tmp(void)
-{
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", fdir);
-    cr_assert_eq(system(cmd), 0);
-}
-
-static const char *faults_bin(void)
-{
-    const char *b = getenv("VARPROP_BIN");
-    cr_assert(b && *b, "VARPROP_BIN must name the varprop binary (make unit sets it)");
-    return b;
-}
-
-static char *faults_slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *s = malloc((size_t)n + 1);
-    cr_assert(s);
-    size_t got = fread(s, 1, (size_t)n, f);
-    s[got] = 0;
-    fclose(f);
-    if (len) *len = got;
-    return s;
-}
-
-static void faults_write(const char *name, const char *text, int mode)
-{
-    char p[512];
-    snprintf(p, sizeof p, "%s/%s", fdir, name);
-    FILE *f = fopen(p, "w");
-    cr_assert(f);
-    fputs(text, f);
-    cr_assert_eq(fclose(f), 0);
-    if (mode) cr_assert_eq(chmod(p, (mode_t)mode), 0);
-}
-
-/* Run `ENV VARPROP_BIN ARGS` (shell words), stdout to /dev/null, stderr into *err. */
-static int faults_vp(char **err, const char *env, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int faults_vp(char **err, const char *env, const char *fmt, ...)
-{
-    char args[2048], cmd[6144], e[400];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(args, sizeof args, fmt, ap);
-    va_end(ap);
-    snprintf(e, sizeof e, "%s/.stderr", fdir);
-    snprintf(cmd, sizeof cmd, "%s %s %s >/dev/null 2>'%s'", env ? env : "", faults_bin(), args, e);
-    int st = system(cmd);
-    *err = faults_slurp(e, NULL);
-    if (!*err) *err = strdup("");
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
+static void faults_rm_tmp(void) { vt_rmtree(fdir); }
 
 /* Compile the shim into fdir/inject.so; returns its path. */
 static const char *build_shim(void)
 {
     static char so[400];
-    const char *root = getenv("VARPROP_ROOT");
-    cr_assert(root && *root, "VARPROP_ROOT must name the source tree (make unit sets it)");
+    const char *root = vt_root();
     char cmd[1400];
     snprintf(so, sizeof so, "%s/inject.so", fdir);
     snprintf(cmd, sizeof cmd, "cc -shared -fPIC -O1 -o '%s' '%s/tests/inject/inject.c' -ldl -lpthread", so, root);
@@ -137,16 +76,6 @@ static int count_suffix(const char *dir, const char *suffix)
     return n;
 }
 
-static int count_lines(const char *path)
-{
-    char *s = faults_slurp(path, NULL);
-    if (!s) return -1;
-    int n = 0;
-    for (char *c = s; *c; c++) n += *c == '\n';
-    free(s);
-    return n;
-}
-
 /* 2 variants x 2 seeds = 4 runs of 3 layers. */
 #define FAULT_CFG "{\"name\":\"faults\",\"seeds\":2,\"network\":{\"depth\":3,\"width\":8},\"input\":{\"batch\":8}," \
                   "\"sweep\":{\"network.activation\":[\"relu\",\"tanh\"]}}"
@@ -166,7 +95,7 @@ static void take_snapshot(const char *dir, snapshot *s)
     for (int i = 0; i < NRESULT; i++) {
         char p[600];
         snprintf(p, sizeof p, "%s/%s", dir, RESULT_FILES[i]);
-        s->data[i] = faults_slurp(p, &s->len[i]);
+        s->data[i] = vt_slurp(p, &s->len[i]);
         cr_assert(s->data[i] && s->len[i] > 0, "%s missing", p);
     }
 }
@@ -177,7 +106,7 @@ static void expect_snapshot(const char *dir, const snapshot *s, const char *when
         char p[600];
         size_t n = 0;
         snprintf(p, sizeof p, "%s/%s", dir, RESULT_FILES[i]);
-        char *now = faults_slurp(p, &n);
+        char *now = vt_slurp(p, &n);
         cr_expect(now && n == s->len[i] && memcmp(now, s->data[i], n) == 0,
                   "%s: %s is no longer byte-identical to the complete results (%zu bytes, was %zu)", when,
                   RESULT_FILES[i], n, s->len[i]);
@@ -197,21 +126,21 @@ Test(faults, the_shim_alone_changes_nothing)
 {
     const char *so = build_shim();
     char env[1400], cfg[400], a[400], b[400], *err;
-    faults_write("f.json", FAULT_CFG, 0);
+    vt_write_file(fdir, "f.json", FAULT_CFG);
     snprintf(cfg, sizeof cfg, "%s/f.json", fdir);
     snprintf(a, sizeof a, "%s/plain", fdir);
     snprintf(b, sizeof b, "%s/shim", fdir);
-    cr_assert_eq(faults_vp(&err, NULL, "run %s -o %s --no-plot --quiet", cfg, a), 0, "%s", err);
+    cr_assert_eq(vt_run(fdir, NULL, &err, "run %s -o %s --no-plot --quiet", cfg, a), 0, "%s", err);
     free(err);
     shim_env(env, sizeof env, so, 1L << 40, NULL);
-    cr_assert_eq(faults_vp(&err, env, "run %s -o %s --no-plot --quiet", cfg, b), 0, "%s", err);
+    cr_assert_eq(vt_run_env(fdir, env, NULL, &err, "run %s -o %s --no-plot --quiet", cfg, b), 0, "%s", err);
     free(err);
     snapshot s;
     take_snapshot(a, &s);
     char pa[500], pb[500];
     snprintf(pa, sizeof pa, "%s/layers.csv", a);
     snprintf(pb, sizeof pb, "%s/layers.csv", b);
-    char *x = faults_slurp(pa, NULL), *y = faults_slurp(pb, NULL);
+    char *x = vt_slurp(pa, NULL), *y = vt_slurp(pb, NULL);
     cr_assert(x && y && strcmp(x, y) == 0, "layers.csv differs under the shim");
     free(x); free(y);
     free_snapshot(&s);
@@ -223,20 +152,20 @@ Test(faults, full_disk_in_a_fresh_folder_is_a_clear_runtime_error)
 {
     const char *so = build_shim();
     char env[1400], cfg[400], out[400], *err;
-    faults_write("f.json", FAULT_CFG, 0);
+    vt_write_file(fdir, "f.json", FAULT_CFG);
     snprintf(cfg, sizeof cfg, "%s/f.json", fdir);
     static const long budgets[] = { 0, 100, 700, 1500, 2500, 4000 };
     for (size_t i = 0; i < sizeof budgets / sizeof *budgets; i++) {
         snprintf(out, sizeof out, "%s/fresh-%zu", fdir, i);
         shim_env(env, sizeof env, so, budgets[i], NULL);
-        int code = faults_vp(&err, env, "run %s -o %s --no-plot --quiet --threads 2", cfg, out);
+        int code = vt_run_env(fdir, env, NULL, &err, "run %s -o %s --no-plot --quiet --threads 2", cfg, out);
         cr_expect_eq(code, 1, "budget %ld: exit %d: %s", budgets[i], code, err);
         cr_expect(strstr(err, "No space left on device"), "budget %ld: %s", budgets[i], err);
         cr_expect(strncmp(err, "varprop: ", 9) == 0, "budget %ld: %s", budgets[i], err);
         cr_expect_eq(count_tmp_files(out), 0, "budget %ld: temporary files left in %s", budgets[i], out);
         char p[600];
         snprintf(p, sizeof p, "%s/layers.csv", out);
-        int rows = count_lines(p);
+        int rows = vt_count_lines(p);
         if (rows >= 0)
             cr_expect(rows >= 1 && (rows - 1) % FAULT_DEPTH == 0, "budget %ld: layers.csv holds a partial run (%d lines)",
                       budgets[i], rows);
@@ -250,10 +179,10 @@ Test(faults, full_disk_never_replaces_complete_results)
 {
     const char *so = build_shim();
     char env[1400], cfg[400], out[400], *err;
-    faults_write("f.json", FAULT_CFG, 0);
+    vt_write_file(fdir, "f.json", FAULT_CFG);
     snprintf(cfg, sizeof cfg, "%s/f.json", fdir);
     snprintf(out, sizeof out, "%s/done", fdir);
-    cr_assert_eq(faults_vp(&err, NULL, "run %s -o %s --no-plot --quiet", cfg, out), 0, "%s", err);
+    cr_assert_eq(vt_run(fdir, NULL, &err, "run %s -o %s --no-plot --quiet", cfg, out), 0, "%s", err);
     free(err);
     snapshot s;
     take_snapshot(out, &s);
@@ -262,7 +191,7 @@ Test(faults, full_disk_never_replaces_complete_results)
         char when[64];
         snprintf(when, sizeof when, "budget %ld", budgets[i]);
         shim_env(env, sizeof env, so, budgets[i], NULL);
-        int code = faults_vp(&err, env, "run %s -o %s --no-plot --quiet --threads 2", cfg, out);
+        int code = vt_run_env(fdir, env, NULL, &err, "run %s -o %s --no-plot --quiet --threads 2", cfg, out);
         cr_expect_eq(code, 1, "%s: exit %d: %s", when, code, err);
         cr_expect(strstr(err, "No space left on device"), "%s: %s", when, err);
         expect_snapshot(out, &s, when);
@@ -279,15 +208,15 @@ Test(faults, failed_runs_never_replace_complete_results)
 {
     const char *so = build_shim();
     char env[1400], cfg[400], out[400], *err;
-    faults_write("f.json", FAULT_CFG, 0);
+    vt_write_file(fdir, "f.json", FAULT_CFG);
     snprintf(cfg, sizeof cfg, "%s/f.json", fdir);
     snprintf(out, sizeof out, "%s/done", fdir);
-    cr_assert_eq(faults_vp(&err, NULL, "run %s -o %s --no-plot --quiet", cfg, out), 0, "%s", err);
+    cr_assert_eq(vt_run(fdir, NULL, &err, "run %s -o %s --no-plot --quiet", cfg, out), 0, "%s", err);
     free(err);
     snapshot s;
     take_snapshot(out, &s);
     shim_env(env, sizeof env, so, 0, "/.parts/");
-    int code = faults_vp(&err, env, "run %s -o %s --no-plot --quiet --threads 2", cfg, out);
+    int code = vt_run_env(fdir, env, NULL, &err, "run %s -o %s --no-plot --quiet --threads 2", cfg, out);
     cr_expect_eq(code, 1, "exit %d: %s", code, err);
     cr_expect(strstr(err, "No space left on device"), "%s", err);
     expect_snapshot(out, &s, "fragments unwritable");
@@ -316,32 +245,34 @@ static const char FAKE_GNUPLOT[] =
 
 Test(faults, gnuplot_dying_mid_chart_keeps_the_csv_and_leaves_no_partial_png)
 {
-    char cfg[400], ref[400], out[400], plots[400], env[800], *err;
-    faults_write("f.json", FAULT_CFG, 0);
-    faults_write("gnuplot.sh", FAKE_GNUPLOT, 0755);
+    char cfg[400], ref[400], out[400], plots[400], env[800], script[400], *err;
+    vt_write_file(fdir, "f.json", FAULT_CFG);
+    vt_write_file(fdir, "gnuplot.sh", FAKE_GNUPLOT);
+    snprintf(script, sizeof script, "%s/gnuplot.sh", fdir);
+    cr_assert_eq(chmod(script, (mode_t)0755), 0);
     snprintf(cfg, sizeof cfg, "%s/f.json", fdir);
     snprintf(ref, sizeof ref, "%s/ref", fdir);
-    cr_assert_eq(faults_vp(&err, NULL, "run %s -o %s --no-plot --quiet", cfg, ref), 0, "%s", err);
+    cr_assert_eq(vt_run(fdir, NULL, &err, "run %s -o %s --no-plot --quiet", cfg, ref), 0, "%s", err);
     free(err);
     char pr[500];
     snprintf(pr, sizeof pr, "%s/layers.csv", ref);
-    char *want = faults_slurp(pr, NULL);
+    char *want = vt_slurp(pr, NULL);
     static const char *const modes[] = { "exit", "kill" };
     for (int m = 0; m < 2; m++) {
         snprintf(out, sizeof out, "%s/res-%s", fdir, modes[m]);
         snprintf(plots, sizeof plots, "%s/plots-%s", fdir, modes[m]);
         snprintf(env, sizeof env, "env FAKE_MODE=%s VARPROP_GNUPLOT='%s/gnuplot.sh'", modes[m], fdir);
-        int code = faults_vp(&err, env, "run %s -o %s --plots %s --quiet", cfg, out, plots);
+        int code = vt_run_env(fdir, env, NULL, &err, "run %s -o %s --plots %s --quiet", cfg, out, plots);
         cr_expect_eq(code, 1, "%s: exit %d: %s", modes[m], code, err);
         cr_expect(strstr(err, "gnuplot"), "%s: %s", modes[m], err);
         cr_expect(strstr(err, m == 0 ? "dying mid-chart" : "killed by signal 9"), "%s: %s", modes[m], err);
         char p[600];
         snprintf(p, sizeof p, "%s/layers.csv", out);
-        char *got = faults_slurp(p, NULL);
+        char *got = vt_slurp(p, NULL);
         cr_expect(got && strcmp(got, want) == 0, "%s: layers.csv is not the complete result", modes[m]);
         free(got);
         snprintf(p, sizeof p, "%s/runs.csv", out);
-        cr_expect_eq(count_lines(p), FAULT_RUNS + 1, "%s: runs.csv", modes[m]);
+        cr_expect_eq(vt_count_lines(p), FAULT_RUNS + 1, "%s: runs.csv", modes[m]);
         cr_expect_eq(count_suffix(plots, ".png"), 0, "%s: a PNG was left in %s", modes[m], plots);
         cr_expect_eq(count_suffix(plots, ".svg"), 0, "%s: an SVG was left in %s", modes[m], plots);
         cr_expect_eq(count_tmp_files(plots), 0, "%s: temporary files left in %s", modes[m], plots);
@@ -355,24 +286,24 @@ Test(faults, gnuplot_dying_mid_chart_keeps_the_csv_and_leaves_no_partial_png)
 Test(faults, unwritable_output_is_a_runtime_error)
 {
     char cfg[400], file[400], out[500], *err;
-    faults_write("f.json", FAULT_CFG, 0);
-    faults_write("plain-file", "not a folder\n", 0);
+    vt_write_file(fdir, "f.json", FAULT_CFG);
+    vt_write_file(fdir, "plain-file", "not a folder\n");
     snprintf(cfg, sizeof cfg, "%s/f.json", fdir);
     snprintf(file, sizeof file, "%s/plain-file", fdir);
 
-    cr_expect_eq(faults_vp(&err, NULL, "run %s -o /dev/null/x --no-plot --quiet", cfg), 1, "%s", err);
+    cr_expect_eq(vt_run(fdir, NULL, &err, "run %s -o /dev/null/x --no-plot --quiet", cfg), 1, "%s", err);
     cr_expect(strstr(err, "/dev/null"), "%s", err);
     free(err);
 
     snprintf(out, sizeof out, "%s/sub/dir", file);
-    cr_expect_eq(faults_vp(&err, NULL, "run %s -o %s --no-plot --quiet", cfg, out), 1, "%s", err);
+    cr_expect_eq(vt_run(fdir, NULL, &err, "run %s -o %s --no-plot --quiet", cfg, out), 1, "%s", err);
     cr_expect(strstr(err, file), "the message names the path: %s", err);
     free(err);
 
-    cr_expect_eq(faults_vp(&err, NULL, "run %s -o %s --no-plot --quiet", cfg, file), 1, "%s", err);
+    cr_expect_eq(vt_run(fdir, NULL, &err, "run %s -o %s --no-plot --quiet", cfg, file), 1, "%s", err);
     cr_expect(strstr(err, "not a folder"), "%s", err);
     free(err);
-    char *content = faults_slurp(file, NULL);
+    char *content = vt_slurp(file, NULL);
     cr_expect_str_eq(content, "not a folder\n", "the regular file was modified");
     free(content);
 
@@ -380,9 +311,9 @@ Test(faults, unwritable_output_is_a_runtime_error)
     char res[400], p[500];
     snprintf(res, sizeof res, "%s/res", fdir);
     snprintf(out, sizeof out, "%s/plots", file);
-    cr_expect_eq(faults_vp(&err, NULL, "run %s -o %s --plots %s --quiet", cfg, res, out), 1, "%s", err);
+    cr_expect_eq(vt_run(fdir, NULL, &err, "run %s -o %s --plots %s --quiet", cfg, res, out), 1, "%s", err);
     cr_expect(strstr(err, file), "%s", err);
     free(err);
     snprintf(p, sizeof p, "%s/layers.csv", res);
-    cr_expect_eq(count_lines(p), FAULT_RUNS * FAULT_DEPTH + 1, "layers.csv of the finished runs");
+    cr_expect_eq(vt_count_lines(p), FAULT_RUNS * FAULT_DEPTH + 1, "layers.csv of the finished runs");
 }

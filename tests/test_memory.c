@@ -23,6 +23,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "harness.h"
+
 #define MARGIN_KB 4096L
 #define SMALL_RUNS 40
 #define LONG_RUNS 400
@@ -35,16 +37,12 @@ static void memory_mk_tmp(void)
     struct stat st;
     const char *base = stat("/dev/shm", &st) == 0 && S_ISDIR(st.st_mode) && access("/dev/shm", W_OK) == 0
                            ? "/dev/shm" : "/tmp";
-    snprintf(mdir, sizeof mdir, "%s/varprop-memory-XXXXXX", base);
-    cr_assert(mkdtemp(mdir));
+    char prefix[64];
+    snprintf(prefix, sizeof prefix, "%s/varprop-memory-", base);
+    vt_mktmp(mdir, sizeof mdir, prefix);
 }
 
-static void memory_rm_tmp(void)
-{
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", mdir);
-    cr_assert_eq(system(cmd), 0);
-}
+static void memory_rm_tmp(void) { vt_rmtree(mdir); }
 
 static void write_sweep(const char *path, int runs)
 {
@@ -58,8 +56,7 @@ static void write_sweep(const char *path, int runs)
 /* Peak RSS (KiB) of `varprop run` over `runs` runs; preload/leak for the control. */
 static long peak_kb(int runs, const char *preload, long leak)
 {
-    const char *bin = getenv("VARPROP_BIN");
-    cr_assert(bin && *bin, "VARPROP_BIN must name the varprop binary (make unit sets it)");
+    const char *bin = vt_bin();
     char cfg[400], out[400], asan[600];
     snprintf(cfg, sizeof cfg, "%s/sweep-%d.json", mdir, runs);
     snprintf(out, sizeof out, "%s/out-%d-%ld", mdir, runs, leak);
@@ -87,11 +84,8 @@ static long peak_kb(int runs, const char *preload, long leak)
     cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "varprop run over %d runs failed (status %d)", runs, st);
     char p[500];
     snprintf(p, sizeof p, "%s/runs.csv", out);
-    FILE *f = fopen(p, "r");
-    cr_assert(f, "%s missing", p);
-    int lines = 0, c;
-    while ((c = fgetc(f)) != EOF) lines += c == '\n';
-    fclose(f);
+    int lines = vt_count_lines(p);
+    cr_assert(lines >= 0, "%s missing", p);
     cr_assert_eq(lines, runs + 1, "runs.csv of %d runs has %d lines", runs, lines);
     return ru.ru_maxrss;
 }
@@ -106,8 +100,7 @@ Test(memory, a_long_sweep_keeps_a_flat_memory_profile)
               small, SMALL_RUNS, big, LONG_RUNS);
 
     /* positive control: a 64 KiB leak per output file must show */
-    const char *root = getenv("VARPROP_ROOT");
-    cr_assert(root && *root, "VARPROP_ROOT must name the source tree (make unit sets it)");
+    const char *root = vt_root();
     char so[400], cmd[1200];
     snprintf(so, sizeof so, "%s/inject.so", mdir);
     snprintf(cmd, sizeof cmd, "cc -shared -fPIC -O1 -o '%s' '%s/tests/inject/inject.c' -ldl -lpthread", so, root);

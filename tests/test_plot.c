@@ -7,11 +7,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "charts.h"
+#include "harness.h"
 #include "cli.h"
 #include "plot.h"
 
@@ -19,35 +19,18 @@
 
 /* ---- helpers ---- */
 
-static void plt_tmpdir(char *out, size_t len)
-{
-    snprintf(out, len, "/tmp/vp_plot_test_XXXXXX");
-    cr_assert_not_null(mkdtemp(out));
-}
-
 static int plt_exists(const char *dir, const char *name)
 {
     char p[4096];
-    struct stat st;
     snprintf(p, sizeof p, "%s/%s", dir, name);
-    return stat(p, &st) == 0;
+    return vt_exists(p);
 }
 
 static char *plt_slurp(const char *dir, const char *name, size_t *len)
 {
     char p[4096];
     snprintf(p, sizeof p, "%s/%s", dir, name);
-    FILE *f = fopen(p, "rb");
-    cr_assert_not_null(f, "cannot open %s", p);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = malloc((size_t)n + 1);
-    cr_assert_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
-    buf[n] = '\0';
-    fclose(f);
-    if (len) *len = (size_t)n;
-    return buf;
+    return vt_slurp_must(p, len);
 }
 
 /* PNG signature, then the IHDR chunk with width and height (big-endian). */
@@ -81,13 +64,6 @@ static void plt_no_temporaries(const char *dir)
     while ((de = readdir(d)))
         cr_assert(strstr(de->d_name, ".tmp.") == NULL, "temporary left behind: %s", de->d_name);
     closedir(d);
-}
-
-static void plt_rm_rf(const char *dir)
-{
-    char cmd[4200];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    cr_assert_eq(system(cmd), 0);
 }
 
 static const char *const ALL_STEMS[] = { "act_var_pre", "act_var_post", "grad_var", "wgrad_var", "hist_pre",
@@ -128,7 +104,7 @@ Test(vp_plot_pipe, quote_neutralises_gnuplot_syntax)
 Test(vp_plot_pipe, draws_png_and_tees_script)
 {
     char dir[64];
-    plt_tmpdir(dir, sizeof dir);
+    vt_mktmp(dir, sizeof dir, "/tmp/vp_plot_test_");
     vp_plot *p;
     vp_err err = { "" };
     cr_assert_eq(vp_plot_open(&p, dir, "x.gp", &err), VP_OK, "%s", err.msg);
@@ -145,13 +121,13 @@ Test(vp_plot_pipe, draws_png_and_tees_script)
     cr_assert(strstr(gp, "cd ") == NULL, "the cd is for the pipe only");
     free(gp);
     plt_no_temporaries(dir);
-    plt_rm_rf(dir);
+    vt_rmtree(dir);
 }
 
 Test(vp_plot_pipe, gnuplot_error_is_reported_and_nothing_left)
 {
     char dir[64];
-    plt_tmpdir(dir, sizeof dir);
+    vt_mktmp(dir, sizeof dir, "/tmp/vp_plot_test_");
     vp_plot *p;
     vp_err err = { "" };
     cr_assert_eq(vp_plot_open(&p, dir, "bad.gp", &err), VP_OK, "%s", err.msg);
@@ -166,7 +142,7 @@ Test(vp_plot_pipe, gnuplot_error_is_reported_and_nothing_left)
     cr_assert(!plt_exists(dir, "bad.png"), "no output after a failure");
     cr_assert(!plt_exists(dir, "bad.gp"), "no script after a failure");
     plt_no_temporaries(dir);
-    plt_rm_rf(dir);
+    vt_rmtree(dir);
 }
 
 Test(vp_plot_pipe, missing_gnuplot_env_override)
@@ -176,7 +152,7 @@ Test(vp_plot_pipe, missing_gnuplot_env_override)
     cr_assert_eq(vp_charts_can_draw(), 0);
     cr_assert_str_eq(vp_plot_program(), "/nonexistent/bin/gnuplot");
     char dir[64];
-    plt_tmpdir(dir, sizeof dir);
+    vt_mktmp(dir, sizeof dir, "/tmp/vp_plot_test_");
     vp_plot *p = NULL;
     vp_err err = { "" };
     cr_assert_eq(vp_plot_open(&p, dir, "x.gp", &err), VP_ERR_EXTERNAL);
@@ -191,7 +167,7 @@ Test(vp_plot_pipe, missing_gnuplot_env_override)
     cr_assert_eq(vp_charts_draw(FIXTURES "/small", plots, &err), VP_ERR_EXTERNAL);
     cr_assert(strstr(err.msg, "gnuplot-nox"), "%s", err.msg);
     cr_assert(!plt_exists(dir, "plots"));
-    plt_rm_rf(dir);
+    vt_rmtree(dir);
 }
 
 Test(vp_plot_pipe, missing_gnuplot_on_path)
@@ -200,19 +176,19 @@ Test(vp_plot_pipe, missing_gnuplot_on_path)
     setenv("PATH", "/nonexistent-dir", 1);
     cr_assert_eq(vp_plot_available(), 0);
     char dir[64];
-    plt_tmpdir(dir, sizeof dir);
+    vt_mktmp(dir, sizeof dir, "/tmp/vp_plot_test_");
     vp_plot *p = NULL;
     vp_err err = { "" };
     cr_assert_eq(vp_plot_open(&p, dir, NULL, &err), VP_ERR_EXTERNAL);
     cr_assert(strstr(err.msg, "gnuplot-nox"), "%s", err.msg);
     setenv("PATH", "/usr/local/bin:/usr/bin:/bin", 1);
-    plt_rm_rf(dir);
+    vt_rmtree(dir);
 }
 
 Test(vp_plot_pipe, hostile_text_does_not_execute)
 {
     char dir[64];
-    plt_tmpdir(dir, sizeof dir);
+    vt_mktmp(dir, sizeof dir, "/tmp/vp_plot_test_");
     char evil[4][512], pw[4][128];
     for (int i = 0; i < 4; i++) snprintf(pw[i], sizeof pw[i], "%s/pwned%d", dir, i);
     snprintf(evil[0], sizeof evil[0], "a'; system('touch %s'); '", pw[0]);
@@ -235,7 +211,7 @@ Test(vp_plot_pipe, hostile_text_does_not_execute)
     cr_assert_eq(vp_plot_close(p, &err), VP_OK, "%s", err.msg);
     for (int i = 0; i < 4; i++) cr_assert(access(pw[i], F_OK) != 0, "hostile text %d ran a command", i);
     plt_check_png(dir, "h.png", 1200, 800);
-    plt_rm_rf(dir);
+    vt_rmtree(dir);
 }
 
 Test(vp_plot_pipe, control_characters_in_folder_refused)
@@ -253,7 +229,7 @@ Test(vp_plot_pipe, control_characters_in_folder_refused)
 Test(vp_charts, every_chart_of_a_full_folder)
 {
     char dir[64], plots[128];
-    plt_tmpdir(dir, sizeof dir);
+    vt_mktmp(dir, sizeof dir, "/tmp/vp_plot_test_");
     snprintf(plots, sizeof plots, "%s/plots/small", dir); /* created on demand */
     vp_err err = { "" };
     cr_assert_eq(vp_charts_draw(FIXTURES "/small", plots, &err), VP_OK, "%s", err.msg);
@@ -283,13 +259,13 @@ Test(vp_charts, every_chart_of_a_full_folder)
     cr_assert(strstr(gp, "using 1:5 with lines") && strstr(gp, "dt 2"));
     cr_assert(strstr(gp, "set terminal pngcairo size 1200,800") && strstr(gp, "set terminal svg"));
     free(gp);
-    plt_rm_rf(dir);
+    vt_rmtree(dir);
 }
 
 Test(vp_charts, scripts_regenerate_their_charts)
 {
     char dir[64], cmd[512];
-    plt_tmpdir(dir, sizeof dir);
+    vt_mktmp(dir, sizeof dir, "/tmp/vp_plot_test_");
     vp_err err = { "" };
     cr_assert_eq(vp_charts_draw(FIXTURES "/small", dir, &err), VP_OK, "%s", err.msg);
     for (size_t i = 0; i < NSTEMS; i++) {
@@ -306,13 +282,13 @@ Test(vp_charts, scripts_regenerate_their_charts)
         plt_check_png(dir, png, 1200, 800);
         plt_check_svg(dir, svg);
     }
-    plt_rm_rf(dir);
+    vt_rmtree(dir);
 }
 
 Test(vp_charts, two_dimensional_sweep_heatmap_with_critical_line)
 {
     char dir[64];
-    plt_tmpdir(dir, sizeof dir);
+    vt_mktmp(dir, sizeof dir, "/tmp/vp_plot_test_");
     vp_err err = { "" };
     cr_assert_eq(vp_charts_draw(FIXTURES "/sigma", dir, &err), VP_OK, "%s", err.msg);
     plt_check_chart(dir, "heatmap");
@@ -327,7 +303,7 @@ Test(vp_charts, two_dimensional_sweep_heatmap_with_critical_line)
     char *dat = plt_slurp(dir, "heatmap.dat", NULL);
     cr_assert(strstr(dat, "# index 1: grad_ratio"));
     free(dat);
-    plt_rm_rf(dir);
+    vt_rmtree(dir);
 }
 
 /* The phase diagram: measured xi_grad and predicted theory_xi_c over the sigma
@@ -335,7 +311,7 @@ Test(vp_charts, two_dimensional_sweep_heatmap_with_critical_line)
 Test(vp_charts, phase_diagram_of_depth_scales)
 {
     char dir[64], cmd[512];
-    plt_tmpdir(dir, sizeof dir);
+    vt_mktmp(dir, sizeof dir, "/tmp/vp_plot_test_");
     vp_err err = { "" };
     cr_assert_eq(vp_charts_draw(FIXTURES "/sigma", dir, &err), VP_OK, "%s", err.msg);
     plt_check_chart(dir, "phase");
@@ -372,14 +348,14 @@ Test(vp_charts, phase_diagram_of_depth_scales)
     cr_assert(WIFEXITED(rc) && WEXITSTATUS(rc) == 0, "gnuplot phase.gp failed");
     plt_check_png(dir, "phase.png", 1200, 800);
     plt_check_svg(dir, "phase.svg");
-    plt_rm_rf(dir);
+    vt_rmtree(dir);
 }
 
 /* A 2-D sweep without the depth-scale columns draws the heatmap but no phase chart. */
 Test(vp_charts, no_phase_chart_without_depth_scales)
 {
     char dir[64], plots[128], cmd[1024];
-    plt_tmpdir(dir, sizeof dir);
+    vt_mktmp(dir, sizeof dir, "/tmp/vp_plot_test_");
     vp_err err = { "" };
     /* small/: a 2-D sweep (activation x init) without xi columns */
     snprintf(plots, sizeof plots, "%s/small", dir);
@@ -403,7 +379,7 @@ Test(vp_charts, no_phase_chart_without_depth_scales)
     cr_assert_eq(vp_charts_draw(res, plots, &err), VP_OK, "%s", err.msg);
     plt_check_chart(plots, "heatmap");
     cr_assert(!plt_exists(plots, "phase.png"), "no predicted xi_c, no phase chart");
-    plt_rm_rf(dir);
+    vt_rmtree(dir);
 }
 
 Test(vp_charts, hostile_config_text_stays_text)
@@ -412,7 +388,7 @@ Test(vp_charts, hostile_config_text_stays_text)
                          "/tmp/varprop_pwned_dq", "/tmp/varprop_pwned_n" };
     for (size_t i = 0; i < 5; i++) unlink(pw[i]);
     char dir[64];
-    plt_tmpdir(dir, sizeof dir);
+    vt_mktmp(dir, sizeof dir, "/tmp/vp_plot_test_");
     vp_err err = { "" };
     cr_assert_eq(vp_charts_draw(FIXTURES "/hostile", dir, &err), VP_OK, "%s", err.msg);
     for (size_t i = 0; i < 5; i++) cr_assert(access(pw[i], F_OK) != 0, "%s was created", pw[i]);
@@ -432,7 +408,7 @@ Test(vp_charts, hostile_config_text_stays_text)
     char out[256];
     cr_assert_eq(vp_charts_default_dir(FIXTURES "/hostile", out, sizeof out, &err), VP_ERR_CONFIG);
     cr_assert(strstr(err.msg, "-o PLOTS_DIR"), "%s", err.msg);
-    plt_rm_rf(dir);
+    vt_rmtree(dir);
 }
 
 Test(vp_charts, default_dir_and_bad_folders)
@@ -448,7 +424,7 @@ Test(vp_charts, default_dir_and_bad_folders)
 Test(vp_charts, malformed_csv_is_a_clear_error)
 {
     char dir[64], cmd[512];
-    plt_tmpdir(dir, sizeof dir);
+    vt_mktmp(dir, sizeof dir, "/tmp/vp_plot_test_");
     snprintf(cmd, sizeof cmd, "cp " FIXTURES "/sigma/config.json " FIXTURES "/sigma/layers.csv '%s'/ && "
                               "head -c 300 " FIXTURES "/sigma/runs.csv > '%s'/runs.csv", dir, dir);
     cr_assert_eq(system(cmd), 0);
@@ -457,7 +433,7 @@ Test(vp_charts, malformed_csv_is_a_clear_error)
     vp_err err = { "" };
     cr_assert_eq(vp_charts_draw(dir, plots, &err), VP_ERR_DATA);
     cr_assert(strstr(err.msg, "runs.csv:") && strstr(err.msg, "ragged or truncated"), "%s", err.msg);
-    plt_rm_rf(dir);
+    vt_rmtree(dir);
 }
 
 /* ---- varprop plot ---- */
@@ -483,12 +459,12 @@ static int plt_cli(const char *const *args, int n)
 Test(vp_cmd_plot_cli, redraws_a_results_folder, .init = cr_redirect_stdout)
 {
     char dir[64];
-    plt_tmpdir(dir, sizeof dir);
+    vt_mktmp(dir, sizeof dir, "/tmp/vp_plot_test_");
     const char *args[] = { FIXTURES "/small", "-o", dir };
     cr_assert_eq(plt_cli(args, 3), 0);
     for (size_t i = 0; i < NSTEMS; i++) plt_check_chart(dir, ALL_STEMS[i]);
     cr_assert(plt_exists(dir, "report.md"));
-    plt_rm_rf(dir);
+    vt_rmtree(dir);
 }
 
 Test(vp_cmd_plot_cli, usage_and_errors, .init = cr_redirect_stderr)

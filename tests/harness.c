@@ -1,0 +1,138 @@
+/* Shared helpers of the Criterion tests: see harness.h. */
+#include "harness.h"
+
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+const char *vt_bin(void)
+{
+    const char *b = getenv("VARPROP_BIN");
+    cr_assert(b && *b, "VARPROP_BIN must name the varprop binary (make unit sets it)");
+    return b;
+}
+
+const char *vt_root(void)
+{
+    const char *r = getenv("VARPROP_ROOT");
+    cr_assert(r && *r, "VARPROP_ROOT must name the source tree (make unit sets it)");
+    return r;
+}
+
+/* Reads f from its start; with whole, asserts every byte ftell counted was read. */
+static char *read_stream(FILE *f, size_t *len, int whole)
+{
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *s = malloc((size_t)n + 1);
+    cr_assert(s);
+    size_t got = fread(s, 1, (size_t)n, f);
+    if (whole) cr_assert_eq(got, (size_t)n);
+    s[got] = 0;
+    fclose(f);
+    if (len) *len = got;
+    return s;
+}
+
+char *vt_slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    return read_stream(f, len, 0);
+}
+
+char *vt_slurp_text(const char *path)
+{
+    char *s = vt_slurp(path, NULL);
+    return s ? s : strdup("");
+}
+
+char *vt_slurp_must(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    cr_assert_not_null(f, "cannot open %s", path);
+    return read_stream(f, len, 1);
+}
+
+void vt_write_file(const char *dir, const char *name, const char *text)
+{
+    char p[1024];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    FILE *f = fopen(p, "w");
+    cr_assert(f);
+    fputs(text, f);
+    cr_assert_eq(fclose(f), 0);
+}
+
+int vt_count_lines(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) return -1;
+    int n = 0, c;
+    while ((c = fgetc(f)) != EOF) n += c == '\n';
+    fclose(f);
+    return n;
+}
+
+int vt_exists(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
+void vt_mktmp(char *buf, size_t len, const char *prefix)
+{
+    snprintf(buf, len, "%sXXXXXX", prefix);
+    cr_assert_not_null(mkdtemp(buf));
+}
+
+void vt_rmtree(const char *dir)
+{
+    char cmd[4200];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    cr_assert_eq(system(cmd), 0);
+}
+
+int vt_vrun(const char *dir, const char *env, char **out, char **err, const char *fmt, va_list ap)
+{
+    char args[4096], cmd[12288], o[1100], e[1100];
+    vsnprintf(args, sizeof args, fmt, ap);
+    if (out) snprintf(o, sizeof o, "'%s/.stdout'", dir);
+    else snprintf(o, sizeof o, "/dev/null");
+    if (err) snprintf(e, sizeof e, "'%s/.stderr'", dir);
+    else snprintf(e, sizeof e, "/dev/null");
+    int n = snprintf(cmd, sizeof cmd, "%s%s%s %s >%s 2>%s", env ? env : "", env ? " " : "", vt_bin(), args, o, e);
+    cr_assert(n > 0 && (size_t)n < sizeof cmd, "command too long: %.200s...", cmd);
+    int st = system(cmd);
+    if (out) {
+        snprintf(o, sizeof o, "%s/.stdout", dir);
+        *out = vt_slurp_text(o);
+    }
+    if (err) {
+        snprintf(e, sizeof e, "%s/.stderr", dir);
+        *err = vt_slurp_text(e);
+    }
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+int vt_run(const char *dir, char **out, char **err, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int code = vt_vrun(dir, NULL, out, err, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+int vt_run_env(const char *dir, const char *env, char **out, char **err, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int code = vt_vrun(dir, env, out, err, fmt, ap);
+    va_end(ap);
+    return code;
+}

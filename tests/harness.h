@@ -1,0 +1,61 @@
+/* Shared helpers of the Criterion tests (tests/harness.c): the varprop binary and
+ * source tree named by the environment (`make unit` sets both), temporary folders,
+ * small files, and running `varprop ARGS` with its output captured.
+ *
+ * The helpers assert with cr_assert, so they are for use inside a test (or a
+ * suite's .init/.fini): a failed assertion fails the calling test. */
+#ifndef VARPROP_TESTS_HARNESS_H
+#define VARPROP_TESTS_HARNESS_H
+
+#include <stdarg.h>
+#include <stddef.h>
+
+/* $VARPROP_BIN, the varprop binary under test; asserts it is set and not empty. */
+const char *vt_bin(void);
+
+/* $VARPROP_ROOT, the source tree (tests/corpus, docs, ...); asserts it is set. */
+const char *vt_root(void);
+
+/* The whole file, NUL-terminated (malloc'ed); *len (when len is not NULL) gets the
+ * byte count. NULL when the file cannot be opened. */
+char *vt_slurp(const char *path, size_t *len);
+
+/* As vt_slurp, but an empty string (malloc'ed) when the file cannot be opened. */
+char *vt_slurp_text(const char *path);
+
+/* As vt_slurp, but asserts the file opens ("cannot open PATH") and is read whole. */
+char *vt_slurp_must(const char *path, size_t *len);
+
+/* Writes text to DIR/NAME (created or truncated); asserts it opens and closes. */
+void vt_write_file(const char *dir, const char *name, const char *text);
+
+/* Newlines in the file, or -1 when it cannot be opened. */
+int vt_count_lines(const char *path);
+
+/* 1 when path names something stat() can see, else 0. */
+int vt_exists(const char *path);
+
+/* Creates a fresh folder PREFIXXXXXXX (mkdtemp) and writes its path into buf;
+ * asserts it was made. e.g. vt_mktmp(dir, sizeof dir, "/tmp/varprop-cli-"). */
+void vt_mktmp(char *buf, size_t len, const char *prefix);
+
+/* rm -rf DIR; asserts it succeeded. */
+void vt_rmtree(const char *dir);
+
+/* Runs `$VARPROP_BIN ARGS` through the shell, ARGS being shell words formatted
+ * from fmt. With out (err) not NULL, stdout (stderr) is captured in DIR/.stdout
+ * (DIR/.stderr) and *out (*err) gets its text, malloc'ed ("" when nothing could be
+ * read); with NULL it goes to /dev/null. Returns the exit code, or 128 + the
+ * signal number when the binary was killed by a signal. */
+int vt_run(const char *dir, char **out, char **err, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* As vt_run, with env (shell words such as "env A=1 B='x'", or NULL for none)
+ * put in front of the binary. */
+int vt_run_env(const char *dir, const char *env, char **out, char **err, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+/* The va_list form of vt_run_env. */
+int vt_vrun(const char *dir, const char *env, char **out, char **err, const char *fmt, va_list ap)
+    __attribute__((format(printf, 5, 0)));
+
+#endif
