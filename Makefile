@@ -82,6 +82,11 @@ $(BUILD)/varprop-san: $(BUILD)/main.o $(BUILD)/libvarprop.a
 demo: deps varprop
 	./varprop run configs/demo.json
 
+# Speed and memory against the PyTorch peer and the GEMM floor, in one run on this
+# machine; writes docs/benchmarks.md and docs/bench_scaling.png (about 10 minutes).
+bench: varprop
+	sh bench/run_bench.sh
+
 valgrind: varprop
 	valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect \
 	  ./varprop run configs/demo.json -o $(BUILD)/valgrind-demo --quiet --threads 1

@@ -1,0 +1,14 @@
+#!/bin/sh
+# run_bench.sh: the benchmark driver (what `make bench` runs after building ./varprop).
+#   sh bench/run_bench.sh [bench.py options]     e.g. --quick for a 2-minute smoke test
+# Needs a python3 that can `import torch` (Debian python3-torch: /usr/bin/python3),
+# gcc + OpenBLAS headers (gemm_floor), GNU time (/usr/bin/time), gnuplot for the chart.
+set -eu
+cd "$(dirname "$0")/.."
+[ -x ./varprop ] || { echo "run_bench.sh: build ./varprop first (make)" >&2; exit 2; }
+PY=""
+for p in python3 /usr/bin/python3; do
+    if "$p" -c 'import torch' >/dev/null 2>&1; then PY=$p; break; fi
+done
+[ -n "$PY" ] || { echo "run_bench.sh: no python3 with torch (apt-get install python3-torch)" >&2; exit 2; }
+exec "$PY" bench/bench.py "$@"
