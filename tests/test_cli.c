@@ -304,3 +304,19 @@ Test(cli, registry_doc_is_current)
               "docs/registry.md is out of date: run make docs");
     free(head); free(doc); free(o); free(e);
 }
+
+/* gnuplot missing: the CSV results stand, one warning says how to install it, exit 0. */
+Test(cli, missing_gnuplot_is_a_warning_not_a_failure)
+{
+    char *o, *e, cfg[300], p[400];
+    vt_write_file(tmpdir, "small.json", SMALL);
+    snprintf(cfg, sizeof cfg, "%s/small.json", tmpdir);
+    cr_assert_eq(vt_run_env(tmpdir, "VARPROP_GNUPLOT=/nonexistent/gnuplot", &o, &e,
+                            "run %s -o %s/r --plots %s/p --quiet", cfg, tmpdir, tmpdir), 0, "%s", e);
+    cr_assert(strstr(e, "warning") && strstr(e, "apt-get install gnuplot-nox"), "%s", e);
+    snprintf(p, sizeof p, "%s/r/layers.csv", tmpdir);
+    cr_assert_eq(vt_count_lines(p), 4 * 2 * 5 + 1);
+    snprintf(p, sizeof p, "%s/p", tmpdir);
+    cr_assert(!vt_exists(p), "no plots folder without gnuplot");
+    free(o); free(e);
+}
