@@ -57,7 +57,11 @@ static double now(void)
 
 static const char *verdict(double ratio, long long nonfinite)
 {
-    if (nonfinite > 0 || !isfinite(ratio)) return "non-finite";
+    if (nonfinite > 0) return "non-finite";
+    /* 0/0: both ends of the net carry exactly zero signal (it underflowed on the
+     * way, e.g. relu'(0) = 0 everywhere): it vanished completely. x/0 = inf. */
+    if (isnan(ratio)) return "vanishing";
+    if (isinf(ratio)) return "exploding";
     if (ratio < 1.0 / VP_STABLE_BAND) return "vanishing";
     if (ratio > VP_STABLE_BAND) return "exploding";
     return "stable";
@@ -302,7 +306,7 @@ static vp_status write_fragments(const job *j, int r, const vp_variant *var, con
 
     /* The .sum marker is written last: its presence means the run is complete. */
     if ((s = frag_open(j, r, "sum", &f, err))) return s;
-    fprintf(f.fp, "%.17g %.17g %lld\n", sum->act_ratio, sum->grad_ratio, sum->nonfinite);
+    fprintf(f.fp, "%.17g %.17g %lld %lld\n", sum->act_ratio, sum->grad_ratio, sum->nonfinite, sum->subnormal);
     return vp_afile_commit(&f, err);
 }
 
@@ -521,7 +525,7 @@ static int load_done(job *j, int r)
     FILE *f = fopen(path, "r");
     if (!f) return 0;
     run_sum s = { 1, 0, 0, 0, 0, NAN, NAN, NAN };
-    int ok = fscanf(f, "%lf %lf %lld", &s.act_ratio, &s.grad_ratio, &s.nonfinite) == 3;
+    int ok = fscanf(f, "%lf %lf %lld %lld", &s.act_ratio, &s.grad_ratio, &s.nonfinite, &s.subnormal) == 4;
     fclose(f);
     if (ok) j->sums[r] = s;
     return ok;
@@ -586,13 +590,26 @@ static void print_summary(const job *j)
         vp_act_label(&e->variants[v].act, act, sizeof act);
         vp_init_label(&e->variants[v].winit, init, sizeof init);
         double ma = median(a, n), mg = median(g, n);
-        fprintf(out, "%-4d %-22s %-34s %12.4g %-11s %12.4g %-11s\n", v, act, init, ma, verdict(ma, nf), mg,
-                verdict(mg, nf));
+        fprintf(out, "%-4d %-22s %-34s %12.4g %-11s %12.4g %-11s\n", v, act, init, isnan(ma) ? NAN : ma,
+                verdict(ma, nf), isnan(mg) ? NAN : mg, verdict(mg, nf));
     }
     free(a);
     free(g);
     fprintf(out, "(ratios: Var[z^L]/Var[z^1] and Var[dL/dz^1]/Var[dL/dz^L], median over %d seed%s; "
                  "stable = within a factor %g)\n", e->nseeds, e->nseeds == 1 ? "" : "s", VP_STABLE_BAND);
+    /* Numerical blow-up is a result: say where it happened. */
+    int nf_runs = 0, sub_runs = 0;
+    for (long r = 0; r < vp_experiment_runs(e); r++) {
+        nf_runs += j->sums[r].done && j->sums[r].nonfinite > 0;
+        sub_runs += j->sums[r].done && j->sums[r].subnormal > 0;
+    }
+    if (nf_runs)
+        fprintf(out, "%d run%s overflowed to Inf/NaN: their moments are reported as nan from the first layer "
+                     "with non-finite values (column nonfinite in layers.csv and runs.csv)\n",
+                nf_runs, nf_runs == 1 ? "" : "s");
+    if (sub_runs)
+        fprintf(out, "%d run%s produced subnormal values (a vanishing signal losing precision; column subnormal)\n",
+                sub_runs, sub_runs == 1 ? "" : "s");
 }
 
 /* ---- driver ---- */
