@@ -182,6 +182,14 @@ vp_status vp_mlp_create(vp_mlp **out, int L, const int *widths, int batch, vp_pr
     return VP_OK;
 }
 
+int vp_mlp_same_shape(const vp_mlp *m, int L, const int *widths, int batch, vp_precision prec)
+{
+    if (!m || m->L != L || m->B != batch || m->prec != prec) return 0;
+    return memcmp(m->w, widths, (size_t)(L + 1) * sizeof *widths) == 0;
+}
+
+void vp_mlp_set_act(vp_mlp *m, vp_act act) { m->act = act; }
+
 int vp_mlp_depth(const vp_mlp *m) { return m->L; }
 int vp_mlp_width(const vp_mlp *m, int l) { return m->w[l]; }
 

@@ -62,6 +62,12 @@ vp_status vp_mlp_create(vp_mlp **out, int L, const int *widths, int batch, vp_pr
                         vp_act act, vp_err *err);
 void vp_mlp_free(vp_mlp *m);
 
+/* 1 if m has exactly this shape, batch and precision (so it can be reused for
+ * another run: every buffer is rewritten by init_params, set_input and the passes). */
+int vp_mlp_same_shape(const vp_mlp *m, int L, const int *widths, int batch, vp_precision prec);
+/* Change the activation of an existing network. */
+void vp_mlp_set_act(vp_mlp *m, vp_act act);
+
 int vp_mlp_depth(const vp_mlp *m);
 int vp_mlp_width(const vp_mlp *m, int l);   /* n_l, l = 0..L */
 

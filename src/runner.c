@@ -311,7 +311,9 @@ static vp_status write_fragments(const job *j, int r, const vp_variant *var, con
 }
 
 /* ---- one run ---- */
-static vp_status run_one(job *j, int r, vp_err *err)
+/* One run. *net is the worker's network, kept between runs of the same shape so
+ * a sweep does not allocate (and page in) a network per run. */
+static vp_status run_one(job *j, int r, vp_mlp **net, vp_err *err)
 {
     const vp_experiment *e = j->e;
     int v = r / e->nseeds;
@@ -338,7 +340,14 @@ static vp_status run_one(job *j, int r, vp_err *err)
                 if (!h->density) { s = vp_fail(err, VP_ERR_NOMEM, "out of memory"); goto end; }
             }
     }
-    if ((s = vp_mlp_create(&m, var->L, var->widths, var->batch, var->prec, var->act, err))) goto end;
+    if (vp_mlp_same_shape(*net, var->L, var->widths, var->batch, var->prec)) {
+        vp_mlp_set_act(*net, var->act);
+    } else {
+        vp_mlp_free(*net);
+        *net = NULL;
+        if ((s = vp_mlp_create(net, var->L, var->widths, var->batch, var->prec, var->act, err))) goto end;
+    }
+    m = *net;
     if ((s = vp_mlp_init_params(m, &var->winit, &var->binit, seed, err))) goto end;
     make_input(j, var, seed, x);
     vp_mlp_set_input(m, x);
@@ -366,7 +375,6 @@ static vp_status run_one(job *j, int r, vp_err *err)
     if (!s) j->sums[r] = sum;
 end:
     if (s) vp_err_prefix(err, "run %d (variant %d, seed %llu)", r, v, (unsigned long long)seed);
-    vp_mlp_free(m);
     free(x);
     free(st);
     free(tpre);
@@ -393,6 +401,7 @@ static void progress(job *j)
 static void *worker(void *arg)
 {
     job *j = arg;
+    vp_mlp *net = NULL; /* reused while consecutive runs have the same shape */
     for (;;) {
         pthread_mutex_lock(&j->lock);
         int stop = j->status != VP_OK || (j->o->stop && *j->o->stop) || j->next >= j->ntodo;
@@ -400,12 +409,13 @@ static void *worker(void *arg)
         pthread_mutex_unlock(&j->lock);
         if (r < 0) break;
         vp_err e;
-        vp_status s = run_one(j, r, &e);
+        vp_status s = run_one(j, r, &net, &e);
         pthread_mutex_lock(&j->lock);
         if (s && j->status == VP_OK) { j->status = s; j->err = e; }
         if (!s) { j->finished++; progress(j); }
         pthread_mutex_unlock(&j->lock);
     }
+    vp_mlp_free(net);
     return NULL;
 }
 
