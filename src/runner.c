@@ -36,7 +36,6 @@ typedef struct {
     const vp_runner_opts *o;
     char parts[4096];
     const double *data;          /* fashion-mnist pixels [n, 784] or NULL */
-    int data_n;
     int theory;                  /* layers.csv has the theory columns */
     vp_theory_ctx tctx;          /* quadrature rules, read-only once made */
     int *todo;                   /* run indices to execute */
@@ -672,7 +671,6 @@ vp_status vp_runner_run(const vp_experiment *e, const vp_runner_opts *o, vp_runn
             goto end;
         }
         j.data = data;
-        j.data_n = need;
     }
     if ((s = vp_mkdir_p(o->out_dir, err))) goto end;
     if (o->resume && (s = check_resume_config(&j, err))) goto end;
