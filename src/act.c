@@ -252,24 +252,10 @@ const vp_act_info *vp_act_get(vp_act_kind k)
     return &ACT_TABLE[k];
 }
 
-/* True if `name` is one of the space-separated words of `list`. */
-static int word_in(const char *name, const char *list)
-{
-    size_t n = strlen(name);
-    for (const char *s = list; *s;) {
-        const char *e = strchr(s, ' ');
-        size_t len = e ? (size_t)(e - s) : strlen(s);
-        if (len == n && strncmp(s, name, n) == 0) return 1;
-        if (!e) break;
-        s = e + 1;
-    }
-    return 0;
-}
-
 vp_act_kind vp_act_find(const char *name)
 {
     for (int k = 0; k < VP_ACT_COUNT; k++)
-        if (strcmp(ACT_TABLE[k].name, name) == 0 || word_in(name, ACT_TABLE[k].aliases))
+        if (strcmp(ACT_TABLE[k].name, name) == 0 || vp_choice_index(ACT_TABLE[k].aliases, name) >= 0)
             return (vp_act_kind)k;
     return VP_ACT_COUNT;
 }

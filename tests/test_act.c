@@ -12,25 +12,6 @@
 #define SELU_ALPHA_REF 1.6732632423543772848170429916717
 #define SELU_SCALE_REF 1.0507009873554804934193349852946
 
-/* Copy word i of a space-separated list into buf; returns 0 past the end. */
-static int word_at(const char *list, int i, char *buf, size_t len)
-{
-    int k = 0;
-    const char *s = list;
-    while (*s) {
-        while (*s == ' ') s++;
-        if (!*s) break;
-        const char *e = s;
-        while (*e && *e != ' ') e++;
-        if (k++ == i) {
-            snprintf(buf, len, "%.*s", (int)(e - s), s);
-            return 1;
-        }
-        s = e;
-    }
-    return 0;
-}
-
 Test(act_registry, rows_complete)
 {
     for (int k = 0; k < VP_ACT_COUNT; k++) {
@@ -73,7 +54,8 @@ Test(act_registry, names_unique_and_found)
         snprintf(words[nw], sizeof words[nw], "%s", a->name);
         owner[nw++] = k;
         char w[64];
-        for (int i = 0; word_at(a->aliases, i, w, sizeof w); i++) {
+        for (int i = 0; i < vp_choice_count(a->aliases); i++) {
+            vp_choice_word(a->aliases, i, w, sizeof w);
             cr_assert_lt(nw, 4 * VP_ACT_COUNT);
             cr_expect_eq(vp_act_find(w), (vp_act_kind)k, "find(alias %s of %s)", w, a->name);
             snprintf(words[nw], sizeof words[nw], "%s", w);
