@@ -177,24 +177,6 @@ static double fit_xi_grad(int L, const vp_layer_stats *st)
     return slope == 0 ? INFINITY : 1.0 / fabs(slope);
 }
 
-/* chi_1 and xi_c of the last layer's (sigma_w^2, sigma_b^2) from the input's q0:
- * the infinite-depth picture of this variant (NaN where the maps have no fixed
- * point, e.g. an exploding ReLU net, or without a mean-field prediction). */
-static void analyze(const job *j, const vp_variant *var, const vp_mlp *m, double q0, run_sum *sum)
-{
-    sum->theory_chi1 = sum->theory_xi_c = NAN;
-    double *sw2 = malloc((size_t)var->L * sizeof *sw2), *sb2 = malloc((size_t)var->L * sizeof *sb2);
-    vp_theory_point pt;
-    vp_err ignore;
-    if (sw2 && sb2 && theory_inputs(var, m, sw2, sb2) &&
-        vp_theory_analyze(&j->tctx, &var->act, sw2[var->L - 1], sb2[var->L - 1], q0, &pt, &ignore) == VP_OK) {
-        sum->theory_chi1 = pt.chi1;
-        sum->theory_xi_c = pt.xi_c;
-    }
-    free(sw2);
-    free(sb2);
-}
-
 static double mean_square(const double *x, size_t n)
 {
     double q = 0;
@@ -202,17 +184,26 @@ static double mean_square(const double *x, size_t n)
     return q / (double)n;
 }
 
-static vp_status predict(const job *j, const vp_variant *var, const vp_mlp *m, const double *x, double *pre,
-                         double *grad, vp_err *err)
+/* The mean-field picture of this run, from sigma_w^2(l), sigma_b^2(l) and the mean
+ * square q0 of its own input batch: per-layer predictions (pre, grad; NaN where the
+ * theory does not apply) and chi_1, xi_c at the last layer's (sigma_w^2, sigma_b^2)
+ * (NaN where the maps have no fixed point, e.g. an exploding ReLU net). */
+static vp_status theory(const job *j, const vp_variant *var, const vp_mlp *m, const double *x, double *pre,
+                        double *grad, run_sum *sum, vp_err *err)
 {
     double q0 = mean_square(x, (size_t)var->batch * (size_t)var->widths[0]);
     double *sw2 = malloc((size_t)var->L * sizeof *sw2), *sb2 = malloc((size_t)var->L * sizeof *sb2);
     vp_status s = VP_OK;
     if (!sw2 || !sb2) s = vp_fail(err, VP_ERR_NOMEM, "out of memory");
-    else if (!theory_inputs(var, m, sw2, sb2))
-        for (int l = 0; l < var->L; l++) pre[l] = grad[l] = NAN;
-    else
+    else if (theory_inputs(var, m, sw2, sb2)) {
         s = vp_theory_layer_predictions(&j->tctx, &var->act, var->L, var->widths, sw2, sb2, q0, pre, grad, err);
+        vp_theory_point pt;
+        vp_err ignore;
+        if (!s && vp_theory_analyze(&j->tctx, &var->act, sw2[var->L - 1], sb2[var->L - 1], q0, &pt, &ignore) == VP_OK) {
+            sum->theory_chi1 = pt.chi1;
+            sum->theory_xi_c = pt.xi_c;
+        }
+    }
     free(sw2);
     free(sb2);
     return s;
@@ -353,7 +344,6 @@ static vp_status run_one(job *j, int r, vp_mlp **net, vp_err *err)
     if (var->winit.kind == VP_INIT_LSUV &&
         (s = vp_mlp_lsuv(m, var->winit.p[0], (int)var->winit.p[1], NULL, err)))
         goto end;
-    if (var->theory && (s = predict(j, var, m, x, tpre, tgrad, err))) goto end;
     if ((s = vp_mlp_forward(m, st, hist, err))) goto end;
     if (var->jacobian) {
         int n = var->widths[0] < var->widths[var->L] ? var->widths[0] : var->widths[var->L];
@@ -369,7 +359,7 @@ static vp_status run_one(job *j, int r, vp_mlp **net, vp_err *err)
         sum.nonfinite += st[l].nonfinite;
         sum.subnormal += st[l].subnormal;
     }
-    if (var->theory) analyze(j, var, m, mean_square(x, (size_t)var->batch * (size_t)var->widths[0]), &sum);
+    if (var->theory && (s = theory(j, var, m, x, tpre, tgrad, &sum, err))) goto end;
     s = write_fragments(j, r, var, st, tpre, tgrad, hist, sv, &sum, now() - t0, err);
     if (!s) j->sums[r] = sum;
 end:
