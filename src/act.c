@@ -155,6 +155,135 @@ ACT_KERNELS(hard_tanh) ACT_KERNELS(softplus) ACT_KERNELS(softsign) ACT_KERNELS(t
 ACT_KERNELS(softshrink) ACT_KERNELS(hardshrink) ACT_KERNELS(threshold) ACT_KERNELS(squareplus)
 ACT_KERNELS(sparse_plus) ACT_KERNELS(sparse_sigmoid) ACT_KERNELS(exponential)
 
+/* ---- row-wise activations: one example's row at a time ----
+ * Each backward is the vector-Jacobian product gz = J^T gh of its forward
+ * (tests/test_act.c checks every one against central differences). */
+
+/* GLU(dim=-1), PyTorch nn.GLU / Keras / JAX glu: z = [a | b], h = a * sigmoid(b). */
+static void glu_fwd(const double *z, double *h, size_t n, const double *p)
+{
+    UNUSED(p);
+    for (size_t i = 0; i < n; i++) h[i] = z[i] * sigm(z[n + i]);
+}
+static void glu_bwd(const double *z, const double *h, const double *gh, double *gz, size_t n, const double *p)
+{
+    UNUSED(h); UNUSED(p);
+    for (size_t i = 0; i < n; i++) {
+        double s = sigm(z[n + i]);
+        gz[i] = gh[i] * s;
+        gz[n + i] = gh[i] * z[i] * s * (1.0 - s);
+    }
+}
+
+/* softmax (shifted by the row maximum so exp never overflows); J = diag(h) - h h^T. */
+static void softmax_fwd(const double *z, double *h, size_t n, const double *p)
+{
+    UNUSED(p);
+    double m = -INFINITY, sum = 0;
+    for (size_t i = 0; i < n; i++) m = z[i] > m ? z[i] : m;
+    for (size_t i = 0; i < n; i++) sum += h[i] = exp(z[i] - m);
+    for (size_t i = 0; i < n; i++) h[i] /= sum;
+}
+static void softmax_bwd(const double *z, const double *h, const double *gh, double *gz, size_t n, const double *p)
+{
+    UNUSED(z); UNUSED(p);
+    double dot = 0;
+    for (size_t i = 0; i < n; i++) dot += gh[i] * h[i];
+    for (size_t i = 0; i < n; i++) gz[i] = h[i] * (gh[i] - dot);
+}
+/* softmin(z) = softmax(-z): J = -(diag(h) - h h^T). */
+static void softmin_fwd(const double *z, double *h, size_t n, const double *p)
+{
+    UNUSED(p);
+    double m = INFINITY, sum = 0;
+    for (size_t i = 0; i < n; i++) m = z[i] < m ? z[i] : m;
+    for (size_t i = 0; i < n; i++) sum += h[i] = exp(m - z[i]);
+    for (size_t i = 0; i < n; i++) h[i] /= sum;
+}
+static void softmin_bwd(const double *z, const double *h, const double *gh, double *gz, size_t n, const double *p)
+{
+    softmax_bwd(z, h, gh, gz, n, p);
+    for (size_t i = 0; i < n; i++) gz[i] = -gz[i];
+}
+/* log_softmax = z - logsumexp(z); J = I - 1 softmax(z)^T. */
+static void log_softmax_fwd(const double *z, double *h, size_t n, const double *p)
+{
+    UNUSED(p);
+    double m = -INFINITY, sum = 0;
+    for (size_t i = 0; i < n; i++) m = z[i] > m ? z[i] : m;
+    for (size_t i = 0; i < n; i++) sum += exp(z[i] - m);
+    double lse = m + log(sum);
+    for (size_t i = 0; i < n; i++) h[i] = z[i] - lse;
+}
+static void log_softmax_bwd(const double *z, const double *h, const double *gh, double *gz, size_t n, const double *p)
+{
+    UNUSED(z); UNUSED(p);
+    double sg = 0;
+    for (size_t i = 0; i < n; i++) sg += gh[i];
+    for (size_t i = 0; i < n; i++) gz[i] = gh[i] - exp(h[i]) * sg;
+}
+/* JAX standardize: y = (z - mean) / sqrt(var + epsilon), population variance over the
+ * row; with r = (var + eps)^(-1/2): gz = r (gh - mean(gh) - y mean(gh y)). */
+static void standardize_moments(const double *z, size_t n, double eps, double *mean, double *r)
+{
+    double m = 0, v = 0;
+    for (size_t i = 0; i < n; i++) m += z[i];
+    m /= (double)n;
+    for (size_t i = 0; i < n; i++) v += (z[i] - m) * (z[i] - m);
+    *mean = m;
+    *r = 1.0 / sqrt(v / (double)n + eps);
+}
+static void standardize_fwd(const double *z, double *h, size_t n, const double *p)
+{
+    double m, r;
+    standardize_moments(z, n, p[0], &m, &r);
+    for (size_t i = 0; i < n; i++) h[i] = (z[i] - m) * r;
+}
+static void standardize_bwd(const double *z, const double *h, const double *gh, double *gz, size_t n, const double *p)
+{
+    double m, r, mg = 0, mgy = 0;
+    standardize_moments(z, n, p[0], &m, &r);
+    for (size_t i = 0; i < n; i++) {
+        mg += gh[i];
+        mgy += gh[i] * h[i];
+    }
+    mg /= (double)n;
+    mgy /= (double)n;
+    for (size_t i = 0; i < n; i++) gz[i] = r * (gh[i] - mg - h[i] * mgy);
+}
+/* sparsemax (Martins & Astudillo 2016; Keras ops.sparsemax): the Euclidean projection
+ * of z onto the simplex, h = max(z - tau, 0). Sorting uses h as scratch. On the
+ * support S = {h > 0}: gz = gh - mean_S(gh); off it gz = 0. */
+static int cmp_desc(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x < y) - (x > y);
+}
+static void sparsemax_fwd(const double *z, double *h, size_t n, const double *p)
+{
+    UNUSED(p);
+    memcpy(h, z, n * sizeof *h);
+    qsort(h, n, sizeof *h, cmp_desc);
+    double cum = 0, tau = h[0] - 1.0;
+    for (size_t k = 0; k < n; k++) {
+        cum += h[k];
+        if (1.0 + (double)(k + 1) * h[k] > cum) tau = (cum - 1.0) / (double)(k + 1);
+    }
+    for (size_t i = 0; i < n; i++) h[i] = z[i] > tau ? z[i] - tau : 0.0;
+}
+static void sparsemax_bwd(const double *z, const double *h, const double *gh, double *gz, size_t n, const double *p)
+{
+    UNUSED(z); UNUSED(p);
+    double sum = 0;
+    size_t support = 0;
+    for (size_t i = 0; i < n; i++)
+        if (h[i] > 0) { sum += gh[i]; support++; }
+    double mean = support ? sum / (double)support : 0.0;
+    for (size_t i = 0; i < n; i++) gz[i] = h[i] > 0 ? gh[i] - mean : 0.0;
+}
+
+#define ROWWISE(N, ipo) .in_per_out = (ipo), .row_fwd = N##_fwd, .row_bwd = N##_bwd
+
 #define FNS(N) .f = N##_fs, .df = N##_dfs, .kernel_f32 = N##_k32, .kernel_f64 = N##_k64
 
 /* ---- PyTorch calculate_gain (torch/nn/init.py) ---- */
@@ -243,7 +372,23 @@ static const vp_act_info ACT_TABLE[VP_ACT_COUNT] = {
     [VP_ACT_SPARSE_SIGMOID] = { "sparse_sigmoid", "", "0 if x<=-1, (x+1)/2 if |x|<1, 1 if x>=1", "Keras/JAX",
         0, {{0}}, FNS(sparse_sigmoid), NULL, 1, 0.5, k_pm1 },
     [VP_ACT_EXPONENTIAL] = { "exponential", "exp", "exp(x)", "Keras exponential", 0, {{0}},
-        FNS(exponential), NULL, 0, 0, NULL },
+        FNS(exponential), NULL, 0, 0, NULL, 0, NULL, NULL },
+    /* row-wise: one example's whole row at a time */
+    [VP_ACT_GLU] = { .name = "glu", .aliases = "", .formula = "a*sigmoid(b), z = [a | b] (halves the width)",
+        .origin = "PyTorch GLU(dim=-1), Keras/JAX glu; the layer's weight has fan_out 2n", ROWWISE(glu, 2) },
+    [VP_ACT_SOFTMAX] = { .name = "softmax", .aliases = "", .formula = "exp(z_i)/sum_j exp(z_j) over the row",
+        .origin = "PyTorch Softmax(dim=-1), Keras/JAX softmax", ROWWISE(softmax, 1) },
+    [VP_ACT_LOG_SOFTMAX] = { .name = "log_softmax", .aliases = "logsoftmax",
+        .formula = "z_i - log sum_j exp(z_j) over the row", .origin = "PyTorch LogSoftmax, Keras/JAX log_softmax",
+        ROWWISE(log_softmax, 1) },
+    [VP_ACT_SOFTMIN] = { .name = "softmin", .aliases = "", .formula = "softmax(-z) over the row",
+        .origin = "PyTorch Softmin(dim=-1)", ROWWISE(softmin, 1) },
+    [VP_ACT_STANDARDIZE] = { .name = "standardize", .aliases = "",
+        .formula = "(z - mean(z))/sqrt(var(z) + epsilon) over the row", .origin = "JAX nn.standardize(epsilon=1e-5)",
+        .nparams = 1, .params = {{ "epsilon", VP_P_NUM, 1e-5, 0, BIG, NULL, "added to the variance" }},
+        ROWWISE(standardize, 1) },
+    [VP_ACT_SPARSEMAX] = { .name = "sparsemax", .aliases = "", .formula = "max(z - tau, 0), the projection onto the simplex",
+        .origin = "Keras sparsemax (Martins & Astudillo 2016)", ROWWISE(sparsemax, 1) },
 };
 
 const vp_act_info *vp_act_get(vp_act_kind k)

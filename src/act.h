@@ -27,10 +27,19 @@ typedef enum {
     VP_ACT_HARD_SWISH, VP_ACT_TANH, VP_ACT_HARD_TANH, VP_ACT_SOFTPLUS, VP_ACT_SOFTSIGN,
     VP_ACT_TANHSHRINK, VP_ACT_SOFTSHRINK, VP_ACT_HARDSHRINK, VP_ACT_THRESHOLD,
     VP_ACT_SQUAREPLUS, VP_ACT_SPARSE_PLUS, VP_ACT_SPARSE_SIGMOID, VP_ACT_EXPONENTIAL,
+    /* row-wise (not elementwise): */
+    VP_ACT_GLU, VP_ACT_SOFTMAX, VP_ACT_LOG_SOFTMAX, VP_ACT_SOFTMIN, VP_ACT_STANDARDIZE, VP_ACT_SPARSEMAX,
     VP_ACT_COUNT
 } vp_act_kind;
 
 typedef double (*vp_scalar_fn)(double x, const double *p);
+
+/* Row-wise activations act on one example's whole pre-activation row: h = F(z),
+ * z of in_per_out * n entries for n outputs (GLU halves the width: 2). The backward
+ * is the vector-Jacobian product gz = J_F(z)^T gh. Double precision, one row. */
+typedef void (*vp_row_fwd)(const double *z, double *h, size_t n, const double *p);
+typedef void (*vp_row_bwd)(const double *z, const double *h, const double *gh, double *gz, size_t n,
+                           const double *p);
 
 /* Fused kernels: h[i] = phi(z[i]), d[i] = phi'(z[i]). d may alias z (in place). */
 typedef void (*vp_act_kernel_f32)(const float *z, float *h, float *d, size_t n, const double *p);
@@ -52,7 +61,16 @@ typedef struct {
     double dpeak;          /* max |phi'| over x (bounded activations only) */
     /* Points where phi or phi' is not smooth (for piecewise quadrature); returns count. */
     int (*kinks)(const double *p, double out[4]);
+    /* Row-wise activations only (f, df and the kernels are NULL for them): */
+    int in_per_out;        /* pre-activations per output unit (GLU: 2); 0 means 1 */
+    vp_row_fwd row_fwd;
+    vp_row_bwd row_bwd;
 } vp_act_info;
+
+/* 1 for the row-wise (non-elementwise) activations. */
+static inline int vp_act_rowwise(const vp_act_info *a) { return a->row_fwd != NULL; }
+/* Width of z for a layer of n outputs. */
+static inline int vp_act_zwidth(const vp_act_info *a, int n) { return a->in_per_out > 1 ? a->in_per_out * n : n; }
 
 /* The row for kind k (k < VP_ACT_COUNT, else abort: an internal error). Borrowed
  * pointer into a static table. */

@@ -146,10 +146,12 @@ static int json_emit(cJSON *item)
     return 0;
 }
 
+/* A failure of the theory library: a request it cannot answer (VP_ERR_USAGE, e.g. a
+ * row-wise activation) is the user's error, exit 2; a numerical failure exits 1. */
 static int runtime_error(const char *cmd, vp_status st, const vp_err *err)
 {
     fprintf(stderr, "varprop %s: %s: %s\n", cmd, vp_status_str(st), err->msg);
-    return vp_exit_code(st) == 2 ? 1 : vp_exit_code(st);
+    return vp_exit_code(st);
 }
 
 /* ---- theory ---- */
@@ -367,6 +369,7 @@ int vp_cmd_gain(int argc, char **argv)
     for (int k = 0; k < VP_ACT_COUNT; k++) {
         vp_act act = vp_act_default((vp_act_kind)k);
         const char *label = vp_act_get(act.kind)->name;
+        if (vp_act_rowwise(vp_act_get(act.kind))) continue; /* no gains: not elementwise */
         vp_theory_gains g;
         double autog;
         if ((st = gains_for(&ctx, &act, &g, &autog, &err)) != VP_OK) {

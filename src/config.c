@@ -469,6 +469,9 @@ net_end:
                 v->hist_layers[(int)it->valuedouble - 1] = 1;
             }
         }
+        if (v->jacobian && vp_act_rowwise(vp_act_get(v->act.kind)))
+            return fail_at(c, "measure.jacobian", "the Jacobian spectrum needs an elementwise activation "
+                           "(J = prod D^l W^l); %s acts on whole rows", vp_act_get(v->act.kind)->name);
         if (v->jacobian)
             for (int l = 0; l <= v->L; l++)
                 if (v->widths[l] > MAX_JACOBIAN_WIDTH)

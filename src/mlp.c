@@ -13,7 +13,8 @@
 
 struct vp_mlp {
     int L, B;
-    int *w;                    /* widths n_0..n_L */
+    int *w;                    /* widths n_0..n_L (outputs of each layer) */
+    int *zw;                   /* width of z^l: n_l, or 2 n_l for GLU (index l = 1..L) */
     vp_precision prec;
     vp_act act;
     size_t *woff, *boff;       /* element offset of W^l, b^l (index l = 1..L) */
@@ -22,6 +23,7 @@ struct vp_mlp {
     void *g1, *g2;             /* two [B, n_max] gradient blocks */
     void *dW;                  /* one [n_l, n_{l-1}] weight-gradient block */
     double *acc;               /* 6 * n_max accumulators for the statistics */
+    double *row;               /* 4 * n_max doubles: one row of a row-wise activation */
     unsigned char *alive;      /* n_max flags: phi' != 0 seen for the unit */
 };
 
@@ -84,39 +86,44 @@ static void finish_stats(size_t B, size_t n, const double *shift, const double *
 
 static size_t real_size(vp_precision p) { return p == VP_F64 ? sizeof(double) : sizeof(float); }
 
-/* Element counts of each block. */
-static void counts(int L, const int *w, int B, size_t *nw, size_t *nb, size_t *nz, size_t *nh,
+/* Element counts of each block; z^l has zwidth(n_l) columns (2 n_l for GLU). nmax
+ * covers every layer width and every z width. */
+static void counts(int L, const int *w, int B, vp_act act, size_t *nw, size_t *nb, size_t *nz, size_t *nh,
                    size_t *nmax, size_t *wmax)
 {
+    const vp_act_info *ai = vp_act_get(act.kind);
     *nw = *nb = *nz = 0;
     *nh = (size_t)B * (size_t)w[0];
     *nmax = (size_t)w[0];
     *wmax = 0;
     for (int l = 1; l <= L; l++) {
-        size_t ws = (size_t)w[l] * (size_t)w[l - 1];
+        size_t zw = (size_t)vp_act_zwidth(ai, w[l]);
+        size_t ws = zw * (size_t)w[l - 1];
         *nw += ws;
-        *nb += (size_t)w[l];
-        *nz += (size_t)B * (size_t)w[l];
+        *nb += zw;
+        *nz += (size_t)B * zw;
         *nh += (size_t)B * (size_t)w[l];
-        if ((size_t)w[l] > *nmax) *nmax = (size_t)w[l];
+        if (zw > *nmax) *nmax = zw;
         if (ws > *wmax) *wmax = ws;
     }
 }
 
-double vp_mlp_bytes(int L, const int *w, int B, vp_precision prec)
+double vp_mlp_bytes(int L, const int *w, int B, vp_precision prec, vp_act act)
 {
     size_t nw, nb, nz, nh, nmax, wmax;
-    counts(L, w, B, &nw, &nb, &nz, &nh, &nmax, &wmax);
+    counts(L, w, B, act, &nw, &nb, &nz, &nh, &nmax, &wmax);
     double elems = (double)nw + (double)nb + (double)nz + (double)nh + 2.0 * (double)B * (double)nmax +
                    (double)wmax;
     /* + the double scratch used while drawing one layer's weights */
-    return elems * (double)real_size(prec) + 8.0 * ((double)wmax + 6.0 * (double)nmax) + (double)nmax;
+    return elems * (double)real_size(prec) + 8.0 * ((double)wmax + 10.0 * (double)nmax) + (double)nmax;
 }
 
 void vp_mlp_free(vp_mlp *m)
 {
     if (!m) return;
     free(m->w);
+    free(m->zw);
+    free(m->row);
     free(m->woff);
     free(m->boff);
     free(m->zoff);
@@ -145,8 +152,10 @@ vp_status vp_mlp_create(vp_mlp **out, int L, const int *widths, int batch, vp_pr
     m->prec = prec;
     m->act = act;
     size_t nw, nb, nz, nh, nmax, wmax, rs = real_size(prec);
-    counts(L, widths, batch, &nw, &nb, &nz, &nh, &nmax, &wmax);
+    counts(L, widths, batch, act, &nw, &nb, &nz, &nh, &nmax, &wmax);
     m->w = malloc((size_t)(L + 1) * sizeof *m->w);
+    m->zw = calloc((size_t)(L + 1), sizeof *m->zw);
+    m->row = malloc(4 * nmax * sizeof *m->row);
     m->woff = calloc((size_t)(L + 1), sizeof *m->woff);
     m->boff = calloc((size_t)(L + 1), sizeof *m->boff);
     m->zoff = calloc((size_t)(L + 1), sizeof *m->zoff);
@@ -160,31 +169,33 @@ vp_status vp_mlp_create(vp_mlp **out, int L, const int *widths, int batch, vp_pr
     m->dW = malloc(wmax * rs);
     m->acc = malloc(6 * nmax * sizeof *m->acc);
     m->alive = malloc(nmax);
-    if (!m->w || !m->woff || !m->boff || !m->zoff || !m->hoff || !m->W || !m->b || !m->Z || !m->H ||
+    if (!m->w || !m->zw || !m->row || !m->woff || !m->boff || !m->zoff || !m->hoff || !m->W || !m->b || !m->Z || !m->H ||
         !m->g1 || !m->g2 || !m->dW || !m->acc || !m->alive) {
-        double mb = vp_mlp_bytes(L, widths, batch, prec) / 1048576.0;
+        double mb = vp_mlp_bytes(L, widths, batch, prec, act) / 1048576.0;
         vp_mlp_free(m);
         return vp_fail(err, VP_ERR_NOMEM, "out of memory allocating a network of %.0f MiB", mb);
     }
     memcpy(m->w, widths, (size_t)(L + 1) * sizeof *m->w);
     size_t wo = 0, bo = 0, zo = 0, ho = (size_t)batch * (size_t)widths[0];
     for (int l = 1; l <= L; l++) {
+        m->zw[l] = vp_act_zwidth(vp_act_get(act.kind), widths[l]);
         m->woff[l] = wo;
         m->boff[l] = bo;
         m->zoff[l] = zo;
         m->hoff[l] = ho;
-        wo += (size_t)widths[l] * (size_t)widths[l - 1];
-        bo += (size_t)widths[l];
-        zo += (size_t)batch * (size_t)widths[l];
+        wo += (size_t)m->zw[l] * (size_t)widths[l - 1];
+        bo += (size_t)m->zw[l];
+        zo += (size_t)batch * (size_t)m->zw[l];
         ho += (size_t)batch * (size_t)widths[l];
     }
     *out = m;
     return VP_OK;
 }
 
-int vp_mlp_same_shape(const vp_mlp *m, int L, const int *widths, int batch, vp_precision prec)
+int vp_mlp_same_shape(const vp_mlp *m, int L, const int *widths, int batch, vp_precision prec, vp_act act)
 {
     if (!m || m->L != L || m->B != batch || m->prec != prec) return 0;
+    if (vp_act_zwidth(vp_act_get(act.kind), widths[L]) != m->zw[L]) return 0; /* GLU doubles z */
     return memcmp(m->w, widths, (size_t)(L + 1) * sizeof *widths) == 0;
 }
 
@@ -206,14 +217,14 @@ vp_status vp_mlp_init_params(vp_mlp *m, const vp_init *winit, const vp_init *bin
     const vp_init_info *wi = vp_init_get(winit->kind);
     size_t wmax = 0;
     for (int l = 1; l <= m->L; l++) {
-        size_t ws = (size_t)m->w[l] * (size_t)m->w[l - 1];
+        size_t ws = (size_t)m->zw[l] * (size_t)m->w[l - 1];
         if (ws > wmax) wmax = ws;
     }
     double *tmp = malloc(wmax * sizeof *tmp);
     if (!tmp) return vp_fail(err, VP_ERR_NOMEM, "out of memory drawing weights");
     vp_status s = VP_OK;
     for (int l = 1; l <= m->L && !s; l++) {
-        size_t fo = (size_t)m->w[l], fi = (size_t)m->w[l - 1];
+        size_t fo = (size_t)m->zw[l], fi = (size_t)m->w[l - 1]; /* fan_out of W: z's width */
         vp_rng rw = vp_rng_make(seed, (uint32_t)l, VP_RNG_WEIGHT);
         vp_rng rb = vp_rng_make(seed, (uint32_t)l, VP_RNG_BIAS);
         s = vp_init_weight(winit, fo, fi, &rw, tmp, err);
@@ -238,7 +249,7 @@ static void layer_forward(vp_mlp *m, int l, vp_layer_stats *st, vp_histogram *hi
 {
     st->layer = l;
     st->fan_in = m->w[l - 1];
-    st->fan_out = m->w[l];
+    st->fan_out = m->zw[l];
     if (m->prec == VP_F64) layer_forward_f64(m, l, st, hist);
     else layer_forward_f32(m, l, st, hist);
 }
@@ -263,7 +274,7 @@ vp_status vp_mlp_backward(vp_mlp *m, uint64_t seed, vp_layer_stats *stats, vp_hi
 /* Variance of z^l for the current weights (affine only; z is left holding z^l). */
 static double z_variance(vp_mlp *m, int l)
 {
-    size_t B = (size_t)m->B, n = (size_t)m->w[l];
+    size_t B = (size_t)m->B, n = (size_t)m->zw[l];
     double mean, var, usq, uvar;
     long long nf = 0, sub = 0;
     if (m->prec == VP_F64) {
@@ -280,7 +291,7 @@ vp_status vp_mlp_lsuv(vp_mlp *m, double tol, int max_iter, int *iters_out, vp_er
 {
     vp_layer_stats st;
     for (int l = 1; l <= m->L; l++) {
-        size_t nw = (size_t)m->w[l] * (size_t)m->w[l - 1];
+        size_t nw = (size_t)m->zw[l] * (size_t)m->w[l - 1];
         int it = 0;
         for (;;) {
             double var = z_variance(m, l);
@@ -301,7 +312,7 @@ vp_status vp_mlp_lsuv(vp_mlp *m, double tol, int max_iter, int *iters_out, vp_er
 
 void vp_mlp_export_layer(const vp_mlp *m, int l, int b, double *W, double *dphi)
 {
-    size_t n = (size_t)m->w[l], nin = (size_t)m->w[l - 1];
+    size_t n = (size_t)m->zw[l], nin = (size_t)m->w[l - 1]; /* W^l has z's width of rows */
     size_t zo = m->zoff[l] + (size_t)b * n;
     if (m->prec == VP_F64) {
         if (W) load_f64(W, (const double *)m->W + m->woff[l], n * nin);
@@ -314,7 +325,7 @@ void vp_mlp_export_layer(const vp_mlp *m, int l, int b, double *W, double *dphi)
 
 void vp_mlp_weight_moments(const vp_mlp *m, int l, double *sigma_w2, double *sigma_b2)
 {
-    size_t n = (size_t)m->w[l], nin = (size_t)m->w[l - 1];
+    size_t n = (size_t)m->zw[l], nin = (size_t)m->w[l - 1];
     double sw, sb;
     if (m->prec == VP_F64) {
         sw = sum_sq_f64((const double *)m->W + m->woff[l], n * nin);

@@ -55,7 +55,7 @@ typedef struct vp_mlp vp_mlp;
 
 /* Bytes vp_mlp_create would allocate for this shape (for refusing, up front,
  * runs that do not fit in memory). */
-double vp_mlp_bytes(int L, const int *widths, int batch, vp_precision prec);
+double vp_mlp_bytes(int L, const int *widths, int batch, vp_precision prec, vp_act act);
 
 /* widths[0..L]; batch B. Copies widths. */
 vp_status vp_mlp_create(vp_mlp **out, int L, const int *widths, int batch, vp_precision prec,
@@ -64,7 +64,7 @@ void vp_mlp_free(vp_mlp *m);
 
 /* 1 if m has exactly this shape, batch and precision (so it can be reused for
  * another run: every buffer is rewritten by init_params, set_input and the passes). */
-int vp_mlp_same_shape(const vp_mlp *m, int L, const int *widths, int batch, vp_precision prec);
+int vp_mlp_same_shape(const vp_mlp *m, int L, const int *widths, int batch, vp_precision prec, vp_act act);
 /* Change the activation of an existing network. */
 void vp_mlp_set_act(vp_mlp *m, vp_act act);
 
@@ -96,8 +96,9 @@ vp_status vp_mlp_forward(vp_mlp *m, vp_layer_stats *stats, vp_histogram *hist, v
 vp_status vp_mlp_backward(vp_mlp *m, uint64_t seed, vp_layer_stats *stats, vp_histogram *hist,
                           vp_err *err);
 
-/* Copy W^l (n_l x n_{l-1}) and phi'(z^l) of example `b` (n_l) as doubles, after
- * vp_mlp_forward (for the Jacobian spectrum). Either pointer may be NULL. */
+/* Copy W^l (zw_l x n_{l-1}; zw_l = n_l, or 2 n_l for GLU) and phi'(z^l) of example
+ * `b` (elementwise activations: n_l values) as doubles, after vp_mlp_forward (for the
+ * Jacobian spectrum). Either pointer may be NULL. */
 void vp_mlp_export_layer(const vp_mlp *m, int l, int b, double *W, double *dphi);
 
 /* Empirical fan_in * mean(W^2) and mean(b^2) of layer l (for theory with

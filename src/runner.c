@@ -70,7 +70,7 @@ static const char *verdict(double ratio, long long nonfinite)
 double vp_runner_run_bytes(const vp_experiment *e, int v)
 {
     const vp_variant *var = &e->variants[v];
-    double b = vp_mlp_bytes(var->L, var->widths, var->batch, var->prec);
+    double b = vp_mlp_bytes(var->L, var->widths, var->batch, var->prec, var->act);
     b += 8.0 * (double)var->batch * var->widths[0];                      /* input in double */
     b += 64.0 * var->L;                                                  /* stats */
     if (var->hist_bins) b += 8.0 * var->hist_bins * VP_HIST_QUANTITIES * var->L;
@@ -139,10 +139,12 @@ static void make_input(const job *j, const vp_variant *var, uint64_t seed, doubl
  * weights for data-dependent ones (LSUV); sigma_b^2(l) = Var[b^l]; q0 = mean x^2 of
  * the input batch. Mean-field theory assumes zero-mean i.i.d. random weights and
  * zero-mean biases: for deterministic or non-centred initializers (identity,
- * constant, U[0,1), ...) there is no prediction and the cells stay empty. */
+ * constant, U[0,1), ...) and for row-wise activations (softmax family, GLU) there
+ * is no prediction and the cells stay empty. */
 static int theory_inputs(const vp_variant *var, const vp_mlp *m, double *sw2, double *sb2)
 {
     const vp_init_info *wi = vp_init_get(var->winit.kind);
+    if (vp_act_rowwise(vp_act_get(var->act.kind))) return 0; /* mean field: elementwise phi only */
     for (int l = 1; l <= var->L; l++) {
         size_t fo = (size_t)var->widths[l], fi = (size_t)var->widths[l - 1];
         double mean, v, bmean, bv;
@@ -330,7 +332,7 @@ static vp_status run_one(job *j, int r, vp_mlp **net, vp_err *err)
                 if (!h->density) { s = vp_fail(err, VP_ERR_NOMEM, "out of memory"); goto end; }
             }
     }
-    if (vp_mlp_same_shape(*net, var->L, var->widths, var->batch, var->prec)) {
+    if (vp_mlp_same_shape(*net, var->L, var->widths, var->batch, var->prec, var->act)) {
         vp_mlp_set_act(*net, var->act);
     } else {
         vp_mlp_free(*net);

@@ -111,6 +111,8 @@ static int abrelu_slopes(const vp_act *act, double *a, double *b)
     case VP_ACT_HARD_TANH: case VP_ACT_SOFTPLUS: case VP_ACT_SOFTSIGN: case VP_ACT_TANHSHRINK:
     case VP_ACT_SOFTSHRINK: case VP_ACT_HARDSHRINK: case VP_ACT_THRESHOLD: case VP_ACT_SQUAREPLUS:
     case VP_ACT_SPARSE_PLUS: case VP_ACT_SPARSE_SIGMOID: case VP_ACT_EXPONENTIAL:
+    case VP_ACT_GLU: case VP_ACT_SOFTMAX: case VP_ACT_LOG_SOFTMAX: case VP_ACT_SOFTMIN:
+    case VP_ACT_STANDARDIZE: case VP_ACT_SPARSEMAX:
     case VP_ACT_COUNT: break;
     }
     return 0;
@@ -389,6 +391,9 @@ static double int2_line(double z, void *v)
 static vp_status check_act(const vp_act *act, vp_err *err)
 {
     if (!act || !vp_act_get(act->kind)) return vp_fail(err, VP_ERR_USAGE, "theory: no such activation");
+    if (vp_act_rowwise(vp_act_get(act->kind)))
+        return vp_fail(err, VP_ERR_USAGE, "theory: %s is not elementwise; mean-field theory here covers "
+                       "elementwise activations", vp_act_get(act->kind)->name);
     return VP_OK;
 }
 

@@ -21,10 +21,16 @@ Test(act_registry, rows_complete)
         cr_expect_not_null(a->aliases, "%s: aliases NULL (use \"\")", a->name);
         cr_expect(a->formula && a->formula[0], "%s: no formula", a->name);
         cr_expect(a->origin && a->origin[0], "%s: no origin", a->name);
-        cr_expect_not_null(a->f, "%s: f", a->name);
-        cr_expect_not_null(a->df, "%s: df", a->name);
-        cr_expect_not_null(a->kernel_f32, "%s: kernel_f32", a->name);
-        cr_expect_not_null(a->kernel_f64, "%s: kernel_f64", a->name);
+        if (vp_act_rowwise(a)) { /* row-wise: a forward and a vector-Jacobian product, nothing scalar */
+            cr_expect_not_null(a->row_bwd, "%s: row_bwd", a->name);
+            cr_expect(a->f == NULL && a->df == NULL && a->kernel_f32 == NULL && a->kernel_f64 == NULL,
+                      "%s: row-wise rows have no scalar functions", a->name);
+        } else {
+            cr_expect_not_null(a->f, "%s: f", a->name);
+            cr_expect_not_null(a->df, "%s: df", a->name);
+            cr_expect_not_null(a->kernel_f32, "%s: kernel_f32", a->name);
+            cr_expect_not_null(a->kernel_f64, "%s: kernel_f64", a->name);
+        }
         cr_expect(a->nparams >= 0 && a->nparams <= VP_ACT_MAX_PARAMS, "%s: nparams %d", a->name, a->nparams);
         for (int i = 0; i < a->nparams; i++) {
             const vp_param *p = &a->params[i];
@@ -79,7 +85,8 @@ Test(act_registry, names_unique_and_found)
 static int test_acts(vp_act *out, int cap)
 {
     int n = 0;
-    for (int k = 0; k < VP_ACT_COUNT && n < cap; k++) out[n++] = vp_act_default((vp_act_kind)k);
+    for (int k = 0; k < VP_ACT_COUNT && n < cap; k++)
+        if (!vp_act_rowwise(vp_act_get((vp_act_kind)k))) out[n++] = vp_act_default((vp_act_kind)k);
     struct { vp_act_kind k; double p0, p1; } v[] = {
         { VP_ACT_LEAKY_RELU, 0.2, 0 }, { VP_ACT_PRELU, -0.5, 0 }, { VP_ACT_RRELU, 0.1, 0.5 },
         { VP_ACT_ELU, 2.0, 0 }, { VP_ACT_CELU, 0.5, 0 }, { VP_ACT_HARD_TANH, -2.0, 3.0 },
@@ -218,6 +225,7 @@ Test(act_kernels, finite_for_large_inputs)
      * written naively overflow exp(-x) at x = -710 -> here |x| = 700 must be exact. */
     const double xs[] = { -700, -100, -40, 40, 100, 700 };
     for (int k = 0; k < VP_ACT_COUNT; k++) {
+        if (vp_act_rowwise(vp_act_get((vp_act_kind)k))) continue; /* see act_rowwise below */
         vp_act a = vp_act_default((vp_act_kind)k);
         for (size_t i = 0; i < sizeof xs / sizeof xs[0]; i++) {
             double f = vp_act_f(&a, xs[i]), g = vp_act_df(&a, xs[i]);
@@ -387,4 +395,81 @@ Test(act_values, labels)
     char small[6];
     vp_act_label(&ht, small, sizeof small);
     cr_expect_eq(strlen(small), 5);
+}
+
+/* ---- row-wise activations (softmax family, GLU) ---- */
+
+/* L(z) = sum_i gh_i F(z)_i for one row. */
+static double row_loss(const vp_act *a, const double *z, const double *gh, size_t n, double *h)
+{
+    vp_act_get(a->kind)->row_fwd(z, h, n, a->p);
+    double L = 0;
+    for (size_t i = 0; i < n; i++) L += gh[i] * h[i];
+    return L;
+}
+
+/* The backward of every row-wise activation is the gradient of L(z) = <gh, F(z)>:
+ * central differences with step 1e-6 have truncation error O(step^2) times the third
+ * derivative (~1e-12) and rounding error ~ eps |L| / step ~ 1e-10 for |L| ~ 1, so 1e-7
+ * absolute is > 100x the expected error, while a wrong term (a missing -h h^T, a
+ * dropped 1/n, the wrong half of GLU) is O(0.1). Inputs avoid sparsemax's kinks. */
+Test(act_rowwise, backward_is_the_gradient_of_the_forward)
+{
+    enum { N = 7 };
+    double z[2 * N], zp[2 * N], gh[N], gz[2 * N], h[2 * N], hp[2 * N];
+    for (int k = 0; k < VP_ACT_COUNT; k++) {
+        const vp_act_info *info = vp_act_get((vp_act_kind)k);
+        if (!vp_act_rowwise(info)) continue;
+        vp_act a = vp_act_default((vp_act_kind)k);
+        size_t zw = (size_t)vp_act_zwidth(info, N);
+        for (int trial = 0; trial < 3; trial++) {
+            for (size_t i = 0; i < zw; i++) z[i] = 1.7 * sin(1.3 * (double)i + 0.7 * trial) + 0.1 * (double)i;
+            for (size_t i = 0; i < N; i++) gh[i] = cos(0.9 * (double)i + trial);
+            info->row_fwd(z, h, N, a.p);
+            info->row_bwd(z, h, gh, gz, N, a.p);
+            for (size_t i = 0; i < zw; i++) {
+                const double step = 1e-6;
+                memcpy(zp, z, zw * sizeof *z);
+                zp[i] = z[i] + step;
+                double up = row_loss(&a, zp, gh, N, hp);
+                zp[i] = z[i] - step;
+                double down = row_loss(&a, zp, gh, N, hp);
+                double fd = (up - down) / (2 * step);
+                cr_expect(fabs(fd - gz[i]) < 1e-7, "%s trial %d: dL/dz_%zu = %.12g, finite difference %.12g",
+                          info->name, trial, i, gz[i], fd);
+            }
+        }
+    }
+}
+
+/* What each row-wise forward is, on values worked out by hand. */
+Test(act_rowwise, known_values)
+{
+    double z[4] = { 1.0, 2.0, 3.0, 0.5 }, h[4];
+    vp_act sm = vp_act_default(VP_ACT_SOFTMAX), lsm = vp_act_default(VP_ACT_LOG_SOFTMAX);
+    vp_act smin = vp_act_default(VP_ACT_SOFTMIN), glu = vp_act_default(VP_ACT_GLU);
+    vp_act st = vp_act_default(VP_ACT_STANDARDIZE), sp = vp_act_default(VP_ACT_SPARSEMAX);
+    double e = exp(1.0) + exp(2.0) + exp(3.0);
+    vp_act_get(sm.kind)->row_fwd(z, h, 3, sm.p);
+    cr_expect_float_eq(h[2], exp(3.0) / e, 1e-15);
+    cr_expect_float_eq(h[0] + h[1] + h[2], 1.0, 1e-15);
+    vp_act_get(lsm.kind)->row_fwd(z, h, 3, lsm.p);
+    cr_expect_float_eq(h[0], 1.0 - log(e), 1e-14);
+    vp_act_get(smin.kind)->row_fwd(z, h, 3, smin.p);
+    cr_expect_float_eq(h[0], exp(-1.0) / (exp(-1.0) + exp(-2.0) + exp(-3.0)), 1e-15);
+    vp_act_get(glu.kind)->row_fwd(z, h, 2, glu.p); /* a = (1, 2), b = (3, 0.5) */
+    cr_expect_float_eq(h[0], 1.0 / (1.0 + exp(-3.0)), 1e-15);
+    cr_expect_float_eq(h[1], 2.0 / (1.0 + exp(-0.5)), 1e-15);
+    vp_act_get(st.kind)->row_fwd(z, h, 3, st.p); /* mean 2, population variance 2/3 */
+    cr_expect_float_eq(h[2], 1.0 / sqrt(2.0 / 3.0 + 1e-5), 1e-13);
+    double zs[3] = { 0.1, 1.2, 0.4 };
+    vp_act_get(sp.kind)->row_fwd(zs, h, 3, sp.p); /* support {1.2, 0.4}: tau = (1.6 - 1)/2 = 0.3 */
+    cr_expect_float_eq(h[0] + h[1] + h[2], 1.0, 1e-15);
+    cr_expect_float_eq(h[0], 0.0, 0.0);
+    cr_expect_float_eq(h[1], 0.9, 1e-15);
+    cr_expect_float_eq(h[2], 0.1, 1e-15);
+    double zt[2] = { 3.0, 0.0 };
+    vp_act_get(sp.kind)->row_fwd(zt, h, 2, sp.p); /* far apart: one-hot */
+    cr_expect_float_eq(h[0], 1.0, 0.0);
+    cr_expect_float_eq(h[1], 0.0, 0.0);
 }

@@ -3,6 +3,7 @@
  * determinism across --threads, interruption and --resume. */
 #include <criterion/criterion.h>
 #include <cjson/cJSON.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "table.h"
 
 static char tmpdir[256];
 
@@ -319,4 +321,41 @@ Test(cli, missing_gnuplot_is_a_warning_not_a_failure)
     snprintf(p, sizeof p, "%s/p", tmpdir);
     cr_assert(!vt_exists(p), "no plots folder without gnuplot");
     free(o); free(e);
+}
+
+/* Row-wise activations run end to end: GLU's weights have fan_out 2n, softmax rows
+ * sum to 1 so every layer's post_mean is exactly 1/n (up to float32 rounding,
+ * 1e-6 relative), and no theory is claimed for them (empty cells). */
+Test(cli, rowwise_activations_run)
+{
+    char *o, *e, cfg[300], p[400];
+    vt_write_file(tmpdir, "rw.json", "{\"name\":\"rw\",\"network\":{\"depth\":3,\"width\":16},\"input\":{\"batch\":8},"
+                                     "\"sweep\":{\"network.activation\":[\"glu\",\"softmax\",\"sparsemax\",\"log_softmax\"]}}");
+    snprintf(cfg, sizeof cfg, "%s/rw.json", tmpdir);
+    cr_assert_eq(vt_run(tmpdir, &o, &e, "run %s -o %s/r --no-plot --quiet", cfg, tmpdir), 0, "%s", e);
+    free(o); free(e);
+    snprintf(p, sizeof p, "%s/r/layers.csv", tmpdir);
+    vp_table *t;
+    vp_err err;
+    cr_assert_eq(vp_table_load(p, &t, &err), VP_OK, "%s", err.msg);
+    size_t ca, cf, cm, ct, cg;
+    cr_assert_eq(vp_table_require(t, "activation", &ca, &err), VP_OK);
+    cr_assert_eq(vp_table_require(t, "fan_out", &cf, &err), VP_OK);
+    cr_assert_eq(vp_table_require(t, "post_mean", &cm, &err), VP_OK);
+    cr_assert_eq(vp_table_require(t, "theory_pre_var", &ct, &err), VP_OK);
+    cr_assert_eq(vp_table_require(t, "grad_pre_var", &cg, &err), VP_OK);
+    cr_assert_eq(vp_table_nrows(t), 4 * 3);
+    for (size_t r = 0; r < vp_table_nrows(t); r++) {
+        const char *act = vp_table_cell(t, r, ca);
+        double fo, pm, g;
+        cr_assert_eq(vp_table_num(t, r, cf, &fo, &err), VP_OK);
+        cr_assert_eq(vp_table_num(t, r, cm, &pm, &err), VP_OK);
+        cr_assert_eq(vp_table_num(t, r, cg, &g, &err), VP_OK);
+        cr_expect_eq(fo, strcmp(act, "glu") == 0 ? 32.0 : 16.0, "%s: fan_out %g", act, fo);
+        if (strcmp(act, "softmax") == 0 || strcmp(act, "sparsemax") == 0)
+            cr_expect(fabs(pm - 1.0 / 16) < 1e-6, "%s: post_mean %.9g, rows sum to 1", act, pm);
+        cr_expect(isfinite(g) && g > 0, "%s: grad_pre_var %g", act, g);
+        cr_expect_str_empty(vp_table_cell(t, r, ct), "%s: no mean-field prediction", act);
+    }
+    vp_table_free(t);
 }

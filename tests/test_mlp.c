@@ -704,8 +704,8 @@ Test(mlp_api, bytes_linear_in_depth_and_batch)
     for (int prec = 0; prec < 2; prec++) {
         vp_precision p = prec ? VP_F64 : VP_F32;
         double bl[11], bb[11];
-        for (int L = 1; L <= 10; L++) bl[L] = vp_mlp_bytes(L, w, 32, p);
-        for (int B = 1; B <= 10; B++) bb[B] = vp_mlp_bytes(4, w, B, p);
+        for (int L = 1; L <= 10; L++) bl[L] = vp_mlp_bytes(L, w, 32, p, vp_act_default(VP_ACT_RELU));
+        for (int B = 1; B <= 10; B++) bb[B] = vp_mlp_bytes(4, w, B, p, vp_act_default(VP_ACT_RELU));
         for (int i = 2; i <= 9; i++) {
             cr_expect_eq(bl[i + 1] - 2 * bl[i] + bl[i - 1], 0.0, "depth %d", i);
             cr_expect_eq(bb[i + 1] - 2 * bb[i] + bb[i - 1], 0.0, "batch %d", i);
@@ -716,7 +716,7 @@ Test(mlp_api, bytes_linear_in_depth_and_batch)
         double rs = p == VP_F64 ? 8 : 4;
         cr_expect_geq(bl[10], rs * (10.0 * 100 * 100 + 10 * 100 + 32.0 * 100 * 11 + 32.0 * 100 * 10));
     }
-    cr_expect_gt(vp_mlp_bytes(3, w, 8, VP_F64), vp_mlp_bytes(3, w, 8, VP_F32));
+    cr_expect_gt(vp_mlp_bytes(3, w, 8, VP_F64, vp_act_default(VP_ACT_RELU)), vp_mlp_bytes(3, w, 8, VP_F32, vp_act_default(VP_ACT_RELU)));
 }
 
 Test(mlp_api, create_rejects_bad_shapes_and_accessors)
