@@ -95,16 +95,17 @@ int vp_cmd_init(int argc, char **argv)
         vp_act_kind ak = vp_act_find(actname);
         if (ak == VP_ACT_COUNT) return vp_cli_usage_error("init", "--activation: \"%s\" is not a known activation", actname);
         vp_act act = vp_act_default(ak);
-        vp_theory_ctx tctx;
-        vp_theory_gains g;
         vp_err gerr;
-        if (vp_theory_ctx_init(&tctx, &gerr) || vp_theory_gains_of(&tctx, &act, &g, &gerr))
-            return vp_cli_usage_error("init", "gains of %s: %s", actname, gerr.msg);
-        double autog = isfinite(g.torch) ? g.torch : g.var_preserving;
-        if (in.critical_mask && !isfinite(g.critical))
-            return vp_cli_usage_error("init", "\"critical\": %s never reaches chi_1 = 1 at sigma_b^2 = 0", actname);
-        vp_init_resolve_auto(&in, autog);
-        vp_init_resolve_critical(&in, g.critical);
+        double g = 1.0;
+        if (in.auto_mask) {
+            if (vp_theory_auto_gain(&act, &g, &gerr)) return vp_cli_usage_error("init", "\"auto\" gain: %s", gerr.msg);
+            vp_init_resolve_auto(&in, g);
+        }
+        if (in.critical_mask) {
+            if (vp_theory_critical_gain(&act, &g, &gerr))
+                return vp_cli_usage_error("init", "\"critical\": %s", gerr.msg);
+            vp_init_resolve_critical(&in, g);
+        }
     }
     size_t n = (size_t)fan_in * (size_t)fan_out;
     size_t K = cnt < 0 ? n : (size_t)cnt;

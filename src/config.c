@@ -318,15 +318,9 @@ static vp_status auto_gain(ctx *c, const vp_act *act, const char *path, double *
  * chi_1 = 1 at sigma_b^2 = 0 (theory.h, vp_theory_gains_of; e.g. tanh 1, relu sqrt 2). */
 static vp_status critical_gain(ctx *c, const vp_act *act, const char *path, double *gain)
 {
-    vp_theory_ctx tctx;
-    vp_theory_gains g;
     vp_err e2;
-    if (vp_theory_ctx_init(&tctx, &e2) != VP_OK || vp_theory_gains_of(&tctx, act, &g, &e2) != VP_OK)
-        return fail_at(c, path, "\"critical\" gain for %s: %s", vp_act_get(act->kind)->name, e2.msg);
-    if (!isfinite(g.critical))
-        return fail_at(c, path, "\"critical\": %s never reaches chi_1 = 1 at sigma_b^2 = 0 (see `varprop gain %s`); "
-                       "give a number", vp_act_get(act->kind)->name, vp_act_get(act->kind)->name);
-    *gain = g.critical;
+    if (vp_theory_critical_gain(act, gain, &e2) != VP_OK)
+        return fail_at(c, path, "\"critical\": %s; give a number", e2.msg);
     return VP_OK;
 }
 

@@ -969,3 +969,17 @@ vp_status vp_theory_auto_gain(const vp_act *act, double *gain, vp_err *err)
     *gain = 1.0 / sqrt(e2);
     return VP_OK;
 }
+
+vp_status vp_theory_critical_gain(const vp_act *act, double *gain, vp_err *err)
+{
+    vp_theory_ctx ctx;
+    vp_theory_gains g;
+    vp_status st = vp_theory_ctx_init(&ctx, err);
+    if (st == VP_OK) st = vp_theory_gains_of(&ctx, act, &g, err);
+    if (st != VP_OK) return st;
+    if (!isfinite(g.critical))
+        return vp_fail(err, VP_ERR_NUMERIC, "%s never reaches chi_1 = 1 at sigma_b^2 = 0 (see `varprop gain %s`)",
+                       vp_act_get(act->kind)->name, vp_act_get(act->kind)->name);
+    *gain = g.critical;
+    return VP_OK;
+}

@@ -191,4 +191,9 @@ vp_status vp_theory_gains_of(const vp_theory_ctx *ctx, const vp_act *act, vp_the
  * one for act, else the variance-preserving gain. */
 vp_status vp_theory_auto_gain(const vp_act *act, double *gain, vp_err *err);
 
+/* The gain used for "gain": "critical": sqrt(sigma_w2) on the critical line
+ * chi_1 = 1 at sigma_b2 = 0 (tanh 1, relu sqrt 2). VP_ERR_NUMERIC with a message
+ * when act never reaches chi_1 = 1 there (e.g. gelu). */
+vp_status vp_theory_critical_gain(const vp_act *act, double *gain, vp_err *err);
+
 #endif
