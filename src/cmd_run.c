@@ -118,6 +118,9 @@ int vp_cmd_run(int argc, char **argv)
     } else if (s) {
         fprintf(stderr, "varprop: %s\n", err.msg);
     } else {
+        if (!quiet && res.draws < res.done)
+            printf("varprop: weights drawn %d times for %d runs (runs that differ only in the activation "
+                   "or input share them)\n", res.draws, res.done);
         if (!quiet) printf("varprop: results in %s/ (layers.csv, runs.csv, config.json)\n", dir);
         if (!no_plot) s = draw_charts(dir, plots, quiet, &err);
     }

@@ -383,6 +383,15 @@ static void resolve_mask(vp_init *in, unsigned mask, double gain)
 void vp_init_resolve_auto(vp_init *in, double gain) { resolve_mask(in, in->auto_mask, gain); }
 void vp_init_resolve_critical(vp_init *in, double gain) { resolve_mask(in, in->critical_mask, gain); }
 
+int vp_init_same(const vp_init *a, const vp_init *b)
+{
+    if (a->kind != b->kind || a->auto_resolved != b->auto_resolved) return 0;
+    const vp_init_info *info = vp_init_get(a->kind);
+    for (int i = 0; i < info->nparams; i++)
+        if (!(a->p[i] == b->p[i])) return 0;
+    return 1;
+}
+
 void vp_init_label(const vp_init *in, char *buf, size_t len)
 {
     const vp_init_info *info = vp_init_get(in->kind);

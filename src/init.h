@@ -76,6 +76,11 @@ void vp_init_resolve_critical(vp_init *in, double gain);
 /* (vp_init_resolve_critical: the same for "critical" gains.) */
 void vp_init_resolve_auto(vp_init *in, double gain);
 
+/* 1 if a and b draw the same numbers for every shape and stream: the same
+ * initializer with the same parameter values ("auto"/"critical" gains compared
+ * by their resolved values). Lets a sweep draw the weights it shares once. */
+int vp_init_same(const vp_init *a, const vp_init *b);
+
 /* Label: name plus non-default parameters, e.g. "orthogonal(gain=1.4142)". */
 void vp_init_label(const vp_init *in, char *buf, size_t len);
 

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "rng.h"
+#include "simd.h"
 
 struct vp_mlp {
     int L, B;
@@ -63,23 +64,27 @@ static void finish_stats(size_t B, size_t n, const double *shift, const double *
 
 #define REAL float
 #define REAL_MIN FLT_MIN
+#define REAL_NEXTUP(x) nextafterf(x, INFINITY)
 #define FN(x) x##_f32
 #define GEMM cblas_sgemm
 #define KERNEL kernel_f32
 #include "mlp_impl.inc"
 #undef REAL
 #undef REAL_MIN
+#undef REAL_NEXTUP
 #undef FN
 #undef GEMM
 #undef KERNEL
 #define REAL double
 #define REAL_MIN DBL_MIN
+#define REAL_NEXTUP(x) nextafter(x, INFINITY)
 #define FN(x) x##_f64
 #define GEMM cblas_dgemm
 #define KERNEL kernel_f64
 #include "mlp_impl.inc"
 #undef REAL
 #undef REAL_MIN
+#undef REAL_NEXTUP
 #undef FN
 #undef GEMM
 #undef KERNEL

@@ -1,5 +1,6 @@
 /* rng: see rng.h. Philox4x32-10 from Random123 (Salmon et al., SC'11). */
 #include "rng.h"
+#include "simd.h"
 
 #include <math.h>
 #include <Random123/philox.h>
@@ -109,11 +110,6 @@ static inline uint64_t half_bits(const philox4x32_ctr_t *b, int h)
  * chosen at load time where the CPU has it -- integer arithmetic, so every clone
  * gives identical bits). tests/test_rng.c compares it with philox4x32(). */
 #define LANES 8
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define VP_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define VP_CLONES
-#endif
 VP_CLONES
 static void philox_lanes(const vp_rng *r, uint64_t index0, uint32_t draw, uint32_t out[4][LANES])
 {

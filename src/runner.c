@@ -38,8 +38,10 @@ typedef struct {
     const double *data;          /* fashion-mnist pixels [n, 784] or NULL */
     int theory;                  /* layers.csv has the theory columns */
     vp_theory_ctx tctx;          /* quadrature rules, read-only once made */
-    int *todo;                   /* run indices to execute */
-    int ntodo, next, finished;
+    int *todo;                   /* run indices to execute, runs sharing parameters adjacent */
+    int ntodo, finished, draws;
+    int ngroups, next_group;     /* groups of runs with the same parameters (see group_runs) */
+    int *gbeg, *gnext;           /* group g is todo[gbeg[g] .. gbeg[g+1]); gnext[g]: its next run */
     run_sum *sums;               /* per run index */
     vp_status status;            /* first failure */
     vp_err err;
@@ -302,10 +304,117 @@ static vp_status write_fragments(const job *j, int r, const vp_variant *var, con
     return vp_afile_commit(&f, err);
 }
 
+/* ---- runs that share their parameters ----
+ * A run's weights and biases are a pure function of its shape, precision, weight
+ * and bias initializers and seed (init.h, rng.h): runs that differ only in the
+ * activation or the input draw exactly the same numbers. The runner puts such
+ * runs next to each other (a group) and a worker that runs several runs of a
+ * group in a row draws the parameters once; the network keeps them, since the
+ * passes never write W or b. Results do not depend on the grouping: a shared
+ * draw is bit for bit the draw the run would have made. Data-dependent
+ * initializers (LSUV rescales W with the activation's own forward pass) and
+ * networks whose z width differs (GLU) never share. */
+static int shares_params(const vp_variant *var)
+{
+    return !vp_init_get(var->winit.kind)->data_dependent;
+}
+
+static int same_params(const vp_experiment *e, int ra, int rb)
+{
+    const vp_variant *a = &e->variants[ra / e->nseeds], *b = &e->variants[rb / e->nseeds];
+    if (e->seeds[ra % e->nseeds] != e->seeds[rb % e->nseeds] || !shares_params(a) || !shares_params(b)) return 0;
+    if (a->L != b->L || a->batch != b->batch || a->prec != b->prec ||
+        memcmp(a->widths, b->widths, (size_t)(a->L + 1) * sizeof *a->widths) != 0)
+        return 0;
+    if (vp_act_zwidth(vp_act_get(a->act.kind), 1) != vp_act_zwidth(vp_act_get(b->act.kind), 1)) return 0;
+    return vp_init_same(&a->winit, &b->winit) && vp_init_same(&a->binit, &b->binit);
+}
+
+/* FNV-1a over 64-bit words: equal parameters give equal keys (the converse is
+ * checked with same_params). Runs that never share get their run index mixed in. */
+static uint64_t fnv(uint64_t h, uint64_t v)
+{
+    for (int i = 0; i < 8; i++) h = (h ^ ((v >> (8 * i)) & 0xff)) * 0x100000001b3ULL;
+    return h;
+}
+static uint64_t init_key(uint64_t h, const vp_init *in)
+{
+    h = fnv(h, (uint64_t)in->kind);
+    for (int i = 0; i < vp_init_get(in->kind)->nparams; i++) {
+        double p = in->p[i] == 0 ? 0.0 : in->p[i]; /* -0 == 0 */
+        uint64_t bits;
+        memcpy(&bits, &p, sizeof bits);
+        h = fnv(h, bits);
+    }
+    return h;
+}
+static uint64_t params_key(const vp_experiment *e, int r)
+{
+    const vp_variant *v = &e->variants[r / e->nseeds];
+    uint64_t h = fnv(0xcbf29ce484222325ULL, e->seeds[r % e->nseeds]);
+    if (!shares_params(v)) return fnv(h, ~(uint64_t)r);
+    h = fnv(h, (uint64_t)v->L);
+    h = fnv(h, (uint64_t)v->batch);
+    h = fnv(h, (uint64_t)v->prec);
+    h = fnv(h, (uint64_t)vp_act_zwidth(vp_act_get(v->act.kind), 1));
+    for (int l = 0; l <= v->L; l++) h = fnv(h, (uint64_t)v->widths[l]);
+    return init_key(init_key(h, &v->winit), &v->binit);
+}
+
+typedef struct { uint64_t key; int r, g; } group_item;
+static int cmp_item(const void *pa, const void *pb)
+{
+    const group_item *a = pa, *b = pb;
+    if (a->key != b->key) return a->key < b->key ? -1 : 1;
+    return (a->r > b->r) - (a->r < b->r);
+}
+
+/* Reorder j->todo into groups of runs with the same parameters, groups in the
+ * order of their first run, runs in run order within a group; fill gbeg/gnext. */
+static vp_status group_runs(job *j, vp_err *err)
+{
+    int n = j->ntodo;
+    group_item *it = malloc((size_t)(n ? n : 1) * sizeof *it);
+    int *first = malloc((size_t)(n ? n : 1) * sizeof *first);
+    j->gbeg = malloc((size_t)(n + 1) * sizeof *j->gbeg);
+    j->gnext = malloc((size_t)(n ? n : 1) * sizeof *j->gnext);
+    if (!it || !first || !j->gbeg || !j->gnext) {
+        free(it);
+        free(first);
+        return vp_fail(err, VP_ERR_NOMEM, "out of memory");
+    }
+    for (int i = 0; i < n; i++) it[i] = (group_item){ params_key(j->e, j->todo[i]), j->todo[i], -1 };
+    qsort(it, (size_t)n, sizeof *it, cmp_item);
+    int ng = 0;
+    for (int a = 0, b; a < n; a = b) { /* [a, b): one key; usually one group */
+        for (b = a; b < n && it[b].key == it[a].key; b++) {
+            for (int k = a; k < b && it[b].g < 0; k++)
+                if (same_params(j->e, it[k].r, it[b].r)) it[b].g = it[k].g;
+            if (it[b].g < 0) { it[b].g = ng; first[ng++] = it[b].r; }
+        }
+    }
+    for (int i = 0; i < n; i++) it[i].key = (uint64_t)first[it[i].g];
+    qsort(it, (size_t)n, sizeof *it, cmp_item);
+    j->ngroups = 0;
+    for (int i = 0; i < n; i++) {
+        if (i == 0 || it[i].g != it[i - 1].g) {
+            j->gbeg[j->ngroups] = j->gnext[j->ngroups] = i;
+            j->ngroups++;
+        }
+        j->todo[i] = it[i].r;
+    }
+    j->gbeg[j->ngroups] = n;
+    free(it);
+    free(first);
+    return VP_OK;
+}
+
 /* ---- one run ---- */
 /* One run. *net is the worker's network, kept between runs of the same shape so
- * a sweep does not allocate (and page in) a network per run. */
-static vp_status run_one(job *j, int r, vp_mlp **net, vp_err *err)
+ * a sweep does not allocate (and page in) a network per run. With params_ready
+ * the network already holds this run's weights and biases (the worker's previous
+ * run was of the same parameter group) and they are not drawn again. */
+static vp_status run_one(job *j, int r, vp_mlp **net, int params_ready, int *drew, vp_err *err)
 {
     const vp_experiment *e = j->e;
     int v = r / e->nseeds;
@@ -337,10 +446,12 @@ static vp_status run_one(job *j, int r, vp_mlp **net, vp_err *err)
     } else {
         vp_mlp_free(*net);
         *net = NULL;
+        params_ready = 0;
         if ((s = vp_mlp_create(net, var->L, var->widths, var->batch, var->prec, var->act, err))) goto end;
     }
     m = *net;
-    if ((s = vp_mlp_init_params(m, &var->winit, &var->binit, seed, err))) goto end;
+    *drew = !params_ready;
+    if (!params_ready && (s = vp_mlp_init_params(m, &var->winit, &var->binit, seed, err))) goto end;
     make_input(j, var, seed, x);
     vp_mlp_set_input(m, x);
     if (var->winit.kind == VP_INIT_LSUV &&
@@ -389,19 +500,44 @@ static void progress(job *j)
     fflush(o->log);
 }
 
+/* The next run for a worker whose last run was of group *g (-1: none): the next
+ * run of the same group while it has one, else the first run of the next group
+ * nobody has started, else (the tail of the sweep) a run of the group with the
+ * most runs left, so that no worker idles while another has a queue. Under lock. */
+static int next_run(job *j, int *g)
+{
+    if (*g < 0 || j->gnext[*g] == j->gbeg[*g + 1]) {
+        if (j->next_group < j->ngroups) {
+            *g = j->next_group++;
+        } else {
+            int best = -1, left = 0;
+            for (int k = 0; k < j->ngroups; k++)
+                if (j->gbeg[k + 1] - j->gnext[k] > left) { left = j->gbeg[k + 1] - j->gnext[k]; best = k; }
+            if (best < 0) return -1;
+            *g = best;
+        }
+    }
+    return j->todo[j->gnext[*g]++];
+}
+
 static void *worker(void *arg)
 {
     job *j = arg;
-    vp_mlp *net = NULL; /* reused while consecutive runs have the same shape */
+    vp_mlp *net = NULL;  /* reused while consecutive runs have the same shape */
+    int g = -1;          /* group of the run in progress */
+    int net_group = -1;  /* group whose parameters net holds, or -1 */
     for (;;) {
         pthread_mutex_lock(&j->lock);
-        int stop = j->status != VP_OK || (j->o->stop && *j->o->stop) || j->next >= j->ntodo;
-        int r = stop ? -1 : j->todo[j->next++];
+        int stop = j->status != VP_OK || (j->o->stop && *j->o->stop);
+        int r = stop ? -1 : next_run(j, &g);
         pthread_mutex_unlock(&j->lock);
         if (r < 0) break;
         vp_err e;
-        vp_status s = run_one(j, r, &net, &e);
+        int drew = 0;
+        vp_status s = run_one(j, r, &net, net_group == g, &drew, &e);
+        net_group = !s && shares_params(&j->e->variants[r / j->e->nseeds]) ? g : -1;
         pthread_mutex_lock(&j->lock);
+        j->draws += drew;
         if (s && j->status == VP_OK) { j->status = s; j->err = e; }
         if (!s) { j->finished++; progress(j); }
         pthread_mutex_unlock(&j->lock);
@@ -683,6 +819,7 @@ vp_status vp_runner_run(const vp_experiment *e, const vp_runner_opts *o, vp_runn
     }
     if (o->log && res->skipped)
         fprintf(o->log, "varprop: resuming: %d of %d runs already complete\n", res->skipped, total);
+    if ((s = group_runs(&j, err))) goto end;
 
     pthread_mutex_init(&j.lock, NULL);
     j.t0 = now();
@@ -695,6 +832,7 @@ vp_status vp_runner_run(const vp_experiment *e, const vp_runner_opts *o, vp_runn
     for (int t = 0; t < started; t++) pthread_join(tid[t], NULL);
     pthread_mutex_destroy(&j.lock);
     res->done = j.finished;
+    res->draws = j.draws;
     if (j.status) {
         s = j.status;
         *err = j.err;
@@ -722,5 +860,7 @@ end:
     free(data);
     free(j.sums);
     free(j.todo);
+    free(j.gbeg);
+    free(j.gnext);
     return s;
 }

@@ -34,6 +34,9 @@ typedef struct {
 typedef struct {
     int total, done, skipped;         /* runs in the experiment, finished now, kept from before */
     int interrupted;
+    int draws;                        /* parameter draws made: runs that share their weights
+                                         and biases (same shape, initializers and seed) share
+                                         a draw when one worker runs them in a row */
 } vp_runner_result;
 
 /* Ratio band for the verdict: a final/first ratio within [1/10, 10] is "stable". */

@@ -350,6 +350,32 @@ Test(mlp_reference, statistics_match_reference_f64)
     }
 }
 
+Test(mlp_reference, statistics_match_reference_any_batch)
+{
+    /* The statistics sweep the batch four rows at a time with a tail of one to three
+     * rows: batches 1, 5, 9 and 14 exercise the tail alone, one block + tail, and
+     * several blocks + tail, for bounded (saturation counted) and piecewise-linear
+     * activations. Same tolerance argument as backward_matches_reference (1e-10). */
+    const int batches[4] = { 1, 5, 9, 14 };
+    const vp_act_kind acts[3] = { VP_ACT_TANH, VP_ACT_SIGMOID, VP_ACT_RELU };
+    for (int bi_ = 0; bi_ < 4; bi_++)
+        for (int a = 0; a < 3; a++) {
+            ref_net r;
+            lib_net net;
+            vp_init wi = vp_init_default(VP_INIT_XAVIER_NORMAL), bi = vp_init_default(VP_INIT_NORMAL);
+            wi.p[0] = 2.5; /* large enough that tanh/sigmoid saturate somewhere */
+            bi.p[1] = 0.5;
+            uint64_t seed = 70 + (uint64_t)(4 * a + bi_);
+            build(&net, &r, 3, SMALL_W, batches[bi_], VP_F64, vp_act_default(acts[a]), &wi, &bi, seed);
+            run_lib(&net, seed, NULL);
+            ref_forward(&r);
+            ref_backward(&r);
+            compare_stats(&r, net.st, 1e-10);
+            ref_free(&r);
+            vp_mlp_free(net.m);
+        }
+}
+
 Test(mlp_reference, statistics_match_reference_f32)
 {
     /* The float32 net against the float64 reference built from the same

@@ -1,0 +1,118 @@
+/* Runner: runs that share their parameters (same shape, precision, initializers and
+ * seed) draw them once per worker and group, and sharing never changes a result:
+ * every number of a shared run equals the number of the same run made on its own. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "harness.h"
+#include "runner.h"
+#include "table.h"
+
+/* Run a config in-process into a fresh folder; returns the result, dir gets the path. */
+static vp_runner_result run_config(const char *json, int threads, char *dir, size_t len)
+{
+    vt_mktmp(dir, len, "/tmp/varprop-runner-");
+    vp_experiment *e;
+    vp_err err;
+    vp_config_opts co = { 0 };
+    cr_assert_eq(vp_config_parse(json, strlen(json), "t", &co, &e, &err), VP_OK, "%s", err.msg);
+    vp_runner_opts o = { dir, threads, 0, 0, NULL, NULL, NULL };
+    vp_runner_result res;
+    cr_assert_eq(vp_runner_run(e, &o, &res, &err), VP_OK, "%s", err.msg);
+    vp_experiment_free(e);
+    return res;
+}
+
+static char *layers_csv(const char *dir)
+{
+    char path[400];
+    snprintf(path, sizeof path, "%s/layers.csv", dir);
+    return vt_slurp_must(path, NULL);
+}
+
+#define SWEEP3 "{\"name\":\"t\",\"seeds\":2,\"theory\":false,\"network\":{\"depth\":6,\"width\":48," \
+               "\"init\":\"orthogonal\",\"bias\":{\"name\":\"normal\",\"std\":0.1}},\"input\":{\"batch\":40}," \
+               "\"sweep\":{\"network.activation\":[\"tanh\",\"relu\",\"selu\"]}}"
+
+Test(runner, runs_differing_only_in_activation_share_one_draw)
+{
+    char d1[256], d2[256];
+    vp_runner_result r1 = run_config(SWEEP3, 1, d1, sizeof d1);
+    cr_expect_eq(r1.done, 6);
+    cr_expect_eq(r1.draws, 2, "one worker: one draw per seed, got %d", r1.draws);
+    vp_runner_result r2 = run_config(SWEEP3, 2, d2, sizeof d2);
+    cr_expect_eq(r2.done, 6);
+    /* each worker draws a group at most once: 2 groups x 2 workers */
+    cr_expect(r2.draws >= 2 && r2.draws <= 4, "two workers: %d draws", r2.draws);
+    char *a = layers_csv(d1), *b = layers_csv(d2);
+    cr_expect_str_eq(a, b, "layers.csv differs between 1 and 2 threads");
+    free(a);
+    free(b);
+    vt_rmtree(d1);
+    vt_rmtree(d2);
+}
+
+/* A shared draw is the draw the run makes alone: every measured column of the
+ * sweep's selu rows equals the one-variant experiment's, exactly. */
+Test(runner, shared_parameters_give_the_numbers_of_a_run_made_alone)
+{
+    static const char *cols[] = { "pre_var", "post_var", "grad_pre_var", "grad_post_var", "wgrad_var" };
+    char d1[256], d2[256], path[400];
+    run_config(SWEEP3, 1, d1, sizeof d1);
+    const char *alone = "{\"name\":\"t\",\"seeds\":2,\"theory\":false,\"network\":{\"depth\":6,\"width\":48,"
+                        "\"activation\":\"selu\",\"init\":\"orthogonal\",\"bias\":{\"name\":\"normal\",\"std\":0.1}},"
+                        "\"input\":{\"batch\":40}}";
+    vp_runner_result r = run_config(alone, 1, d2, sizeof d2);
+    cr_expect_eq(r.draws, 2);
+    vp_table *ts, *ta;
+    vp_err err;
+    snprintf(path, sizeof path, "%s/layers.csv", d1);
+    cr_assert_eq(vp_table_load(path, &ts, &err), VP_OK, "%s", err.msg);
+    snprintf(path, sizeof path, "%s/layers.csv", d2);
+    cr_assert_eq(vp_table_load(path, &ta, &err), VP_OK, "%s", err.msg);
+    size_t nl = 6, nseeds = 2;
+    cr_assert_eq(vp_table_nrows(ts), 3 * nseeds * nl);
+    cr_assert_eq(vp_table_nrows(ta), nseeds * nl);
+    for (size_t c = 0; c < sizeof cols / sizeof *cols; c++) {
+        size_t cs, ca;
+        cr_assert_eq(vp_table_require(ts, cols[c], &cs, &err), VP_OK);
+        cr_assert_eq(vp_table_require(ta, cols[c], &ca, &err), VP_OK);
+        for (size_t i = 0; i < nseeds * nl; i++) {
+            double vs, va; /* variant 2 (selu) of the sweep: rows 2 * nseeds * nl ... */
+            cr_assert_eq(vp_table_num(ts, 2 * nseeds * nl + i, cs, &vs, &err), VP_OK);
+            cr_assert_eq(vp_table_num(ta, i, ca, &va, &err), VP_OK);
+            cr_expect(vs == va, "%s row %zu: shared %.17g vs alone %.17g", cols[c], i, vs, va);
+        }
+    }
+    vp_table_free(ts);
+    vp_table_free(ta);
+    vt_rmtree(d1);
+    vt_rmtree(d2);
+}
+
+/* No sharing where the parameters differ or depend on the activation: LSUV rescales W
+ * with the activation's own forward pass, GLU has twice the z width, "auto" gains
+ * differ between activations (linear and sigmoid both have gain 1 and do share). */
+Test(runner, no_sharing_when_the_parameters_differ)
+{
+    char d[256];
+    vp_runner_result r = run_config(
+        "{\"name\":\"t\",\"seeds\":1,\"theory\":false,\"network\":{\"depth\":4,\"width\":32,"
+        "\"init\":{\"name\":\"lsuv\"}},\"input\":{\"batch\":64},"
+        "\"sweep\":{\"network.activation\":[\"tanh\",\"relu\"]}}", 1, d, sizeof d);
+    cr_expect_eq(r.draws, 2, "lsuv: %d draws", r.draws);
+    vt_rmtree(d);
+    r = run_config("{\"name\":\"t\",\"seeds\":1,\"theory\":false,\"network\":{\"depth\":4,\"width\":32,"
+                   "\"init\":\"xavier_normal\"},\"input\":{\"batch\":16},"
+                   "\"sweep\":{\"network.activation\":[\"relu\",\"glu\"]}}", 1, d, sizeof d);
+    cr_expect_eq(r.draws, 2, "glu: %d draws", r.draws);
+    vt_rmtree(d);
+    r = run_config("{\"name\":\"t\",\"seeds\":1,\"theory\":false,\"network\":{\"depth\":4,\"width\":32,"
+                   "\"init\":{\"name\":\"xavier_normal\",\"gain\":\"auto\"}},\"input\":{\"batch\":16},"
+                   "\"sweep\":{\"network.activation\":[\"linear\",\"tanh\",\"sigmoid\"]}}", 1, d, sizeof d);
+    cr_expect_eq(r.draws, 2, "auto gains 1, 5/3, 1: %d draws", r.draws);
+    vt_rmtree(d);
+}
