@@ -26,6 +26,9 @@ struct vp_mlp {
     double *acc;               /* 6 * n_max accumulators for the statistics */
     double *row;               /* 4 * n_max doubles: one row of a row-wise activation */
     unsigned char *alive;      /* n_max flags: phi' != 0 seen for the unit */
+    void *probe;               /* [B, n_L] backward probe of seed probe_seed (probe_ok) */
+    uint64_t probe_seed;
+    int probe_ok;
 };
 
 /* Combine per-unit shifted sums into the reported moments:
@@ -118,7 +121,7 @@ double vp_mlp_bytes(int L, const int *w, int B, vp_precision prec, vp_act act)
     size_t nw, nb, nz, nh, nmax, wmax;
     counts(L, w, B, act, &nw, &nb, &nz, &nh, &nmax, &wmax);
     double elems = (double)nw + (double)nb + (double)nz + (double)nh + 2.0 * (double)B * (double)nmax +
-                   (double)wmax;
+                   (double)wmax + (double)B * (double)w[L];
     /* + the double scratch used while drawing one layer's weights */
     return elems * (double)real_size(prec) + 8.0 * ((double)wmax + 10.0 * (double)nmax) + (double)nmax;
 }
@@ -142,6 +145,7 @@ void vp_mlp_free(vp_mlp *m)
     free(m->dW);
     free(m->acc);
     free(m->alive);
+    free(m->probe);
     free(m);
 }
 
@@ -174,7 +178,8 @@ vp_status vp_mlp_create(vp_mlp **out, int L, const int *widths, int batch, vp_pr
     m->dW = malloc(wmax * rs);
     m->acc = malloc(6 * nmax * sizeof *m->acc);
     m->alive = malloc(nmax);
-    if (!m->w || !m->zw || !m->row || !m->woff || !m->boff || !m->zoff || !m->hoff || !m->W || !m->b || !m->Z || !m->H ||
+    m->probe = malloc((size_t)batch * (size_t)widths[L] * rs);
+    if (!m->probe || !m->w || !m->zw || !m->row || !m->woff || !m->boff || !m->zoff || !m->hoff || !m->W || !m->b || !m->Z || !m->H ||
         !m->g1 || !m->g2 || !m->dW || !m->acc || !m->alive) {
         double mb = vp_mlp_bytes(L, widths, batch, prec, act) / 1048576.0;
         vp_mlp_free(m);

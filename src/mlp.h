@@ -11,7 +11,7 @@
  *
  * Memory: one block for all weights, one for biases, z (overwritten in place by
  * phi'(z) once its statistics are taken) and h for every layer, plus two
- * gradient rows-blocks and one weight-gradient block. Nothing is allocated per
+ * gradient rows-blocks, one weight-gradient block and the backward probe. Nothing is allocated per
  * pass. Ownership: vp_mlp_create allocates, vp_mlp_free releases (NULL-safe).
  * A vp_mlp is used by one thread at a time; the library holds no global state.
  */
@@ -92,7 +92,9 @@ vp_status vp_mlp_lsuv(vp_mlp *m, double tol, int max_iter, int *iters_out, vp_er
 vp_status vp_mlp_forward(vp_mlp *m, vp_layer_stats *stats, vp_histogram *hist, vp_err *err);
 
 /* Backward pass with the N(0,1) probe from vp_rng_make(seed, 0, VP_RNG_PROBE);
- * must follow vp_mlp_forward. Fills the gradient fields of stats. */
+ * must follow vp_mlp_forward. Fills the gradient fields of stats. The network keeps
+ * the probe of the last seed (B x n_L values), so runs of one network with the same
+ * seed draw it once. */
 vp_status vp_mlp_backward(vp_mlp *m, uint64_t seed, vp_layer_stats *stats, vp_histogram *hist,
                           vp_err *err);
 

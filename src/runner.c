@@ -414,21 +414,56 @@ static vp_status group_runs(job *j, vp_err *err)
  * a sweep does not allocate (and page in) a network per run. With params_ready
  * the network already holds this run's weights and biases (the worker's previous
  * run was of the same parameter group) and they are not drawn again. */
-static vp_status run_one(job *j, int r, vp_mlp **net, int params_ready, int *drew, vp_err *err)
+/* What a worker keeps between runs: its network (with the parameters of group
+ * net_group, or -1) and the input batch of its last run (x_ok), keyed by what the
+ * input depends on. */
+typedef struct {
+    vp_mlp *net;
+    int net_group;
+    double *x;
+    size_t xcap;
+    int x_ok, x_input, x_batch, x_n0;
+    uint64_t x_seed;
+} worker_state;
+
+/* The input batch of a run, made unless the worker's last run had the same one. */
+static vp_status run_input(const job *j, const vp_variant *var, uint64_t seed, worker_state *w, vp_err *err)
+{
+    size_t n = (size_t)var->batch * (size_t)var->widths[0];
+    if (w->x_ok && w->x_input == (int)var->input && w->x_batch == var->batch && w->x_n0 == var->widths[0] &&
+        w->x_seed == seed)
+        return VP_OK;
+    w->x_ok = 0;
+    if (n > w->xcap) {
+        free(w->x);
+        w->xcap = 0;
+        if (!(w->x = malloc(n * sizeof *w->x))) return vp_fail(err, VP_ERR_NOMEM, "out of memory");
+        w->xcap = n;
+    }
+    make_input(j, var, seed, w->x);
+    w->x_ok = 1;
+    w->x_input = (int)var->input;
+    w->x_batch = var->batch;
+    w->x_n0 = var->widths[0];
+    w->x_seed = seed;
+    return VP_OK;
+}
+
+static vp_status run_one(job *j, int r, worker_state *w, int params_ready, int *drew, vp_err *err)
 {
     const vp_experiment *e = j->e;
     int v = r / e->nseeds;
     uint64_t seed = e->seeds[r % e->nseeds];
     const vp_variant *var = &e->variants[v];
     double t0 = now();
-    vp_mlp *m = NULL;
-    double *x = malloc((size_t)var->batch * (size_t)var->widths[0] * sizeof *x);
+    vp_mlp *m = NULL, **net = &w->net;
+    double *x = NULL;
     vp_layer_stats *st = calloc((size_t)var->L, sizeof *st);
     vp_histogram *hist = NULL;
     double *tpre = calloc((size_t)var->L, sizeof *tpre), *tgrad = calloc((size_t)var->L, sizeof *tgrad);
     double *sv = NULL;
     vp_status s = VP_OK;
-    if (!x || !st || !tpre || !tgrad) { s = vp_fail(err, VP_ERR_NOMEM, "out of memory"); goto end; }
+    if (!st || !tpre || !tgrad) { s = vp_fail(err, VP_ERR_NOMEM, "out of memory"); goto end; }
     for (int l = 0; l < var->L; l++) tpre[l] = tgrad[l] = NAN;
     if (var->hist_bins) {
         hist = calloc((size_t)var->L * VP_HIST_QUANTITIES, sizeof *hist);
@@ -452,7 +487,8 @@ static vp_status run_one(job *j, int r, vp_mlp **net, int params_ready, int *dre
     m = *net;
     *drew = !params_ready;
     if (!params_ready && (s = vp_mlp_init_params(m, &var->winit, &var->binit, seed, err))) goto end;
-    make_input(j, var, seed, x);
+    if ((s = run_input(j, var, seed, w, err))) goto end;
+    x = w->x;
     vp_mlp_set_input(m, x);
     if (var->winit.kind == VP_INIT_LSUV &&
         (s = vp_mlp_lsuv(m, var->winit.p[0], (int)var->winit.p[1], NULL, err)))
@@ -477,7 +513,6 @@ static vp_status run_one(job *j, int r, vp_mlp **net, int params_ready, int *dre
     if (!s) j->sums[r] = sum;
 end:
     if (s) vp_err_prefix(err, "run %d (variant %d, seed %llu)", r, v, (unsigned long long)seed);
-    free(x);
     free(st);
     free(tpre);
     free(tgrad);
@@ -523,9 +558,8 @@ static int next_run(job *j, int *g)
 static void *worker(void *arg)
 {
     job *j = arg;
-    vp_mlp *net = NULL;  /* reused while consecutive runs have the same shape */
-    int g = -1;          /* group of the run in progress */
-    int net_group = -1;  /* group whose parameters net holds, or -1 */
+    worker_state w = { NULL, -1, NULL, 0, 0, 0, 0, 0, 0 };
+    int g = -1; /* group of the run in progress */
     for (;;) {
         pthread_mutex_lock(&j->lock);
         int stop = j->status != VP_OK || (j->o->stop && *j->o->stop);
@@ -534,15 +568,17 @@ static void *worker(void *arg)
         if (r < 0) break;
         vp_err e;
         int drew = 0;
-        vp_status s = run_one(j, r, &net, net_group == g, &drew, &e);
-        net_group = !s && shares_params(&j->e->variants[r / j->e->nseeds]) ? g : -1;
+        vp_status s = run_one(j, r, &w, w.net_group == g, &drew, &e);
+        w.net_group = !s && shares_params(&j->e->variants[r / j->e->nseeds]) ? g : -1;
+        if (s) w.x_ok = 0;
         pthread_mutex_lock(&j->lock);
         j->draws += drew;
         if (s && j->status == VP_OK) { j->status = s; j->err = e; }
         if (!s) { j->finished++; progress(j); }
         pthread_mutex_unlock(&j->lock);
     }
-    vp_mlp_free(net);
+    vp_mlp_free(w.net);
+    free(w.x);
     return NULL;
 }
 

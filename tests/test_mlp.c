@@ -720,6 +720,50 @@ Test(mlp_textbook, histograms_are_densities)
     vp_mlp_free(net.m);
 }
 
+Test(mlp_api, reused_network_gives_the_numbers_of_a_fresh_one)
+{
+    /* A network reused for another run (new activation, parameters and probe seed,
+     * or the same seed: the probe is kept) reports exactly what a fresh network
+     * reports: nothing of the earlier run leaks into the next. */
+    const int L = 3, B = 12;
+    int w[4] = { 9, 16, 16, 8 };
+    vp_init wi = vp_init_default(VP_INIT_XAVIER_NORMAL), bi = vp_init_default(VP_INIT_ZEROS);
+    const vp_act_kind acts[3] = { VP_ACT_TANH, VP_ACT_RELU, VP_ACT_TANH };
+    const uint64_t seeds[3] = { 21, 21, 22 };
+    const vp_precision precs[2] = { VP_F64, VP_F32 };
+    double *x = alloc_doubles((size_t)B * 9);
+    vp_err err;
+    for (int p = 0; p < 2; p++) {
+        vp_mlp *reused;
+        cr_assert_eq(vp_mlp_create(&reused, L, w, B, precs[p], vp_act_default(acts[0]), &err), VP_OK);
+        for (int k = 0; k < 3; k++) {
+            vp_layer_stats a[3], b[3];
+            vp_mlp *fresh;
+            vp_rng in = vp_rng_make(seeds[k], 0, VP_RNG_INPUT);
+            vp_rng_normal_fill(&in, 0, x, (size_t)B * 9);
+            cr_assert_eq(vp_mlp_create(&fresh, L, w, B, precs[p], vp_act_default(acts[k]), &err), VP_OK);
+            vp_mlp_set_act(reused, vp_act_default(acts[k]));
+            vp_mlp *nets[2] = { reused, fresh };
+            vp_layer_stats *st[2] = { a, b };
+            for (int q = 0; q < 2; q++) {
+                cr_assert_eq(vp_mlp_init_params(nets[q], &wi, &bi, seeds[k], &err), VP_OK);
+                vp_mlp_set_input(nets[q], x);
+                cr_assert_eq(vp_mlp_forward(nets[q], st[q], NULL, &err), VP_OK);
+                cr_assert_eq(vp_mlp_backward(nets[q], seeds[k], st[q], NULL, &err), VP_OK);
+            }
+            for (int l = 0; l < L; l++) {
+                cr_expect(a[l].pre_var == b[l].pre_var && a[l].post_var == b[l].post_var, "run %d layer %d", k, l);
+                cr_expect(a[l].grad_pre_var == b[l].grad_pre_var && a[l].grad_post_var == b[l].grad_post_var &&
+                              a[l].wgrad_var == b[l].wgrad_var,
+                          "run %d layer %d: gradients %.17g vs %.17g", k, l, a[l].grad_post_var, b[l].grad_post_var);
+            }
+            vp_mlp_free(fresh);
+        }
+        vp_mlp_free(reused);
+    }
+    free(x);
+}
+
 Test(mlp_api, bytes_linear_in_depth_and_batch)
 {
     /* Every block is a sum over layers (depth) and rows (batch): with equal widths
