@@ -1,6 +1,5 @@
 /* rng: see rng.h. Philox4x32-10 from Random123 (Salmon et al., SC'11). */
 #include "rng.h"
-#include "simd.h"
 
 #include <math.h>
 #include <Random123/philox.h>
@@ -105,13 +104,17 @@ static inline uint64_t half_bits(const philox4x32_ctr_t *b, int h)
 
 /* ---- Philox for LANES consecutive counters at once ----
  * The same function as Random123's philox4x32 (10 rounds, key bumped by the Weyl
- * constants before rounds 2..10), written lane-parallel in structure-of-arrays
- * form so the 32x32->64-bit multiplies vectorize (SSE2 by default; an AVX2 clone is
- * chosen at load time where the CPU has it -- integer arithmetic, so every clone
- * gives identical bits). tests/test_rng.c compares it with philox4x32(). */
+ * constants before rounds 2..10) for 8 consecutive counters. Two implementations,
+ * both checked against philox4x32() by tests/test_fastpaths.c:
+ *  - portable: structure-of-arrays C that GCC vectorizes as it can (SSE2);
+ *  - AVX2 (chosen at run time where the CPU has it): each 32x32->64-bit product of
+ *    8 lanes is two vpmuludq, one on the even lanes and one on the odd lanes
+ *    shifted down, and the high and low halves are put back into place by one
+ *    shift and one blend each -- no cross-lane shuffles.
+ * Integer arithmetic: both give identical bits. */
 #define LANES 8
-VP_CLONES
-static void philox_lanes(const vp_rng *r, uint64_t index0, uint32_t draw, uint32_t out[4][LANES])
+
+static void philox_lanes_portable(const vp_rng *r, uint64_t index0, uint32_t draw, uint32_t out[4][LANES])
 {
     uint32_t x0[LANES], x1[LANES], x2[LANES], x3[LANES];
     uint32_t k0 = (uint32_t)r->seed, k1 = (uint32_t)(r->seed >> 32);
@@ -146,9 +149,75 @@ static void philox_lanes(const vp_rng *r, uint64_t index0, uint32_t draw, uint32
     }
 }
 
-void vp_rng_philox_lanes_check(const vp_rng *r, uint64_t index0, uint32_t draw, uint32_t out[4][8])
+#if defined(__x86_64__) && defined(__GNUC__)
+#define VP_PHILOX_AVX2 1
+#include <immintrin.h>
+
+/* hi and lo 32-bit halves of a * m for the 8 lanes of a (m: the multiplier in every lane). */
+__attribute__((target("avx2"))) static inline void mulhilo8(__m256i a, __m256i m, __m256i *hi, __m256i *lo)
 {
-    philox_lanes(r, index0, draw, out);
+    __m256i even = _mm256_mul_epu32(a, m);                       /* lanes 0,2,4,6: 64-bit products */
+    __m256i odd = _mm256_mul_epu32(_mm256_srli_epi64(a, 32), m); /* lanes 1,3,5,7 */
+    *lo = _mm256_blend_epi32(even, _mm256_slli_epi64(odd, 32), 0xAA);
+    *hi = _mm256_blend_epi32(_mm256_srli_epi64(even, 32), odd, 0xAA);
+}
+
+__attribute__((target("avx2"))) static void philox_lanes_avx2(const vp_rng *r, uint64_t index0, uint32_t draw,
+                                                              uint32_t out[4][LANES])
+{
+    uint32_t c0[LANES], c1[LANES];
+    for (int i = 0; i < LANES; i++) {
+        uint64_t index = index0 + (uint64_t)i;
+        c0[i] = (uint32_t)index;
+        c1[i] = (uint32_t)(index >> 32) ^ (draw * 0x9E3779B9u);
+    }
+    __m256i x0 = _mm256_loadu_si256((const __m256i *)c0), x1 = _mm256_loadu_si256((const __m256i *)c1);
+    __m256i x2 = _mm256_set1_epi32((int)r->layer), x3 = _mm256_set1_epi32((int)r->purpose);
+    const __m256i m0 = _mm256_set1_epi32((int)PHILOX_M4x32_0), m1 = _mm256_set1_epi32((int)PHILOX_M4x32_1);
+    uint32_t k0 = (uint32_t)r->seed, k1 = (uint32_t)(r->seed >> 32);
+    for (int round = 0; round < 10; round++) {
+        if (round) {
+            k0 += PHILOX_W32_0;
+            k1 += PHILOX_W32_1;
+        }
+        __m256i hi0, lo0, hi1, lo1;
+        mulhilo8(x0, m0, &hi0, &lo0);
+        mulhilo8(x2, m1, &hi1, &lo1);
+        x0 = _mm256_xor_si256(_mm256_xor_si256(hi1, x1), _mm256_set1_epi32((int)k0));
+        x2 = _mm256_xor_si256(_mm256_xor_si256(hi0, x3), _mm256_set1_epi32((int)k1));
+        x1 = lo1;
+        x3 = lo0;
+    }
+    _mm256_storeu_si256((__m256i *)out[0], x0);
+    _mm256_storeu_si256((__m256i *)out[1], x1);
+    _mm256_storeu_si256((__m256i *)out[2], x2);
+    _mm256_storeu_si256((__m256i *)out[3], x3);
+}
+#else
+#define VP_PHILOX_AVX2 0
+#endif
+
+static void philox_lanes(const vp_rng *r, uint64_t index0, uint32_t draw, uint32_t out[4][LANES])
+{
+#if VP_PHILOX_AVX2
+    if (__builtin_cpu_supports("avx2")) {
+        philox_lanes_avx2(r, index0, draw, out);
+        return;
+    }
+#endif
+    philox_lanes_portable(r, index0, draw, out);
+}
+
+void vp_rng_philox_lanes_check(const vp_rng *r, uint64_t index0, uint32_t draw, int impl, uint32_t out[4][8])
+{
+#if VP_PHILOX_AVX2
+    if (impl == 1 && __builtin_cpu_supports("avx2")) {
+        philox_lanes_avx2(r, index0, draw, out);
+        return;
+    }
+#endif
+    if (impl == 0) philox_lanes_portable(r, index0, draw, out);
+    else philox_lanes(r, index0, draw, out);
 }
 
 void vp_rng_normal_range(const vp_rng *r, uint32_t draw, uint64_t start, size_t n, double *out)

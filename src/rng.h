@@ -52,8 +52,10 @@ void vp_rng_uniform_fill(const vp_rng *r, uint32_t draw, double *out, size_t n);
 void vp_rng_normal_fill(const vp_rng *r, uint32_t draw, double *out, size_t n);
 
 /* Philox4x32-10 of the 8 counters (index0 + i, draw), as used internally by the
- * lane-parallel fast path: out[w][i] is word w of counter i (for tests). */
-void vp_rng_philox_lanes_check(const vp_rng *r, uint64_t index0, uint32_t draw, uint32_t out[4][8]);
+ * lane-parallel fast path: out[w][i] is word w of counter i (for tests). impl 0:
+ * the portable C; 1: the AVX2 version where the CPU has AVX2 (else the portable
+ * one); 2: whichever the library uses on this CPU. */
+void vp_rng_philox_lanes_check(const vp_rng *r, uint64_t index0, uint32_t draw, int impl, uint32_t out[4][8]);
 
 /* Uniform integer in [0, n) for counter (index, draw); unbiased (Lemire-free
  * rejection on 64-bit words). n must be > 0. */
