@@ -48,7 +48,7 @@ static vp_status draw_charts(const char *results, const char *plots, int quiet, 
 
 static const char USAGE[] =
     "usage: varprop run CONFIG.json [-o DIR] [--plots DIR] [--no-plot] [--threads N] [--quiet]\n"
-    "                   [--resume] [--max-runs N]\n"
+    "                   [--resume] [--max-runs N] [--no-share]\n"
     "\n"
     "Runs every variant x seed of the experiment config and writes layers.csv, runs.csv\n"
     "and config.json (plus histograms.csv / jacobian.csv when asked for) into DIR (default\n"
@@ -61,24 +61,27 @@ static const char USAGE[] =
     "  --quiet        no summary table, no progress bar\n"
     "  --resume       continue an interrupted sweep in DIR, skipping runs already complete\n"
     "  --max-runs N   allow sweeps of more than 10000 runs (0: no limit)\n"
+    "  --no-share     draw every run's weights itself, even where runs that differ only in\n"
+    "                 the activation could share one draw (same results; for timing)\n"
     "  -h, --help     this help\n";
 
 int vp_cmd_run(int argc, char **argv)
 {
     const char *config = NULL, *out = NULL, *plots = NULL;
     long threads = sysconf(_SC_NPROCESSORS_ONLN), max_runs = VP_DEFAULT_MAX_RUNS;
-    int quiet = 0, resume = 0, no_plot = 0;
+    int quiet = 0, resume = 0, no_plot = 0, no_share = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) { fputs(USAGE, stdout); return 0; }
         else if (strcmp(a, "--quiet") == 0) quiet = 1;
         else if (strcmp(a, "--resume") == 0) resume = 1;
         else if (strcmp(a, "--no-plot") == 0) no_plot = 1;
+        else if (strcmp(a, "--no-share") == 0) no_share = 1;
         else if (strcmp(a, "--plots") == 0) { if (!(plots = vp_cli_value(argc, argv, &i, "run"))) return 2; }
         else if (strcmp(a, "-o") == 0) { if (!(out = vp_cli_value(argc, argv, &i, "run"))) return 2; }
         else if (strcmp(a, "--threads") == 0) { if (vp_cli_long(argc, argv, &i, 1, 256, &threads, "run")) return 2; }
         else if (strcmp(a, "--max-runs") == 0) { if (vp_cli_long(argc, argv, &i, 0, 1L << 40, &max_runs, "run")) return 2; }
-        else if (a[0] == '-' && a[1]) return vp_cli_unknown_option(a, "-o --plots --no-plot --threads --quiet --resume --max-runs --help", "run");
+        else if (a[0] == '-' && a[1]) return vp_cli_unknown_option(a, "-o --plots --no-plot --threads --quiet --resume --max-runs --no-share --help", "run");
         else if (!config) config = a;
         else return vp_cli_usage_error("run", "only one CONFIG.json is taken (got \"%s\" too)", a);
     }
@@ -104,7 +107,7 @@ int vp_cmd_run(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
 
     vp_runner_opts o = { dir, (int)threads, !quiet && isatty(2), resume, &stop_requested,
-                         quiet ? NULL : stdout, stderr };
+                         quiet ? NULL : stdout, stderr, no_share };
     vp_runner_result res;
     if (!quiet)
         printf("varprop: %s: %d variant%s x %d seed%s = %ld runs, %ld thread%s\n", e->name, e->nvariants,

@@ -568,7 +568,7 @@ static void *worker(void *arg)
         if (r < 0) break;
         vp_err e;
         int drew = 0;
-        vp_status s = run_one(j, r, &w, w.net_group == g, &drew, &e);
+        vp_status s = run_one(j, r, &w, !j->o->no_share && w.net_group == g, &drew, &e);
         w.net_group = !s && shares_params(&j->e->variants[r / j->e->nseeds]) ? g : -1;
         if (s) w.x_ok = 0;
         pthread_mutex_lock(&j->lock);

@@ -29,6 +29,8 @@ typedef struct {
     volatile sig_atomic_t *stop;      /* may be NULL; non-zero: finish runs in progress, then stop */
     FILE *out;                        /* summary table (NULL: none) */
     FILE *log;                        /* progress and notes (NULL: none) */
+    int no_share;                     /* draw every run's parameters, never reuse a worker's
+                                         (results are the same bits either way) */
 } vp_runner_opts;
 
 typedef struct {

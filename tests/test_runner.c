@@ -12,18 +12,23 @@
 #include "table.h"
 
 /* Run a config in-process into a fresh folder; returns the result, dir gets the path. */
-static vp_runner_result run_config(const char *json, int threads, char *dir, size_t len)
+static vp_runner_result run_config_opt(const char *json, int threads, int no_share, char *dir, size_t len)
 {
     vt_mktmp(dir, len, "/tmp/varprop-runner-");
     vp_experiment *e;
     vp_err err;
     vp_config_opts co = { 0 };
     cr_assert_eq(vp_config_parse(json, strlen(json), "t", &co, &e, &err), VP_OK, "%s", err.msg);
-    vp_runner_opts o = { dir, threads, 0, 0, NULL, NULL, NULL };
+    vp_runner_opts o = { dir, threads, 0, 0, NULL, NULL, NULL, no_share };
     vp_runner_result res;
     cr_assert_eq(vp_runner_run(e, &o, &res, &err), VP_OK, "%s", err.msg);
     vp_experiment_free(e);
     return res;
+}
+
+static vp_runner_result run_config(const char *json, int threads, char *dir, size_t len)
+{
+    return run_config_opt(json, threads, 0, dir, len);
 }
 
 static char *layers_csv(const char *dir)
@@ -115,4 +120,28 @@ Test(runner, no_sharing_when_the_parameters_differ)
                    "\"sweep\":{\"network.activation\":[\"linear\",\"tanh\",\"sigmoid\"]}}", 1, d, sizeof d);
     cr_expect_eq(r.draws, 2, "auto gains 1, 5/3, 1: %d draws", r.draws);
     vt_rmtree(d);
+}
+
+/* Sharing on or off, 1 or 2 workers: the same bytes, for a sweep mixing initializers,
+ * activations, widths and seeds (groups of several sizes, singletons, steals at the tail). */
+Test(runner, same_bytes_with_and_without_sharing)
+{
+    const char *cfg = "{\"name\":\"t\",\"seeds\":3,\"theory\":false,\"network\":{\"depth\":5,\"width\":40,"
+                      "\"bias\":{\"name\":\"normal\",\"std\":0.05}},\"input\":{\"batch\":18},"
+                      "\"sweep\":{\"network.init\":[\"he_normal\",\"orthogonal\",\"xavier_uniform\"],"
+                      "\"network.activation\":[\"tanh\",\"relu\",\"gelu\",\"selu\"],\"network.width\":[40,24]}}";
+    char d[4][256];
+    vp_runner_result r[4];
+    for (int k = 0; k < 4; k++) r[k] = run_config_opt(cfg, 1 + k % 2, k / 2, d[k], sizeof d[k]);
+    cr_expect_eq(r[0].draws, 18, "1 worker, sharing: one draw per (init, width, seed), got %d", r[0].draws);
+    cr_expect_eq(r[2].draws, 72, "no sharing: one draw per run, got %d", r[2].draws);
+    cr_expect_eq(r[3].draws, 72);
+    char *ref = layers_csv(d[0]);
+    for (int k = 1; k < 4; k++) {
+        char *b = layers_csv(d[k]);
+        cr_expect_str_eq(b, ref, "layers.csv differs (threads %d, no_share %d)", 1 + k % 2, k / 2);
+        free(b);
+    }
+    free(ref);
+    for (int k = 0; k < 4; k++) vt_rmtree(d[k]);
 }
