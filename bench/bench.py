@@ -448,8 +448,11 @@ def write_md(a, info, results, pts, png, t_total, argv, charts=None):
                 verdict(r["varprop"]["rss_mib"]["max"] <= m["budget_mib"]), r["peer"]["rss_mib"]["max"]))
         s += "- %s: %s\n" % (r["title"], "; ".join(parts))
     if charts:
-        s += ("\nvarprop's default extras, not part of the comparison (the benchmark configs set `\"theory\": false` and "
-              "varprop runs with `--no-plot`, because the peer computes neither), each timed once:\n\n")
+        s += ("\nVariations, each timed once and not part of the comparison: varprop's default extras (the benchmark "
+              "configs set `\"theory\": false` and varprop runs with `--no-plot`, because the peer computes neither), and "
+              "`--no-share`: the sweeps of workloads 1 and 2 vary the activation for each (initializer, seed), so by default "
+              "the runs of one (initializer, seed) share one draw of the weights (same bytes either way, see README); with "
+              "`--no-share` every run draws its own, as the peer's loop does:\n\n")
         s += md_table(["what", "wall s", "CPU s", "wall s without (median above)", "extra s", "command"],
                       [[e["label"], "%.2f" % e["wall"], "%.2f" % e["cpu"], "%.2f" % e["base"], "%+.2f" % (e["wall"] - e["base"]),
                         "`%s`" % " ".join(e["cmd"])] for e in charts])
@@ -572,6 +575,21 @@ def main():
             cmd = [a.vp, "run", tcfg, "-o", d, "--quiet", "--threads", str(a.threads), "--max-runs", "0"]
             cmd += ["--plots", d + "-plots"] if plots else a.vp_extra
             label = "workload %s with theory on%s" % (key[1], " and charts (varprop's defaults)" if plots else "")
+            log("bench: " + label + ", x1")
+            r = timed(cmd)
+            base = next(x for x in results if x["key"] == key)["varprop"]["wall"]["median"]
+            extras.append({"label": label, "cmd": cmd, "wall": r["wall"], "cpu": r["user"] + r["sys"],
+                           "rss_mib": r["rss_kb"] / 1024.0, "base": base})
+    # Without parameter sharing: every run draws its own weights, as the peer's loop does.
+    if "--no-share" in help_text:
+        for key, cfgname in (("w1", "w1_reference.json"), ("w2", "w2_wide.json")):
+            if key not in want or a.quick:
+                continue
+            d = os.path.join(OUT, "runs", key + "-noshare")
+            shutil.rmtree(d, ignore_errors=True)
+            cmd = [a.vp, "run", os.path.join(BENCH, cfgname), "-o", d, "--quiet", "--threads", str(a.threads),
+                   "--max-runs", "0", "--no-share"] + a.vp_extra
+            label = "workload %s with `--no-share` (every run draws its own weights, as the peer does)" % key[1]
             log("bench: " + label + ", x1")
             r = timed(cmd)
             base = next(x for x in results if x["key"] == key)["varprop"]["wall"]["median"]
