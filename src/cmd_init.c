@@ -113,6 +113,7 @@ int vp_cmd_init(int argc, char **argv)
     double *W = malloc(n * sizeof *W);
     if (!W) { fprintf(stderr, "varprop init: out of memory\n"); return 1; }
     vp_rng rng = vp_rng_make((uint64_t)seed, 1, VP_RNG_WEIGHT);
+    in.single = !f64; /* as a float32 network draws it (orthogonal: QR in float32) */
     vp_err err;
     vp_status s = vp_init_weight(&in, (size_t)fan_out, (size_t)fan_in, &rng, W, &err);
     if (s) { fprintf(stderr, "varprop init: %s\n", err.msg); free(W); return vp_exit_code(s); }

@@ -18,6 +18,10 @@ extern void dgeqrf_(const int *m, const int *n, double *a, const int *lda, doubl
                     double *work, const int *lwork, int *info);
 extern void dorgqr_(const int *m, const int *n, const int *k, double *a, const int *lda,
                     const double *tau, double *work, const int *lwork, int *info);
+extern void sgeqrf_(const int *m, const int *n, float *a, const int *lda, float *tau,
+                    float *work, const int *lwork, int *info);
+extern void sorgqr_(const int *m, const int *n, const int *k, float *a, const int *lda,
+                    const float *tau, float *work, const int *lwork, int *info);
 
 /* ---- choice lists (indices are stored as parameter values) ---- */
 #define KAIMING_MODES "fan_in fan_out"
@@ -210,8 +214,8 @@ DRAW(draw_variance_scaling)
     UNUSED(is_bias);
     return vs_draw(in->p[0], (int)in->p[1], (int)in->p[2], fo, fi, rng, out, err);
 }
-DRAW(draw_orthogonal) { UNUSED(is_bias); return vp_init_orthogonal(fo, fi, in->p[0], rng, out, err); }
-DRAW(draw_lsuv) { UNUSED(in); UNUSED(is_bias); return vp_init_orthogonal(fo, fi, 1.0, rng, out, err); }
+DRAW(draw_orthogonal) { UNUSED(is_bias); return vp_init_orthogonal(fo, fi, in->p[0], in->single, rng, out, err); }
+DRAW(draw_lsuv) { UNUSED(is_bias); return vp_init_orthogonal(fo, fi, 1.0, in->single, rng, out, err); }
 DRAW(draw_sparse) /* PyTorch sparse_: N(0, std^2), then ceil(sparsity*rows) zeros per column */
 {
     UNUSED(err); UNUSED(is_bias);
@@ -312,7 +316,7 @@ static const vp_init_info INIT_TABLE[VP_INIT_COUNT] = {
             { "distribution", VP_P_ENUM, DIST_TRUNC, 0, 0, VS_DISTS, "shape of the draw" }},
         draw_variance_scaling, W_ONLY, 0, 0 },
     [VP_INIT_ORTHOGONAL] = { "orthogonal", "", "gain * Q, Q from QR of a Gaussian matrix, sign-corrected",
-        "Saxe et al. 2014; PyTorch orthogonal_, Keras Orthogonal, JAX orthogonal", 1, { GAIN1 },
+        "Saxe et al. 2014; PyTorch orthogonal_, Keras Orthogonal, JAX orthogonal; QR in the net's precision", 1, { GAIN1 },
         draw_orthogonal, W_ONLY, 0, 0 },
     [VP_INIT_SPARSE] = { "sparse", "", "N(0, std^2) with ceil(sparsity*fan_out) zeros per column",
         "Martens 2010; PyTorch sparse_(sparsity, std=0.01)",
@@ -350,7 +354,7 @@ vp_init_kind vp_init_find(const char *name)
 
 vp_init vp_init_default(vp_init_kind k)
 {
-    vp_init in = { k, {0}, 0, 0, 0 };
+    vp_init in = { k, {0}, 0, 0, 0, 0 };
     const vp_init_info *info = vp_init_get(k);
     for (int i = 0; i < info->nparams; i++) in.p[i] = info->params[i].def;
     return in;
@@ -508,7 +512,23 @@ int vp_init_support(const vp_init *in, size_t fo, size_t fi, int is_bias, double
     return 0;
 }
 
-vp_status vp_init_orthogonal(size_t rows, size_t cols, double gain, const vp_rng *rng, double *W,
+/* LAPACK QR in double or single precision on the same void buffers. */
+static void geqrf(int single, int m, int n, void *a, void *tau, void *work, int lwork, int *info)
+{
+    if (single) sgeqrf_(&m, &n, a, &m, tau, work, &lwork, info);
+    else dgeqrf_(&m, &n, a, &m, tau, work, &lwork, info);
+}
+static void orgqr(int single, int m, int n, void *a, const void *tau, void *work, int lwork, int *info)
+{
+    if (single) sorgqr_(&m, &n, &n, a, &m, tau, work, &lwork, info);
+    else dorgqr_(&m, &n, &n, a, &m, tau, work, &lwork, info);
+}
+static double elem(int single, const void *a, size_t i)
+{
+    return single ? (double)((const float *)a)[i] : ((const double *)a)[i];
+}
+
+vp_status vp_init_orthogonal(size_t rows, size_t cols, double gain, int single, const vp_rng *rng, double *W,
                              vp_err *err)
 {
     /* Work on the tall orientation m x n (m >= n) in column-major order, as PyTorch
@@ -516,33 +536,41 @@ vp_status vp_init_orthogonal(size_t rows, size_t cols, double gain, const vp_rng
     int transposed = rows < cols;
     size_t m = transposed ? cols : rows, n = transposed ? rows : cols;
     if (m > 1u << 20 || n > 1u << 16) return vp_fail(err, VP_ERR_CONFIG, "orthogonal: matrix too large");
-    int im = (int)m, in = (int)n, info = 0, lwork = -1;
-    double *a = malloc(m * n * sizeof *a), *tau = malloc(n * sizeof *tau), wq;
-    double *sign = malloc(n * sizeof *sign), *work = NULL;
+    int im = (int)m, in = (int)n, info = 0, lwork;
+    size_t es = single ? sizeof(float) : sizeof(double);
+    double wq[2] = { 0, 0 }; /* workspace-size answers (a float or a double) */
+    double *g = malloc(m * n * sizeof *g), *sign = malloc(n * sizeof *sign);
+    void *a = malloc(m * n * es), *tau = malloc(n * es), *work = NULL;
     vp_status s = VP_OK;
-    if (!a || !tau || !sign) { s = vp_fail(err, VP_ERR_NOMEM, "orthogonal: out of memory"); goto end; }
-    vp_rng_normal_fill(rng, 0, a, m * n);
-    dgeqrf_(&im, &in, a, &im, tau, &wq, &lwork, &info);
-    lwork = (int)wq;
-    dorgqr_(&im, &in, &in, a, &im, tau, &wq, &(int){-1}, &info);
-    if ((int)wq > lwork) lwork = (int)wq;
-    work = malloc((size_t)lwork * sizeof *work);
+    if (!g || !a || !tau || !sign) { s = vp_fail(err, VP_ERR_NOMEM, "orthogonal: out of memory"); goto end; }
+    vp_rng_normal_fill(rng, 0, g, m * n);
+    for (size_t i = 0; i < m * n; i++) {
+        if (single) ((float *)a)[i] = (float)g[i];
+        else ((double *)a)[i] = g[i];
+    }
+    geqrf(single, im, in, a, tau, wq, -1, &info);
+    lwork = (int)elem(single, wq, 0);
+    orgqr(single, im, in, a, tau, wq, -1, &info);
+    if ((int)elem(single, wq, 0) > lwork) lwork = (int)elem(single, wq, 0);
+    if (lwork < 1) lwork = 1;
+    work = malloc((size_t)lwork * es);
     if (!work) { s = vp_fail(err, VP_ERR_NOMEM, "orthogonal: out of memory"); goto end; }
-    dgeqrf_(&im, &in, a, &im, tau, work, &lwork, &info);
-    if (info != 0) { s = vp_fail(err, VP_ERR_NUMERIC, "orthogonal: dgeqrf failed (info=%d)", info); goto end; }
-    /* Signs of diag(R) (Mezzadri 2007): makes Q Haar-distributed. Read before dorgqr
+    geqrf(single, im, in, a, tau, work, lwork, &info);
+    if (info != 0) { s = vp_fail(err, VP_ERR_NUMERIC, "orthogonal: QR (geqrf) failed (info=%d)", info); goto end; }
+    /* Signs of diag(R) (Mezzadri 2007): makes Q Haar-distributed. Read before orgqr
      * overwrites R. */
-    for (size_t j = 0; j < n; j++) sign[j] = a[j + j * m] < 0 ? -1.0 : 1.0;
-    dorgqr_(&im, &in, &in, a, &im, tau, work, &lwork, &info);
-    if (info != 0) { s = vp_fail(err, VP_ERR_NUMERIC, "orthogonal: dorgqr failed (info=%d)", info); goto end; }
+    for (size_t j = 0; j < n; j++) sign[j] = elem(single, a, j + j * m) < 0 ? -1.0 : 1.0;
+    orgqr(single, im, in, a, tau, work, lwork, &info);
+    if (info != 0) { s = vp_fail(err, VP_ERR_NUMERIC, "orthogonal: forming Q (orgqr) failed (info=%d)", info); goto end; }
     for (size_t j = 0; j < n; j++)
         for (size_t i = 0; i < m; i++) {
-            double q = gain * sign[j] * a[i + j * m];
+            double q = gain * sign[j] * elem(single, a, i + j * m);
             /* not transposed: W[i][j] (rows = m); transposed: W = Q^T, W[j][i] */
             if (transposed) W[j * cols + i] = q;
             else W[i * cols + j] = q;
         }
 end:
+    free(g);
     free(sign);
     free(a);
     free(tau);

@@ -39,6 +39,9 @@ typedef struct {
     unsigned auto_mask;
     unsigned critical_mask; /* gains given as "critical": chi_1 = 1 at sigma_b^2 = 0 */
     int auto_resolved;  /* the "auto" / "critical" values in p are filled in */
+    int single;         /* the draw will be stored in float32, so an initializer may compute
+                           in float32 as PyTorch does for a float32 tensor (orthogonal: the
+                           QR); 0: everything in double */
 } vp_init;
 
 typedef struct vp_init_info vp_init_info;
@@ -103,8 +106,9 @@ int vp_init_support(const vp_init *in, size_t fan_out, size_t fan_in, int is_bia
                     double *hi);
 
 /* Orthogonal [rows, cols] matrix (rows orthonormal if rows <= cols, else columns),
- * QR of a Gaussian matrix with sign correction (Mezzadri 2007), times gain. */
-vp_status vp_init_orthogonal(size_t rows, size_t cols, double gain, const vp_rng *rng, double *W,
+ * QR of a Gaussian matrix with sign correction (Mezzadri 2007), times gain; the QR
+ * in float32 (sgeqrf/sorgqr, half the time) with `single`, else in double. */
+vp_status vp_init_orthogonal(size_t rows, size_t cols, double gain, int single, const vp_rng *rng, double *W,
                              vp_err *err);
 
 /* PyTorch calculate_gain for the kaiming `nonlinearity` choice index and param a. */

@@ -233,11 +233,13 @@ vp_status vp_mlp_init_params(vp_mlp *m, const vp_init *winit, const vp_init *bin
     double *tmp = malloc(wmax * sizeof *tmp);
     if (!tmp) return vp_fail(err, VP_ERR_NOMEM, "out of memory drawing weights");
     vp_status s = VP_OK;
+    vp_init wi_prec = *winit; /* a float32 net lets the initializer compute in float32 */
+    wi_prec.single = m->prec == VP_F32;
     for (int l = 1; l <= m->L && !s; l++) {
         size_t fo = (size_t)m->zw[l], fi = (size_t)m->w[l - 1]; /* fan_out of W: z's width */
         vp_rng rw = vp_rng_make(seed, (uint32_t)l, VP_RNG_WEIGHT);
         vp_rng rb = vp_rng_make(seed, (uint32_t)l, VP_RNG_BIAS);
-        s = vp_init_weight(winit, fo, fi, &rw, tmp, err);
+        s = vp_init_weight(&wi_prec, fo, fi, &rw, tmp, err);
         if (s) break;
         store(m, m->W, m->woff[l], tmp, fo * fi);
         if (wi->sets_bias) s = vp_init_bias(winit, fo, fi, &rb, tmp, err);
