@@ -32,7 +32,7 @@ DEB_PKGS := libcjson-dev libopenblas-dev librandom123-dev gnuplot-nox libcriteri
             zlib1g-dev dataset-fashion-mnist clang-14 libclang-rt-14-dev
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps test unit sanitize demo bench fuzz clean valgrind docs
+.PHONY: all deps test unit sanitize demo bench bench-act fuzz clean valgrind docs
 all: varprop
 
 deps:
@@ -90,6 +90,11 @@ demo: deps varprop
 # machine; writes docs/benchmarks.md and docs/bench_scaling.png (about 10 minutes).
 bench: varprop
 	sh bench/run_bench.sh
+
+# ns per element of every fused activation kernel (about 10 s; bench/act_kernels.c)
+bench-act: $(BUILD)/libvarprop.a
+	$(CC) $(ALL_CFLAGS) -Isrc bench/act_kernels.c $(BUILD)/libvarprop.a $(LDLIBS) -o $(BUILD)/act_kernels
+	$(BUILD)/act_kernels
 
 valgrind: varprop
 	valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect \
