@@ -13,6 +13,9 @@
 #include <unistd.h>
 
 #include "csv.h"
+
+/* OpenBLAS: stops its thread pool (exported, used by its fork handler; not in cblas.h). */
+extern int blas_thread_shutdown_(void);
 #include "data.h"
 #include "fsutil.h"
 #include "mlp.h"
@@ -641,15 +644,28 @@ static int any_theory(const vp_experiment *e)
 }
 
 /* Phase diagram (Poole et al. 2016, Schoenholz et al. 2017): when the sweep is over
- * network.init.sigma_w x network.init.sigma_b of mean_field, write the order-to-chaos
- * line chi_1 = 1 as "sigma_w sigma_b" points (critical_line.dat, read by the heatmap)
- * over the swept sigma_b range. Points where chi_1 = 1 is unreachable are left out. */
-static vp_status critical_line(const job *j, vp_err *err)
+ * network.init.sigma_w x network.init.sigma_b of mean_field, the order-to-chaos line
+ * chi_1 = 1 as "sigma_w sigma_b" points (critical_line.dat, read by the heatmap) over
+ * the swept sigma_b range; points where chi_1 = 1 is unreachable are left out.
+ * Computed (critical_line_points) by the main thread while the other workers start
+ * on the runs, so its ~0.1 s of quadrature is not a serial tail; written at the end. */
+#define CRIT_STEPS 100
+typedef struct {
+    int wanted, n;
+    double sw[CRIT_STEPS + 1], sb[CRIT_STEPS + 1];
+    vp_status s;
+    vp_err err;
+} crit_line;
+
+static void critical_line_points(const job *j, crit_line *cl)
 {
     const vp_experiment *e = j->e;
-    if (e->nsweep != 2 || strcmp(e->sweep_keys[0], "network.init.sigma_w") != 0 ||
-        strcmp(e->sweep_keys[1], "network.init.sigma_b") != 0 || e->variants[0].winit.kind != VP_INIT_MEAN_FIELD)
-        return VP_OK;
+    cl->n = 0;
+    cl->s = VP_OK;
+    cl->wanted = e->nsweep == 2 && strcmp(e->sweep_keys[0], "network.init.sigma_w") == 0 &&
+                 strcmp(e->sweep_keys[1], "network.init.sigma_b") == 0 &&
+                 e->variants[0].winit.kind == VP_INIT_MEAN_FIELD;
+    if (!cl->wanted) return;
     double bmin = INFINITY, bmax = -INFINITY;
     for (int v = 0; v < e->nvariants; v++) {
         double b = e->variants[v].winit.p[1];
@@ -657,21 +673,32 @@ static vp_status critical_line(const job *j, vp_err *err)
         bmax = b > bmax ? b : bmax;
     }
     vp_theory_ctx ctx;
-    vp_status s = vp_theory_ctx_init(&ctx, err);
-    if (s) return s;
+    if ((cl->s = vp_theory_ctx_init(&ctx, &cl->err))) return;
+    for (int k = 0; k <= CRIT_STEPS; k++) {
+        double sb = bmin + (bmax - bmin) * k / CRIT_STEPS, sw2, qs;
+        vp_err ignore;
+        if (vp_theory_critical(&ctx, &e->variants[0].act, sb * sb, &sw2, &qs, &ignore) == VP_OK && isfinite(sw2)) {
+            cl->sw[cl->n] = sqrt(sw2);
+            cl->sb[cl->n++] = sb;
+        }
+    }
+}
+
+static vp_status critical_line_write(const job *j, const crit_line *cl, vp_err *err)
+{
+    if (!cl->wanted) return VP_OK;
+    if (cl->s) {
+        *err = cl->err;
+        return cl->s;
+    }
     char path[4200];
-    if ((s = vp_path_join(path, sizeof path, j->o->out_dir, "critical_line.dat", err))) return s;
+    vp_status s = vp_path_join(path, sizeof path, j->o->out_dir, "critical_line.dat", err);
+    if (s) return s;
     vp_afile f;
     if ((s = vp_afile_open(&f, path, err))) return s;
     fprintf(f.fp, "# chi_1 = 1 (order/chaos boundary) for %s: sigma_w sigma_b\n",
-            vp_act_get(e->variants[0].act.kind)->name);
-    const int steps = 100;
-    for (int k = 0; k <= steps; k++) {
-        double sb = bmin + (bmax - bmin) * k / steps, sw2, qs;
-        vp_err ignore;
-        if (vp_theory_critical(&ctx, &e->variants[0].act, sb * sb, &sw2, &qs, &ignore) == VP_OK && isfinite(sw2))
-            fprintf(f.fp, "%.9g %.9g\n", sqrt(sw2), sb);
-    }
+            vp_act_get(j->e->variants[0].act.kind)->name);
+    for (int k = 0; k < cl->n; k++) fprintf(f.fp, "%.9g %.9g\n", cl->sw[k], cl->sb[k]);
     return vp_afile_commit(&f, err);
 }
 
@@ -806,6 +833,12 @@ vp_status vp_runner_run(const vp_experiment *e, const vp_runner_opts *o, vp_runn
     if (workers < 1) workers = 1;
     while (workers > 1 && per_run * workers > avail) workers--;
     openblas_set_num_threads(workers > 1 ? 1 : o->threads);
+    /* With one BLAS thread per worker, OpenBLAS's own pool (started when the library
+     * loads) has nothing to do, but each pool thread spins on sched_yield for ~2^28
+     * cycles (~0.1 s) before sleeping -- a whole core at the start of every run of
+     * varprop. Stop the pool; OpenBLAS restarts it by itself before a multi-threaded
+     * call (exec_blas_async re-initializes a stopped pool, as after fork()). */
+    if (workers > 1 || o->threads == 1) blas_thread_shutdown_();
 
     job j;
     memset(&j, 0, sizeof j);
@@ -818,6 +851,7 @@ vp_status vp_runner_run(const vp_experiment *e, const vp_runner_opts *o, vp_runn
     j.sums = calloc((size_t)total, sizeof *j.sums);
     j.todo = malloc((size_t)total * sizeof *j.todo);
     double *data = NULL;
+    crit_line *cl = NULL;
     if (!j.sums || !j.todo) { s = vp_fail(err, VP_ERR_NOMEM, "out of memory"); goto end; }
     /* Real data, loaded once and shared read-only -- before anything is written,
      * so a broken data file leaves no output behind. */
@@ -864,6 +898,8 @@ vp_status vp_runner_run(const vp_experiment *e, const vp_runner_opts *o, vp_runn
     if (workers > 256) workers = 256;
     for (int t = 1; t < workers; t++)
         if (pthread_create(&tid[started], NULL, worker, &j) == 0) started++;
+    cl = malloc(sizeof *cl); /* while the other workers run */
+    if (cl) critical_line_points(&j, cl);
     worker(&j);
     for (int t = 0; t < started; t++) pthread_join(tid[t], NULL);
     pthread_mutex_destroy(&j.lock);
@@ -882,7 +918,8 @@ vp_status vp_runner_run(const vp_experiment *e, const vp_runner_opts *o, vp_runn
         if (!as) as = assemble(&j, "runs.csv", "runs", h_runs, err);
         if (!as && any_hist(e)) as = assemble(&j, "histograms.csv", "hist", h_hist, err);
         if (!as && any_jacobian(e)) as = assemble(&j, "jacobian.csv", "jac", h_jac, err);
-        if (!as) as = critical_line(&j, err);
+        if (!as && !cl) as = vp_fail(err, VP_ERR_NOMEM, "out of memory");
+        if (!as) as = critical_line_write(&j, cl, err);
         s = as;
     }
     int complete = res->done + res->skipped == total;
@@ -893,6 +930,7 @@ vp_status vp_runner_run(const vp_experiment *e, const vp_runner_opts *o, vp_runn
     }
     if (!s || s == VP_ERR_INTERRUPTED) print_summary(&j);
 end:
+    free(cl);
     free(data);
     free(j.sums);
     free(j.todo);
