@@ -13,15 +13,15 @@
 #include <unistd.h>
 
 #include "csv.h"
-
-/* OpenBLAS: stops its thread pool (exported, used by its fork handler; not in cblas.h). */
-extern int blas_thread_shutdown_(void);
 #include "data.h"
 #include "fsutil.h"
 #include "mlp.h"
 #include "jacobian.h"
 #include "rng.h"
 #include "theory.h"
+
+/* OpenBLAS: stops its thread pool (exported, used by its fork handler; not in cblas.h). */
+extern int blas_thread_shutdown_(void);
 
 #define FASHION_FILE "train-images-idx3-ubyte.gz"
 static const char *const HIST_NAMES[VP_HIST_QUANTITIES] = { "pre", "post", "grad_pre" };
