@@ -697,18 +697,33 @@ static vp_status parse_header(ctx *c, const cJSON *root, vp_experiment *e)
         e->nseeds = count;
         e->seeds = malloc((size_t)count * sizeof *e->seeds);
         if (!e->seeds) return vp_fail(c->err, VP_ERR_NOMEM, "out of memory");
+        /* Seeds seen so far, in an open-addressing set (linear probing, 2^k >= 2 count
+         * slots, 1 + seed stored so that 0 marks an empty slot): duplicates are found
+         * in linear time, at the first repeat in array order. */
+        size_t cap = 2;
+        while (cap < 2 * (size_t)count) cap *= 2;
+        uint64_t *seen = calloc(cap, sizeof *seen);
+        if (!seen) return vp_fail(c->err, VP_ERR_NOMEM, "out of memory");
         int i = 0;
-        for (const cJSON *it = sd->child; it; it = it->next, i++) {
+        vp_status st = VP_OK;
+        for (const cJSON *it = sd->child; it && !st; it = it->next, i++) {
             char p[64];
             snprintf(p, sizeof p, "seeds[%d]", i);
             /* 2^53: every integer up to it is exact in a JSON number (double) */
             if (!cJSON_IsNumber(it) || it->valuedouble != floor(it->valuedouble) || it->valuedouble < 0 ||
-                it->valuedouble > 9007199254740992.0)
-                return fail_at(c, p, "expected a whole number from 0 to 2^53");
+                it->valuedouble > 9007199254740992.0) {
+                st = fail_at(c, p, "expected a whole number from 0 to 2^53");
+                break;
+            }
             e->seeds[i] = (uint64_t)it->valuedouble;
-            for (int j = 0; j < i; j++)
-                if (e->seeds[j] == e->seeds[i]) return fail_at(c, p, "seed %llu is listed twice", (unsigned long long)e->seeds[i]);
+            uint64_t key = e->seeds[i] + 1, h = key * 0x9E3779B97F4A7C15ull;
+            size_t k = (size_t)(h >> 32) & (cap - 1);
+            while (seen[k] && seen[k] != key) k = (k + 1) & (cap - 1);
+            if (seen[k]) st = fail_at(c, p, "seed %llu is listed twice", (unsigned long long)e->seeds[i]);
+            seen[k] = key;
         }
+        free(seen);
+        if (st) return st;
     } else {
         return fail_at(c, "seeds", "expected a count N (seeds 0..N-1) or an array of seeds, got %s", type_name(sd));
     }

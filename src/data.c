@@ -91,12 +91,22 @@ vp_status vp_idx_load(const char *path, int want, double **out, int *dim, vp_err
                        path, (unsigned long long)declared);
     }
     size_t body = (size_t)declared + 1;
-    unsigned char *buf = malloc(IDX_HEADER + body);
+    /* The buffer grows with what the file really holds (doubling from 16 MiB), so a
+     * header that declares gigabytes over a short file costs no more than the file. */
+    size_t cap = body < (16u << 20) ? body : (16u << 20);
+    unsigned char *buf = malloc(IDX_HEADER + cap);
     if (!buf) { gzclose(gz); return vp_fail(err, VP_ERR_NOMEM, "%s: out of memory", path); }
     memcpy(buf, head, IDX_HEADER);
     size_t got = 0;
     while (got < body) {
-        unsigned chunk = body - got > (1u << 30) ? (1u << 30) : (unsigned)(body - got);
+        if (got == cap) {
+            size_t ncap = cap * 2 < body ? cap * 2 : body;
+            unsigned char *nb = realloc(buf, IDX_HEADER + ncap);
+            if (!nb) { s = vp_fail(err, VP_ERR_NOMEM, "%s: out of memory", path); break; }
+            buf = nb;
+            cap = ncap;
+        }
+        unsigned chunk = cap - got > (1u << 30) ? (1u << 30) : (unsigned)(cap - got);
         int r = gzread(gz, buf + IDX_HEADER + got, chunk);
         if (r < 0) {
             const char *m = gzerror(gz, &zerr);

@@ -192,8 +192,42 @@ Test(config, wrong_types_and_ranges)
     refused("{\"name\":\"x\",\"network\":{\"init\":{\"name\":\"xavier_uniform\",\"gain\":\"big\"}}}", "network.init.gain",
             "a number, \"auto\" or \"critical\"");
     refused("{\"name\":\"x\",\"seeds\":[1,1]}", "seeds[1]", "twice");
+    /* the first problem in array order is the one reported */
+    refused("{\"name\":\"x\",\"seeds\":[7,\"a\",7]}", "seeds[1]", "whole number");
+    refused("{\"name\":\"x\",\"seeds\":[7,0,7,\"a\"]}", "seeds[2]", "seed 7 is listed twice");
+    refused("{\"name\":\"x\",\"seeds\":[0,9007199254740992,1,9007199254740992]}", "seeds[3]", "twice");
     refused("{\"name\":\"x\",\"seeds\":[-1]}", "seeds[0]", "whole number");
     refused("{\"name\":\"x\",\"seeds\":\"3\"}", "seeds", "count N");
+}
+
+Test(config, many_seeds_and_a_late_duplicate)
+{
+    /* 100000 distinct seeds (the maximum) are accepted; the same list with its last
+     * seed replaced by an earlier one is refused at that index. */
+    enum { N = 100000 };
+    char *json = malloc((size_t)N * 8 + 64);
+    cr_assert_not_null(json);
+    size_t u = (size_t)sprintf(json, "{\"name\":\"x\",\"seeds\":[");
+    for (int i = 0; i < N; i++) u += (size_t)sprintf(json + u, "%s%d", i ? "," : "", 3 * i + 1);
+    size_t tail = u;
+    sprintf(json + u, "]}");
+    vp_experiment *e = NULL;
+    vp_err err = { "" };
+    vp_config_opts unlimited = { 0 }; /* 100000 runs: past the default run limit */
+    cr_assert_eq(vp_config_parse(json, strlen(json), "cfg.json", &unlimited, &e, &err), VP_OK, "%s", err.msg);
+    cr_expect_eq(e->nseeds, N);
+    cr_expect_eq(e->seeds[N - 1], (uint64_t)(3 * (N - 1) + 1));
+    vp_experiment_free(e);
+    u = tail;
+    while (json[u - 1] != ',') u--;
+    sprintf(json + u, "%d]}", 3 * 12345 + 1);
+    char where[32];
+    snprintf(where, sizeof where, "seeds[%d]", N - 1);
+    e = NULL;
+    cr_assert_eq(vp_config_parse(json, strlen(json), "cfg.json", &unlimited, &e, &err), VP_ERR_CONFIG);
+    cr_assert_null(e);
+    cr_expect(strstr(err.msg, where) && strstr(err.msg, "seed 37036 is listed twice"), "%s", err.msg);
+    free(json);
 }
 
 Test(config, unknown_names_with_did_you_mean)

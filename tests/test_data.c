@@ -199,6 +199,20 @@ Test(data_idx, load_gzip_plain_missing_and_corrupt)
     cr_expect_eq(vp_idx_load(bad, 1, &x, &dim, &err), VP_ERR_DATA);
     cr_expect_neq(strstr(err.msg, "disagree"), NULL, "%s", err.msg);
     free(t);
+    /* A header declaring 3 GiB of images over a 1000-byte body: refused as truncated
+     * (the reader's buffer grows with the data, it does not trust the header). */
+    {
+        char big[640];
+        snprintf(big, sizeof big, "%s/declares-3gib.gz", dir);
+        unsigned char *h = make_idx(0x803, 4000000, 28, 28, 1000, &len);
+        write_gz(big, h, len);
+        x = (double *)(uintptr_t)1;
+        cr_expect_eq(vp_idx_load(big, 1, &x, &dim, &err), VP_ERR_DATA);
+        cr_expect_null(x);
+        cr_expect_neq(strstr(err.msg, "truncated"), NULL, "%s", err.msg);
+        free(h);
+        unlink(big);
+    }
     /* A gzip file cut in the middle of the compressed stream. */
     {
         FILE *f = fopen(gzp, "rb");
