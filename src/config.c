@@ -730,6 +730,22 @@ static vp_status parse_header(ctx *c, const cJSON *root, vp_experiment *e)
     return VP_OK;
 }
 
+/* Offset of the first \u0000 escape inside a string of the (valid JSON) text, or len.
+ * cJSON would decode it to a NUL byte and every C string after it would silently end
+ * there ("a\u0000b" read as "a"), so such a config is refused instead. */
+static size_t nul_escape(const char *text, size_t len)
+{
+    int in_string = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (text[i] == '"') in_string = !in_string;
+        else if (in_string && text[i] == '\\' && i + 1 < len) {
+            if (text[i + 1] == 'u' && i + 5 < len && memcmp(text + i + 2, "0000", 4) == 0) return i;
+            i++; /* the escaped character (a \uXXXX's hex digits are plain characters) */
+        }
+    }
+    return len;
+}
+
 vp_status vp_config_parse(const char *text, size_t len, const char *source, const vp_config_opts *opts,
                           vp_experiment **out, vp_err *err)
 {
@@ -756,6 +772,16 @@ vp_status vp_config_parse(const char *text, size_t len, const char *source, cons
             cJSON_Delete(root);
             return vp_fail(err, VP_ERR_CONFIG, "%s: unexpected text after the JSON object", source);
         }
+    size_t nul_at = nul_escape(text, len);
+    if (nul_at < len) {
+        cJSON_Delete(root);
+        size_t line = 1, col = 1;
+        for (size_t i = 0; i < nul_at; i++) {
+            if (text[i] == '\n') { line++; col = 1; } else col++;
+        }
+        return vp_fail(err, VP_ERR_CONFIG, "%s:%zu:%zu: a string holds \\u0000 (a NUL character), which no "
+                       "config value can contain", source, line, col);
+    }
     vp_status s = VP_OK;
     vp_experiment *e = calloc(1, sizeof *e);
     int *idx = NULL, *sizes = NULL;

@@ -191,6 +191,17 @@ Test(config, wrong_types_and_ranges)
     refused("{\"name\":\"x\",\"network\":{\"init\":{\"name\":\"normal\",\"std\":-1}}}", "network.init.std", "out of range");
     refused("{\"name\":\"x\",\"network\":{\"init\":{\"name\":\"xavier_uniform\",\"gain\":\"big\"}}}", "network.init.gain",
             "a number, \"auto\" or \"critical\"");
+    /* \u0000 would end every C string there ("a\u0000b" read as "a"): refused with its
+     * place; an escaped backslash followed by the text u0000 is an ordinary string */
+    refused("{\"name\":\"x\",\n \"description\":\"a\\u0000b\"}", "cfg.json:2:18:", "NUL");
+    refused("{\"na\\u0000me\":\"x\"}", "cfg.json:1:5:", "NUL");
+    {
+        vp_experiment *e = NULL;
+        vp_err err = { "" };
+        cr_expect_eq(parse("{\"name\":\"x\",\"description\":\"a\\\\u0000b\"}", &e, &err), VP_OK, "%s", err.msg);
+        if (e) cr_expect_str_eq(e->description, "a\\u0000b");
+        vp_experiment_free(e);
+    }
     refused("{\"name\":\"x\",\"seeds\":[1,1]}", "seeds[1]", "twice");
     /* the first problem in array order is the one reported */
     refused("{\"name\":\"x\",\"seeds\":[7,\"a\",7]}", "seeds[1]", "whole number");
