@@ -413,10 +413,6 @@ static vp_status group_runs(job *j, vp_err *err)
 }
 
 /* ---- one run ---- */
-/* One run. *net is the worker's network, kept between runs of the same shape so
- * a sweep does not allocate (and page in) a network per run. With params_ready
- * the network already holds this run's weights and biases (the worker's previous
- * run was of the same parameter group) and they are not drawn again. */
 /* What a worker keeps between runs: its network (with the parameters of group
  * net_group, or -1) and the input batch of its last run (x_ok), keyed by what the
  * input depends on. */
@@ -452,6 +448,11 @@ static vp_status run_input(const job *j, const vp_variant *var, uint64_t seed, w
     return VP_OK;
 }
 
+/* One run. w->net is the worker's network, kept between runs of the same shape so
+ * a sweep does not allocate (and page in) a network per run. With params_ready
+ * the network already holds this run's weights and biases (the worker's previous
+ * run was of the same parameter group) and they are not drawn again;
+ * *drew says whether they were. */
 static vp_status run_one(job *j, int r, worker_state *w, int params_ready, int *drew, vp_err *err)
 {
     const vp_experiment *e = j->e;
