@@ -539,15 +539,14 @@ vp_status vp_init_orthogonal(size_t rows, size_t cols, double gain, int single, 
     int im = (int)m, in = (int)n, info = 0, lwork;
     size_t es = single ? sizeof(float) : sizeof(double);
     double wq[2] = { 0, 0 }; /* workspace-size answers (a float or a double) */
-    double *g = malloc(m * n * sizeof *g), *sign = malloc(n * sizeof *sign);
+    /* the Gaussian matrix is drawn in double (the same numbers for both precisions),
+     * through a double scratch g when the QR runs in float32 */
+    double *g = single ? malloc(m * n * sizeof *g) : NULL, *sign = malloc(n * sizeof *sign);
     void *a = malloc(m * n * es), *tau = malloc(n * es), *work = NULL;
     vp_status s = VP_OK;
-    if (!g || !a || !tau || !sign) { s = vp_fail(err, VP_ERR_NOMEM, "orthogonal: out of memory"); goto end; }
-    vp_rng_normal_fill(rng, 0, g, m * n);
-    for (size_t i = 0; i < m * n; i++) {
-        if (single) ((float *)a)[i] = (float)g[i];
-        else ((double *)a)[i] = g[i];
-    }
+    if ((single && !g) || !a || !tau || !sign) { s = vp_fail(err, VP_ERR_NOMEM, "orthogonal: out of memory"); goto end; }
+    vp_rng_normal_fill(rng, 0, single ? g : (double *)a, m * n);
+    for (size_t i = 0; single && i < m * n; i++) ((float *)a)[i] = (float)g[i];
     geqrf(single, im, in, a, tau, wq, -1, &info);
     lwork = (int)elem(single, wq, 0);
     orgqr(single, im, in, a, tau, wq, -1, &info);
