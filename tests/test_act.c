@@ -114,6 +114,14 @@ static double kink_distance(const vp_act *a, double x)
     return d;
 }
 
+/* The n points of xs followed by a's kinks (at most 4) in out; returns the count. */
+static size_t with_kinks(const vp_act *a, const double *xs, size_t n, double *out)
+{
+    const vp_act_info *info = vp_act_get(a->kind);
+    memcpy(out, xs, n * sizeof *out);
+    return n + (size_t)(info->kinks ? info->kinks(a->p, out + n) : 0);
+}
+
 Test(act_derivative, matches_central_differences)
 {
     /* Central difference D = (f(x+h) - f(x-h))/(2h) has truncation error
@@ -192,12 +200,8 @@ Test(act_kernels, fused_equal_scalar)
     for (int i = 0; i < na; i++) {
         const vp_act *a = &acts[i];
         const vp_act_info *info = vp_act_get(a->kind);
-        double k[4];
-        int nk = info->kinks ? info->kinks(a->p, k) : 0;
-        size_t m = n;
         double x[420];
-        memcpy(x, xs, n * sizeof *x);
-        for (int j = 0; j < nk; j++) x[m++] = k[j];
+        size_t m = with_kinks(a, xs, n, x);
         double h[420], d[420], z2[420];
         info->kernel_f64(x, h, d, m, a->p);
         memcpy(z2, x, m * sizeof *x);
@@ -359,7 +363,7 @@ Test(act_reference, matches_the_libm_formulas)
      * rows (mag = 0) must agree exactly: their formulas only moved from ?: to
      * vm_select. */
     const double K = 24.0;
-    double xs[12000];
+    static double xs[12000], pts[12004];
     size_t n = 0;
     for (double x = -40.0; x <= 40.0; x += 0.00731) xs[n++] = x;
     const double extra[] = { 0.0, -0.0, 1e-300, -1e-300, 1e-10, -1e-10, 0.5, -0.5, 1.0, -1.0, 3.0, -3.0, 6.0, 20.0,
@@ -369,15 +373,13 @@ Test(act_reference, matches_the_libm_formulas)
     int na = test_acts(acts, 64);
     for (int i = 0; i < na; i++) {
         const vp_act *a = &acts[i];
-        const vp_act_info *info = vp_act_get(a->kind);
         char lbl[128];
         vp_act_label(a, lbl, sizeof lbl);
-        double k[4];
-        int nk = info->kinks ? info->kinks(a->p, k) : 0;
+        size_t m = with_kinks(a, xs, n, pts);
         double worst = 0, wx = 0;
         int bad = 0;
-        for (size_t j = 0; j < n + (size_t)nk; j++) {
-            double x = j < n ? xs[j] : k[j - n];
+        for (size_t j = 0; j < m; j++) {
+            double x = pts[j];
             double f = 0, fmag = 0, g = 0, gmag = 0;
             cr_assert(ref_eval(a, x, &f, &fmag, &g, &gmag), "%s has a reference", lbl);
             double got_f = vp_act_f(a, x), got_g = vp_act_df(a, x);
