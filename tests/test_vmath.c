@@ -124,6 +124,20 @@ static worst binades(vm_fn f, ref_fn r, int kmin, int kmax, int both_signs)
     return w;
 }
 
+/* Worst error at the Cody-Waite reduction boundaries x = (k + 1/2) ln 2, k0 <= k <= k1,
+ * where n = round(x / ln 2) changes, and at their neighbouring doubles. */
+static worst reduction_seams(vm_fn f, ref_fn r, int k0, int k1)
+{
+    worst w = { 0, 0 };
+    for (int k = k0; k <= k1; k++) {
+        double x = (k + 0.5) * M_LN2;
+        check(&w, f, r, nextafter(x, -INFINITY));
+        check(&w, f, r, x);
+        check(&w, f, r, nextafter(x, INFINITY));
+    }
+    return w;
+}
+
 /* ---- exp ---- */
 
 Test(vmath_exp, accurate_on_its_whole_range)
@@ -135,13 +149,7 @@ Test(vmath_exp, accurate_on_its_whole_range)
     worst w = binades(f_exp, expl, -1074, 9, 1);
     cr_expect_leq(w.err, EXP_BOUND, "exp(+-m 2^k): %.3f ulp at %.17g", w.err, w.x);
     /* every reduction boundary x = (k + 1/2) ln 2 and its neighbours */
-    w = (worst){ 0, 0 };
-    for (int k = -1076; k <= 1024; k++) {
-        double x = (k + 0.5) * M_LN2;
-        check(&w, f_exp, expl, nextafter(x, -INFINITY));
-        check(&w, f_exp, expl, x);
-        check(&w, f_exp, expl, nextafter(x, INFINITY));
-    }
+    w = reduction_seams(f_exp, expl, -1076, 1024);
     cr_expect_leq(w.err, EXP_BOUND, "exp at (k + 1/2) ln 2: %.3f ulp at %.17g", w.err, w.x);
 }
 
@@ -173,13 +181,7 @@ Test(vmath_expm1, accurate_on_its_whole_range)
     EXPECT_SCAN("expm1 (overflow edge)", f_expm1, expm1l, 709.0, 710.0, 50000, EXPM1_BOUND);
     worst w = binades(f_expm1, expm1l, -1074, 9, 1);
     cr_expect_leq(w.err, EXPM1_BOUND, "expm1(+-m 2^k): %.3f ulp at %.17g", w.err, w.x);
-    w = (worst){ 0, 0 };
-    for (int k = -60; k <= 1024; k++) {
-        double x = (k + 0.5) * M_LN2;
-        check(&w, f_expm1, expm1l, nextafter(x, -INFINITY));
-        check(&w, f_expm1, expm1l, x);
-        check(&w, f_expm1, expm1l, nextafter(x, INFINITY));
-    }
+    w = reduction_seams(f_expm1, expm1l, -60, 1024);
     cr_expect_leq(w.err, EXPM1_BOUND, "expm1 at (k + 1/2) ln 2: %.3f ulp at %.17g", w.err, w.x);
 }
 
