@@ -1097,6 +1097,16 @@ static size_t max_len(const char *const *v, size_t n)
     return m;
 }
 
+/* The colour scale of a two-panel grid chart: on the right of panel 1 only, spanning
+ * the panels' height; cells fill the axes exactly. */
+static void grid_colorbox(vp_plot *p, int k, double bottom)
+{
+    if (k == 0) vp_plot_cmd(p, "unset colorbox");
+    else vp_plot_cmd(p, "set colorbox user origin screen 0.9, screen %.4f size screen 0.018, screen %.4f", bottom,
+                     0.86 - bottom);
+    vp_plot_cmd(p, "set xrange [*:*] noextend; set yrange [*:*] noextend");
+}
+
 /* One panel of a 2-D sweep grid (heatmap and phase charts): margins, title,
  * the "no value" backdrop (`nodata`: gnuplot fill style), axis labels named by
  * the swept keys and their tics (y labels on the left panel k = 0 only). */
@@ -1135,10 +1145,7 @@ static void heat_body(vp_plot *p, const exper *e, const void *vctx)
         vp_plot_cmd(p, "set palette defined (-1 '#2166ac', -0.5 '#92c5de', 0 '#f7f7f7', 0.5 '#f4a582', 1 '#b2182b')");
         vp_plot_cmd(p, "set cbrange [%g:%g]", -c->cmax, c->cmax);
         vp_plot_cmd(p, "set cblabel 'log_{10} ratio  (0 = stable, < 0 vanishing, > 0 exploding)'");
-        if (k == 0) vp_plot_cmd(p, "unset colorbox");
-        else vp_plot_cmd(p, "set colorbox user origin screen 0.9, screen %.4f size screen 0.018, screen %.4f",
-                         bottom, 0.86 - bottom);
-        vp_plot_cmd(p, "set xrange [*:*] noextend; set yrange [*:*] noextend");
+        grid_colorbox(p, k, bottom);
         sbuf b = { 0 };
         sb_printf(&b, "'heatmap.dat' index %d using 1:2:3:4:5:6:7 with boxxyerror fs solid 1.0 noborder lc palette notitle", k);
         if (c->labels) sb_printf(&b, ", '' index %d using 1:2:8 with labels font ',9' notitle", k);
@@ -1352,10 +1359,7 @@ static void phase_body(vp_plot *p, const exper *e, const void *vctx)
         if (!t.oom && t.s) vp_plot_cmd(p, "set cbtics (%s)", t.s);
         vp_plot_cmd(p, "set cblabel 'ξ in layers, log scale (clipped to [%g, %g] = 10 × depth; ∞ = top)'",
                     pc->lo, pc->hi);
-        if (k == 0) vp_plot_cmd(p, "unset colorbox");
-        else vp_plot_cmd(p, "set colorbox user origin screen 0.9, screen %.4f size screen 0.018, screen %.4f",
-                         bottom, 0.86 - bottom);
-        vp_plot_cmd(p, "set xrange [*:*] noextend; set yrange [*:*] noextend");
+        grid_colorbox(p, k, bottom);
         sbuf b = { 0 };
         sb_printf(&b, "'phase.dat' index %d using 1:2:3:4:5:6:7 with boxxyerror fs solid 1.0 noborder lc palette notitle", k);
         /* The line, then a patch of each cell's colour under its number, so the
