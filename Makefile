@@ -17,14 +17,20 @@ CFLAGS  ?= $(OPT) -g
 SANFLAGS ?=
 # The language, warnings and include path are not overridable: every build
 # (plain, sanitizer, fuzz) compiles the same C with the same -Werror set.
-ALL_CFLAGS = $(CFLAGS) $(SANFLAGS) -std=c11 -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L -MMD -MP $(WARN) \
+ALL_CFLAGS = $(CFLAGS) $(SANFLAGS) -Isrc -std=c11 -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L -MMD -MP $(WARN) \
            -I/usr/include/x86_64-linux-gnu/openblas-pthread
 LDLIBS  := -lcjson -lopenblas -lz -lm -lpthread
 SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 BUILD   ?= build
-LIB_SRC := $(filter-out src/main.c,$(wildcard src/*.c))
+# The library is every layer but the command line: src/{base,core,theory,results,
+# experiment,present}/. src/cli/ (the subcommands) is a library of its own that the
+# tests link too; main.c only dispatches.
+LAYERS  := base core theory results experiment present
+LIB_SRC := $(foreach d,$(LAYERS),$(wildcard src/$(d)/*.c))
 LIB_OBJ := $(LIB_SRC:src/%.c=$(BUILD)/%.o)
+CLI_SRC := $(filter-out src/cli/main.c,$(wildcard src/cli/*.c))
+CLI_OBJ := $(CLI_SRC:src/%.c=$(BUILD)/%.o)
 TEST_SRC := $(wildcard tests/test_*.c) tests/harness.c
 TEST_OBJ := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%.o)
 
@@ -32,7 +38,7 @@ DEB_PKGS := libcjson-dev libopenblas-dev librandom123-dev gnuplot-nox libcriteri
             zlib1g-dev dataset-fashion-mnist clang-14 libclang-rt-14-dev
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps test unit sanitize demo bench bench-act fuzz clean valgrind docs
+.PHONY: all deps test unit sanitize demo bench bench-act fuzz clean valgrind docs golden
 all: varprop
 
 deps:
@@ -50,15 +56,18 @@ $(BUILD)/%.o: src/%.c
 
 $(BUILD)/tests/%.o: tests/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Isrc -c $< -o $@
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
 $(BUILD)/libvarprop.a: $(LIB_OBJ)
 	ar rcs $@ $^
 
-varprop: $(BUILD)/main.o $(BUILD)/libvarprop.a
+$(BUILD)/libvarprop-cli.a: $(CLI_OBJ)
+	ar rcs $@ $^
+
+varprop: $(BUILD)/cli/main.o $(BUILD)/libvarprop-cli.a $(BUILD)/libvarprop.a
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/run_tests: $(TEST_OBJ) $(BUILD)/libvarprop.a
+$(BUILD)/run_tests: $(TEST_OBJ) $(BUILD)/libvarprop-cli.a $(BUILD)/libvarprop.a
 	$(CC) $(ALL_CFLAGS) -o $@ $^ -lcriterion $(LDLIBS)
 
 # Unit and end-to-end tests (Criterion). The CLI tests run ./varprop, so it is built first.
@@ -80,7 +89,7 @@ unit-san: $(BUILD)/run_tests $(BUILD)/varprop-san
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp \
 	  VARPROP_ROOT=$(CURDIR) VARPROP_BIN=$(CURDIR)/$(BUILD)/varprop-san $(BUILD)/run_tests --jobs 2
 
-$(BUILD)/varprop-san: $(BUILD)/main.o $(BUILD)/libvarprop.a
+$(BUILD)/varprop-san: $(BUILD)/cli/main.o $(BUILD)/libvarprop-cli.a $(BUILD)/libvarprop.a
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
 
 demo: deps varprop
@@ -93,7 +102,7 @@ bench: varprop
 
 # ns per element of every fused activation kernel (about 10 s; bench/act_kernels.c)
 bench-act: $(BUILD)/libvarprop.a
-	$(CC) $(ALL_CFLAGS) -Isrc bench/act_kernels.c $(BUILD)/libvarprop.a $(LDLIBS) -o $(BUILD)/act_kernels
+	$(CC) $(ALL_CFLAGS) bench/act_kernels.c $(BUILD)/libvarprop.a $(LDLIBS) -o $(BUILD)/act_kernels
 	$(BUILD)/act_kernels
 
 valgrind: varprop
@@ -104,9 +113,16 @@ valgrind: varprop
 docs: varprop
 	{ cat docs/registry.head.md; ./varprop list --markdown; } > docs/registry.md
 
+# Refactors change no output: every CSV, config.json, chart .dat/.gp and report.md of the
+# demo, experiments/ and tests/golden/ configs, byte for byte against GOLDEN_REF (a git
+# revision; default HEAD), runs.csv's wall-time column aside (tools/golden.sh, ~1 min).
+GOLDEN_REF ?= HEAD
+golden:
+	sh tools/golden.sh $(GOLDEN_REF)
+
 clean:
 	rm -rf build build-san build-fuzz varprop
 
 include tests/fuzz/fuzz.mk
 
--include $(wildcard $(BUILD)/*.d $(BUILD)/tests/*.d)
+-include $(wildcard $(BUILD)/*/*.d $(BUILD)/tests/*.d)

@@ -1,5 +1,5 @@
 /* act_kernels: ns per element of every fused elementwise activation kernel
- * (vp_act_info.kernel_f32 / kernel_f64, src/act.c), h = phi(z) and d = phi'(z) in
+ * (vp_act_info.kernel_f32 / kernel_f64, src/core/act.c), h = phi(z) and d = phi'(z) in
  * one pass, on the calling thread.
  *
  * Inputs: n pre-activations drawn once from N(0, sigma^2) (Box-Muller on a fixed
@@ -25,7 +25,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "act.h"
+#include "core/act.h"
 
 static double now_sec(void)
 {

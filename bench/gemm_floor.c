@@ -1,7 +1,7 @@
 /* gemm_floor: the OpenBLAS sgemm calls of a varprop sweep, and nothing else.
  *
  * For every run (variant x seed) and every layer l = 1..L it issues exactly the
- * float32 GEMMs varprop's hot path issues (src/mlp_impl.inc), same shapes, same
+ * float32 GEMMs varprop's hot path issues (src/core/mlp_impl.inc), same shapes, same
  * transposes, same leading dimensions, same alpha/beta:
  *   forward          z^l[B,n_l]      = h^{l-1}[B,n_{l-1}] W^l[n_l,n_{l-1}]^T + z^l   (beta = 1)
  *   weight gradient  dW[n_l,n_{l-1}] = (1/B) g[B,n_l]^T h^{l-1}[B,n_{l-1}]

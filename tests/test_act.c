@@ -1,4 +1,4 @@
-/* Tests of the activation registry (src/act.c): completeness, name lookup,
+/* Tests of the activation registry (src/core/act.c): completeness, name lookup,
  * derivatives against finite differences, fused kernels, PyTorch conventions at
  * kinks, calculate_gain values and reference values. */
 #include <criterion/criterion.h>
@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "act.h"
+#include "core/act.h"
 
 #define SELU_ALPHA_REF 1.6732632423543772848170429916717
 #define SELU_SCALE_REF 1.0507009873554804934193349852946
@@ -222,7 +222,7 @@ Test(act_kernels, fused_equal_scalar)
     }
 }
 
-/* ---- the libm formulas src/act.c used before vmath.h, kept as references ----
+/* ---- the libm formulas src/core/act.c used before vmath.h, kept as references ----
  * ref_eval gives phi and phi' of a the old way, and for each the magnitude of
  * the terms that are summed (mag): the scale of the rounding errors, which for a
  * difference like x - tanh(x) or 1 + x(1 - s) is larger than the result. mag = 0

@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "harness.h"
-#include "table.h"
+#include "results/table.h"
 
 static char tmpdir[256];
 

@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "config.h"
+#include "experiment/config.h"
 
 static vp_status parse(const char *json, vp_experiment **e, vp_err *err)
 {

@@ -14,8 +14,8 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "config.h"
-#include "data.h"
+#include "experiment/config.h"
+#include "core/data.h"
 #include "harness.h"
 
 #define MAX_CASES 400

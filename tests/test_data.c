@@ -1,4 +1,4 @@
-/* Tests of IDX loading (src/data.c) and standardization. Malformed buffers are
+/* Tests of IDX loading (src/core/data.c) and standardization. Malformed buffers are
  * heap-allocated with their exact length, so an out-of-bounds read shows up
  * under `make sanitize` (ASan). */
 #include <criterion/criterion.h>
@@ -10,8 +10,8 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "data.h"
-#include "rng.h"
+#include "core/data.h"
+#include "core/rng.h"
 
 #define FASHION "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz"
 

@@ -5,7 +5,7 @@
 #include <Random123/philox.h>
 #include <stdlib.h>
 
-#include "rng.h"
+#include "core/rng.h"
 
 Test(fastpaths, philox_lanes_equal_random123)
 {

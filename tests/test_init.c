@@ -1,4 +1,4 @@
-/* Tests of the initializer registry (src/init.c) against the library math in
+/* Tests of the initializer registry (src/core/init.c) against the library math in
  * ../shared/reference/initializers.md.
  *
  * Statistical tolerances. For N i.i.d. draws with variance s^2 and fourth central
@@ -22,7 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "init.h"
+#include "core/init.h"
 
 #define NSIG 6.0
 #define FO 400

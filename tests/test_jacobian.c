@@ -1,11 +1,11 @@
-/* Tests of the input-output Jacobian singular values (src/jacobian.c). */
+/* Tests of the input-output Jacobian singular values (src/core/jacobian.c). */
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "jacobian.h"
-#include "rng.h"
+#include "core/jacobian.h"
+#include "core/rng.h"
 
 /* LAPACK QR (OpenBLAS) for random orthogonal matrices. */
 extern void dgeqrf_(const int *m, const int *n, double *a, const int *lda, double *tau,

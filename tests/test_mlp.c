@@ -1,4 +1,4 @@
-/* Tests of the MLP forward/backward pass and its statistics (src/mlp.c).
+/* Tests of the MLP forward/backward pass and its statistics (src/core/mlp.c).
  *
  * The library reports only statistics, so the tests rebuild the network in
  * plain C (triple loops, double) from the exported weights and the documented
@@ -12,8 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mlp.h"
-#include "rng.h"
+#include "core/mlp.h"
+#include "core/rng.h"
 
 #define NSIG 6.0
 #define MAXL 8

@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mlp.h"
-#include "rng.h"
+#include "core/mlp.h"
+#include "core/rng.h"
 
 enum { L = 2, B = 5, N0 = 4, N1 = 6, N2 = 3 };
 

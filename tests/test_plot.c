@@ -1,5 +1,5 @@
-/* Tests for the gnuplot pipe (src/plot.c), the charts (src/charts.c), the
- * report (src/report.c) and `varprop plot` (src/cmd_plot.c), on the results
+/* Tests for the gnuplot pipe (src/present/plot.c), the charts (src/present/charts.c), the
+ * report (src/present/report.c) and `varprop plot` (src/cli/cmd_plot.c), on the results
  * folders in tests/fixtures (see make_fixtures.py). Run from the repo root. */
 #include <criterion/criterion.h>
 #include <criterion/redirect.h>
@@ -10,10 +10,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "charts.h"
+#include "present/charts.h"
 #include "harness.h"
-#include "cli.h"
-#include "plot.h"
+#include "cli/cli.h"
+#include "present/plot.h"
 
 #define FIXTURES "tests/fixtures"
 

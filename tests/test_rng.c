@@ -1,4 +1,4 @@
-/* Tests of the counter-based random numbers (src/rng.c).
+/* Tests of the counter-based random numbers (src/core/rng.c).
  *
  * Statistical tolerances: a sample mean of n i.i.d. draws with std sigma has
  * standard error sigma/sqrt(n); a sample variance has standard error
@@ -15,7 +15,7 @@
 
 #include <Random123/philox.h>
 
-#include "rng.h"
+#include "core/rng.h"
 
 #define NSIG 6.0
 

@@ -6,10 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
+#include "experiment/config.h"
 #include "harness.h"
-#include "runner.h"
-#include "table.h"
+#include "experiment/runner.h"
+#include "results/table.h"
 
 /* Run a config in-process into a fresh folder; returns the result, dir gets the path. */
 static vp_runner_result run_config_opt(const char *json, int threads, int no_share, char *dir, size_t len)

@@ -1,4 +1,4 @@
-/* Tests for the CSV reader (src/table.c): RFC-4180 quoting, numbers with
+/* Tests for the CSV reader (src/results/table.c): RFC-4180 quoting, numbers with
  * nan/inf, empty cells, and clear errors for ragged or truncated files. */
 #include <criterion/criterion.h>
 #include <math.h>
@@ -7,7 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "table.h"
+#include "results/table.h"
 
 static vp_table *tbl_parse_ok(const char *text)
 {

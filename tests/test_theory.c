@@ -1,4 +1,4 @@
-/* Tests of the mean-field theory module (src/theory.c). Reference values are
+/* Tests of the mean-field theory module (src/theory/theory.c). Reference values are
  * closed forms written here independently of the module, published numbers
  * (../shared/reference/initializers.md §4.2, papers.md §4-6), and a direct
  * Monte-Carlo simulation of a finite network. */
@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "rng.h"
-#include "theory.h"
+#include "core/rng.h"
+#include "theory/theory.h"
 
 static vp_theory_ctx make_ctx(int force_quadrature)
 {

@@ -18,10 +18,10 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "config.h"
+#include "experiment/config.h"
 #include "harness.h"
-#include "runner.h"
-#include "table.h"
+#include "experiment/runner.h"
+#include "results/table.h"
 
 #define S 12
 #define L 4

@@ -1,4 +1,4 @@
-/* Tests of src/vmath.h: every vm_ function against the x87 long-double libm
+/* Tests of src/core/vmath.h: every vm_ function against the x87 long-double libm
  * (expl, expm1l, log1pl, tanhl, erfcl). Those carry 64-bit significands and are
  * accurate to a few units of 2^-64, i.e. below 0.002 ulp of a double, so the
  * measured error is the vm_ function's own.
@@ -37,7 +37,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "vmath.h"
+#include "core/vmath.h"
 
 #define EXP_BOUND 1.0
 #define EXPM1_BOUND 2.0

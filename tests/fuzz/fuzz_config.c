@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
+#include "experiment/config.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "data.h"
+#include "core/data.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,0 +1,91 @@
+/* fsutil: see fsutil.h. */
+#include "base/fsutil.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+vp_status vp_path_join(char *out, size_t len, const char *a, const char *b, vp_err *err)
+{
+    int n = snprintf(out, len, "%s/%s", a, b);
+    if (n < 0 || (size_t)n >= len) return vp_fail(err, VP_ERR_IO, "path too long: %s/%s", a, b);
+    return VP_OK;
+}
+
+vp_status vp_tmp_name(const char *path, char *out, size_t len, vp_err *err)
+{
+    const char *slash = strrchr(path, '/');
+    int dirlen = slash ? (int)(slash - path + 1) : 0;
+    const char *base = slash ? slash + 1 : path;
+    int n = snprintf(out, len, "%.*s.%s.tmp.%ld", dirlen, path, base, (long)getpid());
+    if (n < 0 || (size_t)n >= len) return vp_fail(err, VP_ERR_IO, "path too long: %s", path);
+    return VP_OK;
+}
+
+vp_status vp_rename_into_place(const char *tmp, const char *path, vp_err *err)
+{
+    if (rename(tmp, path) != 0) {
+        int e = errno;
+        unlink(tmp);
+        return vp_fail(err, VP_ERR_IO, "cannot move %s into place: %s", path, strerror(e));
+    }
+    return VP_OK;
+}
+
+vp_status vp_afile_open(vp_afile *f, const char *path, vp_err *err)
+{
+    memset(f, 0, sizeof *f);
+    if (strlen(path) >= sizeof f->path) return vp_fail(err, VP_ERR_IO, "path too long: %s", path);
+    strcpy(f->path, path);
+    vp_status s = vp_tmp_name(path, f->tmp, sizeof f->tmp, err);
+    if (s) return s;
+    f->fp = fopen(f->tmp, "w");
+    if (!f->fp) return vp_fail(err, VP_ERR_IO, "cannot write %s: %s", path, strerror(errno));
+    return VP_OK;
+}
+
+vp_status vp_afile_commit(vp_afile *f, vp_err *err)
+{
+    if (!f->fp) return vp_fail(err, VP_ERR_IO, "internal: commit of an unopened file");
+    int bad = ferror(f->fp);
+    int e = errno;
+    if (fflush(f->fp) != 0) { bad = 1; e = errno; }
+    if (!f->no_sync && fsync(fileno(f->fp)) != 0 && errno != EINVAL) { bad = 1; e = errno; }
+    if (fclose(f->fp) != 0) { bad = 1; e = errno; }
+    f->fp = NULL;
+    if (bad) {
+        unlink(f->tmp);
+        return vp_fail(err, VP_ERR_IO, "writing %s failed: %s", f->path, strerror(e ? e : EIO));
+    }
+    return vp_rename_into_place(f->tmp, f->path, err);
+}
+
+void vp_afile_abort(vp_afile *f)
+{
+    if (f->fp) {
+        fclose(f->fp);
+        f->fp = NULL;
+        unlink(f->tmp);
+    }
+}
+
+vp_status vp_mkdir_p(const char *path, vp_err *err)
+{
+    char buf[4096];
+    size_t n = strlen(path);
+    if (n == 0 || n >= sizeof buf) return vp_fail(err, VP_ERR_IO, "bad folder path '%s'", path);
+    memcpy(buf, path, n + 1);
+    for (size_t i = 1; i <= n; i++) {
+        if (buf[i] != '/' && buf[i] != '\0') continue;
+        char c = buf[i];
+        buf[i] = '\0';
+        if (mkdir(buf, 0777) != 0 && errno != EEXIST)
+            return vp_fail(err, VP_ERR_IO, "cannot create folder %s: %s", buf, strerror(errno));
+        buf[i] = c;
+    }
+    struct stat st;
+    if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode))
+        return vp_fail(err, VP_ERR_IO, "%s exists and is not a folder", path);
+    return VP_OK;
+}

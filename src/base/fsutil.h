@@ -1,0 +1,42 @@
+/* fsutil: atomic output files and directory helpers (output layer plumbing).
+ *
+ * Every file varprop writes goes through vp_afile: it is written to a hidden
+ * temporary name in the same folder ("<dir>/.<base>.tmp.<pid>") and renamed over the
+ * final name only when complete and flushed, so a reader never sees a partial file
+ * and an interrupted run leaves the previous version intact.
+ */
+#ifndef VP_FSUTIL_H
+#define VP_FSUTIL_H
+
+#include <stdio.h>
+#include "base/err.h"
+
+typedef struct {
+    FILE *fp;             /* write here between open and commit */
+    char path[4096];      /* final path */
+    char tmp[4096];       /* temporary path in the same folder */
+    int no_sync;          /* skip fsync at commit: for intermediate files (run
+                             fragments) that only need to survive the process,
+                             not the machine; final results are synced */
+} vp_afile;
+
+/* Open `path` for atomic writing. On failure nothing is left behind. */
+vp_status vp_afile_open(vp_afile *f, const char *path, vp_err *err);
+/* Flush, check every write succeeded, close, rename into place. On failure the
+ * temporary is removed and the old file (if any) is untouched. */
+vp_status vp_afile_commit(vp_afile *f, vp_err *err);
+/* Give up: close and remove the temporary. Safe on a never-opened (zeroed) vp_afile. */
+void vp_afile_abort(vp_afile *f);
+
+/* Temporary name for `path` (same folder), for files written by other programs
+ * (e.g. gnuplot's `set output`); rename it with vp_rename_into_place. */
+vp_status vp_tmp_name(const char *path, char *out, size_t len, vp_err *err);
+vp_status vp_rename_into_place(const char *tmp, const char *path, vp_err *err);
+
+/* mkdir -p. Existing directories are fine. */
+vp_status vp_mkdir_p(const char *path, vp_err *err);
+
+/* out = a + "/" + b; error if it does not fit. */
+vp_status vp_path_join(char *out, size_t len, const char *a, const char *b, vp_err *err);
+
+#endif

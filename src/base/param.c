@@ -1,0 +1,148 @@
+/* param: see param.h. */
+#include "base/param.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int vp_choice_count(const char *choices)
+{
+    int n = 0;
+    for (const char *s = choices; s && *s;) {
+        while (*s == ' ') s++;
+        if (!*s) break;
+        n++;
+        while (*s && *s != ' ') s++;
+    }
+    return n;
+}
+
+const char *vp_choice_word(const char *choices, int i, char *buf, size_t len)
+{
+    int k = 0;
+    buf[0] = '\0';
+    for (const char *s = choices; s && *s;) {
+        while (*s == ' ') s++;
+        if (!*s) break;
+        const char *e = s;
+        while (*e && *e != ' ') e++;
+        if (k++ == i) {
+            snprintf(buf, len, "%.*s", (int)(e - s), s);
+            return buf;
+        }
+        s = e;
+    }
+    return buf;
+}
+
+int vp_choice_index(const char *choices, const char *word)
+{
+    char buf[128];
+    int n = vp_choice_count(choices);
+    for (int i = 0; i < n; i++)
+        if (strcmp(vp_choice_word(choices, i, buf, sizeof buf), word) == 0) return i;
+    return -1;
+}
+
+void vp_choices_list(const char *choices, char *buf, size_t len)
+{
+    char w[128];
+    size_t used = 0;
+    int n = vp_choice_count(choices);
+    buf[0] = '\0';
+    for (int i = 0; i < n && used < len; i++)
+        used += (size_t)snprintf(buf + used, len - used, "%s%s", i ? ", " : "",
+                                 vp_choice_word(choices, i, w, sizeof w));
+}
+
+size_t vp_edit_distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    if (la > 64 || lb > 64) return (size_t)-1; /* names are short; refuse pathological input */
+    size_t row[65];
+    for (size_t j = 0; j <= lb; j++) row[j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        size_t diag = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            size_t up = row[j];
+            size_t sub = diag + (a[i - 1] != b[j - 1]);
+            size_t best = up + 1 < row[j - 1] + 1 ? up + 1 : row[j - 1] + 1;
+            row[j] = sub < best ? sub : best;
+            diag = up;
+        }
+    }
+    return row[lb];
+}
+
+void vp_did_you_mean(const char *name, const char *candidates, char *buf, size_t len)
+{
+    char w[128], best[128] = "";
+    size_t bestd = (size_t)-1, n = strlen(name);
+    int count = vp_choice_count(candidates);
+    for (int i = 0; i < count; i++) {
+        vp_choice_word(candidates, i, w, sizeof w);
+        size_t d = vp_edit_distance(name, w);
+        if (n >= 3 && strncmp(w, name, n) == 0 && d > 1) d = 1; /* prefix of a longer name */
+        if (d < bestd) { bestd = d; snprintf(best, sizeof best, "%s", w); }
+    }
+    size_t limit = n / 3 > 2 ? n / 3 : 2;
+    if (best[0] && bestd <= limit && bestd > 0)
+        snprintf(buf, len, " (did you mean \"%s\"?)", best);
+    else
+        buf[0] = '\0';
+}
+
+void vp_param_format(const vp_param *spec, double v, char *buf, size_t len)
+{
+    if (spec->type == VP_P_ENUM) {
+        vp_choice_word(spec->choices, (int)v, buf, len);
+        return;
+    }
+    snprintf(buf, len, "%.10g", v);
+}
+
+vp_status vp_param_check(const vp_param *spec, double v, const char *where, vp_err *err)
+{
+    if (!isfinite(v)) return vp_fail(err, VP_ERR_CONFIG, "%s: %g is not a finite number", where, v);
+    if (v < spec->lo || v > spec->hi)
+        return vp_fail(err, VP_ERR_CONFIG, "%s: %.10g is out of range [%.10g, %.10g] (%s)", where, v,
+                       spec->lo, spec->hi, spec->help);
+    if (spec->type == VP_P_INT && v != floor(v))
+        return vp_fail(err, VP_ERR_CONFIG, "%s: %.10g is not an integer", where, v);
+    return VP_OK;
+}
+
+vp_status vp_param_parse_text(const vp_param *spec, const char *text, double *out, int *is_auto,
+                              const char *where, vp_err *err)
+{
+    *is_auto = 0;
+    if (spec->type == VP_P_ENUM) {
+        int i = vp_choice_index(spec->choices, text);
+        if (i < 0) {
+            char list[512], dym[160];
+            vp_choices_list(spec->choices, list, sizeof list);
+            vp_did_you_mean(text, spec->choices, dym, sizeof dym);
+            return vp_fail(err, VP_ERR_USAGE, "%s: \"%s\" is not one of %s%s", where, text, list, dym);
+        }
+        *out = i;
+        return VP_OK;
+    }
+    if (spec->type == VP_P_GAIN && (strcmp(text, "auto") == 0 || strcmp(text, "critical") == 0)) {
+        *is_auto = text[0] == 'a' ? 1 : 2;
+        *out = spec->def;
+        return VP_OK;
+    }
+    char *end;
+    errno = 0;
+    double v = strtod(text, &end);
+    if (end == text || *end != '\0' || errno == ERANGE)
+        return vp_fail(err, VP_ERR_USAGE, "%s: \"%s\" is not a number%s", where, text,
+                       spec->type == VP_P_GAIN ? ", \"auto\" or \"critical\"" : "");
+    vp_status s = vp_param_check(spec, v, where, err);
+    if (s) return VP_ERR_USAGE;
+    *out = v;
+    return VP_OK;
+}

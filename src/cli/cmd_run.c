@@ -1,0 +1,132 @@
+/* cmd_run: `varprop run CONFIG.json [-o DIR] [--threads N] [--quiet] [--resume]
+ * [--max-runs N]` -- parse the config, run every variant x seed, write the results
+ * folder, print the summary. The SIGINT/SIGTERM flag below is the CLI's only
+ * mutable static: a signal handler can do nothing else (the library takes a
+ * pointer to it and holds no state of its own). */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "present/charts.h"
+#include "cli/cli.h"
+#include "cli/cli_util.h"
+#include "experiment/config.h"
+#include "present/plot.h"
+#include "experiment/runner.h"
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    if (stop_requested) _exit(130); /* second signal: stop at once (fragments are atomic) */
+    stop_requested = 1;
+    static const char msg[] = "\nvarprop: stopping after the runs in progress (signal again to stop at once)\n";
+    ssize_t w = write(2, msg, sizeof msg - 1);
+    (void)w;
+}
+
+/* Charts after the measurements: gnuplot missing is a warning (the CSV results
+ * stand), gnuplot failing is an error (exit 1). */
+static vp_status draw_charts(const char *results, const char *plots, int quiet, vp_err *err)
+{
+    char pdir[4096];
+    if (!vp_charts_can_draw()) {
+        fprintf(stderr, "varprop: warning: charts not drawn: %s\n", VP_PLOT_INSTALL_HINT);
+        return VP_OK;
+    }
+    vp_status s = VP_OK;
+    if (plots) snprintf(pdir, sizeof pdir, "%s", plots);
+    else s = vp_charts_default_dir(results, pdir, sizeof pdir, err);
+    if (!s) s = vp_charts_draw(results, pdir, err);
+    if (s) fprintf(stderr, "varprop: charts: %s\n", err->msg);
+    else if (!quiet) printf("varprop: charts and report in %s/ (report.md)\n", pdir);
+    return s;
+}
+
+static const char USAGE[] =
+    "usage: varprop run CONFIG.json [-o DIR] [--plots DIR] [--no-plot] [--threads N] [--quiet]\n"
+    "                   [--resume] [--max-runs N] [--no-share]\n"
+    "\n"
+    "Runs every variant x seed of the experiment config and writes layers.csv, runs.csv\n"
+    "and config.json (plus histograms.csv / jacobian.csv when asked for) into DIR (default\n"
+    "results/<name>/), then draws the charts and report.md with gnuplot (default plots/<name>/).\n"
+    "\n"
+    "  -o DIR         results folder\n"
+    "  --plots DIR    charts folder\n"
+    "  --no-plot      write the CSV results only\n"
+    "  --threads N    worker threads (default: the machine's cores); results do not depend on it\n"
+    "  --quiet        no summary table, no progress bar\n"
+    "  --resume       continue an interrupted sweep in DIR, skipping runs already complete\n"
+    "  --max-runs N   allow sweeps of more than 10000 runs (0: no limit)\n"
+    "  --no-share     draw every run's weights itself, even where runs that differ only in\n"
+    "                 the activation could share one draw (same results; for timing)\n"
+    "  -h, --help     this help\n";
+
+int vp_cmd_run(int argc, char **argv)
+{
+    const char *config = NULL, *out = NULL, *plots = NULL;
+    long threads = sysconf(_SC_NPROCESSORS_ONLN), max_runs = VP_DEFAULT_MAX_RUNS;
+    int quiet = 0, resume = 0, no_plot = 0, no_share = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) { fputs(USAGE, stdout); return 0; }
+        else if (strcmp(a, "--quiet") == 0) quiet = 1;
+        else if (strcmp(a, "--resume") == 0) resume = 1;
+        else if (strcmp(a, "--no-plot") == 0) no_plot = 1;
+        else if (strcmp(a, "--no-share") == 0) no_share = 1;
+        else if (strcmp(a, "--plots") == 0) { if (!(plots = vp_cli_value(argc, argv, &i, "run"))) return 2; }
+        else if (strcmp(a, "-o") == 0) { if (!(out = vp_cli_value(argc, argv, &i, "run"))) return 2; }
+        else if (strcmp(a, "--threads") == 0) { if (vp_cli_long(argc, argv, &i, 1, 256, &threads, "run")) return 2; }
+        else if (strcmp(a, "--max-runs") == 0) { if (vp_cli_long(argc, argv, &i, 0, 1L << 40, &max_runs, "run")) return 2; }
+        else if (a[0] == '-' && a[1]) return vp_cli_unknown_option(a, "-o --plots --no-plot --threads --quiet --resume --max-runs --no-share --help", "run");
+        else if (!config) config = a;
+        else return vp_cli_usage_error("run", "only one CONFIG.json is taken (got \"%s\" too)", a);
+    }
+    if (!config) return vp_cli_usage_error("run", "missing CONFIG.json");
+    if (threads < 1) threads = 1;
+
+    vp_err err;
+    vp_experiment *e = NULL;
+    vp_config_opts copts = { max_runs };
+    vp_status s = vp_config_load(config, &copts, &e, &err);
+    if (s) {
+        fprintf(stderr, "varprop: %s\n", err.msg);
+        return vp_exit_code(s);
+    }
+    char dir[4096];
+    if (out) snprintf(dir, sizeof dir, "%s", out);
+    else snprintf(dir, sizeof dir, "results/%s", e->name);
+
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+
+    vp_runner_opts o = { dir, (int)threads, !quiet && isatty(2), resume, &stop_requested,
+                         quiet ? NULL : stdout, stderr, no_share };
+    vp_runner_result res;
+    if (!quiet)
+        printf("varprop: %s: %d variant%s x %d seed%s = %ld runs, %ld thread%s\n", e->name, e->nvariants,
+               e->nvariants == 1 ? "" : "s", e->nseeds, e->nseeds == 1 ? "" : "s", vp_experiment_runs(e),
+               threads, threads == 1 ? "" : "s");
+    s = vp_runner_run(e, &o, &res, &err);
+    if (s == VP_ERR_INTERRUPTED) {
+        fprintf(stderr, "varprop: %s; the CSV files in %s hold the %d complete runs.\n"
+                        "varprop: resume with: varprop run %s --resume -o %s\n",
+                err.msg, dir, res.done + res.skipped, config, dir);
+    } else if (s) {
+        fprintf(stderr, "varprop: %s\n", err.msg);
+    } else {
+        if (!quiet && res.draws < res.done)
+            printf("varprop: weights drawn %d times for %d runs (runs that differ only in the activation "
+                   "or input share them)\n", res.draws, res.done);
+        if (!quiet) printf("varprop: results in %s/ (layers.csv, runs.csv, config.json)\n", dir);
+        if (!no_plot) s = draw_charts(dir, plots, quiet, &err);
+    }
+    vp_experiment_free(e);
+    return vp_exit_code(s);
+}

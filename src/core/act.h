@@ -1,0 +1,97 @@
+/* act: the activation registry -- one row per elementwise activation.
+ *
+ * Each row carries the canonical name (CSV label, config spelling), aliases,
+ * the formula as text, its parameters with defaults and ranges, the scalar
+ * function and derivative (double precision, used by theory and tests), fused
+ * array kernels (h = phi(z) and phi'(z) in one pass, float and double), the
+ * PyTorch calculate_gain value where PyTorch has one, and metadata used by the
+ * statistics (boundedness, peak slope) and the theory module (kink locations).
+ *
+ * Semantics follow PyTorch (torch/nn/modules/activation.py) where PyTorch has the
+ * activation, including its derivative conventions at kinks (e.g. relu'(0) = 0);
+ * Keras/JAX variants are reachable through parameters (see docs/registry.md).
+ * The table is static const: no state, safe to share between threads.
+ */
+#ifndef VP_ACT_H
+#define VP_ACT_H
+
+#include <stddef.h>
+#include "base/param.h"
+
+#define VP_ACT_MAX_PARAMS 3
+
+typedef enum {
+    VP_ACT_IDENTITY, VP_ACT_RELU, VP_ACT_RELU6, VP_ACT_LEAKY_RELU, VP_ACT_PRELU,
+    VP_ACT_RRELU, VP_ACT_ELU, VP_ACT_CELU, VP_ACT_SELU, VP_ACT_GELU, VP_ACT_GELU_TANH,
+    VP_ACT_SILU, VP_ACT_MISH, VP_ACT_SIGMOID, VP_ACT_LOG_SIGMOID, VP_ACT_HARD_SIGMOID,
+    VP_ACT_HARD_SWISH, VP_ACT_TANH, VP_ACT_HARD_TANH, VP_ACT_SOFTPLUS, VP_ACT_SOFTSIGN,
+    VP_ACT_TANHSHRINK, VP_ACT_SOFTSHRINK, VP_ACT_HARDSHRINK, VP_ACT_THRESHOLD,
+    VP_ACT_SQUAREPLUS, VP_ACT_SPARSE_PLUS, VP_ACT_SPARSE_SIGMOID, VP_ACT_EXPONENTIAL,
+    /* row-wise (not elementwise): */
+    VP_ACT_GLU, VP_ACT_SOFTMAX, VP_ACT_LOG_SOFTMAX, VP_ACT_SOFTMIN, VP_ACT_STANDARDIZE, VP_ACT_SPARSEMAX,
+    VP_ACT_COUNT
+} vp_act_kind;
+
+typedef double (*vp_scalar_fn)(double x, const double *p);
+
+/* Row-wise activations act on one example's whole pre-activation row: h = F(z),
+ * z of in_per_out * n entries for n outputs (GLU halves the width: 2). The backward
+ * is the vector-Jacobian product gz = J_F(z)^T gh. Double precision, one row. */
+typedef void (*vp_row_fwd)(const double *z, double *h, size_t n, const double *p);
+typedef void (*vp_row_bwd)(const double *z, const double *h, const double *gh, double *gz, size_t n,
+                           const double *p);
+
+/* Fused kernels: h[i] = phi(z[i]), d[i] = phi'(z[i]). d may alias z (in place). */
+typedef void (*vp_act_kernel_f32)(const float *z, float *h, float *d, size_t n, const double *p);
+typedef void (*vp_act_kernel_f64)(const double *z, double *h, double *d, size_t n, const double *p);
+
+typedef struct {
+    const char *name;      /* canonical name: config spelling and CSV label */
+    const char *aliases;   /* space-separated other accepted names, "" if none */
+    const char *formula;   /* phi(x) as text */
+    const char *origin;    /* which library/paper defines it, defaults' source */
+    int nparams;
+    vp_param params[VP_ACT_MAX_PARAMS]; /* all VP_P_NUM */
+    vp_scalar_fn f;        /* phi(x) */
+    vp_scalar_fn df;       /* phi'(x), library convention at kinks */
+    vp_act_kernel_f32 kernel_f32;
+    vp_act_kernel_f64 kernel_f64;
+    double (*torch_gain)(const double *p); /* calculate_gain; NULL where PyTorch raises */
+    int bounded;           /* range bounded on both sides (has flat saturating regions) */
+    double dpeak;          /* max |phi'| over x (bounded activations only) */
+    /* Points where phi or phi' is not smooth (for piecewise quadrature); returns count. */
+    int (*kinks)(const double *p, double out[4]);
+    /* Row-wise activations only (f, df and the kernels are NULL for them): */
+    int in_per_out;        /* pre-activations per output unit (GLU: 2); 0 means 1 */
+    vp_row_fwd row_fwd;
+    vp_row_bwd row_bwd;
+} vp_act_info;
+
+/* 1 for the row-wise (non-elementwise) activations. */
+static inline int vp_act_rowwise(const vp_act_info *a) { return a->row_fwd != NULL; }
+/* Width of z for a layer of n outputs. */
+static inline int vp_act_zwidth(const vp_act_info *a, int n) { return a->in_per_out > 1 ? a->in_per_out * n : n; }
+
+/* The row for kind k (k < VP_ACT_COUNT, else abort: an internal error). Borrowed
+ * pointer into a static table. */
+const vp_act_info *vp_act_get(vp_act_kind k);
+
+/* Look a name or alias up; returns VP_ACT_COUNT if unknown. */
+vp_act_kind vp_act_find(const char *name);
+
+/* An activation with its parameter values (defaults filled in). Plain value. */
+typedef struct {
+    vp_act_kind kind;
+    double p[VP_ACT_MAX_PARAMS];
+} vp_act;
+
+/* Activation `k` with every parameter at its default. */
+vp_act vp_act_default(vp_act_kind k);
+
+static inline double vp_act_f(const vp_act *a, double x) { return vp_act_get(a->kind)->f(x, a->p); }
+static inline double vp_act_df(const vp_act *a, double x) { return vp_act_get(a->kind)->df(x, a->p); }
+
+/* Label with non-default parameters, e.g. "leaky_relu(negative_slope=0.2)". */
+void vp_act_label(const vp_act *a, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,117 @@
+/* init: the initializer registry -- one row per weight/bias initializer.
+ *
+ * Names and math follow PyTorch torch.nn.init for every name PyTorch has
+ * (he_normal = kaiming_normal_, untruncated; trunc_normal with absolute bounds;
+ * xavier_normal untruncated), Keras 3 / JAX for the names only they have
+ * (lecun_*, variance_scaling, random_normal, truncated_normal, ...), see
+ * ../shared/reference/initializers.md and docs/registry.md.
+ *
+ * Weights have PyTorch layout [fan_out, fan_in], row-major: y = x W^T.
+ * Every draw is a pure function of (vp_init, shape, vp_rng): see rng.h.
+ * The table is static const; the library holds no state.
+ */
+#ifndef VP_INIT_H
+#define VP_INIT_H
+
+#include <stddef.h>
+#include "base/err.h"
+#include "base/param.h"
+#include "core/rng.h"
+
+#define VP_INIT_MAX_PARAMS 4
+
+typedef enum {
+    VP_INIT_ZEROS, VP_INIT_ONES, VP_INIT_CONSTANT, VP_INIT_UNIFORM, VP_INIT_NORMAL,
+    VP_INIT_TRUNC_NORMAL, VP_INIT_TRUNCATED_NORMAL, VP_INIT_RANDOM_NORMAL, VP_INIT_RANDOM_UNIFORM,
+    VP_INIT_IDENTITY, VP_INIT_XAVIER_UNIFORM, VP_INIT_XAVIER_NORMAL, VP_INIT_KAIMING_UNIFORM,
+    VP_INIT_KAIMING_NORMAL, VP_INIT_LECUN_UNIFORM, VP_INIT_LECUN_NORMAL, VP_INIT_VARIANCE_SCALING,
+    VP_INIT_ORTHOGONAL, VP_INIT_SPARSE, VP_INIT_TORCH_LINEAR, VP_INIT_LSUV, VP_INIT_MEAN_FIELD,
+    VP_INIT_COUNT
+} vp_init_kind;
+
+/* An initializer with its parameter values. `auto_mask` bit i set means
+ * parameter i is a gain given as "auto": the caller resolves it (to the
+ * activation's gain) with vp_init_resolve_auto before drawing; the label keeps
+ * saying "auto" so one initializer looks the same under every activation. */
+typedef struct {
+    vp_init_kind kind;
+    double p[VP_INIT_MAX_PARAMS];
+    unsigned auto_mask;
+    unsigned critical_mask; /* gains given as "critical": chi_1 = 1 at sigma_b^2 = 0 */
+    int auto_resolved;  /* the "auto" / "critical" values in p are filled in */
+    int single;         /* the draw will be stored in float32, so an initializer may compute
+                           in float32 as PyTorch does for a float32 tensor (orthogonal: the
+                           QR); 0: everything in double */
+} vp_init;
+
+typedef struct vp_init_info vp_init_info;
+
+/* Draw a [fan_out, fan_in] weight (or, for is_bias, a length-fan_out bias whose
+ * layer has fan_in inputs) into out (double). */
+typedef vp_status (*vp_init_draw_fn)(const vp_init *in, size_t fan_out, size_t fan_in, int is_bias,
+                                     const vp_rng *rng, double *out, vp_err *err);
+
+struct vp_init_info {
+    const char *name;       /* canonical: config spelling and CSV label */
+    const char *aliases;    /* space-separated */
+    const char *formula;    /* the distribution, as text */
+    const char *origin;     /* library and convention */
+    int nparams;
+    vp_param params[VP_INIT_MAX_PARAMS];
+    vp_init_draw_fn draw;
+    int bias_ok;            /* usable as a bias initializer */
+    int weight_ok;          /* usable as a weight initializer */
+    int data_dependent;     /* needs the network and input batch (LSUV): drawn by mlp */
+    int sets_bias;          /* also defines the biases (mean_field) */
+};
+
+const vp_init_info *vp_init_get(vp_init_kind k); /* k < VP_INIT_COUNT, else abort */
+vp_init_kind vp_init_find(const char *name);   /* VP_INIT_COUNT if unknown */
+vp_init vp_init_default(vp_init_kind k);
+/* Index of the parameter called `name`, or -1. */
+int vp_init_param_index(const vp_init_info *info, const char *name);
+
+/* Space-separated list of all names (canonical) usable as weights (bias=0) or biases. */
+void vp_init_names(int bias, char *buf, size_t len);
+
+/* Replace every "auto" gain by `gain` (e.g. the activation's PyTorch gain). */
+void vp_init_resolve_critical(vp_init *in, double gain);
+/* (vp_init_resolve_critical: the same for "critical" gains.) */
+void vp_init_resolve_auto(vp_init *in, double gain);
+
+/* 1 if a and b draw the same numbers for every shape and stream: the same
+ * initializer with the same parameter values ("auto"/"critical" gains compared
+ * by their resolved values). Lets a sweep draw the weights it shares once. */
+int vp_init_same(const vp_init *a, const vp_init *b);
+
+/* Label: name plus non-default parameters, e.g. "orthogonal(gain=1.4142)". */
+void vp_init_label(const vp_init *in, char *buf, size_t len);
+
+/* Draw a weight [fan_out, fan_in] (row-major). Not for data-dependent inits. */
+vp_status vp_init_weight(const vp_init *in, size_t fan_out, size_t fan_in, const vp_rng *rng,
+                         double *W, vp_err *err);
+/* Draw a bias of length fan_out for a layer with fan_in inputs. */
+vp_status vp_init_bias(const vp_init *in, size_t fan_out, size_t fan_in, const vp_rng *rng,
+                       double *b, vp_err *err);
+
+/* Exact mean and variance of one weight entry under `in` for this shape, if the
+ * initializer defines them (returns 1), else 0 (identity, lsuv: data or structure
+ * dependent). Bias moments with is_bias = 1. Used by the theory predictions
+ * (sigma_w^2 = fan_in * Var[W]) and by the moment tests. */
+int vp_init_moments(const vp_init *in, size_t fan_out, size_t fan_in, int is_bias, double *mean,
+                    double *var);
+
+/* Support of one entry: [lo, hi] (may be +-inf). Returns 1 if bounded. */
+int vp_init_support(const vp_init *in, size_t fan_out, size_t fan_in, int is_bias, double *lo,
+                    double *hi);
+
+/* Orthogonal [rows, cols] matrix (rows orthonormal if rows <= cols, else columns),
+ * QR of a Gaussian matrix with sign correction (Mezzadri 2007), times gain; the QR
+ * in float32 (sgeqrf/sorgqr, half the time) with `single`, else in double. */
+vp_status vp_init_orthogonal(size_t rows, size_t cols, double gain, int single, const vp_rng *rng, double *W,
+                             vp_err *err);
+
+/* PyTorch calculate_gain for the kaiming `nonlinearity` choice index and param a. */
+double vp_init_kaiming_gain(int nonlinearity, double a);
+
+#endif

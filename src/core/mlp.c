@@ -1,0 +1,351 @@
+/* mlp: see mlp.h. The precision-generic kernels live in mlp_impl.inc, included
+ * once for float and once for double; this file holds allocation, parameter
+ * initialization and the dispatch on precision. */
+#include "core/mlp.h"
+
+#include <cblas.h>
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/rng.h"
+#include "core/simd.h"
+
+struct vp_mlp {
+    int L, B;
+    int *w;                    /* widths n_0..n_L (outputs of each layer) */
+    int *zw;                   /* width of z^l: n_l, or 2 n_l for GLU (index l = 1..L) */
+    vp_precision prec;
+    vp_act act;
+    size_t *woff, *boff;       /* element offset of W^l, b^l (index l = 1..L) */
+    size_t *zoff, *hoff;       /* offset of z^l (l = 1..L) and h^l (l = 0..L) */
+    void *W, *b, *Z, *H;       /* parameter and activation blocks */
+    void *g1, *g2;             /* two [B, n_max] gradient blocks */
+    void *dW;                  /* one [n_l, n_{l-1}] weight-gradient block */
+    double *acc;               /* 6 * n_max accumulators for the statistics */
+    double *row;               /* 4 * n_max doubles: one row of a row-wise activation */
+    unsigned char *alive;      /* n_max flags: phi' != 0 seen for the unit */
+    void *probe;               /* [B, n_L] backward probe of seed probe_seed (probe_ok) */
+    uint64_t probe_seed;
+    int probe_ok;
+};
+
+/* Combine per-unit shifted sums into the reported moments:
+ *   m_j = shift_j + s1_j/B,  v_j = (s2_j - s1_j^2/B)/B   (per unit, over the batch)
+ *   mean = avg_j m_j,  unit_var = avg_j v_j,  unit_sq_mean = avg_j m_j^2,
+ *   var = unit_var + avg_j (m_j - mean)^2   (law of total variance: the population
+ *   variance over all B*n entries). Any non-finite entry makes every moment NaN:
+ *   a statistic over non-finite values is reported as such, never as a number. */
+static void finish_stats(size_t B, size_t n, const double *shift, const double *s1,
+                         const double *s2, long long nonfinite, double *mean, double *var,
+                         double *usq, double *uvar)
+{
+    if (nonfinite > 0) {
+        *mean = *var = *usq = *uvar = NAN;
+        return;
+    }
+    double Bd = (double)B, sm = 0, sv = 0, smm = 0;
+    for (size_t j = 0; j < n; j++) {
+        double mj = shift[j] + s1[j] / Bd;
+        double vj = (s2[j] - s1[j] * s1[j] / Bd) / Bd;
+        sm += mj;
+        sv += vj > 0 ? vj : 0.0;
+        smm += mj * mj;
+    }
+    double nd = (double)n;
+    *mean = sm / nd;
+    *uvar = sv / nd;
+    *usq = smm / nd;
+    double spread = 0;
+    for (size_t j = 0; j < n; j++) {
+        double dm = shift[j] + s1[j] / Bd - *mean;
+        spread += dm * dm;
+    }
+    *var = *uvar + spread / nd;
+}
+
+#define REAL float
+#define REAL_MIN FLT_MIN
+#define REAL_NEXTUP(x) nextafterf(x, INFINITY)
+#define FN(x) x##_f32
+#define GEMM cblas_sgemm
+#define KERNEL kernel_f32
+#include "core/mlp_impl.inc"
+#undef REAL
+#undef REAL_MIN
+#undef REAL_NEXTUP
+#undef FN
+#undef GEMM
+#undef KERNEL
+#define REAL double
+#define REAL_MIN DBL_MIN
+#define REAL_NEXTUP(x) nextafter(x, INFINITY)
+#define FN(x) x##_f64
+#define GEMM cblas_dgemm
+#define KERNEL kernel_f64
+#include "core/mlp_impl.inc"
+#undef REAL
+#undef REAL_MIN
+#undef REAL_NEXTUP
+#undef FN
+#undef GEMM
+#undef KERNEL
+
+static size_t real_size(vp_precision p) { return p == VP_F64 ? sizeof(double) : sizeof(float); }
+
+/* Element counts of each block; z^l has zwidth(n_l) columns (2 n_l for GLU). nmax
+ * covers every layer width and every z width. */
+static void counts(int L, const int *w, int B, vp_act act, size_t *nw, size_t *nb, size_t *nz, size_t *nh,
+                   size_t *nmax, size_t *wmax)
+{
+    const vp_act_info *ai = vp_act_get(act.kind);
+    *nw = *nb = *nz = 0;
+    *nh = (size_t)B * (size_t)w[0];
+    *nmax = (size_t)w[0];
+    *wmax = 0;
+    for (int l = 1; l <= L; l++) {
+        size_t zw = (size_t)vp_act_zwidth(ai, w[l]);
+        size_t ws = zw * (size_t)w[l - 1];
+        *nw += ws;
+        *nb += zw;
+        *nz += (size_t)B * zw;
+        *nh += (size_t)B * (size_t)w[l];
+        if (zw > *nmax) *nmax = zw;
+        if (ws > *wmax) *wmax = ws;
+    }
+}
+
+double vp_mlp_bytes(int L, const int *w, int B, vp_precision prec, vp_act act)
+{
+    size_t nw, nb, nz, nh, nmax, wmax;
+    counts(L, w, B, act, &nw, &nb, &nz, &nh, &nmax, &wmax);
+    double elems = (double)nw + (double)nb + (double)nz + (double)nh + 2.0 * (double)B * (double)nmax +
+                   (double)wmax + (double)B * (double)w[L];
+    /* + the double scratch used while drawing one layer's weights */
+    return elems * (double)real_size(prec) + 8.0 * ((double)wmax + 10.0 * (double)nmax) + (double)nmax;
+}
+
+void vp_mlp_free(vp_mlp *m)
+{
+    if (!m) return;
+    free(m->w);
+    free(m->zw);
+    free(m->row);
+    free(m->woff);
+    free(m->boff);
+    free(m->zoff);
+    free(m->hoff);
+    free(m->W);
+    free(m->b);
+    free(m->Z);
+    free(m->H);
+    free(m->g1);
+    free(m->g2);
+    free(m->dW);
+    free(m->acc);
+    free(m->alive);
+    free(m->probe);
+    free(m);
+}
+
+vp_status vp_mlp_create(vp_mlp **out, int L, const int *widths, int batch, vp_precision prec,
+                        vp_act act, vp_err *err)
+{
+    *out = NULL;
+    if (L < 1 || batch < 1) return vp_fail(err, VP_ERR_CONFIG, "network needs depth >= 1 and batch >= 1");
+    vp_mlp *m = calloc(1, sizeof *m);
+    if (!m) return vp_fail(err, VP_ERR_NOMEM, "out of memory");
+    m->L = L;
+    m->B = batch;
+    m->prec = prec;
+    m->act = act;
+    size_t nw, nb, nz, nh, nmax, wmax, rs = real_size(prec);
+    counts(L, widths, batch, act, &nw, &nb, &nz, &nh, &nmax, &wmax);
+    m->w = malloc((size_t)(L + 1) * sizeof *m->w);
+    m->zw = calloc((size_t)(L + 1), sizeof *m->zw);
+    m->row = malloc(4 * nmax * sizeof *m->row);
+    m->woff = calloc((size_t)(L + 1), sizeof *m->woff);
+    m->boff = calloc((size_t)(L + 1), sizeof *m->boff);
+    m->zoff = calloc((size_t)(L + 1), sizeof *m->zoff);
+    m->hoff = calloc((size_t)(L + 1), sizeof *m->hoff);
+    m->W = malloc(nw * rs);
+    m->b = malloc(nb * rs);
+    m->Z = malloc(nz * rs);
+    m->H = malloc(nh * rs);
+    m->g1 = malloc((size_t)batch * nmax * rs);
+    m->g2 = malloc((size_t)batch * nmax * rs);
+    m->dW = malloc(wmax * rs);
+    m->acc = malloc(6 * nmax * sizeof *m->acc);
+    m->alive = malloc(nmax);
+    m->probe = malloc((size_t)batch * (size_t)widths[L] * rs);
+    if (!m->probe || !m->w || !m->zw || !m->row || !m->woff || !m->boff || !m->zoff || !m->hoff || !m->W || !m->b || !m->Z || !m->H ||
+        !m->g1 || !m->g2 || !m->dW || !m->acc || !m->alive) {
+        double mb = vp_mlp_bytes(L, widths, batch, prec, act) / 1048576.0;
+        vp_mlp_free(m);
+        return vp_fail(err, VP_ERR_NOMEM, "out of memory allocating a network of %.0f MiB", mb);
+    }
+    memcpy(m->w, widths, (size_t)(L + 1) * sizeof *m->w);
+    size_t wo = 0, bo = 0, zo = 0, ho = (size_t)batch * (size_t)widths[0];
+    for (int l = 1; l <= L; l++) {
+        m->zw[l] = vp_act_zwidth(vp_act_get(act.kind), widths[l]);
+        m->woff[l] = wo;
+        m->boff[l] = bo;
+        m->zoff[l] = zo;
+        m->hoff[l] = ho;
+        wo += (size_t)m->zw[l] * (size_t)widths[l - 1];
+        bo += (size_t)m->zw[l];
+        zo += (size_t)batch * (size_t)m->zw[l];
+        ho += (size_t)batch * (size_t)widths[l];
+    }
+    *out = m;
+    return VP_OK;
+}
+
+int vp_mlp_same_shape(const vp_mlp *m, int L, const int *widths, int batch, vp_precision prec, vp_act act)
+{
+    if (!m || m->L != L || m->B != batch || m->prec != prec) return 0;
+    if (vp_act_zwidth(vp_act_get(act.kind), widths[L]) != m->zw[L]) return 0; /* GLU doubles z */
+    return memcmp(m->w, widths, (size_t)(L + 1) * sizeof *widths) == 0;
+}
+
+void vp_mlp_set_act(vp_mlp *m, vp_act act) { m->act = act; }
+
+int vp_mlp_depth(const vp_mlp *m) { return m->L; }
+int vp_mlp_width(const vp_mlp *m, int l) { return m->w[l]; }
+
+/* Store n doubles into block `blk` at element offset `off`, in the net's precision. */
+static void store(const vp_mlp *m, void *blk, size_t off, const double *src, size_t n)
+{
+    if (m->prec == VP_F64) store_f64((double *)blk + off, src, n);
+    else store_f32((float *)blk + off, src, n);
+}
+
+vp_status vp_mlp_init_params(vp_mlp *m, const vp_init *winit, const vp_init *binit, uint64_t seed,
+                             vp_err *err)
+{
+    const vp_init_info *wi = vp_init_get(winit->kind);
+    size_t wmax = 0;
+    for (int l = 1; l <= m->L; l++) {
+        size_t ws = (size_t)m->zw[l] * (size_t)m->w[l - 1];
+        if (ws > wmax) wmax = ws;
+    }
+    double *tmp = malloc(wmax * sizeof *tmp);
+    if (!tmp) return vp_fail(err, VP_ERR_NOMEM, "out of memory drawing weights");
+    vp_status s = VP_OK;
+    vp_init wi_prec = *winit; /* a float32 net lets the initializer compute in float32 */
+    wi_prec.single = m->prec == VP_F32;
+    for (int l = 1; l <= m->L && !s; l++) {
+        size_t fo = (size_t)m->zw[l], fi = (size_t)m->w[l - 1]; /* fan_out of W: z's width */
+        vp_rng rw = vp_rng_make(seed, (uint32_t)l, VP_RNG_WEIGHT);
+        vp_rng rb = vp_rng_make(seed, (uint32_t)l, VP_RNG_BIAS);
+        s = vp_init_weight(&wi_prec, fo, fi, &rw, tmp, err);
+        if (s) break;
+        store(m, m->W, m->woff[l], tmp, fo * fi);
+        if (wi->sets_bias) s = vp_init_bias(winit, fo, fi, &rb, tmp, err);
+        else s = vp_init_bias(binit, fo, fi, &rb, tmp, err);
+        if (s) break;
+        store(m, m->b, m->boff[l], tmp, fo);
+    }
+    free(tmp);
+    if (s) vp_err_prefix(err, "initializing weights");
+    return s;
+}
+
+void vp_mlp_set_input(vp_mlp *m, const double *x)
+{
+    store(m, m->H, 0, x, (size_t)m->B * (size_t)m->w[0]);
+}
+
+static void layer_forward(vp_mlp *m, int l, vp_layer_stats *st, vp_histogram *hist)
+{
+    st->layer = l;
+    st->fan_in = m->w[l - 1];
+    st->fan_out = m->zw[l];
+    if (m->prec == VP_F64) layer_forward_f64(m, l, st, hist);
+    else layer_forward_f32(m, l, st, hist);
+}
+
+vp_status vp_mlp_forward(vp_mlp *m, vp_layer_stats *stats, vp_histogram *hist, vp_err *err)
+{
+    (void)err;
+    for (int l = 1; l <= m->L; l++)
+        layer_forward(m, l, &stats[l - 1], hist ? hist + (size_t)(l - 1) * VP_HIST_QUANTITIES : NULL);
+    return VP_OK;
+}
+
+vp_status vp_mlp_backward(vp_mlp *m, uint64_t seed, vp_layer_stats *stats, vp_histogram *hist,
+                          vp_err *err)
+{
+    (void)err;
+    if (m->prec == VP_F64) backward_f64(m, seed, stats, hist);
+    else backward_f32(m, seed, stats, hist);
+    return VP_OK;
+}
+
+/* Variance of z^l for the current weights (affine only; z is left holding z^l). */
+static double z_variance(vp_mlp *m, int l)
+{
+    size_t B = (size_t)m->B, n = (size_t)m->zw[l];
+    double mean, var, usq, uvar;
+    long long nf = 0, sub = 0;
+    if (m->prec == VP_F64) {
+        affine_f64(m, l);
+        block_stats_f64((double *)m->Z + m->zoff[l], B, n, m->acc, &mean, &var, &usq, &uvar, &nf, &sub);
+    } else {
+        affine_f32(m, l);
+        block_stats_f32((float *)m->Z + m->zoff[l], B, n, m->acc, &mean, &var, &usq, &uvar, &nf, &sub);
+    }
+    return var;
+}
+
+vp_status vp_mlp_lsuv(vp_mlp *m, double tol, int max_iter, int *iters_out, vp_err *err)
+{
+    vp_layer_stats st;
+    for (int l = 1; l <= m->L; l++) {
+        size_t nw = (size_t)m->zw[l] * (size_t)m->w[l - 1];
+        int it = 0;
+        for (;;) {
+            double var = z_variance(m, l);
+            if (!isfinite(var) || var <= 0)
+                return vp_fail(err, VP_ERR_NUMERIC,
+                               "lsuv: layer %d has Var[z] = %g on the input batch; cannot rescale", l, var);
+            if (fabs(var - 1.0) < tol || it >= max_iter) break;
+            double s = 1.0 / sqrt(var);
+            if (m->prec == VP_F64) scale_f64((double *)m->W + m->woff[l], nw, s);
+            else scale_f32((float *)m->W + m->woff[l], nw, s);
+            it++;
+        }
+        if (iters_out) iters_out[l - 1] = it;
+        layer_forward(m, l, &st, NULL); /* h^l for the next layer */
+    }
+    return VP_OK;
+}
+
+void vp_mlp_export_layer(const vp_mlp *m, int l, int b, double *W, double *dphi)
+{
+    size_t n = (size_t)m->zw[l], nin = (size_t)m->w[l - 1]; /* W^l has z's width of rows */
+    size_t zo = m->zoff[l] + (size_t)b * n;
+    if (m->prec == VP_F64) {
+        if (W) load_f64(W, (const double *)m->W + m->woff[l], n * nin);
+        if (dphi) load_f64(dphi, (const double *)m->Z + zo, n);
+    } else {
+        if (W) load_f32(W, (const float *)m->W + m->woff[l], n * nin);
+        if (dphi) load_f32(dphi, (const float *)m->Z + zo, n);
+    }
+}
+
+void vp_mlp_weight_moments(const vp_mlp *m, int l, double *sigma_w2, double *sigma_b2)
+{
+    size_t n = (size_t)m->zw[l], nin = (size_t)m->w[l - 1];
+    double sw, sb;
+    if (m->prec == VP_F64) {
+        sw = sum_sq_f64((const double *)m->W + m->woff[l], n * nin);
+        sb = sum_sq_f64((const double *)m->b + m->boff[l], n);
+    } else {
+        sw = sum_sq_f32((const float *)m->W + m->woff[l], n * nin);
+        sb = sum_sq_f32((const float *)m->b + m->boff[l], n);
+    }
+    *sigma_w2 = sw / (double)n;  /* fan_in * mean(W^2) = sum / n_out */
+    *sigma_b2 = sb / (double)n;
+}

@@ -1,0 +1,110 @@
+/* mlp: a deep fully connected network at initialization, its forward and
+ * backward pass, and the per-layer statistics varprop reports.
+ *
+ * Definitions (README "What is measured"): h^0 = x (batch B x n_0); for l = 1..L
+ *   z^l = h^{l-1} W^{lT} + b^l,   h^l = phi(z^l),   W^l is [n_l, n_{l-1}] row-major.
+ * Backward probe: dL/dh^L = g, g ~ N(0,1) i.i.d. per example (a random readout);
+ *   dL/dz^l = dL/dh^l * phi'(z^l),  dL/dh^{l-1} = dL/dz^l W^l,
+ *   dL/dW^l = (1/B) (dL/dz^l)^T h^{l-1}   (batch mean of per-example gradients).
+ * All variances are population variances over every entry of the tensor,
+ * accumulated in double. Products go through OpenBLAS (sgemm/dgemm).
+ *
+ * Memory: one block for all weights, one for biases, z (overwritten in place by
+ * phi'(z) once its statistics are taken) and h for every layer, plus two
+ * gradient rows-blocks, one weight-gradient block and the backward probe. Nothing is allocated per
+ * pass. Ownership: vp_mlp_create allocates, vp_mlp_free releases (NULL-safe).
+ * A vp_mlp is used by one thread at a time; the library holds no global state.
+ */
+#ifndef VP_MLP_H
+#define VP_MLP_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "core/act.h"
+#include "base/err.h"
+#include "core/init.h"
+
+typedef enum { VP_F32, VP_F64 } vp_precision;
+
+typedef struct {
+    int layer, fan_in, fan_out;
+    double pre_mean, pre_var;        /* z^l */
+    double post_mean, post_var;      /* h^l */
+    double grad_pre_var;             /* dL/dz^l */
+    double grad_post_var;            /* dL/dh^l */
+    double wgrad_var;                /* dL/dW^l */
+    double unit_sq_mean, unit_var;   /* Brock et al. 2021 SPP quantities of h^l */
+    double dead_frac;                /* units with phi'(z) = 0 for every example */
+    double saturated_frac;           /* entries with |phi'| < 5% of its peak (bounded phi) */
+    long long nonfinite;             /* NaN/Inf entries met in z, h, dL/dz, dL/dh, dL/dW */
+    long long subnormal;             /* subnormal (denormal) entries in the same tensors:
+                                        finite, but with fewer significant bits */
+} vp_layer_stats;
+
+/* Histogram request: for each layer l with layers[l-1] != 0, histograms of z^l,
+ * h^l and dL/dz^l with `bins` equal bins over the finite [min, max] range. */
+typedef enum { VP_HIST_PRE, VP_HIST_POST, VP_HIST_GRAD_PRE, VP_HIST_QUANTITIES } vp_hist_quantity;
+typedef struct {
+    int bins;
+    double lo, hi;          /* finite [min, max]; [v - 1/2, v + 1/2] for a constant tensor v;
+                               NaN when no entry is finite */
+    double *density;        /* bins values, sum(density)*(hi-lo)/bins = 1 */
+} vp_histogram;
+
+typedef struct vp_mlp vp_mlp;
+
+/* Bytes vp_mlp_create would allocate for this shape (for refusing, up front,
+ * runs that do not fit in memory). */
+double vp_mlp_bytes(int L, const int *widths, int batch, vp_precision prec, vp_act act);
+
+/* widths[0..L]; batch B. Copies widths. */
+vp_status vp_mlp_create(vp_mlp **out, int L, const int *widths, int batch, vp_precision prec,
+                        vp_act act, vp_err *err);
+void vp_mlp_free(vp_mlp *m);
+
+/* 1 if m has exactly this shape, batch and precision (so it can be reused for
+ * another run: every buffer is rewritten by init_params, set_input and the passes). */
+int vp_mlp_same_shape(const vp_mlp *m, int L, const int *widths, int batch, vp_precision prec, vp_act act);
+/* Change the activation of an existing network. */
+void vp_mlp_set_act(vp_mlp *m, vp_act act);
+
+int vp_mlp_depth(const vp_mlp *m);
+int vp_mlp_width(const vp_mlp *m, int l);   /* n_l, l = 0..L */
+
+/* Draw every W^l with `winit` and every b^l with `binit` (binit ignored when
+ * winit sets the biases, e.g. mean_field). Streams: vp_rng_make(seed, l, WEIGHT/BIAS).
+ * `winit` must have its "auto" gains resolved. LSUV is a separate step. */
+vp_status vp_mlp_init_params(vp_mlp *m, const vp_init *winit, const vp_init *binit, uint64_t seed,
+                             vp_err *err);
+
+/* Input batch x (B x n_0, row-major, double) copied into h^0. */
+void vp_mlp_set_input(vp_mlp *m, const double *x);
+
+/* LSUV (Mishkin & Matas 2016): layer by layer, W^l /= sqrt(Var[z^l]) until
+ * |Var[z^l] - 1| < tol or max_iter rescalings; uses the current input batch.
+ * iters_out[l-1] (may be NULL) receives the rescalings used per layer. */
+vp_status vp_mlp_lsuv(vp_mlp *m, double tol, int max_iter, int *iters_out, vp_err *err);
+
+/* Forward pass: fills the forward fields of stats[0..L-1] (layer l in stats[l-1]).
+ * hist (may be NULL) has L * VP_HIST_QUANTITIES entries indexed
+ * (l-1)*VP_HIST_QUANTITIES + q; entries with density == NULL are skipped;
+ * the caller allocates density arrays of `bins` doubles. */
+vp_status vp_mlp_forward(vp_mlp *m, vp_layer_stats *stats, vp_histogram *hist, vp_err *err);
+
+/* Backward pass with the N(0,1) probe from vp_rng_make(seed, 0, VP_RNG_PROBE);
+ * must follow vp_mlp_forward. Fills the gradient fields of stats. The network keeps
+ * the probe of the last seed (B x n_L values), so runs of one network with the same
+ * seed draw it once. */
+vp_status vp_mlp_backward(vp_mlp *m, uint64_t seed, vp_layer_stats *stats, vp_histogram *hist,
+                          vp_err *err);
+
+/* Copy W^l (zw_l x n_{l-1}; zw_l = n_l, or 2 n_l for GLU) and phi'(z^l) of example
+ * `b` (elementwise activations: n_l values) as doubles, after vp_mlp_forward (for the
+ * Jacobian spectrum). Either pointer may be NULL. */
+void vp_mlp_export_layer(const vp_mlp *m, int l, int b, double *W, double *dphi);
+
+/* Empirical fan_in * mean(W^2) and mean(b^2) of layer l (for theory with
+ * data-dependent initializers). */
+void vp_mlp_weight_moments(const vp_mlp *m, int l, double *sigma_w2, double *sigma_b2);
+
+#endif

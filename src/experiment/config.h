@@ -1,0 +1,78 @@
+/* config: the JSON experiment config (cJSON) -> plain structs (experiment layer).
+ *
+ * Strict: unknown keys, wrong types, out-of-range or non-finite numbers and
+ * unknown names are errors (VP_ERR_CONFIG) whose message names the JSON path,
+ * what is wrong, what is allowed and, where a near name exists, "did you mean".
+ * No cJSON pointer escapes this module; every default lives in cfg_defaults
+ * (config.c). The schema is documented in README.md ("Config reference").
+ *
+ * Ownership: vp_config_load allocates a vp_experiment; vp_experiment_free
+ * releases it (NULL-safe). Variants are the cartesian product of the sweep, in
+ * row-major order (the first sweep key varies slowest).
+ */
+#ifndef VP_CONFIG_H
+#define VP_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "core/act.h"
+#include "base/err.h"
+#include "core/init.h"
+#include "core/mlp.h"
+
+#define VP_VERSION "0.1.0"
+#define VP_NAME_MAX 128
+#define VP_FASHION_DIM 784   /* fashion-mnist images: 28 x 28 pixels */
+
+typedef enum { VP_INPUT_NORMAL, VP_INPUT_UNIFORM, VP_INPUT_FASHION_MNIST } vp_input_kind;
+
+/* One fully resolved network/measurement setup. */
+typedef struct {
+    int L;
+    int *widths;              /* n_0..n_L (owned) */
+    vp_act act;
+    vp_init winit;            /* "auto" gains already resolved */
+    vp_init binit;            /* ignored when winit sets biases (mean_field) */
+    vp_precision prec;
+    vp_input_kind input;
+    int batch;
+    int theory;               /* put mean-field predictions beside measurements */
+    int hist_bins;            /* 0: no histograms */
+    unsigned char *hist_layers; /* L flags (owned; NULL when hist_bins == 0) */
+    int jacobian;             /* measure the input-output Jacobian spectrum */
+} vp_variant;
+
+typedef struct {
+    char name[VP_NAME_MAX];
+    char *description;        /* owned, "" if absent */
+    char *data_dir;           /* folder of the fashion-mnist .gz files (owned) */
+    uint64_t *seeds;          /* owned */
+    int nseeds;
+    int nvariants;
+    vp_variant *variants;     /* owned, nvariants */
+    int nsweep;               /* swept keys */
+    char **sweep_keys;        /* owned: dotted keys, e.g. "network.init" */
+    char **sweep_values;      /* owned: label of variant v's value for key k at [v*nsweep + k] */
+    char *resolved_json;      /* owned: the resolved config, written as config.json */
+} vp_experiment;
+
+typedef struct {
+    long max_runs;            /* refuse sweeps with more variant x seed runs (0: no limit) */
+} vp_config_opts;
+
+#define VP_DEFAULT_MAX_RUNS 10000
+
+/* Parse and validate a config held in memory; `source` names it in messages. */
+vp_status vp_config_parse(const char *text, size_t len, const char *source, const vp_config_opts *opts,
+                          vp_experiment **out, vp_err *err);
+/* Read and parse a config file (at most 16 MiB). */
+vp_status vp_config_load(const char *path, const vp_config_opts *opts, vp_experiment **out, vp_err *err);
+void vp_experiment_free(vp_experiment *e);
+
+/* Number of runs (variants x seeds). */
+static inline long vp_experiment_runs(const vp_experiment *e) { return (long)e->nvariants * e->nseeds; }
+
+/* Label of an input distribution ("normal", "uniform", "fashion-mnist"). */
+const char *vp_input_name(vp_input_kind k);
+
+#endif

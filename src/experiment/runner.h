@@ -1,0 +1,52 @@
+/* runner: executes an experiment -- every variant x seed -- and writes its
+ * results folder (experiment layer; drives the numeric core, calls csv).
+ *
+ * Output (README "Output files"): config.json, layers.csv, runs.csv and, when
+ * asked for, histograms.csv and jacobian.csv. Each finished run is first saved
+ * as fragments in <out>/.parts/ (atomically), and the CSV files are assembled
+ * from the fragments in canonical order (variant, then seed), so the bytes never
+ * depend on thread count or scheduling, an interrupted sweep leaves consistent
+ * CSVs of the runs that finished, and --resume skips them.
+ *
+ * Parallelism: one level at a time. With several runs, `threads` runs execute
+ * concurrently, each with single-threaded BLAS; a single run gets all threads
+ * in BLAS. Memory is estimated up front and a config that cannot fit is
+ * refused before anything is allocated or written.
+ */
+#ifndef VP_RUNNER_H
+#define VP_RUNNER_H
+
+#include <signal.h>
+#include <stdio.h>
+#include "experiment/config.h"
+#include "base/err.h"
+
+typedef struct {
+    const char *out_dir;              /* results folder (created if missing) */
+    int threads;                      /* >= 1 */
+    int progress;                     /* draw a progress bar on `log` */
+    int resume;                       /* keep runs already complete in out_dir */
+    volatile sig_atomic_t *stop;      /* may be NULL; non-zero: finish runs in progress, then stop */
+    FILE *out;                        /* summary table (NULL: none) */
+    FILE *log;                        /* progress and notes (NULL: none) */
+    int no_share;                     /* draw every run's parameters, never reuse a worker's
+                                         (results are the same bits either way) */
+} vp_runner_opts;
+
+typedef struct {
+    int total, done, skipped;         /* runs in the experiment, finished now, kept from before */
+    int interrupted;
+    int draws;                        /* parameter draws made: runs that share their weights
+                                         and biases (same shape, initializers and seed) share
+                                         a draw when one worker runs them in a row */
+} vp_runner_result;
+
+/* Ratio band for the verdict: a final/first ratio within [1/10, 10] is "stable". */
+#define VP_STABLE_BAND 10.0
+
+/* Estimated peak bytes of one run of variant v (network, input, scratch). */
+double vp_runner_run_bytes(const vp_experiment *e, int v);
+
+vp_status vp_runner_run(const vp_experiment *e, const vp_runner_opts *o, vp_runner_result *res, vp_err *err);
+
+#endif

@@ -1,0 +1,38 @@
+/* charts: the varprop charts, drawn from a results folder's files only.
+ *
+ * Reads RESULTS_DIR/config.json, layers.csv, runs.csv and, when present,
+ * histograms.csv, jacobian.csv and critical_line.dat; writes into PLOTS_DIR,
+ * for every chart <stem>: <stem>.png (pngcairo 1200x800), <stem>.svg, the
+ * gnuplot script <stem>.gp and the tidy data file <stem>.dat it reads, so
+ * `cd PLOTS_DIR && gnuplot <stem>.gp` redraws the chart by hand; then
+ * report.md (see report.h). Every file is written atomically.
+ *
+ * Charts (stems): act_var_pre, act_var_post (Var[z^l], Var[h^l] by layer),
+ * grad_var (Var[dL/dz^l]), wgrad_var (Var[dL/dW^l]), hist_pre, hist_post,
+ * hist_grad_pre (distributions, if histograms.csv), heatmap (2-D sweeps),
+ * overview (final/first variance ratios with verdicts), phase (measured and
+ * predicted depth scales over a 2-D sweep, with the chi_1 = 1 line), jacobian (singular
+ * values, if jacobian.csv). docs/charts.md describes each one.
+ */
+#ifndef VP_CHARTS_H
+#define VP_CHARTS_H
+
+#include "base/err.h"
+
+/* Draw every chart and the report. plots_dir is created if needed.
+ * If gnuplot cannot be run nothing is written and the result is
+ * VP_ERR_EXTERNAL with VP_PLOT_INSTALL_HINT in err: callers that treat charts
+ * as optional check vp_charts_can_draw() first (see below). */
+vp_status vp_charts_draw(const char *results_dir, const char *plots_dir, vp_err *err);
+
+/* 1 if gnuplot can be run (same test vp_charts_draw makes). When it returns 0,
+ * `varprop run` keeps its CSV results, prints VP_PLOT_INSTALL_HINT (plot.h) as a
+ * one-line warning and exits 0. */
+int vp_charts_can_draw(void);
+
+/* The default plot folder for a results folder: "plots/<name>" where <name>
+ * is config.json's "name". A name that is not a plain folder name (empty,
+ * '/', leading '.', control characters) is VP_ERR_CONFIG. */
+vp_status vp_charts_default_dir(const char *results_dir, char *out, size_t len, vp_err *err);
+
+#endif

@@ -1,0 +1,474 @@
+/* plot: see plot.h.
+ *
+ * Why not popen(): popen runs "sh -c", so the program name would need shell
+ * quoting, a missing gnuplot only shows up as status 127 at pclose, and a
+ * write after gnuplot died raises SIGPIPE, which kills the whole process
+ * (a library must not change signal dispositions). Instead gnuplot's stdin is
+ * one end of a Unix socket pair: send(..., MSG_NOSIGNAL) turns a dead reader
+ * into EPIPE, posix_spawnp reports a missing program at once, and waitpid
+ * gives the exit status that pclose would.
+ */
+#include "present/plot.h"
+#include "base/fsutil.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char **environ;
+
+typedef struct {
+    char tmp[4096];
+    char final[4096];
+} plot_output;
+
+struct vp_plot {
+    pid_t pid;
+    int fd;              /* our end of gnuplot's stdin; -1 once closed */
+    FILE *log;           /* gnuplot's stdout + stderr (anonymous temp file) */
+    vp_afile script;
+    int have_script;
+    vp_status status;    /* first failure, sticky */
+    vp_err err;
+    char dir[4096];
+    plot_output *out;
+    size_t nout;
+};
+
+/* ---- program lookup ---- */
+
+const char *vp_plot_program(void)
+{
+    const char *env = getenv("VARPROP_GNUPLOT");
+    return env && *env ? env : "gnuplot";
+}
+
+static int executable(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode) && access(path, X_OK) == 0;
+}
+
+int vp_plot_available(void)
+{
+    const char *prog = vp_plot_program();
+    if (strchr(prog, '/')) return executable(prog);
+    const char *path = getenv("PATH");
+    if (!path) path = "/usr/bin:/bin";
+    while (*path) {
+        const char *colon = strchr(path, ':');
+        size_t n = colon ? (size_t)(colon - path) : strlen(path);
+        char cand[4096];
+        int k = snprintf(cand, sizeof cand, "%.*s/%s", (int)n, n ? path : ".", prog);
+        if (n == 0) k = snprintf(cand, sizeof cand, "./%s", prog);
+        if (k > 0 && (size_t)k < sizeof cand && executable(cand)) return 1;
+        if (!colon) break;
+        path = colon + 1;
+    }
+    return 0;
+}
+
+/* ---- quoting ---- */
+
+/* Length of the valid UTF-8 sequence at s (1..4), or 0 if invalid. */
+static size_t utf8_len(const unsigned char *s)
+{
+    unsigned c = s[0];
+    size_t n;
+    unsigned min;
+    if (c < 0x80) return 1;
+    if (c >= 0xC2 && c <= 0xDF) { n = 2; min = 0x80; }
+    else if (c >= 0xE0 && c <= 0xEF) { n = 3; min = 0x800; }
+    else if (c >= 0xF0 && c <= 0xF4) { n = 4; min = 0x10000; }
+    else return 0;
+    unsigned cp = c & (0x3Fu >> (n - 1));
+    for (size_t i = 1; i < n; i++) {
+        if ((s[i] & 0xC0) != 0x80) return 0;
+        cp = (cp << 6) | (s[i] & 0x3Fu);
+    }
+    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
+    return n;
+}
+
+char *vp_plot_quote(char *out, size_t len, const char *s)
+{
+    /* Room: opening quote, closing quote, "..." and NUL. */
+    size_t limit = len - 6, w = 0;
+    const unsigned char *u = (const unsigned char *)s;
+    int cut = 0;
+    out[w++] = '\'';
+    while (*u) {
+        size_t n = utf8_len(u);
+        char piece[4];
+        size_t plen;
+        if (n == 0) { piece[0] = '?'; plen = 1; n = 1; }
+        else if (n == 1 && (*u < 0x20 || *u == 0x7F)) { piece[0] = ' '; plen = 1; }
+        else if (n == 1 && *u == '\'') { piece[0] = '\''; piece[1] = '\''; plen = 2; }
+        else { memcpy(piece, u, n); plen = n; }
+        if (w + plen > limit) { cut = 1; break; }
+        memcpy(out + w, piece, plen);
+        w += plen;
+        u += n;
+    }
+    if (cut) { memcpy(out + w, "...", 3); w += 3; }
+    out[w++] = '\'';
+    out[w] = '\0';
+    return out;
+}
+
+/* Quote a path exactly (no replacements, no cut); -1 if impossible. */
+static int quote_exact(char *out, size_t len, const char *s)
+{
+    size_t w = 0;
+    if (len < 3) return -1;
+    out[w++] = '\'';
+    for (const unsigned char *u = (const unsigned char *)s; *u; u++) {
+        if (*u < 0x20 || *u == 0x7F) return -1;
+        if (w + 4 > len) return -1; /* this char (maybe doubled), closing quote, NUL */
+        if (*u == '\'') out[w++] = '\'';
+        out[w++] = (char)*u;
+    }
+    out[w++] = '\'';
+    out[w] = '\0';
+    return 0;
+}
+
+/* ---- sending ---- */
+
+static vp_status plot_failed(vp_plot *p, vp_status s)
+{
+    if (p->status == VP_OK) p->status = s;
+    return p->status;
+}
+
+static vp_status send_all(vp_plot *p, const char *buf, size_t n)
+{
+    while (n > 0) {
+        ssize_t k = send(p->fd, buf, n, MSG_NOSIGNAL);
+        if (k < 0) {
+            if (errno == EINTR) continue;
+            int e = errno;
+            vp_fail(&p->err, VP_ERR_EXTERNAL, "cannot send commands to gnuplot: %s", strerror(e));
+            return plot_failed(p, VP_ERR_EXTERNAL);
+        }
+        buf += k;
+        n -= (size_t)k;
+    }
+    return VP_OK;
+}
+
+/* Format into a fresh heap string ending in '\n' (no fixed-size buffers). */
+static char *vformat_line(const char *fmt, va_list ap, size_t *len)
+{
+    va_list ap2;
+    va_copy(ap2, ap);
+    int n = vsnprintf(NULL, 0, fmt, ap2);
+    va_end(ap2);
+    if (n < 0) return NULL;
+    char *s = malloc((size_t)n + 2);
+    if (!s) return NULL;
+    vsnprintf(s, (size_t)n + 1, fmt, ap);
+    s[n] = '\n';
+    s[n + 1] = '\0';
+    *len = (size_t)n + 1;
+    return s;
+}
+
+/* Send `line` (ending in '\n') to gnuplot and/or the script. */
+static vp_status emit(vp_plot *p, const char *line, size_t n, int to_pipe, int to_script)
+{
+    if (p->status) return p->status;
+    if (memchr(line, '\n', n - 1)) { /* only our own formats get here; keep it that way */
+        vp_fail(&p->err, VP_ERR_EXTERNAL, "internal: gnuplot command contains a line break");
+        return plot_failed(p, VP_ERR_EXTERNAL);
+    }
+    if (to_pipe && send_all(p, line, n)) return p->status;
+    if (to_script && p->have_script && fwrite(line, 1, n, p->script.fp) != n) {
+        vp_fail(&p->err, VP_ERR_IO, "cannot write %s: %s", p->script.path, strerror(errno));
+        return plot_failed(p, VP_ERR_IO);
+    }
+    return VP_OK;
+}
+
+/* The formatted line, or NULL after recording an out-of-memory failure. */
+static char *format_or_fail(vp_plot *p, const char *what, const char *fmt, va_list ap, size_t *n)
+{
+    char *line = vformat_line(fmt, ap, n);
+    if (!line) {
+        vp_fail(&p->err, VP_ERR_NOMEM, "out of memory formatting a gnuplot %s", what);
+        plot_failed(p, VP_ERR_NOMEM);
+    }
+    return line;
+}
+
+vp_status vp_plot_cmd(vp_plot *p, const char *fmt, ...)
+{
+    if (p->status) return p->status;
+    va_list ap;
+    va_start(ap, fmt);
+    size_t n = 0;
+    char *line = format_or_fail(p, "command", fmt, ap, &n);
+    va_end(ap);
+    if (!line) return p->status;
+    vp_status s = emit(p, line, n, 1, 1);
+    free(line);
+    return s;
+}
+
+vp_status vp_plot_comment(vp_plot *p, const char *fmt, ...)
+{
+    if (p->status) return p->status;
+    va_list ap;
+    va_start(ap, fmt);
+    size_t n = 0;
+    char *line = format_or_fail(p, "comment", fmt, ap, &n);
+    va_end(ap);
+    if (!line) return p->status;
+    for (size_t i = 0; i + 1 < n; i++)
+        if ((unsigned char)line[i] < 0x20) line[i] = ' ';
+    vp_status s = VP_OK;
+    if (p->have_script && (fputs("# ", p->script.fp) == EOF || fwrite(line, 1, n, p->script.fp) != n)) {
+        vp_fail(&p->err, VP_ERR_IO, "cannot write %s: %s", p->script.path, strerror(errno));
+        s = plot_failed(p, VP_ERR_IO);
+    }
+    free(line);
+    return s;
+}
+
+vp_status vp_plot_output(vp_plot *p, const char *name)
+{
+    if (p->status) return p->status;
+    if (!*name || strchr(name, '/')) {
+        vp_fail(&p->err, VP_ERR_IO, "internal: output name '%s' is not a plain file name", name);
+        return plot_failed(p, VP_ERR_IO);
+    }
+    plot_output *o = realloc(p->out, (p->nout + 1) * sizeof *o);
+    if (!o) {
+        vp_fail(&p->err, VP_ERR_NOMEM, "out of memory");
+        return plot_failed(p, VP_ERR_NOMEM);
+    }
+    p->out = o;
+    o = &p->out[p->nout];
+    vp_err e;
+    if (vp_path_join(o->final, sizeof o->final, p->dir, name, &e) ||
+        vp_tmp_name(o->final, o->tmp, sizeof o->tmp, &e)) {
+        p->err = e;
+        return plot_failed(p, VP_ERR_IO);
+    }
+    p->nout++;
+    /* gnuplot runs in p->dir, so both names are relative to it. */
+    const char *tmpbase = strrchr(o->tmp, '/') + 1;
+    char qt[512], qf[512];
+    if (quote_exact(qt, sizeof qt, tmpbase) || quote_exact(qf, sizeof qf, name)) {
+        vp_fail(&p->err, VP_ERR_IO, "internal: output name '%s' cannot be quoted", name);
+        return plot_failed(p, VP_ERR_IO);
+    }
+    char line[1100];
+    int n = snprintf(line, sizeof line, "set output %s\n", qt);
+    if (emit(p, line, (size_t)n, 1, 0)) return p->status;
+    n = snprintf(line, sizeof line, "set output %s\n", qf);
+    return emit(p, line, (size_t)n, 0, 1);
+}
+
+/* ---- process lifetime ---- */
+
+vp_status vp_plot_open(vp_plot **out, const char *dir, const char *script, vp_err *err)
+{
+    *out = NULL;
+    vp_plot *p = calloc(1, sizeof *p);
+    if (!p) return vp_fail(err, VP_ERR_NOMEM, "out of memory");
+    p->fd = -1;
+    p->pid = -1;
+    vp_status s = VP_OK;
+    int sv[2] = { -1, -1 };
+    char *qdir = NULL;
+    const char *prog = vp_plot_program();
+
+    if (strlen(dir) >= sizeof p->dir) { s = vp_fail(err, VP_ERR_IO, "path too long: %s", dir); goto fail; }
+    strcpy(p->dir, dir);
+    size_t qlen = 2 * strlen(dir) + 3;
+    qdir = malloc(qlen);
+    if (!qdir) { s = vp_fail(err, VP_ERR_NOMEM, "out of memory"); goto fail; }
+    if (quote_exact(qdir, qlen, dir)) {
+        s = vp_fail(err, VP_ERR_IO, "plot folder '%s' contains a control character", dir);
+        goto fail;
+    }
+    if (script) {
+        char path[4096];
+        if ((s = vp_path_join(path, sizeof path, dir, script, err))) goto fail;
+        if ((s = vp_afile_open(&p->script, path, err))) goto fail;
+        p->have_script = 1;
+    }
+
+    p->log = tmpfile();
+    if (!p->log) { s = vp_fail(err, VP_ERR_IO, "cannot create a temporary file for gnuplot's messages: %s", strerror(errno)); goto fail; }
+    int logfd = fileno(p->log);
+    if (fcntl(logfd, F_SETFD, FD_CLOEXEC) != 0 ||
+        socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
+        s = vp_fail(err, VP_ERR_IO, "cannot create the gnuplot pipe: %s", strerror(errno));
+        goto fail;
+    }
+    shutdown(sv[0], SHUT_RD); /* one-way: we only write */
+
+    posix_spawn_file_actions_t fa;
+    if (posix_spawn_file_actions_init(&fa) != 0) { s = vp_fail(err, VP_ERR_NOMEM, "out of memory"); goto fail; }
+    /* dup2 clears close-on-exec on the target, so only 0, 1 and 2 survive. */
+    int rc = posix_spawn_file_actions_adddup2(&fa, sv[1], 0);
+    if (!rc) rc = posix_spawn_file_actions_adddup2(&fa, logfd, 1);
+    if (!rc) rc = posix_spawn_file_actions_adddup2(&fa, logfd, 2);
+    char arg0[] = "gnuplot";
+    char *argv[] = { arg0, NULL };
+    if (!rc) rc = posix_spawnp(&p->pid, prog, &fa, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    close(sv[1]);
+    sv[1] = -1;
+    if (rc != 0) {
+        p->pid = -1;
+        if (rc == ENOENT || rc == EACCES || rc == ENOTDIR)
+            s = vp_fail(err, VP_ERR_EXTERNAL, "cannot run '%s' (%s); %s", prog, strerror(rc), VP_PLOT_INSTALL_HINT);
+        else
+            s = vp_fail(err, VP_ERR_EXTERNAL, "cannot start '%s': %s", prog, strerror(rc));
+        goto fail;
+    }
+    p->fd = sv[0];
+    sv[0] = -1;
+    /* Work in the plot folder (pipe only: the script is run from there). */
+    size_t n = strlen(qdir) + 4;
+    char *line = malloc(n + 1);
+    if (!line) { s = vp_fail(err, VP_ERR_NOMEM, "out of memory"); goto fail; }
+    snprintf(line, n + 1, "cd %s\n", qdir);
+    emit(p, line, n, 1, 0);
+    free(line);
+    free(qdir);
+    qdir = NULL;
+    if (p->status) { s = p->status; if (err) *err = p->err; goto fail; }
+    *out = p;
+    return VP_OK;
+fail:
+    free(qdir);
+    if (sv[0] >= 0) close(sv[0]);
+    if (sv[1] >= 0) close(sv[1]);
+    vp_plot_abort(p);
+    return s;
+}
+
+/* gnuplot's first error, from its captured output. gnuplot prints
+ *     gnuplot> bad command
+ *              ^
+ *              line 0: invalid command
+ * (or '"file" line N: ...'); we report "invalid command (in: bad command)". */
+static void read_gnuplot_error(vp_plot *p, char *msg, size_t len)
+{
+    char line[1024], cmd[512] = "", first[512] = "";
+    msg[0] = '\0';
+    if (!p->log || fflush(p->log) != 0 || fseek(p->log, 0, SEEK_SET) != 0) return;
+    while (fgets(line, sizeof line, p->log)) {
+        line[strcspn(line, "\r\n")] = '\0';
+        for (char *c = line; *c; c++)
+            if ((unsigned char)*c < 0x20 || (unsigned char)*c == 0x7F) *c = ' ';
+        char *t = line;
+        while (*t == ' ') t++;
+        if (*t == '\0' || strcmp(t, "^") == 0) continue;
+        if (strncmp(t, "gnuplot> ", 9) == 0) { snprintf(cmd, sizeof cmd, "%s", t + 9); continue; }
+        const char *m = NULL;
+        if (strncmp(t, "line ", 5) == 0 || t[0] == '"') {
+            const char *colon = strstr(t, ": ");
+            if (colon && (strncmp(t, "line ", 5) == 0 || strstr(t, "\" line "))) m = colon + 2;
+        }
+        if (m) {
+            if (cmd[0]) snprintf(msg, len, "%s (in: %.300s)", m, cmd);
+            else snprintf(msg, len, "%s", m);
+            return;
+        }
+        if (!first[0] && strncasecmp(t, "warning:", 8) != 0) snprintf(first, sizeof first, "%.500s", t);
+    }
+    snprintf(msg, len, "%s", first);
+}
+
+/* Close the pipe and wait; returns the wait status or -1. */
+static int finish_process(vp_plot *p)
+{
+    if (p->fd >= 0) { close(p->fd); p->fd = -1; }
+    if (p->pid <= 0) return -1;
+    int st;
+    pid_t r;
+    do r = waitpid(p->pid, &st, 0); while (r < 0 && errno == EINTR);
+    p->pid = -1;
+    return r < 0 ? -1 : st;
+}
+
+static void plot_free(vp_plot *p)
+{
+    if (p->log) fclose(p->log);
+    free(p->out);
+    free(p);
+}
+
+void vp_plot_abort(vp_plot *p)
+{
+    if (!p) return;
+    finish_process(p); /* gnuplot exits on end of input */
+    for (size_t i = 0; i < p->nout; i++) unlink(p->out[i].tmp);
+    if (p->have_script) vp_afile_abort(&p->script);
+    plot_free(p);
+}
+
+vp_status vp_plot_close(vp_plot *p, vp_err *err)
+{
+    if (!p) return VP_OK;
+    if (!p->status) {
+        static const char bye[] = "unset output\nexit\n";
+        emit(p, "unset output\n", 13, 1, 1);
+        emit(p, bye + 13, sizeof bye - 14, 1, 0);
+    }
+    int st = finish_process(p);
+    char gmsg[700];
+    read_gnuplot_error(p, gmsg, sizeof gmsg);
+    vp_status s = VP_OK;
+    if (st == -1) {
+        s = vp_fail(err, VP_ERR_EXTERNAL, "lost track of the gnuplot process");
+    } else if (WIFSIGNALED(st)) {
+        s = vp_fail(err, VP_ERR_EXTERNAL, "gnuplot was killed by signal %d", WTERMSIG(st));
+    } else if (WEXITSTATUS(st) != 0) {
+        if (gmsg[0]) s = vp_fail(err, VP_ERR_EXTERNAL, "gnuplot: %s", gmsg);
+        else s = vp_fail(err, VP_ERR_EXTERNAL, "gnuplot exited with status %d", WEXITSTATUS(st));
+    } else if (p->status) {
+        s = p->status;
+        if (err) *err = p->err;
+    }
+    if (s) {
+        for (size_t i = 0; i < p->nout; i++) unlink(p->out[i].tmp);
+        if (p->have_script) vp_afile_abort(&p->script);
+        plot_free(p);
+        return s;
+    }
+    for (size_t i = 0; i < p->nout; i++) {
+        struct stat sb;
+        if (stat(p->out[i].tmp, &sb) != 0 || sb.st_size == 0) {
+            s = vp_fail(err, VP_ERR_EXTERNAL, "gnuplot did not write %s%s%s", p->out[i].final,
+                        gmsg[0] ? ": " : "", gmsg);
+            break;
+        }
+    }
+    for (size_t i = 0; i < p->nout; i++) {
+        if (s) { unlink(p->out[i].tmp); continue; }
+        s = vp_rename_into_place(p->out[i].tmp, p->out[i].final, err);
+    }
+    if (p->have_script) {
+        if (s) vp_afile_abort(&p->script);
+        else s = vp_afile_commit(&p->script, err);
+    }
+    plot_free(p);
+    return s;
+}

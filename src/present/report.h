@@ -1,0 +1,37 @@
+/* report: PLOTS_DIR/report.md, the one-page summary of an experiment.
+ *
+ * Contents: the experiment name and description, the setup in one line, the
+ * summary table per variant from runs.csv (median act_ratio and grad_ratio
+ * over seeds with their range, the verdicts and seed counts), every chart
+ * embedded as a relative PNG link with its caption and notes (e.g. values not
+ * drawn on a log axis), and the resolved config.json in a code block.
+ * Text from the config is Markdown-escaped in table cells and fenced safely in
+ * the code block. The file is written atomically.
+ *
+ * vp_report_read_config is shared with the charts: it parses
+ * RESULTS_DIR/config.json (the caller frees the tree with cJSON_Delete).
+ */
+#ifndef VP_REPORT_H
+#define VP_REPORT_H
+
+#include <stddef.h>
+#include <cjson/cJSON.h>
+#include "base/err.h"
+
+/* One chart as the report lists it. Plain value; strings are copied in. */
+typedef struct {
+    char stem[64];       /* <stem>.png / .svg / .gp / .dat in the plot folder */
+    char title[200];     /* heading, plain text */
+    char caption[800];   /* what it shows and how to read it */
+    char notes[800];     /* caveats, e.g. skipped values; "" if none */
+} vp_report_chart;
+
+/* Parse RESULTS_DIR/config.json. On success *out is owned by the caller. */
+vp_status vp_report_read_config(const char *results_dir, cJSON **out, vp_err *err);
+
+/* Write PLOTS_DIR/report.md for the results in RESULTS_DIR (config.json and
+ * runs.csv are read again here) and the n charts drawn. */
+vp_status vp_report_write(const char *results_dir, const char *plots_dir,
+                          const vp_report_chart *charts, size_t n, vp_err *err);
+
+#endif

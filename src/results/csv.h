@@ -1,0 +1,54 @@
+/* csv: the CSV files varprop writes (output layer; reads results, computes nothing).
+ *
+ * RFC 4180: fields containing , " CR or LF are quoted with "" doubling.
+ * Numbers: %.9g (float32 has 9 significant digits), non-finite as nan / inf / -inf,
+ * so the same results always give the same bytes. Column meanings: README.md.
+ */
+#ifndef VP_CSV_H
+#define VP_CSV_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include "core/mlp.h"
+
+/* Identity of one run, shared by every row it writes. */
+typedef struct {
+    int variant;
+    const char *activation;      /* label */
+    const char *init;            /* label */
+    uint64_t seed;
+    int nsweep;
+    char *const *sweep_values;   /* nsweep labels */
+} vp_csv_run;
+
+/* Per-run summary (runs.csv). */
+typedef struct {
+    int depth, batch;
+    double act_ratio, grad_ratio;
+    const char *act_verdict, *grad_verdict;
+    long long nonfinite, subnormal;
+    double xi_grad;               /* measured depth scale of the gradient variance */
+    double theory_chi1, theory_xi_c; /* written only with theory on; NaN -> empty */
+    double seconds;
+    const char *status;
+} vp_csv_summary;
+
+void vp_csv_field(FILE *f, const char *s);
+void vp_csv_num(FILE *f, double v);
+
+void vp_csv_layers_header(FILE *f, int theory, int nsweep, char *const *sweep_keys);
+/* theory_pre / theory_grad: NULL when theory is off; NaN entries -> empty cell. */
+void vp_csv_layers_rows(FILE *f, const vp_csv_run *run, int L, const vp_layer_stats *st, int theory,
+                        const double *theory_pre, const double *theory_grad);
+
+void vp_csv_runs_header(FILE *f, int theory, int nsweep, char *const *sweep_keys);
+void vp_csv_runs_row(FILE *f, const vp_csv_run *run, int theory, const vp_csv_summary *s);
+
+void vp_csv_hist_header(FILE *f);
+void vp_csv_hist_rows(FILE *f, const vp_csv_run *run, int layer, const char *quantity,
+                      const vp_histogram *h);
+
+void vp_csv_jacobian_header(FILE *f);
+void vp_csv_jacobian_rows(FILE *f, const vp_csv_run *run, int n, const double *sv);
+
+#endif
