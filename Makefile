@@ -27,7 +27,7 @@ BUILD   ?= build
 # experiment,present}/. src/cli/ (the subcommands) is a library of its own that the
 # tests link too; main.c only dispatches.
 LAYERS  := base core theory results experiment present
-LIB_SRC := $(foreach d,$(LAYERS),$(wildcard src/$(d)/*.c))
+LIB_SRC := $(sort $(foreach d,$(LAYERS),$(shell find src/$(d) -name '*.c')))
 LIB_OBJ := $(LIB_SRC:src/%.c=$(BUILD)/%.o)
 CLI_SRC := $(filter-out src/cli/main.c,$(wildcard src/cli/*.c))
 CLI_OBJ := $(CLI_SRC:src/%.c=$(BUILD)/%.o)
@@ -125,4 +125,4 @@ clean:
 
 include tests/fuzz/fuzz.mk
 
--include $(wildcard $(BUILD)/*/*.d $(BUILD)/tests/*.d)
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
