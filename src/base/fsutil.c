@@ -2,6 +2,7 @@
 #include "base/fsutil.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -87,5 +88,38 @@ vp_status vp_mkdir_p(const char *path, vp_err *err)
     struct stat st;
     if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode))
         return vp_fail(err, VP_ERR_IO, "%s exists and is not a folder", path);
+    return VP_OK;
+}
+
+vp_status vp_read_file(const char *path, size_t max, char **out, size_t *len, vp_err *err)
+{
+    *out = NULL;
+    *len = 0;
+    FILE *f = fopen(path, "rb");
+    if (!f) return vp_fail(err, VP_ERR_IO, "cannot open %s: %s", path, strerror(errno));
+    size_t cap = 4096, n = 0;
+    char *buf = malloc(cap);
+    vp_status s = VP_OK;
+    if (!buf) s = vp_fail(err, VP_ERR_NOMEM, "out of memory reading %s", path);
+    while (!s) {
+        if (n == cap - 1) { /* full but for the terminator: grow, unless past the cap */
+            if (n > max) break;
+            size_t ncap = cap * 2 > max + 2 ? max + 2 : cap * 2; /* room for max + 1 bytes + NUL */
+            char *nb = ncap > cap ? realloc(buf, ncap) : NULL;
+            if (!nb) { s = vp_fail(err, VP_ERR_NOMEM, "out of memory reading %s", path); break; }
+            buf = nb;
+            cap = ncap;
+        }
+        size_t k = fread(buf + n, 1, cap - 1 - n, f);
+        n += k;
+        if (k == 0) break;
+    }
+    if (!s && ferror(f)) s = vp_fail(err, VP_ERR_IO, "cannot read %s: %s", path, strerror(errno));
+    if (!s && n > max) s = vp_fail(err, VP_ERR_DATA, "%s: larger than the %zu MiB limit", path, max >> 20);
+    fclose(f);
+    if (s) { free(buf); return s; }
+    buf[n] = '\0';
+    *out = buf;
+    *len = n;
     return VP_OK;
 }

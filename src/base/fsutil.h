@@ -36,6 +36,13 @@ vp_status vp_rename_into_place(const char *tmp, const char *path, vp_err *err);
 /* mkdir -p. Existing directories are fine. */
 vp_status vp_mkdir_p(const char *path, vp_err *err);
 
+/* Read the whole file `path` into a new NUL-terminated buffer (*out, caller frees;
+ * *len = bytes read, the terminator not counted). A file of more than `max` bytes is
+ * refused with VP_ERR_DATA ("<path>: larger than the N MiB limit") without reading
+ * further; a missing or unreadable file is VP_ERR_IO with strerror. The buffer grows
+ * with the data, so a short file never costs `max` bytes. On error *out is NULL. */
+vp_status vp_read_file(const char *path, size_t max, char **out, size_t *len, vp_err *err);
+
 /* out = a + "/" + b; error if it does not fit. */
 vp_status vp_path_join(char *out, size_t len, const char *a, const char *b, vp_err *err);
 
