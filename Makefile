@@ -35,7 +35,7 @@ TEST_SRC := $(wildcard tests/test_*.c) tests/harness.c
 TEST_OBJ := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%.o)
 
 DEB_PKGS := libcjson-dev libopenblas-dev librandom123-dev gnuplot-nox libcriterion-dev \
-            zlib1g-dev dataset-fashion-mnist clang-14 libclang-rt-14-dev
+            zlib1g-dev dataset-fashion-mnist clang-14 libclang-rt-14-dev python3-torch
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: all deps test unit sanitize demo bench bench-act fuzz clean valgrind docs golden
