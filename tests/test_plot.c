@@ -421,6 +421,53 @@ Test(vp_charts, default_dir_and_bad_folders)
     cr_assert(strstr(err.msg, "config.json"), "%s", err.msg);
 }
 
+#define VS "variance_scaling(scale=2,mode=fan_avg,distribution=truncated_normal)"
+#define VS_MD "variance\\_scaling(scale=2,mode=fan\\_avg,distribution=truncated\\_normal)"
+
+/* The per-seed ratios a log axis cannot draw (0, inf, nan) and a failed run: the report
+ * summarizes the finite values, the heatmap and the overview mark what they cannot draw. */
+Test(vp_charts, summary_of_zero_infinite_and_failed_runs)
+{
+    char dir[64], plots[128], cmd[512];
+    vt_mktmp(dir, sizeof dir, "/tmp/vp_plot_test_");
+    snprintf(cmd, sizeof cmd, "cp " FIXTURES "/small/config.json " FIXTURES "/small/layers.csv '%s'/", dir);
+    cr_assert_eq(system(cmd), 0);
+    vt_write_file(dir, "runs.csv",
+        "variant,activation,init,seed,depth,batch,act_ratio,grad_ratio,act_verdict,grad_verdict,nonfinite,seconds,"
+        "status,network.activation,network.init\n"
+        "0,relu,he_normal,0,6,16,0,1,vanishing,stable,0,0.01,ok,relu,he_normal\n"
+        "0,relu,he_normal,1,6,16,inf,1,exploding,stable,0,0.01,ok,relu,he_normal\n"
+        "1,relu,\"" VS "\",0,6,16,0.0322894836,nan,vanishing,non-finite,0,0.01,ok,relu,\"" VS "\"\n"
+        "1,relu,\"" VS "\",1,6,16,0.0319590265,32,vanishing,exploding,0,0.01,ok,relu,\"" VS "\"\n"
+        "2,tanh,he_normal,0,6,16,0.29669545,3.05175781,stable,stable,0,0.01,failed,tanh,he_normal\n"
+        "2,tanh,he_normal,1,6,16,0.332761361,3.05175781,stable,stable,0,0.01,ok,tanh,he_normal\n"
+        "2,tanh,he_normal,2,6,16,0.332761361,0,stable,vanishing,0,0.01,ok,tanh,he_normal\n"
+        "3,tanh,\"" VS "\",0,6,16,0,0.0953674316,vanishing,vanishing,0,0.01,ok,tanh,\"" VS "\"\n"
+        "3,tanh,\"" VS "\",1,6,16,10.6783866,0.0953674316,exploding,vanishing,0,0.01,ok,tanh,\"" VS "\"\n");
+    snprintf(plots, sizeof plots, "%s/plots", dir);
+    vp_err err = { "" };
+    cr_assert_eq(vp_charts_draw(dir, plots, &err), VP_OK, "%s", err.msg);
+    char *md = plt_slurp(plots, "report.md", NULL);
+    static const char *const rows[] = {
+        "| 0 | relu | he\\_normal | 0; 1 non-finite | vanishing ×1, exploding ×1 | 1 (1–1) | stable ×2 | 2 ok |\n",
+        "| 1 | relu | " VS_MD " | 0.0321 (0.032–0.0323) | vanishing ×2 | 32; 1 non-finite | "
+        "non-finite ×1, exploding ×1 | 2 ok |\n",
+        "| 2 | tanh | he\\_normal | 0.333 (0.333–0.333) | stable ×2 | 1.53 (0–3.05) | stable ×1, vanishing ×1 | "
+        "2 ok, 1 failed |\n",
+        "| 3 | tanh | " VS_MD " | 5.34 (0–10.7) | vanishing ×1, exploding ×1 | 0.0954 (0.0954–0.0954) | "
+        "vanishing ×2 | 2 ok |\n",
+    };
+    for (size_t i = 0; i < 4; i++) cr_assert(strstr(md, rows[i]), "report lacks the row %s", rows[i]);
+    free(md);
+    char *dat = plt_slurp(plots, "heatmap.dat", NULL);
+    cr_assert(strstr(dat, "# index 0: act_ratio\n1 1 0.5 1.5 0.5 1.5 -2 0\n"), "0 is drawn at the bottom, labelled 0");
+    free(dat);
+    char *gp = plt_slurp(plots, "overview.gp", NULL);
+    cr_assert(strstr(gp, "set label 10 '0' at 1, graph 0.07 center tc rgb '#2166ac'"), "0 marked at the bottom");
+    free(gp);
+    vt_rmtree(dir);
+}
+
 Test(vp_charts, malformed_csv_is_a_clear_error)
 {
     char dir[64], cmd[512];

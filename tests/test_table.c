@@ -1,5 +1,5 @@
 /* Tests for the CSV reader (src/results/table.c): RFC-4180 quoting, numbers with
- * nan/inf, empty cells, and clear errors for ragged or truncated files. */
+ * nan/inf, integers, empty cells, and clear errors for ragged or truncated files. */
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdio.h>
@@ -141,4 +141,24 @@ Test(vp_table, load_file_and_missing_file)
     cr_assert_eq(vp_table_load(path, &t, &err), VP_ERR_IO);
     cr_assert_null(t);
     cr_assert(strstr(err.msg, path));
+}
+
+Test(vp_table, integer_cells_and_format_columns)
+{
+    vp_table *t = tbl_parse_ok("variant,x\n3,3.5\n-1,\n");
+    vp_err err = { "" };
+    long v;
+    size_t c;
+    cr_assert_eq(vp_table_require_col(t, VP_COL_VARIANT, &c, &err), VP_OK);
+    cr_assert_eq(c, 0);
+    cr_assert_eq(vp_table_find_col(t, VP_COL_SEED), -1);
+    cr_assert_eq(vp_table_require_col(t, VP_COL_SEED, &c, &err), VP_ERR_DATA);
+    cr_assert(strstr(err.msg, "'seed'"), "%s", err.msg);
+    cr_assert_eq(vp_table_int(t, 0, 0, 0, 10, &v, &err), VP_OK);
+    cr_assert_eq(v, 3);
+    cr_assert_eq(vp_table_int(t, 0, 1, 0, 10, &v, &err), VP_ERR_DATA);
+    cr_assert_eq(vp_table_int(t, 1, 0, 0, 10, &v, &err), VP_ERR_DATA);
+    cr_assert(strstr(err.msg, "t.csv:3: column 'variant': '-1' is not an integer in [0, 10]"), "%s", err.msg);
+    cr_assert_eq(vp_table_int(t, 1, 1, 0, 10, &v, &err), VP_ERR_DATA, "an empty cell is not an integer");
+    vp_table_free(t);
 }

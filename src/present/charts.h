@@ -13,6 +13,11 @@
  * overview (final/first variance ratios with verdicts), phase (measured and
  * predicted depth scales over a 2-D sweep, with the chi_1 = 1 line), jacobian (singular
  * values, if jacobian.csv). docs/charts.md describes each one.
+ *
+ * The code is in src/present/charts/: kit.h (shared pieces and conventions),
+ * draw.c (the chart table: one row per chart, in drawing order), one file per
+ * chart family. Every number a chart shows comes from the files, never from a run
+ * in memory, so `varprop plot` redraws any results folder.
  */
 #ifndef VP_CHARTS_H
 #define VP_CHARTS_H

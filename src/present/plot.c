@@ -201,15 +201,28 @@ static vp_status emit(vp_plot *p, const char *line, size_t n, int to_pipe, int t
     return VP_OK;
 }
 
-/* The formatted line, or NULL after recording an out-of-memory failure. */
-static char *format_or_fail(vp_plot *p, const char *what, const char *fmt, va_list ap, size_t *n)
+/* Format one line and send it: a command to gnuplot and the script, or a comment
+ * ("# " + the line, control characters blanked) to the script only. */
+static vp_status vsend(vp_plot *p, int comment, const char *fmt, va_list ap)
 {
-    char *line = vformat_line(fmt, ap, n);
+    size_t n = 0;
+    char *line = vformat_line(fmt, ap, &n);
     if (!line) {
-        vp_fail(&p->err, VP_ERR_NOMEM, "out of memory formatting a gnuplot %s", what);
-        plot_failed(p, VP_ERR_NOMEM);
+        vp_fail(&p->err, VP_ERR_NOMEM, "out of memory formatting a gnuplot %s", comment ? "comment" : "command");
+        return plot_failed(p, VP_ERR_NOMEM);
     }
-    return line;
+    vp_status s = VP_OK;
+    if (!comment) s = emit(p, line, n, 1, 1);
+    else {
+        for (size_t i = 0; i + 1 < n; i++)
+            if ((unsigned char)line[i] < 0x20) line[i] = ' ';
+        if (p->have_script && (fputs("# ", p->script.fp) == EOF || fwrite(line, 1, n, p->script.fp) != n)) {
+            vp_fail(&p->err, VP_ERR_IO, "cannot write %s: %s", p->script.path, strerror(errno));
+            s = plot_failed(p, VP_ERR_IO);
+        }
+    }
+    free(line);
+    return s;
 }
 
 vp_status vp_plot_cmd(vp_plot *p, const char *fmt, ...)
@@ -217,12 +230,8 @@ vp_status vp_plot_cmd(vp_plot *p, const char *fmt, ...)
     if (p->status) return p->status;
     va_list ap;
     va_start(ap, fmt);
-    size_t n = 0;
-    char *line = format_or_fail(p, "command", fmt, ap, &n);
+    vp_status s = vsend(p, 0, fmt, ap);
     va_end(ap);
-    if (!line) return p->status;
-    vp_status s = emit(p, line, n, 1, 1);
-    free(line);
     return s;
 }
 
@@ -231,18 +240,8 @@ vp_status vp_plot_comment(vp_plot *p, const char *fmt, ...)
     if (p->status) return p->status;
     va_list ap;
     va_start(ap, fmt);
-    size_t n = 0;
-    char *line = format_or_fail(p, "comment", fmt, ap, &n);
+    vp_status s = vsend(p, 1, fmt, ap);
     va_end(ap);
-    if (!line) return p->status;
-    for (size_t i = 0; i + 1 < n; i++)
-        if ((unsigned char)line[i] < 0x20) line[i] = ' ';
-    vp_status s = VP_OK;
-    if (p->have_script && (fputs("# ", p->script.fp) == EOF || fwrite(line, 1, n, p->script.fp) != n)) {
-        vp_fail(&p->err, VP_ERR_IO, "cannot write %s: %s", p->script.path, strerror(errno));
-        s = plot_failed(p, VP_ERR_IO);
-    }
-    free(line);
     return s;
 }
 

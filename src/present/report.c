@@ -1,9 +1,10 @@
 /* report: see report.h. */
 #include "present/report.h"
 #include "base/fsutil.h"
+#include "results/results.h"
+#include "results/summary.h"
 #include "results/table.h"
 
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,43 +14,13 @@
 
 /* ---- config.json ---- */
 
-static vp_status read_file(const char *path, size_t max, char **out, size_t *len, vp_err *err)
-{
-    *out = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f) return vp_fail(err, VP_ERR_IO, "cannot open %s: %s", path, strerror(errno));
-    size_t cap = 4096, n = 0;
-    char *buf = malloc(cap);
-    vp_status s = VP_OK;
-    while (buf) {
-        if (n + 1 >= cap) {
-            if (cap > max) { s = vp_fail(err, VP_ERR_DATA, "%s is larger than %zu MiB", path, max >> 20); break; }
-            char *nb = realloc(buf, cap * 2);
-            if (!nb) break;
-            buf = nb;
-            cap *= 2;
-        }
-        size_t k = fread(buf + n, 1, cap - 1 - n, f);
-        n += k;
-        if (k == 0) break;
-    }
-    if (!buf) s = vp_fail(err, VP_ERR_NOMEM, "out of memory reading %s", path);
-    else if (!s && ferror(f)) s = vp_fail(err, VP_ERR_IO, "cannot read %s", path);
-    fclose(f);
-    if (s) { free(buf); return s; }
-    buf[n] = '\0';
-    *out = buf;
-    *len = n;
-    return VP_OK;
-}
-
 vp_status vp_report_read_config(const char *results_dir, cJSON **out, vp_err *err)
 {
     char path[4096], *text;
     size_t len;
     *out = NULL;
-    vp_status s = vp_path_join(path, sizeof path, results_dir, "config.json", err);
-    if (s || (s = read_file(path, CONFIG_MAX_BYTES, &text, &len, err))) return s;
+    vp_status s = vp_path_join(path, sizeof path, results_dir, VP_FILE_CONFIG, err);
+    if (s || (s = vp_read_file(path, CONFIG_MAX_BYTES, &text, &len, err))) return s;
     const char *end = NULL;
     cJSON *cfg = cJSON_ParseWithLengthOpts(text, len, &end, 0);
     if (!cfg || !cJSON_IsObject(cfg)) {
@@ -105,70 +76,45 @@ static void md_code(FILE *f, const char *lang, const char *text)
 
 /* ---- the summary table ---- */
 
-static int cmp_d(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 /* "median (min–max)" of the finite values, plus how many were not finite. */
-static void ratio_cell(FILE *f, double *v, size_t n)
+static void ratio_cell(FILE *f, const vp_ratio_summary *r)
 {
-    size_t k = 0, bad = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (isfinite(v[i])) v[k++] = v[i];
-        else bad++;
-    }
-    if (k == 0) fputs("—", f);
+    const vp_stat *v = &r->finite;
+    size_t bad = r->n - v->n;
+    if (v->n == 0) fputs("—", f);
     else {
-        qsort(v, k, sizeof *v, cmp_d);
-        double med = k % 2 ? v[k / 2] : 0.5 * (v[k / 2 - 1] + v[k / 2]);
-        md_number(f, med);
-        if (k > 1) { fputs(" (", f); md_number(f, v[0]); fputs("–", f); md_number(f, v[k - 1]); fputs(")", f); }
+        md_number(f, v->med);
+        if (v->n > 1) { fputs(" (", f); md_number(f, v->lo); fputs("–", f); md_number(f, v->hi); fputs(")", f); }
     }
-    if (bad) fprintf(f, "%s%zu non-finite", k ? "; " : " ", bad);
+    if (bad) fprintf(f, "%s%zu non-finite", v->n ? "; " : " ", bad);
 }
 
-/* Verdict counts of a variant's rows, e.g. "stable ×2, exploding ×1". */
-static void verdict_cell(FILE *f, const vp_table *t, const size_t *rows, size_t n, size_t col)
+/* Verdict counts of a variant's seeds, e.g. "stable ×2, exploding ×1". */
+static void verdict_cell(FILE *f, const vp_ratio_summary *r)
 {
-    const char *seen[16];
-    size_t cnt[16], ns = 0;
-    for (size_t i = 0; i < n; i++) {
-        const char *v = vp_table_cell(t, rows[i], col);
-        size_t k;
-        for (k = 0; k < ns && strcmp(seen[k], v) != 0; k++) {}
-        if (k == ns) {
-            if (ns == 16) continue;
-            seen[ns] = v;
-            cnt[ns++] = 0;
-        }
-        cnt[k]++;
-    }
-    for (size_t k = 0; k < ns; k++) {
+    for (size_t k = 0; k < r->nseen; k++) {
         if (k) fputs(", ", f);
-        md_text(f, seen[k][0] ? seen[k] : "?");
-        if (ns > 1 || n > 1) fprintf(f, " ×%zu", cnt[k]);
+        md_text(f, vp_verdict_word(r->seen[k]));
+        if (r->nseen > 1 || r->n > 1) fprintf(f, " ×%zu", r->votes[r->seen[k]]);
     }
-    if (ns == 0) fputs("—", f);
+    if (r->nseen == 0) fputs("—", f);
 }
 
 static int is_core_key(const char *k)
 {
-    return strcmp(k, "network.activation") == 0 || strcmp(k, "network.init") == 0;
+    return strcmp(k, VP_SWEEP_ACTIVATION) == 0 || strcmp(k, VP_SWEEP_INIT) == 0;
 }
 
+/* One row per variant: its labels and extra swept values (from its first row), the
+ * ratios and verdicts over its seeds that ran, the seed counts. */
 static vp_status summary_table(FILE *f, const vp_table *t, const cJSON *cfg, vp_err *err)
 {
-    size_t cv, ca, ci, car, cgr, cav, cgv;
+    size_t ca, ci;
+    vp_summary sum;
     vp_status s;
-    if ((s = vp_table_require(t, "variant", &cv, err)) || (s = vp_table_require(t, "activation", &ca, err)) ||
-        (s = vp_table_require(t, "init", &ci, err)) || (s = vp_table_require(t, "act_ratio", &car, err)) ||
-        (s = vp_table_require(t, "grad_ratio", &cgr, err)) || (s = vp_table_require(t, "act_verdict", &cav, err)) ||
-        (s = vp_table_require(t, "grad_verdict", &cgv, err)))
+    if ((s = vp_table_require_col(t, VP_COL_ACTIVATION, &ca, err)) ||
+        (s = vp_table_require_col(t, VP_COL_INIT, &ci, err)) || (s = vp_summary_build(t, &sum, err)))
         return s;
-    int cst = vp_table_find(t, "status");
-    size_t nr = vp_table_nrows(t);
     /* Extra columns: swept keys other than activation and initializer. */
     int xcol[32];
     const char *xname[32];
@@ -179,68 +125,36 @@ static vp_status summary_table(FILE *f, const vp_table *t, const cJSON *cfg, vp_
         int c = vp_table_find(t, it->string);
         if (c >= 0) { xcol[nx] = c; xname[nx++] = it->string; }
     }
-    size_t *rows = malloc((nr + 1) * sizeof *rows), *okrows = malloc((nr + 1) * sizeof *okrows);
-    double *va = malloc((nr + 1) * sizeof *va), *vg = malloc((nr + 1) * sizeof *vg);
-    int *done = calloc(nr + 1, sizeof *done);
-    if (!rows || !okrows || !va || !vg || !done) { s = vp_fail(err, VP_ERR_NOMEM, "out of memory"); goto end; }
-
     fputs("| # | activation | initializer |", f);
     for (size_t k = 0; k < nx; k++) { fputc(' ', f); md_text(f, xname[k]); fputs(" |", f); }
-    fputs(" act_ratio = Var[z^L]/Var[z^1] | activations | grad_ratio = Var[∂L/∂z^1]/Var[∂L/∂z^L] | gradients | seeds |\n", f);
+    fprintf(f, " %s = Var[z^L]/Var[z^1] | activations | %s = Var[∂L/∂z^1]/Var[∂L/∂z^L] | gradients | seeds |\n",
+            vp_col_name(VP_COL_ACT_RATIO), vp_col_name(VP_COL_GRAD_RATIO));
     fputs("|---:|---|---|", f);
     for (size_t k = 0; k < nx; k++) fputs("---|", f);
     fputs("---:|---|---:|---|---|\n", f);
-    /* Rows in variant order: repeatedly take the smallest id not yet listed. */
-    for (;;) {
-        double best = INFINITY;
-        for (size_t r = 0; r < nr; r++) {
-            double id;
-            if (done[r]) continue;
-            if ((s = vp_table_num(t, r, cv, &id, err))) goto end;
-            if (id < best) best = id;
-        }
-        if (!isfinite(best)) break;
-        size_t n = 0, nok = 0;
-        for (size_t r = 0; r < nr; r++) {
-            double id;
-            vp_table_num(t, r, cv, &id, NULL);
-            if (done[r] || id != best) continue;
-            done[r] = 1;
-            rows[n++] = r;
-            if (cst < 0 || strcmp(vp_table_cell(t, r, (size_t)cst), "ok") == 0) {
-                if ((s = vp_table_num(t, r, car, &va[nok], err)) || (s = vp_table_num(t, r, cgr, &vg[nok], err)))
-                    goto end;
-                okrows[nok++] = r;
-            }
-        }
-        size_t r0 = rows[0];
-        fprintf(f, "| %.0f | ", best);
+    for (size_t i = 0; i < sum.nvar; i++) {
+        const vp_variant_summary *v = &sum.var[i];
+        size_t r0 = v->first_row;
+        fprintf(f, "| %ld | ", v->id);
         md_text(f, vp_table_cell(t, r0, ca));
         fputs(" | ", f);
         md_text(f, vp_table_cell(t, r0, ci));
         fputs(" |", f);
         for (size_t k = 0; k < nx; k++) { fputc(' ', f); md_text(f, vp_table_cell(t, r0, (size_t)xcol[k])); fputs(" |", f); }
-        fputc(' ', f);
-        ratio_cell(f, va, nok);
-        fputs(" | ", f);
-        verdict_cell(f, t, okrows, nok, cav);
-        fputs(" | ", f);
-        ratio_cell(f, vg, nok);
-        fputs(" | ", f);
-        verdict_cell(f, t, okrows, nok, cgv);
-        fprintf(f, " | %zu ok", nok);
-        if (n > nok) fprintf(f, ", %zu failed", n - nok);
+        for (int k = 0; k < VP_RATIO_COUNT; k++) {
+            fputs(k ? " | " : " ", f);
+            ratio_cell(f, &v->ratio[k]);
+            fputs(" | ", f);
+            verdict_cell(f, &v->ratio[k]);
+        }
+        fprintf(f, " | %zu ok", v->nok);
+        if (v->nrows > v->nok) fprintf(f, ", %zu failed", v->nrows - v->nok);
         fputs(" |\n", f);
     }
     fputs("\nRatios: median over the seeds that ran (min–max in brackets). "
           "Verdicts are varprop's per-seed classification, with the number of seeds.\n\n", f);
-end:
-    free(rows);
-    free(okrows);
-    free(va);
-    free(vg);
-    free(done);
-    return s;
+    vp_summary_free(&sum);
+    return VP_OK;
 }
 
 /* ---- the report ---- */
@@ -282,12 +196,12 @@ vp_status vp_report_write(const char *results_dir, const char *plots_dir,
     vp_afile af = { 0 };
     vp_status s;
     if ((s = vp_report_read_config(results_dir, &cfg, err))) return s;
-    if ((s = vp_path_join(path, sizeof path, results_dir, "config.json", err)) ||
-        (s = read_file(path, CONFIG_MAX_BYTES, &cfgtext, &cfglen, err)))
+    if ((s = vp_path_join(path, sizeof path, results_dir, VP_FILE_CONFIG, err)) ||
+        (s = vp_read_file(path, CONFIG_MAX_BYTES, &cfgtext, &cfglen, err)))
         goto end;
-    if ((s = vp_path_join(path, sizeof path, results_dir, "runs.csv", err)) || (s = vp_table_load(path, &runs, err)))
+    if ((s = vp_path_join(path, sizeof path, results_dir, VP_FILE_RUNS, err)) || (s = vp_table_load(path, &runs, err)))
         goto end;
-    if ((s = vp_path_join(path, sizeof path, plots_dir, "report.md", err)) || (s = vp_afile_open(&af, path, err)))
+    if ((s = vp_path_join(path, sizeof path, plots_dir, VP_FILE_REPORT, err)) || (s = vp_afile_open(&af, path, err)))
         goto end;
     FILE *f = af.fp;
     const cJSON *nm = cJSON_GetObjectItemCaseSensitive(cfg, "name");

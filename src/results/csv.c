@@ -1,4 +1,5 @@
-/* csv: see csv.h. */
+/* csv: see csv.h. Every row is a vector of cells indexed by column (vp_col), filled by
+ * name and written in the order of the file's layout. */
 #include "results/csv.h"
 
 #include <math.h>
@@ -25,128 +26,158 @@ void vp_csv_num(FILE *f, double v)
     else fprintf(f, "%.9g", v == 0 ? 0.0 : v); /* no "-0" */
 }
 
-/* ",number", or "," (an empty cell) for NaN, which marks "no value" here. */
-static void opt_num(FILE *f, double v)
+/* One value; which member is read is the column's kind. */
+typedef union {
+    long long i;          /* VP_KIND_INT */
+    unsigned long long u; /* VP_KIND_UINT */
+    double x;             /* VP_KIND_REAL, VP_KIND_OPT_REAL, VP_KIND_SECONDS */
+    const char *s;        /* VP_KIND_TEXT */
+} cell;
+
+static void put_cell(FILE *f, vp_col_kind kind, const cell *c)
 {
-    fputc(',', f);
-    if (!isnan(v)) vp_csv_num(f, v);
+    switch (kind) {
+    case VP_KIND_INT: fprintf(f, "%lld", c->i); break;
+    case VP_KIND_UINT: fprintf(f, "%llu", c->u); break;
+    case VP_KIND_REAL: vp_csv_num(f, c->x); break;
+    case VP_KIND_OPT_REAL: if (!isnan(c->x)) vp_csv_num(f, c->x); break;
+    case VP_KIND_SECONDS: fprintf(f, "%.3f", c->x); break;
+    case VP_KIND_TEXT: vp_csv_field(f, c->s); break;
+    }
 }
 
-static void run_prefix(FILE *f, const vp_csv_run *r)
+/* The sweep cells (",value" each) of a file with sweep columns, then the line end. */
+static void end_line(FILE *f, const vp_csv_layout *lay, int n, char *const *cells)
 {
-    fprintf(f, "%d,", r->variant);
-    vp_csv_field(f, r->activation);
-    fputc(',', f);
-    vp_csv_field(f, r->init);
-    fprintf(f, ",%llu", (unsigned long long)r->seed);
-}
-
-static void sweep_cells(FILE *f, const vp_csv_run *r)
-{
-    for (int k = 0; k < r->nsweep; k++) {
+    for (int k = 0; lay->sweep && k < n; k++) {
         fputc(',', f);
-        vp_csv_field(f, r->sweep_values[k]);
+        vp_csv_field(f, cells[k]);
     }
     fputc('\n', f);
 }
 
-static void sweep_header(FILE *f, int nsweep, char *const *keys)
+void vp_csv_header(FILE *f, vp_csv_file file, int theory, int nsweep, char *const *sweep_keys)
 {
-    for (int k = 0; k < nsweep; k++) {
-        fputc(',', f);
-        vp_csv_field(f, keys[k]);
+    const vp_csv_layout *lay = vp_csv_layout_get(file);
+    const char *sep = "";
+    for (size_t i = 0; i < lay->ncols; i++) {
+        const vp_column *c = vp_column_get(lay->cols[i]);
+        if (c->theory && !theory) continue;
+        fprintf(f, "%s%s", sep, c->name);
+        sep = ",";
     }
-    fputc('\n', f);
+    end_line(f, lay, nsweep, sweep_keys);
+}
+
+/* One row of `file` from the cells v[VP_COL_COUNT]. */
+static void put_row(FILE *f, vp_csv_file file, const cell *v, int theory, const vp_csv_run *run)
+{
+    const vp_csv_layout *lay = vp_csv_layout_get(file);
+    for (size_t i = 0; i < lay->ncols; i++) {
+        const vp_column *c = vp_column_get(lay->cols[i]);
+        if (c->theory && !theory) continue;
+        if (i) fputc(',', f);
+        put_cell(f, c->kind, &v[lay->cols[i]]);
+    }
+    end_line(f, lay, run->nsweep, run->sweep_values);
+}
+
+/* The run's identity cells, shared by every file. */
+static void run_cells(cell *v, const vp_csv_run *r)
+{
+    memset(v, 0, VP_COL_COUNT * sizeof *v);
+    v[VP_COL_VARIANT].i = r->variant;
+    v[VP_COL_ACTIVATION].s = r->activation;
+    v[VP_COL_INIT].s = r->init;
+    v[VP_COL_SEED].u = (unsigned long long)r->seed;
 }
 
 void vp_csv_layers_header(FILE *f, int theory, int nsweep, char *const *sweep_keys)
 {
-    fputs("variant,activation,init,seed,layer,fan_in,fan_out,pre_mean,pre_var,post_mean,post_var,"
-          "grad_pre_var,grad_post_var,wgrad_var,unit_sq_mean,unit_var,dead_frac,saturated_frac,nonfinite,subnormal", f);
-    if (theory) fputs(",theory_pre_var,theory_grad_pre_var", f);
-    sweep_header(f, nsweep, sweep_keys);
+    vp_csv_header(f, VP_CSV_LAYERS, theory, nsweep, sweep_keys);
 }
 
 void vp_csv_layers_rows(FILE *f, const vp_csv_run *run, int L, const vp_layer_stats *st, int theory,
                         const double *theory_pre, const double *theory_grad)
 {
+    cell v[VP_COL_COUNT];
+    run_cells(v, run);
     for (int l = 0; l < L; l++) {
         const vp_layer_stats *s = &st[l];
-        run_prefix(f, run);
-        fprintf(f, ",%d,%d,%d", s->layer, s->fan_in, s->fan_out);
-        const double v[] = { s->pre_mean, s->pre_var, s->post_mean, s->post_var, s->grad_pre_var,
-                             s->grad_post_var, s->wgrad_var, s->unit_sq_mean, s->unit_var,
-                             s->dead_frac, s->saturated_frac };
-        for (size_t i = 0; i < sizeof v / sizeof *v; i++) {
-            fputc(',', f);
-            vp_csv_num(f, v[i]);
-        }
-        fprintf(f, ",%lld,%lld", s->nonfinite, s->subnormal);
-        if (theory) {
-            opt_num(f, theory_pre ? theory_pre[l] : NAN);
-            opt_num(f, theory_grad ? theory_grad[l] : NAN);
-        }
-        sweep_cells(f, run);
+        v[VP_COL_LAYER].i = s->layer;
+        v[VP_COL_FAN_IN].i = s->fan_in;
+        v[VP_COL_FAN_OUT].i = s->fan_out;
+        v[VP_COL_PRE_MEAN].x = s->pre_mean;
+        v[VP_COL_PRE_VAR].x = s->pre_var;
+        v[VP_COL_POST_MEAN].x = s->post_mean;
+        v[VP_COL_POST_VAR].x = s->post_var;
+        v[VP_COL_GRAD_PRE_VAR].x = s->grad_pre_var;
+        v[VP_COL_GRAD_POST_VAR].x = s->grad_post_var;
+        v[VP_COL_WGRAD_VAR].x = s->wgrad_var;
+        v[VP_COL_UNIT_SQ_MEAN].x = s->unit_sq_mean;
+        v[VP_COL_UNIT_VAR].x = s->unit_var;
+        v[VP_COL_DEAD_FRAC].x = s->dead_frac;
+        v[VP_COL_SATURATED_FRAC].x = s->saturated_frac;
+        v[VP_COL_NONFINITE].i = s->nonfinite;
+        v[VP_COL_SUBNORMAL].i = s->subnormal;
+        v[VP_COL_THEORY_PRE_VAR].x = theory_pre ? theory_pre[l] : NAN;
+        v[VP_COL_THEORY_GRAD_PRE_VAR].x = theory_grad ? theory_grad[l] : NAN;
+        put_row(f, VP_CSV_LAYERS, v, theory, run);
     }
 }
 
 void vp_csv_runs_header(FILE *f, int theory, int nsweep, char *const *sweep_keys)
 {
-    fputs("variant,activation,init,seed,depth,batch,act_ratio,grad_ratio,act_verdict,grad_verdict,"
-          "nonfinite,subnormal,xi_grad", f);
-    if (theory) fputs(",theory_chi1,theory_xi_c", f);
-    fputs(",seconds,status", f);
-    sweep_header(f, nsweep, sweep_keys);
+    vp_csv_header(f, VP_CSV_RUNS, theory, nsweep, sweep_keys);
 }
 
 void vp_csv_runs_row(FILE *f, const vp_csv_run *run, int theory, const vp_csv_summary *s)
 {
-    run_prefix(f, run);
-    fprintf(f, ",%d,%d,", s->depth, s->batch);
-    vp_csv_num(f, s->act_ratio);
-    fputc(',', f);
-    vp_csv_num(f, s->grad_ratio);
-    fprintf(f, ",%s,%s,%lld,%lld", s->act_verdict, s->grad_verdict, s->nonfinite, s->subnormal);
-    opt_num(f, s->xi_grad);
-    if (theory) {
-        opt_num(f, s->theory_chi1);
-        opt_num(f, s->theory_xi_c);
-    }
-    fprintf(f, ",%.3f,", s->seconds);
-    vp_csv_field(f, s->status);
-    sweep_cells(f, run);
+    cell v[VP_COL_COUNT];
+    run_cells(v, run);
+    v[VP_COL_DEPTH].i = s->depth;
+    v[VP_COL_BATCH].i = s->batch;
+    v[VP_COL_ACT_RATIO].x = s->act_ratio;
+    v[VP_COL_GRAD_RATIO].x = s->grad_ratio;
+    v[VP_COL_ACT_VERDICT].s = s->act_verdict;
+    v[VP_COL_GRAD_VERDICT].s = s->grad_verdict;
+    v[VP_COL_NONFINITE].i = s->nonfinite;
+    v[VP_COL_SUBNORMAL].i = s->subnormal;
+    v[VP_COL_XI_GRAD].x = s->xi_grad;
+    v[VP_COL_THEORY_CHI1].x = s->theory_chi1;
+    v[VP_COL_THEORY_XI_C].x = s->theory_xi_c;
+    v[VP_COL_SECONDS].x = s->seconds;
+    v[VP_COL_STATUS].s = s->status;
+    put_row(f, VP_CSV_RUNS, v, theory, run);
 }
 
-void vp_csv_hist_header(FILE *f)
-{
-    fputs("variant,seed,layer,quantity,bin_lo,bin_hi,density\n", f);
-}
+void vp_csv_hist_header(FILE *f) { vp_csv_header(f, VP_CSV_HIST, 0, 0, NULL); }
 
 void vp_csv_hist_rows(FILE *f, const vp_csv_run *run, int layer, const char *quantity,
                       const vp_histogram *h)
 {
+    cell v[VP_COL_COUNT];
+    run_cells(v, run);
+    v[VP_COL_LAYER].i = layer;
+    v[VP_COL_QUANTITY].s = quantity;
     double width = (h->hi - h->lo) / h->bins;
     for (int k = 0; k < h->bins; k++) {
-        fprintf(f, "%d,%llu,%d,%s,", run->variant, (unsigned long long)run->seed, layer, quantity);
-        vp_csv_num(f, h->lo + k * width);
-        fputc(',', f);
-        vp_csv_num(f, k + 1 == h->bins ? h->hi : h->lo + (k + 1) * width);
-        fputc(',', f);
-        vp_csv_num(f, h->density[k]);
-        fputc('\n', f);
+        v[VP_COL_BIN_LO].x = h->lo + k * width;
+        v[VP_COL_BIN_HI].x = k + 1 == h->bins ? h->hi : h->lo + (k + 1) * width;
+        v[VP_COL_DENSITY].x = h->density[k];
+        put_row(f, VP_CSV_HIST, v, 0, run);
     }
 }
 
-void vp_csv_jacobian_header(FILE *f)
-{
-    fputs("variant,seed,index,singular_value\n", f);
-}
+void vp_csv_jacobian_header(FILE *f) { vp_csv_header(f, VP_CSV_JACOBIAN, 0, 0, NULL); }
 
 void vp_csv_jacobian_rows(FILE *f, const vp_csv_run *run, int n, const double *sv)
 {
+    cell v[VP_COL_COUNT];
+    run_cells(v, run);
     for (int i = 0; i < n; i++) {
-        fprintf(f, "%d,%llu,%d,", run->variant, (unsigned long long)run->seed, i + 1);
-        vp_csv_num(f, sv[i]);
-        fputc('\n', f);
+        v[VP_COL_INDEX].i = i + 1;
+        v[VP_COL_SINGULAR_VALUE].x = sv[i];
+        put_row(f, VP_CSV_JACOBIAN, v, 0, run);
     }
 }

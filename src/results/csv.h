@@ -1,8 +1,10 @@
-/* csv: the CSV files varprop writes (output layer; reads results, computes nothing).
+/* csv: writes the CSV files of results.h (results layer; formats, computes nothing).
  *
- * RFC 4180: fields containing , " CR or LF are quoted with "" doubling.
- * Numbers: %.9g (float32 has 9 significant digits), non-finite as nan / inf / -inf,
- * so the same results always give the same bytes. Column meanings: README.md.
+ * Header and rows both come from the file's layout in results.c: the header is the
+ * layout's column names, a row is the layout's columns in order, each value written
+ * as its column's kind says (results.h vp_col_kind), so the same results always give
+ * the same bytes. RFC 4180: text fields containing , " CR or LF are quoted with ""
+ * doubling. Layers and runs rows end with one cell per swept key.
  */
 #ifndef VP_CSV_H
 #define VP_CSV_H
@@ -10,6 +12,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include "core/mlp.h"
+#include "results/results.h"
 
 /* Identity of one run, shared by every row it writes. */
 typedef struct {
@@ -25,16 +28,22 @@ typedef struct {
 typedef struct {
     int depth, batch;
     double act_ratio, grad_ratio;
-    const char *act_verdict, *grad_verdict;
+    const char *act_verdict, *grad_verdict; /* vp_verdict_word() */
     long long nonfinite, subnormal;
     double xi_grad;               /* measured depth scale of the gradient variance */
     double theory_chi1, theory_xi_c; /* written only with theory on; NaN -> empty */
     double seconds;
-    const char *status;
+    const char *status;           /* VP_STATUS_OK for a completed run */
 } vp_csv_summary;
 
+/* One RFC 4180 field (VP_KIND_TEXT). */
 void vp_csv_field(FILE *f, const char *s);
+/* One number (VP_KIND_REAL): %.9g, nan / inf / -inf, never "-0". */
 void vp_csv_num(FILE *f, double v);
+
+/* The header line of `file`: its column names (theory columns when `theory`), then
+ * the swept keys when the file has sweep columns (nsweep, sweep_keys ignored otherwise). */
+void vp_csv_header(FILE *f, vp_csv_file file, int theory, int nsweep, char *const *sweep_keys);
 
 void vp_csv_layers_header(FILE *f, int theory, int nsweep, char *const *sweep_keys);
 /* theory_pre / theory_grad: NULL when theory is off; NaN entries -> empty cell. */

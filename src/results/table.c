@@ -1,5 +1,6 @@
 /* table: see table.h. */
 #include "results/table.h"
+#include "base/fsutil.h"
 
 #include <errno.h>
 #include <math.h>
@@ -147,13 +148,15 @@ static vp_status parse_buffer(vp_table *t, size_t len, vp_err *err)
     return VP_OK;
 }
 
-/* A fresh table owning a copy of the bytes (plus room for the terminator). */
-static vp_status table_new(const char *name, char *buf, vp_table **out, vp_err *err)
+/* A table that owns `buf` (len bytes + a NUL) and its parse; buf is freed on failure. */
+static vp_status table_adopt(const char *name, char *buf, size_t len, vp_table **out, vp_err *err)
 {
     vp_table *t = calloc(1, sizeof *t);
     if (!t) { free(buf); return vp_fail(err, VP_ERR_NOMEM, "out of memory reading %s", name); }
     t->buf = buf;
     snprintf(t->name, sizeof t->name, "%s", name);
+    vp_status s = parse_buffer(t, len, err);
+    if (s) { vp_table_free(t); return s; }
     *out = t;
     return VP_OK;
 }
@@ -167,55 +170,16 @@ vp_status vp_table_parse(const char *text, size_t len, const char *name, vp_tabl
     if (!buf) return vp_fail(err, VP_ERR_NOMEM, "out of memory reading %s", name);
     if (len) memcpy(buf, text, len);
     buf[len] = '\0';
-    vp_table *t = NULL;
-    vp_status s = table_new(name, buf, &t, err);
-    if (s) return s;
-    if ((s = parse_buffer(t, len, err))) { vp_table_free(t); return s; }
-    *out = t;
-    return VP_OK;
+    return table_adopt(name, buf, len, out, err);
 }
 
 vp_status vp_table_load(const char *path, vp_table **out, vp_err *err)
 {
+    char *buf;
+    size_t len;
     *out = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f) return vp_fail(err, VP_ERR_IO, "cannot open %s: %s", path, strerror(errno));
-    size_t cap = 1 << 16, len = 0;
-    char *buf = malloc(cap);
-    vp_status s = VP_OK;
-    if (!buf) { s = vp_fail(err, VP_ERR_NOMEM, "out of memory reading %s", path); goto end; }
-    for (;;) {
-        if (len + 1 >= cap) { /* keep one byte for the terminator */
-            if (cap > VP_TABLE_MAX_BYTES) {
-                s = vp_fail(err, VP_ERR_DATA, "%s: larger than the %zu MiB limit", path,
-                            VP_TABLE_MAX_BYTES >> 20);
-                goto end;
-            }
-            char *nb = realloc(buf, cap * 2);
-            if (!nb) { s = vp_fail(err, VP_ERR_NOMEM, "out of memory reading %s", path); goto end; }
-            buf = nb;
-            cap *= 2;
-        }
-        size_t n = fread(buf + len, 1, cap - 1 - len, f);
-        len += n;
-        if (n == 0) break;
-    }
-    if (ferror(f)) { s = vp_fail(err, VP_ERR_IO, "cannot read %s", path); goto end; }
-    if (len > VP_TABLE_MAX_BYTES) {
-        s = vp_fail(err, VP_ERR_DATA, "%s: larger than the %zu MiB limit", path, VP_TABLE_MAX_BYTES >> 20);
-        goto end;
-    }
-    buf[len] = '\0';
-    vp_table *t = NULL;
-    s = table_new(path, buf, &t, err);
-    buf = NULL; /* owned by t (or freed) now */
-    if (s) goto end;
-    if ((s = parse_buffer(t, len, err))) { vp_table_free(t); goto end; }
-    *out = t;
-end:
-    free(buf);
-    fclose(f);
-    return s;
+    vp_status s = vp_read_file(path, VP_TABLE_MAX_BYTES, &buf, &len, err);
+    return s ? s : table_adopt(path, buf, len, out, err);
 }
 
 void vp_table_free(vp_table *t)
@@ -247,6 +211,13 @@ vp_status vp_table_require(const vp_table *t, const char *name, size_t *col, vp_
     if (c < 0) return vp_fail(err, VP_ERR_DATA, "%s: no column named '%s'", t->name, name);
     *col = (size_t)c;
     return VP_OK;
+}
+
+int vp_table_find_col(const vp_table *t, vp_col c) { return vp_table_find(t, vp_col_name(c)); }
+
+vp_status vp_table_require_col(const vp_table *t, vp_col c, size_t *col, vp_err *err)
+{
+    return vp_table_require(t, vp_col_name(c), col, err);
 }
 
 const char *vp_table_cell(const vp_table *t, size_t row, size_t col)
@@ -281,5 +252,17 @@ vp_status vp_table_num(const vp_table *t, size_t row, size_t col, double *out, v
     if (vp_table_parse_num(s, out) == VP_TABLE_NUM_BAD)
         return vp_fail(err, VP_ERR_DATA, "%s:%zu: column '%s': '%.60s' is not a number",
                        t->name, vp_table_line(t, row), t->cells[col], s);
+    return VP_OK;
+}
+
+vp_status vp_table_int(const vp_table *t, size_t row, size_t col, long lo, long hi, long *out, vp_err *err)
+{
+    double v;
+    vp_status s = vp_table_num(t, row, col, &v, err);
+    if (s) return s;
+    if (!(v >= (double)lo && v <= (double)hi) || v != floor(v))
+        return vp_fail(err, VP_ERR_DATA, "%s:%zu: column '%s': '%s' is not an integer in [%ld, %ld]",
+                       t->name, vp_table_line(t, row), t->cells[col], vp_table_cell(t, row, col), lo, hi);
+    *out = (long)v;
     return VP_OK;
 }

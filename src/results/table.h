@@ -1,6 +1,6 @@
 /* table: a small, strict RFC-4180 CSV reader (header row + data rows).
  *
- * The whole file is read into one buffer (at most VP_TABLE_MAX_BYTES) and the
+ * The whole file is read into one buffer (vp_read_file, at most VP_TABLE_MAX_BYTES) and the
  * cells are unquoted in place, so a table is two allocations plus the file.
  * Accepted: quoted fields with "" escapes, commas and line breaks inside quotes,
  * LF or CRLF line ends, a missing final line break, an optional UTF-8 BOM.
@@ -20,6 +20,7 @@
 
 #include <stddef.h>
 #include "base/err.h"
+#include "results/results.h"
 
 #define VP_TABLE_MAX_BYTES ((size_t)256 << 20) /* 256 MiB per file */
 #define VP_TABLE_MAX_COLS 4096
@@ -49,6 +50,10 @@ int vp_table_find(const vp_table *t, const char *name);
 /* Like vp_table_find, but a missing column is an error naming the file. */
 vp_status vp_table_require(const vp_table *t, const char *name, size_t *col, vp_err *err);
 
+/* The same for a column of the results format (results.h). */
+int vp_table_find_col(const vp_table *t, vp_col c);
+vp_status vp_table_require_col(const vp_table *t, vp_col c, size_t *col, vp_err *err);
+
 /* Text of a cell (row < nrows, col < ncols); "" for an empty cell. Borrowed. */
 const char *vp_table_cell(const vp_table *t, size_t row, size_t col);
 
@@ -67,5 +72,9 @@ vp_table_numkind vp_table_parse_num(const char *s, double *out);
 /* The cell as a number: empty -> NaN and VP_OK; not a number -> VP_ERR_DATA
  * with "file:line: column 'name': 'text' is not a number". */
 vp_status vp_table_num(const vp_table *t, size_t row, size_t col, double *out, vp_err *err);
+
+/* The cell as an integer in [lo, hi]: anything else (empty, a fraction, out of range)
+ * is VP_ERR_DATA with "file:line: column 'name': 'text' is not an integer in [lo, hi]". */
+vp_status vp_table_int(const vp_table *t, size_t row, size_t col, long lo, long hi, long *out, vp_err *err);
 
 #endif

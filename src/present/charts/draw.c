@@ -1,0 +1,115 @@
+/* draw: the chart table -- one row per chart, in the order they are drawn and listed
+ * in the report -- and the entry points of present/charts.h. */
+#include "present/charts.h"
+#include "present/charts/kit.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const ck_chart CHARTS[] = {
+    { .stem = "act_var_pre", .source = VP_CSV_LAYERS, .draw = ck_draw_lines,
+      .column = VP_COL_PRE_VAR, .theory = VP_COL_THEORY_PRE_VAR, .ylabel = "Var[z^{/:Italic l}]",
+      .title = "pre-activation variance Var[zˡ] by layer",
+      .caption = "Variance of the pre-activations z^l = W^l h^(l-1) + b^l at each layer: median over seeds (line with "
+                 "points) and the seed range (shaded), one panel per activation, one colour and marker per initializer. "
+                 "A flat line means the forward signal keeps its scale; a straight slope on this log axis is geometric "
+                 "growth or decay. Dashed: the mean-field prediction when theory is on." },
+    { .stem = "act_var_post", .source = VP_CSV_LAYERS, .draw = ck_draw_lines,
+      .column = VP_COL_POST_VAR, .theory = VP_COL_NONE, .ylabel = "Var[h^{/:Italic l}]",
+      .title = "post-activation variance Var[hˡ] by layer",
+      .caption = "Variance of the activations h^l = φ(z^l) after the nonlinearity, same layout as the pre-activation "
+                 "chart." },
+    { .stem = "grad_var", .source = VP_CSV_LAYERS, .draw = ck_draw_lines,
+      .column = VP_COL_GRAD_PRE_VAR, .theory = VP_COL_THEORY_GRAD_PRE_VAR, .ylabel = "Var[∂L/∂z^{/:Italic l}]",
+      .title = "back-propagated gradient variance Var[∂L/∂zˡ] by layer",
+      .caption = "Variance of the gradient of the loss with respect to the pre-activations, back-propagated from the "
+                 "last layer (right) to the first (left). Dashed: the mean-field prediction when theory is on." },
+    { .stem = "wgrad_var", .source = VP_CSV_LAYERS, .draw = ck_draw_lines,
+      .column = VP_COL_WGRAD_VAR, .theory = VP_COL_NONE, .ylabel = "Var[∂L/∂W^{/:Italic l}]",
+      .title = "weight-gradient variance Var[∂L/∂Wˡ] by layer",
+      .caption = "Variance of the weight gradients per layer: unequal values across layers mean unequal effective "
+                 "learning rates (Glorot & Bengio 2010)." },
+    { .stem = "hist_pre", .source = VP_CSV_HIST, .draw = ck_draw_hist,
+      .quantity = VP_HIST_PRE, .xlabel = "z^{/:Italic l}",
+      .title = "distribution of pre-activations zˡ per layer",
+      .caption = "Histogram densities of the pre-activations at the measured layers (one curve per layer, dark = "
+                 "early, light = late), one panel per variant: a distribution that widens or narrows with depth shows "
+                 "the variance drifting (Glorot & Bengio 2010, fig. 6)." },
+    { .stem = "hist_post", .source = VP_CSV_HIST, .draw = ck_draw_hist,
+      .quantity = VP_HIST_POST, .xlabel = "h^{/:Italic l}",
+      .title = "distribution of activations hˡ per layer",
+      .caption = "Histogram densities of the activation values after the nonlinearity per measured layer; mass piling "
+                 "up at the ends of a bounded activation means saturation, a spike at 0 dead or inactive units." },
+    { .stem = "hist_grad_pre", .source = VP_CSV_HIST, .draw = ck_draw_hist,
+      .quantity = VP_HIST_GRAD_PRE, .xlabel = "∂L/∂z^{/:Italic l}",
+      .title = "distribution of back-propagated gradients ∂L/∂zˡ per layer",
+      .caption = "Histogram densities of the back-propagated gradients per measured layer: curves that spread apart "
+                 "across layers mean the gradient scale changes with depth (Glorot & Bengio 2010, fig. 7)." },
+    { .stem = "heatmap", .source = VP_CSV_RUNS, .draw = ck_draw_heatmap,
+      .title = "Variance ratio over the 2-D sweep",
+      .page = "log10 of the variance ratio across depth per sweep point",
+      .caption = "Colour: median over seeds of log10 of the last-to-first layer variance ratio, for activations "
+                 "(Var[z^L]/Var[z^1], left) and back-propagated gradients (Var[∂L/∂z^1]/Var[∂L/∂z^L], right). "
+                 "White = 0 = variance preserved; blue = vanishing, red = exploding; colours saturate at the range "
+                 "ends. Each cell prints its value." },
+    { .stem = "phase", .source = VP_CSV_RUNS, .draw = ck_draw_phase,
+      .title = "Phase diagram: depth scale of signal propagation",
+      .page = "depth scale ξ of signal propagation, measured vs mean-field theory",
+      .caption = NULL /* names the colour range, which depends on the depth: see grid.c */ },
+    { .stem = "overview", .source = VP_CSV_RUNS, .draw = ck_draw_overview,
+      .title = "Overview: variance ratio across depth per variant",
+      .page = "last-to-first-layer variance ratio per variant",
+      .caption = "Bars: median over seeds of the last-to-first layer variance ratio for activations "
+                 "(Var[z^L]/Var[z^1], top) and gradients (Var[∂L/∂z^1]/Var[∂L/∂z^L], bottom) on a log axis; "
+                 "the dotted line at 1 means the variance is preserved. Whiskers span the seeds; "
+                 "the fill gives the verdict of the majority of seeds." },
+    { .stem = "jacobian", .source = VP_CSV_JACOBIAN, .draw = ck_draw_jacobian,
+      .title = "Singular values of the input–output Jacobian",
+      .page = "singular values of the input–output Jacobian",
+      .caption = "Density of the singular values σ of the network's input-output Jacobian, seeds pooled, one curve "
+                 "per variant, on a log σ axis. Mass concentrated near σ = 1 (dotted) is dynamical isometry; a wide "
+                 "spread means some input directions are amplified and others suppressed." },
+};
+
+int vp_charts_can_draw(void) { return vp_plot_available(); }
+
+vp_status vp_charts_default_dir(const char *results_dir, char *out, size_t len, vp_err *err)
+{
+    cJSON *cfg;
+    vp_status s = vp_report_read_config(results_dir, &cfg, err);
+    if (s) return s;
+    const cJSON *nm = cJSON_GetObjectItemCaseSensitive(cfg, "name");
+    if (!cJSON_IsString(nm) || !nm->valuestring[0]) {
+        s = vp_fail(err, VP_ERR_CONFIG, "%s/" VP_FILE_CONFIG " has no \"name\"; pass -o PLOTS_DIR", results_dir);
+    } else {
+        const char *n = nm->valuestring;
+        int bad = n[0] == '.';
+        for (const unsigned char *c = (const unsigned char *)n; *c; c++)
+            bad |= *c == '/' || *c == '\\' || *c < 0x20 || *c == 0x7F;
+        char shown[120];
+        ck_clean_copy(shown, sizeof shown, n);
+        if (bad)
+            s = vp_fail(err, VP_ERR_CONFIG, "experiment name '%s' is not a plain folder name; pass -o PLOTS_DIR", shown);
+        else if ((size_t)snprintf(out, len, "plots/%s", n) >= len)
+            s = vp_fail(err, VP_ERR_CONFIG, "experiment name '%s' is too long for a folder name", shown);
+    }
+    cJSON_Delete(cfg);
+    return s;
+}
+
+vp_status vp_charts_draw(const char *results_dir, const char *plots_dir, vp_err *err)
+{
+    if (!vp_plot_available())
+        return vp_fail(err, VP_ERR_EXTERNAL, "cannot run '%s'; %s", vp_plot_program(), VP_PLOT_INSTALL_HINT);
+    ck_exper e;
+    memset(&e, 0, sizeof e);
+    e.results_dir = results_dir;
+    e.plots_dir = plots_dir;
+    vp_status s = ck_model_build(&e, err);
+    if (!s) s = vp_mkdir_p(plots_dir, err);
+    for (size_t i = 0; !s && i < sizeof CHARTS / sizeof CHARTS[0]; i++)
+        if (e.tab[CHARTS[i].source]) s = CHARTS[i].draw(&e, &CHARTS[i], err);
+    if (!s) s = vp_report_write(results_dir, plots_dir, e.charts, e.ncharts, err);
+    ck_model_free(&e);
+    return s;
+}

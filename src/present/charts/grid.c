@@ -1,0 +1,501 @@
+/* grid: the charts of a 2-D sweep drawn as a grid of cells, one per sweep point --
+ * the heatmap (log10 of the median variance ratios over seeds) and the phase diagram
+ * (measured and predicted depth scales), both with the chi_1 = 1 line when the
+ * results folder has it. Shared: the grid (axes, values, cell edges), a panel of it,
+ * its colour box, and the copy of critical_line.dat next to the scripts. */
+#include "present/charts/kit.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    const ck_chart *chart;
+    int kx, ky;             /* sweep key index on each axis */
+    size_t nx, ny;
+    const char *xv[256], *yv[256]; /* distinct values (borrowed) */
+    int numeric[2];
+    double xc[256], yc[256]; /* cell centres */
+    double cmax;
+    int critical;           /* critical_line.dat available */
+    int labels;             /* print the value in each cell */
+    int any_missing;
+} grid_ctx;
+
+static double num_or_nan(const char *s)
+{
+    double v;
+    return vp_table_parse_num(s, &v) == VP_TABLE_NUM_OK ? v : NAN;
+}
+
+/* Tics at the sweep values (labelled with them, or blank when `labels` is 0);
+ * a numeric axis with many values keeps automatic tics. */
+static void axis_tics(vp_plot *p, const char *axis, size_t n, const char *const *vals, const double *pos,
+                      int numeric, int labels)
+{
+    char q[QLEN];
+    if (numeric && n > 15) {
+        vp_plot_cmd(p, "set %stics autofreq; set format %s '%s'", axis, axis, labels ? "%g" : "");
+        return;
+    }
+    ck_sbuf b = { 0 };
+    for (size_t i = 0; i < n; i++)
+        ck_printf(&b, "%s%s %.9g", i ? ", " : "", labels ? vp_plot_quote(q, sizeof q, vals[i]) : "''", pos[i]);
+    if (!b.oom && b.s) vp_plot_cmd(p, "set %stics (%s) noenhanced", axis, b.s);
+    free(b.s);
+}
+
+static size_t max_len(const char *const *v, size_t n)
+{
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++)
+        if (strlen(v[i]) > m) m = strlen(v[i]);
+    return m;
+}
+
+/* The colour scale of a two-panel grid chart: on the right of panel 1 only, spanning
+ * the panels' height; cells fill the axes exactly. */
+static void grid_colorbox(vp_plot *p, int k, double bottom)
+{
+    if (k == 0) vp_plot_cmd(p, "unset colorbox");
+    else vp_plot_cmd(p, "set colorbox user origin screen 0.9, screen %.4f size screen 0.018, screen %.4f", bottom,
+                     0.86 - bottom);
+    vp_plot_cmd(p, "set xrange [*:*] noextend; set yrange [*:*] noextend");
+}
+
+/* The two panels' frame: room for the y tick labels (left panel only; the right one
+ * shares them) and for rotated category labels under the x axis (7 px per character). */
+typedef struct {
+    double left, bottom, gap, w;
+    int rot;
+} grid_frame;
+
+static grid_frame frame_of(const grid_ctx *c, double kh)
+{
+    grid_frame f;
+    f.left = 0.075 + fmin(0.3, (double)(c->numeric[1] ? 8 : max_len(c->yv, c->ny)) * 7.5 / 1200);
+    f.rot = !c->numeric[0] && c->nx > 3;
+    double xl = f.rot ? fmin(0.25, (double)max_len(c->xv, c->nx) * 7.0 * 0.5 / 800) : 0;
+    f.bottom = kh + 0.09 + xl;
+    f.gap = 0.04;
+    f.w = (0.86 - f.left - f.gap) / 2;
+    return f;
+}
+
+/* Panel k of a 2-D sweep grid: margins, title, the "no value" backdrop (`nodata`:
+ * gnuplot fill style), axis labels named by the swept keys and their tics (y labels
+ * on the left panel k = 0 only), the colour box. */
+static void grid_panel(vp_plot *p, const ck_exper *e, const grid_ctx *c, const grid_frame *f, const char *title,
+                       int k, const char *nodata)
+{
+    char qx[QLEN], qy[QLEN];
+    double l = f->left + k * (f->w + f->gap);
+    ck_margins(p, (ck_box){ l, l + f->w, f->bottom, 0.86 });
+    vp_plot_cmd(p, "set title '%s'", title);
+    vp_plot_cmd(p, "unset key");
+    vp_plot_cmd(p, "set object 1 rectangle from graph 0, 0 to graph 1, 1 behind %s noborder", nodata);
+    vp_plot_cmd(p, "set xlabel %s noenhanced", vp_plot_quote(qx, sizeof qx, e->sweep[c->kx]));
+    if (k == 0) vp_plot_cmd(p, "set ylabel %s noenhanced", vp_plot_quote(qy, sizeof qy, e->sweep[c->ky]));
+    else vp_plot_cmd(p, "unset ylabel");
+    axis_tics(p, "x", c->nx, c->xv, c->xc, c->numeric[0], 1);
+    axis_tics(p, "y", c->ny, c->yv, c->yc, c->numeric[1], k == 0);
+    if (f->rot) vp_plot_cmd(p, "set xtics rotate by 30 right");
+}
+
+/* Cell edges halfway between neighbouring centres. */
+static void edges(const double *c, size_t n, size_t i, double *lo, double *hi)
+{
+    double w = n > 1 ? (i + 1 < n ? c[i + 1] - c[i] : c[i] - c[i - 1]) : 1.0;
+    double wl = n > 1 ? (i > 0 ? c[i] - c[i - 1] : c[i + 1] - c[i]) : 1.0;
+    *lo = c[i] - wl / 2;
+    *hi = c[i] + w / 2;
+}
+
+static int cmp_num_str(const void *a, const void *b)
+{
+    double x = num_or_nan(*(const char *const *)a), y = num_or_nan(*(const char *const *)b);
+    return (x > y) - (x < y);
+}
+
+/* The grid of a 2-D sweep: which key goes across (sigma_w across, sigma_b up
+ * for the sigma sweep, as in Poole et al. 2016), the distinct values on each
+ * axis (sorted when numeric) and the cell centres. Sets *phase when the keys
+ * are network.init.sigma_w and network.init.sigma_b. 0 if an axis has more
+ * than 256 values (not a grid anyone can read). */
+static int sweep_grid(const ck_exper *e, grid_ctx *c, int *phase)
+{
+    int sig = strcmp(e->sweep[0], VP_SWEEP_SIGMA_B) == 0 && strcmp(e->sweep[1], VP_SWEEP_SIGMA_W) == 0;
+    *phase = sig || (strcmp(e->sweep[0], VP_SWEEP_SIGMA_W) == 0 && strcmp(e->sweep[1], VP_SWEEP_SIGMA_B) == 0);
+    c->kx = sig ? 1 : 0;
+    c->ky = 1 - c->kx;
+    for (size_t i = 0; i < e->nvar; i++) {
+        const char *x = e->sweepval[i * 2 + (size_t)c->kx], *y = e->sweepval[i * 2 + (size_t)c->ky];
+        size_t j;
+        for (j = 0; j < c->nx && strcmp(c->xv[j], x) != 0; j++) {}
+        if (j == c->nx) { if (c->nx == 256) return 0; c->xv[c->nx++] = x; }
+        for (j = 0; j < c->ny && strcmp(c->yv[j], y) != 0; j++) {}
+        if (j == c->ny) { if (c->ny == 256) return 0; c->yv[c->ny++] = y; }
+    }
+    for (int a = 0; a < 2; a++) {
+        size_t n = a ? c->ny : c->nx;
+        const char **v = a ? c->yv : c->xv;
+        double *cc = a ? c->yc : c->xc;
+        c->numeric[a] = 1;
+        for (size_t i = 0; i < n; i++) c->numeric[a] &= isfinite(num_or_nan(v[i]));
+        if (c->numeric[a]) qsort(v, n, sizeof *v, cmp_num_str);
+        for (size_t i = 0; i < n; i++) cc[i] = c->numeric[a] ? num_or_nan(v[i]) : (double)(i + 1);
+    }
+    c->labels = c->nx <= 12 && c->ny <= 16;
+    return 1;
+}
+
+/* "x y xlo xhi ylo yhi" of variant i's cell. */
+static void put_cell(FILE *f, const ck_exper *e, const grid_ctx *c, size_t i)
+{
+    const char *x = e->sweepval[i * 2 + (size_t)c->kx], *y = e->sweepval[i * 2 + (size_t)c->ky];
+    size_t ix = 0, iy = 0;
+    while (strcmp(c->xv[ix], x) != 0) ix++;
+    while (strcmp(c->yv[iy], y) != 0) iy++;
+    double xl, xh, yl, yh;
+    edges(c->xc, c->nx, ix, &xl, &xh);
+    edges(c->yc, c->ny, iy, &yl, &yh);
+    fprintf(f, "%.9g %.9g %.9g %.9g %.9g %.9g", c->xc[ix], c->yc[iy], xl, xh, yl, yh);
+}
+
+/* The runner may leave the chi_1 = 1 line in the results folder: copy it next to
+ * the scripts and set c->critical (sigma sweeps on numeric axes). */
+static vp_status copy_critical(const ck_exper *e, grid_ctx *c, int phase, vp_err *err)
+{
+    if (!phase || !c->numeric[0] || !c->numeric[1]) return VP_OK;
+    char src[4096];
+    vp_status s = vp_path_join(src, sizeof src, e->results_dir, VP_FILE_CRITICAL, err);
+    if (s) return s;
+    FILE *in = fopen(src, "rb");
+    if (!in) return VP_OK;
+    char dst[4096];
+    vp_afile cf = { 0 };
+    if ((s = vp_path_join(dst, sizeof dst, e->plots_dir, VP_FILE_CRITICAL, err)) ||
+        (s = vp_afile_open(&cf, dst, err))) { fclose(in); return s; }
+    char buf[8192];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, in)) > 0) fwrite(buf, 1, n, cf.fp);
+    int bad = ferror(in);
+    fclose(in);
+    if (bad) { vp_afile_abort(&cf); return vp_fail(err, VP_ERR_IO, "cannot read %s", src); }
+    if ((s = vp_afile_commit(&cf, err))) return s;
+    c->critical = 1;
+    return VP_OK;
+}
+
+/* ---- the heatmap ---- */
+
+static void heat_body(vp_plot *p, const ck_exper *e, const void *vctx)
+{
+    const grid_ctx *c = vctx;
+    double kh = ck_key_height(2, 2);
+    grid_frame f = frame_of(c, kh);
+    ck_page_title(p, e, ck_page_words(c->chart));
+    const char *panel_title[2] = { "activations: log_{10} Var[z^{L}] / Var[z^{1}]",
+                                   "gradients: log_{10} Var[∂L/∂z^{1}] / Var[∂L/∂z^{L}]" };
+    for (int k = 0; k < 2; k++) {
+        grid_panel(p, e, c, &f, panel_title[k], k, "fc rgb '#d9d9d9' fs solid 1.0");
+        vp_plot_cmd(p, "set palette defined (-1 '#2166ac', -0.5 '#92c5de', 0 '#f7f7f7', 0.5 '#f4a582', 1 '#b2182b')");
+        vp_plot_cmd(p, "set cbrange [%g:%g]", -c->cmax, c->cmax);
+        vp_plot_cmd(p, "set cblabel 'log_{10} ratio  (0 = stable, < 0 vanishing, > 0 exploding)'");
+        grid_colorbox(p, k, f.bottom);
+        ck_sbuf b = { 0 };
+        ck_printf(&b, "'%s.dat' index %d using 1:2:3:4:5:6:7 with boxxyerror fs solid 1.0 noborder lc palette notitle",
+                  c->chart->stem, k);
+        if (c->labels) ck_printf(&b, ", '' index %d using 1:2:8 with labels font ',9' notitle", k);
+        if (c->critical) ck_printf(&b, ", '" VP_FILE_CRITICAL "' using 1:2 with lines lw 2.5 lc rgb 'black' notitle");
+        if (!b.oom) vp_plot_cmd(p, "plot %s", b.s);
+        free(b.s);
+    }
+    vp_plot_cmd(p, "unset object 1");
+    ck_sbuf b = { 0 };
+    ck_printf(&b, "NaN with boxes fs solid 1.0 lc rgb '#d9d9d9' title 'grey: no value (not in the sweep, or no finite ratio: see the label)'");
+    if (c->critical)
+        ck_printf(&b, ", NaN with lines lw 2.5 lc rgb 'black' title 'χ_1 = 1: order/chaos boundary (" VP_FILE_CRITICAL ")'");
+    if (!b.oom) ck_key_strip(p, b.s, kh, 1);
+    free(b.s);
+}
+
+/* Median log10 ratio per cell, clipped to the colour range, with its label. */
+static vp_status heat_dat(const ck_exper *e, grid_ctx *c, const vp_summary *sum, vp_err *err)
+{
+    vp_afile af = { 0 };
+    vp_status s = ck_dat_open(e, c->chart, &af, err);
+    if (s) return s;
+    fprintf(af.fp, "# median over seeds of log10(%s) (index 0) and log10(%s) (index 1), from %s\n"
+                   "# x y xlo xhi ylo yhi value(clipped to the colour range, '?' = no finite ratio) label\n",
+            vp_col_name(VP_COL_ACT_RATIO), vp_col_name(VP_COL_GRAD_RATIO), VP_FILE_RUNS);
+    for (int k = 0; k < VP_RATIO_COUNT; k++) {
+        fprintf(af.fp, "%s# index %d: %s\n", k ? "\n\n" : "", k, vp_col_name(vp_ratio_col((vp_ratio)k)));
+        for (size_t i = 0; i < e->nvar; i++) {
+            const vp_ratio_summary *r = vp_summary_ratio(sum, e->var[i].id, (vp_ratio)k);
+            double z = NAN;
+            char lab[32];
+            if (r->positive.n > 0) {
+                z = log10(r->positive.med);
+                snprintf(lab, sizeof lab, "%.1f", z);
+                z = fmax(-c->cmax, fmin(c->cmax, z));
+            } else {
+                snprintf(lab, sizeof lab, "%s", r->n == 0 ? "failed" : isnan(r->special) ? "nan" : r->special > 0 ? "inf" : "0");
+                if (!isnan(r->special)) z = r->special > 0 ? c->cmax : -c->cmax;
+                c->any_missing = 1;
+            }
+            put_cell(af.fp, e, c, i);
+            ck_put_num(af.fp, z);
+            fprintf(af.fp, " %s\n", lab);
+        }
+    }
+    s = vp_afile_commit(&af, err);
+    vp_afile_abort(&af);
+    return s;
+}
+
+vp_status ck_draw_heatmap(ck_exper *e, const ck_chart *ch, vp_err *err)
+{
+    if (e->nsweep != 2) return VP_OK;
+    grid_ctx *c = calloc(1, sizeof *c);
+    const vp_summary *sum;
+    vp_status s = VP_OK;
+    int phase = 0;
+    if (!c) return vp_fail(err, VP_ERR_NOMEM, "out of memory");
+    c->chart = ch;
+    if (!sweep_grid(e, c, &phase)) goto end;
+    if ((s = ck_summary(e, &sum, err))) goto end;
+    double m = 1;
+    for (int k = 0; k < VP_RATIO_COUNT; k++)
+        for (size_t i = 0; i < e->nvar; i++) {
+            const vp_ratio_summary *r = vp_summary_ratio(sum, e->var[i].id, (vp_ratio)k);
+            if (r->positive.n > 0 && fabs(log10(r->positive.med)) > m) m = fabs(log10(r->positive.med));
+        }
+    c->cmax = ceil(m);
+    if ((s = copy_critical(e, c, phase, err)) || (s = heat_dat(e, c, sum, err)) ||
+        (s = ck_render(e, ch, heat_body, c, err)))
+        goto end;
+    char notes[800] = "";
+    if (c->any_missing)
+        snprintf(notes, sizeof notes, "Sweep points without a finite positive ratio over any seed are labelled "
+                                      "inf (drawn at the top of the colour range), 0 (bottom) or nan (blank). ");
+    if (phase && !c->critical)
+        snprintf(notes + strlen(notes), sizeof notes - strlen(notes),
+                 "No " VP_FILE_CRITICAL " in the results folder, so the χ₁ = 1 line is not drawn.");
+    s = ck_add_chart(e, ch, NULL, notes, err);
+end:
+    free(c);
+    return s;
+}
+
+/* ---- the phase diagram of the depth scales (xi_grad, theory_xi_c) ---- */
+
+static const vp_col XI_COLS[2] = { VP_COL_XI_GRAD, VP_COL_THEORY_XI_C };
+
+typedef struct {
+    grid_ctx g;
+    double lo, hi;   /* colour range of xi (log scale) */
+    double depth;
+} phase_ctx;
+
+/* Cell text for a depth scale: 1 decimal below 10, integers up to 9999. */
+static void xi_label(char *out, size_t len, double xi)
+{
+    if (isinf(xi)) snprintf(out, len, "∞");
+    else if (xi < 0.05) snprintf(out, len, "%.1g", xi);
+    else if (xi < 9.95) snprintf(out, len, "%.1f", xi);
+    else if (xi < 9999.5) snprintf(out, len, "%.0f", xi);
+    else snprintf(out, len, "%.0e", xi);
+}
+
+/* The legend strip: the two marks on one row, then what xi is. */
+static void phase_key(vp_plot *p, const grid_ctx *c, double kh)
+{
+    ck_margins(p, (ck_box){ 0.01, 0.99, 0.005, kh });
+    vp_plot_cmd(p, "unset border; unset tics; unset xlabel; unset ylabel; unset title; unset grid; "
+                   "unset logscale; unset label; unset arrow; unset colorbox");
+    vp_plot_cmd(p, "set xrange [0:1]; set yrange [0:1]");
+    vp_plot_cmd(p, "set label 1 'ξ = depth scale in layers: a signal grows or decays by a factor e every ξ layers, so "
+                   "larger ξ = deeper propagation (nets train up to a depth of about 6ξ_{c}, Schoenholz et al. 2017).' "
+                   "at screen 0.5, %.4f center font ',10'", kh * 0.47);
+    vp_plot_cmd(p, "set label 2 'Left: ξ_{∇} = 1/|slope| of ln Var[∂L/∂z^{l}] against l. Right: ξ_{c} of the correlation map. "
+                   "Theory: ξ_{∇} = 1/|ln χ_{1}|, equal to ξ_{c} only in the ordered phase; both → ∞ at χ_{1} = 1.' "
+                   "at screen 0.5, %.4f center font ',10'", kh * 0.2);
+    vp_plot_cmd(p, "set key at screen 0.5, %.4f center center horizontal maxrows 1 Left reverse "
+                   "samplen 3 spacing 1.3 width 2 noenhanced nobox", kh * 0.80);
+    ck_sbuf b = { 0 };
+    ck_printf(&b, "NaN with boxes fs pattern 4 lc rgb '#969696' title 'hatched, –: no value (empty in " VP_FILE_RUNS
+                  ", or not in the sweep)'");
+    if (c->critical)
+        ck_printf(&b, ", NaN with lines lw 2.5 lc rgb 'black' title 'χ₁ = 1: order/chaos boundary (" VP_FILE_CRITICAL ")'");
+    if (!b.oom) vp_plot_cmd(p, "plot %s", b.s);
+    free(b.s);
+}
+
+static void phase_body(vp_plot *p, const ck_exper *e, const void *vctx)
+{
+    const phase_ctx *pc = vctx;
+    const grid_ctx *c = &pc->g;
+    const char *stem = c->chart->stem;
+    double kh = 0.13;
+    grid_frame f = frame_of(c, kh);
+    ck_page_title(p, e, ck_page_words(c->chart));
+    const char *panel_title[2] = { "measured ξ_{∇} (median over seeds)", "mean-field prediction ξ_{c}" };
+    /* Colour bar tics at 1-3-10 steps, with the network depth marked. */
+    ck_sbuf t = { 0 };
+    for (double d = 1e-3; d <= pc->hi * 1.0001; d *= 10)
+        for (int m = 0; m < 2; m++) {
+            double v = m ? 3 * d : d;
+            if (v < pc->lo * 0.9999 || v > pc->hi * 1.0001 || fabs(log10(v / pc->depth)) < 0.2) continue;
+            ck_printf(&t, "%s'%g' %g", t.len ? ", " : "", v, v);
+        }
+    ck_printf(&t, "%s'depth %g' %g", t.len ? ", " : "", pc->depth, pc->depth);
+    for (int k = 0; k < 2; k++) {
+        /* no value: hatched, so it cannot pass for a palette colour in greyscale */
+        grid_panel(p, e, c, &f, panel_title[k], k, "fc rgb '#969696' fs pattern 4");
+        /* viridis: lightness rises monotonically, so it reads in greyscale */
+        vp_plot_cmd(p, "set palette defined (0 '#440154', 1 '#3b528b', 2 '#21918c', 3 '#5ec962', 4 '#fde725')");
+        vp_plot_cmd(p, "set logscale cb; set cbrange [%g:%g]", pc->lo, pc->hi);
+        if (!t.oom && t.s) vp_plot_cmd(p, "set cbtics (%s)", t.s);
+        vp_plot_cmd(p, "set cblabel 'ξ in layers, log scale (clipped to [%g, %g] = 10 × depth; ∞ = top)'",
+                    pc->lo, pc->hi);
+        grid_colorbox(p, k, f.bottom);
+        ck_sbuf b = { 0 };
+        ck_printf(&b, "'%s.dat' index %d using 1:2:3:4:5:6:7 with boxxyerror fs solid 1.0 noborder lc palette notitle",
+                  stem, k);
+        /* The line, then a patch of each cell's colour under its number, so the
+         * line passes behind the digits instead of through them. */
+        if (c->critical) ck_printf(&b, ", '" VP_FILE_CRITICAL "' using 1:2 with lines lw 2.5 lc rgb 'black' notitle");
+        if (c->critical && c->labels)
+            ck_printf(&b, ", '%s.dat' index %d using 1:2:(($4-$3)*0.3):(($6-$5)*0.17):7 with boxxyerror "
+                          "fs solid 1.0 noborder lc palette notitle", stem, k);
+        if (c->labels) ck_printf(&b, ", '%s.dat' index %d using 1:2:8:9 with labels tc rgb variable font ',9' notitle",
+                                 stem, k);
+        if (!b.oom) vp_plot_cmd(p, "plot %s", b.s);
+        free(b.s);
+    }
+    free(t.s);
+    vp_plot_cmd(p, "unset object 1");
+    phase_key(p, c, kh);
+}
+
+/* Median over the completed seeds of runs.csv column `col` per variant, +inf kept
+ * (a flat line or criticality), empty and nan cells left out: NaN = no value. */
+static vp_status xi_median(const ck_exper *e, const vp_summary *sum, size_t col, double *out, vp_err *err)
+{
+    double *v = malloc((vp_table_nrows(sum->runs) + 1) * sizeof *v);
+    if (!v) return vp_fail(err, VP_ERR_NOMEM, "out of memory");
+    vp_status s = VP_OK;
+    for (size_t i = 0; i < e->nvar && !s; i++) {
+        const vp_variant_summary *var = vp_summary_find(sum, e->var[i].id);
+        size_t n = 0;
+        if (var && !(s = vp_summary_values(sum, var, col, v, err)))
+            for (size_t j = 0; j < var->nok; j++)
+                if (!isnan(v[j])) v[n++] = fabs(v[j]);
+        out[i] = vp_median(v, n);
+    }
+    free(v);
+    return s;
+}
+
+/* phase.dat: per cell the depth scale clipped to the colour range, its label and the
+ * label colour; counts the cells without a value and the infinite ones. */
+static vp_status phase_dat(const ck_exper *e, phase_ctx *pc, double *const xi[2], size_t none[2], size_t inf[2],
+                           vp_err *err)
+{
+    const grid_ctx *c = &pc->g;
+    vp_afile af = { 0 };
+    vp_status s = ck_dat_open(e, c->chart, &af, err);
+    if (s) return s;
+    fprintf(af.fp, "# depth scales xi in layers, median over seeds from %s: %s (index 0), %s (index 1)\n"
+                   "# x y xlo xhi ylo yhi colour(xi clipped to [%g, %g], inf = top, '?' = no value) label text_rgb\n",
+            VP_FILE_RUNS, vp_col_name(XI_COLS[0]), vp_col_name(XI_COLS[1]), pc->lo, pc->hi);
+    double llo = log10(pc->lo), lhi = log10(pc->hi);
+    for (int k = 0; k < 2; k++) {
+        fprintf(af.fp, "%s# index %d: %s\n", k ? "\n\n" : "", k, vp_col_name(XI_COLS[k]));
+        for (size_t i = 0; i < e->nvar; i++) {
+            double x = xi[k][i], z = NAN;
+            char lab[32] = "–";
+            if (isnan(x)) none[k]++;
+            else {
+                inf[k] += isinf(x);
+                xi_label(lab, sizeof lab, x);
+                z = fmax(pc->lo, fmin(pc->hi, x));
+            }
+            /* white text on the dark half of the palette */
+            int white = !isnan(z) && (log10(z) - llo) / (lhi - llo) < 0.55;
+            put_cell(af.fp, e, c, i);
+            ck_put_num(af.fp, z);
+            fprintf(af.fp, " %s %d\n", lab, white ? 0xFFFFFF : 0);
+        }
+    }
+    s = vp_afile_commit(&af, err);
+    vp_afile_abort(&af);
+    return s;
+}
+
+/* The notes: sweep points without a value, infinite depth scales, no critical line. */
+static void phase_notes(const ck_exper *e, const grid_ctx *c, int phase, const size_t none[2], const size_t inf[2],
+                        char *notes, size_t len)
+{
+    size_t n = 0;
+    notes[0] = '\0';
+    if (none[0] && n < len)
+        n += (size_t)snprintf(notes + n, len - n, "%zu of %zu sweep points have no measured ξ_∇ "
+                              "(fewer than 3 layers with a finite gradient variance). ", none[0], e->nvar);
+    if (none[1] == e->nvar && n < len)
+        n += (size_t)snprintf(notes + n, len - n, "No sweep point has a mean-field ξ_c (theory off, or "
+                              "no prediction for this network), so the right panel is empty. ");
+    else if (none[1] && n < len)
+        n += (size_t)snprintf(notes + n, len - n, "%zu of %zu sweep points have no mean-field ξ_c "
+                              "(the theory module gave no prediction there). ", none[1], e->nvar);
+    if ((inf[0] || inf[1]) && n < len)
+        n += (size_t)snprintf(notes + n, len - n, "Infinite depth scales (%zu measured, %zu predicted) "
+                              "are labelled ∞ and drawn at the top of the colour range. ", inf[0], inf[1]);
+    if (phase && !c->critical && n < len)
+        snprintf(notes + n, len - n, "No " VP_FILE_CRITICAL " in the results folder, so the χ₁ = 1 line is not drawn.");
+}
+
+vp_status ck_draw_phase(ck_exper *e, const ck_chart *ch, vp_err *err)
+{
+    const vp_table *runs = e->tab[VP_CSV_RUNS];
+    int cx = vp_table_find_col(runs, XI_COLS[0]), ct = vp_table_find_col(runs, XI_COLS[1]);
+    if (e->nsweep != 2 || cx < 0 || ct < 0) return VP_OK;
+    phase_ctx *pc = calloc(1, sizeof *pc);
+    double *xi[2] = { calloc(e->nvar + 1, sizeof(double)), calloc(e->nvar + 1, sizeof(double)) };
+    const vp_summary *sum;
+    vp_status s = VP_OK;
+    int phase = 0;
+    if (!pc || !xi[0] || !xi[1]) { s = vp_fail(err, VP_ERR_NOMEM, "out of memory"); goto end; }
+    grid_ctx *c = &pc->g;
+    c->chart = ch;
+    if (!sweep_grid(e, c, &phase)) goto end;
+    if ((s = ck_summary(e, &sum, err)) || (s = xi_median(e, sum, (size_t)cx, xi[0], err)) ||
+        (s = xi_median(e, sum, (size_t)ct, xi[1], err)))
+        goto end;
+    /* the deepest network (depth may be swept) */
+    pc->depth = fmax(fmax(ck_cfg_num(e->cfg, "network", "depth"), (double)e->nlayer), 1.0);
+    pc->lo = 0.3;
+    pc->hi = 10 * pc->depth;
+    size_t none[2] = { 0, 0 }, inf[2] = { 0, 0 };
+    if ((s = copy_critical(e, c, phase, err)) || (s = phase_dat(e, pc, xi, none, inf, err)) ||
+        (s = ck_render(e, ch, phase_body, pc, err)))
+        goto end;
+    char notes[800], caption[900];
+    phase_notes(e, c, phase, none, inf, notes, sizeof notes);
+    snprintf(caption, sizeof caption,
+             "Phase diagram of the depth scale ξ (in layers) over the 2-D sweep: measured ξ_∇ (left, 1/|slope| of "
+             "ln Var[∂L/∂z^l] against l, median over seeds) and the mean-field prediction ξ_c (right), on one "
+             "sequential log colour scale clipped to [%g, %g] (10 × depth). Dark = signals die within a few layers, "
+             "bright = they cross the network. Mean-field theory predicts ξ_∇ = −1/ln χ₁, equal to ξ_c in the ordered "
+             "phase; both diverge on the χ₁ = 1 line (Poole et al. 2016, Schoenholz et al. 2017). In the chaotic "
+             "phase the gradients explode at the rate 1/ln χ₁ while ξ_c describes correlations, so there the two "
+             "panels need not agree.",
+             pc->lo, pc->hi);
+    s = ck_add_chart(e, ch, caption, notes, err);
+end:
+    free(pc);
+    free(xi[0]);
+    free(xi[1]);
+    return s;
+}

@@ -1,0 +1,186 @@
+/* kit: what every chart of src/present/charts/ shares (internal to this folder; the
+ * public entry points are in present/charts.h). Prefix ck_ = chart kit.
+ *
+ *  - the experiment model (model.c): config.json and the CSV files of a results
+ *    folder, the variants in id order with their panel (activation) and curve style
+ *    (legend label), the swept keys and values, and the runs.csv summary;
+ *  - text and numbers (kit.c): a growing string buffer, control-character cleaning,
+ *    data-file numbers, evenly spaced subsets, round tic steps;
+ *  - page layout (kit.c): styles, panel grids, the page title, legend strips;
+ *  - files (kit.c): the tidy <stem>.dat, rendering <stem>.gp/.png/.svg through one
+ *    gnuplot process, and the chart's entry for the report;
+ *  - the chart table (draw.c): one ck_chart row per chart, drawn in table order.
+ *
+ * Conventions shared by every chart:
+ *  - data file <stem>.dat: whitespace-separated numbers, '?' for a missing
+ *    value (non-finite, or not positive where the axis is logarithmic), one
+ *    block per curve separated by two blank lines (gnuplot `index k`);
+ *  - one style per curve identity (the initializer label, plus whichever swept
+ *    keys are needed to tell two variants with the same activation and
+ *    initializer apart): `set linetype` k gets a colour and a point type, and
+ *    the same identity has the same linetype in every chart of the experiment;
+ *  - measured curves are solid with points, theory curves dashed, seed ranges
+ *    shaded; legends sit in a reserved strip at the bottom so they never cover
+ *    data; all text from the config is quoted (vp_plot_quote) and noenhanced.
+ */
+#ifndef VP_CHARTS_KIT_H
+#define VP_CHARTS_KIT_H
+
+#include <stdio.h>
+#include <cjson/cJSON.h>
+#include "base/err.h"
+#include "base/fsutil.h"
+#include "present/plot.h"
+#include "present/report.h"
+#include "results/results.h"
+#include "results/summary.h"
+#include "results/table.h"
+
+#define MAX_PANELS 12     /* panels per chart; more are left out (and said so) */
+#define MAX_CURVES 10     /* curves per panel; evenly spaced subset beyond */
+#define MAX_KEY 16        /* legend entries */
+#define MAX_LT 64         /* linetypes defined; styles beyond reuse them */
+#define QLEN 1200         /* buffer for one quoted string */
+
+/* ---- the experiment model (model.c) ---- */
+
+typedef struct {
+    int id;               /* the `variant` column */
+    const char *act;      /* borrowed from a table */
+    const char *init;
+    int panel;            /* index into e->act */
+    int style;            /* curve identity */
+    char label[400];      /* legend: init label (+ distinguishing sweep values) */
+    char name[600];       /* "activation / label" */
+} ck_variant;
+
+typedef struct {
+    const char *results_dir, *plots_dir;
+    cJSON *cfg;
+    char name[256];
+    char subtitle[400];
+    vp_table *tab[VP_CSV_COUNT]; /* NULL: an optional file that is absent */
+    vp_summary sum;       /* of runs.csv, made by the first chart that asks */
+    int have_sum;
+    ck_variant *var;      /* in id order */
+    size_t nvar;
+    int *pos;             /* variant id -> index in var, -1 if absent */
+    size_t npos;
+    const char **act;     /* distinct activation labels (panels) */
+    size_t nact;
+    const char **style;   /* distinct curve labels */
+    size_t nstyle;
+    const char **sweep;   /* swept keys (from config.json "sweep") */
+    size_t nsweep;
+    const char **sweepval; /* nvar * nsweep cells, borrowed ("" if unknown) */
+    int *lrow_var, *lrow_layer; /* per layers.csv row: variant index, layer */
+    int nlayer;
+    size_t nseeds;
+    vp_report_chart *charts;
+    size_t ncharts;
+} ck_exper;
+
+vp_status ck_model_build(ck_exper *e, vp_err *err);
+void ck_model_free(ck_exper *e);
+/* The runs.csv summary (built on the first call). */
+vp_status ck_summary(ck_exper *e, const vp_summary **out, vp_err *err);
+/* config.json number o[a] or o[a][b]; NaN if absent. */
+double ck_cfg_num(const cJSON *o, const char *a, const char *b);
+/* A variant id cell of table t that must be one of the model's variants. */
+vp_status ck_known_variant(const ck_exper *e, const vp_table *t, size_t row, size_t col, long *id, vp_err *err);
+
+/* ---- the chart table (draw.c) ---- */
+
+typedef struct ck_chart ck_chart;
+typedef vp_status (*ck_draw_fn)(ck_exper *e, const ck_chart *c, vp_err *err);
+
+struct ck_chart {
+    const char *stem;     /* <stem>.png / .svg / .gp / .dat */
+    vp_csv_file source;   /* the CSV it reads; no chart when that file is absent */
+    ck_draw_fn draw;
+    const char *title;    /* heading in the report */
+    const char *page;     /* words in the chart's page title; NULL = title */
+    const char *caption;  /* report text; NULL: the chart writes it (it quotes the data) */
+    /* line charts (lines.c) */
+    vp_col column;        /* layers.csv statistic */
+    vp_col theory;        /* its mean-field column, or VP_COL_NONE */
+    const char *ylabel;   /* enhanced text */
+    /* histograms (histograms.c) */
+    vp_hist_quantity quantity;
+    const char *xlabel;   /* enhanced text */
+};
+
+/* The chart families. */
+vp_status ck_draw_lines(ck_exper *e, const ck_chart *c, vp_err *err);
+vp_status ck_draw_hist(ck_exper *e, const ck_chart *c, vp_err *err);
+vp_status ck_draw_heatmap(ck_exper *e, const ck_chart *c, vp_err *err);
+vp_status ck_draw_phase(ck_exper *e, const ck_chart *c, vp_err *err);
+vp_status ck_draw_overview(ck_exper *e, const ck_chart *c, vp_err *err);
+vp_status ck_draw_jacobian(ck_exper *e, const ck_chart *c, vp_err *err);
+
+/* ---- text and numbers (kit.c) ---- */
+
+typedef struct {
+    char *s;
+    size_t len, cap;
+    int oom;
+} ck_sbuf;
+
+void ck_printf(ck_sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void ck_reset(ck_sbuf *b);
+/* Copy text into a comment or label context: control characters become spaces. */
+void ck_clean_copy(char *out, size_t len, const char *s);
+void ck_clean(char *s);
+/* " %.9g", or " ?" for a non-finite value (a .dat cell). */
+void ck_put_num(FILE *f, double v);
+/* Evenly spaced subset of k out of n (k <= n): the j-th pick. */
+size_t ck_pick(size_t j, size_t k, size_t n);
+/* A round tic step giving about four intervals over `range`. */
+double ck_nice_step(double range);
+
+/* ---- page layout (kit.c) ---- */
+
+typedef struct {
+    double l, r, b, t;
+} ck_box;
+
+int ck_lt(int style); /* linetype of a curve style */
+void ck_margins(vp_plot *p, ck_box b);
+/* Plot areas for n panels in the screen band [bottom, top]; returns columns. */
+int ck_grid(size_t n, double bottom, double top, ck_box *out);
+/* The page title: experiment name and `what`, then the setup line. */
+void ck_page_title(vp_plot *p, const ck_exper *e, const char *what);
+/* A chart's words for its page title (its page, else its title). */
+const char *ck_page_words(const ck_chart *c);
+/* A panel's frame: margins, its (quoted) title, no key, `axes` (scales and formats),
+ * the light grid, the x label and the y label (NULL: none, for panels after the first
+ * of a row). Labels are enhanced text from varprop, never from the config. */
+void ck_panel_head(vp_plot *p, ck_box b, const char *title, const char *axes, const char *xlabel,
+                   const char *ylabel);
+/* A panel with nothing to draw: `ranges`, a centred message, then `reset`. */
+void ck_empty_panel(vp_plot *p, const char *ranges, const char *message, const char *reset);
+/* Legend strip at the bottom: columns for entries of at most `maxlen` characters,
+ * its height for n entries, and the strip itself (`elems`: NaN plot elements). */
+int ck_key_cols(size_t maxlen);
+double ck_key_height(size_t n, int cols);
+void ck_key_strip(vp_plot *p, const char *elems, double height, int cols);
+/* Variants (indices into e->var) drawn in panel `panel` (has: per variant, NULL = all);
+ * at most MAX_CURVES, evenly spaced; *total = all that could be drawn. */
+size_t ck_panel_curves(const ck_exper *e, int panel, const int *has, size_t *out, size_t *total);
+/* Append "N more ..." notes for panels and curves that were left out. */
+void ck_note_subsets(const ck_exper *e, const int *has, char *notes, size_t len);
+/* Legend entries for the styles of the shown curves; returns their number. */
+size_t ck_style_key(const ck_exper *e, const int *has, ck_sbuf *b, size_t *maxlen, const char *kind);
+
+/* ---- files (kit.c) ---- */
+
+/* Open PLOTS_DIR/<stem>.dat and write its first comment line. */
+vp_status ck_dat_open(const ck_exper *e, const ck_chart *c, vp_afile *af, vp_err *err);
+
+typedef void (*ck_body_fn)(vp_plot *p, const ck_exper *e, const void *ctx);
+/* <stem>.gp, .png and .svg: one gnuplot process runs `body` once per terminal. */
+vp_status ck_render(ck_exper *e, const ck_chart *c, ck_body_fn body, const void *ctx, vp_err *err);
+/* The chart's entry in the report; caption NULL = the table's. */
+vp_status ck_add_chart(ck_exper *e, const ck_chart *c, const char *caption, const char *notes, vp_err *err);
+
+#endif

@@ -1,0 +1,293 @@
+/* model: the experiment a results folder describes, as the charts see it (kit.h):
+ * config.json and the CSV files, the variants in id order, their panels and curve
+ * styles, the swept keys and values, the subtitle, and the runs.csv summary. */
+#include "present/charts/kit.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static int str_index(const char **list, size_t n, const char *s)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(list[i], s) == 0) return (int)i;
+    return -1;
+}
+
+/* Register variant `id` seen in row r of t (activation/init must agree). */
+static vp_status see_variant(ck_exper *e, const vp_table *t, size_t r, long id, size_t ca, size_t ci, vp_err *err)
+{
+    const char *act = vp_table_cell(t, r, ca), *init = vp_table_cell(t, r, ci);
+    if ((size_t)id >= e->npos) {
+        size_t n = (size_t)id + 1 > 2 * e->npos ? (size_t)id + 1 : 2 * e->npos;
+        int *p = realloc(e->pos, n * sizeof *p);
+        if (!p) return vp_fail(err, VP_ERR_NOMEM, "out of memory");
+        for (size_t i = e->npos; i < n; i++) p[i] = -1;
+        e->pos = p;
+        e->npos = n;
+    }
+    if (e->pos[id] >= 0) {
+        ck_variant *v = &e->var[e->pos[id]];
+        if (strcmp(v->act, act) != 0 || strcmp(v->init, init) != 0)
+            return vp_fail(err, VP_ERR_DATA, "%s:%zu: variant %ld is '%s' / '%s' here but '%s' / '%s' elsewhere",
+                           vp_table_name(t), vp_table_line(t, r), id, act, init, v->act, v->init);
+        return VP_OK;
+    }
+    ck_variant *nv = realloc(e->var, (e->nvar + 1) * sizeof *nv);
+    if (!nv) return vp_fail(err, VP_ERR_NOMEM, "out of memory");
+    e->var = nv;
+    memset(&e->var[e->nvar], 0, sizeof *nv);
+    e->var[e->nvar].id = (int)id;
+    e->var[e->nvar].act = act;
+    e->var[e->nvar].init = init;
+    e->pos[id] = (int)e->nvar++;
+    return VP_OK;
+}
+
+static int cmp_variant(const void *a, const void *b)
+{
+    const ck_variant *x = a, *y = b;
+    return (x->id > y->id) - (x->id < y->id);
+}
+
+/* Every row of t names a variant (an id, its activation and initializer): register
+ * them. `extra` must be there too (*cx: its index): the seed in runs.csv, the layer in
+ * layers.csv, whose layers go to lrow_layer (NULL for runs.csv). */
+static vp_status see_rows(ck_exper *e, const vp_table *t, vp_col extra, size_t *cx, int *lrow_layer, vp_err *err)
+{
+    size_t cv, ca, ci;
+    vp_status s;
+    if ((s = vp_table_require_col(t, VP_COL_VARIANT, &cv, err)) ||
+        (s = vp_table_require_col(t, VP_COL_ACTIVATION, &ca, err)) ||
+        (s = vp_table_require_col(t, VP_COL_INIT, &ci, err)) || (s = vp_table_require_col(t, extra, cx, err)))
+        return s;
+    for (size_t i = 0; i < vp_table_nrows(t); i++) {
+        long id, layer;
+        if ((s = vp_table_int(t, i, cv, 0, VP_VARIANT_MAX, &id, err)) || (s = see_variant(e, t, i, id, ca, ci, err)))
+            return s;
+        if (!lrow_layer) continue;
+        if ((s = vp_table_int(t, i, *cx, 1, VP_LAYER_MAX, &layer, err))) return s;
+        lrow_layer[i] = (int)layer;
+        if (layer > e->nlayer) e->nlayer = (int)layer;
+    }
+    return VP_OK;
+}
+
+/* Distinct seeds in runs.csv (column cs), unless config.json lists them. */
+static vp_status count_seeds(ck_exper *e, size_t cs, vp_err *err)
+{
+    const vp_table *r = e->tab[VP_CSV_RUNS];
+    const char **seeds = calloc(vp_table_nrows(r) + 1, sizeof *seeds);
+    if (!seeds) return vp_fail(err, VP_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < vp_table_nrows(r); i++) {
+        const char *sd = vp_table_cell(r, i, cs);
+        if (str_index(seeds, e->nseeds, sd) < 0) seeds[e->nseeds++] = sd;
+    }
+    free(seeds);
+    const cJSON *cs_arr = cJSON_GetObjectItemCaseSensitive(e->cfg, "seeds");
+    if (cJSON_IsArray(cs_arr) && cJSON_GetArraySize(cs_arr) > 0) e->nseeds = (size_t)cJSON_GetArraySize(cs_arr);
+    return VP_OK;
+}
+
+/* Swept keys, in config order, from config.json's "sweep" object. */
+static vp_status read_sweep_keys(ck_exper *e, vp_err *err)
+{
+    const cJSON *sw = cJSON_GetObjectItemCaseSensitive(e->cfg, "sweep");
+    if (!cJSON_IsObject(sw)) return VP_OK;
+    size_t n = (size_t)cJSON_GetArraySize(sw);
+    if (n == 0) return VP_OK;
+    e->sweep = calloc(n, sizeof *e->sweep);
+    if (!e->sweep) return vp_fail(err, VP_ERR_NOMEM, "out of memory");
+    const cJSON *it;
+    cJSON_ArrayForEach(it, sw)
+        if (it->string) e->sweep[e->nsweep++] = it->string;
+    return VP_OK;
+}
+
+/* Fill sweep values of each variant from the first row naming it. */
+static vp_status fill_sweep_values(ck_exper *e, vp_err *err)
+{
+    if (e->nsweep == 0) return VP_OK;
+    e->sweepval = calloc(e->nvar * e->nsweep, sizeof *e->sweepval);
+    if (!e->sweepval) return vp_fail(err, VP_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < e->nvar * e->nsweep; i++) e->sweepval[i] = "";
+    const vp_table *tabs[2] = { e->tab[VP_CSV_RUNS], e->tab[VP_CSV_LAYERS] };
+    for (int ti = 0; ti < 2; ti++) {
+        const vp_table *t = tabs[ti];
+        size_t cv;
+        if (vp_table_require_col(t, VP_COL_VARIANT, &cv, err)) return VP_ERR_DATA;
+        for (size_t k = 0; k < e->nsweep; k++) {
+            int c = vp_table_find(t, e->sweep[k]);
+            if (c < 0) continue;
+            for (size_t r = 0; r < vp_table_nrows(t); r++) {
+                double v;
+                if (vp_table_num(t, r, cv, &v, err)) return VP_ERR_DATA;
+                int id = (int)v;
+                if (id < 0 || (size_t)id >= e->npos || e->pos[id] < 0) continue;
+                const char **cell = &e->sweepval[(size_t)e->pos[id] * e->nsweep + k];
+                if (!**cell) *cell = vp_table_cell(t, r, (size_t)c);
+            }
+        }
+    }
+    return VP_OK;
+}
+
+/* Legend labels: the initializer, plus the swept keys (other than activation
+ * and initializer) that differ between variants sharing both. */
+static vp_status make_labels(ck_exper *e, vp_err *err)
+{
+    int *need = calloc(e->nsweep ? e->nsweep : 1, sizeof *need);
+    if (!need) return vp_fail(err, VP_ERR_NOMEM, "out of memory");
+    for (size_t k = 0; k < e->nsweep; k++) {
+        if (strcmp(e->sweep[k], VP_SWEEP_ACTIVATION) == 0 || strcmp(e->sweep[k], VP_SWEEP_INIT) == 0) continue;
+        for (size_t i = 0; i < e->nvar && !need[k]; i++)
+            for (size_t j = i + 1; j < e->nvar && !need[k]; j++)
+                if (strcmp(e->var[i].act, e->var[j].act) == 0 && strcmp(e->var[i].init, e->var[j].init) == 0 &&
+                    strcmp(e->sweepval[i * e->nsweep + k], e->sweepval[j * e->nsweep + k]) != 0)
+                    need[k] = 1;
+    }
+    for (size_t i = 0; i < e->nvar; i++) {
+        ck_variant *v = &e->var[i];
+        size_t n = (size_t)snprintf(v->label, sizeof v->label, "%s", v->init);
+        for (size_t k = 0; k < e->nsweep && n < sizeof v->label; k++) {
+            if (!need[k]) continue;
+            const char *dot = strrchr(e->sweep[k], '.');
+            n += (size_t)snprintf(v->label + n, sizeof v->label - n, ", %s=%s",
+                                  dot ? dot + 1 : e->sweep[k], e->sweepval[i * e->nsweep + k]);
+        }
+        snprintf(v->name, sizeof v->name, "%s / %s", v->act, v->label);
+    }
+    free(need);
+    e->act = calloc(e->nvar, sizeof *e->act);
+    e->style = calloc(e->nvar, sizeof *e->style);
+    if (!e->act || !e->style) return vp_fail(err, VP_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < e->nvar; i++) {
+        ck_variant *v = &e->var[i];
+        int a = str_index(e->act, e->nact, v->act);
+        if (a < 0) { a = (int)e->nact; e->act[e->nact++] = v->act; }
+        v->panel = a;
+        int s = str_index(e->style, e->nstyle, v->label);
+        if (s < 0) { s = (int)e->nstyle; e->style[e->nstyle++] = v->label; }
+        v->style = s;
+    }
+    return VP_OK;
+}
+
+double ck_cfg_num(const cJSON *o, const char *a, const char *b)
+{
+    const cJSON *x = cJSON_GetObjectItemCaseSensitive(o, a);
+    if (b) x = cJSON_GetObjectItemCaseSensitive(x, b);
+    return cJSON_IsNumber(x) ? x->valuedouble : NAN;
+}
+
+/* "width 512 · depth 50 · batch 1024 · 3 seeds · float32" from config.json. */
+static void make_subtitle(ck_exper *e)
+{
+    char *s = e->subtitle;
+    size_t len = sizeof e->subtitle, n = 0;
+    const cJSON *net = cJSON_GetObjectItemCaseSensitive(e->cfg, "network");
+    double w = ck_cfg_num(e->cfg, "network", "width");
+    const cJSON *ws = cJSON_GetObjectItemCaseSensitive(net, "widths");
+    if (cJSON_IsArray(ws) && cJSON_GetArraySize(ws) > 0) {
+        double lo = INFINITY, hi = -INFINITY;
+        const cJSON *it;
+        cJSON_ArrayForEach(it, ws) if (cJSON_IsNumber(it)) {
+            lo = fmin(lo, it->valuedouble);
+            hi = fmax(hi, it->valuedouble);
+        }
+        if (lo < hi) n += (size_t)snprintf(s + n, len - n, "widths %g–%g", lo, hi);
+        else if (isfinite(lo)) w = lo;
+    }
+    if (n == 0 && isfinite(w)) n += (size_t)snprintf(s + n, len - n, "width %g", w);
+    double d = ck_cfg_num(e->cfg, "network", "depth");
+    if (!isfinite(d)) d = e->nlayer;
+    n += (size_t)snprintf(s + n, len - n, "%sdepth %g", n ? " · " : "", d);
+    double b = ck_cfg_num(e->cfg, "input", "batch");
+    if (isfinite(b) && n < len) n += (size_t)snprintf(s + n, len - n, " · batch %g", b);
+    if (n < len) n += (size_t)snprintf(s + n, len - n, " · %zu seed%s", e->nseeds, e->nseeds == 1 ? "" : "s");
+    const cJSON *prec = cJSON_GetObjectItemCaseSensitive(e->cfg, "precision");
+    if (cJSON_IsString(prec) && n < len) snprintf(s + n, len - n, " · %s", prec->valuestring);
+    ck_clean(e->subtitle);
+}
+
+/* The CSV files, in vp_csv_file order; histograms and the Jacobian may be absent. */
+static vp_status load_tables(ck_exper *e, vp_err *err)
+{
+    for (int f = 0; f < VP_CSV_COUNT; f++) {
+        char path[4096];
+        struct stat st;
+        vp_status s = vp_path_join(path, sizeof path, e->results_dir, vp_csv_layout_get((vp_csv_file)f)->file, err);
+        if (s) return s;
+        int optional = f == VP_CSV_HIST || f == VP_CSV_JACOBIAN;
+        if (optional && stat(path, &st) != 0 && errno == ENOENT) continue;
+        if ((s = vp_table_load(path, &e->tab[f], err))) return s;
+    }
+    return VP_OK;
+}
+
+vp_status ck_model_build(ck_exper *e, vp_err *err)
+{
+    vp_status s;
+    if ((s = vp_report_read_config(e->results_dir, &e->cfg, err))) return s;
+    const cJSON *nm = cJSON_GetObjectItemCaseSensitive(e->cfg, "name");
+    ck_clean_copy(e->name, sizeof e->name, cJSON_IsString(nm) ? nm->valuestring : "varprop");
+    if ((s = load_tables(e, err)) || (s = read_sweep_keys(e, err))) return s;
+    const vp_table *r = e->tab[VP_CSV_RUNS], *l = e->tab[VP_CSV_LAYERS];
+    size_t cs, cl, cv, nr = vp_table_nrows(l);
+    if ((s = see_rows(e, r, VP_COL_SEED, &cs, NULL, err)) || (s = count_seeds(e, cs, err))) return s;
+    e->lrow_var = malloc((nr + 1) * sizeof *e->lrow_var);
+    e->lrow_layer = malloc((nr + 1) * sizeof *e->lrow_layer);
+    if (!e->lrow_var || !e->lrow_layer) return vp_fail(err, VP_ERR_NOMEM, "out of memory");
+    if ((s = see_rows(e, l, VP_COL_LAYER, &cl, e->lrow_layer, err))) return s;
+    if (e->nvar == 0) return vp_fail(err, VP_ERR_DATA, "%s: no runs to plot", vp_table_name(r));
+    /* Variants in id order; rebuild the id map and the row -> variant index. */
+    qsort(e->var, e->nvar, sizeof *e->var, cmp_variant);
+    for (size_t i = 0; i < e->nvar; i++) e->pos[e->var[i].id] = (int)i;
+    vp_table_require_col(l, VP_COL_VARIANT, &cv, NULL);
+    for (size_t i = 0; i < nr; i++) {
+        double v;
+        vp_table_num(l, i, cv, &v, NULL);
+        e->lrow_var[i] = e->pos[(int)v];
+    }
+    if ((s = fill_sweep_values(e, err)) || (s = make_labels(e, err))) return s;
+    make_subtitle(e);
+    return VP_OK;
+}
+
+vp_status ck_summary(ck_exper *e, const vp_summary **out, vp_err *err)
+{
+    if (!e->have_sum) {
+        vp_status s = vp_summary_build(e->tab[VP_CSV_RUNS], &e->sum, err);
+        if (s) return s;
+        e->have_sum = 1;
+    }
+    *out = &e->sum;
+    return VP_OK;
+}
+
+vp_status ck_known_variant(const ck_exper *e, const vp_table *t, size_t row, size_t col, long *id, vp_err *err)
+{
+    vp_status s = vp_table_int(t, row, col, 0, VP_VARIANT_MAX, id, err);
+    if (!s && ((size_t)*id >= e->npos || e->pos[*id] < 0))
+        s = vp_fail(err, VP_ERR_DATA, "%s:%zu: variant %ld is not in " VP_FILE_RUNS, vp_table_name(t),
+                    vp_table_line(t, row), *id);
+    return s;
+}
+
+void ck_model_free(ck_exper *e)
+{
+    cJSON_Delete(e->cfg);
+    for (int f = 0; f < VP_CSV_COUNT; f++) vp_table_free(e->tab[f]);
+    if (e->have_sum) vp_summary_free(&e->sum);
+    free(e->var);
+    free(e->pos);
+    free(e->act);
+    free(e->style);
+    free(e->sweep);
+    free(e->sweepval);
+    free(e->lrow_var);
+    free(e->lrow_layer);
+    free(e->charts);
+}

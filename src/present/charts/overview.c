@@ -1,0 +1,258 @@
+/* overview: the last-to-first variance ratio of every variant as bars on a log axis
+ * (median over seeds, whiskers for the seed range), activations on top and gradients
+ * below, each bar filled with the verdict of the majority of seeds (runs.csv summary). */
+#include "present/charts/kit.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_LABELS 24     /* variants with full tick labels */
+
+/* Verdict fills: colour, and a hatching pattern that keeps them apart in greyscale. */
+static const char *const VERDICT_COLOUR[VP_VERDICT_COUNT] = {
+    [VP_VERDICT_VANISHING] = "#2166ac", [VP_VERDICT_STABLE] = "#4d9221", [VP_VERDICT_EXPLODING] = "#b2182b",
+    [VP_VERDICT_NONFINITE] = "#000000", [VP_VERDICT_OTHER] = "#999999",
+};
+static const int VERDICT_PATTERN[VP_VERDICT_COUNT] = {
+    [VP_VERDICT_VANISHING] = 4, [VP_VERDICT_STABLE] = 0, [VP_VERDICT_EXPLODING] = 5,
+    [VP_VERDICT_NONFINITE] = 2, [VP_VERDICT_OTHER] = 1,
+};
+
+typedef struct {
+    const ck_chart *chart;
+    const vp_ratio_summary **rs[VP_RATIO_COUNT]; /* per variant */
+    int used[VP_VERDICT_COUNT];
+    double ylo[2], yhi[2];
+} over_ctx;
+
+/* Tick label for variant i: the activation, then the legend label wrapped at
+ * commas or an opening bracket into lines of about `width` characters (a
+ * piece is cut hard only when much longer). Appends to b when b is non-NULL;
+ * returns the number of lines. */
+static size_t wrapped_label(const ck_exper *e, size_t i, size_t width, ck_sbuf *b)
+{
+    char q[QLEN], piece[420];
+    const char *s = e->var[i].label;
+    size_t lines = 1;
+    if (b) ck_printf(b, "%s", vp_plot_quote(q, sizeof q, e->var[i].act));
+    while (*s) {
+        size_t n = strlen(s), cut = n;
+        if (n > width && n > 2) {
+            cut = 0;
+            for (size_t k = 0; k < n && k < width; k++)
+                if (s[k] == ',' || s[k] == '(') cut = k + 1;
+            if (cut == 0) cut = n <= width + 10 ? n : width;
+            if (n - cut <= 2) cut = n; /* never leave a lone ")" */
+            while (cut < n && ((unsigned char)s[cut] & 0xC0) == 0x80) cut++; /* keep UTF-8 whole */
+        }
+        snprintf(piece, sizeof piece, "%.*s", (int)cut, s);
+        if (b) ck_printf(b, ".\"\\n\".%s", vp_plot_quote(q, sizeof q, piece));
+        lines++;
+        s += cut;
+    }
+    return lines;
+}
+
+/* The x axis of panel k: blank tics on top, labels (or positions) at the bottom. */
+static void over_xtics(vp_plot *p, const ck_exper *e, int k, int full, size_t width)
+{
+    if (k == 0) {
+        vp_plot_cmd(p, "set xtics 1, 1, %zu scale 0.5; set format x ''; unset xlabel", e->nvar);
+    } else if (full) {
+        ck_sbuf b = { 0 };
+        for (size_t i = 0; i < e->nvar; i++) {
+            ck_printf(&b, "%s", i ? ", " : "");
+            wrapped_label(e, i, width, &b);
+            ck_printf(&b, " %zu", i + 1);
+        }
+        if (!b.oom) vp_plot_cmd(p, "set xtics (%s) noenhanced scale 0.5 font ',9'", b.s);
+        free(b.s);
+        vp_plot_cmd(p, "unset xlabel");
+    } else {
+        vp_plot_cmd(p, "set xtics 1, %zu; set format x '%%.0f'", e->nvar > 48 ? e->nvar / 24 : 2);
+        vp_plot_cmd(p, "set xlabel 'variant position (1 = first variant; see the summary table in " VP_FILE_REPORT ")'");
+    }
+}
+
+/* The bars of panel k: one block per verdict, hatching over the tint, whiskers. */
+static void over_bars(vp_plot *p, const over_ctx *c, int k)
+{
+    const char *stem = c->chart->stem;
+    ck_sbuf b = { 0 };
+    const char *sep = "";
+    for (int v = 0; v < VP_VERDICT_COUNT; v++) {
+        if (!c->used[v]) continue;
+        ck_printf(&b, "%s'%s.dat' index %d using 1:2:3:4:5:6 with boxxyerror lc rgb '%s' fs solid 0.35 border notitle",
+                  sep, stem, k * VP_VERDICT_COUNT + v, VERDICT_COLOUR[v]);
+        sep = ", ";
+    }
+    if (*sep) {
+        for (int v = 0; v < VP_VERDICT_COUNT; v++) /* hatching over the tint keeps verdicts apart in greyscale */
+            if (c->used[v] && VERDICT_PATTERN[v])
+                ck_printf(&b, ", '%s.dat' index %d using 1:2:3:4:5:6 with boxxyerror lc rgb '%s' fs pattern %d noborder notitle",
+                          stem, k * VP_VERDICT_COUNT + v, VERDICT_COLOUR[v], VERDICT_PATTERN[v]);
+        ck_printf(&b, ", '%s.dat' index %d using 1:2:3:4 with yerrorbars lc rgb 'black' pt 7 ps 0.5 lw 1 notitle",
+                  stem, 2 * VP_VERDICT_COUNT + k);
+    } else {
+        ck_printf(&b, "NaN notitle");
+    }
+    if (!b.oom) vp_plot_cmd(p, "plot %s", b.s);
+    free(b.s);
+}
+
+/* The verdict legend on the right. */
+static void over_key(vp_plot *p, const over_ctx *c, double bottom)
+{
+    ck_margins(p, (ck_box){ 0.82, 0.99, bottom, 0.86 });
+    vp_plot_cmd(p, "unset border; unset tics; unset xlabel; unset ylabel; unset title; unset grid; "
+                   "unset logscale; unset label; unset arrow; set xrange [0:1]; set yrange [0:1]");
+    vp_plot_cmd(p, "set key at screen 0.83, 0.85 left top vertical Left reverse samplen 2 spacing 1.5 title 'verdict' noenhanced");
+    ck_sbuf b = { 0 };
+    const char *sep = "";
+    size_t nk = 0;
+    for (int v = 0; v < VP_VERDICT_COUNT; v++) {
+        if (!c->used[v]) continue;
+        if (VERDICT_PATTERN[v])
+            ck_printf(&b, "%sNaN with boxes lc rgb '%s' fs pattern %d border title '%s'", sep, VERDICT_COLOUR[v],
+                      VERDICT_PATTERN[v], vp_verdict_word((vp_verdict)v));
+        else
+            ck_printf(&b, "%sNaN with boxes lc rgb '%s' fs solid 0.35 border title '%s'", sep, VERDICT_COLOUR[v],
+                      vp_verdict_word((vp_verdict)v));
+        sep = ", ";
+        nk++;
+    }
+    vp_plot_cmd(p, "set label 1 'bar: median over seeds' at screen 0.835, %.3f left font ',10'", 0.8 - 0.035 * (double)nk);
+    vp_plot_cmd(p, "set label 2 'whisker: min–max' at screen 0.835, %.3f left font ',10'", 0.77 - 0.035 * (double)nk);
+    vp_plot_cmd(p, "set label 3 'dotted: ratio 1' at screen 0.835, %.3f left font ',10'", 0.74 - 0.035 * (double)nk);
+    if (!*sep) ck_printf(&b, "NaN notitle");
+    if (!b.oom) vp_plot_cmd(p, "plot %s", b.s);
+    free(b.s);
+}
+
+static void over_body(vp_plot *p, const ck_exper *e, const void *vctx)
+{
+    const over_ctx *c = vctx;
+    int full = e->nvar <= MAX_LABELS;
+    /* Characters per tick label line: the plot is 0.7 of 1200 px, ~6.5 px per character at 9 pt. */
+    size_t width = (size_t)fmax(8, fmin(40, 0.7 * 1200 / (double)e->nvar / 6.5)), lines = 1;
+    for (size_t i = 0; full && i < e->nvar; i++) {
+        size_t l = wrapped_label(e, i, width, NULL);
+        if (l > lines) lines = l;
+    }
+    ck_page_title(p, e, ck_page_words(c->chart));
+    const char *ylab[2] = { "Var[z^{L}] / Var[z^{1}]", "Var[∂L/∂z^{1}] / Var[∂L/∂z^{L}]" };
+    const char *ttl[2] = { "activations", "back-propagated gradients" };
+    double bottom = full ? 0.05 + 0.0185 * (double)lines : 0.1, mid = bottom + (0.86 - bottom) / 2;
+    for (int k = 0; k < 2; k++) {
+        ck_box bx = { 0.1, 0.8, k ? bottom : mid + 0.04, k ? mid - 0.02 : 0.86 };
+        ck_margins(p, bx);
+        vp_plot_cmd(p, "set title '%s'", ttl[k]);
+        vp_plot_cmd(p, "set logscale y; set format y '10^{%%L}'; set ylabel '%s'", ylab[k]);
+        vp_plot_cmd(p, "set yrange [%g:%g]; set xrange [0.4:%zu.6]", c->ylo[k], c->yhi[k], e->nvar);
+        vp_plot_cmd(p, "set grid ytics lt 1 lc rgb '#e0e0e0' lw 1");
+        vp_plot_cmd(p, "set arrow 1 from graph 0, first 1 to graph 1, first 1 nohead lc rgb '#555555' dt 3");
+        vp_plot_cmd(p, "unset key; unset label");
+        over_xtics(p, e, k, full, width);
+        /* Non-finite medians: a text marker at the top or bottom of the panel. */
+        for (size_t i = 0; i < e->nvar; i++) {
+            const vp_ratio_summary *r = c->rs[k][i];
+            if (r->positive.n > 0) continue;
+            const char *txt = r->n == 0 ? "failed" : isnan(r->special) ? "nan" : r->special > 0 ? "∞" : "0";
+            int top = !(r->n && !isnan(r->special) && r->special <= 0);
+            vp_plot_cmd(p, "set label %zu '%s' at %zu, graph %s center tc rgb '%s' font ',10'", i + 10, txt,
+                        i + 1, top ? "0.93" : "0.07", VERDICT_COLOUR[r->majority]);
+        }
+        over_bars(p, c, k);
+        vp_plot_cmd(p, "unset arrow 1; unset label");
+    }
+    over_key(p, c, bottom);
+}
+
+/* overview.dat: per ratio one block per verdict of bars, then the whiskers. */
+static vp_status over_dat(const ck_exper *e, const over_ctx *c, vp_err *err)
+{
+    vp_afile af = { 0 };
+    vp_status s = ck_dat_open(e, c->chart, &af, err);
+    if (s) return s;
+    const char *name[VP_RATIO_COUNT];
+    for (int k = 0; k < VP_RATIO_COUNT; k++) name[k] = vp_col_name(vp_ratio_col((vp_ratio)k));
+    fprintf(af.fp, "# last/first-layer variance ratios from %s (%s runs), median over seeds of the finite positive "
+                   "values\n# blocks 0-%d: %s by verdict (", VP_FILE_RUNS, VP_STATUS_OK, VP_VERDICT_COUNT - 1, name[0]);
+    for (int v = 0; v < VP_VERDICT_COUNT; v++) fprintf(af.fp, "%s%s", v ? ", " : "", vp_verdict_word((vp_verdict)v));
+    fprintf(af.fp, "); %d-%d: %s;\n# %d: %s error bars, %d: %s error bars\n"
+                   "# x median box_xlo box_xhi box_ylo box_yhi (block %d/%d: x median min max)\n",
+            VP_VERDICT_COUNT, 2 * VP_VERDICT_COUNT - 1, name[1], 2 * VP_VERDICT_COUNT, name[0],
+            2 * VP_VERDICT_COUNT + 1, name[1], 2 * VP_VERDICT_COUNT, 2 * VP_VERDICT_COUNT + 1);
+    int blk = 0;
+    for (int k = 0; k < VP_RATIO_COUNT; k++)
+        for (int v = 0; v < VP_VERDICT_COUNT; v++, blk++) {
+            fprintf(af.fp, "%s# index %d: %s, verdict %s\n", blk ? "\n\n" : "", blk, name[k],
+                    vp_verdict_word((vp_verdict)v));
+            int any = 0;
+            for (size_t i = 0; i < e->nvar; i++) {
+                const vp_ratio_summary *r = c->rs[k][i];
+                double med = r->positive.med;
+                if (r->majority != (vp_verdict)v || r->positive.n == 0) continue;
+                fprintf(af.fp, "%zu %.9g %.9g %.9g %.9g %.9g\n", i + 1, med, (double)i + 0.65, (double)i + 1.35,
+                        fmin(1.0, med), fmax(1.0, med));
+                any = 1;
+            }
+            if (!any) fputs("? ? ? ? ? ?\n", af.fp);
+        }
+    for (int k = 0; k < VP_RATIO_COUNT; k++) {
+        fprintf(af.fp, "\n\n# index %d: %s min-max over seeds\n", 2 * VP_VERDICT_COUNT + k, name[k]);
+        int any = 0;
+        for (size_t i = 0; i < e->nvar; i++) {
+            const vp_ratio_summary *r = c->rs[k][i];
+            if (r->positive.n == 0) continue;
+            fprintf(af.fp, "%zu %.9g %.9g %.9g\n", i + 1, r->positive.med, r->positive.lo, r->positive.hi);
+            any = 1;
+        }
+        if (!any) fputs("? ? ? ?\n", af.fp);
+    }
+    s = vp_afile_commit(&af, err);
+    vp_afile_abort(&af);
+    return s;
+}
+
+vp_status ck_draw_overview(ck_exper *e, const ck_chart *ch, vp_err *err)
+{
+    over_ctx c = { .chart = ch };
+    const vp_summary *sum;
+    vp_status s = VP_OK;
+    for (int k = 0; k < VP_RATIO_COUNT; k++) c.rs[k] = calloc(e->nvar, sizeof *c.rs[k]);
+    if (!c.rs[0] || !c.rs[1]) { s = vp_fail(err, VP_ERR_NOMEM, "out of memory"); goto end; }
+    if ((s = ck_summary(e, &sum, err))) goto end;
+    size_t nspecial = 0;
+    for (int k = 0; k < VP_RATIO_COUNT; k++) {
+        double lo = 1, hi = 1;
+        for (size_t i = 0; i < e->nvar; i++) {
+            const vp_ratio_summary *r = c.rs[k][i] = vp_summary_ratio(sum, e->var[i].id, (vp_ratio)k);
+            if (r->positive.n > 0) {
+                lo = fmin(lo, r->positive.lo);
+                hi = fmax(hi, r->positive.hi);
+                c.used[r->majority] = 1;
+            } else {
+                nspecial++;
+            }
+        }
+        /* Room above and below for the markers of non-finite ratios. */
+        c.ylo[k] = pow(10, floor(log10(lo)) - 0.5);
+        c.yhi[k] = pow(10, ceil(log10(hi)) + 0.5);
+    }
+    if ((s = over_dat(e, &c, err)) || (s = ck_render(e, ch, over_body, &c, err))) goto end;
+    char notes[800] = "";
+    size_t n = 0;
+    if (nspecial)
+        n = (size_t)snprintf(notes, sizeof notes, "%zu bars have no finite positive median and are marked "
+                                                  "∞, 0, nan or failed instead of drawn. ", nspecial);
+    if (e->nvar > MAX_LABELS)
+        snprintf(notes + n, sizeof notes - n, "With %zu variants the x axis shows positions; "
+                                              "the summary table lists them in the same order. ", e->nvar);
+    s = ck_add_chart(e, ch, NULL, notes, err);
+end:
+    free(c.rs[0]);
+    free(c.rs[1]);
+    return s;
+}

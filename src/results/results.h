@@ -1,0 +1,161 @@
+/* results: the results format, written once -- every file name, every CSV column
+ * (name, meaning, unit, kind), which columns each CSV has and in what order, the
+ * verdict words and the histogram quantity words. The writer (csv.c), the reader
+ * (table.c), the per-variant summary (summary.c), the runner and the charts all take
+ * these facts from here, so a column is renamed or added in one row of one table.
+ *
+ * A results folder (`varprop run -o DIR`) holds config.json, layers.csv, runs.csv,
+ * histograms.csv and jacobian.csv (when measured), critical_line.dat (sigma sweeps),
+ * and .parts/ while runs are in progress (one fragment per run and CSV, assembled at
+ * the end; the "sum" fragment marks a finished run). A plot folder holds report.md and
+ * <stem>.png/.svg/.gp/.dat per chart (src/present/charts/). README.md ("Output files")
+ * describes the columns for users; the meanings below are the same text, shorter.
+ */
+#ifndef VP_RESULTS_H
+#define VP_RESULTS_H
+
+#include <stddef.h>
+#include "core/mlp.h"
+
+/* ---- file names ---- */
+
+/* String literals, so help texts and messages can splice them: "no " VP_FILE_RUNS. */
+#define VP_FILE_CONFIG "config.json"         /* the resolved config, one JSON object + "\n" */
+#define VP_FILE_LAYERS "layers.csv"          /* one row per (variant, seed, layer) */
+#define VP_FILE_RUNS "runs.csv"              /* one row per (variant, seed) */
+#define VP_FILE_HIST "histograms.csv"        /* one row per histogram bin */
+#define VP_FILE_JACOBIAN "jacobian.csv"      /* one row per singular value */
+#define VP_FILE_CRITICAL "critical_line.dat" /* "sigma_w sigma_b" points of chi_1 = 1 */
+#define VP_FILE_REPORT "report.md"           /* in the plot folder */
+#define VP_DIR_PARTS ".parts"                /* run fragments while a run is in progress */
+/* A fragment: VP_DIR_PARTS "/" VP_PART_FORMAT with the run index and a part name
+ * (a CSV's vp_csv_layout.part, or VP_PART_DONE, written last: the run is complete). */
+#define VP_PART_FORMAT "run-%07d.%s"
+#define VP_PART_DONE "sum"
+
+/* ---- words in cells ---- */
+
+#define VP_STATUS_OK "ok" /* runs.csv status of a run that completed */
+
+/* Sweep columns are named by the swept config key; these keys mean something to the
+ * readers (the activation and initializer are in every row anyway; a sigma_w x sigma_b
+ * sweep is a phase diagram with a critical line). */
+#define VP_SWEEP_ACTIVATION "network.activation"
+#define VP_SWEEP_INIT "network.init"
+#define VP_SWEEP_SIGMA_W "network.init.sigma_w"
+#define VP_SWEEP_SIGMA_B "network.init.sigma_b"
+
+/* Verdict of a last-to-first variance ratio (act_verdict, grad_verdict). The order is
+ * part of the charts' output (overview.dat blocks) and breaks ties between verdicts. */
+typedef enum {
+    VP_VERDICT_VANISHING, /* ratio below 1/VP_STABLE_BAND, or nan (0/0: the signal underflowed to 0) */
+    VP_VERDICT_STABLE,    /* within a factor VP_STABLE_BAND of 1 */
+    VP_VERDICT_EXPLODING, /* above VP_STABLE_BAND, or inf */
+    VP_VERDICT_NONFINITE, /* NaN/Inf appeared in the run's tensors */
+    VP_VERDICT_OTHER,     /* a word varprop does not write (never written; for readers) */
+    VP_VERDICT_COUNT
+} vp_verdict;
+
+/* Ratio band for the verdict: a final/first ratio within [1/10, 10] is "stable". */
+#define VP_STABLE_BAND 10.0
+
+/* The classification varprop writes: non-finite when the run had any NaN/Inf value. */
+vp_verdict vp_verdict_classify(double ratio, long long nonfinite);
+/* "vanishing", "stable", "exploding", "non-finite", "other". */
+const char *vp_verdict_word(vp_verdict v);
+/* The verdict a word names; any other word (or "") is VP_VERDICT_OTHER. */
+vp_verdict vp_verdict_parse(const char *word);
+
+/* histograms.csv `quantity`: "pre" (z^l), "post" (h^l), "grad_pre" (dL/dz^l). */
+const char *vp_hist_quantity_word(vp_hist_quantity q);
+
+/* ---- the column table ---- */
+
+/* Every column of every CSV varprop writes; a column in several files (variant, seed,
+ * nonfinite, ...) is one row. */
+typedef enum {
+    VP_COL_NONE = -1, /* "no column", e.g. a chart without a theory column */
+    VP_COL_VARIANT,
+    VP_COL_ACTIVATION,
+    VP_COL_INIT,
+    VP_COL_SEED,
+    VP_COL_LAYER,
+    VP_COL_FAN_IN,
+    VP_COL_FAN_OUT,
+    VP_COL_PRE_MEAN,
+    VP_COL_PRE_VAR,
+    VP_COL_POST_MEAN,
+    VP_COL_POST_VAR,
+    VP_COL_GRAD_PRE_VAR,
+    VP_COL_GRAD_POST_VAR,
+    VP_COL_WGRAD_VAR,
+    VP_COL_UNIT_SQ_MEAN,
+    VP_COL_UNIT_VAR,
+    VP_COL_DEAD_FRAC,
+    VP_COL_SATURATED_FRAC,
+    VP_COL_NONFINITE,
+    VP_COL_SUBNORMAL,
+    VP_COL_THEORY_PRE_VAR,
+    VP_COL_THEORY_GRAD_PRE_VAR,
+    VP_COL_DEPTH,
+    VP_COL_BATCH,
+    VP_COL_ACT_RATIO,
+    VP_COL_GRAD_RATIO,
+    VP_COL_ACT_VERDICT,
+    VP_COL_GRAD_VERDICT,
+    VP_COL_XI_GRAD,
+    VP_COL_THEORY_CHI1,
+    VP_COL_THEORY_XI_C,
+    VP_COL_SECONDS,
+    VP_COL_STATUS,
+    VP_COL_QUANTITY,
+    VP_COL_BIN_LO,
+    VP_COL_BIN_HI,
+    VP_COL_DENSITY,
+    VP_COL_INDEX,
+    VP_COL_SINGULAR_VALUE,
+    VP_COL_COUNT
+} vp_col;
+
+/* How a column's values are written (csv.c) -- the same results always give the
+ * same bytes. */
+typedef enum {
+    VP_KIND_INT,      /* decimal integer ("%lld") */
+    VP_KIND_UINT,     /* unsigned decimal ("%llu"): seeds */
+    VP_KIND_REAL,     /* "%.9g" (float32 has 9 significant digits); nan, inf, -inf; never "-0" */
+    VP_KIND_OPT_REAL, /* as VP_KIND_REAL, but NaN ("no value") is an empty cell */
+    VP_KIND_SECONDS,  /* "%.3f" */
+    VP_KIND_TEXT      /* RFC 4180 field: quoted when it holds , " CR or LF */
+} vp_col_kind;
+
+typedef struct {
+    const char *name;    /* header name */
+    const char *meaning; /* one line, for people */
+    const char *unit;    /* "" when dimensionless */
+    vp_col_kind kind;
+    int theory;          /* written only when theory is on */
+} vp_column;
+
+const vp_column *vp_column_get(vp_col c);
+const char *vp_col_name(vp_col c);
+
+/* Integer columns a reader accepts: variant ids in [0, VP_VARIANT_MAX], layers in
+ * [1, VP_LAYER_MAX] (far beyond what a config may ask for). */
+#define VP_VARIANT_MAX 1000000L
+#define VP_LAYER_MAX 100000L
+
+/* ---- the CSV files ---- */
+
+typedef enum { VP_CSV_LAYERS, VP_CSV_RUNS, VP_CSV_HIST, VP_CSV_JACOBIAN, VP_CSV_COUNT } vp_csv_file;
+
+typedef struct {
+    const char *file;   /* VP_FILE_* */
+    const char *part;   /* fragment name in .parts/ */
+    const vp_col *cols; /* in file order (theory columns only with theory on) */
+    size_t ncols;
+    int sweep;          /* one column per swept key follows */
+} vp_csv_layout;
+
+const vp_csv_layout *vp_csv_layout_get(vp_csv_file f);
+
+#endif
