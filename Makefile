@@ -59,10 +59,10 @@ $(BUILD)/tests/%.o: tests/%.c
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
 $(BUILD)/libvarprop.a: $(LIB_OBJ)
-	ar rcs $@ $^
+	rm -f $@ && ar rcs $@ $^
 
 $(BUILD)/libvarprop-cli.a: $(CLI_OBJ)
-	ar rcs $@ $^
+	rm -f $@ && ar rcs $@ $^
 
 varprop: $(BUILD)/cli/main.o $(BUILD)/libvarprop-cli.a $(BUILD)/libvarprop.a
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
