@@ -216,40 +216,6 @@ static vp_status theory(const job *j, const vp_variant *var, const vp_mlp *m, co
     return s;
 }
 
-/* Singular values of the input-output Jacobian J = D^L W^L ... D^1 W^1 at example 0
- * (Pennington et al. 2017), accumulated one layer at a time so that only a few
- * n x n blocks are alive: J^l = (D^l W^l) J^{l-1}. sv gets min(n_0, n_L) values. */
-static vp_status jacobian(const vp_variant *var, const vp_mlp *m, double *sv, vp_err *err)
-{
-    int L = var->L, n0 = var->widths[0], nmax = 0;
-    for (int l = 0; l <= L; l++) nmax = var->widths[l] > nmax ? var->widths[l] : nmax;
-    size_t big = (size_t)nmax * (size_t)nmax;
-    double *J = malloc(big * sizeof *J), *T = malloc(big * sizeof *T), *W = malloc(big * sizeof *W);
-    double *d = malloc((size_t)nmax * sizeof *d);
-    vp_status s = VP_OK;
-    if (!J || !T || !W || !d) { s = vp_fail(err, VP_ERR_NOMEM, "jacobian: out of memory"); goto end; }
-    for (int l = 1; l <= L; l++) {
-        int n = var->widths[l], nin = var->widths[l - 1];
-        vp_mlp_export_layer(m, l, 0, W, d);
-        for (int i = 0; i < n; i++)
-            for (int k = 0; k < nin; k++) W[(size_t)i * (size_t)nin + (size_t)k] *= d[i];   /* D^l W^l */
-        if (l == 1) { memcpy(J, W, (size_t)n * (size_t)nin * sizeof *J); continue; }
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n0, nin, 1.0, W, nin, J, n0, 0.0, T, n0);
-        double *t = J; J = T; T = t;
-    }
-    {
-        int w2[2] = { n0, var->widths[L] };
-        const double *Jc = J;
-        s = vp_jacobian_svals(1, w2, &Jc, NULL, sv, err);
-    }
-end:
-    free(J);
-    free(T);
-    free(W);
-    free(d);
-    return s;
-}
-
 /* Open the `ext` fragment of run r. Fragments need not survive a machine crash
  * (a rerun with --resume redoes what is missing), so they are not fsync'ed. */
 static vp_status frag_open(const job *j, int r, const char *ext, vp_afile *f, vp_err *err)
@@ -502,7 +468,7 @@ static vp_status run_one(job *j, int r, worker_state *w, int params_ready, int *
         int n = var->widths[0] < var->widths[var->L] ? var->widths[0] : var->widths[var->L];
         sv = malloc((size_t)n * sizeof *sv);
         if (!sv) { s = vp_fail(err, VP_ERR_NOMEM, "out of memory"); goto end; }
-        if ((s = jacobian(var, m, sv, err))) goto end;
+        if ((s = vp_jacobian_mlp_svals(m, 0, sv, err))) goto end;
     }
     if ((s = vp_mlp_backward(m, seed, st, hist, err))) goto end;
 
