@@ -5,10 +5,11 @@
  *   sweep{"dotted.key": [values...]}
  */
 #include "experiment/config.h"
+
+#include "base/fsutil.h"
 #include "theory/theory.h"
 
 #include <cjson/cJSON.h>
-#include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -870,17 +871,15 @@ end:
 vp_status vp_config_load(const char *path, const vp_config_opts *opts, vp_experiment **out, vp_err *err)
 {
     *out = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f) return vp_fail(err, VP_ERR_CONFIG, "cannot read config %s: %s", path, strerror(errno));
-    char *buf = malloc((size_t)MAX_CONFIG_BYTES + 1);
-    if (!buf) { fclose(f); return vp_fail(err, VP_ERR_NOMEM, "out of memory"); }
-    size_t n = fread(buf, 1, (size_t)MAX_CONFIG_BYTES + 1, f);
-    int bad = ferror(f);
-    fclose(f);
-    vp_status s;
-    if (bad) s = vp_fail(err, VP_ERR_CONFIG, "cannot read config %s", path);
-    else if (n > (size_t)MAX_CONFIG_BYTES) s = vp_fail(err, VP_ERR_CONFIG, "%s: larger than %ld MiB; not a config", path, MAX_CONFIG_BYTES >> 20);
-    else s = vp_config_parse(buf, n, path, opts, out, err);
+    char *buf;
+    size_t n;
+    vp_err rerr;
+    vp_status s = vp_read_file(path, (size_t)MAX_CONFIG_BYTES, &buf, &n, &rerr);
+    if (s == VP_ERR_DATA) /* vp_read_file: more than MAX_CONFIG_BYTES */
+        return vp_fail(err, VP_ERR_CONFIG, "%s: larger than %ld MiB; not a config", path, MAX_CONFIG_BYTES >> 20);
+    if (s == VP_ERR_NOMEM) return vp_fail(err, s, "%s", rerr.msg);
+    if (s) return vp_fail(err, VP_ERR_CONFIG, "cannot read config: %s", rerr.msg);
+    s = vp_config_parse(buf, n, path, opts, out, err);
     free(buf);
     return s;
 }

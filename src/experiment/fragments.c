@@ -196,14 +196,16 @@ vp_status vp_frag_check_resume(const vp_job *j, vp_err *err)
     char path[4200];
     vp_status s = vp_path_join(path, sizeof path, j->o->out_dir, "config.json", err);
     if (s) return s;
-    FILE *f = fopen(path, "rb");
-    if (!f) return vp_fail(err, VP_ERR_CONFIG, "--resume: %s has no config.json; nothing to resume", j->o->out_dir);
-    /* config.json holds the resolved config and a final newline */
-    size_t want = strlen(j->e->resolved_json) + 1;
-    char *buf = malloc(want + 1);
-    size_t n = buf ? fread(buf, 1, want + 1, f) : 0;
-    fclose(f);
-    int same = buf && n == want && memcmp(buf, j->e->resolved_json, want - 1) == 0 && buf[want - 1] == '\n';
+    /* config.json holds the resolved config and a final newline: a longer file
+     * (VP_ERR_DATA from vp_read_file) differs as well. */
+    size_t want = strlen(j->e->resolved_json) + 1, n = 0;
+    char *buf = NULL;
+    vp_err rerr;
+    s = vp_read_file(path, want, &buf, &n, &rerr);
+    if (s == VP_ERR_IO)
+        return vp_fail(err, VP_ERR_CONFIG, "--resume: %s has no config.json; nothing to resume", j->o->out_dir);
+    if (s == VP_ERR_NOMEM) return vp_fail(err, s, "%s", rerr.msg);
+    int same = !s && n == want && memcmp(buf, j->e->resolved_json, want - 1) == 0 && buf[want - 1] == '\n';
     free(buf);
     if (!same)
         return vp_fail(err, VP_ERR_CONFIG, "--resume: the results in %s were made by a different config "
@@ -211,4 +213,3 @@ vp_status vp_frag_check_resume(const vp_job *j, vp_err *err)
                        j->o->out_dir);
     return VP_OK;
 }
-
