@@ -125,34 +125,35 @@ static void array_layer(const void *src, int l, double *W, double *d)
     for (size_t i = 0; i < n; i++) d[i] = dl ? dl[i] : 1.0; /* x * 1 = x exactly */
 }
 
-static vp_status check_arrays(int L, const int *widths, const double *const *W, vp_err *err)
+/* The arrays as a source of layers, after checking them. */
+static vp_status array_source(int L, const int *widths, const double *const *W, const double *const *D, arrays *a,
+                              vp_err *err)
 {
     if (L < 1 || !widths || !W) return vp_fail(err, VP_ERR_USAGE, "jacobian: need L >= 1, widths and W");
     for (int l = 0; l < L; l++)
         if (!W[l]) return vp_fail(err, VP_ERR_USAGE, "jacobian: W[%d] is NULL", l);
+    *a = (arrays){ widths, W, D };
     return VP_OK;
 }
 
 vp_status vp_jacobian_product(int L, const int *widths, const double *const *W,
                               const double *const *D, double *J, vp_err *err)
 {
-    vp_status st = check_arrays(L, widths, W, err);
-    if (st != VP_OK) return st;
-    arrays a = { widths, W, D };
+    arrays a;
     double *M = NULL;
-    if ((st = product(L, widths, array_layer, &a, &M, err)) != VP_OK) return st;
-    memcpy(J, M, (size_t)widths[L] * (size_t)widths[0] * sizeof *J);
+    vp_status st = array_source(L, widths, W, D, &a, err);
+    if (st == VP_OK) st = product(L, widths, array_layer, &a, &M, err);
+    if (st == VP_OK) memcpy(J, M, (size_t)widths[L] * (size_t)widths[0] * sizeof *J);
     free(M);
-    return VP_OK;
+    return st;
 }
 
 vp_status vp_jacobian_svals(int L, const int *widths, const double *const *W,
                             const double *const *D, double *sv, vp_err *err)
 {
-    vp_status st = check_arrays(L, widths, W, err);
-    if (st != VP_OK) return st;
-    arrays a = { widths, W, D };
-    return svals(L, widths, array_layer, &a, sv, err);
+    arrays a;
+    vp_status st = array_source(L, widths, W, D, &a, err);
+    return st == VP_OK ? svals(L, widths, array_layer, &a, sv, err) : st;
 }
 
 /* ---- layers from a network after its forward pass ---- */

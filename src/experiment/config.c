@@ -215,41 +215,28 @@ static vp_status entry_name(vp_cfg_ctx *c, const cJSON *j, const char *path, con
     return VP_OK;
 }
 
-static vp_status parse_act(vp_cfg_ctx *c, const cJSON *j, const char *path, vp_act *out)
+/* An activation (act != NULL) or an initializer for weights or biases (in, bias):
+ * "name" or {"name": ..., params}, looked up and checked by spec.h. */
+static vp_status parse_entry(vp_cfg_ctx *c, const cJSON *j, const char *path, vp_act *act, vp_init *in, int bias)
 {
-    const char *name;
+    const char *name = NULL;
     vp_status s = entry_name(c, j, path, &name);
     if (s) return s;
     char np[512];
     vp_err e2;
     join(np, sizeof np, path, "name");
-    if (vp_spec_act(name, out, &e2)) return vp_cfg_fail(c, cJSON_IsObject(j) ? np : path, "%s", e2.msg);
+    if (act ? vp_spec_act(name, act, &e2) : vp_spec_init(name, bias, in, &e2))
+        return vp_cfg_fail(c, cJSON_IsObject(j) ? np : path, "%s", e2.msg);
     if (cJSON_IsObject(j)) {
-        const vp_act_info *info = vp_act_get(out->kind);
         unsigned none = 0, none2 = 0;
-        s = parse_params(c, j, path, info->name, info->params, info->nparams, out->p, &none, &none2);
+        const vp_act_info *ai = act ? vp_act_get(act->kind) : NULL;
+        const vp_init_info *ii = act ? NULL : vp_init_get(in->kind);
+        s = act ? parse_params(c, j, path, ai->name, ai->params, ai->nparams, act->p, &none, &none2)
+                : parse_params(c, j, path, ii->name, ii->params, ii->nparams, in->p, &in->auto_mask,
+                               &in->critical_mask);
         if (s) return s;
     }
-    if (vp_spec_act_check(out, &e2)) return vp_cfg_fail(c, path, "%s", e2.msg);
-    return VP_OK;
-}
-
-static vp_status parse_init(vp_cfg_ctx *c, const cJSON *j, const char *path, int bias, vp_init *out)
-{
-    const char *name;
-    vp_status s = entry_name(c, j, path, &name);
-    if (s) return s;
-    char np[512];
-    vp_err e2;
-    join(np, sizeof np, path, "name");
-    if (vp_spec_init(name, bias, out, &e2)) return vp_cfg_fail(c, cJSON_IsObject(j) ? np : path, "%s", e2.msg);
-    if (cJSON_IsObject(j)) {
-        const vp_init_info *info = vp_init_get(out->kind);
-        s = parse_params(c, j, path, info->name, info->params, info->nparams, out->p, &out->auto_mask,
-                         &out->critical_mask);
-        if (s) return s;
-    }
-    if (vp_spec_init_check(out, &e2)) return vp_cfg_fail(c, path, "%s", e2.msg);
+    if (act ? vp_spec_act_check(act, &e2) : vp_spec_init_check(in, &e2)) return vp_cfg_fail(c, path, "%s", e2.msg);
     return VP_OK;
 }
 
@@ -338,10 +325,10 @@ vp_status vp_cfg_variant(vp_cfg_ctx *c, const cJSON *root, vp_variant *v)
     /* activation, init, bias */
     const cJSON *a = cJSON_GetObjectItemCaseSensitive(net, "activation");
     v->act = vp_act_default(vp_act_find(DEF_ACT));
-    if (a && (s = parse_act(c, a, "network.activation", &v->act))) goto net_end;
+    if (a && (s = parse_entry(c, a, "network.activation", &v->act, NULL, 0))) goto net_end;
     const cJSON *wi = cJSON_GetObjectItemCaseSensitive(net, "init");
     v->winit = vp_init_default(vp_init_find(DEF_INIT));
-    if (wi && (s = parse_init(c, wi, "network.init", 0, &v->winit))) goto net_end;
+    if (wi && (s = parse_entry(c, wi, "network.init", NULL, &v->winit, 0))) goto net_end;
     vp_err e2;
     if (vp_spec_resolve_gains(&v->winit, &v->act, &e2)) {
         s = vp_cfg_fail(c, "network.init.gain", "%s", e2.msg);
@@ -354,7 +341,7 @@ vp_status vp_cfg_variant(vp_cfg_ctx *c, const cJSON *root, vp_variant *v)
                     vp_init_get(v->winit.kind)->name);
         goto net_end;
     }
-    if (bi && (s = parse_init(c, bi, "network.bias", 1, &v->binit))) goto net_end;
+    if (bi && (s = parse_entry(c, bi, "network.bias", NULL, &v->binit, 1))) goto net_end;
 net_end:
     cJSON_Delete(tmp);
     if (s) return s;
