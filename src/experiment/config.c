@@ -488,6 +488,15 @@ static vp_status parse_header(vp_cfg_ctx *c, const cJSON *root, vp_experiment *e
     return VP_OK;
 }
 
+/* 1-based line and column of byte offset pos of text. */
+static void line_col(const char *text, size_t pos, size_t *line, size_t *col)
+{
+    *line = 1, *col = 1;
+    for (size_t i = 0; i < pos; i++) {
+        if (text[i] == '\n') { ++*line; *col = 1; } else ++*col;
+    }
+}
+
 /* Offset of the first \u0000 escape inside a string of the (valid JSON) text, or len.
  * cJSON would decode it to a NUL byte and every C string after it would silently end
  * there ("a\u0000b" read as "a"), so such a config is refused instead. */
@@ -515,13 +524,11 @@ vp_status vp_config_parse(const char *text, size_t len, const char *source, cons
     const char *end = NULL;
     cJSON *root = cJSON_ParseWithLengthOpts(text, len, &end, 0);
     if (!root) {
-        size_t pos = end && end >= text ? (size_t)(end - text) : 0, line = 1, col = 1, last = len;
+        size_t pos = end && end >= text ? (size_t)(end - text) : 0, line, col, last = len;
         while (last > 0 && (text[last - 1] == ' ' || text[last - 1] == '\n' || text[last - 1] == '\r' ||
                             text[last - 1] == '\t'))
             last--;
-        for (size_t i = 0; i < pos && i < len; i++) {
-            if (text[i] == '\n') { line++; col = 1; } else col++;
-        }
+        line_col(text, pos < len ? pos : len, &line, &col);
         return vp_fail(err, VP_ERR_CONFIG, "%s:%zu:%zu: not valid JSON%s", source, line, col,
                        pos + 1 >= last ? " (the text ends too early: truncated?)" : "");
     }
@@ -533,10 +540,8 @@ vp_status vp_config_parse(const char *text, size_t len, const char *source, cons
     size_t nul_at = nul_escape(text, len);
     if (nul_at < len) {
         cJSON_Delete(root);
-        size_t line = 1, col = 1;
-        for (size_t i = 0; i < nul_at; i++) {
-            if (text[i] == '\n') { line++; col = 1; } else col++;
-        }
+        size_t line, col;
+        line_col(text, nul_at, &line, &col);
         return vp_fail(err, VP_ERR_CONFIG, "%s:%zu:%zu: a string holds \\u0000 (a NUL character), which no "
                        "config value can contain", source, line, col);
     }
