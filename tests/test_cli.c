@@ -1,7 +1,9 @@
 /* End-to-end tests of the varprop binary (VARPROP_BIN, set by `make unit`):
  * CSV schema and row counts, exit codes, config errors that write nothing,
- * determinism across --threads, interruption and --resume. */
+ * determinism across --threads, interruption and --resume; and the option parser
+ * every subcommand shares (cli_util). */
 #include <criterion/criterion.h>
+#include <criterion/redirect.h>
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <signal.h>
@@ -11,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cli/cli_util.h"
 #include "harness.h"
 #include "results/table.h"
 
@@ -358,4 +361,90 @@ Test(cli, rowwise_activations_run)
         cr_expect_str_empty(vp_table_cell(t, r, ct), "%s: no mean-field prediction", act);
     }
     vp_table_free(t);
+}
+
+/* Every subcommand parses its options with the one table-driven parser (cli_util):
+ * values as "--opt V" or "--opt=V", ranges, repeatable lists, a value option given
+ * twice, unknown options with did-you-mean, one positional argument. */
+static int parse_args(const vp_cli_cmd *c, const char *const *args, int n)
+{
+    char *argv[16];
+    for (int i = 0; i < n && i < 16; i++) argv[i] = (char *)args[i];
+    return vp_cli_parse(c, n, argv);
+}
+
+Test(cli, one_option_parser_for_every_subcommand, .init = cr_redirect_stderr)
+{
+    const char *s = NULL, *arg = NULL, *list[2];
+    long l = 7;
+    double d = 1.0;
+    int f = 0, n = 0, given = 0;
+    const vp_cli_opt opts[] = {
+        { .name = "--flag", .flag = &f },
+        { .name = "-s", .alias = "--str", .str = &s },
+        { .name = "--long", .num_l = &l, .lo = 1, .hi = 10 },
+        { .name = "--num", .num_d = &d, .min = 0, .given = &given },
+        { .name = "--item", .list = list, .max = 2, .n = &n },
+        { .name = NULL },
+    };
+    const vp_cli_cmd c = { .cmd = "t", .usage = "usage\n", .opts = opts, .arg = &arg, .one_arg = "one X only" };
+    const char *ok[] = { "t", "X", "--flag", "--str=a", "--long", "3", "--num=0.5", "--item", "p", "--item=q" };
+    cr_assert_eq(parse_args(&c, ok, 10), -1);
+    cr_expect(f == 1 && strcmp(s, "a") == 0 && l == 3 && d == 0.5 && given == 1 && strcmp(arg, "X") == 0);
+    cr_expect(n == 2 && strcmp(list[0], "p") == 0 && strcmp(list[1], "q") == 0);
+    const char *bad[][3] = {
+        { "t", "-s", NULL },           /* needs a value */
+        { "t", "--long", "11" },       /* out of range */
+        { "t", "--num", "-1" },        /* below the minimum */
+        { "t", "--lnog", "3" },        /* unknown */
+        { "t", "-s=a", "x" },          /* no inline value for a short name: unknown */
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        arg = NULL, s = NULL, n = 0;
+        cr_expect_eq(parse_args(&c, bad[i], bad[i][2] ? 3 : 2), 2, "case %zu accepted", i);
+    }
+    const char *twice[] = { "t", "-s", "a", "--str", "b" }, *extra[] = { "t", "X", "Y" };
+    const char *third[] = { "t", "--item=1", "--item=2", "--item=3" };
+    const char *help[] = { "t", "--bogus-later", "-h" }, *help_first[] = { "t", "-h", "--bogus" };
+    arg = NULL, s = NULL, n = 0;
+    cr_expect_eq(parse_args(&c, twice, 5), 2);
+    arg = NULL;
+    cr_expect_eq(parse_args(&c, extra, 3), 2);
+    n = 0;
+    cr_expect_eq(parse_args(&c, third, 4), 2);
+    cr_expect_eq(parse_args(&c, help, 3), 2, "options are read in order");
+    cr_redirect_stdout();
+    cr_expect_eq(parse_args(&c, help_first, 3), 0);
+}
+
+Test(cli, subcommands_share_the_option_and_entry_rules)
+{
+    char *o, *e;
+    /* the same ordered-pair rule as a config (spec.h) */
+    cr_assert_eq(vt_run(tmpdir, &o, &e, "theory hard_tanh --param min_val=2 --param max_val=1"), 2);
+    cr_expect(strstr(e, "hard_tanh needs min_val < max_val"), "%s", e);
+    free(o); free(e);
+    cr_assert_eq(vt_run(tmpdir, &o, &e, "init uniform --fan-in 2 --fan-out 2 --param a=1 --param b=0"), 2);
+    cr_expect(strstr(e, "uniform needs its lower bound below its upper bound"), "%s", e);
+    free(o); free(e);
+    /* names and parameters with the config's did-you-mean */
+    cr_assert_eq(vt_run(tmpdir, &o, &e, "gain rellu"), 2);
+    cr_expect(strstr(e, "\"rellu\" is not a known activation (did you mean \"relu\"?)"), "%s", e);
+    free(o); free(e);
+    cr_assert_eq(vt_run(tmpdir, &o, &e, "theory leaky_relu --param negative_slop=0.2"), 2);
+    cr_expect(strstr(e, "did you mean \"negative_slope\""), "%s", e);
+    free(o); free(e);
+    cr_assert_eq(vt_run(tmpdir, &o, &e, "init orthogonal --fan-in 2 --fan-out 2 --param gain=critical --activation gelu"), 2);
+    cr_expect(strstr(e, "\"critical\": gelu never reaches chi_1 = 1"), "%s", e);
+    free(o); free(e);
+    /* the same option rules everywhere: plot's --output=DIR and given-twice, run's too */
+    cr_assert_eq(vt_run(tmpdir, &o, &e, "plot x -o a --output=b"), 2);
+    cr_expect(strstr(e, "-o is given twice") && strstr(e, "Use varprop plot --help"), "%s", e);
+    free(o); free(e);
+    cr_assert_eq(vt_run(tmpdir, &o, &e, "run x.json --threads=2 --threads 3"), 2);
+    cr_expect(strstr(e, "--threads is given twice"), "%s", e);
+    free(o); free(e);
+    cr_assert_eq(vt_run(tmpdir, &o, &e, "theory tanh --sigma-w2=1.5 --json"), 0, "%s", e);
+    cr_expect(strstr(o, "\"sigma_w2\":1.5"), "%s", o);
+    free(o); free(e);
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "experiment/config.h"
+#include "experiment/spec.h"
 
 static vp_status parse(const char *json, vp_experiment **e, vp_err *err)
 {
@@ -305,4 +306,75 @@ Test(config, run_count_limit_and_override)
     cr_assert_eq(vp_config_parse(j, strlen(j), "big", &o, &e, &err), VP_OK, "%s", err.msg);
     cr_assert_eq(vp_experiment_runs(e), 10100);
     vp_experiment_free(e);
+}
+
+/* spec.h: the one place a name and parameters become an entry, for configs and the
+ * command line alike. Every ordered pair of parameters is refused when reversed
+ * (a misspelt parameter name in spec.c's pair tables would let it through). */
+Test(spec, ordered_parameter_pairs_are_checked)
+{
+    static const struct { int act; int kind; const char *lo, *hi, *want; } cases[] = {
+        { 1, VP_ACT_HARD_TANH, "min_val", "max_val", "hard_tanh needs min_val < max_val" },
+        { 1, VP_ACT_RRELU, "lower", "upper", "rrelu needs lower <= upper" },
+        { 0, VP_INIT_UNIFORM, "a", "b", "uniform needs its lower bound below its upper bound" },
+        { 0, VP_INIT_RANDOM_UNIFORM, "minval", "maxval", "random_uniform needs its lower bound" },
+        { 0, VP_INIT_TRUNC_NORMAL, "a", "b", "trunc_normal needs its lower cut-off below its upper cut-off" },
+        { 0, VP_INIT_TRUNCATED_NORMAL, "lower", "upper", "truncated_normal needs its lower cut-off" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        vp_err err = { "" };
+        vp_act a = vp_act_default(VP_ACT_RELU);
+        vp_init in = vp_init_default(VP_INIT_ZEROS);
+        if (cases[i].act) a = vp_act_default((vp_act_kind)cases[i].kind);
+        else in = vp_init_default((vp_init_kind)cases[i].kind);
+        cr_assert_eq(cases[i].act ? vp_spec_act_check(&a, &err) : vp_spec_init_check(&in, &err), VP_OK,
+                     "defaults of case %zu refused: %s", i, err.msg);
+        vp_status s1 = cases[i].act ? vp_spec_act_param(&a, cases[i].lo, "2", "lo", &err)
+                                    : vp_spec_init_param(&in, cases[i].lo, "2", "lo", &err);
+        vp_status s2 = cases[i].act ? vp_spec_act_param(&a, cases[i].hi, "1", "hi", &err)
+                                    : vp_spec_init_param(&in, cases[i].hi, "1", "hi", &err);
+        cr_assert(s1 == VP_OK && s2 == VP_OK, "case %zu: %s", i, err.msg);
+        cr_assert_eq(cases[i].act ? vp_spec_act_check(&a, &err) : vp_spec_init_check(&in, &err), VP_ERR_CONFIG,
+                     "case %zu: reversed pair accepted", i);
+        cr_expect(strstr(err.msg, cases[i].want), "case %zu: \"%s\"", i, err.msg);
+    }
+}
+
+Test(spec, names_parameters_and_gains)
+{
+    vp_act a;
+    vp_init in;
+    vp_err err = { "" };
+    cr_assert_eq(vp_spec_act("hardtanh", &a, &err), VP_OK, "an alias: %s", err.msg);
+    cr_expect_eq(a.kind, VP_ACT_HARD_TANH);
+    cr_assert_eq(vp_spec_act("rellu", &a, &err), VP_ERR_CONFIG);
+    cr_expect(strstr(err.msg, "did you mean \"relu\"") && strstr(err.msg, "known: identity, relu"), "%s", err.msg);
+    cr_assert_eq(vp_spec_init("zeros", 1, &in, &err), VP_OK);
+    cr_assert_eq(vp_spec_init("orthogonal", 1, &in, &err), VP_ERR_CONFIG, "not a bias initializer");
+    cr_expect(strstr(err.msg, "not a known bias initializer"), "%s", err.msg);
+
+    cr_assert_eq(vp_spec_act("relu", &a, &err), VP_OK);
+    cr_assert_eq(vp_spec_act_param(&a, "slope", "1", "--param slope", &err), VP_ERR_CONFIG);
+    cr_expect_str_eq(err.msg, "relu takes no parameters");
+    cr_assert_eq(vp_spec_act("leaky_relu", &a, &err), VP_OK);
+    cr_assert_eq(vp_spec_act_param(&a, "negative_slop", "1", "--param negative_slop", &err), VP_ERR_CONFIG);
+    cr_expect(strstr(err.msg, "did you mean \"negative_slope\""), "%s", err.msg);
+    cr_assert_eq(vp_spec_act_param(&a, "negative_slope", "abc", "--param negative_slope", &err), VP_ERR_CONFIG);
+    cr_expect(strstr(err.msg, "--param negative_slope: \"abc\" is not a number"), "%s", err.msg);
+
+    /* "auto" and "critical" words set their bit; a number given later clears it. */
+    cr_assert_eq(vp_spec_init("orthogonal", 0, &in, &err), VP_OK);
+    cr_assert_eq(vp_spec_init_param(&in, "gain", "critical", "g", &err), VP_OK, "%s", err.msg);
+    cr_expect(in.critical_mask == 1u && in.auto_mask == 0);
+    cr_assert_eq(vp_spec_init_param(&in, "gain", "auto", "g", &err), VP_OK, "%s", err.msg);
+    cr_expect(in.critical_mask == 0 && in.auto_mask == 1u);
+    vp_act tanh_act = vp_act_default(VP_ACT_TANH);
+    cr_assert_eq(vp_spec_resolve_gains(&in, &tanh_act, &err), VP_OK, "%s", err.msg);
+    cr_expect_float_eq(in.p[0], 5.0 / 3.0, 1e-15, "PyTorch's tanh gain, got %.17g", in.p[0]);
+    cr_assert_eq(vp_spec_init_param(&in, "gain", "critical", "g", &err), VP_OK);
+    vp_act gelu = vp_act_default(VP_ACT_GELU);
+    cr_assert_eq(vp_spec_resolve_gains(&in, &gelu, &err), VP_ERR_CONFIG);
+    cr_expect(strstr(err.msg, "\"critical\": ") && strstr(err.msg, "give a number"), "%s", err.msg);
+    cr_assert_eq(vp_spec_init_param(&in, "gain", "2", "g", &err), VP_OK);
+    cr_expect(in.critical_mask == 0 && in.auto_mask == 0 && in.p[0] == 2.0);
 }

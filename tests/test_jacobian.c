@@ -1,10 +1,13 @@
-/* Tests of the input-output Jacobian singular values (src/core/jacobian.c). */
+/* Tests of the input-output Jacobian singular values (src/core/jacobian.c). The array
+ * form and the network form (vp_jacobian_mlp_svals, what `varprop run` measures) share
+ * one streamed product and SVD; network_form_is_the_array_form pins them together. */
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/jacobian.h"
+#include "core/mlp.h"
 #include "core/rng.h"
 
 /* LAPACK QR (OpenBLAS) for random orthogonal matrices. */
@@ -161,4 +164,62 @@ Test(jacobian, rejects_bad_shapes)
     cr_expect_eq(vp_jacobian_svals(0, bad, W, NULL, sv, &err), VP_ERR_USAGE);
     cr_expect_eq(vp_jacobian_svals(1, bad, W, NULL, sv, &err), VP_ERR_USAGE);
     cr_expect(strstr(err.msg, "n_1") != NULL, "%s", err.msg);
+}
+
+/* The network form reads W^l and phi'(z^l) of one example from a forward pass and
+ * runs the same product as the array form: the same bits, in float64 and float32
+ * (whose parameters are widened to double exactly), for rectangular widths and
+ * examples other than 0. Its spectrum also matches a naive triple-loop product
+ * (sum of squared singular values = squared Frobenius norm). */
+static void check_network_form(vp_precision prec, int b)
+{
+    enum { L = 3, B = 4 };
+    const int widths[L + 1] = { 5, 7, 3, 6 };
+    vp_mlp *m = NULL;
+    vp_err err;
+    vp_act act = vp_act_default(VP_ACT_TANH);
+    cr_assert_eq(vp_mlp_create(&m, L, widths, B, prec, act, &err), VP_OK, "%s", err.msg);
+    vp_init winit = vp_init_default(VP_INIT_XAVIER_NORMAL), binit = vp_init_default(VP_INIT_NORMAL);
+    cr_assert_eq(vp_mlp_init_params(m, &winit, &binit, 7, &err), VP_OK, "%s", err.msg);
+    double *x = gaussian(8, 0, B, widths[0], 1.0);
+    vp_mlp_set_input(m, x);
+    vp_layer_stats st[L];
+    cr_assert_eq(vp_mlp_forward(m, st, NULL, &err), VP_OK, "%s", err.msg);
+
+    double Ws[L][7 * 7], Ds[L][7];
+    const double *W[L], *D[L];
+    for (int l = 1; l <= L; l++) {
+        vp_mlp_export_layer(m, l, b, Ws[l - 1], Ds[l - 1]);
+        W[l - 1] = Ws[l - 1];
+        D[l - 1] = Ds[l - 1];
+    }
+    double sv_net[5], sv_arr[5];
+    cr_assert_eq(vp_jacobian_mlp_svals(m, b, sv_net, &err), VP_OK, "%s", err.msg);
+    cr_assert_eq(vp_jacobian_svals(L, widths, W, D, sv_arr, &err), VP_OK, "%s", err.msg);
+    cr_expect(memcmp(sv_net, sv_arr, sizeof sv_net) == 0, "network and array forms differ");
+
+    double M[7 * 5], T[7 * 5], fro = 0.0, sum2 = 0.0;
+    for (int i = 0; i < widths[1]; i++)
+        for (int j = 0; j < 5; j++) M[i * 5 + j] = D[0][i] * W[0][i * 5 + j];
+    for (int l = 1; l < L; l++) {
+        for (int i = 0; i < widths[l + 1]; i++)
+            for (int j = 0; j < 5; j++) {
+                double s = 0.0;
+                for (int k = 0; k < widths[l]; k++) s += W[l][i * widths[l] + k] * M[k * 5 + j];
+                T[i * 5 + j] = D[l][i] * s;
+            }
+        for (int i = 0; i < widths[l + 1] * 5; i++) M[i] = T[i];
+    }
+    for (int i = 0; i < 6 * 5; i++) fro += M[i] * M[i];
+    for (int i = 0; i < 5; i++) sum2 += sv_net[i] * sv_net[i];
+    cr_expect(fabs(sum2 - fro) <= 1e-12 * fro, "sum sv^2 = %.17g, ||J||_F^2 = %.17g", sum2, fro);
+    free(x);
+    vp_mlp_free(m);
+}
+
+Test(jacobian, network_form_is_the_array_form)
+{
+    check_network_form(VP_F64, 0);
+    check_network_form(VP_F64, 3);
+    check_network_form(VP_F32, 1);
 }

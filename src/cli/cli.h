@@ -2,7 +2,8 @@
  * after the subcommand name (argv[0] is the subcommand itself) and returns the
  * process exit code (0 ok, 1 runtime failure, 2 usage/config error, 130
  * interrupted); main() owns the table and is the only place that exits.
- * Each vp_cmd_* is defined in src/cmd_<name>.c. */
+ * Each vp_cmd_* is defined in src/cli/cmd_<name>.c; options are parsed by
+ * cli_util.h (vp_cli_parse). */
 #ifndef VP_CLI_H
 #define VP_CLI_H
 

@@ -2,11 +2,16 @@
 #include "cli/cli_util.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "base/param.h"
+#include "experiment/spec.h"
+
+#define MAX_OPTS 32
 
 int vp_cli_usage_error(const char *cmd, const char *fmt, ...)
 {
@@ -19,33 +24,159 @@ int vp_cli_usage_error(const char *cmd, const char *fmt, ...)
     return 2;
 }
 
-const char *vp_cli_value(int argc, char **argv, int *i, const char *cmd)
-{
-    if (*i + 1 >= argc) {
-        vp_cli_usage_error(cmd, "%s needs a value", argv[*i]);
-        return NULL;
-    }
-    return argv[++*i];
-}
-
-int vp_cli_long(int argc, char **argv, int *i, long lo, long hi, long *out, const char *cmd)
-{
-    const char *opt = argv[*i];
-    const char *v = vp_cli_value(argc, argv, i, cmd);
-    if (!v) return 2;
-    char *end;
-    errno = 0;
-    long x = strtol(v, &end, 10);
-    if (end == v || *end || errno == ERANGE || x < lo || x > hi)
-        return vp_cli_usage_error(cmd, "%s: \"%s\" is not an integer from %ld to %ld", opt, v, lo, hi);
-    *out = x;
-    return 0;
-}
-
 int vp_cli_unknown_option(const char *opt, const char *known, const char *cmd)
 {
     char list[512], dym[160];
     vp_choices_list(known, list, sizeof list);
     vp_did_you_mean(opt, known, dym, sizeof dym);
     return vp_cli_usage_error(cmd, "unknown option %s%s; options: %s", opt, dym, list);
+}
+
+/* ---- the parser ---- */
+
+/* Row of c->opts that `a` names ("--opt", its alias, or "--opt=VALUE" for an option
+ * with a value, then *inline_value points after the '='), or -1. */
+static int find_opt(const vp_cli_cmd *c, const char *a, const char **inline_value)
+{
+    *inline_value = NULL;
+    for (int k = 0; c->opts[k].name; k++) {
+        const vp_cli_opt *o = &c->opts[k];
+        const char *names[2] = { o->name, o->alias };
+        for (int i = 0; i < 2; i++) {
+            if (!names[i]) continue;
+            size_t len = strlen(names[i]);
+            if (strcmp(a, names[i]) == 0) return k;
+            if (!o->flag && strncmp(names[i], "--", 2) == 0 && strncmp(a, names[i], len) == 0 && a[len] == '=') {
+                *inline_value = a + len + 1;
+                return k;
+            }
+        }
+    }
+    return -1;
+}
+
+/* The options' names and aliases, then --help, space-separated (for messages). */
+static void known_options(const vp_cli_cmd *c, char *buf, size_t len)
+{
+    size_t u = 0;
+    buf[0] = '\0';
+    for (int k = 0; c->opts[k].name && u < len; k++) {
+        u += (size_t)snprintf(buf + u, len - u, "%s ", c->opts[k].name);
+        if (c->opts[k].alias && u < len) u += (size_t)snprintf(buf + u, len - u, "%s ", c->opts[k].alias);
+    }
+    if (u < len) snprintf(buf + u, len - u, "--help");
+}
+
+/* Store option o's value v (the text after it). 0 or 2 after a message. */
+static int take_value(const vp_cli_cmd *c, const vp_cli_opt *o, const char *opt, const char *v)
+{
+    if (o->str) {
+        *o->str = v;
+    } else if (o->num_l) {
+        char *end;
+        errno = 0;
+        long x = strtol(v, &end, 10);
+        if (end == v || *end || errno == ERANGE || x < o->lo || x > o->hi)
+            return vp_cli_usage_error(c->cmd, "%s: \"%s\" is not an integer from %ld to %ld", opt, v, o->lo, o->hi);
+        *o->num_l = x;
+    } else if (o->num_d) {
+        char *end;
+        double x = *v ? strtod(v, &end) : NAN;
+        if (!*v || *end || !isfinite(x) || x < o->min)
+            return vp_cli_usage_error(c->cmd, "%s expects a finite number >= %g, got \"%s\"", opt, o->min, v);
+        *o->num_d = x;
+    } else if (o->list) {
+        if (*o->n == o->max) return vp_cli_usage_error(c->cmd, "at most %d %s options", o->max, opt);
+        o->list[(*o->n)++] = v;
+    }
+    return 0;
+}
+
+int vp_cli_parse(const vp_cli_cmd *c, int argc, char **argv)
+{
+    unsigned char seen[MAX_OPTS] = { 0 };
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v;
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            fputs(c->usage, stdout);
+            return 0;
+        }
+        int k = find_opt(c, a, &v);
+        if (k >= 0) {
+            const vp_cli_opt *o = &c->opts[k];
+            if (o->given) *o->given = 1;
+            if (o->flag) {
+                *o->flag = 1;
+                continue;
+            }
+            if (k < MAX_OPTS && seen[k]++ && !o->list) return vp_cli_usage_error(c->cmd, "%s is given twice", o->name);
+            if (!v) {
+                if (i + 1 >= argc) return vp_cli_usage_error(c->cmd, "%s needs a value", a);
+                v = argv[++i];
+            }
+            if (take_value(c, o, o->name, v)) return 2;
+        } else if ((a[0] == '-' && a[1]) || !c->arg) {
+            char known[512];
+            known_options(c, known, sizeof known);
+            return vp_cli_unknown_option(a, known, c->cmd);
+        } else if (!*c->arg) {
+            *c->arg = a;
+        } else {
+            return vp_cli_usage_error(c->cmd, "unexpected argument \"%s\" (%s)", a, c->one_arg);
+        }
+    }
+    return -1;
+}
+
+/* ---- --param KEY=VALUE ---- */
+
+/* Split "KEY=VALUE" into key (buffer of len) and *value; 0 or 2 after a message. */
+static int split_param(const char *cmd, const char *kv, char *key, size_t len, const char **value)
+{
+    const char *eq = strchr(kv, '=');
+    if (!eq || eq == kv || (size_t)(eq - kv) >= len)
+        return vp_cli_usage_error(cmd, "--param \"%s\": expected KEY=VALUE", kv);
+    snprintf(key, len, "%.*s", (int)(eq - kv), kv);
+    *value = eq + 1;
+    return 0;
+}
+
+/* Apply every KEY=VALUE with `set` (a spec.h setter), then the entry's checks. */
+typedef vp_status (*param_setter)(void *entry, const char *key, const char *value, const char *where, vp_err *err);
+typedef vp_status (*entry_check)(const void *entry, vp_err *err);
+
+static int apply_params(const char *cmd, param_setter set, entry_check check, void *entry, const char *const *kv,
+                        int n)
+{
+    vp_err err;
+    for (int i = 0; i < n; i++) {
+        char key[64], where[96];
+        const char *value = NULL;
+        if (split_param(cmd, kv[i], key, sizeof key, &value)) return 2;
+        snprintf(where, sizeof where, "--param %s", key);
+        if (set(entry, key, value, where, &err)) return vp_cli_usage_error(cmd, "%s", err.msg);
+    }
+    if (check(entry, &err)) return vp_cli_usage_error(cmd, "%s", err.msg);
+    return 0;
+}
+
+static vp_status set_act(void *a, const char *key, const char *value, const char *where, vp_err *err)
+{
+    return vp_spec_act_param(a, key, value, where, err);
+}
+static vp_status check_act(const void *a, vp_err *err) { return vp_spec_act_check(a, err); }
+static vp_status set_init(void *in, const char *key, const char *value, const char *where, vp_err *err)
+{
+    return vp_spec_init_param(in, key, value, where, err);
+}
+static vp_status check_init(const void *in, vp_err *err) { return vp_spec_init_check(in, err); }
+
+int vp_cli_act_params(const char *cmd, vp_act *a, const char *const *kv, int n)
+{
+    return apply_params(cmd, set_act, check_act, a, kv, n);
+}
+
+int vp_cli_init_params(const char *cmd, vp_init *in, const char *const *kv, int n)
+{
+    return apply_params(cmd, set_init, check_init, in, kv, n);
 }

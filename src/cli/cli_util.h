@@ -1,13 +1,60 @@
-/* cli_util: argument helpers shared by the subcommands (CLI layer). Each prints
- * its own message to stderr with a "Use varprop CMD --help" hint and returns the
- * exit code 2, or the parsed value. */
+/* cli_util: the one option parser of every subcommand, and the helpers they share
+ * (CLI layer). A subcommand describes its options in a table (vp_cli_opt rows,
+ * designated fields) and calls vp_cli_parse; the parser handles -h/--help, values
+ * ("--opt VALUE" or "--opt=VALUE"), integer and number ranges, repeatable options,
+ * options given twice, the positional argument, and unknown options with a
+ * "did you mean". Every message goes to stderr as "varprop CMD: ..." with a
+ * "Use varprop CMD --help" hint, and the exit code is 2.
+ */
 #ifndef VP_CLI_UTIL_H
 #define VP_CLI_UTIL_H
 
-/* The value after option argv[*i] (advances *i), or NULL after printing an error. */
-const char *vp_cli_value(int argc, char **argv, int *i, const char *cmd);
-/* An integer option value in [lo, hi]; 0 on success, 2 after an error message. */
-int vp_cli_long(int argc, char **argv, int *i, long lo, long hi, long *out, const char *cmd);
+#include "core/act.h"
+#include "core/init.h"
+
+/* One option. Exactly one of flag, str, num_l, num_d, list is set, and it says
+ * what the option takes:
+ *   flag   no value; *flag = 1
+ *   str    any text; *str = it
+ *   num_l  an integer in [lo, hi]
+ *   num_d  a finite number >= min
+ *   list   repeatable: up to max values, appended at list[*n]
+ * A value option given twice is an error (a list collects instead). */
+typedef struct {
+    const char *name;        /* "--fan-in" as typed (list's bare words too: "activations") */
+    const char *alias;       /* another spelling ("-o" / "--output") or NULL */
+    int *flag;
+    const char **str;
+    long *num_l;
+    long lo, hi;
+    double *num_d;
+    double min;
+    const char **list;
+    int max;
+    int *n;
+    int *given;              /* may be NULL: set to 1 when the option appears */
+} vp_cli_opt;
+
+typedef struct {
+    const char *cmd;         /* "init": names the subcommand in messages */
+    const char *usage;       /* printed to stdout by -h / --help */
+    const vp_cli_opt *opts;  /* ends with a row whose name is NULL */
+    const char **arg;        /* the one positional argument; NULL: the command takes none,
+                                and a word that is no option is an unknown option */
+    const char *one_arg;     /* what a second positional argument is told, e.g. "one activation only" */
+} vp_cli_cmd;
+
+/* Parse argv[1..argc) (argv[0] is the subcommand). Returns -1 when the command
+ * should go on, 0 after printing the usage, 2 after a usage error message. */
+int vp_cli_parse(const vp_cli_cmd *c, int argc, char **argv);
+
+/* Apply "KEY=VALUE" texts (--param) to an activation / initializer by name, with the
+ * same rules as a config (experiment/spec.h): parameter names, ranges, enum words,
+ * "auto" / "critical" gains, ordered pairs such as hard_tanh min_val < max_val.
+ * 0, or 2 after a message. */
+int vp_cli_act_params(const char *cmd, vp_act *a, const char *const *kv, int n);
+int vp_cli_init_params(const char *cmd, vp_init *in, const char *const *kv, int n);
+
 /* Unknown option: message with did-you-mean among `known` (space-separated). Returns 2. */
 int vp_cli_unknown_option(const char *opt, const char *known, const char *cmd);
 /* printf-style usage error. Returns 2. */

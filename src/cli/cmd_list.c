@@ -120,14 +120,17 @@ static void list_initializers(void)
 
 int vp_cmd_list(int argc, char **argv)
 {
-    int acts = 1, inits = 1, md = 0;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) { fputs(USAGE, stdout); return 0; }
-        if (strcmp(argv[i], "activations") == 0) inits = 0;
-        else if (strcmp(argv[i], "initializers") == 0) acts = 0;
-        else if (strcmp(argv[i], "--markdown") == 0) md = 1;
-        else return vp_cli_unknown_option(argv[i], "activations initializers --markdown", "list");
-    }
+    int acts_only = 0, inits_only = 0, md = 0;
+    const vp_cli_opt opts[] = {
+        { .name = "activations", .flag = &acts_only },
+        { .name = "initializers", .flag = &inits_only },
+        { .name = "--markdown", .flag = &md },
+        { .name = NULL },
+    };
+    const vp_cli_cmd cmd = { .cmd = "list", .usage = USAGE, .opts = opts };
+    int rc = vp_cli_parse(&cmd, argc, argv);
+    if (rc >= 0) return rc;
+    int acts = !inits_only, inits = !acts_only;
     if (md) {
         markdown(acts, inits);
         return 0;

@@ -2,59 +2,39 @@
  * the report of a results folder from its CSV files alone (see charts.h). */
 #include "present/charts.h"
 #include "cli/cli.h"
+#include "cli/cli_util.h"
 #include "base/err.h"
 #include "present/plot.h"
 
 #include <stdio.h>
 #include <string.h>
 
-static void plot_usage(FILE *f)
-{
-    fputs("usage: varprop plot RESULTS_DIR [-o PLOTS_DIR]\n"
-          "\n"
-          "Draw the charts and report.md of a results folder written by `varprop run`,\n"
-          "reading only its files (config.json, layers.csv, runs.csv, and histograms.csv,\n"
-          "jacobian.csv, critical_line.dat when present). Each chart is a PNG and an SVG\n"
-          "next to the gnuplot script (.gp) and data file (.dat) that redraw it.\n"
-          "\n"
-          "  -o, --output PLOTS_DIR  where to write (default: plots/<name>, <name> from config.json)\n"
-          "  -h, --help              show this help\n"
-          "\n"
-          "Needs gnuplot (apt-get install gnuplot-nox); VARPROP_GNUPLOT overrides the program.\n",
-          f);
-}
-
-static int plot_usage_error(const char *msg, const char *arg)
-{
-    fprintf(stderr, "varprop plot: %s%s%s\nUse varprop plot --help for help.\n", msg, arg ? " " : "", arg ? arg : "");
-    return 2;
-}
+static const char USAGE[] =
+    "usage: varprop plot RESULTS_DIR [-o PLOTS_DIR]\n"
+    "\n"
+    "Draw the charts and report.md of a results folder written by `varprop run`,\n"
+    "reading only its files (config.json, layers.csv, runs.csv, and histograms.csv,\n"
+    "jacobian.csv, critical_line.dat when present). Each chart is a PNG and an SVG\n"
+    "next to the gnuplot script (.gp) and data file (.dat) that redraw it.\n"
+    "\n"
+    "  -o, --output PLOTS_DIR  where to write (default: plots/<name>, <name> from config.json)\n"
+    "  -h, --help              show this help\n"
+    "\n"
+    "Needs gnuplot (apt-get install gnuplot-nox); VARPROP_GNUPLOT overrides the program.\n";
 
 int vp_cmd_plot(int argc, char **argv)
 {
     const char *results = NULL, *plots = NULL;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-            plot_usage(stdout);
-            return 0;
-        } else if (strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0) {
-            if (i + 1 >= argc) return plot_usage_error("option needs a folder:", a);
-            if (plots) return plot_usage_error("option given twice:", a);
-            plots = argv[++i];
-        } else if (strncmp(a, "--output=", 9) == 0) {
-            if (plots) return plot_usage_error("option given twice:", "--output");
-            plots = a + 9;
-        } else if (a[0] == '-' && a[1] != '\0') {
-            return plot_usage_error("unknown option", a);
-        } else if (!results) {
-            results = a;
-        } else {
-            return plot_usage_error("unexpected argument", a);
-        }
-    }
-    if (!results) return plot_usage_error("missing RESULTS_DIR", NULL);
-    if (plots && !*plots) return plot_usage_error("empty PLOTS_DIR", NULL);
+    const vp_cli_opt opts[] = {
+        { .name = "-o", .alias = "--output", .str = &plots },
+        { .name = NULL },
+    };
+    const vp_cli_cmd cmd = { .cmd = "plot", .usage = USAGE, .opts = opts, .arg = &results,
+                             .one_arg = "one RESULTS_DIR only" };
+    int rc = vp_cli_parse(&cmd, argc, argv);
+    if (rc >= 0) return rc;
+    if (!results) return vp_cli_usage_error("plot", "missing RESULTS_DIR");
+    if (plots && !*plots) return vp_cli_usage_error("plot", "empty PLOTS_DIR");
 
     vp_err err = { "" };
     char defdir[4096];

@@ -70,21 +70,21 @@ int vp_cmd_run(int argc, char **argv)
     const char *config = NULL, *out = NULL, *plots = NULL;
     long threads = sysconf(_SC_NPROCESSORS_ONLN), max_runs = VP_DEFAULT_MAX_RUNS;
     int quiet = 0, resume = 0, no_plot = 0, no_share = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) { fputs(USAGE, stdout); return 0; }
-        else if (strcmp(a, "--quiet") == 0) quiet = 1;
-        else if (strcmp(a, "--resume") == 0) resume = 1;
-        else if (strcmp(a, "--no-plot") == 0) no_plot = 1;
-        else if (strcmp(a, "--no-share") == 0) no_share = 1;
-        else if (strcmp(a, "--plots") == 0) { if (!(plots = vp_cli_value(argc, argv, &i, "run"))) return 2; }
-        else if (strcmp(a, "-o") == 0) { if (!(out = vp_cli_value(argc, argv, &i, "run"))) return 2; }
-        else if (strcmp(a, "--threads") == 0) { if (vp_cli_long(argc, argv, &i, 1, 256, &threads, "run")) return 2; }
-        else if (strcmp(a, "--max-runs") == 0) { if (vp_cli_long(argc, argv, &i, 0, 1L << 40, &max_runs, "run")) return 2; }
-        else if (a[0] == '-' && a[1]) return vp_cli_unknown_option(a, "-o --plots --no-plot --threads --quiet --resume --max-runs --no-share --help", "run");
-        else if (!config) config = a;
-        else return vp_cli_usage_error("run", "only one CONFIG.json is taken (got \"%s\" too)", a);
-    }
+    const vp_cli_opt opts[] = {
+        { .name = "-o", .str = &out },
+        { .name = "--plots", .str = &plots },
+        { .name = "--no-plot", .flag = &no_plot },
+        { .name = "--threads", .num_l = &threads, .lo = 1, .hi = 256 },
+        { .name = "--quiet", .flag = &quiet },
+        { .name = "--resume", .flag = &resume },
+        { .name = "--max-runs", .num_l = &max_runs, .lo = 0, .hi = 1L << 40 },
+        { .name = "--no-share", .flag = &no_share },
+        { .name = NULL },
+    };
+    const vp_cli_cmd cmd = { .cmd = "run", .usage = USAGE, .opts = opts, .arg = &config,
+                             .one_arg = "one CONFIG.json only" };
+    int rc = vp_cli_parse(&cmd, argc, argv);
+    if (rc >= 0) return rc;
     if (!config) return vp_cli_usage_error("run", "missing CONFIG.json");
     if (threads < 1) threads = 1;
 

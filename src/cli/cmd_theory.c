@@ -16,7 +16,7 @@
 
 #include "core/act.h"
 #include "cli/cli_util.h"
-#include "base/param.h"
+#include "experiment/spec.h"
 #include "theory/theory.h"
 
 static const char THEORY_USAGE[] =
@@ -56,72 +56,13 @@ static const char GAIN_USAGE[] =
     "  --json             JSON (an object, or an array with --all)\n"
     "  -h, --help         this help\n";
 
-/* Finite number from text (whole string). */
-static int parse_number(const char *s, double *out)
+/* The activation NAME with its --param values (spec.h: the rules of a config).
+ * 0, or 2 after a message. */
+static int activation(const char *cmd, const char *name, const char *const *params, int nparams, vp_act *act)
 {
-    char *end = NULL;
-    if (!s || !*s) return 0;
-    double v = strtod(s, &end);
-    if (*end != '\0' || !isfinite(v)) return 0;
-    *out = v;
-    return 1;
-}
-
-/* The value of a nonnegative number option argv[*i] (advances *i); 0 or exit code 2. */
-static int number_opt(int argc, char **argv, int *i, const char *cmd, double *out)
-{
-    const char *opt = argv[*i], *v = vp_cli_value(argc, argv, i, cmd);
-    if (!v) return 2;
-    if (!parse_number(v, out) || *out < 0)
-        return vp_cli_usage_error(cmd, "%s expects a finite number >= 0, got \"%s\"", opt, v);
-    return 0;
-}
-
-/* Activation by name, with a "did you mean" over names and aliases. */
-static int lookup_act(const char *cmd, const char *name, vp_act *act)
-{
-    vp_act_kind k = vp_act_find(name);
-    if (k != VP_ACT_COUNT) {
-        *act = vp_act_default(k);
-        return 0;
-    }
-    char cand[2048] = "", dym[160];
-    size_t used = 0;
-    for (int j = 0; j < VP_ACT_COUNT && used < sizeof cand; j++) {
-        const vp_act_info *info = vp_act_get((vp_act_kind)j);
-        used += (size_t)snprintf(cand + used, sizeof cand - used, "%s%s%s%s", used ? " " : "", info->name,
-                                 info->aliases[0] ? " " : "", info->aliases);
-    }
-    vp_did_you_mean(name, cand, dym, sizeof dym);
-    return vp_cli_usage_error(cmd, "unknown activation \"%s\"%s; `varprop list` shows them all", name, dym);
-}
-
-/* Apply "KEY=VALUE" to act (checked against the registry's range). Returns 0
- * or the usage exit code. */
-static int apply_param(const char *cmd, const char *kv, vp_act *act)
-{
-    const vp_act_info *info = vp_act_get(act->kind);
-    char key[64], where[96];
-    const char *eq = strchr(kv, '=');
-    if (!eq || eq == kv || (size_t)(eq - kv) >= sizeof key)
-        return vp_cli_usage_error(cmd, "--param \"%s\": expected KEY=VALUE", kv);
-    snprintf(key, sizeof key, "%.*s", (int)(eq - kv), kv);
-    for (int i = 0; i < info->nparams; i++) {
-        if (strcmp(info->params[i].name, key) != 0) continue;
-        int is_auto = 0;
-        vp_err err;
-        snprintf(where, sizeof where, "--param %s", key);
-        if (vp_param_parse_text(&info->params[i], eq + 1, &act->p[i], &is_auto, where, &err) != VP_OK)
-            return vp_cli_usage_error(cmd, "%s", err.msg);
-        return 0;
-    }
-    char names[256] = "", dym[160] = "";
-    size_t used = 0;
-    for (int i = 0; i < info->nparams && used < sizeof names; i++)
-        used += (size_t)snprintf(names + used, sizeof names - used, "%s%s", i ? " " : "", info->params[i].name);
-    if (info->nparams) vp_did_you_mean(key, names, dym, sizeof dym);
-    return vp_cli_usage_error(cmd, "%s has no parameter \"%s\"%s; its parameters: %s", info->name, key, dym,
-                              info->nparams ? names : "none");
+    vp_err err;
+    if (vp_spec_act(name, act, &err)) return vp_cli_usage_error(cmd, "%s", err.msg);
+    return vp_cli_act_params(cmd, act, params, nparams);
 }
 
 static void json_num(cJSON *o, const char *key, double v)
@@ -193,41 +134,23 @@ int vp_cmd_theory(int argc, char **argv)
     const char *params[16];
     int nparams = 0, json = 0, critical = 0, have_sw = 0;
     double sw = 1.0, sb = 0.0, q0 = 1.0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-            fputs(THEORY_USAGE, stdout);
-            return 0;
-        } else if (strcmp(a, "--json") == 0) {
-            json = 1;
-        } else if (strcmp(a, "--critical") == 0) {
-            critical = 1;
-        } else if (strcmp(a, "--param") == 0) {
-            const char *v = vp_cli_value(argc, argv, &i, cmd);
-            if (!v) return 2;
-            if (nparams == (int)(sizeof params / sizeof params[0])) return vp_cli_usage_error(cmd, "at most 16 --param options");
-            params[nparams++] = v;
-        } else if (strcmp(a, "--sigma-w2") == 0) {
-            if (number_opt(argc, argv, &i, cmd, &sw)) return 2;
-            have_sw = 1;
-        } else if (strcmp(a, "--sigma-b2") == 0) {
-            if (number_opt(argc, argv, &i, cmd, &sb)) return 2;
-        } else if (strcmp(a, "--q0") == 0) {
-            if (number_opt(argc, argv, &i, cmd, &q0)) return 2;
-        } else if (a[0] == '-' && a[1] != '\0') {
-            return vp_cli_unknown_option(a, "--param --sigma-w2 --sigma-b2 --q0 --critical --json --help", cmd);
-        } else if (!name) {
-            name = a;
-        } else {
-            return vp_cli_usage_error(cmd, "unexpected argument \"%s\" (one activation only)", a);
-        }
-    }
+    const vp_cli_opt opts[] = {
+        { .name = "--param", .list = params, .max = 16, .n = &nparams },
+        { .name = "--sigma-w2", .num_d = &sw, .min = 0, .given = &have_sw },
+        { .name = "--sigma-b2", .num_d = &sb, .min = 0 },
+        { .name = "--q0", .num_d = &q0, .min = 0 },
+        { .name = "--critical", .flag = &critical },
+        { .name = "--json", .flag = &json },
+        { .name = NULL },
+    };
+    const vp_cli_cmd c = { .cmd = cmd, .usage = THEORY_USAGE, .opts = opts, .arg = &name,
+                           .one_arg = "one activation only" };
+    int rc = vp_cli_parse(&c, argc, argv);
+    if (rc >= 0) return rc;
     if (!name) return vp_cli_usage_error(cmd, "missing the activation name");
     if (critical && have_sw) return vp_cli_usage_error(cmd, "--critical computes sigma_w2; do not pass --sigma-w2");
     vp_act act;
-    int rc = lookup_act(cmd, name, &act);
-    for (int i = 0; rc == 0 && i < nparams; i++) rc = apply_param(cmd, params[i], &act);
-    if (rc) return rc;
+    if ((rc = activation(cmd, name, params, nparams, &act))) return rc;
 
     char label[160];
     vp_act_label(&act, label, sizeof label);
@@ -305,28 +228,16 @@ int vp_cmd_gain(int argc, char **argv)
     const char *name = NULL;
     const char *params[16];
     int nparams = 0, json = 0, all = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-            fputs(GAIN_USAGE, stdout);
-            return 0;
-        } else if (strcmp(a, "--json") == 0) {
-            json = 1;
-        } else if (strcmp(a, "--all") == 0) {
-            all = 1;
-        } else if (strcmp(a, "--param") == 0) {
-            const char *v = vp_cli_value(argc, argv, &i, cmd);
-            if (!v) return 2;
-            if (nparams == (int)(sizeof params / sizeof params[0])) return vp_cli_usage_error(cmd, "at most 16 --param options");
-            params[nparams++] = v;
-        } else if (a[0] == '-' && a[1] != '\0') {
-            return vp_cli_unknown_option(a, "--param --all --json --help", cmd);
-        } else if (!name) {
-            name = a;
-        } else {
-            return vp_cli_usage_error(cmd, "unexpected argument \"%s\" (one activation only)", a);
-        }
-    }
+    const vp_cli_opt opts[] = {
+        { .name = "--param", .list = params, .max = 16, .n = &nparams },
+        { .name = "--all", .flag = &all },
+        { .name = "--json", .flag = &json },
+        { .name = NULL },
+    };
+    const vp_cli_cmd c = { .cmd = cmd, .usage = GAIN_USAGE, .opts = opts, .arg = &name,
+                           .one_arg = "one activation only" };
+    int rc = vp_cli_parse(&c, argc, argv);
+    if (rc >= 0) return rc;
     if (all && name) return vp_cli_usage_error(cmd, "give an activation or --all, not both");
     if (!name && nparams) return vp_cli_usage_error(cmd, "--param needs an activation");
     vp_theory_ctx ctx;
@@ -336,9 +247,7 @@ int vp_cmd_gain(int argc, char **argv)
 
     if (name) {
         vp_act act;
-        int rc = lookup_act(cmd, name, &act);
-        for (int i = 0; rc == 0 && i < nparams; i++) rc = apply_param(cmd, params[i], &act);
-        if (rc) return rc;
+        if ((rc = activation(cmd, name, params, nparams, &act))) return rc;
         char label[160], b1[64], b2[64];
         vp_act_label(&act, label, sizeof label);
         vp_theory_gains g;

@@ -5,15 +5,18 @@
  *   sweep{"dotted.key": [values...]}
  */
 #include "experiment/config.h"
-#include "theory/theory.h"
 
 #include <cjson/cJSON.h>
-#include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "base/fsutil.h"
+#include "experiment/config_parse.h"
+#include "experiment/spec.h"
+#include "experiment/sweep.h"
 
 /* ---- defaults (the only place they live) ---- */
 #define DEF_SEEDS 1
@@ -39,9 +42,6 @@
 #define HIST_KEYS "layers bins"
 #define PRECISIONS "float32 float64"
 #define INPUTS "normal uniform fashion-mnist"
-#define SWEEPABLE "precision theory network.depth network.width network.input_dim network.widths " \
-                  "network.activation network.init network.bias input.distribution input.batch " \
-                  "measure.jacobian measure.histograms"
 
 const char *vp_input_name(vp_input_kind k)
 {
@@ -49,16 +49,8 @@ const char *vp_input_name(vp_input_kind k)
 }
 
 /* ---- error context: JSON paths, rewritten into the sweep when a value came from it ---- */
-typedef struct {
-    const char *source;
-    int nsweep;
-    char **keys;        /* swept keys applied to this tree (NULL for the base) */
-    const int *idx;     /* index into each key's value array */
-    vp_err *err;
-} ctx;
 
-static vp_status fail_at(ctx *c, const char *path, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static vp_status fail_at(ctx *c, const char *path, const char *fmt, ...)
+vp_status vp_cfg_fail(vp_cfg_ctx *c, const char *path, const char *fmt, ...)
 {
     char shown[512], what[768];
     snprintf(shown, sizeof shown, "%s", path);
@@ -81,7 +73,7 @@ static void join(char *out, size_t len, const char *path, const char *key)
     snprintf(out, len, "%s%s%s", path, path[0] ? "." : "", key);
 }
 
-static const char *type_name(const cJSON *j)
+const char *vp_cfg_type_name(const cJSON *j)
 {
     if (cJSON_IsNumber(j)) return "a number";
     if (cJSON_IsString(j)) return "a string";
@@ -93,7 +85,7 @@ static const char *type_name(const cJSON *j)
 }
 
 /* Every key of obj must be in `allowed` (space-separated), and appear once. */
-static vp_status check_keys(ctx *c, const cJSON *obj, const char *path, const char *allowed)
+static vp_status check_keys(vp_cfg_ctx *c, const cJSON *obj, const char *path, const char *allowed)
 {
     for (const cJSON *it = obj->child; it; it = it->next) {
         char p[512], list[512], dym[160];
@@ -101,16 +93,16 @@ static vp_status check_keys(ctx *c, const cJSON *obj, const char *path, const ch
         if (!it->string || vp_choice_index(allowed, it->string) < 0) {
             vp_choices_list(allowed, list, sizeof list);
             vp_did_you_mean(it->string ? it->string : "", allowed, dym, sizeof dym);
-            return fail_at(c, p, "unknown key; allowed keys here are %s%s", list, dym);
+            return vp_cfg_fail(c, p, "unknown key; allowed keys here are %s%s", list, dym);
         }
         for (const cJSON *o = obj->child; o != it; o = o->next)
-            if (strcmp(o->string, it->string) == 0) return fail_at(c, p, "key given twice");
+            if (strcmp(o->string, it->string) == 0) return vp_cfg_fail(c, p, "key given twice");
     }
     return VP_OK;
 }
 
 /* Number in [lo, hi]; `integer` demands a whole number. Absent: *out untouched, returns OK. */
-static vp_status get_num(ctx *c, const cJSON *obj, const char *key, const char *path, double lo,
+static vp_status get_num(vp_cfg_ctx *c, const cJSON *obj, const char *key, const char *path, double lo,
                          double hi, int integer, double *out, int *present)
 {
     const cJSON *j = cJSON_GetObjectItemCaseSensitive(obj, key);
@@ -118,16 +110,16 @@ static vp_status get_num(ctx *c, const cJSON *obj, const char *key, const char *
     join(p, sizeof p, path, key);
     if (present) *present = j != NULL;
     if (!j) return VP_OK;
-    if (!cJSON_IsNumber(j)) return fail_at(c, p, "expected %s, got %s", integer ? "an integer" : "a number", type_name(j));
+    if (!cJSON_IsNumber(j)) return vp_cfg_fail(c, p, "expected %s, got %s", integer ? "an integer" : "a number", vp_cfg_type_name(j));
     double v = j->valuedouble;
-    if (!isfinite(v)) return fail_at(c, p, "%g is not a finite number", v);
-    if (integer && v != floor(v)) return fail_at(c, p, "%.10g is not an integer", v);
-    if (v < lo || v > hi) return fail_at(c, p, "%.10g is out of range; allowed: %.10g to %.10g", v, lo, hi);
+    if (!isfinite(v)) return vp_cfg_fail(c, p, "%g is not a finite number", v);
+    if (integer && v != floor(v)) return vp_cfg_fail(c, p, "%.10g is not an integer", v);
+    if (v < lo || v > hi) return vp_cfg_fail(c, p, "%.10g is out of range; allowed: %.10g to %.10g", v, lo, hi);
     *out = v;
     return VP_OK;
 }
 
-static vp_status get_int(ctx *c, const cJSON *obj, const char *key, const char *path, long lo,
+static vp_status get_int(vp_cfg_ctx *c, const cJSON *obj, const char *key, const char *path, long lo,
                          long hi, int *out, int *present)
 {
     double v = *out;
@@ -136,19 +128,19 @@ static vp_status get_int(ctx *c, const cJSON *obj, const char *key, const char *
     return s;
 }
 
-static vp_status get_bool(ctx *c, const cJSON *obj, const char *key, const char *path, int *out)
+static vp_status get_bool(vp_cfg_ctx *c, const cJSON *obj, const char *key, const char *path, int *out)
 {
     const cJSON *j = cJSON_GetObjectItemCaseSensitive(obj, key);
     char p[512];
     join(p, sizeof p, path, key);
     if (!j) return VP_OK;
-    if (!cJSON_IsBool(j)) return fail_at(c, p, "expected true or false, got %s", type_name(j));
+    if (!cJSON_IsBool(j)) return vp_cfg_fail(c, p, "expected true or false, got %s", vp_cfg_type_name(j));
     *out = cJSON_IsTrue(j);
     return VP_OK;
 }
 
 /* A string that must be one of `choices`. */
-static vp_status get_choice(ctx *c, const cJSON *obj, const char *key, const char *path,
+static vp_status get_choice(vp_cfg_ctx *c, const cJSON *obj, const char *key, const char *path,
                             const char *choices, int *out)
 {
     const cJSON *j = cJSON_GetObjectItemCaseSensitive(obj, key);
@@ -156,11 +148,11 @@ static vp_status get_choice(ctx *c, const cJSON *obj, const char *key, const cha
     join(p, sizeof p, path, key);
     if (!j) return VP_OK;
     vp_choices_list(choices, list, sizeof list);
-    if (!cJSON_IsString(j)) return fail_at(c, p, "expected one of %s, got %s", list, type_name(j));
+    if (!cJSON_IsString(j)) return vp_cfg_fail(c, p, "expected one of %s, got %s", list, vp_cfg_type_name(j));
     int i = vp_choice_index(choices, j->valuestring);
     if (i < 0) {
         vp_did_you_mean(j->valuestring, choices, dym, sizeof dym);
-        return fail_at(c, p, "\"%s\" is not one of %s%s", j->valuestring, list, dym);
+        return vp_cfg_fail(c, p, "\"%s\" is not one of %s%s", j->valuestring, list, dym);
     }
     *out = i;
     return VP_OK;
@@ -168,32 +160,21 @@ static vp_status get_choice(ctx *c, const cJSON *obj, const char *key, const cha
 
 /* ---- registry entries: "name" or {"name": ..., params} ---- */
 
-/* Parameters of a registry object: every key but "name" must be a parameter. */
-static vp_status parse_params(ctx *c, const cJSON *obj, const char *path, const char *entry,
+/* Parameters of a registry object: every key but "name" must be a parameter (found
+ * by spec.h); the JSON value's type decides how it is read. */
+static vp_status parse_params(vp_cfg_ctx *c, const cJSON *obj, const char *path, const char *entry,
                               const vp_param *spec, int nparams, double *p, unsigned *auto_mask,
                               unsigned *critical_mask)
 {
-    char allowed[512] = "name";
-    for (int i = 0; i < nparams; i++) {
-        size_t u = strlen(allowed);
-        snprintf(allowed + u, sizeof allowed - u, " %s", spec[i].name);
-    }
     for (const cJSON *it = obj->child; it; it = it->next) {
-        char pp[512], list[512], dym[160];
+        char pp[512];
         join(pp, sizeof pp, path, it->string);
         if (strcmp(it->string, "name") == 0) continue;
-        int k = -1;
-        for (int i = 0; i < nparams; i++)
-            if (strcmp(spec[i].name, it->string) == 0) k = i;
-        if (k < 0) {
-            if (nparams == 0) return fail_at(c, pp, "%s takes no parameters", entry);
-            vp_choices_list(allowed + 5, list, sizeof list);
-            vp_did_you_mean(it->string, allowed + 5, dym, sizeof dym);
-            return fail_at(c, pp, "%s has no parameter \"%s\"; its parameters are %s%s", entry,
-                           it->string, list, dym);
-        }
+        vp_err e2;
+        int k = vp_spec_param_index(entry, spec, nparams, it->string, &e2);
+        if (k < 0) return vp_cfg_fail(c, pp, "%s", e2.msg);
         for (const cJSON *o = obj->child; o != it; o = o->next)
-            if (strcmp(o->string, it->string) == 0) return fail_at(c, pp, "key given twice");
+            if (strcmp(o->string, it->string) == 0) return vp_cfg_fail(c, pp, "key given twice");
         const vp_param *sp = &spec[k];
         if (sp->type == VP_P_ENUM) {
             int idx = (int)sp->def;
@@ -211,121 +192,56 @@ static vp_status parse_params(ctx *c, const cJSON *obj, const char *path, const 
             continue;
         }
         if (!cJSON_IsNumber(it))
-            return fail_at(c, pp, "expected %s, got %s", sp->type == VP_P_GAIN ? "a number, \"auto\" or \"critical\"" :
-                           sp->type == VP_P_INT ? "an integer" : "a number", type_name(it));
-        vp_err e2;
+            return vp_cfg_fail(c, pp, "expected %s, got %s", sp->type == VP_P_GAIN ? "a number, \"auto\" or \"critical\"" :
+                           sp->type == VP_P_INT ? "an integer" : "a number", vp_cfg_type_name(it));
         if (vp_param_check(sp, it->valuedouble, "x", &e2) != VP_OK)
-            return fail_at(c, pp, "%s", e2.msg + 3);
+            return vp_cfg_fail(c, pp, "%s", e2.msg + 3);
         p[k] = it->valuedouble;
     }
     return VP_OK;
 }
 
 /* The "name" of a registry entry given as string or object. */
-static vp_status entry_name(ctx *c, const cJSON *j, const char *path, const char **name)
+static vp_status entry_name(vp_cfg_ctx *c, const cJSON *j, const char *path, const char **name)
 {
     if (cJSON_IsString(j)) { *name = j->valuestring; return VP_OK; }
-    if (!cJSON_IsObject(j)) return fail_at(c, path, "expected a name or an object {\"name\": ...}, got %s", type_name(j));
+    if (!cJSON_IsObject(j)) return vp_cfg_fail(c, path, "expected a name or an object {\"name\": ...}, got %s", vp_cfg_type_name(j));
     const cJSON *n = cJSON_GetObjectItemCaseSensitive(j, "name");
     char p[512];
     join(p, sizeof p, path, "name");
-    if (!n) return fail_at(c, path, "object needs a \"name\"");
-    if (!cJSON_IsString(n)) return fail_at(c, p, "expected a string, got %s", type_name(n));
+    if (!n) return vp_cfg_fail(c, path, "object needs a \"name\"");
+    if (!cJSON_IsString(n)) return vp_cfg_fail(c, p, "expected a string, got %s", vp_cfg_type_name(n));
     *name = n->valuestring;
     return VP_OK;
 }
 
-static void act_names(char *buf, size_t len)
+/* An activation (act != NULL) or an initializer for weights or biases (in, bias):
+ * "name" or {"name": ..., params}, looked up and checked by spec.h. */
+static vp_status parse_entry(vp_cfg_ctx *c, const cJSON *j, const char *path, vp_act *act, vp_init *in, int bias)
 {
-    size_t u = 0;
-    buf[0] = '\0';
-    for (int k = 0; k < VP_ACT_COUNT && u < len; k++)
-        u += (size_t)snprintf(buf + u, len - u, "%s%s", k ? " " : "", vp_act_get((vp_act_kind)k)->name);
-}
-
-static vp_status parse_act(ctx *c, const cJSON *j, const char *path, vp_act *out)
-{
-    const char *name;
+    const char *name = NULL;
     vp_status s = entry_name(c, j, path, &name);
     if (s) return s;
-    vp_act_kind k = vp_act_find(name);
-    if (k == VP_ACT_COUNT) {
-        char names[2048], list[2400], dym[160], np[512];
-        join(np, sizeof np, path, "name");
-        act_names(names, sizeof names);
-        vp_choices_list(names, list, sizeof list);
-        vp_did_you_mean(name, names, dym, sizeof dym);
-        return fail_at(c, cJSON_IsObject(j) ? np : path,
-                       "\"%s\" is not a known activation%s; known: %s (see `varprop list activations`)",
-                       name, dym, list);
-    }
-    *out = vp_act_default(k);
-    if (cJSON_IsObject(j)) {
-        const vp_act_info *info = vp_act_get(k);
-        unsigned none = 0, none2 = 0;
-        s = parse_params(c, j, path, info->name, info->params, info->nparams, out->p, &none, &none2);
-        if (s) return s;
-        if (k == VP_ACT_HARD_TANH && !(out->p[0] < out->p[1]))
-            return fail_at(c, path, "hard_tanh needs min_val < max_val");
-        if (k == VP_ACT_RRELU && !(out->p[0] <= out->p[1]))
-            return fail_at(c, path, "rrelu needs lower <= upper");
-    }
-    return VP_OK;
-}
-
-static vp_status parse_init(ctx *c, const cJSON *j, const char *path, int bias, vp_init *out)
-{
-    const char *name;
-    vp_status s = entry_name(c, j, path, &name);
-    if (s) return s;
-    vp_init_kind k = vp_init_find(name);
-    char names[2048], list[2400], dym[160], np[512];
-    vp_init_names(bias, names, sizeof names);
+    char np[512];
+    vp_err e2;
     join(np, sizeof np, path, "name");
-    const char *where = cJSON_IsObject(j) ? np : path;
-    if (k == VP_INIT_COUNT || !(bias ? vp_init_get(k)->bias_ok : vp_init_get(k)->weight_ok)) {
-        vp_choices_list(names, list, sizeof list);
-        vp_did_you_mean(name, names, dym, sizeof dym);
-        return fail_at(c, where, "\"%s\" is not a known %s initializer%s; known: %s (see `varprop list initializers`)",
-                       name, bias ? "bias" : "weight", dym, list);
-    }
-    const vp_init_info *info = vp_init_get(k);
-    *out = vp_init_default(k);
+    if (act ? vp_spec_act(name, act, &e2) : vp_spec_init(name, bias, in, &e2))
+        return vp_cfg_fail(c, cJSON_IsObject(j) ? np : path, "%s", e2.msg);
     if (cJSON_IsObject(j)) {
-        s = parse_params(c, j, path, info->name, info->params, info->nparams, out->p, &out->auto_mask,
-                         &out->critical_mask);
+        unsigned none = 0, none2 = 0;
+        const vp_act_info *ai = act ? vp_act_get(act->kind) : NULL;
+        const vp_init_info *ii = act ? NULL : vp_init_get(in->kind);
+        s = act ? parse_params(c, j, path, ai->name, ai->params, ai->nparams, act->p, &none, &none2)
+                : parse_params(c, j, path, ii->name, ii->params, ii->nparams, in->p, &in->auto_mask,
+                               &in->critical_mask);
         if (s) return s;
     }
-    if ((k == VP_INIT_UNIFORM || k == VP_INIT_RANDOM_UNIFORM) && !(out->p[0] < out->p[1]))
-        return fail_at(c, path, "%s needs its lower bound below its upper bound", info->name);
-    if ((k == VP_INIT_TRUNC_NORMAL || k == VP_INIT_TRUNCATED_NORMAL) && !(out->p[2] < out->p[3]))
-        return fail_at(c, path, "%s needs its lower cut-off below its upper cut-off", info->name);
-    return VP_OK;
-}
-
-/* The gain that "auto" stands for: PyTorch's calculate_gain for the activation
- * where PyTorch has one, else the variance-preserving gain 1/sqrt(E[phi(z)^2])
- * (theory.h, vp_theory_auto_gain; `varprop gain ACT` shows both). */
-static vp_status auto_gain(ctx *c, const vp_act *act, const char *path, double *gain)
-{
-    vp_err e2;
-    if (vp_theory_auto_gain(act, gain, &e2) != VP_OK)
-        return fail_at(c, path, "\"auto\" gain for %s: %s; give a number", vp_act_get(act->kind)->name, e2.msg);
-    return VP_OK;
-}
-
-/* The gain that "critical" stands for: sqrt(sigma_w^2) on the order-to-chaos line
- * chi_1 = 1 at sigma_b^2 = 0 (theory.h, vp_theory_gains_of; e.g. tanh 1, relu sqrt 2). */
-static vp_status critical_gain(ctx *c, const vp_act *act, const char *path, double *gain)
-{
-    vp_err e2;
-    if (vp_theory_critical_gain(act, gain, &e2) != VP_OK)
-        return fail_at(c, path, "\"critical\": %s; give a number", e2.msg);
+    if (act ? vp_spec_act_check(act, &e2) : vp_spec_init_check(in, &e2)) return vp_cfg_fail(c, path, "%s", e2.msg);
     return VP_OK;
 }
 
 /* ---- one variant: everything but name/description/seeds/sweep ---- */
-static vp_status parse_variant(ctx *c, const cJSON *root, vp_variant *v)
+vp_status vp_cfg_variant(vp_cfg_ctx *c, const cJSON *root, vp_variant *v)
 {
     vp_status s;
     memset(v, 0, sizeof *v);
@@ -339,18 +255,18 @@ static vp_status parse_variant(ctx *c, const cJSON *root, vp_variant *v)
     const cJSON *in = cJSON_GetObjectItemCaseSensitive(root, "input");
     v->batch = DEF_BATCH;
     if (in) {
-        if (!cJSON_IsObject(in)) return fail_at(c, "input", "expected an object, got %s", type_name(in));
+        if (!cJSON_IsObject(in)) return vp_cfg_fail(c, "input", "expected an object, got %s", vp_cfg_type_name(in));
         if ((s = check_keys(c, in, "input", INPUT_KEYS))) return s;
         if ((s = get_choice(c, in, "distribution", "input", INPUTS, &inp))) return s;
         if ((s = get_int(c, in, "batch", "input", 1, MAX_BATCH, &v->batch, NULL))) return s;
         const cJSON *pth = cJSON_GetObjectItemCaseSensitive(in, "path");
-        if (pth && !cJSON_IsString(pth)) return fail_at(c, "input.path", "expected a folder path string, got %s", type_name(pth));
+        if (pth && !cJSON_IsString(pth)) return vp_cfg_fail(c, "input.path", "expected a folder path string, got %s", vp_cfg_type_name(pth));
         if (pth && inp != VP_INPUT_FASHION_MNIST)
-            return fail_at(c, "input.path", "only used with \"distribution\": \"fashion-mnist\"");
+            return vp_cfg_fail(c, "input.path", "only used with \"distribution\": \"fashion-mnist\"");
     }
     v->input = (vp_input_kind)inp;
     if (v->input == VP_INPUT_FASHION_MNIST && v->batch > FASHION_TRAIN)
-        return fail_at(c, "input.batch", "%d is more than the %d images of the fashion-mnist train split",
+        return vp_cfg_fail(c, "input.batch", "%d is more than the %d images of the fashion-mnist train split",
                        v->batch, FASHION_TRAIN);
 
     /* network */
@@ -359,7 +275,7 @@ static vp_status parse_variant(ctx *c, const cJSON *root, vp_variant *v)
     if (!net) net = tmp = cJSON_CreateObject();
     if (!net) return vp_fail(c->err, VP_ERR_NOMEM, "out of memory");
     s = VP_OK;
-    if (!cJSON_IsObject(net)) { s = fail_at(c, "network", "expected an object, got %s", type_name(net)); goto net_end; }
+    if (!cJSON_IsObject(net)) { s = vp_cfg_fail(c, "network", "expected an object, got %s", vp_cfg_type_name(net)); goto net_end; }
     if ((s = check_keys(c, net, "network", NETWORK_KEYS))) goto net_end;
     const cJSON *ws = cJSON_GetObjectItemCaseSensitive(net, "widths");
     if (ws) {
@@ -368,12 +284,12 @@ static vp_status parse_variant(ctx *c, const cJSON *root, vp_variant *v)
             if (cJSON_GetObjectItemCaseSensitive(net, clash[i])) {
                 char p[64];
                 snprintf(p, sizeof p, "network.%s", clash[i]);
-                s = fail_at(c, p, "network.widths replaces depth, width and input_dim; give one or the other");
+                s = vp_cfg_fail(c, p, "network.widths replaces depth, width and input_dim; give one or the other");
                 goto net_end;
             }
-        if (!cJSON_IsArray(ws)) { s = fail_at(c, "network.widths", "expected an array of layer widths [n0, n1, ..., nL], got %s", type_name(ws)); goto net_end; }
+        if (!cJSON_IsArray(ws)) { s = vp_cfg_fail(c, "network.widths", "expected an array of layer widths [n0, n1, ..., nL], got %s", vp_cfg_type_name(ws)); goto net_end; }
         int n = cJSON_GetArraySize(ws);
-        if (n < 2 || n > MAX_DEPTH + 1) { s = fail_at(c, "network.widths", "needs 2 to %d widths (input and at least one layer), got %d", MAX_DEPTH + 1, n); goto net_end; }
+        if (n < 2 || n > MAX_DEPTH + 1) { s = vp_cfg_fail(c, "network.widths", "needs 2 to %d widths (input and at least one layer), got %d", MAX_DEPTH + 1, n); goto net_end; }
         v->L = n - 1;
         v->widths = malloc((size_t)n * sizeof *v->widths);
         if (!v->widths) { s = vp_fail(c->err, VP_ERR_NOMEM, "out of memory"); goto net_end; }
@@ -383,7 +299,7 @@ static vp_status parse_variant(ctx *c, const cJSON *root, vp_variant *v)
             snprintf(p, sizeof p, "network.widths[%d]", i);
             if (!cJSON_IsNumber(it) || !isfinite(it->valuedouble) || it->valuedouble != floor(it->valuedouble) ||
                 it->valuedouble < 1 || it->valuedouble > MAX_WIDTH) {
-                s = fail_at(c, p, "expected an integer from 1 to %d", MAX_WIDTH);
+                s = vp_cfg_fail(c, p, "expected an integer from 1 to %d", MAX_WIDTH);
                 goto net_end;
             }
             v->widths[i] = (int)it->valuedouble;
@@ -401,7 +317,7 @@ static vp_status parse_variant(ctx *c, const cJSON *root, vp_variant *v)
         for (int l = 1; l <= depth; l++) v->widths[l] = width;
     }
     if (v->input == VP_INPUT_FASHION_MNIST && v->widths[0] != VP_FASHION_DIM) {
-        s = fail_at(c, ws ? "network.widths[0]" : "network.input_dim",
+        s = vp_cfg_fail(c, ws ? "network.widths[0]" : "network.input_dim",
                     "fashion-mnist images have %d pixels, so the input width must be %d (got %d)",
                     VP_FASHION_DIM, VP_FASHION_DIM, v->widths[0]);
         goto net_end;
@@ -409,28 +325,23 @@ static vp_status parse_variant(ctx *c, const cJSON *root, vp_variant *v)
     /* activation, init, bias */
     const cJSON *a = cJSON_GetObjectItemCaseSensitive(net, "activation");
     v->act = vp_act_default(vp_act_find(DEF_ACT));
-    if (a && (s = parse_act(c, a, "network.activation", &v->act))) goto net_end;
+    if (a && (s = parse_entry(c, a, "network.activation", &v->act, NULL, 0))) goto net_end;
     const cJSON *wi = cJSON_GetObjectItemCaseSensitive(net, "init");
     v->winit = vp_init_default(vp_init_find(DEF_INIT));
-    if (wi && (s = parse_init(c, wi, "network.init", 0, &v->winit))) goto net_end;
-    if (v->winit.auto_mask) {
-        double g = 1.0;
-        if ((s = auto_gain(c, &v->act, "network.init.gain", &g))) goto net_end;
-        vp_init_resolve_auto(&v->winit, g);
-    }
-    if (v->winit.critical_mask) {
-        double g = 1.0;
-        if ((s = critical_gain(c, &v->act, "network.init.gain", &g))) goto net_end;
-        vp_init_resolve_critical(&v->winit, g);
+    if (wi && (s = parse_entry(c, wi, "network.init", NULL, &v->winit, 0))) goto net_end;
+    vp_err e2;
+    if (vp_spec_resolve_gains(&v->winit, &v->act, &e2)) {
+        s = vp_cfg_fail(c, "network.init.gain", "%s", e2.msg);
+        goto net_end;
     }
     const cJSON *bi = cJSON_GetObjectItemCaseSensitive(net, "bias");
     v->binit = vp_init_default(vp_init_find(DEF_BIAS));
     if (bi && vp_init_get(v->winit.kind)->sets_bias) {
-        s = fail_at(c, "network.bias", "%s sets the biases itself (sigma_b); remove \"bias\"",
+        s = vp_cfg_fail(c, "network.bias", "%s sets the biases itself (sigma_b); remove \"bias\"",
                     vp_init_get(v->winit.kind)->name);
         goto net_end;
     }
-    if (bi && (s = parse_init(c, bi, "network.bias", 1, &v->binit))) goto net_end;
+    if (bi && (s = parse_entry(c, bi, "network.bias", NULL, &v->binit, 1))) goto net_end;
 net_end:
     cJSON_Delete(tmp);
     if (s) return s;
@@ -438,19 +349,19 @@ net_end:
     /* measure */
     const cJSON *me = cJSON_GetObjectItemCaseSensitive(root, "measure");
     if (me) {
-        if (!cJSON_IsObject(me)) return fail_at(c, "measure", "expected an object, got %s", type_name(me));
+        if (!cJSON_IsObject(me)) return vp_cfg_fail(c, "measure", "expected an object, got %s", vp_cfg_type_name(me));
         if ((s = check_keys(c, me, "measure", MEASURE_KEYS))) return s;
         if ((s = get_bool(c, me, "jacobian", "measure", &v->jacobian))) return s;
         const cJSON *h = cJSON_GetObjectItemCaseSensitive(me, "histograms");
         if (h && !cJSON_IsNull(h)) {
-            if (!cJSON_IsObject(h)) return fail_at(c, "measure.histograms", "expected an object {\"layers\": [...], \"bins\": n}, got %s", type_name(h));
+            if (!cJSON_IsObject(h)) return vp_cfg_fail(c, "measure.histograms", "expected an object {\"layers\": [...], \"bins\": n}, got %s", vp_cfg_type_name(h));
             if ((s = check_keys(c, h, "measure.histograms", HIST_KEYS))) return s;
             v->hist_bins = DEF_HIST_BINS;
             if ((s = get_int(c, h, "bins", "measure.histograms", 2, 100000, &v->hist_bins, NULL))) return s;
             const cJSON *ls = cJSON_GetObjectItemCaseSensitive(h, "layers");
-            if (!ls) return fail_at(c, "measure.histograms", "needs \"layers\": [l1, l2, ...]");
+            if (!ls) return vp_cfg_fail(c, "measure.histograms", "needs \"layers\": [l1, l2, ...]");
             if (!cJSON_IsArray(ls) || cJSON_GetArraySize(ls) == 0)
-                return fail_at(c, "measure.histograms.layers", "expected a non-empty array of layer numbers 1..%d", v->L);
+                return vp_cfg_fail(c, "measure.histograms.layers", "expected a non-empty array of layer numbers 1..%d", v->L);
             v->hist_layers = calloc((size_t)v->L, 1);
             if (!v->hist_layers) return vp_fail(c->err, VP_ERR_NOMEM, "out of memory");
             int i = 0;
@@ -459,23 +370,23 @@ net_end:
                 snprintf(p, sizeof p, "measure.histograms.layers[%d]", i);
                 if (!cJSON_IsNumber(it) || it->valuedouble != floor(it->valuedouble) || it->valuedouble < 1 ||
                     it->valuedouble > v->L)
-                    return fail_at(c, p, "expected a layer number from 1 to %d (the depth)", v->L);
+                    return vp_cfg_fail(c, p, "expected a layer number from 1 to %d (the depth)", v->L);
                 v->hist_layers[(int)it->valuedouble - 1] = 1;
             }
         }
         if (v->jacobian && vp_act_rowwise(vp_act_get(v->act.kind)))
-            return fail_at(c, "measure.jacobian", "the Jacobian spectrum needs an elementwise activation "
+            return vp_cfg_fail(c, "measure.jacobian", "the Jacobian spectrum needs an elementwise activation "
                            "(J = prod D^l W^l); %s acts on whole rows", vp_act_get(v->act.kind)->name);
         if (v->jacobian)
             for (int l = 0; l <= v->L; l++)
                 if (v->widths[l] > MAX_JACOBIAN_WIDTH)
-                    return fail_at(c, "measure.jacobian", "the Jacobian spectrum is limited to widths up to %d (layer %d has %d)",
+                    return vp_cfg_fail(c, "measure.jacobian", "the Jacobian spectrum is limited to widths up to %d (layer %d has %d)",
                                    MAX_JACOBIAN_WIDTH, l, v->widths[l]);
     }
     return VP_OK;
 }
 
-static void variant_free(vp_variant *v)
+void vp_cfg_variant_free(vp_variant *v)
 {
     free(v->widths);
     free(v->hist_layers);
@@ -483,164 +394,11 @@ static void variant_free(vp_variant *v)
     v->hist_layers = NULL;
 }
 
-/* ---- sweep ---- */
-
-/* Set the dotted `key` of root to a copy of `value`. A string met on the way
- * (e.g. "init": "orthogonal" with key network.init.gain) becomes {"name": string}. */
-static vp_status set_dotted(ctx *c, cJSON *root, const char *key, const cJSON *value)
-{
-    char buf[512];
-    snprintf(buf, sizeof buf, "%s", key);
-    cJSON *node = root;
-    char *save = NULL, *part = strtok_r(buf, ".", &save);
-    while (part) {
-        char *next = strtok_r(NULL, ".", &save);
-        cJSON *child = cJSON_GetObjectItemCaseSensitive(node, part);
-        if (!next) {
-            cJSON *dup = cJSON_Duplicate(value, 1);
-            if (!dup) return vp_fail(c->err, VP_ERR_NOMEM, "out of memory");
-            if (child) cJSON_ReplaceItemInObjectCaseSensitive(node, part, dup);
-            else cJSON_AddItemToObject(node, part, dup);
-            return VP_OK;
-        }
-        if (!child) {
-            child = cJSON_AddObjectToObject(node, part);
-            if (!child) return vp_fail(c->err, VP_ERR_NOMEM, "out of memory");
-        } else if (cJSON_IsString(child)) {
-            cJSON *obj = cJSON_CreateObject();
-            if (!obj || !cJSON_AddStringToObject(obj, "name", child->valuestring)) {
-                cJSON_Delete(obj);
-                return vp_fail(c->err, VP_ERR_NOMEM, "out of memory");
-            }
-            cJSON_ReplaceItemInObjectCaseSensitive(node, part, obj);
-            child = obj;
-        } else if (!cJSON_IsObject(child)) {
-            return fail_at(c, "sweep", "\"%s\": the config has %s at \"%s\", so it cannot be swept into",
-                           key, type_name(child), part);
-        }
-        node = child;
-        part = next;
-    }
-    return VP_OK;
-}
-
-static vp_status check_sweep_key(ctx *c, const char *key)
-{
-    static const char *const prefixes[] = { "network.activation.", "network.init.", "network.bias." };
-    if (vp_choice_index(SWEEPABLE, key) >= 0) return VP_OK;
-    for (size_t i = 0; i < sizeof prefixes / sizeof *prefixes; i++)
-        if (strncmp(key, prefixes[i], strlen(prefixes[i])) == 0 && strlen(key) > strlen(prefixes[i]) &&
-            !strchr(key + strlen(prefixes[i]), '.'))
-            return VP_OK; /* a parameter: checked when the variant is parsed */
-    char list[1024], dym[160];
-    vp_choices_list(SWEEPABLE, list, sizeof list);
-    vp_did_you_mean(key, SWEEPABLE, dym, sizeof dym);
-    char p[600];
-    snprintf(p, sizeof p, "sweep[\"%s\"]", key);
-    return fail_at(c, p, "not a sweepable key%s; sweepable: %s, or network.activation.<param>, "
-                   "network.init.<param>, network.bias.<param>", dym, list);
-}
-
-/* Label of variant v's value for swept key. */
-static char *sweep_label(const char *key, const cJSON *value, const vp_variant *v)
-{
-    char buf[512];
-    if (strcmp(key, "network.activation") == 0) vp_act_label(&v->act, buf, sizeof buf);
-    else if (strcmp(key, "network.init") == 0) vp_init_label(&v->winit, buf, sizeof buf);
-    else if (strcmp(key, "network.bias") == 0) vp_init_label(&v->binit, buf, sizeof buf);
-    else if (cJSON_IsNumber(value)) snprintf(buf, sizeof buf, "%.10g", value->valuedouble);
-    else if (cJSON_IsString(value)) snprintf(buf, sizeof buf, "%s", value->valuestring);
-    else if (cJSON_IsBool(value)) snprintf(buf, sizeof buf, "%s", cJSON_IsTrue(value) ? "true" : "false");
-    else {
-        char *s = cJSON_PrintUnformatted(value);
-        snprintf(buf, sizeof buf, "%s", s ? s : "?");
-        free(s);
-    }
-    return strdup(buf);
-}
-
-/* ---- the resolved config ---- */
-static cJSON *entry_json(const char *name, const vp_param *spec, int n, const double *p, unsigned auto_mask,
-                         unsigned critical_mask)
-{
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "name", name);
-    for (int i = 0; i < n; i++) {
-        if (spec[i].type == VP_P_ENUM) {
-            char w[64];
-            cJSON_AddStringToObject(o, spec[i].name, vp_choice_word(spec[i].choices, (int)p[i], w, sizeof w));
-        } else if (auto_mask & (1u << i)) {
-            cJSON_AddStringToObject(o, spec[i].name, "auto");
-        } else if (critical_mask & (1u << i)) {
-            cJSON_AddStringToObject(o, spec[i].name, "critical");
-        } else {
-            cJSON_AddNumberToObject(o, spec[i].name, p[i]);
-        }
-    }
-    return o;
-}
-
-static char *resolved_json(const vp_experiment *e, const vp_variant *base, const cJSON *sweep)
-{
-    cJSON *r = cJSON_CreateObject();
-    cJSON_AddStringToObject(r, "varprop_version", VP_VERSION);
-    cJSON_AddStringToObject(r, "name", e->name);
-    cJSON_AddStringToObject(r, "description", e->description);
-    cJSON *seeds = cJSON_AddArrayToObject(r, "seeds");
-    for (int i = 0; i < e->nseeds; i++) cJSON_AddItemToArray(seeds, cJSON_CreateNumber((double)e->seeds[i]));
-    cJSON_AddStringToObject(r, "precision", base->prec == VP_F64 ? "float64" : "float32");
-    cJSON_AddBoolToObject(r, "theory", base->theory);
-    cJSON *net = cJSON_AddObjectToObject(r, "network");
-    cJSON_AddNumberToObject(net, "depth", base->L);
-    int uniform = 1;
-    for (int l = 2; l <= base->L; l++) uniform &= base->widths[l] == base->widths[1];
-    if (uniform) cJSON_AddNumberToObject(net, "width", base->widths[1]);
-    cJSON_AddNumberToObject(net, "input_dim", base->widths[0]);
-    cJSON_AddItemToObject(net, "widths", cJSON_CreateIntArray(base->widths, base->L + 1));
-    const vp_act_info *ai = vp_act_get(base->act.kind);
-    cJSON_AddItemToObject(net, "activation", entry_json(ai->name, ai->params, ai->nparams, base->act.p, 0, 0));
-    const vp_init_info *wi = vp_init_get(base->winit.kind);
-    cJSON_AddItemToObject(net, "init", entry_json(wi->name, wi->params, wi->nparams, base->winit.p, base->winit.auto_mask,
-                                                  base->winit.critical_mask));
-    if (wi->sets_bias) cJSON_AddNullToObject(net, "bias");
-    else {
-        const vp_init_info *bi = vp_init_get(base->binit.kind);
-        cJSON_AddItemToObject(net, "bias", entry_json(bi->name, bi->params, bi->nparams, base->binit.p, 0, 0));
-    }
-    cJSON *in = cJSON_AddObjectToObject(r, "input");
-    cJSON_AddStringToObject(in, "distribution", vp_input_name(base->input));
-    cJSON_AddNumberToObject(in, "batch", base->batch);
-    if (base->input == VP_INPUT_FASHION_MNIST) cJSON_AddStringToObject(in, "path", e->data_dir);
-    cJSON *me = cJSON_AddObjectToObject(r, "measure");
-    if (base->hist_bins) {
-        cJSON *h = cJSON_AddObjectToObject(me, "histograms");
-        cJSON *ls = cJSON_AddArrayToObject(h, "layers");
-        for (int l = 0; l < base->L; l++)
-            if (base->hist_layers[l]) cJSON_AddItemToArray(ls, cJSON_CreateNumber(l + 1));
-        cJSON_AddNumberToObject(h, "bins", base->hist_bins);
-    } else {
-        cJSON_AddNullToObject(me, "histograms");
-    }
-    cJSON_AddBoolToObject(me, "jacobian", base->jacobian);
-    cJSON_AddItemToObject(r, "sweep", sweep ? cJSON_Duplicate(sweep, 1) : cJSON_CreateObject());
-    cJSON *vs = cJSON_AddArrayToObject(r, "variants");
-    for (int v = 0; v < e->nvariants; v++) {
-        cJSON *o = cJSON_CreateObject();
-        cJSON_AddNumberToObject(o, "variant", v);
-        for (int k = 0; k < e->nsweep; k++)
-            cJSON_AddStringToObject(o, e->sweep_keys[k], e->sweep_values[(size_t)v * (size_t)e->nsweep + (size_t)k]);
-        cJSON_AddItemToArray(vs, o);
-    }
-    char *s = cJSON_Print(r);
-    cJSON_Delete(r);
-    return s;
-}
-
 /* ---- top level ---- */
 void vp_experiment_free(vp_experiment *e)
 {
     if (!e) return;
-    for (int v = 0; v < e->nvariants && e->variants; v++) variant_free(&e->variants[v]);
+    for (int v = 0; v < e->nvariants && e->variants; v++) vp_cfg_variant_free(&e->variants[v]);
     free(e->variants);
     for (int k = 0; k < e->nsweep && e->sweep_keys; k++) free(e->sweep_keys[k]);
     free(e->sweep_keys);
@@ -654,29 +412,29 @@ void vp_experiment_free(vp_experiment *e)
     free(e);
 }
 
-static vp_status parse_header(ctx *c, const cJSON *root, vp_experiment *e)
+static vp_status parse_header(vp_cfg_ctx *c, const cJSON *root, vp_experiment *e)
 {
     vp_status s;
     if ((s = check_keys(c, root, "", TOP_KEYS))) return s;
     const cJSON *name = cJSON_GetObjectItemCaseSensitive(root, "name");
-    if (!name) return fail_at(c, "name", "missing; every experiment needs a name (it names the output folders)");
-    if (!cJSON_IsString(name)) return fail_at(c, "name", "expected a string, got %s", type_name(name));
+    if (!name) return vp_cfg_fail(c, "name", "missing; every experiment needs a name (it names the output folders)");
+    if (!cJSON_IsString(name)) return vp_cfg_fail(c, "name", "expected a string, got %s", vp_cfg_type_name(name));
     const char *n = name->valuestring;
     size_t len = strlen(n);
     if (len == 0 || len >= VP_NAME_MAX)
-        return fail_at(c, "name", "must have 1 to %d characters", VP_NAME_MAX - 1);
+        return vp_cfg_fail(c, "name", "must have 1 to %d characters", VP_NAME_MAX - 1);
     if (strcmp(n, ".") == 0 || strcmp(n, "..") == 0)
-        return fail_at(c, "name", "\"%s\" is not a plain name (it names a folder)", n);
+        return vp_cfg_fail(c, "name", "\"%s\" is not a plain name (it names a folder)", n);
     for (size_t i = 0; i < len; i++) {
         unsigned char ch = (unsigned char)n[i];
         if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '-' ||
               ch == '_' || ch == '.'))
-            return fail_at(c, "name", "\"%s\" is not a plain name: it names output folders, so only letters, "
+            return vp_cfg_fail(c, "name", "\"%s\" is not a plain name: it names output folders, so only letters, "
                            "digits, '-', '_' and '.' are allowed (character %zu is not)", n, i + 1);
     }
     memcpy(e->name, n, len + 1);
     const cJSON *d = cJSON_GetObjectItemCaseSensitive(root, "description");
-    if (d && !cJSON_IsString(d)) return fail_at(c, "description", "expected a string, got %s", type_name(d));
+    if (d && !cJSON_IsString(d)) return vp_cfg_fail(c, "description", "expected a string, got %s", vp_cfg_type_name(d));
     e->description = strdup(d ? d->valuestring : "");
     const cJSON *in = cJSON_GetObjectItemCaseSensitive(root, "input");
     const cJSON *pth = cJSON_IsObject(in) ? cJSON_GetObjectItemCaseSensitive(in, "path") : NULL;
@@ -693,7 +451,7 @@ static vp_status parse_header(ctx *c, const cJSON *root, vp_experiment *e)
         for (int i = 0; i < count; i++) e->seeds[i] = (uint64_t)i;
     } else if (cJSON_IsArray(sd)) {
         int count = cJSON_GetArraySize(sd);
-        if (count < 1 || count > 100000) return fail_at(c, "seeds", "needs 1 to 100000 seeds, got %d", count);
+        if (count < 1 || count > 100000) return vp_cfg_fail(c, "seeds", "needs 1 to 100000 seeds, got %d", count);
         e->nseeds = count;
         e->seeds = malloc((size_t)count * sizeof *e->seeds);
         if (!e->seeds) return vp_fail(c->err, VP_ERR_NOMEM, "out of memory");
@@ -712,22 +470,31 @@ static vp_status parse_header(ctx *c, const cJSON *root, vp_experiment *e)
             /* 2^53: every integer up to it is exact in a JSON number (double) */
             if (!cJSON_IsNumber(it) || it->valuedouble != floor(it->valuedouble) || it->valuedouble < 0 ||
                 it->valuedouble > 9007199254740992.0) {
-                st = fail_at(c, p, "expected a whole number from 0 to 2^53");
+                st = vp_cfg_fail(c, p, "expected a whole number from 0 to 2^53");
                 break;
             }
             e->seeds[i] = (uint64_t)it->valuedouble;
             uint64_t key = e->seeds[i] + 1, h = key * 0x9E3779B97F4A7C15ull;
             size_t k = (size_t)(h >> 32) & (cap - 1);
             while (seen[k] && seen[k] != key) k = (k + 1) & (cap - 1);
-            if (seen[k]) st = fail_at(c, p, "seed %llu is listed twice", (unsigned long long)e->seeds[i]);
+            if (seen[k]) st = vp_cfg_fail(c, p, "seed %llu is listed twice", (unsigned long long)e->seeds[i]);
             seen[k] = key;
         }
         free(seen);
         if (st) return st;
     } else {
-        return fail_at(c, "seeds", "expected a count N (seeds 0..N-1) or an array of seeds, got %s", type_name(sd));
+        return vp_cfg_fail(c, "seeds", "expected a count N (seeds 0..N-1) or an array of seeds, got %s", vp_cfg_type_name(sd));
     }
     return VP_OK;
+}
+
+/* 1-based line and column of byte offset pos of text. */
+static void line_col(const char *text, size_t pos, size_t *line, size_t *col)
+{
+    *line = 1, *col = 1;
+    for (size_t i = 0; i < pos; i++) {
+        if (text[i] == '\n') { ++*line; *col = 1; } else ++*col;
+    }
 }
 
 /* Offset of the first \u0000 escape inside a string of the (valid JSON) text, or len.
@@ -750,20 +517,18 @@ vp_status vp_config_parse(const char *text, size_t len, const char *source, cons
                           vp_experiment **out, vp_err *err)
 {
     *out = NULL;
-    ctx c = { source, 0, NULL, NULL, err };
+    vp_cfg_ctx c = { source, 0, NULL, NULL, err };
     if (len == 0) return vp_fail(err, VP_ERR_CONFIG, "%s: the file is empty; a config is a JSON object", source);
     if (memchr(text, '\0', len))
         return vp_fail(err, VP_ERR_CONFIG, "%s: contains a NUL byte; a config is a JSON text file", source);
     const char *end = NULL;
     cJSON *root = cJSON_ParseWithLengthOpts(text, len, &end, 0);
     if (!root) {
-        size_t pos = end && end >= text ? (size_t)(end - text) : 0, line = 1, col = 1, last = len;
+        size_t pos = end && end >= text ? (size_t)(end - text) : 0, line, col, last = len;
         while (last > 0 && (text[last - 1] == ' ' || text[last - 1] == '\n' || text[last - 1] == '\r' ||
                             text[last - 1] == '\t'))
             last--;
-        for (size_t i = 0; i < pos && i < len; i++) {
-            if (text[i] == '\n') { line++; col = 1; } else col++;
-        }
+        line_col(text, pos < len ? pos : len, &line, &col);
         return vp_fail(err, VP_ERR_CONFIG, "%s:%zu:%zu: not valid JSON%s", source, line, col,
                        pos + 1 >= last ? " (the text ends too early: truncated?)" : "");
     }
@@ -775,93 +540,23 @@ vp_status vp_config_parse(const char *text, size_t len, const char *source, cons
     size_t nul_at = nul_escape(text, len);
     if (nul_at < len) {
         cJSON_Delete(root);
-        size_t line = 1, col = 1;
-        for (size_t i = 0; i < nul_at; i++) {
-            if (text[i] == '\n') { line++; col = 1; } else col++;
-        }
+        size_t line, col;
+        line_col(text, nul_at, &line, &col);
         return vp_fail(err, VP_ERR_CONFIG, "%s:%zu:%zu: a string holds \\u0000 (a NUL character), which no "
                        "config value can contain", source, line, col);
     }
     vp_status s = VP_OK;
     vp_experiment *e = calloc(1, sizeof *e);
-    int *idx = NULL, *sizes = NULL;
     vp_variant base = { 0 };
-    cJSON *tree = NULL;
     if (!e) { s = vp_fail(err, VP_ERR_NOMEM, "out of memory"); goto end; }
-    if (!cJSON_IsObject(root)) { s = vp_fail(err, VP_ERR_CONFIG, "%s: the config must be a JSON object {...}, got %s", source, type_name(root)); goto end; }
+    if (!cJSON_IsObject(root)) { s = vp_fail(err, VP_ERR_CONFIG, "%s: the config must be a JSON object {...}, got %s", source, vp_cfg_type_name(root)); goto end; }
     if ((s = parse_header(&c, root, e))) goto end;
-    if ((s = parse_variant(&c, root, &base))) goto end;
+    if ((s = vp_cfg_variant(&c, root, &base))) goto end;
 
-    /* sweep: validate keys and value arrays, count variants */
-    const cJSON *sweep = cJSON_GetObjectItemCaseSensitive(root, "sweep");
-    long nvar = 1;
-    if (sweep) {
-        if (!cJSON_IsObject(sweep)) { s = fail_at(&c, "sweep", "expected an object {\"dotted.key\": [values...]}, got %s", type_name(sweep)); goto end; }
-        e->nsweep = cJSON_GetArraySize(sweep);
-        e->sweep_keys = calloc((size_t)e->nsweep + 1, sizeof *e->sweep_keys);
-        sizes = calloc((size_t)e->nsweep + 1, sizeof *sizes);
-        if (!e->sweep_keys || !sizes) { s = vp_fail(err, VP_ERR_NOMEM, "out of memory"); goto end; }
-        int k = 0;
-        for (const cJSON *it = sweep->child; it; it = it->next, k++) {
-            char p[600];
-            snprintf(p, sizeof p, "sweep[\"%s\"]", it->string);
-            if ((s = check_sweep_key(&c, it->string))) goto end;
-            for (const cJSON *o = sweep->child; o != it; o = o->next)
-                if (strcmp(o->string, it->string) == 0) { s = fail_at(&c, p, "key given twice"); goto end; }
-            if (!cJSON_IsArray(it) || cJSON_GetArraySize(it) == 0) { s = fail_at(&c, p, "expected a non-empty array of values"); goto end; }
-            e->sweep_keys[k] = strdup(it->string);
-            if (!e->sweep_keys[k]) { s = vp_fail(err, VP_ERR_NOMEM, "out of memory"); goto end; }
-            sizes[k] = cJSON_GetArraySize(it);
-            nvar *= sizes[k];
-            if (nvar > 100000000L) {
-                s = fail_at(&c, p, "the sweep has more than 100000000 variants; shrink it");
-                goto end;
-            }
-        }
-    }
-    long runs = nvar * e->nseeds;
-    long limit = opts && opts->max_runs >= 0 ? opts->max_runs : VP_DEFAULT_MAX_RUNS;
-    if (limit > 0 && runs > limit) {
-        s = vp_fail(err, VP_ERR_CONFIG, "%s: sweep: %ld variants x %d seeds = %ld runs is more than the limit of %ld; "
-                    "shrink the sweep or pass --max-runs N", source, nvar, e->nseeds, runs, limit);
-        goto end;
-    }
-    e->nvariants = (int)nvar;
-    e->variants = calloc((size_t)nvar, sizeof *e->variants);
-    e->sweep_values = calloc((size_t)nvar * (size_t)(e->nsweep ? e->nsweep : 1), sizeof *e->sweep_values);
-    idx = calloc((size_t)e->nsweep + 1, sizeof *idx);
-    if (!e->variants || !e->sweep_values || !idx) { s = vp_fail(err, VP_ERR_NOMEM, "out of memory"); goto end; }
-    c.nsweep = e->nsweep;
-    c.keys = e->sweep_keys;
-    c.idx = idx;
-    for (long v = 0; v < nvar; v++) {
-        long rest = v; /* mixed radix, last key fastest */
-        for (int k = e->nsweep - 1; k >= 0; k--) { idx[k] = (int)(rest % sizes[k]); rest /= sizes[k]; }
-        tree = cJSON_Duplicate(root, 1);
-        if (!tree) { s = vp_fail(err, VP_ERR_NOMEM, "out of memory"); goto end; }
-        cJSON_DeleteItemFromObjectCaseSensitive(tree, "sweep");
-        for (int k = 0; k < e->nsweep; k++) {
-            const cJSON *val = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(sweep, e->sweep_keys[k]), idx[k]);
-            if ((s = set_dotted(&c, tree, e->sweep_keys[k], val))) goto end;
-        }
-        if ((s = parse_variant(&c, tree, &e->variants[v]))) goto end;
-        for (int k = 0; k < e->nsweep; k++) {
-            const cJSON *val = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(sweep, e->sweep_keys[k]), idx[k]);
-            char **slot = &e->sweep_values[v * e->nsweep + k];
-            *slot = sweep_label(e->sweep_keys[k], val, &e->variants[v]);
-            if (!*slot) { s = vp_fail(err, VP_ERR_NOMEM, "out of memory"); goto end; }
-        }
-        cJSON_Delete(tree);
-        tree = NULL;
-    }
-    e->resolved_json = resolved_json(e, &base, sweep);
-    if (!e->resolved_json) { s = vp_fail(err, VP_ERR_NOMEM, "out of memory"); goto end; }
+    s = vp_sweep_expand(&c, root, &base, opts, e);
 end:
-    cJSON_Delete(tree);
     cJSON_Delete(root);
-    variant_free(&base);
-    free(idx);
-    free(sizes);
+    vp_cfg_variant_free(&base);
     if (s) vp_experiment_free(e);
     else *out = e;
     return s;
@@ -870,17 +565,15 @@ end:
 vp_status vp_config_load(const char *path, const vp_config_opts *opts, vp_experiment **out, vp_err *err)
 {
     *out = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f) return vp_fail(err, VP_ERR_CONFIG, "cannot read config %s: %s", path, strerror(errno));
-    char *buf = malloc((size_t)MAX_CONFIG_BYTES + 1);
-    if (!buf) { fclose(f); return vp_fail(err, VP_ERR_NOMEM, "out of memory"); }
-    size_t n = fread(buf, 1, (size_t)MAX_CONFIG_BYTES + 1, f);
-    int bad = ferror(f);
-    fclose(f);
-    vp_status s;
-    if (bad) s = vp_fail(err, VP_ERR_CONFIG, "cannot read config %s", path);
-    else if (n > (size_t)MAX_CONFIG_BYTES) s = vp_fail(err, VP_ERR_CONFIG, "%s: larger than %ld MiB; not a config", path, MAX_CONFIG_BYTES >> 20);
-    else s = vp_config_parse(buf, n, path, opts, out, err);
+    char *buf;
+    size_t n;
+    vp_err rerr;
+    vp_status s = vp_read_file(path, (size_t)MAX_CONFIG_BYTES, &buf, &n, &rerr);
+    if (s == VP_ERR_DATA) /* vp_read_file: more than MAX_CONFIG_BYTES */
+        return vp_fail(err, VP_ERR_CONFIG, "%s: larger than %ld MiB; not a config", path, MAX_CONFIG_BYTES >> 20);
+    if (s == VP_ERR_NOMEM) return vp_fail(err, s, "%s", rerr.msg);
+    if (s) return vp_fail(err, VP_ERR_CONFIG, "cannot read config: %s", rerr.msg);
+    s = vp_config_parse(buf, n, path, opts, out, err);
     free(buf);
     return s;
 }

@@ -1,0 +1,215 @@
+/* fragments: see fragments.h. */
+#include "experiment/fragments.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/fsutil.h"
+#include "experiment/summary_print.h"
+#include "results/csv.h"
+
+static const char *const HIST_NAMES[VP_HIST_QUANTITIES] = { "pre", "post", "grad_pre" };
+
+/* ---- one run's fragments ---- */
+static void part_path(const vp_job *j, int r, const char *ext, char *out, size_t len)
+{
+    snprintf(out, len, "%s/run-%07d.%s", j->parts, r, ext);
+}
+
+static void csv_run(const vp_experiment *e, int r, char *act, char *init, size_t len, vp_csv_run *cr)
+{
+    int v = r / e->nseeds, s = r % e->nseeds;
+    vp_act_label(&e->variants[v].act, act, len);
+    vp_init_label(&e->variants[v].winit, init, len);
+    cr->variant = v;
+    cr->activation = act;
+    cr->init = init;
+    cr->seed = e->seeds[s];
+    cr->nsweep = e->nsweep;
+    cr->sweep_values = e->nsweep ? &e->sweep_values[(size_t)v * (size_t)e->nsweep] : NULL;
+}
+
+/* Open the `ext` fragment of run r. Fragments need not survive a machine crash
+ * (a rerun with --resume redoes what is missing), so they are not fsync'ed. */
+static vp_status frag_open(const vp_job *j, int r, const char *ext, vp_afile *f, vp_err *err)
+{
+    char path[4200];
+    part_path(j, r, ext, path, sizeof path);
+    vp_status s = vp_afile_open(f, path, err);
+    f->no_sync = 1;
+    return s;
+}
+
+vp_status vp_frag_write(const vp_job *j, int r, const vp_variant *var, const vp_layer_stats *st,
+                        const double *tpre, const double *tgrad, const vp_histogram *hist,
+                        const double *sv, const vp_run_sum *sum, double seconds, vp_err *err)
+{
+    const vp_experiment *e = j->e;
+    char act[256], init[256];
+    vp_csv_run cr;
+    csv_run(e, r, act, init, sizeof act, &cr);
+    vp_afile f;
+    vp_status s;
+
+    if ((s = frag_open(j, r, "layers", &f, err))) return s;
+    vp_csv_layers_rows(f.fp, &cr, var->L, st, j->theory, tpre, tgrad);
+    if ((s = vp_afile_commit(&f, err))) return s;
+
+    if (hist) {
+        if ((s = frag_open(j, r, "hist", &f, err))) return s;
+        for (int l = 1; l <= var->L; l++)
+            for (int q = 0; q < VP_HIST_QUANTITIES; q++) {
+                const vp_histogram *h = &hist[(size_t)(l - 1) * VP_HIST_QUANTITIES + (size_t)q];
+                if (h->density) vp_csv_hist_rows(f.fp, &cr, l, HIST_NAMES[q], h);
+            }
+        if ((s = vp_afile_commit(&f, err))) return s;
+    }
+
+    if (sv) {
+        if ((s = frag_open(j, r, "jac", &f, err))) return s;
+        int n = var->widths[0] < var->widths[var->L] ? var->widths[0] : var->widths[var->L];
+        vp_csv_jacobian_rows(f.fp, &cr, n, sv);
+        if ((s = vp_afile_commit(&f, err))) return s;
+    }
+
+    vp_csv_summary cs = { var->L, var->batch, sum->act_ratio, sum->grad_ratio,
+                          vp_runner_verdict(sum->act_ratio, sum->nonfinite),
+                          vp_runner_verdict(sum->grad_ratio, sum->nonfinite),
+                          sum->nonfinite, sum->subnormal, sum->xi_grad, sum->theory_chi1, sum->theory_xi_c,
+                          seconds, "ok" };
+    if ((s = frag_open(j, r, "runs", &f, err))) return s;
+    vp_csv_runs_row(f.fp, &cr, j->theory, &cs);
+    if ((s = vp_afile_commit(&f, err))) return s;
+
+    /* The .sum marker is written last: its presence means the run is complete. */
+    if ((s = frag_open(j, r, "sum", &f, err))) return s;
+    fprintf(f.fp, "%.17g %.17g %lld %lld\n", sum->act_ratio, sum->grad_ratio, sum->nonfinite, sum->subnormal);
+    return vp_afile_commit(&f, err);
+}
+
+/* ---- assembly ---- */
+static vp_status append_file(FILE *out, const char *path, vp_err *err)
+{
+    FILE *in = fopen(path, "rb");
+    if (!in) return vp_fail(err, VP_ERR_IO, "cannot read %s: %s", path, strerror(errno));
+    char buf[1 << 16];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, in)) > 0) fwrite(buf, 1, n, out);
+    int bad = ferror(in);
+    fclose(in);
+    return bad ? vp_fail(err, VP_ERR_IO, "cannot read %s", path) : VP_OK;
+}
+
+typedef void (*header_fn)(FILE *f, const vp_job *j);
+static void h_layers(FILE *f, const vp_job *j) { vp_csv_layers_header(f, j->theory, j->e->nsweep, j->e->sweep_keys); }
+static void h_runs(FILE *f, const vp_job *j) { vp_csv_runs_header(f, j->theory, j->e->nsweep, j->e->sweep_keys); }
+static void h_hist(FILE *f, const vp_job *j) { (void)j; vp_csv_hist_header(f); }
+static void h_jac(FILE *f, const vp_job *j) { (void)j; vp_csv_jacobian_header(f); }
+
+/* out/<name> = header + the `ext` fragment of every complete run, in run order. */
+static vp_status assemble(const vp_job *j, const char *name, const char *ext, header_fn header, vp_err *err)
+{
+    char path[4200], frag[4200];
+    vp_status s = vp_path_join(path, sizeof path, j->o->out_dir, name, err);
+    if (s) return s;
+    vp_afile f;
+    if ((s = vp_afile_open(&f, path, err))) return s;
+    header(f.fp, j);
+    for (int r = 0; r < vp_experiment_runs(j->e) && !s; r++) {
+        if (!j->sums[r].done) continue;
+        part_path(j, r, ext, frag, sizeof frag);
+        s = append_file(f.fp, frag, err);
+    }
+    if (s) { vp_afile_abort(&f); return s; }
+    return vp_afile_commit(&f, err);
+}
+
+static int any_hist(const vp_experiment *e)
+{
+    for (int v = 0; v < e->nvariants; v++)
+        if (e->variants[v].hist_bins) return 1;
+    return 0;
+}
+
+static int any_jacobian(const vp_experiment *e)
+{
+    for (int v = 0; v < e->nvariants; v++)
+        if (e->variants[v].jacobian) return 1;
+    return 0;
+}
+
+vp_status vp_frag_assemble(const vp_job *j, vp_err *err)
+{
+    vp_status s = assemble(j, "layers.csv", "layers", h_layers, err);
+    if (!s) s = assemble(j, "runs.csv", "runs", h_runs, err);
+    if (!s && any_hist(j->e)) s = assemble(j, "histograms.csv", "hist", h_hist, err);
+    if (!s && any_jacobian(j->e)) s = assemble(j, "jacobian.csv", "jac", h_jac, err);
+    return s;
+}
+
+void vp_frag_clear(const char *dir, int rmdir_too)
+{
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    char p[4400];
+    while (d && (de = readdir(d))) {
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0) continue;
+        snprintf(p, sizeof p, "%s/%s", dir, de->d_name);
+        unlink(p);
+    }
+    if (d) closedir(d);
+    if (rmdir_too) rmdir(dir);
+}
+
+/* ---- resume ---- */
+vp_status vp_frag_write_config(const vp_job *j, vp_err *err)
+{
+    char path[4200];
+    vp_afile f;
+    vp_status s = vp_path_join(path, sizeof path, j->o->out_dir, "config.json", err);
+    if (s || (s = vp_afile_open(&f, path, err))) return s;
+    fputs(j->e->resolved_json, f.fp);
+    fputc('\n', f.fp);
+    return vp_afile_commit(&f, err);
+}
+
+int vp_frag_load_done(vp_job *j, int r)
+{
+    char path[4200];
+    part_path(j, r, "sum", path, sizeof path);
+    FILE *f = fopen(path, "r");
+    if (!f) return 0;
+    vp_run_sum s = { 1, 0, 0, 0, 0, NAN, NAN, NAN };
+    int ok = fscanf(f, "%lf %lf %lld %lld", &s.act_ratio, &s.grad_ratio, &s.nonfinite, &s.subnormal) == 4;
+    fclose(f);
+    if (ok) j->sums[r] = s;
+    return ok;
+}
+
+vp_status vp_frag_check_resume(const vp_job *j, vp_err *err)
+{
+    char path[4200];
+    vp_status s = vp_path_join(path, sizeof path, j->o->out_dir, "config.json", err);
+    if (s) return s;
+    /* config.json holds the resolved config and a final newline: a longer file
+     * (VP_ERR_DATA from vp_read_file) differs as well. */
+    size_t want = strlen(j->e->resolved_json) + 1, n = 0;
+    char *buf = NULL;
+    vp_err rerr;
+    s = vp_read_file(path, want, &buf, &n, &rerr);
+    if (s == VP_ERR_IO)
+        return vp_fail(err, VP_ERR_CONFIG, "--resume: %s has no config.json; nothing to resume", j->o->out_dir);
+    if (s == VP_ERR_NOMEM) return vp_fail(err, s, "%s", rerr.msg);
+    int same = !s && n == want && memcmp(buf, j->e->resolved_json, want - 1) == 0 && buf[want - 1] == '\n';
+    free(buf);
+    if (!same)
+        return vp_fail(err, VP_ERR_CONFIG, "--resume: the results in %s were made by a different config "
+                       "(config.json differs); run without --resume to start over, or choose another -o",
+                       j->o->out_dir);
+    return VP_OK;
+}

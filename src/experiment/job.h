@@ -1,0 +1,56 @@
+/* job: the state of one vp_runner_run shared by the runner's parts (experiment
+ * layer; private to runner.c, run.c, fragments.c and summary_print.c -- nothing
+ * outside src/experiment/ includes it).
+ *
+ * The driver (runner.c) fills a vp_job before the workers start; afterwards the
+ * workers read e, o, parts, data, theory and tctx without locking, take `lock` to
+ * pick a run (todo, groups) and to record a result (finished, draws, status/err),
+ * and each writes only its own runs' sums[r].
+ */
+#ifndef VP_JOB_H
+#define VP_JOB_H
+
+#include <pthread.h>
+#include <time.h>
+
+#include "base/err.h"
+#include "experiment/config.h"
+#include "experiment/runner.h"
+#include "experiment/share.h"
+#include "theory/theory.h"
+
+/* Summary of one run, kept in memory (a few numbers per run) for the table. */
+typedef struct {
+    int done;
+    double act_ratio, grad_ratio;
+    long long nonfinite, subnormal;
+    double xi_grad, theory_chi1, theory_xi_c;
+} vp_run_sum;
+
+typedef struct {
+    const vp_experiment *e;
+    const vp_runner_opts *o;
+    char parts[4096];            /* <out>/.parts: the fragments folder */
+    const double *data;          /* fashion-mnist pixels [n, 784] or NULL */
+    int theory;                  /* layers.csv has the theory columns */
+    vp_theory_ctx tctx;          /* quadrature rules, read-only once made */
+    int *todo;                   /* run indices to execute, runs sharing parameters adjacent */
+    int ntodo, finished, draws;
+    vp_run_groups groups;        /* groups of todo with the same parameters (share.h) */
+    int next_group;              /* first group no worker has started */
+    vp_run_sum *sums;            /* per run index */
+    vp_status status;            /* first failure */
+    vp_err err;
+    double t0;
+    pthread_mutex_t lock;
+} vp_job;
+
+/* Monotonic wall clock in seconds. */
+static inline double vp_job_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+#endif

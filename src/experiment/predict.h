@@ -1,0 +1,42 @@
+/* predict: mean-field theory beside a run (experiment layer, part of the runner):
+ * the theory's inputs read off a variant and its network, per-layer predictions
+ * of Var[z^l] and Var[dL/dz^l], chi_1 and xi_c, and the order-to-chaos line of a
+ * sigma_w x sigma_b sweep (critical_line.dat, read by the heatmap chart).
+ * The formulas are theory.h's; this module only decides what to feed them.
+ */
+#ifndef VP_PREDICT_H
+#define VP_PREDICT_H
+
+#include "base/err.h"
+#include "core/mlp.h"
+#include "experiment/config.h"
+#include "theory/theory.h"
+
+/* The mean-field picture of one run, from sigma_w^2(l), sigma_b^2(l) and the mean
+ * square q0 of its own input batch x: per-layer predictions pre[0..L) and
+ * grad[0..L) (left as they are -- the caller's NaN -- where the theory does not
+ * apply), and *chi1, *xi_c at the last layer's (sigma_w^2, sigma_b^2) (left as
+ * they are where the maps have no fixed point, e.g. an exploding ReLU net). */
+vp_status vp_predict_run(const vp_theory_ctx *ctx, const vp_variant *var, const vp_mlp *m, const double *x,
+                         double *pre, double *grad, double *chi1, double *xi_c, vp_err *err);
+
+/* Phase diagram (Poole et al. 2016, Schoenholz et al. 2017): when the sweep is over
+ * network.init.sigma_w x network.init.sigma_b of mean_field, the order-to-chaos line
+ * chi_1 = 1 as (sigma_w, sigma_b) points over the swept sigma_b range; points where
+ * chi_1 = 1 is unreachable are left out. `wanted` says whether the sweep is one. */
+#define VP_CRIT_STEPS 100
+typedef struct {
+    int wanted, n;
+    double sw[VP_CRIT_STEPS + 1], sb[VP_CRIT_STEPS + 1];
+    vp_status s;                 /* a failure to make the quadrature rules, reported at write */
+    vp_err err;
+} vp_crit_line;
+
+/* Compute the points (~0.1 s of quadrature; the runner does it on the main thread
+ * while the other workers start on the runs, so it is not a serial tail). */
+void vp_predict_critical_line(const vp_experiment *e, vp_crit_line *cl);
+/* Write <out_dir>/critical_line.dat ("sigma_w sigma_b" lines) when wanted. */
+vp_status vp_predict_critical_line_write(const vp_experiment *e, const char *out_dir, const vp_crit_line *cl,
+                                         vp_err *err);
+
+#endif

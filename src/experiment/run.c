@@ -1,0 +1,164 @@
+/* run: see run.h. */
+#include "experiment/run.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/data.h"
+#include "core/jacobian.h"
+#include "core/rng.h"
+#include "experiment/fragments.h"
+#include "experiment/predict.h"
+
+void vp_worker_init(vp_worker *w)
+{
+    *w = (vp_worker){ .net = NULL, .net_group = -1, .x = NULL };
+}
+
+void vp_worker_release(vp_worker *w)
+{
+    vp_mlp_free(w->net);
+    free(w->x);
+    vp_worker_init(w);
+}
+
+/* Input batch for (variant, seed): N(0,1), U(-sqrt3, sqrt3) (unit variance), or the
+ * first `batch` fashion-mnist images standardized over the batch. */
+static void make_input(const vp_job *j, const vp_variant *var, uint64_t seed, double *x)
+{
+    size_t n = (size_t)var->batch * (size_t)var->widths[0];
+    vp_rng r = vp_rng_make(seed, 0, VP_RNG_INPUT);
+    switch (var->input) {
+    case VP_INPUT_UNIFORM:
+        vp_rng_uniform_fill(&r, 0, x, n);
+        for (size_t i = 0; i < n; i++) x[i] = sqrt(3.0) * (2.0 * x[i] - 1.0);
+        break;
+    case VP_INPUT_FASHION_MNIST:
+        memcpy(x, j->data, n * sizeof *x);
+        vp_standardize(x, n);
+        break;
+    case VP_INPUT_NORMAL:
+        vp_rng_normal_fill(&r, 0, x, n);
+        break;
+    }
+}
+
+/* Measured depth scale of the backward pass: Var[dL/dz^l] ~ exp(-(L-l)/xi), so xi =
+ * 1/|slope| of the least-squares line through (l, ln Var[dL/dz^l]) over the layers
+ * with a finite positive variance (mean-field: xi_grad = -1/ln chi_1, Schoenholz
+ * et al. 2017). NaN with fewer than 3 such layers, +inf for a flat line. */
+static double fit_xi_grad(int L, const vp_layer_stats *st)
+{
+    double n = 0, sx = 0, sy = 0, sxx = 0, sxy = 0;
+    for (int l = 0; l < L; l++) {
+        double v = st[l].grad_pre_var;
+        if (!(v > 0) || !isfinite(v)) continue;
+        double x = l + 1, y = log(v);
+        n++; sx += x; sy += y; sxx += x * x; sxy += x * y;
+    }
+    if (n < 3) return NAN;
+    double slope = (n * sxy - sx * sy) / (n * sxx - sx * sx);
+    return slope == 0 ? INFINITY : 1.0 / fabs(slope);
+}
+
+/* The input batch of a run, made unless the worker's last run had the same one. */
+static vp_status run_input(const vp_job *j, const vp_variant *var, uint64_t seed, vp_worker *w, vp_err *err)
+{
+    size_t n = (size_t)var->batch * (size_t)var->widths[0];
+    if (w->x_ok && w->x_input == (int)var->input && w->x_batch == var->batch && w->x_n0 == var->widths[0] &&
+        w->x_seed == seed)
+        return VP_OK;
+    w->x_ok = 0;
+    if (n > w->xcap) {
+        free(w->x);
+        w->xcap = 0;
+        if (!(w->x = malloc(n * sizeof *w->x))) return vp_fail(err, VP_ERR_NOMEM, "out of memory");
+        w->xcap = n;
+    }
+    make_input(j, var, seed, w->x);
+    w->x_ok = 1;
+    w->x_input = (int)var->input;
+    w->x_batch = var->batch;
+    w->x_n0 = var->widths[0];
+    w->x_seed = seed;
+    return VP_OK;
+}
+
+vp_status vp_run_one(vp_job *j, int r, vp_worker *w, int params_ready, int *drew, vp_err *err)
+{
+    const vp_experiment *e = j->e;
+    int v = r / e->nseeds;
+    uint64_t seed = e->seeds[r % e->nseeds];
+    const vp_variant *var = &e->variants[v];
+    double t0 = vp_job_now();
+    vp_mlp *m = NULL, **net = &w->net;
+    double *x = NULL;
+    vp_layer_stats *st = calloc((size_t)var->L, sizeof *st);
+    vp_histogram *hist = NULL;
+    double *tpre = calloc((size_t)var->L, sizeof *tpre), *tgrad = calloc((size_t)var->L, sizeof *tgrad);
+    double *sv = NULL;
+    vp_status s = VP_OK;
+    if (!st || !tpre || !tgrad) { s = vp_fail(err, VP_ERR_NOMEM, "out of memory"); goto end; }
+    for (int l = 0; l < var->L; l++) tpre[l] = tgrad[l] = NAN;
+    if (var->hist_bins) {
+        hist = calloc((size_t)var->L * VP_HIST_QUANTITIES, sizeof *hist);
+        if (!hist) { s = vp_fail(err, VP_ERR_NOMEM, "out of memory"); goto end; }
+        for (int l = 0; l < var->L; l++)
+            for (int q = 0; q < VP_HIST_QUANTITIES && var->hist_layers[l]; q++) {
+                vp_histogram *h = &hist[(size_t)l * VP_HIST_QUANTITIES + (size_t)q];
+                h->bins = var->hist_bins;
+                h->density = malloc((size_t)var->hist_bins * sizeof *h->density);
+                if (!h->density) { s = vp_fail(err, VP_ERR_NOMEM, "out of memory"); goto end; }
+            }
+    }
+    if (vp_mlp_same_shape(*net, var->L, var->widths, var->batch, var->prec, var->act)) {
+        vp_mlp_set_act(*net, var->act);
+    } else {
+        vp_mlp_free(*net);
+        *net = NULL;
+        params_ready = 0;
+        if ((s = vp_mlp_create(net, var->L, var->widths, var->batch, var->prec, var->act, err))) goto end;
+    }
+    m = *net;
+    *drew = !params_ready;
+    if (!params_ready && (s = vp_mlp_init_params(m, &var->winit, &var->binit, seed, err))) goto end;
+    if ((s = run_input(j, var, seed, w, err))) goto end;
+    x = w->x;
+    vp_mlp_set_input(m, x);
+    if (var->winit.kind == VP_INIT_LSUV) {
+        const vp_init_info *lsuv = vp_init_get(VP_INIT_LSUV);
+        double tol = var->winit.p[vp_init_param_index(lsuv, "tol")];
+        int max_iter = (int)var->winit.p[vp_init_param_index(lsuv, "max_iter")];
+        if ((s = vp_mlp_lsuv(m, tol, max_iter, NULL, err))) goto end;
+    }
+    if ((s = vp_mlp_forward(m, st, hist, err))) goto end;
+    if (var->jacobian) {
+        int n = var->widths[0] < var->widths[var->L] ? var->widths[0] : var->widths[var->L];
+        sv = malloc((size_t)n * sizeof *sv);
+        if (!sv) { s = vp_fail(err, VP_ERR_NOMEM, "out of memory"); goto end; }
+        if ((s = vp_jacobian_mlp_svals(m, 0, sv, err))) goto end;
+    }
+    if ((s = vp_mlp_backward(m, seed, st, hist, err))) goto end;
+
+    vp_run_sum sum = { 1, st[var->L - 1].pre_var / st[0].pre_var, st[0].grad_pre_var / st[var->L - 1].grad_pre_var,
+                    0, 0, fit_xi_grad(var->L, st), NAN, NAN };
+    for (int l = 0; l < var->L; l++) {
+        sum.nonfinite += st[l].nonfinite;
+        sum.subnormal += st[l].subnormal;
+    }
+    if (var->theory &&
+        (s = vp_predict_run(&j->tctx, var, m, x, tpre, tgrad, &sum.theory_chi1, &sum.theory_xi_c, err)))
+        goto end;
+    s = vp_frag_write(j, r, var, st, tpre, tgrad, hist, sv, &sum, vp_job_now() - t0, err);
+    if (!s) j->sums[r] = sum;
+end:
+    if (s) vp_err_prefix(err, "run %d (variant %d, seed %llu)", r, v, (unsigned long long)seed);
+    free(st);
+    free(tpre);
+    free(tgrad);
+    free(sv);
+    for (size_t i = 0; hist && i < (size_t)var->L * VP_HIST_QUANTITIES; i++) free(hist[i].density);
+    free(hist);
+    return s;
+}

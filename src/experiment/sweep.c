@@ -1,0 +1,247 @@
+/* sweep: see sweep.h. */
+#include "experiment/sweep.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/param.h"
+
+#define SWEEPABLE "precision theory network.depth network.width network.input_dim network.widths " \
+                  "network.activation network.init network.bias input.distribution input.batch " \
+                  "measure.jacobian measure.histograms"
+
+/* ---- keys and labels ---- */
+
+/* Set the dotted `key` of root to a copy of `value`. A string met on the way
+ * (e.g. "init": "orthogonal" with key network.init.gain) becomes {"name": string}. */
+static vp_status set_dotted(vp_cfg_ctx *c, cJSON *root, const char *key, const cJSON *value)
+{
+    char buf[512];
+    snprintf(buf, sizeof buf, "%s", key);
+    cJSON *node = root;
+    char *save = NULL, *part = strtok_r(buf, ".", &save);
+    while (part) {
+        char *next = strtok_r(NULL, ".", &save);
+        cJSON *child = cJSON_GetObjectItemCaseSensitive(node, part);
+        if (!next) {
+            cJSON *dup = cJSON_Duplicate(value, 1);
+            if (!dup) return vp_fail(c->err, VP_ERR_NOMEM, "out of memory");
+            if (child) cJSON_ReplaceItemInObjectCaseSensitive(node, part, dup);
+            else cJSON_AddItemToObject(node, part, dup);
+            return VP_OK;
+        }
+        if (!child) {
+            child = cJSON_AddObjectToObject(node, part);
+            if (!child) return vp_fail(c->err, VP_ERR_NOMEM, "out of memory");
+        } else if (cJSON_IsString(child)) {
+            cJSON *obj = cJSON_CreateObject();
+            if (!obj || !cJSON_AddStringToObject(obj, "name", child->valuestring)) {
+                cJSON_Delete(obj);
+                return vp_fail(c->err, VP_ERR_NOMEM, "out of memory");
+            }
+            cJSON_ReplaceItemInObjectCaseSensitive(node, part, obj);
+            child = obj;
+        } else if (!cJSON_IsObject(child)) {
+            return vp_cfg_fail(c, "sweep", "\"%s\": the config has %s at \"%s\", so it cannot be swept into",
+                           key, vp_cfg_type_name(child), part);
+        }
+        node = child;
+        part = next;
+    }
+    return VP_OK;
+}
+
+static vp_status check_sweep_key(vp_cfg_ctx *c, const char *key)
+{
+    static const char *const prefixes[] = { "network.activation.", "network.init.", "network.bias." };
+    if (vp_choice_index(SWEEPABLE, key) >= 0) return VP_OK;
+    for (size_t i = 0; i < sizeof prefixes / sizeof *prefixes; i++)
+        if (strncmp(key, prefixes[i], strlen(prefixes[i])) == 0 && strlen(key) > strlen(prefixes[i]) &&
+            !strchr(key + strlen(prefixes[i]), '.'))
+            return VP_OK; /* a parameter: checked when the variant is parsed */
+    char list[1024], dym[160];
+    vp_choices_list(SWEEPABLE, list, sizeof list);
+    vp_did_you_mean(key, SWEEPABLE, dym, sizeof dym);
+    char p[600];
+    snprintf(p, sizeof p, "sweep[\"%s\"]", key);
+    return vp_cfg_fail(c, p, "not a sweepable key%s; sweepable: %s, or network.activation.<param>, "
+                   "network.init.<param>, network.bias.<param>", dym, list);
+}
+
+/* Label of variant v's value for swept key. */
+static char *sweep_label(const char *key, const cJSON *value, const vp_variant *v)
+{
+    char buf[512];
+    if (strcmp(key, "network.activation") == 0) vp_act_label(&v->act, buf, sizeof buf);
+    else if (strcmp(key, "network.init") == 0) vp_init_label(&v->winit, buf, sizeof buf);
+    else if (strcmp(key, "network.bias") == 0) vp_init_label(&v->binit, buf, sizeof buf);
+    else if (cJSON_IsNumber(value)) snprintf(buf, sizeof buf, "%.10g", value->valuedouble);
+    else if (cJSON_IsString(value)) snprintf(buf, sizeof buf, "%s", value->valuestring);
+    else if (cJSON_IsBool(value)) snprintf(buf, sizeof buf, "%s", cJSON_IsTrue(value) ? "true" : "false");
+    else {
+        char *s = cJSON_PrintUnformatted(value);
+        snprintf(buf, sizeof buf, "%s", s ? s : "?");
+        free(s);
+    }
+    return strdup(buf);
+}
+
+/* ---- the resolved config ---- */
+static cJSON *entry_json(const char *name, const vp_param *spec, int n, const double *p, unsigned auto_mask,
+                         unsigned critical_mask)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "name", name);
+    for (int i = 0; i < n; i++) {
+        if (spec[i].type == VP_P_ENUM) {
+            char w[64];
+            cJSON_AddStringToObject(o, spec[i].name, vp_choice_word(spec[i].choices, (int)p[i], w, sizeof w));
+        } else if (auto_mask & (1u << i)) {
+            cJSON_AddStringToObject(o, spec[i].name, "auto");
+        } else if (critical_mask & (1u << i)) {
+            cJSON_AddStringToObject(o, spec[i].name, "critical");
+        } else {
+            cJSON_AddNumberToObject(o, spec[i].name, p[i]);
+        }
+    }
+    return o;
+}
+
+static char *resolved_json(const vp_experiment *e, const vp_variant *base, const cJSON *sweep)
+{
+    cJSON *r = cJSON_CreateObject();
+    cJSON_AddStringToObject(r, "varprop_version", VP_VERSION);
+    cJSON_AddStringToObject(r, "name", e->name);
+    cJSON_AddStringToObject(r, "description", e->description);
+    cJSON *seeds = cJSON_AddArrayToObject(r, "seeds");
+    for (int i = 0; i < e->nseeds; i++) cJSON_AddItemToArray(seeds, cJSON_CreateNumber((double)e->seeds[i]));
+    cJSON_AddStringToObject(r, "precision", base->prec == VP_F64 ? "float64" : "float32");
+    cJSON_AddBoolToObject(r, "theory", base->theory);
+    cJSON *net = cJSON_AddObjectToObject(r, "network");
+    cJSON_AddNumberToObject(net, "depth", base->L);
+    int uniform = 1;
+    for (int l = 2; l <= base->L; l++) uniform &= base->widths[l] == base->widths[1];
+    if (uniform) cJSON_AddNumberToObject(net, "width", base->widths[1]);
+    cJSON_AddNumberToObject(net, "input_dim", base->widths[0]);
+    cJSON_AddItemToObject(net, "widths", cJSON_CreateIntArray(base->widths, base->L + 1));
+    const vp_act_info *ai = vp_act_get(base->act.kind);
+    cJSON_AddItemToObject(net, "activation", entry_json(ai->name, ai->params, ai->nparams, base->act.p, 0, 0));
+    const vp_init_info *wi = vp_init_get(base->winit.kind);
+    cJSON_AddItemToObject(net, "init", entry_json(wi->name, wi->params, wi->nparams, base->winit.p, base->winit.auto_mask,
+                                                  base->winit.critical_mask));
+    if (wi->sets_bias) cJSON_AddNullToObject(net, "bias");
+    else {
+        const vp_init_info *bi = vp_init_get(base->binit.kind);
+        cJSON_AddItemToObject(net, "bias", entry_json(bi->name, bi->params, bi->nparams, base->binit.p, 0, 0));
+    }
+    cJSON *in = cJSON_AddObjectToObject(r, "input");
+    cJSON_AddStringToObject(in, "distribution", vp_input_name(base->input));
+    cJSON_AddNumberToObject(in, "batch", base->batch);
+    if (base->input == VP_INPUT_FASHION_MNIST) cJSON_AddStringToObject(in, "path", e->data_dir);
+    cJSON *me = cJSON_AddObjectToObject(r, "measure");
+    if (base->hist_bins) {
+        cJSON *h = cJSON_AddObjectToObject(me, "histograms");
+        cJSON *ls = cJSON_AddArrayToObject(h, "layers");
+        for (int l = 0; l < base->L; l++)
+            if (base->hist_layers[l]) cJSON_AddItemToArray(ls, cJSON_CreateNumber(l + 1));
+        cJSON_AddNumberToObject(h, "bins", base->hist_bins);
+    } else {
+        cJSON_AddNullToObject(me, "histograms");
+    }
+    cJSON_AddBoolToObject(me, "jacobian", base->jacobian);
+    cJSON_AddItemToObject(r, "sweep", sweep ? cJSON_Duplicate(sweep, 1) : cJSON_CreateObject());
+    cJSON *vs = cJSON_AddArrayToObject(r, "variants");
+    for (int v = 0; v < e->nvariants; v++) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddNumberToObject(o, "variant", v);
+        for (int k = 0; k < e->nsweep; k++)
+            cJSON_AddStringToObject(o, e->sweep_keys[k], e->sweep_values[(size_t)v * (size_t)e->nsweep + (size_t)k]);
+        cJSON_AddItemToArray(vs, o);
+    }
+    char *s = cJSON_Print(r);
+    cJSON_Delete(r);
+    return s;
+}
+
+/* ---- expansion ---- */
+vp_status vp_sweep_expand(vp_cfg_ctx *c, const cJSON *root, const vp_variant *base, const vp_config_opts *opts,
+                          vp_experiment *e)
+{
+    vp_err *err = c->err;
+    vp_status s = VP_OK;
+    int *idx = NULL, *sizes = NULL;
+    cJSON *tree = NULL;
+    /* sweep: validate keys and value arrays, count variants */
+    const cJSON *sweep = cJSON_GetObjectItemCaseSensitive(root, "sweep");
+    long nvar = 1;
+    if (sweep) {
+        if (!cJSON_IsObject(sweep)) { s = vp_cfg_fail(c, "sweep", "expected an object {\"dotted.key\": [values...]}, got %s", vp_cfg_type_name(sweep)); goto end; }
+        e->nsweep = cJSON_GetArraySize(sweep);
+        e->sweep_keys = calloc((size_t)e->nsweep + 1, sizeof *e->sweep_keys);
+        sizes = calloc((size_t)e->nsweep + 1, sizeof *sizes);
+        if (!e->sweep_keys || !sizes) { s = vp_fail(err, VP_ERR_NOMEM, "out of memory"); goto end; }
+        int k = 0;
+        for (const cJSON *it = sweep->child; it; it = it->next, k++) {
+            char p[600];
+            snprintf(p, sizeof p, "sweep[\"%s\"]", it->string);
+            if ((s = check_sweep_key(c, it->string))) goto end;
+            for (const cJSON *o = sweep->child; o != it; o = o->next)
+                if (strcmp(o->string, it->string) == 0) { s = vp_cfg_fail(c, p, "key given twice"); goto end; }
+            if (!cJSON_IsArray(it) || cJSON_GetArraySize(it) == 0) { s = vp_cfg_fail(c, p, "expected a non-empty array of values"); goto end; }
+            e->sweep_keys[k] = strdup(it->string);
+            if (!e->sweep_keys[k]) { s = vp_fail(err, VP_ERR_NOMEM, "out of memory"); goto end; }
+            sizes[k] = cJSON_GetArraySize(it);
+            nvar *= sizes[k];
+            if (nvar > 100000000L) {
+                s = vp_cfg_fail(c, p, "the sweep has more than 100000000 variants; shrink it");
+                goto end;
+            }
+        }
+    }
+    long runs = nvar * e->nseeds;
+    long limit = opts && opts->max_runs >= 0 ? opts->max_runs : VP_DEFAULT_MAX_RUNS;
+    if (limit > 0 && runs > limit) {
+        s = vp_fail(err, VP_ERR_CONFIG, "%s: sweep: %ld variants x %d seeds = %ld runs is more than the limit of %ld; "
+                    "shrink the sweep or pass --max-runs N", c->source, nvar, e->nseeds, runs, limit);
+        goto end;
+    }
+    e->nvariants = (int)nvar;
+    e->variants = calloc((size_t)nvar, sizeof *e->variants);
+    e->sweep_values = calloc((size_t)nvar * (size_t)(e->nsweep ? e->nsweep : 1), sizeof *e->sweep_values);
+    idx = calloc((size_t)e->nsweep + 1, sizeof *idx);
+    if (!e->variants || !e->sweep_values || !idx) { s = vp_fail(err, VP_ERR_NOMEM, "out of memory"); goto end; }
+    c->nsweep = e->nsweep;
+    c->keys = e->sweep_keys;
+    c->idx = idx;
+    for (long v = 0; v < nvar; v++) {
+        long rest = v; /* mixed radix, last key fastest */
+        for (int k = e->nsweep - 1; k >= 0; k--) { idx[k] = (int)(rest % sizes[k]); rest /= sizes[k]; }
+        tree = cJSON_Duplicate(root, 1);
+        if (!tree) { s = vp_fail(err, VP_ERR_NOMEM, "out of memory"); goto end; }
+        cJSON_DeleteItemFromObjectCaseSensitive(tree, "sweep");
+        for (int k = 0; k < e->nsweep; k++) {
+            const cJSON *val = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(sweep, e->sweep_keys[k]), idx[k]);
+            if ((s = set_dotted(c, tree, e->sweep_keys[k], val))) goto end;
+        }
+        if ((s = vp_cfg_variant(c, tree, &e->variants[v]))) goto end;
+        for (int k = 0; k < e->nsweep; k++) {
+            const cJSON *val = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(sweep, e->sweep_keys[k]), idx[k]);
+            char **slot = &e->sweep_values[v * e->nsweep + k];
+            *slot = sweep_label(e->sweep_keys[k], val, &e->variants[v]);
+            if (!*slot) { s = vp_fail(err, VP_ERR_NOMEM, "out of memory"); goto end; }
+        }
+        cJSON_Delete(tree);
+        tree = NULL;
+    }
+    e->resolved_json = resolved_json(e, base, sweep);
+    if (!e->resolved_json) s = vp_fail(err, VP_ERR_NOMEM, "out of memory");
+end:
+    c->nsweep = 0; /* idx is freed below: back to messages about the base document */
+    c->keys = NULL;
+    c->idx = NULL;
+    cJSON_Delete(tree);
+    free(idx);
+    free(sizes);
+    return s;
+}
