@@ -1,5 +1,6 @@
 /* cmd_plot: `varprop plot RESULTS_DIR [-o PLOTS_DIR]` -- redraw every chart and
  * the report of a results folder from its CSV files alone (see charts.h). */
+#include "results/results.h"
 #include "present/charts.h"
 #include "cli/cli.h"
 #include "cli/cli_util.h"
@@ -12,12 +13,12 @@
 static const char USAGE[] =
     "usage: varprop plot RESULTS_DIR [-o PLOTS_DIR]\n"
     "\n"
-    "Draw the charts and report.md of a results folder written by `varprop run`,\n"
-    "reading only its files (config.json, layers.csv, runs.csv, and histograms.csv,\n"
-    "jacobian.csv, critical_line.dat when present). Each chart is a PNG and an SVG\n"
+    "Draw the charts and " VP_FILE_REPORT " of a results folder written by `varprop run`,\n"
+    "reading only its files (" VP_FILE_CONFIG ", " VP_FILE_LAYERS ", " VP_FILE_RUNS ", and " VP_FILE_HIST ",\n"
+    VP_FILE_JACOBIAN ", " VP_FILE_CRITICAL " when present). Each chart is a PNG and an SVG\n"
     "next to the gnuplot script (.gp) and data file (.dat) that redraw it.\n"
     "\n"
-    "  -o, --output PLOTS_DIR  where to write (default: plots/<name>, <name> from config.json)\n"
+    "  -o, --output PLOTS_DIR  where to write (default: plots/<name>, <name> from " VP_FILE_CONFIG ")\n"
     "  -h, --help              show this help\n"
     "\n"
     "Needs gnuplot (apt-get install gnuplot-nox); VARPROP_GNUPLOT overrides the program.\n";
@@ -48,6 +49,6 @@ int vp_cmd_plot(int argc, char **argv)
         fprintf(stderr, "varprop plot: %s\n", err.msg);
         return vp_exit_code(s);
     }
-    printf("varprop plot: charts and report in %s/report.md\n", plots);
+    printf("varprop plot: charts and report in %s/" VP_FILE_REPORT "\n", plots);
     return 0;
 }

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "results/results.h"
 #include "present/charts.h"
 #include "cli/cli.h"
 #include "cli/cli_util.h"
@@ -42,7 +43,7 @@ static vp_status draw_charts(const char *results, const char *plots, int quiet, 
     else s = vp_charts_default_dir(results, pdir, sizeof pdir, err);
     if (!s) s = vp_charts_draw(results, pdir, err);
     if (s) fprintf(stderr, "varprop: charts: %s\n", err->msg);
-    else if (!quiet) printf("varprop: charts and report in %s/ (report.md)\n", pdir);
+    else if (!quiet) printf("varprop: charts and report in %s/ (" VP_FILE_REPORT ")\n", pdir);
     return s;
 }
 
@@ -50,9 +51,9 @@ static const char USAGE[] =
     "usage: varprop run CONFIG.json [-o DIR] [--plots DIR] [--no-plot] [--threads N] [--quiet]\n"
     "                   [--resume] [--max-runs N] [--no-share]\n"
     "\n"
-    "Runs every variant x seed of the experiment config and writes layers.csv, runs.csv\n"
-    "and config.json (plus histograms.csv / jacobian.csv when asked for) into DIR (default\n"
-    "results/<name>/), then draws the charts and report.md with gnuplot (default plots/<name>/).\n"
+    "Runs every variant x seed of the experiment config and writes " VP_FILE_LAYERS ", " VP_FILE_RUNS "\n"
+    "and " VP_FILE_CONFIG " (plus " VP_FILE_HIST " / " VP_FILE_JACOBIAN " when asked for) into DIR (default\n"
+    "results/<name>/), then draws the charts and " VP_FILE_REPORT " with gnuplot (default plots/<name>/).\n"
     "\n"
     "  -o DIR         results folder\n"
     "  --plots DIR    charts folder\n"
@@ -124,7 +125,7 @@ int vp_cmd_run(int argc, char **argv)
         if (!quiet && res.draws < res.done)
             printf("varprop: weights drawn %d times for %d runs (runs that differ only in the activation "
                    "or input share them)\n", res.draws, res.done);
-        if (!quiet) printf("varprop: results in %s/ (layers.csv, runs.csv, config.json)\n", dir);
+        if (!quiet) printf("varprop: results in %s/ (" VP_FILE_LAYERS ", " VP_FILE_RUNS ", " VP_FILE_CONFIG ")\n", dir);
         if (!no_plot) s = draw_charts(dir, plots, quiet, &err);
     }
     vp_experiment_free(e);

@@ -10,15 +10,13 @@
 #include <unistd.h>
 
 #include "base/fsutil.h"
-#include "experiment/summary_print.h"
 #include "results/csv.h"
-
-static const char *const HIST_NAMES[VP_HIST_QUANTITIES] = { "pre", "post", "grad_pre" };
+#include "results/results.h"
 
 /* ---- one run's fragments ---- */
 static void part_path(const vp_job *j, int r, const char *ext, char *out, size_t len)
 {
-    snprintf(out, len, "%s/run-%07d.%s", j->parts, r, ext);
+    snprintf(out, len, "%s/" VP_PART_FORMAT, j->parts, r, ext);
 }
 
 static void csv_run(const vp_experiment *e, int r, char *act, char *init, size_t len, vp_csv_run *cr)
@@ -56,38 +54,38 @@ vp_status vp_frag_write(const vp_job *j, int r, const vp_variant *var, const vp_
     vp_afile f;
     vp_status s;
 
-    if ((s = frag_open(j, r, "layers", &f, err))) return s;
+    if ((s = frag_open(j, r, vp_csv_layout_get(VP_CSV_LAYERS)->part, &f, err))) return s;
     vp_csv_layers_rows(f.fp, &cr, var->L, st, j->theory, tpre, tgrad);
     if ((s = vp_afile_commit(&f, err))) return s;
 
     if (hist) {
-        if ((s = frag_open(j, r, "hist", &f, err))) return s;
+        if ((s = frag_open(j, r, vp_csv_layout_get(VP_CSV_HIST)->part, &f, err))) return s;
         for (int l = 1; l <= var->L; l++)
             for (int q = 0; q < VP_HIST_QUANTITIES; q++) {
                 const vp_histogram *h = &hist[(size_t)(l - 1) * VP_HIST_QUANTITIES + (size_t)q];
-                if (h->density) vp_csv_hist_rows(f.fp, &cr, l, HIST_NAMES[q], h);
+                if (h->density) vp_csv_hist_rows(f.fp, &cr, l, vp_hist_quantity_word((vp_hist_quantity)q), h);
             }
         if ((s = vp_afile_commit(&f, err))) return s;
     }
 
     if (sv) {
-        if ((s = frag_open(j, r, "jac", &f, err))) return s;
+        if ((s = frag_open(j, r, vp_csv_layout_get(VP_CSV_JACOBIAN)->part, &f, err))) return s;
         int n = var->widths[0] < var->widths[var->L] ? var->widths[0] : var->widths[var->L];
         vp_csv_jacobian_rows(f.fp, &cr, n, sv);
         if ((s = vp_afile_commit(&f, err))) return s;
     }
 
     vp_csv_summary cs = { var->L, var->batch, sum->act_ratio, sum->grad_ratio,
-                          vp_runner_verdict(sum->act_ratio, sum->nonfinite),
-                          vp_runner_verdict(sum->grad_ratio, sum->nonfinite),
+                          vp_verdict_word(vp_verdict_classify(sum->act_ratio, sum->nonfinite)),
+                          vp_verdict_word(vp_verdict_classify(sum->grad_ratio, sum->nonfinite)),
                           sum->nonfinite, sum->subnormal, sum->xi_grad, sum->theory_chi1, sum->theory_xi_c,
-                          seconds, "ok" };
-    if ((s = frag_open(j, r, "runs", &f, err))) return s;
+                          seconds, VP_STATUS_OK };
+    if ((s = frag_open(j, r, vp_csv_layout_get(VP_CSV_RUNS)->part, &f, err))) return s;
     vp_csv_runs_row(f.fp, &cr, j->theory, &cs);
     if ((s = vp_afile_commit(&f, err))) return s;
 
     /* The .sum marker is written last: its presence means the run is complete. */
-    if ((s = frag_open(j, r, "sum", &f, err))) return s;
+    if ((s = frag_open(j, r, VP_PART_DONE, &f, err))) return s;
     fprintf(f.fp, "%.17g %.17g %lld %lld\n", sum->act_ratio, sum->grad_ratio, sum->nonfinite, sum->subnormal);
     return vp_afile_commit(&f, err);
 }
@@ -105,21 +103,17 @@ static vp_status append_file(FILE *out, const char *path, vp_err *err)
     return bad ? vp_fail(err, VP_ERR_IO, "cannot read %s", path) : VP_OK;
 }
 
-typedef void (*header_fn)(FILE *f, const vp_job *j);
-static void h_layers(FILE *f, const vp_job *j) { vp_csv_layers_header(f, j->theory, j->e->nsweep, j->e->sweep_keys); }
-static void h_runs(FILE *f, const vp_job *j) { vp_csv_runs_header(f, j->theory, j->e->nsweep, j->e->sweep_keys); }
-static void h_hist(FILE *f, const vp_job *j) { (void)j; vp_csv_hist_header(f); }
-static void h_jac(FILE *f, const vp_job *j) { (void)j; vp_csv_jacobian_header(f); }
-
-/* out/<name> = header + the `ext` fragment of every complete run, in run order. */
-static vp_status assemble(const vp_job *j, const char *name, const char *ext, header_fn header, vp_err *err)
+/* out/<file> = header + the fragment of every complete run, in run order. */
+static vp_status assemble(const vp_job *j, vp_csv_file file, vp_err *err)
 {
+    const vp_csv_layout *lay = vp_csv_layout_get(file);
+    const char *ext = lay->part;
     char path[4200], frag[4200];
-    vp_status s = vp_path_join(path, sizeof path, j->o->out_dir, name, err);
+    vp_status s = vp_path_join(path, sizeof path, j->o->out_dir, lay->file, err);
     if (s) return s;
     vp_afile f;
     if ((s = vp_afile_open(&f, path, err))) return s;
-    header(f.fp, j);
+    vp_csv_header(f.fp, file, j->theory, j->e->nsweep, j->e->sweep_keys);
     for (int r = 0; r < vp_experiment_runs(j->e) && !s; r++) {
         if (!j->sums[r].done) continue;
         part_path(j, r, ext, frag, sizeof frag);
@@ -145,10 +139,10 @@ static int any_jacobian(const vp_experiment *e)
 
 vp_status vp_frag_assemble(const vp_job *j, vp_err *err)
 {
-    vp_status s = assemble(j, "layers.csv", "layers", h_layers, err);
-    if (!s) s = assemble(j, "runs.csv", "runs", h_runs, err);
-    if (!s && any_hist(j->e)) s = assemble(j, "histograms.csv", "hist", h_hist, err);
-    if (!s && any_jacobian(j->e)) s = assemble(j, "jacobian.csv", "jac", h_jac, err);
+    vp_status s = assemble(j, VP_CSV_LAYERS, err);
+    if (!s) s = assemble(j, VP_CSV_RUNS, err);
+    if (!s && any_hist(j->e)) s = assemble(j, VP_CSV_HIST, err);
+    if (!s && any_jacobian(j->e)) s = assemble(j, VP_CSV_JACOBIAN, err);
     return s;
 }
 
@@ -171,7 +165,7 @@ vp_status vp_frag_write_config(const vp_job *j, vp_err *err)
 {
     char path[4200];
     vp_afile f;
-    vp_status s = vp_path_join(path, sizeof path, j->o->out_dir, "config.json", err);
+    vp_status s = vp_path_join(path, sizeof path, j->o->out_dir, VP_FILE_CONFIG, err);
     if (s || (s = vp_afile_open(&f, path, err))) return s;
     fputs(j->e->resolved_json, f.fp);
     fputc('\n', f.fp);
@@ -194,7 +188,7 @@ int vp_frag_load_done(vp_job *j, int r)
 vp_status vp_frag_check_resume(const vp_job *j, vp_err *err)
 {
     char path[4200];
-    vp_status s = vp_path_join(path, sizeof path, j->o->out_dir, "config.json", err);
+    vp_status s = vp_path_join(path, sizeof path, j->o->out_dir, VP_FILE_CONFIG, err);
     if (s) return s;
     /* config.json holds the resolved config and a final newline: a longer file
      * (VP_ERR_DATA from vp_read_file) differs as well. */
@@ -203,13 +197,13 @@ vp_status vp_frag_check_resume(const vp_job *j, vp_err *err)
     vp_err rerr;
     s = vp_read_file(path, want, &buf, &n, &rerr);
     if (s == VP_ERR_IO)
-        return vp_fail(err, VP_ERR_CONFIG, "--resume: %s has no config.json; nothing to resume", j->o->out_dir);
+        return vp_fail(err, VP_ERR_CONFIG, "--resume: %s has no " VP_FILE_CONFIG "; nothing to resume", j->o->out_dir);
     if (s == VP_ERR_NOMEM) return vp_fail(err, s, "%s", rerr.msg);
     int same = !s && n == want && memcmp(buf, j->e->resolved_json, want - 1) == 0 && buf[want - 1] == '\n';
     free(buf);
     if (!same)
         return vp_fail(err, VP_ERR_CONFIG, "--resume: the results in %s were made by a different config "
-                       "(config.json differs); run without --resume to start over, or choose another -o",
+                       "(" VP_FILE_CONFIG " differs); run without --resume to start over, or choose another -o",
                        j->o->out_dir);
     return VP_OK;
 }

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "base/fsutil.h"
+#include "results/results.h"
 
 static int theory_inputs(const vp_variant *var, const vp_mlp *m, double *sw2, double *sb2)
 {
@@ -99,7 +100,7 @@ vp_status vp_predict_critical_line_write(const vp_experiment *e, const char *out
         return cl->s;
     }
     char path[4200];
-    vp_status s = vp_path_join(path, sizeof path, out_dir, "critical_line.dat", err);
+    vp_status s = vp_path_join(path, sizeof path, out_dir, VP_FILE_CRITICAL, err);
     if (s) return s;
     vp_afile f;
     if ((s = vp_afile_open(&f, path, err))) return s;

@@ -21,6 +21,7 @@
 #include "experiment/run.h"
 #include "experiment/share.h"
 #include "experiment/summary_print.h"
+#include "results/results.h"
 
 /* OpenBLAS: stops its thread pool (exported, used by its fork handler; not in cblas.h). */
 extern int blas_thread_shutdown_(void);
@@ -159,7 +160,7 @@ vp_status vp_runner_run(const vp_experiment *e, const vp_runner_opts *o, vp_runn
     j.e = e;
     j.o = o;
     j.theory = any_theory(e);
-    vp_status s = vp_path_join(j.parts, sizeof j.parts, o->out_dir, ".parts", err);
+    vp_status s = vp_path_join(j.parts, sizeof j.parts, o->out_dir, VP_DIR_PARTS, err);
     if (!s && j.theory) s = vp_theory_ctx_init(&j.tctx, err);
     if (s) return s;
     j.sums = calloc((size_t)total, sizeof *j.sums);

@@ -41,8 +41,6 @@ typedef struct {
                                          a draw when one worker runs them in a row */
 } vp_runner_result;
 
-/* Ratio band for the verdict: a final/first ratio within [1/10, 10] is "stable". */
-#define VP_STABLE_BAND 10.0
 
 /* Estimated peak bytes of one run of variant v (network, input, scratch). */
 double vp_runner_run_bytes(const vp_experiment *e, int v);

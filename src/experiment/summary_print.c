@@ -5,29 +5,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-const char *vp_runner_verdict(double ratio, long long nonfinite)
-{
-    if (nonfinite > 0) return "non-finite";
-    /* 0/0: both ends of the net carry exactly zero signal (it underflowed on the
-     * way, e.g. relu'(0) = 0 everywhere): it vanished completely. x/0 = inf. */
-    if (isnan(ratio)) return "vanishing";
-    if (isinf(ratio)) return "exploding";
-    if (ratio < 1.0 / VP_STABLE_BAND) return "vanishing";
-    if (ratio > VP_STABLE_BAND) return "exploding";
-    return "stable";
-}
+#include "results/results.h"
+#include "results/summary.h"
 
-/* ---- summary table ---- */
-static int cmp_double(const void *a, const void *b)
+static const char *verdict(double ratio, long long nonfinite)
 {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+    return vp_verdict_word(vp_verdict_classify(ratio, nonfinite));
 }
 
 void vp_runner_print_summary(const vp_job *j)
@@ -54,9 +37,9 @@ void vp_runner_print_summary(const vp_job *j)
         char act[256], init[256];
         vp_act_label(&e->variants[v].act, act, sizeof act);
         vp_init_label(&e->variants[v].winit, init, sizeof init);
-        double ma = median(a, n), mg = median(g, n);
+        double ma = vp_median(a, (size_t)n), mg = vp_median(g, (size_t)n);
         fprintf(out, "%-4d %-22s %-34s %12.4g %-11s %12.4g %-11s\n", v, act, init, isnan(ma) ? NAN : ma,
-                vp_runner_verdict(ma, nf), isnan(mg) ? NAN : mg, vp_runner_verdict(mg, nf));
+                verdict(ma, nf), isnan(mg) ? NAN : mg, verdict(mg, nf));
     }
     free(a);
     free(g);
@@ -70,8 +53,8 @@ void vp_runner_print_summary(const vp_job *j)
     }
     if (nf_runs)
         fprintf(out, "%d run%s overflowed to Inf/NaN: their moments are reported as nan from the first layer "
-                     "with non-finite values (column nonfinite in layers.csv and runs.csv)\n",
-                nf_runs, nf_runs == 1 ? "" : "s");
+                     "with non-finite values (column %s in " VP_FILE_LAYERS " and " VP_FILE_RUNS ")\n",
+                nf_runs, nf_runs == 1 ? "" : "s", vp_col_name(VP_COL_NONFINITE));
     if (sub_runs)
         fprintf(out, "%d run%s produced subnormal values (a vanishing signal losing precision; column subnormal)\n",
                 sub_runs, sub_runs == 1 ? "" : "s");

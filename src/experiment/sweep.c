@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "base/param.h"
+#include "results/results.h"
 
 #define SWEEPABLE "precision theory network.depth network.width network.input_dim network.widths " \
                   "network.activation network.init network.bias input.distribution input.batch " \
@@ -73,8 +74,8 @@ static vp_status check_sweep_key(vp_cfg_ctx *c, const char *key)
 static char *sweep_label(const char *key, const cJSON *value, const vp_variant *v)
 {
     char buf[512];
-    if (strcmp(key, "network.activation") == 0) vp_act_label(&v->act, buf, sizeof buf);
-    else if (strcmp(key, "network.init") == 0) vp_init_label(&v->winit, buf, sizeof buf);
+    if (strcmp(key, VP_SWEEP_ACTIVATION) == 0) vp_act_label(&v->act, buf, sizeof buf);
+    else if (strcmp(key, VP_SWEEP_INIT) == 0) vp_init_label(&v->winit, buf, sizeof buf);
     else if (strcmp(key, "network.bias") == 0) vp_init_label(&v->binit, buf, sizeof buf);
     else if (cJSON_IsNumber(value)) snprintf(buf, sizeof buf, "%.10g", value->valuedouble);
     else if (cJSON_IsString(value)) snprintf(buf, sizeof buf, "%s", value->valuestring);
