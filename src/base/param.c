@@ -170,7 +170,15 @@ void vp_param_defaults(const vp_param *specs, int n, double *p)
     for (int i = 0; i < n; i++) p[i] = specs[i].def;
 }
 
-vp_status vp_param_check_all(const char *owner, const vp_param *specs, int n, const double *p, vp_err *err)
+double vp_param_get(const vp_param *specs, int n, const double *p, const char *name)
+{
+    int i = vp_param_find(specs, n, name);
+    if (i < 0) abort(); /* internal invariant: callers name a parameter of the row */
+    return p[i];
+}
+
+vp_status vp_param_check_row(const char *owner, const vp_param *specs, int n, const double *p, const char *why,
+                             vp_err *err)
 {
     for (int i = 0; i < n; i++) {
         char where[160];
@@ -178,7 +186,7 @@ vp_status vp_param_check_all(const char *owner, const vp_param *specs, int n, co
         vp_status s = vp_param_check(&specs[i], p[i], where, err);
         if (s) return s;
     }
-    return VP_OK;
+    return why ? vp_fail(err, VP_ERR_CONFIG, "%s %s", owner, why) : VP_OK;
 }
 
 void vp_param_label(const char *name, const vp_param *specs, int n, const double *p, unsigned auto_mask,

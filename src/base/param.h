@@ -71,9 +71,16 @@ int vp_param_find(const vp_param *specs, int n, const char *name);
 /* p[i] = specs[i].def for every parameter. */
 void vp_param_defaults(const vp_param *specs, int n, double *p);
 
-/* vp_param_check of every value; `owner` (the row's name) and the parameter's
- * name make the `where` of the message ("rrelu lower: ..."). */
-vp_status vp_param_check_all(const char *owner, const vp_param *specs, int n, const double *p, vp_err *err);
+/* The value of the parameter called `name`; a name the row does not have is an
+ * internal error (abort): callers name parameters that exist. */
+double vp_param_get(const vp_param *specs, int n, const double *p, const char *name);
+
+/* A row's values are valid: vp_param_check of every value (`owner`, the row's
+ * name, and the parameter's name make the `where`: "rrelu lower: ..."), then the
+ * row's own rule among them: `why` is NULL when it holds, else the reason, which
+ * follows the owner ("hard_tanh needs min_val < max_val"). VP_ERR_CONFIG. */
+vp_status vp_param_check_row(const char *owner, const vp_param *specs, int n, const double *p, const char *why,
+                             vp_err *err);
 
 /* Label of a row with its values: the name, then "(k=v,...)" for the parameters
  * that differ from their defaults (vp_param_format); a parameter whose bit is set

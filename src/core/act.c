@@ -226,17 +226,15 @@ int vp_act_param_index(const vp_act_info *info, const char *name)
 
 double vp_act_param(const vp_act *a, const char *name)
 {
-    int i = vp_act_param_index(vp_act_get(a->kind), name);
-    if (i < 0) abort(); /* internal invariant: callers name a parameter of the row */
-    return a->p[i];
+    const vp_act_info *info = vp_act_get(a->kind);
+    return vp_param_get(info->params, info->nparams, a->p, name);
 }
 
 vp_status vp_act_check(const vp_act *a, vp_err *err)
 {
     const vp_act_info *info = vp_act_get(a->kind);
-    vp_status s = vp_param_check_all(info->name, info->params, info->nparams, a->p, err);
-    const char *why = s || !info->check ? NULL : info->check(a->p);
-    return why ? vp_fail(err, VP_ERR_CONFIG, "%s %s", info->name, why) : s;
+    const char *why = info->check ? info->check(a->p) : NULL;
+    return vp_param_check_row(info->name, info->params, info->nparams, a->p, why, err);
 }
 
 double vp_act_torch_gain(const vp_act *a)
