@@ -134,7 +134,7 @@ Test(init_registry, rows_complete_and_names_unique)
         cr_expect_not_null(info->aliases, "%s", info->name);
         cr_expect(info->formula && info->formula[0], "%s: formula", info->name);
         cr_expect(info->origin && info->origin[0], "%s: origin", info->name);
-        cr_expect_not_null(info->draw, "%s: draw", info->name);
+        cr_expect_not_null(info->dist, "%s: dist", info->name);
         cr_expect(info->weight_ok || info->bias_ok, "%s: usable for nothing", info->name);
         cr_expect(info->nparams >= 0 && info->nparams <= VP_INIT_MAX_PARAMS);
         for (int i = 0; i < info->nparams; i++) {
