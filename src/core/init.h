@@ -111,14 +111,17 @@ vp_status vp_init_weight(const vp_init *in, size_t fan_out, size_t fan_in, const
 vp_status vp_init_bias(const vp_init *in, size_t fan_out, size_t fan_in, const vp_rng *rng,
                        double *b, vp_err *err);
 
-/* Exact mean and variance of one weight entry under `in` for this shape, if the
- * initializer defines them (returns 1), else 0 (identity, lsuv: data or structure
- * dependent). Bias moments with is_bias = 1. Used by the theory predictions
- * (sigma_w^2 = fan_in * Var[W]) and by the moment tests. */
+/* Exact mean and variance of one weight entry under `in` for this shape, from the
+ * row's distribution (init_dist.h), if the initializer defines them (returns 1),
+ * else 0 (identity, lsuv: data or structure dependent). Bias moments with
+ * is_bias = 1. Used by the theory predictions (sigma_w^2 = fan_in * Var[W]) and
+ * by the moment tests. */
 int vp_init_moments(const vp_init *in, size_t fan_out, size_t fan_in, int is_bias, double *mean,
                     double *var);
 
-/* Support of one entry: [lo, hi] (may be +-inf). Returns 1 if bounded. */
+/* Support of one entry: [lo, hi] (may be +-inf), the bounds the draw itself uses
+ * (a uniform's computed bound, a truncation's cut-offs mapped back through
+ * mean + std z), so every drawn value lies inside. Returns 1 if bounded. */
 int vp_init_support(const vp_init *in, size_t fan_out, size_t fan_in, int is_bias, double *lo,
                     double *hi);
 
