@@ -82,6 +82,18 @@ Test(act_registry, names_unique_and_found)
     cr_expect_eq(vp_act_find("rel"), VP_ACT_COUNT, "no prefix matching");
     cr_expect_eq(vp_act_find("swish"), VP_ACT_SILU);
     cr_expect_eq(vp_act_find("hard_silu"), VP_ACT_HARD_SWISH);
+    /* The name lists: canonical names in registry order; with aliases, every word. */
+    char names[2048], all[2048], w[64];
+    vp_act_names(0, names, sizeof names);
+    vp_act_names(1, all, sizeof all);
+    cr_expect_eq(vp_choice_count(names), VP_ACT_COUNT);
+    for (int k = 0; k < VP_ACT_COUNT; k++)
+        cr_expect_str_eq(vp_choice_word(names, k, w, sizeof w), vp_act_get((vp_act_kind)k)->name);
+    cr_expect_eq(vp_choice_count(all), nw);
+    for (int i = 0; i < nw; i++) cr_expect_geq(vp_choice_index(all, words[i]), 0, "%s", words[i]);
+    char small[10];
+    vp_act_names(1, small, sizeof small);
+    cr_expect_lt(strlen(small), sizeof small);
 }
 
 Test(act_registry, slopes_and_lognormal_rows)

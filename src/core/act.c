@@ -211,6 +211,18 @@ vp_act_kind vp_act_find(const char *name)
     return VP_ACT_COUNT;
 }
 
+void vp_act_names(int with_aliases, char *buf, size_t len)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (int k = 0; k < VP_ACT_COUNT && used < len; k++) {
+        const vp_act_info *a = &ACT_TABLE[k];
+        int al = with_aliases && a->aliases[0];
+        used += (size_t)snprintf(buf + used, len - used, "%s%s%s%s", used ? " " : "", a->name, al ? " " : "",
+                                 al ? a->aliases : "");
+    }
+}
+
 vp_act vp_act_default(vp_act_kind k)
 {
     vp_act a = { k, {0} };

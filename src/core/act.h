@@ -92,6 +92,11 @@ const vp_act_info *vp_act_get(vp_act_kind k);
 /* Look a name or alias up; returns VP_ACT_COUNT if unknown. */
 vp_act_kind vp_act_find(const char *name);
 
+/* Space-separated canonical names of every row in registry order, with each
+ * row's aliases after its name when with_aliases (the candidates of a "did you
+ * mean"). Truncated to len. */
+void vp_act_names(int with_aliases, char *buf, size_t len);
+
 /* An activation with its parameter values (defaults filled in). Plain value. */
 typedef struct {
     vp_act_kind kind;
