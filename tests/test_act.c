@@ -1,12 +1,16 @@
-/* Tests of the activation registry (src/core/act.c): completeness, name lookup,
- * derivatives against finite differences, fused kernels, PyTorch conventions at
- * kinks, calculate_gain values and reference values. */
+/* Tests of the activation registry (src/core/act*.c, act_scalar.h): completeness,
+ * name lookup, the row properties the theory reads (slopes, log-normal, the rule
+ * among parameters), derivatives against finite differences, fused kernels,
+ * PyTorch conventions at kinks, calculate_gain values and reference values; and
+ * the base helpers the registries share (base/param.h, base/sort.h). */
 #include <criterion/criterion.h>
 #include <float.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "base/sort.h"
 #include "core/act.h"
 
 #define SELU_ALPHA_REF 1.6732632423543772848170429916717
@@ -78,6 +82,148 @@ Test(act_registry, names_unique_and_found)
     cr_expect_eq(vp_act_find("rel"), VP_ACT_COUNT, "no prefix matching");
     cr_expect_eq(vp_act_find("swish"), VP_ACT_SILU);
     cr_expect_eq(vp_act_find("hard_silu"), VP_ACT_HARD_SWISH);
+    /* The name lists: canonical names in registry order; with aliases, every word. */
+    char names[2048], all[2048], w[64];
+    vp_act_names(0, names, sizeof names);
+    vp_act_names(1, all, sizeof all);
+    cr_expect_eq(vp_choice_count(names), VP_ACT_COUNT);
+    for (int k = 0; k < VP_ACT_COUNT; k++)
+        cr_expect_str_eq(vp_choice_word(names, k, w, sizeof w), vp_act_get((vp_act_kind)k)->name);
+    cr_expect_eq(vp_choice_count(all), nw);
+    for (int i = 0; i < nw; i++) cr_expect_geq(vp_choice_index(all, words[i]), 0, "%s", words[i]);
+    char small[10];
+    vp_act_names(1, small, sizeof small);
+    cr_expect_lt(strlen(small), sizeof small);
+}
+
+Test(act_registry, slopes_and_lognormal_rows)
+{
+    /* A row with slopes is positively homogeneous: phi(u) = pos u above 0 and
+     * neg u below, exactly, at its defaults and at other parameter values (the
+     * theory's closed forms rely on it); phi' is pos / neg there too. The
+     * log-normal row is phi = phi' = e^x. */
+    static const double us[] = { 1e-3, 0.3, 1.0, 2.5, 17.0, 1e5 };
+    static const double pv[] = { 0.0, 0.2, 0.7, 1.5 };
+    int homogeneous = 0, lognormal = 0;
+    for (int k = 0; k < VP_ACT_COUNT; k++) {
+        const vp_act_info *info = vp_act_get((vp_act_kind)k);
+        vp_act a = vp_act_default((vp_act_kind)k);
+        double neg = NAN, pos = NAN;
+        cr_expect_eq(vp_act_slopes(&a, &neg, &pos), info->slopes != NULL, "%s", info->name);
+        if (info->lognormal)
+            for (double x = -30; x <= 30; x += 0.75) { /* vm_exp: <= 1 ulp */
+                cr_expect_leq(fabs(vp_act_f(&a, x) - exp(x)), 2 * DBL_EPSILON * exp(x), "%s(%g)", info->name, x);
+                cr_expect_eq(vp_act_df(&a, x), vp_act_f(&a, x), "%s'(%g)", info->name, x);
+            }
+        lognormal += info->lognormal != 0;
+        if (!info->slopes) continue;
+        homogeneous++;
+        cr_expect_not(vp_act_rowwise(info), "%s", info->name);
+        for (size_t v = 0; v <= sizeof pv / sizeof pv[0]; v++) {
+            if (v > 0) /* every parameter at pv[v-1] (lower <= upper holds for rrelu) */
+                for (int i = 0; i < info->nparams; i++) a.p[i] = pv[v - 1];
+            cr_assert(vp_act_slopes(&a, &neg, &pos));
+            for (size_t i = 0; i < sizeof us / sizeof us[0]; i++) {
+                double u = us[i];
+                cr_expect_eq(vp_act_f(&a, u), pos * u, "%s(%g) vs slope %g", info->name, u, pos);
+                cr_expect_eq(vp_act_f(&a, -u), neg * -u, "%s(%g) vs slope %g", info->name, -u, neg);
+                cr_expect_eq(vp_act_df(&a, u), pos, "%s'(%g)", info->name, u);
+                cr_expect_eq(vp_act_df(&a, -u), neg, "%s'(%g)", info->name, -u);
+            }
+        }
+    }
+    cr_expect_eq(homogeneous, 5, "identity, relu, leaky_relu, prelu, rrelu");
+    cr_expect_eq(lognormal, 1, "exponential");
+    vp_act rr = vp_act_default(VP_ACT_RRELU);
+    double neg, pos;
+    vp_act_slopes(&rr, &neg, &pos);
+    cr_expect_eq(neg, 0.5 * (0.125 + 1.0 / 3.0), "rrelu: the evaluation-mode slope (lower + upper)/2");
+    vp_act gelu = vp_act_default(VP_ACT_GELU);
+    neg = pos = 7.0;
+    cr_expect_eq(vp_act_slopes(&gelu, &neg, &pos), 0);
+    cr_expect(neg == 7.0 && pos == 7.0, "left untouched");
+}
+
+Test(act_registry, parameter_rules_and_names)
+{
+    /* Every row at its defaults is valid. */
+    vp_err err;
+    for (int k = 0; k < VP_ACT_COUNT; k++) {
+        vp_act a = vp_act_default((vp_act_kind)k);
+        cr_expect_eq(vp_act_check(&a, &err), VP_OK, "%s: %s", vp_act_get((vp_act_kind)k)->name, err.msg);
+    }
+    /* The rules among parameters, in the words config errors use. */
+    vp_act ht = vp_act_default(VP_ACT_HARD_TANH);
+    ht.p[0] = ht.p[1] = 0.5;
+    cr_expect_eq(vp_act_check(&ht, &err), VP_ERR_CONFIG);
+    cr_expect_str_eq(err.msg, "hard_tanh needs min_val < max_val");
+    vp_act rr = vp_act_default(VP_ACT_RRELU);
+    rr.p[0] = rr.p[1] = 0.2;
+    cr_expect_eq(vp_act_check(&rr, &err), VP_OK, "lower = upper is allowed");
+    rr.p[0] = 0.3;
+    cr_expect_eq(vp_act_check(&rr, &err), VP_ERR_CONFIG);
+    cr_expect_str_eq(err.msg, "rrelu needs lower <= upper");
+    /* Ranges are checked first, naming row and parameter. */
+    vp_act celu = vp_act_default(VP_ACT_CELU);
+    celu.p[0] = 0.0;
+    cr_expect_eq(vp_act_check(&celu, &err), VP_ERR_CONFIG);
+    cr_expect_neq(strstr(err.msg, "celu alpha: 0 is out of range"), NULL, "%s", err.msg);
+    celu.p[0] = NAN;
+    cr_expect_eq(vp_act_check(&celu, &err), VP_ERR_CONFIG);
+    /* Parameters by name. */
+    vp_act lr = vp_act_default(VP_ACT_LEAKY_RELU);
+    cr_expect_eq(vp_act_param(&lr, "negative_slope"), 0.01);
+    cr_expect_eq(vp_act_param(&ht, "max_val"), 0.5);
+    cr_expect_eq(vp_act_param_index(vp_act_get(VP_ACT_SOFTPLUS), "threshold"), 1);
+    cr_expect_eq(vp_act_param_index(vp_act_get(VP_ACT_SOFTPLUS), "alpha"), -1);
+    /* calculate_gain through the row, NAN where PyTorch raises. */
+    lr.p[0] = 0.2;
+    cr_expect_eq(vp_act_torch_gain(&lr), sqrt(2.0 / (1.0 + 0.2 * 0.2)));
+    vp_act gelu = vp_act_default(VP_ACT_GELU);
+    cr_expect(isnan(vp_act_torch_gain(&gelu)));
+}
+
+Test(act_registry, shared_base_helpers)
+{
+    /* base/param.h: enum values are choice indices; a row's label; by name. */
+    vp_param e = { "mode", VP_P_ENUM, 0, 0, 0, "fan_in fan_out", "which fan" };
+    vp_err err;
+    cr_expect_eq(vp_param_check(&e, 1, "x", &err), VP_OK);
+    cr_expect_eq(vp_param_check(&e, 2, "x", &err), VP_ERR_CONFIG);
+    cr_expect_neq(strstr(err.msg, "fan_in, fan_out"), NULL, "%s", err.msg);
+    cr_expect_eq(vp_param_check(&e, 0.5, "x", &err), VP_ERR_CONFIG);
+    vp_param specs[2] = { { "gain", VP_P_GAIN, 1.0, 0, 10, NULL, "g" }, { "b", VP_P_NUM, 2.0, -5, 5, NULL, "b" } };
+    double p[2] = { 1.0, 3.0 }, d[2];
+    char buf[64];
+    vp_param_label("row", specs, 2, p, 0, 0, buf, sizeof buf);
+    cr_expect_str_eq(buf, "row(b=3)");
+    vp_param_label("row", specs, 2, p, 1u, 0, buf, sizeof buf);
+    cr_expect_str_eq(buf, "row(gain=auto,b=3)");
+    vp_param_label("row", specs, 2, p, 0, 1u, buf, sizeof buf);
+    cr_expect_str_eq(buf, "row(gain=critical,b=3)");
+    vp_param_defaults(specs, 2, d);
+    cr_expect(d[0] == 1.0 && d[1] == 2.0);
+    vp_param_label("row", specs, 2, d, 0, 0, buf, sizeof buf);
+    cr_expect_str_eq(buf, "row");
+    cr_expect_eq(vp_param_get(specs, 2, p, "b"), 3.0);
+    cr_expect_eq(vp_param_find(specs, 2, "gain"), 0);
+    cr_expect_eq(vp_param_find(specs, 2, "c"), -1);
+    cr_expect_eq(vp_param_check_row("row", specs, 2, p, NULL, &err), VP_OK);
+    cr_expect_eq(vp_param_check_row("row", specs, 2, p, "needs more", &err), VP_ERR_CONFIG);
+    cr_expect_str_eq(err.msg, "row needs more");
+    p[1] = 6.0;
+    cr_expect_eq(vp_param_check_row("row", specs, 2, p, "needs more", &err), VP_ERR_CONFIG);
+    cr_expect_neq(strstr(err.msg, "row b: 6 is out of range"), NULL, "ranges first: %s", err.msg);
+    cr_expect(vp_name_is("silu", "swish", "swish") && vp_name_is("silu", "swish", "silu"));
+    cr_expect_not(vp_name_is("silu", "swish", "swis"));
+    /* base/sort.h: both orders, equal values kept together. */
+    double v[6] = { 3, -1, 2, 2, -7, 0.5 };
+    qsort(v, 6, sizeof *v, vp_cmp_double);
+    for (int i = 1; i < 6; i++) cr_expect_leq(v[i - 1], v[i]);
+    qsort(v, 6, sizeof *v, vp_cmp_double_desc);
+    for (int i = 1; i < 6; i++) cr_expect_geq(v[i - 1], v[i]);
+    cr_expect_eq(v[0], 3.0);
+    cr_expect_eq(v[5], -7.0);
 }
 
 /* Activations with default parameters plus parameter variants that move kinks
@@ -222,7 +368,7 @@ Test(act_kernels, fused_equal_scalar)
     }
 }
 
-/* ---- the libm formulas src/core/act.c used before vmath.h, kept as references ----
+/* ---- the libm formulas act.c used before vmath.h (act_scalar.h now), kept as references ----
  * ref_eval gives phi and phi' of a the old way, and for each the magnitude of
  * the terms that are summed (mag): the scale of the rounding errors, which for a
  * difference like x - tanh(x) or 1 + x(1 - s) is larger than the result. mag = 0

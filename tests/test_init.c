@@ -1,4 +1,4 @@
-/* Tests of the initializer registry (src/core/init.c) against the library math in
+/* Tests of the initializer registry (src/core/init*.c) against the library math in
  * ../shared/reference/initializers.md.
  *
  * Statistical tolerances. For N i.i.d. draws with variance s^2 and fourth central
@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/act.h"
 #include "core/init.h"
 
 #define NSIG 6.0
@@ -134,7 +135,7 @@ Test(init_registry, rows_complete_and_names_unique)
         cr_expect_not_null(info->aliases, "%s", info->name);
         cr_expect(info->formula && info->formula[0], "%s: formula", info->name);
         cr_expect(info->origin && info->origin[0], "%s: origin", info->name);
-        cr_expect_not_null(info->draw, "%s: draw", info->name);
+        cr_expect_not_null(info->dist, "%s: dist", info->name);
         cr_expect(info->weight_ok || info->bias_ok, "%s: usable for nothing", info->name);
         cr_expect(info->nparams >= 0 && info->nparams <= VP_INIT_MAX_PARAMS);
         for (int i = 0; i < info->nparams; i++) {
@@ -200,6 +201,19 @@ Test(init_registry, kaiming_gain_and_auto)
         cr_assert_geq(idx, 0, "%s", c[i].name);
         cr_expect_float_eq(vp_init_kaiming_gain(idx, c[i].a), c[i].g, 1e-15, "%s(a=%g)", c[i].name, c[i].a);
     }
+    /* One calculate_gain: every nonlinearity choice is an activation of the act
+     * registry, and the kaiming gain is that row's torch_gain, to the bit (a is
+     * the negative slope where the activation has one). */
+    char w[32];
+    for (int i = 0; i < vp_choice_count(nl); i++) {
+        vp_act_kind k = vp_act_find(vp_choice_word(nl, i, w, sizeof w));
+        cr_assert_neq(k, VP_ACT_COUNT, "nonlinearity %s is an activation", w);
+        cr_expect_not_null(vp_act_get(k)->torch_gain, "%s has a PyTorch gain", w);
+        vp_act act = vp_act_default(k);
+        int slope = vp_act_param_index(vp_act_get(k), "negative_slope");
+        if (slope >= 0) act.p[slope] = 0.37;
+        cr_expect_eq(vp_init_kaiming_gain(i, 0.37), vp_act_torch_gain(&act), "%s", w);
+    }
     /* "auto" gains: unresolved ones are refused; resolve_auto fills them in and
      * marks them resolved, while the label keeps saying "auto" (init.h). */
     vp_init o = vp_init_default(VP_INIT_ORTHOGONAL);
@@ -225,6 +239,79 @@ Test(init_registry, kaiming_gain_and_auto)
     he.p[0] = 0.3;
     vp_init_resolve_auto(&he, 9.0);
     cr_expect_eq(he.p[0], 0.3);
+}
+
+Test(init_registry, parameter_rules_and_names)
+{
+    /* Every row at its defaults is valid; the rules among parameters use the words
+     * of the config errors; ranges are checked first. */
+    vp_err err;
+    for (int k = 0; k < VP_INIT_COUNT; k++) {
+        vp_init in = vp_init_default((vp_init_kind)k);
+        cr_expect_eq(vp_init_check(&in, &err), VP_OK, "%s: %s", vp_init_get((vp_init_kind)k)->name, err.msg);
+    }
+    struct { vp_init_kind k; int lo, hi; const char *msg; } c[] = {
+        { VP_INIT_UNIFORM, 0, 1, "uniform needs its lower bound below its upper bound" },
+        { VP_INIT_RANDOM_UNIFORM, 0, 1, "random_uniform needs its lower bound below its upper bound" },
+        { VP_INIT_TRUNC_NORMAL, 2, 3, "trunc_normal needs its lower cut-off below its upper cut-off" },
+        { VP_INIT_TRUNCATED_NORMAL, 2, 3, "truncated_normal needs its lower cut-off below its upper cut-off" },
+    };
+    for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
+        vp_init in = vp_init_default(c[i].k);
+        in.p[c[i].lo] = in.p[c[i].hi] = 0.5;
+        cr_expect_eq(vp_init_check(&in, &err), VP_ERR_CONFIG, "%s", c[i].msg);
+        cr_expect_str_eq(err.msg, c[i].msg);
+        in.p[c[i].lo] = 0.25;
+        cr_expect_eq(vp_init_check(&in, &err), VP_OK, "%s", err.msg);
+    }
+    vp_init sp = vp_init_default(VP_INIT_SPARSE);
+    sp.p[0] = 2.0;
+    cr_expect_eq(vp_init_check(&sp, &err), VP_ERR_CONFIG);
+    cr_expect_neq(strstr(err.msg, "sparse sparsity: 2 is out of range"), NULL, "%s", err.msg);
+    vp_init vs = vp_init_default(VP_INIT_VARIANCE_SCALING);
+    vs.p[2] = 4; /* no fifth distribution */
+    cr_expect_eq(vp_init_check(&vs, &err), VP_ERR_CONFIG);
+    cr_expect_neq(strstr(err.msg, "variance_scaling distribution"), NULL, "%s", err.msg);
+    /* Parameters by name. */
+    vp_init mf = vp_init_default(VP_INIT_MEAN_FIELD);
+    mf.p[1] = 0.3;
+    cr_expect_eq(vp_init_param(&mf, "sigma_b"), 0.3);
+    cr_expect_eq(vp_init_param(&mf, "sigma_w"), 1.0);
+    vp_init lsuv = vp_init_default(VP_INIT_LSUV);
+    cr_expect_eq(vp_init_param(&lsuv, "max_iter"), 10.0);
+}
+
+Test(init_registry, one_formula_gives_draw_moments_and_support)
+{
+    /* For every row and shape the support bounds every drawn value exactly (the
+     * support is the draw's own bound, not a recomputation of it), and a weight
+     * and a bias of the same row agree with their moments' "defined" flag. */
+    const size_t shapes[][2] = { { 7, 5 }, { 5, 7 }, { 64, 64 }, { 1, 33 } };
+    for (int k = 0; k < VP_INIT_COUNT; k++) {
+        const vp_init_info *info = vp_init_get((vp_init_kind)k);
+        vp_init in = vp_init_default((vp_init_kind)k);
+        if (k == VP_INIT_MEAN_FIELD) in.p[1] = 0.5;
+        if (k == VP_INIT_CONSTANT) in.p[0] = -0.25;
+        for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
+            for (int bias = 0; bias < 2; bias++) {
+                if (bias ? !(info->bias_ok || info->sets_bias) : !info->weight_ok) continue;
+                size_t fo = shapes[s][0], fi = shapes[s][1], n = bias ? fo : fo * fi;
+                double *x = alloc_doubles(n), lo, hi, mean, var;
+                vp_rng r = vp_rng_make(3, 1, bias ? VP_RNG_BIAS : VP_RNG_WEIGHT);
+                vp_err err;
+                vp_status st = bias ? vp_init_bias(&in, fo, fi, &r, x, &err) : vp_init_weight(&in, fo, fi, &r, x, &err);
+                cr_assert_eq(st, VP_OK, "%s: %s", info->name, err.msg);
+                int bounded = vp_init_support(&in, fo, fi, bias, &lo, &hi);
+                for (size_t i = 0; i < n; i++)
+                    cr_expect(x[i] >= lo && x[i] <= hi, "%s %zux%zu%s: %.17g outside [%.17g, %.17g]", info->name, fo, fi,
+                              bias ? " bias" : "", x[i], lo, hi);
+                if (!bounded) cr_expect(isinf(lo) && isinf(hi), "%s", info->name);
+                int has = vp_init_moments(&in, fo, fi, bias, &mean, &var);
+                cr_expect_eq(has, k != VP_INIT_IDENTITY && k != VP_INIT_LSUV, "%s", info->name);
+                if (has) cr_expect(var >= 0 && isfinite(var) && isfinite(mean), "%s: %g %g", info->name, mean, var);
+                free(x);
+            }
+    }
 }
 
 Test(init_registry, labels)

@@ -1,4 +1,4 @@
-/* Tests of the mean-field theory module (src/theory/theory.c). Reference values are
+/* Tests of the mean-field theory (src/theory: quad, expect, theory). Reference values are
  * closed forms written here independently of the module, published numbers
  * (../shared/reference/initializers.md §4.2, papers.md §4-6), and a direct
  * Monte-Carlo simulation of a finite network. */
@@ -59,6 +59,52 @@ Test(theory, gauss_hermite_moments)
     for (int i = 1; i < N; i++) cr_expect(x[i] > x[i - 1], "nodes not ascending");
     cr_expect_eq(vp_gh_rule(0, x, w, &err), VP_ERR_USAGE);
     cr_expect_eq(vp_gh_rule(VP_GH_MAX + 1, x, w, &err), VP_ERR_USAGE);
+}
+
+static double f_sin(double x, void *arg) { (void)arg; return sin(x); }
+static double f_absx(double x, void *arg) { (void)arg; return fabs(x); }
+static double f_peak(double x, void *arg) { return exp(-x * x / (2 * *(double *)arg)); }
+
+Test(theory, gauss_kronrod_integrals)
+{
+    /* Exact integrals: sin over [0, pi] = 2; |x| over [-1, 2] with its kink as a
+     * breakpoint = 2.5; a narrow Gaussian e^{-x^2/(2 s)}, s = 1e-4, over [-1, 3]
+     * = sqrt(2 pi s) (the adaptive bisection must find the peak from a coarse
+     * start); an empty piece is skipped. */
+    double out, pi_pts[2] = { 0, M_PI }, abs_pts[4] = { -1, 0, 0, 2 }, peak_pts[2] = { -1, 3 }, s = 1e-4;
+    cr_expect_eq(vp_gk_integrate(f_sin, NULL, pi_pts, 2, 0.0, &out), 0);
+    cr_expect(close_rel(out, 2.0, 1e-14, 0), "%.17g", out);
+    cr_expect_eq(vp_gk_integrate(f_absx, NULL, abs_pts, 4, 0.0, &out), 0);
+    cr_expect(close_rel(out, 2.5, 1e-15, 0), "%.17g", out);
+    cr_expect_eq(vp_gk_integrate(f_peak, &s, peak_pts, 2, 0.0, &out), 0);
+    cr_expect(close_rel(out, sqrt(2 * M_PI * s), 1e-12, 0), "%.17g", out);
+}
+
+static vp_status r_cube(void *arg, double x, double *fx, vp_err *err)
+{
+    (void)err;
+    ++*(int *)arg;
+    *fx = x * x * x - 2.0;
+    return VP_OK;
+}
+static vp_status r_fails(void *arg, double x, double *fx, vp_err *err)
+{
+    (void)arg; (void)x; (void)fx;
+    return vp_fail(err, VP_ERR_NUMERIC, "no value here");
+}
+
+Test(theory, root_bracket)
+{
+    /* The cube root of 2 on [0, 2] to 1e-15, in far fewer steps than bisection's
+     * ~50; a failing function stops the search with its own status. */
+    int calls = 0;
+    double root = 0;
+    vp_err err;
+    cr_assert_eq(vp_root_bracket(r_cube, &calls, 0.0, 2.0, -2.0, 6.0, 1e-15, 0.0, &root, &err), VP_OK);
+    cr_expect(close_rel(root, cbrt(2.0), 4e-15, 0), "%.17g", root);
+    cr_expect_lt(calls, 40, "%d evaluations", calls);
+    cr_expect_eq(vp_root_bracket(r_fails, NULL, 0.0, 2.0, -2.0, 6.0, 1e-15, 0.0, &root, &err), VP_ERR_NUMERIC);
+    cr_expect_str_eq(err.msg, "no value here");
 }
 
 /* ---- closed forms against the general quadrature ---- */

@@ -107,6 +107,12 @@ void vp_param_format(const vp_param *spec, double v, char *buf, size_t len)
 vp_status vp_param_check(const vp_param *spec, double v, const char *where, vp_err *err)
 {
     if (!isfinite(v)) return vp_fail(err, VP_ERR_CONFIG, "%s: %g is not a finite number", where, v);
+    if (spec->type == VP_P_ENUM) {
+        if (v >= 0 && v < vp_choice_count(spec->choices) && v == floor(v)) return VP_OK;
+        char list[512];
+        vp_choices_list(spec->choices, list, sizeof list);
+        return vp_fail(err, VP_ERR_CONFIG, "%s: %.10g is not the index of one of %s", where, v, list);
+    }
     if (v < spec->lo || v > spec->hi)
         return vp_fail(err, VP_ERR_CONFIG, "%s: %.10g is out of range [%.10g, %.10g] (%s)", where, v,
                        spec->lo, spec->hi, spec->help);
@@ -145,4 +151,57 @@ vp_status vp_param_parse_text(const vp_param *spec, const char *text, double *ou
     if (s) return VP_ERR_USAGE;
     *out = v;
     return VP_OK;
+}
+
+int vp_name_is(const char *name, const char *aliases, const char *word)
+{
+    return strcmp(name, word) == 0 || vp_choice_index(aliases, word) >= 0;
+}
+
+int vp_param_find(const vp_param *specs, int n, const char *name)
+{
+    for (int i = 0; i < n; i++)
+        if (strcmp(specs[i].name, name) == 0) return i;
+    return -1;
+}
+
+void vp_param_defaults(const vp_param *specs, int n, double *p)
+{
+    for (int i = 0; i < n; i++) p[i] = specs[i].def;
+}
+
+double vp_param_get(const vp_param *specs, int n, const double *p, const char *name)
+{
+    int i = vp_param_find(specs, n, name);
+    if (i < 0) abort(); /* internal invariant: callers name a parameter of the row */
+    return p[i];
+}
+
+vp_status vp_param_check_row(const char *owner, const vp_param *specs, int n, const double *p, const char *why,
+                             vp_err *err)
+{
+    for (int i = 0; i < n; i++) {
+        char where[160];
+        snprintf(where, sizeof where, "%s %s", owner, specs[i].name);
+        vp_status s = vp_param_check(&specs[i], p[i], where, err);
+        if (s) return s;
+    }
+    return why ? vp_fail(err, VP_ERR_CONFIG, "%s %s", owner, why) : VP_OK;
+}
+
+void vp_param_label(const char *name, const vp_param *specs, int n, const double *p, unsigned auto_mask,
+                    unsigned critical_mask, char *buf, size_t len)
+{
+    size_t used = (size_t)snprintf(buf, len, "%s", name);
+    int first = 1;
+    for (int i = 0; i < n && used < len; i++) {
+        char v[64];
+        if (auto_mask & (1u << i)) snprintf(v, sizeof v, "auto");
+        else if (critical_mask & (1u << i)) snprintf(v, sizeof v, "critical");
+        else if (p[i] == specs[i].def) continue;
+        else vp_param_format(&specs[i], p[i], v, sizeof v);
+        used += (size_t)snprintf(buf + used, len - used, "%s%s=%s", first ? "(" : ",", specs[i].name, v);
+        first = 0;
+    }
+    if (!first && used < len) snprintf(buf + used, len - used, ")");
 }

@@ -2,7 +2,10 @@
  * name matching shared by config parsing and the command line.
  *
  * A registry row lists its parameters as vp_param specs; values are stored as
- * doubles (an enum parameter stores the index of its choice). Pure functions, no state.
+ * doubles (an enum parameter stores the index of its choice). What the act and
+ * init registries do alike with them -- find a row by name or alias, fill in the
+ * defaults, look a parameter up by name, check the values, write a label -- is
+ * written here once. Pure functions, no state.
  */
 #ifndef VP_PARAM_H
 #define VP_PARAM_H
@@ -53,7 +56,37 @@ void vp_param_format(const vp_param *spec, double v, char *buf, size_t len);
 vp_status vp_param_parse_text(const vp_param *spec, const char *text, double *out, int *is_auto,
                               const char *where, vp_err *err);
 
-/* Check a numeric value against spec (finite, range, integer). */
+/* Check a value against spec: finite, in [lo, hi], an integer for VP_P_INT; for
+ * VP_P_ENUM the index of one of the choices. VP_ERR_CONFIG naming `where`. */
 vp_status vp_param_check(const vp_param *spec, double v, const char *where, vp_err *err);
+
+/* ---- a registry row's parameter list (specs[0..n-1]) and values p[0..n-1] ---- */
+
+/* 1 if word is a row's canonical name or one of its space-separated aliases. */
+int vp_name_is(const char *name, const char *aliases, const char *word);
+
+/* Index of the parameter called `name`, or -1. */
+int vp_param_find(const vp_param *specs, int n, const char *name);
+
+/* p[i] = specs[i].def for every parameter. */
+void vp_param_defaults(const vp_param *specs, int n, double *p);
+
+/* The value of the parameter called `name`; a name the row does not have is an
+ * internal error (abort): callers name parameters that exist. */
+double vp_param_get(const vp_param *specs, int n, const double *p, const char *name);
+
+/* A row's values are valid: vp_param_check of every value (`owner`, the row's
+ * name, and the parameter's name make the `where`: "rrelu lower: ..."), then the
+ * row's own rule among them: `why` is NULL when it holds, else the reason, which
+ * follows the owner ("hard_tanh needs min_val < max_val"). VP_ERR_CONFIG. */
+vp_status vp_param_check_row(const char *owner, const vp_param *specs, int n, const double *p, const char *why,
+                             vp_err *err);
+
+/* Label of a row with its values: the name, then "(k=v,...)" for the parameters
+ * that differ from their defaults (vp_param_format); a parameter whose bit is set
+ * in auto_mask or critical_mask shows "auto" or "critical" instead, default or not.
+ * E.g. "leaky_relu(negative_slope=0.2)", "orthogonal(gain=auto)". Truncated to len. */
+void vp_param_label(const char *name, const vp_param *specs, int n, const double *p, unsigned auto_mask,
+                    unsigned critical_mask, char *buf, size_t len);
 
 #endif

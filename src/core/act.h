@@ -1,21 +1,26 @@
-/* act: the activation registry -- one row per elementwise activation.
+/* act: the activation registry -- one row per activation.
  *
- * Each row carries the canonical name (CSV label, config spelling), aliases,
- * the formula as text, its parameters with defaults and ranges, the scalar
- * function and derivative (double precision, used by theory and tests), fused
- * array kernels (h = phi(z) and phi'(z) in one pass, float and double), the
- * PyTorch calculate_gain value where PyTorch has one, and metadata used by the
- * statistics (boundedness, peak slope) and the theory module (kink locations).
+ * Each row carries every property of its activation: the canonical name (CSV
+ * label, config spelling), aliases, the formula as text, its parameters with
+ * defaults and ranges and the rule among them (check), the scalar function and
+ * derivative (double precision, used by theory and tests), fused array kernels
+ * (h = phi(z) and phi'(z) in one pass, float and double), the PyTorch
+ * calculate_gain value where PyTorch has one (the kaiming initializers' gain
+ * too), and metadata used by the statistics (boundedness, peak slope) and the
+ * theory module (kink locations, the slopes of the positively homogeneous rows,
+ * the log-normal row). No other module restates a row's property in a case list.
  *
  * Semantics follow PyTorch (torch/nn/modules/activation.py) where PyTorch has the
  * activation, including its derivative conventions at kinks (e.g. relu'(0) = 0);
  * Keras/JAX variants are reachable through parameters (see docs/registry.md).
+ * The formulas are in act_scalar.h, the row-wise activations in act_rowwise.c.
  * The table is static const: no state, safe to share between threads.
  */
 #ifndef VP_ACT_H
 #define VP_ACT_H
 
 #include <stddef.h>
+#include "base/err.h"
 #include "base/param.h"
 
 #define VP_ACT_MAX_PARAMS 3
@@ -65,6 +70,14 @@ typedef struct {
     int in_per_out;        /* pre-activations per output unit (GLU: 2); 0 means 1 */
     vp_row_fwd row_fwd;
     vp_row_bwd row_bwd;
+    /* Positively homogeneous rows only (identity, the ReLU family): phi(u) = pos*u
+     * for u > 0 and neg*u for u < 0; the theory has closed forms for them. */
+    void (*slopes)(const double *p, double *neg, double *pos);
+    int lognormal;         /* phi = phi' = e^x: Gaussian expectations are log-normal moments */
+    /* The rule among the parameters that their ranges cannot say (hard_tanh:
+     * min_val < max_val): NULL if p satisfies it, else the reason, a phrase that
+     * follows the row's name ("needs min_val < max_val"). NULL: no rule. */
+    const char *(*check)(const double *p);
 } vp_act_info;
 
 /* 1 for the row-wise (non-elementwise) activations. */
@@ -79,6 +92,11 @@ const vp_act_info *vp_act_get(vp_act_kind k);
 /* Look a name or alias up; returns VP_ACT_COUNT if unknown. */
 vp_act_kind vp_act_find(const char *name);
 
+/* Space-separated canonical names of every row in registry order, with each
+ * row's aliases after its name when with_aliases (the candidates of a "did you
+ * mean"). Truncated to len. */
+void vp_act_names(int with_aliases, char *buf, size_t len);
+
 /* An activation with its parameter values (defaults filled in). Plain value. */
 typedef struct {
     vp_act_kind kind;
@@ -87,6 +105,25 @@ typedef struct {
 
 /* Activation `k` with every parameter at its default. */
 vp_act vp_act_default(vp_act_kind k);
+
+/* Index of the row's parameter called `name`, or -1. */
+int vp_act_param_index(const vp_act_info *info, const char *name);
+
+/* The value of a's parameter called `name`; a name the row does not have is an
+ * internal error (abort), so callers name parameters that exist. */
+double vp_act_param(const vp_act *a, const char *name);
+
+/* VP_OK if every parameter of a is in its range and the row's rule holds; else
+ * VP_ERR_CONFIG with a message that names the row ("hard_tanh needs min_val <
+ * max_val", "rrelu lower: 2 is out of range [...]"). */
+vp_status vp_act_check(const vp_act *a, vp_err *err);
+
+/* PyTorch's calculate_gain for a; NAN where PyTorch raises (no torch_gain). */
+double vp_act_torch_gain(const vp_act *a);
+
+/* 1 and the two slopes (phi(u) = pos*u above 0, neg*u below) if a's row is
+ * positively homogeneous, else 0 (neg and pos untouched). */
+int vp_act_slopes(const vp_act *a, double *neg, double *pos);
 
 static inline double vp_act_f(const vp_act *a, double x) { return vp_act_get(a->kind)->f(x, a->p); }
 static inline double vp_act_df(const vp_act *a, double x) { return vp_act_get(a->kind)->df(x, a->p); }

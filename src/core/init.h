@@ -6,6 +6,13 @@
  * (lecun_*, variance_scaling, random_normal, truncated_normal, ...), see
  * ../shared/reference/initializers.md and docs/registry.md.
  *
+ * A row carries every property of its initializer: names, formula text,
+ * parameters and the rule among them (check), where it may be used, and its
+ * formula written once as a `dist` function -- the distribution of one entry
+ * for a given shape (init_dist.h) -- from which the draw, the exact moments and
+ * the support all derive. The kaiming gain is the act registry's
+ * calculate_gain (vp_act_torch_gain); the orthogonal QR is init_orthogonal.c's.
+ *
  * Weights have PyTorch layout [fan_out, fan_in], row-major: y = x W^T.
  * Every draw is a pure function of (vp_init, shape, vp_rng): see rng.h.
  * The table is static const; the library holds no state.
@@ -45,11 +52,8 @@ typedef struct {
 } vp_init;
 
 typedef struct vp_init_info vp_init_info;
-
-/* Draw a [fan_out, fan_in] weight (or, for is_bias, a length-fan_out bias whose
- * layer has fan_in inputs) into out (double). */
-typedef vp_status (*vp_init_draw_fn)(const vp_init *in, size_t fan_out, size_t fan_in, int is_bias,
-                                     const vp_rng *rng, double *out, vp_err *err);
+/* The distribution of one entry: shape and parameters (core/init_dist.h). */
+typedef struct vp_init_dist vp_init_dist;
 
 struct vp_init_info {
     const char *name;       /* canonical: config spelling and CSV label */
@@ -58,7 +62,12 @@ struct vp_init_info {
     const char *origin;     /* library and convention */
     int nparams;
     vp_param params[VP_INIT_MAX_PARAMS];
-    vp_init_draw_fn draw;
+    /* The formula: the distribution of one entry of a [fan_out, fan_in] weight (or,
+     * is_bias, of a length-fan_out bias whose layer has fan_in inputs). */
+    void (*dist)(const vp_init *in, size_t fan_out, size_t fan_in, int is_bias, vp_init_dist *d);
+    /* The rule among the parameters that their ranges cannot say (uniform: a < b):
+     * NULL if it holds, else the reason, a phrase that follows the row's name. */
+    const char *(*check)(const vp_init *in);
     int bias_ok;            /* usable as a bias initializer */
     int weight_ok;          /* usable as a weight initializer */
     int data_dependent;     /* needs the network and input batch (LSUV): drawn by mlp */
@@ -70,14 +79,22 @@ vp_init_kind vp_init_find(const char *name);   /* VP_INIT_COUNT if unknown */
 vp_init vp_init_default(vp_init_kind k);
 /* Index of the parameter called `name`, or -1. */
 int vp_init_param_index(const vp_init_info *info, const char *name);
+/* The value of in's parameter called `name` (e.g. "sigma_b"); a name the row does
+ * not have is an internal error (abort), so callers name parameters that exist. */
+double vp_init_param(const vp_init *in, const char *name);
+
+/* VP_OK if every parameter of in is in its range and the row's rule holds; else
+ * VP_ERR_CONFIG with a message that names the row ("uniform needs its lower bound
+ * below its upper bound"). Unresolved "auto"/"critical" gains hold their default. */
+vp_status vp_init_check(const vp_init *in, vp_err *err);
 
 /* Space-separated list of all names (canonical) usable as weights (bias=0) or biases. */
 void vp_init_names(int bias, char *buf, size_t len);
 
 /* Replace every "auto" gain by `gain` (e.g. the activation's PyTorch gain). */
-void vp_init_resolve_critical(vp_init *in, double gain);
-/* (vp_init_resolve_critical: the same for "critical" gains.) */
 void vp_init_resolve_auto(vp_init *in, double gain);
+/* The same for the "critical" gains. */
+void vp_init_resolve_critical(vp_init *in, double gain);
 
 /* 1 if a and b draw the same numbers for every shape and stream: the same
  * initializer with the same parameter values ("auto"/"critical" gains compared
@@ -94,14 +111,17 @@ vp_status vp_init_weight(const vp_init *in, size_t fan_out, size_t fan_in, const
 vp_status vp_init_bias(const vp_init *in, size_t fan_out, size_t fan_in, const vp_rng *rng,
                        double *b, vp_err *err);
 
-/* Exact mean and variance of one weight entry under `in` for this shape, if the
- * initializer defines them (returns 1), else 0 (identity, lsuv: data or structure
- * dependent). Bias moments with is_bias = 1. Used by the theory predictions
- * (sigma_w^2 = fan_in * Var[W]) and by the moment tests. */
+/* Exact mean and variance of one weight entry under `in` for this shape, from the
+ * row's distribution (init_dist.h), if the initializer defines them (returns 1),
+ * else 0 (identity, lsuv: data or structure dependent). Bias moments with
+ * is_bias = 1. Used by the theory predictions (sigma_w^2 = fan_in * Var[W]) and
+ * by the moment tests. */
 int vp_init_moments(const vp_init *in, size_t fan_out, size_t fan_in, int is_bias, double *mean,
                     double *var);
 
-/* Support of one entry: [lo, hi] (may be +-inf). Returns 1 if bounded. */
+/* Support of one entry: [lo, hi] (may be +-inf), the bounds the draw itself uses
+ * (a uniform's computed bound, a truncation's cut-offs mapped back through
+ * mean + std z), so every drawn value lies inside. Returns 1 if bounded. */
 int vp_init_support(const vp_init *in, size_t fan_out, size_t fan_in, int is_bias, double *lo,
                     double *hi);
 
@@ -111,7 +131,9 @@ int vp_init_support(const vp_init *in, size_t fan_out, size_t fan_in, int is_bia
 vp_status vp_init_orthogonal(size_t rows, size_t cols, double gain, int single, const vp_rng *rng, double *W,
                              vp_err *err);
 
-/* PyTorch calculate_gain for the kaiming `nonlinearity` choice index and param a. */
+/* PyTorch calculate_gain for the kaiming `nonlinearity` choice index (a name of
+ * the act registry: linear, sigmoid, tanh, relu, leaky_relu, selu) with negative
+ * slope a for leaky_relu: the act row's torch_gain (vp_act_torch_gain). */
 double vp_init_kaiming_gain(int nonlinearity, double a);
 
 #endif

@@ -72,12 +72,6 @@ static void finish_stats(size_t B, size_t n, const double *shift, const double *
 #define GEMM cblas_sgemm
 #define KERNEL kernel_f32
 #include "core/mlp_impl.inc"
-#undef REAL
-#undef REAL_MIN
-#undef REAL_NEXTUP
-#undef FN
-#undef GEMM
-#undef KERNEL
 #define REAL double
 #define REAL_MIN DBL_MIN
 #define REAL_NEXTUP(x) nextafter(x, INFINITY)
@@ -85,12 +79,6 @@ static void finish_stats(size_t B, size_t n, const double *shift, const double *
 #define GEMM cblas_dgemm
 #define KERNEL kernel_f64
 #include "core/mlp_impl.inc"
-#undef REAL
-#undef REAL_MIN
-#undef REAL_NEXTUP
-#undef FN
-#undef GEMM
-#undef KERNEL
 
 static size_t real_size(vp_precision p) { return p == VP_F64 ? sizeof(double) : sizeof(float); }
 

@@ -1,96 +1,33 @@
 /* theory: mean-field signal propagation through deep MLPs at initialization.
  *
  * Infinite-width theory of Poole et al. 2016 and Schoenholz et al. 2017 (see
- * ../shared/reference/papers.md §4) for every activation of the act registry:
- * Gaussian expectations E_z[g(sqrt(q) z)], z ~ N(0,1); the length map q -> q',
- * the covariance/correlation map, chi_1, the fixed points q* and c*, the depth
- * scales xi_q and xi_c, the order/chaos phase, the critical line chi_1 = 1, the
- * layer-by-layer predictions for a concrete finite network, and the gains.
- *
- * Expectations (docs/theory.md has the accuracy of each):
- *  - closed forms for identity, the ReLU family (relu, leaky_relu, prelu, rrelu:
- *    arc-cosine kernel) and exponential;
- *  - smooth activations (no kinks): Gauss-Hermite quadrature (probabilists'
- *    weight, Golub-Welsch through LAPACK dstev), accepted only when the 96- and
- *    48-node rules agree to 1e-12 relative, else the adaptive rule below;
- *  - piecewise activations (and the smooth fallback): adaptive Gauss-Kronrod
- *    (G10/K21) on z in [-12, 12], with breakpoints at the kinks, at 0 and on the
- *    activation's own length scale, to ~1e-13 relative.
+ * ../shared/reference/papers.md §4) for every elementwise activation of the act
+ * registry: the length map q -> q', the covariance/correlation map, chi_1, the
+ * fixed points q* and c*, the depth scales xi_q and xi_c, the order/chaos phase,
+ * the critical line chi_1 = 1, the layer-by-layer predictions for a concrete
+ * finite network, and the gains. The Gaussian expectations E_z[g(sqrt(q) z)]
+ * these are built from are expect.h's (closed forms and quadrature), the
+ * quadrature rules and the root finder quad.h's; this header includes both, so
+ * callers of the theory need only theory.h.
  *
  * Conventions: q is a variance (E[z^2] of a pre-activation); sigma_w2 is
  * fan_in * Var[W]; sigma_b2 is Var[b]. Derivatives at kinks never matter (measure
  * zero) except in the q -> 0 limits, which are taken as one-sided averages.
  *
- * Ownership: vp_theory_ctx is a plain value (no heap memory, nothing to free),
- * filled once by vp_theory_ctx_init and then only read, so one ctx may be
- * shared between threads. No global state. Every function that can fail returns
- * a vp_status and writes a message into the caller's vp_err.
+ * No global state; a vp_theory_ctx (expect.h) may be shared between threads.
+ * Every function that can fail returns a vp_status and writes a message into
+ * the caller's vp_err.
  */
 #ifndef VP_THEORY_H
 #define VP_THEORY_H
 
-#include "core/act.h"
 #include "base/err.h"
-
-#define VP_GH_MAX 128       /* largest Gauss-Hermite rule a ctx stores */
-#define VP_THEORY_GH_N 96   /* main Gauss-Hermite order */
-#define VP_THEORY_GH_N2 48  /* check order: rules must agree to accept GH */
+#include "core/act.h"
+#include "theory/expect.h"
+#include "theory/quad.h"
 
 /* |chi_1 - 1| <= this counts as critical (expectations are good to ~1e-12). */
 #define VP_THEORY_CRIT_TOL 1e-8
-
-/* ---- Gauss-Hermite rule ---- */
-
-/* n-point Gauss-Hermite rule for the standard normal measure Dz = N(0,1):
- * sum_i w[i] f(x[i]) ~ E[f(z)], exact for polynomials of degree <= 2n-1.
- * Golub-Welsch: the nodes are the eigenvalues of the Jacobi matrix of the
- * probabilists' Hermite polynomials (zero diagonal, off-diagonal sqrt(k)),
- * the weights the squared first components of the normalised eigenvectors.
- * x, w: caller arrays of length n, 1 <= n <= VP_GH_MAX; x ascending. */
-vp_status vp_gh_rule(int n, double *x, double *w, vp_err *err);
-
-/* ---- context ---- */
-
-typedef struct {
-    int n, n2;                        /* VP_THEORY_GH_N and VP_THEORY_GH_N2 */
-    double x[VP_GH_MAX], w[VP_GH_MAX];   /* main rule */
-    double x2[VP_GH_MAX], w2[VP_GH_MAX]; /* check rule */
-    /* 0 (default): closed forms where available. 1: always integrate
-     * numerically (used by the tests to validate the quadrature). */
-    int force_quadrature;
-} vp_theory_ctx;
-
-/* Compute the quadrature rules into ctx (a caller-owned value). */
-vp_status vp_theory_ctx_init(vp_theory_ctx *ctx, vp_err *err);
-
-/* ---- Gaussian expectations ---- */
-
-/* One-dimensional expectations over u = sqrt(q) z, z ~ N(0,1). */
-typedef enum {
-    VP_EXP_PHI,    /* E[phi(u)] */
-    VP_EXP_PHI2,   /* E[phi(u)^2] */
-    VP_EXP_DPHI2,  /* E[phi'(u)^2] (mu_1 of Pennington et al.) */
-    VP_EXP_DPHI4,  /* E[phi'(u)^4] (mu_2) */
-    VP_EXP_SLOPE,  /* d/dq E[phi(u)^2] = E[phi(u) phi'(u) z] / sqrt(q) (Stein) */
-    VP_EXP_COUNT
-} vp_theory_exp1;
-
-/* E over u ~ N(0, q), q >= 0. For q below 1e-30 the q -> 0+ limit is returned
- * (one-sided averages at a kink at 0). */
-vp_status vp_theory_expect(const vp_theory_ctx *ctx, const vp_act *act, vp_theory_exp1 kind,
-                           double q, double *out, vp_err *err);
-
-/* Two-dimensional expectations over u1 = sqrt(q_aa) z1,
- * u2 = sqrt(q_bb) (c z1 + sqrt(1-c^2) z2), z1, z2 iid N(0,1). */
-typedef enum {
-    VP_EXP2_PHIPHI,    /* E[phi(u1) phi(u2)] */
-    VP_EXP2_DPHIDPHI,  /* E[phi'(u1) phi'(u2)] */
-    VP_EXP2_COUNT
-} vp_theory_exp2;
-
-/* q_aa, q_bb >= 0, c in [-1, 1]. */
-vp_status vp_theory_expect2(const vp_theory_ctx *ctx, const vp_act *act, vp_theory_exp2 kind,
-                            double q_aa, double q_bb, double c, double *out, vp_err *err);
 
 /* ---- maps ---- */
 

@@ -1,0 +1,350 @@
+/* expect: see expect.h. Closed forms as in neural-tangents (arXiv 1711.09090,
+ * ../shared/reference/papers.md §10); the quadrature of quad.h otherwise.
+ * docs/theory.md has the derivations and the measured accuracy. */
+#include "theory/expect.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/sort.h"
+#include "core/normal.h"
+
+#define TWO_PI 6.283185307179586476925286766559
+
+/* q below this is treated as its q -> 0+ limit (a kink at 0 is then averaged). */
+#define Q_FLOOR 1e-30
+/* Integration range in z of the adaptive rule: N(0,1) mass beyond 12 is 4e-33. */
+#define Z_MAX 12.0
+/* 96- vs 48-node agreement (relative to E|integrand|) needed to accept Gauss-Hermite. */
+#define GH_RTOL 1e-12
+/* Gauss-Hermite is tried only for q <= this. Above it the integrands of
+ * saturating activations vary on a scale 1/sqrt(q) finer than the nodes'
+ * spacing near 0 (~0.3): the rules are then inaccurate, and at very large q
+ * the 96- and 48-node rules can even agree on the wrong value (both see a step). */
+#define GH_QMAX 4.0
+
+vp_status vp_theory_ctx_init(vp_theory_ctx *ctx, vp_err *err)
+{
+    memset(ctx, 0, sizeof *ctx);
+    ctx->n = VP_THEORY_GH_N;
+    ctx->n2 = VP_THEORY_GH_N2;
+    vp_status st = vp_gh_rule(ctx->n, ctx->x, ctx->w, err);
+    if (st == VP_OK) st = vp_gh_rule(ctx->n2, ctx->x2, ctx->w2, err);
+    return st;
+}
+
+/* ---- closed forms ---- */
+
+/* 1-D closed forms for u ~ N(0, q). Positively homogeneous phi(u) = b u (u > 0),
+ * a u (u < 0) (ABReLU; the row's slopes): E[u+] = sqrt(q/2pi), E[u^2 1{u>0}] =
+ * q/2, P(u>0) = 1/2. Exponential: E[e^{ku}] = e^{k^2 q/2} (log-normal moments). */
+static int closed_form1(const vp_act *act, vp_theory_exp1 kind, double q, double *out)
+{
+    double a, b;
+    if (vp_act_slopes(act, &a, &b)) {
+        switch (kind) {
+        case VP_EXP_PHI: *out = (b - a) * sqrt(q) * VP_INV_SQRT_2PI; return 1;
+        case VP_EXP_PHI2: *out = 0.5 * (a * a + b * b) * q; return 1;
+        case VP_EXP_DPHI2:
+        case VP_EXP_SLOPE: *out = 0.5 * (a * a + b * b); return 1;
+        case VP_EXP_DPHI4: *out = 0.5 * (a * a * a * a + b * b * b * b); return 1;
+        case VP_EXP_COUNT: return 0;
+        }
+        return 0;
+    }
+    if (vp_act_get(act->kind)->lognormal) {
+        switch (kind) {
+        case VP_EXP_PHI: *out = exp(0.5 * q); return 1;
+        case VP_EXP_PHI2:
+        case VP_EXP_DPHI2: *out = exp(2.0 * q); return 1;
+        case VP_EXP_DPHI4: *out = exp(8.0 * q); return 1;
+        case VP_EXP_SLOPE: *out = 2.0 * exp(2.0 * q); return 1;
+        case VP_EXP_COUNT: return 0;
+        }
+    }
+    return 0;
+}
+
+/* 2-D closed forms. ABReLU (neural-tangents ABRelu, arXiv 1711.09090), with
+ * theta = arccos c and r = sqrt(q_aa q_bb):
+ *   E[phi phi]   = r [ (a-b)^2/(2 pi) sin theta + ((a^2+b^2)/2 - (a-b)^2 theta/(2 pi)) c ]
+ *   E[phi' phi'] = (a^2+b^2)/2 - (a-b)^2 theta/(2 pi)
+ * relu (a = 0, b = 1) gives the arc-cosine kernel r/(2 pi) (sin theta + (pi - theta) c)
+ * and (pi - theta)/(2 pi). Exponential: E[e^{u1+u2}] = e^{Var(u1+u2)/2}. */
+static int closed_form2(const vp_act *act, vp_theory_exp2 kind, double qa, double qb, double c,
+                        double *out)
+{
+    double a, b, r = sqrt(qa * qb);
+    if (vp_act_slopes(act, &a, &b)) {
+        double th = acos(c), k = (a - b) * (a - b) / TWO_PI;
+        if (kind == VP_EXP2_PHIPHI)
+            *out = r * (k * sin(th) + (0.5 * (a * a + b * b) - k * th) * c);
+        else
+            *out = 0.5 * (a * a + b * b) - k * th;
+        return 1;
+    }
+    if (vp_act_get(act->kind)->lognormal) {
+        *out = exp(0.5 * (qa + qb + 2.0 * c * r));
+        return 1;
+    }
+    return 0;
+}
+
+/* ---- breakpoints ---- */
+
+/* Points in z where a function of u = alpha z + beta changes character: its
+ * kinks, u = 0 and u = +-1, +-4 (the activation's own length scale, so a
+ * narrow feature at large q is never stepped over), plus z = 0, +-2, +-5
+ * (the normal density's scale), clipped to [-Z_MAX, Z_MAX]. */
+typedef struct {
+    double p[48];
+    int n;
+} bpts;
+
+static void bp_add(bpts *bp, double z)
+{
+    if (isfinite(z) && z > -Z_MAX && z < Z_MAX && bp->n < 48) bp->p[bp->n++] = z;
+}
+
+static void bp_add_u(bpts *bp, double alpha, double beta, int nk, const double *kinks)
+{
+    static const double U[5] = { 0.0, -1.0, 1.0, -4.0, 4.0 };
+    if (!(alpha > 0)) return;
+    for (int i = 0; i < 5; i++) bp_add(bp, (U[i] - beta) / alpha);
+    for (int i = 0; i < nk; i++) bp_add(bp, (kinks[i] - beta) / alpha);
+}
+
+static void bp_finish(bpts *bp)
+{
+    static const double Z[5] = { 0.0, -2.0, 2.0, -5.0, 5.0 };
+    for (int i = 0; i < 5; i++) bp_add(bp, Z[i]);
+    bp->p[bp->n++] = -Z_MAX;
+    bp->p[bp->n++] = Z_MAX;
+    qsort(bp->p, (size_t)bp->n, sizeof bp->p[0], vp_cmp_double);
+    int m = 0;
+    for (int i = 0; i < bp->n; i++)
+        if (m == 0 || bp->p[i] > bp->p[m - 1]) bp->p[m++] = bp->p[i];
+    bp->n = m;
+}
+
+/* ---- integrands ---- */
+
+typedef struct {
+    vp_scalar_fn f, df;
+    const double *p;
+    int nk;
+    double kinks[4];
+} actfn;
+
+static void actfn_make(const vp_act *act, actfn *a)
+{
+    const vp_act_info *info = vp_act_get(act->kind);
+    a->f = info->f, a->df = info->df, a->p = act->p;
+    a->nk = info->kinks ? info->kinks(act->p, a->kinks) : 0;
+}
+
+/* The 1-D quantity g(u, z) whose expectation a vp_theory_exp1 asks for. */
+static double g1(const actfn *a, vp_theory_exp1 kind, double sq, double z)
+{
+    double u = sq * z;
+    switch (kind) {
+    case VP_EXP_PHI: return a->f(u, a->p);
+    case VP_EXP_PHI2: { double v = a->f(u, a->p); return v * v; }
+    case VP_EXP_DPHI2: { double d = a->df(u, a->p); return d * d; }
+    case VP_EXP_DPHI4: { double d = a->df(u, a->p); d *= d; return d * d; }
+    /* Stein: d/dq E[phi(sqrt q z)^2] = E[2 phi phi' z/(2 sqrt q)] = E[phi phi' z]/sqrt q. */
+    case VP_EXP_SLOPE: return a->f(u, a->p) * a->df(u, a->p) * z / sq;
+    case VP_EXP_COUNT: break;
+    }
+    return NAN;
+}
+
+typedef struct {
+    const actfn *a;
+    vp_theory_exp1 kind;
+    double sq;
+} arg1;
+
+static double int1(double z, void *v)
+{
+    const arg1 *r = v;
+    return vp_normal_pdf(z) * g1(r->a, r->kind, r->sq, z);
+}
+
+/* Phi or phi' at u, for the 2-D products. */
+static double fd(const actfn *a, int deriv, double u) { return deriv ? a->df(u, a->p) : a->f(u, a->p); }
+
+/* 2-D nested integral: outer over z1, inner over z2, with
+ * u1 = sa z1 and u2 = sb (c z1 + s z2), s = sqrt(1 - c^2). */
+typedef struct {
+    const actfn *a;
+    int deriv;
+    double sa, sb, c, s;
+    int failed;
+    double inner_atol; /* absolute floor of each inner integral (see vp_theory_expect2) */
+} arg2;
+
+typedef struct {
+    const arg2 *o;
+    double cz1; /* sb c z1 */
+} arg2in;
+
+static double int2_inner(double z2, void *v)
+{
+    const arg2in *r = v;
+    return vp_normal_pdf(z2) * fd(r->o->a, r->o->deriv, r->cz1 + r->o->sb * r->o->s * z2);
+}
+
+static double int2_outer(double z1, void *v)
+{
+    arg2 *o = v;
+    double A = fd(o->a, o->deriv, o->sa * z1);
+    if (A == 0.0) return 0.0;
+    arg2in in = { o, o->sb * o->c * z1 };
+    bpts bp = { .n = 0 };
+    bp_add_u(&bp, o->sb * o->s, in.cz1, o->a->nk, o->a->kinks);
+    bp_finish(&bp);
+    double I;
+    if (vp_gk_integrate(int2_inner, &in, bp.p, bp.n, o->inner_atol, &I) != 0) o->failed = 1;
+    return vp_normal_pdf(z1) * A * I;
+}
+
+/* |c| = 1: one Gaussian, u2 = c sb/sa u1. */
+static double int2_line(double z, void *v)
+{
+    const arg2 *o = v;
+    return vp_normal_pdf(z) * fd(o->a, o->deriv, o->sa * z) * fd(o->a, o->deriv, o->c * o->sb * z);
+}
+
+/* ---- expectations ---- */
+
+vp_status vp_theory_check_act(const vp_act *act, vp_err *err)
+{
+    if (!act || !vp_act_get(act->kind)) return vp_fail(err, VP_ERR_USAGE, "theory: no such activation");
+    if (vp_act_rowwise(vp_act_get(act->kind)))
+        return vp_fail(err, VP_ERR_USAGE, "theory: %s is not elementwise; mean-field theory here covers "
+                       "elementwise activations", vp_act_get(act->kind)->name);
+    return VP_OK;
+}
+
+static vp_status quad_fail(const vp_act *act, const char *what, double q, vp_err *err)
+{
+    char lab[128];
+    vp_act_label(act, lab, sizeof lab);
+    return vp_fail(err, VP_ERR_NUMERIC,
+                   "%s: Gaussian integral %s did not reach 1e-9 relative accuracy at q = %g", lab, what, q);
+}
+
+static const char *EXP1_NAME[VP_EXP_COUNT] = {
+    [VP_EXP_PHI] = "E[phi]", [VP_EXP_PHI2] = "E[phi^2]", [VP_EXP_DPHI2] = "E[phi'^2]",
+    [VP_EXP_DPHI4] = "E[phi'^4]", [VP_EXP_SLOPE] = "E[phi phi' z]/sqrt(q)" };
+
+vp_status vp_theory_expect(const vp_theory_ctx *ctx, const vp_act *act, vp_theory_exp1 kind,
+                           double q, double *out, vp_err *err)
+{
+    vp_status st = vp_theory_check_act(act, err);
+    if (st != VP_OK) return st;
+    if ((unsigned)kind >= VP_EXP_COUNT) return vp_fail(err, VP_ERR_USAGE, "theory: bad expectation kind");
+    if (!(q >= 0) || !isfinite(q)) return vp_fail(err, VP_ERR_USAGE, "theory: variance q = %g is not a finite number >= 0", q);
+    if (q < Q_FLOOR) q = Q_FLOOR;
+    if (!ctx->force_quadrature && closed_form1(act, kind, q, out)) return VP_OK;
+
+    actfn a;
+    actfn_make(act, &a);
+    double sq = sqrt(q);
+    if (a.nk == 0 && q <= GH_QMAX) {
+        /* Smooth: Gauss-Hermite, accepted if the 48-node rule agrees. */
+        double I = 0.0, I2 = 0.0, scale = 0.0;
+        for (int i = 0; i < ctx->n; i++) {
+            double g = g1(&a, kind, sq, ctx->x[i]);
+            I += ctx->w[i] * g, scale += ctx->w[i] * fabs(g);
+        }
+        for (int i = 0; i < ctx->n2; i++) I2 += ctx->w2[i] * g1(&a, kind, sq, ctx->x2[i]);
+        if (isfinite(I) && fabs(I - I2) <= GH_RTOL * scale) {
+            *out = I;
+            return VP_OK;
+        }
+    }
+    /* Piecewise (or GH not converged): adaptive Gauss-Kronrod split at the kinks. */
+    arg1 r = { &a, kind, sq };
+    bpts bp = { .n = 0 };
+    bp_add_u(&bp, sq, 0.0, a.nk, a.kinks);
+    bp_finish(&bp);
+    if (vp_gk_integrate(int1, &r, bp.p, bp.n, 0.0, out) != 0) return quad_fail(act, EXP1_NAME[kind], q, err);
+    return VP_OK;
+}
+
+vp_status vp_theory_expect2(const vp_theory_ctx *ctx, const vp_act *act, vp_theory_exp2 kind,
+                            double q_aa, double q_bb, double c, double *out, vp_err *err)
+{
+    vp_status st = vp_theory_check_act(act, err);
+    if (st != VP_OK) return st;
+    if ((unsigned)kind >= VP_EXP2_COUNT) return vp_fail(err, VP_ERR_USAGE, "theory: bad expectation kind");
+    if (!(q_aa >= 0) || !(q_bb >= 0) || !isfinite(q_aa) || !isfinite(q_bb))
+        return vp_fail(err, VP_ERR_USAGE, "theory: variances (%g, %g) must be finite and >= 0", q_aa, q_bb);
+    if (!(c >= -1.0 && c <= 1.0)) return vp_fail(err, VP_ERR_USAGE, "theory: correlation %g outside [-1, 1]", c);
+    if (q_aa < Q_FLOOR) q_aa = Q_FLOOR;
+    if (q_bb < Q_FLOOR) q_bb = Q_FLOOR;
+    if (!ctx->force_quadrature && closed_form2(act, kind, q_aa, q_bb, c, out)) return VP_OK;
+    int deriv = kind == VP_EXP2_DPHIDPHI;
+    /* c = 1 with equal lengths is exactly the 1-D E[phi^2] / E[phi'^2]: route it
+     * there so the correlation map is 1 at c = 1 to the last bit. */
+    if (c == 1.0 && q_aa == q_bb)
+        return vp_theory_expect(ctx, act, deriv ? VP_EXP_DPHI2 : VP_EXP_PHI2, q_aa, out, err);
+
+    actfn a;
+    actfn_make(act, &a);
+    /* s = sqrt(1 - c^2) as sqrt((1-c)(1+c)): no cancellation near |c| = 1. */
+    arg2 o = { &a, deriv, sqrt(q_aa), sqrt(q_bb), c, sqrt((1.0 - c) * (1.0 + c)), 0, 0.0 };
+    if (a.nk == 0 && o.s > 0 && q_aa <= GH_QMAX && q_bb <= GH_QMAX) {
+        double I = 0.0, I2 = 0.0, scale = 0.0;
+        for (int i = 0; i < ctx->n; i++) {
+            double A = fd(&a, deriv, o.sa * ctx->x[i]);
+            for (int j = 0; j < ctx->n; j++) {
+                double g = A * fd(&a, deriv, o.sb * (c * ctx->x[i] + o.s * ctx->x[j]));
+                I += ctx->w[i] * ctx->w[j] * g, scale += ctx->w[i] * ctx->w[j] * fabs(g);
+            }
+        }
+        for (int i = 0; i < ctx->n2; i++) {
+            double A = fd(&a, deriv, o.sa * ctx->x2[i]);
+            for (int j = 0; j < ctx->n2; j++)
+                I2 += ctx->w2[i] * ctx->w2[j] * A * fd(&a, deriv, o.sb * (c * ctx->x2[i] + o.s * ctx->x2[j]));
+        }
+        if (isfinite(I) && fabs(I - I2) <= GH_RTOL * scale) {
+            *out = I;
+            return VP_OK;
+        }
+    }
+    bpts bp = { .n = 0 };
+    bp_add_u(&bp, o.sa, 0.0, a.nk, a.kinks);
+    int rc;
+    if (o.s == 0.0) {
+        bp_add_u(&bp, o.sb, 0.0, a.nk, a.kinks); /* u2 = +-sb z: kinks mirror for c = -1 */
+        if (c < 0) for (int i = 0; i < a.nk; i++) bp_add(&bp, -a.kinks[i] / o.sb);
+        bp_finish(&bp);
+        rc = vp_gk_integrate(int2_line, &o, bp.p, bp.n, 0.0, out);
+    } else {
+        /* The inner integrals carry errors ~1e-13 of their own |integrand|, so
+         * the outer one cannot resolve below that noise when the result is
+         * small (e.g. c ~ 0 with E[phi] ~ 0). Absolute floor: 1e-12 of
+         * sqrt(E[A(u1)^2] E[B(u2)^2]), the Cauchy-Schwarz bound of E|A B|. */
+        double ea = 0.0, eb = 0.0;
+        vp_theory_exp1 k1 = deriv ? VP_EXP_DPHI2 : VP_EXP_PHI2;
+        vp_status s1 = vp_theory_expect(ctx, act, k1, q_aa, &ea, err);
+        if (s1 == VP_OK) s1 = vp_theory_expect(ctx, act, k1, q_bb, &eb, err);
+        if (s1 != VP_OK) return s1;
+        bp_finish(&bp);
+        /* An inner integral E[B(u2) | z1] is at most sqrt(E[B^2]) in size where it
+         * matters; where it is far smaller (B ~ 0 in a saturated region) a relative
+         * target is unreachable and pointless: its error is weighted by
+         * vp_normal_pdf(z1) |A| <= sqrt(E[A^2]) in the outer sum, so an absolute floor of
+         * 1e-14 sqrt(E[B^2]) stays below the outer floor above. */
+        o.inner_atol = 1e-14 * sqrt(eb);
+        rc = vp_gk_integrate(int2_outer, &o, bp.p, bp.n, 1e-12 * sqrt(ea * eb), out);
+    }
+    if (rc != 0 || o.failed)
+        return quad_fail(act, deriv ? "E[phi'(u1) phi'(u2)]" : "E[phi(u1) phi(u2)]", q_aa, err);
+    return VP_OK;
+}
+

@@ -1,0 +1,78 @@
+/* expect: Gaussian expectations of an activation -- E[g(u)] over u ~ N(0, q) of
+ * phi, phi^2, phi'^2, phi'^4 and the slope of the length map, and the 2-D
+ * expectations E[phi(u1) phi(u2)], E[phi'(u1) phi'(u2)] over correlated pairs.
+ * These are the only places the mean-field theory (theory.h) touches phi.
+ *
+ * Methods (docs/theory.md has the accuracy of each):
+ *  - closed forms where the act registry row gives one: the positively
+ *    homogeneous rows (vp_act_slopes: identity and the ReLU family, arc-cosine
+ *    kernel) and the log-normal row (exponential);
+ *  - smooth activations (no kinks): Gauss-Hermite quadrature (quad.h),
+ *    accepted only when the 96- and 48-node rules agree to 1e-12 relative and
+ *    q <= 4, else the adaptive rule below;
+ *  - piecewise activations (and the smooth fallback): adaptive Gauss-Kronrod
+ *    (quad.h) on z in [-12, 12], with breakpoints at the kinks, at 0 and on the
+ *    activation's own length scale, to ~1e-13 relative.
+ *
+ * Ownership: vp_theory_ctx is a plain value (no heap memory, nothing to free),
+ * filled once by vp_theory_ctx_init and then only read, so one ctx may be
+ * shared between threads. No global state.
+ */
+#ifndef VP_EXPECT_H
+#define VP_EXPECT_H
+
+#include "base/err.h"
+#include "core/act.h"
+#include "theory/quad.h"
+
+#define VP_THEORY_GH_N 96   /* main Gauss-Hermite order */
+#define VP_THEORY_GH_N2 48  /* check order: rules must agree to accept GH */
+
+/* ---- context ---- */
+
+typedef struct {
+    int n, n2;                        /* VP_THEORY_GH_N and VP_THEORY_GH_N2 */
+    double x[VP_GH_MAX], w[VP_GH_MAX];   /* main rule */
+    double x2[VP_GH_MAX], w2[VP_GH_MAX]; /* check rule */
+    /* 0 (default): closed forms where available. 1: always integrate
+     * numerically (used by the tests to validate the quadrature). */
+    int force_quadrature;
+} vp_theory_ctx;
+
+/* Compute the quadrature rules into ctx (a caller-owned value). */
+vp_status vp_theory_ctx_init(vp_theory_ctx *ctx, vp_err *err);
+
+/* VP_OK if the theory covers act (an elementwise activation), else VP_ERR_USAGE
+ * naming it: the row-wise ones (softmax family, GLU) have no mean-field map here. */
+vp_status vp_theory_check_act(const vp_act *act, vp_err *err);
+
+/* ---- Gaussian expectations ---- */
+
+/* One-dimensional expectations over u = sqrt(q) z, z ~ N(0,1). */
+typedef enum {
+    VP_EXP_PHI,    /* E[phi(u)] */
+    VP_EXP_PHI2,   /* E[phi(u)^2] */
+    VP_EXP_DPHI2,  /* E[phi'(u)^2] (mu_1 of Pennington et al.) */
+    VP_EXP_DPHI4,  /* E[phi'(u)^4] (mu_2) */
+    VP_EXP_SLOPE,  /* d/dq E[phi(u)^2] = E[phi(u) phi'(u) z] / sqrt(q) (Stein) */
+    VP_EXP_COUNT
+} vp_theory_exp1;
+
+/* E over u ~ N(0, q), q >= 0. For q below 1e-30 the q -> 0+ limit is returned
+ * (one-sided averages at a kink at 0). */
+vp_status vp_theory_expect(const vp_theory_ctx *ctx, const vp_act *act, vp_theory_exp1 kind,
+                           double q, double *out, vp_err *err);
+
+/* Two-dimensional expectations over u1 = sqrt(q_aa) z1,
+ * u2 = sqrt(q_bb) (c z1 + sqrt(1-c^2) z2), z1, z2 iid N(0,1). */
+typedef enum {
+    VP_EXP2_PHIPHI,    /* E[phi(u1) phi(u2)] */
+    VP_EXP2_DPHIDPHI,  /* E[phi'(u1) phi'(u2)] */
+    VP_EXP2_COUNT
+} vp_theory_exp2;
+
+/* q_aa, q_bb >= 0, c in [-1, 1]. */
+vp_status vp_theory_expect2(const vp_theory_ctx *ctx, const vp_act *act, vp_theory_exp2 kind,
+                            double q_aa, double q_bb, double c, double *out, vp_err *err);
+
+#endif
