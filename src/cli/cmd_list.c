@@ -1,6 +1,7 @@
 /* cmd_list: `varprop list [activations|initializers]` -- every registry row with
  * its formula, parameters and defaults, printed from the same tables that parse
  * configs (act.c, init.c). */
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -53,7 +54,7 @@ static void markdown(int acts, int inits)
             md_text(a->formula);
             fputs("` | ", stdout);
             md_params(a->params, a->nparams);
-            if (a->torch_gain) printf(" | %.6g", a->torch_gain(d.p));
+            if (!isnan(vp_act_torch_gain(&d))) printf(" | %.6g", vp_act_torch_gain(&d));
             else fputs(" | none", stdout);
             printf(" | %s |\n", a->origin);
         }
@@ -96,7 +97,7 @@ static void list_activations(void)
         vp_act d = vp_act_default((vp_act_kind)k);
         printf("  %-16s %s\n", a->name, a->formula);
         if (a->aliases[0]) printf("      aliases: %s\n", a->aliases);
-        if (a->torch_gain) printf("      PyTorch calculate_gain: %.6g\n", a->torch_gain(d.p));
+        if (!isnan(vp_act_torch_gain(&d))) printf("      PyTorch calculate_gain: %.6g\n", vp_act_torch_gain(&d));
         else printf("      PyTorch calculate_gain: none (PyTorch raises)\n");
         print_params(a->params, a->nparams);
         printf("      source: %s\n", a->origin);

@@ -68,14 +68,13 @@ void vp_predict_critical_line(const vp_experiment *e, vp_crit_line *cl)
 {
     cl->n = 0;
     cl->s = VP_OK;
-    cl->wanted = e->nsweep == 2 && strcmp(e->sweep_keys[0], "network.init.sigma_w") == 0 &&
-                 strcmp(e->sweep_keys[1], "network.init.sigma_b") == 0 &&
+    cl->wanted = e->nsweep == 2 && strcmp(e->sweep_keys[0], VP_SWEEP_SIGMA_W) == 0 &&
+                 strcmp(e->sweep_keys[1], VP_SWEEP_SIGMA_B) == 0 &&
                  e->variants[0].winit.kind == VP_INIT_MEAN_FIELD;
     if (!cl->wanted) return;
-    int ib = vp_init_param_index(vp_init_get(VP_INIT_MEAN_FIELD), "sigma_b");
     double bmin = INFINITY, bmax = -INFINITY;
     for (int v = 0; v < e->nvariants; v++) {
-        double b = e->variants[v].winit.p[ib];
+        double b = vp_init_param(&e->variants[v].winit, "sigma_b");
         bmin = b < bmin ? b : bmin;
         bmax = b > bmax ? b : bmax;
     }

@@ -127,9 +127,8 @@ vp_status vp_run_one(vp_job *j, int r, vp_worker *w, int params_ready, int *drew
     x = w->x;
     vp_mlp_set_input(m, x);
     if (var->winit.kind == VP_INIT_LSUV) {
-        const vp_init_info *lsuv = vp_init_get(VP_INIT_LSUV);
-        double tol = var->winit.p[vp_init_param_index(lsuv, "tol")];
-        int max_iter = (int)var->winit.p[vp_init_param_index(lsuv, "max_iter")];
+        double tol = vp_init_param(&var->winit, "tol");
+        int max_iter = (int)vp_init_param(&var->winit, "max_iter");
         if ((s = vp_mlp_lsuv(m, tol, max_iter, NULL, err))) goto end;
     }
     if ((s = vp_mlp_forward(m, st, hist, err))) goto end;

@@ -7,20 +7,13 @@
 #include "theory/theory.h"
 
 /* ---- names ---- */
-static void act_names(char *buf, size_t len)
-{
-    size_t u = 0;
-    buf[0] = '\0';
-    for (int k = 0; k < VP_ACT_COUNT && u < len; k++)
-        u += (size_t)snprintf(buf + u, len - u, "%s%s", k ? " " : "", vp_act_get((vp_act_kind)k)->name);
-}
 
 vp_status vp_spec_act(const char *name, vp_act *out, vp_err *err)
 {
     vp_act_kind k = vp_act_find(name);
     if (k == VP_ACT_COUNT) {
         char names[2048], list[2400], dym[160];
-        act_names(names, sizeof names);
+        vp_act_names(0, names, sizeof names);
         vp_choices_list(names, list, sizeof list);
         vp_did_you_mean(name, names, dym, sizeof dym);
         return vp_fail(err, VP_ERR_CONFIG, "\"%s\" is not a known activation%s; known: %s (see `varprop list activations`)",
@@ -91,53 +84,10 @@ vp_status vp_spec_init_param(vp_init *in, const char *key, const char *value, co
                     value, where, err);
 }
 
-/* ---- constraints between parameters ----
- * Pairs of parameters that bound an interval: lo < hi (lo <= hi unless strict). */
-typedef struct {
-    const char *lo, *hi;
-    int strict;
-    const char *needs;   /* the message after the entry's name */
-} ordered_pair;
+/* ---- constraints between parameters: the registry rows' own rules ---- */
+vp_status vp_spec_act_check(const vp_act *a, vp_err *err) { return vp_act_check(a, err); }
 
-static const ordered_pair ACT_PAIRS[VP_ACT_COUNT] = {
-    [VP_ACT_HARD_TANH] = { .lo = "min_val", .hi = "max_val", .strict = 1, .needs = "needs min_val < max_val" },
-    [VP_ACT_RRELU] = { .lo = "lower", .hi = "upper", .strict = 0, .needs = "needs lower <= upper" },
-};
-
-#define BOUNDS "needs its lower bound below its upper bound"
-#define CUTOFFS "needs its lower cut-off below its upper cut-off"
-static const ordered_pair INIT_PAIRS[VP_INIT_COUNT] = {
-    [VP_INIT_UNIFORM] = { .lo = "a", .hi = "b", .strict = 1, .needs = BOUNDS },
-    [VP_INIT_RANDOM_UNIFORM] = { .lo = "minval", .hi = "maxval", .strict = 1, .needs = BOUNDS },
-    [VP_INIT_TRUNC_NORMAL] = { .lo = "a", .hi = "b", .strict = 1, .needs = CUTOFFS },
-    [VP_INIT_TRUNCATED_NORMAL] = { .lo = "lower", .hi = "upper", .strict = 1, .needs = CUTOFFS },
-};
-
-static vp_status check_pair(const ordered_pair *o, const char *entry, const vp_param *params, int nparams,
-                            const double *p, vp_err *err)
-{
-    if (!o->lo) return VP_OK;
-    int lo = -1, hi = -1;
-    for (int i = 0; i < nparams; i++) {
-        if (strcmp(params[i].name, o->lo) == 0) lo = i;
-        if (strcmp(params[i].name, o->hi) == 0) hi = i;
-    }
-    if (lo < 0 || hi < 0) return VP_OK; /* the table names a parameter the row lacks: caught by test_config */
-    if (o->strict ? p[lo] < p[hi] : p[lo] <= p[hi]) return VP_OK;
-    return vp_fail(err, VP_ERR_CONFIG, "%s %s", entry, o->needs);
-}
-
-vp_status vp_spec_act_check(const vp_act *a, vp_err *err)
-{
-    const vp_act_info *info = vp_act_get(a->kind);
-    return check_pair(&ACT_PAIRS[a->kind], info->name, info->params, info->nparams, a->p, err);
-}
-
-vp_status vp_spec_init_check(const vp_init *in, vp_err *err)
-{
-    const vp_init_info *info = vp_init_get(in->kind);
-    return check_pair(&INIT_PAIRS[in->kind], info->name, info->params, info->nparams, in->p, err);
-}
+vp_status vp_spec_init_check(const vp_init *in, vp_err *err) { return vp_init_check(in, err); }
 
 /* ---- gains ---- */
 vp_status vp_spec_resolve_gains(vp_init *in, const vp_act *act, vp_err *err)

@@ -1,15 +1,10 @@
 /* summary: see summary.h. */
 #include "results/summary.h"
+#include "base/sort.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-
-int vp_cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 vp_stat vp_stat_of(double *v, size_t n)
 {

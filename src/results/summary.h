@@ -21,8 +21,7 @@
 #include "results/results.h"
 #include "results/table.h"
 
-/* qsort comparator of doubles, ascending (NaN compares equal to everything). */
-int vp_cmp_double(const void *a, const void *b);
+#include "base/sort.h" /* vp_cmp_double, for callers that sort before vp_stat_of */
 
 typedef struct {
     size_t n;            /* values */
