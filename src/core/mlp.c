@@ -2,8 +2,8 @@
  * once for float and once for double; this file holds allocation, parameter
  * initialization and the dispatch on precision. */
 #include "core/mlp.h"
+#include "core/gemm.h"
 
-#include <cblas.h>
 #include <float.h>
 #include <math.h>
 #include <stdlib.h>
@@ -29,6 +29,7 @@ struct vp_mlp {
     void *probe;               /* [B, n_L] backward probe of seed probe_seed (probe_ok) */
     uint64_t probe_seed;
     int probe_ok;
+    vp_pool *pool;             /* borrowed: runs the blocks of each product (NULL: this thread) */
 };
 
 /* Combine per-unit shifted sums into the reported moments:
@@ -69,14 +70,14 @@ static void finish_stats(size_t B, size_t n, const double *shift, const double *
 #define REAL_MIN FLT_MIN
 #define REAL_NEXTUP(x) nextafterf(x, INFINITY)
 #define FN(x) x##_f32
-#define GEMM cblas_sgemm
+#define GEMM vp_gemm_f32
 #define KERNEL kernel_f32
 #include "core/mlp_impl.inc"
 #define REAL double
 #define REAL_MIN DBL_MIN
 #define REAL_NEXTUP(x) nextafter(x, INFINITY)
 #define FN(x) x##_f64
-#define GEMM cblas_dgemm
+#define GEMM vp_gemm_f64
 #define KERNEL kernel_f64
 #include "core/mlp_impl.inc"
 
@@ -337,3 +338,5 @@ void vp_mlp_weight_moments(const vp_mlp *m, int l, double *sigma_w2, double *sig
     *sigma_w2 = sw / (double)n;  /* fan_in * mean(W^2) = sum / n_out */
     *sigma_b2 = sb / (double)n;
 }
+
+void vp_mlp_set_pool(vp_mlp *m, vp_pool *pool) { m->pool = pool; }

@@ -21,6 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "core/act.h"
+#include "base/pool.h"
 #include "base/err.h"
 #include "core/init.h"
 
@@ -65,6 +66,9 @@ void vp_mlp_free(vp_mlp *m);
 /* 1 if m has exactly this shape, batch and precision (so it can be reused for
  * another run: every buffer is rewritten by init_params, set_input and the passes). */
 int vp_mlp_same_shape(const vp_mlp *m, int L, const int *widths, int batch, vp_precision prec, vp_act act);
+/* Threads for the products of this network's passes (borrowed; NULL = the calling
+ * thread only). The results are the same bits whatever the pool (core/gemm.h). */
+void vp_mlp_set_pool(vp_mlp *m, vp_pool *pool);
 /* Change the activation of an existing network. */
 void vp_mlp_set_act(vp_mlp *m, vp_act act);
 

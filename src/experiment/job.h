@@ -34,6 +34,7 @@ typedef struct {
     const double *data;          /* fashion-mnist pixels [n, 784] or NULL */
     int theory;                  /* layers.csv has the theory columns */
     vp_theory_ctx tctx;          /* quadrature rules, read-only once made */
+    vp_pool *pool;               /* a single worker's threads for its products (else NULL) */
     int *todo;                   /* run indices to execute, runs sharing parameters adjacent */
     int ntodo, finished, draws;
     vp_run_groups groups;        /* groups of todo with the same parameters (share.h) */

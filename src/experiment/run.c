@@ -121,6 +121,7 @@ vp_status vp_run_one(vp_job *j, int r, vp_worker *w, int params_ready, int *drew
         if ((s = vp_mlp_create(net, var->L, var->widths, var->batch, var->prec, var->act, err))) goto end;
     }
     m = *net;
+    vp_mlp_set_pool(m, j->pool);
     *drew = !params_ready;
     if (!params_ready && (s = vp_mlp_init_params(m, &var->winit, &var->binit, seed, err))) goto end;
     if ((s = run_input(j, var, seed, w, err))) goto end;

@@ -147,13 +147,16 @@ vp_status vp_runner_run(const vp_experiment *e, const vp_runner_opts *o, vp_runn
     int workers = o->threads < total ? o->threads : total;
     if (workers < 1) workers = 1;
     while (workers > 1 && per_run * workers > avail) workers--;
-    openblas_set_num_threads(workers > 1 ? 1 : o->threads);
-    /* With one BLAS thread per worker, OpenBLAS's own pool (started when the library
-     * loads) has nothing to do, but each pool thread spins on sched_yield for ~2^28
-     * cycles (~0.1 s) before sleeping -- a whole core at the start of every run of
-     * varprop. Stop the pool; OpenBLAS restarts it by itself before a multi-threaded
-     * call (exec_blas_async re-initializes a stopped pool, as after fork()). */
-    if (workers > 1 || o->threads == 1) blas_thread_shutdown_();
+    /* OpenBLAS always runs one thread per call: its own threading splits a product by
+     * the thread count, and LAPACK's blocked QR (orthogonal init) then gives different
+     * bits for different --threads. Parallelism is varprop's: several runs at once, or
+     * for a single worker a pool that runs the fixed blocks of each product
+     * (core/gemm.h) -- the same bits for any thread count. */
+    openblas_set_num_threads(1);
+    /* OpenBLAS's own pool (started when the library loads) then has nothing to do, but
+     * each pool thread spins on sched_yield for ~2^28 cycles (~0.1 s) before sleeping --
+     * a whole core at the start of every run of varprop. Stop it. */
+    blas_thread_shutdown_();
 
     vp_job j;
     memset(&j, 0, sizeof j);
@@ -162,6 +165,7 @@ vp_status vp_runner_run(const vp_experiment *e, const vp_runner_opts *o, vp_runn
     j.theory = any_theory(e);
     vp_status s = vp_path_join(j.parts, sizeof j.parts, o->out_dir, VP_DIR_PARTS, err);
     if (!s && j.theory) s = vp_theory_ctx_init(&j.tctx, err);
+    if (!s && workers == 1 && o->threads > 1) s = vp_pool_create(&j.pool, o->threads, err);
     if (s) return s;
     j.sums = calloc((size_t)total, sizeof *j.sums);
     j.todo = malloc((size_t)total * sizeof *j.todo);
@@ -234,6 +238,7 @@ vp_status vp_runner_run(const vp_experiment *e, const vp_runner_opts *o, vp_runn
     }
     if (!s || s == VP_ERR_INTERRUPTED) vp_runner_print_summary(&j);
 end:
+    vp_pool_free(j.pool);
     free(cl);
     free(data);
     free(j.sums);
