@@ -1,4 +1,5 @@
-/* PyTorch agreement of the optimizers and schedules (src/core/optim.c).
+/* PyTorch agreement of the optimizers and schedules (src/core/optim.c) and of the
+ * losses (src/core/loss.c).
  *
  * tests/torch/optim_agree.py prints torch.optim's trajectories -- SGD (momentum +
  * Nesterov + weight decay; momentum + dampening), Adam (defaults; betas, eps and L2
@@ -18,6 +19,12 @@
  * Schedules: 1e-13 relative (torch steps StepLR and CosineAnnealingLR
  * recursively, drifting from the closed form by a few roundings).
  *
+ * Losses: `optim_agree.py losses` prints F.cross_entropy and F.mse_loss (on
+ * F.one_hot targets, reduction mean) with their autograd gradients in float64,
+ * including a row with a 50-wide logit spread; the C value must be within
+ * 16 eps * (|L| + max|z|) (the magnitude of the terms a log-sum-exp adds) and each
+ * gradient entry within 16 eps * max|dL/dz|.
+ *
  * Skipped, with a message, when `/usr/bin/python3 -c 'import torch'` fails. */
 #include <criterion/criterion.h>
 #include <float.h>
@@ -26,6 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/loss.h"
 #include "core/optim.h"
 #include "harness.h"
 
@@ -65,6 +73,22 @@ static size_t parse_numbers(char *rest, double *out, size_t cap)
         out[n++] = v;
     }
     return n;
+}
+
+/* Skips the test unless torch imports; then the script's output (malloc'ed). */
+static char *torch_output(const char *arg)
+{
+    if (system("/usr/bin/python3 -c 'import torch' >/dev/null 2>&1") != 0)
+        cr_skip_test("PyTorch agreement not checked: `/usr/bin/python3 -c 'import torch'` failed "
+                     "(install python3-torch to run it)");
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 /usr/bin/python3 "
+             "'%s/tests/torch/optim_agree.py' %s", vt_root(), arg);
+    int status = 0;
+    char *out = run_capture(cmd, &status);
+    cr_assert_not_null(out, "cannot run %s", cmd);
+    cr_assert_eq(status, 0, "%s failed (status %d)", cmd, status);
+    return out;
 }
 
 #define MAXN 64
@@ -145,17 +169,7 @@ static void case_step(torch_case *c, const double *want, size_t n)
 /* torch.optim.SGD / Adam / AdamW trajectories and the schedulers' learning rates. */
 Test(optim_torch, agrees_with_torch_optim, .timeout = 120)
 {
-    if (system("/usr/bin/python3 -c 'import torch' >/dev/null 2>&1") != 0)
-        cr_skip_test("PyTorch agreement not checked: `/usr/bin/python3 -c 'import torch'` failed "
-                     "(install python3-torch to run it)");
-    char cmd[4096];
-    snprintf(cmd, sizeof cmd, "OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 /usr/bin/python3 '%s/tests/torch/optim_agree.py'",
-             vt_root());
-    int status = 0;
-    char *out = run_capture(cmd, &status);
-    cr_assert_not_null(out, "cannot run %s", cmd);
-    cr_assert_eq(status, 0, "%s failed (status %d)", cmd, status);
-
+    char *out = torch_output("");
     torch_case c = { .name = NULL };
     vp_sched sched = { .kind = VP_SCHED_COUNT };
     double base_lr = 0, nums[MAXN];
@@ -220,4 +234,62 @@ Test(optim_torch, agrees_with_torch_optim, .timeout = 120)
     cr_assert_eq(cases, 12);
     cr_assert_eq(scheds, 3);
     cr_assert_eq(lrs, 90);
+}
+
+/* F.cross_entropy and F.mse_loss (one-hot targets), value and autograd gradient. */
+Test(optim_torch, losses_agree_with_torch_nn, .timeout = 120)
+{
+    char *out = torch_output("losses");
+    enum { MAXZ = 256 };
+    double z[MAXZ], want_d[MAXZ], d[MAXZ], labels_d[MAXZ], want_loss = 0, loss;
+    int32_t labels[MAXZ];
+    size_t b = 0, c = 0;
+    vp_loss_kind kind = VP_LOSS_COUNT;
+    int cases = 0, ended = 0;
+    char *save = NULL, name[64] = "";
+    for (char *line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        char *sp = strchr(line, ' ');
+        char *rest = sp ? sp + 1 : line + strlen(line);
+        if (sp) *sp = '\0';
+        if (strcmp(line, "loss") == 0) {
+            cr_assert_eq(sscanf(rest, "%63s %zu %zu", name, &b, &c), 3);
+            kind = vp_loss_find(name);
+            cr_assert_neq(kind, VP_LOSS_COUNT, "unknown loss %s", name);
+            cr_assert_leq(b * c, (size_t)MAXZ);
+        } else if (strcmp(line, "logits") == 0) {
+            cr_assert_eq(parse_numbers(rest, z, MAXZ), b * c);
+        } else if (strcmp(line, "labels") == 0) {
+            cr_assert_eq(parse_numbers(rest, labels_d, MAXZ), b);
+            for (size_t i = 0; i < b; i++) labels[i] = (int32_t)labels_d[i];
+        } else if (strcmp(line, "value") == 0) {
+            cr_assert_eq(parse_numbers(rest, &want_loss, 1), 1);
+        } else if (strcmp(line, "dlogits") == 0) {
+            cr_assert_eq(parse_numbers(rest, want_d, MAXZ), b * c);
+            vp_err e;
+            cr_assert_eq(vp_loss_f64(kind, z, labels, b, c, &loss, d, &e), VP_OK, "%s", e.msg);
+            double zmax = 0, dmax = 0, worst_d = 0;
+            for (size_t i = 0; i < b * c; i++) {
+                zmax = fmax(zmax, fabs(z[i]));
+                dmax = fmax(dmax, fabs(want_d[i]));
+            }
+            double tol_l = 16 * DBL_EPSILON * (fabs(want_loss) + zmax), tol_d = 16 * DBL_EPSILON * dmax;
+            cr_assert(fabs(loss - want_loss) <= tol_l, "%s %zux%zu: loss %.17g, torch %.17g", name, b, c,
+                      loss, want_loss);
+            for (size_t i = 0; i < b * c; i++) {
+                worst_d = fmax(worst_d, fabs(d[i] - want_d[i]));
+                cr_assert(fabs(d[i] - want_d[i]) <= tol_d, "%s %zux%zu: dlogits[%zu] %.17g, torch %.17g", name,
+                          b, c, i, d[i], want_d[i]);
+            }
+            cr_log_info("torch agreement %s %zux%zu: loss off by %.2g (tolerance %.2g), gradient by %.2g "
+                        "(tolerance %.2g)", name, b, c, fabs(loss - want_loss), tol_l, worst_d, tol_d);
+            cases++;
+        } else if (strcmp(line, "end") == 0) {
+            ended = 1;
+        } else {
+            cr_assert_fail("unexpected line \"%s\" in the torch output", line);
+        }
+    }
+    free(out);
+    cr_assert(ended, "the torch output stops early");
+    cr_assert_eq(cases, 4);
 }

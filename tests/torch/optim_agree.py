@@ -14,8 +14,17 @@ Output, one record per line, numbers as Python repr (exact for float32 and float
   sched NAME key=value ...           a schedule case (base_lr and its parameters)
   lr step value                      lr of the update after `step` earlier updates
   end
-Usage: /usr/bin/python3 tests/torch/optim_agree.py   (torch 1.13; the single-tensor
-update path is forced with foreach=False, the path torch.optim takes on CPU by default).
+With the argument `losses` it prints instead, per case, float64 throughout:
+  loss NAME B C                      cross_entropy (F.cross_entropy) or mse
+                                     (F.mse_loss on F.one_hot targets), reduction mean
+  logits z11 ... zBC                 row-major
+  labels y1 ... yB
+  value L                            the loss
+  dlogits d11 ... dBC                its gradient (autograd)
+  end
+Usage: /usr/bin/python3 tests/torch/optim_agree.py [losses]   (torch 1.13; the
+single-tensor update path is forced with foreach=False, the path torch.optim takes
+on CPU by default).
 """
 import math
 import sys
@@ -113,10 +122,32 @@ def schedule_cases():
                                            total_iters=4))
 
 
+def loss_cases():
+    import torch.nn.functional as F
+    gen = torch.Generator().manual_seed(7)
+    for name, b, c, amp in (("cross_entropy", 5, 4, 3.0), ("cross_entropy", 3, 10, 20.0),
+                            ("mse", 5, 4, 1.0), ("mse", 2, 10, 3.0)):
+        z = (torch.randn(b, c, generator=gen, dtype=torch.float64) * amp).requires_grad_()
+        y = torch.randint(0, c, (b,), generator=gen)
+        if name == "cross_entropy":
+            loss = F.cross_entropy(z, y)
+        else:
+            loss = F.mse_loss(z, F.one_hot(y, c).to(torch.float64))
+        loss.backward()
+        print("loss", name, b, c)
+        print("logits", " ".join(fmt(x) for x in z.detach().flatten().tolist()))
+        print("labels", " ".join(str(int(v)) for v in y.tolist()))
+        print("value", fmt(loss.item()))
+        print("dlogits", " ".join(fmt(x) for x in z.grad.flatten().tolist()))
+
+
 def main():
     torch.set_num_threads(1)
-    optimizer_cases()
-    schedule_cases()
+    if sys.argv[1:] == ["losses"]:
+        loss_cases()
+    else:
+        optimizer_cases()
+        schedule_cases()
     print("end")
     sys.stdout.flush()
 
