@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 #define BIG 1e12
 #define UNUSED(x) (void)(x)
 #define OPT_INLINE static inline __attribute__((always_inline))
@@ -19,10 +18,11 @@
 /* The fused multiply-adds of PyTorch's CPU kernels (AVX2 and AVX-512 builds):
  *   a.add(b, alpha=s)            a + s*b      -> vec::fmadd(b, s, a): one rounding
  *   a.addcmul(b, c, value=s)     a + s*b*c    -> fma(s*b, c, a): s*b rounded, then fused
- * (addcdiv, mul, div, sqrt and add of a scalar are not fused). fma()/fmaf() are
- * correctly rounded on every CPU, so the result does not depend on the clone; with
- * them the trajectories equal torch.optim's bit for bit in float32 and float64
- * (tests/test_optim.c, optim_torch). */
+ * (addcdiv, mul, div, sqrt and add of a scalar are not fused; which ops fuse was
+ * measured against torch 1.13 op by op). fma()/fmaf() are correctly rounded on
+ * every CPU, so the result does not depend on the clone or the compiler; with them
+ * the trajectories equal torch.optim's bit for bit in float32 and float64
+ * (tests/test_optim_torch.c). */
 #define AXPY(a, alpha, b) FMA(alpha, b, a)
 #define ADDCMUL(a, value, b, c) FMA((value) * (b), c, a)
 

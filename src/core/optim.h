@@ -14,9 +14,11 @@
  * array per step (as llm.c does): the caller lays every weight and bias out
  * contiguously. Float32 parameters keep float32 state (as PyTorch does for
  * float32 tensors) and every elementwise operation rounds to float32 as the
- * corresponding torch op does; the per-step scalars (bias corrections, step size,
+ * corresponding torch op does, fused multiply-adds where torch's CPU kernels fuse
+ * (add with alpha, addcmul); the per-step scalars (bias corrections, step size,
  * 1 - lr*wd) are computed in double and rounded once, as PyTorch does with
- * Python floats. Float64 parameters: everything in double.
+ * Python floats. Float64 parameters: everything in double. Result: the same bits
+ * as torch 1.13's trajectories (tests/test_optim_torch.c).
  *
  * Determinism: every update is elementwise, so the result does not depend on
  * threads, vector width or the order the elements are visited.
