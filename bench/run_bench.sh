@@ -1,6 +1,6 @@
 #!/bin/sh
 # run_bench.sh: the benchmark driver (what `make bench` runs after building ./varprop).
-#   sh bench/run_bench.sh [bench.py options]     e.g. --quick for a 2-minute smoke test
+#   sh bench/run_bench.sh [bench.py options]     e.g. --quick --no-docs --workloads w3 for a 1-minute smoke test
 # Needs a python3 that can `import torch` (Debian python3-torch: /usr/bin/python3),
 # gcc + OpenBLAS headers (gemm_floor), GNU time (/usr/bin/time), gnuplot for the chart.
 set -eu
