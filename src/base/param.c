@@ -101,7 +101,65 @@ void vp_param_format(const vp_param *spec, double v, char *buf, size_t len)
         vp_choice_word(spec->choices, (int)v, buf, len);
         return;
     }
-    snprintf(buf, len, "%.10g", v);
+    vp_num_shortest(v, buf, len);
+}
+
+/* ---- numbers as text ---- */
+
+void vp_num_shortest(double v, char *buf, size_t len)
+{
+    if (isnan(v)) { snprintf(buf, len, "nan"); return; }
+    if (isinf(v)) { snprintf(buf, len, v > 0 ? "inf" : "-inf"); return; }
+    char tmp[VP_NUM_CHARS];
+    for (int digits = 15; digits <= 17; digits++) {
+        snprintf(tmp, sizeof tmp, "%.*g", digits, v);
+        if (digits == 17 || strtod(tmp, NULL) == v) break;
+    }
+    snprintf(buf, len, "%s", tmp);
+}
+
+static const char *skip_digits(const char *s, size_t *n)
+{
+    *n = 0;
+    while (*s >= '0' && *s <= '9') { s++; ++*n; }
+    return s;
+}
+
+int vp_parse_decimal(const char *text, double *out)
+{
+    const char *s = text;
+    size_t whole, frac = 0, exp;
+    if (*s == '+' || *s == '-') s++;
+    s = skip_digits(s, &whole);
+    if (*s == '.') s = skip_digits(s + 1, &frac);
+    if (whole + frac == 0) return -1;
+    if (*s == 'e' || *s == 'E') {
+        s++;
+        if (*s == '+' || *s == '-') s++;
+        s = skip_digits(s, &exp);
+        if (exp == 0) return -1;
+    }
+    if (*s != '\0') return -1;
+    /* The text is a number strtod reads whole, in any locale varprop runs in (C). */
+    errno = 0;
+    double v = strtod(text, NULL);
+    if (errno == ERANGE) return -2;
+    *out = v;
+    return 0;
+}
+
+int vp_parse_long(const char *text, long *out)
+{
+    const char *s = text;
+    size_t n;
+    if (*s == '+' || *s == '-') s++;
+    s = skip_digits(s, &n);
+    if (n == 0 || *s != '\0') return -1;
+    errno = 0;
+    long v = strtol(text, NULL, 10);
+    if (errno == ERANGE) return -2;
+    *out = v;
+    return 0;
 }
 
 vp_status vp_param_check(const vp_param *spec, double v, const char *where, vp_err *err)
@@ -141,12 +199,12 @@ vp_status vp_param_parse_text(const vp_param *spec, const char *text, double *ou
         *out = spec->def;
         return VP_OK;
     }
-    char *end;
-    errno = 0;
-    double v = strtod(text, &end);
-    if (end == text || *end != '\0' || errno == ERANGE)
-        return vp_fail(err, VP_ERR_USAGE, "%s: \"%s\" is not a number%s", where, text,
-                       spec->type == VP_P_GAIN ? ", \"auto\" or \"critical\"" : "");
+    double v;
+    int rc = vp_parse_decimal(text, &v);
+    if (rc == -2) return vp_fail(err, VP_ERR_USAGE, "%s: \"%s\" is beyond the range of a double", where, text);
+    if (rc)
+        return vp_fail(err, VP_ERR_USAGE, "%s: \"%s\" is not a number%s (plain decimal, e.g. 0.5 or 1e-3)",
+                       where, text, spec->type == VP_P_GAIN ? ", \"auto\" or \"critical\"" : "");
     vp_status s = vp_param_check(spec, v, where, err);
     if (s) return VP_ERR_USAGE;
     *out = v;

@@ -47,11 +47,32 @@ size_t vp_edit_distance(const char *a, const char *b);
  * else write "". */
 void vp_did_you_mean(const char *name, const char *candidates, char *buf, size_t len);
 
-/* Render a parameter value the way configs spell it: number with %.10g, enum word. */
+/* Render a parameter value the way configs spell it: an enum word, or the number in
+ * its shortest form that reads back as the same double (vp_num_shortest), so two
+ * different values never get the same text (labels tell every value apart). */
 void vp_param_format(const vp_param *spec, double v, char *buf, size_t len);
 
-/* Parse a command-line text value for `spec`; *is_auto is set to 1 for GAIN "auto"
- * and 2 for "critical".
+/* ---- numbers as text ---- */
+
+/* The shortest of "%.15g", "%.16g", "%.17g" that strtod reads back as exactly v
+ * ("%.17g" always does); "nan", "inf", "-inf" for the non-finite values. buf of at
+ * least VP_NUM_CHARS bytes holds any result. */
+#define VP_NUM_CHARS 32
+void vp_num_shortest(double v, char *buf, size_t len);
+
+/* A plain decimal number, the whole text: an optional sign, digits with an optional
+ * fraction (".5", "5." and "5.5" are fine), an optional exponent (e or E, optional
+ * sign, digits). No blanks, hex ("0x10"), "inf"/"nan" words or trailing text.
+ * 0 with *out set; -1 if the text is not of that form; -2 if it overflows the double
+ * range or underflows to 0 or a subnormal (ERANGE). */
+int vp_parse_decimal(const char *text, double *out);
+
+/* A plain decimal integer, the whole text: an optional sign and digits only.
+ * 0 with *out set; -1 if the text is not of that form; -2 if it overflows a long. */
+int vp_parse_long(const char *text, long *out);
+
+/* Parse a command-line text value for `spec` (numbers: vp_parse_decimal); *is_auto is
+ * set to 1 for GAIN "auto" and 2 for "critical".
  * Errors name `where` (e.g. "--param gain"). */
 vp_status vp_param_parse_text(const vp_param *spec, const char *text, double *out, int *is_auto,
                               const char *where, vp_err *err);

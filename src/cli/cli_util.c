@@ -1,7 +1,6 @@
 /* cli_util: see cli_util.h. */
 #include "cli/cli_util.h"
 
-#include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -73,17 +72,15 @@ static int take_value(const vp_cli_cmd *c, const vp_cli_opt *o, const char *opt,
     if (o->str) {
         *o->str = v;
     } else if (o->num_l) {
-        char *end;
-        errno = 0;
-        long x = strtol(v, &end, 10);
-        if (end == v || *end || errno == ERANGE || x < o->lo || x > o->hi)
+        long x = 0;
+        if (vp_parse_long(v, &x) || x < o->lo || x > o->hi)
             return vp_cli_usage_error(c->cmd, "%s: \"%s\" is not an integer from %ld to %ld", opt, v, o->lo, o->hi);
         *o->num_l = x;
     } else if (o->num_d) {
-        char *end;
-        double x = *v ? strtod(v, &end) : NAN;
-        if (!*v || *end || !isfinite(x) || x < o->min)
-            return vp_cli_usage_error(c->cmd, "%s expects a finite number >= %g, got \"%s\"", opt, o->min, v);
+        double x = NAN;
+        if (vp_parse_decimal(v, &x) || !isfinite(x) || x < o->min)
+            return vp_cli_usage_error(c->cmd, "%s expects a finite number >= %g (plain decimal, e.g. 0.5 or 1e-3), "
+                                      "got \"%s\"", opt, o->min, v);
         *o->num_d = x;
     } else if (o->list) {
         if (*o->n == o->max) return vp_cli_usage_error(c->cmd, "at most %d %s options", o->max, opt);

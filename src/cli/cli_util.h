@@ -16,8 +16,9 @@
  * what the option takes:
  *   flag   no value; *flag = 1
  *   str    any text; *str = it
- *   num_l  an integer in [lo, hi]
- *   num_d  a finite number >= min
+ *   num_l  an integer in [lo, hi], written as plain digits (vp_parse_long)
+ *   num_d  a finite number >= min, in plain decimal form (vp_parse_decimal: no
+ *          blanks, hex or words)
  *   list   repeatable: up to max values, appended at list[*n]
  * A value option given twice is an error (a list collects instead). */
 typedef struct {

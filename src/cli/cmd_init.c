@@ -57,11 +57,10 @@ int vp_cmd_init(int argc, char **argv)
         return vp_cli_usage_error("init", "%s depends on the network and its input batch; it starts from "
                                   "`orthogonal` and rescales in `varprop run`", info->name);
     if (vp_cli_init_params("init", &in, params, np)) return 2;
-    if (in.auto_mask | in.critical_mask) {
-        vp_act act;
-        if (vp_spec_act(actname, &act, &err)) return vp_cli_usage_error("init", "--activation: %s", err.msg);
-        if (vp_spec_resolve_gains(&in, &act, &err)) return vp_cli_usage_error("init", "%s", err.msg);
-    }
+    vp_act act; /* checked even when no gain needs it: a name varprop does not know is an error */
+    if (vp_spec_act(actname, &act, &err)) return vp_cli_usage_error("init", "--activation: %s", err.msg);
+    if ((in.auto_mask | in.critical_mask) && vp_spec_resolve_gains(&in, &act, &err))
+        return vp_cli_usage_error("init", "%s", err.msg);
     size_t n = (size_t)fan_in * (size_t)fan_out;
     size_t K = cnt < 0 ? n : (size_t)cnt;
     if (K > n) return vp_cli_usage_error("init", "--count %zu is more than the %zu weights", K, n);

@@ -7,6 +7,7 @@
 #include "experiment/config.h"
 
 #include <cjson/cJSON.h>
+#include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -412,7 +413,115 @@ void vp_experiment_free(vp_experiment *e)
     free(e);
 }
 
-static vp_status parse_header(vp_cfg_ctx *c, const cJSON *root, vp_experiment *e)
+/* ---- seeds: exact 64-bit integers, read from the text of their literals ----
+ * cJSON keeps a number as a double only, which would round 2^53 + 1 to 2^53 and
+ * 1.0000000000000001 to 1. A valid JSON text holds its number literals in the order
+ * of a pre-order walk of its tree, so the k-th number of the tree is the k-th literal
+ * of the text (cJSON accepts no other number syntax: a literal starts with '-' or a
+ * digit and goes on with digits, '.', 'e', 'E', '+' and '-'). */
+
+/* Number items in the subtree of j. */
+static size_t count_numbers(const cJSON *j)
+{
+    if (cJSON_IsNumber(j)) return 1;
+    size_t n = 0;
+    for (const cJSON *it = j->child; it; it = it->next) n += count_numbers(it);
+    return n;
+}
+
+/* Start and length of the number literals k0 .. k0 + n - 1 of the valid JSON text. */
+static void number_literals(const char *text, size_t len, size_t k0, size_t n, const char **start, size_t *lens)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < len && k < k0 + n; i++) {
+        char ch = text[i];
+        if (ch == '"') { /* skip the string: \" and \\ are escapes */
+            for (i++; i < len && text[i] != '"'; i++)
+                if (text[i] == '\\') i++;
+        } else if (ch == '-' || (ch >= '0' && ch <= '9')) {
+            size_t j = i;
+            while (j < len && strchr("0123456789+-.eE", text[j]) && text[j]) j++;
+            if (k >= k0) { start[k - k0] = text + i; lens[k - k0] = j - i; }
+            k++;
+            i = j - 1;
+        }
+    }
+}
+
+#define SEED_RANGE "a whole number from 0 to 18446744073709551615 (2^64 - 1) written in digits"
+
+/* A seed literal: digits only, 0 to 2^64 - 1. */
+static int seed_literal(const char *lit, size_t n, uint64_t *out)
+{
+    char buf[32];
+    if (n == 0 || n >= sizeof buf) return -1;
+    for (size_t i = 0; i < n; i++)
+        if (lit[i] < '0' || lit[i] > '9') return -1;
+    memcpy(buf, lit, n);
+    buf[n] = '\0';
+    errno = 0;
+    unsigned long long v = strtoull(buf, NULL, 10);
+    if (errno == ERANGE || v > UINT64_MAX) return -1;
+    *out = (uint64_t)v;
+    return 0;
+}
+
+/* The "seeds" array sd of root: distinct exact integers. */
+static vp_status parse_seed_array(vp_cfg_ctx *c, const char *text, size_t len, const cJSON *root, const cJSON *sd,
+                                  vp_experiment *e)
+{
+    int count = cJSON_GetArraySize(sd);
+    if (count < 1 || count > 100000) return vp_cfg_fail(c, "seeds", "needs 1 to 100000 seeds, got %d", count);
+    e->nseeds = count;
+    e->seeds = malloc((size_t)count * sizeof *e->seeds);
+    const char **lit = calloc((size_t)count, sizeof *lit); /* not found: NULL, length 0 (refused) */
+    size_t *litlen = calloc((size_t)count, sizeof *litlen);
+    /* Seeds seen so far, in an open-addressing set (linear probing, 2^k >= 2 count
+     * slots, 1 + seed stored so that 0 marks an empty slot; the seed 2^64 - 1 is
+     * compared apart): duplicates are found in linear time, at the first repeat in
+     * array order. */
+    size_t cap = 2;
+    while (cap < 2 * (size_t)count) cap *= 2;
+    uint64_t *seen = calloc(cap, sizeof *seen);
+    vp_status st = VP_OK;
+    if (!e->seeds || !lit || !litlen || !seen) st = vp_fail(c->err, VP_ERR_NOMEM, "out of memory");
+    size_t before = 0; /* numbers of the document before the seeds */
+    for (const cJSON *it = root->child; it && it != sd && !st; it = it->next) before += count_numbers(it);
+    if (!st) number_literals(text, len, before, (size_t)count, lit, litlen);
+    int i = 0, have_max = 0;
+    for (const cJSON *it = sd->child; it && !st; it = it->next, i++) {
+        char p[64];
+        snprintf(p, sizeof p, "seeds[%d]", i);
+        /* every element before this one is a number: this is literal `before + i` */
+        if (!cJSON_IsNumber(it)) {
+            st = vp_cfg_fail(c, p, "expected " SEED_RANGE ", got %s", vp_cfg_type_name(it));
+            break;
+        }
+        if (seed_literal(lit[i], litlen[i], &e->seeds[i])) {
+            st = vp_cfg_fail(c, p, "%.*s is not " SEED_RANGE " (a seed is used exactly: no sign, fraction or "
+                             "exponent)", (int)(litlen[i] > 40 ? 40 : litlen[i]), lit[i] ? lit[i] : "");
+            break;
+        }
+        int dup = 0;
+        if (e->seeds[i] == UINT64_MAX) {
+            dup = have_max;
+            have_max = 1;
+        } else {
+            uint64_t key = e->seeds[i] + 1, h = key * 0x9E3779B97F4A7C15ull;
+            size_t k = (size_t)(h >> 32) & (cap - 1);
+            while (seen[k] && seen[k] != key) k = (k + 1) & (cap - 1);
+            dup = seen[k] != 0;
+            seen[k] = key;
+        }
+        if (dup) st = vp_cfg_fail(c, p, "seed %llu is listed twice", (unsigned long long)e->seeds[i]);
+    }
+    free(seen);
+    free(lit);
+    free(litlen);
+    return st;
+}
+
+static vp_status parse_header(vp_cfg_ctx *c, const char *text, size_t text_len, const cJSON *root, vp_experiment *e)
 {
     vp_status s;
     if ((s = check_keys(c, root, "", TOP_KEYS))) return s;
@@ -425,6 +534,9 @@ static vp_status parse_header(vp_cfg_ctx *c, const cJSON *root, vp_experiment *e
         return vp_cfg_fail(c, "name", "must have 1 to %d characters", VP_NAME_MAX - 1);
     if (strcmp(n, ".") == 0 || strcmp(n, "..") == 0)
         return vp_cfg_fail(c, "name", "\"%s\" is not a plain name (it names a folder)", n);
+    if (n[0] == '.')
+        return vp_cfg_fail(c, "name", "\"%s\" is not a plain name: it starts with '.', and it names output "
+                           "folders (results/<name>, plots/<name>), which would be hidden; start with a letter or digit", n);
     for (size_t i = 0; i < len; i++) {
         unsigned char ch = (unsigned char)n[i];
         if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '-' ||
@@ -450,38 +562,7 @@ static vp_status parse_header(vp_cfg_ctx *c, const cJSON *root, vp_experiment *e
         if (!e->seeds) return vp_fail(c->err, VP_ERR_NOMEM, "out of memory");
         for (int i = 0; i < count; i++) e->seeds[i] = (uint64_t)i;
     } else if (cJSON_IsArray(sd)) {
-        int count = cJSON_GetArraySize(sd);
-        if (count < 1 || count > 100000) return vp_cfg_fail(c, "seeds", "needs 1 to 100000 seeds, got %d", count);
-        e->nseeds = count;
-        e->seeds = malloc((size_t)count * sizeof *e->seeds);
-        if (!e->seeds) return vp_fail(c->err, VP_ERR_NOMEM, "out of memory");
-        /* Seeds seen so far, in an open-addressing set (linear probing, 2^k >= 2 count
-         * slots, 1 + seed stored so that 0 marks an empty slot): duplicates are found
-         * in linear time, at the first repeat in array order. */
-        size_t cap = 2;
-        while (cap < 2 * (size_t)count) cap *= 2;
-        uint64_t *seen = calloc(cap, sizeof *seen);
-        if (!seen) return vp_fail(c->err, VP_ERR_NOMEM, "out of memory");
-        int i = 0;
-        vp_status st = VP_OK;
-        for (const cJSON *it = sd->child; it && !st; it = it->next, i++) {
-            char p[64];
-            snprintf(p, sizeof p, "seeds[%d]", i);
-            /* 2^53: every integer up to it is exact in a JSON number (double) */
-            if (!cJSON_IsNumber(it) || it->valuedouble != floor(it->valuedouble) || it->valuedouble < 0 ||
-                it->valuedouble > 9007199254740992.0) {
-                st = vp_cfg_fail(c, p, "expected a whole number from 0 to 2^53");
-                break;
-            }
-            e->seeds[i] = (uint64_t)it->valuedouble;
-            uint64_t key = e->seeds[i] + 1, h = key * 0x9E3779B97F4A7C15ull;
-            size_t k = (size_t)(h >> 32) & (cap - 1);
-            while (seen[k] && seen[k] != key) k = (k + 1) & (cap - 1);
-            if (seen[k]) st = vp_cfg_fail(c, p, "seed %llu is listed twice", (unsigned long long)e->seeds[i]);
-            seen[k] = key;
-        }
-        free(seen);
-        if (st) return st;
+        if ((s = parse_seed_array(c, text, text_len, root, sd, e))) return s;
     } else {
         return vp_cfg_fail(c, "seeds", "expected a count N (seeds 0..N-1) or an array of seeds, got %s", vp_cfg_type_name(sd));
     }
@@ -513,6 +594,25 @@ static size_t nul_escape(const char *text, size_t len)
     return len;
 }
 
+/* Offset of the first byte of text that is not part of well-formed UTF-8 (RFC 3629:
+ * no overlong forms, no surrogates, nothing above U+10FFFF), or len. */
+static size_t utf8_invalid(const char *text, size_t len)
+{
+    const unsigned char *t = (const unsigned char *)text;
+    size_t i = 0;
+    while (i < len) {
+        unsigned c = t[i];
+        size_t n = c < 0x80 ? 0 : c >= 0xC2 && c <= 0xDF ? 1 : c >= 0xE0 && c <= 0xEF ? 2 : c >= 0xF0 && c <= 0xF4 ? 3 : 9;
+        if (n == 9 || n > len - 1 - i) return i; /* not a first byte, or cut short */
+        /* the second byte's range depends on the first (overlongs, surrogates, > U+10FFFF) */
+        unsigned lo = c == 0xE0 ? 0xA0 : c == 0xF0 ? 0x90 : 0x80, hi = c == 0xED ? 0x9F : c == 0xF4 ? 0x8F : 0xBF;
+        for (size_t k = 1; k <= n; k++)
+            if (t[i + k] < (k == 1 ? lo : 0x80) || t[i + k] > (k == 1 ? hi : 0xBF)) return i;
+        i += n + 1;
+    }
+    return len;
+}
+
 vp_status vp_config_parse(const char *text, size_t len, const char *source, const vp_config_opts *opts,
                           vp_experiment **out, vp_err *err)
 {
@@ -537,20 +637,27 @@ vp_status vp_config_parse(const char *text, size_t len, const char *source, cons
             cJSON_Delete(root);
             return vp_fail(err, VP_ERR_CONFIG, "%s: unexpected text after the JSON object", source);
         }
-    size_t nul_at = nul_escape(text, len);
-    if (nul_at < len) {
+    /* JSON text is UTF-8 (RFC 8259), and strings reach config.json and the reports:
+     * a byte that is not UTF-8 is refused where it is, not copied on. */
+    size_t bad = utf8_invalid(text, len), nul_at = nul_escape(text, len);
+    if (bad < len || nul_at < len) {
         cJSON_Delete(root);
-        size_t line, col;
-        line_col(text, nul_at, &line, &col);
-        return vp_fail(err, VP_ERR_CONFIG, "%s:%zu:%zu: a string holds \\u0000 (a NUL character), which no "
-                       "config value can contain", source, line, col);
+        size_t at = bad < nul_at ? bad : nul_at, line, col; /* the first of the two */
+        char what[160];
+        if (bad < nul_at)
+            snprintf(what, sizeof what, "the byte at offset %zu (0x%02X) is not valid UTF-8; a config is UTF-8 "
+                     "text (JSON)", bad, (unsigned)(unsigned char)text[bad]);
+        else
+            snprintf(what, sizeof what, "a string holds \\u0000 (a NUL character), which no config value can contain");
+        line_col(text, at, &line, &col);
+        return vp_fail(err, VP_ERR_CONFIG, "%s:%zu:%zu: %s", source, line, col, what);
     }
     vp_status s = VP_OK;
     vp_experiment *e = calloc(1, sizeof *e);
     vp_variant base = { 0 };
     if (!e) { s = vp_fail(err, VP_ERR_NOMEM, "out of memory"); goto end; }
     if (!cJSON_IsObject(root)) { s = vp_fail(err, VP_ERR_CONFIG, "%s: the config must be a JSON object {...}, got %s", source, vp_cfg_type_name(root)); goto end; }
-    if ((s = parse_header(&c, root, e))) goto end;
+    if ((s = parse_header(&c, text, len, root, e))) goto end;
     if ((s = vp_cfg_variant(&c, root, &base))) goto end;
 
     s = vp_sweep_expand(&c, root, &base, opts, e);

@@ -13,12 +13,14 @@
 #ifndef VP_CONFIG_H
 #define VP_CONFIG_H
 
+#include <limits.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "core/act.h"
 #include "base/err.h"
 #include "core/init.h"
 #include "core/mlp.h"
+#include "results/results.h"
 
 #define VP_VERSION "0.1.0"
 #define VP_NAME_MAX 128
@@ -57,10 +59,20 @@ typedef struct {
 } vp_experiment;
 
 typedef struct {
-    long max_runs;            /* refuse sweeps with more variant x seed runs (0: no limit) */
+    long max_runs;            /* refuse sweeps with more variant x seed runs (0: no limit
+                                 but VP_MAX_RUNS) */
 } vp_config_opts;
 
 #define VP_DEFAULT_MAX_RUNS 10000
+
+/* What one experiment can hold whatever --max-runs says, checked in 64-bit arithmetic
+ * when the config is parsed (before anything is allocated for the variants or
+ * written): variant ids up to VP_VARIANT_MAX (what the results readers take back),
+ * runs up to INT_MAX (the runner numbers runs with an int), and a bounded number of
+ * swept keys (every sweepable key and parameter fits many times over). */
+#define VP_MAX_VARIANTS (VP_VARIANT_MAX + 1LL)
+#define VP_MAX_RUNS ((long long)INT_MAX)
+#define VP_SWEEP_MAX_KEYS 64
 
 /* Parse and validate a config held in memory; `source` names it in messages. */
 vp_status vp_config_parse(const char *text, size_t len, const char *source, const vp_config_opts *opts,

@@ -30,6 +30,7 @@ static void csv_run(const vp_experiment *e, int r, char *act, char *init, size_t
     cr->seed = e->seeds[s];
     cr->nsweep = e->nsweep;
     cr->sweep_values = e->nsweep ? &e->sweep_values[(size_t)v * (size_t)e->nsweep] : NULL;
+    cr->prec = e->variants[v].prec;
 }
 
 /* Open the `ext` fragment of run r. Fragments need not survive a machine crash

@@ -4,13 +4,33 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "results/results.h"
 #include "results/summary.h"
 
+#define MAX_VALUE_WIDTH 40 /* a longer swept value (a widths array) overflows its column */
+
 static const char *verdict(double ratio, long long nonfinite)
 {
     return vp_verdict_word(vp_verdict_classify(ratio, nonfinite));
+}
+
+/* Swept key k is shown when its values differ between variants; the activation and
+ * the initializer are always shown, in their own columns. */
+static int shown_key(const vp_experiment *e, int k)
+{
+    const char *key = e->sweep_keys[k];
+    if (strcmp(key, VP_SWEEP_ACTIVATION) == 0 || strcmp(key, VP_SWEEP_INIT) == 0) return 0;
+    for (int v = 1; v < e->nvariants; v++)
+        if (strcmp(e->sweep_values[(size_t)v * (size_t)e->nsweep + (size_t)k], e->sweep_values[k]) != 0) return 1;
+    return 0;
+}
+
+/* A swept key's column heading: the key without "network.". */
+static const char *key_heading(const char *key)
+{
+    return strncmp(key, "network.", 8) == 0 ? key + 8 : key;
 }
 
 void vp_runner_print_summary(const vp_job *j)
@@ -18,15 +38,32 @@ void vp_runner_print_summary(const vp_job *j)
     const vp_experiment *e = j->e;
     FILE *out = j->o->out;
     if (!out) return;
-    fprintf(out, "%-4s %-22s %-34s %12s %-11s %12s %-11s\n", "var", "activation", "init", "act ratio",
-            "activations", "grad ratio", "gradients");
     double *a = malloc((size_t)e->nseeds * sizeof *a), *g = malloc((size_t)e->nseeds * sizeof *g);
-    if (!a || !g) { free(a); free(g); return; }
+    int *width = calloc((size_t)e->nsweep + 1, sizeof *width);
+    if (!a || !g || !width) { free(a); free(g); free(width); return; }
+    /* Columns: the swept keys that differ, and the finished seeds when a variant has
+     * fewer than all of them (an interrupted run). */
+    for (int k = 0; k < e->nsweep; k++) {
+        if (!shown_key(e, k)) continue;
+        width[k] = (int)strlen(key_heading(e->sweep_keys[k]));
+        for (int v = 0; v < e->nvariants; v++) {
+            int n = (int)strlen(e->sweep_values[(size_t)v * (size_t)e->nsweep + (size_t)k]);
+            if (n > width[k]) width[k] = n < MAX_VALUE_WIDTH ? n : MAX_VALUE_WIDTH;
+        }
+    }
+    int partial = 0;
+    for (size_t r = 0; r < (size_t)vp_experiment_runs(e); r++) partial |= !j->sums[r].done;
+
+    fprintf(out, "%-4s %-22s %-34s", "var", "activation", "init");
+    for (int k = 0; k < e->nsweep; k++)
+        if (width[k]) fprintf(out, " %-*s", width[k], key_heading(e->sweep_keys[k]));
+    fprintf(out, " %12s %-11s %12s %-11s%s\n", "act ratio", "activations", "grad ratio", "gradients",
+            partial ? " seeds" : "");
     for (int v = 0; v < e->nvariants; v++) {
         int n = 0;
         long long nf = 0;
         for (int s = 0; s < e->nseeds; s++) {
-            const vp_run_sum *rs = &j->sums[v * e->nseeds + s];
+            const vp_run_sum *rs = &j->sums[(size_t)v * (size_t)e->nseeds + (size_t)s];
             if (!rs->done) continue;
             a[n] = rs->act_ratio;
             g[n] = rs->grad_ratio;
@@ -38,13 +75,23 @@ void vp_runner_print_summary(const vp_job *j)
         vp_act_label(&e->variants[v].act, act, sizeof act);
         vp_init_label(&e->variants[v].winit, init, sizeof init);
         double ma = vp_median(a, (size_t)n), mg = vp_median(g, (size_t)n);
-        fprintf(out, "%-4d %-22s %-34s %12.4g %-11s %12.4g %-11s\n", v, act, init, isnan(ma) ? NAN : ma,
-                verdict(ma, nf), isnan(mg) ? NAN : mg, verdict(mg, nf));
+        fprintf(out, "%-4d %-22s %-34s", v, act, init);
+        for (int k = 0; k < e->nsweep; k++)
+            if (width[k]) fprintf(out, " %-*s", width[k], e->sweep_values[(size_t)v * (size_t)e->nsweep + (size_t)k]);
+        fprintf(out, " %12.4g %-11s %12.4g %-11s", isnan(ma) ? NAN : ma, verdict(ma, nf), isnan(mg) ? NAN : mg,
+                verdict(mg, nf));
+        if (partial) fprintf(out, " %d of %d", n, e->nseeds);
+        fputc('\n', out);
     }
     free(a);
     free(g);
-    fprintf(out, "(ratios: Var[z^L]/Var[z^1] and Var[dL/dz^1]/Var[dL/dz^L], median over %d seed%s; "
-                 "stable = within a factor %g)\n", e->nseeds, e->nseeds == 1 ? "" : "s", VP_STABLE_BAND);
+    free(width);
+    if (partial)
+        fprintf(out, "(ratios: Var[z^L]/Var[z^1] and Var[dL/dz^1]/Var[dL/dz^L], median over each variant's finished "
+                     "seeds (column seeds); stable = within a factor %g)\n", VP_STABLE_BAND);
+    else
+        fprintf(out, "(ratios: Var[z^L]/Var[z^1] and Var[dL/dz^1]/Var[dL/dz^L], median over %d seed%s; "
+                     "stable = within a factor %g)\n", e->nseeds, e->nseeds == 1 ? "" : "s", VP_STABLE_BAND);
     /* Numerical blow-up is a result: say where it happened. */
     int nf_runs = 0, sub_runs = 0;
     for (long r = 0; r < vp_experiment_runs(e); r++) {

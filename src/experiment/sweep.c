@@ -77,7 +77,7 @@ static char *sweep_label(const char *key, const cJSON *value, const vp_variant *
     if (strcmp(key, VP_SWEEP_ACTIVATION) == 0) vp_act_label(&v->act, buf, sizeof buf);
     else if (strcmp(key, VP_SWEEP_INIT) == 0) vp_init_label(&v->winit, buf, sizeof buf);
     else if (strcmp(key, "network.bias") == 0) vp_init_label(&v->binit, buf, sizeof buf);
-    else if (cJSON_IsNumber(value)) snprintf(buf, sizeof buf, "%.10g", value->valuedouble);
+    else if (cJSON_IsNumber(value)) vp_num_shortest(value->valuedouble, buf, sizeof buf); /* 1 and 1 + 2^-52 differ */
     else if (cJSON_IsString(value)) snprintf(buf, sizeof buf, "%s", value->valuestring);
     else if (cJSON_IsBool(value)) snprintf(buf, sizeof buf, "%s", cJSON_IsTrue(value) ? "true" : "false");
     else {
@@ -116,7 +116,11 @@ static char *resolved_json(const vp_experiment *e, const vp_variant *base, const
     cJSON_AddStringToObject(r, "name", e->name);
     cJSON_AddStringToObject(r, "description", e->description);
     cJSON *seeds = cJSON_AddArrayToObject(r, "seeds");
-    for (int i = 0; i < e->nseeds; i++) cJSON_AddItemToArray(seeds, cJSON_CreateNumber((double)e->seeds[i]));
+    for (int i = 0; i < e->nseeds; i++) { /* integers as integers: cJSON would print 2^53 as 9.007199254740992e+15 */
+        char digits[24];
+        snprintf(digits, sizeof digits, "%llu", (unsigned long long)e->seeds[i]);
+        cJSON_AddItemToArray(seeds, cJSON_CreateRaw(digits));
+    }
     cJSON_AddStringToObject(r, "precision", base->prec == VP_F64 ? "float64" : "float32");
     cJSON_AddBoolToObject(r, "theory", base->theory);
     cJSON *net = cJSON_AddObjectToObject(r, "network");
@@ -166,44 +170,77 @@ static char *resolved_json(const vp_experiment *e, const vp_variant *base, const
 }
 
 /* ---- expansion ---- */
+
+/* The swept keys of the (object) sweep: checked, copied into e->sweep_keys, and each
+ * key's values listed in vals[k][0 .. sizes[k]) (so that variant v finds its value in
+ * constant time); *nvar gets the number of variants, within VP_MAX_VARIANTS. */
+static vp_status sweep_keys(vp_cfg_ctx *c, const cJSON *sweep, vp_experiment *e, const cJSON ***vals, int *sizes,
+                            long long *nvar)
+{
+    int k = 0;
+    *nvar = 1;
+    for (const cJSON *it = sweep->child; it; it = it->next, k++) {
+        char p[600];
+        vp_status s;
+        snprintf(p, sizeof p, "sweep[\"%s\"]", it->string);
+        if ((s = check_sweep_key(c, it->string))) return s;
+        for (int o = 0; o < k; o++) /* at most VP_SWEEP_MAX_KEYS keys: a bounded loop */
+            if (strcmp(e->sweep_keys[o], it->string) == 0) return vp_cfg_fail(c, p, "key given twice");
+        if (!cJSON_IsArray(it) || !it->child) return vp_cfg_fail(c, p, "expected a non-empty array of values");
+        e->sweep_keys[k] = strdup(it->string);
+        if (!e->sweep_keys[k]) return vp_fail(c->err, VP_ERR_NOMEM, "out of memory");
+        sizes[k] = cJSON_GetArraySize(it);
+        if (sizes[k] > VP_MAX_VARIANTS / *nvar) /* the product would pass the limit: never overflows */
+            return vp_cfg_fail(c, p, "the sweep has at least %lld variants; at most %lld fit in one experiment "
+                               "(variant ids 0 to %ld); shrink it", *nvar * sizes[k], (long long)VP_MAX_VARIANTS,
+                               (long)VP_VARIANT_MAX);
+        *nvar *= sizes[k];
+        vals[k] = malloc((size_t)sizes[k] * sizeof *vals[k]);
+        if (!vals[k]) return vp_fail(c->err, VP_ERR_NOMEM, "out of memory");
+        int i = 0;
+        for (const cJSON *v = it->child; v; v = v->next) vals[k][i++] = v;
+    }
+    return VP_OK;
+}
+
 vp_status vp_sweep_expand(vp_cfg_ctx *c, const cJSON *root, const vp_variant *base, const vp_config_opts *opts,
                           vp_experiment *e)
 {
     vp_err *err = c->err;
     vp_status s = VP_OK;
     int *idx = NULL, *sizes = NULL;
-    cJSON *tree = NULL;
+    const cJSON ***vals = NULL;
+    cJSON *tree = NULL, *bare = NULL;
     /* sweep: validate keys and value arrays, count variants */
     const cJSON *sweep = cJSON_GetObjectItemCaseSensitive(root, "sweep");
-    long nvar = 1;
+    long long nvar = 1;
     if (sweep) {
         if (!cJSON_IsObject(sweep)) { s = vp_cfg_fail(c, "sweep", "expected an object {\"dotted.key\": [values...]}, got %s", vp_cfg_type_name(sweep)); goto end; }
-        e->nsweep = cJSON_GetArraySize(sweep);
-        e->sweep_keys = calloc((size_t)e->nsweep + 1, sizeof *e->sweep_keys);
-        sizes = calloc((size_t)e->nsweep + 1, sizeof *sizes);
-        if (!e->sweep_keys || !sizes) { s = vp_fail(err, VP_ERR_NOMEM, "out of memory"); goto end; }
-        int k = 0;
-        for (const cJSON *it = sweep->child; it; it = it->next, k++) {
-            char p[600];
-            snprintf(p, sizeof p, "sweep[\"%s\"]", it->string);
-            if ((s = check_sweep_key(c, it->string))) goto end;
-            for (const cJSON *o = sweep->child; o != it; o = o->next)
-                if (strcmp(o->string, it->string) == 0) { s = vp_cfg_fail(c, p, "key given twice"); goto end; }
-            if (!cJSON_IsArray(it) || cJSON_GetArraySize(it) == 0) { s = vp_cfg_fail(c, p, "expected a non-empty array of values"); goto end; }
-            e->sweep_keys[k] = strdup(it->string);
-            if (!e->sweep_keys[k]) { s = vp_fail(err, VP_ERR_NOMEM, "out of memory"); goto end; }
-            sizes[k] = cJSON_GetArraySize(it);
-            nvar *= sizes[k];
-            if (nvar > 100000000L) {
-                s = vp_cfg_fail(c, p, "the sweep has more than 100000000 variants; shrink it");
-                goto end;
-            }
+        int nkeys = cJSON_GetArraySize(sweep);
+        if (nkeys > VP_SWEEP_MAX_KEYS) {
+            s = vp_cfg_fail(c, "sweep", "%d swept keys; at most %d can be swept together", nkeys, VP_SWEEP_MAX_KEYS);
+            goto end;
         }
+        e->nsweep = nkeys;
+        e->sweep_keys = calloc((size_t)nkeys + 1, sizeof *e->sweep_keys);
+        sizes = calloc((size_t)nkeys + 1, sizeof *sizes);
+        vals = calloc((size_t)nkeys + 1, sizeof *vals);
+        if (!e->sweep_keys || !sizes || !vals) { s = vp_fail(err, VP_ERR_NOMEM, "out of memory"); goto end; }
+        if ((s = sweep_keys(c, sweep, e, vals, sizes, &nvar))) goto end;
     }
-    long runs = nvar * e->nseeds;
+    /* Runs in 64 bits (nvar <= VP_MAX_VARIANTS and nseeds <= 100000: no overflow), checked
+     * against the runner's limit and then the user's -- before anything is allocated
+     * for the variants or written. */
+    long long runs = nvar * e->nseeds;
     long limit = opts && opts->max_runs >= 0 ? opts->max_runs : VP_DEFAULT_MAX_RUNS;
+    if (runs > VP_MAX_RUNS) {
+        s = vp_fail(err, VP_ERR_CONFIG, "%s: sweep: %lld variants x %d seeds = %lld runs is more than varprop can "
+                    "run in one experiment (%lld); shrink the sweep or split it", c->source, nvar, e->nseeds, runs,
+                    (long long)VP_MAX_RUNS);
+        goto end;
+    }
     if (limit > 0 && runs > limit) {
-        s = vp_fail(err, VP_ERR_CONFIG, "%s: sweep: %ld variants x %d seeds = %ld runs is more than the limit of %ld; "
+        s = vp_fail(err, VP_ERR_CONFIG, "%s: sweep: %lld variants x %d seeds = %lld runs is more than the limit of %ld; "
                     "shrink the sweep or pass --max-runs N", c->source, nvar, e->nseeds, runs, limit);
         goto end;
     }
@@ -211,25 +248,25 @@ vp_status vp_sweep_expand(vp_cfg_ctx *c, const cJSON *root, const vp_variant *ba
     e->variants = calloc((size_t)nvar, sizeof *e->variants);
     e->sweep_values = calloc((size_t)nvar * (size_t)(e->nsweep ? e->nsweep : 1), sizeof *e->sweep_values);
     idx = calloc((size_t)e->nsweep + 1, sizeof *idx);
-    if (!e->variants || !e->sweep_values || !idx) { s = vp_fail(err, VP_ERR_NOMEM, "out of memory"); goto end; }
+    /* The document without its sweep, copied once: each variant copies only this, so
+     * the work per variant does not grow with the sweep (linear parsing). */
+    bare = cJSON_Duplicate(root, 1);
+    if (!e->variants || !e->sweep_values || !idx || !bare) { s = vp_fail(err, VP_ERR_NOMEM, "out of memory"); goto end; }
+    cJSON_DeleteItemFromObjectCaseSensitive(bare, "sweep");
     c->nsweep = e->nsweep;
     c->keys = e->sweep_keys;
     c->idx = idx;
-    for (long v = 0; v < nvar; v++) {
-        long rest = v; /* mixed radix, last key fastest */
+    for (long long v = 0; v < nvar; v++) {
+        long long rest = v; /* mixed radix, last key fastest */
         for (int k = e->nsweep - 1; k >= 0; k--) { idx[k] = (int)(rest % sizes[k]); rest /= sizes[k]; }
-        tree = cJSON_Duplicate(root, 1);
+        tree = cJSON_Duplicate(bare, 1);
         if (!tree) { s = vp_fail(err, VP_ERR_NOMEM, "out of memory"); goto end; }
-        cJSON_DeleteItemFromObjectCaseSensitive(tree, "sweep");
-        for (int k = 0; k < e->nsweep; k++) {
-            const cJSON *val = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(sweep, e->sweep_keys[k]), idx[k]);
-            if ((s = set_dotted(c, tree, e->sweep_keys[k], val))) goto end;
-        }
+        for (int k = 0; k < e->nsweep; k++)
+            if ((s = set_dotted(c, tree, e->sweep_keys[k], vals[k][idx[k]]))) goto end;
         if ((s = vp_cfg_variant(c, tree, &e->variants[v]))) goto end;
         for (int k = 0; k < e->nsweep; k++) {
-            const cJSON *val = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(sweep, e->sweep_keys[k]), idx[k]);
             char **slot = &e->sweep_values[v * e->nsweep + k];
-            *slot = sweep_label(e->sweep_keys[k], val, &e->variants[v]);
+            *slot = sweep_label(e->sweep_keys[k], vals[k][idx[k]], &e->variants[v]);
             if (!*slot) { s = vp_fail(err, VP_ERR_NOMEM, "out of memory"); goto end; }
         }
         cJSON_Delete(tree);
@@ -242,6 +279,9 @@ end:
     c->keys = NULL;
     c->idx = NULL;
     cJSON_Delete(tree);
+    cJSON_Delete(bare);
+    for (int k = 0; vals && k < e->nsweep; k++) free(vals[k]);
+    free(vals);
     free(idx);
     free(sizes);
     return s;

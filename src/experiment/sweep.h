@@ -14,7 +14,9 @@
 #include "experiment/config_parse.h"
 
 /* Fill e's variants, sweep keys and values and resolved_json from the document
- * root, whose sweep-free variant is `base`; refuse more than opts->max_runs runs. */
+ * root, whose sweep-free variant is `base`; refuse more than opts->max_runs runs and
+ * the limits of config.h (VP_MAX_VARIANTS, VP_MAX_RUNS, VP_SWEEP_MAX_KEYS). The work
+ * is linear in the number of variants: each copies the sweep-free document only. */
 vp_status vp_sweep_expand(vp_cfg_ctx *c, const cJSON *root, const vp_variant *base, const vp_config_opts *opts,
                           vp_experiment *e);
 

@@ -35,6 +35,41 @@ vp_status vp_report_read_config(const char *results_dir, cJSON **out, vp_err *er
     return VP_OK;
 }
 
+/* ---- settings ---- */
+
+const cJSON *vp_report_swept(const cJSON *cfg, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(cfg, "sweep"), key);
+    return cJSON_IsArray(v) ? v : NULL;
+}
+
+int vp_report_setting(const cJSON *cfg, const char *key, char *buf, size_t len)
+{
+    const cJSON *sw = vp_report_swept(cfg, key), *it;
+    buf[0] = '\0';
+    if (sw) {
+        double lo = INFINITY, hi = -INFINITY;
+        int numbers = 1;
+        cJSON_ArrayForEach(it, sw) {
+            numbers &= cJSON_IsNumber(it);
+            if (numbers) { lo = fmin(lo, it->valuedouble); hi = fmax(hi, it->valuedouble); }
+        }
+        if (!numbers || !(lo <= hi)) snprintf(buf, len, "swept");
+        else if (lo == hi) snprintf(buf, len, "%g", lo);
+        else snprintf(buf, len, "%g–%g", lo, hi);
+        return 1;
+    }
+    char path[128];
+    snprintf(path, sizeof path, "%s", key);
+    const cJSON *x = cfg;
+    for (char *save = NULL, *part = strtok_r(path, ".", &save); part && x; part = strtok_r(NULL, ".", &save))
+        x = cJSON_GetObjectItemCaseSensitive(x, part);
+    if (cJSON_IsNumber(x)) snprintf(buf, len, "%g", x->valuedouble);
+    else if (cJSON_IsString(x)) snprintf(buf, len, "%s", x->valuestring);
+    else return 0;
+    return 1;
+}
+
 /* ---- Markdown output ---- */
 
 /* Text inside a Markdown line (never at its start): control characters become
@@ -76,6 +111,21 @@ static void md_code(FILE *f, const char *lang, const char *text)
 
 /* ---- the summary table ---- */
 
+/* The config's seed count (0 when config.json does not list them). */
+static int config_seeds(const cJSON *cfg)
+{
+    const cJSON *x = cJSON_GetObjectItemCaseSensitive(cfg, "seeds");
+    return cJSON_IsArray(x) ? cJSON_GetArraySize(x) : 0;
+}
+
+/* 1 if some variant has fewer completed seeds than the config lists (an interrupted run). */
+static int partial_seeds(const vp_summary *sum, const cJSON *cfg)
+{
+    for (size_t i = 0; i < sum->nvar; i++)
+        if (sum->var[i].nok < (size_t)config_seeds(cfg)) return 1;
+    return 0;
+}
+
 /* "median (min–max)" of the finite values, plus how many were not finite. */
 static void ratio_cell(FILE *f, const vp_ratio_summary *r)
 {
@@ -107,14 +157,14 @@ static int is_core_key(const char *k)
 
 /* One row per variant: its labels and extra swept values (from its first row), the
  * ratios and verdicts over its seeds that ran, the seed counts. */
-static vp_status summary_table(FILE *f, const vp_table *t, const cJSON *cfg, vp_err *err)
+static vp_status summary_table(FILE *f, const vp_table *t, const vp_summary *sum, const cJSON *cfg, vp_err *err)
 {
     size_t ca, ci;
-    vp_summary sum;
     vp_status s;
     if ((s = vp_table_require_col(t, VP_COL_ACTIVATION, &ca, err)) ||
-        (s = vp_table_require_col(t, VP_COL_INIT, &ci, err)) || (s = vp_summary_build(t, &sum, err)))
+        (s = vp_table_require_col(t, VP_COL_INIT, &ci, err)))
         return s;
+    size_t nseeds = (size_t)config_seeds(cfg);
     /* Extra columns: swept keys other than activation and initializer. */
     int xcol[32];
     const char *xname[32];
@@ -132,8 +182,8 @@ static vp_status summary_table(FILE *f, const vp_table *t, const cJSON *cfg, vp_
     fputs("|---:|---|---|", f);
     for (size_t k = 0; k < nx; k++) fputs("---|", f);
     fputs("---:|---|---:|---|---|\n", f);
-    for (size_t i = 0; i < sum.nvar; i++) {
-        const vp_variant_summary *v = &sum.var[i];
+    for (size_t i = 0; i < sum->nvar; i++) {
+        const vp_variant_summary *v = &sum->var[i];
         size_t r0 = v->first_row;
         fprintf(f, "| %ld | ", v->id);
         md_text(f, vp_table_cell(t, r0, ca));
@@ -147,37 +197,47 @@ static vp_status summary_table(FILE *f, const vp_table *t, const cJSON *cfg, vp_
             fputs(" | ", f);
             verdict_cell(f, &v->ratio[k]);
         }
-        fprintf(f, " | %zu ok", v->nok);
+        fprintf(f, " | %zu", v->nok);
+        if (v->nok < nseeds) fprintf(f, " of %zu", nseeds); /* an interrupted run: the real count */
+        fputs(" ok", f);
         if (v->nrows > v->nok) fprintf(f, ", %zu failed", v->nrows - v->nok);
         fputs(" |\n", f);
     }
     fputs("\nRatios: median over the seeds that ran (min–max in brackets). "
           "Verdicts are varprop's per-seed classification, with the number of seeds.\n\n", f);
-    vp_summary_free(&sum);
     return VP_OK;
 }
 
 /* ---- the report ---- */
 
-static void setup_line(FILE *f, const cJSON *cfg)
+/* " word value," for a setting config.json has (vp_report_setting). */
+static void setting(FILE *f, const cJSON *cfg, const char *key, const char *word)
 {
-    const cJSON *net = cJSON_GetObjectItemCaseSensitive(cfg, "network");
-    const cJSON *in = cJSON_GetObjectItemCaseSensitive(cfg, "input");
+    char v[256];
+    if (!vp_report_setting(cfg, key, v, sizeof v)) return;
+    fprintf(f, " %s%s", word, word[0] ? " " : "");
+    md_text(f, v);
+    fputc(',', f);
+}
+
+/* The setup line; `partial`: some variant has fewer finished seeds than the config. */
+static void setup_line(FILE *f, const cJSON *cfg, int partial)
+{
     const cJSON *x;
     fputs("**Setup:**", f);
-    if (cJSON_IsNumber(x = cJSON_GetObjectItemCaseSensitive(net, "depth"))) fprintf(f, " depth %g,", x->valuedouble);
-    if (cJSON_IsNumber(x = cJSON_GetObjectItemCaseSensitive(net, "width"))) fprintf(f, " width %g,", x->valuedouble);
-    if (cJSON_IsNumber(x = cJSON_GetObjectItemCaseSensitive(net, "input_dim"))) fprintf(f, " input dimension %g,", x->valuedouble);
-    if (cJSON_IsNumber(x = cJSON_GetObjectItemCaseSensitive(in, "batch"))) fprintf(f, " batch %g,", x->valuedouble);
-    if (cJSON_IsString(x = cJSON_GetObjectItemCaseSensitive(in, "distribution"))) {
-        fputs(" inputs ", f);
-        md_text(f, x->valuestring);
-        fputc(',', f);
+    setting(f, cfg, "network.depth", "depth");
+    if (vp_report_swept(cfg, "network.widths")) fputs(" widths swept,", f);
+    else {
+        setting(f, cfg, "network.width", "width");
+        setting(f, cfg, "network.input_dim", "input dimension");
     }
-    if (cJSON_IsArray(x = cJSON_GetObjectItemCaseSensitive(cfg, "seeds"))) fprintf(f, " %d seeds,", cJSON_GetArraySize(x));
-    if (cJSON_IsString(x = cJSON_GetObjectItemCaseSensitive(cfg, "precision"))) { fputc(' ', f); md_text(f, x->valuestring); fputc(',', f); }
+    setting(f, cfg, "input.batch", "batch");
+    setting(f, cfg, "input.distribution", "inputs");
+    if (config_seeds(cfg))
+        fprintf(f, " %d seeds%s,", config_seeds(cfg), partial ? " (not all finished: see the seeds column)" : "");
+    setting(f, cfg, "precision", "");
     x = cJSON_GetObjectItemCaseSensitive(cfg, "theory");
-    fprintf(f, " theory %s.", cJSON_IsTrue(x) ? "on" : "off");
+    fprintf(f, " theory %s.", vp_report_swept(cfg, "theory") ? "swept" : cJSON_IsTrue(x) ? "on" : "off");
     if (cJSON_IsString(x = cJSON_GetObjectItemCaseSensitive(cfg, "varprop_version"))) {
         fputs(" varprop ", f);
         md_text(f, x->valuestring);
@@ -194,6 +254,8 @@ vp_status vp_report_write(const char *results_dir, const char *plots_dir,
     char path[4096], *cfgtext = NULL;
     size_t cfglen;
     vp_afile af = { 0 };
+    vp_summary sum;
+    int have_sum = 0;
     vp_status s;
     if ((s = vp_report_read_config(results_dir, &cfg, err))) return s;
     if ((s = vp_path_join(path, sizeof path, results_dir, VP_FILE_CONFIG, err)) ||
@@ -214,11 +276,13 @@ vp_status vp_report_write(const char *results_dir, const char *plots_dir,
         md_text(f, desc->valuestring);
         fputs("\n\n", f);
     }
-    setup_line(f, cfg);
+    if ((s = vp_summary_build(runs, &sum, err))) goto end;
+    have_sum = 1;
+    setup_line(f, cfg, partial_seeds(&sum, cfg));
     fputs("Results folder: ", f);
     md_text(f, results_dir);
     fputs(". Everything below was drawn from its CSV files.\n\n## Summary\n\n", f);
-    if ((s = summary_table(f, runs, cfg, err))) goto end;
+    if ((s = summary_table(f, runs, &sum, cfg, err))) goto end;
 
     fputs("## Charts\n\n", f);
     for (size_t i = 0; i < n; i++) {
@@ -241,6 +305,7 @@ vp_status vp_report_write(const char *results_dir, const char *plots_dir,
     s = vp_afile_commit(&af, err);
 end:
     vp_afile_abort(&af);
+    if (have_sum) vp_summary_free(&sum);
     cJSON_Delete(cfg);
     vp_table_free(runs);
     free(cfgtext);

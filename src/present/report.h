@@ -1,8 +1,9 @@
 /* report: PLOTS_DIR/report.md, the one-page summary of an experiment.
  *
- * Contents: the experiment name and description, the setup in one line, the
- * summary table per variant from runs.csv (median act_ratio and grad_ratio
- * over seeds with their range, the verdicts and seed counts), every chart
+ * Contents: the experiment name and description, the setup in one line (swept
+ * settings as their range), the summary table per variant from runs.csv (median
+ * act_ratio and grad_ratio over seeds with their range, the verdicts and each
+ * variant's seed count -- "2 of 3" when fewer than the config's seeds finished), every chart
  * embedded as a relative PNG link with its caption and notes (e.g. values not
  * drawn on a log axis), and the resolved config.json in a code block.
  * Text from the config is Markdown-escaped in table cells and fenced safely in
@@ -28,6 +29,16 @@ typedef struct {
 
 /* Parse RESULTS_DIR/config.json. On success *out is owned by the caller. */
 vp_status vp_report_read_config(const char *results_dir, cJSON **out, vp_err *err);
+
+/* The values config.json's "sweep" lists for the dotted key (e.g. "network.depth"),
+ * or NULL when that key was not swept. */
+const cJSON *vp_report_swept(const cJSON *cfg, const char *key);
+
+/* A setting of config.json as the page titles and the setup line show it: the
+ * value at the dotted key (a number as %g, a string as it is) or, when the key was
+ * swept -- config.json then holds only the default -- the range of the swept numbers
+ * ("10–40") or "swept". 0 and "" when config.json has neither. */
+int vp_report_setting(const cJSON *cfg, const char *key, char *buf, size_t len);
 
 /* Write PLOTS_DIR/report.md for the results in RESULTS_DIR (config.json and
  * runs.csv are read again here) and the n charts drawn. */

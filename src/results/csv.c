@@ -5,6 +5,8 @@
 #include <math.h>
 #include <string.h>
 
+#include "base/param.h"
+
 void vp_csv_field(FILE *f, const char *s)
 {
     if (!strpbrk(s, ",\"\r\n")) {
@@ -19,11 +21,17 @@ void vp_csv_field(FILE *f, const char *s)
     fputc('"', f);
 }
 
-void vp_csv_num(FILE *f, double v)
+void vp_csv_num(FILE *f, double v, int exact)
 {
+    char buf[VP_NUM_CHARS];
     if (isnan(v)) fputs("nan", f);          /* never glibc's "-nan" */
     else if (isinf(v)) fputs(v > 0 ? "inf" : "-inf", f);
-    else fprintf(f, "%.9g", v == 0 ? 0.0 : v); /* no "-0" */
+    else if (v == 0) fputs("0", f);          /* no "-0" */
+    else if (!exact) fprintf(f, "%.9g", v);
+    else {
+        vp_num_shortest(v, buf, sizeof buf);
+        fputs(buf, f);
+    }
 }
 
 /* One value; which member is read is the column's kind. */
@@ -34,13 +42,14 @@ typedef union {
     const char *s;        /* VP_KIND_TEXT */
 } cell;
 
-static void put_cell(FILE *f, vp_col_kind kind, const cell *c)
+/* exact: write a real number so that it reads back as the same double (csv.h). */
+static void put_cell(FILE *f, vp_col_kind kind, const cell *c, int exact)
 {
     switch (kind) {
     case VP_KIND_INT: fprintf(f, "%lld", c->i); break;
     case VP_KIND_UINT: fprintf(f, "%llu", c->u); break;
-    case VP_KIND_REAL: vp_csv_num(f, c->x); break;
-    case VP_KIND_OPT_REAL: if (!isnan(c->x)) vp_csv_num(f, c->x); break;
+    case VP_KIND_REAL: vp_csv_num(f, c->x, exact); break;
+    case VP_KIND_OPT_REAL: if (!isnan(c->x)) vp_csv_num(f, c->x, exact); break;
     case VP_KIND_SECONDS: fprintf(f, "%.3f", c->x); break;
     case VP_KIND_TEXT: vp_csv_field(f, c->s); break;
     }
@@ -77,7 +86,7 @@ static void put_row(FILE *f, vp_csv_file file, const cell *v, int theory, const 
         const vp_column *c = vp_column_get(lay->cols[i]);
         if (c->theory && !theory) continue;
         if (i) fputc(',', f);
-        put_cell(f, c->kind, &v[lay->cols[i]]);
+        put_cell(f, c->kind, &v[lay->cols[i]], run->prec == VP_F64 || c->theory);
     }
     end_line(f, lay, run->nsweep, run->sweep_values);
 }

@@ -3,7 +3,11 @@
  * Header and rows both come from the file's layout in results.c: the header is the
  * layout's column names, a row is the layout's columns in order, each value written
  * as its column's kind says (results.h vp_col_kind), so the same results always give
- * the same bytes. RFC 4180: text fields containing , " CR or LF are quoted with ""
+ * the same bytes. Real numbers are written with the precision of what they were
+ * computed from: every real cell of a float64 run, and the theory columns of any run
+ * (the mean-field module computes in double), in the shortest form that reads back as
+ * the same double; the measured cells of a float32 run with 9 significant digits,
+ * which carry every float32 value exactly (a float needs at most 9). RFC 4180: text fields containing , " CR or LF are quoted with ""
  * doubling. Layers and runs rows end with one cell per swept key.
  */
 #ifndef VP_CSV_H
@@ -22,6 +26,7 @@ typedef struct {
     uint64_t seed;
     int nsweep;
     char *const *sweep_values;   /* nsweep labels */
+    vp_precision prec;           /* the run's precision: how its measured numbers are written */
 } vp_csv_run;
 
 /* Per-run summary (runs.csv). */
@@ -38,8 +43,10 @@ typedef struct {
 
 /* One RFC 4180 field (VP_KIND_TEXT). */
 void vp_csv_field(FILE *f, const char *s);
-/* One number (VP_KIND_REAL): %.9g, nan / inf / -inf, never "-0". */
-void vp_csv_num(FILE *f, double v);
+/* One number (VP_KIND_REAL): nan / inf / -inf, never "-0"; a finite value with 9
+ * significant digits (%.9g), or with exact = 1 in its shortest form that reads back
+ * as the same double (vp_num_shortest). */
+void vp_csv_num(FILE *f, double v, int exact);
 
 /* The header line of `file`: its column names (theory columns when `theory`), then
  * the swept keys when the file has sweep columns (nsweep, sweep_keys ignored otherwise). */

@@ -122,7 +122,10 @@ typedef enum {
 typedef enum {
     VP_KIND_INT,      /* decimal integer ("%lld") */
     VP_KIND_UINT,     /* unsigned decimal ("%llu"): seeds */
-    VP_KIND_REAL,     /* "%.9g" (float32 has 9 significant digits); nan, inf, -inf; never "-0" */
+    VP_KIND_REAL,     /* float64 runs and theory columns: the shortest text that reads back
+                         as the same double (at most 17 significant digits); measured values
+                         of float32 runs: "%.9g" (9 significant digits, enough for any float);
+                         nan, inf, -inf; never "-0" (csv.h) */
     VP_KIND_OPT_REAL, /* as VP_KIND_REAL, but NaN ("no value") is an empty cell */
     VP_KIND_SECONDS,  /* "%.3f" */
     VP_KIND_TEXT      /* RFC 4180 field: quoted when it holds , " CR or LF */

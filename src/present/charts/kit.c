@@ -50,6 +50,20 @@ void ck_put_num(FILE *f, double v)
     else fputs(" ?", f);
 }
 
+void ck_put_escaped(FILE *f, const char *s)
+{
+    for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
+        if (*c == '\\') fputs("\\\\", f);
+        else if (*c == '\n') fputs("\\n", f);
+        else if (*c == '\r') fputs("\\r", f);
+        else if (*c == '\t') fputs("\\t", f);
+        else if (*c < 0x20 || *c == 0x7F) fprintf(f, "\\x%02X", *c);
+        else fputc(*c, f);
+    }
+}
+
+int ck_partial_seeds(const ck_exper *e) { return e->seeds_lo < e->nseeds; }
+
 size_t ck_pick(size_t j, size_t k, size_t n)
 {
     return k <= 1 ? 0 : (size_t)((double)j * (double)(n - 1) / (double)(k - 1) + 0.5);
@@ -208,7 +222,9 @@ vp_status ck_dat_open(const ck_exper *e, const ck_chart *c, vp_afile *af, vp_err
     if ((s = vp_afile_open(af, path, err))) return s;
     char nm[300];
     ck_clean_copy(nm, sizeof nm, e->name);
-    fprintf(af->fp, "# varprop chart data for %s.gp, experiment '%s' (from %s)\n", c->stem, nm, e->results_dir);
+    fprintf(af->fp, "# varprop chart data for %s.gp, experiment '%s' (from ", c->stem, nm);
+    ck_put_escaped(af->fp, e->results_dir); /* one line, whatever the path holds */
+    fputs(")\n", af->fp);
     return VP_OK;
 }
 

@@ -52,6 +52,7 @@ typedef struct {
     int style;            /* curve identity */
     char label[400];      /* legend: init label (+ distinguishing sweep values) */
     char name[600];       /* "activation / label" */
+    size_t seeds;         /* its completed seeds (runs.csv) */
 } ck_variant;
 
 typedef struct {
@@ -75,7 +76,8 @@ typedef struct {
     const char **sweepval; /* nvar * nsweep cells, borrowed ("" if unknown) */
     int *lrow_var, *lrow_layer; /* per layers.csv row: variant index, layer */
     int nlayer;
-    size_t nseeds;
+    size_t nseeds;        /* the config's seeds */
+    size_t seeds_lo, seeds_hi; /* fewest and most completed seeds of a variant (runs.csv) */
     vp_report_chart *charts;
     size_t ncharts;
 } ck_exper;
@@ -133,6 +135,12 @@ void ck_clean_copy(char *out, size_t len, const char *s);
 void ck_clean(char *s);
 /* " %.9g", or " ?" for a non-finite value (a .dat cell). */
 void ck_put_num(FILE *f, double v);
+/* Text in a comment line, every byte kept: \ becomes \\, a line break \n or \r, a tab
+ * \t, any other control character \xNN (a path may hold any of them). */
+void ck_put_escaped(FILE *f, const char *s);
+/* 1 when some variant has fewer completed seeds than the config lists (an
+ * interrupted run): the charts then say each variant's count. */
+int ck_partial_seeds(const ck_exper *e);
 /* Evenly spaced subset of k out of n (k <= n): the j-th pick. */
 size_t ck_pick(size_t j, size_t k, size_t n);
 /* A round tic step giving about four intervals over `range`. */

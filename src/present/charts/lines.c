@@ -20,7 +20,11 @@ static size_t line_key(const ck_exper *e, const line_ctx *c, int any_theory, ck_
 {
     size_t nkey = ck_style_key(e, c->has, b, maxlen, "linespoints");
     if (any_theory) { ck_printf(b, ", NaN with lines lc rgb '#444444' lw 1.5 dt 2 title 'theory (dashed)'"); nkey++; }
-    if (c->band) {
+    if (c->band && ck_partial_seeds(e)) {
+        ck_printf(b, ", NaN with filledcurves lc rgb '#bbbbbb' fs solid 1.0 noborder title 'min–max over the completed "
+                     "seeds of each variant (shaded)'");
+        nkey++;
+    } else if (c->band) {
         ck_printf(b, ", NaN with filledcurves lc rgb '#bbbbbb' fs solid 1.0 noborder title 'min–max over %zu seeds (shaded)'",
                   e->nseeds);
         nkey++;
@@ -37,7 +41,7 @@ static void line_body(vp_plot *p, const ck_exper *e, const void *vctx)
     int any_theory = 0;
     for (size_t i = 0; i < e->nvar; i++) any_theory |= c->has_theory[i];
     nkey = line_key(e, c, any_theory, &b, &maxlen);
-    if (c->band && maxlen < 28) maxlen = 28;
+    if (c->band && maxlen < (ck_partial_seeds(e) ? 48 : 28)) maxlen = ck_partial_seeds(e) ? 48 : 28;
     int kc = ck_key_cols(maxlen);
     double kh = ck_key_height(nkey, kc);
     size_t np = e->nact < MAX_PANELS ? e->nact : MAX_PANELS;
@@ -100,8 +104,9 @@ static vp_status write_dat(ck_exper *e, line_ctx *c, double *val, double *th, co
     for (size_t i = 0; i < e->nvar; i++) {
         char lab[700];
         ck_clean_copy(lab, sizeof lab, e->var[i].name);
-        fprintf(af.fp, "%s# index %zu: variant %d, %s\n# layer median min max theory n\n",
-                i ? "\n\n" : "", i, e->var[i].id, lab);
+        fprintf(af.fp, "%s# index %zu: variant %d, %s", i ? "\n\n" : "", i, e->var[i].id, lab);
+        if (ck_partial_seeds(e)) fprintf(af.fp, " (%zu of %zu seeds completed)", e->var[i].seeds, e->nseeds);
+        fputs("\n# layer median min max theory n\n", af.fp);
         for (size_t l = 0; l < L; l++) {
             size_t bi = i * L + l;
             vp_stat m = vp_stat_of(val + off[bi], fillv[bi]), t = vp_stat_of(th + off[bi], fillt[bi]);

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -182,34 +183,66 @@ double ck_cfg_num(const cJSON *o, const char *a, const char *b)
     return cJSON_IsNumber(x) ? x->valuedouble : NAN;
 }
 
-/* "width 512 · depth 50 · batch 1024 · 3 seeds · float32" from config.json. */
+/* "width 512 · depth 50 · batch 1024 · 3 seeds · float32" from config.json; a swept
+ * setting shows its range ("depth 10–40"), and an interrupted run the completed seeds
+ * per variant ("1–3 of 3 seeds per variant"). */
 static void make_subtitle(ck_exper *e)
 {
-    char *s = e->subtitle;
+    char *s = e->subtitle, v[256];
     size_t len = sizeof e->subtitle, n = 0;
     const cJSON *net = cJSON_GetObjectItemCaseSensitive(e->cfg, "network");
-    double w = ck_cfg_num(e->cfg, "network", "width");
     const cJSON *ws = cJSON_GetObjectItemCaseSensitive(net, "widths");
-    if (cJSON_IsArray(ws) && cJSON_GetArraySize(ws) > 0) {
-        double lo = INFINITY, hi = -INFINITY;
-        const cJSON *it;
-        cJSON_ArrayForEach(it, ws) if (cJSON_IsNumber(it)) {
-            lo = fmin(lo, it->valuedouble);
-            hi = fmax(hi, it->valuedouble);
+    if (vp_report_swept(e->cfg, "network.widths")) {
+        n += (size_t)snprintf(s + n, len - n, "widths swept");
+    } else if (vp_report_swept(e->cfg, "network.width")) {
+        vp_report_setting(e->cfg, "network.width", v, sizeof v);
+        n += (size_t)snprintf(s + n, len - n, "width %s", v);
+    } else {
+        double w = ck_cfg_num(e->cfg, "network", "width");
+        if (cJSON_IsArray(ws) && cJSON_GetArraySize(ws) > 0) {
+            double lo = INFINITY, hi = -INFINITY;
+            const cJSON *it;
+            cJSON_ArrayForEach(it, ws) if (cJSON_IsNumber(it)) {
+                lo = fmin(lo, it->valuedouble);
+                hi = fmax(hi, it->valuedouble);
+            }
+            if (lo < hi) n += (size_t)snprintf(s + n, len - n, "widths %g–%g", lo, hi);
+            else if (isfinite(lo)) w = lo;
         }
-        if (lo < hi) n += (size_t)snprintf(s + n, len - n, "widths %g–%g", lo, hi);
-        else if (isfinite(lo)) w = lo;
+        if (n == 0 && isfinite(w)) n += (size_t)snprintf(s + n, len - n, "width %g", w);
     }
-    if (n == 0 && isfinite(w)) n += (size_t)snprintf(s + n, len - n, "width %g", w);
-    double d = ck_cfg_num(e->cfg, "network", "depth");
-    if (!isfinite(d)) d = e->nlayer;
-    n += (size_t)snprintf(s + n, len - n, "%sdepth %g", n ? " · " : "", d);
-    double b = ck_cfg_num(e->cfg, "input", "batch");
-    if (isfinite(b) && n < len) n += (size_t)snprintf(s + n, len - n, " · batch %g", b);
-    if (n < len) n += (size_t)snprintf(s + n, len - n, " · %zu seed%s", e->nseeds, e->nseeds == 1 ? "" : "s");
-    const cJSON *prec = cJSON_GetObjectItemCaseSensitive(e->cfg, "precision");
-    if (cJSON_IsString(prec) && n < len) snprintf(s + n, len - n, " · %s", prec->valuestring);
+    if (!vp_report_setting(e->cfg, "network.depth", v, sizeof v)) snprintf(v, sizeof v, "%d", e->nlayer);
+    if (n < len) n += (size_t)snprintf(s + n, len - n, "%sdepth %s", n ? " · " : "", v);
+    if (vp_report_setting(e->cfg, "input.batch", v, sizeof v) && n < len)
+        n += (size_t)snprintf(s + n, len - n, " · batch %s", v);
+    if (n < len && !ck_partial_seeds(e))
+        n += (size_t)snprintf(s + n, len - n, " · %zu seed%s", e->nseeds, e->nseeds == 1 ? "" : "s");
+    else if (n < len && e->seeds_lo == e->seeds_hi)
+        n += (size_t)snprintf(s + n, len - n, " · %zu of %zu seeds per variant", e->seeds_lo, e->nseeds);
+    else if (n < len)
+        n += (size_t)snprintf(s + n, len - n, " · %zu–%zu of %zu seeds per variant", e->seeds_lo, e->seeds_hi,
+                              e->nseeds);
+    if (vp_report_setting(e->cfg, "precision", v, sizeof v) && n < len) snprintf(s + n, len - n, " · %s", v);
     ck_clean(e->subtitle);
+}
+
+/* Fewest and most completed seeds of a variant, from the runs.csv summary. Without
+ * one (a runs.csv the summary refuses; the charts that need it say why) every
+ * variant counts as complete. */
+static void count_completed(ck_exper *e)
+{
+    const vp_summary *sum = NULL;
+    vp_err ignored;
+    int have = ck_summary(e, &sum, &ignored) == VP_OK;
+    e->seeds_lo = have ? SIZE_MAX : e->nseeds;
+    e->seeds_hi = have ? 0 : e->nseeds;
+    for (size_t i = 0; i < e->nvar; i++) {
+        const vp_variant_summary *v = have ? vp_summary_find(sum, e->var[i].id) : NULL;
+        size_t n = !have ? e->nseeds : v ? v->nok : 0;
+        e->var[i].seeds = n;
+        if (n < e->seeds_lo) e->seeds_lo = n;
+        if (n > e->seeds_hi) e->seeds_hi = n;
+    }
 }
 
 /* The CSV files, in vp_csv_file order; histograms and the Jacobian may be absent. */
@@ -223,6 +256,9 @@ static vp_status load_tables(ck_exper *e, vp_err *err)
         int optional = f == VP_CSV_HIST || f == VP_CSV_JACOBIAN;
         if (optional && stat(path, &st) != 0 && errno == ENOENT) continue;
         if ((s = vp_table_load(path, &e->tab[f], err))) return s;
+        /* a header and no rows: nothing to draw, which gnuplot would only say as an error */
+        if (!optional && vp_table_nrows(e->tab[f]) == 0)
+            return vp_fail(err, VP_ERR_DATA, "no runs in %s (it holds only its header row): nothing to plot", path);
     }
     return VP_OK;
 }
@@ -252,6 +288,7 @@ vp_status ck_model_build(ck_exper *e, vp_err *err)
         e->lrow_var[i] = e->pos[(int)v];
     }
     if ((s = fill_sweep_values(e, err)) || (s = make_labels(e, err))) return s;
+    count_completed(e);
     make_subtitle(e);
     return VP_OK;
 }
