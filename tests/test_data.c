@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -283,4 +284,83 @@ Test(data_std, standardize)
     cr_expect_eq(one, 0.0);
     vp_standardize(NULL, 0);
     free(x);
+}
+
+/* Peak resident memory of this process in KiB (Criterion runs each test in its own
+ * process, so the peak is this test's). */
+static long peak_rss_kib(void)
+{
+    struct rusage ru;
+    cr_assert_eq(getrusage(RUSAGE_SELF, &ru), 0);
+    return ru.ru_maxrss;
+}
+
+/* Issue 11: a small .gz whose header declares many images (here 200,000 blank
+ * 28 x 28 images: 157 MB inflated, a few hundred KB on disk) costs only the images
+ * asked for: the reader keeps `want` images and streams past the rest (still
+ * checking that the file holds exactly what its header declares). */
+Test(data_idx, streams_past_unwanted_images, .timeout = 60)
+{
+    char dir[512], path[600];
+    temp_dir(dir, sizeof dir);
+    snprintf(path, sizeof path, "%s/many-blank.idx3.gz", dir);
+    const uint32_t count = 200000, side = 28;
+    unsigned char head[16];
+    put_be32(head, 0x803);
+    put_be32(head + 4, count);
+    put_be32(head + 8, side);
+    put_be32(head + 12, side);
+    gzFile gz = gzopen(path, "wb1");
+    cr_assert_not_null(gz);
+    cr_assert_eq(gzwrite(gz, head, 16), 16);
+    const size_t chunk = (size_t)side * side * 1000;
+    unsigned char *zeros = calloc(chunk, 1);
+    cr_assert_not_null(zeros);
+    zeros[0] = 9; /* first pixel of image 0, checked below */
+    for (uint32_t i = 0; i < count / 1000; i++) {
+        cr_assert_eq(gzwrite(gz, zeros, (unsigned)chunk), (int)chunk);
+        zeros[0] = 0;
+    }
+    cr_assert_eq(gzclose(gz), Z_OK);
+    free(zeros);
+
+    long before = peak_rss_kib();
+    double *x;
+    int dim;
+    vp_err err;
+    cr_assert_eq(vp_idx_load(path, 8, &x, &dim, &err), VP_OK, "%s", err.msg);
+    long grew = peak_rss_kib() - before;
+    cr_expect_eq(dim, 784);
+    cr_expect_eq(x[0], 9.0);
+    cr_expect_eq(x[8 * 784 - 1], 0.0);
+    free(x);
+    /* 157 MB declared; the 8 images are 50 KB (as doubles): allow 16 MiB of slack
+     * for zlib's window and the reader's scratch buffer. */
+    cr_expect_lt(grew, 16 * 1024, "peak memory grew by %ld KiB reading 8 images of a 157 MB file", grew);
+    unlink(path);
+    rmdir(dir);
+}
+
+/* A gzip file cannot inflate to more than 1032 times its size (deflate's limit), so a
+ * header declaring more than that is refused from the header and the file size alone:
+ * immediately, without inflating anything. */
+Test(data_idx, header_beyond_the_gzip_limit_is_refused_up_front)
+{
+    char dir[512], path[600];
+    temp_dir(dir, sizeof dir);
+    snprintf(path, sizeof path, "%s/declares-too-much.gz", dir);
+    size_t len;
+    unsigned char *h = make_idx(0x803, 4000000, 28, 28, 1000, &len);
+    write_gz(path, h, len);
+    free(h);
+    double *x = (double *)(uintptr_t)1;
+    int dim;
+    vp_err err;
+    cr_expect_eq(vp_idx_load(path, 1, &x, &dim, &err), VP_ERR_DATA);
+    cr_expect_null(x);
+    cr_expect_neq(strstr(err.msg, path), NULL, "%s", err.msg);
+    cr_expect_neq(strstr(err.msg, "truncated"), NULL, "%s", err.msg);
+    cr_expect_neq(strstr(err.msg, "at most"), NULL, "the gzip limit is named: %s", err.msg);
+    unlink(path);
+    rmdir(dir);
 }
