@@ -144,11 +144,14 @@ static vp_status stream_read(idx_stream *st, unsigned char *buf, uint64_t n, uns
         unsigned chunk = buf ? (left > (1u << 30) ? (1u << 30) : (unsigned)left)
                              : (left > SKIP_CHUNK ? SKIP_CHUNK : (unsigned)left);
         int r = gzread(st->gz, buf ? buf + *done : scratch, chunk);
-        if (r < 0) {
-            int zerr = 0;
+        /* A gzip stream cut short ends with a short read and Z_BUF_ERROR, so the
+         * error state is checked at the end too. */
+        int zerr = Z_OK;
+        const char *m = r <= 0 ? gzerror(st->gz, &zerr) : "";
+        if (r < 0 || zerr != Z_OK) {
             /* gzerror's text lives in gz: format the message before closing it. It
              * starts with the name gzdopen was given ("<fd:3>: "): drop that. */
-            const char *m = gzerror(st->gz, &zerr), *c = strstr(m, ">: ");
+            const char *c = strstr(m, ">: ");
             return vp_fail(err, VP_ERR_DATA, "%s: gzip error: %s (corrupt or truncated file)", st->path,
                            strncmp(m, "<fd:", 4) == 0 && c ? c + 3 : m);
         }
