@@ -204,7 +204,7 @@ Test(data_idx, load_gzip_plain_missing_and_corrupt)
     cr_expect_neq(strstr(err.msg, "disagree"), NULL, "%s", err.msg);
     free(t);
     /* A header declaring 3 GiB of images over a 1000-byte body: refused as truncated
-     * (the reader's buffer grows with the data, it does not trust the header). */
+     * (from the file's size: see header_beyond_the_gzip_limit_is_refused_up_front). */
     {
         char big[640];
         snprintf(big, sizeof big, "%s/declares-3gib.gz", dir);
