@@ -165,9 +165,11 @@ typedef struct {
 /* A valid set in a fresh folder: 50 train and 20 test images of 4 x 5, labels i % 7. */
 static void idx_set_make(idx_set *s)
 {
-    vt_mktmp(s->dir, sizeof s->dir, "/tmp/varprop-dataset-");
+    char dir[sizeof s->dir]; /* a separate object: GCC's -Wrestrict sees s->dir and s->f as one */
+    vt_mktmp(dir, sizeof dir, "/tmp/varprop-dataset-");
+    memcpy(s->dir, dir, sizeof dir);
     const char *names[4] = { "tr-img.gz", "tr-lab.gz", "te-img", "te-lab" };
-    for (int i = 0; i < 4; i++) snprintf(s->f[i], sizeof s->f[i], "%s/%s", s->dir, names[i]);
+    for (int i = 0; i < 4; i++) snprintf(s->f[i], sizeof s->f[i], "%s/%s", dir, names[i]);
     s->p = (vp_idx_paths){ s->f[0], s->f[1], s->f[2], s->f[3] };
     write_images(s->dir, names[0], 50, 4, 5);
     write_labels(s->dir, names[1], 50, 7, UINT32_MAX, 0);
