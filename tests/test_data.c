@@ -2,18 +2,22 @@
  * heap-allocated with their exact length, so an out-of-bounds read shows up
  * under `make sanitize` (ASan). */
 #include <criterion/criterion.h>
+#include <dirent.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 #include <zlib.h>
 
 #include "core/data.h"
 #include "core/rng.h"
+#include "harness.h"
 
-#define FASHION "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz"
+#define FASHION_DIR "/usr/share/datasets/fashion-mnist/"
+#define FASHION FASHION_DIR "train-images-idx3-ubyte.gz"
 
 static void put_be32(unsigned char *p, uint32_t v)
 {
@@ -200,7 +204,7 @@ Test(data_idx, load_gzip_plain_missing_and_corrupt)
     cr_expect_neq(strstr(err.msg, "disagree"), NULL, "%s", err.msg);
     free(t);
     /* A header declaring 3 GiB of images over a 1000-byte body: refused as truncated
-     * (the reader's buffer grows with the data, it does not trust the header). */
+     * (from the file's size: see header_beyond_the_gzip_limit_is_refused_up_front). */
     {
         char big[640];
         snprintf(big, sizeof big, "%s/declares-3gib.gz", dir);
@@ -283,4 +287,225 @@ Test(data_std, standardize)
     cr_expect_eq(one, 0.0);
     vp_standardize(NULL, 0);
     free(x);
+}
+
+/* Peak resident memory of this process in KiB (Criterion runs each test in its own
+ * process, so the peak is this test's). */
+static long peak_rss_kib(void)
+{
+    struct rusage ru;
+    cr_assert_eq(getrusage(RUSAGE_SELF, &ru), 0);
+    return ru.ru_maxrss;
+}
+
+/* Issue 11: a small .gz whose header declares many images (here 200,000 blank
+ * 28 x 28 images: 157 MB inflated, a few hundred KB on disk) costs only the images
+ * asked for: the reader keeps `want` images and streams past the rest (still
+ * checking that the file holds exactly what its header declares). */
+Test(data_idx, streams_past_unwanted_images, .timeout = 60)
+{
+    char dir[512], path[600];
+    temp_dir(dir, sizeof dir);
+    snprintf(path, sizeof path, "%s/many-blank.idx3.gz", dir);
+    const uint32_t count = 200000, side = 28;
+    unsigned char head[16];
+    put_be32(head, 0x803);
+    put_be32(head + 4, count);
+    put_be32(head + 8, side);
+    put_be32(head + 12, side);
+    gzFile gz = gzopen(path, "wb1");
+    cr_assert_not_null(gz);
+    cr_assert_eq(gzwrite(gz, head, 16), 16);
+    const size_t chunk = (size_t)side * side * 1000;
+    unsigned char *zeros = calloc(chunk, 1);
+    cr_assert_not_null(zeros);
+    zeros[0] = 9; /* first pixel of image 0, checked below */
+    for (uint32_t i = 0; i < count / 1000; i++) {
+        cr_assert_eq(gzwrite(gz, zeros, (unsigned)chunk), (int)chunk);
+        zeros[0] = 0;
+    }
+    cr_assert_eq(gzclose(gz), Z_OK);
+    free(zeros);
+
+    long before = peak_rss_kib();
+    double *x;
+    int dim;
+    vp_err err;
+    cr_assert_eq(vp_idx_load(path, 8, &x, &dim, &err), VP_OK, "%s", err.msg);
+    long grew = peak_rss_kib() - before;
+    cr_expect_eq(dim, 784);
+    cr_expect_eq(x[0], 9.0);
+    cr_expect_eq(x[8 * 784 - 1], 0.0);
+    free(x);
+    /* 157 MB declared; the 8 images are 50 KB (as doubles): allow 16 MiB of slack
+     * for zlib's window and the reader's scratch buffer. */
+    cr_expect_lt(grew, 16 * 1024, "peak memory grew by %ld KiB reading 8 images of a 157 MB file", grew);
+    unlink(path);
+    rmdir(dir);
+}
+
+/* A gzip file cannot inflate to more than 1032 times its size (deflate's limit), so a
+ * header declaring more than that is refused from the header and the file size alone:
+ * immediately, without inflating anything. */
+Test(data_idx, header_beyond_the_gzip_limit_is_refused_up_front)
+{
+    char dir[512], path[600];
+    temp_dir(dir, sizeof dir);
+    snprintf(path, sizeof path, "%s/declares-too-much.gz", dir);
+    size_t len;
+    unsigned char *h = make_idx(0x803, 4000000, 28, 28, 1000, &len);
+    write_gz(path, h, len);
+    free(h);
+    double *x = (double *)(uintptr_t)1;
+    int dim;
+    vp_err err;
+    cr_expect_eq(vp_idx_load(path, 1, &x, &dim, &err), VP_ERR_DATA);
+    cr_expect_null(x);
+    cr_expect_neq(strstr(err.msg, path), NULL, "%s", err.msg);
+    cr_expect_neq(strstr(err.msg, "truncated"), NULL, "%s", err.msg);
+    cr_expect_neq(strstr(err.msg, "at most"), NULL, "the gzip limit is named: %s", err.msg);
+    unlink(path);
+    rmdir(dir);
+}
+
+/* ------------------------------------------------------------------ labels */
+
+/* An IDX label file: magic, count, then `body` bytes i % 10 (exact length). */
+static unsigned char *make_labels(uint32_t magic, uint32_t count, size_t body, size_t *len)
+{
+    *len = 8 + body;
+    unsigned char *b = malloc(*len);
+    cr_assert_not_null(b);
+    put_be32(b, magic);
+    put_be32(b + 4, count);
+    for (size_t i = 0; i < body; i++) b[8 + i] = (unsigned char)(i % 10);
+    return b;
+}
+
+Test(data_labels, reads_gzip_and_plain)
+{
+    char dir[512], gzp[600], plain[600];
+    temp_dir(dir, sizeof dir);
+    snprintf(gzp, sizeof gzp, "%s/labels.idx1.gz", dir);
+    snprintf(plain, sizeof plain, "%s/labels.idx1", dir);
+    size_t len;
+    unsigned char *b = make_labels(0x801, 257, 257, &len);
+    b[8 + 3] = 9;
+    write_gz(gzp, b, len);
+    write_plain(plain, b, len);
+    const char *paths[2] = { gzp, plain };
+    vp_err err;
+    for (int p = 0; p < 2; p++) {
+        int32_t *y;
+        size_t n;
+        cr_assert_eq(vp_idx_load_labels(paths[p], 10, &y, &n, &err), VP_OK, "%s", err.msg);
+        cr_expect_eq(n, 257);
+        for (size_t i = 0; i < n; i++) cr_expect_eq(y[i], (int32_t)b[8 + i], "%s label %zu", paths[p], i);
+        free(y);
+        vp_idx_info info;
+        cr_assert_eq(vp_idx_peek(paths[p], VP_IDX_LABELS, &info, &err), VP_OK, "%s", err.msg);
+        cr_expect_eq(info.kind, VP_IDX_LABELS);
+        cr_expect_eq(info.count, 257);
+        cr_expect_eq(info.rows * info.cols, 1);
+    }
+    /* The smallest class count that holds them all: 10; 9 refuses the first 9. */
+    int32_t *y = (int32_t *)(uintptr_t)1;
+    size_t n = 7;
+    cr_expect_eq(vp_idx_load_labels(gzp, 9, &y, &n, &err), VP_ERR_DATA);
+    cr_expect_null(y);
+    cr_expect_eq(n, 0);
+    cr_expect_neq(strstr(err.msg, "label 9 at index 3 is out of range: 9 classes (labels 0..8)"), NULL, "%s", err.msg);
+    /* classes = 0: any byte is a label. */
+    b[8 + 100] = 255;
+    write_plain(plain, b, len);
+    cr_assert_eq(vp_idx_load_labels(plain, 0, &y, &n, &err), VP_OK, "%s", err.msg);
+    cr_expect_eq(y[100], 255);
+    free(y);
+    cr_expect_eq(vp_idx_load_labels(plain, 256, &y, &n, &err), VP_OK, "%s", err.msg);
+    free(y);
+    /* Class counts outside 0..256 are the caller's mistake. */
+    cr_expect_eq(vp_idx_load_labels(plain, 257, &y, &n, &err), VP_ERR_USAGE);
+    cr_expect_eq(vp_idx_load_labels(plain, -1, &y, &n, &err), VP_ERR_USAGE);
+    cr_expect_null(y);
+    /* An empty label file is valid (0 labels). */
+    free(b);
+    b = make_labels(0x801, 0, 0, &len);
+    write_gz(gzp, b, len);
+    cr_assert_eq(vp_idx_load_labels(gzp, 10, &y, &n, &err), VP_OK, "%s", err.msg);
+    cr_expect_eq(n, 0);
+    free(y);
+    /* A missing file: VP_ERR_IO naming it. */
+    char missing[640];
+    snprintf(missing, sizeof missing, "%s/nope.idx1.gz", dir);
+    cr_expect_eq(vp_idx_load_labels(missing, 10, &y, &n, &err), VP_ERR_IO);
+    cr_expect_neq(strstr(err.msg, missing), NULL, "%s", err.msg);
+    /* Images where labels belong, and labels where images belong: the message says which. */
+    double *x;
+    int dim;
+    cr_expect_eq(vp_idx_load(plain, 1, &x, &dim, &err), VP_ERR_DATA);
+    cr_expect_neq(strstr(err.msg, "label file, not images"), NULL, "%s", err.msg);
+    free(b);
+    unlink(gzp);
+    unlink(plain);
+    rmdir(dir);
+}
+
+/* tests/corpus/labels/NAME.idx1[.gz] + NAME.expect (tests/corpus/make_label_corpus.py):
+ * each damaged label file is VP_ERR_DATA from vp_idx_load_labels(path, 10, ...), with
+ * nothing returned and a message naming the file and holding every fragment. */
+Test(data_labels, damaged_label_corpus)
+{
+    char dir[600];
+    snprintf(dir, sizeof dir, "%s/tests/corpus/labels", vt_root());
+    DIR *d = opendir(dir);
+    cr_assert_not_null(d, "cannot open %s", dir);
+    int cases = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        const char *dot = strstr(e->d_name, ".idx1");
+        if (!dot) continue;
+        char path[1200], exp[1200];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        snprintf(exp, sizeof exp, "%s/%.*s.expect", dir, (int)(dot - e->d_name), e->d_name);
+        char *text = vt_slurp(exp, NULL);
+        cr_assert_not_null(text, "%s has no .expect", e->d_name);
+        int32_t *y = (int32_t *)(uintptr_t)1;
+        size_t n = 7;
+        vp_err err;
+        vp_status s = vp_idx_load_labels(path, 10, &y, &n, &err);
+        cr_expect_eq(s, VP_ERR_DATA, "%s: status %d (%s)", e->d_name, (int)s, s ? err.msg : "ok");
+        cr_expect_null(y, "%s: no labels on failure", e->d_name);
+        cr_expect_eq(n, 0, "%s", e->d_name);
+        if (s == VP_OK) free(y);
+        cr_expect_neq(strstr(err.msg, path), NULL, "%s: message does not name the file: %s", e->d_name, err.msg);
+        int frags = 0;
+        char *save = NULL;
+        strtok_r(text, "\n", &save); /* the exit code */
+        for (char *line = strtok_r(NULL, "\n", &save); line; line = strtok_r(NULL, "\n", &save), frags++)
+            cr_expect_neq(strstr(err.msg, line), NULL, "%s: message lacks \"%s\": %s", e->d_name, line, err.msg);
+        cr_expect_gt(frags, 0, "%s names no fragment", e->d_name);
+        free(text);
+        cases++;
+    }
+    closedir(d);
+    cr_expect_geq(cases, 14, "only %d label corpus cases", cases);
+}
+
+/* The real files: 60,000 and 10,000 labels, 10 classes, each class exactly a tenth
+ * (Fashion-MNIST is balanced). */
+Test(data_labels, fashion_mnist_labels, .timeout = 60)
+{
+    const char *files[2] = { FASHION_DIR "train-labels-idx1-ubyte.gz", FASHION_DIR "t10k-labels-idx1-ubyte.gz" };
+    const size_t sizes[2] = { 60000, 10000 };
+    for (int f = 0; f < 2; f++) {
+        int32_t *y;
+        size_t n;
+        vp_err err;
+        cr_assert_eq(vp_idx_load_labels(files[f], 10, &y, &n, &err), VP_OK, "%s", err.msg);
+        cr_expect_eq(n, sizes[f]);
+        size_t per[10] = { 0 };
+        for (size_t i = 0; i < n; i++) per[y[i]]++;
+        for (int c = 0; c < 10; c++) cr_expect_eq(per[c], sizes[f] / 10, "%s class %d: %zu", files[f], c, per[c]);
+        free(y);
+    }
 }
