@@ -21,6 +21,8 @@
 #include "core/mlp.h"
 #include "core/rng.h"
 #include "harness.h"
+#include "results/results.h"
+#include "results/table.h"
 
 static int same_bits(double a, double b) { return memcmp(&a, &b, sizeof a) == 0; }
 static int same_bits_f(float a, float b) { return memcmp(&a, &b, sizeof a) == 0; }
@@ -378,4 +380,88 @@ Test(nonfinite_net, an_overflowing_relu_net_is_nan_from_the_first_overflow_on)
                 expect_forward_nan(p ? "relu f64" : "relu f32", l + 1, &st[l]);
         }
     }
+}
+
+/* ---- the Jacobian ---- */
+
+Test(nonfinite_jacobian, nan_or_inf_entries_give_nan_singular_values)
+{
+    /* A NaN or an infinite phi' (or weight) makes J non-finite: the SVD does not
+     * exist, every singular value is NaN and the call succeeds. Before, LAPACK
+     * dgesdd rejected the matrix (info = -4, "On entry to DLASCL ...") and the run
+     * failed. A finite J still gets its singular values. */
+    const int widths[3] = { 3, 4, 2 };
+    double W1[12], W2[8], D1[4] = { 1, 0.5, 2, 1 }, D2[2] = { 1, 1 };
+    for (int i = 0; i < 12; i++) W1[i] = 0.1 * (i + 1) - 0.55;
+    for (int i = 0; i < 8; i++) W2[i] = 0.2 * (i + 1) - 0.85;
+    const double *W[2] = { W1, W2 }, *D[2] = { D1, D2 };
+    const double bad[3] = { NAN, INFINITY, -INFINITY };
+    double sv[2];
+    vp_err err;
+    cr_assert_eq(vp_jacobian_svals(2, widths, W, D, sv, &err), VP_OK, "%s", err.msg);
+    cr_expect(isfinite(sv[0]) && sv[0] > 0 && isfinite(sv[1]));
+    for (int b = 0; b < 3; b++) {
+        D1[2] = bad[b];
+        cr_expect_eq(vp_jacobian_svals(2, widths, W, D, sv, &err), VP_OK, "phi' = %g: %s", bad[b], err.msg);
+        cr_expect(isnan(sv[0]) && isnan(sv[1]), "phi' = %g: singular values %g %g", bad[b], sv[0], sv[1]);
+        D1[2] = 2;
+        W2[3] = bad[b];
+        cr_expect_eq(vp_jacobian_svals(2, widths, W, D, sv, &err), VP_OK, "W = %g: %s", bad[b], err.msg);
+        cr_expect(isnan(sv[0]) && isnan(sv[1]), "W = %g: singular values %g %g", bad[b], sv[0], sv[1]);
+        W2[3] = 0.2 * 4 - 0.85;
+    }
+}
+
+/* Loads DIR/NAME as a table (asserts). */
+static vp_table *load_table(const char *dir, const char *name)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    vp_table *t = NULL;
+    vp_err err;
+    cr_assert_eq(vp_table_load(path, &t, &err), VP_OK, "%s", err.msg);
+    return t;
+}
+
+Test(nonfinite_jacobian, an_overflowing_run_with_the_jacobian_completes_silently)
+{
+    /* The issue's run: exponential, normal std 1, depth 4, width 24, measure.jacobian.
+     * It overflows; the sweep must finish with exit 0, print nothing on stderr (no
+     * LAPACK message), write one nan row per singular value, and count them: the run
+     * is non-finite in runs.csv. */
+    char dir[256];
+    vt_mktmp(dir, sizeof dir, "/tmp/varprop-nonfinite-");
+    vt_write_file(dir, "jac.json",
+                  "{\"name\":\"jac\",\"seeds\":2,\"network\":{\"depth\":4,\"width\":24,\"activation\":\"exponential\","
+                  "\"init\":{\"name\":\"normal\",\"std\":1}},\"input\":{\"batch\":16},\"measure\":{\"jacobian\":true}}");
+    char *out = NULL, *errs = NULL;
+    int rc = vt_run(dir, &out, &errs, "run %s/jac.json -o %s/out --no-plot --quiet", dir, dir);
+    cr_expect_eq(rc, 0, "exit %d; stderr: %s", rc, errs);
+    cr_expect_str_empty(errs, "stderr: %s", errs);
+    char sub[300];
+    snprintf(sub, sizeof sub, "%s/out", dir);
+    vp_table *j = load_table(sub, VP_FILE_JACOBIAN), *r = load_table(sub, VP_FILE_RUNS);
+    size_t csv, cnf, cverd;
+    vp_err err;
+    cr_assert_eq(vp_table_require_col(j, VP_COL_SINGULAR_VALUE, &csv, &err), VP_OK);
+    cr_expect_eq(vp_table_nrows(j), 2 * 24);
+    for (size_t i = 0; i < vp_table_nrows(j); i++) {
+        double v;
+        cr_expect_eq(vp_table_num(j, i, csv, &v, &err), VP_OK);
+        cr_expect(isnan(v), "row %zu: %g", i, v);
+    }
+    cr_assert_eq(vp_table_require_col(r, VP_COL_NONFINITE, &cnf, &err), VP_OK);
+    cr_assert_eq(vp_table_require_col(r, VP_COL_ACT_VERDICT, &cverd, &err), VP_OK);
+    cr_expect_eq(vp_table_nrows(r), 2);
+    for (size_t i = 0; i < vp_table_nrows(r); i++) {
+        double nf;
+        cr_expect_eq(vp_table_num(r, i, cnf, &nf, &err), VP_OK);
+        cr_expect_geq(nf, 24, "run %zu: nonfinite %g", i, nf);
+        cr_expect_str_eq(vp_table_cell(r, i, cverd), vp_verdict_word(VP_VERDICT_NONFINITE));
+    }
+    vp_table_free(j);
+    vp_table_free(r);
+    free(out);
+    free(errs);
+    vt_rmtree(dir);
 }

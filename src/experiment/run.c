@@ -147,6 +147,10 @@ vp_status vp_run_one(vp_job *j, int r, vp_worker *w, int params_ready, int *drew
         sum.nonfinite += st[l].nonfinite;
         sum.subnormal += st[l].subnormal;
     }
+    /* A Jacobian with NaN/Inf entries has NaN singular values (core/jacobian.h): a
+     * result, counted with the run's non-finite values. */
+    for (int i = 0; sv && i < (var->widths[0] < var->widths[var->L] ? var->widths[0] : var->widths[var->L]); i++)
+        sum.nonfinite += isnan(sv[i]);
     if (var->theory &&
         (s = vp_predict_run(&j->tctx, var, m, x, tpre, tgrad, &sum.theory_chi1, &sum.theory_xi_c, err)))
         goto end;
