@@ -81,6 +81,21 @@ static vp_status q_diverges(const vp_act *act, double sw, double sb, double q0, 
                    "no finite fixed point q*", lab, sw, sb, q0, why);
 }
 
+/* Homogeneous phi (identity, the ReLU family): the length map is affine, q' = k q + sb
+ * with k = sw (a^2+b^2)/2 (= chi_1 at every q). 1 and *k if act is homogeneous; then
+ * *q_star is the fixed point q0 reaches, or +inf when the map diverges from q0
+ * (k > 1, or k = 1 with sb > 0). */
+static int affine_qstar(const vp_act *act, double sw, double sb, double q0, double *k, double *q_star)
+{
+    double a, b;
+    if (!vp_act_slopes(act, &a, &b)) return 0;
+    *k = sw * 0.5 * (a * a + b * b);
+    if (*k < 1.0 - 4 * DBL_EPSILON) *q_star = sb / (1.0 - *k);
+    else if (sb == 0.0 && (fabs(*k - 1.0) <= 4 * DBL_EPSILON || q0 == 0.0)) *q_star = q0;
+    else *q_star = INFINITY;
+    return 1;
+}
+
 vp_status vp_theory_qstar(const vp_theory_ctx *ctx, const vp_act *act, double sigma_w2,
                           double sigma_b2, double q0, double *q_star, vp_err *err)
 {
@@ -90,12 +105,9 @@ vp_status vp_theory_qstar(const vp_theory_ctx *ctx, const vp_act *act, double si
     if (!(q0 >= 0) || !isfinite(q0)) return vp_fail(err, VP_ERR_USAGE, "theory: q0 = %g must be finite and >= 0", q0);
     double sw = sigma_w2, sb = sigma_b2;
 
-    double a, b;
-    if (vp_act_slopes(act, &a, &b)) {
-        /* Homogeneous phi: the map is affine, q' = k q + sb with k = sw (a^2+b^2)/2. */
-        double k = sw * 0.5 * (a * a + b * b);
-        if (k < 1.0 - 4 * DBL_EPSILON) { *q_star = sb / (1.0 - k); return VP_OK; }
-        if (sb == 0.0 && (fabs(k - 1.0) <= 4 * DBL_EPSILON || q0 == 0.0)) { *q_star = q0; return VP_OK; }
+    double k, qaff;
+    if (affine_qstar(act, sw, sb, q0, &k, &qaff)) {
+        if (isfinite(qaff)) { *q_star = qaff; return VP_OK; }
         return q_diverges(act, sw, sb, q0, k > 1.0 ? "geometric growth, slope > 1" : "linear growth: slope 1 with sigma_b2 > 0", err);
     }
 
@@ -165,6 +177,13 @@ static vp_status c_resid(void *v, double c, double *f, vp_err *err)
     return st;
 }
 
+/* ordered / critical / chaotic by chi_1 (VP_THEORY_CRIT_TOL). */
+static vp_theory_phase phase_of(double chi1)
+{
+    return chi1 < 1.0 - VP_THEORY_CRIT_TOL ? VP_PHASE_ORDERED
+         : chi1 > 1.0 + VP_THEORY_CRIT_TOL ? VP_PHASE_CHAOTIC : VP_PHASE_CRITICAL;
+}
+
 /* -1/log x: the depth over which a perturbation shrinks by e when it is
  * multiplied by x per layer; +inf for |x| >= 1 - 1e-12, 0 for x = 0. */
 static double depth_scale(double x)
@@ -180,6 +199,19 @@ vp_status vp_theory_analyze(const vp_theory_ctx *ctx, const vp_act *act, double 
 {
     vp_theory_point r = { .sigma_w2 = sigma_w2, .sigma_b2 = sigma_b2, .q0 = q0 };
     vp_status st = vp_theory_qstar(ctx, act, sigma_w2, sigma_b2, q0, &r.q_star, err);
+    double k = 0.0, qa = 0.0;
+    if (st == VP_ERR_NUMERIC && affine_qstar(act, sigma_w2, sigma_b2, q0, &k, &qa) && isinf(qa)) {
+        /* Homogeneous phi whose length map diverges (relu at sigma_w2 > 2): q* = inf,
+         * but chi_1 = k at every q, so the phase is known; the correlation map has no
+         * fixed point at finite q (c*, chi_c, xi_c: NaN). */
+        r.q_star = INFINITY;
+        r.chi1 = r.qslope = k;
+        r.xi_q = depth_scale(k);
+        r.c_star = r.chi_c = r.xi_c = NAN;
+        r.phase = phase_of(k);
+        *out = r;
+        return VP_OK;
+    }
     double e = 0.0;
     if (st == VP_OK) st = vp_theory_chi1(ctx, act, sigma_w2, r.q_star, &r.chi1, err);
     if (st == VP_OK) st = vp_theory_expect(ctx, act, VP_EXP_SLOPE, r.q_star, &e, err);
@@ -187,8 +219,7 @@ vp_status vp_theory_analyze(const vp_theory_ctx *ctx, const vp_act *act, double 
     /* Slope of the length map at q*: |q^l - q*| ~ |slope|^l = e^{-l/xi_q}. */
     r.qslope = sigma_w2 * e;
     r.xi_q = depth_scale(r.qslope);
-    r.phase = r.chi1 < 1.0 - VP_THEORY_CRIT_TOL ? VP_PHASE_ORDERED
-            : r.chi1 > 1.0 + VP_THEORY_CRIT_TOL ? VP_PHASE_CHAOTIC : VP_PHASE_CRITICAL;
+    r.phase = phase_of(r.chi1);
     if (r.phase != VP_PHASE_CHAOTIC) {
         /* c* = 1 is stable and the c-map slope there is chi_1 (Poole Eq. 7). */
         r.c_star = 1.0;

@@ -74,7 +74,11 @@ typedef struct {
 } vp_theory_point;
 
 /* Fixed points, chi_1, depth scales and phase at (sigma_w2, sigma_b2) starting
- * from q0 (the CLI uses q0 = 1). VP_ERR_NUMERIC if q* does not exist (see
+ * from q0 (the CLI uses q0 = 1). For a homogeneous phi (identity, the ReLU family)
+ * whose length map diverges (k = sigma_w2 (a^2+b^2)/2 > 1, or k = 1 with sigma_b2 > 0)
+ * the point is still known: q_star = +inf, chi1 = qslope = k (the same at every q),
+ * xi_q from k, the phase from chi1, and c_star, chi_c, xi_c NaN (no fixed point of the
+ * correlation map at finite q). Otherwise VP_ERR_NUMERIC if q* does not exist (see
  * vp_theory_qstar) or c* cannot be found. */
 vp_status vp_theory_analyze(const vp_theory_ctx *ctx, const vp_act *act, double sigma_w2,
                             double sigma_b2, double q0, vp_theory_point *out, vp_err *err);
