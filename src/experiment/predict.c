@@ -68,9 +68,12 @@ void vp_predict_critical_line(const vp_experiment *e, vp_crit_line *cl)
 {
     cl->n = 0;
     cl->s = VP_OK;
-    cl->wanted = e->nsweep == 2 && strcmp(e->sweep_keys[0], VP_SWEEP_SIGMA_W) == 0 &&
-                 strcmp(e->sweep_keys[1], VP_SWEEP_SIGMA_B) == 0 &&
-                 e->variants[0].winit.kind == VP_INIT_MEAN_FIELD;
+    /* The two sigma keys, in either order (the heatmap puts sigma_w across either way). */
+    int wb = e->nsweep == 2 && strcmp(e->sweep_keys[0], VP_SWEEP_SIGMA_W) == 0 &&
+             strcmp(e->sweep_keys[1], VP_SWEEP_SIGMA_B) == 0;
+    int bw = e->nsweep == 2 && strcmp(e->sweep_keys[0], VP_SWEEP_SIGMA_B) == 0 &&
+             strcmp(e->sweep_keys[1], VP_SWEEP_SIGMA_W) == 0;
+    cl->wanted = (wb || bw) && e->variants[0].winit.kind == VP_INIT_MEAN_FIELD;
     if (!cl->wanted) return;
     double bmin = INFINITY, bmax = -INFINITY;
     for (int v = 0; v < e->nvariants; v++) {

@@ -21,7 +21,7 @@ vp_status vp_predict_run(const vp_theory_ctx *ctx, const vp_variant *var, const 
                          double *pre, double *grad, double *chi1, double *xi_c, vp_err *err);
 
 /* Phase diagram (Poole et al. 2016, Schoenholz et al. 2017): when the sweep is over
- * network.init.sigma_w x network.init.sigma_b of mean_field, the order-to-chaos line
+ * network.init.sigma_w and network.init.sigma_b of mean_field (in either order), the order-to-chaos line
  * chi_1 = 1 as (sigma_w, sigma_b) points over the swept sigma_b range; points where
  * chi_1 = 1 is unreachable are left out. `wanted` says whether the sweep is one. */
 #define VP_CRIT_STEPS 100
