@@ -367,9 +367,13 @@ vp_status vp_theory_critical(const vp_theory_ctx *ctx, const vp_act *act, double
 
 /* ---- finite-network predictions ---- */
 
+/* A prediction below the normal double range has lost its precision: it is 0 (it
+ * underflowed), never a subnormal number or a floor. */
+static double flush_subnormal(double v) { return fabs(v) < DBL_MIN ? 0.0 * v : v; }
+
 vp_status vp_theory_layer_predictions(const vp_theory_ctx *ctxp, const vp_act *act, int L, const int *widths,
                                       const double *sigma_w2, const double *sigma_b2, double q0,
-                                      double *pre_var, double *grad_pre_var, vp_err *err)
+                                      double *pre_var, double *grad_pre_var, double *chi, vp_err *err)
 {
     vp_status st = vp_theory_check_act(act, err);
     if (st != VP_OK) return st;
@@ -389,31 +393,52 @@ vp_status vp_theory_layer_predictions(const vp_theory_ctx *ctxp, const vp_act *a
         ctxp = &own;
     }
     const vp_theory_ctx ctx = *ctxp;
-
-    /* Forward: no phi on the input, then the length map layer by layer. */
-    pre_var[0] = sigma_w2[0] * q0 + sigma_b2[0];
-    for (int l = 1; l < L; l++) {
-        double e = 0.0;
-        if (isfinite(pre_var[l - 1])) {
-            if ((st = vp_theory_expect(&ctx, act, VP_EXP_PHI2, pre_var[l - 1], &e, err)) != VP_OK) return st;
-        } else {
-            e = INFINITY;
-        }
-        pre_var[l] = sigma_w2[l] * e + sigma_b2[l];
+    for (int l = 0; l < L; l++) {
+        pre_var[l] = grad_pre_var[l] = NAN;
+        if (chi) chi[l] = NAN;
     }
-    /* Backward (gradient independence): E[(dL/dz^l)^2] = E[(dL/dh^l)^2] E[phi'(z^l)^2],
-     * E[(dL/dh^{l-1})^2] = n_l Var[W^l] E[(dL/dz^l)^2] = sigma_w2 (n_l/n_{l-1}) E[(dL/dz^l)^2]. */
+
+    /* Forward: no phi on the input, then the length map layer by layer. A layer whose
+     * expectation cannot be computed to accuracy stops it: that layer and the later
+     * ones stay NaN (no prediction), the earlier ones stand. */
+    int nq = L; /* layers with a prediction of q^l */
+    pre_var[0] = flush_subnormal(sigma_w2[0] * q0 + sigma_b2[0]);
+    for (int l = 1; l < L && st == VP_OK; l++) {
+        double e = INFINITY;
+        if (isfinite(pre_var[l - 1]) && (st = vp_theory_expect(&ctx, act, VP_EXP_PHI2, pre_var[l - 1], &e, err)) != VP_OK)
+            nq = l;
+        else
+            pre_var[l] = flush_subnormal(sigma_w2[l] * e + sigma_b2[l]);
+    }
+    /* mu^l = E[phi'(sqrt(q^l) z)^2], kept in grad_pre_var until the backward pass
+     * below turns it into the gradient prediction, in place. chi^l = sigma_w2(l) mu^l
+     * is the mean squared singular value of D^l W^l (Pennington et al. 2017); at a
+     * fixed point it is chi_1. */
+    vp_status sd = VP_OK;
+    vp_err derr;
+    int nd = 0; /* layers 1..nd have mu^l */
+    for (; nd < nq; nd++) {
+        double d = NAN;
+        if (isfinite(pre_var[nd]) && (sd = vp_theory_expect(&ctx, act, VP_EXP_DPHI2, pre_var[nd], &d, &derr)) != VP_OK)
+            break;
+        grad_pre_var[nd] = d;
+    }
+    for (int l = 0; chi && l < nd; l++) chi[l] = flush_subnormal(sigma_w2[l] * grad_pre_var[l]);
+    /* Backward (gradient independence): E[(dL/dz^l)^2] = E[(dL/dh^l)^2] mu^l,
+     * E[(dL/dh^{l-1})^2] = n_l Var[W^l] E[(dL/dz^l)^2] = sigma_w2 (n_l/n_{l-1}) E[(dL/dz^l)^2].
+     * It starts at the last layer, so it needs every layer's mu. */
     double gh = 1.0; /* E[(dL/dh^L)^2] of the N(0,1) probe */
     for (int l = L; l >= 1; l--) {
-        double d = 0.0;
-        if (!isfinite(pre_var[l - 1]))
-            d = NAN;
-        else if ((st = vp_theory_expect(&ctx, act, VP_EXP_DPHI2, pre_var[l - 1], &d, err)) != VP_OK)
-            return st;
-        grad_pre_var[l - 1] = gh * d;
-        gh = sigma_w2[l - 1] * ((double)widths[l] / (double)widths[l - 1]) * grad_pre_var[l - 1];
+        double g = nd == L ? gh * grad_pre_var[l - 1] : NAN;
+        gh = sigma_w2[l - 1] * ((double)widths[l] / (double)widths[l - 1]) * g;
+        grad_pre_var[l - 1] = flush_subnormal(g);
     }
-    return VP_OK;
+    if (st == VP_OK && sd != VP_OK) {
+        st = sd;
+        if (err) *err = derr;
+    }
+    if (st != VP_OK) vp_err_prefix(err, "layer %d", nd < nq ? nd + 1 : nq + 1);
+    return st;
 }
 
 /* ---- gains ---- */
