@@ -21,6 +21,7 @@
 #include "core/mlp.h"
 #include "core/rng.h"
 #include "harness.h"
+#include "run_util.h"
 #include "results/results.h"
 #include "results/table.h"
 
@@ -31,20 +32,15 @@ static int same_bits_f(float a, float b) { return memcmp(&a, &b, sizeof a) == 0;
  * kinks and constants (a zero threshold value and a zero dead zone included). */
 static int nan_test_acts(vp_act *out, int cap)
 {
+    static const vp_act variants[] = {
+        { VP_ACT_LEAKY_RELU, { 0.0 } }, { VP_ACT_PRELU, { -0.5 } }, { VP_ACT_RRELU, { 0.1, 0.5 } },
+        { VP_ACT_HARD_TANH, { -2.0, 3.0 } }, { VP_ACT_SOFTSHRINK, { 0.0 } }, { VP_ACT_HARDSHRINK, { 0.0 } },
+        { VP_ACT_THRESHOLD, { 0.5, -1.0 } }, { VP_ACT_THRESHOLD, { -2.0, 7.0 } }, { VP_ACT_SQUAREPLUS, { 0.0 } },
+    };
     int n = 0;
     for (int k = 0; k < VP_ACT_COUNT && n < cap; k++)
         if (!vp_act_rowwise(vp_act_get((vp_act_kind)k))) out[n++] = vp_act_default((vp_act_kind)k);
-    struct { vp_act_kind k; double p0, p1; } v[] = {
-        { VP_ACT_LEAKY_RELU, 0.0, 0 }, { VP_ACT_PRELU, -0.5, 0 }, { VP_ACT_RRELU, 0.1, 0.5 },
-        { VP_ACT_HARD_TANH, -2.0, 3.0 }, { VP_ACT_SOFTSHRINK, 0.0, 0 }, { VP_ACT_HARDSHRINK, 0.0, 0 },
-        { VP_ACT_THRESHOLD, 0.5, -1.0 }, { VP_ACT_THRESHOLD, -2.0, 7.0 }, { VP_ACT_SQUAREPLUS, 0.0, 0 },
-    };
-    for (size_t i = 0; i < sizeof v / sizeof v[0] && n < cap; i++) {
-        vp_act a = vp_act_default(v[i].k);
-        a.p[0] = v[i].p0;
-        if (vp_act_get(v[i].k)->nparams > 1) a.p[1] = v[i].p1;
-        out[n++] = a;
-    }
+    for (size_t i = 0; i < sizeof variants / sizeof variants[0] && n < cap; i++) out[n++] = variants[i];
     return n;
 }
 
@@ -412,17 +408,6 @@ Test(nonfinite_jacobian, nan_or_inf_entries_give_nan_singular_values)
     }
 }
 
-/* Loads DIR/NAME as a table (asserts). */
-static vp_table *load_table(const char *dir, const char *name)
-{
-    char path[512];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    vp_table *t = NULL;
-    vp_err err;
-    cr_assert_eq(vp_table_load(path, &t, &err), VP_OK, "%s", err.msg);
-    return t;
-}
-
 Test(nonfinite_jacobian, an_overflowing_run_with_the_jacobian_completes_silently)
 {
     /* The issue's run: exponential, normal std 1, depth 4, width 24, measure.jacobian.
@@ -430,17 +415,10 @@ Test(nonfinite_jacobian, an_overflowing_run_with_the_jacobian_completes_silently
      * LAPACK message), write one nan row per singular value, and count them: the run
      * is non-finite in runs.csv. */
     char dir[256];
-    vt_mktmp(dir, sizeof dir, "/tmp/varprop-nonfinite-");
-    vt_write_file(dir, "jac.json",
+    vt_run_config(dir, sizeof dir, "/tmp/varprop-nonfinite-",
                   "{\"name\":\"jac\",\"seeds\":2,\"network\":{\"depth\":4,\"width\":24,\"activation\":\"exponential\","
                   "\"init\":{\"name\":\"normal\",\"std\":1}},\"input\":{\"batch\":16},\"measure\":{\"jacobian\":true}}");
-    char *out = NULL, *errs = NULL;
-    int rc = vt_run(dir, &out, &errs, "run %s/jac.json -o %s/out --no-plot --quiet", dir, dir);
-    cr_expect_eq(rc, 0, "exit %d; stderr: %s", rc, errs);
-    cr_expect_str_empty(errs, "stderr: %s", errs);
-    char sub[300];
-    snprintf(sub, sizeof sub, "%s/out", dir);
-    vp_table *j = load_table(sub, VP_FILE_JACOBIAN), *r = load_table(sub, VP_FILE_RUNS);
+    vp_table *j = vt_out_table(dir, VP_FILE_JACOBIAN), *r = vt_out_table(dir, VP_FILE_RUNS);
     size_t csv, cnf, cverd;
     vp_err err;
     cr_assert_eq(vp_table_require_col(j, VP_COL_SINGULAR_VALUE, &csv, &err), VP_OK);
@@ -461,7 +439,5 @@ Test(nonfinite_jacobian, an_overflowing_run_with_the_jacobian_completes_silently
     }
     vp_table_free(j);
     vp_table_free(r);
-    free(out);
-    free(errs);
     vt_rmtree(dir);
 }

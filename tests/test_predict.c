@@ -4,7 +4,8 @@
  *    xi_grad, theory_chi1 and theory_xi_c are taken over the hidden stack of equal
  *    width, not across the readout (vp_mlp_stack); layers.csv has chi per layer
  *    (theory_chi = sigma_w2(l) E[phi'(sqrt(q^l) z)^2]);
- *  - a prediction that cannot be made leaves empty cells and a note, never a failed run. */
+ *  - a prediction that cannot be made leaves empty cells and a note, never a failed run;
+ *  - the chi_1 = 1 line is written whichever of sigma_w and sigma_b is swept first. */
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdio.h>
@@ -15,6 +16,7 @@
 #include "experiment/config.h"
 #include "experiment/predict.h"
 #include "harness.h"
+#include "run_util.h"
 #include "results/results.h"
 #include "results/table.h"
 #include "theory/theory.h"
@@ -37,25 +39,6 @@ Test(predict_stack, the_hidden_stack_of_a_net)
         cr_expect(a == c[i].first && b == c[i].last, "case %zu: layers %d..%d, want %d..%d", i, a, b, c[i].first,
                   c[i].last);
     }
-}
-
-/* Runs CONFIG (text) into a fresh folder with the CLI and loads FILE from it. */
-static vp_table *run_and_load(char *dir, size_t len, const char *config, const char *file)
-{
-    vt_mktmp(dir, len, "/tmp/varprop-predict-");
-    vt_write_file(dir, "c.json", config);
-    char *out = NULL, *errs = NULL;
-    int rc = vt_run(dir, &out, &errs, "run %s/c.json -o %s/out --no-plot --quiet", dir, dir);
-    cr_assert_eq(rc, 0, "exit %d: %s", rc, errs);
-    cr_expect_str_empty(errs, "stderr: %s", errs);
-    free(out);
-    free(errs);
-    char path[512];
-    snprintf(path, sizeof path, "%s/out/%s", dir, file);
-    vp_table *t = NULL;
-    vp_err err;
-    cr_assert_eq(vp_table_load(path, &t, &err), VP_OK, "%s", err.msg);
-    return t;
 }
 
 static double cell(const vp_table *t, size_t r, vp_col c)
@@ -89,11 +72,11 @@ Test(predict_stack, a_readout_of_another_width_does_not_make_a_stable_stack_vani
      *  - theory_chi1 is chi_1 at the stack's last layer: relu/xavier 0.5 exactly
      *    (sigma_w2 = 1), tanh/xavier 1 (sigma_w2 = 1, q* -> 0, phi'(0) = 1). */
     char dir[256];
-    vp_table *t = run_and_load(dir, sizeof dir,
-                               "{\"name\":\"st\",\"seeds\":3,\"network\":{\"widths\":[32,128,128,128,128,128,4]},"
-                               "\"input\":{\"batch\":64},\"sweep\":{\"network.activation\":[\"relu\",\"tanh\"],"
-                               "\"network.init\":[\"he_normal\",\"xavier_uniform\"]}}",
-                               VP_FILE_RUNS);
+    vt_run_config(dir, sizeof dir, "/tmp/varprop-predict-",
+                  "{\"name\":\"st\",\"seeds\":3,\"network\":{\"widths\":[32,128,128,128,128,128,4]},"
+                  "\"input\":{\"batch\":64},\"sweep\":{\"network.activation\":[\"relu\",\"tanh\"],"
+                  "\"network.init\":[\"he_normal\",\"xavier_uniform\"]}}");
+    vp_table *t = vt_out_table(dir, VP_FILE_RUNS);
     cr_assert_eq(vp_table_nrows(t), 12);
     const char *stable = vp_verdict_word(VP_VERDICT_STABLE);
     for (size_t r = 0; r < 12; r++) {
@@ -125,16 +108,12 @@ Test(predict_stack, theory_chi_is_chi_at_each_layers_q, .timeout = 120)
      * in a few layers, so the deep layers' chi equals theory_chi1 (chi_1 at q*); the
      * first layers' chi differs from it -- the reason for a per-layer column. */
     char dir[256];
-    vp_table *t = run_and_load(dir, sizeof dir,
-                               "{\"name\":\"chi\",\"seeds\":1,\"network\":{\"depth\":30,\"width\":64,\"activation\":"
-                               "\"tanh\",\"init\":{\"name\":\"mean_field\",\"sigma_w\":1.3,\"sigma_b\":0.3}},"
-                               "\"input\":{\"batch\":32}}",
-                               VP_FILE_LAYERS);
-    char path[512];
-    snprintf(path, sizeof path, "%s/out/%s", dir, VP_FILE_RUNS);
-    vp_table *runs = NULL;
+    vt_run_config(dir, sizeof dir, "/tmp/varprop-predict-",
+                  "{\"name\":\"chi\",\"seeds\":1,\"network\":{\"depth\":30,\"width\":64,\"activation\":"
+                  "\"tanh\",\"init\":{\"name\":\"mean_field\",\"sigma_w\":1.3,\"sigma_b\":0.3}},"
+                  "\"input\":{\"batch\":32}}");
+    vp_table *t = vt_out_table(dir, VP_FILE_LAYERS), *runs = vt_out_table(dir, VP_FILE_RUNS);
     vp_err err;
-    cr_assert_eq(vp_table_load(path, &runs, &err), VP_OK, "%s", err.msg);
     double chi1 = cell(runs, 0, VP_COL_THEORY_CHI1);
     vp_table_free(runs);
     vp_theory_ctx ctx;
@@ -187,4 +166,41 @@ Test(predict_run, a_prediction_that_cannot_be_made_leaves_empty_cells_and_a_note
     for (int l = 0; l < 4; l++) cr_expect(isnan(pre[l]) && isnan(grad[l]) && isnan(chi[l]), "layer %d", l + 1);
     cr_expect(isnan(p.chi1) && isnan(p.xi_c));
     vp_experiment_free(e);
+}
+
+/* ---- the critical line ---- */
+
+Test(predict_critical_line, either_sweep_order_gives_the_same_line)
+{
+    /* A sigma_b x sigma_w sweep (sigma_b first) is the same phase diagram as
+     * sigma_w x sigma_b; before, only the latter got critical_line.dat. */
+    const char *wb = "{\"name\":\"p\",\"network\":{\"depth\":3,\"width\":8,\"activation\":\"tanh\",\"init\":\"mean_field\"},"
+                     "\"sweep\":{\"network.init.sigma_w\":[1.0,1.5,2.0],\"network.init.sigma_b\":[0.0,0.2,0.4]}}";
+    const char *bw = "{\"name\":\"p\",\"network\":{\"depth\":3,\"width\":8,\"activation\":\"tanh\",\"init\":\"mean_field\"},"
+                     "\"sweep\":{\"network.init.sigma_b\":[0.0,0.2,0.4],\"network.init.sigma_w\":[1.0,1.5,2.0]}}";
+    vp_experiment *e1 = parse(wb), *e2 = parse(bw);
+    vp_crit_line *c1 = calloc(1, sizeof *c1), *c2 = calloc(1, sizeof *c2);
+    cr_assert(c1 && c2);
+    vp_predict_critical_line(e1, c1);
+    vp_predict_critical_line(e2, c2);
+    cr_expect(c1->wanted && c2->wanted, "wanted: %d (w, b) %d (b, w)", c1->wanted, c2->wanted);
+    cr_expect_eq(c1->s, VP_OK);
+    cr_expect_eq(c2->s, VP_OK);
+    cr_expect_gt(c1->n, 50);
+    cr_expect_eq(c1->n, c2->n);
+    for (int k = 0; k < c1->n && k < c2->n; k++)
+        cr_expect(c1->sw[k] == c2->sw[k] && c1->sb[k] == c2->sb[k], "point %d", k);
+    /* tanh at sigma_b = 0: sigma_w = 1 on the line */
+    cr_expect(fabs(c2->sw[0] - 1.0) < 1e-9 && c2->sb[0] == 0.0, "(%g, %g)", c2->sw[0], c2->sb[0]);
+    free(c1), free(c2);
+    vp_experiment_free(e1);
+    vp_experiment_free(e2);
+
+    /* and the CLI writes the file */
+    char dir[256];
+    vt_run_config(dir, sizeof dir, "/tmp/varprop-predict-", bw);
+    char path[512];
+    snprintf(path, sizeof path, "%s/out/%s", dir, VP_FILE_CRITICAL);
+    cr_expect_gt(vt_count_lines(path), 50, "%s", path);
+    vt_rmtree(dir);
 }

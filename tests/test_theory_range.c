@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "harness.h"
+#include "run_util.h"
 #include "results/results.h"
 #include "results/table.h"
 #include "theory/theory.h"
@@ -251,17 +252,9 @@ Test(theory_range, every_activation_at_depth_30_runs_with_its_theory, .timeout =
              "{\"name\":\"normal\",\"std\":1}]}}",
              list);
     char dir[256];
-    vt_mktmp(dir, sizeof dir, "/tmp/varprop-theory-range-");
-    vt_write_file(dir, "all.json", cfg);
-    char *out = NULL, *errs = NULL;
-    int rc = vt_run(dir, &out, &errs, "run %s/all.json -o %s/out --no-plot --quiet", dir, dir);
-    cr_assert_eq(rc, 0, "exit %d: %s", rc, errs);
-    cr_expect_str_empty(errs, "stderr: %s", errs);
-    char path[512];
-    snprintf(path, sizeof path, "%s/out/layers.csv", dir);
-    vp_table *t = NULL;
+    vt_run_config(dir, sizeof dir, "/tmp/varprop-theory-range-", cfg);
+    vp_table *t = vt_out_table(dir, VP_FILE_LAYERS);
     vp_err err;
-    cr_assert_eq(vp_table_load(path, &t, &err), VP_OK, "%s", err.msg);
     cr_expect_eq(vp_table_nrows(t), (size_t)nact * 3 * 30);
     size_t cp, cg, cc, ca;
     cr_assert_eq(vp_table_require_col(t, VP_COL_THEORY_PRE_VAR, &cp, &err), VP_OK);
@@ -291,6 +284,5 @@ Test(theory_range, every_activation_at_depth_30_runs_with_its_theory, .timeout =
     }
     cr_expect_leq(infs, 3, "runs whose theory overflowed: %d (exponential only)", infs);
     vp_table_free(t);
-    free(out), free(errs);
     vt_rmtree(dir);
 }
