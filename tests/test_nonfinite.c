@@ -285,7 +285,8 @@ Test(nonfinite_act, rowwise_rows_with_nan_are_nan)
 static void one_pass(vp_act a, vp_precision prec, int L, int w, double std, long nan_at, vp_layer_stats *st)
 {
     const int B = 8;
-    int widths[40];
+    int widths[121];
+    cr_assert_leq(L, 120);
     for (int l = 0; l <= L; l++) widths[l] = w;
     vp_mlp *m = NULL;
     vp_err err;
