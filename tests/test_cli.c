@@ -74,7 +74,7 @@ Test(cli, run_writes_the_documented_csv_schema)
     char *layers = vt_slurp_text(p);
     const char *hdr = "variant,activation,init,seed,layer,fan_in,fan_out,pre_mean,pre_var,post_mean,post_var,"
                       "grad_pre_var,grad_post_var,wgrad_var,unit_sq_mean,unit_var,dead_frac,saturated_frac,nonfinite,"
-                      "subnormal,theory_pre_var,theory_grad_pre_var,network.activation,network.init\n";
+                      "subnormal,theory_pre_var,theory_grad_pre_var,theory_chi,network.activation,network.init\n";
     cr_assert_eq(strncmp(layers, hdr, strlen(hdr)), 0, "header: %.300s", layers);
     free(layers);
     /* 4 variants x 2 seeds x 5 layers + header */

@@ -55,7 +55,7 @@ Test(vp_results, headers_keep_their_bytes)
     vp_csv_jacobian_header(m.f);
     char want[2048];
     snprintf(want, sizeof want,
-             "%s\n%s,theory_pre_var,theory_grad_pre_var,network.init,\"a,b\"\n"
+             "%s\n%s,theory_pre_var,theory_grad_pre_var,theory_chi,network.init,\"a,b\"\n"
              "%s,seconds,status\n%s,theory_chi1,theory_xi_c,seconds,status,network.init\n"
              "variant,seed,layer,quantity,bin_lo,bin_hi,density\nvariant,seed,index,singular_value\n",
              LAYERS_HEADER, LAYERS_HEADER, RUNS_HEADER, RUNS_HEADER);
@@ -86,10 +86,10 @@ Test(vp_results, rows_keep_their_bytes)
                           .saturated_frac = 0, .nonfinite = 7, .subnormal = 9 };
     double tpre = 1.5;
     res_open(&m);
-    vp_csv_layers_rows(m.f, &run, 1, &st, 1, &tpre, NULL);
-    vp_csv_layers_rows(m.f, &run, 1, &st, 0, NULL, NULL);
+    vp_csv_layers_rows(m.f, &run, 1, &st, 1, &tpre, NULL, NULL);
+    vp_csv_layers_rows(m.f, &run, 1, &st, 0, NULL, NULL, NULL);
     res_check(&m, "3,relu,\"orthogonal(gain=1,x)\",18446744073709551615,1,4,8,0.1,0.333333333,inf,-inf,2,3,1e-300,"
-                  "0,5,0.25,0,7,9,1.5,,\"say \"\"x\"\"\"\n"
+                  "0,5,0.25,0,7,9,1.5,,,\"say \"\"x\"\"\"\n"
                   "3,relu,\"orthogonal(gain=1,x)\",18446744073709551615,1,4,8,0.1,0.333333333,inf,-inf,2,3,1e-300,"
                   "0,5,0.25,0,7,9,\"say \"\"x\"\"\"\n");
 

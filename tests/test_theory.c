@@ -389,7 +389,7 @@ Test(theory, layer_predictions_linear_closed_form)
     const double sw[3] = { 1.5, 0.5, 2.0 }, sb[3] = { 0.1, 0.0, 0.3 };
     double pv[3], gv[3];
     vp_err err;
-    cr_assert_eq(vp_theory_layer_predictions(NULL, &id, 3, widths, sw, sb, 2.0, pv, gv, &err), VP_OK, "%s", err.msg);
+    cr_assert_eq(vp_theory_layer_predictions(NULL, &id, 3, widths, sw, sb, 2.0, pv, gv, NULL, &err), VP_OK, "%s", err.msg);
     double q = 2.0;
     for (int l = 0; l < 3; l++) {
         q = sw[l] * q + sb[l];
@@ -478,7 +478,7 @@ Test(theory, layer_predictions_match_simulation, .timeout = 300)
     vp_act t = vp_act_default(VP_ACT_TANH);
     double pv[MC_L], gv[MC_L], zs[MC_R][MC_L], gs[MC_R][MC_L];
     vp_err err;
-    cr_assert_eq(vp_theory_layer_predictions(NULL, &t, MC_L, MC_W, MC_SW, MC_SB, MC_Q0, pv, gv, &err), VP_OK, "%s", err.msg);
+    cr_assert_eq(vp_theory_layer_predictions(NULL, &t, MC_L, MC_W, MC_SW, MC_SB, MC_Q0, pv, gv, NULL, &err), VP_OK, "%s", err.msg);
     for (int r = 0; r < MC_R; r++) mc_network(1000 + (uint64_t)r, zs[r], gs[r]);
     double bias = 2.0 / 800.0;
     for (int l = 0; l < MC_L; l++) {

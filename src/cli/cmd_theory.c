@@ -5,7 +5,8 @@
  *   varprop gain [ACT [--param KEY=VALUE ...] | --all] [--json]
  *
  * Thin front ends over the theory module: parse, call, print. Exit codes:
- * 0 ok, 1 numerical failure (e.g. a diverging length map), 2 usage error. */
+ * 0 ok, 1 numerical failure (e.g. a diverging length map of a non-homogeneous phi; a
+ * homogeneous one, relu at sigma_w2 > 2, is reported with q* = inf), 2 usage error. */
 #include "cli/cli.h"
 
 #include <cjson/cJSON.h>
@@ -180,11 +181,21 @@ int vp_cmd_theory(int argc, char **argv)
         return json_emit(o);
     }
     printf("%s at sigma_w2 = %.10g, sigma_b2 = %.10g (length map started at q0 = %.10g)\n", label, sw, sb, q0);
-    printf("  q*     %-14.10g fixed point of q -> sigma_w2 E[phi(sqrt(q) z)^2] + sigma_b2\n", pt.q_star);
-    printf("  chi1   %-14.10g sigma_w2 E[phi'(sqrt(q*) z)^2]\n", pt.chi1);
-    printf("  xi_q   %-14.10g depth scale of q^l -> q* (map slope %.6g)\n", pt.xi_q, pt.qslope);
-    printf("  xi_c   %-14.10g depth scale of c^l -> c*\n", pt.xi_c);
-    printf("  c*     %-14.10g fixed point of the correlation map\n", pt.c_star);
+    if (isinf(pt.q_star)) {
+        /* A homogeneous phi whose length map diverges (vp_theory_analyze). */
+        printf("  q*     %-14s the length map diverges: q^l grows without bound (slope %.6g%s)\n", "inf", pt.qslope,
+               pt.qslope > 1.0 ? ", geometric" : " with sigma_b2 > 0, linear");
+        printf("  chi1   %-14.10g sigma_w2 E[phi'(sqrt(q) z)^2], the same at every q (phi is homogeneous)\n", pt.chi1);
+        printf("  xi_q   %-14.10g q^l does not converge\n", pt.xi_q);
+        printf("  xi_c   %-14s no fixed point of the correlation map at finite q\n", "none");
+        printf("  c*     none\n");
+    } else {
+        printf("  q*     %-14.10g fixed point of q -> sigma_w2 E[phi(sqrt(q) z)^2] + sigma_b2\n", pt.q_star);
+        printf("  chi1   %-14.10g sigma_w2 E[phi'(sqrt(q*) z)^2]\n", pt.chi1);
+        printf("  xi_q   %-14.10g depth scale of q^l -> q* (map slope %.6g)\n", pt.xi_q, pt.qslope);
+        printf("  xi_c   %-14.10g depth scale of c^l -> c*\n", pt.xi_c);
+        printf("  c*     %-14.10g fixed point of the correlation map\n", pt.c_star);
+    }
     printf("  phase  %s (chi1 - 1 = %+.3e; critical when |chi1 - 1| <= %g)\n", vp_theory_phase_name(pt.phase),
            pt.chi1 - 1.0, VP_THEORY_CRIT_TOL);
     return 0;

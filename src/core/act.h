@@ -74,6 +74,11 @@ typedef struct {
      * for u > 0 and neg*u for u < 0; the theory has closed forms for them. */
     void (*slopes)(const double *p, double *neg, double *pos);
     int lognormal;         /* phi = phi' = e^x: Gaussian expectations are log-normal moments */
+    /* phi to full relative accuracy for the theory, where f (the library's formula,
+     * which the kernels share) cancels near 0: tanhshrink's x - tanh(x) has a
+     * relative error of about 1e-16/x^2 (1e-4 at x = 1e-6, none of its digits
+     * below 1e-8). NULL: f is accurate everywhere. */
+    vp_scalar_fn f_accurate;
     /* The rule among the parameters that their ranges cannot say (hard_tanh:
      * min_val < max_val): NULL if p satisfies it, else the reason, a phrase that
      * follows the row's name ("needs min_val < max_val"). NULL: no rule. */

@@ -102,12 +102,26 @@ void vp_rw_standardize_bwd(const double *z, const double *h, const double *gh, d
     mgy /= (double)n;
     for (size_t i = 0; i < n; i++) gz[i] = r * (gh[i] - mg - h[i] * mgy);
 }
+/* Rows with a NaN in a (or, when inf_too, an infinite entry): the result is
+ * undefined, and the whole output row is NaN. */
+static int row_nan(const double *a, size_t n, int inf_too, double *out, size_t nout)
+{
+    int bad = 0;
+    for (size_t i = 0; i < n; i++) bad |= inf_too ? !isfinite(a[i]) : isnan(a[i]);
+    for (size_t i = 0; bad && i < nout; i++) out[i] = NAN;
+    return bad;
+}
+
 /* sparsemax (Martins & Astudillo 2016; Keras ops.sparsemax): the Euclidean projection
  * of z onto the simplex, h = max(z - tau, 0). Sorting uses h as scratch. On the
- * support S = {h > 0}: gz = gh - mean_S(gh); off it gz = 0. */
+ * support S = {h > 0}: gz = gh - mean_S(gh); off it gz = 0. A row with a NaN or an
+ * infinite entry has no projection: its h is NaN (a plain comparison with tau would
+ * turn NaN into 0), and a NaN in h or gh makes the row's gz NaN, as the product
+ * J^T gh would in IEEE arithmetic. */
 void vp_rw_sparsemax_fwd(const double *z, double *h, size_t n, const double *p)
 {
     UNUSED(p);
+    if (row_nan(z, n, 1, h, n)) return;
     memcpy(h, z, n * sizeof *h);
     qsort(h, n, sizeof *h, vp_cmp_double_desc);
     double cum = 0, tau = h[0] - 1.0;
@@ -120,6 +134,7 @@ void vp_rw_sparsemax_fwd(const double *z, double *h, size_t n, const double *p)
 void vp_rw_sparsemax_bwd(const double *z, const double *h, const double *gh, double *gz, size_t n, const double *p)
 {
     UNUSED(z); UNUSED(p);
+    if (row_nan(h, n, 0, gz, n) || row_nan(gh, n, 0, gz, n)) return;
     double sum = 0;
     size_t support = 0;
     for (size_t i = 0; i < n; i++)

@@ -46,7 +46,16 @@
 /* Every case split below is vm_select(c, a, b) = c ? a : b computed as a bit
  * mask (vmath.h says why: with ?: GCC would keep branches and not vectorize).
  * The ternaries left (relu, hardshrink) choose between the input and constants
- * with nothing computed after them, and vectorize as they are. */
+ * with nothing computed after them, and vectorize as they are.
+ *
+ * NaN in, NaN out, for phi and phi' alike: a NaN pre-activation is an overflow
+ * upstream, and a statistic it reaches must say so (README "What is measured").
+ * Every comparison with NaN is false, so a case split that ends in a constant
+ * (relu's 0, threshold's value, a clamp's flat derivative) would turn NaN into a
+ * number; those rows pass the input through with keep_nan, and the splits that
+ * end in the input or in arithmetic on it (NaN already) need nothing. For every
+ * other input keep_nan returns its second argument unchanged, so finite and
+ * infinite inputs give the same bits as without it (tests/test_nonfinite.c). */
 
 /* Numerically stable logistic sigma(x): 1/(1+e^-x) for x >= 0, e^x/(1+e^x) below,
  * both from e = e^-|x| <= 1 so nothing overflows. */
@@ -61,22 +70,25 @@ ACT_INLINE double softplus1(double x) { return vm_select(x > 0, x, 0.0) + vm_log
 /* min(x, 0) that lets NaN through: the argument of an exponential arm used only
  * for x <= 0, so that arm stays finite when x is large and the other arm wins. */
 ACT_INLINE double neg_part(double x) { return vm_select(x > 0, 0.0, x); }
+/* y, or x itself when x is NaN (x != x only for NaN). */
+ACT_INLINE double keep_nan(double x, double y) { return vm_select(x != x, x, y); }
 
 /* ---- piecewise-linear family ---- */
 ACT_INLINE double identity_f(double x, const double *p) { UNUSED(p); return x; }
 ACT_INLINE double identity_df(double x, const double *p) { UNUSED(p); UNUSED(x); return 1.0; }
-ACT_INLINE double relu_f(double x, const double *p) { UNUSED(p); return x > 0 ? x : 0.0; }
-ACT_INLINE double relu_df(double x, const double *p) { UNUSED(p); return x > 0 ? 1.0 : 0.0; }
+/* !(x <= 0) is x > 0 or NaN: the input passes, and max(0, NaN) is NaN. */
+ACT_INLINE double relu_f(double x, const double *p) { UNUSED(p); return !(x <= 0) ? x : 0.0; }
+ACT_INLINE double relu_df(double x, const double *p) { UNUSED(p); return keep_nan(x, x > 0 ? 1.0 : 0.0); }
 /* relu6 = hardtanh(x, 0, 6): gradient 1 strictly inside (0, 6). */
-ACT_INLINE double relu6_f(double x, const double *p) { UNUSED(p); return vm_select(x > 0, vm_select(x < 6, x, 6.0), 0.0); }
-ACT_INLINE double relu6_df(double x, const double *p) { UNUSED(p); return vm_select((x > 0) & (x < 6), 1.0, 0.0); }
+ACT_INLINE double relu6_f(double x, const double *p) { UNUSED(p); return vm_select(x <= 0, 0.0, vm_select(x >= 6, 6.0, x)); }
+ACT_INLINE double relu6_df(double x, const double *p) { UNUSED(p); return keep_nan(x, vm_select((x > 0) & (x < 6), 1.0, 0.0)); }
 /* leaky_relu / prelu (at its initial slope) / rrelu (eval mode, slope (l+u)/2). */
 ACT_INLINE double leaky_relu_f(double x, const double *p) { return vm_select(x > 0, x, p[0] * x); }
-ACT_INLINE double leaky_relu_df(double x, const double *p) { return vm_select(x > 0, 1.0, p[0]); }
+ACT_INLINE double leaky_relu_df(double x, const double *p) { return keep_nan(x, vm_select(x > 0, 1.0, p[0])); }
 /* rrelu's evaluation-mode slope (lower + upper)/2 (the registry's slopes too). */
 ACT_INLINE double rrelu_slope(const double *p) { return 0.5 * (p[0] + p[1]); }
 ACT_INLINE double rrelu_f(double x, const double *p) { return vm_select(x > 0, x, rrelu_slope(p) * x); }
-ACT_INLINE double rrelu_df(double x, const double *p) { return vm_select(x > 0, 1.0, rrelu_slope(p)); }
+ACT_INLINE double rrelu_df(double x, const double *p) { return keep_nan(x, vm_select(x > 0, 1.0, rrelu_slope(p))); }
 
 /* ---- exponential-linear family ---- */
 /* phi and phi' call vm_expm1 and vm_exp on the same argument: the kernels compute
@@ -148,7 +160,11 @@ ACT_INLINE double hard_sigmoid_f(double x, const double *p)
     UNUSED(p);
     return vm_select(x <= -3, 0.0, vm_select(x >= 3, 1.0, x / 6.0 + 0.5));
 }
-ACT_INLINE double hard_sigmoid_df(double x, const double *p) { UNUSED(p); return vm_select((x > -3) & (x < 3), 1.0 / 6.0, 0.0); }
+ACT_INLINE double hard_sigmoid_df(double x, const double *p)
+{
+    UNUSED(p);
+    return keep_nan(x, vm_select((x > -3) & (x < 3), 1.0 / 6.0, 0.0));
+}
 /* PyTorch Hardswish; its backward uses x/3 + 1/2 on [-3, 3] (closed at 3). */
 ACT_INLINE double hard_swish_f(double x, const double *p)
 {
@@ -158,14 +174,14 @@ ACT_INLINE double hard_swish_f(double x, const double *p)
 ACT_INLINE double hard_swish_df(double x, const double *p)
 {
     UNUSED(p);
-    return vm_select(x < -3, 0.0, vm_select(x <= 3, x / 3.0 + 0.5, 1.0));
+    return keep_nan(x, vm_select(x < -3, 0.0, vm_select(x <= 3, x / 3.0 + 0.5, 1.0)));
 }
 
 /* ---- tanh family ---- */
 ACT_INLINE double tanh_f(double x, const double *p) { UNUSED(p); return vm_tanh(x); }
 ACT_INLINE double tanh_df(double x, const double *p) { UNUSED(p); double t = vm_tanh(x); return 1.0 - t * t; }
 ACT_INLINE double hard_tanh_f(double x, const double *p) { return vm_select(x < p[0], p[0], vm_select(x > p[1], p[1], x)); }
-ACT_INLINE double hard_tanh_df(double x, const double *p) { return vm_select((x > p[0]) & (x < p[1]), 1.0, 0.0); }
+ACT_INLINE double hard_tanh_df(double x, const double *p) { return keep_nan(x, vm_select((x > p[0]) & (x < p[1]), 1.0, 0.0)); }
 /* PyTorch Softplus(beta, threshold): linear once beta*x > threshold. The log arm
  * is finite for every x (softplus1 does not overflow; only x = +inf gives inf,
  * where the linear arm is taken). */
@@ -179,13 +195,14 @@ ACT_INLINE double tanhshrink_df(double x, const double *p) { UNUSED(p); double t
 /* ---- shrinkage / threshold ---- */
 ACT_INLINE double softshrink_f(double x, const double *p)
 {
-    return vm_select(x > p[0], x - p[0], vm_select(x < -p[0], x + p[0], 0.0));
+    return keep_nan(x, vm_select(x > p[0], x - p[0], vm_select(x < -p[0], x + p[0], 0.0)));
 }
-ACT_INLINE double softshrink_df(double x, const double *p) { return vm_select((x > p[0]) | (x < -p[0]), 1.0, 0.0); }
-ACT_INLINE double hardshrink_f(double x, const double *p) { return (x > p[0] || x < -p[0]) ? x : 0.0; }
-ACT_INLINE double hardshrink_df(double x, const double *p) { return (x > p[0] || x < -p[0]) ? 1.0 : 0.0; }
-ACT_INLINE double threshold_f(double x, const double *p) { return vm_select(x > p[0], x, p[1]); }
-ACT_INLINE double threshold_df(double x, const double *p) { return vm_select(x > p[0], 1.0, 0.0); }
+ACT_INLINE double softshrink_df(double x, const double *p) { return keep_nan(x, vm_select((x > p[0]) | (x < -p[0]), 1.0, 0.0)); }
+/* !(-l <= x <= l) is |x| > l or NaN: the input passes. */
+ACT_INLINE double hardshrink_f(double x, const double *p) { return !(x >= -p[0] && x <= p[0]) ? x : 0.0; }
+ACT_INLINE double hardshrink_df(double x, const double *p) { return keep_nan(x, (x > p[0] || x < -p[0]) ? 1.0 : 0.0); }
+ACT_INLINE double threshold_f(double x, const double *p) { return vm_select(x <= p[0], p[1], x); }
+ACT_INLINE double threshold_df(double x, const double *p) { return keep_nan(x, vm_select(x > p[0], 1.0, 0.0)); }
 
 /* ---- Keras/JAX-only ---- */
 ACT_INLINE double squareplus_f(double x, const double *p) { return 0.5 * (x + sqrt(x * x + p[0])); }
@@ -205,7 +222,7 @@ ACT_INLINE double sparse_sigmoid_f(double x, const double *p)
     UNUSED(p);
     return vm_select(x <= -1, 0.0, vm_select(x >= 1, 1.0, 0.5 * (x + 1)));
 }
-ACT_INLINE double sparse_sigmoid_df(double x, const double *p) { UNUSED(p); return vm_select((x > -1) & (x < 1), 0.5, 0.0); }
+ACT_INLINE double sparse_sigmoid_df(double x, const double *p) { UNUSED(p); return keep_nan(x, vm_select((x > -1) & (x < 1), 0.5, 0.0)); }
 ACT_INLINE double exponential_f(double x, const double *p) { UNUSED(p); return vm_exp(x); }
 ACT_INLINE double exponential_df(double x, const double *p) { UNUSED(p); return vm_exp(x); }
 

@@ -2,6 +2,7 @@
 #include "core/jacobian.h"
 
 #include <cblas.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,12 +75,21 @@ static vp_status product(int L, const int *widths, layer_fn layer, const void *s
     return VP_OK;
 }
 
-/* Singular values of M (row-major n_L x n_0, overwritten) into sv, descending. */
+/* Singular values of M (row-major n_L x n_0, overwritten) into sv, descending. A
+ * matrix with a NaN or an infinite entry has no SVD: every value is NaN, and LAPACK
+ * is not called (its argument checks would reject it, print on stderr through
+ * xerbla and fail). */
 static vp_status singular_values(double *M, int n0, int nL, double *sv, vp_err *err)
 {
     /* Row-major n_L x n_0 is column-major n_0 x n_L (J^T): same singular values. */
     int m = n0, n = nL, lda = m, one = 1, lwork = -1, info = 0;
     int k = m < n ? m : n;
+    size_t entries = (size_t)m * (size_t)n, bad = 0;
+    for (size_t i = 0; i < entries; i++) bad += !isfinite(M[i]);
+    if (bad) {
+        for (int i = 0; i < k; i++) sv[i] = NAN;
+        return VP_OK;
+    }
     double wq = 0.0, dummy = 0.0;
     int *iwork = malloc((size_t)(8 * k) * sizeof *iwork);
     if (!iwork) return vp_fail(err, VP_ERR_NOMEM, "jacobian: out of memory for the SVD");

@@ -24,8 +24,11 @@
  * W[l] (l = 0..L-1): row-major n_{l+1} x n_l (layer l+1's weight, z = W h).
  * D[l]: length n_{l+1}, phi'(z^{l+1}) for the example; D == NULL means all ones
  * (a linear network); an individual D[l] == NULL also means ones.
- * sv: caller array of min(n_0, n_L) doubles, written in descending order.
- * Errors: VP_ERR_USAGE (bad shapes), VP_ERR_NOMEM, VP_ERR_NUMERIC (LAPACK). */
+ * sv: caller array of min(n_0, n_L) doubles, written in descending order. A J with
+ * a NaN or an infinite entry (an overflowing network) is a result, not an error:
+ * every singular value is NaN, and LAPACK is not called (so it prints nothing).
+ * Errors: VP_ERR_USAGE (bad shapes), VP_ERR_NOMEM, VP_ERR_NUMERIC (LAPACK did not
+ * converge). */
 vp_status vp_jacobian_svals(int L, const int *widths, const double *const *W,
                             const double *const *D, double *sv, vp_err *err);
 
@@ -37,8 +40,8 @@ vp_status vp_jacobian_product(int L, const int *widths, const double *const *W,
 /* Singular values of the Jacobian of network m at example b of its batch, after
  * vp_mlp_forward (W^l and phi'(z^l) read with vp_mlp_export_layer). The activation
  * must be elementwise, so that D^l is diagonal (configs refuse the Jacobian for
- * row-wise ones). sv: min(n_0, n_L) doubles, descending. Errors: VP_ERR_NOMEM,
- * VP_ERR_NUMERIC. */
+ * row-wise ones). sv: min(n_0, n_L) doubles, descending; all NaN when J has a
+ * NaN/Inf entry (as vp_jacobian_svals). Errors: VP_ERR_NOMEM, VP_ERR_NUMERIC. */
 vp_status vp_jacobian_mlp_svals(const vp_mlp *m, int b, double *sv, vp_err *err);
 
 #endif

@@ -203,6 +203,20 @@ void vp_mlp_set_act(vp_mlp *m, vp_act act) { m->act = act; }
 int vp_mlp_depth(const vp_mlp *m) { return m->L; }
 int vp_mlp_width(const vp_mlp *m, int l) { return m->w[l]; }
 
+void vp_mlp_stack(int L, const int *widths, int *first, int *last)
+{
+    int best = 1, blen = 1;
+    for (int a = 1; a <= L;) {
+        int b = a;
+        while (b < L && widths[b + 1] == widths[a]) b++;
+        if (b - a + 1 > blen) best = a, blen = b - a + 1;
+        a = b + 1;
+    }
+    if (blen < 2) best = 1, blen = L;
+    *first = best;
+    *last = best + blen - 1;
+}
+
 /* Store n doubles into block `blk` at element offset `off`, in the net's precision. */
 static void store(const vp_mlp *m, void *blk, size_t off, const double *src, size_t n)
 {

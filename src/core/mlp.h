@@ -75,6 +75,15 @@ void vp_mlp_set_act(vp_mlp *m, vp_act act);
 int vp_mlp_depth(const vp_mlp *m);
 int vp_mlp_width(const vp_mlp *m, int l);   /* n_l, l = 0..L */
 
+/* The hidden stack of a net of widths n_0..n_L: the layers first..last (1-based) of
+ * the longest run of consecutive layers with equal widths n_l (the first such run on
+ * a tie), or the whole net 1..L when no two consecutive layers are as wide. For
+ * 784 -> 1000 x5 -> 10 it is layers 1..5: the readout (1000 -> 10) is not part of it.
+ * For equal widths (n_0 may differ) it is 1..L. Depth ratios, their verdicts, depth
+ * scales and chi_1 are taken over it, so that a readout of another width does not
+ * pass for a vanishing or exploding stack. */
+void vp_mlp_stack(int L, const int *widths, int *first, int *last);
+
 /* Draw every W^l with `winit` and every b^l with `binit` (binit ignored when
  * winit sets the biases, e.g. mean_field). Streams: vp_rng_make(seed, l, WEIGHT/BIAS).
  * `winit` must have its "auto" gains resolved. LSUV is a separate step. */

@@ -45,7 +45,7 @@ static vp_status frag_open(const vp_job *j, int r, const char *ext, vp_afile *f,
 }
 
 vp_status vp_frag_write(const vp_job *j, int r, const vp_variant *var, const vp_layer_stats *st,
-                        const double *tpre, const double *tgrad, const vp_histogram *hist,
+                        const double *tpre, const double *tgrad, const double *tchi, const vp_histogram *hist,
                         const double *sv, const vp_run_sum *sum, double seconds, vp_err *err)
 {
     const vp_experiment *e = j->e;
@@ -56,7 +56,7 @@ vp_status vp_frag_write(const vp_job *j, int r, const vp_variant *var, const vp_
     vp_status s;
 
     if ((s = frag_open(j, r, vp_csv_layout_get(VP_CSV_LAYERS)->part, &f, err))) return s;
-    vp_csv_layers_rows(f.fp, &cr, var->L, st, j->theory, tpre, tgrad);
+    vp_csv_layers_rows(f.fp, &cr, var->L, st, j->theory, tpre, tgrad, tchi);
     if ((s = vp_afile_commit(&f, err))) return s;
 
     if (hist) {

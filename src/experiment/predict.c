@@ -44,19 +44,28 @@ static double mean_square(const double *x, size_t n)
 }
 
 vp_status vp_predict_run(const vp_theory_ctx *ctx, const vp_variant *var, const vp_mlp *m, const double *x,
-                         double *pre, double *grad, double *chi1, double *xi_c, vp_err *err)
+                         vp_prediction *out, vp_err *err)
 {
+    int L = var->L, first, last;
+    for (int l = 0; l < L; l++) out->pre[l] = out->grad[l] = out->chi[l] = NAN;
+    out->chi1 = out->xi_c = NAN;
+    out->partial = 0;
+    out->note.msg[0] = '\0';
     double q0 = mean_square(x, (size_t)var->batch * (size_t)var->widths[0]);
-    double *sw2 = malloc((size_t)var->L * sizeof *sw2), *sb2 = malloc((size_t)var->L * sizeof *sb2);
+    double *sw2 = malloc((size_t)L * sizeof *sw2), *sb2 = malloc((size_t)L * sizeof *sb2);
     vp_status s = VP_OK;
     if (!sw2 || !sb2) s = vp_fail(err, VP_ERR_NOMEM, "out of memory");
     else if (theory_inputs(var, m, sw2, sb2)) {
-        s = vp_theory_layer_predictions(ctx, &var->act, var->L, var->widths, sw2, sb2, q0, pre, grad, err);
+        vp_status t = vp_theory_layer_predictions(ctx, &var->act, L, var->widths, sw2, sb2, q0, out->pre, out->grad,
+                                                  out->chi, &out->note);
+        if (t == VP_ERR_NOMEM) s = vp_fail(err, t, "%s", out->note.msg);
+        out->partial = t != VP_OK;
+        vp_mlp_stack(L, var->widths, &first, &last);
         vp_theory_point pt;
         vp_err ignore;
-        if (!s && vp_theory_analyze(ctx, &var->act, sw2[var->L - 1], sb2[var->L - 1], q0, &pt, &ignore) == VP_OK) {
-            *chi1 = pt.chi1;
-            *xi_c = pt.xi_c;
+        if (vp_theory_analyze(ctx, &var->act, sw2[last - 1], sb2[last - 1], q0, &pt, &ignore) == VP_OK) {
+            out->chi1 = pt.chi1;
+            out->xi_c = pt.xi_c;
         }
     }
     free(sw2);
@@ -68,9 +77,12 @@ void vp_predict_critical_line(const vp_experiment *e, vp_crit_line *cl)
 {
     cl->n = 0;
     cl->s = VP_OK;
-    cl->wanted = e->nsweep == 2 && strcmp(e->sweep_keys[0], VP_SWEEP_SIGMA_W) == 0 &&
-                 strcmp(e->sweep_keys[1], VP_SWEEP_SIGMA_B) == 0 &&
-                 e->variants[0].winit.kind == VP_INIT_MEAN_FIELD;
+    /* The two sigma keys, in either order (the heatmap puts sigma_w across either way). */
+    int wb = e->nsweep == 2 && strcmp(e->sweep_keys[0], VP_SWEEP_SIGMA_W) == 0 &&
+             strcmp(e->sweep_keys[1], VP_SWEEP_SIGMA_B) == 0;
+    int bw = e->nsweep == 2 && strcmp(e->sweep_keys[0], VP_SWEEP_SIGMA_B) == 0 &&
+             strcmp(e->sweep_keys[1], VP_SWEEP_SIGMA_W) == 0;
+    cl->wanted = (wb || bw) && e->variants[0].winit.kind == VP_INIT_MEAN_FIELD;
     if (!cl->wanted) return;
     double bmin = INFINITY, bmax = -INFINITY;
     for (int v = 0; v < e->nvariants; v++) {

@@ -12,16 +12,28 @@
 #include "experiment/config.h"
 #include "theory/theory.h"
 
-/* The mean-field picture of one run, from sigma_w^2(l), sigma_b^2(l) and the mean
- * square q0 of its own input batch x: per-layer predictions pre[0..L) and
- * grad[0..L) (left as they are -- the caller's NaN -- where the theory does not
- * apply), and *chi1, *xi_c at the last layer's (sigma_w^2, sigma_b^2) (left as
- * they are where the maps have no fixed point, e.g. an exploding ReLU net). */
+/* The mean-field picture of one run. The caller owns the three arrays (L entries);
+ * everything that is not predicted is NaN (an empty cell). */
+typedef struct {
+    double *pre, *grad, *chi; /* per layer: E[(z^l)^2], E[(dL/dz^l)^2], chi^l (theory.h) */
+    double chi1, xi_c;        /* at the last layer of the hidden stack (vp_mlp_stack) */
+    int partial;              /* some per-layer prediction could not be computed to
+                                 accuracy: those cells are empty, and note says why */
+    vp_err note;
+} vp_prediction;
+
+/* Fill *out for variant var, from sigma_w^2(l), sigma_b^2(l) and the mean square q0
+ * of the run's own input batch x: the per-layer predictions (vp_theory_layer_predictions)
+ * where the theory applies, and chi_1, xi_c of the hidden stack's last layer (NaN where
+ * the maps have no fixed point, e.g. an exploding tanh net; an exploding ReLU net has
+ * chi_1 and no xi_c). A prediction the quadrature cannot make to accuracy is not an
+ * error: its cells stay empty and out->partial and out->note say so. Fails only on
+ * VP_ERR_NOMEM. */
 vp_status vp_predict_run(const vp_theory_ctx *ctx, const vp_variant *var, const vp_mlp *m, const double *x,
-                         double *pre, double *grad, double *chi1, double *xi_c, vp_err *err);
+                         vp_prediction *out, vp_err *err);
 
 /* Phase diagram (Poole et al. 2016, Schoenholz et al. 2017): when the sweep is over
- * network.init.sigma_w x network.init.sigma_b of mean_field, the order-to-chaos line
+ * network.init.sigma_w and network.init.sigma_b of mean_field (in either order), the order-to-chaos line
  * chi_1 = 1 as (sigma_w, sigma_b) points over the swept sigma_b range; points where
  * chi_1 = 1 is unreachable are left out. `wanted` says whether the sweep is one. */
 #define VP_CRIT_STEPS 100

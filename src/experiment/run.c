@@ -2,6 +2,7 @@
 #include "experiment/run.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -46,12 +47,13 @@ static void make_input(const vp_job *j, const vp_variant *var, uint64_t seed, do
 
 /* Measured depth scale of the backward pass: Var[dL/dz^l] ~ exp(-(L-l)/xi), so xi =
  * 1/|slope| of the least-squares line through (l, ln Var[dL/dz^l]) over the layers
- * with a finite positive variance (mean-field: xi_grad = -1/ln chi_1, Schoenholz
- * et al. 2017). NaN with fewer than 3 such layers, +inf for a flat line. */
-static double fit_xi_grad(int L, const vp_layer_stats *st)
+ * first..last of the hidden stack with a finite positive variance (mean-field:
+ * xi_grad = -1/ln chi_1, Schoenholz et al. 2017). NaN with fewer than 3 such layers,
+ * +inf for a flat line. */
+static double fit_xi_grad(int first, int last, const vp_layer_stats *st)
 {
     double n = 0, sx = 0, sy = 0, sxx = 0, sxy = 0;
-    for (int l = 0; l < L; l++) {
+    for (int l = first - 1; l < last; l++) {
         double v = st[l].grad_pre_var;
         if (!(v > 0) || !isfinite(v)) continue;
         double x = l + 1, y = log(v);
@@ -60,6 +62,19 @@ static double fit_xi_grad(int L, const vp_layer_stats *st)
     if (n < 3) return NAN;
     double slope = (n * sxy - sx * sy) / (n * sxx - sx * sx);
     return slope == 0 ? INFINITY : 1.0 / fabs(slope);
+}
+
+/* A run whose theory could not be computed to accuracy everywhere: its cells are
+ * empty and the log (stderr) says which and why, one line per run -- the measurement
+ * itself stands. */
+static void theory_note(vp_job *j, int r, int v, uint64_t seed, const vp_err *why)
+{
+    FILE *log = j->o->log;
+    if (!log) return;
+    pthread_mutex_lock(&j->lock);
+    fprintf(log, "%svarprop: note: run %d (variant %d, seed %llu): theory cells left empty: %s\n",
+            j->o->progress ? "\n" : "", r, v, (unsigned long long)seed, why->msg);
+    pthread_mutex_unlock(&j->lock);
 }
 
 /* The input batch of a run, made unless the worker's last run had the same one. */
@@ -97,10 +112,11 @@ vp_status vp_run_one(vp_job *j, int r, vp_worker *w, int params_ready, int *drew
     vp_layer_stats *st = calloc((size_t)var->L, sizeof *st);
     vp_histogram *hist = NULL;
     double *tpre = calloc((size_t)var->L, sizeof *tpre), *tgrad = calloc((size_t)var->L, sizeof *tgrad);
+    double *tchi = calloc((size_t)var->L, sizeof *tchi);
     double *sv = NULL;
     vp_status s = VP_OK;
-    if (!st || !tpre || !tgrad) { s = vp_fail(err, VP_ERR_NOMEM, "out of memory"); goto end; }
-    for (int l = 0; l < var->L; l++) tpre[l] = tgrad[l] = NAN;
+    if (!st || !tpre || !tgrad || !tchi) { s = vp_fail(err, VP_ERR_NOMEM, "out of memory"); goto end; }
+    for (int l = 0; l < var->L; l++) tpre[l] = tgrad[l] = tchi[l] = NAN;
     if (var->hist_bins) {
         hist = calloc((size_t)var->L * VP_HIST_QUANTITIES, sizeof *hist);
         if (!hist) { s = vp_fail(err, VP_ERR_NOMEM, "out of memory"); goto end; }
@@ -141,22 +157,35 @@ vp_status vp_run_one(vp_job *j, int r, vp_worker *w, int params_ready, int *drew
     }
     if ((s = vp_mlp_backward(m, seed, st, hist, err))) goto end;
 
-    vp_run_sum sum = { 1, st[var->L - 1].pre_var / st[0].pre_var, st[0].grad_pre_var / st[var->L - 1].grad_pre_var,
-                    0, 0, fit_xi_grad(var->L, st), NAN, NAN };
+    /* Ratios and the depth scale over the hidden stack (layers a..b of equal width):
+     * a readout of another width is not part of what propagates. */
+    int a, b;
+    vp_mlp_stack(var->L, var->widths, &a, &b);
+    vp_run_sum sum = { 1, st[b - 1].pre_var / st[a - 1].pre_var, st[a - 1].grad_pre_var / st[b - 1].grad_pre_var,
+                    0, 0, fit_xi_grad(a, b, st), NAN, NAN };
     for (int l = 0; l < var->L; l++) {
         sum.nonfinite += st[l].nonfinite;
         sum.subnormal += st[l].subnormal;
     }
-    if (var->theory &&
-        (s = vp_predict_run(&j->tctx, var, m, x, tpre, tgrad, &sum.theory_chi1, &sum.theory_xi_c, err)))
-        goto end;
-    s = vp_frag_write(j, r, var, st, tpre, tgrad, hist, sv, &sum, vp_job_now() - t0, err);
+    /* A Jacobian with NaN/Inf entries has NaN singular values (core/jacobian.h): a
+     * result, counted with the run's non-finite values. */
+    for (int i = 0; sv && i < (var->widths[0] < var->widths[var->L] ? var->widths[0] : var->widths[var->L]); i++)
+        sum.nonfinite += isnan(sv[i]);
+    if (var->theory) {
+        vp_prediction pr = { .pre = tpre, .grad = tgrad, .chi = tchi };
+        if ((s = vp_predict_run(&j->tctx, var, m, x, &pr, err))) goto end;
+        sum.theory_chi1 = pr.chi1;
+        sum.theory_xi_c = pr.xi_c;
+        if (pr.partial) theory_note(j, r, v, seed, &pr.note);
+    }
+    s = vp_frag_write(j, r, var, st, tpre, tgrad, tchi, hist, sv, &sum, vp_job_now() - t0, err);
     if (!s) j->sums[r] = sum;
 end:
     if (s) vp_err_prefix(err, "run %d (variant %d, seed %llu)", r, v, (unsigned long long)seed);
     free(st);
     free(tpre);
     free(tgrad);
+    free(tchi);
     free(sv);
     for (size_t i = 0; hist && i < (size_t)var->L * VP_HIST_QUANTITIES; i++) free(hist[i].density);
     free(hist);

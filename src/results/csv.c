@@ -107,7 +107,7 @@ void vp_csv_layers_header(FILE *f, int theory, int nsweep, char *const *sweep_ke
 }
 
 void vp_csv_layers_rows(FILE *f, const vp_csv_run *run, int L, const vp_layer_stats *st, int theory,
-                        const double *theory_pre, const double *theory_grad)
+                        const double *theory_pre, const double *theory_grad, const double *theory_chi)
 {
     cell v[VP_COL_COUNT];
     run_cells(v, run);
@@ -131,6 +131,7 @@ void vp_csv_layers_rows(FILE *f, const vp_csv_run *run, int L, const vp_layer_st
         v[VP_COL_SUBNORMAL].i = s->subnormal;
         v[VP_COL_THEORY_PRE_VAR].x = theory_pre ? theory_pre[l] : NAN;
         v[VP_COL_THEORY_GRAD_PRE_VAR].x = theory_grad ? theory_grad[l] : NAN;
+        v[VP_COL_THEORY_CHI].x = theory_chi ? theory_chi[l] : NAN;
         put_row(f, VP_CSV_LAYERS, v, theory, run);
     }
 }

@@ -53,9 +53,9 @@ void vp_csv_num(FILE *f, double v, int exact);
 void vp_csv_header(FILE *f, vp_csv_file file, int theory, int nsweep, char *const *sweep_keys);
 
 void vp_csv_layers_header(FILE *f, int theory, int nsweep, char *const *sweep_keys);
-/* theory_pre / theory_grad: NULL when theory is off; NaN entries -> empty cell. */
+/* theory_pre / theory_grad / theory_chi: NULL when theory is off; NaN entries -> empty cell. */
 void vp_csv_layers_rows(FILE *f, const vp_csv_run *run, int L, const vp_layer_stats *st, int theory,
-                        const double *theory_pre, const double *theory_grad);
+                        const double *theory_pre, const double *theory_grad, const double *theory_chi);
 
 void vp_csv_runs_header(FILE *f, int theory, int nsweep, char *const *sweep_keys);
 void vp_csv_runs_row(FILE *f, const vp_csv_run *run, int theory, const vp_csv_summary *s);

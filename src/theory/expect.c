@@ -3,6 +3,7 @@
  * docs/theory.md has the derivations and the measured accuracy. */
 #include "theory/expect.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,8 +13,17 @@
 
 #define TWO_PI 6.283185307179586476925286766559
 
-/* q below this is treated as its q -> 0+ limit (a kink at 0 is then averaged). */
-#define Q_FLOOR 1e-30
+/* q = 0 is the q -> 0+ limit: E[g(sqrt(q) z)] -> (g(0+) + g(0-))/2 for g with
+ * one-sided limits at 0 (a kink at 0 is averaged), read off g at u = +-LIMIT_U
+ * (phi, phi^2: the smallest subnormal, so phi(0) = 0 gives exactly 0; phi'
+ * powers: 1e-150, so that a formula with x^2 inside, squareplus', stays
+ * finite). The slope of the length map is a derivative in q: its limit is taken
+ * at q = Q_LIMIT. Every q >= DBL_MIN is computed as it is, to the bottom of the
+ * normal double range (there is no floor: docs/theory.md); a subnormal q, whose u^2
+ * has no precision left, is taken as 0. */
+#define LIMIT_U_PHI DBL_TRUE_MIN
+#define LIMIT_U_DPHI 1e-150
+#define Q_LIMIT 1e-200
 /* Integration range in z of the adaptive rule: N(0,1) mass beyond 12 is 4e-33. */
 #define Z_MAX 12.0
 /* 96- vs 48-node agreement (relative to E|integrand|) needed to accept Gauss-Hermite. */
@@ -140,7 +150,7 @@ typedef struct {
 static void actfn_make(const vp_act *act, actfn *a)
 {
     const vp_act_info *info = vp_act_get(act->kind);
-    a->f = info->f, a->df = info->df, a->p = act->p;
+    a->f = info->f_accurate ? info->f_accurate : info->f, a->df = info->df, a->p = act->p;
     a->nk = info->kinks ? info->kinks(act->p, a->kinks) : 0;
 }
 
@@ -247,11 +257,17 @@ vp_status vp_theory_expect(const vp_theory_ctx *ctx, const vp_act *act, vp_theor
     if (st != VP_OK) return st;
     if ((unsigned)kind >= VP_EXP_COUNT) return vp_fail(err, VP_ERR_USAGE, "theory: bad expectation kind");
     if (!(q >= 0) || !isfinite(q)) return vp_fail(err, VP_ERR_USAGE, "theory: variance q = %g is not a finite number >= 0", q);
-    if (q < Q_FLOOR) q = Q_FLOOR;
+    if (q < DBL_MIN) q = 0.0; /* subnormal: no precision left in u^2; its limit */
+    if (q == 0.0 && kind == VP_EXP_SLOPE) q = Q_LIMIT;
     if (!ctx->force_quadrature && closed_form1(act, kind, q, out)) return VP_OK;
 
     actfn a;
     actfn_make(act, &a);
+    if (q == 0.0) { /* the q -> 0+ limit, (g(0+) + g(0-))/2 */
+        double t = kind == VP_EXP_PHI || kind == VP_EXP_PHI2 ? LIMIT_U_PHI : LIMIT_U_DPHI;
+        *out = 0.5 * (g1(&a, kind, 1.0, t) + g1(&a, kind, 1.0, -t));
+        return VP_OK;
+    }
     double sq = sqrt(q);
     if (a.nk == 0 && q <= GH_QMAX) {
         /* Smooth: Gauss-Hermite, accepted if the 48-node rule agrees. */
@@ -284,8 +300,10 @@ vp_status vp_theory_expect2(const vp_theory_ctx *ctx, const vp_act *act, vp_theo
     if (!(q_aa >= 0) || !(q_bb >= 0) || !isfinite(q_aa) || !isfinite(q_bb))
         return vp_fail(err, VP_ERR_USAGE, "theory: variances (%g, %g) must be finite and >= 0", q_aa, q_bb);
     if (!(c >= -1.0 && c <= 1.0)) return vp_fail(err, VP_ERR_USAGE, "theory: correlation %g outside [-1, 1]", c);
-    if (q_aa < Q_FLOOR) q_aa = Q_FLOOR;
-    if (q_bb < Q_FLOOR) q_bb = Q_FLOOR;
+    /* A zero (or subnormal) length: its q -> 0+ limit, taken at Q_LIMIT (only the
+     * correlation maps at q* > 0 ask for these). */
+    if (q_aa < DBL_MIN) q_aa = Q_LIMIT;
+    if (q_bb < DBL_MIN) q_bb = Q_LIMIT;
     if (!ctx->force_quadrature && closed_form2(act, kind, q_aa, q_bb, c, out)) return VP_OK;
     int deriv = kind == VP_EXP2_DPHIDPHI;
     /* c = 1 with equal lengths is exactly the 1-D E[phi^2] / E[phi'^2]: route it

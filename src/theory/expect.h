@@ -58,8 +58,10 @@ typedef enum {
     VP_EXP_COUNT
 } vp_theory_exp1;
 
-/* E over u ~ N(0, q), q >= 0. For q below 1e-30 the q -> 0+ limit is returned
- * (one-sided averages at a kink at 0). */
+/* E over u ~ N(0, q), q >= 0. Every q >= DBL_MIN is computed as it is, down to the
+ * bottom of the normal double range (results that underflow are 0); q = 0, and a
+ * subnormal q, give the q -> 0+ limit (one-sided averages at a kink at 0). phi is the registry's f_accurate where the
+ * row has one (f cancels near 0), else f. */
 vp_status vp_theory_expect(const vp_theory_ctx *ctx, const vp_act *act, vp_theory_exp1 kind,
                            double q, double *out, vp_err *err);
 

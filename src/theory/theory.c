@@ -81,6 +81,21 @@ static vp_status q_diverges(const vp_act *act, double sw, double sb, double q0, 
                    "no finite fixed point q*", lab, sw, sb, q0, why);
 }
 
+/* Homogeneous phi (identity, the ReLU family): the length map is affine, q' = k q + sb
+ * with k = sw (a^2+b^2)/2 (= chi_1 at every q). 1 and *k if act is homogeneous; then
+ * *q_star is the fixed point q0 reaches, or +inf when the map diverges from q0
+ * (k > 1, or k = 1 with sb > 0). */
+static int affine_qstar(const vp_act *act, double sw, double sb, double q0, double *k, double *q_star)
+{
+    double a, b;
+    if (!vp_act_slopes(act, &a, &b)) return 0;
+    *k = sw * 0.5 * (a * a + b * b);
+    if (*k < 1.0 - 4 * DBL_EPSILON) *q_star = sb / (1.0 - *k);
+    else if (sb == 0.0 && (fabs(*k - 1.0) <= 4 * DBL_EPSILON || q0 == 0.0)) *q_star = q0;
+    else *q_star = INFINITY;
+    return 1;
+}
+
 vp_status vp_theory_qstar(const vp_theory_ctx *ctx, const vp_act *act, double sigma_w2,
                           double sigma_b2, double q0, double *q_star, vp_err *err)
 {
@@ -90,12 +105,9 @@ vp_status vp_theory_qstar(const vp_theory_ctx *ctx, const vp_act *act, double si
     if (!(q0 >= 0) || !isfinite(q0)) return vp_fail(err, VP_ERR_USAGE, "theory: q0 = %g must be finite and >= 0", q0);
     double sw = sigma_w2, sb = sigma_b2;
 
-    double a, b;
-    if (vp_act_slopes(act, &a, &b)) {
-        /* Homogeneous phi: the map is affine, q' = k q + sb with k = sw (a^2+b^2)/2. */
-        double k = sw * 0.5 * (a * a + b * b);
-        if (k < 1.0 - 4 * DBL_EPSILON) { *q_star = sb / (1.0 - k); return VP_OK; }
-        if (sb == 0.0 && (fabs(k - 1.0) <= 4 * DBL_EPSILON || q0 == 0.0)) { *q_star = q0; return VP_OK; }
+    double k, qaff;
+    if (affine_qstar(act, sw, sb, q0, &k, &qaff)) {
+        if (isfinite(qaff)) { *q_star = qaff; return VP_OK; }
         return q_diverges(act, sw, sb, q0, k > 1.0 ? "geometric growth, slope > 1" : "linear growth: slope 1 with sigma_b2 > 0", err);
     }
 
@@ -165,6 +177,13 @@ static vp_status c_resid(void *v, double c, double *f, vp_err *err)
     return st;
 }
 
+/* ordered / critical / chaotic by chi_1 (VP_THEORY_CRIT_TOL). */
+static vp_theory_phase phase_of(double chi1)
+{
+    return chi1 < 1.0 - VP_THEORY_CRIT_TOL ? VP_PHASE_ORDERED
+         : chi1 > 1.0 + VP_THEORY_CRIT_TOL ? VP_PHASE_CHAOTIC : VP_PHASE_CRITICAL;
+}
+
 /* -1/log x: the depth over which a perturbation shrinks by e when it is
  * multiplied by x per layer; +inf for |x| >= 1 - 1e-12, 0 for x = 0. */
 static double depth_scale(double x)
@@ -180,6 +199,19 @@ vp_status vp_theory_analyze(const vp_theory_ctx *ctx, const vp_act *act, double 
 {
     vp_theory_point r = { .sigma_w2 = sigma_w2, .sigma_b2 = sigma_b2, .q0 = q0 };
     vp_status st = vp_theory_qstar(ctx, act, sigma_w2, sigma_b2, q0, &r.q_star, err);
+    double k = 0.0, qa = 0.0;
+    if (st == VP_ERR_NUMERIC && affine_qstar(act, sigma_w2, sigma_b2, q0, &k, &qa) && isinf(qa)) {
+        /* Homogeneous phi whose length map diverges (relu at sigma_w2 > 2): q* = inf,
+         * but chi_1 = k at every q, so the phase is known; the correlation map has no
+         * fixed point at finite q (c*, chi_c, xi_c: NaN). */
+        r.q_star = INFINITY;
+        r.chi1 = r.qslope = k;
+        r.xi_q = depth_scale(k);
+        r.c_star = r.chi_c = r.xi_c = NAN;
+        r.phase = phase_of(k);
+        *out = r;
+        return VP_OK;
+    }
     double e = 0.0;
     if (st == VP_OK) st = vp_theory_chi1(ctx, act, sigma_w2, r.q_star, &r.chi1, err);
     if (st == VP_OK) st = vp_theory_expect(ctx, act, VP_EXP_SLOPE, r.q_star, &e, err);
@@ -187,8 +219,7 @@ vp_status vp_theory_analyze(const vp_theory_ctx *ctx, const vp_act *act, double 
     /* Slope of the length map at q*: |q^l - q*| ~ |slope|^l = e^{-l/xi_q}. */
     r.qslope = sigma_w2 * e;
     r.xi_q = depth_scale(r.qslope);
-    r.phase = r.chi1 < 1.0 - VP_THEORY_CRIT_TOL ? VP_PHASE_ORDERED
-            : r.chi1 > 1.0 + VP_THEORY_CRIT_TOL ? VP_PHASE_CHAOTIC : VP_PHASE_CRITICAL;
+    r.phase = phase_of(r.chi1);
     if (r.phase != VP_PHASE_CHAOTIC) {
         /* c* = 1 is stable and the c-map slope there is chi_1 (Poole Eq. 7). */
         r.c_star = 1.0;
@@ -336,9 +367,13 @@ vp_status vp_theory_critical(const vp_theory_ctx *ctx, const vp_act *act, double
 
 /* ---- finite-network predictions ---- */
 
+/* A prediction below the normal double range has lost its precision: it is 0 (it
+ * underflowed), never a subnormal number or a floor. */
+static double flush_subnormal(double v) { return fabs(v) < DBL_MIN ? 0.0 * v : v; }
+
 vp_status vp_theory_layer_predictions(const vp_theory_ctx *ctxp, const vp_act *act, int L, const int *widths,
                                       const double *sigma_w2, const double *sigma_b2, double q0,
-                                      double *pre_var, double *grad_pre_var, vp_err *err)
+                                      double *pre_var, double *grad_pre_var, double *chi, vp_err *err)
 {
     vp_status st = vp_theory_check_act(act, err);
     if (st != VP_OK) return st;
@@ -358,31 +393,52 @@ vp_status vp_theory_layer_predictions(const vp_theory_ctx *ctxp, const vp_act *a
         ctxp = &own;
     }
     const vp_theory_ctx ctx = *ctxp;
-
-    /* Forward: no phi on the input, then the length map layer by layer. */
-    pre_var[0] = sigma_w2[0] * q0 + sigma_b2[0];
-    for (int l = 1; l < L; l++) {
-        double e = 0.0;
-        if (isfinite(pre_var[l - 1])) {
-            if ((st = vp_theory_expect(&ctx, act, VP_EXP_PHI2, pre_var[l - 1], &e, err)) != VP_OK) return st;
-        } else {
-            e = INFINITY;
-        }
-        pre_var[l] = sigma_w2[l] * e + sigma_b2[l];
+    for (int l = 0; l < L; l++) {
+        pre_var[l] = grad_pre_var[l] = NAN;
+        if (chi) chi[l] = NAN;
     }
-    /* Backward (gradient independence): E[(dL/dz^l)^2] = E[(dL/dh^l)^2] E[phi'(z^l)^2],
-     * E[(dL/dh^{l-1})^2] = n_l Var[W^l] E[(dL/dz^l)^2] = sigma_w2 (n_l/n_{l-1}) E[(dL/dz^l)^2]. */
+
+    /* Forward: no phi on the input, then the length map layer by layer. A layer whose
+     * expectation cannot be computed to accuracy stops it: that layer and the later
+     * ones stay NaN (no prediction), the earlier ones stand. */
+    int nq = L; /* layers with a prediction of q^l */
+    pre_var[0] = flush_subnormal(sigma_w2[0] * q0 + sigma_b2[0]);
+    for (int l = 1; l < L && st == VP_OK; l++) {
+        double e = INFINITY;
+        if (isfinite(pre_var[l - 1]) && (st = vp_theory_expect(&ctx, act, VP_EXP_PHI2, pre_var[l - 1], &e, err)) != VP_OK)
+            nq = l;
+        else
+            pre_var[l] = flush_subnormal(sigma_w2[l] * e + sigma_b2[l]);
+    }
+    /* mu^l = E[phi'(sqrt(q^l) z)^2], kept in grad_pre_var until the backward pass
+     * below turns it into the gradient prediction, in place. chi^l = sigma_w2(l) mu^l
+     * is the mean squared singular value of D^l W^l (Pennington et al. 2017); at a
+     * fixed point it is chi_1. */
+    vp_status sd = VP_OK;
+    vp_err derr;
+    int nd = 0; /* layers 1..nd have mu^l */
+    for (; nd < nq; nd++) {
+        double d = NAN;
+        if (isfinite(pre_var[nd]) && (sd = vp_theory_expect(&ctx, act, VP_EXP_DPHI2, pre_var[nd], &d, &derr)) != VP_OK)
+            break;
+        grad_pre_var[nd] = d;
+    }
+    for (int l = 0; chi && l < nd; l++) chi[l] = flush_subnormal(sigma_w2[l] * grad_pre_var[l]);
+    /* Backward (gradient independence): E[(dL/dz^l)^2] = E[(dL/dh^l)^2] mu^l,
+     * E[(dL/dh^{l-1})^2] = n_l Var[W^l] E[(dL/dz^l)^2] = sigma_w2 (n_l/n_{l-1}) E[(dL/dz^l)^2].
+     * It starts at the last layer, so it needs every layer's mu. */
     double gh = 1.0; /* E[(dL/dh^L)^2] of the N(0,1) probe */
     for (int l = L; l >= 1; l--) {
-        double d = 0.0;
-        if (!isfinite(pre_var[l - 1]))
-            d = NAN;
-        else if ((st = vp_theory_expect(&ctx, act, VP_EXP_DPHI2, pre_var[l - 1], &d, err)) != VP_OK)
-            return st;
-        grad_pre_var[l - 1] = gh * d;
-        gh = sigma_w2[l - 1] * ((double)widths[l] / (double)widths[l - 1]) * grad_pre_var[l - 1];
+        double g = nd == L ? gh * grad_pre_var[l - 1] : NAN;
+        gh = sigma_w2[l - 1] * ((double)widths[l] / (double)widths[l - 1]) * g;
+        grad_pre_var[l - 1] = flush_subnormal(g);
     }
-    return VP_OK;
+    if (st == VP_OK && sd != VP_OK) {
+        st = sd;
+        if (err) *err = derr;
+    }
+    if (st != VP_OK) vp_err_prefix(err, "layer %d", nd < nq ? nd + 1 : nq + 1);
+    return st;
 }
 
 /* ---- gains ---- */

@@ -74,7 +74,11 @@ typedef struct {
 } vp_theory_point;
 
 /* Fixed points, chi_1, depth scales and phase at (sigma_w2, sigma_b2) starting
- * from q0 (the CLI uses q0 = 1). VP_ERR_NUMERIC if q* does not exist (see
+ * from q0 (the CLI uses q0 = 1). For a homogeneous phi (identity, the ReLU family)
+ * whose length map diverges (k = sigma_w2 (a^2+b^2)/2 > 1, or k = 1 with sigma_b2 > 0)
+ * the point is still known: q_star = +inf, chi1 = qslope = k (the same at every q),
+ * xi_q from k, the phase from chi1, and c_star, chi_c, xi_c NaN (no fixed point of the
+ * correlation map at finite q). Otherwise VP_ERR_NUMERIC if q* does not exist (see
  * vp_theory_qstar) or c* cannot be found. */
 vp_status vp_theory_analyze(const vp_theory_ctx *ctx, const vp_act *act, double sigma_w2,
                             double sigma_b2, double q0, vp_theory_point *out, vp_err *err);
@@ -100,16 +104,24 @@ vp_status vp_theory_critical(const vp_theory_ctx *ctx, const vp_act *act, double
  * sigma_w2[l-1]/n_{l-1}, b^l of variance sigma_b2[l-1], input entries with
  * E[x^2] = q0, and a backward probe dL/dh^L = g ~ N(0,1) iid:
  *   q^1 = sigma_w2(1) q0 + sigma_b2(1),  q^l = sigma_w2(l) E[phi(sqrt(q^{l-1}) z)^2] + sigma_b2(l)
+ *   chi^l = sigma_w2(l) E[phi'(sqrt(q^l) z)^2]   (chi_1 at a fixed point; the mean
+ *           squared singular value of D^l W^l)
  *   E[(dL/dz^L)^2] = E[phi'(sqrt(q^L) z)^2]
  *   E[(dL/dh^{l-1})^2] = sigma_w2(l) (n_l/n_{l-1}) E[(dL/dz^l)^2]
  *   E[(dL/dz^{l-1})^2] = E[(dL/dh^{l-1})^2] E[phi'(sqrt(q^{l-1}) z)^2]
- * widths: n_0..n_L (L+1 entries); sigma_w2, sigma_b2, pre_var, grad_pre_var: L
- * entries. pre_var[l-1] = q^l = E[(z^l)^2]; grad_pre_var[l-1] = E[(dL/dz^l)^2].
- * Values may overflow to +inf for exploding maps (not an error). ctx may be NULL
- * (then the quadrature rules are made for this call). */
+ * widths: n_0..n_L (L+1 entries); sigma_w2, sigma_b2, pre_var, grad_pre_var, chi: L
+ * entries (chi may be NULL). pre_var[l-1] = q^l = E[(z^l)^2]; grad_pre_var[l-1] =
+ * E[(dL/dz^l)^2]; chi[l-1] = chi^l. q^l is carried to the bottom of the double range:
+ * a value that underflows (below DBL_MIN, where it would have lost its precision) is
+ * 0, never a floor; values may overflow to +inf for exploding maps. Neither is an error.
+ * ctx may be NULL (then the quadrature rules are made for this call).
+ * VP_ERR_NUMERIC when an expectation cannot be computed to accuracy at some layer: the
+ * arrays then hold every prediction that could be made (q^l up to that layer, chi^l
+ * where E[phi'^2] is known, the gradients only when every layer's is) and NaN elsewhere,
+ * and the message names the layer. */
 vp_status vp_theory_layer_predictions(const vp_theory_ctx *ctx, const vp_act *act, int L, const int *widths,
                                       const double *sigma_w2, const double *sigma_b2, double q0,
-                                      double *pre_var, double *grad_pre_var, vp_err *err);
+                                      double *pre_var, double *grad_pre_var, double *chi, vp_err *err);
 
 /* ---- gains ---- */
 
