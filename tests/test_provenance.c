@@ -102,15 +102,15 @@ Test(provenance, csv_reals_follow_the_precision_of_their_data)
 {
     vp_layer_stats st = { .layer = 1, .fan_in = 2, .fan_out = 2, .pre_mean = 1000 + 1e-10, .pre_var = 1.0 / 3,
                           .post_mean = -0.0, .post_var = 2, .grad_pre_var = 1e-300 / 7 };
-    double tpre = 2.0 / 3, tgrad = 0.1;
+    double tpre = 2.0 / 3, tgrad = 0.1, tchi = 1.0 / 7;
     vp_csv_run run = { .variant = 0, .activation = "relu", .init = "he_normal", .seed = 1 };
     char *text = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&text, &len);
     run.prec = VP_F64;
-    vp_csv_layers_rows(f, &run, 1, &st, 1, &tpre, &tgrad);
+    vp_csv_layers_rows(f, &run, 1, &st, 1, &tpre, &tgrad, &tchi);
     run.prec = VP_F32;
-    vp_csv_layers_rows(f, &run, 1, &st, 1, &tpre, &tgrad);
+    vp_csv_layers_rows(f, &run, 1, &st, 1, &tpre, &tgrad, &tchi);
     fclose(f);
     char *f32 = strchr(text, '\n') + 1;
     /* float64: every real cell reads back exactly; -0 is still "0" */
@@ -119,7 +119,7 @@ Test(provenance, csv_reals_follow_the_precision_of_their_data)
     /* float32: measured cells keep 9 significant digits (what a float holds), theory
      * cells (computed in double) read back exactly */
     cr_assert(strncmp(f32, "0,relu,he_normal,1,1,2,2,1000,0.333333333,0,2,1.42857143e-301,", 62) == 0, "%s", f32);
-    cr_assert(strstr(f32, ",0.6666666666666666,0.1\n"), "%s", f32);
+    cr_assert(strstr(f32, ",0.6666666666666666,0.1,0.14285714285714285\n"), "%s", f32);
     free(text);
 }
 
