@@ -92,6 +92,16 @@ void vp_runner_print_summary(const vp_job *j)
     else
         fprintf(out, "(ratios: Var[z^L]/Var[z^1] and Var[dL/dz^1]/Var[dL/dz^L], median over %d seed%s; "
                      "stable = within a factor %g)\n", e->nseeds, e->nseeds == 1 ? "" : "s", VP_STABLE_BAND);
+    /* Ratios of nets with a readout of another width span the hidden stack only. */
+    for (int v = 0; v < e->nvariants; v++) {
+        int first, last;
+        vp_mlp_stack(e->variants[v].L, e->variants[v].widths, &first, &last);
+        if (first != 1 || last != e->variants[v].L) {
+            fprintf(out, "(unequal widths: ratios span the hidden stack of equal width, not the readout; variant %d: "
+                         "layers %d..%d)\n", v, first, last);
+            break;
+        }
+    }
     /* Numerical blow-up is a result: say where it happened. */
     int nf_runs = 0, sub_runs = 0;
     for (long r = 0; r < vp_experiment_runs(e); r++) {
