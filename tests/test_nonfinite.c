@@ -442,3 +442,27 @@ Test(nonfinite_jacobian, an_overflowing_run_with_the_jacobian_completes_silently
     vp_table_free(r);
     vt_rmtree(dir);
 }
+
+/* Blow-up is a result to chart, not a failure: a sweep in which one variant overflows
+ * in every seed (every gradient nan, so nothing positive to draw and no curve in the
+ * legend) draws every chart and exits 0. It failed inside gnuplot before ("plot , NaN
+ * ..." from a legend with no curve entries). */
+Test(nonfinite_net, charts_of_an_all_nan_variant_are_drawn)
+{
+    char dir[256];
+    vt_mktmp(dir, sizeof dir, "/tmp/varprop-nanplot-");
+    vt_write_file(dir, "c.json",
+                  "{\"name\":\"allnan\",\"seeds\":2,\"network\":{\"depth\":40,\"width\":64,\"activation\":\"relu\","
+                  "\"init\":{\"name\":\"normal\",\"std\":40}},\"input\":{\"batch\":32}}");
+    char *err = NULL;
+    int rc = vt_run(dir, NULL, &err, "run '%s/c.json' -o '%s/r' --plots '%s/p' --quiet", dir, dir, dir);
+    cr_assert_eq(rc, 0, "exit %d: %s", rc, err);
+    free(err);
+    const char *charts[] = { "act_var_pre", "act_var_post", "grad_var", "wgrad_var", "overview" };
+    for (size_t i = 0; i < sizeof charts / sizeof *charts; i++) {
+        char path[512];
+        snprintf(path, sizeof path, "%s/p/%s.png", dir, charts[i]);
+        cr_expect(vt_exists(path), "%s.png not drawn", charts[i]);
+    }
+    vt_rmtree(dir);
+}

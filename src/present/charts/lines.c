@@ -19,14 +19,18 @@ typedef struct {
 static size_t line_key(const ck_exper *e, const line_ctx *c, int any_theory, ck_sbuf *b, size_t *maxlen)
 {
     size_t nkey = ck_style_key(e, c->has, b, maxlen, "linespoints");
-    if (any_theory) { ck_printf(b, ", NaN with lines lc rgb '#444444' lw 1.5 dt 2 title 'theory (dashed)'"); nkey++; }
+    /* nothing before (every variant non-finite): no leading comma */
+    if (any_theory) {
+        ck_printf(b, "%sNaN with lines lc rgb '#444444' lw 1.5 dt 2 title 'theory (dashed)'", nkey ? ", " : "");
+        nkey++;
+    }
     if (c->band && ck_partial_seeds(e)) {
-        ck_printf(b, ", NaN with filledcurves lc rgb '#bbbbbb' fs solid 1.0 noborder title 'min–max over the completed "
-                     "seeds of each variant (shaded)'");
+        ck_printf(b, "%sNaN with filledcurves lc rgb '#bbbbbb' fs solid 1.0 noborder title 'min–max over the completed "
+                     "seeds of each variant (shaded)'", nkey ? ", " : "");
         nkey++;
     } else if (c->band) {
-        ck_printf(b, ", NaN with filledcurves lc rgb '#bbbbbb' fs solid 1.0 noborder title 'min–max over %zu seeds (shaded)'",
-                  e->nseeds);
+        ck_printf(b, "%sNaN with filledcurves lc rgb '#bbbbbb' fs solid 1.0 noborder title 'min–max over %zu seeds (shaded)'",
+                  nkey ? ", " : "", e->nseeds);
         nkey++;
     }
     return nkey;
@@ -83,7 +87,7 @@ static void line_body(vp_plot *p, const ck_exper *e, const void *vctx)
     }
     ck_reset(&b);
     line_key(e, c, any_theory, &b, &maxlen);
-    ck_key_strip(p, b.oom ? "NaN notitle" : b.s, kh, kc);
+    ck_key_strip(p, b.oom || !b.s || !b.s[0] ? "NaN notitle" : b.s, kh, kc);
     free(b.s);
 }
 
