@@ -61,7 +61,8 @@ static const char USAGE[] =
     "  --threads N    worker threads (default: the machine's cores); results do not depend on it\n"
     "  --quiet        no summary table, no progress bar\n"
     "  --resume       continue an interrupted sweep in DIR, skipping runs already complete\n"
-    "  --max-runs N   allow sweeps of more than 10000 runs (0: no limit)\n"
+    "  --max-runs N   allow sweeps of more than 10000 runs (0: up to the hard limits,\n"
+    "                 2^31-1 runs and 1,000,001 variants)\n"
     "  --no-share     draw every run's weights itself, even where runs that differ only in\n"
     "                 the activation could share one draw (same results; for timing)\n"
     "  -h, --help     this help\n";
