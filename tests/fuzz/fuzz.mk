@@ -19,11 +19,12 @@ FUZZ_SAN           := -fsanitize=address,undefined -fno-sanitize-recover=all -fn
 FUZZ_CFLAGS        := -O1 -g -std=c11 -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L \
                       -I/usr/include/x86_64-linux-gnu/openblas-pthread -Isrc
 FUZZ_LIB_OBJ       := $(LIB_SRC:src/%.c=$(FUZZ_BUILD)/%.o)
-FUZZ_HARNESSES     := config idx
+FUZZ_HARNESSES     := config idx results
 FUZZ_BINS          := $(FUZZ_HARNESSES:%=$(FUZZ_BUILD)/fuzz_%)
 # per harness: longest input, and libFuzzer options
 FUZZ_OPTS_config   := -max_len=16384 -dict=tests/fuzz/config.dict
 FUZZ_OPTS_idx      := -max_len=4096
+FUZZ_OPTS_results  := -max_len=65536 -dict=tests/fuzz/results.dict
 FUZZ_OPTS          := -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=1024 -print_final_stats=1
 
 .PHONY: fuzz fuzz-smoke fuzz-build
@@ -43,7 +44,7 @@ fuzz-build: $(FUZZ_BINS)
 define fuzz_run
 	@set -e; for h in $(FUZZ_HARNESSES); do \
 	  mkdir -p $(FUZZ_BUILD)/corpus_$$h $(FUZZ_BUILD)/artifacts; \
-	  case $$h in config) extra='$(FUZZ_OPTS_config)';; idx) extra='$(FUZZ_OPTS_idx)';; esac; \
+	  case $$h in config) extra='$(FUZZ_OPTS_config)';; idx) extra='$(FUZZ_OPTS_idx)';; results) extra='$(FUZZ_OPTS_results)';; esac; \
 	  echo "fuzz: $$h for $(1) s"; \
 	  ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	    $(FUZZ_BUILD)/fuzz_$$h $(FUZZ_OPTS) $$extra -max_total_time=$(1) \
