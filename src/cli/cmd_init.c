@@ -64,11 +64,20 @@ int vp_cmd_init(int argc, char **argv)
     size_t n = (size_t)fan_in * (size_t)fan_out;
     size_t K = cnt < 0 ? n : (size_t)cnt;
     if (K > n) return vp_cli_usage_error("init", "--count %zu is more than the %zu weights", K, n);
-    double *W = malloc(n * sizeof *W);
-    if (!W) { fprintf(stderr, "varprop init: out of memory\n"); return 1; }
     vp_rng rng = vp_rng_make((uint64_t)seed, 1, VP_RNG_WEIGHT);
     in.single = !f64; /* as a float32 network draws it (orthogonal: QR in float32) */
-    vp_status s = vp_init_weight(&in, (size_t)fan_out, (size_t)fan_in, &rng, W, &err);
+    /* Draw only the K values printed where entries are independent of one another
+     * (the same bits as the whole draw's first K); sparse and orthogonal need the
+     * whole matrix. */
+    double *W = malloc((K ? K : 1) * sizeof *W);
+    int done = 0;
+    vp_status s = W ? vp_init_weight_first(&in, (size_t)fan_out, (size_t)fan_in, K, &rng, W, &done, &err) : VP_ERR_NOMEM;
+    if (!s && !done) {
+        free(W);
+        W = malloc(n * sizeof *W);
+        s = W ? vp_init_weight(&in, (size_t)fan_out, (size_t)fan_in, &rng, W, &err) : VP_ERR_NOMEM;
+    }
+    if (s == VP_ERR_NOMEM && !W) snprintf(err.msg, sizeof err.msg, "out of memory for %zu weights", done ? K : n);
     if (s) { fprintf(stderr, "varprop init: %s\n", err.msg); free(W); return vp_exit_code(s); }
     double sum = 0, sq = 0;
     for (size_t i = 0; i < K; i++) {

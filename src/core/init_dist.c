@@ -180,10 +180,17 @@ static vp_status sparsify(const vp_rng *rng, size_t fo, size_t fi, size_t zeros,
 
 /* ---- draw and support ---- */
 
-vp_status vp_dist_draw(const vp_init_dist *d, int single, size_t fo, size_t fi, int is_bias,
-                       const vp_rng *rng, double *out, vp_err *err)
+int vp_dist_entrywise(const vp_init_dist *d)
 {
-    size_t n = is_bias ? fo : fo * fi;
+    return d->shape != VP_SHAPE_SPARSE && d->shape != VP_SHAPE_ORTHOGONAL;
+}
+
+/* Entries [0, n) of the draw: every entrywise shape writes entry i from (rng, i)
+ * alone (rng.h: element i of a stream; trunc: attempt k of element i), so n may stop
+ * short of the whole weight. */
+static vp_status draw_n(const vp_init_dist *d, int single, size_t fo, size_t fi, size_t n,
+                        const vp_rng *rng, double *out, vp_err *err)
+{
     vp_status s = VP_OK;
     switch (d->shape) {
     case VP_SHAPE_CONST:
@@ -207,13 +214,26 @@ vp_status vp_dist_draw(const vp_init_dist *d, int single, size_t fo, size_t fi, 
         for (size_t i = 0; !s && i < n; i++) out[i] *= d->scale / TRUNC2_STD;
         return s;
     case VP_SHAPE_EYE:
-        for (size_t r = 0; r < fo; r++)
-            for (size_t c = 0; c < fi; c++) out[r * fi + c] = (r == c) ? d->scale : 0.0;
+        for (size_t i = 0; i < n; i++) out[i] = (i / fi == i % fi) ? d->scale : 0.0;
         return VP_OK;
     case VP_SHAPE_ORTHOGONAL:
         return vp_init_orthogonal(fo, fi, d->scale, single, rng, out, err);
     }
     return vp_fail(err, VP_ERR_CONFIG, "internal: unknown initializer shape %d", (int)d->shape);
+}
+
+vp_status vp_dist_draw(const vp_init_dist *d, int single, size_t fo, size_t fi, int is_bias,
+                       const vp_rng *rng, double *out, vp_err *err)
+{
+    return draw_n(d, single, fo, fi, is_bias ? fo : fo * fi, rng, out, err);
+}
+
+vp_status vp_dist_draw_first(const vp_init_dist *d, size_t fo, size_t fi, int is_bias, size_t k,
+                             const vp_rng *rng, double *out, vp_err *err)
+{
+    if (!vp_dist_entrywise(d)) return vp_fail(err, VP_ERR_USAGE, "this initializer draws the whole matrix at once");
+    size_t n = is_bias ? fo : fo * fi;
+    return draw_n(d, 0, fo, fi, k < n ? k : n, rng, out, err);
 }
 
 int vp_dist_support(const vp_init_dist *d, double *lo, double *hi)

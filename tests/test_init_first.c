@@ -1,0 +1,51 @@
+/* vp_init_weight_first: the first k entries of a weight, drawn alone, are the same
+ * bits as the first k of the whole draw, for every weight initializer whose entries
+ * are independent (so `varprop init --count 1` of a 20000 x 20000 weight draws one
+ * value, not 400 million); sparse and orthogonal say they need the whole matrix. */
+#include <criterion/criterion.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/act.h"
+#include "core/init.h"
+#include "core/rng.h"
+#include "experiment/spec.h"
+
+Test(init_first, prefix_equals_the_whole_draw_for_every_entrywise_row)
+{
+    const size_t fo = 29, fi = 31, n = fo * fi;
+    const size_t ks[] = { 0, 1, 7, 31, 32, 500, n };
+    double *whole = malloc(n * sizeof *whole), *part = malloc(n * sizeof *part);
+    cr_assert(whole && part);
+    int entrywise = 0, whole_only = 0;
+    for (int k = 0; k < VP_INIT_COUNT; k++) {
+        const vp_init_info *info = vp_init_get((vp_init_kind)k);
+        if (!info->weight_ok || info->data_dependent) continue;
+        for (int single = 0; single < 2; single++) {
+            vp_init in = vp_init_default((vp_init_kind)k);
+            in.single = single;
+            vp_err err;
+            vp_act relu = vp_act_default(VP_ACT_RELU);
+            cr_assert_eq(vp_spec_resolve_gains(&in, &relu, &err), VP_OK, "%s: %s", info->name, err.msg);
+            vp_rng rng = vp_rng_make(11, 3, VP_RNG_WEIGHT);
+            cr_assert_eq(vp_init_weight(&in, fo, fi, &rng, whole, &err), VP_OK, "%s: %s", info->name, err.msg);
+            for (size_t j = 0; j < sizeof ks / sizeof *ks; j++) {
+                int done = -1;
+                memset(part, 0xff, n * sizeof *part);
+                cr_assert_eq(vp_init_weight_first(&in, fo, fi, ks[j], &rng, part, &done, &err), VP_OK, "%s", err.msg);
+                if (!done) { whole_only += j == 0 && !single; continue; }
+                entrywise += j == 0 && !single;
+                cr_assert_eq(memcmp(part, whole, ks[j] * sizeof *part), 0, "%s: first %zu differ", info->name, ks[j]);
+                if (ks[j] < n) { /* nothing past k is written */
+                    unsigned char ff[sizeof(double)];
+                    memset(ff, 0xff, sizeof ff);
+                    cr_assert_eq(memcmp(&part[ks[j]], ff, sizeof ff), 0, "%s wrote past k = %zu", info->name, ks[j]);
+                }
+            }
+        }
+    }
+    cr_assert_eq(whole_only, 2, "sparse and orthogonal need the whole matrix (got %d)", whole_only);
+    cr_assert_geq(entrywise, 15, "entrywise rows: %d", entrywise);
+    free(whole);
+    free(part);
+}
