@@ -261,7 +261,7 @@ vp_status vp_plot_output(vp_plot *p, const char *name)
     o = &p->out[p->nout];
     vp_err e;
     if (vp_path_join(o->final, sizeof o->final, p->dir, name, &e) ||
-        vp_tmp_name(o->final, o->tmp, sizeof o->tmp, &e)) {
+        vp_tmp_create(o->final, o->tmp, sizeof o->tmp, &e)) {
         p->err = e;
         return plot_failed(p, VP_ERR_IO);
     }
