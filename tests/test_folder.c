@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "base/fsutil.h"
+#include "base/lock.h"
 #include "harness.h"
 
 static char tdir[256];
@@ -74,4 +75,234 @@ Test(folder, temporaries_are_random_and_recognised)
     cr_assert_not(vp_tmp_base("chart.png", base, sizeof base));
     cr_assert_not(vp_tmp_base(".chart.png.tmp.12", base, sizeof base));
     cr_assert_not(vp_tmp_base(".chart.png.tmp.ab/def", base, sizeof base));
+}
+
+/* ---- helpers of the CLI tests ---- */
+
+/* 1 variant x 2 seeds of 3 layers: quick. */
+#define QUICK_CFG "{\"name\":\"quick\",\"seeds\":2,\"network\":{\"depth\":3,\"width\":8},\"input\":{\"batch\":8}}"
+#define QUICK_RUNS 2
+#define QUICK_DEPTH 3
+
+/* 40 runs of 20 layers: a few seconds, long enough to act while it runs. */
+#define LONG_CFG "{\"name\":\"long\",\"seeds\":8,\"network\":{\"depth\":20,\"width\":160},\"input\":{\"batch\":160}," \
+                 "\"sweep\":{\"network.activation\":[\"relu\",\"tanh\",\"gelu\",\"selu\",\"silu\"]}}"
+#define LONG_RUNS 40
+#define LONG_DEPTH 20
+
+/* tdir/NAME.json holding text; its path in out. */
+static void put_config(char *out, size_t len, const char *name, const char *text)
+{
+    char file[64];
+    snprintf(file, sizeof file, "%s.json", name);
+    vt_write_file(tdir, file, text);
+    int n = snprintf(out, len, "%s/%s", tdir, file);
+    cr_assert(n > 0 && (size_t)n < len);
+}
+
+/* Append "name size\n" for every entry under dir (recursively, sorted by readdir
+ * order of a quiet folder) to buf: a listing that changes when anything is written. */
+static void listing(const char *dir, char *buf, size_t len)
+{
+    struct dirent **names;
+    int n = scandir(dir, &names, NULL, alphasort);
+    for (int i = 0; i < n; i++) {
+        const char *nm = names[i]->d_name;
+        if (strcmp(nm, ".") && strcmp(nm, "..")) {
+            char p[1200];
+            struct stat st;
+            snprintf(p, sizeof p, "%s/%s", dir, nm);
+            lstat(p, &st);
+            size_t u = strlen(buf);
+            snprintf(buf + u, len - u, "%s %lld %lld\n", p, (long long)st.st_size, (long long)st.st_mtim.tv_nsec);
+            if (S_ISDIR(st.st_mode)) listing(p, buf, len);
+        }
+        free(names[i]);
+    }
+    if (n >= 0) free(names);
+}
+
+/* Start `varprop ARGV...` in the background (stdout and stderr to /dev/null). */
+static pid_t spawn(char *const argv[])
+{
+    pid_t pid = fork();
+    cr_assert(pid >= 0);
+    if (pid == 0) {
+        int null = open("/dev/null", O_RDWR);
+        dup2(null, 1);
+        dup2(null, 2);
+        execv(vt_bin(), argv);
+        _exit(127);
+    }
+    return pid;
+}
+
+/* Wait (up to ~20 s) until path exists. */
+static void await_file(const char *path)
+{
+    for (int i = 0; i < 20000 && !vt_exists(path); i++) usleep(1000);
+    cr_assert(vt_exists(path), "%s never appeared", path);
+}
+
+static int exit_status(pid_t pid)
+{
+    int st;
+    cr_assert_eq(waitpid(pid, &st, 0), pid);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+/* ---- the lock ---- */
+
+/* Before: the second run went ahead, both wrote the same .parts and CSVs and exited 0. */
+Test(folder, a_second_varprop_on_a_folder_in_use_is_refused_and_writes_nothing, .timeout = 120)
+{
+    char cfg[300], out[300], sum[400], plots[300], *o, *e;
+    put_config(cfg, sizeof cfg, "long", LONG_CFG);
+    snprintf(out, sizeof out, "%s/res", tdir);
+    snprintf(plots, sizeof plots, "%s/plots", tdir);
+    snprintf(sum, sizeof sum, "%s/.parts/run-0000001.sum", out);
+    char *argv[] = { (char *)"varprop", (char *)"run", cfg, (char *)"-o", out, (char *)"--quiet", (char *)"--threads",
+                     (char *)"1", (char *)"--no-plot", NULL };
+    pid_t first = spawn(argv);
+    await_file(sum);
+    kill(first, SIGSTOP); /* holds the folder, writes nothing meanwhile */
+    static char before[1 << 16], after[1 << 16];
+    before[0] = after[0] = '\0';
+    listing(out, before, sizeof before);
+
+    cr_assert_eq(vt_run(tdir, &o, &e, "run %s -o %s --quiet --no-plot", cfg, out), 2, "second run: %s", e);
+    char want[120];
+    snprintf(want, sizeof want, "folder in use by process %ld", (long)first);
+    cr_assert(strstr(e, want), "message names the holder: %s", e);
+    free(o); free(e);
+    cr_assert_eq(vt_run(tdir, &o, &e, "plot %s -o %s", out, plots), 2, "plot of a folder being written: %s", e);
+    cr_assert(strstr(e, want), "%s", e);
+    cr_assert_not(vt_exists(plots), "the refused plot wrote nothing");
+    free(o); free(e);
+    listing(out, after, sizeof after);
+    cr_assert_str_eq(before, after, "the refused commands wrote nothing into the folder");
+
+    kill(first, SIGCONT);
+    cr_assert_eq(exit_status(first), 0);
+    char p[400];
+    snprintf(p, sizeof p, "%s/layers.csv", out);
+    cr_assert_eq(vt_count_lines(p), LONG_RUNS * LONG_DEPTH + 1, "the first run's results are whole and unmixed");
+    snprintf(p, sizeof p, "%s/runs.csv", out);
+    cr_assert_eq(vt_count_lines(p), LONG_RUNS + 1);
+    /* done: the folder is free again */
+    cr_assert_eq(vt_run(tdir, &o, &e, "run %s -o %s --quiet --no-plot --threads 2", cfg, out), 0, "%s", e);
+    free(o); free(e);
+}
+
+/* ---- the marker ---- */
+
+/* Before: `-o DIR` wrote config.json, layers.csv, runs.csv over whatever DIR held. */
+Test(folder, a_folder_varprop_did_not_make_is_refused_untouched)
+{
+    char cfg[300], proj[300], res[300], empty[300], p[400], *o, *e;
+    put_config(cfg, sizeof cfg, "quick", QUICK_CFG);
+    snprintf(proj, sizeof proj, "%s/proj", tdir);
+    cr_assert_eq(mkdir(proj, 0777), 0);
+    vt_write_file(proj, "config.json", "{\"mine\": true}\n");
+    vt_write_file(proj, "runs.csv", "my,own,data\n");
+    static char before[1 << 14], after[1 << 14];
+    before[0] = after[0] = '\0';
+    listing(proj, before, sizeof before);
+
+    cr_assert_eq(vt_run(tdir, &o, &e, "run %s -o %s --quiet --no-plot", cfg, proj), 2, "%s", e);
+    cr_assert(strstr(e, "not a varprop folder"), "%s", e);
+    free(o); free(e);
+    snprintf(res, sizeof res, "%s/res", tdir);
+    cr_assert_eq(vt_run(tdir, &o, &e, "run %s -o %s --quiet --no-plot", cfg, res), 0, "%s", e);
+    free(o); free(e);
+    cr_assert_eq(vt_run(tdir, &o, &e, "plot %s -o %s", res, proj), 2, "plots into a user folder: %s", e);
+    cr_assert(strstr(e, "not a varprop folder"), "%s", e);
+    free(o); free(e);
+    listing(proj, after, sizeof after);
+    cr_assert_str_eq(before, after, "the user's folder is untouched");
+    char *c = vt_slurp_must(strcat(strcpy(p, proj), "/config.json"), NULL);
+    cr_assert_str_eq(c, "{\"mine\": true}\n");
+    free(c);
+
+    /* an empty folder is fine, and becomes varprop's; so is a folder varprop made */
+    snprintf(empty, sizeof empty, "%s/empty", tdir);
+    cr_assert_eq(mkdir(empty, 0777), 0);
+    cr_assert_eq(vt_run(tdir, &o, &e, "run %s -o %s --quiet --no-plot", cfg, empty), 0, "%s", e);
+    free(o); free(e);
+    snprintf(p, sizeof p, "%s/.varprop", empty);
+    cr_assert(vt_exists(p), "the marker is written");
+    cr_assert_eq(vt_run(tdir, &o, &e, "run %s -o %s --quiet --no-plot", cfg, empty), 0, "%s", e);
+    free(o); free(e);
+}
+
+/* Before: `varprop run R/config.json -o R` replaced its own input. */
+Test(folder, a_run_never_writes_over_its_own_config)
+{
+    char cfg[300], res[300], in[400], link[400], *o, *e;
+    put_config(cfg, sizeof cfg, "quick", QUICK_CFG);
+    snprintf(res, sizeof res, "%s/res", tdir);
+    cr_assert_eq(vt_run(tdir, &o, &e, "run %s -o %s --quiet --no-plot", cfg, res), 0, "%s", e);
+    free(o); free(e);
+    snprintf(in, sizeof in, "%s/config.json", res);
+    /* a config that resolves differently from the one that made the folder */
+    vt_write_file(res, "config.json", "{\"name\":\"quick\",\"seeds\":3,\"network\":{\"depth\":3,\"width\":8}}\n");
+    char *before = vt_slurp_must(in, NULL);
+    cr_assert_eq(vt_run(tdir, &o, &e, "run %s -o %s --quiet --no-plot", in, res), 2, "%s", e);
+    cr_assert(strstr(e, "a file this run writes"), "%s", e);
+    free(o); free(e);
+    snprintf(link, sizeof link, "%s/link.json", tdir);
+    cr_assert_eq(symlink(in, link), 0);
+    cr_assert_eq(vt_run(tdir, &o, &e, "run %s -o %s --quiet --no-plot", link, res), 2, "through a link: %s", e);
+    free(o); free(e);
+    char *after = vt_slurp_must(in, NULL);
+    cr_assert_str_eq(before, after);
+    free(before);
+    free(after);
+}
+
+/* Folders made before the marker existed are recognised and marked; one with a
+ * foreign file is not. */
+Test(folder, results_and_plots_of_an_earlier_varprop_are_adopted, .timeout = 120)
+{
+    char cfg[300], res[300], plots[300], p[400], *o, *e;
+    put_config(cfg, sizeof cfg, "quick", QUICK_CFG);
+    snprintf(res, sizeof res, "%s/res", tdir);
+    snprintf(plots, sizeof plots, "%s/plots", tdir);
+    cr_assert_eq(vt_run(tdir, &o, &e, "run %s -o %s --quiet --plots %s", cfg, res, plots), 0, "%s", e);
+    free(o); free(e);
+    snprintf(p, sizeof p, "%s/.varprop", res);
+    cr_assert_eq(unlink(p), 0);
+    snprintf(p, sizeof p, "%s/.varprop", plots);
+    cr_assert_eq(unlink(p), 0);
+    cr_assert_eq(vt_run(tdir, &o, &e, "run %s -o %s --quiet --plots %s", cfg, res, plots), 0, "%s", e);
+    free(o); free(e);
+    cr_assert(vt_exists(p), "the plots folder is marked");
+    snprintf(p, sizeof p, "%s/.varprop", res);
+    cr_assert(vt_exists(p), "the results folder is marked");
+    cr_assert_eq(unlink(p), 0);
+    vt_write_file(res, "notes.txt", "mine\n");
+    cr_assert_eq(vt_run(tdir, &o, &e, "run %s -o %s --quiet --no-plot", cfg, res), 2, "%s", e);
+    free(o); free(e);
+}
+
+/* The marker must be a regular file: a link or a FIFO planted under its name is refused. */
+Test(folder, a_planted_marker_is_refused)
+{
+    char dir[300], m[400];
+    snprintf(dir, sizeof dir, "%s/d", tdir);
+    cr_assert_eq(mkdir(dir, 0777), 0);
+    snprintf(m, sizeof m, "%s/.varprop", dir);
+    cr_assert_eq(symlink("/etc/passwd", m), 0);
+    vp_folder_lock lk = VP_FOLDER_LOCK_INIT;
+    const vp_claim c = { ".varprop", "varprop\n", 1, 0, NULL };
+    vp_err err;
+    cr_assert_eq(vp_folder_claim(dir, &c, &lk, &err), VP_ERR_USAGE);
+    cr_assert(strstr(err.msg, "symbolic link"), "%s", err.msg);
+    cr_assert_eq(unlink(m), 0);
+    cr_assert_eq(mkfifo(m, 0600), 0);
+    cr_assert_eq(vp_folder_claim(dir, &c, &lk, &err), VP_ERR_USAGE, "a FIFO marker must not block or pass");
+    cr_assert_eq(unlink(m), 0);
+    cr_assert_eq(vp_folder_claim(dir, &c, &lk, &err), VP_OK, "%s", err.msg);
+    cr_assert(vp_folder_same(&lk, dir));
+    vp_folder_release(&lk);
 }

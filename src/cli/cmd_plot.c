@@ -6,6 +6,7 @@
 #include "cli/cli_util.h"
 #include "base/err.h"
 #include "present/plot.h"
+#include "experiment/runner.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -44,7 +45,23 @@ int vp_cmd_plot(int argc, char **argv)
         s = vp_charts_default_dir(results, defdir, sizeof defdir, &err);
         plots = defdir;
     }
+    /* The results folder is read under a shared lock (no run may change it meanwhile);
+     * the plots folder is written under an exclusive one -- when both are one folder,
+     * the results folder's lock is made exclusive. */
+    vp_folder_lock rlock = VP_FOLDER_LOCK_INIT, plock = VP_FOLDER_LOCK_INIT;
+    const vp_claim rclaim = { VP_FILE_MARKER, VP_FOLDER_STAMP, 0, 1, NULL },
+                   pclaim = { VP_FILE_MARKER, VP_FOLDER_STAMP, 1, 0, vp_charts_legacy_folder },
+                   both = { VP_FILE_MARKER, VP_FOLDER_STAMP, 0, 0, vp_runner_legacy_folder };
+    if (!s) s = vp_folder_claim(results, &rclaim, &rlock, &err);
+    if (!s && vp_folder_same(&rlock, plots)) {
+        vp_folder_release(&rlock);
+        s = vp_folder_claim(results, &both, &rlock, &err);
+    } else if (!s) {
+        s = vp_folder_claim(plots, &pclaim, &plock, &err);
+    }
     if (!s) s = vp_charts_draw(results, plots, &err);
+    vp_folder_release(&plock);
+    vp_folder_release(&rlock);
     if (s) {
         fprintf(stderr, "varprop plot: %s\n", err.msg);
         return vp_exit_code(s);

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "results/results.h"
@@ -30,8 +31,10 @@ static void on_signal(int sig)
 }
 
 /* Charts after the measurements: gnuplot missing is a warning (the CSV results
- * stand), gnuplot failing is an error (exit 1). */
-static vp_status draw_charts(const char *results, const char *plots, int quiet, vp_err *err)
+ * stand), gnuplot failing is an error (exit 1). The plots folder is claimed like the
+ * results folder (held by `results_lock` already when it is the same folder). */
+static vp_status draw_charts(const char *results, const char *plots, int quiet, const vp_folder_lock *results_lock,
+                             vp_err *err)
 {
     char pdir[4096];
     if (!vp_charts_can_draw()) {
@@ -39,12 +42,30 @@ static vp_status draw_charts(const char *results, const char *plots, int quiet, 
         return VP_OK;
     }
     vp_status s = VP_OK;
+    vp_folder_lock lock = VP_FOLDER_LOCK_INIT;
+    const vp_claim claim = { VP_FILE_MARKER, VP_FOLDER_STAMP, 1, 0, vp_charts_legacy_folder };
     if (plots) snprintf(pdir, sizeof pdir, "%s", plots);
     else s = vp_charts_default_dir(results, pdir, sizeof pdir, err);
+    if (!s && !vp_folder_same(results_lock, pdir)) s = vp_folder_claim(pdir, &claim, &lock, err);
     if (!s) s = vp_charts_draw(results, pdir, err);
+    vp_folder_release(&lock);
     if (s) fprintf(stderr, "varprop: charts: %s\n", err->msg);
     else if (!quiet) printf("varprop: charts and report in %s/ (" VP_FILE_REPORT ")\n", pdir);
     return s;
+}
+
+/* The name of the file in results folder `dir` that is the config file itself (the
+ * same file, through any path or link), or NULL: a run never writes over its input. */
+static const char *replaced_input(const char *config, const char *dir)
+{
+    struct stat c, f;
+    if (stat(config, &c) != 0) return NULL;
+    for (const char *const *n = vp_results_files(); *n; n++) {
+        char p[4200];
+        snprintf(p, sizeof p, "%s/%s", dir, *n);
+        if (stat(p, &f) == 0 && f.st_dev == c.st_dev && f.st_ino == c.st_ino) return *n;
+    }
+    return NULL;
 }
 
 static const char USAGE[] =
@@ -100,6 +121,13 @@ int vp_cmd_run(int argc, char **argv)
     char dir[4096];
     if (out) snprintf(dir, sizeof dir, "%s", out);
     else snprintf(dir, sizeof dir, "results/%s", e->name);
+    const char *own = replaced_input(config, dir);
+    if (own) {
+        fprintf(stderr, "varprop: %s is %s/%s, a file this run writes: copy the config elsewhere or choose "
+                        "another -o\n", config, dir, own);
+        vp_experiment_free(e);
+        return 2;
+    }
 
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -107,8 +135,9 @@ int vp_cmd_run(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
 
+    vp_folder_lock lock = VP_FOLDER_LOCK_INIT; /* the results folder, held through the charts */
     vp_runner_opts o = { dir, (int)threads, !quiet && isatty(2), resume, &stop_requested,
-                         quiet ? NULL : stdout, stderr, no_share };
+                         quiet ? NULL : stdout, stderr, no_share, &lock };
     vp_runner_result res;
     if (!quiet)
         printf("varprop: %s: %d variant%s x %d seed%s = %ld runs, %ld thread%s\n", e->name, e->nvariants,
@@ -126,8 +155,9 @@ int vp_cmd_run(int argc, char **argv)
             printf("varprop: weights drawn %d times for %d runs (runs that differ only in the activation "
                    "or input share them)\n", res.draws, res.done);
         if (!quiet) printf("varprop: results in %s/ (" VP_FILE_LAYERS ", " VP_FILE_RUNS ", " VP_FILE_CONFIG ")\n", dir);
-        if (!no_plot) s = draw_charts(dir, plots, quiet, &err);
+        if (!no_plot) s = draw_charts(dir, plots, quiet, &lock, &err);
     }
+    vp_folder_release(&lock);
     vp_experiment_free(e);
     return vp_exit_code(s);
 }

@@ -9,7 +9,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
+
 #include "base/fsutil.h"
+#include "base/lock.h"
 #include "results/csv.h"
 #include "results/results.h"
 
@@ -158,6 +161,31 @@ void vp_frag_clear(const char *dir, int rmdir_too)
     }
     if (d) closedir(d);
     if (rmdir_too) rmdir(dir);
+}
+
+/* ---- the folder ---- */
+
+static int results_entry(const char *name)
+{
+    if (strcmp(name, VP_DIR_PARTS) == 0) return 1;
+    for (const char *const *n = vp_results_files(); *n; n++)
+        if (strcmp(name, *n) == 0) return 1;
+    return 0;
+}
+
+int vp_runner_legacy_folder(const char *dir)
+{
+    char path[4200], *text = NULL;
+    size_t len;
+    vp_err ignore;
+    if (!vp_folder_all(dir, results_entry) || vp_path_join(path, sizeof path, dir, VP_FILE_CONFIG, &ignore) ||
+        vp_read_file(path, (size_t)16 << 20, &text, &len, &ignore))
+        return 0;
+    cJSON *cfg = cJSON_ParseWithLength(text, len);
+    int ours = cJSON_IsString(cJSON_GetObjectItemCaseSensitive(cfg, "varprop_version"));
+    cJSON_Delete(cfg);
+    free(text);
+    return ours;
 }
 
 /* ---- resume ---- */

@@ -155,6 +155,7 @@ vp_status vp_runner_run(const vp_experiment *e, const vp_runner_opts *o, vp_runn
      * call (exec_blas_async re-initializes a stopped pool, as after fork()). */
     if (workers > 1 || o->threads == 1) blas_thread_shutdown_();
 
+    vp_folder_lock own = VP_FOLDER_LOCK_INIT, *lock = o->lock ? o->lock : &own;
     vp_job j;
     memset(&j, 0, sizeof j);
     j.e = e;
@@ -185,7 +186,8 @@ vp_status vp_runner_run(const vp_experiment *e, const vp_runner_opts *o, vp_runn
         }
         j.data = data;
     }
-    if ((s = vp_mkdir_p(o->out_dir, err))) goto end;
+    const vp_claim claim = { VP_FILE_MARKER, VP_FOLDER_STAMP, 1, 0, vp_runner_legacy_folder };
+    if (!lock->held && (s = vp_folder_claim(o->out_dir, &claim, lock, err))) goto end;
     if (o->resume && (s = vp_frag_check_resume(&j, err))) goto end;
     if ((s = vp_mkdir_p(j.parts, err))) goto end;
     if (!o->resume) vp_frag_clear(j.parts, 0);
@@ -234,6 +236,7 @@ vp_status vp_runner_run(const vp_experiment *e, const vp_runner_opts *o, vp_runn
     }
     if (!s || s == VP_ERR_INTERRUPTED) vp_runner_print_summary(&j);
 end:
+    vp_folder_release(&own);
     free(cl);
     free(data);
     free(j.sums);

@@ -12,6 +12,10 @@
  * concurrently, each with single-threaded BLAS; a single run gets all threads
  * in BLAS. Memory is estimated up front and a config that cannot fit is
  * refused before anything is allocated or written.
+ *
+ * The folder: out_dir is claimed (base/lock.h) -- created with its marker, or an
+ * empty folder marked, or a folder varprop made; any other folder is refused -- and
+ * locked for the whole call, so a second varprop is refused with "folder in use".
  */
 #ifndef VP_RUNNER_H
 #define VP_RUNNER_H
@@ -20,6 +24,10 @@
 #include <stdio.h>
 #include "experiment/config.h"
 #include "base/err.h"
+#include "base/lock.h"
+
+/* The text of the marker (VP_FILE_MARKER) varprop puts in a folder it makes. */
+#define VP_FOLDER_STAMP "varprop " VP_VERSION "\n"
 
 typedef struct {
     const char *out_dir;              /* results folder (created if missing) */
@@ -31,6 +39,11 @@ typedef struct {
     FILE *log;                        /* progress and notes (NULL: none) */
     int no_share;                     /* draw every run's parameters, never reuse a worker's
                                          (results are the same bits either way) */
+    vp_folder_lock *lock;             /* NULL: the runner locks out_dir for the call. Else, if
+                                         not yet held, the runner claims out_dir into it (after
+                                         the checks that write nothing) and leaves it held for the
+                                         caller to release, so the folder stays locked for what the
+                                         caller does next (the charts) */
 } vp_runner_opts;
 
 typedef struct {
@@ -46,5 +59,10 @@ typedef struct {
 double vp_runner_run_bytes(const vp_experiment *e, int v);
 
 vp_status vp_runner_run(const vp_experiment *e, const vp_runner_opts *o, vp_runner_result *res, vp_err *err);
+
+/* 1 when the unmarked folder `dir` is a results folder an earlier varprop made (only
+ * results files, .parts and temporaries, and a config.json with "varprop_version"):
+ * the vp_claim.adopt of a results folder (fragments.c). */
+int vp_runner_legacy_folder(const char *dir);
 
 #endif

@@ -35,6 +35,11 @@ vp_status vp_charts_draw(const char *results_dir, const char *plots_dir, vp_err 
  * one-line warning and exits 0. */
 int vp_charts_can_draw(void);
 
+/* 1 when the unmarked folder `dir` is a plots folder an earlier varprop made: it holds
+ * report.md and nothing but chart files (<stem>.png/.svg/.gp/.dat), report.md,
+ * critical_line.dat and their temporaries (a vp_claim.adopt, base/lock.h). */
+int vp_charts_legacy_folder(const char *dir);
+
 /* The default plot folder for a results folder: "plots/<name>" where <name>
  * is config.json's "name". A name that is not a plain folder name (empty,
  * '/', leading '.', control characters) is VP_ERR_CONFIG. */

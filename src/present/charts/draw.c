@@ -5,6 +5,9 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+
+#include "base/lock.h"
 
 static const ck_chart CHARTS[] = {
     { .stem = "act_var_pre", .source = VP_CSV_LAYERS, .draw = ck_draw_lines,
@@ -72,6 +75,31 @@ static const ck_chart CHARTS[] = {
 };
 
 int vp_charts_can_draw(void) { return vp_plot_available(); }
+
+/* The files a chart writes besides its data: <stem>.EXT. */
+static const char *const CHART_EXTS[] = { "png", "svg", "gp", "dat" };
+
+/* A name vp_charts_draw writes in a plots folder. */
+static int plots_entry(const char *name)
+{
+    if (strcmp(name, VP_FILE_REPORT) == 0 || strcmp(name, VP_FILE_CRITICAL) == 0) return 1;
+    const char *dot = strrchr(name, '.');
+    if (!dot) return 0;
+    int ext = 0;
+    for (size_t k = 0; k < sizeof CHART_EXTS / sizeof CHART_EXTS[0]; k++) ext |= strcmp(dot + 1, CHART_EXTS[k]) == 0;
+    for (size_t i = 0; ext && i < sizeof CHARTS / sizeof CHARTS[0]; i++)
+        if (strlen(CHARTS[i].stem) == (size_t)(dot - name) && strncmp(name, CHARTS[i].stem, (size_t)(dot - name)) == 0)
+            return 1;
+    return 0;
+}
+
+int vp_charts_legacy_folder(const char *dir)
+{
+    char report[4200];
+    struct stat st;
+    snprintf(report, sizeof report, "%s/%s", dir, VP_FILE_REPORT);
+    return stat(report, &st) == 0 && vp_folder_all(dir, plots_entry);
+}
 
 vp_status vp_charts_default_dir(const char *results_dir, char *out, size_t len, vp_err *err)
 {
