@@ -306,3 +306,72 @@ Test(folder, a_planted_marker_is_refused)
     cr_assert(vp_folder_same(&lk, dir));
     vp_folder_release(&lk);
 }
+
+/* ---- .parts ---- */
+
+/* Before: a .parts that was a symbolic link had every file of its target deleted. */
+Test(folder, a_parts_link_or_foreign_folder_is_refused)
+{
+    char cfg[300], res[300], victim[300], parts[400], p[500], *o, *e;
+    put_config(cfg, sizeof cfg, "quick", QUICK_CFG);
+    snprintf(res, sizeof res, "%s/res", tdir);
+    snprintf(victim, sizeof victim, "%s/victim", tdir);
+    snprintf(parts, sizeof parts, "%s/.parts", res);
+    cr_assert_eq(vt_run(tdir, &o, &e, "run %s -o %s --quiet --no-plot", cfg, res), 0, "%s", e);
+    free(o); free(e);
+    cr_assert_eq(mkdir(victim, 0777), 0);
+    vt_write_file(victim, "thesis.tex", "years of work\n");
+    vt_write_file(victim, "run-0000000.layers", "looks like a fragment\n");
+    cr_assert_eq(symlink(victim, parts), 0);
+    cr_assert_eq(vt_run(tdir, &o, &e, "run %s -o %s --quiet --no-plot", cfg, res), 2, "%s", e);
+    cr_assert(strstr(e, "symbolic link"), "%s", e);
+    free(o); free(e);
+    snprintf(p, sizeof p, "%s/thesis.tex", victim);
+    cr_assert(vt_exists(p), "the link's target was emptied");
+    snprintf(p, sizeof p, "%s/run-0000000.layers", victim);
+    cr_assert(vt_exists(p), "the link's target was emptied");
+    cr_assert_eq(unlink(parts), 0);
+
+    vt_write_file(res, ".parts", "a file\n");
+    cr_assert_eq(vt_run(tdir, &o, &e, "run %s -o %s --quiet --no-plot", cfg, res), 2, "%s", e);
+    cr_assert(strstr(e, "not a folder"), "%s", e);
+    free(o); free(e);
+    cr_assert_eq(unlink(parts), 0);
+
+    if (geteuid() == 0) { /* only root can give a folder away */
+        cr_assert_eq(mkdir(parts, 0700), 0);
+        cr_assert_eq(chown(parts, 65534, 65534), 0);
+        cr_assert_eq(vt_run(tdir, &o, &e, "run %s -o %s --quiet --no-plot", cfg, res), 2, "%s", e);
+        cr_assert(strstr(e, "another user"), "%s", e);
+        free(o); free(e);
+        cr_assert_eq(rmdir(parts), 0);
+    }
+}
+
+/* Before: clearing .parts deleted every file in it. Now only fragment names varprop
+ * writes (and their temporaries) go; other files, and so the folder, stay. */
+Test(folder, clearing_parts_deletes_only_varprops_fragments)
+{
+    char cfg[300], res[300], parts[400], p[500], *o, *e;
+    put_config(cfg, sizeof cfg, "quick", QUICK_CFG);
+    snprintf(res, sizeof res, "%s/res", tdir);
+    snprintf(parts, sizeof parts, "%s/.parts", res);
+    cr_assert_eq(vt_run(tdir, &o, &e, "run %s -o %s --quiet --no-plot", cfg, res), 0, "%s", e);
+    free(o); free(e);
+    cr_assert_eq(mkdir(parts, 0700), 0);
+    const char *mine[] = { "notes.txt", "run-0000000.layers.bak", "run-0000000.sum~", "run-x.sum", ".hidden" };
+    const char *ours[] = { "run-0000000.layers", "run-0000007.sum", "run-0000001.jac", ".run-0000000.runs.tmp.Ab12Cd",
+                           "layers.csv" };
+    for (size_t i = 0; i < 5; i++) vt_write_file(parts, mine[i], "keep\n");
+    for (size_t i = 0; i < 5; i++) vt_write_file(parts, ours[i], "stale\n");
+    cr_assert_eq(vt_run(tdir, &o, &e, "run %s -o %s --quiet --no-plot", cfg, res), 0, "%s", e);
+    free(o); free(e);
+    for (size_t i = 0; i < 5; i++) {
+        snprintf(p, sizeof p, "%s/%s", parts, mine[i]);
+        cr_assert(vt_exists(p), "%s was deleted", mine[i]);
+        snprintf(p, sizeof p, "%s/%s", parts, ours[i]);
+        cr_assert_not(vt_exists(p), "stale %s left", ours[i]);
+    }
+    snprintf(p, sizeof p, "%s/layers.csv", res);
+    cr_assert_eq(vt_count_lines(p), QUICK_RUNS * QUICK_DEPTH + 1);
+}

@@ -3,10 +3,12 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
@@ -17,9 +19,17 @@
 #include "results/results.h"
 
 /* ---- one run's fragments ---- */
+static void part_name(int r, const char *ext, char *out, size_t len)
+{
+    snprintf(out, len, VP_PART_FORMAT, r, ext);
+}
+
 static void part_path(const vp_job *j, int r, const char *ext, char *out, size_t len)
 {
-    snprintf(out, len, "%s/" VP_PART_FORMAT, j->parts, r, ext);
+    char name[128];
+    vp_err ignore; /* j->parts is a checked path: its fragments' paths fit */
+    part_name(r, ext, name, sizeof name);
+    if (vp_path_join(out, len, j->parts, name, &ignore)) out[0] = '\0';
 }
 
 static void csv_run(const vp_experiment *e, int r, char *act, char *init, size_t len, vp_csv_run *cr)
@@ -149,16 +159,56 @@ vp_status vp_frag_assemble(const vp_job *j, vp_err *err)
     return s;
 }
 
+/* A name varprop writes in .parts: a run's fragment (VP_PART_FORMAT with a CSV's part
+ * or VP_PART_DONE) or a results file staged there. */
+static int parts_entry(const char *name)
+{
+    for (const char *const *n = vp_results_files(); *n; n++)
+        if (strcmp(name, *n) == 0) return 1;
+    const char *dot = strrchr(name, '.'), *digit = strpbrk(name, "0123456789");
+    if (!dot || !digit || digit > dot) return 0;
+    char *end;
+    long r = strtol(digit, &end, 10);
+    if (end != dot || r < 0 || r > 0x7fffffffL) return 0;
+    const char *parts[VP_CSV_COUNT + 1];
+    for (int f = 0; f < VP_CSV_COUNT; f++) parts[f] = vp_csv_layout_get((vp_csv_file)f)->part;
+    parts[VP_CSV_COUNT] = VP_PART_DONE;
+    for (int k = 0; k <= VP_CSV_COUNT; k++) {
+        char want[128];
+        part_name((int)r, parts[k], want, sizeof want);
+        if (strcmp(want, name) == 0) return 1;
+    }
+    return 0;
+}
+
+vp_status vp_frag_prepare(const char *dir, vp_err *err)
+{
+    struct stat st;
+    if (lstat(dir, &st) != 0) {
+        if (errno != ENOENT) return vp_fail(err, VP_ERR_IO, "cannot use %s: %s", dir, strerror(errno));
+        if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+            return vp_fail(err, VP_ERR_IO, "cannot create folder %s: %s", dir, strerror(errno));
+        if (lstat(dir, &st) != 0) return vp_fail(err, VP_ERR_IO, "cannot use %s: %s", dir, strerror(errno));
+    }
+    const char *what = S_ISLNK(st.st_mode) ? "is a symbolic link" : !S_ISDIR(st.st_mode) ? "is not a folder"
+                       : st.st_uid != geteuid()                  ? "belongs to another user"
+                                                                 : NULL;
+    if (what)
+        return vp_fail(err, VP_ERR_USAGE, "%s %s: varprop keeps its unfinished runs in a folder of its own there "
+                       "and will not use this one; remove it", dir, what);
+    return VP_OK;
+}
+
 void vp_frag_clear(const char *dir, int rmdir_too)
 {
-    DIR *d = opendir(dir);
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
+    if (!d && dfd >= 0) close(dfd);
     struct dirent *de;
-    char p[4400];
-    while (d && (de = readdir(d))) {
-        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0) continue;
-        snprintf(p, sizeof p, "%s/%s", dir, de->d_name);
-        unlink(p);
-    }
+    char base[256];
+    while (d && (de = readdir(d)))
+        if (parts_entry(de->d_name) || (vp_tmp_base(de->d_name, base, sizeof base) && parts_entry(base)))
+            unlinkat(dfd, de->d_name, 0);
     if (d) closedir(d);
     if (rmdir_too) rmdir(dir);
 }

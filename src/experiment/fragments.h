@@ -27,7 +27,12 @@ vp_status vp_frag_write(const vp_job *j, int r, const vp_variant *var, const vp_
  * jacobian.csv in the results folder: header + the fragments of every complete run. */
 vp_status vp_frag_assemble(const vp_job *j, vp_err *err);
 
-/* Remove every file in the fragments folder `dir` (and the folder when rmdir_too). */
+/* The fragments folder `dir` (<out>/.parts): create it (mode 0700) when missing;
+ * refuse (VP_ERR_USAGE) one that is a symbolic link, not a folder, or another user's. */
+vp_status vp_frag_prepare(const char *dir, vp_err *err);
+/* Remove the files varprop writes in the fragments folder `dir` -- fragments, staged
+ * results files and their temporaries; never any other name, never through a link --
+ * and, when rmdir_too, the folder if that leaves it empty. */
 void vp_frag_clear(const char *dir, int rmdir_too);
 
 /* <out>/config.json: the resolved config and a final newline. */

@@ -189,7 +189,7 @@ vp_status vp_runner_run(const vp_experiment *e, const vp_runner_opts *o, vp_runn
     const vp_claim claim = { VP_FILE_MARKER, VP_FOLDER_STAMP, 1, 0, vp_runner_legacy_folder };
     if (!lock->held && (s = vp_folder_claim(o->out_dir, &claim, lock, err))) goto end;
     if (o->resume && (s = vp_frag_check_resume(&j, err))) goto end;
-    if ((s = vp_mkdir_p(j.parts, err))) goto end;
+    if ((s = vp_frag_prepare(j.parts, err))) goto end;
     if (!o->resume) vp_frag_clear(j.parts, 0);
     if ((s = vp_frag_write_config(&j, err))) goto end;
     for (int r = 0; r < total; r++) {
