@@ -375,3 +375,90 @@ Test(folder, clearing_parts_deletes_only_varprops_fragments)
     snprintf(p, sizeof p, "%s/layers.csv", res);
     cr_assert_eq(vt_count_lines(p), QUICK_RUNS * QUICK_DEPTH + 1);
 }
+
+/* ---- staged publication ---- */
+
+/* tanh mean_field over a sigma_w x sigma_b grid, with histograms and the Jacobian:
+ * every optional output (histograms.csv, jacobian.csv, critical_line.dat). */
+#define RICH_CFG "{\"name\":\"rich\",\"seeds\":1,\"network\":{\"depth\":4,\"width\":8,\"activation\":\"tanh\"," \
+                 "\"init\":\"mean_field\"},\"input\":{\"batch\":8},\"measure\":{\"histograms\":{\"layers\":[1,4]," \
+                 "\"bins\":8},\"jacobian\":true},\"sweep\":{\"network.init.sigma_w\":[0.5,2.0]," \
+                 "\"network.init.sigma_b\":[0.0,0.3]}}"
+
+/* Before: config.json was replaced when the run started, so a run killed midway left
+ * the new config beside the earlier config's tables. */
+Test(folder, a_killed_run_never_leaves_its_config_over_other_results, .timeout = 120)
+{
+    char quick[300], lng[300], res[300], sum[400], p[400], *o, *e;
+    put_config(quick, sizeof quick, "quick", QUICK_CFG);
+    put_config(lng, sizeof lng, "long", LONG_CFG);
+    snprintf(res, sizeof res, "%s/res", tdir);
+    cr_assert_eq(vt_run(tdir, &o, &e, "run %s -o %s --quiet --no-plot", quick, res), 0, "%s", e);
+    free(o); free(e);
+    const char *files[] = { "config.json", "layers.csv", "runs.csv" };
+    char *before[3], *after[3];
+    for (int i = 0; i < 3; i++) {
+        snprintf(p, sizeof p, "%s/%s", res, files[i]);
+        before[i] = vt_slurp_must(p, NULL);
+    }
+    snprintf(sum, sizeof sum, "%s/.parts/run-0000002.sum", res);
+    char *argv[] = { (char *)"varprop", (char *)"run", lng, (char *)"-o", res, (char *)"--quiet", (char *)"--threads",
+                     (char *)"1", (char *)"--no-plot", NULL };
+    pid_t pid = spawn(argv);
+    await_file(sum);
+    kill(pid, SIGKILL);
+    cr_assert_eq(exit_status(pid), 128 + SIGKILL);
+    for (int i = 0; i < 3; i++) {
+        snprintf(p, sizeof p, "%s/%s", res, files[i]);
+        after[i] = vt_slurp_must(p, NULL);
+        cr_assert_str_eq(before[i], after[i], "%s changed under a killed run of another config", files[i]);
+        free(before[i]);
+        free(after[i]);
+    }
+    /* the killed run's finished runs are there to resume */
+    cr_assert_eq(vt_run(tdir, &o, &e, "run %s -o %s --quiet --no-plot --resume", lng, res), 0, "%s", e);
+    free(o); free(e);
+    snprintf(p, sizeof p, "%s/layers.csv", res);
+    cr_assert_eq(vt_count_lines(p), LONG_RUNS * LONG_DEPTH + 1);
+}
+
+/* Before: histograms.csv, jacobian.csv and critical_line.dat of an earlier run stayed
+ * in the results folder, and their charts in the plots folder, beside a new run's
+ * results that have none (and were drawn into its report). */
+Test(folder, an_earlier_runs_optional_outputs_and_charts_are_removed, .timeout = 120)
+{
+    char rich[300], quick[300], res[300], plots[300], p[400], *o, *e;
+    put_config(rich, sizeof rich, "rich", RICH_CFG);
+    put_config(quick, sizeof quick, "quick", QUICK_CFG);
+    snprintf(res, sizeof res, "%s/res", tdir);
+    snprintf(plots, sizeof plots, "%s/plots", tdir);
+    cr_assert_eq(vt_run(tdir, &o, &e, "run %s -o %s --quiet --plots %s", rich, res, plots), 0, "%s", e);
+    free(o); free(e);
+    const char *optional[] = { "histograms.csv", "jacobian.csv", "critical_line.dat" };
+    const char *charts[] = { "hist_pre.png", "hist_pre.dat", "hist_grad_pre.svg", "jacobian.png", "jacobian.gp",
+                             "phase.png", "heatmap.dat", "critical_line.dat" };
+    for (int i = 0; i < 3; i++) {
+        snprintf(p, sizeof p, "%s/%s", res, optional[i]);
+        cr_assert(vt_exists(p), "the rich run writes %s", optional[i]);
+    }
+    for (int i = 0; i < 8; i++) {
+        snprintf(p, sizeof p, "%s/%s", plots, charts[i]);
+        cr_assert(vt_exists(p), "the rich run draws %s", charts[i]);
+    }
+    cr_assert_eq(vt_run(tdir, &o, &e, "run %s -o %s --quiet --plots %s", quick, res, plots), 0, "%s", e);
+    free(o); free(e);
+    for (int i = 0; i < 3; i++) {
+        snprintf(p, sizeof p, "%s/%s", res, optional[i]);
+        cr_assert_not(vt_exists(p), "stale %s left in the results", optional[i]);
+    }
+    for (int i = 0; i < 8; i++) {
+        snprintf(p, sizeof p, "%s/%s", plots, charts[i]);
+        cr_assert_not(vt_exists(p), "stale chart file %s left", charts[i]);
+    }
+    snprintf(p, sizeof p, "%s/act_var_pre.png", plots);
+    cr_assert(vt_exists(p));
+    snprintf(p, sizeof p, "%s/report.md", plots);
+    char *rep = vt_slurp_must(p, NULL);
+    cr_assert_null(strstr(rep, "hist_pre"), "the report lists no stale chart");
+    free(rep);
+}

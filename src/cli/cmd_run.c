@@ -144,7 +144,12 @@ int vp_cmd_run(int argc, char **argv)
                e->nvariants == 1 ? "" : "s", e->nseeds, e->nseeds == 1 ? "" : "s", vp_experiment_runs(e),
                threads, threads == 1 ? "" : "s");
     s = vp_runner_run(e, &o, &res, &err);
-    if (s == VP_ERR_INTERRUPTED) {
+    if (s == VP_ERR_INTERRUPTED && res.kept) {
+        fprintf(stderr, "varprop: %s; %s already held %ld runs of this config, more than that: they were kept "
+                        "as they are (the runs finished now are in %s/" VP_DIR_PARTS ").\n"
+                        "varprop: resume with: varprop run %s --resume -o %s\n",
+                err.msg, dir, res.kept, dir, config, dir);
+    } else if (s == VP_ERR_INTERRUPTED) {
         fprintf(stderr, "varprop: %s; the CSV files in %s hold the %d complete runs.\n"
                         "varprop: resume with: varprop run %s --resume -o %s\n",
                 err.msg, dir, res.done + res.skipped, config, dir);

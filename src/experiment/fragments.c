@@ -116,13 +116,14 @@ static vp_status append_file(FILE *out, const char *path, vp_err *err)
     return bad ? vp_fail(err, VP_ERR_IO, "cannot read %s", path) : VP_OK;
 }
 
-/* out/<file> = header + the fragment of every complete run, in run order. */
+/* .parts/<file> = header + the fragment of every complete run, in run order (staged:
+ * vp_frag_publish moves it into the results folder). */
 static vp_status assemble(const vp_job *j, vp_csv_file file, vp_err *err)
 {
     const vp_csv_layout *lay = vp_csv_layout_get(file);
     const char *ext = lay->part;
     char path[4200], frag[4200];
-    vp_status s = vp_path_join(path, sizeof path, j->o->out_dir, lay->file, err);
+    vp_status s = vp_path_join(path, sizeof path, j->parts, lay->file, err);
     if (s) return s;
     vp_afile f;
     if ((s = vp_afile_open(&f, path, err))) return s;
@@ -238,17 +239,116 @@ int vp_runner_legacy_folder(const char *dir)
     return ours;
 }
 
-/* ---- resume ---- */
-vp_status vp_frag_write_config(const vp_job *j, vp_err *err)
+/* ---- staging and publishing ---- */
+
+/* Does the file at path hold exactly this experiment's config.json (the resolved config
+ * and a final newline)? 1 yes, 0 no, -1 there is no such file; VP_ERR_NOMEM in *s. */
+static int holds_config(const vp_job *j, const char *path, vp_status *s, vp_err *err)
+{
+    size_t want = strlen(j->e->resolved_json) + 1, n = 0;
+    char *buf = NULL;
+    vp_err rerr;
+    /* a longer file (VP_ERR_DATA from vp_read_file) differs as well */
+    vp_status r = vp_read_file(path, want, &buf, &n, &rerr);
+    if (r == VP_ERR_IO) return -1;
+    if (r == VP_ERR_NOMEM) { *s = vp_fail(err, r, "%s", rerr.msg); return 0; }
+    int same = !r && n == want && memcmp(buf, j->e->resolved_json, want - 1) == 0 && buf[want - 1] == '\n';
+    free(buf);
+    return same;
+}
+
+/* Data rows of a CSV file (lines after the header); -1 if it cannot be read. */
+static long data_rows(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return -1;
+    long lines = 0;
+    char buf[1 << 16];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, f)) > 0)
+        for (size_t i = 0; i < n; i++) lines += buf[i] == '\n';
+    fclose(f);
+    return lines > 0 ? lines - 1 : 0;
+}
+
+static vp_status sync_folder(const char *dir, vp_err *err)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return vp_fail(err, VP_ERR_IO, "cannot open folder %s: %s", dir, strerror(errno));
+    int bad = fsync(fd) != 0 && errno != EINVAL;
+    int e = errno;
+    close(fd);
+    return bad ? vp_fail(err, VP_ERR_IO, "cannot sync folder %s: %s", dir, strerror(e)) : VP_OK;
+}
+
+/* Remove the results files staged in .parts (an unpublished attempt's). */
+static void unstage(const vp_job *j, int keep_config)
+{
+    for (const char *const *n = vp_results_files(); *n; n++) {
+        char path[4200];
+        vp_err ignore;
+        if (keep_config && strcmp(*n, VP_FILE_CONFIG) == 0) continue;
+        if (!vp_path_join(path, sizeof path, j->parts, *n, &ignore)) unlink(path);
+    }
+}
+
+vp_status vp_frag_stage_config(const vp_job *j, vp_err *err)
 {
     char path[4200];
     vp_afile f;
-    vp_status s = vp_path_join(path, sizeof path, j->o->out_dir, VP_FILE_CONFIG, err);
+    unstage(j, 0);
+    vp_status s = vp_path_join(path, sizeof path, j->parts, VP_FILE_CONFIG, err);
     if (s || (s = vp_afile_open(&f, path, err))) return s;
     fputs(j->e->resolved_json, f.fp);
     fputc('\n', f.fp);
     return vp_afile_commit(&f, err);
 }
+
+vp_status vp_frag_publish(const vp_job *j, long *kept, vp_err *err)
+{
+    const char *out = j->o->out_dir;
+    char from[4200], to[4200];
+    vp_status s = VP_OK;
+    *kept = 0;
+    if ((s = vp_path_join(to, sizeof to, out, VP_FILE_CONFIG, err))) return s;
+    int same = holds_config(j, to, &s, err);
+    if (s) return s;
+    if (same > 0) {
+        /* The folder holds results of this same config: never replace them by fewer runs. */
+        long now = -1, old = -1;
+        if (!vp_path_join(from, sizeof from, j->parts, VP_FILE_RUNS, err)) now = data_rows(from);
+        if (!vp_path_join(to, sizeof to, out, VP_FILE_RUNS, err)) old = data_rows(to);
+        if (now < vp_experiment_runs(j->e) && old > now) {
+            *kept = old;
+            unstage(j, 1);
+            return VP_OK;
+        }
+    } else if (same == 0) {
+        /* Another config's results: from here until the new config.json is in place the
+         * folder has none, so no reader ever pairs one config with another's tables. */
+        if (unlink(to) != 0 && errno != ENOENT)
+            return vp_fail(err, VP_ERR_IO, "cannot replace %s: %s", to, strerror(errno));
+        if ((s = sync_folder(out, err))) return s;
+    }
+    for (const char *const *n = vp_results_files(); *n && !s; n++) {
+        if ((s = vp_path_join(from, sizeof from, j->parts, *n, err)) ||
+            (s = vp_path_join(to, sizeof to, out, *n, err)))
+            break;
+        if (strcmp(*n, VP_FILE_CONFIG) == 0 && (s = sync_folder(out, err))) break; /* the tables first */
+        if (rename(from, to) == 0) continue;
+        if (errno != ENOENT) {
+            s = vp_fail(err, VP_ERR_IO, "cannot move %s into place: %s", to, strerror(errno));
+        } else if (strcmp(*n, VP_FILE_CONFIG) == 0) {
+            s = vp_fail(err, VP_ERR_IO, "internal: %s was not staged", from);
+        } else if (unlink(to) != 0 && errno != ENOENT) { /* an earlier run's output this run does not make */
+            s = vp_fail(err, VP_ERR_IO, "cannot remove %s: %s", to, strerror(errno));
+        }
+    }
+    if (!s) s = sync_folder(out, err);
+    return s;
+}
+
+/* ---- resume ---- */
 
 int vp_frag_load_done(vp_job *j, int r)
 {
@@ -265,23 +365,24 @@ int vp_frag_load_done(vp_job *j, int r)
 
 vp_status vp_frag_check_resume(const vp_job *j, vp_err *err)
 {
-    char path[4200];
-    vp_status s = vp_path_join(path, sizeof path, j->o->out_dir, VP_FILE_CONFIG, err);
+    /* The unfinished runs' config (staged in .parts), else the published one. */
+    char staged[4200], published[4200];
+    vp_status s = VP_OK;
+    if ((s = vp_path_join(staged, sizeof staged, j->parts, VP_FILE_CONFIG, err)) ||
+        (s = vp_path_join(published, sizeof published, j->o->out_dir, VP_FILE_CONFIG, err)))
+        return s;
+    const char *path = staged;
+    int same = holds_config(j, staged, &s, err);
+    if (!s && same < 0) {
+        path = published;
+        same = holds_config(j, published, &s, err);
+    }
     if (s) return s;
-    /* config.json holds the resolved config and a final newline: a longer file
-     * (VP_ERR_DATA from vp_read_file) differs as well. */
-    size_t want = strlen(j->e->resolved_json) + 1, n = 0;
-    char *buf = NULL;
-    vp_err rerr;
-    s = vp_read_file(path, want, &buf, &n, &rerr);
-    if (s == VP_ERR_IO)
+    if (same < 0)
         return vp_fail(err, VP_ERR_CONFIG, "--resume: %s has no " VP_FILE_CONFIG "; nothing to resume", j->o->out_dir);
-    if (s == VP_ERR_NOMEM) return vp_fail(err, s, "%s", rerr.msg);
-    int same = !s && n == want && memcmp(buf, j->e->resolved_json, want - 1) == 0 && buf[want - 1] == '\n';
-    free(buf);
     if (!same)
         return vp_fail(err, VP_ERR_CONFIG, "--resume: the results in %s were made by a different config "
-                       "(" VP_FILE_CONFIG " differs); run without --resume to start over, or choose another -o",
-                       j->o->out_dir);
+                       "(%s differs); run without --resume to start over, or choose another -o",
+                       j->o->out_dir, path);
     return VP_OK;
 }

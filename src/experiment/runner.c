@@ -191,7 +191,7 @@ vp_status vp_runner_run(const vp_experiment *e, const vp_runner_opts *o, vp_runn
     if (o->resume && (s = vp_frag_check_resume(&j, err))) goto end;
     if ((s = vp_frag_prepare(j.parts, err))) goto end;
     if (!o->resume) vp_frag_clear(j.parts, 0);
-    if ((s = vp_frag_write_config(&j, err))) goto end;
+    if ((s = vp_frag_stage_config(&j, err))) goto end;
     for (int r = 0; r < total; r++) {
         if (o->resume && vp_frag_load_done(&j, r)) { res->skipped++; continue; }
         j.todo[j.ntodo++] = r;
@@ -219,13 +219,15 @@ vp_status vp_runner_run(const vp_experiment *e, const vp_runner_opts *o, vp_runn
         *err = j.err;
     }
 
-    /* Consistent CSVs of every complete run -- unless a run failed: then the
-     * finished runs stay in .parts/ for --resume, and results already in the
-     * folder are not replaced by tables of fewer runs. */
+    /* Consistent CSVs of every complete run, staged in .parts/ and published with
+     * config.json last -- unless a run failed: then the finished runs stay in .parts/
+     * for --resume, and results already in the folder are not replaced by tables of
+     * fewer runs. */
     if (!s) {
         vp_status as = vp_frag_assemble(&j, err);
         if (!as && !cl) as = vp_fail(err, VP_ERR_NOMEM, "out of memory");
-        if (!as) as = vp_predict_critical_line_write(e, o->out_dir, cl, err);
+        if (!as) as = vp_predict_critical_line_write(e, j.parts, cl, err);
+        if (!as) as = vp_frag_publish(&j, &res->kept, err);
         s = as;
     }
     int complete = res->done + res->skipped == total;

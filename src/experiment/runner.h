@@ -49,6 +49,9 @@ typedef struct {
 typedef struct {
     int total, done, skipped;         /* runs in the experiment, finished now, kept from before */
     int interrupted;
+    long kept;                        /* > 0: the folder already held this many runs of this
+                                         config, more than were finished: its results were kept
+                                         and the finished runs stay in .parts for --resume */
     int draws;                        /* parameter draws made: runs that share their weights
                                          and biases (same shape, initializers and seed) share
                                          a draw when one worker runs them in a row */

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "base/lock.h"
 
@@ -125,6 +126,28 @@ vp_status vp_charts_default_dir(const char *results_dir, char *out, size_t len, 
     return s;
 }
 
+/* After a complete drawing: remove the files of the charts an earlier drawing made
+ * that this one did not (their data is gone from the results), and the copy of the
+ * critical line when the results have none, so nothing stale sits beside the report. */
+static void remove_stale(const ck_exper *e)
+{
+    char path[4200];
+    struct stat st;
+    for (size_t i = 0; i < sizeof CHARTS / sizeof CHARTS[0]; i++) {
+        int drawn = 0;
+        for (size_t k = 0; k < e->ncharts && !drawn; k++) drawn = strcmp(e->charts[k].stem, CHARTS[i].stem) == 0;
+        for (size_t x = 0; !drawn && x < sizeof CHART_EXTS / sizeof CHART_EXTS[0]; x++) {
+            snprintf(path, sizeof path, "%s/%s.%s", e->plots_dir, CHARTS[i].stem, CHART_EXTS[x]);
+            unlink(path);
+        }
+    }
+    snprintf(path, sizeof path, "%s/%s", e->results_dir, VP_FILE_CRITICAL);
+    if (stat(path, &st) != 0) {
+        snprintf(path, sizeof path, "%s/%s", e->plots_dir, VP_FILE_CRITICAL);
+        unlink(path);
+    }
+}
+
 vp_status vp_charts_draw(const char *results_dir, const char *plots_dir, vp_err *err)
 {
     if (!vp_plot_available())
@@ -138,6 +161,7 @@ vp_status vp_charts_draw(const char *results_dir, const char *plots_dir, vp_err 
     for (size_t i = 0; !s && i < sizeof CHARTS / sizeof CHARTS[0]; i++)
         if (e.tab[CHARTS[i].source]) s = CHARTS[i].draw(&e, &CHARTS[i], err);
     if (!s) s = vp_report_write(results_dir, plots_dir, e.charts, e.ncharts, err);
+    if (!s) remove_stale(&e);
     ck_model_free(&e);
     return s;
 }
