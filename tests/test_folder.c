@@ -462,3 +462,110 @@ Test(folder, an_earlier_runs_optional_outputs_and_charts_are_removed, .timeout =
     cr_assert_null(strstr(rep, "hist_pre"), "the report lists no stale chart");
     free(rep);
 }
+
+/* ---- --resume ---- */
+
+/* Before: --resume on a finished folder ran the whole sweep again (and an interrupt
+ * then replaced the complete tables by fewer rows); into a missing folder it created
+ * the folder, then refused. */
+Test(folder, resume_of_a_finished_or_missing_folder_runs_and_writes_nothing, .timeout = 60)
+{
+    char cfg[300], res[300], missing[300], *o, *e;
+    put_config(cfg, sizeof cfg, "quick", QUICK_CFG);
+    snprintf(res, sizeof res, "%s/res", tdir);
+    snprintf(missing, sizeof missing, "%s/missing", tdir);
+    cr_assert_eq(vt_run(tdir, &o, &e, "run %s -o %s --quiet --no-plot", cfg, res), 0, "%s", e);
+    free(o); free(e);
+    static char before[1 << 14], after[1 << 14];
+    before[0] = after[0] = '\0';
+    listing(res, before, sizeof before);
+    cr_assert_eq(vt_run(tdir, &o, &e, "run %s -o %s --no-plot --resume", cfg, res), 0, "%s", e);
+    cr_assert(strstr(e, "nothing to resume"), "%s", e);
+    free(o); free(e);
+    listing(res, after, sizeof after);
+    cr_assert_str_eq(before, after, "a finished folder is left as it is");
+
+    cr_assert_eq(vt_run(tdir, &o, &e, "run %s -o %s --quiet --no-plot --resume", cfg, missing), 2, "%s", e);
+    cr_assert(strstr(e, "nothing to resume"), "%s", e);
+    free(o); free(e);
+    cr_assert_not(vt_exists(missing), "--resume created the folder it refused");
+}
+
+/* Start LONG_CFG into res and interrupt it (SIGINT) once run 3 is complete. */
+static void interrupted_long(const char *cfg, const char *res)
+{
+    char sum[400];
+    snprintf(sum, sizeof sum, "%s/.parts/run-0000003.sum", res);
+    char *argv[] = { (char *)"varprop", (char *)"run", (char *)cfg, (char *)"-o", (char *)res, (char *)"--quiet",
+                     (char *)"--threads", (char *)"1", (char *)"--no-plot", NULL };
+    pid_t pid = spawn(argv);
+    await_file(sum);
+    kill(pid, SIGINT);
+    cr_assert_eq(exit_status(pid), 130);
+}
+
+/* Before: an interrupted run of the same config replaced complete tables by the few
+ * runs it had finished. */
+Test(folder, an_interrupted_run_never_publishes_fewer_runs_than_the_folder_holds, .timeout = 120)
+{
+    char cfg[300], res[300], p[400], *o, *e;
+    put_config(cfg, sizeof cfg, "long", LONG_CFG);
+    snprintf(res, sizeof res, "%s/res", tdir);
+    cr_assert_eq(vt_run(tdir, &o, &e, "run %s -o %s --quiet --no-plot --threads 2", cfg, res), 0, "%s", e);
+    free(o); free(e);
+    snprintf(p, sizeof p, "%s/layers.csv", res);
+    char *full = vt_slurp_must(p, NULL);
+    interrupted_long(cfg, res);
+    char *now = vt_slurp_must(p, NULL);
+    cr_assert_str_eq(full, now, "the complete results were replaced by fewer runs");
+    free(now);
+    cr_assert_eq(vt_run(tdir, &o, &e, "run %s -o %s --quiet --no-plot --resume", cfg, res), 0, "%s", e);
+    free(o); free(e);
+    now = vt_slurp_must(p, NULL);
+    cr_assert_str_eq(full, now);
+    free(now);
+    free(full);
+}
+
+/* Before: --resume trusted every fragment with a .sum marker: an emptied, truncated or
+ * altered fragment gave missing or ragged rows, with exit 0. */
+Test(folder, resume_checks_each_fragment_and_redoes_damaged_runs, .timeout = 120)
+{
+    char cfg[300], full[300], res[300], p[400], *o, *e;
+    put_config(cfg, sizeof cfg, "long", LONG_CFG);
+    snprintf(full, sizeof full, "%s/full", tdir);
+    snprintf(res, sizeof res, "%s/res", tdir);
+    cr_assert_eq(vt_run(tdir, &o, &e, "run %s -o %s --quiet --no-plot --threads 2", cfg, full), 0, "%s", e);
+    free(o); free(e);
+    interrupted_long(cfg, res);
+
+    snprintf(p, sizeof p, "%s/.parts/run-0000000.layers", res); /* emptied */
+    cr_assert_eq(truncate(p, 0), 0);
+    snprintf(p, sizeof p, "%s/.parts/run-0000001.layers", res); /* cut mid-row */
+    struct stat st;
+    cr_assert_eq(stat(p, &st), 0);
+    cr_assert_eq(truncate(p, st.st_size / 2), 0);
+    snprintf(p, sizeof p, "%s/.parts/run-0000002.runs", res); /* one byte changed, same length */
+    char *r2 = vt_slurp_must(p, NULL);
+    char *digit = strpbrk(r2 + 10, "123456789");
+    cr_assert(digit);
+    *digit = *digit == '9' ? '8' : (char)(*digit + 1);
+    FILE *f = fopen(p, "w");
+    cr_assert(f);
+    fputs(r2, f);
+    fclose(f);
+    free(r2);
+
+    cr_assert_eq(vt_run(tdir, &o, &e, "run %s -o %s --quiet --no-plot --resume", cfg, res), 0, "%s", e);
+    cr_assert(strstr(e, "3 finished runs failed the check"), "the damaged runs are reported: %s", e);
+    free(o); free(e);
+    char a[400], b[400];
+    snprintf(a, sizeof a, "%s/layers.csv", full);
+    snprintf(b, sizeof b, "%s/layers.csv", res);
+    char *x = vt_slurp_must(a, NULL), *y = vt_slurp_must(b, NULL);
+    cr_assert_str_eq(x, y, "resumed layers.csv is byte-identical to an uninterrupted run's");
+    free(x);
+    free(y);
+    snprintf(b, sizeof b, "%s/runs.csv", res);
+    cr_assert_eq(vt_count_lines(b), LONG_RUNS + 1);
+}

@@ -155,6 +155,8 @@ int vp_cmd_run(int argc, char **argv)
                 err.msg, dir, res.done + res.skipped, config, dir);
     } else if (s) {
         fprintf(stderr, "varprop: %s\n", err.msg);
+    } else if (res.nothing_to_resume) {
+        fprintf(stderr, "varprop: nothing to resume: %s holds all %d runs of this config\n", dir, res.total);
     } else {
         if (!quiet && res.draws < res.done)
             printf("varprop: weights drawn %d times for %d runs (runs that differ only in the activation "

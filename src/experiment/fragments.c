@@ -13,10 +13,14 @@
 
 #include <cjson/cJSON.h>
 
+#include <zlib.h>
+
 #include "base/fsutil.h"
 #include "base/lock.h"
 #include "results/csv.h"
 #include "results/results.h"
+
+static vp_status sync_folder(const char *dir, vp_err *err);
 
 /* ---- one run's fragments ---- */
 static void part_name(int r, const char *ext, char *out, size_t len)
@@ -45,14 +49,60 @@ static void csv_run(const vp_experiment *e, int r, char *act, char *init, size_t
     cr->sweep_values = e->nsweep ? &e->sweep_values[(size_t)v * (size_t)e->nsweep] : NULL;
 }
 
-/* Open the `ext` fragment of run r. Fragments need not survive a machine crash
- * (a rerun with --resume redoes what is missing), so they are not fsync'ed. */
-static vp_status frag_open(const vp_job *j, int r, const char *ext, vp_afile *f, vp_err *err)
+/* A run's fragments as they are made: each is formatted in memory (mem), then written
+ * atomically and synced, and described by one line of the .sum marker. */
+typedef struct {
+    FILE *mem;
+    char *buf;
+    size_t len;
+    char lines[VP_CSV_COUNT][96]; /* "<part> <rows> <bytes> <crc32>" */
+    int n;
+} frag_set;
+
+/* Rows and CRC-32 of a fragment's bytes. */
+static void frag_sums(const char *buf, size_t len, long *rows, unsigned long *crc)
 {
+    *rows = 0;
+    for (size_t i = 0; i < len; i++) *rows += buf[i] == '\n';
+    uLong c = crc32(0L, Z_NULL, 0);
+    for (size_t off = 0; off < len;) {
+        uInt k = len - off > (1u << 30) ? (1u << 30) : (uInt)(len - off);
+        c = crc32(c, (const Bytef *)buf + off, k);
+        off += k;
+    }
+    *crc = c;
+}
+
+static vp_status frag_begin(frag_set *fs, vp_err *err)
+{
+    fs->buf = NULL;
+    fs->len = 0;
+    fs->mem = open_memstream(&fs->buf, &fs->len);
+    return fs->mem ? VP_OK : vp_fail(err, VP_ERR_NOMEM, "out of memory");
+}
+
+/* Write the fragment formatted since frag_begin as run r's `ext` fragment (synced:
+ * it must be on disk before the marker that vouches for it). */
+static vp_status frag_end(const vp_job *j, int r, const char *ext, frag_set *fs, vp_err *err)
+{
+    int bad = fclose(fs->mem) != 0;
+    fs->mem = NULL;
+    vp_status s = bad ? vp_fail(err, VP_ERR_NOMEM, "out of memory") : VP_OK;
     char path[4200];
+    vp_afile f;
     part_path(j, r, ext, path, sizeof path);
-    vp_status s = vp_afile_open(f, path, err);
-    f->no_sync = 1;
+    if (!s && !(s = vp_afile_open(&f, path, err))) {
+        fwrite(fs->buf, 1, fs->len, f.fp);
+        s = vp_afile_commit(&f, err);
+    }
+    if (!s) {
+        long rows;
+        unsigned long crc;
+        frag_sums(fs->buf, fs->len, &rows, &crc);
+        snprintf(fs->lines[fs->n++], sizeof fs->lines[0], "%s %ld %zu %08lx", ext, rows, fs->len, crc);
+    }
+    free(fs->buf);
+    fs->buf = NULL;
     return s;
 }
 
@@ -64,28 +114,28 @@ vp_status vp_frag_write(const vp_job *j, int r, const vp_variant *var, const vp_
     char act[256], init[256];
     vp_csv_run cr;
     csv_run(e, r, act, init, sizeof act, &cr);
-    vp_afile f;
+    frag_set fs = { .n = 0 };
     vp_status s;
 
-    if ((s = frag_open(j, r, vp_csv_layout_get(VP_CSV_LAYERS)->part, &f, err))) return s;
-    vp_csv_layers_rows(f.fp, &cr, var->L, st, j->theory, tpre, tgrad);
-    if ((s = vp_afile_commit(&f, err))) return s;
+    if ((s = frag_begin(&fs, err))) return s;
+    vp_csv_layers_rows(fs.mem, &cr, var->L, st, j->theory, tpre, tgrad);
+    if ((s = frag_end(j, r, vp_csv_layout_get(VP_CSV_LAYERS)->part, &fs, err))) return s;
 
     if (hist) {
-        if ((s = frag_open(j, r, vp_csv_layout_get(VP_CSV_HIST)->part, &f, err))) return s;
+        if ((s = frag_begin(&fs, err))) return s;
         for (int l = 1; l <= var->L; l++)
             for (int q = 0; q < VP_HIST_QUANTITIES; q++) {
                 const vp_histogram *h = &hist[(size_t)(l - 1) * VP_HIST_QUANTITIES + (size_t)q];
-                if (h->density) vp_csv_hist_rows(f.fp, &cr, l, vp_hist_quantity_word((vp_hist_quantity)q), h);
+                if (h->density) vp_csv_hist_rows(fs.mem, &cr, l, vp_hist_quantity_word((vp_hist_quantity)q), h);
             }
-        if ((s = vp_afile_commit(&f, err))) return s;
+        if ((s = frag_end(j, r, vp_csv_layout_get(VP_CSV_HIST)->part, &fs, err))) return s;
     }
 
     if (sv) {
-        if ((s = frag_open(j, r, vp_csv_layout_get(VP_CSV_JACOBIAN)->part, &f, err))) return s;
+        if ((s = frag_begin(&fs, err))) return s;
         int n = var->widths[0] < var->widths[var->L] ? var->widths[0] : var->widths[var->L];
-        vp_csv_jacobian_rows(f.fp, &cr, n, sv);
-        if ((s = vp_afile_commit(&f, err))) return s;
+        vp_csv_jacobian_rows(fs.mem, &cr, n, sv);
+        if ((s = frag_end(j, r, vp_csv_layout_get(VP_CSV_JACOBIAN)->part, &fs, err))) return s;
     }
 
     vp_csv_summary cs = { var->L, var->batch, sum->act_ratio, sum->grad_ratio,
@@ -93,13 +143,19 @@ vp_status vp_frag_write(const vp_job *j, int r, const vp_variant *var, const vp_
                           vp_verdict_word(vp_verdict_classify(sum->grad_ratio, sum->nonfinite)),
                           sum->nonfinite, sum->subnormal, sum->xi_grad, sum->theory_chi1, sum->theory_xi_c,
                           seconds, VP_STATUS_OK };
-    if ((s = frag_open(j, r, vp_csv_layout_get(VP_CSV_RUNS)->part, &f, err))) return s;
-    vp_csv_runs_row(f.fp, &cr, j->theory, &cs);
-    if ((s = vp_afile_commit(&f, err))) return s;
+    if ((s = frag_begin(&fs, err))) return s;
+    vp_csv_runs_row(fs.mem, &cr, j->theory, &cs);
+    if ((s = frag_end(j, r, vp_csv_layout_get(VP_CSV_RUNS)->part, &fs, err))) return s;
 
-    /* The .sum marker is written last: its presence means the run is complete. */
-    if ((s = frag_open(j, r, VP_PART_DONE, &f, err))) return s;
+    /* The .sum marker is written last, once the fragments' names are on disk too: its
+     * presence means the run is complete, and its lines say what each fragment holds. */
+    vp_afile f;
+    char path[4200];
+    if ((s = sync_folder(j->parts, err))) return s;
+    part_path(j, r, VP_PART_DONE, path, sizeof path);
+    if ((s = vp_afile_open(&f, path, err))) return s;
     fprintf(f.fp, "%.17g %.17g %lld %lld\n", sum->act_ratio, sum->grad_ratio, sum->nonfinite, sum->subnormal);
+    for (int k = 0; k < fs.n; k++) fprintf(f.fp, "%s\n", fs.lines[k]);
     return vp_afile_commit(&f, err);
 }
 
@@ -350,26 +406,82 @@ vp_status vp_frag_publish(const vp_job *j, long *kept, vp_err *err)
 
 /* ---- resume ---- */
 
-int vp_frag_load_done(vp_job *j, int r)
+/* Check run r's fragment `ext` against its marker line (lines: the marker's lines
+ * after the first); rows < 0: any row count. 0 and a reason in why when it fails. */
+static int frag_ok(const vp_job *j, int r, const char *ext, long rows, const char *lines, char *why, size_t wlen)
 {
-    char path[4200];
-    part_path(j, r, "sum", path, sizeof path);
-    FILE *f = fopen(path, "r");
-    if (!f) return 0;
-    vp_run_sum s = { 1, 0, 0, 0, 0, NAN, NAN, NAN };
-    int ok = fscanf(f, "%lf %lf %lld %lld", &s.act_ratio, &s.grad_ratio, &s.nonfinite, &s.subnormal) == 4;
-    fclose(f);
-    if (ok) j->sums[r] = s;
-    return ok;
+    char path[4200], name[128], want[64];
+    part_path(j, r, ext, path, sizeof path);
+    part_name(r, ext, name, sizeof name);
+    snprintf(want, sizeof want, "%s ", ext);
+    const char *line = lines;
+    while (line && strncmp(line, want, strlen(want)) != 0) {
+        line = strchr(line, '\n');
+        if (line) line++;
+    }
+    long mrows;
+    size_t mbytes;
+    unsigned long mcrc;
+    if (!line || sscanf(line + strlen(want), "%ld %zu %lx", &mrows, &mbytes, &mcrc) != 3) {
+        snprintf(why, wlen, "its marker does not describe %s", name);
+        return 0;
+    }
+    char *buf = NULL;
+    size_t len = 0;
+    vp_err rerr;
+    if (vp_read_file(path, mbytes, &buf, &len, &rerr)) {
+        snprintf(why, wlen, "%s is missing or longer than its marker says", name);
+        return 0;
+    }
+    long frows;
+    unsigned long crc;
+    frag_sums(buf, len, &frows, &crc);
+    free(buf);
+    if (len != mbytes || frows != mrows || crc != mcrc)
+        snprintf(why, wlen, "%s holds %zu bytes in %ld rows (checksum %08lx), its marker says %zu bytes in %ld rows "
+                 "(%08lx)", name, len, frows, crc, mbytes, mrows, mcrc);
+    else if (rows >= 0 && frows != rows)
+        snprintf(why, wlen, "%s holds %ld rows, the run has %ld", name, frows, rows);
+    else
+        return 1;
+    return 0;
 }
 
-vp_status vp_frag_check_resume(const vp_job *j, vp_err *err)
+int vp_frag_load_done(vp_job *j, int r, char *why, size_t wlen)
+{
+    char path[4200], *text = NULL;
+    size_t len;
+    vp_err rerr;
+    part_path(j, r, VP_PART_DONE, path, sizeof path);
+    if (vp_read_file(path, 4096, &text, &len, &rerr)) return 0;
+    vp_run_sum s = { 1, 0, 0, 0, 0, NAN, NAN, NAN };
+    int n = 0;
+    int ok = sscanf(text, "%lf %lf %lld %lld%n", &s.act_ratio, &s.grad_ratio, &s.nonfinite, &s.subnormal, &n) == 4;
+    const char *lines = ok ? strchr(text + n, '\n') : NULL;
+    if (!ok || !lines) snprintf(why, wlen, "its marker is damaged");
+    const vp_variant *var = &j->e->variants[r / j->e->nseeds];
+    ok = ok && lines && frag_ok(j, r, vp_csv_layout_get(VP_CSV_LAYERS)->part, var->L, lines + 1, why, wlen) &&
+         frag_ok(j, r, vp_csv_layout_get(VP_CSV_RUNS)->part, 1, lines + 1, why, wlen) &&
+         (!var->hist_bins || frag_ok(j, r, vp_csv_layout_get(VP_CSV_HIST)->part, -1, lines + 1, why, wlen)) &&
+         (!var->jacobian || frag_ok(j, r, vp_csv_layout_get(VP_CSV_JACOBIAN)->part, -1, lines + 1, why, wlen));
+    free(text);
+    if (!ok) {
+        unlink(path); /* the run is done again */
+        return -1;
+    }
+    j->sums[r] = s;
+    return 1;
+}
+
+vp_status vp_frag_check_resume(const vp_job *j, int *nothing, vp_err *err)
 {
     /* The unfinished runs' config (staged in .parts), else the published one. */
-    char staged[4200], published[4200];
+    char staged[4200], published[4200], runs[4200];
     vp_status s = VP_OK;
+    *nothing = 0;
     if ((s = vp_path_join(staged, sizeof staged, j->parts, VP_FILE_CONFIG, err)) ||
-        (s = vp_path_join(published, sizeof published, j->o->out_dir, VP_FILE_CONFIG, err)))
+        (s = vp_path_join(published, sizeof published, j->o->out_dir, VP_FILE_CONFIG, err)) ||
+        (s = vp_path_join(runs, sizeof runs, j->o->out_dir, VP_FILE_RUNS, err)))
         return s;
     const char *path = staged;
     int same = holds_config(j, staged, &s, err);
@@ -384,5 +496,7 @@ vp_status vp_frag_check_resume(const vp_job *j, vp_err *err)
         return vp_fail(err, VP_ERR_CONFIG, "--resume: the results in %s were made by a different config "
                        "(%s differs); run without --resume to start over, or choose another -o",
                        j->o->out_dir, path);
+    /* No unpublished attempt, and the published tables hold every run: finished. */
+    *nothing = path == published && data_rows(runs) >= vp_experiment_runs(j->e);
     return VP_OK;
 }

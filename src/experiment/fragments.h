@@ -2,8 +2,9 @@
  * (experiment layer, part of the runner).
  *
  * Each finished run is saved as fragments in <out>/.parts/ -- run-NNNNNNN.layers,
- * .hist, .jac, .runs (CSV rows, atomically written) and last .sum, whose presence
- * marks the run complete. The CSV files are assembled from the fragments in
+ * .hist, .jac, .runs (CSV rows, atomically written and synced) and last .sum, whose
+ * presence marks the run complete and which records each fragment's bytes, rows and
+ * CRC-32, so --resume redoes a run whose fragments were damaged. The CSV files are assembled from the fragments in
  * canonical order (variant, then seed), so their bytes never depend on thread count
  * or scheduling, and an interrupted sweep leaves consistent CSVs of the runs that
  * finished. Every results file is staged in .parts and published at the end,
@@ -49,9 +50,13 @@ vp_status vp_frag_prepare(const char *dir, vp_err *err);
 void vp_frag_clear(const char *dir, int rmdir_too);
 
 /* --resume: the config staged in .parts (or, when none is, <out>/config.json) must hold
- * exactly this experiment's resolved config. */
-vp_status vp_frag_check_resume(const vp_job *j, vp_err *err);
-/* --resume: load run r's .sum marker into j->sums[r]; 1 if the run is complete. */
-int vp_frag_load_done(vp_job *j, int r);
+ * exactly this experiment's resolved config. *nothing = 1 when the folder is finished:
+ * no attempt staged in .parts, and runs.csv holds every run. */
+vp_status vp_frag_check_resume(const vp_job *j, int *nothing, vp_err *err);
+/* --resume: load run r's .sum marker into j->sums[r] after checking each fragment
+ * against it (bytes, rows, CRC-32, and the rows the run must have): 1 when the run is
+ * complete, 0 when it has no marker, -1 when a check fails (the marker is removed, so
+ * the run is done again, and why says what was wrong). */
+int vp_frag_load_done(vp_job *j, int r, char *why, size_t wlen);
 
 #endif

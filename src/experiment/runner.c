@@ -7,10 +7,12 @@
 #include "experiment/runner.h"
 
 #include <cblas.h>
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/fsutil.h"
@@ -133,6 +135,10 @@ vp_status vp_runner_run(const vp_experiment *e, const vp_runner_opts *o, vp_runn
     int total = (int)vp_experiment_runs(e);
     memset(res, 0, sizeof *res);
     res->total = total;
+    struct stat st;
+    if (o->resume && stat(o->out_dir, &st) != 0)
+        return vp_fail(err, VP_ERR_CONFIG, "--resume: cannot open %s: %s; nothing to resume", o->out_dir,
+                       strerror(errno));
 
     /* Memory, before anything is allocated or written. */
     double per_run = 0;
@@ -188,14 +194,23 @@ vp_status vp_runner_run(const vp_experiment *e, const vp_runner_opts *o, vp_runn
     }
     const vp_claim claim = { VP_FILE_MARKER, VP_FOLDER_STAMP, 1, 0, vp_runner_legacy_folder };
     if (!lock->held && (s = vp_folder_claim(o->out_dir, &claim, lock, err))) goto end;
-    if (o->resume && (s = vp_frag_check_resume(&j, err))) goto end;
+    if (o->resume && (s = vp_frag_check_resume(&j, &res->nothing_to_resume, err))) goto end;
+    if (res->nothing_to_resume) goto end;
     if ((s = vp_frag_prepare(j.parts, err))) goto end;
     if (!o->resume) vp_frag_clear(j.parts, 0);
     if ((s = vp_frag_stage_config(&j, err))) goto end;
+    int damaged = 0;
+    char why[600] = "";
     for (int r = 0; r < total; r++) {
-        if (o->resume && vp_frag_load_done(&j, r)) { res->skipped++; continue; }
+        char w[512];
+        int done = o->resume ? vp_frag_load_done(&j, r, w, sizeof w) : 0;
+        if (done < 0 && !damaged++) snprintf(why, sizeof why, "run %d: %s", r, w);
+        if (done > 0) { res->skipped++; continue; }
         j.todo[j.ntodo++] = r;
     }
+    if (o->log && damaged)
+        fprintf(o->log, "varprop: resuming: %d finished run%s failed the check of %s fragments (%s); run again\n",
+                damaged, damaged == 1 ? "" : "s", damaged == 1 ? "its" : "their", why);
     if (o->log && res->skipped)
         fprintf(o->log, "varprop: resuming: %d of %d runs already complete\n", res->skipped, total);
     if ((s = vp_share_group(e, j.todo, j.ntodo, &j.groups, err))) goto end;

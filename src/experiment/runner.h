@@ -33,7 +33,7 @@ typedef struct {
     const char *out_dir;              /* results folder (created if missing) */
     int threads;                      /* >= 1 */
     int progress;                     /* draw a progress bar on `log` */
-    int resume;                       /* keep runs already complete in out_dir */
+    int resume;                       /* keep runs already complete in out_dir (which must exist) */
     volatile sig_atomic_t *stop;      /* may be NULL; non-zero: finish runs in progress, then stop */
     FILE *out;                        /* summary table (NULL: none) */
     FILE *log;                        /* progress and notes (NULL: none) */
@@ -49,6 +49,8 @@ typedef struct {
 typedef struct {
     int total, done, skipped;         /* runs in the experiment, finished now, kept from before */
     int interrupted;
+    int nothing_to_resume;            /* --resume found every run of this config in the folder:
+                                         nothing was run or written */
     long kept;                        /* > 0: the folder already held this many runs of this
                                          config, more than were finished: its results were kept
                                          and the finished runs stay in .parts for --resume */
