@@ -569,3 +569,43 @@ Test(folder, resume_checks_each_fragment_and_redoes_damaged_runs, .timeout = 120
     snprintf(b, sizeof b, "%s/runs.csv", res);
     cr_assert_eq(vt_count_lines(b), LONG_RUNS + 1);
 }
+
+/* ---- standard descriptors ---- */
+
+/* Before: with descriptor 2 (or 0, 1) closed at start, the first file varprop opened
+ * took its number, and the stop message of a signal was written into that file -- a
+ * fragment or a CSV. Now /dev/null stands in for every closed standard descriptor. */
+Test(folder, closed_standard_descriptors_are_opened_on_dev_null, .timeout = 120)
+{
+    char cfg[300], res[300], sum[400], *o, *e;
+    put_config(cfg, sizeof cfg, "long", LONG_CFG);
+    snprintf(res, sizeof res, "%s/res", tdir);
+    snprintf(sum, sizeof sum, "%s/.parts/run-0000002.sum", res);
+    pid_t pid = fork();
+    cr_assert(pid >= 0);
+    if (pid == 0) {
+        close(0);
+        close(1);
+        close(2);
+        execl(vt_bin(), "varprop", "run", cfg, "-o", res, "--threads", "1", "--no-plot", (char *)NULL);
+        _exit(127);
+    }
+    await_file(sum);
+    kill(pid, SIGSTOP);
+    for (int fd = 0; fd < 3; fd++) {
+        char link[64], target[512];
+        snprintf(link, sizeof link, "/proc/%ld/fd/%d", (long)pid, fd);
+        ssize_t n = readlink(link, target, sizeof target - 1);
+        target[n > 0 ? n : 0] = '\0';
+        cr_assert_str_eq(target, "/dev/null", "descriptor %d is %s", fd, n > 0 ? target : "closed");
+    }
+    kill(pid, SIGCONT);
+    kill(pid, SIGINT);
+    cr_assert_eq(exit_status(pid), 130);
+    /* every table, fragment and marker holds only its own content */
+    char cmd[800];
+    snprintf(cmd, sizeof cmd, "grep -rl 'stopping\\|summary\\|resume with' '%s' >/dev/null", res);
+    cr_assert_neq(WEXITSTATUS(system(cmd)), 0, "a message landed in a results file");
+    cr_assert_eq(vt_run(tdir, &o, &e, "run %s -o %s --quiet --no-plot --resume", cfg, res), 0, "%s", e);
+    free(o); free(e);
+}

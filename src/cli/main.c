@@ -1,7 +1,10 @@
 /* main: the varprop command line -- a table of subcommands (cli.h); the only
  * place that exits. */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "cli/cli_util.h"
@@ -31,8 +34,24 @@ static void usage(FILE *f)
     fprintf(f, "\nexit codes: 0 success, 1 runtime failure, 2 usage or config error, 130 interrupted\n");
 }
 
+/* A standard descriptor closed at start would be the number of the first file varprop
+ * opens, and a message for stderr (a signal's) or stdout would be written into a
+ * results file: open /dev/null onto each closed one (open takes the lowest free
+ * number). 0, or -1 when /dev/null cannot be opened. */
+static int guard_std_fds(void)
+{
+    for (int fd = 0; fd < 3; fd++) {
+        if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF) continue;
+        int n = open("/dev/null", O_RDWR);
+        if (n < 0) return -1;
+        if (n != fd) { dup2(n, fd); close(n); }
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
+    if (guard_std_fds() != 0) return 1;
     if (argc < 2) {
         usage(stderr);
         return 2;
