@@ -3,6 +3,7 @@
 #include "results/results.h"
 #include "present/charts.h"
 #include "cli/cli.h"
+#include "cli/cli_signal.h"
 #include "cli/cli_util.h"
 #include "base/err.h"
 #include "present/plot.h"
@@ -59,7 +60,7 @@ int vp_cmd_plot(int argc, char **argv)
     } else if (!s) {
         s = vp_folder_claim(plots, &pclaim, &plock, &err);
     }
-    if (!s) s = vp_charts_draw(results, plots, &err);
+    if (!s) s = vp_charts_draw_stop(results, plots, vp_cli_signals(VP_SIG_CHARTS), &err);
     vp_folder_release(&plock);
     vp_folder_release(&rlock);
     if (s) {

@@ -1,8 +1,6 @@
 /* cmd_run: `varprop run CONFIG.json [-o DIR] [--threads N] [--quiet] [--resume]
  * [--max-runs N]` -- parse the config, run every variant x seed, write the results
- * folder, print the summary. The SIGINT/SIGTERM flag below is the CLI's only
- * mutable static: a signal handler can do nothing else (the library takes a
- * pointer to it and holds no state of its own). */
+ * folder, print the summary, draw the charts. Signals: cli_signal.h. */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,28 +11,17 @@
 #include "results/results.h"
 #include "present/charts.h"
 #include "cli/cli.h"
+#include "cli/cli_signal.h"
 #include "cli/cli_util.h"
 #include "experiment/config.h"
 #include "present/plot.h"
 #include "experiment/runner.h"
 
-static volatile sig_atomic_t stop_requested;
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    if (stop_requested) _exit(130); /* second signal: stop at once (fragments are atomic) */
-    stop_requested = 1;
-    static const char msg[] = "\nvarprop: stopping after the runs in progress (signal again to stop at once)\n";
-    ssize_t w = write(2, msg, sizeof msg - 1);
-    (void)w;
-}
-
 /* Charts after the measurements: gnuplot missing is a warning (the CSV results
  * stand), gnuplot failing is an error (exit 1). The plots folder is claimed like the
  * results folder (held by `results_lock` already when it is the same folder). */
 static vp_status draw_charts(const char *results, const char *plots, int quiet, const vp_folder_lock *results_lock,
-                             vp_err *err)
+                             volatile sig_atomic_t *stop, vp_err *err)
 {
     char pdir[4096];
     if (!vp_charts_can_draw()) {
@@ -47,9 +34,13 @@ static vp_status draw_charts(const char *results, const char *plots, int quiet, 
     if (plots) snprintf(pdir, sizeof pdir, "%s", plots);
     else s = vp_charts_default_dir(results, pdir, sizeof pdir, err);
     if (!s && !vp_folder_same(results_lock, pdir)) s = vp_folder_claim(pdir, &claim, &lock, err);
-    if (!s) s = vp_charts_draw(results, pdir, err);
+    if (!s) s = vp_charts_draw_stop(results, pdir, stop, err);
     vp_folder_release(&lock);
-    if (s) fprintf(stderr, "varprop: charts: %s\n", err->msg);
+    if (s == VP_ERR_INTERRUPTED)
+        fprintf(stderr, "varprop: charts: %s; the results in %s are complete: draw the charts with: varprop plot %s\n",
+                err->msg, results, results);
+    else if (s)
+        fprintf(stderr, "varprop: charts: %s\n", err->msg);
     else if (!quiet) printf("varprop: charts and report in %s/ (" VP_FILE_REPORT ")\n", pdir);
     return s;
 }
@@ -129,14 +120,9 @@ int vp_cmd_run(int argc, char **argv)
         return 2;
     }
 
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-
+    volatile sig_atomic_t *stop = vp_cli_signals(VP_SIG_RUNS);
     vp_folder_lock lock = VP_FOLDER_LOCK_INIT; /* the results folder, held through the charts */
-    vp_runner_opts o = { dir, (int)threads, !quiet && isatty(2), resume, &stop_requested,
+    vp_runner_opts o = { dir, (int)threads, !quiet && isatty(2), resume, stop,
                          quiet ? NULL : stdout, stderr, no_share, &lock };
     vp_runner_result res;
     if (!quiet)
@@ -162,7 +148,8 @@ int vp_cmd_run(int argc, char **argv)
             printf("varprop: weights drawn %d times for %d runs (runs that differ only in the activation "
                    "or input share them)\n", res.draws, res.done);
         if (!quiet) printf("varprop: results in %s/ (" VP_FILE_LAYERS ", " VP_FILE_RUNS ", " VP_FILE_CONFIG ")\n", dir);
-        if (!no_plot) s = draw_charts(dir, plots, quiet, &lock, &err);
+        vp_cli_signal_phase(VP_SIG_CHARTS);
+        if (!no_plot) s = draw_charts(dir, plots, quiet, &lock, stop, &err);
     }
     vp_folder_release(&lock);
     vp_experiment_free(e);

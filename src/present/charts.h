@@ -22,6 +22,7 @@
 #ifndef VP_CHARTS_H
 #define VP_CHARTS_H
 
+#include <signal.h>
 #include "base/err.h"
 
 /* Draw every chart and the report. plots_dir is created if needed.
@@ -29,6 +30,11 @@
  * VP_ERR_EXTERNAL with VP_PLOT_INSTALL_HINT in err: callers that treat charts
  * as optional check vp_charts_can_draw() first (see below). */
 vp_status vp_charts_draw(const char *results_dir, const char *plots_dir, vp_err *err);
+
+/* vp_charts_draw that stops as soon as *stop is non-zero (a signal): the gnuplot at
+ * work is killed, no temporary is left, and the result is VP_ERR_INTERRUPTED. */
+vp_status vp_charts_draw_stop(const char *results_dir, const char *plots_dir, volatile sig_atomic_t *stop,
+                              vp_err *err);
 
 /* 1 if gnuplot can be run (same test vp_charts_draw makes). When it returns 0,
  * `varprop run` keeps its CSV results, prints VP_PLOT_INSTALL_HINT (plot.h) as a

@@ -150,16 +150,28 @@ static void remove_stale(const ck_exper *e)
 
 vp_status vp_charts_draw(const char *results_dir, const char *plots_dir, vp_err *err)
 {
+    return vp_charts_draw_stop(results_dir, plots_dir, NULL, err);
+}
+
+vp_status vp_charts_draw_stop(const char *results_dir, const char *plots_dir, volatile sig_atomic_t *stop,
+                              vp_err *err)
+{
     if (!vp_plot_available())
         return vp_fail(err, VP_ERR_EXTERNAL, "cannot run '%s'; %s", vp_plot_program(), VP_PLOT_INSTALL_HINT);
+    double limit;
+    vp_status s = vp_plot_timeout(&limit, err); /* a bad value is refused before anything is drawn */
+    if (s) return s;
     ck_exper e;
     memset(&e, 0, sizeof e);
     e.results_dir = results_dir;
     e.plots_dir = plots_dir;
-    vp_status s = ck_model_build(&e, err);
+    e.stop = stop;
+    s = ck_model_build(&e, err);
     if (!s) s = vp_mkdir_p(plots_dir, err);
-    for (size_t i = 0; !s && i < sizeof CHARTS / sizeof CHARTS[0]; i++)
-        if (e.tab[CHARTS[i].source]) s = CHARTS[i].draw(&e, &CHARTS[i], err);
+    for (size_t i = 0; !s && i < sizeof CHARTS / sizeof CHARTS[0]; i++) {
+        if (stop && *stop) s = vp_fail(err, VP_ERR_INTERRUPTED, "interrupted while drawing the charts");
+        else if (e.tab[CHARTS[i].source]) s = CHARTS[i].draw(&e, &CHARTS[i], err);
+    }
     if (!s) s = vp_report_write(results_dir, plots_dir, e.charts, e.ncharts, err);
     if (!s) remove_stale(&e);
     ck_model_free(&e);
