@@ -210,3 +210,70 @@ Test(signals, two_signals_during_the_charts_of_a_run_leave_nothing_behind, .time
     cr_assert(strstr(e, "varprop plot"), "says how to draw the charts: %s", e);
     free(e);
 }
+
+/* ---- SIGPIPE and SIGHUP ---- */
+
+/* Before: stdout into a reader that has gone (`varprop run ... | head`) killed varprop
+ * with SIGPIPE (exit 141), silently, at its first flush of stdout. Now the run, its
+ * results and its charts complete, and the write error is reported (exit 1). */
+Test(signals, a_closed_stdout_is_reported_and_the_run_completes, .timeout = 120)
+{
+    char cfg[300], res[300], plots[300], p[400];
+    vt_write_file(sdir, "quick.json", QUICK_CFG);
+    snprintf(cfg, sizeof cfg, "%s/quick.json", sdir);
+    snprintf(res, sizeof res, "%s/res", sdir);
+    snprintf(plots, sizeof plots, "%s/plots", sdir);
+    int fds[2];
+    cr_assert_eq(pipe(fds), 0);
+    close(fds[0]); /* the reader is gone before varprop writes anything */
+    pid_t pid = fork();
+    cr_assert(pid >= 0);
+    if (pid == 0) {
+        snprintf(p, sizeof p, "%s/.err", sdir);
+        int e = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        dup2(fds[1], 1);
+        dup2(e, 2);
+        signal(SIGPIPE, SIG_DFL);
+        execl(vt_bin(), "varprop", "run", cfg, "-o", res, "--plots", plots, (char *)NULL);
+        _exit(127);
+    }
+    close(fds[1]);
+    cr_assert_eq(wait_exit(pid, 100), 1, "a write error on stdout is exit 1, not death by SIGPIPE");
+    snprintf(p, sizeof p, "%s/.err", sdir);
+    char *e = vt_slurp_text(p);
+    cr_assert(strstr(e, "cannot write to standard output"), "%s", e);
+    free(e);
+    snprintf(p, sizeof p, "%s/layers.csv", res);
+    cr_assert_eq(vt_count_lines(p), QUICK_RUNS * QUICK_DEPTH + 1);
+    snprintf(p, sizeof p, "%s/report.md", plots);
+    cr_assert(vt_exists(p), "the charts were drawn");
+}
+
+/* 40 runs of 20 layers: a few seconds. */
+#define LONG_CFG "{\"name\":\"long\",\"seeds\":8,\"network\":{\"depth\":20,\"width\":160},\"input\":{\"batch\":160}," \
+                 "\"sweep\":{\"network.activation\":[\"relu\",\"tanh\",\"gelu\",\"selu\",\"silu\"]}}"
+#define LONG_DEPTH 20
+
+/* Before: SIGHUP (a dropped ssh session) killed the run and left only .parts/. Now it
+ * is SIGTERM: the finished runs are published and the run exits 130. */
+Test(signals, sighup_stops_like_sigterm, .timeout = 120)
+{
+    char cfg[300], res[300], sum[400], p[400];
+    vt_write_file(sdir, "long.json", LONG_CFG);
+    snprintf(cfg, sizeof cfg, "%s/long.json", sdir);
+    snprintf(res, sizeof res, "%s/res", sdir);
+    snprintf(sum, sizeof sum, "%s/.parts/run-0000002.sum", res);
+    char *argv[] = { (char *)"varprop", (char *)"run", cfg, (char *)"-o", res, (char *)"--quiet", (char *)"--threads",
+                     (char *)"1", (char *)"--no-plot", NULL };
+    pid_t pid = spawn_env(argv, NULL);
+    await_file(sum);
+    kill(pid, SIGHUP);
+    cr_assert_eq(wait_exit(pid, 60), 130);
+    snprintf(p, sizeof p, "%s/layers.csv", res);
+    int rows = vt_count_lines(p) - 1;
+    cr_assert(rows >= 3 * LONG_DEPTH && rows % LONG_DEPTH == 0, "the finished runs are published (%d rows)", rows);
+    snprintf(p, sizeof p, "%s/.err", sdir);
+    char *e = vt_slurp_text(p);
+    cr_assert(strstr(e, "resume with"), "%s", e);
+    free(e);
+}
