@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "base/fsutil.h"
+#include "base/sysmem.h"
 #include "core/data.h"
 #include "experiment/fragments.h"
 #include "experiment/job.h"
@@ -46,16 +47,50 @@ double vp_runner_run_bytes(const vp_experiment *e, int v)
     return b;
 }
 
-static double available_bytes(void)
+double vp_runner_data_bytes(const vp_experiment *e)
 {
-    FILE *f = fopen("/proc/meminfo", "r");
-    char line[256];
-    double kb = -1;
-    while (f && fgets(line, sizeof line, f))
-        if (sscanf(line, "MemAvailable: %lf kB", &kb) == 1) break;
-    if (f) fclose(f);
-    if (kb > 0) return kb * 1024.0;
-    return (double)sysconf(_SC_AVPHYS_PAGES) * (double)sysconf(_SC_PAGESIZE);
+    int need = 0;
+    for (int v = 0; v < e->nvariants; v++)
+        if (e->variants[v].input == VP_INPUT_FASHION_MNIST && e->variants[v].batch > need) need = e->variants[v].batch;
+    if (!need) return 0;
+    /* the pixels as doubles, their bytes as read, and the reader's first buffer */
+    return (double)need * VP_FASHION_DIM * (8.0 + 1.0) + 16.0 * 1048576.0;
+}
+
+/* Address space each worker reserves without touching it -- counted only against
+ * `ulimit -v`: OpenBLAS's GEMM buffer (128 MiB), a thread stack (8 MiB) and a malloc
+ * arena (64 MiB). Measured: with less than this, OpenBLAS's first GEMM loops forever
+ * on a failing allocation instead of reporting it. */
+#define AS_PER_WORKER (200.0 * 1048576.0)
+
+/* The memory check, before anything is allocated or written: the number of workers
+ * (<= threads) whose runs fit beside the input data under the smallest limit, or a
+ * refusal naming the estimate and the limit. */
+static vp_status fit_workers(const vp_experiment *e, int threads, int *workers, vp_err *err)
+{
+    double per_run = 0;
+    for (int v = 0; v < e->nvariants; v++) {
+        double b = vp_runner_run_bytes(e, v);
+        per_run = b > per_run ? b : per_run;
+    }
+    double data = vp_runner_data_bytes(e);
+    vp_mem_limit lim;
+    vp_mem_available("", &lim);
+    double reserve = lim.kind == VP_MEM_ADDRESS_SPACE ? AS_PER_WORKER : 0;
+    if (lim.kind != VP_MEM_UNKNOWN && data + per_run + reserve > lim.bytes) {
+        const double MiB = 1048576.0;
+        char parts[240];
+        int n = snprintf(parts, sizeof parts, "the network %.0f MiB", per_run / MiB);
+        if (data > 0) n += snprintf(parts + n, sizeof parts - (size_t)n, ", the input data set %.0f MiB", data / MiB);
+        if (reserve > 0)
+            snprintf(parts + n, sizeof parts - (size_t)n, ", address space a thread reserves %.0f MiB", reserve / MiB);
+        return vp_fail(err, VP_ERR_CONFIG, "one run needs about %.0f MiB (%s) but only %.0f MiB is available under %s; "
+                       "reduce depth, width or batch", (data + per_run + reserve) / MiB, parts, lim.bytes / MiB,
+                       lim.what);
+    }
+    *workers = threads;
+    while (*workers > 1 && lim.kind != VP_MEM_UNKNOWN && data + (per_run + reserve) * *workers > lim.bytes) (*workers)--;
+    return VP_OK;
 }
 
 /* ---- scheduling ---- */
@@ -141,18 +176,10 @@ vp_status vp_runner_run(const vp_experiment *e, const vp_runner_opts *o, vp_runn
                        strerror(errno));
 
     /* Memory, before anything is allocated or written. */
-    double per_run = 0;
-    for (int v = 0; v < e->nvariants; v++) {
-        double b = vp_runner_run_bytes(e, v);
-        per_run = b > per_run ? b : per_run;
-    }
-    double avail = available_bytes();
-    if (per_run > avail)
-        return vp_fail(err, VP_ERR_CONFIG, "one run needs about %.0f MiB but only %.0f MiB of memory is available; "
-                       "reduce depth, width or batch", per_run / 1048576.0, avail / 1048576.0);
     int workers = o->threads < total ? o->threads : total;
     if (workers < 1) workers = 1;
-    while (workers > 1 && per_run * workers > avail) workers--;
+    vp_status ms = fit_workers(e, workers, &workers, err);
+    if (ms) return ms;
     openblas_set_num_threads(workers > 1 ? 1 : o->threads);
     /* With one BLAS thread per worker, OpenBLAS's own pool (started when the library
      * loads) has nothing to do, but each pool thread spins on sched_yield for ~2^28
@@ -180,7 +207,7 @@ vp_status vp_runner_run(const vp_experiment *e, const vp_runner_opts *o, vp_runn
     int need = 0;
     for (int v = 0; v < e->nvariants; v++)
         if (e->variants[v].input == VP_INPUT_FASHION_MNIST && e->variants[v].batch > need) need = e->variants[v].batch;
-    if (need) {
+    if (need) { /* (vp_runner_data_bytes counted it) */
         char path[4200];
         int dim;
         if ((s = vp_path_join(path, sizeof path, e->data_dir, FASHION_FILE, err))) goto end;

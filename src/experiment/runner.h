@@ -62,6 +62,11 @@ typedef struct {
 
 /* Estimated peak bytes of one run of variant v (network, input, scratch). */
 double vp_runner_run_bytes(const vp_experiment *e, int v);
+/* Estimated bytes of the input data set, loaded once and shared by every run
+ * (fashion-mnist; 0 for generated input). The memory check counts it beside the runs,
+ * against the smallest of MemAvailable, the cgroup limits and `ulimit -v`
+ * (base/sysmem.h), and refuses a config that does not fit before anything is written. */
+double vp_runner_data_bytes(const vp_experiment *e);
 
 vp_status vp_runner_run(const vp_experiment *e, const vp_runner_opts *o, vp_runner_result *res, vp_err *err);
 
