@@ -147,11 +147,12 @@ vp_status vp_frag_write(const vp_job *j, int r, const vp_variant *var, const vp_
     vp_csv_runs_row(fs.mem, &cr, j->theory, &cs);
     if ((s = frag_end(j, r, vp_csv_layout_get(VP_CSV_RUNS)->part, &fs, err))) return s;
 
-    /* The .sum marker is written last, once the fragments' names are on disk too: its
-     * presence means the run is complete, and its lines say what each fragment holds. */
+    /* The .sum marker is written last, after the fragments' bytes are on disk: its
+     * presence means the run is complete, and its lines say what each fragment holds,
+     * so --resume still finds out if a crash lost a fragment's name or bytes (the
+     * folder is not synced for each run: that would cost more than the check). */
     vp_afile f;
     char path[4200];
-    if ((s = sync_folder(j->parts, err))) return s;
     part_path(j, r, VP_PART_DONE, path, sizeof path);
     if ((s = vp_afile_open(&f, path, err))) return s;
     fprintf(f.fp, "%.17g %.17g %lld %lld\n", sum->act_ratio, sum->grad_ratio, sum->nonfinite, sum->subnormal);
