@@ -23,7 +23,9 @@ static const char USAGE[] =
     "  -o, --output PLOTS_DIR  where to write (default: plots/<name>, <name> from " VP_FILE_CONFIG ")\n"
     "  -h, --help              show this help\n"
     "\n"
-    "Needs gnuplot (apt-get install gnuplot-nox); VARPROP_GNUPLOT overrides the program.\n";
+    "Needs gnuplot (apt-get install gnuplot-nox); VARPROP_GNUPLOT overrides the program, and\n"
+    "VARPROP_GNUPLOT_TIMEOUT the seconds each chart's gnuplot may take (default 60, 0 = no limit).\n"
+    "PLOTS_DIR must be new, empty or made by varprop; it is locked while the charts are drawn.\n";
 
 int vp_cmd_plot(int argc, char **argv)
 {

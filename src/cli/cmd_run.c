@@ -67,7 +67,7 @@ static const char USAGE[] =
     "and " VP_FILE_CONFIG " (plus " VP_FILE_HIST " / " VP_FILE_JACOBIAN " when asked for) into DIR (default\n"
     "results/<name>/), then draws the charts and " VP_FILE_REPORT " with gnuplot (default plots/<name>/).\n"
     "\n"
-    "  -o DIR         results folder\n"
+    "  -o DIR         results folder: new, empty or made by varprop (locked while in use)\n"
     "  --plots DIR    charts folder\n"
     "  --no-plot      write the CSV results only\n"
     "  --threads N    worker threads (default: the machine's cores); results do not depend on it\n"
