@@ -122,35 +122,6 @@ static void listing(const char *dir, char *buf, size_t len)
     if (n >= 0) free(names);
 }
 
-/* Start `varprop ARGV...` in the background (stdout and stderr to /dev/null). */
-static pid_t spawn(char *const argv[])
-{
-    pid_t pid = fork();
-    cr_assert(pid >= 0);
-    if (pid == 0) {
-        int null = open("/dev/null", O_RDWR);
-        dup2(null, 1);
-        dup2(null, 2);
-        execv(vt_bin(), argv);
-        _exit(127);
-    }
-    return pid;
-}
-
-/* Wait (up to ~20 s) until path exists. */
-static void await_file(const char *path)
-{
-    for (int i = 0; i < 20000 && !vt_exists(path); i++) usleep(1000);
-    cr_assert(vt_exists(path), "%s never appeared", path);
-}
-
-static int exit_status(pid_t pid)
-{
-    int st;
-    cr_assert_eq(waitpid(pid, &st, 0), pid);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
-
 /* ---- the lock ---- */
 
 /* Before: the second run went ahead, both wrote the same .parts and CSVs and exited 0. */
@@ -163,8 +134,8 @@ Test(folder, a_second_varprop_on_a_folder_in_use_is_refused_and_writes_nothing, 
     snprintf(sum, sizeof sum, "%s/.parts/run-0000001.sum", out);
     char *argv[] = { (char *)"varprop", (char *)"run", cfg, (char *)"-o", out, (char *)"--quiet", (char *)"--threads",
                      (char *)"1", (char *)"--no-plot", NULL };
-    pid_t first = spawn(argv);
-    await_file(sum);
+    pid_t first = vt_spawn(argv, NULL, NULL);
+    vt_await_file(sum);
     kill(first, SIGSTOP); /* holds the folder, writes nothing meanwhile */
     static char before[1 << 16], after[1 << 16];
     before[0] = after[0] = '\0';
@@ -183,7 +154,7 @@ Test(folder, a_second_varprop_on_a_folder_in_use_is_refused_and_writes_nothing, 
     cr_assert_str_eq(before, after, "the refused commands wrote nothing into the folder");
 
     kill(first, SIGCONT);
-    cr_assert_eq(exit_status(first), 0);
+    cr_assert_eq(vt_wait_exit(first, 100), 0);
     char p[400];
     snprintf(p, sizeof p, "%s/layers.csv", out);
     cr_assert_eq(vt_count_lines(p), LONG_RUNS * LONG_DEPTH + 1, "the first run's results are whole and unmixed");
@@ -404,10 +375,10 @@ Test(folder, a_killed_run_never_leaves_its_config_over_other_results, .timeout =
     snprintf(sum, sizeof sum, "%s/.parts/run-0000002.sum", res);
     char *argv[] = { (char *)"varprop", (char *)"run", lng, (char *)"-o", res, (char *)"--quiet", (char *)"--threads",
                      (char *)"1", (char *)"--no-plot", NULL };
-    pid_t pid = spawn(argv);
-    await_file(sum);
+    pid_t pid = vt_spawn(argv, NULL, NULL);
+    vt_await_file(sum);
     kill(pid, SIGKILL);
-    cr_assert_eq(exit_status(pid), 128 + SIGKILL);
+    cr_assert_eq(vt_wait_exit(pid, 100), 128 + SIGKILL);
     for (int i = 0; i < 3; i++) {
         snprintf(p, sizeof p, "%s/%s", res, files[i]);
         after[i] = vt_slurp_must(p, NULL);
@@ -498,10 +469,10 @@ static void interrupted_long(const char *cfg, const char *res)
     snprintf(sum, sizeof sum, "%s/.parts/run-0000003.sum", res);
     char *argv[] = { (char *)"varprop", (char *)"run", (char *)cfg, (char *)"-o", (char *)res, (char *)"--quiet",
                      (char *)"--threads", (char *)"1", (char *)"--no-plot", NULL };
-    pid_t pid = spawn(argv);
-    await_file(sum);
+    pid_t pid = vt_spawn(argv, NULL, NULL);
+    vt_await_file(sum);
     kill(pid, SIGINT);
-    cr_assert_eq(exit_status(pid), 130);
+    cr_assert_eq(vt_wait_exit(pid, 100), 130);
 }
 
 /* Before: an interrupted run of the same config replaced complete tables by the few
@@ -590,7 +561,7 @@ Test(folder, closed_standard_descriptors_are_opened_on_dev_null, .timeout = 120)
         execl(vt_bin(), "varprop", "run", cfg, "-o", res, "--threads", "1", "--no-plot", (char *)NULL);
         _exit(127);
     }
-    await_file(sum);
+    vt_await_file(sum);
     kill(pid, SIGSTOP);
     for (int fd = 0; fd < 3; fd++) {
         char link[64], target[512];
@@ -601,7 +572,7 @@ Test(folder, closed_standard_descriptors_are_opened_on_dev_null, .timeout = 120)
     }
     kill(pid, SIGCONT);
     kill(pid, SIGINT);
-    cr_assert_eq(exit_status(pid), 130);
+    cr_assert_eq(vt_wait_exit(pid, 100), 130);
     /* every table, fragment and marker holds only its own content */
     char cmd[800];
     snprintf(cmd, sizeof cmd, "grep -rl 'stopping\\|summary\\|resume with' '%s' >/dev/null", res);

@@ -40,25 +40,6 @@ static void hanging_gnuplot(char *out, size_t len)
     cr_assert_eq(chmod(out, 0755), 0);
 }
 
-/* Paths of temporaries (".NAME.tmp.XXXXXX") under dir, recursively. */
-static int count_tmp(const char *dir)
-{
-    DIR *d = opendir(dir);
-    if (!d) return 0;
-    int n = 0;
-    struct dirent *de;
-    while ((de = readdir(d))) {
-        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0) continue;
-        char p[1200];
-        struct stat st;
-        snprintf(p, sizeof p, "%s/%s", dir, de->d_name);
-        if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode)) n += count_tmp(p);
-        else if (strstr(de->d_name, ".tmp.")) n++;
-    }
-    closedir(d);
-    return n;
-}
-
 /* Every gnuplot the fake recorded is gone (allowing a moment for a reaped zombie). */
 static void assert_no_gnuplot_left(void)
 {
@@ -80,47 +61,6 @@ static void assert_no_gnuplot_left(void)
     }
     fclose(f);
     cr_assert(n > 0);
-}
-
-/* Start varprop with argv, env "NAME=VALUE" pairs added, stdout/stderr to sdir/.out/.err. */
-static pid_t spawn_env(char *const argv[], const char *const env[])
-{
-    pid_t pid = fork();
-    cr_assert(pid >= 0);
-    if (pid == 0) {
-        char p[400];
-        snprintf(p, sizeof p, "%s/.out", sdir);
-        int o = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        snprintf(p, sizeof p, "%s/.err", sdir);
-        int e = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        dup2(o, 1);
-        dup2(e, 2);
-        for (size_t i = 0; env && env[i]; i++) putenv((char *)env[i]);
-        execv(vt_bin(), argv);
-        _exit(127);
-    }
-    return pid;
-}
-
-/* Exit code of pid, waiting at most `seconds` (then it is killed and the test fails). */
-static int wait_exit(pid_t pid, int seconds)
-{
-    int st;
-    for (int i = 0; i < seconds * 100; i++) {
-        pid_t r = waitpid(pid, &st, WNOHANG);
-        if (r == pid) return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-        usleep(10000);
-    }
-    kill(pid, SIGKILL);
-    waitpid(pid, &st, 0);
-    cr_assert_fail("varprop did not exit within %d s", seconds);
-    return -1;
-}
-
-static void await_file(const char *path)
-{
-    for (int i = 0; i < 20000 && !vt_exists(path); i++) usleep(1000);
-    cr_assert(vt_exists(path), "%s never appeared", path);
 }
 
 /* A results folder of QUICK_CFG (no charts) in sdir/res. */
@@ -150,7 +90,7 @@ Test(signals, each_gnuplot_has_a_time_limit, .timeout = 120)
     cr_assert(time(NULL) - t0 < 30, "the limit of 1 s was not kept");
     cr_assert(strstr(e, "within 1 s") && strstr(e, "VARPROP_GNUPLOT_TIMEOUT"), "a clear message: %s", e);
     free(o); free(e);
-    cr_assert_eq(count_tmp(plots), 0, "temporaries left");
+    cr_assert_eq(vt_count_tmp(plots), 0, "temporaries left");
     assert_no_gnuplot_left();
 
     snprintf(env, sizeof env, "env VARPROP_GNUPLOT='%s' VARPROP_GNUPLOT_TIMEOUT=soon", gp);
@@ -170,12 +110,12 @@ Test(signals, sigint_while_plotting_exits_130_and_kills_gnuplot, .timeout = 120)
     snprintf(pids, sizeof pids, "%s/gnuplot.pids", sdir);
     char *argv[] = { (char *)"varprop", (char *)"plot", res, (char *)"-o", plots, NULL };
     const char *env[] = { genv, "VARPROP_GNUPLOT_TIMEOUT=0", NULL };
-    pid_t pid = spawn_env(argv, env);
-    await_file(pids);
+    pid_t pid = vt_spawn(argv, env, sdir);
+    vt_await_file(pids);
     usleep(100000);
     kill(pid, SIGINT);
-    cr_assert_eq(wait_exit(pid, 20), 130);
-    cr_assert_eq(count_tmp(plots), 0, "temporaries left");
+    cr_assert_eq(vt_wait_exit(pid, 20), 130);
+    cr_assert_eq(vt_count_tmp(plots), 0, "temporaries left");
     assert_no_gnuplot_left();
 }
 
@@ -194,14 +134,14 @@ Test(signals, two_signals_during_the_charts_of_a_run_leave_nothing_behind, .time
     char *argv[] = { (char *)"varprop", (char *)"run", cfg, (char *)"-o", res, (char *)"--plots", plots,
                      (char *)"--quiet", NULL };
     const char *env[] = { genv, "VARPROP_GNUPLOT_TIMEOUT=0", NULL };
-    pid_t pid = spawn_env(argv, env);
-    await_file(pids);
+    pid_t pid = vt_spawn(argv, env, sdir);
+    vt_await_file(pids);
     usleep(100000);
     kill(pid, SIGINT);
     kill(pid, SIGINT);
-    cr_assert_eq(wait_exit(pid, 20), 130);
-    cr_assert_eq(count_tmp(plots), 0, "temporaries left in the plots folder");
-    cr_assert_eq(count_tmp(res), 0, "temporaries left in the results folder");
+    cr_assert_eq(vt_wait_exit(pid, 20), 130);
+    cr_assert_eq(vt_count_tmp(plots), 0, "temporaries left in the plots folder");
+    cr_assert_eq(vt_count_tmp(res), 0, "temporaries left in the results folder");
     assert_no_gnuplot_left();
     snprintf(p, sizeof p, "%s/layers.csv", res);
     cr_assert_eq(vt_count_lines(p), QUICK_RUNS * QUICK_DEPTH + 1, "the results are complete");
@@ -238,7 +178,7 @@ Test(signals, a_closed_stdout_is_reported_and_the_run_completes, .timeout = 120)
         _exit(127);
     }
     close(fds[1]);
-    cr_assert_eq(wait_exit(pid, 100), 1, "a write error on stdout is exit 1, not death by SIGPIPE");
+    cr_assert_eq(vt_wait_exit(pid, 100), 1, "a write error on stdout is exit 1, not death by SIGPIPE");
     snprintf(p, sizeof p, "%s/.err", sdir);
     char *e = vt_slurp_text(p);
     cr_assert(strstr(e, "cannot write to standard output"), "%s", e);
@@ -265,10 +205,10 @@ Test(signals, sighup_stops_like_sigterm, .timeout = 120)
     snprintf(sum, sizeof sum, "%s/.parts/run-0000002.sum", res);
     char *argv[] = { (char *)"varprop", (char *)"run", cfg, (char *)"-o", res, (char *)"--quiet", (char *)"--threads",
                      (char *)"1", (char *)"--no-plot", NULL };
-    pid_t pid = spawn_env(argv, NULL);
-    await_file(sum);
+    pid_t pid = vt_spawn(argv, NULL, sdir);
+    vt_await_file(sum);
     kill(pid, SIGHUP);
-    cr_assert_eq(wait_exit(pid, 60), 130);
+    cr_assert_eq(vt_wait_exit(pid, 60), 130);
     snprintf(p, sizeof p, "%s/layers.csv", res);
     int rows = vt_count_lines(p) - 1;
     cr_assert(rows >= 3 * LONG_DEPTH && rows % LONG_DEPTH == 0, "the finished runs are published (%d rows)", rows);
