@@ -47,11 +47,18 @@ double vp_runner_run_bytes(const vp_experiment *e, int v)
     return b;
 }
 
-double vp_runner_data_bytes(const vp_experiment *e)
+/* Images of the data set the sweep reads: the largest batch of a fashion-mnist variant. */
+static int data_images(const vp_experiment *e)
 {
     int need = 0;
     for (int v = 0; v < e->nvariants; v++)
         if (e->variants[v].input == VP_INPUT_FASHION_MNIST && e->variants[v].batch > need) need = e->variants[v].batch;
+    return need;
+}
+
+double vp_runner_data_bytes(const vp_experiment *e)
+{
+    int need = data_images(e);
     if (!need) return 0;
     /* the pixels as doubles, their bytes as read, and the reader's first buffer */
     return (double)need * VP_FASHION_DIM * (8.0 + 1.0) + 16.0 * 1048576.0;
@@ -204,10 +211,8 @@ vp_status vp_runner_run(const vp_experiment *e, const vp_runner_opts *o, vp_runn
     if (!j.sums || !j.todo) { s = vp_fail(err, VP_ERR_NOMEM, "out of memory"); goto end; }
     /* Real data, loaded once and shared read-only -- before anything is written,
      * so a broken data file leaves no output behind. */
-    int need = 0;
-    for (int v = 0; v < e->nvariants; v++)
-        if (e->variants[v].input == VP_INPUT_FASHION_MNIST && e->variants[v].batch > need) need = e->variants[v].batch;
-    if (need) { /* (vp_runner_data_bytes counted it) */
+    int need = data_images(e);
+    if (need) {
         char path[4200];
         int dim;
         if ((s = vp_path_join(path, sizeof path, e->data_dir, FASHION_FILE, err))) goto end;
