@@ -2,11 +2,15 @@
 #include "harness.h"
 
 #include <criterion/criterion.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 const char *vt_bin(void)
 {
@@ -88,6 +92,62 @@ void vt_mktmp(char *buf, size_t len, const char *prefix)
 {
     snprintf(buf, len, "%sXXXXXX", prefix);
     cr_assert_not_null(mkdtemp(buf));
+}
+
+int vt_count_tmp(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d) return 0;
+    int n = 0;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0) continue;
+        char p[1200];
+        struct stat st;
+        snprintf(p, sizeof p, "%s/%s", dir, de->d_name);
+        if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode)) n += vt_count_tmp(p);
+        else if (strstr(de->d_name, ".tmp.")) n++;
+    }
+    closedir(d);
+    return n;
+}
+
+int vt_spawn(char *const argv[], const char *const env[], const char *dir)
+{
+    pid_t pid = fork();
+    cr_assert(pid >= 0);
+    if (pid == 0) {
+        char p[1100];
+        snprintf(p, sizeof p, "%s/.out", dir ? dir : "");
+        int o = open(dir ? p : "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        snprintf(p, sizeof p, "%s/.err", dir ? dir : "");
+        int e = open(dir ? p : "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        dup2(o, 1);
+        dup2(e, 2);
+        for (size_t i = 0; env && env[i]; i++) putenv((char *)env[i]);
+        execv(vt_bin(), argv);
+        _exit(127);
+    }
+    return pid;
+}
+
+void vt_await_file(const char *path)
+{
+    for (int i = 0; i < 20000 && !vt_exists(path); i++) usleep(1000);
+    cr_assert(vt_exists(path), "%s never appeared", path);
+}
+
+int vt_wait_exit(int pid, int seconds)
+{
+    int st;
+    for (long i = 0; i < seconds * 100L; i++) {
+        if (waitpid(pid, &st, WNOHANG) == pid) return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+        usleep(10000);
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, &st, 0);
+    cr_assert_fail("process %d did not exit within %d s", pid, seconds);
+    return -1;
 }
 
 void vt_rmtree(const char *dir)

@@ -39,6 +39,21 @@ int vt_exists(const char *path);
  * asserts it was made. e.g. vt_mktmp(dir, sizeof dir, "/tmp/varprop-cli-"). */
 void vt_mktmp(char *buf, size_t len, const char *prefix);
 
+/* Temporaries (names holding ".tmp.") under dir, recursively; 0 when dir cannot be read. */
+int vt_count_tmp(const char *dir);
+
+/* Starts VARPROP_BIN with argv (argv[0] is its name) in the background, env's
+ * "NAME=VALUE" entries (NULL-terminated; env may be NULL) added, stdout and stderr in
+ * DIR/.out and DIR/.err (dir NULL: /dev/null). Returns its pid. */
+int vt_spawn(char *const argv[], const char *const env[], const char *dir);
+
+/* Waits (up to ~20 s) until path exists; asserts it does. */
+void vt_await_file(const char *path);
+
+/* The exit code of child pid (128 + the signal number when killed), waiting at most
+ * `seconds`; past that the child is killed and the calling test fails. */
+int vt_wait_exit(int pid, int seconds);
+
 /* rm -rf DIR; asserts it succeeded. */
 void vt_rmtree(const char *dir);
 

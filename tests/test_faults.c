@@ -42,25 +42,6 @@ static void shim_env(char *out, size_t len, const char *so, long budget, const c
              asan ? asan : "", asan && *asan ? ":" : "");
 }
 
-/* Names in dir (recursively) that look like temporary files: ".NAME.tmp.PID". */
-static int count_tmp_files(const char *dir)
-{
-    DIR *d = opendir(dir);
-    if (!d) return 0;
-    int n = 0;
-    struct dirent *de;
-    while ((de = readdir(d))) {
-        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0) continue;
-        char p[1200];
-        snprintf(p, sizeof p, "%s/%s", dir, de->d_name);
-        struct stat st;
-        if (stat(p, &st) == 0 && S_ISDIR(st.st_mode)) n += count_tmp_files(p);
-        else if (strstr(de->d_name, ".tmp.")) n++;
-    }
-    closedir(d);
-    return n;
-}
-
 static int count_suffix(const char *dir, const char *suffix)
 {
     DIR *d = opendir(dir);
@@ -162,7 +143,7 @@ Test(faults, full_disk_in_a_fresh_folder_is_a_clear_runtime_error)
         cr_expect_eq(code, 1, "budget %ld: exit %d: %s", budgets[i], code, err);
         cr_expect(strstr(err, "No space left on device"), "budget %ld: %s", budgets[i], err);
         cr_expect(strncmp(err, "varprop: ", 9) == 0, "budget %ld: %s", budgets[i], err);
-        cr_expect_eq(count_tmp_files(out), 0, "budget %ld: temporary files left in %s", budgets[i], out);
+        cr_expect_eq(vt_count_tmp(out), 0, "budget %ld: temporary files left in %s", budgets[i], out);
         char p[600];
         snprintf(p, sizeof p, "%s/layers.csv", out);
         int rows = vt_count_lines(p);
@@ -195,7 +176,7 @@ Test(faults, full_disk_never_replaces_complete_results)
         cr_expect_eq(code, 1, "%s: exit %d: %s", when, code, err);
         cr_expect(strstr(err, "No space left on device"), "%s: %s", when, err);
         expect_snapshot(out, &s, when);
-        cr_expect_eq(count_tmp_files(out), 0, "%s: temporary files left", when);
+        cr_expect_eq(vt_count_tmp(out), 0, "%s: temporary files left", when);
         free(err);
     }
     free_snapshot(&s);
@@ -275,8 +256,8 @@ Test(faults, gnuplot_dying_mid_chart_keeps_the_csv_and_leaves_no_partial_png)
         cr_expect_eq(vt_count_lines(p), FAULT_RUNS + 1, "%s: runs.csv", modes[m]);
         cr_expect_eq(count_suffix(plots, ".png"), 0, "%s: a PNG was left in %s", modes[m], plots);
         cr_expect_eq(count_suffix(plots, ".svg"), 0, "%s: an SVG was left in %s", modes[m], plots);
-        cr_expect_eq(count_tmp_files(plots), 0, "%s: temporary files left in %s", modes[m], plots);
-        cr_expect_eq(count_tmp_files(out), 0, "%s: temporary files left in %s", modes[m], out);
+        cr_expect_eq(vt_count_tmp(plots), 0, "%s: temporary files left in %s", modes[m], plots);
+        cr_expect_eq(vt_count_tmp(out), 0, "%s: temporary files left in %s", modes[m], out);
         free(err);
     }
     free(want);

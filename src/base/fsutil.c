@@ -1,10 +1,15 @@
 /* fsutil: see fsutil.h. */
 #include "base/fsutil.h"
 
+#include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 vp_status vp_path_join(char *out, size_t len, const char *a, const char *b, vp_err *err)
@@ -14,14 +19,70 @@ vp_status vp_path_join(char *out, size_t len, const char *a, const char *b, vp_e
     return VP_OK;
 }
 
-vp_status vp_tmp_name(const char *path, char *out, size_t len, vp_err *err)
+/* Six characters nobody can guess: from getrandom(), else (no entropy source) from
+ * the clock, the pid and a stack address. Only their unpredictability matters: the
+ * file is created with O_EXCL, so a name that exists is simply drawn again. */
+static void random_suffix(char out[7])
+{
+    static const char ALNUM[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    unsigned char r[6];
+    if (getrandom(r, sizeof r, GRND_NONBLOCK) != (ssize_t)sizeof r) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        unsigned long long x = (unsigned long long)ts.tv_nsec * 0x9E3779B97F4A7C15ull ^
+                               (unsigned long long)getpid() << 20 ^ (unsigned long long)(uintptr_t)&ts;
+        for (int i = 0; i < 6; i++, x >>= 8) r[i] = (unsigned char)x;
+    }
+    for (int i = 0; i < 6; i++) out[i] = ALNUM[r[i] % (sizeof ALNUM - 1)];
+    out[6] = '\0';
+}
+
+/* Create a fresh temporary for `path` in folder `dir` (NULL: path's own folder),
+ * "<dir>/.<base>.tmp.XXXXXX", with O_CREAT|O_EXCL: a name that exists -- a planted
+ * symbolic link included -- is never opened, another is drawn. With fp, the file is
+ * opened for writing (fopen "wx", so the stdio stream is an ordinary fopen'ed one);
+ * without, it is created empty and closed (for files another program writes). */
+static vp_status tmp_create(const char *path, const char *dir, char *out, size_t len, FILE **fp, vp_err *err)
 {
     const char *slash = strrchr(path, '/');
     int dirlen = slash ? (int)(slash - path + 1) : 0;
     const char *base = slash ? slash + 1 : path;
-    int n = snprintf(out, len, "%.*s.%s.tmp.%ld", dirlen, path, base, (long)getpid());
-    if (n < 0 || (size_t)n >= len) return vp_fail(err, VP_ERR_IO, "path too long: %s", path);
-    return VP_OK;
+    for (int attempt = 0; attempt < 100; attempt++) {
+        char sfx[7];
+        random_suffix(sfx);
+        int n = dir ? snprintf(out, len, "%s/.%s" VP_TMP_INFIX "%s", dir, base, sfx)
+                    : snprintf(out, len, "%.*s.%s" VP_TMP_INFIX "%s", dirlen, path, base, sfx);
+        if (n < 0 || (size_t)n >= len) return vp_fail(err, VP_ERR_IO, "path too long: %s", path);
+        if (fp) {
+            *fp = fopen(out, "wx");
+            if (*fp) return VP_OK;
+        } else {
+            int fd = open(out, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
+            if (fd >= 0) { close(fd); return VP_OK; }
+        }
+        if (errno != EEXIST) return vp_fail(err, VP_ERR_IO, "cannot write %s: %s", path, strerror(errno));
+    }
+    return vp_fail(err, VP_ERR_IO, "cannot write %s: no free temporary name", path);
+}
+
+vp_status vp_tmp_create(const char *path, char *out, size_t len, vp_err *err)
+{
+    return tmp_create(path, NULL, out, len, NULL, err);
+}
+
+int vp_tmp_base(const char *name, char *base, size_t len)
+{
+    size_t n = strlen(name), infix = strlen(VP_TMP_INFIX);
+    if (n < 1 + 1 + infix + 6 || name[0] != '.') return 0;
+    const char *sfx = name + n - 6;
+    for (int i = 0; i < 6; i++)
+        if (!isalnum((unsigned char)sfx[i])) return 0;
+    if (memcmp(sfx - infix, VP_TMP_INFIX, infix) != 0) return 0;
+    size_t blen = (size_t)(sfx - infix - (name + 1));
+    if (blen + 1 > len) return 0;
+    memcpy(base, name + 1, blen);
+    base[blen] = '\0';
+    return 1;
 }
 
 vp_status vp_rename_into_place(const char *tmp, const char *path, vp_err *err)
@@ -34,16 +95,17 @@ vp_status vp_rename_into_place(const char *tmp, const char *path, vp_err *err)
     return VP_OK;
 }
 
-vp_status vp_afile_open(vp_afile *f, const char *path, vp_err *err)
+vp_status vp_afile_open_in(vp_afile *f, const char *path, const char *dir, vp_err *err)
 {
     memset(f, 0, sizeof *f);
     if (strlen(path) >= sizeof f->path) return vp_fail(err, VP_ERR_IO, "path too long: %s", path);
     strcpy(f->path, path);
-    vp_status s = vp_tmp_name(path, f->tmp, sizeof f->tmp, err);
-    if (s) return s;
-    f->fp = fopen(f->tmp, "w");
-    if (!f->fp) return vp_fail(err, VP_ERR_IO, "cannot write %s: %s", path, strerror(errno));
-    return VP_OK;
+    return tmp_create(path, dir, f->tmp, sizeof f->tmp, &f->fp, err);
+}
+
+vp_status vp_afile_open(vp_afile *f, const char *path, vp_err *err)
+{
+    return vp_afile_open_in(f, path, NULL, err);
 }
 
 vp_status vp_afile_commit(vp_afile *f, vp_err *err)

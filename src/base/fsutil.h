@@ -1,9 +1,11 @@
 /* fsutil: atomic output files and directory helpers (output layer plumbing).
  *
  * Every file varprop writes goes through vp_afile: it is written to a hidden
- * temporary name in the same folder ("<dir>/.<base>.tmp.<pid>") and renamed over the
+ * temporary name in the same folder ("<dir>/.<base>.tmp.XXXXXX") and renamed over the
  * final name only when complete and flushed, so a reader never sees a partial file
- * and an interrupted run leaves the previous version intact.
+ * and an interrupted run leaves the previous version intact. The XXXXXX are random
+ * and the temporary is created with O_CREAT|O_EXCL, so nobody can plant a symbolic
+ * link at a temporary's name and have varprop write through it.
  */
 #ifndef VP_FSUTIL_H
 #define VP_FSUTIL_H
@@ -22,15 +24,23 @@ typedef struct {
 
 /* Open `path` for atomic writing. On failure nothing is left behind. */
 vp_status vp_afile_open(vp_afile *f, const char *path, vp_err *err);
+/* The same with the temporary in folder `dir` (on the same file system as path). */
+vp_status vp_afile_open_in(vp_afile *f, const char *path, const char *dir, vp_err *err);
 /* Flush, check every write succeeded, close, rename into place. On failure the
  * temporary is removed and the old file (if any) is untouched. */
 vp_status vp_afile_commit(vp_afile *f, vp_err *err);
 /* Give up: close and remove the temporary. Safe on a never-opened (zeroed) vp_afile. */
 void vp_afile_abort(vp_afile *f);
 
-/* Temporary name for `path` (same folder), for files written by other programs
- * (e.g. gnuplot's `set output`); rename it with vp_rename_into_place. */
-vp_status vp_tmp_name(const char *path, char *out, size_t len, vp_err *err);
+/* The part of a temporary's name between ".<base>" and its six random characters. */
+#define VP_TMP_INFIX ".tmp."
+/* Create an empty temporary for `path` (same folder, random name, O_EXCL) and put its
+ * path in out, for files written by other programs (e.g. gnuplot's `set output`);
+ * rename it with vp_rename_into_place. */
+vp_status vp_tmp_create(const char *path, char *out, size_t len, vp_err *err);
+/* 1 when the file name `name` (no folder) is a temporary made by vp_afile or
+ * vp_tmp_create; then base gets the name of the file it stands for. */
+int vp_tmp_base(const char *name, char *base, size_t len);
 vp_status vp_rename_into_place(const char *tmp, const char *path, vp_err *err);
 
 /* mkdir -p. Existing directories are fine. */

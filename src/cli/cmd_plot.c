@@ -3,11 +3,17 @@
 #include "results/results.h"
 #include "present/charts.h"
 #include "cli/cli.h"
+#include "cli/cli_signal.h"
 #include "cli/cli_util.h"
 #include "base/err.h"
+#include "base/fsutil.h"
+#include "base/lock.h"
 #include "present/plot.h"
+#include "experiment/runner.h"
 
 #include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <string.h>
 
 static const char USAGE[] =
@@ -21,7 +27,11 @@ static const char USAGE[] =
     "  -o, --output PLOTS_DIR  where to write (default: plots/<name>, <name> from " VP_FILE_CONFIG ")\n"
     "  -h, --help              show this help\n"
     "\n"
-    "Needs gnuplot (apt-get install gnuplot-nox); VARPROP_GNUPLOT overrides the program.\n";
+    "Needs gnuplot (apt-get install gnuplot-nox); VARPROP_GNUPLOT overrides the program, and\n"
+    "VARPROP_GNUPLOT_TIMEOUT the seconds each chart's gnuplot may take (default 60, 0 = no limit).\n"
+    "PLOTS_DIR must be new, empty or made by varprop; it is locked while the charts are drawn.\n";
+
+static int is_marker(const char *name) { return strcmp(name, VP_FILE_MARKER) == 0; }
 
 int vp_cmd_plot(int argc, char **argv)
 {
@@ -44,7 +54,32 @@ int vp_cmd_plot(int argc, char **argv)
         s = vp_charts_default_dir(results, defdir, sizeof defdir, &err);
         plots = defdir;
     }
-    if (!s) s = vp_charts_draw(results, plots, &err);
+    /* The results folder is read under a shared lock (no run may change it meanwhile);
+     * the plots folder is written under an exclusive one -- when both are one folder,
+     * the results folder's lock is made exclusive. */
+    vp_folder_lock rlock = VP_FOLDER_LOCK_INIT, plock = VP_FOLDER_LOCK_INIT;
+    const vp_claim rclaim = { VP_FILE_MARKER, VP_FOLDER_STAMP, 0, 1, NULL },
+                   pclaim = { VP_FILE_MARKER, VP_FOLDER_STAMP, 1, 0, vp_charts_legacy_folder },
+                   both = { VP_FILE_MARKER, VP_FOLDER_STAMP, 0, 0, vp_runner_legacy_folder };
+    struct stat pst;
+    int plots_new = stat(plots, &pst) != 0; /* made by this call: removed again on failure */
+    if (!s) s = vp_folder_claim(results, &rclaim, &rlock, &err);
+    if (!s && vp_folder_same(&rlock, plots)) {
+        vp_folder_release(&rlock);
+        s = vp_folder_claim(results, &both, &rlock, &err);
+    } else if (!s) {
+        s = vp_folder_claim(plots, &pclaim, &plock, &err);
+    }
+    if (!s) s = vp_charts_draw_stop(results, plots, vp_cli_signals(VP_SIG_CHARTS), &err);
+    vp_folder_release(&plock);
+    vp_folder_release(&rlock);
+    if (s && plots_new && vp_folder_all(plots, is_marker)) {
+        /* nothing drawn into the folder this call made: leave no folder behind (a
+         * folder that holds charts keeps its marker, so the next run may write there) */
+        char marker[4200];
+        if (vp_path_join(marker, sizeof marker, plots, VP_FILE_MARKER, NULL) == VP_OK && unlink(marker) == 0)
+            rmdir(plots);
+    }
     if (s) {
         fprintf(stderr, "varprop plot: %s\n", err.msg);
         return vp_exit_code(s);

@@ -1,37 +1,27 @@
 /* cmd_run: `varprop run CONFIG.json [-o DIR] [--threads N] [--quiet] [--resume]
  * [--max-runs N]` -- parse the config, run every variant x seed, write the results
- * folder, print the summary. The SIGINT/SIGTERM flag below is the CLI's only
- * mutable static: a signal handler can do nothing else (the library takes a
- * pointer to it and holds no state of its own). */
+ * folder, print the summary, draw the charts. Signals: cli_signal.h. */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "results/results.h"
 #include "present/charts.h"
 #include "cli/cli.h"
+#include "cli/cli_signal.h"
 #include "cli/cli_util.h"
 #include "experiment/config.h"
 #include "present/plot.h"
 #include "experiment/runner.h"
 
-static volatile sig_atomic_t stop_requested;
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    if (stop_requested) _exit(130); /* second signal: stop at once (fragments are atomic) */
-    stop_requested = 1;
-    static const char msg[] = "\nvarprop: stopping after the runs in progress (signal again to stop at once)\n";
-    ssize_t w = write(2, msg, sizeof msg - 1);
-    (void)w;
-}
-
 /* Charts after the measurements: gnuplot missing is a warning (the CSV results
- * stand), gnuplot failing is an error (exit 1). */
-static vp_status draw_charts(const char *results, const char *plots, int quiet, vp_err *err)
+ * stand), gnuplot failing is an error (exit 1). The plots folder is claimed like the
+ * results folder (held by `results_lock` already when it is the same folder). */
+static vp_status draw_charts(const char *results, const char *plots, int quiet, const vp_folder_lock *results_lock,
+                             volatile sig_atomic_t *stop, vp_err *err)
 {
     char pdir[4096];
     if (!vp_charts_can_draw()) {
@@ -39,12 +29,34 @@ static vp_status draw_charts(const char *results, const char *plots, int quiet, 
         return VP_OK;
     }
     vp_status s = VP_OK;
+    vp_folder_lock lock = VP_FOLDER_LOCK_INIT;
+    const vp_claim claim = { VP_FILE_MARKER, VP_FOLDER_STAMP, 1, 0, vp_charts_legacy_folder };
     if (plots) snprintf(pdir, sizeof pdir, "%s", plots);
     else s = vp_charts_default_dir(results, pdir, sizeof pdir, err);
-    if (!s) s = vp_charts_draw(results, pdir, err);
-    if (s) fprintf(stderr, "varprop: charts: %s\n", err->msg);
+    if (!s && !vp_folder_same(results_lock, pdir)) s = vp_folder_claim(pdir, &claim, &lock, err);
+    if (!s) s = vp_charts_draw_stop(results, pdir, stop, err);
+    vp_folder_release(&lock);
+    if (s == VP_ERR_INTERRUPTED)
+        fprintf(stderr, "varprop: charts: %s; the results in %s are complete: draw the charts with: varprop plot %s\n",
+                err->msg, results, results);
+    else if (s)
+        fprintf(stderr, "varprop: charts: %s\n", err->msg);
     else if (!quiet) printf("varprop: charts and report in %s/ (" VP_FILE_REPORT ")\n", pdir);
     return s;
+}
+
+/* The name of the file in results folder `dir` that is the config file itself (the
+ * same file, through any path or link), or NULL: a run never writes over its input. */
+static const char *replaced_input(const char *config, const char *dir)
+{
+    struct stat c, f;
+    if (stat(config, &c) != 0) return NULL;
+    for (const char *const *n = vp_results_files(); *n; n++) {
+        char p[4200];
+        snprintf(p, sizeof p, "%s/%s", dir, *n);
+        if (stat(p, &f) == 0 && f.st_dev == c.st_dev && f.st_ino == c.st_ino) return *n;
+    }
+    return NULL;
 }
 
 static const char USAGE[] =
@@ -55,7 +67,7 @@ static const char USAGE[] =
     "and " VP_FILE_CONFIG " (plus " VP_FILE_HIST " / " VP_FILE_JACOBIAN " when asked for) into DIR (default\n"
     "results/<name>/), then draws the charts and " VP_FILE_REPORT " with gnuplot (default plots/<name>/).\n"
     "\n"
-    "  -o DIR         results folder\n"
+    "  -o DIR         results folder: new, empty or made by varprop (locked while in use)\n"
     "  --plots DIR    charts folder\n"
     "  --no-plot      write the CSV results only\n"
     "  --threads N    worker threads (default: the machine's cores); results do not depend on it\n"
@@ -101,34 +113,46 @@ int vp_cmd_run(int argc, char **argv)
     char dir[4096];
     if (out) snprintf(dir, sizeof dir, "%s", out);
     else snprintf(dir, sizeof dir, "results/%s", e->name);
+    const char *own = replaced_input(config, dir);
+    if (own) {
+        fprintf(stderr, "varprop: %s is %s/%s, a file this run writes: copy the config elsewhere or choose "
+                        "another -o\n", config, dir, own);
+        vp_experiment_free(e);
+        return 2;
+    }
 
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-
-    vp_runner_opts o = { dir, (int)threads, !quiet && isatty(2), resume, &stop_requested,
-                         quiet ? NULL : stdout, stderr, no_share };
+    volatile sig_atomic_t *stop = vp_cli_signals(VP_SIG_RUNS);
+    vp_folder_lock lock = VP_FOLDER_LOCK_INIT; /* the results folder, held through the charts */
+    vp_runner_opts o = { dir, (int)threads, !quiet && isatty(2), resume, stop,
+                         quiet ? NULL : stdout, stderr, no_share, &lock };
     vp_runner_result res;
     if (!quiet)
         printf("varprop: %s: %d variant%s x %d seed%s = %ld runs, %ld thread%s\n", e->name, e->nvariants,
                e->nvariants == 1 ? "" : "s", e->nseeds, e->nseeds == 1 ? "" : "s", vp_experiment_runs(e),
                threads, threads == 1 ? "" : "s");
     s = vp_runner_run(e, &o, &res, &err);
-    if (s == VP_ERR_INTERRUPTED) {
+    if (s == VP_ERR_INTERRUPTED && res.kept) {
+        fprintf(stderr, "varprop: %s; %s already held %ld runs of this config, more than that: they were kept "
+                        "as they are (the runs finished now are in %s/" VP_DIR_PARTS ").\n"
+                        "varprop: resume with: varprop run %s --resume -o %s\n",
+                err.msg, dir, res.kept, dir, config, dir);
+    } else if (s == VP_ERR_INTERRUPTED) {
         fprintf(stderr, "varprop: %s; the CSV files in %s hold the %d complete runs.\n"
                         "varprop: resume with: varprop run %s --resume -o %s\n",
                 err.msg, dir, res.done + res.skipped, config, dir);
     } else if (s) {
         fprintf(stderr, "varprop: %s\n", err.msg);
+    } else if (res.nothing_to_resume) {
+        fprintf(stderr, "varprop: nothing to resume: %s holds all %d runs of this config\n", dir, res.total);
     } else {
         if (!quiet && res.draws < res.done)
             printf("varprop: weights drawn %d times for %d runs (runs that differ only in the activation "
                    "or input share them)\n", res.draws, res.done);
         if (!quiet) printf("varprop: results in %s/ (" VP_FILE_LAYERS ", " VP_FILE_RUNS ", " VP_FILE_CONFIG ")\n", dir);
-        if (!no_plot) s = draw_charts(dir, plots, quiet, &err);
+        vp_cli_signal_phase(VP_SIG_CHARTS);
+        if (!no_plot) s = draw_charts(dir, plots, quiet, &lock, stop, &err);
     }
+    vp_folder_release(&lock);
     vp_experiment_free(e);
     return vp_exit_code(s);
 }

@@ -3,20 +3,37 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
+
+#include <zlib.h>
+
 #include "base/fsutil.h"
+#include "base/lock.h"
 #include "results/csv.h"
 #include "results/results.h"
 
+static vp_status sync_folder(const char *dir, vp_err *err);
+
 /* ---- one run's fragments ---- */
+static void part_name(int r, const char *ext, char *out, size_t len)
+{
+    snprintf(out, len, VP_PART_FORMAT, r, ext);
+}
+
 static void part_path(const vp_job *j, int r, const char *ext, char *out, size_t len)
 {
-    snprintf(out, len, "%s/" VP_PART_FORMAT, j->parts, r, ext);
+    char name[128];
+    vp_err ignore; /* j->parts is a checked path: its fragments' paths fit */
+    part_name(r, ext, name, sizeof name);
+    if (vp_path_join(out, len, j->parts, name, &ignore)) out[0] = '\0';
 }
 
 static void csv_run(const vp_experiment *e, int r, char *act, char *init, size_t len, vp_csv_run *cr)
@@ -33,14 +50,60 @@ static void csv_run(const vp_experiment *e, int r, char *act, char *init, size_t
     cr->prec = e->variants[v].prec;
 }
 
-/* Open the `ext` fragment of run r. Fragments need not survive a machine crash
- * (a rerun with --resume redoes what is missing), so they are not fsync'ed. */
-static vp_status frag_open(const vp_job *j, int r, const char *ext, vp_afile *f, vp_err *err)
+/* A run's fragments as they are made: each is formatted in memory (mem), then written
+ * atomically and synced, and described by one line of the .sum marker. */
+typedef struct {
+    FILE *mem;
+    char *buf;
+    size_t len;
+    char lines[VP_CSV_COUNT][96]; /* "<part> <rows> <bytes> <crc32>" */
+    int n;
+} frag_set;
+
+/* Rows and CRC-32 of a fragment's bytes. */
+static void frag_sums(const char *buf, size_t len, long *rows, unsigned long *crc)
 {
+    *rows = 0;
+    for (size_t i = 0; i < len; i++) *rows += buf[i] == '\n';
+    uLong c = crc32(0L, Z_NULL, 0);
+    for (size_t off = 0; off < len;) {
+        uInt k = len - off > (1u << 30) ? (1u << 30) : (uInt)(len - off);
+        c = crc32(c, (const Bytef *)buf + off, k);
+        off += k;
+    }
+    *crc = c;
+}
+
+static vp_status frag_begin(frag_set *fs, vp_err *err)
+{
+    fs->buf = NULL;
+    fs->len = 0;
+    fs->mem = open_memstream(&fs->buf, &fs->len);
+    return fs->mem ? VP_OK : vp_fail(err, VP_ERR_NOMEM, "out of memory");
+}
+
+/* Write the fragment formatted since frag_begin as run r's `ext` fragment (synced:
+ * it must be on disk before the marker that vouches for it). */
+static vp_status frag_end(const vp_job *j, int r, const char *ext, frag_set *fs, vp_err *err)
+{
+    int bad = fclose(fs->mem) != 0;
+    fs->mem = NULL;
+    vp_status s = bad ? vp_fail(err, VP_ERR_NOMEM, "out of memory") : VP_OK;
     char path[4200];
+    vp_afile f;
     part_path(j, r, ext, path, sizeof path);
-    vp_status s = vp_afile_open(f, path, err);
-    f->no_sync = 1;
+    if (!s && !(s = vp_afile_open(&f, path, err))) {
+        fwrite(fs->buf, 1, fs->len, f.fp);
+        s = vp_afile_commit(&f, err);
+    }
+    if (!s) {
+        long rows;
+        unsigned long crc;
+        frag_sums(fs->buf, fs->len, &rows, &crc);
+        snprintf(fs->lines[fs->n++], sizeof fs->lines[0], "%s %ld %zu %08lx", ext, rows, fs->len, crc);
+    }
+    free(fs->buf);
+    fs->buf = NULL;
     return s;
 }
 
@@ -52,28 +115,28 @@ vp_status vp_frag_write(const vp_job *j, int r, const vp_variant *var, const vp_
     char act[256], init[256];
     vp_csv_run cr;
     csv_run(e, r, act, init, sizeof act, &cr);
-    vp_afile f;
+    frag_set fs = { .n = 0 };
     vp_status s;
 
-    if ((s = frag_open(j, r, vp_csv_layout_get(VP_CSV_LAYERS)->part, &f, err))) return s;
-    vp_csv_layers_rows(f.fp, &cr, var->L, st, j->theory, tpre, tgrad, tchi);
-    if ((s = vp_afile_commit(&f, err))) return s;
+    if ((s = frag_begin(&fs, err))) return s;
+    vp_csv_layers_rows(fs.mem, &cr, var->L, st, j->theory, tpre, tgrad, tchi);
+    if ((s = frag_end(j, r, vp_csv_layout_get(VP_CSV_LAYERS)->part, &fs, err))) return s;
 
     if (hist) {
-        if ((s = frag_open(j, r, vp_csv_layout_get(VP_CSV_HIST)->part, &f, err))) return s;
+        if ((s = frag_begin(&fs, err))) return s;
         for (int l = 1; l <= var->L; l++)
             for (int q = 0; q < VP_HIST_QUANTITIES; q++) {
                 const vp_histogram *h = &hist[(size_t)(l - 1) * VP_HIST_QUANTITIES + (size_t)q];
-                if (h->density) vp_csv_hist_rows(f.fp, &cr, l, vp_hist_quantity_word((vp_hist_quantity)q), h);
+                if (h->density) vp_csv_hist_rows(fs.mem, &cr, l, vp_hist_quantity_word((vp_hist_quantity)q), h);
             }
-        if ((s = vp_afile_commit(&f, err))) return s;
+        if ((s = frag_end(j, r, vp_csv_layout_get(VP_CSV_HIST)->part, &fs, err))) return s;
     }
 
     if (sv) {
-        if ((s = frag_open(j, r, vp_csv_layout_get(VP_CSV_JACOBIAN)->part, &f, err))) return s;
+        if ((s = frag_begin(&fs, err))) return s;
         int n = var->widths[0] < var->widths[var->L] ? var->widths[0] : var->widths[var->L];
-        vp_csv_jacobian_rows(f.fp, &cr, n, sv);
-        if ((s = vp_afile_commit(&f, err))) return s;
+        vp_csv_jacobian_rows(fs.mem, &cr, n, sv);
+        if ((s = frag_end(j, r, vp_csv_layout_get(VP_CSV_JACOBIAN)->part, &fs, err))) return s;
     }
 
     vp_csv_summary cs = { var->L, var->batch, sum->act_ratio, sum->grad_ratio,
@@ -81,13 +144,20 @@ vp_status vp_frag_write(const vp_job *j, int r, const vp_variant *var, const vp_
                           vp_verdict_word(vp_verdict_classify(sum->grad_ratio, sum->nonfinite)),
                           sum->nonfinite, sum->subnormal, sum->xi_grad, sum->theory_chi1, sum->theory_xi_c,
                           seconds, VP_STATUS_OK };
-    if ((s = frag_open(j, r, vp_csv_layout_get(VP_CSV_RUNS)->part, &f, err))) return s;
-    vp_csv_runs_row(f.fp, &cr, j->theory, &cs);
-    if ((s = vp_afile_commit(&f, err))) return s;
+    if ((s = frag_begin(&fs, err))) return s;
+    vp_csv_runs_row(fs.mem, &cr, j->theory, &cs);
+    if ((s = frag_end(j, r, vp_csv_layout_get(VP_CSV_RUNS)->part, &fs, err))) return s;
 
-    /* The .sum marker is written last: its presence means the run is complete. */
-    if ((s = frag_open(j, r, VP_PART_DONE, &f, err))) return s;
+    /* The .sum marker is written last, after the fragments' bytes are on disk: its
+     * presence means the run is complete, and its lines say what each fragment holds,
+     * so --resume still finds out if a crash lost a fragment's name or bytes (the
+     * folder is not synced for each run: that would cost more than the check). */
+    vp_afile f;
+    char path[4200];
+    part_path(j, r, VP_PART_DONE, path, sizeof path);
+    if ((s = vp_afile_open(&f, path, err))) return s;
     fprintf(f.fp, "%.17g %.17g %lld %lld\n", sum->act_ratio, sum->grad_ratio, sum->nonfinite, sum->subnormal);
+    for (int k = 0; k < fs.n; k++) fprintf(f.fp, "%s\n", fs.lines[k]);
     return vp_afile_commit(&f, err);
 }
 
@@ -104,13 +174,14 @@ static vp_status append_file(FILE *out, const char *path, vp_err *err)
     return bad ? vp_fail(err, VP_ERR_IO, "cannot read %s", path) : VP_OK;
 }
 
-/* out/<file> = header + the fragment of every complete run, in run order. */
+/* .parts/<file> = header + the fragment of every complete run, in run order (staged:
+ * vp_frag_publish moves it into the results folder). */
 static vp_status assemble(const vp_job *j, vp_csv_file file, vp_err *err)
 {
     const vp_csv_layout *lay = vp_csv_layout_get(file);
     const char *ext = lay->part;
     char path[4200], frag[4200];
-    vp_status s = vp_path_join(path, sizeof path, j->o->out_dir, lay->file, err);
+    vp_status s = vp_path_join(path, sizeof path, j->parts, lay->file, err);
     if (s) return s;
     vp_afile f;
     if ((s = vp_afile_open(&f, path, err))) return s;
@@ -147,64 +218,287 @@ vp_status vp_frag_assemble(const vp_job *j, vp_err *err)
     return s;
 }
 
+/* A name varprop writes in .parts: a run's fragment (VP_PART_FORMAT with a CSV's part
+ * or VP_PART_DONE) or a results file staged there. */
+static int parts_entry(const char *name)
+{
+    for (const char *const *n = vp_results_files(); *n; n++)
+        if (strcmp(name, *n) == 0) return 1;
+    const char *dot = strrchr(name, '.'), *digit = strpbrk(name, "0123456789");
+    if (!dot || !digit || digit > dot) return 0;
+    char *end;
+    long r = strtol(digit, &end, 10);
+    if (end != dot || r < 0 || r > 0x7fffffffL) return 0;
+    const char *parts[VP_CSV_COUNT + 1];
+    for (int f = 0; f < VP_CSV_COUNT; f++) parts[f] = vp_csv_layout_get((vp_csv_file)f)->part;
+    parts[VP_CSV_COUNT] = VP_PART_DONE;
+    for (int k = 0; k <= VP_CSV_COUNT; k++) {
+        char want[128];
+        part_name((int)r, parts[k], want, sizeof want);
+        if (strcmp(want, name) == 0) return 1;
+    }
+    return 0;
+}
+
+vp_status vp_frag_prepare(const char *dir, vp_err *err)
+{
+    struct stat st;
+    if (lstat(dir, &st) != 0) {
+        if (errno != ENOENT) return vp_fail(err, VP_ERR_IO, "cannot use %s: %s", dir, strerror(errno));
+        if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+            return vp_fail(err, VP_ERR_IO, "cannot create folder %s: %s", dir, strerror(errno));
+        if (lstat(dir, &st) != 0) return vp_fail(err, VP_ERR_IO, "cannot use %s: %s", dir, strerror(errno));
+    }
+    const char *what = S_ISLNK(st.st_mode) ? "is a symbolic link" : !S_ISDIR(st.st_mode) ? "is not a folder"
+                       : st.st_uid != geteuid()                  ? "belongs to another user"
+                                                                 : NULL;
+    if (what)
+        return vp_fail(err, VP_ERR_USAGE, "%s %s: varprop keeps its unfinished runs in a folder of its own there "
+                       "and will not use this one; remove it", dir, what);
+    return VP_OK;
+}
+
 void vp_frag_clear(const char *dir, int rmdir_too)
 {
-    DIR *d = opendir(dir);
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
+    if (!d && dfd >= 0) close(dfd);
     struct dirent *de;
-    char p[4400];
-    while (d && (de = readdir(d))) {
-        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0) continue;
-        snprintf(p, sizeof p, "%s/%s", dir, de->d_name);
-        unlink(p);
-    }
+    char base[256];
+    while (d && (de = readdir(d)))
+        if (parts_entry(de->d_name) || (vp_tmp_base(de->d_name, base, sizeof base) && parts_entry(base)))
+            unlinkat(dfd, de->d_name, 0);
     if (d) closedir(d);
     if (rmdir_too) rmdir(dir);
 }
 
-/* ---- resume ---- */
-vp_status vp_frag_write_config(const vp_job *j, vp_err *err)
+/* ---- the folder ---- */
+
+static int results_entry(const char *name)
+{
+    if (strcmp(name, VP_DIR_PARTS) == 0) return 1;
+    for (const char *const *n = vp_results_files(); *n; n++)
+        if (strcmp(name, *n) == 0) return 1;
+    return 0;
+}
+
+int vp_runner_legacy_folder(const char *dir)
+{
+    char path[4200], *text = NULL;
+    size_t len;
+    vp_err ignore;
+    if (!vp_folder_all(dir, results_entry) || vp_path_join(path, sizeof path, dir, VP_FILE_CONFIG, &ignore) ||
+        vp_read_file(path, (size_t)16 << 20, &text, &len, &ignore))
+        return 0;
+    cJSON *cfg = cJSON_ParseWithLength(text, len);
+    int ours = cJSON_IsString(cJSON_GetObjectItemCaseSensitive(cfg, "varprop_version"));
+    cJSON_Delete(cfg);
+    free(text);
+    return ours;
+}
+
+/* ---- staging and publishing ---- */
+
+/* Does the file at path hold exactly this experiment's config.json (the resolved config
+ * and a final newline)? 1 yes, 0 no, -1 there is no such file; VP_ERR_NOMEM in *s. */
+static int holds_config(const vp_job *j, const char *path, vp_status *s, vp_err *err)
+{
+    size_t want = strlen(j->e->resolved_json) + 1, n = 0;
+    char *buf = NULL;
+    vp_err rerr;
+    /* a longer file (VP_ERR_DATA from vp_read_file) differs as well */
+    vp_status r = vp_read_file(path, want, &buf, &n, &rerr);
+    if (r == VP_ERR_IO) return -1;
+    if (r == VP_ERR_NOMEM) { *s = vp_fail(err, r, "%s", rerr.msg); return 0; }
+    int same = !r && n == want && memcmp(buf, j->e->resolved_json, want - 1) == 0 && buf[want - 1] == '\n';
+    free(buf);
+    return same;
+}
+
+/* Data rows of a CSV file (lines after the header); -1 if it cannot be read. */
+static long data_rows(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return -1;
+    long lines = 0;
+    char buf[1 << 16];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, f)) > 0)
+        for (size_t i = 0; i < n; i++) lines += buf[i] == '\n';
+    fclose(f);
+    return lines > 0 ? lines - 1 : 0;
+}
+
+static vp_status sync_folder(const char *dir, vp_err *err)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return vp_fail(err, VP_ERR_IO, "cannot open folder %s: %s", dir, strerror(errno));
+    int bad = fsync(fd) != 0 && errno != EINVAL;
+    int e = errno;
+    close(fd);
+    return bad ? vp_fail(err, VP_ERR_IO, "cannot sync folder %s: %s", dir, strerror(e)) : VP_OK;
+}
+
+/* Remove the results files staged in .parts (an unpublished attempt's). */
+static void unstage(const vp_job *j, int keep_config)
+{
+    for (const char *const *n = vp_results_files(); *n; n++) {
+        char path[4200];
+        vp_err ignore;
+        if (keep_config && strcmp(*n, VP_FILE_CONFIG) == 0) continue;
+        if (!vp_path_join(path, sizeof path, j->parts, *n, &ignore)) unlink(path);
+    }
+}
+
+vp_status vp_frag_stage_config(const vp_job *j, vp_err *err)
 {
     char path[4200];
     vp_afile f;
-    vp_status s = vp_path_join(path, sizeof path, j->o->out_dir, VP_FILE_CONFIG, err);
+    unstage(j, 0);
+    vp_status s = vp_path_join(path, sizeof path, j->parts, VP_FILE_CONFIG, err);
     if (s || (s = vp_afile_open(&f, path, err))) return s;
     fputs(j->e->resolved_json, f.fp);
     fputc('\n', f.fp);
     return vp_afile_commit(&f, err);
 }
 
-int vp_frag_load_done(vp_job *j, int r)
+vp_status vp_frag_publish(const vp_job *j, long *kept, vp_err *err)
 {
-    char path[4200];
-    part_path(j, r, "sum", path, sizeof path);
-    FILE *f = fopen(path, "r");
-    if (!f) return 0;
-    vp_run_sum s = { 1, 0, 0, 0, 0, NAN, NAN, NAN };
-    int ok = fscanf(f, "%lf %lf %lld %lld", &s.act_ratio, &s.grad_ratio, &s.nonfinite, &s.subnormal) == 4;
-    fclose(f);
-    if (ok) j->sums[r] = s;
-    return ok;
+    const char *out = j->o->out_dir;
+    char from[4200], to[4200];
+    vp_status s = VP_OK;
+    *kept = 0;
+    if ((s = vp_path_join(to, sizeof to, out, VP_FILE_CONFIG, err))) return s;
+    int same = holds_config(j, to, &s, err);
+    if (s) return s;
+    if (same > 0) {
+        /* The folder holds results of this same config: never replace them by fewer runs. */
+        long now = -1, old = -1;
+        if (!vp_path_join(from, sizeof from, j->parts, VP_FILE_RUNS, err)) now = data_rows(from);
+        if (!vp_path_join(to, sizeof to, out, VP_FILE_RUNS, err)) old = data_rows(to);
+        if (now < vp_experiment_runs(j->e) && old > now) {
+            *kept = old;
+            unstage(j, 1);
+            return VP_OK;
+        }
+    } else if (same == 0) {
+        /* Another config's results: from here until the new config.json is in place the
+         * folder has none, so no reader ever pairs one config with another's tables. */
+        if (unlink(to) != 0 && errno != ENOENT)
+            return vp_fail(err, VP_ERR_IO, "cannot replace %s: %s", to, strerror(errno));
+        if ((s = sync_folder(out, err))) return s;
+    }
+    for (const char *const *n = vp_results_files(); *n && !s; n++) {
+        if ((s = vp_path_join(from, sizeof from, j->parts, *n, err)) ||
+            (s = vp_path_join(to, sizeof to, out, *n, err)))
+            break;
+        if (strcmp(*n, VP_FILE_CONFIG) == 0 && (s = sync_folder(out, err))) break; /* the tables first */
+        if (rename(from, to) == 0) continue;
+        if (errno != ENOENT) {
+            s = vp_fail(err, VP_ERR_IO, "cannot move %s into place: %s", to, strerror(errno));
+        } else if (strcmp(*n, VP_FILE_CONFIG) == 0) {
+            s = vp_fail(err, VP_ERR_IO, "internal: %s was not staged", from);
+        } else if (unlink(to) != 0 && errno != ENOENT) { /* an earlier run's output this run does not make */
+            s = vp_fail(err, VP_ERR_IO, "cannot remove %s: %s", to, strerror(errno));
+        }
+    }
+    if (!s) s = sync_folder(out, err);
+    return s;
 }
 
-vp_status vp_frag_check_resume(const vp_job *j, vp_err *err)
+/* ---- resume ---- */
+
+/* Check run r's fragment `ext` against its marker line (lines: the marker's lines
+ * after the first); rows < 0: any row count. 0 and a reason in why when it fails. */
+static int frag_ok(const vp_job *j, int r, const char *ext, long rows, const char *lines, char *why, size_t wlen)
 {
-    char path[4200];
-    vp_status s = vp_path_join(path, sizeof path, j->o->out_dir, VP_FILE_CONFIG, err);
-    if (s) return s;
-    /* config.json holds the resolved config and a final newline: a longer file
-     * (VP_ERR_DATA from vp_read_file) differs as well. */
-    size_t want = strlen(j->e->resolved_json) + 1, n = 0;
+    char path[4200], name[128], want[64];
+    part_path(j, r, ext, path, sizeof path);
+    part_name(r, ext, name, sizeof name);
+    snprintf(want, sizeof want, "%s ", ext);
+    const char *line = lines;
+    while (line && strncmp(line, want, strlen(want)) != 0) {
+        line = strchr(line, '\n');
+        if (line) line++;
+    }
+    long mrows;
+    size_t mbytes;
+    unsigned long mcrc;
+    if (!line || sscanf(line + strlen(want), "%ld %zu %lx", &mrows, &mbytes, &mcrc) != 3) {
+        snprintf(why, wlen, "its marker does not describe %s", name);
+        return 0;
+    }
     char *buf = NULL;
+    size_t len = 0;
     vp_err rerr;
-    s = vp_read_file(path, want, &buf, &n, &rerr);
-    if (s == VP_ERR_IO)
-        return vp_fail(err, VP_ERR_CONFIG, "--resume: %s has no " VP_FILE_CONFIG "; nothing to resume", j->o->out_dir);
-    if (s == VP_ERR_NOMEM) return vp_fail(err, s, "%s", rerr.msg);
-    int same = !s && n == want && memcmp(buf, j->e->resolved_json, want - 1) == 0 && buf[want - 1] == '\n';
+    if (vp_read_file(path, mbytes, &buf, &len, &rerr)) {
+        snprintf(why, wlen, "%s is missing or longer than its marker says", name);
+        return 0;
+    }
+    long frows;
+    unsigned long crc;
+    frag_sums(buf, len, &frows, &crc);
     free(buf);
+    if (len != mbytes || frows != mrows || crc != mcrc)
+        snprintf(why, wlen, "%s holds %zu bytes in %ld rows (checksum %08lx), its marker says %zu bytes in %ld rows "
+                 "(%08lx)", name, len, frows, crc, mbytes, mrows, mcrc);
+    else if (rows >= 0 && frows != rows)
+        snprintf(why, wlen, "%s holds %ld rows, the run has %ld", name, frows, rows);
+    else
+        return 1;
+    return 0;
+}
+
+int vp_frag_load_done(vp_job *j, int r, char *why, size_t wlen)
+{
+    char path[4200], *text = NULL;
+    size_t len;
+    vp_err rerr;
+    part_path(j, r, VP_PART_DONE, path, sizeof path);
+    if (vp_read_file(path, 4096, &text, &len, &rerr)) return 0;
+    vp_run_sum s = { 1, 0, 0, 0, 0, NAN, NAN, NAN };
+    int n = 0;
+    int ok = sscanf(text, "%lf %lf %lld %lld%n", &s.act_ratio, &s.grad_ratio, &s.nonfinite, &s.subnormal, &n) == 4;
+    const char *lines = ok ? strchr(text + n, '\n') : NULL;
+    if (!ok || !lines) snprintf(why, wlen, "its marker is damaged");
+    const vp_variant *var = &j->e->variants[r / j->e->nseeds];
+    ok = ok && lines && frag_ok(j, r, vp_csv_layout_get(VP_CSV_LAYERS)->part, var->L, lines + 1, why, wlen) &&
+         frag_ok(j, r, vp_csv_layout_get(VP_CSV_RUNS)->part, 1, lines + 1, why, wlen) &&
+         (!var->hist_bins || frag_ok(j, r, vp_csv_layout_get(VP_CSV_HIST)->part, -1, lines + 1, why, wlen)) &&
+         (!var->jacobian || frag_ok(j, r, vp_csv_layout_get(VP_CSV_JACOBIAN)->part, -1, lines + 1, why, wlen));
+    free(text);
+    if (!ok) {
+        unlink(path); /* the run is done again */
+        return -1;
+    }
+    j->sums[r] = s;
+    return 1;
+}
+
+vp_status vp_frag_check_resume(const vp_job *j, int *nothing, vp_err *err)
+{
+    /* The unfinished runs' config (staged in .parts), else the published one. */
+    char staged[4200], published[4200], runs[4200];
+    vp_status s = VP_OK;
+    *nothing = 0;
+    if ((s = vp_path_join(staged, sizeof staged, j->parts, VP_FILE_CONFIG, err)) ||
+        (s = vp_path_join(published, sizeof published, j->o->out_dir, VP_FILE_CONFIG, err)) ||
+        (s = vp_path_join(runs, sizeof runs, j->o->out_dir, VP_FILE_RUNS, err)))
+        return s;
+    const char *path = staged;
+    int same = holds_config(j, staged, &s, err);
+    if (!s && same < 0) {
+        path = published;
+        same = holds_config(j, published, &s, err);
+    }
+    if (s) return s;
+    if (same < 0)
+        return vp_fail(err, VP_ERR_CONFIG, "--resume: %s has no " VP_FILE_CONFIG "; nothing to resume", j->o->out_dir);
     if (!same)
         return vp_fail(err, VP_ERR_CONFIG, "--resume: the results in %s were made by a different config "
-                       "(" VP_FILE_CONFIG " differs); run without --resume to start over, or choose another -o",
-                       j->o->out_dir);
+                       "(%s differs); run without --resume to start over, or choose another -o",
+                       j->o->out_dir, path);
+    /* No unpublished attempt, and the published tables hold every run: finished. */
+    *nothing = path == published && data_rows(runs) >= vp_experiment_runs(j->e);
     return VP_OK;
 }

@@ -2,12 +2,14 @@
  * (experiment layer, part of the runner).
  *
  * Each finished run is saved as fragments in <out>/.parts/ -- run-NNNNNNN.layers,
- * .hist, .jac, .runs (CSV rows, atomically written) and last .sum, whose presence
- * marks the run complete. The CSV files are assembled from the fragments in
+ * .hist, .jac, .runs (CSV rows, atomically written and synced) and last .sum, whose
+ * presence marks the run complete and which records each fragment's bytes, rows and
+ * CRC-32, so --resume redoes a run whose fragments were damaged. The CSV files are assembled from the fragments in
  * canonical order (variant, then seed), so their bytes never depend on thread count
  * or scheduling, and an interrupted sweep leaves consistent CSVs of the runs that
- * finished. --resume reloads the .sum markers of complete runs after checking that
- * <out>/config.json was written by the same resolved config.
+ * finished. Every results file is staged in .parts and published at the end,
+ * config.json last (vp_frag_publish). --resume reloads the .sum markers of complete
+ * runs after checking that they were made by the same resolved config.
  */
 #ifndef VP_FRAGMENTS_H
 #define VP_FRAGMENTS_H
@@ -24,17 +26,37 @@ vp_status vp_frag_write(const vp_job *j, int r, const vp_variant *var, const vp_
                         const double *sv, const vp_run_sum *sum, double seconds, vp_err *err);
 
 /* layers.csv, runs.csv and (when some variant asks for them) histograms.csv and
- * jacobian.csv in the results folder: header + the fragments of every complete run. */
+ * jacobian.csv, staged in .parts: header + the fragments of every complete run. */
 vp_status vp_frag_assemble(const vp_job *j, vp_err *err);
 
-/* Remove every file in the fragments folder `dir` (and the folder when rmdir_too). */
+/* Stage <out>/.parts/config.json (the resolved config and a final newline), first
+ * removing results files an earlier attempt staged there. */
+vp_status vp_frag_stage_config(const vp_job *j, vp_err *err);
+/* Publish the staged files into the results folder: the tables and the critical line,
+ * then config.json last; an earlier run's optional output this run did not stage
+ * (histograms.csv, jacobian.csv, critical_line.dat) is removed. When the folder holds
+ * another config's results, its config.json is removed first, so a reader never sees
+ * one config beside another's tables, even if the process dies midway. When it holds
+ * more runs of this same config than were staged, nothing is published and *kept gets
+ * their number (else 0). */
+vp_status vp_frag_publish(const vp_job *j, long *kept, vp_err *err);
+
+/* The fragments folder `dir` (<out>/.parts): create it (mode 0700) when missing;
+ * refuse (VP_ERR_USAGE) one that is a symbolic link, not a folder, or another user's. */
+vp_status vp_frag_prepare(const char *dir, vp_err *err);
+/* Remove the files varprop writes in the fragments folder `dir` -- fragments, staged
+ * results files and their temporaries; never any other name, never through a link --
+ * and, when rmdir_too, the folder if that leaves it empty. */
 void vp_frag_clear(const char *dir, int rmdir_too);
 
-/* <out>/config.json: the resolved config and a final newline. */
-vp_status vp_frag_write_config(const vp_job *j, vp_err *err);
-/* --resume: <out>/config.json must hold exactly this experiment's resolved config. */
-vp_status vp_frag_check_resume(const vp_job *j, vp_err *err);
-/* --resume: load run r's .sum marker into j->sums[r]; 1 if the run is complete. */
-int vp_frag_load_done(vp_job *j, int r);
+/* --resume: the config staged in .parts (or, when none is, <out>/config.json) must hold
+ * exactly this experiment's resolved config. *nothing = 1 when the folder is finished:
+ * no attempt staged in .parts, and runs.csv holds every run. */
+vp_status vp_frag_check_resume(const vp_job *j, int *nothing, vp_err *err);
+/* --resume: load run r's .sum marker into j->sums[r] after checking each fragment
+ * against it (bytes, rows, CRC-32, and the rows the run must have): 1 when the run is
+ * complete, 0 when it has no marker, -1 when a check fails (the marker is removed, so
+ * the run is done again, and why says what was wrong). */
+int vp_frag_load_done(vp_job *j, int r, char *why, size_t wlen);
 
 #endif

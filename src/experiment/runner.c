@@ -7,13 +7,16 @@
 #include "experiment/runner.h"
 
 #include <cblas.h>
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/fsutil.h"
+#include "base/sysmem.h"
 #include "core/data.h"
 #include "experiment/fragments.h"
 #include "experiment/job.h"
@@ -44,16 +47,57 @@ double vp_runner_run_bytes(const vp_experiment *e, int v)
     return b;
 }
 
-static double available_bytes(void)
+/* Images of the data set the sweep reads: the largest batch of a fashion-mnist variant. */
+static int data_images(const vp_experiment *e)
 {
-    FILE *f = fopen("/proc/meminfo", "r");
-    char line[256];
-    double kb = -1;
-    while (f && fgets(line, sizeof line, f))
-        if (sscanf(line, "MemAvailable: %lf kB", &kb) == 1) break;
-    if (f) fclose(f);
-    if (kb > 0) return kb * 1024.0;
-    return (double)sysconf(_SC_AVPHYS_PAGES) * (double)sysconf(_SC_PAGESIZE);
+    int need = 0;
+    for (int v = 0; v < e->nvariants; v++)
+        if (e->variants[v].input == VP_INPUT_FASHION_MNIST && e->variants[v].batch > need) need = e->variants[v].batch;
+    return need;
+}
+
+double vp_runner_data_bytes(const vp_experiment *e)
+{
+    int need = data_images(e);
+    if (!need) return 0;
+    /* the pixels as doubles, their bytes as read, and the reader's first buffer */
+    return (double)need * VP_FASHION_DIM * (8.0 + 1.0) + 16.0 * 1048576.0;
+}
+
+/* Address space each worker reserves without touching it -- counted only against
+ * `ulimit -v`: OpenBLAS's GEMM buffer (128 MiB), a thread stack (8 MiB) and a malloc
+ * arena (64 MiB). Measured: with less than this, OpenBLAS's first GEMM loops forever
+ * on a failing allocation instead of reporting it. */
+#define AS_PER_WORKER (200.0 * 1048576.0)
+
+/* The memory check, before anything is allocated or written: the number of workers
+ * (<= threads) whose runs fit beside the input data under the smallest limit, or a
+ * refusal naming the estimate and the limit. */
+static vp_status fit_workers(const vp_experiment *e, int threads, int *workers, vp_err *err)
+{
+    double per_run = 0;
+    for (int v = 0; v < e->nvariants; v++) {
+        double b = vp_runner_run_bytes(e, v);
+        per_run = b > per_run ? b : per_run;
+    }
+    double data = vp_runner_data_bytes(e);
+    vp_mem_limit lim;
+    vp_mem_available("", &lim);
+    double reserve = lim.kind == VP_MEM_ADDRESS_SPACE ? AS_PER_WORKER : 0;
+    if (lim.kind != VP_MEM_UNKNOWN && data + per_run + reserve > lim.bytes) {
+        const double MiB = 1048576.0;
+        char parts[240];
+        int n = snprintf(parts, sizeof parts, "the network %.0f MiB", per_run / MiB);
+        if (data > 0) n += snprintf(parts + n, sizeof parts - (size_t)n, ", the input data set %.0f MiB", data / MiB);
+        if (reserve > 0)
+            snprintf(parts + n, sizeof parts - (size_t)n, ", address space a thread reserves %.0f MiB", reserve / MiB);
+        return vp_fail(err, VP_ERR_CONFIG, "one run needs about %.0f MiB (%s) but only %.0f MiB is available under %s; "
+                       "reduce depth, width or batch", (data + per_run + reserve) / MiB, parts, lim.bytes / MiB,
+                       lim.what);
+    }
+    *workers = threads;
+    while (*workers > 1 && lim.kind != VP_MEM_UNKNOWN && data + (per_run + reserve) * *workers > lim.bytes) (*workers)--;
+    return VP_OK;
 }
 
 /* ---- scheduling ---- */
@@ -133,20 +177,16 @@ vp_status vp_runner_run(const vp_experiment *e, const vp_runner_opts *o, vp_runn
     int total = (int)vp_experiment_runs(e);
     memset(res, 0, sizeof *res);
     res->total = total;
+    struct stat st;
+    if (o->resume && stat(o->out_dir, &st) != 0)
+        return vp_fail(err, VP_ERR_CONFIG, "--resume: cannot open %s: %s; nothing to resume", o->out_dir,
+                       strerror(errno));
 
     /* Memory, before anything is allocated or written. */
-    double per_run = 0;
-    for (int v = 0; v < e->nvariants; v++) {
-        double b = vp_runner_run_bytes(e, v);
-        per_run = b > per_run ? b : per_run;
-    }
-    double avail = available_bytes();
-    if (per_run > avail)
-        return vp_fail(err, VP_ERR_CONFIG, "one run needs about %.0f MiB but only %.0f MiB of memory is available; "
-                       "reduce depth, width or batch", per_run / 1048576.0, avail / 1048576.0);
     int workers = o->threads < total ? o->threads : total;
     if (workers < 1) workers = 1;
-    while (workers > 1 && per_run * workers > avail) workers--;
+    vp_status ms = fit_workers(e, workers, &workers, err);
+    if (ms) return ms;
     /* OpenBLAS always runs one thread per call: its own threading splits a product by
      * the thread count, and LAPACK's blocked QR (orthogonal init) then gives different
      * bits for different --threads. Parallelism is varprop's: several runs at once, or
@@ -158,6 +198,7 @@ vp_status vp_runner_run(const vp_experiment *e, const vp_runner_opts *o, vp_runn
      * a whole core at the start of every run of varprop. Stop it. */
     blas_thread_shutdown_();
 
+    vp_folder_lock own = VP_FOLDER_LOCK_INIT, *lock = o->lock ? o->lock : &own;
     vp_job j;
     memset(&j, 0, sizeof j);
     j.e = e;
@@ -174,9 +215,7 @@ vp_status vp_runner_run(const vp_experiment *e, const vp_runner_opts *o, vp_runn
     if (!j.sums || !j.todo) { s = vp_fail(err, VP_ERR_NOMEM, "out of memory"); goto end; }
     /* Real data, loaded once and shared read-only -- before anything is written,
      * so a broken data file leaves no output behind. */
-    int need = 0;
-    for (int v = 0; v < e->nvariants; v++)
-        if (e->variants[v].input == VP_INPUT_FASHION_MNIST && e->variants[v].batch > need) need = e->variants[v].batch;
+    int need = data_images(e);
     if (need) {
         char path[4200];
         int dim;
@@ -189,15 +228,25 @@ vp_status vp_runner_run(const vp_experiment *e, const vp_runner_opts *o, vp_runn
         }
         j.data = data;
     }
-    if ((s = vp_mkdir_p(o->out_dir, err))) goto end;
-    if (o->resume && (s = vp_frag_check_resume(&j, err))) goto end;
-    if ((s = vp_mkdir_p(j.parts, err))) goto end;
+    const vp_claim claim = { VP_FILE_MARKER, VP_FOLDER_STAMP, 1, 0, vp_runner_legacy_folder };
+    if (!lock->held && (s = vp_folder_claim(o->out_dir, &claim, lock, err))) goto end;
+    if (o->resume && (s = vp_frag_check_resume(&j, &res->nothing_to_resume, err))) goto end;
+    if (res->nothing_to_resume) goto end;
+    if ((s = vp_frag_prepare(j.parts, err))) goto end;
     if (!o->resume) vp_frag_clear(j.parts, 0);
-    if ((s = vp_frag_write_config(&j, err))) goto end;
+    if ((s = vp_frag_stage_config(&j, err))) goto end;
+    int damaged = 0;
+    char why[600] = "";
     for (int r = 0; r < total; r++) {
-        if (o->resume && vp_frag_load_done(&j, r)) { res->skipped++; continue; }
+        char w[512];
+        int done = o->resume ? vp_frag_load_done(&j, r, w, sizeof w) : 0;
+        if (done < 0 && !damaged++) snprintf(why, sizeof why, "run %d: %s", r, w);
+        if (done > 0) { res->skipped++; continue; }
         j.todo[j.ntodo++] = r;
     }
+    if (o->log && damaged)
+        fprintf(o->log, "varprop: resuming: %d finished run%s failed the check of %s fragments (%s); run again\n",
+                damaged, damaged == 1 ? "" : "s", damaged == 1 ? "its" : "their", why);
     if (o->log && res->skipped)
         fprintf(o->log, "varprop: resuming: %d of %d runs already complete\n", res->skipped, total);
     if ((s = vp_share_group(e, j.todo, j.ntodo, &j.groups, err))) goto end;
@@ -221,13 +270,15 @@ vp_status vp_runner_run(const vp_experiment *e, const vp_runner_opts *o, vp_runn
         *err = j.err;
     }
 
-    /* Consistent CSVs of every complete run -- unless a run failed: then the
-     * finished runs stay in .parts/ for --resume, and results already in the
-     * folder are not replaced by tables of fewer runs. */
+    /* Consistent CSVs of every complete run, staged in .parts/ and published with
+     * config.json last -- unless a run failed: then the finished runs stay in .parts/
+     * for --resume, and results already in the folder are not replaced by tables of
+     * fewer runs. */
     if (!s) {
         vp_status as = vp_frag_assemble(&j, err);
         if (!as && !cl) as = vp_fail(err, VP_ERR_NOMEM, "out of memory");
-        if (!as) as = vp_predict_critical_line_write(e, o->out_dir, cl, err);
+        if (!as) as = vp_predict_critical_line_write(e, j.parts, cl, err);
+        if (!as) as = vp_frag_publish(&j, &res->kept, err);
         s = as;
     }
     int complete = res->done + res->skipped == total;
@@ -239,6 +290,7 @@ vp_status vp_runner_run(const vp_experiment *e, const vp_runner_opts *o, vp_runn
     if (!s || s == VP_ERR_INTERRUPTED) vp_runner_print_summary(&j);
 end:
     vp_pool_free(j.pool);
+    vp_folder_release(&own);
     free(cl);
     free(data);
     free(j.sums);

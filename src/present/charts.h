@@ -22,6 +22,7 @@
 #ifndef VP_CHARTS_H
 #define VP_CHARTS_H
 
+#include <signal.h>
 #include "base/err.h"
 
 /* Draw every chart and the report. plots_dir is created if needed.
@@ -30,10 +31,20 @@
  * as optional check vp_charts_can_draw() first (see below). */
 vp_status vp_charts_draw(const char *results_dir, const char *plots_dir, vp_err *err);
 
+/* vp_charts_draw that stops as soon as *stop is non-zero (a signal): the gnuplot at
+ * work is killed, no temporary is left, and the result is VP_ERR_INTERRUPTED. */
+vp_status vp_charts_draw_stop(const char *results_dir, const char *plots_dir, volatile sig_atomic_t *stop,
+                              vp_err *err);
+
 /* 1 if gnuplot can be run (same test vp_charts_draw makes). When it returns 0,
  * `varprop run` keeps its CSV results, prints VP_PLOT_INSTALL_HINT (plot.h) as a
  * one-line warning and exits 0. */
 int vp_charts_can_draw(void);
+
+/* 1 when the unmarked folder `dir` is a plots folder an earlier varprop made: it holds
+ * report.md and nothing but chart files (<stem>.png/.svg/.gp/.dat), report.md,
+ * critical_line.dat and their temporaries (a vp_claim.adopt, base/lock.h). */
+int vp_charts_legacy_folder(const char *dir);
 
 /* The default plot folder for a results folder: "plots/<name>" where <name>
  * is config.json's "name". A name that is not a plain folder name (empty,

@@ -7,12 +7,21 @@
  * one end of a Unix socket pair: send(..., MSG_NOSIGNAL) turns a dead reader
  * into EPIPE, posix_spawnp reports a missing program at once, and waitpid
  * gives the exit status that pclose would.
+ *
+ * Time limit and signals: gnuplot runs in a process group of its own, so it is killed
+ * (with anything it started) as one. Every blocking step -- sending commands, waiting
+ * for the exit -- polls in short slices and gives up when the caller's stop flag is set
+ * (VP_ERR_INTERRUPTED) or the time limit ($VARPROP_GNUPLOT_TIMEOUT seconds, default
+ * VP_PLOT_TIMEOUT_DEFAULT) has passed (VP_ERR_EXTERNAL); then the group is killed
+ * and waited for, so no gnuplot outlives the chart.
  */
 #include "present/plot.h"
 #include "base/fsutil.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
+#include <poll.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdarg.h>
@@ -24,6 +33,7 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 extern char **environ;
@@ -34,7 +44,11 @@ typedef struct {
 } plot_output;
 
 struct vp_plot {
-    pid_t pid;
+    pid_t pid;           /* also its process group */
+    volatile sig_atomic_t *stop; /* may be NULL: non-zero = give up now */
+    double limit;        /* seconds gnuplot may take (0: no limit) */
+    double deadline;     /* monotonic time when it is up */
+    char script_name[256];
     int fd;              /* our end of gnuplot's stdin; -1 once closed */
     FILE *log;           /* gnuplot's stdout + stderr (anonymous temp file) */
     vp_afile script;
@@ -53,6 +67,45 @@ const char *vp_plot_program(void)
     const char *env = getenv("VARPROP_GNUPLOT");
     return env && *env ? env : "gnuplot";
 }
+
+vp_status vp_plot_timeout(double *seconds, vp_err *err)
+{
+    const char *env = getenv("VARPROP_GNUPLOT_TIMEOUT");
+    *seconds = VP_PLOT_TIMEOUT_DEFAULT;
+    if (!env || !*env) return VP_OK;
+    char *end;
+    double v = strtod(env, &end);
+    if (end == env || *end || !isfinite(v) || v < 0 || v > 1e9)
+        return vp_fail(err, VP_ERR_USAGE, "VARPROP_GNUPLOT_TIMEOUT='%.40s' is not a number of seconds (0 = no limit)",
+                       env);
+    *seconds = v;
+    return VP_OK;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* Why gnuplot must be stopped now: VP_ERR_INTERRUPTED (the stop flag),
+ * VP_ERR_EXTERNAL (the time limit; p->err says so), else VP_OK. */
+static vp_status must_stop(vp_plot *p)
+{
+    if (p->stop && *p->stop) {
+        vp_fail(&p->err, VP_ERR_INTERRUPTED, "interrupted while gnuplot drew %s", p->script_name);
+        return VP_ERR_INTERRUPTED;
+    }
+    if (p->limit > 0 && now_s() > p->deadline) {
+        vp_fail(&p->err, VP_ERR_EXTERNAL, "gnuplot did not finish %s within %g s, so it was stopped (the time limit "
+                "is VARPROP_GNUPLOT_TIMEOUT seconds, 0 for none)", p->script_name, p->limit);
+        return VP_ERR_EXTERNAL;
+    }
+    return VP_OK;
+}
+
+void vp_plot_set_stop(vp_plot *p, volatile sig_atomic_t *stop) { p->stop = stop; }
 
 static int executable(const char *path)
 {
@@ -155,9 +208,16 @@ static vp_status plot_failed(vp_plot *p, vp_status s)
 static vp_status send_all(vp_plot *p, const char *buf, size_t n)
 {
     while (n > 0) {
-        ssize_t k = send(p->fd, buf, n, MSG_NOSIGNAL);
+        vp_status why = must_stop(p);
+        if (why) return plot_failed(p, why);
+        ssize_t k = send(p->fd, buf, n, MSG_NOSIGNAL | MSG_DONTWAIT);
         if (k < 0) {
             if (errno == EINTR) continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK) { /* gnuplot is not reading: wait a slice */
+                struct pollfd pf = { p->fd, POLLOUT, 0 };
+                poll(&pf, 1, 50);
+                continue;
+            }
             int e = errno;
             vp_fail(&p->err, VP_ERR_EXTERNAL, "cannot send commands to gnuplot: %s", strerror(e));
             return plot_failed(p, VP_ERR_EXTERNAL);
@@ -261,7 +321,7 @@ vp_status vp_plot_output(vp_plot *p, const char *name)
     o = &p->out[p->nout];
     vp_err e;
     if (vp_path_join(o->final, sizeof o->final, p->dir, name, &e) ||
-        vp_tmp_name(o->final, o->tmp, sizeof o->tmp, &e)) {
+        vp_tmp_create(o->final, o->tmp, sizeof o->tmp, &e)) {
         p->err = e;
         return plot_failed(p, VP_ERR_IO);
     }
@@ -294,6 +354,8 @@ vp_status vp_plot_open(vp_plot **out, const char *dir, const char *script, vp_er
     char *qdir = NULL;
     const char *prog = vp_plot_program();
 
+    if ((s = vp_plot_timeout(&p->limit, err))) goto fail;
+    snprintf(p->script_name, sizeof p->script_name, "%s", script ? script : "a chart");
     if (strlen(dir) >= sizeof p->dir) { s = vp_fail(err, VP_ERR_IO, "path too long: %s", dir); goto fail; }
     strcpy(p->dir, dir);
     size_t qlen = 2 * strlen(dir) + 3;
@@ -328,7 +390,24 @@ vp_status vp_plot_open(vp_plot **out, const char *dir, const char *script, vp_er
     if (!rc) rc = posix_spawn_file_actions_adddup2(&fa, logfd, 2);
     char arg0[] = "gnuplot";
     char *argv[] = { arg0, NULL };
-    if (!rc) rc = posix_spawnp(&p->pid, prog, &fa, NULL, argv, environ);
+    /* Its own process group (killed as one), the default action for every signal
+     * varprop handles or ignores, and no signal blocked. */
+    posix_spawnattr_t at;
+    sigset_t def, none;
+    sigemptyset(&none);
+    sigemptyset(&def);
+    sigaddset(&def, SIGPIPE);
+    sigaddset(&def, SIGINT);
+    sigaddset(&def, SIGTERM);
+    sigaddset(&def, SIGHUP);
+    int arc = posix_spawnattr_init(&at);
+    if (!arc) arc = posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+    if (!arc) arc = posix_spawnattr_setpgroup(&at, 0);
+    if (!arc) arc = posix_spawnattr_setsigdefault(&at, &def);
+    if (!arc) arc = posix_spawnattr_setsigmask(&at, &none);
+    if (!rc) rc = arc;
+    if (!rc) rc = posix_spawnp(&p->pid, prog, &fa, &at, argv, environ);
+    if (!arc) posix_spawnattr_destroy(&at);
     posix_spawn_file_actions_destroy(&fa);
     close(sv[1]);
     sv[1] = -1;
@@ -342,6 +421,7 @@ vp_status vp_plot_open(vp_plot **out, const char *dir, const char *script, vp_er
     }
     p->fd = sv[0];
     sv[0] = -1;
+    p->deadline = now_s() + p->limit;
     /* Work in the plot folder (pipe only: the script is run from there). */
     size_t n = strlen(qdir) + 4;
     char *line = malloc(n + 1);
@@ -395,16 +475,51 @@ static void read_gnuplot_error(vp_plot *p, char *msg, size_t len)
     snprintf(msg, len, "%s", first);
 }
 
-/* Close the pipe and wait; returns the wait status or -1. */
+/* Kill gnuplot's process group and reap gnuplot. */
+static void kill_process(vp_plot *p)
+{
+    if (p->pid <= 0) return;
+    kill(-p->pid, SIGKILL);
+    kill(p->pid, SIGKILL); /* should setpgid have failed */
+    int st;
+    while (waitpid(p->pid, &st, 0) < 0 && errno == EINTR) {}
+    p->pid = -1;
+}
+
+/* Close the pipe and wait for gnuplot to exit -- in slices, until the stop flag or the
+ * time limit says to kill it (then p->status and p->err say why). Returns the wait
+ * status, or -1. */
 static int finish_process(vp_plot *p)
 {
     if (p->fd >= 0) { close(p->fd); p->fd = -1; }
     if (p->pid <= 0) return -1;
-    int st;
-    pid_t r;
-    do r = waitpid(p->pid, &st, 0); while (r < 0 && errno == EINTR);
-    p->pid = -1;
-    return r < 0 ? -1 : st;
+    for (;;) {
+        siginfo_t si;
+        si.si_pid = 0;
+        int r = waitid(P_PID, (id_t)p->pid, &si, WEXITED | WNOHANG | WNOWAIT);
+        if (r == 0 && si.si_pid == p->pid) {
+            /* Exited, not yet reaped (so its pid still names the group): end anything it
+             * left running there, then reap it. */
+            int st;
+            kill(-p->pid, SIGKILL);
+            pid_t w;
+            do w = waitpid(p->pid, &st, 0); while (w < 0 && errno == EINTR);
+            p->pid = -1;
+            return w < 0 ? -1 : st;
+        }
+        if (r < 0 && errno != EINTR) {
+            p->pid = -1;
+            return -1;
+        }
+        vp_status why = must_stop(p);
+        if (why) {
+            p->status = why; /* overrides: the stop is what the caller must see */
+            kill_process(p);
+            return -1;
+        }
+        struct timespec slice = { 0, 10 * 1000 * 1000 };
+        nanosleep(&slice, NULL);
+    }
 }
 
 static void plot_free(vp_plot *p)
@@ -417,7 +532,8 @@ static void plot_free(vp_plot *p)
 void vp_plot_abort(vp_plot *p)
 {
     if (!p) return;
-    finish_process(p); /* gnuplot exits on end of input */
+    if (p->fd >= 0) { close(p->fd); p->fd = -1; }
+    kill_process(p); /* giving up: no need to wait for gnuplot to finish */
     for (size_t i = 0; i < p->nout; i++) unlink(p->out[i].tmp);
     if (p->have_script) vp_afile_abort(&p->script);
     plot_free(p);
@@ -435,7 +551,10 @@ vp_status vp_plot_close(vp_plot *p, vp_err *err)
     char gmsg[700];
     read_gnuplot_error(p, gmsg, sizeof gmsg);
     vp_status s = VP_OK;
-    if (st == -1) {
+    if (st == -1 && (p->status == VP_ERR_INTERRUPTED || p->status == VP_ERR_EXTERNAL)) {
+        s = p->status; /* stopped or out of time (or, for EXTERNAL, already failing) */
+        if (err) *err = p->err;
+    } else if (st == -1) {
         s = vp_fail(err, VP_ERR_EXTERNAL, "lost track of the gnuplot process");
     } else if (WIFSIGNALED(st)) {
         s = vp_fail(err, VP_ERR_EXTERNAL, "gnuplot was killed by signal %d", WTERMSIG(st));

@@ -23,6 +23,11 @@
  *
  * The gnuplot program is $VARPROP_GNUPLOT when set (a path or a name looked up
  * in PATH), else "gnuplot". No DISPLAY is needed: charts set file terminals.
+ *
+ * Each gnuplot may run for $VARPROP_GNUPLOT_TIMEOUT seconds (default
+ * VP_PLOT_TIMEOUT_DEFAULT; 0: no limit): past that, or as soon as the stop flag
+ * (vp_plot_set_stop) is set, its process group is killed, its outputs deleted, and the
+ * chart fails (VP_ERR_EXTERNAL with a message naming the limit, or VP_ERR_INTERRUPTED).
  */
 #ifndef VP_PLOT_H
 #define VP_PLOT_H
@@ -33,7 +38,18 @@
 #define VP_PLOT_INSTALL_HINT \
     "gnuplot not found: install it (apt-get install gnuplot-nox) and run `varprop plot RESULTS_DIR` to draw the charts"
 
+#include <signal.h>
+
+#define VP_PLOT_TIMEOUT_DEFAULT 60.0 /* seconds */
+
 typedef struct vp_plot vp_plot;
+
+/* The time limit of one gnuplot from $VARPROP_GNUPLOT_TIMEOUT: a number of seconds >= 0
+ * (0: none); VP_ERR_USAGE for anything else. */
+vp_status vp_plot_timeout(double *seconds, vp_err *err);
+
+/* Give up (VP_ERR_INTERRUPTED) as soon as *stop is non-zero (stop may be NULL). */
+void vp_plot_set_stop(vp_plot *p, volatile sig_atomic_t *stop);
 
 /* The gnuplot program varprop will run ($VARPROP_GNUPLOT or "gnuplot"). Borrowed. */
 const char *vp_plot_program(void);

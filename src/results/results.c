@@ -156,3 +156,9 @@ static const vp_csv_layout LAYOUTS[VP_CSV_COUNT] = {
 };
 
 const vp_csv_layout *vp_csv_layout_get(vp_csv_file f) { return &LAYOUTS[f]; }
+
+/* In publishing order (results.h). */
+static const char *const RESULTS_FILES[] = { VP_FILE_LAYERS,   VP_FILE_RUNS,     VP_FILE_HIST,
+                                             VP_FILE_JACOBIAN, VP_FILE_CRITICAL, VP_FILE_CONFIG, NULL };
+
+const char *const *vp_results_files(void) { return RESULTS_FILES; }

@@ -8,7 +8,9 @@
  * histograms.csv and jacobian.csv (when measured), critical_line.dat (sigma sweeps),
  * and .parts/ while runs are in progress (one fragment per run and CSV, assembled at
  * the end; the "sum" fragment marks a finished run). A plot folder holds report.md and
- * <stem>.png/.svg/.gp/.dat per chart (src/present/charts/). README.md ("Output files")
+ * <stem>.png/.svg/.gp/.dat per chart (src/present/charts/). Both hold the marker
+ * .varprop, which makes them varprop's and which a process locks while it writes
+ * (base/lock.h). README.md ("Output files")
  * describes the columns for users; the meanings below are the same text, shorter.
  */
 #ifndef VP_RESULTS_H
@@ -27,6 +29,11 @@
 #define VP_FILE_JACOBIAN "jacobian.csv"      /* one row per singular value */
 #define VP_FILE_CRITICAL "critical_line.dat" /* "sigma_w sigma_b" points of chi_1 = 1 */
 #define VP_FILE_REPORT "report.md"           /* in the plot folder */
+#define VP_FILE_MARKER ".varprop"            /* "varprop VERSION ...": the folder is varprop's; locked while in use */
+
+/* The files a run writes in a results folder, in the order it publishes them (the CSVs,
+ * the critical line, config.json last), NULL-terminated. */
+const char *const *vp_results_files(void);
 #define VP_DIR_PARTS ".parts"                /* run fragments while a run is in progress */
 /* A fragment: VP_DIR_PARTS "/" VP_PART_FORMAT with the run index and a part name
  * (a CSV's vp_csv_layout.part, or VP_PART_DONE, written last: the run is complete). */

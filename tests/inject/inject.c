@@ -14,7 +14,7 @@
  *
  * Why fopen and not write(): glibc's stdio flushes through an internal alias of
  * write() that LD_PRELOAD cannot interpose, and every file varprop writes is
- * opened with fopen (fsutil.c, vp_afile). So fopen(path, "w"/"a"/"r+") is
+ * opened with fopen (fsutil.c, vp_afile). So fopen(path, "w"/"wx"/"a"/"r+") is
  * replaced by a real open() plus a fopencookie() stream whose write callback
  * charges the budget; fileno() is interposed so fsync(fileno(fp)) still reaches
  * the real descriptor. write() on a regular file (fd > 2) is charged too.
@@ -140,6 +140,7 @@ static FILE *wrap(const char *path, const char *mode, fopen_fn real)
     if (budget < 0 || !writes || (match && !strstr(path, match)) || !real) return real ? real(path, mode) : NULL;
     int flags = strchr(mode, '+') ? O_RDWR : O_WRONLY;
     if (mode[0] == 'w') flags |= O_CREAT | O_TRUNC;
+    if (strchr(mode, 'x')) flags |= O_EXCL; /* "wx": vp_afile's temporaries */
     else if (mode[0] == 'a') flags |= O_CREAT | O_APPEND;
     int fd = open(path, flags | O_CLOEXEC, 0666);
     if (fd < 0) return NULL;

@@ -5,6 +5,10 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/lock.h"
 
 static const ck_chart CHARTS[] = {
     { .stem = "act_var_pre", .source = VP_CSV_LAYERS, .draw = ck_draw_lines,
@@ -73,6 +77,31 @@ static const ck_chart CHARTS[] = {
 
 int vp_charts_can_draw(void) { return vp_plot_available(); }
 
+/* The files a chart writes besides its data: <stem>.EXT. */
+static const char *const CHART_EXTS[] = { "png", "svg", "gp", "dat" };
+
+/* A name vp_charts_draw writes in a plots folder. */
+static int plots_entry(const char *name)
+{
+    if (strcmp(name, VP_FILE_REPORT) == 0 || strcmp(name, VP_FILE_CRITICAL) == 0) return 1;
+    const char *dot = strrchr(name, '.');
+    if (!dot) return 0;
+    int ext = 0;
+    for (size_t k = 0; k < sizeof CHART_EXTS / sizeof CHART_EXTS[0]; k++) ext |= strcmp(dot + 1, CHART_EXTS[k]) == 0;
+    for (size_t i = 0; ext && i < sizeof CHARTS / sizeof CHARTS[0]; i++)
+        if (strlen(CHARTS[i].stem) == (size_t)(dot - name) && strncmp(name, CHARTS[i].stem, (size_t)(dot - name)) == 0)
+            return 1;
+    return 0;
+}
+
+int vp_charts_legacy_folder(const char *dir)
+{
+    char report[4200];
+    struct stat st;
+    snprintf(report, sizeof report, "%s/%s", dir, VP_FILE_REPORT);
+    return stat(report, &st) == 0 && vp_folder_all(dir, plots_entry);
+}
+
 vp_status vp_charts_default_dir(const char *results_dir, char *out, size_t len, vp_err *err)
 {
     cJSON *cfg;
@@ -97,19 +126,54 @@ vp_status vp_charts_default_dir(const char *results_dir, char *out, size_t len, 
     return s;
 }
 
+/* After a complete drawing: remove the files of the charts an earlier drawing made
+ * that this one did not (their data is gone from the results), and the copy of the
+ * critical line when the results have none, so nothing stale sits beside the report. */
+static void remove_stale(const ck_exper *e)
+{
+    char path[4200];
+    struct stat st;
+    for (size_t i = 0; i < sizeof CHARTS / sizeof CHARTS[0]; i++) {
+        int drawn = 0;
+        for (size_t k = 0; k < e->ncharts && !drawn; k++) drawn = strcmp(e->charts[k].stem, CHARTS[i].stem) == 0;
+        for (size_t x = 0; !drawn && x < sizeof CHART_EXTS / sizeof CHART_EXTS[0]; x++) {
+            snprintf(path, sizeof path, "%s/%s.%s", e->plots_dir, CHARTS[i].stem, CHART_EXTS[x]);
+            unlink(path);
+        }
+    }
+    snprintf(path, sizeof path, "%s/%s", e->results_dir, VP_FILE_CRITICAL);
+    if (stat(path, &st) != 0) {
+        snprintf(path, sizeof path, "%s/%s", e->plots_dir, VP_FILE_CRITICAL);
+        unlink(path);
+    }
+}
+
 vp_status vp_charts_draw(const char *results_dir, const char *plots_dir, vp_err *err)
+{
+    return vp_charts_draw_stop(results_dir, plots_dir, NULL, err);
+}
+
+vp_status vp_charts_draw_stop(const char *results_dir, const char *plots_dir, volatile sig_atomic_t *stop,
+                              vp_err *err)
 {
     if (!vp_plot_available())
         return vp_fail(err, VP_ERR_EXTERNAL, "cannot run '%s'; %s", vp_plot_program(), VP_PLOT_INSTALL_HINT);
+    double limit;
+    vp_status s = vp_plot_timeout(&limit, err); /* a bad value is refused before anything is drawn */
+    if (s) return s;
     ck_exper e;
     memset(&e, 0, sizeof e);
     e.results_dir = results_dir;
     e.plots_dir = plots_dir;
-    vp_status s = ck_model_build(&e, err);
+    e.stop = stop;
+    s = ck_model_build(&e, err);
     if (!s) s = vp_mkdir_p(plots_dir, err);
-    for (size_t i = 0; !s && i < sizeof CHARTS / sizeof CHARTS[0]; i++)
-        if (e.tab[CHARTS[i].source]) s = CHARTS[i].draw(&e, &CHARTS[i], err);
+    for (size_t i = 0; !s && i < sizeof CHARTS / sizeof CHARTS[0]; i++) {
+        if (stop && *stop) s = vp_fail(err, VP_ERR_INTERRUPTED, "interrupted while drawing the charts");
+        else if (e.tab[CHARTS[i].source]) s = CHARTS[i].draw(&e, &CHARTS[i], err);
+    }
     if (!s) s = vp_report_write(results_dir, plots_dir, e.charts, e.ncharts, err);
+    if (!s) remove_stale(&e);
     ck_model_free(&e);
     return s;
 }

@@ -241,6 +241,7 @@ vp_status ck_render(ck_exper *e, const ck_chart *c, ck_body_fn body, const void 
     snprintf(script, sizeof script, "%s.gp", c->stem);
     vp_status s = vp_plot_open(&p, e->plots_dir, script, err);
     if (s) return s;
+    vp_plot_set_stop(p, e->stop);
     vp_plot_comment(p, "varprop chart '%s' of experiment '%s', drawn from %s (tidy copy: %s.dat)",
                     c->stem, e->name, vp_csv_layout_get(c->source)->file, c->stem);
     vp_plot_comment(p, "Redraw by hand: cd into this folder, then: gnuplot %s", script);

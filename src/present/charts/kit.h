@@ -57,6 +57,7 @@ typedef struct {
 
 typedef struct {
     const char *results_dir, *plots_dir;
+    volatile sig_atomic_t *stop; /* may be NULL: non-zero = stop drawing (vp_plot_set_stop) */
     cJSON *cfg;
     char name[256];
     char subtitle[400];
