@@ -10,6 +10,7 @@
 #include "core/init.h"
 #include "core/rng.h"
 #include "experiment/spec.h"
+#include "harness.h"
 
 Test(init_first, prefix_equals_the_whole_draw_for_every_entrywise_row)
 {
@@ -48,4 +49,23 @@ Test(init_first, prefix_equals_the_whole_draw_for_every_entrywise_row)
     cr_assert_geq(entrywise, 15, "entrywise rows: %d", entrywise);
     free(whole);
     free(part);
+}
+
+/* Through the CLI: one value of a 20000 x 20000 he_normal weight is drawn alone (it
+ * drew 400 M values, 3.2 GB, before); an orthogonal weight that cannot fit in memory
+ * is refused with exit 2 and the estimate, before anything is allocated. */
+Test(init_first, cli_draws_what_it_prints_and_refuses_what_cannot_fit)
+{
+    char dir[256], *out = NULL, *err = NULL;
+    vt_mktmp(dir, sizeof dir, "/tmp/varprop-initfirst-");
+    cr_assert_eq(vt_run(dir, &out, &err, "init he_normal --fan-in 20000 --fan-out 20000 --count 1"), 0, "%s", err);
+    size_t lines = 0;
+    for (const char *p = out; *p; p++) lines += *p == '\n';
+    cr_assert_eq(lines, 1, "one value: %s", out);
+    cr_assert(strstr(err, "1 values"), "%s", err);
+    free(out); free(err);
+    cr_assert_eq(vt_run(dir, &out, &err, "init orthogonal --fan-in 1000000 --fan-out 1000000 --count 1"), 2, "%s", err);
+    cr_assert(strstr(err, "MiB") && strstr(err, "whole"), "%s", err);
+    free(out); free(err);
+    vt_rmtree(dir);
 }

@@ -12,6 +12,7 @@
 #include "cli/cli_util.h"
 #include "core/init.h"
 #include "core/rng.h"
+#include "base/sysmem.h"
 #include "experiment/spec.h"
 
 static const char USAGE[] =
@@ -72,8 +73,18 @@ int vp_cmd_init(int argc, char **argv)
     double *W = malloc((K ? K : 1) * sizeof *W);
     int done = 0;
     vp_status s = W ? vp_init_weight_first(&in, (size_t)fan_out, (size_t)fan_in, K, &rng, W, &done, &err) : VP_ERR_NOMEM;
-    if (!s && !done) {
+    if (!s && !done) { /* the whole matrix (and, for orthogonal, a QR of it) */
         free(W);
+        W = NULL;
+        vp_mem_limit lim;
+        vp_mem_available("", &lim);
+        double need = 3.0 * (double)n * sizeof *W; /* the weight, the QR's copy and work */
+        if (lim.bytes >= 0 && need > lim.bytes) {
+            fprintf(stderr, "varprop init: %s draws the whole %ld x %ld matrix: about %.0f MiB, more than the "
+                            "%.0f MiB left under %s; use a smaller --fan-in/--fan-out\n",
+                    info->name, fan_out, fan_in, need / 1048576.0, lim.bytes / 1048576.0, lim.what);
+            return 2;
+        }
         W = malloc(n * sizeof *W);
         s = W ? vp_init_weight(&in, (size_t)fan_out, (size_t)fan_in, &rng, W, &err) : VP_ERR_NOMEM;
     }
