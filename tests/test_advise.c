@@ -1,7 +1,9 @@
-/* Tests of the iterated maps (src/theory/iterate) and `varprop theory --iterate`.
+/* Tests of the iterated maps (src/theory/iterate), the advisor (src/theory/advise)
+ * and `varprop theory --iterate`.
  * References: closed forms written here independently of the module (the ReLU
- * arc-cosine correlation map), a plain Simpson-rule quadrature of the tanh length
- * map, and SELU's fixed point q* = 1 under LeCun init (Klambauer et al. 2017). */
+ * arc-cosine correlation map, the ReLU fluctuation law of Hanin & Rolnick 2018), a
+ * plain Simpson-rule quadrature of the tanh length map, and SELU's fixed point q* = 1
+ * under LeCun init (Klambauer et al. 2017). */
 #include <cjson/cJSON.h>
 #include <criterion/criterion.h>
 #include <math.h>
@@ -11,6 +13,7 @@
 
 #include "experiment/spec.h"
 #include "harness.h"
+#include "theory/advise.h"
 #include "theory/iterate.h"
 #include "theory/theory.h"
 
@@ -168,6 +171,133 @@ Test(iterate, diverging_map_and_bad_arguments)
     vp_act sm = act_named("softmax");
     cr_expect_eq(vp_theory_iterate(&ctx, &sm, 1.0, 0.0, 1.0, NAN, 3, it, &err), VP_ERR_USAGE);
     cr_expect(strstr(err.msg, "softmax") != NULL, "%s", err.msg);
+}
+
+/* ---- advise: the rule and the fluctuation model ---- */
+
+static vp_advice advise(const char *name, int L, int n, int B, double sb2)
+{
+    vp_act a = act_named(name);
+    vp_theory_ctx ctx = make_ctx(0);
+    vp_advise_net net = { L, n, B, 1.0 };
+    vp_advice r;
+    vp_err err;
+    cr_assert_eq(vp_advise(&ctx, &a, &net, sb2, &r, &err), VP_OK, "%s: %s", name, err.msg);
+    return r;
+}
+
+/* ReLU: sigma_w2 = 2, sigma_b2 = 0 (any sigma_b2 > 0 makes q grow linearly), mean-field
+ * ratios 1 at every depth, and the Hanin & Rolnick variance in closed form: kappa_f =
+ * E[relu^4]/E[relu^2]^2 - 1 = 5 per layer, plus the two end samples (2/n each);
+ * backward kappa_b = E[relu'^4]/E[relu'^2]^2 - 1 = 1, plus 2 (kappa_b + 1)/B. */
+Test(advise, relu_is_he_init_with_the_hanin_rolnick_spread)
+{
+    const int L = 100, n = 1024, B = 32;
+    vp_advice r = advise("relu", L, n, B, NAN);
+    cr_expect(r.sigma_w2 == 2.0 && r.sigma_b2 == 0.0 && r.sigma_b == 0.0, "%g %g", r.sigma_w2, r.sigma_b2);
+    cr_expect(r.sigma_w == 1.41421356, "%.17g", r.sigma_w);
+    cr_expect(isnan(r.q_star), "every q is a fixed point");
+    cr_expect(fabs(r.fwd - 1.0) < 1e-8 * L && fabs(r.bwd - 1.0) < 1e-8 * L, "%.17g %.17g", r.fwd, r.bwd);
+    cr_expect(close_rel(r.var_fwd, (5.0 * (L - 1) + 4.0) / n, 1e-4, 0), "%.10g", r.var_fwd);
+    cr_expect(close_rel(r.var_bwd, (L - 1) * (1.0 + 4.0 / B) / n, 1e-9, 0), "%.10g", r.var_bwd);
+}
+
+/* The chosen point is on the line (chi1 = 1 up to the 9-digit rounding), has
+ * sigma_b2 >= 0, and no neighbour along the line, nor the sigma_b2 = 0 point, is
+ * predicted better. */
+static void expect_line_optimum(const char *name, int L, int n)
+{
+    vp_act a = act_named(name);
+    vp_theory_ctx ctx = make_ctx(0);
+    vp_advise_net net = { L, n, 64, 1.0 };
+    vp_advice r = advise(name, L, n, 64, NAN), o;
+    vp_err err;
+    cr_expect(fabs(r.chi1 - 1.0) < 1e-7, "%s: chi1 = %.12g", name, r.chi1);
+    cr_expect(r.sigma_b2 >= 0 && r.qslope <= 1.0, "%s: sigma_b2 = %g, slope %g", name, r.sigma_b2, r.qslope);
+    for (int s = -1; s <= 1; s += 2) {
+        double q = r.q_star * pow(1.15, s), e2, d2;
+        cr_assert_eq(vp_theory_expect(&ctx, &a, VP_EXP_PHI2, q, &e2, &err), VP_OK);
+        cr_assert_eq(vp_theory_expect(&ctx, &a, VP_EXP_DPHI2, q, &d2, &err), VP_OK);
+        if (q - e2 / d2 < 0) continue;
+        cr_assert_eq(vp_advise_eval(&ctx, &a, &net, 1.0 / d2, q - e2 / d2, &o, &err), VP_OK, "%s", err.msg);
+        cr_expect(o.rms >= r.rms - 1e-6, "%s: q* %g has rms %g < the advice's %g at q* %g", name, q, o.rms, r.rms,
+                  r.q_star);
+    }
+    double sw2, qs;
+    if (vp_theory_critical(&ctx, &a, 0.0, &sw2, &qs, &err) == VP_OK) {
+        cr_assert_eq(vp_advise_eval(&ctx, &a, &net, sw2, 0.0, &o, &err), VP_OK, "%s", err.msg);
+        cr_expect(o.rms >= r.rms - 1e-6, "%s: the sigma_b2 = 0 point is better", name);
+    }
+}
+
+Test(advise, the_advice_is_the_best_point_of_the_line)
+{
+    expect_line_optimum("tanh", 100, 1024);
+    expect_line_optimum("selu", 100, 1024);
+    expect_line_optimum("gelu", 100, 1024);
+    expect_line_optimum("tanh", 30, 256);
+}
+
+/* tanh at sigma_b2 = 0 is critical only in the q* -> 0 limit: from q0 = 1 the signal
+ * decays as 1/(2l), so at depth 100 the advice moves off sigma_b = 0. SELU's sigma_b2
+ * = 0 point (sigma_w2 = 0.477, q* -> 0) decays too; its advice sits near the LeCun
+ * fixed point q* = 1 (where E[selu^2] = 1 = E[x^2]: the net starts at q*). At depth 1
+ * every point ties (both ratios are 1 exactly) and the sigma_b2 = 0 point wins. */
+Test(advise, sigma_b_moves_off_zero_only_where_depth_needs_it)
+{
+    vp_advice t = advise("tanh", 100, 1024, 64, NAN);
+    cr_expect(t.sigma_b2 > 0.1 && t.q_star > 1.0, "tanh: sigma_b2 = %g, q* = %g", t.sigma_b2, t.q_star);
+    vp_advice s = advise("selu", 100, 1024, 64, NAN);
+    cr_expect(s.q_star > 0.8 && s.q_star < 1.5 && s.sigma_b2 > 0, "selu: q* = %g, sigma_b2 = %g", s.q_star,
+              s.sigma_b2);
+    vp_advice t1 = advise("tanh", 1, 1024, 64, NAN);
+    cr_expect(t1.sigma_b2 == 0.0 && t1.sigma_w2 == 1.0 && t1.q_star == 0.0, "tanh depth 1: %g %g %g", t1.sigma_w2,
+              t1.sigma_b2, t1.q_star);
+    cr_expect(t1.fwd == 1.0 && t1.bwd == 1.0 && t1.var_fwd == 0.0 && t1.var_bwd == 0.0);
+    /* A given sigma_b2: the critical point there (docs/theory.md: tanh 1.76095464 at 0.05). */
+    vp_advice g = advise("tanh", 100, 1024, 64, 0.05);
+    cr_expect(g.rule == VP_ADVISE_GIVEN_SB && g.sigma_b2 == 0.05 && fabs(g.sigma_w2 - 1.76095464) < 1e-8,
+              "tanh at 0.05: %.10g", g.sigma_w2);
+}
+
+/* GELU has no critical point at sigma_b = 0 (q = 0 repels), and from unit-variance
+ * inputs the stable part of its line starts at q* ~ 3.4, which the first layer (q^1 =
+ * sigma_w2 + sigma_b2 ~ 2.2) reaches only slowly: the best point keeps the ratios
+ * within the run's stable band but not within a factor 2 at depth 100. */
+Test(advise, gelu_gets_sigma_b_above_zero)
+{
+    vp_advice r = advise("gelu", 100, 1024, 64, NAN);
+    cr_expect(r.sigma_b2 > 0.1 && r.qslope < 1.0, "gelu: sigma_b2 = %g slope %g", r.sigma_b2, r.qslope);
+    cr_expect(r.fwd > 2.0 && r.fwd < 10.0 && r.bwd > 0.1 && r.bwd < 1.0, "gelu: %g %g", r.fwd, r.bwd);
+}
+
+/* Every activation of the registry: an advice on the line, "no point" (VP_ERR_NUMERIC
+ * with that reason), or, row-wise, VP_ERR_USAGE. */
+Test(advise, every_activation_of_the_registry, .timeout = 300)
+{
+    vp_theory_ctx ctx = make_ctx(0);
+    vp_advise_net net = { 12, 256, 64, 1.0 };
+    int advised = 0, none = 0, rowwise = 0;
+    for (int k = 0; k < VP_ACT_COUNT; k++) {
+        vp_act a = vp_act_default((vp_act_kind)k);
+        const char *nm = vp_act_get(a.kind)->name;
+        vp_advice r;
+        vp_err err;
+        vp_status st = vp_advise(&ctx, &a, &net, NAN, &r, &err);
+        if (vp_act_rowwise(vp_act_get(a.kind))) {
+            cr_expect_eq(st, VP_ERR_USAGE, "%s", nm);
+            rowwise++;
+        } else if (st == VP_ERR_NUMERIC) {
+            cr_expect(strstr(err.msg, "no point of the critical line") != NULL, "%s: %s", nm, err.msg);
+            none++;
+        } else {
+            cr_assert_eq(st, VP_OK, "%s: %s", nm, err.msg);
+            cr_expect(fabs(r.chi1 - 1.0) < 1e-6 && r.sigma_b2 >= 0 && r.sigma_w > 0, "%s: chi1 %.10g", nm, r.chi1);
+            cr_expect(isfinite(r.rms), "%s", nm);
+            advised++;
+        }
+    }
+    cr_expect(rowwise == 6 && advised >= 20, "%d advised, %d without a point, %d row-wise", advised, none, rowwise);
 }
 
 /* ---- command line ---- */
