@@ -1,9 +1,28 @@
-/* Tests of the iterated maps (src/theory/iterate), the advisor (src/theory/advise)
- * and `varprop theory --iterate`.
+/* Tests of the iterated maps (src/theory/iterate), the advisor (src/theory/advise,
+ * src/experiment/advise_run) and their commands (`varprop theory --iterate`,
+ * `varprop advise`).
+ *
  * References: closed forms written here independently of the module (the ReLU
  * arc-cosine correlation map, the ReLU fluctuation law of Hanin & Rolnick 2018), a
- * plain Simpson-rule quadrature of the tanh length map, and SELU's fixed point q* = 1
- * under LeCun init (Klambauer et al. 2017). */
+ * plain Simpson-rule quadrature of the tanh length map, SELU's fixed point q* = 1
+ * under LeCun init (Klambauer et al. 2017), and measurements of the advised configs
+ * run by the runner.
+ *
+ * Statistics of the measurements (suite advise_run): each seed is an independent
+ * network, so the ln(ratio) of S seeds are i.i.d. The advisor predicts their law to
+ * leading order in L/n: ln(ratio) ~ N(ln(mean-field ratio) - V/2, V), V the
+ * finite-width variance (docs/theory.md). The mean of S logs is compared with the
+ * predicted centre within 4 standard errors, 4 sqrt(max(V, s^2)/S), s^2 the seeds'
+ * sample variance: if the model's V holds, a false failure has probability below
+ * 6e-5 per check; where it understates the spread (measured: tanh's and gelu's
+ * backward s is ~1.2-1.5 x sqrt(V)), the studentized mean has a t distribution with
+ * S - 1 = 5 degrees of freedom and P(|t| > 4) = 1%. The runs are deterministic, so a
+ * passing configuration always passes. That the model does not understate the
+ * spread grossly is checked by s^2 <= 6 V (if V holds, P(chi2_5 / 5 > 6) = 1.5e-5).
+ * Stability "within a factor 2 over depth 100" is
+ * the predicted median ratio exp(ln ratio - V/2) inside [1/2, 2] together with the
+ * measurement agreeing with it: at width 1024 the seeds of a depth-100 ReLU net still
+ * spread by a factor ~2 each way (V = 5 (L - 1)/n), so a single seed is no test. */
 #include <cjson/cJSON.h>
 #include <criterion/criterion.h>
 #include <math.h>
@@ -11,6 +30,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "experiment/advise_run.h"
+#include "experiment/config.h"
 #include "experiment/spec.h"
 #include "harness.h"
 #include "theory/advise.h"
@@ -300,6 +321,79 @@ Test(advise, every_activation_of_the_registry, .timeout = 300)
     cr_expect(rowwise == 6 && advised >= 20, "%d advised, %d without a point, %d row-wise", advised, none, rowwise);
 }
 
+/* ---- the snippet, run ---- */
+
+#define RUN_L 100
+#define RUN_N 1024
+#define RUN_B 32
+#define RUN_S 6
+
+/* Advise ACT at depth 100, width 1024, run the mean_field snippet for 6 seeds
+ * through the config parser and the runner, and compare (file comment). */
+static void run_snippet(const char *name, int factor2)
+{
+    vp_act a = act_named(name);
+    vp_advice r = advise(name, RUN_L, RUN_N, RUN_B, NAN);
+    char snip[1024];
+    vp_err err;
+    cr_assert_eq(vp_advise_snippet(&a, RUN_L, RUN_N, &r, VP_SNIPPET_MEAN_FIELD, snip, sizeof snip, &err), VP_OK);
+    vp_advise_measured m;
+    cr_assert_eq(vp_advise_measure(snip, RUN_S, RUN_B, 1, NULL, &m, &err), VP_OK, "%s: %s", name, err.msg);
+    cr_assert_eq(m.nseeds, RUN_S);
+    const double pred[2] = { r.fwd, r.bwd }, var[2] = { r.var_fwd, r.var_bwd };
+    const double *meas[2] = { m.act_ratio, m.grad_ratio };
+    for (int k = 0; k < 2; k++) {
+        double mean = 0.0, ss = 0.0;
+        for (int s = 0; s < RUN_S; s++) mean += log(meas[k][s]) / RUN_S;
+        for (int s = 0; s < RUN_S; s++) ss += pow(log(meas[k][s]) - mean, 2) / (RUN_S - 1);
+        double centre = log(pred[k]) - 0.5 * var[k], se = sqrt(fmax(var[k], ss) / RUN_S);
+        const char *what = k ? "backward" : "forward";
+        cr_expect(fabs(mean - centre) <= 4.0 * se, "%s %s: mean ln ratio %.3f, predicted %.3f +- 4 x %.3f", name, what,
+                  mean, centre, se);
+        cr_expect(ss <= 6.0 * var[k], "%s %s: seeds' variance of ln ratio %.3g > 6 x predicted %.3g", name, what, ss,
+                  var[k]);
+        if (factor2)
+            cr_expect(fabs(centre) <= log(2.0), "%s %s: predicted median ratio %.3g is not within a factor 2", name,
+                      what, exp(centre));
+        else
+            cr_expect(fabs(centre) <= log(10.0), "%s %s: predicted median ratio %.3g", name, what, exp(centre));
+    }
+}
+
+Test(advise_run, relu_snippet_is_stable_over_depth_100, .timeout = 600) { run_snippet("relu", 1); }
+Test(advise_run, tanh_snippet_is_stable_over_depth_100, .timeout = 600) { run_snippet("tanh", 1); }
+Test(advise_run, selu_snippet_is_stable_over_depth_100, .timeout = 600) { run_snippet("selu", 1); }
+/* gelu: within the run's stable band only (see gelu_gets_sigma_b_above_zero). */
+Test(advise_run, gelu_snippet_matches_its_prediction_over_depth_100, .timeout = 600) { run_snippet("gelu", 0); }
+
+/* The three forms describe the same network: each parses, with the same weight
+ * variance per layer (fan_in Var[W] = sigma_w^2) and bias variance. */
+Test(advise_run, the_three_snippets_are_the_same_network)
+{
+    vp_act a = act_named("tanh");
+    vp_advice r = advise("tanh", 20, 128, 64, NAN);
+    for (int k = 0; k < VP_SNIPPET_COUNT; k++) {
+        char snip[1024], text[1400];
+        vp_err err;
+        cr_assert_eq(vp_advise_snippet(&a, 20, 128, &r, (vp_snippet_kind)k, snip, sizeof snip, &err), VP_OK);
+        snprintf(text, sizeof text, "{\"name\": \"s\", \"network\": %s}", snip);
+        vp_experiment *e = NULL;
+        vp_config_opts co = { 0 };
+        cr_assert_eq(vp_config_parse(text, strlen(text), "snippet", &co, &e, &err), VP_OK, "%s: %s", snip, err.msg);
+        cr_expect(e->variants[0].L == 20 && e->variants[0].widths[0] == 128 && e->variants[0].widths[20] == 128);
+        cr_expect_eq(e->variants[0].act.kind, a.kind);
+        vp_experiment_free(e);
+    }
+    /* A non-default activation parameter is written out. */
+    vp_act lr = act_named("leaky_relu");
+    lr.p[0] = 0.2;
+    char snip[1024];
+    vp_err err;
+    cr_assert_eq(vp_advise_snippet(&lr, 5, 8, &r, VP_SNIPPET_MEAN_FIELD, snip, sizeof snip, &err), VP_OK);
+    cr_expect(strstr(snip, "{\"name\": \"leaky_relu\", \"negative_slope\": 0.20000000000000001}") != NULL, "%s", snip);
+    cr_expect_eq(vp_advise_snippet(&lr, 5, 8, &r, VP_SNIPPET_MEAN_FIELD, snip, 20, &err), VP_ERR_USAGE);
+}
+
 /* ---- command line ---- */
 
 static char tmpdir[256];
@@ -356,3 +450,98 @@ Test(advise_cli, theory_iterate_csv_json_and_sigma_forms)
     free(o), free(o2), free(e);
 }
 
+/* The JSON advice: the point, and the snippet the library writes for it. */
+Test(advise_cli, json_advice_carries_the_library_snippet)
+{
+    char *o, *e;
+    cr_assert_eq(vt_run(tmpdir, &o, &e, "advise tanh --depth 30 --width 128 --json"), 0, "%s", e);
+    cJSON *j = cJSON_Parse(o);
+    cr_assert(j, "%s", o);
+    vp_advice r = advise("tanh", 30, 128, 64, NAN);
+    cr_expect(cJSON_GetObjectItem(j, "sigma_w2")->valuedouble == r.sigma_w2);
+    cr_expect(cJSON_GetObjectItem(j, "sigma_b")->valuedouble == r.sigma_b);
+    cr_expect_str_eq(cJSON_GetObjectItem(j, "rule")->valuestring, "least_rms");
+    vp_act a = act_named("tanh");
+    cJSON *net = cJSON_GetObjectItem(j, "network");
+    for (int k = 0; k < VP_SNIPPET_COUNT; k++) {
+        char snip[1024];
+        vp_err err;
+        cr_assert_eq(vp_advise_snippet(&a, 30, 128, &r, (vp_snippet_kind)k, snip, sizeof snip, &err), VP_OK);
+        cJSON *want = cJSON_Parse(snip), *got = cJSON_GetObjectItem(net, vp_snippet_name((vp_snippet_kind)k));
+        cr_expect(cJSON_Compare(want, got, 1), "%s: %s", vp_snippet_name((vp_snippet_kind)k), snip);
+        cJSON_Delete(want);
+    }
+    cJSON_Delete(j);
+    free(o), free(e);
+
+    /* Without --width the advice is for a config's default width. */
+    vp_experiment *ex;
+    vp_err err;
+    vp_config_opts co = { 0 };
+    const char *cfg = "{\"name\": \"w\"}";
+    cr_assert_eq(vp_config_parse(cfg, strlen(cfg), "w", &co, &ex, &err), VP_OK, "%s", err.msg);
+    cr_assert_eq(vt_run(tmpdir, &o, &e, "advise relu --depth 3 --json"), 0, "%s", e);
+    j = cJSON_Parse(o);
+    cr_expect_eq(cJSON_GetObjectItem(j, "width")->valueint, ex->variants[0].widths[1]);
+    cJSON_Delete(j);
+    vp_experiment_free(ex);
+    free(o), free(e);
+}
+
+Test(advise_cli, text_errors_and_row_wise)
+{
+    char *o, *e;
+    cr_assert_eq(vt_run(tmpdir, &o, &e, "advise relu --depth 100"), 0, "%s", e);
+    cr_expect(strstr(o, "sigma_w2  2 ") && strstr(o, "predicted at depth 100") && strstr(o, "width >= 1039"), "%s", o);
+    cr_expect(strstr(o, "\"init\": {\"name\": \"mean_field\", \"sigma_w\": 1.41421356, \"sigma_b\": 0}") != NULL, "%s", o);
+    cr_expect(strstr(o, "\"variance_scaling\", \"scale\": 2,") != NULL, "%s", o);
+    free(o), free(e);
+    static const char *const rowwise[] = { "glu", "softmax", "log_softmax", "softmin", "standardize", "sparsemax" };
+    for (size_t i = 0; i < sizeof rowwise / sizeof rowwise[0]; i++) {
+        cr_assert_eq(vt_run(tmpdir, &o, &e, "advise %s --depth 5", rowwise[i]), 2, "%s", rowwise[i]);
+        cr_expect(strstr(e, "row-wise activation") != NULL && strstr(e, rowwise[i]) != NULL, "%s", e);
+        free(o), free(e);
+    }
+    cr_assert_eq(vt_run(tmpdir, &o, &e, "advise softplus --depth 5"), 1);
+    cr_expect(strstr(e, "no point of the critical line") != NULL, "%s", e);
+    free(o), free(e);
+    cr_assert_eq(vt_run(tmpdir, &o, &e, "advise tanh"), 2);
+    cr_expect(strstr(e, "--depth") != NULL, "%s", e);
+    free(o), free(e);
+    cr_assert_eq(vt_run(tmpdir, &o, &e, "advise tanh --depth 5 --sigma-b 0.1 --sigma-b2 0.01"), 2);
+    free(o), free(e);
+    cr_assert_eq(vt_run(tmpdir, &o, &e, "advise tanh --depth 0"), 2);
+    free(o), free(e);
+    cr_assert_eq(vt_run(tmpdir, &o, &e, "advise tanh --depth 5 --sigma-b 0.5 --json"), 0, "%s", e);
+    cr_expect(strstr(o, "\"rule\":\"given_sigma_b2\"") && strstr(o, "\"sigma_b2\":0.25,"), "%s", o);
+    free(o), free(e);
+}
+
+/* --check runs the snippet: 4 seeds measured, folder removed, agreement stated. */
+Test(advise_cli, check_measures_the_snippet, .timeout = 300)
+{
+    char *o, *e, env[400];
+    snprintf(env, sizeof env, "env TMPDIR=%s", tmpdir);
+    cr_assert_eq(vt_run_env(tmpdir, env, &o, &e, "advise tanh --depth 20 --width 128 --check --json"), 0, "%s", e);
+    cJSON *j = cJSON_Parse(o), *m = cJSON_GetObjectItem(j, "measured");
+    cr_assert(m, "%s", o);
+    cr_expect_eq(cJSON_GetArraySize(cJSON_GetObjectItem(m, "forward")), 4);
+    double gf = cJSON_GetObjectItem(m, "forward_geomean")->valuedouble;
+    double med = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "forward"), "median")->valuedouble;
+    double sd = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "forward"), "sd_ln")->valuedouble;
+    cr_expect(fabs(log(gf / med)) <= 4 * sd / 2, "forward %g vs %g (sd %g)", gf, med, sd);
+    cJSON_Delete(j);
+    free(o), free(e);
+    cr_assert_eq(vt_run_env(tmpdir, env, &o, &e, "advise tanh --depth 20 --width 128 --check"), 0, "%s", e);
+    cr_expect(strstr(o, "measured (varprop run of the mean_field network, seeds 0..3, batch 64)") != NULL, "%s", o);
+    free(o), free(e);
+    /* Nothing left behind: the temporary folder (varprop-advise-XXXXXX) is gone. */
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "ls -A %s | grep -c '^varprop-advise-' > %s/count", tmpdir, tmpdir);
+    cr_assert_neq(system(cmd), -1);
+    char path[400];
+    snprintf(path, sizeof path, "%s/count", tmpdir);
+    char *cnt = vt_slurp_must(path, NULL);
+    cr_expect_eq(atoi(cnt), 0, "left behind: %s", cnt);
+    free(cnt);
+}
