@@ -402,6 +402,15 @@ static void rm(void) { vt_rmtree(tmpdir); }
 
 TestSuite(advise_cli, .init = mk, .fini = rm);
 
+/* `varprop ARGS` exits with rc and, unless needle is NULL, says needle on stderr. */
+static void expect_run(int rc, const char *needle, const char *args)
+{
+    char *o, *e;
+    cr_expect_eq(vt_run(tmpdir, &o, &e, "%s", args), rc, "%s: %s", args, e);
+    if (needle) cr_expect(strstr(e, needle) != NULL, "%s: %s", args, e);
+    free(o), free(e);
+}
+
 Test(advise_cli, theory_iterate_csv_json_and_sigma_forms)
 {
     char *o, *e;
@@ -425,24 +434,14 @@ Test(advise_cli, theory_iterate_csv_json_and_sigma_forms)
     cJSON_Delete(j);
     free(o), free(o2), free(e);
 
-    cr_assert_eq(vt_run(tmpdir, &o, &e, "theory tanh --sigma-w 1 --sigma-w2 1 --iterate 3"), 2);
-    cr_expect(strstr(e, "give --sigma-w2 or --sigma-w, not both") != NULL, "%s", e);
-    free(o), free(e);
-    cr_assert_eq(vt_run(tmpdir, &o, &e, "theory tanh --sigma-b 1 --sigma-b2 1"), 2);
-    free(o), free(e);
-    cr_assert_eq(vt_run(tmpdir, &o, &e, "theory tanh --c0 0.5"), 2);
-    cr_expect(strstr(e, "--iterate") != NULL, "%s", e);
-    free(o), free(e);
-    cr_assert_eq(vt_run(tmpdir, &o, &e, "theory tanh --iterate 3 --c0 1.5"), 2);
-    free(o), free(e);
-    cr_assert_eq(vt_run(tmpdir, &o, &e, "theory tanh --csv"), 2);
-    free(o), free(e);
-    cr_assert_eq(vt_run(tmpdir, &o, &e, "theory tanh --critical --iterate 3"), 2);
-    free(o), free(e);
-    cr_assert_eq(vt_run(tmpdir, &o, &e, "theory tanh --critical --sigma-w 1"), 2);
-    free(o), free(e);
-    cr_assert_eq(vt_run(tmpdir, &o, &e, "theory softmax --iterate 3"), 2);
-    free(o), free(e);
+    expect_run(2, "give --sigma-w2 or --sigma-w, not both", "theory tanh --sigma-w 1 --sigma-w2 1 --iterate 3");
+    expect_run(2, "give --sigma-b2 or --sigma-b, not both", "theory tanh --sigma-b 1 --sigma-b2 1");
+    expect_run(2, "--iterate", "theory tanh --c0 0.5");
+    expect_run(2, "[-1, 1]", "theory tanh --iterate 3 --c0 1.5");
+    expect_run(2, "--iterate", "theory tanh --csv");
+    expect_run(2, "not both", "theory tanh --critical --iterate 3");
+    expect_run(2, "--critical computes sigma_w2", "theory tanh --critical --sigma-w 1");
+    expect_run(2, "softmax", "theory softmax --iterate 3");
     /* --sigma-b also sets --critical's bias: the same line point as --sigma-b2. */
     cr_assert_eq(vt_run(tmpdir, &o, &e, "theory tanh --critical --sigma-b 0.5 --json"), 0);
     cr_assert_eq(vt_run(tmpdir, &o2, &e, "theory tanh --critical --sigma-b2 0.25 --json"), 0);
@@ -498,23 +497,31 @@ Test(advise_cli, text_errors_and_row_wise)
     free(o), free(e);
     static const char *const rowwise[] = { "glu", "softmax", "log_softmax", "softmin", "standardize", "sparsemax" };
     for (size_t i = 0; i < sizeof rowwise / sizeof rowwise[0]; i++) {
-        cr_assert_eq(vt_run(tmpdir, &o, &e, "advise %s --depth 5", rowwise[i]), 2, "%s", rowwise[i]);
-        cr_expect(strstr(e, "row-wise activation") != NULL && strstr(e, rowwise[i]) != NULL, "%s", e);
-        free(o), free(e);
+        char args[64], say[64];
+        snprintf(args, sizeof args, "advise %s --depth 5", rowwise[i]);
+        snprintf(say, sizeof say, "%s is a row-wise activation", rowwise[i]);
+        expect_run(2, say, args);
     }
-    cr_assert_eq(vt_run(tmpdir, &o, &e, "advise softplus --depth 5"), 1);
-    cr_expect(strstr(e, "no point of the critical line") != NULL, "%s", e);
-    free(o), free(e);
-    cr_assert_eq(vt_run(tmpdir, &o, &e, "advise tanh"), 2);
-    cr_expect(strstr(e, "--depth") != NULL, "%s", e);
-    free(o), free(e);
-    cr_assert_eq(vt_run(tmpdir, &o, &e, "advise tanh --depth 5 --sigma-b 0.1 --sigma-b2 0.01"), 2);
-    free(o), free(e);
-    cr_assert_eq(vt_run(tmpdir, &o, &e, "advise tanh --depth 0"), 2);
-    free(o), free(e);
+    expect_run(1, "no point of the critical line", "advise softplus --depth 5");
+    expect_run(2, "--depth", "advise tanh");
+    expect_run(2, "not both", "advise tanh --depth 5 --sigma-b 0.1 --sigma-b2 0.01");
+    expect_run(2, NULL, "advise tanh --depth 0");
     cr_assert_eq(vt_run(tmpdir, &o, &e, "advise tanh --depth 5 --sigma-b 0.5 --json"), 0, "%s", e);
     cr_expect(strstr(o, "\"rule\":\"given_sigma_b2\"") && strstr(o, "\"sigma_b2\":0.25,"), "%s", o);
     free(o), free(e);
+}
+
+/* Folders varprop-advise-* in tmpdir (what a check would leave behind). */
+static int leftover_folders(void)
+{
+    char cmd[600], path[400];
+    snprintf(cmd, sizeof cmd, "ls -A %s | grep -c '^varprop-advise-' > %s/count", tmpdir, tmpdir);
+    cr_assert_neq(system(cmd), -1);
+    snprintf(path, sizeof path, "%s/count", tmpdir);
+    char *cnt = vt_slurp_must(path, NULL);
+    int n = atoi(cnt);
+    free(cnt);
+    return n;
 }
 
 /* --check runs the snippet: 4 seeds measured, folder removed, agreement stated. */
@@ -536,12 +543,19 @@ Test(advise_cli, check_measures_the_snippet, .timeout = 300)
     cr_expect(strstr(o, "measured (varprop run of the mean_field network, seeds 0..3, batch 64)") != NULL, "%s", o);
     free(o), free(e);
     /* Nothing left behind: the temporary folder (varprop-advise-XXXXXX) is gone. */
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "ls -A %s | grep -c '^varprop-advise-' > %s/count", tmpdir, tmpdir);
-    cr_assert_neq(system(cmd), -1);
-    char path[400];
-    snprintf(path, sizeof path, "%s/count", tmpdir);
-    char *cnt = vt_slurp_must(path, NULL);
-    cr_expect_eq(atoi(cnt), 0, "left behind: %s", cnt);
-    free(cnt);
+    cr_expect_eq(leftover_folders(), 0);
+}
+
+/* A run that fails (here: refused for its memory estimate before anything is
+ * written) leaves no temporary folder either. */
+Test(advise_cli, a_failed_check_leaves_no_folder)
+{
+    vp_advise_measured m;
+    vp_err err;
+    vp_status st = vp_advise_measure("{\"depth\": 20000, \"width\": 60000, \"activation\": \"relu\"}", 2, 64, 1, tmpdir,
+                                     &m, &err);
+    cr_expect_neq(st, VP_OK);
+    cr_expect_eq(leftover_folders(), 0, "%s", err.msg);
+    cr_expect_eq(vp_advise_measure("{\"depth\": 2, \"activation\": \"nope\"}", 2, 64, 1, tmpdir, &m, &err),
+                 VP_ERR_CONFIG);
 }

@@ -68,11 +68,16 @@ static void minmax(const double *v, int n, double *lo, double *hi)
     for (int i = 1; i < n; i++) *lo = fmin(*lo, v[i]), *hi = fmax(*hi, v[i]);
 }
 
-/* A measured geometric mean agrees with the prediction: |ln(geo) - ln(median)| within
- * 4 standard errors sqrt(V / seeds) of the model (docs/theory.md). */
-static int agrees(double geo, double median, double var, int n)
+/* The seeds' ln ratios agree with the prediction: their mean within 4 standard
+ * errors of ln(median), the standard error sqrt(max(V, s^2)/n) from the predicted
+ * variance V or the seeds' own sample variance s^2, whichever is larger
+ * (docs/theory.md; tests/test_advise.c uses the same rule). */
+static int agrees(const double *v, int n, double median, double var)
 {
-    return fabs(log(geo) - log(median)) <= 4.0 * sqrt(var / n);
+    double m = log(geomean(v, n)), ss = 0.0;
+    for (int i = 0; i < n; i++) ss += (log(v[i]) - m) * (log(v[i]) - m);
+    if (n > 1) var = fmax(var, ss / (n - 1));
+    return fabs(m - log(median)) <= 4.0 * sqrt(var / n);
 }
 
 /* The width at which the 1-s.d. spread of both ratios is within a factor 2:
@@ -169,7 +174,10 @@ static void print_text(const char *label, const vp_advise_net *net, const vp_adv
     }
     double mf = fmax(fabs(log(a->fwd)), fabs(log(a->bwd)));
     double md = fmax(fabs(log(median_of(a->fwd, a->var_fwd))), fabs(log(median_of(a->bwd, a->var_bwd))));
-    if (!(mf <= log(2.0)))
+    if (!(mf <= log(2.0)) && a->rule == VP_ADVISE_GIVEN_SB)
+        printf("  note: at this sigma_b2 the ratios are not within a factor 2 at this depth (even at\n"
+               "        infinite width); without --sigma-b2 advise picks the best point of the line\n");
+    else if (!(mf <= log(2.0)))
         printf("  note: no point of the critical line keeps both ratios within a factor 2 at this depth\n"
                "        for unit-variance inputs (even at infinite width)\n");
     else if (!(md <= log(2.0)) || fmax(a->var_fwd, a->var_bwd) > log(2.0) * log(2.0))
@@ -189,8 +197,8 @@ static void print_measured(const vp_advise_net *net, const vp_advice *a, const v
     double gf = geomean(m->act_ratio, m->nseeds), gb = geomean(m->grad_ratio, m->nseeds), lf, hf, lb, hb;
     minmax(m->act_ratio, m->nseeds, &lf, &hf);
     minmax(m->grad_ratio, m->nseeds, &lb, &hb);
-    int okf = agrees(gf, median_of(a->fwd, a->var_fwd), a->var_fwd, m->nseeds);
-    int okb = agrees(gb, median_of(a->bwd, a->var_bwd), a->var_bwd, m->nseeds);
+    int okf = agrees(m->act_ratio, m->nseeds, median_of(a->fwd, a->var_fwd), a->var_fwd);
+    int okb = agrees(m->grad_ratio, m->nseeds, median_of(a->bwd, a->var_bwd), a->var_bwd);
     printf("\nmeasured (varprop run of the mean_field network, seeds 0..%d, batch %d):\n", m->nseeds - 1, net->batch);
     printf("  %-24s %-18s %s\n", "", "forward", "backward");
     printf("  %-24s %-18.4g %.4g\n", "geometric mean", gf, gb);
@@ -199,7 +207,7 @@ static void print_measured(const vp_advise_net *net, const vp_advice *a, const v
     snprintf(r2, sizeof r2, "%.3g .. %.3g", lb, hb);
     printf("  %-24s %-18s %s\n", "seeds", r1, r2);
     printf("  %-24s %-18s %s\n", "vs predicted median", okf ? "agrees" : "DIFFERS", okb ? "agrees" : "DIFFERS");
-    printf("  (agrees: within 4 standard errors, sqrt(V/seeds) with V the predicted variance of ln ratio)\n");
+    printf("  (agrees: mean ln ratio within 4 standard errors of the median's; docs/theory.md)\n");
 }
 
 int vp_cmd_advise(int argc, char **argv)
