@@ -19,7 +19,6 @@
 
 #include "core/act.h"
 #include "cli/cli_util.h"
-#include "experiment/spec.h"
 #include "theory/iterate.h"
 #include "theory/theory.h"
 

@@ -51,7 +51,14 @@ vp_status vp_advise_snippet(const vp_act *act, int depth, int width, const vp_ad
     } else {
         ok = ok && put(buf, len, &at, "{\"name\": \"%s\"", ai->name);
         for (int i = 0; i < ai->nparams; i++)
-            if (act->p[i] != ai->params[i].def) ok = ok && put(buf, len, &at, ", \"%s\": %.17g", ai->params[i].name, act->p[i]);
+            if (act->p[i] != ai->params[i].def) {
+                /* the shortest %.Ng that reads back as the same double */
+                int digits = 15;
+                char num[40];
+                do snprintf(num, sizeof num, "%.*g", digits, act->p[i]);
+                while (strtod(num, NULL) != act->p[i] && ++digits <= 17);
+                ok = ok && put(buf, len, &at, ", \"%s\": %s", ai->params[i].name, num);
+            }
         ok = ok && put(buf, len, &at, "}");
     }
     switch (kind) {
