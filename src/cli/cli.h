@@ -13,5 +13,6 @@ int vp_cmd_init(int argc, char **argv);
 int vp_cmd_plot(int argc, char **argv);
 int vp_cmd_theory(int argc, char **argv);
 int vp_cmd_gain(int argc, char **argv);
+int vp_cmd_advise(int argc, char **argv);
 
 #endif

@@ -1,6 +1,9 @@
 /* cli_util: see cli_util.h. */
 #include "cli/cli_util.h"
 
+#include <cjson/cJSON.h>
+
+#include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -176,4 +179,39 @@ int vp_cli_act_params(const char *cmd, vp_act *a, const char *const *kv, int n)
 int vp_cli_init_params(const char *cmd, vp_init *in, const char *const *kv, int n)
 {
     return apply_params(cmd, set_init, check_init, in, kv, n);
+}
+
+void vp_cli_json_num(cJSON *o, const char *key, double v)
+{
+    if (isfinite(v))
+        cJSON_AddNumberToObject(o, key, v);
+    else
+        cJSON_AddNullToObject(o, key);
+}
+
+int vp_cli_json_emit(cJSON *item)
+{
+    char *s = item ? cJSON_PrintUnformatted(item) : NULL;
+    cJSON_Delete(item);
+    if (!s) {
+        fprintf(stderr, "varprop: out of memory while printing JSON\n");
+        return 1;
+    }
+    printf("%s\n", s);
+    cJSON_free(s);
+    return 0;
+}
+
+int vp_cli_activation(const char *cmd, const char *name, const char *const *params, int nparams, vp_act *act)
+{
+    vp_err err;
+    if (vp_spec_act(name, act, &err)) return vp_cli_usage_error(cmd, "%s", err.msg);
+    return vp_cli_act_params(cmd, act, params, nparams);
+}
+
+int vp_cli_sigma2(const char *cmd, const char *name, int have2, int have1, double s1, double *v2)
+{
+    if (have2 && have1) return vp_cli_usage_error(cmd, "give --%s2 or --%s, not both", name, name);
+    if (have1) *v2 = s1 * s1;
+    return 0;
 }

@@ -56,6 +56,22 @@ int vp_cli_parse(const vp_cli_cmd *c, int argc, char **argv);
 int vp_cli_act_params(const char *cmd, vp_act *a, const char *const *kv, int n);
 int vp_cli_init_params(const char *cmd, vp_init *in, const char *const *kv, int n);
 
+/* The activation NAME with its --param values (experiment/spec.h: the rules of a
+ * config), as `theory`, `gain` and `advise` take it. 0, or 2 after a message. */
+int vp_cli_activation(const char *cmd, const char *name, const char *const *params, int nparams, vp_act *act);
+
+/* A variance given either as --NAME2 VALUE or as --NAME S (a standard deviation,
+ * as configs write sigma_w / sigma_b): *v2 = S^2 when the second form was given.
+ * Both forms is a usage error naming --NAME2 and --NAME. 0, or 2 after a message. */
+int vp_cli_sigma2(const char *cmd, const char *name, int have2, int have1, double s1, double *v2);
+
+/* JSON output of the subcommands (cJSON): a number, or null where it is not finite. */
+struct cJSON;
+void vp_cli_json_num(struct cJSON *o, const char *key, double v);
+/* Print a JSON item on one line to stdout and free it; NULL (an allocation that
+ * failed while building it) prints a message instead. Returns 0, or 1 on failure. */
+int vp_cli_json_emit(struct cJSON *item);
+
 /* Unknown option: message with did-you-mean among `known` (space-separated). Returns 2. */
 int vp_cli_unknown_option(const char *opt, const char *known, const char *cmd);
 /* printf-style usage error. Returns 2. */
