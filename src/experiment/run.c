@@ -26,9 +26,18 @@ void vp_worker_release(vp_worker *w)
 
 /* Input batch for (variant, seed): N(0,1), U(-sqrt3, sqrt3) (unit variance), or the
  * first `batch` fashion-mnist images standardized over the batch. */
-static void make_input(const vp_job *j, const vp_variant *var, uint64_t seed, double *x)
+/* vp_make_input (run.h): the run's input batch x[b * n0 + i]: entries of the chosen distribution with mean 0
+ * and variance 1 (fashion-mnist after standardization over the batch), then
+ *  - input.correlation c0 >= 0: x_b = sqrt(c0) s + sqrt(1 - c0) e_b with one shared
+ *    s ~ N(0, I) (its own stream): pairwise correlation c0 between examples, per-entry
+ *    variance 1;
+ *  - c0 < 0 (no shared component can do it): x_b = a e_b + g ebar, ebar the batch mean
+ *    of the e_b, a = sqrt(1 - c0), g = sqrt(1 + (B - 1) c0) - a: per entry, the batch's
+ *    covariance is (1 - c0) I + c0 11^T exactly, which needs c0 >= -1/(B-1) (config.c);
+ *  - every entry times input.std, so q0 = std^2. */
+void vp_make_input(const double *data, const vp_variant *var, uint64_t seed, double *x)
 {
-    size_t n = (size_t)var->batch * (size_t)var->widths[0];
+    size_t B = (size_t)var->batch, n0 = (size_t)var->widths[0], n = B * n0;
     vp_rng r = vp_rng_make(seed, 0, VP_RNG_INPUT);
     switch (var->input) {
     case VP_INPUT_UNIFORM:
@@ -36,13 +45,31 @@ static void make_input(const vp_job *j, const vp_variant *var, uint64_t seed, do
         for (size_t i = 0; i < n; i++) x[i] = sqrt(3.0) * (2.0 * x[i] - 1.0);
         break;
     case VP_INPUT_FASHION_MNIST:
-        memcpy(x, j->data, n * sizeof *x);
+        memcpy(x, data, n * sizeof *x);
         vp_standardize(x, n);
         break;
     case VP_INPUT_NORMAL:
         vp_rng_normal_fill(&r, 0, x, n);
         break;
     }
+    if (var->has_corr && var->in_corr >= 0) {
+        double c0 = var->in_corr, a = sqrt(1.0 - c0), g = sqrt(c0);
+        vp_rng rs = vp_rng_make(seed, 1, VP_RNG_INPUT);
+        for (size_t i = 0; i < n0; i++) {
+            double si = vp_rng_normal_at(&rs, i, 0);
+            for (size_t b = 0; b < B; b++) x[b * n0 + i] = g * si + a * x[b * n0 + i];
+        }
+    } else if (var->has_corr && B >= 2) {
+        double c0 = var->in_corr, a = sqrt(1.0 - c0), g = sqrt(fmax(0.0, 1.0 + (double)(B - 1) * c0)) - a;
+        for (size_t i = 0; i < n0; i++) {
+            double mean = 0;
+            for (size_t b = 0; b < B; b++) mean += x[b * n0 + i];
+            mean /= (double)B;
+            for (size_t b = 0; b < B; b++) x[b * n0 + i] = a * x[b * n0 + i] + g * mean;
+        }
+    }
+    if (var->in_std != 1.0)
+        for (size_t i = 0; i < n; i++) x[i] *= var->in_std;
 }
 
 /* Measured depth scale of the backward pass: Var[dL/dz^l] ~ exp(-(L-l)/xi), so xi =
@@ -82,7 +109,7 @@ static vp_status run_input(const vp_job *j, const vp_variant *var, uint64_t seed
 {
     size_t n = (size_t)var->batch * (size_t)var->widths[0];
     if (w->x_ok && w->x_input == (int)var->input && w->x_batch == var->batch && w->x_n0 == var->widths[0] &&
-        w->x_seed == seed)
+        w->x_seed == seed && w->x_std == var->in_std && w->x_has_corr == var->has_corr && w->x_corr == var->in_corr)
         return VP_OK;
     w->x_ok = 0;
     if (n > w->xcap) {
@@ -91,12 +118,15 @@ static vp_status run_input(const vp_job *j, const vp_variant *var, uint64_t seed
         if (!(w->x = malloc(n * sizeof *w->x))) return vp_fail(err, VP_ERR_NOMEM, "out of memory");
         w->xcap = n;
     }
-    make_input(j, var, seed, w->x);
+    vp_make_input(j->data, var, seed, w->x);
     w->x_ok = 1;
     w->x_input = (int)var->input;
     w->x_batch = var->batch;
     w->x_n0 = var->widths[0];
     w->x_seed = seed;
+    w->x_std = var->in_std;
+    w->x_has_corr = var->has_corr;
+    w->x_corr = var->in_corr;
     return VP_OK;
 }
 
