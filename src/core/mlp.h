@@ -30,6 +30,8 @@ typedef enum { VP_F32, VP_F64 } vp_precision;
 typedef struct {
     int layer, fan_in, fan_out;
     double pre_mean, pre_var;        /* z^l */
+    double pre_corr;                 /* mean pairwise correlation of z^l across examples
+                                        (vp_batch_corr's estimator); NaN for B < 2 */
     double post_mean, post_var;      /* h^l */
     double grad_pre_var;             /* dL/dz^l */
     double grad_post_var;            /* dL/dh^l */
@@ -115,6 +117,16 @@ vp_status vp_mlp_backward(vp_mlp *m, uint64_t seed, vp_layer_stats *stats, vp_hi
  * `b` (elementwise activations: n_l values) as doubles, after vp_mlp_forward (for the
  * Jacobian spectrum). Either pointer may be NULL. */
 void vp_mlp_export_layer(const vp_mlp *m, int l, int b, double *W, double *dphi);
+
+/* Mean pairwise correlation across the B rows (examples) of x (B x n, row-major):
+ *   c = [sum_{a != b} <x_a, x_b> / (B (B-1))] / [sum_b ||x_b||^2 / B]
+ *     = sum_j (m_j^2 - v_j/(B-1)) / sum_j (m_j^2 + v_j),
+ * m_j, v_j the batch mean and population variance of column j, using
+ * sum_{a != b} <x_a, x_b> = ||sum_b x_b||^2 - sum_b ||x_b||^2: O(B n), from the same
+ * per-column sums as the variances (the forward pass takes pre_corr this way). The
+ * mean-field c^l = q_ab / q_aa with the lengths averaged over the batch (no centring).
+ * NaN for B < 2, non-finite entries or an all-zero x. */
+double vp_batch_corr(const double *x, int B, int n);
 
 /* Empirical fan_in * mean(W^2) and mean(b^2) of layer l (for theory with
  * data-dependent initializers). */

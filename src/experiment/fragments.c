@@ -45,7 +45,8 @@ static vp_status frag_open(const vp_job *j, int r, const char *ext, vp_afile *f,
 }
 
 vp_status vp_frag_write(const vp_job *j, int r, const vp_variant *var, const vp_layer_stats *st,
-                        const double *tpre, const double *tgrad, const double *tchi, const vp_histogram *hist,
+                        const double *tpre, const double *tgrad, const double *tchi, const double *tcorr,
+                        const vp_histogram *hist,
                         const double *sv, const vp_run_sum *sum, double seconds, vp_err *err)
 {
     const vp_experiment *e = j->e;
@@ -56,7 +57,7 @@ vp_status vp_frag_write(const vp_job *j, int r, const vp_variant *var, const vp_
     vp_status s;
 
     if ((s = frag_open(j, r, vp_csv_layout_get(VP_CSV_LAYERS)->part, &f, err))) return s;
-    vp_csv_layers_rows(f.fp, &cr, var->L, st, j->theory, tpre, tgrad, tchi);
+    vp_csv_layers_rows(f.fp, &cr, var->L, st, j->theory, tpre, tgrad, tchi, tcorr);
     if ((s = vp_afile_commit(&f, err))) return s;
 
     if (hist) {
@@ -80,7 +81,7 @@ vp_status vp_frag_write(const vp_job *j, int r, const vp_variant *var, const vp_
                           vp_verdict_word(vp_verdict_classify(sum->act_ratio, sum->nonfinite)),
                           vp_verdict_word(vp_verdict_classify(sum->grad_ratio, sum->nonfinite)),
                           sum->nonfinite, sum->subnormal, sum->xi_grad, sum->theory_chi1, sum->theory_xi_c,
-                          seconds, VP_STATUS_OK };
+                          seconds, VP_STATUS_OK, sum->xi_c, sum->theory_xi_grad };
     if ((s = frag_open(j, r, vp_csv_layout_get(VP_CSV_RUNS)->part, &f, err))) return s;
     vp_csv_runs_row(f.fp, &cr, j->theory, &cs);
     if ((s = vp_afile_commit(&f, err))) return s;
@@ -179,7 +180,7 @@ int vp_frag_load_done(vp_job *j, int r)
     part_path(j, r, "sum", path, sizeof path);
     FILE *f = fopen(path, "r");
     if (!f) return 0;
-    vp_run_sum s = { 1, 0, 0, 0, 0, NAN, NAN, NAN };
+    vp_run_sum s = { 1, 0, 0, 0, 0, NAN, NAN, NAN, NAN, NAN };
     int ok = fscanf(f, "%lf %lf %lld %lld", &s.act_ratio, &s.grad_ratio, &s.nonfinite, &s.subnormal) == 4;
     fclose(f);
     if (ok) j->sums[r] = s;

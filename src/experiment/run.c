@@ -91,6 +91,29 @@ static double fit_xi_grad(int first, int last, const vp_layer_stats *st)
     return slope == 0 ? INFINITY : 1.0 / fabs(slope);
 }
 
+/* Measured correlation depth scale: |c^l - c*| ~ exp(-l/xi_c), so xi_c = -1/slope of the
+ * least-squares line through (l, ln|c^l - c*|) over the layers first..last of the
+ * hidden stack where |c^l - c*| is above the noise floor 1/sqrt(B n_l) of the batch
+ * estimate c^l (st[].pre_corr). Meaningful where the approach to c* is exponential
+ * and starts away from it: in the ordered phase (c* = 1) from any c0 < 1; in the
+ * chaotic phase only from c0 near c* (far from it the map is not linear); at
+ * criticality the approach is algebraic and the fit says little. NaN with fewer than
+ * 3 such layers or no c*; +inf for a flat line; negative when |c^l - c*| grows. */
+static double fit_xi_c(int first, int last, const vp_layer_stats *st, const int *widths, int B, double c_star)
+{
+    double n = 0, sx = 0, sy = 0, sxx = 0, sxy = 0;
+    if (!isfinite(c_star)) return NAN;
+    for (int l = first - 1; l < last; l++) {
+        double d = fabs(st[l].pre_corr - c_star);
+        if (!isfinite(d) || !(d > 1.0 / sqrt((double)B * widths[l + 1]))) continue;
+        double x = l + 1, y = log(d);
+        n++; sx += x; sy += y; sxx += x * x; sxy += x * y;
+    }
+    if (n < 3) return NAN;
+    double slope = (n * sxy - sx * sy) / (n * sxx - sx * sx);
+    return slope == 0 ? INFINITY : -1.0 / slope;
+}
+
 /* A run whose theory could not be computed to accuracy everywhere: its cells are
  * empty and the log (stderr) says which and why, one line per run -- the measurement
  * itself stands. */
@@ -142,11 +165,11 @@ vp_status vp_run_one(vp_job *j, int r, vp_worker *w, int params_ready, int *drew
     vp_layer_stats *st = calloc((size_t)var->L, sizeof *st);
     vp_histogram *hist = NULL;
     double *tpre = calloc((size_t)var->L, sizeof *tpre), *tgrad = calloc((size_t)var->L, sizeof *tgrad);
-    double *tchi = calloc((size_t)var->L, sizeof *tchi);
+    double *tchi = calloc((size_t)var->L, sizeof *tchi), *tcorr = calloc((size_t)var->L, sizeof *tcorr);
     double *sv = NULL;
     vp_status s = VP_OK;
-    if (!st || !tpre || !tgrad || !tchi) { s = vp_fail(err, VP_ERR_NOMEM, "out of memory"); goto end; }
-    for (int l = 0; l < var->L; l++) tpre[l] = tgrad[l] = tchi[l] = NAN;
+    if (!st || !tpre || !tgrad || !tchi || !tcorr) { s = vp_fail(err, VP_ERR_NOMEM, "out of memory"); goto end; }
+    for (int l = 0; l < var->L; l++) tpre[l] = tgrad[l] = tchi[l] = tcorr[l] = NAN;
     if (var->hist_bins) {
         hist = calloc((size_t)var->L * VP_HIST_QUANTITIES, sizeof *hist);
         if (!hist) { s = vp_fail(err, VP_ERR_NOMEM, "out of memory"); goto end; }
@@ -192,7 +215,7 @@ vp_status vp_run_one(vp_job *j, int r, vp_worker *w, int params_ready, int *drew
     int a, b;
     vp_mlp_stack(var->L, var->widths, &a, &b);
     vp_run_sum sum = { 1, st[b - 1].pre_var / st[a - 1].pre_var, st[a - 1].grad_pre_var / st[b - 1].grad_pre_var,
-                    0, 0, fit_xi_grad(a, b, st), NAN, NAN };
+                    0, 0, fit_xi_grad(a, b, st), NAN, NAN, NAN, NAN };
     for (int l = 0; l < var->L; l++) {
         sum.nonfinite += st[l].nonfinite;
         sum.subnormal += st[l].subnormal;
@@ -202,13 +225,15 @@ vp_status vp_run_one(vp_job *j, int r, vp_worker *w, int params_ready, int *drew
     for (int i = 0; sv && i < (var->widths[0] < var->widths[var->L] ? var->widths[0] : var->widths[var->L]); i++)
         sum.nonfinite += isnan(sv[i]);
     if (var->theory) {
-        vp_prediction pr = { .pre = tpre, .grad = tgrad, .chi = tchi };
+        vp_prediction pr = { .pre = tpre, .grad = tgrad, .chi = tchi, .corr = tcorr };
         if ((s = vp_predict_run(&j->tctx, var, m, x, &pr, err))) goto end;
         sum.theory_chi1 = pr.chi1;
         sum.theory_xi_c = pr.xi_c;
+        sum.theory_xi_grad = pr.xi_grad;
+        sum.xi_c = fit_xi_c(a, b, st, var->widths, var->batch, pr.c_star);
         if (pr.partial) theory_note(j, r, v, seed, &pr.note);
     }
-    s = vp_frag_write(j, r, var, st, tpre, tgrad, tchi, hist, sv, &sum, vp_job_now() - t0, err);
+    s = vp_frag_write(j, r, var, st, tpre, tgrad, tchi, tcorr, hist, sv, &sum, vp_job_now() - t0, err);
     if (!s) j->sums[r] = sum;
 end:
     if (s) vp_err_prefix(err, "run %d (variant %d, seed %llu)", r, v, (unsigned long long)seed);
@@ -216,6 +241,7 @@ end:
     free(tpre);
     free(tgrad);
     free(tchi);
+    free(tcorr);
     free(sv);
     for (size_t i = 0; hist && i < (size_t)var->L * VP_HIST_QUANTITIES; i++) free(hist[i].density);
     free(hist);
