@@ -338,3 +338,85 @@ Test(measure, xi_c_is_the_documented_fit_and_near_theory_in_the_ordered_phase, .
     /* the measured correlations follow the c-map iterate (width 1000, batch 32) */
     for (int l = 0; l < 20; l++) cr_assert(fabs(c[l] - tc[l]) < 0.03, "layer %d: %g vs %g", l + 1, c[l], tc[l]);
 }
+
+/* ---- measure.lengths: lengths.csv ---- */
+
+Test(measure, lengths_csv_rows_match_a_plain_recomputation, .init = setup, .fini = teardown)
+{
+    const char *cfg = "{\"name\":\"l\",\"precision\":\"float64\",\"seeds\":[4,9],"
+                      "\"network\":{\"widths\":[5,8,6,8],\"activation\":\"tanh\",\"init\":\"xavier_normal\","
+                      "\"bias\":{\"name\":\"normal\",\"std\":0}},"
+                      "\"input\":{\"batch\":3},\"measure\":{\"lengths\":true}}";
+    vt_write_file(tmp, "c.json", cfg);
+    char *o, *er;
+    int rc = vt_run(tmp, &o, &er, "run %s/c.json -o %s/r --quiet --threads 2", tmp, tmp);
+    cr_assert_eq(rc, 0, "%s", er);
+    free(o);
+    free(er);
+    char p[400];
+    snprintf(p, sizeof p, "%s/r/lengths.csv", tmp);
+    char *text = vt_slurp_must(p, NULL);
+    cr_assert(strncmp(text, "variant,seed,example,layer,sq_len\n", 34) == 0, "%.80s", text);
+    free(text);
+    /* 2 seeds x 3 examples x 3 layers, example-major within a run */
+    double seed[18], ex[18], layer[18], sq[18], pv[6], pm[6];
+    cr_assert_eq(column(p, "seed", seed, 18), 18);
+    cr_assert_eq(column(p, "example", ex, 18), 18);
+    cr_assert_eq(column(p, "layer", layer, 18), 18);
+    cr_assert_eq(column(p, "sq_len", sq, 18), 18);
+    snprintf(p, sizeof p, "%s/r/layers.csv", tmp);
+    cr_assert_eq(column(p, "pre_var", pv, 6), 6);
+    cr_assert_eq(column(p, "pre_mean", pm, 6), 6);
+
+    vp_experiment *e = parse_ok(cfg);
+    const vp_variant *v = &e->variants[0];
+    const uint64_t seeds[2] = { 4, 9 };
+    for (int s = 0; s < 2; s++) {
+        vp_mlp *m = NULL;
+        vp_err err;
+        cr_assert_eq(vp_mlp_create(&m, v->L, v->widths, v->batch, v->prec, v->act, &err), VP_OK, "%s", err.msg);
+        cr_assert_eq(vp_mlp_init_params(m, &v->winit, &v->binit, seeds[s], &err), VP_OK, "%s", err.msg);
+        double *x = input_of(e, seeds[s]), h[3 * 8], z[3 * 8], W[8 * 8], mean_sq[3] = { 0, 0, 0 };
+        memcpy(h, x, sizeof(double) * 15);
+        for (int l = 1; l <= 3; l++) {
+            int ni = v->widths[l - 1], no = v->widths[l];
+            vp_mlp_export_layer(m, l, 0, W, NULL);
+            for (int b = 0; b < 3; b++) {
+                double len = 0;
+                for (int k = 0; k < no; k++) {
+                    double t = 0;
+                    for (int i = 0; i < ni; i++) t += h[b * ni + i] * W[k * ni + i];
+                    z[b * no + k] = t;
+                    len += t * t;
+                }
+                len /= no;
+                mean_sq[l - 1] += len / 3;
+                int row = s * 9 + b * 3 + (l - 1);
+                cr_assert(seed[row] == (double)seeds[s] && ex[row] == b + 1 && layer[row] == l, "row %d", row);
+                cr_assert(fabs(sq[row] - len) < 1e-12 * len, "seed %d example %d layer %d: %.17g, plain %.17g",
+                          (int)seeds[s], b + 1, l, sq[row], len);
+            }
+            for (int k = 0; k < 3 * no; k++) h[k] = tanh(z[k]);
+            /* the batch mean of sq_len is layers.csv's E[z^2] = pre_var + pre_mean^2 */
+            double ez2 = pv[s * 3 + l - 1] + pm[s * 3 + l - 1] * pm[s * 3 + l - 1];
+            cr_assert(fabs(mean_sq[l - 1] - ez2) < 1e-12 * ez2, "layer %d: %.17g vs %.17g", l, mean_sq[l - 1], ez2);
+        }
+        free(x);
+        vp_mlp_free(m);
+    }
+    vp_experiment_free(e);
+}
+
+Test(measure, no_lengths_csv_unless_asked, .init = setup, .fini = teardown)
+{
+    vt_write_file(tmp, "c.json", "{\"name\":\"l\",\"seeds\":[1],\"network\":{\"depth\":2,\"width\":4},"
+                  "\"input\":{\"batch\":2},\"measure\":{\"lengths\":false}}");
+    char *o, *er;
+    cr_assert_eq(vt_run(tmp, &o, &er, "run %s/c.json -o %s/r --quiet", tmp, tmp), 0, "%s", er);
+    free(o);
+    free(er);
+    char p[400];
+    snprintf(p, sizeof p, "%s/r/lengths.csv", tmp);
+    cr_assert(!vt_exists(p));
+    refused("{\"name\":\"l\",\"measure\":{\"lengths\":1}}", "measure.lengths", "");
+}

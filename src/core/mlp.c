@@ -30,6 +30,7 @@ struct vp_mlp {
     uint64_t probe_seed;
     int probe_ok;
     vp_pool *pool;             /* borrowed: runs the blocks of each product (NULL: this thread) */
+    double *sq_len;            /* borrowed: B * L per-example ||z^l_b||^2 / n_l, or NULL */
 };
 
 /* Combine per-unit shifted sums into the reported moments:
@@ -370,6 +371,7 @@ void vp_mlp_weight_moments(const vp_mlp *m, int l, double *sigma_w2, double *sig
 }
 
 void vp_mlp_set_pool(vp_mlp *m, vp_pool *pool) { m->pool = pool; }
+void vp_mlp_set_lengths(vp_mlp *m, double *sq_len) { m->sq_len = sq_len; }
 
 double vp_batch_corr(const double *x, int B, int n)
 {

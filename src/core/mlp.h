@@ -106,6 +106,12 @@ vp_status vp_mlp_lsuv(vp_mlp *m, double tol, int max_iter, int *iters_out, vp_er
  * the caller allocates density arrays of `bins` doubles. */
 vp_status vp_mlp_forward(vp_mlp *m, vp_layer_stats *stats, vp_histogram *hist, vp_err *err);
 
+/* Per-example squared lengths: with sq_len not NULL (B * L doubles, borrowed, kept
+ * until changed), each vp_mlp_forward also writes sq_len[b * L + l - 1] = ||z^l_b||^2 / n_l
+ * (z^l of example b, n_l its width; 2 n_l entries for GLU), summed in double in unit
+ * order. NULL (the default) turns it off. */
+void vp_mlp_set_lengths(vp_mlp *m, double *sq_len);
+
 /* Backward pass with the N(0,1) probe from vp_rng_make(seed, 0, VP_RNG_PROBE);
  * must follow vp_mlp_forward. Fills the gradient fields of stats. The network keeps
  * the probe of the last seed (B x n_L values), so runs of one network with the same

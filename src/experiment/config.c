@@ -39,7 +39,7 @@
 #define TOP_KEYS "name description seeds precision theory network input measure sweep"
 #define NETWORK_KEYS "depth width input_dim widths activation init bias"
 #define INPUT_KEYS "distribution batch path std correlation"
-#define MEASURE_KEYS "histograms jacobian"
+#define MEASURE_KEYS "histograms jacobian lengths"
 #define HIST_KEYS "layers bins"
 #define PRECISIONS "float32 float64"
 #define INPUTS "normal uniform fashion-mnist"
@@ -365,6 +365,7 @@ net_end:
         if (!cJSON_IsObject(me)) return vp_cfg_fail(c, "measure", "expected an object, got %s", vp_cfg_type_name(me));
         if ((s = check_keys(c, me, "measure", MEASURE_KEYS))) return s;
         if ((s = get_bool(c, me, "jacobian", "measure", &v->jacobian))) return s;
+        if ((s = get_bool(c, me, "lengths", "measure", &v->lengths))) return s;
         const cJSON *h = cJSON_GetObjectItemCaseSensitive(me, "histograms");
         if (h && !cJSON_IsNull(h)) {
             if (!cJSON_IsObject(h)) return vp_cfg_fail(c, "measure.histograms", "expected an object {\"layers\": [...], \"bins\": n}, got %s", vp_cfg_type_name(h));

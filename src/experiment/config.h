@@ -45,6 +45,7 @@ typedef struct {
     int hist_bins;            /* 0: no histograms */
     unsigned char *hist_layers; /* L flags (owned; NULL when hist_bins == 0) */
     int jacobian;             /* measure the input-output Jacobian spectrum */
+    int lengths;              /* measure.lengths: per-example ||z^l_b||^2 / n_l (lengths.csv) */
 } vp_variant;
 
 typedef struct {

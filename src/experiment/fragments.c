@@ -47,7 +47,8 @@ static vp_status frag_open(const vp_job *j, int r, const char *ext, vp_afile *f,
 vp_status vp_frag_write(const vp_job *j, int r, const vp_variant *var, const vp_layer_stats *st,
                         const double *tpre, const double *tgrad, const double *tchi, const double *tcorr,
                         const vp_histogram *hist,
-                        const double *sv, const vp_run_sum *sum, double seconds, vp_err *err)
+                        const double *sv, const double *sq_len, const vp_run_sum *sum, double seconds,
+                        vp_err *err)
 {
     const vp_experiment *e = j->e;
     char act[256], init[256];
@@ -74,6 +75,12 @@ vp_status vp_frag_write(const vp_job *j, int r, const vp_variant *var, const vp_
         if ((s = frag_open(j, r, vp_csv_layout_get(VP_CSV_JACOBIAN)->part, &f, err))) return s;
         int n = var->widths[0] < var->widths[var->L] ? var->widths[0] : var->widths[var->L];
         vp_csv_jacobian_rows(f.fp, &cr, n, sv);
+        if ((s = vp_afile_commit(&f, err))) return s;
+    }
+
+    if (sq_len) {
+        if ((s = frag_open(j, r, vp_csv_layout_get(VP_CSV_LENGTHS)->part, &f, err))) return s;
+        vp_csv_lengths_rows(f.fp, &cr, var->batch, var->L, sq_len);
         if ((s = vp_afile_commit(&f, err))) return s;
     }
 
@@ -139,12 +146,20 @@ static int any_jacobian(const vp_experiment *e)
     return 0;
 }
 
+static int any_lengths(const vp_experiment *e)
+{
+    for (int v = 0; v < e->nvariants; v++)
+        if (e->variants[v].lengths) return 1;
+    return 0;
+}
+
 vp_status vp_frag_assemble(const vp_job *j, vp_err *err)
 {
     vp_status s = assemble(j, VP_CSV_LAYERS, err);
     if (!s) s = assemble(j, VP_CSV_RUNS, err);
     if (!s && any_hist(j->e)) s = assemble(j, VP_CSV_HIST, err);
     if (!s && any_jacobian(j->e)) s = assemble(j, VP_CSV_JACOBIAN, err);
+    if (!s && any_lengths(j->e)) s = assemble(j, VP_CSV_LENGTHS, err);
     return s;
 }
 

@@ -166,7 +166,7 @@ vp_status vp_run_one(vp_job *j, int r, vp_worker *w, int params_ready, int *drew
     vp_histogram *hist = NULL;
     double *tpre = calloc((size_t)var->L, sizeof *tpre), *tgrad = calloc((size_t)var->L, sizeof *tgrad);
     double *tchi = calloc((size_t)var->L, sizeof *tchi), *tcorr = calloc((size_t)var->L, sizeof *tcorr);
-    double *sv = NULL;
+    double *sv = NULL, *sq_len = NULL;
     vp_status s = VP_OK;
     if (!st || !tpre || !tgrad || !tchi || !tcorr) { s = vp_fail(err, VP_ERR_NOMEM, "out of memory"); goto end; }
     for (int l = 0; l < var->L; l++) tpre[l] = tgrad[l] = tchi[l] = tcorr[l] = NAN;
@@ -201,7 +201,14 @@ vp_status vp_run_one(vp_job *j, int r, vp_worker *w, int params_ready, int *drew
         int max_iter = (int)vp_init_param(&var->winit, "max_iter");
         if ((s = vp_mlp_lsuv(m, tol, max_iter, NULL, err))) goto end;
     }
-    if ((s = vp_mlp_forward(m, st, hist, err))) goto end;
+    if (var->lengths && !(sq_len = malloc((size_t)var->batch * (size_t)var->L * sizeof *sq_len))) {
+        s = vp_fail(err, VP_ERR_NOMEM, "out of memory");
+        goto end;
+    }
+    vp_mlp_set_lengths(m, sq_len);
+    s = vp_mlp_forward(m, st, hist, err);
+    vp_mlp_set_lengths(m, NULL); /* the buffer is this run's */
+    if (s) goto end;
     if (var->jacobian) {
         int n = var->widths[0] < var->widths[var->L] ? var->widths[0] : var->widths[var->L];
         sv = malloc((size_t)n * sizeof *sv);
@@ -233,7 +240,7 @@ vp_status vp_run_one(vp_job *j, int r, vp_worker *w, int params_ready, int *drew
         sum.xi_c = fit_xi_c(a, b, st, var->widths, var->batch, pr.c_star);
         if (pr.partial) theory_note(j, r, v, seed, &pr.note);
     }
-    s = vp_frag_write(j, r, var, st, tpre, tgrad, tchi, tcorr, hist, sv, &sum, vp_job_now() - t0, err);
+    s = vp_frag_write(j, r, var, st, tpre, tgrad, tchi, tcorr, hist, sv, sq_len, &sum, vp_job_now() - t0, err);
     if (!s) j->sums[r] = sum;
 end:
     if (s) vp_err_prefix(err, "run %d (variant %d, seed %llu)", r, v, (unsigned long long)seed);
@@ -243,6 +250,7 @@ end:
     free(tchi);
     free(tcorr);
     free(sv);
+    free(sq_len);
     for (size_t i = 0; hist && i < (size_t)var->L * VP_HIST_QUANTITIES; i++) free(hist[i].density);
     free(hist);
     return s;

@@ -158,6 +158,7 @@ static char *resolved_json(const vp_experiment *e, const vp_variant *base, const
         cJSON_AddNullToObject(me, "histograms");
     }
     cJSON_AddBoolToObject(me, "jacobian", base->jacobian);
+    if (base->lengths) cJSON_AddBoolToObject(me, "lengths", 1); /* written when asked for */
     cJSON_AddItemToObject(r, "sweep", sweep ? cJSON_Duplicate(sweep, 1) : cJSON_CreateObject());
     cJSON *vs = cJSON_AddArrayToObject(r, "variants");
     for (int v = 0; v < e->nvariants; v++) {

@@ -196,3 +196,16 @@ void vp_csv_jacobian_rows(FILE *f, const vp_csv_run *run, int n, const double *s
         put_row(f, VP_CSV_JACOBIAN, v, 0, run);
     }
 }
+
+void vp_csv_lengths_rows(FILE *f, const vp_csv_run *run, int B, int L, const double *sq_len)
+{
+    cell v[VP_COL_COUNT];
+    run_cells(v, run);
+    for (int b = 0; b < B; b++)
+        for (int l = 1; l <= L; l++) {
+            v[VP_COL_EXAMPLE].i = b + 1;
+            v[VP_COL_LAYER].i = l;
+            v[VP_COL_SQ_LEN].x = sq_len[(size_t)b * (size_t)L + (size_t)(l - 1)];
+            put_row(f, VP_CSV_LENGTHS, v, 0, run);
+        }
+}

@@ -70,4 +70,7 @@ void vp_csv_hist_rows(FILE *f, const vp_csv_run *run, int layer, const char *qua
 void vp_csv_jacobian_header(FILE *f);
 void vp_csv_jacobian_rows(FILE *f, const vp_csv_run *run, int n, const double *sv);
 
+/* lengths.csv rows of one run: sq_len[b * L + l - 1] = ||z^l_b||^2 / n_l, example-major. */
+void vp_csv_lengths_rows(FILE *f, const vp_csv_run *run, int B, int L, const double *sq_len);
+
 #endif

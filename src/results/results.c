@@ -120,6 +120,11 @@ static const vp_column COLUMNS[VP_COL_COUNT] = {
                                  "hidden stack's layers above the noise floor 1/sqrt(B n_l); c* from the theory" },
     [VP_COL_THEORY_XI_GRAD] = { .name = "theory_xi_grad", .kind = VP_KIND_OPT_REAL, .unit = "layers", .theory = 1,
                                 .meaning = "-1/ln chi_1 (negative: gradients grow towards the input)" },
+    [VP_COL_EXAMPLE] = { .name = "example", .kind = VP_KIND_INT, .unit = "",
+                         .meaning = "1-based index of the example in the input batch" },
+    [VP_COL_SQ_LEN] = { .name = "sq_len", .kind = VP_KIND_REAL, .unit = "z^2",
+                        .meaning = "||z^l_b||^2 / n_l, the squared length of example b's pre-activation per unit "
+                                   "(Hanin & Rolnick 2018)" },
     [VP_COL_SECONDS] = { .name = "seconds", .kind = VP_KIND_SECONDS, .unit = "s",
                          .meaning = "wall time (the only column that varies between identical runs)" },
     [VP_COL_STATUS] = { .name = "status", .kind = VP_KIND_TEXT, .unit = "",
@@ -158,6 +163,7 @@ static const vp_col HIST_COLS[] = {
     VP_COL_VARIANT, VP_COL_SEED, VP_COL_LAYER, VP_COL_QUANTITY, VP_COL_BIN_LO, VP_COL_BIN_HI, VP_COL_DENSITY,
 };
 static const vp_col JACOBIAN_COLS[] = { VP_COL_VARIANT, VP_COL_SEED, VP_COL_INDEX, VP_COL_SINGULAR_VALUE };
+static const vp_col LENGTHS_COLS[] = { VP_COL_VARIANT, VP_COL_SEED, VP_COL_EXAMPLE, VP_COL_LAYER, VP_COL_SQ_LEN };
 
 #define COLS(a) .cols = (a), .ncols = sizeof(a) / sizeof(a)[0]
 static const vp_csv_layout LAYOUTS[VP_CSV_COUNT] = {
@@ -165,6 +171,7 @@ static const vp_csv_layout LAYOUTS[VP_CSV_COUNT] = {
     [VP_CSV_RUNS] = { .file = VP_FILE_RUNS, .part = "runs", COLS(RUNS_COLS), .sweep = 1 },
     [VP_CSV_HIST] = { .file = VP_FILE_HIST, .part = "hist", COLS(HIST_COLS) },
     [VP_CSV_JACOBIAN] = { .file = VP_FILE_JACOBIAN, .part = "jac", COLS(JACOBIAN_COLS) },
+    [VP_CSV_LENGTHS] = { .file = VP_FILE_LENGTHS, .part = "len", COLS(LENGTHS_COLS) },
 };
 
 const vp_csv_layout *vp_csv_layout_get(vp_csv_file f) { return &LAYOUTS[f]; }
