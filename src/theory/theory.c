@@ -533,6 +533,21 @@ vp_status vp_theory_corr_predictions(const vp_theory_ctx *ctxp, const vp_act *ac
         double q = pre_var[l - 1], qn = pre_var[l], e = NAN;
         if (!(q > 0) || !isfinite(q) || !(qn > 0) || !isfinite(qn)) break;
         double c = corr[l - 1] > 1 ? 1 : corr[l - 1] < -1 ? -1 : corr[l - 1];
+        /* No quadrature where the answer is known (each 2-D expectation costs
+         * milliseconds): c = 1 maps to 1 exactly (u1 = u2), and a c within 1e-12 (the
+         * expectations' accuracy) of 1 that is still rising towards it (ordered
+         * approach; a chaotic net moves away from 1 and is computed) is taken as 1; a
+         * layer with the previous layer's sigmas, q and c repeats its c (a fixed point
+         * reached to rounding). */
+        if (c >= 1 || (c >= 1 - 1e-12 && l >= 2 && corr[l - 1] >= corr[l - 2])) {
+            corr[l] = 1;
+            continue;
+        }
+        if (l >= 2 && sigma_w2[l] == sigma_w2[l - 1] && sigma_b2[l] == sigma_b2[l - 1] && q == pre_var[l - 2] &&
+            qn == q && fabs(c - corr[l - 2]) <= 1e-15) {
+            corr[l] = c;
+            continue;
+        }
         if ((st = vp_theory_expect2(ctxp, act, VP_EXP2_PHIPHI, q, q, c, &e, err)) != VP_OK) {
             vp_err_prefix(err, "layer %d", l + 1);
             return st;
