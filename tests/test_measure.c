@@ -269,6 +269,16 @@ static char tmp[256];
 static void setup(void) { vt_mktmp(tmp, sizeof tmp, "/tmp/varprop-measure-"); }
 static void teardown(void) { vt_rmtree(tmp); }
 
+/* varprop run tmp/c.json -o tmp/r; asserts exit 0. */
+static void run_ok(void)
+{
+    char *o, *er;
+    int rc = vt_run(tmp, &o, &er, "run %s/c.json -o %s/r --quiet --threads 2", tmp, tmp);
+    cr_assert_eq(rc, 0, "%s", er);
+    free(o);
+    free(er);
+}
+
 Test(measure, input_std_sets_q0_and_the_tanh_length_map_follows, .init = setup, .fini = teardown)
 {
     /* tanh, sigma_w2 = 2.25, sigma_b2 = 0.09, input.std = 0.5: theory_pre_var is q^1 =
@@ -278,11 +288,7 @@ Test(measure, input_std_sets_q0_and_the_tanh_length_map_follows, .init = setup, 
                   "\"network\":{\"depth\":4,\"width\":400,\"activation\":\"tanh\","
                   "\"init\":{\"name\":\"mean_field\",\"sigma_w\":1.5,\"sigma_b\":0.3}},"
                   "\"input\":{\"batch\":50,\"std\":0.5}}");
-    char *o, *er;
-    int rc = vt_run(tmp, &o, &er, "run %s/c.json -o %s/r --quiet --threads 1", tmp, tmp);
-    cr_assert_eq(rc, 0, "%s", er);
-    free(o);
-    free(er);
+    run_ok();
     char p[400];
     snprintf(p, sizeof p, "%s/r/layers.csv", tmp);
     double tq[4], pv[4];
@@ -310,11 +316,7 @@ Test(measure, xi_c_is_the_documented_fit_and_near_theory_in_the_ordered_phase, .
                   "\"network\":{\"depth\":20,\"width\":1000,\"activation\":\"tanh\","
                   "\"init\":{\"name\":\"mean_field\",\"sigma_w\":0.9,\"sigma_b\":0.3}},"
                   "\"input\":{\"batch\":32,\"correlation\":0.2}}");
-    char *o, *er;
-    int rc = vt_run(tmp, &o, &er, "run %s/c.json -o %s/r --quiet --threads 1", tmp, tmp);
-    cr_assert_eq(rc, 0, "%s", er);
-    free(o);
-    free(er);
+    run_ok();
     char p[400], pr[400];
     snprintf(p, sizeof p, "%s/r/layers.csv", tmp);
     snprintf(pr, sizeof pr, "%s/r/runs.csv", tmp);
@@ -348,11 +350,7 @@ Test(measure, lengths_csv_rows_match_a_plain_recomputation, .init = setup, .fini
                       "\"bias\":{\"name\":\"normal\",\"std\":0}},"
                       "\"input\":{\"batch\":3},\"measure\":{\"lengths\":true}}";
     vt_write_file(tmp, "c.json", cfg);
-    char *o, *er;
-    int rc = vt_run(tmp, &o, &er, "run %s/c.json -o %s/r --quiet --threads 2", tmp, tmp);
-    cr_assert_eq(rc, 0, "%s", er);
-    free(o);
-    free(er);
+    run_ok();
     char p[400];
     snprintf(p, sizeof p, "%s/r/lengths.csv", tmp);
     char *text = vt_slurp_must(p, NULL);
@@ -411,10 +409,7 @@ Test(measure, no_lengths_csv_unless_asked, .init = setup, .fini = teardown)
 {
     vt_write_file(tmp, "c.json", "{\"name\":\"l\",\"seeds\":[1],\"network\":{\"depth\":2,\"width\":4},"
                   "\"input\":{\"batch\":2},\"measure\":{\"lengths\":false}}");
-    char *o, *er;
-    cr_assert_eq(vt_run(tmp, &o, &er, "run %s/c.json -o %s/r --quiet", tmp, tmp), 0, "%s", er);
-    free(o);
-    free(er);
+    run_ok();
     char p[400];
     snprintf(p, sizeof p, "%s/r/lengths.csv", tmp);
     cr_assert(!vt_exists(p));

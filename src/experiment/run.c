@@ -77,17 +77,29 @@ void vp_make_input(const double *data, const vp_variant *var, uint64_t seed, dou
  * first..last of the hidden stack with a finite positive variance (mean-field:
  * xi_grad = -1/ln chi_1, Schoenholz et al. 2017). NaN with fewer than 3 such layers,
  * +inf for a flat line. */
+typedef struct { double n, sx, sy, sxx, sxy; } lsq; /* least-squares line, point by point */
+
+static void lsq_add(lsq *f, double x, double y)
+{
+    f->n++; f->sx += x; f->sy += y; f->sxx += x * x; f->sxy += x * y;
+}
+
+/* The slope; NaN with fewer than 3 points. */
+static double lsq_slope(const lsq *f)
+{
+    if (f->n < 3) return NAN;
+    return (f->n * f->sxy - f->sx * f->sy) / (f->n * f->sxx - f->sx * f->sx);
+}
+
 static double fit_xi_grad(int first, int last, const vp_layer_stats *st)
 {
-    double n = 0, sx = 0, sy = 0, sxx = 0, sxy = 0;
+    lsq f = { 0, 0, 0, 0, 0 };
     for (int l = first - 1; l < last; l++) {
         double v = st[l].grad_pre_var;
         if (!(v > 0) || !isfinite(v)) continue;
-        double x = l + 1, y = log(v);
-        n++; sx += x; sy += y; sxx += x * x; sxy += x * y;
+        lsq_add(&f, l + 1, log(v));
     }
-    if (n < 3) return NAN;
-    double slope = (n * sxy - sx * sy) / (n * sxx - sx * sx);
+    double slope = lsq_slope(&f);
     return slope == 0 ? INFINITY : 1.0 / fabs(slope);
 }
 
@@ -101,16 +113,14 @@ static double fit_xi_grad(int first, int last, const vp_layer_stats *st)
  * 3 such layers or no c*; +inf for a flat line; negative when |c^l - c*| grows. */
 static double fit_xi_c(int first, int last, const vp_layer_stats *st, const int *widths, int B, double c_star)
 {
-    double n = 0, sx = 0, sy = 0, sxx = 0, sxy = 0;
+    lsq f = { 0, 0, 0, 0, 0 };
     if (!isfinite(c_star)) return NAN;
     for (int l = first - 1; l < last; l++) {
         double d = fabs(st[l].pre_corr - c_star);
         if (!isfinite(d) || !(d > 1.0 / sqrt((double)B * widths[l + 1]))) continue;
-        double x = l + 1, y = log(d);
-        n++; sx += x; sy += y; sxx += x * x; sxy += x * y;
+        lsq_add(&f, l + 1, log(d));
     }
-    if (n < 3) return NAN;
-    double slope = (n * sxy - sx * sy) / (n * sxx - sx * sx);
+    double slope = lsq_slope(&f);
     return slope == 0 ? INFINITY : -1.0 / slope;
 }
 
