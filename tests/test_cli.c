@@ -74,7 +74,8 @@ Test(cli, run_writes_the_documented_csv_schema)
     char *layers = vt_slurp_text(p);
     const char *hdr = "variant,activation,init,seed,layer,fan_in,fan_out,pre_mean,pre_var,post_mean,post_var,"
                       "grad_pre_var,grad_post_var,wgrad_var,unit_sq_mean,unit_var,dead_frac,saturated_frac,nonfinite,"
-                      "subnormal,theory_pre_var,theory_grad_pre_var,theory_chi,network.activation,network.init\n";
+                      "subnormal,theory_pre_var,theory_grad_pre_var,theory_chi,pre_corr,theory_pre_corr,network.activation,"
+                      "network.init\n";
     cr_assert_eq(strncmp(layers, hdr, strlen(hdr)), 0, "header: %.300s", layers);
     free(layers);
     /* 4 variants x 2 seeds x 5 layers + header */
@@ -83,7 +84,7 @@ Test(cli, run_writes_the_documented_csv_schema)
     cr_assert_eq(vt_count_lines(p), 4 * 2 + 1);
     char *runs = vt_slurp_text(p);
     cr_assert(strstr(runs, "variant,activation,init,seed,depth,batch,act_ratio,grad_ratio,act_verdict,grad_verdict,"
-                           "nonfinite,subnormal,xi_grad,theory_chi1,theory_xi_c,seconds,status,"
+                           "nonfinite,subnormal,xi_grad,theory_chi1,theory_xi_c,xi_c,theory_xi_grad,seconds,status,"
                            "network.activation,network.init\n") == runs, "runs.csv header: %.300s", runs);
     free(runs);
     snprintf(p, sizeof p, "%s/histograms.csv", out);

@@ -55,8 +55,9 @@ Test(vp_results, headers_keep_their_bytes)
     vp_csv_jacobian_header(m.f);
     char want[2048];
     snprintf(want, sizeof want,
-             "%s\n%s,theory_pre_var,theory_grad_pre_var,theory_chi,network.init,\"a,b\"\n"
-             "%s,seconds,status\n%s,theory_chi1,theory_xi_c,seconds,status,network.init\n"
+             "%s,pre_corr\n%s,theory_pre_var,theory_grad_pre_var,theory_chi,pre_corr,theory_pre_corr,network.init,"
+             "\"a,b\"\n%s,xi_c,seconds,status\n%s,theory_chi1,theory_xi_c,xi_c,theory_xi_grad,seconds,status,"
+             "network.init\n"
              "variant,seed,layer,quantity,bin_lo,bin_hi,density\nvariant,seed,index,singular_value\n",
              LAYERS_HEADER, LAYERS_HEADER, RUNS_HEADER, RUNS_HEADER);
     res_check(&m, want);
@@ -70,28 +71,28 @@ Test(vp_results, rows_keep_their_bytes)
     vp_csv_summary s = { .depth = 5, .batch = 16, .act_ratio = -0.0, .grad_ratio = NAN,
                          .act_verdict = "stable", .grad_verdict = "non-finite", .nonfinite = 2, .subnormal = 0,
                          .xi_grad = NAN, .theory_chi1 = NAN, .theory_xi_c = 2.5, .seconds = 1.23456,
-                         .status = VP_STATUS_OK };
+                         .status = VP_STATUS_OK, .xi_c = 4, .theory_xi_grad = NAN };
     res_mem m;
     res_open(&m);
     vp_csv_runs_row(m.f, &run, 1, &s);
     vp_csv_runs_row(m.f, &run, 0, &s);
-    res_check(&m, "3,relu,\"orthogonal(gain=1,x)\",18446744073709551615,5,16,0,nan,stable,non-finite,2,0,,,2.5,1.235,"
+    res_check(&m, "3,relu,\"orthogonal(gain=1,x)\",18446744073709551615,5,16,0,nan,stable,non-finite,2,0,,,2.5,4,,1.235,"
                   "ok,\"say \"\"x\"\"\"\n"
-                  "3,relu,\"orthogonal(gain=1,x)\",18446744073709551615,5,16,0,nan,stable,non-finite,2,0,,1.235,"
+                  "3,relu,\"orthogonal(gain=1,x)\",18446744073709551615,5,16,0,nan,stable,non-finite,2,0,,4,1.235,"
                   "ok,\"say \"\"x\"\"\"\n");
 
     vp_layer_stats st = { .layer = 1, .fan_in = 4, .fan_out = 8, .pre_mean = 0.1, .pre_var = 1.0 / 3,
                           .post_mean = INFINITY, .post_var = -INFINITY, .grad_pre_var = 2, .grad_post_var = 3,
                           .wgrad_var = 1e-300, .unit_sq_mean = 0, .unit_var = 5, .dead_frac = 0.25,
-                          .saturated_frac = 0, .nonfinite = 7, .subnormal = 9 };
+                          .saturated_frac = 0, .nonfinite = 7, .subnormal = 9, .pre_corr = 0.5 };
     double tpre = 1.5;
     res_open(&m);
-    vp_csv_layers_rows(m.f, &run, 1, &st, 1, &tpre, NULL, NULL);
-    vp_csv_layers_rows(m.f, &run, 1, &st, 0, NULL, NULL, NULL);
+    vp_csv_layers_rows(m.f, &run, 1, &st, 1, &tpre, NULL, NULL, NULL);
+    vp_csv_layers_rows(m.f, &run, 1, &st, 0, NULL, NULL, NULL, NULL);
     res_check(&m, "3,relu,\"orthogonal(gain=1,x)\",18446744073709551615,1,4,8,0.1,0.333333333,inf,-inf,2,3,1e-300,"
-                  "0,5,0.25,0,7,9,1.5,,,\"say \"\"x\"\"\"\n"
+                  "0,5,0.25,0,7,9,1.5,,,0.5,,\"say \"\"x\"\"\"\n"
                   "3,relu,\"orthogonal(gain=1,x)\",18446744073709551615,1,4,8,0.1,0.333333333,inf,-inf,2,3,1e-300,"
-                  "0,5,0.25,0,7,9,\"say \"\"x\"\"\"\n");
+                  "0,5,0.25,0,7,9,0.5,\"say \"\"x\"\"\"\n");
 
     run.seed = 7;
     double dens[2] = { 0.5, 1.5 }, sv[2] = { 2, 0.5 };
@@ -222,4 +223,16 @@ Test(vp_summary, clear_errors)
             "runs.csv:2: column 'variant': '1.5' is not an integer in [0, 1000000]");
     res_bad("variant,act_ratio,grad_ratio,act_verdict,grad_verdict\n0,abc,1,stable,stable\n",
             "runs.csv:2: column 'act_ratio': 'abc' is not a number");
+}
+
+/* Every CSV a run can write is staged and published (vp_results_files is the
+ * publishing list; lengths.csv was once missing from it and never appeared). */
+Test(results, every_csv_layout_is_published)
+{
+    for (int f = 0; f < VP_CSV_COUNT; f++) {
+        const char *name = vp_csv_layout_get((vp_csv_file)f)->file;
+        int found = 0;
+        for (const char *const *n = vp_results_files(); *n; n++) found |= strcmp(*n, name) == 0;
+        cr_expect(found, "%s is not in vp_results_files()", name);
+    }
 }

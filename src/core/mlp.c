@@ -30,6 +30,7 @@ struct vp_mlp {
     uint64_t probe_seed;
     int probe_ok;
     vp_pool *pool;             /* borrowed: runs the blocks of each product (NULL: this thread) */
+    double *sq_len;            /* borrowed: B * L per-example ||z^l_b||^2 / n_l, or NULL */
 };
 
 /* Combine per-unit shifted sums into the reported moments:
@@ -64,6 +65,22 @@ static void finish_stats(size_t B, size_t n, const double *shift, const double *
         spread += dm * dm;
     }
     *var = *uvar + spread / nd;
+}
+
+/* vp_batch_corr's estimator from the shifted per-column sums of finish_stats. */
+static double finish_corr(size_t B, size_t n, const double *shift, const double *s1, const double *s2,
+                          long long nonfinite)
+{
+    if (nonfinite > 0 || B < 2) return NAN;
+    double Bd = (double)B, num = 0, den = 0;
+    for (size_t j = 0; j < n; j++) {
+        double mj = shift[j] + s1[j] / Bd;
+        double vj = (s2[j] - s1[j] * s1[j] / Bd) / Bd;
+        vj = vj > 0 ? vj : 0.0;
+        num += mj * mj - vj / (Bd - 1);
+        den += mj * mj + vj;
+    }
+    return den > 0 ? num / den : NAN;
 }
 
 #define REAL float
@@ -354,3 +371,15 @@ void vp_mlp_weight_moments(const vp_mlp *m, int l, double *sigma_w2, double *sig
 }
 
 void vp_mlp_set_pool(vp_mlp *m, vp_pool *pool) { m->pool = pool; }
+void vp_mlp_set_lengths(vp_mlp *m, double *sq_len) { m->sq_len = sq_len; }
+
+double vp_batch_corr(const double *x, int B, int n)
+{
+    if (B < 2 || n < 1) return NAN;
+    double *acc = malloc(3 * (size_t)n * sizeof *acc);
+    if (!acc) return NAN;
+    long long sub = 0, nf = acc_rows_f64(x, (size_t)B, (size_t)n, acc, acc + n, acc + 2 * n, 1, &sub);
+    double c = finish_corr((size_t)B, (size_t)n, acc, acc + n, acc + 2 * n, nf);
+    free(acc);
+    return c;
+}

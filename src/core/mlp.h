@@ -30,6 +30,8 @@ typedef enum { VP_F32, VP_F64 } vp_precision;
 typedef struct {
     int layer, fan_in, fan_out;
     double pre_mean, pre_var;        /* z^l */
+    double pre_corr;                 /* mean pairwise correlation of z^l across examples
+                                        (vp_batch_corr's estimator); NaN for B < 2 */
     double post_mean, post_var;      /* h^l */
     double grad_pre_var;             /* dL/dz^l */
     double grad_post_var;            /* dL/dh^l */
@@ -104,6 +106,12 @@ vp_status vp_mlp_lsuv(vp_mlp *m, double tol, int max_iter, int *iters_out, vp_er
  * the caller allocates density arrays of `bins` doubles. */
 vp_status vp_mlp_forward(vp_mlp *m, vp_layer_stats *stats, vp_histogram *hist, vp_err *err);
 
+/* Per-example squared lengths: with sq_len not NULL (B * L doubles, borrowed, kept
+ * until changed), each vp_mlp_forward also writes sq_len[b * L + l - 1] = ||z^l_b||^2 / n_l
+ * (z^l of example b, n_l its width; 2 n_l entries for GLU), summed in double in unit
+ * order. NULL (the default) turns it off. */
+void vp_mlp_set_lengths(vp_mlp *m, double *sq_len);
+
 /* Backward pass with the N(0,1) probe from vp_rng_make(seed, 0, VP_RNG_PROBE);
  * must follow vp_mlp_forward. Fills the gradient fields of stats. The network keeps
  * the probe of the last seed (B x n_L values), so runs of one network with the same
@@ -115,6 +123,16 @@ vp_status vp_mlp_backward(vp_mlp *m, uint64_t seed, vp_layer_stats *stats, vp_hi
  * `b` (elementwise activations: n_l values) as doubles, after vp_mlp_forward (for the
  * Jacobian spectrum). Either pointer may be NULL. */
 void vp_mlp_export_layer(const vp_mlp *m, int l, int b, double *W, double *dphi);
+
+/* Mean pairwise correlation across the B rows (examples) of x (B x n, row-major):
+ *   c = [sum_{a != b} <x_a, x_b> / (B (B-1))] / [sum_b ||x_b||^2 / B]
+ *     = sum_j (m_j^2 - v_j/(B-1)) / sum_j (m_j^2 + v_j),
+ * m_j, v_j the batch mean and population variance of column j, using
+ * sum_{a != b} <x_a, x_b> = ||sum_b x_b||^2 - sum_b ||x_b||^2: O(B n), from the same
+ * per-column sums as the variances (the forward pass takes pre_corr this way). The
+ * mean-field c^l = q_ab / q_aa with the lengths averaged over the batch (no centring).
+ * NaN for B < 2, non-finite entries or an all-zero x. */
+double vp_batch_corr(const double *x, int B, int n);
 
 /* Empirical fan_in * mean(W^2) and mean(b^2) of layer l (for theory with
  * data-dependent initializers). */

@@ -38,8 +38,8 @@
 
 #define TOP_KEYS "name description seeds precision theory network input measure sweep"
 #define NETWORK_KEYS "depth width input_dim widths activation init bias"
-#define INPUT_KEYS "distribution batch path"
-#define MEASURE_KEYS "histograms jacobian"
+#define INPUT_KEYS "distribution batch path std correlation"
+#define MEASURE_KEYS "histograms jacobian lengths"
 #define HIST_KEYS "layers bins"
 #define PRECISIONS "float32 float64"
 #define INPUTS "normal uniform fashion-mnist"
@@ -255,11 +255,23 @@ vp_status vp_cfg_variant(vp_cfg_ctx *c, const cJSON *root, vp_variant *v)
     /* input (parsed first: fashion-mnist fixes the input dimension) */
     const cJSON *in = cJSON_GetObjectItemCaseSensitive(root, "input");
     v->batch = DEF_BATCH;
+    v->in_std = 1.0;
     if (in) {
         if (!cJSON_IsObject(in)) return vp_cfg_fail(c, "input", "expected an object, got %s", vp_cfg_type_name(in));
         if ((s = check_keys(c, in, "input", INPUT_KEYS))) return s;
         if ((s = get_choice(c, in, "distribution", "input", INPUTS, &inp))) return s;
         if ((s = get_int(c, in, "batch", "input", 1, MAX_BATCH, &v->batch, NULL))) return s;
+        if ((s = get_num(c, in, "std", "input", 0, 1e150, 0, &v->in_std, NULL))) return s;
+        if (!(v->in_std > 0)) return vp_cfg_fail(c, "input.std", "must be > 0 (the inputs' per-entry standard deviation)");
+        if ((s = get_num(c, in, "correlation", "input", -1, 1, 0, &v->in_corr, &v->has_corr))) return s;
+        if (v->has_corr && !(v->in_corr > -1 && v->in_corr < 1))
+            return vp_cfg_fail(c, "input.correlation", "%.10g is out of range; allowed: strictly between -1 and 1", v->in_corr);
+        /* B exchangeable vectors with pairwise correlation c0: the Gram matrix
+         * (1-c0) I + c0 11^T is positive semi-definite only for c0 >= -1/(B-1). */
+        if (v->has_corr && v->batch >= 2 && v->in_corr < -1.0 / (v->batch - 1))
+            return vp_cfg_fail(c, "input.correlation", "%.10g is impossible for a batch of %d: %d exchangeable vectors "
+                               "need a correlation >= -1/(batch-1) = %.10g", v->in_corr, v->batch, v->batch,
+                               -1.0 / (v->batch - 1));
         const cJSON *pth = cJSON_GetObjectItemCaseSensitive(in, "path");
         if (pth && !cJSON_IsString(pth)) return vp_cfg_fail(c, "input.path", "expected a folder path string, got %s", vp_cfg_type_name(pth));
         if (pth && inp != VP_INPUT_FASHION_MNIST)
@@ -353,6 +365,7 @@ net_end:
         if (!cJSON_IsObject(me)) return vp_cfg_fail(c, "measure", "expected an object, got %s", vp_cfg_type_name(me));
         if ((s = check_keys(c, me, "measure", MEASURE_KEYS))) return s;
         if ((s = get_bool(c, me, "jacobian", "measure", &v->jacobian))) return s;
+        if ((s = get_bool(c, me, "lengths", "measure", &v->lengths))) return s;
         const cJSON *h = cJSON_GetObjectItemCaseSensitive(me, "histograms");
         if (h && !cJSON_IsNull(h)) {
             if (!cJSON_IsObject(h)) return vp_cfg_fail(c, "measure.histograms", "expected an object {\"layers\": [...], \"bins\": n}, got %s", vp_cfg_type_name(h));

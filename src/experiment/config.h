@@ -38,10 +38,14 @@ typedef struct {
     vp_precision prec;
     vp_input_kind input;
     int batch;
+    double in_std;            /* input.std: per-entry standard deviation of the inputs (default 1) */
+    int has_corr;             /* input.correlation given */
+    double in_corr;           /* input.correlation c0 in (-1, 1), >= -1/(batch-1) */
     int theory;               /* put mean-field predictions beside measurements */
     int hist_bins;            /* 0: no histograms */
     unsigned char *hist_layers; /* L flags (owned; NULL when hist_bins == 0) */
     int jacobian;             /* measure the input-output Jacobian spectrum */
+    int lengths;              /* measure.lengths: per-example ||z^l_b||^2 / n_l (lengths.csv) */
 } vp_variant;
 
 typedef struct {

@@ -108,8 +108,10 @@ static vp_status frag_end(const vp_job *j, int r, const char *ext, frag_set *fs,
 }
 
 vp_status vp_frag_write(const vp_job *j, int r, const vp_variant *var, const vp_layer_stats *st,
-                        const double *tpre, const double *tgrad, const double *tchi, const vp_histogram *hist,
-                        const double *sv, const vp_run_sum *sum, double seconds, vp_err *err)
+                        const double *tpre, const double *tgrad, const double *tchi, const double *tcorr,
+                        const vp_histogram *hist,
+                        const double *sv, const double *sq_len, const vp_run_sum *sum, double seconds,
+                        vp_err *err)
 {
     const vp_experiment *e = j->e;
     char act[256], init[256];
@@ -119,7 +121,7 @@ vp_status vp_frag_write(const vp_job *j, int r, const vp_variant *var, const vp_
     vp_status s;
 
     if ((s = frag_begin(&fs, err))) return s;
-    vp_csv_layers_rows(fs.mem, &cr, var->L, st, j->theory, tpre, tgrad, tchi);
+    vp_csv_layers_rows(fs.mem, &cr, var->L, st, j->theory, tpre, tgrad, tchi, tcorr);
     if ((s = frag_end(j, r, vp_csv_layout_get(VP_CSV_LAYERS)->part, &fs, err))) return s;
 
     if (hist) {
@@ -139,11 +141,17 @@ vp_status vp_frag_write(const vp_job *j, int r, const vp_variant *var, const vp_
         if ((s = frag_end(j, r, vp_csv_layout_get(VP_CSV_JACOBIAN)->part, &fs, err))) return s;
     }
 
+    if (sq_len) {
+        if ((s = frag_begin(&fs, err))) return s;
+        vp_csv_lengths_rows(fs.mem, &cr, var->batch, var->L, sq_len);
+        if ((s = frag_end(j, r, vp_csv_layout_get(VP_CSV_LENGTHS)->part, &fs, err))) return s;
+    }
+
     vp_csv_summary cs = { var->L, var->batch, sum->act_ratio, sum->grad_ratio,
                           vp_verdict_word(vp_verdict_classify(sum->act_ratio, sum->nonfinite)),
                           vp_verdict_word(vp_verdict_classify(sum->grad_ratio, sum->nonfinite)),
                           sum->nonfinite, sum->subnormal, sum->xi_grad, sum->theory_chi1, sum->theory_xi_c,
-                          seconds, VP_STATUS_OK };
+                          seconds, VP_STATUS_OK, sum->xi_c, sum->theory_xi_grad };
     if ((s = frag_begin(&fs, err))) return s;
     vp_csv_runs_row(fs.mem, &cr, j->theory, &cs);
     if ((s = frag_end(j, r, vp_csv_layout_get(VP_CSV_RUNS)->part, &fs, err))) return s;
@@ -209,12 +217,20 @@ static int any_jacobian(const vp_experiment *e)
     return 0;
 }
 
+static int any_lengths(const vp_experiment *e)
+{
+    for (int v = 0; v < e->nvariants; v++)
+        if (e->variants[v].lengths) return 1;
+    return 0;
+}
+
 vp_status vp_frag_assemble(const vp_job *j, vp_err *err)
 {
     vp_status s = assemble(j, VP_CSV_LAYERS, err);
     if (!s) s = assemble(j, VP_CSV_RUNS, err);
     if (!s && any_hist(j->e)) s = assemble(j, VP_CSV_HIST, err);
     if (!s && any_jacobian(j->e)) s = assemble(j, VP_CSV_JACOBIAN, err);
+    if (!s && any_lengths(j->e)) s = assemble(j, VP_CSV_LENGTHS, err);
     return s;
 }
 
@@ -456,7 +472,7 @@ int vp_frag_load_done(vp_job *j, int r, char *why, size_t wlen)
     vp_err rerr;
     part_path(j, r, VP_PART_DONE, path, sizeof path);
     if (vp_read_file(path, 4096, &text, &len, &rerr)) return 0;
-    vp_run_sum s = { 1, 0, 0, 0, 0, NAN, NAN, NAN };
+    vp_run_sum s = { 1, 0, 0, 0, 0, NAN, NAN, NAN, NAN, NAN };
     int n = 0;
     int ok = sscanf(text, "%lf %lf %lld %lld%n", &s.act_ratio, &s.grad_ratio, &s.nonfinite, &s.subnormal, &n) == 4;
     const char *lines = ok ? strchr(text + n, '\n') : NULL;

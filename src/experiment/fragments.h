@@ -19,11 +19,14 @@
 #include "experiment/job.h"
 
 /* Save run r's rows (layers, histograms when hist != NULL, Jacobian singular values
- * when sv != NULL, its runs.csv row) and then its .sum marker. tpre/tgrad/tchi: the
- * per-layer predictions (NaN: none); seconds: the run's wall time. */
+ * when sv != NULL, per-example lengths when sq_len != NULL (B * L, vp_mlp_set_lengths), its
+ * runs.csv row) and then its .sum marker. tpre/tgrad/tchi/tcorr:
+ * the per-layer predictions (NaN: none); seconds: the run's wall time. */
 vp_status vp_frag_write(const vp_job *j, int r, const vp_variant *var, const vp_layer_stats *st,
-                        const double *tpre, const double *tgrad, const double *tchi, const vp_histogram *hist,
-                        const double *sv, const vp_run_sum *sum, double seconds, vp_err *err);
+                        const double *tpre, const double *tgrad, const double *tchi, const double *tcorr,
+                        const vp_histogram *hist,
+                        const double *sv, const double *sq_len, const vp_run_sum *sum, double seconds,
+                        vp_err *err);
 
 /* layers.csv, runs.csv and (when some variant asks for them) histograms.csv and
  * jacobian.csv, staged in .parts: header + the fragments of every complete run. */

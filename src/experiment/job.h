@@ -25,6 +25,7 @@ typedef struct {
     double act_ratio, grad_ratio;
     long long nonfinite, subnormal;
     double xi_grad, theory_chi1, theory_xi_c;
+    double xi_c, theory_xi_grad; /* measured correlation depth scale; -1/ln chi_1 */
 } vp_run_sum;
 
 typedef struct {

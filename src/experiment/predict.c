@@ -48,7 +48,8 @@ vp_status vp_predict_run(const vp_theory_ctx *ctx, const vp_variant *var, const 
 {
     int L = var->L, first, last;
     for (int l = 0; l < L; l++) out->pre[l] = out->grad[l] = out->chi[l] = NAN;
-    out->chi1 = out->xi_c = NAN;
+    for (int l = 0; out->corr && l < L; l++) out->corr[l] = NAN;
+    out->chi1 = out->xi_c = out->xi_grad = out->c_star = NAN;
     out->partial = 0;
     out->note.msg[0] = '\0';
     double q0 = mean_square(x, (size_t)var->batch * (size_t)var->widths[0]);
@@ -60,12 +61,27 @@ vp_status vp_predict_run(const vp_theory_ctx *ctx, const vp_variant *var, const 
                                                   out->chi, &out->note);
         if (t == VP_ERR_NOMEM) s = vp_fail(err, t, "%s", out->note.msg);
         out->partial = t != VP_OK;
+        if (out->corr) {
+            double c0 = var->has_corr ? var->in_corr : vp_batch_corr(x, var->batch, var->widths[0]);
+            vp_err cerr;
+            vp_status tc = isfinite(c0) ? vp_theory_corr_predictions(ctx, &var->act, L, sw2, sb2, q0, c0, out->pre,
+                                                                     out->corr, &cerr)
+                                        : VP_OK;
+            if (tc == VP_ERR_NOMEM && !s) s = vp_fail(err, tc, "%s", cerr.msg);
+            if (tc != VP_OK && !out->partial) {
+                out->partial = 1;
+                out->note = cerr;
+            }
+        }
         vp_mlp_stack(L, var->widths, &first, &last);
         vp_theory_point pt;
         vp_err ignore;
         if (vp_theory_analyze(ctx, &var->act, sw2[last - 1], sb2[last - 1], q0, &pt, &ignore) == VP_OK) {
             out->chi1 = pt.chi1;
             out->xi_c = pt.xi_c;
+            out->c_star = pt.c_star;
+            double lc = log(pt.chi1);
+            out->xi_grad = fabs(lc) < 1e-12 ? INFINITY : -1.0 / lc;
         }
     }
     free(sw2);

@@ -16,14 +16,20 @@
  * everything that is not predicted is NaN (an empty cell). */
 typedef struct {
     double *pre, *grad, *chi; /* per layer: E[(z^l)^2], E[(dL/dz^l)^2], chi^l (theory.h) */
+    double *corr;             /* per layer: c^l, the correlation map iterated from c0
+                                 (vp_theory_corr_predictions); may be NULL */
     double chi1, xi_c;        /* at the last layer of the hidden stack (vp_mlp_stack) */
+    double xi_grad;           /* -1/ln chi1: the gradient depth scale, negative when chi1 > 1
+                                 (gradients grow towards the input); +inf at chi1 = 1 */
+    double c_star;            /* the correlation map's fixed point there (NaN if none) */
     int partial;              /* some per-layer prediction could not be computed to
                                  accuracy: those cells are empty, and note says why */
     vp_err note;
 } vp_prediction;
 
-/* Fill *out for variant var, from sigma_w^2(l), sigma_b^2(l) and the mean square q0
- * of the run's own input batch x: the per-layer predictions (vp_theory_layer_predictions)
+/* Fill *out for variant var, from sigma_w^2(l), sigma_b^2(l), the mean square q0
+ * of the run's own input batch x and its correlation c0 (input.correlation when given,
+ * else vp_batch_corr of x): the per-layer predictions (vp_theory_layer_predictions)
  * where the theory applies, and chi_1, xi_c of the hidden stack's last layer (NaN where
  * the maps have no fixed point, e.g. an exploding tanh net; an exploding ReLU net has
  * chi_1 and no xi_c). A prediction the quadrature cannot make to accuracy is not an

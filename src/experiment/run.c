@@ -26,9 +26,18 @@ void vp_worker_release(vp_worker *w)
 
 /* Input batch for (variant, seed): N(0,1), U(-sqrt3, sqrt3) (unit variance), or the
  * first `batch` fashion-mnist images standardized over the batch. */
-static void make_input(const vp_job *j, const vp_variant *var, uint64_t seed, double *x)
+/* vp_make_input (run.h): the run's input batch x[b * n0 + i]: entries of the chosen distribution with mean 0
+ * and variance 1 (fashion-mnist after standardization over the batch), then
+ *  - input.correlation c0 >= 0: x_b = sqrt(c0) s + sqrt(1 - c0) e_b with one shared
+ *    s ~ N(0, I) (its own stream): pairwise correlation c0 between examples, per-entry
+ *    variance 1;
+ *  - c0 < 0 (no shared component can do it): x_b = a e_b + g ebar, ebar the batch mean
+ *    of the e_b, a = sqrt(1 - c0), g = sqrt(1 + (B - 1) c0) - a: per entry, the batch's
+ *    covariance is (1 - c0) I + c0 11^T exactly, which needs c0 >= -1/(B-1) (config.c);
+ *  - every entry times input.std, so q0 = std^2. */
+void vp_make_input(const double *data, const vp_variant *var, uint64_t seed, double *x)
 {
-    size_t n = (size_t)var->batch * (size_t)var->widths[0];
+    size_t B = (size_t)var->batch, n0 = (size_t)var->widths[0], n = B * n0;
     vp_rng r = vp_rng_make(seed, 0, VP_RNG_INPUT);
     switch (var->input) {
     case VP_INPUT_UNIFORM:
@@ -36,13 +45,31 @@ static void make_input(const vp_job *j, const vp_variant *var, uint64_t seed, do
         for (size_t i = 0; i < n; i++) x[i] = sqrt(3.0) * (2.0 * x[i] - 1.0);
         break;
     case VP_INPUT_FASHION_MNIST:
-        memcpy(x, j->data, n * sizeof *x);
+        memcpy(x, data, n * sizeof *x);
         vp_standardize(x, n);
         break;
     case VP_INPUT_NORMAL:
         vp_rng_normal_fill(&r, 0, x, n);
         break;
     }
+    if (var->has_corr && var->in_corr >= 0) {
+        double c0 = var->in_corr, a = sqrt(1.0 - c0), g = sqrt(c0);
+        vp_rng rs = vp_rng_make(seed, 1, VP_RNG_INPUT);
+        for (size_t i = 0; i < n0; i++) {
+            double si = vp_rng_normal_at(&rs, i, 0);
+            for (size_t b = 0; b < B; b++) x[b * n0 + i] = g * si + a * x[b * n0 + i];
+        }
+    } else if (var->has_corr && B >= 2) {
+        double c0 = var->in_corr, a = sqrt(1.0 - c0), g = sqrt(fmax(0.0, 1.0 + (double)(B - 1) * c0)) - a;
+        for (size_t i = 0; i < n0; i++) {
+            double mean = 0;
+            for (size_t b = 0; b < B; b++) mean += x[b * n0 + i];
+            mean /= (double)B;
+            for (size_t b = 0; b < B; b++) x[b * n0 + i] = a * x[b * n0 + i] + g * mean;
+        }
+    }
+    if (var->in_std != 1.0)
+        for (size_t i = 0; i < n; i++) x[i] *= var->in_std;
 }
 
 /* Measured depth scale of the backward pass: Var[dL/dz^l] ~ exp(-(L-l)/xi), so xi =
@@ -50,18 +77,51 @@ static void make_input(const vp_job *j, const vp_variant *var, uint64_t seed, do
  * first..last of the hidden stack with a finite positive variance (mean-field:
  * xi_grad = -1/ln chi_1, Schoenholz et al. 2017). NaN with fewer than 3 such layers,
  * +inf for a flat line. */
+typedef struct { double n, sx, sy, sxx, sxy; } lsq; /* least-squares line, point by point */
+
+static void lsq_add(lsq *f, double x, double y)
+{
+    f->n++; f->sx += x; f->sy += y; f->sxx += x * x; f->sxy += x * y;
+}
+
+/* The slope; NaN with fewer than 3 points. */
+static double lsq_slope(const lsq *f)
+{
+    if (f->n < 3) return NAN;
+    return (f->n * f->sxy - f->sx * f->sy) / (f->n * f->sxx - f->sx * f->sx);
+}
+
 static double fit_xi_grad(int first, int last, const vp_layer_stats *st)
 {
-    double n = 0, sx = 0, sy = 0, sxx = 0, sxy = 0;
+    lsq f = { 0, 0, 0, 0, 0 };
     for (int l = first - 1; l < last; l++) {
         double v = st[l].grad_pre_var;
         if (!(v > 0) || !isfinite(v)) continue;
-        double x = l + 1, y = log(v);
-        n++; sx += x; sy += y; sxx += x * x; sxy += x * y;
+        lsq_add(&f, l + 1, log(v));
     }
-    if (n < 3) return NAN;
-    double slope = (n * sxy - sx * sy) / (n * sxx - sx * sx);
+    double slope = lsq_slope(&f);
     return slope == 0 ? INFINITY : 1.0 / fabs(slope);
+}
+
+/* Measured correlation depth scale: |c^l - c*| ~ exp(-l/xi_c), so xi_c = -1/slope of the
+ * least-squares line through (l, ln|c^l - c*|) over the layers first..last of the
+ * hidden stack where |c^l - c*| is above the noise floor 1/sqrt(B n_l) of the batch
+ * estimate c^l (st[].pre_corr). Meaningful where the approach to c* is exponential
+ * and starts away from it: in the ordered phase (c* = 1) from any c0 < 1; in the
+ * chaotic phase only from c0 near c* (far from it the map is not linear); at
+ * criticality the approach is algebraic and the fit says little. NaN with fewer than
+ * 3 such layers or no c*; +inf for a flat line; negative when |c^l - c*| grows. */
+static double fit_xi_c(int first, int last, const vp_layer_stats *st, const int *widths, int B, double c_star)
+{
+    lsq f = { 0, 0, 0, 0, 0 };
+    if (!isfinite(c_star)) return NAN;
+    for (int l = first - 1; l < last; l++) {
+        double d = fabs(st[l].pre_corr - c_star);
+        if (!isfinite(d) || !(d > 1.0 / sqrt((double)B * widths[l + 1]))) continue;
+        lsq_add(&f, l + 1, log(d));
+    }
+    double slope = lsq_slope(&f);
+    return slope == 0 ? INFINITY : -1.0 / slope;
 }
 
 /* A run whose theory could not be computed to accuracy everywhere: its cells are
@@ -82,7 +142,7 @@ static vp_status run_input(const vp_job *j, const vp_variant *var, uint64_t seed
 {
     size_t n = (size_t)var->batch * (size_t)var->widths[0];
     if (w->x_ok && w->x_input == (int)var->input && w->x_batch == var->batch && w->x_n0 == var->widths[0] &&
-        w->x_seed == seed)
+        w->x_seed == seed && w->x_std == var->in_std && w->x_has_corr == var->has_corr && w->x_corr == var->in_corr)
         return VP_OK;
     w->x_ok = 0;
     if (n > w->xcap) {
@@ -91,12 +151,15 @@ static vp_status run_input(const vp_job *j, const vp_variant *var, uint64_t seed
         if (!(w->x = malloc(n * sizeof *w->x))) return vp_fail(err, VP_ERR_NOMEM, "out of memory");
         w->xcap = n;
     }
-    make_input(j, var, seed, w->x);
+    vp_make_input(j->data, var, seed, w->x);
     w->x_ok = 1;
     w->x_input = (int)var->input;
     w->x_batch = var->batch;
     w->x_n0 = var->widths[0];
     w->x_seed = seed;
+    w->x_std = var->in_std;
+    w->x_has_corr = var->has_corr;
+    w->x_corr = var->in_corr;
     return VP_OK;
 }
 
@@ -112,11 +175,11 @@ vp_status vp_run_one(vp_job *j, int r, vp_worker *w, int params_ready, int *drew
     vp_layer_stats *st = calloc((size_t)var->L, sizeof *st);
     vp_histogram *hist = NULL;
     double *tpre = calloc((size_t)var->L, sizeof *tpre), *tgrad = calloc((size_t)var->L, sizeof *tgrad);
-    double *tchi = calloc((size_t)var->L, sizeof *tchi);
-    double *sv = NULL;
+    double *tchi = calloc((size_t)var->L, sizeof *tchi), *tcorr = calloc((size_t)var->L, sizeof *tcorr);
+    double *sv = NULL, *sq_len = NULL;
     vp_status s = VP_OK;
-    if (!st || !tpre || !tgrad || !tchi) { s = vp_fail(err, VP_ERR_NOMEM, "out of memory"); goto end; }
-    for (int l = 0; l < var->L; l++) tpre[l] = tgrad[l] = tchi[l] = NAN;
+    if (!st || !tpre || !tgrad || !tchi || !tcorr) { s = vp_fail(err, VP_ERR_NOMEM, "out of memory"); goto end; }
+    for (int l = 0; l < var->L; l++) tpre[l] = tgrad[l] = tchi[l] = tcorr[l] = NAN;
     if (var->hist_bins) {
         hist = calloc((size_t)var->L * VP_HIST_QUANTITIES, sizeof *hist);
         if (!hist) { s = vp_fail(err, VP_ERR_NOMEM, "out of memory"); goto end; }
@@ -148,7 +211,14 @@ vp_status vp_run_one(vp_job *j, int r, vp_worker *w, int params_ready, int *drew
         int max_iter = (int)vp_init_param(&var->winit, "max_iter");
         if ((s = vp_mlp_lsuv(m, tol, max_iter, NULL, err))) goto end;
     }
-    if ((s = vp_mlp_forward(m, st, hist, err))) goto end;
+    if (var->lengths && !(sq_len = malloc((size_t)var->batch * (size_t)var->L * sizeof *sq_len))) {
+        s = vp_fail(err, VP_ERR_NOMEM, "out of memory");
+        goto end;
+    }
+    vp_mlp_set_lengths(m, sq_len);
+    s = vp_mlp_forward(m, st, hist, err);
+    vp_mlp_set_lengths(m, NULL); /* the buffer is this run's */
+    if (s) goto end;
     if (var->jacobian) {
         int n = var->widths[0] < var->widths[var->L] ? var->widths[0] : var->widths[var->L];
         sv = malloc((size_t)n * sizeof *sv);
@@ -162,7 +232,7 @@ vp_status vp_run_one(vp_job *j, int r, vp_worker *w, int params_ready, int *drew
     int a, b;
     vp_mlp_stack(var->L, var->widths, &a, &b);
     vp_run_sum sum = { 1, st[b - 1].pre_var / st[a - 1].pre_var, st[a - 1].grad_pre_var / st[b - 1].grad_pre_var,
-                    0, 0, fit_xi_grad(a, b, st), NAN, NAN };
+                    0, 0, fit_xi_grad(a, b, st), NAN, NAN, NAN, NAN };
     for (int l = 0; l < var->L; l++) {
         sum.nonfinite += st[l].nonfinite;
         sum.subnormal += st[l].subnormal;
@@ -172,13 +242,15 @@ vp_status vp_run_one(vp_job *j, int r, vp_worker *w, int params_ready, int *drew
     for (int i = 0; sv && i < (var->widths[0] < var->widths[var->L] ? var->widths[0] : var->widths[var->L]); i++)
         sum.nonfinite += isnan(sv[i]);
     if (var->theory) {
-        vp_prediction pr = { .pre = tpre, .grad = tgrad, .chi = tchi };
+        vp_prediction pr = { .pre = tpre, .grad = tgrad, .chi = tchi, .corr = tcorr };
         if ((s = vp_predict_run(&j->tctx, var, m, x, &pr, err))) goto end;
         sum.theory_chi1 = pr.chi1;
         sum.theory_xi_c = pr.xi_c;
+        sum.theory_xi_grad = pr.xi_grad;
+        sum.xi_c = fit_xi_c(a, b, st, var->widths, var->batch, pr.c_star);
         if (pr.partial) theory_note(j, r, v, seed, &pr.note);
     }
-    s = vp_frag_write(j, r, var, st, tpre, tgrad, tchi, hist, sv, &sum, vp_job_now() - t0, err);
+    s = vp_frag_write(j, r, var, st, tpre, tgrad, tchi, tcorr, hist, sv, sq_len, &sum, vp_job_now() - t0, err);
     if (!s) j->sums[r] = sum;
 end:
     if (s) vp_err_prefix(err, "run %d (variant %d, seed %llu)", r, v, (unsigned long long)seed);
@@ -186,7 +258,9 @@ end:
     free(tpre);
     free(tgrad);
     free(tchi);
+    free(tcorr);
     free(sv);
+    free(sq_len);
     for (size_t i = 0; hist && i < (size_t)var->L * VP_HIST_QUANTITIES; i++) free(hist[i].density);
     free(hist);
     return s;

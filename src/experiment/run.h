@@ -23,7 +23,15 @@ typedef struct {
     size_t xcap;
     int x_ok, x_input, x_batch, x_n0;
     uint64_t x_seed;
+    double x_std, x_corr;      /* input.std, input.correlation of the batch held */
+    int x_has_corr;
 } vp_worker;
+
+/* The input batch of variant var for seed (B x n0, row b = example b): the input
+ * distribution (fashion-mnist: the first B images of data, standardized), with
+ * input.correlation c0 between examples and per-entry variance input.std^2 (run.c
+ * says how). */
+void vp_make_input(const double *data, const vp_variant *var, uint64_t seed, double *x);
 
 void vp_worker_init(vp_worker *w);
 void vp_worker_release(vp_worker *w);

@@ -143,6 +143,9 @@ static char *resolved_json(const vp_experiment *e, const vp_variant *base, const
     cJSON *in = cJSON_AddObjectToObject(r, "input");
     cJSON_AddStringToObject(in, "distribution", vp_input_name(base->input));
     cJSON_AddNumberToObject(in, "batch", base->batch);
+    /* written when given (a config without them resolves as before they existed) */
+    if (base->in_std != 1.0) cJSON_AddNumberToObject(in, "std", base->in_std);
+    if (base->has_corr) cJSON_AddNumberToObject(in, "correlation", base->in_corr);
     if (base->input == VP_INPUT_FASHION_MNIST) cJSON_AddStringToObject(in, "path", e->data_dir);
     cJSON *me = cJSON_AddObjectToObject(r, "measure");
     if (base->hist_bins) {
@@ -155,6 +158,7 @@ static char *resolved_json(const vp_experiment *e, const vp_variant *base, const
         cJSON_AddNullToObject(me, "histograms");
     }
     cJSON_AddBoolToObject(me, "jacobian", base->jacobian);
+    if (base->lengths) cJSON_AddBoolToObject(me, "lengths", 1); /* written when asked for */
     cJSON_AddItemToObject(r, "sweep", sweep ? cJSON_Duplicate(sweep, 1) : cJSON_CreateObject());
     cJSON *vs = cJSON_AddArrayToObject(r, "variants");
     for (int v = 0; v < e->nvariants; v++) {

@@ -107,7 +107,8 @@ void vp_csv_layers_header(FILE *f, int theory, int nsweep, char *const *sweep_ke
 }
 
 void vp_csv_layers_rows(FILE *f, const vp_csv_run *run, int L, const vp_layer_stats *st, int theory,
-                        const double *theory_pre, const double *theory_grad, const double *theory_chi)
+                        const double *theory_pre, const double *theory_grad, const double *theory_chi,
+                        const double *theory_corr)
 {
     cell v[VP_COL_COUNT];
     run_cells(v, run);
@@ -132,6 +133,8 @@ void vp_csv_layers_rows(FILE *f, const vp_csv_run *run, int L, const vp_layer_st
         v[VP_COL_THEORY_PRE_VAR].x = theory_pre ? theory_pre[l] : NAN;
         v[VP_COL_THEORY_GRAD_PRE_VAR].x = theory_grad ? theory_grad[l] : NAN;
         v[VP_COL_THEORY_CHI].x = theory_chi ? theory_chi[l] : NAN;
+        v[VP_COL_PRE_CORR].x = s->pre_corr;
+        v[VP_COL_THEORY_PRE_CORR].x = theory_corr ? theory_corr[l] : NAN;
         put_row(f, VP_CSV_LAYERS, v, theory, run);
     }
 }
@@ -156,6 +159,8 @@ void vp_csv_runs_row(FILE *f, const vp_csv_run *run, int theory, const vp_csv_su
     v[VP_COL_XI_GRAD].x = s->xi_grad;
     v[VP_COL_THEORY_CHI1].x = s->theory_chi1;
     v[VP_COL_THEORY_XI_C].x = s->theory_xi_c;
+    v[VP_COL_XI_C].x = s->xi_c;
+    v[VP_COL_THEORY_XI_GRAD].x = s->theory_xi_grad;
     v[VP_COL_SECONDS].x = s->seconds;
     v[VP_COL_STATUS].s = s->status;
     put_row(f, VP_CSV_RUNS, v, theory, run);
@@ -190,4 +195,17 @@ void vp_csv_jacobian_rows(FILE *f, const vp_csv_run *run, int n, const double *s
         v[VP_COL_SINGULAR_VALUE].x = sv[i];
         put_row(f, VP_CSV_JACOBIAN, v, 0, run);
     }
+}
+
+void vp_csv_lengths_rows(FILE *f, const vp_csv_run *run, int B, int L, const double *sq_len)
+{
+    cell v[VP_COL_COUNT];
+    run_cells(v, run);
+    for (int b = 0; b < B; b++)
+        for (int l = 1; l <= L; l++) {
+            v[VP_COL_EXAMPLE].i = b + 1;
+            v[VP_COL_LAYER].i = l;
+            v[VP_COL_SQ_LEN].x = sq_len[(size_t)b * (size_t)L + (size_t)(l - 1)];
+            put_row(f, VP_CSV_LENGTHS, v, 0, run);
+        }
 }

@@ -39,6 +39,8 @@ typedef struct {
     double theory_chi1, theory_xi_c; /* written only with theory on; NaN -> empty */
     double seconds;
     const char *status;           /* VP_STATUS_OK for a completed run */
+    double xi_c;                  /* measured correlation depth scale; NaN -> empty */
+    double theory_xi_grad;        /* -1/ln chi_1; written only with theory on */
 } vp_csv_summary;
 
 /* One RFC 4180 field (VP_KIND_TEXT). */
@@ -53,9 +55,10 @@ void vp_csv_num(FILE *f, double v, int exact);
 void vp_csv_header(FILE *f, vp_csv_file file, int theory, int nsweep, char *const *sweep_keys);
 
 void vp_csv_layers_header(FILE *f, int theory, int nsweep, char *const *sweep_keys);
-/* theory_pre / theory_grad / theory_chi: NULL when theory is off; NaN entries -> empty cell. */
+/* theory_pre / theory_grad / theory_chi / theory_corr: NULL when theory is off; NaN entries -> empty cell. */
 void vp_csv_layers_rows(FILE *f, const vp_csv_run *run, int L, const vp_layer_stats *st, int theory,
-                        const double *theory_pre, const double *theory_grad, const double *theory_chi);
+                        const double *theory_pre, const double *theory_grad, const double *theory_chi,
+                        const double *theory_corr);
 
 void vp_csv_runs_header(FILE *f, int theory, int nsweep, char *const *sweep_keys);
 void vp_csv_runs_row(FILE *f, const vp_csv_run *run, int theory, const vp_csv_summary *s);
@@ -66,5 +69,8 @@ void vp_csv_hist_rows(FILE *f, const vp_csv_run *run, int layer, const char *qua
 
 void vp_csv_jacobian_header(FILE *f);
 void vp_csv_jacobian_rows(FILE *f, const vp_csv_run *run, int n, const double *sv);
+
+/* lengths.csv rows of one run: sq_len[b * L + l - 1] = ||z^l_b||^2 / n_l, example-major. */
+void vp_csv_lengths_rows(FILE *f, const vp_csv_run *run, int B, int L, const double *sq_len);
 
 #endif

@@ -109,6 +109,22 @@ static const vp_column COLUMNS[VP_COL_COUNT] = {
                              .meaning = "chi_1 at the sigma_w^2, sigma_b^2 of the hidden stack's last layer" },
     [VP_COL_THEORY_XI_C] = { .name = "theory_xi_c", .kind = VP_KIND_OPT_REAL, .unit = "layers", .theory = 1,
                              .meaning = "correlation depth scale xi_c; empty where the maps have no fixed point" },
+    [VP_COL_PRE_CORR] = { .name = "pre_corr", .kind = VP_KIND_REAL, .unit = "",
+                          .meaning = "mean pairwise correlation of z^l across examples: [sum_{a!=b} <z_a,z_b>/(B(B-1))] / "
+                                     "[sum_b ||z_b||^2/B] (nan for a batch of 1)" },
+    [VP_COL_THEORY_PRE_CORR] = { .name = "theory_pre_corr", .kind = VP_KIND_OPT_REAL, .unit = "", .theory = 1,
+                                 .meaning = "the correlation map iterated from c^0 (input.correlation, else the "
+                                            "measured correlation of the input batch)" },
+    [VP_COL_XI_C] = { .name = "xi_c", .kind = VP_KIND_OPT_REAL, .unit = "layers",
+                      .meaning = "measured correlation depth scale: -1/slope of ln|pre_corr - c*| against l over the "
+                                 "hidden stack's layers above the noise floor 1/sqrt(B n_l); c* from the theory" },
+    [VP_COL_THEORY_XI_GRAD] = { .name = "theory_xi_grad", .kind = VP_KIND_OPT_REAL, .unit = "layers", .theory = 1,
+                                .meaning = "-1/ln chi_1 (negative: gradients grow towards the input)" },
+    [VP_COL_EXAMPLE] = { .name = "example", .kind = VP_KIND_INT, .unit = "",
+                         .meaning = "1-based index of the example in the input batch" },
+    [VP_COL_SQ_LEN] = { .name = "sq_len", .kind = VP_KIND_REAL, .unit = "z^2",
+                        .meaning = "||z^l_b||^2 / n_l, the squared length of example b's pre-activation per unit "
+                                   "(Hanin & Rolnick 2018)" },
     [VP_COL_SECONDS] = { .name = "seconds", .kind = VP_KIND_SECONDS, .unit = "s",
                          .meaning = "wall time (the only column that varies between identical runs)" },
     [VP_COL_STATUS] = { .name = "status", .kind = VP_KIND_TEXT, .unit = "",
@@ -135,17 +151,19 @@ static const vp_col LAYERS_COLS[] = {
     VP_COL_PRE_MEAN, VP_COL_PRE_VAR, VP_COL_POST_MEAN, VP_COL_POST_VAR, VP_COL_GRAD_PRE_VAR,
     VP_COL_GRAD_POST_VAR, VP_COL_WGRAD_VAR, VP_COL_UNIT_SQ_MEAN, VP_COL_UNIT_VAR, VP_COL_DEAD_FRAC,
     VP_COL_SATURATED_FRAC, VP_COL_NONFINITE, VP_COL_SUBNORMAL, VP_COL_THEORY_PRE_VAR, VP_COL_THEORY_GRAD_PRE_VAR,
-    VP_COL_THEORY_CHI,
+    VP_COL_THEORY_CHI, VP_COL_PRE_CORR, VP_COL_THEORY_PRE_CORR,
 };
 static const vp_col RUNS_COLS[] = {
     VP_COL_VARIANT, VP_COL_ACTIVATION, VP_COL_INIT, VP_COL_SEED, VP_COL_DEPTH, VP_COL_BATCH,
     VP_COL_ACT_RATIO, VP_COL_GRAD_RATIO, VP_COL_ACT_VERDICT, VP_COL_GRAD_VERDICT, VP_COL_NONFINITE,
-    VP_COL_SUBNORMAL, VP_COL_XI_GRAD, VP_COL_THEORY_CHI1, VP_COL_THEORY_XI_C, VP_COL_SECONDS, VP_COL_STATUS,
+    VP_COL_SUBNORMAL, VP_COL_XI_GRAD, VP_COL_THEORY_CHI1, VP_COL_THEORY_XI_C, VP_COL_XI_C, VP_COL_THEORY_XI_GRAD,
+    VP_COL_SECONDS, VP_COL_STATUS,
 };
 static const vp_col HIST_COLS[] = {
     VP_COL_VARIANT, VP_COL_SEED, VP_COL_LAYER, VP_COL_QUANTITY, VP_COL_BIN_LO, VP_COL_BIN_HI, VP_COL_DENSITY,
 };
 static const vp_col JACOBIAN_COLS[] = { VP_COL_VARIANT, VP_COL_SEED, VP_COL_INDEX, VP_COL_SINGULAR_VALUE };
+static const vp_col LENGTHS_COLS[] = { VP_COL_VARIANT, VP_COL_SEED, VP_COL_EXAMPLE, VP_COL_LAYER, VP_COL_SQ_LEN };
 
 #define COLS(a) .cols = (a), .ncols = sizeof(a) / sizeof(a)[0]
 static const vp_csv_layout LAYOUTS[VP_CSV_COUNT] = {
@@ -153,12 +171,13 @@ static const vp_csv_layout LAYOUTS[VP_CSV_COUNT] = {
     [VP_CSV_RUNS] = { .file = VP_FILE_RUNS, .part = "runs", COLS(RUNS_COLS), .sweep = 1 },
     [VP_CSV_HIST] = { .file = VP_FILE_HIST, .part = "hist", COLS(HIST_COLS) },
     [VP_CSV_JACOBIAN] = { .file = VP_FILE_JACOBIAN, .part = "jac", COLS(JACOBIAN_COLS) },
+    [VP_CSV_LENGTHS] = { .file = VP_FILE_LENGTHS, .part = "len", COLS(LENGTHS_COLS) },
 };
 
 const vp_csv_layout *vp_csv_layout_get(vp_csv_file f) { return &LAYOUTS[f]; }
 
 /* In publishing order (results.h). */
-static const char *const RESULTS_FILES[] = { VP_FILE_LAYERS,   VP_FILE_RUNS,     VP_FILE_HIST,
-                                             VP_FILE_JACOBIAN, VP_FILE_CRITICAL, VP_FILE_CONFIG, NULL };
+static const char *const RESULTS_FILES[] = { VP_FILE_LAYERS,   VP_FILE_RUNS,     VP_FILE_HIST,    VP_FILE_JACOBIAN,
+                                             VP_FILE_LENGTHS,  VP_FILE_CRITICAL, VP_FILE_CONFIG, NULL };
 
 const char *const *vp_results_files(void) { return RESULTS_FILES; }

@@ -27,6 +27,7 @@
 #define VP_FILE_RUNS "runs.csv"              /* one row per (variant, seed) */
 #define VP_FILE_HIST "histograms.csv"        /* one row per histogram bin */
 #define VP_FILE_JACOBIAN "jacobian.csv"      /* one row per singular value */
+#define VP_FILE_LENGTHS "lengths.csv"        /* one row per (variant, seed, example, layer) */
 #define VP_FILE_CRITICAL "critical_line.dat" /* "sigma_w sigma_b" points of chi_1 = 1 */
 #define VP_FILE_REPORT "report.md"           /* in the plot folder */
 #define VP_FILE_MARKER ".varprop"            /* "varprop VERSION ...": the folder is varprop's; locked while in use */
@@ -114,6 +115,12 @@ typedef enum {
     VP_COL_XI_GRAD,
     VP_COL_THEORY_CHI1,
     VP_COL_THEORY_XI_C,
+    VP_COL_PRE_CORR,
+    VP_COL_THEORY_PRE_CORR,
+    VP_COL_XI_C,
+    VP_COL_THEORY_XI_GRAD,
+    VP_COL_EXAMPLE,
+    VP_COL_SQ_LEN,
     VP_COL_SECONDS,
     VP_COL_STATUS,
     VP_COL_QUANTITY,
@@ -157,7 +164,7 @@ const char *vp_col_name(vp_col c);
 
 /* ---- the CSV files ---- */
 
-typedef enum { VP_CSV_LAYERS, VP_CSV_RUNS, VP_CSV_HIST, VP_CSV_JACOBIAN, VP_CSV_COUNT } vp_csv_file;
+typedef enum { VP_CSV_LAYERS, VP_CSV_RUNS, VP_CSV_HIST, VP_CSV_JACOBIAN, VP_CSV_LENGTHS, VP_CSV_COUNT } vp_csv_file;
 
 typedef struct {
     const char *file;   /* VP_FILE_* */

@@ -510,3 +510,49 @@ vp_status vp_theory_critical_gain(const vp_act *act, double *gain, vp_err *err)
     *gain = g.critical;
     return VP_OK;
 }
+
+vp_status vp_theory_corr_predictions(const vp_theory_ctx *ctxp, const vp_act *act, int L, const double *sigma_w2,
+                                     const double *sigma_b2, double q0, double c0, const double *pre_var,
+                                     double *corr, vp_err *err)
+{
+    vp_status st = vp_theory_check_act(act, err);
+    if (st != VP_OK) return st;
+    if (L < 1 || !sigma_w2 || !sigma_b2 || !pre_var || !corr)
+        return vp_fail(err, VP_ERR_USAGE, "theory: correlation predictions need L >= 1 and all arrays");
+    for (int l = 0; l < L; l++) corr[l] = NAN;
+    if (!(c0 >= -1 && c0 <= 1)) return vp_fail(err, VP_ERR_USAGE, "theory: c0 = %g must be in [-1, 1]", c0);
+    vp_theory_ctx own;
+    if (!ctxp) {
+        if ((st = vp_theory_ctx_init(&own, err)) != VP_OK) return st;
+        ctxp = &own;
+    }
+    double q1 = sigma_w2[0] * q0 + sigma_b2[0];
+    if (!(q1 > 0) || !isfinite(q1)) return VP_OK; /* no correlation of zero or infinite lengths */
+    corr[0] = (sigma_w2[0] * q0 * c0 + sigma_b2[0]) / q1;
+    for (int l = 1; l < L; l++) {
+        double q = pre_var[l - 1], qn = pre_var[l], e = NAN;
+        if (!(q > 0) || !isfinite(q) || !(qn > 0) || !isfinite(qn)) break;
+        double c = corr[l - 1] > 1 ? 1 : corr[l - 1] < -1 ? -1 : corr[l - 1];
+        /* No quadrature where the answer is known (each 2-D expectation costs
+         * milliseconds): c = 1 maps to 1 exactly (u1 = u2), and a c within 1e-12 (the
+         * expectations' accuracy) of 1 that is still rising towards it (ordered
+         * approach; a chaotic net moves away from 1 and is computed) is taken as 1; a
+         * layer with the previous layer's sigmas, q and c repeats its c (a fixed point
+         * reached to rounding). */
+        if (c >= 1 || (c >= 1 - 1e-12 && l >= 2 && corr[l - 1] >= corr[l - 2])) {
+            corr[l] = 1;
+            continue;
+        }
+        if (l >= 2 && sigma_w2[l] == sigma_w2[l - 1] && sigma_b2[l] == sigma_b2[l - 1] && q == pre_var[l - 2] &&
+            qn == q && fabs(c - corr[l - 2]) <= 1e-15) {
+            corr[l] = c;
+            continue;
+        }
+        if ((st = vp_theory_expect2(ctxp, act, VP_EXP2_PHIPHI, q, q, c, &e, err)) != VP_OK) {
+            vp_err_prefix(err, "layer %d", l + 1);
+            return st;
+        }
+        corr[l] = (sigma_w2[l] * e + sigma_b2[l]) / qn;
+    }
+    return VP_OK;
+}

@@ -123,6 +123,18 @@ vp_status vp_theory_layer_predictions(const vp_theory_ctx *ctx, const vp_act *ac
                                       const double *sigma_w2, const double *sigma_b2, double q0,
                                       double *pre_var, double *grad_pre_var, double *chi, vp_err *err);
 
+/* The correlation map iterated through a finite network (papers.md §4): inputs with
+ * E[x^2] = q0 and pairwise correlation c0, lengths q^l = pre_var[l-1] (from
+ * vp_theory_layer_predictions), then
+ *   c^1 = (sigma_w2(1) q0 c0 + sigma_b2(1)) / (sigma_w2(1) q0 + sigma_b2(1))
+ *   c^l = cmap(q^{l-1}, c^{l-1}) = (sigma_w2(l) E[phi(u1) phi(u2)] + sigma_b2(l)) / q^l
+ * corr[l-1] = c^l (L entries); NaN from the first layer where q^l is not a positive
+ * finite number or the expectation cannot be computed (VP_ERR_NUMERIC then, the
+ * message naming the layer; the entries before it stand). ctx may be NULL. */
+vp_status vp_theory_corr_predictions(const vp_theory_ctx *ctx, const vp_act *act, int L, const double *sigma_w2,
+                                     const double *sigma_b2, double q0, double c0, const double *pre_var,
+                                     double *corr, vp_err *err);
+
 /* ---- gains ---- */
 
 typedef struct {

@@ -253,6 +253,7 @@ static vp_status load_tables(ck_exper *e, vp_err *err)
         struct stat st;
         vp_status s = vp_path_join(path, sizeof path, e->results_dir, vp_csv_layout_get((vp_csv_file)f)->file, err);
         if (s) return s;
+        if (f == VP_CSV_LENGTHS) continue; /* per-example lengths: no chart reads them */
         int optional = f == VP_CSV_HIST || f == VP_CSV_JACOBIAN;
         if (optional && stat(path, &st) != 0 && errno == ENOENT) continue;
         if ((s = vp_table_load(path, &e->tab[f], err))) return s;
