@@ -273,7 +273,7 @@ static void teardown(void) { vt_rmtree(tmp); }
 static void run_ok(void)
 {
     char *o, *er;
-    int rc = vt_run(tmp, &o, &er, "run %s/c.json -o %s/r --quiet --threads 2", tmp, tmp);
+    int rc = vt_run(tmp, &o, &er, "run %s/c.json -o %s/r --no-plot --quiet --threads 2", tmp, tmp);
     cr_assert_eq(rc, 0, "%s", er);
     free(o);
     free(er);
