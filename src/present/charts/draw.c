@@ -109,6 +109,7 @@ vp_status vp_charts_draw(const char *results_dir, const char *plots_dir, vp_err 
     if (!s) s = vp_mkdir_p(plots_dir, err);
     for (size_t i = 0; !s && i < sizeof CHARTS / sizeof CHARTS[0]; i++)
         if (e.tab[CHARTS[i].source]) s = CHARTS[i].draw(&e, &CHARTS[i], err);
+    if (!s) s = ck_render_all(&e, err);
     if (!s) s = vp_report_write(results_dir, plots_dir, e.charts, e.ncharts, err);
     ck_model_free(&e);
     return s;

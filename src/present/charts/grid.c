@@ -30,18 +30,18 @@ static double num_or_nan(const char *s)
 
 /* Tics at the sweep values (labelled with them, or blank when `labels` is 0);
  * a numeric axis with many values keeps automatic tics. */
-static void axis_tics(vp_plot *p, const char *axis, size_t n, const char *const *vals, const double *pos,
+static void axis_tics(ck_gp *p, const char *axis, size_t n, const char *const *vals, const double *pos,
                       int numeric, int labels)
 {
     char q[QLEN];
     if (numeric && n > 15) {
-        vp_plot_cmd(p, "set %stics autofreq; set format %s '%s'", axis, axis, labels ? "%g" : "");
+        ck_cmd(p, "set %stics autofreq; set format %s '%s'", axis, axis, labels ? "%g" : "");
         return;
     }
     ck_sbuf b = { 0 };
     for (size_t i = 0; i < n; i++)
         ck_printf(&b, "%s%s %.9g", i ? ", " : "", labels ? vp_plot_quote(q, sizeof q, vals[i]) : "''", pos[i]);
-    if (!b.oom && b.s) vp_plot_cmd(p, "set %stics (%s) noenhanced", axis, b.s);
+    if (!b.oom && b.s) ck_cmd(p, "set %stics (%s) noenhanced", axis, b.s);
     free(b.s);
 }
 
@@ -55,12 +55,12 @@ static size_t max_len(const char *const *v, size_t n)
 
 /* The colour scale of a two-panel grid chart: on the right of panel 1 only, spanning
  * the panels' height; cells fill the axes exactly. */
-static void grid_colorbox(vp_plot *p, int k, double bottom)
+static void grid_colorbox(ck_gp *p, int k, double bottom)
 {
-    if (k == 0) vp_plot_cmd(p, "unset colorbox");
-    else vp_plot_cmd(p, "set colorbox user origin screen 0.9, screen %.4f size screen 0.018, screen %.4f", bottom,
+    if (k == 0) ck_cmd(p, "unset colorbox");
+    else ck_cmd(p, "set colorbox user origin screen 0.9, screen %.4f size screen 0.018, screen %.4f", bottom,
                      0.86 - bottom);
-    vp_plot_cmd(p, "set xrange [*:*] noextend; set yrange [*:*] noextend");
+    ck_cmd(p, "set xrange [*:*] noextend; set yrange [*:*] noextend");
 }
 
 /* The two panels' frame: room for the y tick labels (left panel only; the right one
@@ -85,21 +85,21 @@ static grid_frame frame_of(const grid_ctx *c, double kh)
 /* Panel k of a 2-D sweep grid: margins, title, the "no value" backdrop (`nodata`:
  * gnuplot fill style), axis labels named by the swept keys and their tics (y labels
  * on the left panel k = 0 only), the colour box. */
-static void grid_panel(vp_plot *p, const ck_exper *e, const grid_ctx *c, const grid_frame *f, const char *title,
+static void grid_panel(ck_gp *p, const ck_exper *e, const grid_ctx *c, const grid_frame *f, const char *title,
                        int k, const char *nodata)
 {
     char qx[QLEN], qy[QLEN];
     double l = f->left + k * (f->w + f->gap);
     ck_margins(p, (ck_box){ l, l + f->w, f->bottom, 0.86 });
-    vp_plot_cmd(p, "set title '%s'", title);
-    vp_plot_cmd(p, "unset key");
-    vp_plot_cmd(p, "set object 1 rectangle from graph 0, 0 to graph 1, 1 behind %s noborder", nodata);
-    vp_plot_cmd(p, "set xlabel %s noenhanced", vp_plot_quote(qx, sizeof qx, e->sweep[c->kx]));
-    if (k == 0) vp_plot_cmd(p, "set ylabel %s noenhanced", vp_plot_quote(qy, sizeof qy, e->sweep[c->ky]));
-    else vp_plot_cmd(p, "unset ylabel");
+    ck_cmd(p, "set title '%s'", title);
+    ck_cmd(p, "unset key");
+    ck_cmd(p, "set object 1 rectangle from graph 0, 0 to graph 1, 1 behind %s noborder", nodata);
+    ck_cmd(p, "set xlabel %s noenhanced", vp_plot_quote(qx, sizeof qx, e->sweep[c->kx]));
+    if (k == 0) ck_cmd(p, "set ylabel %s noenhanced", vp_plot_quote(qy, sizeof qy, e->sweep[c->ky]));
+    else ck_cmd(p, "unset ylabel");
     axis_tics(p, "x", c->nx, c->xv, c->xc, c->numeric[0], 1);
     axis_tics(p, "y", c->ny, c->yv, c->yc, c->numeric[1], k == 0);
-    if (f->rot) vp_plot_cmd(p, "set xtics rotate by 30 right");
+    if (f->rot) ck_cmd(p, "set xtics rotate by 30 right");
 }
 
 /* Cell edges halfway between neighbouring centres. */
@@ -189,7 +189,7 @@ static vp_status copy_critical(const ck_exper *e, grid_ctx *c, int phase, vp_err
 
 /* ---- the heatmap ---- */
 
-static void heat_body(vp_plot *p, const ck_exper *e, const void *vctx)
+static void heat_body(ck_gp *p, const ck_exper *e, const void *vctx)
 {
     const grid_ctx *c = vctx;
     double kh = ck_key_height(2, 2);
@@ -199,19 +199,19 @@ static void heat_body(vp_plot *p, const ck_exper *e, const void *vctx)
                                    "gradients: log_{10} Var[∂L/∂z^{1}] / Var[∂L/∂z^{L}]" };
     for (int k = 0; k < 2; k++) {
         grid_panel(p, e, c, &f, panel_title[k], k, "fc rgb '#d9d9d9' fs solid 1.0");
-        vp_plot_cmd(p, "set palette defined (-1 '#2166ac', -0.5 '#92c5de', 0 '#f7f7f7', 0.5 '#f4a582', 1 '#b2182b')");
-        vp_plot_cmd(p, "set cbrange [%g:%g]", -c->cmax, c->cmax);
-        vp_plot_cmd(p, "set cblabel 'log_{10} ratio  (0 = stable, < 0 vanishing, > 0 exploding)'");
+        ck_cmd(p, "set palette defined (-1 '#2166ac', -0.5 '#92c5de', 0 '#f7f7f7', 0.5 '#f4a582', 1 '#b2182b')");
+        ck_cmd(p, "set cbrange [%g:%g]", -c->cmax, c->cmax);
+        ck_cmd(p, "set cblabel 'log_{10} ratio  (0 = stable, < 0 vanishing, > 0 exploding)'");
         grid_colorbox(p, k, f.bottom);
         ck_sbuf b = { 0 };
         ck_printf(&b, "'%s.dat' index %d using 1:2:3:4:5:6:7 with boxxyerror fs solid 1.0 noborder lc palette notitle",
                   c->chart->stem, k);
         if (c->labels) ck_printf(&b, ", '' index %d using 1:2:8 with labels font ',9' notitle", k);
         if (c->critical) ck_printf(&b, ", '" VP_FILE_CRITICAL "' using 1:2 with lines lw 2.5 lc rgb 'black' notitle");
-        if (!b.oom) vp_plot_cmd(p, "plot %s", b.s);
+        if (!b.oom) ck_cmd(p, "plot %s", b.s);
         free(b.s);
     }
-    vp_plot_cmd(p, "unset object 1");
+    ck_cmd(p, "unset object 1");
     ck_sbuf b = { 0 };
     ck_printf(&b, "NaN with boxes fs solid 1.0 lc rgb '#d9d9d9' title 'grey: no value (not in the sweep, or no finite ratio: see the label)'");
     if (c->critical)
@@ -309,30 +309,30 @@ static void xi_label(char *out, size_t len, double xi)
 }
 
 /* The legend strip: the two marks on one row, then what xi is. */
-static void phase_key(vp_plot *p, const grid_ctx *c, double kh)
+static void phase_key(ck_gp *p, const grid_ctx *c, double kh)
 {
     ck_margins(p, (ck_box){ 0.01, 0.99, 0.005, kh });
-    vp_plot_cmd(p, "unset border; unset tics; unset xlabel; unset ylabel; unset title; unset grid; "
+    ck_cmd(p, "unset border; unset tics; unset xlabel; unset ylabel; unset title; unset grid; "
                    "unset logscale; unset label; unset arrow; unset colorbox");
-    vp_plot_cmd(p, "set xrange [0:1]; set yrange [0:1]");
-    vp_plot_cmd(p, "set label 1 'ξ = depth scale in layers: a signal grows or decays by a factor e every ξ layers, so "
+    ck_cmd(p, "set xrange [0:1]; set yrange [0:1]");
+    ck_cmd(p, "set label 1 'ξ = depth scale in layers: a signal grows or decays by a factor e every ξ layers, so "
                    "larger ξ = deeper propagation (nets train up to a depth of about 6ξ_{c}, Schoenholz et al. 2017).' "
                    "at screen 0.5, %.4f center font ',10'", kh * 0.47);
-    vp_plot_cmd(p, "set label 2 'Left: ξ_{∇} = 1/|slope| of ln Var[∂L/∂z^{l}] against l. Right: ξ_{c} of the correlation map. "
+    ck_cmd(p, "set label 2 'Left: ξ_{∇} = 1/|slope| of ln Var[∂L/∂z^{l}] against l. Right: ξ_{c} of the correlation map. "
                    "Theory: ξ_{∇} = 1/|ln χ_{1}|, equal to ξ_{c} only in the ordered phase; both → ∞ at χ_{1} = 1.' "
                    "at screen 0.5, %.4f center font ',10'", kh * 0.2);
-    vp_plot_cmd(p, "set key at screen 0.5, %.4f center center horizontal maxrows 1 Left reverse "
+    ck_cmd(p, "set key at screen 0.5, %.4f center center horizontal maxrows 1 Left reverse "
                    "samplen 3 spacing 1.3 width 2 noenhanced nobox", kh * 0.80);
     ck_sbuf b = { 0 };
     ck_printf(&b, "NaN with boxes fs pattern 4 lc rgb '#969696' title 'hatched, –: no value (empty in " VP_FILE_RUNS
                   ", or not in the sweep)'");
     if (c->critical)
         ck_printf(&b, ", NaN with lines lw 2.5 lc rgb 'black' title 'χ₁ = 1: order/chaos boundary (" VP_FILE_CRITICAL ")'");
-    if (!b.oom) vp_plot_cmd(p, "plot %s", b.s);
+    if (!b.oom) ck_cmd(p, "plot %s", b.s);
     free(b.s);
 }
 
-static void phase_body(vp_plot *p, const ck_exper *e, const void *vctx)
+static void phase_body(ck_gp *p, const ck_exper *e, const void *vctx)
 {
     const phase_ctx *pc = vctx;
     const grid_ctx *c = &pc->g;
@@ -354,10 +354,10 @@ static void phase_body(vp_plot *p, const ck_exper *e, const void *vctx)
         /* no value: hatched, so it cannot pass for a palette colour in greyscale */
         grid_panel(p, e, c, &f, panel_title[k], k, "fc rgb '#969696' fs pattern 4");
         /* viridis: lightness rises monotonically, so it reads in greyscale */
-        vp_plot_cmd(p, "set palette defined (0 '#440154', 1 '#3b528b', 2 '#21918c', 3 '#5ec962', 4 '#fde725')");
-        vp_plot_cmd(p, "set logscale cb; set cbrange [%g:%g]", pc->lo, pc->hi);
-        if (!t.oom && t.s) vp_plot_cmd(p, "set cbtics (%s)", t.s);
-        vp_plot_cmd(p, "set cblabel 'ξ in layers, log scale (clipped to [%g, %g] = 10 × depth; ∞ = top)'",
+        ck_cmd(p, "set palette defined (0 '#440154', 1 '#3b528b', 2 '#21918c', 3 '#5ec962', 4 '#fde725')");
+        ck_cmd(p, "set logscale cb; set cbrange [%g:%g]", pc->lo, pc->hi);
+        if (!t.oom && t.s) ck_cmd(p, "set cbtics (%s)", t.s);
+        ck_cmd(p, "set cblabel 'ξ in layers, log scale (clipped to [%g, %g] = 10 × depth; ∞ = top)'",
                     pc->lo, pc->hi);
         grid_colorbox(p, k, f.bottom);
         ck_sbuf b = { 0 };
@@ -371,11 +371,11 @@ static void phase_body(vp_plot *p, const ck_exper *e, const void *vctx)
                           "fs solid 1.0 noborder lc palette notitle", stem, k);
         if (c->labels) ck_printf(&b, ", '%s.dat' index %d using 1:2:8:9 with labels tc rgb variable font ',9' notitle",
                                  stem, k);
-        if (!b.oom) vp_plot_cmd(p, "plot %s", b.s);
+        if (!b.oom) ck_cmd(p, "plot %s", b.s);
         free(b.s);
     }
     free(t.s);
-    vp_plot_cmd(p, "unset object 1");
+    ck_cmd(p, "unset object 1");
     phase_key(p, c, kh);
 }
 

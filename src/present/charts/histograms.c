@@ -25,7 +25,7 @@ typedef struct {
 
 static const char *layer_colour(size_t k, size_t n) { return LAYER_COLOURS[ck_pick(k, n, 8)]; }
 
-static void hist_body(vp_plot *p, const ck_exper *e, const void *vctx)
+static void hist_body(ck_gp *p, const ck_exper *e, const void *vctx)
 {
     const hist_ctx *c = vctx;
     ck_sbuf b = { 0 };
@@ -40,8 +40,8 @@ static void hist_body(vp_plot *p, const ck_exper *e, const void *vctx)
     for (size_t i = 0; i < c->npanel; i++) {
         ck_panel_head(p, boxes[i], e->var[c->panel_var[i]].name, "set logscale y; set format y '10^{%L}'",
                       c->chart->xlabel, i % (size_t)cols == 0 ? "density" : NULL);
-        if (c->xhi[i] > c->xlo[i]) vp_plot_cmd(p, "set xtics %.6g", ck_nice_step(c->xhi[i] - c->xlo[i]));
-        else vp_plot_cmd(p, "set xtics autofreq");
+        if (c->xhi[i] > c->xlo[i]) ck_cmd(p, "set xtics %.6g", ck_nice_step(c->xhi[i] - c->xlo[i]));
+        else ck_cmd(p, "set xtics autofreq");
         ck_reset(&b);
         const char *sep = "";
         for (size_t k = 0; k < c->nl; k++) {
@@ -54,7 +54,7 @@ static void hist_body(vp_plot *p, const ck_exper *e, const void *vctx)
             ck_empty_panel(p, "set xrange [0:1]; set yrange [0.1:10]", "no positive densities to draw", "set autoscale");
             continue;
         }
-        vp_plot_cmd(p, "plot %s", b.s);
+        ck_cmd(p, "plot %s", b.s);
     }
     ck_reset(&b);
     for (size_t k = 0; k < c->nl; k++)

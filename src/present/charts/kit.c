@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 /* ---- text and numbers ---- */
 
@@ -86,17 +87,17 @@ static const int POINTS[] = { 7, 5, 9, 11, 13, 4, 6, 8 };
 
 int ck_lt(int style) { return style % MAX_LT + 1; }
 
-static void define_styles(vp_plot *p, const ck_exper *e)
+static void define_styles(ck_gp *p, const ck_exper *e)
 {
     size_t n = e->nstyle < MAX_LT ? e->nstyle : MAX_LT;
     for (size_t i = 0; i < n; i++)
-        vp_plot_cmd(p, "set linetype %zu lc rgb '%s' lw 2 pt %d ps 1.1 dt solid", i + 1,
+        ck_cmd(p, "set linetype %zu lc rgb '%s' lw 2 pt %d ps 1.1 dt solid", i + 1,
                     COLOURS[i % NCOL], POINTS[(i + i / NCOL) % NCOL]);
 }
 
-void ck_margins(vp_plot *p, ck_box b)
+void ck_margins(ck_gp *p, ck_box b)
 {
-    vp_plot_cmd(p, "set lmargin at screen %.4f; set rmargin at screen %.4f; "
+    ck_cmd(p, "set lmargin at screen %.4f; set rmargin at screen %.4f; "
                    "set bmargin at screen %.4f; set tmargin at screen %.4f",
                 b.l, b.r, b.b, b.t);
 }
@@ -114,33 +115,33 @@ int ck_grid(size_t n, double bottom, double top, ck_box *out)
     return cols;
 }
 
-void ck_page_title(vp_plot *p, const ck_exper *e, const char *what)
+void ck_page_title(ck_gp *p, const ck_exper *e, const char *what)
 {
     char t[700], q1[QLEN], q2[QLEN];
     snprintf(t, sizeof t, "%s: %s", e->name, what);
-    vp_plot_cmd(p, "set multiplot title %s.\"\\n\".%s font ',13' noenhanced",
+    ck_cmd(p, "set multiplot title %s.\"\\n\".%s font ',13' noenhanced",
                 vp_plot_quote(q1, sizeof q1, t), vp_plot_quote(q2, sizeof q2, e->subtitle));
 }
 
-void ck_panel_head(vp_plot *p, ck_box b, const char *title, const char *axes, const char *xlabel,
+void ck_panel_head(ck_gp *p, ck_box b, const char *title, const char *axes, const char *xlabel,
                    const char *ylabel)
 {
     char q[QLEN];
     ck_margins(p, b);
-    vp_plot_cmd(p, "set title %s noenhanced", vp_plot_quote(q, sizeof q, title));
-    vp_plot_cmd(p, "unset key; %s", axes);
-    vp_plot_cmd(p, "set grid xtics ytics lt 1 lc rgb '#e0e0e0' lw 1");
-    vp_plot_cmd(p, "set xlabel '%s'", xlabel);
-    if (ylabel) vp_plot_cmd(p, "set ylabel '%s'", ylabel);
-    else vp_plot_cmd(p, "unset ylabel");
+    ck_cmd(p, "set title %s noenhanced", vp_plot_quote(q, sizeof q, title));
+    ck_cmd(p, "unset key; %s", axes);
+    ck_cmd(p, "set grid xtics ytics lt 1 lc rgb '#e0e0e0' lw 1");
+    ck_cmd(p, "set xlabel '%s'", xlabel);
+    if (ylabel) ck_cmd(p, "set ylabel '%s'", ylabel);
+    else ck_cmd(p, "unset ylabel");
 }
 
-void ck_empty_panel(vp_plot *p, const char *ranges, const char *message, const char *reset)
+void ck_empty_panel(ck_gp *p, const char *ranges, const char *message, const char *reset)
 {
-    vp_plot_cmd(p, "%s", ranges);
-    vp_plot_cmd(p, "set label 1 '%s' at graph 0.5, 0.5 center", message);
-    vp_plot_cmd(p, "plot NaN notitle");
-    vp_plot_cmd(p, "unset label 1; %s", reset);
+    ck_cmd(p, "%s", ranges);
+    ck_cmd(p, "set label 1 '%s' at graph 0.5, 0.5 center", message);
+    ck_cmd(p, "plot NaN notitle");
+    ck_cmd(p, "unset label 1; %s", reset);
 }
 
 const char *ck_page_words(const ck_chart *c) { return c->page ? c->page : c->title; }
@@ -153,16 +154,16 @@ double ck_key_height(size_t n, int cols)
     return 0.02 + 0.032 * (double)rows;
 }
 
-void ck_key_strip(vp_plot *p, const char *elems, double height, int cols)
+void ck_key_strip(ck_gp *p, const char *elems, double height, int cols)
 {
     ck_margins(p, (ck_box){ 0.01, 0.99, 0.005, height });
-    vp_plot_cmd(p, "unset border; unset tics; unset xlabel; unset ylabel; unset title; unset grid; "
+    ck_cmd(p, "unset border; unset tics; unset xlabel; unset ylabel; unset title; unset grid; "
                    "unset logscale; unset label; unset arrow; unset colorbox");
-    vp_plot_cmd(p, "set xrange [0:1]; set yrange [0:1]");
-    vp_plot_cmd(p, "set key at screen 0.5, %.4f center center horizontal maxcols %d Left reverse "
+    ck_cmd(p, "set xrange [0:1]; set yrange [0:1]");
+    ck_cmd(p, "set key at screen 0.5, %.4f center center horizontal maxcols %d Left reverse "
                    "samplen 3 spacing 1.3 width 2 noenhanced nobox",
                 height / 2 + 0.003, cols);
-    vp_plot_cmd(p, "plot %s", elems);
+    ck_cmd(p, "plot %s", elems);
 }
 
 size_t ck_panel_curves(const ck_exper *e, int panel, const int *has, size_t *out, size_t *total)
@@ -234,30 +235,178 @@ static const char *const TERMINALS[2] = {
 };
 static const char *const EXTS[2] = { "png", "svg" };
 
+/* ---- the recorded script ---- */
+
+static void gp_vadd(ck_gp *p, char kind, const char *fmt, va_list ap)
+{
+    va_list ap2;
+    va_copy(ap2, ap);
+    int n = vsnprintf(NULL, 0, fmt, ap2);
+    va_end(ap2);
+    char *line = n < 0 ? NULL : malloc((size_t)n + 1);
+    if (!line) { p->s.oom = 1; return; }
+    vsnprintf(line, (size_t)n + 1, fmt, ap);
+    if (kind == '#') ck_clean(line);
+    else if (strpbrk(line, "\n\r")) p->bad = 1; /* only our own formats get here; keep it that way */
+    ck_printf(&p->s, "%c%s\n", kind, line);
+    free(line);
+}
+
+void ck_cmd(ck_gp *p, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    gp_vadd(p, 'C', fmt, ap);
+    va_end(ap);
+}
+
+void ck_comment(ck_gp *p, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    gp_vadd(p, '#', fmt, ap);
+    va_end(ap);
+}
+
+struct ck_job {
+    char stem[64];
+    ck_gp gp;
+    int proc;             /* the gnuplot process drawing it */
+};
+
+/* Send job j's script to gnuplot p; the chart ends with its outputs closed. */
+static void send_job(vp_plot *p, const ck_job *j)
+{
+    vp_plot_cmd(p, "reset session"); /* pipe only: a fresh gnuplot for every chart */
+    for (const char *l = j->gp.s.s; l && *l;) {
+        const char *nl = strchr(l, '\n');
+        int n = (int)(nl - l - 1);
+        if (l[0] == 'C') vp_plot_cmd(p, "%.*s", n, l + 1);
+        else if (l[0] == 'O') {
+            char name[96];
+            snprintf(name, sizeof name, "%.*s", n, l + 1);
+            vp_plot_output(p, name);
+        }
+        l = nl + 1;
+    }
+    vp_plot_cmd(p, "unset output");
+}
+
+/* Record the chart, then hand it at once to the process with the least work so far
+ * (bytes of script and data: gnuplot's work grows with the lines it draws), so
+ * gnuplot draws while the next chart's data is prepared. */
 vp_status ck_render(ck_exper *e, const ck_chart *c, ck_body_fn body, const void *ctx, vp_err *err)
 {
-    vp_plot *p;
-    char script[96], out[96];
-    snprintf(script, sizeof script, "%s.gp", c->stem);
-    vp_status s = vp_plot_open(&p, e->plots_dir, script, err);
-    if (s) return s;
-    vp_plot_comment(p, "varprop chart '%s' of experiment '%s', drawn from %s (tidy copy: %s.dat)",
-                    c->stem, e->name, vp_csv_layout_get(c->source)->file, c->stem);
-    vp_plot_comment(p, "Redraw by hand: cd into this folder, then: gnuplot %s", script);
-    vp_plot_cmd(p, "set encoding utf8");
+    ck_job *jobs = realloc(e->jobs, (e->njobs + 1) * sizeof *jobs);
+    if (!jobs) return vp_fail(err, VP_ERR_NOMEM, "out of memory");
+    e->jobs = jobs;
+    ck_job *j = &e->jobs[e->njobs++];
+    memset(j, 0, sizeof *j);
+    snprintf(j->stem, sizeof j->stem, "%s", c->stem);
+    ck_gp *p = &j->gp;
+    char out[96];
+    ck_comment(p, "varprop chart '%s' of experiment '%s', drawn from %s (tidy copy: %s.dat)", c->stem, e->name,
+               vp_csv_layout_get(c->source)->file, c->stem);
+    ck_comment(p, "Redraw by hand: cd into this folder, then: gnuplot %s.gp", c->stem);
+    ck_cmd(p, "set encoding utf8");
     define_styles(p, e);
     for (int t = 0; t < 2; t++) {
-        vp_plot_cmd(p, "set terminal %s", TERMINALS[t]);
+        ck_cmd(p, "set terminal %s", TERMINALS[t]);
         snprintf(out, sizeof out, "%s.%s", c->stem, EXTS[t]);
-        vp_plot_output(p, out);
-        vp_plot_cmd(p, "reset");
-        vp_plot_cmd(p, "set datafile missing '?'");
+        ck_printf(&p->s, "O%s\n", out);
+        ck_cmd(p, "reset");
+        ck_cmd(p, "set datafile missing '?'");
         body(p, e, ctx);
-        vp_plot_cmd(p, "unset multiplot");
+        ck_cmd(p, "unset multiplot");
     }
-    s = vp_plot_close(p, err);
-    if (s) vp_err_prefix(err, "chart %s", c->stem);
+    if (p->s.oom) return vp_fail(err, VP_ERR_NOMEM, "out of memory recording chart %s", c->stem);
+    if (p->bad) return vp_fail(err, VP_ERR_EXTERNAL, "chart %s: internal: gnuplot command contains a line break", c->stem);
+    vp_status s = VP_OK;
+    for (int q = 0; q < CK_PROCS && !s; q++)
+        if (!e->proc[q]) s = vp_plot_open(&e->proc[q], e->plots_dir, NULL, err);
+    if (s) return s;
+    char path[4096], file[128];
+    struct stat st;
+    snprintf(file, sizeof file, "%s.dat", c->stem);
+    double w = (double)p->s.len;
+    if (!vp_path_join(path, sizeof path, e->plots_dir, file, NULL) && stat(path, &st) == 0) w += (double)st.st_size / 4;
+    for (int q = 1; q < CK_PROCS; q++)
+        if (e->load[q] < e->load[j->proc]) j->proc = q;
+    e->load[j->proc] += w;
+    send_job(e->proc[j->proc], j);
+    return VP_OK;
+}
+
+/* <stem>.gp: the recorded script with the final output names. */
+static vp_status write_script(const ck_exper *e, const ck_job *j, vp_err *err)
+{
+    char path[4096], file[128];
+    vp_afile af = { 0 };
+    snprintf(file, sizeof file, "%s.gp", j->stem);
+    vp_status s = vp_path_join(path, sizeof path, e->plots_dir, file, err);
+    if (s || (s = vp_afile_open(&af, path, err))) return s;
+    for (const char *l = j->gp.s.s; l && *l;) {
+        const char *nl = strchr(l, '\n');
+        int n = (int)(nl - l - 1);
+        if (l[0] == '#') fprintf(af.fp, "# %.*s\n", n, l + 1);
+        else if (l[0] == 'O') fprintf(af.fp, "set output '%.*s'\n", n, l + 1);
+        else fprintf(af.fp, "%.*s\n", n, l + 1);
+        l = nl + 1;
+    }
+    fputs("unset output\n", af.fp);
+    s = vp_afile_commit(&af, err);
+    vp_afile_abort(&af);
     return s;
+}
+
+/* Chart j alone in its own gnuplot process, then its script. */
+static vp_status draw_alone(ck_exper *e, const ck_job *j, vp_err *err)
+{
+    vp_plot *p;
+    vp_status s = vp_plot_open(&p, e->plots_dir, NULL, err);
+    if (s) return s;
+    send_job(p, j);
+    if (!(s = vp_plot_close(p, err))) s = write_script(e, j, err);
+    if (s) vp_err_prefix(err, "chart %s", j->stem);
+    return s;
+}
+
+vp_status ck_render_all(ck_exper *e, vp_err *err)
+{
+    vp_status sq[CK_PROCS], s = VP_OK;
+    vp_err eq[CK_PROCS];
+    for (int q = 0; q < CK_PROCS; q++) { /* the processes draw side by side: wait for each */
+        sq[q] = vp_plot_close(e->proc[q], &eq[q]); /* NULL-safe */
+        e->proc[q] = NULL;
+    }
+    /* In table order: the script of a chart drawn, or the chart once more on its own
+     * when its process failed; every chart that can be drawn is, the first error kept. */
+    vp_err e1;
+    for (size_t i = 0; i < e->njobs; i++) {
+        vp_status si = sq[e->jobs[i].proc] ? draw_alone(e, &e->jobs[i], &e1) : write_script(e, &e->jobs[i], &e1);
+        if (si && !s) {
+            s = si;
+            if (err) *err = e1;
+        }
+    }
+    for (int q = 0; q < CK_PROCS && !s; q++)
+        if (sq[q]) { /* it failed with other charts but not alone: say what gnuplot said */
+            s = sq[q];
+            if (err) *err = eq[q];
+        }
+    return s;
+}
+
+void ck_jobs_free(ck_exper *e)
+{
+    for (int q = 0; q < CK_PROCS; q++) {
+        vp_plot_abort(e->proc[q]); /* NULL-safe */
+        e->proc[q] = NULL;
+    }
+    for (size_t i = 0; i < e->njobs; i++) free(e->jobs[i].gp.s.s);
+    free(e->jobs);
+    e->jobs = NULL;
+    e->njobs = 0;
 }
 
 vp_status ck_add_chart(ck_exper *e, const ck_chart *c, const char *caption, const char *notes, vp_err *err)

@@ -7,8 +7,11 @@
  *  - text and numbers (kit.c): a growing string buffer, control-character cleaning,
  *    data-file numbers, evenly spaced subsets, round tic steps;
  *  - page layout (kit.c): styles, panel grids, the page title, legend strips;
- *  - files (kit.c): the tidy <stem>.dat, rendering <stem>.gp/.png/.svg through one
- *    gnuplot process, and the chart's entry for the report;
+ *  - files (kit.c): the tidy <stem>.dat, the chart's gnuplot script recorded in
+ *    memory (ck_gp), and the chart's entry for the report;
+ *  - rendering (kit.c): the recorded scripts of all charts run in two gnuplot
+ *    processes side by side (several charts per process), each chart's script also
+ *    written on its own as <stem>.gp, so it still redraws that chart alone;
  *  - the chart table (draw.c): one ck_chart row per chart, drawn in table order.
  *
  * Conventions shared by every chart:
@@ -43,6 +46,8 @@
 #define QLEN 1200         /* buffer for one quoted string */
 
 /* ---- the experiment model (model.c) ---- */
+
+typedef struct ck_job ck_job; /* a chart's recorded script (kit.c) */
 
 typedef struct {
     int id;               /* the `variant` column */
@@ -80,6 +85,10 @@ typedef struct {
     size_t seeds_lo, seeds_hi; /* fewest and most completed seeds of a variant (runs.csv) */
     vp_report_chart *charts;
     size_t ncharts;
+    ck_job *jobs;         /* recorded scripts (kit.c) */
+    size_t njobs;
+    vp_plot *proc[2];     /* CK_PROCS gnuplot processes drawing them */
+    double load[2];
 } ck_exper;
 
 vp_status ck_model_build(ck_exper *e, vp_err *err);
@@ -128,6 +137,18 @@ typedef struct {
     int oom;
 } ck_sbuf;
 
+/* A chart's gnuplot script, recorded: one entry per line, a kind byte ('C' command,
+ * '#' comment for the .gp file only, 'O' an output file name) then the text. The
+ * chart bodies write commands with ck_cmd exactly as they would to a vp_plot: the
+ * format is a literal, text from the config goes in through vp_plot_quote and %s. */
+typedef struct {
+    ck_sbuf s;
+    int bad;              /* a command held a line break (an internal error) */
+} ck_gp;
+
+void ck_cmd(ck_gp *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void ck_comment(ck_gp *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 void ck_printf(ck_sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void ck_reset(ck_sbuf *b);
 /* Copy text into a comment or label context: control characters become spaces. */
@@ -153,25 +174,25 @@ typedef struct {
 } ck_box;
 
 int ck_lt(int style); /* linetype of a curve style */
-void ck_margins(vp_plot *p, ck_box b);
+void ck_margins(ck_gp *p, ck_box b);
 /* Plot areas for n panels in the screen band [bottom, top]; returns columns. */
 int ck_grid(size_t n, double bottom, double top, ck_box *out);
 /* The page title: experiment name and `what`, then the setup line. */
-void ck_page_title(vp_plot *p, const ck_exper *e, const char *what);
+void ck_page_title(ck_gp *p, const ck_exper *e, const char *what);
 /* A chart's words for its page title (its page, else its title). */
 const char *ck_page_words(const ck_chart *c);
 /* A panel's frame: margins, its (quoted) title, no key, `axes` (scales and formats),
  * the light grid, the x label and the y label (NULL: none, for panels after the first
  * of a row). Labels are enhanced text from varprop, never from the config. */
-void ck_panel_head(vp_plot *p, ck_box b, const char *title, const char *axes, const char *xlabel,
+void ck_panel_head(ck_gp *p, ck_box b, const char *title, const char *axes, const char *xlabel,
                    const char *ylabel);
 /* A panel with nothing to draw: `ranges`, a centred message, then `reset`. */
-void ck_empty_panel(vp_plot *p, const char *ranges, const char *message, const char *reset);
+void ck_empty_panel(ck_gp *p, const char *ranges, const char *message, const char *reset);
 /* Legend strip at the bottom: columns for entries of at most `maxlen` characters,
  * its height for n entries, and the strip itself (`elems`: NaN plot elements). */
 int ck_key_cols(size_t maxlen);
 double ck_key_height(size_t n, int cols);
-void ck_key_strip(vp_plot *p, const char *elems, double height, int cols);
+void ck_key_strip(ck_gp *p, const char *elems, double height, int cols);
 /* Variants (indices into e->var) drawn in panel `panel` (has: per variant, NULL = all);
  * at most MAX_CURVES, evenly spaced; *total = all that could be drawn. */
 size_t ck_panel_curves(const ck_exper *e, int panel, const int *has, size_t *out, size_t *total);
@@ -185,9 +206,20 @@ size_t ck_style_key(const ck_exper *e, const int *has, ck_sbuf *b, size_t *maxle
 /* Open PLOTS_DIR/<stem>.dat and write its first comment line. */
 vp_status ck_dat_open(const ck_exper *e, const ck_chart *c, vp_afile *af, vp_err *err);
 
-typedef void (*ck_body_fn)(vp_plot *p, const ck_exper *e, const void *ctx);
-/* <stem>.gp, .png and .svg: one gnuplot process runs `body` once per terminal. */
+typedef void (*ck_body_fn)(ck_gp *p, const ck_exper *e, const void *ctx);
+/* Record the chart's script (`body` runs once per terminal, PNG then SVG) and send it
+ * to one of the gnuplot processes; ck_render_all waits for them. */
 vp_status ck_render(ck_exper *e, const ck_chart *c, ck_body_fn body, const void *ctx, vp_err *err);
+/* Finish drawing: <stem>.png and .svg from gnuplot, then <stem>.gp. The charts are
+ * shared out over CK_PROCS gnuplot processes that run side by side (each starts, and
+ * loads its fonts, once for several charts; each chart starts with `reset session`,
+ * sent to the pipe only, so no state passes between charts). When a process fails,
+ * its charts are drawn again one per process, so a failing chart leaves nothing of
+ * itself behind, the others are kept, and the error names it. */
+vp_status ck_render_all(ck_exper *e, vp_err *err);
+#define CK_PROCS 2 /* = the length of ck_exper's proc and load */
+/* Free the recorded scripts; stop processes still open (an error before ck_render_all). */
+void ck_jobs_free(ck_exper *e);
 /* The chart's entry in the report; caption NULL = the table's. */
 vp_status ck_add_chart(ck_exper *e, const ck_chart *c, const char *caption, const char *notes, vp_err *err);
 

@@ -32,7 +32,7 @@ static size_t line_key(const ck_exper *e, const line_ctx *c, int any_theory, ck_
     return nkey;
 }
 
-static void line_body(vp_plot *p, const ck_exper *e, const void *vctx)
+static void line_body(ck_gp *p, const ck_exper *e, const void *vctx)
 {
     const line_ctx *c = vctx;
     const ck_chart *ch = c->chart;
@@ -52,16 +52,16 @@ static void line_body(vp_plot *p, const ck_exper *e, const void *vctx)
     for (size_t a = 0; a < np; a++) {
         ck_panel_head(p, boxes[a], e->act[a], "set logscale y; set format y '10^{%L}'; set mytics 10",
                       "layer {/:Italic l}", a % (size_t)cols == 0 ? ch->ylabel : NULL);
-        if (e->nlayer > 1) vp_plot_cmd(p, "set xrange [1:%d]; set xtics %.0f", e->nlayer,
+        if (e->nlayer > 1) ck_cmd(p, "set xrange [1:%d]; set xtics %.0f", e->nlayer,
                                        fmax(1, ck_nice_step((double)e->nlayer - 1)));
-        else vp_plot_cmd(p, "set xrange [0.5:1.5]; set xtics 1");
+        else ck_cmd(p, "set xrange [0.5:1.5]; set xtics 1");
         /* Keep flat curves off the frame. */
-        vp_plot_cmd(p, "set offsets 0, 0, graph 0.04, graph 0.04");
+        ck_cmd(p, "set offsets 0, 0, graph 0.04, graph 0.04");
         if (c->panel_points[a] == 0) {
             ck_empty_panel(p, "set yrange [0.1:10]", "no finite positive values to draw", "set autoscale y");
             continue;
         }
-        vp_plot_cmd(p, "set autoscale y");
+        ck_cmd(p, "set autoscale y");
         size_t curves[MAX_CURVES], total;
         size_t k = ck_panel_curves(e, (int)a, c->has, curves, &total);
         int pi = e->nlayer > 12 ? e->nlayer / 10 : 1;
@@ -79,7 +79,7 @@ static void line_body(vp_plot *p, const ck_exper *e, const void *vctx)
             if (c->has_theory[curves[j]])
                 ck_printf(&b, ", '%s.dat' index %zu using 1:5 with lines lt %d lw 1.5 dt 2 notitle",
                           ch->stem, curves[j], ck_lt(e->var[curves[j]].style));
-        vp_plot_cmd(p, "plot %s", b.s);
+        ck_cmd(p, "plot %s", b.s);
     }
     ck_reset(&b);
     line_key(e, c, any_theory, &b, &maxlen);

@@ -327,4 +327,5 @@ void ck_model_free(ck_exper *e)
     free(e->lrow_var);
     free(e->lrow_layer);
     free(e->charts);
+    ck_jobs_free(e);
 }

@@ -55,10 +55,10 @@ static size_t wrapped_label(const ck_exper *e, size_t i, size_t width, ck_sbuf *
 }
 
 /* The x axis of panel k: blank tics on top, labels (or positions) at the bottom. */
-static void over_xtics(vp_plot *p, const ck_exper *e, int k, int full, size_t width)
+static void over_xtics(ck_gp *p, const ck_exper *e, int k, int full, size_t width)
 {
     if (k == 0) {
-        vp_plot_cmd(p, "set xtics 1, 1, %zu scale 0.5; set format x ''; unset xlabel", e->nvar);
+        ck_cmd(p, "set xtics 1, 1, %zu scale 0.5; set format x ''; unset xlabel", e->nvar);
     } else if (full) {
         ck_sbuf b = { 0 };
         for (size_t i = 0; i < e->nvar; i++) {
@@ -66,17 +66,17 @@ static void over_xtics(vp_plot *p, const ck_exper *e, int k, int full, size_t wi
             wrapped_label(e, i, width, &b);
             ck_printf(&b, " %zu", i + 1);
         }
-        if (!b.oom) vp_plot_cmd(p, "set xtics (%s) noenhanced scale 0.5 font ',9'", b.s);
+        if (!b.oom) ck_cmd(p, "set xtics (%s) noenhanced scale 0.5 font ',9'", b.s);
         free(b.s);
-        vp_plot_cmd(p, "unset xlabel");
+        ck_cmd(p, "unset xlabel");
     } else {
-        vp_plot_cmd(p, "set xtics 1, %zu; set format x '%%.0f'", e->nvar > 48 ? e->nvar / 24 : 2);
-        vp_plot_cmd(p, "set xlabel 'variant position (1 = first variant; see the summary table in " VP_FILE_REPORT ")'");
+        ck_cmd(p, "set xtics 1, %zu; set format x '%%.0f'", e->nvar > 48 ? e->nvar / 24 : 2);
+        ck_cmd(p, "set xlabel 'variant position (1 = first variant; see the summary table in " VP_FILE_REPORT ")'");
     }
 }
 
 /* The bars of panel k: one block per verdict, hatching over the tint, whiskers. */
-static void over_bars(vp_plot *p, const over_ctx *c, int k)
+static void over_bars(ck_gp *p, const over_ctx *c, int k)
 {
     const char *stem = c->chart->stem;
     ck_sbuf b = { 0 };
@@ -97,17 +97,17 @@ static void over_bars(vp_plot *p, const over_ctx *c, int k)
     } else {
         ck_printf(&b, "NaN notitle");
     }
-    if (!b.oom) vp_plot_cmd(p, "plot %s", b.s);
+    if (!b.oom) ck_cmd(p, "plot %s", b.s);
     free(b.s);
 }
 
 /* The verdict legend on the right. */
-static void over_key(vp_plot *p, const over_ctx *c, double bottom)
+static void over_key(ck_gp *p, const over_ctx *c, double bottom)
 {
     ck_margins(p, (ck_box){ 0.82, 0.99, bottom, 0.86 });
-    vp_plot_cmd(p, "unset border; unset tics; unset xlabel; unset ylabel; unset title; unset grid; "
+    ck_cmd(p, "unset border; unset tics; unset xlabel; unset ylabel; unset title; unset grid; "
                    "unset logscale; unset label; unset arrow; set xrange [0:1]; set yrange [0:1]");
-    vp_plot_cmd(p, "set key at screen 0.83, 0.85 left top vertical Left reverse samplen 2 spacing 1.5 title 'verdict' noenhanced");
+    ck_cmd(p, "set key at screen 0.83, 0.85 left top vertical Left reverse samplen 2 spacing 1.5 title 'verdict' noenhanced");
     ck_sbuf b = { 0 };
     const char *sep = "";
     size_t nk = 0;
@@ -122,15 +122,15 @@ static void over_key(vp_plot *p, const over_ctx *c, double bottom)
         sep = ", ";
         nk++;
     }
-    vp_plot_cmd(p, "set label 1 'bar: median over seeds' at screen 0.835, %.3f left font ',10'", 0.8 - 0.035 * (double)nk);
-    vp_plot_cmd(p, "set label 2 'whisker: min–max' at screen 0.835, %.3f left font ',10'", 0.77 - 0.035 * (double)nk);
-    vp_plot_cmd(p, "set label 3 'dotted: ratio 1' at screen 0.835, %.3f left font ',10'", 0.74 - 0.035 * (double)nk);
+    ck_cmd(p, "set label 1 'bar: median over seeds' at screen 0.835, %.3f left font ',10'", 0.8 - 0.035 * (double)nk);
+    ck_cmd(p, "set label 2 'whisker: min–max' at screen 0.835, %.3f left font ',10'", 0.77 - 0.035 * (double)nk);
+    ck_cmd(p, "set label 3 'dotted: ratio 1' at screen 0.835, %.3f left font ',10'", 0.74 - 0.035 * (double)nk);
     if (!*sep) ck_printf(&b, "NaN notitle");
-    if (!b.oom) vp_plot_cmd(p, "plot %s", b.s);
+    if (!b.oom) ck_cmd(p, "plot %s", b.s);
     free(b.s);
 }
 
-static void over_body(vp_plot *p, const ck_exper *e, const void *vctx)
+static void over_body(ck_gp *p, const ck_exper *e, const void *vctx)
 {
     const over_ctx *c = vctx;
     int full = e->nvar <= MAX_LABELS;
@@ -147,12 +147,12 @@ static void over_body(vp_plot *p, const ck_exper *e, const void *vctx)
     for (int k = 0; k < 2; k++) {
         ck_box bx = { 0.1, 0.8, k ? bottom : mid + 0.04, k ? mid - 0.02 : 0.86 };
         ck_margins(p, bx);
-        vp_plot_cmd(p, "set title '%s'", ttl[k]);
-        vp_plot_cmd(p, "set logscale y; set format y '10^{%%L}'; set ylabel '%s'", ylab[k]);
-        vp_plot_cmd(p, "set yrange [%g:%g]; set xrange [0.4:%zu.6]", c->ylo[k], c->yhi[k], e->nvar);
-        vp_plot_cmd(p, "set grid ytics lt 1 lc rgb '#e0e0e0' lw 1");
-        vp_plot_cmd(p, "set arrow 1 from graph 0, first 1 to graph 1, first 1 nohead lc rgb '#555555' dt 3");
-        vp_plot_cmd(p, "unset key; unset label");
+        ck_cmd(p, "set title '%s'", ttl[k]);
+        ck_cmd(p, "set logscale y; set format y '10^{%%L}'; set ylabel '%s'", ylab[k]);
+        ck_cmd(p, "set yrange [%g:%g]; set xrange [0.4:%zu.6]", c->ylo[k], c->yhi[k], e->nvar);
+        ck_cmd(p, "set grid ytics lt 1 lc rgb '#e0e0e0' lw 1");
+        ck_cmd(p, "set arrow 1 from graph 0, first 1 to graph 1, first 1 nohead lc rgb '#555555' dt 3");
+        ck_cmd(p, "unset key; unset label");
         over_xtics(p, e, k, full, width);
         /* Non-finite medians: a text marker at the top or bottom of the panel. */
         for (size_t i = 0; i < e->nvar; i++) {
@@ -160,11 +160,11 @@ static void over_body(vp_plot *p, const ck_exper *e, const void *vctx)
             if (r->positive.n > 0) continue;
             const char *txt = r->n == 0 ? "failed" : isnan(r->special) ? "nan" : r->special > 0 ? "∞" : "0";
             int top = !(r->n && !isnan(r->special) && r->special <= 0);
-            vp_plot_cmd(p, "set label %zu '%s' at %zu, graph %s center tc rgb '%s' font ',10'", i + 10, txt,
+            ck_cmd(p, "set label %zu '%s' at %zu, graph %s center tc rgb '%s' font ',10'", i + 10, txt,
                         i + 1, top ? "0.93" : "0.07", VERDICT_COLOUR[r->majority]);
         }
         over_bars(p, c, k);
-        vp_plot_cmd(p, "unset arrow 1; unset label");
+        ck_cmd(p, "unset arrow 1; unset label");
     }
     over_key(p, c, bottom);
 }

@@ -17,7 +17,7 @@ typedef struct {
     int mark_one; /* sigma = 1 inside the range */
 } jac_ctx;
 
-static void jac_body(vp_plot *p, const ck_exper *e, const void *vctx)
+static void jac_body(ck_gp *p, const ck_exper *e, const void *vctx)
 {
     const jac_ctx *c = vctx;
     ck_sbuf b = { 0 };
@@ -32,21 +32,21 @@ static void jac_body(vp_plot *p, const ck_exper *e, const void *vctx)
     for (size_t a = 0; a < np; a++) {
         ck_panel_head(p, boxes[a], e->act[a], "set logscale x; set format x '10^{%L}'", "singular value σ",
                       a % (size_t)cols == 0 ? "density per unit log_{10} σ" : NULL);
-        if (c->mark_one) vp_plot_cmd(p, "set arrow 1 from 1, graph 0 to 1, graph 1 nohead lc rgb '#777777' dt 3");
+        if (c->mark_one) ck_cmd(p, "set arrow 1 from 1, graph 0 to 1, graph 1 nohead lc rgb '#777777' dt 3");
         if (c->panel_points[a] == 0) {
             ck_empty_panel(p, "set xrange [0.1:10]; set yrange [0:1]", "no finite positive singular values",
                            "unset arrow 1; set autoscale");
             continue;
         }
-        vp_plot_cmd(p, "set yrange [0:*]");
+        ck_cmd(p, "set yrange [0:*]");
         size_t curves[MAX_CURVES], total;
         size_t k = ck_panel_curves(e, (int)a, c->has, curves, &total);
         ck_reset(&b);
         for (size_t j = 0; j < k; j++)
             ck_printf(&b, "%s'%s.dat' index %zu using 1:2 with linespoints lt %d pi 5 notitle", j ? ", " : "",
                       c->chart->stem, curves[j], ck_lt(e->var[curves[j]].style));
-        vp_plot_cmd(p, "plot %s", b.s);
-        vp_plot_cmd(p, "unset arrow 1");
+        ck_cmd(p, "plot %s", b.s);
+        ck_cmd(p, "unset arrow 1");
     }
     ck_reset(&b);
     ck_style_key(e, c->has, &b, &maxlen, "linespoints");
