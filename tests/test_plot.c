@@ -319,14 +319,14 @@ Test(vp_charts, phase_diagram_of_depth_scales)
     plt_no_temporaries(dir);
     char *gp = plt_slurp(dir, "phase.gp", NULL);
     cr_assert(strstr(gp, "set terminal pngcairo size 1200,800") && strstr(gp, "set terminal svg"));
-    cr_assert(strstr(gp, "'critical_line.dat' using 1:2 with lines"), "the chi_1 = 1 line is drawn");
-    cr_assert(strstr(gp, "set xlabel 'network.init.sigma_w'"), "sigma_w across");
-    cr_assert(strstr(gp, "set ylabel 'network.init.sigma_b'"), "sigma_b up");
+    cr_assert(strstr(gp, "'critical_line.dat' using ($1**2):($2**2) with lines"), "the chi_1 = 1 line is drawn");
+    cr_assert(strstr(gp, "set xlabel 'σ_{w}^{2}'"), "sigma_w^2 across");
+    cr_assert(strstr(gp, "set ylabel 'σ_{b}^{2}'"), "sigma_b^2 up");
     cr_assert(strstr(gp, "set logscale cb; set cbrange [0.3:50]"), "log colour scale clipped to [0.3, 10 x depth]");
     cr_assert(strstr(gp, "'phase.dat' index 1 using 1:2:8:9 with labels"), "cell labels on the theory panel");
     free(gp);
     char *dat = plt_slurp(dir, "phase.dat", NULL);
-    cr_assert(strstr(dat, "# index 0: xi_grad") && strstr(dat, "# index 1: theory_xi_c"));
+    cr_assert(strstr(dat, "# index 0: xi_grad") && strstr(dat, "# index 3: theory_xi_c"));
     cr_assert(strstr(dat, " 50 ∞ "), "inf is drawn at the top of the scale and labelled");
     cr_assert(strstr(dat, " ? – "), "an empty cell has no colour and a dash");
     cr_assert(strstr(dat, " 10.4920587 10 0\n"), "xi = 10.49 is labelled as an integer");
@@ -351,7 +351,8 @@ Test(vp_charts, phase_diagram_of_depth_scales)
     vt_rmtree(dir);
 }
 
-/* A 2-D sweep without the depth-scale columns draws the heatmap but no phase chart. */
+/* A 2-D sweep without the depth-scale columns draws the heatmap but no phase chart;
+ * without the theory columns the predicted panels say so. */
 Test(vp_charts, no_phase_chart_without_depth_scales)
 {
     char dir[64], plots[128], cmd[1024];
@@ -365,7 +366,7 @@ Test(vp_charts, no_phase_chart_without_depth_scales)
     char *md = plt_slurp(plots, "report.md", NULL);
     cr_assert(strstr(md, "phase.png") == NULL, "no phase chart in the report");
     free(md);
-    /* sigma/ with theory off: xi_grad present, theory_xi_c (and theory_chi1) dropped */
+    /* sigma/ with theory off: xi_grad present, theory_xi_c and theory_chi1 dropped */
     snprintf(cmd, sizeof cmd, "mkdir '%s/res' && cp " FIXTURES "/sigma/config.json " FIXTURES "/sigma/layers.csv "
                               FIXTURES "/sigma/critical_line.dat '%s/res'/ && cut -d, -f1-12,15- " FIXTURES
                               "/sigma/runs.csv > '%s/res/runs.csv'", dir, dir, dir);
@@ -378,7 +379,11 @@ Test(vp_charts, no_phase_chart_without_depth_scales)
     snprintf(plots, sizeof plots, "%s/sigma", dir);
     cr_assert_eq(vp_charts_draw(res, plots, &err), VP_OK, "%s", err.msg);
     plt_check_chart(plots, "heatmap");
-    cr_assert(!plt_exists(plots, "phase.png"), "no predicted xi_c, no phase chart");
+    plt_check_chart(plots, "phase");
+    char *pgp = plt_slurp(plots, "phase.gp", NULL);
+    cr_assert(strstr(pgp, "set label 1 'theory off (no theory_chi1 in runs.csv)'"), "the panel says why it is empty");
+    cr_assert(strstr(pgp, "set label 1 'theory off (no theory_xi_c in runs.csv)'"), "the panel says why it is empty");
+    free(pgp);
     vt_rmtree(dir);
 }
 
