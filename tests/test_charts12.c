@@ -303,3 +303,215 @@ Test(charts12_phase, refused_for_categorical_sweeps)
     free(md);
     vt_rmtree(dir);
 }
+
+/* ---- item 3: many variants ---- */
+
+static const char *const SW12[12] = { "0.5", "0.75", "1", "1.1", "1.25", "1.4", "1.5", "1.75", "2", "2.5", "3", "4" };
+
+/* tanh and relu x 12 sigma_w x 2 sigma_b (48 variants, 12 curves per activation and
+ * sigma_b), depth 5, Var[z^l] = (sigma_w^2/2)^(l-1) for relu, sigma_w^(l-1) for tanh. */
+static void c12_many(const char *dir, int overflow)
+{
+    c12_config(dir, "{\"network.activation\": [\"tanh\", \"relu\"], \"network.init.sigma_w\": "
+                    "[0.5, 0.75, 1, 1.1, 1.25, 1.4, 1.5, 1.75, 2, 2.5, 3, 4], \"network.init.sigma_b\": [0, 0.3]}", 5, 0);
+    c12_buf r = { 0 }, l = { 0 };
+    c12_add(&r, RUNS_HEAD ",status,network.activation,network.init.sigma_w,network.init.sigma_b\n");
+    c12_add(&l, "variant,activation,init,seed,layer,pre_var,network.activation,network.init.sigma_w,network.init.sigma_b\n");
+    int v = 0;
+    for (int a = 0; a < 2; a++)
+        for (int w = 0; w < 12; w++)
+            for (int b = 0; b < 2; b++, v++) {
+                const char *act = a ? "relu" : "tanh", *sb = b ? "0.3" : "0";
+                double g = a ? atof(SW12[w]) * atof(SW12[w]) / 2 : atof(SW12[w]);
+                for (int seed = 0; seed < 2; seed++) {
+                    if (v == overflow) /* the activations' variance overflowed */
+                        c12_add(&r, "%d,%s,mean_field,%d,5,16,inf,1,exploding,stable,0,ok,%s,%s,%s\n", v, act, seed, act,
+                                SW12[w], sb);
+                    else
+                        c12_add(&r, "%d,%s,mean_field,%d,5,16,%.17g,1,%s,stable,0,ok,%s,%s,%s\n", v, act, seed,
+                                pow(g, 4), pow(g, 4) > 10 ? "exploding" : pow(g, 4) < 0.1 ? "vanishing" : "stable", act,
+                                SW12[w], sb);
+                    for (int layer = 1; layer <= 5; layer++)
+                        c12_add(&l, "%d,%s,mean_field,%d,%d,%.17g,%s,%s,%s\n", v, act, seed, layer, pow(g, layer - 1), act,
+                                SW12[w], sb);
+                }
+            }
+    c12_save(dir, "runs.csv", &r);
+    c12_save(dir, "layers.csv", &l);
+}
+
+/* The PNG half of a script (the SVG half repeats it). */
+static char *c12_png_part(const char *gp)
+{
+    const char *a = strstr(gp, "set terminal pngcairo"), *b = strstr(gp, "set terminal svg");
+    cr_assert(a && b && b > a);
+    char *out = strndup(a, (size_t)(b - a));
+    cr_assert_not_null(out);
+    return out;
+}
+
+/* More than 8 curves per panel, a numeric sweep: the curves are coloured by sigma_w with
+ * a colour bar (no legend of 24 labels), sigma_b gets panels of its own, so in every
+ * panel the 12 curves have 12 different colours; every panel title names what differs;
+ * every panel has the same y range. */
+Test(charts12_many, colour_bar_for_a_numeric_sweep)
+{
+    char dir[64], res[128], plots[128];
+    vt_mktmp(dir, sizeof dir, "/tmp/vp_c12_");
+    snprintf(res, sizeof res, "%s/res", dir);
+    snprintf(plots, sizeof plots, "%s/plots", dir);
+    mkdir(res, 0755);
+    c12_many(res, -1);
+    vp_err err = { "" };
+    cr_assert_eq(vp_charts_draw(res, plots, &err), VP_OK, "%s", err.msg);
+    char *gp = c12_read(plots, "act_var_pre.gp"), *png = c12_png_part(gp);
+    cr_assert(strstr(png, "set colorbox horizontal user origin"), "a colour bar");
+    cr_assert(strstr(png, "set label 1 'network.init.sigma_w' at screen"), "named by the swept key");
+    cr_assert(strstr(png, "set cbtics ('0.5' 0, '0.75' 1, '1' 2, '1.1' 3, '1.25' 4, '1.4' 5, '1.5' 6, '1.75' 7, "
+                          "'2' 8, '2.5' 9, '3' 10, '4' 11)"), "every sigma_w value on the bar");
+    cr_assert(strstr(png, "title 'mean_field") == NULL, "no legend of labels");
+    static const char *const titles[4] = { "'tanh, sigma_b=0'", "'tanh, sigma_b=0.3'", "'relu, sigma_b=0'",
+                                           "'relu, sigma_b=0.3'" };
+    /* each panel: its title, then one plot whose 12 curves have ranks 0..11 once each */
+    const char *at = png;
+    for (int k = 0; k < 4; k++) {
+        char t[64];
+        snprintf(t, sizeof t, "set title %s noenhanced", titles[k]);
+        at = strstr(at, t);
+        cr_assert_not_null(at, "panel %s", titles[k]);
+        const char *plot = strstr(at, "\nplot ");
+        cr_assert_not_null(plot);
+        const char *end = strchr(plot + 1, '\n');
+        int seen[12] = { 0 };
+        for (const char *c = strstr(plot, "lc palette cb "); c && c < end; c = strstr(c + 1, "lc palette cb ")) {
+            int rank = atoi(c + 14);
+            cr_assert(rank >= 0 && rank < 12);
+            seen[rank]++;
+        }
+        for (int r = 0; r < 12; r++) cr_assert_eq(seen[r], 1, "panel %s: colour %d used %d times", titles[k], r, seen[r]);
+    }
+    /* one y range for all four panels: 0.5^4/... up to (4^2/2)^4 */
+    const char *y = strstr(png, "set yrange [");
+    cr_assert_not_null(y);
+    char first[64];
+    snprintf(first, sizeof first, "%.*s", (int)(strchr(y, '\n') - y), y);
+    size_t ny = 0;
+    for (const char *c = y; c; c = strstr(c + 1, "set yrange [")) {
+        if (strncmp(c, "set yrange [0:1]", 16) == 0) continue; /* the legend strip */
+        cr_assert_eq(strncmp(c, first, strlen(first)), 0, "%.40s vs %s", c, first);
+        ny++;
+    }
+    cr_assert_eq(ny, 4);
+    free(png);
+    free(gp);
+    /* the data: 48 blocks, the panel's other keys in each block's name */
+    char *dat = c12_read(plots, "act_var_pre.dat");
+    cr_assert(strstr(dat, "# index 47: variant 47, relu / mean_field, sigma_w=4, sigma_b=0.3\n"), "labels complete");
+    free(dat);
+    vt_rmtree(dir);
+}
+
+/* More than 8 curves per panel that differ only by a category (12 initializers): every
+ * style its own colour, the legend lists all 12, every curve is drawn. */
+Test(charts12_many, distinct_colours_for_many_categories)
+{
+    char dir[64], res[128], plots[128];
+    vt_mktmp(dir, sizeof dir, "/tmp/vp_c12_");
+    snprintf(res, sizeof res, "%s/res", dir);
+    snprintf(plots, sizeof plots, "%s/plots", dir);
+    mkdir(res, 0755);
+    c12_config(res, "{\"network.init\": [\"i0\", \"i1\", \"i2\", \"i3\", \"i4\", \"i5\", \"i6\", \"i7\", \"i8\", "
+                    "\"i9\", \"i10\", \"i11\"]}", 3, 0);
+    c12_buf r = { 0 }, l = { 0 };
+    c12_add(&r, RUNS_HEAD ",status,network.init\n");
+    c12_add(&l, "variant,activation,init,seed,layer,pre_var,network.init\n");
+    for (int v = 0; v < 12; v++) {
+        c12_add(&r, "%d,tanh,i%d,0,3,16,1,1,stable,stable,0,ok,i%d\n", v, v, v);
+        for (int layer = 1; layer <= 3; layer++) c12_add(&l, "%d,tanh,i%d,0,%d,%d,i%d\n", v, v, layer, v + layer, v);
+    }
+    c12_save(res, "runs.csv", &r);
+    c12_save(res, "layers.csv", &l);
+    vp_err err = { "" };
+    cr_assert_eq(vp_charts_draw(res, plots, &err), VP_OK, "%s", err.msg);
+    char *gp = c12_read(plots, "act_var_pre.gp"), *png = c12_png_part(gp);
+    char colours[12][8];
+    for (int i = 0; i < 12; i++) {
+        char lt[48];
+        snprintf(lt, sizeof lt, "set linetype %d lc rgb '", i + 1);
+        const char *c = strstr(gp, lt);
+        cr_assert_not_null(c, "linetype %d", i + 1);
+        memcpy(colours[i], c + strlen(lt), 7);
+        colours[i][7] = '\0';
+        for (int j = 0; j < i; j++) cr_assert_str_neq(colours[i], colours[j], "styles %d and %d share a colour", i, j);
+        char entry[48];
+        snprintf(entry, sizeof entry, "title 'i%d'", i);
+        cr_assert(strstr(png, entry), "legend entry %s", entry);
+        snprintf(entry, sizeof entry, "'act_var_pre.dat' index %d using 1:2 ", i);
+        cr_assert(strstr(png, entry), "curve %d drawn", i);
+    }
+    cr_assert(strstr(png, "set colorbox horizontal") == NULL, "categories: a legend, not a colour bar");
+    free(png);
+    free(gp);
+    char *md = c12_read(plots, "report.md");
+    cr_assert(strstr(md, "evenly spaced") == NULL, "no curve left out");
+    free(md);
+    vt_rmtree(dir);
+}
+
+/* Two variants whose labels coincide (a parameter at its default gives the same
+ * canonical label) get their variant numbers, so they are told apart. */
+Test(charts12_many, alike_labels_get_their_numbers)
+{
+    char dir[64], res[128], plots[128];
+    vt_mktmp(dir, sizeof dir, "/tmp/vp_c12_");
+    snprintf(res, sizeof res, "%s/res", dir);
+    snprintf(plots, sizeof plots, "%s/plots", dir);
+    mkdir(res, 0755);
+    c12_config(res, "{\"network.init\": [\"he_normal\", {\"name\": \"he_normal\", \"gain\": 1.4142135623730951}]}", 3, 0);
+    c12_buf r = { 0 }, l = { 0 };
+    c12_add(&r, RUNS_HEAD ",status,network.init\n");
+    c12_add(&l, "variant,activation,init,seed,layer,pre_var,network.init\n");
+    for (int v = 0; v < 2; v++) {
+        c12_add(&r, "%d,relu,he_normal,0,3,16,1,1,stable,stable,0,ok,he_normal\n", v);
+        for (int layer = 1; layer <= 3; layer++) c12_add(&l, "%d,relu,he_normal,0,%d,1,he_normal\n", v, layer);
+    }
+    c12_save(res, "runs.csv", &r);
+    c12_save(res, "layers.csv", &l);
+    vp_err err = { "" };
+    cr_assert_eq(vp_charts_draw(res, plots, &err), VP_OK, "%s", err.msg);
+    char *gp = c12_read(plots, "act_var_pre.gp");
+    cr_assert(strstr(gp, "title 'he_normal [#0]'") && strstr(gp, "title 'he_normal [#1]'"), "told apart");
+    cr_assert(strstr(gp, "set linetype 2 lc rgb"), "two styles, two colours");
+    free(gp);
+    vt_rmtree(dir);
+}
+
+/* The overview numbers its bars as the summary table does (its # column, 0-based), with
+ * more than 24 variants too; a variant whose ratio overflowed is a bar to the panel's
+ * edge, not a gap. */
+Test(charts12_many, overview_numbers_and_overflow_bars)
+{
+    char dir[64], res[128], plots[128];
+    vt_mktmp(dir, sizeof dir, "/tmp/vp_c12_");
+    snprintf(res, sizeof res, "%s/res", dir);
+    snprintf(plots, sizeof plots, "%s/plots", dir);
+    mkdir(res, 0755);
+    c12_many(res, 5); /* variant 5: act_ratio inf on both seeds */
+    vp_err err = { "" };
+    cr_assert_eq(vp_charts_draw(res, plots, &err), VP_OK, "%s", err.msg);
+    char *gp = c12_read(plots, "overview.gp");
+    cr_assert(strstr(gp, "set xtics ('0' 1, '2' 3, '4' 5, '6' 7"), "bar i+1 is variant i");
+    cr_assert(strstr(gp, "set xlabel 'variant # (the first column of the summary table in report.md)'"));
+    cr_assert(strstr(gp, "'overview.dat' index 12 using 1:(sqrt($4*$5)):2:3:4:5:6 with boxxyerror"), "overflow bars");
+    cr_assert(strstr(gp, "set label 15 '∞' at 6, graph 0.93"), "labelled");
+    free(gp);
+    char *dat = c12_read(plots, "overview.dat"), *blk = c12_block(dat, 12);
+    /* bar 6 (variant 5) from ratio 1 up to the panel's top, in the exploding colour */
+    cr_assert(strncmp(blk, "6 5.65 6.35 1 ", 14) == 0 && strstr(blk, " 11671595\n"), "%s", blk);
+    free(blk);
+    free(dat);
+    char *md = c12_read(plots, "report.md");
+    cr_assert(strstr(md, "| 5 | tanh | mean\\_field | 1 | 0.3 | — 2 non-finite | exploding ×2 |"), "variant 5 is #5 in the table");
+    free(md);
+    vt_rmtree(dir);
+}

@@ -468,7 +468,7 @@ Test(vp_charts, summary_of_zero_infinite_and_failed_runs)
     cr_assert(strstr(dat, "# index 0: act_ratio\n1 1 0.5 1.5 0.5 1.5 -2 0\n"), "0 is drawn at the bottom, labelled 0");
     free(dat);
     char *gp = plt_slurp(plots, "overview.gp", NULL);
-    cr_assert(strstr(gp, "set label 10 '0' at 1, graph 0.07 center tc rgb '#2166ac'"), "0 marked at the bottom");
+    cr_assert(strstr(gp, "set label 10 '0' at 1, graph 0.07 center front boxed tc rgb '#2166ac'"), "0 marked at the bottom");
     free(gp);
     vt_rmtree(dir);
 }

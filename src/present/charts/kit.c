@@ -87,12 +87,86 @@ static const int POINTS[] = { 7, 5, 9, 11, 13, 4, 6, 8 };
 
 int ck_lt(int style) { return style % MAX_LT + 1; }
 
+/* The colour of style i of n: Okabe-Ito up to 8 styles; beyond, n hues evenly round the
+ * colour wheel, neighbours apart in lightness too, so no two styles share a colour. */
+static void style_colour(size_t i, size_t n, char out[8])
+{
+    if (n <= NCOL) { snprintf(out, 8, "%s", COLOURS[i]); return; }
+    static const double LIGHT[3] = { 0.55, 0.85, 0.70 };
+    double h = 6.0 * (double)i / (double)n, sat = 0.8, v = LIGHT[i % 3], f = h - floor(h);
+    double pp = v * (1 - sat), q = v * (1 - sat * f), t = v * (1 - sat * (1 - f)), r, g, b;
+    switch ((int)h % 6) {
+    case 0: r = v, g = t, b = pp; break;
+    case 1: r = q, g = v, b = pp; break;
+    case 2: r = pp, g = v, b = t; break;
+    case 3: r = pp, g = q, b = v; break;
+    case 4: r = t, g = pp, b = v; break;
+    default: r = v, g = pp, b = q; break;
+    }
+    snprintf(out, 8, "#%02X%02X%02X", (unsigned)lround(r * 255), (unsigned)lround(g * 255), (unsigned)lround(b * 255));
+}
+
 static void define_styles(ck_gp *p, const ck_exper *e)
 {
     size_t n = e->nstyle < MAX_LT ? e->nstyle : MAX_LT;
-    for (size_t i = 0; i < n; i++)
-        ck_cmd(p, "set linetype %zu lc rgb '%s' lw 2 pt %d ps 1.1 dt solid", i + 1,
-                    COLOURS[i % NCOL], POINTS[(i + i / NCOL) % NCOL]);
+    char rgb[8];
+    for (size_t i = 0; i < n; i++) {
+        style_colour(i, e->nstyle, rgb);
+        ck_cmd(p, "set linetype %zu lc rgb '%s' lw 2 pt %d ps 1.1 dt solid", i + 1, rgb, POINTS[(i + i / NCOL) % NCOL]);
+    }
+}
+
+/* "lt N" of a style, with its colour inline beyond the MAX_LT defined linetypes. */
+static const char *style_lc(const ck_exper *e, int st, char *buf, size_t len)
+{
+    char rgb[8];
+    if (st < MAX_LT) snprintf(buf, len, "lt %d", ck_lt(st));
+    else {
+        style_colour((size_t)st, e->nstyle, rgb);
+        snprintf(buf, len, "lt %d lc rgb '%s'", ck_lt(st), rgb);
+    }
+    return buf;
+}
+
+const char *ck_lc(const ck_exper *e, size_t vi, char *buf, size_t len)
+{
+    if (e->colour_key >= 0) snprintf(buf, len, "lt 1 lc palette cb %d pt 7 ps 0.8", e->var[vi].rank);
+    else style_lc(e, e->var[vi].style, buf, len);
+    return buf;
+}
+
+void ck_colour_scale(ck_gp *p, const ck_exper *e)
+{
+    char q[QLEN];
+    /* viridis without its palest end, which vanishes on white */
+    ck_cmd(p, "set palette defined (0 '#440154', 1 '#3b528b', 2 '#21918c', 3 '#5ec962', 4 '#bddf26')");
+    if (e->ncolour > 1) ck_cmd(p, "set cbrange [0:%zu]", e->ncolour - 1);
+    else ck_cmd(p, "set cbrange [-0.5:0.5]");
+    ck_sbuf b = { 0 };
+    size_t k = e->ncolour <= 12 ? e->ncolour : 12; /* tics at evenly spaced values */
+    for (size_t j = 0; j < k; j++) {
+        size_t r = ck_pick(j, k, e->ncolour);
+        ck_printf(&b, "%s%s %zu", j ? ", " : "", vp_plot_quote(q, sizeof q, e->colour_vals[r]), r);
+    }
+    if (!b.oom && b.s) ck_cmd(p, "set cbtics (%s) noenhanced font ',9'", b.s);
+    free(b.s);
+}
+
+void ck_colour_bar(ck_gp *p, const ck_exper *e, double height, const char *elems)
+{
+    char q[QLEN];
+    ck_margins(p, (ck_box){ 0.01, 0.99, 0.005, height });
+    ck_cmd(p, "unset border; unset tics; unset xlabel; unset ylabel; unset title; unset grid; "
+              "unset logscale; unset label; unset arrow");
+    ck_cmd(p, "set xrange [0:1]; set yrange [0:1]");
+    ck_colour_scale(p, e);
+    double y = height - 0.058; /* the bar, its value tics under it, its key on its left */
+    ck_cmd(p, "set colorbox horizontal user origin screen 0.3, screen %.4f size screen 0.55, screen 0.022 border", y);
+    ck_cmd(p, "set label 1 %s at screen 0.29, screen %.4f right noenhanced", vp_plot_quote(q, sizeof q, e->sweep[e->colour_key]),
+           y + 0.011);
+    ck_cmd(p, "set key at screen 0.5, %.4f center center horizontal Left reverse samplen 3 spacing 1.3 width 2 "
+              "noenhanced nobox", height - 0.013);
+    ck_cmd(p, "plot NaN with lines lc palette cb 0 notitle%s%s", elems && *elems ? ", " : "", elems ? elems : "");
 }
 
 void ck_margins(ck_gp *p, ck_box b)
@@ -105,6 +179,12 @@ void ck_margins(ck_gp *p, ck_box b)
 int ck_grid(size_t n, double bottom, double top, ck_box *out)
 {
     int cols = n <= 3 ? (int)n : n == 4 ? 2 : n <= 9 ? 3 : 4;
+    ck_grid_cols(n, cols, bottom, top, out);
+    return cols;
+}
+
+void ck_grid_cols(size_t n, int cols, double bottom, double top, ck_box *out)
+{
     int rows = (int)((n + (size_t)cols - 1) / (size_t)cols);
     double cw = (0.99 - 0.01) / cols, ch = (top - bottom) / rows;
     for (size_t i = 0; i < n; i++) {
@@ -112,7 +192,6 @@ int ck_grid(size_t n, double bottom, double top, ck_box *out)
         double x0 = 0.01 + c * cw, y1 = top - r * ch;
         out[i] = (ck_box){ x0 + 0.075, x0 + cw - 0.02, y1 - ch + 0.075, y1 - 0.045 };
     }
-    return cols;
 }
 
 void ck_page_title(ck_gp *p, const ck_exper *e, const char *what)
@@ -172,7 +251,8 @@ size_t ck_panel_curves(const ck_exper *e, int panel, const int *has, size_t *out
     for (size_t i = 0; i < e->nvar && n < 4096; i++)
         if (e->var[i].panel == panel && (!has || has[i])) all[n++] = i;
     *total = n;
-    k = n < MAX_CURVES ? n : MAX_CURVES;
+    size_t cap = e->colour_key >= 0 ? MAX_CURVES : MAX_LEGEND_CURVES;
+    k = n < cap ? n : cap;
     for (size_t j = 0; j < k; j++) out[j] = all[ck_pick(j, k, n)];
     return k;
 }
@@ -182,7 +262,7 @@ void ck_note_subsets(const ck_exper *e, const int *has, char *notes, size_t len)
     size_t n = strlen(notes), curves[MAX_CURVES], total;
     if (e->nact > MAX_PANELS)
         n += (size_t)snprintf(notes + n, len > n ? len - n : 0,
-                              "Only the first %d of %zu activations have a panel. ", MAX_PANELS, e->nact);
+                              "Only the first %d of %zu panels are drawn. ", MAX_PANELS, e->nact);
     for (size_t a = 0; a < e->nact && a < MAX_PANELS; a++) {
         size_t k = ck_panel_curves(e, (int)a, has, curves, &total);
         if (k < total && n < len)
@@ -193,22 +273,24 @@ void ck_note_subsets(const ck_exper *e, const int *has, char *notes, size_t len)
 
 size_t ck_style_key(const ck_exper *e, const int *has, ck_sbuf *b, size_t *maxlen, const char *kind)
 {
-    int used[MAX_LT] = { 0 };
+    int *used = calloc(e->nstyle + 1, sizeof *used);
     size_t curves[MAX_CURVES], total, n = 0;
-    char q[QLEN];
+    char q[QLEN], lc[64];
+    if (!used) { b->oom = 1; return 0; }
     for (size_t a = 0; a < e->nact && a < MAX_PANELS; a++) {
         size_t k = ck_panel_curves(e, (int)a, has, curves, &total);
         for (size_t j = 0; j < k; j++) {
             int st = e->var[curves[j]].style;
-            if (used[st % MAX_LT] || n >= MAX_KEY) continue;
-            used[st % MAX_LT] = 1;
-            ck_printf(b, "%sNaN with %s lt %d title %s", n ? ", " : "", kind, ck_lt(st),
+            if (used[st] || n >= MAX_KEY) continue;
+            used[st] = 1;
+            ck_printf(b, "%sNaN with %s %s title %s", n ? ", " : "", kind, style_lc(e, st, lc, sizeof lc),
                       vp_plot_quote(q, sizeof q, e->style[st]));
             size_t l = strlen(e->style[st]);
             if (l > *maxlen) *maxlen = l;
             n++;
         }
     }
+    free(used);
     return n;
 }
 

@@ -40,9 +40,11 @@
 #include "results/table.h"
 
 #define MAX_PANELS 12     /* panels per chart; more are left out (and said so) */
-#define MAX_CURVES 10     /* curves per panel; evenly spaced subset beyond */
-#define MAX_KEY 16        /* legend entries */
-#define MAX_LT 64         /* linetypes defined; styles beyond reuse them */
+#define LEGEND_CURVES 8   /* curves per panel a legend of styles serves; beyond, colour by a swept number */
+#define MAX_CURVES 64     /* curves per panel with a colour bar; evenly spaced subset beyond */
+#define MAX_LEGEND_CURVES 24 /* curves per panel with a legend; evenly spaced subset beyond */
+#define MAX_KEY 32        /* legend entries */
+#define MAX_LT 64         /* linetypes defined; styles beyond get their colour inline */
 #define QLEN 1200         /* buffer for one quoted string */
 
 /* ---- the experiment model (model.c) ---- */
@@ -55,6 +57,7 @@ typedef struct {
     const char *init;
     int panel;            /* index into e->act */
     int style;            /* curve identity */
+    int rank;             /* colour mode: rank of its colour_key value (0 = smallest) */
     char label[400];      /* legend: init label (+ distinguishing sweep values) */
     char name[600];       /* "activation / label" */
     size_t seeds;         /* its completed seeds (runs.csv) */
@@ -72,8 +75,14 @@ typedef struct {
     size_t nvar;
     int *pos;             /* variant id -> index in var, -1 if absent */
     size_t npos;
-    const char **act;     /* distinct activation labels (panels) */
-    size_t nact;
+    const char **act;     /* panel titles: the activation labels, and in colour mode the other
+                             swept values that differ within an activation too */
+    size_t nact;          /* panels */
+    char **act_owned;     /* colour mode: the composed titles */
+    int colour_key;       /* -1: a legend of styles; else the swept key (index into sweep) whose
+                             value colours the curves, with a colour bar */
+    const char **colour_vals; /* its distinct values, ascending (borrowed) */
+    size_t ncolour;
     const char **style;   /* distinct curve labels */
     size_t nstyle;
     const char **sweep;   /* swept keys (from config.json "sweep") */
@@ -103,6 +112,10 @@ vp_status ck_known_variant(const ck_exper *e, const vp_table *t, size_t row, siz
 /* ---- the chart table (draw.c) ---- */
 
 typedef struct ck_chart ck_chart;
+/* The y axis of a line chart: logarithmic (only finite positive values drawn), linear
+ * (every finite value), or the unit interval (fractions, [0, 1] fixed). Every panel of a
+ * quantity shares one range, so panels compare at a glance. */
+typedef enum { CK_AXIS_LOG, CK_AXIS_LINEAR, CK_AXIS_UNIT } ck_axis;
 typedef vp_status (*ck_draw_fn)(ck_exper *e, const ck_chart *c, vp_err *err);
 
 struct ck_chart {
@@ -112,10 +125,17 @@ struct ck_chart {
     const char *title;    /* heading in the report */
     const char *page;     /* words in the chart's page title; NULL = title */
     const char *caption;  /* report text; NULL: the chart writes it (it quotes the data) */
-    /* line charts (lines.c) */
-    vp_col column;        /* layers.csv statistic */
-    vp_col theory;        /* its mean-field column, or VP_COL_NONE */
+    /* line charts (lines.c): one statistic by layer, or two side by side (ylabel2 set) */
+    vp_col column;        /* layers.csv statistic; VP_COL_NONE: column_name */
+    vp_col theory;        /* its mean-field column, or VP_COL_NONE (then theory_name, if any) */
     const char *ylabel;   /* enhanced text */
+    const char *column_name, *theory_name; /* columns read by name (results.h VP_COLNAME_*):
+                             the chart is drawn only when layers.csv has column_name */
+    const char *what;     /* two statistics: words for the first in the panel titles */
+    vp_col column2;       /* the second statistic (no theory), when ylabel2 is set */
+    const char *ylabel2, *what2;
+    ck_axis axis;         /* y axis */
+    int zero_line;        /* a dotted line at y = 0 */
     /* histograms (histograms.c) */
     vp_hist_quantity quantity;
     const char *xlabel;   /* enhanced text */
@@ -174,9 +194,19 @@ typedef struct {
 } ck_box;
 
 int ck_lt(int style); /* linetype of a curve style */
+/* The line colour and type of variant vi in a plot element: "lt N" (its style), with an
+ * inline colour beyond MAX_LT styles, or in colour mode its palette colour. */
+const char *ck_lc(const ck_exper *e, size_t vi, char *buf, size_t len);
+/* Colour mode: the palette, cbrange and tics of the colour key (rank -> value). */
+void ck_colour_scale(ck_gp *p, const ck_exper *e);
+/* Colour mode: the legend strip of height `height` (about 0.1): a horizontal colour bar
+ * named by the colour key, and above it the legend entries `elems` (NULL: none). */
+void ck_colour_bar(ck_gp *p, const ck_exper *e, double height, const char *elems);
 void ck_margins(ck_gp *p, ck_box b);
 /* Plot areas for n panels in the screen band [bottom, top]; returns columns. */
 int ck_grid(size_t n, double bottom, double top, ck_box *out);
+/* The same with `cols` columns. */
+void ck_grid_cols(size_t n, int cols, double bottom, double top, ck_box *out);
 /* The page title: experiment name and `what`, then the setup line. */
 void ck_page_title(ck_gp *p, const ck_exper *e, const char *what);
 /* A chart's words for its page title (its page, else its title). */

@@ -22,13 +22,16 @@ static void jac_body(ck_gp *p, const ck_exper *e, const void *vctx)
     const jac_ctx *c = vctx;
     ck_sbuf b = { 0 };
     size_t maxlen = 0;
-    size_t nkey = ck_style_key(e, c->has, &b, &maxlen, "linespoints");
+    int colour = e->colour_key >= 0;
+    size_t nkey = colour ? 0 : ck_style_key(e, c->has, &b, &maxlen, "linespoints");
     int kc = ck_key_cols(maxlen);
-    double kh = ck_key_height(nkey, kc);
+    double kh = colour ? 0.105 : ck_key_height(nkey, kc);
     size_t np = e->nact < MAX_PANELS ? e->nact : MAX_PANELS;
     ck_box boxes[MAX_PANELS];
     int cols = ck_grid(np, kh + 0.01, 0.9, boxes);
     ck_page_title(p, e, ck_page_words(c->chart));
+    if (colour) ck_colour_scale(p, e);
+    ck_cmd(p, "unset colorbox");
     for (size_t a = 0; a < np; a++) {
         ck_panel_head(p, boxes[a], e->act[a], "set logscale x; set format x '10^{%L}'", "singular value σ",
                       a % (size_t)cols == 0 ? "density per unit log_{10} σ" : NULL);
@@ -42,15 +45,19 @@ static void jac_body(ck_gp *p, const ck_exper *e, const void *vctx)
         size_t curves[MAX_CURVES], total;
         size_t k = ck_panel_curves(e, (int)a, c->has, curves, &total);
         ck_reset(&b);
+        char lc[96];
         for (size_t j = 0; j < k; j++)
-            ck_printf(&b, "%s'%s.dat' index %zu using 1:2 with linespoints lt %d pi 5 notitle", j ? ", " : "",
-                      c->chart->stem, curves[j], ck_lt(e->var[curves[j]].style));
+            ck_printf(&b, "%s'%s.dat' index %zu using 1:2 with linespoints %s pi 5 notitle", j ? ", " : "",
+                      c->chart->stem, curves[j], ck_lc(e, curves[j], lc, sizeof lc));
         ck_cmd(p, "plot %s", b.s);
         ck_cmd(p, "unset arrow 1");
     }
     ck_reset(&b);
-    ck_style_key(e, c->has, &b, &maxlen, "linespoints");
-    ck_key_strip(p, b.oom || !b.s ? "NaN notitle" : b.s, kh, kc);
+    if (colour) ck_colour_bar(p, e, kh, NULL);
+    else {
+        ck_style_key(e, c->has, &b, &maxlen, "linespoints");
+        ck_key_strip(p, b.oom || !b.s ? "NaN notitle" : b.s, kh, kc);
+    }
     free(b.s);
 }
 
