@@ -44,8 +44,9 @@ static void c12_script(const char *dir, const char *name, const char *text)
 
 /* ---- drawing: several charts per gnuplot process, two processes ---- */
 
-static const char *const SMALL_STEMS[] = { "act_var_pre", "act_var_post", "grad_var", "wgrad_var", "hist_pre",
-                                           "hist_post", "hist_grad_pre", "heatmap", "overview", "jacobian" };
+static const char *const SMALL_STEMS[] = { "act_var_pre", "act_var_post", "grad_var", "wgrad_var", "act_mean", "spp",
+                                           "dead_saturated", "hist_pre", "hist_post", "hist_grad_pre", "heatmap",
+                                           "overview", "jacobian" };
 #define NSMALL (sizeof SMALL_STEMS / sizeof SMALL_STEMS[0])
 
 /* All ten charts of tests/fixtures/small come from at most two gnuplot processes
@@ -513,5 +514,148 @@ Test(charts12_many, overview_numbers_and_overflow_bars)
     char *md = c12_read(plots, "report.md");
     cr_assert(strstr(md, "| 5 | tanh | mean\\_field | 1 | 0.3 | — 2 non-finite | exploding ×2 |"), "variant 5 is #5 in the table");
     free(md);
+    vt_rmtree(dir);
+}
+
+/* ---- item 2: the new by-layer charts ---- */
+
+/* 2 variants (tanh, relu; he_normal) x 2 seeds x 3 layers with every layers.csv statistic
+ * the new charts read, pre_corr and theory_pre_corr included; value = f(column, variant,
+ * seed, layer) known here. */
+static double c12_val(int col, int v, int seed, int layer)
+{
+    double base = (col + 1) * 0.01 * (v + 1) * layer;
+    return col == 2 || col == 3 ? base * (seed ? 3 : 1) : base + seed * 0.002; /* sq mean, var: positive */
+}
+
+static const char *const NEWCOLS[8] = { "pre_mean", "post_mean", "unit_sq_mean", "unit_var",
+                                        "dead_frac", "saturated_frac", "pre_corr", "theory_pre_corr" };
+
+static void c12_layers_rich(const char *dir, int with_corr)
+{
+    c12_config(dir, "{\"network.activation\": [\"tanh\", \"relu\"]}", 3, 1);
+    c12_buf r = { 0 }, l = { 0 };
+    c12_add(&r, RUNS_HEAD ",status,network.activation\n");
+    c12_add(&l, "variant,activation,init,seed,layer,pre_var");
+    for (int c = 0; c < (with_corr ? 8 : 6); c++) c12_add(&l, ",%s", NEWCOLS[c]);
+    c12_add(&l, ",network.activation\n");
+    for (int v = 0; v < 2; v++)
+        for (int seed = 0; seed < 2; seed++) {
+            const char *act = v ? "relu" : "tanh";
+            c12_add(&r, "%d,%s,he_normal,%d,3,16,1,1,stable,stable,0,ok,%s\n", v, act, seed, act);
+            for (int layer = 1; layer <= 3; layer++) {
+                c12_add(&l, "%d,%s,he_normal,%d,%d,1", v, act, seed, layer);
+                for (int c = 0; c < (with_corr ? 8 : 6); c++) {
+                    double x = c12_val(c, v, seed, layer);
+                    if (c == 0) x = -x; /* a negative mean: drawn on the linear axis */
+                    if (c == 7) x = 0.5 + 0.1 * layer; /* theory: the same for every seed */
+                    c12_add(&l, ",%.17g", x);
+                }
+                c12_add(&l, ",%s\n", act);
+            }
+        }
+    c12_save(dir, "runs.csv", &r);
+    c12_save(dir, "layers.csv", &l);
+}
+
+/* The row of `layer` in block k of a line chart's .dat: median min max theory n. */
+static void c12_dat_row(const char *dat, int k, int layer, double out[5])
+{
+    char *b = c12_block(dat, k);
+    const char *row = b;
+    while (*row == '#') row = strchr(row, '\n') + 1;
+    for (int i = 1; i < layer; i++) row = strchr(row, '\n') + 1;
+    char th[32];
+    int got = sscanf(row, "%*d %lf %lf %lf %31s %lf", &out[0], &out[1], &out[2], th, &out[4]);
+    cr_assert_eq(got, 5, "row %d of block %d: %s", layer, k, row);
+    out[3] = strcmp(th, "?") == 0 ? NAN : atof(th);
+    free(b);
+}
+
+static void c12_check(const char *dat, int k, int col, int v, int layer, double sign)
+{
+    double row[5], a = sign * c12_val(col, v, 0, layer), b = sign * c12_val(col, v, 1, layer);
+    c12_dat_row(dat, k, layer, row);
+    cr_assert(fabs(row[0] - (a + b) / 2) <= 1e-8 * fabs(a + b) && fabs(row[1] - fmin(a, b)) <= 1e-8 * fabs(a) &&
+                  fabs(row[2] - fmax(a, b)) <= 1e-8 * fabs(b) && row[4] == 2,
+              "block %d layer %d: %g %g %g n=%g, want %g %g %g", k, layer, row[0], row[1], row[2], row[4], (a + b) / 2,
+              fmin(a, b), fmax(a, b));
+}
+
+/* act_mean (pre_mean, post_mean on a linear axis with the 0 line), spp (unit_sq_mean,
+ * unit_var), dead_saturated (dead_frac, saturated_frac on [0, 1]): their .dat files hold
+ * the median, min and max over seeds of the CSV values, per variant and layer. */
+Test(charts12_new, mean_spp_and_dead_saturated_from_the_csv)
+{
+    char dir[64], res[128], plots[128];
+    vt_mktmp(dir, sizeof dir, "/tmp/vp_c12_");
+    snprintf(res, sizeof res, "%s/res", dir);
+    snprintf(plots, sizeof plots, "%s/plots", dir);
+    mkdir(res, 0755);
+    c12_layers_rich(res, 0);
+    vp_err err = { "" };
+    cr_assert_eq(vp_charts_draw(res, plots, &err), VP_OK, "%s", err.msg);
+    static const char *const stems[3] = { "act_mean", "spp", "dead_saturated" };
+    for (int s = 0; s < 3; s++) {
+        char f[64];
+        snprintf(f, sizeof f, "%s.dat", stems[s]);
+        char *dat = c12_read(plots, f);
+        char head[128];
+        snprintf(head, sizeof head, "# %s (blocks 0-1) and %s (blocks 2-3) by layer", NEWCOLS[2 * s], NEWCOLS[2 * s + 1]);
+        cr_assert(strstr(dat, head), "%s: %s", f, dat);
+        for (int q = 0; q < 2; q++)
+            for (int v = 0; v < 2; v++)
+                for (int layer = 1; layer <= 3; layer++)
+                    c12_check(dat, q * 2 + v, 2 * s + q, v, layer, s == 0 && q == 0 ? -1 : 1);
+        free(dat);
+        snprintf(f, sizeof f, "%s.gp", stems[s]);
+        char *gp = c12_read(plots, f);
+        cr_assert(strstr(gp, "set title 'tanh — ") && strstr(gp, "set title 'relu — "), "a pair of panels per activation");
+        if (s == 0) {
+            cr_assert(strstr(gp, "set arrow 1 from graph 0, first 0 to graph 1, first 0"), "the 0 line");
+            cr_assert(strstr(gp, "set logscale y") == NULL, "a linear axis: the mean may be negative");
+        }
+        if (s == 1) cr_assert(strstr(gp, "set logscale y"), "spp on a log axis");
+        if (s == 2) cr_assert(strstr(gp, "set yrange [-0.03:1.03]"), "fractions on [0, 1]");
+        free(gp);
+        snprintf(f, sizeof f, "%s.png", stems[s]);
+        cr_assert(c12_exists(plots, f));
+    }
+    cr_assert(!c12_exists(plots, "corr.png") && !c12_exists(plots, "corr.dat"), "no pre_corr column, no corr chart");
+    char *md = c12_read(plots, "report.md");
+    cr_assert(strstr(md, "](act_mean.png)") && strstr(md, "](spp.png)") && strstr(md, "](dead_saturated.png)"));
+    cr_assert(strstr(md, "Brock et al. 2021") && strstr(md, "Klambauer et al. 2017"));
+    free(md);
+    vt_rmtree(dir);
+}
+
+/* With pre_corr and theory_pre_corr in layers.csv, the correlation map: measured c^l
+ * per variant and layer, the c-map iterate dashed. */
+Test(charts12_new, correlation_map_when_layers_csv_has_it)
+{
+    char dir[64], res[128], plots[128];
+    vt_mktmp(dir, sizeof dir, "/tmp/vp_c12_");
+    snprintf(res, sizeof res, "%s/res", dir);
+    snprintf(plots, sizeof plots, "%s/plots", dir);
+    mkdir(res, 0755);
+    c12_layers_rich(res, 1);
+    vp_err err = { "" };
+    cr_assert_eq(vp_charts_draw(res, plots, &err), VP_OK, "%s", err.msg);
+    char *dat = c12_read(plots, "corr.dat");
+    cr_assert(strstr(dat, "# pre_corr by layer: median, min and max over seeds of the finite values; "
+                          "theory = theory_pre_corr"), "%s", dat);
+    for (int v = 0; v < 2; v++)
+        for (int layer = 1; layer <= 3; layer++) {
+            c12_check(dat, v, 6, v, layer, 1);
+            double row[5];
+            c12_dat_row(dat, v, layer, row);
+            cr_assert(fabs(row[3] - (0.5 + 0.1 * layer)) < 1e-12, "theory %g at layer %d", row[3], layer);
+        }
+    free(dat);
+    char *gp = c12_read(plots, "corr.gp");
+    cr_assert(strstr(gp, "'corr.dat' index 0 using 1:5 with lines lt 1 lw 1.5 dt 2"), "theory dashed");
+    cr_assert(strstr(gp, "title 'theory (dashed)'"));
+    free(gp);
+    cr_assert(c12_exists(plots, "corr.png") && c12_exists(plots, "corr.svg"));
     vt_rmtree(dir);
 }

@@ -66,8 +66,9 @@ static void plt_no_temporaries(const char *dir)
     closedir(d);
 }
 
-static const char *const ALL_STEMS[] = { "act_var_pre", "act_var_post", "grad_var", "wgrad_var", "hist_pre",
-                                         "hist_post", "hist_grad_pre", "heatmap", "overview", "jacobian" };
+static const char *const ALL_STEMS[] = { "act_var_pre", "act_var_post", "grad_var", "wgrad_var", "act_mean", "spp",
+                                         "dead_saturated", "hist_pre", "hist_post", "hist_grad_pre", "heatmap",
+                                         "overview", "jacobian" };
 #define NSTEMS (sizeof ALL_STEMS / sizeof ALL_STEMS[0])
 
 static void plt_check_chart(const char *dir, const char *stem)

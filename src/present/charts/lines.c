@@ -52,11 +52,19 @@ static void y_range(ck_gp *p, const ck_chart *ch, double lo, double hi)
 {
     if (ch->axis == CK_AXIS_UNIT) { ck_cmd(p, "set yrange [-0.03:1.03]"); return; }
     if (ch->axis == CK_AXIS_LOG) {
-        double f = hi > lo ? pow(hi / lo, 0.05) : 2;
+        double f = hi > lo ? pow(hi / lo, 0.05) : 2, decades = log10(hi / lo) * 1.1;
         ck_cmd(p, "set yrange [%.6g:%.6g]", lo / f, hi * f);
+        if (decades > 10) { /* about 5 labels, at whole powers of 10 listed one by one: gnuplot 5.4
+                               hangs on `set ytics FACTOR` alone on a log axis */
+            int step = (int)ck_nice_step(decades * 4 / 5), k0 = (int)ceil(log10(lo / f) / step) * step;
+            ck_sbuf t = { 0 };
+            for (int k = k0; k <= (int)floor(log10(hi * f)); k += step) ck_printf(&t, "%s1e%d", k == k0 ? "" : ", ", k);
+            if (!t.oom && t.s) ck_cmd(p, "set ytics (%s)", t.s);
+            free(t.s);
+        }
     } else {
         double m = hi > lo ? 0.05 * (hi - lo) : fmax(0.5 * fabs(hi), 0.05);
-        ck_cmd(p, "set yrange [%.6g:%.6g]", lo - m, hi + m);
+        ck_cmd(p, "set yrange [%.6g:%.6g]; set ytics %.6g", lo - m, hi + m, ck_nice_step(hi - lo + 2 * m));
     }
 }
 
@@ -128,7 +136,7 @@ static void line_body(ck_gp *p, const ck_exper *e, const void *vctx)
     for (size_t a = 0; a < np; a++)
         for (size_t q = 0; q < c->nq; q++) {
             size_t k = a * c->nq + q;
-            line_panel(p, e, c, boxes[k], a, q, c->nq == 2 || k % (size_t)cols == 0, &b);
+            line_panel(p, e, c, boxes[k], a, q, c->nq == 1 && k % (size_t)cols == 0, &b); /* pairs: titles say it */
         }
     ck_reset(&b);
     line_key(e, c, any_theory, &b, &maxlen);
