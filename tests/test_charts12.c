@@ -84,6 +84,44 @@ Test(charts12_speed, several_charts_per_gnuplot_process)
     vt_rmtree(dir);
 }
 
+/* The pipe carries `load` commands, not the scripts: gnuplot reads a pipe one byte per
+ * read() call, a file through stdio buffers. */
+Test(charts12_speed, scripts_reach_gnuplot_as_files)
+{
+    char dir[64], plots[128], wrap[1024], path[256];
+    vt_mktmp(dir, sizeof dir, "/tmp/vp_c12_");
+    snprintf(wrap, sizeof wrap, "#!/bin/sh\ntee -a '%s/stdin' | gnuplot \"$@\"\n", dir);
+    c12_script(dir, "gp", wrap);
+    snprintf(wrap, sizeof wrap, "%s/gp", dir);
+    setenv("VARPROP_GNUPLOT", wrap, 1);
+    snprintf(plots, sizeof plots, "%s/plots", dir);
+    vp_err err = { "" };
+    cr_assert_eq(vp_charts_draw(FIXTURES "/small", plots, &err), VP_OK, "%s", err.msg);
+    unsetenv("VARPROP_GNUPLOT");
+    size_t piped = 0, scripts = 0, n;
+    snprintf(path, sizeof path, "%s/stdin", dir);
+    char *in = vt_slurp_must(path, &piped);
+    for (size_t i = 0; i < NSMALL; i++) {
+        snprintf(path, sizeof path, "%s/%s.gp", plots, SMALL_STEMS[i]);
+        free(vt_slurp_must(path, &n));
+        scripts += n;
+        char load[128];
+        snprintf(load, sizeof load, "%s.part1.gp", SMALL_STEMS[i]); /* in a temporary's name */
+        const char *at = strstr(in, load);
+        cr_assert(at && at - in > 6, "%s is loaded from a file", SMALL_STEMS[i]);
+        const char *bol = at;
+        while (bol > in && bol[-1] != '\n') bol--;
+        cr_assert(strncmp(bol, "load '", 6) == 0, "%.60s", bol);
+    }
+    cr_assert(piped * 10 < scripts, "%zu bytes piped for %zu bytes of scripts", piped, scripts);
+    free(in);
+    DIR *d = opendir(plots);
+    struct dirent *de;
+    while ((de = readdir(d))) cr_assert(strstr(de->d_name, ".part") == NULL, "temporary script %s left", de->d_name);
+    closedir(d);
+    vt_rmtree(dir);
+}
+
 /* gnuplot fails on one chart: that chart leaves nothing behind, the error names it, the
  * other charts (which shared its process) are complete, and no temporary is left. */
 Test(charts12_speed, a_failing_chart_is_named_and_the_others_kept)
@@ -92,7 +130,7 @@ Test(charts12_speed, a_failing_chart_is_named_and_the_others_kept)
     vt_mktmp(dir, sizeof dir, "/tmp/vp_c12_");
     snprintf(wrap, sizeof wrap,
              "#!/bin/sh\nin=$(mktemp)\ncat > \"$in\"\n"
-             "if grep -q \"'overview.dat'\" \"$in\"; then rm -f \"$in\"; echo '         line 0: injected failure' >&2; exit 1; fi\n"
+             "if grep -q \"^load '.*overview\\.part\" \"$in\"; then rm -f \"$in\"; echo '         line 0: injected failure' >&2; exit 1; fi\n"
              "gnuplot < \"$in\"; rc=$?; rm -f \"$in\"; exit $rc\n");
     c12_script(dir, "gp", wrap);
     snprintf(wrap, sizeof wrap, "%s/gp", dir);

@@ -350,33 +350,60 @@ void ck_comment(ck_gp *p, const char *fmt, ...)
     va_end(ap);
 }
 
+#define CK_SEGS 4 /* stretches of a script between outputs: before PNG, PNG, SVG */
+
 struct ck_job {
     char stem[64];
     ck_gp gp;
     int proc;             /* the gnuplot process drawing it */
+    vp_afile seg[CK_SEGS]; /* the stretches gnuplot loads, while it may still read them */
 };
 
-/* Send job j's script to gnuplot p; the chart ends with its outputs closed. */
-static void send_job(vp_plot *p, const ck_job *j)
+/* The temporary script files of job j: gone (once its gnuplot process has finished). */
+static void drop_segments(ck_job *j)
 {
+    for (int k = 0; k < CK_SEGS; k++) vp_afile_abort(&j->seg[k]); /* removes the temporary */
+}
+
+/* Send job j's script to gnuplot p, the chart ending with its outputs closed. gnuplot
+ * reads a pipe one byte per read() call (245,000 system calls for the charts of the
+ * 84-run reference sweep) but a file through stdio buffers, so the commands go into
+ * temporary files in the plot folder, one per stretch between two outputs, and the
+ * pipe carries `load` for each and `set output` (vp_plot_output: temporary names,
+ * renamed when gnuplot succeeds). The files stay until drop_segments. */
+static vp_status send_job(const ck_exper *e, vp_plot *p, ck_job *j, vp_err *err)
+{
+    char path[4096], file[128];
+    int k = 0;
+    vp_status s = VP_OK;
     vp_plot_cmd(p, "reset session"); /* pipe only: a fresh gnuplot for every chart */
-    for (const char *l = j->gp.s.s; l && *l;) {
-        const char *nl = strchr(l, '\n');
-        int n = (int)(nl - l - 1);
-        if (l[0] == 'C') vp_plot_cmd(p, "%.*s", n, l + 1);
-        else if (l[0] == 'O') {
-            char name[96];
-            snprintf(name, sizeof name, "%.*s", n, l + 1);
-            vp_plot_output(p, name);
+    for (const char *l = j->gp.s.s; l && *l && !s; k++) {
+        if (k == CK_SEGS) return vp_fail(err, VP_ERR_EXTERNAL, "chart %s: internal: too many outputs", j->stem);
+        snprintf(file, sizeof file, "%s.part%d.gp", j->stem, k);
+        if ((s = vp_path_join(path, sizeof path, e->plots_dir, file, err)) || (s = vp_afile_open(&j->seg[k], path, err)))
+            break;
+        for (; *l && *l != 'O'; l = strchr(l, '\n') + 1)
+            if (*l == 'C') fwrite(l + 1, 1, (size_t)(strchr(l, '\n') - l), j->seg[k].fp);
+        if (fflush(j->seg[k].fp) != 0 || ferror(j->seg[k].fp)) {
+            s = vp_fail(err, VP_ERR_IO, "cannot write %s", j->seg[k].tmp);
+            break;
         }
-        l = nl + 1;
+        vp_plot_cmd(p, "load '%s'", strrchr(j->seg[k].tmp, '/') + 1); /* gnuplot works in the plot folder */
+        if (*l == 'O') {
+            const char *nl = strchr(l, '\n');
+            char name[96];
+            snprintf(name, sizeof name, "%.*s", (int)(nl - l - 1), l + 1);
+            vp_plot_output(p, name);
+            l = nl + 1;
+        }
     }
     vp_plot_cmd(p, "unset output");
+    return s;
 }
 
 /* Record the chart, then hand it at once to the process with the least work so far
- * (bytes of script and data: gnuplot's work grows with the lines it draws), so
- * gnuplot draws while the next chart's data is prepared. */
+ * (a fixed part, then bytes of script and data: gnuplot's work grows with the lines
+ * it draws), so gnuplot draws while the next chart's data is prepared. */
 vp_status ck_render(ck_exper *e, const ck_chart *c, ck_body_fn body, const void *ctx, vp_err *err)
 {
     ck_job *jobs = realloc(e->jobs, (e->njobs + 1) * sizeof *jobs);
@@ -410,13 +437,12 @@ vp_status ck_render(ck_exper *e, const ck_chart *c, ck_body_fn body, const void 
     char path[4096], file[128];
     struct stat st;
     snprintf(file, sizeof file, "%s.dat", c->stem);
-    double w = (double)p->s.len;
+    double w = 40000 + (double)p->s.len; /* a chart's fixed part: its PNG's encoding, ~40 KB of script */
     if (!vp_path_join(path, sizeof path, e->plots_dir, file, NULL) && stat(path, &st) == 0) w += (double)st.st_size / 4;
     for (int q = 1; q < CK_PROCS; q++)
         if (e->load[q] < e->load[j->proc]) j->proc = q;
     e->load[j->proc] += w;
-    send_job(e->proc[j->proc], j);
-    return VP_OK;
+    return send_job(e, e->proc[j->proc], j, err);
 }
 
 /* <stem>.gp: the recorded script with the final output names. */
@@ -442,13 +468,14 @@ static vp_status write_script(const ck_exper *e, const ck_job *j, vp_err *err)
 }
 
 /* Chart j alone in its own gnuplot process, then its script. */
-static vp_status draw_alone(ck_exper *e, const ck_job *j, vp_err *err)
+static vp_status draw_alone(ck_exper *e, ck_job *j, vp_err *err)
 {
     vp_plot *p;
     vp_status s = vp_plot_open(&p, e->plots_dir, NULL, err);
     if (s) return s;
-    send_job(p, j);
-    if (!(s = vp_plot_close(p, err))) s = write_script(e, j, err);
+    if ((s = send_job(e, p, j, err))) vp_plot_abort(p);
+    else if (!(s = vp_plot_close(p, err))) s = write_script(e, j, err);
+    drop_segments(j);
     if (s) vp_err_prefix(err, "chart %s", j->stem);
     return s;
 }
@@ -461,6 +488,7 @@ vp_status ck_render_all(ck_exper *e, vp_err *err)
         sq[q] = vp_plot_close(e->proc[q], &eq[q]); /* NULL-safe */
         e->proc[q] = NULL;
     }
+    for (size_t i = 0; i < e->njobs; i++) drop_segments(&e->jobs[i]);
     /* In table order: the script of a chart drawn, or the chart once more on its own
      * when its process failed; every chart that can be drawn is, the first error kept. */
     vp_err e1;
@@ -485,7 +513,10 @@ void ck_jobs_free(ck_exper *e)
         vp_plot_abort(e->proc[q]); /* NULL-safe */
         e->proc[q] = NULL;
     }
-    for (size_t i = 0; i < e->njobs; i++) free(e->jobs[i].gp.s.s);
+    for (size_t i = 0; i < e->njobs; i++) {
+        drop_segments(&e->jobs[i]);
+        free(e->jobs[i].gp.s.s);
+    }
     free(e->jobs);
     e->jobs = NULL;
     e->njobs = 0;
