@@ -525,6 +525,35 @@ Test(charts12_many, alike_labels_get_their_numbers)
     vt_rmtree(dir);
 }
 
+/* A swept setting at its default value is not left out of a label (the initializer's
+ * own label drops defaults): mean_field(sigma_w=0.5) beside mean_field, sigma_w=1. */
+Test(charts12_many, no_silent_defaults_in_labels)
+{
+    char dir[64], res[128], plots[128];
+    vt_mktmp(dir, sizeof dir, "/tmp/vp_c12_");
+    snprintf(res, sizeof res, "%s/res", dir);
+    snprintf(plots, sizeof plots, "%s/plots", dir);
+    mkdir(res, 0755);
+    c12_config(res, "{\"network.init.sigma_w\": [0.5, 1]}", 3, 0);
+    c12_buf r = { 0 }, l = { 0 };
+    c12_add(&r, RUNS_HEAD ",status,network.init.sigma_w\n");
+    c12_add(&l, "variant,activation,init,seed,layer,pre_var,network.init.sigma_w\n");
+    static const char *const init[2] = { "mean_field(sigma_w=0.5)", "mean_field" }, *const sw[2] = { "0.5", "1" };
+    for (int v = 0; v < 2; v++) {
+        c12_add(&r, "%d,tanh,%s,0,3,16,1,1,stable,stable,0,ok,%s\n", v, init[v], sw[v]);
+        for (int layer = 1; layer <= 3; layer++) c12_add(&l, "%d,tanh,%s,0,%d,1,%s\n", v, init[v], layer, sw[v]);
+    }
+    c12_save(res, "runs.csv", &r);
+    c12_save(res, "layers.csv", &l);
+    vp_err err = { "" };
+    cr_assert_eq(vp_charts_draw(res, plots, &err), VP_OK, "%s", err.msg);
+    char *gp = c12_read(plots, "act_var_pre.gp");
+    cr_assert(strstr(gp, "title 'mean_field(sigma_w=0.5)'"), "the label says it already");
+    cr_assert(strstr(gp, "title 'mean_field, sigma_w=1'"), "the default value is said");
+    free(gp);
+    vt_rmtree(dir);
+}
+
 /* The overview numbers its bars as the summary table does (its # column, 0-based), with
  * more than 24 variants too; a variant whose ratio overflowed is a bar to the panel's
  * edge, not a gap. */
@@ -695,5 +724,72 @@ Test(charts12_new, correlation_map_when_layers_csv_has_it)
     cr_assert(strstr(gp, "title 'theory (dashed)'"));
     free(gp);
     cr_assert(c12_exists(plots, "corr.png") && c12_exists(plots, "corr.svg"));
+    vt_rmtree(dir);
+}
+
+/* ---- item 4: histograms ---- */
+
+/* One variant, seeds 7 and 0 (in that order in the file), layers 1 and 2 of `pre`:
+ * seed 0's bins span [-1, 3], seed 7's [-2, 1]; density d = 0.1 * (bin + 1). */
+static void c12_hist_folder(const char *dir)
+{
+    c12_config(dir, "{\"network.init\": [\"he_normal\"]}", 2, 0);
+    vt_write_file(dir, "runs.csv", RUNS_HEAD ",status,network.init\n0,relu,he_normal,7,2,16,1,1,stable,stable,0,ok,he_normal\n"
+                                  "0,relu,he_normal,0,2,16,1,1,stable,stable,0,ok,he_normal\n");
+    vt_write_file(dir, "layers.csv", "variant,activation,init,seed,layer,pre_var,network.init\n"
+                                    "0,relu,he_normal,7,1,1,he_normal\n0,relu,he_normal,7,2,1,he_normal\n"
+                                    "0,relu,he_normal,0,1,1,he_normal\n0,relu,he_normal,0,2,1,he_normal\n");
+    c12_buf h = { 0 };
+    c12_add(&h, "variant,seed,layer,quantity,bin_lo,bin_hi,density\n");
+    static const int seeds[2] = { 7, 0 };
+    for (int si = 0; si < 2; si++)
+        for (int layer = 1; layer <= 2; layer++)
+            for (int b = 0; b < 4; b++) {
+                double lo = seeds[si] == 0 ? -1 : -2, w = seeds[si] == 0 ? 1 : 0.75;
+                c12_add(&h, "%d,%d,%d,pre,%.17g,%.17g,%.17g\n", 0, seeds[si], layer, lo + b * w, lo + (b + 1) * w,
+                        b == 2 ? 0.0 : 0.1 * (b + 1));
+            }
+    c12_save(dir, "histograms.csv", &h);
+}
+
+/* Linear density (log an option of the script), x symmetric about 0 over every seed's
+ * bins, every seed in the .dat file (blocks (panel*layers + layer)*seeds + seed, seeds
+ * ascending), the first drawn; the script redraws any seed on either axis. */
+Test(charts12_hist, linear_symmetric_every_seed)
+{
+    char dir[64], res[128], plots[128], cmd[512];
+    vt_mktmp(dir, sizeof dir, "/tmp/vp_c12_");
+    snprintf(res, sizeof res, "%s/res", dir);
+    snprintf(plots, sizeof plots, "%s/plots", dir);
+    mkdir(res, 0755);
+    c12_hist_folder(res);
+    vp_err err = { "" };
+    cr_assert_eq(vp_charts_draw(res, plots, &err), VP_OK, "%s", err.msg);
+    char *dat = c12_read(plots, "hist_pre.dat");
+    cr_assert(strstr(dat, "# block ((panel * 2) + layer) * 2 + seed, seeds in this order: 0 7\n"), "%s", dat);
+    /* block 3 = layer 2 (k = 1), seed 7 (s = 1): centres -1.625 .. 0.625, densities 0.1 0.2 0 0.4 */
+    cr_assert(strstr(dat, "# index 3: variant 0 (relu / he_normal), layer 2, seed 7\n# centre density\n"
+                          " -1.625 0.1\n -0.875 0.2\n -0.125 0\n 0.625 0.4\n"), "%s", dat);
+    cr_assert(strstr(dat, "# index 0: variant 0 (relu / he_normal), layer 1, seed 0\n# centre density\n"
+                          " -0.5 0.1\n 0.5 0.2\n 1.5 0\n 2.5 0.4\n"), "%s", dat);
+    free(dat);
+    char *gp = c12_read(plots, "hist_pre.gp");
+    cr_assert(strstr(gp, "set xrange [-3:3]"), "symmetric over both seeds' bins [-2, 3]");
+    cr_assert(strstr(gp, "if (logy) { set logscale y; set format y '10^{%L}' } else { set format y '%g' }"));
+    cr_assert(strstr(gp, "if (!exists(\"logy\")) logy = 0"), "linear density unless asked");
+    cr_assert(strstr(gp, "if (logy) { set yrange [0.05:0.8] } else { set yrange [0:0.42] }"), "%s", gp);
+    cr_assert(strstr(gp, "'hist_pre.dat' index (0 + seed_index) using 1:2") &&
+              strstr(gp, "'hist_pre.dat' index (2 + seed_index) using 1:2"), "both layers, the chosen seed");
+    cr_assert(strstr(gp, "seeds = '0 7'"));
+    free(gp);
+    char *md = c12_read(plots, "report.md");
+    cr_assert(strstr(md, "Seed 0 of 2 (0 7) drawn"), "the report says which seed");
+    free(md);
+    /* seed 7 on a log axis, by hand */
+    snprintf(cmd, sizeof cmd, "cd '%s' && rm hist_pre.png && gnuplot -e 'seed_index=1; logy=1' hist_pre.gp 2>/dev/null",
+             plots);
+    int rc = system(cmd);
+    cr_assert(WIFEXITED(rc) && WEXITSTATUS(rc) == 0);
+    cr_assert(c12_exists(plots, "hist_pre.png"));
     vt_rmtree(dir);
 }

@@ -205,9 +205,24 @@ void ck_page_title(ck_gp *p, const ck_exper *e, const char *what)
 void ck_panel_head(ck_gp *p, ck_box b, const char *title, const char *axes, const char *xlabel,
                    const char *ylabel)
 {
-    char q[QLEN];
+    char q[QLEN], q2[QLEN], first[600];
     ck_margins(p, b);
-    ck_cmd(p, "set title %s noenhanced", vp_plot_quote(q, sizeof q, title));
+    /* A title wider than the panel (about 7 px a character) breaks once: after the
+     * activation's " / ", else at the ", " nearest its middle. */
+    size_t len = strlen(title), fit = (size_t)((b.r - b.l + 0.07) * 1200 / 7), cut = 0;
+    const char *slash = strstr(title, " / ");
+    if (len > fit && slash) cut = (size_t)(slash - title) + 2;
+    for (size_t i = 1; len > fit && !slash && i + 1 < len; i++)
+        if (title[i] == ',' && (!cut || (i + 1 > len / 2 ? i + 1 - len / 2 : len / 2 - i - 1) <
+                                            (cut > len / 2 ? cut - len / 2 : len / 2 - cut)))
+            cut = i + 1;
+    if (cut) {
+        snprintf(first, sizeof first, "%.*s", (int)cut, title);
+        ck_cmd(p, "set title %s.\"\\n\".%s noenhanced font ',9' offset 0, -0.4", vp_plot_quote(q, sizeof q, first),
+               vp_plot_quote(q2, sizeof q2, title + cut + (title[cut] == ' ')));
+    } else {
+        ck_cmd(p, "set title %s noenhanced", vp_plot_quote(q, sizeof q, title));
+    }
     ck_cmd(p, "unset key; %s", axes);
     ck_cmd(p, "set grid xtics ytics lt 1 lc rgb '#e0e0e0' lw 1");
     ck_cmd(p, "set xlabel '%s'", xlabel);

@@ -135,8 +135,27 @@ static vp_status fill_sweep_values(ck_exper *e, vp_err *err)
     return VP_OK;
 }
 
-/* Legend labels: the initializer, plus the swept keys (other than activation
- * and initializer) that differ between variants sharing both. */
+static const char *short_key(const char *k)
+{
+    const char *dot = strrchr(k, '.');
+    return dot ? dot + 1 : k;
+}
+
+/* 1 when the label already says key=value (followed by ',', ')' or its end): an
+ * initializer's parameters are in its label unless they have their default value. */
+static int label_says(const char *label, const char *key, const char *value)
+{
+    char kv[300];
+    size_t n = (size_t)snprintf(kv, sizeof kv, "%s=%s", key, value);
+    for (const char *s = strstr(label, kv); s && n < sizeof kv; s = strstr(s + 1, kv))
+        if ((s == label || s[-1] == '(' || s[-1] == ',' || s[-1] == ' ') && strchr(",)", s[n])) return 1;
+    return 0;
+}
+
+/* Legend labels: the initializer, plus every swept key (other than activation and
+ * initializer) whose value differs between variants of one activation, with its value
+ * unless the initializer's label already says it -- a default value included, so
+ * no label leaves a swept setting silent. */
 static vp_status make_labels(ck_exper *e, vp_err *err)
 {
     int *need = calloc(e->nsweep ? e->nsweep : 1, sizeof *need);
@@ -145,7 +164,7 @@ static vp_status make_labels(ck_exper *e, vp_err *err)
         if (strcmp(e->sweep[k], VP_SWEEP_ACTIVATION) == 0 || strcmp(e->sweep[k], VP_SWEEP_INIT) == 0) continue;
         for (size_t i = 0; i < e->nvar && !need[k]; i++)
             for (size_t j = i + 1; j < e->nvar && !need[k]; j++)
-                if (strcmp(e->var[i].act, e->var[j].act) == 0 && strcmp(e->var[i].init, e->var[j].init) == 0 &&
+                if (strcmp(e->var[i].act, e->var[j].act) == 0 &&
                     strcmp(e->sweepval[i * e->nsweep + k], e->sweepval[j * e->nsweep + k]) != 0)
                     need[k] = 1;
     }
@@ -153,10 +172,9 @@ static vp_status make_labels(ck_exper *e, vp_err *err)
         ck_variant *v = &e->var[i];
         size_t n = (size_t)snprintf(v->label, sizeof v->label, "%s", v->init);
         for (size_t k = 0; k < e->nsweep && n < sizeof v->label; k++) {
-            if (!need[k]) continue;
-            const char *dot = strrchr(e->sweep[k], '.');
-            n += (size_t)snprintf(v->label + n, sizeof v->label - n, ", %s=%s",
-                                  dot ? dot + 1 : e->sweep[k], e->sweepval[i * e->nsweep + k]);
+            const char *key = short_key(e->sweep[k]), *val = e->sweepval[i * e->nsweep + k];
+            if (!need[k] || label_says(v->init, key, val)) continue;
+            n += (size_t)snprintf(v->label + n, sizeof v->label - n, ", %s=%s", key, val);
         }
     }
     /* Two variants of one activation still alike (a sweep value that gives the same
@@ -188,12 +206,6 @@ static vp_status make_labels(ck_exper *e, vp_err *err)
         v->style = s;
     }
     return VP_OK;
-}
-
-static const char *short_key(const char *k)
-{
-    const char *dot = strrchr(k, '.');
-    return dot ? dot + 1 : k;
 }
 
 /* Ascending order of number cells (each parses: the colour key is numeric). */
