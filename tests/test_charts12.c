@@ -793,3 +793,38 @@ Test(charts12_hist, linear_symmetric_every_seed)
     cr_assert(c12_exists(plots, "hist_pre.png"));
     vt_rmtree(dir);
 }
+
+/* ---- item 5: the Jacobian chart ---- */
+
+/* Numerically zero = below sigma_max * n * eps of its own Jacobian (variant, seed):
+ * seed 0 (n = 5, sigma_max = 2: threshold 2.2e-15) has 1e-15 and 0 below, 5e-15 above;
+ * seed 1 (n = 4, sigma_max = 4: 3.6e-15) has 2e-15 below. The panel says 3 of 9. */
+Test(charts12_jacobian, numerically_zero_count_in_the_panel)
+{
+    char dir[64], res[128], plots[128];
+    vt_mktmp(dir, sizeof dir, "/tmp/vp_c12_");
+    snprintf(res, sizeof res, "%s/res", dir);
+    snprintf(plots, sizeof plots, "%s/plots", dir);
+    mkdir(res, 0755);
+    c12_config(res, "{\"network.init\": [\"he_normal\"]}", 2, 0);
+    vt_write_file(res, "runs.csv", RUNS_HEAD ",status,network.init\n0,relu,he_normal,0,2,16,1,1,stable,stable,0,ok,he_normal\n"
+                                  "0,relu,he_normal,1,2,16,1,1,stable,stable,0,ok,he_normal\n");
+    vt_write_file(res, "layers.csv", "variant,activation,init,seed,layer,pre_var,network.init\n"
+                                    "0,relu,he_normal,0,1,1,he_normal\n0,relu,he_normal,1,1,1,he_normal\n");
+    vt_write_file(res, "jacobian.csv", "variant,seed,index,singular_value\n"
+                                      "0,0,1,2\n0,0,2,1\n0,0,3,5e-15\n0,0,4,1e-15\n0,0,5,0\n"
+                                      "0,1,1,4\n0,1,2,1\n0,1,3,0.5\n0,1,4,2e-15\n");
+    vp_err err = { "" };
+    cr_assert_eq(vp_charts_draw(res, plots, &err), VP_OK, "%s", err.msg);
+    char *gp = c12_read(plots, "jacobian.gp");
+    cr_assert(strstr(gp, "set label 2 'numerically 0 (σ < σ_max · n · ε):'.\"\\n\".'he_normal: 3 of 9' at graph 0.02"),
+              "the count in the panel");
+    free(gp);
+    char *dat = c12_read(plots, "jacobian.dat");
+    cr_assert(strstr(dat, "# index 0: variant 0, relu / he_normal (6 values drawn, 3 of 9 numerically zero)\n"), "%s", dat);
+    free(dat);
+    char *md = c12_read(plots, "report.md");
+    cr_assert(strstr(md, "3 singular values are numerically zero, below σ\\_max · n · ε"), "the report says it too");
+    free(md);
+    vt_rmtree(dir);
+}

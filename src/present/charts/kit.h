@@ -104,6 +104,8 @@ vp_status ck_model_build(ck_exper *e, vp_err *err);
 void ck_model_free(ck_exper *e);
 /* The runs.csv summary (built on the first call). */
 vp_status ck_summary(ck_exper *e, const vp_summary **out, vp_err *err);
+/* A swept key's last part ("sigma_w" of "network.init.sigma_w"), as labels show it. */
+const char *ck_short_key(const char *key);
 /* config.json number o[a] or o[a][b]; NaN if absent. */
 double ck_cfg_num(const cJSON *o, const char *a, const char *b);
 /* A variant id cell of table t that must be one of the model's variants. */

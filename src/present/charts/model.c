@@ -135,7 +135,7 @@ static vp_status fill_sweep_values(ck_exper *e, vp_err *err)
     return VP_OK;
 }
 
-static const char *short_key(const char *k)
+const char *ck_short_key(const char *k)
 {
     const char *dot = strrchr(k, '.');
     return dot ? dot + 1 : k;
@@ -172,7 +172,7 @@ static vp_status make_labels(ck_exper *e, vp_err *err)
         ck_variant *v = &e->var[i];
         size_t n = (size_t)snprintf(v->label, sizeof v->label, "%s", v->init);
         for (size_t k = 0; k < e->nsweep && n < sizeof v->label; k++) {
-            const char *key = short_key(e->sweep[k]), *val = e->sweepval[i * e->nsweep + k];
+            const char *key = ck_short_key(e->sweep[k]), *val = e->sweepval[i * e->nsweep + k];
             if (!need[k] || label_says(v->init, key, val)) continue;
             n += (size_t)snprintf(v->label + n, sizeof v->label - n, ", %s=%s", key, val);
         }
@@ -272,7 +272,7 @@ static vp_status choose_colours(ck_exper *e, vp_err *err)
         size_t n = (size_t)snprintf(t, sizeof t, "%s", e->var[i].act);
         for (size_t k = 0; k < e->nsweep && n < sizeof t; k++)
             if (vary[k] && k != ck)
-                n += (size_t)snprintf(t + n, sizeof t - n, ", %s=%s", short_key(e->sweep[k]), e->sweepval[i * e->nsweep + k]);
+                n += (size_t)snprintf(t + n, sizeof t - n, ", %s=%s", ck_short_key(e->sweep[k]), e->sweepval[i * e->nsweep + k]);
         int a = str_index((const char **)e->act_owned, e->nact, t);
         if (a < 0) {
             if (!(e->act_owned[e->nact] = strdup(t))) { s = vp_fail(err, VP_ERR_NOMEM, "out of memory"); goto end; }
