@@ -313,6 +313,43 @@ Test(charts12_phase, new_columns_theory_xi_grad_and_measured_xi_c)
     vt_rmtree(dir);
 }
 
+/* An even sigma grid (Schoenholz et al.'s 11 x 11) is uneven in sigma^2: tics at round
+ * sigma^2 values instead of one crowded label per value, and the cells near 0, too small
+ * for a printed value, keep their colour without one. */
+Test(charts12_phase, uneven_sigma_squared_grid_stays_readable)
+{
+    char dir[64], res[128], plots[128];
+    vt_mktmp(dir, sizeof dir, "/tmp/vp_c12_");
+    snprintf(res, sizeof res, "%s/res", dir);
+    snprintf(plots, sizeof plots, "%s/plots", dir);
+    mkdir(res, 0755);
+    c12_config(res, "{\"network.init.sigma_w\": [0.5, 0.75, 1, 1.25, 1.5, 1.75, 2, 2.25, 2.5, 2.75, 3], "
+                    "\"network.init.sigma_b\": [0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1]}", 30, 1);
+    c12_buf r = { 0 }, l = { 0 };
+    c12_add(&r, RUNS_HEAD ",xi_grad,theory_chi1,theory_xi_c,status,network.init.sigma_w,network.init.sigma_b\n");
+    c12_add(&l, "variant,activation,init,seed,layer,pre_var,network.init.sigma_w,network.init.sigma_b\n");
+    for (int v = 0; v < 121; v++) {
+        double sw = 0.5 + 0.25 * (v / 11), sb = 0.1 * (v % 11);
+        c12_add(&r, "%d,tanh,mf,0,30,16,1,1,stable,stable,0,%g,%g,3,ok,%g,%g\n", v, 2.0 + v % 7, sw * sw / 2, sw, sb);
+        c12_add(&l, "%d,tanh,mf,0,1,1,%g,%g\n", v, sw, sb);
+    }
+    c12_save(res, "runs.csv", &r);
+    c12_save(res, "layers.csv", &l);
+    vp_err err = { "" };
+    cr_assert_eq(vp_charts_draw(res, plots, &err), VP_OK, "%s", err.msg);
+    char *gp = c12_read(plots, "phase.gp");
+    cr_assert(strstr(gp, "set xtics autofreq; set format x '%g'"), "round sigma_w^2 tics");
+    free(gp);
+    char *dat = c12_read(plots, "phase.dat"), *m = c12_block(dat, 0);
+    /* sigma_w = 0.5, sigma_b = 0: 0.25 wide, 0.005 high in sigma^2: no room; sigma_w = 3,
+     * sigma_b = 1: 9 x 1 */
+    cr_assert(strncmp(m, "0.25 0 ", 7) == 0 && strstr(m, " \"\" "), "%.80s", m);
+    cr_assert(strstr(m, "\n9 1 8.28125 9.71875 0.905 1.095 3 3.0 16777215\n"), "%s", m);
+    free(m);
+    free(dat);
+    vt_rmtree(dir);
+}
+
 /* A 2-D sweep over categories (activation x init) or over anything but the two sigmas
  * has no phase chart, even with every depth-scale column present. */
 Test(charts12_phase, refused_for_categorical_sweeps)

@@ -36,7 +36,9 @@ static void axis_tics(ck_gp *p, const char *axis, size_t n, const char *const *v
                       int numeric, int labels)
 {
     char q[QLEN];
-    if (numeric && n > 15) {
+    double gmin = INFINITY; /* values closer than 8% of the axis (squared sigmas): labels would crowd */
+    for (size_t i = 1; i < n; i++) gmin = fmin(gmin, pos[i] - pos[i - 1]);
+    if (numeric && (n > 15 || (n > 1 && gmin < 0.08 * (pos[n - 1] - pos[0])))) {
         ck_cmd(p, "set %stics autofreq; set format %s '%s'", axis, axis, labels ? "%g" : "");
         return;
     }
@@ -161,17 +163,25 @@ static int sweep_grid(const ck_exper *e, grid_ctx *c, int *phase)
     return 1;
 }
 
-/* "x y xlo xhi ylo yhi" of variant i's cell. */
-static void put_cell(FILE *f, const ck_exper *e, const grid_ctx *c, size_t i)
+/* x y xlo xhi ylo yhi of variant i's cell. */
+static void cell_of(const ck_exper *e, const grid_ctx *c, size_t i, double out[6])
 {
     const char *x = e->sweepval[i * 2 + (size_t)c->kx], *y = e->sweepval[i * 2 + (size_t)c->ky];
     size_t ix = 0, iy = 0;
     while (strcmp(c->xv[ix], x) != 0) ix++;
     while (strcmp(c->yv[iy], y) != 0) iy++;
-    double xl, xh, yl, yh;
-    edges(c->xc, c->nx, ix, &xl, &xh);
-    edges(c->yc, c->ny, iy, &yl, &yh);
-    fprintf(f, "%.9g %.9g %.9g %.9g %.9g %.9g", c->xc[ix], c->yc[iy], xl, xh, yl, yh);
+    out[0] = c->xc[ix];
+    out[1] = c->yc[iy];
+    edges(c->xc, c->nx, ix, &out[2], &out[3]);
+    edges(c->yc, c->ny, iy, &out[4], &out[5]);
+}
+
+/* "x y xlo xhi ylo yhi" of variant i's cell. */
+static void put_cell(FILE *f, const ck_exper *e, const grid_ctx *c, size_t i)
+{
+    double v[6];
+    cell_of(e, c, i, v);
+    fprintf(f, "%.9g %.9g %.9g %.9g %.9g %.9g", v[0], v[1], v[2], v[3], v[4], v[5]);
 }
 
 /* The runner may leave the chi_1 = 1 line in the results folder: copy it next to
@@ -305,6 +315,7 @@ end:
 /* The four panels, in .dat index order: measured and predicted gradient depth scale
  * (top), measured and predicted correlation depth scale (bottom). */
 enum { XI_GRAD, XI_GRAD_TH, XI_C, XI_C_TH, XI_N };
+#define PHASE_KEY 0.13 /* height of the strip under the panels */
 
 static const char *const XI_TITLE[XI_N] = {
     "measured ξ_{∇} (median over seeds)", "mean field: ξ_{∇} = 1/|ln χ_{1}|",
@@ -362,7 +373,7 @@ static void phase_body(ck_gp *p, const ck_exper *e, const void *vctx)
     const phase_ctx *pc = vctx;
     const grid_ctx *c = &pc->g;
     const char *stem = c->chart->stem;
-    double kh = 0.13;
+    double kh = PHASE_KEY;
     grid_frame f = frame_of(c, kh, 2);
     ck_page_title(p, e, ck_page_words(c->chart));
     /* Colour bar tics at 1-3-10 steps, with the network depth marked. */
@@ -439,6 +450,17 @@ static vp_status xi_median(const ck_exper *e, const vp_summary *sum, int col, in
     return s;
 }
 
+/* 1 when a cell is large enough for its printed depth scale `lab` (font 9: about 6 px a
+ * character, 12 px high) in a panel of the frame; small cells of an uneven grid stay bare. */
+static int label_fits(const phase_ctx *pc, const grid_frame *f, const double *cell, const char *lab)
+{
+    double wpx = (cell[3] - cell[2]) / (pc->xhi - pc->xlo) * f->w * 1200;
+    double hpx = (cell[5] - cell[4]) / (pc->yhi - pc->ylo) * f->h * 800;
+    size_t chars = 0;
+    for (const unsigned char *u = (const unsigned char *)lab; *u; u++) chars += (*u & 0xC0) != 0x80;
+    return wpx >= 6.0 * (double)chars + 6 && hpx >= 13;
+}
+
 /* phase.dat: per panel and cell the depth scale clipped to the colour range, its label
  * and the label colour; counts the cells without a value and the infinite ones. */
 static vp_status phase_dat(const ck_exper *e, phase_ctx *pc, double *const xi[XI_N], size_t none[XI_N],
@@ -448,9 +470,11 @@ static vp_status phase_dat(const ck_exper *e, phase_ctx *pc, double *const xi[XI
     vp_afile af = { 0 };
     vp_status s = ck_dat_open(e, c->chart, &af, err);
     if (s) return s;
+    grid_frame f = frame_of(c, PHASE_KEY, 2);
     fprintf(af.fp, "# depth scales xi in layers from %s, median over seeds, over x = sigma_w^2 and y = sigma_b^2 "
                    "(the squares of %s and %s)\n"
-                   "# x y xlo xhi ylo yhi colour(xi clipped to [%g, %g], inf = top, '?' = no value) label text_rgb\n",
+                   "# x y xlo xhi ylo yhi colour(xi clipped to [%g, %g], inf = top, '?' = no value) label "
+                   "(\"\": too small a cell for it) text_rgb\n",
             VP_FILE_RUNS, VP_SWEEP_SIGMA_W, VP_SWEEP_SIGMA_B, pc->lo, pc->hi);
     double llo = log10(pc->lo), lhi = log10(pc->hi);
     for (int k = 0; k < XI_N; k++) {
@@ -466,9 +490,11 @@ static vp_status phase_dat(const ck_exper *e, phase_ctx *pc, double *const xi[XI
             }
             /* white text on the dark half of the palette */
             int white = !isnan(z) && (log10(z) - llo) / (lhi - llo) < 0.55;
-            put_cell(af.fp, e, c, i);
+            double cell[6];
+            cell_of(e, c, i, cell);
+            fprintf(af.fp, "%.9g %.9g %.9g %.9g %.9g %.9g", cell[0], cell[1], cell[2], cell[3], cell[4], cell[5]);
             ck_put_num(af.fp, z);
-            fprintf(af.fp, " %s %d\n", lab, white ? 0xFFFFFF : 0);
+            fprintf(af.fp, " %s %d\n", label_fits(pc, &f, cell, lab) ? lab : "\"\"", white ? 0xFFFFFF : 0);
         }
     }
     s = vp_afile_commit(&af, err);
