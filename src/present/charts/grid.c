@@ -198,6 +198,7 @@ static vp_status copy_critical(const ck_exper *e, grid_ctx *c, int phase, vp_err
     vp_afile cf = { 0 };
     if ((s = vp_path_join(dst, sizeof dst, e->plots_dir, VP_FILE_CRITICAL, err)) ||
         (s = vp_afile_open(&cf, dst, err))) { fclose(in); return s; }
+    cf.no_sync = 1; /* a chart file: see CK_NO_SYNC (kit.h) */
     char buf[8192];
     size_t n;
     while ((n = fread(buf, 1, sizeof buf, in)) > 0) fwrite(buf, 1, n, cf.fp);

@@ -318,6 +318,7 @@ vp_status ck_dat_open(const ck_exper *e, const ck_chart *c, vp_afile *af, vp_err
     vp_status s = vp_path_join(path, sizeof path, e->plots_dir, file, err);
     if (s) return s;
     if ((s = vp_afile_open(af, path, err))) return s;
+    af->no_sync = 1; /* a chart file: see CK_NO_SYNC */
     char nm[300];
     ck_clean_copy(nm, sizeof nm, e->name);
     fprintf(af->fp, "# varprop chart data for %s.gp, experiment '%s' (from ", c->stem, nm);
@@ -468,6 +469,7 @@ static vp_status write_script(const ck_exper *e, const ck_job *j, vp_err *err)
     snprintf(file, sizeof file, "%s.gp", j->stem);
     vp_status s = vp_path_join(path, sizeof path, e->plots_dir, file, err);
     if (s || (s = vp_afile_open(&af, path, err))) return s;
+    af.no_sync = 1; /* a chart file: see CK_NO_SYNC */
     for (const char *l = j->gp.s.s; l && *l;) {
         const char *nl = strchr(l, '\n');
         int n = (int)(nl - l - 1);
