@@ -42,6 +42,22 @@ static void c12_script(const char *dir, const char *name, const char *text)
     cr_assert_eq(chmod(p, 0755), 0);
 }
 
+/* A fresh folder DIR with DIR/res (made) for a results folder and DIR/plots (not made). */
+static void c12_dirs(char dir[64], char res[128], char plots[128])
+{
+    vt_mktmp(dir, 64, "/tmp/vp_c12_");
+    snprintf(res, 128, "%s/res", dir);
+    snprintf(plots, 128, "%s/plots", dir);
+    cr_assert_eq(mkdir(res, 0755), 0);
+}
+
+/* The charts of results folder res into plots, which must succeed. */
+static void c12_draw(const char *res, const char *plots)
+{
+    vp_err err = { "" };
+    cr_assert_eq(vp_charts_draw(res, plots, &err), VP_OK, "%s", err.msg);
+}
+
 /* ---- drawing: several charts per gnuplot process, two processes ---- */
 
 static const char *const SMALL_STEMS[] = { "act_var_pre", "act_var_post", "grad_var", "wgrad_var", "act_mean", "spp",
@@ -206,6 +222,24 @@ static void c12_save(const char *dir, const char *name, c12_buf *b)
 /* The runs.csv row prefix of variant v, seed s: ratios 1 (stable). */
 #define RUNS_HEAD "variant,activation,init,seed,depth,batch,act_ratio,grad_ratio,act_verdict,grad_verdict,nonfinite"
 
+/* n variants of activation `act` swept over one key (config.json "sweep": sweep_json),
+ * variant v with initializer label inits[v] and swept value vals[v]; one seed, 3
+ * layers, Var[z^l] = v + l. */
+static void c12_one_key(const char *dir, const char *sweep_json, const char *key, int n, const char *act,
+                        const char *const *inits, const char *const *vals)
+{
+    c12_config(dir, sweep_json, 3, 0);
+    c12_buf r = { 0 }, l = { 0 };
+    c12_add(&r, RUNS_HEAD ",status,%s\n", key);
+    c12_add(&l, "variant,activation,init,seed,layer,pre_var,%s\n", key);
+    for (int v = 0; v < n; v++) {
+        c12_add(&r, "%d,%s,%s,0,3,16,1,1,stable,stable,0,ok,%s\n", v, act, inits[v], vals[v]);
+        for (int layer = 1; layer <= 3; layer++) c12_add(&l, "%d,%s,%s,0,%d,%d,%s\n", v, act, inits[v], layer, v + layer, vals[v]);
+    }
+    c12_save(dir, "runs.csv", &r);
+    c12_save(dir, "layers.csv", &l);
+}
+
 /* ---- item 1: the phase chart ---- */
 
 /* A 2 x 2 sigma grid (sigma_w 1, 2; sigma_b 0, 0.5) with the columns of issue 12:
@@ -289,13 +323,9 @@ Test(charts12_phase, measured_xi_grad_beside_minus_one_over_ln_chi1)
 Test(charts12_phase, new_columns_theory_xi_grad_and_measured_xi_c)
 {
     char dir[64], res[128], plots[128];
-    vt_mktmp(dir, sizeof dir, "/tmp/vp_c12_");
-    snprintf(res, sizeof res, "%s/res", dir);
-    snprintf(plots, sizeof plots, "%s/plots", dir);
-    mkdir(res, 0755);
+    c12_dirs(dir, res, plots);
     c12_sigma_grid(res, 1);
-    vp_err err = { "" };
-    cr_assert_eq(vp_charts_draw(res, plots, &err), VP_OK, "%s", err.msg);
+    c12_draw(res, plots);
     char *dat = c12_read(plots, "phase.dat");
     cr_assert(strstr(dat, "# index 1: theory_xi_grad\n") && strstr(dat, "# index 2: xi_c\n"), "%s", dat);
     char *t = c12_block(dat, 1), *c = c12_block(dat, 2);
@@ -319,10 +349,7 @@ Test(charts12_phase, new_columns_theory_xi_grad_and_measured_xi_c)
 Test(charts12_phase, uneven_sigma_squared_grid_stays_readable)
 {
     char dir[64], res[128], plots[128];
-    vt_mktmp(dir, sizeof dir, "/tmp/vp_c12_");
-    snprintf(res, sizeof res, "%s/res", dir);
-    snprintf(plots, sizeof plots, "%s/plots", dir);
-    mkdir(res, 0755);
+    c12_dirs(dir, res, plots);
     c12_config(res, "{\"network.init.sigma_w\": [0.5, 0.75, 1, 1.25, 1.5, 1.75, 2, 2.25, 2.5, 2.75, 3], "
                     "\"network.init.sigma_b\": [0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1]}", 30, 1);
     c12_buf r = { 0 }, l = { 0 };
@@ -335,8 +362,7 @@ Test(charts12_phase, uneven_sigma_squared_grid_stays_readable)
     }
     c12_save(res, "runs.csv", &r);
     c12_save(res, "layers.csv", &l);
-    vp_err err = { "" };
-    cr_assert_eq(vp_charts_draw(res, plots, &err), VP_OK, "%s", err.msg);
+    c12_draw(res, plots);
     char *gp = c12_read(plots, "phase.gp");
     cr_assert(strstr(gp, "set xtics autofreq; set format x '%g'"), "round sigma_w^2 tics");
     free(gp);
@@ -355,10 +381,7 @@ Test(charts12_phase, uneven_sigma_squared_grid_stays_readable)
 Test(charts12_phase, refused_for_categorical_sweeps)
 {
     char dir[64], res[128], plots[128];
-    vt_mktmp(dir, sizeof dir, "/tmp/vp_c12_");
-    snprintf(res, sizeof res, "%s/res", dir);
-    snprintf(plots, sizeof plots, "%s/plots", dir);
-    mkdir(res, 0755);
+    c12_dirs(dir, res, plots);
     c12_config(res, "{\"network.activation\": [\"tanh\", \"relu\"], \"network.init\": [\"a\", \"b\"]}", 4, 1);
     c12_buf r = { 0 }, l = { 0 };
     c12_add(&r, RUNS_HEAD ",xi_grad,theory_chi1,theory_xi_c,status,network.activation,network.init\n");
@@ -370,8 +393,7 @@ Test(charts12_phase, refused_for_categorical_sweeps)
     }
     c12_save(res, "runs.csv", &r);
     c12_save(res, "layers.csv", &l);
-    vp_err err = { "" };
-    cr_assert_eq(vp_charts_draw(res, plots, &err), VP_OK, "%s", err.msg);
+    c12_draw(res, plots);
     cr_assert(c12_exists(plots, "heatmap.png"), "the heatmap is drawn for any 2-D sweep");
     cr_assert(!c12_exists(plots, "phase.png") && !c12_exists(plots, "phase.dat") && !c12_exists(plots, "phase.gp"));
     char *md = c12_read(plots, "report.md");
@@ -433,13 +455,9 @@ static char *c12_png_part(const char *gp)
 Test(charts12_many, colour_bar_for_a_numeric_sweep)
 {
     char dir[64], res[128], plots[128];
-    vt_mktmp(dir, sizeof dir, "/tmp/vp_c12_");
-    snprintf(res, sizeof res, "%s/res", dir);
-    snprintf(plots, sizeof plots, "%s/plots", dir);
-    mkdir(res, 0755);
+    c12_dirs(dir, res, plots);
     c12_many(res, -1);
-    vp_err err = { "" };
-    cr_assert_eq(vp_charts_draw(res, plots, &err), VP_OK, "%s", err.msg);
+    c12_draw(res, plots);
     char *gp = c12_read(plots, "act_var_pre.gp"), *png = c12_png_part(gp);
     cr_assert(strstr(png, "set colorbox horizontal user origin"), "a colour bar");
     cr_assert(strstr(png, "set label 1 'network.init.sigma_w' at screen"), "named by the swept key");
@@ -492,23 +510,11 @@ Test(charts12_many, colour_bar_for_a_numeric_sweep)
 Test(charts12_many, distinct_colours_for_many_categories)
 {
     char dir[64], res[128], plots[128];
-    vt_mktmp(dir, sizeof dir, "/tmp/vp_c12_");
-    snprintf(res, sizeof res, "%s/res", dir);
-    snprintf(plots, sizeof plots, "%s/plots", dir);
-    mkdir(res, 0755);
-    c12_config(res, "{\"network.init\": [\"i0\", \"i1\", \"i2\", \"i3\", \"i4\", \"i5\", \"i6\", \"i7\", \"i8\", "
-                    "\"i9\", \"i10\", \"i11\"]}", 3, 0);
-    c12_buf r = { 0 }, l = { 0 };
-    c12_add(&r, RUNS_HEAD ",status,network.init\n");
-    c12_add(&l, "variant,activation,init,seed,layer,pre_var,network.init\n");
-    for (int v = 0; v < 12; v++) {
-        c12_add(&r, "%d,tanh,i%d,0,3,16,1,1,stable,stable,0,ok,i%d\n", v, v, v);
-        for (int layer = 1; layer <= 3; layer++) c12_add(&l, "%d,tanh,i%d,0,%d,%d,i%d\n", v, v, layer, v + layer, v);
-    }
-    c12_save(res, "runs.csv", &r);
-    c12_save(res, "layers.csv", &l);
-    vp_err err = { "" };
-    cr_assert_eq(vp_charts_draw(res, plots, &err), VP_OK, "%s", err.msg);
+    c12_dirs(dir, res, plots);
+    static const char *const inits[12] = { "i0", "i1", "i2", "i3", "i4", "i5", "i6", "i7", "i8", "i9", "i10", "i11" };
+    c12_one_key(res, "{\"network.init\": [\"i0\", \"i1\", \"i2\", \"i3\", \"i4\", \"i5\", \"i6\", \"i7\", \"i8\", "
+                     "\"i9\", \"i10\", \"i11\"]}", "network.init", 12, "tanh", inits, inits);
+    c12_draw(res, plots);
     char *gp = c12_read(plots, "act_var_pre.gp"), *png = c12_png_part(gp);
     char colours[12][8];
     for (int i = 0; i < 12; i++) {
@@ -539,22 +545,11 @@ Test(charts12_many, distinct_colours_for_many_categories)
 Test(charts12_many, alike_labels_get_their_numbers)
 {
     char dir[64], res[128], plots[128];
-    vt_mktmp(dir, sizeof dir, "/tmp/vp_c12_");
-    snprintf(res, sizeof res, "%s/res", dir);
-    snprintf(plots, sizeof plots, "%s/plots", dir);
-    mkdir(res, 0755);
-    c12_config(res, "{\"network.init\": [\"he_normal\", {\"name\": \"he_normal\", \"gain\": 1.4142135623730951}]}", 3, 0);
-    c12_buf r = { 0 }, l = { 0 };
-    c12_add(&r, RUNS_HEAD ",status,network.init\n");
-    c12_add(&l, "variant,activation,init,seed,layer,pre_var,network.init\n");
-    for (int v = 0; v < 2; v++) {
-        c12_add(&r, "%d,relu,he_normal,0,3,16,1,1,stable,stable,0,ok,he_normal\n", v);
-        for (int layer = 1; layer <= 3; layer++) c12_add(&l, "%d,relu,he_normal,0,%d,1,he_normal\n", v, layer);
-    }
-    c12_save(res, "runs.csv", &r);
-    c12_save(res, "layers.csv", &l);
-    vp_err err = { "" };
-    cr_assert_eq(vp_charts_draw(res, plots, &err), VP_OK, "%s", err.msg);
+    c12_dirs(dir, res, plots);
+    static const char *const he[2] = { "he_normal", "he_normal" };
+    c12_one_key(res, "{\"network.init\": [\"he_normal\", {\"name\": \"he_normal\", \"gain\": 1.4142135623730951}]}",
+                "network.init", 2, "relu", he, he);
+    c12_draw(res, plots);
     char *gp = c12_read(plots, "act_var_pre.gp");
     cr_assert(strstr(gp, "title 'he_normal [#0]'") && strstr(gp, "title 'he_normal [#1]'"), "told apart");
     cr_assert(strstr(gp, "set linetype 2 lc rgb"), "two styles, two colours");
@@ -567,23 +562,10 @@ Test(charts12_many, alike_labels_get_their_numbers)
 Test(charts12_many, no_silent_defaults_in_labels)
 {
     char dir[64], res[128], plots[128];
-    vt_mktmp(dir, sizeof dir, "/tmp/vp_c12_");
-    snprintf(res, sizeof res, "%s/res", dir);
-    snprintf(plots, sizeof plots, "%s/plots", dir);
-    mkdir(res, 0755);
-    c12_config(res, "{\"network.init.sigma_w\": [0.5, 1]}", 3, 0);
-    c12_buf r = { 0 }, l = { 0 };
-    c12_add(&r, RUNS_HEAD ",status,network.init.sigma_w\n");
-    c12_add(&l, "variant,activation,init,seed,layer,pre_var,network.init.sigma_w\n");
+    c12_dirs(dir, res, plots);
     static const char *const init[2] = { "mean_field(sigma_w=0.5)", "mean_field" }, *const sw[2] = { "0.5", "1" };
-    for (int v = 0; v < 2; v++) {
-        c12_add(&r, "%d,tanh,%s,0,3,16,1,1,stable,stable,0,ok,%s\n", v, init[v], sw[v]);
-        for (int layer = 1; layer <= 3; layer++) c12_add(&l, "%d,tanh,%s,0,%d,1,%s\n", v, init[v], layer, sw[v]);
-    }
-    c12_save(res, "runs.csv", &r);
-    c12_save(res, "layers.csv", &l);
-    vp_err err = { "" };
-    cr_assert_eq(vp_charts_draw(res, plots, &err), VP_OK, "%s", err.msg);
+    c12_one_key(res, "{\"network.init.sigma_w\": [0.5, 1]}", "network.init.sigma_w", 2, "tanh", init, sw);
+    c12_draw(res, plots);
     char *gp = c12_read(plots, "act_var_pre.gp");
     cr_assert(strstr(gp, "title 'mean_field(sigma_w=0.5)'"), "the label says it already");
     cr_assert(strstr(gp, "title 'mean_field, sigma_w=1'"), "the default value is said");
@@ -597,13 +579,9 @@ Test(charts12_many, no_silent_defaults_in_labels)
 Test(charts12_many, overview_numbers_and_overflow_bars)
 {
     char dir[64], res[128], plots[128];
-    vt_mktmp(dir, sizeof dir, "/tmp/vp_c12_");
-    snprintf(res, sizeof res, "%s/res", dir);
-    snprintf(plots, sizeof plots, "%s/plots", dir);
-    mkdir(res, 0755);
+    c12_dirs(dir, res, plots);
     c12_many(res, 5); /* variant 5: act_ratio inf on both seeds */
-    vp_err err = { "" };
-    cr_assert_eq(vp_charts_draw(res, plots, &err), VP_OK, "%s", err.msg);
+    c12_draw(res, plots);
     char *gp = c12_read(plots, "overview.gp");
     cr_assert(strstr(gp, "set xtics ('0' 1, '2' 3, '4' 5, '6' 7"), "bar i+1 is variant i");
     cr_assert(strstr(gp, "set xlabel 'variant # (the first column of the summary table in report.md)'"));
@@ -692,13 +670,9 @@ static void c12_check(const char *dat, int k, int col, int v, int layer, double 
 Test(charts12_new, mean_spp_and_dead_saturated_from_the_csv)
 {
     char dir[64], res[128], plots[128];
-    vt_mktmp(dir, sizeof dir, "/tmp/vp_c12_");
-    snprintf(res, sizeof res, "%s/res", dir);
-    snprintf(plots, sizeof plots, "%s/plots", dir);
-    mkdir(res, 0755);
+    c12_dirs(dir, res, plots);
     c12_layers_rich(res, 0);
-    vp_err err = { "" };
-    cr_assert_eq(vp_charts_draw(res, plots, &err), VP_OK, "%s", err.msg);
+    c12_draw(res, plots);
     static const char *const stems[3] = { "act_mean", "spp", "dead_saturated" };
     for (int s = 0; s < 3; s++) {
         char f[64];
@@ -738,13 +712,9 @@ Test(charts12_new, mean_spp_and_dead_saturated_from_the_csv)
 Test(charts12_new, correlation_map_when_layers_csv_has_it)
 {
     char dir[64], res[128], plots[128];
-    vt_mktmp(dir, sizeof dir, "/tmp/vp_c12_");
-    snprintf(res, sizeof res, "%s/res", dir);
-    snprintf(plots, sizeof plots, "%s/plots", dir);
-    mkdir(res, 0755);
+    c12_dirs(dir, res, plots);
     c12_layers_rich(res, 1);
-    vp_err err = { "" };
-    cr_assert_eq(vp_charts_draw(res, plots, &err), VP_OK, "%s", err.msg);
+    c12_draw(res, plots);
     char *dat = c12_read(plots, "corr.dat");
     cr_assert(strstr(dat, "# pre_corr by layer: median, min and max over seeds of the finite values; "
                           "theory = theory_pre_corr"), "%s", dat);
@@ -795,13 +765,9 @@ static void c12_hist_folder(const char *dir)
 Test(charts12_hist, linear_symmetric_every_seed)
 {
     char dir[64], res[128], plots[128], cmd[512];
-    vt_mktmp(dir, sizeof dir, "/tmp/vp_c12_");
-    snprintf(res, sizeof res, "%s/res", dir);
-    snprintf(plots, sizeof plots, "%s/plots", dir);
-    mkdir(res, 0755);
+    c12_dirs(dir, res, plots);
     c12_hist_folder(res);
-    vp_err err = { "" };
-    cr_assert_eq(vp_charts_draw(res, plots, &err), VP_OK, "%s", err.msg);
+    c12_draw(res, plots);
     char *dat = c12_read(plots, "hist_pre.dat");
     cr_assert(strstr(dat, "# block ((panel * 2) + layer) * 2 + seed, seeds in this order: 0 7\n"), "%s", dat);
     /* block 3 = layer 2 (k = 1), seed 7 (s = 1): centres -1.625 .. 0.625, densities 0.1 0.2 0 0.4 */
@@ -839,10 +805,7 @@ Test(charts12_hist, linear_symmetric_every_seed)
 Test(charts12_jacobian, numerically_zero_count_in_the_panel)
 {
     char dir[64], res[128], plots[128];
-    vt_mktmp(dir, sizeof dir, "/tmp/vp_c12_");
-    snprintf(res, sizeof res, "%s/res", dir);
-    snprintf(plots, sizeof plots, "%s/plots", dir);
-    mkdir(res, 0755);
+    c12_dirs(dir, res, plots);
     c12_config(res, "{\"network.init\": [\"he_normal\"]}", 2, 0);
     vt_write_file(res, "runs.csv", RUNS_HEAD ",status,network.init\n0,relu,he_normal,0,2,16,1,1,stable,stable,0,ok,he_normal\n"
                                   "0,relu,he_normal,1,2,16,1,1,stable,stable,0,ok,he_normal\n");
@@ -851,8 +814,7 @@ Test(charts12_jacobian, numerically_zero_count_in_the_panel)
     vt_write_file(res, "jacobian.csv", "variant,seed,index,singular_value\n"
                                       "0,0,1,2\n0,0,2,1\n0,0,3,5e-15\n0,0,4,1e-15\n0,0,5,0\n"
                                       "0,1,1,4\n0,1,2,1\n0,1,3,0.5\n0,1,4,2e-15\n");
-    vp_err err = { "" };
-    cr_assert_eq(vp_charts_draw(res, plots, &err), VP_OK, "%s", err.msg);
+    c12_draw(res, plots);
     char *gp = c12_read(plots, "jacobian.gp");
     cr_assert(strstr(gp, "set label 2 'numerically 0 (σ < σ_max · n · ε):'.\"\\n\".'he_normal: 3 of 9' at graph 0.02"),
               "the count in the panel");
