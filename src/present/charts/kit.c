@@ -507,17 +507,26 @@ vp_status ck_render_all(ck_exper *e, vp_err *err)
     }
     for (size_t i = 0; i < e->njobs; i++) drop_segments(&e->jobs[i]);
     /* In table order: the script of a chart drawn, or the chart once more on its own
-     * when its process failed; every chart that can be drawn is, the first error kept. */
+     * when its process failed; every chart that can be drawn is. The error: what gnuplot
+     * said when the process failed (it is the first word on what went wrong; alone, a
+     * chart may stop differently), named after the first of its charts that fails alone
+     * too; other failures (writing a script) as they come; the first one kept. */
     vp_err e1;
     for (size_t i = 0; i < e->njobs; i++) {
-        vp_status si = sq[e->jobs[i].proc] ? draw_alone(e, &e->jobs[i], &e1) : write_script(e, &e->jobs[i], &e1);
+        int q = e->jobs[i].proc;
+        vp_status si = sq[q] ? draw_alone(e, &e->jobs[i], &e1) : write_script(e, &e->jobs[i], &e1);
+        if (si && sq[q] && si == VP_ERR_EXTERNAL) {
+            e1 = eq[q];
+            vp_err_prefix(&e1, "chart %s", e->jobs[i].stem);
+            si = sq[q];
+        }
         if (si && !s) {
             s = si;
             if (err) *err = e1;
         }
     }
     for (int q = 0; q < CK_PROCS && !s; q++)
-        if (sq[q]) { /* it failed with other charts but not alone: say what gnuplot said */
+        if (sq[q]) { /* it failed with other charts but not alone */
             s = sq[q];
             if (err) *err = eq[q];
         }
