@@ -66,8 +66,9 @@ static void plt_no_temporaries(const char *dir)
     closedir(d);
 }
 
-static const char *const ALL_STEMS[] = { "act_var_pre", "act_var_post", "grad_var", "wgrad_var", "hist_pre",
-                                         "hist_post", "hist_grad_pre", "heatmap", "overview", "jacobian" };
+static const char *const ALL_STEMS[] = { "act_var_pre", "act_var_post", "grad_var", "wgrad_var", "act_mean", "spp",
+                                         "dead_saturated", "hist_pre", "hist_post", "hist_grad_pre", "heatmap",
+                                         "overview", "jacobian" };
 #define NSTEMS (sizeof ALL_STEMS / sizeof ALL_STEMS[0])
 
 static void plt_check_chart(const char *dir, const char *stem)
@@ -319,14 +320,14 @@ Test(vp_charts, phase_diagram_of_depth_scales)
     plt_no_temporaries(dir);
     char *gp = plt_slurp(dir, "phase.gp", NULL);
     cr_assert(strstr(gp, "set terminal pngcairo size 1200,800") && strstr(gp, "set terminal svg"));
-    cr_assert(strstr(gp, "'critical_line.dat' using 1:2 with lines"), "the chi_1 = 1 line is drawn");
-    cr_assert(strstr(gp, "set xlabel 'network.init.sigma_w'"), "sigma_w across");
-    cr_assert(strstr(gp, "set ylabel 'network.init.sigma_b'"), "sigma_b up");
+    cr_assert(strstr(gp, "'critical_line.dat' using ($1**2):($2**2) with lines"), "the chi_1 = 1 line is drawn");
+    cr_assert(strstr(gp, "set xlabel 'σ_{w}^{2}'"), "sigma_w^2 across");
+    cr_assert(strstr(gp, "set ylabel 'σ_{b}^{2}'"), "sigma_b^2 up");
     cr_assert(strstr(gp, "set logscale cb; set cbrange [0.3:50]"), "log colour scale clipped to [0.3, 10 x depth]");
     cr_assert(strstr(gp, "'phase.dat' index 1 using 1:2:8:9 with labels"), "cell labels on the theory panel");
     free(gp);
     char *dat = plt_slurp(dir, "phase.dat", NULL);
-    cr_assert(strstr(dat, "# index 0: xi_grad") && strstr(dat, "# index 1: theory_xi_c"));
+    cr_assert(strstr(dat, "# index 0: xi_grad") && strstr(dat, "# index 3: theory_xi_c"));
     cr_assert(strstr(dat, " 50 ∞ "), "inf is drawn at the top of the scale and labelled");
     cr_assert(strstr(dat, " ? – "), "an empty cell has no colour and a dash");
     cr_assert(strstr(dat, " 10.4920587 10 0\n"), "xi = 10.49 is labelled as an integer");
@@ -351,7 +352,8 @@ Test(vp_charts, phase_diagram_of_depth_scales)
     vt_rmtree(dir);
 }
 
-/* A 2-D sweep without the depth-scale columns draws the heatmap but no phase chart. */
+/* A 2-D sweep without the depth-scale columns draws the heatmap but no phase chart;
+ * without the theory columns the predicted panels say so. */
 Test(vp_charts, no_phase_chart_without_depth_scales)
 {
     char dir[64], plots[128], cmd[1024];
@@ -365,7 +367,7 @@ Test(vp_charts, no_phase_chart_without_depth_scales)
     char *md = plt_slurp(plots, "report.md", NULL);
     cr_assert(strstr(md, "phase.png") == NULL, "no phase chart in the report");
     free(md);
-    /* sigma/ with theory off: xi_grad present, theory_xi_c (and theory_chi1) dropped */
+    /* sigma/ with theory off: xi_grad present, theory_xi_c and theory_chi1 dropped */
     snprintf(cmd, sizeof cmd, "mkdir '%s/res' && cp " FIXTURES "/sigma/config.json " FIXTURES "/sigma/layers.csv "
                               FIXTURES "/sigma/critical_line.dat '%s/res'/ && cut -d, -f1-12,15- " FIXTURES
                               "/sigma/runs.csv > '%s/res/runs.csv'", dir, dir, dir);
@@ -378,7 +380,11 @@ Test(vp_charts, no_phase_chart_without_depth_scales)
     snprintf(plots, sizeof plots, "%s/sigma", dir);
     cr_assert_eq(vp_charts_draw(res, plots, &err), VP_OK, "%s", err.msg);
     plt_check_chart(plots, "heatmap");
-    cr_assert(!plt_exists(plots, "phase.png"), "no predicted xi_c, no phase chart");
+    plt_check_chart(plots, "phase");
+    char *pgp = plt_slurp(plots, "phase.gp", NULL);
+    cr_assert(strstr(pgp, "set label 1 'theory off (no theory_chi1 in runs.csv)'"), "the panel says why it is empty");
+    cr_assert(strstr(pgp, "set label 1 'theory off (no theory_xi_c in runs.csv)'"), "the panel says why it is empty");
+    free(pgp);
     vt_rmtree(dir);
 }
 
@@ -463,7 +469,7 @@ Test(vp_charts, summary_of_zero_infinite_and_failed_runs)
     cr_assert(strstr(dat, "# index 0: act_ratio\n1 1 0.5 1.5 0.5 1.5 -2 0\n"), "0 is drawn at the bottom, labelled 0");
     free(dat);
     char *gp = plt_slurp(plots, "overview.gp", NULL);
-    cr_assert(strstr(gp, "set label 10 '0' at 1, graph 0.07 center tc rgb '#2166ac'"), "0 marked at the bottom");
+    cr_assert(strstr(gp, "set label 10 '0' at 1, graph 0.07 center front boxed tc rgb '#2166ac'"), "0 marked at the bottom");
     free(gp);
     vt_rmtree(dir);
 }

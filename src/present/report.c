@@ -265,6 +265,7 @@ vp_status vp_report_write(const char *results_dir, const char *plots_dir,
         goto end;
     if ((s = vp_path_join(path, sizeof path, plots_dir, VP_FILE_REPORT, err)) || (s = vp_afile_open(&af, path, err)))
         goto end;
+    af.no_sync = 1; /* drawn from the results folder like the charts: renamed complete, not fsynced (CK_NO_SYNC) */
     FILE *f = af.fp;
     const cJSON *nm = cJSON_GetObjectItemCaseSensitive(cfg, "name");
     const cJSON *desc = cJSON_GetObjectItemCaseSensitive(cfg, "description");

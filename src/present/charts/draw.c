@@ -33,6 +33,38 @@ static const ck_chart CHARTS[] = {
       .title = "weight-gradient variance Var[∂L/∂Wˡ] by layer",
       .caption = "Variance of the weight gradients per layer: unequal values across layers mean unequal effective "
                  "learning rates (Glorot & Bengio 2010)." },
+    { .stem = "act_mean", .source = VP_CSV_LAYERS, .draw = ck_draw_lines, .axis = CK_AXIS_LINEAR, .zero_line = 1,
+      .column = VP_COL_PRE_MEAN, .theory = VP_COL_NONE, .ylabel = "mean of z^{/:Italic l}", .what = "mean of z",
+      .column2 = VP_COL_POST_MEAN, .ylabel2 = "mean of h^{/:Italic l}", .what2 = "mean of h",
+      .title = "mean of pre-activations zˡ and activations hˡ by layer",
+      .caption = "Mean over the batch and the units of the pre-activations z^l (left of each pair) and of the activations "
+                 "h^l (right), median over seeds with the seed range shaded, dotted at 0. SELU's self-normalizing fixed "
+                 "point keeps the mean of h at 0 (Klambauer et al. 2017); ReLU-like activations shift it above 0." },
+    { .stem = "spp", .source = VP_CSV_LAYERS, .draw = ck_draw_lines,
+      .column = VP_COL_UNIT_SQ_MEAN, .theory = VP_COL_NONE, .ylabel = "squared channel mean",
+      .what = "avg squared channel mean", .column2 = VP_COL_UNIT_VAR, .ylabel2 = "channel variance",
+      .what2 = "avg channel variance",
+      .title = "Signal propagation plot: average squared channel mean and channel variance of hˡ",
+      .caption = "The Signal Propagation Plot of Brock et al. 2021 for the activations h^l: per layer, the average over "
+                 "units (channels) of a unit's squared batch mean (left of each pair) and of a unit's batch variance "
+                 "(right), median over seeds, log axis. A squared mean that grows to rival the variance is a mean shift: "
+                 "the units share an offset and the examples look more and more alike with depth." },
+    { .stem = "dead_saturated", .source = VP_CSV_LAYERS, .draw = ck_draw_lines, .axis = CK_AXIS_UNIT,
+      .column = VP_COL_DEAD_FRAC, .theory = VP_COL_NONE, .ylabel = "fraction of units", .what = "dead units",
+      .column2 = VP_COL_SATURATED_FRAC, .ylabel2 = "fraction of entries", .what2 = "saturated entries",
+      .title = "dead and saturated units by layer",
+      .caption = "Left of each pair: the fraction of units whose derivative φ'(z) is 0 for every example of the batch "
+                 "(dead: no gradient reaches their weights). Right: the fraction of entries where |φ'(z)| is below 5% of "
+                 "its peak (saturated, for bounded activations such as tanh and sigmoid). Median over seeds, seed range "
+                 "shaded." },
+    { .stem = "corr", .source = VP_CSV_LAYERS, .draw = ck_draw_lines, .axis = CK_AXIS_LINEAR,
+      .column = VP_COL_NONE, .column_name = VP_COLNAME_PRE_CORR, .theory = VP_COL_NONE,
+      .theory_name = VP_COLNAME_THEORY_PRE_CORR, .ylabel = "correlation c^{/:Italic l}",
+      .title = "correlation map: correlation of pre-activations between examples by layer",
+      .caption = "Mean pairwise correlation c^l of the pre-activations z^l between the examples of the batch, median "
+                 "over seeds (seed range shaded), with the mean-field correlation map iterated from the input "
+                 "correlation c^0 dashed (Poole et al. 2016). In the ordered phase c^l goes to 1, every input looks "
+                 "alike deep in the net; in the chaotic phase it settles at a fixed point c* < 1." },
     { .stem = "hist_pre", .source = VP_CSV_HIST, .draw = ck_draw_hist,
       .quantity = VP_HIST_PRE, .xlabel = "z^{/:Italic l}",
       .title = "distribution of pre-activations zˡ per layer",
@@ -172,6 +204,7 @@ vp_status vp_charts_draw_stop(const char *results_dir, const char *plots_dir, vo
         if (stop && *stop) s = vp_fail(err, VP_ERR_INTERRUPTED, "interrupted while drawing the charts");
         else if (e.tab[CHARTS[i].source]) s = CHARTS[i].draw(&e, &CHARTS[i], err);
     }
+    if (!s) s = ck_render_all(&e, err);
     if (!s) s = vp_report_write(results_dir, plots_dir, e.charts, e.ncharts, err);
     if (!s) remove_stale(&e);
     ck_model_free(&e);

@@ -1,6 +1,8 @@
 /* histograms: the distribution charts (hist_pre, hist_post, hist_grad_pre) from
- * histograms.csv: one panel per variant, one curve per measured layer (dark = early),
- * for the first seed in the file (chart table: quantity, xlabel). */
+ * histograms.csv, as in Glorot & Bengio 2010 (figs. 6-7): one panel per variant, one
+ * curve per measured layer (dark = early), linear density over an x range symmetric
+ * about 0. Every seed is in the .dat file; the chart draws the first, and the script's
+ * variables pick another seed or a log density axis (chart table: quantity, xlabel). */
 #include "present/charts/kit.h"
 
 #include <math.h>
@@ -15,17 +17,19 @@ static const char *const LAYER_COLOURS[] = { "#1b0c41", "#4a0c6b", "#781c6d", "#
 
 typedef struct {
     const ck_chart *chart;
-    size_t npanel, nl;
+    size_t npanel, nl, ns;
     size_t panel_var[MAX_PANELS];
     long layer[MAX_HIST_LAYERS];
-    int has[MAX_PANELS * MAX_HIST_LAYERS];
-    double xlo[MAX_PANELS], xhi[MAX_PANELS]; /* range of the drawn bins */
-    char seed[64];
+    int has[MAX_PANELS * MAX_HIST_LAYERS]; /* a drawable bin in some seed */
+    double xmax[MAX_PANELS];               /* largest |bin edge| of the panel, every seed */
+    double ymax[MAX_PANELS], ymin[MAX_PANELS]; /* largest density, smallest positive one */
+    const char **seeds;                    /* ns distinct seeds, ascending (borrowed) */
+    char seedlist[512];                    /* the seeds, blank-separated */
 } hist_ctx;
 
 static const char *layer_colour(size_t k, size_t n) { return LAYER_COLOURS[ck_pick(k, n, 8)]; }
 
-static void hist_body(vp_plot *p, const ck_exper *e, const void *vctx)
+static void hist_body(ck_gp *p, const ck_exper *e, const void *vctx)
 {
     const hist_ctx *c = vctx;
     ck_sbuf b = { 0 };
@@ -34,27 +38,35 @@ static void hist_body(vp_plot *p, const ck_exper *e, const void *vctx)
     double kh = ck_key_height(nkey, kc);
     ck_box boxes[MAX_PANELS];
     int cols = ck_grid(c->npanel, kh + 0.01, 0.9, boxes);
-    char what[300];
-    snprintf(what, sizeof what, "%s (seed %s)", ck_page_words(c->chart), c->seed);
-    ck_page_title(p, e, what);
+    char t[700], q1[QLEN], q2[QLEN], q3[QLEN];
+    /* The options, for `gnuplot -e 'seed_index=1; logy=1' <stem>.gp`. */
+    ck_cmd(p, "if (!exists(\"seed_index\")) seed_index = 0  # which seed: 0 .. %zu, in the order of `seeds`", c->ns - 1);
+    ck_cmd(p, "if (!exists(\"logy\")) logy = 0  # 1: log density axis");
+    ck_cmd(p, "seeds = %s", vp_plot_quote(q3, sizeof q3, c->seedlist));
+    snprintf(t, sizeof t, "%s: %s", e->name, ck_page_words(c->chart));
+    ck_cmd(p, "set multiplot title %s.' (seed '.word(seeds, seed_index + 1).')'.\"\\n\".%s font ',13' noenhanced",
+           vp_plot_quote(q1, sizeof q1, t), vp_plot_quote(q2, sizeof q2, e->subtitle));
     for (size_t i = 0; i < c->npanel; i++) {
-        ck_panel_head(p, boxes[i], e->var[c->panel_var[i]].name, "set logscale y; set format y '10^{%L}'",
+        ck_panel_head(p, boxes[i], e->var[c->panel_var[i]].name,
+                      "if (logy) { set logscale y; set format y '10^{%L}' } else { set format y '%g' }",
                       c->chart->xlabel, i % (size_t)cols == 0 ? "density" : NULL);
-        if (c->xhi[i] > c->xlo[i]) vp_plot_cmd(p, "set xtics %.6g", ck_nice_step(c->xhi[i] - c->xlo[i]));
-        else vp_plot_cmd(p, "set xtics autofreq");
+        if (c->ymax[i] <= 0) {
+            ck_empty_panel(p, "set xrange [-1:1]; set yrange [0:1]", "no densities to draw", "set autoscale");
+            continue;
+        }
+        /* symmetric about 0, over every seed's bins, so a seed's shift shows */
+        ck_cmd(p, "set xrange [%.9g:%.9g]; set xtics %.6g", -c->xmax[i], c->xmax[i], ck_nice_step(2 * c->xmax[i]));
+        ck_cmd(p, "if (logy) { set yrange [%.6g:%.6g] } else { set yrange [0:%.6g] }", c->ymin[i] / 2, c->ymax[i] * 2,
+               c->ymax[i] * 1.05);
         ck_reset(&b);
         const char *sep = "";
         for (size_t k = 0; k < c->nl; k++) {
             if (!c->has[i * MAX_HIST_LAYERS + k]) continue;
-            ck_printf(&b, "%s'%s.dat' index %zu using 1:2 with lines lw 2 lc rgb '%s' dt %zu notitle", sep,
-                      c->chart->stem, i * c->nl + k, layer_colour(k, c->nl), k % 5 + 1);
+            ck_printf(&b, "%s'%s.dat' index (%zu + seed_index) using 1:2 with lines lw 2 lc rgb '%s' dt %zu notitle", sep,
+                      c->chart->stem, (i * c->nl + k) * c->ns, layer_colour(k, c->nl), k % 5 + 1);
             sep = ", ";
         }
-        if (!*sep) {
-            ck_empty_panel(p, "set xrange [0:1]; set yrange [0.1:10]", "no positive densities to draw", "set autoscale");
-            continue;
-        }
-        vp_plot_cmd(p, "plot %s", b.s);
+        ck_cmd(p, "plot %s", b.s);
     }
     ck_reset(&b);
     for (size_t k = 0; k < c->nl; k++)
@@ -80,19 +92,22 @@ static int cmp_long(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* Seeds in ascending numeric order (they are integers). */
+static int cmp_seed(const void *a, const void *b)
+{
+    double x = NAN, y = NAN;
+    vp_table_parse_num(*(const char *const *)a, &x);
+    vp_table_parse_num(*(const char *const *)b, &y);
+    return (x > y) - (x < y);
+}
+
 typedef struct {
     size_t cv, cs, cl, cq, clo, chi, cd; /* histograms.csv columns */
     const char *quantity;
 } hist_cols;
 
-/* Row r is a bin of this chart's quantity in the chosen seed. */
-static int in_chart(const vp_table *t, const hist_cols *hc, const hist_ctx *c, size_t r)
-{
-    return strcmp(vp_table_cell(t, r, hc->cq), hc->quantity) == 0 && strcmp(vp_table_cell(t, r, hc->cs), c->seed) == 0;
-}
-
-/* The first seed in the file, the layers and variants it has: the panels (evenly
- * spaced variants) and curves (evenly spaced layers). *nlay = 0: not measured. */
+/* The seeds, layers and variants this quantity has: the panels (evenly spaced
+ * variants) and curves (evenly spaced layers). *nlay = 0: not measured. */
 static vp_status choose(const ck_exper *e, const vp_table *t, const hist_cols *hc, hist_ctx *c, long *layers,
                         int *vhas, size_t *nlay, size_t *nv, vp_err *err)
 {
@@ -101,8 +116,6 @@ static vp_status choose(const ck_exper *e, const vp_table *t, const hist_cols *h
     *nlay = 0;
     for (size_t r = 0; r < nr; r++) {
         if (strcmp(vp_table_cell(t, r, hc->cq), hc->quantity) != 0) continue;
-        if (!c->seed[0]) ck_clean_copy(c->seed, sizeof c->seed, vp_table_cell(t, r, hc->cs));
-        if (!in_chart(t, hc, c, r)) continue;
         long id, layer;
         if ((s = vp_table_int(t, r, hc->cv, 0, VP_VARIANT_MAX, &id, err)) ||
             (s = vp_table_int(t, r, hc->cl, 1, VP_LAYER_MAX, &layer, err)) ||
@@ -112,9 +125,17 @@ static vp_status choose(const ck_exper *e, const vp_table *t, const hist_cols *h
         size_t k;
         for (k = 0; k < *nlay && layers[k] != layer; k++) {}
         if (k == *nlay) layers[(*nlay)++] = layer;
+        const char *sd = vp_table_cell(t, r, hc->cs);
+        for (k = 0; k < c->ns && strcmp(c->seeds[k], sd) != 0; k++) {}
+        if (k == c->ns) c->seeds[c->ns++] = sd;
     }
     if (*nlay == 0) return VP_OK;
     qsort(layers, *nlay, sizeof *layers, cmp_long);
+    qsort(c->seeds, c->ns, sizeof *c->seeds, cmp_seed);
+    size_t n = 0;
+    for (size_t k = 0; k < c->ns && n < sizeof c->seedlist; k++)
+        n += (size_t)snprintf(c->seedlist + n, sizeof c->seedlist - n, "%s%s", k ? " " : "", c->seeds[k]);
+    ck_clean(c->seedlist);
     c->nl = *nlay < MAX_HIST_LAYERS ? *nlay : MAX_HIST_LAYERS;
     for (size_t k = 0; k < c->nl; k++) c->layer[k] = layers[ck_pick(k, c->nl, *nlay)];
     *nv = 0;
@@ -124,60 +145,99 @@ static vp_status choose(const ck_exper *e, const vp_table *t, const hist_cols *h
         if (!vhas[i]) continue;
         if (seen++ == ck_pick(j, c->npanel, *nv)) c->panel_var[j++] = i;
     }
-    for (size_t i = 0; i < MAX_PANELS; i++) { c->xlo[i] = INFINITY; c->xhi[i] = -INFINITY; }
     return VP_OK;
 }
 
-/* <stem>.dat: one block per (panel, layer) of bin centres and densities; counts the
- * bins not drawn on the log density axis. */
-static vp_status write_dat(const ck_exper *e, const vp_table *t, const hist_cols *hc, hist_ctx *c, bin *bins,
-                           size_t *total, size_t *nonfinite, size_t *nonpos, vp_err *err)
+/* The block (panel, layer, seed) of row r, or -1 when the chart does not draw it. */
+static long block_of(const ck_exper *e, const vp_table *t, const hist_cols *hc, const hist_ctx *c, const int *panel_of,
+                     size_t r)
 {
-    size_t nr = vp_table_nrows(t);
+    if (strcmp(vp_table_cell(t, r, hc->cq), hc->quantity) != 0) return -1;
+    long id, layer;
+    vp_table_int(t, r, hc->cv, 0, VP_VARIANT_MAX, &id, NULL); /* checked by choose */
+    vp_table_int(t, r, hc->cl, 1, VP_LAYER_MAX, &layer, NULL);
+    int i = panel_of[e->pos[id]];
+    size_t k, sd;
+    for (k = 0; k < c->nl && c->layer[k] != layer; k++) {}
+    const char *seed = vp_table_cell(t, r, hc->cs);
+    for (sd = 0; sd < c->ns && strcmp(c->seeds[sd], seed) != 0; sd++) {}
+    if (i < 0 || k == c->nl) return -1;
+    return (long)(((size_t)i * c->nl + k) * c->ns + sd);
+}
+
+/* <stem>.dat: one block per (panel, layer, seed) of bin centres and densities, block
+ * ((panel * layers) + layer) * seeds + seed; counts the bins not drawn. rows: room for
+ * every row of t. */
+static vp_status write_dat(const ck_exper *e, const vp_table *t, const hist_cols *hc, hist_ctx *c, bin *bins,
+                           size_t *rows, size_t *total, size_t *nonfinite, size_t *empty, vp_err *err)
+{
+    size_t nr = vp_table_nrows(t), nb = c->npanel * c->nl * c->ns;
+    int *panel_of = malloc((e->nvar + 1) * sizeof *panel_of);
+    size_t *start = calloc(nb + 2, sizeof *start);
     vp_afile af = { 0 };
-    vp_status s = ck_dat_open(e, c->chart, &af, err);
-    if (s) return s;
-    fprintf(af.fp, "# distribution of %s (%s, quantity %s, seed %s): bin centre, density; "
-                   "'?' = empty or non-finite bin (not drawn on the log axis)\n",
-            c->chart->xlabel, vp_csv_layout_get(c->chart->source)->file, hc->quantity, c->seed);
-    for (size_t i = 0; i < c->npanel; i++)
-        for (size_t k = 0; k < c->nl; k++) {
-            size_t nb = 0, vi = c->panel_var[i];
-            for (size_t r = 0; r < nr; r++) {
-                if (!in_chart(t, hc, c, r)) continue;
-                long id, layer;
-                vp_table_int(t, r, hc->cv, 0, VP_VARIANT_MAX, &id, NULL);
-                vp_table_int(t, r, hc->cl, 1, VP_LAYER_MAX, &layer, NULL);
-                if (e->pos[id] != (int)vi || layer != c->layer[k]) continue;
-                bin *bn = &bins[nb++];
-                if ((s = vp_table_num(t, r, hc->clo, &bn->lo, err)) || (s = vp_table_num(t, r, hc->chi, &bn->hi, err)) ||
-                    (s = vp_table_num(t, r, hc->cd, &bn->d, err)))
-                    goto end;
-            }
-            qsort(bins, nb, sizeof *bins, cmp_bin);
-            char lab[700];
-            ck_clean_copy(lab, sizeof lab, e->var[vi].name);
-            fprintf(af.fp, "%s# index %zu: variant %d (%s), layer %ld\n# centre density\n",
-                    i + k ? "\n\n" : "", i * c->nl + k, e->var[vi].id, lab, c->layer[k]);
-            for (size_t j = 0; j < nb; j++) {
-                double x = 0.5 * (bins[j].lo + bins[j].hi), d = bins[j].d;
-                (*total)++;
-                if (!isfinite(d) || !isfinite(x)) { (*nonfinite)++; d = NAN; }
-                else if (d <= 0) { (*nonpos)++; d = NAN; }
-                else {
-                    c->has[i * MAX_HIST_LAYERS + k] = 1;
-                    c->xlo[i] = fmin(c->xlo[i], x);
-                    c->xhi[i] = fmax(c->xhi[i], x);
+    vp_status s = VP_OK;
+    if (!panel_of || !start) { s = vp_fail(err, VP_ERR_NOMEM, "out of memory"); goto end; }
+    for (size_t i = 0; i < e->nvar; i++) panel_of[i] = -1;
+    for (size_t i = 0; i < c->npanel; i++) panel_of[c->panel_var[i]] = (int)i;
+    /* rows grouped by block in one pass (counting sort) */
+    for (size_t r = 0; r < nr; r++) {
+        long b = block_of(e, t, hc, c, panel_of, r);
+        if (b >= 0) start[b + 2]++;
+    }
+    for (size_t b = 2; b < nb + 2; b++) start[b] += start[b - 1];
+    for (size_t r = 0; r < nr; r++) {
+        long b = block_of(e, t, hc, c, panel_of, r);
+        if (b >= 0) rows[start[b + 1]++] = r;
+    }
+    if ((s = ck_dat_open(e, c->chart, &af, err))) goto end;
+    fprintf(af.fp, "# distribution of %s (%s, quantity %s): bin centre, density; '?' = no bin or a non-finite one\n"
+                   "# block ((panel * %zu) + layer) * %zu + seed, seeds in this order: %s\n",
+            c->chart->xlabel, vp_csv_layout_get(c->chart->source)->file, hc->quantity, c->nl, c->ns, c->seedlist);
+    for (size_t i = 0; i < c->npanel; i++) {
+        c->xmax[i] = 0;
+        c->ymax[i] = 0;
+        c->ymin[i] = INFINITY;
+        for (size_t k = 0; k < c->nl; k++)
+            for (size_t sd = 0; sd < c->ns; sd++) {
+                size_t b = (i * c->nl + k) * c->ns + sd, n = 0, vi = c->panel_var[i];
+                for (size_t j = start[b]; j < start[b + 1]; j++) {
+                    bin *bn = &bins[n++];
+                    if ((s = vp_table_num(t, rows[j], hc->clo, &bn->lo, err)) ||
+                        (s = vp_table_num(t, rows[j], hc->chi, &bn->hi, err)) ||
+                        (s = vp_table_num(t, rows[j], hc->cd, &bn->d, err)))
+                        goto end;
                 }
-                ck_put_num(af.fp, x);
-                ck_put_num(af.fp, d);
-                fputc('\n', af.fp);
+                qsort(bins, n, sizeof *bins, cmp_bin);
+                char lab[700];
+                ck_clean_copy(lab, sizeof lab, e->var[vi].name);
+                fprintf(af.fp, "%s# index %zu: variant %d (%s), layer %ld, seed %s\n# centre density\n", b ? "\n\n" : "",
+                        b, e->var[vi].id, lab, c->layer[k], c->seeds[sd]);
+                for (size_t j = 0; j < n; j++) {
+                    double x = 0.5 * (bins[j].lo + bins[j].hi), d = bins[j].d;
+                    (*total)++;
+                    if (!isfinite(d) || !isfinite(x) || !isfinite(bins[j].lo) || !isfinite(bins[j].hi)) {
+                        (*nonfinite)++;
+                        d = NAN;
+                    } else {
+                        *empty += d <= 0;
+                        c->has[i * MAX_HIST_LAYERS + k] = 1;
+                        c->xmax[i] = fmax(c->xmax[i], fmax(fabs(bins[j].lo), fabs(bins[j].hi)));
+                        c->ymax[i] = fmax(c->ymax[i], d);
+                        if (d > 0) c->ymin[i] = fmin(c->ymin[i], d);
+                    }
+                    ck_put_num(af.fp, x);
+                    ck_put_num(af.fp, d);
+                    fputc('\n', af.fp);
+                }
+                if (n == 0) fputs("? ?\n", af.fp);
             }
-            if (nb == 0) fputs("? ?\n", af.fp);
-        }
+        if (!(c->xmax[i] > 0)) c->xmax[i] = 1;
+    }
     s = vp_afile_commit(&af, err);
 end:
     vp_afile_abort(&af);
+    free(panel_of);
+    free(start);
     return s;
 }
 
@@ -198,26 +258,33 @@ vp_status ck_draw_hist(ck_exper *e, const ck_chart *ch, vp_err *err)
     long *layers = malloc((nr + 1) * sizeof *layers);
     int *vhas = calloc(e->nvar, sizeof *vhas);
     bin *bins = malloc((nr + 1) * sizeof *bins);
-    size_t nonfinite = 0, nonpos = 0, total = 0, nlay = 0, nv = 0;
-    if (!c || !layers || !vhas || !bins) { s = vp_fail(err, VP_ERR_NOMEM, "out of memory"); goto end; }
+    size_t *rows = malloc((nr + 1) * sizeof *rows);
+    size_t nonfinite = 0, empty = 0, total = 0, nlay = 0, nv = 0;
+    if (c) c->seeds = malloc((nr + 1) * sizeof *c->seeds);
+    if (!c || !c->seeds || !layers || !vhas || !bins || !rows) { s = vp_fail(err, VP_ERR_NOMEM, "out of memory"); goto end; }
     c->chart = ch;
     if ((s = choose(e, t, &hc, c, layers, vhas, &nlay, &nv, err)) || nlay == 0) goto end; /* 0: not measured */
-    if ((s = write_dat(e, t, &hc, c, bins, &total, &nonfinite, &nonpos, err))) goto end;
+    if ((s = write_dat(e, t, &hc, c, bins, rows, &total, &nonfinite, &empty, err))) goto end;
     if ((s = ck_render(e, ch, hist_body, c, err))) goto end;
     char notes[800];
     size_t n = (size_t)snprintf(notes, sizeof notes,
-                                "Seed %s only. Empty bins (%zu of %zu) are not drawn on the log density axis",
-                                c->seed, nonpos, total);
-    n += (size_t)snprintf(notes + n, sizeof notes - n, nonfinite ? "; %zu non-finite bins skipped. " : ". ", nonfinite);
+                                "Seed %s of %zu (%s) drawn; %s.dat holds every seed: `gnuplot -e 'seed_index=K' %s.gp` "
+                                "draws the K-th (from 0), `-e 'logy=1'` a log density axis (which cannot show the %zu "
+                                "empty of %zu bins). ",
+                                c->seeds[0], c->ns, c->seedlist, ch->stem, ch->stem, empty, total);
+    if (nonfinite && n < sizeof notes)
+        n += (size_t)snprintf(notes + n, sizeof notes - n, "%zu non-finite bins skipped. ", nonfinite);
     if (nlay > c->nl && n < sizeof notes)
         n += (size_t)snprintf(notes + n, sizeof notes - n, "%zu of %zu measured layers shown. ", c->nl, nlay);
     if (nv > c->npanel && n < sizeof notes)
         snprintf(notes + n, sizeof notes - n, "%zu evenly spaced of %zu variants shown. ", c->npanel, nv);
     s = ck_add_chart(e, ch, NULL, notes, err);
 end:
+    if (c) free(c->seeds);
     free(c);
     free(layers);
     free(vhas);
     free(bins);
+    free(rows);
     return s;
 }

@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 /* ---- text and numbers ---- */
 
@@ -86,17 +87,91 @@ static const int POINTS[] = { 7, 5, 9, 11, 13, 4, 6, 8 };
 
 int ck_lt(int style) { return style % MAX_LT + 1; }
 
-static void define_styles(vp_plot *p, const ck_exper *e)
+/* The colour of style i of n: Okabe-Ito up to 8 styles; beyond, n hues evenly round the
+ * colour wheel, neighbours apart in lightness too, so no two styles share a colour. */
+static void style_colour(size_t i, size_t n, char out[8])
 {
-    size_t n = e->nstyle < MAX_LT ? e->nstyle : MAX_LT;
-    for (size_t i = 0; i < n; i++)
-        vp_plot_cmd(p, "set linetype %zu lc rgb '%s' lw 2 pt %d ps 1.1 dt solid", i + 1,
-                    COLOURS[i % NCOL], POINTS[(i + i / NCOL) % NCOL]);
+    if (n <= NCOL) { snprintf(out, 8, "%s", COLOURS[i]); return; }
+    static const double LIGHT[3] = { 0.55, 0.85, 0.70 };
+    double h = 6.0 * (double)i / (double)n, sat = 0.8, v = LIGHT[i % 3], f = h - floor(h);
+    double pp = v * (1 - sat), q = v * (1 - sat * f), t = v * (1 - sat * (1 - f)), r, g, b;
+    switch ((int)h % 6) {
+    case 0: r = v, g = t, b = pp; break;
+    case 1: r = q, g = v, b = pp; break;
+    case 2: r = pp, g = v, b = t; break;
+    case 3: r = pp, g = q, b = v; break;
+    case 4: r = t, g = pp, b = v; break;
+    default: r = v, g = pp, b = q; break;
+    }
+    snprintf(out, 8, "#%02X%02X%02X", (unsigned)lround(r * 255), (unsigned)lround(g * 255), (unsigned)lround(b * 255));
 }
 
-void ck_margins(vp_plot *p, ck_box b)
+static void define_styles(ck_gp *p, const ck_exper *e)
 {
-    vp_plot_cmd(p, "set lmargin at screen %.4f; set rmargin at screen %.4f; "
+    size_t n = e->nstyle < MAX_LT ? e->nstyle : MAX_LT;
+    char rgb[8];
+    for (size_t i = 0; i < n; i++) {
+        style_colour(i, e->nstyle, rgb);
+        ck_cmd(p, "set linetype %zu lc rgb '%s' lw 2 pt %d ps 1.1 dt solid", i + 1, rgb, POINTS[(i + i / NCOL) % NCOL]);
+    }
+}
+
+/* "lt N" of a style, with its colour inline beyond the MAX_LT defined linetypes. */
+static const char *style_lc(const ck_exper *e, int st, char *buf, size_t len)
+{
+    char rgb[8];
+    if (st < MAX_LT) snprintf(buf, len, "lt %d", ck_lt(st));
+    else {
+        style_colour((size_t)st, e->nstyle, rgb);
+        snprintf(buf, len, "lt %d lc rgb '%s'", ck_lt(st), rgb);
+    }
+    return buf;
+}
+
+const char *ck_lc(const ck_exper *e, size_t vi, char *buf, size_t len)
+{
+    if (e->colour_key >= 0) snprintf(buf, len, "lt 1 lc palette cb %d pt 7 ps 0.8", e->var[vi].rank);
+    else style_lc(e, e->var[vi].style, buf, len);
+    return buf;
+}
+
+void ck_colour_scale(ck_gp *p, const ck_exper *e)
+{
+    char q[QLEN];
+    /* viridis without its palest end, which vanishes on white */
+    ck_cmd(p, "set palette defined (0 '#440154', 1 '#3b528b', 2 '#21918c', 3 '#5ec962', 4 '#bddf26')");
+    if (e->ncolour > 1) ck_cmd(p, "set cbrange [0:%zu]", e->ncolour - 1);
+    else ck_cmd(p, "set cbrange [-0.5:0.5]");
+    ck_sbuf b = { 0 };
+    size_t k = e->ncolour <= 12 ? e->ncolour : 12; /* tics at evenly spaced values */
+    for (size_t j = 0; j < k; j++) {
+        size_t r = ck_pick(j, k, e->ncolour);
+        ck_printf(&b, "%s%s %zu", j ? ", " : "", vp_plot_quote(q, sizeof q, e->colour_vals[r]), r);
+    }
+    if (!b.oom && b.s) ck_cmd(p, "set cbtics (%s) noenhanced font ',9'", b.s);
+    free(b.s);
+}
+
+void ck_colour_bar(ck_gp *p, const ck_exper *e, double height, const char *elems)
+{
+    char q[QLEN];
+    ck_margins(p, (ck_box){ 0.01, 0.99, 0.005, height });
+    ck_cmd(p, "unset border; unset tics; unset xlabel; unset ylabel; unset title; unset grid; "
+              "unset logscale; unset label; unset arrow");
+    ck_cmd(p, "set xrange [0:1]; set yrange [0:1]");
+    ck_colour_scale(p, e);
+    double y = height - 0.058; /* the bar, its value tics under it, its key on its left */
+    ck_cmd(p, "set colorbox horizontal user origin screen 0.3, screen %.4f size screen 0.55, screen 0.022 border", y);
+    ck_cmd(p, "set label 1 %s at screen 0.29, screen %.4f right noenhanced", vp_plot_quote(q, sizeof q, e->sweep[e->colour_key]),
+           y + 0.011);
+    ck_cmd(p, "set key at screen 0.5, %.4f center center horizontal Left reverse samplen 3 spacing 1.3 width 2 "
+              "noenhanced nobox", height - 0.013);
+    ck_cmd(p, "plot NaN with lines lc palette cb 0 notitle%s%s", elems && *elems ? ", " : "", elems ? elems : "");
+}
+
+void ck_margins(ck_gp *p, ck_box b)
+{
+    ck_cmd(p, "set lmargin at screen %.4f; set rmargin at screen %.4f; "
                    "set bmargin at screen %.4f; set tmargin at screen %.4f",
                 b.l, b.r, b.b, b.t);
 }
@@ -104,6 +179,12 @@ void ck_margins(vp_plot *p, ck_box b)
 int ck_grid(size_t n, double bottom, double top, ck_box *out)
 {
     int cols = n <= 3 ? (int)n : n == 4 ? 2 : n <= 9 ? 3 : 4;
+    ck_grid_cols(n, cols, bottom, top, out);
+    return cols;
+}
+
+void ck_grid_cols(size_t n, int cols, double bottom, double top, ck_box *out)
+{
     int rows = (int)((n + (size_t)cols - 1) / (size_t)cols);
     double cw = (0.99 - 0.01) / cols, ch = (top - bottom) / rows;
     for (size_t i = 0; i < n; i++) {
@@ -111,36 +192,50 @@ int ck_grid(size_t n, double bottom, double top, ck_box *out)
         double x0 = 0.01 + c * cw, y1 = top - r * ch;
         out[i] = (ck_box){ x0 + 0.075, x0 + cw - 0.02, y1 - ch + 0.075, y1 - 0.045 };
     }
-    return cols;
 }
 
-void ck_page_title(vp_plot *p, const ck_exper *e, const char *what)
+void ck_page_title(ck_gp *p, const ck_exper *e, const char *what)
 {
     char t[700], q1[QLEN], q2[QLEN];
     snprintf(t, sizeof t, "%s: %s", e->name, what);
-    vp_plot_cmd(p, "set multiplot title %s.\"\\n\".%s font ',13' noenhanced",
+    ck_cmd(p, "set multiplot title %s.\"\\n\".%s font ',13' noenhanced",
                 vp_plot_quote(q1, sizeof q1, t), vp_plot_quote(q2, sizeof q2, e->subtitle));
 }
 
-void ck_panel_head(vp_plot *p, ck_box b, const char *title, const char *axes, const char *xlabel,
+void ck_panel_head(ck_gp *p, ck_box b, const char *title, const char *axes, const char *xlabel,
                    const char *ylabel)
 {
-    char q[QLEN];
+    char q[QLEN], q2[QLEN], first[600];
     ck_margins(p, b);
-    vp_plot_cmd(p, "set title %s noenhanced", vp_plot_quote(q, sizeof q, title));
-    vp_plot_cmd(p, "unset key; %s", axes);
-    vp_plot_cmd(p, "set grid xtics ytics lt 1 lc rgb '#e0e0e0' lw 1");
-    vp_plot_cmd(p, "set xlabel '%s'", xlabel);
-    if (ylabel) vp_plot_cmd(p, "set ylabel '%s'", ylabel);
-    else vp_plot_cmd(p, "unset ylabel");
+    /* A title wider than the panel (about 7 px a character) breaks once: after the
+     * activation's " / ", else at the ", " nearest its middle. */
+    size_t len = strlen(title), fit = (size_t)((b.r - b.l + 0.07) * 1200 / 7), cut = 0;
+    const char *slash = strstr(title, " / ");
+    if (len > fit && slash) cut = (size_t)(slash - title) + 2;
+    for (size_t i = 1; len > fit && !slash && i + 1 < len; i++)
+        if (title[i] == ',' && (!cut || (i + 1 > len / 2 ? i + 1 - len / 2 : len / 2 - i - 1) <
+                                            (cut > len / 2 ? cut - len / 2 : len / 2 - cut)))
+            cut = i + 1;
+    if (cut) {
+        snprintf(first, sizeof first, "%.*s", (int)cut, title);
+        ck_cmd(p, "set title %s.\"\\n\".%s noenhanced font ',9' offset 0, -0.4", vp_plot_quote(q, sizeof q, first),
+               vp_plot_quote(q2, sizeof q2, title + cut + (title[cut] == ' ')));
+    } else {
+        ck_cmd(p, "set title %s noenhanced", vp_plot_quote(q, sizeof q, title));
+    }
+    ck_cmd(p, "unset key; %s", axes);
+    ck_cmd(p, "set grid xtics ytics lt 1 lc rgb '#e0e0e0' lw 1");
+    ck_cmd(p, "set xlabel '%s'", xlabel);
+    if (ylabel) ck_cmd(p, "set ylabel '%s'", ylabel);
+    else ck_cmd(p, "unset ylabel");
 }
 
-void ck_empty_panel(vp_plot *p, const char *ranges, const char *message, const char *reset)
+void ck_empty_panel(ck_gp *p, const char *ranges, const char *message, const char *reset)
 {
-    vp_plot_cmd(p, "%s", ranges);
-    vp_plot_cmd(p, "set label 1 '%s' at graph 0.5, 0.5 center", message);
-    vp_plot_cmd(p, "plot NaN notitle");
-    vp_plot_cmd(p, "unset label 1; %s", reset);
+    ck_cmd(p, "%s", ranges);
+    ck_cmd(p, "set label 1 '%s' at graph 0.5, 0.5 center", message);
+    ck_cmd(p, "plot NaN notitle");
+    ck_cmd(p, "unset label 1; %s", reset);
 }
 
 const char *ck_page_words(const ck_chart *c) { return c->page ? c->page : c->title; }
@@ -153,16 +248,16 @@ double ck_key_height(size_t n, int cols)
     return 0.02 + 0.032 * (double)rows;
 }
 
-void ck_key_strip(vp_plot *p, const char *elems, double height, int cols)
+void ck_key_strip(ck_gp *p, const char *elems, double height, int cols)
 {
     ck_margins(p, (ck_box){ 0.01, 0.99, 0.005, height });
-    vp_plot_cmd(p, "unset border; unset tics; unset xlabel; unset ylabel; unset title; unset grid; "
+    ck_cmd(p, "unset border; unset tics; unset xlabel; unset ylabel; unset title; unset grid; "
                    "unset logscale; unset label; unset arrow; unset colorbox");
-    vp_plot_cmd(p, "set xrange [0:1]; set yrange [0:1]");
-    vp_plot_cmd(p, "set key at screen 0.5, %.4f center center horizontal maxcols %d Left reverse "
+    ck_cmd(p, "set xrange [0:1]; set yrange [0:1]");
+    ck_cmd(p, "set key at screen 0.5, %.4f center center horizontal maxcols %d Left reverse "
                    "samplen 3 spacing 1.3 width 2 noenhanced nobox",
                 height / 2 + 0.003, cols);
-    vp_plot_cmd(p, "plot %s", elems);
+    ck_cmd(p, "plot %s", elems);
 }
 
 size_t ck_panel_curves(const ck_exper *e, int panel, const int *has, size_t *out, size_t *total)
@@ -171,7 +266,8 @@ size_t ck_panel_curves(const ck_exper *e, int panel, const int *has, size_t *out
     for (size_t i = 0; i < e->nvar && n < 4096; i++)
         if (e->var[i].panel == panel && (!has || has[i])) all[n++] = i;
     *total = n;
-    k = n < MAX_CURVES ? n : MAX_CURVES;
+    size_t cap = e->colour_key >= 0 ? MAX_CURVES : MAX_LEGEND_CURVES;
+    k = n < cap ? n : cap;
     for (size_t j = 0; j < k; j++) out[j] = all[ck_pick(j, k, n)];
     return k;
 }
@@ -181,7 +277,7 @@ void ck_note_subsets(const ck_exper *e, const int *has, char *notes, size_t len)
     size_t n = strlen(notes), curves[MAX_CURVES], total;
     if (e->nact > MAX_PANELS)
         n += (size_t)snprintf(notes + n, len > n ? len - n : 0,
-                              "Only the first %d of %zu activations have a panel. ", MAX_PANELS, e->nact);
+                              "Only the first %d of %zu panels are drawn. ", MAX_PANELS, e->nact);
     for (size_t a = 0; a < e->nact && a < MAX_PANELS; a++) {
         size_t k = ck_panel_curves(e, (int)a, has, curves, &total);
         if (k < total && n < len)
@@ -192,22 +288,24 @@ void ck_note_subsets(const ck_exper *e, const int *has, char *notes, size_t len)
 
 size_t ck_style_key(const ck_exper *e, const int *has, ck_sbuf *b, size_t *maxlen, const char *kind)
 {
-    int used[MAX_LT] = { 0 };
+    int *used = calloc(e->nstyle + 1, sizeof *used);
     size_t curves[MAX_CURVES], total, n = 0;
-    char q[QLEN];
+    char q[QLEN], lc[64];
+    if (!used) { b->oom = 1; return 0; }
     for (size_t a = 0; a < e->nact && a < MAX_PANELS; a++) {
         size_t k = ck_panel_curves(e, (int)a, has, curves, &total);
         for (size_t j = 0; j < k; j++) {
             int st = e->var[curves[j]].style;
-            if (used[st % MAX_LT] || n >= MAX_KEY) continue;
-            used[st % MAX_LT] = 1;
-            ck_printf(b, "%sNaN with %s lt %d title %s", n ? ", " : "", kind, ck_lt(st),
+            if (used[st] || n >= MAX_KEY) continue;
+            used[st] = 1;
+            ck_printf(b, "%sNaN with %s %s title %s", n ? ", " : "", kind, style_lc(e, st, lc, sizeof lc),
                       vp_plot_quote(q, sizeof q, e->style[st]));
             size_t l = strlen(e->style[st]);
             if (l > *maxlen) *maxlen = l;
             n++;
         }
     }
+    free(used);
     return n;
 }
 
@@ -220,6 +318,7 @@ vp_status ck_dat_open(const ck_exper *e, const ck_chart *c, vp_afile *af, vp_err
     vp_status s = vp_path_join(path, sizeof path, e->plots_dir, file, err);
     if (s) return s;
     if ((s = vp_afile_open(af, path, err))) return s;
+    af->no_sync = 1; /* a chart file: see CK_NO_SYNC */
     char nm[300];
     ck_clean_copy(nm, sizeof nm, e->name);
     fprintf(af->fp, "# varprop chart data for %s.gp, experiment '%s' (from ", c->stem, nm);
@@ -234,31 +333,220 @@ static const char *const TERMINALS[2] = {
 };
 static const char *const EXTS[2] = { "png", "svg" };
 
+/* ---- the recorded script ---- */
+
+static void gp_vadd(ck_gp *p, char kind, const char *fmt, va_list ap)
+{
+    va_list ap2;
+    va_copy(ap2, ap);
+    int n = vsnprintf(NULL, 0, fmt, ap2);
+    va_end(ap2);
+    char *line = n < 0 ? NULL : malloc((size_t)n + 1);
+    if (!line) { p->s.oom = 1; return; }
+    vsnprintf(line, (size_t)n + 1, fmt, ap);
+    if (kind == '#') ck_clean(line);
+    else if (strpbrk(line, "\n\r")) p->bad = 1; /* only our own formats get here; keep it that way */
+    ck_printf(&p->s, "%c%s\n", kind, line);
+    free(line);
+}
+
+void ck_cmd(ck_gp *p, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    gp_vadd(p, 'C', fmt, ap);
+    va_end(ap);
+}
+
+void ck_comment(ck_gp *p, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    gp_vadd(p, '#', fmt, ap);
+    va_end(ap);
+}
+
+#define CK_SEGS 4 /* stretches of a script between outputs: before PNG, PNG, SVG */
+
+struct ck_job {
+    char stem[64];
+    ck_gp gp;
+    int proc;             /* the gnuplot process drawing it */
+    vp_afile seg[CK_SEGS]; /* the stretches gnuplot loads, while it may still read them */
+};
+
+/* The temporary script files of job j: gone (once its gnuplot process has finished). */
+static void drop_segments(ck_job *j)
+{
+    for (int k = 0; k < CK_SEGS; k++) vp_afile_abort(&j->seg[k]); /* removes the temporary */
+}
+
+/* Send job j's script to gnuplot p, the chart ending with its outputs closed. gnuplot
+ * reads a pipe one byte per read() call (245,000 system calls for the charts of the
+ * 84-run reference sweep) but a file through stdio buffers, so the commands go into
+ * temporary files in the plot folder, one per stretch between two outputs, and the
+ * pipe carries `load` for each and `set output` (vp_plot_output: temporary names,
+ * renamed when gnuplot succeeds). The files stay until drop_segments. */
+static vp_status send_job(const ck_exper *e, vp_plot *p, ck_job *j, vp_err *err)
+{
+    char path[4096], file[128];
+    int k = 0;
+    vp_status s = VP_OK;
+    vp_plot_cmd(p, "reset session"); /* pipe only: a fresh gnuplot for every chart */
+    for (const char *l = j->gp.s.s; l && *l && !s; k++) {
+        if (k == CK_SEGS) return vp_fail(err, VP_ERR_EXTERNAL, "chart %s: internal: too many outputs", j->stem);
+        snprintf(file, sizeof file, "%s.part%d.gp", j->stem, k);
+        if ((s = vp_path_join(path, sizeof path, e->plots_dir, file, err)) || (s = vp_afile_open(&j->seg[k], path, err)))
+            break;
+        for (; *l && *l != 'O'; l = strchr(l, '\n') + 1)
+            if (*l == 'C') fwrite(l + 1, 1, (size_t)(strchr(l, '\n') - l), j->seg[k].fp);
+        if (fflush(j->seg[k].fp) != 0 || ferror(j->seg[k].fp)) {
+            s = vp_fail(err, VP_ERR_IO, "cannot write %s", j->seg[k].tmp);
+            break;
+        }
+        vp_plot_cmd(p, "load '%s'", strrchr(j->seg[k].tmp, '/') + 1); /* gnuplot works in the plot folder */
+        if (*l == 'O') {
+            const char *nl = strchr(l, '\n');
+            char name[96];
+            snprintf(name, sizeof name, "%.*s", (int)(nl - l - 1), l + 1);
+            vp_plot_output(p, name);
+            l = nl + 1;
+        }
+    }
+    vp_plot_cmd(p, "unset output");
+    return s;
+}
+
+/* Record the chart, then hand it at once to the process with the least work so far
+ * (a fixed part, then bytes of script and data: gnuplot's work grows with the lines
+ * it draws), so gnuplot draws while the next chart's data is prepared. */
 vp_status ck_render(ck_exper *e, const ck_chart *c, ck_body_fn body, const void *ctx, vp_err *err)
 {
-    vp_plot *p;
-    char script[96], out[96];
-    snprintf(script, sizeof script, "%s.gp", c->stem);
-    vp_status s = vp_plot_open(&p, e->plots_dir, script, err);
-    if (s) return s;
-    vp_plot_set_stop(p, e->stop);
-    vp_plot_comment(p, "varprop chart '%s' of experiment '%s', drawn from %s (tidy copy: %s.dat)",
-                    c->stem, e->name, vp_csv_layout_get(c->source)->file, c->stem);
-    vp_plot_comment(p, "Redraw by hand: cd into this folder, then: gnuplot %s", script);
-    vp_plot_cmd(p, "set encoding utf8");
+    ck_job *jobs = realloc(e->jobs, (e->njobs + 1) * sizeof *jobs);
+    if (!jobs) return vp_fail(err, VP_ERR_NOMEM, "out of memory");
+    e->jobs = jobs;
+    ck_job *j = &e->jobs[e->njobs++];
+    memset(j, 0, sizeof *j);
+    snprintf(j->stem, sizeof j->stem, "%s", c->stem);
+    ck_gp *p = &j->gp;
+    char out[96];
+    ck_comment(p, "varprop chart '%s' of experiment '%s', drawn from %s (tidy copy: %s.dat)", c->stem, e->name,
+               vp_csv_layout_get(c->source)->file, c->stem);
+    ck_comment(p, "Redraw by hand: cd into this folder, then: gnuplot %s.gp", c->stem);
+    ck_cmd(p, "set encoding utf8");
     define_styles(p, e);
     for (int t = 0; t < 2; t++) {
-        vp_plot_cmd(p, "set terminal %s", TERMINALS[t]);
+        ck_cmd(p, "set terminal %s", TERMINALS[t]);
         snprintf(out, sizeof out, "%s.%s", c->stem, EXTS[t]);
-        vp_plot_output(p, out);
-        vp_plot_cmd(p, "reset");
-        vp_plot_cmd(p, "set datafile missing '?'");
+        ck_printf(&p->s, "O%s\n", out);
+        ck_cmd(p, "reset");
+        ck_cmd(p, "set datafile missing '?'");
         body(p, e, ctx);
-        vp_plot_cmd(p, "unset multiplot");
+        ck_cmd(p, "unset multiplot");
     }
-    s = vp_plot_close(p, err);
-    if (s) vp_err_prefix(err, "chart %s", c->stem);
+    if (p->s.oom) return vp_fail(err, VP_ERR_NOMEM, "out of memory recording chart %s", c->stem);
+    if (p->bad) return vp_fail(err, VP_ERR_EXTERNAL, "chart %s: internal: gnuplot command contains a line break", c->stem);
+    vp_status s = VP_OK;
+    for (int q = 0; q < CK_PROCS && !s; q++)
+        if (!e->proc[q] && !(s = vp_plot_open(&e->proc[q], e->plots_dir, NULL, err))) vp_plot_set_stop(e->proc[q], e->stop);
+    if (s) return s;
+    char path[4096], file[128];
+    struct stat st;
+    snprintf(file, sizeof file, "%s.dat", c->stem);
+    double w = 40000 + (double)p->s.len; /* a chart's fixed part: its PNG's encoding, ~40 KB of script */
+    if (!vp_path_join(path, sizeof path, e->plots_dir, file, NULL) && stat(path, &st) == 0) w += (double)st.st_size / 4;
+    for (int q = 1; q < CK_PROCS; q++)
+        if (e->load[q] < e->load[j->proc]) j->proc = q;
+    e->load[j->proc] += w;
+    return send_job(e, e->proc[j->proc], j, err);
+}
+
+/* <stem>.gp: the recorded script with the final output names. */
+static vp_status write_script(const ck_exper *e, const ck_job *j, vp_err *err)
+{
+    char path[4096], file[128];
+    vp_afile af = { 0 };
+    snprintf(file, sizeof file, "%s.gp", j->stem);
+    vp_status s = vp_path_join(path, sizeof path, e->plots_dir, file, err);
+    if (s || (s = vp_afile_open(&af, path, err))) return s;
+    af.no_sync = 1; /* a chart file: see CK_NO_SYNC */
+    for (const char *l = j->gp.s.s; l && *l;) {
+        const char *nl = strchr(l, '\n');
+        int n = (int)(nl - l - 1);
+        if (l[0] == '#') fprintf(af.fp, "# %.*s\n", n, l + 1);
+        else if (l[0] == 'O') fprintf(af.fp, "set output '%.*s'\n", n, l + 1);
+        else fprintf(af.fp, "%.*s\n", n, l + 1);
+        l = nl + 1;
+    }
+    fputs("unset output\n", af.fp);
+    s = vp_afile_commit(&af, err);
+    vp_afile_abort(&af);
     return s;
+}
+
+/* Chart j alone in its own gnuplot process, then its script. */
+static vp_status draw_alone(ck_exper *e, ck_job *j, vp_err *err)
+{
+    vp_plot *p;
+    vp_status s = vp_plot_open(&p, e->plots_dir, NULL, err);
+    if (!s) vp_plot_set_stop(p, e->stop);
+    if (s) return s;
+    if ((s = send_job(e, p, j, err))) vp_plot_abort(p);
+    else if (!(s = vp_plot_close(p, err))) s = write_script(e, j, err);
+    drop_segments(j);
+    if (s) vp_err_prefix(err, "chart %s", j->stem);
+    return s;
+}
+
+vp_status ck_render_all(ck_exper *e, vp_err *err)
+{
+    vp_status sq[CK_PROCS], s = VP_OK;
+    vp_err eq[CK_PROCS];
+    for (int q = 0; q < CK_PROCS; q++) { /* the processes draw side by side: wait for each */
+        sq[q] = vp_plot_close(e->proc[q], &eq[q]); /* NULL-safe */
+        e->proc[q] = NULL;
+    }
+    for (size_t i = 0; i < e->njobs; i++) drop_segments(&e->jobs[i]);
+    /* In table order: the script of a chart drawn, or the chart once more on its own
+     * when its process failed; every chart that can be drawn is. The error: what gnuplot
+     * said when the process failed (it is the first word on what went wrong; alone, a
+     * chart may stop differently), named after the first of its charts that fails alone
+     * too; other failures (writing a script) as they come; the first one kept. */
+    vp_err e1;
+    for (size_t i = 0; i < e->njobs; i++) {
+        int q = e->jobs[i].proc;
+        vp_status si = sq[q] ? draw_alone(e, &e->jobs[i], &e1) : write_script(e, &e->jobs[i], &e1);
+        if (si && sq[q] && si == VP_ERR_EXTERNAL) {
+            e1 = eq[q];
+            vp_err_prefix(&e1, "chart %s", e->jobs[i].stem);
+            si = sq[q];
+        }
+        if (si && !s) {
+            s = si;
+            if (err) *err = e1;
+        }
+    }
+    for (int q = 0; q < CK_PROCS && !s; q++)
+        if (sq[q]) { /* it failed with other charts but not alone */
+            s = sq[q];
+            if (err) *err = eq[q];
+        }
+    return s;
+}
+
+void ck_jobs_free(ck_exper *e)
+{
+    for (int q = 0; q < CK_PROCS; q++) {
+        vp_plot_abort(e->proc[q]); /* NULL-safe */
+        e->proc[q] = NULL;
+    }
+    for (size_t i = 0; i < e->njobs; i++) {
+        drop_segments(&e->jobs[i]);
+        free(e->jobs[i].gp.s.s);
+    }
+    free(e->jobs);
+    e->jobs = NULL;
+    e->njobs = 0;
 }
 
 vp_status ck_add_chart(ck_exper *e, const ck_chart *c, const char *caption, const char *notes, vp_err *err)

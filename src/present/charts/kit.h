@@ -7,8 +7,11 @@
  *  - text and numbers (kit.c): a growing string buffer, control-character cleaning,
  *    data-file numbers, evenly spaced subsets, round tic steps;
  *  - page layout (kit.c): styles, panel grids, the page title, legend strips;
- *  - files (kit.c): the tidy <stem>.dat, rendering <stem>.gp/.png/.svg through one
- *    gnuplot process, and the chart's entry for the report;
+ *  - files (kit.c): the tidy <stem>.dat, the chart's gnuplot script recorded in
+ *    memory (ck_gp), and the chart's entry for the report;
+ *  - rendering (kit.c): the recorded scripts of all charts run in two gnuplot
+ *    processes side by side (several charts per process), each chart's script also
+ *    written on its own as <stem>.gp, so it still redraws that chart alone;
  *  - the chart table (draw.c): one ck_chart row per chart, drawn in table order.
  *
  * Conventions shared by every chart:
@@ -37,12 +40,16 @@
 #include "results/table.h"
 
 #define MAX_PANELS 12     /* panels per chart; more are left out (and said so) */
-#define MAX_CURVES 10     /* curves per panel; evenly spaced subset beyond */
-#define MAX_KEY 16        /* legend entries */
-#define MAX_LT 64         /* linetypes defined; styles beyond reuse them */
+#define LEGEND_CURVES 8   /* curves per panel a legend of styles serves; beyond, colour by a swept number */
+#define MAX_CURVES 64     /* curves per panel with a colour bar; evenly spaced subset beyond */
+#define MAX_LEGEND_CURVES 24 /* curves per panel with a legend; evenly spaced subset beyond */
+#define MAX_KEY 32        /* legend entries */
+#define MAX_LT 64         /* linetypes defined; styles beyond get their colour inline */
 #define QLEN 1200         /* buffer for one quoted string */
 
 /* ---- the experiment model (model.c) ---- */
+
+typedef struct ck_job ck_job; /* a chart's recorded script (kit.c) */
 
 typedef struct {
     int id;               /* the `variant` column */
@@ -50,6 +57,7 @@ typedef struct {
     const char *init;
     int panel;            /* index into e->act */
     int style;            /* curve identity */
+    int rank;             /* colour mode: rank of its colour_key value (0 = smallest) */
     char label[400];      /* legend: init label (+ distinguishing sweep values) */
     char name[600];       /* "activation / label" */
     size_t seeds;         /* its completed seeds (runs.csv) */
@@ -68,8 +76,14 @@ typedef struct {
     size_t nvar;
     int *pos;             /* variant id -> index in var, -1 if absent */
     size_t npos;
-    const char **act;     /* distinct activation labels (panels) */
-    size_t nact;
+    const char **act;     /* panel titles: the activation labels, and in colour mode the other
+                             swept values that differ within an activation too */
+    size_t nact;          /* panels */
+    char **act_owned;     /* colour mode: the composed titles */
+    int colour_key;       /* -1: a legend of styles; else the swept key (index into sweep) whose
+                             value colours the curves, with a colour bar */
+    const char **colour_vals; /* its distinct values, ascending (borrowed) */
+    size_t ncolour;
     const char **style;   /* distinct curve labels */
     size_t nstyle;
     const char **sweep;   /* swept keys (from config.json "sweep") */
@@ -81,12 +95,18 @@ typedef struct {
     size_t seeds_lo, seeds_hi; /* fewest and most completed seeds of a variant (runs.csv) */
     vp_report_chart *charts;
     size_t ncharts;
+    ck_job *jobs;         /* recorded scripts (kit.c) */
+    size_t njobs;
+    vp_plot *proc[2];     /* CK_PROCS gnuplot processes drawing them */
+    double load[2];
 } ck_exper;
 
 vp_status ck_model_build(ck_exper *e, vp_err *err);
 void ck_model_free(ck_exper *e);
 /* The runs.csv summary (built on the first call). */
 vp_status ck_summary(ck_exper *e, const vp_summary **out, vp_err *err);
+/* A swept key's last part ("sigma_w" of "network.init.sigma_w"), as labels show it. */
+const char *ck_short_key(const char *key);
 /* config.json number o[a] or o[a][b]; NaN if absent. */
 double ck_cfg_num(const cJSON *o, const char *a, const char *b);
 /* A variant id cell of table t that must be one of the model's variants. */
@@ -95,6 +115,10 @@ vp_status ck_known_variant(const ck_exper *e, const vp_table *t, size_t row, siz
 /* ---- the chart table (draw.c) ---- */
 
 typedef struct ck_chart ck_chart;
+/* The y axis of a line chart: logarithmic (only finite positive values drawn), linear
+ * (every finite value), or the unit interval (fractions, [0, 1] fixed). Every panel of a
+ * quantity shares one range, so panels compare at a glance. */
+typedef enum { CK_AXIS_LOG, CK_AXIS_LINEAR, CK_AXIS_UNIT } ck_axis;
 typedef vp_status (*ck_draw_fn)(ck_exper *e, const ck_chart *c, vp_err *err);
 
 struct ck_chart {
@@ -104,10 +128,17 @@ struct ck_chart {
     const char *title;    /* heading in the report */
     const char *page;     /* words in the chart's page title; NULL = title */
     const char *caption;  /* report text; NULL: the chart writes it (it quotes the data) */
-    /* line charts (lines.c) */
-    vp_col column;        /* layers.csv statistic */
-    vp_col theory;        /* its mean-field column, or VP_COL_NONE */
+    /* line charts (lines.c): one statistic by layer, or two side by side (ylabel2 set) */
+    vp_col column;        /* layers.csv statistic; VP_COL_NONE: column_name */
+    vp_col theory;        /* its mean-field column, or VP_COL_NONE (then theory_name, if any) */
     const char *ylabel;   /* enhanced text */
+    const char *column_name, *theory_name; /* columns read by name (results.h VP_COLNAME_*):
+                             the chart is drawn only when layers.csv has column_name */
+    const char *what;     /* two statistics: words for the first in the panel titles */
+    vp_col column2;       /* the second statistic (no theory), when ylabel2 is set */
+    const char *ylabel2, *what2;
+    ck_axis axis;         /* y axis */
+    int zero_line;        /* a dotted line at y = 0 */
     /* histograms (histograms.c) */
     vp_hist_quantity quantity;
     const char *xlabel;   /* enhanced text */
@@ -128,6 +159,18 @@ typedef struct {
     size_t len, cap;
     int oom;
 } ck_sbuf;
+
+/* A chart's gnuplot script, recorded: one entry per line, a kind byte ('C' command,
+ * '#' comment for the .gp file only, 'O' an output file name) then the text. The
+ * chart bodies write commands with ck_cmd exactly as they would to a vp_plot: the
+ * format is a literal, text from the config goes in through vp_plot_quote and %s. */
+typedef struct {
+    ck_sbuf s;
+    int bad;              /* a command held a line break (an internal error) */
+} ck_gp;
+
+void ck_cmd(ck_gp *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void ck_comment(ck_gp *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 void ck_printf(ck_sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void ck_reset(ck_sbuf *b);
@@ -154,25 +197,35 @@ typedef struct {
 } ck_box;
 
 int ck_lt(int style); /* linetype of a curve style */
-void ck_margins(vp_plot *p, ck_box b);
+/* The line colour and type of variant vi in a plot element: "lt N" (its style), with an
+ * inline colour beyond MAX_LT styles, or in colour mode its palette colour. */
+const char *ck_lc(const ck_exper *e, size_t vi, char *buf, size_t len);
+/* Colour mode: the palette, cbrange and tics of the colour key (rank -> value). */
+void ck_colour_scale(ck_gp *p, const ck_exper *e);
+/* Colour mode: the legend strip of height `height` (about 0.1): a horizontal colour bar
+ * named by the colour key, and above it the legend entries `elems` (NULL: none). */
+void ck_colour_bar(ck_gp *p, const ck_exper *e, double height, const char *elems);
+void ck_margins(ck_gp *p, ck_box b);
 /* Plot areas for n panels in the screen band [bottom, top]; returns columns. */
 int ck_grid(size_t n, double bottom, double top, ck_box *out);
+/* The same with `cols` columns. */
+void ck_grid_cols(size_t n, int cols, double bottom, double top, ck_box *out);
 /* The page title: experiment name and `what`, then the setup line. */
-void ck_page_title(vp_plot *p, const ck_exper *e, const char *what);
+void ck_page_title(ck_gp *p, const ck_exper *e, const char *what);
 /* A chart's words for its page title (its page, else its title). */
 const char *ck_page_words(const ck_chart *c);
 /* A panel's frame: margins, its (quoted) title, no key, `axes` (scales and formats),
  * the light grid, the x label and the y label (NULL: none, for panels after the first
  * of a row). Labels are enhanced text from varprop, never from the config. */
-void ck_panel_head(vp_plot *p, ck_box b, const char *title, const char *axes, const char *xlabel,
+void ck_panel_head(ck_gp *p, ck_box b, const char *title, const char *axes, const char *xlabel,
                    const char *ylabel);
 /* A panel with nothing to draw: `ranges`, a centred message, then `reset`. */
-void ck_empty_panel(vp_plot *p, const char *ranges, const char *message, const char *reset);
+void ck_empty_panel(ck_gp *p, const char *ranges, const char *message, const char *reset);
 /* Legend strip at the bottom: columns for entries of at most `maxlen` characters,
  * its height for n entries, and the strip itself (`elems`: NaN plot elements). */
 int ck_key_cols(size_t maxlen);
 double ck_key_height(size_t n, int cols);
-void ck_key_strip(vp_plot *p, const char *elems, double height, int cols);
+void ck_key_strip(ck_gp *p, const char *elems, double height, int cols);
 /* Variants (indices into e->var) drawn in panel `panel` (has: per variant, NULL = all);
  * at most MAX_CURVES, evenly spaced; *total = all that could be drawn. */
 size_t ck_panel_curves(const ck_exper *e, int panel, const int *has, size_t *out, size_t *total);
@@ -183,12 +236,29 @@ size_t ck_style_key(const ck_exper *e, const int *has, ck_sbuf *b, size_t *maxle
 
 /* ---- files (kit.c) ---- */
 
+/* CK_NO_SYNC: the files of a plot folder (.dat, .gp, report.md, critical_line.dat) are
+ * written to a temporary name and renamed into place complete, like gnuplot's PNG and SVG,
+ * but not fsynced: they are drawn from the results folder (`varprop plot` redraws them),
+ * and an fsync costs ~8 ms a file on a disk with the PNGs just written -- 80 ms of the
+ * 84-run reference sweep's 0.3 s, after gnuplot has finished. */
+
 /* Open PLOTS_DIR/<stem>.dat and write its first comment line. */
 vp_status ck_dat_open(const ck_exper *e, const ck_chart *c, vp_afile *af, vp_err *err);
 
-typedef void (*ck_body_fn)(vp_plot *p, const ck_exper *e, const void *ctx);
-/* <stem>.gp, .png and .svg: one gnuplot process runs `body` once per terminal. */
+typedef void (*ck_body_fn)(ck_gp *p, const ck_exper *e, const void *ctx);
+/* Record the chart's script (`body` runs once per terminal, PNG then SVG) and send it
+ * to one of the gnuplot processes; ck_render_all waits for them. */
 vp_status ck_render(ck_exper *e, const ck_chart *c, ck_body_fn body, const void *ctx, vp_err *err);
+/* Finish drawing: <stem>.png and .svg from gnuplot, then <stem>.gp. The charts are
+ * shared out over CK_PROCS gnuplot processes that run side by side (each starts, and
+ * loads its fonts, once for several charts; each chart starts with `reset session`,
+ * sent to the pipe only, so no state passes between charts). When a process fails,
+ * its charts are drawn again one per process, so a failing chart leaves nothing of
+ * itself behind, the others are kept, and the error names it. */
+vp_status ck_render_all(ck_exper *e, vp_err *err);
+#define CK_PROCS 2 /* = the length of ck_exper's proc and load */
+/* Free the recorded scripts; stop processes still open (an error before ck_render_all). */
+void ck_jobs_free(ck_exper *e);
 /* The chart's entry in the report; caption NULL = the table's. */
 vp_status ck_add_chart(ck_exper *e, const ck_chart *c, const char *caption, const char *notes, vp_err *err);
 

@@ -1,184 +1,296 @@
-/* lines: the variance-by-layer charts (act_var_pre, act_var_post, grad_var, wgrad_var):
- * one panel per activation, one curve per variant with the median over seeds, the
- * seed range shaded and the mean-field prediction dashed (chart table: column, theory). */
+/* lines: the by-layer charts -- one layers.csv statistic per layer (act_var_pre,
+ * act_var_post, grad_var, wgrad_var, corr) or two side by side (act_mean, spp,
+ * dead_saturated): one panel per activation (and statistic), one curve per variant with
+ * the median over seeds, the seed range shaded and the mean-field prediction dashed
+ * (chart table: column, theory, ylabel, column2, ylabel2, axis). Every panel of a
+ * statistic has the same y range. */
 #include "present/charts/kit.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#define NQ_MAX 2
+
 typedef struct {
     const ck_chart *chart;
-    int *has;            /* per variant: any drawable point */
-    int *has_theory;
-    size_t *panel_points; /* drawable points per panel */
-    int band;             /* more than one seed: draw min-max bands */
+    size_t nq;            /* statistics: 1, or 2 side by side */
+    int col[NQ_MAX], theory;  /* layers.csv columns; theory -1: none */
+    const char *name[NQ_MAX];
+    int *has;             /* per statistic and variant (q * nvar + i): any drawable point */
+    int *has_any;         /* per variant: any statistic drawable */
+    int *has_theory;      /* per variant (statistic 0) */
+    size_t *panel_points; /* drawable points per statistic and panel (q * nact + a) */
+    int band;             /* more than one seed and a legend: draw min-max bands */
+    double ylo[NQ_MAX], yhi[NQ_MAX]; /* the drawn values' range, per statistic */
 } line_ctx;
 
-/* The legend: curve styles, then the theory and band marks when drawn. */
+/* The legend: curve styles (or the colour bar's extra entries), the theory and band marks. */
 static size_t line_key(const ck_exper *e, const line_ctx *c, int any_theory, ck_sbuf *b, size_t *maxlen)
 {
-    size_t nkey = ck_style_key(e, c->has, b, maxlen, "linespoints");
-    /* nothing before (every variant non-finite): no leading comma */
+    size_t nkey = e->colour_key < 0 ? ck_style_key(e, c->has_any, b, maxlen, "linespoints") : 0;
+    const char *sep = nkey ? ", " : "";
     if (any_theory) {
-        ck_printf(b, "%sNaN with lines lc rgb '#444444' lw 1.5 dt 2 title 'theory (dashed)'", nkey ? ", " : "");
+        ck_printf(b, "%sNaN with lines lc rgb '#444444' lw 1.5 dt 2 title 'theory (dashed)'", sep);
         nkey++;
+        sep = ", ";
     }
     if (c->band && ck_partial_seeds(e)) {
         ck_printf(b, "%sNaN with filledcurves lc rgb '#bbbbbb' fs solid 1.0 noborder title 'min–max over the completed "
-                     "seeds of each variant (shaded)'", nkey ? ", " : "");
+                     "seeds of each variant (shaded)'", sep);
         nkey++;
     } else if (c->band) {
         ck_printf(b, "%sNaN with filledcurves lc rgb '#bbbbbb' fs solid 1.0 noborder title 'min–max over %zu seeds (shaded)'",
-                  nkey ? ", " : "", e->nseeds);
+                  sep, e->nseeds);
         nkey++;
     }
     return nkey;
 }
 
-static void line_body(vp_plot *p, const ck_exper *e, const void *vctx)
+/* The y range every panel of statistic q shares: the drawn values with a margin. */
+static void y_range(ck_gp *p, const ck_chart *ch, double lo, double hi)
+{
+    if (ch->axis == CK_AXIS_UNIT) { ck_cmd(p, "set yrange [-0.03:1.03]"); return; }
+    if (ch->axis == CK_AXIS_LOG) {
+        double f = hi > lo ? pow(hi / lo, 0.05) : 2, decades = log10(hi / lo) * 1.1;
+        ck_cmd(p, "set yrange [%.6g:%.6g]", lo / f, hi * f);
+        if (decades > 10) { /* about 5 labels, at whole powers of 10 listed one by one: gnuplot 5.4
+                               hangs on `set ytics FACTOR` alone on a log axis */
+            int step = (int)ck_nice_step(decades * 4 / 5), k0 = (int)ceil(log10(lo / f) / step) * step;
+            ck_sbuf t = { 0 };
+            for (int k = k0; k <= (int)floor(log10(hi * f)); k += step) ck_printf(&t, "%s1e%d", k == k0 ? "" : ", ", k);
+            if (!t.oom && t.s) ck_cmd(p, "set ytics (%s)", t.s);
+            free(t.s);
+        }
+    } else {
+        double m = hi > lo ? 0.05 * (hi - lo) : fmax(0.5 * fabs(hi), 0.05);
+        ck_cmd(p, "set yrange [%.6g:%.6g]; set ytics %.6g", lo - m, hi + m, ck_nice_step(hi - lo + 2 * m));
+    }
+}
+
+/* Panel a of statistic q: axes, range, then bands, measurements and theory, so lines
+ * stay on top. */
+static void line_panel(ck_gp *p, const ck_exper *e, const line_ctx *c, ck_box box, size_t a, size_t q, int ylab,
+                       ck_sbuf *b)
+{
+    const ck_chart *ch = c->chart;
+    char title[700], lc[96];
+    if (c->nq == 1) snprintf(title, sizeof title, "%s", e->act[a]);
+    else snprintf(title, sizeof title, "%s — %s", e->act[a], q ? ch->what2 : ch->what);
+    const char *axes = ch->axis == CK_AXIS_LOG ? "set logscale y; set format y '10^{%L}'; set mytics 10"
+                                               : "set format y '%g'";
+    ck_panel_head(p, box, title, axes, "layer {/:Italic l}", ylab ? (q ? ch->ylabel2 : ch->ylabel) : NULL);
+    if (e->nlayer > 1) ck_cmd(p, "set xrange [1:%d]; set xtics %.0f", e->nlayer, fmax(1, ck_nice_step((double)e->nlayer - 1)));
+    else ck_cmd(p, "set xrange [0.5:1.5]; set xtics 1");
+    if (c->panel_points[q * e->nact + a] == 0) {
+        ck_empty_panel(p, ch->axis == CK_AXIS_LOG ? "set yrange [0.1:10]" : "set yrange [-1:1]",
+                       ch->axis == CK_AXIS_LOG ? "no finite positive values to draw" : "no finite values to draw",
+                       "set autoscale y");
+        return;
+    }
+    y_range(p, ch, c->ylo[q], c->yhi[q]);
+    if (ch->zero_line) ck_cmd(p, "set arrow 1 from graph 0, first 0 to graph 1, first 0 nohead lc rgb '#777777' dt 3");
+    const int *has = c->has + q * e->nvar;
+    size_t curves[MAX_CURVES], total;
+    size_t k = ck_panel_curves(e, (int)a, has, curves, &total);
+    int pi = e->nlayer > 12 ? e->nlayer / 10 : 1;
+    size_t blk = q * e->nvar;
+    ck_reset(b);
+    const char *sep = "";
+    if (c->band)
+        for (size_t j = 0; j < k; j++, sep = ", ")
+            ck_printf(b, "%s'%s.dat' index %zu using 1:3:4 with filledcurves %s fs transparent solid 0.15 noborder notitle",
+                      sep, ch->stem, blk + curves[j], ck_lc(e, curves[j], lc, sizeof lc));
+    for (size_t j = 0; j < k; j++, sep = ", ")
+        ck_printf(b, "%s'%s.dat' index %zu using 1:2 with linespoints %s pi %d notitle", sep, ch->stem, blk + curves[j],
+                  ck_lc(e, curves[j], lc, sizeof lc), pi);
+    for (size_t j = 0; q == 0 && j < k; j++)
+        if (c->has_theory[curves[j]])
+            ck_printf(b, ", '%s.dat' index %zu using 1:5 with lines %s lw 1.5 dt 2 notitle", ch->stem, curves[j],
+                      ck_lc(e, curves[j], lc, sizeof lc));
+    ck_cmd(p, "plot %s", b->s);
+    if (ch->zero_line) ck_cmd(p, "unset arrow 1");
+}
+
+static void line_body(ck_gp *p, const ck_exper *e, const void *vctx)
 {
     const line_ctx *c = vctx;
     const ck_chart *ch = c->chart;
     ck_sbuf b = { 0 };
     size_t maxlen = 0, nkey;
-    int any_theory = 0;
+    int any_theory = 0, colour = e->colour_key >= 0;
     for (size_t i = 0; i < e->nvar; i++) any_theory |= c->has_theory[i];
     nkey = line_key(e, c, any_theory, &b, &maxlen);
     if (c->band && maxlen < (ck_partial_seeds(e) ? 48 : 28)) maxlen = ck_partial_seeds(e) ? 48 : 28;
     int kc = ck_key_cols(maxlen);
-    double kh = ck_key_height(nkey, kc);
-    size_t np = e->nact < MAX_PANELS ? e->nact : MAX_PANELS;
+    double kh = colour ? 0.105 : ck_key_height(nkey, kc);
+    size_t per = MAX_PANELS / c->nq, np = e->nact < per ? e->nact : per;
     ck_box boxes[MAX_PANELS];
-    int cols = ck_grid(np, kh + 0.01, 0.9, boxes);
+    int cols;
+    if (c->nq == 1) cols = ck_grid(np, kh + 0.01, 0.9, boxes);
+    else ck_grid_cols(np * 2, cols = np <= 3 ? 2 : 4, kh + 0.01, 0.9, boxes); /* a statistic's pair side by side */
 
     ck_page_title(p, e, ck_page_words(ch));
-    for (size_t a = 0; a < np; a++) {
-        ck_panel_head(p, boxes[a], e->act[a], "set logscale y; set format y '10^{%L}'; set mytics 10",
-                      "layer {/:Italic l}", a % (size_t)cols == 0 ? ch->ylabel : NULL);
-        if (e->nlayer > 1) vp_plot_cmd(p, "set xrange [1:%d]; set xtics %.0f", e->nlayer,
-                                       fmax(1, ck_nice_step((double)e->nlayer - 1)));
-        else vp_plot_cmd(p, "set xrange [0.5:1.5]; set xtics 1");
-        /* Keep flat curves off the frame. */
-        vp_plot_cmd(p, "set offsets 0, 0, graph 0.04, graph 0.04");
-        if (c->panel_points[a] == 0) {
-            ck_empty_panel(p, "set yrange [0.1:10]", "no finite positive values to draw", "set autoscale y");
-            continue;
+    if (colour) ck_colour_scale(p, e);
+    ck_cmd(p, "unset colorbox");
+    for (size_t a = 0; a < np; a++)
+        for (size_t q = 0; q < c->nq; q++) {
+            size_t k = a * c->nq + q;
+            line_panel(p, e, c, boxes[k], a, q, c->nq == 1 && k % (size_t)cols == 0, &b); /* pairs: titles say it */
         }
-        vp_plot_cmd(p, "set autoscale y");
-        size_t curves[MAX_CURVES], total;
-        size_t k = ck_panel_curves(e, (int)a, c->has, curves, &total);
-        int pi = e->nlayer > 12 ? e->nlayer / 10 : 1;
-        ck_reset(&b);
-        const char *sep = "";
-        /* Bands first, then measurements, then theory, so lines stay on top. */
-        if (c->band)
-            for (size_t j = 0; j < k; j++, sep = ", ")
-                ck_printf(&b, "%s'%s.dat' index %zu using 1:3:4 with filledcurves lt %d fs transparent solid 0.15 noborder notitle",
-                          sep, ch->stem, curves[j], ck_lt(e->var[curves[j]].style));
-        for (size_t j = 0; j < k; j++, sep = ", ")
-            ck_printf(&b, "%s'%s.dat' index %zu using 1:2 with linespoints lt %d pi %d notitle",
-                      sep, ch->stem, curves[j], ck_lt(e->var[curves[j]].style), pi);
-        for (size_t j = 0; j < k; j++)
-            if (c->has_theory[curves[j]])
-                ck_printf(&b, ", '%s.dat' index %zu using 1:5 with lines lt %d lw 1.5 dt 2 notitle",
-                          ch->stem, curves[j], ck_lt(e->var[curves[j]].style));
-        vp_plot_cmd(p, "plot %s", b.s);
-    }
     ck_reset(&b);
     line_key(e, c, any_theory, &b, &maxlen);
-    ck_key_strip(p, b.oom || !b.s || !b.s[0] ? "NaN notitle" : b.s, kh, kc);
+    if (colour) ck_colour_bar(p, e, kh, b.oom ? NULL : b.s);
+    else ck_key_strip(p, b.oom || !b.s ? "NaN notitle" : b.s, kh, kc);
     free(b.s);
 }
 
-/* <stem>.dat: per variant and layer, the median, min and max over seeds of the finite
- * positive values of the column, and the median theory value. val/th hold the values
+/* One statistic's blocks of <stem>.dat: per variant and layer, the median, min and max
+ * over seeds of the drawable values, and the median theory value. val/th hold the values
  * of bucket (variant, layer) bi at off[bi] .. off[bi] + fillv[bi] (fillt[bi]). */
-static vp_status write_dat(ck_exper *e, line_ctx *c, double *val, double *th, const size_t *off,
-                           const size_t *fillv, const size_t *fillt, vp_err *err)
+static void write_blocks(const ck_exper *e, line_ctx *c, size_t q, FILE *f, double *val, double *th, const size_t *off,
+                         const size_t *fillv, const size_t *fillt)
 {
-    const ck_chart *ch = c->chart;
     size_t L = (size_t)e->nlayer;
-    vp_afile af = { 0 };
-    vp_status s = ck_dat_open(e, ch, &af, err);
-    if (s) return s;
-    fprintf(af.fp, "# %s by layer: median, min and max over seeds of the finite positive values; "
-                   "theory = %s (median over seeds); '?' = nothing to draw\n",
-            vp_col_name(ch->column), ch->theory != VP_COL_NONE ? vp_col_name(ch->theory) : "none");
     for (size_t i = 0; i < e->nvar; i++) {
         char lab[700];
+        size_t blk = q * e->nvar + i;
         ck_clean_copy(lab, sizeof lab, e->var[i].name);
-        fprintf(af.fp, "%s# index %zu: variant %d, %s", i ? "\n\n" : "", i, e->var[i].id, lab);
-        if (ck_partial_seeds(e)) fprintf(af.fp, " (%zu of %zu seeds completed)", e->var[i].seeds, e->nseeds);
-        fputs("\n# layer median min max theory n\n", af.fp);
+        fprintf(f, "%s# index %zu: ", blk ? "\n\n" : "", blk);
+        if (c->nq > 1) fprintf(f, "%s of ", c->name[q]);
+        fprintf(f, "variant %d, %s", e->var[i].id, lab);
+        if (ck_partial_seeds(e)) fprintf(f, " (%zu of %zu seeds completed)", e->var[i].seeds, e->nseeds);
+        fputs("\n# layer median min max theory n\n", f);
         for (size_t l = 0; l < L; l++) {
             size_t bi = i * L + l;
             vp_stat m = vp_stat_of(val + off[bi], fillv[bi]), t = vp_stat_of(th + off[bi], fillt[bi]);
-            fprintf(af.fp, "%zu", l + 1);
-            ck_put_num(af.fp, m.med);
-            ck_put_num(af.fp, m.lo);
-            ck_put_num(af.fp, m.hi);
-            ck_put_num(af.fp, t.med);
-            fprintf(af.fp, " %zu\n", fillv[bi]);
-            if (fillv[bi]) { c->has[i] = 1; c->panel_points[e->var[i].panel]++; }
-            if (fillt[bi]) c->has_theory[i] = 1;
+            fprintf(f, "%zu", l + 1);
+            ck_put_num(f, m.med);
+            ck_put_num(f, m.lo);
+            ck_put_num(f, m.hi);
+            ck_put_num(f, t.med);
+            fprintf(f, " %zu\n", fillv[bi]);
+            if (fillv[bi]) {
+                c->has[blk] = c->has_any[i] = 1;
+                c->panel_points[q * e->nact + (size_t)e->var[i].panel]++;
+                c->ylo[q] = fmin(c->ylo[q], m.lo);
+                c->yhi[q] = fmax(c->yhi[q], m.hi);
+            }
+            if (fillt[bi] && q == 0) {
+                c->has_theory[i] = 1;
+                c->ylo[q] = fmin(c->ylo[q], t.med);
+                c->yhi[q] = fmax(c->yhi[q], t.med);
+            }
         }
     }
-    s = vp_afile_commit(&af, err);
-    vp_afile_abort(&af);
+}
+
+typedef struct {
+    size_t nonfinite, nonpos, total;
+} skipped;
+
+/* Statistic q of every layers.csv row into its (variant, layer) bucket: the values the
+ * axis can draw (finite; positive too on a log axis), and theory values alike. */
+static vp_status bucket(const ck_exper *e, const line_ctx *c, size_t q, double *val, double *th, const size_t *off,
+                        size_t *fillv, size_t *fillt, skipped *sk, vp_err *err)
+{
+    const vp_table *t = e->tab[VP_CSV_LAYERS];
+    size_t nr = vp_table_nrows(t), L = (size_t)e->nlayer;
+    int logy = c->chart->axis == CK_AXIS_LOG, ct = q == 0 ? c->theory : -1;
+    vp_status s = VP_OK;
+    for (size_t r = 0; r < nr && !s; r++) {
+        size_t bi = (size_t)e->lrow_var[r] * L + (size_t)e->lrow_layer[r] - 1;
+        double v;
+        if ((s = vp_table_num(t, r, (size_t)c->col[q], &v, err))) break;
+        sk->total++;
+        if (!isfinite(v)) sk->nonfinite++;
+        else if (logy && v <= 0) sk->nonpos++;
+        else val[off[bi] + fillv[bi]++] = v;
+        if (ct >= 0) {
+            if ((s = vp_table_num(t, r, (size_t)ct, &v, err))) break;
+            if (isfinite(v) && (!logy || v > 0)) th[off[bi] + fillt[bi]++] = v;
+        }
+    }
     return s;
 }
 
-/* Aggregate the layers.csv column per (variant, layer) over seeds, write <stem>.dat,
- * draw, and add the chart with notes on what the log axis cannot show. */
+/* Aggregate the layers.csv statistics per (variant, layer) over seeds, write <stem>.dat,
+ * draw, and add the chart with notes on what the axis cannot show. */
 vp_status ck_draw_lines(ck_exper *e, const ck_chart *ch, vp_err *err)
 {
     const vp_table *t = e->tab[VP_CSV_LAYERS];
-    int cc = vp_table_find_col(t, ch->column);
-    if (cc < 0) return VP_OK; /* an older results folder without this statistic */
-    int ct = ch->theory != VP_COL_NONE ? vp_table_find_col(t, ch->theory) : -1;
+    line_ctx c = { .chart = ch, .nq = ch->ylabel2 ? 2 : 1 };
+    c.col[0] = ch->column_name ? vp_table_find(t, ch->column_name) : vp_table_find_col(t, ch->column);
+    c.name[0] = ch->column_name ? ch->column_name : vp_col_name(ch->column);
+    c.theory = ch->theory_name ? vp_table_find(t, ch->theory_name)
+               : ch->theory != VP_COL_NONE ? vp_table_find_col(t, ch->theory) : -1;
+    if (c.nq == 2) {
+        c.col[1] = vp_table_find_col(t, ch->column2);
+        c.name[1] = vp_col_name(ch->column2);
+    }
+    for (size_t q = 0; q < c.nq; q++)
+        if (c.col[q] < 0) return VP_OK; /* an older results folder without this statistic */
     size_t nr = vp_table_nrows(t), L = (size_t)e->nlayer, nb = e->nvar * L;
     size_t *cnt = calloc(nb + 1, sizeof *cnt), *off = calloc(nb + 1, sizeof *off);
     size_t *fillv = calloc(nb + 1, sizeof *fillv), *fillt = calloc(nb + 1, sizeof *fillt);
     double *val = malloc((nr + 1) * sizeof *val), *th = malloc((nr + 1) * sizeof *th);
-    line_ctx c = { .chart = ch, .band = e->nseeds > 1 };
-    c.has = calloc(e->nvar, sizeof *c.has);
+    c.band = e->nseeds > 1 && e->colour_key < 0;
+    c.has = calloc(c.nq * e->nvar, sizeof *c.has);
+    c.has_any = calloc(e->nvar, sizeof *c.has_any);
     c.has_theory = calloc(e->nvar, sizeof *c.has_theory);
-    c.panel_points = calloc(e->nact, sizeof *c.panel_points);
+    c.panel_points = calloc(c.nq * e->nact, sizeof *c.panel_points);
     vp_status s = VP_OK;
-    size_t nonfinite = 0, nonpos = 0;
-    if (!cnt || !off || !fillv || !fillt || !val || !th || !c.has || !c.has_theory || !c.panel_points) {
+    skipped sk = { 0, 0, 0 };
+    vp_afile af = { 0 };
+    if (!cnt || !off || !fillv || !fillt || !val || !th || !c.has || !c.has_any || !c.has_theory || !c.panel_points) {
         s = vp_fail(err, VP_ERR_NOMEM, "out of memory");
         goto end;
     }
     for (size_t r = 0; r < nr; r++) cnt[(size_t)e->lrow_var[r] * L + (size_t)e->lrow_layer[r] - 1]++;
     for (size_t i = 1; i <= nb; i++) off[i] = off[i - 1] + cnt[i - 1];
-    for (size_t r = 0; r < nr && !s; r++) {
-        size_t bi = (size_t)e->lrow_var[r] * L + (size_t)e->lrow_layer[r] - 1;
-        double v;
-        if ((s = vp_table_num(t, r, (size_t)cc, &v, err))) break;
-        if (!isfinite(v)) nonfinite++;
-        else if (v <= 0) nonpos++;
-        else val[off[bi] + fillv[bi]++] = v;
-        if (ct >= 0) {
-            if ((s = vp_table_num(t, r, (size_t)ct, &v, err))) break;
-            if (isfinite(v) && v > 0) th[off[bi] + fillt[bi]++] = v;
-        }
+    if ((s = ck_dat_open(e, ch, &af, err))) goto end;
+    const char *kept = ch->axis == CK_AXIS_LOG ? "finite positive" : "finite";
+    if (c.nq == 1)
+        fprintf(af.fp, "# %s by layer: median, min and max over seeds of the %s values; "
+                       "theory = %s (median over seeds); '?' = nothing to draw\n",
+                c.name[0], kept, c.theory >= 0 ? vp_table_colname(t, (size_t)c.theory) : "none");
+    else
+        fprintf(af.fp, "# %s (blocks 0-%zu) and %s (blocks %zu-%zu) by layer: median, min and max over seeds of the %s "
+                       "values; '?' = nothing to draw\n",
+                c.name[0], e->nvar - 1, c.name[1], e->nvar, 2 * e->nvar - 1, kept);
+    for (size_t q = 0; q < c.nq && !s; q++) {
+        c.ylo[q] = INFINITY;
+        c.yhi[q] = -INFINITY;
+        memset(fillv, 0, (nb + 1) * sizeof *fillv);
+        memset(fillt, 0, (nb + 1) * sizeof *fillt);
+        if (!(s = bucket(e, &c, q, val, th, off, fillv, fillt, &sk, err)))
+            write_blocks(e, &c, q, af.fp, val, th, off, fillv, fillt);
     }
-    if (!s) s = write_dat(e, &c, val, th, off, fillv, fillt, err);
+    if (!s) s = vp_afile_commit(&af, err);
     if (!s) s = ck_render(e, ch, line_body, &c, err);
     if (!s) {
         char notes[800] = "";
         size_t n = 0;
-        if (nonfinite || nonpos)
+        const char *what = c.nq == 1 ? c.name[0] : "the two statistics";
+        if (ch->axis == CK_AXIS_LOG && (sk.nonfinite || sk.nonpos))
             n = (size_t)snprintf(notes, sizeof notes,
                                  "Not drawn on the log axis: %zu non-finite (nan/inf) and %zu non-positive of %zu values "
                                  "of %s; medians and ranges use the remaining seeds. ",
-                                 nonfinite, nonpos, nr, vp_col_name(ch->column));
-        if (n < sizeof notes) ck_note_subsets(e, c.has, notes + n, sizeof notes - n);
+                                 sk.nonfinite, sk.nonpos, sk.total, what);
+        else if (sk.nonfinite)
+            n = (size_t)snprintf(notes, sizeof notes, "Not drawn: %zu non-finite (nan/inf) of %zu values of %s; medians "
+                                 "and ranges use the remaining seeds. ", sk.nonfinite, sk.total, what);
+        if (e->colour_key >= 0 && e->nseeds > 1 && n < sizeof notes)
+            n += (size_t)snprintf(notes + n, sizeof notes - n, "Colour = %s (colour bar); the seed ranges are not "
+                                  "shaded with this many curves (the .dat file has them). ", e->sweep[e->colour_key]);
+        if (n < sizeof notes) ck_note_subsets(e, c.has_any, notes + n, sizeof notes - n);
+        if (c.nq == 2 && e->nact > MAX_PANELS / 2 && strlen(notes) < sizeof notes)
+            snprintf(notes + strlen(notes), sizeof notes - strlen(notes), "Panels for the first %d of %zu activations. ",
+                     MAX_PANELS / 2, e->nact);
         s = ck_add_chart(e, ch, NULL, notes, err);
     }
 end:
+    vp_afile_abort(&af);
     free(cnt);
     free(off);
     free(fillv);
@@ -186,6 +298,7 @@ end:
     free(val);
     free(th);
     free(c.has);
+    free(c.has_any);
     free(c.has_theory);
     free(c.panel_points);
     return s;

@@ -135,8 +135,27 @@ static vp_status fill_sweep_values(ck_exper *e, vp_err *err)
     return VP_OK;
 }
 
-/* Legend labels: the initializer, plus the swept keys (other than activation
- * and initializer) that differ between variants sharing both. */
+const char *ck_short_key(const char *k)
+{
+    const char *dot = strrchr(k, '.');
+    return dot ? dot + 1 : k;
+}
+
+/* 1 when the label already says key=value (followed by ',', ')' or its end): an
+ * initializer's parameters are in its label unless they have their default value. */
+static int label_says(const char *label, const char *key, const char *value)
+{
+    char kv[300];
+    size_t n = (size_t)snprintf(kv, sizeof kv, "%s=%s", key, value);
+    for (const char *s = strstr(label, kv); s && n < sizeof kv; s = strstr(s + 1, kv))
+        if ((s == label || s[-1] == '(' || s[-1] == ',' || s[-1] == ' ') && strchr(",)", s[n])) return 1;
+    return 0;
+}
+
+/* Legend labels: the initializer, plus every swept key (other than activation and
+ * initializer) whose value differs between variants of one activation, with its value
+ * unless the initializer's label already says it -- a default value included, so
+ * no label leaves a swept setting silent. */
 static vp_status make_labels(ck_exper *e, vp_err *err)
 {
     int *need = calloc(e->nsweep ? e->nsweep : 1, sizeof *need);
@@ -145,7 +164,7 @@ static vp_status make_labels(ck_exper *e, vp_err *err)
         if (strcmp(e->sweep[k], VP_SWEEP_ACTIVATION) == 0 || strcmp(e->sweep[k], VP_SWEEP_INIT) == 0) continue;
         for (size_t i = 0; i < e->nvar && !need[k]; i++)
             for (size_t j = i + 1; j < e->nvar && !need[k]; j++)
-                if (strcmp(e->var[i].act, e->var[j].act) == 0 && strcmp(e->var[i].init, e->var[j].init) == 0 &&
+                if (strcmp(e->var[i].act, e->var[j].act) == 0 &&
                     strcmp(e->sweepval[i * e->nsweep + k], e->sweepval[j * e->nsweep + k]) != 0)
                     need[k] = 1;
     }
@@ -153,13 +172,26 @@ static vp_status make_labels(ck_exper *e, vp_err *err)
         ck_variant *v = &e->var[i];
         size_t n = (size_t)snprintf(v->label, sizeof v->label, "%s", v->init);
         for (size_t k = 0; k < e->nsweep && n < sizeof v->label; k++) {
-            if (!need[k]) continue;
-            const char *dot = strrchr(e->sweep[k], '.');
-            n += (size_t)snprintf(v->label + n, sizeof v->label - n, ", %s=%s",
-                                  dot ? dot + 1 : e->sweep[k], e->sweepval[i * e->nsweep + k]);
+            const char *key = ck_short_key(e->sweep[k]), *val = e->sweepval[i * e->nsweep + k];
+            if (!need[k] || label_says(v->init, key, val)) continue;
+            n += (size_t)snprintf(v->label + n, sizeof v->label - n, ", %s=%s", key, val);
         }
-        snprintf(v->name, sizeof v->name, "%s / %s", v->act, v->label);
     }
+    /* Two variants of one activation still alike (a sweep value that gives the same
+     * label, e.g. a parameter spelled out at its default): their numbers tell them apart. */
+    for (size_t i = 0; i < e->nvar; i++)
+        for (size_t j = i + 1; j < e->nvar; j++)
+            if (strcmp(e->var[i].act, e->var[j].act) == 0 && strcmp(e->var[i].label, e->var[j].label) == 0) {
+                char same[400];
+                snprintf(same, sizeof same, "%s", e->var[i].label);
+                for (size_t k = i; k < e->nvar; k++)
+                    if (strcmp(e->var[k].act, e->var[i].act) == 0 && strcmp(e->var[k].label, same) == 0) {
+                        size_t n = strlen(e->var[k].label);
+                        snprintf(e->var[k].label + n, sizeof e->var[k].label - n, " [#%d]", e->var[k].id);
+                    }
+            }
+    for (size_t i = 0; i < e->nvar; i++)
+        snprintf(e->var[i].name, sizeof e->var[i].name, "%s / %s", e->var[i].act, e->var[i].label);
     free(need);
     e->act = calloc(e->nvar, sizeof *e->act);
     e->style = calloc(e->nvar, sizeof *e->style);
@@ -174,6 +206,85 @@ static vp_status make_labels(ck_exper *e, vp_err *err)
         v->style = s;
     }
     return VP_OK;
+}
+
+/* Ascending order of number cells (each parses: the colour key is numeric). */
+static int cmp_num_cell(const void *a, const void *b)
+{
+    double x = NAN, y = NAN;
+    vp_table_parse_num(*(const char *const *)a, &x);
+    vp_table_parse_num(*(const char *const *)b, &y);
+    return (x > y) - (x < y);
+}
+
+/* More than LEGEND_CURVES variants in an activation's panel: colour the curves by the
+ * swept number that varies within the panels and has the most values (a colour bar
+ * names it), and give each combination of the other swept values that vary within an
+ * activation its own panel, so every curve in a panel differs only by that number and
+ * has a colour of its own. Without such a number (only categories vary) the legend of
+ * styles stays, each style with a colour of its own. */
+static vp_status choose_colours(ck_exper *e, vp_err *err)
+{
+    e->colour_key = -1;
+    size_t *count = calloc(e->nact + 1, sizeof *count), maxc = 0;
+    if (!count) return vp_fail(err, VP_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < e->nvar; i++)
+        if (++count[e->var[i].panel] > maxc) maxc = count[e->var[i].panel];
+    free(count);
+    if (maxc <= LEGEND_CURVES || e->nsweep == 0) return VP_OK;
+    int *vary = calloc(e->nsweep, sizeof *vary);
+    const char **vals = calloc(e->nvar + 1, sizeof *vals);
+    if (!vary || !vals) { free(vary); free(vals); return vp_fail(err, VP_ERR_NOMEM, "out of memory"); }
+    size_t best = 0;
+    for (size_t k = 0; k < e->nsweep; k++) {
+        if (strcmp(e->sweep[k], VP_SWEEP_ACTIVATION) == 0) continue;
+        int numeric = 1;
+        size_t nv = 0;
+        for (size_t i = 0; i < e->nvar; i++) {
+            const char *v = e->sweepval[i * e->nsweep + k];
+            double x;
+            numeric &= vp_table_parse_num(v, &x) == VP_TABLE_NUM_OK && isfinite(x);
+            if (str_index(vals, nv, v) < 0) vals[nv++] = v;
+            for (size_t j = 0; j < i && !vary[k]; j++)
+                vary[k] = e->var[j].panel == e->var[i].panel && strcmp(e->sweepval[j * e->nsweep + k], v) != 0;
+        }
+        if (vary[k] && numeric && nv > best) { best = nv; e->colour_key = (int)k; }
+    }
+    vp_status s = VP_OK;
+    if (e->colour_key < 0) goto end;
+    /* the colour key's values, ascending, and each variant's rank among them */
+    size_t ck = (size_t)e->colour_key;
+    e->ncolour = 0;
+    for (size_t i = 0; i < e->nvar; i++) {
+        const char *v = e->sweepval[i * e->nsweep + ck];
+        if (str_index(vals, e->ncolour, v) < 0) vals[e->ncolour++] = v;
+    }
+    qsort(vals, e->ncolour, sizeof *vals, cmp_num_cell);
+    for (size_t i = 0; i < e->nvar; i++) e->var[i].rank = str_index(vals, e->ncolour, e->sweepval[i * e->nsweep + ck]);
+    e->colour_vals = vals;
+    vals = NULL;
+    /* panels: the activation and every other key that varies within an activation */
+    e->act_owned = calloc(e->nvar, sizeof *e->act_owned);
+    if (!e->act_owned) { s = vp_fail(err, VP_ERR_NOMEM, "out of memory"); goto end; }
+    e->nact = 0;
+    for (size_t i = 0; i < e->nvar; i++) {
+        char t[600];
+        size_t n = (size_t)snprintf(t, sizeof t, "%s", e->var[i].act);
+        for (size_t k = 0; k < e->nsweep && n < sizeof t; k++)
+            if (vary[k] && k != ck)
+                n += (size_t)snprintf(t + n, sizeof t - n, ", %s=%s", ck_short_key(e->sweep[k]), e->sweepval[i * e->nsweep + k]);
+        int a = str_index((const char **)e->act_owned, e->nact, t);
+        if (a < 0) {
+            if (!(e->act_owned[e->nact] = strdup(t))) { s = vp_fail(err, VP_ERR_NOMEM, "out of memory"); goto end; }
+            a = (int)e->nact++;
+        }
+        e->var[i].panel = a;
+    }
+    for (size_t a = 0; a < e->nact; a++) e->act[a] = e->act_owned[a];
+end:
+    free(vary);
+    free(vals);
+    return s;
 }
 
 double ck_cfg_num(const cJSON *o, const char *a, const char *b)
@@ -288,7 +399,7 @@ vp_status ck_model_build(ck_exper *e, vp_err *err)
         vp_table_num(l, i, cv, &v, NULL);
         e->lrow_var[i] = e->pos[(int)v];
     }
-    if ((s = fill_sweep_values(e, err)) || (s = make_labels(e, err))) return s;
+    if ((s = fill_sweep_values(e, err)) || (s = make_labels(e, err)) || (s = choose_colours(e, err))) return s;
     count_completed(e);
     make_subtitle(e);
     return VP_OK;
@@ -322,10 +433,14 @@ void ck_model_free(ck_exper *e)
     free(e->var);
     free(e->pos);
     free(e->act);
+    for (size_t i = 0; e->act_owned && i < e->nact; i++) free(e->act_owned[i]);
+    free(e->act_owned);
+    free(e->colour_vals);
     free(e->style);
     free(e->sweep);
     free(e->sweepval);
     free(e->lrow_var);
     free(e->lrow_layer);
     free(e->charts);
+    ck_jobs_free(e);
 }

@@ -23,10 +23,11 @@ typedef struct {
     const ck_chart *chart;
     const vp_ratio_summary **rs[VP_RATIO_COUNT]; /* per variant */
     int used[VP_VERDICT_COUNT];
+    int overflow[2];  /* variants whose ratio has no finite positive median */
     double ylo[2], yhi[2];
 } over_ctx;
 
-/* Tick label for variant i: the activation, then the legend label wrapped at
+/* Tick label for variant i: its number in the summary table and the activation, then the legend label wrapped at
  * commas or an opening bracket into lines of about `width` characters (a
  * piece is cut hard only when much longer). Appends to b when b is non-NULL;
  * returns the number of lines. */
@@ -35,7 +36,9 @@ static size_t wrapped_label(const ck_exper *e, size_t i, size_t width, ck_sbuf *
     char q[QLEN], piece[420];
     const char *s = e->var[i].label;
     size_t lines = 1;
-    if (b) ck_printf(b, "%s", vp_plot_quote(q, sizeof q, e->var[i].act));
+    char head[300];
+    snprintf(head, sizeof head, "#%d %s", e->var[i].id, e->var[i].act); /* the summary table's # */
+    if (b) ck_printf(b, "%s", vp_plot_quote(q, sizeof q, head));
     while (*s) {
         size_t n = strlen(s), cut = n;
         if (n > width && n > 2) {
@@ -55,10 +58,10 @@ static size_t wrapped_label(const ck_exper *e, size_t i, size_t width, ck_sbuf *
 }
 
 /* The x axis of panel k: blank tics on top, labels (or positions) at the bottom. */
-static void over_xtics(vp_plot *p, const ck_exper *e, int k, int full, size_t width)
+static void over_xtics(ck_gp *p, const ck_exper *e, int k, int full, size_t width)
 {
     if (k == 0) {
-        vp_plot_cmd(p, "set xtics 1, 1, %zu scale 0.5; set format x ''; unset xlabel", e->nvar);
+        ck_cmd(p, "set xtics 1, 1, %zu scale 0.5; set format x ''; unset xlabel", e->nvar);
     } else if (full) {
         ck_sbuf b = { 0 };
         for (size_t i = 0; i < e->nvar; i++) {
@@ -66,17 +69,21 @@ static void over_xtics(vp_plot *p, const ck_exper *e, int k, int full, size_t wi
             wrapped_label(e, i, width, &b);
             ck_printf(&b, " %zu", i + 1);
         }
-        if (!b.oom) vp_plot_cmd(p, "set xtics (%s) noenhanced scale 0.5 font ',9'", b.s);
+        if (!b.oom) ck_cmd(p, "set xtics (%s) noenhanced scale 0.5 font ',9'", b.s);
         free(b.s);
-        vp_plot_cmd(p, "unset xlabel");
-    } else {
-        vp_plot_cmd(p, "set xtics 1, %zu; set format x '%%.0f'", e->nvar > 48 ? e->nvar / 24 : 2);
-        vp_plot_cmd(p, "set xlabel 'variant position (1 = first variant; see the summary table in " VP_FILE_REPORT ")'");
+        ck_cmd(p, "unset xlabel");
+    } else { /* bar i+1 is labelled with its variant number, the summary table's # */
+        size_t step = e->nvar > 48 ? e->nvar / 24 : 2;
+        ck_sbuf b = { 0 };
+        for (size_t i = 0; i < e->nvar; i += step) ck_printf(&b, "%s'%d' %zu", i ? ", " : "", e->var[i].id, i + 1);
+        if (!b.oom) ck_cmd(p, "set xtics (%s) scale 0.5", b.s);
+        free(b.s);
+        ck_cmd(p, "set xlabel 'variant # (the first column of the summary table in " VP_FILE_REPORT ")'");
     }
 }
 
 /* The bars of panel k: one block per verdict, hatching over the tint, whiskers. */
-static void over_bars(vp_plot *p, const over_ctx *c, int k)
+static void over_bars(ck_gp *p, const over_ctx *c, int k)
 {
     const char *stem = c->chart->stem;
     ck_sbuf b = { 0 };
@@ -94,20 +101,23 @@ static void over_bars(vp_plot *p, const over_ctx *c, int k)
                           stem, k * VP_VERDICT_COUNT + v, VERDICT_COLOUR[v], VERDICT_PATTERN[v]);
         ck_printf(&b, ", '%s.dat' index %d using 1:2:3:4 with yerrorbars lc rgb 'black' pt 7 ps 0.5 lw 1 notitle",
                   stem, 2 * VP_VERDICT_COUNT + k);
-    } else {
-        ck_printf(&b, "NaN notitle");
     }
-    if (!b.oom) vp_plot_cmd(p, "plot %s", b.s);
+    if (c->overflow[k]) /* to the panel's edge, cross-hatched, in the colour of its verdict */
+        ck_printf(&b, "%s'%s.dat' index %d using 1:(sqrt($4*$5)):2:3:4:5:6 with boxxyerror lc rgb variable fs pattern 2 "
+                      "border notitle", *sep ? ", " : "", stem, 2 * VP_VERDICT_COUNT + 2 + k);
+    else if (!*sep)
+        ck_printf(&b, "NaN notitle");
+    if (!b.oom) ck_cmd(p, "plot %s", b.s);
     free(b.s);
 }
 
 /* The verdict legend on the right. */
-static void over_key(vp_plot *p, const over_ctx *c, double bottom)
+static void over_key(ck_gp *p, const over_ctx *c, double bottom)
 {
     ck_margins(p, (ck_box){ 0.82, 0.99, bottom, 0.86 });
-    vp_plot_cmd(p, "unset border; unset tics; unset xlabel; unset ylabel; unset title; unset grid; "
+    ck_cmd(p, "unset border; unset tics; unset xlabel; unset ylabel; unset title; unset grid; "
                    "unset logscale; unset label; unset arrow; set xrange [0:1]; set yrange [0:1]");
-    vp_plot_cmd(p, "set key at screen 0.83, 0.85 left top vertical Left reverse samplen 2 spacing 1.5 title 'verdict' noenhanced");
+    ck_cmd(p, "set key at screen 0.83, 0.85 left top vertical Left reverse samplen 2 spacing 1.5 title 'verdict' noenhanced");
     ck_sbuf b = { 0 };
     const char *sep = "";
     size_t nk = 0;
@@ -122,15 +132,20 @@ static void over_key(vp_plot *p, const over_ctx *c, double bottom)
         sep = ", ";
         nk++;
     }
-    vp_plot_cmd(p, "set label 1 'bar: median over seeds' at screen 0.835, %.3f left font ',10'", 0.8 - 0.035 * (double)nk);
-    vp_plot_cmd(p, "set label 2 'whisker: min–max' at screen 0.835, %.3f left font ',10'", 0.77 - 0.035 * (double)nk);
-    vp_plot_cmd(p, "set label 3 'dotted: ratio 1' at screen 0.835, %.3f left font ',10'", 0.74 - 0.035 * (double)nk);
+    if (c->overflow[0] || c->overflow[1]) {
+        ck_printf(&b, "%sNaN with boxes lc rgb '#555555' fs pattern 2 border title 'overflow: ∞, 0, nan'", sep);
+        sep = ", ";
+        nk++;
+    }
+    ck_cmd(p, "set label 1 'bar: median over seeds' at screen 0.835, %.3f left font ',10'", 0.8 - 0.035 * (double)nk);
+    ck_cmd(p, "set label 2 'whisker: min–max' at screen 0.835, %.3f left font ',10'", 0.77 - 0.035 * (double)nk);
+    ck_cmd(p, "set label 3 'dotted: ratio 1' at screen 0.835, %.3f left font ',10'", 0.74 - 0.035 * (double)nk);
     if (!*sep) ck_printf(&b, "NaN notitle");
-    if (!b.oom) vp_plot_cmd(p, "plot %s", b.s);
+    if (!b.oom) ck_cmd(p, "plot %s", b.s);
     free(b.s);
 }
 
-static void over_body(vp_plot *p, const ck_exper *e, const void *vctx)
+static void over_body(ck_gp *p, const ck_exper *e, const void *vctx)
 {
     const over_ctx *c = vctx;
     int full = e->nvar <= MAX_LABELS;
@@ -141,18 +156,19 @@ static void over_body(vp_plot *p, const ck_exper *e, const void *vctx)
         if (l > lines) lines = l;
     }
     ck_page_title(p, e, ck_page_words(c->chart));
+    ck_cmd(p, "set style textbox opaque noborder"); /* marker text readable over the hatching */
     const char *ylab[2] = { "Var[z^{L}] / Var[z^{1}]", "Var[∂L/∂z^{1}] / Var[∂L/∂z^{L}]" };
     const char *ttl[2] = { "activations", "back-propagated gradients" };
     double bottom = full ? 0.05 + 0.0185 * (double)lines : 0.1, mid = bottom + (0.86 - bottom) / 2;
     for (int k = 0; k < 2; k++) {
         ck_box bx = { 0.1, 0.8, k ? bottom : mid + 0.04, k ? mid - 0.02 : 0.86 };
         ck_margins(p, bx);
-        vp_plot_cmd(p, "set title '%s'", ttl[k]);
-        vp_plot_cmd(p, "set logscale y; set format y '10^{%%L}'; set ylabel '%s'", ylab[k]);
-        vp_plot_cmd(p, "set yrange [%g:%g]; set xrange [0.4:%zu.6]", c->ylo[k], c->yhi[k], e->nvar);
-        vp_plot_cmd(p, "set grid ytics lt 1 lc rgb '#e0e0e0' lw 1");
-        vp_plot_cmd(p, "set arrow 1 from graph 0, first 1 to graph 1, first 1 nohead lc rgb '#555555' dt 3");
-        vp_plot_cmd(p, "unset key; unset label");
+        ck_cmd(p, "set title '%s'", ttl[k]);
+        ck_cmd(p, "set logscale y; set format y '10^{%%L}'; set ylabel '%s'", ylab[k]);
+        ck_cmd(p, "set yrange [%g:%g]; set xrange [0.4:%zu.6]", c->ylo[k], c->yhi[k], e->nvar);
+        ck_cmd(p, "set grid ytics lt 1 lc rgb '#e0e0e0' lw 1");
+        ck_cmd(p, "set arrow 1 from graph 0, first 1 to graph 1, first 1 nohead lc rgb '#555555' dt 3");
+        ck_cmd(p, "unset key; unset label");
         over_xtics(p, e, k, full, width);
         /* Non-finite medians: a text marker at the top or bottom of the panel. */
         for (size_t i = 0; i < e->nvar; i++) {
@@ -160,11 +176,11 @@ static void over_body(vp_plot *p, const ck_exper *e, const void *vctx)
             if (r->positive.n > 0) continue;
             const char *txt = r->n == 0 ? "failed" : isnan(r->special) ? "nan" : r->special > 0 ? "∞" : "0";
             int top = !(r->n && !isnan(r->special) && r->special <= 0);
-            vp_plot_cmd(p, "set label %zu '%s' at %zu, graph %s center tc rgb '%s' font ',10'", i + 10, txt,
+            ck_cmd(p, "set label %zu '%s' at %zu, graph %s center front boxed tc rgb '%s' font ',10'", i + 10, txt,
                         i + 1, top ? "0.93" : "0.07", VERDICT_COLOUR[r->majority]);
         }
         over_bars(p, c, k);
-        vp_plot_cmd(p, "unset arrow 1; unset label");
+        ck_cmd(p, "unset arrow 1; unset label");
     }
     over_key(p, c, bottom);
 }
@@ -201,15 +217,39 @@ static vp_status over_dat(const ck_exper *e, const over_ctx *c, vp_err *err)
             if (!any) fputs("? ? ? ? ? ?\n", af.fp);
         }
     for (int k = 0; k < VP_RATIO_COUNT; k++) {
-        fprintf(af.fp, "\n\n# index %d: %s min-max over seeds\n", 2 * VP_VERDICT_COUNT + k, name[k]);
+        fprintf(af.fp, "\n\n# index %d: %s min-max over seeds (a seed's inf or 0 reaches the panel's edge)\n",
+                2 * VP_VERDICT_COUNT + k, name[k]);
         int any = 0;
         for (size_t i = 0; i < e->nvar; i++) {
             const vp_ratio_summary *r = c->rs[k][i];
             if (r->positive.n == 0) continue;
-            fprintf(af.fp, "%zu %.9g %.9g %.9g\n", i + 1, r->positive.med, r->positive.lo, r->positive.hi);
+            double lo = r->positive.lo, hi = r->positive.hi;
+            if (r->positive.n < r->n && !isnan(r->special)) { /* some seed overflowed: show where */
+                if (r->special > 0) hi = c->yhi[k];
+                else lo = c->ylo[k];
+            }
+            fprintf(af.fp, "%zu %.9g %.9g %.9g\n", i + 1, r->positive.med, lo, hi);
             any = 1;
         }
         if (!any) fputs("? ? ? ?\n", af.fp);
+    }
+    for (int k = 0; k < VP_RATIO_COUNT; k++) {
+        fprintf(af.fp, "\n\n# index %d: %s overflow bars (no finite positive median): x xlo xhi ylo yhi rgb, "
+                       "up to the panel's top for inf, down to its bottom for 0, across it for nan and failed runs\n",
+                2 * VP_VERDICT_COUNT + 2 + k, name[k]);
+        int any = 0;
+        for (size_t i = 0; i < e->nvar; i++) {
+            const vp_ratio_summary *r = c->rs[k][i];
+            if (r->positive.n > 0) continue;
+            vp_verdict v = r->n == 0 ? VP_VERDICT_OTHER : r->majority;
+            double lo = c->ylo[k], hi = c->yhi[k];
+            if (r->n && !isnan(r->special) && r->special > 0) lo = 1;
+            else if (r->n && !isnan(r->special)) hi = 1;
+            fprintf(af.fp, "%zu %.9g %.9g %.9g %.9g %ld\n", i + 1, (double)i + 0.65, (double)i + 1.35, lo, hi,
+                    strtol(VERDICT_COLOUR[v] + 1, NULL, 16));
+            any = 1;
+        }
+        if (!any) fputs("? ? ? ? ? ?\n", af.fp);
     }
     s = vp_afile_commit(&af, err);
     vp_afile_abort(&af);
@@ -225,8 +265,8 @@ vp_status ck_draw_overview(ck_exper *e, const ck_chart *ch, vp_err *err)
     if (!c.rs[0] || !c.rs[1]) { s = vp_fail(err, VP_ERR_NOMEM, "out of memory"); goto end; }
     if ((s = ck_summary(e, &sum, err))) goto end;
     size_t nspecial = 0;
-    for (int k = 0; k < VP_RATIO_COUNT; k++) {
-        double lo = 1, hi = 1;
+    double lo = 1, hi = 1; /* one range for both panels */
+    for (int k = 0; k < VP_RATIO_COUNT; k++)
         for (size_t i = 0; i < e->nvar; i++) {
             const vp_ratio_summary *r = c.rs[k][i] = vp_summary_ratio(sum, e->var[i].id, (vp_ratio)k);
             if (r->positive.n > 0) {
@@ -235,9 +275,11 @@ vp_status ck_draw_overview(ck_exper *e, const ck_chart *ch, vp_err *err)
                 c.used[r->majority] = 1;
             } else {
                 nspecial++;
+                c.overflow[k] = 1;
             }
         }
-        /* Room above and below for the markers of non-finite ratios. */
+    /* Room above and below for the markers of non-finite ratios. */
+    for (int k = 0; k < VP_RATIO_COUNT; k++) {
         c.ylo[k] = pow(10, floor(log10(lo)) - 0.5);
         c.yhi[k] = pow(10, ceil(log10(hi)) + 0.5);
     }
@@ -245,11 +287,12 @@ vp_status ck_draw_overview(ck_exper *e, const ck_chart *ch, vp_err *err)
     char notes[800] = "";
     size_t n = 0;
     if (nspecial)
-        n = (size_t)snprintf(notes, sizeof notes, "%zu bars have no finite positive median and are marked "
-                                                  "∞, 0, nan or failed instead of drawn. ", nspecial);
+        n = (size_t)snprintf(notes, sizeof notes, "%zu bars have no finite positive median: they are drawn "
+                                                  "cross-hatched to the panel's edge (up for ∞, down for 0, across "
+                                                  "for nan and failed runs) and labelled. ", nspecial);
     if (e->nvar > MAX_LABELS)
-        snprintf(notes + n, sizeof notes - n, "With %zu variants the x axis shows positions; "
-                                              "the summary table lists them in the same order. ", e->nvar);
+        snprintf(notes + n, sizeof notes - n, "With %zu variants the x axis shows the variant numbers of the "
+                                              "summary table (its first column). ", e->nvar);
     s = ck_add_chart(e, ch, NULL, notes, err);
 end:
     free(c.rs[0]);

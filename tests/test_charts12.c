@@ -1,0 +1,829 @@
+/* Tests for the charts of issue 12 (src/present/charts/): drawing through shared gnuplot
+ * processes, the phase chart, many-variant sweeps, the new by-layer charts, the
+ * histograms and the Jacobian chart. Results folders are written here by hand (small
+ * CSV files whose values the tests know) or taken from tests/fixtures. Run from the
+ * repo root (make unit). */
+#include <criterion/criterion.h>
+#include <dirent.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "present/charts.h"
+
+#define FIXTURES "tests/fixtures"
+
+static char *c12_read(const char *dir, const char *name)
+{
+    char p[4096];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    return vt_slurp_must(p, NULL);
+}
+
+static int c12_exists(const char *dir, const char *name)
+{
+    char p[4096];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    return vt_exists(p);
+}
+
+/* An executable shell script DIR/NAME. */
+static void c12_script(const char *dir, const char *name, const char *text)
+{
+    char p[4096];
+    vt_write_file(dir, name, text);
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    cr_assert_eq(chmod(p, 0755), 0);
+}
+
+/* A fresh folder DIR with DIR/res (made) for a results folder and DIR/plots (not made). */
+static void c12_dirs(char dir[64], char res[128], char plots[128])
+{
+    vt_mktmp(dir, 64, "/tmp/vp_c12_");
+    snprintf(res, 128, "%s/res", dir);
+    snprintf(plots, 128, "%s/plots", dir);
+    cr_assert_eq(mkdir(res, 0755), 0);
+}
+
+/* The charts of results folder res into plots, which must succeed. */
+static void c12_draw(const char *res, const char *plots)
+{
+    vp_err err = { "" };
+    cr_assert_eq(vp_charts_draw(res, plots, &err), VP_OK, "%s", err.msg);
+}
+
+/* ---- drawing: several charts per gnuplot process, two processes ---- */
+
+static const char *const SMALL_STEMS[] = { "act_var_pre", "act_var_post", "grad_var", "wgrad_var", "act_mean", "spp",
+                                           "dead_saturated", "hist_pre", "hist_post", "hist_grad_pre", "heatmap",
+                                           "overview", "jacobian" };
+#define NSMALL (sizeof SMALL_STEMS / sizeof SMALL_STEMS[0])
+
+/* All ten charts of tests/fixtures/small come from at most two gnuplot processes
+ * (one per chart before), and each chart's script still redraws it alone. */
+Test(charts12_speed, several_charts_per_gnuplot_process)
+{
+    char dir[64], plots[128], wrap[1024], cmd[512];
+    vt_mktmp(dir, sizeof dir, "/tmp/vp_c12_");
+    snprintf(wrap, sizeof wrap, "#!/bin/sh\necho started >> '%s/starts'\nexec gnuplot \"$@\"\n", dir);
+    c12_script(dir, "gp", wrap);
+    snprintf(wrap, sizeof wrap, "%s/gp", dir);
+    setenv("VARPROP_GNUPLOT", wrap, 1);
+    snprintf(plots, sizeof plots, "%s/plots", dir);
+    vp_err err = { "" };
+    cr_assert_eq(vp_charts_draw(FIXTURES "/small", plots, &err), VP_OK, "%s", err.msg);
+    snprintf(cmd, sizeof cmd, "%s/starts", dir);
+    int starts = vt_count_lines(cmd);
+    cr_assert(starts >= 1 && starts <= 2, "%d gnuplot processes for %zu charts", starts, NSMALL);
+    unsetenv("VARPROP_GNUPLOT");
+    for (size_t i = 0; i < NSMALL; i++) {
+        char png[256];
+        snprintf(png, sizeof png, "%s/%s.png", plots, SMALL_STEMS[i]);
+        cr_assert_eq(unlink(png), 0, "%s was drawn", png);
+        /* the script holds no trace of the shared process */
+        snprintf(png, sizeof png, "%s.gp", SMALL_STEMS[i]);
+        char *gp = c12_read(plots, png);
+        cr_assert(strstr(gp, "reset session") == NULL && strstr(gp, ".tmp.") == NULL, "%s", png);
+        free(gp);
+        snprintf(cmd, sizeof cmd, "cd '%s' && gnuplot %s.gp 2>/dev/null", plots, SMALL_STEMS[i]);
+        int rc = system(cmd);
+        cr_assert(WIFEXITED(rc) && WEXITSTATUS(rc) == 0, "gnuplot %s.gp alone", SMALL_STEMS[i]);
+        snprintf(png, sizeof png, "%s.png", SMALL_STEMS[i]);
+        cr_assert(c12_exists(plots, png), "%s.gp redrew %s", SMALL_STEMS[i], png);
+    }
+    vt_rmtree(dir);
+}
+
+/* The pipe carries `load` commands, not the scripts: gnuplot reads a pipe one byte per
+ * read() call, a file through stdio buffers. */
+Test(charts12_speed, scripts_reach_gnuplot_as_files)
+{
+    char dir[64], plots[128], wrap[1024], path[256];
+    vt_mktmp(dir, sizeof dir, "/tmp/vp_c12_");
+    snprintf(wrap, sizeof wrap, "#!/bin/sh\ntee -a '%s/stdin' | gnuplot \"$@\"\n", dir);
+    c12_script(dir, "gp", wrap);
+    snprintf(wrap, sizeof wrap, "%s/gp", dir);
+    setenv("VARPROP_GNUPLOT", wrap, 1);
+    snprintf(plots, sizeof plots, "%s/plots", dir);
+    vp_err err = { "" };
+    cr_assert_eq(vp_charts_draw(FIXTURES "/small", plots, &err), VP_OK, "%s", err.msg);
+    unsetenv("VARPROP_GNUPLOT");
+    size_t piped = 0, scripts = 0, n;
+    snprintf(path, sizeof path, "%s/stdin", dir);
+    char *in = vt_slurp_must(path, &piped);
+    for (size_t i = 0; i < NSMALL; i++) {
+        snprintf(path, sizeof path, "%s/%s.gp", plots, SMALL_STEMS[i]);
+        free(vt_slurp_must(path, &n));
+        scripts += n;
+        char load[128];
+        snprintf(load, sizeof load, "%s.part1.gp", SMALL_STEMS[i]); /* in a temporary's name */
+        const char *at = strstr(in, load);
+        cr_assert(at && at - in > 6, "%s is loaded from a file", SMALL_STEMS[i]);
+        const char *bol = at;
+        while (bol > in && bol[-1] != '\n') bol--;
+        cr_assert(strncmp(bol, "load '", 6) == 0, "%.60s", bol);
+    }
+    cr_assert(piped * 10 < scripts, "%zu bytes piped for %zu bytes of scripts", piped, scripts);
+    free(in);
+    DIR *d = opendir(plots);
+    struct dirent *de;
+    while ((de = readdir(d))) cr_assert(strstr(de->d_name, ".part") == NULL, "temporary script %s left", de->d_name);
+    closedir(d);
+    vt_rmtree(dir);
+}
+
+/* gnuplot fails on one chart: that chart leaves nothing behind, the error names it, the
+ * other charts (which shared its process) are complete, and no temporary is left. */
+Test(charts12_speed, a_failing_chart_is_named_and_the_others_kept)
+{
+    char dir[64], plots[128], wrap[1024];
+    vt_mktmp(dir, sizeof dir, "/tmp/vp_c12_");
+    snprintf(wrap, sizeof wrap,
+             "#!/bin/sh\nin=$(mktemp)\ncat > \"$in\"\n"
+             "if grep -q \"^load '.*overview\\.part\" \"$in\"; then rm -f \"$in\"; echo '         line 0: injected failure' >&2; exit 1; fi\n"
+             "gnuplot < \"$in\"; rc=$?; rm -f \"$in\"; exit $rc\n");
+    c12_script(dir, "gp", wrap);
+    snprintf(wrap, sizeof wrap, "%s/gp", dir);
+    setenv("VARPROP_GNUPLOT", wrap, 1);
+    snprintf(plots, sizeof plots, "%s/plots", dir);
+    vp_err err = { "" };
+    cr_assert_eq(vp_charts_draw(FIXTURES "/small", plots, &err), VP_ERR_EXTERNAL);
+    cr_assert(strstr(err.msg, "chart overview") && strstr(err.msg, "injected failure"), "%s", err.msg);
+    cr_assert(!c12_exists(plots, "overview.png") && !c12_exists(plots, "overview.svg") &&
+              !c12_exists(plots, "overview.gp"), "the failed chart leaves nothing");
+    for (size_t i = 0; i < NSMALL; i++) {
+        if (strcmp(SMALL_STEMS[i], "overview") == 0) continue;
+        char f[128];
+        snprintf(f, sizeof f, "%s.png", SMALL_STEMS[i]);
+        cr_assert(c12_exists(plots, f), "%s is kept", f);
+        snprintf(f, sizeof f, "%s.gp", SMALL_STEMS[i]);
+        cr_assert(c12_exists(plots, f), "%s is kept", f);
+    }
+    DIR *d = opendir(plots);
+    struct dirent *de;
+    while ((de = readdir(d))) cr_assert(strstr(de->d_name, ".tmp.") == NULL, "temporary %s", de->d_name);
+    closedir(d);
+    cr_assert(!c12_exists(plots, "report.md"));
+    unsetenv("VARPROP_GNUPLOT");
+    vt_rmtree(dir);
+}
+
+/* ---- a results folder written by hand ---- */
+
+/* DIR/config.json with this name, sweep object text (JSON) and depth; seeds [0, 1]. */
+static void c12_config(const char *dir, const char *sweep, int depth, int theory)
+{
+    char cfg[4096];
+    snprintf(cfg, sizeof cfg,
+             "{\"name\": \"c12\", \"seeds\": [0, 1], \"precision\": \"float64\", \"theory\": %s,\n"
+             " \"network\": {\"depth\": %d, \"width\": 8, \"activation\": \"tanh\", \"init\": \"he_normal\"},\n"
+             " \"input\": {\"distribution\": \"normal\", \"batch\": 16},\n \"sweep\": %s}\n",
+             theory ? "true" : "false", depth, sweep);
+    vt_write_file(dir, "config.json", cfg);
+}
+
+/* A growing text buffer for CSV files. */
+typedef struct {
+    char *s;
+    size_t len, cap;
+} c12_buf;
+
+static void c12_add(c12_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void c12_add(c12_buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (b->len + (size_t)n + 1 > b->cap) {
+        b->cap = (b->len + (size_t)n + 1) * 2;
+        b->s = realloc(b->s, b->cap);
+        cr_assert_not_null(b->s);
+    }
+    va_start(ap, fmt);
+    vsnprintf(b->s + b->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
+}
+
+static void c12_save(const char *dir, const char *name, c12_buf *b)
+{
+    vt_write_file(dir, name, b->s ? b->s : "");
+    free(b->s);
+    memset(b, 0, sizeof *b);
+}
+
+/* The runs.csv row prefix of variant v, seed s: ratios 1 (stable). */
+#define RUNS_HEAD "variant,activation,init,seed,depth,batch,act_ratio,grad_ratio,act_verdict,grad_verdict,nonfinite"
+
+/* n variants of activation `act` swept over one key (config.json "sweep": sweep_json),
+ * variant v with initializer label inits[v] and swept value vals[v]; one seed, 3
+ * layers, Var[z^l] = v + l. */
+static void c12_one_key(const char *dir, const char *sweep_json, const char *key, int n, const char *act,
+                        const char *const *inits, const char *const *vals)
+{
+    c12_config(dir, sweep_json, 3, 0);
+    c12_buf r = { 0 }, l = { 0 };
+    c12_add(&r, RUNS_HEAD ",status,%s\n", key);
+    c12_add(&l, "variant,activation,init,seed,layer,pre_var,%s\n", key);
+    for (int v = 0; v < n; v++) {
+        c12_add(&r, "%d,%s,%s,0,3,16,1,1,stable,stable,0,ok,%s\n", v, act, inits[v], vals[v]);
+        for (int layer = 1; layer <= 3; layer++) c12_add(&l, "%d,%s,%s,0,%d,%d,%s\n", v, act, inits[v], layer, v + layer, vals[v]);
+    }
+    c12_save(dir, "runs.csv", &r);
+    c12_save(dir, "layers.csv", &l);
+}
+
+/* ---- item 1: the phase chart ---- */
+
+/* A 2 x 2 sigma grid (sigma_w 1, 2; sigma_b 0, 0.5) with the columns of issue 12:
+ * theory_xi_grad (signed: negative in the chaotic phase) and a measured xi_c. */
+static void c12_sigma_grid(const char *dir, int with_new_columns)
+{
+    c12_config(dir, "{\"network.init.sigma_w\": [1, 2], \"network.init.sigma_b\": [0, 0.5]}", 6, 1);
+    c12_buf r = { 0 }, l = { 0 };
+    c12_add(&r, RUNS_HEAD ",xi_grad,theory_chi1,theory_xi_c%s,status,network.init.sigma_w,network.init.sigma_b\n",
+            with_new_columns ? ",theory_xi_grad,xi_c" : "");
+    c12_add(&l, "variant,activation,init,seed,layer,pre_var,network.init.sigma_w,network.init.sigma_b\n");
+    static const double sw[4] = { 1, 1, 2, 2 }, sb[4] = { 0, 0.5, 0, 0.5 };
+    static const double chi[4] = { 0.5, 0.8, 2.0, 1.5 };
+    for (int v = 0; v < 4; v++)
+        for (int seed = 0; seed < 2; seed++) {
+            double xi = 1 / fabs(log(chi[v])) * (1 + 0.1 * seed); /* measured: near the prediction */
+            c12_add(&r, "%d,tanh,mf,%d,6,16,1,1,stable,stable,0,%.17g,%.17g,%.17g", v, seed, xi, chi[v], 2.0 + v);
+            if (with_new_columns) c12_add(&r, ",%.17g,%.17g", -1 / log(chi[v]), 3.0 + v + seed);
+            c12_add(&r, ",ok,%g,%g\n", sw[v], sb[v]);
+            for (int layer = 1; layer <= 6; layer++)
+                c12_add(&l, "%d,tanh,mf,%d,%d,1,%g,%g\n", v, seed, layer, sw[v], sb[v]);
+        }
+    c12_save(dir, "runs.csv", &r);
+    c12_save(dir, "layers.csv", &l);
+}
+
+/* The .dat block `index k` of a grid chart: its data lines. */
+static char *c12_block(const char *dat, int k)
+{
+    char head[32];
+    snprintf(head, sizeof head, "# index %d:", k);
+    const char *b = strstr(dat, head);
+    cr_assert_not_null(b, "no block %d", k);
+    b = strchr(b, '\n') + 1;
+    const char *end = strstr(b, "\n\n");
+    size_t n = end ? (size_t)(end - b + 1) : strlen(b);
+    char *out = malloc(n + 1);
+    memcpy(out, b, n);
+    out[n] = '\0';
+    return out;
+}
+
+/* Measured xi_grad beside -1/ln chi_1 (from theory_chi1 when the file has no
+ * theory_xi_grad), on sigma_w^2 x sigma_b^2 axes with the chi_1 = 1 line; xi_c not
+ * measured is said in the panel. tests/fixtures/sigma: xi_grad = 1/|ln chi_1| exactly. */
+Test(charts12_phase, measured_xi_grad_beside_minus_one_over_ln_chi1)
+{
+    char dir[64];
+    vt_mktmp(dir, sizeof dir, "/tmp/vp_c12_");
+    vp_err err = { "" };
+    cr_assert_eq(vp_charts_draw(FIXTURES "/sigma", dir, &err), VP_OK, "%s", err.msg);
+    char *dat = c12_read(dir, "phase.dat");
+    cr_assert(strstr(dat, "# index 1: 1/|ln theory_chi1|\n"), "the prediction comes from theory_chi1");
+    cr_assert(strstr(dat, "# index 2: not measured (no xi_c in runs.csv)\n"));
+    cr_assert(strstr(dat, "# index 3: theory_xi_c\n"));
+    char *m = c12_block(dat, 0), *t = c12_block(dat, 1);
+    /* every cell with a measured value has the same value predicted (1/|ln g| both) */
+    size_t same = 0;
+    for (char *a = m, *b = t; *a; a = strchr(a, '\n') + 1, b = strchr(b, '\n') + 1) {
+        if (strstr(a, " ? ") && strstr(a, " ? ") < strchr(a, '\n')) continue;
+        cr_assert_eq(strncmp(a, b, (size_t)(strchr(a, '\n') - a)), 0, "cell differs:\n%.80s\n%.80s", a, b);
+        same++;
+    }
+    cr_assert_eq(same, 8, "8 of 9 cells measured");
+    /* sigma_w = 2 -> x = 4; sigma_b = 0.6 -> y = 0.36; edges halfway in sigma^2 */
+    cr_assert(strstr(m, "4 0.36 2.5 5.5 0.225 0.495 ? – 0\n"), "%s", m);
+    cr_assert(strstr(t, "4 0.36 2.5 5.5 0.225 0.495 0.780680441 0.8 16777215\n"), "1/|ln 0.3*3*1.2| = 0.78: %s", t);
+    free(m);
+    free(t);
+    free(dat);
+    char *gp = c12_read(dir, "phase.gp");
+    cr_assert(strstr(gp, "set xlabel 'σ_{w}^{2}'") && strstr(gp, "set ylabel 'σ_{b}^{2}'"));
+    cr_assert(strstr(gp, "'critical_line.dat' using ($1**2):($2**2) with lines"), "chi_1 = 1 on squared axes");
+    cr_assert(strstr(gp, "set label 1 'not measured (no xi_c in runs.csv)' at graph 0.5, 0.5"), "said in the panel");
+    cr_assert(strstr(gp, "set xtics ('0.25' 0.25, '1' 1, '4' 4)"), "tics at sigma_w^2");
+    free(gp);
+    vt_rmtree(dir);
+}
+
+/* theory_xi_grad (signed, -1/ln chi_1) and a measured xi_c are used when runs.csv has them. */
+Test(charts12_phase, new_columns_theory_xi_grad_and_measured_xi_c)
+{
+    char dir[64], res[128], plots[128];
+    c12_dirs(dir, res, plots);
+    c12_sigma_grid(res, 1);
+    c12_draw(res, plots);
+    char *dat = c12_read(plots, "phase.dat");
+    cr_assert(strstr(dat, "# index 1: theory_xi_grad\n") && strstr(dat, "# index 2: xi_c\n"), "%s", dat);
+    char *t = c12_block(dat, 1), *c = c12_block(dat, 2);
+    /* chi_1 = 2 (sigma_w 2, sigma_b 0): -1/ln 2 = -1.4427, drawn as its size 1.4427 */
+    cr_assert(strstr(t, "4 0 2.5 5.5 -0.125 0.125 1.44269504 1.4 "), "%s", t);
+    /* xi_c of variant 1: median of 4 and 5 over the two seeds */
+    cr_assert(strstr(c, "1 0.25 -0.5 2.5 0.125 0.375 4.5 4.5 "), "%s", c);
+    free(t);
+    free(c);
+    free(dat);
+    char *gp = c12_read(plots, "phase.gp");
+    cr_assert(strstr(gp, "not measured") == NULL);
+    cr_assert(strstr(gp, "'phase.dat' index 2 using 1:2:3:4:5:6:7 with boxxyerror"), "the measured xi_c panel");
+    free(gp);
+    vt_rmtree(dir);
+}
+
+/* An even sigma grid (Schoenholz et al.'s 11 x 11) is uneven in sigma^2: tics at round
+ * sigma^2 values instead of one crowded label per value, and the cells near 0, too small
+ * for a printed value, keep their colour without one. */
+Test(charts12_phase, uneven_sigma_squared_grid_stays_readable)
+{
+    char dir[64], res[128], plots[128];
+    c12_dirs(dir, res, plots);
+    c12_config(res, "{\"network.init.sigma_w\": [0.5, 0.75, 1, 1.25, 1.5, 1.75, 2, 2.25, 2.5, 2.75, 3], "
+                    "\"network.init.sigma_b\": [0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1]}", 30, 1);
+    c12_buf r = { 0 }, l = { 0 };
+    c12_add(&r, RUNS_HEAD ",xi_grad,theory_chi1,theory_xi_c,status,network.init.sigma_w,network.init.sigma_b\n");
+    c12_add(&l, "variant,activation,init,seed,layer,pre_var,network.init.sigma_w,network.init.sigma_b\n");
+    for (int v = 0; v < 121; v++) {
+        double sw = 0.5 + 0.25 * (v / 11), sb = 0.1 * (v % 11);
+        c12_add(&r, "%d,tanh,mf,0,30,16,1,1,stable,stable,0,%g,%g,3,ok,%g,%g\n", v, 2.0 + v % 7, sw * sw / 2, sw, sb);
+        c12_add(&l, "%d,tanh,mf,0,1,1,%g,%g\n", v, sw, sb);
+    }
+    c12_save(res, "runs.csv", &r);
+    c12_save(res, "layers.csv", &l);
+    c12_draw(res, plots);
+    char *gp = c12_read(plots, "phase.gp");
+    cr_assert(strstr(gp, "set xtics autofreq; set format x '%g'"), "round sigma_w^2 tics");
+    free(gp);
+    char *dat = c12_read(plots, "phase.dat"), *m = c12_block(dat, 0);
+    /* sigma_w = 0.5, sigma_b = 0: 0.25 wide, 0.005 high in sigma^2: no room; sigma_w = 3,
+     * sigma_b = 1: 9 x 1 */
+    cr_assert(strncmp(m, "0.25 0 ", 7) == 0 && strstr(m, " \"\" "), "%.80s", m);
+    cr_assert(strstr(m, "\n9 1 8.28125 9.71875 0.905 1.095 3 3.0 16777215\n"), "%s", m);
+    free(m);
+    free(dat);
+    vt_rmtree(dir);
+}
+
+/* A 2-D sweep over categories (activation x init) or over anything but the two sigmas
+ * has no phase chart, even with every depth-scale column present. */
+Test(charts12_phase, refused_for_categorical_sweeps)
+{
+    char dir[64], res[128], plots[128];
+    c12_dirs(dir, res, plots);
+    c12_config(res, "{\"network.activation\": [\"tanh\", \"relu\"], \"network.init\": [\"a\", \"b\"]}", 4, 1);
+    c12_buf r = { 0 }, l = { 0 };
+    c12_add(&r, RUNS_HEAD ",xi_grad,theory_chi1,theory_xi_c,status,network.activation,network.init\n");
+    c12_add(&l, "variant,activation,init,seed,layer,pre_var,network.activation,network.init\n");
+    for (int v = 0; v < 4; v++) {
+        const char *act = v < 2 ? "tanh" : "relu", *init = v % 2 ? "b" : "a";
+        c12_add(&r, "%d,%s,%s,0,4,16,1,1,stable,stable,0,3,0.7,3,ok,%s,%s\n", v, act, init, act, init);
+        for (int layer = 1; layer <= 4; layer++) c12_add(&l, "%d,%s,%s,0,%d,1,%s,%s\n", v, act, init, layer, act, init);
+    }
+    c12_save(res, "runs.csv", &r);
+    c12_save(res, "layers.csv", &l);
+    c12_draw(res, plots);
+    cr_assert(c12_exists(plots, "heatmap.png"), "the heatmap is drawn for any 2-D sweep");
+    cr_assert(!c12_exists(plots, "phase.png") && !c12_exists(plots, "phase.dat") && !c12_exists(plots, "phase.gp"));
+    char *md = c12_read(plots, "report.md");
+    cr_assert(strstr(md, "phase.png") == NULL);
+    free(md);
+    vt_rmtree(dir);
+}
+
+/* ---- item 3: many variants ---- */
+
+static const char *const SW12[12] = { "0.5", "0.75", "1", "1.1", "1.25", "1.4", "1.5", "1.75", "2", "2.5", "3", "4" };
+
+/* tanh and relu x 12 sigma_w x 2 sigma_b (48 variants, 12 curves per activation and
+ * sigma_b), depth 5, Var[z^l] = (sigma_w^2/2)^(l-1) for relu, sigma_w^(l-1) for tanh. */
+static void c12_many(const char *dir, int overflow)
+{
+    c12_config(dir, "{\"network.activation\": [\"tanh\", \"relu\"], \"network.init.sigma_w\": "
+                    "[0.5, 0.75, 1, 1.1, 1.25, 1.4, 1.5, 1.75, 2, 2.5, 3, 4], \"network.init.sigma_b\": [0, 0.3]}", 5, 0);
+    c12_buf r = { 0 }, l = { 0 };
+    c12_add(&r, RUNS_HEAD ",status,network.activation,network.init.sigma_w,network.init.sigma_b\n");
+    c12_add(&l, "variant,activation,init,seed,layer,pre_var,network.activation,network.init.sigma_w,network.init.sigma_b\n");
+    int v = 0;
+    for (int a = 0; a < 2; a++)
+        for (int w = 0; w < 12; w++)
+            for (int b = 0; b < 2; b++, v++) {
+                const char *act = a ? "relu" : "tanh", *sb = b ? "0.3" : "0";
+                double g = a ? atof(SW12[w]) * atof(SW12[w]) / 2 : atof(SW12[w]);
+                for (int seed = 0; seed < 2; seed++) {
+                    if (v == overflow) /* the activations' variance overflowed */
+                        c12_add(&r, "%d,%s,mean_field,%d,5,16,inf,1,exploding,stable,0,ok,%s,%s,%s\n", v, act, seed, act,
+                                SW12[w], sb);
+                    else
+                        c12_add(&r, "%d,%s,mean_field,%d,5,16,%.17g,1,%s,stable,0,ok,%s,%s,%s\n", v, act, seed,
+                                pow(g, 4), pow(g, 4) > 10 ? "exploding" : pow(g, 4) < 0.1 ? "vanishing" : "stable", act,
+                                SW12[w], sb);
+                    for (int layer = 1; layer <= 5; layer++)
+                        c12_add(&l, "%d,%s,mean_field,%d,%d,%.17g,%s,%s,%s\n", v, act, seed, layer, pow(g, layer - 1), act,
+                                SW12[w], sb);
+                }
+            }
+    c12_save(dir, "runs.csv", &r);
+    c12_save(dir, "layers.csv", &l);
+}
+
+/* The PNG half of a script (the SVG half repeats it). */
+static char *c12_png_part(const char *gp)
+{
+    const char *a = strstr(gp, "set terminal pngcairo"), *b = strstr(gp, "set terminal svg");
+    cr_assert(a && b && b > a);
+    char *out = strndup(a, (size_t)(b - a));
+    cr_assert_not_null(out);
+    return out;
+}
+
+/* More than 8 curves per panel, a numeric sweep: the curves are coloured by sigma_w with
+ * a colour bar (no legend of 24 labels), sigma_b gets panels of its own, so in every
+ * panel the 12 curves have 12 different colours; every panel title names what differs;
+ * every panel has the same y range. */
+Test(charts12_many, colour_bar_for_a_numeric_sweep)
+{
+    char dir[64], res[128], plots[128];
+    c12_dirs(dir, res, plots);
+    c12_many(res, -1);
+    c12_draw(res, plots);
+    char *gp = c12_read(plots, "act_var_pre.gp"), *png = c12_png_part(gp);
+    cr_assert(strstr(png, "set colorbox horizontal user origin"), "a colour bar");
+    cr_assert(strstr(png, "set label 1 'network.init.sigma_w' at screen"), "named by the swept key");
+    cr_assert(strstr(png, "set cbtics ('0.5' 0, '0.75' 1, '1' 2, '1.1' 3, '1.25' 4, '1.4' 5, '1.5' 6, '1.75' 7, "
+                          "'2' 8, '2.5' 9, '3' 10, '4' 11)"), "every sigma_w value on the bar");
+    cr_assert(strstr(png, "title 'mean_field") == NULL, "no legend of labels");
+    static const char *const titles[4] = { "'tanh, sigma_b=0'", "'tanh, sigma_b=0.3'", "'relu, sigma_b=0'",
+                                           "'relu, sigma_b=0.3'" };
+    /* each panel: its title, then one plot whose 12 curves have ranks 0..11 once each */
+    const char *at = png;
+    for (int k = 0; k < 4; k++) {
+        char t[64];
+        snprintf(t, sizeof t, "set title %s noenhanced", titles[k]);
+        at = strstr(at, t);
+        cr_assert_not_null(at, "panel %s", titles[k]);
+        const char *plot = strstr(at, "\nplot ");
+        cr_assert_not_null(plot);
+        const char *end = strchr(plot + 1, '\n');
+        int seen[12] = { 0 };
+        for (const char *c = strstr(plot, "lc palette cb "); c && c < end; c = strstr(c + 1, "lc palette cb ")) {
+            int rank = atoi(c + 14);
+            cr_assert(rank >= 0 && rank < 12);
+            seen[rank]++;
+        }
+        for (int r = 0; r < 12; r++) cr_assert_eq(seen[r], 1, "panel %s: colour %d used %d times", titles[k], r, seen[r]);
+    }
+    /* one y range for all four panels: 0.5^4/... up to (4^2/2)^4 */
+    const char *y = strstr(png, "set yrange [");
+    cr_assert_not_null(y);
+    char first[64];
+    snprintf(first, sizeof first, "%.*s", (int)(strchr(y, '\n') - y), y);
+    size_t ny = 0;
+    for (const char *c = y; c; c = strstr(c + 1, "set yrange [")) {
+        if (strncmp(c, "set yrange [0:1]", 16) == 0) continue; /* the legend strip */
+        cr_assert_eq(strncmp(c, first, strlen(first)), 0, "%.40s vs %s", c, first);
+        ny++;
+    }
+    cr_assert_eq(ny, 4);
+    free(png);
+    free(gp);
+    /* the data: 48 blocks, the panel's other keys in each block's name */
+    char *dat = c12_read(plots, "act_var_pre.dat");
+    cr_assert(strstr(dat, "# index 47: variant 47, relu / mean_field, sigma_w=4, sigma_b=0.3\n"), "labels complete");
+    free(dat);
+    vt_rmtree(dir);
+}
+
+/* More than 8 curves per panel that differ only by a category (12 initializers): every
+ * style its own colour, the legend lists all 12, every curve is drawn. */
+Test(charts12_many, distinct_colours_for_many_categories)
+{
+    char dir[64], res[128], plots[128];
+    c12_dirs(dir, res, plots);
+    static const char *const inits[12] = { "i0", "i1", "i2", "i3", "i4", "i5", "i6", "i7", "i8", "i9", "i10", "i11" };
+    c12_one_key(res, "{\"network.init\": [\"i0\", \"i1\", \"i2\", \"i3\", \"i4\", \"i5\", \"i6\", \"i7\", \"i8\", "
+                     "\"i9\", \"i10\", \"i11\"]}", "network.init", 12, "tanh", inits, inits);
+    c12_draw(res, plots);
+    char *gp = c12_read(plots, "act_var_pre.gp"), *png = c12_png_part(gp);
+    char colours[12][8];
+    for (int i = 0; i < 12; i++) {
+        char lt[48];
+        snprintf(lt, sizeof lt, "set linetype %d lc rgb '", i + 1);
+        const char *c = strstr(gp, lt);
+        cr_assert_not_null(c, "linetype %d", i + 1);
+        memcpy(colours[i], c + strlen(lt), 7);
+        colours[i][7] = '\0';
+        for (int j = 0; j < i; j++) cr_assert_str_neq(colours[i], colours[j], "styles %d and %d share a colour", i, j);
+        char entry[48];
+        snprintf(entry, sizeof entry, "title 'i%d'", i);
+        cr_assert(strstr(png, entry), "legend entry %s", entry);
+        snprintf(entry, sizeof entry, "'act_var_pre.dat' index %d using 1:2 ", i);
+        cr_assert(strstr(png, entry), "curve %d drawn", i);
+    }
+    cr_assert(strstr(png, "set colorbox horizontal") == NULL, "categories: a legend, not a colour bar");
+    free(png);
+    free(gp);
+    char *md = c12_read(plots, "report.md");
+    cr_assert(strstr(md, "evenly spaced") == NULL, "no curve left out");
+    free(md);
+    vt_rmtree(dir);
+}
+
+/* Two variants whose labels coincide (a parameter at its default gives the same
+ * canonical label) get their variant numbers, so they are told apart. */
+Test(charts12_many, alike_labels_get_their_numbers)
+{
+    char dir[64], res[128], plots[128];
+    c12_dirs(dir, res, plots);
+    static const char *const he[2] = { "he_normal", "he_normal" };
+    c12_one_key(res, "{\"network.init\": [\"he_normal\", {\"name\": \"he_normal\", \"gain\": 1.4142135623730951}]}",
+                "network.init", 2, "relu", he, he);
+    c12_draw(res, plots);
+    char *gp = c12_read(plots, "act_var_pre.gp");
+    cr_assert(strstr(gp, "title 'he_normal [#0]'") && strstr(gp, "title 'he_normal [#1]'"), "told apart");
+    cr_assert(strstr(gp, "set linetype 2 lc rgb"), "two styles, two colours");
+    free(gp);
+    vt_rmtree(dir);
+}
+
+/* A swept setting at its default value is not left out of a label (the initializer's
+ * own label drops defaults): mean_field(sigma_w=0.5) beside mean_field, sigma_w=1. */
+Test(charts12_many, no_silent_defaults_in_labels)
+{
+    char dir[64], res[128], plots[128];
+    c12_dirs(dir, res, plots);
+    static const char *const init[2] = { "mean_field(sigma_w=0.5)", "mean_field" }, *const sw[2] = { "0.5", "1" };
+    c12_one_key(res, "{\"network.init.sigma_w\": [0.5, 1]}", "network.init.sigma_w", 2, "tanh", init, sw);
+    c12_draw(res, plots);
+    char *gp = c12_read(plots, "act_var_pre.gp");
+    cr_assert(strstr(gp, "title 'mean_field(sigma_w=0.5)'"), "the label says it already");
+    cr_assert(strstr(gp, "title 'mean_field, sigma_w=1'"), "the default value is said");
+    free(gp);
+    vt_rmtree(dir);
+}
+
+/* The overview numbers its bars as the summary table does (its # column, 0-based), with
+ * more than 24 variants too; a variant whose ratio overflowed is a bar to the panel's
+ * edge, not a gap. */
+Test(charts12_many, overview_numbers_and_overflow_bars)
+{
+    char dir[64], res[128], plots[128];
+    c12_dirs(dir, res, plots);
+    c12_many(res, 5); /* variant 5: act_ratio inf on both seeds */
+    c12_draw(res, plots);
+    char *gp = c12_read(plots, "overview.gp");
+    cr_assert(strstr(gp, "set xtics ('0' 1, '2' 3, '4' 5, '6' 7"), "bar i+1 is variant i");
+    cr_assert(strstr(gp, "set xlabel 'variant # (the first column of the summary table in report.md)'"));
+    cr_assert(strstr(gp, "'overview.dat' index 12 using 1:(sqrt($4*$5)):2:3:4:5:6 with boxxyerror"), "overflow bars");
+    cr_assert(strstr(gp, "set label 15 '∞' at 6, graph 0.93"), "labelled");
+    free(gp);
+    char *dat = c12_read(plots, "overview.dat"), *blk = c12_block(dat, 12);
+    /* bar 6 (variant 5) from ratio 1 up to the panel's top, in the exploding colour */
+    cr_assert(strncmp(blk, "6 5.65 6.35 1 ", 14) == 0 && strstr(blk, " 11671595\n"), "%s", blk);
+    free(blk);
+    free(dat);
+    char *md = c12_read(plots, "report.md");
+    cr_assert(strstr(md, "| 5 | tanh | mean\\_field | 1 | 0.3 | — 2 non-finite | exploding ×2 |"), "variant 5 is #5 in the table");
+    free(md);
+    vt_rmtree(dir);
+}
+
+/* ---- item 2: the new by-layer charts ---- */
+
+/* 2 variants (tanh, relu; he_normal) x 2 seeds x 3 layers with every layers.csv statistic
+ * the new charts read, pre_corr and theory_pre_corr included; value = f(column, variant,
+ * seed, layer) known here. */
+static double c12_val(int col, int v, int seed, int layer)
+{
+    double base = (col + 1) * 0.01 * (v + 1) * layer;
+    return col == 2 || col == 3 ? base * (seed ? 3 : 1) : base + seed * 0.002; /* sq mean, var: positive */
+}
+
+static const char *const NEWCOLS[8] = { "pre_mean", "post_mean", "unit_sq_mean", "unit_var",
+                                        "dead_frac", "saturated_frac", "pre_corr", "theory_pre_corr" };
+
+static void c12_layers_rich(const char *dir, int with_corr)
+{
+    c12_config(dir, "{\"network.activation\": [\"tanh\", \"relu\"]}", 3, 1);
+    c12_buf r = { 0 }, l = { 0 };
+    c12_add(&r, RUNS_HEAD ",status,network.activation\n");
+    c12_add(&l, "variant,activation,init,seed,layer,pre_var");
+    for (int c = 0; c < (with_corr ? 8 : 6); c++) c12_add(&l, ",%s", NEWCOLS[c]);
+    c12_add(&l, ",network.activation\n");
+    for (int v = 0; v < 2; v++)
+        for (int seed = 0; seed < 2; seed++) {
+            const char *act = v ? "relu" : "tanh";
+            c12_add(&r, "%d,%s,he_normal,%d,3,16,1,1,stable,stable,0,ok,%s\n", v, act, seed, act);
+            for (int layer = 1; layer <= 3; layer++) {
+                c12_add(&l, "%d,%s,he_normal,%d,%d,1", v, act, seed, layer);
+                for (int c = 0; c < (with_corr ? 8 : 6); c++) {
+                    double x = c12_val(c, v, seed, layer);
+                    if (c == 0) x = -x; /* a negative mean: drawn on the linear axis */
+                    if (c == 7) x = 0.5 + 0.1 * layer; /* theory: the same for every seed */
+                    c12_add(&l, ",%.17g", x);
+                }
+                c12_add(&l, ",%s\n", act);
+            }
+        }
+    c12_save(dir, "runs.csv", &r);
+    c12_save(dir, "layers.csv", &l);
+}
+
+/* The row of `layer` in block k of a line chart's .dat: median min max theory n. */
+static void c12_dat_row(const char *dat, int k, int layer, double out[5])
+{
+    char *b = c12_block(dat, k);
+    const char *row = b;
+    while (*row == '#') row = strchr(row, '\n') + 1;
+    for (int i = 1; i < layer; i++) row = strchr(row, '\n') + 1;
+    char th[32];
+    int got = sscanf(row, "%*d %lf %lf %lf %31s %lf", &out[0], &out[1], &out[2], th, &out[4]);
+    cr_assert_eq(got, 5, "row %d of block %d: %s", layer, k, row);
+    out[3] = strcmp(th, "?") == 0 ? NAN : atof(th);
+    free(b);
+}
+
+static void c12_check(const char *dat, int k, int col, int v, int layer, double sign)
+{
+    double row[5], a = sign * c12_val(col, v, 0, layer), b = sign * c12_val(col, v, 1, layer);
+    c12_dat_row(dat, k, layer, row);
+    cr_assert(fabs(row[0] - (a + b) / 2) <= 1e-8 * fabs(a + b) && fabs(row[1] - fmin(a, b)) <= 1e-8 * fabs(a) &&
+                  fabs(row[2] - fmax(a, b)) <= 1e-8 * fabs(b) && row[4] == 2,
+              "block %d layer %d: %g %g %g n=%g, want %g %g %g", k, layer, row[0], row[1], row[2], row[4], (a + b) / 2,
+              fmin(a, b), fmax(a, b));
+}
+
+/* act_mean (pre_mean, post_mean on a linear axis with the 0 line), spp (unit_sq_mean,
+ * unit_var), dead_saturated (dead_frac, saturated_frac on [0, 1]): their .dat files hold
+ * the median, min and max over seeds of the CSV values, per variant and layer. */
+Test(charts12_new, mean_spp_and_dead_saturated_from_the_csv)
+{
+    char dir[64], res[128], plots[128];
+    c12_dirs(dir, res, plots);
+    c12_layers_rich(res, 0);
+    c12_draw(res, plots);
+    static const char *const stems[3] = { "act_mean", "spp", "dead_saturated" };
+    for (int s = 0; s < 3; s++) {
+        char f[64];
+        snprintf(f, sizeof f, "%s.dat", stems[s]);
+        char *dat = c12_read(plots, f);
+        char head[128];
+        snprintf(head, sizeof head, "# %s (blocks 0-1) and %s (blocks 2-3) by layer", NEWCOLS[2 * s], NEWCOLS[2 * s + 1]);
+        cr_assert(strstr(dat, head), "%s: %s", f, dat);
+        for (int q = 0; q < 2; q++)
+            for (int v = 0; v < 2; v++)
+                for (int layer = 1; layer <= 3; layer++)
+                    c12_check(dat, q * 2 + v, 2 * s + q, v, layer, s == 0 && q == 0 ? -1 : 1);
+        free(dat);
+        snprintf(f, sizeof f, "%s.gp", stems[s]);
+        char *gp = c12_read(plots, f);
+        cr_assert(strstr(gp, "set title 'tanh — ") && strstr(gp, "set title 'relu — "), "a pair of panels per activation");
+        if (s == 0) {
+            cr_assert(strstr(gp, "set arrow 1 from graph 0, first 0 to graph 1, first 0"), "the 0 line");
+            cr_assert(strstr(gp, "set logscale y") == NULL, "a linear axis: the mean may be negative");
+        }
+        if (s == 1) cr_assert(strstr(gp, "set logscale y"), "spp on a log axis");
+        if (s == 2) cr_assert(strstr(gp, "set yrange [-0.03:1.03]"), "fractions on [0, 1]");
+        free(gp);
+        snprintf(f, sizeof f, "%s.png", stems[s]);
+        cr_assert(c12_exists(plots, f));
+    }
+    cr_assert(!c12_exists(plots, "corr.png") && !c12_exists(plots, "corr.dat"), "no pre_corr column, no corr chart");
+    char *md = c12_read(plots, "report.md");
+    cr_assert(strstr(md, "](act_mean.png)") && strstr(md, "](spp.png)") && strstr(md, "](dead_saturated.png)"));
+    cr_assert(strstr(md, "Brock et al. 2021") && strstr(md, "Klambauer et al. 2017"));
+    free(md);
+    vt_rmtree(dir);
+}
+
+/* With pre_corr and theory_pre_corr in layers.csv, the correlation map: measured c^l
+ * per variant and layer, the c-map iterate dashed. */
+Test(charts12_new, correlation_map_when_layers_csv_has_it)
+{
+    char dir[64], res[128], plots[128];
+    c12_dirs(dir, res, plots);
+    c12_layers_rich(res, 1);
+    c12_draw(res, plots);
+    char *dat = c12_read(plots, "corr.dat");
+    cr_assert(strstr(dat, "# pre_corr by layer: median, min and max over seeds of the finite values; "
+                          "theory = theory_pre_corr"), "%s", dat);
+    for (int v = 0; v < 2; v++)
+        for (int layer = 1; layer <= 3; layer++) {
+            c12_check(dat, v, 6, v, layer, 1);
+            double row[5];
+            c12_dat_row(dat, v, layer, row);
+            cr_assert(fabs(row[3] - (0.5 + 0.1 * layer)) < 1e-12, "theory %g at layer %d", row[3], layer);
+        }
+    free(dat);
+    char *gp = c12_read(plots, "corr.gp");
+    cr_assert(strstr(gp, "'corr.dat' index 0 using 1:5 with lines lt 1 lw 1.5 dt 2"), "theory dashed");
+    cr_assert(strstr(gp, "title 'theory (dashed)'"));
+    free(gp);
+    cr_assert(c12_exists(plots, "corr.png") && c12_exists(plots, "corr.svg"));
+    vt_rmtree(dir);
+}
+
+/* ---- item 4: histograms ---- */
+
+/* One variant, seeds 7 and 0 (in that order in the file), layers 1 and 2 of `pre`:
+ * seed 0's bins span [-1, 3], seed 7's [-2, 1]; density d = 0.1 * (bin + 1). */
+static void c12_hist_folder(const char *dir)
+{
+    c12_config(dir, "{\"network.init\": [\"he_normal\"]}", 2, 0);
+    vt_write_file(dir, "runs.csv", RUNS_HEAD ",status,network.init\n0,relu,he_normal,7,2,16,1,1,stable,stable,0,ok,he_normal\n"
+                                  "0,relu,he_normal,0,2,16,1,1,stable,stable,0,ok,he_normal\n");
+    vt_write_file(dir, "layers.csv", "variant,activation,init,seed,layer,pre_var,network.init\n"
+                                    "0,relu,he_normal,7,1,1,he_normal\n0,relu,he_normal,7,2,1,he_normal\n"
+                                    "0,relu,he_normal,0,1,1,he_normal\n0,relu,he_normal,0,2,1,he_normal\n");
+    c12_buf h = { 0 };
+    c12_add(&h, "variant,seed,layer,quantity,bin_lo,bin_hi,density\n");
+    static const int seeds[2] = { 7, 0 };
+    for (int si = 0; si < 2; si++)
+        for (int layer = 1; layer <= 2; layer++)
+            for (int b = 0; b < 4; b++) {
+                double lo = seeds[si] == 0 ? -1 : -2, w = seeds[si] == 0 ? 1 : 0.75;
+                c12_add(&h, "%d,%d,%d,pre,%.17g,%.17g,%.17g\n", 0, seeds[si], layer, lo + b * w, lo + (b + 1) * w,
+                        b == 2 ? 0.0 : 0.1 * (b + 1));
+            }
+    c12_save(dir, "histograms.csv", &h);
+}
+
+/* Linear density (log an option of the script), x symmetric about 0 over every seed's
+ * bins, every seed in the .dat file (blocks (panel*layers + layer)*seeds + seed, seeds
+ * ascending), the first drawn; the script redraws any seed on either axis. */
+Test(charts12_hist, linear_symmetric_every_seed)
+{
+    char dir[64], res[128], plots[128], cmd[512];
+    c12_dirs(dir, res, plots);
+    c12_hist_folder(res);
+    c12_draw(res, plots);
+    char *dat = c12_read(plots, "hist_pre.dat");
+    cr_assert(strstr(dat, "# block ((panel * 2) + layer) * 2 + seed, seeds in this order: 0 7\n"), "%s", dat);
+    /* block 3 = layer 2 (k = 1), seed 7 (s = 1): centres -1.625 .. 0.625, densities 0.1 0.2 0 0.4 */
+    cr_assert(strstr(dat, "# index 3: variant 0 (relu / he_normal), layer 2, seed 7\n# centre density\n"
+                          " -1.625 0.1\n -0.875 0.2\n -0.125 0\n 0.625 0.4\n"), "%s", dat);
+    cr_assert(strstr(dat, "# index 0: variant 0 (relu / he_normal), layer 1, seed 0\n# centre density\n"
+                          " -0.5 0.1\n 0.5 0.2\n 1.5 0\n 2.5 0.4\n"), "%s", dat);
+    free(dat);
+    char *gp = c12_read(plots, "hist_pre.gp");
+    cr_assert(strstr(gp, "set xrange [-3:3]"), "symmetric over both seeds' bins [-2, 3]");
+    cr_assert(strstr(gp, "if (logy) { set logscale y; set format y '10^{%L}' } else { set format y '%g' }"));
+    cr_assert(strstr(gp, "if (!exists(\"logy\")) logy = 0"), "linear density unless asked");
+    cr_assert(strstr(gp, "if (logy) { set yrange [0.05:0.8] } else { set yrange [0:0.42] }"), "%s", gp);
+    cr_assert(strstr(gp, "'hist_pre.dat' index (0 + seed_index) using 1:2") &&
+              strstr(gp, "'hist_pre.dat' index (2 + seed_index) using 1:2"), "both layers, the chosen seed");
+    cr_assert(strstr(gp, "seeds = '0 7'"));
+    free(gp);
+    char *md = c12_read(plots, "report.md");
+    cr_assert(strstr(md, "Seed 0 of 2 (0 7) drawn"), "the report says which seed");
+    free(md);
+    /* seed 7 on a log axis, by hand */
+    snprintf(cmd, sizeof cmd, "cd '%s' && rm hist_pre.png && gnuplot -e 'seed_index=1; logy=1' hist_pre.gp 2>/dev/null",
+             plots);
+    int rc = system(cmd);
+    cr_assert(WIFEXITED(rc) && WEXITSTATUS(rc) == 0);
+    cr_assert(c12_exists(plots, "hist_pre.png"));
+    vt_rmtree(dir);
+}
+
+/* ---- item 5: the Jacobian chart ---- */
+
+/* Numerically zero = below sigma_max * n * eps of its own Jacobian (variant, seed):
+ * seed 0 (n = 5, sigma_max = 2: threshold 2.2e-15) has 1e-15 and 0 below, 5e-15 above;
+ * seed 1 (n = 4, sigma_max = 4: 3.6e-15) has 2e-15 below. The panel says 3 of 9. */
+Test(charts12_jacobian, numerically_zero_count_in_the_panel)
+{
+    char dir[64], res[128], plots[128];
+    c12_dirs(dir, res, plots);
+    c12_config(res, "{\"network.init\": [\"he_normal\"]}", 2, 0);
+    vt_write_file(res, "runs.csv", RUNS_HEAD ",status,network.init\n0,relu,he_normal,0,2,16,1,1,stable,stable,0,ok,he_normal\n"
+                                  "0,relu,he_normal,1,2,16,1,1,stable,stable,0,ok,he_normal\n");
+    vt_write_file(res, "layers.csv", "variant,activation,init,seed,layer,pre_var,network.init\n"
+                                    "0,relu,he_normal,0,1,1,he_normal\n0,relu,he_normal,1,1,1,he_normal\n");
+    vt_write_file(res, "jacobian.csv", "variant,seed,index,singular_value\n"
+                                      "0,0,1,2\n0,0,2,1\n0,0,3,5e-15\n0,0,4,1e-15\n0,0,5,0\n"
+                                      "0,1,1,4\n0,1,2,1\n0,1,3,0.5\n0,1,4,2e-15\n");
+    c12_draw(res, plots);
+    char *gp = c12_read(plots, "jacobian.gp");
+    cr_assert(strstr(gp, "set label 2 'numerically 0 (σ < σ_max · n · ε):'.\"\\n\".'he_normal: 3 of 9' at graph 0.02"),
+              "the count in the panel");
+    free(gp);
+    char *dat = c12_read(plots, "jacobian.dat");
+    cr_assert(strstr(dat, "# index 0: variant 0, relu / he_normal (6 values drawn, 3 of 9 numerically zero)\n"), "%s", dat);
+    free(dat);
+    char *md = c12_read(plots, "report.md");
+    cr_assert(strstr(md, "3 singular values are numerically zero, below σ\\_max · n · ε"), "the report says it too");
+    free(md);
+    vt_rmtree(dir);
+}
