@@ -495,3 +495,58 @@ Test(theory, layer_predictions_match_simulation, .timeout = 300)
         }
     }
 }
+
+/* ---- the lattice rule against the older rules ---- */
+
+/* Smooth activations go to the trapezoid rule on a lattice first (expect.c). The
+ * reference is the same expectation with the lattice switched off (no_lattice: 96/48
+ * Gauss-Hermite where accepted, else nested Gauss-Kronrod), whose documented
+ * accuracy is ~1e-12 of sqrt(E[A^2] E[B^2]) (docs/theory.md); the lattice's certified
+ * error is far below that, so the two must agree within 2e-12 of that scale -- the
+ * reference's tolerance plus the lattice's. Covered: both axis and principal-axis
+ * lattices (c up to 0.9999), unequal lengths, q from 1e-3 to 30, E[phi phi] and
+ * E[phi' phi'], and the 1-D moments (reference: 1e-12 relative, GH or GK). */
+Test(theory, lattice_rule_agrees_with_quadrature, .timeout = 120)
+{
+    vp_theory_ctx lat = make_ctx(1), ref = make_ctx(1);
+    ref.no_lattice = 1;
+    static const char *acts[] = { "tanh", "sigmoid", "gelu", "silu", "mish", "gelu_tanh", "log_sigmoid", "tanhshrink" };
+    static const double qs[] = { 1e-3, 0.5, 3.0, 30.0 };
+    static const double cs[] = { -0.7, 0.0, 0.6, 0.995, 0.9999 };
+    vp_err err;
+    for (size_t ai = 0; ai < sizeof acts / sizeof *acts; ai++) {
+        vp_act a = vp_act_default(vp_act_find(acts[ai]));
+        for (size_t qi = 0; qi < sizeof qs / sizeof *qs; qi++) {
+            double q = qs[qi], qb = 1.7 * q;
+            for (int k = 0; k < VP_EXP_COUNT; k++) {
+                double v1, v2;
+                cr_assert_eq(vp_theory_expect(&lat, &a, (vp_theory_exp1)k, q, &v1, &err), VP_OK, "%s", err.msg);
+                cr_assert_eq(vp_theory_expect(&ref, &a, (vp_theory_exp1)k, q, &v2, &err), VP_OK, "%s", err.msg);
+                /* E[phi] may be 0 (odd phi): its floor is 1e-13 of sqrt(E[phi^2]), the
+                 * reference's own noise level on a cancelling integral. */
+                double floor = 0.0;
+                if (k == VP_EXP_PHI) {
+                    cr_assert_eq(vp_theory_expect(&ref, &a, VP_EXP_PHI2, q, &floor, &err), VP_OK, "%s", err.msg);
+                    floor = 1e-13 * sqrt(floor);
+                }
+                cr_expect(close_rel(v1, v2, 1e-12, floor), "%s q=%g kind %d: lattice %.17g, reference %.17g",
+                          acts[ai], q, k, v1, v2);
+            }
+            for (int d = 0; d < 2; d++) {
+                double ea, eb;
+                vp_theory_exp1 k1 = d ? VP_EXP_DPHI2 : VP_EXP_PHI2;
+                cr_assert_eq(vp_theory_expect(&ref, &a, k1, q, &ea, &err), VP_OK, "%s", err.msg);
+                cr_assert_eq(vp_theory_expect(&ref, &a, k1, qb, &eb, &err), VP_OK, "%s", err.msg);
+                double scale = sqrt(ea * eb);
+                for (size_t ci = 0; ci < sizeof cs / sizeof *cs; ci++) {
+                    double v1, v2;
+                    vp_theory_exp2 kind = d ? VP_EXP2_DPHIDPHI : VP_EXP2_PHIPHI;
+                    cr_assert_eq(vp_theory_expect2(&lat, &a, kind, q, qb, cs[ci], &v1, &err), VP_OK, "%s", err.msg);
+                    cr_assert_eq(vp_theory_expect2(&ref, &a, kind, q, qb, cs[ci], &v2, &err), VP_OK, "%s", err.msg);
+                    cr_expect(fabs(v1 - v2) <= 2e-12 * scale, "%s q=%g c=%g %s: lattice %.17g, reference %.17g",
+                              acts[ai], q, cs[ci], d ? "E[phi'phi']" : "E[phi phi]", v1, v2);
+                }
+            }
+        }
+    }
+}

@@ -7,9 +7,11 @@
  *  - closed forms where the act registry row gives one: the positively
  *    homogeneous rows (vp_act_slopes: identity and the ReLU family, arc-cosine
  *    kernel) and the log-normal row (exponential);
- *  - smooth activations (no kinks): Gauss-Hermite quadrature (quad.h),
- *    accepted only when the 96- and 48-node rules agree to 1e-12 relative and
- *    q <= 4, else the adaptive rule below;
+ *  - smooth activations (no kinks): the trapezoid rule on a lattice (1-D, and
+ *    2-D on the axis lattice or, near |c| = 1, in the pair's principal axes),
+ *    accepted when its even sublattice agrees (expect.c, lattice1/lattice2);
+ *    else Gauss-Hermite quadrature (quad.h), accepted only when the 96- and
+ *    48-node rules agree to 1e-12 relative and q <= 4; else the adaptive rule below;
  *  - piecewise activations (and the smooth fallback): adaptive Gauss-Kronrod
  *    (quad.h) on z in [-12, 12], with breakpoints at the kinks, at 0 and on the
  *    activation's own length scale, to ~1e-13 relative.
@@ -37,6 +39,9 @@ typedef struct {
     /* 0 (default): closed forms where available. 1: always integrate
      * numerically (used by the tests to validate the quadrature). */
     int force_quadrature;
+    /* 0 (default): smooth activations first try the lattice (trapezoid) rule.
+     * 1: skip it (the tests compare it with Gauss-Hermite / Gauss-Kronrod). */
+    int no_lattice;
 } vp_theory_ctx;
 
 /* Compute the quadrature rules into ctx (a caller-owned value). */
