@@ -38,7 +38,9 @@ static const char USAGE[] =
     "finite-width spread of a network's ratios (Hanin & Rolnick 2018), for a batch of 64;\n"
     "docs/theory.md (\"varprop advise\") derives it. ReLU-like activations get sigma_b2 = 0;\n"
     "activations without a usable critical point at sigma_b = 0 (tanh from unit inputs,\n"
-    "gelu, selu) get the best point with sigma_b > 0.\n"
+    "gelu, selu) get the best point with sigma_b > 0. Where no point keeps both ratios\n"
+    "within a factor 2 from unit-variance inputs (gelu), the advice scales the input\n"
+    "(input.std) so that the first layer starts at the fixed point q*.\n"
     "\n"
     "Options:\n"
     "  --depth L          number of layers (1..100000)\n"
@@ -111,8 +113,13 @@ static cJSON *measured_json(const vp_advise_measured *m)
     return o;
 }
 
+static const char *rule_word(vp_advise_rule r)
+{
+    return r == VP_ADVISE_BEST ? "least_rms" : r == VP_ADVISE_MATCHED_INPUT ? "matched_input" : "given_sigma_b2";
+}
+
 static int print_json(const char *label, const vp_advise_net *net, const vp_advice *a,
-                      char snip[VP_SNIPPET_COUNT][1024], const vp_advise_measured *m)
+                      char snip[VP_SNIPPET_COUNT][1024], const char *input, const vp_advise_measured *m)
 {
     cJSON *o = cJSON_CreateObject();
     if (!o) return vp_cli_json_emit(NULL);
@@ -120,8 +127,11 @@ static int print_json(const char *label, const vp_advise_net *net, const vp_advi
     cJSON_AddNumberToObject(o, "depth", net->depth);
     cJSON_AddNumberToObject(o, "width", net->width);
     cJSON_AddNumberToObject(o, "batch", net->batch);
-    cJSON_AddNumberToObject(o, "q0", net->q0);
-    cJSON_AddStringToObject(o, "rule", a->rule == VP_ADVISE_BEST ? "least_rms" : "given_sigma_b2");
+    (void)net;
+    cJSON_AddNumberToObject(o, "q0", a->input_std * a->input_std);
+    cJSON_AddNumberToObject(o, "input_std", a->input_std);
+    cJSON_AddStringToObject(o, "rule", rule_word(a->rule));
+    if (a->rule == VP_ADVISE_MATCHED_INPUT) vp_cli_json_num(o, "unit_input_rms", a->unit_rms);
     vp_cli_json_num(o, "sigma_w2", a->sigma_w2);
     vp_cli_json_num(o, "sigma_b2", a->sigma_b2);
     vp_cli_json_num(o, "sigma_w", a->sigma_w);
@@ -134,12 +144,13 @@ static int print_json(const char *label, const vp_advise_net *net, const vp_advi
     cJSON *sn = cJSON_AddObjectToObject(o, "network");
     for (int k = 0; sn && k < VP_SNIPPET_COUNT; k++)
         cJSON_AddItemToObject(sn, vp_snippet_name((vp_snippet_kind)k), cJSON_Parse(snip[k]));
+    cJSON_AddItemToObject(o, "input", cJSON_Parse(input));
     if (m) cJSON_AddItemToObject(o, "measured", measured_json(m));
     return vp_cli_json_emit(o);
 }
 
 static void print_text(const char *label, const vp_advise_net *net, const vp_advice *a,
-                       char snip[VP_SNIPPET_COUNT][1024])
+                       char snip[VP_SNIPPET_COUNT][1024], const char *input)
 {
     printf("%s, depth %d, width %d: initialization on the critical line chi1 = 1\n", label, net->depth, net->width);
     printf("  sigma_w2  %-12.6g sigma_w  %.9g\n", a->sigma_w2, a->sigma_w);
@@ -153,9 +164,16 @@ static void print_text(const char *label, const vp_advise_net *net, const vp_adv
                a->qslope > 1 + 1e-9 ? " (> 1: it repels; finite-width noise grows)" : "");
     if (a->rule == VP_ADVISE_BEST)
         printf("  chosen: least predicted rms of ln(ratio) at this depth and width (docs/theory.md)\n");
+    else if (a->rule == VP_ADVISE_MATCHED_INPUT)
+        printf("  chosen: from unit-variance inputs no point of the line keeps both ratios within a\n"
+               "          factor 2 at this depth (best rms of ln ratio %.3g); with the input scaled to\n"
+               "          std %.9g (E[x^2] = E[phi^2] at q*) the first layer starts at q* and stays:\n"
+               "          the least predicted rms of ln(ratio) with that input (docs/theory.md)\n",
+               a->unit_rms, a->input_std);
     else
         printf("  chosen: the critical point at the given sigma_b2\n");
-    printf("\npredicted at depth %d (inputs with E[x^2] = %g, batch %d):\n", net->depth, net->q0, net->batch);
+    printf("\npredicted at depth %d (inputs with E[x^2] = %.6g, batch %d):\n", net->depth,
+           a->input_std * a->input_std, net->batch);
     printf("  %-24s %-18s %s\n", "", "forward q^L/q^1", "backward prod chi^l");
     printf("  %-24s %-18.4g %.4g\n", "infinite width", a->fwd, a->bwd);
     char w[64];
@@ -183,7 +201,11 @@ static void print_text(const char *label, const vp_advise_net *net, const vp_adv
     else if (!(md <= log(2.0)) || fmax(a->var_fwd, a->var_bwd) > log(2.0) * log(2.0))
         printf("  note: the width limits it: the spread shrinks as 1/sqrt(width); width >= %.0f keeps\n"
                "        1 s.d. within a factor 2\n", width_for_factor2(a, net->width));
-    printf("\nconfig: the \"network\" of an experiment (input: the default normal, or any with E[x^2] = 1)\n");
+    if (a->input_std == 1.0)
+        printf("\nconfig: the \"network\" of an experiment (input: the default normal, or any with E[x^2] = 1)\n");
+    else
+        printf("\nconfig: the \"network\" and \"input\" of an experiment (input.std scales any distribution)\n"
+               "  \"input\": %s\n", input);
     for (int k = 0; k < VP_SNIPPET_COUNT; k++)
         printf("  %s%s\n    \"network\": %s\n", vp_snippet_name((vp_snippet_kind)k),
                k == VP_SNIPPET_MEAN_FIELD  ? ":"
@@ -199,7 +221,8 @@ static void print_measured(const vp_advise_net *net, const vp_advice *a, const v
     minmax(m->grad_ratio, m->nseeds, &lb, &hb);
     int okf = agrees(m->act_ratio, m->nseeds, median_of(a->fwd, a->var_fwd), a->var_fwd);
     int okb = agrees(m->grad_ratio, m->nseeds, median_of(a->bwd, a->var_bwd), a->var_bwd);
-    printf("\nmeasured (varprop run of the mean_field network, seeds 0..%d, batch %d):\n", m->nseeds - 1, net->batch);
+    printf("\nmeasured (varprop run of the mean_field network%s, seeds 0..%d, batch %d):\n",
+           a->input_std == 1.0 ? "" : " and input", m->nseeds - 1, net->batch);
     printf("  %-24s %-18s %s\n", "", "forward", "backward");
     printf("  %-24s %-18.4g %.4g\n", "geometric mean", gf, gb);
     char r1[64], r2[64];
@@ -249,25 +272,26 @@ int vp_cmd_advise(int argc, char **argv)
     vp_advice a;
     vp_status st = vp_theory_ctx_init(&ctx, &err);
     if (st == VP_OK) st = vp_advise(&ctx, &act, &net, sb2, &a, &err);
-    char snip[VP_SNIPPET_COUNT][1024];
+    char snip[VP_SNIPPET_COUNT][1024], input[128];
     for (int k = 0; st == VP_OK && k < VP_SNIPPET_COUNT; k++)
         st = vp_advise_snippet(&act, net.depth, net.width, &a, (vp_snippet_kind)k, snip[k], sizeof snip[k], &err);
+    if (st == VP_OK) st = vp_advise_input_snippet(&a, input, sizeof input, &err);
     if (st != VP_OK) {
         fprintf(stderr, "varprop advise: %s\n", err.msg);
         return vp_exit_code(st);
     }
-    if (!json) print_text(label, &net, &a, snip);
+    if (!json) print_text(label, &net, &a, snip, input);
     vp_advise_measured m;
     if (check) {
         if (!json) fflush(stdout);
         long threads = sysconf(_SC_NPROCESSORS_ONLN);
-        st = vp_advise_measure(snip[VP_SNIPPET_MEAN_FIELD], CHECK_SEEDS, BATCH, threads < 1 ? 1 : (int)threads, NULL,
-                               &m, &err);
+        st = vp_advise_measure(snip[VP_SNIPPET_MEAN_FIELD], a.input_std, CHECK_SEEDS, BATCH,
+                               threads < 1 ? 1 : (int)threads, NULL, &m, &err);
         if (st != VP_OK) {
             fprintf(stderr, "varprop advise: --check: %s\n", err.msg);
             return vp_exit_code(st);
         }
         if (!json) print_measured(&net, &a, &m);
     }
-    return json ? print_json(label, &net, &a, snip, check ? &m : NULL) : 0;
+    return json ? print_json(label, &net, &a, snip, input, check ? &m : NULL) : 0;
 }

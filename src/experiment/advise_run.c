@@ -3,6 +3,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -131,18 +132,27 @@ static vp_status read_ratios(const char *dir, vp_advise_measured *out, int n, vp
     return st;
 }
 
-vp_status vp_advise_measure(const char *network, int nseeds, int batch, int threads, const char *tmp_parent,
-                            vp_advise_measured *out, vp_err *err)
+vp_status vp_advise_input_snippet(const vp_advice *a, char *buf, size_t len, vp_err *err)
 {
-    if (nseeds < 1 || nseeds > VP_ADVISE_CHECK_MAX_SEEDS || batch < 1 || threads < 1)
-        return vp_fail(err, VP_ERR_USAGE, "advise: a check needs 1..%d seeds, a batch >= 1 and threads >= 1",
-                       VP_ADVISE_CHECK_MAX_SEEDS);
+    int n = a->input_std == 1.0 ? snprintf(buf, len, "{}") : snprintf(buf, len, "{\"std\": %.9g}", a->input_std);
+    if (n < 0 || (size_t)n >= len) return vp_fail(err, VP_ERR_USAGE, "advise: input snippet longer than %zu bytes", len);
+    return VP_OK;
+}
+
+vp_status vp_advise_measure(const char *network, double input_std, int nseeds, int batch, int threads,
+                            const char *tmp_parent, vp_advise_measured *out, vp_err *err)
+{
+    if (nseeds < 1 || nseeds > VP_ADVISE_CHECK_MAX_SEEDS || batch < 1 || threads < 1 || !(input_std > 0) ||
+        !isfinite(input_std))
+        return vp_fail(err, VP_ERR_USAGE, "advise: a check needs 1..%d seeds, a batch >= 1, threads >= 1 and an "
+                       "input std > 0", VP_ADVISE_CHECK_MAX_SEEDS);
     size_t len = strlen(network) + 256;
-    char *text = malloc(len);
+    char *text = malloc(len), stdtxt[64] = "";
     if (!text) return vp_fail(err, VP_ERR_NOMEM, "advise: out of memory");
+    if (input_std != 1.0) snprintf(stdtxt, sizeof stdtxt, ", \"std\": %.9g", input_std);
     snprintf(text, len,
-             "{\"name\": \"advise-check\", \"seeds\": %d, \"theory\": false, \"network\": %s, \"input\": {\"batch\": %d}}",
-             nseeds, network, batch);
+             "{\"name\": \"advise-check\", \"seeds\": %d, \"theory\": false, \"network\": %s, \"input\": {\"batch\": %d%s}}",
+             nseeds, network, batch, stdtxt);
     vp_experiment *e = NULL;
     vp_config_opts copts = { VP_DEFAULT_MAX_RUNS };
     vp_status st = vp_config_parse(text, strlen(text), "advise snippet", &copts, &e, err);

@@ -46,13 +46,18 @@ typedef struct {
     double grad_ratio[VP_ADVISE_CHECK_MAX_SEEDS];
 } vp_advise_measured;
 
+/* The value of a config's "input" key for the advice: {"std": S} with the advice's
+ * input_std (%.9g), or {} when it is 1 (the default). VP_ERR_USAGE if it does not fit. */
+vp_status vp_advise_input_snippet(const vp_advice *a, char *buf, size_t len, vp_err *err);
+
 /* Run the config {"name": "advise-check", "seeds": nseeds, "theory": false,
- * "network": NETWORK, "input": {"batch": batch}} with `threads` threads in a new
+ * "network": NETWORK, "input": {"batch": batch, "std": input_std}} (std left out when
+ * it is 1) with `threads` threads in a new
  * folder tmp_parent/varprop-advise-XXXXXX (tmp_parent NULL: $TMPDIR, else /tmp),
  * read its runs.csv and remove the folder (also on failure). nseeds in
  * 1..VP_ADVISE_CHECK_MAX_SEEDS. Errors: the config's (VP_ERR_CONFIG: the snippet is
  * not a valid network), the runner's, I/O. */
-vp_status vp_advise_measure(const char *network, int nseeds, int batch, int threads, const char *tmp_parent,
-                            vp_advise_measured *out, vp_err *err);
+vp_status vp_advise_measure(const char *network, double input_std, int nseeds, int batch, int threads,
+                            const char *tmp_parent, vp_advise_measured *out, vp_err *err);
 
 #endif

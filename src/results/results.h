@@ -157,14 +157,6 @@ typedef struct {
 const vp_column *vp_column_get(vp_col c);
 const char *vp_col_name(vp_col c);
 
-/* Columns the writers of issue 12 are adding: readers (the charts) look them up by
- * name and use them where a results folder has them. Each moves into vp_col and the
- * table above with the writer that adds it. */
-#define VP_COLNAME_THEORY_XI_GRAD "theory_xi_grad" /* runs.csv: -1/ln chi_1, the predicted xi_grad */
-#define VP_COLNAME_XI_C "xi_c"                     /* runs.csv: measured correlation depth scale */
-#define VP_COLNAME_PRE_CORR "pre_corr"             /* layers.csv: mean pairwise correlation of z^l */
-#define VP_COLNAME_THEORY_PRE_CORR "theory_pre_corr" /* layers.csv: the c-map iterate c^l */
-
 /* Integer columns a reader accepts: variant ids in [0, VP_VARIANT_MAX], layers in
  * [1, VP_LAYER_MAX] (far beyond what a config may ask for). */
 #define VP_VARIANT_MAX 1000000L

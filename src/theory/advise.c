@@ -144,13 +144,15 @@ vp_status vp_advise_eval(const vp_theory_ctx *ctx, const vp_act *act, const vp_a
 /* The point of the critical line whose fixed point is q: sigma_w2 = 1/E[phi'^2],
  * sigma_b2 = q - sigma_w2 E[phi^2]; 0 if there is none with sigma_b2 >= 0 (a
  * negative sigma_b2 within rounding of 0 is 0). */
-static int line_point(const vp_theory_ctx *ctx, const vp_act *act, double q, double *sw2, double *sb2)
+static int line_point(const vp_theory_ctx *ctx, const vp_act *act, double q, double *sw2, double *sb2,
+                      double *e2q)
 {
     double e2 = 0.0, d2 = 0.0;
     vp_err e;
     if (vp_theory_expect(ctx, act, VP_EXP_PHI2, q, &e2, &e) != VP_OK ||
         vp_theory_expect(ctx, act, VP_EXP_DPHI2, q, &d2, &e) != VP_OK || !(d2 > 0))
         return 0;
+    *e2q = e2;
     *sw2 = 1.0 / d2;
     *sb2 = q - *sw2 * e2;
     if (*sb2 < 0 && *sb2 > -1e-12 * q) *sb2 = 0.0;
@@ -170,15 +172,23 @@ static vp_status rms_at(const vp_theory_ctx *ctx, const vp_act *act, const vp_ad
 
 typedef struct {
     double q, sw2, sb2, rms;
+    double q0; /* the input's E[x^2] the rms is for */
 } cand;
 
-/* Line candidate at q (rms +inf if the line has no point there). */
-static vp_status line_cand(const vp_theory_ctx *ctx, const vp_act *act, const vp_advise_net *net, double q,
-                           cand *c, vp_err *err)
+/* Line candidate at q (rms +inf if the line has no point there). match: the input
+ * matched to the point (q0 = E[phi^2] at q, so that q^1 = q*), else net->q0. */
+static vp_status line_cand(const vp_theory_ctx *ctx, const vp_act *act, const vp_advise_net *net, int match,
+                           double q, cand *c, vp_err *err)
 {
-    c->q = q, c->rms = INFINITY;
-    if (!line_point(ctx, act, q, &c->sw2, &c->sb2)) return VP_OK;
-    return rms_at(ctx, act, net, c->sw2, c->sb2, &c->rms, err);
+    double e2 = NAN;
+    c->q = q, c->rms = INFINITY, c->q0 = net->q0;
+    if (!line_point(ctx, act, q, &c->sw2, &c->sb2, &e2)) return VP_OK;
+    vp_advise_net nm = *net;
+    if (match) {
+        if (!(e2 > 0) || !isfinite(e2)) return VP_OK;
+        nm.q0 = c->q0 = e2;
+    }
+    return rms_at(ctx, act, &nm, c->sw2, c->sb2, &c->rms, err);
 }
 
 /* Grid of the line's fixed points: q* = 10^(k/4), k = -16..16 (1e-4 .. 1e4), then a
@@ -195,30 +205,30 @@ static int better(const cand *c, const cand *best)
     return isinf(best->rms) ? c->rms < best->rms : c->rms < best->rms - TIE * (1.0 + best->rms);
 }
 
-static vp_status search_line(const vp_theory_ctx *ctx, const vp_act *act, const vp_advise_net *net, cand *best,
-                             vp_err *err)
+static vp_status search_line(const vp_theory_ctx *ctx, const vp_act *act, const vp_advise_net *net, int match,
+                             cand *best, vp_err *err)
 {
     cand grid[GRID_HI - GRID_LO + 1];
     int kb = -1;
     vp_status st;
     for (int k = GRID_LO; k <= GRID_HI; k++) {
         cand *c = &grid[k - GRID_LO];
-        if ((st = line_cand(ctx, act, net, pow(10.0, 0.25 * k), c, err)) != VP_OK) return st;
+        if ((st = line_cand(ctx, act, net, match, pow(10.0, 0.25 * k), c, err)) != VP_OK) return st;
         if (better(c, best)) *best = *c, kb = k;
     }
     if (kb <= GRID_LO || kb >= GRID_HI) return VP_OK;
     const double g = 0.5 * (sqrt(5.0) - 1.0);
     double a = log(grid[kb - 1 - GRID_LO].q), b = log(grid[kb + 1 - GRID_LO].q);
     cand x1, x2;
-    if ((st = line_cand(ctx, act, net, exp(b - g * (b - a)), &x1, err)) != VP_OK) return st;
-    if ((st = line_cand(ctx, act, net, exp(a + g * (b - a)), &x2, err)) != VP_OK) return st;
+    if ((st = line_cand(ctx, act, net, match, exp(b - g * (b - a)), &x1, err)) != VP_OK) return st;
+    if ((st = line_cand(ctx, act, net, match, exp(a + g * (b - a)), &x2, err)) != VP_OK) return st;
     for (int i = 0; i < GOLDEN_STEPS; i++) {
         if (x1.rms <= x2.rms) {
             b = log(x2.q), x2 = x1;
-            if ((st = line_cand(ctx, act, net, exp(b - g * (b - a)), &x1, err)) != VP_OK) return st;
+            if ((st = line_cand(ctx, act, net, match, exp(b - g * (b - a)), &x1, err)) != VP_OK) return st;
         } else {
             a = log(x1.q), x1 = x2;
-            if ((st = line_cand(ctx, act, net, exp(a + g * (b - a)), &x2, err)) != VP_OK) return st;
+            if ((st = line_cand(ctx, act, net, match, exp(a + g * (b - a)), &x2, err)) != VP_OK) return st;
         }
     }
     const cand *c = x1.rms <= x2.rms ? &x1 : &x2;
@@ -247,7 +257,7 @@ vp_status vp_advise(const vp_theory_ctx *ctx, const vp_act *act, const vp_advise
     double na, pa;
     const int homogeneous = vp_act_slopes(act, &na, &pa);
 
-    cand best = { NAN, NAN, NAN, INFINITY };
+    cand best = { NAN, NAN, NAN, INFINITY, net->q0 };
     vp_advise_rule rule = isnan(sigma_b2) ? VP_ADVISE_BEST : VP_ADVISE_GIVEN_SB;
     double sw2 = NAN, qs = NAN;
     vp_err e0;
@@ -255,14 +265,26 @@ vp_status vp_advise(const vp_theory_ctx *ctx, const vp_act *act, const vp_advise
      * candidate (none at 0 is no error: e.g. gelu). */
     st = vp_theory_critical(ctx, act, isnan(sigma_b2) ? 0.0 : sigma_b2, &sw2, &qs, &e0);
     if (st == VP_OK) {
-        best = (cand){ qs, sw2, isnan(sigma_b2) ? 0.0 : sigma_b2, INFINITY };
+        best = (cand){ qs, sw2, isnan(sigma_b2) ? 0.0 : sigma_b2, INFINITY, net->q0 };
         if ((st = rms_at(ctx, act, net, best.sw2, best.sb2, &best.rms, err)) != VP_OK) return st;
     } else if (st != VP_ERR_NUMERIC || rule == VP_ADVISE_GIVEN_SB) {
         if (err) *err = e0;
         return st;
     }
-    if (rule == VP_ADVISE_BEST && !homogeneous && (st = search_line(ctx, act, net, &best, err)) != VP_OK)
+    if (rule == VP_ADVISE_BEST && !homogeneous && (st = search_line(ctx, act, net, 0, &best, err)) != VP_OK)
         return st;
+    double unit_rms = best.rms;
+    if (rule == VP_ADVISE_BEST && !homogeneous && isfinite(best.rms)) {
+        /* Both infinite-width ratios within a factor 2? Else the matched input. */
+        vp_advice u;
+        vp_advise_net nu = *net;
+        if ((st = vp_advise_eval(ctx, act, &nu, best.sw2, best.sb2, &u, err)) != VP_OK) return st;
+        if (!(fmax(fabs(log(u.fwd)), fabs(log(u.bwd))) <= log(2.0))) {
+            cand m = { NAN, NAN, NAN, INFINITY, NAN };
+            if ((st = search_line(ctx, act, net, 1, &m, err)) != VP_OK) return st;
+            if (isfinite(m.rms)) best = m, rule = VP_ADVISE_MATCHED_INPUT;
+        }
+    }
     if (isinf(best.rms)) {
         if (isnan(best.sw2))
             return vp_fail(err, VP_ERR_NUMERIC,
@@ -277,8 +299,13 @@ vp_status vp_advise(const vp_theory_ctx *ctx, const vp_act *act, const vp_advise
 
     /* What a config holds, and the predictions for exactly that. */
     double sw = rounded(sqrt(best.sw2)), sb = rounded(sqrt(best.sb2));
-    if ((st = vp_advise_eval(ctx, act, net, sw * sw, sb * sb, out, err)) != VP_OK) return st;
+    vp_advise_net nout = *net;
+    double istd = sqrt(net->q0);
+    if (rule == VP_ADVISE_MATCHED_INPUT) istd = rounded(sqrt(best.q0)), nout.q0 = istd * istd;
+    if ((st = vp_advise_eval(ctx, act, &nout, sw * sw, sb * sb, out, err)) != VP_OK) return st;
     out->rule = rule;
+    out->input_std = istd;
+    out->unit_rms = unit_rms;
     out->sigma_w2 = rounded(best.sw2), out->sigma_b2 = rounded(best.sb2);
     out->sigma_w = sw, out->sigma_b = sb;
     out->q_star = best.q;

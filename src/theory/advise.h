@@ -27,6 +27,15 @@
  * ratios, at depth L and width n; the sigma_b2 = 0 point first when it ties.
  * Or, with a given sigma_b2, the point theory.h's vp_theory_critical gives there.
  *
+ * Matched input: where no point of the line keeps both infinite-width ratios within a
+ * factor 2 for the given input (GELU: q = 0 repels, and from E[x^2] = 1 the first layer
+ * starts far below every usable q*, so the length map spends the depth getting there),
+ * the advice is the line's point of least rms with the input scaled so that the first
+ * layer starts at the fixed point: q^1 = sigma_w2 q0 + sigma_b2 = q*, i.e.
+ * q0 = E[phi(sqrt(q*) z)^2] (the input looks like a layer's output at q*). Then every
+ * layer sits at q*, chi^l = 1, and both ratios are 1 at infinite width; the config
+ * gets "input": {"std": sqrt(q0)} (config input.std). Rule VP_ADVISE_MATCHED_INPUT.
+ *
  * Pure functions of their arguments; no state.
  */
 #ifndef VP_ADVISE_H
@@ -54,6 +63,7 @@ typedef struct {
 typedef enum {
     VP_ADVISE_BEST,     /* the line's point of least predicted rms ln(ratio) */
     VP_ADVISE_GIVEN_SB, /* the line's point at the caller's sigma_b2 */
+    VP_ADVISE_MATCHED_INPUT, /* VP_ADVISE_BEST missed a factor 2: least rms with q^1 = q* (above) */
 } vp_advise_rule;
 
 typedef struct {
@@ -72,6 +82,11 @@ typedef struct {
     double var_fwd, var_bwd;   /* predicted variance of ln(measured ratio) at width n */
     double rms;                /* max over the two of sqrt((ln ratio - V/2)^2 + V); +inf
                                   when a ratio is 0, infinite or undefined */
+    double input_std;          /* the input's std the predictions are for: sqrt(net->q0), or for
+                                  VP_ADVISE_MATCHED_INPUT sqrt(E[phi^2] at q*) to VP_ADVISE_DIGITS
+                                  digits (the predictions use its square) */
+    double unit_rms;           /* VP_ADVISE_MATCHED_INPUT: the rms the best point had with the
+                                  given input (why it was not kept); else = rms */
 } vp_advice;
 
 /* The predictions for the point (sigma_w2, sigma_b2) as given: fwd, bwd, var_fwd,
@@ -80,8 +95,9 @@ typedef struct {
 vp_status vp_advise_eval(const vp_theory_ctx *ctx, const vp_act *act, const vp_advise_net *net, double sigma_w2,
                          double sigma_b2, vp_advice *out, vp_err *err);
 
-/* The advice for act on net: with sigma_b2 NAN the point of least predicted rms,
- * else the critical point at that sigma_b2 >= 0. VP_ERR_USAGE for a row-wise
+/* The advice for act on net: with sigma_b2 NAN the point of least predicted rms
+ * (VP_ADVISE_BEST, or VP_ADVISE_MATCHED_INPUT when that misses a factor 2 at infinite
+ * width), else the critical point at that sigma_b2 >= 0. VP_ERR_USAGE for a row-wise
  * activation or a network out of range (depth 1..VP_ADVISE_MAX_DEPTH, width and
  * batch >= 1, q0 > 0); VP_ERR_NUMERIC when the line has no usable point (no
  * sigma_b2 >= 0 with chi_1 = 1, or every point's ratios are 0 or infinite at

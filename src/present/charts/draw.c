@@ -58,8 +58,7 @@ static const ck_chart CHARTS[] = {
                  "its peak (saturated, for bounded activations such as tanh and sigmoid). Median over seeds, seed range "
                  "shaded." },
     { .stem = "corr", .source = VP_CSV_LAYERS, .draw = ck_draw_lines, .axis = CK_AXIS_LINEAR,
-      .column = VP_COL_NONE, .column_name = VP_COLNAME_PRE_CORR, .theory = VP_COL_NONE,
-      .theory_name = VP_COLNAME_THEORY_PRE_CORR, .ylabel = "correlation c^{/:Italic l}",
+      .column = VP_COL_PRE_CORR, .theory = VP_COL_THEORY_PRE_CORR, .ylabel = "correlation c^{/:Italic l}",
       .title = "correlation map: correlation of pre-activations between examples by layer",
       .caption = "Mean pairwise correlation c^l of the pre-activations z^l between the examples of the batch, median "
                  "over seeds (seed range shaded), with the mean-field correlation map iterated from the input "

@@ -534,8 +534,8 @@ static void phase_sources(const vp_table *runs, phase_ctx *pc)
 {
     pc->col[XI_GRAD] = vp_table_find_col(runs, VP_COL_XI_GRAD);
     snprintf(pc->src[XI_GRAD], sizeof pc->src[XI_GRAD], "%s", vp_col_name(VP_COL_XI_GRAD));
-    pc->col[XI_GRAD_TH] = vp_table_find(runs, VP_COLNAME_THEORY_XI_GRAD);
-    snprintf(pc->src[XI_GRAD_TH], sizeof pc->src[XI_GRAD_TH], "%s", VP_COLNAME_THEORY_XI_GRAD);
+    pc->col[XI_GRAD_TH] = vp_table_find_col(runs, VP_COL_THEORY_XI_GRAD);
+    snprintf(pc->src[XI_GRAD_TH], sizeof pc->src[XI_GRAD_TH], "%s", vp_col_name(VP_COL_THEORY_XI_GRAD));
     if (pc->col[XI_GRAD_TH] < 0 && (pc->col[XI_GRAD_TH] = vp_table_find_col(runs, VP_COL_THEORY_CHI1)) >= 0) {
         pc->from_chi = 1;
         snprintf(pc->src[XI_GRAD_TH], sizeof pc->src[XI_GRAD_TH], "1/|ln %s|", vp_col_name(VP_COL_THEORY_CHI1));
@@ -543,9 +543,9 @@ static void phase_sources(const vp_table *runs, phase_ctx *pc)
         snprintf(pc->src[XI_GRAD_TH], sizeof pc->src[XI_GRAD_TH], "theory off (no %s in " VP_FILE_RUNS ")",
                  vp_col_name(VP_COL_THEORY_CHI1));
     }
-    pc->col[XI_C] = vp_table_find(runs, VP_COLNAME_XI_C);
+    pc->col[XI_C] = vp_table_find_col(runs, VP_COL_XI_C);
     snprintf(pc->src[XI_C], sizeof pc->src[XI_C], pc->col[XI_C] >= 0 ? "%s" : "not measured (no %s in " VP_FILE_RUNS ")",
-             VP_COLNAME_XI_C);
+             vp_col_name(VP_COL_XI_C));
     pc->col[XI_C_TH] = vp_table_find_col(runs, VP_COL_THEORY_XI_C);
     snprintf(pc->src[XI_C_TH], sizeof pc->src[XI_C_TH],
              pc->col[XI_C_TH] >= 0 ? "%s" : "theory off (no %s in " VP_FILE_RUNS ")", vp_col_name(VP_COL_THEORY_XI_C));

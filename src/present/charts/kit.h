@@ -129,11 +129,9 @@ struct ck_chart {
     const char *page;     /* words in the chart's page title; NULL = title */
     const char *caption;  /* report text; NULL: the chart writes it (it quotes the data) */
     /* line charts (lines.c): one statistic by layer, or two side by side (ylabel2 set) */
-    vp_col column;        /* layers.csv statistic; VP_COL_NONE: column_name */
-    vp_col theory;        /* its mean-field column, or VP_COL_NONE (then theory_name, if any) */
+    vp_col column;        /* layers.csv statistic: no chart when the file lacks it (older folders) */
+    vp_col theory;        /* its mean-field column, or VP_COL_NONE */
     const char *ylabel;   /* enhanced text */
-    const char *column_name, *theory_name; /* columns read by name (results.h VP_COLNAME_*):
-                             the chart is drawn only when layers.csv has column_name */
     const char *what;     /* two statistics: words for the first in the panel titles */
     vp_col column2;       /* the second statistic (no theory), when ylabel2 is set */
     const char *ylabel2, *what2;

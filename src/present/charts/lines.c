@@ -220,10 +220,9 @@ vp_status ck_draw_lines(ck_exper *e, const ck_chart *ch, vp_err *err)
 {
     const vp_table *t = e->tab[VP_CSV_LAYERS];
     line_ctx c = { .chart = ch, .nq = ch->ylabel2 ? 2 : 1 };
-    c.col[0] = ch->column_name ? vp_table_find(t, ch->column_name) : vp_table_find_col(t, ch->column);
-    c.name[0] = ch->column_name ? ch->column_name : vp_col_name(ch->column);
-    c.theory = ch->theory_name ? vp_table_find(t, ch->theory_name)
-               : ch->theory != VP_COL_NONE ? vp_table_find_col(t, ch->theory) : -1;
+    c.col[0] = vp_table_find_col(t, ch->column);
+    c.name[0] = vp_col_name(ch->column);
+    c.theory = ch->theory != VP_COL_NONE ? vp_table_find_col(t, ch->theory) : -1;
     if (c.nq == 2) {
         c.col[1] = vp_table_find_col(t, ch->column2);
         c.name[1] = vp_col_name(ch->column2);
