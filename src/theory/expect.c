@@ -143,6 +143,8 @@ static void bp_finish(bpts *bp)
 
 typedef struct {
     vp_scalar_fn f, df;
+    vp_act_kernel_f64 kernel; /* phi and phi' of an array at once (SIMD); NULL where the
+                                 theory's phi is the row's f_accurate, which has none */
     const double *p;
     int nk;
     double kinks[4];
@@ -152,7 +154,23 @@ static void actfn_make(const vp_act *act, actfn *a)
 {
     const vp_act_info *info = vp_act_get(act->kind);
     a->f = info->f_accurate ? info->f_accurate : info->f, a->df = info->df, a->p = act->p;
+    a->kernel = info->f_accurate ? NULL : info->kernel_f64;
     a->nk = info->kinks ? info->kinks(act->p, a->kinks) : 0;
+}
+
+/* phi (f) and phi' (d) at u[0..n) -- either output may be NULL -- through the row's
+ * vector kernel where the theory may use it (the same phi as a->f), else one by one.
+ * scratch: n doubles, used when an output is NULL. */
+static void eval_nodes(const actfn *a, const double *u, double *f, double *d, size_t n, double *scratch)
+{
+    if (a->kernel) {
+        a->kernel(u, f ? f : scratch, d ? d : scratch, n, a->p);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (f) f[i] = a->f(u[i], a->p);
+        if (d) d[i] = a->df(u[i], a->p);
+    }
 }
 
 /* The 1-D quantity g(u, z) whose expectation a vp_theory_exp1 asks for. */
@@ -258,23 +276,26 @@ static double int2_line(double z, void *v)
 #define LAT_MAXN 1024       /* nodes per side at most (2 LAT_MAXN + 1 in all) */
 #define LAT_TINY 1e-22     /* row terms below this fraction of the row peak are dropped */
 
-/* One row of the axis lattice: r = sum_{j = jlo..jhi} B[j] e_j with
- * e_j = exp(-k2 (j h - mu)^2), also over even j only (r2) and of |B[j] e_j| (ra).
- * Eight interleaved lanes, lane k taking j = jlo + k + 8t, each by the two-term
- * recurrence e_{j+8} = e_j f_j, f_{j+8} = f_j tau16 (f_j = exp(-k2 (16 d_j h + 64 h^2)),
- * tau16 = exp(-128 k2 h^2)): independent chains the compiler vectorizes. The band
- * starts ~10 sigma below the peak, so a chain's values grow first, then fall, and
- * never leave the normal range; each step costs an ulp or two of relative error
- * in weights whose sum is what matters (~1e-14 of the row). */
+/* Rows i and -i of the axis lattice at once: with e_j = exp(-k2 (j h - mu)^2) the
+ * Gaussian weights of row i (mu = c x_i), row -i has weight e_j at -j (the density is
+ * even: p(-z1, -z2) = p(z1, z2)), so
+ *   r[0] = sum_{j = jlo..jhi} B[j] e_j,  r[1] = sum_j B[-j] e_j   (B indexed -n..n),
+ * also over even j only (r2; j and -j have one parity) and of |.| (ra). Eight
+ * interleaved lanes, lane k taking j = jlo + k + 8t, each by the two-term recurrence
+ * e_{j+8} = e_j f_j, f_{j+8} = f_j tau16 (f_j = exp(-k2 (16 d_j h + 64 h^2)), tau16 =
+ * exp(-128 k2 h^2)): independent chains the compiler vectorizes. The band starts
+ * ~10 sigma below the peak, so a chain's values grow first, then fall, and never leave
+ * the normal range; each step costs an ulp or two of relative error in weights whose
+ * sum is what matters (~1e-13 of the row at the longest rows measured). */
 VP_CLONES
-static void lattice_row(const double *B, int jlo, int jhi, double h, double mu, double k2, double tau16,
-                        double *r, double *r2, double *ra)
+static void lattice_rows(const double *B, int jlo, int jhi, double h, double mu, double k2, double tau,
+                         double tau16, double tau28, double r[2], double r2[2], double ra[2])
 {
     /* Lane starts from two exp calls: e_{j+1} = e_j rho_j, rho_{j+1} = rho_j tau
      * (rho_j = exp(-k2 (2 d_j h + h^2)), tau = exp(-2 k2 h^2)), and
-     * f_j = rho_j rho_{j+1} ... rho_{j+7} = rho_j^8 tau^28. */
-    double e[8], f[8], acc[8] = { 0 }, aab[8] = { 0 };
-    double d = jlo * h - mu, tau = exp(-2.0 * k2 * h * h), tau28 = pow(tau, 28.0);
+     * f_j = rho_j rho_{j+1} ... rho_{j+7} = rho_j^8 tau^28 (tau, tau16, tau28 from the caller). */
+    double e[8], f[8], ap[8] = { 0 }, am[8] = { 0 }, bp[8] = { 0 }, bm[8] = { 0 };
+    double d = jlo * h - mu;
     double ek = exp(-k2 * d * d), rho = exp(-k2 * (2.0 * d * h + h * h));
     for (int k = 0; k < 8; k++) {
         double r8 = rho * rho;
@@ -285,20 +306,21 @@ static void lattice_row(const double *B, int jlo, int jhi, double h, double mu, 
     int j = jlo;
     for (; j + 8 <= jhi + 1; j += 8)
         for (int k = 0; k < 8; k++) {
-            double t = B[j + k] * e[k];
-            acc[k] += t, aab[k] += fabs(t);
+            double tp = B[j + k] * e[k], tm = B[-(j + k)] * e[k];
+            ap[k] += tp, bp[k] += fabs(tp);
+            am[k] += tm, bm[k] += fabs(tm);
             e[k] *= f[k], f[k] *= tau16;
         }
     for (int k = 0; j + k <= jhi; k++) {
-        double t = B[j + k] * e[k];
-        acc[k] += t, aab[k] += fabs(t);
+        double tp = B[j + k] * e[k], tm = B[-(j + k)] * e[k];
+        ap[k] += tp, bp[k] += fabs(tp);
+        am[k] += tm, bm[k] += fabs(tm);
     }
-    double sum = 0.0, even = 0.0, sa = 0.0;
+    r[0] = r[1] = r2[0] = r2[1] = ra[0] = ra[1] = 0.0;
     for (int k = 0; k < 8; k++) {
-        sum += acc[k], sa += aab[k];
-        if (((jlo + k) & 1) == 0) even += acc[k];
+        r[0] += ap[k], r[1] += am[k], ra[0] += bp[k], ra[1] += bm[k];
+        if (((jlo + k) & 1) == 0) r2[0] += ap[k], r2[1] += am[k];
     }
-    *r = sum, *r2 = even, *ra = sa;
 }
 
 static int lattice2_axes(const actfn *a, int deriv, double sa, double sb, double c, double s, double *out)
@@ -309,29 +331,33 @@ static int lattice2_axes(const actfn *a, int deriv, double sa, double sb, double
     double nd = ceil(LAT_Z / h);
     if (!(nd <= LAT_MAXN)) return -1;
     int n = (int)nd;
-    double A[2 * LAT_MAXN + 1], Bs[2 * LAT_MAXN + 1];
+    double A[2 * LAT_MAXN + 1], Bs[2 * LAT_MAXN + 1], U[2 * LAT_MAXN + 1], W[2 * LAT_MAXN + 1];
     const double *B = sa == sb ? A : Bs; /* equal lengths (every map): one set of values */
-    for (int i = -n; i <= n; i++) {
-        double x = i * h;
-        A[i + n] = fd(a, deriv, sa * x);
-        if (sa != sb) Bs[i + n] = fd(a, deriv, sb * x);
+    size_t m2 = (size_t)(2 * n + 1);
+    for (size_t k = 0; k < m2; k++) U[k] = sa * (((double)k - n) * h); /* node i = k - n */
+    eval_nodes(a, U, deriv ? NULL : A, deriv ? A : NULL, m2, W);
+    if (sa != sb) {
+        for (size_t k = 0; k < m2; k++) U[k] = sb * (((double)k - n) * h);
+        eval_nodes(a, U, deriv ? NULL : Bs, deriv ? Bs : NULL, m2, W);
     }
     double s2 = s * s, k2 = 1.0 / (2.0 * s2);
     /* Half-width of a row's band: the Gaussian is below LAT_TINY of its peak beyond it. */
     int R = (int)ceil(sqrt(-2.0 * log(LAT_TINY)) * s / h) + 1;
-    double tau16 = exp(-128.0 * k2 * h * h);
+    double tau = exp(-2.0 * k2 * h * h), tau16 = exp(-128.0 * k2 * h * h), tau28 = exp(-56.0 * k2 * h * h);
     double T = 0.0, T2 = 0.0, S = 0.0;
-    for (int i = -n; i <= n; i++) {
-        double x = i * h, Ai = A[i + n];
-        if (Ai == 0.0) continue;
-        double mu = c * x;                 /* centre of the row's Gaussian in z2 */
+    /* Rows i >= 0, each with its mirror -i (lattice_rows). */
+    for (int i = 0; i <= n; i++) {
+        double x = i * h, Ap = A[i + n], Am = A[n - i];
+        if (Ap == 0.0 && Am == 0.0) continue;
+        double mu = c * x;                 /* centre of row i's Gaussian in z2 */
         int j0 = (int)lround(mu / h);
         int jlo = j0 - R < -n ? -n : j0 - R, jhi = j0 + R > n ? n : j0 + R;
-        double r, r2, ra;                  /* row sums: every j, even j, |.| */
-        lattice_row(B + n, jlo, jhi, h, mu, k2, tau16, &r, &r2, &ra);
+        double r[2], r2[2], ra[2];         /* rows i and -i: every j, even j, |.| */
+        lattice_rows(B + n, jlo, jhi, h, mu, k2, tau, tau16, tau28, r, r2, ra);
+        if (i == 0) Am = 0.0;              /* row 0 is its own mirror */
         double w = exp(-0.5 * x * x);
-        T += w * Ai * r, S += w * fabs(Ai) * ra;
-        if ((i & 1) == 0) T2 += w * Ai * r2;
+        T += w * (Ap * r[0] + Am * r[1]), S += w * (fabs(Ap) * ra[0] + fabs(Am) * ra[1]);
+        if ((i & 1) == 0) T2 += w * (Ap * r2[0] + Am * r2[1]);
     }
     double norm = 1.0 / (TWO_PI * s);
     T *= h * h * norm, T2 *= 4.0 * h * h * norm, S *= h * h * norm;
@@ -359,14 +385,27 @@ static int lattice2_rot(const actfn *a, int deriv, double sa, double sb, double 
     if (!((2 * nxd + 1) * (2 * nyd + 1) * 0.8 <= LAT_MAXPTS)) return -1;
     int nx = (int)nxd, ny = (int)nyd;
     double T = 0.0, T2 = 0.0, S = 0.0, z2max = LAT_Z * LAT_Z;
+    double u1[2 * LAT_MAXN + 1], u2[2 * LAT_MAXN + 1], f1[2 * LAT_MAXN + 1], f2[2 * LAT_MAXN + 1];
+    double wy[2 * LAT_MAXN + 1], scratch[2 * LAT_MAXN + 1];
+    if (ny > LAT_MAXN) return -1;
+    for (int j = -ny; j <= ny; j++) wy[j + ny] = exp(-0.5 * (j * hy) * (j * hy));
     for (int i = -nx; i <= nx; i++) {
         double x = i * hx, wx = exp(-0.5 * x * x);
-        double r = 0.0, r2 = 0.0, ra = 0.0;
-        for (int j = -ny; j <= ny; j++) {
+        /* the row's nodes within the disc |(x, y)| <= LAT_Z */
+        double ymax = sqrt(fmax(z2max - x * x, 0.0));
+        int jm = (int)floor(ymax / hy);
+        if (jm > ny) jm = ny;
+        size_t m = (size_t)(2 * jm + 1);
+        for (int j = -jm; j <= jm; j++) {
             double y = j * hy;
-            if (x * x + y * y > z2max) continue;
-            double t = fd(a, deriv, sa * (al * x + be * y)) * fd(a, deriv, sb * (al * x - be * y)) *
-                       exp(-0.5 * y * y);
+            u1[j + jm] = sa * (al * x + be * y);
+            u2[j + jm] = sb * (al * x - be * y);
+        }
+        eval_nodes(a, u1, deriv ? NULL : f1, deriv ? f1 : NULL, m, scratch);
+        eval_nodes(a, u2, deriv ? NULL : f2, deriv ? f2 : NULL, m, scratch);
+        double r = 0.0, r2 = 0.0, ra = 0.0;
+        for (int j = -jm; j <= jm; j++) {
+            double t = f1[j + jm] * f2[j + jm] * wy[j + ny];
             r += t, ra += fabs(t);
             if ((j & 1) == 0) r2 += t;
         }
@@ -397,9 +436,23 @@ static int lattice1(const actfn *a, vp_theory_exp1 kind, double sq, double *out)
     double nd = ceil(LAT_Z / h);
     if (!(nd <= LAT_MAXN)) return -1;
     int n = (int)nd;
+    double U[2 * LAT_MAXN + 1], F[2 * LAT_MAXN + 1], D[2 * LAT_MAXN + 1];
+    size_t m = (size_t)(2 * n + 1);
+    for (size_t k = 0; k < m; k++) U[k] = sq * (((double)k - n) * h); /* node i = k - n */
+    int need_f = kind != VP_EXP_DPHI2 && kind != VP_EXP_DPHI4, need_d = kind != VP_EXP_PHI && kind != VP_EXP_PHI2;
+    eval_nodes(a, U, need_f ? F : NULL, need_d ? D : NULL, m, need_f ? D : F);
     double T = 0.0, T2 = 0.0, S = 0.0;
     for (int i = -n; i <= n; i++) {
-        double z = i * h, t = g1(a, kind, sq, z) * exp(-0.5 * z * z);
+        double z = i * h, f = F[i + n], d = D[i + n], g;
+        switch (kind) {
+        case VP_EXP_PHI: g = f; break;
+        case VP_EXP_PHI2: g = f * f; break;
+        case VP_EXP_DPHI2: g = d * d; break;
+        case VP_EXP_DPHI4: g = d * d * d * d; break;
+        case VP_EXP_SLOPE: g = f * d * z / sq; break; /* as g1 */
+        case VP_EXP_COUNT: default: return -1;
+        }
+        double t = g * exp(-0.5 * z * z);
         T += t, S += fabs(t);
         if ((i & 1) == 0) T2 += t;
     }
