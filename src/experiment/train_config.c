@@ -30,7 +30,7 @@
 #define MAX_EXAMPLES 4294967295.0 /* 2^32 - 1: what a split can hold (core/dataset.h) */
 #define MAX_SEED 9007199254740992.0 /* 2^53: a JSON number is a double */
 
-#define TRAIN_KEYS "dataset epochs batch optimizer schedule loss track_every readout_init hist_bins eval_examples"
+#define TRAIN_KEYS "dataset epochs max_steps batch optimizer schedule loss track_every readout_init hist_bins eval_examples"
 #define SOURCES "fashion-mnist idx synthetic"
 #define FASHION_KEYS "name path"
 #define IDX_KEYS "name format train_images train_labels test_images test_labels classes"
@@ -168,11 +168,20 @@ static vp_status parse_registry(vp_cfg_ctx *c, const cJSON *j, const char *path,
     return s;
 }
 
+/* The name of an optimizer or schedule entry: a string, or an object's "name" -- which
+ * an object may leave out for the default (so "train.optimizer.lr" can be swept into a
+ * config that names no optimizer). */
+static vp_status registry_name(vp_cfg_ctx *c, const cJSON *j, const char *path, const char **name)
+{
+    if (cJSON_IsObject(j) && !cJSON_GetObjectItemCaseSensitive(j, "name")) return VP_OK;
+    return vp_cfg_entry_name(c, j, path, name);
+}
+
 static vp_status parse_optimizer(vp_cfg_ctx *c, const cJSON *j, vp_optim *o)
 {
     const char *name = DEF_OPTIM, *path = "train.optimizer";
     vp_status s;
-    if (j && (s = vp_cfg_entry_name(c, j, path, &name))) return s;
+    if (j && (s = registry_name(c, j, path, &name))) return s;
     vp_optim_kind k = vp_optim_find(name);
     char names[128];
     vp_optim_names(names, sizeof names);
@@ -190,7 +199,7 @@ static vp_status parse_schedule(vp_cfg_ctx *c, const cJSON *j, vp_sched *o)
 {
     const char *name = DEF_SCHED, *path = "train.schedule";
     vp_status s;
-    if (j && (s = vp_cfg_entry_name(c, j, path, &name))) return s;
+    if (j && (s = registry_name(c, j, path, &name))) return s;
     vp_sched_kind k = vp_sched_find(name);
     char names[128];
     vp_sched_names(names, sizeof names);
@@ -247,9 +256,10 @@ vp_status vp_cfg_train(vp_cfg_ctx *c, const cJSON *j, vp_variant *v)
     t->batch = DEF_BATCH;
     t->track_every = DEF_TRACK_EVERY;
     t->hist_bins = DEF_HIST_BINS;
-    double eval = DEF_EVAL_EXAMPLES;
+    double eval = DEF_EVAL_EXAMPLES, max_steps = 0;
     if ((s = parse_dataset(c, cJSON_GetObjectItemCaseSensitive(j, "dataset"), t)) ||
         (s = vp_cfg_get_int(c, j, "epochs", "train", 1, MAX_EPOCHS, &t->epochs, NULL)) ||
+        (s = vp_cfg_get_num(c, j, "max_steps", "train", 0, 1e15, 1, &max_steps, NULL)) ||
         (s = vp_cfg_get_int(c, j, "batch", "train", 1, MAX_BATCH, &t->batch, NULL)) ||
         (s = parse_optimizer(c, cJSON_GetObjectItemCaseSensitive(j, "optimizer"), &t->optim)) ||
         (s = parse_schedule(c, cJSON_GetObjectItemCaseSensitive(j, "schedule"), &t->sched)) ||
@@ -259,6 +269,7 @@ vp_status vp_cfg_train(vp_cfg_ctx *c, const cJSON *j, vp_variant *v)
         (s = vp_cfg_get_num(c, j, "eval_examples", "train", 0, MAX_EXAMPLES, 1, &eval, NULL)))
         return s;
     t->eval_examples = (long)eval;
+    t->max_steps = (long)max_steps;
     if (t->hist_bins == 1) return vp_cfg_fail(c, "train.hist_bins", "1 is out of range; allowed: 0 (none) or 2 to %d", MAX_HIST_BINS);
     const cJSON *ri = cJSON_GetObjectItemCaseSensitive(j, "readout_init");
     if (ri && !cJSON_IsNull(ri)) {
@@ -330,6 +341,7 @@ cJSON *vp_train_cfg_json(const vp_train_cfg *t)
     cJSON *o = cJSON_CreateObject();
     cJSON_AddItemToObject(o, "dataset", dataset_json(t));
     cJSON_AddNumberToObject(o, "epochs", t->epochs);
+    cJSON_AddNumberToObject(o, "max_steps", (double)t->max_steps);
     cJSON_AddNumberToObject(o, "batch", t->batch);
     const vp_optim_info *oi = vp_optim_get(t->optim.kind);
     cJSON_AddItemToObject(o, "optimizer", vp_sweep_entry_json(oi->name, oi->params, oi->nparams, t->optim.p, 0, 0));

@@ -3,8 +3,8 @@
  * layer; parsed by train_config.c through the config parser's helpers, config_parse.h).
  *
  * Schema (docs/training.md "Config", every default there and in train_config.c):
- *   train{dataset, epochs, batch, optimizer, schedule, loss, track_every, readout_init,
- *         hist_bins, eval_examples}
+ *   train{dataset, epochs, max_steps, batch, optimizer, schedule, loss, track_every,
+ *         readout_init, hist_bins, eval_examples}
  *   dataset: "fashion-mnist" | "synthetic" | "idx" (then an object) |
  *            {"name": "fashion-mnist", "path": DIR} |
  *            {"format": "idx", "train_images", "train_labels", "test_images", "test_labels", "classes"} |
@@ -32,6 +32,7 @@ typedef struct {
     vp_dataset_spec data;     /* strings borrowed from `paths` */
     char *paths[5];           /* owned: the fashion-mnist folder and the four IDX files (NULL: unset) */
     int epochs;
+    long max_steps;           /* > 0: stop after this many updates, even mid-epoch (0: no limit) */
     int batch;                /* examples per step */
     vp_optim optim;
     vp_sched sched;

@@ -202,13 +202,19 @@ static void progress(trun *tr, long epoch, long step, long steps, double loss)
     pthread_mutex_unlock(&tr->j->lock);
 }
 
+/* Updates the run makes: every batch of every epoch, or train.max_steps when fewer. */
+static long total_steps(const trun *tr)
+{
+    long long all = steps_per_epoch(tr->d->train.n, tr->tc->batch) * tr->tc->epochs;
+    return (long)(tr->tc->max_steps > 0 && tr->tc->max_steps < all ? tr->tc->max_steps : all);
+}
+
 static vp_status setup(trun *tr, vp_err *err)
 {
     const vp_variant *var = tr->var;
     const vp_train_cfg *tc = tr->tc;
     const vp_dataset *d = tr->d;
-    long long per = steps_per_epoch(d->train.n, tc->batch);
-    vp_train_opts o = { d->classes, tc->loss, tc->optim, tc->sched, (long)(per * tc->epochs) };
+    vp_train_opts o = { d->classes, tc->loss, tc->optim, tc->sched, total_steps(tr) };
     vp_status s = vp_trainer_create(&tr->t, var->L, var->widths, tc->batch, var->prec, var->act, &o, err);
     if (s) return s;
     vp_trainer_set_pool(tr->t, tr->j->pool);
@@ -241,7 +247,8 @@ static vp_status setup(trun *tr, vp_err *err)
 }
 
 /* The epochs: shuffled batches, a train.csv row per step, the probe every track_every
- * steps, an eval.csv row per epoch; stops at a non-finite loss or a stop request. */
+ * steps, an eval.csv row per epoch (and one after the last step when max_steps ends
+ * training mid-epoch); stops at a non-finite loss or a stop request. */
 static vp_status train_loop(trun *tr, vp_train_out *out, vp_err *err)
 {
     const vp_train_cfg *tc = tr->tc;
@@ -252,14 +259,14 @@ static vp_status train_loop(trun *tr, vp_train_out *out, vp_err *err)
     if (s) return s;
     void *xb = malloc((size_t)tc->batch * (size_t)d->dim * rs);
     int32_t *yb = malloc((size_t)tc->batch * sizeof *yb);
-    long steps = (long)(steps_per_epoch(d->train.n, tc->batch) * tc->epochs);
+    long steps = total_steps(tr), step = 0;
     if (!xb || !yb) s = vp_fail(err, VP_ERR_NOMEM, "out of memory");
     volatile sig_atomic_t *stop = tr->j->o->stop;
-    for (int ep = 0; !s && ep < tc->epochs && !out->diverged_step; ep++) {
+    for (int ep = 0; !s && ep < tc->epochs && !out->diverged_step && step < steps; ep++) {
         if ((s = vp_batches_epoch(&b, tr->cr.seed, (uint32_t)ep, err))) break;
         const uint32_t *idx;
         size_t n;
-        while (!s && (n = vp_batches_next(&b, &idx)) > 0) {
+        while (!s && step < steps && (n = vp_batches_next(&b, &idx)) > 0) {
             if (stop && *stop) {
                 s = vp_fail(err, VP_ERR_INTERRUPTED, "interrupted while training");
                 break;
@@ -267,6 +274,7 @@ static vp_status train_loop(trun *tr, vp_train_out *out, vp_err *err)
             vp_train_step_info info;
             vp_dataset_gather(d, &d->train, idx, n, xb, yb);
             if ((s = vp_trainer_step(tr->t, xb, yb, n, &info, err))) break;
+            step = info.step;
             tr->done += (long long)n;
             vp_csv_train_row(file_of(tr, VP_CSV_TRAIN), &tr->cr, ep + 1, info.step, info.loss, info.lr, info.grad_norm);
             if (!isfinite(info.loss)) {
