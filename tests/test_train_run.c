@@ -405,3 +405,63 @@ Test(train_run, short_fashion_mnist_run_learns, .timeout = 120)
     vp_table_free(ev);
     vt_rmtree(dir);
 }
+
+/* Occurrences of needle in text. */
+static int count_of(const char *text, const char *needle)
+{
+    int n = 0;
+    for (const char *p = strstr(text, needle); p; p = strstr(p + 1, needle)) n++;
+    return n;
+}
+
+/* The training charts' data: one block per variant (loss, accuracy), per variant x
+ * quantity x layer (variance), per variant x shown layer (heat map); the accuracy
+ * chart's median at each epoch is the median over the seeds of eval.csv. */
+Test(train_charts, dat_files_hold_the_blocks_and_the_medians, .timeout = 120)
+{
+    char dir[256], p[400];
+    vt_mktmp(dir, sizeof dir, "/tmp/varprop-train-");
+    vt_write_file(dir, "c.json", SYNTH_CFG);
+    char *errs = NULL;
+    int rc = vt_run(dir, NULL, &errs, "run %s/c.json -o %s/out --plots %s/plots --quiet", dir, dir, dir);
+    cr_assert_eq(rc, 0, "exit %d: %s", rc, errs);
+    free(errs);
+    static const struct { const char *stem; int blocks; } want[] = {
+        { "train_loss", 2 }, { "train_acc", 2 }, { "train_var", 2 * 2 * 5 }, { "train_hist", 2 * 4 } };
+    for (size_t k = 0; k < sizeof want / sizeof want[0]; k++) {
+        snprintf(p, sizeof p, "%s/plots/%s.dat", dir, want[k].stem);
+        char *t = vt_slurp_must(p, NULL);
+        cr_expect_eq(count_of(t, "# index "), want[k].blocks, "%s.dat: %d blocks", want[k].stem, count_of(t, "# index "));
+        free(t);
+        snprintf(p, sizeof p, "%s/plots/%s.png", dir, want[k].stem);
+        cr_expect(vt_exists(p), "%s drawn", p);
+    }
+    /* train_acc.dat block 0 (variant 0): "epoch median min max n" for epochs 0, 1, 2 */
+    vp_table *ev = vt_out_table(dir, VP_FILE_EVAL);
+    size_t ce, ca;
+    vp_table_require_col(ev, VP_COL_EPOCH, &ce, NULL);
+    vp_table_require_col(ev, VP_COL_TEST_ACC, &ca, NULL);
+    snprintf(p, sizeof p, "%s/plots/train_acc.dat", dir);
+    char *t = vt_slurp_must(p, NULL);
+    const char *b = strstr(t, "# index 0");
+    cr_assert_not_null(b);
+    b = strchr(strchr(b, '\n') + 1, '\n') + 1; /* past the column line */
+    for (int epoch = 0; epoch <= 2; epoch++) {
+        double x, med, lo, hi, acc[2];
+        int n, k = 0;
+        cr_assert_eq(sscanf(b, "%lf %lf %lf %lf %d", &x, &med, &lo, &hi, &n), 5, "%.60s", b);
+        for (size_t r = 0; r < vp_table_nrows(ev) && k < 2; r++) { /* variant 0: the first rows, seed-major */
+            double e;
+            vp_table_num(ev, r, ce, &e, NULL);
+            if (e == epoch) vp_table_num(ev, r, ca, &acc[k++], NULL);
+        }
+        cr_expect_eq(x, epoch);
+        cr_expect_eq(n, 2);
+        cr_expect(fabs(med - (acc[0] + acc[1]) / 2) < 1e-6, "epoch %d: median %g of %g and %g", epoch, med, acc[0], acc[1]);
+        cr_expect(fabs(lo - fmin(acc[0], acc[1])) < 1e-6 && fabs(hi - fmax(acc[0], acc[1])) < 1e-6);
+        b = strchr(b, '\n') + 1;
+    }
+    free(t);
+    vp_table_free(ev);
+    vt_rmtree(dir);
+}
