@@ -27,14 +27,67 @@ struct vp_trainer {
     vp_pool *pool;          /* borrowed */
     void *Wr, *br;          /* readout [C, n_L], [C] */
     void *logits, *dlogits; /* [B, C] */
-    void *g1, *g2;          /* [B, nmax]: dL/dh and dL/dz of the backward */
+    void *g1, *g2, *g3;     /* [B, nmax]: dL/dz^k of the backward in g[k % 3] (the probe: g1) */
     void *dW, *db;          /* one weight-gradient block [wmax], one bias gradient [nmax] */
-    double *acc;            /* 3 * nmax doubles (column sums, readout statistics) */
+    double *acc;            /* 3 * nmax doubles (readout statistics of the probe) */
+    double *sqp;            /* squared gradient norm of each weight-gradient block */
     size_t *poff;           /* flat offset of W^l (l = 1..L+1); b^l follows it */
     vp_optim_state ost;     /* n = every parameter; step = updates done */
 };
 
 static size_t real_size(vp_precision p) { return p == VP_F64 ? sizeof(double) : sizeof(float); }
+
+/* ---- products cut into blocks for the pool ----
+ * TRAIN_BLOCK columns (or rows) per block: 4 blocks for a 256-wide layer, so two
+ * threads share a product even when one is slowed by other work; OpenBLAS packs the
+ * shared operand once per block, a few percent at this size. */
+#define TRAIN_BLOCK 64
+
+static int block_count(size_t d) { return d ? (int)((d + TRAIN_BLOCK - 1) / TRAIN_BLOCK) : 0; }
+static void block_range(size_t d, int i, size_t *lo, size_t *hi)
+{
+    *lo = (size_t)i * TRAIN_BLOCK;
+    *hi = *lo + TRAIN_BLOCK < d ? *lo + TRAIN_BLOCK : d;
+}
+
+/* One product of a layer and its elementwise work (train_impl.inc's tasks). Pointers
+ * are in the trainer's precision. */
+typedef struct {
+    vp_trainer *t;
+    size_t rows, nin, nout;
+    const void *in;   /* h^{l-1} [rows, nin] (forward, weight gradient) */
+    void *W, *b;      /* W^l [nout, nin], b^l [nout] */
+    void *z, *h;      /* forward: z^l (left holding phi'(z^l) when act), h^l */
+    int act;          /* forward: apply the activation (0: the linear readout) */
+    const void *gz;   /* dL/dz^l [rows, nout] */
+    void *gout;       /* input gradient: dL/dz^{l-1} [rows, nin] */
+    const void *dphi; /* phi'(z^{l-1}) [rows, nin] */
+    size_t poff;      /* flat offset of W^l (b^l follows) */
+    double lr;
+    double *sq;       /* weight gradient: squared norm per block */
+} tjob;
+
+typedef void (*tjob_fn)(const tjob *j, int i);
+
+/* Two jobs in one pool run: blocks 0..na-1 of a, then nb of b (b may be NULL). */
+typedef struct {
+    tjob_fn fa, fb;
+    const tjob *a, *b;
+    int na;
+} tjob_pair;
+
+static void run_pair(void *arg, int i)
+{
+    const tjob_pair *p = arg;
+    if (i < p->na) p->fa(p->a, i);
+    else p->fb(p->b, i - p->na);
+}
+
+static void run_jobs(vp_pool *pool, tjob_fn fa, const tjob *a, int na, tjob_fn fb, const tjob *b, int nb)
+{
+    tjob_pair p = { .fa = fa, .fb = fb, .a = a, .b = b, .na = na };
+    vp_pool_run(pool, na + (fb ? nb : 0), run_pair, &p);
+}
 
 #define REAL float
 #define FN(x) x##_f32
@@ -79,9 +132,9 @@ double vp_trainer_bytes(int L, const int *widths, int max_batch, vp_precision pr
     double rs = (double)real_size(prec), C = (double)o->classes, B = (double)max_batch;
     double slots = (double)vp_optim_get(o->optim.kind)->state_slots(o->optim.p);
     double readout = C * (double)widths[L] + C;
-    double scratch = 2.0 * B * C + 2.0 * B * (double)nmax + (double)wmax + (double)nmax;
+    double scratch = 2.0 * B * C + 3.0 * B * (double)nmax + (double)wmax + (double)nmax;
     return vp_mlp_bytes(L, widths, max_batch, prec, act) + rs * (readout + scratch + slots * (double)np) +
-           8.0 * 3.0 * (double)nmax + 8.0 * (double)(L + 2) * 2.0;
+           8.0 * (3.0 * (double)nmax + (double)block_count(nmax)) + 8.0 * (double)(L + 2) * 2.0;
 }
 
 void vp_trainer_free(vp_trainer *t)
@@ -95,6 +148,8 @@ void vp_trainer_free(vp_trainer *t)
     free(t->dlogits);
     free(t->g1);
     free(t->g2);
+    free(t->g3);
+    free(t->sqp);
     free(t->dW);
     free(t->db);
     free(t->acc);
@@ -142,11 +197,13 @@ vp_status vp_trainer_create(vp_trainer **out, int L, const int *widths, int max_
     t->dlogits = malloc(B * C * rs);
     t->g1 = malloc(B * nmax * rs);
     t->g2 = malloc(B * nmax * rs);
+    t->g3 = malloc(B * nmax * rs);
+    t->sqp = malloc((size_t)block_count(nmax) * sizeof *t->sqp);
     t->dW = malloc(wmax * rs);
     t->db = malloc(nmax * rs);
     t->acc = malloc(3 * nmax * sizeof *t->acc);
     t->poff = calloc((size_t)(L + 2), sizeof *t->poff);
-    if (!t->w || !t->Wr || !t->br || !t->logits || !t->dlogits || !t->g1 || !t->g2 || !t->dW || !t->db ||
+    if (!t->w || !t->Wr || !t->br || !t->logits || !t->dlogits || !t->g1 || !t->g2 || !t->g3 || !t->sqp || !t->dW || !t->db ||
         !t->acc || !t->poff) {
         double mb = vp_trainer_bytes(L, widths, max_batch, prec, act, o) / 1048576.0;
         vp_trainer_free(t);
