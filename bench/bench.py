@@ -11,6 +11,9 @@ Workloads (configs in bench/; targets from issue 13):
   w4  w4_large.json      one relu/he_normal run, L100 n1024 B512 (and the peak-memory target)
   scaling                one relu/he_normal run per point, one variable at a time
                          (configs written to bench/out/scaling/)
+  w5  training (issue 14): one epoch of the 30 x 256 ReLU MLP on Fashion-MNIST, core/train
+                         against a PyTorch training loop and the epoch's GEMM floor
+                         (bench/train_bench.py; its own section of docs/benchmarks.md)
 
 varprop is timed with its defaults (theory on, charts drawn into a --plots folder under
 bench/out); the target peer is the PyTorch script *tuned* (OPENBLAS_NUM_THREADS=1), the
@@ -37,6 +40,9 @@ import statistics
 import subprocess
 import sys
 import time
+import types
+
+import train_bench
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BENCH = os.path.join(ROOT, "bench")
@@ -762,19 +768,20 @@ def main():
                     help="no further peer repetition once the as-written peer took this many seconds in all")
     ap.add_argument("--peer-timeout", type=float, default=240.0,
                     help="kill a peer process after this many seconds; its time is then reported as a lower bound")
-    ap.add_argument("--workloads", default="w1,w2,w3,w4,scaling",
-                    help="comma-separated: w1, w2, w3, w4 (or mem), scaling (default: all)")
+    ap.add_argument("--train-reps", type=int, default=3, help="repetitions of workload 5 (training)")
+    ap.add_argument("--workloads", default="w1,w2,w3,w4,w5,scaling",
+                    help="comma-separated: w1, w2, w3, w4 (or mem), w5 (training), scaling (default: all)")
     ap.add_argument("--quick", action="store_true", help="1 repetition of everything, small scaling grid (smoke test)")
     ap.add_argument("--no-docs", action="store_true", help="do not rewrite docs/benchmarks.md")
     a = ap.parse_args()
     argv = ["python3", "bench/bench.py"] + sys.argv[1:]
     want = [ALIASES.get(k.strip(), k.strip()) for k in a.workloads.split(",") if k.strip()]
-    known = [w["key"] for w in WORKLOADS] + ["scaling"]
+    known = [w["key"] for w in WORKLOADS] + ["w5", "scaling"]
     bad = [k for k in want if k not in known]
     if bad or not want:
         ap.error("--workloads: unknown %s (known: %s)" % (", ".join(bad) or "(none given)", ", ".join(known)))
     if a.quick:
-        a.reps = a.scale_reps = 1
+        a.reps = a.scale_reps = a.train_reps = 1
         a.peer_reps = min(a.peer_reps, 1)
         a.var_reps = min(a.var_reps, 1)
     if a.reps < 1:
@@ -794,6 +801,9 @@ def main():
     a.floor = os.path.join(OUT, "gemm_floor")
     subprocess.run(["gcc", "-O2", "-I/usr/include/x86_64-linux-gnu/openblas-pthread", os.path.join(BENCH, "gemm_floor.c"),
                     "-o", a.floor, "-lopenblas", "-lpthread", "-lm"], check=True)
+    a.root = ROOT
+    if "w5" in want:
+        a.train_bins = train_bench.build(ROOT, OUT)
     info = machine(a)
     results = []
     for w in WORKLOADS:
@@ -802,6 +812,10 @@ def main():
             r = workload(a, w)
             r["variations"] = variations(a, w, r) if a.var_reps > 0 else []
             results.append(r)
+    training = None
+    if "w5" in want:
+        helpers = types.SimpleNamespace(timed=timed, log=log, loadavg=loadavg, summary=summary)
+        training = train_bench.run(a, helpers)
     pts = []
     if "scaling" in want:
         for var, vals in a.scaling.items():
@@ -810,7 +824,8 @@ def main():
     t_total = time.perf_counter() - t0
     png = plot_scaling(a, pts) if not a.no_docs else None
     with open(os.path.join(OUT, "results-nodocs.json" if a.no_docs else "results.json"), "w") as f:
-        json.dump({"machine": info, "argv": argv, "workloads": results, "scaling": pts, "total_s": t_total}, f, indent=1)
+        json.dump({"machine": info, "argv": argv, "workloads": results, "training": training, "scaling": pts,
+                   "total_s": t_total}, f, indent=1)
     print_table(results)
     for title, parts in verdict_lines(results):
         print("  %s:" % title)
@@ -836,9 +851,22 @@ def main():
         for p in pts:
             print("  %s %d: %.3f / %.3f / %.3f, %.0f / %.0f" % (p["var"], p["value"], p["varprop_s"], p["peer_s"], p["floor_s"],
                                                             p["varprop_rss_mib"], p["peer_rss_mib"]))
+    if training:
+        print("%s:" % train_bench.TITLE)
+        for v in train_bench.verdicts(training):
+            print("    - " + v.replace("`", "").replace("**", ""))
     print("total %.0f s" % t_total)
     if not a.no_docs:
-        write_md(a, info, results, pts, png, t_total, argv)
+        md = os.path.join(DOCS, "benchmarks.md")
+        # The training section has its own run: a run without w5 keeps the one already in
+        # the file, a run of w5 alone replaces only that section.
+        sec = train_bench.section(training, md_table) if training else train_bench.existing(md)
+        if results or pts:
+            write_md(a, info, results, pts, png, t_total, argv)
+            if sec:
+                train_bench.splice(md, sec)
+        elif sec:
+            train_bench.splice(md, sec)
         print("wrote docs/benchmarks.md" + (" and docs/bench_scaling.png" if png else ""))
 
 

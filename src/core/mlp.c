@@ -14,6 +14,7 @@
 
 struct vp_mlp {
     int L, B;
+    int rows;                  /* rows the passes use: the first rows <= B of each block */
     int *w;                    /* widths n_0..n_L (outputs of each layer) */
     int *zw;                   /* width of z^l: n_l, or 2 n_l for GLU (index l = 1..L) */
     vp_precision prec;
@@ -164,6 +165,7 @@ vp_status vp_mlp_create(vp_mlp **out, int L, const int *widths, int batch, vp_pr
     if (!m) return vp_fail(err, VP_ERR_NOMEM, "out of memory");
     m->L = L;
     m->B = batch;
+    m->rows = batch;
     m->prec = prec;
     m->act = act;
     size_t nw, nb, nz, nh, nmax, wmax, rs = real_size(prec);
@@ -306,7 +308,7 @@ vp_status vp_mlp_backward(vp_mlp *m, uint64_t seed, vp_layer_stats *stats, vp_hi
 /* Variance of z^l for the current weights (affine only; z is left holding z^l). */
 static double z_variance(vp_mlp *m, int l)
 {
-    size_t B = (size_t)m->B, n = (size_t)m->zw[l];
+    size_t B = (size_t)m->rows, n = (size_t)m->zw[l];
     double mean, var, usq, uvar;
     long long nf = 0, sub = 0;
     if (m->prec == VP_F64) {
@@ -382,4 +384,37 @@ double vp_batch_corr(const double *x, int B, int n)
     double c = finish_corr((size_t)B, (size_t)n, acc, acc + n, acc + 2 * n, nf);
     free(acc);
     return c;
+}
+
+/* ---- training support (core/train.h) ---- */
+
+void vp_mlp_set_rows(vp_mlp *m, int n) { m->rows = n >= 1 && n <= m->B ? n : m->B; }
+int vp_mlp_rows(const vp_mlp *m) { return m->rows; }
+vp_precision vp_mlp_precision(const vp_mlp *m) { return m->prec; }
+
+void vp_mlp_view(vp_mlp *m, int l, vp_mlp_layer_view *v)
+{
+    size_t rs = real_size(m->prec);
+    v->fan_in = l >= 1 ? m->w[l - 1] : 0;
+    v->fan_out = m->w[l];
+    v->h = (char *)m->H + m->hoff[l] * rs;
+    v->W = l >= 1 ? (char *)m->W + m->woff[l] * rs : NULL;
+    v->b = l >= 1 ? (char *)m->b + m->boff[l] * rs : NULL;
+    v->z = l >= 1 ? (char *)m->Z + m->zoff[l] * rs : NULL;
+}
+
+vp_status vp_mlp_backward_from(vp_mlp *m, const void *g, double wscale, vp_layer_stats *stats,
+                               vp_histogram *hist, vp_err *err)
+{
+    (void)err;
+    if (m->prec == VP_F64) backward_from_f64(m, g, wscale, stats, hist);
+    else backward_from_f32(m, g, (float)wscale, stats, hist);
+    return VP_OK;
+}
+
+void vp_linear_stats(vp_precision prec, const void *z, const void *gz, const void *dW, size_t rows,
+                     size_t fan_in, size_t fan_out, double *acc, vp_layer_stats *st)
+{
+    if (prec == VP_F64) linear_stats_f64(z, gz, dW, rows, fan_in, fan_out, acc, st);
+    else linear_stats_f32(z, gz, dW, rows, fan_in, fan_out, acc, st);
 }

@@ -138,4 +138,38 @@ double vp_batch_corr(const double *x, int B, int n);
  * data-dependent initializers). */
 void vp_mlp_weight_moments(const vp_mlp *m, int l, double *sigma_w2, double *sigma_b2);
 
+/* ---- training support (core/train.h builds its passes on these) ---- */
+
+/* Rows the passes use (forward, backward, LSUV): the first n rows of every block,
+ * 1 <= n <= B (anything else means B; B is the default). The results for n rows
+ * depend only on those rows. The random probe of vp_mlp_backward is the first n rows
+ * of the B-row probe. */
+void vp_mlp_set_rows(vp_mlp *m, int n);
+int vp_mlp_rows(const vp_mlp *m);
+vp_precision vp_mlp_precision(const vp_mlp *m);
+
+/* Borrowed pointers into the network's blocks for layer l (0..L), in its precision
+ * (float * or double *): h^l [B, n_l]; for l >= 1 also W^l [n_l, n_{l-1}], b^l [n_l]
+ * and z^l [B, n_l] (elementwise activations: after a forward pass z^l holds phi'(z^l));
+ * NULL for l = 0. Valid until vp_mlp_free. */
+typedef struct {
+    int fan_in, fan_out;
+    void *W, *b, *z, *h;
+} vp_mlp_layer_view;
+void vp_mlp_view(vp_mlp *m, int l, vp_mlp_layer_view *v);
+
+/* vp_mlp_backward from a given g = dL/dh^L ([rows, n_L] in the net's precision,
+ * copied), with dL/dW^l = wscale (dL/dz^l)^T h^{l-1}: wscale = 1 for a batch-mean loss
+ * (the loss carries the 1/n); vp_mlp_backward is this with its probe and 1/rows.
+ * Must follow vp_mlp_forward. */
+vp_status vp_mlp_backward_from(vp_mlp *m, const void *g, double wscale, vp_layer_stats *stats,
+                               vp_histogram *hist, vp_err *err);
+
+/* Every vp_layer_stats field but layer/fan_in/fan_out of a linear layer (h = z,
+ * phi' = 1: post = pre, grad_post = grad_pre, no dead or saturated unit) from its
+ * tensors z [rows, fan_out], dL/dz [rows, fan_out] and dL/dW [fan_out, fan_in], in
+ * precision prec; acc is scratch of 3 max(fan_in, fan_out) doubles. */
+void vp_linear_stats(vp_precision prec, const void *z, const void *gz, const void *dW, size_t rows,
+                     size_t fan_in, size_t fan_out, double *acc, vp_layer_stats *st);
+
 #endif

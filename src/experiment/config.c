@@ -2,7 +2,7 @@
  *   name*, description, seeds, precision, theory,
  *   network{depth, width, input_dim | widths, activation, init, bias},
  *   input{distribution, batch, path}, measure{histograms{layers, bins}, jacobian},
- *   sweep{"dotted.key": [values...]}
+ *   train{...} (train_config.c), sweep{"dotted.key": [values...]}
  */
 #include "experiment/config.h"
 
@@ -36,7 +36,7 @@
 #define MAX_JACOBIAN_WIDTH 4096
 #define MAX_CONFIG_BYTES (16L << 20)
 
-#define TOP_KEYS "name description seeds precision theory network input measure sweep"
+#define TOP_KEYS "name description seeds precision theory network input measure train sweep"
 #define NETWORK_KEYS "depth width input_dim widths activation init bias"
 #define INPUT_KEYS "distribution batch path std correlation"
 #define MEASURE_KEYS "histograms jacobian lengths"
@@ -69,7 +69,7 @@ vp_status vp_cfg_fail(vp_cfg_ctx *c, const char *path, const char *fmt, ...)
     return vp_fail(c->err, VP_ERR_CONFIG, "%s: %s: %s", c->source, shown, what);
 }
 
-static void join(char *out, size_t len, const char *path, const char *key)
+void vp_cfg_join(char *out, size_t len, const char *path, const char *key)
 {
     snprintf(out, len, "%s%s%s", path, path[0] ? "." : "", key);
 }
@@ -86,11 +86,11 @@ const char *vp_cfg_type_name(const cJSON *j)
 }
 
 /* Every key of obj must be in `allowed` (space-separated), and appear once. */
-static vp_status check_keys(vp_cfg_ctx *c, const cJSON *obj, const char *path, const char *allowed)
+vp_status vp_cfg_check_keys(vp_cfg_ctx *c, const cJSON *obj, const char *path, const char *allowed)
 {
     for (const cJSON *it = obj->child; it; it = it->next) {
         char p[512], list[512], dym[160];
-        join(p, sizeof p, path, it->string ? it->string : "");
+        vp_cfg_join(p, sizeof p, path, it->string ? it->string : "");
         if (!it->string || vp_choice_index(allowed, it->string) < 0) {
             vp_choices_list(allowed, list, sizeof list);
             vp_did_you_mean(it->string ? it->string : "", allowed, dym, sizeof dym);
@@ -103,12 +103,12 @@ static vp_status check_keys(vp_cfg_ctx *c, const cJSON *obj, const char *path, c
 }
 
 /* Number in [lo, hi]; `integer` demands a whole number. Absent: *out untouched, returns OK. */
-static vp_status get_num(vp_cfg_ctx *c, const cJSON *obj, const char *key, const char *path, double lo,
+vp_status vp_cfg_get_num(vp_cfg_ctx *c, const cJSON *obj, const char *key, const char *path, double lo,
                          double hi, int integer, double *out, int *present)
 {
     const cJSON *j = cJSON_GetObjectItemCaseSensitive(obj, key);
     char p[512];
-    join(p, sizeof p, path, key);
+    vp_cfg_join(p, sizeof p, path, key);
     if (present) *present = j != NULL;
     if (!j) return VP_OK;
     if (!cJSON_IsNumber(j)) return vp_cfg_fail(c, p, "expected %s, got %s", integer ? "an integer" : "a number", vp_cfg_type_name(j));
@@ -120,20 +120,20 @@ static vp_status get_num(vp_cfg_ctx *c, const cJSON *obj, const char *key, const
     return VP_OK;
 }
 
-static vp_status get_int(vp_cfg_ctx *c, const cJSON *obj, const char *key, const char *path, long lo,
+vp_status vp_cfg_get_int(vp_cfg_ctx *c, const cJSON *obj, const char *key, const char *path, long lo,
                          long hi, int *out, int *present)
 {
     double v = *out;
-    vp_status s = get_num(c, obj, key, path, (double)lo, (double)hi, 1, &v, present);
+    vp_status s = vp_cfg_get_num(c, obj, key, path, (double)lo, (double)hi, 1, &v, present);
     *out = (int)v;
     return s;
 }
 
-static vp_status get_bool(vp_cfg_ctx *c, const cJSON *obj, const char *key, const char *path, int *out)
+vp_status vp_cfg_get_bool(vp_cfg_ctx *c, const cJSON *obj, const char *key, const char *path, int *out)
 {
     const cJSON *j = cJSON_GetObjectItemCaseSensitive(obj, key);
     char p[512];
-    join(p, sizeof p, path, key);
+    vp_cfg_join(p, sizeof p, path, key);
     if (!j) return VP_OK;
     if (!cJSON_IsBool(j)) return vp_cfg_fail(c, p, "expected true or false, got %s", vp_cfg_type_name(j));
     *out = cJSON_IsTrue(j);
@@ -141,12 +141,12 @@ static vp_status get_bool(vp_cfg_ctx *c, const cJSON *obj, const char *key, cons
 }
 
 /* A string that must be one of `choices`. */
-static vp_status get_choice(vp_cfg_ctx *c, const cJSON *obj, const char *key, const char *path,
+vp_status vp_cfg_get_choice(vp_cfg_ctx *c, const cJSON *obj, const char *key, const char *path,
                             const char *choices, int *out)
 {
     const cJSON *j = cJSON_GetObjectItemCaseSensitive(obj, key);
     char p[512], list[512], dym[160];
-    join(p, sizeof p, path, key);
+    vp_cfg_join(p, sizeof p, path, key);
     if (!j) return VP_OK;
     vp_choices_list(choices, list, sizeof list);
     if (!cJSON_IsString(j)) return vp_cfg_fail(c, p, "expected one of %s, got %s", list, vp_cfg_type_name(j));
@@ -163,13 +163,13 @@ static vp_status get_choice(vp_cfg_ctx *c, const cJSON *obj, const char *key, co
 
 /* Parameters of a registry object: every key but "name" must be a parameter (found
  * by spec.h); the JSON value's type decides how it is read. */
-static vp_status parse_params(vp_cfg_ctx *c, const cJSON *obj, const char *path, const char *entry,
+vp_status vp_cfg_params(vp_cfg_ctx *c, const cJSON *obj, const char *path, const char *entry,
                               const vp_param *spec, int nparams, double *p, unsigned *auto_mask,
                               unsigned *critical_mask)
 {
     for (const cJSON *it = obj->child; it; it = it->next) {
         char pp[512];
-        join(pp, sizeof pp, path, it->string);
+        vp_cfg_join(pp, sizeof pp, path, it->string);
         if (strcmp(it->string, "name") == 0) continue;
         vp_err e2;
         int k = vp_spec_param_index(entry, spec, nparams, it->string, &e2);
@@ -179,7 +179,7 @@ static vp_status parse_params(vp_cfg_ctx *c, const cJSON *obj, const char *path,
         const vp_param *sp = &spec[k];
         if (sp->type == VP_P_ENUM) {
             int idx = (int)sp->def;
-            vp_status s = get_choice(c, obj, it->string, path, sp->choices, &idx);
+            vp_status s = vp_cfg_get_choice(c, obj, it->string, path, sp->choices, &idx);
             if (s) return s;
             p[k] = idx;
             continue;
@@ -203,13 +203,13 @@ static vp_status parse_params(vp_cfg_ctx *c, const cJSON *obj, const char *path,
 }
 
 /* The "name" of a registry entry given as string or object. */
-static vp_status entry_name(vp_cfg_ctx *c, const cJSON *j, const char *path, const char **name)
+vp_status vp_cfg_entry_name(vp_cfg_ctx *c, const cJSON *j, const char *path, const char **name)
 {
     if (cJSON_IsString(j)) { *name = j->valuestring; return VP_OK; }
     if (!cJSON_IsObject(j)) return vp_cfg_fail(c, path, "expected a name or an object {\"name\": ...}, got %s", vp_cfg_type_name(j));
     const cJSON *n = cJSON_GetObjectItemCaseSensitive(j, "name");
     char p[512];
-    join(p, sizeof p, path, "name");
+    vp_cfg_join(p, sizeof p, path, "name");
     if (!n) return vp_cfg_fail(c, path, "object needs a \"name\"");
     if (!cJSON_IsString(n)) return vp_cfg_fail(c, p, "expected a string, got %s", vp_cfg_type_name(n));
     *name = n->valuestring;
@@ -218,22 +218,22 @@ static vp_status entry_name(vp_cfg_ctx *c, const cJSON *j, const char *path, con
 
 /* An activation (act != NULL) or an initializer for weights or biases (in, bias):
  * "name" or {"name": ..., params}, looked up and checked by spec.h. */
-static vp_status parse_entry(vp_cfg_ctx *c, const cJSON *j, const char *path, vp_act *act, vp_init *in, int bias)
+vp_status vp_cfg_entry(vp_cfg_ctx *c, const cJSON *j, const char *path, vp_act *act, vp_init *in, int bias)
 {
     const char *name = NULL;
-    vp_status s = entry_name(c, j, path, &name);
+    vp_status s = vp_cfg_entry_name(c, j, path, &name);
     if (s) return s;
     char np[512];
     vp_err e2;
-    join(np, sizeof np, path, "name");
+    vp_cfg_join(np, sizeof np, path, "name");
     if (act ? vp_spec_act(name, act, &e2) : vp_spec_init(name, bias, in, &e2))
         return vp_cfg_fail(c, cJSON_IsObject(j) ? np : path, "%s", e2.msg);
     if (cJSON_IsObject(j)) {
         unsigned none = 0, none2 = 0;
         const vp_act_info *ai = act ? vp_act_get(act->kind) : NULL;
         const vp_init_info *ii = act ? NULL : vp_init_get(in->kind);
-        s = act ? parse_params(c, j, path, ai->name, ai->params, ai->nparams, act->p, &none, &none2)
-                : parse_params(c, j, path, ii->name, ii->params, ii->nparams, in->p, &in->auto_mask,
+        s = act ? vp_cfg_params(c, j, path, ai->name, ai->params, ai->nparams, act->p, &none, &none2)
+                : vp_cfg_params(c, j, path, ii->name, ii->params, ii->nparams, in->p, &in->auto_mask,
                                &in->critical_mask);
         if (s) return s;
     }
@@ -248,9 +248,9 @@ vp_status vp_cfg_variant(vp_cfg_ctx *c, const cJSON *root, vp_variant *v)
     memset(v, 0, sizeof *v);
     int prec = 0, inp = VP_INPUT_NORMAL;
     v->theory = 1;
-    if ((s = get_choice(c, root, "precision", "", PRECISIONS, &prec))) return s;
+    if ((s = vp_cfg_get_choice(c, root, "precision", "", PRECISIONS, &prec))) return s;
     v->prec = prec ? VP_F64 : VP_F32;
-    if ((s = get_bool(c, root, "theory", "", &v->theory))) return s;
+    if ((s = vp_cfg_get_bool(c, root, "theory", "", &v->theory))) return s;
 
     /* input (parsed first: fashion-mnist fixes the input dimension) */
     const cJSON *in = cJSON_GetObjectItemCaseSensitive(root, "input");
@@ -258,12 +258,12 @@ vp_status vp_cfg_variant(vp_cfg_ctx *c, const cJSON *root, vp_variant *v)
     v->in_std = 1.0;
     if (in) {
         if (!cJSON_IsObject(in)) return vp_cfg_fail(c, "input", "expected an object, got %s", vp_cfg_type_name(in));
-        if ((s = check_keys(c, in, "input", INPUT_KEYS))) return s;
-        if ((s = get_choice(c, in, "distribution", "input", INPUTS, &inp))) return s;
-        if ((s = get_int(c, in, "batch", "input", 1, MAX_BATCH, &v->batch, NULL))) return s;
-        if ((s = get_num(c, in, "std", "input", 0, 1e150, 0, &v->in_std, NULL))) return s;
+        if ((s = vp_cfg_check_keys(c, in, "input", INPUT_KEYS))) return s;
+        if ((s = vp_cfg_get_choice(c, in, "distribution", "input", INPUTS, &inp))) return s;
+        if ((s = vp_cfg_get_int(c, in, "batch", "input", 1, MAX_BATCH, &v->batch, NULL))) return s;
+        if ((s = vp_cfg_get_num(c, in, "std", "input", 0, 1e150, 0, &v->in_std, NULL))) return s;
         if (!(v->in_std > 0)) return vp_cfg_fail(c, "input.std", "must be > 0 (the inputs' per-entry standard deviation)");
-        if ((s = get_num(c, in, "correlation", "input", -1, 1, 0, &v->in_corr, &v->has_corr))) return s;
+        if ((s = vp_cfg_get_num(c, in, "correlation", "input", -1, 1, 0, &v->in_corr, &v->has_corr))) return s;
         if (v->has_corr && !(v->in_corr > -1 && v->in_corr < 1))
             return vp_cfg_fail(c, "input.correlation", "%.10g is out of range; allowed: strictly between -1 and 1", v->in_corr);
         /* B exchangeable vectors with pairwise correlation c0: the Gram matrix
@@ -289,7 +289,7 @@ vp_status vp_cfg_variant(vp_cfg_ctx *c, const cJSON *root, vp_variant *v)
     if (!net) return vp_fail(c->err, VP_ERR_NOMEM, "out of memory");
     s = VP_OK;
     if (!cJSON_IsObject(net)) { s = vp_cfg_fail(c, "network", "expected an object, got %s", vp_cfg_type_name(net)); goto net_end; }
-    if ((s = check_keys(c, net, "network", NETWORK_KEYS))) goto net_end;
+    if ((s = vp_cfg_check_keys(c, net, "network", NETWORK_KEYS))) goto net_end;
     const cJSON *ws = cJSON_GetObjectItemCaseSensitive(net, "widths");
     if (ws) {
         const char *clash[] = { "depth", "width", "input_dim" };
@@ -319,10 +319,12 @@ vp_status vp_cfg_variant(vp_cfg_ctx *c, const cJSON *root, vp_variant *v)
         }
     } else {
         int depth = DEF_DEPTH, width = DEF_WIDTH, input_dim = -1, has_in = 0;
-        if ((s = get_int(c, net, "depth", "network", 1, MAX_DEPTH, &depth, NULL))) goto net_end;
-        if ((s = get_int(c, net, "width", "network", 1, MAX_WIDTH, &width, NULL))) goto net_end;
-        if ((s = get_int(c, net, "input_dim", "network", 1, MAX_WIDTH, &input_dim, &has_in))) goto net_end;
-        if (!has_in) input_dim = v->input == VP_INPUT_FASHION_MNIST ? VP_FASHION_DIM : width;
+        if ((s = vp_cfg_get_int(c, net, "depth", "network", 1, MAX_DEPTH, &depth, NULL))) goto net_end;
+        if ((s = vp_cfg_get_int(c, net, "width", "network", 1, MAX_WIDTH, &width, NULL))) goto net_end;
+        if ((s = vp_cfg_get_int(c, net, "input_dim", "network", 1, MAX_WIDTH, &input_dim, &has_in))) goto net_end;
+        const cJSON *tr = cJSON_GetObjectItemCaseSensitive(root, "train");
+        int train_dim = tr ? vp_cfg_train_input_dim(tr) : 0; /* the training data's width, when the config says it */
+        if (!has_in) input_dim = v->input == VP_INPUT_FASHION_MNIST ? VP_FASHION_DIM : train_dim ? train_dim : width;
         v->L = depth;
         v->widths = malloc((size_t)(depth + 1) * sizeof *v->widths);
         if (!v->widths) { s = vp_fail(c->err, VP_ERR_NOMEM, "out of memory"); goto net_end; }
@@ -338,10 +340,10 @@ vp_status vp_cfg_variant(vp_cfg_ctx *c, const cJSON *root, vp_variant *v)
     /* activation, init, bias */
     const cJSON *a = cJSON_GetObjectItemCaseSensitive(net, "activation");
     v->act = vp_act_default(vp_act_find(DEF_ACT));
-    if (a && (s = parse_entry(c, a, "network.activation", &v->act, NULL, 0))) goto net_end;
+    if (a && (s = vp_cfg_entry(c, a, "network.activation", &v->act, NULL, 0))) goto net_end;
     const cJSON *wi = cJSON_GetObjectItemCaseSensitive(net, "init");
     v->winit = vp_init_default(vp_init_find(DEF_INIT));
-    if (wi && (s = parse_entry(c, wi, "network.init", NULL, &v->winit, 0))) goto net_end;
+    if (wi && (s = vp_cfg_entry(c, wi, "network.init", NULL, &v->winit, 0))) goto net_end;
     vp_err e2;
     if (vp_spec_resolve_gains(&v->winit, &v->act, &e2)) {
         s = vp_cfg_fail(c, "network.init.gain", "%s", e2.msg);
@@ -354,24 +356,25 @@ vp_status vp_cfg_variant(vp_cfg_ctx *c, const cJSON *root, vp_variant *v)
                     vp_init_get(v->winit.kind)->name);
         goto net_end;
     }
-    if (bi && (s = parse_entry(c, bi, "network.bias", NULL, &v->binit, 1))) goto net_end;
+    if (bi && (s = vp_cfg_entry(c, bi, "network.bias", NULL, &v->binit, 1))) goto net_end;
 net_end:
     cJSON_Delete(tmp);
     if (s) return s;
+    if ((s = vp_cfg_train(c, cJSON_GetObjectItemCaseSensitive(root, "train"), v))) return s;
 
     /* measure */
     const cJSON *me = cJSON_GetObjectItemCaseSensitive(root, "measure");
     if (me) {
         if (!cJSON_IsObject(me)) return vp_cfg_fail(c, "measure", "expected an object, got %s", vp_cfg_type_name(me));
-        if ((s = check_keys(c, me, "measure", MEASURE_KEYS))) return s;
-        if ((s = get_bool(c, me, "jacobian", "measure", &v->jacobian))) return s;
-        if ((s = get_bool(c, me, "lengths", "measure", &v->lengths))) return s;
+        if ((s = vp_cfg_check_keys(c, me, "measure", MEASURE_KEYS))) return s;
+        if ((s = vp_cfg_get_bool(c, me, "jacobian", "measure", &v->jacobian))) return s;
+        if ((s = vp_cfg_get_bool(c, me, "lengths", "measure", &v->lengths))) return s;
         const cJSON *h = cJSON_GetObjectItemCaseSensitive(me, "histograms");
         if (h && !cJSON_IsNull(h)) {
             if (!cJSON_IsObject(h)) return vp_cfg_fail(c, "measure.histograms", "expected an object {\"layers\": [...], \"bins\": n}, got %s", vp_cfg_type_name(h));
-            if ((s = check_keys(c, h, "measure.histograms", HIST_KEYS))) return s;
+            if ((s = vp_cfg_check_keys(c, h, "measure.histograms", HIST_KEYS))) return s;
             v->hist_bins = DEF_HIST_BINS;
-            if ((s = get_int(c, h, "bins", "measure.histograms", 2, 100000, &v->hist_bins, NULL))) return s;
+            if ((s = vp_cfg_get_int(c, h, "bins", "measure.histograms", 2, 100000, &v->hist_bins, NULL))) return s;
             const cJSON *ls = cJSON_GetObjectItemCaseSensitive(h, "layers");
             if (!ls) return vp_cfg_fail(c, "measure.histograms", "needs \"layers\": [l1, l2, ...]");
             if (!cJSON_IsArray(ls) || cJSON_GetArraySize(ls) == 0)
@@ -406,6 +409,7 @@ void vp_cfg_variant_free(vp_variant *v)
     free(v->hist_layers);
     v->widths = NULL;
     v->hist_layers = NULL;
+    vp_train_cfg_free(&v->train);
 }
 
 /* ---- top level ---- */
@@ -537,7 +541,7 @@ static vp_status parse_seed_array(vp_cfg_ctx *c, const char *text, size_t len, c
 static vp_status parse_header(vp_cfg_ctx *c, const char *text, size_t text_len, const cJSON *root, vp_experiment *e)
 {
     vp_status s;
-    if ((s = check_keys(c, root, "", TOP_KEYS))) return s;
+    if ((s = vp_cfg_check_keys(c, root, "", TOP_KEYS))) return s;
     const cJSON *name = cJSON_GetObjectItemCaseSensitive(root, "name");
     if (!name) return vp_cfg_fail(c, "name", "missing; every experiment needs a name (it names the output folders)");
     if (!cJSON_IsString(name)) return vp_cfg_fail(c, "name", "expected a string, got %s", vp_cfg_type_name(name));
@@ -569,7 +573,7 @@ static vp_status parse_header(vp_cfg_ctx *c, const char *text, size_t text_len, 
     const cJSON *sd = cJSON_GetObjectItemCaseSensitive(root, "seeds");
     if (!sd || cJSON_IsNumber(sd)) {
         int count = DEF_SEEDS;
-        if ((s = get_int(c, root, "seeds", "", 1, 100000, &count, NULL))) return s;
+        if ((s = vp_cfg_get_int(c, root, "seeds", "", 1, 100000, &count, NULL))) return s;
         e->nseeds = count;
         e->seeds = malloc((size_t)count * sizeof *e->seeds);
         if (!e->seeds) return vp_fail(c->err, VP_ERR_NOMEM, "out of memory");

@@ -21,6 +21,7 @@
 #include "core/init.h"
 #include "core/mlp.h"
 #include "results/results.h"
+#include "experiment/train_config.h"
 
 #define VP_VERSION "0.1.0"
 #define VP_NAME_MAX 128
@@ -46,6 +47,7 @@ typedef struct {
     unsigned char *hist_layers; /* L flags (owned; NULL when hist_bins == 0) */
     int jacobian;             /* measure the input-output Jacobian spectrum */
     int lengths;              /* measure.lengths: per-example ||z^l_b||^2 / n_l (lengths.csv) */
+    vp_train_cfg train;       /* "train": train.on = train after measuring (train_config.h) */
 } vp_variant;
 
 typedef struct {
@@ -60,6 +62,8 @@ typedef struct {
     char **sweep_keys;        /* owned: dotted keys, e.g. "network.init" */
     char **sweep_values;      /* owned: label of variant v's value for key k at [v*nsweep + k] */
     char *resolved_json;      /* owned: the resolved config, written as config.json */
+    int train;                /* the config has "train": every variant trains (the train.* keys
+                                 can be swept, "train" itself cannot) */
 } vp_experiment;
 
 typedef struct {

@@ -36,7 +36,7 @@ static void part_path(const vp_job *j, int r, const char *ext, char *out, size_t
     if (vp_path_join(out, len, j->parts, name, &ignore)) out[0] = '\0';
 }
 
-static void csv_run(const vp_experiment *e, int r, char *act, char *init, size_t len, vp_csv_run *cr)
+void vp_frag_csv_run(const vp_experiment *e, int r, char *act, char *init, size_t len, vp_csv_run *cr)
 {
     int v = r / e->nseeds, s = r % e->nseeds;
     vp_act_label(&e->variants[v].act, act, len);
@@ -110,13 +110,13 @@ static vp_status frag_end(const vp_job *j, int r, const char *ext, frag_set *fs,
 vp_status vp_frag_write(const vp_job *j, int r, const vp_variant *var, const vp_layer_stats *st,
                         const double *tpre, const double *tgrad, const double *tchi, const double *tcorr,
                         const vp_histogram *hist,
-                        const double *sv, const double *sq_len, const vp_run_sum *sum, double seconds,
-                        vp_err *err)
+                        const double *sv, const double *sq_len, const vp_train_out *tout,
+                        const vp_run_sum *sum, double seconds, vp_err *err)
 {
     const vp_experiment *e = j->e;
     char act[256], init[256];
     vp_csv_run cr;
-    csv_run(e, r, act, init, sizeof act, &cr);
+    vp_frag_csv_run(e, r, act, init, sizeof act, &cr);
     frag_set fs = { .n = 0 };
     vp_status s;
 
@@ -147,13 +147,20 @@ vp_status vp_frag_write(const vp_job *j, int r, const vp_variant *var, const vp_
         if ((s = frag_end(j, r, vp_csv_layout_get(VP_CSV_LENGTHS)->part, &fs, err))) return s;
     }
 
+    for (int k = 0; tout && k < VP_TRAIN_FILES; k++) { /* training rows, formatted by train_run.c */
+        if ((s = frag_begin(&fs, err))) return s;
+        fwrite(tout->rows[k], 1, tout->len[k], fs.mem);
+        if ((s = frag_end(j, r, vp_csv_layout_get((vp_csv_file)(VP_CSV_FIRST_TRAIN + k))->part, &fs, err))) return s;
+    }
+
     vp_csv_summary cs = { var->L, var->batch, sum->act_ratio, sum->grad_ratio,
                           vp_verdict_word(vp_verdict_classify(sum->act_ratio, sum->nonfinite)),
                           vp_verdict_word(vp_verdict_classify(sum->grad_ratio, sum->nonfinite)),
                           sum->nonfinite, sum->subnormal, sum->xi_grad, sum->theory_chi1, sum->theory_xi_c,
-                          seconds, VP_STATUS_OK, sum->xi_c, sum->theory_xi_grad };
+                          seconds, tout && tout->diverged_step ? VP_STATUS_DIVERGED : VP_STATUS_OK, sum->xi_c,
+                          sum->theory_xi_grad, tout ? tout->diverged_step : 0 };
     if ((s = frag_begin(&fs, err))) return s;
-    vp_csv_runs_row(fs.mem, &cr, j->theory, &cs);
+    vp_csv_runs_row(fs.mem, &cr, j->theory | (e->train ? VP_CSV_WITH_TRAIN : 0), &cs);
     if ((s = frag_end(j, r, vp_csv_layout_get(VP_CSV_RUNS)->part, &fs, err))) return s;
 
     /* The .sum marker is written last, after the fragments' bytes are on disk: its
@@ -193,7 +200,7 @@ static vp_status assemble(const vp_job *j, vp_csv_file file, vp_err *err)
     if (s) return s;
     vp_afile f;
     if ((s = vp_afile_open(&f, path, err))) return s;
-    vp_csv_header(f.fp, file, j->theory, j->e->nsweep, j->e->sweep_keys);
+    vp_csv_header(f.fp, file, j->theory | (j->e->train ? VP_CSV_WITH_TRAIN : 0), j->e->nsweep, j->e->sweep_keys);
     for (int r = 0; r < vp_experiment_runs(j->e) && !s; r++) {
         if (!j->sums[r].done) continue;
         part_path(j, r, ext, frag, sizeof frag);
@@ -231,6 +238,7 @@ vp_status vp_frag_assemble(const vp_job *j, vp_err *err)
     if (!s && any_hist(j->e)) s = assemble(j, VP_CSV_HIST, err);
     if (!s && any_jacobian(j->e)) s = assemble(j, VP_CSV_JACOBIAN, err);
     if (!s && any_lengths(j->e)) s = assemble(j, VP_CSV_LENGTHS, err);
+    for (int f = VP_CSV_FIRST_TRAIN; !s && j->e->train && f < VP_CSV_COUNT; f++) s = assemble(j, (vp_csv_file)f, err);
     return s;
 }
 
@@ -482,6 +490,8 @@ int vp_frag_load_done(vp_job *j, int r, char *why, size_t wlen)
          frag_ok(j, r, vp_csv_layout_get(VP_CSV_RUNS)->part, 1, lines + 1, why, wlen) &&
          (!var->hist_bins || frag_ok(j, r, vp_csv_layout_get(VP_CSV_HIST)->part, -1, lines + 1, why, wlen)) &&
          (!var->jacobian || frag_ok(j, r, vp_csv_layout_get(VP_CSV_JACOBIAN)->part, -1, lines + 1, why, wlen));
+    for (int f = VP_CSV_FIRST_TRAIN; ok && var->train.on && f < VP_CSV_COUNT; f++) /* training runs */
+        ok = frag_ok(j, r, vp_csv_layout_get((vp_csv_file)f)->part, -1, lines + 1, why, wlen);
     free(text);
     if (!ok) {
         unlink(path); /* the run is done again */

@@ -17,16 +17,22 @@
 #include "base/err.h"
 #include "core/mlp.h"
 #include "experiment/job.h"
+#include "experiment/train_run.h"
+#include "results/csv.h"
+
+/* The identity cells of run r's rows (act and init: buffers of len bytes for its labels). */
+void vp_frag_csv_run(const vp_experiment *e, int r, char *act, char *init, size_t len, vp_csv_run *cr);
 
 /* Save run r's rows (layers, histograms when hist != NULL, Jacobian singular values
  * when sv != NULL, per-example lengths when sq_len != NULL (B * L, vp_mlp_set_lengths), its
- * runs.csv row) and then its .sum marker. tpre/tgrad/tchi/tcorr:
+ * training rows when tout != NULL (train_run.h; runs.csv status "diverged" when it
+ * diverged), its runs.csv row) and then its .sum marker. tpre/tgrad/tchi/tcorr:
  * the per-layer predictions (NaN: none); seconds: the run's wall time. */
 vp_status vp_frag_write(const vp_job *j, int r, const vp_variant *var, const vp_layer_stats *st,
                         const double *tpre, const double *tgrad, const double *tchi, const double *tcorr,
                         const vp_histogram *hist,
-                        const double *sv, const double *sq_len, const vp_run_sum *sum, double seconds,
-                        vp_err *err);
+                        const double *sv, const double *sq_len, const vp_train_out *tout,
+                        const vp_run_sum *sum, double seconds, vp_err *err);
 
 /* layers.csv, runs.csv and (when some variant asks for them) histograms.csv and
  * jacobian.csv, staged in .parts: header + the fragments of every complete run. */

@@ -33,6 +33,7 @@ typedef struct {
     const vp_runner_opts *o;
     char parts[4096];            /* <out>/.parts: the fragments folder */
     const double *data;          /* fashion-mnist pixels [n, 784] or NULL */
+    const struct vp_train_data *tdata; /* training data sets (train_run.h), or NULL */
     int theory;                  /* layers.csv has the theory columns */
     vp_theory_ctx tctx;          /* quadrature rules, read-only once made */
     vp_pool *pool;               /* a single worker's threads for its products (else NULL) */

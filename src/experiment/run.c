@@ -11,6 +11,7 @@
 #include "core/rng.h"
 #include "experiment/fragments.h"
 #include "experiment/predict.h"
+#include "experiment/train_run.h"
 
 void vp_worker_init(vp_worker *w)
 {
@@ -177,6 +178,7 @@ vp_status vp_run_one(vp_job *j, int r, vp_worker *w, int params_ready, int *drew
     double *tpre = calloc((size_t)var->L, sizeof *tpre), *tgrad = calloc((size_t)var->L, sizeof *tgrad);
     double *tchi = calloc((size_t)var->L, sizeof *tchi), *tcorr = calloc((size_t)var->L, sizeof *tcorr);
     double *sv = NULL, *sq_len = NULL;
+    vp_train_out tout = { .diverged_step = 0 };
     vp_status s = VP_OK;
     if (!st || !tpre || !tgrad || !tchi || !tcorr) { s = vp_fail(err, VP_ERR_NOMEM, "out of memory"); goto end; }
     for (int l = 0; l < var->L; l++) tpre[l] = tgrad[l] = tchi[l] = tcorr[l] = NAN;
@@ -250,7 +252,10 @@ vp_status vp_run_one(vp_job *j, int r, vp_worker *w, int params_ready, int *drew
         sum.xi_c = fit_xi_c(a, b, st, var->widths, var->batch, pr.c_star);
         if (pr.partial) theory_note(j, r, v, seed, &pr.note);
     }
-    s = vp_frag_write(j, r, var, st, tpre, tgrad, tchi, tcorr, hist, sv, sq_len, &sum, vp_job_now() - t0, err);
+    /* A config with "train": the run trains next, and its rows go out with the measurement's. */
+    if (var->train.on && (s = vp_train_one(j, r, &tout, err))) goto end;
+    s = vp_frag_write(j, r, var, st, tpre, tgrad, tchi, tcorr, hist, sv, sq_len, var->train.on ? &tout : NULL, &sum,
+                      vp_job_now() - t0, err);
     if (!s) j->sums[r] = sum;
 end:
     if (s) vp_err_prefix(err, "run %d (variant %d, seed %llu)", r, v, (unsigned long long)seed);
@@ -261,6 +266,7 @@ end:
     free(tcorr);
     free(sv);
     free(sq_len);
+    vp_train_out_free(&tout);
     for (size_t i = 0; hist && i < (size_t)var->L * VP_HIST_QUANTITIES; i++) free(hist[i].density);
     free(hist);
     return s;

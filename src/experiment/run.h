@@ -1,7 +1,8 @@
 /* run: one run of an experiment -- one variant with one seed (experiment layer,
  * part of the runner): its input batch, its network's parameters, the forward
  * pass, the Jacobian spectrum, the backward pass, the run's statistics and the
- * theory beside them, saved as fragments (fragments.h).
+ * theory beside them, then, with "train", its training (train_run.h), saved as
+ * fragments (fragments.h).
  */
 #ifndef VP_RUN_H
 #define VP_RUN_H

@@ -24,6 +24,7 @@
 #include "experiment/run.h"
 #include "experiment/share.h"
 #include "experiment/summary_print.h"
+#include "experiment/train_run.h"
 #include "results/results.h"
 
 /* OpenBLAS: stops its thread pool (exported, used by its fork handler; not in cblas.h). */
@@ -44,7 +45,7 @@ double vp_runner_run_bytes(const vp_experiment *e, int v)
         for (int l = 0; l <= var->L; l++) nmax = var->widths[l] > nmax ? var->widths[l] : nmax;
         b += 8.0 * 4.0 * (double)nmax * nmax;                            /* product, W copy, SVD work */
     }
-    return b;
+    return b + vp_train_run_bytes(var);                                  /* training, after the measurement */
 }
 
 /* Images of the data set the sweep reads: the largest batch of a fashion-mnist variant. */
@@ -59,9 +60,11 @@ static int data_images(const vp_experiment *e)
 double vp_runner_data_bytes(const vp_experiment *e)
 {
     int need = data_images(e);
-    if (!need) return 0;
+    double train = 0;
+    if (e->train && vp_train_data_check(e, &train, NULL)) train = 0; /* refused earlier (vp_runner_run) */
+    if (!need) return train;
     /* the pixels as doubles, their bytes as read, and the reader's first buffer */
-    return (double)need * VP_FASHION_DIM * (8.0 + 1.0) + 16.0 * 1048576.0;
+    return train + (double)need * VP_FASHION_DIM * (8.0 + 1.0) + 16.0 * 1048576.0;
 }
 
 /* Address space each worker reserves without touching it -- counted only against
@@ -156,7 +159,8 @@ static void *worker(void *arg)
         if (s) w.x_ok = 0;
         pthread_mutex_lock(&j->lock);
         j->draws += drew;
-        if (s && j->status == VP_OK) { j->status = s; j->err = e; }
+        /* a training run abandoned at a stop request is not finished and not a failure */
+        if (s && s != VP_ERR_INTERRUPTED && j->status == VP_OK) { j->status = s; j->err = e; }
         if (!s) { j->finished++; progress(j); }
         pthread_mutex_unlock(&j->lock);
     }
@@ -185,7 +189,9 @@ vp_status vp_runner_run(const vp_experiment *e, const vp_runner_opts *o, vp_runn
     /* Memory, before anything is allocated or written. */
     int workers = o->threads < total ? o->threads : total;
     if (workers < 1) workers = 1;
-    vp_status ms = fit_workers(e, workers, &workers, err);
+    /* Training data: every file checked before anything is written (exit 2 when damaged). */
+    vp_status ms = vp_train_data_check(e, NULL, err);
+    if (!ms) ms = fit_workers(e, workers, &workers, err);
     if (ms) return ms;
     /* OpenBLAS always runs one thread per call: its own threading splits a product by
      * the thread count, and LAPACK's blocked QR (orthogonal init) then gives different
@@ -212,6 +218,7 @@ vp_status vp_runner_run(const vp_experiment *e, const vp_runner_opts *o, vp_runn
     j.todo = malloc((size_t)total * sizeof *j.todo);
     double *data = NULL;
     vp_crit_line *cl = NULL;
+    vp_train_data tdata = { 0, NULL, NULL };
     if (!j.sums || !j.todo) { s = vp_fail(err, VP_ERR_NOMEM, "out of memory"); goto end; }
     /* Real data, loaded once and shared read-only -- before anything is written,
      * so a broken data file leaves no output behind. */
@@ -228,6 +235,8 @@ vp_status vp_runner_run(const vp_experiment *e, const vp_runner_opts *o, vp_runn
         }
         j.data = data;
     }
+    if (e->train && (s = vp_train_data_load(e, &tdata, err))) goto end; /* still nothing written */
+    j.tdata = &tdata;
     const vp_claim claim = { VP_FILE_MARKER, VP_FOLDER_STAMP, 1, 0, vp_runner_legacy_folder };
     if (!lock->held && (s = vp_folder_claim(o->out_dir, &claim, lock, err))) goto end;
     if (o->resume && (s = vp_frag_check_resume(&j, &res->nothing_to_resume, err))) goto end;
@@ -293,6 +302,7 @@ end:
     vp_folder_release(&own);
     free(cl);
     free(data);
+    vp_train_data_free(&tdata);
     free(j.sums);
     free(j.todo);
     vp_share_groups_free(&j.groups);

@@ -53,10 +53,18 @@ static vp_status set_dotted(vp_cfg_ctx *c, cJSON *root, const char *key, const c
     return VP_OK;
 }
 
-static vp_status check_sweep_key(vp_cfg_ctx *c, const char *key)
+static vp_status check_sweep_key(vp_cfg_ctx *c, const cJSON *root, const char *key)
 {
     static const char *const prefixes[] = { "network.activation.", "network.init.", "network.bias." };
     if (vp_choice_index(SWEEPABLE, key) >= 0) return VP_OK;
+    /* Any key inside "train" (checked when the variant is parsed), of a config that trains. */
+    if (strncmp(key, "train.", 6) == 0 && key[6] && key[strlen(key) - 1] != '.' && !strstr(key, "..")) {
+        if (cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(root, "train"))) return VP_OK;
+        char p[600];
+        snprintf(p, sizeof p, "sweep[\"%s\"]", key);
+        return vp_cfg_fail(c, p, "the config has no \"train\" object to sweep into; add \"train\": {...} (every "
+                           "variant trains, or none)");
+    }
     for (size_t i = 0; i < sizeof prefixes / sizeof *prefixes; i++)
         if (strncmp(key, prefixes[i], strlen(prefixes[i])) == 0 && strlen(key) > strlen(prefixes[i]) &&
             !strchr(key + strlen(prefixes[i]), '.'))
@@ -67,7 +75,7 @@ static vp_status check_sweep_key(vp_cfg_ctx *c, const char *key)
     char p[600];
     snprintf(p, sizeof p, "sweep[\"%s\"]", key);
     return vp_cfg_fail(c, p, "not a sweepable key%s; sweepable: %s, or network.activation.<param>, "
-                   "network.init.<param>, network.bias.<param>", dym, list);
+                   "network.init.<param>, network.bias.<param>, or any train.<key> (e.g. train.optimizer.lr)", dym, list);
 }
 
 /* Label of variant v's value for swept key. */
@@ -89,7 +97,7 @@ static char *sweep_label(const char *key, const cJSON *value, const vp_variant *
 }
 
 /* ---- the resolved config ---- */
-static cJSON *entry_json(const char *name, const vp_param *spec, int n, const double *p, unsigned auto_mask,
+cJSON *vp_sweep_entry_json(const char *name, const vp_param *spec, int n, const double *p, unsigned auto_mask,
                          unsigned critical_mask)
 {
     cJSON *o = cJSON_CreateObject();
@@ -131,14 +139,14 @@ static char *resolved_json(const vp_experiment *e, const vp_variant *base, const
     cJSON_AddNumberToObject(net, "input_dim", base->widths[0]);
     cJSON_AddItemToObject(net, "widths", cJSON_CreateIntArray(base->widths, base->L + 1));
     const vp_act_info *ai = vp_act_get(base->act.kind);
-    cJSON_AddItemToObject(net, "activation", entry_json(ai->name, ai->params, ai->nparams, base->act.p, 0, 0));
+    cJSON_AddItemToObject(net, "activation", vp_sweep_entry_json(ai->name, ai->params, ai->nparams, base->act.p, 0, 0));
     const vp_init_info *wi = vp_init_get(base->winit.kind);
-    cJSON_AddItemToObject(net, "init", entry_json(wi->name, wi->params, wi->nparams, base->winit.p, base->winit.auto_mask,
+    cJSON_AddItemToObject(net, "init", vp_sweep_entry_json(wi->name, wi->params, wi->nparams, base->winit.p, base->winit.auto_mask,
                                                   base->winit.critical_mask));
     if (wi->sets_bias) cJSON_AddNullToObject(net, "bias");
     else {
         const vp_init_info *bi = vp_init_get(base->binit.kind);
-        cJSON_AddItemToObject(net, "bias", entry_json(bi->name, bi->params, bi->nparams, base->binit.p, 0, 0));
+        cJSON_AddItemToObject(net, "bias", vp_sweep_entry_json(bi->name, bi->params, bi->nparams, base->binit.p, 0, 0));
     }
     cJSON *in = cJSON_AddObjectToObject(r, "input");
     cJSON_AddStringToObject(in, "distribution", vp_input_name(base->input));
@@ -159,6 +167,7 @@ static char *resolved_json(const vp_experiment *e, const vp_variant *base, const
     }
     cJSON_AddBoolToObject(me, "jacobian", base->jacobian);
     if (base->lengths) cJSON_AddBoolToObject(me, "lengths", 1); /* written when asked for */
+    if (base->train.on) cJSON_AddItemToObject(r, "train", vp_train_cfg_json(&base->train)); /* written when given */
     cJSON_AddItemToObject(r, "sweep", sweep ? cJSON_Duplicate(sweep, 1) : cJSON_CreateObject());
     cJSON *vs = cJSON_AddArrayToObject(r, "variants");
     for (int v = 0; v < e->nvariants; v++) {
@@ -178,7 +187,7 @@ static char *resolved_json(const vp_experiment *e, const vp_variant *base, const
 /* The swept keys of the (object) sweep: checked, copied into e->sweep_keys, and each
  * key's values listed in vals[k][0 .. sizes[k]) (so that variant v finds its value in
  * constant time); *nvar gets the number of variants, within VP_MAX_VARIANTS. */
-static vp_status sweep_keys(vp_cfg_ctx *c, const cJSON *sweep, vp_experiment *e, const cJSON ***vals, int *sizes,
+static vp_status sweep_keys(vp_cfg_ctx *c, const cJSON *root, const cJSON *sweep, vp_experiment *e, const cJSON ***vals, int *sizes,
                             long long *nvar)
 {
     int k = 0;
@@ -187,7 +196,7 @@ static vp_status sweep_keys(vp_cfg_ctx *c, const cJSON *sweep, vp_experiment *e,
         char p[600];
         vp_status s;
         snprintf(p, sizeof p, "sweep[\"%s\"]", it->string);
-        if ((s = check_sweep_key(c, it->string))) return s;
+        if ((s = check_sweep_key(c, root, it->string))) return s;
         for (int o = 0; o < k; o++) /* at most VP_SWEEP_MAX_KEYS keys: a bounded loop */
             if (strcmp(e->sweep_keys[o], it->string) == 0) return vp_cfg_fail(c, p, "key given twice");
         if (!cJSON_IsArray(it) || !it->child) return vp_cfg_fail(c, p, "expected a non-empty array of values");
@@ -230,7 +239,7 @@ vp_status vp_sweep_expand(vp_cfg_ctx *c, const cJSON *root, const vp_variant *ba
         sizes = calloc((size_t)nkeys + 1, sizeof *sizes);
         vals = calloc((size_t)nkeys + 1, sizeof *vals);
         if (!e->sweep_keys || !sizes || !vals) { s = vp_fail(err, VP_ERR_NOMEM, "out of memory"); goto end; }
-        if ((s = sweep_keys(c, sweep, e, vals, sizes, &nvar))) goto end;
+        if ((s = sweep_keys(c, root, sweep, e, vals, sizes, &nvar))) goto end;
     }
     /* Runs in 64 bits (nvar <= VP_MAX_VARIANTS and nseeds <= 100000: no overflow), checked
      * against the runner's limit and then the user's -- before anything is allocated
@@ -276,6 +285,7 @@ vp_status vp_sweep_expand(vp_cfg_ctx *c, const cJSON *root, const vp_variant *ba
         cJSON_Delete(tree);
         tree = NULL;
     }
+    e->train = base->train.on;
     e->resolved_json = resolved_json(e, base, sweep);
     if (!e->resolved_json) s = vp_fail(err, VP_ERR_NOMEM, "out of memory");
 end:

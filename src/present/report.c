@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define CONFIG_MAX_BYTES ((size_t)16 << 20)
 
@@ -246,6 +247,86 @@ static void setup_line(FILE *f, const cJSON *cfg, int partial)
     fputs("\n\n", f);
 }
 
+/* Median [min, max] over seeds of vals[0..n) (sorted here), as a table cell. */
+static void stat_cell(FILE *f, double *vals, size_t n)
+{
+    qsort(vals, n, sizeof *vals, vp_cmp_double);
+    vp_stat st = vp_stat_of(vals, n);
+    fputs(" | ", f);
+    if (!st.n) { fputs("–", f); return; }
+    fprintf(f, "%.4f", st.med);
+    if (n > 1) fprintf(f, " [%.4f, %.4f]", st.lo, st.hi);
+}
+
+/* "## Training" (a results folder with eval.csv): per variant the final accuracies --
+ * each seed's last eval.csv row -- and the runs that diverged (runs.csv status). */
+static vp_status training_section(FILE *f, const char *results_dir, const vp_table *runs, const vp_summary *sum,
+                                  vp_err *err)
+{
+    char path[4096];
+    vp_table *ev = NULL;
+    vp_status s = vp_path_join(path, sizeof path, results_dir, VP_FILE_EVAL, err);
+    if (s || access(path, F_OK) != 0) return s;
+    if ((s = vp_table_load(path, &ev, err))) return s;
+    size_t cv, cs, ce, ct, ca, cst = 0, crv = 0, nr = vp_table_nrows(ev);
+    if ((s = vp_table_require_col(ev, VP_COL_VARIANT, &cv, err)) || (s = vp_table_require_col(ev, VP_COL_SEED, &cs, err)) ||
+        (s = vp_table_require_col(ev, VP_COL_EPOCH, &ce, err)) || (s = vp_table_require_col(ev, VP_COL_TEST_ACC, &ct, err)) ||
+        (s = vp_table_require_col(ev, VP_COL_TRAIN_ACC, &ca, err)) ||
+        (s = vp_table_require_col(runs, VP_COL_STATUS, &cst, err)) || (s = vp_table_require_col(runs, VP_COL_VARIANT, &crv, err))) {
+        vp_table_free(ev);
+        return s;
+    }
+    double *test = malloc((nr + 1) * sizeof *test), *train = malloc((nr + 1) * sizeof *train);
+    if (!test || !train) s = vp_fail(err, VP_ERR_NOMEM, "out of memory");
+    fputs("## Training\n\nFinal accuracies: each seed's last evaluation (eval.csv), median [min, max] over seeds; "
+          "diverged: runs whose loss became NaN/Inf (runs.csv status).\n\n"
+          "| variant | activation | init | epochs | test accuracy | train accuracy | diverged |\n"
+          "|---|---|---|---|---|---|---|\n", f);
+    for (size_t i = 0; !s && i < sum->nvar; i++) {
+        long id = sum->var[i].id, epochs = 0, diverged = 0;
+        size_t n = 0;
+        /* eval.csv is in run order: a seed's rows are consecutive, its last one final */
+        for (size_t r = 0; r < nr && !s; r++) {
+            long v, e, vn = -1;
+            if ((s = vp_table_int(ev, r, cv, 0, VP_VARIANT_MAX, &v, err)) || (s = vp_table_int(ev, r, ce, 0, 1L << 40, &e, err)))
+                break;
+            if (v != id) continue;
+            if (r + 1 < nr && vp_table_int(ev, r + 1, cv, 0, VP_VARIANT_MAX, &vn, NULL) == VP_OK && vn == id &&
+                strcmp(vp_table_cell(ev, r + 1, cs), vp_table_cell(ev, r, cs)) == 0)
+                continue; /* not the seed's last row */
+            vp_table_num(ev, r, ct, &test[n], NULL);
+            vp_table_num(ev, r, ca, &train[n], NULL);
+            if (!isfinite(test[n])) test[n] = NAN;
+            epochs = e > epochs ? e : epochs;
+            n++;
+        }
+        for (size_t r = 0; r < vp_table_nrows(runs); r++) {
+            long v;
+            if (vp_table_int(runs, r, crv, 0, VP_VARIANT_MAX, &v, NULL) == VP_OK && v == id &&
+                strcmp(vp_table_cell(runs, r, cst), VP_STATUS_DIVERGED) == 0)
+                diverged++;
+        }
+        size_t kt = 0, ka = 0;
+        for (size_t k = 0; k < n; k++) {
+            if (isfinite(test[k])) test[kt++] = test[k];
+            if (isfinite(train[k])) train[ka++] = train[k];
+        }
+        fprintf(f, "| %ld | ", id);
+        md_text(f, vp_table_cell(runs, sum->var[i].first_row, (size_t)vp_table_find_col(runs, VP_COL_ACTIVATION)));
+        fputs(" | ", f);
+        md_text(f, vp_table_cell(runs, sum->var[i].first_row, (size_t)vp_table_find_col(runs, VP_COL_INIT)));
+        fprintf(f, " | %ld", epochs);
+        stat_cell(f, test, kt);
+        stat_cell(f, train, ka);
+        fprintf(f, " | %ld of %zu |\n", diverged, sum->var[i].nrows);
+    }
+    fputs("\n", f);
+    free(test);
+    free(train);
+    vp_table_free(ev);
+    return s;
+}
+
 vp_status vp_report_write(const char *results_dir, const char *plots_dir,
                           const vp_report_chart *charts, size_t n, vp_err *err)
 {
@@ -284,6 +365,7 @@ vp_status vp_report_write(const char *results_dir, const char *plots_dir,
     md_text(f, results_dir);
     fputs(". Everything below was drawn from its CSV files.\n\n## Summary\n\n", f);
     if ((s = summary_table(f, runs, &sum, cfg, err))) goto end;
+    if ((s = training_section(f, results_dir, runs, &sum, err))) goto end;
 
     fputs("## Charts\n\n", f);
     for (size_t i = 0; i < n; i++) {

@@ -65,13 +65,19 @@ static void end_line(FILE *f, const vp_csv_layout *lay, int n, char *const *cell
     fputc('\n', f);
 }
 
-void vp_csv_header(FILE *f, vp_csv_file file, int theory, int nsweep, char *const *sweep_keys)
+/* Is column c written under `flags` (VP_CSV_WITH_*)? */
+static int col_written(const vp_column *c, int flags)
+{
+    return !(c->theory && !(flags & VP_CSV_WITH_THEORY)) && !(c->train && !(flags & VP_CSV_WITH_TRAIN));
+}
+
+void vp_csv_header(FILE *f, vp_csv_file file, int flags, int nsweep, char *const *sweep_keys)
 {
     const vp_csv_layout *lay = vp_csv_layout_get(file);
     const char *sep = "";
     for (size_t i = 0; i < lay->ncols; i++) {
         const vp_column *c = vp_column_get(lay->cols[i]);
-        if (c->theory && !theory) continue;
+        if (!col_written(c, flags)) continue;
         fprintf(f, "%s%s", sep, c->name);
         sep = ",";
     }
@@ -79,12 +85,12 @@ void vp_csv_header(FILE *f, vp_csv_file file, int theory, int nsweep, char *cons
 }
 
 /* One row of `file` from the cells v[VP_COL_COUNT]. */
-static void put_row(FILE *f, vp_csv_file file, const cell *v, int theory, const vp_csv_run *run)
+static void put_row(FILE *f, vp_csv_file file, const cell *v, int flags, const vp_csv_run *run)
 {
     const vp_csv_layout *lay = vp_csv_layout_get(file);
     for (size_t i = 0; i < lay->ncols; i++) {
         const vp_column *c = vp_column_get(lay->cols[i]);
-        if (c->theory && !theory) continue;
+        if (!col_written(c, flags)) continue;
         if (i) fputc(',', f);
         put_cell(f, c->kind, &v[lay->cols[i]], run->prec == VP_F64 || c->theory);
     }
@@ -106,6 +112,28 @@ void vp_csv_layers_header(FILE *f, int theory, int nsweep, char *const *sweep_ke
     vp_csv_header(f, VP_CSV_LAYERS, theory, nsweep, sweep_keys);
 }
 
+/* The measured cells of one layer's statistics. */
+static void layer_cells(cell *v, const vp_layer_stats *s)
+{
+    v[VP_COL_LAYER].i = s->layer;
+    v[VP_COL_FAN_IN].i = s->fan_in;
+    v[VP_COL_FAN_OUT].i = s->fan_out;
+    v[VP_COL_PRE_MEAN].x = s->pre_mean;
+    v[VP_COL_PRE_VAR].x = s->pre_var;
+    v[VP_COL_POST_MEAN].x = s->post_mean;
+    v[VP_COL_POST_VAR].x = s->post_var;
+    v[VP_COL_GRAD_PRE_VAR].x = s->grad_pre_var;
+    v[VP_COL_GRAD_POST_VAR].x = s->grad_post_var;
+    v[VP_COL_WGRAD_VAR].x = s->wgrad_var;
+    v[VP_COL_UNIT_SQ_MEAN].x = s->unit_sq_mean;
+    v[VP_COL_UNIT_VAR].x = s->unit_var;
+    v[VP_COL_DEAD_FRAC].x = s->dead_frac;
+    v[VP_COL_SATURATED_FRAC].x = s->saturated_frac;
+    v[VP_COL_NONFINITE].i = s->nonfinite;
+    v[VP_COL_SUBNORMAL].i = s->subnormal;
+    v[VP_COL_PRE_CORR].x = s->pre_corr;
+}
+
 void vp_csv_layers_rows(FILE *f, const vp_csv_run *run, int L, const vp_layer_stats *st, int theory,
                         const double *theory_pre, const double *theory_grad, const double *theory_chi,
                         const double *theory_corr)
@@ -113,27 +141,10 @@ void vp_csv_layers_rows(FILE *f, const vp_csv_run *run, int L, const vp_layer_st
     cell v[VP_COL_COUNT];
     run_cells(v, run);
     for (int l = 0; l < L; l++) {
-        const vp_layer_stats *s = &st[l];
-        v[VP_COL_LAYER].i = s->layer;
-        v[VP_COL_FAN_IN].i = s->fan_in;
-        v[VP_COL_FAN_OUT].i = s->fan_out;
-        v[VP_COL_PRE_MEAN].x = s->pre_mean;
-        v[VP_COL_PRE_VAR].x = s->pre_var;
-        v[VP_COL_POST_MEAN].x = s->post_mean;
-        v[VP_COL_POST_VAR].x = s->post_var;
-        v[VP_COL_GRAD_PRE_VAR].x = s->grad_pre_var;
-        v[VP_COL_GRAD_POST_VAR].x = s->grad_post_var;
-        v[VP_COL_WGRAD_VAR].x = s->wgrad_var;
-        v[VP_COL_UNIT_SQ_MEAN].x = s->unit_sq_mean;
-        v[VP_COL_UNIT_VAR].x = s->unit_var;
-        v[VP_COL_DEAD_FRAC].x = s->dead_frac;
-        v[VP_COL_SATURATED_FRAC].x = s->saturated_frac;
-        v[VP_COL_NONFINITE].i = s->nonfinite;
-        v[VP_COL_SUBNORMAL].i = s->subnormal;
+        layer_cells(v, &st[l]);
         v[VP_COL_THEORY_PRE_VAR].x = theory_pre ? theory_pre[l] : NAN;
         v[VP_COL_THEORY_GRAD_PRE_VAR].x = theory_grad ? theory_grad[l] : NAN;
         v[VP_COL_THEORY_CHI].x = theory_chi ? theory_chi[l] : NAN;
-        v[VP_COL_PRE_CORR].x = s->pre_corr;
         v[VP_COL_THEORY_PRE_CORR].x = theory_corr ? theory_corr[l] : NAN;
         put_row(f, VP_CSV_LAYERS, v, theory, run);
     }
@@ -144,7 +155,7 @@ void vp_csv_runs_header(FILE *f, int theory, int nsweep, char *const *sweep_keys
     vp_csv_header(f, VP_CSV_RUNS, theory, nsweep, sweep_keys);
 }
 
-void vp_csv_runs_row(FILE *f, const vp_csv_run *run, int theory, const vp_csv_summary *s)
+void vp_csv_runs_row(FILE *f, const vp_csv_run *run, int flags, const vp_csv_summary *s)
 {
     cell v[VP_COL_COUNT];
     run_cells(v, run);
@@ -163,16 +174,17 @@ void vp_csv_runs_row(FILE *f, const vp_csv_run *run, int theory, const vp_csv_su
     v[VP_COL_THEORY_XI_GRAD].x = s->theory_xi_grad;
     v[VP_COL_SECONDS].x = s->seconds;
     v[VP_COL_STATUS].s = s->status;
-    put_row(f, VP_CSV_RUNS, v, theory, run);
+    v[VP_COL_DIVERGED_STEP].x = s->diverged_step > 0 ? (double)s->diverged_step : NAN;
+    put_row(f, VP_CSV_RUNS, v, flags, run);
 }
 
 void vp_csv_hist_header(FILE *f) { vp_csv_header(f, VP_CSV_HIST, 0, 0, NULL); }
 
-void vp_csv_hist_rows(FILE *f, const vp_csv_run *run, int layer, const char *quantity,
+/* The rows of one histogram into `file` (histograms.csv, or hist_train.csv with the
+ * step already in v). */
+static void hist_rows(FILE *f, vp_csv_file file, cell *v, const vp_csv_run *run, int layer, const char *quantity,
                       const vp_histogram *h)
 {
-    cell v[VP_COL_COUNT];
-    run_cells(v, run);
     v[VP_COL_LAYER].i = layer;
     v[VP_COL_QUANTITY].s = quantity;
     double width = (h->hi - h->lo) / h->bins;
@@ -180,8 +192,16 @@ void vp_csv_hist_rows(FILE *f, const vp_csv_run *run, int layer, const char *qua
         v[VP_COL_BIN_LO].x = h->lo + k * width;
         v[VP_COL_BIN_HI].x = k + 1 == h->bins ? h->hi : h->lo + (k + 1) * width;
         v[VP_COL_DENSITY].x = h->density[k];
-        put_row(f, VP_CSV_HIST, v, 0, run);
+        put_row(f, file, v, 0, run);
     }
+}
+
+void vp_csv_hist_rows(FILE *f, const vp_csv_run *run, int layer, const char *quantity,
+                      const vp_histogram *h)
+{
+    cell v[VP_COL_COUNT];
+    run_cells(v, run);
+    hist_rows(f, VP_CSV_HIST, v, run, layer, quantity, h);
 }
 
 void vp_csv_jacobian_header(FILE *f) { vp_csv_header(f, VP_CSV_JACOBIAN, 0, 0, NULL); }
@@ -208,4 +228,51 @@ void vp_csv_lengths_rows(FILE *f, const vp_csv_run *run, int B, int L, const dou
             v[VP_COL_SQ_LEN].x = sq_len[(size_t)b * (size_t)L + (size_t)(l - 1)];
             put_row(f, VP_CSV_LENGTHS, v, 0, run);
         }
+}
+
+/* ---- training ---- */
+
+void vp_csv_train_row(FILE *f, const vp_csv_run *run, long epoch, long step, double loss, double lr,
+                      double grad_norm)
+{
+    cell v[VP_COL_COUNT];
+    run_cells(v, run);
+    v[VP_COL_EPOCH].i = epoch;
+    v[VP_COL_STEP].i = step;
+    v[VP_COL_LOSS].x = loss;
+    v[VP_COL_LR].x = lr;
+    v[VP_COL_GRAD_NORM].x = grad_norm;
+    put_row(f, VP_CSV_TRAIN, v, 0, run);
+}
+
+void vp_csv_eval_row(FILE *f, const vp_csv_run *run, long epoch, double test_loss, double test_acc,
+                     double train_acc)
+{
+    cell v[VP_COL_COUNT];
+    run_cells(v, run);
+    v[VP_COL_EPOCH].i = epoch;
+    v[VP_COL_TEST_LOSS].x = test_loss;
+    v[VP_COL_TEST_ACC].x = test_acc;
+    v[VP_COL_TRAIN_ACC].x = train_acc;
+    put_row(f, VP_CSV_EVAL, v, 0, run);
+}
+
+void vp_csv_layers_train_rows(FILE *f, const vp_csv_run *run, long step, int n, const vp_layer_stats *st)
+{
+    cell v[VP_COL_COUNT];
+    run_cells(v, run);
+    v[VP_COL_STEP].i = step;
+    for (int l = 0; l < n; l++) {
+        layer_cells(v, &st[l]);
+        put_row(f, VP_CSV_LAYERS_TRAIN, v, 0, run);
+    }
+}
+
+void vp_csv_hist_train_rows(FILE *f, const vp_csv_run *run, long step, int layer, const char *quantity,
+                            const vp_histogram *h)
+{
+    cell v[VP_COL_COUNT];
+    run_cells(v, run);
+    v[VP_COL_STEP].i = step;
+    hist_rows(f, VP_CSV_HIST_TRAIN, v, run, layer, quantity, h);
 }

@@ -41,6 +41,8 @@ typedef struct {
     const char *status;           /* VP_STATUS_OK for a completed run */
     double xi_c;                  /* measured correlation depth scale; NaN -> empty */
     double theory_xi_grad;        /* -1/ln chi_1; written only with theory on */
+    long diverged_step;           /* > 0: the training step whose loss was NaN/Inf (status
+                                     VP_STATUS_DIVERGED); written only with VP_CSV_WITH_TRAIN */
 } vp_csv_summary;
 
 /* One RFC 4180 field (VP_KIND_TEXT). */
@@ -50,9 +52,11 @@ void vp_csv_field(FILE *f, const char *s);
  * as the same double (vp_num_shortest). */
 void vp_csv_num(FILE *f, double v, int exact);
 
-/* The header line of `file`: its column names (theory columns when `theory`), then
- * the swept keys when the file has sweep columns (nsweep, sweep_keys ignored otherwise). */
-void vp_csv_header(FILE *f, vp_csv_file file, int theory, int nsweep, char *const *sweep_keys);
+/* The header line of `file`: its column names (theory columns with VP_CSV_WITH_THEORY in
+ * flags, training columns with VP_CSV_WITH_TRAIN; results.h), then the swept keys when
+ * the file has sweep columns (nsweep, sweep_keys ignored otherwise). A plain 0/1
+ * "theory" is a flags value. */
+void vp_csv_header(FILE *f, vp_csv_file file, int flags, int nsweep, char *const *sweep_keys);
 
 void vp_csv_layers_header(FILE *f, int theory, int nsweep, char *const *sweep_keys);
 /* theory_pre / theory_grad / theory_chi / theory_corr: NULL when theory is off; NaN entries -> empty cell. */
@@ -61,7 +65,8 @@ void vp_csv_layers_rows(FILE *f, const vp_csv_run *run, int L, const vp_layer_st
                         const double *theory_corr);
 
 void vp_csv_runs_header(FILE *f, int theory, int nsweep, char *const *sweep_keys);
-void vp_csv_runs_row(FILE *f, const vp_csv_run *run, int theory, const vp_csv_summary *s);
+/* flags as vp_csv_header's. */
+void vp_csv_runs_row(FILE *f, const vp_csv_run *run, int flags, const vp_csv_summary *s);
 
 void vp_csv_hist_header(FILE *f);
 void vp_csv_hist_rows(FILE *f, const vp_csv_run *run, int layer, const char *quantity,
@@ -72,5 +77,19 @@ void vp_csv_jacobian_rows(FILE *f, const vp_csv_run *run, int n, const double *s
 
 /* lengths.csv rows of one run: sq_len[b * L + l - 1] = ||z^l_b||^2 / n_l, example-major. */
 void vp_csv_lengths_rows(FILE *f, const vp_csv_run *run, int B, int L, const double *sq_len);
+
+/* ---- training (docs/training.md "Outputs") ---- */
+
+/* train.csv: one step (epoch 1-based: the epoch it belongs to). */
+void vp_csv_train_row(FILE *f, const vp_csv_run *run, long epoch, long step, double loss, double lr,
+                      double grad_norm);
+/* eval.csv: after `epoch` epochs (0: before training); NaN -> empty cell. */
+void vp_csv_eval_row(FILE *f, const vp_csv_run *run, long epoch, double test_loss, double test_acc,
+                     double train_acc);
+/* layers_train.csv: the n layers' statistics of the probe after `step` updates. */
+void vp_csv_layers_train_rows(FILE *f, const vp_csv_run *run, long step, int n, const vp_layer_stats *st);
+/* hist_train.csv: one histogram of the probe after `step` updates. */
+void vp_csv_hist_train_rows(FILE *f, const vp_csv_run *run, long step, int layer, const char *quantity,
+                            const vp_histogram *h);
 
 #endif

@@ -139,6 +139,27 @@ static const vp_column COLUMNS[VP_COL_COUNT] = {
                        .meaning = "1-based rank, singular values in descending order" },
     [VP_COL_SINGULAR_VALUE] = { .name = "singular_value", .kind = VP_KIND_REAL, .unit = "",
                                 .meaning = "singular value of the input-output Jacobian at the first example" },
+    [VP_COL_EPOCH] = { .name = "epoch", .kind = VP_KIND_INT, .unit = "epochs",
+                       .meaning = "train.csv: the epoch the step belongs to (1-based); eval.csv: epochs completed "
+                                  "(0 = before training)" },
+    [VP_COL_STEP] = { .name = "step", .kind = VP_KIND_INT, .unit = "updates",
+                      .meaning = "optimizer updates done (train.csv: 1 for the first; layers_train.csv and "
+                                 "hist_train.csv: measured after this many, 0 = at initialization)" },
+    [VP_COL_LOSS] = { .name = "loss", .kind = VP_KIND_REAL, .unit = "",
+                      .meaning = "training loss of the step's batch, before its update (nan/inf: diverged)" },
+    [VP_COL_LR] = { .name = "lr", .kind = VP_KIND_REAL, .unit = "", .meaning = "learning rate of the step's update" },
+    [VP_COL_GRAD_NORM] = { .name = "grad_norm", .kind = VP_KIND_REAL, .unit = "",
+                           .meaning = "L2 norm of the whole gradient (every weight and bias), before the update" },
+    [VP_COL_TEST_LOSS] = { .name = "test_loss", .kind = VP_KIND_OPT_REAL, .unit = "",
+                           .meaning = "mean loss over the test split (empty: no test split)" },
+    [VP_COL_TEST_ACC] = { .name = "test_acc", .kind = VP_KIND_OPT_REAL, .unit = "",
+                          .meaning = "fraction of the test split classified correctly (empty: no test split)" },
+    [VP_COL_TRAIN_ACC] = { .name = "train_acc", .kind = VP_KIND_OPT_REAL, .unit = "",
+                           .meaning = "fraction classified correctly of the first train.eval_examples training "
+                                      "examples (empty: 0 asked for)" },
+    [VP_COL_DIVERGED_STEP] = { .name = "diverged_step", .kind = VP_KIND_OPT_REAL, .unit = "updates", .train = 1,
+                               .meaning = "the training step whose loss was NaN/Inf (status " VP_STATUS_DIVERGED
+                                          "); empty for a run that trained to the end" },
 };
 
 const vp_column *vp_column_get(vp_col c) { return &COLUMNS[c]; }
@@ -157,13 +178,29 @@ static const vp_col RUNS_COLS[] = {
     VP_COL_VARIANT, VP_COL_ACTIVATION, VP_COL_INIT, VP_COL_SEED, VP_COL_DEPTH, VP_COL_BATCH,
     VP_COL_ACT_RATIO, VP_COL_GRAD_RATIO, VP_COL_ACT_VERDICT, VP_COL_GRAD_VERDICT, VP_COL_NONFINITE,
     VP_COL_SUBNORMAL, VP_COL_XI_GRAD, VP_COL_THEORY_CHI1, VP_COL_THEORY_XI_C, VP_COL_XI_C, VP_COL_THEORY_XI_GRAD,
-    VP_COL_SECONDS, VP_COL_STATUS,
+    VP_COL_SECONDS, VP_COL_STATUS, VP_COL_DIVERGED_STEP,
 };
 static const vp_col HIST_COLS[] = {
     VP_COL_VARIANT, VP_COL_SEED, VP_COL_LAYER, VP_COL_QUANTITY, VP_COL_BIN_LO, VP_COL_BIN_HI, VP_COL_DENSITY,
 };
 static const vp_col JACOBIAN_COLS[] = { VP_COL_VARIANT, VP_COL_SEED, VP_COL_INDEX, VP_COL_SINGULAR_VALUE };
 static const vp_col LENGTHS_COLS[] = { VP_COL_VARIANT, VP_COL_SEED, VP_COL_EXAMPLE, VP_COL_LAYER, VP_COL_SQ_LEN };
+static const vp_col TRAIN_COLS[] = { VP_COL_VARIANT, VP_COL_ACTIVATION, VP_COL_INIT, VP_COL_SEED, VP_COL_EPOCH,
+                                     VP_COL_STEP, VP_COL_LOSS, VP_COL_LR, VP_COL_GRAD_NORM };
+static const vp_col EVAL_COLS[] = { VP_COL_VARIANT, VP_COL_ACTIVATION, VP_COL_INIT, VP_COL_SEED, VP_COL_EPOCH,
+                                    VP_COL_TEST_LOSS, VP_COL_TEST_ACC, VP_COL_TRAIN_ACC };
+/* layers.csv's measured columns with the step after the seed (no theory: the mean-field
+ * predictions are of the network at initialization, which layers.csv holds). */
+static const vp_col LAYERS_TRAIN_COLS[] = {
+    VP_COL_VARIANT, VP_COL_ACTIVATION, VP_COL_INIT, VP_COL_SEED, VP_COL_STEP, VP_COL_LAYER, VP_COL_FAN_IN,
+    VP_COL_FAN_OUT, VP_COL_PRE_MEAN, VP_COL_PRE_VAR, VP_COL_POST_MEAN, VP_COL_POST_VAR, VP_COL_GRAD_PRE_VAR,
+    VP_COL_GRAD_POST_VAR, VP_COL_WGRAD_VAR, VP_COL_UNIT_SQ_MEAN, VP_COL_UNIT_VAR, VP_COL_DEAD_FRAC,
+    VP_COL_SATURATED_FRAC, VP_COL_NONFINITE, VP_COL_SUBNORMAL, VP_COL_PRE_CORR,
+};
+static const vp_col HIST_TRAIN_COLS[] = {
+    VP_COL_VARIANT, VP_COL_SEED, VP_COL_STEP, VP_COL_LAYER, VP_COL_QUANTITY, VP_COL_BIN_LO, VP_COL_BIN_HI,
+    VP_COL_DENSITY,
+};
 
 #define COLS(a) .cols = (a), .ncols = sizeof(a) / sizeof(a)[0]
 static const vp_csv_layout LAYOUTS[VP_CSV_COUNT] = {
@@ -172,12 +209,18 @@ static const vp_csv_layout LAYOUTS[VP_CSV_COUNT] = {
     [VP_CSV_HIST] = { .file = VP_FILE_HIST, .part = "hist", COLS(HIST_COLS) },
     [VP_CSV_JACOBIAN] = { .file = VP_FILE_JACOBIAN, .part = "jac", COLS(JACOBIAN_COLS) },
     [VP_CSV_LENGTHS] = { .file = VP_FILE_LENGTHS, .part = "len", COLS(LENGTHS_COLS) },
+    [VP_CSV_TRAIN] = { .file = VP_FILE_TRAIN, .part = "train", COLS(TRAIN_COLS) },
+    [VP_CSV_EVAL] = { .file = VP_FILE_EVAL, .part = "eval", COLS(EVAL_COLS) },
+    [VP_CSV_LAYERS_TRAIN] = { .file = VP_FILE_LAYERS_TRAIN, .part = "ltrain", COLS(LAYERS_TRAIN_COLS), .sweep = 1 },
+    [VP_CSV_HIST_TRAIN] = { .file = VP_FILE_HIST_TRAIN, .part = "htrain", COLS(HIST_TRAIN_COLS) },
 };
 
 const vp_csv_layout *vp_csv_layout_get(vp_csv_file f) { return &LAYOUTS[f]; }
 
 /* In publishing order (results.h). */
-static const char *const RESULTS_FILES[] = { VP_FILE_LAYERS,   VP_FILE_RUNS,     VP_FILE_HIST,    VP_FILE_JACOBIAN,
-                                             VP_FILE_LENGTHS,  VP_FILE_CRITICAL, VP_FILE_CONFIG, NULL };
+static const char *const RESULTS_FILES[] = { VP_FILE_LAYERS,   VP_FILE_RUNS,        VP_FILE_HIST,
+                                             VP_FILE_JACOBIAN, VP_FILE_LENGTHS,     VP_FILE_TRAIN,
+                                             VP_FILE_EVAL,     VP_FILE_LAYERS_TRAIN, VP_FILE_HIST_TRAIN,
+                                             VP_FILE_CRITICAL, VP_FILE_CONFIG,      NULL };
 
 const char *const *vp_results_files(void) { return RESULTS_FILES; }

@@ -28,6 +28,11 @@
 #define VP_FILE_HIST "histograms.csv"        /* one row per histogram bin */
 #define VP_FILE_JACOBIAN "jacobian.csv"      /* one row per singular value */
 #define VP_FILE_LENGTHS "lengths.csv"        /* one row per (variant, seed, example, layer) */
+/* Training (a config with "train"; docs/training.md "Outputs"): */
+#define VP_FILE_TRAIN "train.csv"            /* one row per (variant, seed, training step) */
+#define VP_FILE_EVAL "eval.csv"              /* one row per (variant, seed, epoch); epoch 0 = before training */
+#define VP_FILE_LAYERS_TRAIN "layers_train.csv" /* layers.csv on the probe batch, per (variant, seed, tracked step, layer) */
+#define VP_FILE_HIST_TRAIN "hist_train.csv"  /* activation histograms on the probe batch, per tracked step and layer */
 #define VP_FILE_CRITICAL "critical_line.dat" /* "sigma_w sigma_b" points of chi_1 = 1 */
 #define VP_FILE_REPORT "report.md"           /* in the plot folder */
 #define VP_FILE_MARKER ".varprop"            /* "varprop VERSION ...": the folder is varprop's; locked while in use */
@@ -44,6 +49,9 @@ const char *const *vp_results_files(void);
 /* ---- words in cells ---- */
 
 #define VP_STATUS_OK "ok" /* runs.csv status of a run that completed */
+#define VP_STATUS_DIVERGED "diverged" /* runs.csv status of a training run whose loss became NaN/Inf: its
+                                         measurement at initialization is complete, its training stopped at
+                                         diverged_step */
 
 /* Sweep columns are named by the swept config key; these keys mean something to the
  * readers (the activation and initializer are in every row anyway; a sigma_w x sigma_b
@@ -129,6 +137,16 @@ typedef enum {
     VP_COL_DENSITY,
     VP_COL_INDEX,
     VP_COL_SINGULAR_VALUE,
+    /* training (written only when the experiment trains) */
+    VP_COL_EPOCH,
+    VP_COL_STEP,
+    VP_COL_LOSS,
+    VP_COL_LR,
+    VP_COL_GRAD_NORM,
+    VP_COL_TEST_LOSS,
+    VP_COL_TEST_ACC,
+    VP_COL_TRAIN_ACC,
+    VP_COL_DIVERGED_STEP,
     VP_COL_COUNT
 } vp_col;
 
@@ -152,7 +170,14 @@ typedef struct {
     const char *unit;    /* "" when dimensionless */
     vp_col_kind kind;
     int theory;          /* written only when theory is on */
+    int train;           /* written only when the experiment trains (runs.csv diverged_step) */
 } vp_column;
+
+/* What a header or row of a file holds beyond its fixed columns: the `flags` of the
+ * writers (csv.h), a bit set. VP_CSV_WITH_THEORY is 1, so a plain 0/1 "theory" is a
+ * valid flags value. */
+#define VP_CSV_WITH_THEORY 1
+#define VP_CSV_WITH_TRAIN 2
 
 const vp_column *vp_column_get(vp_col c);
 const char *vp_col_name(vp_col c);
@@ -164,7 +189,21 @@ const char *vp_col_name(vp_col c);
 
 /* ---- the CSV files ---- */
 
-typedef enum { VP_CSV_LAYERS, VP_CSV_RUNS, VP_CSV_HIST, VP_CSV_JACOBIAN, VP_CSV_LENGTHS, VP_CSV_COUNT } vp_csv_file;
+typedef enum {
+    VP_CSV_LAYERS,
+    VP_CSV_RUNS,
+    VP_CSV_HIST,
+    VP_CSV_JACOBIAN,
+    VP_CSV_LENGTHS,
+    VP_CSV_TRAIN,        /* training files: present only when the experiment trains */
+    VP_CSV_EVAL,
+    VP_CSV_LAYERS_TRAIN,
+    VP_CSV_HIST_TRAIN,
+    VP_CSV_COUNT
+} vp_csv_file;
+
+/* The first training file: files from here on are written only by a config with "train". */
+#define VP_CSV_FIRST_TRAIN VP_CSV_TRAIN
 
 typedef struct {
     const char *file;   /* VP_FILE_* */

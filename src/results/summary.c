@@ -83,7 +83,9 @@ static vp_status group_rows(const vp_table *t, vp_summary *s, vp_err *err)
         }
         vp_variant_summary *v = &s->var[s->nvar - 1];
         v->nrows++;
-        if (cst < 0 || strcmp(vp_table_cell(t, ir[i].row, (size_t)cst), VP_STATUS_OK) == 0) {
+        /* a diverged training run's measurement at initialization is complete */
+        const char *status = cst < 0 ? VP_STATUS_OK : vp_table_cell(t, ir[i].row, (size_t)cst);
+        if (strcmp(status, VP_STATUS_OK) == 0 || strcmp(status, VP_STATUS_DIVERGED) == 0) {
             s->rows[used++] = ir[i].row;
             v->nok++;
         }

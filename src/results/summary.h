@@ -6,7 +6,8 @@
  *
  * runs.csv: vp_summary_build groups the rows by variant (ascending id) and, for the
  * two ratios (act_ratio / act_verdict, grad_ratio / grad_verdict), summarizes the rows
- * that ran (status ok; every row when the file has no status column): median and
+ * that ran (status ok, or diverged: a training run's measurement at initialization is
+ * complete; every row when the file has no status column): median and
  * range of the finite values (what a table shows) and of the finite positive values
  * (what a log axis can draw), the first value that is not finite and positive, and
  * the verdict counts in order of first appearance with the majority verdict.

@@ -104,6 +104,28 @@ static const ck_chart CHARTS[] = {
       .caption = "Density of the singular values σ of the network's input-output Jacobian, seeds pooled, one curve "
                  "per variant, on a log σ axis. Mass concentrated near σ = 1 (dotted) is dynamical isometry; a wide "
                  "spread means some input directions are amplified and others suppressed." },
+    { .stem = "train_loss", .source = VP_CSV_TRAIN, .draw = ck_draw_train_loss,
+      .title = "Training loss by step",
+      .caption = "The training loss of each step's batch (before its update), median over seeds (line) with the seed "
+                 "range shaded, one panel per activation, one colour per initializer, log axis. An initialization that "
+                 "lets the signal through learns at once; one that stalls stays at the loss of a uniform guess "
+                 "(ln 10 = 2.3 for ten classes), as in He et al. 2015, fig. 3." },
+    { .stem = "train_acc", .source = VP_CSV_EVAL, .draw = ck_draw_train_acc,
+      .title = "Test accuracy by epoch",
+      .caption = "Accuracy on the test split after each epoch (epoch 0: at initialization), median over seeds with the "
+                 "seed range shaded." },
+    { .stem = "train_var", .source = VP_CSV_LAYERS_TRAIN, .draw = ck_draw_train_var,
+      .title = "Per-layer activation and gradient variance during training",
+      .caption = "Var[z^l] (left) and Var[∂L/∂z^l] (right) of every layer, measured on a fixed probe batch every "
+                 "track_every steps, median over seeds, one line per layer from dark (layer 1) to light (the readout): "
+                 "how the forward and backward signal of each layer changes as the network learns (Glorot & Bengio "
+                 "2010, figs. 2-5)." },
+    { .stem = "train_hist", .source = VP_CSV_HIST_TRAIN, .draw = ck_draw_train_hist,
+      .title = "The colourful dimension: activation histograms during training",
+      .caption = "Each column is the histogram of the activations h^l of the probe batch at one tracked step, coloured "
+                 "by log10 of the density (fastai's ActivationStats colourful dimension; first seed, a few layers per "
+                 "variant). Mass collapsing to one value (a bright band at 0) means dead or saturated units; a smooth "
+                 "spread that keeps its width means the layer keeps passing signal while it learns." },
 };
 
 int vp_charts_can_draw(void) { return vp_plot_available(); }

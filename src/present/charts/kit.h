@@ -149,6 +149,11 @@ vp_status ck_draw_heatmap(ck_exper *e, const ck_chart *c, vp_err *err);
 vp_status ck_draw_phase(ck_exper *e, const ck_chart *c, vp_err *err);
 vp_status ck_draw_overview(ck_exper *e, const ck_chart *c, vp_err *err);
 vp_status ck_draw_jacobian(ck_exper *e, const ck_chart *c, vp_err *err);
+/* training.c: the charts of a config with "train" */
+vp_status ck_draw_train_loss(ck_exper *e, const ck_chart *c, vp_err *err);
+vp_status ck_draw_train_acc(ck_exper *e, const ck_chart *c, vp_err *err);
+vp_status ck_draw_train_var(ck_exper *e, const ck_chart *c, vp_err *err);
+vp_status ck_draw_train_hist(ck_exper *e, const ck_chart *c, vp_err *err);
 
 /* ---- text and numbers (kit.c) ---- */
 

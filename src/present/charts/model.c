@@ -356,7 +356,8 @@ static void count_completed(ck_exper *e)
     }
 }
 
-/* The CSV files, in vp_csv_file order; histograms and the Jacobian may be absent. */
+/* The CSV files, in vp_csv_file order; histograms, the Jacobian and the training files
+ * may be absent. */
 static vp_status load_tables(ck_exper *e, vp_err *err)
 {
     for (int f = 0; f < VP_CSV_COUNT; f++) {
@@ -365,7 +366,7 @@ static vp_status load_tables(ck_exper *e, vp_err *err)
         vp_status s = vp_path_join(path, sizeof path, e->results_dir, vp_csv_layout_get((vp_csv_file)f)->file, err);
         if (s) return s;
         if (f == VP_CSV_LENGTHS) continue; /* per-example lengths: no chart reads them */
-        int optional = f == VP_CSV_HIST || f == VP_CSV_JACOBIAN;
+        int optional = f == VP_CSV_HIST || f == VP_CSV_JACOBIAN || f >= VP_CSV_FIRST_TRAIN; /* training files too */
         if (optional && stat(path, &st) != 0 && errno == ENOENT) continue;
         if ((s = vp_table_load(path, &e->tab[f], err))) return s;
         /* a header and no rows: nothing to draw, which gnuplot would only say as an error */

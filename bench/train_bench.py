@@ -1,0 +1,202 @@
+"""train_bench: workload 5 of bench/bench.py -- training (issue 14's speed target).
+
+The network of He et al. 2015's comparison: Fashion-MNIST, 784 -> 256 x30 (ReLU) -> 10,
+SGD lr 0.01 momentum 0.9, batch 128, one epoch (469 steps, the last of 96), float32.
+Three contenders and the He-vs-Xavier result:
+
+  varprop   bench/train_driver.c: core/train's vp_trainer_step over one shuffled epoch
+            (vp_batches + vp_dataset_gather + step), --threads T
+  PyTorch   bench/train_peer.py: nn.Sequential + torch.optim.SGD + F.cross_entropy, the
+            data as float32 tensors in memory; *tuned* = OPENBLAS_NUM_THREADS=1 and
+            torch.set_num_threads(T), *as written* = no variable
+  floor     bench/train_floor.c: only the epoch's sgemm calls (forward, weight gradient,
+            input gradient; same shapes): the trainer's 64-wide blocks on a T-thread pool
+            ("blocks") or each product one OpenBLAS call with T threads ("whole"); the
+            floor is the faster
+
+Every figure is samples per second of the epoch loop as each program times it (loading
+the data, `import torch` and the test evaluation are outside), so start-up costs do not
+blur the ratio. Each repetition runs varprop, the tuned peer (and, in the first
+--peer-reps repetitions, the peer as written) and the floor back to back; each ratio is
+the median of the per-repetition ratios. Peak RSS (GNU time) is the whole process.
+He vs Xavier: the test accuracy after the epoch with he_normal (the repetitions) and
+with xavier_uniform (one varprop run, one tuned-peer run).
+"""
+import os
+import subprocess
+
+TARGET_PEER = 1.5      # varprop samples/s >= 1.5 x the tuned peer's
+TARGET_PEER_RAW = 5.0  # >= 5 x the peer as written
+TARGET_FLOOR = 1.3     # varprop time <= 1.3 x the floor's
+TITLE = "5 training (784 -> 256x30 -> 10 ReLU, Fashion-MNIST, SGD momentum, B128, 1 epoch)"
+SECTION_BEGIN = "<!-- training section: bench/train_bench.py -->"
+SECTION_END = "<!-- end of the training section -->"
+
+CFLAGS = ["-O2", "-Isrc", "-std=c11", "-D_DEFAULT_SOURCE", "-D_POSIX_C_SOURCE=200809L",
+          "-I/usr/include/x86_64-linux-gnu/openblas-pthread"]
+LIBS = ["-lcjson", "-lopenblas", "-lz", "-lm", "-lpthread"]
+
+
+def build(root, out):
+    """Compile the driver and the floor against build/libvarprop.a (make builds it)."""
+    lib = os.path.join(root, "build", "libvarprop.a")
+    if not os.path.exists(lib):
+        raise SystemExit("bench: %s missing: run make first" % lib)
+    bins = {}
+    for name in ("train_driver", "train_floor"):
+        exe = os.path.join(out, name)
+        subprocess.run(["gcc"] + CFLAGS + [os.path.join(root, "bench", name + ".c"), lib, "-o", exe] + LIBS,
+                       cwd=root, check=True)
+        bins[name] = exe
+    return bins
+
+
+def _json(r):
+    import json
+    return json.loads(r["stdout"].strip().splitlines()[-1])
+
+
+def run(a, h):
+    """h: bench.py's helpers (timed, log, loadavg, summary). Returns the result dict."""
+    T = str(a.threads)
+    drv = [a.train_bins["train_driver"], "--threads", T]
+    flr = [a.train_bins["train_floor"], "--threads", T, "--reps", "1", "--mode", "all"]
+    peer = [a.python, os.path.join(a.root, "bench", "train_peer.py"), "--threads", T]
+    tuned_env = {"OPENBLAS_NUM_THREADS": "1"}
+    load0 = h.loadavg()
+    vp, tuned, raw, floor = [], [], [], []
+    for k in range(a.train_reps):
+        h.log("bench: %s: repetition %d/%d" % (TITLE, k + 1, a.train_reps))
+        r = h.timed(drv)
+        vp.append(dict(_json(r), rss_mib=r["rss_kb"] / 1024.0))
+        r = h.timed(peer, tuned_env, a.peer_timeout)
+        tuned.append(dict(_json(r), rss_mib=r["rss_kb"] / 1024.0) if r else None)
+        if k < a.peer_reps:
+            r = h.timed(peer, None, a.peer_timeout)
+            raw.append(dict(_json(r), rss_mib=r["rss_kb"] / 1024.0) if r else None)
+        r = h.timed(flr)
+        modes = {}
+        for line in r["stdout"].splitlines():
+            j = __import__("json").loads(line)
+            modes[j["mode"]] = j
+        floor.append(modes)
+    h.log("bench: %s: xavier_uniform, varprop and the tuned peer" % TITLE)
+    xav_vp = _json(h.timed(drv + ["--init", "xavier_uniform"]))
+    r = h.timed(peer + ["--init", "xavier_uniform"], tuned_env, a.peer_timeout)
+    xav_peer = _json(r) if r else None
+    load1 = h.loadavg()
+    fl_sps = [max(m["samples_per_s"] for m in f.values()) for f in floor]
+    res = {
+        "key": "w5", "title": TITLE, "reps": a.train_reps, "loadavg_before": load0, "loadavg_after": load1,
+        "cmd": {"varprop": drv, "peer_tuned": ["OPENBLAS_NUM_THREADS=1"] + peer, "peer": peer, "floor": flr},
+        "varprop": vp, "peer_tuned": tuned, "peer": raw, "floor": floor,
+        "varprop_sps": h.summary([v["samples_per_s"] for v in vp]),
+        "floor_sps": h.summary(fl_sps),
+        "floor_best_mode": [max(f, key=lambda m: f[m]["samples_per_s"]) for f in floor],
+        "floor_ratio": h.summary([f / v["samples_per_s"] for f, v in zip(fl_sps, vp)]),
+        "he_acc": h.summary([v["test_acc"] for v in vp]),
+        "xavier": {"varprop": xav_vp, "peer_tuned": xav_peer},
+        "rss_mib": {"varprop": max(v["rss_mib"] for v in vp)},
+    }
+    ok_t = [(t, v) for t, v in zip(tuned, vp) if t]
+    if ok_t:
+        res["peer_tuned_sps"] = h.summary([t["samples_per_s"] for t, _ in ok_t])
+        res["speedup_vs_peer_tuned"] = h.summary([v["samples_per_s"] / t["samples_per_s"] for t, v in ok_t])
+        res["rss_mib"]["peer_tuned"] = max(t["rss_mib"] for t, _ in ok_t)
+        res["peer_he_acc"] = h.summary([t["test_acc"] for t, _ in ok_t])
+    ok_r = [(p, v) for p, v in zip(raw, vp) if p]
+    if ok_r:
+        res["peer_sps"] = h.summary([p["samples_per_s"] for p, _ in ok_r])
+        res["speedup_vs_peer"] = h.summary([v["samples_per_s"] / p["samples_per_s"] for p, v in ok_r])
+        res["rss_mib"]["peer"] = max(p["rss_mib"] for p, _ in ok_r)
+    return res
+
+
+def _spread(su, fmt="%.0f"):
+    if su["n"] == 1:
+        return fmt % su["median"]
+    return (fmt + " (" + fmt + "–" + fmt + ")") % (su["median"], su["min"], su["max"])
+
+
+def _verdict(ok):
+    return "met" if ok else "**not met**"
+
+
+def verdicts(res):
+    out = []
+    if "speedup_vs_peer_tuned" in res:
+        s = res["speedup_vs_peer_tuned"]["median"]
+        out.append("varprop/tuned PyTorch samples/s %.2f× vs ≥%g× %s" % (s, TARGET_PEER, _verdict(s >= TARGET_PEER)))
+    if "speedup_vs_peer" in res:
+        s = res["speedup_vs_peer"]["median"]
+        out.append("varprop/PyTorch as written %.2f× vs ≥%g× %s" % (s, TARGET_PEER_RAW, _verdict(s >= TARGET_PEER_RAW)))
+    f = res["floor_ratio"]["median"]
+    out.append("varprop time/GEMM floor %.2f× vs ≤%g× %s" % (f, TARGET_FLOOR, _verdict(f <= TARGET_FLOOR)))
+    he, xv = res["he_acc"]["median"], res["xavier"]["varprop"]["test_acc"]
+    out.append("test accuracy after 1 epoch: he_normal %.4f (≥ 0.70 %s), xavier_uniform %.4f (stalls near 0.10: %s)" % (
+        he, _verdict(he >= 0.70), xv, _verdict(xv <= 0.2)))
+    return out
+
+
+def section(res, md_table):
+    """The markdown of the training section (between the markers)."""
+    s = SECTION_BEGIN + "\n## Training (issue 14, workload 5)\n\n"
+    s += ("Fashion-MNIST, 784 → 256 ×30 (ReLU) → 10, he_normal weights and zero biases, SGD lr 0.01 momentum 0.9, "
+          "batch 128, one epoch (469 steps, the last of 96 examples), float32, %s threads. Figures are samples per "
+          "second of the epoch loop as each program times it (data loading, `import torch` and the test evaluation "
+          "excluded); ×%d repetitions, each running varprop, the tuned peer, the peer as written (first %d only) and "
+          "the GEMM floor back to back; ratios are medians of per-repetition ratios (min–max). Load average: %s → %s "
+          "(other agents share this 2-core machine).\n\n" % (
+              res["cmd"]["varprop"][res["cmd"]["varprop"].index("--threads") + 1], res["reps"], len(res["peer"]),
+              res["loadavg_before"], res["loadavg_after"]))
+    rows = [["varprop (`bench/train_driver.c`)", _spread(res["varprop_sps"]), "1", "%.0f" % res["rss_mib"]["varprop"]]]
+    if "peer_tuned_sps" in res:
+        rows.append(["PyTorch tuned (`OPENBLAS_NUM_THREADS=1`, `bench/train_peer.py`)", _spread(res["peer_tuned_sps"]),
+                     _spread(res["speedup_vs_peer_tuned"], "%.2f×"), "%.0f" % res["rss_mib"]["peer_tuned"]])
+    if "peer_sps" in res:
+        rows.append(["PyTorch as written", _spread(res["peer_sps"]), _spread(res["speedup_vs_peer"], "%.2f×"),
+                     "%.0f" % res["rss_mib"]["peer"]])
+    rows.append(["GEMM floor (`bench/train_floor.c`, best of blocks/whole: %s)" % ", ".join(res["floor_best_mode"]),
+                 _spread(res["floor_sps"]), "time ratio varprop/floor " + _spread(res["floor_ratio"], "%.2f×"), "-"])
+    s += md_table(["contender", "samples/s", "varprop over it", "peak RSS MiB"], rows) + "\n"
+    s += "Targets (issue 14):\n\n" + "".join("- %s\n" % v for v in verdicts(res)) + "\n"
+    xp = res["xavier"]["peer_tuned"]
+    s += ("He et al. 2015 (1 epoch, test accuracy): varprop he_normal %s, xavier_uniform %.4f; PyTorch (tuned peer, its "
+          "own random streams) he_normal %s, xavier_uniform %s.\n\n" % (
+              _spread(res["he_acc"], "%.4f"), res["xavier"]["varprop"]["test_acc"],
+              _spread(res["peer_he_acc"], "%.4f") if "peer_he_acc" in res else "-",
+              "%.4f" % xp["test_acc"] if xp else "-"))
+    s += "Commands (each wrapped in `/usr/bin/time -f '%U %S %M'`; built by bench.py against build/libvarprop.a):\n\n```sh\n"
+    for k in ("varprop", "peer_tuned", "peer", "floor"):
+        s += " ".join(os.path.relpath(c) if c.startswith("/") else c for c in res["cmd"][k]) + "\n"
+    s += " ".join(os.path.relpath(c) if c.startswith("/") else c for c in res["cmd"]["varprop"]) + " --init xavier_uniform\n"
+    s += "```\n" + SECTION_END + "\n"
+    return s
+
+
+def splice(path, sec):
+    """Put sec into the file at path, replacing an earlier training section (or appending)."""
+    try:
+        with open(path) as f:
+            text = f.read()
+    except OSError:
+        text = "# varprop benchmarks\n\n"
+    if SECTION_BEGIN in text and SECTION_END in text:
+        i, j = text.index(SECTION_BEGIN), text.index(SECTION_END) + len(SECTION_END) + 1
+        text = text[:i] + sec + text[j:]
+    else:
+        text = text.rstrip("\n") + "\n\n" + sec
+    with open(path, "w") as f:
+        f.write(text)
+
+
+def existing(path):
+    """The training section already in the file (to keep it when w5 is not rerun), or ''."""
+    try:
+        with open(path) as f:
+            text = f.read()
+    except OSError:
+        return ""
+    if SECTION_BEGIN in text and SECTION_END in text:
+        return text[text.index(SECTION_BEGIN):text.index(SECTION_END) + len(SECTION_END)] + "\n"
+    return ""

@@ -1,0 +1,499 @@
+/* train: see train.h. The hidden stack is a vp_mlp (its parameter, z and h blocks
+ * are the trainer's; its statistics passes serve the probe); this file adds the
+ * readout, the gradient scratch, the optimizer state, the checkpoint bytes and the
+ * dispatch on precision. The precision-generic passes are in train_impl.inc.
+ *
+ * Parameter order (the optimizer's flat state, the checkpoint): W^1, b^1, ..., W^L,
+ * b^L, W_r, b_r -- nn.Sequential(Linear, act, ..., Linear).parameters()'s order. The
+ * parameters themselves live in the mlp's blocks and the readout arrays; each layer's
+ * update is the optimizer row's kernel on that layer's chunk with the state at the
+ * same flat offset, which optim.h guarantees is the same bits as one flat update. */
+#include "core/train.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/gemm.h"
+#include "core/rng.h"
+
+struct vp_trainer {
+    int L, C, B;            /* hidden depth, classes, max_batch */
+    int *w;                 /* widths n_0..n_L */
+    vp_precision prec;
+    vp_act act;
+    vp_train_opts o;
+    vp_mlp *m;              /* the hidden stack (owned) */
+    vp_pool *pool;          /* borrowed */
+    void *Wr, *br;          /* readout [C, n_L], [C] */
+    void *logits, *dlogits; /* [B, C] */
+    void *g1, *g2, *g3;     /* [B, nmax]: dL/dz^k of the backward in g[k % 3] (the probe: g1) */
+    void *dW, *db;          /* one weight-gradient block [wmax], one bias gradient [nmax] */
+    double *acc;            /* 3 * nmax doubles (readout statistics of the probe) */
+    double *sqp;            /* squared gradient norm of each weight-gradient block */
+    size_t *poff;           /* flat offset of W^l (l = 1..L+1); b^l follows it */
+    vp_optim_state ost;     /* n = every parameter; step = updates done */
+};
+
+static size_t real_size(vp_precision p) { return p == VP_F64 ? sizeof(double) : sizeof(float); }
+
+/* ---- products cut into blocks for the pool ----
+ * TRAIN_BLOCK columns (or rows) per block: 4 blocks for a 256-wide layer, so two
+ * threads share a product even when one is slowed by other work; OpenBLAS packs the
+ * shared operand once per block, a few percent at this size. */
+#define TRAIN_BLOCK 64
+
+static int block_count(size_t d) { return d ? (int)((d + TRAIN_BLOCK - 1) / TRAIN_BLOCK) : 0; }
+static void block_range(size_t d, int i, size_t *lo, size_t *hi)
+{
+    *lo = (size_t)i * TRAIN_BLOCK;
+    *hi = *lo + TRAIN_BLOCK < d ? *lo + TRAIN_BLOCK : d;
+}
+
+/* One product of a layer and its elementwise work (train_impl.inc's tasks). Pointers
+ * are in the trainer's precision. */
+typedef struct {
+    vp_trainer *t;
+    size_t rows, nin, nout;
+    const void *in;   /* h^{l-1} [rows, nin] (forward, weight gradient) */
+    void *W, *b;      /* W^l [nout, nin], b^l [nout] */
+    void *z, *h;      /* forward: z^l (left holding phi'(z^l) when act), h^l */
+    int act;          /* forward: apply the activation (0: the linear readout) */
+    const void *gz;   /* dL/dz^l [rows, nout] */
+    void *gout;       /* input gradient: dL/dz^{l-1} [rows, nin] */
+    const void *dphi; /* phi'(z^{l-1}) [rows, nin] */
+    size_t poff;      /* flat offset of W^l (b^l follows) */
+    double lr;
+    double *sq;       /* weight gradient: squared norm per block */
+} tjob;
+
+typedef void (*tjob_fn)(const tjob *j, int i);
+
+/* Two jobs in one pool run: blocks 0..na-1 of a, then nb of b (b may be NULL). */
+typedef struct {
+    tjob_fn fa, fb;
+    const tjob *a, *b;
+    int na;
+} tjob_pair;
+
+static void run_pair(void *arg, int i)
+{
+    const tjob_pair *p = arg;
+    if (i < p->na) p->fa(p->a, i);
+    else p->fb(p->b, i - p->na);
+}
+
+static void run_jobs(vp_pool *pool, tjob_fn fa, const tjob *a, int na, tjob_fn fb, const tjob *b, int nb)
+{
+    tjob_pair p = { .fa = fa, .fb = fb, .a = a, .b = b, .na = na };
+    vp_pool_run(pool, na + (fb ? nb : 0), run_pair, &p);
+}
+
+#define REAL float
+#define FN(x) x##_f32
+#define GEMM vp_gemm_f32
+#define KERNEL kernel_f32
+#define LOSS vp_loss_f32
+#define CORRECT vp_loss_correct_f32
+#define STEP step_f32
+#include "core/train_impl.inc"
+#define REAL double
+#define FN(x) x##_f64
+#define GEMM vp_gemm_f64
+#define KERNEL kernel_f64
+#define LOSS vp_loss_f64
+#define CORRECT vp_loss_correct_f64
+#define STEP step_f64
+#include "core/train_impl.inc"
+
+/* ---- shape ---- */
+
+/* Parameters, the largest width (inputs, hidden, classes) and the largest weight. */
+static void shape(int L, const int *w, int C, size_t *nparams, size_t *nmax, size_t *wmax)
+{
+    *nparams = 0;
+    *nmax = (size_t)C;
+    *wmax = 0;
+    for (int l = 0; l <= L + 1; l++) {
+        size_t out = l <= L ? (size_t)w[l] : (size_t)C;
+        if (out > *nmax) *nmax = out;
+        if (l == 0) continue;
+        size_t ws = out * (size_t)w[l - 1];
+        *nparams += ws + out;
+        if (ws > *wmax) *wmax = ws;
+    }
+}
+
+double vp_trainer_bytes(int L, const int *widths, int max_batch, vp_precision prec, vp_act act,
+                        const vp_train_opts *o)
+{
+    size_t np, nmax, wmax;
+    shape(L, widths, o->classes, &np, &nmax, &wmax);
+    double rs = (double)real_size(prec), C = (double)o->classes, B = (double)max_batch;
+    double slots = (double)vp_optim_get(o->optim.kind)->state_slots(o->optim.p);
+    double readout = C * (double)widths[L] + C;
+    double scratch = 2.0 * B * C + 3.0 * B * (double)nmax + (double)wmax + (double)nmax;
+    return vp_mlp_bytes(L, widths, max_batch, prec, act) + rs * (readout + scratch + slots * (double)np) +
+           8.0 * (3.0 * (double)nmax + (double)block_count(nmax)) + 8.0 * (double)(L + 2) * 2.0;
+}
+
+void vp_trainer_free(vp_trainer *t)
+{
+    if (!t) return;
+    vp_mlp_free(t->m);
+    free(t->w);
+    free(t->Wr);
+    free(t->br);
+    free(t->logits);
+    free(t->dlogits);
+    free(t->g1);
+    free(t->g2);
+    free(t->g3);
+    free(t->sqp);
+    free(t->dW);
+    free(t->db);
+    free(t->acc);
+    free(t->poff);
+    vp_optim_state_free(&t->ost);
+    free(t);
+}
+
+vp_status vp_trainer_create(vp_trainer **out, int L, const int *widths, int max_batch, vp_precision prec,
+                            vp_act act, const vp_train_opts *o, vp_err *err)
+{
+    *out = NULL;
+    const vp_act_info *ai = vp_act_get(act.kind);
+    if (vp_act_rowwise(ai))
+        return vp_fail(err, VP_ERR_CONFIG, "training: activation %s is row-wise; training supports "
+                       "elementwise activations only", ai->name);
+    if (o->classes < 2) return vp_fail(err, VP_ERR_CONFIG, "training: %d classes (at least 2)", o->classes);
+    if ((unsigned)o->loss >= VP_LOSS_COUNT) return vp_fail(err, VP_ERR_CONFIG, "training: unknown loss");
+    if ((unsigned)o->optim.kind >= VP_OPTIM_COUNT)
+        return vp_fail(err, VP_ERR_CONFIG, "training: unknown optimizer");
+    if ((unsigned)o->sched.kind >= VP_SCHED_COUNT) return vp_fail(err, VP_ERR_CONFIG, "training: unknown schedule");
+    vp_status s = vp_optim_check(&o->optim, err);
+    if (!s) s = vp_sched_check(&o->sched, err);
+    if (s) return s;
+    vp_trainer *t = calloc(1, sizeof *t);
+    if (!t) return vp_fail(err, VP_ERR_NOMEM, "out of memory");
+    t->L = L;
+    t->C = o->classes;
+    t->B = max_batch;
+    t->prec = prec;
+    t->act = act;
+    t->o = *o;
+    s = vp_mlp_create(&t->m, L, widths, max_batch, prec, act, err);
+    if (s) {
+        free(t);
+        return s;
+    }
+    size_t np, nmax, wmax, rs = real_size(prec), C = (size_t)o->classes, B = (size_t)max_batch;
+    shape(L, widths, o->classes, &np, &nmax, &wmax);
+    size_t nL = (size_t)widths[L];
+    t->w = malloc((size_t)(L + 1) * sizeof *t->w);
+    t->Wr = calloc(C * nL, rs);
+    t->br = calloc(C, rs);
+    t->logits = malloc(B * C * rs);
+    t->dlogits = malloc(B * C * rs);
+    t->g1 = malloc(B * nmax * rs);
+    t->g2 = malloc(B * nmax * rs);
+    t->g3 = malloc(B * nmax * rs);
+    t->sqp = malloc((size_t)block_count(nmax) * sizeof *t->sqp);
+    t->dW = malloc(wmax * rs);
+    t->db = malloc(nmax * rs);
+    t->acc = malloc(3 * nmax * sizeof *t->acc);
+    t->poff = calloc((size_t)(L + 2), sizeof *t->poff);
+    if (!t->w || !t->Wr || !t->br || !t->logits || !t->dlogits || !t->g1 || !t->g2 || !t->g3 || !t->sqp || !t->dW || !t->db ||
+        !t->acc || !t->poff) {
+        double mb = vp_trainer_bytes(L, widths, max_batch, prec, act, o) / 1048576.0;
+        vp_trainer_free(t);
+        return vp_fail(err, VP_ERR_NOMEM, "out of memory allocating a trainer of %.0f MiB", mb);
+    }
+    memcpy(t->w, widths, (size_t)(L + 1) * sizeof *t->w);
+    size_t off = 0;
+    for (int l = 1; l <= L + 1; l++) {
+        size_t outw = l <= L ? (size_t)widths[l] : C;
+        t->poff[l] = off;
+        off += outw * (size_t)widths[l - 1] + outw;
+    }
+    s = vp_optim_state_init(&t->ost, &o->optim, np, prec == VP_F32, err);
+    if (s) {
+        vp_trainer_free(t);
+        return s;
+    }
+    *out = t;
+    return VP_OK;
+}
+
+void vp_trainer_set_pool(vp_trainer *t, vp_pool *pool)
+{
+    t->pool = pool;
+    vp_mlp_set_pool(t->m, pool);
+}
+
+long vp_trainer_steps(const vp_trainer *t) { return t->ost.step; }
+int vp_trainer_depth(const vp_trainer *t) { return t->L; }
+
+/* Zero optimizer state, step 0. */
+static void reset_optim(vp_trainer *t)
+{
+    if (t->ost.state) memset(t->ost.state, 0, t->ost.slots * t->ost.n * real_size(t->prec));
+    t->ost.step = 0;
+}
+
+vp_status vp_trainer_init_params(vp_trainer *t, const vp_init *winit, const vp_init *binit, const vp_init *rinit,
+                                 const vp_init *rbinit, uint64_t seed, vp_err *err)
+{
+    vp_status s = vp_mlp_init_params(t->m, winit, binit, seed, err);
+    if (s) return s;
+    size_t C = (size_t)t->C, nL = (size_t)t->w[t->L];
+    double *tmp = malloc(C * nL * sizeof *tmp);
+    if (!tmp) return vp_fail(err, VP_ERR_NOMEM, "out of memory drawing the readout");
+    vp_init ri = *rinit;
+    ri.single = t->prec == VP_F32;
+    vp_rng rw = vp_rng_make(seed, (uint32_t)(t->L + 1), VP_RNG_WEIGHT);
+    vp_rng rb = vp_rng_make(seed, (uint32_t)(t->L + 1), VP_RNG_BIAS);
+    s = vp_init_weight(&ri, C, nL, &rw, tmp, err);
+    if (!s) {
+        vp_trainer_set_layer(t, t->L + 1, tmp, NULL);
+        const vp_init *bi = vp_init_get(rinit->kind)->sets_bias ? rinit : rbinit;
+        s = vp_init_bias(bi, C, nL, &rb, tmp, err);
+        if (!s) vp_trainer_set_layer(t, t->L + 1, NULL, tmp);
+    }
+    free(tmp);
+    if (s) {
+        vp_err_prefix(err, "initializing the readout");
+        return s;
+    }
+    reset_optim(t);
+    return VP_OK;
+}
+
+static vp_status check_rows(const vp_trainer *t, size_t n, const char *what, vp_err *err)
+{
+    if (n < 1 || n > (size_t)t->B)
+        return vp_fail(err, VP_ERR_USAGE, "training %s: %zu examples (1..%d per call)", what, n, t->B);
+    return VP_OK;
+}
+
+vp_status vp_trainer_step(vp_trainer *t, const void *x, const int32_t *y, size_t n, vp_train_step_info *info,
+                          vp_err *err)
+{
+    vp_status s = check_rows(t, n, "step", err);
+    if (s) return s;
+    double lr = vp_sched_lr(&t->o.sched, t->o.optim.p[VP_OPTIM_LR], t->ost.step, t->o.total_steps);
+    if (!(lr >= 0.0) || isinf(lr))
+        return vp_fail(err, VP_ERR_USAGE, "training step: learning rate %g is not a finite number >= 0", lr);
+    double loss = NAN, gn = NAN;
+    if (t->prec == VP_F64) s = train_step_f64(t, x, y, n, lr, &loss, &gn, err);
+    else s = train_step_f32(t, x, y, n, lr, &loss, &gn, err);
+    if (s) return s;
+    if (info) {
+        info->step = t->ost.step;
+        info->loss = loss;
+        info->lr = lr;
+        info->grad_norm = gn;
+    }
+    return VP_OK;
+}
+
+vp_status vp_trainer_eval(vp_trainer *t, const void *x, const int32_t *y, size_t n, double *loss,
+                          long long *correct, vp_err *err)
+{
+    double total = 0.0;
+    long long right = 0;
+    size_t rs = real_size(t->prec), n0 = (size_t)t->w[0];
+    for (size_t i = 0; i < n; i += (size_t)t->B) {
+        size_t rows = n - i < (size_t)t->B ? n - i : (size_t)t->B;
+        const char *xc = (const char *)x + i * n0 * rs;
+        double l = 0;
+        long long c = 0;
+        vp_status s = t->prec == VP_F64 ? eval_chunk_f64(t, (const double *)(const void *)xc, y + i, rows, &l, &c, err)
+                                        : eval_chunk_f32(t, (const float *)(const void *)xc, y + i, rows, &l, &c, err);
+        if (s) return s;
+        total += l * (double)rows;
+        right += c;
+    }
+    *loss = n ? total / (double)n : NAN;
+    *correct = right;
+    return VP_OK;
+}
+
+vp_status vp_trainer_probe(vp_trainer *t, const void *x, const int32_t *y, size_t n, vp_layer_stats *stats,
+                           vp_histogram *hist, vp_err *err)
+{
+    vp_status s = check_rows(t, n, "probe", err);
+    if (s) return s;
+    vp_mlp_set_rows(t->m, (int)n);
+    vp_mlp_layer_view v0;
+    vp_mlp_view(t->m, 0, &v0);
+    memcpy(v0.h, x, n * (size_t)t->w[0] * real_size(t->prec));
+    s = vp_mlp_forward(t->m, stats, hist, err);
+    if (!s) s = t->prec == VP_F64 ? probe_readout_f64(t, y, n, &stats[t->L], err)
+                                  : probe_readout_f32(t, y, n, &stats[t->L], err);
+    if (!s) {
+        stats[t->L].layer = t->L + 1;
+        stats[t->L].fan_in = t->w[t->L];
+        stats[t->L].fan_out = t->C;
+        s = vp_mlp_backward_from(t->m, t->g1, 1.0, stats, hist, err);
+    }
+    vp_mlp_set_rows(t->m, t->B);
+    return s;
+}
+
+/* ---- parameters ---- */
+
+/* Layer l's W and b pointers and shape (l = 1..L+1). */
+static void layer_ptrs(const vp_trainer *t, int l, void **W, void **b, size_t *nout, size_t *nin)
+{
+    if (l == t->L + 1) {
+        *W = t->Wr;
+        *b = t->br;
+        *nout = (size_t)t->C;
+    } else {
+        vp_mlp_layer_view v;
+        vp_mlp_view(t->m, l, &v);
+        *W = v.W;
+        *b = v.b;
+        *nout = (size_t)v.fan_out;
+    }
+    *nin = (size_t)t->w[l - 1];
+}
+
+void vp_trainer_get_layer(const vp_trainer *t, int l, double *W, double *b)
+{
+    void *pw, *pb;
+    size_t nout, nin;
+    layer_ptrs(t, l, &pw, &pb, &nout, &nin);
+    if (t->prec == VP_F64) {
+        if (W) to_double_f64(W, pw, nout * nin);
+        if (b) to_double_f64(b, pb, nout);
+    } else {
+        if (W) to_double_f32(W, pw, nout * nin);
+        if (b) to_double_f32(b, pb, nout);
+    }
+}
+
+void vp_trainer_set_layer(vp_trainer *t, int l, const double *W, const double *b)
+{
+    void *pw, *pb;
+    size_t nout, nin;
+    layer_ptrs(t, l, &pw, &pb, &nout, &nin);
+    if (t->prec == VP_F64) {
+        if (W) from_double_f64(pw, W, nout * nin);
+        if (b) from_double_f64(pb, b, nout);
+    } else {
+        if (W) from_double_f32(pw, W, nout * nin);
+        if (b) from_double_f32(pb, b, nout);
+    }
+}
+
+/* ---- checkpoint ----
+ * Layout (native endianness): the header below, widths n_0..n_L (int32), then every
+ * parameter in flat order, then each optimizer state slot (n parameters each), in
+ * the trainer's precision. */
+#define CKPT_MAGIC "VPTRAIN1"
+
+typedef struct {
+    char magic[8];
+    int32_t version, prec, L, classes, act, optim, loss, pad;
+    uint64_t nparams, slots;
+    int64_t step;
+    double act_p[VP_ACT_MAX_PARAMS];
+} ckpt_header;
+
+size_t vp_trainer_checkpoint_size(const vp_trainer *t)
+{
+    return sizeof(ckpt_header) + (size_t)(t->L + 1) * sizeof(int32_t) +
+           (1 + t->ost.slots) * t->ost.n * real_size(t->prec);
+}
+
+static ckpt_header make_header(const vp_trainer *t)
+{
+    ckpt_header h;
+    memset(&h, 0, sizeof h);
+    memcpy(h.magic, CKPT_MAGIC, 8);
+    h.version = 1;
+    h.prec = (int32_t)t->prec;
+    h.L = t->L;
+    h.classes = t->C;
+    h.act = (int32_t)t->act.kind;
+    h.optim = (int32_t)t->ost.opt.kind;
+    h.loss = (int32_t)t->o.loss;
+    h.nparams = t->ost.n;
+    h.slots = t->ost.slots;
+    h.step = t->ost.step;
+    memcpy(h.act_p, t->act.p, sizeof h.act_p);
+    return h;
+}
+
+vp_status vp_trainer_checkpoint(const vp_trainer *t, void *buf, size_t len, vp_err *err)
+{
+    size_t need = vp_trainer_checkpoint_size(t), rs = real_size(t->prec);
+    if (len < need) return vp_fail(err, VP_ERR_USAGE, "checkpoint: buffer of %zu bytes, %zu needed", len, need);
+    char *p = buf;
+    ckpt_header h = make_header(t);
+    memcpy(p, &h, sizeof h);
+    p += sizeof h;
+    for (int l = 0; l <= t->L; l++) {
+        int32_t w = t->w[l];
+        memcpy(p, &w, sizeof w);
+        p += sizeof w;
+    }
+    for (int l = 1; l <= t->L + 1; l++) {
+        void *W, *b;
+        size_t nout, nin;
+        layer_ptrs(t, l, &W, &b, &nout, &nin);
+        memcpy(p, W, nout * nin * rs);
+        p += nout * nin * rs;
+        memcpy(p, b, nout * rs);
+        p += nout * rs;
+    }
+    if (t->ost.slots) memcpy(p, t->ost.state, t->ost.slots * t->ost.n * rs);
+    return VP_OK;
+}
+
+vp_status vp_trainer_restore(vp_trainer *t, const void *buf, size_t len, vp_err *err)
+{
+    size_t need = vp_trainer_checkpoint_size(t), rs = real_size(t->prec);
+    if (len != need)
+        return vp_fail(err, VP_ERR_DATA, "checkpoint: %zu bytes, this network's checkpoint has %zu", len, need);
+    const char *p = buf;
+    ckpt_header h, mine = make_header(t);
+    memcpy(&h, p, sizeof h);
+    p += sizeof h;
+    if (memcmp(h.magic, CKPT_MAGIC, 8) != 0 || h.version != 1)
+        return vp_fail(err, VP_ERR_DATA, "checkpoint: not a varprop training checkpoint (version 1)");
+    if (h.prec != mine.prec || h.L != mine.L || h.classes != mine.classes || h.nparams != mine.nparams)
+        return vp_fail(err, VP_ERR_DATA, "checkpoint: network float%d, depth %d, %d classes, %llu parameters; "
+                       "this one float%d, depth %d, %d classes, %llu parameters", h.prec == VP_F64 ? 64 : 32,
+                       (int)h.L, (int)h.classes, (unsigned long long)h.nparams, mine.prec == VP_F64 ? 64 : 32,
+                       (int)mine.L, (int)mine.classes, (unsigned long long)mine.nparams);
+    if (h.act != mine.act || memcmp(h.act_p, mine.act_p, sizeof h.act_p) != 0 || h.loss != mine.loss)
+        return vp_fail(err, VP_ERR_DATA, "checkpoint: made with another activation or loss");
+    if (h.optim != mine.optim || h.slots != mine.slots)
+        return vp_fail(err, VP_ERR_DATA, "checkpoint: optimizer %s with %llu state arrays; this one %s with %llu",
+                       (unsigned)h.optim < VP_OPTIM_COUNT ? vp_optim_get((vp_optim_kind)h.optim)->name : "?",
+                       (unsigned long long)h.slots, vp_optim_get(t->ost.opt.kind)->name,
+                       (unsigned long long)mine.slots);
+    if (h.step < 0) return vp_fail(err, VP_ERR_DATA, "checkpoint: negative step count %lld", (long long)h.step);
+    for (int l = 0; l <= t->L; l++) {
+        int32_t w;
+        memcpy(&w, p, sizeof w);
+        p += sizeof w;
+        if (w != t->w[l])
+            return vp_fail(err, VP_ERR_DATA, "checkpoint: layer %d has width %d, this network %d", l, (int)w, t->w[l]);
+    }
+    for (int l = 1; l <= t->L + 1; l++) {
+        void *W, *b;
+        size_t nout, nin;
+        layer_ptrs(t, l, &W, &b, &nout, &nin);
+        memcpy(W, p, nout * nin * rs);
+        p += nout * nin * rs;
+        memcpy(b, p, nout * rs);
+        p += nout * rs;
+    }
+    if (t->ost.slots) memcpy(t->ost.state, p, t->ost.slots * t->ost.n * rs);
+    t->ost.step = (long)h.step;
+    return VP_OK;
+}

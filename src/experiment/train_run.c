@@ -1,0 +1,325 @@
+/* train_run: see train_run.h. */
+#include "experiment/train_run.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/train.h"
+#include "experiment/fragments.h"
+#include "results/csv.h"
+
+/* Seconds between two progress lines of a training run. */
+#define PROGRESS_EVERY 0.25
+
+void vp_train_out_free(vp_train_out *o)
+{
+    if (!o) return;
+    for (int k = 0; k < VP_TRAIN_FILES; k++) free(o->rows[k]);
+    memset(o, 0, sizeof *o);
+}
+
+/* ---- data sets ---- */
+
+/* Index of the first variant before v with v's data set and precision, or v. */
+static int first_alike(const vp_experiment *e, int v)
+{
+    for (int u = 0; u < v; u++)
+        if (e->variants[u].prec == e->variants[v].prec && vp_train_same_data(&e->variants[u].train, &e->variants[v].train))
+            return u;
+    return v;
+}
+
+/* A data set's failure as the config error it is for the user (exit 2): the file is
+ * named in the message; out of memory stays what it is. */
+static vp_status data_error(vp_status s, vp_err *err)
+{
+    if (s == VP_ERR_NOMEM || s == VP_ERR_CONFIG) return s;
+    vp_err_prefix(err, "train.dataset");
+    return VP_ERR_CONFIG;
+}
+
+vp_status vp_train_data_check(const vp_experiment *e, double *bytes, vp_err *err)
+{
+    double total = 0;
+    for (int v = 0; e->train && v < e->nvariants; v++) {
+        if (first_alike(e, v) != v) continue;
+        double b = 0;
+        vp_status s = vp_dataset_check(&e->variants[v].train.data, e->variants[v].prec, &b, err);
+        if (s) return data_error(s, err);
+        total += b;
+    }
+    if (bytes) *bytes = total;
+    return VP_OK;
+}
+
+void vp_train_data_free(vp_train_data *td)
+{
+    for (int k = 0; k < td->n && td->sets; k++) vp_dataset_free(&td->sets[k]);
+    free(td->sets);
+    free(td->of_variant);
+    memset(td, 0, sizeof *td);
+}
+
+vp_status vp_train_data_load(const vp_experiment *e, vp_train_data *td, vp_err *err)
+{
+    memset(td, 0, sizeof *td);
+    td->sets = calloc((size_t)e->nvariants, sizeof *td->sets);
+    td->of_variant = malloc((size_t)e->nvariants * sizeof *td->of_variant);
+    if (!td->sets || !td->of_variant) {
+        vp_train_data_free(td);
+        return vp_fail(err, VP_ERR_NOMEM, "out of memory");
+    }
+    for (int v = 0; v < e->nvariants; v++) {
+        const vp_variant *var = &e->variants[v];
+        int u = first_alike(e, v);
+        if (u != v) {
+            td->of_variant[v] = td->of_variant[u];
+            continue;
+        }
+        vp_dataset *d = &td->sets[td->n];
+        vp_status s = vp_dataset_load(d, &var->train.data, var->prec, err);
+        if (s) {
+            vp_train_data_free(td);
+            return data_error(s, err);
+        }
+        td->of_variant[v] = td->n++;
+        /* An IDX set's width is known from its files only. */
+        if (d->dim != var->widths[0]) {
+            vp_fail(err, VP_ERR_CONFIG, "train.dataset: %s holds examples of %d values, but the network's input "
+                    "width (network.input_dim) is %d", vp_train_data_label(&var->train), d->dim, var->widths[0]);
+            vp_train_data_free(td);
+            return VP_ERR_CONFIG;
+        }
+    }
+    return VP_OK;
+}
+
+/* ---- memory ---- */
+
+static long long steps_per_epoch(size_t n, int batch) { return (long long)((n + (size_t)batch - 1) / (size_t)batch); }
+
+static int classes_hint(const vp_train_cfg *tc)
+{
+    switch (tc->data.source) {
+    case VP_DATA_FASHION_MNIST: return VP_FASHION_MNIST_CLASSES;
+    case VP_DATA_IDX: return tc->data.classes ? tc->data.classes : 256; /* at most: the estimate is an upper bound */
+    case VP_DATA_SYNTHETIC: return tc->data.synth.classes;
+    }
+    return 2;
+}
+
+double vp_train_run_bytes(const vp_variant *var)
+{
+    const vp_train_cfg *tc = &var->train;
+    if (!tc->on) return 0;
+    vp_train_opts o = { classes_hint(tc), tc->loss, tc->optim, tc->sched, 1 };
+    double rs = var->prec == VP_F64 ? 8.0 : 4.0, B = tc->batch, n0 = var->widths[0];
+    double b = vp_trainer_bytes(var->L, var->widths, tc->batch, var->prec, var->act, &o);
+    b += 2.0 * B * (n0 * rs + 4.0 + 4.0);                              /* a batch and the probe, indices */
+    b += (double)sizeof(vp_layer_stats) * (var->L + 1);
+    b += 8.0 * tc->hist_bins * var->L;                                  /* the probe's histograms */
+    return b;
+}
+
+/* ---- one run ---- */
+
+/* What one training run holds while it runs. */
+typedef struct {
+    vp_job *j;
+    int r, v;
+    const vp_variant *var;
+    const vp_train_cfg *tc;
+    const vp_dataset *d;
+    vp_trainer *t;
+    vp_csv_run cr;
+    char act[256], init[256];
+    FILE *mem[VP_TRAIN_FILES];         /* the four files' rows (open_memstream) */
+    void *px;                          /* probe batch: the first P training examples */
+    int32_t *py;
+    size_t P;
+    vp_layer_stats *st;                /* L + 1 */
+    vp_histogram *hist;                /* L * VP_HIST_QUANTITIES, post only */
+    double last_print, t0;
+    long long done;                    /* examples trained on */
+} trun;
+
+static FILE *file_of(trun *tr, vp_csv_file f) { return tr->mem[f - VP_CSV_FIRST_TRAIN]; }
+
+static const void *split_x(const vp_dataset *d, const vp_split *s)
+{
+    return d->prec == VP_F64 ? (const void *)s->x64 : (const void *)s->x32;
+}
+
+/* eval.csv row after `epoch` epochs. */
+static vp_status evaluate(trun *tr, long epoch, vp_err *err)
+{
+    const vp_dataset *d = tr->d;
+    double test_loss = NAN, test_acc = NAN, train_acc = NAN, loss;
+    long long correct;
+    vp_status s;
+    if (d->test.n > 0) {
+        if ((s = vp_trainer_eval(tr->t, split_x(d, &d->test), d->test.y, d->test.n, &test_loss, &correct, err)))
+            return s;
+        test_acc = (double)correct / (double)d->test.n;
+    }
+    size_t ne = (size_t)tr->tc->eval_examples < d->train.n ? (size_t)tr->tc->eval_examples : d->train.n;
+    if (ne > 0) {
+        if ((s = vp_trainer_eval(tr->t, split_x(d, &d->train), d->train.y, ne, &loss, &correct, err))) return s;
+        train_acc = (double)correct / (double)ne;
+    }
+    vp_csv_eval_row(file_of(tr, VP_CSV_EVAL), &tr->cr, epoch, test_loss, test_acc, train_acc);
+    return VP_OK;
+}
+
+/* layers_train.csv and hist_train.csv rows of the probe after `step` updates. */
+static vp_status probe(trun *tr, long step, vp_err *err)
+{
+    int L = tr->var->L;
+    vp_status s = vp_trainer_probe(tr->t, tr->px, tr->py, tr->P, tr->st, tr->hist, err);
+    if (s) return s;
+    vp_csv_layers_train_rows(file_of(tr, VP_CSV_LAYERS_TRAIN), &tr->cr, step, L + 1, tr->st);
+    for (int l = 1; tr->hist && l <= L; l++) {
+        const vp_histogram *h = &tr->hist[(size_t)(l - 1) * VP_HIST_QUANTITIES + VP_HIST_POST];
+        vp_csv_hist_train_rows(file_of(tr, VP_CSV_HIST_TRAIN), &tr->cr, step, l, vp_hist_quantity_word(VP_HIST_POST), h);
+    }
+    return VP_OK;
+}
+
+/* One progress line (a terminal's: rewritten in place), at most every PROGRESS_EVERY s. */
+static void progress(trun *tr, long epoch, long step, long steps, double loss)
+{
+    const vp_runner_opts *o = tr->j->o;
+    double now = vp_job_now();
+    if (!o->progress || !o->log || now - tr->last_print < PROGRESS_EVERY) return;
+    tr->last_print = now;
+    double rate = now > tr->t0 ? (double)tr->done / (now - tr->t0) : 0;
+    pthread_mutex_lock(&tr->j->lock);
+    fprintf(o->log, "\r  training variant %d seed %llu  epoch %ld/%d  step %ld/%ld  loss %.4g  %.0f samples/s   ", tr->v,
+            (unsigned long long)tr->cr.seed, epoch, tr->tc->epochs, step, steps, loss, rate);
+    fflush(o->log);
+    pthread_mutex_unlock(&tr->j->lock);
+}
+
+/* Updates the run makes: every batch of every epoch, or train.max_steps when fewer. */
+static long total_steps(const trun *tr)
+{
+    long long all = steps_per_epoch(tr->d->train.n, tr->tc->batch) * tr->tc->epochs;
+    return (long)(tr->tc->max_steps > 0 && tr->tc->max_steps < all ? tr->tc->max_steps : all);
+}
+
+static vp_status setup(trun *tr, vp_err *err)
+{
+    const vp_variant *var = tr->var;
+    const vp_train_cfg *tc = tr->tc;
+    const vp_dataset *d = tr->d;
+    vp_train_opts o = { d->classes, tc->loss, tc->optim, tc->sched, total_steps(tr) };
+    vp_status s = vp_trainer_create(&tr->t, var->L, var->widths, tc->batch, var->prec, var->act, &o, err);
+    if (s) return s;
+    vp_trainer_set_pool(tr->t, tr->j->pool);
+    const vp_init *rinit = tc->has_readout_init ? &tc->readout_init : &var->winit;
+    if ((s = vp_trainer_init_params(tr->t, &var->winit, &var->binit, rinit, &var->binit, tr->cr.seed, err))) return s;
+    size_t rs = var->prec == VP_F64 ? sizeof(double) : sizeof(float);
+    tr->P = (size_t)tc->batch < d->train.n ? (size_t)tc->batch : d->train.n;
+    tr->px = malloc(tr->P * (size_t)d->dim * rs);
+    tr->py = malloc(tr->P * sizeof *tr->py);
+    uint32_t *idx = malloc(tr->P * sizeof *idx);
+    tr->st = calloc((size_t)var->L + 1, sizeof *tr->st);
+    if (!tr->px || !tr->py || !idx || !tr->st) {
+        free(idx);
+        return vp_fail(err, VP_ERR_NOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < tr->P; i++) idx[i] = (uint32_t)i;
+    vp_dataset_gather(d, &d->train, idx, tr->P, tr->px, tr->py);
+    free(idx);
+    if (tc->hist_bins) {
+        tr->hist = calloc((size_t)var->L * VP_HIST_QUANTITIES, sizeof *tr->hist);
+        if (!tr->hist) return vp_fail(err, VP_ERR_NOMEM, "out of memory");
+        for (int l = 0; l < var->L; l++) {
+            vp_histogram *h = &tr->hist[(size_t)l * VP_HIST_QUANTITIES + VP_HIST_POST];
+            h->bins = tc->hist_bins;
+            if (!(h->density = malloc((size_t)tc->hist_bins * sizeof *h->density)))
+                return vp_fail(err, VP_ERR_NOMEM, "out of memory");
+        }
+    }
+    return VP_OK;
+}
+
+/* The epochs: shuffled batches, a train.csv row per step, the probe every track_every
+ * steps, an eval.csv row per epoch (and one after the last step when max_steps ends
+ * training mid-epoch); stops at a non-finite loss or a stop request. */
+static vp_status train_loop(trun *tr, vp_train_out *out, vp_err *err)
+{
+    const vp_train_cfg *tc = tr->tc;
+    const vp_dataset *d = tr->d;
+    size_t rs = tr->var->prec == VP_F64 ? sizeof(double) : sizeof(float);
+    vp_batches b;
+    vp_status s = vp_batches_init(&b, d->train.n, (size_t)tc->batch, err);
+    if (s) return s;
+    void *xb = malloc((size_t)tc->batch * (size_t)d->dim * rs);
+    int32_t *yb = malloc((size_t)tc->batch * sizeof *yb);
+    long steps = total_steps(tr), step = 0;
+    if (!xb || !yb) s = vp_fail(err, VP_ERR_NOMEM, "out of memory");
+    volatile sig_atomic_t *stop = tr->j->o->stop;
+    for (int ep = 0; !s && ep < tc->epochs && !out->diverged_step && step < steps; ep++) {
+        if ((s = vp_batches_epoch(&b, tr->cr.seed, (uint32_t)ep, err))) break;
+        const uint32_t *idx;
+        size_t n;
+        while (!s && step < steps && (n = vp_batches_next(&b, &idx)) > 0) {
+            if (stop && *stop) {
+                s = vp_fail(err, VP_ERR_INTERRUPTED, "interrupted while training");
+                break;
+            }
+            vp_train_step_info info;
+            vp_dataset_gather(d, &d->train, idx, n, xb, yb);
+            if ((s = vp_trainer_step(tr->t, xb, yb, n, &info, err))) break;
+            step = info.step;
+            tr->done += (long long)n;
+            vp_csv_train_row(file_of(tr, VP_CSV_TRAIN), &tr->cr, ep + 1, info.step, info.loss, info.lr, info.grad_norm);
+            if (!isfinite(info.loss)) {
+                out->diverged_step = info.step;
+                break;
+            }
+            if (info.step % tc->track_every == 0 && (s = probe(tr, info.step, err))) break;
+            progress(tr, ep + 1, info.step, steps, info.loss);
+        }
+        if (!s && !out->diverged_step) s = evaluate(tr, ep + 1, err);
+    }
+    free(xb);
+    free(yb);
+    vp_batches_free(&b);
+    return s;
+}
+
+vp_status vp_train_one(vp_job *j, int r, vp_train_out *out, vp_err *err)
+{
+    memset(out, 0, sizeof *out);
+    trun tr;
+    memset(&tr, 0, sizeof tr);
+    tr.j = j;
+    tr.r = r;
+    tr.v = r / j->e->nseeds;
+    tr.var = &j->e->variants[tr.v];
+    tr.tc = &tr.var->train;
+    tr.d = &j->tdata->sets[j->tdata->of_variant[tr.v]];
+    tr.t0 = vp_job_now();
+    vp_frag_csv_run(j->e, r, tr.act, tr.init, sizeof tr.act, &tr.cr);
+    vp_status s = VP_OK;
+    for (int k = 0; k < VP_TRAIN_FILES && !s; k++)
+        if (!(tr.mem[k] = open_memstream(&out->rows[k], &out->len[k]))) s = vp_fail(err, VP_ERR_NOMEM, "out of memory");
+    if (!s) s = setup(&tr, err);
+    if (!s) s = evaluate(&tr, 0, err);
+    if (!s) s = probe(&tr, 0, err);
+    if (!s) s = train_loop(&tr, out, err);
+    for (int k = 0; k < VP_TRAIN_FILES; k++)
+        if (tr.mem[k] && fclose(tr.mem[k]) != 0 && !s) s = vp_fail(err, VP_ERR_NOMEM, "out of memory");
+    vp_trainer_free(tr.t);
+    free(tr.px);
+    free(tr.py);
+    free(tr.st);
+    for (size_t i = 0; tr.hist && i < (size_t)tr.var->L * VP_HIST_QUANTITIES; i++) free(tr.hist[i].density);
+    free(tr.hist);
+    if (s) vp_train_out_free(out);
+    return s;
+}

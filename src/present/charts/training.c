@@ -1,0 +1,410 @@
+/* training: the charts of a config with "train", drawn from its training files
+ * (results.h VP_CSV_TRAIN ... VP_CSV_HIST_TRAIN) so `varprop plot` redraws them:
+ *  - train_loss: the training loss against the step, one curve per variant (median
+ *    over seeds, the seed range shaded), one panel per activation, log y axis;
+ *  - train_acc: the test accuracy after each epoch (epoch 0: before training), alike;
+ *  - train_var: per variant, the probe's Var[z^l] and Var[dL/dz^l] against the step,
+ *    one line per layer, dark (first layer) to light (last), median over seeds
+ *    (Glorot & Bengio 2010, figs. 2-5, during training);
+ *  - train_hist: the "colourful dimension" (fastai's ActivationStats.color_dim): per
+ *    variant and a few layers, the probe's histogram of h^l at each tracked step as
+ *    one column of cells coloured by log10 of the density, step on x (first seed).
+ * Curves of a variant keep its linetype (kit.h); the data are tidy blocks in
+ * <stem>.dat as every chart's. */
+#include "present/charts/kit.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/sort.h"
+
+#define HEAT_LAYERS 4   /* layers shown per variant in the heat map */
+#define VAR_VARIANTS 6  /* variants in train_var (two panels each) */
+#define HEAT_VARIANTS 3 /* variants in train_hist (HEAT_LAYERS panels each) */
+
+/* One row of a training table: its variant index, layer (0: none), seed rank, x, y. */
+typedef struct {
+    int vi, layer;
+    double seed, x, y, y2;
+} trow;
+
+static int cmp_trow(const void *a, const void *b)
+{
+    const trow *p = a, *q = b;
+    if (p->vi != q->vi) return (p->vi > q->vi) - (p->vi < q->vi);
+    if (p->layer != q->layer) return (p->layer > q->layer) - (p->layer < q->layer);
+    if (p->x != q->x) return (p->x > q->x) - (p->x < q->x);
+    if (p->seed != q->seed) return (p->seed > q->seed) - (p->seed < q->seed);
+    return (p->y2 > q->y2) - (p->y2 < q->y2); /* histograms: bins in order */
+}
+
+/* The rows of table t: variant, x column, y column (and y2, layer when given, or -1),
+ * sorted by variant, layer, x and seed. */
+static vp_status read_rows(const ck_exper *e, const vp_table *t, vp_col xc, vp_col yc, vp_col y2c, int with_layer,
+                           trow **out, size_t *n, vp_err *err)
+{
+    size_t cv, cs, cx, cy, c2 = 0, cl = 0, nr = vp_table_nrows(t);
+    vp_status s;
+    if ((s = vp_table_require_col(t, VP_COL_VARIANT, &cv, err)) || (s = vp_table_require_col(t, VP_COL_SEED, &cs, err)) ||
+        (s = vp_table_require_col(t, xc, &cx, err)) || (s = vp_table_require_col(t, yc, &cy, err)) ||
+        (y2c != VP_COL_NONE && (s = vp_table_require_col(t, y2c, &c2, err))) ||
+        (with_layer && (s = vp_table_require_col(t, VP_COL_LAYER, &cl, err))))
+        return s;
+    trow *r = malloc((nr + 1) * sizeof *r);
+    if (!r) return vp_fail(err, VP_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < nr && !s; i++) {
+        long id, layer = 0;
+        if ((s = ck_known_variant(e, t, i, cv, &id, err)) || (s = vp_table_num(t, i, cs, &r[i].seed, err)) ||
+            (s = vp_table_num(t, i, cx, &r[i].x, err)) || (s = vp_table_num(t, i, cy, &r[i].y, err)) ||
+            (with_layer && (s = vp_table_int(t, i, cl, 1, VP_LAYER_MAX, &layer, err))))
+            break;
+        r[i].y2 = NAN;
+        if (y2c != VP_COL_NONE && (s = vp_table_num(t, i, c2, &r[i].y2, err))) break;
+        r[i].vi = e->pos[id];
+        r[i].layer = (int)layer;
+    }
+    if (s) { free(r); return s; }
+    qsort(r, nr, sizeof *r, cmp_trow);
+    *out = r;
+    *n = nr;
+    return VP_OK;
+}
+
+/* ---- loss and accuracy: one curve per variant ---- */
+
+typedef struct {
+    const ck_chart *chart;
+    int logy;
+    int *has;              /* per variant */
+    size_t *panel_points;  /* per panel */
+    double xlo, xhi, ylo, yhi;
+    int band;
+    const char *xlabel, *ylabel;
+} curve_ctx;
+
+static void curve_body(ck_gp *p, const ck_exper *e, const void *vctx)
+{
+    const curve_ctx *c = vctx;
+    ck_sbuf b = { 0 };
+    size_t maxlen = 0, nkey = ck_style_key(e, c->has, &b, &maxlen, "linespoints");
+    int kc = ck_key_cols(maxlen);
+    double kh = ck_key_height(nkey ? nkey : 1, kc);
+    size_t np = e->nact < MAX_PANELS ? e->nact : MAX_PANELS;
+    ck_box boxes[MAX_PANELS];
+    int cols = ck_grid(np, kh + 0.01, 0.9, boxes);
+    ck_page_title(p, e, ck_page_words(c->chart));
+    char lc[96];
+    for (size_t a = 0; a < np; a++) {
+        ck_panel_head(p, boxes[a], e->act[a], c->logy ? "set logscale y; set format y '%g'" : "set format y '%g'",
+                      c->xlabel, a % (size_t)cols == 0 ? c->ylabel : NULL);
+        if (!c->panel_points[a]) {
+            ck_empty_panel(p, "set yrange [0.1:10]", "no finite values to draw", "set autoscale y");
+            continue;
+        }
+        double m = c->xhi > c->xlo ? 0.02 * (c->xhi - c->xlo) : 0.5;
+        ck_cmd(p, "set xrange [%.9g:%.9g]", c->xlo - m, c->xhi + m);
+        if (c->logy) ck_cmd(p, "set yrange [%.6g:%.6g]", c->ylo / 1.2, c->yhi * 1.2);
+        else ck_cmd(p, "set yrange [-0.03:1.03]");
+        size_t curves[MAX_CURVES], total, k = ck_panel_curves(e, (int)a, c->has, curves, &total);
+        const char *sep = "";
+        ck_reset(&b);
+        for (size_t j = 0; c->band && j < k; j++, sep = ", ")
+            ck_printf(&b, "%s'%s.dat' index %zu using 1:3:4 with filledcurves %s fs transparent solid 0.15 noborder notitle",
+                      sep, c->chart->stem, curves[j], ck_lc(e, curves[j], lc, sizeof lc));
+        for (size_t j = 0; j < k; j++, sep = ", ")
+            ck_printf(&b, "%s'%s.dat' index %zu using 1:2 with %s %s notitle", sep, c->chart->stem, curves[j],
+                      c->logy ? "lines lw 1.5" : "linespoints", ck_lc(e, curves[j], lc, sizeof lc));
+        ck_cmd(p, "plot %s", b.oom || !b.s ? "NaN notitle" : b.s);
+    }
+    ck_reset(&b);
+    maxlen = 0;
+    ck_style_key(e, c->has, &b, &maxlen, "linespoints");
+    ck_key_strip(p, b.oom || !b.s ? "NaN notitle" : b.s, kh, kc);
+    free(b.s);
+}
+
+/* <stem>.dat: per variant (block = its index), per x the median, min and max over the
+ * seeds of the finite (and, on a log axis, positive) values, and their count. */
+static vp_status curve_dat(const ck_exper *e, curve_ctx *c, const trow *r, size_t n, vp_err *err)
+{
+    vp_afile af = { 0 };
+    vp_status s = ck_dat_open(e, c->chart, &af, err);
+    if (s) return s;
+    double *vals = malloc((n + 1) * sizeof *vals);
+    if (!vals) { vp_afile_abort(&af); return vp_fail(err, VP_ERR_NOMEM, "out of memory"); }
+    fprintf(af.fp, "# %s by %s: median, min and max over seeds\n", c->ylabel, c->xlabel);
+    size_t i = 0;
+    for (size_t v = 0; v < e->nvar; v++) {
+        char lab[700];
+        ck_clean_copy(lab, sizeof lab, e->var[v].name);
+        fprintf(af.fp, "%s# index %zu: variant %d, %s\n# x median min max n\n", v ? "\n\n" : "", v, e->var[v].id, lab);
+        size_t rows = 0;
+        while (i < n && r[i].vi < (int)v) i++;
+        while (i < n && r[i].vi == (int)v) {
+            size_t k = 0, i0 = i;
+            for (; i < n && r[i].vi == (int)v && r[i].x == r[i0].x; i++)
+                if (isfinite(r[i].y) && (!c->logy || r[i].y > 0)) vals[k++] = r[i].y;
+            qsort(vals, k, sizeof *vals, vp_cmp_double);
+            vp_stat st = vp_stat_of(vals, k);
+            fprintf(af.fp, "%.9g", r[i0].x);
+            ck_put_num(af.fp, st.med);
+            ck_put_num(af.fp, st.lo);
+            ck_put_num(af.fp, st.hi);
+            fprintf(af.fp, " %zu\n", k);
+            rows++;
+            if (!k) continue;
+            c->has[v] = 1;
+            c->panel_points[e->var[v].panel]++;
+            c->xlo = fmin(c->xlo, r[i0].x);
+            c->xhi = fmax(c->xhi, r[i0].x);
+            c->ylo = fmin(c->ylo, st.lo);
+            c->yhi = fmax(c->yhi, st.hi);
+        }
+        if (!rows) fputs("? ? ? ? 0\n", af.fp);
+    }
+    free(vals);
+    s = vp_afile_commit(&af, err);
+    vp_afile_abort(&af);
+    return s;
+}
+
+static vp_status draw_curves(ck_exper *e, const ck_chart *ch, vp_csv_file f, vp_col xc, vp_col yc, int logy,
+                             const char *xlabel, const char *ylabel, vp_err *err)
+{
+    curve_ctx c = { .chart = ch, .logy = logy, .has = calloc(e->nvar + 1, sizeof(int)),
+                    .panel_points = calloc(e->nact + 1, sizeof(size_t)), .xlo = INFINITY, .xhi = -INFINITY,
+                    .ylo = INFINITY, .yhi = -INFINITY, .band = e->nseeds > 1, .xlabel = xlabel, .ylabel = ylabel };
+    trow *r = NULL;
+    size_t n = 0;
+    vp_status s = !c.has || !c.panel_points ? vp_fail(err, VP_ERR_NOMEM, "out of memory") : VP_OK;
+    if (!s) s = read_rows(e, e->tab[f], xc, yc, VP_COL_NONE, 0, &r, &n, err);
+    if (!s) s = curve_dat(e, &c, r, n, err);
+    if (!s) s = ck_render(e, ch, curve_body, &c, err);
+    char notes[600] = "";
+    ck_note_subsets(e, c.has, notes, sizeof notes);
+    if (!s) s = ck_add_chart(e, ch, NULL, notes, err);
+    free(r);
+    free(c.has);
+    free(c.panel_points);
+    return s;
+}
+
+vp_status ck_draw_train_loss(ck_exper *e, const ck_chart *ch, vp_err *err)
+{
+    return draw_curves(e, ch, VP_CSV_TRAIN, VP_COL_STEP, VP_COL_LOSS, 1, "step", "training loss", err);
+}
+
+vp_status ck_draw_train_acc(ck_exper *e, const ck_chart *ch, vp_err *err)
+{
+    return draw_curves(e, ch, VP_CSV_EVAL, VP_COL_EPOCH, VP_COL_TEST_ACC, 0, "epoch", "test accuracy", err);
+}
+
+/* ---- per-layer variance during training ---- */
+
+typedef struct {
+    const ck_chart *chart;
+    size_t nv;            /* variants drawn */
+    int L;                /* deepest layer */
+    double ylo[2], yhi[2], xhi;
+} var_ctx;
+
+static void var_body(ck_gp *p, const ck_exper *e, const void *vctx)
+{
+    const var_ctx *c = vctx;
+    static const char *const what[2] = { "Var[z^l]", "Var[∂L/∂z^l]" };
+    ck_box boxes[MAX_PANELS];
+    double kh = ck_key_height(1, 2);
+    ck_grid_cols(c->nv * 2, c->nv <= 1 ? 2 : 4, kh + 0.01, 0.9, boxes);
+    ck_page_title(p, e, ck_page_words(c->chart));
+    ck_cmd(p, "set palette defined (0 '#08306b', 0.5 '#4292c6', 1 '#c6dbef'); set cbrange [1:%d]; unset colorbox",
+           c->L > 1 ? c->L : 2);
+    ck_sbuf b = { 0 };
+    for (size_t v = 0; v < c->nv; v++)
+        for (int q = 0; q < 2; q++) {
+            char title[800];
+            snprintf(title, sizeof title, "%s — %s", e->var[v].name, what[q]);
+            ck_panel_head(p, boxes[v * 2 + (size_t)q], title, "set logscale y; set format y '10^{%L}'", "step",
+                          q == 0 ? "variance on the probe batch" : NULL);
+            if (!(c->yhi[q] >= c->ylo[q]) || c->ylo[q] <= 0) {
+                ck_empty_panel(p, "set yrange [0.1:10]", "no finite positive values to draw", "set autoscale y");
+                continue;
+            }
+            ck_cmd(p, "set xrange [0:%.9g]; set xtics %.9g; set yrange [%.6g:%.6g]", c->xhi > 0 ? c->xhi : 1,
+                   ck_nice_step(c->xhi > 0 ? c->xhi : 1), c->ylo[q] / 1.5, c->yhi[q] * 1.5);
+            ck_reset(&b);
+            for (int l = 1; l <= c->L; l++)
+                ck_printf(&b, "%s'%s.dat' index %zu using 1:2 with lines lw 1.3 lc palette cb %d notitle", l > 1 ? ", " : "",
+                          c->chart->stem, (v * 2 + (size_t)q) * (size_t)c->L + (size_t)(l - 1), l);
+            ck_cmd(p, "plot %s", b.oom || !b.s ? "NaN notitle" : b.s);
+        }
+    ck_reset(&b);
+    ck_printf(&b, "NaN with lines lw 2 lc rgb '#08306b' title 'layer 1 (dark)', NaN with lines lw 2 lc rgb '#c6dbef' "
+                  "title 'layer %d (light; the readout)'", c->L);
+    ck_key_strip(p, b.oom ? "NaN notitle" : b.s, kh, 2);
+    free(b.s);
+}
+
+vp_status ck_draw_train_var(ck_exper *e, const ck_chart *ch, vp_err *err)
+{
+    var_ctx c = { .chart = ch, .nv = e->nvar < VAR_VARIANTS ? e->nvar : VAR_VARIANTS, .L = 0,
+                  .ylo = { INFINITY, INFINITY }, .yhi = { -INFINITY, -INFINITY }, .xhi = 0 };
+    trow *r = NULL;
+    size_t n = 0;
+    vp_status s = read_rows(e, e->tab[VP_CSV_LAYERS_TRAIN], VP_COL_STEP, VP_COL_PRE_VAR, VP_COL_GRAD_PRE_VAR, 1, &r, &n,
+                            err);
+    if (s) return s;
+    for (size_t i = 0; i < n; i++) c.L = r[i].layer > c.L ? r[i].layer : c.L;
+    vp_afile af = { 0 };
+    double *vals = malloc((n + 1) * sizeof *vals);
+    if (!vals) s = vp_fail(err, VP_ERR_NOMEM, "out of memory");
+    if (!s) s = ck_dat_open(e, ch, &af, err);
+    if (!s) fprintf(af.fp, "# per variant, quantity (pre_var, grad_pre_var) and layer: step, median over seeds\n");
+    size_t i = 0;
+    for (size_t v = 0; !s && v < c.nv; v++)
+        for (int q = 0; q < 2; q++) {
+            size_t i0v = i;
+            for (int l = 1; l <= c.L; l++) {
+                size_t blk = (v * 2 + (size_t)q) * (size_t)c.L + (size_t)(l - 1);
+                fprintf(af.fp, "%s# index %zu: variant %d, %s, layer %d\n", blk ? "\n\n" : "", blk, e->var[v].id,
+                        q ? "grad_pre_var" : "pre_var", l);
+                size_t rows = 0;
+                for (i = i0v; i < n && (r[i].vi < (int)v || (r[i].vi == (int)v && r[i].layer < l)); i++) {}
+                while (i < n && r[i].vi == (int)v && r[i].layer == l) {
+                    size_t k = 0, j0 = i;
+                    for (; i < n && r[i].vi == (int)v && r[i].layer == l && r[i].x == r[j0].x; i++) {
+                        double y = q ? r[i].y2 : r[i].y;
+                        if (isfinite(y) && y > 0) vals[k++] = y;
+                    }
+                    qsort(vals, k, sizeof *vals, vp_cmp_double);
+                    vp_stat st = vp_stat_of(vals, k);
+                    fprintf(af.fp, "%.9g", r[j0].x);
+                    ck_put_num(af.fp, st.med);
+                    fputc('\n', af.fp);
+                    rows++;
+                    if (k) {
+                        c.ylo[q] = fmin(c.ylo[q], st.med);
+                        c.yhi[q] = fmax(c.yhi[q], st.med);
+                        c.xhi = fmax(c.xhi, r[j0].x);
+                    }
+                }
+                if (!rows) fputs("? ?\n", af.fp);
+            }
+            i = i0v;
+        }
+    if (!s) s = vp_afile_commit(&af, err);
+    vp_afile_abort(&af);
+    if (!s) s = ck_render(e, ch, var_body, &c, err);
+    char notes[300] = "";
+    if (e->nvar > c.nv)
+        snprintf(notes, sizeof notes, "The first %zu of %zu variants are drawn. ", c.nv, e->nvar);
+    if (!s) s = ck_add_chart(e, ch, NULL, notes, err);
+    free(vals);
+    free(r);
+    return s;
+}
+
+/* ---- the colourful dimension ---- */
+
+typedef struct {
+    const ck_chart *chart;
+    size_t nv, nl;
+    int layers[HEAT_LAYERS];
+    double cblo, cbhi;
+    double xhi, ylo[HEAT_VARIANTS * HEAT_LAYERS], yhi[HEAT_VARIANTS * HEAT_LAYERS];
+} heat_ctx;
+
+static void heat_body(ck_gp *p, const ck_exper *e, const void *vctx)
+{
+    const heat_ctx *c = vctx;
+    ck_box boxes[MAX_PANELS];
+    ck_grid_cols(c->nv * c->nl, (int)c->nl, 0.08, 0.9, boxes);
+    ck_page_title(p, e, ck_page_words(c->chart));
+    ck_cmd(p, "set palette defined (0 '#000004', 0.25 '#51127c', 0.5 '#b73779', 0.75 '#fc8961', 1 '#fcfdbf')");
+    ck_cmd(p, "set cbrange [%.6g:%.6g]", c->cblo, c->cbhi > c->cblo ? c->cbhi : c->cblo + 1);
+    for (size_t v = 0; v < c->nv; v++)
+        for (size_t k = 0; k < c->nl; k++) {
+            size_t pi = v * c->nl + k;
+            char title[800];
+            snprintf(title, sizeof title, "%s — h^%d", e->var[v].name, c->layers[k]);
+            /* the first panel carries the colour bar, placed in the strip below the panels */
+            ck_panel_head(p, boxes[pi], title,
+                          pi ? "set format y '%g'; unset colorbox"
+                             : "set format y '%g'; set colorbox horizontal user origin screen 0.3, screen 0.03 size "
+                               "screen 0.4, screen 0.015; set cbtics; set cblabel 'log10 density' offset 0,2.2",
+                          "step", k == 0 ? "activation value" : NULL);
+            if (!(c->yhi[pi] > c->ylo[pi])) {
+                ck_empty_panel(p, "set yrange [-1:1]", "no histogram to draw", "set autoscale y");
+                continue;
+            }
+            ck_cmd(p, "set xrange [0:%.9g]; set xtics %.9g; set yrange [%.6g:%.6g]", c->xhi > 0 ? c->xhi : 1,
+                   ck_nice_step(c->xhi > 0 ? c->xhi : 1), c->ylo[pi], c->yhi[pi]);
+            ck_cmd(p, "plot '%s.dat' index %zu using 1:2:3:4:5 with boxxyerror fs solid 1.0 noborder lc palette notitle",
+                   c->chart->stem, pi);
+        }
+}
+
+vp_status ck_draw_train_hist(ck_exper *e, const ck_chart *ch, vp_err *err)
+{
+    const vp_table *t = e->tab[VP_CSV_HIST_TRAIN];
+    heat_ctx c = { .chart = ch, .nv = e->nvar < HEAT_VARIANTS ? e->nvar : HEAT_VARIANTS, .cblo = INFINITY,
+                   .cbhi = -INFINITY, .xhi = 0 };
+    trow *r = NULL;
+    size_t n = 0, clo, chi;
+    vp_status s;
+    if ((s = vp_table_require_col(t, VP_COL_BIN_LO, &clo, err)) || (s = vp_table_require_col(t, VP_COL_BIN_HI, &chi, err)))
+        return s;
+    /* rows by variant, layer, step, seed; x = step, y = density, y2 = row index (bin edges) */
+    if ((s = read_rows(e, t, VP_COL_STEP, VP_COL_DENSITY, VP_COL_BIN_LO, 1, &r, &n, err))) return s;
+    int L = 0;
+    for (size_t i = 0; i < n; i++) L = r[i].layer > L ? r[i].layer : L;
+    c.nl = L < HEAT_LAYERS ? (size_t)L : HEAT_LAYERS;
+    for (size_t k = 0; k < c.nl; k++) c.layers[k] = 1 + (int)ck_pick(k, c.nl, (size_t)L);
+    for (size_t k = 0; k < HEAT_VARIANTS * HEAT_LAYERS; k++) c.ylo[k] = INFINITY, c.yhi[k] = -INFINITY;
+    vp_afile af = { 0 };
+    if ((s = ck_dat_open(e, ch, &af, err))) { free(r); return s; }
+    fprintf(af.fp, "# per variant (first seed) and layer: step, value at the bin centre, half the step span, half the "
+                   "bin width, log10 density (? where 0)\n");
+    for (size_t v = 0; v < c.nv; v++)
+        for (size_t k = 0; k < c.nl; k++) {
+            size_t pi = v * c.nl + k;
+            fprintf(af.fp, "%s# index %zu: variant %d, layer %d\n", pi ? "\n\n" : "", pi, e->var[v].id, c.layers[k]);
+            size_t i = 0, rows = 0;
+            while (i < n && (r[i].vi < (int)v || (r[i].vi == (int)v && r[i].layer < c.layers[k]))) i++;
+            double seed0 = i < n ? r[i].seed : 0;
+            /* the steps of this layer's histograms: each cell spans to the next step */
+            for (; i < n && r[i].vi == (int)v && r[i].layer == c.layers[k];) {
+                size_t j0 = i;
+                while (i < n && r[i].vi == (int)v && r[i].layer == c.layers[k] && r[i].x == r[j0].x) i++;
+                double next = i < n && r[i].vi == (int)v && r[i].layer == c.layers[k] ? r[i].x : r[j0].x + 1;
+                for (size_t j = j0; j < i; j++) {
+                    if (r[j].seed != seed0) continue;
+                    double lo = r[j].y2, w;
+                    /* the bin's upper edge: the next bin's lower edge of the same histogram, or
+                     * the first bin's width */
+                    w = j + 1 < i && r[j + 1].seed == seed0 && r[j + 1].y2 > lo ? r[j + 1].y2 - lo
+                        : j > j0 && r[j - 1].seed == seed0                    ? lo - r[j - 1].y2
+                                                                              : 1;
+                    double d = r[j].y > 0 && isfinite(r[j].y) ? log10(r[j].y) : NAN;
+                    fprintf(af.fp, "%.9g %.9g %.9g %.9g", (r[j0].x + next) / 2, lo + w / 2, (next - r[j0].x) / 2, w / 2);
+                    ck_put_num(af.fp, d);
+                    fputc('\n', af.fp);
+                    rows++;
+                    c.xhi = fmax(c.xhi, next);
+                    c.ylo[pi] = fmin(c.ylo[pi], lo);
+                    c.yhi[pi] = fmax(c.yhi[pi], lo + w);
+                    if (isfinite(d)) { c.cblo = fmin(c.cblo, d); c.cbhi = fmax(c.cbhi, d); }
+                }
+            }
+            if (!rows) fputs("? ? ? ? ?\n", af.fp);
+        }
+    s = vp_afile_commit(&af, err);
+    vp_afile_abort(&af);
+    if (!isfinite(c.cblo)) c.cblo = 0, c.cbhi = 1;
+    if (!s) s = ck_render(e, ch, heat_body, &c, err);
+    char notes[300] = "";
+    if (e->nvar > c.nv) snprintf(notes, sizeof notes, "The first %zu of %zu variants are drawn. ", c.nv, e->nvar);
+    if (!s) s = ck_add_chart(e, ch, NULL, notes, err);
+    free(r);
+    return s;
+}
