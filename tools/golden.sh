@@ -28,12 +28,20 @@ cp "$ROOT"/configs/demo.json "$ROOT"/experiments/*.json "$ROOT"/tests/golden/*.j
 
 # run_all BIN OUT: every config into OUT/res/<name> and OUT/plots/<name>, with the same
 # relative paths for both builds so that paths written into .gp files agree.
+# A config the reference refuses as a config error (exit 2: it uses a feature newer than
+# the reference, e.g. "train" before issue 14) is skipped for both builds, and named.
 run_all() {
     mkdir -p "$2"
     for c in "$WORK"/cfg/*.json; do
         n=$(basename "$c" .json)
-        (cd "$2" && "$1" run "$c" -o "res/$n" --plots "plots/$n" --quiet --threads 2) \
-            || { echo "golden: $1 failed on $n" >&2; exit 1; }
+        if [ -e "$WORK/skip-$n" ]; then continue; fi
+        rc=0
+        (cd "$2" && "$1" run "$c" -o "res/$n" --plots "plots/$n" --quiet --threads 2 2>"$WORK/err-$n") || rc=$?
+        if [ $rc -eq 2 ] && [ "$1" = "$WORK/ref-src/varprop" ]; then
+            echo "golden: skipping $n (the reference refuses it: $(head -c 160 "$WORK/err-$n"))"
+            touch "$WORK/skip-$n"; continue
+        fi
+        [ $rc -eq 0 ] || { cat "$WORK/err-$n" >&2; echo "golden: $1 failed on $n" >&2; exit 1; }
     done
     # drop runs.csv's wall-time column
     for f in "$2"/res/*/runs.csv; do
