@@ -1,6 +1,7 @@
 /* cmd_run: `varprop run CONFIG.json [-o DIR] [--threads N] [--quiet] [--resume]
- * [--max-runs N]` -- parse the config, run every variant x seed, write the results
- * folder, print the summary, draw the charts. Signals: cli_signal.h. */
+ * [--max-runs N] [--shard K/N]` -- parse the config, run every variant x seed (or the
+ * slice K of N: experiment/shard.h), write the results folder, print the summary, draw
+ * the charts. Signals: cli_signal.h. */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,11 +17,13 @@
 #include "experiment/config.h"
 #include "present/plot.h"
 #include "experiment/runner.h"
+#include "experiment/shard.h"
+#include "base/fsutil.h"
 
 /* Charts after the measurements: gnuplot missing is a warning (the CSV results
  * stand), gnuplot failing is an error (exit 1). The plots folder is claimed like the
  * results folder (held by `results_lock` already when it is the same folder). */
-static vp_status draw_charts(const char *results, const char *plots, int quiet, const vp_folder_lock *results_lock,
+vp_status vp_cli_draw_charts(const char *results, const char *plots, int quiet, const vp_folder_lock *results_lock,
                              volatile sig_atomic_t *stop, vp_err *err)
 {
     char pdir[4096];
@@ -61,7 +64,7 @@ static const char *replaced_input(const char *config, const char *dir)
 
 static const char USAGE[] =
     "usage: varprop run CONFIG.json [-o DIR] [--plots DIR] [--no-plot] [--threads N] [--quiet]\n"
-    "                   [--resume] [--max-runs N] [--no-share]\n"
+    "                   [--resume] [--max-runs N] [--no-share] [--shard K/N]\n"
     "\n"
     "Runs every variant x seed of the experiment config and writes " VP_FILE_LAYERS ", " VP_FILE_RUNS "\n"
     "and " VP_FILE_CONFIG " (plus " VP_FILE_HIST " / " VP_FILE_JACOBIAN " when asked for) into DIR (default\n"
@@ -77,11 +80,14 @@ static const char USAGE[] =
     "                 2^31-1 runs and 1,000,001 variants)\n"
     "  --no-share     draw every run's weights itself, even where runs that differ only in\n"
     "                 the activation could share one draw (same results; for timing)\n"
+    "  --shard K/N    run only slice K of N of the sweep (1 <= K <= N) into a shard folder\n"
+    "                 (default results/<name>-shard-K-of-N/); join the N shards with\n"
+    "                 varprop merge (docs/cluster.md)\n"
     "  -h, --help     this help\n";
 
 int vp_cmd_run(int argc, char **argv)
 {
-    const char *config = NULL, *out = NULL, *plots = NULL;
+    const char *config = NULL, *out = NULL, *plots = NULL, *shard_arg = NULL;
     long threads = sysconf(_SC_NPROCESSORS_ONLN), max_runs = VP_DEFAULT_MAX_RUNS;
     int quiet = 0, resume = 0, no_plot = 0, no_share = 0;
     const vp_cli_opt opts[] = {
@@ -93,6 +99,7 @@ int vp_cmd_run(int argc, char **argv)
         { .name = "--resume", .flag = &resume },
         { .name = "--max-runs", .num_l = &max_runs, .lo = 0, .hi = 1L << 40 },
         { .name = "--no-share", .flag = &no_share },
+        { .name = "--shard", .str = &shard_arg },
         { .name = NULL },
     };
     const vp_cli_cmd cmd = { .cmd = "run", .usage = USAGE, .opts = opts, .arg = &config,
@@ -101,8 +108,11 @@ int vp_cmd_run(int argc, char **argv)
     if (rc >= 0) return rc;
     if (!config) return vp_cli_usage_error("run", "missing CONFIG.json");
     if (threads < 1) threads = 1;
-
     vp_err err;
+    int shard_k = 0, shard_n = 0;
+    if (shard_arg && vp_shard_parse(shard_arg, &shard_k, &shard_n, &err))
+        return vp_cli_usage_error("run", "%s", err.msg);
+
     vp_experiment *e = NULL;
     vp_config_opts copts = { max_runs };
     vp_status s = vp_config_load(config, &copts, &e, &err);
@@ -110,13 +120,30 @@ int vp_cmd_run(int argc, char **argv)
         fprintf(stderr, "varprop: %s\n", err.msg);
         return vp_exit_code(s);
     }
+    vp_shard shard = { 0 }, *sh = NULL;
+    char *source = NULL;
+    size_t source_len = 0;
+    if (shard_arg) { /* the config's own text goes into the shard marker, for merge */
+        s = vp_read_file(config, (size_t)64 << 20, &source, &source_len, &err);
+        if (!s) s = vp_shard_plan(e, shard_k, shard_n, source, source_len, &shard, &err);
+        if (s) {
+            fprintf(stderr, "varprop: %s\n", err.msg);
+            free(source);
+            vp_experiment_free(e);
+            return vp_exit_code(s);
+        }
+        sh = &shard;
+    }
     char dir[4096];
     if (out) snprintf(dir, sizeof dir, "%s", out);
+    else if (sh) snprintf(dir, sizeof dir, "results/%s-shard-%d-of-%d", e->name, sh->k, sh->n);
     else snprintf(dir, sizeof dir, "results/%s", e->name);
     const char *own = replaced_input(config, dir);
     if (own) {
         fprintf(stderr, "varprop: %s is %s/%s, a file this run writes: copy the config elsewhere or choose "
                         "another -o\n", config, dir, own);
+        vp_shard_free(sh);
+        free(source);
         vp_experiment_free(e);
         return 2;
     }
@@ -124,9 +151,15 @@ int vp_cmd_run(int argc, char **argv)
     volatile sig_atomic_t *stop = vp_cli_signals(VP_SIG_RUNS);
     vp_folder_lock lock = VP_FOLDER_LOCK_INIT; /* the results folder, held through the charts */
     vp_runner_opts o = { dir, (int)threads, !quiet && isatty(2), resume, stop,
-                         quiet ? NULL : stdout, stderr, no_share, &lock };
+                         quiet ? NULL : stdout, stderr, no_share, &lock, sh, NULL };
     vp_runner_result res;
-    if (!quiet)
+    char again[64] = "";
+    if (sh) snprintf(again, sizeof again, " --shard %d/%d", sh->k, sh->n);
+    if (!quiet && sh)
+        printf("varprop: %s: shard %d/%d: %d of %ld runs (%d variant%s x %d seed%s), %ld thread%s\n", e->name, sh->k,
+               sh->n, sh->count, vp_experiment_runs(e), e->nvariants, e->nvariants == 1 ? "" : "s", e->nseeds,
+               e->nseeds == 1 ? "" : "s", threads, threads == 1 ? "" : "s");
+    else if (!quiet)
         printf("varprop: %s: %d variant%s x %d seed%s = %ld runs, %ld thread%s\n", e->name, e->nvariants,
                e->nvariants == 1 ? "" : "s", e->nseeds, e->nseeds == 1 ? "" : "s", vp_experiment_runs(e),
                threads, threads == 1 ? "" : "s");
@@ -134,25 +167,35 @@ int vp_cmd_run(int argc, char **argv)
     if (s == VP_ERR_INTERRUPTED && res.kept) {
         fprintf(stderr, "varprop: %s; %s already held %ld runs of this config, more than that: they were kept "
                         "as they are (the runs finished now are in %s/" VP_DIR_PARTS ").\n"
-                        "varprop: resume with: varprop run %s --resume -o %s\n",
-                err.msg, dir, res.kept, dir, config, dir);
+                        "varprop: resume with: varprop run %s%s --resume -o %s\n",
+                err.msg, dir, res.kept, dir, config, again, dir);
     } else if (s == VP_ERR_INTERRUPTED) {
-        fprintf(stderr, "varprop: %s; the CSV files in %s hold the %d complete runs.\n"
-                        "varprop: resume with: varprop run %s --resume -o %s\n",
-                err.msg, dir, res.done + res.skipped, config, dir);
+        if (sh)
+            fprintf(stderr, "varprop: %s; %s/" VP_DIR_PARTS " holds the %d complete runs of the slice.\n", err.msg,
+                    dir, res.done + res.skipped);
+        else
+            fprintf(stderr, "varprop: %s; the CSV files in %s hold the %d complete runs.\n", err.msg, dir,
+                    res.done + res.skipped);
+        fprintf(stderr, "varprop: resume with: varprop run %s%s --resume -o %s\n", config, again, dir);
     } else if (s) {
         fprintf(stderr, "varprop: %s\n", err.msg);
     } else if (res.nothing_to_resume) {
         fprintf(stderr, "varprop: nothing to resume: %s holds all %d runs of this config\n", dir, res.total);
+    } else if (sh) {
+        if (!quiet)
+            printf("varprop: shard %d/%d complete in %s/ (%d runs); when all %d are, join them with: "
+                   "varprop merge SHARD_DIR... -o DIR\n", sh->k, sh->n, dir, sh->count, sh->n);
     } else {
         if (!quiet && res.draws < res.done)
             printf("varprop: weights drawn %d times for %d runs (runs that differ only in the activation "
                    "or input share them)\n", res.draws, res.done);
         if (!quiet) printf("varprop: results in %s/ (" VP_FILE_LAYERS ", " VP_FILE_RUNS ", " VP_FILE_CONFIG ")\n", dir);
         vp_cli_signal_phase(VP_SIG_CHARTS);
-        if (!no_plot) s = draw_charts(dir, plots, quiet, &lock, stop, &err);
+        if (!no_plot) s = vp_cli_draw_charts(dir, plots, quiet, &lock, stop, &err);
     }
     vp_folder_release(&lock);
+    vp_shard_free(sh);
+    free(source);
     vp_experiment_free(e);
     return vp_exit_code(s);
 }

@@ -23,6 +23,7 @@
 #include "experiment/predict.h"
 #include "experiment/run.h"
 #include "experiment/share.h"
+#include "experiment/shard.h"
 #include "experiment/summary_print.h"
 #include "results/results.h"
 
@@ -232,6 +233,7 @@ vp_status vp_runner_run(const vp_experiment *e, const vp_runner_opts *o, vp_runn
     if (!lock->held && (s = vp_folder_claim(o->out_dir, &claim, lock, err))) goto end;
     if (o->resume && (s = vp_frag_check_resume(&j, &res->nothing_to_resume, err))) goto end;
     if (res->nothing_to_resume) goto end;
+    if (o->shard) vp_shard_unseal(o->out_dir); /* sealed again when the slice is complete */
     if ((s = vp_frag_prepare(j.parts, err))) goto end;
     if (!o->resume) vp_frag_clear(j.parts, 0);
     if ((s = vp_frag_stage_config(&j, err))) goto end;
@@ -239,6 +241,7 @@ vp_status vp_runner_run(const vp_experiment *e, const vp_runner_opts *o, vp_runn
     char why[600] = "";
     for (int r = 0; r < total; r++) {
         char w[512];
+        if (!vp_shard_owns(o->shard, r)) continue;
         int done = o->resume ? vp_frag_load_done(&j, r, w, sizeof w) : 0;
         if (done < 0 && !damaged++) snprintf(why, sizeof why, "run %d: %s", r, w);
         if (done > 0) { res->skipped++; continue; }
@@ -274,18 +277,19 @@ vp_status vp_runner_run(const vp_experiment *e, const vp_runner_opts *o, vp_runn
      * config.json last -- unless a run failed: then the finished runs stay in .parts/
      * for --resume, and results already in the folder are not replaced by tables of
      * fewer runs. */
-    if (!s) {
+    if (!s && !o->shard) {
         vp_status as = vp_frag_assemble(&j, err);
         if (!as && !cl) as = vp_fail(err, VP_ERR_NOMEM, "out of memory");
         if (!as) as = vp_predict_critical_line_write(e, j.parts, cl, err);
         if (!as) as = vp_frag_publish(&j, &res->kept, err);
         s = as;
     }
-    int complete = res->done + res->skipped == total;
-    if (!s && complete) vp_frag_clear(j.parts, 1);
+    int want = vp_shard_runs(o->shard, e), complete = res->done + res->skipped == want;
+    if (!s && complete && o->shard) s = vp_shard_seal(e, o->shard, o->out_dir, err); /* fragments stay */
+    else if (!s && complete) vp_frag_clear(j.parts, 1);
     if (!s && !complete) {
         res->interrupted = 1;
-        s = vp_fail(err, VP_ERR_INTERRUPTED, "interrupted after %d of %d runs", res->done + res->skipped, total);
+        s = vp_fail(err, VP_ERR_INTERRUPTED, "interrupted after %d of %d runs", res->done + res->skipped, want);
     }
     if (!s || s == VP_ERR_INTERRUPTED) vp_runner_print_summary(&j);
 end:
