@@ -18,6 +18,7 @@
 #include "present/plot.h"
 #include "experiment/runner.h"
 #include "experiment/shard.h"
+#include "experiment/mpi_run.h"
 #include "base/fsutil.h"
 
 /* Charts after the measurements: gnuplot missing is a warning (the CSV results
@@ -113,48 +114,66 @@ int vp_cmd_run(int argc, char **argv)
     if (shard_arg && vp_shard_parse(shard_arg, &shard_k, &shard_n, &err))
         return vp_cli_usage_error("run", "%s", err.msg);
 
+    /* Under mpirun every rank runs this; rank 0 reads the config and the others get its
+     * text (their machines may not have the file), then each parses it. */
+    vp_mpi *mpi = NULL;
+    if (vp_mpi_env_size() > 1) {
+        const char *rk = getenv("OMPI_COMM_WORLD_RANK") ? getenv("OMPI_COMM_WORLD_RANK") : getenv("PMI_RANK");
+        vp_status ms = vp_mpi_start(&mpi, &err);
+        if (ms) {
+            if (!rk || strcmp(rk, "0") == 0) fprintf(stderr, "varprop: %s\n", err.msg);
+            vp_mpi_end(mpi, ms, &err);
+            return vp_exit_code(ms);
+        }
+    }
+    int rank = vp_mpi_rank(mpi);
+    if (rank > 0) quiet = no_plot = 1;
     vp_experiment *e = NULL;
     vp_config_opts copts = { max_runs };
-    vp_status s = vp_config_load(config, &copts, &e, &err);
-    if (s) {
-        fprintf(stderr, "varprop: %s\n", err.msg);
-        return vp_exit_code(s);
-    }
     vp_shard shard = { 0 }, *sh = NULL;
     char *source = NULL;
-    size_t source_len = 0;
-    if (shard_arg) { /* the config's own text goes into the shard marker, for merge */
-        s = vp_read_file(config, (size_t)64 << 20, &source, &source_len, &err);
-        if (!s) s = vp_shard_plan(e, shard_k, shard_n, source, source_len, &shard, &err);
-        if (s) {
-            fprintf(stderr, "varprop: %s\n", err.msg);
-            free(source);
-            vp_experiment_free(e);
-            return vp_exit_code(s);
-        }
-        sh = &shard;
+    long source_len = -1;
+    vp_status s = VP_OK;
+    if (rank == 0) {
+        s = vp_config_load(config, &copts, &e, &err);
+        size_t n = 0; /* the config's own text: for the shard marker (merge) and the other ranks */
+        if (!s && (shard_arg || mpi) && !(s = vp_read_file(config, (size_t)64 << 20, &source, &n, &err)))
+            source_len = (long)n;
     }
-    char dir[4096];
-    if (out) snprintf(dir, sizeof dir, "%s", out);
-    else if (sh) snprintf(dir, sizeof dir, "results/%s-shard-%d-of-%d", e->name, sh->k, sh->n);
-    else snprintf(dir, sizeof dir, "results/%s", e->name);
-    const char *own = replaced_input(config, dir);
-    if (own) {
-        fprintf(stderr, "varprop: %s is %s/%s, a file this run writes: copy the config elsewhere or choose "
-                        "another -o\n", config, dir, own);
+    if (mpi) {
+        vp_err merr;
+        vp_status ms = vp_mpi_share_text(mpi, &source, &source_len, &merr);
+        if (rank > 0 && !ms && source_len < 0) ms = vp_fail(&merr, VP_ERR_CONFIG, "rank 0 could not read the config");
+        if (rank > 0 && !ms) ms = vp_config_parse(source, (size_t)source_len, config, &copts, &e, &merr);
+        if (!s && ms) { s = ms; err = merr; }
+    }
+    if (!s && shard_arg) s = vp_shard_plan(e, shard_k, shard_n, source, (size_t)source_len, &shard, &err);
+    if (!s && shard_arg) sh = &shard;
+    char dir[4096] = "";
+    if (!s && out) snprintf(dir, sizeof dir, "%s", out);
+    else if (!s && sh) snprintf(dir, sizeof dir, "results/%s-shard-%d-of-%d", e->name, sh->k, sh->n);
+    else if (!s) snprintf(dir, sizeof dir, "results/%s", e->name);
+    const char *own = !s && rank == 0 ? replaced_input(config, dir) : NULL;
+    if (own)
+        s = vp_fail(&err, VP_ERR_USAGE, "%s is %s/%s, a file this run writes: copy the config elsewhere or choose "
+                    "another -o", config, dir, own);
+    if (s) {
+        if (rank == 0) fprintf(stderr, "varprop: %s\n", err.msg);
+        vp_mpi_end(mpi, s, &err);
         vp_shard_free(sh);
         free(source);
         vp_experiment_free(e);
-        return 2;
+        return rank == 0 ? vp_exit_code(s) : 0;
     }
 
     volatile sig_atomic_t *stop = vp_cli_signals(VP_SIG_RUNS);
     vp_folder_lock lock = VP_FOLDER_LOCK_INIT; /* the results folder, held through the charts */
-    vp_runner_opts o = { dir, (int)threads, !quiet && isatty(2), resume, stop,
-                         quiet ? NULL : stdout, stderr, no_share, &lock, sh, NULL };
+    vp_runner_opts o = { dir, (int)threads, !quiet && !mpi && isatty(2), resume, stop,
+                         quiet ? NULL : stdout, rank ? NULL : stderr, no_share, &lock, sh, mpi };
     vp_runner_result res;
-    char again[64] = "";
+    char again[64] = "", launch[64] = "";
     if (sh) snprintf(again, sizeof again, " --shard %d/%d", sh->k, sh->n);
+    if (mpi) snprintf(launch, sizeof launch, "mpirun -np %d ", vp_mpi_size(mpi));
     if (!quiet && sh)
         printf("varprop: %s: shard %d/%d: %d of %ld runs (%d variant%s x %d seed%s), %ld thread%s\n", e->name, sh->k,
                sh->n, sh->count, vp_experiment_runs(e), e->nvariants, e->nvariants == 1 ? "" : "s", e->nseeds,
@@ -163,12 +182,23 @@ int vp_cmd_run(int argc, char **argv)
         printf("varprop: %s: %d variant%s x %d seed%s = %ld runs, %ld thread%s\n", e->name, e->nvariants,
                e->nvariants == 1 ? "" : "s", e->nseeds, e->nseeds == 1 ? "" : "s", vp_experiment_runs(e),
                threads, threads == 1 ? "" : "s");
+    if (!quiet && mpi)
+        printf("varprop: MPI: %d ranks, one run at a time each, on %ld thread%s per rank\n", vp_mpi_size(mpi),
+               threads, threads == 1 ? "" : "s");
     s = vp_runner_run(e, &o, &res, &err);
+    vp_mpi_end(mpi, s, &err); /* the other ranks are done: they exit while rank 0 draws */
+    if (rank > 0) {
+        vp_folder_release(&lock);
+        vp_shard_free(sh);
+        free(source);
+        vp_experiment_free(e);
+        return 0; /* a rank's failures are reported by rank 0 */
+    }
     if (s == VP_ERR_INTERRUPTED && res.kept) {
         fprintf(stderr, "varprop: %s; %s already held %ld runs of this config, more than that: they were kept "
                         "as they are (the runs finished now are in %s/" VP_DIR_PARTS ").\n"
-                        "varprop: resume with: varprop run %s%s --resume -o %s\n",
-                err.msg, dir, res.kept, dir, config, again, dir);
+                        "varprop: resume with: %svarprop run %s%s --resume -o %s\n",
+                err.msg, dir, res.kept, dir, launch, config, again, dir);
     } else if (s == VP_ERR_INTERRUPTED) {
         if (sh)
             fprintf(stderr, "varprop: %s; %s/" VP_DIR_PARTS " holds the %d complete runs of the slice.\n", err.msg,
@@ -176,7 +206,7 @@ int vp_cmd_run(int argc, char **argv)
         else
             fprintf(stderr, "varprop: %s; the CSV files in %s hold the %d complete runs.\n", err.msg, dir,
                     res.done + res.skipped);
-        fprintf(stderr, "varprop: resume with: varprop run %s%s --resume -o %s\n", config, again, dir);
+        fprintf(stderr, "varprop: resume with: %svarprop run %s%s --resume -o %s\n", launch, config, again, dir);
     } else if (s) {
         fprintf(stderr, "varprop: %s\n", err.msg);
     } else if (res.nothing_to_resume) {

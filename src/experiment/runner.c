@@ -19,6 +19,7 @@
 #include "base/sysmem.h"
 #include "core/data.h"
 #include "experiment/fragments.h"
+#include "experiment/mpi_run.h"
 #include "experiment/job.h"
 #include "experiment/predict.h"
 #include "experiment/run.h"
@@ -115,11 +116,10 @@ static void progress(vp_job *j)
     fflush(o->log);
 }
 
-/* The next run for a worker whose last run was of group *g (-1: none): the next
- * run of the same group while it has one, else the first run of the next group
+/* vp_job_next (job.h): the next run of the same group while it has one, else the first run of the next group
  * nobody has started, else (the tail of the sweep) a run of the group with the
  * most runs left, so that no worker idles while another has a queue. Under lock. */
-static int next_run(vp_job *j, int *g)
+int vp_job_next(vp_job *j, int *g)
 {
     if (*g < 0 || j->groups.next[*g] == j->groups.beg[*g + 1]) {
         if (j->next_group < j->groups.ngroups) {
@@ -147,7 +147,7 @@ static void *worker(void *arg)
     for (;;) {
         pthread_mutex_lock(&j->lock);
         int stop = j->status != VP_OK || (j->o->stop && *j->o->stop);
-        int r = stop ? -1 : next_run(j, &g);
+        int r = stop ? -1 : vp_job_next(j, &g);
         pthread_mutex_unlock(&j->lock);
         if (r < 0) break;
         vp_err e;
@@ -185,7 +185,7 @@ vp_status vp_runner_run(const vp_experiment *e, const vp_runner_opts *o, vp_runn
 
     /* Memory, before anything is allocated or written. */
     int workers = o->threads < total ? o->threads : total;
-    if (workers < 1) workers = 1;
+    if (workers < 1 || o->mpi) workers = 1; /* MPI: one run at a time per rank, on all its threads */
     vp_status ms = fit_workers(e, workers, &workers, err);
     if (ms) return ms;
     /* OpenBLAS always runs one thread per call: its own threading splits a product by
@@ -229,6 +229,10 @@ vp_status vp_runner_run(const vp_experiment *e, const vp_runner_opts *o, vp_runn
         }
         j.data = data;
     }
+    if (vp_mpi_rank(o->mpi) > 0) { /* another rank of an MPI job: runs what rank 0 assigns */
+        s = vp_mpi_work(&j, err);
+        goto end;
+    }
     const vp_claim claim = { VP_FILE_MARKER, VP_FOLDER_STAMP, 1, 0, vp_runner_legacy_folder };
     if (!lock->held && (s = vp_folder_claim(o->out_dir, &claim, lock, err))) goto end;
     if (o->resume && (s = vp_frag_check_resume(&j, &res->nothing_to_resume, err))) goto end;
@@ -263,7 +267,8 @@ vp_status vp_runner_run(const vp_experiment *e, const vp_runner_opts *o, vp_runn
         if (pthread_create(&tid[started], NULL, worker, &j) == 0) started++;
     cl = malloc(sizeof *cl); /* while the other workers run */
     if (cl) vp_predict_critical_line(e, cl);
-    worker(&j);
+    if (o->mpi) vp_mpi_serve(&j); /* the runs spread over the ranks (mpi_run.h) */
+    else worker(&j);
     for (int t = 0; t < started; t++) pthread_join(tid[t], NULL);
     pthread_mutex_destroy(&j.lock);
     res->done = j.finished;
