@@ -186,8 +186,8 @@ int vp_cmd_run(int argc, char **argv)
         printf("varprop: MPI: %d ranks, one run at a time each, on %ld thread%s per rank\n", vp_mpi_size(mpi),
                threads, threads == 1 ? "" : "s");
     s = vp_runner_run(e, &o, &res, &err);
-    vp_mpi_end(mpi, s, &err); /* the other ranks are done: they exit while rank 0 draws */
     if (rank > 0) {
+        vp_mpi_end(mpi, s, &err);
         vp_folder_release(&lock);
         vp_shard_free(sh);
         free(source);
@@ -220,10 +220,13 @@ int vp_cmd_run(int argc, char **argv)
             printf("varprop: weights drawn %d times for %d runs (runs that differ only in the activation "
                    "or input share them)\n", res.draws, res.done);
         if (!quiet) printf("varprop: results in %s/ (" VP_FILE_LAYERS ", " VP_FILE_RUNS ", " VP_FILE_CONFIG ")\n", dir);
+        vp_mpi_end(mpi, s, &err); /* the other ranks are done: they exit while rank 0 draws */
+        mpi = NULL;
         vp_cli_signal_phase(VP_SIG_CHARTS);
         if (!no_plot) s = vp_cli_draw_charts(dir, plots, quiet, &lock, stop, &err);
     }
     vp_folder_release(&lock);
+    vp_mpi_end(mpi, s, &err); /* after every message: with a dead rank it ends the job */
     vp_shard_free(sh);
     free(source);
     vp_experiment_free(e);

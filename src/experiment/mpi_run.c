@@ -67,6 +67,7 @@ struct vp_mpi {
     int rank, size;
     int worked;       /* this rank reached vp_mpi_work / vp_mpi_serve */
     int *released;    /* rank 0: per rank, 1 once told NOMORE or ABORT answered */
+    int lost;         /* rank 0: a rank did not answer ABORT (dead): MPI_Finalize would wait for it */
 };
 
 int vp_mpi_built(void) { return 1; }
@@ -352,16 +353,18 @@ static void abort_round(vp_job *j, vp_mpi *m, rank_state *rs)
         for (int i = 1; i < m->size; i++) waiting |= !m->released[i];
         if (waiting) nap();
     }
-    for (int i = 0; log && i < m->size; i++) {
-        if (rs[i].held < 0) continue;
-        int v = rs[i].held / j->e->nseeds;
-        unsigned long long seed = (unsigned long long)j->e->seeds[rs[i].held % j->e->nseeds];
-        if (i == 0 || m->released[i])
-            fprintf(log, "varprop: %s stopped with run %d (variant %d, seed %llu) in progress\n", rs[i].who,
-                    rs[i].held, v, seed);
+    for (int i = 0; i < m->size; i++) {
+        int silent = i > 0 && !m->released[i];
+        m->lost |= silent;
+        if (!log || (rs[i].held < 0 && !silent)) continue;
+        char what[160] = "no run";
+        if (rs[i].held >= 0)
+            snprintf(what, sizeof what, "run %d (variant %d, seed %llu)", rs[i].held, rs[i].held / j->e->nseeds,
+                     (unsigned long long)j->e->seeds[rs[i].held % j->e->nseeds]);
+        if (silent)
+            fprintf(log, "varprop: %s did not answer (it died or hangs); it held %s\n", rs[i].who, what);
         else
-            fprintf(log, "varprop: %s did not answer (it died or hangs); it held run %d (variant %d, seed %llu)\n",
-                    rs[i].who, rs[i].held, v, seed);
+            fprintf(log, "varprop: %s stopped with %s in progress\n", rs[i].who, what);
     }
     for (int i = 1; i < m->size; i++) m->released[i] = 1; /* a dead rank answers nothing more */
 }
@@ -510,8 +513,14 @@ void vp_mpi_end(vp_mpi *m, vp_status s, const vp_err *err)
             m->released[from] = 1;
         }
     }
+    int lost = m->lost;
     free(m->released);
     free(m);
+    if (lost) { /* a dead rank never reaches MPI_Finalize's barrier: end the job */
+        fflush(stdout);
+        fflush(stderr);
+        MPI_Abort(MPI_COMM_WORLD, 130);
+    }
     MPI_Finalize();
 }
 

@@ -54,7 +54,9 @@ void vp_mpi_serve(vp_job *j);
 vp_status vp_mpi_work(vp_job *j, vp_err *err);
 
 /* Every rank, at the end (NULL-safe): a rank that failed before it worked tells rank 0
- * (status s, err); rank 0 releases every rank still waiting; then MPI_Finalize. */
+ * (status s, err); rank 0 releases every rank still waiting; then MPI_Finalize -- or,
+ * when a rank died, MPI_Abort (exit 130 for the job), since MPI_Finalize would wait for
+ * it forever: call it after everything is written and said. */
 void vp_mpi_end(vp_mpi *m, vp_status s, const vp_err *err);
 
 #endif
