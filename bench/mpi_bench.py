@@ -2,7 +2,9 @@
 """mpi_bench.py: runs per second against MPI ranks on this machine, and the projected
 efficiency of `mpirun -np 64 varprop run` on a 64-node cluster from the measured per-run
 times and message sizes (the model is printed with the numbers; docs/benchmarks.md,
-"Across machines"). Run by bench/mpi_bench.sh (`sh bench/mpi_bench.sh`), ~2 minutes.
+"Across machines"). Run by bench/mpi_bench.sh (`sh bench/mpi_bench.sh`), ~4 minutes; with
+--docs the section "## Across machines" of docs/benchmarks.md is replaced (or added at the
+end) by what it prints.
 
 Workloads (bench/w1_reference.json is the 84-run reference sweep of `make bench`):
   ref   the reference sweep: realistic runs (tens of ms each)
@@ -10,7 +12,7 @@ Workloads (bench/w1_reference.json is the 84-run reference sweep of `make bench`
         rank 0's cost to receive, write (synced), check and assemble a run -- the
         serial part that bounds how many ranks one rank 0 can feed.
 """
-import json, os, shutil, statistics, subprocess, sys, tempfile, time
+import contextlib, io, json, os, shutil, statistics, subprocess, sys, tempfile, time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 VP = os.path.join(ROOT, "varprop")
@@ -41,6 +43,38 @@ def run_seconds(path):
 
 
 def main():
+    if "--docs" in sys.argv:
+        buf = io.StringIO()
+        with contextlib.redirect_stdout(buf):
+            loads = measure()
+        text = buf.getvalue()
+        print(text)
+        path = os.path.join(ROOT, "docs", "benchmarks.md")
+        with open(path) as f:
+            doc = f.read()
+        head = "## Across machines\n"
+        if head in doc:
+            start = doc.index(head)
+            nxt = doc.find("\n## ", start + len(head))
+            doc = doc[:start] + head + "\n" + SECTION_INTRO % loads + text + (doc[nxt + 1:] if nxt >= 0 else "")
+        else:
+            doc = doc.rstrip("\n") + "\n\n" + head + "\n" + SECTION_INTRO % loads + text
+        with open(path, "w") as f:
+            f.write(doc)
+        return 0
+    measure()
+    return 0
+
+
+SECTION_INTRO = """Written by `sh bench/mpi_bench.sh --docs` (bench/mpi_bench.py; `make bench` rewrites this whole
+file: run it again after). MPI ranks and shards: docs/cluster.md. Load average
+before and after: %s.
+
+"""
+
+
+def measure():
+    load0 = "%.2f %.2f %.2f" % os.getloadavg()
     tmp = tempfile.mkdtemp(prefix="varprop-mpibench-")
     tiny = {"name": "tiny", "seeds": 1000, "theory": False, "network": {"depth": 2, "width": 8},
             "input": {"batch": 8}, "sweep": {"network.activation": ["relu", "tanh"]}}
@@ -72,7 +106,7 @@ def main():
         measured[(w, "msg")] = frag / len(secs)
         measured[(w, "runs")] = len(secs)
 
-    print("### Measured on this machine (%d cores)\n" % os.cpu_count())
+    print("### Measured on this machine (%d cores; best and median of %d)\n" % (os.cpu_count(), REPEAT))
     print("| workload | how | runs | best s | median s | runs/s |")
     print("|---|---|---:|---:|---:|---:|")
     for w, label, n, tmin, tmed, rps in rows:
@@ -82,7 +116,10 @@ def main():
     for w in ("ref", "tiny"):
         print("- %s: mean run %.2f ms (runs.csv `seconds`, one thread), %.0f bytes of fragments per run"
               % (w, 1e3 * measured[(w, "run_s")], measured[(w, "msg")]))
-    print("- rank 0's serial cost per run (tiny, mpirun -np 2: wall / runs): t0 = %.3f ms" % (1e3 * t0))
+    print("- rank 0's cost per run (tiny, mpirun -np 2: wall / runs): t0 = %.3f ms. An upper bound of its serial"
+          % (1e3 * t0))
+    print("  part: with 2 ranks on 2 cores it includes both ranks' own work and the fragments' fsyncs (made by")
+    print("  rank 0's 4 writer threads, overlapped), so the E(64) below are lower bounds")
     print()
     print("### Projected efficiency at 64 nodes\n")
     print("Model (one rank per node, each running one run at a time on all its cores; rank 0 also")
@@ -108,6 +145,7 @@ def main():
     print("Runs of the reference sweep at width 1000+ (seconds each) make the communication and")
     print("rank 0's share vanish; the tiny runs show the floor: rank 0 feeds at most 1/t0 runs per second.")
     shutil.rmtree(tmp, ignore_errors=True)
+    return "%s -> %.2f %.2f %.2f (2 cores: other processes shared the machine)" % ((load0,) + os.getloadavg())
 
 
 if __name__ == "__main__":
