@@ -179,6 +179,13 @@ Test(shard, every_merge_refusal_exits_2_and_writes_nothing)
     refused(a, "share their N");
     snprintf(a, sizeof a, "'%s/%s'", D("nothing-here"));
     refused(a, "not a shard folder");
+    { /* into a shard's own folder: its fragments would be cleared */
+        char *err = NULL;
+        int rc = vt_run(dir, NULL, &err, "merge '%s/c-1' '%s/c-2' '%s/c-3' -o '%s/c-2' --no-plot", dir, dir, dir, dir);
+        cr_expect_eq(rc, 2, "exit %d: %s", rc, err);
+        cr_expect(strstr(err, "is shard 2/3 itself"), "%s", err);
+        free(err);
+    }
 
     /* another version: the marker edited */
     char path[400], *m;

@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
@@ -208,6 +209,11 @@ vp_status vp_merge_write(const vp_merge *m, const vp_experiment *e, const vp_run
     const vp_claim claim = { VP_FILE_MARKER, VP_FOLDER_STAMP, 1, 0, vp_runner_legacy_folder };
     int staged = 0;
     vp_status s = slice && j.sums && cl ? VP_OK : vp_fail(err, VP_ERR_NOMEM, "out of memory");
+    struct stat so, sd;
+    for (int k = 0; !s && k < m->n; k++) /* the output's .parts is cleared first: never a shard's */
+        if (stat(o->out_dir, &so) == 0 && stat(m->dir[k], &sd) == 0 && so.st_dev == sd.st_dev && so.st_ino == sd.st_ino)
+            s = vp_fail(err, VP_ERR_USAGE, "-o %s is shard %d/%d itself: merge into another folder", o->out_dir, k + 1,
+                        m->n);
     if (!s) s = vp_shard_assign(e, m->n, slice, err);
     if (!s) s = vp_path_join(j.parts, sizeof j.parts, o->out_dir, VP_DIR_PARTS, err);
     if (!s && !lock->held) s = vp_folder_claim(o->out_dir, &claim, lock, err);

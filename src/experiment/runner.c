@@ -237,7 +237,7 @@ vp_status vp_runner_run(const vp_experiment *e, const vp_runner_opts *o, vp_runn
     if (!lock->held && (s = vp_folder_claim(o->out_dir, &claim, lock, err))) goto end;
     if (o->resume && (s = vp_frag_check_resume(&j, &res->nothing_to_resume, err))) goto end;
     if (res->nothing_to_resume) goto end;
-    if (o->shard) vp_shard_unseal(o->out_dir); /* sealed again when the slice is complete */
+    vp_shard_unseal(o->out_dir); /* a shard's marker: sealed again when its slice is complete */
     if ((s = vp_frag_prepare(j.parts, err))) goto end;
     if (!o->resume) vp_frag_clear(j.parts, 0);
     if ((s = vp_frag_stage_config(&j, err))) goto end;
