@@ -36,10 +36,14 @@ static int built_with_mpi(void)
     return system(cmd) == 0;
 }
 
-/* The mpirun words in front of the binary (root needs the flag). */
+/* The mpirun words in front of the binary (root needs the flag). Open MPI leaks at
+ * MPI_Finalize from plugins it has already unloaded (LeakSanitizer cannot even name them,
+ * so no suppression can match): under `make sanitize` the ranks check everything else. */
 static const char *mpirun(void)
 {
-    return geteuid() == 0 ? "mpirun --allow-run-as-root --oversubscribe -np 2" : "mpirun --oversubscribe -np 2";
+    return geteuid() == 0
+               ? "env ASAN_OPTIONS=detect_leaks=0 mpirun -x ASAN_OPTIONS --allow-run-as-root --oversubscribe -np 2"
+               : "env ASAN_OPTIONS=detect_leaks=0 mpirun -x ASAN_OPTIONS --oversubscribe -np 2";
 }
 
 static int skip_without_mpi(void)
@@ -152,8 +156,11 @@ Test(mpi, a_killed_rank_is_reported_and_resume_completes)
     char out[300], parts[320], cmd[2400];
     snprintf(out, sizeof out, "%s/mpi", dir);
     snprintf(parts, sizeof parts, "%s/.parts", out);
-    /* mpirun in the background, through the shell (its flags), output into dir */
-    snprintf(cmd, sizeof cmd, "%s '%s' run '%s/c.json' -o '%s' --no-plot --quiet --threads 1 </dev/null >'%s/o' 2>'%s/e'; "
+    /* mpirun in the background, through the shell (its flags), output into dir. mpirun
+     * SIGKILLs every rank 1 s after a death by default; a slower build (ASan) may need
+     * longer to publish the CSVs of the finished runs and say how to resume (the knob
+     * docs/cluster.md gives) */
+    snprintf(cmd, sizeof cmd, "%s --mca odls_base_sigkill_timeout 20 '%s' run '%s/c.json' -o '%s' --no-plot --quiet --threads 1 </dev/null >'%s/o' 2>'%s/e'; "
              "echo $? > '%s/rc'", mpirun(), vt_bin(), dir, out, dir, dir, dir);
     char *argv[] = { (char *)"sh", (char *)"-c", cmd, NULL };
     pid_t sh = fork();
