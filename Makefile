@@ -20,6 +20,21 @@ SANFLAGS ?=
 ALL_CFLAGS = $(CFLAGS) $(SANFLAGS) -Isrc -std=c11 -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L -MMD -MP $(WARN) \
            -I/usr/include/x86_64-linux-gnu/openblas-pthread
 LDLIBS  := -lcjson -lopenblas -lz -lm -lpthread
+# MPI (optional): when Open MPI's mpicc is found (Debian: libopenmpi-dev), varprop is built
+# with it, so `mpirun -np N ./varprop run CONFIG.json` spreads the runs over N ranks
+# (docs/cluster.md); `make MPI=0` builds without. MPI's headers are system headers for
+# the warning set. Without MPI, varprop refuses to run under mpirun rather than run N copies.
+MPI     ?= 1
+MPICC   ?= mpicc
+ifeq ($(MPI),1)
+MPI_LINK := $(shell $(MPICC) --showme:link 2>/dev/null)
+endif
+ifneq ($(MPI_LINK),)
+MPI_INC  := $(patsubst -I%,-isystem %,$(shell $(MPICC) --showme:compile 2>/dev/null))
+ALL_CFLAGS += -DVP_HAVE_MPI $(MPI_INC)
+LDLIBS  += $(MPI_LINK)
+$(info varprop: building with MPI ($(MPICC)))
+endif
 SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 BUILD   ?= build
@@ -35,7 +50,8 @@ TEST_SRC := $(wildcard tests/test_*.c) tests/harness.c
 TEST_OBJ := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%.o)
 
 DEB_PKGS := libcjson-dev libopenblas-dev librandom123-dev gnuplot-nox libcriterion-dev \
-            zlib1g-dev dataset-fashion-mnist clang-14 libclang-rt-14-dev python3-torch
+            zlib1g-dev dataset-fashion-mnist clang-14 libclang-rt-14-dev python3-torch \
+            libopenmpi-dev openmpi-bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: all deps test unit sanitize demo bench bench-act fuzz clean valgrind docs golden

@@ -19,7 +19,7 @@ static vp_runner_result run_config_opt(const char *json, int threads, int no_sha
     vp_err err;
     vp_config_opts co = { 0 };
     cr_assert_eq(vp_config_parse(json, strlen(json), "t", &co, &e, &err), VP_OK, "%s", err.msg);
-    vp_runner_opts o = { dir, threads, 0, 0, NULL, NULL, NULL, no_share, NULL };
+    vp_runner_opts o = { dir, threads, 0, 0, NULL, NULL, NULL, no_share, NULL, NULL, NULL };
     vp_runner_result res;
     cr_assert_eq(vp_runner_run(e, &o, &res, &err), VP_OK, "%s", err.msg);
     vp_experiment_free(e);

@@ -42,7 +42,7 @@ Test(theory_e2e, measured_variances_match_the_mean_field_predictions, .timeout =
     vp_err err;
     vp_config_opts co = { 0 };
     cr_assert_eq(vp_config_parse(CONFIG, strlen(CONFIG), "e2e", &co, &e, &err), VP_OK, "%s", err.msg);
-    vp_runner_opts o = { dir, 2, 0, 0, NULL, NULL, NULL, 0, NULL };
+    vp_runner_opts o = { dir, 2, 0, 0, NULL, NULL, NULL, 0, NULL, NULL, NULL };
     vp_runner_result res;
     cr_assert_eq(vp_runner_run(e, &o, &res, &err), VP_OK, "%s", err.msg);
     vp_experiment_free(e);

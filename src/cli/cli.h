@@ -7,6 +7,10 @@
 #ifndef VP_CLI_H
 #define VP_CLI_H
 
+#include <signal.h>
+#include "base/err.h"
+#include "base/lock.h"
+
 int vp_cmd_run(int argc, char **argv);
 int vp_cmd_list(int argc, char **argv);
 int vp_cmd_init(int argc, char **argv);
@@ -14,5 +18,12 @@ int vp_cmd_plot(int argc, char **argv);
 int vp_cmd_theory(int argc, char **argv);
 int vp_cmd_gain(int argc, char **argv);
 int vp_cmd_advise(int argc, char **argv);
+int vp_cmd_merge(int argc, char **argv);
+
+/* The charts and report of results folder `results` into `plots` (NULL: the default
+ * plots/<name>/), as `run` and `merge` draw them after their results (cmd_run.c):
+ * gnuplot missing is a warning, failing an error; results_lock may hold the folder. */
+vp_status vp_cli_draw_charts(const char *results, const char *plots, int quiet, const vp_folder_lock *results_lock,
+                             volatile sig_atomic_t *stop, vp_err *err);
 
 #endif

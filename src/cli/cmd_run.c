@@ -1,6 +1,7 @@
 /* cmd_run: `varprop run CONFIG.json [-o DIR] [--threads N] [--quiet] [--resume]
- * [--max-runs N]` -- parse the config, run every variant x seed, write the results
- * folder, print the summary, draw the charts. Signals: cli_signal.h. */
+ * [--max-runs N] [--shard K/N]` -- parse the config, run every variant x seed (or the
+ * slice K of N: experiment/shard.h), write the results folder, print the summary, draw
+ * the charts. Signals: cli_signal.h. */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,11 +17,14 @@
 #include "experiment/config.h"
 #include "present/plot.h"
 #include "experiment/runner.h"
+#include "experiment/shard.h"
+#include "experiment/mpi_run.h"
+#include "base/fsutil.h"
 
 /* Charts after the measurements: gnuplot missing is a warning (the CSV results
  * stand), gnuplot failing is an error (exit 1). The plots folder is claimed like the
  * results folder (held by `results_lock` already when it is the same folder). */
-static vp_status draw_charts(const char *results, const char *plots, int quiet, const vp_folder_lock *results_lock,
+vp_status vp_cli_draw_charts(const char *results, const char *plots, int quiet, const vp_folder_lock *results_lock,
                              volatile sig_atomic_t *stop, vp_err *err)
 {
     char pdir[4096];
@@ -61,7 +65,7 @@ static const char *replaced_input(const char *config, const char *dir)
 
 static const char USAGE[] =
     "usage: varprop run CONFIG.json [-o DIR] [--plots DIR] [--no-plot] [--threads N] [--quiet]\n"
-    "                   [--resume] [--max-runs N] [--no-share]\n"
+    "                   [--resume] [--max-runs N] [--no-share] [--shard K/N]\n"
     "\n"
     "Runs every variant x seed of the experiment config and writes " VP_FILE_LAYERS ", " VP_FILE_RUNS "\n"
     "and " VP_FILE_CONFIG " (plus " VP_FILE_HIST " / " VP_FILE_JACOBIAN " when asked for) into DIR (default\n"
@@ -77,11 +81,14 @@ static const char USAGE[] =
     "                 2^31-1 runs and 1,000,001 variants)\n"
     "  --no-share     draw every run's weights itself, even where runs that differ only in\n"
     "                 the activation could share one draw (same results; for timing)\n"
+    "  --shard K/N    run only slice K of N of the sweep (1 <= K <= N) into a shard folder\n"
+    "                 (default results/<name>-shard-K-of-N/); join the N shards with\n"
+    "                 varprop merge (docs/cluster.md)\n"
     "  -h, --help     this help\n";
 
 int vp_cmd_run(int argc, char **argv)
 {
-    const char *config = NULL, *out = NULL, *plots = NULL;
+    const char *config = NULL, *out = NULL, *plots = NULL, *shard_arg = NULL;
     long threads = sysconf(_SC_NPROCESSORS_ONLN), max_runs = VP_DEFAULT_MAX_RUNS;
     int quiet = 0, resume = 0, no_plot = 0, no_share = 0;
     const vp_cli_opt opts[] = {
@@ -93,6 +100,7 @@ int vp_cmd_run(int argc, char **argv)
         { .name = "--resume", .flag = &resume },
         { .name = "--max-runs", .num_l = &max_runs, .lo = 0, .hi = 1L << 40 },
         { .name = "--no-share", .flag = &no_share },
+        { .name = "--shard", .str = &shard_arg },
         { .name = NULL },
     };
     const vp_cli_cmd cmd = { .cmd = "run", .usage = USAGE, .opts = opts, .arg = &config,
@@ -101,58 +109,126 @@ int vp_cmd_run(int argc, char **argv)
     if (rc >= 0) return rc;
     if (!config) return vp_cli_usage_error("run", "missing CONFIG.json");
     if (threads < 1) threads = 1;
-
     vp_err err;
+    int shard_k = 0, shard_n = 0;
+    if (shard_arg && vp_shard_parse(shard_arg, &shard_k, &shard_n, &err))
+        return vp_cli_usage_error("run", "%s", err.msg);
+
+    /* Under mpirun every rank runs this; rank 0 reads the config and the others get its
+     * text (their machines may not have the file), then each parses it. */
+    vp_mpi *mpi = NULL;
+    if (vp_mpi_env_size() > 1) {
+        const char *rk = getenv("OMPI_COMM_WORLD_RANK") ? getenv("OMPI_COMM_WORLD_RANK") : getenv("PMI_RANK");
+        vp_status ms = vp_mpi_start(&mpi, &err);
+        if (ms) {
+            if (!rk || strcmp(rk, "0") == 0) fprintf(stderr, "varprop: %s\n", err.msg);
+            vp_mpi_end(mpi, ms, &err);
+            return vp_exit_code(ms);
+        }
+    }
+    int rank = vp_mpi_rank(mpi);
+    if (rank > 0) quiet = no_plot = 1;
     vp_experiment *e = NULL;
     vp_config_opts copts = { max_runs };
-    vp_status s = vp_config_load(config, &copts, &e, &err);
-    if (s) {
-        fprintf(stderr, "varprop: %s\n", err.msg);
-        return vp_exit_code(s);
+    vp_shard shard = { 0 }, *sh = NULL;
+    char *source = NULL;
+    long source_len = -1;
+    vp_status s = VP_OK;
+    if (rank == 0) {
+        s = vp_config_load(config, &copts, &e, &err);
+        size_t n = 0; /* the config's own text: for the shard marker (merge) and the other ranks */
+        if (!s && (shard_arg || mpi) && !(s = vp_read_file(config, (size_t)64 << 20, &source, &n, &err)))
+            source_len = (long)n;
     }
-    char dir[4096];
-    if (out) snprintf(dir, sizeof dir, "%s", out);
-    else snprintf(dir, sizeof dir, "results/%s", e->name);
-    const char *own = replaced_input(config, dir);
-    if (own) {
-        fprintf(stderr, "varprop: %s is %s/%s, a file this run writes: copy the config elsewhere or choose "
-                        "another -o\n", config, dir, own);
+    if (mpi) {
+        vp_err merr;
+        vp_status ms = vp_mpi_share_text(mpi, &source, &source_len, &merr);
+        if (rank > 0 && !ms && source_len < 0) ms = vp_fail(&merr, VP_ERR_CONFIG, "rank 0 could not read the config");
+        if (rank > 0 && !ms) ms = vp_config_parse(source, (size_t)source_len, config, &copts, &e, &merr);
+        if (!s && ms) { s = ms; err = merr; }
+    }
+    if (!s && shard_arg) s = vp_shard_plan(e, shard_k, shard_n, source, (size_t)source_len, &shard, &err);
+    if (!s && shard_arg) sh = &shard;
+    char dir[4096] = "";
+    if (!s && out) snprintf(dir, sizeof dir, "%s", out);
+    else if (!s && sh) snprintf(dir, sizeof dir, "results/%s-shard-%d-of-%d", e->name, sh->k, sh->n);
+    else if (!s) snprintf(dir, sizeof dir, "results/%s", e->name);
+    const char *own = !s && rank == 0 ? replaced_input(config, dir) : NULL;
+    if (own)
+        s = vp_fail(&err, VP_ERR_USAGE, "%s is %s/%s, a file this run writes: copy the config elsewhere or choose "
+                    "another -o", config, dir, own);
+    if (s) {
+        if (rank == 0) fprintf(stderr, "varprop: %s\n", err.msg);
+        vp_mpi_end(mpi, s, &err);
+        vp_shard_free(sh);
+        free(source);
         vp_experiment_free(e);
-        return 2;
+        return rank == 0 ? vp_exit_code(s) : 0;
     }
 
     volatile sig_atomic_t *stop = vp_cli_signals(VP_SIG_RUNS);
     vp_folder_lock lock = VP_FOLDER_LOCK_INIT; /* the results folder, held through the charts */
-    vp_runner_opts o = { dir, (int)threads, !quiet && isatty(2), resume, stop,
-                         quiet ? NULL : stdout, stderr, no_share, &lock };
+    vp_runner_opts o = { dir, (int)threads, !quiet && !mpi && isatty(2), resume, stop,
+                         quiet ? NULL : stdout, rank ? NULL : stderr, no_share, &lock, sh, mpi };
     vp_runner_result res;
-    if (!quiet)
+    char again[64] = "", launch[64] = "";
+    if (sh) snprintf(again, sizeof again, " --shard %d/%d", sh->k, sh->n);
+    if (mpi) snprintf(launch, sizeof launch, "mpirun -np %d ", vp_mpi_size(mpi));
+    if (!quiet && sh)
+        printf("varprop: %s: shard %d/%d: %d of %ld runs (%d variant%s x %d seed%s), %ld thread%s\n", e->name, sh->k,
+               sh->n, sh->count, vp_experiment_runs(e), e->nvariants, e->nvariants == 1 ? "" : "s", e->nseeds,
+               e->nseeds == 1 ? "" : "s", threads, threads == 1 ? "" : "s");
+    else if (!quiet)
         printf("varprop: %s: %d variant%s x %d seed%s = %ld runs, %ld thread%s\n", e->name, e->nvariants,
                e->nvariants == 1 ? "" : "s", e->nseeds, e->nseeds == 1 ? "" : "s", vp_experiment_runs(e),
                threads, threads == 1 ? "" : "s");
+    if (!quiet && mpi)
+        printf("varprop: MPI: %d ranks, one run at a time each, on %ld thread%s per rank\n", vp_mpi_size(mpi),
+               threads, threads == 1 ? "" : "s");
     s = vp_runner_run(e, &o, &res, &err);
+    if (rank > 0) {
+        vp_mpi_end(mpi, s, &err);
+        vp_folder_release(&lock);
+        vp_shard_free(sh);
+        free(source);
+        vp_experiment_free(e);
+        return 0; /* a rank's failures are reported by rank 0 */
+    }
     if (s == VP_ERR_INTERRUPTED && res.kept) {
         fprintf(stderr, "varprop: %s; %s already held %ld runs of this config, more than that: they were kept "
                         "as they are (the runs finished now are in %s/" VP_DIR_PARTS ").\n"
-                        "varprop: resume with: varprop run %s --resume -o %s\n",
-                err.msg, dir, res.kept, dir, config, dir);
+                        "varprop: resume with: %svarprop run %s%s --resume -o %s\n",
+                err.msg, dir, res.kept, dir, launch, config, again, dir);
     } else if (s == VP_ERR_INTERRUPTED) {
-        fprintf(stderr, "varprop: %s; the CSV files in %s hold the %d complete runs.\n"
-                        "varprop: resume with: varprop run %s --resume -o %s\n",
-                err.msg, dir, res.done + res.skipped, config, dir);
+        if (sh)
+            fprintf(stderr, "varprop: %s; %s/" VP_DIR_PARTS " holds the %d complete runs of the slice.\n", err.msg,
+                    dir, res.done + res.skipped);
+        else
+            fprintf(stderr, "varprop: %s; the CSV files in %s hold the %d complete runs.\n", err.msg, dir,
+                    res.done + res.skipped);
+        fprintf(stderr, "varprop: resume with: %svarprop run %s%s --resume -o %s\n", launch, config, again, dir);
     } else if (s) {
         fprintf(stderr, "varprop: %s\n", err.msg);
     } else if (res.nothing_to_resume) {
         fprintf(stderr, "varprop: nothing to resume: %s holds all %d runs of this config\n", dir, res.total);
+    } else if (sh) {
+        if (!quiet)
+            printf("varprop: shard %d/%d complete in %s/ (%d runs); when all %d are, join them with: "
+                   "varprop merge SHARD_DIR... -o DIR\n", sh->k, sh->n, dir, sh->count, sh->n);
     } else {
         if (!quiet && res.draws < res.done)
             printf("varprop: weights drawn %d times for %d runs (runs that differ only in the activation "
                    "or input share them)\n", res.draws, res.done);
         if (!quiet) printf("varprop: results in %s/ (" VP_FILE_LAYERS ", " VP_FILE_RUNS ", " VP_FILE_CONFIG ")\n", dir);
+        vp_mpi_end(mpi, s, &err); /* the other ranks are done: they exit while rank 0 draws */
+        mpi = NULL;
         vp_cli_signal_phase(VP_SIG_CHARTS);
-        if (!no_plot) s = draw_charts(dir, plots, quiet, &lock, stop, &err);
+        if (!no_plot) s = vp_cli_draw_charts(dir, plots, quiet, &lock, stop, &err);
     }
     vp_folder_release(&lock);
+    vp_mpi_end(mpi, s, &err); /* after every message: with a dead rank it ends the job */
+    vp_shard_free(sh);
+    free(source);
     vp_experiment_free(e);
     return vp_exit_code(s);
 }

@@ -23,6 +23,7 @@ static const command COMMANDS[] = {
     { "plot", vp_cmd_plot, "redraw the charts and report of a results folder" },
     { "theory", vp_cmd_theory, "mean-field theory: q*, chi1, depth scales, phase, critical line" },
     { "gain", vp_cmd_gain, "initialization gains: PyTorch, variance-preserving, critical" },
+    { "merge", vp_cmd_merge, "join the shards of a sweep (run --shard K/N) into one results folder" },
     { "advise", vp_cmd_advise, "the initialization that keeps signal and gradient alive through L layers" },
 };
 #define NCOMMANDS (sizeof COMMANDS / sizeof COMMANDS[0])

@@ -82,6 +82,18 @@ static vp_status frag_begin(frag_set *fs, vp_err *err)
     return fs->mem ? VP_OK : vp_fail(err, VP_ERR_NOMEM, "out of memory");
 }
 
+vp_status vp_frag_put(const vp_job *j, int r, const char *ext, const char *buf, size_t len, vp_err *err)
+{
+    if (j->sink) return j->sink->put(j->sink, r, ext, buf, len, err);
+    char path[4200];
+    vp_afile f;
+    part_path(j, r, ext, path, sizeof path);
+    vp_status s = vp_afile_open(&f, path, err);
+    if (s) return s;
+    fwrite(buf, 1, len, f.fp);
+    return vp_afile_commit(&f, err);
+}
+
 /* Write the fragment formatted since frag_begin as run r's `ext` fragment (synced:
  * it must be on disk before the marker that vouches for it). */
 static vp_status frag_end(const vp_job *j, int r, const char *ext, frag_set *fs, vp_err *err)
@@ -89,13 +101,7 @@ static vp_status frag_end(const vp_job *j, int r, const char *ext, frag_set *fs,
     int bad = fclose(fs->mem) != 0;
     fs->mem = NULL;
     vp_status s = bad ? vp_fail(err, VP_ERR_NOMEM, "out of memory") : VP_OK;
-    char path[4200];
-    vp_afile f;
-    part_path(j, r, ext, path, sizeof path);
-    if (!s && !(s = vp_afile_open(&f, path, err))) {
-        fwrite(fs->buf, 1, fs->len, f.fp);
-        s = vp_afile_commit(&f, err);
-    }
+    if (!s) s = vp_frag_put(j, r, ext, fs->buf, fs->len, err);
     if (!s) {
         long rows;
         unsigned long crc;
@@ -167,13 +173,13 @@ vp_status vp_frag_write(const vp_job *j, int r, const vp_variant *var, const vp_
      * presence means the run is complete, and its lines say what each fragment holds,
      * so --resume still finds out if a crash lost a fragment's name or bytes (the
      * folder is not synced for each run: that would cost more than the check). */
-    vp_afile f;
-    char path[4200];
-    part_path(j, r, VP_PART_DONE, path, sizeof path);
-    if ((s = vp_afile_open(&f, path, err))) return s;
-    fprintf(f.fp, "%.17g %.17g %lld %lld\n", sum->act_ratio, sum->grad_ratio, sum->nonfinite, sum->subnormal);
-    for (int k = 0; k < fs.n; k++) fprintf(f.fp, "%s\n", fs.lines[k]);
-    return vp_afile_commit(&f, err);
+    if ((s = frag_begin(&fs, err))) return s;
+    fprintf(fs.mem, "%.17g %.17g %lld %lld\n", sum->act_ratio, sum->grad_ratio, sum->nonfinite, sum->subnormal);
+    for (int k = 0; k < fs.n; k++) fprintf(fs.mem, "%s\n", fs.lines[k]);
+    s = fclose(fs.mem) != 0 ? vp_fail(err, VP_ERR_NOMEM, "out of memory") : VP_OK;
+    if (!s) s = vp_frag_put(j, r, VP_PART_DONE, fs.buf, fs.len, err);
+    free(fs.buf);
+    return s;
 }
 
 /* ---- assembly ---- */

@@ -34,6 +34,10 @@ vp_status vp_frag_write(const vp_job *j, int r, const vp_variant *var, const vp_
                         const double *sv, const double *sq_len, const vp_train_out *tout,
                         const vp_run_sum *sum, double seconds, vp_err *err);
 
+/* Run r's fragment `ext` (a CSV's part or VP_PART_DONE): the bytes written atomically
+ * and synced into .parts -- or handed to j->sink when the job has one. */
+vp_status vp_frag_put(const vp_job *j, int r, const char *ext, const char *buf, size_t len, vp_err *err);
+
 /* layers.csv, runs.csv and (when some variant asks for them) histograms.csv and
  * jacobian.csv, staged in .parts: header + the fragments of every complete run. */
 vp_status vp_frag_assemble(const vp_job *j, vp_err *err);

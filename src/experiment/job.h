@@ -19,6 +19,13 @@
 #include "experiment/share.h"
 #include "theory/theory.h"
 
+/* Where a run's fragments go instead of the files in .parts/ (an MPI rank sends them
+ * to rank 0, which writes them: experiment/mpi_run.c); NULL in vp_job: the files. */
+typedef struct vp_frag_sink vp_frag_sink;
+struct vp_frag_sink {
+    vp_status (*put)(vp_frag_sink *self, int r, const char *ext, const char *buf, size_t len, vp_err *err);
+};
+
 /* Summary of one run, kept in memory (a few numbers per run) for the table. */
 typedef struct {
     int done;
@@ -46,7 +53,12 @@ typedef struct {
     vp_err err;
     double t0;
     pthread_mutex_t lock;
+    vp_frag_sink *sink;          /* NULL: fragments are files in parts */
 } vp_job;
+
+/* The next run for a worker whose last run was of group *g (-1: none), or -1 when every
+ * run has started; call under lock (runner.c). */
+int vp_job_next(vp_job *j, int *g);
 
 /* Monotonic wall clock in seconds. */
 static inline double vp_job_now(void)

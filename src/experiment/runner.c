@@ -19,10 +19,12 @@
 #include "base/sysmem.h"
 #include "core/data.h"
 #include "experiment/fragments.h"
+#include "experiment/mpi_run.h"
 #include "experiment/job.h"
 #include "experiment/predict.h"
 #include "experiment/run.h"
 #include "experiment/share.h"
+#include "experiment/shard.h"
 #include "experiment/summary_print.h"
 #include "experiment/train_run.h"
 #include "results/results.h"
@@ -117,11 +119,10 @@ static void progress(vp_job *j)
     fflush(o->log);
 }
 
-/* The next run for a worker whose last run was of group *g (-1: none): the next
- * run of the same group while it has one, else the first run of the next group
+/* vp_job_next (job.h): the next run of the same group while it has one, else the first run of the next group
  * nobody has started, else (the tail of the sweep) a run of the group with the
  * most runs left, so that no worker idles while another has a queue. Under lock. */
-static int next_run(vp_job *j, int *g)
+int vp_job_next(vp_job *j, int *g)
 {
     if (*g < 0 || j->groups.next[*g] == j->groups.beg[*g + 1]) {
         if (j->next_group < j->groups.ngroups) {
@@ -149,7 +150,7 @@ static void *worker(void *arg)
     for (;;) {
         pthread_mutex_lock(&j->lock);
         int stop = j->status != VP_OK || (j->o->stop && *j->o->stop);
-        int r = stop ? -1 : next_run(j, &g);
+        int r = stop ? -1 : vp_job_next(j, &g);
         pthread_mutex_unlock(&j->lock);
         if (r < 0) break;
         vp_err e;
@@ -188,7 +189,7 @@ vp_status vp_runner_run(const vp_experiment *e, const vp_runner_opts *o, vp_runn
 
     /* Memory, before anything is allocated or written. */
     int workers = o->threads < total ? o->threads : total;
-    if (workers < 1) workers = 1;
+    if (workers < 1 || o->mpi) workers = 1; /* MPI: one run at a time per rank, on all its threads */
     /* Training data: every file checked before anything is written (exit 2 when damaged). */
     vp_status ms = vp_train_data_check(e, NULL, err);
     if (!ms) ms = fit_workers(e, workers, &workers, err);
@@ -237,10 +238,15 @@ vp_status vp_runner_run(const vp_experiment *e, const vp_runner_opts *o, vp_runn
     }
     if (e->train && (s = vp_train_data_load(e, &tdata, err))) goto end; /* still nothing written */
     j.tdata = &tdata;
+    if (vp_mpi_rank(o->mpi) > 0) { /* another rank of an MPI job: runs what rank 0 assigns */
+        s = vp_mpi_work(&j, err);
+        goto end;
+    }
     const vp_claim claim = { VP_FILE_MARKER, VP_FOLDER_STAMP, 1, 0, vp_runner_legacy_folder };
     if (!lock->held && (s = vp_folder_claim(o->out_dir, &claim, lock, err))) goto end;
     if (o->resume && (s = vp_frag_check_resume(&j, &res->nothing_to_resume, err))) goto end;
     if (res->nothing_to_resume) goto end;
+    vp_shard_unseal(o->out_dir); /* a shard's marker: sealed again when its slice is complete */
     if ((s = vp_frag_prepare(j.parts, err))) goto end;
     if (!o->resume) vp_frag_clear(j.parts, 0);
     if ((s = vp_frag_stage_config(&j, err))) goto end;
@@ -248,6 +254,7 @@ vp_status vp_runner_run(const vp_experiment *e, const vp_runner_opts *o, vp_runn
     char why[600] = "";
     for (int r = 0; r < total; r++) {
         char w[512];
+        if (!vp_shard_owns(o->shard, r)) continue;
         int done = o->resume ? vp_frag_load_done(&j, r, w, sizeof w) : 0;
         if (done < 0 && !damaged++) snprintf(why, sizeof why, "run %d: %s", r, w);
         if (done > 0) { res->skipped++; continue; }
@@ -269,7 +276,8 @@ vp_status vp_runner_run(const vp_experiment *e, const vp_runner_opts *o, vp_runn
         if (pthread_create(&tid[started], NULL, worker, &j) == 0) started++;
     cl = malloc(sizeof *cl); /* while the other workers run */
     if (cl) vp_predict_critical_line(e, cl);
-    worker(&j);
+    if (o->mpi) vp_mpi_serve(&j); /* the runs spread over the ranks (mpi_run.h) */
+    else worker(&j);
     for (int t = 0; t < started; t++) pthread_join(tid[t], NULL);
     pthread_mutex_destroy(&j.lock);
     res->done = j.finished;
@@ -283,18 +291,19 @@ vp_status vp_runner_run(const vp_experiment *e, const vp_runner_opts *o, vp_runn
      * config.json last -- unless a run failed: then the finished runs stay in .parts/
      * for --resume, and results already in the folder are not replaced by tables of
      * fewer runs. */
-    if (!s) {
+    if (!s && !o->shard) {
         vp_status as = vp_frag_assemble(&j, err);
         if (!as && !cl) as = vp_fail(err, VP_ERR_NOMEM, "out of memory");
         if (!as) as = vp_predict_critical_line_write(e, j.parts, cl, err);
         if (!as) as = vp_frag_publish(&j, &res->kept, err);
         s = as;
     }
-    int complete = res->done + res->skipped == total;
-    if (!s && complete) vp_frag_clear(j.parts, 1);
+    int want = vp_shard_runs(o->shard, e), complete = res->done + res->skipped == want;
+    if (!s && complete && o->shard) s = vp_shard_seal(e, o->shard, o->out_dir, err); /* fragments stay */
+    else if (!s && complete) vp_frag_clear(j.parts, 1);
     if (!s && !complete) {
         res->interrupted = 1;
-        s = vp_fail(err, VP_ERR_INTERRUPTED, "interrupted after %d of %d runs", res->done + res->skipped, total);
+        s = vp_fail(err, VP_ERR_INTERRUPTED, "interrupted after %d of %d runs", res->done + res->skipped, want);
     }
     if (!s || s == VP_ERR_INTERRUPTED) vp_runner_print_summary(&j);
 end:

@@ -44,6 +44,10 @@ typedef struct {
                                          the checks that write nothing) and leaves it held for the
                                          caller to release, so the folder stays locked for what the
                                          caller does next (the charts) */
+    const struct vp_shard *shard;     /* NULL: every run; else only the runs of this slice, into a
+                                         shard folder (experiment/shard.h) */
+    struct vp_mpi *mpi;               /* NULL: this process alone; else this rank of an MPI job,
+                                         which shares out the runs (experiment/mpi_run.h) */
 } vp_runner_opts;
 
 typedef struct {

@@ -1,0 +1,164 @@
+/* shard: see shard.h. This file holds the slices and the shard marker; merge.c the
+ * merge. */
+#include "experiment/shard.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "base/fsutil.h"
+#include "base/param.h"
+#include "experiment/share.h"
+#include "results/results.h"
+
+vp_status vp_shard_parse(const char *text, int *k, int *n, vp_err *err)
+{
+    const char *slash = strchr(text, '/');
+    char head[32];
+    long a = 0, b = 0;
+    size_t hl = slash ? (size_t)(slash - text) : 0;
+    if (slash && hl < sizeof head) {
+        memcpy(head, text, hl);
+        head[hl] = '\0';
+    }
+    if (!slash || hl >= sizeof head || vp_parse_long(head, &a) || vp_parse_long(slash + 1, &b))
+        return vp_fail(err, VP_ERR_USAGE, "--shard '%s': write K/N, slice K of N (e.g. --shard 3/8)", text);
+    if (b < 1 || b > VP_SHARD_MAX)
+        return vp_fail(err, VP_ERR_USAGE, "--shard %s: N must be from 1 to %d", text, VP_SHARD_MAX);
+    if (a < 1 || a > b)
+        return vp_fail(err, VP_ERR_USAGE, "--shard %s: K must be from 1 to N = %ld (slices are numbered from 1)",
+                       text, b);
+    *k = (int)a;
+    *n = (int)b;
+    return VP_OK;
+}
+
+/* Estimated work of run r in multiply-adds: the forward product and the two backward
+ * ones (B n_{l-1} n_l each, twice as tall for a gated activation), and the Jacobian's
+ * n_0 columns through every layer plus its SVD. Only the ratios between runs matter. */
+static double run_cost(const vp_experiment *e, int r)
+{
+    const vp_variant *v = &e->variants[r / e->nseeds];
+    double macs = 0, z = vp_act_zwidth(vp_act_get(v->act.kind), 1);
+    for (int l = 1; l <= v->L; l++) macs += (double)v->widths[l - 1] * v->widths[l] * z;
+    double c = 3.0 * v->batch * macs;
+    if (v->jacobian) {
+        double n = v->widths[0] < v->widths[v->L] ? v->widths[0] : v->widths[v->L];
+        c += v->widths[0] * macs + 4.0 * n * n * n;
+    }
+    return c;
+}
+
+typedef struct { double cost; int g; } group_cost;
+
+static int cmp_cost_desc(const void *pa, const void *pb)
+{
+    const group_cost *a = pa, *b = pb;
+    if (a->cost != b->cost) return a->cost > b->cost ? -1 : 1;
+    return (a->g > b->g) - (a->g < b->g);
+}
+
+/* The slice (1..n) of every run: slice[r]. */
+vp_status vp_shard_assign(const vp_experiment *e, int n, int *slice, vp_err *err)
+{
+    int total = (int)vp_experiment_runs(e);
+    int *runs = malloc((size_t)total * sizeof *runs);
+    double *load = calloc((size_t)n, sizeof *load);
+    group_cost *gc = NULL;
+    vp_run_groups g = { 0, NULL, NULL };
+    vp_status s = runs && load ? VP_OK : vp_fail(err, VP_ERR_NOMEM, "out of memory");
+    for (int r = 0; !s && r < total; r++) runs[r] = r;
+    if (!s) s = vp_share_group(e, runs, total, &g, err);
+    if (!s && !(gc = malloc((size_t)g.ngroups * sizeof *gc))) s = vp_fail(err, VP_ERR_NOMEM, "out of memory");
+    for (int i = 0; !s && i < g.ngroups; i++) {
+        gc[i] = (group_cost){ 0, i };
+        for (int t = g.beg[i]; t < g.beg[i + 1]; t++) gc[i].cost += run_cost(e, runs[t]);
+    }
+    if (!s) qsort(gc, (size_t)g.ngroups, sizeof *gc, cmp_cost_desc);
+    /* Greedy LPT: each group, largest first, to the least loaded slice. The costs are
+     * sums of products of integers below 2^53 in a fixed order: the same doubles on
+     * every machine, so every job of an array finds the same plan. */
+    for (int i = 0; !s && i < g.ngroups; i++) {
+        int best = 0;
+        for (int q = 1; q < n; q++)
+            if (load[q] < load[best]) best = q;
+        load[best] += gc[i].cost;
+        for (int t = g.beg[gc[i].g]; t < g.beg[gc[i].g + 1]; t++) slice[runs[t]] = best + 1;
+    }
+    free(runs);
+    free(load);
+    free(gc);
+    vp_share_groups_free(&g);
+    return s;
+}
+
+vp_status vp_shard_plan(const vp_experiment *e, int k, int n, const char *source, size_t source_len, vp_shard *sh,
+                        vp_err *err)
+{
+    int total = (int)vp_experiment_runs(e);
+    *sh = (vp_shard){ .k = k, .n = n, .source = source, .source_len = source_len };
+    int *slice = malloc((size_t)total * sizeof *slice);
+    sh->mine = calloc((size_t)total, 1);
+    vp_status s = slice && sh->mine ? vp_shard_assign(e, n, slice, err) : vp_fail(err, VP_ERR_NOMEM, "out of memory");
+    for (int r = 0; !s && r < total; r++) {
+        sh->mine[r] = slice[r] == k;
+        sh->count += sh->mine[r];
+    }
+    free(slice);
+    if (s) vp_shard_free(sh);
+    return s;
+}
+
+void vp_shard_free(vp_shard *sh)
+{
+    if (!sh) return;
+    free(sh->mine);
+    sh->mine = NULL;
+}
+
+unsigned long long vp_shard_hash(const char *text, size_t len)
+{
+    unsigned long long h = 0xcbf29ce484222325ULL;
+    for (size_t i = 0; i < len; i++) h = (h ^ (unsigned char)text[i]) * 0x100000001b3ULL;
+    return h;
+}
+
+vp_status vp_shard_seal(const vp_experiment *e, const vp_shard *sh, const char *out_dir, vp_err *err)
+{
+    char path[4200], hash[32];
+    vp_status s = vp_path_join(path, sizeof path, out_dir, VP_FILE_SHARD, err);
+    if (s) return s;
+    snprintf(hash, sizeof hash, "%016llx", vp_shard_hash(e->resolved_json, strlen(e->resolved_json)));
+    cJSON *o = cJSON_CreateObject();
+    char *src = malloc(sh->source_len + 1), *text = NULL;
+    if (src) {
+        memcpy(src, sh->source, sh->source_len);
+        src[sh->source_len] = '\0';
+    }
+    if (o && src && cJSON_AddStringToObject(o, "varprop_version", VP_VERSION) &&
+        cJSON_AddNumberToObject(o, "shard", sh->k) && cJSON_AddNumberToObject(o, "shards", sh->n) &&
+        cJSON_AddNumberToObject(o, "runs", sh->count) && cJSON_AddStringToObject(o, "config_hash", hash) &&
+        cJSON_AddStringToObject(o, "config", src))
+        text = cJSON_Print(o);
+    cJSON_Delete(o);
+    free(src);
+    if (!text) return vp_fail(err, VP_ERR_NOMEM, "out of memory");
+    vp_afile f;
+    if (!(s = vp_afile_open(&f, path, err))) {
+        fputs(text, f.fp);
+        fputc('\n', f.fp);
+        s = vp_afile_commit(&f, err);
+    }
+    cJSON_free(text);
+    return s;
+}
+
+void vp_shard_unseal(const char *out_dir)
+{
+    char path[4200];
+    vp_err ignore;
+    if (!vp_path_join(path, sizeof path, out_dir, VP_FILE_SHARD, &ignore)) unlink(path);
+}

@@ -1,0 +1,284 @@
+/* Shards and merge (issue 17): `varprop run CONFIG --shard K/N` runs slice K of N, and
+ * `varprop merge` joins the N shards into exactly the files of a single run (runs.csv's
+ * `seconds` aside); every refusal of merge exits 2 and writes nothing. The slices
+ * themselves (experiment/shard.h) are checked in-process: a partition of the runs that
+ * keeps the runs sharing their parameters together, the same plan every time. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness.h"
+#include "experiment/config.h"
+#include "experiment/shard.h"
+
+/* Histograms, the Jacobian, lengths and a sweep whose variants share weights (the
+ * activation) and differ in cost (the depth): every fragment kind, uneven slices. */
+#define SWEEP_CFG                                                                                        \
+    "{\"name\":\"shardy\",\"seeds\":3,\"precision\":\"float64\",\"network\":{\"depth\":4,\"width\":12},"  \
+    "\"input\":{\"batch\":6},\"measure\":{\"histograms\":{\"layers\":[1,2],\"bins\":8},\"jacobian\":true," \
+    "\"lengths\":true},\"sweep\":{\"network.activation\":[\"relu\",\"tanh\",\"gelu\"],"                  \
+    "\"network.depth\":[2,7]}}"
+
+static const char *const FILES[] = { "layers.csv", "runs.csv", "histograms.csv", "jacobian.csv", "lengths.csv",
+                                     "config.json" };
+#define NFILES (int)(sizeof FILES / sizeof FILES[0])
+
+/* One CSV line without its field number `skip` (-1: none), fields joined by commas. */
+static void drop_field(const char *line, size_t len, int skip, FILE *out)
+{
+    int field = 0, first = 1;
+    for (size_t a = 0; a <= len;) {
+        size_t b = a;
+        while (b < len && line[b] != ',') b++;
+        if (field != skip) {
+            fprintf(out, "%s%.*s", first ? "" : ",", (int)(b - a), line + a);
+            first = 0;
+        }
+        field++;
+        a = b + 1;
+    }
+}
+
+/* The text with runs.csv's wall-time column `seconds` taken out (no quoted commas in these files). */
+static char *timeless(const char *text)
+{
+    const char *eol = strchr(text, '\n');
+    size_t hlen = eol ? (size_t)(eol - text) : strlen(text);
+    int skip = -1, field = 0;
+    for (size_t i = 0; i < hlen; i++) {
+        if ((i == 0 || text[i - 1] == ',') && strncmp(text + i, "seconds,", 8) == 0) skip = field;
+        field += text[i] == ',';
+    }
+    char *buf = NULL;
+    size_t blen = 0;
+    FILE *out = open_memstream(&buf, &blen);
+    cr_assert_not_null(out);
+    for (const char *p = text; *p;) {
+        const char *e = strchr(p, '\n');
+        size_t n = e ? (size_t)(e - p) : strlen(p);
+        drop_field(p, n, skip, out);
+        if (e) fputc('\n', out);
+        p += n + (e ? 1 : 0);
+    }
+    fclose(out);
+    return buf;
+}
+
+/* Every results file of folder b holds the bytes of a's (runs.csv: but `seconds`). Used
+ * by test_mpi.c too. */
+void vt_expect_same_results(const char *a, const char *b, const char *what);
+void vt_expect_same_results(const char *a, const char *b, const char *what)
+{
+    for (int f = 0; f < NFILES; f++) {
+        char pa[512], pb[512];
+        snprintf(pa, sizeof pa, "%s/%s", a, FILES[f]);
+        snprintf(pb, sizeof pb, "%s/%s", b, FILES[f]);
+        char *ta = vt_slurp(pa, NULL), *tb = vt_slurp(pb, NULL);
+        cr_expect((ta == NULL) == (tb == NULL), "%s: %s is in only one of %s and %s", what, FILES[f], a, b);
+        if (ta && tb) {
+            char *xa = timeless(ta), *xb = timeless(tb);
+            cr_expect(strcmp(xa, xb) == 0, "%s: %s differs from the single run's", what, FILES[f]);
+            free(xa);
+            free(xb);
+        }
+        free(ta);
+        free(tb);
+    }
+}
+
+static char dir[256];
+static void mk(void) { vt_mktmp(dir, sizeof dir, "/tmp/varprop-shard-"); }
+static void rm(void) { vt_rmtree(dir); }
+TestSuite(shard, .init = mk, .fini = rm, .timeout = 120);
+
+/* Config `name` (text json) run as shards 1..n into DIR/<name>-<k>. */
+static void make_shards(const char *name, const char *json, int n)
+{
+    char file[64];
+    snprintf(file, sizeof file, "%s.json", name);
+    vt_write_file(dir, file, json);
+    for (int k = 1; k <= n; k++) {
+        char *err = NULL;
+        int rc = vt_run(dir, NULL, &err, "run '%s/%s.json' --shard %d/%d -o '%s/%s-%d' --quiet --threads 1", dir, name,
+                        k, n, dir, name, k);
+        cr_assert_eq(rc, 0, "shard %d/%d: exit %d: %s", k, n, rc, err);
+        free(err);
+    }
+}
+
+Test(shard, merged_shards_are_the_single_run)
+{
+    char ref[300], merged[300], *err = NULL;
+    vt_write_file(dir, "c.json", SWEEP_CFG);
+    snprintf(ref, sizeof ref, "%s/ref", dir);
+    cr_assert_eq(vt_run(dir, NULL, &err, "run '%s/c.json' -o '%s' --no-plot --quiet", dir, ref), 0, "%s", err);
+    free(err);
+    for (int n = 1; n <= 4; n += 3) { /* N = 1, and N = 4 over 18 runs in 6 groups: uneven slices */
+        char name[16];
+        snprintf(name, sizeof name, "c%d", n);
+        make_shards(name, SWEEP_CFG, n);
+        snprintf(merged, sizeof merged, "%s/merged%d", dir, n);
+        char list[1400] = "";
+        for (int k = n; k >= 1; k--) /* any order */
+            snprintf(list + strlen(list), sizeof list - strlen(list), " '%s/%s-%d'", dir, name, k);
+        int rc = vt_run(dir, NULL, &err, "merge%s -o '%s' --no-plot --quiet", list, merged);
+        cr_assert_eq(rc, 0, "merge of %d shards: exit %d: %s", n, rc, err);
+        free(err);
+        vt_expect_same_results(ref, merged, n == 1 ? "1 shard" : "4 shards");
+        char parts[400];
+        snprintf(parts, sizeof parts, "%s/.parts", merged);
+        cr_expect_not(vt_exists(parts), "merge left its .parts behind");
+    }
+}
+
+/* The marker says what the shard is; an interrupted shard has none. */
+Test(shard, a_shard_folder_is_sealed_when_complete)
+{
+    make_shards("c", SWEEP_CFG, 2);
+    char path[400];
+    snprintf(path, sizeof path, "%s/c-1/shard.json", dir);
+    char *m = vt_slurp_must(path, NULL);
+    cr_expect(strstr(m, "\"shard\":\t1") && strstr(m, "\"shards\":\t2") && strstr(m, "\"varprop_version\":\t\"" VP_VERSION),
+              "%s", m);
+    cr_expect(strstr(m, "config_hash"), "%s", m);
+    free(m);
+    snprintf(path, sizeof path, "%s/c-1/layers.csv", dir);
+    cr_expect_not(vt_exists(path), "a shard keeps fragments, not tables");
+}
+
+/* ---- refusals: exit 2, a message naming the problem, nothing written ---- */
+
+static void refused(const char *args, const char *fragment)
+{
+    char *err = NULL, out[300];
+    snprintf(out, sizeof out, "%s/out", dir);
+    int rc = vt_run(dir, NULL, &err, "merge %s -o '%s' --no-plot", args, out);
+    cr_expect_eq(rc, 2, "merge %s: exit %d: %s", args, rc, err);
+    cr_expect(strstr(err, fragment), "merge %s: expected \"%s\" in: %s", args, fragment, err);
+    cr_expect_not(vt_exists(out), "merge %s wrote %s", args, out);
+    free(err);
+}
+
+Test(shard, every_merge_refusal_exits_2_and_writes_nothing)
+{
+    make_shards("c", SWEEP_CFG, 3);
+    make_shards("two", SWEEP_CFG, 2);
+    make_shards("other", "{\"name\":\"shardy\",\"seeds\":2,\"network\":{\"depth\":3,\"width\":8},\"input\":{\"batch\":4}}", 3);
+    char a[2000];
+#define D(x) dir, x
+    snprintf(a, sizeof a, "'%s/%s' '%s/%s'", D("c-1"), D("c-2"));
+    refused(a, "missing shard 3/3");
+    snprintf(a, sizeof a, "'%s/%s'", D("c-2"));
+    refused(a, "missing shards 1/3, 3/3");
+    snprintf(a, sizeof a, "'%s/%s' '%s/%s' '%s/%s' '%s/%s'", D("c-1"), D("c-2"), D("c-2"), D("c-3"));
+    refused(a, "shard 2/3 given twice");
+    snprintf(a, sizeof a, "'%s/%s' '%s/%s' '%s/%s'", D("c-1"), D("c-2"), D("other-3"));
+    refused(a, "different configs");
+    snprintf(a, sizeof a, "'%s/%s' '%s/%s' '%s/%s'", D("c-1"), D("c-2"), D("two-2"));
+    refused(a, "share their N");
+    snprintf(a, sizeof a, "'%s/%s'", D("nothing-here"));
+    refused(a, "not a shard folder");
+    { /* into a shard's own folder: its fragments would be cleared */
+        char *err = NULL;
+        int rc = vt_run(dir, NULL, &err, "merge '%s/c-1' '%s/c-2' '%s/c-3' -o '%s/c-2' --no-plot", dir, dir, dir, dir);
+        cr_expect_eq(rc, 2, "exit %d: %s", rc, err);
+        cr_expect(strstr(err, "is shard 2/3 itself"), "%s", err);
+        free(err);
+    }
+
+    /* another version: the marker edited */
+    char path[400], *m;
+    snprintf(path, sizeof path, "%s/c-3/shard.json", dir);
+    m = vt_slurp_must(path, NULL);
+    char *v = strstr(m, VP_VERSION);
+    cr_assert(v);
+    char *edited = malloc(strlen(m) + 8);
+    snprintf(edited, strlen(m) + 8, "%.*s9.9.9%s", (int)(v - m), m, v + strlen(VP_VERSION));
+    vt_write_file(dir, "c-3/shard.json", edited);
+    snprintf(a, sizeof a, "'%s/%s' '%s/%s' '%s/%s'", D("c-1"), D("c-2"), D("c-3"));
+    refused(a, "made by varprop 9.9.9");
+    vt_write_file(dir, "c-3/shard.json", "{\"shard\": 3}");
+    refused(a, "damaged");
+    /* unfinished: no marker, fragments in .parts */
+    cr_assert_eq(remove(path), 0);
+    refused(a, "unfinished shard");
+    free(m);
+    free(edited);
+#undef D
+}
+
+/* A fragment damaged after the shard finished: merge fails (exit 1), names the shard
+ * and the run, and publishes nothing. */
+Test(shard, a_damaged_fragment_fails_the_merge)
+{
+    make_shards("c", SWEEP_CFG, 2);
+    char parts[400], cmd[800];
+    snprintf(parts, sizeof parts, "%s/c-2/.parts", dir);
+    snprintf(cmd, sizeof cmd, "f=$(ls '%s'/*.layers | head -1); printf 'x' >> \"$f\"", parts);
+    cr_assert_eq(system(cmd), 0);
+    char *err = NULL;
+    int rc = vt_run(dir, NULL, &err, "merge '%s/c-1' '%s/c-2' -o '%s/out' --no-plot", dir, dir, dir);
+    cr_expect_eq(rc, 1, "exit %d: %s", rc, err);
+    cr_expect(strstr(err, "c-2 (shard 2/2): run ") && strstr(err, "--resume"), "%s", err);
+    char p[400];
+    snprintf(p, sizeof p, "%s/out/layers.csv", dir);
+    cr_expect_not(vt_exists(p));
+    free(err);
+}
+
+Test(shard, bad_shard_arguments_are_usage_errors)
+{
+    vt_write_file(dir, "c.json", SWEEP_CFG);
+    const char *bad[] = { "0/3", "4/3", "3", "a/b", "1/0", "-1/2", "1/100001" };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char *err = NULL;
+        int rc = vt_run(dir, NULL, &err, "run '%s/c.json' --shard '%s' -o '%s/o' --quiet", dir, bad[i], dir);
+        cr_expect_eq(rc, 2, "--shard %s: exit %d", bad[i], rc);
+        cr_expect(strstr(err, "--shard"), "--shard %s: %s", bad[i], err);
+        free(err);
+    }
+}
+
+/* ---- the slices, in-process ---- */
+
+Test(shard, slices_partition_the_runs_and_keep_shared_weights_together)
+{
+    vp_experiment *e = NULL;
+    vp_err err;
+    vp_config_opts co = { 0 };
+    cr_assert_eq(vp_config_parse(SWEEP_CFG, strlen(SWEEP_CFG), "t", &co, &e, &err), VP_OK, "%s", err.msg);
+    int total = (int)vp_experiment_runs(e);
+    const int ns[] = { 1, 2, 3, 5, 7, 40 };
+    for (size_t t = 0; t < sizeof ns / sizeof ns[0]; t++) {
+        int n = ns[t], *owner = calloc((size_t)total, sizeof *owner), *again = calloc((size_t)total, sizeof *again);
+        cr_assert(owner && again);
+        cr_assert_eq(vp_shard_assign(e, n, again, &err), VP_OK);
+        int counted = 0;
+        for (int k = 1; k <= n; k++) {
+            vp_shard sh;
+            cr_assert_eq(vp_shard_plan(e, k, n, "", 0, &sh, &err), VP_OK, "%s", err.msg);
+            int c = 0;
+            for (int r = 0; r < total; r++)
+                if (sh.mine[r]) {
+                    cr_expect_eq(owner[r], 0, "N=%d: run %d in slices %d and %d", n, r, owner[r], k);
+                    owner[r] = k;
+                    c++;
+                }
+            cr_expect_eq(c, sh.count);
+            counted += c;
+            vp_shard_free(&sh);
+        }
+        cr_expect_eq(counted, total, "N=%d: %d of %d runs in a slice", n, counted, total);
+        for (int r = 0; r < total; r++) {
+            cr_expect_eq(owner[r], again[r], "N=%d: run %d: the plan changed between calls", n, r);
+            /* runs differing only in the activation (variants 2 apart here: activation is
+             * the first sweep key over 2 depths) share weights: one slice */
+            int v = r / e->nseeds;
+            if (v >= 2) cr_expect_eq(owner[r], owner[r - 2 * e->nseeds], "N=%d: run %d left its group", n, r);
+        }
+        free(owner);
+        free(again);
+    }
+    vp_experiment_free(e);
+}
