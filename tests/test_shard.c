@@ -20,8 +20,9 @@
     "\"lengths\":true},\"sweep\":{\"network.activation\":[\"relu\",\"tanh\",\"gelu\"],"                  \
     "\"network.depth\":[2,7]}}"
 
-static const char *const FILES[] = { "layers.csv", "runs.csv", "histograms.csv", "jacobian.csv", "lengths.csv",
-                                     "config.json" };
+static const char *const FILES[] = { "layers.csv",  "runs.csv",         "histograms.csv", "jacobian.csv",
+                                     "lengths.csv", "config.json",      "train.csv",      "eval.csv",
+                                     "layers_train.csv", "hist_train.csv" };
 #define NFILES (int)(sizeof FILES / sizeof FILES[0])
 
 /* One CSV line without its field number `skip` (-1: none), fields joined by commas. */
@@ -130,6 +131,33 @@ Test(shard, merged_shards_are_the_single_run)
         snprintf(parts, sizeof parts, "%s/.parts", merged);
         cr_expect_not(vt_exists(parts), "merge left its .parts behind");
     }
+}
+
+/* Training runs (issue 14) shard the same way: a run is a run, its training files are
+ * fragments like the others. Two variants x two seeds on synthetic clusters. */
+#define TRAIN_CFG                                                                                           \
+    "{\"name\":\"shardtrain\",\"seeds\":2,\"network\":{\"depth\":3,\"width\":16},"                          \
+    "\"train\":{\"dataset\":{\"name\":\"synthetic\",\"kind\":\"clusters\",\"n_train\":256,\"n_test\":64,"    \
+    "\"dim\":16},\"epochs\":1,\"batch\":32,\"track_every\":4},"                                          \
+    "\"sweep\":{\"network.init\":[\"he_normal\",\"xavier_uniform\"]}}"
+
+Test(shard, training_runs_merge_to_the_single_run)
+{
+    char ref[300], merged[300], *err = NULL;
+    vt_write_file(dir, "t.json", TRAIN_CFG);
+    snprintf(ref, sizeof ref, "%s/tref", dir);
+    cr_assert_eq(vt_run(dir, NULL, &err, "run '%s/t.json' -o '%s' --no-plot --quiet", dir, ref), 0, "%s", err);
+    free(err);
+    make_shards("t3", TRAIN_CFG, 3);
+    snprintf(merged, sizeof merged, "%s/tmerged", dir);
+    int rc = vt_run(dir, NULL, &err, "merge '%s/t3-1' '%s/t3-2' '%s/t3-3' -o '%s' --no-plot --quiet", dir, dir, dir,
+                    merged);
+    cr_assert_eq(rc, 0, "merge: exit %d: %s", rc, err);
+    free(err);
+    char tf[400];
+    snprintf(tf, sizeof tf, "%s/train.csv", merged);
+    cr_assert(vt_exists(tf), "the merged folder has no train.csv");
+    vt_expect_same_results(ref, merged, "3 training shards");
 }
 
 /* The marker says what the shard is; an interrupted shard has none. */
