@@ -861,10 +861,26 @@ def main():
         # The training section has its own run: a run without w5 keeps the one already in
         # the file, a run of w5 alone replaces only that section.
         sec = train_bench.section(training, md_table) if training else train_bench.existing(md)
+        # "## Across machines" is bench/mpi_bench.sh --docs's section: kept as it is.
+        across = ""
+        try:
+            old = open(md).read()
+            if "\n## Across machines\n" in old:
+                i = old.index("\n## Across machines\n") + 1
+                j = old.find("\n## ", i + 4)
+                across = old[i:j + 1] if j >= 0 else old[i:]
+        except OSError:
+            pass
         if results or pts:
             write_md(a, info, results, pts, png, t_total, argv)
             if sec:
                 train_bench.splice(md, sec)
+            if across:
+                with open(md) as f:
+                    cur = f.read()
+                if "\n## Across machines\n" not in cur:
+                    with open(md, "w") as f:
+                        f.write(cur.rstrip("\n") + "\n\n" + across.rstrip("\n") + "\n")
         elif sec:
             train_bench.splice(md, sec)
         print("wrote docs/benchmarks.md" + (" and docs/bench_scaling.png" if png else ""))

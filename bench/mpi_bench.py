@@ -66,8 +66,8 @@ def main():
     return 0
 
 
-SECTION_INTRO = """Written by `sh bench/mpi_bench.sh --docs` (bench/mpi_bench.py; `make bench` rewrites this whole
-file: run it again after). MPI ranks and shards: docs/cluster.md. Load average
+SECTION_INTRO = """Written by `sh bench/mpi_bench.sh --docs` (bench/mpi_bench.py; `make bench` keeps this
+section as it is: run this again to renew it). MPI ranks and shards: docs/cluster.md. Load average
 before and after: %s.
 
 """
