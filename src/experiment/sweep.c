@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "base/param.h"
+#include "experiment/net_config.h"
 #include "results/results.h"
 
 #define SWEEPABLE "precision theory network.depth network.width network.input_dim network.widths " \
@@ -203,12 +204,19 @@ static char *resolved_json(const vp_experiment *e, const vp_variant *base, const
     cJSON_AddStringToObject(r, "precision", base->prec == VP_F64 ? "float64" : "float32");
     cJSON_AddBoolToObject(r, "theory", base->theory);
     cJSON *net = cJSON_AddObjectToObject(r, "network");
+    if (base->net) { /* a block network: its input and blocks as given (net_config.h) */
+        const vp_shape *in = &base->net->in;
+        if (in->flat) cJSON_AddNumberToObject(net, "input_dim", base->widths[0]);
+        else cJSON_AddItemToObject(net, "input_shape", cJSON_CreateIntArray((const int[]){ in->c, in->h, in->w }, 3));
+        cJSON_AddItemToObject(net, "layers", cJSON_Parse(base->net->layers_json));
+    } else {
     cJSON_AddNumberToObject(net, "depth", base->L);
     int uniform = 1;
     for (int l = 2; l <= base->L; l++) uniform &= base->widths[l] == base->widths[1];
     if (uniform) cJSON_AddNumberToObject(net, "width", base->widths[1]);
     cJSON_AddNumberToObject(net, "input_dim", base->widths[0]);
     cJSON_AddItemToObject(net, "widths", cJSON_CreateIntArray(base->widths, base->L + 1));
+    }
     const vp_act_info *ai = vp_act_get(base->act.kind);
     cJSON_AddItemToObject(net, "activation", vp_sweep_entry_json(ai->name, ai->params, ai->nparams, base->act.p, 0, 0));
     const vp_init_info *wi = vp_init_get(base->winit.kind);
