@@ -16,6 +16,7 @@
 
 #include "base/fsutil.h"
 #include "experiment/config_parse.h"
+#include "experiment/net_config.h"
 #include "experiment/spec.h"
 #include "experiment/sweep.h"
 
@@ -37,7 +38,7 @@
 #define MAX_CONFIG_BYTES (16L << 20)
 
 #define TOP_KEYS "name description seeds precision theory network input measure train sweep"
-#define NETWORK_KEYS "depth width input_dim widths activation init bias"
+#define NETWORK_KEYS "depth width input_dim widths activation init bias layers input_shape"
 #define INPUT_KEYS "distribution batch path std correlation"
 #define MEASURE_KEYS "histograms jacobian lengths"
 #define HIST_KEYS "layers bins"
@@ -291,7 +292,10 @@ vp_status vp_cfg_variant(vp_cfg_ctx *c, const cJSON *root, vp_variant *v)
     if (!cJSON_IsObject(net)) { s = vp_cfg_fail(c, "network", "expected an object, got %s", vp_cfg_type_name(net)); goto net_end; }
     if ((s = vp_cfg_check_keys(c, net, "network", NETWORK_KEYS))) goto net_end;
     const cJSON *ws = cJSON_GetObjectItemCaseSensitive(net, "widths");
-    if (ws) {
+    const cJSON *lay = cJSON_GetObjectItemCaseSensitive(net, "layers"); /* a block network: net_config.c */
+    if ((s = vp_cfg_net_clash(c, net, lay))) goto net_end;
+    if (lay) {
+    } else if (ws) {
         const char *clash[] = { "depth", "width", "input_dim" };
         for (int i = 0; i < 3; i++)
             if (cJSON_GetObjectItemCaseSensitive(net, clash[i])) {
@@ -331,7 +335,7 @@ vp_status vp_cfg_variant(vp_cfg_ctx *c, const cJSON *root, vp_variant *v)
         v->widths[0] = input_dim;
         for (int l = 1; l <= depth; l++) v->widths[l] = width;
     }
-    if (v->input == VP_INPUT_FASHION_MNIST && v->widths[0] != VP_FASHION_DIM) {
+    if (!lay && v->input == VP_INPUT_FASHION_MNIST && v->widths[0] != VP_FASHION_DIM) {
         s = vp_cfg_fail(c, ws ? "network.widths[0]" : "network.input_dim",
                     "fashion-mnist images have %d pixels, so the input width must be %d (got %d)",
                     VP_FASHION_DIM, VP_FASHION_DIM, v->widths[0]);
@@ -357,6 +361,7 @@ vp_status vp_cfg_variant(vp_cfg_ctx *c, const cJSON *root, vp_variant *v)
         goto net_end;
     }
     if (bi && (s = vp_cfg_entry(c, bi, "network.bias", NULL, &v->binit, 1))) goto net_end;
+    if (lay && (s = vp_cfg_net_layers(c, root, net, v))) goto net_end;
 net_end:
     cJSON_Delete(tmp);
     if (s) return s;
@@ -405,6 +410,8 @@ net_end:
 
 void vp_cfg_variant_free(vp_variant *v)
 {
+    vp_net_spec_free(v->net);
+    v->net = NULL;
     free(v->widths);
     free(v->hist_layers);
     v->widths = NULL;

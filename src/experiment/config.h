@@ -29,6 +29,9 @@
 
 typedef enum { VP_INPUT_NORMAL, VP_INPUT_UNIFORM, VP_INPUT_FASHION_MNIST } vp_input_kind;
 
+/* A block network from "network.layers" (experiment/net_config.h). */
+typedef struct vp_net_spec vp_net_spec;
+
 /* One fully resolved network/measurement setup. */
 typedef struct {
     int L;
@@ -48,6 +51,8 @@ typedef struct {
     int jacobian;             /* measure the input-output Jacobian spectrum */
     int lengths;              /* measure.lengths: per-example ||z^l_b||^2 / n_l (lengths.csv) */
     vp_train_cfg train;       /* "train": train.on = train after measuring (train_config.h) */
+    vp_net_spec *net;         /* "network.layers" (owned), NULL for a plain stack; then L is its number of
+                                 layers and widths[l] the values per example of layer l's output */
 } vp_variant;
 
 typedef struct {

@@ -17,6 +17,7 @@
 
 #include "base/fsutil.h"
 #include "base/lock.h"
+#include "experiment/net_config.h"
 #include "results/csv.h"
 #include "results/results.h"
 
@@ -114,7 +115,7 @@ static vp_status frag_end(const vp_job *j, int r, const char *ext, frag_set *fs,
 }
 
 vp_status vp_frag_write(const vp_job *j, int r, const vp_variant *var, const vp_layer_stats *st,
-                        const double *tpre, const double *tgrad, const double *tchi, const double *tcorr,
+                        const vp_block_stats *bst, const double *tpre, const double *tgrad, const double *tchi, const double *tcorr,
                         const vp_histogram *hist,
                         const double *sv, const double *sq_len, const vp_train_out *tout,
                         const vp_run_sum *sum, double seconds, vp_err *err)
@@ -127,7 +128,8 @@ vp_status vp_frag_write(const vp_job *j, int r, const vp_variant *var, const vp_
     vp_status s;
 
     if ((s = frag_begin(&fs, err))) return s;
-    vp_csv_layers_rows(fs.mem, &cr, var->L, st, j->theory, tpre, tgrad, tchi, tcorr);
+    if (bst) vp_csv_block_rows(fs.mem, &cr, var->L, bst, var->net->ls, j->theory);
+    else vp_csv_layers_rows(fs.mem, &cr, var->L, st, j->theory, tpre, tgrad, tchi, tcorr);
     if ((s = frag_end(j, r, vp_csv_layout_get(VP_CSV_LAYERS)->part, &fs, err))) return s;
 
     if (hist) {
@@ -206,7 +208,8 @@ static vp_status assemble(const vp_job *j, vp_csv_file file, vp_err *err)
     if (s) return s;
     vp_afile f;
     if ((s = vp_afile_open(&f, path, err))) return s;
-    vp_csv_header(f.fp, file, j->theory | (j->e->train ? VP_CSV_WITH_TRAIN : 0), j->e->nsweep, j->e->sweep_keys);
+    vp_csv_header(f.fp, file, j->theory | (j->e->train ? VP_CSV_WITH_TRAIN : 0) | (j->e->variants[0].net ? VP_CSV_WITH_BLOCKS : 0),
+                  j->e->nsweep, j->e->sweep_keys);
     for (int r = 0; r < vp_experiment_runs(j->e) && !s; r++) {
         if (!j->sums[r].done) continue;
         part_path(j, r, ext, frag, sizeof frag);

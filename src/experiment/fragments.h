@@ -16,6 +16,7 @@
 
 #include "base/err.h"
 #include "core/mlp.h"
+#include "core/net.h"
 #include "experiment/job.h"
 #include "experiment/train_run.h"
 #include "results/csv.h"
@@ -27,9 +28,10 @@ void vp_frag_csv_run(const vp_experiment *e, int r, char *act, char *init, size_
  * when sv != NULL, per-example lengths when sq_len != NULL (B * L, vp_mlp_set_lengths), its
  * training rows when tout != NULL (train_run.h; runs.csv status "diverged" when it
  * diverged), its runs.csv row) and then its .sum marker. tpre/tgrad/tchi/tcorr:
- * the per-layer predictions (NaN: none); seconds: the run's wall time. */
+ * the per-layer predictions (NaN: none); seconds: the run's wall time. A block
+ * network (var->net) gives its rows in bst (st unused). */
 vp_status vp_frag_write(const vp_job *j, int r, const vp_variant *var, const vp_layer_stats *st,
-                        const double *tpre, const double *tgrad, const double *tchi, const double *tcorr,
+                        const vp_block_stats *bst, const double *tpre, const double *tgrad, const double *tchi, const double *tcorr,
                         const vp_histogram *hist,
                         const double *sv, const double *sq_len, const vp_train_out *tout,
                         const vp_run_sum *sum, double seconds, vp_err *err);

@@ -10,6 +10,7 @@
 #include "core/jacobian.h"
 #include "core/rng.h"
 #include "experiment/fragments.h"
+#include "experiment/net_config.h"
 #include "experiment/predict.h"
 #include "experiment/train_run.h"
 
@@ -164,8 +165,53 @@ static vp_status run_input(const vp_job *j, const vp_variant *var, uint64_t seed
     return VP_OK;
 }
 
+/* A run of a block network (network.layers): its net made for the run, the forward
+ * and backward pass, one layers.csv row per layer output. The ratios are of the last
+ * layer's output to the first's (activations) and the first's gradient to the
+ * last's; no depth scale or theory yet. */
+static vp_status run_blocks(vp_job *j, int r, vp_worker *w, int *drew, vp_err *err)
+{
+    const vp_experiment *e = j->e;
+    int v = r / e->nseeds;
+    uint64_t seed = e->seeds[r % e->nseeds];
+    const vp_variant *var = &e->variants[v];
+    double t0 = vp_job_now();
+    vp_net *t = NULL;
+    vp_block_stats *st = calloc((size_t)var->L, sizeof *st);
+    vp_status s = st ? VP_OK : vp_fail(err, VP_ERR_NOMEM, "out of memory");
+    *drew = 1;
+    if (!s) s = vp_net_create(&t, var->net->ls, var->net->n, var->net->in, var->batch, var->prec, err);
+    if (!s) {
+        vp_net_set_pool(t, j->pool);
+        s = vp_net_init_params(t, seed, err);
+    }
+    if (!s) s = run_input(j, var, seed, w, err);
+    if (!s) {
+        vp_net_set_input(t, w->x);
+        s = vp_net_forward(t, st, err);
+    }
+    if (!s) s = vp_net_backward(t, seed, st, err);
+    if (!s) {
+        int L = var->L;
+        vp_run_sum sum = { 1, st[L - 1].s.post_var / st[0].s.post_var, st[0].s.grad_post_var / st[L - 1].s.grad_post_var,
+                           0, 0, NAN, NAN, NAN, NAN, NAN };
+        for (int l = 0; l < L; l++) {
+            sum.nonfinite += st[l].s.nonfinite;
+            sum.subnormal += st[l].s.subnormal;
+        }
+        s = vp_frag_write(j, r, var, NULL, st, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, &sum,
+                          vp_job_now() - t0, err);
+        if (!s) j->sums[r] = sum;
+    }
+    if (s) vp_err_prefix(err, "run %d (variant %d, seed %llu)", r, v, (unsigned long long)seed);
+    vp_net_free(t);
+    free(st);
+    return s;
+}
+
 vp_status vp_run_one(vp_job *j, int r, vp_worker *w, int params_ready, int *drew, vp_err *err)
 {
+    if (j->e->variants[r / j->e->nseeds].net) return run_blocks(j, r, w, drew, err);
     const vp_experiment *e = j->e;
     int v = r / e->nseeds;
     uint64_t seed = e->seeds[r % e->nseeds];
@@ -254,7 +300,7 @@ vp_status vp_run_one(vp_job *j, int r, vp_worker *w, int params_ready, int *drew
     }
     /* A config with "train": the run trains next, and its rows go out with the measurement's. */
     if (var->train.on && (s = vp_train_one(j, r, &tout, err))) goto end;
-    s = vp_frag_write(j, r, var, st, tpre, tgrad, tchi, tcorr, hist, sv, sq_len, var->train.on ? &tout : NULL, &sum,
+    s = vp_frag_write(j, r, var, st, NULL, tpre, tgrad, tchi, tcorr, hist, sv, sq_len, var->train.on ? &tout : NULL, &sum,
                       vp_job_now() - t0, err);
     if (!s) j->sums[r] = sum;
 end:

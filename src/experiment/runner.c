@@ -21,6 +21,7 @@
 #include "experiment/fragments.h"
 #include "experiment/mpi_run.h"
 #include "experiment/job.h"
+#include "experiment/net_config.h"
 #include "experiment/predict.h"
 #include "experiment/run.h"
 #include "experiment/share.h"
@@ -38,7 +39,8 @@ extern int blas_thread_shutdown_(void);
 double vp_runner_run_bytes(const vp_experiment *e, int v)
 {
     const vp_variant *var = &e->variants[v];
-    double b = vp_mlp_bytes(var->L, var->widths, var->batch, var->prec, var->act);
+    double b = var->net ? vp_net_bytes(var->net->ls, var->net->n, var->net->in, var->batch, var->prec)
+                        : vp_mlp_bytes(var->L, var->widths, var->batch, var->prec, var->act);
     b += 8.0 * (double)var->batch * var->widths[0];                      /* input in double */
     b += 64.0 * var->L;                                                  /* stats */
     if (var->hist_bins) b += 8.0 * var->hist_bins * VP_HIST_QUANTITIES * var->L;

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "base/param.h"
+#include "experiment/net_config.h"
 #include "results/results.h"
 
 #define SWEEPABLE "precision theory network.depth network.width network.input_dim network.widths " \
@@ -13,6 +14,57 @@
                   "measure.jacobian measure.histograms"
 
 /* ---- keys and labels ---- */
+
+/* "name[i][j]" -> name and up to 8 indices; 0 if malformed. */
+static int parse_indexed(const char *part, char *name, size_t len, int *idx, int *n)
+{
+    const char *b = strchr(part, '[');
+    snprintf(name, len, "%.*s", (int)(b - part), part);
+    *n = 0;
+    while (*b == '[' && *n < 8) {
+        char *end;
+        long v = strtol(b + 1, &end, 10);
+        if (end == b + 1 || *end != ']' || v < 0 || v > 1000000) return 0;
+        idx[(*n)++] = (int)v;
+        b = end + 1;
+    }
+    return *b == '\0' && *n > 0;
+}
+
+/* The element that "name[i]..." names in node, or NULL after a config error. */
+static cJSON *sweep_index(vp_cfg_ctx *c, cJSON *node, const char *part, const char *key)
+{
+    char name[256];
+    int idx[8], n;
+    if (!parse_indexed(part, name, sizeof name, idx, &n)) {
+        vp_cfg_fail(c, "sweep", "\"%s\": \"%s\" is not name[index]", key, part);
+        return NULL;
+    }
+    cJSON *x = cJSON_GetObjectItemCaseSensitive(node, name);
+    for (int k = 0; k < n; k++) {
+        if (!cJSON_IsArray(x) || idx[k] >= cJSON_GetArraySize(x)) {
+            vp_cfg_fail(c, "sweep", "\"%s\": the config has no element %d at \"%s\"", key, idx[k], part);
+            return NULL;
+        }
+        x = cJSON_GetArrayItem(x, idx[k]);
+    }
+    return x;
+}
+
+/* Replace the element "name[i]..." of node by dup (owned). */
+static vp_status sweep_replace(vp_cfg_ctx *c, cJSON *node, const char *part, cJSON *dup)
+{
+    char name[256];
+    int idx[8], n;
+    parse_indexed(part, name, sizeof name, idx, &n);
+    cJSON *x = cJSON_GetObjectItemCaseSensitive(node, name);
+    for (int k = 0; k + 1 < n; k++) x = cJSON_GetArrayItem(x, idx[k]);
+    if (!cJSON_ReplaceItemInArray(x, idx[n - 1], dup)) {
+        cJSON_Delete(dup);
+        return vp_fail(c->err, VP_ERR_NOMEM, "out of memory");
+    }
+    return VP_OK;
+}
 
 /* Set the dotted `key` of root to a copy of `value`. A string met on the way
  * (e.g. "init": "orthogonal" with key network.init.gain) becomes {"name": string}. */
@@ -24,7 +76,19 @@ static vp_status set_dotted(vp_cfg_ctx *c, cJSON *root, const char *key, const c
     char *save = NULL, *part = strtok_r(buf, ".", &save);
     while (part) {
         char *next = strtok_r(NULL, ".", &save);
-        cJSON *child = cJSON_GetObjectItemCaseSensitive(node, part);
+        cJSON *child;
+        if (strchr(part, '[')) { /* into a block list: "layers[1]" (network.layers[1].count) */
+            if ((child = sweep_index(c, node, part, key)) == NULL) return VP_ERR_CONFIG;
+            if (!next) {
+                cJSON *dup = cJSON_Duplicate(value, 1);
+                if (!dup) return vp_fail(c->err, VP_ERR_NOMEM, "out of memory");
+                return sweep_replace(c, node, part, dup);
+            }
+            node = child;
+            part = next;
+            continue;
+        }
+        child = cJSON_GetObjectItemCaseSensitive(node, part);
         if (!next) {
             cJSON *dup = cJSON_Duplicate(value, 1);
             if (!dup) return vp_fail(c->err, VP_ERR_NOMEM, "out of memory");
@@ -64,6 +128,14 @@ static vp_status check_sweep_key(vp_cfg_ctx *c, const cJSON *root, const char *k
         snprintf(p, sizeof p, "sweep[\"%s\"]", key);
         return vp_cfg_fail(c, p, "the config has no \"train\" object to sweep into; add \"train\": {...} (every "
                            "variant trains, or none)");
+    }
+    /* Any key inside network.layers (e.g. network.layers[1].count): checked when set and parsed. */
+    if (strncmp(key, "network.layers[", 15) == 0 && key[strlen(key) - 1] != '.' && !strstr(key, "..")) {
+        if (cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(root, "network"), "layers")))
+            return VP_OK;
+        char p[600];
+        snprintf(p, sizeof p, "sweep[\"%s\"]", key);
+        return vp_cfg_fail(c, p, "the config has no network.layers to sweep into");
     }
     for (size_t i = 0; i < sizeof prefixes / sizeof *prefixes; i++)
         if (strncmp(key, prefixes[i], strlen(prefixes[i])) == 0 && strlen(key) > strlen(prefixes[i]) &&
@@ -132,12 +204,19 @@ static char *resolved_json(const vp_experiment *e, const vp_variant *base, const
     cJSON_AddStringToObject(r, "precision", base->prec == VP_F64 ? "float64" : "float32");
     cJSON_AddBoolToObject(r, "theory", base->theory);
     cJSON *net = cJSON_AddObjectToObject(r, "network");
+    if (base->net) { /* a block network: its input and blocks as given (net_config.h) */
+        const vp_shape *in = &base->net->in;
+        if (in->flat) cJSON_AddNumberToObject(net, "input_dim", base->widths[0]);
+        else cJSON_AddItemToObject(net, "input_shape", cJSON_CreateIntArray((const int[]){ in->c, in->h, in->w }, 3));
+        cJSON_AddItemToObject(net, "layers", cJSON_Parse(base->net->layers_json));
+    } else {
     cJSON_AddNumberToObject(net, "depth", base->L);
     int uniform = 1;
     for (int l = 2; l <= base->L; l++) uniform &= base->widths[l] == base->widths[1];
     if (uniform) cJSON_AddNumberToObject(net, "width", base->widths[1]);
     cJSON_AddNumberToObject(net, "input_dim", base->widths[0]);
     cJSON_AddItemToObject(net, "widths", cJSON_CreateIntArray(base->widths, base->L + 1));
+    }
     const vp_act_info *ai = vp_act_get(base->act.kind);
     cJSON_AddItemToObject(net, "activation", vp_sweep_entry_json(ai->name, ai->params, ai->nparams, base->act.p, 0, 0));
     const vp_init_info *wi = vp_init_get(base->winit.kind);

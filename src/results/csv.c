@@ -68,7 +68,8 @@ static void end_line(FILE *f, const vp_csv_layout *lay, int n, char *const *cell
 /* Is column c written under `flags` (VP_CSV_WITH_*)? */
 static int col_written(const vp_column *c, int flags)
 {
-    return !(c->theory && !(flags & VP_CSV_WITH_THEORY)) && !(c->train && !(flags & VP_CSV_WITH_TRAIN));
+    return !(c->theory && !(flags & VP_CSV_WITH_THEORY)) && !(c->train && !(flags & VP_CSV_WITH_TRAIN)) &&
+           !(c->blocks && !(flags & VP_CSV_WITH_BLOCKS));
 }
 
 void vp_csv_header(FILE *f, vp_csv_file file, int flags, int nsweep, char *const *sweep_keys)
@@ -147,6 +148,24 @@ void vp_csv_layers_rows(FILE *f, const vp_csv_run *run, int L, const vp_layer_st
         v[VP_COL_THEORY_CHI].x = theory_chi ? theory_chi[l] : NAN;
         v[VP_COL_THEORY_PRE_CORR].x = theory_corr ? theory_corr[l] : NAN;
         put_row(f, VP_CSV_LAYERS, v, theory, run);
+    }
+}
+
+void vp_csv_block_rows(FILE *f, const vp_csv_run *run, int n, const vp_block_stats *st, const vp_layer_spec *ls,
+                       int flags)
+{
+    cell v[VP_COL_COUNT];
+    run_cells(v, run);
+    for (int l = 0; l < n; l++) {
+        layer_cells(v, &st[l].s);
+        v[VP_COL_BLOCK].s = ls[l].path ? ls[l].path : "";
+        v[VP_COL_TYPE].s = vp_layer_kind_name(ls[l].kind);
+        v[VP_COL_BRANCH_VAR].x = st[l].branch_var;
+        v[VP_COL_SKIP_VAR].x = st[l].skip_var;
+        v[VP_COL_BRANCH_SKIP_RATIO].x = st[l].branch_skip_ratio;
+        v[VP_COL_THEORY_PRE_VAR].x = v[VP_COL_THEORY_GRAD_PRE_VAR].x = v[VP_COL_THEORY_CHI].x = NAN;
+        v[VP_COL_THEORY_PRE_CORR].x = NAN;
+        put_row(f, VP_CSV_LAYERS, v, flags | VP_CSV_WITH_BLOCKS, run);
     }
 }
 

@@ -16,6 +16,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include "core/mlp.h"
+#include "core/net.h"
 #include "results/results.h"
 
 /* Identity of one run, shared by every row it writes. */
@@ -63,6 +64,12 @@ void vp_csv_layers_header(FILE *f, int theory, int nsweep, char *const *sweep_ke
 void vp_csv_layers_rows(FILE *f, const vp_csv_run *run, int L, const vp_layer_stats *st, int theory,
                         const double *theory_pre, const double *theory_grad, const double *theory_chi,
                         const double *theory_corr);
+
+/* layers.csv rows of a block network (core/net.h): one per layer output, with its
+ * block path (ls[l].path) and type and the residual columns; theory cells empty. flags as
+ * vp_csv_header's (VP_CSV_WITH_BLOCKS implied). */
+void vp_csv_block_rows(FILE *f, const vp_csv_run *run, int n, const vp_block_stats *st, const vp_layer_spec *ls,
+                       int flags);
 
 void vp_csv_runs_header(FILE *f, int theory, int nsweep, char *const *sweep_keys);
 /* flags as vp_csv_header's. */

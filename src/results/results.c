@@ -160,6 +160,19 @@ static const vp_column COLUMNS[VP_COL_COUNT] = {
     [VP_COL_DIVERGED_STEP] = { .name = "diverged_step", .kind = VP_KIND_OPT_REAL, .unit = "updates", .train = 1,
                                .meaning = "the training step whose loss was NaN/Inf (status " VP_STATUS_DIVERGED
                                           "); empty for a run that trained to the end" },
+    [VP_COL_BLOCK] = { .name = "block", .kind = VP_KIND_TEXT, .unit = "", .blocks = 1,
+                       .meaning = "where the layer is in network.layers, e.g. network.layers[1][3].layers[0].branch[1] "
+                                  "(repetition 3 of a repeat block; .norm: a residual's norm)" },
+    [VP_COL_TYPE] = { .name = "type", .kind = VP_KIND_TEXT, .unit = "", .blocks = 1,
+                      .meaning = "the layer's type: dense, conv2d, maxpool2d, avgpool2d, flatten, layernorm, batchnorm, "
+                                 "rmsnorm, residual (its row: the stream x + alpha f(x) after the add)" },
+    [VP_COL_BRANCH_VAR] = { .name = "branch_var", .kind = VP_KIND_OPT_REAL, .unit = "x^2", .blocks = 1,
+                            .meaning = "residual rows: variance of the branch output f(x) before alpha (empty elsewhere)" },
+    [VP_COL_SKIP_VAR] = { .name = "skip_var", .kind = VP_KIND_OPT_REAL, .unit = "x^2", .blocks = 1,
+                          .meaning = "residual rows: variance of the skip path x (empty elsewhere)" },
+    [VP_COL_BRANCH_SKIP_RATIO] = { .name = "branch_skip_ratio", .kind = VP_KIND_OPT_REAL, .unit = "", .blocks = 1,
+                                   .meaning = "residual rows: alpha^2 branch_var / skip_var, the variance the block adds "
+                                              "relative to what it carries (empty elsewhere)" },
 };
 
 const vp_column *vp_column_get(vp_col c) { return &COLUMNS[c]; }
@@ -168,11 +181,13 @@ const char *vp_col_name(vp_col c) { return COLUMNS[c].name; }
 /* ---- the files ---- */
 
 static const vp_col LAYERS_COLS[] = {
-    VP_COL_VARIANT, VP_COL_ACTIVATION, VP_COL_INIT, VP_COL_SEED, VP_COL_LAYER, VP_COL_FAN_IN, VP_COL_FAN_OUT,
+    VP_COL_VARIANT, VP_COL_ACTIVATION, VP_COL_INIT, VP_COL_SEED, VP_COL_LAYER, VP_COL_BLOCK, VP_COL_TYPE,
+    VP_COL_FAN_IN, VP_COL_FAN_OUT,
     VP_COL_PRE_MEAN, VP_COL_PRE_VAR, VP_COL_POST_MEAN, VP_COL_POST_VAR, VP_COL_GRAD_PRE_VAR,
     VP_COL_GRAD_POST_VAR, VP_COL_WGRAD_VAR, VP_COL_UNIT_SQ_MEAN, VP_COL_UNIT_VAR, VP_COL_DEAD_FRAC,
     VP_COL_SATURATED_FRAC, VP_COL_NONFINITE, VP_COL_SUBNORMAL, VP_COL_THEORY_PRE_VAR, VP_COL_THEORY_GRAD_PRE_VAR,
-    VP_COL_THEORY_CHI, VP_COL_PRE_CORR, VP_COL_THEORY_PRE_CORR,
+    VP_COL_THEORY_CHI, VP_COL_PRE_CORR, VP_COL_THEORY_PRE_CORR, VP_COL_BRANCH_VAR, VP_COL_SKIP_VAR,
+    VP_COL_BRANCH_SKIP_RATIO,
 };
 static const vp_col RUNS_COLS[] = {
     VP_COL_VARIANT, VP_COL_ACTIVATION, VP_COL_INIT, VP_COL_SEED, VP_COL_DEPTH, VP_COL_BATCH,

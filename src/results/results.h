@@ -148,6 +148,12 @@ typedef enum {
     VP_COL_TEST_ACC,
     VP_COL_TRAIN_ACC,
     VP_COL_DIVERGED_STEP,
+    /* block networks (network.layers; written only for them) */
+    VP_COL_BLOCK,
+    VP_COL_TYPE,
+    VP_COL_BRANCH_VAR,
+    VP_COL_SKIP_VAR,
+    VP_COL_BRANCH_SKIP_RATIO,
     VP_COL_COUNT
 } vp_col;
 
@@ -172,6 +178,7 @@ typedef struct {
     vp_col_kind kind;
     int theory;          /* written only when theory is on */
     int train;           /* written only when the experiment trains (runs.csv diverged_step) */
+    int blocks;          /* written only for block networks (layers.csv block, type, ...) */
 } vp_column;
 
 /* What a header or row of a file holds beyond its fixed columns: the `flags` of the
@@ -179,6 +186,7 @@ typedef struct {
  * valid flags value. */
 #define VP_CSV_WITH_THEORY 1
 #define VP_CSV_WITH_TRAIN 2
+#define VP_CSV_WITH_BLOCKS 4
 
 const vp_column *vp_column_get(vp_col c);
 const char *vp_col_name(vp_col c);

@@ -1,0 +1,43 @@
+/* net_config: "network.layers" -- the nested block list of a config -> the flat layer
+ * list of core/net.h (experiment layer: the config parser makes a vp_net_spec, the
+ * runner reads it).
+ *
+ * Blocks (docs/architectures.md): dense {width, activation, init, bias}, conv2d
+ * {out_channels, kernel, stride = 1, padding = 0, activation, init, bias}, maxpool2d /
+ * avgpool2d {size, stride = size}, flatten, layernorm, batchnorm, rmsnorm, residual
+ * {branch, alpha = 1, norm: "pre" | "post" | "none", norm_type = "layernorm",
+ * scheme: "none" | "fixup" | "skipinit" | "rezero"}, repeat {count, layers}. activation,
+ * init and bias default to network.activation/init/bias. init may also be
+ * "delta_orthogonal" (or {"name": "delta_orthogonal", "gain": g}).
+ * Each layer's path names it: network.layers[2], network.layers[1][3].layers[0]
+ * (repetition 3 of a repeat), ....branch[1], ....norm (a residual's norm layer).
+ * Errors name the JSON path of the block (network.layers[1].layers[0].kernel: ...).
+ */
+#ifndef VP_NET_CONFIG_H
+#define VP_NET_CONFIG_H
+
+#include <cjson/cJSON.h>
+
+#include "core/net.h"
+#include "experiment/config_parse.h"
+
+struct vp_net_spec {
+    int n;
+    vp_layer_spec *ls;  /* owned, with their paths */
+    vp_shape in;
+    char *layers_json;  /* owned: the "layers" array as given (for config.json) */
+    int has_input_shape;
+};
+
+/* Parse net (the "network" object, which has "layers") into v: v->net, and v->L and
+ * v->widths as the per-layer output sizes (widths[0] the input's), so the runner's
+ * generic parts see one "layer" per row. The defaults are v->act, v->winit, v->binit
+ * (already parsed). What block networks do not have yet is refused here: "train",
+ * measure.histograms, measure.jacobian and measure.lengths. */
+vp_status vp_cfg_net_layers(vp_cfg_ctx *c, const cJSON *root, const cJSON *net, vp_variant *v);
+/* With "layers" (lay != NULL), depth, width and widths are errors; without it,
+ * input_shape is. */
+vp_status vp_cfg_net_clash(vp_cfg_ctx *c, const cJSON *net, const cJSON *lay);
+void vp_net_spec_free(vp_net_spec *s);
+
+#endif

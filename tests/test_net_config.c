@@ -1,0 +1,139 @@
+/* Tests of "network.layers" (src/experiment/net_config.c): the flat list and its
+ * paths, defaults, Fixup/SkipInit schemes, sweeps into the list, and config errors
+ * that name the block's JSON path and both shapes (exit 2, nothing written: the CLI
+ * test at the end). */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "experiment/config.h"
+#include "experiment/net_config.h"
+#include "harness.h"
+
+static vp_status parse(const char *json, vp_experiment **e, vp_err *err)
+{
+    vp_config_opts o = { 0 };
+    return vp_config_parse(json, strlen(json), "cfg.json", &o, e, err);
+}
+
+static void bad(const char *json, const char *frag)
+{
+    vp_experiment *e = NULL;
+    vp_err err;
+    cr_assert_eq(parse(json, &e, &err), VP_ERR_CONFIG, "accepted: %s", json);
+    cr_assert(strstr(err.msg, frag), "message \"%s\" lacks \"%s\"", err.msg, frag);
+    vp_experiment_free(e);
+}
+
+#define LENET                                                                                                          \
+    "{\"type\": \"conv2d\", \"out_channels\": 6, \"kernel\": 3, \"activation\": \"relu\", \"init\": \"he_uniform\", " \
+    "\"bias\": \"zeros\"}, {\"type\": \"maxpool2d\", \"size\": 2}, {\"type\": \"flatten\"}, "                          \
+    "{\"type\": \"dense\", \"width\": 128, \"activation\": \"relu\"}, {\"type\": \"dense\", \"width\": 10}"
+
+Test(net_config, lenet_flat_list)
+{
+    vp_experiment *e = NULL;
+    vp_err err;
+    const char *j = "{\"name\": \"x\", \"network\": {\"input_shape\": [1, 28, 28], \"init\": \"xavier_uniform\", "
+                    "\"activation\": \"linear\", \"layers\": [" LENET "]}}";
+    cr_assert_eq(parse(j, &e, &err), VP_OK, "%s", err.msg);
+    const vp_variant *v = &e->variants[0];
+    cr_assert_not_null(v->net);
+    cr_assert_eq(v->L, 5);
+    int w[] = { 784, 6 * 26 * 26, 6 * 13 * 13, 1014, 128, 10 };
+    for (int i = 0; i <= 5; i++) cr_assert_eq(v->widths[i], w[i], "widths[%d] = %d", i, v->widths[i]);
+    cr_assert_eq(v->net->ls[0].winit.kind, VP_INIT_KAIMING_UNIFORM);
+    cr_assert_eq(v->net->ls[3].winit.kind, VP_INIT_XAVIER_UNIFORM); /* network.init is the default */
+    cr_assert_eq(v->net->ls[4].act.kind, VP_ACT_IDENTITY);
+    cr_assert_eq(v->net->ls[1].stride, 2);                           /* stride defaults to size */
+    cr_assert_str_eq(v->net->ls[3].path, "network.layers[3]");
+    vp_experiment_free(e);
+}
+
+Test(net_config, repeat_residual_paths_and_sweep)
+{
+    vp_experiment *e = NULL;
+    vp_err err;
+    const char *j = "{\"name\": \"x\", \"network\": {\"input_dim\": 16, \"layers\": [{\"type\": \"dense\", \"width\": 8},"
+                    "{\"type\": \"repeat\", \"count\": 3, \"layers\": [{\"type\": \"residual\", \"norm\": \"post\", "
+                    "\"norm_type\": \"rmsnorm\", \"branch\": [{\"type\": \"dense\", \"width\": 8}]}]}]},"
+                    "\"sweep\": {\"network.layers[1].count\": [1, 3]}}";
+    cr_assert_eq(parse(j, &e, &err), VP_OK, "%s", err.msg);
+    cr_assert_eq(e->nvariants, 2);
+    cr_assert_eq(e->variants[0].L, 1 + 3);
+    const vp_variant *v = &e->variants[1];
+    cr_assert_eq(v->L, 1 + 3 * 3);
+    cr_assert_str_eq(v->net->ls[4].path, "network.layers[1][1].layers[0].branch[0]");
+    cr_assert_str_eq(v->net->ls[5].path, "network.layers[1][1].layers[0]");
+    cr_assert_eq(v->net->ls[5].kind, VP_LAYER_RESIDUAL);
+    cr_assert_eq(v->net->ls[5].skip, 3);
+    cr_assert_str_eq(v->net->ls[6].path, "network.layers[1][1].layers[0].norm");
+    cr_assert_eq(v->net->ls[6].kind, VP_LAYER_RMSNORM);
+    vp_experiment_free(e);
+}
+
+Test(net_config, schemes)
+{
+    vp_experiment *e = NULL;
+    vp_err err;
+    const char *j = "{\"name\": \"x\", \"network\": {\"input_dim\": 8, \"layers\": [{\"type\": \"repeat\", \"count\": 4, "
+                    "\"layers\": [{\"type\": \"residual\", \"scheme\": \"fixup\", \"branch\": [{\"type\": \"dense\", "
+                    "\"width\": 8, \"activation\": \"relu\"}, {\"type\": \"dense\", \"width\": 8}]}, {\"type\": "
+                    "\"residual\", \"scheme\": \"skipinit\", \"branch\": [{\"type\": \"dense\", \"width\": 8}]}]}]}}";
+    cr_assert_eq(parse(j, &e, &err), VP_OK, "%s", err.msg);
+    const vp_layer_spec *l = e->variants[0].net->ls;
+    cr_assert_float_eq(l[0].wscale, 0.5, 1e-15); /* L = 4 Fixup branches, m = 2: 4^(-1/2) */
+    cr_assert_eq(l[1].wscale, 0.0);
+    cr_assert_eq(l[4].kind, VP_LAYER_RESIDUAL);
+    cr_assert_eq(l[4].alpha, 0.0);
+    vp_experiment_free(e);
+}
+
+Test(net_config, errors_name_the_block)
+{
+    bad("{\"name\": \"x\", \"network\": {\"input_shape\": [1, 28, 28], \"layers\": [{\"type\": \"flatten\"}, "
+        "{\"type\": \"conv2d\", \"out_channels\": 4, \"kernel\": 3}]}}",
+        "network.layers[1]: conv2d needs an image input [C, H, W], it gets the flat [784]");
+    bad("{\"name\": \"x\", \"network\": {\"input_shape\": [1, 28, 28], \"layers\": [{\"type\": \"conv2d\", "
+        "\"out_channels\": 4, \"kernel\": 3}, {\"type\": \"dense\", \"width\": 3}]}}",
+        "network.layers[1]: dense needs a flat input [n], it gets [4, 26, 26]");
+    bad("{\"name\": \"x\", \"network\": {\"input_shape\": [1, 28, 28], \"layers\": [{\"type\": \"conv2d\", "
+        "\"out_channels\": 4, \"kernel\": 0}]}}",
+        "network.layers[0].kernel");
+    bad("{\"name\": \"x\", \"network\": {\"input_shape\": [3, 8, 8], \"layers\": [{\"type\": \"repeat\", \"count\": 2, "
+        "\"layers\": [{\"type\": \"residual\", \"branch\": [{\"type\": \"conv2d\", \"out_channels\": 5, \"kernel\": 3, "
+        "\"padding\": 1}]}]}]}}",
+        "network.layers[0].layers[0]: the branch maps the stream [3, 8, 8] to [5, 8, 8]");
+    bad("{\"name\": \"x\", \"network\": {\"input_dim\": 4, \"layers\": [{\"type\": \"dens\", \"width\": 3}]}}",
+        "did you mean \"dense\"");
+    bad("{\"name\": \"x\", \"network\": {\"input_dim\": 4, \"layers\": [{\"type\": \"dense\", \"width\": 3, "
+        "\"kernal\": 3}]}}",
+        "network.layers[0]");
+    bad("{\"name\": \"x\", \"network\": {\"input_dim\": 4, \"depth\": 3, \"layers\": [{\"type\": \"flatten\"}]}}",
+        "network.depth");
+    bad("{\"name\": \"x\", \"network\": {\"input_shape\": [2, 5, 5], \"layers\": [{\"type\": \"conv2d\", "
+        "\"out_channels\": 4, \"kernel\": 3, \"init\": \"sparse\"}]}}",
+        "network.layers[0].init: sparse draws 2-D weights only");
+    bad("{\"name\": \"x\", \"network\": {\"input_dim\": 4, \"layers\": [{\"type\": \"residual\", \"scheme\": \"fixup\", "
+        "\"branch\": [{\"type\": \"dense\", \"width\": 4}]}]}}",
+        "network.layers[0]: Fixup");
+    bad("{\"name\": \"x\", \"network\": {\"layers\": [{\"type\": \"flatten\"}]}}", "input_shape");
+}
+
+/* exit 2, the message on stderr, nothing written */
+Test(net_config, cli_exit_2)
+{
+    char tmp[256], *o, *e, cfg[300], out[300];
+    vt_mktmp(tmp, sizeof tmp, "/tmp/varprop-netcfg-");
+    vt_write_file(tmp, "bad.json", "{\"name\": \"x\", \"network\": {\"input_shape\": [1, 28, 28], \"layers\": "
+                                   "[{\"type\": \"flatten\"}, {\"type\": \"maxpool2d\", \"size\": 2}]}}");
+    snprintf(cfg, sizeof cfg, "%s/bad.json", tmp);
+    snprintf(out, sizeof out, "%s/never", tmp);
+    cr_assert_eq(vt_run(tmp, &o, &e, "run %s -o %s", cfg, out), 2);
+    cr_assert(strstr(e, "network.layers[1]: maxpool2d needs an image input"), "%s", e);
+    cr_assert(!vt_exists(out));
+    free(o);
+    free(e);
+    vt_rmtree(tmp);
+}
