@@ -31,6 +31,8 @@
 #define VP_FILE_CRITICAL "critical_line.dat" /* "sigma_w sigma_b" points of chi_1 = 1 */
 #define VP_FILE_REPORT "report.md"           /* in the plot folder */
 #define VP_FILE_MARKER ".varprop"            /* "varprop VERSION ...": the folder is varprop's; locked while in use */
+#define VP_FILE_CHECKS "checks.json"        /* a paper's claims (experiments/<paper>/, docs/reproduce.md) */
+#define VP_FILE_VERDICTS "verdicts.json"    /* `varprop reproduce`: every claim's numbers and verdict */
 
 /* The files a run writes in a results folder, in the order it publishes them (the CSVs,
  * the critical line, config.json last), NULL-terminated. */
