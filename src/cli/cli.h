@@ -14,5 +14,6 @@ int vp_cmd_plot(int argc, char **argv);
 int vp_cmd_theory(int argc, char **argv);
 int vp_cmd_gain(int argc, char **argv);
 int vp_cmd_advise(int argc, char **argv);
+int vp_cmd_reproduce(int argc, char **argv);
 
 #endif

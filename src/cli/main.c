@@ -24,6 +24,7 @@ static const command COMMANDS[] = {
     { "theory", vp_cmd_theory, "mean-field theory: q*, chi1, depth scales, phase, critical line" },
     { "gain", vp_cmd_gain, "initialization gains: PyTorch, variance-preserving, critical" },
     { "advise", vp_cmd_advise, "the initialization that keeps signal and gradient alive through L layers" },
+    { "reproduce", vp_cmd_reproduce, "run the classic papers' experiments and judge each claim: PASS / FAIL / NOT RUN" },
 };
 #define NCOMMANDS (sizeof COMMANDS / sizeof COMMANDS[0])
 
