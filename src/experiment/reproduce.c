@@ -187,6 +187,9 @@ static vp_repro_verdict judge(const vp_repro_claim *cl, vp_repro_tables *tb, cJS
         cJSON_AddBoolToObject(ex, "relative", e->relative);
         cJSON_AddBoolToObject(ex, "fast", fast);
         cJSON_AddBoolToObject(o, "slope", cl->q->stat == VP_ST_SLOPE && !cl->q->diff[0]);
+        char label[300];
+        vp_repro_value_label(cl->q, label, sizeof label);
+        cJSON_AddStringToObject(o, "value_label", label);
         cJSON_AddStringToObject(o, "run", cl->run);
         cJSON_AddStringToObject(o, "figure", cl->figure);
     }

@@ -229,10 +229,12 @@ static vp_status parse_quantity(const ctx *c, const cJSON *o, const char *path, 
 }
 
 /* "expect": {"value", "tol" | "rel_tol"} or {"max"} or {"min"}, each with a "fast_"
- * twin used by --fast (absent: the full-run number). */
+ * twin used by --fast (absent: the full-run number): a fast run's smaller width may
+ * move the expected value itself (finite-width terms), and its fewer seeds widen the
+ * tolerance. */
 static vp_status parse_expect(const ctx *c, const cJSON *o, const char *path, int fast, vp_repro_expect *e)
 {
-    vp_status st = only_keys(c, o, path, "value tol rel_tol fast_tol fast_rel_tol max fast_max min fast_min");
+    vp_status st = only_keys(c, o, path, "value fast_value tol rel_tol fast_tol fast_rel_tol max fast_max min fast_min");
     if (st) return st;
     int has_v = cJSON_HasObjectItem(o, "value"), has_max = cJSON_HasObjectItem(o, "max"),
         has_min = cJSON_HasObjectItem(o, "min");
@@ -253,6 +255,7 @@ static vp_status parse_expect(const ctx *c, const cJSON *o, const char *path, in
     if (abs_t == rel_t) return bad(c, path, "%s", "value needs exactly one of tol, rel_tol", NULL, NULL);
     e->relative = rel_t;
     const char *tk = rel_t ? "rel_tol" : "tol", *fk = rel_t ? "fast_rel_tol" : "fast_tol";
+    if (fast && cJSON_HasObjectItem(o, "fast_value") && (st = num(c, o, "fast_value", path, &e->value))) return st;
     if ((st = num(c, o, tk, path, &e->tol))) return st;
     if (fast && cJSON_HasObjectItem(o, fk) && (st = num(c, o, fk, path, &e->tol))) return st;
     if (!(e->tol > 0)) return bad(c, path, "%s", "the tolerance must be > 0", NULL, NULL);
@@ -370,4 +373,20 @@ vp_status vp_repro_paper_parse(const char *text, size_t len, const char *source,
     cJSON_Delete(root);
     if (st) vp_repro_paper_free(out);
     return st;
+}
+
+void vp_repro_value_label(const vp_repro_quantity *q, char *buf, size_t len)
+{
+    if (q->diff[0]) {
+        snprintf(buf, len, "difference of two quantities");
+        return;
+    }
+    char tf[16] = "", ratio[160];
+    if (q->tf != VP_TF_NONE) vp_choice_word(TF_WORDS, (int)q->tf, tf, sizeof tf);
+    if (*q->over) snprintf(ratio, sizeof ratio, "%s / %s", q->col, q->over);
+    else snprintf(ratio, sizeof ratio, "%s", q->col);
+    int n = q->tf == VP_TF_SQUARE ? snprintf(buf, len, "(%s)^2", ratio)
+            : *tf                 ? snprintf(buf, len, "%s(%s)", tf, ratio)
+                                  : snprintf(buf, len, "%s", ratio);
+    if (q->shift != 0 && n > 0 && (size_t)n < len) snprintf(buf + n, len - (size_t)n, " %+g", q->shift);
 }

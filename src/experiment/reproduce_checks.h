@@ -91,6 +91,10 @@ vp_status vp_repro_paper_parse(const char *text, size_t len, const char *source,
                                vp_repro_paper *out, vp_err *err);
 void vp_repro_paper_free(vp_repro_paper *p);
 
+/* What one row contributes, as text: "log2(pre_var)", "ln(xi_c / theory_xi_c)",
+ * "singular_value - 1" (a difference of quantities: "difference of two quantities"). */
+void vp_repro_value_label(const vp_repro_quantity *q, char *buf, size_t len);
+
 /* ---- evaluation (reproduce_eval.c) ---- */
 
 /* The loaded CSV files of one run (NULL where not loaded yet). */

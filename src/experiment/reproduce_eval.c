@@ -62,13 +62,30 @@ static void rows_free(rows *r)
     free(r);
 }
 
-static int row_passes(const vp_table *t, size_t i, const vp_repro_where *w, const size_t *wc)
+static int cell_passes(const char *cell, const vp_repro_where *w)
 {
-    const char *cell = vp_table_cell(t, i, *wc);
     if (w->kind == VP_WHERE_TEXT) return strcmp(cell, w->text) == 0;
     double d;
     if (vp_table_parse_num(cell, &d) != VP_TABLE_NUM_OK) return 0;
     return d >= w->lo && d <= w->hi;
+}
+
+/* A filter on a column the file lacks (jacobian.csv and lengths.csv have no activation,
+ * init or sweep columns) is a filter on the variant: the variants whose runs.csv rows
+ * pass it. ok[v] = 1 for those (ok has VP_VARIANT_MAX + 1 entries, zeroed). */
+static vp_status variants_passing(vp_repro_tables *tb, const vp_repro_where *w, unsigned char *ok, vp_err *err)
+{
+    vp_table *runs = NULL;
+    size_t wc, cv;
+    vp_status st = table_of(tb, VP_CSV_RUNS, &runs, err);
+    if (!st) st = column(runs, w->col, &wc, err);
+    if (!st) st = vp_table_require_col(runs, VP_COL_VARIANT, &cv, err);
+    for (size_t i = 0; !st && i < vp_table_nrows(runs); i++) {
+        long v;
+        st = vp_table_int(runs, i, cv, 0, VP_VARIANT_MAX, &v, err);
+        if (!st && cell_passes(vp_table_cell(runs, i, wc), w)) ok[v] = 1;
+    }
+    return st;
 }
 
 static double transform(vp_repro_tf tf, double v)
@@ -89,27 +106,39 @@ static vp_status gather(const vp_repro_quantity *q, vp_repro_tables *tb, rows **
     vp_table *t = NULL;
     vp_status st = table_of(tb, q->file, &t, err);
     if (st) return st;
-    size_t wc[VP_REPRO_MAX_WHERE], cv, co = 0, cs, cl = 0;
-    for (int k = 0; !st && k < q->nwhere; k++) st = column(t, q->where[k].col, &wc[k], err);
+    size_t wc[VP_REPRO_MAX_WHERE], cv, co = 0, cs, cl = 0, cvar = 0;
+    unsigned char *ok[VP_REPRO_MAX_WHERE] = { NULL };
+    for (int k = 0; !st && k < q->nwhere; k++) {
+        int c = vp_table_find(t, q->where[k].col);
+        if (c >= 0) {
+            wc[k] = (size_t)c;
+        } else if (q->file != VP_CSV_RUNS) {
+            if (!(ok[k] = calloc((size_t)VP_VARIANT_MAX + 1, 1))) st = vp_fail(err, VP_ERR_NOMEM, "out of memory");
+            if (!st) st = variants_passing(tb, &q->where[k], ok[k], err);
+            if (!st) st = vp_table_require_col(t, VP_COL_VARIANT, &cvar, err);
+        } else {
+            st = column(t, q->where[k].col, &wc[k], err);
+        }
+    }
     if (!st) st = column(t, q->col, &cv, err);
     if (!st && *q->over) st = column(t, q->over, &co, err);
     if (!st) st = vp_table_require_col(t, VP_COL_SEED, &cs, err);
     if (!st && q->stat == VP_ST_SLOPE) st = vp_table_require_col(t, VP_COL_LAYER, &cl, err);
-    if (st) return st;
-    size_t nr = vp_table_nrows(t);
+    size_t nr = st ? 0 : vp_table_nrows(t);
     rows *r = calloc(1, sizeof *r);
     if (r) {
         r->seed = malloc((nr + 1) * sizeof *r->seed);
         r->v = malloc((nr + 1) * sizeof *r->v);
         r->x = malloc((nr + 1) * sizeof *r->x);
     }
-    if (!r || !r->seed || !r->v || !r->x) {
-        if (r) rows_free(r);
-        return vp_fail(err, VP_ERR_NOMEM, "out of memory");
-    }
+    if (!st && (!r || !r->seed || !r->v || !r->x)) st = vp_fail(err, VP_ERR_NOMEM, "out of memory");
     for (size_t i = 0; !st && i < nr; i++) {
         int pass = 1;
-        for (int k = 0; pass && k < q->nwhere; k++) pass = row_passes(t, i, &q->where[k], &wc[k]);
+        for (int k = 0; pass && k < q->nwhere; k++) {
+            long var = 0;
+            if (ok[k]) st = vp_table_int(t, i, cvar, 0, VP_VARIANT_MAX, &var, err);
+            pass = !st && (ok[k] ? ok[k][var] : cell_passes(vp_table_cell(t, i, wc[k]), &q->where[k]));
+        }
         if (!pass) continue;
         double v, o = 1, x = 0;
         st = vp_table_num(t, i, cv, &v, err);
@@ -122,7 +151,7 @@ static vp_status gather(const vp_repro_quantity *q, vp_repro_tables *tb, rows **
             break;
         }
         const char *s = vp_table_cell(t, i, cs);
-        int si = 0;
+        int si = r->n && strcmp(r->seeds[r->seed[r->n - 1]], s) == 0 ? r->seed[r->n - 1] : 0; /* rows come by seed */
         while (si < r->nseeds && strcmp(r->seeds[si], s) != 0) si++;
         if (si == r->nseeds) {
             if (r->nseeds == MAX_SEEDS) {
@@ -137,8 +166,9 @@ static vp_status gather(const vp_repro_quantity *q, vp_repro_tables *tb, rows **
         r->n++;
     }
     if (!st && r->n == 0) st = vp_fail(err, VP_ERR_DATA, "%s: no row matches the claim's filters", vp_table_name(t));
+    for (int k = 0; k < q->nwhere; k++) free(ok[k]);
     if (st) {
-        rows_free(r);
+        if (r) rows_free(r);
         return st;
     }
     *out = r;

@@ -1,6 +1,7 @@
 /* repro_report: see repro_report.h. */
 #include "present/repro_report.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -179,7 +180,8 @@ static vp_status slope_chart(const char *out, const cJSON *paper, const cJSON *c
              str(c, "id"), k, tol);
     vp_plot_cmd(p, "set title %s noenhanced", vp_plot_quote(q, sizeof q, t));
     vp_plot_cmd(p, "set xlabel 'layer'");
-    vp_plot_cmd(p, "set ylabel 'the claim''s per-layer value (see report.md)'");
+    snprintf(t, sizeof t, "%s, mean over seeds", str(c, "value_label"));
+    vp_plot_cmd(p, "set ylabel %s noenhanced", vp_plot_quote(q, sizeof q, t));
     vp_plot_cmd(p, "set grid");
     vp_plot_cmd(p, "set key bottom left");
     vp_plot_cmd(p, "xm = %.17g; ym = %.17g; k = %.17g; t = %.17g", sx / n, sy / n, k, tol);
@@ -191,6 +193,25 @@ static vp_status slope_chart(const char *out, const cJSON *paper, const cJSON *c
                    "ym + (k+t)*(x-xm) with lines dt 2 lc rgb '#a00000' notitle",
                 vp_plot_quote(q, sizeof q, name));
     return vp_plot_close(p, err);
+}
+
+/* The path of `target` (relative to the working folder, or absolute) as seen from the
+ * folder `from`, for a link in a file there: absolute when either cannot be resolved. */
+static void rel_link(const char *from, const char *target, char *out, size_t len)
+{
+    char a[PATH_MAX], t[PATH_MAX];
+    if (!realpath(from, a) || !realpath(target, t)) {
+        snprintf(out, len, "%s", target);
+        return;
+    }
+    size_t common = 0, i = 0;
+    for (; a[i] && a[i] == t[i]; i++)
+        if (a[i] == '/') common = i;
+    if (!a[i] && t[i] == '/') common = i; /* from is a prefix folder of target */
+    size_t at = 0;
+    for (const char *s = a + common; *s; s++)
+        if (*s == '/' && at + 3 < len) at += (size_t)snprintf(out + at, len - at, "../");
+    snprintf(out + at, len - at, "%s", t + common + 1);
 }
 
 /* "1.234 ± 0.05" of a claim's expectation. */
@@ -205,7 +226,7 @@ static void expect_text(const cJSON *e, char *s, size_t len)
 static void claim_section(buf *b, const cJSON *paper, const cJSON *c, int have_curve_chart)
 {
     const char *v = str(c, "verdict");
-    put(b, "\n### %s — **%s**\n\n> ", str(c, "id"), v);
+    put(b, "\n<a id=\"%s\"></a>\n\n### %s — **%s**\n\n> ", str(c, "id"), str(c, "id"), v);
     put_md(b, str(c, "statement"));
     put(b, " [%s]\n\n- Source: ", str(c, "tag"));
     put_md(b, str(c, "source"));
@@ -278,8 +299,12 @@ vp_status vp_repro_report(const char *out_dir, volatile sig_atomic_t *stop, vp_e
     cJSON_ArrayForEach(paper, cJSON_GetObjectItemCaseSensitive(root, "papers"))
     {
         if (st) break;
+        char link[4400];
+        rel_link(out_dir, str(paper, "readme"), link, sizeof link);
         put(&b, "\n## %s (`%s`)\n\nSetup and how varprop's runs differ from the paper's: [%s](%s). Runs:",
-            str(paper, "title"), str(paper, "name"), str(paper, "readme"), str(paper, "readme"));
+            str(paper, "title"), str(paper, "name"), str(paper, "readme"), link);
+        if (cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(paper, "runs")) == 0)
+            put(&b, " none (every claim of this paper is NOT RUN)");
         cJSON_ArrayForEach(run, cJSON_GetObjectItemCaseSensitive(paper, "runs"))
         {
             put(&b, " `%s` (%s, %.1f s; results `%s/`, charts and their report `%s/`)", str(run, "id"), str(run, "config"),
