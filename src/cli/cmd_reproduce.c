@@ -75,6 +75,7 @@ int vp_cmd_reproduce(int argc, char **argv)
     }
     if (!s && n == 0) s = vp_fail(&err, VP_ERR_USAGE, "%s holds no paper folder with " VP_FILE_CHECKS, suite);
     for (int i = 0; i < n; i++) chosen[i] = names[i];
+    if (!s) s = vp_repro_check(suite, chosen, n, fast, &err); /* exit-2 errors before anything is written */
     /* the output folder is varprop's and this process's while the suite runs and is drawn */
     vp_folder_lock lock = VP_FOLDER_LOCK_INIT;
     const vp_claim claim = { VP_FILE_MARKER, VP_FOLDER_STAMP, 1, 0, NULL };

@@ -65,13 +65,6 @@ static vp_status load_paper(const char *suite_dir, const char *paper, int fast, 
     return st;
 }
 
-vp_status vp_repro_check_file(const char *suite_dir, const char *paper, vp_err *err)
-{
-    vp_repro_paper p;
-    vp_status st = load_paper(suite_dir, paper, 0, &p, err);
-    if (!st) vp_repro_paper_free(&p);
-    return st;
-}
 
 /* Set the dotted key of a config's JSON to a copy of v ("sweep.K" sets sweep key K,
  * whose name has dots of its own). Missing objects on the way are created. */
@@ -121,6 +114,22 @@ static vp_status load_config(const char *suite_dir, const vp_repro_paper *p, con
     cJSON_Delete(root);
     free(printed);
     free(text);
+    return st;
+}
+
+vp_status vp_repro_check(const char *suite_dir, const char *const *papers, int npapers, int fast, vp_err *err)
+{
+    vp_status st = VP_OK;
+    for (int i = 0; !st && i < npapers; i++) {
+        vp_repro_paper p;
+        if ((st = load_paper(suite_dir, papers[i], fast, &p, err))) break;
+        for (int r = 0; !st && r < p.nruns; r++) {
+            vp_experiment *e = NULL;
+            st = load_config(suite_dir, &p, &p.runs[r], fast, &e, err);
+            vp_experiment_free(e);
+        }
+        vp_repro_paper_free(&p);
+    }
     return st;
 }
 
@@ -265,9 +274,10 @@ vp_status vp_repro_run(const char *const *papers, int npapers, const vp_repro_op
     memset(sum, 0, sizeof *sum);
     if (npapers < 1 || npapers > VP_REPRO_MAX_PAPERS || o->threads < 1)
         return vp_fail(err, VP_ERR_USAGE, "reproduce: 1..%d papers and threads >= 1", VP_REPRO_MAX_PAPERS);
+    vp_status st = vp_repro_check(o->suite_dir, papers, npapers, o->fast, err);
+    if (st) return st;
     vp_repro_paper *ps = calloc((size_t)npapers, sizeof *ps);
     if (!ps) return vp_fail(err, VP_ERR_NOMEM, "out of memory");
-    vp_status st = VP_OK;
     int loaded = 0;
     for (; !st && loaded < npapers; loaded++) {
         st = load_paper(o->suite_dir, papers[loaded], o->fast, &ps[loaded], err);

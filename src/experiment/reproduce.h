@@ -48,11 +48,13 @@ typedef struct {
  * written into names[0..*n) (each at most 128 bytes). */
 vp_status vp_repro_list(const char *suite_dir, char names[][128], int max, int *n, vp_err *err);
 
-/* Parse and check SUITE/<paper>/checks.json without running anything (exit-2 errors). */
-vp_status vp_repro_check_file(const char *suite_dir, const char *paper, vp_err *err);
+/* Parse every chosen paper's checks.json and every config it runs (with the fast
+ * overrides when `fast`), running nothing: the usage and config errors (exit 2) before
+ * anything is written. */
+vp_status vp_repro_check(const char *suite_dir, const char *const *papers, int npapers, int fast, vp_err *err);
 
 /* Run the papers (names as vp_repro_list gives them) and write OUT/verdicts.json.
- * Every checks.json is parsed before the first run, so a bad one writes nothing. */
+ * vp_repro_check runs first, so a bad checks.json or config writes nothing. */
 vp_status vp_repro_run(const char *const *papers, int npapers, const vp_repro_opts *o, vp_repro_summary *sum,
                        vp_err *err);
 
