@@ -76,18 +76,25 @@ Test(reproduce, fast_suite_every_runnable_claim_passes, .timeout = 1800)
 static const char TINY_CONFIG[] =
     "{\"name\": \"tiny\", \"seeds\": 2, \"network\": {\"depth\": 3, \"width\": 8}, \"input\": {\"batch\": 4}}";
 
-/* A suite DIR/suite/p/ with the tiny config and `checks`; runs reproduce p; asserts exit
- * 2, a message holding every `want`, and no output folder. */
-static void expect_refused(const char *checks, const char *want1, const char *want2)
+/* A fresh folder DIR holding a suite DIR/suite/p/ with the tiny config and `checks`. */
+static void make_suite(char *dir, size_t len, const char *prefix, const char *checks)
 {
-    char dir[256], sub[300];
-    vt_mktmp(dir, sizeof dir, "repro-bad");
+    char sub[300];
+    vt_mktmp(dir, len, prefix);
     snprintf(sub, sizeof sub, "%s/suite", dir);
     cr_assert_eq(mkdir(sub, 0755), 0);
     snprintf(sub, sizeof sub, "%s/suite/p", dir);
     cr_assert_eq(mkdir(sub, 0755), 0);
     vt_write_file(sub, "c.json", TINY_CONFIG);
     vt_write_file(sub, "checks.json", checks);
+}
+
+/* make_suite, then reproduce p; asserts exit 2, a message holding every `want`, and no
+ * output folder. */
+static void expect_refused(const char *checks, const char *want1, const char *want2)
+{
+    char dir[256];
+    make_suite(dir, sizeof dir, "repro-bad", checks);
     char *errs = NULL;
     int rc = vt_run(dir, NULL, &errs, "reproduce p --suite %s/suite -o %s/out", dir, dir);
     cr_expect_eq(rc, 2, "exit %d: %s", rc, errs);
@@ -137,13 +144,7 @@ Test(reproduce_checks, unknown_run_and_bad_expectations_are_refused)
 Test(reproduce_checks, a_bad_fast_override_is_a_config_error_before_any_run)
 {
     char dir[256], sub[300];
-    vt_mktmp(dir, sizeof dir, "repro-fastbad");
-    snprintf(sub, sizeof sub, "%s/suite", dir);
-    cr_assert_eq(mkdir(sub, 0755), 0);
-    snprintf(sub, sizeof sub, "%s/suite/p", dir);
-    cr_assert_eq(mkdir(sub, 0755), 0);
-    vt_write_file(sub, "c.json", TINY_CONFIG);
-    vt_write_file(sub, "checks.json",
+    make_suite(dir, sizeof dir, "repro-fastbad",
                   "{\"paper\": \"P\", \"runs\": [{\"id\": \"r\", \"config\": \"c.json\", \"fast\": {\"network.widht\": 4}}], "
                   "\"claims\": [{" CLAIM_HEAD "\"run\": \"r\", \"figure\": \"f\", "
                   "\"quantity\": {\"file\": \"runs.csv\", \"column\": \"act_ratio\"}, \"expect\": {\"max\": 1e9}}]}");
