@@ -42,7 +42,7 @@ vp_status vp_repro_list(const char *suite_dir, char names[][128], int max, int *
             stat(path, &sb) != 0 || !S_ISREG(sb.st_mode))
             continue;
         if (*n == max) st = vp_fail(err, VP_ERR_USAGE, "%s: more than %d papers", suite_dir, max);
-        else snprintf(names[(*n)++], 128, "%s", e->d_name);
+        else memcpy(names[(*n)++], e->d_name, strlen(e->d_name) + 1); /* < 128: checked above */
     }
     closedir(d);
     if (!st) qsort(names, (size_t)*n, 128, by_name);
@@ -295,7 +295,7 @@ vp_status vp_repro_run(const char *const *papers, int npapers, const vp_repro_op
         cJSON_AddStringToObject(jp, "name", ps[i].name);
         cJSON_AddStringToObject(jp, "title", ps[i].title);
         char readme[400];
-        snprintf(readme, sizeof readme, "%s/%s/README.md", o->suite_dir, ps[i].name);
+        snprintf(readme, sizeof readme, "%s/%s/%s", o->suite_dir, ps[i].name, VP_FILE_PAPER_README);
         cJSON_AddStringToObject(jp, "readme", readme);
         st = run_paper(o->suite_dir, &ps[i], o, jp, sum, err);
     }

@@ -27,7 +27,7 @@ static vp_status bad(const ctx *c, const char *path, const char *fmt, const char
     char msg[600];
     const char *at = strstr(fmt, "%s");
     size_t pre = at ? (size_t)(at - fmt) : strlen(fmt);
-    snprintf(msg, sizeof msg, "%.*s%s%s", (int)pre, fmt, at ? what : "", at ? at + 2 : "");
+    snprintf(msg, sizeof msg, "%.*s%s%s", (int)pre, fmt, at && what ? what : "", at ? at + 2 : "");
     return vp_fail(c->err, VP_ERR_CONFIG, "%s: %s: %s%s%s%s", c->source, path, msg, allowed ? "; allowed: " : "",
                    allowed ? allowed : "", near ? near : "");
 }
