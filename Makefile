@@ -129,6 +129,12 @@ valgrind: varprop
 docs: varprop
 	{ cat docs/registry.head.md; ./varprop list --markdown; } > docs/registry.md
 
+# The paper suite (docs/reproduce.md): every experiments/<paper>/ run and judged, report in
+# results/reproduce/report.md; exit 0 only when every claim passes. REPRODUCE=--fast for the
+# quick version `make test` runs (tests/test_reproduce.c).
+reproduce: varprop
+	./varprop reproduce all $(REPRODUCE)
+
 # Refactors change no output: every CSV, config.json, chart .dat/.gp and report.md of the
 # demo, experiments/ and tests/golden/ configs, byte for byte against GOLDEN_REF (a git
 # revision; default HEAD), runs.csv's wall-time column aside (tools/golden.sh, ~1 min).

@@ -25,5 +25,6 @@ int vp_cmd_merge(int argc, char **argv);
  * gnuplot missing is a warning, failing an error; results_lock may hold the folder. */
 vp_status vp_cli_draw_charts(const char *results, const char *plots, int quiet, const vp_folder_lock *results_lock,
                              volatile sig_atomic_t *stop, vp_err *err);
+int vp_cmd_reproduce(int argc, char **argv);
 
 #endif

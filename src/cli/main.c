@@ -25,6 +25,7 @@ static const command COMMANDS[] = {
     { "gain", vp_cmd_gain, "initialization gains: PyTorch, variance-preserving, critical" },
     { "merge", vp_cmd_merge, "join the shards of a sweep (run --shard K/N) into one results folder" },
     { "advise", vp_cmd_advise, "the initialization that keeps signal and gradient alive through L layers" },
+    { "reproduce", vp_cmd_reproduce, "run the classic papers' experiments and judge each claim: PASS / FAIL / NOT RUN" },
 };
 #define NCOMMANDS (sizeof COMMANDS / sizeof COMMANDS[0])
 

@@ -37,6 +37,9 @@
 #define VP_FILE_REPORT "report.md"           /* in the plot folder */
 #define VP_FILE_MARKER ".varprop"            /* "varprop VERSION ...": the folder is varprop's; locked while in use */
 #define VP_FILE_SHARD "shard.json"         /* a finished shard of a sweep (experiment/shard.h) */
+#define VP_FILE_CHECKS "checks.json"        /* a paper's claims (experiments/<paper>/, docs/reproduce.md) */
+#define VP_FILE_VERDICTS "verdicts.json"    /* `varprop reproduce`: every claim's numbers and verdict */
+#define VP_FILE_PAPER_README "README.md"   /* a paper folder's description (experiments/<paper>/) */
 
 /* The files a run writes in a results folder, in the order it publishes them (the CSVs,
  * the critical line, config.json last), NULL-terminated. */

@@ -1,0 +1,266 @@
+/* test_reproduce: the paper suite (issue 16).
+ *
+ *  - the --fast suite of experiments/ as `make test` runs it: every claim that can run
+ *    today is PASS, every NOT RUN claim says why (an issue that is not done), the exit
+ *    code says whether all passed, and report.md has every claim;
+ *  - checks.json errors: exit 2 with the JSON path, what is allowed and a did-you-mean,
+ *    nothing written (not even the output folder);
+ *  - the evaluation's arithmetic on hand-made CSV files: a mean's jackknife SE is
+ *    s/sqrt(S) exactly, a difference leaves a seed out of both sides, a slope is exact.
+ */
+#include <criterion/criterion.h>
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "experiment/reproduce.h"
+#include "experiment/reproduce_checks.h"
+#include "harness.h"
+
+/* ---- the fast suite ---- */
+
+Test(reproduce, fast_suite_every_runnable_claim_passes, .timeout = 1800)
+{
+    char dir[256];
+    vt_mktmp(dir, sizeof dir, "repro-fast");
+    char *out = NULL, *errs = NULL;
+    int rc = vt_run(dir, &out, &errs, "reproduce all --fast --quiet --threads 2 -o %s/out --suite %s/experiments",
+                    dir, vt_root());
+    char path[512];
+    snprintf(path, sizeof path, "%s/out/verdicts.json", dir);
+    char *text = vt_slurp_text(path);
+    cr_assert(text, "no verdicts.json (exit %d): %s", rc, errs);
+    cJSON *root = cJSON_Parse(text);
+    cr_assert(root);
+    snprintf(path, sizeof path, "%s/out/report.md", dir);
+    char *report = vt_slurp_text(path);
+    cr_assert(report, "no report.md");
+    int pass = 0, not_run = 0, papers = 0;
+    const cJSON *p, *c;
+    cJSON_ArrayForEach(p, cJSON_GetObjectItem(root, "papers"))
+    {
+        papers++;
+        cJSON_ArrayForEach(c, cJSON_GetObjectItem(p, "claims"))
+        {
+            const char *id = cJSON_GetObjectItem(c, "id")->valuestring, *v = cJSON_GetObjectItem(c, "verdict")->valuestring,
+                       *why = cJSON_GetObjectItem(c, "reason")->valuestring;
+            cr_expect(strstr(report, id), "report.md lacks claim %s", id);
+            if (strcmp(v, "NOT RUN") == 0) {
+                not_run++;
+                /* a NOT RUN claim names the unfinished work it waits for */
+                cr_expect(strstr(why, "issue") || strstr(why, "#1"), "%s: NOT RUN without a reason: '%s'", id, why);
+                continue;
+            }
+            const cJSON *m = cJSON_GetObjectItem(c, "measured");
+            cr_expect_str_eq(v, "PASS", "%s/%s: %s, measured %g: %s", p->child->valuestring, id, v,
+                             cJSON_IsNumber(m) ? m->valuedouble : NAN, why);
+            pass += strcmp(v, "PASS") == 0;
+        }
+    }
+    cr_expect_geq(papers, 10, "every paper folder of experiments/ runs");
+    cr_expect_geq(pass, 30, "the runnable claims");
+    cr_expect_eq(rc, not_run ? 1 : 0, "exit 0 only when every claim passes (stderr: %s)", errs);
+    cr_expect(strstr(out, "PASS"), "summary line: %s", out);
+    snprintf(path, sizeof path, "%s/out/he2015-claims.png", dir);
+    cr_expect(vt_exists(path), "the claims chart (gnuplot is a dependency of the suite)");
+    cJSON_Delete(root);
+    free(text), free(report), free(out), free(errs);
+    vt_rmtree(dir);
+}
+
+/* ---- checks.json errors ---- */
+
+static const char TINY_CONFIG[] =
+    "{\"name\": \"tiny\", \"seeds\": 2, \"network\": {\"depth\": 3, \"width\": 8}, \"input\": {\"batch\": 4}}";
+
+/* A fresh folder DIR holding a suite DIR/suite/p/ with the tiny config and `checks`. */
+static void make_suite(char *dir, size_t len, const char *prefix, const char *checks)
+{
+    char sub[300];
+    vt_mktmp(dir, len, prefix);
+    snprintf(sub, sizeof sub, "%s/suite", dir);
+    cr_assert_eq(mkdir(sub, 0755), 0);
+    snprintf(sub, sizeof sub, "%s/suite/p", dir);
+    cr_assert_eq(mkdir(sub, 0755), 0);
+    vt_write_file(sub, "c.json", TINY_CONFIG);
+    vt_write_file(sub, "checks.json", checks);
+}
+
+/* make_suite, then reproduce p; asserts exit 2, a message holding every `want`, and no
+ * output folder. */
+static void expect_refused(const char *checks, const char *want1, const char *want2)
+{
+    char dir[256];
+    make_suite(dir, sizeof dir, "repro-bad", checks);
+    char *errs = NULL;
+    int rc = vt_run(dir, NULL, &errs, "reproduce p --suite %s/suite -o %s/out", dir, dir);
+    cr_expect_eq(rc, 2, "exit %d: %s", rc, errs);
+    cr_expect(strstr(errs, want1), "'%s' not in: %s", want1, errs);
+    if (want2) cr_expect(strstr(errs, want2), "'%s' not in: %s", want2, errs);
+    char out[300];
+    snprintf(out, sizeof out, "%s/out", dir);
+    cr_expect(!vt_exists(out), "nothing written on a checks.json error");
+    free(errs);
+    vt_rmtree(dir);
+}
+
+#define CLAIM_HEAD "\"id\": \"a\", \"statement\": \"s\", \"tag\": \"t\", \"source\": \"x\", \"why_tol\": \"w\", "
+#define RUNS "\"paper\": \"P\", \"runs\": [{\"id\": \"r\", \"config\": \"c.json\"}], "
+
+Test(reproduce_checks, unknown_key_names_its_path_and_the_near_key)
+{
+    expect_refused("{" RUNS "\"claims\": [{" CLAIM_HEAD "\"statment\": \"s\", \"run\": \"r\", \"figure\": \"f\", "
+                   "\"quantity\": {\"file\": \"runs.csv\", \"column\": \"act_ratio\"}, \"expect\": {\"max\": 1}}]}",
+                   "checks.claims[0].statment: unknown key", "did you mean \"statement\"");
+}
+
+Test(reproduce_checks, unknown_column_and_file_are_refused_with_did_you_mean)
+{
+    expect_refused("{" RUNS "\"claims\": [{" CLAIM_HEAD "\"run\": \"r\", \"figure\": \"f\", "
+                   "\"quantity\": {\"file\": \"layers.csv\", \"column\": \"pre_vra\"}, \"expect\": {\"max\": 1}}]}",
+                   "checks.claims[0].quantity.column", "did you mean \"pre_var\"");
+    expect_refused("{" RUNS "\"claims\": [{" CLAIM_HEAD "\"run\": \"r\", \"figure\": \"f\", "
+                   "\"quantity\": {\"file\": \"layer.csv\", \"column\": \"pre_var\"}, \"expect\": {\"max\": 1}}]}",
+                   "checks.claims[0].quantity.file", "did you mean \"layers.csv\"");
+}
+
+Test(reproduce_checks, unknown_run_and_bad_expectations_are_refused)
+{
+    expect_refused("{" RUNS "\"claims\": [{" CLAIM_HEAD "\"run\": \"rr\", \"figure\": \"f\", "
+                   "\"quantity\": {\"file\": \"runs.csv\", \"column\": \"act_ratio\"}, \"expect\": {\"max\": 1}}]}",
+                   "checks.claims[0].run: \"rr\" is not a run of this paper", "did you mean \"r\"");
+    expect_refused("{" RUNS "\"claims\": [{" CLAIM_HEAD "\"run\": \"r\", \"figure\": \"f\", "
+                   "\"quantity\": {\"file\": \"runs.csv\", \"column\": \"act_ratio\"}, \"expect\": {\"value\": 1}}]}",
+                   "checks.claims[0].expect: value needs exactly one of tol, rel_tol", NULL);
+    expect_refused("{" RUNS "\"claims\": [{" CLAIM_HEAD "\"run\": \"r\", \"figure\": \"f\", "
+                   "\"quantity\": {\"file\": \"runs.csv\", \"column\": \"act_ratio\", \"stat\": \"slop\"}, "
+                   "\"expect\": {\"max\": 1}}]}",
+                   "checks.claims[0].quantity.stat: \"slop\" is not known", "did you mean \"slope\"");
+}
+
+Test(reproduce_checks, a_bad_fast_override_is_a_config_error_before_any_run)
+{
+    char dir[256], sub[300];
+    make_suite(dir, sizeof dir, "repro-fastbad",
+                  "{\"paper\": \"P\", \"runs\": [{\"id\": \"r\", \"config\": \"c.json\", \"fast\": {\"network.widht\": 4}}], "
+                  "\"claims\": [{" CLAIM_HEAD "\"run\": \"r\", \"figure\": \"f\", "
+                  "\"quantity\": {\"file\": \"runs.csv\", \"column\": \"act_ratio\"}, \"expect\": {\"max\": 1e9}}]}");
+    char *errs = NULL;
+    int rc = vt_run(dir, NULL, &errs, "reproduce p --fast --suite %s/suite -o %s/out", dir, dir);
+    cr_expect_eq(rc, 2, "exit %d: %s", rc, errs);
+    cr_expect(strstr(errs, "network.widht"), "%s", errs);
+    snprintf(sub, sizeof sub, "%s/out", dir);
+    cr_expect(!vt_exists(sub));
+    /* without --fast the same suite runs, and its one claim passes: exit 0 */
+    free(errs);
+    rc = vt_run(dir, NULL, &errs, "reproduce p --quiet --suite %s/suite -o %s/out", dir, dir);
+    cr_expect_eq(rc, 0, "exit %d: %s", rc, errs);
+    free(errs);
+    vt_rmtree(dir);
+}
+
+Test(reproduce, unknown_paper_is_a_usage_error_with_did_you_mean)
+{
+    char dir[256];
+    vt_mktmp(dir, sizeof dir, "repro-name");
+    char *errs = NULL;
+    int rc = vt_run(dir, NULL, &errs, "reproduce he2105 --suite %s/experiments -o %s/out", vt_root(), dir);
+    cr_expect_eq(rc, 2);
+    cr_expect(strstr(errs, "did you mean \"he2015\""), "%s", errs);
+    free(errs);
+    vt_rmtree(dir);
+}
+
+/* ---- the evaluation on hand-made files ---- */
+
+/* One claim's quantity, parsed from JSON text by the real reader. */
+static vp_repro_paper one_claim(const char *quantity)
+{
+    char text[2048];
+    snprintf(text, sizeof text,
+             "{" RUNS "\"claims\": [{" CLAIM_HEAD "\"run\": \"r\", \"figure\": \"f\", \"quantity\": %s, "
+             "\"expect\": {\"max\": 1}}]}",
+             quantity);
+    vp_repro_paper p;
+    vp_err err;
+    cr_assert_eq(vp_repro_paper_parse(text, strlen(text), "t", "p", 0, &p, &err), VP_OK, "%s", err.msg);
+    return p;
+}
+
+static double eval(const char *dir, const char *quantity, double *se, int *ns)
+{
+    vp_repro_paper p = one_claim(quantity);
+    vp_repro_tables tb = { .t = { NULL } };
+    snprintf(tb.dir, sizeof tb.dir, "%s", dir);
+    double v = NAN;
+    vp_err err;
+    vp_repro_curve curve;
+    cr_assert_eq(vp_repro_eval(p.claims[0].q, &tb, &v, se, ns, &curve, &err), VP_OK, "%s", err.msg);
+    vp_repro_tables_free(&tb);
+    vp_repro_paper_free(&p);
+    return v;
+}
+
+Test(reproduce_eval, jackknife_of_a_mean_is_the_standard_error)
+{
+    char dir[256];
+    vt_mktmp(dir, sizeof dir, "repro-eval");
+    /* variant 0: 5 seeds of act_ratio; variant 1: the same + 1 */
+    const double x[5] = { 1.0, 2.0, 4.0, 3.5, 0.5 };
+    char csv[1024];
+    size_t at = (size_t)snprintf(csv, sizeof csv, "variant,init,seed,act_ratio\n");
+    for (int v = 0; v < 2; v++)
+        for (int s = 0; s < 5; s++)
+            at += (size_t)snprintf(csv + at, sizeof csv - at, "%d,%s,%d,%.17g\n", v, v ? "b" : "a", s, x[s] + v);
+    vt_write_file(dir, "runs.csv", csv);
+    double mean = 0, ss = 0, se;
+    for (int s = 0; s < 5; s++) mean += x[s] / 5;
+    for (int s = 0; s < 5; s++) ss += (x[s] - mean) * (x[s] - mean);
+    int ns;
+    double m = eval(dir, "{\"file\": \"runs.csv\", \"where\": {\"init\": \"a\"}, \"column\": \"act_ratio\"}", &se, &ns);
+    cr_expect_float_eq(m, mean, 1e-14);
+    cr_expect_float_eq(se, sqrt(ss / 4 / 5), 1e-14, "delete-one jackknife of a mean = s/sqrt(S)");
+    cr_expect_eq(ns, 5);
+    /* b - a is 1 for every seed: a difference leaves the same seed out of both sides */
+    m = eval(dir, "{\"diff\": [{\"file\": \"runs.csv\", \"where\": {\"init\": \"b\"}, \"column\": \"act_ratio\"}, "
+                  "{\"file\": \"runs.csv\", \"where\": {\"init\": \"a\"}, \"column\": \"act_ratio\"}]}", &se, &ns);
+    cr_expect_float_eq(m, 1.0, 1e-14);
+    cr_expect_float_eq(se, 0.0, 1e-14);
+    /* log2 of the mean */
+    m = eval(dir, "{\"file\": \"runs.csv\", \"where\": {\"init\": \"a\"}, \"column\": \"act_ratio\", \"seeds\": \"log2_mean\"}",
+             &se, &ns);
+    cr_expect_float_eq(m, log2(mean), 1e-14);
+    vt_rmtree(dir);
+}
+
+Test(reproduce_eval, slope_norm_var_and_filters_through_runs_csv)
+{
+    char dir[256];
+    vt_mktmp(dir, sizeof dir, "repro-eval2");
+    /* layers.csv: log2 v = -1.5 layer + seed, so the slope is -1.5 for every seed */
+    char csv[4096];
+    size_t at = (size_t)snprintf(csv, sizeof csv, "variant,seed,layer,pre_var\n");
+    for (int s = 0; s < 3; s++)
+        for (int l = 1; l <= 6; l++) at += (size_t)snprintf(csv + at, sizeof csv - at, "0,%d,%d,%.17g\n", s, l, exp2(-1.5 * l + s));
+    vt_write_file(dir, "layers.csv", csv);
+    double se;
+    int ns;
+    double m = eval(dir, "{\"file\": \"layers.csv\", \"column\": \"pre_var\", \"transform\": \"log2\", \"stat\": \"slope\"}",
+                    &se, &ns);
+    cr_expect_float_eq(m, -1.5, 1e-12);
+    cr_expect_float_eq(se, 0.0, 1e-12);
+    /* jacobian.csv has no init column: the filter goes through runs.csv's variants */
+    vt_write_file(dir, "runs.csv", "variant,init,seed\n0,g,0\n0,g,1\n1,o,0\n1,o,1\n");
+    vt_write_file(dir, "jacobian.csv",
+                  "variant,seed,index,singular_value\n0,0,0,2\n0,0,1,0\n0,1,0,2\n0,1,1,0\n1,0,0,1\n1,0,1,1\n1,1,0,1\n1,1,1,1\n");
+    m = eval(dir, "{\"file\": \"jacobian.csv\", \"where\": {\"init\": \"g\"}, \"column\": \"singular_value\", "
+                  "\"transform\": \"square\", \"stat\": \"norm_var\"}", &se, &ns);
+    cr_expect_float_eq(m, 1.0, 1e-14, "s^2 in {4, 0}: mean 2, mean square 8, 8/4 - 1 = 1");
+    m = eval(dir, "{\"file\": \"jacobian.csv\", \"where\": {\"init\": \"o\"}, \"column\": \"singular_value\", "
+                  "\"shift\": -1, \"stat\": \"max_abs\"}", &se, &ns);
+    cr_expect_float_eq(m, 0.0, 1e-14);
+    vt_rmtree(dir);
+}
