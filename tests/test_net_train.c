@@ -21,9 +21,14 @@
  * 5. 1 thread vs 2 threads: the same bits after Adam steps (float32).
  * 6. Refusals: a last layer that is not [classes], batchnorm, alpha = 0.
  * 7. Learning: a conv net reaches >= 97% test accuracy on separable synthetic clusters
- *    (nearest centroid scores 99.75-100% there, docs/training.md). */
+ *    (nearest centroid scores 99.75-100% there, docs/training.md).
+ * 8. Through the runner (varprop run): a conv + pre-norm residual net on synthetic data
+ *    gives the same train/eval/layers_train/layers bytes for --threads 1, 2 and 3, the
+ *    expected row counts; a readout that is not [classes], train.readout_init and
+ *    train.hist_bins exit 2 naming the path, nothing written. */
 #include <criterion/criterion.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,6 +36,8 @@
 #include "core/dataset.h"
 #include "core/net_train.h"
 #include "core/rng.h"
+#include "harness.h"
+#include "results/results.h"
 
 /* ------------------------------------------------------------------ helpers */
 
@@ -467,4 +474,85 @@ Test(net_train_learn, conv_net_on_separable_clusters)
     cr_assert_geq((double)ok / (double)ds.test.n, 0.97, "test accuracy %g after 96 steps", (double)ok / ds.test.n);
     vp_net_trainer_free(t);
     vp_dataset_free(&ds);
+}
+
+/* ------------------------------------------------------------ 8. through the runner */
+
+#define NET_TRAIN_CFG(name, seeds, last, extra)                                                                     \
+    "{\"name\": \"" name "\", \"seeds\": " #seeds ", \"network\": {\"input_shape\": [1, 4, 4], \"activation\": "    \
+    "\"relu\", \"layers\": [{\"type\": \"conv2d\", \"out_channels\": 4, \"kernel\": 3, \"padding\": 1}, "           \
+    "{\"type\": \"maxpool2d\", \"size\": 2}, {\"type\": \"flatten\"}, {\"type\": \"residual\", \"norm\": \"pre\", " \
+    "\"branch\": [{\"type\": \"dense\", \"width\": 16}, {\"type\": \"dense\", \"width\": 16, \"activation\": "      \
+    "\"linear\"}]}, {\"type\": \"dense\", \"width\": " #last ", \"activation\": \"linear\"}]}, "                    \
+    "\"input\": {\"batch\": 16}, \"train\": {\"dataset\": {\"name\": \"synthetic\", \"dim\": 16, \"classes\": 4, "  \
+    "\"n_train\": 600, \"n_test\": 200, \"separation\": 6}, \"epochs\": 2, \"batch\": 50, \"optimizer\": "          \
+    "{\"name\": \"adam\", \"lr\": 0.01, \"eps\": 1e-7}, \"track_every\": 4" extra "}, \"sweep\": {\"network.init\": " \
+    "[\"glorot_uniform\", \"he_uniform\"]}}"
+
+static void same_file(const char *dir, const char *a, const char *b, const char *file)
+{
+    char pa[400], pb[400];
+    snprintf(pa, sizeof pa, "%s/%s/%s", dir, a, file);
+    snprintf(pb, sizeof pb, "%s/%s/%s", dir, b, file);
+    size_t na, nb;
+    char *x = vt_slurp_must(pa, &na), *y = vt_slurp_must(pb, &nb);
+    cr_expect(na == nb && memcmp(x, y, na) == 0, "%s differs between %s and %s", file, a, b);
+    free(x);
+    free(y);
+}
+
+Test(net_train_run, same_bytes_for_any_threads_and_rows, .timeout = 120)
+{
+    char dir[256];
+    vt_mktmp(dir, sizeof dir, "/tmp/varprop-nettrain-");
+    vt_write_file(dir, "c.json", NET_TRAIN_CFG("c", 2, 4, ""));
+    vt_write_file(dir, "one.json", NET_TRAIN_CFG("one", 1, 4, ""));
+    const char *runs[][3] = { { "c.json", "t1", "--threads 1" }, { "c.json", "t2", "--threads 2" },
+                              { "one.json", "o1", "--threads 1" }, { "one.json", "o3", "--threads 3" } };
+    for (int k = 0; k < 4; k++) {
+        char *errs = NULL;
+        int rc = vt_run(dir, NULL, &errs, "run %s/%s -o %s/%s --no-plot --quiet %s", dir, runs[k][0], dir, runs[k][1],
+                        runs[k][2]);
+        cr_assert_eq(rc, 0, "exit %d: %s", rc, errs);
+        free(errs);
+    }
+    const char *files[] = { VP_FILE_TRAIN, VP_FILE_EVAL, VP_FILE_LAYERS_TRAIN, VP_FILE_LAYERS };
+    for (int f = 0; f < 4; f++) {
+        same_file(dir, "t1", "t2", files[f]);
+        same_file(dir, "o1", "o3", files[f]);
+    }
+    /* 12 steps per epoch (600 / 50), 2 epochs, 4 runs; evals after epochs 0..2; the probe at
+     * step 0 and every 4 steps (7 times) on the 8 layers (conv, pool, flatten, norm, 2
+     * dense, residual, readout) */
+    char p[400];
+    snprintf(p, sizeof p, "%s/t1/" VP_FILE_TRAIN, dir);
+    cr_expect_eq(vt_count_lines(p) - 1, 4 * 24);
+    snprintf(p, sizeof p, "%s/t1/" VP_FILE_EVAL, dir);
+    cr_expect_eq(vt_count_lines(p) - 1, 4 * 3);
+    snprintf(p, sizeof p, "%s/t1/" VP_FILE_LAYERS_TRAIN, dir);
+    cr_expect_eq(vt_count_lines(p) - 1, 4 * 7 * 8);
+    vt_rmtree(dir);
+}
+
+Test(net_train_run, config_errors_exit_2_and_write_nothing, .timeout = 60)
+{
+    char dir[256];
+    vt_mktmp(dir, sizeof dir, "/tmp/varprop-nettrain-");
+    struct { const char *cfg, *needle; } bad[] = {
+        { NET_TRAIN_CFG("a", 1, 5, ""), "network.layers[4]: the last layer's output [5] is the readout" },
+        { NET_TRAIN_CFG("b", 1, 4, ", \"readout_init\": \"he_normal\""), "train.readout_init" },
+        { NET_TRAIN_CFG("c", 1, 4, ", \"hist_bins\": 10"), "train.hist_bins" },
+    };
+    for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+        vt_write_file(dir, "bad.json", bad[k].cfg);
+        char *errs = NULL;
+        int rc = vt_run(dir, NULL, &errs, "run %s/bad.json -o %s/out --no-plot --quiet", dir, dir);
+        cr_expect_eq(rc, 2, "case %zu: exit %d: %s", k, rc, errs);
+        cr_expect(strstr(errs, bad[k].needle), "case %zu: %s", k, errs);
+        char p[400];
+        snprintf(p, sizeof p, "%s/out/" VP_FILE_RUNS, dir);
+        cr_expect(!vt_exists(p), "case %zu wrote runs.csv", k);
+        free(errs);
+    }
+    vt_rmtree(dir);
 }

@@ -20,8 +20,7 @@ struct vp_net_trainer {
 
 static size_t real_size(vp_precision p) { return p == VP_F64 ? sizeof(double) : sizeof(float); }
 
-/* What this trainer cannot train (net_train.h), naming the layer. */
-static vp_status check_layers(const vp_layer_spec *ls, int n, vp_shape in, int classes, vp_err *err)
+vp_status vp_net_trainer_check(const vp_layer_spec *ls, int n, vp_shape in, int classes, vp_err *err)
 {
     vp_shape *sh = malloc((size_t)n * sizeof *sh);
     if (!sh) return vp_fail(err, VP_ERR_NOMEM, "out of memory");
@@ -80,7 +79,7 @@ vp_status vp_net_trainer_create(vp_net_trainer **out, const vp_layer_spec *ls, i
     *out = NULL;
     if (n < 1) return vp_fail(err, VP_ERR_USAGE, "a network needs at least one layer");
     vp_status s = vp_train_opts_check(o, err);
-    if (!s) s = check_layers(ls, n, in, o->classes, err);
+    if (!s) s = vp_net_trainer_check(ls, n, in, o->classes, err);
     if (s) return s;
     vp_net_trainer *t = calloc(1, sizeof *t);
     if (!t) return vp_fail(err, VP_ERR_NOMEM, "out of memory");

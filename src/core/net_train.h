@@ -54,6 +54,11 @@ typedef struct vp_net_trainer vp_net_trainer;
 double vp_net_trainer_bytes(const vp_layer_spec *ls, int n, vp_shape in, int max_batch, vp_precision prec,
                             const vp_train_opts *o);
 
+/* What vp_net_trainer_create refuses for these layers and classes (the last layer's
+ * output, batchnorm, alpha = 0), as VP_ERR_CONFIG naming the layer's path; so a runner
+ * can refuse a config before anything is written. */
+vp_status vp_net_trainer_check(const vp_layer_spec *ls, int n, vp_shape in, int classes, vp_err *err);
+
 /* A trainer of the n layers ls (copied) on inputs of shape `in`; o as core/train.h
  * (total_steps for cosine). VP_ERR_CONFIG for what is refused above, naming the layer. */
 vp_status vp_net_trainer_create(vp_net_trainer **out, const vp_layer_spec *ls, int n, vp_shape in, int max_batch,
