@@ -172,12 +172,7 @@ vp_status vp_net_trainer_step(vp_net_trainer *t, const void *x, const int32_t *y
     t->ost.step++;
     update(t, 0, p.W, p.dW, p.nw, lr);
     update(t, p.nw, p.b, p.db, p.nb, lr);
-    if (info) {
-        info->step = t->ost.step;
-        info->loss = loss;
-        info->lr = lr;
-        info->grad_norm = gn;
-    }
+    if (info) *info = (vp_train_step_info){ .step = t->ost.step, .loss = loss, .lr = lr, .grad_norm = gn };
     return VP_OK;
 }
 
