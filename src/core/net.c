@@ -144,7 +144,8 @@ vp_status vp_net_fixup(vp_layer_spec *ls, int n, int *bad, vp_err *err)
 /* ---- the network ---- */
 
 struct vp_net {
-    int n, B;
+    int n, B, Bcap;            /* B: examples of the passes (vp_net_set_batch), <= Bcap: allocated */
+    int input_grad;            /* compute dL/d(input) (default 1; trainers need not) */
     vp_precision prec;
     vp_layer_spec *ls;        /* copied, paths owned */
     vp_shape in, *sh;         /* sh[i]: output of layer i */
@@ -164,6 +165,9 @@ struct vp_net {
 };
 
 static size_t real_size(vp_precision p) { return p == VP_F64 ? sizeof(double) : sizeof(float); }
+
+/* Input shape of layer i. */
+static vp_shape in_shape(const vp_net *t, int i) { return i ? t->sh[i - 1] : t->in; }
 
 /* Element counts of every block of a net (fills the offsets when nt is not NULL). */
 typedef struct { size_t x, z, w, b, smax, colmax, accn, cmax; } net_counts;
@@ -256,7 +260,8 @@ vp_status vp_net_create(vp_net **out, const vp_layer_spec *ls, int n, vp_shape i
     vp_net *t = calloc(1, sizeof *t);
     if (!t) return vp_fail(err, VP_ERR_NOMEM, "out of memory");
     t->n = n;
-    t->B = batch;
+    t->B = t->Bcap = batch;
+    t->input_grad = 1;
     t->prec = prec;
     t->in = in;
     t->ls = calloc((size_t)n, sizeof *t->ls);
@@ -304,12 +309,40 @@ nomem:
 }
 
 void vp_net_set_pool(vp_net *net, vp_pool *pool) { net->pool = pool; }
+int vp_net_batch(const vp_net *net) { return net->B; }
+void vp_net_set_input_grad(vp_net *net, int on) { net->input_grad = on; }
+
+vp_status vp_net_set_batch(vp_net *net, int n, vp_err *err)
+{
+    if (n < 1 || n > net->Bcap)
+        return vp_fail(err, VP_ERR_USAGE, "a batch of %d examples (1..%d for this network)", n, net->Bcap);
+    net->B = n;
+    return VP_OK;
+}
+
+void *vp_net_data(vp_net *net, int i) { return (char *)net->X + net->xoff[i + 1] * real_size(net->prec); }
+void *vp_net_grad_data(vp_net *net, int i) { return (char *)net->G + net->xoff[i + 1] * real_size(net->prec); }
+
+vp_net_params vp_net_param_blocks(vp_net *net)
+{
+    vp_net_params p = { net->W, net->b, net->dW, net->db, 0, 0 };
+    for (int i = 0; i < net->n; i++)
+        if (vp_layer_has_weights(net->ls[i].kind)) {
+            p.nw = net->woff[i] + vp_net_layer_params(&net->ls[i], in_shape(net, i)) - (size_t)net->ls[i].out;
+            p.nb = net->boff[i] + (size_t)net->ls[i].out;
+        }
+    return p;
+}
+
+void vp_net_layer_offsets(const vp_net *net, int i, size_t *woff, size_t *boff)
+{
+    if (woff) *woff = net->woff[i];
+    if (boff) *boff = net->boff[i];
+}
 int vp_net_layers(const vp_net *net) { return net->n; }
 vp_shape vp_net_shape(const vp_net *net, int i) { return i < 0 ? net->in : net->sh[i]; }
 const vp_layer_spec *vp_net_layer(const vp_net *net, int i) { return &net->ls[i]; }
 
-/* Input shape, fan-in of the weight matrix and kernel area of layer i. */
-static vp_shape in_shape(const vp_net *t, int i) { return i ? t->sh[i - 1] : t->in; }
 
 #define REAL float
 #define REAL_EPS FLT_EPSILON
@@ -392,30 +425,38 @@ vp_status vp_net_init_params(vp_net *t, uint64_t seed, vp_err *err)
 }
 
 void vp_net_set_input(vp_net *t, const double *x) { put(t, t->X, 0, x, (size_t)t->B * vp_shape_size(t->in)); }
+void vp_net_set_input_raw(vp_net *t, const void *x)
+{
+    memcpy(t->X, x, (size_t)t->B * vp_shape_size(t->in) * real_size(t->prec));
+}
 
 vp_status vp_net_forward(vp_net *t, vp_block_stats *stats, vp_err *err)
 {
     (void)err;
     for (int i = 0; i < t->n; i++) {
-        vp_block_stats tmp, *st = stats ? &stats[i] : &tmp;
+        vp_block_stats *st = stats ? &stats[i] : NULL;
         if (t->prec == VP_F64) forward_layer_f64(t, i, st);
         else forward_layer_f32(t, i, st);
     }
     return VP_OK;
 }
 
-vp_status vp_net_backward_from(vp_net *t, const double *g, double wscale, vp_block_stats *stats, vp_err *err)
+vp_status vp_net_backward_given(vp_net *t, double wscale, vp_block_stats *stats, vp_err *err)
 {
     (void)err;
-    size_t rs = real_size(t->prec), nlast = (size_t)t->B * vp_shape_size(t->sh[t->n - 1]);
-    memset(t->G, 0, t->xoff[t->n] * rs);
-    put(t, t->G, t->xoff[t->n], g, nlast);
+    memset(t->G, 0, t->xoff[t->n] * real_size(t->prec));
     for (int i = t->n - 1; i >= 0; i--) {
-        vp_block_stats tmp, *st = stats ? &stats[i] : &tmp;
+        vp_block_stats *st = stats ? &stats[i] : NULL;
         if (t->prec == VP_F64) backward_layer_f64(t, i, wscale, st);
         else backward_layer_f32(t, i, wscale, st);
     }
     return VP_OK;
+}
+
+vp_status vp_net_backward_from(vp_net *t, const double *g, double wscale, vp_block_stats *stats, vp_err *err)
+{
+    put(t, t->G, t->xoff[t->n], g, (size_t)t->B * vp_shape_size(t->sh[t->n - 1]));
+    return vp_net_backward_given(t, wscale, stats, err);
 }
 
 vp_status vp_net_backward(vp_net *t, uint64_t seed, vp_block_stats *stats, vp_err *err)

@@ -145,6 +145,38 @@ vp_status vp_net_backward(vp_net *net, uint64_t seed, vp_block_stats *stats, vp_
  * the sum over examples. */
 vp_status vp_net_backward_from(vp_net *net, const double *g, double wscale, vp_block_stats *stats, vp_err *err);
 
+/* ---- what a trainer (core/net_train.h) needs ----
+ * The passes above with stats = NULL compute no statistics (the outputs and gradients
+ * are the same bits). */
+
+/* Run the passes on the first n examples (1 <= n <= the batch given to create; the
+ * offsets do not move, so a smaller batch reuses the same memory). VP_ERR_USAGE else. */
+vp_status vp_net_set_batch(vp_net *net, int n, vp_err *err);
+int vp_net_batch(const vp_net *net);
+/* 0: the backward pass skips dL/d(input) of a first dense/conv2d layer (a trainer does
+ * not need it); 1 (the default): computed. */
+void vp_net_set_input_grad(vp_net *net, int on);
+/* x: B x (C H W) values in the net's precision (float for VP_F32, double for VP_F64). */
+void vp_net_set_input_raw(vp_net *net, const void *x);
+/* Borrowed pointers (the net's precision) to the output of layer i (-1: the input) and to
+ * dL/d(that output): B x size values each. */
+void *vp_net_data(vp_net *net, int i);
+void *vp_net_grad_data(vp_net *net, int i);
+/* Backward from dL/d(output) already written at vp_net_grad_data(net, n - 1); dL/dW =
+ * wscale x the sum over examples. */
+vp_status vp_net_backward_given(vp_net *net, double wscale, vp_block_stats *stats, vp_err *err);
+
+/* Every weight of every layer in one block W (nw values; layer i's at its woff, [out, in]
+ * or [C_out, C_in k k] row-major) and every bias in one block b (nb values), with their
+ * gradients dW, db of the last backward; borrowed, in the net's precision. */
+typedef struct {
+    void *W, *b, *dW, *db;
+    size_t nw, nb;
+} vp_net_params;
+vp_net_params vp_net_param_blocks(vp_net *net);
+/* Offsets of layer i's weights and biases in those blocks. */
+void vp_net_layer_offsets(const vp_net *net, int i, size_t *woff, size_t *boff);
+
 /* Copies as doubles (any pointer may be NULL; i = -1 is the input for out/grad):
  * the output of layer i and dL/d(that output) (B x size), its weights W and bias b
  * (dense [out, in]; conv2d [C_out, C_in k k]) and dL/dW, dL/db of the last backward. */

@@ -158,6 +158,18 @@ void vp_trainer_free(vp_trainer *t)
     free(t);
 }
 
+vp_status vp_train_opts_check(const vp_train_opts *o, vp_err *err)
+{
+    if (o->classes < 2) return vp_fail(err, VP_ERR_CONFIG, "training: %d classes (at least 2)", o->classes);
+    if ((unsigned)o->loss >= VP_LOSS_COUNT) return vp_fail(err, VP_ERR_CONFIG, "training: unknown loss");
+    if ((unsigned)o->optim.kind >= VP_OPTIM_COUNT)
+        return vp_fail(err, VP_ERR_CONFIG, "training: unknown optimizer");
+    if ((unsigned)o->sched.kind >= VP_SCHED_COUNT) return vp_fail(err, VP_ERR_CONFIG, "training: unknown schedule");
+    vp_status s = vp_optim_check(&o->optim, err);
+    if (!s) s = vp_sched_check(&o->sched, err);
+    return s;
+}
+
 vp_status vp_trainer_create(vp_trainer **out, int L, const int *widths, int max_batch, vp_precision prec,
                             vp_act act, const vp_train_opts *o, vp_err *err)
 {
@@ -166,13 +178,7 @@ vp_status vp_trainer_create(vp_trainer **out, int L, const int *widths, int max_
     if (vp_act_rowwise(ai))
         return vp_fail(err, VP_ERR_CONFIG, "training: activation %s is row-wise; training supports "
                        "elementwise activations only", ai->name);
-    if (o->classes < 2) return vp_fail(err, VP_ERR_CONFIG, "training: %d classes (at least 2)", o->classes);
-    if ((unsigned)o->loss >= VP_LOSS_COUNT) return vp_fail(err, VP_ERR_CONFIG, "training: unknown loss");
-    if ((unsigned)o->optim.kind >= VP_OPTIM_COUNT)
-        return vp_fail(err, VP_ERR_CONFIG, "training: unknown optimizer");
-    if ((unsigned)o->sched.kind >= VP_SCHED_COUNT) return vp_fail(err, VP_ERR_CONFIG, "training: unknown schedule");
-    vp_status s = vp_optim_check(&o->optim, err);
-    if (!s) s = vp_sched_check(&o->sched, err);
+    vp_status s = vp_train_opts_check(o, err);
     if (s) return s;
     vp_trainer *t = calloc(1, sizeof *t);
     if (!t) return vp_fail(err, VP_ERR_NOMEM, "out of memory");

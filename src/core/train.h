@@ -68,6 +68,10 @@ typedef struct {
 
 typedef struct vp_trainer vp_trainer;
 
+/* classes >= 2, known loss, optimizer and schedule, vp_optim_check, vp_sched_check
+ * (VP_ERR_CONFIG); shared with core/net_train.h. */
+vp_status vp_train_opts_check(const vp_train_opts *o, vp_err *err);
+
 /* Bytes vp_trainer_create would allocate (network, readout, gradients, optimizer
  * state), for refusing up front what does not fit. */
 double vp_trainer_bytes(int L, const int *widths, int max_batch, vp_precision prec, vp_act act,

@@ -275,9 +275,14 @@ vp_status vp_cfg_net_clash(vp_cfg_ctx *c, const cJSON *net, const cJSON *lay)
 /* What the runner does not do for block networks yet. */
 static vp_status unsupported(vp_cfg_ctx *c, const cJSON *root)
 {
-    if (cJSON_GetObjectItemCaseSensitive(root, "train"))
-        return vp_cfg_fail(c, "train", "training block networks (network.layers) is not available yet; measure at "
-                           "initialization, or train a plain stack (depth/width)");
+    const cJSON *tr = cJSON_GetObjectItemCaseSensitive(root, "train");
+    if (cJSON_IsObject(tr) && cJSON_GetObjectItemCaseSensitive(tr, "readout_init"))
+        return vp_cfg_fail(c, "train.readout_init", "a block network's readout is its last layer (network.layers); "
+                           "give that layer's \"init\" instead");
+    const cJSON *hb = cJSON_IsObject(tr) ? cJSON_GetObjectItemCaseSensitive(tr, "hist_bins") : NULL;
+    if (cJSON_IsNumber(hb) && hb->valuedouble != 0)
+        return vp_cfg_fail(c, "train.hist_bins", "activation histograms are not tracked for block networks "
+                           "(network.layers) yet; remove it or give 0");
     const cJSON *me = cJSON_GetObjectItemCaseSensitive(root, "measure");
     const char *keys[] = { "histograms", "jacobian", "lengths" };
     for (int i = 0; cJSON_IsObject(me) && i < 3; i++) {

@@ -32,7 +32,8 @@ struct vp_net_spec {
 /* Parse net (the "network" object, which has "layers") into v: v->net, and v->L and
  * v->widths as the per-layer output sizes (widths[0] the input's), so the runner's
  * generic parts see one "layer" per row. The defaults are v->act, v->winit, v->binit
- * (already parsed). What block networks do not have yet is refused here: "train",
+ * (already parsed). What block networks do not have yet is refused here:
+ * train.readout_init (the readout is the last layer), train.hist_bins > 0,
  * measure.histograms, measure.jacobian and measure.lengths. */
 vp_status vp_cfg_net_layers(vp_cfg_ctx *c, const cJSON *root, const cJSON *net, vp_variant *v);
 /* With "layers" (lay != NULL), depth, width and widths are errors; without it,

@@ -177,6 +177,7 @@ static vp_status run_blocks(vp_job *j, int r, vp_worker *w, int *drew, vp_err *e
     const vp_variant *var = &e->variants[v];
     double t0 = vp_job_now();
     vp_net *t = NULL;
+    vp_train_out tout = { .diverged_step = 0 };
     vp_block_stats *st = calloc((size_t)var->L, sizeof *st);
     vp_status s = st ? VP_OK : vp_fail(err, VP_ERR_NOMEM, "out of memory");
     *drew = 1;
@@ -199,13 +200,16 @@ static vp_status run_blocks(vp_job *j, int r, vp_worker *w, int *drew, vp_err *e
             sum.nonfinite += st[l].s.nonfinite;
             sum.subnormal += st[l].s.subnormal;
         }
-        s = vp_frag_write(j, r, var, NULL, st, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, &sum,
-                          vp_job_now() - t0, err);
+        if (var->train.on) s = vp_train_one(j, r, &tout, err); /* core/net_train.h through train_run.c */
+        if (!s)
+            s = vp_frag_write(j, r, var, NULL, st, NULL, NULL, NULL, NULL, NULL, NULL, NULL, var->train.on ? &tout : NULL,
+                              &sum, vp_job_now() - t0, err);
         if (!s) j->sums[r] = sum;
     }
     if (s) vp_err_prefix(err, "run %d (variant %d, seed %llu)", r, v, (unsigned long long)seed);
     vp_net_free(t);
     free(st);
+    vp_train_out_free(&tout);
     return s;
 }
 

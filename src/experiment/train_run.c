@@ -6,7 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/net_train.h"
 #include "core/train.h"
+#include "experiment/net_config.h"
 #include "experiment/fragments.h"
 #include "results/csv.h"
 
@@ -93,6 +95,17 @@ vp_status vp_train_data_load(const vp_experiment *e, vp_train_data *td, vp_err *
             return VP_ERR_CONFIG;
         }
     }
+    /* A block network's readout is its last layer: it must give one value per class. */
+    for (int v = 0; v < e->nvariants; v++) {
+        const vp_variant *var = &e->variants[v];
+        if (!var->net) continue;
+        vp_status s = vp_net_trainer_check(var->net->ls, var->net->n, var->net->in,
+                                           td->sets[td->of_variant[v]].classes, err);
+        if (s) {
+            vp_train_data_free(td);
+            return s;
+        }
+    }
     return VP_OK;
 }
 
@@ -116,7 +129,9 @@ double vp_train_run_bytes(const vp_variant *var)
     if (!tc->on) return 0;
     vp_train_opts o = { classes_hint(tc), tc->loss, tc->optim, tc->sched, 1 };
     double rs = var->prec == VP_F64 ? 8.0 : 4.0, B = tc->batch, n0 = var->widths[0];
-    double b = vp_trainer_bytes(var->L, var->widths, tc->batch, var->prec, var->act, &o);
+    double b = var->net ? vp_net_trainer_bytes(var->net->ls, var->net->n, var->net->in, tc->batch, var->prec, &o) +
+                              (double)sizeof(vp_block_stats) * var->L
+                        : vp_trainer_bytes(var->L, var->widths, tc->batch, var->prec, var->act, &o);
     b += 2.0 * B * (n0 * rs + 4.0 + 4.0);                              /* a batch and the probe, indices */
     b += (double)sizeof(vp_layer_stats) * (var->L + 1);
     b += 8.0 * tc->hist_bins * var->L;                                  /* the probe's histograms */
@@ -132,7 +147,9 @@ typedef struct {
     const vp_variant *var;
     const vp_train_cfg *tc;
     const vp_dataset *d;
-    vp_trainer *t;
+    vp_trainer *t;                     /* a plain stack (depth/width) */
+    vp_net_trainer *nt;                /* or a block network (network.layers): its last layer is the readout */
+    vp_block_stats *bst;               /* nt's probe: L */
     vp_csv_run cr;
     char act[256], init[256];
     FILE *mem[VP_TRAIN_FILES];         /* the four files' rows (open_memstream) */
@@ -152,6 +169,14 @@ static const void *split_x(const vp_dataset *d, const vp_split *s)
     return d->prec == VP_F64 ? (const void *)s->x64 : (const void *)s->x32;
 }
 
+/* The trainer's eval, whichever kind of network. */
+static vp_status eval_split(trun *tr, const void *x, const int32_t *y, size_t n, double *loss, long long *correct,
+                            vp_err *err)
+{
+    if (tr->nt) return vp_net_trainer_eval(tr->nt, x, y, n, loss, correct, err);
+    return vp_trainer_eval(tr->t, x, y, n, loss, correct, err);
+}
+
 /* eval.csv row after `epoch` epochs. */
 static vp_status evaluate(trun *tr, long epoch, vp_err *err)
 {
@@ -160,13 +185,12 @@ static vp_status evaluate(trun *tr, long epoch, vp_err *err)
     long long correct;
     vp_status s;
     if (d->test.n > 0) {
-        if ((s = vp_trainer_eval(tr->t, split_x(d, &d->test), d->test.y, d->test.n, &test_loss, &correct, err)))
-            return s;
+        if ((s = eval_split(tr, split_x(d, &d->test), d->test.y, d->test.n, &test_loss, &correct, err))) return s;
         test_acc = (double)correct / (double)d->test.n;
     }
     size_t ne = (size_t)tr->tc->eval_examples < d->train.n ? (size_t)tr->tc->eval_examples : d->train.n;
     if (ne > 0) {
-        if ((s = vp_trainer_eval(tr->t, split_x(d, &d->train), d->train.y, ne, &loss, &correct, err))) return s;
+        if ((s = eval_split(tr, split_x(d, &d->train), d->train.y, ne, &loss, &correct, err))) return s;
         train_acc = (double)correct / (double)ne;
     }
     vp_csv_eval_row(file_of(tr, VP_CSV_EVAL), &tr->cr, epoch, test_loss, test_acc, train_acc);
@@ -177,6 +201,13 @@ static vp_status evaluate(trun *tr, long epoch, vp_err *err)
 static vp_status probe(trun *tr, long step, vp_err *err)
 {
     int L = tr->var->L;
+    if (tr->nt) { /* one row per layer (the last is the readout); no histograms */
+        vp_status s = vp_net_trainer_probe(tr->nt, tr->px, tr->py, tr->P, tr->bst, err);
+        if (s) return s;
+        for (int i = 0; i < L; i++) tr->st[i] = tr->bst[i].s;
+        vp_csv_layers_train_rows(file_of(tr, VP_CSV_LAYERS_TRAIN), &tr->cr, step, L, tr->st);
+        return VP_OK;
+    }
     vp_status s = vp_trainer_probe(tr->t, tr->px, tr->py, tr->P, tr->st, tr->hist, err);
     if (s) return s;
     vp_csv_layers_train_rows(file_of(tr, VP_CSV_LAYERS_TRAIN), &tr->cr, step, L + 1, tr->st);
@@ -215,11 +246,21 @@ static vp_status setup(trun *tr, vp_err *err)
     const vp_train_cfg *tc = tr->tc;
     const vp_dataset *d = tr->d;
     vp_train_opts o = { d->classes, tc->loss, tc->optim, tc->sched, total_steps(tr) };
-    vp_status s = vp_trainer_create(&tr->t, var->L, var->widths, tc->batch, var->prec, var->act, &o, err);
-    if (s) return s;
-    vp_trainer_set_pool(tr->t, tr->j->pool);
-    const vp_init *rinit = tc->has_readout_init ? &tc->readout_init : &var->winit;
-    if ((s = vp_trainer_init_params(tr->t, &var->winit, &var->binit, rinit, &var->binit, tr->cr.seed, err))) return s;
+    vp_status s;
+    if (var->net) {
+        s = vp_net_trainer_create(&tr->nt, var->net->ls, var->net->n, var->net->in, tc->batch, var->prec, &o, err);
+        if (s) return s;
+        vp_net_trainer_set_pool(tr->nt, tr->j->pool);
+        if ((s = vp_net_trainer_init_params(tr->nt, tr->cr.seed, err))) return s;
+        if (!(tr->bst = calloc((size_t)var->L, sizeof *tr->bst))) return vp_fail(err, VP_ERR_NOMEM, "out of memory");
+    } else {
+        s = vp_trainer_create(&tr->t, var->L, var->widths, tc->batch, var->prec, var->act, &o, err);
+        if (s) return s;
+        vp_trainer_set_pool(tr->t, tr->j->pool);
+        const vp_init *rinit = tc->has_readout_init ? &tc->readout_init : &var->winit;
+        if ((s = vp_trainer_init_params(tr->t, &var->winit, &var->binit, rinit, &var->binit, tr->cr.seed, err)))
+            return s;
+    }
     size_t rs = var->prec == VP_F64 ? sizeof(double) : sizeof(float);
     tr->P = (size_t)tc->batch < d->train.n ? (size_t)tc->batch : d->train.n;
     tr->px = malloc(tr->P * (size_t)d->dim * rs);
@@ -233,7 +274,7 @@ static vp_status setup(trun *tr, vp_err *err)
     for (size_t i = 0; i < tr->P; i++) idx[i] = (uint32_t)i;
     vp_dataset_gather(d, &d->train, idx, tr->P, tr->px, tr->py);
     free(idx);
-    if (tc->hist_bins) {
+    if (tc->hist_bins && !var->net) {
         tr->hist = calloc((size_t)var->L * VP_HIST_QUANTITIES, sizeof *tr->hist);
         if (!tr->hist) return vp_fail(err, VP_ERR_NOMEM, "out of memory");
         for (int l = 0; l < var->L; l++) {
@@ -273,7 +314,8 @@ static vp_status train_loop(trun *tr, vp_train_out *out, vp_err *err)
             }
             vp_train_step_info info;
             vp_dataset_gather(d, &d->train, idx, n, xb, yb);
-            if ((s = vp_trainer_step(tr->t, xb, yb, n, &info, err))) break;
+            s = tr->nt ? vp_net_trainer_step(tr->nt, xb, yb, n, &info, err) : vp_trainer_step(tr->t, xb, yb, n, &info, err);
+            if (s) break;
             step = info.step;
             tr->done += (long long)n;
             vp_csv_train_row(file_of(tr, VP_CSV_TRAIN), &tr->cr, ep + 1, info.step, info.loss, info.lr, info.grad_norm);
@@ -315,6 +357,8 @@ vp_status vp_train_one(vp_job *j, int r, vp_train_out *out, vp_err *err)
     for (int k = 0; k < VP_TRAIN_FILES; k++)
         if (tr.mem[k] && fclose(tr.mem[k]) != 0 && !s) s = vp_fail(err, VP_ERR_NOMEM, "out of memory");
     vp_trainer_free(tr.t);
+    vp_net_trainer_free(tr.nt);
+    free(tr.bst);
     free(tr.px);
     free(tr.py);
     free(tr.st);

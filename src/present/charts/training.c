@@ -356,6 +356,10 @@ vp_status ck_draw_train_hist(ck_exper *e, const ck_chart *ch, vp_err *err)
         return s;
     /* rows by variant, layer, step, seed; x = step, y = density, y2 = row index (bin edges) */
     if ((s = read_rows(e, t, VP_COL_STEP, VP_COL_DENSITY, VP_COL_BIN_LO, 1, &r, &n, err))) return s;
+    if (!n) { /* train.hist_bins 0, or a block network: no histograms tracked, no chart */
+        free(r);
+        return VP_OK;
+    }
     int L = 0;
     for (size_t i = 0; i < n; i++) L = r[i].layer > L ? r[i].layer : L;
     c.nl = L < HEAT_LAYERS ? (size_t)L : HEAT_LAYERS;
