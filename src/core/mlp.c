@@ -153,8 +153,10 @@ double vp_mlp_bytes_mem(int L, const int *w, int B, vp_precision prec, vp_act ac
     sizes c = layout(L, w, B, act, mem);
     double elems = (double)c.nw + (double)c.nb + (double)c.nz + (double)c.nh + 2.0 * (double)B * (double)c.nmax +
                    (double)c.wmax + (double)B * (double)w[L];
-    /* + the double scratch used while drawing one layer's weights (kept in recompute mode) */
-    return elems * (double)real_size(prec) + 8.0 * ((double)c.wmax + 10.0 * (double)c.nmax) + (double)c.nmax;
+    /* + the double scratch used while drawing one layer's weights (kept in recompute mode),
+     * the statistics' accumulators and flags, and the shape arrays (2 int, 4 size_t) */
+    return elems * (double)real_size(prec) + 8.0 * ((double)c.wmax + 10.0 * (double)c.nmax) + (double)c.nmax +
+           40.0 * (L + 1);
 }
 
 double vp_mlp_bytes(int L, const int *w, int B, vp_precision prec, vp_act act)
