@@ -18,6 +18,7 @@
 #include <criterion/criterion.h>
 #include <malloc.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -102,6 +103,14 @@ static void run_case(const rc_case *c, const vp_mlp_memory *mem, int threads, in
     cr_assert(memcmp(&(a), &(b), sizeof(a)) == 0, "%s of layer %d: %.17g (store) vs %.17g (recompute)", what, l, \
               (double)(a), (double)(b))
 
+/* The double fields of vp_layer_stats. */
+#define FIELD(x) { #x, offsetof(vp_layer_stats, x) }
+static const struct { const char *name; size_t off; } STAT_FIELDS[] = {
+    FIELD(pre_mean), FIELD(pre_var), FIELD(pre_corr), FIELD(post_mean), FIELD(post_var), FIELD(grad_pre_var),
+    FIELD(grad_post_var), FIELD(wgrad_var), FIELD(unit_sq_mean), FIELD(unit_var), FIELD(dead_frac),
+    FIELD(saturated_frac),
+};
+
 static void same_outputs(const rc_case *c, const rc_out *s, const rc_out *r)
 {
     for (int l = 0; l < c->L; l++) {
@@ -109,18 +118,12 @@ static void same_outputs(const rc_case *c, const rc_out *s, const rc_out *r)
         cr_assert_eq(a->layer, b->layer);
         cr_assert_eq(a->fan_in, b->fan_in);
         cr_assert_eq(a->fan_out, b->fan_out);
-        SAME_BITS(a->pre_mean, b->pre_mean, "pre_mean", l + 1);
-        SAME_BITS(a->pre_var, b->pre_var, "pre_var", l + 1);
-        SAME_BITS(a->pre_corr, b->pre_corr, "pre_corr", l + 1);
-        SAME_BITS(a->post_mean, b->post_mean, "post_mean", l + 1);
-        SAME_BITS(a->post_var, b->post_var, "post_var", l + 1);
-        SAME_BITS(a->grad_pre_var, b->grad_pre_var, "grad_pre_var", l + 1);
-        SAME_BITS(a->grad_post_var, b->grad_post_var, "grad_post_var", l + 1);
-        SAME_BITS(a->wgrad_var, b->wgrad_var, "wgrad_var", l + 1);
-        SAME_BITS(a->unit_sq_mean, b->unit_sq_mean, "unit_sq_mean", l + 1);
-        SAME_BITS(a->unit_var, b->unit_var, "unit_var", l + 1);
-        SAME_BITS(a->dead_frac, b->dead_frac, "dead_frac", l + 1);
-        SAME_BITS(a->saturated_frac, b->saturated_frac, "saturated_frac", l + 1);
+        for (size_t f = 0; f < sizeof STAT_FIELDS / sizeof *STAT_FIELDS; f++) {
+            double va, vb;
+            memcpy(&va, (const char *)a + STAT_FIELDS[f].off, sizeof va);
+            memcpy(&vb, (const char *)b + STAT_FIELDS[f].off, sizeof vb);
+            SAME_BITS(va, vb, STAT_FIELDS[f].name, l + 1);
+        }
         cr_assert_eq(a->nonfinite, b->nonfinite);
         cr_assert_eq(a->subnormal, b->subnormal);
         for (int q = 0; q < VP_HIST_QUANTITIES; q++) {
