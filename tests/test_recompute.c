@@ -49,6 +49,7 @@ typedef struct {
     vp_histogram hist[MAXL * VP_HIST_QUANTITIES];
     double dens[MAXL * VP_HIST_QUANTITIES][16];
     double sq_len[MAXL * 64];
+    double moments[2 * (MAXL + 1)]; /* LSUV's weight moments */
 } rc_out;
 
 static void widths_of(const rc_case *c, int *w)
@@ -83,6 +84,12 @@ static void run_case(const rc_case *c, const vp_mlp_memory *mem, int threads, in
     vp_rng r = vp_rng_make(3, 0, VP_RNG_INPUT);
     vp_rng_normal_fill(&r, 0, x, (size_t)B * (size_t)w[0]);
     vp_mlp_set_input(m, x);
+    if (c->init == VP_INIT_LSUV) { /* rescaled in place, or rescalings replayed on every draw */
+        int iters[MAXL];
+        cr_assert_eq(vp_mlp_lsuv(m, 0.01, 5, iters, &err), VP_OK, "%s", err.msg);
+        cr_assert_gt(iters[0], 0, "lsuv rescaled layer 1"); /* not vacuous: there is something to replay */
+        for (int l = 1; l <= c->L; l++) vp_mlp_weight_moments(m, l, &o->moments[2 * l], &o->moments[2 * l + 1]);
+    }
     memset(o, 0, sizeof *o);
     for (int l = 0; l < c->L; l++) /* histograms of layers 1, 2 and L */
         for (int q = 0; q < VP_HIST_QUANTITIES && (l < 2 || l == c->L - 1); q++) {
@@ -135,6 +142,7 @@ static void same_outputs(const rc_case *c, const rc_out *s, const rc_out *r)
         }
     }
     cr_assert(memcmp(s->sq_len, r->sq_len, sizeof s->sq_len) == 0, "per-example lengths");
+    cr_assert(memcmp(s->moments, r->moments, sizeof s->moments) == 0, "lsuv's weight moments");
     /* not vacuous: the pass produced finite, non-zero statistics */
     cr_assert(r->st[0].grad_pre_var > 0 && isfinite(r->st[c->L - 1].pre_var));
 }
@@ -169,6 +177,9 @@ Test(recompute, same_bits_as_store_mode, .timeout = 120)
         { VP_ACT_RELU, VP_INIT_SPARSE, VP_F32, 6, 1, 32, 0 },
         /* non-uniform widths 20 -> 40 -> 30 ... -> 10 */
         { VP_ACT_TANH, VP_INIT_KAIMING_UNIFORM, VP_F64, 6, 4, 30, 1 },
+        /* LSUV: rescalings recorded and replayed on every draw; uniform weights drawn first */
+        { VP_ACT_TANH, VP_INIT_LSUV, VP_F32, 7, 3, 300, 0 },
+        { VP_ACT_RELU, VP_INIT_LSUV, VP_F64, 5, 2, 32, 0 },
         /* a single layer */
         { VP_ACT_RELU, VP_INIT_KAIMING_NORMAL, VP_F32, 1, 0, 300, 0 },
     };
@@ -268,7 +279,8 @@ Test(recompute, cli_same_bytes, .init = rc_mk, .fini = rc_rm, .timeout = 120)
 {
     const char *body = "\"seeds\": 2, \"network\": {\"depth\": 7, \"width\": 300, \"init\": \"orthogonal\"}, "
                        "\"input\": {\"batch\": 16}, \"measure\": {\"histograms\": {\"layers\": [1, 4, 7], \"bins\": 20}, "
-                       "\"lengths\": true}, \"sweep\": {\"network.activation\": [\"relu\", \"tanh\", \"glu\"]}";
+                       "\"lengths\": true}, \"sweep\": {\"network.activation\": [\"relu\", \"tanh\", \"glu\"], "
+                       "\"network.init\": [\"orthogonal\", \"lsuv\"]}";
     char cfg[600];
     snprintf(cfg, sizeof cfg, "{\"name\": \"st\", %s}", body);
     vt_write_file(dir, "st.json", cfg);
@@ -326,8 +338,6 @@ Test(recompute, refusals, .init = rc_mk, .fini = rc_rm, .timeout = 60)
             "training keeps every weight");
     refused("{\"name\": \"x\", \"memory\": \"recompute\", \"measure\": {\"jacobian\": true}}", "measure.jacobian:",
             "every W^l");
-    refused("{\"name\": \"x\", \"memory\": \"recompute\", \"network\": {\"init\": \"lsuv\"}}", "network.init:",
-            "lsuv");
     refused("{\"name\": \"x\", \"memory\": \"recompte\"}", "memory:", "did you mean \"recompute\"");
     refused("{\"name\": \"x\", \"memory\": 1}", "memory:", "store, recompute");
     refused("{\"name\": \"x\", \"memory_checkpoint_every\": 4}", "memory_checkpoint_every:", "only used with");

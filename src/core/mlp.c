@@ -39,6 +39,10 @@ struct vp_mlp {
     int wl;                    /* the layer whose weight W holds (0: none) */
     int fresh;                 /* a forward pass just ran: the last segment's z, h and W^L hold */
     double *wtmp;              /* wmax doubles: one layer's draw */
+    struct lsuv_scale { int l; double s; } *scales; /* LSUV's rescalings, in order, replayed */
+    size_t nscales, capscales; /*   on every draw of W^l (recompute mode) */
+    double *wmom;              /* 2 (L + 1): LSUV's weight moments of layer l at [2l], [2l+1] */
+    int wmom_ok;               /* wmom holds them (vp_mlp_lsuv ran on these weights) */
 };
 
 /* Recompute mode, before layer l of a backward pass (defined below the kernels). */
@@ -156,7 +160,7 @@ double vp_mlp_bytes_mem(int L, const int *w, int B, vp_precision prec, vp_act ac
     /* + the double scratch used while drawing one layer's weights (kept in recompute mode),
      * the statistics' accumulators and flags, and the shape arrays (2 int, 4 size_t) */
     return elems * (double)real_size(prec) + 8.0 * ((double)c.wmax + 10.0 * (double)c.nmax) + (double)c.nmax +
-           40.0 * (L + 1);
+           40.0 * (L + 1) + (c.every ? 16.0 * (L + 1) : 0); /* + LSUV's weight moments (recompute) */
 }
 
 double vp_mlp_bytes(int L, const int *w, int B, vp_precision prec, vp_act act)
@@ -185,6 +189,8 @@ void vp_mlp_free(vp_mlp *m)
     free(m->alive);
     free(m->probe);
     free(m->wtmp);
+    free(m->scales);
+    free(m->wmom);
     free(m);
 }
 
@@ -228,8 +234,11 @@ vp_status vp_mlp_create_mem(vp_mlp **out, int L, const int *widths, int batch, v
     m->acc = malloc(6 * nmax * sizeof *m->acc);
     m->alive = malloc(nmax);
     m->probe = malloc((size_t)batch * (size_t)widths[L] * rs);
-    if (m->recompute) m->wtmp = malloc(wmax * sizeof *m->wtmp);
-    if ((m->recompute && !m->wtmp) || !m->probe || !m->w || !m->zw || !m->row || !m->woff || !m->boff || !m->zoff || !m->hoff || !m->W || !m->b || !m->Z || !m->H ||
+    if (m->recompute) {
+        m->wtmp = malloc(wmax * sizeof *m->wtmp);
+        m->wmom = malloc(2 * (size_t)(L + 1) * sizeof *m->wmom);
+    }
+    if ((m->recompute && (!m->wtmp || !m->wmom)) || !m->probe || !m->w || !m->zw || !m->row || !m->woff || !m->boff || !m->zoff || !m->hoff || !m->W || !m->b || !m->Z || !m->H ||
         !m->g1 || !m->g2 || !m->dW || !m->acc || !m->alive) {
         double mb = vp_mlp_bytes_mem(L, widths, batch, prec, act, mem) / 1048576.0;
         vp_mlp_free(m);
@@ -298,8 +307,12 @@ static void store(const vp_mlp *m, void *blk, size_t off, const double *src, siz
     else store_f32((float *)blk + off, src, n);
 }
 
+static void scale_weight(vp_mlp *m, int l, double s);
+
 /* W^l drawn from its stream (seed, l, WEIGHT) with tmp as scratch, into W at woff[l]
- * (recompute mode: the one-layer buffer, which then holds layer l). */
+ * (recompute mode: the one-layer buffer, which then holds layer l), then LSUV's
+ * rescalings of layer l replayed in their order (recompute mode: the same roundings,
+ * so the same bits as the stored weight LSUV rescaled in place). */
 static vp_status draw_weight(vp_mlp *m, const vp_init *winit, uint64_t seed, int l, double *tmp, vp_err *err)
 {
     size_t fo = (size_t)m->zw[l], fi = (size_t)m->w[l - 1]; /* fan_out of W: z's width */
@@ -308,6 +321,8 @@ static vp_status draw_weight(vp_mlp *m, const vp_init *winit, uint64_t seed, int
     vp_status s = vp_init_weight(winit, fo, fi, &rw, tmp, err);
     if (s) return s;
     store(m, m->W, m->woff[l], tmp, fo * fi);
+    for (size_t i = 0; i < m->nscales; i++)
+        if (m->scales[i].l == l) scale_weight(m, l, m->scales[i].s);
     m->wl = l;
     return VP_OK;
 }
@@ -339,6 +354,8 @@ vp_status vp_mlp_init_params(vp_mlp *m, const vp_init *winit, const vp_init *bin
     m->seed = seed;
     m->wl = 0;
     m->fresh = 0;
+    m->nscales = 0; /* new weights: nothing rescaled yet */
+    m->wmom_ok = 0;
     for (int l = 1; l <= m->L && !s; l++) {
         size_t fo = (size_t)m->zw[l], fi = (size_t)m->w[l - 1];
         vp_rng rb = vp_rng_make(seed, (uint32_t)l, VP_RNG_BIAS);
@@ -425,28 +442,57 @@ static double z_variance(vp_mlp *m, int l)
     return var;
 }
 
+/* W^l *= s in the net's precision (W^l in W at woff[l]). */
+static void scale_weight(vp_mlp *m, int l, double s)
+{
+    size_t nw = (size_t)m->zw[l] * (size_t)m->w[l - 1];
+    if (m->prec == VP_F64) scale_f64((double *)m->W + m->woff[l], nw, s);
+    else scale_f32((float *)m->W + m->woff[l], nw, s);
+}
+
+/* Recompute mode: LSUV's rescaling s of layer l, kept for every later draw of W^l. */
+static vp_status record_scale(vp_mlp *m, int l, double s, vp_err *err)
+{
+    if (m->nscales == m->capscales) {
+        size_t cap = m->capscales ? 2 * m->capscales : 64;
+        struct lsuv_scale *p = realloc(m->scales, cap * sizeof *p);
+        if (!p) return vp_fail(err, VP_ERR_NOMEM, "out of memory recording lsuv's rescalings");
+        m->scales = p;
+        m->capscales = cap;
+    }
+    m->scales[m->nscales++] = (struct lsuv_scale){ l, s };
+    return VP_OK;
+}
+
+static void moments_now(const vp_mlp *m, int l, double *sigma_w2, double *sigma_b2);
+
+/* In recompute mode each layer's weight is drawn, rescaled in the buffer and its
+ * rescalings recorded (draw_weight replays them), and its moments kept for
+ * vp_mlp_weight_moments: the same operations on the same values as in store mode. */
 vp_status vp_mlp_lsuv(vp_mlp *m, double tol, int max_iter, int *iters_out, vp_err *err)
 {
     vp_layer_stats st;
-    if (m->recompute)
-        return vp_fail(err, VP_ERR_CONFIG, "lsuv rescales stored weights; not available in recompute mode");
+    m->fresh = 0;
     for (int l = 1; l <= m->L; l++) {
-        size_t nw = (size_t)m->zw[l] * (size_t)m->w[l - 1];
         int it = 0;
+        vp_status s = ensure_weight(m, l, err);
+        if (s) return s;
         for (;;) {
             double var = z_variance(m, l);
             if (!isfinite(var) || var <= 0)
                 return vp_fail(err, VP_ERR_NUMERIC,
                                "lsuv: layer %d has Var[z] = %g on the input batch; cannot rescale", l, var);
             if (fabs(var - 1.0) < tol || it >= max_iter) break;
-            double s = 1.0 / sqrt(var);
-            if (m->prec == VP_F64) scale_f64((double *)m->W + m->woff[l], nw, s);
-            else scale_f32((float *)m->W + m->woff[l], nw, s);
+            double sc = 1.0 / sqrt(var);
+            scale_weight(m, l, sc);
+            if (m->recompute && (s = record_scale(m, l, sc, err))) return s;
             it++;
         }
         if (iters_out) iters_out[l - 1] = it;
+        if (m->recompute) moments_now(m, l, &m->wmom[2 * l], &m->wmom[2 * l + 1]);
         layer_forward(m, l, &st, NULL); /* h^l for the next layer */
     }
+    m->wmom_ok = m->recompute;
     return VP_OK;
 }
 
@@ -464,6 +510,17 @@ void vp_mlp_export_layer(const vp_mlp *m, int l, int b, double *W, double *dphi)
 }
 
 void vp_mlp_weight_moments(const vp_mlp *m, int l, double *sigma_w2, double *sigma_b2)
+{
+    if (m->recompute) { /* no stored weight: the moments vp_mlp_lsuv took (NaN without it) */
+        *sigma_w2 = m->wmom_ok ? m->wmom[2 * l] : NAN;
+        *sigma_b2 = m->wmom_ok ? m->wmom[2 * l + 1] : NAN;
+        return;
+    }
+    moments_now(m, l, sigma_w2, sigma_b2);
+}
+
+/* fan_in mean(W^2) and mean(b^2) of layer l from the weight in W at woff[l]. */
+static void moments_now(const vp_mlp *m, int l, double *sigma_w2, double *sigma_b2)
 {
     size_t n = (size_t)m->zw[l], nin = (size_t)m->w[l - 1];
     double sw, sb;

@@ -84,10 +84,11 @@ double vp_mlp_bytes_mem(int L, const int *widths, int batch, vp_precision prec, 
                         const vp_mlp_memory *mem);
 
 /* widths[0..L]; batch B. Copies widths. vp_mlp_create_mem with a memory mode (mem
- * may be NULL: store). In recompute mode vp_mlp_lsuv is refused (VP_ERR_CONFIG),
- * vp_mlp_view, vp_mlp_export_layer and vp_mlp_weight_moments see no weights (store
- * mode only: the Jacobian, LSUV and training need them), and the errors of a weight
- * draw (vp_init_weight) come from the passes instead of vp_mlp_init_params. */
+ * may be NULL: store). In recompute mode vp_mlp_view and vp_mlp_export_layer see no
+ * weights (store mode only: training and the Jacobian need them all at once),
+ * vp_mlp_lsuv records its rescalings (replayed on every later draw) and the moments
+ * vp_mlp_weight_moments returns, and the errors of a weight draw (vp_init_weight)
+ * come from the passes instead of vp_mlp_init_params. */
 vp_status vp_mlp_create(vp_mlp **out, int L, const int *widths, int batch, vp_precision prec,
                         vp_act act, vp_err *err);
 vp_status vp_mlp_create_mem(vp_mlp **out, int L, const int *widths, int batch, vp_precision prec,
@@ -166,7 +167,8 @@ void vp_mlp_export_layer(const vp_mlp *m, int l, int b, double *W, double *dphi)
 double vp_batch_corr(const double *x, int B, int n);
 
 /* Empirical fan_in * mean(W^2) and mean(b^2) of layer l (for theory with
- * data-dependent initializers). */
+ * data-dependent initializers). Recompute mode: those vp_mlp_lsuv took (NaN if it
+ * did not run on these weights). */
 void vp_mlp_weight_moments(const vp_mlp *m, int l, double *sigma_w2, double *sigma_b2);
 
 /* ---- training support (core/train.h builds its passes on these) ---- */

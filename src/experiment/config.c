@@ -254,10 +254,6 @@ const char *vp_config_recompute_conflict(const vp_variant *v, const char **path)
         *path = "measure.jacobian";
         return "the Jacobian spectrum multiplies every W^l of the network at once (J = prod D^l W^l)";
     }
-    if (vp_init_get(v->winit.kind)->data_dependent) {
-        *path = "network.init";
-        return "lsuv rescales the weights with the network's own forward pass, so they must be stored";
-    }
     return NULL;
 }
 

@@ -94,7 +94,7 @@ void vp_experiment_free(vp_experiment *e);
 static inline long vp_experiment_runs(const vp_experiment *e) { return (long)e->nvariants * e->nseeds; }
 
 /* Why variant v cannot run with "memory": "recompute" (the JSON path in *path and the
- * reason), or NULL when it can: training, the Jacobian and LSUV need every weight stored. */
+ * reason), or NULL when it can: training and the Jacobian need every weight stored. */
 const char *vp_config_recompute_conflict(const vp_variant *v, const char **path);
 
 /* Label of an input distribution ("normal", "uniform", "fashion-mnist"). */
