@@ -83,7 +83,12 @@ def main():
     ap.add_argument("--depth", type=int, default=1000, help="depth of the width-8192 run (1000: the issue's)")
     ap.add_argument("--skip-large", action="store_true")
     ap.add_argument("--docs", action="store_true", help="write the section of docs/benchmarks.md")
+    ap.add_argument("--docs-from", metavar="FILE", help="write the section from the saved output of an earlier run")
     a = ap.parse_args()
+    if a.docs_from:
+        with open(a.docs_from) as f:
+            write_docs(f.read().strip("\n") + "\n")
+        return 0
     tmp = tempfile.mkdtemp(prefix="varprop-recompute-bench-")
     load0 = "%.2f %.2f %.2f" % os.getloadavg()
     lines = []
@@ -136,19 +141,24 @@ def main():
     text = "\n".join(lines) + "\n"
     print(text)
     if a.docs:
-        path = os.path.join(ROOT, "docs", "benchmarks.md")
-        with open(path) as f:
-            doc = f.read()
-        sec = (BEGIN + "\n## Larger than memory\n\nWritten by `sh bench/recompute_bench.sh --docs` "
-               "(bench/recompute_bench.py; `make bench` keeps this section as it is). The mode: docs/memory.md.\n\n"
-               + text + END)
-        if BEGIN in doc and END in doc:
-            doc = doc[:doc.index(BEGIN)] + sec + doc[doc.index(END) + len(END):]
-        else:
-            doc = doc.rstrip("\n") + "\n\n" + sec + "\n"
-        with open(path, "w") as f:
-            f.write(doc)
+        write_docs(text)
     return 0
+
+
+def write_docs(text):
+    """The section of docs/benchmarks.md between BEGIN and END, replaced or appended."""
+    path = os.path.join(ROOT, "docs", "benchmarks.md")
+    with open(path) as f:
+        doc = f.read()
+    sec = (BEGIN + "\n## Larger than memory\n\nWritten by `sh bench/recompute_bench.sh --docs` "
+           "(bench/recompute_bench.py; `make bench` keeps this section as it is). The mode: docs/memory.md.\n\n"
+           + text + END)
+    if BEGIN in doc and END in doc:
+        doc = doc[:doc.index(BEGIN)] + sec + doc[doc.index(END) + len(END):]
+    else:
+        doc = doc.rstrip("\n") + "\n\n" + sec + "\n"
+    with open(path, "w") as f:
+        f.write(doc)
 
 
 if __name__ == "__main__":
