@@ -50,6 +50,7 @@ OUT = os.path.join(BENCH, "out")
 DOCS = os.path.join(ROOT, "docs")
 TIME = "/usr/bin/time"
 MiB = 1048576.0
+RC_BEGIN, RC_END = "<!-- recompute-bench:begin -->", "<!-- recompute-bench:end -->"  # bench/recompute_bench.py
 
 # The table. peer: minimum tuned-PyTorch/varprop (varprop with its defaults);
 # floor: maximum varprop/GEMM floor, varprop run as `floor_cmd` (a VARIANTS key: the
@@ -861,14 +862,19 @@ def main():
         # The training section has its own run: a run without w5 keeps the one already in
         # the file, a run of w5 alone replaces only that section.
         sec = train_bench.section(training, md_table) if training else train_bench.existing(md)
-        # "## Across machines" is bench/mpi_bench.sh --docs's section: kept as it is.
+        # "## Across machines" is bench/mpi_bench.sh --docs's section: kept as it is; so is
+        # bench/recompute_bench.sh --docs's, between its markers.
         across = ""
         try:
             old = open(md).read()
             if "\n## Across machines\n" in old:
                 i = old.index("\n## Across machines\n") + 1
                 j = old.find("\n## ", i + 4)
+                if RC_BEGIN in old[i:j if j >= 0 else len(old)]:
+                    j = old.index(RC_BEGIN, i) - 1
                 across = old[i:j + 1] if j >= 0 else old[i:]
+            if RC_BEGIN in old and RC_END in old:
+                across = across.rstrip("\n") + "\n\n" + old[old.index(RC_BEGIN):old.index(RC_END) + len(RC_END)] + "\n"
         except OSError:
             pass
         if results or pts:
@@ -878,7 +884,7 @@ def main():
             if across:
                 with open(md) as f:
                     cur = f.read()
-                if "\n## Across machines\n" not in cur:
+                if "\n## Across machines\n" not in cur and RC_BEGIN not in cur:
                     with open(md, "w") as f:
                         f.write(cur.rstrip("\n") + "\n\n" + across.rstrip("\n") + "\n")
         elif sec:

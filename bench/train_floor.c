@@ -32,7 +32,9 @@
 
 void openblas_set_num_threads(int);
 
+#ifndef BLOCK
 #define BLOCK 64
+#endif
 
 static double now(void)
 {

@@ -10,7 +10,7 @@ F.cross_entropy; shuffled batches of 128 (torch.randperm per epoch, drop_last=Fa
 The epoch loop (batch indexing, forward, backward, step) is timed; loading and the test
 evaluation (under torch.no_grad, batches of 1000) are not.
 
-Prints one JSON object: {"samples", "seconds", "samples_per_s", "test_acc", "final_loss",
+Prints one JSON object: {"samples", "seconds", "samples_per_s", "test_acc", "test_loss", "final_loss",
 "threads", "init"}.
 
 usage: train_peer.py [--threads T] [--epochs E] [--init he_normal|xavier_uniform]
@@ -91,12 +91,14 @@ def main():
             samples += x.shape[0]
         loss = float(l)
     secs = time.perf_counter() - t0
-    correct = 0
+    correct, test_loss = 0, 0.0
     with torch.no_grad():
         for i in range(0, xte.shape[0], 1000):
-            correct += int((model(xte[i:i + 1000]).argmax(1) == yte[i:i + 1000]).sum())
+            out = model(xte[i:i + 1000])
+            correct += int((out.argmax(1) == yte[i:i + 1000]).sum())
+            test_loss += float(F.cross_entropy(out, yte[i:i + 1000], reduction="sum"))
     print(json.dumps({"samples": samples, "seconds": round(secs, 4), "samples_per_s": round(samples / secs, 1),
-                      "test_acc": correct / xte.shape[0], "final_loss": loss, "threads": a.threads,
+                      "test_acc": correct / xte.shape[0], "test_loss": test_loss / xte.shape[0], "final_loss": loss, "threads": a.threads,
                       "init": a.init}))
 
 

@@ -32,7 +32,21 @@ struct vp_mlp {
     int probe_ok;
     vp_pool *pool;             /* borrowed: runs the blocks of each product (NULL: this thread) */
     double *sq_len;            /* borrowed: B * L per-example ||z^l_b||^2 / n_l, or NULL */
+    /* recompute mode (mlp.h): W holds one layer's weight, drawn again when needed */
+    int recompute, every;      /* every: checkpoint interval k (store mode: 0) */
+    vp_init winit;             /* the weight initializer and seed of vp_mlp_init_params */
+    uint64_t seed;
+    int wl;                    /* the layer whose weight W holds (0: none) */
+    int fresh;                 /* a forward pass just ran: the last segment's z, h and W^L hold */
+    double *wtmp;              /* wmax doubles: one layer's draw */
+    struct lsuv_scale { int l; double s; } *scales; /* LSUV's rescalings, in order, replayed */
+    size_t nscales, capscales; /*   on every draw of W^l (recompute mode) */
+    double *wmom;              /* 2 (L + 1): LSUV's weight moments of layer l at [2l], [2l+1] */
+    int wmom_ok;               /* wmom holds them (vp_mlp_lsuv ran on these weights) */
 };
+
+/* Recompute mode, before layer l of a backward pass (defined below the kernels). */
+static vp_status recompute_layer(vp_mlp *m, int l, vp_err *err);
 
 /* Combine per-unit shifted sums into the reported moments:
  *   m_j = shift_j + s1_j/B,  v_j = (s2_j - s1_j^2/B)/B   (per unit, over the batch)
@@ -101,36 +115,57 @@ static double finish_corr(size_t B, size_t n, const double *shift, const double 
 
 static size_t real_size(vp_precision p) { return p == VP_F64 ? sizeof(double) : sizeof(float); }
 
+int vp_mlp_checkpoint_every(int L, int every)
+{
+    if (every <= 0)
+        for (every = 1; (long long)every * every < L;) every++; /* ceil(sqrt(L)), exactly */
+    return every < 1 ? 1 : every > L ? L : every;
+}
+
 /* Element counts of each block; z^l has zwidth(n_l) columns (2 n_l for GLU). nmax
- * covers every layer width and every z width. */
-static void counts(int L, const int *w, int B, vp_act act, size_t *nw, size_t *nb, size_t *nz, size_t *nh,
-                   size_t *nmax, size_t *wmax)
+ * covers every layer width and every z width. Recompute mode (every = k > 0): W is
+ * one layer (wmax), z has k slots and h has the L/k + 1 checkpoints h^0, h^k, ...
+ * and k - 1 slots for the h^l between them, every slot [B, nmax]. */
+typedef struct { size_t nw, nb, nz, nh, nmax, wmax; int every; } sizes;
+
+static sizes layout(int L, const int *w, int B, vp_act act, const vp_mlp_memory *mem)
 {
     const vp_act_info *ai = vp_act_get(act.kind);
-    *nw = *nb = *nz = 0;
-    *nh = (size_t)B * (size_t)w[0];
-    *nmax = (size_t)w[0];
-    *wmax = 0;
+    sizes c = { 0, 0, 0, (size_t)B * (size_t)w[0], (size_t)w[0], 0, 0 };
     for (int l = 1; l <= L; l++) {
         size_t zw = (size_t)vp_act_zwidth(ai, w[l]);
         size_t ws = zw * (size_t)w[l - 1];
-        *nw += ws;
-        *nb += zw;
-        *nz += (size_t)B * zw;
-        *nh += (size_t)B * (size_t)w[l];
-        if (zw > *nmax) *nmax = zw;
-        if (ws > *wmax) *wmax = ws;
+        c.nw += ws;
+        c.nb += zw;
+        c.nz += (size_t)B * zw;
+        c.nh += (size_t)B * (size_t)w[l];
+        if (zw > c.nmax) c.nmax = zw;
+        if (ws > c.wmax) c.wmax = ws;
     }
+    if (mem && mem->recompute) {
+        size_t k = (size_t)vp_mlp_checkpoint_every(L, mem->every), slot = (size_t)B * c.nmax;
+        c.every = (int)k;
+        c.nw = c.wmax;
+        c.nz = k * slot;
+        c.nh = ((size_t)L / k + k) * slot;
+    }
+    return c;
+}
+
+double vp_mlp_bytes_mem(int L, const int *w, int B, vp_precision prec, vp_act act, const vp_mlp_memory *mem)
+{
+    sizes c = layout(L, w, B, act, mem);
+    double elems = (double)c.nw + (double)c.nb + (double)c.nz + (double)c.nh + 2.0 * (double)B * (double)c.nmax +
+                   (double)c.wmax + (double)B * (double)w[L];
+    /* + the double scratch used while drawing one layer's weights (kept in recompute mode),
+     * the statistics' accumulators and flags, and the shape arrays (2 int, 4 size_t) */
+    return elems * (double)real_size(prec) + 8.0 * ((double)c.wmax + 10.0 * (double)c.nmax) + (double)c.nmax +
+           40.0 * (L + 1) + (c.every ? 16.0 * (L + 1) : 0); /* + LSUV's weight moments (recompute) */
 }
 
 double vp_mlp_bytes(int L, const int *w, int B, vp_precision prec, vp_act act)
 {
-    size_t nw, nb, nz, nh, nmax, wmax;
-    counts(L, w, B, act, &nw, &nb, &nz, &nh, &nmax, &wmax);
-    double elems = (double)nw + (double)nb + (double)nz + (double)nh + 2.0 * (double)B * (double)nmax +
-                   (double)wmax + (double)B * (double)w[L];
-    /* + the double scratch used while drawing one layer's weights */
-    return elems * (double)real_size(prec) + 8.0 * ((double)wmax + 10.0 * (double)nmax) + (double)nmax;
+    return vp_mlp_bytes_mem(L, w, B, prec, act, NULL);
 }
 
 void vp_mlp_free(vp_mlp *m)
@@ -153,11 +188,20 @@ void vp_mlp_free(vp_mlp *m)
     free(m->acc);
     free(m->alive);
     free(m->probe);
+    free(m->wtmp);
+    free(m->scales);
+    free(m->wmom);
     free(m);
 }
 
 vp_status vp_mlp_create(vp_mlp **out, int L, const int *widths, int batch, vp_precision prec,
                         vp_act act, vp_err *err)
+{
+    return vp_mlp_create_mem(out, L, widths, batch, prec, act, NULL, err);
+}
+
+vp_status vp_mlp_create_mem(vp_mlp **out, int L, const int *widths, int batch, vp_precision prec,
+                            vp_act act, const vp_mlp_memory *mem, vp_err *err)
 {
     *out = NULL;
     if (L < 1 || batch < 1) return vp_fail(err, VP_ERR_CONFIG, "network needs depth >= 1 and batch >= 1");
@@ -168,8 +212,11 @@ vp_status vp_mlp_create(vp_mlp **out, int L, const int *widths, int batch, vp_pr
     m->rows = batch;
     m->prec = prec;
     m->act = act;
-    size_t nw, nb, nz, nh, nmax, wmax, rs = real_size(prec);
-    counts(L, widths, batch, act, &nw, &nb, &nz, &nh, &nmax, &wmax);
+    size_t rs = real_size(prec);
+    sizes c = layout(L, widths, batch, act, mem);
+    size_t nw = c.nw, nb = c.nb, nz = c.nz, nh = c.nh, nmax = c.nmax, wmax = c.wmax;
+    m->recompute = c.every > 0;
+    m->every = c.every;
     m->w = malloc((size_t)(L + 1) * sizeof *m->w);
     m->zw = calloc((size_t)(L + 1), sizeof *m->zw);
     m->row = malloc(4 * nmax * sizeof *m->row);
@@ -187,9 +234,13 @@ vp_status vp_mlp_create(vp_mlp **out, int L, const int *widths, int batch, vp_pr
     m->acc = malloc(6 * nmax * sizeof *m->acc);
     m->alive = malloc(nmax);
     m->probe = malloc((size_t)batch * (size_t)widths[L] * rs);
-    if (!m->probe || !m->w || !m->zw || !m->row || !m->woff || !m->boff || !m->zoff || !m->hoff || !m->W || !m->b || !m->Z || !m->H ||
+    if (m->recompute) {
+        m->wtmp = malloc(wmax * sizeof *m->wtmp);
+        m->wmom = malloc(2 * (size_t)(L + 1) * sizeof *m->wmom);
+    }
+    if ((m->recompute && (!m->wtmp || !m->wmom)) || !m->probe || !m->w || !m->zw || !m->row || !m->woff || !m->boff || !m->zoff || !m->hoff || !m->W || !m->b || !m->Z || !m->H ||
         !m->g1 || !m->g2 || !m->dW || !m->acc || !m->alive) {
-        double mb = vp_mlp_bytes(L, widths, batch, prec, act) / 1048576.0;
+        double mb = vp_mlp_bytes_mem(L, widths, batch, prec, act, mem) / 1048576.0;
         vp_mlp_free(m);
         return vp_fail(err, VP_ERR_NOMEM, "out of memory allocating a network of %.0f MiB", mb);
     }
@@ -205,9 +256,22 @@ vp_status vp_mlp_create(vp_mlp **out, int L, const int *widths, int batch, vp_pr
         bo += (size_t)m->zw[l];
         zo += (size_t)batch * (size_t)m->zw[l];
         ho += (size_t)batch * (size_t)widths[l];
+        if (m->recompute) { /* slots of [B, nmax]: z in slot (l-1) % k; h^l a checkpoint or slot l % k */
+            size_t k = (size_t)m->every, slot = (size_t)batch * nmax, ul = (size_t)l;
+            m->woff[l] = 0;
+            m->zoff[l] = ((ul - 1) % k) * slot;
+            m->hoff[l] = (ul % k == 0 ? ul / k : (size_t)L / k + ul % k) * slot;
+        }
     }
     *out = m;
     return VP_OK;
+}
+
+int vp_mlp_same_memory(const vp_mlp *m, const vp_mlp_memory *mem)
+{
+    int rc = mem && mem->recompute;
+    if (!m || rc != m->recompute) return 0;
+    return !rc || vp_mlp_checkpoint_every(m->L, mem->every) == m->every;
 }
 
 int vp_mlp_same_shape(const vp_mlp *m, int L, const int *widths, int batch, vp_precision prec, vp_act act)
@@ -243,6 +307,35 @@ static void store(const vp_mlp *m, void *blk, size_t off, const double *src, siz
     else store_f32((float *)blk + off, src, n);
 }
 
+static void scale_weight(vp_mlp *m, int l, double s);
+
+/* W^l drawn from its stream (seed, l, WEIGHT) with tmp as scratch, into W at woff[l]
+ * (recompute mode: the one-layer buffer, which then holds layer l), then LSUV's
+ * rescalings of layer l replayed in their order (recompute mode: the same roundings,
+ * so the same bits as the stored weight LSUV rescaled in place). */
+static vp_status draw_weight(vp_mlp *m, const vp_init *winit, uint64_t seed, int l, double *tmp, vp_err *err)
+{
+    size_t fo = (size_t)m->zw[l], fi = (size_t)m->w[l - 1]; /* fan_out of W: z's width */
+    vp_rng rw = vp_rng_make(seed, (uint32_t)l, VP_RNG_WEIGHT);
+    m->wl = 0;
+    vp_status s = vp_init_weight(winit, fo, fi, &rw, tmp, err);
+    if (s) return s;
+    store(m, m->W, m->woff[l], tmp, fo * fi);
+    for (size_t i = 0; i < m->nscales; i++)
+        if (m->scales[i].l == l) scale_weight(m, l, m->scales[i].s);
+    m->wl = l;
+    return VP_OK;
+}
+
+/* Recompute mode: W^l in the weight buffer, drawn again unless it is there already. */
+static vp_status ensure_weight(vp_mlp *m, int l, vp_err *err)
+{
+    if (!m->recompute || m->wl == l) return VP_OK;
+    vp_status s = draw_weight(m, &m->winit, m->seed, l, m->wtmp, err);
+    if (s) vp_err_prefix(err, "drawing the weights of layer %d again", l);
+    return s;
+}
+
 vp_status vp_mlp_init_params(vp_mlp *m, const vp_init *winit, const vp_init *binit, uint64_t seed,
                              vp_err *err)
 {
@@ -252,24 +345,27 @@ vp_status vp_mlp_init_params(vp_mlp *m, const vp_init *winit, const vp_init *bin
         size_t ws = (size_t)m->zw[l] * (size_t)m->w[l - 1];
         if (ws > wmax) wmax = ws;
     }
-    double *tmp = malloc(wmax * sizeof *tmp);
+    double *tmp = m->recompute ? m->wtmp : malloc(wmax * sizeof *tmp);
     if (!tmp) return vp_fail(err, VP_ERR_NOMEM, "out of memory drawing weights");
     vp_status s = VP_OK;
     vp_init wi_prec = *winit; /* a float32 net lets the initializer compute in float32 */
     wi_prec.single = m->prec == VP_F32;
+    m->winit = wi_prec; /* recompute mode draws the weights in the passes */
+    m->seed = seed;
+    m->wl = 0;
+    m->fresh = 0;
+    m->nscales = 0; /* new weights: nothing rescaled yet */
+    m->wmom_ok = 0;
     for (int l = 1; l <= m->L && !s; l++) {
-        size_t fo = (size_t)m->zw[l], fi = (size_t)m->w[l - 1]; /* fan_out of W: z's width */
-        vp_rng rw = vp_rng_make(seed, (uint32_t)l, VP_RNG_WEIGHT);
+        size_t fo = (size_t)m->zw[l], fi = (size_t)m->w[l - 1];
         vp_rng rb = vp_rng_make(seed, (uint32_t)l, VP_RNG_BIAS);
-        s = vp_init_weight(&wi_prec, fo, fi, &rw, tmp, err);
-        if (s) break;
-        store(m, m->W, m->woff[l], tmp, fo * fi);
+        if (!m->recompute && (s = draw_weight(m, &wi_prec, seed, l, tmp, err))) break;
         if (wi->sets_bias) s = vp_init_bias(winit, fo, fi, &rb, tmp, err);
         else s = vp_init_bias(binit, fo, fi, &rb, tmp, err);
         if (s) break;
         store(m, m->b, m->boff[l], tmp, fo);
     }
-    free(tmp);
+    if (!m->recompute) free(tmp);
     if (s) vp_err_prefix(err, "initializing weights");
     return s;
 }
@@ -290,19 +386,44 @@ static void layer_forward(vp_mlp *m, int l, vp_layer_stats *st, vp_histogram *hi
 
 vp_status vp_mlp_forward(vp_mlp *m, vp_layer_stats *stats, vp_histogram *hist, vp_err *err)
 {
-    (void)err;
-    for (int l = 1; l <= m->L; l++)
+    m->fresh = 0;
+    for (int l = 1; l <= m->L; l++) {
+        vp_status s = ensure_weight(m, l, err);
+        if (s) return s;
         layer_forward(m, l, &stats[l - 1], hist ? hist + (size_t)(l - 1) * VP_HIST_QUANTITIES : NULL);
+    }
+    m->fresh = m->recompute; /* the last segment's slots and W^L are this pass's */
     return VP_OK;
+}
+
+/* Recompute mode, before the backward step of layer l (it reads phi'(z^l) -- z^l for
+ * a row-wise activation, and h^l --, h^{l-1} and, for l > 1, W^l): at the top layer
+ * b of a segment a..b (a = k floor((l-1)/k) + 1), the forward from checkpoint
+ * h^{a-1} again through layers a..b, which refills the segment's slots with the same
+ * bits as the forward pass (same products, same kernel calls); the statistics are
+ * taken again and dropped. The last segment of a backward that follows the forward
+ * pass is still there. Then W^l for dL/dh^{l-1} = dL/dz^l W^l. */
+static vp_status recompute_layer(vp_mlp *m, int l, vp_err *err)
+{
+    int a = (l - 1) / m->every * m->every + 1, b = a + m->every - 1 < m->L ? a + m->every - 1 : m->L;
+    vp_status s = VP_OK;
+    if (l == b && !(m->fresh && l == m->L)) {
+        double *sq_len = m->sq_len; /* the forward pass's lengths are not taken twice */
+        vp_layer_stats st;
+        m->sq_len = NULL;
+        for (int i = a; i <= b && !s; i++)
+            if (!(s = ensure_weight(m, i, err))) layer_forward(m, i, &st, NULL);
+        m->sq_len = sq_len;
+    }
+    m->fresh = 0;
+    return s ? s : l > 1 ? ensure_weight(m, l, err) : VP_OK;
 }
 
 vp_status vp_mlp_backward(vp_mlp *m, uint64_t seed, vp_layer_stats *stats, vp_histogram *hist,
                           vp_err *err)
 {
-    (void)err;
-    if (m->prec == VP_F64) backward_f64(m, seed, stats, hist);
-    else backward_f32(m, seed, stats, hist);
-    return VP_OK;
+    if (m->prec == VP_F64) return backward_f64(m, seed, stats, hist, err);
+    return backward_f32(m, seed, stats, hist, err);
 }
 
 /* Variance of z^l for the current weights (affine only; z is left holding z^l). */
@@ -321,26 +442,57 @@ static double z_variance(vp_mlp *m, int l)
     return var;
 }
 
+/* W^l *= s in the net's precision (W^l in W at woff[l]). */
+static void scale_weight(vp_mlp *m, int l, double s)
+{
+    size_t nw = (size_t)m->zw[l] * (size_t)m->w[l - 1];
+    if (m->prec == VP_F64) scale_f64((double *)m->W + m->woff[l], nw, s);
+    else scale_f32((float *)m->W + m->woff[l], nw, s);
+}
+
+/* Recompute mode: LSUV's rescaling s of layer l, kept for every later draw of W^l. */
+static vp_status record_scale(vp_mlp *m, int l, double s, vp_err *err)
+{
+    if (m->nscales == m->capscales) {
+        size_t cap = m->capscales ? 2 * m->capscales : 64;
+        struct lsuv_scale *p = realloc(m->scales, cap * sizeof *p);
+        if (!p) return vp_fail(err, VP_ERR_NOMEM, "out of memory recording lsuv's rescalings");
+        m->scales = p;
+        m->capscales = cap;
+    }
+    m->scales[m->nscales++] = (struct lsuv_scale){ l, s };
+    return VP_OK;
+}
+
+static void moments_now(const vp_mlp *m, int l, double *sigma_w2, double *sigma_b2);
+
+/* In recompute mode each layer's weight is drawn, rescaled in the buffer and its
+ * rescalings recorded (draw_weight replays them), and its moments kept for
+ * vp_mlp_weight_moments: the same operations on the same values as in store mode. */
 vp_status vp_mlp_lsuv(vp_mlp *m, double tol, int max_iter, int *iters_out, vp_err *err)
 {
     vp_layer_stats st;
+    m->fresh = 0;
     for (int l = 1; l <= m->L; l++) {
-        size_t nw = (size_t)m->zw[l] * (size_t)m->w[l - 1];
         int it = 0;
+        vp_status s = ensure_weight(m, l, err);
+        if (s) return s;
         for (;;) {
             double var = z_variance(m, l);
             if (!isfinite(var) || var <= 0)
                 return vp_fail(err, VP_ERR_NUMERIC,
                                "lsuv: layer %d has Var[z] = %g on the input batch; cannot rescale", l, var);
             if (fabs(var - 1.0) < tol || it >= max_iter) break;
-            double s = 1.0 / sqrt(var);
-            if (m->prec == VP_F64) scale_f64((double *)m->W + m->woff[l], nw, s);
-            else scale_f32((float *)m->W + m->woff[l], nw, s);
+            double sc = 1.0 / sqrt(var);
+            scale_weight(m, l, sc);
+            if (m->recompute && (s = record_scale(m, l, sc, err))) return s;
             it++;
         }
         if (iters_out) iters_out[l - 1] = it;
+        if (m->recompute) moments_now(m, l, &m->wmom[2 * l], &m->wmom[2 * l + 1]);
         layer_forward(m, l, &st, NULL); /* h^l for the next layer */
     }
+    m->wmom_ok = m->recompute;
     return VP_OK;
 }
 
@@ -358,6 +510,17 @@ void vp_mlp_export_layer(const vp_mlp *m, int l, int b, double *W, double *dphi)
 }
 
 void vp_mlp_weight_moments(const vp_mlp *m, int l, double *sigma_w2, double *sigma_b2)
+{
+    if (m->recompute) { /* no stored weight: the moments vp_mlp_lsuv took (NaN without it) */
+        *sigma_w2 = m->wmom_ok ? m->wmom[2 * l] : NAN;
+        *sigma_b2 = m->wmom_ok ? m->wmom[2 * l + 1] : NAN;
+        return;
+    }
+    moments_now(m, l, sigma_w2, sigma_b2);
+}
+
+/* fan_in mean(W^2) and mean(b^2) of layer l from the weight in W at woff[l]. */
+static void moments_now(const vp_mlp *m, int l, double *sigma_w2, double *sigma_b2)
 {
     size_t n = (size_t)m->zw[l], nin = (size_t)m->w[l - 1];
     double sw, sb;
@@ -406,10 +569,8 @@ void vp_mlp_view(vp_mlp *m, int l, vp_mlp_layer_view *v)
 vp_status vp_mlp_backward_from(vp_mlp *m, const void *g, double wscale, vp_layer_stats *stats,
                                vp_histogram *hist, vp_err *err)
 {
-    (void)err;
-    if (m->prec == VP_F64) backward_from_f64(m, g, wscale, stats, hist);
-    else backward_from_f32(m, g, (float)wscale, stats, hist);
-    return VP_OK;
+    if (m->prec == VP_F64) return backward_from_f64(m, g, wscale, stats, hist, err);
+    return backward_from_f32(m, g, (float)wscale, stats, hist, err);
 }
 
 void vp_linear_stats(vp_precision prec, const void *z, const void *gz, const void *dW, size_t rows,

@@ -9,10 +9,16 @@
  * All variances are population variances over every entry of the tensor,
  * accumulated in double. Products go through OpenBLAS (sgemm/dgemm).
  *
- * Memory: one block for all weights, one for biases, z (overwritten in place by
- * phi'(z) once its statistics are taken) and h for every layer, plus two
- * gradient rows-blocks, one weight-gradient block and the backward probe. Nothing is allocated per
- * pass. Ownership: vp_mlp_create allocates, vp_mlp_free releases (NULL-safe).
+ * Memory, store mode (the default): one block for all weights, one for biases, z
+ * (overwritten in place by phi'(z) once its statistics are taken) and h for every
+ * layer, plus two gradient rows-blocks, one weight-gradient block and the backward
+ * probe. Recompute mode (vp_mlp_memory, docs/memory.md): no weight is kept -- W^l is
+ * drawn again from its stream (seed, l, WEIGHT) into a one-layer buffer whenever a
+ * pass needs it -- and h is kept only at the checkpoints l = 0, k, 2k, ... plus one
+ * segment of k layers of z and h, which the backward pass recomputes from the
+ * segment's checkpoint. The same products and statistics passes run on the same
+ * operands, so every statistic is the same bits as in store mode. Nothing is
+ * allocated per pass. Ownership: vp_mlp_create allocates, vp_mlp_free releases (NULL-safe).
  * A vp_mlp is used by one thread at a time; the library holds no global state.
  */
 #ifndef VP_MLP_H
@@ -56,14 +62,40 @@ typedef struct {
 
 typedef struct vp_mlp vp_mlp;
 
-/* Bytes vp_mlp_create would allocate for this shape (for refusing, up front,
- * runs that do not fit in memory). */
-double vp_mlp_bytes(int L, const int *widths, int batch, vp_precision prec, vp_act act);
+/* Where the weights and activations live (docs/memory.md). recompute = 0: store
+ * mode, every W^l, z^l and h^l kept. recompute = 1: weights drawn again when needed,
+ * h^l kept every `every` layers (0: the default, vp_mlp_checkpoint_every). A NULL
+ * vp_mlp_memory * means store mode. */
+typedef struct {
+    int recompute;
+    int every;
+} vp_mlp_memory;
 
-/* widths[0..L]; batch B. Copies widths. */
+/* The checkpoint interval k recompute mode uses for depth L: `every` clamped to
+ * 1..L, or for every = 0 the default ceil(sqrt(L)) -- checkpoints and one segment
+ * then hold about 2 sqrt(L) layers of activations instead of L (Chen et al. 2016,
+ * "Training deep nets with sublinear memory cost"), for one extra forward pass. */
+int vp_mlp_checkpoint_every(int L, int every);
+
+/* Bytes vp_mlp_create would allocate for this shape (for refusing, up front,
+ * runs that do not fit in memory); vp_mlp_bytes_mem for a memory mode. */
+double vp_mlp_bytes(int L, const int *widths, int batch, vp_precision prec, vp_act act);
+double vp_mlp_bytes_mem(int L, const int *widths, int batch, vp_precision prec, vp_act act,
+                        const vp_mlp_memory *mem);
+
+/* widths[0..L]; batch B. Copies widths. vp_mlp_create_mem with a memory mode (mem
+ * may be NULL: store). In recompute mode vp_mlp_view and vp_mlp_export_layer see no
+ * weights (store mode only: training and the Jacobian need them all at once),
+ * vp_mlp_lsuv records its rescalings (replayed on every later draw) and the moments
+ * vp_mlp_weight_moments returns, and the errors of a weight draw (vp_init_weight)
+ * come from the passes instead of vp_mlp_init_params. */
 vp_status vp_mlp_create(vp_mlp **out, int L, const int *widths, int batch, vp_precision prec,
                         vp_act act, vp_err *err);
+vp_status vp_mlp_create_mem(vp_mlp **out, int L, const int *widths, int batch, vp_precision prec,
+                            vp_act act, const vp_mlp_memory *mem, vp_err *err);
 void vp_mlp_free(vp_mlp *m);
+/* 1 if m was created with this memory mode (and checkpoint interval). */
+int vp_mlp_same_memory(const vp_mlp *m, const vp_mlp_memory *mem);
 
 /* 1 if m has exactly this shape, batch and precision (so it can be reused for
  * another run: every buffer is rewritten by init_params, set_input and the passes). */
@@ -135,7 +167,8 @@ void vp_mlp_export_layer(const vp_mlp *m, int l, int b, double *W, double *dphi)
 double vp_batch_corr(const double *x, int B, int n);
 
 /* Empirical fan_in * mean(W^2) and mean(b^2) of layer l (for theory with
- * data-dependent initializers). */
+ * data-dependent initializers). Recompute mode: those vp_mlp_lsuv took (NaN if it
+ * did not run on these weights). */
 void vp_mlp_weight_moments(const vp_mlp *m, int l, double *sigma_w2, double *sigma_b2);
 
 /* ---- training support (core/train.h builds its passes on these) ---- */

@@ -1,7 +1,8 @@
 /* train: see train.h. The hidden stack is a vp_mlp (its parameter, z and h blocks
  * are the trainer's; its statistics passes serve the probe); this file adds the
- * readout, the gradient scratch, the optimizer state, the checkpoint bytes and the
- * dispatch on precision. The precision-generic passes are in train_impl.inc.
+ * readout, the optimizer state, the checkpoint bytes and the parameter access. The
+ * passes (work items on the pool) are in train_pass.c and train_impl.inc; the layout
+ * is in train_int.h.
  *
  * Parameter order (the optimizer's flat state, the checkpoint): W^1, b^1, ..., W^L,
  * b^L, W_r, b_r -- nn.Sequential(Linear, act, ..., Linear).parameters()'s order. The
@@ -14,146 +15,64 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/gemm.h"
 #include "core/rng.h"
+#include "core/train_int.h"
 
-struct vp_trainer {
-    int L, C, B;            /* hidden depth, classes, max_batch */
-    int *w;                 /* widths n_0..n_L */
-    vp_precision prec;
-    vp_act act;
-    vp_train_opts o;
-    vp_mlp *m;              /* the hidden stack (owned) */
-    vp_pool *pool;          /* borrowed */
-    void *Wr, *br;          /* readout [C, n_L], [C] */
-    void *logits, *dlogits; /* [B, C] */
-    void *g1, *g2, *g3;     /* [B, nmax]: dL/dz^k of the backward in g[k % 3] (the probe: g1) */
-    void *dW, *db;          /* one weight-gradient block [wmax], one bias gradient [nmax] */
-    double *acc;            /* 3 * nmax doubles (readout statistics of the probe) */
-    double *sqp;            /* squared gradient norm of each weight-gradient block */
-    size_t *poff;           /* flat offset of W^l (l = 1..L+1); b^l follows it */
-    vp_optim_state ost;     /* n = every parameter; step = updates done */
-};
-
-static size_t real_size(vp_precision p) { return p == VP_F64 ? sizeof(double) : sizeof(float); }
-
-/* ---- products cut into blocks for the pool ----
- * TRAIN_BLOCK columns (or rows) per block: 4 blocks for a 256-wide layer, so two
- * threads share a product even when one is slowed by other work; OpenBLAS packs the
- * shared operand once per block, a few percent at this size. */
-#define TRAIN_BLOCK 64
-
-static int block_count(size_t d) { return d ? (int)((d + TRAIN_BLOCK - 1) / TRAIN_BLOCK) : 0; }
-static void block_range(size_t d, int i, size_t *lo, size_t *hi)
-{
-    *lo = (size_t)i * TRAIN_BLOCK;
-    *hi = *lo + TRAIN_BLOCK < d ? *lo + TRAIN_BLOCK : d;
-}
-
-/* One product of a layer and its elementwise work (train_impl.inc's tasks). Pointers
- * are in the trainer's precision. */
-typedef struct {
-    vp_trainer *t;
-    size_t rows, nin, nout;
-    const void *in;   /* h^{l-1} [rows, nin] (forward, weight gradient) */
-    void *W, *b;      /* W^l [nout, nin], b^l [nout] */
-    void *z, *h;      /* forward: z^l (left holding phi'(z^l) when act), h^l */
-    int act;          /* forward: apply the activation (0: the linear readout) */
-    const void *gz;   /* dL/dz^l [rows, nout] */
-    void *gout;       /* input gradient: dL/dz^{l-1} [rows, nin] */
-    const void *dphi; /* phi'(z^{l-1}) [rows, nin] */
-    size_t poff;      /* flat offset of W^l (b^l follows) */
-    double lr;
-    double *sq;       /* weight gradient: squared norm per block */
-} tjob;
-
-typedef void (*tjob_fn)(const tjob *j, int i);
-
-/* Two jobs in one pool run: blocks 0..na-1 of a, then nb of b (b may be NULL). */
-typedef struct {
-    tjob_fn fa, fb;
-    const tjob *a, *b;
-    int na;
-} tjob_pair;
-
-static void run_pair(void *arg, int i)
-{
-    const tjob_pair *p = arg;
-    if (i < p->na) p->fa(p->a, i);
-    else p->fb(p->b, i - p->na);
-}
-
-static void run_jobs(vp_pool *pool, tjob_fn fa, const tjob *a, int na, tjob_fn fb, const tjob *b, int nb)
-{
-    tjob_pair p = { .fa = fa, .fb = fb, .a = a, .b = b, .na = na };
-    vp_pool_run(pool, na + (fb ? nb : 0), run_pair, &p);
-}
-
-#define REAL float
-#define FN(x) x##_f32
-#define GEMM vp_gemm_f32
-#define KERNEL kernel_f32
-#define LOSS vp_loss_f32
-#define CORRECT vp_loss_correct_f32
-#define STEP step_f32
-#include "core/train_impl.inc"
-#define REAL double
-#define FN(x) x##_f64
-#define GEMM vp_gemm_f64
-#define KERNEL kernel_f64
-#define LOSS vp_loss_f64
-#define CORRECT vp_loss_correct_f64
-#define STEP step_f64
-#include "core/train_impl.inc"
+static size_t real_size(vp_precision p) { return vp_train_real_size(p); }
 
 /* ---- shape ---- */
 
-/* Parameters, the largest width (inputs, hidden, classes) and the largest weight. */
-static void shape(int L, const int *w, int C, size_t *nparams, size_t *nmax, size_t *wmax)
+/* Parameters, the largest layer input (n_0..n_L) and the largest output (n_1..n_L, C). */
+static void shape(int L, const int *w, int C, size_t *nparams, size_t *inmax, size_t *outmax)
 {
     *nparams = 0;
-    *nmax = (size_t)C;
-    *wmax = 0;
-    for (int l = 0; l <= L + 1; l++) {
-        size_t out = l <= L ? (size_t)w[l] : (size_t)C;
-        if (out > *nmax) *nmax = out;
-        if (l == 0) continue;
-        size_t ws = out * (size_t)w[l - 1];
-        *nparams += ws + out;
-        if (ws > *wmax) *wmax = ws;
+    *inmax = *outmax = 0;
+    for (int l = 1; l <= L + 1; l++) {
+        size_t in = (size_t)w[l - 1], out = l <= L ? (size_t)w[l] : (size_t)C;
+        *nparams += out * in + out;
+        if (in > *inmax) *inmax = in;
+        if (out > *outmax) *outmax = out;
     }
+}
+
+/* Scratch of one worker: a weight-gradient item [TRAIN_BLOCK, inmax] or an
+ * input-gradient item [B, TRAIN_BLOCK], whichever is larger. */
+static size_t scratch_elems(size_t inmax, size_t B)
+{
+    size_t a = (size_t)TRAIN_BLOCK * inmax, b = B * (size_t)TRAIN_BLOCK;
+    return a > b ? a : b;
 }
 
 double vp_trainer_bytes(int L, const int *widths, int max_batch, vp_precision prec, vp_act act,
                         const vp_train_opts *o)
 {
-    size_t np, nmax, wmax;
-    shape(L, widths, o->classes, &np, &nmax, &wmax);
-    double rs = (double)real_size(prec), C = (double)o->classes, B = (double)max_batch;
+    size_t np, inmax, outmax;
+    shape(L, widths, o->classes, &np, &inmax, &outmax);
+    double rs = (double)real_size(prec), C = (double)o->classes, B = (double)max_batch, nL = (double)widths[L];
     double slots = (double)vp_optim_get(o->optim.kind)->state_slots(o->optim.p);
-    double readout = C * (double)widths[L] + C;
-    double scratch = 2.0 * B * C + 3.0 * B * (double)nmax + (double)wmax + (double)nmax;
+    double readout = 2.0 * (C * nL + C);                  /* W_r, b_r and the probe's dW_r */
+    double scratch = 2.0 * B * C + B * nL + (double)scratch_elems(inmax, (size_t)max_batch);
+    /* the work items (at most 2 per TRAIN_BLOCK of each layer's widths), their sums, the layers */
+    double items = 2.0 * (double)(L + 1) * (2.0 + (double)(inmax + outmax) / TRAIN_BLOCK);
     return vp_mlp_bytes(L, widths, max_batch, prec, act) + rs * (readout + scratch + slots * (double)np) +
-           8.0 * (3.0 * (double)nmax + (double)block_count(nmax)) + 8.0 * (double)(L + 2) * 2.0;
+           8.0 * 3.0 * (C > nL ? C : nL) + items * (double)(sizeof(titem) + sizeof(double)) +
+           (double)(L + 2) * (double)(sizeof(tlayer) + 3 * sizeof(atomic_int));
 }
 
 void vp_trainer_free(vp_trainer *t)
 {
     if (!t) return;
     vp_mlp_free(t->m);
+    vp_train_free_passes(t);
     free(t->w);
+    free(t->lay);
     free(t->Wr);
     free(t->br);
     free(t->logits);
     free(t->dlogits);
-    free(t->g1);
-    free(t->g2);
-    free(t->g3);
-    free(t->sqp);
-    free(t->dW);
-    free(t->db);
+    free(t->g);
+    free(t->dWr);
     free(t->acc);
-    free(t->poff);
     vp_optim_state_free(&t->ost);
     free(t);
 }
@@ -193,24 +112,23 @@ vp_status vp_trainer_create(vp_trainer **out, int L, const int *widths, int max_
         free(t);
         return s;
     }
-    size_t np, nmax, wmax, rs = real_size(prec), C = (size_t)o->classes, B = (size_t)max_batch;
-    shape(L, widths, o->classes, &np, &nmax, &wmax);
-    size_t nL = (size_t)widths[L];
+    size_t np, inmax, outmax, rs = real_size(prec), C = (size_t)o->classes, B = (size_t)max_batch;
+    shape(L, widths, o->classes, &np, &inmax, &outmax);
+    size_t nL = (size_t)widths[L], racc = C > nL ? C : nL;
     t->w = malloc((size_t)(L + 1) * sizeof *t->w);
+    t->lay = calloc((size_t)(L + 2), sizeof *t->lay);
     t->Wr = calloc(C * nL, rs);
     t->br = calloc(C, rs);
     t->logits = malloc(B * C * rs);
     t->dlogits = malloc(B * C * rs);
-    t->g1 = malloc(B * nmax * rs);
-    t->g2 = malloc(B * nmax * rs);
-    t->g3 = malloc(B * nmax * rs);
-    t->sqp = malloc((size_t)block_count(nmax) * sizeof *t->sqp);
-    t->dW = malloc(wmax * rs);
-    t->db = malloc(nmax * rs);
-    t->acc = malloc(3 * nmax * sizeof *t->acc);
-    t->poff = calloc((size_t)(L + 2), sizeof *t->poff);
-    if (!t->w || !t->Wr || !t->br || !t->logits || !t->dlogits || !t->g1 || !t->g2 || !t->g3 || !t->sqp || !t->dW || !t->db ||
-        !t->acc || !t->poff) {
+    t->g = malloc(B * nL * rs);
+    t->dWr = malloc(C * nL * rs);
+    t->acc = malloc(3 * racc * sizeof *t->acc);
+    t->scratch_bytes = scratch_elems(inmax, B) * rs;
+    t->scratch = malloc(t->scratch_bytes);
+    t->nscratch = t->workers = 1;
+    if (!t->w || !t->lay || !t->Wr || !t->br || !t->logits || !t->dlogits || !t->g || !t->dWr || !t->acc ||
+        !t->scratch) {
         double mb = vp_trainer_bytes(L, widths, max_batch, prec, act, o) / 1048576.0;
         vp_trainer_free(t);
         return vp_fail(err, VP_ERR_NOMEM, "out of memory allocating a trainer of %.0f MiB", mb);
@@ -218,9 +136,24 @@ vp_status vp_trainer_create(vp_trainer **out, int L, const int *widths, int max_
     memcpy(t->w, widths, (size_t)(L + 1) * sizeof *t->w);
     size_t off = 0;
     for (int l = 1; l <= L + 1; l++) {
-        size_t outw = l <= L ? (size_t)widths[l] : C;
-        t->poff[l] = off;
-        off += outw * (size_t)widths[l - 1] + outw;
+        tlayer *ly = &t->lay[l];
+        ly->nin = (size_t)widths[l - 1];
+        ly->poff = off;
+        if (l <= L) {
+            vp_mlp_layer_view v;
+            vp_mlp_view(t->m, l, &v);
+            ly->nout = (size_t)v.fan_out;
+            ly->W = v.W, ly->b = v.b, ly->z = v.z, ly->h = v.h, ly->gz = v.z;
+        } else {
+            ly->nout = C;
+            ly->W = t->Wr, ly->b = t->br, ly->z = t->logits, ly->h = NULL, ly->gz = t->dlogits;
+        }
+        off += ly->nout * ly->nin + ly->nout;
+    }
+    s = vp_train_build_passes(t, err);
+    if (s) {
+        vp_trainer_free(t);
+        return s;
     }
     s = vp_optim_state_init(&t->ost, &o->optim, np, prec == VP_F32, err);
     if (s) {
@@ -235,6 +168,7 @@ void vp_trainer_set_pool(vp_trainer *t, vp_pool *pool)
 {
     t->pool = pool;
     vp_mlp_set_pool(t->m, pool);
+    vp_train_set_workers(t, vp_pool_threads(pool));
 }
 
 long vp_trainer_steps(const vp_trainer *t) { return t->ost.step; }
@@ -291,8 +225,7 @@ vp_status vp_trainer_step(vp_trainer *t, const void *x, const int32_t *y, size_t
     if (!(lr >= 0.0) || isinf(lr))
         return vp_fail(err, VP_ERR_USAGE, "training step: learning rate %g is not a finite number >= 0", lr);
     double loss = NAN, gn = NAN;
-    if (t->prec == VP_F64) s = train_step_f64(t, x, y, n, lr, &loss, &gn, err);
-    else s = train_step_f32(t, x, y, n, lr, &loss, &gn, err);
+    s = vp_train_run_step(t, x, y, n, lr, &loss, &gn, err);
     if (s) return s;
     if (info) {
         info->step = t->ost.step;
@@ -314,8 +247,7 @@ vp_status vp_trainer_eval(vp_trainer *t, const void *x, const int32_t *y, size_t
         const char *xc = (const char *)x + i * n0 * rs;
         double l = 0;
         long long c = 0;
-        vp_status s = t->prec == VP_F64 ? eval_chunk_f64(t, (const double *)(const void *)xc, y + i, rows, &l, &c, err)
-                                        : eval_chunk_f32(t, (const float *)(const void *)xc, y + i, rows, &l, &c, err);
+        vp_status s = vp_train_run_eval(t, xc, y + i, rows, &l, &c, err);
         if (s) return s;
         total += l * (double)rows;
         right += c;
@@ -335,13 +267,12 @@ vp_status vp_trainer_probe(vp_trainer *t, const void *x, const int32_t *y, size_
     vp_mlp_view(t->m, 0, &v0);
     memcpy(v0.h, x, n * (size_t)t->w[0] * real_size(t->prec));
     s = vp_mlp_forward(t->m, stats, hist, err);
-    if (!s) s = t->prec == VP_F64 ? probe_readout_f64(t, y, n, &stats[t->L], err)
-                                  : probe_readout_f32(t, y, n, &stats[t->L], err);
+    if (!s) s = vp_train_probe_readout(t, y, n, &stats[t->L], err);
     if (!s) {
         stats[t->L].layer = t->L + 1;
         stats[t->L].fan_in = t->w[t->L];
         stats[t->L].fan_out = t->C;
-        s = vp_mlp_backward_from(t->m, t->g1, 1.0, stats, hist, err);
+        s = vp_mlp_backward_from(t->m, t->g, 1.0, stats, hist, err);
     }
     vp_mlp_set_rows(t->m, t->B);
     return s;
@@ -352,18 +283,23 @@ vp_status vp_trainer_probe(vp_trainer *t, const void *x, const int32_t *y, size_
 /* Layer l's W and b pointers and shape (l = 1..L+1). */
 static void layer_ptrs(const vp_trainer *t, int l, void **W, void **b, size_t *nout, size_t *nin)
 {
-    if (l == t->L + 1) {
-        *W = t->Wr;
-        *b = t->br;
-        *nout = (size_t)t->C;
-    } else {
-        vp_mlp_layer_view v;
-        vp_mlp_view(t->m, l, &v);
-        *W = v.W;
-        *b = v.b;
-        *nout = (size_t)v.fan_out;
+    *W = t->lay[l].W;
+    *b = t->lay[l].b;
+    *nout = t->lay[l].nout;
+    *nin = t->lay[l].nin;
+}
+
+/* n values between the trainer's precision and doubles. */
+static void copy_out(vp_precision prec, double *dst, const void *src, size_t n)
+{
+    for (size_t i = 0; i < n; i++) dst[i] = prec == VP_F64 ? ((const double *)src)[i] : (double)((const float *)src)[i];
+}
+static void copy_in(vp_precision prec, void *dst, const double *src, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (prec == VP_F64) ((double *)dst)[i] = src[i];
+        else ((float *)dst)[i] = (float)src[i];
     }
-    *nin = (size_t)t->w[l - 1];
 }
 
 void vp_trainer_get_layer(const vp_trainer *t, int l, double *W, double *b)
@@ -371,13 +307,8 @@ void vp_trainer_get_layer(const vp_trainer *t, int l, double *W, double *b)
     void *pw, *pb;
     size_t nout, nin;
     layer_ptrs(t, l, &pw, &pb, &nout, &nin);
-    if (t->prec == VP_F64) {
-        if (W) to_double_f64(W, pw, nout * nin);
-        if (b) to_double_f64(b, pb, nout);
-    } else {
-        if (W) to_double_f32(W, pw, nout * nin);
-        if (b) to_double_f32(b, pb, nout);
-    }
+    if (W) copy_out(t->prec, W, pw, nout * nin);
+    if (b) copy_out(t->prec, b, pb, nout);
 }
 
 void vp_trainer_set_layer(vp_trainer *t, int l, const double *W, const double *b)
@@ -385,13 +316,8 @@ void vp_trainer_set_layer(vp_trainer *t, int l, const double *W, const double *b
     void *pw, *pb;
     size_t nout, nin;
     layer_ptrs(t, l, &pw, &pb, &nout, &nin);
-    if (t->prec == VP_F64) {
-        if (W) from_double_f64(pw, W, nout * nin);
-        if (b) from_double_f64(pb, b, nout);
-    } else {
-        if (W) from_double_f32(pw, W, nout * nin);
-        if (b) from_double_f32(pb, b, nout);
-    }
+    if (W) copy_in(t->prec, pw, W, nout * nin);
+    if (b) copy_in(t->prec, pb, b, nout);
 }
 
 /* ---- checkpoint ----

@@ -2,7 +2,7 @@
  *   name*, description, seeds, precision, theory,
  *   network{depth, width, input_dim | widths, activation, init, bias},
  *   input{distribution, batch, path}, measure{histograms{layers, bins}, jacobian},
- *   train{...} (train_config.c), sweep{"dotted.key": [values...]}
+ *   train{...} (train_config.c), memory, memory_checkpoint_every, sweep{"dotted.key": [values...]}
  */
 #include "experiment/config.h"
 
@@ -37,12 +37,13 @@
 #define MAX_JACOBIAN_WIDTH 4096
 #define MAX_CONFIG_BYTES (16L << 20)
 
-#define TOP_KEYS "name description seeds precision theory network input measure train sweep"
+#define TOP_KEYS "name description seeds precision theory network input measure train memory memory_checkpoint_every sweep"
 #define NETWORK_KEYS "depth width input_dim widths activation init bias layers input_shape"
 #define INPUT_KEYS "distribution batch path std correlation"
 #define MEASURE_KEYS "histograms jacobian lengths"
 #define HIST_KEYS "layers bins"
 #define PRECISIONS "float32 float64"
+#define MEMORIES "store recompute"
 #define INPUTS "normal uniform fashion-mnist"
 
 const char *vp_input_name(vp_input_kind k)
@@ -242,6 +243,43 @@ vp_status vp_cfg_entry(vp_cfg_ctx *c, const cJSON *j, const char *path, vp_act *
     return VP_OK;
 }
 
+/* ---- memory: "store" (every weight and activation kept) or "recompute" ---- */
+
+const char *vp_config_recompute_conflict(const vp_variant *v, const char **path)
+{
+    if (v->train.on) {
+        *path = "train";
+        return "training keeps every weight and its optimizer state (store mode)";
+    }
+    if (v->jacobian) {
+        *path = "measure.jacobian";
+        return "the Jacobian spectrum multiplies every W^l of the network at once (J = prod D^l W^l)";
+    }
+    if (v->net) {
+        *path = "network.layers";
+        return "block networks (docs/architectures.md) keep their weights; recompute covers the plain "
+               "depth/width stack";
+    }
+    return NULL;
+}
+
+/* "memory" and "memory_checkpoint_every" (core/mlp.h vp_mlp_memory, docs/memory.md). */
+static vp_status cfg_memory(vp_cfg_ctx *c, const cJSON *root, vp_variant *v)
+{
+    int mode = 0, has_every = 0;
+    vp_status s;
+    if ((s = vp_cfg_get_choice(c, root, "memory", "", MEMORIES, &mode))) return s;
+    if ((s = vp_cfg_get_int(c, root, "memory_checkpoint_every", "", 1, MAX_DEPTH, &v->mem.every, &has_every))) return s;
+    v->mem.recompute = mode == 1;
+    if (has_every && !v->mem.recompute)
+        return vp_cfg_fail(c, "memory_checkpoint_every", "only used with \"memory\": \"recompute\" (store mode keeps "
+                           "every activation)");
+    const char *path, *why = v->mem.recompute ? vp_config_recompute_conflict(v, &path) : NULL;
+    if (why)
+        return vp_cfg_fail(c, path, "not available with \"memory\": \"recompute\": %s; remove one or the other", why);
+    return VP_OK;
+}
+
 /* ---- one variant: everything but name/description/seeds/sweep ---- */
 vp_status vp_cfg_variant(vp_cfg_ctx *c, const cJSON *root, vp_variant *v)
 {
@@ -405,7 +443,7 @@ net_end:
                     return vp_cfg_fail(c, "measure.jacobian", "the Jacobian spectrum is limited to widths up to %d (layer %d has %d)",
                                    MAX_JACOBIAN_WIDTH, l, v->widths[l]);
     }
-    return VP_OK;
+    return cfg_memory(c, root, v);
 }
 
 void vp_cfg_variant_free(vp_variant *v)

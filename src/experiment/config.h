@@ -53,6 +53,7 @@ typedef struct {
     vp_train_cfg train;       /* "train": train.on = train after measuring (train_config.h) */
     vp_net_spec *net;         /* "network.layers" (owned), NULL for a plain stack; then L is its number of
                                  layers and widths[l] the values per example of layer l's output */
+    vp_mlp_memory mem;        /* "memory" / "memory_checkpoint_every" (core/mlp.h, docs/memory.md) */
 } vp_variant;
 
 typedef struct {
@@ -96,6 +97,10 @@ void vp_experiment_free(vp_experiment *e);
 
 /* Number of runs (variants x seeds). */
 static inline long vp_experiment_runs(const vp_experiment *e) { return (long)e->nvariants * e->nseeds; }
+
+/* Why variant v cannot run with "memory": "recompute" (the JSON path in *path and the
+ * reason), or NULL when it can: training and the Jacobian need every weight stored. */
+const char *vp_config_recompute_conflict(const vp_variant *v, const char **path);
 
 /* Label of an input distribution ("normal", "uniform", "fashion-mnist"). */
 const char *vp_input_name(vp_input_kind k);

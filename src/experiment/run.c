@@ -243,13 +243,14 @@ vp_status vp_run_one(vp_job *j, int r, vp_worker *w, int params_ready, int *drew
                 if (!h->density) { s = vp_fail(err, VP_ERR_NOMEM, "out of memory"); goto end; }
             }
     }
-    if (vp_mlp_same_shape(*net, var->L, var->widths, var->batch, var->prec, var->act)) {
+    if (vp_mlp_same_shape(*net, var->L, var->widths, var->batch, var->prec, var->act) &&
+        vp_mlp_same_memory(*net, &var->mem)) {
         vp_mlp_set_act(*net, var->act);
     } else {
         vp_mlp_free(*net);
         *net = NULL;
         params_ready = 0;
-        if ((s = vp_mlp_create(net, var->L, var->widths, var->batch, var->prec, var->act, err))) goto end;
+        if ((s = vp_mlp_create_mem(net, var->L, var->widths, var->batch, var->prec, var->act, &var->mem, err))) goto end;
     }
     m = *net;
     vp_mlp_set_pool(m, j->pool);

@@ -36,11 +36,11 @@ extern int blas_thread_shutdown_(void);
 #define FASHION_FILE "train-images-idx3-ubyte.gz"
 
 /* ---- memory ---- */
-double vp_runner_run_bytes(const vp_experiment *e, int v)
+/* One run of variant v in memory mode mem. */
+static double run_bytes(const vp_variant *var, const vp_mlp_memory *mem)
 {
-    const vp_variant *var = &e->variants[v];
     double b = var->net ? vp_net_bytes(var->net->ls, var->net->n, var->net->in, var->batch, var->prec)
-                        : vp_mlp_bytes(var->L, var->widths, var->batch, var->prec, var->act);
+                        : vp_mlp_bytes_mem(var->L, var->widths, var->batch, var->prec, var->act, mem);
     b += 8.0 * (double)var->batch * var->widths[0];                      /* input in double */
     b += 64.0 * var->L;                                                  /* stats */
     if (var->hist_bins) b += 8.0 * var->hist_bins * VP_HIST_QUANTITIES * var->L;
@@ -50,6 +50,26 @@ double vp_runner_run_bytes(const vp_experiment *e, int v)
         b += 8.0 * 4.0 * (double)nmax * nmax;                            /* product, W copy, SVD work */
     }
     return b + vp_train_run_bytes(var);                                  /* training, after the measurement */
+}
+
+double vp_runner_run_bytes(const vp_experiment *e, int v)
+{
+    return run_bytes(&e->variants[v], &e->variants[v].mem);
+}
+
+/* The largest run of the sweep with "memory": "recompute" (default checkpoints), or 0
+ * when a variant cannot run so (vp_config_recompute_conflict) or already does. */
+static double recompute_bytes(const vp_experiment *e)
+{
+    const vp_mlp_memory rc = { 1, 0 };
+    double most = 0;
+    for (int v = 0; v < e->nvariants; v++) {
+        const char *path;
+        if (e->variants[v].mem.recompute || vp_config_recompute_conflict(&e->variants[v], &path)) return 0;
+        double b = run_bytes(&e->variants[v], &rc);
+        most = b > most ? b : most;
+    }
+    return most;
 }
 
 /* Images of the data set the sweep reads: the largest batch of a fashion-mnist variant. */
@@ -98,9 +118,15 @@ static vp_status fit_workers(const vp_experiment *e, int threads, int *workers, 
         if (data > 0) n += snprintf(parts + n, sizeof parts - (size_t)n, ", the input data set %.0f MiB", data / MiB);
         if (reserve > 0)
             snprintf(parts + n, sizeof parts - (size_t)n, ", address space a thread reserves %.0f MiB", reserve / MiB);
+        /* Store mode that does not fit where recompute mode would: say so. */
+        double rc = recompute_bytes(e);
+        char hint[200] = "";
+        if (rc > 0 && data + rc + reserve <= lim.bytes)
+            snprintf(hint, sizeof hint, ", or set \"memory\": \"recompute\" (weights drawn again when needed: "
+                     "about %.0f MiB, docs/memory.md)", (data + rc + reserve) / MiB);
         return vp_fail(err, VP_ERR_CONFIG, "one run needs about %.0f MiB (%s) but only %.0f MiB is available under %s; "
-                       "reduce depth, width or batch", (data + per_run + reserve) / MiB, parts, lim.bytes / MiB,
-                       lim.what);
+                       "reduce depth, width or batch%s", (data + per_run + reserve) / MiB, parts, lim.bytes / MiB,
+                       lim.what, hint);
     }
     *workers = threads;
     while (*workers > 1 && lim.kind != VP_MEM_UNKNOWN && data + (per_run + reserve) * *workers > lim.bytes) (*workers)--;

@@ -247,6 +247,8 @@ static char *resolved_json(const vp_experiment *e, const vp_variant *base, const
     cJSON_AddBoolToObject(me, "jacobian", base->jacobian);
     if (base->lengths) cJSON_AddBoolToObject(me, "lengths", 1); /* written when asked for */
     if (base->train.on) cJSON_AddItemToObject(r, "train", vp_train_cfg_json(&base->train)); /* written when given */
+    if (base->mem.recompute) cJSON_AddStringToObject(r, "memory", "recompute");   /* written when given */
+    if (base->mem.every) cJSON_AddNumberToObject(r, "memory_checkpoint_every", base->mem.every);
     cJSON_AddItemToObject(r, "sweep", sweep ? cJSON_Duplicate(sweep, 1) : cJSON_CreateObject());
     cJSON *vs = cJSON_AddArrayToObject(r, "variants");
     for (int v = 0; v < e->nvariants; v++) {
