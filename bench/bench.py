@@ -827,7 +827,8 @@ def main():
     with open(os.path.join(OUT, "results-nodocs.json" if a.no_docs else "results.json"), "w") as f:
         json.dump({"machine": info, "argv": argv, "workloads": results, "training": training, "scaling": pts,
                    "total_s": t_total}, f, indent=1)
-    print_table(results)
+    if results:
+        print_table(results)
     for title, parts in verdict_lines(results):
         print("  %s:" % title)
         for p in parts:

@@ -334,6 +334,28 @@ typedef struct {
     double act_p[VP_ACT_MAX_PARAMS];
 } ckpt_header;
 
+/* The parameters (flat order), then the optimizer state: into the checkpoint bytes at
+ * dst, or (dst NULL) from the bytes at src into the trainer. */
+static void move_state(const vp_trainer *t, char *dst, const char *src)
+{
+    size_t rs = real_size(t->prec);
+    for (int l = 1; l <= t->L + 1; l++) {
+        size_t nw = t->lay[l].nout * t->lay[l].nin * rs, nb = t->lay[l].nout * rs;
+        if (dst) {
+            memcpy(dst, t->lay[l].W, nw);
+            memcpy(dst + nw, t->lay[l].b, nb);
+            dst += nw + nb;
+        } else {
+            memcpy(t->lay[l].W, src, nw);
+            memcpy(t->lay[l].b, src + nw, nb);
+            src += nw + nb;
+        }
+    }
+    size_t ns = t->ost.slots * t->ost.n * rs;
+    if (ns && dst) memcpy(dst, t->ost.state, ns);
+    if (ns && !dst) memcpy(t->ost.state, src, ns);
+}
+
 size_t vp_trainer_checkpoint_size(const vp_trainer *t)
 {
     return sizeof(ckpt_header) + (size_t)(t->L + 1) * sizeof(int32_t) +
@@ -361,7 +383,7 @@ static ckpt_header make_header(const vp_trainer *t)
 
 vp_status vp_trainer_checkpoint(const vp_trainer *t, void *buf, size_t len, vp_err *err)
 {
-    size_t need = vp_trainer_checkpoint_size(t), rs = real_size(t->prec);
+    size_t need = vp_trainer_checkpoint_size(t);
     if (len < need) return vp_fail(err, VP_ERR_USAGE, "checkpoint: buffer of %zu bytes, %zu needed", len, need);
     char *p = buf;
     ckpt_header h = make_header(t);
@@ -372,22 +394,13 @@ vp_status vp_trainer_checkpoint(const vp_trainer *t, void *buf, size_t len, vp_e
         memcpy(p, &w, sizeof w);
         p += sizeof w;
     }
-    for (int l = 1; l <= t->L + 1; l++) {
-        void *W, *b;
-        size_t nout, nin;
-        layer_ptrs(t, l, &W, &b, &nout, &nin);
-        memcpy(p, W, nout * nin * rs);
-        p += nout * nin * rs;
-        memcpy(p, b, nout * rs);
-        p += nout * rs;
-    }
-    if (t->ost.slots) memcpy(p, t->ost.state, t->ost.slots * t->ost.n * rs);
+    move_state(t, p, NULL);
     return VP_OK;
 }
 
 vp_status vp_trainer_restore(vp_trainer *t, const void *buf, size_t len, vp_err *err)
 {
-    size_t need = vp_trainer_checkpoint_size(t), rs = real_size(t->prec);
+    size_t need = vp_trainer_checkpoint_size(t);
     if (len != need)
         return vp_fail(err, VP_ERR_DATA, "checkpoint: %zu bytes, this network's checkpoint has %zu", len, need);
     const char *p = buf;
@@ -416,16 +429,7 @@ vp_status vp_trainer_restore(vp_trainer *t, const void *buf, size_t len, vp_err 
         if (w != t->w[l])
             return vp_fail(err, VP_ERR_DATA, "checkpoint: layer %d has width %d, this network %d", l, (int)w, t->w[l]);
     }
-    for (int l = 1; l <= t->L + 1; l++) {
-        void *W, *b;
-        size_t nout, nin;
-        layer_ptrs(t, l, &W, &b, &nout, &nin);
-        memcpy(W, p, nout * nin * rs);
-        p += nout * nin * rs;
-        memcpy(b, p, nout * rs);
-        p += nout * rs;
-    }
-    if (t->ost.slots) memcpy(t->ost.state, p, t->ost.slots * t->ost.n * rs);
+    move_state(t, NULL, p);
     t->ost.step = (long)h.step;
     return VP_OK;
 }
