@@ -120,6 +120,10 @@ static void expect_refused(const char *checks, const char *want1, const char *wa
 
 #define CLAIM_HEAD "\"id\": \"a\", \"statement\": \"s\", \"tag\": \"t\", \"source\": \"x\", \"why_tol\": \"w\", "
 #define RUNS "\"paper\": \"P\", \"runs\": [{\"id\": \"r\", \"config\": \"c.json\"}], "
+/* the claims of a suite whose one claim on run r always passes */
+#define ONE_CLAIM                                                                                                  \
+    "\"claims\": [{" CLAIM_HEAD "\"run\": \"r\", \"figure\": \"f\", "                                                \
+    "\"quantity\": {\"file\": \"runs.csv\", \"column\": \"act_ratio\"}, \"expect\": {\"max\": 1e9}}]}"
 
 Test(reproduce_checks, unknown_key_names_its_path_and_the_near_key)
 {
@@ -157,8 +161,7 @@ Test(reproduce_checks, a_bad_fast_override_is_a_config_error_before_any_run)
     char dir[256], sub[300];
     make_suite(dir, sizeof dir, "repro-fastbad",
                   "{\"paper\": \"P\", \"runs\": [{\"id\": \"r\", \"config\": \"c.json\", \"fast\": {\"network.widht\": 4}}], "
-                  "\"claims\": [{" CLAIM_HEAD "\"run\": \"r\", \"figure\": \"f\", "
-                  "\"quantity\": {\"file\": \"runs.csv\", \"column\": \"act_ratio\"}, \"expect\": {\"max\": 1e9}}]}");
+                  ONE_CLAIM);
     char *errs = NULL;
     int rc = vt_run(dir, NULL, &errs, "reproduce p --fast --suite %s/suite -o %s/out", dir, dir);
     cr_expect_eq(rc, 2, "exit %d: %s", rc, errs);
@@ -184,8 +187,7 @@ Test(reproduce_checks, per_layers_goes_with_a_slope_and_full_only_with_a_reason)
                    "\"per_layers\": 0.5}, \"expect\": {\"max\": 1}}]}",
                    "checks.claims[0].quantity.per_layers: must be a number of layer rows", NULL);
     expect_refused("{\"paper\": \"P\", \"runs\": [{\"id\": \"r\", \"config\": \"c.json\", \"full_only\": true}], "
-                   "\"claims\": [{" CLAIM_HEAD "\"run\": \"r\", \"figure\": \"f\", "
-                   "\"quantity\": {\"file\": \"runs.csv\", \"column\": \"act_ratio\"}, \"expect\": {\"max\": 1e9}}]}",
+                   ONE_CLAIM,
                    "checks.runs[0].full_only: must be a non-empty string", NULL);
 }
 
@@ -194,8 +196,7 @@ Test(reproduce, a_full_only_run_is_skipped_by_fast_and_judged_without_it)
     char dir[256], sub[300];
     make_suite(dir, sizeof dir, "repro-fullonly",
                "{\"paper\": \"P\", \"runs\": [{\"id\": \"r\", \"config\": \"c.json\", \"full_only\": \"too long\"}], "
-               "\"claims\": [{" CLAIM_HEAD "\"run\": \"r\", \"figure\": \"f\", "
-               "\"quantity\": {\"file\": \"runs.csv\", \"column\": \"act_ratio\"}, \"expect\": {\"max\": 1e9}}]}");
+               ONE_CLAIM);
     char *out = NULL, *errs = NULL;
     int rc = vt_run(dir, &out, &errs, "reproduce p --fast --quiet --suite %s/suite -o %s/out", dir, dir);
     cr_expect_eq(rc, 0, "FULL ONLY does not fail the suite: exit %d: %s", rc, errs);
