@@ -202,6 +202,7 @@ static vp_repro_verdict judge(const vp_repro_claim *cl, vp_repro_tables *tb, cJS
         cJSON_AddBoolToObject(ex, "relative", e->relative);
         cJSON_AddBoolToObject(ex, "fast", fast);
         cJSON_AddBoolToObject(o, "slope", cl->q->stat == VP_ST_SLOPE && !cl->q->diff[0]);
+        if (cl->q->stat == VP_ST_SLOPE && !cl->q->diff[0]) add_num(o, "per_layers", cl->q->per_layers);
         char label[300];
         vp_repro_value_label(cl->q, label, sizeof label);
         cJSON_AddStringToObject(o, "value_label", label);

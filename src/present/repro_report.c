@@ -176,10 +176,15 @@ static vp_status slope_chart(const char *out, const cJSON *paper, const cJSON *c
     vp_plot_cmd(p, "set terminal " TERMINAL);
     snprintf(name, sizeof name, "%s.png", stem);
     vp_plot_output(p, name);
-    snprintf(t, sizeof t, "%s: measured (points) beside the expected slope %.4g per layer (line; dashed: +-%.3g)",
-             str(c, "id"), k, tol);
+    /* per_layers k > 1: x counts blocks of k layer rows (layer / k) */
+    double per = num(c, "per_layers");
+    char unit[64] = "layer";
+    if (per > 1) snprintf(unit, sizeof unit, "block (%g layer rows)", per);
+    snprintf(t, sizeof t, "%s: measured (points) beside the expected slope %.4g per %s (line; dashed: +-%.3g)",
+             str(c, "id"), k, per > 1 ? "block" : "layer", tol);
     vp_plot_cmd(p, "set title %s noenhanced", vp_plot_quote(q, sizeof q, t));
-    vp_plot_cmd(p, "set xlabel 'layer'");
+    snprintf(t, sizeof t, "%s%s", unit, per > 1 ? ": layer / per_layers" : "");
+    vp_plot_cmd(p, "set xlabel %s noenhanced", vp_plot_quote(q, sizeof q, t));
     snprintf(t, sizeof t, "%s, mean over seeds", str(c, "value_label"));
     vp_plot_cmd(p, "set ylabel %s noenhanced", vp_plot_quote(q, sizeof q, t));
     vp_plot_cmd(p, "set grid");
