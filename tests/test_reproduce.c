@@ -324,3 +324,29 @@ Test(reproduce_eval, slope_norm_var_and_filters_through_runs_csv)
     cr_expect_float_eq(m, 0.0, 1e-14);
     vt_rmtree(dir);
 }
+
+Test(reproduce_eval, training_files_and_a_sweep_filter_through_runs_csv)
+{
+    char dir[256];
+    vt_mktmp(dir, sizeof dir, "repro-eval3");
+    /* eval.csv has no sweep columns: {"network.depth": 60} selects variant 1 through runs.csv,
+     * "epoch": 1 the row after the first epoch */
+    vt_write_file(dir, "runs.csv", "variant,init,seed,network.depth\n0,g,0,10\n0,g,1,10\n1,g,0,60\n1,g,1,60\n");
+    vt_write_file(dir, "eval.csv",
+                  "variant,activation,init,seed,epoch,test_loss,test_acc,train_acc\n"
+                  "0,tanh,g,0,0,2.3,0.1,0.1\n0,tanh,g,0,1,0.5,0.8,0.81\n0,tanh,g,1,0,2.3,0.1,0.1\n0,tanh,g,1,1,0.4,0.9,0.91\n"
+                  "1,tanh,g,0,0,2.3,0.1,0.1\n1,tanh,g,0,1,2.2,0.2,0.21\n1,tanh,g,1,0,2.3,0.1,0.1\n1,tanh,g,1,1,2.3,0.1,0.11\n");
+    double se;
+    int ns;
+    double m = eval(dir, "{\"file\": \"eval.csv\", \"where\": {\"network.depth\": 60, \"epoch\": 1}, \"column\": \"train_acc\"}",
+                    &se, &ns);
+    cr_expect_float_eq(m, 0.16, 1e-12, "the mean of 0.21 and 0.11");
+    cr_expect_float_eq(se, 0.05, 1e-12, "s/sqrt(2) of two seeds");
+    cr_expect_eq(ns, 2);
+    /* a difference of the two depths' test losses after the epoch: (2.2 + 2.3)/2 - (0.5 + 0.4)/2 */
+    m = eval(dir, "{\"diff\": [{\"file\": \"eval.csv\", \"where\": {\"network.depth\": 60, \"epoch\": 1}, \"column\": \"test_loss\"}, "
+                  "{\"file\": \"eval.csv\", \"where\": {\"network.depth\": 10, \"epoch\": 1}, \"column\": \"test_loss\"}]}",
+             &se, &ns);
+    cr_expect_float_eq(m, 1.8, 1e-12);
+    vt_rmtree(dir);
+}
