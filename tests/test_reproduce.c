@@ -1,8 +1,11 @@
 /* test_reproduce: the paper suite (issue 16).
  *
  *  - the --fast suite of experiments/ as `make test` runs it: every claim that can run
- *    today is PASS, every NOT RUN claim says why (an issue that is not done), the exit
- *    code says whether all passed, and report.md has every claim;
+ *    today is PASS, every NOT RUN claim says why (an issue that is not done), every
+ *    FULL ONLY claim (a training run with no honest --fast version) says why, the exit
+ *    code says whether all passed (FULL ONLY does not count against it), and report.md
+ *    has every claim;
+ *  - a full_only run is skipped by --fast and run without it;
  *  - checks.json errors: exit 2 with the JSON path, what is allowed and a did-you-mean,
  *    nothing written (not even the output folder);
  *  - the evaluation's arithmetic on hand-made CSV files: a mean's jackknife SE is
@@ -38,7 +41,7 @@ Test(reproduce, fast_suite_every_runnable_claim_passes, .timeout = 1800)
     snprintf(path, sizeof path, "%s/out/report.md", dir);
     char *report = vt_slurp_text(path);
     cr_assert(report, "no report.md");
-    int pass = 0, not_run = 0, papers = 0;
+    int pass = 0, not_run = 0, full_only = 0, papers = 0;
     const cJSON *p, *c;
     cJSON_ArrayForEach(p, cJSON_GetObjectItem(root, "papers"))
     {
@@ -54,6 +57,13 @@ Test(reproduce, fast_suite_every_runnable_claim_passes, .timeout = 1800)
                 cr_expect(strstr(why, "issue") || strstr(why, "#1"), "%s: NOT RUN without a reason: '%s'", id, why);
                 continue;
             }
+            if (strcmp(v, "FULL ONLY") == 0) {
+                full_only++;
+                /* the run's reason: why a short version would not be honest */
+                cr_expect(strstr(why, "full suite only: ") && strstr(why, "--fast"), "%s: FULL ONLY without a reason: '%s'",
+                          id, why);
+                continue;
+            }
             const cJSON *m = cJSON_GetObjectItem(c, "measured");
             cr_expect_str_eq(v, "PASS", "%s/%s: %s, measured %g: %s", p->child->valuestring, id, v,
                              cJSON_IsNumber(m) ? m->valuedouble : NAN, why);
@@ -61,7 +71,8 @@ Test(reproduce, fast_suite_every_runnable_claim_passes, .timeout = 1800)
         }
     }
     cr_expect_geq(papers, 10, "every paper folder of experiments/ runs");
-    cr_expect_geq(pass, 30, "the runnable claims");
+    cr_expect_geq(pass, 38, "the runnable claims (brock2021's SPPs among them)");
+    cr_expect_geq(full_only, 10, "the training claims: judged by the full suite only");
     cr_expect_eq(rc, not_run ? 1 : 0, "exit 0 only when every claim passes (stderr: %s)", errs);
     cr_expect(strstr(out, "PASS"), "summary line: %s", out);
     snprintf(path, sizeof path, "%s/out/he2015-claims.png", dir);
@@ -109,6 +120,10 @@ static void expect_refused(const char *checks, const char *want1, const char *wa
 
 #define CLAIM_HEAD "\"id\": \"a\", \"statement\": \"s\", \"tag\": \"t\", \"source\": \"x\", \"why_tol\": \"w\", "
 #define RUNS "\"paper\": \"P\", \"runs\": [{\"id\": \"r\", \"config\": \"c.json\"}], "
+/* the claims of a suite whose one claim on run r always passes */
+#define ONE_CLAIM                                                                                                  \
+    "\"claims\": [{" CLAIM_HEAD "\"run\": \"r\", \"figure\": \"f\", "                                                \
+    "\"quantity\": {\"file\": \"runs.csv\", \"column\": \"act_ratio\"}, \"expect\": {\"max\": 1e9}}]}"
 
 Test(reproduce_checks, unknown_key_names_its_path_and_the_near_key)
 {
@@ -146,8 +161,7 @@ Test(reproduce_checks, a_bad_fast_override_is_a_config_error_before_any_run)
     char dir[256], sub[300];
     make_suite(dir, sizeof dir, "repro-fastbad",
                   "{\"paper\": \"P\", \"runs\": [{\"id\": \"r\", \"config\": \"c.json\", \"fast\": {\"network.widht\": 4}}], "
-                  "\"claims\": [{" CLAIM_HEAD "\"run\": \"r\", \"figure\": \"f\", "
-                  "\"quantity\": {\"file\": \"runs.csv\", \"column\": \"act_ratio\"}, \"expect\": {\"max\": 1e9}}]}");
+                  ONE_CLAIM);
     char *errs = NULL;
     int rc = vt_run(dir, NULL, &errs, "reproduce p --fast --suite %s/suite -o %s/out", dir, dir);
     cr_expect_eq(rc, 2, "exit %d: %s", rc, errs);
@@ -159,6 +173,48 @@ Test(reproduce_checks, a_bad_fast_override_is_a_config_error_before_any_run)
     rc = vt_run(dir, NULL, &errs, "reproduce p --quiet --suite %s/suite -o %s/out", dir, dir);
     cr_expect_eq(rc, 0, "exit %d: %s", rc, errs);
     free(errs);
+    vt_rmtree(dir);
+}
+
+Test(reproduce_checks, per_layers_goes_with_a_slope_and_full_only_with_a_reason)
+{
+    expect_refused("{" RUNS "\"claims\": [{" CLAIM_HEAD "\"run\": \"r\", \"figure\": \"f\", "
+                   "\"quantity\": {\"file\": \"layers.csv\", \"column\": \"pre_var\", \"per_layers\": 3}, "
+                   "\"expect\": {\"max\": 1}}]}",
+                   "checks.claims[0].quantity.per_layers: goes with \"stat\": \"slope\" only", NULL);
+    expect_refused("{" RUNS "\"claims\": [{" CLAIM_HEAD "\"run\": \"r\", \"figure\": \"f\", "
+                   "\"quantity\": {\"file\": \"layers.csv\", \"column\": \"pre_var\", \"stat\": \"slope\", "
+                   "\"per_layers\": 0.5}, \"expect\": {\"max\": 1}}]}",
+                   "checks.claims[0].quantity.per_layers: must be a number of layer rows", NULL);
+    expect_refused("{\"paper\": \"P\", \"runs\": [{\"id\": \"r\", \"config\": \"c.json\", \"full_only\": true}], "
+                   ONE_CLAIM,
+                   "checks.runs[0].full_only: must be a non-empty string", NULL);
+}
+
+Test(reproduce, a_full_only_run_is_skipped_by_fast_and_judged_without_it)
+{
+    char dir[256], sub[300];
+    make_suite(dir, sizeof dir, "repro-fullonly",
+               "{\"paper\": \"P\", \"runs\": [{\"id\": \"r\", \"config\": \"c.json\", \"full_only\": \"too long\"}], "
+               ONE_CLAIM);
+    char *out = NULL, *errs = NULL;
+    int rc = vt_run(dir, &out, &errs, "reproduce p --fast --quiet --suite %s/suite -o %s/out", dir, dir);
+    cr_expect_eq(rc, 0, "FULL ONLY does not fail the suite: exit %d: %s", rc, errs);
+    cr_expect(strstr(out, "0 PASS, 0 FAIL, 0 NOT RUN, 1 FULL ONLY"), "%s", out);
+    snprintf(sub, sizeof sub, "%s/out/p/r", dir);
+    cr_expect(!vt_exists(sub), "--fast does not run a full_only run");
+    snprintf(sub, sizeof sub, "%s/out/report.md", dir);
+    char *report = vt_slurp_text(sub);
+    cr_assert(report);
+    cr_expect(strstr(report, "judged by the full suite only: too long"), "%s", report);
+    free(report), free(out), free(errs);
+    out = errs = NULL;
+    rc = vt_run(dir, &out, &errs, "reproduce p --quiet --suite %s/suite -o %s/out", dir, dir);
+    cr_expect_eq(rc, 0, "exit %d: %s", rc, errs);
+    cr_expect(strstr(out, "1 PASS"), "%s", out);
+    snprintf(sub, sizeof sub, "%s/out/p/r/runs.csv", dir);
+    cr_expect(vt_exists(sub), "the full suite runs it");
+    free(out), free(errs);
     vt_rmtree(dir);
 }
 
@@ -252,6 +308,10 @@ Test(reproduce_eval, slope_norm_var_and_filters_through_runs_csv)
                     &se, &ns);
     cr_expect_float_eq(m, -1.5, 1e-12);
     cr_expect_float_eq(se, 0.0, 1e-12);
+    /* per_layers 3: x counts blocks of 3 layer rows, so the slope is 3 times the per-row one */
+    m = eval(dir, "{\"file\": \"layers.csv\", \"column\": \"pre_var\", \"transform\": \"log2\", \"stat\": \"slope\", "
+                  "\"per_layers\": 3}", &se, &ns);
+    cr_expect_float_eq(m, -4.5, 1e-12);
     /* jacobian.csv has no init column: the filter goes through runs.csv's variants */
     vt_write_file(dir, "runs.csv", "variant,init,seed\n0,g,0\n0,g,1\n1,o,0\n1,o,1\n");
     vt_write_file(dir, "jacobian.csv",
@@ -262,5 +322,31 @@ Test(reproduce_eval, slope_norm_var_and_filters_through_runs_csv)
     m = eval(dir, "{\"file\": \"jacobian.csv\", \"where\": {\"init\": \"o\"}, \"column\": \"singular_value\", "
                   "\"shift\": -1, \"stat\": \"max_abs\"}", &se, &ns);
     cr_expect_float_eq(m, 0.0, 1e-14);
+    vt_rmtree(dir);
+}
+
+Test(reproduce_eval, training_files_and_a_sweep_filter_through_runs_csv)
+{
+    char dir[256];
+    vt_mktmp(dir, sizeof dir, "repro-eval3");
+    /* eval.csv has no sweep columns: {"network.depth": 60} selects variant 1 through runs.csv,
+     * "epoch": 1 the row after the first epoch */
+    vt_write_file(dir, "runs.csv", "variant,init,seed,network.depth\n0,g,0,10\n0,g,1,10\n1,g,0,60\n1,g,1,60\n");
+    vt_write_file(dir, "eval.csv",
+                  "variant,activation,init,seed,epoch,test_loss,test_acc,train_acc\n"
+                  "0,tanh,g,0,0,2.3,0.1,0.1\n0,tanh,g,0,1,0.5,0.8,0.81\n0,tanh,g,1,0,2.3,0.1,0.1\n0,tanh,g,1,1,0.4,0.9,0.91\n"
+                  "1,tanh,g,0,0,2.3,0.1,0.1\n1,tanh,g,0,1,2.2,0.2,0.21\n1,tanh,g,1,0,2.3,0.1,0.1\n1,tanh,g,1,1,2.3,0.1,0.11\n");
+    double se;
+    int ns;
+    double m = eval(dir, "{\"file\": \"eval.csv\", \"where\": {\"network.depth\": 60, \"epoch\": 1}, \"column\": \"train_acc\"}",
+                    &se, &ns);
+    cr_expect_float_eq(m, 0.16, 1e-12, "the mean of 0.21 and 0.11");
+    cr_expect_float_eq(se, 0.05, 1e-12, "s/sqrt(2) of two seeds");
+    cr_expect_eq(ns, 2);
+    /* a difference of the two depths' test losses after the epoch: (2.2 + 2.3)/2 - (0.5 + 0.4)/2 */
+    m = eval(dir, "{\"diff\": [{\"file\": \"eval.csv\", \"where\": {\"network.depth\": 60, \"epoch\": 1}, \"column\": \"test_loss\"}, "
+                  "{\"file\": \"eval.csv\", \"where\": {\"network.depth\": 10, \"epoch\": 1}, \"column\": \"test_loss\"}]}",
+             &se, &ns);
+    cr_expect_float_eq(m, 1.8, 1e-12);
     vt_rmtree(dir);
 }

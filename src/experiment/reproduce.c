@@ -21,7 +21,8 @@
 const char *vp_repro_verdict_word(vp_repro_verdict v)
 {
     static const char *const words[VP_REPRO_VERDICT_COUNT] = {
-        [VP_REPRO_PASS] = "PASS", [VP_REPRO_FAIL] = "FAIL", [VP_REPRO_NOT_RUN] = "NOT RUN" };
+        [VP_REPRO_PASS] = "PASS", [VP_REPRO_FAIL] = "FAIL", [VP_REPRO_NOT_RUN] = "NOT RUN",
+        [VP_REPRO_FULL_ONLY] = "FULL ONLY" };
     return (unsigned)v < VP_REPRO_VERDICT_COUNT ? words[v] : "?";
 }
 
@@ -125,7 +126,7 @@ vp_status vp_repro_check(const char *suite_dir, const char *const *papers, int n
         if ((st = load_paper(suite_dir, papers[i], fast, &p, err))) break;
         for (int r = 0; !st && r < p.nruns; r++) {
             vp_experiment *e = NULL;
-            st = load_config(suite_dir, &p, &p.runs[r], fast, &e, err);
+            st = load_config(suite_dir, &p, &p.runs[r], fast && !*p.runs[r].full_only, &e, err);
             vp_experiment_free(e);
         }
         vp_repro_paper_free(&p);
@@ -146,14 +147,19 @@ static void add_num(cJSON *o, const char *key, double v)
     else cJSON_AddNullToObject(o, key);
 }
 
-/* Judge one claim into a JSON object of the verdicts file. */
-static vp_repro_verdict judge(const vp_repro_claim *cl, vp_repro_tables *tb, cJSON *o, int fast)
+/* Judge one claim into a JSON object of the verdicts file; `skipped` (NULL: the run ran)
+ * is the full_only reason of a run --fast did not run. */
+static vp_repro_verdict judge(const vp_repro_claim *cl, vp_repro_tables *tb, cJSON *o, int fast, const char *skipped)
 {
     char reason[1400];
     vp_repro_verdict v = VP_REPRO_NOT_RUN;
     const vp_repro_expect *e = &cl->expect;
     if (*cl->not_run) {
         snprintf(reason, sizeof reason, "%s", cl->not_run);
+    } else if (skipped) {
+        v = VP_REPRO_FULL_ONLY;
+        snprintf(reason, sizeof reason, "judged by the full suite only: %s", skipped);
+        cJSON_AddStringToObject(o, "run", cl->run);
     } else {
         double m = NAN, se = NAN;
         int ns = 0;
@@ -196,6 +202,7 @@ static vp_repro_verdict judge(const vp_repro_claim *cl, vp_repro_tables *tb, cJS
         cJSON_AddBoolToObject(ex, "relative", e->relative);
         cJSON_AddBoolToObject(ex, "fast", fast);
         cJSON_AddBoolToObject(o, "slope", cl->q->stat == VP_ST_SLOPE && !cl->q->diff[0]);
+        if (cl->q->stat == VP_ST_SLOPE && !cl->q->diff[0]) add_num(o, "per_layers", cl->q->per_layers);
         char label[300];
         vp_repro_value_label(cl->q, label, sizeof label);
         cJSON_AddStringToObject(o, "value_label", label);
@@ -218,6 +225,10 @@ static vp_status run_paper(const char *suite_dir, const vp_repro_paper *p, const
     if (!st && (!tb || !jruns || !jclaims)) st = vp_fail(err, VP_ERR_NOMEM, "out of memory");
     for (int i = 0; !st && i < p->nruns; i++) {
         const vp_repro_run_spec *r = &p->runs[i];
+        if (o->fast && *r->full_only) {
+            if (o->log) fprintf(o->log, "varprop reproduce: %s/%s: full suite only, skipped\n", p->name, r->id);
+            continue;
+        }
         vp_experiment *e = NULL;
         st = load_config(suite_dir, p, r, o->fast, &e, err);
         if (!st) st = vp_path_join(tb[i].dir, sizeof tb[i].dir, pdir, r->id, err);
@@ -258,7 +269,8 @@ static vp_status run_paper(const char *suite_dir, const vp_repro_paper *p, const
         cJSON_AddStringToObject(jc, "source", cl->source);
         cJSON_AddStringToObject(jc, "why_tol", cl->why_tol);
         cJSON_AddStringToObject(jc, "note", cl->note);
-        vp_repro_verdict v = judge(cl, &tb[ri < p->nruns ? ri : 0], jc, o->fast);
+        const char *skipped = ri < p->nruns && o->fast && *p->runs[ri].full_only ? p->runs[ri].full_only : NULL;
+        vp_repro_verdict v = judge(cl, &tb[ri < p->nruns ? ri : 0], jc, o->fast, skipped);
         sum->count[v]++;
         if (o->log)
             fprintf(o->log, "varprop reproduce: %-8s %s/%s\n", vp_repro_verdict_word(v), p->name, cl->id);

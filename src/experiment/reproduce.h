@@ -23,9 +23,12 @@
 
 #include "base/err.h"
 
-typedef enum { VP_REPRO_PASS, VP_REPRO_FAIL, VP_REPRO_NOT_RUN, VP_REPRO_VERDICT_COUNT } vp_repro_verdict;
+/* FULL ONLY: under --fast, a claim on a run marked "full_only" in checks.json (a short
+ * training has no honest fast version); it is not run and does not count as failing --
+ * the full suite judges it. */
+typedef enum { VP_REPRO_PASS, VP_REPRO_FAIL, VP_REPRO_NOT_RUN, VP_REPRO_FULL_ONLY, VP_REPRO_VERDICT_COUNT } vp_repro_verdict;
 
-/* "PASS", "FAIL", "NOT RUN". */
+/* "PASS", "FAIL", "NOT RUN", "FULL ONLY". */
 const char *vp_repro_verdict_word(vp_repro_verdict v);
 
 #define VP_REPRO_MAX_PAPERS 64

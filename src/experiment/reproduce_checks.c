@@ -199,7 +199,7 @@ static vp_status parse_quantity(const ctx *c, const cJSON *o, const char *path, 
             st = parse_quantity(c, cJSON_GetArrayItem(d, i), pi, &q->diff[i]);
         }
     } else {
-        st = only_keys(c, o, path, "file where column over transform shift stat seeds");
+        st = only_keys(c, o, path, "file where column over transform shift stat seeds per_layers");
         if (!st) st = csv_file(c, o, path, &q->file);
         const cJSON *w = cJSON_GetObjectItemCaseSensitive(o, "where");
         char p[300];
@@ -216,6 +216,16 @@ static vp_status parse_quantity(const ctx *c, const cJSON *o, const char *path, 
         if (!st) st = word(c, o, "stat", path, STAT_WORDS, &stat);
         if (!st) st = word(c, o, "seeds", path, SEEDS_WORDS, &seeds);
         if (!st && cJSON_GetObjectItemCaseSensitive(o, "shift")) st = num(c, o, "shift", path, &q->shift);
+        q->per_layers = 1;
+        if (!st && cJSON_GetObjectItemCaseSensitive(o, "per_layers")) {
+            /* a block of k layer rows (a residual block's norm, branch layers and add): the
+             * slope is per block when x counts blocks */
+            snprintf(p, sizeof p, "%.200s.per_layers", path);
+            st = num(c, o, "per_layers", path, &q->per_layers);
+            if (!st && !(q->per_layers >= 1 && q->per_layers <= 1e6))
+                st = bad(c, p, "%s", "must be a number of layer rows per step of the slope, 1..1e6", NULL, NULL);
+            if (!st && stat != VP_ST_SLOPE) st = bad(c, p, "%s", "goes with \"stat\": \"slope\" only", NULL, NULL);
+        }
         q->tf = (vp_repro_tf)tf;
         q->stat = (vp_repro_stat)stat;
         q->seeds = (vp_repro_seeds)seeds;
@@ -307,9 +317,10 @@ static vp_status parse_claim(const ctx *c, const cJSON *o, const char *path, con
 
 static vp_status parse_run(const ctx *c, const cJSON *o, const char *path, vp_repro_run_spec *r)
 {
-    vp_status st = only_keys(c, o, path, "id config fast");
+    vp_status st = only_keys(c, o, path, "id config fast full_only");
     if (!st) st = str_id(c, o, "id", path, 1, r->id, sizeof r->id);
     if (!st) st = str_id(c, o, "config", path, 1, r->config, sizeof r->config);
+    if (!st) st = str_dup(c, o, "full_only", path, 0, &r->full_only);
     const cJSON *f = cJSON_GetObjectItemCaseSensitive(o, "fast");
     char p[300];
     snprintf(p, sizeof p, "%.200s.fast", path);
@@ -322,7 +333,7 @@ void vp_repro_paper_free(vp_repro_paper *p)
 {
     if (!p) return;
     free(p->title);
-    for (int i = 0; i < p->nruns; i++) cJSON_Delete(p->runs[i].fast);
+    for (int i = 0; i < p->nruns; i++) cJSON_Delete(p->runs[i].fast), free(p->runs[i].full_only);
     free(p->runs);
     for (int i = 0; i < p->nclaims; i++) {
         vp_repro_claim *cl = &p->claims[i];

@@ -48,6 +48,7 @@ struct vp_repro_quantity {
     char over[VP_REPRO_ID_MAX];  /* "" : none */
     vp_repro_tf tf;
     double shift;
+    double per_layers;           /* slope: x = layer / per_layers (a slope per block of that many layer rows); 1 */
     vp_repro_stat stat;
     vp_repro_seeds seeds;
 };
@@ -74,6 +75,8 @@ typedef struct {
     char id[VP_REPRO_ID_MAX];
     char config[256];          /* file name inside the paper folder */
     cJSON *fast;               /* owned: dotted key -> value overrides (may be NULL) */
+    char *full_only;           /* owned; "" or why --fast has no honest version: then --fast skips the
+                                  run and its claims are FULL ONLY */
 } vp_repro_run_spec;
 
 typedef struct {

@@ -162,7 +162,7 @@ static vp_status gather(const vp_repro_quantity *q, vp_repro_tables *tb, rows **
         }
         r->seed[r->n] = si;
         r->v[r->n] = transform(q->tf, v / o) + q->shift;
-        r->x[r->n] = x;
+        r->x[r->n] = x / q->per_layers;
         r->n++;
     }
     if (!st && r->n == 0) st = vp_fail(err, VP_ERR_DATA, "%s: no row matches the claim's filters", vp_table_name(t));
