@@ -43,17 +43,11 @@
 
 static vp_layer_spec L_(vp_layer_kind k)
 {
-    vp_layer_spec l;
-    memset(&l, 0, sizeof l);
-    l.kind = k;
+    vp_layer_spec l = vp_layer_plain(k);
     l.act = vp_act_default(VP_ACT_IDENTITY);
     l.winit = vp_init_default(VP_INIT_KAIMING_NORMAL);
     l.binit = vp_init_default(VP_INIT_NORMAL);
     l.binit.p[1] = 0.1; /* small nonzero biases: every term of the gradient is live */
-    l.wscale = 1.0;
-    l.stride = 1;
-    l.alpha = 1.0;
-    l.skip = -1;
     return l;
 }
 static vp_layer_spec dense(int n, vp_act_kind a)

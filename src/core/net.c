@@ -29,6 +29,18 @@ vp_layer_kind vp_layer_kind_find(const char *name)
     return VP_LAYER_KIND_COUNT;
 }
 
+vp_layer_spec vp_layer_plain(vp_layer_kind k)
+{
+    vp_layer_spec l;
+    memset(&l, 0, sizeof l);
+    l.kind = k;
+    l.wscale = 1.0;
+    l.stride = 1;
+    l.skip = -1;
+    l.alpha = 1.0;
+    return l;
+}
+
 int vp_layer_has_weights(vp_layer_kind k) { return k == VP_LAYER_DENSE || k == VP_LAYER_CONV2D; }
 int vp_layer_is_norm(vp_layer_kind k)
 {

@@ -93,6 +93,11 @@ typedef struct {
     int fixup;           /* residual: its branch is initialized by Fixup (vp_net_fixup) */
 } vp_layer_spec;
 
+/* A layer of kind k with every field at its neutral value: weight scale 1, stride 1,
+ * alpha 1, no skip (-1), everything else zero (activation, initializers, sizes:
+ * the caller sets them). The config parser and the tests start from it. */
+vp_layer_spec vp_layer_plain(vp_layer_kind k);
+
 /* Fixup (Zhang, Dauphin, Ma 2019, rule 1-2): with L the number of residual layers
  * marked `fixup` and m the number of weight layers (dense, conv2d) in a marked
  * branch, every weight layer of that branch gets wscale L^(-1/(2m-2)) except its

@@ -49,18 +49,6 @@ static vp_status push(builder *b, const vp_layer_spec *l, const char *path)
     return VP_OK;
 }
 
-static vp_layer_spec plain(vp_layer_kind k)
-{
-    vp_layer_spec l;
-    memset(&l, 0, sizeof l);
-    l.kind = k;
-    l.wscale = 1.0;
-    l.stride = 1;
-    l.skip = -1;
-    l.alpha = 1.0;
-    return l;
-}
-
 /* activation, init (or delta_orthogonal) and bias of a dense/conv2d block. */
 static vp_status weights(builder *b, const cJSON *o, const char *jp, vp_layer_spec *l)
 {
@@ -145,7 +133,7 @@ static vp_status block(builder *b, const cJSON *o, const char *jp, const char *r
     if (strcmp(tname, "residual") == 0) {
         if ((s = vp_cfg_check_keys(c, o, jp, "type branch alpha norm norm_type scheme"))) return s;
         int norm = 2, nt = 0, scheme = 0, has_alpha = 0;
-        vp_layer_spec r = plain(VP_LAYER_RESIDUAL);
+        vp_layer_spec r = vp_layer_plain(VP_LAYER_RESIDUAL);
         if ((s = vp_cfg_get_num(c, o, "alpha", jp, -1e6, 1e6, 0, &r.alpha, &has_alpha))) return s;
         if ((s = vp_cfg_get_choice(c, o, "norm", jp, NORMS, &norm))) return s;
         if ((s = vp_cfg_get_choice(c, o, "norm_type", jp, NORM_TYPES, &nt))) return s;
@@ -158,7 +146,7 @@ static vp_status block(builder *b, const cJSON *o, const char *jp, const char *r
         vp_layer_kind nk = nt == 0 ? VP_LAYER_LAYERNORM : nt == 1 ? VP_LAYER_BATCHNORM : VP_LAYER_RMSNORM;
         r.skip = b->n - 1;
         pathf(q, sizeof q, "%s.norm", rp);
-        vp_layer_spec nl = plain(nk);
+        vp_layer_spec nl = vp_layer_plain(nk);
         if (norm == 0 && (s = push(b, &nl, q))) return s;
         int first = b->n;
         vp_cfg_join(p, sizeof p, jp, "branch");
@@ -170,7 +158,7 @@ static vp_status block(builder *b, const cJSON *o, const char *jp, const char *r
         if (norm == 1 && (s = push(b, &nl, q))) return s;
         return VP_OK;
     }
-    vp_layer_spec l = plain(vp_layer_kind_find(tname));
+    vp_layer_spec l = vp_layer_plain(vp_layer_kind_find(tname));
     switch (l.kind) {
     case VP_LAYER_DENSE:
         if ((s = vp_cfg_check_keys(c, o, jp, "type width activation init bias"))) return s;
