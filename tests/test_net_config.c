@@ -119,6 +119,10 @@ Test(net_config, errors_name_the_block)
         "\"branch\": [{\"type\": \"dense\", \"width\": 4}]}]}}",
         "network.layers[0]: Fixup");
     bad("{\"name\": \"x\", \"network\": {\"layers\": [{\"type\": \"flatten\"}]}}", "input_shape");
+    /* block networks keep their weights: recompute mode is refused, naming the key */
+    bad("{\"name\": \"x\", \"memory\": \"recompute\", \"network\": {\"input_dim\": 4, \"layers\": "
+        "[{\"type\": \"dense\", \"width\": 3}]}}",
+        "network.layers: not available with \"memory\": \"recompute\"");
 }
 
 /* exit 2, the message on stderr, nothing written */
