@@ -127,7 +127,6 @@ static int print_json(const char *label, const vp_advise_net *net, const vp_advi
     cJSON_AddNumberToObject(o, "depth", net->depth);
     cJSON_AddNumberToObject(o, "width", net->width);
     cJSON_AddNumberToObject(o, "batch", net->batch);
-    (void)net;
     cJSON_AddNumberToObject(o, "q0", a->input_std * a->input_std);
     cJSON_AddNumberToObject(o, "input_std", a->input_std);
     cJSON_AddStringToObject(o, "rule", rule_word(a->rule));

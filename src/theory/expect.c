@@ -174,19 +174,31 @@ static void eval_nodes(const actfn *a, const double *u, double *f, double *d, si
 }
 
 /* The 1-D quantity g(u, z) whose expectation a vp_theory_exp1 asks for. */
-static double g1(const actfn *a, vp_theory_exp1 kind, double sq, double z)
+/* Which of phi, phi' the kind needs. */
+static int needs_f(vp_theory_exp1 kind) { return kind != VP_EXP_DPHI2 && kind != VP_EXP_DPHI4; }
+static int needs_d(vp_theory_exp1 kind) { return kind != VP_EXP_PHI && kind != VP_EXP_PHI2; }
+
+/* The quantity from f = phi(u), d = phi'(u) at u = sqrt(q) z (only the ones the kind
+ * needs are read). */
+static double g1_of(vp_theory_exp1 kind, double f, double d, double sq, double z)
 {
-    double u = sq * z;
     switch (kind) {
-    case VP_EXP_PHI: return a->f(u, a->p);
-    case VP_EXP_PHI2: { double v = a->f(u, a->p); return v * v; }
-    case VP_EXP_DPHI2: { double d = a->df(u, a->p); return d * d; }
-    case VP_EXP_DPHI4: { double d = a->df(u, a->p); d *= d; return d * d; }
+    case VP_EXP_PHI: return f;
+    case VP_EXP_PHI2: return f * f;
+    case VP_EXP_DPHI2: return d * d;
+    case VP_EXP_DPHI4: d *= d; return d * d;
     /* Stein: d/dq E[phi(sqrt q z)^2] = E[2 phi phi' z/(2 sqrt q)] = E[phi phi' z]/sqrt q. */
-    case VP_EXP_SLOPE: return a->f(u, a->p) * a->df(u, a->p) * z / sq;
+    case VP_EXP_SLOPE: return f * d * z / sq;
     case VP_EXP_COUNT: break;
     }
     return NAN;
+}
+
+static double g1(const actfn *a, vp_theory_exp1 kind, double sq, double z)
+{
+    double u = sq * z;
+    double f = needs_f(kind) ? a->f(u, a->p) : 0.0, d = needs_d(kind) ? a->df(u, a->p) : 0.0;
+    return g1_of(kind, f, d, sq, z);
 }
 
 typedef struct {
@@ -276,6 +288,16 @@ static double int2_line(double z, void *v)
 #define LAT_MAXN 1024       /* nodes per side at most (2 LAT_MAXN + 1 in all) */
 #define LAT_TINY 1e-22     /* row terms below this fraction of the row peak are dropped */
 
+/* The certification shared by every lattice rule: the sum T over h Z^d is accepted when
+ * the even sublattice's T2 agrees to LAT_DELTA of the scale S = sum |terms| (both sums
+ * finite); 0 with *out = T, else -1 (fall back). */
+static int lattice_accept(double T, double T2, double S, double *out)
+{
+    if (!isfinite(T) || !isfinite(T2) || !(fabs(T - T2) <= LAT_DELTA * S)) return -1;
+    *out = T;
+    return 0;
+}
+
 /* Rows i and -i of the axis lattice at once: with e_j = exp(-k2 (j h - mu)^2) the
  * Gaussian weights of row i (mu = c x_i), row -i has weight e_j at -j (the density is
  * even: p(-z1, -z2) = p(z1, z2)), so
@@ -361,9 +383,7 @@ static int lattice2_axes(const actfn *a, int deriv, double sa, double sb, double
     }
     double norm = 1.0 / (TWO_PI * s);
     T *= h * h * norm, T2 *= 4.0 * h * h * norm, S *= h * h * norm;
-    if (!isfinite(T) || !isfinite(T2) || !(fabs(T - T2) <= LAT_DELTA * S)) return -1;
-    *out = T;
-    return 0;
+    return lattice_accept(T, T2, S, out);
 }
 
 
@@ -414,9 +434,7 @@ static int lattice2_rot(const actfn *a, int deriv, double sa, double sb, double 
     }
     double norm = hx * hy / TWO_PI;
     T *= norm, T2 *= 4.0 * norm, S *= norm;
-    if (!isfinite(T) || !isfinite(T2) || !(fabs(T - T2) <= LAT_DELTA * S)) return -1;
-    *out = T;
-    return 0;
+    return lattice_accept(T, T2, S, out);
 }
 
 static int lattice2(const actfn *a, int deriv, double sa, double sb, double c, double s, double *out)
@@ -439,28 +457,18 @@ static int lattice1(const actfn *a, vp_theory_exp1 kind, double sq, double *out)
     double U[2 * LAT_MAXN + 1], F[2 * LAT_MAXN + 1], D[2 * LAT_MAXN + 1];
     size_t m = (size_t)(2 * n + 1);
     for (size_t k = 0; k < m; k++) U[k] = sq * (((double)k - n) * h); /* node i = k - n */
-    int need_f = kind != VP_EXP_DPHI2 && kind != VP_EXP_DPHI4, need_d = kind != VP_EXP_PHI && kind != VP_EXP_PHI2;
+    int need_f = needs_f(kind), need_d = needs_d(kind);
     eval_nodes(a, U, need_f ? F : NULL, need_d ? D : NULL, m, need_f ? D : F);
     double T = 0.0, T2 = 0.0, S = 0.0;
     for (int i = -n; i <= n; i++) {
-        double z = i * h, f = F[i + n], d = D[i + n], g;
-        switch (kind) {
-        case VP_EXP_PHI: g = f; break;
-        case VP_EXP_PHI2: g = f * f; break;
-        case VP_EXP_DPHI2: g = d * d; break;
-        case VP_EXP_DPHI4: g = d * d * d * d; break;
-        case VP_EXP_SLOPE: g = f * d * z / sq; break; /* as g1 */
-        case VP_EXP_COUNT: default: return -1;
-        }
-        double t = g * exp(-0.5 * z * z);
+        double z = i * h;
+        double t = g1_of(kind, need_f ? F[i + n] : 0.0, need_d ? D[i + n] : 0.0, sq, z) * exp(-0.5 * z * z);
         T += t, S += fabs(t);
         if ((i & 1) == 0) T2 += t;
     }
     double norm = h * VP_INV_SQRT_2PI;
     T *= norm, T2 *= 2.0 * norm, S *= norm;
-    if (!isfinite(T) || !isfinite(T2) || !(fabs(T - T2) <= LAT_DELTA * S)) return -1;
-    *out = T;
-    return 0;
+    return lattice_accept(T, T2, S, out);
 }
 
 /* ---- expectations ---- */
