@@ -463,5 +463,35 @@ Test(train_charts, dat_files_hold_the_blocks_and_the_medians, .timeout = 120)
     }
     free(t);
     vp_table_free(ev);
+    /* train_loss.dat block 0: 48 steps (1200 / 50 x 2 epochs), so the thick line is the
+     * running geometric mean of the median over +-48/40 = 1 step: exp of the mean log
+     * of the medians around it (two at the ends, three inside) */
+    snprintf(p, sizeof p, "%s/plots/train_loss.dat", dir);
+    t = vt_slurp_must(p, NULL);
+    b = strstr(t, "# index 0");
+    cr_assert_not_null(b);
+    b = strchr(strchr(b, '\n') + 1, '\n') + 1;
+    double med[48], sm[48];
+    int rows = 0;
+    for (; rows < 48 && *b && *b != '\n'; rows++, b = strchr(b, '\n') + 1) {
+        double x, lo, hi;
+        int n;
+        cr_assert_eq(sscanf(b, "%lf %lf %lf %lf %d %lf", &x, &med[rows], &lo, &hi, &n, &sm[rows]), 6, "%.80s", b);
+    }
+    cr_assert_eq(rows, 48);
+    for (int i = 0; i < rows; i++) {
+        double sum = 0;
+        int k = 0;
+        for (int j = i - 1; j <= i + 1; j++)
+            if (j >= 0 && j < rows) { sum += log(med[j]); k++; }
+        cr_expect(fabs(sm[i] / exp(sum / k) - 1) < 1e-8, "step %d: smoothed %.9g, medians around it give %.9g", i + 1,
+                  sm[i], exp(sum / k));
+    }
+    free(t);
+    /* the training charts' subtitle gives train.batch (50), not the measurement's input.batch (32) */
+    snprintf(p, sizeof p, "%s/plots/train_loss.gp", dir);
+    t = vt_slurp_must(p, NULL);
+    cr_expect(strstr(t, "batch 50") && !strstr(t, "batch 32"), "train_loss.gp subtitle");
+    free(t);
     vt_rmtree(dir);
 }

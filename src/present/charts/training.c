@@ -80,6 +80,7 @@ typedef struct {
     size_t *panel_points;  /* per panel */
     double xlo, xhi, ylo, yhi;
     int band;
+    size_t smooth;         /* largest half-width of the running mean (0: none) */
     const char *xlabel, *ylabel;
 } curve_ctx;
 
@@ -112,9 +113,14 @@ static void curve_body(ck_gp *p, const ck_exper *e, const void *vctx)
         for (size_t j = 0; c->band && j < k; j++, sep = ", ")
             ck_printf(&b, "%s'%s.dat' index %zu using 1:3:4 with filledcurves %s fs transparent solid 0.15 noborder notitle",
                       sep, c->chart->stem, curves[j], ck_lc(e, curves[j], lc, sizeof lc));
+        /* smoothed: the per-step median thin, its running mean (column 6) thick over it */
         for (size_t j = 0; j < k; j++, sep = ", ")
             ck_printf(&b, "%s'%s.dat' index %zu using 1:2 with %s %s notitle", sep, c->chart->stem, curves[j],
-                      c->logy ? "lines lw 1.5" : "linespoints", ck_lc(e, curves[j], lc, sizeof lc));
+                      c->smooth ? "lines lw 0.6" : c->logy ? "lines lw 1.5" : "linespoints",
+                      ck_lc(e, curves[j], lc, sizeof lc));
+        for (size_t j = 0; c->smooth && j < k; j++)
+            ck_printf(&b, ", '%s.dat' index %zu using 1:6 with lines lw 2.5 %s notitle", c->chart->stem, curves[j],
+                      ck_lc(e, curves[j], lc, sizeof lc));
         ck_cmd(p, "plot %s", b.oom || !b.s ? "NaN notitle" : b.s);
     }
     ck_reset(&b);
@@ -124,21 +130,49 @@ static void curve_body(ck_gp *p, const ck_exper *e, const void *vctx)
     free(b.s);
 }
 
+/* Half-width of the running mean of a curve of n points on a log axis: n/40 on each
+ * side (a window of ~5% of the curve), so a loss curve of 400 steps averages 21 and
+ * the trend shows through the batch-to-batch noise; curves of a few points (accuracy
+ * per epoch) are not smoothed. */
+static size_t smooth_half(size_t n, int logy) { return logy ? n / 40 : 0; }
+
+/* out[i]: the mean of log(med) over the points within h of i (the geometric running
+ * mean, the natural average on a log axis), NaN where none of them is finite. */
+static void running_geomean(const double *med, size_t n, size_t h, double *out)
+{
+    for (size_t i = 0; i < n; i++) {
+        double sum = 0;
+        size_t k = 0;
+        for (size_t j = i > h ? i - h : 0; j <= i + h && j < n; j++)
+            if (isfinite(med[j]) && med[j] > 0) { sum += log(med[j]); k++; }
+        out[i] = k ? exp(sum / (double)k) : NAN;
+    }
+}
+
 /* <stem>.dat: per variant (block = its index), per x the median, min and max over the
- * seeds of the finite (and, on a log axis, positive) values, and their count. */
+ * seeds of the finite (and, on a log axis, positive) values, their count, and the
+ * median's running geometric mean (smooth_half; equal to the median where unsmoothed). */
 static vp_status curve_dat(const ck_exper *e, curve_ctx *c, const trow *r, size_t n, vp_err *err)
 {
     vp_afile af = { 0 };
     vp_status s = ck_dat_open(e, c->chart, &af, err);
     if (s) return s;
-    double *vals = malloc((n + 1) * sizeof *vals);
-    if (!vals) { vp_afile_abort(&af); return vp_fail(err, VP_ERR_NOMEM, "out of memory"); }
-    fprintf(af.fp, "# %s by %s: median, min and max over seeds\n", c->ylabel, c->xlabel);
+    double *vals = malloc((n + 1) * sizeof *vals), *xs = malloc((n + 1) * sizeof *xs);
+    double *med = malloc((n + 1) * 3 * sizeof *med), *sm = malloc((n + 1) * sizeof *sm);
+    size_t *cnt = malloc((n + 1) * sizeof *cnt);
+    if (!vals || !xs || !med || !sm || !cnt) {
+        free(vals); free(xs); free(med); free(sm); free(cnt);
+        vp_afile_abort(&af);
+        return vp_fail(err, VP_ERR_NOMEM, "out of memory");
+    }
+    fprintf(af.fp, "# %s by %s: median, min and max over seeds, their count, the median's running geometric mean\n",
+            c->ylabel, c->xlabel);
     size_t i = 0;
     for (size_t v = 0; v < e->nvar; v++) {
         char lab[700];
         ck_clean_copy(lab, sizeof lab, e->var[v].name);
-        fprintf(af.fp, "%s# index %zu: variant %d, %s\n# x median min max n\n", v ? "\n\n" : "", v, e->var[v].id, lab);
+        fprintf(af.fp, "%s# index %zu: variant %d, %s\n# x median min max n smooth\n", v ? "\n\n" : "", v, e->var[v].id,
+                lab);
         size_t rows = 0;
         while (i < n && r[i].vi < (int)v) i++;
         while (i < n && r[i].vi == (int)v) {
@@ -147,12 +181,11 @@ static vp_status curve_dat(const ck_exper *e, curve_ctx *c, const trow *r, size_
                 if (isfinite(r[i].y) && (!c->logy || r[i].y > 0)) vals[k++] = r[i].y;
             qsort(vals, k, sizeof *vals, vp_cmp_double);
             vp_stat st = vp_stat_of(vals, k);
-            fprintf(af.fp, "%.9g", r[i0].x);
-            ck_put_num(af.fp, st.med);
-            ck_put_num(af.fp, st.lo);
-            ck_put_num(af.fp, st.hi);
-            fprintf(af.fp, " %zu\n", k);
-            rows++;
+            xs[rows] = r[i0].x;
+            med[rows] = k ? st.med : NAN;
+            med[n + 1 + rows] = st.lo;
+            med[2 * (n + 1) + rows] = st.hi;
+            cnt[rows++] = k;
             if (!k) continue;
             c->has[v] = 1;
             c->panel_points[e->var[v].panel]++;
@@ -161,11 +194,63 @@ static vp_status curve_dat(const ck_exper *e, curve_ctx *c, const trow *r, size_
             c->ylo = fmin(c->ylo, st.lo);
             c->yhi = fmax(c->yhi, st.hi);
         }
-        if (!rows) fputs("? ? ? ? 0\n", af.fp);
+        size_t h = smooth_half(rows, c->logy);
+        if (h) running_geomean(med, rows, h, sm);
+        else memcpy(sm, med, rows * sizeof *sm);
+        c->smooth = h > c->smooth ? h : c->smooth;
+        for (size_t j = 0; j < rows; j++) {
+            fprintf(af.fp, "%.9g", xs[j]);
+            ck_put_num(af.fp, med[j]);
+            ck_put_num(af.fp, med[n + 1 + j]);
+            ck_put_num(af.fp, med[2 * (n + 1) + j]);
+            fprintf(af.fp, " %zu", cnt[j]);
+            ck_put_num(af.fp, sm[j]);
+            fputc('\n', af.fp);
+        }
+        if (!rows) fputs("? ? ? ? 0 ?\n", af.fp);
     }
-    free(vals);
+    free(vals); free(xs); free(med); free(sm); free(cnt);
     s = vp_afile_commit(&af, err);
     vp_afile_abort(&af);
+    return s;
+}
+
+/* The subtitle of the training charts: the network, then the training settings
+ * ("dataset fashion-mnist · batch 64 · 5 epochs · adam lr 0.001 · 3 seeds"), in place of
+ * the measurement's ("batch" there is the measurement batch, input.batch). */
+static void train_subtitle(const ck_exper *e, char *s, size_t len)
+{
+    char v[256], w[256];
+    size_t n = 0;
+    if (vp_report_setting(e->cfg, "network.width", v, sizeof v))
+        n += (size_t)snprintf(s + n, len - n, "width %s · ", v);
+    if (vp_report_setting(e->cfg, "network.depth", v, sizeof v) && n < len)
+        n += (size_t)snprintf(s + n, len - n, "depth %s · ", v);
+    if ((vp_report_setting(e->cfg, "train.dataset.name", v, sizeof v) ||
+         vp_report_setting(e->cfg, "train.dataset", v, sizeof v)) && n < len)
+        n += (size_t)snprintf(s + n, len - n, "%s · ", v);
+    if (vp_report_setting(e->cfg, "train.batch", v, sizeof v) && n < len)
+        n += (size_t)snprintf(s + n, len - n, "batch %s · ", v);
+    if (vp_report_setting(e->cfg, "train.epochs", v, sizeof v) && n < len)
+        n += (size_t)snprintf(s + n, len - n, "%s epoch%s · ", v, strcmp(v, "1") ? "s" : "");
+    if (vp_report_setting(e->cfg, "train.optimizer.name", v, sizeof v) && n < len) {
+        n += (size_t)snprintf(s + n, len - n, "%s", v);
+        if (vp_report_setting(e->cfg, "train.optimizer.lr", w, sizeof w) && n < len)
+            n += (size_t)snprintf(s + n, len - n, " lr %s", w);
+        if (n < len) n += (size_t)snprintf(s + n, len - n, " · ");
+    }
+    if (n < len) snprintf(s + n, len - n, "%zu seed%s", e->nseeds, e->nseeds == 1 ? "" : "s");
+    ck_clean(s);
+}
+
+/* ck_render with the training subtitle on the page (restored after). */
+static vp_status render_train(ck_exper *e, const ck_chart *ch, ck_body_fn body, const void *ctx, vp_err *err)
+{
+    char keep[sizeof e->subtitle];
+    memcpy(keep, e->subtitle, sizeof keep);
+    train_subtitle(e, e->subtitle, sizeof e->subtitle);
+    vp_status s = ck_render(e, ch, body, ctx, err);
+    memcpy(e->subtitle, keep, sizeof keep);
     return s;
 }
 
@@ -180,8 +265,11 @@ static vp_status draw_curves(ck_exper *e, const ck_chart *ch, vp_csv_file f, vp_
     vp_status s = !c.has || !c.panel_points ? vp_fail(err, VP_ERR_NOMEM, "out of memory") : VP_OK;
     if (!s) s = read_rows(e, e->tab[f], xc, yc, VP_COL_NONE, 0, &r, &n, err);
     if (!s) s = curve_dat(e, &c, r, n, err);
-    if (!s) s = ck_render(e, ch, curve_body, &c, err);
+    if (!s) s = render_train(e, ch, curve_body, &c, err);
     char notes[600] = "";
+    if (c.smooth)
+        snprintf(notes, sizeof notes, "Thin lines: the median over seeds at each step; thick lines: its running "
+                 "geometric mean over up to %zu steps. ", 2 * c.smooth + 1);
     ck_note_subsets(e, c.has, notes, sizeof notes);
     if (!s) s = ck_add_chart(e, ch, NULL, notes, err);
     free(r);
@@ -294,7 +382,7 @@ vp_status ck_draw_train_var(ck_exper *e, const ck_chart *ch, vp_err *err)
         }
     if (!s) s = vp_afile_commit(&af, err);
     vp_afile_abort(&af);
-    if (!s) s = ck_render(e, ch, var_body, &c, err);
+    if (!s) s = render_train(e, ch, var_body, &c, err);
     char notes[300] = "";
     if (e->nvar > c.nv)
         snprintf(notes, sizeof notes, "The first %zu of %zu variants are drawn. ", c.nv, e->nvar);
@@ -405,7 +493,7 @@ vp_status ck_draw_train_hist(ck_exper *e, const ck_chart *ch, vp_err *err)
     s = vp_afile_commit(&af, err);
     vp_afile_abort(&af);
     if (!isfinite(c.cblo)) c.cblo = 0, c.cbhi = 1;
-    if (!s) s = ck_render(e, ch, heat_body, &c, err);
+    if (!s) s = render_train(e, ch, heat_body, &c, err);
     char notes[300] = "";
     if (e->nvar > c.nv) snprintf(notes, sizeof notes, "The first %zu of %zu variants are drawn. ", c.nv, e->nvar);
     if (!s) s = ck_add_chart(e, ch, NULL, notes, err);
