@@ -12,6 +12,9 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "base/sysmem.h"
+#include "experiment/config.h"
+#include "experiment/runner.h"
 
 /* test_shard.c: every results file of b holds a's bytes (runs.csv: but `seconds`). */
 void vt_expect_same_results(const char *a, const char *b, const char *what);
@@ -235,6 +238,82 @@ Test(mpi, under_enable_recovery_a_killed_rank_is_found_and_the_others_finish)
     int rc, finished;
     kill_rank_1("--enable-recovery", "has been silent for ", &rc, &finished);
     cr_expect_eq(finished, 29, "runs finished of 30 before --resume: all but the lost rank's (mpirun exit %d)", rc);
+}
+
+/* The memory check of ranks that share a node (base/sysmem.h): each may take its share
+ * of the node's limits -- MemAvailable and the cgroups' room -- read from a fake tree. */
+Test(mpi, ranks_on_one_node_split_its_memory)
+{
+    char path[400], cmd[900];
+    snprintf(cmd, sizeof cmd, "mkdir -p '%s/proc/self' '%s/sys/fs/cgroup/job'", dir, dir);
+    cr_assert_eq(system(cmd), 0);
+    snprintf(path, sizeof path, "%s/proc", dir);
+    vt_write_file(path, "meminfo", "MemTotal: 16000000 kB\nMemAvailable:    8388608 kB\n");
+    vp_mem_limit one, four;
+    vp_mem_available(dir, &one);
+    vp_mem_available_shared(dir, 4, &four);
+    cr_assert_eq(one.kind, VP_MEM_AVAILABLE);
+    cr_assert_eq(four.kind, VP_MEM_AVAILABLE);
+    cr_expect_float_eq(one.bytes, 8192.0 * 1048576, 1);
+    cr_expect_float_eq(four.bytes, 2048.0 * 1048576, 1, "%g", four.bytes);
+    cr_expect(strstr(four.what, "MemAvailable") && strstr(four.what, "4 ranks"), "%s", four.what);
+    /* a cgroup (v2, a Slurm job's: all its tasks on the node) is split the same way */
+    vt_write_file(path, "self/cgroup", "0::/job\n");
+    snprintf(path, sizeof path, "%s/sys/fs/cgroup/job", dir);
+    vt_write_file(path, "memory.max", "1073741824\n");
+    vt_write_file(path, "memory.current", "209715200\n");
+    vp_mem_available_shared(dir, 2, &four);
+    cr_assert_eq(four.kind, VP_MEM_CGROUP, "%s", four.what);
+    cr_expect_float_eq(four.bytes, (1024.0 - 200.0) / 2 * 1048576, 1, "%g", four.bytes);
+    cr_expect(strstr(four.what, "memory.max") && strstr(four.what, "2 ranks"), "%s", four.what);
+}
+
+/* MemTotal of this machine in bytes (0: unknown). */
+static double mem_total(void)
+{
+    FILE *f = fopen("/proc/meminfo", "r");
+    char line[256];
+    double kb = 0;
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "MemTotal: %lf kB", &kb) == 1) break;
+    if (f) fclose(f);
+    return kb * 1024;
+}
+
+/* Under mpirun -np 2 on one machine, a run that fits once but not twice in its memory
+ * is refused (exit 2, nothing written), the message naming the 2 ranks. The run needs
+ * more than half of MemTotal, so no amount of freed memory lets two start; it is only
+ * checked, never run. */
+Test(mpi, two_ranks_on_one_node_are_refused_a_run_only_one_fits)
+{
+    if (skip_without_mpi()) return;
+    vp_mem_limit lim;
+    vp_mem_available("", &lim);
+    double total = mem_total(), need = 0;
+    char cfg[300];
+    for (int w = 1024; w <= 65536 && need <= 0.55 * total; w += 256) {
+        snprintf(cfg, sizeof cfg, "{\"name\":\"mem\",\"seeds\":1,\"network\":{\"depth\":100,\"width\":%d},"
+                 "\"input\":{\"batch\":256}}", w);
+        vp_experiment *e = NULL;
+        vp_err err;
+        vp_config_opts co = { 0 };
+        cr_assert_eq(vp_config_parse(cfg, strlen(cfg), "mem", &co, &e, &err), VP_OK, "%s", err.msg);
+        need = vp_runner_run_bytes(e, 0) + vp_runner_data_bytes(e);
+        vp_experiment_free(e);
+    }
+    if (lim.kind == VP_MEM_UNKNOWN || total <= 0 || need >= 0.95 * lim.bytes) {
+        skip("less than about half of this machine's memory is available: no run fits once but not twice");
+        return;
+    }
+    vt_write_file(dir, "m.json", cfg);
+    char *err = NULL;
+    int rc = vt_run_env(dir, mpirun(), NULL, &err, "run '%s/m.json' -o '%s/out' --no-plot --quiet", dir, dir);
+    cr_expect_eq(rc, 2, "exit %d: %s", rc, err);
+    cr_expect(strstr(err, "split between the 2 ranks of the MPI job on this node") && strstr(err, "MiB"), "%s", err);
+    char p[300];
+    snprintf(p, sizeof p, "%s/out", dir);
+    cr_expect_not(vt_exists(p), "nothing is written");
+    free(err);
 }
 
 /* A varprop without MPI started as one of N processes refuses, instead of running N
