@@ -28,6 +28,9 @@ import subprocess
 import sys
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import recompute_bench  # noqa: E402 (splice_docs: one way to write a marked section)
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(ROOT, "bench", "out", "chart")
 BEGIN = "<!-- chart-bench:begin -->"
@@ -144,17 +147,9 @@ def main():
 
 def write_docs(text):
     """The section of docs/benchmarks.md between BEGIN and END, replaced or appended."""
-    path = os.path.join(ROOT, "docs", "benchmarks.md")
-    with open(path) as f:
-        doc = f.read()
-    sec = (BEGIN + "\n## Charts and theory (issue 12)\n\nWritten by `python3 bench/chart_bench.py` "
-           "(what the charts cost: docs/charts.md, \"Speed\"; the theory: docs/theory.md).\n\n" + text + END)
-    if BEGIN in doc and END in doc:
-        doc = doc[:doc.index(BEGIN)] + sec + doc[doc.index(END) + len(END):]
-    else:
-        doc = doc.rstrip("\n") + "\n\n" + sec + "\n"
-    with open(path, "w") as f:
-        f.write(doc)
+    recompute_bench.splice_docs(BEGIN, END, "## Charts and theory (issue 12)\n\nWritten by "
+                                "`python3 bench/chart_bench.py` (what the charts cost: docs/charts.md, \"Speed\"; "
+                                "the theory: docs/theory.md).\n\n" + text)
 
 
 if __name__ == "__main__":
