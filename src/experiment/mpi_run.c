@@ -72,7 +72,7 @@ struct vp_mpi {
     double silence;   /* rank 0: seconds without a message after which a rank is lost */
     int worked;       /* this rank reached vp_mpi_work / vp_mpi_serve */
     int *released;    /* rank 0: per rank, 1 once told NOMORE or ABORT answered */
-    int lost;         /* rank 0: a rank did not answer ABORT (dead): MPI_Finalize would wait for it */
+    int lost;         /* rank 0: a rank did not answer ABORT or was lost (lose): MPI_Finalize would wait for it */
 };
 
 int vp_mpi_built(void) { return 1; }
