@@ -147,14 +147,20 @@ def main():
 
 def write_docs(text):
     """The section of docs/benchmarks.md between BEGIN and END, replaced or appended."""
+    splice_docs(BEGIN, END, "## Larger than memory\n\nWritten by `sh bench/recompute_bench.sh --docs` "
+                "(bench/recompute_bench.py; `make bench` keeps this section as it is). The mode: docs/memory.md.\n\n"
+                + text)
+
+
+def splice_docs(begin, end, body):
+    """docs/benchmarks.md with begin + newline + body + end in place of the text between the
+    markers, or appended (also used by bench/chart_bench.py)."""
     path = os.path.join(ROOT, "docs", "benchmarks.md")
     with open(path) as f:
         doc = f.read()
-    sec = (BEGIN + "\n## Larger than memory\n\nWritten by `sh bench/recompute_bench.sh --docs` "
-           "(bench/recompute_bench.py; `make bench` keeps this section as it is). The mode: docs/memory.md.\n\n"
-           + text + END)
-    if BEGIN in doc and END in doc:
-        doc = doc[:doc.index(BEGIN)] + sec + doc[doc.index(END) + len(END):]
+    sec = begin + "\n" + body + end
+    if begin in doc and end in doc:
+        doc = doc[:doc.index(begin)] + sec + doc[doc.index(end) + len(end):]
     else:
         doc = doc.rstrip("\n") + "\n\n" + sec + "\n"
     with open(path, "w") as f:

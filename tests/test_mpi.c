@@ -12,6 +12,9 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "base/sysmem.h"
+#include "experiment/config.h"
+#include "experiment/runner.h"
 
 /* test_shard.c: every results file of b holds a's bytes (runs.csv: but `seconds`). */
 void vt_expect_same_results(const char *a, const char *b, const char *what);
@@ -156,19 +159,19 @@ static int finished_runs(const char *parts)
     return n;
 }
 
-Test(mpi, a_killed_rank_is_reported_and_resume_completes)
+/* Rank 1 of `mpirun [flags] -np 2 varprop run` killed after 3 runs are finished, then
+ * --resume by one process: the dead rank is reported with the run it held (`said`, in
+ * rank 0's words), mpirun's exit status is *rc, and the results are the single run's.
+ * *finished: the runs in .parts/ before --resume. */
+static void kill_rank_1(const char *flags, const char *said, int *rc_mpirun, int *finished)
 {
-    if (skip_without_mpi()) return;
     reference();
     char out[300], parts[320], cmd[2400];
     snprintf(out, sizeof out, "%s/mpi", dir);
     snprintf(parts, sizeof parts, "%s/.parts", out);
-    /* mpirun in the background, through the shell (its flags), output into dir. mpirun
-     * SIGKILLs every rank 1 s after a death by default; a slower build (ASan) may need
-     * longer to publish the CSVs of the finished runs and say how to resume (the knob
-     * docs/cluster.md gives) */
-    snprintf(cmd, sizeof cmd, "%s --mca odls_base_sigkill_timeout 20 '%s' run '%s/c.json' -o '%s' --no-plot --quiet --threads 1 </dev/null >'%s/o' 2>'%s/e'; "
-             "echo $? > '%s/rc'", mpirun(), vt_bin(), dir, out, dir, dir, dir);
+    /* mpirun in the background, through the shell (its flags), output into dir */
+    snprintf(cmd, sizeof cmd, "%s %s '%s' run '%s/c.json' -o '%s' --no-plot --quiet --threads 1 </dev/null >'%s/o' 2>'%s/e'; "
+             "echo $? > '%s/rc'", mpirun(), flags, vt_bin(), dir, out, dir, dir, dir);
     char *argv[] = { (char *)"sh", (char *)"-c", cmd, NULL };
     pid_t sh = fork();
     cr_assert(sh >= 0);
@@ -185,21 +188,20 @@ Test(mpi, a_killed_rank_is_reported_and_resume_completes)
         cr_assert(pid > 0, "rank 1 was not found running (%d runs finished): %s", finished_runs(parts), e);
     }
     cr_assert_eq(kill((pid_t)pid, SIGKILL), 0);
-    int rc = vt_wait_exit(sh, 60);
+    int rc = vt_wait_exit(sh, 90);
     cr_assert_eq(rc, 0, "the shell: %d", rc);
     char path[400];
     snprintf(path, sizeof path, "%s/e", dir);
     char *err = vt_slurp_text(path);
-    char who[64];
-    snprintf(who, sizeof who, "rank 1 (host ");
-    cr_expect(strstr(err, who) && strstr(err, "did not answer") && strstr(err, "it held run "),
+    cr_expect(strstr(err, "rank 1 (host ") && strstr(err, said) && strstr(err, "(it died or hangs); it held run "),
               "the dead rank and its run are reported: %s", err);
     cr_expect(strstr(err, "resume with: mpirun -np 2 varprop run"), "%s", err);
     free(err);
     snprintf(path, sizeof path, "%s/rc", dir);
     char *code = vt_slurp_text(path);
-    cr_expect(atoi(code) != 0, "mpirun exit %s", code);
+    *rc_mpirun = atoi(code);
     free(code);
+    *finished = finished_runs(parts);
     /* the finished runs are in .parts: --resume (one process) does the rest */
     char *o = NULL;
     rc = vt_run(dir, NULL, &o, "run '%s/c.json' -o '%s' --no-plot --quiet --threads 1 --resume", dir, out);
@@ -209,6 +211,109 @@ Test(mpi, a_killed_rank_is_reported_and_resume_completes)
     char ref[300];
     snprintf(ref, sizeof ref, "%s/ref", dir);
     vt_expect_same_results(ref, out, "killed rank, then --resume");
+}
+
+/* mpirun's default: a dead rank makes mpirun SIGTERM every rank and SIGKILL them 1 s
+ * later; a slower build (ASan) may need longer to publish the CSVs of the finished runs
+ * and say how to resume (the knob docs/cluster.md gives). */
+Test(mpi, a_killed_rank_is_reported_and_resume_completes)
+{
+    if (skip_without_mpi()) return;
+    int rc, finished;
+    /* rank 0 says "did not answer" after mpirun's signal, or "has been silent" when
+     * mpirun (on a loaded machine) is slower to signal than VARPROP_MPI_SILENCE */
+    kill_rank_1("--mca odls_base_sigkill_timeout 20", "rank 1 (host ", &rc, &finished);
+    cr_expect(rc != 0, "mpirun exit %d", rc);
+}
+
+/* mpirun --enable-recovery keeps the job alive when a rank dies, and no signal comes:
+ * rank 0 counts the rank as lost once it has been silent for VARPROP_MPI_SILENCE
+ * seconds (10: its heartbeats stop), and the other rank finishes every other run --
+ * all but the one the dead rank held. (Open MPI 4.1's mpirun exits 0 under
+ * --enable-recovery whatever its processes return, MPI_Abort's 130 included, so its
+ * status says nothing here.) */
+Test(mpi, under_enable_recovery_a_killed_rank_is_found_and_the_others_finish)
+{
+    if (skip_without_mpi()) return;
+    int rc, finished;
+    kill_rank_1("--enable-recovery", "has been silent for ", &rc, &finished);
+    cr_expect_eq(finished, 29, "runs finished of 30 before --resume: all but the lost rank's (mpirun exit %d)", rc);
+}
+
+/* The memory check of ranks that share a node (base/sysmem.h): each may take its share
+ * of the node's limits -- MemAvailable and the cgroups' room -- read from a fake tree. */
+Test(mpi, ranks_on_one_node_split_its_memory)
+{
+    char path[400], cmd[900];
+    snprintf(cmd, sizeof cmd, "mkdir -p '%s/proc/self' '%s/sys/fs/cgroup/job'", dir, dir);
+    cr_assert_eq(system(cmd), 0);
+    snprintf(path, sizeof path, "%s/proc", dir);
+    vt_write_file(path, "meminfo", "MemTotal: 16000000 kB\nMemAvailable:    8388608 kB\n");
+    vp_mem_limit one, four;
+    vp_mem_available(dir, &one);
+    vp_mem_available_shared(dir, 4, &four);
+    cr_assert_eq(one.kind, VP_MEM_AVAILABLE);
+    cr_assert_eq(four.kind, VP_MEM_AVAILABLE);
+    cr_expect_float_eq(one.bytes, 8192.0 * 1048576, 1);
+    cr_expect_float_eq(four.bytes, 2048.0 * 1048576, 1, "%g", four.bytes);
+    cr_expect(strstr(four.what, "MemAvailable") && strstr(four.what, "4 ranks"), "%s", four.what);
+    /* a cgroup (v2, a Slurm job's: all its tasks on the node) is split the same way */
+    vt_write_file(path, "self/cgroup", "0::/job\n");
+    snprintf(path, sizeof path, "%s/sys/fs/cgroup/job", dir);
+    vt_write_file(path, "memory.max", "1073741824\n");
+    vt_write_file(path, "memory.current", "209715200\n");
+    vp_mem_available_shared(dir, 2, &four);
+    cr_assert_eq(four.kind, VP_MEM_CGROUP, "%s", four.what);
+    cr_expect_float_eq(four.bytes, (1024.0 - 200.0) / 2 * 1048576, 1, "%g", four.bytes);
+    cr_expect(strstr(four.what, "memory.max") && strstr(four.what, "2 ranks"), "%s", four.what);
+}
+
+/* MemTotal of this machine in bytes (0: unknown). */
+static double mem_total(void)
+{
+    FILE *f = fopen("/proc/meminfo", "r");
+    char line[256];
+    double kb = 0;
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "MemTotal: %lf kB", &kb) == 1) break;
+    if (f) fclose(f);
+    return kb * 1024;
+}
+
+/* Under mpirun -np 2 on one machine, a run that fits once but not twice in its memory
+ * is refused (exit 2, nothing written), the message naming the 2 ranks. The run needs
+ * more than half of MemTotal, so no amount of freed memory lets two start; it is only
+ * checked, never run. */
+Test(mpi, two_ranks_on_one_node_are_refused_a_run_only_one_fits)
+{
+    if (skip_without_mpi()) return;
+    vp_mem_limit lim;
+    vp_mem_available("", &lim);
+    double total = mem_total(), need = 0;
+    char cfg[300];
+    for (int w = 1024; w <= 65536 && need <= 0.55 * total; w += 256) {
+        snprintf(cfg, sizeof cfg, "{\"name\":\"mem\",\"seeds\":1,\"network\":{\"depth\":100,\"width\":%d},"
+                 "\"input\":{\"batch\":256}}", w);
+        vp_experiment *e = NULL;
+        vp_err err;
+        vp_config_opts co = { 0 };
+        cr_assert_eq(vp_config_parse(cfg, strlen(cfg), "mem", &co, &e, &err), VP_OK, "%s", err.msg);
+        need = vp_runner_run_bytes(e, 0) + vp_runner_data_bytes(e);
+        vp_experiment_free(e);
+    }
+    if (lim.kind == VP_MEM_UNKNOWN || total <= 0 || need >= 0.95 * lim.bytes) {
+        skip("less than about half of this machine's memory is available: no run fits once but not twice");
+        return;
+    }
+    vt_write_file(dir, "m.json", cfg);
+    char *err = NULL;
+    int rc = vt_run_env(dir, mpirun(), NULL, &err, "run '%s/m.json' -o '%s/out' --no-plot --quiet", dir, dir);
+    cr_expect_eq(rc, 2, "exit %d: %s", rc, err);
+    cr_expect(strstr(err, "split between the 2 ranks of the MPI job on this node") && strstr(err, "MiB"), "%s", err);
+    char p[300];
+    snprintf(p, sizeof p, "%s/out", dir);
+    cr_expect_not(vt_exists(p), "nothing is written");
+    free(err);
 }
 
 /* A varprop without MPI started as one of N processes refuses, instead of running N

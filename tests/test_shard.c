@@ -310,3 +310,26 @@ Test(shard, slices_partition_the_runs_and_keep_shared_weights_together)
     }
     vp_experiment_free(e);
 }
+
+/* Training dominates a training sweep's cost: the slices balance it. Three seeds of a
+ * measurement batch of 1024 and three of 4 (6 groups, measuring 256 times apart) each
+ * train one epoch of 4096 examples -- ~4x the measurement of the large batch, the same
+ * for all. Measurement alone would deal the 3 large-batch groups 2 + 1 and put the 3
+ * small ones beside the single one (2 groups against 4, training 1:2); with the
+ * training term every slice trains 3 runs. */
+Test(shard, slices_of_a_training_sweep_balance_its_training)
+{
+    const char *cfg = "{\"name\":\"tb\",\"seeds\":3,\"network\":{\"depth\":3,\"width\":16},\"input\":{\"batch\":4},"
+                      "\"train\":{\"dataset\":{\"name\":\"synthetic\",\"n_train\":4096,\"n_test\":64,\"dim\":16},"
+                      "\"epochs\":1,\"batch\":32,\"track_every\":64},\"sweep\":{\"input.batch\":[1024,4]}}";
+    vp_experiment *e = NULL;
+    vp_err err;
+    vp_config_opts co = { 0 };
+    cr_assert_eq(vp_config_parse(cfg, strlen(cfg), "t", &co, &e, &err), VP_OK, "%s", err.msg);
+    int total = (int)vp_experiment_runs(e), slice[6], per[3] = { 0, 0, 0 };
+    cr_assert_eq(total, 6);
+    cr_assert_eq(vp_shard_assign(e, 2, slice, &err), VP_OK, "%s", err.msg);
+    for (int r = 0; r < total; r++) per[slice[r]]++;
+    cr_expect(per[1] == 3 && per[2] == 3, "training runs per slice: %d and %d", per[1], per[2]);
+    vp_experiment_free(e);
+}

@@ -6,10 +6,17 @@
 #include <string.h>
 #include <sys/resource.h>
 
-/* Take a candidate limit if it is smaller than the one held. */
-static void consider(vp_mem_limit *m, double bytes, vp_mem_kind kind, const char *what)
+/* Take a candidate limit if it is smaller than the one held; a limit of the node's
+ * (sharers > 1: MemAvailable, a cgroup's) counts this process's share of it. */
+static void consider(vp_mem_limit *m, double bytes, vp_mem_kind kind, const char *what, int sharers)
 {
+    char shared[600];
     if (bytes < 0) bytes = 0;
+    if (sharers > 1) {
+        bytes /= sharers;
+        snprintf(shared, sizeof shared, "%s, split between the %d ranks of the MPI job on this node", what, sharers);
+        what = shared;
+    }
     if (m->kind != VP_MEM_UNKNOWN && bytes >= m->bytes) return;
     m->bytes = bytes;
     m->kind = kind;
@@ -45,7 +52,7 @@ static double read_number(const char *path, const char *key, double scale)
 /* One cgroup level: limit (limit_file) less usage (usage_file), the inactive page
  * cache (stat_key in memory.stat) not counted as used. */
 static void cgroup_level(vp_mem_limit *m, const char *dir, const char *limit_file, const char *usage_file,
-                         const char *stat_key)
+                         const char *stat_key, int sharers)
 {
     char path[4200];
     snprintf(path, sizeof path, "%s/%s", dir, limit_file);
@@ -58,7 +65,7 @@ static void cgroup_level(vp_mem_limit *m, const char *dir, const char *limit_fil
     if (used < 0) used = 0;
     if (cache > 0 && cache < used) used -= cache;
     snprintf(path, sizeof path, "the cgroup limit %s/%s", dir, limit_file);
-    consider(m, limit - used, VP_MEM_CGROUP, path);
+    consider(m, limit - used, VP_MEM_CGROUP, path, sharers);
 }
 
 /* Where the cgroup hierarchy of one kind is mounted: v2 ("cgroup2"), or v1 with the
@@ -90,7 +97,7 @@ static int find_mount(const char *root, int v2, char *point, size_t plen, char *
 }
 
 /* The cgroup limits of the process, at every level up to the hierarchy's root. */
-static void cgroups(vp_mem_limit *m, const char *root)
+static void cgroups(vp_mem_limit *m, const char *root, int sharers)
 {
     char path[4200], line[4096];
     snprintf(path, sizeof path, "%s/proc/self/cgroup", root);
@@ -121,8 +128,8 @@ static void cgroups(vp_mem_limit *m, const char *root)
         snprintf(dir, sizeof dir, "%s%s", point, strcmp(cg, "/") == 0 ? "" : cg);
         size_t plen = strlen(point);
         for (;;) {
-            if (v2) cgroup_level(m, dir, "memory.max", "memory.current", "inactive_file");
-            else cgroup_level(m, dir, "memory.limit_in_bytes", "memory.usage_in_bytes", "total_inactive_file");
+            if (v2) cgroup_level(m, dir, "memory.max", "memory.current", "inactive_file", sharers);
+            else cgroup_level(m, dir, "memory.limit_in_bytes", "memory.usage_in_bytes", "total_inactive_file", sharers);
             char *slash = strrchr(dir, '/');
             if (strlen(dir) <= plen || !slash || (size_t)(slash - dir) < plen) break;
             *slash = '\0';
@@ -131,7 +138,9 @@ static void cgroups(vp_mem_limit *m, const char *root)
     fclose(f);
 }
 
-void vp_mem_available(const char *root, vp_mem_limit *out)
+void vp_mem_available(const char *root, vp_mem_limit *out) { vp_mem_available_shared(root, 1, out); }
+
+void vp_mem_available_shared(const char *root, int sharers, vp_mem_limit *out)
 {
     out->bytes = -1;
     out->kind = VP_MEM_UNKNOWN;
@@ -139,12 +148,12 @@ void vp_mem_available(const char *root, vp_mem_limit *out)
     char path[4200];
     snprintf(path, sizeof path, "%s/proc/meminfo", root);
     double avail = read_number(path, "MemAvailable:", 1024.0);
-    if (avail >= 0) consider(out, avail, VP_MEM_AVAILABLE, "MemAvailable (/proc/meminfo)");
-    cgroups(out, root);
+    if (avail >= 0) consider(out, avail, VP_MEM_AVAILABLE, "MemAvailable (/proc/meminfo)", sharers);
+    cgroups(out, root, sharers);
     struct rlimit rl;
     if (root[0] == '\0' && getrlimit(RLIMIT_AS, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
         snprintf(path, sizeof path, "%s/proc/self/status", root);
         double mapped = read_number(path, "VmSize:", 1024.0);
-        consider(out, (double)rl.rlim_cur - (mapped > 0 ? mapped : 0), VP_MEM_ADDRESS_SPACE, "ulimit -v (RLIMIT_AS)");
+        consider(out, (double)rl.rlim_cur - (mapped > 0 ? mapped : 0), VP_MEM_ADDRESS_SPACE, "ulimit -v (RLIMIT_AS)", 1);
     }
 }

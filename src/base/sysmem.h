@@ -11,6 +11,11 @@
  *    /proc/self/status). This one counts address space, not memory: callers add what
  *    is reserved without being touched (thread stacks, allocator arenas, BLAS buffers).
  * Files that are missing or unreadable are no limit.
+ *
+ * Processes that share a node (the ranks of an MPI job on one machine) check at the
+ * same moment and each sees the whole of MemAvailable and of its cgroups' room (a
+ * Slurm job's cgroup holds all its tasks on the node): each may take only its share,
+ * 1/sharers of those limits. RLIMIT_AS is each process's own.
  */
 #ifndef VP_SYSMEM_H
 #define VP_SYSMEM_H
@@ -34,5 +39,8 @@ typedef struct {
  * system; tests pass a folder holding a fake tree); RLIMIT_AS is read only when
  * root is "". */
 void vp_mem_available(const char *root, vp_mem_limit *out);
+/* The same for one of `sharers` processes that share the node (>= 1): its share of
+ * the node's limits (`what` then says so). */
+void vp_mem_available_shared(const char *root, int sharers, vp_mem_limit *out);
 
 #endif

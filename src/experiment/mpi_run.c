@@ -32,6 +32,7 @@ vp_status vp_mpi_start(vp_mpi **m, vp_err *err)
 }
 int vp_mpi_rank(const vp_mpi *m) { (void)m; return 0; }
 int vp_mpi_size(const vp_mpi *m) { (void)m; return 1; }
+int vp_mpi_node_ranks(const vp_mpi *m) { (void)m; return 1; }
 vp_status vp_mpi_share_text(vp_mpi *m, char **text, long *len, vp_err *err)
 {
     (void)m; (void)text; (void)len;
@@ -60,19 +61,39 @@ void vp_mpi_end(vp_mpi *m, vp_status s, const vp_err *err) { (void)m; (void)s; (
 #include "experiment/share.h"
 
 #define VP_MPI_TAG 17
-enum { K_READY, K_DONE, K_FAIL, K_HELD, K_ASSIGN, K_NOMORE, K_ABORT };
+enum { K_READY, K_DONE, K_FAIL, K_HELD, K_BEAT, K_ASSIGN, K_NOMORE, K_ABORT };
 #define ABORT_WAIT 0.5 /* seconds rank 0 waits for the ranks' answers to ABORT */
+#define BEAT_EVERY 1.0 /* seconds between a working rank's heartbeats */
+#define SILENCE 10.0   /* seconds of silence after which rank 0 counts a rank as lost */
 
 struct vp_mpi {
     int rank, size;
+    int node_ranks;   /* ranks of the job on this rank's node (MPI_COMM_TYPE_SHARED) */
+    double silence;   /* rank 0: seconds without a message after which a rank is lost */
     int worked;       /* this rank reached vp_mpi_work / vp_mpi_serve */
     int *released;    /* rank 0: per rank, 1 once told NOMORE or ABORT answered */
-    int lost;         /* rank 0: a rank did not answer ABORT (dead): MPI_Finalize would wait for it */
+    int lost;         /* rank 0: a rank did not answer ABORT or was lost (lose): MPI_Finalize would wait for it */
 };
 
 int vp_mpi_built(void) { return 1; }
 int vp_mpi_rank(const vp_mpi *m) { return m ? m->rank : 0; }
 int vp_mpi_size(const vp_mpi *m) { return m ? m->size : 1; }
+int vp_mpi_node_ranks(const vp_mpi *m) { return m ? m->node_ranks : 1; }
+
+/* How long rank 0 waits for a silent rank: $VARPROP_MPI_SILENCE seconds, default SILENCE. */
+static vp_status silence_limit(double *seconds, vp_err *err)
+{
+    const char *env = getenv("VARPROP_MPI_SILENCE");
+    *seconds = SILENCE;
+    if (!env || !*env) return VP_OK;
+    char *end;
+    double v = strtod(env, &end);
+    if (end == env || *end || !(v >= 3 * BEAT_EVERY && v <= 1e6))
+        return vp_fail(err, VP_ERR_USAGE, "VARPROP_MPI_SILENCE='%.40s' is not a number of seconds from %g to 1e6 "
+                       "(how long rank 0 waits for a silent rank before it counts it as lost)", env, 3 * BEAT_EVERY);
+    *seconds = v;
+    return VP_OK;
+}
 
 vp_status vp_mpi_start(vp_mpi **out, vp_err *err)
 {
@@ -87,11 +108,18 @@ vp_status vp_mpi_start(vp_mpi **out, vp_err *err)
     MPI_Comm_size(MPI_COMM_WORLD, &m->size);
     MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
     *out = m;
+    /* the ranks that share this rank's memory: the memory check splits the node's */
+    MPI_Comm node;
+    m->node_ranks = 1;
+    if (MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node) == MPI_SUCCESS) {
+        MPI_Comm_size(node, &m->node_ranks);
+        MPI_Comm_free(&node);
+    }
     if (m->size != want)
         return vp_fail(err, VP_ERR_USAGE, "the launcher started %d processes but this varprop's MPI (Open MPI) "
                        "sees %d: start it with Open MPI's mpirun", want, m->size);
     if (!(m->released = calloc((size_t)m->size, sizeof *m->released))) return vp_fail(err, VP_ERR_NOMEM, "out of memory");
-    return VP_OK;
+    return m->rank == 0 ? silence_limit(&m->silence, err) : VP_OK;
 }
 
 vp_status vp_mpi_share_text(vp_mpi *m, char **text, long *len, vp_err *err)
@@ -142,8 +170,11 @@ static int send_down(int to, int kind, int run, int group)
     return MPI_Send(msg, 3, MPI_INT, to, VP_MPI_TAG, MPI_COMM_WORLD) == MPI_SUCCESS ? 0 : -1;
 }
 
-/* A message from any rank, if one is waiting: its source, head and payload (malloc'ed). */
-static int recv_up(int *from, up_head *h, char **payload, size_t *len)
+/* A message from any rank, if one is waiting: 1 and its source, head and payload
+ * (malloc'ed); 0 when none is. A rank that dies while it sends a long message never
+ * completes it, and a blocking receive would wait forever: the receive is given up
+ * after `limit` seconds (-1, *from: that rank; its buffer is left to MPI). */
+static int recv_up(int *from, up_head *h, char **payload, size_t *len, double limit)
 {
     int flag = 0, n;
     MPI_Status st;
@@ -151,8 +182,17 @@ static int recv_up(int *from, up_head *h, char **payload, size_t *len)
     MPI_Get_count(&st, MPI_BYTE, &n);
     char *buf = malloc((size_t)n + 1);
     if (!buf) return 0;
-    MPI_Recv(buf, n, MPI_BYTE, st.MPI_SOURCE, VP_MPI_TAG, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
     *from = st.MPI_SOURCE;
+    MPI_Request rq;
+    int done = 0;
+    double t0 = vp_job_now();
+    if (MPI_Irecv(buf, n, MPI_BYTE, st.MPI_SOURCE, VP_MPI_TAG, MPI_COMM_WORLD, &rq) != MPI_SUCCESS) done = -1;
+    while (!done) {
+        if (MPI_Test(&rq, &done, MPI_STATUS_IGNORE) != MPI_SUCCESS) done = -1;
+        else if (!done && vp_job_now() - t0 > limit) done = -1;
+        else if (!done) nap();
+    }
+    if (done < 0) return -1; /* buf stays MPI's: the job ends with MPI_Abort (vp_mpi_end) */
     memset(h, 0, sizeof *h);
     if ((size_t)n >= sizeof *h) memcpy(h, buf, sizeof *h);
     *len = (size_t)n > sizeof *h ? (size_t)n - sizeof *h : 0;
@@ -307,8 +347,33 @@ static vp_status deliver(vp_job *j, int r, const char *blob, size_t len, vp_err 
 
 typedef struct {
     int held, group;    /* run in progress (-1 none) and the group of the last run */
+    double heard;       /* when rank 0 last heard from it (vp_job_now) */
+    int lost;           /* counted as lost (silent too long, or unreachable): told nothing more */
     char who[160];      /* "rank N (host H, pid P)" */
 } rank_state;
+
+/* "run R (variant V, seed S)", or "no run" for r < 0. */
+static void run_text(const vp_job *j, int r, char *buf, size_t len)
+{
+    if (r < 0) snprintf(buf, len, "no run");
+    else snprintf(buf, len, "run %d (variant %d, seed %llu)", r, r / j->e->nseeds,
+                  (unsigned long long)j->e->seeds[r % j->e->nseeds]);
+}
+
+/* Rank i is lost while the others work (mpirun --enable-recovery keeps the job alive
+ * when a rank dies): it is told nothing more, its run is left for --resume, and the job
+ * ends with MPI_Abort (vp_mpi_end), since MPI_Finalize would wait for it. */
+static void lose(vp_job *j, vp_mpi *m, rank_state *rs, int i, const char *why)
+{
+    char what[160];
+    rs[i].lost = 1;
+    m->released[i] = 1;
+    m->lost = 1;
+    run_text(j, rs[i].held, what, sizeof what);
+    if (j->o->log)
+        fprintf(j->o->log, "varprop: %s %s (it died or hangs); it held %s, left for --resume; the other ranks go on\n",
+                rs[i].who, why, what);
+}
 
 static void fail_job(vp_job *j, vp_status s, const char *who, const char *msg)
 {
@@ -446,10 +511,7 @@ static void give(vp_job *j, vp_mpi *m, rank_state *rs, int i, int stopping)
 {
     int r = stopping ? -1 : vp_job_next(j, &rs[i].group);
     rs[i].held = r;
-    if (send_down(i, r < 0 ? K_NOMORE : K_ASSIGN, r, rs[i].group) != 0) {
-        fail_job(j, VP_ERR_IO, rs[i].who, "cannot send to it");
-        rs[i].held = -1;
-    }
+    if (send_down(i, r < 0 ? K_NOMORE : K_ASSIGN, r, rs[i].group) != 0) lose(j, m, rs, i, "cannot be reached");
     if (r < 0) m->released[i] = 1;
 }
 
@@ -467,7 +529,8 @@ static void abort_round(vp_job *j, vp_mpi *m, rank_state *rs, writers *wr)
         up_head h;
         char *p;
         size_t len;
-        while (recv_up(&from, &h, &p, &len)) {
+        for (int got; (got = recv_up(&from, &h, &p, &len, ABORT_WAIT)) != 0;) {
+            if (got < 0) continue; /* stopped mid-message: stays unanswered */
             if (h.kind == K_DONE && !h.status) {
                 writers_put(wr, h.run, p, len, rs[from].who);
                 rs[from].held = -1;
@@ -484,11 +547,9 @@ static void abort_round(vp_job *j, vp_mpi *m, rank_state *rs, writers *wr)
     for (int i = 0; i < m->size; i++) {
         int silent = i > 0 && !m->released[i];
         m->lost |= silent;
-        if (!log || (rs[i].held < 0 && !silent)) continue;
-        char what[160] = "no run";
-        if (rs[i].held >= 0)
-            snprintf(what, sizeof what, "run %d (variant %d, seed %llu)", rs[i].held, rs[i].held / j->e->nseeds,
-                     (unsigned long long)j->e->seeds[rs[i].held % j->e->nseeds]);
+        if (!log || rs[i].lost || (rs[i].held < 0 && !silent)) continue; /* a lost rank was reported */
+        char what[160];
+        run_text(j, rs[i].held, what, sizeof what);
         if (silent)
             fprintf(log, "varprop: %s did not answer (it died or hangs); it held %s\n", rs[i].who, what);
         else
@@ -516,6 +577,7 @@ void vp_mpi_serve(vp_job *j)
     for (int i = 0; i < m->size; i++) {
         rs[i].held = -1;
         rs[i].group = -1;
+        rs[i].heard = vp_job_now();
         if (i) snprintf(rs[i].who, sizeof rs[i].who, "rank %d", i);
         else snprintf(rs[i].who, sizeof rs[i].who, "rank 0 (host %s, pid %ld)", host, (long)getpid());
     }
@@ -546,8 +608,17 @@ void vp_mpi_serve(vp_job *j)
         up_head h;
         char *p;
         size_t len;
-        while (recv_up(&from, &h, &p, &len)) {
+        for (int got; (got = recv_up(&from, &h, &p, &len, m->silence)) != 0;) {
             busy = 1;
+            if (got < 0) {
+                if (!rs[from].lost) lose(j, m, rs, from, "stopped in the middle of a message");
+                continue;
+            }
+            rs[from].heard = vp_job_now();
+            if (rs[from].lost || h.kind == K_BEAT) { /* too late (reported, its run left), or alive */
+                free(p);
+                continue;
+            }
             if (h.kind == K_READY) {
                 snprintf(rs[from].who, sizeof rs[from].who, "rank %d (%s)", from, p);
             } else if (h.kind == K_DONE) {
@@ -561,6 +632,15 @@ void vp_mpi_serve(vp_job *j)
             free(p);
             if (h.kind != K_HELD) give(j, m, rs, from, job_failed(j));
         }
+        /* a rank silent for too long is lost: under mpirun's default a dead rank ends the
+         * job (the signal above), under --enable-recovery only this notices it */
+        double now = vp_job_now();
+        for (int i = 1; i < m->size; i++)
+            if (!m->released[i] && now - rs[i].heard > m->silence) {
+                char why[80];
+                snprintf(why, sizeof why, "has been silent for %.0f s", now - rs[i].heard);
+                lose(j, m, rs, i, why);
+            }
         int all = local_done && rs[0].held < 0;
         for (int i = 1; i < m->size; i++) all &= m->released[i];
         if (all) break;
@@ -590,8 +670,13 @@ vp_status vp_mpi_work(vp_job *j, vp_err *err)
         return vp_fail(err, VP_ERR_IO, "cannot reach rank 0");
     }
     int running = 0, ok = !s;
+    double beat = vp_job_now();
     for (;;) {
         int busy = 0;
+        if (vp_job_now() - beat >= BEAT_EVERY) { /* alive: rank 0 counts a silent rank as lost */
+            send_up(K_BEAT, running ? en.run : -1, VP_OK, 0, NULL, 0);
+            beat = vp_job_now();
+        }
         if (ok && running && engine_finished(&en)) {
             if (en.st) send_up(K_FAIL, en.run, en.st, en.drew, en.err.msg, strlen(en.err.msg) + 1);
             else send_up(K_DONE, en.run, VP_OK, en.drew, en.blob, en.blen);
@@ -639,7 +724,12 @@ void vp_mpi_end(vp_mpi *m, vp_status s, const vp_err *err)
             up_head h;
             char *p;
             size_t len;
-            if (!recv_up(&from, &h, &p, &len)) { nap(); continue; }
+            int got = recv_up(&from, &h, &p, &len, m->silence);
+            if (!got) { nap(); continue; }
+            if (got < 0) { /* stopped mid-message: gone */
+                m->released[from] = m->lost = 1;
+                continue;
+            }
             free(p);
             if (h.kind != K_HELD) send_down(from, K_NOMORE, -1, -1);
             m->released[from] = 1;

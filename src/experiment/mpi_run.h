@@ -17,9 +17,17 @@
  * runs in progress, naming the ranks that did not answer (dead); the finished runs are
  * safe in .parts/ and `--resume` (with or without mpirun) redoes only the others.
  *
+ * Lost ranks: under `mpirun --enable-recovery` a rank that dies ends nothing and sends
+ * no signal. So every working rank's main thread sends a heartbeat each second, and a
+ * rank rank 0 has not heard from for $VARPROP_MPI_SILENCE seconds (default 10) is
+ * counted as lost: rank 0 reports it with the run it held, hands it nothing more, lets
+ * the others finish every other run, publishes the CSVs of the finished runs and ends
+ * the job non-zero (an interrupted run; MPI_Abort, since MPI_Finalize would wait for the
+ * lost rank). `--resume` then does the lost runs.
+ *
  * Messages (MPI_BYTE, tag VP_MPI_TAG): a rank sends [kind, run, status, draws] + payload
  * (READY: "host pid"; DONE: the fragments; FAIL: the message; HELD: the answer to
- * ABORT); rank 0 answers [kind, run, group] (ASSIGN, NOMORE, ABORT).
+ * ABORT; BEAT: nothing); rank 0 answers [kind, run, group] (ASSIGN, NOMORE, ABORT).
  */
 #ifndef VP_MPI_RUN_H
 #define VP_MPI_RUN_H
@@ -42,6 +50,9 @@ int vp_mpi_built(void);
 vp_status vp_mpi_start(vp_mpi **m, vp_err *err);
 int vp_mpi_rank(const vp_mpi *m);
 int vp_mpi_size(const vp_mpi *m);
+/* The ranks of the job on this rank's node, itself included (MPI_COMM_TYPE_SHARED: they
+ * share its memory); 1 for NULL. */
+int vp_mpi_node_ranks(const vp_mpi *m);
 
 /* Rank 0's text (*text, *len; len < 0: rank 0 has none) reaches every rank: on the
  * others *text is a new buffer (caller frees), NUL-terminated. */

@@ -100,7 +100,7 @@ double vp_runner_data_bytes(const vp_experiment *e)
 /* The memory check, before anything is allocated or written: the number of workers
  * (<= threads) whose runs fit beside the input data under the smallest limit, or a
  * refusal naming the estimate and the limit. */
-static vp_status fit_workers(const vp_experiment *e, int threads, int *workers, vp_err *err)
+static vp_status fit_workers(const vp_experiment *e, int threads, int sharers, int *workers, vp_err *err)
 {
     double per_run = 0;
     for (int v = 0; v < e->nvariants; v++) {
@@ -109,7 +109,7 @@ static vp_status fit_workers(const vp_experiment *e, int threads, int *workers, 
     }
     double data = vp_runner_data_bytes(e);
     vp_mem_limit lim;
-    vp_mem_available("", &lim);
+    vp_mem_available_shared("", sharers, &lim); /* sharers: the MPI ranks on this node */
     double reserve = lim.kind == VP_MEM_ADDRESS_SPACE ? AS_PER_WORKER : 0;
     if (lim.kind != VP_MEM_UNKNOWN && data + per_run + reserve > lim.bytes) {
         const double MiB = 1048576.0;
@@ -220,7 +220,7 @@ vp_status vp_runner_run(const vp_experiment *e, const vp_runner_opts *o, vp_runn
     if (workers < 1 || o->mpi) workers = 1; /* MPI: one run at a time per rank, on all its threads */
     /* Training data: every file checked before anything is written (exit 2 when damaged). */
     vp_status ms = vp_train_data_check(e, NULL, err);
-    if (!ms) ms = fit_workers(e, workers, &workers, err);
+    if (!ms) ms = fit_workers(e, workers, vp_mpi_node_ranks(o->mpi), &workers, err);
     if (ms) return ms;
     /* OpenBLAS always runs one thread per call: its own threading splits a product by
      * the thread count, and LAPACK's blocked QR (orthogonal init) then gives different

@@ -3,6 +3,7 @@
 #include "experiment/shard.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -36,9 +37,51 @@ vp_status vp_shard_parse(const char *text, int *k, int *n, vp_err *err)
     return VP_OK;
 }
 
+/* The examples of a training data set, from the config alone (every job of an array
+ * computes the same plan, and must not depend on reading files): fashion-mnist's
+ * 60000 / 10000, the synthetic spec's n_train / n_test; IDX files are not read and count
+ * as MNIST's 60000 / 10000 (a sweep rarely mixes data sets: the ratios between its runs
+ * hold either way). Also the readout's width (the classes). */
+static void train_examples(const vp_train_cfg *tc, double *n_train, double *n_test, double *classes)
+{
+    *n_train = 60000;
+    *n_test = 10000;
+    *classes = VP_FASHION_MNIST_CLASSES;
+    if (tc->data.source == VP_DATA_SYNTHETIC) {
+        *n_train = (double)tc->data.synth.n_train;
+        *n_test = (double)tc->data.synth.n_test;
+        *classes = tc->data.synth.classes;
+    } else if (tc->data.source == VP_DATA_IDX && tc->data.classes) {
+        *classes = tc->data.classes;
+    }
+}
+
+/* Estimated work of a training run in multiply-adds, macs the hidden stack's per example:
+ * a training run's cost ~ epochs x examples x per-example work. Every update is a
+ * forward and a backward pass over its batch (3 multiply-adds per weight and example,
+ * the readout included); every epoch (and epoch 0) evaluates, forward only, the test
+ * split and eval_examples training examples; every track_every updates (and at step 0)
+ * the probe does a forward and backward pass over one batch. The optimizer's update
+ * (a few flops per weight per step, not per example) is left out. */
+static double train_cost(const vp_variant *v, double macs)
+{
+    const vp_train_cfg *tc = &v->train;
+    double n_train, n_test, classes;
+    train_examples(tc, &n_train, &n_test, &classes);
+    double per_ex = macs + (double)v->widths[v->L] * classes, batch = tc->batch;
+    double per_epoch = ceil(n_train / batch), all = per_epoch * tc->epochs;
+    double steps = tc->max_steps > 0 && (double)tc->max_steps < all ? (double)tc->max_steps : all;
+    double examples = steps < all ? steps * batch : tc->epochs * n_train;
+    double evals = ceil(steps / per_epoch) + 1, probes = floor(steps / tc->track_every) + 1;
+    double probe_batch = batch < n_train ? batch : n_train;
+    double eval_ex = n_test + ((double)tc->eval_examples < n_train ? (double)tc->eval_examples : n_train);
+    return per_ex * (3.0 * examples + evals * eval_ex + 3.0 * probes * probe_batch);
+}
+
 /* Estimated work of run r in multiply-adds: the forward product and the two backward
- * ones (B n_{l-1} n_l each, twice as tall for a gated activation), and the Jacobian's
- * n_0 columns through every layer plus its SVD. Only the ratios between runs matter. */
+ * ones (B n_{l-1} n_l each, twice as tall for a gated activation), the Jacobian's n_0
+ * columns through every layer plus its SVD, and training (train_cost). Only the ratios
+ * between runs matter. */
 static double run_cost(const vp_experiment *e, int r)
 {
     const vp_variant *v = &e->variants[r / e->nseeds];
@@ -49,6 +92,7 @@ static double run_cost(const vp_experiment *e, int r)
         double n = v->widths[0] < v->widths[v->L] ? v->widths[0] : v->widths[v->L];
         c += v->widths[0] * macs + 4.0 * n * n * n;
     }
+    if (v->train.on) c += train_cost(v, macs);
     return c;
 }
 
@@ -79,8 +123,9 @@ vp_status vp_shard_assign(const vp_experiment *e, int n, int *slice, vp_err *err
     }
     if (!s) qsort(gc, (size_t)g.ngroups, sizeof *gc, cmp_cost_desc);
     /* Greedy LPT: each group, largest first, to the least loaded slice. The costs are
-     * sums of products of integers below 2^53 in a fixed order: the same doubles on
-     * every machine, so every job of an array finds the same plan. */
+     * sums and products of integers (and ceil/floor of their quotients) in a fixed
+     * order, IEEE-rounded the same way everywhere: the same doubles on every machine,
+     * so every job of an array finds the same plan. */
     for (int i = 0; !s && i < g.ngroups; i++) {
         int best = 0;
         for (int q = 1; q < n; q++)

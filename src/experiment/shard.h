@@ -3,8 +3,9 @@
  * layer).
  *
  * Slices. Runs that share their parameters (share.h) stay in one slice, so a slice
- * keeps the single run's weight sharing. The groups are dealt out by estimated cost,
- * largest first, each to the slice with the least estimated work so far (ties: the
+ * keeps the single run's weight sharing. The groups are dealt out by estimated cost
+ * (multiply-adds of the measurement, the Jacobian and, for a training run, of training:
+ * ~ epochs x examples x per-example work, shard.c), largest first, each to the slice with the least estimated work so far (ties: the
  * lowest slice; the greedy LPT rule of Graham 1969, within 4/3 of the best balance),
  * from the config alone -- so every job of an array computes the same plan, whatever
  * machine it runs on, and a sweep over depth or width does not give one slice all

@@ -308,8 +308,8 @@ vp_status vp_plot_comment(vp_plot *p, const char *fmt, ...)
 vp_status vp_plot_output(vp_plot *p, const char *name)
 {
     if (p->status) return p->status;
-    if (!*name || strchr(name, '/')) {
-        vp_fail(&p->err, VP_ERR_IO, "internal: output name '%s' is not a plain file name", name);
+    if (!*name || strchr(name, '/') || !p->dir[0]) {
+        vp_fail(&p->err, VP_ERR_IO, "internal: output name '%s' is not a plain file name (or no plot folder)", name);
         return plot_failed(p, VP_ERR_IO);
     }
     plot_output *o = realloc(p->out, (p->nout + 1) * sizeof *o);
@@ -342,6 +342,56 @@ vp_status vp_plot_output(vp_plot *p, const char *name)
 
 /* ---- process lifetime ---- */
 
+/* The pipe's "cd 'dir'\n" (malloc'ed, *n bytes), or why dir cannot be one. */
+static vp_status cd_line(const char *dir, char **line, size_t *n, vp_err *err)
+{
+    *line = NULL;
+    if (strlen(dir) >= sizeof ((vp_plot *)0)->dir) return vp_fail(err, VP_ERR_IO, "path too long: %s", dir);
+    size_t qlen = 2 * strlen(dir) + 3;
+    char *l = malloc(qlen + 4);
+    if (!l) return vp_fail(err, VP_ERR_NOMEM, "out of memory");
+    if (quote_exact(l + 3, qlen, dir)) {
+        free(l);
+        return vp_fail(err, VP_ERR_IO, "plot folder '%s' contains a control character", dir);
+    }
+    memcpy(l, "cd ", 3);
+    *n = strlen(l);
+    l[(*n)++] = '\n';
+    *line = l;
+    return VP_OK;
+}
+
+/* Send a cd_line (taken over) and work in dir from now on (pipe only: the script is
+ * run from there). */
+static vp_status send_cd(vp_plot *p, const char *dir, char *line, size_t n)
+{
+    strcpy(p->dir, dir);
+    emit(p, line, n, 1, 0);
+    free(line);
+    return p->status;
+}
+
+/* gnuplot's environment: ours, plus glibc malloc tunables unless GLIBC_TUNABLES is set.
+ * cairo allocates each chart's 1200x800 image surface (3.7 MB) and more buffers above
+ * glibc's mmap threshold, so every chart maps fresh pages and the kernel zero-fills them
+ * on first touch, and trims the heap after each; with higher thresholds the freed memory
+ * is reused by the next chart of the same process: half the page faults, ~15 ms less
+ * system time per process for the reference sweep's charts (docs/charts.md). The
+ * pointers are borrowed from environ; free the array only. NULL: out of memory. */
+static char **gnuplot_env(void)
+{
+    static char tunables[] = "GLIBC_TUNABLES=glibc.malloc.mmap_threshold=67108864:glibc.malloc.trim_threshold=134217728";
+    size_t n = 0;
+    int have = 0;
+    for (; environ[n]; n++) have |= strncmp(environ[n], "GLIBC_TUNABLES=", 15) == 0;
+    char **env = malloc((n + 2) * sizeof *env);
+    if (!env) return NULL;
+    memcpy(env, environ, n * sizeof *env);
+    if (!have) env[n++] = tunables;
+    env[n] = NULL;
+    return env;
+}
+
 vp_status vp_plot_open(vp_plot **out, const char *dir, const char *script, vp_err *err)
 {
     *out = NULL;
@@ -351,20 +401,14 @@ vp_status vp_plot_open(vp_plot **out, const char *dir, const char *script, vp_er
     p->pid = -1;
     vp_status s = VP_OK;
     int sv[2] = { -1, -1 };
-    char *qdir = NULL;
+    char *cd = NULL;
+    size_t cdlen = 0;
     const char *prog = vp_plot_program();
 
     if ((s = vp_plot_timeout(&p->limit, err))) goto fail;
     snprintf(p->script_name, sizeof p->script_name, "%s", script ? script : "a chart");
-    if (strlen(dir) >= sizeof p->dir) { s = vp_fail(err, VP_ERR_IO, "path too long: %s", dir); goto fail; }
-    strcpy(p->dir, dir);
-    size_t qlen = 2 * strlen(dir) + 3;
-    qdir = malloc(qlen);
-    if (!qdir) { s = vp_fail(err, VP_ERR_NOMEM, "out of memory"); goto fail; }
-    if (quote_exact(qdir, qlen, dir)) {
-        s = vp_fail(err, VP_ERR_IO, "plot folder '%s' contains a control character", dir);
-        goto fail;
-    }
+    if (script && !dir) { s = vp_fail(err, VP_ERR_IO, "internal: a script needs a plot folder"); goto fail; }
+    if (dir && (s = cd_line(dir, &cd, &cdlen, err))) goto fail;
     if (script) {
         char path[4096];
         if ((s = vp_path_join(path, sizeof path, dir, script, err))) goto fail;
@@ -406,7 +450,10 @@ vp_status vp_plot_open(vp_plot **out, const char *dir, const char *script, vp_er
     if (!arc) arc = posix_spawnattr_setsigdefault(&at, &def);
     if (!arc) arc = posix_spawnattr_setsigmask(&at, &none);
     if (!rc) rc = arc;
-    if (!rc) rc = posix_spawnp(&p->pid, prog, &fa, &at, argv, environ);
+    char **env = rc ? NULL : gnuplot_env();
+    if (!rc && !env) rc = ENOMEM;
+    if (!rc) rc = posix_spawnp(&p->pid, prog, &fa, &at, argv, env);
+    free(env);
     if (!arc) posix_spawnattr_destroy(&at);
     posix_spawn_file_actions_destroy(&fa);
     close(sv[1]);
@@ -422,23 +469,28 @@ vp_status vp_plot_open(vp_plot **out, const char *dir, const char *script, vp_er
     p->fd = sv[0];
     sv[0] = -1;
     p->deadline = now_s() + p->limit;
-    /* Work in the plot folder (pipe only: the script is run from there). */
-    size_t n = strlen(qdir) + 4;
-    char *line = malloc(n + 1);
-    if (!line) { s = vp_fail(err, VP_ERR_NOMEM, "out of memory"); goto fail; }
-    snprintf(line, n + 1, "cd %s\n", qdir);
-    emit(p, line, n, 1, 0);
-    free(line);
-    free(qdir);
-    qdir = NULL;
-    if (p->status) { s = p->status; if (err) *err = p->err; goto fail; }
+    if (cd && (s = send_cd(p, dir, cd, cdlen))) {
+        cd = NULL;
+        if (err) *err = p->err;
+        goto fail;
+    }
     *out = p;
     return VP_OK;
 fail:
-    free(qdir);
+    free(cd);
     if (sv[0] >= 0) close(sv[0]);
     if (sv[1] >= 0) close(sv[1]);
     vp_plot_abort(p);
+    return s;
+}
+
+vp_status vp_plot_cd(vp_plot *p, const char *dir, vp_err *err)
+{
+    char *line;
+    size_t n;
+    if (p->status) { if (err) *err = p->err; return p->status; }
+    vp_status s = cd_line(dir, &line, &n, err);
+    if (!s && (s = send_cd(p, dir, line, n)) && err) *err = p->err;
     return s;
 }
 

@@ -59,8 +59,14 @@ int vp_plot_available(void);
 
 /* Start gnuplot in folder `dir` and open "<dir>/<script>" for the command tee
  * (script may be NULL: no tee). gnuplot missing -> VP_ERR_EXTERNAL with
- * VP_PLOT_INSTALL_HINT in the message. On success *out is freed by close/abort. */
+ * VP_PLOT_INSTALL_HINT in the message. On success *out is freed by close/abort.
+ * dir may be NULL (then so must script): gnuplot starts at once, and vp_plot_cd gives
+ * it its folder before any output -- so it can load while the folder is not made yet. */
 vp_status vp_plot_open(vp_plot **out, const char *dir, const char *script, vp_err *err);
+
+/* gnuplot works in folder `dir` from now on (the pipe's `cd`; output names are
+ * relative to it). Returns the sticky status. */
+vp_status vp_plot_cd(vp_plot *p, const char *dir, vp_err *err);
 
 /* Send one command line (printf format; a newline is appended) to gnuplot and
  * the script. The format must be a literal; user text goes in via %s of a
