@@ -17,9 +17,16 @@ static int str_index(const char **list, size_t n, const char *s)
     return -1;
 }
 
-/* Register variant `id` seen in row r of t (activation/init must agree). */
+/* Register variant `id` seen in row r of t (activation/init must agree). ca = ci =
+ * (size_t)-1: the row's labels are not the variant's (a block network's layers.csv rows
+ * carry each layer's own): only its id is checked. */
 static vp_status see_variant(ck_exper *e, const vp_table *t, size_t r, long id, size_t ca, size_t ci, vp_err *err)
 {
+    if (ca == (size_t)-1) {
+        if ((size_t)id < e->npos && e->pos[id] >= 0) return VP_OK;
+        return vp_fail(err, VP_ERR_DATA, "%s:%zu: variant %ld is not in %s", vp_table_name(t), vp_table_line(t, r), id,
+                       VP_FILE_RUNS);
+    }
     const char *act = vp_table_cell(t, r, ca), *init = vp_table_cell(t, r, ci);
     if ((size_t)id >= e->npos) {
         size_t n = (size_t)id + 1 > 2 * e->npos ? (size_t)id + 1 : 2 * e->npos;
@@ -64,6 +71,7 @@ static vp_status see_rows(ck_exper *e, const vp_table *t, vp_col extra, size_t *
         (s = vp_table_require_col(t, VP_COL_ACTIVATION, &ca, err)) ||
         (s = vp_table_require_col(t, VP_COL_INIT, &ci, err)) || (s = vp_table_require_col(t, extra, cx, err)))
         return s;
+    if (lrow_layer && vp_table_find_col(t, VP_COL_BLOCK) >= 0) ca = ci = (size_t)-1; /* per-layer labels */
     for (size_t i = 0; i < vp_table_nrows(t); i++) {
         long id, layer;
         if ((s = vp_table_int(t, i, cv, 0, VP_VARIANT_MAX, &id, err)) || (s = see_variant(e, t, i, id, ca, ci, err)))
