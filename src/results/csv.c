@@ -166,6 +166,22 @@ static void block_labels(const vp_layer_spec *l, char *act, char *init, size_t l
     }
 }
 
+/* The cells of block-network layer l beyond its statistics: its labels (act, init:
+ * buffers of len), path, type and residual columns. */
+static void block_cells(cell *v, const vp_block_stats *st, const vp_layer_spec *ls, int l, char *act, char *init,
+                        size_t len)
+{
+    layer_cells(v, &st[l].s);
+    block_labels(&ls[l], act, init, len);
+    v[VP_COL_ACTIVATION].s = act;
+    v[VP_COL_INIT].s = init;
+    v[VP_COL_BLOCK].s = ls[l].path ? ls[l].path : "";
+    v[VP_COL_TYPE].s = vp_layer_kind_name(ls[l].kind);
+    v[VP_COL_BRANCH_VAR].x = st[l].branch_var;
+    v[VP_COL_SKIP_VAR].x = st[l].skip_var;
+    v[VP_COL_BRANCH_SKIP_RATIO].x = st[l].branch_skip_ratio;
+}
+
 void vp_csv_block_rows(FILE *f, const vp_csv_run *run, int n, const vp_block_stats *st, const vp_layer_spec *ls,
                        int flags, const double *theory_pre, const double *theory_grad, const double *theory_chi,
                        const double *theory_corr)
@@ -174,15 +190,7 @@ void vp_csv_block_rows(FILE *f, const vp_csv_run *run, int n, const vp_block_sta
     char act[256], init[256];
     run_cells(v, run);
     for (int l = 0; l < n; l++) {
-        layer_cells(v, &st[l].s);
-        block_labels(&ls[l], act, init, sizeof act);
-        v[VP_COL_ACTIVATION].s = act;
-        v[VP_COL_INIT].s = init;
-        v[VP_COL_BLOCK].s = ls[l].path ? ls[l].path : "";
-        v[VP_COL_TYPE].s = vp_layer_kind_name(ls[l].kind);
-        v[VP_COL_BRANCH_VAR].x = st[l].branch_var;
-        v[VP_COL_SKIP_VAR].x = st[l].skip_var;
-        v[VP_COL_BRANCH_SKIP_RATIO].x = st[l].branch_skip_ratio;
+        block_cells(v, st, ls, l, act, init, sizeof act);
         v[VP_COL_THEORY_PRE_VAR].x = theory_pre ? theory_pre[l] : NAN;
         v[VP_COL_THEORY_GRAD_PRE_VAR].x = theory_grad ? theory_grad[l] : NAN;
         v[VP_COL_THEORY_CHI].x = theory_chi ? theory_chi[l] : NAN;
@@ -306,6 +314,19 @@ void vp_csv_layers_train_rows(FILE *f, const vp_csv_run *run, long step, int n, 
     for (int l = 0; l < n; l++) {
         layer_cells(v, &st[l]);
         put_row(f, VP_CSV_LAYERS_TRAIN, v, 0, run);
+    }
+}
+
+void vp_csv_layers_train_block_rows(FILE *f, const vp_csv_run *run, long step, int n, const vp_block_stats *st,
+                                    const vp_layer_spec *ls)
+{
+    cell v[VP_COL_COUNT];
+    char act[256], init[256];
+    run_cells(v, run);
+    v[VP_COL_STEP].i = step;
+    for (int l = 0; l < n; l++) {
+        block_cells(v, st, ls, l, act, init, sizeof act);
+        put_row(f, VP_CSV_LAYERS_TRAIN, v, VP_CSV_WITH_BLOCKS, run);
     }
 }
 

@@ -98,6 +98,10 @@ void vp_csv_eval_row(FILE *f, const vp_csv_run *run, long epoch, double test_los
                      double train_acc);
 /* layers_train.csv: the n layers' statistics of the probe after `step` updates. */
 void vp_csv_layers_train_rows(FILE *f, const vp_csv_run *run, long step, int n, const vp_layer_stats *st);
+/* layers_train.csv rows of a block network: as vp_csv_block_rows' (the layer's own labels,
+ * block, type, the residual columns), without theory. */
+void vp_csv_layers_train_block_rows(FILE *f, const vp_csv_run *run, long step, int n, const vp_block_stats *st,
+                                    const vp_layer_spec *ls);
 /* hist_train.csv: one histogram of the probe after `step` updates. */
 void vp_csv_hist_train_rows(FILE *f, const vp_csv_run *run, long step, int layer, const char *quantity,
                             const vp_histogram *h);

@@ -205,12 +205,15 @@ static const vp_col TRAIN_COLS[] = { VP_COL_VARIANT, VP_COL_ACTIVATION, VP_COL_I
 static const vp_col EVAL_COLS[] = { VP_COL_VARIANT, VP_COL_ACTIVATION, VP_COL_INIT, VP_COL_SEED, VP_COL_EPOCH,
                                     VP_COL_TEST_LOSS, VP_COL_TEST_ACC, VP_COL_TRAIN_ACC };
 /* layers.csv's measured columns with the step after the seed (no theory: the mean-field
- * predictions are of the network at initialization, which layers.csv holds). */
+ * predictions are of the network at initialization, which layers.csv holds); the block
+ * columns for block networks, as in layers.csv. */
 static const vp_col LAYERS_TRAIN_COLS[] = {
-    VP_COL_VARIANT, VP_COL_ACTIVATION, VP_COL_INIT, VP_COL_SEED, VP_COL_STEP, VP_COL_LAYER, VP_COL_FAN_IN,
+    VP_COL_VARIANT, VP_COL_ACTIVATION, VP_COL_INIT, VP_COL_SEED, VP_COL_STEP, VP_COL_LAYER, VP_COL_BLOCK,
+    VP_COL_TYPE, VP_COL_FAN_IN,
     VP_COL_FAN_OUT, VP_COL_PRE_MEAN, VP_COL_PRE_VAR, VP_COL_POST_MEAN, VP_COL_POST_VAR, VP_COL_GRAD_PRE_VAR,
     VP_COL_GRAD_POST_VAR, VP_COL_WGRAD_VAR, VP_COL_UNIT_SQ_MEAN, VP_COL_UNIT_VAR, VP_COL_DEAD_FRAC,
-    VP_COL_SATURATED_FRAC, VP_COL_NONFINITE, VP_COL_SUBNORMAL, VP_COL_PRE_CORR,
+    VP_COL_SATURATED_FRAC, VP_COL_NONFINITE, VP_COL_SUBNORMAL, VP_COL_PRE_CORR, VP_COL_BRANCH_VAR,
+    VP_COL_SKIP_VAR, VP_COL_BRANCH_SKIP_RATIO,
 };
 static const vp_col HIST_TRAIN_COLS[] = {
     VP_COL_VARIANT, VP_COL_SEED, VP_COL_STEP, VP_COL_LAYER, VP_COL_QUANTITY, VP_COL_BIN_LO, VP_COL_BIN_HI,
