@@ -3,6 +3,7 @@
 #include "results/csv.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/param.h"
@@ -183,20 +184,32 @@ static void block_cells(cell *v, const vp_block_stats *st, const vp_layer_spec *
 }
 
 void vp_csv_block_rows(FILE *f, const vp_csv_run *run, int n, const vp_block_stats *st, const vp_layer_spec *ls,
-                       int flags, const double *theory_pre, const double *theory_grad, const double *theory_chi,
-                       const double *theory_corr)
+                       vp_shape in, int flags, const double *theory_pre, const double *theory_grad,
+                       const double *theory_chi, const double *theory_corr)
 {
     cell v[VP_COL_COUNT];
-    char act[256], init[256];
+    char act[256], init[256], shape[96];
+    vp_shape *sh = malloc((size_t)n * sizeof *sh);
+    int bad;
+    vp_err e;
+    if (sh && vp_net_shapes(ls, n, in, sh, &bad, &e)) { /* the config checked them */
+        free(sh);
+        sh = NULL;
+    }
     run_cells(v, run);
     for (int l = 0; l < n; l++) {
         block_cells(v, st, ls, l, act, init, sizeof act);
+        shape[0] = '\0';
+        if (sh) vp_shape_text(sh[l], shape, sizeof shape);
+        v[VP_COL_SHAPE].s = shape; /* empty only when out of memory */
+        v[VP_COL_PARAMS].i = sh ? (long long)vp_net_layer_params(&ls[l], l ? sh[l - 1] : in) : 0;
         v[VP_COL_THEORY_PRE_VAR].x = theory_pre ? theory_pre[l] : NAN;
         v[VP_COL_THEORY_GRAD_PRE_VAR].x = theory_grad ? theory_grad[l] : NAN;
         v[VP_COL_THEORY_CHI].x = theory_chi ? theory_chi[l] : NAN;
         v[VP_COL_THEORY_PRE_CORR].x = theory_corr ? theory_corr[l] : NAN;
         put_row(f, VP_CSV_LAYERS, v, flags | VP_CSV_WITH_BLOCKS, run);
     }
+    free(sh);
 }
 
 void vp_csv_runs_header(FILE *f, int theory, int nsweep, char *const *sweep_keys)
