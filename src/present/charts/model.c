@@ -408,6 +408,18 @@ vp_status ck_model_build(ck_exper *e, vp_err *err)
         vp_table_num(l, i, cv, &v, NULL);
         e->lrow_var[i] = e->pos[(int)v];
     }
+    /* A block network's rows name their layer's type (core/net.h's spelling). */
+    int ct = vp_table_find_col(l, VP_COL_TYPE);
+    if (ct >= 0) {
+        if (!(e->lrow_type = malloc((nr + 1) * sizeof *e->lrow_type))) return vp_fail(err, VP_ERR_NOMEM, "out of memory");
+        for (size_t i = 0; i < nr; i++) {
+            vp_layer_kind k = vp_layer_kind_find(vp_table_cell(l, i, (size_t)ct));
+            if (k == VP_LAYER_KIND_COUNT)
+                return vp_fail(err, VP_ERR_DATA, "%s:%zu: column 'type': '%s' is not a layer type", vp_table_name(l),
+                               vp_table_line(l, i), vp_table_cell(l, i, (size_t)ct));
+            e->lrow_type[i] = (int)k;
+        }
+    }
     if ((s = fill_sweep_values(e, err)) || (s = make_labels(e, err)) || (s = choose_colours(e, err))) return s;
     count_completed(e);
     make_subtitle(e);
@@ -450,6 +462,7 @@ void ck_model_free(ck_exper *e)
     free(e->sweepval);
     free(e->lrow_var);
     free(e->lrow_layer);
+    free(e->lrow_type);
     free(e->charts);
     ck_jobs_free(e);
 }
