@@ -151,6 +151,8 @@ vp_status ck_draw_heatmap(ck_exper *e, const ck_chart *c, vp_err *err);
 vp_status ck_draw_phase(ck_exper *e, const ck_chart *c, vp_err *err);
 vp_status ck_draw_overview(ck_exper *e, const ck_chart *c, vp_err *err);
 vp_status ck_draw_jacobian(ck_exper *e, const ck_chart *c, vp_err *err);
+/* spp.c: the Signal Propagation Plot of a residual network's blocks */
+vp_status ck_draw_spp_residual(ck_exper *e, const ck_chart *c, vp_err *err);
 /* training.c: the charts of a config with "train" */
 vp_status ck_draw_train_loss(ck_exper *e, const ck_chart *c, vp_err *err);
 vp_status ck_draw_train_acc(ck_exper *e, const ck_chart *c, vp_err *err);
