@@ -369,44 +369,28 @@ static void residual_cfg(char *buf, size_t len, const char *norm, double alpha, 
              norm, alpha, init2);
 }
 
-/* Pre-norm: Var of the stream 1 + 2l (linear), every row within 6 SE; gradients with
- * W = 12, n = 512. */
-Test(theory_blocks_e2e, prenorm_stack_linear, .timeout = 300)
+/* Run the 6-block residual stack (width 512: W = 12 weight layers) and check every row:
+ * forward within 6 SE, gradients with the bias 4 W / n. */
+static void residual_stack(const char *norm, double alpha, const char *init2)
 {
     char cfg[1200];
-    residual_cfg(cfg, sizeof cfg, "\"norm\":\"pre\",", 1.0, "he_normal");
+    residual_cfg(cfg, sizeof cfg, norm, alpha, init2);
+    int nl = 6 * (*norm ? 4 : 3);
     row_acc r[24];
-    run_ratios(cfg, r, 24);
-    for (int l = 0; l < 24; l++) {
+    run_ratios(cfg, r, nl);
+    for (int l = 0; l < nl; l++) {
         agree(r, l, 0, 0);
         agree(r, l, 1, 4.0 * 12 / 512);
     }
 }
+
+/* Pre-norm: Var of the stream 1 + 2l (linear). */
+Test(theory_blocks_e2e, prenorm_stack_linear, .timeout = 300) { residual_stack("\"norm\":\"pre\",", 1.0, "he_normal"); }
 
 /* Post-norm: LN(x + f(x)) resets the stream to ~1 after every block, the residual row
  * (before its norm) is at ~3. */
-Test(theory_blocks_e2e, postnorm_stack_reset, .timeout = 300)
-{
-    char cfg[1200];
-    residual_cfg(cfg, sizeof cfg, "\"norm\":\"post\",", 1.0, "he_normal");
-    row_acc r[24];
-    run_ratios(cfg, r, 24);
-    for (int l = 0; l < 24; l++) {
-        agree(r, l, 0, 0);
-        agree(r, l, 1, 4.0 * 12 / 512);
-    }
-}
+Test(theory_blocks_e2e, postnorm_stack_reset, .timeout = 300) { residual_stack("\"norm\":\"post\",", 1.0, "he_normal"); }
 
 /* Un-normalized x + 0.5 f(x) with a variance-preserving He branch (relu he_normal, then
  * linear lecun_normal): geometric growth (1 + alpha^2)^l = 1.25^l. */
-Test(theory_blocks_e2e, unnormalized_relu_geometric, .timeout = 300)
-{
-    char cfg[1200];
-    residual_cfg(cfg, sizeof cfg, "", 0.5, "lecun_normal");
-    row_acc r[18];
-    run_ratios(cfg, r, 18);
-    for (int l = 0; l < 18; l++) {
-        agree(r, l, 0, 0);
-        agree(r, l, 1, 4.0 * 12 / 512);
-    }
-}
+Test(theory_blocks_e2e, unnormalized_relu_geometric, .timeout = 300) { residual_stack("", 0.5, "lecun_normal"); }

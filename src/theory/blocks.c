@@ -291,7 +291,7 @@ vp_status vp_theory_net_predictions(const vp_theory_ctx *ctxp, const vp_theory_n
 {
     int n = in->n;
     vp_theory_ctx own;
-    vp_status s;
+    vp_status s = VP_OK;
     if (!ctxp) {
         if ((s = vp_theory_ctx_init(&own, err)) != VP_OK) return s;
         ctxp = &own;
@@ -307,7 +307,7 @@ vp_status vp_theory_net_predictions(const vp_theory_ctx *ctxp, const vp_theory_n
     double *snap = malloc((size_t)n * sizeof *snap);
     int *first = malloc((size_t)n * sizeof *first), *next = malloc((size_t)n * sizeof *next);
     double *mem = NULL, *q = NULL, *gz = NULL;
-    if (!np || !t || !off || !chi || !snap || !first || !next) goto nomem;
+    if (!np || !t || !off || !chi || !snap || !first || !next) { s = vp_fail(err, VP_ERR_NOMEM, "out of memory"); goto end; }
     for (int i = 0; i < n; i++) first[i] = -1;
     for (int r = n - 1; r >= 0; r--)
         if (in->ls[r].kind == VP_LAYER_RESIDUAL && in->ls[r].skip + 1 < n) {
@@ -326,7 +326,7 @@ vp_status vp_theory_net_predictions(const vp_theory_ctx *ctxp, const vp_theory_n
     mem = calloc(3 * tot, sizeof *mem);
     q = calloc(tot, sizeof *q); /* q maps of dense/conv layers at their output's offset */
     gz = malloc(maxp * sizeof *gz);
-    if (!mem || !q || !gz) goto nomem;
+    if (!mem || !q || !gz) { s = vp_fail(err, VP_ERR_NOMEM, "out of memory"); goto end; }
     for (int k = 0; k <= n; k++)
         t[k] = (tensor){ np[k], mem + off[k], mem + tot + off[k], mem + 2 * tot + off[k] };
     memcpy(t[0].s, in->in_s, (size_t)np[0] * sizeof *t[0].s);
@@ -346,19 +346,9 @@ vp_status vp_theory_net_predictions(const vp_theory_ctx *ctxp, const vp_theory_n
         for (int r = first[i]; r >= 0; r = next[r])
             chi[r] = (avg(t[i].g, np[i]) - snap[r]) / avg(t[r + 1].g, np[r + 1]);
     }
-    free(np);
-    free(t);
-    free(off);
-    if (!chi_out) free(chi);
-    free(snap);
-    free(first);
-    free(next);
-    free(mem);
-    free(q);
-    free(gz);
     if (e.st != VP_OK && err) *err = e.note;
-    return e.st;
-nomem:
+    s = e.st;
+end:
     free(np);
     free(t);
     free(off);
@@ -369,5 +359,5 @@ nomem:
     free(mem);
     free(q);
     free(gz);
-    return vp_fail(err, VP_ERR_NOMEM, "out of memory");
+    return s;
 }
