@@ -128,7 +128,7 @@ vp_status vp_frag_write(const vp_job *j, int r, const vp_variant *var, const vp_
     vp_status s;
 
     if ((s = frag_begin(&fs, err))) return s;
-    if (bst) vp_csv_block_rows(fs.mem, &cr, var->L, bst, var->net->ls, j->theory);
+    if (bst) vp_csv_block_rows(fs.mem, &cr, var->L, bst, var->net->ls, var->net->in, j->theory, tpre, tgrad, tchi, tcorr);
     else vp_csv_layers_rows(fs.mem, &cr, var->L, st, j->theory, tpre, tgrad, tchi, tcorr);
     if ((s = frag_end(j, r, vp_csv_layout_get(VP_CSV_LAYERS)->part, &fs, err))) return s;
 

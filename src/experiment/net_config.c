@@ -361,7 +361,6 @@ vp_status vp_cfg_net_layers(vp_cfg_ctx *c, const cJSON *root, const cJSON *net, 
     ns->layers_json = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(net, "layers"));
     if (!ns->layers_json) { s = vp_fail(c->err, VP_ERR_NOMEM, "out of memory"); goto fail; }
     v->net = ns;
-    v->theory = 0; /* no mean-field prediction for block networks yet: theory cells stay empty */
     return VP_OK;
 fail:
     for (int i = 0; i < b.n; i++) free(b.ls[i].path);

@@ -38,6 +38,13 @@ typedef struct {
 vp_status vp_predict_run(const vp_theory_ctx *ctx, const vp_variant *var, const vp_mlp *m, const double *x,
                          vp_prediction *out, vp_err *err);
 
+/* The same for a block network (var->net; experiment/predict_net.c, theory/blocks.h):
+ * pre, grad, chi per layer from the layer list and the run's input batch x (B x C H W);
+ * corr and the runs.csv quantities (chi1, xi_c, xi_grad, c_star) are NaN -- a list of
+ * blocks has no fixed point to take them at. Fails only on VP_ERR_NOMEM. */
+vp_status vp_predict_net(const vp_theory_ctx *ctx, const vp_variant *var, const double *x, vp_prediction *out,
+                         vp_err *err);
+
 /* Phase diagram (Poole et al. 2016, Schoenholz et al. 2017): when the sweep is over
  * network.init.sigma_w and network.init.sigma_b of mean_field (in either order), the order-to-chaos line
  * chi_1 = 1 as (sigma_w, sigma_b) points over the swept sigma_b range; points where

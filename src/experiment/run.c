@@ -166,9 +166,11 @@ static vp_status run_input(const vp_job *j, const vp_variant *var, uint64_t seed
 }
 
 /* A run of a block network (network.layers): its net made for the run, the forward
- * and backward pass, one layers.csv row per layer output. The ratios are of the last
+ * and backward pass, one layers.csv row per layer output, and the mean-field
+ * predictions beside them (vp_predict_net: the per-layer cells; runs.csv's theory
+ * cells stay empty -- a block list has no fixed point). The ratios are of the last
  * layer's output to the first's (activations) and the first's gradient to the
- * last's; no depth scale or theory yet. */
+ * last's; no depth scale yet. */
 static vp_status run_blocks(vp_job *j, int r, vp_worker *w, int *drew, vp_err *err)
 {
     const vp_experiment *e = j->e;
@@ -179,7 +181,8 @@ static vp_status run_blocks(vp_job *j, int r, vp_worker *w, int *drew, vp_err *e
     vp_net *t = NULL;
     vp_train_out tout = { .diverged_step = 0 };
     vp_block_stats *st = calloc((size_t)var->L, sizeof *st);
-    vp_status s = st ? VP_OK : vp_fail(err, VP_ERR_NOMEM, "out of memory");
+    double *th = var->theory ? malloc(4 * (size_t)var->L * sizeof *th) : NULL;
+    vp_status s = st && (th || !var->theory) ? VP_OK : vp_fail(err, VP_ERR_NOMEM, "out of memory");
     *drew = 1;
     if (!s) s = vp_net_create(&t, var->net->ls, var->net->n, var->net->in, var->batch, var->prec, err);
     if (!s) {
@@ -200,15 +203,19 @@ static vp_status run_blocks(vp_job *j, int r, vp_worker *w, int *drew, vp_err *e
             sum.nonfinite += st[l].s.nonfinite;
             sum.subnormal += st[l].s.subnormal;
         }
-        if (var->train.on) s = vp_train_one(j, r, &tout, err); /* core/net_train.h through train_run.c */
+        vp_prediction pr = { .pre = th, .grad = th + L, .chi = th + 2 * (size_t)L, .corr = th + 3 * (size_t)L };
+        if (th && !(s = vp_predict_net(&j->tctx, var, w->x, &pr, err)) && pr.partial) theory_note(j, r, v, seed, &pr.note);
+        if (!s && var->train.on) s = vp_train_one(j, r, &tout, err); /* core/net_train.h through train_run.c */
         if (!s)
-            s = vp_frag_write(j, r, var, NULL, st, NULL, NULL, NULL, NULL, NULL, NULL, NULL, var->train.on ? &tout : NULL,
-                              &sum, vp_job_now() - t0, err);
+            s = vp_frag_write(j, r, var, NULL, st, th ? pr.pre : NULL, th ? pr.grad : NULL, th ? pr.chi : NULL,
+                              th ? pr.corr : NULL, NULL, NULL, NULL, var->train.on ? &tout : NULL, &sum,
+                              vp_job_now() - t0, err);
         if (!s) j->sums[r] = sum;
     }
     if (s) vp_err_prefix(err, "run %d (variant %d, seed %llu)", r, v, (unsigned long long)seed);
     vp_net_free(t);
     free(st);
+    free(th);
     vp_train_out_free(&tout);
     return s;
 }

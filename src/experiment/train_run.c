@@ -204,8 +204,7 @@ static vp_status probe(trun *tr, long step, vp_err *err)
     if (tr->nt) { /* one row per layer (the last is the readout); no histograms */
         vp_status s = vp_net_trainer_probe(tr->nt, tr->px, tr->py, tr->P, tr->bst, err);
         if (s) return s;
-        for (int i = 0; i < L; i++) tr->st[i] = tr->bst[i].s;
-        vp_csv_layers_train_rows(file_of(tr, VP_CSV_LAYERS_TRAIN), &tr->cr, step, L, tr->st);
+        vp_csv_layers_train_block_rows(file_of(tr, VP_CSV_LAYERS_TRAIN), &tr->cr, step, L, tr->bst, tr->var->net->ls);
         return VP_OK;
     }
     vp_status s = vp_trainer_probe(tr->t, tr->px, tr->py, tr->P, tr->st, tr->hist, err);

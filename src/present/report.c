@@ -5,6 +5,7 @@
 #include "results/summary.h"
 #include "results/table.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -327,6 +328,69 @@ static vp_status training_section(FILE *f, const char *results_dir, const vp_tab
     return s;
 }
 
+/* "## Network" (a block network: layers.csv has the block columns): the layers of the
+ * first run as a table -- path, type, output shape, parameters -- with the total, then
+ * the variants whose network differs from it (a swept repeat count, say) with their
+ * layer and parameter counts. */
+static vp_status network_section(FILE *f, const char *results_dir, vp_err *err)
+{
+    char path[4096];
+    vp_table *t = NULL;
+    vp_status s = vp_path_join(path, sizeof path, results_dir, VP_FILE_LAYERS, err);
+    if (s || (s = vp_table_load(path, &t, err))) return s;
+    size_t cv, cl, cb, ct, csh, cp, nr = vp_table_nrows(t);
+    if (vp_table_find_col(t, VP_COL_BLOCK) < 0 || vp_table_find_col(t, VP_COL_PARAMS) < 0 || nr == 0) {
+        vp_table_free(t); /* a plain stack, or a folder from before the block columns */
+        return VP_OK;
+    }
+    if ((s = vp_table_require_col(t, VP_COL_VARIANT, &cv, err)) || (s = vp_table_require_col(t, VP_COL_LAYER, &cl, err)) ||
+        (s = vp_table_require_col(t, VP_COL_BLOCK, &cb, err)) || (s = vp_table_require_col(t, VP_COL_TYPE, &ct, err)) ||
+        (s = vp_table_require_col(t, VP_COL_SHAPE, &csh, err)) || (s = vp_table_require_col(t, VP_COL_PARAMS, &cp, err))) {
+        vp_table_free(t);
+        return s;
+    }
+    fputs("## Network\n\nThe block network (network.layers) as varprop flattened it: one row per layer output of "
+          "layers.csv (block = its path, output shape per example, parameters = weights and biases).\n\n"
+          "| layer | block | type | output shape | parameters |\n|---|---|---|---|---|\n", f);
+    /* A run's rows are consecutive and its layers count up from 1. */
+    long id = 0, prev = 0, layer = 0, pr = 0, n = 0, total = 0, n0 = 0, total0 = 0, last_noted = -1;
+    int runs = 0, noted = 0;
+    for (size_t r = 0; r <= nr && !s; r++) {
+        if (r < nr && ((s = vp_table_int(t, r, cl, 1, VP_LAYER_MAX, &layer, err)) ||
+                       (s = vp_table_int(t, r, cp, 0, LONG_MAX, &pr, err))))
+            break;
+        if (r > 0 && (r == nr || layer <= prev)) { /* run `runs` ended at row r - 1 */
+            if (runs++ == 0) {
+                fprintf(f, "| | **total** | | | **%ld** |\n\n", total);
+                n0 = n;
+                total0 = total;
+            } else if ((n != n0 || total != total0) && id != last_noted) {
+                fprintf(f, "%s variant %ld: %ld layers, %ld parameters", noted++ ? ";" : "Variants with another network:",
+                        id, n, total);
+                last_noted = id;
+            }
+            n = total = 0;
+        }
+        if (r == nr) break;
+        if ((s = vp_table_int(t, r, cv, 0, VP_VARIANT_MAX, &id, err))) break;
+        prev = layer;
+        n++;
+        total += pr;
+        if (runs == 0) {
+            fprintf(f, "| %ld | ", layer);
+            md_text(f, vp_table_cell(t, r, cb));
+            fputs(" | ", f);
+            md_text(f, vp_table_cell(t, r, ct));
+            fputs(" | ", f);
+            md_text(f, vp_table_cell(t, r, csh));
+            fprintf(f, " | %ld |\n", pr);
+        }
+    }
+    if (noted) fputs(".\n\n", f);
+    vp_table_free(t);
+    return s;
+}
+
 vp_status vp_report_write(const char *results_dir, const char *plots_dir,
                           const vp_report_chart *charts, size_t n, vp_err *err)
 {
@@ -365,6 +429,7 @@ vp_status vp_report_write(const char *results_dir, const char *plots_dir,
     md_text(f, results_dir);
     fputs(". Everything below was drawn from its CSV files.\n\n## Summary\n\n", f);
     if ((s = summary_table(f, runs, &sum, cfg, err))) goto end;
+    if ((s = network_section(f, results_dir, err))) goto end;
     if ((s = training_section(f, results_dir, runs, &sum, err))) goto end;
 
     fputs("## Charts\n\n", f);

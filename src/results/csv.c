@@ -3,6 +3,7 @@
 #include "results/csv.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/param.h"
@@ -151,22 +152,64 @@ void vp_csv_layers_rows(FILE *f, const vp_csv_run *run, int L, const vp_layer_st
     }
 }
 
+/* The activation and initializer labels of a block-network layer: its own (dense,
+ * conv2d), empty for layers without weights. */
+static void block_labels(const vp_layer_spec *l, char *act, char *init, size_t len)
+{
+    act[0] = init[0] = '\0';
+    if (!vp_layer_has_weights(l->kind)) return;
+    vp_act_label(&l->act, act, len);
+    if (l->wdraw == VP_WDRAW_DELTA_ORTHOGONAL) {
+        if (l->delta_gain == 1.0) snprintf(init, len, "delta_orthogonal");
+        else snprintf(init, len, "delta_orthogonal(gain=%.9g)", l->delta_gain);
+    } else {
+        vp_init_label(&l->winit, init, len);
+    }
+}
+
+/* The cells of block-network layer l beyond its statistics: its labels (act, init:
+ * buffers of len), path, type and residual columns. */
+static void block_cells(cell *v, const vp_block_stats *st, const vp_layer_spec *ls, int l, char *act, char *init,
+                        size_t len)
+{
+    layer_cells(v, &st[l].s);
+    block_labels(&ls[l], act, init, len);
+    v[VP_COL_ACTIVATION].s = act;
+    v[VP_COL_INIT].s = init;
+    v[VP_COL_BLOCK].s = ls[l].path ? ls[l].path : "";
+    v[VP_COL_TYPE].s = vp_layer_kind_name(ls[l].kind);
+    v[VP_COL_BRANCH_VAR].x = st[l].branch_var;
+    v[VP_COL_SKIP_VAR].x = st[l].skip_var;
+    v[VP_COL_BRANCH_SKIP_RATIO].x = st[l].branch_skip_ratio;
+}
+
 void vp_csv_block_rows(FILE *f, const vp_csv_run *run, int n, const vp_block_stats *st, const vp_layer_spec *ls,
-                       int flags)
+                       vp_shape in, int flags, const double *theory_pre, const double *theory_grad,
+                       const double *theory_chi, const double *theory_corr)
 {
     cell v[VP_COL_COUNT];
+    char act[256], init[256], shape[96];
+    vp_shape *sh = malloc((size_t)n * sizeof *sh);
+    int bad;
+    vp_err e;
+    if (sh && vp_net_shapes(ls, n, in, sh, &bad, &e)) { /* the config checked them */
+        free(sh);
+        sh = NULL;
+    }
     run_cells(v, run);
     for (int l = 0; l < n; l++) {
-        layer_cells(v, &st[l].s);
-        v[VP_COL_BLOCK].s = ls[l].path ? ls[l].path : "";
-        v[VP_COL_TYPE].s = vp_layer_kind_name(ls[l].kind);
-        v[VP_COL_BRANCH_VAR].x = st[l].branch_var;
-        v[VP_COL_SKIP_VAR].x = st[l].skip_var;
-        v[VP_COL_BRANCH_SKIP_RATIO].x = st[l].branch_skip_ratio;
-        v[VP_COL_THEORY_PRE_VAR].x = v[VP_COL_THEORY_GRAD_PRE_VAR].x = v[VP_COL_THEORY_CHI].x = NAN;
-        v[VP_COL_THEORY_PRE_CORR].x = NAN;
+        block_cells(v, st, ls, l, act, init, sizeof act);
+        shape[0] = '\0';
+        if (sh) vp_shape_text(sh[l], shape, sizeof shape);
+        v[VP_COL_SHAPE].s = shape; /* empty only when out of memory */
+        v[VP_COL_PARAMS].i = sh ? (long long)vp_net_layer_params(&ls[l], l ? sh[l - 1] : in) : 0;
+        v[VP_COL_THEORY_PRE_VAR].x = theory_pre ? theory_pre[l] : NAN;
+        v[VP_COL_THEORY_GRAD_PRE_VAR].x = theory_grad ? theory_grad[l] : NAN;
+        v[VP_COL_THEORY_CHI].x = theory_chi ? theory_chi[l] : NAN;
+        v[VP_COL_THEORY_PRE_CORR].x = theory_corr ? theory_corr[l] : NAN;
         put_row(f, VP_CSV_LAYERS, v, flags | VP_CSV_WITH_BLOCKS, run);
     }
+    free(sh);
 }
 
 void vp_csv_runs_header(FILE *f, int theory, int nsweep, char *const *sweep_keys)
@@ -284,6 +327,19 @@ void vp_csv_layers_train_rows(FILE *f, const vp_csv_run *run, long step, int n, 
     for (int l = 0; l < n; l++) {
         layer_cells(v, &st[l]);
         put_row(f, VP_CSV_LAYERS_TRAIN, v, 0, run);
+    }
+}
+
+void vp_csv_layers_train_block_rows(FILE *f, const vp_csv_run *run, long step, int n, const vp_block_stats *st,
+                                    const vp_layer_spec *ls)
+{
+    cell v[VP_COL_COUNT];
+    char act[256], init[256];
+    run_cells(v, run);
+    v[VP_COL_STEP].i = step;
+    for (int l = 0; l < n; l++) {
+        block_cells(v, st, ls, l, act, init, sizeof act);
+        put_row(f, VP_CSV_LAYERS_TRAIN, v, VP_CSV_WITH_BLOCKS, run);
     }
 }
 

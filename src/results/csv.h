@@ -66,10 +66,14 @@ void vp_csv_layers_rows(FILE *f, const vp_csv_run *run, int L, const vp_layer_st
                         const double *theory_corr);
 
 /* layers.csv rows of a block network (core/net.h): one per layer output, with its
- * block path (ls[l].path) and type and the residual columns; theory cells empty. flags as
- * vp_csv_header's (VP_CSV_WITH_BLOCKS implied). */
+ * block path (ls[l].path), type, output shape and parameter count (from the input shape
+ * `in`) and the residual columns; `activation` and `init` are
+ * the layer's own (dense, conv2d: vp_act_label / vp_init_label, delta_orthogonal(gain=g);
+ * other layers: empty), not run->activation/init. theory_*: as vp_csv_layers_rows (NULL:
+ * empty cells). flags as vp_csv_header's (VP_CSV_WITH_BLOCKS implied). */
 void vp_csv_block_rows(FILE *f, const vp_csv_run *run, int n, const vp_block_stats *st, const vp_layer_spec *ls,
-                       int flags);
+                       vp_shape in, int flags, const double *theory_pre, const double *theory_grad,
+                       const double *theory_chi, const double *theory_corr);
 
 void vp_csv_runs_header(FILE *f, int theory, int nsweep, char *const *sweep_keys);
 /* flags as vp_csv_header's. */
@@ -95,6 +99,10 @@ void vp_csv_eval_row(FILE *f, const vp_csv_run *run, long epoch, double test_los
                      double train_acc);
 /* layers_train.csv: the n layers' statistics of the probe after `step` updates. */
 void vp_csv_layers_train_rows(FILE *f, const vp_csv_run *run, long step, int n, const vp_layer_stats *st);
+/* layers_train.csv rows of a block network: as vp_csv_block_rows' (the layer's own labels,
+ * block, type, the residual columns), without theory. */
+void vp_csv_layers_train_block_rows(FILE *f, const vp_csv_run *run, long step, int n, const vp_block_stats *st,
+                                    const vp_layer_spec *ls);
 /* hist_train.csv: one histogram of the probe after `step` updates. */
 void vp_csv_hist_train_rows(FILE *f, const vp_csv_run *run, long step, int layer, const char *quantity,
                             const vp_histogram *h);

@@ -173,6 +173,10 @@ static const vp_column COLUMNS[VP_COL_COUNT] = {
     [VP_COL_BRANCH_SKIP_RATIO] = { .name = "branch_skip_ratio", .kind = VP_KIND_OPT_REAL, .unit = "", .blocks = 1,
                                    .meaning = "residual rows: alpha^2 branch_var / skip_var, the variance the block adds "
                                               "relative to what it carries (empty elsewhere)" },
+    [VP_COL_SHAPE] = { .name = "shape", .kind = VP_KIND_TEXT, .unit = "", .blocks = 1,
+                       .meaning = "the layer's output per example: [C, H, W], or [n] when flat" },
+    [VP_COL_PARAMS] = { .name = "params", .kind = VP_KIND_INT, .unit = "parameters", .blocks = 1,
+                        .meaning = "weights and biases of the layer (dense, conv2d; 0 for the others)" },
 };
 
 const vp_column *vp_column_get(vp_col c) { return &COLUMNS[c]; }
@@ -182,7 +186,7 @@ const char *vp_col_name(vp_col c) { return COLUMNS[c].name; }
 
 static const vp_col LAYERS_COLS[] = {
     VP_COL_VARIANT, VP_COL_ACTIVATION, VP_COL_INIT, VP_COL_SEED, VP_COL_LAYER, VP_COL_BLOCK, VP_COL_TYPE,
-    VP_COL_FAN_IN, VP_COL_FAN_OUT,
+    VP_COL_SHAPE, VP_COL_PARAMS, VP_COL_FAN_IN, VP_COL_FAN_OUT,
     VP_COL_PRE_MEAN, VP_COL_PRE_VAR, VP_COL_POST_MEAN, VP_COL_POST_VAR, VP_COL_GRAD_PRE_VAR,
     VP_COL_GRAD_POST_VAR, VP_COL_WGRAD_VAR, VP_COL_UNIT_SQ_MEAN, VP_COL_UNIT_VAR, VP_COL_DEAD_FRAC,
     VP_COL_SATURATED_FRAC, VP_COL_NONFINITE, VP_COL_SUBNORMAL, VP_COL_THEORY_PRE_VAR, VP_COL_THEORY_GRAD_PRE_VAR,
@@ -205,12 +209,15 @@ static const vp_col TRAIN_COLS[] = { VP_COL_VARIANT, VP_COL_ACTIVATION, VP_COL_I
 static const vp_col EVAL_COLS[] = { VP_COL_VARIANT, VP_COL_ACTIVATION, VP_COL_INIT, VP_COL_SEED, VP_COL_EPOCH,
                                     VP_COL_TEST_LOSS, VP_COL_TEST_ACC, VP_COL_TRAIN_ACC };
 /* layers.csv's measured columns with the step after the seed (no theory: the mean-field
- * predictions are of the network at initialization, which layers.csv holds). */
+ * predictions are of the network at initialization, which layers.csv holds); the block
+ * columns for block networks, as in layers.csv. */
 static const vp_col LAYERS_TRAIN_COLS[] = {
-    VP_COL_VARIANT, VP_COL_ACTIVATION, VP_COL_INIT, VP_COL_SEED, VP_COL_STEP, VP_COL_LAYER, VP_COL_FAN_IN,
+    VP_COL_VARIANT, VP_COL_ACTIVATION, VP_COL_INIT, VP_COL_SEED, VP_COL_STEP, VP_COL_LAYER, VP_COL_BLOCK,
+    VP_COL_TYPE, VP_COL_FAN_IN,
     VP_COL_FAN_OUT, VP_COL_PRE_MEAN, VP_COL_PRE_VAR, VP_COL_POST_MEAN, VP_COL_POST_VAR, VP_COL_GRAD_PRE_VAR,
     VP_COL_GRAD_POST_VAR, VP_COL_WGRAD_VAR, VP_COL_UNIT_SQ_MEAN, VP_COL_UNIT_VAR, VP_COL_DEAD_FRAC,
-    VP_COL_SATURATED_FRAC, VP_COL_NONFINITE, VP_COL_SUBNORMAL, VP_COL_PRE_CORR,
+    VP_COL_SATURATED_FRAC, VP_COL_NONFINITE, VP_COL_SUBNORMAL, VP_COL_PRE_CORR, VP_COL_BRANCH_VAR,
+    VP_COL_SKIP_VAR, VP_COL_BRANCH_SKIP_RATIO,
 };
 static const vp_col HIST_TRAIN_COLS[] = {
     VP_COL_VARIANT, VP_COL_SEED, VP_COL_STEP, VP_COL_LAYER, VP_COL_QUANTITY, VP_COL_BIN_LO, VP_COL_BIN_HI,

@@ -157,6 +157,8 @@ typedef enum {
     VP_COL_BRANCH_VAR,
     VP_COL_SKIP_VAR,
     VP_COL_BRANCH_SKIP_RATIO,
+    VP_COL_SHAPE,
+    VP_COL_PARAMS,
     VP_COL_COUNT
 } vp_col;
 

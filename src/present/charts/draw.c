@@ -49,6 +49,14 @@ static const ck_chart CHARTS[] = {
                  "units (channels) of a unit's squared batch mean (left of each pair) and of a unit's batch variance "
                  "(right), median over seeds, log axis. A squared mean that grows to rival the variance is a mean shift: "
                  "the units share an offset and the examples look more and more alike with depth." },
+    { .stem = "spp_residual", .source = VP_CSV_LAYERS, .draw = ck_draw_spp_residual,
+      .title = "Signal propagation plot of the residual blocks",
+      .caption = "Brock et al. 2021's Signal Propagation Plot of a residual network: per residual block (x = its index "
+                 "in the network), the average squared channel mean (left) and the average channel variance (middle) "
+                 "of the block's output, the stream x + α f(x), and the variance of the branch output f(x) before α "
+                 "(right; over all its entries, where Brock et al. average per channel). Median over seeds, seed range "
+                 "shaded, log axes. Un-normalized blocks grow the stream geometrically, pre-norm ones linearly, "
+                 "post-norm ones keep it at 1." },
     { .stem = "dead_saturated", .source = VP_CSV_LAYERS, .draw = ck_draw_lines, .axis = CK_AXIS_UNIT,
       .column = VP_COL_DEAD_FRAC, .theory = VP_COL_NONE, .ylabel = "fraction of units", .what = "dead units",
       .column2 = VP_COL_SATURATED_FRAC, .ylabel2 = "fraction of entries", .what2 = "saturated entries",

@@ -309,6 +309,34 @@ size_t ck_style_key(const ck_exper *e, const int *has, ck_sbuf *b, size_t *maxle
     return n;
 }
 
+/* The marker of each layer type in the by-layer charts of a block network: filled
+ * shapes for the layers with weights, open ones for the rest (gnuplot point types). */
+static const int BLOCK_PT[VP_LAYER_KIND_COUNT] = {
+    [VP_LAYER_DENSE] = 7,     /* filled circle */
+    [VP_LAYER_CONV2D] = 5,    /* filled square */
+    [VP_LAYER_MAXPOOL2D] = 8, /* open triangle */
+    [VP_LAYER_AVGPOOL2D] = 10,/* open triangle, down */
+    [VP_LAYER_FLATTEN] = 1,   /* plus */
+    [VP_LAYER_LAYERNORM] = 12,/* open diamond */
+    [VP_LAYER_BATCHNORM] = 4, /* open square */
+    [VP_LAYER_RMSNORM] = 2,   /* cross */
+    [VP_LAYER_RESIDUAL] = 6,  /* open circle */
+};
+
+int ck_block_pt(int k) { return k >= 0 && k < VP_LAYER_KIND_COUNT ? BLOCK_PT[k] : 0; }
+
+size_t ck_block_key(const int *present, ck_sbuf *b, size_t *maxlen)
+{
+    size_t n = 0;
+    for (int k = 0; k < VP_LAYER_KIND_COUNT; k++) {
+        if (!present[k]) continue;
+        const char *name = vp_layer_kind_name((vp_layer_kind)k);
+        ck_printf(b, "%sNaN with points pt %d ps 1.2 lc rgb '#444444' title '%s'", n++ ? ", " : "", BLOCK_PT[k], name);
+        if (strlen(name) > *maxlen) *maxlen = strlen(name);
+    }
+    return n;
+}
+
 /* ---- data files and rendering ---- */
 
 vp_status ck_dat_open(const ck_exper *e, const ck_chart *c, vp_afile *af, vp_err *err)

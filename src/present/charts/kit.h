@@ -33,6 +33,7 @@
 #include <cjson/cJSON.h>
 #include "base/err.h"
 #include "base/fsutil.h"
+#include "core/net.h"
 #include "present/plot.h"
 #include "present/report.h"
 #include "results/results.h"
@@ -90,6 +91,7 @@ typedef struct {
     size_t nsweep;
     const char **sweepval; /* nvar * nsweep cells, borrowed ("" if unknown) */
     int *lrow_var, *lrow_layer; /* per layers.csv row: variant index, layer */
+    int *lrow_type;       /* per layers.csv row of a block network: its vp_layer_kind; NULL for a plain stack */
     int nlayer;
     size_t nseeds;        /* the config's seeds */
     size_t seeds_lo, seeds_hi; /* fewest and most completed seeds of a variant (runs.csv) */
@@ -149,6 +151,8 @@ vp_status ck_draw_heatmap(ck_exper *e, const ck_chart *c, vp_err *err);
 vp_status ck_draw_phase(ck_exper *e, const ck_chart *c, vp_err *err);
 vp_status ck_draw_overview(ck_exper *e, const ck_chart *c, vp_err *err);
 vp_status ck_draw_jacobian(ck_exper *e, const ck_chart *c, vp_err *err);
+/* spp.c: the Signal Propagation Plot of a residual network's blocks */
+vp_status ck_draw_spp_residual(ck_exper *e, const ck_chart *c, vp_err *err);
 /* training.c: the charts of a config with "train" */
 vp_status ck_draw_train_loss(ck_exper *e, const ck_chart *c, vp_err *err);
 vp_status ck_draw_train_acc(ck_exper *e, const ck_chart *c, vp_err *err);
@@ -236,6 +240,12 @@ size_t ck_panel_curves(const ck_exper *e, int panel, const int *has, size_t *out
 void ck_note_subsets(const ck_exper *e, const int *has, char *notes, size_t len);
 /* Legend entries for the styles of the shown curves; returns their number. */
 size_t ck_style_key(const ck_exper *e, const int *has, ck_sbuf *b, size_t *maxlen, const char *kind);
+
+/* Block networks: the point type that marks layers of kind k (a vp_layer_kind) in the
+ * by-layer charts, and the legend entries ("NaN with points pt N title 'conv2d'") of
+ * the kinds present[k] != 0; returns their number. */
+int ck_block_pt(int k);
+size_t ck_block_key(const int *present, ck_sbuf *b, size_t *maxlen);
 
 /* ---- files (kit.c) ---- */
 

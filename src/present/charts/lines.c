@@ -3,7 +3,8 @@
  * dead_saturated): one panel per activation (and statistic), one curve per variant with
  * the median over seeds, the seed range shaded and the mean-field prediction dashed
  * (chart table: column, theory, ylabel, column2, ylabel2, axis). Every panel of a
- * statistic has the same y range. */
+ * statistic has the same y range. A block network's curves mark each layer's type with
+ * its own point type (ck_block_pt; the .dat's last column), named in the legend. */
 #include "present/charts/kit.h"
 
 #include <math.h>
@@ -23,12 +24,19 @@ typedef struct {
     size_t *panel_points; /* drawable points per statistic and panel (q * nact + a) */
     int band;             /* more than one seed and a legend: draw min-max bands */
     double ylo[NQ_MAX], yhi[NQ_MAX]; /* the drawn values' range, per statistic */
+    int *btype;           /* block network: per (variant, layer) bucket its layer type, -1 none; NULL otherwise */
+    int bpresent[VP_LAYER_KIND_COUNT]; /* the types drawn: one legend entry each */
 } line_ctx;
 
-/* The legend: curve styles (or the colour bar's extra entries), the theory and band marks. */
+/* The legend: curve styles (or the colour bar's extra entries), the layer types'
+ * markers of a block network, the theory and band marks. */
 static size_t line_key(const ck_exper *e, const line_ctx *c, int any_theory, ck_sbuf *b, size_t *maxlen)
 {
-    size_t nkey = e->colour_key < 0 ? ck_style_key(e, c->has_any, b, maxlen, "linespoints") : 0;
+    size_t nkey = e->colour_key < 0 ? ck_style_key(e, c->has_any, b, maxlen, c->btype ? "lines" : "linespoints") : 0;
+    if (c->btype) {
+        if (nkey) ck_printf(b, ", ");
+        nkey += ck_block_key(c->bpresent, b, maxlen);
+    }
     const char *sep = nkey ? ", " : "";
     if (any_theory) {
         ck_printf(b, "%sNaN with lines lc rgb '#444444' lw 1.5 dt 2 title 'theory (dashed)'", sep);
@@ -102,8 +110,14 @@ static void line_panel(ck_gp *p, const ck_exper *e, const line_ctx *c, ck_box bo
             ck_printf(b, "%s'%s.dat' index %zu using 1:3:4 with filledcurves %s fs transparent solid 0.15 noborder notitle",
                       sep, ch->stem, blk + curves[j], ck_lc(e, curves[j], lc, sizeof lc));
     for (size_t j = 0; j < k; j++, sep = ", ")
-        ck_printf(b, "%s'%s.dat' index %zu using 1:2 with linespoints %s pi %d notitle", sep, ch->stem, blk + curves[j],
-                  ck_lc(e, curves[j], lc, sizeof lc), pi);
+        if (c->btype) /* the layer types as point types (column 7) on a plain line */
+            ck_printf(b, "%s'%s.dat' index %zu using 1:2 with lines %s notitle, '%s.dat' index %zu using 1:2:7 with "
+                         "points pt variable ps 1.2 %s notitle",
+                      sep, ch->stem, blk + curves[j], ck_lc(e, curves[j], lc, sizeof lc), ch->stem, blk + curves[j],
+                      ck_lc(e, curves[j], lc, sizeof lc));
+        else
+            ck_printf(b, "%s'%s.dat' index %zu using 1:2 with linespoints %s pi %d notitle", sep, ch->stem,
+                      blk + curves[j], ck_lc(e, curves[j], lc, sizeof lc), pi);
     for (size_t j = 0; q == 0 && j < k; j++)
         if (c->has_theory[curves[j]])
             ck_printf(b, ", '%s.dat' index %zu using 1:5 with lines %s lw 1.5 dt 2 notitle", ch->stem, curves[j],
@@ -160,7 +174,7 @@ static void write_blocks(const ck_exper *e, line_ctx *c, size_t q, FILE *f, doub
         if (c->nq > 1) fprintf(f, "%s of ", c->name[q]);
         fprintf(f, "variant %d, %s", e->var[i].id, lab);
         if (ck_partial_seeds(e)) fprintf(f, " (%zu of %zu seeds completed)", e->var[i].seeds, e->nseeds);
-        fputs("\n# layer median min max theory n\n", f);
+        fputs(c->btype ? "\n# layer median min max theory n point_type\n" : "\n# layer median min max theory n\n", f);
         for (size_t l = 0; l < L; l++) {
             size_t bi = i * L + l;
             vp_stat m = vp_stat_of(val + off[bi], fillv[bi]), t = vp_stat_of(th + off[bi], fillt[bi]);
@@ -169,8 +183,11 @@ static void write_blocks(const ck_exper *e, line_ctx *c, size_t q, FILE *f, doub
             ck_put_num(f, m.lo);
             ck_put_num(f, m.hi);
             ck_put_num(f, t.med);
-            fprintf(f, " %zu\n", fillv[bi]);
+            fprintf(f, " %zu", fillv[bi]);
+            if (c->btype) fprintf(f, " %d", ck_block_pt(c->btype[bi]));
+            fputs("\n", f);
             if (fillv[bi]) {
+                if (c->btype && c->btype[bi] >= 0) c->bpresent[c->btype[bi]] = 1;
                 c->has[blk] = c->has_any[i] = 1;
                 c->panel_points[q * e->nact + (size_t)e->var[i].panel]++;
                 c->ylo[q] = fmin(c->ylo[q], m.lo);
@@ -246,6 +263,17 @@ vp_status ck_draw_lines(ck_exper *e, const ck_chart *ch, vp_err *err)
         goto end;
     }
     for (size_t r = 0; r < nr; r++) cnt[(size_t)e->lrow_var[r] * L + (size_t)e->lrow_layer[r] - 1]++;
+    if (e->lrow_type) { /* a layer's type: its first row's (every seed of a variant has the same network) */
+        if (!(c.btype = malloc((nb + 1) * sizeof *c.btype))) {
+            s = vp_fail(err, VP_ERR_NOMEM, "out of memory");
+            goto end;
+        }
+        for (size_t i = 0; i <= nb; i++) c.btype[i] = -1;
+        for (size_t r = 0; r < nr; r++) {
+            size_t bi = (size_t)e->lrow_var[r] * L + (size_t)e->lrow_layer[r] - 1;
+            if (c.btype[bi] < 0) c.btype[bi] = e->lrow_type[r];
+        }
+    }
     for (size_t i = 1; i <= nb; i++) off[i] = off[i - 1] + cnt[i - 1];
     if ((s = ck_dat_open(e, ch, &af, err))) goto end;
     const char *kept = ch->axis == CK_AXIS_LOG ? "finite positive" : "finite";
@@ -300,5 +328,6 @@ end:
     free(c.has_any);
     free(c.has_theory);
     free(c.panel_points);
+    free(c.btype);
     return s;
 }

@@ -17,9 +17,16 @@ static int str_index(const char **list, size_t n, const char *s)
     return -1;
 }
 
-/* Register variant `id` seen in row r of t (activation/init must agree). */
+/* Register variant `id` seen in row r of t (activation/init must agree). ca = ci =
+ * (size_t)-1: the row's labels are not the variant's (a block network's layers.csv rows
+ * carry each layer's own): only its id is checked. */
 static vp_status see_variant(ck_exper *e, const vp_table *t, size_t r, long id, size_t ca, size_t ci, vp_err *err)
 {
+    if (ca == (size_t)-1) {
+        if ((size_t)id < e->npos && e->pos[id] >= 0) return VP_OK;
+        return vp_fail(err, VP_ERR_DATA, "%s:%zu: variant %ld is not in %s", vp_table_name(t), vp_table_line(t, r), id,
+                       VP_FILE_RUNS);
+    }
     const char *act = vp_table_cell(t, r, ca), *init = vp_table_cell(t, r, ci);
     if ((size_t)id >= e->npos) {
         size_t n = (size_t)id + 1 > 2 * e->npos ? (size_t)id + 1 : 2 * e->npos;
@@ -64,6 +71,7 @@ static vp_status see_rows(ck_exper *e, const vp_table *t, vp_col extra, size_t *
         (s = vp_table_require_col(t, VP_COL_ACTIVATION, &ca, err)) ||
         (s = vp_table_require_col(t, VP_COL_INIT, &ci, err)) || (s = vp_table_require_col(t, extra, cx, err)))
         return s;
+    if (lrow_layer && vp_table_find_col(t, VP_COL_BLOCK) >= 0) ca = ci = (size_t)-1; /* per-layer labels */
     for (size_t i = 0; i < vp_table_nrows(t); i++) {
         long id, layer;
         if ((s = vp_table_int(t, i, cv, 0, VP_VARIANT_MAX, &id, err)) || (s = see_variant(e, t, i, id, ca, ci, err)))
@@ -400,6 +408,18 @@ vp_status ck_model_build(ck_exper *e, vp_err *err)
         vp_table_num(l, i, cv, &v, NULL);
         e->lrow_var[i] = e->pos[(int)v];
     }
+    /* A block network's rows name their layer's type (core/net.h's spelling). */
+    int ct = vp_table_find_col(l, VP_COL_TYPE);
+    if (ct >= 0) {
+        if (!(e->lrow_type = malloc((nr + 1) * sizeof *e->lrow_type))) return vp_fail(err, VP_ERR_NOMEM, "out of memory");
+        for (size_t i = 0; i < nr; i++) {
+            vp_layer_kind k = vp_layer_kind_find(vp_table_cell(l, i, (size_t)ct));
+            if (k == VP_LAYER_KIND_COUNT)
+                return vp_fail(err, VP_ERR_DATA, "%s:%zu: column 'type': '%s' is not a layer type", vp_table_name(l),
+                               vp_table_line(l, i), vp_table_cell(l, i, (size_t)ct));
+            e->lrow_type[i] = (int)k;
+        }
+    }
     if ((s = fill_sweep_values(e, err)) || (s = make_labels(e, err)) || (s = choose_colours(e, err))) return s;
     count_completed(e);
     make_subtitle(e);
@@ -442,6 +462,7 @@ void ck_model_free(ck_exper *e)
     free(e->sweepval);
     free(e->lrow_var);
     free(e->lrow_layer);
+    free(e->lrow_type);
     free(e->charts);
     ck_jobs_free(e);
 }

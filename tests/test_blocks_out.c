@@ -1,0 +1,186 @@
+/* The outputs of a block network beyond its measurements (issue 15): layers.csv's
+ * per-layer labels, shape and params columns and runs.csv's empty theory cells; the
+ * report's Network table; the block-type markers of the by-layer charts and the
+ * spp_residual chart, each checked against the CSV values they are drawn from; the
+ * block columns of layers_train.csv; and a plain stack that gets none of them. */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "experiment/config.h"
+#include "experiment/runner.h"
+#include "harness.h"
+#include "present/charts.h"
+#include "results/table.h"
+
+/* Run cfg into dir/res; with plots, draw dir/plots. */
+static void run_cfg(const char *dir, const char *cfg, int plots)
+{
+    char res[400], pl[400];
+    snprintf(res, sizeof res, "%s/res", dir);
+    vp_experiment *e;
+    vp_err err;
+    vp_config_opts co = { 0 };
+    cr_assert_eq(vp_config_parse(cfg, strlen(cfg), "blocks", &co, &e, &err), VP_OK, "%s", err.msg);
+    vp_runner_opts o = { res, 1, 0, 0, NULL, NULL, NULL, 0, NULL, NULL, NULL };
+    vp_runner_result rr;
+    cr_assert_eq(vp_runner_run(e, &o, &rr, &err), VP_OK, "%s", err.msg);
+    vp_experiment_free(e);
+    if (!plots) return;
+    snprintf(pl, sizeof pl, "%s/plots", dir);
+    cr_assert_eq(vp_charts_draw(res, pl, &err), VP_OK, "%s", err.msg);
+}
+
+static vp_table *load(const char *dir, const char *sub, const char *file)
+{
+    char p[500];
+    vp_table *t;
+    vp_err err;
+    snprintf(p, sizeof p, "%s/%s/%s", dir, sub, file);
+    cr_assert_eq(vp_table_load(p, &t, &err), VP_OK, "%s", err.msg);
+    return t;
+}
+
+static const char *cell(const vp_table *t, size_t r, const char *col)
+{
+    int c = vp_table_find(t, col);
+    cr_assert(c >= 0, "no column %s in %s", col, vp_table_name(t));
+    return vp_table_cell(t, r, (size_t)c);
+}
+
+/* A pre-norm residual stack of `count` blocks (swept 2, 3), the branch's first dense
+ * layer tanh (the network default is relu), 2 seeds. Layers per block: norm, dense,
+ * dense, residual; then a readout. */
+static const char RES_CFG[] =
+    "{\"name\":\"blk\",\"seeds\":2,\"network\":{\"input_dim\":8,\"activation\":\"relu\",\"layers\":["
+    "{\"type\":\"repeat\",\"count\":2,\"layers\":[{\"type\":\"residual\",\"norm\":\"pre\",\"branch\":["
+    "{\"type\":\"dense\",\"width\":8,\"activation\":\"tanh\"},{\"type\":\"dense\",\"width\":8,\"activation\":\"linear\"}]}]},"
+    "{\"type\":\"dense\",\"width\":3,\"activation\":\"linear\"}]},\"input\":{\"batch\":16},"
+    "\"sweep\":{\"network.layers[0].count\":[2,3]}}";
+
+Test(blocks_out, csv_report_and_charts, .timeout = 120)
+{
+    char dir[256];
+    vt_mktmp(dir, sizeof dir, "/tmp/varprop-blkout-");
+    run_cfg(dir, RES_CFG, 1);
+    vp_table *t = load(dir, "res", "layers.csv");
+    /* variant 0 seed 0: layers 1..9: ln, dense(tanh), dense(linear), residual, x2, readout */
+    cr_assert_str_eq(cell(t, 0, "type"), "layernorm");
+    cr_expect_str_eq(cell(t, 0, "activation"), "", "a norm has no activation of its own");
+    cr_expect_str_eq(cell(t, 1, "activation"), "tanh", "the block's own activation, not the default relu");
+    cr_expect_str_eq(cell(t, 2, "activation"), "identity");
+    cr_expect_str_eq(cell(t, 1, "shape"), "[8]");
+    cr_expect_str_eq(cell(t, 1, "params"), "72", "8 x 8 weights + 8 biases");
+    cr_expect_str_eq(cell(t, 3, "type"), "residual");
+    cr_expect_str_eq(cell(t, 3, "params"), "0");
+    cr_expect_str_eq(cell(t, 8, "params"), "27", "readout: 8 x 3 + 3");
+    cr_expect(cell(t, 3, "theory_pre_var")[0] != '\0', "theory beside a residual row");
+    vp_table_free(t);
+    vp_table *r = load(dir, "res", "runs.csv");
+    cr_expect_str_eq(cell(r, 0, "activation"), "relu", "runs.csv keeps the network's defaults");
+    cr_expect_str_eq(cell(r, 0, "theory_chi1"), "", "no fixed point of a block list: empty");
+    vp_table_free(r);
+
+    char p[500];
+    snprintf(p, sizeof p, "%s/plots/report.md", dir);
+    char *md = vt_slurp_must(p, NULL);
+    cr_expect(strstr(md, "## Network") != NULL);
+    cr_expect(strstr(md, "| 2 | network.layers\\[0\\]\\[0\\].layers\\[0\\].branch\\[0\\] | dense | \\[8\\] | 72 |") != NULL,
+              "the dense row of the table:\n%s", md);
+    /* 2 blocks x 2 dense x 72 + 27 = 315; variant 1 has 3 blocks: 13 layers, 459 */
+    cr_expect(strstr(md, "| | **total** | | | **315** |") != NULL, "the total");
+    cr_expect(strstr(md, "variant 1: 13 layers, 459 parameters") != NULL, "the other network:\n%s", md);
+    free(md);
+
+    /* act_var_pre.dat: the last column marks the type, layer 1 layernorm (12), 2 dense (7), 4 residual (6) */
+    snprintf(p, sizeof p, "%s/plots/act_var_pre.dat", dir);
+    char *dat = vt_slurp_must(p, NULL);
+    cr_expect(strstr(dat, "# layer median min max theory n point_type\n") != NULL);
+    char *b0 = strstr(dat, "# index 0:");
+    cr_assert(b0);
+    int pts[4] = { 0 };
+    char *line = strchr(strstr(b0, "point_type\n"), '\n') + 1;
+    for (int l = 0; l < 4; l++) {
+        char *end = strchr(line, '\n');
+        cr_assert(end);
+        *end = '\0';
+        const char *last = strrchr(line, ' ');
+        pts[l] = atoi(last + 1);
+        line = end + 1;
+    }
+    cr_expect(pts[0] == 12 && pts[1] == 7 && pts[2] == 7 && pts[3] == 6, "point types %d %d %d %d", pts[0], pts[1],
+              pts[2], pts[3]);
+    free(dat);
+    snprintf(p, sizeof p, "%s/plots/act_var_pre.gp", dir);
+    char *gp = vt_slurp_must(p, NULL);
+    cr_expect(strstr(gp, "pt variable") != NULL && strstr(gp, "title 'residual'") != NULL, "markers and their legend");
+    free(gp);
+
+    /* spp_residual.dat: block 1 of variant 0, avg channel variance = median (mean of 2) of the
+     * two seeds' unit_var on layer 4. */
+    t = load(dir, "res", "layers.csv");
+    double u[2];
+    int k = 0;
+    for (size_t i = 0; i < vp_table_nrows(t) && k < 2; i++)
+        if (strcmp(cell(t, i, "variant"), "0") == 0 && strcmp(cell(t, i, "layer"), "4") == 0)
+            u[k++] = atof(cell(t, i, "unit_var"));
+    cr_assert_eq(k, 2);
+    vp_table_free(t);
+    snprintf(p, sizeof p, "%s/plots/spp_residual.dat", dir);
+    dat = vt_slurp_must(p, NULL);
+    char *bv = strstr(dat, "# index 2: avg channel variance of variant 0");
+    cr_assert(bv, "%s", dat);
+    double med = NAN;
+    cr_assert_eq(sscanf(strchr(strstr(bv, "# block"), '\n') + 1, "1 %lf", &med), 1);
+    cr_expect(fabs(med - (u[0] + u[1]) / 2) <= 1e-8 * fabs(med), "SPP %g, layers.csv %g", med, (u[0] + u[1]) / 2);
+    cr_expect(strstr(dat, "\n3 ") != NULL, "variant 1 has a third block");
+    free(dat);
+    vt_rmtree(dir);
+}
+
+/* A plain stack: no markers, no SPP of residual blocks, no Network section. */
+Test(blocks_out, plain_stack_gets_none, .timeout = 120)
+{
+    char dir[256], p[500];
+    vt_mktmp(dir, sizeof dir, "/tmp/varprop-blkout-");
+    run_cfg(dir, "{\"name\":\"mlp\",\"seeds\":1,\"network\":{\"depth\":3,\"width\":8},\"input\":{\"batch\":16}}", 1);
+    snprintf(p, sizeof p, "%s/plots/spp_residual.dat", dir);
+    cr_expect(!vt_exists(p));
+    snprintf(p, sizeof p, "%s/plots/act_var_pre.dat", dir);
+    char *dat = vt_slurp_must(p, NULL);
+    cr_expect(strstr(dat, "point_type") == NULL);
+    free(dat);
+    snprintf(p, sizeof p, "%s/plots/report.md", dir);
+    char *md = vt_slurp_must(p, NULL);
+    cr_expect(strstr(md, "## Network") == NULL);
+    free(md);
+    vt_rmtree(dir);
+}
+
+/* layers_train.csv of a block network: the block columns and the layers' own labels. */
+Test(blocks_out, layers_train_block_columns, .timeout = 120)
+{
+    char dir[256];
+    vt_mktmp(dir, sizeof dir, "/tmp/varprop-blkout-");
+    run_cfg(dir,
+            "{\"name\":\"tr\",\"seeds\":1,\"network\":{\"input_dim\":16,\"activation\":\"relu\",\"layers\":["
+            "{\"type\":\"residual\",\"norm\":\"pre\",\"branch\":[{\"type\":\"dense\",\"width\":16,\"activation\":\"tanh\"},"
+            "{\"type\":\"dense\",\"width\":16,\"activation\":\"linear\"}]},{\"type\":\"dense\",\"width\":4,\"activation\":\"linear\"}]},"
+            "\"input\":{\"batch\":16},\"train\":{\"dataset\":{\"name\":\"synthetic\",\"dim\":16,\"classes\":4,\"n_train\":200,"
+            "\"n_test\":50},\"epochs\":1,\"batch\":50,\"optimizer\":{\"name\":\"sgd\",\"lr\":0.01},\"track_every\":2}}",
+            0);
+    vp_table *t = load(dir, "res", "layers_train.csv");
+    cr_assert(vp_table_nrows(t) >= 5);
+    cr_expect_str_eq(cell(t, 0, "block"), "network.layers[0].norm");
+    cr_expect_str_eq(cell(t, 0, "type"), "layernorm");
+    cr_expect_str_eq(cell(t, 1, "activation"), "tanh");
+    cr_expect_str_eq(cell(t, 3, "type"), "residual");
+    double bv = atof(cell(t, 3, "branch_var")), sv = atof(cell(t, 3, "skip_var"));
+    cr_expect(bv > 0 && sv > 0, "branch_var %g, skip_var %g", bv, sv);
+    cr_expect(fabs(atof(cell(t, 3, "branch_skip_ratio")) - bv / sv) <= 1e-6 * bv / sv, "ratio = alpha^2 branch/skip");
+    cr_expect_str_eq(cell(t, 1, "branch_var"), "", "only residual rows have it");
+    vp_table_free(t);
+    vt_rmtree(dir);
+}
