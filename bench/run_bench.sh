@@ -11,4 +11,7 @@ for p in python3 /usr/bin/python3; do
     if "$p" -c 'import torch' >/dev/null 2>&1; then PY=$p; break; fi
 done
 [ -n "$PY" ] || { echo "run_bench.sh: no python3 with torch (apt-get install python3-torch)" >&2; exit 2; }
-exec "$PY" bench/bench.py "$@"
+"$PY" bench/bench.py "$@"
+# Issue 15's LeNet comparison: its own section of docs/benchmarks.md, spliced in after
+# bench.py has rewritten the file (it reads --threads, --quick, --no-docs; ignores the rest).
+exec "$PY" bench/lenet_bench.py "$@"
