@@ -9,7 +9,9 @@
  *    step differentiates), float64; gamma and beta are moved off 1 and 0 first so that
  *    every term of the gradient is live. SkipInit (alpha = 0): the first step moves
  *    alpha only (its gradient against a finite difference), the branch's weights get an
- *    exactly zero gradient, and the block is the identity (residual-norm-conv.md 10.10). The analytic gradient is
+ *    exactly zero gradient, and the block is the identity (residual-norm-conv.md 10.10).
+ *    Fixup's scalar biases before weight layers (dense and padded conv, the first
+ *    layer's included) and its multiplier against finite differences too. The analytic gradient is
  *    read off one SGD step with lr = 1 (theta' = theta - g, exact to one rounding of
  *    theta'). Error budget as tests/test_train_core.c: step h = 1e-5, truncation
  *    h^2 |L'''| / 6 (|L'''| <= 100 for these O(1) nets: 2e-9) and rounding of the loss
@@ -146,6 +148,21 @@ static netdef bnres(double alpha)
     return d;
 }
 
+/* Fixup's parameters (rule 3) in a conv residual net: a scalar bias before every
+ * weight layer (prebias; the first layer's too, whose input gradient the trainer does
+ * not compute; padded convs, where the bias does not reach the padding) and the
+ * branch's multiplier (a trained alpha):
+ * conv(4, k3, pad 1, tanh) -> [conv(4, k3, pad 1, tanh) -> conv(4, k3, pad 1)] + skip,
+ * alpha trained from 0.8 -> avgpool 2 -> flatten -> dense(8, tanh) -> dense(4) */
+static netdef fixupres(void)
+{
+    netdef d = { 8, { conv(4, 3, 1, VP_ACT_TANH), conv(4, 3, 1, VP_ACT_TANH), conv(4, 3, 1, VP_ACT_IDENTITY),
+                      resid_p(0, 0.8), pool(VP_LAYER_AVGPOOL2D, 2), L_(VP_LAYER_FLATTEN), dense(8, VP_ACT_TANH),
+                      dense(CLASSES, VP_ACT_IDENTITY) }, { 2, 6, 6, 0 } };
+    for (int i = 0; i < d.n; i++) d.ls[i].prebias = i == 0 || i == 1 || i == 2 || i == 6;
+    return d;
+}
+
 static int has_bn(const netdef *d)
 {
     for (int i = 0; i < d->n; i++)
@@ -220,7 +237,8 @@ static void set_all(vp_net_trainer *t, const double *p)
     memcpy(q.a, p + q.nw + q.nb, q.na * sizeof *p);
 }
 
-/* Move every gamma to 1 + 0.2 N(0,1) and beta to 0.1 N(0,1) (a trained alpha stays). */
+/* Move every gamma to 1 + 0.2 N(0,1), beta and every prebias to 0.1 N(0,1) (a trained
+ * alpha stays). */
 static void jitter_aux(vp_net_trainer *t, uint64_t seed)
 {
     vp_net *net = vp_net_trainer_net(t);
@@ -229,6 +247,11 @@ static void jitter_aux(vp_net_trainer *t, uint64_t seed)
     for (int i = 0; i < vp_net_layers(net); i++) {
         const vp_layer_spec *l = vp_net_layer(net, i);
         size_t na = vp_net_layer_aux(l, vp_net_shape(net, i));
+        if (vp_layer_has_weights(l->kind) && l->prebias) {
+            vp_rng_normal_range(&r, (uint64_t)i, 0, 1, v);
+            v[0] *= 0.1;
+            vp_net_import_aux(net, i, v);
+        }
         if (!vp_layer_is_norm(l->kind)) continue;
         cr_assert_leq(na, 512);
         size_t ng = l->kind == VP_LAYER_RMSNORM ? na : na / 2;
@@ -366,6 +389,19 @@ Test(net_train_grad, lenet_against_finite_differences) { netdef d = lenet(); gra
 Test(net_train_grad, prenorm_residual_against_finite_differences) { netdef d = preres(); grad_check(&d, 4); }
 Test(net_train_grad, conv_residual_against_finite_differences) { netdef d = convres(); grad_check(&d, 5); }
 Test(net_train_grad, batchnorm_trained_alpha_against_finite_differences) { netdef d = bnres(0.6); grad_check(&d, 6); }
+Test(net_train_grad, fixup_biases_and_multiplier_against_finite_differences)
+{
+    netdef d = fixupres();
+    grad_check(&d, 7);
+    /* vp_net_fixup gives every weight layer of a marked branch its scalar bias */
+    netdef f = fixupres();
+    for (int i = 0; i < f.n; i++) f.ls[i].prebias = 0;
+    f.ls[3].fixup = 1;
+    int bad = -1;
+    vp_err e;
+    cr_assert_eq(vp_net_fixup(f.ls, f.n, &bad, &e), VP_OK, "%s", e.msg);
+    for (int i = 0; i < f.n; i++) cr_assert_eq(f.ls[i].prebias, i == 1 || i == 2, "layer %d", i);
+}
 
 /* SkipInit/ReZero at alpha = 0: the block is the identity, the first step's gradient
  * is zero for every weight and bias in the branch (exactly: alpha multiplies it) and

@@ -133,7 +133,7 @@ size_t vp_net_layer_aux(const vp_layer_spec *l, vp_shape out)
     case VP_LAYER_BATCHNORM: return 2 * (size_t)out.c;
     case VP_LAYER_RESIDUAL: return l->alpha_param ? 1 : 0;
     case VP_LAYER_DENSE:
-    case VP_LAYER_CONV2D:
+    case VP_LAYER_CONV2D: return l->prebias ? 1 : 0;
     case VP_LAYER_MAXPOOL2D:
     case VP_LAYER_AVGPOOL2D:
     case VP_LAYER_FLATTEN:
@@ -166,7 +166,10 @@ vp_status vp_net_fixup(vp_layer_spec *ls, int n, int *bad, vp_err *err)
         }
         double scale = pow((double)L, -1.0 / (2.0 * m - 2.0));
         for (int j = ls[i].skip + 1; j < i; j++)
-            if (vp_layer_has_weights(ls[j].kind)) ls[j].wscale = j == last ? 0.0 : scale;
+            if (vp_layer_has_weights(ls[j].kind)) {
+                ls[j].wscale = j == last ? 0.0 : scale;
+                ls[j].prebias = 1;
+            }
     }
     return VP_OK;
 }
@@ -183,6 +186,8 @@ struct vp_net {
     size_t *zoff;             /* z / phi' of dense and conv2d layers in Z */
     size_t *woff, *boff;      /* weights and biases in W/b (dW/db alike) */
     size_t *aoff, *roff;      /* auxiliary parameters in A (dA alike), running statistics in R */
+    size_t *soff;             /* prebias layers: their input x + s in XS */
+    void *XS;
     void *X, *G, *Z, *W, *b, *dW, *db;
     void *A, *dA, *R;         /* gamma/beta/alpha, their gradients; batchnorm running mean, var */
     size_t na, nr;
@@ -204,7 +209,7 @@ static size_t real_size(vp_precision p) { return p == VP_F64 ? sizeof(double) : 
 static vp_shape in_shape(const vp_net *t, int i) { return i ? t->sh[i - 1] : t->in; }
 
 /* Element counts of every block of a net (fills the offsets when nt is not NULL). */
-typedef struct { size_t x, z, w, b, a, r, smax, colmax, accn, cmax; } net_counts;
+typedef struct { size_t x, z, w, b, a, r, xs, smax, colmax, accn, cmax; } net_counts;
 
 static void count(const vp_layer_spec *ls, int n, vp_shape in, const vp_shape *sh, int B, vp_net *nt,
                   net_counts *c)
@@ -224,7 +229,9 @@ static void count(const vp_layer_spec *ls, int n, vp_shape in, const vp_shape *s
             nt->boff[i] = c->b;
             nt->aoff[i] = c->a;
             nt->roff[i] = c->r;
+            nt->soff[i] = c->xs;
         }
+        if (vp_layer_has_weights(ls[i].kind) && ls[i].prebias) c->xs += (size_t)B * vp_shape_size(a);
         c->a += vp_net_layer_aux(&ls[i], o);
         if (ls[i].kind == VP_LAYER_BATCHNORM) c->r += 2 * (size_t)o.c;
         c->x += (size_t)B * so;
@@ -258,6 +265,7 @@ double vp_net_bytes(const vp_layer_spec *ls, int n, vp_shape in, int batch, vp_p
     count(ls, n, in, sh, batch, NULL, &c);
     free(sh);
     double elems = 2.0 * (double)c.x + (double)c.z + 2.0 * ((double)c.w + (double)c.b + (double)c.a) + (double)c.r +
+                   (double)c.xs +
                    (double)batch * (double)c.smax +
                    2.0 * (double)c.colmax + (double)batch * (double)c.smax /* probe */;
     return elems * (double)real_size(prec) + 8.0 * ((double)c.accn + (double)c.w + (double)c.b) + (double)c.cmax;
@@ -275,6 +283,8 @@ void vp_net_free(vp_net *net)
     free(net->boff);
     free(net->aoff);
     free(net->roff);
+    free(net->soff);
+    free(net->XS);
     free(net->A);
     free(net->dA);
     free(net->R);
@@ -306,7 +316,8 @@ static void set_aux(vp_net *t)
         const vp_layer_spec *l = &t->ls[i];
         size_t na = vp_net_layer_aux(l, t->sh[i]), ng = l->kind == VP_LAYER_RMSNORM ? na : na / 2;
         for (size_t k = 0; k < na; k++) {
-            double v = l->kind == VP_LAYER_RESIDUAL ? l->alpha : k < ng ? 1.0 : 0.0;
+            /* residual: alpha; dense/conv2d: the prebias 0; norms: gamma 1, then beta 0 */
+            double v = l->kind == VP_LAYER_RESIDUAL ? l->alpha : vp_layer_is_norm(l->kind) && k < ng ? 1.0 : 0.0;
             if (f64) ((double *)t->A)[t->aoff[i] + k] = v;
             else ((float *)t->A)[t->aoff[i] + k] = (float)v;
         }
@@ -340,7 +351,9 @@ vp_status vp_net_create(vp_net **out, const vp_layer_spec *ls, int n, vp_shape i
     t->boff = calloc((size_t)n, sizeof *t->boff);
     t->aoff = calloc((size_t)n, sizeof *t->aoff);
     t->roff = calloc((size_t)n, sizeof *t->roff);
-    if (!t->ls || !t->sh || !t->xoff || !t->zoff || !t->woff || !t->boff || !t->aoff || !t->roff) goto nomem;
+    t->soff = calloc((size_t)n, sizeof *t->soff);
+    if (!t->ls || !t->sh || !t->xoff || !t->zoff || !t->woff || !t->boff || !t->aoff || !t->roff || !t->soff)
+        goto nomem;
     for (int i = 0; i < n; i++) {
         t->ls[i] = ls[i];
         t->ls[i].path = NULL;
@@ -366,6 +379,7 @@ vp_status vp_net_create(vp_net **out, const vp_layer_spec *ls, int n, vp_shape i
     t->A = alloc_n(c.a, rs);
     t->dA = alloc_n(c.a, rs);
     t->R = alloc_n(c.r, rs);
+    t->XS = alloc_n(c.xs, rs);
     t->S = alloc_n((size_t)batch * c.smax, rs);
     t->col = alloc_n(c.colmax, rs);
     t->gcol = alloc_n(c.colmax, rs);
@@ -374,7 +388,7 @@ vp_status vp_net_create(vp_net **out, const vp_layer_spec *ls, int n, vp_shape i
     t->acc = alloc_n(c.accn, sizeof(double));
     t->alive = alloc_n(c.cmax, 1);
     if (!t->X || !t->G || !t->Z || !t->W || !t->b || !t->dW || !t->db || !t->S || !t->col || !t->gcol || !t->probe ||
-        !t->acc || !t->alive || !t->A || !t->dA || !t->R)
+        !t->acc || !t->alive || !t->A || !t->dA || !t->R || !t->XS)
         goto nomem;
     set_aux(t);
     *out = t;
@@ -435,6 +449,7 @@ const vp_layer_spec *vp_net_layer(const vp_net *net, int i) { return &net->ls[i]
 #define KERNEL kernel_f32
 #define IM2COL vp_im2col_f32
 #define COL2IM vp_col2im_add_f32
+#define COL2IM_SUM vp_col2im_sum_f32
 #include "core/net_impl.inc"
 #define REAL double
 #define REAL_EPS DBL_EPSILON
@@ -444,6 +459,7 @@ const vp_layer_spec *vp_net_layer(const vp_net *net, int i) { return &net->ls[i]
 #define KERNEL kernel_f64
 #define IM2COL vp_im2col_f64
 #define COL2IM vp_col2im_add_f64
+#define COL2IM_SUM vp_col2im_sum_f64
 #include "core/net_impl.inc"
 
 /* Copy n doubles into block + off in the net's precision, and back. */

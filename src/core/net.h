@@ -103,6 +103,9 @@ typedef struct {
     int fixup;           /* residual: its branch is initialized by Fixup (vp_net_fixup) */
     int alpha_param;     /* residual: alpha is a trained scalar starting at `alpha` (SkipInit,
                             ReZero: 0; Fixup's multiplier: 1); 0: a constant */
+    int prebias;         /* dense, conv2d: Fixup's scalar bias s (rule 3), trained from 0,
+                            added to the layer's input: z = W (x + s) + b (zero padding
+                            stays 0, as PyTorch's conv2d(x + s)) */
 } vp_layer_spec;
 
 /* A layer of kind k with every field at its neutral value: weight scale 1, stride 1,
@@ -110,12 +113,16 @@ typedef struct {
  * the caller sets them). The config parser and the tests start from it. */
 vp_layer_spec vp_layer_plain(vp_layer_kind k);
 
-/* Fixup (Zhang, Dauphin, Ma 2019, rule 1-2): with L the number of residual layers
+/* Fixup (Zhang, Dauphin, Ma 2019, rules 1-3): with L the number of residual layers
  * marked `fixup` and m the number of weight layers (dense, conv2d) in a marked
  * branch, every weight layer of that branch gets wscale L^(-1/(2m-2)) except its
  * last, which gets 0 (its bias is drawn by binit: give zeros, as Fixup does). So the
- * branch outputs phi(0 + b) = 0 at initialization and the block is the identity. A
- * marked branch with m < 2 has no Fixup scale: VP_ERR_CONFIG, *bad its index. */
+ * branch outputs phi(0 + b) = 0 at initialization and the block is the identity.
+ * Rule 3: every weight layer of the branch gets `prebias` (a scalar bias before it,
+ * from 0); the scalar before each activation is the layer's own bias (per channel,
+ * a superset), and the branch's multiplier is the residual's trained alpha
+ * (alpha_param, set by the config). A marked branch with m < 2 has no Fixup scale:
+ * VP_ERR_CONFIG, *bad its index. */
 vp_status vp_net_fixup(vp_layer_spec *ls, int n, int *bad, vp_err *err);
 
 /* Output shapes of the layers (out[i] for layer i) from input shape `in`. On a
@@ -126,7 +133,8 @@ vp_status vp_net_shapes(const vp_layer_spec *ls, int n, vp_shape in, vp_shape *o
 size_t vp_net_layer_params(const vp_layer_spec *l, vp_shape in);
 /* Number of auxiliary parameters of a layer whose output has shape `out`: layernorm
  * 2 C H W (gamma, then beta, elementwise over an example), rmsnorm C H W (gamma),
- * batchnorm 2 C (per channel), a residual with alpha_param 1; else 0. */
+ * batchnorm 2 C (per channel), a residual with alpha_param 1, a dense/conv2d layer
+ * with prebias 1; else 0. */
 size_t vp_net_layer_aux(const vp_layer_spec *l, vp_shape out);
 /* "[C, H, W]" or "[n]" (H = W = 1). */
 void vp_shape_text(vp_shape s, char *buf, size_t len);
