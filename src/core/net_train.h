@@ -22,7 +22,8 @@
  * [C_out, C_in k k] row-major), then every bias (layer order), then every auxiliary
  * parameter (vp_net_layer_aux: the norms' gamma and beta, PyTorch's elementwise
  * affine, from 1 and 0; the alpha of SkipInit/ReZero residuals from 0 and Fixup's
- * multiplier from 1, one scalar per block); the optimizer is elementwise and treats
+ * multiplier from 1, one scalar per block; Fixup's scalar bias before each weight layer
+ * of its branches, from 0); the optimizer is elementwise and treats
  * them all alike (weight decay included, as torch.optim on model.parameters()), so the
  * order changes no bit of the update. grad_norm is the L2 norm of the whole gradient
  * before the update, the squares added in that flat order in double. A residual with
