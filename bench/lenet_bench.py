@@ -30,7 +30,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bench as B  # noqa: E402  (its timed, summary, loadavg, md_table, paths)
-import train_bench  # noqa: E402  (its compiler flags and libraries)
+import train_bench  # noqa: E402  (its compiler flags, libraries and splice)
 
 TARGET = 1.5
 BEGIN, END = "<!-- lenet-bench:begin -->", "<!-- lenet-bench:end -->"
@@ -87,21 +87,6 @@ def section(res):
     return s
 
 
-def splice(path, sec):
-    try:
-        with open(path) as f:
-            text = f.read()
-    except OSError:
-        text = "# varprop benchmarks\n\n"
-    if BEGIN in text and END in text:
-        i, j = text.index(BEGIN), text.index(END) + len(END) + 1
-        text = text[:i] + sec + text[j:]
-    else:
-        text = text.rstrip("\n") + "\n\n" + sec
-    with open(path, "w") as f:
-        f.write(text)
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--threads", type=int, default=2)
@@ -139,7 +124,7 @@ def main():
           % (res["vp_sps"]["median"], res["peer_sps"]["median"], res["ratio"]["median"], TARGET,
              "met" if res["ratio"]["median"] >= TARGET else "NOT met", res["vp_rss"], res["peer_rss"]))
     if not a.no_docs:
-        splice(os.path.join(B.DOCS, "benchmarks.md"), section(res))
+        train_bench.splice(os.path.join(B.DOCS, "benchmarks.md"), section(res), BEGIN, END)
         print("wrote the LeNet section of docs/benchmarks.md")
 
 
