@@ -40,9 +40,11 @@
  * 8. Through the runner (varprop run): a conv + batchnorm + pre-norm SkipInit residual
  *    net on synthetic data gives the same train/eval/layers_train/layers bytes for --threads 1, 2 and 3, the
  *    expected row counts; a readout that is not [classes], train.readout_init and
- *    train.hist_bins exit 2 naming the path, nothing written. */
+ *    train.hist_bins exit 2 naming the path, nothing written; SIGINT then --resume
+ *    ends with the bytes of an uninterrupted run. */
 #include <criterion/criterion.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -839,6 +841,45 @@ Test(net_train_run, same_bytes_for_any_threads_and_rows, .timeout = 120)
     cr_expect_eq(vt_count_lines(p) - 1, 4 * 3);
     snprintf(p, sizeof p, "%s/t1/" VP_FILE_LAYERS_TRAIN, dir);
     cr_expect_eq(vt_count_lines(p) - 1, 4 * 7 * 9);
+    vt_rmtree(dir);
+}
+
+/* SIGINT while a block network with batchnorm and SkipInit trains: exit 130 with the
+ * finished runs published; --resume runs the abandoned one again from its start; the
+ * files equal an uninterrupted run's (an interrupted run's running statistics and alpha
+ * are not reused half-way). */
+Test(net_train_run, resume_after_an_interruption_gives_the_same_bytes, .timeout = 180)
+{
+    char dir[256], cfg[300], res[300], sum[400];
+    vt_mktmp(dir, sizeof dir, "/tmp/varprop-nettrain-");
+    vt_write_file(dir, "c.json",
+                  "{\"name\": \"r\", \"seeds\": 2, \"network\": {\"input_shape\": [1, 4, 4], \"activation\": \"relu\", "
+                  "\"layers\": [{\"type\": \"conv2d\", \"out_channels\": 4, \"kernel\": 3, \"padding\": 1}, "
+                  "{\"type\": \"batchnorm\"}, {\"type\": \"flatten\"}, {\"type\": \"residual\", \"norm\": \"pre\", "
+                  "\"scheme\": \"skipinit\", \"branch\": [{\"type\": \"dense\", \"width\": 64}, {\"type\": \"dense\", "
+                  "\"width\": 64, \"activation\": \"linear\"}]}, {\"type\": \"dense\", \"width\": 4, \"activation\": "
+                  "\"linear\"}]}, \"input\": {\"batch\": 16}, \"train\": {\"dataset\": {\"name\": \"synthetic\", \"dim\": "
+                  "16, \"classes\": 4, \"n_train\": 6000, \"n_test\": 200}, \"epochs\": 2, \"batch\": 32, "
+                  "\"track_every\": 40}, \"sweep\": {\"network.init\": [\"glorot_uniform\", \"he_uniform\"]}}");
+    snprintf(cfg, sizeof cfg, "%s/c.json", dir);
+    snprintf(res, sizeof res, "%s/res", dir);
+    snprintf(sum, sizeof sum, "%s/.parts/run-0000000.sum", res);
+    char *argv[] = { (char *)"varprop", (char *)"run", cfg, (char *)"-o", res, (char *)"--quiet", (char *)"--threads",
+                     (char *)"1", (char *)"--no-plot", NULL };
+    int pid = vt_spawn(argv, NULL, dir);
+    vt_await_file(sum);
+    kill(pid, SIGINT);
+    int rc = vt_wait_exit(pid, 90);
+    cr_assert(rc == 130 || rc == 0, "exit %d", rc);
+    char *errs = NULL;
+    rc = vt_run(dir, NULL, &errs, "run %s -o %s --no-plot --quiet %s", cfg, res, rc == 130 ? "--resume" : "");
+    cr_assert_eq(rc, 0, "resume: exit %d: %s", rc, errs);
+    free(errs);
+    rc = vt_run(dir, NULL, &errs, "run %s -o %s/ref --no-plot --quiet", cfg, dir);
+    cr_assert_eq(rc, 0, "exit %d: %s", rc, errs);
+    free(errs);
+    const char *files[] = { VP_FILE_TRAIN, VP_FILE_EVAL, VP_FILE_LAYERS_TRAIN, VP_FILE_LAYERS };
+    for (int f = 0; f < 4; f++) same_file(dir, "res", "ref", files[f]);
     vt_rmtree(dir);
 }
 
