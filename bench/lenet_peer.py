@@ -15,6 +15,7 @@ Prints one JSON object per epoch ({"epoch", "test_acc", "test_loss", "train_loss
 last one {"samples", "seconds", "samples_per_s", "threads", "init"}.
 
 usage: lenet_peer.py [--threads T] [--epochs E] [--init glorot_uniform|he_uniform] [--seed S]
+                     [--steps K (stop after K steps: bench/lenet_bench.py --quick)]
 The "tuned" peer is this script with OPENBLAS_NUM_THREADS=1 and --threads 2.
 """
 import argparse
@@ -60,6 +61,7 @@ def main():
     ap.add_argument("--init", default="he_uniform", choices=["glorot_uniform", "he_uniform"])
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--steps", type=int, default=-1)
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
@@ -68,7 +70,7 @@ def main():
     model = model_for(a.init)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3, betas=(0.9, 0.999), eps=1e-7)
     n = xtr.shape[0]
-    samples, secs = 0, 0.0
+    samples, secs, steps = 0, 0.0, 0
     for ep in range(a.epochs):
         t0 = time.perf_counter()
         perm = torch.randperm(n)
@@ -82,10 +84,15 @@ def main():
             opt.step()
             samples += x.shape[0]
             tl = float(loss)
+            steps += 1
+            if steps == a.steps:
+                break
         secs += time.perf_counter() - t0
         test_loss, test_acc = evaluate(model, xte, yte)
         print(json.dumps({"epoch": ep + 1, "test_acc": test_acc, "test_loss": round(test_loss, 5),
                           "train_loss": round(tl, 5)}), flush=True)
+        if steps == a.steps:
+            break
     print(json.dumps({"samples": samples, "seconds": round(secs, 4), "samples_per_s": round(samples / secs, 1),
                       "threads": a.threads, "init": a.init}))
 

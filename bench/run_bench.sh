@@ -13,6 +13,9 @@ for p in python3 /usr/bin/python3; do
 done
 [ -n "$PY" ] || { echo "run_bench.sh: no python3 with torch (apt-get install python3-torch)" >&2; exit 2; }
 "$PY" bench/bench.py "$@"
+# Issue 15's LeNet comparison: its own section of docs/benchmarks.md, spliced in after
+# bench.py has rewritten the file (it reads --threads, --quick, --no-docs; ignores the rest).
+"$PY" bench/lenet_bench.py "$@"
 # Issue 12's figures (chart time; theory time and share): bench/chart_bench.py writes its own
 # section of docs/benchmarks.md, after bench.py has rewritten the file.
 CB=""

@@ -216,15 +216,17 @@ def section(res, md_table):
     return s
 
 
-def splice(path, sec):
-    """Put sec into the file at path, replacing an earlier training section (or appending)."""
+def splice(path, sec, begin=SECTION_BEGIN, end=SECTION_END):
+    """Put sec into the file at path, replacing an earlier section between the markers
+    begin and end (the training section's by default; bench/lenet_bench.py passes its
+    own), or appending."""
     try:
         with open(path) as f:
             text = f.read()
     except OSError:
         text = "# varprop benchmarks\n\n"
-    if SECTION_BEGIN in text and SECTION_END in text:
-        i, j = text.index(SECTION_BEGIN), text.index(SECTION_END) + len(SECTION_END) + 1
+    if begin in text and end in text:
+        i, j = text.index(begin), text.index(end) + len(end) + 1
         text = text[:i] + sec + text[j:]
     else:
         text = text.rstrip("\n") + "\n\n" + sec

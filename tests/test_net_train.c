@@ -1,9 +1,17 @@
 /* Tests of the block-network trainer (src/core/net_train.c, core/net_train.h).
  *
- * 1. Gradient: every weight and bias of three networks -- the LeNet shape (conv2d,
- *    maxpool2d, flatten, dense, dense), a pre-norm residual MLP (layernorm, residual,
- *    rmsnorm) and a convolutional residual net (padded convs, residual, avgpool2d) --
- *    against central finite differences of the loss, float64. The analytic gradient is
+ * 1. Gradient: every weight, bias and auxiliary parameter (norm gamma/beta, a trained
+ *    residual alpha) of four networks -- the LeNet shape (conv2d, maxpool2d, flatten,
+ *    dense, dense), a pre-norm residual MLP (layernorm, residual, rmsnorm), a
+ *    convolutional residual net (padded convs, residual, avgpool2d) and a conv net with
+ *    batchnorm and a pre-layernorm residual whose alpha is trained -- against central
+ *    finite differences of the loss (batchnorm with the batch's statistics, as the
+ *    step differentiates), float64; gamma and beta are moved off 1 and 0 first so that
+ *    every term of the gradient is live. SkipInit (alpha = 0): the first step moves
+ *    alpha only (its gradient against a finite difference), the branch's weights get an
+ *    exactly zero gradient, and the block is the identity (residual-norm-conv.md 10.10).
+ *    Fixup's scalar biases before weight layers (dense and padded conv, the first
+ *    layer's included) and its multiplier against finite differences too. The analytic gradient is
  *    read off one SGD step with lr = 1 (theta' = theta - g, exact to one rounding of
  *    theta'). Error budget as tests/test_train_core.c: step h = 1e-5, truncation
  *    h^2 |L'''| / 6 (|L'''| <= 100 for these O(1) nets: 2e-9) and rounding of the loss
@@ -19,15 +27,24 @@
  *    equals one chunk to rounding, and the correct count exactly.
  * 4. probe: parameters and step counter unchanged; statistics finite.
  * 5. 1 thread vs 2 threads: the same bits after Adam steps (float32).
- * 6. Refusals: a last layer that is not [classes], batchnorm, alpha = 0.
+ * 6. Refusals: a last layer that is not [classes], a constant alpha = 0 (a trained one
+ *    is accepted, and so is batchnorm).
+ * 6b. Batchnorm running statistics: residual-norm-conv.md check 13 (channel {1,2,3,4}:
+ *    running mean 0.25, running var 0.9 + 0.1 x 5/3), the evaluation standardizing with
+ *    them, the probe leaving them alone; a one-value-per-channel batch refused.
+ * 6c. Checkpoint: k steps, checkpoint, m more, against a fresh trainer restored from the
+ *    checkpoint doing the same m: the same bits (parameters, running statistics,
+ *    losses); a checkpoint of another network refused.
  * 7. Learning: a conv net reaches >= 97% test accuracy on separable synthetic clusters
  *    (nearest centroid scores 99.75-100% there, docs/training.md).
- * 8. Through the runner (varprop run): a conv + pre-norm residual net on synthetic data
- *    gives the same train/eval/layers_train/layers bytes for --threads 1, 2 and 3, the
+ * 8. Through the runner (varprop run): a conv + batchnorm + pre-norm SkipInit residual
+ *    net on synthetic data gives the same train/eval/layers_train/layers bytes for --threads 1, 2 and 3, the
  *    expected row counts; a readout that is not [classes], train.readout_init and
- *    train.hist_bins exit 2 naming the path, nothing written. */
+ *    train.hist_bins exit 2 naming the path, nothing written; SIGINT then --resume
+ *    ends with the bytes of an uninterrupted run. */
 #include <criterion/criterion.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,6 +96,13 @@ static vp_layer_spec resid(int skip, double alpha)
     l.alpha = alpha;
     return l;
 }
+/* A residual whose alpha is trained from `alpha` (SkipInit/ReZero: 0). */
+static vp_layer_spec resid_p(int skip, double alpha)
+{
+    vp_layer_spec l = resid(skip, alpha);
+    l.alpha_param = 1;
+    return l;
+}
 
 #define CLASSES 4
 
@@ -112,6 +136,40 @@ static netdef convres(void)
                       resid(0, 0.5), pool(VP_LAYER_AVGPOOL2D, 2), L_(VP_LAYER_FLATTEN),
                       dense(CLASSES, VP_ACT_IDENTITY) }, { 2, 6, 6, 0 } };
     return d;
+}
+
+/* conv(4, k3, pad 1, tanh) -> batchnorm -> [layernorm -> conv(4, k3, pad 1, tanh) ->
+ * conv(4, k3, pad 1)] + skip (the batchnorm's output), alpha trained from `alpha` ->
+ * avgpool 2 -> flatten -> dense(4): [2,6,6] -> [4,6,6] -> [4,3,3] -> 36 -> 4 */
+static netdef bnres(double alpha)
+{
+    netdef d = { 9, { conv(4, 3, 1, VP_ACT_TANH), L_(VP_LAYER_BATCHNORM), L_(VP_LAYER_LAYERNORM),
+                      conv(4, 3, 1, VP_ACT_TANH), conv(4, 3, 1, VP_ACT_IDENTITY), resid_p(1, alpha),
+                      pool(VP_LAYER_AVGPOOL2D, 2), L_(VP_LAYER_FLATTEN), dense(CLASSES, VP_ACT_IDENTITY) },
+                 { 2, 6, 6, 0 } };
+    return d;
+}
+
+/* Fixup's parameters (rule 3) in a conv residual net: a scalar bias before every
+ * weight layer (prebias; the first layer's too, whose input gradient the trainer does
+ * not compute; padded convs, where the bias does not reach the padding) and the
+ * branch's multiplier (a trained alpha):
+ * conv(4, k3, pad 1, tanh) -> [conv(4, k3, pad 1, tanh) -> conv(4, k3, pad 1)] + skip,
+ * alpha trained from 0.8 -> avgpool 2 -> flatten -> dense(8, tanh) -> dense(4) */
+static netdef fixupres(void)
+{
+    netdef d = { 8, { conv(4, 3, 1, VP_ACT_TANH), conv(4, 3, 1, VP_ACT_TANH), conv(4, 3, 1, VP_ACT_IDENTITY),
+                      resid_p(0, 0.8), pool(VP_LAYER_AVGPOOL2D, 2), L_(VP_LAYER_FLATTEN), dense(8, VP_ACT_TANH),
+                      dense(CLASSES, VP_ACT_IDENTITY) }, { 2, 6, 6, 0 } };
+    for (int i = 0; i < d.n; i++) d.ls[i].prebias = i == 0 || i == 1 || i == 2 || i == 6;
+    return d;
+}
+
+static int has_bn(const netdef *d)
+{
+    for (int i = 0; i < d->n; i++)
+        if (d->ls[i].kind == VP_LAYER_BATCHNORM) return 1;
+    return 0;
 }
 
 static vp_optim sgd1(void)
@@ -160,15 +218,17 @@ static void *make_data(const netdef *d, size_t n, vp_precision prec, uint64_t se
     return f;
 }
 
-/* Every parameter as doubles: the net's flat blocks (weights, then biases). */
+/* Every parameter as doubles (float64 trainers): the net's flat blocks (weights, then
+ * biases, then the auxiliary parameters). */
 static size_t get_all(vp_net_trainer *t, double *p)
 {
     vp_net_params q = vp_net_param_blocks(vp_net_trainer_net(t));
     if (p) {
         memcpy(p, q.W, q.nw * sizeof *p);
         memcpy(p + q.nw, q.b, q.nb * sizeof *p);
+        memcpy(p + q.nw + q.nb, q.a, q.na * sizeof *p);
     }
-    return q.nw + q.nb;
+    return q.nw + q.nb + q.na;
 }
 
 static void set_all(vp_net_trainer *t, const double *p)
@@ -176,6 +236,54 @@ static void set_all(vp_net_trainer *t, const double *p)
     vp_net_params q = vp_net_param_blocks(vp_net_trainer_net(t));
     memcpy(q.W, p, q.nw * sizeof *p);
     memcpy(q.b, p + q.nw, q.nb * sizeof *p);
+    memcpy(q.a, p + q.nw + q.nb, q.na * sizeof *p);
+}
+
+/* Move every gamma to 1 + 0.2 N(0,1), beta and every prebias to 0.1 N(0,1) (a trained
+ * alpha stays). */
+static void jitter_aux(vp_net_trainer *t, uint64_t seed)
+{
+    vp_net *net = vp_net_trainer_net(t);
+    vp_rng r = vp_rng_make(seed, 99, VP_RNG_INPUT);
+    double v[512];
+    for (int i = 0; i < vp_net_layers(net); i++) {
+        const vp_layer_spec *l = vp_net_layer(net, i);
+        size_t na = vp_net_layer_aux(l, vp_net_shape(net, i));
+        if (vp_layer_has_weights(l->kind) && l->prebias) {
+            vp_rng_normal_range(&r, (uint64_t)i, 0, 1, v);
+            v[0] *= 0.1;
+            vp_net_import_aux(net, i, v);
+        }
+        if (!vp_layer_is_norm(l->kind)) continue;
+        cr_assert_leq(na, 512);
+        size_t ng = l->kind == VP_LAYER_RMSNORM ? na : na / 2;
+        vp_rng_normal_range(&r, (uint64_t)i, 0, na, v);
+        for (size_t k = 0; k < na; k++) v[k] = k < ng ? 1.0 + 0.2 * v[k] : 0.1 * v[k];
+        vp_net_import_aux(net, i, v);
+    }
+}
+
+/* The batch-mean cross-entropy of n rows with batchnorm on the batch's statistics (what
+ * a step differentiates), in double from the float64 logits. */
+static double loss_batch(vp_net_trainer *t, const double *x, const int32_t *y, int n)
+{
+    vp_net *net = vp_net_trainer_net(t);
+    int last = vp_net_layers(net) - 1;
+    vp_err e;
+    cr_assert_eq(vp_net_set_batch(net, n, &e), VP_OK);
+    vp_net_set_input(net, x);
+    vp_net_set_bn_mode(net, VP_BN_BATCH);
+    cr_assert_eq(vp_net_forward(net, NULL, &e), VP_OK);
+    double z[16 * CLASSES], s = 0;
+    cr_assert_leq(n, 16);
+    vp_net_export(net, last, z, NULL, NULL, NULL, NULL, NULL);
+    for (int r = 0; r < n; r++) {
+        double m = -INFINITY, se = 0;
+        for (int c = 0; c < CLASSES; c++) m = fmax(m, z[r * CLASSES + c]);
+        for (int c = 0; c < CLASSES; c++) se += exp(z[r * CLASSES + c] - m);
+        s += m + log(se) - z[r * CLASSES + y[r]];
+    }
+    return s / n;
 }
 
 static double loss_at(vp_net_trainer *t, const void *x, const int32_t *y, size_t n)
@@ -223,10 +331,12 @@ static void grad_check(const netdef *d, uint64_t seed)
     int32_t y[5];
     double *xp = make_data(d, B, VP_F64, seed, x, y);
     vp_net_trainer *t = make(d, B, VP_F64, sgd1(), seed);
+    jitter_aux(t, seed);
+    int bn = has_bn(d);
     size_t np = get_all(t, NULL);
     double *p0 = malloc(np * sizeof *p0), *p1 = malloc(np * sizeof *p1), *q = malloc(np * sizeof *q);
     get_all(t, p0);
-    double L0 = loss_at(t, xp, y, B);
+    double L0 = bn ? loss_batch(t, xp, y, B) : loss_at(t, xp, y, B);
     /* a perturbation of h moves any pooled value by at most h |x| (a conv weight) or h (a
      * bias); the inputs are N(0,1) with |x| < 6: require the top-two gap to exceed 20 h */
     for (int i = 1; i < d->n; i++)
@@ -250,15 +360,22 @@ static void grad_check(const netdef *d, uint64_t seed)
         for (size_t k = 0; k < nw; k++) s += fabs(p0[wo + k] - p1[wo + k]);
         cr_assert_gt(s, 1e-6, "layer %d: zero weight gradient", i);
     }
+    vp_net_params pb = vp_net_param_blocks(net);
+    for (int i = 0; i < d->n; i++) {
+        size_t na = vp_net_layer_aux(&d->ls[i], vp_net_shape(net, i)), ao = pb.nw + pb.nb + vp_net_layer_aux_offset(net, i);
+        double s = 0;
+        for (size_t k = 0; k < na; k++) s += fabs(p0[ao + k] - p1[ao + k]);
+        cr_assert(na == 0 || s > 1e-6, "layer %d: zero gradient of its %zu auxiliary parameters", i, na);
+    }
     for (size_t k = 0; k < np; k++) {
         double g = p0[k] - p1[k];
         memcpy(q, p0, np * sizeof *q);
         q[k] = p0[k] + h;
         set_all(t, q);
-        double lp = loss_at(t, xp, y, B);
+        double lp = bn ? loss_batch(t, xp, y, B) : loss_at(t, xp, y, B);
         q[k] = p0[k] - h;
         set_all(t, q);
-        double lm = loss_at(t, xp, y, B);
+        double lm = bn ? loss_batch(t, xp, y, B) : loss_at(t, xp, y, B);
         double fd = (lp - lm) / (2 * h), tol = 1e-8 * (1 + fabs(L0)) + 1e-7 * fabs(g);
         cr_assert(fabs(fd - g) <= tol, "parameter %zu of %zu: analytic %.12g, finite difference %.12g (tol %.3g)", k, np,
                   g, fd, tol);
@@ -273,6 +390,78 @@ static void grad_check(const netdef *d, uint64_t seed)
 Test(net_train_grad, lenet_against_finite_differences) { netdef d = lenet(); grad_check(&d, 3); }
 Test(net_train_grad, prenorm_residual_against_finite_differences) { netdef d = preres(); grad_check(&d, 4); }
 Test(net_train_grad, conv_residual_against_finite_differences) { netdef d = convres(); grad_check(&d, 5); }
+Test(net_train_grad, batchnorm_trained_alpha_against_finite_differences) { netdef d = bnres(0.6); grad_check(&d, 6); }
+Test(net_train_grad, fixup_biases_and_multiplier_against_finite_differences)
+{
+    netdef d = fixupres();
+    grad_check(&d, 7);
+    /* vp_net_fixup gives every weight layer of a marked branch its scalar bias */
+    netdef f = fixupres();
+    for (int i = 0; i < f.n; i++) f.ls[i].prebias = 0;
+    f.ls[3].fixup = 1;
+    int bad = -1;
+    vp_err e;
+    cr_assert_eq(vp_net_fixup(f.ls, f.n, &bad, &e), VP_OK, "%s", e.msg);
+    for (int i = 0; i < f.n; i++) cr_assert_eq(f.ls[i].prebias, i == 1 || i == 2, "layer %d", i);
+}
+
+/* SkipInit/ReZero at alpha = 0: the block is the identity, the first step's gradient
+ * is zero for every weight and bias in the branch (exactly: alpha multiplies it) and
+ * nonzero for alpha, where it matches a central difference. */
+Test(net_train_grad, skipinit_first_step_moves_alpha_only)
+{
+    netdef d = bnres(0.0);
+    const int B = 5;
+    const double h = 1e-5;
+    double x[5 * 72];
+    int32_t y[5];
+    double *xp = make_data(&d, B, VP_F64, 14, x, y);
+    vp_net_trainer *t = make(&d, B, VP_F64, sgd1(), 14);
+    vp_net *net = vp_net_trainer_net(t);
+    size_t np = get_all(t, NULL);
+    double *p0 = malloc(np * sizeof *p0), *p1 = malloc(np * sizeof *p1);
+    get_all(t, p0);
+    double L0 = loss_batch(t, xp, y, B);
+    size_t ns = (size_t)B * vp_shape_size(vp_net_shape(net, 5));
+    double *skip = malloc(ns * sizeof *skip), *outp = malloc(ns * sizeof *outp);
+    vp_net_export(net, 1, skip, NULL, NULL, NULL, NULL, NULL);
+    vp_net_export(net, 5, outp, NULL, NULL, NULL, NULL, NULL);
+    cr_assert(memcmp(skip, outp, ns * sizeof *skip) == 0, "alpha = 0: the residual block is not the identity");
+    vp_err e;
+    cr_assert_eq(vp_net_trainer_step(t, xp, y, B, NULL, &e), VP_OK, "%s", e.msg);
+    get_all(t, p1);
+    for (int i = 2; i <= 4; i++) {
+        size_t wo, bo, nw = vp_net_layer_params(&d.ls[i], vp_net_shape(net, i - 1)) - (size_t)d.ls[i].out;
+        vp_net_layer_offsets(net, i, &wo, &bo);
+        vp_net_params pb = vp_net_param_blocks(net);
+        size_t ao = pb.nw + pb.nb + vp_net_layer_aux_offset(net, i);
+        for (size_t k = 0; k < nw; k++) cr_assert(p0[wo + k] == p1[wo + k], "layer %d weight %zu moved", i, k);
+        size_t nb = vp_layer_has_weights(d.ls[i].kind) ? (size_t)d.ls[i].out : 0;
+        for (size_t k = 0; k < nb; k++) cr_assert(p0[pb.nw + bo + k] == p1[pb.nw + bo + k], "layer %d bias moved", i);
+        for (size_t k = 0; k < vp_net_layer_aux(&d.ls[i], vp_net_shape(net, i)); k++)
+            cr_assert(p0[ao + k] == p1[ao + k], "layer %d gamma/beta %zu moved", i, k);
+    }
+    vp_net_params pb = vp_net_param_blocks(net);
+    size_t ka = pb.nw + pb.nb + vp_net_layer_aux_offset(net, 5);
+    double g = p0[ka] - p1[ka];
+    cr_assert_gt(fabs(g), 1e-6, "alpha did not move");
+    double *q = malloc(np * sizeof *q);
+    memcpy(q, p0, np * sizeof *q);
+    q[ka] = h;
+    set_all(t, q);
+    double lp = loss_batch(t, xp, y, B);
+    q[ka] = -h;
+    set_all(t, q);
+    double lm = loss_batch(t, xp, y, B), fd = (lp - lm) / (2 * h);
+    cr_assert(fabs(fd - g) <= 1e-8 * (1 + fabs(L0)) + 1e-7 * fabs(g), "dL/dalpha %.12g, finite difference %.12g", g, fd);
+    vp_net_trainer_free(t);
+    free(xp);
+    free(p0);
+    free(p1);
+    free(q);
+    free(skip);
+    free(outp);
+}
 
 /* ------------------------------------------------------------ 2. Adam */
 
@@ -405,6 +594,28 @@ Test(net_train_threads, one_and_two_threads_same_bits)
               "2 threads gave other bits than 1");
     vp_net_trainer_free(a);
     vp_net_trainer_free(b);
+    free(xp);
+    /* batchnorm, layernorm and a trained alpha: parameters and running statistics */
+    d = bnres(0.0);
+    double x2[16 * 72];
+    xp = make_data(&d, 16, VP_F32, 15, x2, y);
+    a = make(&d, 16, VP_F32, adam_keras(), 15);
+    b = make(&d, 16, VP_F32, adam_keras(), 15);
+    vp_net_trainer_set_pool(b, pool);
+    for (int s = 0; s < 4; s++) {
+        cr_assert_eq(vp_net_trainer_step(a, xp, y, 16, &ia, &e), VP_OK, "%s", e.msg);
+        cr_assert_eq(vp_net_trainer_step(b, xp, y, 16, &ib, &e), VP_OK, "%s", e.msg);
+        cr_assert(ia.loss == ib.loss && ia.grad_norm == ib.grad_norm, "batchnorm net, step %d", s);
+    }
+    size_t ca = vp_net_trainer_checkpoint_size(a);
+    char *ka = malloc(ca), *kb = malloc(ca);
+    cr_assert_eq(vp_net_trainer_checkpoint(a, ka, ca, &e), VP_OK);
+    cr_assert_eq(vp_net_trainer_checkpoint(b, kb, ca, &e), VP_OK);
+    cr_assert(memcmp(ka, kb, ca) == 0, "batchnorm net: 2 threads gave other bits than 1");
+    free(ka);
+    free(kb);
+    vp_net_trainer_free(a);
+    vp_net_trainer_free(b);
     vp_pool_free(pool);
     free(xp);
 }
@@ -433,11 +644,116 @@ Test(net_train_refuse, readout_batchnorm_alpha0)
     d.n = 4; /* ends with dense(16) */
     refused(&d, "[16]");
     d = preres();
-    d.ls[1].kind = VP_LAYER_BATCHNORM;
-    refused(&d, "batchnorm");
-    d = preres();
     d.ls[4].alpha = 0;
-    refused(&d, "alpha = 0");
+    refused(&d, "constant alpha = 0");
+    /* accepted: batchnorm, and alpha = 0 when it is trained */
+    d = preres();
+    d.ls[1].kind = VP_LAYER_BATCHNORM;
+    d.ls[4].alpha = 0;
+    d.ls[4].alpha_param = 1;
+    vp_net_trainer *t = make(&d, 4, VP_F32, adam_keras(), 1);
+    vp_net_trainer_free(t);
+}
+
+/* ------------------------------------------------------------ 6b. batchnorm running statistics */
+
+/* [1, 2, 2] -> batchnorm -> flatten -> dense(4); one example with the channel values
+ * {1, 2, 3, 4} (n = 4 values per channel). */
+Test(net_train_bn, running_statistics_as_pytorch)
+{
+    netdef d = { 3, { L_(VP_LAYER_BATCHNORM), L_(VP_LAYER_FLATTEN), dense(CLASSES, VP_ACT_IDENTITY) }, { 1, 2, 2, 0 } };
+    vp_optim o = sgd1();
+    o.p[VP_SGD_LR] = 0.0; /* the statistics only */
+    vp_net_trainer *t = make(&d, 2, VP_F64, o, 16);
+    vp_net *net = vp_net_trainer_net(t);
+    double x[4] = { 1, 2, 3, 4 }, y0[4];
+    int32_t y[1] = { 0 };
+    vp_err e;
+    size_t nr;
+    const double *r = vp_net_running(net, &nr);
+    cr_assert_eq(nr, 2);
+    cr_assert(r[0] == 0.0 && r[1] == 1.0, "PyTorch's start: running mean 0, variance 1");
+    /* the probe: batch statistics, running ones untouched */
+    vp_block_stats st[3];
+    cr_assert_eq(vp_net_trainer_probe(t, x, y, 1, st, &e), VP_OK, "%s", e.msg);
+    vp_net_export(net, 0, y0, NULL, NULL, NULL, NULL, NULL);
+    /* (x - 2.5) / sqrt(1.25 + 1e-5): +-1.3416354, +-0.4472118 (check 13) */
+    double want[4] = { -1.5 / sqrt(1.25 + 1e-5), -0.5 / sqrt(1.25 + 1e-5), 0.5 / sqrt(1.25 + 1e-5),
+                       1.5 / sqrt(1.25 + 1e-5) };
+    for (int k = 0; k < 4; k++) cr_assert_float_eq(y0[k], want[k], 1e-15, "probe output %d: %.17g", k, y0[k]);
+    cr_assert(r[0] == 0.0 && r[1] == 1.0, "the probe moved the running statistics");
+    cr_assert_eq(vp_net_trainer_step(t, x, y, 1, NULL, &e), VP_OK, "%s", e.msg);
+    /* running_mean = 0.9 x 0 + 0.1 x 2.5; running_var = 0.9 x 1 + 0.1 x (5/3), the unbiased 1.25 x 4/3 */
+    cr_assert_float_eq(r[0], 0.25, 1e-16, "running mean %.17g", r[0]);
+    cr_assert_float_eq(r[1], 0.9 + 0.1 * 5.0 / 3.0, 2e-16, "running var %.17g", r[1]);
+    /* the evaluation standardizes with them */
+    double l;
+    long long c;
+    cr_assert_eq(vp_net_trainer_eval(t, x, y, 1, &l, &c, &e), VP_OK, "%s", e.msg);
+    vp_net_export(net, 0, y0, NULL, NULL, NULL, NULL, NULL);
+    for (int k = 0; k < 4; k++)
+        cr_assert_float_eq(y0[k], (x[k] - r[0]) / sqrt(r[1] + 1e-5), 1e-15, "eval output %d: %.17g", k, y0[k]);
+    cr_assert(r[0] == 0.25 || fabs(r[0] - 0.25) < 1e-16, "the evaluation moved the running statistics");
+    vp_net_trainer_free(t);
+    /* one value per channel cannot be standardized by its batch: refused as PyTorch does */
+    netdef f = { 2, { L_(VP_LAYER_BATCHNORM), dense(CLASSES, VP_ACT_IDENTITY) }, { 3, 1, 1, 1 } };
+    t = make(&f, 2, VP_F64, o, 17);
+    cr_assert_eq(vp_net_trainer_step(t, x, y, 1, NULL, &e), VP_ERR_USAGE);
+    cr_assert(strstr(e.msg, "more than 1 value per channel"), "%s", e.msg);
+    double x2[6] = { 1, 2, 3, 4, 5, 7 };
+    cr_assert_eq(vp_net_trainer_step(t, x2, (int32_t[]){ 0, 1 }, 2, NULL, &e), VP_OK, "%s", e.msg);
+    vp_net_trainer_free(t);
+}
+
+/* ------------------------------------------------------------ 6c. checkpoint */
+
+Test(net_train_ckpt, resumed_equals_uninterrupted)
+{
+    netdef d = bnres(0.0);
+    double x[12 * 72];
+    int32_t y[12];
+    void *xp = make_data(&d, 12, VP_F32, 18, x, y);
+    vp_net_trainer *a = make(&d, 12, VP_F32, adam_keras(), 18), *b = make(&d, 12, VP_F32, adam_keras(), 99);
+    vp_err e;
+    vp_train_step_info ia, ib;
+    for (int s = 0; s < 3; s++) cr_assert_eq(vp_net_trainer_step(a, xp, y, 12, NULL, &e), VP_OK, "%s", e.msg);
+    size_t cs = vp_net_trainer_checkpoint_size(a);
+    char *ck = malloc(cs), *ca = malloc(cs), *cb = malloc(cs);
+    cr_assert_eq(vp_net_trainer_checkpoint(a, ck, cs, &e), VP_OK, "%s", e.msg);
+    cr_assert_eq(vp_net_trainer_restore(b, ck, cs, &e), VP_OK, "%s", e.msg);
+    cr_assert_eq(vp_net_trainer_steps(b), 3);
+    for (int s = 0; s < 3; s++) {
+        /* rows 0..6 then 5..11: batches of two sizes */
+        size_t off = s == 1 ? 5 : 0, n = s == 1 ? 7 : 12;
+        const float *xs = (const float *)xp + off * 72;
+        cr_assert_eq(vp_net_trainer_step(a, xs, y + off, n, &ia, &e), VP_OK, "%s", e.msg);
+        cr_assert_eq(vp_net_trainer_step(b, xs, y + off, n, &ib, &e), VP_OK, "%s", e.msg);
+        cr_assert(ia.loss == ib.loss && ia.grad_norm == ib.grad_norm, "step %d after the restore", s);
+    }
+    cr_assert_eq(vp_net_trainer_checkpoint(a, ca, cs, &e), VP_OK);
+    cr_assert_eq(vp_net_trainer_checkpoint(b, cb, cs, &e), VP_OK);
+    cr_assert(memcmp(ca, cb, cs) == 0, "the resumed trainer's state differs from the uninterrupted one's");
+    cr_assert(memcmp(ck, ca, cs) != 0, "training after the checkpoint changed nothing");
+    double la, lb;
+    long long ka, kb;
+    cr_assert_eq(vp_net_trainer_eval(a, xp, y, 12, &la, &ka, &e), VP_OK);
+    cr_assert_eq(vp_net_trainer_eval(b, xp, y, 12, &lb, &kb, &e), VP_OK);
+    cr_assert(la == lb && ka == kb);
+    /* another network (no batchnorm) or another precision: refused */
+    netdef o = convres();
+    vp_net_trainer *c = make(&o, 12, VP_F32, adam_keras(), 18);
+    cr_assert_eq(vp_net_trainer_restore(c, ck, cs, &e), VP_ERR_DATA);
+    cr_assert(strstr(e.msg, "another network"), "%s", e.msg);
+    vp_net_trainer *f64 = make(&d, 12, VP_F64, adam_keras(), 18);
+    cr_assert_eq(vp_net_trainer_restore(f64, ck, cs, &e), VP_ERR_DATA);
+    vp_net_trainer_free(a);
+    vp_net_trainer_free(b);
+    vp_net_trainer_free(c);
+    vp_net_trainer_free(f64);
+    free(ck);
+    free(ca);
+    free(cb);
+    free(xp);
 }
 
 /* ------------------------------------------------------------ 7. learning */
@@ -475,7 +791,8 @@ Test(net_train_learn, conv_net_on_separable_clusters)
 #define NET_TRAIN_CFG(name, seeds, last, extra)                                                                     \
     "{\"name\": \"" name "\", \"seeds\": " #seeds ", \"network\": {\"input_shape\": [1, 4, 4], \"activation\": "    \
     "\"relu\", \"layers\": [{\"type\": \"conv2d\", \"out_channels\": 4, \"kernel\": 3, \"padding\": 1}, "           \
-    "{\"type\": \"maxpool2d\", \"size\": 2}, {\"type\": \"flatten\"}, {\"type\": \"residual\", \"norm\": \"pre\", " \
+    "{\"type\": \"batchnorm\"}, {\"type\": \"maxpool2d\", \"size\": 2}, {\"type\": \"flatten\"}, "                  \
+    "{\"type\": \"residual\", \"norm\": \"pre\", \"scheme\": \"skipinit\", "                                         \
     "\"branch\": [{\"type\": \"dense\", \"width\": 16}, {\"type\": \"dense\", \"width\": 16, \"activation\": "      \
     "\"linear\"}]}, {\"type\": \"dense\", \"width\": " #last ", \"activation\": \"linear\"}]}, "                    \
     "\"input\": {\"batch\": 16}, \"train\": {\"dataset\": {\"name\": \"synthetic\", \"dim\": 16, \"classes\": 4, "  \
@@ -516,15 +833,54 @@ Test(net_train_run, same_bytes_for_any_threads_and_rows, .timeout = 120)
         same_file(dir, "o1", "o3", files[f]);
     }
     /* 12 steps per epoch (600 / 50), 2 epochs, 4 runs; evals after epochs 0..2; the probe at
-     * step 0 and every 4 steps (7 times) on the 8 layers (conv, pool, flatten, norm, 2
-     * dense, residual, readout) */
+     * step 0 and every 4 steps (7 times) on the 9 layers (conv, batchnorm, pool, flatten,
+     * layernorm, 2 dense, residual (skipinit: alpha trained from 0), readout) */
     char p[400];
     snprintf(p, sizeof p, "%s/t1/" VP_FILE_TRAIN, dir);
     cr_expect_eq(vt_count_lines(p) - 1, 4 * 24);
     snprintf(p, sizeof p, "%s/t1/" VP_FILE_EVAL, dir);
     cr_expect_eq(vt_count_lines(p) - 1, 4 * 3);
     snprintf(p, sizeof p, "%s/t1/" VP_FILE_LAYERS_TRAIN, dir);
-    cr_expect_eq(vt_count_lines(p) - 1, 4 * 7 * 8);
+    cr_expect_eq(vt_count_lines(p) - 1, 4 * 7 * 9);
+    vt_rmtree(dir);
+}
+
+/* SIGINT while a block network with batchnorm and SkipInit trains: exit 130 with the
+ * finished runs published; --resume runs the abandoned one again from its start; the
+ * files equal an uninterrupted run's (an interrupted run's running statistics and alpha
+ * are not reused half-way). */
+Test(net_train_run, resume_after_an_interruption_gives_the_same_bytes, .timeout = 180)
+{
+    char dir[256], cfg[300], res[300], sum[400];
+    vt_mktmp(dir, sizeof dir, "/tmp/varprop-nettrain-");
+    vt_write_file(dir, "c.json",
+                  "{\"name\": \"r\", \"seeds\": 2, \"network\": {\"input_shape\": [1, 4, 4], \"activation\": \"relu\", "
+                  "\"layers\": [{\"type\": \"conv2d\", \"out_channels\": 4, \"kernel\": 3, \"padding\": 1}, "
+                  "{\"type\": \"batchnorm\"}, {\"type\": \"flatten\"}, {\"type\": \"residual\", \"norm\": \"pre\", "
+                  "\"scheme\": \"skipinit\", \"branch\": [{\"type\": \"dense\", \"width\": 64}, {\"type\": \"dense\", "
+                  "\"width\": 64, \"activation\": \"linear\"}]}, {\"type\": \"dense\", \"width\": 4, \"activation\": "
+                  "\"linear\"}]}, \"input\": {\"batch\": 16}, \"train\": {\"dataset\": {\"name\": \"synthetic\", \"dim\": "
+                  "16, \"classes\": 4, \"n_train\": 6000, \"n_test\": 200}, \"epochs\": 2, \"batch\": 32, "
+                  "\"track_every\": 40}, \"sweep\": {\"network.init\": [\"glorot_uniform\", \"he_uniform\"]}}");
+    snprintf(cfg, sizeof cfg, "%s/c.json", dir);
+    snprintf(res, sizeof res, "%s/res", dir);
+    snprintf(sum, sizeof sum, "%s/.parts/run-0000000.sum", res);
+    char *argv[] = { (char *)"varprop", (char *)"run", cfg, (char *)"-o", res, (char *)"--quiet", (char *)"--threads",
+                     (char *)"1", (char *)"--no-plot", NULL };
+    int pid = vt_spawn(argv, NULL, dir);
+    vt_await_file(sum);
+    kill(pid, SIGINT);
+    int rc = vt_wait_exit(pid, 90);
+    cr_assert(rc == 130 || rc == 0, "exit %d", rc);
+    char *errs = NULL;
+    rc = vt_run(dir, NULL, &errs, "run %s -o %s --no-plot --quiet %s", cfg, res, rc == 130 ? "--resume" : "");
+    cr_assert_eq(rc, 0, "resume: exit %d: %s", rc, errs);
+    free(errs);
+    rc = vt_run(dir, NULL, &errs, "run %s -o %s/ref --no-plot --quiet", cfg, dir);
+    cr_assert_eq(rc, 0, "exit %d: %s", rc, errs);
+    free(errs);
+    const char *files[] = { VP_FILE_TRAIN, VP_FILE_EVAL, VP_FILE_LAYERS_TRAIN, VP_FILE_LAYERS };
+    for (int f = 0; f < 4; f++) same_file(dir, "res", "ref", files[f]);
     vt_rmtree(dir);
 }
 
@@ -533,7 +889,7 @@ Test(net_train_run, config_errors_exit_2_and_write_nothing, .timeout = 60)
     char dir[256];
     vt_mktmp(dir, sizeof dir, "/tmp/varprop-nettrain-");
     struct { const char *cfg, *needle; } bad[] = {
-        { NET_TRAIN_CFG("a", 1, 5, ""), "network.layers[4]: the last layer's output [5] is the readout" },
+        { NET_TRAIN_CFG("a", 1, 5, ""), "network.layers[5]: the last layer's output [5] is the readout" },
         { NET_TRAIN_CFG("b", 1, 4, ", \"readout_init\": \"he_normal\""), "train.readout_init" },
         { NET_TRAIN_CFG("c", 1, 4, ", \"hist_bins\": 10"), "train.hist_bins" },
     };

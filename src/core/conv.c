@@ -37,31 +37,46 @@ int vp_conv_out_dim(int in, int k, int stride, int pad)
                 }                                                                                               \
     }
 
+/* The walk of col2im: STMT runs for every col entry r[xo] that lands inside the input,
+ * at x[i][iy][ix], in a fixed order. */
+#define COL2IM_WALK(REAL, STMT)                                                                                 \
+    size_t P = (size_t)g->ho * (size_t)g->wo;                                                                   \
+    for (int i = 0; i < g->c; i++)                                                                              \
+        for (int u = 0; u < g->k; u++)                                                                          \
+            for (int v = 0; v < g->k; v++) {                                                                    \
+                const REAL *row = col + ((size_t)(i * g->k + u) * (size_t)g->k + (size_t)v) * P;                \
+                for (int y = 0; y < g->ho; y++) {                                                               \
+                    int iy = y * g->stride + u - g->pad;                                                        \
+                    if (iy < 0 || iy >= g->h) continue;                                                         \
+                    const REAL *r = row + (size_t)y * (size_t)g->wo;                                            \
+                    size_t xrow = ((size_t)i * (size_t)g->h + (size_t)iy) * (size_t)g->w;                       \
+                    for (int xo = 0; xo < g->wo; xo++) {                                                        \
+                        int ix = xo * g->stride + v - g->pad;                                                   \
+                        if (ix >= 0 && ix < g->w) STMT;                                                         \
+                    }                                                                                           \
+                }                                                                                               \
+            }
+
 #define COL2IM(NAME, REAL)                                                                                      \
     void NAME(const vp_conv_geom *g, const REAL *col, REAL *x)                                                  \
     {                                                                                                           \
-        size_t P = (size_t)g->ho * (size_t)g->wo;                                                               \
-        for (int i = 0; i < g->c; i++)                                                                          \
-            for (int u = 0; u < g->k; u++)                                                                      \
-                for (int v = 0; v < g->k; v++) {                                                                \
-                    const REAL *row = col + ((size_t)(i * g->k + u) * (size_t)g->k + (size_t)v) * P;            \
-                    for (int y = 0; y < g->ho; y++) {                                                           \
-                        int iy = y * g->stride + u - g->pad;                                                    \
-                        if (iy < 0 || iy >= g->h) continue;                                                     \
-                        const REAL *r = row + (size_t)y * (size_t)g->wo;                                        \
-                        REAL *xr = x + ((size_t)i * (size_t)g->h + (size_t)iy) * (size_t)g->w;                  \
-                        for (int xo = 0; xo < g->wo; xo++) {                                                    \
-                            int ix = xo * g->stride + v - g->pad;                                               \
-                            if (ix >= 0 && ix < g->w) xr[ix] += r[xo];                                          \
-                        }                                                                                       \
-                    }                                                                                           \
-                }                                                                                               \
+        COL2IM_WALK(REAL, x[xrow + (size_t)ix] += r[xo])                                                        \
+    }
+
+#define COL2IM_SUM(NAME, REAL)                                                                                  \
+    double NAME(const vp_conv_geom *g, const REAL *col)                                                         \
+    {                                                                                                           \
+        double s = 0;                                                                                           \
+        COL2IM_WALK(REAL, ((void)xrow, s += (double)r[xo]))                                                     \
+        return s;                                                                                               \
     }
 
 IM2COL(vp_im2col_f32, float)
 IM2COL(vp_im2col_f64, double)
 COL2IM(vp_col2im_add_f32, float)
 COL2IM(vp_col2im_add_f64, double)
+COL2IM_SUM(vp_col2im_sum_f32, float)
+COL2IM_SUM(vp_col2im_sum_f64, double)
 
 void vp_conv_fans(int c_in, int c_out, int k, size_t *fan_in, size_t *fan_out)
 {

@@ -30,6 +30,10 @@ void vp_im2col_f64(const vp_conv_geom *g, const double *x, double *col);
 /* x += col2im(col): the adjoint of im2col (gradient of the input), accumulating. */
 void vp_col2im_add_f32(const vp_conv_geom *g, const float *col, float *x);
 void vp_col2im_add_f64(const vp_conv_geom *g, const double *col, double *x);
+/* The sum, in double, of what col2im adds to x: the col entries that fall inside the
+ * input (padding taps excluded), in col2im's order. */
+double vp_col2im_sum_f32(const vp_conv_geom *g, const float *col);
+double vp_col2im_sum_f64(const vp_conv_geom *g, const double *col);
 
 /* PyTorch _calculate_fan_in_and_fan_out for W[c_out][c_in][k][k]:
  * fan_in = c_in k^2, fan_out = c_out k^2 (k = 1: a dense layer). */

@@ -125,6 +125,24 @@ vp_status vp_net_shapes(const vp_layer_spec *ls, int n, vp_shape in, vp_shape *o
     return VP_OK;
 }
 
+size_t vp_net_layer_aux(const vp_layer_spec *l, vp_shape out)
+{
+    switch (l->kind) {
+    case VP_LAYER_LAYERNORM: return 2 * vp_shape_size(out);
+    case VP_LAYER_RMSNORM: return vp_shape_size(out);
+    case VP_LAYER_BATCHNORM: return 2 * (size_t)out.c;
+    case VP_LAYER_RESIDUAL: return l->alpha_param ? 1 : 0;
+    case VP_LAYER_DENSE:
+    case VP_LAYER_CONV2D: return l->prebias ? 1 : 0;
+    case VP_LAYER_MAXPOOL2D:
+    case VP_LAYER_AVGPOOL2D:
+    case VP_LAYER_FLATTEN:
+    case VP_LAYER_KIND_COUNT:
+        break;
+    }
+    return 0;
+}
+
 size_t vp_net_layer_params(const vp_layer_spec *l, vp_shape in)
 {
     if (l->kind == VP_LAYER_DENSE) return (size_t)l->out * (vp_shape_size(in) + 1);
@@ -148,7 +166,10 @@ vp_status vp_net_fixup(vp_layer_spec *ls, int n, int *bad, vp_err *err)
         }
         double scale = pow((double)L, -1.0 / (2.0 * m - 2.0));
         for (int j = ls[i].skip + 1; j < i; j++)
-            if (vp_layer_has_weights(ls[j].kind)) ls[j].wscale = j == last ? 0.0 : scale;
+            if (vp_layer_has_weights(ls[j].kind)) {
+                ls[j].wscale = j == last ? 0.0 : scale;
+                ls[j].prebias = 1;
+            }
     }
     return VP_OK;
 }
@@ -164,7 +185,13 @@ struct vp_net {
     size_t *xoff;             /* xoff[i + 1]: output of layer i in X and G; xoff[0] = 0: the input */
     size_t *zoff;             /* z / phi' of dense and conv2d layers in Z */
     size_t *woff, *boff;      /* weights and biases in W/b (dW/db alike) */
+    size_t *aoff, *roff;      /* auxiliary parameters in A (dA alike), running statistics in R */
+    size_t *soff;             /* prebias layers: their input x + s in XS */
+    void *XS;
     void *X, *G, *Z, *W, *b, *dW, *db;
+    void *A, *dA, *R;         /* gamma/beta/alpha, their gradients; batchnorm running mean, var */
+    size_t na, nr;
+    vp_bn_mode bn_mode;
     void *S;                  /* [B, max size] scratch: dL/dz */
     void *col, *gcol;         /* conv scratch: the largest [C_in k^2, H_out W_out] */
     double *acc;              /* statistics accumulators */
@@ -182,7 +209,7 @@ static size_t real_size(vp_precision p) { return p == VP_F64 ? sizeof(double) : 
 static vp_shape in_shape(const vp_net *t, int i) { return i ? t->sh[i - 1] : t->in; }
 
 /* Element counts of every block of a net (fills the offsets when nt is not NULL). */
-typedef struct { size_t x, z, w, b, smax, colmax, accn, cmax; } net_counts;
+typedef struct { size_t x, z, w, b, a, r, xs, smax, colmax, accn, cmax; } net_counts;
 
 static void count(const vp_layer_spec *ls, int n, vp_shape in, const vp_shape *sh, int B, vp_net *nt,
                   net_counts *c)
@@ -200,7 +227,13 @@ static void count(const vp_layer_spec *ls, int n, vp_shape in, const vp_shape *s
             nt->zoff[i] = c->z;
             nt->woff[i] = c->w;
             nt->boff[i] = c->b;
+            nt->aoff[i] = c->a;
+            nt->roff[i] = c->r;
+            nt->soff[i] = c->xs;
         }
+        if (vp_layer_has_weights(ls[i].kind) && ls[i].prebias) c->xs += (size_t)B * vp_shape_size(a);
+        c->a += vp_net_layer_aux(&ls[i], o);
+        if (ls[i].kind == VP_LAYER_BATCHNORM) c->r += 2 * (size_t)o.c;
         c->x += (size_t)B * so;
         if (so > c->smax) c->smax = so;
         if ((size_t)o.c > c->cmax) c->cmax = (size_t)o.c;
@@ -231,7 +264,9 @@ double vp_net_bytes(const vp_layer_spec *ls, int n, vp_shape in, int batch, vp_p
     net_counts c;
     count(ls, n, in, sh, batch, NULL, &c);
     free(sh);
-    double elems = 2.0 * (double)c.x + (double)c.z + 2.0 * ((double)c.w + (double)c.b) + (double)batch * (double)c.smax +
+    double elems = 2.0 * (double)c.x + (double)c.z + 2.0 * ((double)c.w + (double)c.b + (double)c.a) + (double)c.r +
+                   (double)c.xs +
+                   (double)batch * (double)c.smax +
                    2.0 * (double)c.colmax + (double)batch * (double)c.smax /* probe */;
     return elems * (double)real_size(prec) + 8.0 * ((double)c.accn + (double)c.w + (double)c.b) + (double)c.cmax;
 }
@@ -246,6 +281,13 @@ void vp_net_free(vp_net *net)
     free(net->zoff);
     free(net->woff);
     free(net->boff);
+    free(net->aoff);
+    free(net->roff);
+    free(net->soff);
+    free(net->XS);
+    free(net->A);
+    free(net->dA);
+    free(net->R);
     free(net->X);
     free(net->G);
     free(net->Z);
@@ -263,6 +305,31 @@ void vp_net_free(vp_net *net)
 }
 
 static void *alloc_n(size_t n, size_t es) { return calloc(n ? n : 1, es); }
+
+/* The auxiliary parameters and running statistics at initialization: gamma = 1,
+ * beta = 0 (PyTorch's elementwise affine), a trained alpha at the spec's value,
+ * running mean 0 and variance 1 (PyTorch's BatchNorm). */
+static void set_aux(vp_net *t)
+{
+    int f64 = t->prec == VP_F64;
+    for (int i = 0; i < t->n; i++) {
+        const vp_layer_spec *l = &t->ls[i];
+        size_t na = vp_net_layer_aux(l, t->sh[i]), ng = l->kind == VP_LAYER_RMSNORM ? na : na / 2;
+        for (size_t k = 0; k < na; k++) {
+            /* residual: alpha; dense/conv2d: the prebias 0; norms: gamma 1, then beta 0 */
+            double v = l->kind == VP_LAYER_RESIDUAL ? l->alpha : vp_layer_is_norm(l->kind) && k < ng ? 1.0 : 0.0;
+            if (f64) ((double *)t->A)[t->aoff[i] + k] = v;
+            else ((float *)t->A)[t->aoff[i] + k] = (float)v;
+        }
+        if (l->kind != VP_LAYER_BATCHNORM) continue;
+        size_t C = (size_t)t->sh[i].c;
+        for (size_t k = 0; k < 2 * C; k++) {
+            double v = k < C ? 0.0 : 1.0;
+            if (f64) ((double *)t->R)[t->roff[i] + k] = v;
+            else ((float *)t->R)[t->roff[i] + k] = (float)v;
+        }
+    }
+}
 
 vp_status vp_net_create(vp_net **out, const vp_layer_spec *ls, int n, vp_shape in, int batch, vp_precision prec,
                         vp_err *err)
@@ -282,7 +349,11 @@ vp_status vp_net_create(vp_net **out, const vp_layer_spec *ls, int n, vp_shape i
     t->zoff = calloc((size_t)n, sizeof *t->zoff);
     t->woff = calloc((size_t)n, sizeof *t->woff);
     t->boff = calloc((size_t)n, sizeof *t->boff);
-    if (!t->ls || !t->sh || !t->xoff || !t->zoff || !t->woff || !t->boff) goto nomem;
+    t->aoff = calloc((size_t)n, sizeof *t->aoff);
+    t->roff = calloc((size_t)n, sizeof *t->roff);
+    t->soff = calloc((size_t)n, sizeof *t->soff);
+    if (!t->ls || !t->sh || !t->xoff || !t->zoff || !t->woff || !t->boff || !t->aoff || !t->roff || !t->soff)
+        goto nomem;
     for (int i = 0; i < n; i++) {
         t->ls[i] = ls[i];
         t->ls[i].path = NULL;
@@ -303,6 +374,12 @@ vp_status vp_net_create(vp_net **out, const vp_layer_spec *ls, int n, vp_shape i
     t->b = alloc_n(c.b, rs);
     t->dW = alloc_n(c.w, rs);
     t->db = alloc_n(c.b, rs);
+    t->na = c.a;
+    t->nr = c.r;
+    t->A = alloc_n(c.a, rs);
+    t->dA = alloc_n(c.a, rs);
+    t->R = alloc_n(c.r, rs);
+    t->XS = alloc_n(c.xs, rs);
     t->S = alloc_n((size_t)batch * c.smax, rs);
     t->col = alloc_n(c.colmax, rs);
     t->gcol = alloc_n(c.colmax, rs);
@@ -311,8 +388,9 @@ vp_status vp_net_create(vp_net **out, const vp_layer_spec *ls, int n, vp_shape i
     t->acc = alloc_n(c.accn, sizeof(double));
     t->alive = alloc_n(c.cmax, 1);
     if (!t->X || !t->G || !t->Z || !t->W || !t->b || !t->dW || !t->db || !t->S || !t->col || !t->gcol || !t->probe ||
-        !t->acc || !t->alive)
+        !t->acc || !t->alive || !t->A || !t->dA || !t->R || !t->XS)
         goto nomem;
+    set_aux(t);
     *out = t;
     return VP_OK;
 nomem:
@@ -337,7 +415,7 @@ void *vp_net_grad_data(vp_net *net, int i) { return (char *)net->G + net->xoff[i
 
 vp_net_params vp_net_param_blocks(vp_net *net)
 {
-    vp_net_params p = { net->W, net->b, net->dW, net->db, 0, 0 };
+    vp_net_params p = { net->W, net->b, net->dW, net->db, 0, 0, net->A, net->dA, net->na };
     for (int i = 0; i < net->n; i++)
         if (vp_layer_has_weights(net->ls[i].kind)) {
             p.nw = net->woff[i] + vp_net_layer_params(&net->ls[i], in_shape(net, i)) - (size_t)net->ls[i].out;
@@ -350,6 +428,13 @@ void vp_net_layer_offsets(const vp_net *net, int i, size_t *woff, size_t *boff)
 {
     if (woff) *woff = net->woff[i];
     if (boff) *boff = net->boff[i];
+}
+size_t vp_net_layer_aux_offset(const vp_net *net, int i) { return net->aoff[i]; }
+void vp_net_set_bn_mode(vp_net *net, vp_bn_mode mode) { net->bn_mode = mode; }
+void *vp_net_running(vp_net *net, size_t *nr)
+{
+    if (nr) *nr = net->nr;
+    return net->R;
 }
 int vp_net_layers(const vp_net *net) { return net->n; }
 vp_shape vp_net_shape(const vp_net *net, int i) { return i < 0 ? net->in : net->sh[i]; }
@@ -364,6 +449,7 @@ const vp_layer_spec *vp_net_layer(const vp_net *net, int i) { return &net->ls[i]
 #define KERNEL kernel_f32
 #define IM2COL vp_im2col_f32
 #define COL2IM vp_col2im_add_f32
+#define COL2IM_SUM vp_col2im_sum_f32
 #include "core/net_impl.inc"
 #define REAL double
 #define REAL_EPS DBL_EPSILON
@@ -373,6 +459,7 @@ const vp_layer_spec *vp_net_layer(const vp_net *net, int i) { return &net->ls[i]
 #define KERNEL kernel_f64
 #define IM2COL vp_im2col_f64
 #define COL2IM vp_col2im_add_f64
+#define COL2IM_SUM vp_col2im_sum_f64
 #include "core/net_impl.inc"
 
 /* Copy n doubles into block + off in the net's precision, and back. */
@@ -433,6 +520,7 @@ vp_status vp_net_init_params(vp_net *t, uint64_t seed, vp_err *err)
         put(t, t->b, t->boff[i], tmp, (size_t)l->out);
     }
     free(tmp);
+    if (!s) set_aux(t);
     return s;
 }
 
@@ -444,7 +532,12 @@ void vp_net_set_input_raw(vp_net *t, const void *x)
 
 vp_status vp_net_forward(vp_net *t, vp_block_stats *stats, vp_err *err)
 {
-    (void)err;
+    for (int i = 0; t->bn_mode == VP_BN_BATCH_UPDATE && i < t->n; i++) {
+        vp_shape o = t->sh[i];
+        if (t->ls[i].kind == VP_LAYER_BATCHNORM && (size_t)t->B * (size_t)o.h * (size_t)o.w < 2)
+            return vp_fail(err, VP_ERR_USAGE, "%s: batchnorm in training needs more than 1 value per channel (got a "
+                           "batch of %d x %d positions)", t->ls[i].path ? t->ls[i].path : "a layer", t->B, o.h * o.w);
+    }
     for (int i = 0; i < t->n; i++) {
         vp_block_stats *st = stats ? &stats[i] : NULL;
         if (t->prec == VP_F64) forward_layer_f64(t, i, st);
@@ -495,6 +588,18 @@ void vp_net_export(const vp_net *t, int i, double *out, double *grad, double *W,
     if (b) get(t, t->b, t->boff[i], b, (size_t)t->ls[i].out);
     if (dW) get(t, t->dW, t->woff[i], dW, nw);
     if (db) get(t, t->db, t->boff[i], db, (size_t)t->ls[i].out);
+}
+
+void vp_net_export_aux(const vp_net *t, int i, double *a, double *da)
+{
+    size_t na = vp_net_layer_aux(&t->ls[i], t->sh[i]);
+    if (a) get(t, t->A, t->aoff[i], a, na);
+    if (da) get(t, t->dA, t->aoff[i], da, na);
+}
+
+void vp_net_import_aux(vp_net *t, int i, const double *a)
+{
+    put(t, t->A, t->aoff[i], a, vp_net_layer_aux(&t->ls[i], t->sh[i]));
 }
 
 void vp_net_import(vp_net *t, int i, const double *W, const double *b)

@@ -8,7 +8,9 @@
  * layer's output is C = n, H = W = 1. Layer i reads the output of layer i - 1 (layer
  * 0 reads the input), except a residual add, which also reads the output of its skip
  * layer: out = x_skip + alpha * x_branch (the branch is the layers between).
- * Normalization layers are at initialization: affine gamma = 1, beta = 0.
+ * Normalization layers carry PyTorch's elementwise affine (gamma = 1, beta = 0 at
+ * initialization; trained by core/net_train.h): y = gamma * xhat + beta, with xhat the
+ * standardized value below (rmsnorm: gamma only, as torch.nn.RMSNorm).
  *   dense:    z = x W^T + b,   h = phi(z)            W [n_out, n_in]
  *   conv2d:   z[o,p] = sum_{i,t} W[o, i, t] x[i, p*stride + t - padding] + b[o],  h = phi(z)
  *             (cross-correlation, zero padding; W [C_out, C_in k k]), computed as
@@ -17,16 +19,24 @@
  *   layernorm: y = (x - mean) / sqrt(var + 1e-5) over each example's C H W values
  *   rmsnorm:   y = x / sqrt(mean(x^2) + eps), eps = the precision's machine epsilon
  *              (PyTorch's eps=None)
- *   batchnorm: per channel over the batch and positions (training-mode batch
- *              statistics, biased variance, eps 1e-5)
- *   residual:  out = x_skip + alpha x_branch
+ *   batchnorm: per channel over the batch and positions, eps 1e-5, by the net's
+ *              vp_bn_mode: batch statistics (biased variance; the default, and what
+ *              every measurement uses), the same plus PyTorch's running-statistics
+ *              update (momentum 0.1: r <- 0.9 r + 0.1 s, the running variance fed the
+ *              unbiased batch variance, n / (n - 1) with n = batch x positions; running
+ *              mean 0 and variance 1 at initialization), or the running statistics
+ *              (evaluation: y = (x - r_mean) / sqrt(r_var + eps))
+ *   residual:  out = x_skip + alpha x_branch (alpha a parameter when alpha_param:
+ *              SkipInit, ReZero, Fixup's multiplier; else a constant)
  * Backward probe: dL/d(out of the last layer) = g ~ N(0,1), element e of the
  * normal stream (seed, 0, PROBE) as vp_mlp_backward; dL/dW = (1/B) sum over examples.
  * Every product goes through core/gemm.h and every other loop runs on the calling
  * thread in a fixed order, so the bytes are the same whatever the pool.
  *
  * Streams: the weights and biases of layer i (0-based) use vp_rng_make(seed, i + 1,
- * WEIGHT/BIAS): a dense-only net draws what vp_mlp draws for the same widths.
+ * WEIGHT/BIAS): a dense-only net draws what vp_mlp draws for the same widths. The
+ * auxiliary parameters (gamma, beta, a trained alpha) and running statistics are set,
+ * not drawn.
  *
  * Ownership: vp_net_create copies the layer list (paths included); vp_net_free
  * releases everything (NULL-safe). A vp_net is used by one thread at a time.
@@ -91,6 +101,11 @@ typedef struct {
     int skip;            /* residual: index of the layer whose output is the skip path, -1 the input */
     double alpha;        /* residual: branch scale (SkipInit, ReZero: 0) */
     int fixup;           /* residual: its branch is initialized by Fixup (vp_net_fixup) */
+    int alpha_param;     /* residual: alpha is a trained scalar starting at `alpha` (SkipInit,
+                            ReZero: 0; Fixup's multiplier: 1); 0: a constant */
+    int prebias;         /* dense, conv2d: Fixup's scalar bias s (rule 3), trained from 0,
+                            added to the layer's input: z = W (x + s) + b (zero padding
+                            stays 0, as PyTorch's conv2d(x + s)) */
 } vp_layer_spec;
 
 /* A layer of kind k with every field at its neutral value: weight scale 1, stride 1,
@@ -98,12 +113,16 @@ typedef struct {
  * the caller sets them). The config parser and the tests start from it. */
 vp_layer_spec vp_layer_plain(vp_layer_kind k);
 
-/* Fixup (Zhang, Dauphin, Ma 2019, rule 1-2): with L the number of residual layers
+/* Fixup (Zhang, Dauphin, Ma 2019, rules 1-3): with L the number of residual layers
  * marked `fixup` and m the number of weight layers (dense, conv2d) in a marked
  * branch, every weight layer of that branch gets wscale L^(-1/(2m-2)) except its
  * last, which gets 0 (its bias is drawn by binit: give zeros, as Fixup does). So the
- * branch outputs phi(0 + b) = 0 at initialization and the block is the identity. A
- * marked branch with m < 2 has no Fixup scale: VP_ERR_CONFIG, *bad its index. */
+ * branch outputs phi(0 + b) = 0 at initialization and the block is the identity.
+ * Rule 3: every weight layer of the branch gets `prebias` (a scalar bias before it,
+ * from 0); the scalar before each activation is the layer's own bias (per channel,
+ * a superset), and the branch's multiplier is the residual's trained alpha
+ * (alpha_param, set by the config). A marked branch with m < 2 has no Fixup scale:
+ * VP_ERR_CONFIG, *bad its index. */
 vp_status vp_net_fixup(vp_layer_spec *ls, int n, int *bad, vp_err *err);
 
 /* Output shapes of the layers (out[i] for layer i) from input shape `in`. On a
@@ -112,6 +131,11 @@ vp_status vp_net_fixup(vp_layer_spec *ls, int n, int *bad, vp_err *err);
 vp_status vp_net_shapes(const vp_layer_spec *ls, int n, vp_shape in, vp_shape *out, int *bad, vp_err *err);
 /* Number of weights and biases of layer i (0 for layers without weights). */
 size_t vp_net_layer_params(const vp_layer_spec *l, vp_shape in);
+/* Number of auxiliary parameters of a layer whose output has shape `out`: layernorm
+ * 2 C H W (gamma, then beta, elementwise over an example), rmsnorm C H W (gamma),
+ * batchnorm 2 C (per channel), a residual with alpha_param 1, a dense/conv2d layer
+ * with prebias 1; else 0. */
+size_t vp_net_layer_aux(const vp_layer_spec *l, vp_shape out);
 /* "[C, H, W]" or "[n]" (H = W = 1). */
 void vp_shape_text(vp_shape s, char *buf, size_t len);
 
@@ -137,7 +161,8 @@ int vp_net_layers(const vp_net *net);
 vp_shape vp_net_shape(const vp_net *net, int i); /* i = -1: the input */
 const vp_layer_spec *vp_net_layer(const vp_net *net, int i);
 
-/* Draw every weight and bias (streams above). */
+/* Draw every weight and bias (streams above); set gamma = 1, beta = 0, a trained alpha
+ * to the spec's alpha, running means 0 and variances 1. */
 vp_status vp_net_init_params(vp_net *net, uint64_t seed, vp_err *err);
 /* x: B x (C H W) doubles, example-major. */
 void vp_net_set_input(vp_net *net, const double *x);
@@ -172,15 +197,35 @@ void *vp_net_grad_data(vp_net *net, int i);
 vp_status vp_net_backward_given(vp_net *net, double wscale, vp_block_stats *stats, vp_err *err);
 
 /* Every weight of every layer in one block W (nw values; layer i's at its woff, [out, in]
- * or [C_out, C_in k k] row-major) and every bias in one block b (nb values), with their
- * gradients dW, db of the last backward; borrowed, in the net's precision. */
+ * or [C_out, C_in k k] row-major), every bias in one block b (nb values) and every
+ * auxiliary parameter (vp_net_layer_aux, layer order) in one block a (na values), with
+ * their gradients dW, db, da of the last backward (da = wscale x the sum over examples,
+ * as dW); borrowed, in the net's precision. */
 typedef struct {
     void *W, *b, *dW, *db;
     size_t nw, nb;
+    void *a, *da;
+    size_t na;
 } vp_net_params;
 vp_net_params vp_net_param_blocks(vp_net *net);
 /* Offsets of layer i's weights and biases in those blocks. */
 void vp_net_layer_offsets(const vp_net *net, int i, size_t *woff, size_t *boff);
+/* Offset of layer i's auxiliary parameters in the block a. */
+size_t vp_net_layer_aux_offset(const vp_net *net, int i);
+
+/* How batchnorm layers standardize in vp_net_forward (net.h's header). The mode stays
+ * until changed; VP_BN_BATCH at creation. */
+typedef enum {
+    VP_BN_BATCH,        /* batch statistics (measurements, probes) */
+    VP_BN_BATCH_UPDATE, /* batch statistics, then the running-statistics update (a training
+                           step); the forward fails (VP_ERR_USAGE) with fewer than 2 values
+                           per channel, as PyTorch does */
+    VP_BN_RUNNING,      /* running statistics (evaluation); no backward pass after it */
+} vp_bn_mode;
+void vp_net_set_bn_mode(vp_net *net, vp_bn_mode mode);
+/* Every batchnorm layer's running mean (C values) then running variance (C values), in
+ * layer order, in the net's precision (nr values in all); borrowed. */
+void *vp_net_running(vp_net *net, size_t *nr);
 
 /* Copies as doubles (any pointer may be NULL; i = -1 is the input for out/grad):
  * the output of layer i and dL/d(that output) (B x size), its weights W and bias b
@@ -189,5 +234,9 @@ void vp_net_export(const vp_net *net, int i, double *out, double *grad, double *
                    double *db);
 /* Overwrite the weights/bias of layer i (W or b may be NULL). */
 void vp_net_import(vp_net *net, int i, const double *W, const double *b);
+/* Layer i's auxiliary parameters (vp_net_layer_aux values) and their gradient as doubles
+ * (either may be NULL), and overwriting them. */
+void vp_net_export_aux(const vp_net *net, int i, double *a, double *da);
+void vp_net_import_aux(vp_net *net, int i, const double *a);
 
 #endif

@@ -143,6 +143,7 @@ static vp_status block(builder *b, const cJSON *o, const char *jp, const char *r
             return vp_cfg_fail(c, p, "%s starts the branch scale at 0; remove \"alpha\"", scheme == 2 ? "skipinit" : "rezero");
         if (scheme == 2 || scheme == 3) r.alpha = 0;
         r.fixup = scheme == 1;
+        r.alpha_param = scheme != 0; /* SkipInit, ReZero: alpha from 0; Fixup: its multiplier (from alpha) */
         vp_layer_kind nk = nt == 0 ? VP_LAYER_LAYERNORM : nt == 1 ? VP_LAYER_BATCHNORM : VP_LAYER_RMSNORM;
         r.skip = b->n - 1;
         pathf(q, sizeof q, "%s.norm", rp);
