@@ -65,6 +65,7 @@ enum { K_READY, K_DONE, K_FAIL, K_HELD, K_BEAT, K_ASSIGN, K_NOMORE, K_ABORT };
 #define ABORT_WAIT 0.5 /* seconds rank 0 waits for the ranks' answers to ABORT */
 #define BEAT_EVERY 1.0 /* seconds between a working rank's heartbeats */
 #define SILENCE 10.0   /* seconds of silence after which rank 0 counts a rank as lost */
+#define STARTUP 6      /* times SILENCE for a rank not heard from yet (loading its data) */
 
 struct vp_mpi {
     int rank, size;
@@ -348,6 +349,7 @@ static vp_status deliver(vp_job *j, int r, const char *blob, size_t len, vp_err 
 typedef struct {
     int held, group;    /* run in progress (-1 none) and the group of the last run */
     double heard;       /* when rank 0 last heard from it (vp_job_now) */
+    int spoke;          /* it has sent something (before that it may still load its data) */
     int lost;           /* counted as lost (silent too long, or unreachable): told nothing more */
     char who[160];      /* "rank N (host H, pid P)" */
 } rank_state;
@@ -615,6 +617,7 @@ void vp_mpi_serve(vp_job *j)
                 continue;
             }
             rs[from].heard = vp_job_now();
+            rs[from].spoke = 1;
             if (rs[from].lost || h.kind == K_BEAT) { /* too late (reported, its run left), or alive */
                 free(p);
                 continue;
@@ -633,10 +636,11 @@ void vp_mpi_serve(vp_job *j)
             if (h.kind != K_HELD) give(j, m, rs, from, job_failed(j));
         }
         /* a rank silent for too long is lost: under mpirun's default a dead rank ends the
-         * job (the signal above), under --enable-recovery only this notices it */
+         * job (the signal above), under --enable-recovery only this notices it. One that
+         * has not spoken yet may still be reading its config and data: STARTUP x longer */
         double now = vp_job_now();
         for (int i = 1; i < m->size; i++)
-            if (!m->released[i] && now - rs[i].heard > m->silence) {
+            if (!m->released[i] && now - rs[i].heard > m->silence * (rs[i].spoke ? 1 : STARTUP)) {
                 char why[80];
                 snprintf(why, sizeof why, "has been silent for %.0f s", now - rs[i].heard);
                 lose(j, m, rs, i, why);

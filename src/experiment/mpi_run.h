@@ -19,8 +19,8 @@
  *
  * Lost ranks: under `mpirun --enable-recovery` a rank that dies ends nothing and sends
  * no signal. So every working rank's main thread sends a heartbeat each second, and a
- * rank rank 0 has not heard from for $VARPROP_MPI_SILENCE seconds (default 10) is
- * counted as lost: rank 0 reports it with the run it held, hands it nothing more, lets
+ * rank rank 0 has not heard from for $VARPROP_MPI_SILENCE seconds (default 10; six times
+ * that before its first message, while it may still load its data) is counted as lost: rank 0 reports it with the run it held, hands it nothing more, lets
  * the others finish every other run, publishes the CSVs of the finished runs and ends
  * the job non-zero (an interrupted run; MPI_Abort, since MPI_Finalize would wait for the
  * lost rank). `--resume` then does the lost runs.
