@@ -43,7 +43,7 @@ def main():
         s = " ".join(x for x, _ in frames)
         total += 1
         comm = lines[0].split()[0]
-        if comm != "varprop":
+        if not comm.startswith("varprop"):  # varprop, or a private copy (varprop.A)
             cat = "charts: child processes (%s)" % comm if comm in ("gnuplot", "[pango]") else "other process: " + comm
             counts[cat] += 1
             leafs[cat][frames[0][0] if frames else "?"] += 1
