@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "core/gemm.h"
+#include "core/simd.h"
 
 /* The items of a dimension d (train_int.h): pairs of full units, then the odd full
  * unit, then the tail. */
