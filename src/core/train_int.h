@@ -24,11 +24,12 @@
  * their number is odd, or the tail. So a 256-wide layer is 2 items of 128: OpenBLAS
  * packs the operand the blocks share once per item, and 128-wide items pack it half
  * as often as 64-wide ones (single-threaded, the copies were 15% of an epoch with
- * 64-wide items). Only full units are paired because OpenBLAS's results are the
- * same bits for two full 64-wide blocks as for the one 128-wide block they make,
- * but not for a full block and a tail taken together (checked on float32 and
- * float64 widths 100, 200, 256, 300): so every layer's bits are those of the
- * 64-wide partition this replaced. The squared-gradient-norm sums are still taken
+ * 64-wide items). Only full units are paired because OpenBLAS's results (0.3.21,
+ * its Cooperlake kernels, here) are the same bits for two full 64-wide blocks as
+ * for the one 128-wide block they make, but not for a full block and a tail taken
+ * together (checked on float32 and float64 widths 100 to 448): so every layer's bits
+ * are those of the 64-wide partition this replaced. (Either way the partition is a
+ * function of the shapes only, so the bits never depend on the thread count.) The squared-gradient-norm sums are still taken
  * per unit (two per item) and added in unit order, for the same reason. */
 #define TRAIN_BLOCK 64
 #define TRAIN_ITEM (2 * TRAIN_BLOCK)
