@@ -200,7 +200,8 @@ def section(res, md_table):
                  _spread(res["floor_sps"]), "time ratio varprop/floor " + _spread(res["floor_ratio"], "%.2f×"), "-"])
     s += md_table(["contender", "samples/s", "varprop over it", "peak RSS MiB"], rows) + "\n"
     s += "Per repetition (samples/s): varprop %s; floor %s.\n\n" % (
-        ", ".join("%.0f" % v["samples_per_s"] for v in res["varprop"]),
+        ", ".join("%.0f" % v["samples_per_s"] + (" (epoch CPU %.1f s)" % v["cpu_s"] if "cpu_s" in v else "")
+                  for v in res["varprop"]),
         ", ".join("/".join("%s %.0f" % (m, f[m]["samples_per_s"]) for m in sorted(f)) for f in res["floor"]))
     s += "Targets (issue 14):\n\n" + "".join("- %s\n" % v for v in verdicts(res)) + "\n"
     xp = res["xavier"]["peer_tuned"]
