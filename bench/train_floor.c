@@ -114,7 +114,9 @@ static void step_worker(void *arg, int w)
         }
         for (unsigned spins = 0; atomic_load(&s->done[k]) < nb; spins++) {
             if (spins >= 256) sched_yield();
+#if defined(__x86_64__) || defined(__i386__)
             else __builtin_ia32_pause();
+#endif
         }
     }
 }
