@@ -35,6 +35,7 @@ import json
 import math
 import os
 import platform
+import re
 import shutil
 import statistics
 import subprocess
@@ -50,7 +51,11 @@ OUT = os.path.join(BENCH, "out")
 DOCS = os.path.join(ROOT, "docs")
 TIME = "/usr/bin/time"
 MiB = 1048576.0
-RC_BEGIN, RC_END = "<!-- recompute-bench:begin -->", "<!-- recompute-bench:end -->"  # bench/recompute_bench.py
+# Marked sections of docs/benchmarks.md: `<!-- NAME-bench:begin -->` ... `<!-- NAME-bench:end -->`,
+# each written by its own script (train-bench: train_bench.py, recompute-bench:
+# recompute_bench.py, lenet-bench, chart-bench, ...). A run of bench.py keeps every one
+# of them as it is, in its order, unless it rewrites that section itself (train-bench).
+MARKED = re.compile(r"<!-- ([A-Za-z0-9_.-]+)-bench:begin -->.*?<!-- \1-bench:end -->", re.S)
 
 # The issue's table. peer: minimum tuned-PyTorch/varprop (varprop with its defaults);
 # floor: maximum varprop/GEMM floor, varprop run as `floor_cmd` (a VARIANTS key: the
@@ -859,38 +864,59 @@ def main():
             print("    - " + v.replace("`", "").replace("**", ""))
     print("total %.0f s" % t_total)
     if not a.no_docs:
-        md = os.path.join(DOCS, "benchmarks.md")
-        # The training section has its own run: a run without w5 keeps the one already in
-        # the file, a run of w5 alone replaces only that section.
-        sec = train_bench.section(training, md_table) if training else train_bench.existing(md)
-        # "## Across machines" is bench/mpi_bench.sh --docs's section: kept as it is; so is
-        # bench/recompute_bench.sh --docs's, between its markers.
-        across = ""
-        try:
-            old = open(md).read()
-            if "\n## Across machines\n" in old:
-                i = old.index("\n## Across machines\n") + 1
-                j = old.find("\n## ", i + 4)
-                if RC_BEGIN in old[i:j if j >= 0 else len(old)]:
-                    j = old.index(RC_BEGIN, i) - 1
-                across = old[i:j + 1] if j >= 0 else old[i:]
-            if RC_BEGIN in old and RC_END in old:
-                across = across.rstrip("\n") + "\n\n" + old[old.index(RC_BEGIN):old.index(RC_END) + len(RC_END)] + "\n"
-        except OSError:
-            pass
-        if results or pts:
-            write_md(a, info, results, pts, png, t_total, argv)
-            if sec:
-                train_bench.splice(md, sec)
-            if across:
-                with open(md) as f:
-                    cur = f.read()
-                if "\n## Across machines\n" not in cur and RC_BEGIN not in cur:
-                    with open(md, "w") as f:
-                        f.write(cur.rstrip("\n") + "\n\n" + across.rstrip("\n") + "\n")
-        elif sec:
-            train_bench.splice(md, sec)
+        write_docs(os.path.join(DOCS, "benchmarks.md"), a, info, results, pts, png, t_total, argv, training)
         print("wrote docs/benchmarks.md" + (" and docs/bench_scaling.png" if png else ""))
+
+
+def marked_sections(text):
+    """[(name, text)] of every marked section of text, in order (see MARKED)."""
+    return [(m.group(1), m.group(0)) for m in MARKED.finditer(text)]
+
+
+def put_section(text, name, sec):
+    """text with its marked section `name` replaced by sec, or sec appended."""
+    for m in MARKED.finditer(text):
+        if m.group(1) == name:
+            return text[:m.start()] + sec.rstrip("\n") + text[m.end():]
+    return text.rstrip("\n") + "\n\n" + sec.rstrip("\n") + "\n"
+
+
+def across_machines(text):
+    """bench/mpi_bench.sh --docs's "## Across machines" section (unmarked): from its
+    heading to the next heading or marked section, or ''."""
+    h = "\n## Across machines\n"
+    if h not in text:
+        return ""
+    i = text.index(h) + 1
+    ends = [k for k in (text.find("\n## ", i + 4), text.find("<!-- ", i)) if k >= 0]
+    return text[i:min(ends)].rstrip("\n") + "\n" if ends else text[i:]
+
+
+def write_docs(md, a, info, results, pts, png, t_total, argv, training):
+    """docs/benchmarks.md: the workloads' part regenerated when w1-w4 or the scaling
+    series ran, the training section when w5 ran; every other marked section and the
+    "Across machines" section kept as they were, in their order."""
+    try:
+        with open(md) as f:
+            old = train_bench.legacy_markers(f.read())
+    except OSError:
+        old = "# varprop benchmarks\n\n"
+    kept = marked_sections(old)
+    if results or pts:
+        write_md(a, info, results, pts, png, t_total, argv)
+        with open(md) as f:
+            cur = f.read()
+        across = across_machines(old)
+        if across and "\n## Across machines\n" not in cur:
+            cur = cur.rstrip("\n") + "\n\n" + across
+        for name, sec in kept:
+            cur = put_section(cur, name, sec)
+    else:
+        cur = old
+    if training:
+        cur = put_section(cur, train_bench.NAME, train_bench.section(training, md_table))
+    with open(md, "w") as f:
+        f.write(cur.rstrip("\n") + "\n")
 
 
 if __name__ == "__main__":

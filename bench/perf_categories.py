@@ -7,7 +7,7 @@ import re
 import sys
 
 RULES = [  # (category, predicate on the list of frame symbols, leaf first)
-    ("theory: mean-field predictions (quadrature, in varprop)", lambda f, s: re.search(r"vp_theory|gk21|gk_integrate|int2_inner|int2_outer|vp_gh_rule|predict", s)),
+    ("theory: mean-field predictions (quadrature, in varprop)", lambda f, s: re.search(r"vp_theory|gk21|gk_integrate|int2_inner|int2_outer|vp_gh_rule|predict|lattice", s)),
     ("charts / report (in varprop)", lambda f, s: re.search(r"vp_chart|vp_plot|vp_report|cmd_plot|charts_", s)),
     ("OpenBLAS idle threads (sched_yield spin)", lambda f, s: "sched_yield" in s),
     ("startup (dynamic loader)", lambda f, s: "_dl_start" in s or "dl_main" in s),
@@ -23,6 +23,7 @@ RULES = [  # (category, predicate on the list of frame symbols, leaf first)
     ("backward elementwise (g *= phi')", lambda f, s: f and "backward" in f[0][0]),
     ("I/O (CSV fragments, assembly, mkdir)", lambda f, s: re.search(r"write_fragments|vp_csv|assemble|append_file|vp_afile|vp_mkdir|clear_parts|fprintf|vfprintf|__printf_fp", s)),
     ("config parse", lambda f, s: "vp_config" in s),
+    ("file creation, rename (kernel: ext4 inode allocation, directory)", lambda f, s: re.search(r"ext4_|recently_deleted|find_inode_bit|find_get_block|do_sys_openat|renameat|do_unlinkat", s)),
 ]
 
 
@@ -43,7 +44,7 @@ def main():
         s = " ".join(x for x, _ in frames)
         total += 1
         comm = lines[0].split()[0]
-        if comm != "varprop":
+        if not comm.startswith("varprop"):  # varprop, or a private copy (varprop.A)
             cat = "charts: child processes (%s)" % comm if comm in ("gnuplot", "[pango]") else "other process: " + comm
             counts[cat] += 1
             leafs[cat][frames[0][0] if frames else "?"] += 1

@@ -153,18 +153,16 @@ def write_docs(text):
 
 
 def splice_docs(begin, end, body):
-    """docs/benchmarks.md with begin + newline + body + end in place of the text between the
-    markers, or appended (also used by bench/chart_bench.py)."""
+    """docs/benchmarks.md with begin + newline + body + end in place of its marked section
+    (bench.py's put_section: the markers are <!-- NAME-bench:begin/end -->), or appended
+    (also used by bench/chart_bench.py)."""
+    import bench as B  # bench.py's section rules; imported here so --help needs no torch check
     path = os.path.join(ROOT, "docs", "benchmarks.md")
     with open(path) as f:
         doc = f.read()
-    sec = begin + "\n" + body + end
-    if begin in doc and end in doc:
-        doc = doc[:doc.index(begin)] + sec + doc[doc.index(end) + len(end):]
-    else:
-        doc = doc.rstrip("\n") + "\n\n" + sec + "\n"
+    name = begin[len("<!-- "):-len("-bench:begin -->")]
     with open(path, "w") as f:
-        f.write(doc)
+        f.write(B.put_section(doc, name, begin + "\n" + body + end))
 
 
 if __name__ == "__main__":

@@ -10,9 +10,9 @@ Three contenders and the He-vs-Xavier result:
             data as float32 tensors in memory; *tuned* = OPENBLAS_NUM_THREADS=1 and
             torch.set_num_threads(T), *as written* = no variable
   floor     bench/train_floor.c: only the epoch's sgemm calls (forward, weight gradient,
-            input gradient; same shapes): the trainer's 64-wide blocks on a T-thread pool
-            ("blocks") or each product one OpenBLAS call with T threads ("whole"); the
-            floor is the faster
+            input gradient; same shapes): the trainer's items on a T-thread pool, one
+            pool run per product ("blocks") or per step ("steps"), or each product one
+            OpenBLAS call with T threads ("whole"); the floor is the fastest
 
 Every figure is samples per second of the epoch loop as each program times it (loading
 the data, `import torch` and the test evaluation are outside), so start-up costs do not
@@ -30,8 +30,9 @@ TARGET_PEER = 1.5      # varprop samples/s >= 1.5 x the tuned peer's
 TARGET_PEER_RAW = 5.0  # >= 5 x the peer as written
 TARGET_FLOOR = 1.3     # varprop time <= 1.3 x the floor's
 TITLE = "5 training (784 -> 256x30 -> 10 ReLU, Fashion-MNIST, SGD momentum, B128, 1 epoch)"
-SECTION_BEGIN = "<!-- training section: bench/train_bench.py -->"
-SECTION_END = "<!-- end of the training section -->"
+NAME = "train"  # its marked section of docs/benchmarks.md (bench.py keeps the others)
+SECTION_BEGIN, SECTION_END = "<!-- train-bench:begin -->", "<!-- train-bench:end -->"
+LEGACY = ("<!-- training section: bench/train_bench.py -->", "<!-- end of the training section -->")
 
 CFLAGS = ["-O2", "-Isrc", "-std=c11", "-D_DEFAULT_SOURCE", "-D_POSIX_C_SOURCE=200809L",
           "-I/usr/include/x86_64-linux-gnu/openblas-pthread"]
@@ -195,11 +196,12 @@ def section(res, md_table):
     if "peer_sps" in res:
         rows.append(["PyTorch as written", _spread(res["peer_sps"]) + killed("peer"),
                      _spread(res["speedup_vs_peer"], "%.2f×"), rss(res["rss_mib"]["peer"])])
-    rows.append(["GEMM floor (`bench/train_floor.c`, best of blocks/whole: %s)" % ", ".join(res["floor_best_mode"]),
+    rows.append(["GEMM floor (`bench/train_floor.c`, best of blocks/steps/whole: %s)" % ", ".join(res["floor_best_mode"]),
                  _spread(res["floor_sps"]), "time ratio varprop/floor " + _spread(res["floor_ratio"], "%.2f×"), "-"])
     s += md_table(["contender", "samples/s", "varprop over it", "peak RSS MiB"], rows) + "\n"
     s += "Per repetition (samples/s): varprop %s; floor %s.\n\n" % (
-        ", ".join("%.0f" % v["samples_per_s"] for v in res["varprop"]),
+        ", ".join("%.0f" % v["samples_per_s"] + (" (epoch CPU %.1f s)" % v["cpu_s"] if "cpu_s" in v else "")
+                  for v in res["varprop"]),
         ", ".join("/".join("%s %.0f" % (m, f[m]["samples_per_s"]) for m in sorted(f)) for f in res["floor"]))
     s += "Targets (issue 14):\n\n" + "".join("- %s\n" % v for v in verdicts(res)) + "\n"
     xp = res["xavier"]["peer_tuned"]
@@ -216,31 +218,7 @@ def section(res, md_table):
     return s
 
 
-def splice(path, sec, begin=SECTION_BEGIN, end=SECTION_END):
-    """Put sec into the file at path, replacing an earlier section between the markers
-    begin and end (the training section's by default; bench/lenet_bench.py passes its
-    own), or appending."""
-    try:
-        with open(path) as f:
-            text = f.read()
-    except OSError:
-        text = "# varprop benchmarks\n\n"
-    if begin in text and end in text:
-        i, j = text.index(begin), text.index(end) + len(end) + 1
-        text = text[:i] + sec + text[j:]
-    else:
-        text = text.rstrip("\n") + "\n\n" + sec
-    with open(path, "w") as f:
-        f.write(text)
-
-
-def existing(path):
-    """The training section already in the file (to keep it when w5 is not rerun), or ''."""
-    try:
-        with open(path) as f:
-            text = f.read()
-    except OSError:
-        return ""
-    if SECTION_BEGIN in text and SECTION_END in text:
-        return text[text.index(SECTION_BEGIN):text.index(SECTION_END) + len(SECTION_END)] + "\n"
-    return ""
+def legacy_markers(text):
+    """text with the training section's old markers (before the NAME-bench convention)
+    replaced by the current ones."""
+    return text.replace(LEGACY[0], SECTION_BEGIN).replace(LEGACY[1], SECTION_END)

@@ -8,7 +8,8 @@
  *                     [--optim sgd|adam] [--lr X] [--momentum X] [--seed S]
  *                     [--synthetic] [--f64] [--steps K (stop after K steps)]
  * Output: one JSON object on stdout:
- *   {"samples":..., "seconds":..., "samples_per_s":..., "steps":..., "final_loss":...,
+ *   {"samples":..., "seconds":..., "cpu_s": (the epoch loop's user + system CPU),
+ *    "samples_per_s":..., "steps":..., "final_loss":...,
  *    "test_loss":..., "test_acc":..., "load_s":..., "eval_s":..., "threads":...}
  *
  * Build (bench.py does this): gcc -O2 -Isrc ... bench/train_driver.c build/libvarprop.a
@@ -19,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "base/pool.h"
@@ -32,6 +34,16 @@ static double now(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* CPU seconds (user + system) of the whole process so far: on a shared machine the
+ * epoch's CPU time is steadier than its wall time (both are reported). */
+static double cpu_now(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_utime.tv_sec + 1e-6 * (double)ru.ru_utime.tv_usec + (double)ru.ru_stime.tv_sec +
+           1e-6 * (double)ru.ru_stime.tv_usec;
 }
 
 static void die(const char *what, const vp_err *err)
@@ -104,7 +116,7 @@ int main(int argc, char **argv)
     vp_train_step_info info = { 0 };
     long steps = 0;
     size_t samples = 0;
-    double t1 = now();
+    double t1 = now(), c1 = cpu_now();
     for (int e = 0; e < epochs && max_steps != 0; e++) {
         if (vp_batches_epoch(&bt, seed, (uint32_t)e, &err)) die("epoch", &err);
         const uint32_t *idx;
@@ -118,16 +130,16 @@ int main(int argc, char **argv)
         }
         if (max_steps > 0 && steps >= max_steps) break;
     }
-    double secs = now() - t1;
+    double secs = now() - t1, cpu = cpu_now() - c1;
     double t2 = now(), test_loss = NAN;
     long long correct = 0;
     const void *tx = f64 ? (const void *)d.test.x64 : (const void *)d.test.x32;
     if (vp_trainer_eval(t, tx, d.test.y, d.test.n, &test_loss, &correct, &err)) die("eval", &err);
     double eval_s = now() - t2;
-    printf("{\"samples\":%zu,\"seconds\":%.6f,\"samples_per_s\":%.1f,\"steps\":%ld,\"final_loss\":%.6f,"
+    printf("{\"samples\":%zu,\"seconds\":%.6f,\"cpu_s\":%.6f,\"samples_per_s\":%.1f,\"steps\":%ld,\"final_loss\":%.6f,"
            "\"test_loss\":%.6f,\"test_acc\":%.4f,\"load_s\":%.3f,\"eval_s\":%.3f,\"threads\":%d,"
            "\"init\":\"%s\",\"depth\":%d,\"width\":%d,\"batch\":%d}\n",
-           samples, secs, (double)samples / secs, steps, info.loss, test_loss,
+           samples, secs, cpu, (double)samples / secs, steps, info.loss, test_loss,
            (double)correct / (double)d.test.n, load_s, eval_s, threads, init, L, width, batch);
     free(x);
     free(y);

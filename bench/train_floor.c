@@ -11,18 +11,27 @@
  * timed: buffers are allocated and filled once before the clock starts.
  *
  * Modes (the floor for T threads is the fastest mode; bench.py reports each):
- *   blocks: each product cut as the trainer cuts it -- blocks of 64 whole columns
- *           (forward, input gradient) or whole rows (weight gradient) of the result, one
- *           single-threaded OpenBLAS call per block, on a vp_pool of T threads (the
- *           trainer's own partition, without its fused elementwise work)
+ *   blocks: each product cut as the trainer cuts it -- items of whole columns (forward,
+ *           input gradient) or whole rows (weight gradient) of the result, two full
+ *           64-wide units (128) where there are two, else one unit or the tail
+ *           (src/core/train_int.h) -- one single-threaded OpenBLAS call per item, one
+ *           vp_pool run per product (so it pays the pool's hand-off once per product,
+ *           91 times a step, which the trainer pays twice a step)
+ *   steps:  the same items, one vp_pool run per step: the T threads take the items of
+ *           the step's products in order from atomic counters and wait (spinning, then
+ *           yielding) for all of a product's items before taking the next product's --
+ *           the trainer's own way of running a pass, with every product a barrier
+ *           (the trainer lets weight gradients overlap input gradients)
  *   whole:  each product one OpenBLAS call with T BLAS threads (the bare library)
  *
  * usage: train_floor [--depth L] [--width N] [--input-dim N0] [--classes C] [--batch B]
- *                    [--samples S] [--threads T] [--mode blocks|whole|all] [--reps K]
+ *                    [--samples S] [--threads T] [--mode blocks|steps|whole|all] [--reps K]
  * Output: one JSON object per mode: {"mode":..., "threads":..., "steps":..., "samples":...,
  *   "gflop":..., "times":[...], "median":..., "samples_per_s":...}
  */
 #include <cblas.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,9 +41,16 @@
 
 void openblas_set_num_threads(int);
 
-#ifndef BLOCK
-#define BLOCK 64
-#endif
+/* The trainer's partition (src/core/train_pass.c, block_count and block_range). */
+#define UNIT 64
+static int nitems(int d) { int full = d / UNIT; return full / 2 + full % 2 + (d % UNIT != 0); }
+static void item_range(int d, int i, int *lo, int *hi)
+{
+    int full = d / UNIT, pairs = full / 2;
+    if (i < pairs) { *lo = i * 2 * UNIT; *hi = *lo + 2 * UNIT; }
+    else if (i == pairs && full % 2) { *lo = pairs * 2 * UNIT; *hi = *lo + UNIT; }
+    else { *lo = full * UNIT; *hi = d; }
+}
 
 static double now(void)
 {
@@ -52,7 +68,7 @@ typedef struct {
     int split_rows; /* blocks of rows of C (else of columns) */
 } prod;
 
-static int nblocks(const prod *p) { int d = p->split_rows ? p->M : p->N; return (d + BLOCK - 1) / BLOCK; }
+static int nblocks(const prod *p) { return nitems(p->split_rows ? p->M : p->N); }
 
 static void call(const prod *p, int lo, int hi)
 {
@@ -74,8 +90,35 @@ static void call(const prod *p, int lo, int hi)
 static void block_task(void *arg, int i)
 {
     const prod *p = arg;
-    int d = p->split_rows ? p->M : p->N, lo = i * BLOCK, hi = lo + BLOCK < d ? lo + BLOCK : d;
+    int lo, hi;
+    item_range(p->split_rows ? p->M : p->N, i, &lo, &hi);
     call(p, lo, hi);
+}
+
+/* Mode steps: one step's products, run by every worker in order (see the header). */
+typedef struct {
+    const prod *p;
+    int n;
+    atomic_int *next, *done; /* per product: items handed out, items finished */
+} step_run;
+
+static void step_worker(void *arg, int w)
+{
+    (void)w;
+    step_run *s = arg;
+    for (int k = 0; k < s->n; k++) {
+        int nb = nblocks(&s->p[k]);
+        for (int i; (i = atomic_fetch_add(&s->next[k], 1)) < nb;) {
+            block_task((void *)&s->p[k], i);
+            atomic_fetch_add(&s->done[k], 1);
+        }
+        for (unsigned spins = 0; atomic_load(&s->done[k]) < nb; spins++) {
+            if (spins >= 256) sched_yield();
+#if defined(__x86_64__) || defined(__i386__)
+            else __builtin_ia32_pause();
+#endif
+        }
+    }
 }
 
 static void run(const prod *p, vp_pool *pool, int blocks)
@@ -125,12 +168,16 @@ int main(int argc, char **argv)
         double n = (double)(s == steps - 1 && samples % B ? samples % B : B);
         for (int l = 1; l <= L + 1; l++) flop += 2 * n * w[l] * w[l - 1] * (l > 1 ? 3 : 2);
     }
-    for (int m = 0; m < 2; m++) {
-        const char *name = m == 0 ? "blocks" : "whole";
+    int nprod = 3 * (L + 1);
+    prod *ps = malloc((size_t)nprod * sizeof *ps);
+    atomic_int *ctr = malloc(2 * (size_t)nprod * sizeof *ctr);
+    static const char *const names[] = { "blocks", "steps", "whole" };
+    for (int m = 0; m < 3; m++) {
+        const char *name = names[m];
         if (strcmp(mode, "all") && strcmp(mode, name)) continue;
         vp_pool *pool = NULL;
         vp_err err = { 0 };
-        if (m == 0) {
+        if (m < 2) {
             openblas_set_num_threads(1);
             if (threads > 1 && vp_pool_create(&pool, threads, &err)) { fprintf(stderr, "%s\n", err.msg); return 1; }
         } else {
@@ -141,21 +188,24 @@ int main(int argc, char **argv)
         for (int r = -1; r < reps; r++) { /* r = -1: warm-up */
             double t0 = now();
             for (long s = 0; s < steps; s++) {
-                int n = s == steps - 1 && samples % B ? (int)(samples % B) : B;
-                for (int l = 1; l <= L + 1; l++) {
-                    prod p = { .ta = 0, .tb = 1, .M = n, .N = w[l], .K = w[l - 1], .lda = w[l - 1], .ldb = w[l - 1],
-                               .ldc = w[l], .beta = 1, .A = H[l - 1], .B = W[l], .C = H[l] };
-                    run(&p, pool, m == 0);
-                }
+                int n = s == steps - 1 && samples % B ? (int)(samples % B) : B, np = 0;
+                for (int l = 1; l <= L + 1; l++)
+                    ps[np++] = (prod){ .ta = 0, .tb = 1, .M = n, .N = w[l], .K = w[l - 1], .lda = w[l - 1],
+                                       .ldb = w[l - 1], .ldc = w[l], .beta = 1, .A = H[l - 1], .B = W[l], .C = H[l] };
                 for (int l = L + 1; l >= 1; l--) {
-                    if (l > 1) {
-                        prod p = { .ta = 0, .tb = 0, .M = n, .N = w[l - 1], .K = w[l], .lda = w[l], .ldb = w[l - 1],
-                                   .ldc = w[l - 1], .beta = 0, .A = g1, .B = W[l], .C = g2 };
-                        run(&p, pool, m == 0);
-                    }
-                    prod q = { .ta = 1, .tb = 0, .M = w[l], .N = w[l - 1], .K = n, .lda = w[l], .ldb = w[l - 1],
-                               .ldc = w[l - 1], .beta = 0, .A = g1, .B = H[l - 1], .C = dW, .split_rows = 1 };
-                    run(&q, pool, m == 0);
+                    if (l > 1)
+                        ps[np++] = (prod){ .ta = 0, .tb = 0, .M = n, .N = w[l - 1], .K = w[l], .lda = w[l],
+                                           .ldb = w[l - 1], .ldc = w[l - 1], .beta = 0, .A = g1, .B = W[l], .C = g2 };
+                    ps[np++] = (prod){ .ta = 1, .tb = 0, .M = w[l], .N = w[l - 1], .K = n, .lda = w[l],
+                                       .ldb = w[l - 1], .ldc = w[l - 1], .beta = 0, .A = g1, .B = H[l - 1], .C = dW,
+                                       .split_rows = 1 };
+                }
+                if (m == 1) {
+                    for (int k = 0; k < 2 * np; k++) atomic_init(&ctr[k], 0);
+                    step_run sr = { .p = ps, .n = np, .next = ctr, .done = ctr + np };
+                    vp_pool_run(pool, threads, step_worker, &sr);
+                } else {
+                    for (int k = 0; k < np; k++) run(&ps[k], pool, m == 0);
                 }
             }
             if (r >= 0) times[r] = now() - t0;
@@ -172,5 +222,7 @@ int main(int argc, char **argv)
         printf("],\"median\":%.4f,\"samples_per_s\":%.1f}\n", med, (double)samples / med);
         vp_pool_free(pool);
     }
+    free(ps);
+    free(ctr);
     return 0;
 }

@@ -35,11 +35,11 @@ static void shape(int L, const int *w, int C, size_t *nparams, size_t *inmax, si
     }
 }
 
-/* Scratch of one worker: a weight-gradient item [TRAIN_BLOCK, inmax] or an
- * input-gradient item [B, TRAIN_BLOCK], whichever is larger. */
+/* Scratch of one worker: a weight-gradient item [TRAIN_ITEM, inmax] or an
+ * input-gradient item [B, TRAIN_ITEM], whichever is larger. */
 static size_t scratch_elems(size_t inmax, size_t B)
 {
-    size_t a = (size_t)TRAIN_BLOCK * inmax, b = B * (size_t)TRAIN_BLOCK;
+    size_t a = (size_t)TRAIN_ITEM * inmax, b = B * (size_t)TRAIN_ITEM;
     return a > b ? a : b;
 }
 
@@ -52,10 +52,11 @@ double vp_trainer_bytes(int L, const int *widths, int max_batch, vp_precision pr
     double slots = (double)vp_optim_get(o->optim.kind)->state_slots(o->optim.p);
     double readout = 2.0 * (C * nL + C);                  /* W_r, b_r and the probe's dW_r */
     double scratch = 2.0 * B * C + B * nL + (double)scratch_elems(inmax, (size_t)max_batch);
-    /* the work items (at most 2 per TRAIN_BLOCK of each layer's widths), their sums, the layers */
+    /* the work items (at most 2 per TRAIN_BLOCK of each layer's widths), their sums (2 per
+     * item), the layers */
     double items = 2.0 * (double)(L + 1) * (2.0 + (double)(inmax + outmax) / TRAIN_BLOCK);
     return vp_mlp_bytes(L, widths, max_batch, prec, act) + rs * (readout + scratch + slots * (double)np) +
-           8.0 * 3.0 * (C > nL ? C : nL) + items * (double)(sizeof(titem) + sizeof(double)) +
+           8.0 * 3.0 * (C > nL ? C : nL) + items * (double)(sizeof(titem) + 2 * sizeof(double)) +
            (double)(L + 2) * (double)(sizeof(tlayer) + 3 * sizeof(atomic_int));
 }
 

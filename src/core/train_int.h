@@ -18,11 +18,21 @@
 
 #include "core/train.h"
 
-/* Columns (rows) of a product's result per work item: 4 items for a 256-wide layer,
- * so two threads share every product even when one of them is slowed by other work;
- * OpenBLAS packs the shared operand once per item, about 5% of the products' time
- * at width 256 (measured single-threaded: 64 vs 256). */
+/* The partition of a product's result into work items, in units of TRAIN_BLOCK whole
+ * columns (rows): a dimension d is d / TRAIN_BLOCK full units and a narrower tail;
+ * an item is two full units (TRAIN_ITEM wide), the one full unit left over when
+ * their number is odd, or the tail. So a 256-wide layer is 2 items of 128: OpenBLAS
+ * packs the operand the blocks share once per item, and 128-wide items pack it half
+ * as often as 64-wide ones (single-threaded, the copies were 15% of an epoch with
+ * 64-wide items). Only full units are paired because OpenBLAS's results (0.3.21,
+ * its Cooperlake kernels, here) are the same bits for two full 64-wide blocks as
+ * for the one 128-wide block they make, but not for a full block and a tail taken
+ * together (checked on float32 and float64 widths 100 to 448): so every layer's bits
+ * are those of the 64-wide partition this replaced. (Either way the partition is a
+ * function of the shapes only, so the bits never depend on the thread count.) The squared-gradient-norm sums are still taken
+ * per unit (two per item) and added in unit order, for the same reason. */
 #define TRAIN_BLOCK 64
+#define TRAIN_ITEM (2 * TRAIN_BLOCK)
 
 /* Layer l = 1..L+1 (L+1: the readout) as the passes see it; pointers in the trainer's
  * precision, into the mlp's blocks (hidden) or the trainer's arrays (readout). */
@@ -40,6 +50,7 @@ typedef enum { ITEM_FORWARD, ITEM_INPUT_GRAD, ITEM_WEIGHT_GRAD } titem_kind;
 
 typedef struct {
     unsigned char kind;  /* titem_kind */
+    unsigned char units; /* 2: TRAIN_ITEM wide; 1: one unit or the tail */
     int layer, block;
     int ctr;             /* counter this item adds 1 to when finished */
     int dep, need;       /* wait until counter dep reaches need (dep < 0: no wait) */
@@ -48,7 +59,7 @@ typedef struct {
 typedef struct {
     titem *items;
     int n;
-    double *sq;          /* per item: squared gradient norm (weight-gradient items) */
+    double *sq;          /* 2 per item: squared gradient norm of each unit (weight-gradient items) */
 } tsched;
 
 /* One pass's arguments. */

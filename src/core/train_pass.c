@@ -10,12 +10,28 @@
 #include <string.h>
 
 #include "core/gemm.h"
+#include "core/simd.h"
 
-static int block_count(size_t d) { return d ? (int)((d + TRAIN_BLOCK - 1) / TRAIN_BLOCK) : 0; }
+/* The items of a dimension d (train_int.h): pairs of full units, then the odd full
+ * unit, then the tail. */
+static int block_count(size_t d)
+{
+    size_t full = d / TRAIN_BLOCK;
+    return (int)(full / 2 + full % 2 + (d % TRAIN_BLOCK != 0));
+}
 static void block_range(size_t d, int i, size_t *lo, size_t *hi)
 {
-    *lo = (size_t)i * TRAIN_BLOCK;
-    *hi = *lo + TRAIN_BLOCK < d ? *lo + TRAIN_BLOCK : d;
+    size_t full = d / TRAIN_BLOCK, pairs = full / 2, k = (size_t)i;
+    if (k < pairs) {
+        *lo = k * TRAIN_ITEM;
+        *hi = *lo + TRAIN_ITEM;
+    } else if (k == pairs && full % 2) {
+        *lo = pairs * TRAIN_ITEM;
+        *hi = *lo + TRAIN_BLOCK;
+    } else {
+        *lo = full * TRAIN_BLOCK;
+        *hi = d;
+    }
 }
 
 /* Counters: the items finished of each product of each layer l = 1..L+1. */
@@ -44,11 +60,15 @@ static double run_pass(vp_trainer *t, const tsched *sc, const void *x, size_t ro
 
 /* ---- the items of the two passes ---- */
 
-static void add_items(tsched *sc, titem_kind kind, int layer, int blocks, int ctr, int dep, int need)
+static void add_items(tsched *sc, titem_kind kind, int layer, size_t d, int ctr, int dep, int need)
 {
-    for (int i = 0; i < blocks; i++)
-        sc->items[sc->n++] = (titem){ .kind = (unsigned char)kind, .layer = layer, .block = i, .ctr = ctr,
-                                      .dep = dep, .need = need };
+    int blocks = block_count(d);
+    for (int i = 0; i < blocks; i++) {
+        size_t lo, hi;
+        block_range(d, i, &lo, &hi);
+        sc->items[sc->n++] = (titem){ .kind = (unsigned char)kind, .units = hi - lo == TRAIN_ITEM ? 2 : 1,
+                                      .layer = layer, .block = i, .ctr = ctr, .dep = dep, .need = need };
+    }
 }
 
 /* Forward: F(1), ..., F(L+1); every block of F(l) waits for all of F(l-1).
@@ -70,19 +90,19 @@ vp_status vp_train_build_passes(vp_trainer *t, vp_err *err)
     t->fwd.items = malloc((size_t)nf * sizeof *t->fwd.items);
     t->bwd.items = malloc((size_t)nb * sizeof *t->bwd.items);
     t->fwd.sq = NULL;
-    t->bwd.sq = malloc((size_t)nb * sizeof *t->bwd.sq);
+    t->bwd.sq = malloc(2 * (size_t)nb * sizeof *t->bwd.sq);
     t->done = malloc((size_t)(3 * (L + 2)) * sizeof *t->done);
     if (!t->fwd.items || !t->bwd.items || !t->bwd.sq || !t->done)
         return vp_fail(err, VP_ERR_NOMEM, "out of memory (training schedule)");
     for (int k = 0; k < 3 * (L + 2); k++) atomic_init(&t->done[k], 0);
     t->fwd.n = t->bwd.n = 0;
     for (int l = 1; l <= L + 1; l++)
-        add_items(&t->fwd, ITEM_FORWARD, l, block_count(t->lay[l].nout), ctr_forward(t, l),
+        add_items(&t->fwd, ITEM_FORWARD, l, t->lay[l].nout, ctr_forward(t, l),
                   l > 1 ? ctr_forward(t, l - 1) : -1, l > 1 ? block_count(t->lay[l - 1].nout) : 0);
-#define A_ITEMS(k) add_items(&t->bwd, ITEM_INPUT_GRAD, (k), block_count(t->lay[k].nin), ctr_input(t, k), \
+#define A_ITEMS(k) add_items(&t->bwd, ITEM_INPUT_GRAD, (k), t->lay[k].nin, ctr_input(t, k), \
                              (k) == L + 1 ? -1 : ctr_input(t, (k) + 1), \
                              (k) == L + 1 ? 0 : block_count(t->lay[(k) + 1].nin))
-#define B_ITEMS(l, a) add_items(&t->bwd, ITEM_WEIGHT_GRAD, (l), block_count(t->lay[l].nout), ctr_weight(t, l), \
+#define B_ITEMS(l, a) add_items(&t->bwd, ITEM_WEIGHT_GRAD, (l), t->lay[l].nout, ctr_weight(t, l), \
                                 ctr_input(t, a), block_count(t->lay[a].nin))
     for (int k = L + 1; k >= 2; k--) {
         A_ITEMS(k);
@@ -150,7 +170,7 @@ static void worker(void *arg, int w)
         if (i >= r->sc->n) return;
         const titem *it = &r->sc->items[i];
         if (it->dep >= 0) wait_for(&t->done[it->dep], it->need);
-        double *sq = r->sc->sq ? &r->sc->sq[i] : NULL;
+        double *sq = r->sc->sq ? &r->sc->sq[2 * (size_t)i] : NULL;
         if (t->prec == VP_F64) run_item_f64(t, &r->ps, it, scratch, sq);
         else run_item_f32(t, &r->ps, it, scratch, sq);
         atomic_fetch_add_explicit(&t->done[it->ctr], 1, memory_order_release);
@@ -158,7 +178,7 @@ static void worker(void *arg, int w)
 }
 
 /* One pass on the pool; returns the sum of the weight-gradient items' squared norms,
- * added in item order (0 for the forward). */
+ * added in item order and, within an item, in unit order (0 for the forward). */
 static double run_pass(vp_trainer *t, const tsched *sc, const void *x, size_t rows, double lr)
 {
     for (int k = 0; k < 3 * (t->L + 2); k++) atomic_store_explicit(&t->done[k], 0, memory_order_relaxed);
@@ -168,7 +188,8 @@ static double run_pass(vp_trainer *t, const tsched *sc, const void *x, size_t ro
     double sq = 0;
     if (sc->sq)
         for (int i = 0; i < sc->n; i++)
-            if (sc->items[i].kind == ITEM_WEIGHT_GRAD) sq += sc->sq[i];
+            if (sc->items[i].kind == ITEM_WEIGHT_GRAD)
+                for (int u = 0; u < sc->items[i].units; u++) sq += sc->sq[2 * i + u];
     return sq;
 }
 

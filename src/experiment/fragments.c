@@ -52,7 +52,7 @@ void vp_frag_csv_run(const vp_experiment *e, int r, char *act, char *init, size_
 }
 
 /* A run's fragments as they are made: each is formatted in memory (mem), then written
- * atomically and synced, and described by one line of the .sum marker. */
+ * atomically (not fsynced: see vp_frag_put), and described by one line of the .sum marker. */
 typedef struct {
     FILE *mem;
     char *buf;
@@ -91,12 +91,19 @@ vp_status vp_frag_put(const vp_job *j, int r, const char *ext, const char *buf, 
     part_path(j, r, ext, path, sizeof path);
     vp_status s = vp_afile_open(&f, path, err);
     if (s) return s;
+    /* Renamed into place complete, but not fsynced (an fsync cost ~1 ms a fragment
+     * here, 3 per run: as much as the products of a 30-layer width-128 run): a crash
+     * of the process leaves whole files; a crash of the machine may lose the bytes or
+     * names of the last runs' fragments or markers, which --resume finds out (every
+     * fragment is checked against the bytes, rows and CRC-32 its marker records, and a
+     * marker that is missing or damaged makes its run run again). The assembled
+     * tables are synced when they are published. */
+    f.no_sync = 1;
     fwrite(buf, 1, len, f.fp);
     return vp_afile_commit(&f, err);
 }
 
-/* Write the fragment formatted since frag_begin as run r's `ext` fragment (synced:
- * it must be on disk before the marker that vouches for it). */
+/* Write the fragment formatted since frag_begin as run r's `ext` fragment. */
 static vp_status frag_end(const vp_job *j, int r, const char *ext, frag_set *fs, vp_err *err)
 {
     int bad = fclose(fs->mem) != 0;
@@ -171,10 +178,11 @@ vp_status vp_frag_write(const vp_job *j, int r, const vp_variant *var, const vp_
     vp_csv_runs_row(fs.mem, &cr, j->theory | (e->train ? VP_CSV_WITH_TRAIN : 0), &cs);
     if ((s = frag_end(j, r, vp_csv_layout_get(VP_CSV_RUNS)->part, &fs, err))) return s;
 
-    /* The .sum marker is written last, after the fragments' bytes are on disk: its
-     * presence means the run is complete, and its lines say what each fragment holds,
-     * so --resume still finds out if a crash lost a fragment's name or bytes (the
-     * folder is not synced for each run: that would cost more than the check). */
+    /* The .sum marker is written last, after the fragments are in place: its presence
+     * means the run is complete, and its lines say what each fragment holds, so
+     * --resume still finds out if a crash of the machine lost a fragment's name or
+     * bytes (neither the fragments nor the folder are synced for each run: that would
+     * cost more than the check). */
     if ((s = frag_begin(&fs, err))) return s;
     fprintf(fs.mem, "%.17g %.17g %lld %lld\n", sum->act_ratio, sum->grad_ratio, sum->nonfinite, sum->subnormal);
     for (int k = 0; k < fs.n; k++) fprintf(fs.mem, "%s\n", fs.lines[k]);

@@ -2,7 +2,7 @@
  * (experiment layer, part of the runner).
  *
  * Each finished run is saved as fragments in <out>/.parts/ -- run-NNNNNNN.layers,
- * .hist, .jac, .runs (CSV rows, atomically written and synced) and last .sum, whose
+ * .hist, .jac, .runs (CSV rows, atomically written, not fsynced) and last .sum, whose
  * presence marks the run complete and which records each fragment's bytes, rows and
  * CRC-32, so --resume redoes a run whose fragments were damaged. The CSV files are assembled from the fragments in
  * canonical order (variant, then seed), so their bytes never depend on thread count
@@ -37,7 +37,7 @@ vp_status vp_frag_write(const vp_job *j, int r, const vp_variant *var, const vp_
                         const vp_run_sum *sum, double seconds, vp_err *err);
 
 /* Run r's fragment `ext` (a CSV's part or VP_PART_DONE): the bytes written atomically
- * and synced into .parts -- or handed to j->sink when the job has one. */
+ * (not fsynced: the marker's checks stand in) into .parts -- or handed to j->sink. */
 vp_status vp_frag_put(const vp_job *j, int r, const char *ext, const char *buf, size_t len, vp_err *err);
 
 /* layers.csv, runs.csv and (when some variant asks for them) histograms.csv and
