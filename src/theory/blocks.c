@@ -89,10 +89,11 @@ static double variance(const tensor *t)
     return avg(t->s, t->np) - m * m;
 }
 
-/* Positions of layer i's output: H W, except flatten, which keeps its input's map. */
+/* Positions of layer i's output: H W, except the layers that keep their input's shape
+ * and map (flatten, the norms: a flattened map stays a map). */
 static int positions(const vp_theory_net_in *in, const int *np, int i)
 {
-    if (in->ls[i].kind == VP_LAYER_FLATTEN) return np[i];  /* np[i] = its input's (tensor i) */
+    if (in->ls[i].kind == VP_LAYER_FLATTEN || vp_layer_is_norm(in->ls[i].kind)) return np[i]; /* tensor i: its input */
     if (in->ls[i].kind == VP_LAYER_RESIDUAL) {
         int a = np[i], b = np[in->ls[i].skip + 1];
         return a > b ? a : b;
