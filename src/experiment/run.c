@@ -200,7 +200,7 @@ static vp_status run_blocks(vp_job *j, int r, vp_worker *w, int *drew, vp_err *e
             sum.nonfinite += st[l].s.nonfinite;
             sum.subnormal += st[l].s.subnormal;
         }
-        if (var->train.on) s = vp_train_one(j, r, &tout, err); /* core/net_train.h through train_run.c */
+        if (var->train.on) s = vp_train_one(j, r, NULL, &tout, err); /* core/net_train.h through train_run.c */
         if (!s)
             s = vp_frag_write(j, r, var, NULL, st, NULL, NULL, NULL, NULL, NULL, NULL, NULL, var->train.on ? &tout : NULL,
                               &sum, vp_job_now() - t0, err);
@@ -303,8 +303,9 @@ vp_status vp_run_one(vp_job *j, int r, vp_worker *w, int params_ready, int *drew
         sum.xi_c = fit_xi_c(a, b, st, var->widths, var->batch, pr.c_star);
         if (pr.partial) theory_note(j, r, v, seed, &pr.note);
     }
-    /* A config with "train": the run trains next, and its rows go out with the measurement's. */
-    if (var->train.on && (s = vp_train_one(j, r, &tout, err))) goto end;
+    /* A config with "train": the run trains next, and its rows go out with the measurement's;
+     * with lsuv it starts from the weights LSUV rescaled above (train_run.h). */
+    if (var->train.on && (s = vp_train_one(j, r, var->winit.kind == VP_INIT_LSUV ? m : NULL, &tout, err))) goto end;
     s = vp_frag_write(j, r, var, st, NULL, tpre, tgrad, tchi, tcorr, hist, sv, sq_len, var->train.on ? &tout : NULL, &sum,
                       vp_job_now() - t0, err);
     if (!s) j->sums[r] = sum;
