@@ -350,3 +350,41 @@ Test(reproduce_eval, training_files_and_a_sweep_filter_through_runs_csv)
     cr_expect_float_eq(m, 1.8, 1e-12);
     vt_rmtree(dir);
 }
+
+Test(reproduce_eval, first_below_is_the_first_step_at_the_threshold_censored_by_never)
+{
+    char dir[256];
+    vt_mktmp(dir, sizeof dir, "repro-eval4");
+    /* train.csv, rows out of step order on purpose: seed 0 first gets to loss <= 1 at step
+     * 30 (the dip at 20 is 1.2), seed 1 at step 10, seed 2 never (it diverges: NaN at 40) */
+    vt_write_file(dir, "train.csv",
+                  "variant,activation,init,seed,epoch,step,loss,lr,grad_norm\n"
+                  "0,relu,a,0,1,30,0.9,0.1,1\n0,relu,a,0,1,10,2.0,0.1,1\n0,relu,a,0,1,20,1.2,0.1,1\n0,relu,a,0,1,40,0.5,0.1,1\n"
+                  "0,relu,a,1,1,10,1.0,0.1,1\n0,relu,a,1,1,20,1.5,0.1,1\n0,relu,a,1,1,30,0.8,0.1,1\n0,relu,a,1,1,40,0.7,0.1,1\n"
+                  "0,relu,a,2,1,10,2.0,0.1,1\n0,relu,a,2,1,20,3.0,0.1,1\n0,relu,a,2,1,30,9.0,0.1,1\n0,relu,a,2,1,40,nan,0.1,1\n");
+    double se;
+    int ns;
+    double m = eval(dir, "{\"file\": \"train.csv\", \"column\": \"loss\", \"stat\": \"first_below\", \"below\": 1, "
+                         "\"never\": 1000}", &se, &ns);
+    cr_expect_float_eq(m, (30.0 + 10.0 + 1000.0) / 3, 1e-12, "30, 10 and the censored 1000");
+    cr_expect_eq(ns, 3);
+    /* jackknife of a mean over three seeds: s / sqrt(3) */
+    double mu = 1040.0 / 3, ss = (30 - mu) * (30 - mu) + (10 - mu) * (10 - mu) + (1000 - mu) * (1000 - mu);
+    cr_expect_float_eq(se, sqrt(ss / 2 / 3), 1e-9);
+    /* log2 of the mean time over the seeds whose every row passes the filter */
+    m = eval(dir, "{\"file\": \"train.csv\", \"where\": {\"seed\": [0, 1]}, \"column\": \"loss\", \"stat\": \"first_below\", "
+                  "\"below\": 1, \"never\": 1000, \"seeds\": \"log2_mean\"}", &se, &ns);
+    cr_expect_float_eq(m, log2(20.0), 1e-12);
+    vt_rmtree(dir);
+}
+
+Test(reproduce_checks, below_and_never_go_with_first_below_only)
+{
+    expect_refused("{" RUNS "\"claims\": [{" CLAIM_HEAD "\"run\": \"r\", \"figure\": \"f\", \"quantity\": "
+                   "{\"file\": \"train.csv\", \"column\": \"loss\", \"stat\": \"first_below\", \"below\": 1}, "
+                   "\"expect\": {\"max\": 1}}]}",
+                   "checks.claims[0].quantity", "needs \"below\"");
+    expect_refused("{" RUNS "\"claims\": [{" CLAIM_HEAD "\"run\": \"r\", \"figure\": \"f\", \"quantity\": "
+                   "{\"file\": \"train.csv\", \"column\": \"loss\", \"never\": 5}, \"expect\": {\"max\": 1}}]}",
+                   "checks.claims[0].quantity", "\"first_below\" only");
+}

@@ -1,7 +1,8 @@
 /* cmd_reproduce: `varprop reproduce NAME|all [--fast] [-o DIR]` -- run the paper suite
  * (experiment/reproduce.h), then draw its charts and report (present/repro_report.h).
- * Exit 0 only when every claim passes; 1 when one fails or was not run (or on a
- * runtime failure); 2 for usage and checks.json/config errors; 130 interrupted. */
+ * Exit 0 only when every claim passes (FULL ONLY claims of --fast aside); 1 when one
+ * fails or was not run (or on a runtime failure); 2 for usage and checks.json/config
+ * errors; 130 interrupted. */
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -24,15 +25,18 @@ static const char USAGE[] =
     "and writes DIR/" VP_FILE_REPORT " -- per claim the paper's statement, the figure, measured against\n"
     "expected with the tolerance, and PASS / FAIL / NOT RUN with the reason (docs/reproduce.md).\n"
     "\n"
-    "  --fast         small widths, fewer seeds and correspondingly wider tolerances (minutes)\n"
+    "  --fast         small widths, fewer seeds and correspondingly wider tolerances (minutes);\n"
+    "                 the runs marked full_only (the trainings, whose thresholds are for their\n"
+    "                 full length) are skipped and their claims reported FULL ONLY\n"
     "  -o DIR         output folder (default results/reproduce): new, empty or made by varprop\n"
     "  --suite DIR    the folder of paper folders (default experiments)\n"
     "  --threads N    worker threads (default: the machine's cores); results do not depend on it\n"
     "  --quiet        no progress lines\n"
     "  -h, --help     this help\n"
     "\n"
-    "Exit status: 0 when every claim passes, 1 when a claim fails or was not run (or on a\n"
-    "runtime failure), 2 for a usage, checks.json or config error, 130 when interrupted.\n";
+    "Exit status: 0 when every claim passes (FULL ONLY claims aside), 1 when a claim fails or\n"
+    "was not run (or on a runtime failure), 2 for a usage, checks.json or config error, 130\n"
+    "when interrupted.\n";
 
 int vp_cmd_reproduce(int argc, char **argv)
 {

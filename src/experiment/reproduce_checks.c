@@ -12,7 +12,7 @@
 
 /* Words of the enums, in enum order (space-separated lists for vp_choice_*). */
 static const char TF_WORDS[] = "none log2 ln square abs";
-static const char STAT_WORDS[] = "mean median rms max_abs slope norm_var";
+static const char STAT_WORDS[] = "mean median rms max_abs slope norm_var first_below";
 static const char SEEDS_WORDS[] = "mean log2_mean pool";
 
 typedef struct {
@@ -199,7 +199,7 @@ static vp_status parse_quantity(const ctx *c, const cJSON *o, const char *path, 
             st = parse_quantity(c, cJSON_GetArrayItem(d, i), pi, &q->diff[i]);
         }
     } else {
-        st = only_keys(c, o, path, "file where column over transform shift stat seeds per_layers");
+        st = only_keys(c, o, path, "file where column over transform shift stat seeds per_layers below never");
         if (!st) st = csv_file(c, o, path, &q->file);
         const cJSON *w = cJSON_GetObjectItemCaseSensitive(o, "where");
         char p[300];
@@ -226,6 +226,15 @@ static vp_status parse_quantity(const ctx *c, const cJSON *o, const char *path, 
                 st = bad(c, p, "%s", "must be a number of layer rows per step of the slope, 1..1e6", NULL, NULL);
             if (!st && stat != VP_ST_SLOPE) st = bad(c, p, "%s", "goes with \"stat\": \"slope\" only", NULL, NULL);
         }
+        /* first_below: the threshold and the censoring value, both required, and only with it */
+        int has_below = cJSON_HasObjectItem(o, "below"), has_never = cJSON_HasObjectItem(o, "never");
+        if (!st && stat == VP_ST_FIRST_BELOW && !(has_below && has_never))
+            st = bad(c, path, "%s", "\"stat\": \"first_below\" needs \"below\" (the threshold) and \"never\" (the "
+                     "value of a seed that never gets there, e.g. the steps run + 1)", NULL, NULL);
+        if (!st && stat != VP_ST_FIRST_BELOW && (has_below || has_never))
+            st = bad(c, path, "%s", "below and never go with \"stat\": \"first_below\" only", NULL, NULL);
+        if (!st && has_below) st = num(c, o, "below", path, &q->below);
+        if (!st && has_never) st = num(c, o, "never", path, &q->never);
         q->tf = (vp_repro_tf)tf;
         q->stat = (vp_repro_stat)stat;
         q->seeds = (vp_repro_seeds)seeds;

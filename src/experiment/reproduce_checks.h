@@ -32,8 +32,10 @@ typedef struct {
 typedef enum { VP_TF_NONE, VP_TF_LOG2, VP_TF_LN, VP_TF_SQUARE, VP_TF_ABS, VP_TF_COUNT } vp_repro_tf;
 /* The statistic of one seed's rows: mean, median, root mean square, max |v|,
  * least-squares slope of v against the layer column, normalized variance
- * mean(v^2)/mean(v)^2 - 1. */
-typedef enum { VP_ST_MEAN, VP_ST_MEDIAN, VP_ST_RMS, VP_ST_MAX_ABS, VP_ST_SLOPE, VP_ST_NORM_VAR, VP_ST_COUNT } vp_repro_stat;
+ * mean(v^2)/mean(v)^2 - 1, or the first step (the step column) whose v is at most
+ * `below` -- a learning time (Saxe et al. 2014) -- `never` when no row gets there. */
+typedef enum { VP_ST_MEAN, VP_ST_MEDIAN, VP_ST_RMS, VP_ST_MAX_ABS, VP_ST_SLOPE, VP_ST_NORM_VAR, VP_ST_FIRST_BELOW,
+               VP_ST_COUNT } vp_repro_stat;
 /* Across seeds: the mean of the per-seed statistics; log2 of that mean; or the
  * statistic of every seed's rows pooled. */
 typedef enum { VP_SEEDS_MEAN, VP_SEEDS_LOG2_MEAN, VP_SEEDS_POOL, VP_SEEDS_COUNT } vp_repro_seeds;
@@ -49,6 +51,7 @@ struct vp_repro_quantity {
     vp_repro_tf tf;
     double shift;
     double per_layers;           /* slope: x = layer / per_layers (a slope per block of that many layer rows); 1 */
+    double below, never;         /* first_below: the threshold, and the value of a seed that never reaches it */
     vp_repro_stat stat;
     vp_repro_seeds seeds;
 };

@@ -124,6 +124,7 @@ static vp_status gather(const vp_repro_quantity *q, vp_repro_tables *tb, rows **
     if (!st && *q->over) st = column(t, q->over, &co, err);
     if (!st) st = vp_table_require_col(t, VP_COL_SEED, &cs, err);
     if (!st && q->stat == VP_ST_SLOPE) st = vp_table_require_col(t, VP_COL_LAYER, &cl, err);
+    if (!st && q->stat == VP_ST_FIRST_BELOW) st = vp_table_require_col(t, VP_COL_STEP, &cl, err);
     size_t nr = st ? 0 : vp_table_nrows(t);
     rows *r = calloc(1, sizeof *r);
     if (r) {
@@ -143,9 +144,10 @@ static vp_status gather(const vp_repro_quantity *q, vp_repro_tables *tb, rows **
         double v, o = 1, x = 0;
         st = vp_table_num(t, i, cv, &v, err);
         if (!st && *q->over) st = vp_table_num(t, i, co, &o, err);
-        if (!st && q->stat == VP_ST_SLOPE) st = vp_table_num(t, i, cl, &x, err);
+        if (!st && (q->stat == VP_ST_SLOPE || q->stat == VP_ST_FIRST_BELOW)) st = vp_table_num(t, i, cl, &x, err);
         if (st) break;
-        if (isnan(v) || isnan(o)) {
+        /* a diverged training's last loss is NaN: for first_below a row that is not below */
+        if ((isnan(v) || isnan(o)) && q->stat != VP_ST_FIRST_BELOW) {
             st = vp_fail(err, VP_ERR_DATA, "%s:%zu: %s%s%s is empty or nan", vp_table_name(t), vp_table_line(t, i),
                          q->col, *q->over ? " / " : "", q->over);
             break;
@@ -176,18 +178,20 @@ static vp_status gather(const vp_repro_quantity *q, vp_repro_tables *tb, rows **
 }
 
 /* The statistic of the rows whose seed is `only` (-1: every seed) and not `skip`. */
-static double stat_of(const rows *r, vp_repro_stat stat, int only, int skip, double *buf)
+static double stat_of(const rows *r, const vp_repro_quantity *q, int only, int skip, double *buf)
 {
     size_t m = 0;
-    double s1 = 0, s2 = 0, mx = 0, sx = 0, sxx = 0, sxy = 0;
+    double s1 = 0, s2 = 0, mx = 0, sx = 0, sxx = 0, sxy = 0, first = INFINITY;
     for (size_t i = 0; i < r->n; i++) {
         if ((only >= 0 && r->seed[i] != only) || r->seed[i] == skip) continue;
         double v = r->v[i];
         buf[m++] = v;
         s1 += v, s2 += v * v, sx += r->x[i], sxx += r->x[i] * r->x[i], sxy += r->x[i] * v;
         if (fabs(v) > mx || isnan(v)) mx = fabs(v);
+        if (v <= q->below && r->x[i] < first) first = r->x[i]; /* in any row order; NaN is never below */
     }
     if (m == 0) return NAN;
+    vp_repro_stat stat = q->stat;
     double n = (double)m, mean = s1 / n;
     switch (stat) {
     case VP_ST_MEAN: return mean;
@@ -198,6 +202,7 @@ static double stat_of(const rows *r, vp_repro_stat stat, int only, int skip, dou
         double d = n * sxx - sx * sx;
         return d > 0 ? (n * sxy - sx * s1) / d : NAN;
     }
+    case VP_ST_FIRST_BELOW: return isfinite(first) ? first : q->never;
     case VP_ST_MEDIAN:
         qsort(buf, m, sizeof *buf, vp_cmp_double);
         return m % 2 ? buf[m / 2] : 0.5 * (buf[m / 2 - 1] + buf[m / 2]);
@@ -209,12 +214,12 @@ static double stat_of(const rows *r, vp_repro_stat stat, int only, int skip, dou
 /* The quantity of one leaf without seed `skip` (-1: none). */
 static double leaf_value(const vp_repro_quantity *q, const rows *r, int skip, double *buf)
 {
-    if (q->seeds == VP_SEEDS_POOL) return stat_of(r, q->stat, -1, skip, buf);
+    if (q->seeds == VP_SEEDS_POOL) return stat_of(r, q, -1, skip, buf);
     double sum = 0;
     int k = 0;
     for (int s = 0; s < r->nseeds; s++) {
         if (s == skip) continue;
-        sum += stat_of(r, q->stat, s, -1, buf);
+        sum += stat_of(r, q, s, -1, buf);
         k++;
     }
     if (k == 0) return NAN;

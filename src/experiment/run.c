@@ -205,7 +205,7 @@ static vp_status run_blocks(vp_job *j, int r, vp_worker *w, int *drew, vp_err *e
         }
         vp_prediction pr = { .pre = th, .grad = th + L, .chi = th + 2 * (size_t)L, .corr = th + 3 * (size_t)L };
         if (th && !(s = vp_predict_net(&j->tctx, var, w->x, &pr, err)) && pr.partial) theory_note(j, r, v, seed, &pr.note);
-        if (!s && var->train.on) s = vp_train_one(j, r, &tout, err); /* core/net_train.h through train_run.c */
+        if (!s && var->train.on) s = vp_train_one(j, r, NULL, &tout, err); /* core/net_train.h through train_run.c */
         if (!s)
             s = vp_frag_write(j, r, var, NULL, st, th ? pr.pre : NULL, th ? pr.grad : NULL, th ? pr.chi : NULL,
                               th ? pr.corr : NULL, NULL, NULL, NULL, var->train.on ? &tout : NULL, &sum,
@@ -310,8 +310,9 @@ vp_status vp_run_one(vp_job *j, int r, vp_worker *w, int params_ready, int *drew
         sum.xi_c = fit_xi_c(a, b, st, var->widths, var->batch, pr.c_star);
         if (pr.partial) theory_note(j, r, v, seed, &pr.note);
     }
-    /* A config with "train": the run trains next, and its rows go out with the measurement's. */
-    if (var->train.on && (s = vp_train_one(j, r, &tout, err))) goto end;
+    /* A config with "train": the run trains next, and its rows go out with the measurement's;
+     * with lsuv it starts from the weights LSUV rescaled above (train_run.h). */
+    if (var->train.on && (s = vp_train_one(j, r, var->winit.kind == VP_INIT_LSUV ? m : NULL, &tout, err))) goto end;
     s = vp_frag_write(j, r, var, st, NULL, tpre, tgrad, tchi, tcorr, hist, sv, sq_len, var->train.on ? &tout : NULL, &sum,
                       vp_job_now() - t0, err);
     if (!s) j->sums[r] = sum;

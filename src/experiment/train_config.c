@@ -286,9 +286,9 @@ vp_status vp_cfg_train(vp_cfg_ctx *c, const cJSON *j, vp_variant *v)
     if (vp_act_rowwise(ai))
         return vp_cfg_fail(c, "train", "training needs an elementwise activation; %s (network.activation) acts on whole "
                            "rows", ai->name);
-    if (v->winit.kind == VP_INIT_LSUV)
-        return vp_cfg_fail(c, "train", "lsuv (network.init) is not supported for training: it rescales the weights with "
-                           "a forward pass of the measurement batch; use its scaled counterpart, e.g. orthogonal");
+    /* network.init lsuv trains from the weights LSUV rescaled on the measurement batch
+     * (input.*): train_run.c's vp_train_take_hidden. Block networks refuse lsuv
+     * (net_config.c: data-dependent initializers are not drawn per layer). */
     int dim = t->data.source == VP_DATA_FASHION_MNIST ? VP_FASHION_DIM
               : t->data.source == VP_DATA_SYNTHETIC   ? t->data.synth.dim
                                                       : 0;

@@ -138,6 +138,29 @@ double vp_train_run_bytes(const vp_variant *var)
     return b;
 }
 
+/* ---- LSUV (Mishkin & Matas 2016) ---- */
+
+vp_status vp_train_take_hidden(vp_trainer *t, const vp_mlp *m, vp_err *err)
+{
+    int L = vp_mlp_depth(m);
+    if (vp_trainer_depth(t) != L)
+        return vp_fail(err, VP_ERR_CONFIG, "the LSUV network has %d layers, the trainer %d hidden ones", L,
+                       vp_trainer_depth(t));
+    size_t most = 0;
+    for (int l = 1; l <= L; l++) {
+        size_t n = (size_t)vp_mlp_width(m, l) * (size_t)vp_mlp_width(m, l - 1);
+        most = n > most ? n : most;
+    }
+    double *W = malloc(most * sizeof *W);
+    if (!W) return vp_fail(err, VP_ERR_NOMEM, "out of memory");
+    for (int l = 1; l <= L; l++) {
+        vp_mlp_export_layer(m, l, 0, W, NULL);
+        vp_trainer_set_layer(t, l, W, NULL); /* the biases stay the trainer's (the same draw) */
+    }
+    free(W);
+    return VP_OK;
+}
+
 /* ---- one run ---- */
 
 /* What one training run holds while it runs. */
@@ -239,7 +262,7 @@ static long total_steps(const trun *tr)
     return (long)(tr->tc->max_steps > 0 && tr->tc->max_steps < all ? tr->tc->max_steps : all);
 }
 
-static vp_status setup(trun *tr, vp_err *err)
+static vp_status setup(trun *tr, const vp_mlp *lsuv_net, vp_err *err)
 {
     const vp_variant *var = tr->var;
     const vp_train_cfg *tc = tr->tc;
@@ -259,6 +282,9 @@ static vp_status setup(trun *tr, vp_err *err)
         const vp_init *rinit = tc->has_readout_init ? &tc->readout_init : &var->winit;
         if ((s = vp_trainer_init_params(tr->t, &var->winit, &var->binit, rinit, &var->binit, tr->cr.seed, err)))
             return s;
+        /* lsuv: the orthonormal pre-init just drawn is replaced by the weights LSUV
+         * rescaled on the measurement batch */
+        if (lsuv_net && (s = vp_train_take_hidden(tr->t, lsuv_net, err))) return s;
     }
     size_t rs = var->prec == VP_F64 ? sizeof(double) : sizeof(float);
     tr->P = (size_t)tc->batch < d->train.n ? (size_t)tc->batch : d->train.n;
@@ -333,7 +359,7 @@ static vp_status train_loop(trun *tr, vp_train_out *out, vp_err *err)
     return s;
 }
 
-vp_status vp_train_one(vp_job *j, int r, vp_train_out *out, vp_err *err)
+vp_status vp_train_one(vp_job *j, int r, const vp_mlp *lsuv_net, vp_train_out *out, vp_err *err)
 {
     memset(out, 0, sizeof *out);
     trun tr;
@@ -349,7 +375,7 @@ vp_status vp_train_one(vp_job *j, int r, vp_train_out *out, vp_err *err)
     vp_status s = VP_OK;
     for (int k = 0; k < VP_TRAIN_FILES && !s; k++)
         if (!(tr.mem[k] = open_memstream(&out->rows[k], &out->len[k]))) s = vp_fail(err, VP_ERR_NOMEM, "out of memory");
-    if (!s) s = setup(&tr, err);
+    if (!s) s = setup(&tr, lsuv_net, err);
     if (!s) s = evaluate(&tr, 0, err);
     if (!s) s = probe(&tr, 0, err);
     if (!s) s = train_loop(&tr, out, err);

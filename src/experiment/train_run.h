@@ -23,6 +23,8 @@
 #include "base/err.h"
 #include "base/pool.h"
 #include "core/dataset.h"
+#include "core/mlp.h"
+#include "core/train.h"
 #include "experiment/config.h"
 #include "experiment/job.h"
 #include "results/results.h"
@@ -60,7 +62,20 @@ double vp_train_run_bytes(const vp_variant *var);
 
 /* Train run r of the job (its variant has train.on) on j->tdata, products on j->pool;
  * progress on j->o->log when j->o->progress; stops (VP_ERR_INTERRUPTED) when *j->o->stop
- * is set. On VP_OK *out holds its rows (free with vp_train_out_free). */
-vp_status vp_train_one(vp_job *j, int r, vp_train_out *out, vp_err *err);
+ * is set. On VP_OK *out holds its rows (free with vp_train_out_free).
+ * lsuv_net: NULL, or (network.init lsuv, a plain stack) the run's measurement network
+ * after vp_mlp_lsuv -- its rescaled hidden weights become the trainer's (see
+ * vp_train_take_hidden); the readout is drawn as for any init (train.readout_init, or
+ * lsuv's orthonormal pre-init with gain 1). */
+vp_status vp_train_one(vp_job *j, int r, const vp_mlp *lsuv_net, vp_train_out *out, vp_err *err);
+
+/* Mishkin & Matas 2016 in training: the hidden weights W^1..W^L of m (store mode, the
+ * trainer's shape and precision: L hidden layers of the same widths) copied into t,
+ * bit for bit (the weights go through double, which holds every float exactly); the
+ * biases, the readout and the optimizer state are t's own. Both must be made from one
+ * variant (widths n_0..n_L, precision); VP_ERR_CONFIG when the depths differ. So a run trained from lsuv starts from exactly the weights whose
+ * layer outputs LSUV scaled to unit variance on the measurement batch -- the same
+ * bits whatever --threads, as vp_mlp_lsuv's passes are. */
+vp_status vp_train_take_hidden(vp_trainer *t, const vp_mlp *m, vp_err *err);
 
 #endif
