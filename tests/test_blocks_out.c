@@ -74,7 +74,8 @@ Test(blocks_out, csv_report_and_charts, .timeout = 120)
     cr_expect_str_eq(cell(t, 1, "shape"), "[8]");
     cr_expect_str_eq(cell(t, 1, "params"), "72", "8 x 8 weights + 8 biases");
     cr_expect_str_eq(cell(t, 3, "type"), "residual");
-    cr_expect_str_eq(cell(t, 3, "params"), "0");
+    cr_expect_str_eq(cell(t, 3, "params"), "0", "a residual with a constant alpha has no parameter");
+    cr_expect_str_eq(cell(t, 0, "params"), "16", "layernorm over 8: gamma and beta, as torch.nn.LayerNorm(8)");
     cr_expect_str_eq(cell(t, 8, "params"), "27", "readout: 8 x 3 + 3");
     cr_expect(cell(t, 3, "theory_pre_var")[0] != '\0', "theory beside a residual row");
     vp_table_free(t);
@@ -89,9 +90,10 @@ Test(blocks_out, csv_report_and_charts, .timeout = 120)
     cr_expect(strstr(md, "## Network") != NULL);
     cr_expect(strstr(md, "| 2 | network.layers\\[0\\]\\[0\\].layers\\[0\\].branch\\[0\\] | dense | \\[8\\] | 72 |") != NULL,
               "the dense row of the table:\n%s", md);
-    /* 2 blocks x 2 dense x 72 + 27 = 315; variant 1 has 3 blocks: 13 layers, 459 */
-    cr_expect(strstr(md, "| | **total** | | | **315** |") != NULL, "the total");
-    cr_expect(strstr(md, "variant 1: 13 layers, 459 parameters") != NULL, "the other network:\n%s", md);
+    /* per block a layernorm's gamma and beta (2 x 8) and 2 dense x 72, then 27:
+     * 2 x 160 + 27 = 347 (PyTorch's parameters() count); variant 1 has 3 blocks: 13 layers, 507 */
+    cr_expect(strstr(md, "| | **total** | | | **347** |") != NULL, "the total");
+    cr_expect(strstr(md, "variant 1: 13 layers, 507 parameters") != NULL, "the other network:\n%s", md);
     free(md);
 
     /* act_var_pre.dat: the last column marks the type, layer 1 layernorm (12), 2 dense (7), 4 residual (6) */

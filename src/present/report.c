@@ -350,7 +350,7 @@ static vp_status network_section(FILE *f, const char *results_dir, vp_err *err)
         return s;
     }
     fputs("## Network\n\nThe block network (network.layers) as varprop flattened it: one row per layer output of "
-          "layers.csv (block = its path, output shape per example, parameters = weights and biases).\n\n"
+          "layers.csv (block = its path, output shape per example, parameters = weights, biases and the trained norm γ/β, residual α and Fixup scalar biases).\n\n"
           "| layer | block | type | output shape | parameters |\n|---|---|---|---|---|\n", f);
     /* A run's rows are consecutive and its layers count up from 1. */
     long id = 0, prev = 0, layer = 0, pr = 0, n = 0, total = 0, n0 = 0, total0 = 0, last_noted = -1;

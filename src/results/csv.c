@@ -202,7 +202,10 @@ void vp_csv_block_rows(FILE *f, const vp_csv_run *run, int n, const vp_block_sta
         shape[0] = '\0';
         if (sh) vp_shape_text(sh[l], shape, sizeof shape);
         v[VP_COL_SHAPE].s = shape; /* empty only when out of memory */
-        v[VP_COL_PARAMS].i = sh ? (long long)vp_net_layer_params(&ls[l], l ? sh[l - 1] : in) : 0;
+        /* what PyTorch's parameters() counts: weights and biases, plus the trained norm
+         * gamma/beta, residual alpha and Fixup scalar biases (vp_net_layer_aux) */
+        v[VP_COL_PARAMS].i =
+            sh ? (long long)(vp_net_layer_params(&ls[l], l ? sh[l - 1] : in) + vp_net_layer_aux(&ls[l], sh[l])) : 0;
         v[VP_COL_THEORY_PRE_VAR].x = theory_pre ? theory_pre[l] : NAN;
         v[VP_COL_THEORY_GRAD_PRE_VAR].x = theory_grad ? theory_grad[l] : NAN;
         v[VP_COL_THEORY_CHI].x = theory_chi ? theory_chi[l] : NAN;
