@@ -881,6 +881,20 @@ def put_section(text, name, sec):
     return text.rstrip("\n") + "\n\n" + sec.rstrip("\n") + "\n"
 
 
+def write_section(name, sec):
+    """docs/benchmarks.md with its marked section `name` replaced by sec (which carries its
+    own <!-- NAME-bench:begin/end --> markers), or sec appended: how the scripts that own a
+    section (lenet_bench, chart_bench, recompute_bench) write it."""
+    path = os.path.join(DOCS, "benchmarks.md")
+    try:
+        with open(path) as f:
+            text = f.read()
+    except OSError:
+        text = "# varprop benchmarks\n\n"
+    with open(path, "w") as f:
+        f.write(put_section(text, name, sec))
+
+
 def across_machines(text):
     """bench/mpi_bench.sh --docs's "## Across machines" section (unmarked): from its
     heading to the next heading or marked section, or ''."""

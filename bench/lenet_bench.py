@@ -124,11 +124,7 @@ def main():
           % (res["vp_sps"]["median"], res["peer_sps"]["median"], res["ratio"]["median"], TARGET,
              "met" if res["ratio"]["median"] >= TARGET else "NOT met", res["vp_rss"], res["peer_rss"]))
     if not a.no_docs:
-        md = os.path.join(B.DOCS, "benchmarks.md")
-        with open(md) as f:
-            text = f.read()
-        with open(md, "w") as f:
-            f.write(B.put_section(text, "lenet", section(res)))
+        B.write_section("lenet", section(res))
         print("wrote the LeNet section of docs/benchmarks.md")
 
 

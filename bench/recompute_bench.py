@@ -153,16 +153,11 @@ def write_docs(text):
 
 
 def splice_docs(begin, end, body):
-    """docs/benchmarks.md with begin + newline + body + end in place of its marked section
-    (bench.py's put_section: the markers are <!-- NAME-bench:begin/end -->), or appended
+    """docs/benchmarks.md with begin + newline + body + end as its marked section (the
+    markers are <!-- NAME-bench:begin/end -->; bench.py's write_section), or appended
     (also used by bench/chart_bench.py)."""
-    import bench as B  # bench.py's section rules; imported here so --help needs no torch check
-    path = os.path.join(ROOT, "docs", "benchmarks.md")
-    with open(path) as f:
-        doc = f.read()
-    name = begin[len("<!-- "):-len("-bench:begin -->")]
-    with open(path, "w") as f:
-        f.write(B.put_section(doc, name, begin + "\n" + body + end))
+    import bench as B  # imported here so --help needs no torch check
+    B.write_section(begin[len("<!-- "):-len("-bench:begin -->")], begin + "\n" + body + end)
 
 
 if __name__ == "__main__":
