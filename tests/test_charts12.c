@@ -407,14 +407,16 @@ Test(charts12_phase, refused_for_categorical_sweeps)
 static const char *const SW12[12] = { "0.5", "0.75", "1", "1.1", "1.25", "1.4", "1.5", "1.75", "2", "2.5", "3", "4" };
 
 /* tanh and relu x 12 sigma_w x 2 sigma_b (48 variants, 12 curves per activation and
- * sigma_b), depth 5, Var[z^l] = (sigma_w^2/2)^(l-1) for relu, sigma_w^(l-1) for tanh. */
+ * sigma_b), depth 5, Var[z^l] = (sigma_w^2/2)^(l-1) for relu, sigma_w^(l-1) for tanh,
+ * and the same value as the theory column (so the charts draw dashed theory lines). */
 static void c12_many(const char *dir, int overflow)
 {
     c12_config(dir, "{\"network.activation\": [\"tanh\", \"relu\"], \"network.init.sigma_w\": "
                     "[0.5, 0.75, 1, 1.1, 1.25, 1.4, 1.5, 1.75, 2, 2.5, 3, 4], \"network.init.sigma_b\": [0, 0.3]}", 5, 0);
     c12_buf r = { 0 }, l = { 0 };
     c12_add(&r, RUNS_HEAD ",status,network.activation,network.init.sigma_w,network.init.sigma_b\n");
-    c12_add(&l, "variant,activation,init,seed,layer,pre_var,network.activation,network.init.sigma_w,network.init.sigma_b\n");
+    c12_add(&l, "variant,activation,init,seed,layer,pre_var,theory_pre_var,network.activation,network.init.sigma_w,"
+                "network.init.sigma_b\n");
     int v = 0;
     for (int a = 0; a < 2; a++)
         for (int w = 0; w < 12; w++)
@@ -430,8 +432,8 @@ static void c12_many(const char *dir, int overflow)
                                 pow(g, 4), pow(g, 4) > 10 ? "exploding" : pow(g, 4) < 0.1 ? "vanishing" : "stable", act,
                                 SW12[w], sb);
                     for (int layer = 1; layer <= 5; layer++)
-                        c12_add(&l, "%d,%s,mean_field,%d,%d,%.17g,%s,%s,%s\n", v, act, seed, layer, pow(g, layer - 1), act,
-                                SW12[w], sb);
+                        c12_add(&l, "%d,%s,mean_field,%d,%d,%.17g,%.17g,%s,%s,%s\n", v, act, seed, layer, pow(g, layer - 1),
+                                pow(g, layer - 1), act, SW12[w], sb);
                 }
             }
     c12_save(dir, "runs.csv", &r);
@@ -450,7 +452,7 @@ static char *c12_png_part(const char *gp)
 
 /* More than 8 curves per panel, a numeric sweep: the curves are coloured by sigma_w with
  * a colour bar (no legend of 24 labels), sigma_b gets panels of its own, so in every
- * panel the 12 curves have 12 different colours; every panel title names what differs;
+ * panel the 12 curves (each with its theory line) have 12 different colours; every panel title names what differs;
  * every panel has the same y range. */
 Test(charts12_many, colour_bar_for_a_numeric_sweep)
 {
@@ -482,7 +484,8 @@ Test(charts12_many, colour_bar_for_a_numeric_sweep)
             cr_assert(rank >= 0 && rank < 12);
             seen[rank]++;
         }
-        for (int r = 0; r < 12; r++) cr_assert_eq(seen[r], 1, "panel %s: colour %d used %d times", titles[k], r, seen[r]);
+        for (int r = 0; r < 12; r++) /* the curve and its dashed theory line */
+            cr_assert_eq(seen[r], 2, "panel %s: colour %d used %d times", titles[k], r, seen[r]);
     }
     /* one y range for all four panels: 0.5^4/... up to (4^2/2)^4 */
     const char *y = strstr(png, "set yrange [");
@@ -502,6 +505,31 @@ Test(charts12_many, colour_bar_for_a_numeric_sweep)
     char *dat = c12_read(plots, "act_var_pre.dat");
     cr_assert(strstr(dat, "# index 47: variant 47, relu / mean_field, sigma_w=4, sigma_b=0.3\n"), "labels complete");
     free(dat);
+    vt_rmtree(dir);
+}
+
+/* The colour-bar scripts run through gnuplot without a warning: a point type or size
+ * on a `with lines` or `filledcurves` element makes gnuplot echo the whole plot
+ * command per element (a 200-run grid wrote megabytes to stderr and spent seconds of
+ * system time on it). The only warning allowed is the one for an empty block. */
+Test(charts12_many, colour_bar_scripts_draw_without_warnings)
+{
+    char dir[64], res[128], plots[128];
+    c12_dirs(dir, res, plots);
+    c12_many(res, -1);
+    c12_draw(res, plots);
+    static const char *const stems[] = { "act_var_pre", "overview" };
+    for (size_t s = 0; s < sizeof stems / sizeof stems[0]; s++) {
+        char cmd[512], log[192];
+        snprintf(log, sizeof log, "%s/%s.log", dir, stems[s]);
+        snprintf(cmd, sizeof cmd, "cd '%s' && gnuplot %s.gp >/dev/null 2>'%s'", plots, stems[s], log);
+        int rc = system(cmd);
+        cr_assert(WIFEXITED(rc) && WEXITSTATUS(rc) == 0, "gnuplot %s.gp failed", stems[s]);
+        char *err = vt_slurp_must(log, NULL);
+        for (char *w = strstr(err, "warning:"); w; w = strstr(w + 1, "warning:"))
+            cr_assert(strncmp(w, "warning: Skipping data file with no valid points", 48) == 0, "%s.gp: %.200s", stems[s], w);
+        free(err);
+    }
     vt_rmtree(dir);
 }
 

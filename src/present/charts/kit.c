@@ -114,6 +114,11 @@ static void define_styles(ck_gp *p, const ck_exper *e)
         style_colour(i, e->nstyle, rgb);
         ck_cmd(p, "set linetype %zu lc rgb '%s' lw 2 pt %d ps 1.1 dt solid", i + 1, rgb, POINTS[(i + i / NCOL) % NCOL]);
     }
+    /* Colour mode: one linetype for every curve, its colour from the palette (ck_lc). The
+       point type lives here, not in the plot clause: gnuplot rejects `pt`/`ps` on a
+       `with lines` or `filledcurves` element with a warning that echoes the whole plot
+       command (with 200 curves, megabytes on stderr and seconds of system time). */
+    if (e->colour_key >= 0) ck_cmd(p, "set linetype %d lw 2 pt 7 ps 0.8 dt solid", COLOUR_LT);
 }
 
 /* "lt N" of a style, with its colour inline beyond the MAX_LT defined linetypes. */
@@ -130,7 +135,7 @@ static const char *style_lc(const ck_exper *e, int st, char *buf, size_t len)
 
 const char *ck_lc(const ck_exper *e, size_t vi, char *buf, size_t len)
 {
-    if (e->colour_key >= 0) snprintf(buf, len, "lt 1 lc palette cb %d pt 7 ps 0.8", e->var[vi].rank);
+    if (e->colour_key >= 0) snprintf(buf, len, "lt %d lc palette cb %d", COLOUR_LT, e->var[vi].rank);
     else style_lc(e, e->var[vi].style, buf, len);
     return buf;
 }

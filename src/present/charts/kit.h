@@ -46,6 +46,7 @@
 #define MAX_LEGEND_CURVES 24 /* curves per panel with a legend; evenly spaced subset beyond */
 #define MAX_KEY 32        /* legend entries */
 #define MAX_LT 64         /* linetypes defined; styles beyond get their colour inline */
+#define COLOUR_LT (MAX_LT + 1) /* the linetype of every curve in colour mode (ck_lc) */
 #define QLEN 1200         /* buffer for one quoted string */
 
 /* ---- the experiment model (model.c) ---- */
