@@ -452,7 +452,7 @@ static char *c12_png_part(const char *gp)
 
 /* More than 8 curves per panel, a numeric sweep: the curves are coloured by sigma_w with
  * a colour bar (no legend of 24 labels), sigma_b gets panels of its own, so in every
- * panel the 12 curves (each with its theory line) have 12 different colours; every panel title names what differs;
+ * panel the 12 curves have 12 different colours; every panel title names what differs;
  * every panel has the same y range. */
 Test(charts12_many, colour_bar_for_a_numeric_sweep)
 {
@@ -468,7 +468,11 @@ Test(charts12_many, colour_bar_for_a_numeric_sweep)
     cr_assert(strstr(png, "title 'mean_field") == NULL, "no legend of labels");
     static const char *const titles[4] = { "'tanh, sigma_b=0'", "'tanh, sigma_b=0.3'", "'relu, sigma_b=0'",
                                            "'relu, sigma_b=0.3'" };
-    /* each panel: its title, then one plot whose 12 curves have ranks 0..11 once each */
+    /* each panel: its title, then one plot that reads its 12 curves in one clause (every
+     * step-th block, coloured by the blocks' colour_rank column) and their dashed theory
+     * in another; the 12 blocks have ranks 0..11 once each and are the panel's variants */
+    char *dat = c12_read(plots, "act_var_pre.dat");
+    cr_assert(strstr(dat, "# layer median min max theory n colour_rank\n"), "the rank column is named");
     const char *at = png;
     for (int k = 0; k < 4; k++) {
         char t[64];
@@ -477,16 +481,44 @@ Test(charts12_many, colour_bar_for_a_numeric_sweep)
         cr_assert_not_null(at, "panel %s", titles[k]);
         const char *plot = strstr(at, "\nplot ");
         cr_assert_not_null(plot);
+        int a0, a1, step, n = 0;
+        cr_assert_eq(sscanf(plot, "\nplot 'act_var_pre.dat' index %d:%d:%d using 1:2:7 with linespoints lt %*d lc palette z%n",
+                            &a0, &a1, &step, &n), 3, "panel %s: %.160s", titles[k], plot + 1);
+        cr_assert(n > 0);
+        char theory[160];
+        snprintf(theory, sizeof theory, "'act_var_pre.dat' index %d:%d:%d using 1:5:7 with lines", a0, a1, step);
         const char *end = strchr(plot + 1, '\n');
+        const char *th = strstr(plot, theory);
+        cr_assert(th && th < end, "panel %s: the dashed theory of the same blocks", titles[k]);
+        cr_assert(step > 0 && (a1 - a0) / step == 11 && (a1 - a0) % step == 0, "panel %s: 12 blocks", titles[k]);
         int seen[12] = { 0 };
-        for (const char *c = strstr(plot, "lc palette cb "); c && c < end; c = strstr(c + 1, "lc palette cb ")) {
-            int rank = atoi(c + 14);
-            cr_assert(rank >= 0 && rank < 12);
+        for (int blk = a0; blk <= a1; blk += step) {
+            char *rows = c12_block(dat, blk), *save = NULL;
+            int rank = -1;
+            for (char *line = strtok_r(rows, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+                if (line[0] == '#') continue;
+                int r;
+                cr_assert_eq(sscanf(line, "%*s %*s %*s %*s %*s %*s %d", &r), 1, "block %d: %s", blk, line);
+                cr_assert(rank < 0 || r == rank, "block %d: one rank for the whole curve", blk);
+                rank = r;
+            }
+            cr_assert(rank >= 0 && rank < 12, "block %d: rank %d", blk, rank);
             seen[rank]++;
+            free(rows);
+            /* the block is a variant of this panel: its label names the panel's activation and sigma_b */
+            char head[32];
+            snprintf(head, sizeof head, "# index %d: ", blk);
+            const char *h = strstr(dat, head), *hend = strchr(h, '\n');
+            char want[64];
+            snprintf(want, sizeof want, "%s / mean_field", k < 2 ? "tanh" : "relu");
+            const char *w = strstr(h, want);
+            cr_assert(w && w < hend, "block %d belongs to panel %s", blk, titles[k]);
+            w = strstr(h, k % 2 ? "sigma_b=0.3" : "sigma_b=0\n");
+            cr_assert(w && w <= hend, "block %d belongs to panel %s", blk, titles[k]);
         }
-        for (int r = 0; r < 12; r++) /* the curve and its dashed theory line */
-            cr_assert_eq(seen[r], 2, "panel %s: colour %d used %d times", titles[k], r, seen[r]);
+        for (int r = 0; r < 12; r++) cr_assert_eq(seen[r], 1, "panel %s: colour %d used %d times", titles[k], r, seen[r]);
     }
+    free(dat);
     /* one y range for all four panels: 0.5^4/... up to (4^2/2)^4 */
     const char *y = strstr(png, "set yrange [");
     cr_assert_not_null(y);
@@ -502,9 +534,52 @@ Test(charts12_many, colour_bar_for_a_numeric_sweep)
     free(png);
     free(gp);
     /* the data: 48 blocks, the panel's other keys in each block's name */
-    char *dat = c12_read(plots, "act_var_pre.dat");
+    dat = c12_read(plots, "act_var_pre.dat");
     cr_assert(strstr(dat, "# index 47: variant 47, relu / mean_field, sigma_w=4, sigma_b=0.3\n"), "labels complete");
     free(dat);
+    vt_rmtree(dir);
+}
+
+/* A panel whose drawable curves are not evenly spaced blocks (here variant 2, in the
+ * panel tanh / sigma_b = 0 with variants 0, 2, ..., 22, has no finite value) gets one
+ * clause per curve with its palette colour inline; the other panels keep one clause for
+ * all their curves. Both kinds draw. */
+Test(charts12_many, uneven_curves_get_a_clause_each)
+{
+    char dir[64], res[128], plots[128];
+    c12_dirs(dir, res, plots);
+    c12_many(res, -1);
+    char *l = c12_read(res, "layers.csv");
+    c12_buf out = { 0 };
+    for (char *save = NULL, *line = strtok_r(l, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        if (strncmp(line, "2,", 2) == 0) { /* variant,activation,init,seed,layer,pre_var,...: pre_var -> nan */
+            char *c = line;
+            for (int f = 0; f < 5; f++) c = strchr(c, ',') + 1;
+            c12_add(&out, "%.*snan%s\n", (int)(c - line), line, strchr(c, ','));
+        } else
+            c12_add(&out, "%s\n", line);
+    }
+    free(l);
+    c12_save(res, "layers.csv", &out);
+    c12_draw(res, plots);
+    char *gp = c12_read(plots, "act_var_pre.gp"), *png = c12_png_part(gp);
+    const char *p0 = strstr(png, "set title 'tanh, sigma_b=0' noenhanced"), *p1 = strstr(png, "set title 'tanh, sigma_b=0.3'");
+    cr_assert(p0 && p1);
+    const char *plot0 = strstr(p0, "\nplot "), *plot1 = strstr(p1, "\nplot ");
+    static const char want0[] = "\nplot 'act_var_pre.dat' index 0 using 1:2 with linespoints lt 65 lc palette cb 0 ",
+                      want1[] = "\nplot 'act_var_pre.dat' index 1:23:2 using 1:2:7 ";
+    cr_assert(strncmp(plot0, want0, strlen(want0)) == 0, "%.120s", plot0 + 1);
+    cr_assert(strstr(plot0, "'act_var_pre.dat' index 4 using 1:2 with linespoints lt 65 lc palette cb 2 "), "sigma_w 1.1");
+    cr_assert(strstr(plot0, "index 2 using") == NULL || strstr(plot0, "index 2 using") > strchr(plot0 + 1, '\n'),
+              "no curve for the variant without values");
+    cr_assert(strncmp(plot1, want1, strlen(want1)) == 0, "%.120s", plot1 + 1);
+    free(png);
+    free(gp);
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "cd '%s' && rm -f act_var_pre.png && gnuplot act_var_pre.gp 2>/dev/null", plots);
+    int rc = system(cmd);
+    cr_assert(WIFEXITED(rc) && WEXITSTATUS(rc) == 0);
+    cr_assert(c12_exists(plots, "act_var_pre.png"));
     vt_rmtree(dir);
 }
 

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #define NQ_MAX 2
+#define RANK_COL 7 /* colour mode, not a block network: the .dat column of the colour rank */
 
 typedef struct {
     const ck_chart *chart;
@@ -76,6 +77,16 @@ static void y_range(ck_gp *p, const ck_chart *ch, double lo, double hi)
     }
 }
 
+/* The step of curves[0..k) if they are evenly spaced (k >= 1; a single curve has step
+ * 1), else 0. */
+static size_t progression(const size_t *curves, size_t k)
+{
+    size_t step = k > 1 ? curves[1] - curves[0] : 1;
+    for (size_t j = 1; j < k; j++)
+        if (curves[j] <= curves[j - 1] || curves[j] - curves[j - 1] != step) return 0;
+    return step;
+}
+
 /* Panel a of statistic q: axes, range, then bands, measurements and theory, so lines
  * stay on top. */
 static void line_panel(ck_gp *p, const ck_exper *e, const line_ctx *c, ck_box box, size_t a, size_t q, int ylab,
@@ -102,9 +113,27 @@ static void line_panel(ck_gp *p, const ck_exper *e, const line_ctx *c, ck_box bo
     size_t curves[MAX_CURVES], total;
     size_t k = ck_panel_curves(e, (int)a, has, curves, &total);
     int pi = e->nlayer > 12 ? e->nlayer / 10 : 1;
-    size_t blk = q * e->nvar;
+    size_t blk = q * e->nvar, step;
     ck_reset(b);
     const char *sep = "";
+    if (e->colour_key >= 0 && !c->btype && !c->band && (step = progression(curves, k))) {
+        /* Colour mode: the panel's curves are every step-th block from the first, so one
+         * clause reads them all (`index first:last:step`), each block coloured by its rank
+         * column; per-curve clauses would make gnuplot reopen the .dat and scan it from
+         * the top once per curve (200 curves: 400 scans of a 300 KB file per terminal). A
+         * block without theory values holds `?` there and draws no dashed line. */
+        size_t a0 = blk + curves[0], a1 = blk + curves[k - 1];
+        int any_theory = 0;
+        for (size_t j = 0; j < k; j++) any_theory |= c->has_theory[curves[j]];
+        ck_printf(b, "'%s.dat' index %zu:%zu:%zu using 1:2:%d with linespoints lt %d lc palette z pi %d notitle",
+                  ch->stem, a0, a1, step, RANK_COL, COLOUR_LT, pi);
+        if (q == 0 && any_theory)
+            ck_printf(b, ", '%s.dat' index %zu:%zu:%zu using 1:5:%d with lines lt %d lc palette z lw 1.5 dt 2 notitle",
+                      ch->stem, a0, a1, step, RANK_COL, COLOUR_LT);
+        ck_cmd(p, "plot %s", b->s);
+        if (ch->zero_line) ck_cmd(p, "unset arrow 1");
+        return;
+    }
     if (c->band)
         for (size_t j = 0; j < k; j++, sep = ", ")
             ck_printf(b, "%s'%s.dat' index %zu using 1:3:4 with filledcurves %s fs transparent solid 0.15 noborder notitle",
@@ -174,7 +203,8 @@ static void write_blocks(const ck_exper *e, line_ctx *c, size_t q, FILE *f, doub
         if (c->nq > 1) fprintf(f, "%s of ", c->name[q]);
         fprintf(f, "variant %d, %s", e->var[i].id, lab);
         if (ck_partial_seeds(e)) fprintf(f, " (%zu of %zu seeds completed)", e->var[i].seeds, e->nseeds);
-        fputs(c->btype ? "\n# layer median min max theory n point_type\n" : "\n# layer median min max theory n\n", f);
+        fprintf(f, "\n# layer median min max theory n%s%s\n", c->btype ? " point_type" : "",
+                e->colour_key >= 0 ? " colour_rank" : "");
         for (size_t l = 0; l < L; l++) {
             size_t bi = i * L + l;
             vp_stat m = vp_stat_of(val + off[bi], fillv[bi]), t = vp_stat_of(th + off[bi], fillt[bi]);
@@ -185,6 +215,7 @@ static void write_blocks(const ck_exper *e, line_ctx *c, size_t q, FILE *f, doub
             ck_put_num(f, t.med);
             fprintf(f, " %zu", fillv[bi]);
             if (c->btype) fprintf(f, " %d", ck_block_pt(c->btype[bi]));
+            if (e->colour_key >= 0) fprintf(f, " %d", e->var[i].rank);
             fputs("\n", f);
             if (fillv[bi]) {
                 if (c->btype && c->btype[bi] >= 0) c->bpresent[c->btype[bi]] = 1;
