@@ -233,7 +233,7 @@ vp_status vp_merge_write(const vp_merge *m, const vp_experiment *e, const vp_run
     }
     if (!s) {
         res->done = total;
-        vp_predict_critical_line(e, cl);
+        vp_predict_critical_line(NULL, e, cl);
         s = vp_frag_assemble(&j, err);
         if (!s) s = vp_predict_critical_line_write(e, j.parts, cl, err);
         if (!s) s = vp_frag_publish(&j, &res->kept, err);

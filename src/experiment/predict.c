@@ -89,7 +89,7 @@ vp_status vp_predict_run(const vp_theory_ctx *ctx, const vp_variant *var, const 
     return s;
 }
 
-void vp_predict_critical_line(const vp_experiment *e, vp_crit_line *cl)
+void vp_predict_critical_line(const vp_theory_ctx *ctxp, const vp_experiment *e, vp_crit_line *cl)
 {
     cl->n = 0;
     cl->s = VP_OK;
@@ -106,12 +106,13 @@ void vp_predict_critical_line(const vp_experiment *e, vp_crit_line *cl)
         bmin = b < bmin ? b : bmin;
         bmax = b > bmax ? b : bmax;
     }
-    vp_theory_ctx ctx;
-    if ((cl->s = vp_theory_ctx_init(&ctx, &cl->err))) return;
+    vp_theory_ctx own;
+    if (!ctxp && (cl->s = vp_theory_ctx_init(&own, &cl->err))) return;
+    const vp_theory_ctx *ctx = ctxp ? ctxp : &own;
     for (int k = 0; k <= VP_CRIT_STEPS; k++) {
         double sb = bmin + (bmax - bmin) * k / VP_CRIT_STEPS, sw2, qs;
         vp_err ignore;
-        if (vp_theory_critical(&ctx, &e->variants[0].act, sb * sb, &sw2, &qs, &ignore) == VP_OK && isfinite(sw2)) {
+        if (vp_theory_critical(ctx, &e->variants[0].act, sb * sb, &sw2, &qs, &ignore) == VP_OK && isfinite(sw2)) {
             cl->sw[cl->n] = sqrt(sw2);
             cl->sb[cl->n++] = sb;
         }

@@ -57,9 +57,10 @@ typedef struct {
     vp_err err;
 } vp_crit_line;
 
-/* Compute the points (~0.1 s of quadrature; the runner does it on the main thread
- * while the other workers start on the runs, so it is not a serial tail). */
-void vp_predict_critical_line(const vp_experiment *e, vp_crit_line *cl);
+/* Compute the points (~20 ms of quadrature; the runner does it on the main thread
+ * while the other workers start on the runs, so it is not a serial tail), with the
+ * quadrature rules of ctx (NULL: made here, ~5 ms). */
+void vp_predict_critical_line(const vp_theory_ctx *ctx, const vp_experiment *e, vp_crit_line *cl);
 /* Write <out_dir>/critical_line.dat ("sigma_w sigma_b" lines) when wanted. */
 vp_status vp_predict_critical_line_write(const vp_experiment *e, const char *out_dir, const vp_crit_line *cl,
                                          vp_err *err);

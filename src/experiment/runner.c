@@ -303,7 +303,7 @@ vp_status vp_runner_run(const vp_experiment *e, const vp_runner_opts *o, vp_runn
     for (int t = 1; t < workers; t++)
         if (pthread_create(&tid[started], NULL, worker, &j) == 0) started++;
     cl = malloc(sizeof *cl); /* while the other workers run */
-    if (cl) vp_predict_critical_line(e, cl);
+    if (cl) vp_predict_critical_line(j.theory ? &j.tctx : NULL, e, cl);
     if (o->mpi) vp_mpi_serve(&j); /* the runs spread over the ranks (mpi_run.h) */
     else worker(&j);
     for (int t = 0; t < started; t++) pthread_join(tid[t], NULL);
