@@ -42,7 +42,7 @@ BUILD   ?= build
 # experiment,present}/. src/cli/ (the subcommands) is a library of its own that the
 # tests link too; main.c only dispatches.
 LAYERS  := base core theory results experiment present
-LIB_SRC := $(sort $(foreach d,$(LAYERS),$(shell find src/$(d) -name '*.c')))
+LIB_SRC := $(sort $(filter-out src/present/preload/%,$(foreach d,$(LAYERS),$(shell find src/$(d) -name '*.c'))))
 LIB_OBJ := $(LIB_SRC:src/%.c=$(BUILD)/%.o)
 CLI_SRC := $(filter-out src/cli/main.c,$(wildcard src/cli/*.c))
 CLI_OBJ := $(CLI_SRC:src/%.c=$(BUILD)/%.o)
@@ -80,8 +80,16 @@ $(BUILD)/libvarprop.a: $(LIB_OBJ)
 $(BUILD)/libvarprop-cli.a: $(CLI_OBJ)
 	rm -f $@ && ar rcs $@ $^
 
-varprop: $(BUILD)/cli/main.o $(BUILD)/libvarprop-cli.a $(BUILD)/libvarprop.a
+varprop: $(BUILD)/cli/main.o $(BUILD)/libvarprop-cli.a $(BUILD)/libvarprop.a | $(BUILD)/libvarprop-png.so
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
+
+# The preload library for the gnuplot processes (src/present/preload/png_speed.c: faster
+# PNG encoding). It is loaded into gnuplot, never linked into varprop, so every build --
+# the sanitizer one too -- makes it without $(SANFLAGS) (an ASan library cannot be
+# preloaded into a program without ASan). varprop finds it beside itself or in build/.
+$(BUILD)/libvarprop-png.so: src/present/preload/png_speed.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -std=c11 $(WARN) -shared -fPIC -o $@ $< -ldl
 
 $(BUILD)/run_tests: $(TEST_OBJ) $(BUILD)/libvarprop-cli.a $(BUILD)/libvarprop.a
 	$(CC) $(ALL_CFLAGS) -o $@ $^ -lcriterion $(LDLIBS)
@@ -105,7 +113,7 @@ unit-san: $(BUILD)/run_tests $(BUILD)/varprop-san
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp \
 	  VARPROP_ROOT=$(CURDIR) VARPROP_BIN=$(CURDIR)/$(BUILD)/varprop-san $(BUILD)/run_tests --jobs 2
 
-$(BUILD)/varprop-san: $(BUILD)/cli/main.o $(BUILD)/libvarprop-cli.a $(BUILD)/libvarprop.a
+$(BUILD)/varprop-san: $(BUILD)/cli/main.o $(BUILD)/libvarprop-cli.a $(BUILD)/libvarprop.a | $(BUILD)/libvarprop-png.so
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
 
 demo: deps varprop

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "present/charts.h"
 #include "harness.h"
@@ -260,6 +261,93 @@ Test(vp_charts, every_chart_of_a_full_folder)
     cr_assert(strstr(gp, "using 1:5 with lines") && strstr(gp, "dt 2"));
     cr_assert(strstr(gp, "set terminal pngcairo size 1200,800") && strstr(gp, "set terminal svg"));
     free(gp);
+    vt_rmtree(dir);
+}
+
+/* The pixels of a PNG written by cairo (8-bit RGB or RGBA, not interlaced), unfiltered;
+ * *zlib_level: the FLEVEL field of the zlib stream's header (0 fastest .. 3 best). */
+static unsigned char *plt_png_pixels(const char *dir, const char *name, size_t *len, int *zlib_level)
+{
+    size_t n;
+    unsigned char *b = (unsigned char *)plt_slurp(dir, name, &n), *z = NULL;
+    size_t zn = 0, w = 0, h = 0, bpp = 0;
+    for (size_t i = 8; i + 12 <= n;) {
+        size_t cl = (size_t)b[i] << 24 | (size_t)b[i + 1] << 16 | (size_t)b[i + 2] << 8 | b[i + 3];
+        const unsigned char *d = b + i + 8;
+        cr_assert(i + 12 + cl <= n, "%s: truncated chunk", name);
+        if (memcmp(b + i + 4, "IHDR", 4) == 0) {
+            w = (size_t)d[0] << 24 | (size_t)d[1] << 16 | (size_t)d[2] << 8 | d[3];
+            h = (size_t)d[4] << 24 | (size_t)d[5] << 16 | (size_t)d[6] << 8 | d[7];
+            cr_assert(d[8] == 8 && (d[9] == 6 || d[9] == 2) && d[12] == 0, "%s: not 8-bit RGB(A)", name);
+            bpp = d[9] == 6 ? 4 : 3;
+        } else if (memcmp(b + i + 4, "IDAT", 4) == 0) {
+            z = realloc(z, zn + cl);
+            cr_assert_not_null(z);
+            memcpy(z + zn, d, cl);
+            zn += cl;
+        }
+        i += 12 + cl;
+    }
+    cr_assert(w && h && zn > 2, "%s: no image", name);
+    *zlib_level = z[1] >> 6;
+    uLongf rawn = (uLongf)(h * (1 + w * bpp));
+    unsigned char *raw = malloc(rawn), *px = malloc(h * w * bpp);
+    cr_assert(raw && px);
+    cr_assert_eq(uncompress(raw, &rawn, z, (uLong)zn), Z_OK, "%s: bad zlib stream", name);
+    cr_assert_eq(rawn, h * (1 + w * bpp));
+    size_t stride = w * bpp;
+    for (size_t y = 0; y < h; y++) { /* PNG's five filters (spec 9.2), bytes of bpp apart */
+        const unsigned char *f = raw + y * (1 + stride) + 1;
+        unsigned char *o = px + y * stride, *up = y ? o - stride : NULL;
+        for (size_t x = 0; x < stride; x++) {
+            int a = x >= bpp ? o[x - bpp] : 0, u = up ? up[x] : 0, c = up && x >= bpp ? up[x - bpp] : 0, p, pr;
+            switch (f[-1]) {
+            case 0: pr = 0; break;
+            case 1: pr = a; break;
+            case 2: pr = u; break;
+            case 3: pr = (a + u) / 2; break;
+            case 4:
+                p = a + u - c;
+                pr = abs(p - a) <= abs(p - u) && abs(p - a) <= abs(p - c) ? a : abs(p - u) <= abs(p - c) ? u : c;
+                break;
+            default: cr_assert_fail("%s: row %zu: filter %d", name, y, f[-1]); pr = 0;
+            }
+            o[x] = (unsigned char)(f[x] + pr);
+        }
+    }
+    free(raw);
+    free(z);
+    free(b);
+    *len = h * stride;
+    return px;
+}
+
+/* gnuplot runs with the PNG-speed library preloaded (src/present/preload/png_speed.c):
+ * its PNGs are zlib level 3 (FLEVEL 1, "fast") where libpng's default is 6 (FLEVEL 2),
+ * and hold exactly the pixels of the PNG gnuplot writes without it
+ * (VARPROP_GNUPLOT_PRELOAD=""). */
+Test(vp_charts, png_speed_library_keeps_the_pixels)
+{
+    char dir[64], fast[128], plain[128];
+    vt_mktmp(dir, sizeof dir, "/tmp/vp_plot_test_");
+    snprintf(fast, sizeof fast, "%s/fast", dir);
+    snprintf(plain, sizeof plain, "%s/plain", dir);
+    vp_err err = { "" };
+    cr_assert_eq(vp_charts_draw(FIXTURES "/small", fast, &err), VP_OK, "%s", err.msg);
+    setenv("VARPROP_GNUPLOT_PRELOAD", "", 1);
+    cr_assert_eq(vp_charts_draw(FIXTURES "/small", plain, &err), VP_OK, "%s", err.msg);
+    unsetenv("VARPROP_GNUPLOT_PRELOAD");
+    static const char *const pngs[] = { "act_var_pre.png", "heatmap.png", "overview.png" };
+    for (size_t i = 0; i < sizeof pngs / sizeof *pngs; i++) {
+        size_t n1, n2;
+        int l1, l2;
+        unsigned char *a = plt_png_pixels(fast, pngs[i], &n1, &l1), *b = plt_png_pixels(plain, pngs[i], &n2, &l2);
+        cr_expect_eq(l1, 1, "%s: zlib level class %d with the library", pngs[i], l1);
+        cr_expect_eq(l2, 2, "%s: zlib level class %d without it", pngs[i], l2);
+        cr_assert(n1 == n2 && memcmp(a, b, n1) == 0, "%s: the pixels differ", pngs[i]);
+        free(a);
+        free(b);
+    }
     vt_rmtree(dir);
 }
 
