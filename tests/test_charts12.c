@@ -188,6 +188,18 @@ static void c12_config(const char *dir, const char *sweep, int depth, int theory
     vt_write_file(dir, "config.json", cfg);
 }
 
+/* Redraw <stem>.png by hand in the plots folder: `gnuplot ARGS <stem>.gp` exits 0 and
+ * writes the PNG again. */
+static void c12_redraw(const char *plots, const char *args, const char *stem)
+{
+    char cmd[1024], png[160];
+    snprintf(cmd, sizeof cmd, "cd '%s' && rm -f %s.png && gnuplot %s %s.gp 2>/dev/null", plots, stem, args, stem);
+    int rc = system(cmd);
+    cr_assert(WIFEXITED(rc) && WEXITSTATUS(rc) == 0, "gnuplot %s %s.gp failed", args, stem);
+    snprintf(png, sizeof png, "%s.png", stem);
+    cr_assert(c12_exists(plots, png), "%s not drawn again", png);
+}
+
 /* A growing text buffer for CSV files. */
 typedef struct {
     char *s;
@@ -575,11 +587,7 @@ Test(charts12_many, uneven_curves_get_a_clause_each)
     cr_assert(strncmp(plot1, want1, strlen(want1)) == 0, "%.120s", plot1 + 1);
     free(png);
     free(gp);
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "cd '%s' && rm -f act_var_pre.png && gnuplot act_var_pre.gp 2>/dev/null", plots);
-    int rc = system(cmd);
-    cr_assert(WIFEXITED(rc) && WEXITSTATUS(rc) == 0);
-    cr_assert(c12_exists(plots, "act_var_pre.png"));
+    c12_redraw(plots, "", "act_var_pre");
     vt_rmtree(dir);
 }
 
@@ -867,7 +875,7 @@ static void c12_hist_folder(const char *dir)
  * ascending), the first drawn; the script redraws any seed on either axis. */
 Test(charts12_hist, linear_symmetric_every_seed)
 {
-    char dir[64], res[128], plots[128], cmd[512];
+    char dir[64], res[128], plots[128];
     c12_dirs(dir, res, plots);
     c12_hist_folder(res);
     c12_draw(res, plots);
@@ -892,11 +900,7 @@ Test(charts12_hist, linear_symmetric_every_seed)
     cr_assert(strstr(md, "Seed 0 of 2 (0 7) drawn"), "the report says which seed");
     free(md);
     /* seed 7 on a log axis, by hand */
-    snprintf(cmd, sizeof cmd, "cd '%s' && rm hist_pre.png && gnuplot -e 'seed_index=1; logy=1' hist_pre.gp 2>/dev/null",
-             plots);
-    int rc = system(cmd);
-    cr_assert(WIFEXITED(rc) && WEXITSTATUS(rc) == 0);
-    cr_assert(c12_exists(plots, "hist_pre.png"));
+    c12_redraw(plots, "-e 'seed_index=1; logy=1'", "hist_pre");
     vt_rmtree(dir);
 }
 

@@ -87,13 +87,16 @@ static size_t progression(const size_t *curves, size_t k)
     return step;
 }
 
+static void curve_clauses(const ck_exper *e, const line_ctx *c, size_t k, const size_t *curves, size_t blk, size_t q,
+                          int pi, ck_sbuf *b);
+
 /* Panel a of statistic q: axes, range, then bands, measurements and theory, so lines
  * stay on top. */
 static void line_panel(ck_gp *p, const ck_exper *e, const line_ctx *c, ck_box box, size_t a, size_t q, int ylab,
                        ck_sbuf *b)
 {
     const ck_chart *ch = c->chart;
-    char title[700], lc[96];
+    char title[700];
     if (c->nq == 1) snprintf(title, sizeof title, "%s", e->act[a]);
     else snprintf(title, sizeof title, "%s — %s", e->act[a], q ? ch->what2 : ch->what);
     const char *axes = ch->axis == CK_AXIS_LOG ? "set logscale y; set format y '10^{%L}'; set mytics 10"
@@ -115,7 +118,6 @@ static void line_panel(ck_gp *p, const ck_exper *e, const line_ctx *c, ck_box bo
     int pi = e->nlayer > 12 ? e->nlayer / 10 : 1;
     size_t blk = q * e->nvar, step;
     ck_reset(b);
-    const char *sep = "";
     if (e->colour_key >= 0 && !c->btype && !c->band && (step = progression(curves, k))) {
         /* Colour mode: the panel's curves are every step-th block from the first, so one
          * clause reads them all (`index first:last:step`), each block coloured by its rank
@@ -130,10 +132,20 @@ static void line_panel(ck_gp *p, const ck_exper *e, const line_ctx *c, ck_box bo
         if (q == 0 && any_theory)
             ck_printf(b, ", '%s.dat' index %zu:%zu:%zu using 1:5:%d with lines lt %d lc palette z lw 1.5 dt 2 notitle",
                       ch->stem, a0, a1, step, RANK_COL, COLOUR_LT);
-        ck_cmd(p, "plot %s", b->s);
-        if (ch->zero_line) ck_cmd(p, "unset arrow 1");
-        return;
-    }
+    } else
+        curve_clauses(e, c, k, curves, blk, q, pi, b);
+    ck_cmd(p, "plot %s", b->s);
+    if (ch->zero_line) ck_cmd(p, "unset arrow 1");
+}
+
+/* One clause per curve of a panel (curves[0..k), statistic q whose blocks start at blk):
+ * bands, measurements, theory. */
+static void curve_clauses(const ck_exper *e, const line_ctx *c, size_t k, const size_t *curves, size_t blk, size_t q,
+                          int pi, ck_sbuf *b)
+{
+    const ck_chart *ch = c->chart;
+    char lc[96];
+    const char *sep = "";
     if (c->band)
         for (size_t j = 0; j < k; j++, sep = ", ")
             ck_printf(b, "%s'%s.dat' index %zu using 1:3:4 with filledcurves %s fs transparent solid 0.15 noborder notitle",
@@ -151,8 +163,6 @@ static void line_panel(ck_gp *p, const ck_exper *e, const line_ctx *c, ck_box bo
         if (c->has_theory[curves[j]])
             ck_printf(b, ", '%s.dat' index %zu using 1:5 with lines %s lw 1.5 dt 2 notitle", ch->stem, curves[j],
                       ck_lc(e, curves[j], lc, sizeof lc));
-    ck_cmd(p, "plot %s", b->s);
-    if (ch->zero_line) ck_cmd(p, "unset arrow 1");
 }
 
 static void line_body(ck_gp *p, const ck_exper *e, const void *vctx)
