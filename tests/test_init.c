@@ -883,3 +883,45 @@ Test(init_bias, mean_field_weights_and_biases)
     cr_assert_eq(vp_init_bias(&d, 16, 8, &r, z, &err), VP_OK);
     for (int i = 0; i < 16; i++) cr_expect_eq(z[i], 0.0);
 }
+
+/* The unit-draw cache (vp_init_draw_cached): a normal initializer with the stream and
+ * shape of the cached draw takes its standard normals from the cache (hit) and gives
+ * exactly the bits vp_init_weight / vp_init_bias draw; another stream, another shape
+ * or a non-normal initializer draws (no hit, and a non-normal one leaves the cache as
+ * it was). Weights and biases of mean_field at two sigma pairs, kaiming_normal and
+ * kaiming_uniform beside it. */
+Test(init_cache, unit_draws_give_the_bits_of_a_fresh_draw)
+{
+    enum { FO_ = 24, FI_ = 18 };
+    double got[FO_ * FI_], want[FO_ * FI_];
+    vp_unit_draw uw = { .valid = 0 }, ub = { .valid = 0 };
+    vp_err err;
+    int hit;
+    vp_init a = vp_init_default(VP_INIT_MEAN_FIELD), b = a, he = vp_init_default(VP_INIT_KAIMING_NORMAL),
+            hu = vp_init_default(VP_INIT_KAIMING_UNIFORM);
+    a.p[0] = 1.5, a.p[1] = 0.3;
+    b.p[0] = 2.25, b.p[1] = 0.05;
+    struct { const vp_init *in; uint64_t seed; int is_bias, want_hit; } steps[] = {
+        { &a, 7, 0, 0 }, { &b, 7, 0, 1 }, { &he, 7, 0, 1 }, { &hu, 7, 0, 0 }, { &b, 7, 0, 1 },
+        { &b, 8, 0, 0 }, { &a, 8, 0, 1 }, { &a, 8, 1, 0 }, { &b, 8, 1, 1 }, { &a, 9, 1, 0 },
+    };
+    for (size_t k = 0; k < sizeof steps / sizeof *steps; k++) {
+        int bias = steps[k].is_bias;
+        vp_rng r = vp_rng_make(steps[k].seed, 3, bias ? VP_RNG_BIAS : VP_RNG_WEIGHT);
+        size_t n = bias ? FO_ : (size_t)FO_ * FI_;
+        cr_assert_eq(vp_init_draw_cached(steps[k].in, FO_, FI_, bias, &r, bias ? &ub : &uw, got, &hit, &err), VP_OK,
+                     "%s", err.msg);
+        vp_status s = bias ? vp_init_bias(steps[k].in, FO_, FI_, &r, want, &err)
+                           : vp_init_weight(steps[k].in, FO_, FI_, &r, want, &err);
+        cr_assert_eq(s, VP_OK, "%s", err.msg);
+        cr_expect_eq(hit, steps[k].want_hit, "step %zu: hit %d", k, hit);
+        cr_expect_eq(memcmp(got, want, n * sizeof *got), 0, "step %zu: not the bits of a fresh draw", k);
+    }
+    /* no cache: the plain draw */
+    vp_rng r = vp_rng_make(7, 3, VP_RNG_WEIGHT);
+    cr_assert_eq(vp_init_draw_cached(&a, FO_, FI_, 0, &r, NULL, got, &hit, &err), VP_OK, "%s", err.msg);
+    cr_assert_eq(vp_init_weight(&a, FO_, FI_, &r, want, &err), VP_OK, "%s", err.msg);
+    cr_expect(hit == 0 && memcmp(got, want, sizeof got) == 0);
+    vp_unit_draw_free(&uw);
+    vp_unit_draw_free(&ub);
+}

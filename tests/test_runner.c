@@ -33,7 +33,7 @@ static vp_runner_result run_config(const char *json, int threads, char *dir, siz
 
 static char *layers_csv(const char *dir)
 {
-    char path[400];
+    char path[4200];
     snprintf(path, sizeof path, "%s/layers.csv", dir);
     return vt_slurp_must(path, NULL);
 }
@@ -122,20 +122,12 @@ Test(runner, no_sharing_when_the_parameters_differ)
     vt_rmtree(d);
 }
 
-/* Sharing on or off, 1 or 2 workers: the same bytes, for a sweep mixing initializers,
- * activations, widths and seeds (groups of several sizes, singletons, steals at the tail). */
-Test(runner, same_bytes_with_and_without_sharing)
+/* cfg run 4 ways -- k = 0..3: 1 + k % 2 workers, no_share = k / 2 -- into r[k]; the
+ * layers.csv of every way must be the bytes of the first. */
+static void sharing_on_off(const char *cfg, vp_runner_result r[4])
 {
-    const char *cfg = "{\"name\":\"t\",\"seeds\":3,\"theory\":false,\"network\":{\"depth\":5,\"width\":40,"
-                      "\"bias\":{\"name\":\"normal\",\"std\":0.05}},\"input\":{\"batch\":18},"
-                      "\"sweep\":{\"network.init\":[\"he_normal\",\"orthogonal\",\"xavier_uniform\"],"
-                      "\"network.activation\":[\"tanh\",\"relu\",\"gelu\",\"selu\"],\"network.width\":[40,24]}}";
     char d[4][256];
-    vp_runner_result r[4];
     for (int k = 0; k < 4; k++) r[k] = run_config_opt(cfg, 1 + k % 2, k / 2, d[k], sizeof d[k]);
-    cr_expect_eq(r[0].draws, 18, "1 worker, sharing: one draw per (init, width, seed), got %d", r[0].draws);
-    cr_expect_eq(r[2].draws, 72, "no sharing: one draw per run, got %d", r[2].draws);
-    cr_expect_eq(r[3].draws, 72);
     char *ref = layers_csv(d[0]);
     for (int k = 1; k < 4; k++) {
         char *b = layers_csv(d[k]);
@@ -144,4 +136,33 @@ Test(runner, same_bytes_with_and_without_sharing)
     }
     free(ref);
     for (int k = 0; k < 4; k++) vt_rmtree(d[k]);
+}
+
+/* A sigma_w x sigma_b grid of mean_field with 2 seeds (the runs differ in the scale of
+ * their normals: core/mlp keeps each layer's standard normals for the next run of the
+ * same seed, vp_mlp_set_unit_cache), biases drawn too: the same bytes with and without
+ * sharing (--no-share: every run draws its own normals), on 1 and 2 workers. */
+Test(runner, sigma_grid_same_bytes_with_the_unit_cache)
+{
+    const char *cfg = "{\"name\":\"t\",\"seeds\":2,\"theory\":false,\"network\":{\"depth\":6,\"width\":24,"
+                      "\"activation\":\"tanh\",\"init\":{\"name\":\"mean_field\",\"sigma_w\":1,\"sigma_b\":0}},"
+                      "\"input\":{\"batch\":20},\"sweep\":{\"network.init.sigma_w\":[0.8,1.3,2.5],"
+                      "\"network.init.sigma_b\":[0,0.4]}}";
+    vp_runner_result r[4];
+    sharing_on_off(cfg, r);
+}
+
+/* Sharing on or off, 1 or 2 workers: the same bytes, for a sweep mixing initializers,
+ * activations, widths and seeds (groups of several sizes, singletons, steals at the tail). */
+Test(runner, same_bytes_with_and_without_sharing)
+{
+    const char *cfg = "{\"name\":\"t\",\"seeds\":3,\"theory\":false,\"network\":{\"depth\":5,\"width\":40,"
+                      "\"bias\":{\"name\":\"normal\",\"std\":0.05}},\"input\":{\"batch\":18},"
+                      "\"sweep\":{\"network.init\":[\"he_normal\",\"orthogonal\",\"xavier_uniform\"],"
+                      "\"network.activation\":[\"tanh\",\"relu\",\"gelu\",\"selu\"],\"network.width\":[40,24]}}";
+    vp_runner_result r[4];
+    sharing_on_off(cfg, r);
+    cr_expect_eq(r[0].draws, 18, "1 worker, sharing: one draw per (init, width, seed), got %d", r[0].draws);
+    cr_expect_eq(r[2].draws, 72, "no sharing: one draw per run, got %d", r[2].draws);
+    cr_expect_eq(r[3].draws, 72);
 }

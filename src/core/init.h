@@ -117,6 +117,26 @@ vp_status vp_init_weight_first(const vp_init *in, size_t fan_out, size_t fan_in,
 vp_status vp_init_bias(const vp_init *in, size_t fan_out, size_t fan_in, const vp_rng *rng,
                        double *b, vp_err *err);
 
+/* One layer's unit draw, kept between runs by core/mlp: the n standard normals z of
+ * stream rng (draw 0). A normal initializer's weights or biases are loc + scale z
+ * (init_dist.c), so runs whose parameters differ only in loc and scale -- a
+ * sigma_w x sigma_b grid, he_normal beside xavier_normal, with the same seed and shape
+ * -- can share z and skip the generator: the same operations on the same z give the
+ * same bits as drawing. Ownership: z is malloc'ed here, vp_unit_draw_free releases it. */
+typedef struct {
+    vp_rng rng;
+    size_t n, cap;
+    int valid;
+    double *z;
+} vp_unit_draw;
+
+/* vp_init_weight (is_bias 0) or vp_init_bias (is_bias 1), with a normal initializer's
+ * z taken from u when u holds the draw of rng with this many values, else drawn into
+ * u first (u NULL, or no memory for it: no cache). *hit: 1 when z came from u. */
+vp_status vp_init_draw_cached(const vp_init *in, size_t fan_out, size_t fan_in, int is_bias, const vp_rng *rng,
+                              vp_unit_draw *u, double *out, int *hit, vp_err *err);
+void vp_unit_draw_free(vp_unit_draw *u);
+
 /* Exact mean and variance of one weight entry under `in` for this shape, from the
  * row's distribution (init_dist.h), if the initializer defines them (returns 1),
  * else 0 (identity, lsuv: data or structure dependent). Bias moments with

@@ -185,6 +185,11 @@ int vp_dist_entrywise(const vp_init_dist *d)
     return d->shape != VP_SHAPE_SPARSE && d->shape != VP_SHAPE_ORTHOGONAL;
 }
 
+void vp_dist_normal_map(const vp_init_dist *d, const double *z, size_t n, double *out)
+{
+    for (size_t i = 0; i < n; i++) out[i] = d->loc + d->scale * z[i];
+}
+
 /* Entries [0, n) of the draw: every entrywise shape writes entry i from (rng, i)
  * alone (rng.h: element i of a stream; trunc: attempt k of element i), so n may stop
  * short of the whole weight. */
@@ -203,7 +208,7 @@ static vp_status draw_n(const vp_init_dist *d, int single, size_t fo, size_t fi,
     case VP_SHAPE_NORMAL:
     case VP_SHAPE_SPARSE:
         vp_rng_normal_fill(rng, 0, out, n);
-        for (size_t i = 0; i < n; i++) out[i] = d->loc + d->scale * out[i];
+        vp_dist_normal_map(d, out, n, out);
         return d->shape == VP_SHAPE_SPARSE ? sparsify(rng, fo, fi, sparse_zeros(d->frac, fo), out, err) : VP_OK;
     case VP_SHAPE_TRUNC:
         s = trunc_std_normal(rng, n, d->lo, d->hi, out, err);

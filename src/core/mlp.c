@@ -44,6 +44,7 @@ struct vp_mlp {
     size_t nscales, capscales; /*   on every draw of W^l (recompute mode) */
     double *wmom;              /* 2 (L + 1): LSUV's weight moments of layer l at [2l], [2l+1] */
     int wmom_ok;               /* wmom holds them (vp_mlp_lsuv ran on these weights) */
+    vp_unit_draw *unit;        /* 2 (L + 1): the unit draws of W^l at [2l], b^l at [2l+1]; NULL: none */
 };
 
 /* Recompute mode, before layer l of a backward pass (defined below the kernels). */
@@ -153,6 +154,27 @@ static sizes layout(int L, const int *w, int B, vp_act act, const vp_mlp_memory 
     return c;
 }
 
+/* The unit draws of every layer's W and b, in bytes (store mode; 0 in recompute mode). */
+static double unit_cache_bytes(const sizes *c) { return c->every ? 0.0 : 8.0 * ((double)c->nw + (double)c->nb); }
+
+void vp_mlp_set_unit_cache(vp_mlp *m, int on)
+{
+    if (on && !m->unit && !m->recompute) {
+        sizes c = layout(m->L, m->w, m->B, m->act, NULL);
+        if (unit_cache_bytes(&c) <= VP_MLP_UNIT_CACHE_BYTES) m->unit = calloc(2 * ((size_t)m->L + 1), sizeof *m->unit);
+    } else if (!on && m->unit) {
+        for (int k = 0; k < 2 * (m->L + 1); k++) vp_unit_draw_free(&m->unit[k]);
+        free(m->unit);
+        m->unit = NULL;
+    }
+}
+
+/* The unit draw slot of W^l (is_bias 0) or b^l, or NULL (no cache; recompute mode). */
+static vp_unit_draw *unit_slot(const vp_mlp *m, int l, int is_bias)
+{
+    return m->unit && !m->recompute ? &m->unit[2 * (size_t)l + (size_t)is_bias] : NULL;
+}
+
 double vp_mlp_bytes_mem(int L, const int *w, int B, vp_precision prec, vp_act act, const vp_mlp_memory *mem)
 {
     sizes c = layout(L, w, B, act, mem);
@@ -160,8 +182,10 @@ double vp_mlp_bytes_mem(int L, const int *w, int B, vp_precision prec, vp_act ac
                    (double)c.wmax + (double)B * (double)w[L];
     /* + the double scratch used while drawing one layer's weights (kept in recompute mode),
      * the statistics' accumulators and flags, and the shape arrays (2 int, 4 size_t) */
+    double unit = unit_cache_bytes(&c); /* + the unit draws (vp_mlp_set_unit_cache), where they are kept */
     return elems * (double)real_size(prec) + 8.0 * ((double)c.wmax + 10.0 * (double)c.nmax) + (double)c.nmax +
-           40.0 * (L + 1) + (c.every ? 16.0 * (L + 1) : 0); /* + LSUV's weight moments (recompute) */
+           40.0 * (L + 1) + (c.every ? 16.0 * (L + 1) : 0) /* + LSUV's weight moments (recompute) */
+           + (unit <= VP_MLP_UNIT_CACHE_BYTES ? unit : 0.0);
 }
 
 double vp_mlp_bytes(int L, const int *w, int B, vp_precision prec, vp_act act)
@@ -192,6 +216,7 @@ void vp_mlp_free(vp_mlp *m)
     free(m->wtmp);
     free(m->scales);
     free(m->wmom);
+    vp_mlp_set_unit_cache(m, 0);
     free(m);
 }
 
@@ -319,7 +344,8 @@ static vp_status draw_weight(vp_mlp *m, const vp_init *winit, uint64_t seed, int
     size_t fo = (size_t)m->zw[l], fi = (size_t)m->w[l - 1]; /* fan_out of W: z's width */
     vp_rng rw = vp_rng_make(seed, (uint32_t)l, VP_RNG_WEIGHT);
     m->wl = 0;
-    vp_status s = vp_init_weight(winit, fo, fi, &rw, tmp, err);
+    int hit;
+    vp_status s = vp_init_draw_cached(winit, fo, fi, 0, &rw, unit_slot(m, l, 0), tmp, &hit, err);
     if (s) return s;
     store(m, m->W, m->woff[l], tmp, fo * fi);
     for (size_t i = 0; i < m->nscales; i++)
@@ -363,7 +389,8 @@ static void par_draw_worker(void *arg, int w)
         size_t fo = (size_t)m->zw[l], fi = (size_t)m->w[l - 1];
         vp_rng rw = vp_rng_make(d->seed, (uint32_t)l, VP_RNG_WEIGHT);
         vp_err ignore;
-        d->st[l] = vp_init_weight(d->wi, fo, fi, &rw, tmp, &ignore);
+        int hit;
+        d->st[l] = vp_init_draw_cached(d->wi, fo, fi, 0, &rw, unit_slot(m, l, 0), tmp, &hit, &ignore);
         if (!d->st[l]) store(m, m->W, m->woff[l], tmp, fo * fi);
     }
 }
@@ -409,8 +436,8 @@ vp_status vp_mlp_init_params(vp_mlp *m, const vp_init *winit, const vp_init *bin
         size_t fo = (size_t)m->zw[l], fi = (size_t)m->w[l - 1];
         vp_rng rb = vp_rng_make(seed, (uint32_t)l, VP_RNG_BIAS);
         if (!m->recompute && (!par || pst[l]) && (s = draw_weight(m, &wi_prec, seed, l, tmp, err))) break;
-        if (wi->sets_bias) s = vp_init_bias(winit, fo, fi, &rb, tmp, err);
-        else s = vp_init_bias(binit, fo, fi, &rb, tmp, err);
+        int hit;
+        s = vp_init_draw_cached(wi->sets_bias ? winit : binit, fo, fi, 1, &rb, unit_slot(m, l, 1), tmp, &hit, err);
         if (s) break;
         store(m, m->b, m->boff[l], tmp, fo);
     }

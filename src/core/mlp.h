@@ -103,6 +103,13 @@ int vp_mlp_same_shape(const vp_mlp *m, int L, const int *widths, int batch, vp_p
 /* Threads for the products of this network's passes (borrowed; NULL = the calling
  * thread only). The results are the same bits whatever the pool (core/gemm.h). */
 void vp_mlp_set_pool(vp_mlp *m, vp_pool *pool);
+/* Keep the unit draws of normal initializers between vp_mlp_init_params calls (core/init.h
+ * vp_unit_draw; on = 1), so the next run of the same seed and shape with another loc or
+ * scale -- a sigma grid, another normal initializer -- skips the generator, with the
+ * same bits. Store mode only, and only while the draws of every layer's W and b take
+ * at most VP_MLP_UNIT_CACHE_BYTES (vp_mlp_bytes_mem counts them); on = 0 frees them. */
+#define VP_MLP_UNIT_CACHE_BYTES (16.0 * 1048576.0)
+void vp_mlp_set_unit_cache(vp_mlp *m, int on);
 /* Change the activation of an existing network. */
 void vp_mlp_set_act(vp_mlp *m, vp_act act);
 

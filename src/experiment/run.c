@@ -261,6 +261,10 @@ vp_status vp_run_one(vp_job *j, int r, vp_worker *w, int params_ready, int *drew
     }
     m = *net;
     vp_mlp_set_pool(m, j->pool);
+    /* the standard normals of normal initializers, kept for the worker's next run of the
+       same seed and shape (a sigma grid: one generator pass for all of it); --no-share,
+       every run draws its own, as the peer's loop does */
+    vp_mlp_set_unit_cache(m, !j->o->no_share);
     *drew = !params_ready;
     if (!params_ready && (s = vp_mlp_init_params(m, &var->winit, &var->binit, seed, err))) goto end;
     if ((s = run_input(j, var, seed, w, err))) goto end;
