@@ -137,6 +137,17 @@ void vt_await_file(const char *path)
     cr_assert(vt_exists(path), "%s never appeared", path);
 }
 
+int vt_spawn_run_until(const char *cfg, const char *res, int run, const char *dir)
+{
+    char sum[4200];
+    snprintf(sum, sizeof sum, "%s/.parts/run-%07d.sum", res, run);
+    char *argv[] = { (char *)"varprop", (char *)"run", (char *)cfg, (char *)"-o", (char *)res, (char *)"--quiet",
+                     (char *)"--threads", (char *)"1", (char *)"--no-plot", NULL };
+    int pid = vt_spawn(argv, NULL, dir);
+    vt_await_file(sum);
+    return pid;
+}
+
 int vt_wait_exit(int pid, int seconds)
 {
     int st;

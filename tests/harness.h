@@ -50,6 +50,11 @@ int vt_spawn(char *const argv[], const char *const env[], const char *dir);
 /* Waits (up to ~20 s) until path exists; asserts it does. */
 void vt_await_file(const char *path);
 
+/* Starts `varprop run CFG -o RES --quiet --threads 1 --no-plot` in the background
+ * (output as vt_spawn's, dir NULL: /dev/null) and waits until run `run` is complete
+ * (its .parts marker exists). Returns the pid, for the signal the test sends. */
+int vt_spawn_run_until(const char *cfg, const char *res, int run, const char *dir);
+
 /* The exit code of child pid (128 + the signal number when killed), waiting at most
  * `seconds`; past that the child is killed and the calling test fails. */
 int vt_wait_exit(int pid, int seconds);

@@ -127,15 +127,11 @@ static void listing(const char *dir, char *buf, size_t len)
 /* Before: the second run went ahead, both wrote the same .parts and CSVs and exited 0. */
 Test(folder, a_second_varprop_on_a_folder_in_use_is_refused_and_writes_nothing, .timeout = 120)
 {
-    char cfg[300], out[300], sum[400], plots[300], *o, *e;
+    char cfg[300], out[300], plots[300], *o, *e;
     put_config(cfg, sizeof cfg, "long", LONG_CFG);
     snprintf(out, sizeof out, "%s/res", tdir);
     snprintf(plots, sizeof plots, "%s/plots", tdir);
-    snprintf(sum, sizeof sum, "%s/.parts/run-0000001.sum", out);
-    char *argv[] = { (char *)"varprop", (char *)"run", cfg, (char *)"-o", out, (char *)"--quiet", (char *)"--threads",
-                     (char *)"1", (char *)"--no-plot", NULL };
-    pid_t first = vt_spawn(argv, NULL, NULL);
-    vt_await_file(sum);
+    pid_t first = vt_spawn_run_until(cfg, out, 1, NULL);
     kill(first, SIGSTOP); /* holds the folder, writes nothing meanwhile */
     static char before[1 << 16], after[1 << 16];
     before[0] = after[0] = '\0';
@@ -360,7 +356,7 @@ Test(folder, clearing_parts_deletes_only_varprops_fragments)
  * the new config beside the earlier config's tables. */
 Test(folder, a_killed_run_never_leaves_its_config_over_other_results, .timeout = 120)
 {
-    char quick[300], lng[300], res[300], sum[400], p[400], *o, *e;
+    char quick[300], lng[300], res[300], p[400], *o, *e;
     put_config(quick, sizeof quick, "quick", QUICK_CFG);
     put_config(lng, sizeof lng, "long", LONG_CFG);
     snprintf(res, sizeof res, "%s/res", tdir);
@@ -372,11 +368,7 @@ Test(folder, a_killed_run_never_leaves_its_config_over_other_results, .timeout =
         snprintf(p, sizeof p, "%s/%s", res, files[i]);
         before[i] = vt_slurp_must(p, NULL);
     }
-    snprintf(sum, sizeof sum, "%s/.parts/run-0000002.sum", res);
-    char *argv[] = { (char *)"varprop", (char *)"run", lng, (char *)"-o", res, (char *)"--quiet", (char *)"--threads",
-                     (char *)"1", (char *)"--no-plot", NULL };
-    pid_t pid = vt_spawn(argv, NULL, NULL);
-    vt_await_file(sum);
+    pid_t pid = vt_spawn_run_until(lng, res, 2, NULL);
     kill(pid, SIGKILL);
     cr_assert_eq(vt_wait_exit(pid, 100), 128 + SIGKILL);
     for (int i = 0; i < 3; i++) {
@@ -465,12 +457,7 @@ Test(folder, resume_of_a_finished_or_missing_folder_runs_and_writes_nothing, .ti
 /* Start LONG_CFG into res and interrupt it (SIGINT) once run 3 is complete. */
 static void interrupted_long(const char *cfg, const char *res)
 {
-    char sum[400];
-    snprintf(sum, sizeof sum, "%s/.parts/run-0000003.sum", res);
-    char *argv[] = { (char *)"varprop", (char *)"run", (char *)cfg, (char *)"-o", (char *)res, (char *)"--quiet",
-                     (char *)"--threads", (char *)"1", (char *)"--no-plot", NULL };
-    pid_t pid = vt_spawn(argv, NULL, NULL);
-    vt_await_file(sum);
+    pid_t pid = vt_spawn_run_until(cfg, res, 3, NULL);
     kill(pid, SIGINT);
     cr_assert_eq(vt_wait_exit(pid, 100), 130);
 }

@@ -851,7 +851,7 @@ Test(net_train_run, same_bytes_for_any_threads_and_rows, .timeout = 120)
  * are not reused half-way). */
 Test(net_train_run, resume_after_an_interruption_gives_the_same_bytes, .timeout = 180)
 {
-    char dir[256], cfg[300], res[300], sum[400];
+    char dir[256], cfg[300], res[300];
     vt_mktmp(dir, sizeof dir, "/tmp/varprop-nettrain-");
     vt_write_file(dir, "c.json",
                   "{\"name\": \"r\", \"seeds\": 2, \"network\": {\"input_shape\": [1, 4, 4], \"activation\": \"relu\", "
@@ -864,11 +864,7 @@ Test(net_train_run, resume_after_an_interruption_gives_the_same_bytes, .timeout 
                   "\"track_every\": 40}, \"sweep\": {\"network.init\": [\"glorot_uniform\", \"he_uniform\"]}}");
     snprintf(cfg, sizeof cfg, "%s/c.json", dir);
     snprintf(res, sizeof res, "%s/res", dir);
-    snprintf(sum, sizeof sum, "%s/.parts/run-0000000.sum", res);
-    char *argv[] = { (char *)"varprop", (char *)"run", cfg, (char *)"-o", res, (char *)"--quiet", (char *)"--threads",
-                     (char *)"1", (char *)"--no-plot", NULL };
-    int pid = vt_spawn(argv, NULL, dir);
-    vt_await_file(sum);
+    int pid = vt_spawn_run_until(cfg, res, 0, dir);
     kill(pid, SIGINT);
     int rc = vt_wait_exit(pid, 90);
     cr_assert(rc == 130 || rc == 0, "exit %d", rc);

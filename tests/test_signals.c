@@ -198,15 +198,11 @@ Test(signals, a_closed_stdout_is_reported_and_the_run_completes, .timeout = 120)
  * is SIGTERM: the finished runs are published and the run exits 130. */
 Test(signals, sighup_stops_like_sigterm, .timeout = 120)
 {
-    char cfg[300], res[300], sum[400], p[400];
+    char cfg[300], res[300], p[400];
     vt_write_file(sdir, "long.json", LONG_CFG);
     snprintf(cfg, sizeof cfg, "%s/long.json", sdir);
     snprintf(res, sizeof res, "%s/res", sdir);
-    snprintf(sum, sizeof sum, "%s/.parts/run-0000002.sum", res);
-    char *argv[] = { (char *)"varprop", (char *)"run", cfg, (char *)"-o", res, (char *)"--quiet", (char *)"--threads",
-                     (char *)"1", (char *)"--no-plot", NULL };
-    pid_t pid = vt_spawn(argv, NULL, sdir);
-    vt_await_file(sum);
+    pid_t pid = vt_spawn_run_until(cfg, res, 2, sdir);
     kill(pid, SIGHUP);
     cr_assert_eq(vt_wait_exit(pid, 60), 130);
     snprintf(p, sizeof p, "%s/layers.csv", res);

@@ -346,7 +346,7 @@ Test(train_run, a_diverging_variant_stops_and_the_others_go_on, .timeout = 60)
  * abandoned one again from its start; the files equal an uninterrupted run's. */
 Test(train_run, resume_after_an_interruption_gives_the_same_bytes, .timeout = 180)
 {
-    char dir[256], cfg[300], res[300], ref[300], sum[400];
+    char dir[256], cfg[300], res[300], ref[300];
     vt_mktmp(dir, sizeof dir, "/tmp/varprop-train-");
     /* 4 runs of ~0.3 s each */
     vt_write_file(dir, "c.json",
@@ -357,11 +357,7 @@ Test(train_run, resume_after_an_interruption_gives_the_same_bytes, .timeout = 18
     snprintf(cfg, sizeof cfg, "%s/c.json", dir);
     snprintf(res, sizeof res, "%s/res", dir);
     snprintf(ref, sizeof ref, "%s/ref", dir);
-    snprintf(sum, sizeof sum, "%s/.parts/run-0000000.sum", res);
-    char *argv[] = { (char *)"varprop", (char *)"run", cfg, (char *)"-o", res, (char *)"--quiet", (char *)"--threads",
-                     (char *)"1", (char *)"--no-plot", NULL };
-    int pid = vt_spawn(argv, NULL, dir);
-    vt_await_file(sum);
+    int pid = vt_spawn_run_until(cfg, res, 0, dir);
     kill(pid, SIGINT);
     int rc = vt_wait_exit(pid, 90);
     cr_assert(rc == 130 || rc == 0, "exit %d", rc);
