@@ -25,6 +25,7 @@
 #include "base/pool.h"
 #include "core/dataset.h"
 #include "core/net_train.h"
+#include "epoch_loop.h"
 
 void openblas_set_num_threads(int);
 
@@ -33,6 +34,12 @@ static double now(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* bench_epochs' step: vp_net_trainer_step */
+static vp_status step(void *t, const void *x, const int32_t *y, size_t n, vp_train_step_info *info, vp_err *err)
+{
+    return vp_net_trainer_step(t, x, y, n, info, err);
 }
 
 static void die(const char *what, const vp_err *err)
@@ -111,19 +118,8 @@ int main(int argc, char **argv)
     long steps = 0;
     size_t samples = 0;
     double t1 = now();
-    for (int e = 0; e < epochs && max_steps != 0; e++) {
-        if (vp_batches_epoch(&bt, seed, (uint32_t)e, &err)) die("epoch", &err);
-        const uint32_t *idx;
-        size_t n;
-        while ((n = vp_batches_next(&bt, &idx)) > 0) {
-            vp_dataset_gather(&d, &d.train, idx, n, x, y);
-            if (vp_net_trainer_step(t, x, y, n, &info, &err)) die("step", &err);
-            steps++;
-            samples += n;
-            if (max_steps > 0 && steps >= max_steps) break;
-        }
-        if (max_steps > 0 && steps >= max_steps) break;
-    }
+    if (bench_epochs(&d, &bt, seed, epochs, max_steps, x, y, step, t, &steps, &samples, &info, &err))
+        die("epochs", &err);
     double secs = now() - t1;
     double t2 = now(), test_loss = NAN;
     long long correct = 0;

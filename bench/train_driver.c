@@ -26,6 +26,7 @@
 #include "base/pool.h"
 #include "core/dataset.h"
 #include "core/train.h"
+#include "epoch_loop.h"
 
 void openblas_set_num_threads(int);
 
@@ -44,6 +45,12 @@ static double cpu_now(void)
     getrusage(RUSAGE_SELF, &ru);
     return (double)ru.ru_utime.tv_sec + 1e-6 * (double)ru.ru_utime.tv_usec + (double)ru.ru_stime.tv_sec +
            1e-6 * (double)ru.ru_stime.tv_usec;
+}
+
+/* bench_epochs' step: vp_trainer_step */
+static vp_status step(void *t, const void *x, const int32_t *y, size_t n, vp_train_step_info *info, vp_err *err)
+{
+    return vp_trainer_step(t, x, y, n, info, err);
 }
 
 static void die(const char *what, const vp_err *err)
@@ -117,19 +124,8 @@ int main(int argc, char **argv)
     long steps = 0;
     size_t samples = 0;
     double t1 = now(), c1 = cpu_now();
-    for (int e = 0; e < epochs && max_steps != 0; e++) {
-        if (vp_batches_epoch(&bt, seed, (uint32_t)e, &err)) die("epoch", &err);
-        const uint32_t *idx;
-        size_t n;
-        while ((n = vp_batches_next(&bt, &idx)) > 0) {
-            vp_dataset_gather(&d, &d.train, idx, n, x, y);
-            if (vp_trainer_step(t, x, y, n, &info, &err)) die("step", &err);
-            steps++;
-            samples += n;
-            if (max_steps > 0 && steps >= max_steps) break;
-        }
-        if (max_steps > 0 && steps >= max_steps) break;
-    }
+    if (bench_epochs(&d, &bt, seed, epochs, max_steps, x, y, step, t, &steps, &samples, &info, &err))
+        die("epochs", &err);
     double secs = now() - t1, cpu = cpu_now() - c1;
     double t2 = now(), test_loss = NAN;
     long long correct = 0;
