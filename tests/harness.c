@@ -4,6 +4,7 @@
 #include <criterion/criterion.h>
 #include <dirent.h>
 #include <fcntl.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,8 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include "core/rng.h"
 
 const char *vt_bin(void)
 {
@@ -135,6 +138,26 @@ void vt_await_file(const char *path)
 {
     for (int i = 0; i < 20000 && !vt_exists(path); i++) usleep(1000);
     cr_assert(vt_exists(path), "%s never appeared", path);
+}
+
+void vt_teacher_batch(uint64_t xseed, uint32_t xstream, uint64_t tseed, size_t n, int dim, int classes, double *x,
+                      int32_t *y)
+{
+    vp_rng r = vp_rng_make(xseed, xstream, VP_RNG_INPUT);
+    vp_rng_normal_range(&r, 0, 0, n * (size_t)dim, x);
+    for (size_t i = 0; i < n * (size_t)dim; i++) x[i] = (double)(float)x[i];
+    double teach[4096];
+    cr_assert((size_t)classes * (size_t)dim <= sizeof teach / sizeof *teach);
+    vp_rng rt = vp_rng_make(tseed, 0, VP_RNG_INPUT);
+    vp_rng_normal_range(&rt, 0, 0, (size_t)classes * (size_t)dim, teach);
+    for (size_t i = 0; i < n; i++) {
+        double best = -INFINITY;
+        for (int c = 0; c < classes; c++) {
+            double v = 0;
+            for (int j = 0; j < dim; j++) v += x[i * (size_t)dim + (size_t)j] * teach[(size_t)c * (size_t)dim + (size_t)j];
+            if (v > best) best = v, y[i] = c;
+        }
+    }
 }
 
 int vt_spawn_run_until(const char *cfg, const char *res, int run, const char *dir)

@@ -9,6 +9,7 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* $VARPROP_BIN, the varprop binary under test; asserts it is set and not empty. */
 const char *vt_bin(void);
@@ -46,6 +47,13 @@ int vt_count_tmp(const char *dir);
  * "NAME=VALUE" entries (NULL-terminated; env may be NULL) added, stdout and stderr in
  * DIR/.out and DIR/.err (dir NULL: /dev/null). Returns its pid. */
 int vt_spawn(char *const argv[], const char *const env[], const char *dir);
+
+/* A labelled batch for the PyTorch-agreement tests: n x dim inputs, element stream
+ * (xseed, xstream) of N(0, 1) rounded to float32 (both precisions train on the same
+ * numbers), labels from a fixed linear teacher drawn from (tseed, 0), argmax_c <x, t_c>
+ * over `classes` (dim * classes <= 4096), so there is something to learn. */
+void vt_teacher_batch(uint64_t xseed, uint32_t xstream, uint64_t tseed, size_t n, int dim, int classes, double *x,
+                      int32_t *y);
 
 /* Waits (up to ~20 s) until path exists; asserts it does. */
 void vt_await_file(const char *path);

@@ -84,20 +84,7 @@ static void net(vp_layer_spec *ls)
 static size_t batch(int step, double *x, int32_t *y)
 {
     size_t n = step < 0 ? EVAL : rows_of(step);
-    vp_rng r = vp_rng_make(81, (uint32_t)(step + 1), VP_RNG_INPUT);
-    vp_rng_normal_range(&r, 0, 0, n * DIM, x);
-    for (size_t i = 0; i < n * DIM; i++) x[i] = (double)(float)x[i];
-    double teach[CLASSES * DIM];
-    vp_rng rt = vp_rng_make(82, 0, VP_RNG_INPUT);
-    vp_rng_normal_range(&rt, 0, 0, CLASSES * DIM, teach);
-    for (size_t i = 0; i < n; i++) {
-        double best = -INFINITY;
-        for (int c = 0; c < CLASSES; c++) {
-            double v = 0;
-            for (int j = 0; j < DIM; j++) v += x[i * DIM + (size_t)j] * teach[c * DIM + j];
-            if (v > best) best = v, y[i] = c;
-        }
-    }
+    vt_teacher_batch(81, (uint32_t)(step + 1), 82, n, DIM, CLASSES, x, y);
     return n;
 }
 

@@ -53,21 +53,7 @@ static size_t rows_of(int step) { return step == STEPS - 1 ? LAST : BATCH; }
  * something to learn and the loss curve moves. */
 static void batch(int step, double *x, int32_t *y)
 {
-    size_t n = rows_of(step);
-    vp_rng r = vp_rng_make(77, (uint32_t)step, VP_RNG_INPUT);
-    vp_rng_normal_range(&r, 0, 0, n * N0, x);
-    for (size_t i = 0; i < n * N0; i++) x[i] = (double)(float)x[i];
-    double teach[CLASSES * N0];
-    vp_rng rt = vp_rng_make(78, 0, VP_RNG_INPUT);
-    vp_rng_normal_range(&rt, 0, 0, CLASSES * N0, teach);
-    for (size_t i = 0; i < n; i++) {
-        double best = -INFINITY;
-        for (int c = 0; c < CLASSES; c++) {
-            double v = 0;
-            for (int j = 0; j < N0; j++) v += x[i * N0 + (size_t)j] * teach[c * N0 + j];
-            if (v > best) best = v, y[i] = c;
-        }
-    }
+    vt_teacher_batch(77, (uint32_t)step, 78, rows_of(step), N0, CLASSES, x, y);
 }
 
 static vp_trainer *make(const agree_case *c, vp_precision prec)
