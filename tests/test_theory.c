@@ -550,3 +550,46 @@ Test(theory, lattice_rule_agrees_with_quadrature, .timeout = 120)
         }
     }
 }
+
+/* Mehler's formula (expect.c) against the 2-D lattice it replaces at equal lengths.
+ * The series is certified to MEH_TOL = 1e-13 of E[phi^2] in truncation and by its even
+ * sublattice; the lattice agrees with the older rules to 2e-12 of that scale (the test
+ * above), so the two must agree within 2e-12 E[phi^2] as well. The rule must actually
+ * run here: vp_theory_mehler_eval has to certify every c with |c| <= 0.8 (|c|^129 <=
+ * 3e-13 bounds the tail whatever the coefficients) and the shared object must give the
+ * one-shot values of vp_theory_expect2 to the same tolerance. */
+Test(theory, mehler_series_agrees_with_the_2d_lattice, .timeout = 120)
+{
+    vp_theory_ctx meh = make_ctx(0), ref = make_ctx(0);
+    ref.no_mehler = 1;
+    static const char *acts[] = { "tanh", "sigmoid", "gelu", "silu", "mish", "gelu_tanh", "log_sigmoid", "tanhshrink" };
+    static const double qs[] = { 1e-3, 0.3, 1.0, 3.0, 30.0 };
+    static const double cs[] = { -0.8, -0.3, 0.0, 0.002, 0.4, 0.8, 0.95, 0.999 };
+    vp_err err;
+    for (size_t ai = 0; ai < sizeof acts / sizeof *acts; ai++) {
+        vp_act a = vp_act_default(vp_act_find(acts[ai]));
+        for (size_t qi = 0; qi < sizeof qs / sizeof *qs; qi++) {
+            double q = qs[qi], e2;
+            cr_assert_eq(vp_theory_expect(&ref, &a, VP_EXP_PHI2, q, &e2, &err), VP_OK, "%s", err.msg);
+            vp_theory_mehler *mh = vp_theory_mehler_new(&meh, &a, q);
+            cr_assert(mh, "%s q=%g: the rule applies to a smooth activation", acts[ai], q);
+            cr_expect_eq(vp_theory_mehler_q(mh), q);
+            for (size_t ci = 0; ci < sizeof cs / sizeof *cs; ci++) {
+                double c = cs[ci], v1, v2, v3, v4;
+                cr_assert_eq(vp_theory_expect2(&meh, &a, VP_EXP2_PHIPHI, q, q, c, &v1, &err), VP_OK, "%s", err.msg);
+                cr_assert_eq(vp_theory_expect2(&ref, &a, VP_EXP2_PHIPHI, q, q, c, &v2, &err), VP_OK, "%s", err.msg);
+                cr_expect(fabs(v1 - v2) <= 2e-12 * e2, "%s q=%g c=%g: Mehler %.17g, lattice %.17g", acts[ai], q, c, v1, v2);
+                int ok = vp_theory_mehler_eval(mh, c, &v3) == 0;
+                if (fabs(c) <= 0.8) cr_expect(ok, "%s q=%g c=%g: the series must certify", acts[ai], q, c);
+                if (ok) cr_expect(fabs(v3 - v2) <= 2e-12 * e2, "%s q=%g c=%g: shared %.17g, lattice %.17g", acts[ai], q, c, v3, v2);
+                cr_assert_eq(vp_theory_mehler_phiphi(&meh, &a, mh, q, c, &v4, &err), VP_OK, "%s", err.msg);
+                cr_expect(fabs(v4 - v2) <= 2e-12 * e2, "%s q=%g c=%g: via the object %.17g, lattice %.17g", acts[ai], q, c, v4, v2);
+            }
+            vp_theory_mehler_free(mh);
+        }
+    }
+    /* Where the rule does not apply the object is NULL and the calls fall back. */
+    vp_act relu = vp_act_default(vp_act_find("relu")), tanh_ = vp_act_default(vp_act_find("tanh"));
+    cr_expect_null(vp_theory_mehler_new(&meh, &relu, 1.0), "relu has a closed form");
+    cr_expect_null(vp_theory_mehler_new(&ref, &tanh_, 1.0), "no_mehler switches it off");
+}

@@ -43,10 +43,10 @@ typedef struct {
 static vp_status layer_stat(const vp_theory_ctx *ctx, const vp_act *act, double q, lstat *s, vp_err *err)
 {
     double d2 = 0.0, d4 = 0.0, dp = 0.0, dm = 0.0;
-    vp_status st = vp_theory_expect(ctx, act, VP_EXP_PHI2, q, &s->e2, err);
-    if (st == VP_OK) st = vp_theory_expect(ctx, act, VP_EXP_SLOPE, q, &s->slope, err);
-    if (st == VP_OK) st = vp_theory_expect(ctx, act, VP_EXP_DPHI2, q, &d2, err);
-    if (st == VP_OK) st = vp_theory_expect(ctx, act, VP_EXP_DPHI4, q, &d4, err);
+    static const vp_theory_exp1 K[4] = { VP_EXP_PHI2, VP_EXP_SLOPE, VP_EXP_DPHI2, VP_EXP_DPHI4 };
+    double v[4];
+    vp_status st = vp_theory_expect_many(ctx, act, q, 4, K, v, err);
+    if (st == VP_OK) s->e2 = v[0], s->slope = v[1], d2 = v[2], d4 = v[3];
     if (st == VP_OK) st = vp_theory_expect(ctx, act, VP_EXP_DPHI2, q * exp(R_STEP), &dp, err);
     if (st == VP_OK) st = vp_theory_expect(ctx, act, VP_EXP_DPHI2, q * exp(-R_STEP), &dm, err);
     if (st != VP_OK) return st;

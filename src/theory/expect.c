@@ -11,6 +11,7 @@
 #include "base/sort.h"
 #include "core/normal.h"
 #include "core/simd.h"
+#include "core/vmath.h"
 
 #define TWO_PI 6.283185307179586476925286766559
 
@@ -287,6 +288,7 @@ static double int2_line(double z, void *v)
 #define LAT_DELTA 1e-6
 #define LAT_MAXN 1024       /* nodes per side at most (2 LAT_MAXN + 1 in all) */
 #define LAT_TINY 1e-22     /* row terms below this fraction of the row peak are dropped */
+#define LAT1_LEVELS 3       /* 1-D: steps h, h/2, h/4 before the other rules */
 
 /* The certification shared by every lattice rule: the sum T over h Z^d is accepted when
  * the even sublattice's T2 agrees to LAT_DELTA of the scale S = sum |terms| (both sums
@@ -444,31 +446,260 @@ static int lattice2(const actfn *a, int deriv, double sa, double sb, double c, d
 }
 
 
+/* Gaussian weights w[i] = scale exp(-(i h)^2 / 2), i = 0..m-1, through vmath.h's
+ * vm_exp (<= 1 ulp, branch-free: the loop vectorizes; the same bits on every clone). */
+VP_CLONES
+static void gauss_weights(double h, int m, double scale, double *restrict w)
+{
+    for (int i = 0; i < m; i++) {
+        double z = i * h;
+        w[i] = scale * vm_exp(-0.5 * z * z);
+    }
+}
+
 /* 1-D: E[g(sqrt(q) z)] by the trapezoid rule on h Z, |z| <= LAT_Z, for analytic g
  * (the same error laws as lattice2: Gaussian aliasing exp(-(2 pi/h)^2/2) and
  * exp(-2 pi d/(h sqrt q)) from g's strip), certified by the even sublattice as there.
- * Returns 0 with *out set, or -1 to fall back. */
-static int lattice1(const actfn *a, vp_theory_exp1 kind, double sq, double *out)
+ * Several kinds at one q share the nodes (phi and phi' are evaluated once); each is
+ * certified on its own, and each gives the same bits as when asked for alone.
+ * ok[k] = 1 with out[k] set where certified, else 0 (fall back). */
+/* T = sum t[k], S = sum |t[k]| and T2 = the sum over k of parity par (the even
+ * sublattice: node i = k - n is even when k has n's parity) of t[0..m), in eight
+ * interleaved lanes (a fixed order: the same bits on every clone). */
+VP_CLONES
+static void lane_sums(const double *restrict t, int m, int par, double *T, double *T2, double *S)
 {
-    double h = fmin(LAT_HU / sq, TWO_PI / sqrt(2.0 * LAT_E));
-    double nd = ceil(LAT_Z / h);
-    if (!(nd <= LAT_MAXN)) return -1;
-    int n = (int)nd;
-    double U[2 * LAT_MAXN + 1], F[2 * LAT_MAXN + 1], D[2 * LAT_MAXN + 1];
-    size_t m = (size_t)(2 * n + 1);
-    for (size_t k = 0; k < m; k++) U[k] = sq * (((double)k - n) * h); /* node i = k - n */
-    int need_f = needs_f(kind), need_d = needs_d(kind);
-    eval_nodes(a, U, need_f ? F : NULL, need_d ? D : NULL, m, need_f ? D : F);
-    double T = 0.0, T2 = 0.0, S = 0.0;
-    for (int i = -n; i <= n; i++) {
-        double z = i * h;
-        double t = g1_of(kind, need_f ? F[i + n] : 0.0, need_d ? D[i + n] : 0.0, sq, z) * exp(-0.5 * z * z);
-        T += t, S += fabs(t);
-        if ((i & 1) == 0) T2 += t;
+    double a[8] = { 0 }, b[8] = { 0 }, e[8] = { 0 };
+    int k = 0;
+    for (; k + 8 <= m; k += 8)
+        for (int j = 0; j < 8; j++) {
+            double v = t[k + j];
+            a[j] += v, b[j] += fabs(v);
+            e[j] += ((k + j) & 1) == par ? v : 0.0;
+        }
+    for (int j = 0; k + j < m; j++) {
+        double v = t[k + j];
+        a[j] += v, b[j] += fabs(v);
+        e[j] += ((k + j) & 1) == par ? v : 0.0;
     }
-    double norm = h * VP_INV_SQRT_2PI;
-    T *= norm, T2 *= 2.0 * norm, S *= norm;
-    return lattice_accept(T, T2, S, out);
+    double r = 0.0, r2 = 0.0, ra = 0.0;
+    for (int j = 0; j < 8; j++) r += a[j], r2 += e[j], ra += b[j];
+    *T = r, *T2 = r2, *S = ra;
+}
+
+static void lattice1_many(const actfn *a, const vp_theory_exp1 *kinds, int nk, double sq, double *out, int *ok)
+{
+    for (int k = 0; k < nk; k++) ok[k] = 0;
+    double h0 = fmin(LAT_HU / sq, TWO_PI / sqrt(2.0 * LAT_E));
+    /* A kind whose even sublattice disagrees is tried again at h/2 and h/4 (the rule at
+     * h then serves as the check): the error laws above are asymptotic, and a pole of
+     * phi near the real axis (tanh's at |Im u| = pi/2, where the Gaussian weight grows
+     * like e^{(Im z)^2/2}) can keep the step 2h out of that regime at small q. */
+    for (int lev = 0, left = nk; lev < LAT1_LEVELS && left > 0; lev++) {
+        double h = ldexp(h0, -lev), nd = ceil(LAT_Z / h);
+        if (!(nd <= LAT_MAXN)) return;
+        int n = (int)nd, need_f = 0, need_d = 0;
+        for (int k = 0; k < nk; k++)
+            if (!ok[k]) need_f |= needs_f(kinds[k]), need_d |= needs_d(kinds[k]);
+        double U[2 * LAT_MAXN + 1], F[2 * LAT_MAXN + 1], D[2 * LAT_MAXN + 1], W[LAT_MAXN + 1];
+        size_t m = (size_t)(2 * n + 1);
+        for (size_t k = 0; k < m; k++) U[k] = sq * (((double)k - n) * h); /* node i = k - n */
+        eval_nodes(a, U, need_f ? F : NULL, need_d ? D : NULL, m, need_f ? D : F);
+        gauss_weights(h, n + 1, 1.0, W);
+        double norm = h * VP_INV_SQRT_2PI;
+        for (int k = 0; k < nk; k++) {
+            if (ok[k]) continue;
+            double T, T2, S;
+            for (int i = -n; i <= n; i++)
+                U[i + n] = g1_of(kinds[k], need_f ? F[i + n] : 0.0, need_d ? D[i + n] : 0.0, sq, i * h) *
+                           W[i < 0 ? -i : i];
+            lane_sums(U, (int)m, n & 1, &T, &T2, &S);
+            T *= norm, T2 *= 2.0 * norm, S *= norm;
+            ok[k] = lattice_accept(T, T2, S, &out[k]) == 0;
+            left -= ok[k];
+        }
+    }
+}
+
+/* ---- Mehler's formula: the correlation map at equal lengths ---- */
+
+/* E[phi(u1) phi(u2)] for u1, u2 ~ N(0, q) with correlation c, from Mehler's formula
+ * (the Hermite expansion of the bivariate normal density; O'Donnell, "Analysis of
+ * Boolean Functions" (2014) Prop. 11.33, and the "dual activation" of Daniely et al.,
+ * NeurIPS 2016, Lemma 11):
+ *   E[phi(u1) phi(u2)] = sum_k a_k^2 c^k,   a_k = E[phi(sqrt(q) z) psi_k(z)],
+ * psi_k = He_k / sqrt(k!) the orthonormal probabilists' Hermite polynomials,
+ *   psi_0 = 1, psi_1 = z, psi_{k+1} = (z psi_k - sqrt(k) psi_{k-1}) / sqrt(k+1).
+ * Truncation is certified: every a_k^2 >= 0 and sum_k a_k^2 = E[phi^2] (Parseval), so
+ * the terms after K add at most |c|^{K+1} R_K, R_K = E[phi^2] - sum_{k<=K} a_k^2, and
+ * the sum stops at the first K where that is below MEH_TOL E[phi^2].
+ * The a_k are 1-D integrals by the trapezoid rule on h Z, |z| <= MEH_Z (lattice1's
+ * error laws): the Fourier transform of psi_k(z) e^{-z^2/2} is w^k e^{-w^2/2}/sqrt(k!)
+ * in size, a band around |w| = sqrt(k) of width ~1, so the step is lattice1's
+ * shortened by that band (2 pi/h = 2 pi/h1 + sqrt(K) + 6 for the K terms a value may
+ * need: MEH_KMAX for a shared object, fewer for one small |c|), and |z| goes to 12
+ * (psi_k e^{-z^2/4} is bounded by ~1.09, Cramer's inequality, so the truncated tail of
+ * a_k is below e^{-36}). The sum is certified by the even sublattice (the same a_k
+ * from the nodes of 2h Z) as every lattice rule here. One set of 1-D nodes and K short
+ * dot products replace the 2-D lattice: about 10x less work at the correlations the
+ * maps visit; near c = 1 with long tails (large q, |c|^K not small) it declines and
+ * the 2-D lattice runs.
+ * Returns 0 with *out set when certified; -1 (nothing set) to fall back. */
+#define MEH_KMAX 128
+#define MEH_Z 12.0
+#define MEH_TOL 1e-13
+
+/* The coefficient pair of step k: a = sum_i W[i] p[i] and a2 = sum_i W2[i] p[i] over
+ * i < m (W, W2 the even or odd parts by k's parity, on the lattice and on its even
+ * sublattice), then the recurrence (pm, p) <- (p, (z p - sqrt(k) pm) / sqrt(k+1)) in
+ * place, so that p holds psi_{k+1} for the next step. Eight interleaved lanes (a fixed
+ * order: the same bits on every clone). */
+VP_CLONES
+static void meh_step(int m, const double *restrict z, double *restrict pm, double *restrict p,
+                     const double *restrict W, const double *restrict W2, double s0, double s1, double *a,
+                     double *a2)
+{
+    double l1[8] = { 0 }, l2[8] = { 0 };
+    int i = 0;
+    if (!W) { /* a known zero: the recurrence alone */
+        for (; i < m; i++) {
+            double v = p[i];
+            p[i] = (z[i] * v - s0 * pm[i]) * s1;
+            pm[i] = v;
+        }
+        *a = *a2 = 0.0;
+        return;
+    }
+    for (; i + 8 <= m; i += 8)
+        for (int j = 0; j < 8; j++) {
+            double v = p[i + j];
+            l1[j] += W[i + j] * v, l2[j] += W2[i + j] * v;
+            p[i + j] = (z[i + j] * v - s0 * pm[i + j]) * s1;
+            pm[i + j] = v;
+        }
+    for (int j = 0; i + j < m; j++) {
+        double v = p[i + j];
+        l1[j] += W[i + j] * v, l2[j] += W2[i + j] * v;
+        p[i + j] = (z[i + j] * v - s0 * pm[i + j]) * s1;
+        pm[i + j] = v;
+    }
+    double r1 = 0.0, r2 = 0.0;
+    for (int j = 0; j < 8; j++) r1 += l1[j], r2 += l2[j];
+    *a = r1, *a2 = r2;
+}
+
+/* The Hermite coefficients of phi at one q, extended on demand (vp_theory_mehler in
+ * expect.h). Nodes i = 0..m-1 at z = i h with their mirrors folded in: psi_k(-z) =
+ * (-1)^k psi_k(z), so a_k takes the even part Ev of the weighted phi for even k and
+ * the odd part Od for odd k (Ev2, Od2: the same on the even sublattice). */
+struct vp_theory_mehler {
+    double q, phi2;
+    int m, kmax, K;          /* nodes; the most terms its step allows; b[0..K) known */
+    int odd, even;           /* phi odd (Ev = 0) or even (Od = 0) on the nodes: skip those dots */
+    double b[MEH_KMAX + 1], b2[MEH_KMAX + 1];
+    double Z[LAT_MAXN + 1], Ev[LAT_MAXN + 1], Od[LAT_MAXN + 1], Ev2[LAT_MAXN + 1], Od2[LAT_MAXN + 1];
+    double P0[LAT_MAXN + 1], P1[LAT_MAXN + 1]; /* psi_{K-1}, psi_K */
+};
+
+/* Build mh for terms up to kmax at q: 0, or -1 where the rule does not apply (too many
+ * nodes, E[phi^2] not certified or not > 0). */
+static int meh_build(const actfn *a, double q, int kmax, vp_theory_mehler *mh)
+{
+    double sq = sqrt(q);
+    double w1 = fmax(TWO_PI * sq / LAT_HU, sqrt(2.0 * LAT_E)); /* 2 pi / lattice1's step */
+    double h = TWO_PI / (w1 + sqrt((double)kmax) + 6.0);
+    double nd = ceil(MEH_Z / h);
+    if (!(nd <= LAT_MAXN)) return -1;
+    int n = (int)nd, m = n + 1;
+    size_t m2 = (size_t)(2 * n + 1);
+    double U[2 * LAT_MAXN + 1], F[2 * LAT_MAXN + 1], S[2 * LAT_MAXN + 1];
+    for (size_t k = 0; k < m2; k++) U[k] = sq * (((double)k - n) * h); /* node i = k - n */
+    eval_nodes(a, U, F, NULL, m2, S);
+    double phi2 = 0.0, phi2e = 0.0;
+    gauss_weights(h, m, h * VP_INV_SQRT_2PI, S); /* S: eval_nodes' scratch, free again */
+    mh->odd = mh->even = 1;
+    for (int i = 0; i < m; i++) {
+        double w = S[i], fp = F[n + i], fm = F[n - i];
+        double t = i == 0 ? w * fp * fp : w * (fp * fp + fm * fm);
+        mh->Z[i] = i * h;
+        mh->Ev[i] = i == 0 ? w * fp : w * (fp + fm);
+        mh->Od[i] = i == 0 ? 0.0 : w * (fp - fm);
+        mh->Ev2[i] = (i & 1) ? 0.0 : 2.0 * mh->Ev[i];
+        mh->Od2[i] = (i & 1) ? 0.0 : 2.0 * mh->Od[i];
+        mh->odd &= mh->Ev[i] == 0.0, mh->even &= mh->Od[i] == 0.0;
+        phi2 += t;
+        if ((i & 1) == 0) phi2e += 2.0 * t;
+        mh->P0[i] = 0.0; /* psi_{-1} */
+        mh->P1[i] = 1.0; /* psi_0 */
+    }
+    if (!isfinite(phi2) || !(phi2 > 0) || !(fabs(phi2 - phi2e) <= LAT_DELTA * phi2)) return -1;
+    mh->q = q, mh->phi2 = phi2, mh->m = m, mh->kmax = kmax, mh->K = 0;
+    return 0;
+}
+
+/* sum_k b_k c^k, extending the coefficients as needed: 0 with *out set when the
+ * truncation bound and the sublattice agree, else -1. */
+static int meh_eval(vp_theory_mehler *mh, double c, double *out)
+{
+    if (!(fabs(c) < 1.0)) return -1;
+    double s1 = 0.0, s2 = 0.0, cum = 0.0, ck = 1.0, phi2 = mh->phi2;
+    for (int k = 0; k <= mh->kmax; k++) {
+        if (k == mh->K) {
+            double ak, a2k;
+            int zero = (k & 1) ? mh->even : mh->odd; /* the even part of an odd phi is 0 */
+            meh_step(mh->m, mh->Z, mh->P0, mh->P1, zero ? NULL : (k & 1) ? mh->Od : mh->Ev,
+                     (k & 1) ? mh->Od2 : mh->Ev2, sqrt((double)k), 1.0 / sqrt(k + 1.0), &ak, &a2k);
+            mh->b[k] = ak * ak, mh->b2[k] = a2k * a2k, mh->K++;
+        }
+        s1 += mh->b[k] * ck, s2 += mh->b2[k] * ck, cum += mh->b[k];
+        ck *= c;
+        if (fabs(ck) * fmax(phi2 - cum, 0.0) <= MEH_TOL * phi2) {
+            if (!isfinite(s1) || !isfinite(s2) || !(fabs(s1 - s2) <= LAT_DELTA * phi2)) return -1;
+            *out = s1;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+/* One value at (q, c): the step sized for the terms this c can need (|c|^{K+1} <=
+ * MEH_TOL ends the sum whatever R_K is), so small |c| gets few, coarse nodes. */
+static int mehler_phiphi(const actfn *a, double q, double c, double *out)
+{
+    if (!(fabs(c) < 1.0)) return -1;
+    double kc = c == 0.0 ? 0.0 : ceil(log(MEH_TOL) / log(fabs(c))) - 1.0;
+    vp_theory_mehler mh;
+    if (meh_build(a, q, kc < MEH_KMAX ? (int)kc : MEH_KMAX, &mh) != 0) return -1;
+    return meh_eval(&mh, c, out);
+}
+
+vp_theory_mehler *vp_theory_mehler_new(const vp_theory_ctx *ctx, const vp_act *act, double q)
+{
+    double t;
+    if (!ctx || vp_theory_check_act(act, NULL) != VP_OK || ctx->no_lattice || ctx->no_mehler || ctx->force_quadrature ||
+        !(q >= DBL_MIN) || !isfinite(q) || closed_form2(act, VP_EXP2_PHIPHI, q, q, 0.5, &t))
+        return NULL;
+    actfn a;
+    actfn_make(act, &a);
+    vp_theory_mehler *mh = a.nk == 0 ? malloc(sizeof *mh) : NULL;
+    if (mh && meh_build(&a, q, MEH_KMAX, mh) != 0) {
+        free(mh);
+        mh = NULL;
+    }
+    return mh;
+}
+
+void vp_theory_mehler_free(vp_theory_mehler *mh) { free(mh); }
+
+int vp_theory_mehler_eval(vp_theory_mehler *mh, double c, double *out) { return mh ? meh_eval(mh, c, out) : -1; }
+
+double vp_theory_mehler_q(const vp_theory_mehler *mh) { return mh ? mh->q : NAN; }
+
+vp_status vp_theory_mehler_phiphi(const vp_theory_ctx *ctx, const vp_act *act, vp_theory_mehler *mh, double q,
+                                  double c, double *out, vp_err *err)
+{
+    if (mh && mh->q == q && meh_eval(mh, c, out) == 0) return VP_OK;
+    return vp_theory_expect2(ctx, act, VP_EXP2_PHIPHI, q, q, c, out, err);
 }
 
 /* ---- expectations ---- */
@@ -513,7 +744,11 @@ vp_status vp_theory_expect(const vp_theory_ctx *ctx, const vp_act *act, vp_theor
         return VP_OK;
     }
     double sq = sqrt(q);
-    if (a.nk == 0 && !ctx->no_lattice && lattice1(&a, kind, sq, out) == 0) return VP_OK;
+    if (a.nk == 0 && !ctx->no_lattice) {
+        int ok;
+        lattice1_many(&a, &kind, 1, sq, out, &ok);
+        if (ok) return VP_OK;
+    }
     if (a.nk == 0 && q <= GH_QMAX) {
         /* Smooth: Gauss-Hermite, accepted if the 48-node rule agrees. */
         double I = 0.0, I2 = 0.0, scale = 0.0;
@@ -533,6 +768,29 @@ vp_status vp_theory_expect(const vp_theory_ctx *ctx, const vp_act *act, vp_theor
     bp_add_u(&bp, sq, 0.0, a.nk, a.kinks);
     bp_finish(&bp);
     if (vp_gk_integrate(int1, &r, bp.p, bp.n, 0.0, out) != 0) return quad_fail(act, EXP1_NAME[kind], q, err);
+    return VP_OK;
+}
+
+vp_status vp_theory_expect_many(const vp_theory_ctx *ctx, const vp_act *act, double q, int nk,
+                                const vp_theory_exp1 *kinds, double *out, vp_err *err)
+{
+    vp_status st = vp_theory_check_act(act, err);
+    if (st != VP_OK) return st;
+    if (nk < 0 || nk > VP_EXP_COUNT) return vp_fail(err, VP_ERR_USAGE, "theory: %d expectations at once (at most %d)", nk, VP_EXP_COUNT);
+    int ok[VP_EXP_COUNT] = { 0 }, closed = 0;
+    for (int k = 0; k < nk; k++) {
+        if ((unsigned)kinds[k] >= VP_EXP_COUNT) return vp_fail(err, VP_ERR_USAGE, "theory: bad expectation kind");
+        double t;
+        closed |= !ctx->force_quadrature && closed_form1(act, kinds[k], q, &t);
+    }
+    actfn a;
+    actfn_make(act, &a);
+    /* The shared lattice only where vp_theory_expect would reach it (a normal q, no
+     * closed form), so that every value has the bits of the single call. */
+    if (a.nk == 0 && !ctx->no_lattice && !closed && q >= DBL_MIN && isfinite(q))
+        lattice1_many(&a, kinds, nk, sqrt(q), out, ok);
+    for (int k = 0; k < nk; k++)
+        if (!ok[k] && (st = vp_theory_expect(ctx, act, kinds[k], q, &out[k], err)) != VP_OK) return st;
     return VP_OK;
 }
 
@@ -558,6 +816,9 @@ vp_status vp_theory_expect2(const vp_theory_ctx *ctx, const vp_act *act, vp_theo
 
     actfn a;
     actfn_make(act, &a);
+    if (a.nk == 0 && q_aa == q_bb && !deriv && !ctx->no_lattice && !ctx->no_mehler &&
+        mehler_phiphi(&a, q_aa, c, out) == 0)
+        return VP_OK;
     /* s = sqrt(1 - c^2) as sqrt((1-c)(1+c)): no cancellation near |c| = 1. */
     arg2 o = { &a, deriv, sqrt(q_aa), sqrt(q_bb), c, sqrt((1.0 - c) * (1.0 + c)), 0, 0.0 };
     if (a.nk == 0 && o.s > 0 && !ctx->no_lattice && lattice2(&a, deriv, o.sa, o.sb, c, o.s, out) == 0)

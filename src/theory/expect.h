@@ -9,7 +9,10 @@
  *    kernel) and the log-normal row (exponential);
  *  - smooth activations (no kinks): the trapezoid rule on a lattice (1-D, and
  *    2-D on the axis lattice or, near |c| = 1, in the pair's principal axes),
- *    accepted when its even sublattice agrees (expect.c, lattice1/lattice2);
+ *    accepted when its even sublattice agrees (expect.c, lattice1/lattice2); at
+ *    equal lengths E[phi phi] first by Mehler's formula, sum_k a_k^2 c^k with the
+ *    Hermite coefficients a_k from one 1-D lattice and a certified truncation
+ *    (expect.c, vp_theory_mehler);
  *    else Gauss-Hermite quadrature (quad.h), accepted only when the 96- and
  *    48-node rules agree to 1e-12 relative and q <= 4; else the adaptive rule below;
  *  - piecewise activations (and the smooth fallback): adaptive Gauss-Kronrod
@@ -42,6 +45,9 @@ typedef struct {
     /* 0 (default): smooth activations first try the lattice (trapezoid) rule.
      * 1: skip it (the tests compare it with Gauss-Hermite / Gauss-Kronrod). */
     int no_lattice;
+    /* 0 (default): E[phi(u1) phi(u2)] at equal lengths tries Mehler's formula first.
+     * 1: skip it (the tests compare it with the 2-D lattice). */
+    int no_mehler;
 } vp_theory_ctx;
 
 /* Compute the quadrature rules into ctx (a caller-owned value). */
@@ -70,6 +76,12 @@ typedef enum {
 vp_status vp_theory_expect(const vp_theory_ctx *ctx, const vp_act *act, vp_theory_exp1 kind,
                            double q, double *out, vp_err *err);
 
+/* out[k] = vp_theory_expect(kinds[k]) for k < nk (nk <= VP_EXP_COUNT), the same
+ * bits, with phi and phi' evaluated once on the shared lattice nodes where that
+ * rule applies. On failure the first failing kind's status and message. */
+vp_status vp_theory_expect_many(const vp_theory_ctx *ctx, const vp_act *act, double q, int nk,
+                                const vp_theory_exp1 *kinds, double *out, vp_err *err);
+
 /* Two-dimensional expectations over u1 = sqrt(q_aa) z1,
  * u2 = sqrt(q_bb) (c z1 + sqrt(1-c^2) z2), z1, z2 iid N(0,1). */
 typedef enum {
@@ -81,5 +93,26 @@ typedef enum {
 /* q_aa, q_bb >= 0, c in [-1, 1]. */
 vp_status vp_theory_expect2(const vp_theory_ctx *ctx, const vp_act *act, vp_theory_exp2 kind,
                             double q_aa, double q_bb, double c, double *out, vp_err *err);
+
+/* E[phi(u1) phi(u2)] at one length q for many c (a root search over c): the Hermite
+ * coefficients of phi at q (Mehler's formula, expect.c) are computed once, with the
+ * step that serves every c, and extended as the correlations ask. Owned by the caller
+ * (vp_theory_mehler_free); used by one thread at a time (evaluation extends it).
+ * vp_theory_mehler_new returns NULL -- no error: vp_theory_mehler_phiphi then calls
+ * vp_theory_expect2 -- where the rule does not apply (closed forms, kinks, the ctx's
+ * switches, too many nodes) or memory is short. */
+typedef struct vp_theory_mehler vp_theory_mehler;
+vp_theory_mehler *vp_theory_mehler_new(const vp_theory_ctx *ctx, const vp_act *act, double q);
+void vp_theory_mehler_free(vp_theory_mehler *mh);
+/* The rule alone: 0 with *out = E[phi(u1) phi(u2)] at mh's q and correlation c when
+ * the series certifies (its truncation bound and the even sublattice), -1 otherwise
+ * (|c| near 1 with slowly decaying coefficients, or mh NULL). */
+int vp_theory_mehler_eval(vp_theory_mehler *mh, double c, double *out);
+/* mh's q (NAN for NULL). */
+double vp_theory_mehler_q(const vp_theory_mehler *mh);
+/* vp_theory_expect2(VP_EXP2_PHIPHI, q, q, c) to the same accuracy: through mh where its
+ * q is q and the series certifies at c, else vp_theory_expect2 itself. */
+vp_status vp_theory_mehler_phiphi(const vp_theory_ctx *ctx, const vp_act *act, vp_theory_mehler *mh, double q,
+                                  double c, double *out, vp_err *err);
 
 #endif

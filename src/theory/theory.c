@@ -162,19 +162,46 @@ const char *vp_theory_phase_name(vp_theory_phase ph)
     return "unknown";
 }
 
+/* The correlation map at the fixed length q = q* as a function of c alone: its next
+ * length qn = Q(q*) once, and E[phi phi](c) through one set of Hermite coefficients
+ * at q* (vp_theory_mehler; NULL: vp_theory_expect2 every time). */
 typedef struct {
     const vp_theory_ctx *ctx;
     const vp_act *act;
-    double sw, sb, q;
+    double sw, sb, q, qn;
+    vp_theory_mehler *mh;
 } carg;
 
 static vp_status c_resid(void *v, double c, double *f, vp_err *err)
 {
     const carg *r = v;
-    double cn = 0.0;
-    vp_status st = vp_theory_cmap(r->ctx, r->act, r->sw, r->sb, r->q, c, &cn, err);
-    *f = cn - c;
+    double e = 0.0;
+    vp_status st = vp_theory_mehler_phiphi(r->ctx, r->act, r->mh, r->q, c, &e, err);
+    *f = (r->sw * e + r->sb) / r->qn - c;
     return st;
+}
+
+/* c* of the chaotic phase at q*: the root of c_resid in [0, 1) (see the caller). */
+static vp_status chaotic_c_star(carg *ca, double *c_star, int *at_one, vp_err *err)
+{
+    double g0;
+    vp_status st;
+    *at_one = 0;
+    if ((st = c_resid(ca, 0.0, &g0, err)) != VP_OK) return st;
+    if (g0 <= 0.0) {
+        *c_star = 0.0;
+        return VP_OK;
+    }
+    double hi = NAN, ghi = 0.0;
+    for (double d = 0.5; d >= 1e-12; d *= 0.1) {
+        if ((st = c_resid(ca, 1.0 - d, &ghi, err)) != VP_OK) return st;
+        if (ghi < 0) { hi = 1.0 - d; break; }
+    }
+    if (isnan(hi)) {
+        *at_one = 1; /* within ~1e-6 of criticality the root cannot be separated from 1 */
+        return VP_OK;
+    }
+    return vp_root_bracket(c_resid, ca, 0.0, hi, g0, ghi, 1e-14, 1e-15, c_star, err);
 }
 
 /* ordered / critical / chaotic by chi_1 (VP_THEORY_CRIT_TOL). */
@@ -238,25 +265,18 @@ vp_status vp_theory_analyze(const vp_theory_ctx *ctx, const vp_act *act, double 
     /* Chaotic: c = 1 is unstable; c(c) - c is convex on [0, 1] (nonnegative
      * Hermite coefficients), >= 0 at c = 0 and < 0 just below 1, so it has a
      * single root c* in between. */
-    carg ca = { ctx, act, sigma_w2, sigma_b2, r.q_star };
-    double g0;
-    if ((st = c_resid(&ca, 0.0, &g0, err)) != VP_OK) return st;
-    if (g0 <= 0.0) {
-        r.c_star = 0.0;
-    } else {
-        double hi = NAN, ghi = 0.0;
-        for (double d = 0.5; d >= 1e-12; d *= 0.1) {
-            if ((st = c_resid(&ca, 1.0 - d, &ghi, err)) != VP_OK) return st;
-            if (ghi < 0) { hi = 1.0 - d; break; }
-        }
-        if (isnan(hi)) {
-            /* Within ~1e-6 of criticality the root cannot be separated from 1. */
-            r.c_star = 1.0, r.chi_c = r.chi1, r.xi_c = INFINITY;
-            *out = r;
-            return VP_OK;
-        }
-        st = vp_root_bracket(c_resid, &ca, 0.0, hi, g0, ghi, 1e-14, 1e-15, &r.c_star, err);
-        if (st != VP_OK) return st;
+    carg ca = { ctx, act, sigma_w2, sigma_b2, r.q_star, 0.0, NULL };
+    if ((st = vp_theory_qmap(ctx, act, sigma_w2, sigma_b2, r.q_star, &ca.qn, err)) != VP_OK) return st;
+    if (!(ca.qn > 0)) return vp_fail(err, VP_ERR_NUMERIC, "theory: correlation undefined: next length is %g", ca.qn);
+    ca.mh = vp_theory_mehler_new(ctx, act, r.q_star);
+    int at_one;
+    st = chaotic_c_star(&ca, &r.c_star, &at_one, err);
+    vp_theory_mehler_free(ca.mh);
+    if (st != VP_OK) return st;
+    if (at_one) {
+        r.c_star = 1.0, r.chi_c = r.chi1, r.xi_c = INFINITY;
+        *out = r;
+        return VP_OK;
     }
     if ((st = vp_theory_expect2(ctx, act, VP_EXP2_DPHIDPHI, r.q_star, r.q_star, r.c_star, &e, err)) != VP_OK)
         return st;
@@ -279,10 +299,11 @@ typedef struct {
 static vp_status crit_resid(void *v, double q, double *g, vp_err *err)
 {
     const crarg *r = v;
-    double e2 = 0.0, d2 = 0.0;
-    vp_status st = vp_theory_expect(r->ctx, r->act, VP_EXP_PHI2, q, &e2, err);
-    if (st == VP_OK) st = vp_theory_expect(r->ctx, r->act, VP_EXP_DPHI2, q, &d2, err);
+    static const vp_theory_exp1 K[2] = { VP_EXP_PHI2, VP_EXP_DPHI2 };
+    double ev[2];
+    vp_status st = vp_theory_expect_many(r->ctx, r->act, q, 2, K, ev, err);
     if (st != VP_OK) return st;
+    double e2 = ev[0], d2 = ev[1];
     *g = d2 > 0 ? q - e2 / d2 - r->sb : -INFINITY;
     return VP_OK;
 }
@@ -403,12 +424,21 @@ vp_status vp_theory_layer_predictions(const vp_theory_ctx *ctxp, const vp_act *a
      * ones stay NaN (no prediction), the earlier ones stand. */
     int nq = L; /* layers with a prediction of q^l */
     pre_var[0] = flush_subnormal(sigma_w2[0] * q0 + sigma_b2[0]);
+    /* E[phi'^2] at the same q comes with E[phi^2] from one pass over the nodes
+     * (vp_theory_expect_many) and waits in grad_pre_var for the loop below; where the
+     * pair fails, the single calls decide which of the two did. */
+    static const vp_theory_exp1 PAIR[2] = { VP_EXP_PHI2, VP_EXP_DPHI2 };
     for (int l = 1; l < L && st == VP_OK; l++) {
-        double e = INFINITY;
-        if (isfinite(pre_var[l - 1]) && (st = vp_theory_expect(&ctx, act, VP_EXP_PHI2, pre_var[l - 1], &e, err)) != VP_OK)
+        double e = INFINITY, v[2];
+        vp_err perr;
+        if (isfinite(pre_var[l - 1]) && vp_theory_expect_many(&ctx, act, pre_var[l - 1], 2, PAIR, v, &perr) == VP_OK)
+            e = v[0], grad_pre_var[l - 1] = v[1];
+        else if (isfinite(pre_var[l - 1]) &&
+                 (st = vp_theory_expect(&ctx, act, VP_EXP_PHI2, pre_var[l - 1], &e, err)) != VP_OK) {
             nq = l;
-        else
-            pre_var[l] = flush_subnormal(sigma_w2[l] * e + sigma_b2[l]);
+            continue;
+        }
+        pre_var[l] = flush_subnormal(sigma_w2[l] * e + sigma_b2[l]);
     }
     /* mu^l = E[phi'(sqrt(q^l) z)^2], kept in grad_pre_var until the backward pass
      * below turns it into the gradient prediction, in place. chi^l = sigma_w2(l) mu^l
@@ -418,8 +448,9 @@ vp_status vp_theory_layer_predictions(const vp_theory_ctx *ctxp, const vp_act *a
     vp_err derr;
     int nd = 0; /* layers 1..nd have mu^l */
     for (; nd < nq; nd++) {
-        double d = NAN;
-        if (isfinite(pre_var[nd]) && (sd = vp_theory_expect(&ctx, act, VP_EXP_DPHI2, pre_var[nd], &d, &derr)) != VP_OK)
+        double d = grad_pre_var[nd]; /* NaN unless the pair above gave it */
+        if (isnan(d) && isfinite(pre_var[nd]) &&
+            (sd = vp_theory_expect(&ctx, act, VP_EXP_DPHI2, pre_var[nd], &d, &derr)) != VP_OK)
             break;
         grad_pre_var[nd] = d;
     }
