@@ -62,6 +62,15 @@ ACT_KERNELS(sparse_plus) ACT_KERNELS(sparse_sigmoid) ACT_KERNELS(exponential)
 
 #define FNS(N) .f = N##_fs, .df = N##_dfs, .kernel_f32 = N##_k32, .kernel_f64 = N##_k64
 
+/* ---- exponential-linear rows: phi(u) = a u (u > 0), b (e^{u/kappa} - 1) (u <= 0) ---- */
+static void x_elu(const double *p, double *a, double *b, double *k) { *a = 1.0, *b = p[0], *k = 1.0; }
+static void x_celu(const double *p, double *a, double *b, double *k) { *a = 1.0, *b = p[0], *k = p[0]; }
+static void x_selu(const double *p, double *a, double *b, double *k)
+{
+    UNUSED(p);
+    *a = SELU_SCALE, *b = SELU_SCALE * SELU_ALPHA, *k = 1.0;
+}
+
 /* ---- PyTorch calculate_gain (torch/nn/init.py) ---- */
 static double gain_one(const double *p) { UNUSED(p); return 1.0; }
 static double gain_tanh(const double *p) { UNUSED(p); return 5.0 / 3.0; }
@@ -135,15 +144,15 @@ static const vp_act_info ACT_TABLE[VP_ACT_COUNT] = {
     [VP_ACT_ELU] = { .name = "elu", .aliases = "", .formula = "x if x > 0 else alpha*(exp(x)-1)",
         .origin = "all three, alpha = 1",
         .nparams = 1, .params = { NUM("alpha", 1.0, 0, BIG, "negative saturation -alpha") },
-        FNS(elu), .kinks = k_zero },
+        FNS(elu), .kinks = k_zero, .exp_linear = x_elu },
     [VP_ACT_CELU] = { .name = "celu", .aliases = "", .formula = "max(0,x) + min(0, alpha*(exp(x/alpha)-1))",
         .origin = "all three, alpha = 1",
         .nparams = 1, .params = { NUM("alpha", 1.0, 1e-12, BIG, "scale, > 0") },
-        FNS(celu), .kinks = k_zero },
+        FNS(celu), .kinks = k_zero, .exp_linear = x_celu },
     [VP_ACT_SELU] = { .name = "selu", .aliases = "",
         .formula = "scale*(x if x > 0 else alpha*(exp(x)-1)), alpha=1.67326, scale=1.05070",
         .origin = "Klambauer et al. 2017; PyTorch gain 3/4 (empirical)",
-        FNS(selu), .torch_gain = gain_selu, .kinks = k_zero },
+        FNS(selu), .torch_gain = gain_selu, .kinks = k_zero, .exp_linear = x_selu },
     [VP_ACT_GELU] = { .name = "gelu", .aliases = "", .formula = "x*Phi(x) = x/2*erfc(-x/sqrt(2))",
         .origin = "exact GELU: PyTorch default, Keras activations.gelu default", FNS(gelu) },
     [VP_ACT_GELU_TANH] = { .name = "gelu_tanh", .aliases = "", .formula = "x/2*(1+tanh(sqrt(2/pi)*(x+0.044715x^3)))",

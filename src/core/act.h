@@ -74,6 +74,10 @@ typedef struct {
      * for u > 0 and neg*u for u < 0; the theory has closed forms for them. */
     void (*slopes)(const double *p, double *neg, double *pos);
     int lognormal;         /* phi = phi' = e^x: Gaussian expectations are log-normal moments */
+    /* Exponential-linear rows only (elu, celu, selu): phi(u) = a*u for u > 0 and
+     * b*(e^{u/kappa} - 1) for u <= 0; the theory smooths phi and phi' by a Gaussian in
+     * closed form (normal CDF and Mills ratio) instead of by quadrature. */
+    void (*exp_linear)(const double *p, double *a, double *b, double *kappa);
     /* phi to full relative accuracy for the theory, where f (the library's formula,
      * which the kernels share) cancels near 0: tanhshrink's x - tanh(x) has a
      * relative error of about 1e-16/x^2 (1e-4 at x = 1e-6, none of its digits

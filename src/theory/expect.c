@@ -48,9 +48,39 @@ vp_status vp_theory_ctx_init(vp_theory_ctx *ctx, vp_err *err)
 
 /* ---- closed forms ---- */
 
+/* Phi(x)/pdf(x), the Mills ratio of the lower tail, for x <= -26 (where Phi, < 1e-149,
+ * heads for underflow): Laplace's continued fraction R(y) = 1/(y + 1/(y + 2/(y + 3/(y +
+ * ...)))), y = -x (Abramowitz & Stegun 26.2.14), whose 40 terms at y >= 26 are exact to
+ * rounding. */
+static double mills_lower(double x)
+{
+    double y = -x, f = y;
+    for (int k = 40; k >= 1; k--) f = y + k / f;
+    return 1.0 / f;
+}
+
+/* G = E[e^{mu u} 1{u <= 0}] for u ~ N(0, q), as a function of y = mu sqrt(q) >= 0:
+ * e^{y^2/2} Phi(-y) (completing the square), = M(-y)/sqrt(2 pi) with the Mills ratio
+ * where Phi(-y) would underflow. */
+static double xl_g(double y)
+{
+    return y < 26.0 ? exp(0.5 * y * y) * (0.5 * erfc(y * M_SQRT1_2)) : mills_lower(-y) * VP_INV_SQRT_2PI;
+}
+
+/* The exponential-linear rows' 1-D moments (closed_form1) from q = XL_QMIN up: below,
+ * E[phi^2] = a^2 q/2 + b^2 (G(2 lam) - 2 G(lam) + 1/2) cancels like 1/q (~1e-14 of the
+ * value at 1e-2), and the quadrature takes over. */
+#define XL_QMIN 1e-2
+
 /* 1-D closed forms for u ~ N(0, q). Positively homogeneous phi(u) = b u (u > 0),
  * a u (u < 0) (ABReLU; the row's slopes): E[u+] = sqrt(q/2pi), E[u^2 1{u>0}] =
- * q/2, P(u>0) = 1/2. Exponential: E[e^{ku}] = e^{k^2 q/2} (log-normal moments). */
+ * q/2, P(u>0) = 1/2. Exponential: E[e^{ku}] = e^{k^2 q/2} (log-normal moments).
+ * Exponential-linear phi = a u (u > 0), b (e^{lam u} - 1) (u <= 0), lam = 1/kappa, with
+ * G(mu) = E[e^{mu u} 1{u <= 0}] (xl_g) and the pieces' disjoint supports:
+ *   E[phi] = a sqrt(q/2pi) + b (G(lam) - 1/2),  E[phi^2] = a^2 q/2 + b^2 (G(2 lam) - 2 G(lam) + 1/2),
+ *   E[phi'^2] = a^2/2 + (b lam)^2 G(2 lam),     E[phi'^4] = a^4/2 + (b lam)^4 G(4 lam),
+ *   d/dq E[phi^2] = a^2/2 + b^2 lam^2 (2 G(2 lam) - G(lam))
+ * (dG/dq = mu^2 G/2 - mu/(2 sqrt(2 pi q)); the sqrt(q) terms cancel in the derivative). */
 static int closed_form1(const vp_act *act, vp_theory_exp1 kind, double q, double *out)
 {
     double a, b;
@@ -61,6 +91,21 @@ static int closed_form1(const vp_act *act, vp_theory_exp1 kind, double q, double
         case VP_EXP_DPHI2:
         case VP_EXP_SLOPE: *out = 0.5 * (a * a + b * b); return 1;
         case VP_EXP_DPHI4: *out = 0.5 * (a * a * a * a + b * b * b * b); return 1;
+        case VP_EXP_COUNT: return 0;
+        }
+        return 0;
+    }
+    const vp_act_info *info = vp_act_get(act->kind);
+    if (info->exp_linear && q >= XL_QMIN && isfinite(q)) {
+        double xa, xb, k;
+        info->exp_linear(act->p, &xa, &xb, &k);
+        double l = 1.0 / k, sq = sqrt(q), g1 = xl_g(l * sq), g2 = xl_g(2.0 * l * sq);
+        switch (kind) {
+        case VP_EXP_PHI: *out = xa * sq * VP_INV_SQRT_2PI + xb * (g1 - 0.5); return 1;
+        case VP_EXP_PHI2: *out = xa * xa * 0.5 * q + xb * xb * ((g2 - 2.0 * g1) + 0.5); return 1;
+        case VP_EXP_DPHI2: *out = 0.5 * xa * xa + (xb * l) * (xb * l) * g2; return 1;
+        case VP_EXP_DPHI4: *out = 0.5 * xa * xa * xa * xa + pow(xb * l, 4.0) * xl_g(4.0 * l * sq); return 1;
+        case VP_EXP_SLOPE: *out = 0.5 * xa * xa + xb * xb * l * l * (2.0 * g2 - g1); return 1;
         case VP_EXP_COUNT: return 0;
         }
         return 0;
@@ -149,6 +194,8 @@ typedef struct {
     const double *p;
     int nk;
     double kinks[4];
+    int xl;                /* exponential-linear row: phi = xa u (u > 0), xb (e^{u/xk} - 1) */
+    double xa, xb, xk;
 } actfn;
 
 static void actfn_make(const vp_act *act, actfn *a)
@@ -157,6 +204,27 @@ static void actfn_make(const vp_act *act, actfn *a)
     a->f = info->f_accurate ? info->f_accurate : info->f, a->df = info->df, a->p = act->p;
     a->kernel = info->f_accurate ? NULL : info->kernel_f64;
     a->nk = info->kinks ? info->kinks(act->p, a->kinks) : 0;
+    a->xl = info->exp_linear != NULL;
+    if (a->xl) info->exp_linear(act->p, &a->xa, &a->xb, &a->xk);
+}
+
+/* E[g(m + sig Z)], Z ~ N(0, 1), sig > 0, for an exponential-linear row, g = phi (deriv 0)
+ * or phi' (deriv 1). With t = m/sig, lam = 1/kappa, x = -t - lam sig (completing the square):
+ *   E[(m + sig Z) 1{m + sig Z > 0}]       = m Phi(t) + sig pdf(t)
+ *   E[e^{lam (m + sig Z)} 1{m + sig Z <= 0}] = e^{lam m + lam^2 sig^2 / 2} Phi(x) = pdf(t) M(x)
+ * (the exponent is (x^2 - t^2)/2 <= 338 for x > -26, where the first form is used; below,
+ * the second with M = Phi/pdf, mills_lower: nothing overflows or underflows early), so
+ *   phi:  a (m Phi(t) + sig pdf(t)) + b (E_exp - Phi(-t)),   phi': a Phi(t) + b lam E_exp.
+ * The inner integral of the 2-D expectations of these rows (a kink at 0 and an
+ * exponential: nested adaptive quadrature otherwise, milliseconds per value). */
+static double expl_smooth(const actfn *a, int deriv, double m, double sig)
+{
+    double t = m / sig, lam = 1.0 / a->xk, x = -t - lam * sig;
+    double Pt = 0.5 * erfc(-t * M_SQRT1_2), Pmt = 0.5 * erfc(t * M_SQRT1_2);
+    double ee = x > -26.0 ? exp(lam * m + 0.5 * lam * lam * sig * sig) * (0.5 * erfc(-x * M_SQRT1_2))
+                          : vp_normal_pdf(t) * mills_lower(x);
+    if (deriv) return a->xa * Pt + a->xb * lam * ee;
+    return a->xa * (m * Pt + sig * vp_normal_pdf(t)) + a->xb * (ee - Pmt);
 }
 
 /* phi (f) and phi' (d) at u[0..n) -- either output may be NULL -- through the row's
@@ -225,6 +293,7 @@ typedef struct {
     double sa, sb, c, s;
     int failed;
     double inner_atol; /* absolute floor of each inner integral (see vp_theory_expect2) */
+    int inner_closed;  /* the inner integral in closed form (exponential-linear rows) */
 } arg2;
 
 typedef struct {
@@ -244,6 +313,7 @@ static double int2_outer(double z1, void *v)
     double A = fd(o->a, o->deriv, o->sa * z1);
     if (A == 0.0) return 0.0;
     arg2in in = { o, o->sb * o->c * z1 };
+    if (o->inner_closed) return vp_normal_pdf(z1) * A * expl_smooth(o->a, o->deriv, in.cz1, o->sb * o->s);
     bpts bp = { .n = 0 };
     bp_add_u(&bp, o->sb * o->s, in.cz1, o->a->nk, o->a->kinks);
     bp_finish(&bp);
@@ -820,7 +890,7 @@ vp_status vp_theory_expect2(const vp_theory_ctx *ctx, const vp_act *act, vp_theo
         mehler_phiphi(&a, q_aa, c, out) == 0)
         return VP_OK;
     /* s = sqrt(1 - c^2) as sqrt((1-c)(1+c)): no cancellation near |c| = 1. */
-    arg2 o = { &a, deriv, sqrt(q_aa), sqrt(q_bb), c, sqrt((1.0 - c) * (1.0 + c)), 0, 0.0 };
+    arg2 o = { &a, deriv, sqrt(q_aa), sqrt(q_bb), c, sqrt((1.0 - c) * (1.0 + c)), 0, 0.0, a.xl && !ctx->no_semi_closed };
     if (a.nk == 0 && o.s > 0 && !ctx->no_lattice && lattice2(&a, deriv, o.sa, o.sb, c, o.s, out) == 0)
         return VP_OK;
     if (a.nk == 0 && o.s > 0 && q_aa <= GH_QMAX && q_bb <= GH_QMAX) {

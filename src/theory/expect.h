@@ -15,6 +15,8 @@
  *    (expect.c, vp_theory_mehler);
  *    else Gauss-Hermite quadrature (quad.h), accepted only when the 96- and
  *    48-node rules agree to 1e-12 relative and q <= 4; else the adaptive rule below;
+ *  - the exponential-linear rows (elu, celu, selu): the 2-D expectations' inner
+ *    integral in closed form (normal CDF, Mills ratio), the outer adaptive;
  *  - piecewise activations (and the smooth fallback): adaptive Gauss-Kronrod
  *    (quad.h) on z in [-12, 12], with breakpoints at the kinks, at 0 and on the
  *    activation's own length scale, to ~1e-13 relative.
@@ -48,6 +50,10 @@ typedef struct {
     /* 0 (default): E[phi(u1) phi(u2)] at equal lengths tries Mehler's formula first.
      * 1: skip it (the tests compare it with the 2-D lattice). */
     int no_mehler;
+    /* 0 (default): the 2-D expectations of the exponential-linear rows (elu, celu,
+     * selu) take their inner integral in closed form. 1: by quadrature (the tests
+     * compare). */
+    int no_semi_closed;
 } vp_theory_ctx;
 
 /* Compute the quadrature rules into ctx (a caller-owned value). */
