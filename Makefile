@@ -54,7 +54,7 @@ DEB_PKGS := libcjson-dev libopenblas-dev librandom123-dev gnuplot-nox libcriteri
             libopenmpi-dev openmpi-bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps test unit sanitize demo bench bench-act fuzz clean valgrind docs golden
+.PHONY: all deps test unit sanitize demo bench bench-act bench-theory fuzz clean valgrind docs golden
 all: varprop
 
 deps:
@@ -128,6 +128,11 @@ bench: varprop
 bench-act: $(BUILD)/libvarprop.a
 	$(CC) $(ALL_CFLAGS) bench/act_kernels.c $(BUILD)/libvarprop.a $(LDLIBS) -o $(BUILD)/act_kernels
 	$(BUILD)/act_kernels
+
+# CPU ms of the tanh phase grid's theory by part, without the networks (bench/theory_parts.c)
+bench-theory: $(BUILD)/libvarprop.a
+	$(CC) $(ALL_CFLAGS) bench/theory_parts.c $(BUILD)/libvarprop.a $(LDLIBS) -o $(BUILD)/theory_parts
+	OPENBLAS_NUM_THREADS=1 $(BUILD)/theory_parts
 
 valgrind: varprop
 	valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect \
