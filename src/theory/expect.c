@@ -67,15 +67,20 @@ static double xl_g(double y)
     return y < 26.0 ? exp(0.5 * y * y) * (0.5 * erfc(y * M_SQRT1_2)) : mills_lower(-y) * VP_INV_SQRT_2PI;
 }
 
-/* The exponential-linear rows' 1-D moments (closed_form1) from q = XL_QMIN up: below,
- * E[phi^2] = a^2 q/2 + b^2 (G(2 lam) - 2 G(lam) + 1/2) cancels like 1/q (~1e-14 of the
- * value at 1e-2), and the quadrature takes over. */
-#define XL_QMIN 1e-2
+/* The exponential-linear rows' closed forms need the exponential's scale in units of the
+ * spread, y = lam sqrt(q), not too small: the 1-D moments from y = XL_YMIN up (below,
+ * E[phi^2] = a^2 q/2 + b^2 (G(2 lam) - 2 G(lam) + 1/2) cancels like 1/y^2: ~1e-14 of the
+ * value at 0.1), the 2-D expectations' inner integral from lam sqrt(q_bb) = XL_Y2MIN
+ * (the difference of two O(1) terms that makes it is ~lam sqrt(q_bb) of its scale:
+ * ~2e-14 at 0.01). Below, the quadrature takes over (a celu with a large alpha, a tiny q). */
+#define XL_YMIN 0.1
+#define XL_Y2MIN 0.01
 
 /* 1-D closed forms for u ~ N(0, q). Positively homogeneous phi(u) = b u (u > 0),
  * a u (u < 0) (ABReLU; the row's slopes): E[u+] = sqrt(q/2pi), E[u^2 1{u>0}] =
  * q/2, P(u>0) = 1/2. Exponential: E[e^{ku}] = e^{k^2 q/2} (log-normal moments).
- * Exponential-linear phi = a u (u > 0), b (e^{lam u} - 1) (u <= 0), lam = 1/kappa, with
+ * Exponential-linear phi = a u (u > 0), b (e^{lam u} - 1) (u <= 0), lam = 1/kappa (where
+ * lam sqrt(q) >= XL_YMIN), with
  * G(mu) = E[e^{mu u} 1{u <= 0}] (xl_g) and the pieces' disjoint supports:
  *   E[phi] = a sqrt(q/2pi) + b (G(lam) - 1/2),  E[phi^2] = a^2 q/2 + b^2 (G(2 lam) - 2 G(lam) + 1/2),
  *   E[phi'^2] = a^2/2 + (b lam)^2 G(2 lam),     E[phi'^4] = a^4/2 + (b lam)^4 G(4 lam),
@@ -96,9 +101,8 @@ static int closed_form1(const vp_act *act, vp_theory_exp1 kind, double q, double
         return 0;
     }
     const vp_act_info *info = vp_act_get(act->kind);
-    if (info->exp_linear && q >= XL_QMIN && isfinite(q)) {
-        double xa, xb, k;
-        info->exp_linear(act->p, &xa, &xb, &k);
+    double xa, xb, k;
+    if (info->exp_linear && isfinite(q) && (info->exp_linear(act->p, &xa, &xb, &k), sqrt(q) / k >= XL_YMIN)) {
         double l = 1.0 / k, sq = sqrt(q), g1 = xl_g(l * sq), g2 = xl_g(2.0 * l * sq);
         switch (kind) {
         case VP_EXP_PHI: *out = xa * sq * VP_INV_SQRT_2PI + xb * (g1 - 0.5); return 1;
@@ -890,7 +894,8 @@ vp_status vp_theory_expect2(const vp_theory_ctx *ctx, const vp_act *act, vp_theo
         mehler_phiphi(&a, q_aa, c, out) == 0)
         return VP_OK;
     /* s = sqrt(1 - c^2) as sqrt((1-c)(1+c)): no cancellation near |c| = 1. */
-    arg2 o = { &a, deriv, sqrt(q_aa), sqrt(q_bb), c, sqrt((1.0 - c) * (1.0 + c)), 0, 0.0, a.xl && !ctx->no_semi_closed };
+    arg2 o = { &a, deriv, sqrt(q_aa), sqrt(q_bb), c, sqrt((1.0 - c) * (1.0 + c)), 0, 0.0,
+               a.xl && !ctx->no_semi_closed && sqrt(q_bb) / a.xk >= XL_Y2MIN };
     if (a.nk == 0 && o.s > 0 && !ctx->no_lattice && lattice2(&a, deriv, o.sa, o.sb, c, o.s, out) == 0)
         return VP_OK;
     if (a.nk == 0 && o.s > 0 && q_aa <= GH_QMAX && q_bb <= GH_QMAX) {
