@@ -57,8 +57,8 @@ typedef struct {
 } vp_job;
 
 /* The next run for a worker whose last run was of group *g (-1: none), or -1 when every
- * run has started; call under lock (runner.c). */
-int vp_job_next(vp_job *j, int *g);
+ * run has started (vp_share_next); call under j->lock. */
+static inline int vp_job_next(vp_job *j, int *g) { return vp_share_next(&j->groups, j->todo, &j->next_group, g); }
 
 /* Monotonic wall clock in seconds. */
 static inline double vp_job_now(void)

@@ -147,28 +147,6 @@ static void progress(vp_job *j)
     fflush(o->log);
 }
 
-/* vp_job_next (job.h): the next run of the same group while it has one, else the first run of the next group
- * nobody has started, else (the tail of the sweep) a run of the group with the
- * most runs left, so that no worker idles while another has a queue. Under lock. */
-int vp_job_next(vp_job *j, int *g)
-{
-    if (*g < 0 || j->groups.next[*g] == j->groups.beg[*g + 1]) {
-        if (j->next_group < j->groups.ngroups) {
-            *g = j->next_group++;
-        } else {
-            int best = -1, left = 0;
-            for (int k = 0; k < j->groups.ngroups; k++)
-                if (j->groups.beg[k + 1] - j->groups.next[k] > left) {
-                    left = j->groups.beg[k + 1] - j->groups.next[k];
-                    best = k;
-                }
-            if (best < 0) return -1;
-            *g = best;
-        }
-    }
-    return j->todo[j->groups.next[*g]++];
-}
-
 static void *worker(void *arg)
 {
     vp_job *j = arg;

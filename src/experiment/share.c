@@ -106,3 +106,22 @@ void vp_share_groups_free(vp_run_groups *g)
     g->beg = g->next = NULL;
     g->ngroups = 0;
 }
+
+int vp_share_next(vp_run_groups *gr, const int *todo, int *next_group, int *g)
+{
+    if (*g < 0 || gr->next[*g] == gr->beg[*g + 1]) {
+        if (*next_group < gr->ngroups) {
+            *g = (*next_group)++;
+        } else {
+            int best = -1, left = 0;
+            for (int k = 0; k < gr->ngroups; k++)
+                if (gr->beg[k + 1] - gr->next[k] > left) {
+                    left = gr->beg[k + 1] - gr->next[k];
+                    best = k;
+                }
+            if (best < 0) return -1;
+            *g = best;
+        }
+    }
+    return todo[gr->next[*g]++];
+}

@@ -34,4 +34,10 @@ int vp_share_params(const vp_variant *var);
 vp_status vp_share_group(const vp_experiment *e, int *todo, int n, vp_run_groups *g, vp_err *err);
 void vp_share_groups_free(vp_run_groups *g);
 
+/* The scheduler: the next run (from todo) for a worker whose last run was of group *g
+ * (-1: none) -- the same group while it has runs left, else the first group no worker
+ * has started (*next_group, advanced), else the group with the most runs left -- or -1
+ * when every run has started. Not thread-safe: the caller holds its lock. */
+int vp_share_next(vp_run_groups *gr, const int *todo, int *next_group, int *g);
+
 #endif
