@@ -662,3 +662,39 @@ Test(theory, exp_linear_inner_closed_form_agrees_with_quadrature, .timeout = 240
         }
     }
 }
+
+/* vp_theory_expect_many promises the bits of one vp_theory_expect per kind (expect.h):
+ * it only shares the lattice nodes. Checked for every elementwise activation (closed
+ * forms, lattice, the h/2 and h/4 retries at small q, Gauss-Hermite and Gauss-Kronrod
+ * fallbacks, q = 0 limits) with all five kinds at once and a pair. */
+Test(theory, expect_many_gives_the_single_calls_bits, .timeout = 120)
+{
+    vp_theory_ctx ctx = make_ctx(0);
+    static const double qs[] = { 0.0, 1e-300, 1e-6, 0.04, 0.25, 1.0, 7.0, 300.0, 1e5 };
+    static const vp_theory_exp1 all[VP_EXP_COUNT] = { VP_EXP_PHI, VP_EXP_PHI2, VP_EXP_DPHI2, VP_EXP_DPHI4, VP_EXP_SLOPE };
+    static const vp_theory_exp1 pair[2] = { VP_EXP_DPHI2, VP_EXP_PHI2 };
+    vp_err err;
+    int compared = 0;
+    for (int k = 0; k < VP_ACT_COUNT; k++) {
+        if (vp_act_rowwise(vp_act_get((vp_act_kind)k))) continue;
+        vp_act a = vp_act_default((vp_act_kind)k);
+        for (size_t qi = 0; qi < sizeof qs / sizeof *qs; qi++) {
+            double one[VP_EXP_COUNT], many[VP_EXP_COUNT], two[2];
+            int ok = 1;
+            for (int j = 0; j < VP_EXP_COUNT; j++) ok &= vp_theory_expect(&ctx, &a, all[j], qs[qi], &one[j], &err) == VP_OK;
+            if (!ok) { /* an expectation that diverges (exponential at huge q): both report it */
+                cr_expect_neq(vp_theory_expect_many(&ctx, &a, qs[qi], VP_EXP_COUNT, all, many, &err), VP_OK);
+                continue;
+            }
+            cr_assert_eq(vp_theory_expect_many(&ctx, &a, qs[qi], VP_EXP_COUNT, all, many, &err), VP_OK, "%s", err.msg);
+            cr_assert_eq(vp_theory_expect_many(&ctx, &a, qs[qi], 2, pair, two, &err), VP_OK, "%s", err.msg);
+            for (int j = 0; j < VP_EXP_COUNT; j++)
+                cr_expect(memcmp(&one[j], &many[j], sizeof(double)) == 0, "%s q=%g kind %d: single %.17g, many %.17g",
+                          vp_act_get(a.kind)->name, qs[qi], j, one[j], many[j]);
+            cr_expect(memcmp(&one[2], &two[0], sizeof(double)) == 0 && memcmp(&one[1], &two[1], sizeof(double)) == 0,
+                      "%s q=%g: the pair differs from the single calls", vp_act_get(a.kind)->name, qs[qi]);
+            compared++;
+        }
+    }
+    cr_expect_gt(compared, 200, "only %d activation-q points compared", compared);
+}

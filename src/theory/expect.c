@@ -531,12 +531,6 @@ static void gauss_weights(double h, int m, double scale, double *restrict w)
     }
 }
 
-/* 1-D: E[g(sqrt(q) z)] by the trapezoid rule on h Z, |z| <= LAT_Z, for analytic g
- * (the same error laws as lattice2: Gaussian aliasing exp(-(2 pi/h)^2/2) and
- * exp(-2 pi d/(h sqrt q)) from g's strip), certified by the even sublattice as there.
- * Several kinds at one q share the nodes (phi and phi' are evaluated once); each is
- * certified on its own, and each gives the same bits as when asked for alone.
- * ok[k] = 1 with out[k] set where certified, else 0 (fall back). */
 /* T = sum t[k], S = sum |t[k]| and T2 = the sum over k of parity par (the even
  * sublattice: node i = k - n is even when k has n's parity) of t[0..m), in eight
  * interleaved lanes (a fixed order: the same bits on every clone). */
@@ -561,6 +555,12 @@ static void lane_sums(const double *restrict t, int m, int par, double *T, doubl
     *T = r, *T2 = r2, *S = ra;
 }
 
+/* 1-D: E[g(sqrt(q) z)] by the trapezoid rule on h Z, |z| <= LAT_Z, for analytic g
+ * (the same error laws as lattice2: Gaussian aliasing exp(-(2 pi/h)^2/2) and
+ * exp(-2 pi d/(h sqrt q)) from g's strip), certified by the even sublattice as there.
+ * Several kinds at one q share the nodes (phi and phi' are evaluated once); each is
+ * certified on its own, and each gives the same bits as when asked for alone.
+ * ok[k] = 1 with out[k] set where certified, else 0 (fall back). */
 static void lattice1_many(const actfn *a, const vp_theory_exp1 *kinds, int nk, double sq, double *out, int *ok)
 {
     for (int k = 0; k < nk; k++) ok[k] = 0;
