@@ -15,8 +15,10 @@
  *    (expect.c, vp_theory_mehler);
  *    else Gauss-Hermite quadrature (quad.h), accepted only when the 96- and
  *    48-node rules agree to 1e-12 relative and q <= 4; else the adaptive rule below;
- *  - the exponential-linear rows (elu, celu, selu): the 2-D expectations' inner
- *    integral in closed form (normal CDF, Mills ratio), the outer adaptive;
+ *  - the exponential-linear rows (elu, celu, selu; the registry's exp_linear): the
+ *    1-D moments in closed form, and the 2-D expectations' inner integral in closed
+ *    form (normal CDF, Mills ratio), the outer adaptive -- both where the
+ *    exponential's scale lam sqrt(q) keeps them from cancelling, else as below;
  *  - piecewise activations (and the smooth fallback): adaptive Gauss-Kronrod
  *    (quad.h) on z in [-12, 12], with breakpoints at the kinks, at 0 and on the
  *    activation's own length scale, to ~1e-13 relative.
