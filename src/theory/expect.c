@@ -2,6 +2,8 @@
  * ../shared/reference/papers.md §10); the quadrature of quad.h otherwise.
  * docs/theory.md has the derivations and the measured accuracy. */
 #include "theory/expect.h"
+#include "theory/mehler.h"
+#include "theory/nodes.h"
 
 #include <float.h>
 #include <math.h>
@@ -11,9 +13,7 @@
 #include "base/sort.h"
 #include "core/normal.h"
 #include "core/simd.h"
-#include "core/vmath.h"
 
-#define TWO_PI 6.283185307179586476925286766559
 
 /* q = 0 is the q -> 0+ limit: E[g(sqrt(q) z)] -> (g(0+) + g(0-))/2 for g with
  * one-sided limits at 0 (a kink at 0 is averaged), read off g at u = +-LIMIT_U
@@ -191,26 +191,7 @@ static void bp_finish(bpts *bp)
 
 /* ---- integrands ---- */
 
-typedef struct {
-    vp_scalar_fn f, df;
-    vp_act_kernel_f64 kernel; /* phi and phi' of an array at once (SIMD); NULL where the
-                                 theory's phi is the row's f_accurate, which has none */
-    const double *p;
-    int nk;
-    double kinks[4];
-    int xl;                /* exponential-linear row: phi = xa u (u > 0), xb (e^{u/xk} - 1) */
-    double xa, xb, xk;
-} actfn;
 
-static void actfn_make(const vp_act *act, actfn *a)
-{
-    const vp_act_info *info = vp_act_get(act->kind);
-    a->f = info->f_accurate ? info->f_accurate : info->f, a->df = info->df, a->p = act->p;
-    a->kernel = info->f_accurate ? NULL : info->kernel_f64;
-    a->nk = info->kinks ? info->kinks(act->p, a->kinks) : 0;
-    a->xl = info->exp_linear != NULL;
-    if (a->xl) info->exp_linear(act->p, &a->xa, &a->xb, &a->xk);
-}
 
 /* E[g(m + sig Z)], Z ~ N(0, 1), sig > 0, for an exponential-linear row, g = phi (deriv 0)
  * or phi' (deriv 1). With t = m/sig, lam = 1/kappa, x = -t - lam sig (completing the square):
@@ -231,20 +212,6 @@ static double expl_smooth(const actfn *a, int deriv, double m, double sig)
     return a->xa * (m * Pt + sig * vp_normal_pdf(t)) + a->xb * (ee - Pmt);
 }
 
-/* phi (f) and phi' (d) at u[0..n) -- either output may be NULL -- through the row's
- * vector kernel where the theory may use it (the same phi as a->f), else one by one.
- * scratch: n doubles, used when an output is NULL. */
-static void eval_nodes(const actfn *a, const double *u, double *f, double *d, size_t n, double *scratch)
-{
-    if (a->kernel) {
-        a->kernel(u, f ? f : scratch, d ? d : scratch, n, a->p);
-        return;
-    }
-    for (size_t i = 0; i < n; i++) {
-        if (f) f[i] = a->f(u[i], a->p);
-        if (d) d[i] = a->df(u[i], a->p);
-    }
-}
 
 /* The 1-D quantity g(u, z) whose expectation a vp_theory_exp1 asks for. */
 /* Which of phi, phi' the kind needs. */
@@ -357,10 +324,7 @@ static double int2_line(double z, void *v)
  * below the row's peak), stopping below LAT_TINY of the peak.
  * Returns 0 with *out set when certified; -1 (nothing set) to fall back. */
 #define LAT_Z 10.0          /* N(0,1) mass beyond 10: 1.5e-23 */
-#define LAT_HU 0.2          /* step in u: tanh's strip d = pi/2 leaves exp(-2 pi d/h) ~ 2e-22 at h, 2e-11 at 2h */
-#define LAT_E 80.0          /* Gaussian aliasing e^-80 at h, e^-20 ~ 2e-9 at 2h (the law is exp(-a/h^2)) */
-#define LAT_DELTA 1e-6
-#define LAT_MAXN 1024       /* nodes per side at most (2 LAT_MAXN + 1 in all) */
+/* LAT_HU, LAT_E, LAT_DELTA, LAT_MAXN: nodes.h (Mehler's rule, mehler.c, shares them) */
 #define LAT_TINY 1e-22     /* row terms below this fraction of the row peak are dropped */
 #define LAT1_LEVELS 3       /* 1-D: steps h, h/2, h/4 before the other rules */
 
@@ -433,10 +397,10 @@ static int lattice2_axes(const actfn *a, int deriv, double sa, double sb, double
     const double *B = sa == sb ? A : Bs; /* equal lengths (every map): one set of values */
     size_t m2 = (size_t)(2 * n + 1);
     for (size_t k = 0; k < m2; k++) U[k] = sa * (((double)k - n) * h); /* node i = k - n */
-    eval_nodes(a, U, deriv ? NULL : A, deriv ? A : NULL, m2, W);
+    vp_nodes_eval(a, U, deriv ? NULL : A, deriv ? A : NULL, m2, W);
     if (sa != sb) {
         for (size_t k = 0; k < m2; k++) U[k] = sb * (((double)k - n) * h);
-        eval_nodes(a, U, deriv ? NULL : Bs, deriv ? Bs : NULL, m2, W);
+        vp_nodes_eval(a, U, deriv ? NULL : Bs, deriv ? Bs : NULL, m2, W);
     }
     double s2 = s * s, k2 = 1.0 / (2.0 * s2);
     /* Half-width of a row's band: the Gaussian is below LAT_TINY of its peak beyond it. */
@@ -497,8 +461,8 @@ static int lattice2_rot(const actfn *a, int deriv, double sa, double sb, double 
             u1[j + jm] = sa * (al * x + be * y);
             u2[j + jm] = sb * (al * x - be * y);
         }
-        eval_nodes(a, u1, deriv ? NULL : f1, deriv ? f1 : NULL, m, scratch);
-        eval_nodes(a, u2, deriv ? NULL : f2, deriv ? f2 : NULL, m, scratch);
+        vp_nodes_eval(a, u1, deriv ? NULL : f1, deriv ? f1 : NULL, m, scratch);
+        vp_nodes_eval(a, u2, deriv ? NULL : f2, deriv ? f2 : NULL, m, scratch);
         double r = 0.0, r2 = 0.0, ra = 0.0;
         for (int j = -jm; j <= jm; j++) {
             double t = f1[j + jm] * f2[j + jm] * wy[j + ny];
@@ -520,16 +484,6 @@ static int lattice2(const actfn *a, int deriv, double sa, double sb, double c, d
 }
 
 
-/* Gaussian weights w[i] = scale exp(-(i h)^2 / 2), i = 0..m-1, through vmath.h's
- * vm_exp (<= 1 ulp, branch-free: the loop vectorizes; the same bits on every clone). */
-VP_CLONES
-static void gauss_weights(double h, int m, double scale, double *restrict w)
-{
-    for (int i = 0; i < m; i++) {
-        double z = i * h;
-        w[i] = scale * vm_exp(-0.5 * z * z);
-    }
-}
 
 /* T = sum t[k], S = sum |t[k]| and T2 = the sum over k of parity par (the even
  * sublattice: node i = k - n is even when k has n's parity) of t[0..m), in eight
@@ -578,8 +532,8 @@ static void lattice1_many(const actfn *a, const vp_theory_exp1 *kinds, int nk, d
         double U[2 * LAT_MAXN + 1], F[2 * LAT_MAXN + 1], D[2 * LAT_MAXN + 1], W[LAT_MAXN + 1];
         size_t m = (size_t)(2 * n + 1);
         for (size_t k = 0; k < m; k++) U[k] = sq * (((double)k - n) * h); /* node i = k - n */
-        eval_nodes(a, U, need_f ? F : NULL, need_d ? D : NULL, m, need_f ? D : F);
-        gauss_weights(h, n + 1, 1.0, W);
+        vp_nodes_eval(a, U, need_f ? F : NULL, need_d ? D : NULL, m, need_f ? D : F);
+        vp_nodes_gauss(h, n + 1, 1.0, W);
         double norm = h * VP_INV_SQRT_2PI;
         for (int k = 0; k < nk; k++) {
             if (ok[k]) continue;
@@ -595,157 +549,7 @@ static void lattice1_many(const actfn *a, const vp_theory_exp1 *kinds, int nk, d
     }
 }
 
-/* ---- Mehler's formula: the correlation map at equal lengths ---- */
-
-/* E[phi(u1) phi(u2)] for u1, u2 ~ N(0, q) with correlation c, from Mehler's formula
- * (the Hermite expansion of the bivariate normal density; O'Donnell, "Analysis of
- * Boolean Functions" (2014) Prop. 11.33, and the "dual activation" of Daniely et al.,
- * NeurIPS 2016, Lemma 11):
- *   E[phi(u1) phi(u2)] = sum_k a_k^2 c^k,   a_k = E[phi(sqrt(q) z) psi_k(z)],
- * psi_k = He_k / sqrt(k!) the orthonormal probabilists' Hermite polynomials,
- *   psi_0 = 1, psi_1 = z, psi_{k+1} = (z psi_k - sqrt(k) psi_{k-1}) / sqrt(k+1).
- * Truncation is certified: every a_k^2 >= 0 and sum_k a_k^2 = E[phi^2] (Parseval), so
- * the terms after K add at most |c|^{K+1} R_K, R_K = E[phi^2] - sum_{k<=K} a_k^2, and
- * the sum stops at the first K where that is below MEH_TOL E[phi^2].
- * The a_k are 1-D integrals by the trapezoid rule on h Z, |z| <= MEH_Z (lattice1's
- * error laws): the Fourier transform of psi_k(z) e^{-z^2/2} is w^k e^{-w^2/2}/sqrt(k!)
- * in size, a band around |w| = sqrt(k) of width ~1, so the step is lattice1's
- * shortened by that band (2 pi/h = 2 pi/h1 + sqrt(K) + 6 for the K terms a value may
- * need: MEH_KMAX for a shared object, fewer for one small |c|), and |z| goes to 12
- * (psi_k e^{-z^2/4} is bounded by ~1.09, Cramer's inequality, so the truncated tail of
- * a_k is below e^{-36}). The sum is certified by the even sublattice (the same a_k
- * from the nodes of 2h Z) as every lattice rule here. One set of 1-D nodes and K short
- * dot products replace the 2-D lattice: about 10x less work at the correlations the
- * maps visit; near c = 1 with long tails (large q, |c|^K not small) it declines and
- * the 2-D lattice runs.
- * Returns 0 with *out set when certified; -1 (nothing set) to fall back. */
-#define MEH_KMAX 128
-#define MEH_Z 12.0
-#define MEH_TOL 1e-13
-
-/* The coefficient pair of step k: a = sum_i W[i] p[i] and a2 = sum_i W2[i] p[i] over
- * i < m (W, W2 the even or odd parts by k's parity, on the lattice and on its even
- * sublattice), then the recurrence (pm, p) <- (p, (z p - sqrt(k) pm) / sqrt(k+1)) in
- * place, so that p holds psi_{k+1} for the next step. Eight interleaved lanes (a fixed
- * order: the same bits on every clone). */
-VP_CLONES
-static void meh_step(int m, const double *restrict z, double *restrict pm, double *restrict p,
-                     const double *restrict W, const double *restrict W2, double s0, double s1, double *a,
-                     double *a2)
-{
-    double l1[8] = { 0 }, l2[8] = { 0 };
-    int i = 0;
-    if (!W) { /* a known zero: the recurrence alone */
-        for (; i < m; i++) {
-            double v = p[i];
-            p[i] = (z[i] * v - s0 * pm[i]) * s1;
-            pm[i] = v;
-        }
-        *a = *a2 = 0.0;
-        return;
-    }
-    for (; i + 8 <= m; i += 8)
-        for (int j = 0; j < 8; j++) {
-            double v = p[i + j];
-            l1[j] += W[i + j] * v, l2[j] += W2[i + j] * v;
-            p[i + j] = (z[i + j] * v - s0 * pm[i + j]) * s1;
-            pm[i + j] = v;
-        }
-    for (int j = 0; i + j < m; j++) {
-        double v = p[i + j];
-        l1[j] += W[i + j] * v, l2[j] += W2[i + j] * v;
-        p[i + j] = (z[i + j] * v - s0 * pm[i + j]) * s1;
-        pm[i + j] = v;
-    }
-    double r1 = 0.0, r2 = 0.0;
-    for (int j = 0; j < 8; j++) r1 += l1[j], r2 += l2[j];
-    *a = r1, *a2 = r2;
-}
-
-/* The Hermite coefficients of phi at one q, extended on demand (vp_theory_mehler in
- * expect.h). Nodes i = 0..m-1 at z = i h with their mirrors folded in: psi_k(-z) =
- * (-1)^k psi_k(z), so a_k takes the even part Ev of the weighted phi for even k and
- * the odd part Od for odd k (Ev2, Od2: the same on the even sublattice). */
-struct vp_theory_mehler {
-    double q, phi2;
-    int m, kmax, K;          /* nodes; the most terms its step allows; b[0..K) known */
-    int odd, even;           /* phi odd (Ev = 0) or even (Od = 0) on the nodes: skip those dots */
-    double b[MEH_KMAX + 1], b2[MEH_KMAX + 1];
-    double Z[LAT_MAXN + 1], Ev[LAT_MAXN + 1], Od[LAT_MAXN + 1], Ev2[LAT_MAXN + 1], Od2[LAT_MAXN + 1];
-    double P0[LAT_MAXN + 1], P1[LAT_MAXN + 1]; /* psi_{K-1}, psi_K */
-};
-
-/* Build mh for terms up to kmax at q: 0, or -1 where the rule does not apply (too many
- * nodes, E[phi^2] not certified or not > 0). */
-static int meh_build(const actfn *a, double q, int kmax, vp_theory_mehler *mh)
-{
-    double sq = sqrt(q);
-    double w1 = fmax(TWO_PI * sq / LAT_HU, sqrt(2.0 * LAT_E)); /* 2 pi / lattice1's step */
-    double h = TWO_PI / (w1 + sqrt((double)kmax) + 6.0);
-    double nd = ceil(MEH_Z / h);
-    if (!(nd <= LAT_MAXN)) return -1;
-    int n = (int)nd, m = n + 1;
-    size_t m2 = (size_t)(2 * n + 1);
-    double U[2 * LAT_MAXN + 1], F[2 * LAT_MAXN + 1], S[2 * LAT_MAXN + 1];
-    for (size_t k = 0; k < m2; k++) U[k] = sq * (((double)k - n) * h); /* node i = k - n */
-    eval_nodes(a, U, F, NULL, m2, S);
-    double phi2 = 0.0, phi2e = 0.0;
-    gauss_weights(h, m, h * VP_INV_SQRT_2PI, S); /* S: eval_nodes' scratch, free again */
-    mh->odd = mh->even = 1;
-    for (int i = 0; i < m; i++) {
-        double w = S[i], fp = F[n + i], fm = F[n - i];
-        double t = i == 0 ? w * fp * fp : w * (fp * fp + fm * fm);
-        mh->Z[i] = i * h;
-        mh->Ev[i] = i == 0 ? w * fp : w * (fp + fm);
-        mh->Od[i] = i == 0 ? 0.0 : w * (fp - fm);
-        mh->Ev2[i] = (i & 1) ? 0.0 : 2.0 * mh->Ev[i];
-        mh->Od2[i] = (i & 1) ? 0.0 : 2.0 * mh->Od[i];
-        mh->odd &= mh->Ev[i] == 0.0, mh->even &= mh->Od[i] == 0.0;
-        phi2 += t;
-        if ((i & 1) == 0) phi2e += 2.0 * t;
-        mh->P0[i] = 0.0; /* psi_{-1} */
-        mh->P1[i] = 1.0; /* psi_0 */
-    }
-    if (!isfinite(phi2) || !(phi2 > 0) || !(fabs(phi2 - phi2e) <= LAT_DELTA * phi2)) return -1;
-    mh->q = q, mh->phi2 = phi2, mh->m = m, mh->kmax = kmax, mh->K = 0;
-    return 0;
-}
-
-/* sum_k b_k c^k, extending the coefficients as needed: 0 with *out set when the
- * truncation bound and the sublattice agree, else -1. */
-static int meh_eval(vp_theory_mehler *mh, double c, double *out)
-{
-    if (!(fabs(c) < 1.0)) return -1;
-    double s1 = 0.0, s2 = 0.0, cum = 0.0, ck = 1.0, phi2 = mh->phi2;
-    for (int k = 0; k <= mh->kmax; k++) {
-        if (k == mh->K) {
-            double ak, a2k;
-            int zero = (k & 1) ? mh->even : mh->odd; /* the even part of an odd phi is 0 */
-            meh_step(mh->m, mh->Z, mh->P0, mh->P1, zero ? NULL : (k & 1) ? mh->Od : mh->Ev,
-                     (k & 1) ? mh->Od2 : mh->Ev2, sqrt((double)k), 1.0 / sqrt(k + 1.0), &ak, &a2k);
-            mh->b[k] = ak * ak, mh->b2[k] = a2k * a2k, mh->K++;
-        }
-        s1 += mh->b[k] * ck, s2 += mh->b2[k] * ck, cum += mh->b[k];
-        ck *= c;
-        if (fabs(ck) * fmax(phi2 - cum, 0.0) <= MEH_TOL * phi2) {
-            if (!isfinite(s1) || !isfinite(s2) || !(fabs(s1 - s2) <= LAT_DELTA * phi2)) return -1;
-            *out = s1;
-            return 0;
-        }
-    }
-    return -1;
-}
-
-/* One value at (q, c): the step sized for the terms this c can need (|c|^{K+1} <=
- * MEH_TOL ends the sum whatever R_K is), so small |c| gets few, coarse nodes. */
-static int mehler_phiphi(const actfn *a, double q, double c, double *out)
-{
-    if (!(fabs(c) < 1.0)) return -1;
-    double kc = c == 0.0 ? 0.0 : ceil(log(MEH_TOL) / log(fabs(c))) - 1.0;
-    vp_theory_mehler mh;
-    if (meh_build(a, q, kc < MEH_KMAX ? (int)kc : MEH_KMAX, &mh) != 0) return -1;
-    return meh_eval(&mh, c, out);
-}
+/* ---- Mehler's formula (mehler.c) behind the public object ---- */
 
 vp_theory_mehler *vp_theory_mehler_new(const vp_theory_ctx *ctx, const vp_act *act, double q)
 {
@@ -754,25 +558,20 @@ vp_theory_mehler *vp_theory_mehler_new(const vp_theory_ctx *ctx, const vp_act *a
         !(q >= DBL_MIN) || !isfinite(q) || closed_form2(act, VP_EXP2_PHIPHI, q, q, 0.5, &t))
         return NULL;
     actfn a;
-    actfn_make(act, &a);
-    vp_theory_mehler *mh = a.nk == 0 ? malloc(sizeof *mh) : NULL;
-    if (mh && meh_build(&a, q, MEH_KMAX, mh) != 0) {
-        free(mh);
-        mh = NULL;
-    }
-    return mh;
+    vp_nodes_act(act, &a);
+    return a.nk == 0 ? vp_mehler_make(&a, q) : NULL;
 }
 
 void vp_theory_mehler_free(vp_theory_mehler *mh) { free(mh); }
 
-int vp_theory_mehler_eval(vp_theory_mehler *mh, double c, double *out) { return mh ? meh_eval(mh, c, out) : -1; }
+int vp_theory_mehler_eval(vp_theory_mehler *mh, double c, double *out) { return mh ? vp_mehler_eval(mh, c, out) : -1; }
 
-double vp_theory_mehler_q(const vp_theory_mehler *mh) { return mh ? mh->q : NAN; }
+double vp_theory_mehler_q(const vp_theory_mehler *mh) { return mh ? vp_mehler_q(mh) : NAN; }
 
 vp_status vp_theory_mehler_phiphi(const vp_theory_ctx *ctx, const vp_act *act, vp_theory_mehler *mh, double q,
                                   double c, double *out, vp_err *err)
 {
-    if (mh && mh->q == q && meh_eval(mh, c, out) == 0) return VP_OK;
+    if (mh && vp_mehler_q(mh) == q && vp_mehler_eval(mh, c, out) == 0) return VP_OK;
     return vp_theory_expect2(ctx, act, VP_EXP2_PHIPHI, q, q, c, out, err);
 }
 
@@ -811,7 +610,7 @@ vp_status vp_theory_expect(const vp_theory_ctx *ctx, const vp_act *act, vp_theor
     if (!ctx->force_quadrature && closed_form1(act, kind, q, out)) return VP_OK;
 
     actfn a;
-    actfn_make(act, &a);
+    vp_nodes_act(act, &a);
     if (q == 0.0) { /* the q -> 0+ limit, (g(0+) + g(0-))/2 */
         double t = kind == VP_EXP_PHI || kind == VP_EXP_PHI2 ? LIMIT_U_PHI : LIMIT_U_DPHI;
         *out = 0.5 * (g1(&a, kind, 1.0, t) + g1(&a, kind, 1.0, -t));
@@ -858,7 +657,7 @@ vp_status vp_theory_expect_many(const vp_theory_ctx *ctx, const vp_act *act, dou
         closed |= !ctx->force_quadrature && closed_form1(act, kinds[k], q, &t);
     }
     actfn a;
-    actfn_make(act, &a);
+    vp_nodes_act(act, &a);
     /* The shared lattice only where vp_theory_expect would reach it (a normal q, no
      * closed form), so that every value has the bits of the single call. */
     if (a.nk == 0 && !ctx->no_lattice && !closed && q >= DBL_MIN && isfinite(q))
@@ -889,9 +688,9 @@ vp_status vp_theory_expect2(const vp_theory_ctx *ctx, const vp_act *act, vp_theo
         return vp_theory_expect(ctx, act, deriv ? VP_EXP_DPHI2 : VP_EXP_PHI2, q_aa, out, err);
 
     actfn a;
-    actfn_make(act, &a);
+    vp_nodes_act(act, &a);
     if (a.nk == 0 && q_aa == q_bb && !deriv && !ctx->no_lattice && !ctx->no_mehler &&
-        mehler_phiphi(&a, q_aa, c, out) == 0)
+        vp_mehler_one(&a, q_aa, c, out) == 0)
         return VP_OK;
     /* s = sqrt(1 - c^2) as sqrt((1-c)(1+c)): no cancellation near |c| = 1. */
     arg2 o = { &a, deriv, sqrt(q_aa), sqrt(q_bb), c, sqrt((1.0 - c) * (1.0 + c)), 0, 0.0,

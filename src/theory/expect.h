@@ -12,7 +12,7 @@
  *    accepted when its even sublattice agrees (expect.c, lattice1/lattice2); at
  *    equal lengths E[phi phi] first by Mehler's formula, sum_k a_k^2 c^k with the
  *    Hermite coefficients a_k from one 1-D lattice and a certified truncation
- *    (expect.c, vp_theory_mehler);
+ *    (mehler.c, vp_theory_mehler);
  *    else Gauss-Hermite quadrature (quad.h), accepted only when the 96- and
  *    48-node rules agree to 1e-12 relative and q <= 4; else the adaptive rule below;
  *  - the exponential-linear rows (elu, celu, selu; the registry's exp_linear): the
@@ -103,7 +103,7 @@ vp_status vp_theory_expect2(const vp_theory_ctx *ctx, const vp_act *act, vp_theo
                             double q_aa, double q_bb, double c, double *out, vp_err *err);
 
 /* E[phi(u1) phi(u2)] at one length q for many c (a root search over c): the Hermite
- * coefficients of phi at q (Mehler's formula, expect.c) are computed once, with the
+ * coefficients of phi at q (Mehler's formula, mehler.c) are computed once, with the
  * step that serves every c, and extended as the correlations ask. Owned by the caller
  * (vp_theory_mehler_free); used by one thread at a time (evaluation extends it).
  * vp_theory_mehler_new returns NULL -- no error: vp_theory_mehler_phiphi then calls
