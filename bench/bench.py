@@ -633,7 +633,8 @@ def write_md(a, info, results, pts, png, t_total, argv):
           "gnuplot into a folder under bench/out/runs/. The time is the whole process (config, init, forward, backward, "
           "statistics, theory, CSV, charts). With ≥ 2 runs the runner runs %d runs at once, OpenBLAS with 1 thread each; "
           "a single run also calls OpenBLAS with 1 thread per call, and cuts every product into fixed blocks of 256 whole "
-          "rows or columns of C (of the larger of M and N) that its own pool of %d threads runs (the same bytes for any "
+          "rows or columns of C (of the larger of M and N) that its own pool of %d threads runs, and its elementwise passes "
+          "(bias, activation, statistics) into strips of 128 units on the same pool (the same bytes for any "
           "`--threads`).\n" % (T, T, T))
     s += ("- **The floor pair's command**: the issue measures workloads 1 and 3 against the GEMM floor with the charts off "
           "(theory on), so for them varprop/floor uses `--no-plot`, timed in every repetition beside the defaults; it "

@@ -101,3 +101,18 @@ Test(determinism, sweep_float64_histograms_jacobian)
         "\"measure\":{\"histograms\":{\"layers\":[2],\"bins\":20},\"jacobian\":true},"
         "\"sweep\":{\"network.activation\":[\"tanh\",\"relu\",\"gelu\"]}}", ALL, 4);
 }
+
+/* A single run's elementwise passes (activation, statistics, bias broadcast) cut into
+ * column strips that the pool's threads share (core/mlp.c, ew_strips): widths that
+ * are not a multiple of the strip, a batch that is not a multiple of acc_rows' four
+ * rows, a blow-up to Inf/NaN (selu, std 3) and a collapse into subnormals (relu, std
+ * 0.005 over 40 layers); --threads 1 takes whole rows in one thread. */
+Test(determinism, single_run_strips_blowup_and_subnormals)
+{
+    same_bytes_for_every_thread_count(
+        "{\"name\":\"d5\",\"seeds\":1,\"network\":{\"depth\":30,\"width\":1030,\"activation\":\"selu\","
+        "\"init\":{\"name\":\"normal\",\"std\":3.0}},\"input\":{\"batch\":103}}", ALL, 2);
+    same_bytes_for_every_thread_count(
+        "{\"name\":\"d6\",\"seeds\":1,\"network\":{\"depth\":40,\"width\":700,\"activation\":\"relu\","
+        "\"init\":{\"name\":\"normal\",\"std\":0.005},\"bias\":\"zeros\"},\"input\":{\"batch\":61}}", ALL, 2);
+}

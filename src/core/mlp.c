@@ -100,6 +100,43 @@ static double finish_corr(size_t B, size_t n, const double *shift, const double 
     return den > 0 ? num / den : NAN;
 }
 
+/* ---- strips: the elementwise passes of a single run, on its pool ----
+ * A single run owns a pool of threads for its products (core/gemm.h); its
+ * elementwise passes (bias broadcast, activation, statistics) would otherwise run on
+ * one of them while the others wait. Every per-unit sum adds its rows in row order
+ * and every count is an integer, so cutting the units into strips of EW_STRIP columns
+ * that the pool's threads take in any order gives the same bits as one pass over
+ * whole rows. The strips depend on the width only, never on the thread count.
+ * Without a pool of >= 2 threads (every run of a sweep on 2+ threads) or below two
+ * strips, there is one strip: the whole rows, in the calling thread. */
+#define EW_STRIP 128 /* columns: 512 bytes of a float row, 64-byte aligned for any aligned row */
+#define EW_ROWS 64   /* rows of a bias-broadcast strip */
+
+static size_t ew_strips(const vp_mlp *m, size_t n)
+{
+    if (vp_pool_threads(m->pool) < 2 || n < 2 * EW_STRIP) return 1;
+    return (n + EW_STRIP - 1) / EW_STRIP;
+}
+
+/* Row strips of the bias broadcast of a [B, n] z (1: one pass in the calling thread). */
+static size_t ew_row_strips(const vp_mlp *m, size_t B, size_t n)
+{
+    if (vp_pool_threads(m->pool) < 2 || B < 2 * EW_ROWS || B * n < ((size_t)1 << 16)) return 1;
+    return (B + EW_ROWS - 1) / EW_ROWS;
+}
+
+/* Columns [*j0, *j0 + *cols) of strip c of `strips` over n units. */
+static void ew_strip(size_t n, size_t strips, int c, size_t *j0, size_t *cols)
+{
+    if (strips == 1) {
+        *j0 = 0;
+        *cols = n;
+        return;
+    }
+    *j0 = (size_t)c * EW_STRIP;
+    *cols = n - *j0 < EW_STRIP ? n - *j0 : EW_STRIP;
+}
+
 #define REAL float
 #define REAL_MIN FLT_MIN
 #define REAL_NEXTUP(x) nextafterf(x, INFINITY)
@@ -620,7 +657,7 @@ double vp_batch_corr(const double *x, int B, int n)
     if (B < 2 || n < 1) return NAN;
     double *acc = malloc(3 * (size_t)n * sizeof *acc);
     if (!acc) return NAN;
-    long long sub = 0, nf = acc_rows_f64(x, (size_t)B, (size_t)n, acc, acc + n, acc + 2 * n, 1, &sub);
+    long long sub = 0, nf = acc_rows_f64(x, (size_t)B, (size_t)n, (size_t)n, acc, acc + n, acc + 2 * n, 1, &sub);
     double c = finish_corr((size_t)B, (size_t)n, acc, acc + n, acc + 2 * n, nf);
     free(acc);
     return c;
