@@ -3,8 +3,13 @@
  * Strict: unknown keys, wrong types, out-of-range or non-finite numbers and
  * unknown names are errors (VP_ERR_CONFIG) whose message names the JSON path,
  * what is wrong, what is allowed and, where a near name exists, "did you mean".
- * No cJSON pointer escapes this module; every default lives in cfg_defaults
- * (config.c). The schema is documented in README.md ("Config reference").
+ * No cJSON pointer escapes this module. The parser's pieces, from the top: config.c
+ * (the document: name, description, seeds, the sweep's expansion through sweep.c),
+ * variant.c (one variant), net_config.c and train_config.c (network.layers, train),
+ * config_parse.c (typed values, JSON paths in messages); the types are
+ * config_types.h's. Every default lives in config.c (the document's), variant.c (a
+ * variant's) or train_config.c (training's). The schema is documented in README.md
+ * ("Config reference").
  *
  * Ownership: vp_config_load allocates a vp_experiment; vp_experiment_free
  * releases it (NULL-safe). Variants are the cartesian product of the sweep, in
@@ -13,80 +18,10 @@
 #ifndef VP_CONFIG_H
 #define VP_CONFIG_H
 
-#include <limits.h>
 #include <stddef.h>
-#include <stdint.h>
-#include "core/act.h"
 #include "base/err.h"
-#include "core/init.h"
-#include "core/mlp.h"
-#include "results/results.h"
-#include "experiment/train_config.h"
-
-#define VP_VERSION "0.1.0"
-#define VP_NAME_MAX 128
-#define VP_FASHION_DIM 784   /* fashion-mnist images: 28 x 28 pixels */
-
-typedef enum { VP_INPUT_NORMAL, VP_INPUT_UNIFORM, VP_INPUT_FASHION_MNIST } vp_input_kind;
-
-/* A block network from "network.layers" (experiment/net_config.h). */
-typedef struct vp_net_spec vp_net_spec;
-
-/* One fully resolved network/measurement setup. */
-typedef struct {
-    int L;
-    int *widths;              /* n_0..n_L (owned) */
-    vp_act act;
-    vp_init winit;            /* "auto" gains already resolved */
-    vp_init binit;            /* ignored when winit sets biases (mean_field) */
-    vp_precision prec;
-    vp_input_kind input;
-    int batch;
-    double in_std;            /* input.std: per-entry standard deviation of the inputs (default 1) */
-    int has_corr;             /* input.correlation given */
-    double in_corr;           /* input.correlation c0 in (-1, 1), >= -1/(batch-1) */
-    int theory;               /* put mean-field predictions beside measurements */
-    int hist_bins;            /* 0: no histograms */
-    unsigned char *hist_layers; /* L flags (owned; NULL when hist_bins == 0) */
-    int jacobian;             /* measure the input-output Jacobian spectrum */
-    int lengths;              /* measure.lengths: per-example ||z^l_b||^2 / n_l (lengths.csv) */
-    vp_train_cfg train;       /* "train": train.on = train after measuring (train_config.h) */
-    vp_net_spec *net;         /* "network.layers" (owned), NULL for a plain stack; then L is its number of
-                                 layers and widths[l] the values per example of layer l's output */
-    vp_mlp_memory mem;        /* "memory" / "memory_checkpoint_every" (core/mlp.h, docs/memory.md) */
-} vp_variant;
-
-typedef struct {
-    char name[VP_NAME_MAX];
-    char *description;        /* owned, "" if absent */
-    char *data_dir;           /* folder of the fashion-mnist .gz files (owned) */
-    uint64_t *seeds;          /* owned */
-    int nseeds;
-    int nvariants;
-    vp_variant *variants;     /* owned, nvariants */
-    int nsweep;               /* swept keys */
-    char **sweep_keys;        /* owned: dotted keys, e.g. "network.init" */
-    char **sweep_values;      /* owned: label of variant v's value for key k at [v*nsweep + k] */
-    char *resolved_json;      /* owned: the resolved config, written as config.json */
-    int train;                /* the config has "train": every variant trains (the train.* keys
-                                 can be swept, "train" itself cannot) */
-} vp_experiment;
-
-typedef struct {
-    long max_runs;            /* refuse sweeps with more variant x seed runs (0: no limit
-                                 but VP_MAX_RUNS) */
-} vp_config_opts;
-
-#define VP_DEFAULT_MAX_RUNS 10000
-
-/* What one experiment can hold whatever --max-runs says, checked in 64-bit arithmetic
- * when the config is parsed (before anything is allocated for the variants or
- * written): variant ids up to VP_VARIANT_MAX (what the results readers take back),
- * runs up to INT_MAX (the runner numbers runs with an int), and a bounded number of
- * swept keys (every sweepable key and parameter fits many times over). */
-#define VP_MAX_VARIANTS (VP_VARIANT_MAX + 1LL)
-#define VP_MAX_RUNS ((long long)INT_MAX)
-#define VP_SWEEP_MAX_KEYS 64
+#include "experiment/config_types.h"
+#include "experiment/variant.h"
 
 /* Parse and validate a config held in memory; `source` names it in messages. */
 vp_status vp_config_parse(const char *text, size_t len, const char *source, const vp_config_opts *opts,
@@ -94,15 +29,5 @@ vp_status vp_config_parse(const char *text, size_t len, const char *source, cons
 /* Read and parse a config file (at most 16 MiB). */
 vp_status vp_config_load(const char *path, const vp_config_opts *opts, vp_experiment **out, vp_err *err);
 void vp_experiment_free(vp_experiment *e);
-
-/* Number of runs (variants x seeds). */
-static inline long vp_experiment_runs(const vp_experiment *e) { return (long)e->nvariants * e->nseeds; }
-
-/* Why variant v cannot run with "memory": "recompute" (the JSON path in *path and the
- * reason), or NULL when it can: training and the Jacobian need every weight stored. */
-const char *vp_config_recompute_conflict(const vp_variant *v, const char **path);
-
-/* Label of an input distribution ("normal", "uniform", "fashion-mnist"). */
-const char *vp_input_name(vp_input_kind k);
 
 #endif

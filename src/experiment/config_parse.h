@@ -1,8 +1,9 @@
-/* config_parse: what the config parser's two files share while they read one
- * config document (experiment layer; private to config.c and sweep.c): the error
- * context that turns a JSON path into a message, and the parser of one variant
- * (everything but name, description, seeds and sweep). The public interface is
- * config.h. */
+/* config_parse: reading the values of one config document (experiment layer; the
+ * lowest piece of the config parser, which config.c, variant.c, sweep.c, net_config.c
+ * and train_config.c share): the error context that turns a JSON path into a message,
+ * the typed readers that refuse a wrong type, range or name with it, and a registry
+ * entry written back as JSON. It knows no variant or experiment (config_types.h); the
+ * public interface of the parser is config.h. */
 #ifndef VP_CONFIG_PARSE_H
 #define VP_CONFIG_PARSE_H
 
@@ -10,11 +11,12 @@
 
 #include "base/err.h"
 #include "base/param.h"
-#include "experiment/config.h"
+#include "core/act.h"
+#include "core/init.h"
 
 /* Error context: a path inside a value that came from the sweep is shown as
  * sweep["key"][i]... (keys/idx set while the sweep is expanded). */
-typedef struct {
+typedef struct vp_cfg_ctx {
     const char *source;   /* names the config in messages */
     int nsweep;
     char **keys;          /* swept keys applied to this tree (NULL for the base) */
@@ -27,7 +29,7 @@ vp_status vp_cfg_fail(vp_cfg_ctx *c, const char *path, const char *fmt, ...) __a
 /* "a number", "a string", ... for messages. */
 const char *vp_cfg_type_name(const cJSON *j);
 
-/* ---- reading values (config.c); path is the JSON path of obj, key the member ---- */
+/* ---- reading values; path is the JSON path of obj, key the member ---- */
 
 /* out = path + "." + key (key alone at the top). */
 void vp_cfg_join(char *out, size_t len, const char *path, const char *key);
@@ -52,17 +54,9 @@ vp_status vp_cfg_entry_name(vp_cfg_ctx *c, const cJSON *j, const char *path, con
 /* An activation (act != NULL) or an initializer of weights or biases (in, bias). */
 vp_status vp_cfg_entry(vp_cfg_ctx *c, const cJSON *j, const char *path, vp_act *act, vp_init *in, int bias);
 
-/* The "train" object of a variant's document (src/experiment/train_config.c): fills
- * v->train, and the input width v->widths[0] must be the data set's (checked here for
- * the sources whose width the config fixes). Called after the network is parsed. */
-vp_status vp_cfg_train(vp_cfg_ctx *c, const cJSON *train, vp_variant *v);
-/* The input width the "train" object's data set fixes (0: not known from the config:
- * an IDX set, whose width its files say). */
-int vp_cfg_train_input_dim(const cJSON *train);
-
-/* Parse the variant described by the (sweep-free) document root into v; release
- * with vp_cfg_variant_free. */
-vp_status vp_cfg_variant(vp_cfg_ctx *c, const cJSON *root, vp_variant *v);
-void vp_cfg_variant_free(vp_variant *v);
+/* The registry object {"name": ..., params} of the resolved config (config.json):
+ * enum parameters as their words, "auto" / "critical" gains as those words. */
+cJSON *vp_cfg_entry_json(const char *name, const vp_param *spec, int n, const double *p, unsigned auto_mask,
+                         unsigned critical_mask);
 
 #endif

@@ -20,6 +20,7 @@
 
 #include "core/net.h"
 #include "experiment/config_parse.h"
+#include "experiment/config_types.h"
 
 struct vp_net_spec {
     int n;

@@ -7,6 +7,8 @@
 
 #include "base/param.h"
 #include "experiment/net_config.h"
+#include "experiment/train_config.h"
+#include "experiment/variant.h"
 #include "results/results.h"
 
 #define SWEEPABLE "precision theory network.depth network.width network.input_dim network.widths " \
@@ -169,26 +171,6 @@ static char *sweep_label(const char *key, const cJSON *value, const vp_variant *
 }
 
 /* ---- the resolved config ---- */
-cJSON *vp_sweep_entry_json(const char *name, const vp_param *spec, int n, const double *p, unsigned auto_mask,
-                         unsigned critical_mask)
-{
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "name", name);
-    for (int i = 0; i < n; i++) {
-        if (spec[i].type == VP_P_ENUM) {
-            char w[64];
-            cJSON_AddStringToObject(o, spec[i].name, vp_choice_word(spec[i].choices, (int)p[i], w, sizeof w));
-        } else if (auto_mask & (1u << i)) {
-            cJSON_AddStringToObject(o, spec[i].name, "auto");
-        } else if (critical_mask & (1u << i)) {
-            cJSON_AddStringToObject(o, spec[i].name, "critical");
-        } else {
-            cJSON_AddNumberToObject(o, spec[i].name, p[i]);
-        }
-    }
-    return o;
-}
-
 static char *resolved_json(const vp_experiment *e, const vp_variant *base, const cJSON *sweep)
 {
     cJSON *r = cJSON_CreateObject();
@@ -218,14 +200,14 @@ static char *resolved_json(const vp_experiment *e, const vp_variant *base, const
     cJSON_AddItemToObject(net, "widths", cJSON_CreateIntArray(base->widths, base->L + 1));
     }
     const vp_act_info *ai = vp_act_get(base->act.kind);
-    cJSON_AddItemToObject(net, "activation", vp_sweep_entry_json(ai->name, ai->params, ai->nparams, base->act.p, 0, 0));
+    cJSON_AddItemToObject(net, "activation", vp_cfg_entry_json(ai->name, ai->params, ai->nparams, base->act.p, 0, 0));
     const vp_init_info *wi = vp_init_get(base->winit.kind);
-    cJSON_AddItemToObject(net, "init", vp_sweep_entry_json(wi->name, wi->params, wi->nparams, base->winit.p, base->winit.auto_mask,
+    cJSON_AddItemToObject(net, "init", vp_cfg_entry_json(wi->name, wi->params, wi->nparams, base->winit.p, base->winit.auto_mask,
                                                   base->winit.critical_mask));
     if (wi->sets_bias) cJSON_AddNullToObject(net, "bias");
     else {
         const vp_init_info *bi = vp_init_get(base->binit.kind);
-        cJSON_AddItemToObject(net, "bias", vp_sweep_entry_json(bi->name, bi->params, bi->nparams, base->binit.p, 0, 0));
+        cJSON_AddItemToObject(net, "bias", vp_cfg_entry_json(bi->name, bi->params, bi->nparams, base->binit.p, 0, 0));
     }
     cJSON *in = cJSON_AddObjectToObject(r, "input");
     cJSON_AddStringToObject(in, "distribution", vp_input_name(base->input));

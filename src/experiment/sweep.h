@@ -10,8 +10,8 @@
 
 #include <cjson/cJSON.h>
 
-#include "experiment/config.h"
 #include "experiment/config_parse.h"
+#include "experiment/config_types.h"
 
 /* Fill e's variants, sweep keys and values and resolved_json from the document
  * root, whose sweep-free variant is `base`; refuse more than opts->max_runs runs and
@@ -19,11 +19,5 @@
  * is linear in the number of variants: each copies the sweep-free document only. */
 vp_status vp_sweep_expand(vp_cfg_ctx *c, const cJSON *root, const vp_variant *base, const vp_config_opts *opts,
                           vp_experiment *e);
-
-/* {"name": name, every parameter of the registry row's specs with its value p[i]} --
- * an enum as its word, a gain in auto_mask / critical_mask as "auto" / "critical" --
- * as the resolved config (config.json) writes a registry entry. */
-cJSON *vp_sweep_entry_json(const char *name, const vp_param *spec, int n, const double *p, unsigned auto_mask,
-                           unsigned critical_mask);
 
 #endif

@@ -12,7 +12,6 @@
 #include "base/param.h"
 #include "experiment/config_parse.h"
 #include "experiment/spec.h"
-#include "experiment/sweep.h"
 
 /* ---- defaults (the only place they live; docs/training.md lists them) ---- */
 #define DEF_EPOCHS 1
@@ -243,9 +242,8 @@ int vp_cfg_train_input_dim(const cJSON *train)
     return vp_synth_default(VP_SYNTH_CLUSTERS).dim;
 }
 
-vp_status vp_cfg_train(vp_cfg_ctx *c, const cJSON *j, vp_variant *v)
+vp_status vp_cfg_train(vp_cfg_ctx *c, const cJSON *j, const vp_act *act, int input_width, vp_train_cfg *t)
 {
-    vp_train_cfg *t = &v->train;
     vp_status s;
     memset(t, 0, sizeof *t);
     if (!j) return VP_OK;
@@ -276,13 +274,13 @@ vp_status vp_cfg_train(vp_cfg_ctx *c, const cJSON *j, vp_variant *v)
         t->has_readout_init = 1;
         if ((s = vp_cfg_entry(c, ri, "train.readout_init", NULL, &t->readout_init, 0))) return s;
         vp_err e2;
-        if (vp_spec_resolve_gains(&t->readout_init, &v->act, &e2))
+        if (vp_spec_resolve_gains(&t->readout_init, act, &e2))
             return vp_cfg_fail(c, "train.readout_init.gain", "%s", e2.msg);
         if (t->readout_init.kind == VP_INIT_LSUV)
             return vp_cfg_fail(c, "train.readout_init", "lsuv rescales with a forward pass; the readout is drawn directly");
     }
     /* What the trainer takes (core/train.h). */
-    const vp_act_info *ai = vp_act_get(v->act.kind);
+    const vp_act_info *ai = vp_act_get(act->kind);
     if (vp_act_rowwise(ai))
         return vp_cfg_fail(c, "train", "training needs an elementwise activation; %s (network.activation) acts on whole "
                            "rows", ai->name);
@@ -292,9 +290,9 @@ vp_status vp_cfg_train(vp_cfg_ctx *c, const cJSON *j, vp_variant *v)
     int dim = t->data.source == VP_DATA_FASHION_MNIST ? VP_FASHION_DIM
               : t->data.source == VP_DATA_SYNTHETIC   ? t->data.synth.dim
                                                       : 0;
-    if (dim && v->widths[0] != dim)
+    if (dim && input_width != dim)
         return vp_cfg_fail(c, "network.input_dim", "the training data set (train.dataset) has %d inputs per example, so "
-                           "the input width must be %d (got %d)", dim, dim, v->widths[0]);
+                           "the input width must be %d (got %d)", dim, dim, input_width);
     return VP_OK;
 }
 
@@ -344,14 +342,14 @@ cJSON *vp_train_cfg_json(const vp_train_cfg *t)
     cJSON_AddNumberToObject(o, "max_steps", (double)t->max_steps);
     cJSON_AddNumberToObject(o, "batch", t->batch);
     const vp_optim_info *oi = vp_optim_get(t->optim.kind);
-    cJSON_AddItemToObject(o, "optimizer", vp_sweep_entry_json(oi->name, oi->params, oi->nparams, t->optim.p, 0, 0));
+    cJSON_AddItemToObject(o, "optimizer", vp_cfg_entry_json(oi->name, oi->params, oi->nparams, t->optim.p, 0, 0));
     const vp_sched_info *si = vp_sched_get(t->sched.kind);
-    cJSON_AddItemToObject(o, "schedule", vp_sweep_entry_json(si->name, si->params, si->nparams, t->sched.p, 0, 0));
+    cJSON_AddItemToObject(o, "schedule", vp_cfg_entry_json(si->name, si->params, si->nparams, t->sched.p, 0, 0));
     cJSON_AddStringToObject(o, "loss", vp_loss_get(t->loss)->name);
     cJSON_AddNumberToObject(o, "track_every", t->track_every);
     if (t->has_readout_init) {
         const vp_init_info *ri = vp_init_get(t->readout_init.kind);
-        cJSON_AddItemToObject(o, "readout_init", vp_sweep_entry_json(ri->name, ri->params, ri->nparams,
+        cJSON_AddItemToObject(o, "readout_init", vp_cfg_entry_json(ri->name, ri->params, ri->nparams,
                                                                      t->readout_init.p, t->readout_init.auto_mask,
                                                                      t->readout_init.critical_mask));
     } else {

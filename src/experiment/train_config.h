@@ -22,10 +22,15 @@
 
 #include <cjson/cJSON.h>
 
+#include "base/err.h"
+#include "core/act.h"
 #include "core/dataset.h"
 #include "core/init.h"
 #include "core/loss.h"
 #include "core/optim.h"
+#include "experiment/config_parse.h"
+
+#define VP_FASHION_DIM 784 /* fashion-mnist images: 28 x 28 pixels */
 
 typedef struct {
     int on;                   /* the config has "train": every run trains after its measurement */
@@ -51,6 +56,15 @@ cJSON *vp_train_cfg_json(const vp_train_cfg *t);
 
 /* 1 when a and b train on the same data set (the runner loads each data set once). */
 int vp_train_same_data(const vp_train_cfg *a, const vp_train_cfg *b);
+
+/* The "train" object of a variant's document (absent: t->on = 0) into t. The input
+ * width must be the data set's where the config fixes it (fashion-mnist, synthetic);
+ * act is the network's activation (readout_init's "auto" gain, elementwise only).
+ * Called after the network is parsed. */
+vp_status vp_cfg_train(vp_cfg_ctx *c, const cJSON *train, const vp_act *act, int input_width, vp_train_cfg *t);
+/* The input width the "train" object's data set fixes (0: not known from the config:
+ * an IDX set, whose width its files say). */
+int vp_cfg_train_input_dim(const cJSON *train);
 
 /* Label of the data set ("fashion-mnist", "synthetic clusters", the train images path). */
 const char *vp_train_data_label(const vp_train_cfg *t);

@@ -1,0 +1,28 @@
+/* variant: one variant of a config document -- everything but name, description,
+ * seeds and the sweep -- parsed into a vp_variant (experiment layer; config.c calls it
+ * for the base document, sweep.c for each point of the sweep).
+ *
+ * Ownership: vp_cfg_variant fills *v, whose arrays and strings vp_cfg_variant_free
+ * releases (also after a failed parse).
+ */
+#ifndef VP_VARIANT_H
+#define VP_VARIANT_H
+
+#include <cjson/cJSON.h>
+
+#include "base/err.h"
+#include "experiment/config_parse.h"
+#include "experiment/config_types.h"
+
+/* Parse the variant described by the (sweep-free) document root into v. */
+vp_status vp_cfg_variant(vp_cfg_ctx *c, const cJSON *root, vp_variant *v);
+void vp_cfg_variant_free(vp_variant *v);
+
+/* Why variant v cannot run with "memory": "recompute" (the JSON path in *path and the
+ * reason), or NULL when it can: training and the Jacobian need every weight stored. */
+const char *vp_config_recompute_conflict(const vp_variant *v, const char **path);
+
+/* Label of an input distribution ("normal", "uniform", "fashion-mnist"). */
+const char *vp_input_name(vp_input_kind k);
+
+#endif
