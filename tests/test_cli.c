@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -420,7 +421,7 @@ Test(cli, one_option_parser_for_every_subcommand, .init = cr_redirect_stderr)
 
 Test(cli, subcommands_share_the_option_and_entry_rules)
 {
-    char *o, *e;
+    char *o, *e, path[600];
     /* the same ordered-pair rule as a config (spec.h) */
     cr_assert_eq(vt_run(tmpdir, &o, &e, "theory hard_tanh --param min_val=2 --param max_val=1"), 2);
     cr_expect(strstr(e, "hard_tanh needs min_val < max_val"), "%s", e);
@@ -441,6 +442,20 @@ Test(cli, subcommands_share_the_option_and_entry_rules)
     /* the same option rules everywhere: plot's --output=DIR and given-twice, run's too */
     cr_assert_eq(vt_run(tmpdir, &o, &e, "plot x -o a --output=b"), 2);
     cr_expect(strstr(e, "-o is given twice") && strstr(e, "Use varprop plot --help"), "%s", e);
+    free(o); free(e);
+    /* plot takes a results folder: a config file, a missing path or a folder without
+     * config.json is a usage error that says so, and nothing is drawn */
+    vt_write_file(tmpdir, "cfg-not-results.json", "{\"name\":\"x\"}");
+    cr_assert_eq(vt_run(tmpdir, &o, &e, "plot %s/cfg-not-results.json", tmpdir), 2, "%s", e);
+    cr_expect(strstr(e, "is a file, not a results folder") && strstr(e, "cfg-not-results.json"), "%s", e);
+    free(o); free(e);
+    cr_assert_eq(vt_run(tmpdir, &o, &e, "plot %s/no-such-results", tmpdir), 2, "%s", e);
+    cr_expect(strstr(e, "no such results folder"), "%s", e);
+    free(o); free(e);
+    cr_assert_eq(mkdir(strcat(strcpy(path, tmpdir), "/not-results"), 0777), 0);
+    cr_assert_eq(vt_run(tmpdir, &o, &e, "plot %s/not-results -o %s/not-results-plots", tmpdir, tmpdir), 2, "%s", e);
+    cr_expect(strstr(e, "holds no config.json"), "%s", e);
+    cr_expect_not(vt_exists(strcat(strcpy(path, tmpdir), "/not-results-plots")), "a refused plot made its folder");
     free(o); free(e);
     cr_assert_eq(vt_run(tmpdir, &o, &e, "run x.json --threads=2 --threads 3"), 2);
     cr_expect(strstr(e, "--threads is given twice"), "%s", e);

@@ -185,6 +185,13 @@ Test(folder, a_folder_varprop_did_not_make_is_refused_untouched)
     cr_assert_eq(vt_run(tdir, &o, &e, "plot %s -o %s", res, proj), 2, "plots into a user folder: %s", e);
     cr_assert(strstr(e, "not a varprop folder"), "%s", e);
     free(o); free(e);
+    /* `run --plots` into it is refused before the runs: no results folder, no lost work */
+    char res2[300];
+    snprintf(res2, sizeof res2, "%s/res2", tdir);
+    cr_assert_eq(vt_run(tdir, &o, &e, "run %s -o %s --quiet --plots %s", cfg, res2, proj), 2, "%s", e);
+    cr_assert(strstr(e, "not a varprop folder") && strstr(e, "--plots"), "%s", e);
+    cr_assert_not(vt_exists(res2), "a run refused for its charts folder wrote its results");
+    free(o); free(e);
     listing(proj, after, sizeof after);
     cr_assert_str_eq(before, after, "the user's folder is untouched");
     char *c = vt_slurp_must(strcat(strcpy(p, proj), "/config.json"), NULL);

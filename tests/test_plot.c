@@ -621,5 +621,7 @@ Test(vp_cmd_plot_cli, usage_and_errors, .init = cr_redirect_stderr)
     cr_assert_eq(plt_cli(none, 1), 2);
     cr_assert_eq(plt_cli(unknown, 2), 2);
     cr_assert_eq(plt_cli(two, 2), 2);
-    cr_assert_eq(plt_cli(missing, 3), 1);
+    /* a missing RESULTS_DIR is the user's error, as a missing config is for run */
+    cr_assert_eq(plt_cli(missing, 3), 2);
+    cr_assert_not(plt_exists("/tmp", "vp_never_written"), "a refused plot made its folder");
 }

@@ -48,6 +48,13 @@ typedef struct {
  * missing folder's parents when the marker cannot be made) and *lk is unchanged. */
 vp_status vp_folder_claim(const char *dir, const vp_claim *c, vp_folder_lock *lk, vp_err *err);
 
+/* Would vp_folder_claim(dir, c) succeed now? The same refusals (not a folder, not
+ * varprop's, a marker that is not a regular file, in use by another process), but
+ * nothing is created, marked or locked: for a command that will claim the folder only
+ * after long work (`varprop run`'s charts folder, claimed after the runs). A missing
+ * folder passes when c->create is set. */
+vp_status vp_folder_check(const char *dir, const vp_claim *c, vp_err *err);
+
 /* Release the lock (NULL-safe; a never-claimed lock is fine). */
 void vp_folder_release(vp_folder_lock *lk);
 

@@ -33,6 +33,32 @@ static const char USAGE[] =
 
 static int is_marker(const char *name) { return strcmp(name, VP_FILE_MARKER) == 0; }
 
+/* RESULTS_DIR must be a folder `varprop run` wrote: a config file or a missing path is a
+ * usage error (exit 2) that says what plot takes. */
+static vp_status results_folder(const char *dir, vp_err *err)
+{
+    struct stat st;
+    if (stat(dir, &st) != 0)
+        return vp_fail(err, VP_ERR_USAGE, "%s: no such results folder; plot takes the folder `varprop run` wrote "
+                       "(results/<name> by default)", dir);
+    if (!S_ISDIR(st.st_mode))
+        return vp_fail(err, VP_ERR_USAGE, "%s is a file, not a results folder; plot takes the folder `varprop run` "
+                       "wrote (results/<name> by default); to run a config: varprop run %s", dir, dir);
+    return VP_OK;
+}
+
+/* ... holding config.json (checked under the folder's lock: a run that is still
+ * writing the folder is refused as such, "folder in use by process N"). */
+static vp_status has_config(const char *dir, vp_err *err)
+{
+    struct stat st;
+    char cfg[4200];
+    if (vp_path_join(cfg, sizeof cfg, dir, VP_FILE_CONFIG, NULL) == VP_OK && stat(cfg, &st) != 0)
+        return vp_fail(err, VP_ERR_USAGE, "%s holds no " VP_FILE_CONFIG ": not a results folder of `varprop run` "
+                       "(or its run stopped before the end; `varprop run CONFIG --resume -o %s` finishes it)", dir, dir);
+    return VP_OK;
+}
+
 int vp_cmd_plot(int argc, char **argv)
 {
     const char *results = NULL, *plots = NULL;
@@ -49,11 +75,6 @@ int vp_cmd_plot(int argc, char **argv)
 
     vp_err err = { "" };
     char defdir[4096];
-    vp_status s = VP_OK;
-    if (!plots) {
-        s = vp_charts_default_dir(results, defdir, sizeof defdir, &err);
-        plots = defdir;
-    }
     /* The results folder is read under a shared lock (no run may change it meanwhile);
      * the plots folder is written under an exclusive one -- when both are one folder,
      * the results folder's lock is made exclusive. */
@@ -61,13 +82,24 @@ int vp_cmd_plot(int argc, char **argv)
     const vp_claim rclaim = { VP_FILE_MARKER, VP_FOLDER_STAMP, 0, 1, NULL },
                    pclaim = { VP_FILE_MARKER, VP_FOLDER_STAMP, 1, 0, vp_charts_legacy_folder },
                    both = { VP_FILE_MARKER, VP_FOLDER_STAMP, 0, 0, vp_runner_legacy_folder };
+    vp_status s = results_folder(results, &err);
+    if (!s) s = vp_folder_claim(results, &rclaim, &rlock, &err);
+    if (!s) s = has_config(results, &err);
+    if (!s && !plots) {
+        s = vp_charts_default_dir(results, defdir, sizeof defdir, &err);
+        plots = defdir;
+    }
+    if (s) {
+        vp_folder_release(&rlock);
+        fprintf(stderr, "varprop plot: %s\n", err.msg);
+        return vp_exit_code(s);
+    }
     struct stat pst;
     int plots_new = stat(plots, &pst) != 0; /* made by this call: removed again on failure */
-    if (!s) s = vp_folder_claim(results, &rclaim, &rlock, &err);
-    if (!s && vp_folder_same(&rlock, plots)) {
+    if (vp_folder_same(&rlock, plots)) {
         vp_folder_release(&rlock);
         s = vp_folder_claim(results, &both, &rlock, &err);
-    } else if (!s) {
+    } else {
         s = vp_folder_claim(plots, &pclaim, &plock, &err);
     }
     if (!s) s = vp_charts_draw_stop(results, plots, vp_cli_signals(VP_SIG_CHARTS), &err);

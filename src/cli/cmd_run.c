@@ -24,6 +24,8 @@
 /* Charts after the measurements: gnuplot missing is a warning (the CSV results
  * stand), gnuplot failing is an error (exit 1). The plots folder is claimed like the
  * results folder (held by `results_lock` already when it is the same folder). */
+static const vp_claim PLOTS_CLAIM = { VP_FILE_MARKER, VP_FOLDER_STAMP, 1, 0, vp_charts_legacy_folder };
+
 vp_status vp_cli_draw_charts(const char *results, const char *plots, int quiet, const vp_folder_lock *results_lock,
                              volatile sig_atomic_t *stop, vp_err *err)
 {
@@ -34,7 +36,7 @@ vp_status vp_cli_draw_charts(const char *results, const char *plots, int quiet, 
     }
     vp_status s = VP_OK;
     vp_folder_lock lock = VP_FOLDER_LOCK_INIT;
-    const vp_claim claim = { VP_FILE_MARKER, VP_FOLDER_STAMP, 1, 0, vp_charts_legacy_folder };
+    const vp_claim claim = PLOTS_CLAIM;
     if (plots) snprintf(pdir, sizeof pdir, "%s", plots);
     else s = vp_charts_default_dir(results, pdir, sizeof pdir, err);
     if (!s && !vp_folder_same(results_lock, pdir)) s = vp_folder_claim(pdir, &claim, &lock, err);
@@ -46,6 +48,20 @@ vp_status vp_cli_draw_charts(const char *results, const char *plots, int quiet, 
     else if (s)
         fprintf(stderr, "varprop: charts: %s\n", err->msg);
     else if (!quiet) printf("varprop: charts and report in %s/ (" VP_FILE_REPORT ")\n", pdir);
+    return s;
+}
+
+/* Before the runs: the charts folder (--plots, or plots/<name>) must be one the charts
+ * may claim after them, so a folder varprop would refuse is refused before any work
+ * (exit 2), not after the whole sweep. Nothing is created or locked here. */
+static vp_status check_plots(const char *plots, const vp_experiment *e, vp_err *err)
+{
+    char pdir[4096];
+    vp_status s = VP_OK;
+    if (plots) snprintf(pdir, sizeof pdir, "%s", plots);
+    else s = vp_charts_dir_for_name(e->name, pdir, sizeof pdir, err);
+    if (!s) s = vp_folder_check(pdir, &PLOTS_CLAIM, err);
+    if (s) vp_err_prefix(err, "charts folder (--plots)");
     return s;
 }
 
@@ -157,6 +173,7 @@ int vp_cmd_run(int argc, char **argv)
     if (own)
         s = vp_fail(&err, VP_ERR_USAGE, "%s is %s/%s, a file this run writes: copy the config elsewhere or choose "
                     "another -o", config, dir, own);
+    if (!s && rank == 0 && !no_plot && !sh && vp_charts_can_draw()) s = check_plots(plots, e, &err);
     if (s) {
         if (rank == 0) fprintf(stderr, "varprop: %s\n", err.msg);
         vp_mpi_end(mpi, s, &err);

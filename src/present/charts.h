@@ -50,5 +50,7 @@ int vp_charts_legacy_folder(const char *dir);
  * is config.json's "name". A name that is not a plain folder name (empty,
  * '/', leading '.', control characters) is VP_ERR_CONFIG. */
 vp_status vp_charts_default_dir(const char *results_dir, char *out, size_t len, vp_err *err);
+/* The same folder from the experiment's name ("plots/<name>"), the same refusals. */
+vp_status vp_charts_dir_for_name(const char *name, char *out, size_t len, vp_err *err);
 
 #endif

@@ -163,26 +163,29 @@ int vp_charts_legacy_folder(const char *dir)
     return stat(report, &st) == 0 && vp_folder_all(dir, plots_entry);
 }
 
+vp_status vp_charts_dir_for_name(const char *n, char *out, size_t len, vp_err *err)
+{
+    int bad = n[0] == '.' || !n[0];
+    for (const unsigned char *c = (const unsigned char *)n; *c; c++)
+        bad |= *c == '/' || *c == '\\' || *c < 0x20 || *c == 0x7F;
+    char shown[120];
+    ck_clean_copy(shown, sizeof shown, n);
+    if (bad) return vp_fail(err, VP_ERR_CONFIG, "experiment name '%s' is not a plain folder name; pass -o PLOTS_DIR", shown);
+    if ((size_t)snprintf(out, len, "plots/%s", n) >= len)
+        return vp_fail(err, VP_ERR_CONFIG, "experiment name '%s' is too long for a folder name", shown);
+    return VP_OK;
+}
+
 vp_status vp_charts_default_dir(const char *results_dir, char *out, size_t len, vp_err *err)
 {
     cJSON *cfg;
     vp_status s = vp_report_read_config(results_dir, &cfg, err);
     if (s) return s;
     const cJSON *nm = cJSON_GetObjectItemCaseSensitive(cfg, "name");
-    if (!cJSON_IsString(nm) || !nm->valuestring[0]) {
+    if (!cJSON_IsString(nm) || !nm->valuestring[0])
         s = vp_fail(err, VP_ERR_CONFIG, "%s/" VP_FILE_CONFIG " has no \"name\"; pass -o PLOTS_DIR", results_dir);
-    } else {
-        const char *n = nm->valuestring;
-        int bad = n[0] == '.';
-        for (const unsigned char *c = (const unsigned char *)n; *c; c++)
-            bad |= *c == '/' || *c == '\\' || *c < 0x20 || *c == 0x7F;
-        char shown[120];
-        ck_clean_copy(shown, sizeof shown, n);
-        if (bad)
-            s = vp_fail(err, VP_ERR_CONFIG, "experiment name '%s' is not a plain folder name; pass -o PLOTS_DIR", shown);
-        else if ((size_t)snprintf(out, len, "plots/%s", n) >= len)
-            s = vp_fail(err, VP_ERR_CONFIG, "experiment name '%s' is too long for a folder name", shown);
-    }
+    else
+        s = vp_charts_dir_for_name(nm->valuestring, out, len, err);
     cJSON_Delete(cfg);
     return s;
 }
