@@ -84,6 +84,24 @@ Test(config, sweep_into_a_parameter_of_a_named_init)
     vp_experiment_free(e);
 }
 
+/* A parameter of an entry the document leaves at its default is swept on that default
+ * (he_normal, relu), and a parameter the default does not have is named as such. */
+Test(config, sweep_into_a_parameter_of_a_default_entry)
+{
+    vp_experiment *e;
+    vp_err err;
+    const char *j = "{\"name\":\"p\",\"sweep\":{\"network.init.mode\":[\"fan_in\",\"fan_out\"]}}";
+    cr_assert_eq(parse(j, &e, &err), VP_OK, "%s", err.msg);
+    cr_assert_eq(e->nvariants, 2);
+    cr_assert_eq(e->variants[1].winit.kind, VP_INIT_KAIMING_NORMAL);
+    cr_assert_neq(e->variants[0].winit.p[1], e->variants[1].winit.p[1], "mode is swept");
+    vp_experiment_free(e);
+    refused("{\"name\":\"x\",\"sweep\":{\"network.init.gain\":[1,2]}}", "sweep[\"network.init.gain\"][0]",
+            "he_normal has no parameter \"gain\"");
+    refused("{\"name\":\"x\",\"sweep\":{\"network.activation.negative_slope\":[0.1]}}",
+            "sweep[\"network.activation.negative_slope\"][0]", "relu takes no parameters");
+}
+
 Test(config, auto_gain_resolves_to_pytorch_gain)
 {
     vp_experiment *e;
@@ -247,6 +265,11 @@ Test(config, unknown_names_with_did_you_mean)
     refused("{\"name\":\"x\",\"network\":{\"activation\":\"rleu\"}}", "network.activation: \"rleu\" is not a known activation",
             "did you mean \"relu\"");
     refused("{\"name\":\"x\",\"network\":{\"init\":\"he_normall\"}}", "network.init", "did you mean \"he_normal\"");
+    /* PyTorch's spellings differ in case only: suggested, whatever the case */
+    refused("{\"name\":\"x\",\"network\":{\"activation\":\"ReLU\"}}", "network.activation: \"ReLU\" is not a known activation",
+            "did you mean \"relu\"");
+    refused("{\"name\":\"x\",\"network\":{\"init\":\"Xavier_Normal\"}}", "network.init", "did you mean \"xavier_normal\"");
+    refused("{\"name\":\"x\",\"precision\":\"FLOAT64\"}", "precision", "did you mean \"float64\"");
     refused("{\"name\":\"x\",\"network\":{\"init\":{\"name\":\"variance_scaling\",\"scale\":2,\"mode\":\"fan_avgg\"}}}",
             "network.init.mode: \"fan_avgg\" is not one of fan_in, fan_out, fan_avg, fan_geo_avg (did you mean \"fan_avg\"?)",
             NULL);

@@ -77,19 +77,31 @@ size_t vp_edit_distance(const char *a, const char *b)
     return row[lb];
 }
 
+/* ASCII lower case of s into out (cut at len). */
+static void lower_copy(char *out, size_t len, const char *s)
+{
+    size_t i = 0;
+    for (; s[i] && i + 1 < len; i++) out[i] = s[i] >= 'A' && s[i] <= 'Z' ? (char)(s[i] - 'A' + 'a') : s[i];
+    out[i] = '\0';
+}
+
+/* Distances ignore ASCII case, so "ReLU" or "Tanh" (PyTorch's class names) find relu
+ * and tanh; a name equal but for case is suggested too. */
 void vp_did_you_mean(const char *name, const char *candidates, char *buf, size_t len)
 {
-    char w[128], best[128] = "";
-    size_t bestd = (size_t)-1, n = strlen(name);
+    char w[128], lw[128], lname[128], best[128] = "";
+    lower_copy(lname, sizeof lname, name);
+    size_t bestd = (size_t)-1, n = strlen(lname);
     int count = vp_choice_count(candidates);
     for (int i = 0; i < count; i++) {
         vp_choice_word(candidates, i, w, sizeof w);
-        size_t d = vp_edit_distance(name, w);
-        if (n >= 3 && strncmp(w, name, n) == 0 && d > 1) d = 1; /* prefix of a longer name */
+        lower_copy(lw, sizeof lw, w);
+        size_t d = vp_edit_distance(lname, lw);
+        if (n >= 3 && strncmp(lw, lname, n) == 0 && d > 1) d = 1; /* prefix of a longer name */
         if (d < bestd) { bestd = d; snprintf(best, sizeof best, "%s", w); }
     }
     size_t limit = n / 3 > 2 ? n / 3 : 2;
-    if (best[0] && bestd <= limit && bestd > 0)
+    if (best[0] && bestd <= limit && strcmp(best, name) != 0)
         snprintf(buf, len, " (did you mean \"%s\"?)", best);
     else
         buf[0] = '\0';

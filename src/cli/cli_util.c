@@ -15,14 +15,15 @@
 
 #define MAX_OPTS 32
 
+/* cmd "" is varprop itself: "varprop: ...", "Use varprop --help". */
 int vp_cli_usage_error(const char *cmd, const char *fmt, ...)
 {
     va_list ap;
-    fprintf(stderr, "varprop %s: ", cmd);
+    fprintf(stderr, "varprop%s%s: ", *cmd ? " " : "", cmd);
     va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);
     va_end(ap);
-    fprintf(stderr, "\nUse varprop %s --help for usage.\n", cmd);
+    fprintf(stderr, "\nUse varprop%s%s --help for usage.\n", *cmd ? " " : "", cmd);
     return 2;
 }
 
@@ -31,6 +32,7 @@ int vp_cli_unknown_option(const char *opt, const char *known, const char *cmd)
     char list[512], dym[160];
     vp_choices_list(known, list, sizeof list);
     vp_did_you_mean(opt, known, dym, sizeof dym);
+    if (!*cmd) return vp_cli_usage_error(cmd, "unknown command %s%s; commands: %s", opt, dym, list);
     return vp_cli_usage_error(cmd, "unknown option %s%s; options: %s", opt, dym, list);
 }
 

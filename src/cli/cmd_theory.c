@@ -73,6 +73,7 @@ static const char GAIN_USAGE[] =
  * row-wise activation) is the user's error, exit 2; a numerical failure exits 1. */
 static int runtime_error(const char *cmd, vp_status st, const vp_err *err)
 {
+    if (st == VP_ERR_USAGE) return vp_cli_usage_error(cmd, "%s", err->msg);
     fprintf(stderr, "varprop %s: %s: %s\n", cmd, vp_status_str(st), err->msg);
     return vp_exit_code(st);
 }

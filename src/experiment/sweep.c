@@ -69,14 +69,19 @@ static vp_status sweep_replace(vp_cfg_ctx *c, cJSON *node, const char *part, cJS
 }
 
 /* Set the dotted `key` of root to a copy of `value`. A string met on the way
- * (e.g. "init": "orthogonal" with key network.init.gain) becomes {"name": string}. */
+ * (e.g. "init": "orthogonal" with key network.init.gain) becomes {"name": string}; an
+ * absent registry entry with a default (network.init.gain without network.init)
+ * becomes {"name": its default}, so the value is checked against the entry the variant
+ * really uses ("he_normal has no parameter gain"). */
 static vp_status set_dotted(vp_cfg_ctx *c, cJSON *root, const char *key, const cJSON *value)
 {
-    char buf[512];
+    char buf[512], path[512] = "";
     snprintf(buf, sizeof buf, "%s", key);
     cJSON *node = root;
     char *save = NULL, *part = strtok_r(buf, ".", &save);
     while (part) {
+        size_t pl = strlen(path);
+        snprintf(path + pl, sizeof path - pl, "%s%s", pl ? "." : "", part); /* the JSON path down to part */
         char *next = strtok_r(NULL, ".", &save);
         cJSON *child;
         if (strchr(part, '[')) { /* into a block list: "layers[1]" (network.layers[1].count) */
@@ -99,8 +104,10 @@ static vp_status set_dotted(vp_cfg_ctx *c, cJSON *root, const char *key, const c
             return VP_OK;
         }
         if (!child) {
+            const char *def = vp_cfg_default_entry(path);
             child = cJSON_AddObjectToObject(node, part);
-            if (!child) return vp_fail(c->err, VP_ERR_NOMEM, "out of memory");
+            if (!child || (def && !cJSON_AddStringToObject(child, "name", def)))
+                return vp_fail(c->err, VP_ERR_NOMEM, "out of memory");
         } else if (cJSON_IsString(child)) {
             cJSON *obj = cJSON_CreateObject();
             if (!obj || !cJSON_AddStringToObject(obj, "name", child->valuestring)) {

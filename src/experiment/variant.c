@@ -38,6 +38,15 @@
 #define MEMORIES "store recompute"
 #define INPUTS "normal uniform fashion-mnist"
 
+const char *vp_cfg_default_entry(const char *path)
+{
+    static const struct { const char *path, *name; } D[] = {
+        { "network.activation", DEF_ACT }, { "network.init", DEF_INIT }, { "network.bias", DEF_BIAS } };
+    for (size_t i = 0; i < sizeof D / sizeof D[0]; i++)
+        if (strcmp(path, D[i].path) == 0) return D[i].name;
+    return NULL;
+}
+
 const char *vp_input_name(vp_input_kind k)
 {
     return k == VP_INPUT_UNIFORM ? "uniform" : k == VP_INPUT_FASHION_MNIST ? "fashion-mnist" : "normal";

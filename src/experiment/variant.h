@@ -18,6 +18,10 @@
 vp_status vp_cfg_variant(vp_cfg_ctx *c, const cJSON *root, vp_variant *v);
 void vp_cfg_variant_free(vp_variant *v);
 
+/* The default registry name of the entry at JSON path `path` when the document does
+ * not give it ("network.activation": "relu", "network.init", "network.bias"), or NULL. */
+const char *vp_cfg_default_entry(const char *path);
+
 /* Why variant v cannot run with "memory": "recompute" (the JSON path in *path and the
  * reason), or NULL when it can: training and the Jacobian need every weight stored. */
 const char *vp_config_recompute_conflict(const vp_variant *v, const char **path);

@@ -579,9 +579,9 @@ vp_status vp_theory_mehler_phiphi(const vp_theory_ctx *ctx, const vp_act *act, v
 
 vp_status vp_theory_check_act(const vp_act *act, vp_err *err)
 {
-    if (!act || !vp_act_get(act->kind)) return vp_fail(err, VP_ERR_USAGE, "theory: no such activation");
+    if (!act || !vp_act_get(act->kind)) return vp_fail(err, VP_ERR_USAGE, "no such activation");
     if (vp_act_rowwise(vp_act_get(act->kind)))
-        return vp_fail(err, VP_ERR_USAGE, "theory: %s is not elementwise; mean-field theory here covers "
+        return vp_fail(err, VP_ERR_USAGE, "%s is not elementwise; mean-field theory here covers "
                        "elementwise activations", vp_act_get(act->kind)->name);
     return VP_OK;
 }
