@@ -14,6 +14,7 @@
 
 #include "core/mlp.h"
 #include "core/rng.h"
+#include "base/pool.h"
 
 #define NSIG 6.0
 #define MAXL 8
@@ -806,4 +807,81 @@ Test(mlp_api, create_rejects_bad_shapes_and_accessors)
     m = valid;
     vp_mlp_free(m);
     vp_mlp_free(NULL);
+}
+
+/* ---- a single run's strips (mlp.c ew_strips): a pool gives the bits of one thread ---- */
+
+/* One network of width n (input and every layer), batch B, on `pool` (NULL: one
+ * thread), forward and backward: its per-layer statistics into st. */
+static void strip_run(vp_pool *pool, int L, int n, int B, vp_precision prec, vp_act act, const vp_mlp_memory *mem,
+                      int broken, vp_layer_stats *st)
+{
+    int w[8];
+    for (int l = 0; l <= L; l++) w[l] = n;
+    vp_init wi = vp_init_default(VP_INIT_XAVIER_NORMAL), bi = vp_init_default(VP_INIT_NORMAL);
+    bi.p[1] = 0.1;
+    vp_err err;
+    vp_mlp *m;
+    cr_assert_eq(vp_mlp_create_mem(&m, L, w, B, prec, act, mem, &err), VP_OK, "%s", err.msg);
+    vp_mlp_set_pool(m, pool);
+    cr_assert_eq(vp_mlp_init_params(m, &wi, &bi, 77, &err), VP_OK, "%s", err.msg);
+    double *x = malloc((size_t)B * (size_t)n * sizeof *x);
+    cr_assert(x);
+    vp_rng in = vp_rng_make(77, 0, VP_RNG_INPUT);
+    vp_rng_normal_fill(&in, 0, x, (size_t)B * (size_t)n);
+    if (broken) {
+        x[1] = NAN; /* example 0's z is NaN in every unit from layer 1 on: NaN moments, counted entries */
+        if (B > 2) x[(size_t)n + 2] = 3e-39; /* a float32 subnormal in example 1 */
+    }
+    vp_mlp_set_input(m, x);
+    memset(st, 0, (size_t)L * sizeof *st);
+    cr_assert_eq(vp_mlp_forward(m, st, NULL, &err), VP_OK, "%s", err.msg);
+    cr_assert_eq(vp_mlp_backward(m, 77, st, NULL, &err), VP_OK, "%s", err.msg);
+    vp_mlp_free(m);
+    free(x);
+}
+
+static int same_bits(double a, double b) { return memcmp(&a, &b, sizeof a) == 0; }
+
+Test(mlp_strips, a_pool_of_threads_gives_the_bits_of_one_thread)
+{
+    /* widths around one and two strips (128 units), batches around acc_rows' four rows;
+     * tanh (saturation), relu (dead units), hard_tanh (phi' exactly 0 on both sides);
+     * float32 and float64; store and recompute mode; and, for the widest case, an input
+     * with a NaN (NaN moments, the non-finite counts) and a subnormal entry. */
+    vp_pool *pool;
+    vp_err err;
+    cr_assert_eq(vp_pool_create(&pool, 3, &err), VP_OK, "%s", err.msg);
+    const int widths[] = { 255, 256, 257, 700 }, batches[] = { 1, 3, 5, 64 };
+    const vp_act_kind acts[] = { VP_ACT_TANH, VP_ACT_RELU, VP_ACT_HARD_TANH };
+    const vp_precision precs[] = { VP_F32, VP_F64 };
+    const int L = 3;
+    vp_layer_stats a[3], b[3];
+    int checked = 0;
+    for (size_t iw = 0; iw < 4; iw++)
+        for (size_t ib = 0; ib < 4; ib++)
+            for (size_t ia = 0; ia < 3; ia++)
+                for (size_t ip = 0; ip < 2; ip++)
+                    for (int var = 0; var < 3; var++) { /* plain, recompute, broken input */
+                        if (var && (iw != 3 || ib != 3)) continue; /* the widest case only */
+                        vp_mlp_memory mem = { .recompute = var == 1, .every = 2 };
+                        vp_act act = vp_act_default(acts[ia]);
+                        strip_run(NULL, L, widths[iw], batches[ib], precs[ip], act, &mem, var == 2, a);
+                        strip_run(pool, L, widths[iw], batches[ib], precs[ip], act, &mem, var == 2, b);
+                        int rc = var == 1;
+                        for (int l = 0; l < L; l++) {
+#define SAME(f) cr_expect(same_bits(a[l].f, b[l].f), "n %d B %d %s %s%s layer %d: " #f " %.17g vs %.17g", \
+                          widths[iw], batches[ib], vp_act_get(acts[ia])->name, ip ? "f64" : "f32", \
+                          rc ? " recompute" : "", l + 1, a[l].f, b[l].f)
+                            SAME(pre_mean); SAME(pre_var); SAME(pre_corr); SAME(post_mean); SAME(post_var);
+                            SAME(grad_pre_var); SAME(grad_post_var); SAME(wgrad_var); SAME(unit_sq_mean);
+                            SAME(unit_var); SAME(dead_frac); SAME(saturated_frac);
+#undef SAME
+                            cr_expect_eq(a[l].nonfinite, b[l].nonfinite);
+                            cr_expect_eq(a[l].subnormal, b[l].subnormal);
+                        }
+                        checked++;
+                    }
+    cr_expect_eq(checked, 4 * 4 * 3 * 2 + 2 * 3 * 2);
+    vp_pool_free(pool);
 }

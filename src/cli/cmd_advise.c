@@ -18,7 +18,7 @@
 #include "theory/advise.h"
 #include "theory/theory.h"
 
-/* The network a config gets when it names no width (experiment/config.c's default;
+/* The network a config gets when it names no width (experiment/variant.c's default;
  * tests/test_advise.c checks they agree). */
 #define DEFAULT_WIDTH 256
 /* --check: seeds 0..CHECK_SEEDS-1, and the batch, which the predicted spread assumes too. */

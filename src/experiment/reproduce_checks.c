@@ -1,6 +1,6 @@
 /* reproduce_checks: see reproduce_checks.h. The strict reader of checks.json: every
  * message is "SOURCE: json.path: what is wrong; allowed: ... (did you mean ...)", as
- * config.c reports a config's errors. */
+ * the config parser reports a config's errors (config_parse.c). */
 #include "experiment/reproduce_checks.h"
 
 #include <math.h>

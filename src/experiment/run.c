@@ -35,7 +35,7 @@ void vp_worker_release(vp_worker *w)
  *    variance 1;
  *  - c0 < 0 (no shared component can do it): x_b = a e_b + g ebar, ebar the batch mean
  *    of the e_b, a = sqrt(1 - c0), g = sqrt(1 + (B - 1) c0) - a: per entry, the batch's
- *    covariance is (1 - c0) I + c0 11^T exactly, which needs c0 >= -1/(B-1) (config.c);
+ *    covariance is (1 - c0) I + c0 11^T exactly, which needs c0 >= -1/(B-1) (variant.c);
  *  - every entry times input.std, so q0 = std^2. */
 void vp_make_input(const double *data, const vp_variant *var, uint64_t seed, double *x)
 {

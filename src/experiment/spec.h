@@ -1,10 +1,10 @@
 /* spec: a registry entry from its name and parameters -- an activation or an
  * initializer -- and the "auto" / "critical" gain rules (experiment layer).
- * One piece for every front end: the config parser (config.c, JSON values) and
- * the command line (`varprop theory`, `gain`, `init`: KEY=VALUE text) look names
- * up, find parameters, check the constraints between parameters and resolve gains
- * here, so a name or value means the same thing and is refused with the same
- * words wherever it is written.
+ * One piece for every front end: the config parser (config_parse.c, variant.c,
+ * train_config.c: JSON values) and the command line (`varprop theory`, `gain`, `init`:
+ * KEY=VALUE text) look names up, find parameters, check the constraints between
+ * parameters and resolve gains here, so a name or value means the same thing and is
+ * refused with the same words wherever it is written.
  *
  * Messages say what is wrong and what is allowed ("did you mean" where a near
  * name exists) but not where: each caller puts its own location in front (a JSON
