@@ -171,6 +171,14 @@ Test(config, not_json)
     refused("{\"name\": \"x\", \"network\": {\"depth\": 3", "truncated", NULL);
     refused("[1, 2]", "must be a JSON object", NULL);
     refused("{\"name\":\"x\"} trailing", "after the JSON", NULL);
+    /* the usual slips of a hand-written config, named where they are (not where cJSON stopped) */
+    refused("{\"name\": \"x\", // mine\n \"seeds\": 2}", "cfg.json:1:15: not valid JSON", "no comments");
+    refused("{\"name\": \"x\",\n \"network\": {\"depth\": 3,}}", "cfg.json:2:24:", "trailing comma");
+    refused("{\"name\": \"x\", \"seeds\": [1, 2, ]}", "cfg.json:1:29:", "comma before ']'");
+    refused("{'name': 'x'}", "cfg.json:1:2:", "double quotes");
+    refused("{\"name\": \"x\"\n \"seeds\": 2}", "cfg.json:2:2:", "comma is missing");
+    /* ... but not inside a string, whatever it holds */
+    refused("{\"name\": \"x\", \"description\": \"a, } // b \\\" ,]\"", "truncated", NULL);
     const char bin[] = "{\"name\":\"x\0\"}";
     vp_experiment *e = NULL;
     vp_err err;

@@ -205,6 +205,40 @@ static void line_col(const char *text, size_t pos, size_t *line, size_t *col)
     }
 }
 
+/* The usual reasons a hand-written config is not JSON, found outside strings by a scan
+ * of the text (cJSON's error offset is often a token or two later): a comment, a
+ * trailing comma before } or ], a single-quoted string, two values without a comma
+ * between them. Returns the reason and sets *at to its offset, or NULL. */
+static const char *json_hint(const char *text, size_t len, size_t *at)
+{
+    int in_str = 0;
+    char prev = 0; /* the last character outside strings and blanks */
+    for (size_t i = 0; i < len; i++) {
+        char ch = text[i];
+        if (in_str) {
+            if (ch == '\\') i++;
+            else if (ch == '"') in_str = 0, prev = '"';
+            continue;
+        }
+        if (ch == ' ' || ch == '\n' || ch == '\r' || ch == '\t') continue;
+        *at = i;
+        if (ch == '/' && i + 1 < len && (text[i + 1] == '/' || text[i + 1] == '*'))
+            return "JSON has no comments; remove the comment";
+        if ((ch == '}' || ch == ']') && prev == ',') {
+            for (*at = i; *at > 0 && text[*at] != ','; --*at) {}
+            return ch == '}' ? "a comma before '}' with no member after it; remove the trailing comma"
+                             : "a comma before ']' with no value after it; remove the trailing comma";
+        }
+        if (ch == '\'') return "JSON strings take double quotes (\"...\"), not single quotes";
+        if (ch == '"' && (prev == '"' || prev == '}' || prev == ']' || (prev >= '0' && prev <= '9') || prev == 'e' ||
+                          prev == 'l'))
+            return "a comma is missing before this value";
+        if (ch == '"') in_str = 1;
+        prev = ch;
+    }
+    return NULL;
+}
+
 /* Offset of the first \u0000 escape inside a string of the (valid JSON) text, or len.
  * cJSON would decode it to a NUL byte and every C string after it would silently end
  * there ("a\u0000b" read as "a"), so such a config is refused instead. */
@@ -255,6 +289,12 @@ vp_status vp_config_parse(const char *text, size_t len, const char *source, cons
         while (last > 0 && (text[last - 1] == ' ' || text[last - 1] == '\n' || text[last - 1] == '\r' ||
                             text[last - 1] == '\t'))
             last--;
+        size_t at = 0;
+        const char *why = json_hint(text, len, &at);
+        if (why) {
+            line_col(text, at, &line, &col);
+            return vp_fail(err, VP_ERR_CONFIG, "%s:%zu:%zu: not valid JSON: %s", source, line, col, why);
+        }
         line_col(text, pos < len ? pos : len, &line, &col);
         return vp_fail(err, VP_ERR_CONFIG, "%s:%zu:%zu: not valid JSON%s", source, line, col,
                        pos + 1 >= last ? " (the text ends too early: truncated?)" : "");

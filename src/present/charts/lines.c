@@ -63,11 +63,18 @@ static void y_range(ck_gp *p, const ck_chart *ch, double lo, double hi)
     if (ch->axis == CK_AXIS_LOG) {
         double f = hi > lo ? pow(hi / lo, 0.05) : 2, decades = log10(hi / lo) * 1.1;
         ck_cmd(p, "set yrange [%.6g:%.6g]", lo / f, hi * f);
-        if (decades > 10) { /* about 5 labels, at whole powers of 10 listed one by one: gnuplot 5.4
-                               hangs on `set ytics FACTOR` alone on a log axis */
-            int step = (int)ck_nice_step(decades * 4 / 5), k0 = (int)ceil(log10(lo / f) / step) * step;
+        if (decades > 10) { /* 4 to 7 labels, at whole powers of 10 listed one by one (a step of 1, 2
+                               or 5 decades, then 10, 20, 50, ...; gnuplot 5.4 hangs on `set ytics
+                               FACTOR` alone on a log axis); the decades between get unlabelled tics */
+            int step = 1;
+            for (int m = 1; decades / step > 7; m *= 10)
+                step = decades / (2 * m) <= 7 ? 2 * m : decades / (5 * m) <= 7 ? 5 * m : 10 * m;
+            int k0 = (int)ceil(log10(lo / f) / step) * step, k1 = (int)floor(log10(hi * f));
             ck_sbuf t = { 0 };
-            for (int k = k0; k <= (int)floor(log10(hi * f)); k += step) ck_printf(&t, "%s1e%d", k == k0 ? "" : ", ", k);
+            for (int k = k0; k <= k1; k += step) ck_printf(&t, "%s1e%d", k == k0 ? "" : ", ", k);
+            if (step <= 5) /* level 1: a minor tic, no label */
+                for (int k = (int)ceil(log10(lo / f)); k <= k1; k++)
+                    if (k % step) ck_printf(&t, ", \"\" 1e%d 1", k);
             if (!t.oom && t.s) ck_cmd(p, "set ytics (%s)", t.s);
             free(t.s);
         }
