@@ -102,6 +102,25 @@ Test(config, sweep_into_a_parameter_of_a_default_entry)
             "sweep[\"network.activation.negative_slope\"][0]", "relu takes no parameters");
 }
 
+/* A value listed twice would run one variant twice: refused, whatever its spelling. */
+Test(config, a_swept_value_listed_twice_is_refused)
+{
+    refused("{\"name\":\"x\",\"sweep\":{\"network.activation\":[\"tanh\",\"relu\",\"tanh\"]}}",
+            "sweep[\"network.activation\"][2]: the same value as sweep[\"network.activation\"][0] (both: tanh)", "seeds");
+    refused("{\"name\":\"x\",\"network\":{\"init\":\"mean_field\"},\"sweep\":{\"network.init.sigma_w\":[1,1.5,1.0]}}",
+            "sweep[\"network.init.sigma_w\"][2]: the same value as sweep[\"network.init.sigma_w\"][0]", NULL);
+    refused("{\"name\":\"x\",\"sweep\":{\"network.depth\":[3,4],\"network.init\":[\"orthogonal\","
+            "{\"gain\":1,\"name\":\"orthogonal\"}]}}",
+            "sweep[\"network.init\"][1]: the same value as sweep[\"network.init\"][0] (both: orthogonal)", NULL);
+    /* ... while values that differ in their last bit are different variants */
+    vp_experiment *e;
+    vp_err err;
+    cr_assert_eq(parse("{\"name\":\"x\",\"network\":{\"init\":\"mean_field\"},"
+                       "\"sweep\":{\"network.init.sigma_w\":[1,1.0000000000000002]}}", &e, &err), VP_OK, "%s", err.msg);
+    cr_assert_eq(e->nvariants, 2);
+    vp_experiment_free(e);
+}
+
 Test(config, auto_gain_resolves_to_pytorch_gain)
 {
     vp_experiment *e;

@@ -15,6 +15,7 @@
 #include "cli/cli_signal.h"
 #include "cli/cli_util.h"
 #include "experiment/config.h"
+#include "experiment/fragments.h"
 #include "present/plot.h"
 #include "experiment/runner.h"
 #include "experiment/shard.h"
@@ -183,6 +184,15 @@ int vp_cmd_run(int argc, char **argv)
         return rank == 0 ? vp_exit_code(s) : 0;
     }
 
+    if (!resume && !sh && rank == 0) { /* results of another config are replaced only at the end: say so now */
+        char prev[4200];
+        vp_status ps = VP_OK;
+        vp_err perr;
+        snprintf(prev, sizeof prev, "%s/" VP_FILE_CONFIG, dir);
+        if (vp_frag_holds_config(prev, e->resolved_json, &ps, &perr) == 0 && !ps)
+            fprintf(stderr, "varprop: note: %s holds the results of a different config; this run replaces them when "
+                    "it finishes (interrupt it now to keep them, or choose another -o)\n", dir);
+    }
     volatile sig_atomic_t *stop = vp_cli_signals(VP_SIG_RUNS);
     vp_folder_lock lock = VP_FOLDER_LOCK_INIT; /* the results folder, held through the charts */
     vp_runner_opts o = { dir, (int)threads, !quiet && !mpi && isatty(2), resume, stop,

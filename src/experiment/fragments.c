@@ -340,20 +340,23 @@ int vp_runner_legacy_folder(const char *dir)
 
 /* ---- staging and publishing ---- */
 
-/* Does the file at path hold exactly this experiment's config.json (the resolved config
- * and a final newline)? 1 yes, 0 no, -1 there is no such file; VP_ERR_NOMEM in *s. */
-static int holds_config(const vp_job *j, const char *path, vp_status *s, vp_err *err)
+int vp_frag_holds_config(const char *path, const char *resolved_json, vp_status *s, vp_err *err)
 {
-    size_t want = strlen(j->e->resolved_json) + 1, n = 0;
+    size_t want = strlen(resolved_json) + 1, n = 0;
     char *buf = NULL;
     vp_err rerr;
     /* a longer file (VP_ERR_DATA from vp_read_file) differs as well */
     vp_status r = vp_read_file(path, want, &buf, &n, &rerr);
     if (r == VP_ERR_IO) return -1;
     if (r == VP_ERR_NOMEM) { *s = vp_fail(err, r, "%s", rerr.msg); return 0; }
-    int same = !r && n == want && memcmp(buf, j->e->resolved_json, want - 1) == 0 && buf[want - 1] == '\n';
+    int same = !r && n == want && memcmp(buf, resolved_json, want - 1) == 0 && buf[want - 1] == '\n';
     free(buf);
     return same;
+}
+
+static int holds_config(const vp_job *j, const char *path, vp_status *s, vp_err *err)
+{
+    return vp_frag_holds_config(path, j->e->resolved_json, s, err);
 }
 
 /* Data rows of a CSV file (lines after the header); -1 if it cannot be read. */

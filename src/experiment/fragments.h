@@ -59,6 +59,11 @@ vp_status vp_frag_publish(const vp_job *j, long *kept, vp_err *err);
 /* The fragments folder `dir` (<out>/.parts): create it (mode 0700) when missing;
  * refuse (VP_ERR_USAGE) one that is a symbolic link, not a folder, or another user's. */
 vp_status vp_frag_prepare(const char *dir, vp_err *err);
+
+/* Does the file at path hold exactly the config.json of the experiment whose resolved
+ * config is resolved_json (that text and a final newline)? 1 yes, 0 no, -1 there is no
+ * such file; VP_ERR_NOMEM in *s. */
+int vp_frag_holds_config(const char *path, const char *resolved_json, vp_status *s, vp_err *err);
 /* Remove the files varprop writes in the fragments folder `dir` -- fragments, staged
  * results files and their temporaries; never any other name, never through a link --
  * and, when rmdir_too, the folder if that leaves it empty. */

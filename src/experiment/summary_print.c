@@ -10,6 +10,7 @@
 #include "results/summary.h"
 
 #define MAX_VALUE_WIDTH 40 /* a longer swept value (a widths array) overflows its column */
+#define MAX_LABEL_WIDTH 80 /* a longer activation or init label overflows its column */
 
 static const char *verdict(double ratio, long long nonfinite)
 {
@@ -53,8 +54,20 @@ void vp_runner_print_summary(const vp_job *j)
     }
     int partial = 0;
     for (size_t r = 0; r < (size_t)vp_experiment_runs(e); r++) partial |= !j->sums[r].done;
+    /* The activation and init columns: at least 22 and 34 wide, wider for longer labels
+     * (mean_field(sigma_w=...,sigma_b=...)) up to MAX_LABEL_WIDTH, so the columns stay aligned. */
+    int wact = 22, winit = 34;
+    for (int v = 0; v < e->nvariants; v++) {
+        char lab[256];
+        vp_act_label(&e->variants[v].act, lab, sizeof lab);
+        int n = (int)strlen(lab);
+        if (n > wact) wact = n < MAX_LABEL_WIDTH ? n : MAX_LABEL_WIDTH;
+        vp_init_label(&e->variants[v].winit, lab, sizeof lab);
+        n = (int)strlen(lab);
+        if (n > winit) winit = n < MAX_LABEL_WIDTH ? n : MAX_LABEL_WIDTH;
+    }
 
-    fprintf(out, "%-4s %-22s %-34s", "var", "activation", "init");
+    fprintf(out, "%-4s %-*s %-*s", "var", wact, "activation", winit, "init");
     for (int k = 0; k < e->nsweep; k++)
         if (width[k]) fprintf(out, " %-*s", width[k], key_heading(e->sweep_keys[k]));
     fprintf(out, " %12s %-11s %12s %-11s%s\n", "act ratio", "activations", "grad ratio", "gradients",
@@ -75,7 +88,7 @@ void vp_runner_print_summary(const vp_job *j)
         vp_act_label(&e->variants[v].act, act, sizeof act);
         vp_init_label(&e->variants[v].winit, init, sizeof init);
         double ma = vp_median(a, (size_t)n), mg = vp_median(g, (size_t)n);
-        fprintf(out, "%-4d %-22s %-34s", v, act, init);
+        fprintf(out, "%-4d %-*s %-*s", v, wact, act, winit, init);
         for (int k = 0; k < e->nsweep; k++)
             if (width[k]) fprintf(out, " %-*s", width[k], e->sweep_values[(size_t)v * (size_t)e->nsweep + (size_t)k]);
         fprintf(out, " %12.4g %-11s %12.4g %-11s", isnan(ma) ? NAN : ma, verdict(ma, nf), isnan(mg) ? NAN : mg,

@@ -1,6 +1,7 @@
 /* sweep: see sweep.h. */
 #include "experiment/sweep.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -257,6 +258,66 @@ static char *resolved_json(const vp_experiment *e, const vp_variant *base, const
 /* The swept keys of the (object) sweep: checked, copied into e->sweep_keys, and each
  * key's values listed in vals[k][0 .. sizes[k]) (so that variant v finds its value in
  * constant time); *nvar gets the number of variants, within VP_MAX_VARIANTS. */
+/* ---- a value listed twice ----
+ * Two variants whose swept values have the same labels are one variant run twice
+ * (labels tell every value apart: provenance/sweep_labels_tell_every_value_apart), so
+ * the labels, not the JSON text, decide: 1 and 1.0, "orthogonal" and {"name":
+ * "orthogonal"}, or an object with its members in another order are the same value. */
+
+typedef struct { uint64_t h; long long v; } hashed;
+
+static int cmp_hashed(const void *a, const void *b)
+{
+    const hashed *x = a, *y = b;
+    if (x->h != y->h) return x->h < y->h ? -1 : 1;
+    return (x->v > y->v) - (x->v < y->v);
+}
+
+/* Variants v and w have the same label for every swept key. */
+static int same_labels(const vp_experiment *e, long long v, long long w)
+{
+    for (int k = 0; k < e->nsweep; k++)
+        if (strcmp(e->sweep_values[v * e->nsweep + k], e->sweep_values[w * e->nsweep + k]) != 0) return 0;
+    return 1;
+}
+
+/* Refuse a sweep with two identical variants, naming the value listed twice; n log n
+ * in the variants. */
+static vp_status no_identical_variants(vp_cfg_ctx *c, const vp_experiment *e, const int *sizes)
+{
+    long long n = e->nvariants;
+    hashed *hv = malloc((size_t)n * sizeof *hv);
+    if (!hv) return vp_fail(c->err, VP_ERR_NOMEM, "out of memory");
+    for (long long v = 0; v < n; v++) {
+        uint64_t h = 1469598103934665603ull; /* FNV-1a over the labels, 0x1f between them */
+        for (int k = 0; k < e->nsweep; k++) {
+            for (const unsigned char *t = (const unsigned char *)e->sweep_values[v * e->nsweep + k]; *t; t++)
+                h = (h ^ *t) * 1099511628211ull;
+            h = (h ^ 0x1f) * 1099511628211ull;
+        }
+        hv[v] = (hashed){ h, v };
+    }
+    qsort(hv, (size_t)n, sizeof *hv, cmp_hashed);
+    long long a = -1, b = -1; /* the first identical pair in variant order */
+    for (long long i = 0; i + 1 < n; i++)
+        for (long long j = i + 1; j < n && hv[j].h == hv[i].h; j++)
+            if (same_labels(e, hv[i].v, hv[j].v) && (b < 0 || hv[j].v < b)) a = hv[i].v, b = hv[j].v;
+    free(hv);
+    if (b < 0) return VP_OK;
+    int ia[VP_SWEEP_MAX_KEYS] = { 0 }, ib[VP_SWEEP_MAX_KEYS] = { 0 }, k = 0;
+    const char *const *lab = (const char *const *)e->sweep_values + b * e->nsweep; /* variant b's labels */
+    for (int q = e->nsweep - 1; q >= 0; q--) { /* mixed radix, last key fastest */
+        ia[q] = (int)(a % sizes[q]), a /= sizes[q];
+        ib[q] = (int)(b % sizes[q]), b /= sizes[q];
+    }
+    while (k + 1 < e->nsweep && ia[k] == ib[k]) k++; /* a != b: some key differs */
+    char p[700];
+    snprintf(p, sizeof p, "sweep[\"%s\"][%d]", e->sweep_keys[k], ib[k]);
+    return vp_cfg_fail(c, p, "the same value as sweep[\"%s\"][%d] (both: %s), so two variants would be "
+                       "identical; list each value once (repeat runs with \"seeds\")", e->sweep_keys[k], ia[k],
+                       lab[k]);
+}
+
 static vp_status sweep_keys(vp_cfg_ctx *c, const cJSON *root, const cJSON *sweep, vp_experiment *e, const cJSON ***vals, int *sizes,
                             long long *nvar)
 {
@@ -355,6 +416,7 @@ vp_status vp_sweep_expand(vp_cfg_ctx *c, const cJSON *root, const vp_variant *ba
         cJSON_Delete(tree);
         tree = NULL;
     }
+    if (e->nsweep && (s = no_identical_variants(c, e, sizes))) goto end;
     e->train = base->train.on;
     e->resolved_json = resolved_json(e, base, sweep);
     if (!e->resolved_json) s = vp_fail(err, VP_ERR_NOMEM, "out of memory");
