@@ -204,7 +204,7 @@ void ck_page_title(ck_gp *p, const ck_exper *e, const char *what)
     char t[700], q1[QLEN], q2[QLEN];
     snprintf(t, sizeof t, "%s: %s", e->name, what);
     ck_cmd(p, "set multiplot title %s.\"\\n\".%s font ',13' noenhanced",
-                vp_plot_quote(q1, sizeof q1, t), vp_plot_quote(q2, sizeof q2, e->subtitle));
+                vp_plot_quote(q1, sizeof q1, t), vp_plot_quote(q2, sizeof q2, p->subtitle ? p->subtitle : e->subtitle));
 }
 
 void ck_panel_head(ck_gp *p, ck_box b, const char *title, const char *axes, const char *xlabel,
@@ -455,6 +455,12 @@ static vp_status send_job(const ck_exper *e, vp_plot *p, ck_job *j, vp_err *err)
  * it draws), so gnuplot draws while the next chart's data is prepared. */
 vp_status ck_render(ck_exper *e, const ck_chart *c, ck_body_fn body, const void *ctx, vp_err *err)
 {
+    return ck_render_sub(e, c, e->subtitle, body, ctx, err);
+}
+
+vp_status ck_render_sub(ck_exper *e, const ck_chart *c, const char *subtitle, ck_body_fn body, const void *ctx,
+                        vp_err *err)
+{
     ck_job *jobs = realloc(e->jobs, (e->njobs + 1) * sizeof *jobs);
     if (!jobs) return vp_fail(err, VP_ERR_NOMEM, "out of memory");
     e->jobs = jobs;
@@ -462,6 +468,7 @@ vp_status ck_render(ck_exper *e, const ck_chart *c, ck_body_fn body, const void 
     memset(j, 0, sizeof *j);
     snprintf(j->stem, sizeof j->stem, "%s", c->stem);
     ck_gp *p = &j->gp;
+    p->subtitle = subtitle;
     char out[96];
     ck_comment(p, "varprop chart '%s' of experiment '%s', drawn from %s (tidy copy: %s.dat)", c->stem, e->name,
                vp_csv_layout_get(c->source)->file, c->stem);
@@ -477,6 +484,7 @@ vp_status ck_render(ck_exper *e, const ck_chart *c, ck_body_fn body, const void 
         body(p, e, ctx);
         ck_cmd(p, "unset multiplot");
     }
+    p->subtitle = NULL; /* borrowed for the recording only */
     if (p->s.oom) return vp_fail(err, VP_ERR_NOMEM, "out of memory recording chart %s", c->stem);
     if (p->bad) return vp_fail(err, VP_ERR_EXTERNAL, "chart %s: internal: gnuplot command contains a line break", c->stem);
     vp_status s = VP_OK;

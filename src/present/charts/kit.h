@@ -175,6 +175,7 @@ typedef struct {
 typedef struct {
     ck_sbuf s;
     int bad;              /* a command held a line break (an internal error) */
+    const char *subtitle; /* borrowed: the page's subtitle (ck_page_title) */
 } ck_gp;
 
 void ck_cmd(ck_gp *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -263,6 +264,9 @@ typedef void (*ck_body_fn)(ck_gp *p, const ck_exper *e, const void *ctx);
 /* Record the chart's script (`body` runs once per terminal, PNG then SVG) and send it
  * to one of the gnuplot processes; ck_render_all waits for them. */
 vp_status ck_render(ck_exper *e, const ck_chart *c, ck_body_fn body, const void *ctx, vp_err *err);
+/* ck_render with another subtitle on the page than e->subtitle (the training charts'). */
+vp_status ck_render_sub(ck_exper *e, const ck_chart *c, const char *subtitle, ck_body_fn body, const void *ctx,
+                        vp_err *err);
 /* Finish drawing: <stem>.png and .svg from gnuplot, then <stem>.gp. The charts are
  * shared out over CK_PROCS gnuplot processes that run side by side (each starts, and
  * loads its fonts, once for several charts; each chart starts with `reset session`,

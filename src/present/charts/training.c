@@ -243,15 +243,12 @@ static void train_subtitle(const ck_exper *e, char *s, size_t len)
     ck_clean(s);
 }
 
-/* ck_render with the training subtitle on the page (restored after). */
+/* ck_render with the training subtitle on the page. */
 static vp_status render_train(ck_exper *e, const ck_chart *ch, ck_body_fn body, const void *ctx, vp_err *err)
 {
-    char keep[sizeof e->subtitle];
-    memcpy(keep, e->subtitle, sizeof keep);
-    train_subtitle(e, e->subtitle, sizeof e->subtitle);
-    vp_status s = ck_render(e, ch, body, ctx, err);
-    memcpy(e->subtitle, keep, sizeof keep);
-    return s;
+    char sub[sizeof e->subtitle];
+    train_subtitle(e, sub, sizeof sub);
+    return ck_render_sub(e, ch, sub, body, ctx, err);
 }
 
 static vp_status draw_curves(ck_exper *e, const ck_chart *ch, vp_csv_file f, vp_col xc, vp_col yc, int logy,
