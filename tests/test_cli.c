@@ -194,6 +194,12 @@ Test(cli, list_prints_every_registry_name)
     cr_assert_eq(vt_run(tmpdir, &o, &e, "list initialisers"), 2);
     cr_assert(strstr(e, "did you mean \"initializers\""), "%s", e);
     free(o); free(e);
+    /* the training rows: every optimizer and schedule, with its parameters */
+    cr_assert_eq(vt_run(tmpdir, &o, &e, "list optimizers schedules"), 0);
+    const char *train[] = { "sgd", "adamw", "nesterov=false", "beta2=0.999", "cosine", "warmup_steps=0" };
+    for (size_t i = 0; i < sizeof train / sizeof *train; i++) cr_assert(strstr(o, train[i]), "list lacks %s", train[i]);
+    cr_assert(!strstr(o, "he_normal"));
+    free(o); free(e);
 }
 
 Test(cli, init_prints_the_drawn_weights)

@@ -121,6 +121,30 @@ Test(config, a_swept_value_listed_twice_is_refused)
     vp_experiment_free(e);
 }
 
+/* A yes/no parameter takes a JSON boolean (or its word), and config.json writes the boolean. */
+Test(config, a_switch_parameter_is_a_json_boolean)
+{
+#define SWITCH_CFG(v) "{\"name\":\"x\",\"network\":{\"depth\":2,\"width\":4,\"input_dim\":8}," \
+                      "\"train\":{\"dataset\":{\"name\":\"synthetic\",\"dim\":8}," \
+                      "\"optimizer\":{\"name\":\"sgd\",\"momentum\":0.9,\"nesterov\":" v "}}}"
+    const char *ok[] = { SWITCH_CFG("true"), SWITCH_CFG("\"true\"") };
+    for (int i = 0; i < 2; i++) {
+        const char *j = ok[i];
+        vp_experiment *e;
+        vp_err err;
+        cr_assert_eq(parse(j, &e, &err), VP_OK, "%s", err.msg);
+        cr_expect_eq(e->variants[0].train.optim.p[VP_SGD_NESTEROV], 1.0);
+        const char *nv = strstr(e->resolved_json, "\"nesterov\":");
+        cr_assert(nv, "%s", e->resolved_json);
+        nv += strlen("\"nesterov\":");
+        while (*nv == ' ' || *nv == '\t') nv++;
+        cr_expect(strncmp(nv, "true", 4) == 0, "config.json writes the boolean: %s", e->resolved_json);
+        vp_experiment_free(e);
+    }
+    refused(SWITCH_CFG("1"), "train.optimizer.nesterov", "false, true");
+#undef SWITCH_CFG
+}
+
 Test(config, auto_gain_resolves_to_pytorch_gain)
 {
     vp_experiment *e;

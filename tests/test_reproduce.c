@@ -225,8 +225,20 @@ Test(reproduce, unknown_paper_is_a_usage_error_with_did_you_mean)
     char *errs = NULL;
     int rc = vt_run(dir, NULL, &errs, "reproduce he2105 --suite %s/experiments -o %s/out", vt_root(), dir);
     cr_expect_eq(rc, 2);
-    cr_expect(strstr(errs, "did you mean \"he2015\""), "%s", errs);
+    cr_expect(strstr(errs, "unknown paper he2105") && strstr(errs, "did you mean \"he2015\""), "%s", errs);
     free(errs);
+    /* no NAME: the papers are listed; no suite folder: says where it is looked for */
+    rc = vt_run(dir, NULL, &errs, "reproduce --suite %s/experiments -o %s/out", vt_root(), dir);
+    cr_expect_eq(rc, 2);
+    cr_expect(strstr(errs, "missing NAME: one of all,") && strstr(errs, "he2015"), "%s", errs);
+    free(errs);
+    rc = vt_run(dir, NULL, &errs, "reproduce all --suite %s/no-such-suite -o %s/out", dir, dir);
+    cr_expect_eq(rc, 2);
+    cr_expect(strstr(errs, "no such suite folder") && strstr(errs, "--suite"), "%s", errs);
+    free(errs);
+    char p[400];
+    snprintf(p, sizeof p, "%s/out", dir);
+    cr_expect_not(vt_exists(p), "a refused reproduce made its folder");
     vt_rmtree(dir);
 }
 

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "harness.h"
 #include "experiment/config.h"
@@ -207,6 +208,18 @@ Test(shard, every_merge_refusal_exits_2_and_writes_nothing)
     refused(a, "share their N");
     snprintf(a, sizeof a, "'%s/%s'", D("nothing-here"));
     refused(a, "not a shard folder");
+    { /* a charts folder varprop would refuse: refused before the merge writes its results */
+        char *err = NULL, out[300], user[300];
+        snprintf(out, sizeof out, "%s/out", dir);
+        snprintf(user, sizeof user, "%s/mine", dir);
+        cr_assert_eq(mkdir(user, 0777), 0);
+        vt_write_file(user, "notes.txt", "mine\n");
+        int rc = vt_run(dir, NULL, &err, "merge '%s/c-1' '%s/c-2' '%s/c-3' -o '%s' --plots '%s'", dir, dir, dir, out, user);
+        cr_expect_eq(rc, 2, "exit %d: %s", rc, err);
+        cr_expect(strstr(err, "varprop merge: charts folder (--plots)") && strstr(err, "not a varprop folder"), "%s", err);
+        cr_expect_not(vt_exists(out), "a merge refused for its charts folder wrote %s", out);
+        free(err);
+    }
     { /* into a shard's own folder: its fragments would be cleared */
         char *err = NULL;
         int rc = vt_run(dir, NULL, &err, "merge '%s/c-1' '%s/c-2' '%s/c-3' -o '%s/c-2' --no-plot", dir, dir, dir, dir);

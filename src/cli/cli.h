@@ -23,6 +23,11 @@ int vp_cmd_merge(int argc, char **argv);
 /* The charts and report of results folder `results` into `plots` (NULL: the default
  * plots/<name>/), as `run` and `merge` draw them after their results (cmd_run.c):
  * gnuplot missing is a warning, failing an error; results_lock may hold the folder. */
+/* Before the work (runs, a merge): the charts folder (plots, or plots/<name>) must be
+ * one the charts may claim afterwards, so a folder varprop would refuse is refused
+ * before anything is written (exit 2), not after a whole sweep. Nothing is created or
+ * locked here (vp_folder_check). */
+vp_status vp_cli_check_plots(const char *plots, const char *name, vp_err *err);
 vp_status vp_cli_draw_charts(const char *results, const char *plots, int quiet, const vp_folder_lock *results_lock,
                              volatile sig_atomic_t *stop, vp_err *err);
 int vp_cmd_reproduce(int argc, char **argv);

@@ -27,13 +27,17 @@ int vp_cli_usage_error(const char *cmd, const char *fmt, ...)
     return 2;
 }
 
+int vp_cli_unknown_word(const char *what, const char *word, const char *known, const char *cmd)
+{
+    char list[1024], dym[160];
+    vp_choices_list(known, list, sizeof list);
+    vp_did_you_mean(word, known, dym, sizeof dym);
+    return vp_cli_usage_error(cmd, "unknown %s %s%s; %ss: %s", what, word, dym, what, list);
+}
+
 int vp_cli_unknown_option(const char *opt, const char *known, const char *cmd)
 {
-    char list[512], dym[160];
-    vp_choices_list(known, list, sizeof list);
-    vp_did_you_mean(opt, known, dym, sizeof dym);
-    if (!*cmd) return vp_cli_usage_error(cmd, "unknown command %s%s; commands: %s", opt, dym, list);
-    return vp_cli_usage_error(cmd, "unknown option %s%s; options: %s", opt, dym, list);
+    return vp_cli_unknown_word(*cmd ? "option" : "command", opt, known, cmd);
 }
 
 /* ---- the parser ---- */

@@ -73,6 +73,9 @@ void vp_cli_json_num(struct cJSON *o, const char *key, double v);
 int vp_cli_json_emit(struct cJSON *item);
 
 /* Unknown option: message with did-you-mean among `known` (space-separated). Returns 2. */
+/* "unknown WHAT WORD (did you mean ...); WHATs: KNOWN..." as a usage error (exit 2);
+ * known is space-separated. */
+int vp_cli_unknown_word(const char *what, const char *word, const char *known, const char *cmd);
 int vp_cli_unknown_option(const char *opt, const char *known, const char *cmd);
 /* printf-style usage error. Returns 2. */
 int vp_cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -1,6 +1,6 @@
-/* cmd_list: `varprop list [activations|initializers]` -- every registry row with
- * its formula, parameters and defaults, printed from the same tables that parse
- * configs (act.c, init.c). */
+/* cmd_list: `varprop list [activations|initializers|optimizers|schedules]` -- every
+ * registry row with its formula, parameters and defaults, printed from the same
+ * tables that parse configs (act.c, init.c, optim.c). */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -9,13 +9,14 @@
 #include "cli/cli.h"
 #include "cli/cli_util.h"
 #include "core/init.h"
+#include "core/optim.h"
 
 static const char USAGE[] =
-    "usage: varprop list [activations|initializers] [--markdown]\n"
+    "usage: varprop list [activations|initializers|optimizers|schedules] [--markdown]\n"
     "\n"
-    "Lists every activation and initializer varprop knows, with its formula, parameters\n"
-    "(name=default [range]) and where its convention comes from. --markdown prints the\n"
-    "tables of docs/registry.md.\n";
+    "Lists every activation and initializer varprop knows, and the optimizers and learning-\n"
+    "rate schedules of \"train\", with its formula, parameters (name=default [range]) and\n"
+    "where its convention comes from. --markdown prints the tables of docs/registry.md.\n";
 
 /* Text for a Markdown table cell: '|' would end the cell. */
 static void md_text(const char *s)
@@ -40,6 +41,37 @@ static void md_params(const vp_param *p, int n)
         } else if (p[i].type == VP_P_GAIN) {
             fputs(", `\"auto\"` or `\"critical\"`", stdout);
         }
+    }
+}
+
+/* One training row as a Markdown table row. */
+static void md_train_row(const char *name, const char *aliases, const char *rule, const vp_param *params, int nparams,
+                         const char *origin)
+{
+    printf("| `%s` | %s | `", name, aliases[0] ? aliases : "none");
+    md_text(rule);
+    fputs("` | ", stdout);
+    md_params(params, nparams);
+    printf(" | %s |\n", origin);
+}
+
+/* The training rows (optimizers, schedules) as Markdown tables. */
+static void markdown_train(int optims, int scheds)
+{
+    if (optims)
+        printf("## Optimizers of \"train\" (%d)\n\n| name | aliases | update | parameters | source |\n|---|---|---|---|---|\n",
+               VP_OPTIM_COUNT);
+    for (int k = 0; optims && k < VP_OPTIM_COUNT; k++) {
+        const vp_optim_info *o = vp_optim_get((vp_optim_kind)k);
+        md_train_row(o->name, o->aliases, o->rule, o->params, o->nparams, o->origin);
+    }
+    if (optims && scheds) fputc('\n', stdout);
+    if (scheds)
+        printf("## Learning-rate schedules of \"train\" (%d)\n\n| name | aliases | lr(step) | parameters | source |\n"
+               "|---|---|---|---|---|\n", VP_SCHED_COUNT);
+    for (int k = 0; scheds && k < VP_SCHED_COUNT; k++) {
+        const vp_sched_info *sc = vp_sched_get((vp_sched_kind)k);
+        md_train_row(sc->name, sc->aliases, sc->formula, sc->params, sc->nparams, sc->origin);
     }
 }
 
@@ -119,25 +151,57 @@ static void list_initializers(void)
     }
 }
 
+/* One training row as text: name, rule, aliases, parameters, source. */
+static void print_train_row(const char *name, const char *rule, const char *aliases, const vp_param *params,
+                            int nparams, const char *origin)
+{
+    printf("  %-16s %s\n", name, rule);
+    if (aliases[0]) printf("      aliases: %s\n", aliases);
+    print_params(params, nparams);
+    printf("      source: %s\n", origin);
+}
+
+/* Optimizers and schedules as text. */
+static void list_train(int optims, int scheds)
+{
+    if (optims) printf("optimizers of \"train\" (%d):\n", VP_OPTIM_COUNT);
+    for (int k = 0; optims && k < VP_OPTIM_COUNT; k++) {
+        const vp_optim_info *o = vp_optim_get((vp_optim_kind)k);
+        print_train_row(o->name, o->rule, o->aliases, o->params, o->nparams, o->origin);
+    }
+    if (optims && scheds) printf("\n");
+    if (scheds) printf("learning-rate schedules of \"train\" (%d):\n", VP_SCHED_COUNT);
+    for (int k = 0; scheds && k < VP_SCHED_COUNT; k++) {
+        const vp_sched_info *sc = vp_sched_get((vp_sched_kind)k);
+        print_train_row(sc->name, sc->formula, sc->aliases, sc->params, sc->nparams, sc->origin);
+    }
+}
+
 int vp_cmd_list(int argc, char **argv)
 {
-    int acts_only = 0, inits_only = 0, md = 0;
+    int a = 0, i = 0, o = 0, sc = 0, md = 0;
     const vp_cli_opt opts[] = {
-        { .name = "activations", .flag = &acts_only },
-        { .name = "initializers", .flag = &inits_only },
+        { .name = "activations", .flag = &a },
+        { .name = "initializers", .flag = &i },
+        { .name = "optimizers", .flag = &o },
+        { .name = "schedules", .flag = &sc },
         { .name = "--markdown", .flag = &md },
         { .name = NULL },
     };
     const vp_cli_cmd cmd = { .cmd = "list", .usage = USAGE, .opts = opts };
     int rc = vp_cli_parse(&cmd, argc, argv);
     if (rc >= 0) return rc;
-    int acts = !inits_only, inits = !acts_only;
+    if (!a && !i && !o && !sc) a = i = o = sc = 1; /* none named: every table */
     if (md) {
-        markdown(acts, inits);
+        markdown(a, i);
+        if ((a || i) && (o || sc)) fputc('\n', stdout);
+        markdown_train(o, sc);
         return 0;
     }
-    if (acts) list_activations();
-    if (acts && inits) printf("\n");
-    if (inits) list_initializers();
+    if (a) list_activations();
+    if (a && i) printf("\n");
+    if (i) list_initializers();
+    if ((a || i) && (o || sc)) printf("\n");
+    list_train(o, sc);
     return 0;
 }

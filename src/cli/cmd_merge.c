@@ -79,6 +79,12 @@ int vp_cmd_merge(int argc, char **argv)
     char dir[4096];
     if (out) snprintf(dir, sizeof dir, "%s", out);
     else snprintf(dir, sizeof dir, "results/%s", e->name);
+    if (!no_plot && (s = vp_cli_check_plots(plots, e->name, &err))) {
+        fprintf(stderr, "varprop merge: %s\n", err.msg);
+        vp_merge_close(m);
+        vp_experiment_free(e);
+        return vp_exit_code(s);
+    }
     volatile sig_atomic_t *stop = vp_cli_signals(VP_SIG_CHARTS); /* the merge itself is short: one signal ends it */
     vp_folder_lock lock = VP_FOLDER_LOCK_INIT;
     vp_runner_opts o = { .out_dir = dir, .threads = 1, .out = quiet ? NULL : stdout, .log = stderr, .lock = &lock };

@@ -9,6 +9,7 @@
 
 #include "base/err.h"
 #include "base/lock.h"
+#include "base/param.h"
 #include "cli/cli.h"
 #include "cli/cli_signal.h"
 #include "cli/cli_util.h"
@@ -25,7 +26,10 @@ static const char USAGE[] =
     "and writes DIR/" VP_FILE_REPORT " -- per claim the paper's statement, the figure, measured against\n"
     "expected with the tolerance, and PASS / FAIL / NOT RUN with the reason (docs/reproduce.md).\n"
     "\n"
-    "  --fast         small widths, fewer seeds and correspondingly wider tolerances (minutes);\n"
+    "NAME is a folder of SUITE holding " VP_FILE_CHECKS " (`varprop reproduce` alone lists them).\n"
+    "\n"
+    "  --fast         small widths, fewer seeds and correspondingly wider tolerances (all ten papers\n"
+    "                 in about 20 s on 2 cores);\n"
     "                 the runs marked full_only (the trainings, whose thresholds are for their\n"
     "                 full length) are skipped and their claims reported FULL ONLY\n"
     "  -o DIR         output folder (default results/reproduce): new, empty or made by varprop\n"
@@ -55,7 +59,6 @@ int vp_cmd_reproduce(int argc, char **argv)
                              .one_arg = "one NAME (or all) only" };
     int rc = vp_cli_parse(&cmd, argc, argv);
     if (rc >= 0) return rc;
-    if (!name) return vp_cli_usage_error("reproduce", "missing NAME (a paper folder of %s, or all)", suite);
     if (!*out) return vp_cli_usage_error("reproduce", "empty DIR");
     if (threads < 1) threads = 1;
 
@@ -64,16 +67,22 @@ int vp_cmd_reproduce(int argc, char **argv)
     const char *chosen[VP_REPRO_MAX_PAPERS];
     int n = 0;
     vp_status s = vp_repro_list(suite, names, VP_REPRO_MAX_PAPERS, &n, &err);
+    if (s && access(suite, F_OK) != 0) /* most often: run outside the varprop folder */
+        return vp_cli_usage_error("reproduce", "%s: no such suite folder (the suite is the varprop folder's "
+                                  "experiments/: run from there, or pass --suite DIR)", suite);
+    char known[VP_REPRO_MAX_PAPERS * 130] = "all";
+    size_t at = strlen(known);
+    for (int i = 0; !s && i < n; i++) at += (size_t)snprintf(known + at, sizeof known - at, " %s", names[i]);
+    if (!s && !name) {
+        char list[VP_REPRO_MAX_PAPERS * 132];
+        vp_choices_list(known, list, sizeof list);
+        return vp_cli_usage_error("reproduce", "missing NAME: one of %s", list);
+    }
     if (!s && strcmp(name, "all") != 0) {
         int found = -1;
         for (int i = 0; i < n; i++)
             if (strcmp(names[i], name) == 0) found = i;
-        if (found < 0) {
-            char known[VP_REPRO_MAX_PAPERS * 130] = "";
-            size_t at = 0;
-            for (int i = 0; i < n; i++) at += (size_t)snprintf(known + at, sizeof known - at, "%s%s", i ? " " : "", names[i]);
-            return vp_cli_unknown_option(name, known, "reproduce");
-        }
+        if (found < 0) return vp_cli_unknown_word("paper", name, known, "reproduce");
         if (found) memcpy(names[0], names[found], sizeof names[0]);
         n = 1;
     }

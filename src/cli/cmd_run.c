@@ -52,15 +52,13 @@ vp_status vp_cli_draw_charts(const char *results, const char *plots, int quiet, 
     return s;
 }
 
-/* Before the runs: the charts folder (--plots, or plots/<name>) must be one the charts
- * may claim after them, so a folder varprop would refuse is refused before any work
- * (exit 2), not after the whole sweep. Nothing is created or locked here. */
-static vp_status check_plots(const char *plots, const vp_experiment *e, vp_err *err)
+vp_status vp_cli_check_plots(const char *plots, const char *name, vp_err *err)
 {
     char pdir[4096];
     vp_status s = VP_OK;
+    if (!vp_charts_can_draw()) return VP_OK; /* nothing will be drawn: a warning after the results */
     if (plots) snprintf(pdir, sizeof pdir, "%s", plots);
-    else s = vp_charts_dir_for_name(e->name, pdir, sizeof pdir, err);
+    else s = vp_charts_dir_for_name(name, pdir, sizeof pdir, err);
     if (!s) s = vp_folder_check(pdir, &PLOTS_CLAIM, err);
     if (s) vp_err_prefix(err, "charts folder (--plots)");
     return s;
@@ -174,7 +172,7 @@ int vp_cmd_run(int argc, char **argv)
     if (own)
         s = vp_fail(&err, VP_ERR_USAGE, "%s is %s/%s, a file this run writes: copy the config elsewhere or choose "
                     "another -o", config, dir, own);
-    if (!s && rank == 0 && !no_plot && !sh && vp_charts_can_draw()) s = check_plots(plots, e, &err);
+    if (!s && rank == 0 && !no_plot && !sh) s = vp_cli_check_plots(plots, e->name, &err);
     if (s) {
         if (rank == 0) fprintf(stderr, "varprop: %s\n", err.msg);
         vp_mpi_end(mpi, s, &err);

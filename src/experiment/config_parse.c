@@ -137,6 +137,10 @@ vp_status vp_cfg_params(vp_cfg_ctx *c, const cJSON *obj, const char *path, const
         for (const cJSON *o = obj->child; o != it; o = o->next)
             if (strcmp(o->string, it->string) == 0) return vp_cfg_fail(c, pp, "key given twice");
         const vp_param *sp = &spec[k];
+        if (sp->type == VP_P_ENUM && cJSON_IsBool(it) && strcmp(sp->choices, VP_CFG_BOOL_CHOICES) == 0) {
+            p[k] = cJSON_IsTrue(it) ? 1 : 0; /* a yes/no parameter (sgd's nesterov) takes a JSON boolean */
+            continue;
+        }
         if (sp->type == VP_P_ENUM) {
             int idx = (int)sp->def;
             vp_status s = vp_cfg_get_choice(c, obj, it->string, path, sp->choices, &idx);
@@ -208,7 +212,9 @@ cJSON *vp_cfg_entry_json(const char *name, const vp_param *spec, int n, const do
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "name", name);
     for (int i = 0; i < n; i++) {
-        if (spec[i].type == VP_P_ENUM) {
+        if (spec[i].type == VP_P_ENUM && strcmp(spec[i].choices, VP_CFG_BOOL_CHOICES) == 0) {
+            cJSON_AddBoolToObject(o, spec[i].name, p[i] != 0);
+        } else if (spec[i].type == VP_P_ENUM) {
             char w[64];
             cJSON_AddStringToObject(o, spec[i].name, vp_choice_word(spec[i].choices, (int)p[i], w, sizeof w));
         } else if (auto_mask & (1u << i)) {

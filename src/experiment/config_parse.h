@@ -24,6 +24,10 @@ typedef struct vp_cfg_ctx {
     vp_err *err;
 } vp_cfg_ctx;
 
+/* The choices of an enum parameter that is a yes/no switch: it also takes, and the
+ * resolved config writes, a JSON boolean (sgd's nesterov). */
+#define VP_CFG_BOOL_CHOICES "false true"
+
 /* "<source>: <path>: <what>" as VP_ERR_CONFIG. */
 vp_status vp_cfg_fail(vp_cfg_ctx *c, const char *path, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* "a number", "a string", ... for messages. */

@@ -282,8 +282,8 @@ vp_status vp_cfg_train(vp_cfg_ctx *c, const cJSON *j, const vp_act *act, int inp
     /* What the trainer takes (core/train.h). */
     const vp_act_info *ai = vp_act_get(act->kind);
     if (vp_act_rowwise(ai))
-        return vp_cfg_fail(c, "train", "training needs an elementwise activation; %s (network.activation) acts on whole "
-                           "rows", ai->name);
+        return vp_cfg_fail(c, "network.activation", "training (\"train\") needs an elementwise activation; %s acts on "
+                           "whole rows (see `varprop list activations`)", ai->name);
     /* network.init lsuv trains from the weights LSUV rescaled on the measurement batch
      * (input.*): train_run.c's vp_train_take_hidden. Block networks refuse lsuv
      * (net_config.c: data-dependent initializers are not drawn per layer). */
