@@ -158,6 +158,10 @@ Test(cli, config_errors_exit_2_and_write_nothing)
 {
     bad_config("{\"name\":\"x\",\"network\":{\"activation\":\"rleu\"}}", "did you mean \"relu\"");
     bad_config("{\"name\":\"x\",\"network\":{\"depth\":-3}}", "network.depth");
+    /* a fashion-mnist folder that is not there: the user's error too, found before anything is written */
+    bad_config("{\"name\":\"x\",\"network\":{\"depth\":2,\"width\":8},"
+               "\"input\":{\"distribution\":\"fashion-mnist\",\"batch\":4,\"path\":\"/no/such/folder\"}}",
+               "input.path: the fashion-mnist images are not there");
     bad_config("not json", "not valid JSON");
     bad_config("{\"name\":\"../../tmp/evil\"}", "not a plain name");
     bad_config("{\"name\":\"x\",\"sweep\":{\"network.width\":[8,\"wide\"]}}", "sweep[\"network.width\"][1]");

@@ -234,7 +234,14 @@ vp_status vp_runner_run(const vp_experiment *e, const vp_runner_opts *o, vp_runn
         char path[4200];
         int dim;
         if ((s = vp_path_join(path, sizeof path, e->data_dir, FASHION_FILE, err))) goto end;
-        if ((s = vp_idx_load(path, need, &data, &dim, err))) goto end;
+        if ((s = vp_idx_load(path, need, &data, &dim, err))) {
+            if (s == VP_ERR_IO && access(path, F_OK) != 0) { /* a wrong or missing folder: the user's to fix */
+                vp_err_prefix(err, "input.path: the fashion-mnist images are not there (give input.path, or install "
+                              "the Debian package dataset-fashion-mnist)");
+                s = VP_ERR_CONFIG;
+            }
+            goto end;
+        }
         if (dim != VP_FASHION_DIM) { /* the config fixed the input width for fashion-mnist */
             s = vp_fail(err, VP_ERR_DATA, "%s: images have %d pixels, fashion-mnist has %d (28 x 28)", path, dim,
                         VP_FASHION_DIM);
