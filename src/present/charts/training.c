@@ -84,6 +84,22 @@ typedef struct {
     const char *xlabel, *ylabel;
 } curve_ctx;
 
+/* A log axis spanning less than a decade gets one or no power of 10 from gnuplot, so
+ * nothing to read a value off (a loss from 2.1 to 2.3): evenly spaced round values
+ * instead, listed one by one (gnuplot 5.4 hangs on `set ytics STEP` alone on a log
+ * axis). */
+static void log_tics_within_a_decade(ck_gp *p, double lo, double hi)
+{
+    double step = ck_nice_step(hi - lo);
+    if (!(step > 0) || !isfinite(step)) return;
+    ck_sbuf t = { 0 };
+    int n = 0;
+    for (double v = ceil(lo / step) * step; v <= hi && n < 12; v += step)
+        if (v > 0) ck_printf(&t, "%s%.6g", n++ ? ", " : "", v);
+    if (n >= 2 && !t.oom && t.s) ck_cmd(p, "set ytics (%s)", t.s);
+    free(t.s);
+}
+
 static void curve_body(ck_gp *p, const ck_exper *e, const void *vctx)
 {
     const curve_ctx *c = vctx;
@@ -107,6 +123,7 @@ static void curve_body(ck_gp *p, const ck_exper *e, const void *vctx)
         ck_cmd(p, "set xrange [%.9g:%.9g]", c->xlo - m, c->xhi + m);
         if (c->logy) ck_cmd(p, "set yrange [%.6g:%.6g]", c->ylo / 1.2, c->yhi * 1.2);
         else ck_cmd(p, "set yrange [-0.03:1.03]");
+        if (c->logy && c->yhi < 10 * c->ylo) log_tics_within_a_decade(p, c->ylo / 1.2, c->yhi * 1.2);
         size_t curves[MAX_CURVES], total, k = ck_panel_curves(e, (int)a, c->has, curves, &total);
         const char *sep = "";
         ck_reset(&b);
@@ -231,8 +248,13 @@ static void train_subtitle(const ck_exper *e, char *s, size_t len)
         n += (size_t)snprintf(s + n, len - n, "%s · ", v);
     if (vp_report_setting(e->cfg, "train.batch", v, sizeof v) && n < len)
         n += (size_t)snprintf(s + n, len - n, "batch %s · ", v);
-    if (vp_report_setting(e->cfg, "train.epochs", v, sizeof v) && n < len)
-        n += (size_t)snprintf(s + n, len - n, "%s epoch%s · ", v, strcmp(v, "1") ? "s" : "");
+    if (vp_report_setting(e->cfg, "train.epochs", v, sizeof v) && n < len) {
+        int capped = vp_report_setting(e->cfg, "train.max_steps", w, sizeof w) && strcmp(w, "0") != 0;
+        if (capped) /* max_steps may end the training before its epochs: say both */
+            n += (size_t)snprintf(s + n, len - n, "%s epoch%s, at most %s steps · ", v, strcmp(v, "1") ? "s" : "", w);
+        else
+            n += (size_t)snprintf(s + n, len - n, "%s epoch%s · ", v, strcmp(v, "1") ? "s" : "");
+    }
     if (vp_report_setting(e->cfg, "train.optimizer.name", v, sizeof v) && n < len) {
         n += (size_t)snprintf(s + n, len - n, "%s", v);
         if (vp_report_setting(e->cfg, "train.optimizer.lr", w, sizeof w) && n < len)
