@@ -207,6 +207,9 @@ Test(shard, every_merge_refusal_exits_2_and_writes_nothing)
     snprintf(a, sizeof a, "'%s/%s' '%s/%s' '%s/%s'", D("c-1"), D("c-2"), D("two-2"));
     refused(a, "share their N");
     snprintf(a, sizeof a, "'%s/%s'", D("nothing-here"));
+    refused(a, "no such shard folder");
+    snprintf(a, sizeof a, "'%s/%s'", D("not-a-shard"));
+    { char p[400]; snprintf(p, sizeof p, "%s/not-a-shard", dir); cr_assert_eq(mkdir(p, 0777), 0); }
     refused(a, "not a shard folder");
     { /* a charts folder varprop would refuse: refused before the merge writes its results */
         char *err = NULL, out[300], user[300];

@@ -48,6 +48,8 @@ static vp_status read_marker(const char *dir, marker *mk, vp_err *err)
         if (unfinished)
             return vp_fail(err, VP_ERR_USAGE, "%s is an unfinished shard (no " VP_FILE_SHARD "): finish it with "
                            "varprop run CONFIG --shard K/N --resume -o %s", dir, dir);
+        struct stat st;
+        if (stat(dir, &st) != 0) return vp_fail(err, VP_ERR_USAGE, "%s: no such shard folder", dir);
         return vp_fail(err, VP_ERR_USAGE, "%s is not a shard folder (no " VP_FILE_SHARD "; shards are made by "
                        "varprop run CONFIG --shard K/N)", dir);
     }

@@ -276,8 +276,9 @@ vp_status vp_runner_run(const vp_experiment *e, const vp_runner_opts *o, vp_runn
     if (o->log && damaged)
         fprintf(o->log, "varprop: resuming: %d finished run%s failed the check of %s fragments (%s); run again\n",
                 damaged, damaged == 1 ? "" : "s", damaged == 1 ? "its" : "their", why);
-    if (o->log && res->skipped)
-        fprintf(o->log, "varprop: resuming: %d of %d runs already complete\n", res->skipped, total);
+    if (o->log && res->skipped) /* of the runs this folder holds: a shard's slice, or all */
+        fprintf(o->log, "varprop: resuming: %d of %d runs already complete\n", res->skipped,
+                o->shard ? o->shard->count : total);
     if ((s = vp_share_group(e, j.todo, j.ntodo, &j.groups, err))) goto end;
 
     pthread_mutex_init(&j.lock, NULL);
