@@ -219,7 +219,8 @@ Test(config, not_json)
     refused("{\"name\": \"x\",\n \"network\": {\"depth\": 3,}}", "cfg.json:2:24:", "trailing comma");
     refused("{\"name\": \"x\", \"seeds\": [1, 2, ]}", "cfg.json:1:29:", "comma before ']'");
     refused("{'name': 'x'}", "cfg.json:1:2:", "double quotes");
-    refused("{\"name\": \"x\"\n \"seeds\": 2}", "cfg.json:2:2:", "comma is missing");
+    refused("{\"name\": \"x\"\n \"seeds\": 2}", "cfg.json:2:2:", "':' or ',' is missing");
+    refused("{\"name\": \"x\", \"seeds\": 2 \"theory\": true}", "cfg.json:1:26:", "comma is missing");
     /* ... but not inside a string, whatever it holds */
     refused("{\"name\": \"x\", \"description\": \"a, } // b \\\" ,]\"", "truncated", NULL);
     const char bin[] = "{\"name\":\"x\0\"}";

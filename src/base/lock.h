@@ -52,7 +52,8 @@ vp_status vp_folder_claim(const char *dir, const vp_claim *c, vp_folder_lock *lk
  * varprop's, a marker that is not a regular file, in use by another process), but
  * nothing is created, marked or locked: for a command that will claim the folder only
  * after long work (`varprop run`'s charts folder, claimed after the runs). A missing
- * folder passes when c->create is set. */
+ * folder passes when c->create is set. Not for a folder this process holds: closing
+ * the marker it opened would drop the process's lock (see above). */
 vp_status vp_folder_check(const char *dir, const vp_claim *c, vp_err *err);
 
 /* Release the lock (NULL-safe; a never-claimed lock is fine). */

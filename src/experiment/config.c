@@ -230,8 +230,8 @@ static const char *json_hint(const char *text, size_t len, size_t *at)
                              : "a comma before ']' with no value after it; remove the trailing comma";
         }
         if (ch == '\'') return "JSON strings take double quotes (\"...\"), not single quotes";
-        if (ch == '"' && (prev == '"' || prev == '}' || prev == ']' || (prev >= '0' && prev <= '9') || prev == 'e' ||
-                          prev == 'l'))
+        if (ch == '"' && prev == '"') return "a ':' or ',' is missing before this string";
+        if (ch == '"' && (prev == '}' || prev == ']' || (prev >= '0' && prev <= '9') || prev == 'e' || prev == 'l'))
             return "a comma is missing before this value";
         if (ch == '"') in_str = 1;
         prev = ch;
