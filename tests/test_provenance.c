@@ -436,8 +436,8 @@ Test(provenance, terminal_summary_shows_swept_keys_and_real_seed_counts)
     vp_err err;
     cr_assert_eq(parse("{\"name\":\"t\",\"seeds\":3,\"network\":{\"width\":4},\"input\":{\"batch\":4},"
                        "\"sweep\":{\"network.depth\":[10,40],\"input.batch\":[4]}}", &e, &err), VP_OK, "%s", err.msg);
-    vp_run_sum sums[6] = { { 1, 0.5, 0.25, 0, 0, NAN, NAN, NAN, NAN, NAN }, { 1, 0.5, 0.25, 0, 0, NAN, NAN, NAN, NAN, NAN },
-                           { 1, 0.5, 0.25, 0, 0, NAN, NAN, NAN, NAN, NAN }, { 1, 0.5, 0.25, 0, 0, NAN, NAN, NAN, NAN, NAN } };
+    vp_run_sum sums[6] = { { 1, 0.5, 0.25, 0, 0, NAN, NAN, NAN, NAN, NAN, NAN }, { 1, 0.5, 0.25, 0, 0, NAN, NAN, NAN, NAN, NAN, NAN },
+                           { 1, 0.5, 0.25, 0, 0, NAN, NAN, NAN, NAN, NAN, NAN }, { 1, 0.5, 0.25, 0, 0, NAN, NAN, NAN, NAN, NAN, NAN } };
     char *text = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&text, &len);

@@ -491,3 +491,45 @@ Test(train_charts, dat_files_hold_the_blocks_and_the_medians, .timeout = 120)
     free(t);
     vt_rmtree(dir);
 }
+
+/* The summary table of a training sweep ends each variant's row with its final test
+ * accuracy (the median over seeds of eval.csv's last epoch), and "-" for a variant
+ * whose every seed diverged. */
+Test(train_run, the_summary_shows_the_final_test_accuracy, .timeout = 60)
+{
+    char dir[256], *o = NULL, *e = NULL;
+    vt_mktmp(dir, sizeof dir, "/tmp/varprop-train-");
+    vt_write_file(dir, "c.json",
+                  "{\"name\": \"acc\", \"network\": {\"depth\": 3, \"width\": 32, \"input_dim\": 16}, " SYNTH_TRAIN
+                  ", \"sweep\": {\"train.optimizer.lr\": [0.05, 1e8]}}");
+    int rc = vt_run(dir, &o, &e, "run %s/c.json -o %s/out --no-plot --threads 1", dir, dir);
+    cr_assert_eq(rc, 0, "exit %d: %s", rc, e);
+    vp_table *ev = vt_out_table(dir, VP_FILE_EVAL);
+    size_t cv, cep, cacc;
+    vp_err err;
+    cr_assert_eq(vp_table_require_col(ev, VP_COL_VARIANT, &cv, &err), VP_OK, "%s", err.msg);
+    cr_assert_eq(vp_table_require_col(ev, VP_COL_EPOCH, &cep, &err), VP_OK, "%s", err.msg);
+    cr_assert_eq(vp_table_require_col(ev, VP_COL_TEST_ACC, &cacc, &err), VP_OK, "%s", err.msg);
+    double best_ep = -1, acc = NAN;
+    for (size_t r = 0; r < vp_table_nrows(ev); r++) {
+        double v, ep, a;
+        vp_table_num(ev, r, cv, &v, NULL);
+        vp_table_num(ev, r, cep, &ep, NULL);
+        vp_table_num(ev, r, cacc, &a, NULL);
+        if (v == 0 && ep > best_ep) best_ep = ep, acc = a;
+    }
+    cr_assert_eq(best_ep, 2, "variant 0 trained both epochs");
+    char want[64];
+    snprintf(want, sizeof want, " %9.4f\n", acc);
+    const char *row0 = strstr(o, "\n0 "), *row1 = strstr(o, "\n1 ");
+    cr_assert(strstr(o, "test acc") && row0 && row1, "%s", o);
+    const char *end0 = strchr(row0 + 1, '\n');
+    cr_expect(end0 && (size_t)(end0 - row0) + 1 >= strlen(want) && strncmp(end0 + 1 - strlen(want), want, strlen(want)) == 0,
+              "variant 0's row ends with its final test accuracy %s: %s", want, o);
+    const char *end1 = strchr(row1 + 1, '\n');
+    cr_expect(end1 && end1[-1] == '-', "the diverged variant shows -: %s", o);
+    vp_table_free(ev);
+    free(o);
+    free(e);
+    vt_rmtree(dir);
+}

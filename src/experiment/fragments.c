@@ -184,7 +184,8 @@ vp_status vp_frag_write(const vp_job *j, int r, const vp_variant *var, const vp_
      * bytes (neither the fragments nor the folder are synced for each run: that would
      * cost more than the check). */
     if ((s = frag_begin(&fs, err))) return s;
-    fprintf(fs.mem, "%.17g %.17g %lld %lld\n", sum->act_ratio, sum->grad_ratio, sum->nonfinite, sum->subnormal);
+    fprintf(fs.mem, "%.17g %.17g %lld %lld %.17g\n", sum->act_ratio, sum->grad_ratio, sum->nonfinite, sum->subnormal,
+            sum->test_acc);
     for (int k = 0; k < fs.n; k++) fprintf(fs.mem, "%s\n", fs.lines[k]);
     s = fclose(fs.mem) != 0 ? vp_fail(err, VP_ERR_NOMEM, "out of memory") : VP_OK;
     if (!s) s = vp_frag_put(j, r, VP_PART_DONE, fs.buf, fs.len, err);
@@ -500,10 +501,18 @@ int vp_frag_load_done(vp_job *j, int r, char *why, size_t wlen)
     vp_err rerr;
     part_path(j, r, VP_PART_DONE, path, sizeof path);
     if (vp_read_file(path, 4096, &text, &len, &rerr)) return 0;
-    vp_run_sum s = { 1, 0, 0, 0, 0, NAN, NAN, NAN, NAN, NAN };
+    vp_run_sum s = { 1, 0, 0, 0, 0, NAN, NAN, NAN, NAN, NAN, NAN };
     int n = 0;
     int ok = sscanf(text, "%lf %lf %lld %lld%n", &s.act_ratio, &s.grad_ratio, &s.nonfinite, &s.subnormal, &n) == 4;
     const char *lines = ok ? strchr(text + n, '\n') : NULL;
+    if (lines) { /* the final test accuracy, on the same line (absent from markers before it was kept: NaN) */
+        char first[256];
+        size_t fl = (size_t)(lines - text) < sizeof first - 1 ? (size_t)(lines - text) : sizeof first - 1;
+        memcpy(first, text, fl);
+        first[fl] = '\0';
+        double acc;
+        if (sscanf(first + n, "%lf", &acc) == 1) s.test_acc = acc;
+    }
     if (!ok || !lines) snprintf(why, wlen, "its marker is damaged");
     const vp_variant *var = &j->e->variants[r / j->e->nseeds];
     ok = ok && lines && frag_ok(j, r, vp_csv_layout_get(VP_CSV_LAYERS)->part, var->L, lines + 1, why, wlen) &&

@@ -33,6 +33,7 @@ typedef struct {
     long long nonfinite, subnormal;
     double xi_grad, theory_chi1, theory_xi_c;
     double xi_c, theory_xi_grad; /* measured correlation depth scale; -1/ln chi_1 */
+    double test_acc;             /* a training run's final test accuracy (NaN: none; not a training run) */
 } vp_run_sum;
 
 typedef struct {

@@ -40,8 +40,9 @@ void vp_runner_print_summary(const vp_job *j)
     FILE *out = j->o->out;
     if (!out) return;
     double *a = malloc((size_t)e->nseeds * sizeof *a), *g = malloc((size_t)e->nseeds * sizeof *g);
+    double *acc = malloc((size_t)e->nseeds * sizeof *acc);
     int *width = calloc((size_t)e->nsweep + 1, sizeof *width);
-    if (!a || !g || !width) { free(a); free(g); free(width); return; }
+    if (!a || !g || !acc || !width) { free(a); free(g); free(acc); free(width); return; }
     /* Columns: the swept keys that differ, and the finished seeds when a variant has
      * fewer than all of them (an interrupted run). */
     for (int k = 0; k < e->nsweep; k++) {
@@ -70,10 +71,10 @@ void vp_runner_print_summary(const vp_job *j)
     fprintf(out, "%-4s %-*s %-*s", "var", wact, "activation", winit, "init");
     for (int k = 0; k < e->nsweep; k++)
         if (width[k]) fprintf(out, " %-*s", width[k], key_heading(e->sweep_keys[k]));
-    fprintf(out, " %12s %-11s %12s %-11s%s\n", "act ratio", "activations", "grad ratio", "gradients",
-            partial ? " seeds" : "");
+    fprintf(out, " %12s %-11s %12s %-11s%s%s\n", "act ratio", "activations", "grad ratio", "gradients",
+            e->train ? "  test acc" : "", partial ? " seeds" : "");
     for (int v = 0; v < e->nvariants; v++) {
-        int n = 0;
+        int n = 0, nacc = 0;
         long long nf = 0;
         for (int s = 0; s < e->nseeds; s++) {
             const vp_run_sum *rs = &j->sums[(size_t)v * (size_t)e->nseeds + (size_t)s];
@@ -82,6 +83,7 @@ void vp_runner_print_summary(const vp_job *j)
             g[n] = rs->grad_ratio;
             nf += rs->nonfinite;
             n++;
+            if (!isnan(rs->test_acc)) acc[nacc++] = rs->test_acc; /* NaN: diverged, or no test split */
         }
         if (!n) continue;
         char act[256], init[256];
@@ -93,11 +95,14 @@ void vp_runner_print_summary(const vp_job *j)
             if (width[k]) fprintf(out, " %-*s", width[k], e->sweep_values[(size_t)v * (size_t)e->nsweep + (size_t)k]);
         fprintf(out, " %12.4g %-11s %12.4g %-11s", isnan(ma) ? NAN : ma, verdict(ma, nf), isnan(mg) ? NAN : mg,
                 verdict(mg, nf));
+        if (e->train && nacc) fprintf(out, " %9.4f", vp_median(acc, (size_t)nacc));
+        else if (e->train) fprintf(out, " %9s", "-");
         if (partial) fprintf(out, " %d of %d", n, e->nseeds);
         fputc('\n', out);
     }
     free(a);
     free(g);
+    free(acc);
     free(width);
     if (partial)
         fprintf(out, "(ratios: Var[z^L]/Var[z^1] and Var[dL/dz^1]/Var[dL/dz^L], median over each variant's finished "
@@ -105,6 +110,9 @@ void vp_runner_print_summary(const vp_job *j)
     else
         fprintf(out, "(ratios: Var[z^L]/Var[z^1] and Var[dL/dz^1]/Var[dL/dz^L], median over %d seed%s; "
                      "stable = within a factor %g)\n", e->nseeds, e->nseeds == 1 ? "" : "s", VP_STABLE_BAND);
+    if (e->train)
+        fprintf(out, "(test acc: the test accuracy after training, median over the seeds that did not diverge; "
+                     "- when none has one; per epoch in " VP_FILE_EVAL ")\n");
     /* Ratios of nets with a readout of another width span the hidden stack only. */
     for (int v = 0; v < e->nvariants; v++) {
         int first, last;

@@ -183,6 +183,7 @@ typedef struct {
     vp_histogram *hist;                /* L * VP_HIST_QUANTITIES, post only */
     double last_print, t0;
     long long done;                    /* examples trained on */
+    double test_acc;                   /* test accuracy of the last evaluation (NaN: none) */
 } trun;
 
 static FILE *file_of(trun *tr, vp_csv_file f) { return tr->mem[f - VP_CSV_FIRST_TRAIN]; }
@@ -217,6 +218,7 @@ static vp_status evaluate(trun *tr, long epoch, vp_err *err)
         train_acc = (double)correct / (double)ne;
     }
     vp_csv_eval_row(file_of(tr, VP_CSV_EVAL), &tr->cr, epoch, test_loss, test_acc, train_acc);
+    tr->test_acc = test_acc;
     return VP_OK;
 }
 
@@ -362,8 +364,10 @@ static vp_status train_loop(trun *tr, vp_train_out *out, vp_err *err)
 vp_status vp_train_one(vp_job *j, int r, const vp_mlp *lsuv_net, vp_train_out *out, vp_err *err)
 {
     memset(out, 0, sizeof *out);
+    out->test_acc = NAN;
     trun tr;
     memset(&tr, 0, sizeof tr);
+    tr.test_acc = NAN;
     tr.j = j;
     tr.r = r;
     tr.v = r / j->e->nseeds;
@@ -379,6 +383,7 @@ vp_status vp_train_one(vp_job *j, int r, const vp_mlp *lsuv_net, vp_train_out *o
     if (!s) s = evaluate(&tr, 0, err);
     if (!s) s = probe(&tr, 0, err);
     if (!s) s = train_loop(&tr, out, err);
+    out->test_acc = out->diverged_step ? NAN : tr.test_acc; /* a diverged training has no final accuracy */
     for (int k = 0; k < VP_TRAIN_FILES; k++)
         if (tr.mem[k] && fclose(tr.mem[k]) != 0 && !s) s = vp_fail(err, VP_ERR_NOMEM, "out of memory");
     vp_trainer_free(tr.t);

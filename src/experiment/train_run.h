@@ -36,6 +36,7 @@ typedef struct {
     char *rows[VP_TRAIN_FILES];   /* owned (NULL: none) */
     size_t len[VP_TRAIN_FILES];
     long diverged_step;           /* 0: trained to the end; else the step whose loss was NaN/Inf */
+    double test_acc;              /* test accuracy at the last evaluation; NaN: no test split, or diverged */
 } vp_train_out;
 
 void vp_train_out_free(vp_train_out *o); /* NULL-safe; leaves *o empty */
