@@ -76,6 +76,7 @@ static vp_status read_rows(const ck_exper *e, const vp_table *t, vp_col xc, vp_c
 typedef struct {
     const ck_chart *chart;
     int logy;
+    int whole_x;           /* x counts epochs: tics at whole numbers */
     int *has;              /* per variant */
     size_t *panel_points;  /* per panel */
     double xlo, xhi, ylo, yhi;
@@ -124,6 +125,7 @@ static void curve_body(ck_gp *p, const ck_exper *e, const void *vctx)
         if (c->logy) ck_cmd(p, "set yrange [%.6g:%.6g]", c->ylo / 1.2, c->yhi * 1.2);
         else ck_cmd(p, "set yrange [-0.03:1.03]");
         if (c->logy && c->yhi < 10 * c->ylo) log_tics_within_a_decade(p, c->ylo / 1.2, c->yhi * 1.2);
+        if (c->whole_x && c->xhi - c->xlo <= 20) ck_cmd(p, "set xtics 1"); /* whole epochs: no 0.2, 0.4, ... */
         size_t curves[MAX_CURVES], total, k = ck_panel_curves(e, (int)a, c->has, curves, &total);
         const char *sep = "";
         ck_reset(&b);
@@ -276,7 +278,7 @@ static vp_status render_train(ck_exper *e, const ck_chart *ch, ck_body_fn body, 
 static vp_status draw_curves(ck_exper *e, const ck_chart *ch, vp_csv_file f, vp_col xc, vp_col yc, int logy,
                              const char *xlabel, const char *ylabel, vp_err *err)
 {
-    curve_ctx c = { .chart = ch, .logy = logy, .has = calloc(e->nvar + 1, sizeof(int)),
+    curve_ctx c = { .chart = ch, .logy = logy, .whole_x = xc == VP_COL_EPOCH, .has = calloc(e->nvar + 1, sizeof(int)),
                     .panel_points = calloc(e->nact + 1, sizeof(size_t)), .xlo = INFINITY, .xhi = -INFINITY,
                     .ylo = INFINITY, .yhi = -INFINITY, .band = e->nseeds > 1, .xlabel = xlabel, .ylabel = ylabel };
     trow *r = NULL;
