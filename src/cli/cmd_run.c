@@ -37,10 +37,9 @@ vp_status vp_cli_draw_charts(const char *results, const char *plots, int quiet, 
     }
     vp_status s = VP_OK;
     vp_folder_lock lock = VP_FOLDER_LOCK_INIT;
-    const vp_claim claim = PLOTS_CLAIM;
     if (plots) snprintf(pdir, sizeof pdir, "%s", plots);
     else s = vp_charts_default_dir(results, pdir, sizeof pdir, err);
-    if (!s && !vp_folder_same(results_lock, pdir)) s = vp_folder_claim(pdir, &claim, &lock, err);
+    if (!s && !vp_folder_same(results_lock, pdir)) s = vp_folder_claim(pdir, &PLOTS_CLAIM, &lock, err);
     if (!s) s = vp_charts_draw_stop(results, pdir, stop, err);
     vp_folder_release(&lock);
     if (s == VP_ERR_INTERRUPTED)

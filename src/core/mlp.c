@@ -125,6 +125,14 @@ static size_t ew_row_strips(const vp_mlp *m, size_t B, size_t n)
     return (B + EW_ROWS - 1) / EW_ROWS;
 }
 
+/* fn(arg, c) for every strip c of `strips`: on the pool when there are several, else
+ * strip 0 (the whole rows) in the calling thread, with no hand-off. */
+static void ew_run(const vp_mlp *m, size_t strips, void (*fn)(void *arg, int c), void *arg)
+{
+    if (strips > 1) vp_pool_run(m->pool, (int)strips, fn, arg);
+    else fn(arg, 0);
+}
+
 /* Columns [*j0, *j0 + *cols) of strip c of `strips` over n units. */
 static void ew_strip(size_t n, size_t strips, int c, size_t *j0, size_t *cols)
 {

@@ -506,12 +506,9 @@ int vp_frag_load_done(vp_job *j, int r, char *why, size_t wlen)
     int ok = sscanf(text, "%lf %lf %lld %lld%n", &s.act_ratio, &s.grad_ratio, &s.nonfinite, &s.subnormal, &n) == 4;
     const char *lines = ok ? strchr(text + n, '\n') : NULL;
     if (lines) { /* the final test accuracy, on the same line (absent from markers before it was kept: NaN) */
-        char first[256];
-        size_t fl = (size_t)(lines - text) < sizeof first - 1 ? (size_t)(lines - text) : sizeof first - 1;
-        memcpy(first, text, fl);
-        first[fl] = '\0';
-        double acc;
-        if (sscanf(first + n, "%lf", &acc) == 1) s.test_acc = acc;
+        char *end;
+        double acc = strtod(text + n, &end);
+        if (end > text + n && end <= lines) s.test_acc = acc; /* not a number of the next line */
     }
     if (!ok || !lines) snprintf(why, wlen, "its marker is damaged");
     const vp_variant *var = &j->e->variants[r / j->e->nseeds];

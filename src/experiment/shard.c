@@ -11,6 +11,7 @@
 #include <cjson/cJSON.h>
 
 #include "base/fsutil.h"
+#include "base/hash.h"
 #include "base/param.h"
 #include "experiment/share.h"
 #include "results/results.h"
@@ -166,9 +167,7 @@ void vp_shard_free(vp_shard *sh)
 
 unsigned long long vp_shard_hash(const char *text, size_t len)
 {
-    unsigned long long h = 0xcbf29ce484222325ULL;
-    for (size_t i = 0; i < len; i++) h = (h ^ (unsigned char)text[i]) * 0x100000001b3ULL;
-    return h;
+    return (unsigned long long)vp_fnv_bytes(VP_FNV_OFFSET, text, len);
 }
 
 vp_status vp_shard_seal(const vp_experiment *e, const vp_shard *sh, const char *out_dir, vp_err *err)

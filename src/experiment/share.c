@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/hash.h"
+
 int vp_share_params(const vp_variant *var)
 {
     return !vp_init_get(var->winit.kind)->data_dependent;
@@ -23,34 +25,30 @@ static int same_params(const vp_experiment *e, int ra, int rb)
     return vp_init_same(&a->winit, &b->winit) && vp_init_same(&a->binit, &b->binit);
 }
 
-/* FNV-1a over 64-bit words: equal parameters give equal keys (the converse is
- * checked with same_params). Runs that never share get their run index mixed in. */
-static uint64_t fnv(uint64_t h, uint64_t v)
-{
-    for (int i = 0; i < 8; i++) h = (h ^ ((v >> (8 * i)) & 0xff)) * 0x100000001b3ULL;
-    return h;
-}
+/* Keys are FNV-1a over 64-bit words (base/hash.h): equal parameters give equal keys
+ * (the converse is checked with same_params). Runs that never share get their run
+ * index mixed in. */
 static uint64_t init_key(uint64_t h, const vp_init *in)
 {
-    h = fnv(h, (uint64_t)in->kind);
+    h = vp_fnv_u64(h, (uint64_t)in->kind);
     for (int i = 0; i < vp_init_get(in->kind)->nparams; i++) {
         double p = in->p[i] == 0 ? 0.0 : in->p[i]; /* -0 == 0 */
         uint64_t bits;
         memcpy(&bits, &p, sizeof bits);
-        h = fnv(h, bits);
+        h = vp_fnv_u64(h, bits);
     }
     return h;
 }
 static uint64_t params_key(const vp_experiment *e, int r)
 {
     const vp_variant *v = &e->variants[r / e->nseeds];
-    uint64_t h = fnv(0xcbf29ce484222325ULL, e->seeds[r % e->nseeds]);
-    if (!vp_share_params(v)) return fnv(h, ~(uint64_t)r);
-    h = fnv(h, (uint64_t)v->L);
-    h = fnv(h, (uint64_t)v->batch);
-    h = fnv(h, (uint64_t)v->prec);
-    h = fnv(h, (uint64_t)vp_act_zwidth(vp_act_get(v->act.kind), 1));
-    for (int l = 0; l <= v->L; l++) h = fnv(h, (uint64_t)v->widths[l]);
+    uint64_t h = vp_fnv_u64(VP_FNV_OFFSET, e->seeds[r % e->nseeds]);
+    if (!vp_share_params(v)) return vp_fnv_u64(h, ~(uint64_t)r);
+    h = vp_fnv_u64(h, (uint64_t)v->L);
+    h = vp_fnv_u64(h, (uint64_t)v->batch);
+    h = vp_fnv_u64(h, (uint64_t)v->prec);
+    h = vp_fnv_u64(h, (uint64_t)vp_act_zwidth(vp_act_get(v->act.kind), 1));
+    for (int l = 0; l <= v->L; l++) h = vp_fnv_u64(h, (uint64_t)v->widths[l]);
     return init_key(init_key(h, &v->winit), &v->binit);
 }
 

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/hash.h"
 #include "base/param.h"
 #include "experiment/net_config.h"
 #include "experiment/train_config.h"
@@ -258,6 +259,16 @@ static char *resolved_json(const vp_experiment *e, const vp_variant *base, const
 /* The swept keys of the (object) sweep: checked, copied into e->sweep_keys, and each
  * key's values listed in vals[k][0 .. sizes[k]) (so that variant v finds its value in
  * constant time); *nvar gets the number of variants, within VP_MAX_VARIANTS. */
+/* The value index of each swept key for variant v: variants are the cartesian product in
+ * row-major order, so v is a mixed-radix number, the last key fastest. */
+static void value_indices(long long v, int nsweep, const int *sizes, int *idx)
+{
+    for (int k = nsweep - 1; k >= 0; k--) {
+        idx[k] = (int)(v % sizes[k]);
+        v /= sizes[k];
+    }
+}
+
 /* ---- a value listed twice ----
  * Two variants whose swept values have the same labels are one variant run twice
  * (labels tell every value apart: provenance/sweep_labels_tell_every_value_apart), so
@@ -289,11 +300,11 @@ static vp_status no_identical_variants(vp_cfg_ctx *c, const vp_experiment *e, co
     hashed *hv = malloc((size_t)n * sizeof *hv);
     if (!hv) return vp_fail(c->err, VP_ERR_NOMEM, "out of memory");
     for (long long v = 0; v < n; v++) {
-        uint64_t h = 1469598103934665603ull; /* FNV-1a over the labels, 0x1f between them */
+        uint64_t h = VP_FNV_OFFSET; /* over the labels, 0x1f between them */
         for (int k = 0; k < e->nsweep; k++) {
-            for (const unsigned char *t = (const unsigned char *)e->sweep_values[v * e->nsweep + k]; *t; t++)
-                h = (h ^ *t) * 1099511628211ull;
-            h = (h ^ 0x1f) * 1099511628211ull;
+            const char *lab = e->sweep_values[v * e->nsweep + k];
+            h = vp_fnv_bytes(h, lab, strlen(lab));
+            h = vp_fnv_bytes(h, "\x1f", 1);
         }
         hv[v] = (hashed){ h, v };
     }
@@ -306,10 +317,8 @@ static vp_status no_identical_variants(vp_cfg_ctx *c, const vp_experiment *e, co
     if (b < 0) return VP_OK;
     int ia[VP_SWEEP_MAX_KEYS] = { 0 }, ib[VP_SWEEP_MAX_KEYS] = { 0 }, k = 0;
     const char *const *lab = (const char *const *)e->sweep_values + b * e->nsweep; /* variant b's labels */
-    for (int q = e->nsweep - 1; q >= 0; q--) { /* mixed radix, last key fastest */
-        ia[q] = (int)(a % sizes[q]), a /= sizes[q];
-        ib[q] = (int)(b % sizes[q]), b /= sizes[q];
-    }
+    value_indices(a, e->nsweep, sizes, ia);
+    value_indices(b, e->nsweep, sizes, ib);
     while (k + 1 < e->nsweep && ia[k] == ib[k]) k++; /* a != b: some key differs */
     char p[700];
     snprintf(p, sizeof p, "sweep[\"%s\"][%d]", e->sweep_keys[k], ib[k]);
@@ -401,8 +410,7 @@ vp_status vp_sweep_expand(vp_cfg_ctx *c, const cJSON *root, const vp_variant *ba
     c->keys = e->sweep_keys;
     c->idx = idx;
     for (long long v = 0; v < nvar; v++) {
-        long long rest = v; /* mixed radix, last key fastest */
-        for (int k = e->nsweep - 1; k >= 0; k--) { idx[k] = (int)(rest % sizes[k]); rest /= sizes[k]; }
+        value_indices(v, e->nsweep, sizes, idx);
         tree = cJSON_Duplicate(bare, 1);
         if (!tree) { s = vp_fail(err, VP_ERR_NOMEM, "out of memory"); goto end; }
         for (int k = 0; k < e->nsweep; k++)
