@@ -493,7 +493,8 @@ Test(folder, an_interrupted_run_never_publishes_fewer_runs_than_the_folder_holds
 }
 
 /* Before: --resume trusted every fragment with a .sum marker: an emptied, truncated or
- * altered fragment gave missing or ragged rows, with exit 0. */
+ * altered fragment gave missing or ragged rows, with exit 0. (A run's fragments are now
+ * in its marker's file, after the marker; the same three kinds of damage there.) */
 Test(folder, resume_checks_each_fragment_and_redoes_damaged_runs, .timeout = 120)
 {
     char cfg[300], full[300], res[300], p[400], *o, *e;
@@ -504,20 +505,28 @@ Test(folder, resume_checks_each_fragment_and_redoes_damaged_runs, .timeout = 120
     free(o); free(e);
     interrupted_long(cfg, res);
 
-    snprintf(p, sizeof p, "%s/.parts/run-0000000.layers", res); /* emptied */
-    cr_assert_eq(truncate(p, 0), 0);
-    snprintf(p, sizeof p, "%s/.parts/run-0000001.layers", res); /* cut mid-row */
+    /* each run's file: its marker, a blank line, then its fragments (layers, ..., runs) */
+    snprintf(p, sizeof p, "%s/.parts/run-0000000.sum", res); /* the fragments gone, the marker kept */
+    char *r0 = vt_slurp_must(p, NULL), *blank = strstr(r0, "\n\n");
+    cr_assert(blank);
+    cr_assert_eq(truncate(p, (off_t)(blank + 2 - r0)), 0);
+    free(r0);
+    snprintf(p, sizeof p, "%s/.parts/run-0000001.sum", res); /* cut mid-row */
     struct stat st;
     cr_assert_eq(stat(p, &st), 0);
-    cr_assert_eq(truncate(p, st.st_size / 2), 0);
-    snprintf(p, sizeof p, "%s/.parts/run-0000002.runs", res); /* one byte changed, same length */
-    char *r2 = vt_slurp_must(p, NULL);
-    char *digit = strpbrk(r2 + 10, "123456789");
+    cr_assert_eq(truncate(p, st.st_size - 7), 0);
+    snprintf(p, sizeof p, "%s/.parts/run-0000002.sum", res); /* one byte of runs.csv's row changed, same length */
+    size_t n2;
+    char *r2 = vt_slurp_must(p, &n2);
+    cr_assert(n2 > 2 && r2[n2 - 1] == '\n');
+    char *row = r2 + n2 - 2;
+    while (row > r2 && row[-1] != '\n') row--; /* the last line: the run's runs.csv row */
+    char *digit = strpbrk(row + 10, "123456789");
     cr_assert(digit);
     *digit = *digit == '9' ? '8' : (char)(*digit + 1);
     FILE *f = fopen(p, "w");
     cr_assert(f);
-    fputs(r2, f);
+    fwrite(r2, 1, n2, f);
     fclose(f);
     free(r2);
 

@@ -259,7 +259,7 @@ Test(shard, a_damaged_fragment_fails_the_merge)
     make_shards("c", SWEEP_CFG, 2);
     char parts[400], cmd[800];
     snprintf(parts, sizeof parts, "%s/c-2/.parts", dir);
-    snprintf(cmd, sizeof cmd, "f=$(ls '%s'/*.layers | head -1); printf 'x' >> \"$f\"", parts);
+    snprintf(cmd, sizeof cmd, "f=$(ls '%s'/*.sum | head -1); printf 'x' >> \"$f\"", parts);
     cr_assert_eq(system(cmd), 0);
     char *err = NULL;
     int rc = vt_run(dir, NULL, &err, "merge '%s/c-1' '%s/c-2' -o '%s/out' --no-plot", dir, dir, dir);

@@ -51,12 +51,16 @@ void vp_frag_csv_run(const vp_experiment *e, int r, char *act, char *init, size_
     cr->prec = e->variants[v].prec;
 }
 
-/* A run's fragments as they are made: each is formatted in memory (mem), then written
- * atomically (not fsynced: see vp_frag_put), and described by one line of the .sum marker. */
+/* A run's fragments as they are made: each is formatted in memory (mem), kept in
+ * body, and described by one line of the marker; vp_frag_write then writes the run's
+ * one file: the marker, a blank line, the fragments' bytes in the lines' order. */
 typedef struct {
     FILE *mem;
     char *buf;
     size_t len;
+    FILE *body_mem;               /* the fragments, one after another */
+    char *body;
+    size_t body_len;
     char lines[VP_CSV_COUNT][96]; /* "<part> <rows> <bytes> <crc32>" */
     int n;
 } frag_set;
@@ -91,33 +95,111 @@ vp_status vp_frag_put(const vp_job *j, int r, const char *ext, const char *buf, 
     part_path(j, r, ext, path, sizeof path);
     vp_status s = vp_afile_open(&f, path, err);
     if (s) return s;
-    /* Renamed into place complete, but not fsynced (an fsync cost ~1 ms a fragment
-     * here, 3 per run: as much as the products of a 30-layer width-128 run): a crash
-     * of the process leaves whole files; a crash of the machine may lose the bytes or
-     * names of the last runs' fragments or markers, which --resume finds out (every
-     * fragment is checked against the bytes, rows and CRC-32 its marker records, and a
-     * marker that is missing or damaged makes its run run again). The assembled
-     * tables are synced when they are published. */
+    /* Renamed into place complete, but not fsynced (an fsync cost ~1 ms a file here: as
+     * much as the products of a 30-layer width-128 run): a crash of the process leaves
+     * whole files; a crash of the machine may lose the bytes or names of the last runs'
+     * files, which --resume finds out (every fragment is checked against the bytes, rows
+     * and CRC-32 its marker records, and a run whose file is missing or damaged runs
+     * again). The assembled tables are synced when they are published. */
     f.no_sync = 1;
     fwrite(buf, 1, len, f.fp);
     return vp_afile_commit(&f, err);
 }
 
-/* Write the fragment formatted since frag_begin as run r's `ext` fragment. */
-static vp_status frag_end(const vp_job *j, int r, const char *ext, frag_set *fs, vp_err *err)
+/* Add the fragment formatted since frag_begin to the run's file as its `ext` part. */
+static vp_status frag_end(const char *ext, frag_set *fs, vp_err *err)
 {
     int bad = fclose(fs->mem) != 0;
     fs->mem = NULL;
     vp_status s = bad ? vp_fail(err, VP_ERR_NOMEM, "out of memory") : VP_OK;
-    if (!s) s = vp_frag_put(j, r, ext, fs->buf, fs->len, err);
     if (!s) {
         long rows;
         unsigned long crc;
         frag_sums(fs->buf, fs->len, &rows, &crc);
         snprintf(fs->lines[fs->n++], sizeof fs->lines[0], "%s %ld %zu %08lx", ext, rows, fs->len, crc);
+        if (fwrite(fs->buf, 1, fs->len, fs->body_mem) != fs->len) s = vp_fail(err, VP_ERR_NOMEM, "out of memory");
     }
     free(fs->buf);
     fs->buf = NULL;
+    return s;
+}
+
+/* The fragments of vp_frag_write, each begun and ended; the marker and the file. */
+static vp_status frag_rows(const vp_job *j, int r, const vp_variant *var, const vp_layer_stats *st,
+                           const vp_block_stats *bst, const double *tpre, const double *tgrad, const double *tchi,
+                           const double *tcorr, const vp_histogram *hist, const double *sv, const double *sq_len,
+                           const vp_train_out *tout, const vp_run_sum *sum, double seconds, frag_set *fs,
+                           vp_err *err)
+{
+    const vp_experiment *e = j->e;
+    char act[256], init[256];
+    vp_csv_run cr;
+    vp_frag_csv_run(e, r, act, init, sizeof act, &cr);
+    vp_status s;
+
+    if ((s = frag_begin(fs, err))) return s;
+    if (bst) vp_csv_block_rows(fs->mem, &cr, var->L, bst, var->net->ls, var->net->in, j->theory, tpre, tgrad, tchi, tcorr);
+    else vp_csv_layers_rows(fs->mem, &cr, var->L, st, j->theory, tpre, tgrad, tchi, tcorr);
+    if ((s = frag_end(vp_csv_layout_get(VP_CSV_LAYERS)->part, fs, err))) return s;
+
+    if (hist) {
+        if ((s = frag_begin(fs, err))) return s;
+        for (int l = 1; l <= var->L; l++)
+            for (int q = 0; q < VP_HIST_QUANTITIES; q++) {
+                const vp_histogram *h = &hist[(size_t)(l - 1) * VP_HIST_QUANTITIES + (size_t)q];
+                if (h->density) vp_csv_hist_rows(fs->mem, &cr, l, vp_hist_quantity_word((vp_hist_quantity)q), h);
+            }
+        if ((s = frag_end(vp_csv_layout_get(VP_CSV_HIST)->part, fs, err))) return s;
+    }
+
+    if (sv) {
+        if ((s = frag_begin(fs, err))) return s;
+        int n = var->widths[0] < var->widths[var->L] ? var->widths[0] : var->widths[var->L];
+        vp_csv_jacobian_rows(fs->mem, &cr, n, sv);
+        if ((s = frag_end(vp_csv_layout_get(VP_CSV_JACOBIAN)->part, fs, err))) return s;
+    }
+
+    if (sq_len) {
+        if ((s = frag_begin(fs, err))) return s;
+        vp_csv_lengths_rows(fs->mem, &cr, var->batch, var->L, sq_len);
+        if ((s = frag_end(vp_csv_layout_get(VP_CSV_LENGTHS)->part, fs, err))) return s;
+    }
+
+    for (int k = 0; tout && k < VP_TRAIN_FILES; k++) { /* training rows, formatted by train_run.c */
+        if ((s = frag_begin(fs, err))) return s;
+        fwrite(tout->rows[k], 1, tout->len[k], fs->mem);
+        if ((s = frag_end(vp_csv_layout_get((vp_csv_file)(VP_CSV_FIRST_TRAIN + k))->part, fs, err))) return s;
+    }
+
+    vp_csv_summary cs = { var->L, var->batch, sum->act_ratio, sum->grad_ratio,
+                          vp_verdict_word(vp_verdict_classify(sum->act_ratio, sum->nonfinite)),
+                          vp_verdict_word(vp_verdict_classify(sum->grad_ratio, sum->nonfinite)),
+                          sum->nonfinite, sum->subnormal, sum->xi_grad, sum->theory_chi1, sum->theory_xi_c,
+                          seconds, tout && tout->diverged_step ? VP_STATUS_DIVERGED : VP_STATUS_OK, sum->xi_c,
+                          sum->theory_xi_grad, tout ? tout->diverged_step : 0 };
+    if ((s = frag_begin(fs, err))) return s;
+    vp_csv_runs_row(fs->mem, &cr, j->theory | (e->train ? VP_CSV_WITH_TRAIN : 0), &cs);
+    if ((s = frag_end(vp_csv_layout_get(VP_CSV_RUNS)->part, fs, err))) return s;
+
+    /* The run's file: the marker (the summary line, then one line per fragment saying
+     * its rows, bytes and CRC-32), a blank line, the fragments. One file a run, written
+     * atomically: its presence means the run is complete (creating a file cost ~0.3 ms
+     * here, and a run of 30 layers of 128x128 takes ~5 ms), and --resume checks every
+     * fragment against its line, so it still finds out if a crash of the machine lost
+     * bytes (neither the file nor the folder is synced for each run: that would cost
+     * more than the check). */
+    if ((s = frag_begin(fs, err))) return s;
+    fprintf(fs->mem, "%.17g %.17g %lld %lld %.17g\n", sum->act_ratio, sum->grad_ratio, sum->nonfinite, sum->subnormal,
+            sum->test_acc);
+    for (int k = 0; k < fs->n; k++) fprintf(fs->mem, "%s\n", fs->lines[k]);
+    fputc('\n', fs->mem);
+    int bad = fclose(fs->body_mem) != 0;
+    fs->body_mem = NULL;
+    if (!bad) bad = fwrite(fs->body, 1, fs->body_len, fs->mem) != fs->body_len;
+    bad |= fclose(fs->mem) != 0;
+    fs->mem = NULL;
+    s = bad ? vp_fail(err, VP_ERR_NOMEM, "out of memory") : VP_OK;
+    if (!s) s = vp_frag_put(j, r, VP_PART_DONE, fs->buf, fs->len, err);
     return s;
 }
 
@@ -127,105 +209,105 @@ vp_status vp_frag_write(const vp_job *j, int r, const vp_variant *var, const vp_
                         const double *sv, const double *sq_len, const vp_train_out *tout,
                         const vp_run_sum *sum, double seconds, vp_err *err)
 {
-    const vp_experiment *e = j->e;
-    char act[256], init[256];
-    vp_csv_run cr;
-    vp_frag_csv_run(e, r, act, init, sizeof act, &cr);
     frag_set fs = { .n = 0 };
-    vp_status s;
-
-    if ((s = frag_begin(&fs, err))) return s;
-    if (bst) vp_csv_block_rows(fs.mem, &cr, var->L, bst, var->net->ls, var->net->in, j->theory, tpre, tgrad, tchi, tcorr);
-    else vp_csv_layers_rows(fs.mem, &cr, var->L, st, j->theory, tpre, tgrad, tchi, tcorr);
-    if ((s = frag_end(j, r, vp_csv_layout_get(VP_CSV_LAYERS)->part, &fs, err))) return s;
-
-    if (hist) {
-        if ((s = frag_begin(&fs, err))) return s;
-        for (int l = 1; l <= var->L; l++)
-            for (int q = 0; q < VP_HIST_QUANTITIES; q++) {
-                const vp_histogram *h = &hist[(size_t)(l - 1) * VP_HIST_QUANTITIES + (size_t)q];
-                if (h->density) vp_csv_hist_rows(fs.mem, &cr, l, vp_hist_quantity_word((vp_hist_quantity)q), h);
-            }
-        if ((s = frag_end(j, r, vp_csv_layout_get(VP_CSV_HIST)->part, &fs, err))) return s;
-    }
-
-    if (sv) {
-        if ((s = frag_begin(&fs, err))) return s;
-        int n = var->widths[0] < var->widths[var->L] ? var->widths[0] : var->widths[var->L];
-        vp_csv_jacobian_rows(fs.mem, &cr, n, sv);
-        if ((s = frag_end(j, r, vp_csv_layout_get(VP_CSV_JACOBIAN)->part, &fs, err))) return s;
-    }
-
-    if (sq_len) {
-        if ((s = frag_begin(&fs, err))) return s;
-        vp_csv_lengths_rows(fs.mem, &cr, var->batch, var->L, sq_len);
-        if ((s = frag_end(j, r, vp_csv_layout_get(VP_CSV_LENGTHS)->part, &fs, err))) return s;
-    }
-
-    for (int k = 0; tout && k < VP_TRAIN_FILES; k++) { /* training rows, formatted by train_run.c */
-        if ((s = frag_begin(&fs, err))) return s;
-        fwrite(tout->rows[k], 1, tout->len[k], fs.mem);
-        if ((s = frag_end(j, r, vp_csv_layout_get((vp_csv_file)(VP_CSV_FIRST_TRAIN + k))->part, &fs, err))) return s;
-    }
-
-    vp_csv_summary cs = { var->L, var->batch, sum->act_ratio, sum->grad_ratio,
-                          vp_verdict_word(vp_verdict_classify(sum->act_ratio, sum->nonfinite)),
-                          vp_verdict_word(vp_verdict_classify(sum->grad_ratio, sum->nonfinite)),
-                          sum->nonfinite, sum->subnormal, sum->xi_grad, sum->theory_chi1, sum->theory_xi_c,
-                          seconds, tout && tout->diverged_step ? VP_STATUS_DIVERGED : VP_STATUS_OK, sum->xi_c,
-                          sum->theory_xi_grad, tout ? tout->diverged_step : 0 };
-    if ((s = frag_begin(&fs, err))) return s;
-    vp_csv_runs_row(fs.mem, &cr, j->theory | (e->train ? VP_CSV_WITH_TRAIN : 0), &cs);
-    if ((s = frag_end(j, r, vp_csv_layout_get(VP_CSV_RUNS)->part, &fs, err))) return s;
-
-    /* The .sum marker is written last, after the fragments are in place: its presence
-     * means the run is complete, and its lines say what each fragment holds, so
-     * --resume still finds out if a crash of the machine lost a fragment's name or
-     * bytes (neither the fragments nor the folder are synced for each run: that would
-     * cost more than the check). */
-    if ((s = frag_begin(&fs, err))) return s;
-    fprintf(fs.mem, "%.17g %.17g %lld %lld %.17g\n", sum->act_ratio, sum->grad_ratio, sum->nonfinite, sum->subnormal,
-            sum->test_acc);
-    for (int k = 0; k < fs.n; k++) fprintf(fs.mem, "%s\n", fs.lines[k]);
-    s = fclose(fs.mem) != 0 ? vp_fail(err, VP_ERR_NOMEM, "out of memory") : VP_OK;
-    if (!s) s = vp_frag_put(j, r, VP_PART_DONE, fs.buf, fs.len, err);
+    fs.body_mem = open_memstream(&fs.body, &fs.body_len);
+    if (!fs.body_mem) return vp_fail(err, VP_ERR_NOMEM, "out of memory");
+    vp_status s = frag_rows(j, r, var, st, bst, tpre, tgrad, tchi, tcorr, hist, sv, sq_len, tout, sum, seconds, &fs, err);
+    if (fs.mem) fclose(fs.mem);
+    if (fs.body_mem) fclose(fs.body_mem);
     free(fs.buf);
+    free(fs.body);
     return s;
 }
 
-/* ---- assembly ---- */
-static vp_status append_file(FILE *out, const char *path, vp_err *err)
+/* ---- a run's file ---- */
+
+/* The parts of a run's file (vp_frag_write): its summary line, and per fragment its
+ * part name, the rows, bytes and CRC-32 the marker records, and where its bytes are. */
+typedef struct {
+    const char *summary;          /* the first line (not terminated: up to '\n') */
+    int n;
+    struct {
+        char ext[32];
+        long rows;
+        size_t bytes;
+        unsigned long crc;
+        const char *data;
+    } part[VP_CSV_COUNT];
+} run_file;
+
+/* Split the file's bytes; 0 and a reason in why when they are not a run's file. */
+static int run_file_parse(const char *buf, size_t len, const char *name, run_file *rf, char *why, size_t wlen)
 {
-    FILE *in = fopen(path, "rb");
-    if (!in) return vp_fail(err, VP_ERR_IO, "cannot read %s: %s", path, strerror(errno));
-    char buf[1 << 16];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, in)) > 0) fwrite(buf, 1, n, out);
-    int bad = ferror(in);
-    fclose(in);
-    return bad ? vp_fail(err, VP_ERR_IO, "cannot read %s", path) : VP_OK;
+    const char *end = buf + len, *nl = memchr(buf, '\n', len);
+    rf->summary = buf;
+    rf->n = 0;
+    if (!nl) {
+        snprintf(why, wlen, "%s is damaged: no marker", name);
+        return 0;
+    }
+    size_t off_data = 0;
+    for (const char *line = nl + 1;;) {
+        const char *eol = line < end ? memchr(line, '\n', (size_t)(end - line)) : NULL;
+        if (!eol) {
+            snprintf(why, wlen, "%s is damaged: its marker has no end", name);
+            return 0;
+        }
+        if (eol == line) { /* the blank line: the fragments follow */
+            const char *data = eol + 1;
+            if ((size_t)(end - data) != off_data) {
+                snprintf(why, wlen, "%s holds %zu bytes of fragments, its marker says %zu", name,
+                         (size_t)(end - data), off_data);
+                return 0;
+            }
+            for (int k = 0; k < rf->n; k++) {
+                rf->part[k].data = data;
+                data += rf->part[k].bytes;
+            }
+            return 1;
+        }
+        char line_buf[128];
+        size_t ll = (size_t)(eol - line);
+        int k = rf->n;
+        if (k == VP_CSV_COUNT || ll >= sizeof line_buf) {
+            snprintf(why, wlen, "%s is damaged: its marker has an unknown line", name);
+            return 0;
+        }
+        memcpy(line_buf, line, ll);
+        line_buf[ll] = '\0';
+        int used = 0;
+        if (sscanf(line_buf, "%31s %ld %zu %lx%n", rf->part[k].ext, &rf->part[k].rows, &rf->part[k].bytes,
+                   &rf->part[k].crc, &used) != 4 || used != (int)ll || rf->part[k].rows < 0 ||
+            rf->part[k].bytes > (size_t)(end - buf)) {
+            snprintf(why, wlen, "%s is damaged: its marker has an unknown line", name);
+            return 0;
+        }
+        off_data += rf->part[k].bytes;
+        rf->n++;
+        line = eol + 1;
+    }
 }
 
-/* .parts/<file> = header + the fragment of every complete run, in run order (staged:
- * vp_frag_publish moves it into the results folder). */
-static vp_status assemble(const vp_job *j, vp_csv_file file, vp_err *err)
+/* The fragment `ext` of a parsed run file, or NULL. */
+static const char *run_file_part(const run_file *rf, const char *ext, size_t *bytes, int *k)
 {
-    const vp_csv_layout *lay = vp_csv_layout_get(file);
-    const char *ext = lay->part;
-    char path[4200], frag[4200];
-    vp_status s = vp_path_join(path, sizeof path, j->parts, lay->file, err);
-    if (s) return s;
-    vp_afile f;
-    if ((s = vp_afile_open(&f, path, err))) return s;
-    vp_csv_header(f.fp, file, j->theory | (j->e->train ? VP_CSV_WITH_TRAIN : 0) | (j->e->variants[0].net ? VP_CSV_WITH_BLOCKS : 0),
-                  j->e->nsweep, j->e->sweep_keys);
-    for (int r = 0; r < vp_experiment_runs(j->e) && !s; r++) {
-        if (!j->sums[r].done) continue;
-        part_path(j, r, ext, frag, sizeof frag);
-        s = append_file(f.fp, frag, err);
-    }
-    if (s) { vp_afile_abort(&f); return s; }
-    return vp_afile_commit(&f, err);
+    for (int i = 0; i < rf->n; i++)
+        if (strcmp(rf->part[i].ext, ext) == 0) {
+            *bytes = rf->part[i].bytes;
+            *k = i;
+            return rf->part[i].data;
+        }
+    return NULL;
+}
+
+/* ---- assembly ---- */
+
+/* Read run r's file whole; VP_ERR_IO when it cannot be read. */
+static vp_status read_run_file(const vp_job *j, int r, char **buf, size_t *len, vp_err *err)
+{
+    char path[4200];
+    part_path(j, r, VP_PART_DONE, path, sizeof path);
+    return vp_read_file(path, (size_t)1 << 40, buf, len, err);
 }
 
 static int any_hist(const vp_experiment *e)
@@ -249,14 +331,51 @@ static int any_lengths(const vp_experiment *e)
     return 0;
 }
 
+/* .parts/<file> for each CSV the experiment writes = its header + that fragment of
+ * every complete run, in run order (staged: vp_frag_publish moves them into the
+ * results folder). Each run's file is read once. */
 vp_status vp_frag_assemble(const vp_job *j, vp_err *err)
 {
-    vp_status s = assemble(j, VP_CSV_LAYERS, err);
-    if (!s) s = assemble(j, VP_CSV_RUNS, err);
-    if (!s && any_hist(j->e)) s = assemble(j, VP_CSV_HIST, err);
-    if (!s && any_jacobian(j->e)) s = assemble(j, VP_CSV_JACOBIAN, err);
-    if (!s && any_lengths(j->e)) s = assemble(j, VP_CSV_LENGTHS, err);
-    for (int f = VP_CSV_FIRST_TRAIN; !s && j->e->train && f < VP_CSV_COUNT; f++) s = assemble(j, (vp_csv_file)f, err);
+    const vp_experiment *e = j->e;
+    int want[VP_CSV_COUNT] = { 0 };
+    want[VP_CSV_LAYERS] = want[VP_CSV_RUNS] = 1;
+    want[VP_CSV_HIST] = any_hist(e);
+    want[VP_CSV_JACOBIAN] = any_jacobian(e);
+    want[VP_CSV_LENGTHS] = any_lengths(e);
+    for (int f = VP_CSV_FIRST_TRAIN; f < VP_CSV_COUNT; f++) want[f] = e->train;
+    vp_afile out[VP_CSV_COUNT];
+    memset(out, 0, sizeof out);
+    vp_status s = VP_OK;
+    int flags = j->theory | (e->train ? VP_CSV_WITH_TRAIN : 0) | (e->variants[0].net ? VP_CSV_WITH_BLOCKS : 0);
+    for (int f = 0; f < VP_CSV_COUNT && !s; f++) {
+        char path[4200];
+        if (!want[f]) continue;
+        if ((s = vp_path_join(path, sizeof path, j->parts, vp_csv_layout_get((vp_csv_file)f)->file, err)) ||
+            (s = vp_afile_open(&out[f], path, err)))
+            break;
+        vp_csv_header(out[f].fp, (vp_csv_file)f, flags, e->nsweep, e->sweep_keys);
+    }
+    for (int r = 0; r < vp_experiment_runs(e) && !s; r++) {
+        if (!j->sums[r].done) continue;
+        char *buf = NULL, name[128], why[512];
+        size_t len = 0;
+        run_file rf;
+        if ((s = read_run_file(j, r, &buf, &len, err))) break;
+        part_name(r, VP_PART_DONE, name, sizeof name);
+        if (!run_file_parse(buf, len, name, &rf, why, sizeof why)) s = vp_fail(err, VP_ERR_DATA, "%s", why);
+        for (int f = 0; f < VP_CSV_COUNT && !s; f++) {
+            size_t bytes;
+            int k;
+            const char *data = want[f] ? run_file_part(&rf, vp_csv_layout_get((vp_csv_file)f)->part, &bytes, &k) : NULL;
+            if (data) fwrite(data, 1, bytes, out[f].fp);
+        }
+        free(buf);
+    }
+    for (int f = 0; f < VP_CSV_COUNT; f++) {
+        if (!want[f]) continue;
+        if (s) vp_afile_abort(&out[f]);
+        else s = vp_afile_commit(&out[f], err);
+    }
     return s;
 }
 
@@ -453,42 +572,25 @@ vp_status vp_frag_publish(const vp_job *j, long *kept, vp_err *err)
 
 /* ---- resume ---- */
 
-/* Check run r's fragment `ext` against its marker line (lines: the marker's lines
- * after the first); rows < 0: any row count. 0 and a reason in why when it fails. */
-static int frag_ok(const vp_job *j, int r, const char *ext, long rows, const char *lines, char *why, size_t wlen)
+/* Check the fragment `ext` of a parsed run file against its marker line; rows < 0:
+ * any row count. 0 and a reason in why when it fails. */
+static int frag_ok(const run_file *rf, const char *name, const char *ext, long rows, char *why, size_t wlen)
 {
-    char path[4200], name[128], want[64];
-    part_path(j, r, ext, path, sizeof path);
-    part_name(r, ext, name, sizeof name);
-    snprintf(want, sizeof want, "%s ", ext);
-    const char *line = lines;
-    while (line && strncmp(line, want, strlen(want)) != 0) {
-        line = strchr(line, '\n');
-        if (line) line++;
-    }
-    long mrows;
-    size_t mbytes;
-    unsigned long mcrc;
-    if (!line || sscanf(line + strlen(want), "%ld %zu %lx", &mrows, &mbytes, &mcrc) != 3) {
-        snprintf(why, wlen, "its marker does not describe %s", name);
-        return 0;
-    }
-    char *buf = NULL;
-    size_t len = 0;
-    vp_err rerr;
-    if (vp_read_file(path, mbytes, &buf, &len, &rerr)) {
-        snprintf(why, wlen, "%s is missing or longer than its marker says", name);
+    size_t bytes;
+    int k;
+    const char *data = run_file_part(rf, ext, &bytes, &k);
+    if (!data) {
+        snprintf(why, wlen, "%s has no %s fragment", name, ext);
         return 0;
     }
     long frows;
     unsigned long crc;
-    frag_sums(buf, len, &frows, &crc);
-    free(buf);
-    if (len != mbytes || frows != mrows || crc != mcrc)
-        snprintf(why, wlen, "%s holds %zu bytes in %ld rows (checksum %08lx), its marker says %zu bytes in %ld rows "
-                 "(%08lx)", name, len, frows, crc, mbytes, mrows, mcrc);
+    frag_sums(data, bytes, &frows, &crc);
+    if (frows != rf->part[k].rows || crc != rf->part[k].crc)
+        snprintf(why, wlen, "%s: its %s fragment holds %zu bytes in %ld rows (checksum %08lx), its marker says %ld rows "
+                 "(%08lx)", name, ext, bytes, frows, crc, rf->part[k].rows, rf->part[k].crc);
     else if (rows >= 0 && frows != rows)
-        snprintf(why, wlen, "%s holds %ld rows, the run has %ld", name, frows, rows);
+        snprintf(why, wlen, "%s: its %s fragment holds %ld rows, the run has %ld", name, ext, frows, rows);
     else
         return 1;
     return 0;
@@ -496,28 +598,41 @@ static int frag_ok(const vp_job *j, int r, const char *ext, long rows, const cha
 
 int vp_frag_load_done(vp_job *j, int r, char *why, size_t wlen)
 {
-    char path[4200], *text = NULL;
+    char path[4200], name[128], *text = NULL;
     size_t len;
     vp_err rerr;
     part_path(j, r, VP_PART_DONE, path, sizeof path);
-    if (vp_read_file(path, 4096, &text, &len, &rerr)) return 0;
+    part_name(r, VP_PART_DONE, name, sizeof name);
+    if (read_run_file(j, r, &text, &len, &rerr)) return 0;
     vp_run_sum s = { 1, 0, 0, 0, 0, NAN, NAN, NAN, NAN, NAN, NAN };
+    run_file rf;
+    int ok = run_file_parse(text, len, name, &rf, why, wlen);
     int n = 0;
-    int ok = sscanf(text, "%lf %lf %lld %lld%n", &s.act_ratio, &s.grad_ratio, &s.nonfinite, &s.subnormal, &n) == 4;
-    const char *lines = ok ? strchr(text + n, '\n') : NULL;
-    if (lines) { /* the final test accuracy, on the same line (absent from markers before it was kept: NaN) */
-        char *end;
-        double acc = strtod(text + n, &end);
-        if (end > text + n && end <= lines) s.test_acc = acc; /* not a number of the next line */
+    if (ok) {
+        /* the summary line, parsed in a copy (the file's bytes are not terminated) */
+        char line[512];
+        size_t ll = (size_t)((const char *)memchr(text, '\n', len) - text);
+        ok = ll < sizeof line;
+        if (ok) {
+            memcpy(line, text, ll);
+            line[ll] = '\0';
+            ok = sscanf(line, "%lf %lf %lld %lld%n", &s.act_ratio, &s.grad_ratio, &s.nonfinite, &s.subnormal, &n) == 4;
+        }
+        if (ok) { /* the final test accuracy (absent from markers before it was kept: NaN) */
+            char *end;
+            double acc = strtod(line + n, &end);
+            if (end > line + n) s.test_acc = acc;
+        }
+        if (!ok) snprintf(why, wlen, "%s is damaged: its summary line", name);
     }
-    if (!ok || !lines) snprintf(why, wlen, "its marker is damaged");
     const vp_variant *var = &j->e->variants[r / j->e->nseeds];
-    ok = ok && lines && frag_ok(j, r, vp_csv_layout_get(VP_CSV_LAYERS)->part, var->L, lines + 1, why, wlen) &&
-         frag_ok(j, r, vp_csv_layout_get(VP_CSV_RUNS)->part, 1, lines + 1, why, wlen) &&
-         (!var->hist_bins || frag_ok(j, r, vp_csv_layout_get(VP_CSV_HIST)->part, -1, lines + 1, why, wlen)) &&
-         (!var->jacobian || frag_ok(j, r, vp_csv_layout_get(VP_CSV_JACOBIAN)->part, -1, lines + 1, why, wlen));
+    ok = ok && frag_ok(&rf, name, vp_csv_layout_get(VP_CSV_LAYERS)->part, var->L, why, wlen) &&
+         frag_ok(&rf, name, vp_csv_layout_get(VP_CSV_RUNS)->part, 1, why, wlen) &&
+         (!var->hist_bins || frag_ok(&rf, name, vp_csv_layout_get(VP_CSV_HIST)->part, -1, why, wlen)) &&
+         (!var->jacobian || frag_ok(&rf, name, vp_csv_layout_get(VP_CSV_JACOBIAN)->part, -1, why, wlen)) &&
+         (!var->lengths || frag_ok(&rf, name, vp_csv_layout_get(VP_CSV_LENGTHS)->part, -1, why, wlen));
     for (int f = VP_CSV_FIRST_TRAIN; ok && var->train.on && f < VP_CSV_COUNT; f++) /* training runs */
-        ok = frag_ok(j, r, vp_csv_layout_get((vp_csv_file)f)->part, -1, lines + 1, why, wlen);
+        ok = frag_ok(&rf, name, vp_csv_layout_get((vp_csv_file)f)->part, -1, why, wlen);
     free(text);
     if (!ok) {
         unlink(path); /* the run is done again */

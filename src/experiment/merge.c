@@ -174,23 +174,17 @@ static vp_status link_or_copy(const char *src, const char *dst, int *found, vp_e
     return s;
 }
 
-/* Run r's fragments from shard folder dir into j's .parts, its marker last. */
+/* Run r's file (its marker and fragments) from shard folder dir into j's .parts. */
 static vp_status import_run(const vp_job *j, const char *dir, int r, vp_err *err)
 {
-    const char *parts[VP_CSV_COUNT + 1];
-    for (int f = 0; f < VP_CSV_COUNT; f++) parts[f] = vp_csv_layout_get((vp_csv_file)f)->part;
-    parts[VP_CSV_COUNT] = VP_PART_DONE;
-    for (int p = 0; p <= VP_CSV_COUNT; p++) {
-        char name[128], src[4200], dst[4200], sp[4200];
-        int found;
-        snprintf(name, sizeof name, VP_PART_FORMAT, r, parts[p]);
-        vp_status s = vp_path_join(sp, sizeof sp, dir, VP_DIR_PARTS, err);
-        if (!s) s = vp_path_join(src, sizeof src, sp, name, err);
-        if (!s) s = vp_path_join(dst, sizeof dst, j->parts, name, err);
-        if (!s) s = link_or_copy(src, dst, &found, err);
-        if (s) return s;
-    }
-    return VP_OK;
+    char name[128], src[4200], dst[4200], sp[4200];
+    int found;
+    snprintf(name, sizeof name, VP_PART_FORMAT, r, VP_PART_DONE);
+    vp_status s = vp_path_join(sp, sizeof sp, dir, VP_DIR_PARTS, err);
+    if (!s) s = vp_path_join(src, sizeof src, sp, name, err);
+    if (!s) s = vp_path_join(dst, sizeof dst, j->parts, name, err);
+    if (!s) s = link_or_copy(src, dst, &found, err);
+    return s;
 }
 
 vp_status vp_merge_write(const vp_merge *m, const vp_experiment *e, const vp_runner_opts *o, vp_runner_result *res,

@@ -45,8 +45,11 @@
  * the critical line, config.json last), NULL-terminated. */
 const char *const *vp_results_files(void);
 #define VP_DIR_PARTS ".parts"                /* run fragments while a run is in progress */
-/* A fragment: VP_DIR_PARTS "/" VP_PART_FORMAT with the run index and a part name
- * (a CSV's vp_csv_layout.part, or VP_PART_DONE, written last: the run is complete). */
+/* A finished run's file: VP_DIR_PARTS "/" VP_PART_FORMAT with the run index and
+ * VP_PART_DONE (experiment/fragments.h: its marker and the run's fragment of each CSV,
+ * named by vp_csv_layout.part). Earlier builds wrote one file per part, the part's name
+ * in place of VP_PART_DONE: those names are still cleared with .parts, and --resume
+ * redoes their runs. */
 #define VP_PART_FORMAT "run-%07d.%s"
 #define VP_PART_DONE "sum"
 
