@@ -1,7 +1,8 @@
-/* vp_init_weight_first: the first k entries of a weight, drawn alone, are the same
- * bits as the first k of the whole draw, for every weight initializer whose entries
+/* vp_init_weight_range: entries [start, start + k) of a weight, drawn alone, are the
+ * same bits as those of the whole draw, for every weight initializer whose entries
  * are independent (so `varprop init --count 1` of a 20000 x 20000 weight draws one
- * value, not 400 million); sparse and orthogonal say they need the whole matrix. */
+ * value, not 400 million, and a network draws its weights in chunks that stay in
+ * cache); sparse and orthogonal say they need the whole matrix. */
 #include <criterion/criterion.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,10 +13,13 @@
 #include "experiment/spec.h"
 #include "harness.h"
 
-Test(init_first, prefix_equals_the_whole_draw_for_every_entrywise_row)
+Test(init_first, any_range_equals_the_whole_draw_for_every_entrywise_row)
 {
     const size_t fo = 29, fi = 31, n = fo * fi;
     const size_t ks[] = { 0, 1, 7, 31, 32, 500, n };
+    /* even and odd starts (the lane-parallel generators take even ones), one past a
+     * 16-entry block, the last entry, and past the end */
+    const size_t starts[] = { 0, 1, 2, 17, 64, 333, n - 1, n, n + 5 };
     double *whole = malloc(n * sizeof *whole), *part = malloc(n * sizeof *part);
     cr_assert(whole && part);
     int entrywise = 0, whole_only = 0;
@@ -30,19 +34,24 @@ Test(init_first, prefix_equals_the_whole_draw_for_every_entrywise_row)
             cr_assert_eq(vp_spec_resolve_gains(&in, &relu, &err), VP_OK, "%s: %s", info->name, err.msg);
             vp_rng rng = vp_rng_make(11, 3, VP_RNG_WEIGHT);
             cr_assert_eq(vp_init_weight(&in, fo, fi, &rng, whole, &err), VP_OK, "%s: %s", info->name, err.msg);
-            for (size_t j = 0; j < sizeof ks / sizeof *ks; j++) {
-                int done = -1;
-                memset(part, 0xff, n * sizeof *part);
-                cr_assert_eq(vp_init_weight_first(&in, fo, fi, ks[j], &rng, part, &done, &err), VP_OK, "%s", err.msg);
-                if (!done) { whole_only += j == 0 && !single; continue; }
-                entrywise += j == 0 && !single;
-                cr_assert_eq(memcmp(part, whole, ks[j] * sizeof *part), 0, "%s: first %zu differ", info->name, ks[j]);
-                if (ks[j] < n) { /* nothing past k is written */
-                    unsigned char ff[sizeof(double)];
-                    memset(ff, 0xff, sizeof ff);
-                    cr_assert_eq(memcmp(&part[ks[j]], ff, sizeof ff), 0, "%s wrote past k = %zu", info->name, ks[j]);
+            for (size_t j = 0; j < sizeof ks / sizeof *ks; j++)
+                for (size_t t = 0; t < sizeof starts / sizeof *starts; t++) {
+                    size_t st = starts[t], want = st >= n ? 0 : (ks[j] < n - st ? ks[j] : n - st);
+                    int done = -1;
+                    memset(part, 0xff, n * sizeof *part);
+                    cr_assert_eq(vp_init_weight_range(&in, fo, fi, st, ks[j], &rng, part, &done, &err), VP_OK, "%s",
+                                 err.msg);
+                    if (!done) { whole_only += j == 0 && t == 0 && !single; continue; }
+                    entrywise += j == 0 && t == 0 && !single;
+                    cr_assert_eq(memcmp(part, whole + (st < n ? st : n), want * sizeof *part), 0,
+                                 "%s: [%zu, %zu + %zu) differ", info->name, st, st, ks[j]);
+                    if (want < n) { /* nothing past the range (clipped to the weight) is written */
+                        unsigned char ff[sizeof(double)];
+                        memset(ff, 0xff, sizeof ff);
+                        cr_assert_eq(memcmp(&part[want], ff, sizeof ff), 0, "%s wrote past [%zu, %zu + %zu)",
+                                     info->name, st, st, ks[j]);
+                    }
                 }
-            }
         }
     }
     cr_assert_eq(whole_only, 2, "sparse and orthogonal need the whole matrix (got %d)", whole_only);

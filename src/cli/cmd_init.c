@@ -72,7 +72,7 @@ int vp_cmd_init(int argc, char **argv)
      * whole matrix. */
     double *W = malloc((K ? K : 1) * sizeof *W);
     int done = 0;
-    vp_status s = W ? vp_init_weight_first(&in, (size_t)fan_out, (size_t)fan_in, K, &rng, W, &done, &err) : VP_ERR_NOMEM;
+    vp_status s = W ? vp_init_weight_range(&in, (size_t)fan_out, (size_t)fan_in, 0, K, &rng, W, &done, &err) : VP_ERR_NOMEM;
     if (!s && !done) { /* the whole matrix (and, for orthogonal, a QR of it) */
         free(W);
         W = NULL;

@@ -308,8 +308,8 @@ vp_status vp_init_weight(const vp_init *in, size_t fan_out, size_t fan_in, const
     return vp_dist_draw(&d, in->single, fan_out, fan_in, 0, rng, W, err);
 }
 
-vp_status vp_init_weight_first(const vp_init *in, size_t fan_out, size_t fan_in, size_t k, const vp_rng *rng,
-                               double *W, int *done, vp_err *err)
+vp_status vp_init_weight_range(const vp_init *in, size_t fan_out, size_t fan_in, size_t start, size_t k,
+                               const vp_rng *rng, double *W, int *done, vp_err *err)
 {
     const vp_init_info *info = vp_init_get(in->kind);
     *done = 0;
@@ -320,7 +320,7 @@ vp_status vp_init_weight_first(const vp_init *in, size_t fan_out, size_t fan_in,
     info->dist(in, fan_out, fan_in, 0, &d);
     if (!vp_dist_entrywise(&d)) return VP_OK;
     *done = 1;
-    return vp_dist_draw_first(&d, fan_out, fan_in, 0, k, rng, W, err);
+    return vp_dist_draw_range(&d, fan_out, fan_in, 0, start, k, rng, W, err);
 }
 
 vp_status vp_init_bias(const vp_init *in, size_t fan_out, size_t fan_in, const vp_rng *rng,

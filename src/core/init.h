@@ -107,12 +107,13 @@ void vp_init_label(const vp_init *in, char *buf, size_t len);
 /* Draw a weight [fan_out, fan_in] (row-major). Not for data-dependent inits. */
 vp_status vp_init_weight(const vp_init *in, size_t fan_out, size_t fan_in, const vp_rng *rng,
                          double *W, vp_err *err);
-/* The first k entries (row-major) of vp_init_weight's draw, the same bits, drawing
- * nothing else, where the initializer's entries are independent of one another
- * (returns 1 in *done); for sparse and orthogonal, whose entries depend on a column
- * or the whole matrix, nothing is drawn and *done is 0 (draw the whole weight). */
-vp_status vp_init_weight_first(const vp_init *in, size_t fan_out, size_t fan_in, size_t k, const vp_rng *rng,
-                               double *W, int *done, vp_err *err);
+/* Entries [start, start + k) (row-major, clipped to the weight) of vp_init_weight's
+ * draw, the same bits, drawing nothing else, where the initializer's entries are
+ * independent of one another (returns 1 in *done); for sparse and orthogonal, whose
+ * entries depend on a column or the whole matrix, nothing is drawn and *done is 0
+ * (draw the whole weight). */
+vp_status vp_init_weight_range(const vp_init *in, size_t fan_out, size_t fan_in, size_t start, size_t k,
+                               const vp_rng *rng, double *W, int *done, vp_err *err);
 /* Draw a bias of length fan_out for a layer with fan_in inputs. */
 vp_status vp_init_bias(const vp_init *in, size_t fan_out, size_t fan_in, const vp_rng *rng,
                        double *b, vp_err *err);

@@ -126,7 +126,7 @@ void vp_dist_orthogonal(vp_init_dist *d, double gain, size_t fan_out, size_t fan
  * more than 30% of the mass, redraw N(0,1) until inside; otherwise propose
  * U(lo, hi) and accept with probability exp(-x^2/2) / exp(-mode^2/2). Attempt k of
  * element i uses element i of stream k, so the result does not depend on thread count. */
-static vp_status trunc_std_normal(const vp_rng *rng, size_t n, double lo, double hi, double *out,
+static vp_status trunc_std_normal(const vp_rng *rng, size_t start, size_t n, double lo, double hi, double *out,
                                   vp_err *err)
 {
     if (!(lo < hi)) return vp_fail(err, VP_ERR_CONFIG, "truncation bounds must satisfy a < b");
@@ -135,7 +135,7 @@ static vp_status trunc_std_normal(const vp_rng *rng, size_t n, double lo, double
     const uint32_t max_draws = 1u << 20;
     /* Attempt 0 of every element in one pass (element i of normal stream 0, made a
      * block at a time); only the rejected elements go on to streams 1, 2, ... */
-    if (mass > 0.3) vp_rng_normal_fill(rng, 0, out, n);
+    if (mass > 0.3) vp_rng_normal_range(rng, 0, start, n, out);
     for (size_t i = 0; i < n; i++) {
         if (mass > 0.3 && out[i] >= lo && out[i] <= hi) continue;
         uint32_t k = mass > 0.3 ? 1 : 0;
@@ -145,11 +145,11 @@ static vp_status trunc_std_normal(const vp_rng *rng, size_t n, double lo, double
                                "truncated normal: no accepted draw in %u tries (interval [%g, %g] "
                                "standard deviations holds too little mass)", max_draws, lo, hi);
             if (mass > 0.3) {
-                double z = vp_rng_normal_at(rng, i, k); /* element i of normal stream k */
+                double z = vp_rng_normal_at(rng, start + i, k); /* element start + i of normal stream k */
                 if (z >= lo && z <= hi) { out[i] = z; break; }
             } else {
                 double u[2];
-                vp_rng_uniform2(rng, i, k, u);
+                vp_rng_uniform2(rng, start + i, k, u);
                 double x = lo + (hi - lo) * u[0];
                 if (log(u[1]) <= -0.5 * (x * x - mode * mode)) { out[i] = x; break; }
             }
@@ -190,11 +190,12 @@ void vp_dist_normal_map(const vp_init_dist *d, const double *z, size_t n, double
     for (size_t i = 0; i < n; i++) out[i] = d->loc + d->scale * z[i];
 }
 
-/* Entries [0, n) of the draw: every entrywise shape writes entry i from (rng, i)
- * alone (rng.h: element i of a stream; trunc: attempt k of element i), so n may stop
- * short of the whole weight. */
-static vp_status draw_n(const vp_init_dist *d, int single, size_t fo, size_t fi, size_t n,
-                        const vp_rng *rng, double *out, vp_err *err)
+/* Entries [start, start + n) of an entrywise shape's draw of a matrix with fi
+ * columns: each writes entry i from (rng, i) alone (rng.h: element i of a stream;
+ * trunc: attempt k of element i), so any range of a weight can be drawn by itself with
+ * the bits of the whole draw. */
+static vp_status draw_range(const vp_init_dist *d, size_t fi, size_t start, size_t n, const vp_rng *rng,
+                            double *out, vp_err *err)
 {
     vp_status s = VP_OK;
     switch (d->shape) {
@@ -202,27 +203,49 @@ static vp_status draw_n(const vp_init_dist *d, int single, size_t fo, size_t fi,
         for (size_t i = 0; i < n; i++) out[i] = d->loc;
         return VP_OK;
     case VP_SHAPE_UNIFORM:
-        vp_rng_uniform_fill(rng, 0, out, n);
+        vp_rng_uniform_range(rng, 0, start, n, out);
         for (size_t i = 0; i < n; i++) out[i] = d->lo + (d->hi - d->lo) * out[i];
         return VP_OK;
     case VP_SHAPE_NORMAL:
-    case VP_SHAPE_SPARSE:
-        vp_rng_normal_fill(rng, 0, out, n);
+        vp_rng_normal_range(rng, 0, start, n, out);
         vp_dist_normal_map(d, out, n, out);
-        return d->shape == VP_SHAPE_SPARSE ? sparsify(rng, fo, fi, sparse_zeros(d->frac, fo), out, err) : VP_OK;
+        return VP_OK;
     case VP_SHAPE_TRUNC:
-        s = trunc_std_normal(rng, n, d->lo, d->hi, out, err);
+        s = trunc_std_normal(rng, start, n, d->lo, d->hi, out, err);
         for (size_t i = 0; !s && i < n; i++) out[i] = d->loc + d->scale * out[i];
         return s;
     case VP_SHAPE_TRUNC2:
-        s = trunc_std_normal(rng, n, -2.0, 2.0, out, err);
+        s = trunc_std_normal(rng, start, n, -2.0, 2.0, out, err);
         for (size_t i = 0; !s && i < n; i++) out[i] *= d->scale / TRUNC2_STD;
         return s;
     case VP_SHAPE_EYE:
-        for (size_t i = 0; i < n; i++) out[i] = (i / fi == i % fi) ? d->scale : 0.0;
+        for (size_t i = 0; i < n; i++) out[i] = ((start + i) / fi == (start + i) % fi) ? d->scale : 0.0;
         return VP_OK;
+    case VP_SHAPE_SPARSE:
+    case VP_SHAPE_ORTHOGONAL:
+        break;
+    }
+    return vp_fail(err, VP_ERR_USAGE, "this initializer draws the whole matrix at once");
+}
+
+/* Entries [0, n) of the draw (n: the whole weight or bias). */
+static vp_status draw_n(const vp_init_dist *d, int single, size_t fo, size_t fi, size_t n,
+                        const vp_rng *rng, double *out, vp_err *err)
+{
+    switch (d->shape) {
+    case VP_SHAPE_SPARSE:
+        vp_rng_normal_fill(rng, 0, out, n);
+        vp_dist_normal_map(d, out, n, out);
+        return sparsify(rng, fo, fi, sparse_zeros(d->frac, fo), out, err);
     case VP_SHAPE_ORTHOGONAL:
         return vp_init_orthogonal(fo, fi, d->scale, single, rng, out, err);
+    case VP_SHAPE_CONST:
+    case VP_SHAPE_UNIFORM:
+    case VP_SHAPE_NORMAL:
+    case VP_SHAPE_TRUNC:
+    case VP_SHAPE_TRUNC2:
+    case VP_SHAPE_EYE:
+        return draw_range(d, fi, 0, n, rng, out, err);
     }
     return vp_fail(err, VP_ERR_CONFIG, "internal: unknown initializer shape %d", (int)d->shape);
 }
@@ -233,12 +256,13 @@ vp_status vp_dist_draw(const vp_init_dist *d, int single, size_t fo, size_t fi, 
     return draw_n(d, single, fo, fi, is_bias ? fo : fo * fi, rng, out, err);
 }
 
-vp_status vp_dist_draw_first(const vp_init_dist *d, size_t fo, size_t fi, int is_bias, size_t k,
+vp_status vp_dist_draw_range(const vp_init_dist *d, size_t fo, size_t fi, int is_bias, size_t start, size_t k,
                              const vp_rng *rng, double *out, vp_err *err)
 {
     if (!vp_dist_entrywise(d)) return vp_fail(err, VP_ERR_USAGE, "this initializer draws the whole matrix at once");
     size_t n = is_bias ? fo : fo * fi;
-    return draw_n(d, 0, fo, fi, k < n ? k : n, rng, out, err);
+    if (start >= n) return VP_OK;
+    return draw_range(d, fi, start, k < n - start ? k : n - start, rng, out, err);
 }
 
 int vp_dist_support(const vp_init_dist *d, double *lo, double *hi)

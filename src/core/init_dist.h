@@ -93,10 +93,11 @@ vp_status vp_dist_draw(const vp_init_dist *d, int single, size_t fan_out, size_t
  * depend on their column or on the whole matrix). */
 int vp_dist_entrywise(const vp_init_dist *d);
 
-/* The first k entries (row-major) of what vp_dist_draw would write, the same bits,
- * without drawing the rest; VP_ERR_USAGE for a shape that is not entrywise. */
-vp_status vp_dist_draw_first(const vp_init_dist *d, size_t fan_out, size_t fan_in, int is_bias, size_t k,
-                             const vp_rng *rng, double *out, vp_err *err);
+/* Entries [start, start + k) (row-major; clipped to the draw) of what vp_dist_draw
+ * would write, the same bits, without drawing the rest; VP_ERR_USAGE for a shape that
+ * is not entrywise. */
+vp_status vp_dist_draw_range(const vp_init_dist *d, size_t fan_out, size_t fan_in, int is_bias, size_t start,
+                             size_t k, const vp_rng *rng, double *out, vp_err *err);
 
 /* [lo, hi] of one entry; 1 if bounded, else 0 with -inf, +inf. */
 int vp_dist_support(const vp_init_dist *d, double *lo, double *hi);

@@ -380,19 +380,43 @@ static void store(const vp_mlp *m, void *blk, size_t off, const double *src, siz
 
 static void scale_weight(vp_mlp *m, int l, double s);
 
+/* Entries per chunk of an entrywise weight draw (16 KiB of doubles: in L1). */
+#define DRAW_CHUNK 2048
+
+/* W^l's draw (stream rw) stored into W at woff[l] in the net's precision, with tmp
+ * (wmax doubles) as scratch. An entrywise initializer without the unit-draw cache is
+ * drawn DRAW_CHUNK entries at a time (vp_init_weight_range: entry i depends only on
+ * the stream and i), so its doubles stay in L1 and W is written once, instead of a
+ * pass of 8 bytes an entry out to memory and back (a sixth of a 1024-wide layer's
+ * draw); the others, and the cache, draw the whole matrix into tmp. Same bits. */
+static vp_status draw_store(vp_mlp *m, const vp_init *winit, int l, const vp_rng *rw, double *tmp, vp_err *err)
+{
+    size_t fo = (size_t)m->zw[l], fi = (size_t)m->w[l - 1], n = fo * fi; /* fan_out of W: z's width */
+    vp_unit_draw *u = unit_slot(m, l, 0);
+    int done = 0, hit;
+    for (size_t start = 0; !u && start < n; start += DRAW_CHUNK) {
+        size_t k = n - start < DRAW_CHUNK ? n - start : DRAW_CHUNK;
+        vp_status s = vp_init_weight_range(winit, fo, fi, start, k, rw, tmp, &done, err);
+        if (s) return s;
+        if (!done) break;
+        store(m, m->W, m->woff[l] + start, tmp, k);
+    }
+    if (done) return VP_OK;
+    vp_status s = vp_init_draw_cached(winit, fo, fi, 0, rw, u, tmp, &hit, err);
+    if (!s) store(m, m->W, m->woff[l], tmp, n);
+    return s;
+}
+
 /* W^l drawn from its stream (seed, l, WEIGHT) with tmp as scratch, into W at woff[l]
  * (recompute mode: the one-layer buffer, which then holds layer l), then LSUV's
  * rescalings of layer l replayed in their order (recompute mode: the same roundings,
  * so the same bits as the stored weight LSUV rescaled in place). */
 static vp_status draw_weight(vp_mlp *m, const vp_init *winit, uint64_t seed, int l, double *tmp, vp_err *err)
 {
-    size_t fo = (size_t)m->zw[l], fi = (size_t)m->w[l - 1]; /* fan_out of W: z's width */
     vp_rng rw = vp_rng_make(seed, (uint32_t)l, VP_RNG_WEIGHT);
     m->wl = 0;
-    int hit;
-    vp_status s = vp_init_draw_cached(winit, fo, fi, 0, &rw, unit_slot(m, l, 0), tmp, &hit, err);
+    vp_status s = draw_store(m, winit, l, &rw, tmp, err);
     if (s) return s;
-    store(m, m->W, m->woff[l], tmp, fo * fi);
     for (size_t i = 0; i < m->nscales; i++)
         if (m->scales[i].l == l) scale_weight(m, l, m->scales[i].s);
     m->wl = l;
@@ -431,12 +455,9 @@ static void par_draw_worker(void *arg, int w)
     vp_mlp *m = d->m;
     double *tmp = d->tmp + (size_t)w * d->wmax;
     for (int l; (l = atomic_fetch_add_explicit(&d->next, 1, memory_order_relaxed) + 1) <= m->L;) {
-        size_t fo = (size_t)m->zw[l], fi = (size_t)m->w[l - 1];
         vp_rng rw = vp_rng_make(d->seed, (uint32_t)l, VP_RNG_WEIGHT);
         vp_err ignore;
-        int hit;
-        d->st[l] = vp_init_draw_cached(d->wi, fo, fi, 0, &rw, unit_slot(m, l, 0), tmp, &hit, &ignore);
-        if (!d->st[l]) store(m, m->W, m->woff[l], tmp, fo * fi);
+        d->st[l] = draw_store(m, d->wi, l, &rw, tmp, &ignore);
     }
 }
 

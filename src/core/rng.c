@@ -253,20 +253,31 @@ void vp_rng_normal2(const vp_rng *r, uint64_t index, uint32_t draw, double out[2
     vp_rng_normal_range(r, draw, 2 * index, 2, out);
 }
 
-void vp_rng_uniform_fill(const vp_rng *r, uint32_t draw, double *out, size_t n)
+void vp_rng_uniform_range(const vp_rng *r, uint32_t draw, uint64_t start, size_t n, double *out)
 {
-    double u[2];
-    size_t i = 0;
-    uint32_t w[4][LANES];
-    for (; i + 2 * LANES <= n; i += 2 * LANES) {
-        philox_lanes(r, i / 2, draw, w);
-        for (int l = 0; l < LANES; l++) {
-            out[i + 2 * (size_t)l] = u53(w[0][l], w[1][l]);
-            out[i + 2 * (size_t)l + 1] = u53(w[2][l], w[3][l]);
+    size_t t = 0;
+    /* whole blocks of 2*LANES elements through the lane-parallel Philox */
+    if (n >= 2 * LANES && (start & 1) == 0) {
+        uint32_t w[4][LANES];
+        for (; t + 2 * LANES <= n; t += 2 * LANES) {
+            philox_lanes(r, (start + t) >> 1, draw, w);
+            for (int l = 0; l < LANES; l++) {
+                out[t + 2 * (size_t)l] = u53(w[0][l], w[1][l]);
+                out[t + 2 * (size_t)l + 1] = u53(w[2][l], w[3][l]);
+            }
         }
     }
-    for (; i + 1 < n; i += 2) vp_rng_uniform2(r, i / 2, draw, out + i);
-    if (n % 2) { vp_rng_uniform2(r, (n - 1) / 2, draw, u); out[n - 1] = u[0]; }
+    while (t < n) {
+        uint64_t e = start + t;
+        double u[2];
+        vp_rng_uniform2(r, e >> 1, draw, u);
+        for (int h = (int)(e & 1); h < 2 && t < n; h++, t++) out[t] = u[h];
+    }
+}
+
+void vp_rng_uniform_fill(const vp_rng *r, uint32_t draw, double *out, size_t n)
+{
+    vp_rng_uniform_range(r, draw, 0, n, out);
 }
 
 void vp_rng_normal_fill(const vp_rng *r, uint32_t draw, double *out, size_t n)

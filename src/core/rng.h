@@ -49,6 +49,8 @@ void vp_rng_normal_range(const vp_rng *r, uint32_t draw, uint64_t start, size_t 
 
 /* Element i of a stream: U(0,1) resp. N(0,1); out[i] depends only on (r, i, draw). */
 void vp_rng_uniform_fill(const vp_rng *r, uint32_t draw, double *out, size_t n);
+/* Elements [start, start + n) of the uniform stream (r, draw). */
+void vp_rng_uniform_range(const vp_rng *r, uint32_t draw, uint64_t start, size_t n, double *out);
 void vp_rng_normal_fill(const vp_rng *r, uint32_t draw, double *out, size_t n);
 
 /* Philox4x32-10 of the 8 counters (index0 + i, draw), as used internally by the
