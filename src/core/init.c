@@ -334,36 +334,58 @@ vp_status vp_init_bias(const vp_init *in, size_t fan_out, size_t fan_in, const v
     return vp_dist_draw(&d, in->single, fan_out, fan_in, 1, rng, b, err);
 }
 
-vp_status vp_init_draw_cached(const vp_init *in, size_t fan_out, size_t fan_in, int is_bias, const vp_rng *rng,
-                              vp_unit_draw *u, double *out, int *hit, vp_err *err)
+/* The unit draw of a normal initializer: when `in` draws normal entries (checks passed)
+ * and u can hold its n standard normals, u->z holds those of rng (drawn now unless
+ * *hit), *d the distribution, *n the count; returns 1. Else 0, nothing drawn. */
+static int unit_z(const vp_init *in, size_t fan_out, size_t fan_in, int is_bias, const vp_rng *rng,
+                  vp_unit_draw *u, vp_init_dist *d, size_t *n, int *hit)
 {
     const vp_init_info *info = vp_init_get(in->kind);
     *hit = 0;
     int ok = is_bias ? info->bias_ok || info->sets_bias : info->weight_ok;
-    if (!u || !ok || ((in->auto_mask | in->critical_mask) && !in->auto_resolved)) /* their checks and messages */
-        return is_bias ? vp_init_bias(in, fan_out, fan_in, rng, out, err)
-                       : vp_init_weight(in, fan_out, fan_in, rng, out, err);
-    vp_init_dist d;
-    info->dist(in, fan_out, fan_in, is_bias, &d);
-    size_t n = is_bias ? fan_out : fan_out * fan_in;
-    if (d.shape != VP_SHAPE_NORMAL) return vp_dist_draw(&d, in->single, fan_out, fan_in, is_bias, rng, out, err);
-    if (u->valid && u->n == n && u->rng.seed == rng->seed && u->rng.layer == rng->layer &&
+    if (!u || !ok || ((in->auto_mask | in->critical_mask) && !in->auto_resolved)) return 0;
+    info->dist(in, fan_out, fan_in, is_bias, d);
+    *n = is_bias ? fan_out : fan_out * fan_in;
+    if (d->shape != VP_SHAPE_NORMAL) return 0;
+    if (u->valid && u->n == *n && u->rng.seed == rng->seed && u->rng.layer == rng->layer &&
         u->rng.purpose == rng->purpose) {
         *hit = 1;
-    } else {
-        if (u->cap < n) {
-            double *z = realloc(u->z, n * sizeof *z);
-            if (!z) return vp_dist_draw(&d, in->single, fan_out, fan_in, is_bias, rng, out, err); /* no cache */
-            u->z = z;
-            u->cap = n;
-        }
-        vp_rng_normal_fill(rng, 0, u->z, n); /* draw_n's draw for VP_SHAPE_NORMAL */
-        u->rng = *rng;
-        u->n = n;
-        u->valid = 1;
+        return 1;
     }
-    vp_dist_normal_map(&d, u->z, n, out);
-    return VP_OK;
+    if (u->cap < *n) {
+        double *z = realloc(u->z, *n * sizeof *z);
+        if (!z) return 0; /* no cache */
+        u->z = z;
+        u->cap = *n;
+    }
+    vp_rng_normal_fill(rng, 0, u->z, *n); /* draw_n's draw for VP_SHAPE_NORMAL */
+    u->rng = *rng;
+    u->n = *n;
+    u->valid = 1;
+    return 1;
+}
+
+vp_status vp_init_draw_cached(const vp_init *in, size_t fan_out, size_t fan_in, int is_bias, const vp_rng *rng,
+                              vp_unit_draw *u, double *out, int *hit, vp_err *err)
+{
+    vp_init_dist d;
+    size_t n;
+    if (unit_z(in, fan_out, fan_in, is_bias, rng, u, &d, &n, hit)) {
+        vp_dist_normal_map(&d, u->z, n, out);
+        return VP_OK;
+    }
+    /* their checks and messages, and the other shapes */
+    return is_bias ? vp_init_bias(in, fan_out, fan_in, rng, out, err) : vp_init_weight(in, fan_out, fan_in, rng, out, err);
+}
+
+int vp_init_draw_cached_f32(const vp_init *in, size_t fan_out, size_t fan_in, int is_bias, const vp_rng *rng,
+                            vp_unit_draw *u, float *out, int *hit)
+{
+    vp_init_dist d;
+    size_t n;
+    if (!unit_z(in, fan_out, fan_in, is_bias, rng, u, &d, &n, hit)) return 0;
+    vp_dist_normal_map_f32(&d, u->z, n, out);
+    return 1;
 }
 
 void vp_unit_draw_free(vp_unit_draw *u)

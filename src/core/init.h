@@ -136,6 +136,13 @@ typedef struct {
  * u first (u NULL, or no memory for it: no cache). *hit: 1 when z came from u. */
 vp_status vp_init_draw_cached(const vp_init *in, size_t fan_out, size_t fan_in, int is_bias, const vp_rng *rng,
                               vp_unit_draw *u, double *out, int *hit, vp_err *err);
+/* Its normal case written straight into float32 out: when the initializer is normal
+ * and u can hold (or holds) its draw, out gets loc + scale z rounded once to float --
+ * the bits of vp_init_draw_cached followed by a float store, without the double
+ * array -- and 1 is returned; else 0 and nothing is written (use vp_init_draw_cached,
+ * which also gives the error messages). */
+int vp_init_draw_cached_f32(const vp_init *in, size_t fan_out, size_t fan_in, int is_bias, const vp_rng *rng,
+                            vp_unit_draw *u, float *out, int *hit);
 void vp_unit_draw_free(vp_unit_draw *u);
 
 /* Exact mean and variance of one weight entry under `in` for this shape, from the

@@ -185,9 +185,17 @@ int vp_dist_entrywise(const vp_init_dist *d)
     return d->shape != VP_SHAPE_SPARSE && d->shape != VP_SHAPE_ORTHOGONAL;
 }
 
+/* The one formula of the normal shapes' entries. */
+static inline double normal_entry(const vp_init_dist *d, double z) { return d->loc + d->scale * z; }
+
 void vp_dist_normal_map(const vp_init_dist *d, const double *z, size_t n, double *out)
 {
-    for (size_t i = 0; i < n; i++) out[i] = d->loc + d->scale * z[i];
+    for (size_t i = 0; i < n; i++) out[i] = normal_entry(d, z[i]);
+}
+
+void vp_dist_normal_map_f32(const vp_init_dist *d, const double *z, size_t n, float *out)
+{
+    for (size_t i = 0; i < n; i++) out[i] = (float)normal_entry(d, z[i]);
 }
 
 /* Entries [start, start + n) of an entrywise shape's draw of a matrix with fi

@@ -83,6 +83,9 @@ void vp_dist_orthogonal(vp_init_dist *d, double gain, size_t fan_out, size_t fan
  * one formula of draw_n and of core/init's unit-draw cache (vp_init_draw_cached), so a
  * cached z gives the bits of a fresh draw. */
 void vp_dist_normal_map(const vp_init_dist *d, const double *z, size_t n, double *out);
+/* The same entries rounded once to float32 (the bits of vp_dist_normal_map, then a
+ * float store). */
+void vp_dist_normal_map_f32(const vp_init_dist *d, const double *z, size_t n, float *out);
 /* Draw fan_out x fan_in entries (a weight) or fan_out (is_bias) into out.
  * `single`: an orthogonal draw may run its QR in float32 (vp_init.single). */
 vp_status vp_dist_draw(const vp_init_dist *d, int single, size_t fan_out, size_t fan_in, int is_bias,

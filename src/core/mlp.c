@@ -388,12 +388,15 @@ static void scale_weight(vp_mlp *m, int l, double s);
  * drawn DRAW_CHUNK entries at a time (vp_init_weight_range: entry i depends only on
  * the stream and i), so its doubles stay in L1 and W is written once, instead of a
  * pass of 8 bytes an entry out to memory and back (a sixth of a 1024-wide layer's
- * draw); the others, and the cache, draw the whole matrix into tmp. Same bits. */
+ * draw); a float32 net's normal initializer with the cache is mapped from the cached
+ * normals straight into W; the others draw the whole matrix into tmp. Same bits. */
 static vp_status draw_store(vp_mlp *m, const vp_init *winit, int l, const vp_rng *rw, double *tmp, vp_err *err)
 {
     size_t fo = (size_t)m->zw[l], fi = (size_t)m->w[l - 1], n = fo * fi; /* fan_out of W: z's width */
     vp_unit_draw *u = unit_slot(m, l, 0);
     int done = 0, hit;
+    if (u && m->prec == VP_F32 && vp_init_draw_cached_f32(winit, fo, fi, 0, rw, u, (float *)m->W + m->woff[l], &hit))
+        return VP_OK; /* the cached unit draw mapped straight into W */
     for (size_t start = 0; !u && start < n; start += DRAW_CHUNK) {
         size_t k = n - start < DRAW_CHUNK ? n - start : DRAW_CHUNK;
         vp_status s = vp_init_weight_range(winit, fo, fi, start, k, rw, tmp, &done, err);
