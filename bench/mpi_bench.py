@@ -118,8 +118,8 @@ def measure():
               % (w, 1e3 * measured[(w, "run_s")], measured[(w, "msg")]))
     print("- rank 0's cost per run (tiny, mpirun -np 2: wall / runs): t0 = %.3f ms. An upper bound of its serial"
           % (1e3 * t0))
-    print("  part: with 2 ranks on 2 cores it includes both ranks' own work and the fragments' fsyncs (made by")
-    print("  rank 0's 4 writer threads, overlapped), so the E(64) below are lower bounds")
+    print("  part: with 2 ranks on 2 cores it includes both ranks' own work and rank 0's writing of every run's")
+    print("  file (created, written, renamed; not fsynced), so the E(64) below are lower bounds")
     print()
     print("### Projected efficiency at 64 nodes\n")
     print("Model (one rank per node, each running one run at a time on all its cores; rank 0 also")
