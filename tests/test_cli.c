@@ -302,7 +302,24 @@ Test(cli, resume_refuses_a_different_config)
     free(o); free(e);
     vt_write_file(tmpdir, "small.json", "{\"name\":\"small\",\"seeds\":3}");
     cr_assert_eq(vt_run(tmpdir, &o, &e, "run %s -o %s --quiet --resume", cfg, out), 2);
-    cr_assert(strstr(e, "different config"), "%s", e);
+    cr_assert(strstr(e, "different config (seeds: [0,1] there, [0,1,2] in this config)"), "%s", e);
+    free(o); free(e);
+}
+
+/* Before: the note said only "a different config"; now it says what differs first. */
+Test(cli, replacing_another_configs_results_notes_what_differs)
+{
+    char *o, *e, cfg[300], out[300];
+    vt_write_file(tmpdir, "small.json", SMALL);
+    snprintf(cfg, sizeof cfg, "%s/small.json", tmpdir);
+    snprintf(out, sizeof out, "%s/r", tmpdir);
+    cr_assert_eq(vt_run(tmpdir, &o, &e, "run %s -o %s --quiet --no-plot", cfg, out), 0);
+    cr_assert_not(strstr(e, "note:"), "no note into a new folder: %s", e);
+    free(o); free(e);
+    vt_write_file(tmpdir, "small.json", "{\"name\":\"small\",\"seeds\":3}");
+    cr_assert_eq(vt_run(tmpdir, &o, &e, "run %s -o %s --quiet --no-plot", cfg, out), 0, "%s", e);
+    cr_assert(strstr(e, "holds the results of a different config (seeds: [0,1] there, [0,1,2] in this config)"),
+              "%s", e);
     free(o); free(e);
 }
 

@@ -453,3 +453,34 @@ Test(spec, names_parameters_and_gains)
     cr_assert_eq(vp_spec_init_param(&in, "gain", "2", "g", &err), VP_OK);
     cr_expect(in.critical_mask == 0 && in.auto_mask == 0 && in.p[0] == 2.0);
 }
+
+/* vp_config_diff names the first place two configs differ, in a's key order: a changed
+ * value, a key only one has, another type, a list of another length; 0 when equal. */
+Test(config, config_diff_names_the_first_difference)
+{
+    char out[200];
+    const char *a = "{\"name\":\"x\",\"network\":{\"depth\":3,\"widths\":[8,8],\"init\":{\"name\":\"he\"}},\"seeds\":[0]}";
+    cr_expect_eq(vp_config_diff(a, "A", a, "B", out, sizeof out), 0);
+    cr_expect_eq(vp_config_diff(a, "A", "{\"network\":{\"depth\":3,\"widths\":[8,8],\"init\":{\"name\":\"he\"}},"
+                                           "\"seeds\":[0],\"name\":\"x\"}", "B", out, sizeof out), 0,
+                 "key order alone is no difference: %s", out);
+    struct { const char *b, *want; } cases[] = {
+        { "{\"name\":\"x\",\"network\":{\"depth\":4,\"widths\":[8,8],\"init\":{\"name\":\"he\"}},\"seeds\":[0]}",
+          "network.depth: 3 A, 4 B" },
+        { "{\"name\":\"x\",\"network\":{\"depth\":3,\"widths\":[8,9],\"init\":{\"name\":\"he\"}},\"seeds\":[0]}",
+          "network.widths[1]: 8 A, 9 B" },
+        { "{\"name\":\"x\",\"network\":{\"depth\":3,\"widths\":[8,8,8],\"init\":{\"name\":\"he\"}},\"seeds\":[0]}",
+          "network.widths: [8,8] A, [8,8,8] B" },
+        { "{\"name\":\"x\",\"network\":{\"depth\":3,\"widths\":[8,8],\"init\":\"he\"},\"seeds\":[0]}",
+          "network.init: {\"name\":\"he\"} A, \"he\" B" },
+        { "{\"name\":\"x\",\"network\":{\"depth\":3,\"widths\":[8,8],\"init\":{\"name\":\"he\"}}}",
+          "seeds: [0] A, absent B" },
+        { "{\"name\":\"x\",\"network\":{\"depth\":3,\"widths\":[8,8],\"init\":{\"name\":\"he\",\"gain\":2}},"
+          "\"seeds\":[0]}", "network.init.gain: absent A, 2 B" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        cr_expect_eq(vp_config_diff(a, "A", cases[i].b, "B", out, sizeof out), 1, "case %zu", i);
+        cr_expect_str_eq(out, cases[i].want, "case %zu", i);
+    }
+    cr_expect_eq(vp_config_diff("{", "A", a, "B", out, sizeof out), 0, "a config that does not parse");
+}

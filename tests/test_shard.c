@@ -203,7 +203,8 @@ Test(shard, every_merge_refusal_exits_2_and_writes_nothing)
     snprintf(a, sizeof a, "'%s/%s' '%s/%s' '%s/%s' '%s/%s'", D("c-1"), D("c-2"), D("c-2"), D("c-3"));
     refused(a, "shard 2/3 given twice");
     snprintf(a, sizeof a, "'%s/%s' '%s/%s' '%s/%s'", D("c-1"), D("c-2"), D("other-3"));
-    refused(a, "different configs");
+    refused(a, "different configs (seeds: 3 in "); /* what differs, first, and whose */
+    refused(a, "other-3)");
     snprintf(a, sizeof a, "'%s/%s' '%s/%s' '%s/%s'", D("c-1"), D("c-2"), D("two-2"));
     refused(a, "share their N");
     snprintf(a, sizeof a, "'%s/%s'", D("nothing-here"));

@@ -186,9 +186,16 @@ int vp_cmd_run(int argc, char **argv)
         vp_status ps = VP_OK;
         vp_err perr;
         snprintf(prev, sizeof prev, "%s/" VP_FILE_CONFIG, dir);
-        if (vp_frag_holds_config(prev, e->resolved_json, &ps, &perr) == 0 && !ps)
-            fprintf(stderr, "varprop: note: %s holds the results of a different config; this run replaces them when "
-                    "it finishes (interrupt it now to keep them, or choose another -o)\n", dir);
+        if (vp_frag_holds_config(prev, e->resolved_json, &ps, &perr) == 0 && !ps) {
+            char *text = NULL, diff[4000], what[4100] = "";
+            size_t len;
+            if (!vp_read_file(prev, (size_t)16 << 20, &text, &len, &perr) &&
+                vp_config_diff(text, "there", e->resolved_json, "in this config", diff, sizeof diff))
+                snprintf(what, sizeof what, " (%s)", diff); /* the first difference */
+            free(text);
+            fprintf(stderr, "varprop: note: %s holds the results of a different config%s; this run replaces them "
+                    "when it finishes (interrupt it now to keep them, or choose another -o)\n", dir, what);
+        }
     }
     volatile sig_atomic_t *stop = vp_cli_signals(VP_SIG_RUNS);
     vp_folder_lock lock = VP_FOLDER_LOCK_INIT; /* the results folder, held through the charts */

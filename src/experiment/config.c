@@ -351,3 +351,76 @@ vp_status vp_config_load(const char *path, const vp_config_opts *opts, vp_experi
     free(buf);
     return s;
 }
+
+/* ---- comparing two resolved configs ---- */
+
+/* Append ".key" or "[i]" to a JSON path; 0 when it does not fit. */
+static int path_push(char *path, size_t len, size_t at, const char *key, int index)
+{
+    int n = key ? snprintf(path + at, len - at, "%s%s", at ? "." : "", key) : snprintf(path + at, len - at, "[%d]", index);
+    return n > 0 && (size_t)n < len - at;
+}
+
+/* The value of a JSON node in at most len - 1 characters ("..." when cut). */
+static void value_text(const cJSON *v, char *out, size_t len)
+{
+    char *t = v ? cJSON_PrintUnformatted(v) : NULL;
+    if (!t) snprintf(out, len, "%s", v ? "?" : "absent");
+    else if (strlen(t) < len) snprintf(out, len, "%s", t);
+    else snprintf(out, len, "%.*s...", (int)(len > 4 ? len - 4 : 0), t);
+    cJSON_free(t);
+}
+
+/* Depth-first: 1 with the path of the first place a and b differ (a key present in
+ * one only, another type, another value, a list of another length). */
+static int first_diff(const cJSON *a, const cJSON *b, char *path, size_t len, size_t at, const cJSON **da,
+                      const cJSON **db)
+{
+    *da = a;
+    *db = b;
+    if (!a || !b || (a->type & 0xFF) != (b->type & 0xFF)) return 1;
+    if (cJSON_IsObject(a)) {
+        for (const cJSON *x = a->child; x; x = x->next) {
+            const cJSON *y = cJSON_GetObjectItemCaseSensitive(b, x->string);
+            if (!path_push(path, len, at, x->string, 0)) return 1;
+            if (first_diff(x, y, path, len, strlen(path), da, db)) return 1;
+        }
+        for (const cJSON *y = b->child; y; y = y->next)
+            if (!cJSON_GetObjectItemCaseSensitive(a, y->string)) {
+                if (!path_push(path, len, at, y->string, 0)) return 1;
+                *da = NULL;
+                *db = y;
+                return 1;
+            }
+        path[at] = '\0';
+        return 0;
+    }
+    if (cJSON_IsArray(a)) {
+        int na = cJSON_GetArraySize(a), nb = cJSON_GetArraySize(b);
+        if (na != nb) return 1; /* lists of different lengths: shown whole */
+        for (int i = 0; i < na; i++) {
+            if (!path_push(path, len, at, NULL, i)) return 1;
+            if (first_diff(cJSON_GetArrayItem(a, i), cJSON_GetArrayItem(b, i), path, len, strlen(path), da, db))
+                return 1;
+        }
+        path[at] = '\0';
+        return 0;
+    }
+    return !cJSON_Compare(a, b, 1);
+}
+
+int vp_config_diff(const char *a, const char *a_name, const char *b, const char *b_name, char *out, size_t len)
+{
+    cJSON *ja = cJSON_Parse(a), *jb = cJSON_Parse(b);
+    char path[256] = "", va[80], vb[80];
+    const cJSON *da = NULL, *db = NULL;
+    int differ = ja && jb && first_diff(ja, jb, path, sizeof path, 0, &da, &db);
+    if (differ) {
+        value_text(da, va, sizeof va);
+        value_text(db, vb, sizeof vb);
+        snprintf(out, len, "%s: %s %s, %s %s", path[0] ? path : "the whole config", va, a_name, vb, b_name);
+    }
+    cJSON_Delete(ja);
+    cJSON_Delete(jb);
+    return differ;
+}

@@ -30,4 +30,10 @@ vp_status vp_config_parse(const char *text, size_t len, const char *source, cons
 vp_status vp_config_load(const char *path, const vp_config_opts *opts, vp_experiment **out, vp_err *err);
 void vp_experiment_free(vp_experiment *e);
 
+/* The first place two configs' JSON texts differ (keys in a's order, then keys only b
+ * has), as "network.depth: 3 <a_name>, 4 <b_name>" ("absent" for a missing key) in
+ * out: 1; 0 when they hold the same values or one does not parse. For messages that
+ * refuse to mix results of different configs. */
+int vp_config_diff(const char *a, const char *a_name, const char *b, const char *b_name, char *out, size_t len);
+
 #endif

@@ -17,6 +17,7 @@
 
 #include "base/fsutil.h"
 #include "base/lock.h"
+#include "experiment/config.h"
 #include "experiment/net_config.h"
 #include "results/csv.h"
 #include "results/results.h"
@@ -661,10 +662,18 @@ vp_status vp_frag_check_resume(const vp_job *j, int *nothing, vp_err *err)
     if (s) return s;
     if (same < 0)
         return vp_fail(err, VP_ERR_CONFIG, "--resume: %s has no " VP_FILE_CONFIG "; nothing to resume", j->o->out_dir);
-    if (!same)
+    if (!same) {
+        char *text = NULL, what[4400] = "";
+        size_t len;
+        vp_err rerr;
+        /* the first difference, theirs against this config's; else the file's name */
+        int found = !vp_read_file(path, (size_t)16 << 20, &text, &len, &rerr) &&
+                    vp_config_diff(text, "there", j->e->resolved_json, "in this config", what, sizeof what);
+        if (!found) snprintf(what, sizeof what, "%s differs", path);
+        free(text);
         return vp_fail(err, VP_ERR_CONFIG, "--resume: the results in %s were made by a different config "
-                       "(%s differs); run without --resume to start over, or choose another -o",
-                       j->o->out_dir, path);
+                       "(%s); run without --resume to start over, or choose another -o", j->o->out_dir, what);
+    }
     /* No unpublished attempt, and the published tables hold every run: finished. */
     *nothing = path == published && data_rows(runs) >= vp_experiment_runs(j->e);
     return VP_OK;

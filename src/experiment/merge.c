@@ -17,6 +17,7 @@
 #include "base/fsutil.h"
 #include "experiment/fragments.h"
 #include "experiment/job.h"
+#include "experiment/config.h"
 #include "experiment/predict.h"
 #include "experiment/summary_print.h"
 #include "results/results.h"
@@ -93,9 +94,14 @@ static vp_status check_shards(const char *const *dirs, int ndirs, marker *mk, vp
         if (strcmp(mk[i].version, VP_VERSION) != 0)
             return vp_fail(err, VP_ERR_USAGE, "%s was made by varprop %s, this is varprop %s: merge shards with the "
                            "varprop version that ran them", dirs[i], mk[i].version, VP_VERSION);
-        if (strcmp(mk[i].hash, mk[0].hash) != 0)
-            return vp_fail(err, VP_ERR_USAGE, "%s and %s are shards of different configs (config hash %s and %s)",
-                           dirs[0], dirs[i], mk[0].hash, mk[i].hash);
+        if (strcmp(mk[i].hash, mk[0].hash) != 0) {
+            char what[9000], na[4200], nb[4200];
+            snprintf(na, sizeof na, "in %s", dirs[0]);
+            snprintf(nb, sizeof nb, "in %s", dirs[i]);
+            if (!vp_config_diff(mk[0].config, na, mk[i].config, nb, what, sizeof what))
+                snprintf(what, sizeof what, "config hash %s against %s", mk[0].hash, mk[i].hash);
+            return vp_fail(err, VP_ERR_USAGE, "%s and %s are shards of different configs (%s)", dirs[0], dirs[i], what);
+        }
         if (mk[i].n != mk[0].n)
             return vp_fail(err, VP_ERR_USAGE, "%s is shard %d/%d and %s is shard %d/%d: the shards of one sweep "
                            "share their N", dirs[0], mk[0].k, mk[0].n, dirs[i], mk[i].k, mk[i].n);
