@@ -151,6 +151,8 @@ static void bad_config(const char *json, const char *frag)
     cr_assert_eq(vt_run(tmpdir, &o, &e, "run %s -o %s", cfg, out), 2, "config %s", json);
     cr_assert(strstr(e, frag), "stderr \"%s\" lacks \"%s\"", e, frag);
     cr_assert(!vt_exists(out), "a refused config wrote %s", out);
+    if (strstr(frag, "fashion-mnist")) /* the data are checked before the run banner too */
+        cr_assert(!strstr(o, " runs"), "a refused data set printed the run banner: %s", o);
     free(o); free(e);
 }
 
@@ -161,7 +163,12 @@ Test(cli, config_errors_exit_2_and_write_nothing)
     /* a fashion-mnist folder that is not there: the user's error too, found before anything is written */
     bad_config("{\"name\":\"x\",\"network\":{\"depth\":2,\"width\":8},"
                "\"input\":{\"distribution\":\"fashion-mnist\",\"batch\":4,\"path\":\"/no/such/folder\"}}",
-               "input.path: the fashion-mnist images are not there");
+               "bad.json: input.path: the fashion-mnist images are not there");
+    /* the same for a training data set: its setting named, after the file's (before: "train.dataset: cannot
+     * open ...", without the file, after the run banner) */
+    bad_config("{\"name\":\"x\",\"network\":{\"depth\":2,\"width\":8},"
+               "\"train\":{\"dataset\":{\"name\":\"fashion-mnist\",\"path\":\"/no/such/folder\"}}}",
+               "bad.json: train.dataset.path: the fashion-mnist files cannot be read");
     bad_config("not json", "not valid JSON");
     bad_config("{\"name\":\"../../tmp/evil\"}", "not a plain name");
     bad_config("{\"name\":\"x\",\"sweep\":{\"network.width\":[8,\"wide\"]}}", "sweep[\"network.width\"][1]");

@@ -81,6 +81,24 @@ static int data_images(const vp_experiment *e)
     return need;
 }
 
+/* The fashion-mnist input images' file (a FASHION_FILE under e->data_dir) can be
+ * read; else the setting to fix. */
+static vp_status check_input_images(const vp_experiment *e, vp_err *err)
+{
+    char path[4200];
+    vp_status s = data_images(e) ? vp_path_join(path, sizeof path, e->data_dir, FASHION_FILE, err) : VP_OK;
+    if (!s && data_images(e) && access(path, R_OK) != 0)
+        s = vp_fail(err, VP_ERR_CONFIG, "input.path: the fashion-mnist images are not there (give input.path, or "
+                    "install the Debian package dataset-fashion-mnist): cannot open %s: %s", path, strerror(errno));
+    return s;
+}
+
+vp_status vp_runner_check_inputs(const vp_experiment *e, vp_err *err)
+{
+    vp_status s = check_input_images(e, err);
+    return s ? s : vp_train_data_check(e, NULL, err);
+}
+
 double vp_runner_data_bytes(const vp_experiment *e)
 {
     int need = data_images(e);
@@ -233,15 +251,9 @@ vp_status vp_runner_run(const vp_experiment *e, const vp_runner_opts *o, vp_runn
     if (need) {
         char path[4200];
         int dim;
+        if ((s = check_input_images(e, err))) goto end; /* a wrong or missing folder: the user's to fix */
         if ((s = vp_path_join(path, sizeof path, e->data_dir, FASHION_FILE, err))) goto end;
-        if ((s = vp_idx_load(path, need, &data, &dim, err))) {
-            if (s == VP_ERR_IO && access(path, F_OK) != 0) { /* a wrong or missing folder: the user's to fix */
-                vp_err_prefix(err, "input.path: the fashion-mnist images are not there (give input.path, or install "
-                              "the Debian package dataset-fashion-mnist)");
-                s = VP_ERR_CONFIG;
-            }
-            goto end;
-        }
+        if ((s = vp_idx_load(path, need, &data, &dim, err))) goto end;
         if (dim != VP_FASHION_DIM) { /* the config fixed the input width for fashion-mnist */
             s = vp_fail(err, VP_ERR_DATA, "%s: images have %d pixels, fashion-mnist has %d (28 x 28)", path, dim,
                         VP_FASHION_DIM);

@@ -34,11 +34,16 @@ static int first_alike(const vp_experiment *e, int v)
 }
 
 /* A data set's failure as the config error it is for the user (exit 2): the file is
- * named in the message; out of memory stays what it is. */
-static vp_status data_error(vp_status s, vp_err *err)
+ * named in the message, and a missing fashion-mnist folder names the setting that
+ * gives it; out of memory stays what it is. */
+static vp_status data_error(const vp_dataset_spec *spec, vp_status s, vp_err *err)
 {
     if (s == VP_ERR_NOMEM || s == VP_ERR_CONFIG) return s;
-    vp_err_prefix(err, "train.dataset");
+    if (spec->source == VP_DATA_FASHION_MNIST && s == VP_ERR_IO)
+        vp_err_prefix(err, "train.dataset.path: the fashion-mnist files cannot be read (give train.dataset.path, or "
+                      "install the Debian package dataset-fashion-mnist)");
+    else
+        vp_err_prefix(err, "train.dataset");
     return VP_ERR_CONFIG;
 }
 
@@ -49,7 +54,7 @@ vp_status vp_train_data_check(const vp_experiment *e, double *bytes, vp_err *err
         if (first_alike(e, v) != v) continue;
         double b = 0;
         vp_status s = vp_dataset_check(&e->variants[v].train.data, e->variants[v].prec, &b, err);
-        if (s) return data_error(s, err);
+        if (s) return data_error(&e->variants[v].train.data, s, err);
         total += b;
     }
     if (bytes) *bytes = total;
@@ -84,7 +89,7 @@ vp_status vp_train_data_load(const vp_experiment *e, vp_train_data *td, vp_err *
         vp_status s = vp_dataset_load(d, &var->train.data, var->prec, err);
         if (s) {
             vp_train_data_free(td);
-            return data_error(s, err);
+            return data_error(&var->train.data, s, err);
         }
         td->of_variant[v] = td->n++;
         /* An IDX set's width is known from its files only. */
