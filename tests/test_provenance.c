@@ -436,8 +436,10 @@ Test(provenance, terminal_summary_shows_swept_keys_and_real_seed_counts)
     vp_err err;
     cr_assert_eq(parse("{\"name\":\"t\",\"seeds\":3,\"network\":{\"width\":4},\"input\":{\"batch\":4},"
                        "\"sweep\":{\"network.depth\":[10,40],\"input.batch\":[4]}}", &e, &err), VP_OK, "%s", err.msg);
-    vp_run_sum sums[6] = { { 1, 0.5, 0.25, 0, 0, NAN, NAN, NAN, NAN, NAN, NAN }, { 1, 0.5, 0.25, 0, 0, NAN, NAN, NAN, NAN, NAN, NAN },
-                           { 1, 0.5, 0.25, 0, 0, NAN, NAN, NAN, NAN, NAN, NAN }, { 1, 0.5, 0.25, 0, 0, NAN, NAN, NAN, NAN, NAN, NAN } };
+#define DONE { .done = 1, .act_ratio = 0.5, .grad_ratio = 0.25, .xi_grad = NAN, .theory_chi1 = NAN, .theory_xi_c = NAN, \
+               .xi_c = NAN, .theory_xi_grad = NAN, .test_acc = NAN, .theory_act_ratio = NAN, .theory_grad_ratio = NAN }
+    vp_run_sum sums[6] = { DONE, DONE, DONE, DONE };
+#undef DONE
     char *text = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&text, &len);

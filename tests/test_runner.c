@@ -2,6 +2,7 @@
  * seed) draw them once per worker and group, and sharing never changes a result:
  * every number of a shared run equals the number of the same run made on its own. */
 #include <criterion/criterion.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +10,7 @@
 #include "experiment/config.h"
 #include "harness.h"
 #include "experiment/runner.h"
+#include "results/summary.h"
 #include "results/table.h"
 
 /* Run a config in-process into a fresh folder; returns the result, dir gets the path. */
@@ -165,4 +167,67 @@ Test(runner, same_bytes_with_and_without_sharing)
     cr_expect_eq(r[0].draws, 18, "1 worker, sharing: one draw per (init, width, seed), got %d", r[0].draws);
     cr_expect_eq(r[2].draws, 72, "no sharing: one draw per run, got %d", r[2].draws);
     cr_expect_eq(r[3].draws, 72);
+}
+
+/* The summary's theory columns are the theory's act_ratio and grad_ratio: per run the
+ * quotients of layers.csv's theory_pre_var (layer L over layer 1) and theory_grad_pre_var
+ * (layer 1 over layer L), the median over the seeds, printed to 4 significant digits. */
+Test(runner, summary_theory_columns_are_the_ratios_of_layers_theory)
+{
+    const char *json = "{\"name\":\"t\",\"seeds\":3,\"network\":{\"depth\":8,\"width\":32,\"init\":\"xavier_normal\","
+                       "\"bias\":{\"name\":\"normal\",\"std\":0.1}},\"input\":{\"batch\":16},"
+                       "\"sweep\":{\"network.activation\":[\"tanh\",\"relu\"]}}";
+    char dir[256], path[4200], *text = NULL;
+    size_t tlen = 0;
+    vt_mktmp(dir, sizeof dir, "/tmp/varprop-runner-");
+    vp_experiment *e;
+    vp_err err;
+    vp_config_opts co = { 0 };
+    cr_assert_eq(vp_config_parse(json, strlen(json), "t", &co, &e, &err), VP_OK, "%s", err.msg);
+    FILE *out = open_memstream(&text, &tlen);
+    cr_assert(out);
+    vp_runner_opts o = { dir, 2, 0, 0, NULL, out, NULL, 0, NULL, NULL, NULL };
+    vp_runner_result res;
+    cr_assert_eq(vp_runner_run(e, &o, &res, &err), VP_OK, "%s", err.msg);
+    fclose(out);
+    vp_experiment_free(e);
+    cr_assert(strstr(text, "    theory "), "no theory column: %s", text);
+    snprintf(path, sizeof path, "%s/layers.csv", dir);
+    vp_table *t;
+    cr_assert_eq(vp_table_load(path, &t, &err), VP_OK, "%s", err.msg);
+    size_t cv, cs, cl, cp, cg;
+    cr_assert_eq(vp_table_require(t, "variant", &cv, &err), VP_OK);
+    cr_assert_eq(vp_table_require(t, "seed", &cs, &err), VP_OK);
+    cr_assert_eq(vp_table_require(t, "layer", &cl, &err), VP_OK);
+    cr_assert_eq(vp_table_require(t, "theory_pre_var", &cp, &err), VP_OK);
+    cr_assert_eq(vp_table_require(t, "theory_grad_pre_var", &cg, &err), VP_OK);
+    for (int v = 0; v < 2; v++) {
+        double ta[3], tg[3], first[2] = { 0, 0 };
+        int n = 0;
+        for (size_t r = 0; r < vp_table_nrows(t); r++) {
+            double var, lay, p, g;
+            cr_assert_eq(vp_table_num(t, r, cv, &var, &err), VP_OK);
+            cr_assert_eq(vp_table_num(t, r, cl, &lay, &err), VP_OK);
+            cr_assert_eq(vp_table_num(t, r, cp, &p, &err), VP_OK);
+            cr_assert_eq(vp_table_num(t, r, cg, &g, &err), VP_OK);
+            if ((int)var != v) continue;
+            if (lay == 1) { first[0] = p; first[1] = g; }
+            if (lay == 8) { ta[n] = p / first[0]; tg[n] = first[1] / g; n++; } /* rows: seed by seed, layer 1..L */
+        }
+        cr_assert_eq(n, 3);
+        double want[2] = { vp_median(ta, 3), vp_median(tg, 3) };
+        /* the variant's summary row: var act init act_ratio theory verdict grad_ratio theory verdict */
+        char key[16];
+        snprintf(key, sizeof key, "\n%d ", v);
+        const char *row = strstr(text, key);
+        cr_assert(row, "no row for variant %d: %s", v, text);
+        char act[32], init[64], va[32], vg[32];
+        double ma, mta, mg, mtg;
+        cr_assert_eq(sscanf(row, "%*d %31s %63s %lf %lf %31s %lf %lf %31s", act, init, &ma, &mta, va, &mg, &mtg, vg), 8,
+                     "%s", row);
+        cr_expect(fabs(mta / want[0] - 1) <= 5e-4, "variant %d: theory act ratio %g, layers.csv gives %g", v, mta, want[0]);
+        cr_expect(fabs(mtg / want[1] - 1) <= 5e-4, "variant %d: theory grad ratio %g, layers.csv gives %g", v, mtg, want[1]);
+    }
+    vp_table_free(t);
+    free(text);
 }

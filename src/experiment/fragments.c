@@ -190,8 +190,8 @@ static vp_status frag_rows(const vp_job *j, int r, const vp_variant *var, const 
      * bytes (neither the file nor the folder is synced for each run: that would cost
      * more than the check). */
     if ((s = frag_begin(fs, err))) return s;
-    fprintf(fs->mem, "%.17g %.17g %lld %lld %.17g\n", sum->act_ratio, sum->grad_ratio, sum->nonfinite, sum->subnormal,
-            sum->test_acc);
+    fprintf(fs->mem, "%.17g %.17g %lld %lld %.17g %.17g %.17g\n", sum->act_ratio, sum->grad_ratio, sum->nonfinite,
+            sum->subnormal, sum->test_acc, sum->theory_act_ratio, sum->theory_grad_ratio);
     for (int k = 0; k < fs->n; k++) fprintf(fs->mem, "%s\n", fs->lines[k]);
     fputc('\n', fs->mem);
     int bad = fclose(fs->body_mem) != 0;
@@ -605,7 +605,7 @@ int vp_frag_load_done(vp_job *j, int r, char *why, size_t wlen)
     part_path(j, r, VP_PART_DONE, path, sizeof path);
     part_name(r, VP_PART_DONE, name, sizeof name);
     if (read_run_file(j, r, &text, &len, &rerr)) return 0;
-    vp_run_sum s = { 1, 0, 0, 0, 0, NAN, NAN, NAN, NAN, NAN, NAN };
+    vp_run_sum s = { 1, 0, 0, 0, 0, NAN, NAN, NAN, NAN, NAN, NAN, NAN, NAN };
     run_file rf;
     int ok = run_file_parse(text, len, name, &rf, why, wlen);
     int n = 0;
@@ -619,10 +619,14 @@ int vp_frag_load_done(vp_job *j, int r, char *why, size_t wlen)
             line[ll] = '\0';
             ok = sscanf(line, "%lf %lf %lld %lld%n", &s.act_ratio, &s.grad_ratio, &s.nonfinite, &s.subnormal, &n) == 4;
         }
-        if (ok) { /* the final test accuracy (absent from markers before it was kept: NaN) */
-            char *end;
-            double acc = strtod(line + n, &end);
-            if (end > line + n) s.test_acc = acc;
+        if (ok) { /* the final test accuracy, the theory's two ratios (absent from older markers: NaN) */
+            double *opt[] = { &s.test_acc, &s.theory_act_ratio, &s.theory_grad_ratio };
+            char *at = line + n, *end;
+            for (size_t k = 0; k < sizeof opt / sizeof *opt; k++, at = end) {
+                double x = strtod(at, &end);
+                if (end == at) break;
+                *opt[k] = x;
+            }
         }
         if (!ok) snprintf(why, wlen, "%s is damaged: its summary line", name);
     }

@@ -34,6 +34,8 @@ typedef struct {
     double xi_grad, theory_chi1, theory_xi_c;
     double xi_c, theory_xi_grad; /* measured correlation depth scale; -1/ln chi_1 */
     double test_acc;             /* a training run's final test accuracy (NaN: none; not a training run) */
+    double theory_act_ratio, theory_grad_ratio; /* the mean-field predictions of act_ratio and grad_ratio:
+                                    the same quotients of the predicted E[(z^l)^2] and E[(dL/dz^l)^2] (NaN: none) */
 } vp_run_sum;
 
 typedef struct {

@@ -198,7 +198,7 @@ static vp_status run_blocks(vp_job *j, int r, vp_worker *w, int *drew, vp_err *e
     if (!s) {
         int L = var->L;
         vp_run_sum sum = { 1, st[L - 1].s.post_var / st[0].s.post_var, st[0].s.grad_post_var / st[L - 1].s.grad_post_var,
-                           0, 0, NAN, NAN, NAN, NAN, NAN, NAN };
+                           0, 0, NAN, NAN, NAN, NAN, NAN, NAN, NAN, NAN };
         for (int l = 0; l < L; l++) {
             sum.nonfinite += st[l].s.nonfinite;
             sum.subnormal += st[l].s.subnormal;
@@ -297,7 +297,7 @@ vp_status vp_run_one(vp_job *j, int r, vp_worker *w, int params_ready, int *drew
     int a, b;
     vp_mlp_stack(var->L, var->widths, &a, &b);
     vp_run_sum sum = { 1, st[b - 1].pre_var / st[a - 1].pre_var, st[a - 1].grad_pre_var / st[b - 1].grad_pre_var,
-                    0, 0, fit_xi_grad(a, b, st), NAN, NAN, NAN, NAN, NAN };
+                    0, 0, fit_xi_grad(a, b, st), NAN, NAN, NAN, NAN, NAN, NAN, NAN };
     for (int l = 0; l < var->L; l++) {
         sum.nonfinite += st[l].nonfinite;
         sum.subnormal += st[l].subnormal;
@@ -312,6 +312,8 @@ vp_status vp_run_one(vp_job *j, int r, vp_worker *w, int params_ready, int *drew
         sum.theory_chi1 = pr.chi1;
         sum.theory_xi_c = pr.xi_c;
         sum.theory_xi_grad = pr.xi_grad;
+        sum.theory_act_ratio = tpre[b - 1] / tpre[a - 1]; /* NaN where a layer has no prediction */
+        sum.theory_grad_ratio = tgrad[a - 1] / tgrad[b - 1];
         sum.xi_c = fit_xi_c(a, b, st, var->widths, var->batch, pr.c_star);
         if (pr.partial) theory_note(j, r, v, seed, &pr.note);
     }

@@ -34,6 +34,17 @@ static const char *key_heading(const char *key)
     return strncmp(key, "network.", 8) == 0 ? key + 8 : key;
 }
 
+/* A theory ratio's cell: the median over the seeds of the predictions there are ("-"
+ * when none: theory off for the variant, a block network, or a layer without one). */
+static void theory_cell(FILE *out, double *t, size_t n)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!isnan(t[i])) t[k++] = t[i];
+    if (k) fprintf(out, " %9.4g", vp_median(t, k));
+    else fprintf(out, " %9s", "-");
+}
+
 void vp_runner_print_summary(const vp_job *j)
 {
     const vp_experiment *e = j->e;
@@ -41,8 +52,12 @@ void vp_runner_print_summary(const vp_job *j)
     if (!out) return;
     double *a = malloc((size_t)e->nseeds * sizeof *a), *g = malloc((size_t)e->nseeds * sizeof *g);
     double *acc = malloc((size_t)e->nseeds * sizeof *acc);
+    double *ta = malloc((size_t)e->nseeds * sizeof *ta), *tg = malloc((size_t)e->nseeds * sizeof *tg);
     int *width = calloc((size_t)e->nsweep + 1, sizeof *width);
-    if (!a || !g || !acc || !width) { free(a); free(g); free(acc); free(width); return; }
+    if (!a || !g || !acc || !ta || !tg || !width) {
+        free(a); free(g); free(acc); free(ta); free(tg); free(width);
+        return;
+    }
     /* Columns: the swept keys that differ, and the finished seeds when a variant has
      * fewer than all of them (an interrupted run). */
     for (int k = 0; k < e->nsweep; k++) {
@@ -71,8 +86,11 @@ void vp_runner_print_summary(const vp_job *j)
     fprintf(out, "%-4s %-*s %-*s", "var", wact, "activation", winit, "init");
     for (int k = 0; k < e->nsweep; k++)
         if (width[k]) fprintf(out, " %-*s", width[k], key_heading(e->sweep_keys[k]));
-    fprintf(out, " %12s %-11s %12s %-11s%s%s\n", "act ratio", "activations", "grad ratio", "gradients",
-            e->train ? "  test acc" : "", partial ? " seeds" : "");
+    /* The theory's ratios beside the measured ones, where any variant has theory on. */
+    int theory = 0;
+    for (int v = 0; v < e->nvariants; v++) theory |= e->variants[v].theory;
+    fprintf(out, " %12s%s %-11s %12s%s %-11s%s%s\n", "act ratio", theory ? "    theory" : "", "activations",
+            "grad ratio", theory ? "    theory" : "", "gradients", e->train ? "  test acc" : "", partial ? " seeds" : "");
     for (int v = 0; v < e->nvariants; v++) {
         int n = 0, nacc = 0;
         long long nf = 0;
@@ -81,6 +99,8 @@ void vp_runner_print_summary(const vp_job *j)
             if (!rs->done) continue;
             a[n] = rs->act_ratio;
             g[n] = rs->grad_ratio;
+            ta[n] = rs->theory_act_ratio;
+            tg[n] = rs->theory_grad_ratio;
             nf += rs->nonfinite;
             n++;
             if (!isnan(rs->test_acc)) acc[nacc++] = rs->test_acc; /* NaN: diverged, or no test split */
@@ -93,8 +113,11 @@ void vp_runner_print_summary(const vp_job *j)
         fprintf(out, "%-4d %-*s %-*s", v, wact, act, winit, init);
         for (int k = 0; k < e->nsweep; k++)
             if (width[k]) fprintf(out, " %-*s", width[k], e->sweep_values[(size_t)v * (size_t)e->nsweep + (size_t)k]);
-        fprintf(out, " %12.4g %-11s %12.4g %-11s", isnan(ma) ? NAN : ma, verdict(ma, nf), isnan(mg) ? NAN : mg,
-                verdict(mg, nf));
+        fprintf(out, " %12.4g", isnan(ma) ? NAN : ma);
+        if (theory) theory_cell(out, ta, (size_t)n);
+        fprintf(out, " %-11s %12.4g", verdict(ma, nf), isnan(mg) ? NAN : mg);
+        if (theory) theory_cell(out, tg, (size_t)n);
+        fprintf(out, " %-11s", verdict(mg, nf));
         if (e->train && nacc) fprintf(out, " %9.4f", vp_median(acc, (size_t)nacc));
         else if (e->train) fprintf(out, " %9s", "-");
         if (partial) fprintf(out, " %d of %d", n, e->nseeds);
@@ -103,6 +126,8 @@ void vp_runner_print_summary(const vp_job *j)
     free(a);
     free(g);
     free(acc);
+    free(ta);
+    free(tg);
     free(width);
     if (partial)
         fprintf(out, "(ratios: Var[z^L]/Var[z^1] and Var[dL/dz^1]/Var[dL/dz^L], median over each variant's finished "
@@ -110,6 +135,9 @@ void vp_runner_print_summary(const vp_job *j)
     else
         fprintf(out, "(ratios: Var[z^L]/Var[z^1] and Var[dL/dz^1]/Var[dL/dz^L], median over %d seed%s; "
                      "stable = within a factor %g)\n", e->nseeds, e->nseeds == 1 ? "" : "s", VP_STABLE_BAND);
+    if (theory)
+        fprintf(out, "(theory: the same ratios predicted by mean-field theory for an infinitely wide net from each "
+                     "run's input; per layer in " VP_FILE_LAYERS ")\n");
     if (e->train)
         fprintf(out, "(test acc: the test accuracy after training, median over the seeds that did not diverge; "
                      "- when none has one; per epoch in " VP_FILE_EVAL ")\n");
