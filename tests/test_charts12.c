@@ -838,7 +838,7 @@ Test(charts12_new, correlation_map_when_layers_csv_has_it)
         }
     free(dat);
     char *gp = c12_read(plots, "corr.gp");
-    cr_assert(strstr(gp, "'corr.dat' index 0 using 1:5 with lines lt 1 lw 1.5 dt 2"), "theory dashed");
+    cr_assert(strstr(gp, "'corr.dat' index 0 using 1:5 with lines lt 1 lw 4 dt 2"), "theory dashed");
     cr_assert(strstr(gp, "title 'theory (dashed)'"));
     free(gp);
     cr_assert(c12_exists(plots, "corr.png") && c12_exists(plots, "corr.svg"));
@@ -933,4 +933,44 @@ Test(charts12_jacobian, numerically_zero_count_in_the_panel)
     cr_assert(strstr(md, "3 singular values are numerically zero, below σ\\_max · n · ε"), "the report says it too");
     free(md);
     vt_rmtree(dir);
+}
+
+/* Before: 12 of 20 long values were put on the colour bar at rounded, uneven steps, and
+ * neighbours 1 apart overlapped ("0.7631.58947"). Now the tics are every step-th value
+ * from the first, as many as the bar holds at their length (~90 characters: each label
+ * its length + 2), with the smallest step that fits. */
+Test(charts12_many, colour_bar_tics_are_evenly_stepped_and_fit)
+{
+    char dir[64], res[128], plots[128], *o = NULL, *e = NULL;
+    c12_dirs(dir, res, plots);
+    const char *cfg = "{\"name\":\"cb\",\"theory\":false,\"network\":{\"depth\":2,\"width\":4,\"activation\":\"tanh\","
+                      "\"init\":{\"name\":\"mean_field\",\"sigma_w\":1,\"sigma_b\":0}},\"input\":{\"batch\":4},"
+                      "\"sweep\":{\"network.init.sigma_w\":[0.5,0.631579,0.763158,0.894737,1.026316,1.157895,1.289474,"
+                      "1.421053,1.552632,1.684211,1.815789,1.947368,2.078947,2.210526,2.342105,2.473684,2.605263,"
+                      "2.736842,2.868421,3.0]}}";
+    vt_write_file(dir, "cb.json", cfg);
+    rmdir(res);
+    cr_assert_eq(vt_run(dir, &o, &e, "run %s/cb.json -o %s --plots %s --quiet", dir, res, plots), 0, "%s", e);
+    free(o);
+    free(e);
+    char *gp = c12_read(plots, "act_var_pre.gp"), *tics = strstr(gp, "set cbtics (");
+    cr_assert(tics, "a colour bar's tics");
+    int idx[32], n = 0, used;
+    size_t maxlen = strlen("0.631579"); /* the longest value */
+    char label[64];
+    for (const char *at = tics + strlen("set cbtics ("); n < 32 && sscanf(at, " '%63[^']' %d%n", label, &idx[n], &used) == 2;
+         n++) {
+        at += used;
+        if (*at == ',') at++;
+    }
+    cr_assert_geq(n, 2, "%s", tics);
+    int step = idx[1] - idx[0];
+    cr_expect_eq(idx[0], 0, "the first value is labelled");
+    for (int k = 1; k < n; k++) cr_expect_eq(idx[k] - idx[k - 1], step, "evenly stepped: %s", tics);
+    size_t fit = 90 / (maxlen + 2) + 1; /* labels the bar holds */
+    cr_expect_leq((size_t)n, fit, "the labels fit the bar: %s", tics);
+    cr_expect_gt(step, 1, "20 labels of 8 characters do not fit: %s", tics);
+    if (step > 1) cr_expect_gt((size_t)(19 / (step - 1) + 1), fit, "a smaller step would not fit: %s", tics);
+    cr_expect_gt(idx[n - 1] + step, 19, "every step up to the last value: %s", tics);
+    free(gp);
 }

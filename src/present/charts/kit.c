@@ -148,11 +148,17 @@ void ck_colour_scale(ck_gp *p, const ck_exper *e)
     if (e->ncolour > 1) ck_cmd(p, "set cbrange [0:%zu]", e->ncolour - 1);
     else ck_cmd(p, "set cbrange [-0.5:0.5]");
     ck_sbuf b = { 0 };
-    size_t k = e->ncolour <= 12 ? e->ncolour : 12; /* tics at evenly spaced values */
-    for (size_t j = 0; j < k; j++) {
-        size_t r = ck_pick(j, k, e->ncolour);
-        ck_printf(&b, "%s%s %zu", j ? ", " : "", vp_plot_quote(q, sizeof q, e->colour_vals[r]), r);
-    }
+    /* Tics at every step-th value from the first, as many as fit: the bar (0.55 of the
+     * page) holds ~90 characters of its font, and each label needs its length + 2. */
+    size_t maxlen = 1;
+    for (size_t r = 0; r < e->ncolour; r++)
+        if (strlen(e->colour_vals[r]) > maxlen) maxlen = strlen(e->colour_vals[r]);
+    size_t fit = 90 / (maxlen + 2) + 1, step = 1;
+    if (fit < 2) fit = 2;
+    /* the least step whose floor((n - 1) / step) + 1 labels fit */
+    if (e->ncolour > fit) step = (e->ncolour - 1) / fit + 1;
+    for (size_t r = 0; r < e->ncolour; r += step)
+        ck_printf(&b, "%s%s %zu", r ? ", " : "", vp_plot_quote(q, sizeof q, e->colour_vals[r]), r);
     if (!b.oom && b.s) ck_cmd(p, "set cbtics (%s) noenhanced font ',9'", b.s);
     free(b.s);
 }

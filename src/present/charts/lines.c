@@ -11,6 +11,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The mean-field prediction's line: dashed, in its curve's colour, twice as thick as the
+ * measured line (lw 2) and drawn over it, so that where theory and measurement agree
+ * the dashes show as beads on the line (thinner dashes vanished under it) and where they
+ * part the dashed line is plainly the theory. */
+#define THEORY_STYLE "lw 4 dt 2"
+
 #define NQ_MAX 2
 #define RANK_COL 7 /* colour mode, not a block network: the .dat column of the colour rank */
 
@@ -40,7 +46,8 @@ static size_t line_key(const ck_exper *e, const line_ctx *c, int any_theory, ck_
     }
     const char *sep = nkey ? ", " : "";
     if (any_theory) {
-        ck_printf(b, "%sNaN with lines lc rgb '#444444' lw 1.5 dt 2 title 'theory (dashed)'", sep);
+        /* thinner in the key than in the plot: at lw 4 its short sample shows a single dash */
+        ck_printf(b, "%sNaN with lines lc rgb '#444444' lw 2 dt 2 title 'theory (dashed)'", sep);
         nkey++;
         sep = ", ";
     }
@@ -137,7 +144,7 @@ static void line_panel(ck_gp *p, const ck_exper *e, const line_ctx *c, ck_box bo
         ck_printf(b, "'%s.dat' index %zu:%zu:%zu using 1:2:%d with linespoints lt %d lc palette z pi %d notitle",
                   ch->stem, a0, a1, step, RANK_COL, COLOUR_LT, pi);
         if (q == 0 && any_theory)
-            ck_printf(b, ", '%s.dat' index %zu:%zu:%zu using 1:5:%d with lines lt %d lc palette z lw 1.5 dt 2 notitle",
+            ck_printf(b, ", '%s.dat' index %zu:%zu:%zu using 1:5:%d with lines lt %d lc palette z " THEORY_STYLE " notitle",
                       ch->stem, a0, a1, step, RANK_COL, COLOUR_LT);
     } else
         curve_clauses(e, c, k, curves, blk, q, pi, b);
@@ -168,7 +175,7 @@ static void curve_clauses(const ck_exper *e, const line_ctx *c, size_t k, const 
                       blk + curves[j], ck_lc(e, curves[j], lc, sizeof lc), pi);
     for (size_t j = 0; q == 0 && j < k; j++)
         if (c->has_theory[curves[j]])
-            ck_printf(b, ", '%s.dat' index %zu using 1:5 with lines %s lw 1.5 dt 2 notitle", ch->stem, curves[j],
+            ck_printf(b, ", '%s.dat' index %zu using 1:5 with lines %s " THEORY_STYLE " notitle", ch->stem, curves[j],
                       ck_lc(e, curves[j], lc, sizeof lc));
 }
 
