@@ -172,8 +172,11 @@ int vp_cmd_run(int argc, char **argv)
         s = vp_fail(&err, VP_ERR_USAGE, "%s is %s/%s, a file this run writes: copy the config elsewhere or choose "
                     "another -o", config, dir, own);
     if (!s && rank == 0 && !no_plot && !sh) s = vp_cli_check_plots(plots, e->name, &err);
-    if (!s && rank == 0 && (s = vp_runner_check_inputs(e, &err)) == VP_ERR_CONFIG)
-        vp_err_prefix(&err, "%s", config); /* a setting of this file: "cfg.json: input.path: ..." */
+    if (!s && rank == 0) { /* the data and the memory, before the banner */
+        vp_runner_opts probe = { .out_dir = dir, .threads = (int)threads, .mpi = mpi };
+        if ((s = vp_runner_check(e, &probe, &err)) == VP_ERR_CONFIG)
+            vp_err_prefix(&err, "%s", config); /* about this file: "cfg.json: input.path: ..." */
+    }
     if (s) {
         if (rank == 0) fprintf(stderr, "varprop: %s\n", err.msg);
         vp_mpi_end(mpi, s, &err);

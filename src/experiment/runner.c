@@ -93,12 +93,6 @@ static vp_status check_input_images(const vp_experiment *e, vp_err *err)
     return s;
 }
 
-vp_status vp_runner_check_inputs(const vp_experiment *e, vp_err *err)
-{
-    vp_status s = check_input_images(e, err);
-    return s ? s : vp_train_data_check(e, NULL, err);
-}
-
 double vp_runner_data_bytes(const vp_experiment *e)
 {
     int need = data_images(e);
@@ -201,6 +195,28 @@ static int any_theory(const vp_experiment *e)
 }
 
 /* ---- driver ---- */
+
+/* The config's checks that need no writing (vp_runner_check); *workers: the runs at
+ * once that fit. */
+static vp_status preflight(const vp_experiment *e, const vp_runner_opts *o, int *workers, vp_err *err)
+{
+    int total = (int)vp_experiment_runs(e);
+    *workers = o->threads < total ? o->threads : total;
+    if (*workers < 1 || o->mpi) *workers = 1; /* MPI: one run at a time per rank, on all its threads */
+    /* The data: the input images, and every training file (exit 2 when missing or damaged). */
+    vp_status s = check_input_images(e, err);
+    if (!s) s = vp_train_data_check(e, NULL, err);
+    /* Memory, before anything is allocated or written. */
+    if (!s) s = fit_workers(e, *workers, vp_mpi_node_ranks(o->mpi), workers, err);
+    return s;
+}
+
+vp_status vp_runner_check(const vp_experiment *e, const vp_runner_opts *o, vp_err *err)
+{
+    int workers;
+    return preflight(e, o, &workers, err);
+}
+
 vp_status vp_runner_run(const vp_experiment *e, const vp_runner_opts *o, vp_runner_result *res, vp_err *err)
 {
     int total = (int)vp_experiment_runs(e);
@@ -210,13 +226,8 @@ vp_status vp_runner_run(const vp_experiment *e, const vp_runner_opts *o, vp_runn
     if (o->resume && stat(o->out_dir, &st) != 0)
         return vp_fail(err, VP_ERR_CONFIG, "--resume: cannot open %s: %s; nothing to resume", o->out_dir,
                        strerror(errno));
-
-    /* Memory, before anything is allocated or written. */
-    int workers = o->threads < total ? o->threads : total;
-    if (workers < 1 || o->mpi) workers = 1; /* MPI: one run at a time per rank, on all its threads */
-    /* Training data: every file checked before anything is written (exit 2 when damaged). */
-    vp_status ms = vp_train_data_check(e, NULL, err);
-    if (!ms) ms = fit_workers(e, workers, vp_mpi_node_ranks(o->mpi), &workers, err);
+    int workers;
+    vp_status ms = preflight(e, o, &workers, err);
     if (ms) return ms;
     /* OpenBLAS always runs one thread per call: its own threading splits a product by
      * the thread count, and LAPACK's blocked QR (orthogonal init) then gives different
@@ -251,7 +262,6 @@ vp_status vp_runner_run(const vp_experiment *e, const vp_runner_opts *o, vp_runn
     if (need) {
         char path[4200];
         int dim;
-        if ((s = check_input_images(e, err))) goto end; /* a wrong or missing folder: the user's to fix */
         if ((s = vp_path_join(path, sizeof path, e->data_dir, FASHION_FILE, err))) goto end;
         if ((s = vp_idx_load(path, need, &data, &dim, err))) goto end;
         if (dim != VP_FASHION_DIM) { /* the config fixed the input width for fashion-mnist */

@@ -64,11 +64,12 @@ typedef struct {
 } vp_runner_result;
 
 
-/* The data the runs read, checked before anything is printed or written (vp_runner_run
- * checks again): the fashion-mnist input images (input.path) and every training data
- * set's files (train.dataset...); VP_ERR_CONFIG naming the setting to fix, or what
- * vp_train_data_check gives (VP_ERR_NOMEM). */
-vp_status vp_runner_check_inputs(const vp_experiment *e, vp_err *err);
+/* The config's checks vp_runner_run makes before it writes anything, for a caller to
+ * make before it prints anything (vp_runner_run makes them again): the data the runs
+ * read (the fashion-mnist input images: input.path; every training data set's files:
+ * train.dataset...) and the memory of o->threads runs at once (at least one must fit).
+ * VP_ERR_CONFIG naming the setting to fix; VP_ERR_NOMEM. */
+vp_status vp_runner_check(const vp_experiment *e, const vp_runner_opts *o, vp_err *err);
 
 /* Estimated peak bytes of one run of variant v (network, input, scratch). */
 double vp_runner_run_bytes(const vp_experiment *e, int v);
