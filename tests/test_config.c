@@ -483,4 +483,16 @@ Test(config, config_diff_names_the_first_difference)
         cr_expect_str_eq(out, cases[i].want, "case %zu", i);
     }
     cr_expect_eq(vp_config_diff("{", "A", a, "B", out, sizeof out), 0, "a config that does not parse");
+    /* numbers compare exactly (cJSON_Compare calls these two equal) */
+    cr_expect_eq(vp_config_diff("{\"x\":1}", "A", "{\"x\":1.0000000000000002}", "B", out, sizeof out), 1);
+    cr_expect(strncmp(out, "x: 1 A, 1.0000000000000002 B", 28) == 0, "%s", out);
+    /* a key too long for the path: the difference is still found, named by the parent */
+    char ka[700], kb[700], key[320];
+    memset(key, 'k', sizeof key - 1);
+    key[sizeof key - 1] = '\0';
+    snprintf(ka, sizeof ka, "{\"net\":{\"%s\":1}}", key);
+    snprintf(kb, sizeof kb, "{\"net\":{\"%s\":2}}", key);
+    cr_expect_eq(vp_config_diff(ka, "A", kb, "B", out, sizeof out), 1);
+    cr_expect(strncmp(out, "net: {", 6) == 0, "%s", out);
+    cr_expect_eq(vp_config_diff(ka, "A", ka, "B", out, sizeof out), 0, "the same long key is no difference");
 }

@@ -506,7 +506,9 @@ Test(folder, resume_checks_each_fragment_and_redoes_damaged_runs, .timeout = 120
     interrupted_long(cfg, res);
 
     /* each run's file: its marker, a blank line, then its fragments (layers, ..., runs) */
-    snprintf(p, sizeof p, "%s/.parts/run-0000000.sum", res); /* the fragments gone, the marker kept */
+    snprintf(p, sizeof p, "%s/.parts/run-0000009.sum", res); /* the fragments gone, the marker kept (run 9
+                                                                 finished before run 3: the runs of a seed share
+                                                                 their weights and run one after another) */
     char *r0 = vt_slurp_must(p, NULL), *blank = strstr(r0, "\n\n");
     cr_assert(blank);
     cr_assert_eq(truncate(p, (off_t)(blank + 2 - r0)), 0);
@@ -530,8 +532,27 @@ Test(folder, resume_checks_each_fragment_and_redoes_damaged_runs, .timeout = 120
     fclose(f);
     free(r2);
 
+    /* run 8: its summary line, which the table shows, changed -- the marker's own checksum covers it */
+    snprintf(p, sizeof p, "%s/.parts/run-0000008.sum", res);
+    size_t n8;
+    char *r8 = vt_slurp_must(p, &n8), *sum8 = strchr(r8, '\n') + 1; /* after the tag line */
+    cr_assert(sum8[0] >= '0' && sum8[0] <= '9', "%s", r8);
+    sum8[0] = sum8[0] == '9' ? '8' : (char)(sum8[0] + 1);
+    f = fopen(p, "w");
+    cr_assert(f);
+    fwrite(r8, 1, n8, f);
+    fclose(f);
+    free(r8);
+    /* run 0 as an earlier build left it: the marker alone, its fragments in files of their own */
+    snprintf(p, sizeof p, "%s/.parts/run-0000000.sum", res);
+    vt_write_file(tdir, "old.sum", "0.5 0.5 0 0 nan\nlayers 20 100 0badf00d\nruns 1 50 0badf00d\n");
+    char old[400];
+    snprintf(old, sizeof old, "%s/old.sum", tdir);
+    cr_assert_eq(rename(old, p), 0);
+
     cr_assert_eq(vt_run(tdir, &o, &e, "run %s -o %s --quiet --no-plot --resume", cfg, res), 0, "%s", e);
-    cr_assert(strstr(e, "3 finished runs failed the check"), "the damaged runs are reported: %s", e);
+    cr_assert(strstr(e, "5 finished runs failed the check"), "the damaged runs are reported: %s", e);
+    cr_assert(strstr(e, "(run 0: run-0000000.sum is from an earlier varprop build"), "the first one's reason: %s", e);
     free(o); free(e);
     char a[400], b[400];
     snprintf(a, sizeof a, "%s/layers.csv", full);

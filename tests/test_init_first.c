@@ -13,14 +13,44 @@
 #include "experiment/spec.h"
 #include "harness.h"
 
-Test(init_first, any_range_equals_the_whole_draw_for_every_entrywise_row)
+enum { FO = 29, FI = 31, N = FO * FI };
+
+/* Every range of `in`'s draw against the whole draw: 1 when it is entrywise (every range
+ * the same bits, nothing written past it), 0 when it needs the whole matrix. */
+static int ranges_match(const vp_init *in, const char *name, double *whole, double *part)
 {
-    const size_t fo = 29, fi = 31, n = fo * fi;
-    const size_t ks[] = { 0, 1, 7, 31, 32, 500, n };
+    const size_t ks[] = { 0, 1, 7, 31, 32, 500, N };
     /* even and odd starts (the lane-parallel generators take even ones), one past a
      * 16-entry block, the last entry, and past the end */
-    const size_t starts[] = { 0, 1, 2, 17, 64, 333, n - 1, n, n + 5 };
-    double *whole = malloc(n * sizeof *whole), *part = malloc(n * sizeof *part);
+    const size_t starts[] = { 0, 1, 2, 17, 64, 333, N - 1, N, N + 5 };
+    vp_err err;
+    vp_rng rng = vp_rng_make(11, 3, VP_RNG_WEIGHT);
+    cr_assert_eq(vp_init_weight(in, FO, FI, &rng, whole, &err), VP_OK, "%s: %s", name, err.msg);
+    int entrywise = -1;
+    for (size_t j = 0; j < sizeof ks / sizeof *ks; j++)
+        for (size_t t = 0; t < sizeof starts / sizeof *starts; t++) {
+            size_t st = starts[t], want = st >= N ? 0 : (ks[j] < N - st ? ks[j] : N - st);
+            int done = -1;
+            memset(part, 0xff, N * sizeof *part);
+            cr_assert_eq(vp_init_weight_range(in, FO, FI, st, ks[j], &rng, part, &done, &err), VP_OK, "%s", err.msg);
+            cr_assert(entrywise < 0 || done == entrywise, "%s: entrywise for some ranges only", name);
+            entrywise = done;
+            if (!done) continue;
+            cr_assert_eq(memcmp(part, whole + (st < N ? st : N), want * sizeof *part), 0, "%s: [%zu, %zu + %zu) differ",
+                         name, st, st, ks[j]);
+            if (want < N) { /* nothing past the range (clipped to the weight) is written */
+                unsigned char ff[sizeof(double)];
+                memset(ff, 0xff, sizeof ff);
+                cr_assert_eq(memcmp(&part[want], ff, sizeof ff), 0, "%s wrote past [%zu, %zu + %zu)", name, st, st,
+                             ks[j]);
+            }
+        }
+    return entrywise;
+}
+
+Test(init_first, any_range_equals_the_whole_draw_for_every_entrywise_row)
+{
+    double *whole = malloc(N * sizeof *whole), *part = malloc(N * sizeof *part);
     cr_assert(whole && part);
     int entrywise = 0, whole_only = 0;
     for (int k = 0; k < VP_INIT_COUNT; k++) {
@@ -32,30 +62,19 @@ Test(init_first, any_range_equals_the_whole_draw_for_every_entrywise_row)
             vp_err err;
             vp_act relu = vp_act_default(VP_ACT_RELU);
             cr_assert_eq(vp_spec_resolve_gains(&in, &relu, &err), VP_OK, "%s: %s", info->name, err.msg);
-            vp_rng rng = vp_rng_make(11, 3, VP_RNG_WEIGHT);
-            cr_assert_eq(vp_init_weight(&in, fo, fi, &rng, whole, &err), VP_OK, "%s: %s", info->name, err.msg);
-            for (size_t j = 0; j < sizeof ks / sizeof *ks; j++)
-                for (size_t t = 0; t < sizeof starts / sizeof *starts; t++) {
-                    size_t st = starts[t], want = st >= n ? 0 : (ks[j] < n - st ? ks[j] : n - st);
-                    int done = -1;
-                    memset(part, 0xff, n * sizeof *part);
-                    cr_assert_eq(vp_init_weight_range(&in, fo, fi, st, ks[j], &rng, part, &done, &err), VP_OK, "%s",
-                                 err.msg);
-                    if (!done) { whole_only += j == 0 && t == 0 && !single; continue; }
-                    entrywise += j == 0 && t == 0 && !single;
-                    cr_assert_eq(memcmp(part, whole + (st < n ? st : n), want * sizeof *part), 0,
-                                 "%s: [%zu, %zu + %zu) differ", info->name, st, st, ks[j]);
-                    if (want < n) { /* nothing past the range (clipped to the weight) is written */
-                        unsigned char ff[sizeof(double)];
-                        memset(ff, 0xff, sizeof ff);
-                        cr_assert_eq(memcmp(&part[want], ff, sizeof ff), 0, "%s wrote past [%zu, %zu + %zu)",
-                                     info->name, st, st, ks[j]);
-                    }
-                }
+            int e = ranges_match(&in, info->name, whole, part);
+            entrywise += e && !single;
+            whole_only += !e && !single;
         }
     }
     cr_assert_eq(whole_only, 2, "sparse and orthogonal need the whole matrix (got %d)", whole_only);
     cr_assert_geq(entrywise, 15, "entrywise rows: %d", entrywise);
+    /* trunc_normal's other regime: a window of 2% of the mass, drawn by uniform proposals
+     * (attempt k of element i), not by redrawing normals */
+    vp_init tn = vp_init_default(VP_INIT_TRUNC_NORMAL);
+    tn.p[2] = 2;
+    tn.p[3] = 3;
+    cr_assert_eq(ranges_match(&tn, "trunc_normal(a=2,b=3)", whole, part), 1);
     free(whole);
     free(part);
 }

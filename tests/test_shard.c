@@ -203,8 +203,16 @@ Test(shard, every_merge_refusal_exits_2_and_writes_nothing)
     snprintf(a, sizeof a, "'%s/%s' '%s/%s' '%s/%s' '%s/%s'", D("c-1"), D("c-2"), D("c-2"), D("c-3"));
     refused(a, "shard 2/3 given twice");
     snprintf(a, sizeof a, "'%s/%s' '%s/%s' '%s/%s'", D("c-1"), D("c-2"), D("other-3"));
-    refused(a, "different configs (seeds: 3 in "); /* what differs, first, and whose */
+    refused(a, "different configs (seeds: [0,1,2] in "); /* what differs, first, and whose */
     refused(a, "other-3)");
+    /* the configs as resolved are compared: a default written out in one file only ("theory": true) is no
+     * difference, the depth is (before: "theory: absent in ..., true in ...") */
+    make_shards("deeper", "{\"name\":\"shardy\",\"theory\":true,\"seeds\":3,\"precision\":\"float64\","
+                          "\"network\":{\"depth\":4,\"width\":12},\"input\":{\"batch\":6},\"measure\":"
+                          "{\"histograms\":{\"layers\":[1,2],\"bins\":8},\"jacobian\":true,\"lengths\":true},"
+                          "\"sweep\":{\"network.activation\":[\"relu\",\"tanh\",\"gelu\"],\"network.depth\":[2,8]}}", 3);
+    snprintf(a, sizeof a, "'%s/%s' '%s/%s' '%s/%s'", D("c-1"), D("c-2"), D("deeper-3"));
+    refused(a, "different configs (sweep[\"network.depth\"][1]: 7 in ");
     snprintf(a, sizeof a, "'%s/%s' '%s/%s' '%s/%s'", D("c-1"), D("c-2"), D("two-2"));
     refused(a, "share their N");
     snprintf(a, sizeof a, "'%s/%s'", D("nothing-here"));

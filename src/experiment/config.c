@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "base/fsutil.h"
+#include "base/param.h"
 #include "experiment/config_parse.h"
 #include "experiment/sweep.h"
 #include "experiment/variant.h"
@@ -354,16 +355,23 @@ vp_status vp_config_load(const char *path, const vp_config_opts *opts, vp_experi
 
 /* ---- comparing two resolved configs ---- */
 
-/* Append ".key" or "[i]" to a JSON path; 0 when it does not fit. */
+/* Append ".key" (["key"] for a key with a dot or bracket, as a sweep's keys: the
+ * config messages' form) or "[i]" to a JSON path; 0 when it does not fit. */
 static int path_push(char *path, size_t len, size_t at, const char *key, int index)
 {
-    int n = key ? snprintf(path + at, len - at, "%s%s", at ? "." : "", key) : snprintf(path + at, len - at, "[%d]", index);
+    int n = !key                     ? snprintf(path + at, len - at, "[%d]", index)
+            : strpbrk(key, ".[]\"") ? snprintf(path + at, len - at, "[\"%s\"]", key)
+                                     : snprintf(path + at, len - at, "%s%s", at ? "." : "", key);
     return n > 0 && (size_t)n < len - at;
 }
 
 /* The value of a JSON node in at most len - 1 characters ("..." when cut). */
 static void value_text(const cJSON *v, char *out, size_t len)
 {
+    if (cJSON_IsNumber(v)) { /* in full (cJSON prints 15 digits where they compare equal by its epsilon) */
+        vp_num_shortest(v->valuedouble, out, len);
+        return;
+    }
     char *t = v ? cJSON_PrintUnformatted(v) : NULL;
     if (!t) snprintf(out, len, "%s", v ? "?" : "absent");
     else if (strlen(t) < len) snprintf(out, len, "%s", t);
@@ -382,7 +390,14 @@ static int first_diff(const cJSON *a, const cJSON *b, char *path, size_t len, si
     if (cJSON_IsObject(a)) {
         for (const cJSON *x = a->child; x; x = x->next) {
             const cJSON *y = cJSON_GetObjectItemCaseSensitive(b, x->string);
-            if (!path_push(path, len, at, x->string, 0)) return 1;
+            if (!path_push(path, len, at, x->string, 0)) { /* too deep to name: the parent's path */
+                char deep[64];
+                path[at] = '\0';
+                if (!first_diff(x, y, deep, sizeof deep, 0, da, db)) continue;
+                *da = a;
+                *db = b;
+                return 1;
+            }
             if (first_diff(x, y, path, len, strlen(path), da, db)) return 1;
         }
         for (const cJSON *y = b->child; y; y = y->next)
@@ -399,14 +414,24 @@ static int first_diff(const cJSON *a, const cJSON *b, char *path, size_t len, si
         int na = cJSON_GetArraySize(a), nb = cJSON_GetArraySize(b);
         if (na != nb) return 1; /* lists of different lengths: shown whole */
         for (int i = 0; i < na; i++) {
-            if (!path_push(path, len, at, NULL, i)) return 1;
-            if (first_diff(cJSON_GetArrayItem(a, i), cJSON_GetArrayItem(b, i), path, len, strlen(path), da, db))
+            const cJSON *x = cJSON_GetArrayItem(a, i), *y = cJSON_GetArrayItem(b, i);
+            if (!path_push(path, len, at, NULL, i)) { /* too deep to name: the list's path */
+                char deep[64];
+                path[at] = '\0';
+                if (!first_diff(x, y, deep, sizeof deep, 0, da, db)) continue;
+                *da = a;
+                *db = b;
                 return 1;
+            }
+            if (first_diff(x, y, path, len, strlen(path), da, db)) return 1;
         }
         path[at] = '\0';
         return 0;
     }
-    return !cJSON_Compare(a, b, 1);
+    /* scalars, exactly (cJSON_Compare would call numbers within a relative 2^-52 equal) */
+    if (cJSON_IsNumber(a)) return a->valuedouble != b->valuedouble;
+    if (cJSON_IsString(a)) return strcmp(a->valuestring, b->valuestring) != 0;
+    return 0; /* true, false, null: the type says it all */
 }
 
 int vp_config_diff(const char *a, const char *a_name, const char *b, const char *b_name, char *out, size_t len)

@@ -24,6 +24,11 @@
 
 static vp_status sync_folder(const char *dir, vp_err *err);
 
+/* A run's file starts with this line; its marker ends with RUN_FILE_CHECK and the
+ * CRC-32 of the summary and fragment lines (vp_frag_write). */
+#define RUN_FILE_TAG "varprop run 1"
+#define RUN_FILE_CHECK "check"
+
 /* ---- one run's fragments ---- */
 static void part_name(int r, const char *ext, char *out, size_t len)
 {
@@ -182,18 +187,26 @@ static vp_status frag_rows(const vp_job *j, int r, const vp_variant *var, const 
     vp_csv_runs_row(fs->mem, &cr, j->theory | (e->train ? VP_CSV_WITH_TRAIN : 0), &cs);
     if ((s = frag_end(vp_csv_layout_get(VP_CSV_RUNS)->part, fs, err))) return s;
 
-    /* The run's file: the marker (the summary line, then one line per fragment saying
-     * its rows, bytes and CRC-32), a blank line, the fragments. One file a run, written
+    /* The run's file: the marker (a tag line, the summary line, one line per fragment
+     * saying its rows, bytes and CRC-32, and a line with the CRC-32 of the summary and
+     * fragment lines), a blank line, the fragments. One file a run, written
      * atomically: its presence means the run is complete (creating a file cost ~0.3 ms
      * here, and a run of 30 layers of 128x128 takes ~5 ms), and --resume checks every
      * fragment against its line, so it still finds out if a crash of the machine lost
      * bytes (neither the file nor the folder is synced for each run: that would cost
      * more than the check). */
+    char head[VP_CSV_COUNT * 96 + 256];
+    size_t hl = (size_t)snprintf(head, sizeof head, "%.17g %.17g %lld %lld %.17g %.17g %.17g\n", sum->act_ratio,
+                                 sum->grad_ratio, sum->nonfinite, sum->subnormal, sum->test_acc,
+                                 sum->theory_act_ratio, sum->theory_grad_ratio);
+    for (int k = 0; k < fs->n && hl < sizeof head; k++)
+        hl += (size_t)snprintf(head + hl, sizeof head - hl, "%s\n", fs->lines[k]);
+    if (hl >= sizeof head) return vp_fail(err, VP_ERR_NOMEM, "internal: a run's marker does not fit");
+    long hrows;
+    unsigned long hcrc;
+    frag_sums(head, hl, &hrows, &hcrc);
     if ((s = frag_begin(fs, err))) return s;
-    fprintf(fs->mem, "%.17g %.17g %lld %lld %.17g %.17g %.17g\n", sum->act_ratio, sum->grad_ratio, sum->nonfinite,
-            sum->subnormal, sum->test_acc, sum->theory_act_ratio, sum->theory_grad_ratio);
-    for (int k = 0; k < fs->n; k++) fprintf(fs->mem, "%s\n", fs->lines[k]);
-    fputc('\n', fs->mem);
+    fprintf(fs->mem, RUN_FILE_TAG "\n%s" RUN_FILE_CHECK " %08lx\n\n", head, hcrc);
     int bad = fclose(fs->body_mem) != 0;
     fs->body_mem = NULL;
     if (!bad) bad = fwrite(fs->body, 1, fs->body_len, fs->mem) != fs->body_len;
@@ -226,7 +239,7 @@ vp_status vp_frag_write(const vp_job *j, int r, const vp_variant *var, const vp_
 /* The parts of a run's file (vp_frag_write): its summary line, and per fragment its
  * part name, the rows, bytes and CRC-32 the marker records, and where its bytes are. */
 typedef struct {
-    const char *summary;          /* the first line (not terminated: up to '\n') */
+    const char *summary;          /* the summary line (not terminated: up to '\n') */
     int n;
     struct {
         char ext[32];
@@ -237,12 +250,21 @@ typedef struct {
     } part[VP_CSV_COUNT];
 } run_file;
 
-/* Split the file's bytes; 0 and a reason in why when they are not a run's file. */
+/* Split the file's bytes; 0 and a reason in why when they are not a run's file of this
+ * format (a marker without its tag: an earlier build's, whose fragments were files of
+ * their own). The marker's own CRC covers the summary and fragment lines, each
+ * fragment's its bytes (checked by the caller: frag_ok). */
 static int run_file_parse(const char *buf, size_t len, const char *name, run_file *rf, char *why, size_t wlen)
 {
-    const char *end = buf + len, *nl = memchr(buf, '\n', len);
-    rf->summary = buf;
+    const char *end = buf + len, *tag = RUN_FILE_TAG "\n";
     rf->n = 0;
+    if (len < strlen(tag) || memcmp(buf, tag, strlen(tag)) != 0) {
+        snprintf(why, wlen, "%s is %s", name, len && buf[0] >= '0' && buf[0] <= '9' ? "from an earlier varprop build "
+                 "(a file per fragment), which this one does not read" : "damaged: not a run's file");
+        return 0;
+    }
+    rf->summary = buf + strlen(tag);
+    const char *nl = memchr(rf->summary, '\n', (size_t)(end - rf->summary));
     if (!nl) {
         snprintf(why, wlen, "%s is damaged: no marker", name);
         return 0;
@@ -254,11 +276,29 @@ static int run_file_parse(const char *buf, size_t len, const char *name, run_fil
             snprintf(why, wlen, "%s is damaged: its marker has no end", name);
             return 0;
         }
-        if (eol == line) { /* the blank line: the fragments follow */
-            const char *data = eol + 1;
-            if ((size_t)(end - data) != off_data) {
+        char line_buf[128];
+        size_t ll = (size_t)(eol - line);
+        if (ll >= sizeof line_buf) {
+            snprintf(why, wlen, "%s is damaged: its marker has an unknown line", name);
+            return 0;
+        }
+        memcpy(line_buf, line, ll);
+        line_buf[ll] = '\0';
+        unsigned long mcrc;
+        int used = 0;
+        if (sscanf(line_buf, RUN_FILE_CHECK " %lx%n", &mcrc, &used) == 1 && used == (int)ll) {
+            long hrows;
+            unsigned long hcrc;
+            frag_sums(rf->summary, (size_t)(line - rf->summary), &hrows, &hcrc);
+            const char *data = eol + 2;
+            if (hcrc != mcrc) {
+                snprintf(why, wlen, "%s is damaged: its marker's checksum is %08lx, its lines give %08lx", name, mcrc,
+                         hcrc);
+                return 0;
+            }
+            if (eol + 1 >= end || eol[1] != '\n' || (size_t)(end - data) != off_data) {
                 snprintf(why, wlen, "%s holds %zu bytes of fragments, its marker says %zu", name,
-                         (size_t)(end - data), off_data);
+                         eol + 1 < end ? (size_t)(end - data) : 0, off_data);
                 return 0;
             }
             for (int k = 0; k < rf->n; k++) {
@@ -267,20 +307,16 @@ static int run_file_parse(const char *buf, size_t len, const char *name, run_fil
             }
             return 1;
         }
-        char line_buf[128];
-        size_t ll = (size_t)(eol - line);
         int k = rf->n;
-        if (k == VP_CSV_COUNT || ll >= sizeof line_buf) {
+        if (k == VP_CSV_COUNT ||
+            sscanf(line_buf, "%31s %ld %zu %lx%n", rf->part[k].ext, &rf->part[k].rows, &rf->part[k].bytes,
+                   &rf->part[k].crc, &used) != 4 || used != (int)ll || rf->part[k].rows < 0) {
             snprintf(why, wlen, "%s is damaged: its marker has an unknown line", name);
             return 0;
         }
-        memcpy(line_buf, line, ll);
-        line_buf[ll] = '\0';
-        int used = 0;
-        if (sscanf(line_buf, "%31s %ld %zu %lx%n", rf->part[k].ext, &rf->part[k].rows, &rf->part[k].bytes,
-                   &rf->part[k].crc, &used) != 4 || used != (int)ll || rf->part[k].rows < 0 ||
-            rf->part[k].bytes > (size_t)(end - buf)) {
-            snprintf(why, wlen, "%s is damaged: its marker has an unknown line", name);
+        if (rf->part[k].bytes > len) {
+            snprintf(why, wlen, "%s is cut short: its %s fragment is %zu bytes, the file %zu", name, rf->part[k].ext,
+                     rf->part[k].bytes, len);
             return 0;
         }
         off_data += rf->part[k].bytes;
@@ -612,10 +648,10 @@ int vp_frag_load_done(vp_job *j, int r, char *why, size_t wlen)
     if (ok) {
         /* the summary line, parsed in a copy (the file's bytes are not terminated) */
         char line[512];
-        size_t ll = (size_t)((const char *)memchr(text, '\n', len) - text);
+        size_t ll = (size_t)((const char *)memchr(rf.summary, '\n', len - (size_t)(rf.summary - text)) - rf.summary);
         ok = ll < sizeof line;
         if (ok) {
-            memcpy(line, text, ll);
+            memcpy(line, rf.summary, ll);
             line[ll] = '\0';
             ok = sscanf(line, "%lf %lf %lld %lld%n", &s.act_ratio, &s.grad_ratio, &s.nonfinite, &s.subnormal, &n) == 4;
         }

@@ -2,9 +2,10 @@
  * (experiment layer, part of the runner).
  *
  * Each finished run is saved as one file, <out>/.parts/run-NNNNNNN.sum, written
- * atomically (not fsynced): a marker -- the run's summary line, then one line per
- * fragment with its part name, rows, bytes and CRC-32 -- a blank line, and the
- * fragments (its rows of layers.csv, runs.csv, ...) one after another. Its presence
+ * atomically (not fsynced): a tag line, a marker -- the run's summary line, one line per
+ * fragment with its part name, rows, bytes and CRC-32, and a line with the CRC-32 of
+ * those lines -- a blank line, and the fragments (its rows of layers.csv, runs.csv, ...)
+ * one after another. Its presence
  * marks the run complete; --resume checks every fragment against its line and redoes
  * a run whose file was damaged. (One file a run, not one per fragment: creating a file
  * costs ~0.3 ms on ext4 here, as much as the products of a small run.) The CSV files

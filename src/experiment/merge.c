@@ -85,6 +85,28 @@ void vp_merge_close(vp_merge *m)
     free(m);
 }
 
+/* The refusal of shards a and b whose config hashes differ, naming the first setting
+ * that differs: in the configs as resolved (the hash's text, defaults written out), so
+ * a default written in one file only is no difference; else in their texts; else the
+ * hashes. */
+static vp_status different_configs(const char *da, const marker *a, const char *db, const marker *b, vp_err *err)
+{
+    char what[9000], na[4200], nb[4200];
+    snprintf(na, sizeof na, "in %s", da);
+    snprintf(nb, sizeof nb, "in %s", db);
+    vp_config_opts co = { 0 };
+    vp_experiment *ea = NULL, *eb = NULL;
+    vp_err ignore;
+    int found = !vp_config_parse(a->config, strlen(a->config), da, &co, &ea, &ignore) &&
+                !vp_config_parse(b->config, strlen(b->config), db, &co, &eb, &ignore) &&
+                vp_config_diff(ea->resolved_json, na, eb->resolved_json, nb, what, sizeof what);
+    vp_experiment_free(ea);
+    vp_experiment_free(eb);
+    if (!found && !vp_config_diff(a->config, na, b->config, nb, what, sizeof what))
+        snprintf(what, sizeof what, "config hash %s against %s", a->hash, b->hash);
+    return vp_fail(err, VP_ERR_USAGE, "%s and %s are shards of different configs (%s)", da, db, what);
+}
+
 /* The shards, checked against each other and against the first (see shard.h). */
 static vp_status check_shards(const char *const *dirs, int ndirs, marker *mk, vp_merge *m, vp_err *err)
 {
@@ -94,14 +116,8 @@ static vp_status check_shards(const char *const *dirs, int ndirs, marker *mk, vp
         if (strcmp(mk[i].version, VP_VERSION) != 0)
             return vp_fail(err, VP_ERR_USAGE, "%s was made by varprop %s, this is varprop %s: merge shards with the "
                            "varprop version that ran them", dirs[i], mk[i].version, VP_VERSION);
-        if (strcmp(mk[i].hash, mk[0].hash) != 0) {
-            char what[9000], na[4200], nb[4200];
-            snprintf(na, sizeof na, "in %s", dirs[0]);
-            snprintf(nb, sizeof nb, "in %s", dirs[i]);
-            if (!vp_config_diff(mk[0].config, na, mk[i].config, nb, what, sizeof what))
-                snprintf(what, sizeof what, "config hash %s against %s", mk[0].hash, mk[i].hash);
-            return vp_fail(err, VP_ERR_USAGE, "%s and %s are shards of different configs (%s)", dirs[0], dirs[i], what);
-        }
+        if (strcmp(mk[i].hash, mk[0].hash) != 0)
+            return different_configs(dirs[0], &mk[0], dirs[i], &mk[i], err);
         if (mk[i].n != mk[0].n)
             return vp_fail(err, VP_ERR_USAGE, "%s is shard %d/%d and %s is shard %d/%d: the shards of one sweep "
                            "share their N", dirs[0], mk[0].k, mk[0].n, dirs[i], mk[i].k, mk[i].n);

@@ -88,8 +88,9 @@ static vp_status check_input_images(const vp_experiment *e, vp_err *err)
     char path[4200];
     vp_status s = data_images(e) ? vp_path_join(path, sizeof path, e->data_dir, FASHION_FILE, err) : VP_OK;
     if (!s && data_images(e) && access(path, R_OK) != 0)
-        s = vp_fail(err, VP_ERR_CONFIG, "input.path: the fashion-mnist images are not there (give input.path, or "
-                    "install the Debian package dataset-fashion-mnist): cannot open %s: %s", path, strerror(errno));
+        s = vp_fail(err, VP_ERR_CONFIG, "input.path: the fashion-mnist images %s (give input.path, or install the "
+                    "Debian package dataset-fashion-mnist): cannot open %s: %s",
+                    errno == ENOENT || errno == ENOTDIR ? "are not there" : "cannot be read", path, strerror(errno));
     return s;
 }
 
