@@ -67,7 +67,7 @@ Test(cli, run_writes_the_documented_csv_schema)
     vt_write_file(tmpdir, "small.json", SMALL);
     snprintf(cfg, sizeof cfg, "%s/small.json", tmpdir);
     snprintf(out, sizeof out, "%s/res", tmpdir);
-    cr_assert_eq(vt_run(tmpdir, &o, &e, "run %s -o %s --threads 2", cfg, out), 0, "%s", e);
+    cr_assert_eq(vt_run(tmpdir, &o, &e, "run %s -o %s --threads 2 --plots %s/plots", cfg, out, tmpdir), 0, "%s", e);
     cr_assert(strstr(o, "vanishing") || strstr(o, "stable") || strstr(o, "exploding"), "summary: %s", o);
     cr_assert(strstr(o, out), "where results went: %s", o);
     free(o); free(e);
@@ -85,7 +85,8 @@ Test(cli, run_writes_the_documented_csv_schema)
     cr_assert_eq(vt_count_lines(p), 4 * 2 + 1);
     char *runs = vt_slurp_text(p);
     cr_assert(strstr(runs, "variant,activation,init,seed,depth,batch,act_ratio,grad_ratio,act_verdict,grad_verdict,"
-                           "nonfinite,subnormal,xi_grad,theory_chi1,theory_xi_c,xi_c,theory_xi_grad,seconds,status,"
+                           "nonfinite,subnormal,xi_grad,theory_chi1,theory_xi_c,xi_c,theory_xi_grad,theory_act_ratio,"
+                           "theory_grad_ratio,seconds,status,"
                            "network.activation,network.init\n") == runs, "runs.csv header: %.300s", runs);
     free(runs);
     snprintf(p, sizeof p, "%s/histograms.csv", out);
@@ -102,6 +103,12 @@ Test(cli, run_writes_the_documented_csv_schema)
     free(js);
     snprintf(p, sizeof p, "%s/.parts", out);
     cr_assert(!vt_exists(p), "fragments are removed after a complete run");
+    /* the report's summary puts the theory beside each ratio (runs.csv's theory columns) */
+    snprintf(p, sizeof p, "%s/plots/report.md", tmpdir);
+    char *md = vt_slurp_text(p);
+    cr_assert(strstr(md, "Var[z^L]/Var[z^1] | theory | activations |") &&
+              strstr(md, "Var[∂L/∂z^1]/Var[∂L/∂z^L] | theory | gradients |"), "%.2000s", md);
+    free(md);
 }
 
 Test(cli, same_config_same_bytes_whatever_the_thread_count)

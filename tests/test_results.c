@@ -56,8 +56,8 @@ Test(vp_results, headers_keep_their_bytes)
     char want[2048];
     snprintf(want, sizeof want,
              "%s,pre_corr\n%s,theory_pre_var,theory_grad_pre_var,theory_chi,pre_corr,theory_pre_corr,network.init,"
-             "\"a,b\"\n%s,xi_c,seconds,status\n%s,theory_chi1,theory_xi_c,xi_c,theory_xi_grad,seconds,status,"
-             "network.init\n"
+             "\"a,b\"\n%s,xi_c,seconds,status\n%s,theory_chi1,theory_xi_c,xi_c,theory_xi_grad,theory_act_ratio,"
+             "theory_grad_ratio,seconds,status,network.init\n"
              "variant,seed,layer,quantity,bin_lo,bin_hi,density\nvariant,seed,index,singular_value\n",
              LAYERS_HEADER, LAYERS_HEADER, RUNS_HEADER, RUNS_HEADER);
     res_check(&m, want);
@@ -71,12 +71,13 @@ Test(vp_results, rows_keep_their_bytes)
     vp_csv_summary s = { .depth = 5, .batch = 16, .act_ratio = -0.0, .grad_ratio = NAN,
                          .act_verdict = "stable", .grad_verdict = "non-finite", .nonfinite = 2, .subnormal = 0,
                          .xi_grad = NAN, .theory_chi1 = NAN, .theory_xi_c = 2.5, .seconds = 1.23456,
-                         .status = VP_STATUS_OK, .xi_c = 4, .theory_xi_grad = NAN };
+                         .status = VP_STATUS_OK, .xi_c = 4, .theory_xi_grad = NAN, .theory_act_ratio = 0.5,
+                         .theory_grad_ratio = NAN };
     res_mem m;
     res_open(&m);
     vp_csv_runs_row(m.f, &run, 1, &s);
     vp_csv_runs_row(m.f, &run, 0, &s);
-    res_check(&m, "3,relu,\"orthogonal(gain=1,x)\",18446744073709551615,5,16,0,nan,stable,non-finite,2,0,,,2.5,4,,1.235,"
+    res_check(&m, "3,relu,\"orthogonal(gain=1,x)\",18446744073709551615,5,16,0,nan,stable,non-finite,2,0,,,2.5,4,,0.5,,1.235,"
                   "ok,\"say \"\"x\"\"\"\n"
                   "3,relu,\"orthogonal(gain=1,x)\",18446744073709551615,5,16,0,nan,stable,non-finite,2,0,,4,1.235,"
                   "ok,\"say \"\"x\"\"\"\n");

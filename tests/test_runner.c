@@ -171,7 +171,8 @@ Test(runner, same_bytes_with_and_without_sharing)
 
 /* The summary's theory columns are the theory's act_ratio and grad_ratio: per run the
  * quotients of layers.csv's theory_pre_var (layer L over layer 1) and theory_grad_pre_var
- * (layer 1 over layer L), the median over the seeds, printed to 4 significant digits. */
+ * (layer 1 over layer L) -- runs.csv's theory_act_ratio and theory_grad_ratio, exactly --
+ * the median over the seeds, printed to 4 significant digits. */
 Test(runner, summary_theory_columns_are_the_ratios_of_layers_theory)
 {
     const char *json = "{\"name\":\"t\",\"seeds\":3,\"network\":{\"depth\":8,\"width\":32,\"init\":\"xavier_normal\","
@@ -215,6 +216,21 @@ Test(runner, summary_theory_columns_are_the_ratios_of_layers_theory)
             if (lay == 8) { ta[n] = p / first[0]; tg[n] = first[1] / g; n++; } /* rows: seed by seed, layer 1..L */
         }
         cr_assert_eq(n, 3);
+        /* runs.csv: the same quotients, each run's (rows in run order: variant, then seed) */
+        snprintf(path, sizeof path, "%s/runs.csv", dir);
+        vp_table *rt;
+        size_t ra, rg;
+        cr_assert_eq(vp_table_load(path, &rt, &err), VP_OK, "%s", err.msg);
+        cr_assert_eq(vp_table_require(rt, "theory_act_ratio", &ra, &err), VP_OK);
+        cr_assert_eq(vp_table_require(rt, "theory_grad_ratio", &rg, &err), VP_OK);
+        for (int s = 0; s < 3; s++) {
+            double x, y;
+            cr_assert_eq(vp_table_num(rt, (size_t)(3 * v + s), ra, &x, &err), VP_OK);
+            cr_assert_eq(vp_table_num(rt, (size_t)(3 * v + s), rg, &y, &err), VP_OK);
+            cr_expect_eq(x, ta[s], "variant %d seed %d: runs.csv theory_act_ratio %.17g, layers.csv %.17g", v, s, x, ta[s]);
+            cr_expect_eq(y, tg[s], "variant %d seed %d: runs.csv theory_grad_ratio %.17g, layers.csv %.17g", v, s, y, tg[s]);
+        }
+        vp_table_free(rt);
         double want[2] = { vp_median(ta, 3), vp_median(tg, 3) };
         /* the variant's summary row: var act init act_ratio theory verdict grad_ratio theory verdict */
         char key[16];

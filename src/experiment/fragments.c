@@ -182,7 +182,8 @@ static vp_status frag_rows(const vp_job *j, int r, const vp_variant *var, const 
                           vp_verdict_word(vp_verdict_classify(sum->grad_ratio, sum->nonfinite)),
                           sum->nonfinite, sum->subnormal, sum->xi_grad, sum->theory_chi1, sum->theory_xi_c,
                           seconds, tout && tout->diverged_step ? VP_STATUS_DIVERGED : VP_STATUS_OK, sum->xi_c,
-                          sum->theory_xi_grad, tout ? tout->diverged_step : 0 };
+                          sum->theory_xi_grad, tout ? tout->diverged_step : 0, sum->theory_act_ratio,
+                          sum->theory_grad_ratio };
     if ((s = frag_begin(fs, err))) return s;
     vp_csv_runs_row(fs->mem, &cr, j->theory | (e->train ? VP_CSV_WITH_TRAIN : 0), &cs);
     if ((s = frag_end(vp_csv_layout_get(VP_CSV_RUNS)->part, fs, err))) return s;

@@ -177,13 +177,16 @@ static vp_status summary_table(FILE *f, const vp_table *t, const vp_summary *sum
         int c = vp_table_find(t, it->string);
         if (c >= 0) { xcol[nx] = c; xname[nx++] = it->string; }
     }
+    /* the theory's ratios beside the measured ones, where runs.csv has them */
+    int theory = vp_table_find_col(t, vp_ratio_theory_col(VP_RATIO_ACT)) >= 0;
     fputs("| # | activation | initializer |", f);
     for (size_t k = 0; k < nx; k++) { fputc(' ', f); md_text(f, xname[k]); fputs(" |", f); }
-    fprintf(f, " %s = Var[z^L]/Var[z^1] | activations | %s = Var[∂L/∂z^1]/Var[∂L/∂z^L] | gradients | seeds |\n",
-            vp_col_name(VP_COL_ACT_RATIO), vp_col_name(VP_COL_GRAD_RATIO));
+    fprintf(f, " %s = Var[z^L]/Var[z^1] |%s activations | %s = Var[∂L/∂z^1]/Var[∂L/∂z^L] |%s gradients | seeds |\n",
+            vp_col_name(VP_COL_ACT_RATIO), theory ? " theory |" : "", vp_col_name(VP_COL_GRAD_RATIO),
+            theory ? " theory |" : "");
     fputs("|---:|---|---|", f);
     for (size_t k = 0; k < nx; k++) fputs("---|", f);
-    fputs("---:|---|---:|---|---|\n", f);
+    fprintf(f, "---:|%s---|---:|%s---|---|\n", theory ? "---:|" : "", theory ? "---:|" : "");
     for (size_t i = 0; i < sum->nvar; i++) {
         const vp_variant_summary *v = &sum->var[i];
         size_t r0 = v->first_row;
@@ -196,6 +199,8 @@ static vp_status summary_table(FILE *f, const vp_table *t, const vp_summary *sum
         for (int k = 0; k < VP_RATIO_COUNT; k++) {
             fputs(k ? " | " : " ", f);
             ratio_cell(f, &v->ratio[k]);
+            if (theory && v->theory[k].n) fprintf(f, " | %.3g", v->theory[k].med);
+            else if (theory) fputs(" | —", f);
             fputs(" | ", f);
             verdict_cell(f, &v->ratio[k]);
         }
@@ -206,7 +211,12 @@ static vp_status summary_table(FILE *f, const vp_table *t, const vp_summary *sum
         fputs(" |\n", f);
     }
     fputs("\nRatios: median over the seeds that ran (min–max in brackets). "
-          "Verdicts are varprop's per-seed classification, with the number of seeds.\n\n", f);
+          "Verdicts are varprop's per-seed classification, with the number of seeds.", f);
+    if (theory)
+        fprintf(f, " Theory: the same ratios predicted by mean-field theory for an infinitely wide net (%s, %s; median "
+                   "over the seeds; — where nothing is predicted).", vp_col_name(VP_COL_THEORY_ACT_RATIO),
+                vp_col_name(VP_COL_THEORY_GRAD_RATIO));
+    fputs("\n\n", f);
     return VP_OK;
 }
 

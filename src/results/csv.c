@@ -237,6 +237,8 @@ void vp_csv_runs_row(FILE *f, const vp_csv_run *run, int flags, const vp_csv_sum
     v[VP_COL_THEORY_XI_C].x = s->theory_xi_c;
     v[VP_COL_XI_C].x = s->xi_c;
     v[VP_COL_THEORY_XI_GRAD].x = s->theory_xi_grad;
+    v[VP_COL_THEORY_ACT_RATIO].x = s->theory_act_ratio;
+    v[VP_COL_THEORY_GRAD_RATIO].x = s->theory_grad_ratio;
     v[VP_COL_SECONDS].x = s->seconds;
     v[VP_COL_STATUS].s = s->status;
     v[VP_COL_DIVERGED_STEP].x = s->diverged_step > 0 ? (double)s->diverged_step : NAN;

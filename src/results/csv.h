@@ -44,6 +44,7 @@ typedef struct {
     double theory_xi_grad;        /* -1/ln chi_1; written only with theory on */
     long diverged_step;           /* > 0: the training step whose loss was NaN/Inf (status
                                      VP_STATUS_DIVERGED); written only with VP_CSV_WITH_TRAIN */
+    double theory_act_ratio, theory_grad_ratio; /* the ratios predicted; written only with theory on */
 } vp_csv_summary;
 
 /* One RFC 4180 field (VP_KIND_TEXT). */

@@ -120,6 +120,11 @@ static const vp_column COLUMNS[VP_COL_COUNT] = {
                                  "hidden stack's layers above the noise floor 1/sqrt(B n_l); c* from the theory" },
     [VP_COL_THEORY_XI_GRAD] = { .name = "theory_xi_grad", .kind = VP_KIND_OPT_REAL, .unit = "layers", .theory = 1,
                                 .meaning = "-1/ln chi_1 (negative: gradients grow towards the input)" },
+    [VP_COL_THEORY_ACT_RATIO] = { .name = "theory_act_ratio", .kind = VP_KIND_OPT_REAL, .unit = "", .theory = 1,
+                                  .meaning = "act_ratio predicted: the same quotient of theory_pre_var (empty where a "
+                                             "layer has no prediction, and for a block network)" },
+    [VP_COL_THEORY_GRAD_RATIO] = { .name = "theory_grad_ratio", .kind = VP_KIND_OPT_REAL, .unit = "", .theory = 1,
+                                   .meaning = "grad_ratio predicted: the same quotient of theory_grad_pre_var" },
     [VP_COL_EXAMPLE] = { .name = "example", .kind = VP_KIND_INT, .unit = "",
                          .meaning = "1-based index of the example in the input batch" },
     [VP_COL_SQ_LEN] = { .name = "sq_len", .kind = VP_KIND_REAL, .unit = "z^2",
@@ -197,7 +202,7 @@ static const vp_col RUNS_COLS[] = {
     VP_COL_VARIANT, VP_COL_ACTIVATION, VP_COL_INIT, VP_COL_SEED, VP_COL_DEPTH, VP_COL_BATCH,
     VP_COL_ACT_RATIO, VP_COL_GRAD_RATIO, VP_COL_ACT_VERDICT, VP_COL_GRAD_VERDICT, VP_COL_NONFINITE,
     VP_COL_SUBNORMAL, VP_COL_XI_GRAD, VP_COL_THEORY_CHI1, VP_COL_THEORY_XI_C, VP_COL_XI_C, VP_COL_THEORY_XI_GRAD,
-    VP_COL_SECONDS, VP_COL_STATUS, VP_COL_DIVERGED_STEP,
+    VP_COL_THEORY_ACT_RATIO, VP_COL_THEORY_GRAD_RATIO, VP_COL_SECONDS, VP_COL_STATUS, VP_COL_DIVERGED_STEP,
 };
 static const vp_col HIST_COLS[] = {
     VP_COL_VARIANT, VP_COL_SEED, VP_COL_LAYER, VP_COL_QUANTITY, VP_COL_BIN_LO, VP_COL_BIN_HI, VP_COL_DENSITY,

@@ -15,13 +15,14 @@ vp_stat vp_stat_of(double *v, size_t n)
 
 double vp_median(double *v, size_t n) { return vp_stat_of(v, n).med; }
 
-static const vp_col RATIO_COLS[VP_RATIO_COUNT][2] = {
-    [VP_RATIO_ACT] = { VP_COL_ACT_RATIO, VP_COL_ACT_VERDICT },
-    [VP_RATIO_GRAD] = { VP_COL_GRAD_RATIO, VP_COL_GRAD_VERDICT },
+static const vp_col RATIO_COLS[VP_RATIO_COUNT][3] = {
+    [VP_RATIO_ACT] = { VP_COL_ACT_RATIO, VP_COL_ACT_VERDICT, VP_COL_THEORY_ACT_RATIO },
+    [VP_RATIO_GRAD] = { VP_COL_GRAD_RATIO, VP_COL_GRAD_VERDICT, VP_COL_THEORY_GRAD_RATIO },
 };
 
 vp_col vp_ratio_col(vp_ratio k) { return RATIO_COLS[k][0]; }
 vp_col vp_ratio_verdict_col(vp_ratio k) { return RATIO_COLS[k][1]; }
+vp_col vp_ratio_theory_col(vp_ratio k) { return RATIO_COLS[k][2]; }
 
 void vp_ratio_summarize(double *v, const vp_verdict *verdicts, size_t n, vp_ratio_summary *out)
 {
@@ -114,6 +115,16 @@ vp_status vp_summary_build(const vp_table *t, vp_summary *out, vp_err *err)
             for (size_t j = 0; j < var->nok && !s; j++)
                 vd[j] = vp_verdict_parse(vp_table_cell(t, var->ok[j], cvd));
             if (!s) vp_ratio_summarize(v, vd, var->nok, &var->ratio[k]);
+        }
+        /* the prediction, where runs.csv has it (theory on): over the seeds with a value */
+        int ct = vp_table_find_col(t, vp_ratio_theory_col((vp_ratio)k));
+        for (size_t i = 0; i < out->nvar && !s; i++) {
+            vp_variant_summary *var = &out->var[i];
+            size_t n = 0;
+            if (ct >= 0 && !(s = vp_summary_values(out, var, (size_t)ct, v, err)))
+                for (size_t j = 0; j < var->nok; j++)
+                    if (isfinite(v[j])) v[n++] = v[j];
+            var->theory[k] = vp_stat_of(v, n);
         }
     }
     free(v);

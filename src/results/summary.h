@@ -38,6 +38,7 @@ double vp_median(double *v, size_t n);
 typedef enum { VP_RATIO_ACT, VP_RATIO_GRAD, VP_RATIO_COUNT } vp_ratio;
 vp_col vp_ratio_col(vp_ratio k);         /* act_ratio, grad_ratio */
 vp_col vp_ratio_verdict_col(vp_ratio k); /* act_verdict, grad_verdict */
+vp_col vp_ratio_theory_col(vp_ratio k);  /* theory_act_ratio, theory_grad_ratio */
 
 /* One ratio over a variant's seeds that ran. */
 typedef struct {
@@ -61,6 +62,8 @@ typedef struct {
     size_t nok;              /* of those, the runs that completed */
     const size_t *ok;        /* their rows, in file order */
     vp_ratio_summary ratio[VP_RATIO_COUNT];
+    vp_stat theory[VP_RATIO_COUNT];      /* the predicted ratio over the seeds that have a finite one
+                                            (n = 0: none, or a runs.csv without the column) */
 } vp_variant_summary;
 
 typedef struct {
