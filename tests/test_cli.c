@@ -170,6 +170,27 @@ Test(cli, config_errors_exit_2_and_write_nothing)
     bad_config("{\"name\":\"x\",\"network\":{\"depth\":2,\"width\":8},"
                "\"input\":{\"distribution\":\"fashion-mnist\",\"batch\":4,\"path\":\"/no/such/folder\"}}",
                "bad.json: input.path: the fashion-mnist images are not there");
+    /* images that are not fashion-mnist's (before: exit 1 after the run banner, neither file nor setting named) */
+    {
+        char fm[400];
+        snprintf(fm, sizeof fm, "%s/notfm", tmpdir);
+        mkdir(fm, 0755);
+        vt_write_file(fm, "train-images-idx3-ubyte.gz", "not a gzip file, not IDX either");
+    }
+    {
+        char json[800];
+        snprintf(json, sizeof json, "{\"name\":\"x\",\"network\":{\"depth\":2,\"width\":8},\"input\":{\"distribution\":"
+                 "\"fashion-mnist\",\"batch\":4,\"path\":\"%s/notfm\"}}", tmpdir);
+        char *o, *e, cfg[300], out[300];
+        vt_write_file(tmpdir, "bad.json", json);
+        snprintf(cfg, sizeof cfg, "%s/bad.json", tmpdir);
+        snprintf(out, sizeof out, "%s/never", tmpdir);
+        cr_assert_eq(vt_run(tmpdir, &o, &e, "run %s -o %s", cfg, out), 1, "a malformed data file: exit 1 (%s)", e);
+        cr_assert(strstr(e, "bad.json: input.path: not the fashion-mnist images: "), "%s", e);
+        cr_assert(strstr(e, "notfm/train-images-idx3-ubyte.gz"), "the file named: %s", e);
+        cr_assert(!strstr(o, " runs") && !vt_exists(out), "before the banner, nothing written: %s", o);
+        free(o); free(e);
+    }
     /* the same for a training data set: its setting named, after the file's (before: "train.dataset: cannot
      * open ...", without the file, after the run banner) */
     bad_config("{\"name\":\"x\",\"network\":{\"depth\":2,\"width\":8},"
@@ -315,8 +336,9 @@ Test(cli, resume_refuses_a_different_config)
     cr_assert_eq(vt_run(tmpdir, &o, &e, "run %s -o %s --quiet", cfg, out), 0);
     free(o); free(e);
     vt_write_file(tmpdir, "small.json", "{\"name\":\"small\",\"seeds\":3}");
-    cr_assert_eq(vt_run(tmpdir, &o, &e, "run %s -o %s --quiet --resume", cfg, out), 2);
+    cr_assert_eq(vt_run(tmpdir, &o, &e, "run %s -o %s --resume", cfg, out), 2);
     cr_assert(strstr(e, "different config (seeds: [0,1] there, [0,1,2] in this config)"), "%s", e);
+    cr_assert(!strstr(o, " runs"), "refused before the run banner: %s", o);
     free(o); free(e);
 }
 

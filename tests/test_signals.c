@@ -211,5 +211,29 @@ Test(signals, sighup_stops_like_sigterm, .timeout = 120)
     snprintf(p, sizeof p, "%s/.err", sdir);
     char *e = vt_slurp_text(p);
     cr_assert(strstr(e, "resume with"), "%s", e);
+    cr_assert(strstr(e, " --no-plot --resume -o "), "the hint keeps the run's --no-plot: %s", e);
+    free(e);
+}
+
+/* Before: the resume hint dropped --plots and --max-runs, so the command it gave drew the
+ * charts into plots/<name> (another results folder's) or refused the sweep. */
+Test(signals, the_resume_hint_keeps_plots_and_max_runs, .timeout = 120)
+{
+    char cfg[300], res[300], plots[300], sum[400], p[400], want[1200];
+    vt_write_file(sdir, "long.json", LONG_CFG);
+    snprintf(cfg, sizeof cfg, "%s/long.json", sdir);
+    snprintf(res, sizeof res, "%s/res", sdir);
+    snprintf(plots, sizeof plots, "%s/elsewhere", sdir);
+    snprintf(sum, sizeof sum, "%s/.parts/run-%07d.sum", res, 2);
+    char *argv[] = { (char *)"varprop", (char *)"run", cfg, (char *)"-o", res, (char *)"--plots", plots,
+                     (char *)"--max-runs", (char *)"500", (char *)"--threads", (char *)"1", NULL };
+    pid_t pid = vt_spawn(argv, NULL, sdir);
+    vt_await_file(sum);
+    kill(pid, SIGINT);
+    cr_assert_eq(vt_wait_exit(pid, 60), 130);
+    snprintf(p, sizeof p, "%s/.err", sdir);
+    char *e = vt_slurp_text(p);
+    snprintf(want, sizeof want, "resume with: varprop run %s --max-runs 500 --plots %s --resume -o %s", cfg, plots, res);
+    cr_assert(strstr(e, want), "wanted \"%s\" in: %s", want, e);
     free(e);
 }

@@ -173,8 +173,9 @@ int vp_cmd_run(int argc, char **argv)
                     "another -o", config, dir, own);
     if (!s && rank == 0 && !no_plot && !sh) s = vp_cli_check_plots(plots, e->name, &err);
     if (!s && rank == 0) { /* the data and the memory, before the banner */
-        vp_runner_opts probe = { .out_dir = dir, .threads = (int)threads, .mpi = mpi };
-        if ((s = vp_runner_check(e, &probe, &err)) == VP_ERR_CONFIG)
+        vp_runner_opts probe = { .out_dir = dir, .threads = (int)threads, .resume = resume, .mpi = mpi };
+        s = vp_runner_check(e, &probe, &err);
+        if ((s == VP_ERR_CONFIG || s == VP_ERR_DATA) && strncmp(err.msg, "--resume", 8) != 0)
             vp_err_prefix(&err, "%s", config); /* about this file: "cfg.json: input.path: ..." */
     }
     if (s) {
@@ -207,8 +208,15 @@ int vp_cmd_run(int argc, char **argv)
     vp_runner_opts o = { dir, (int)threads, !quiet && !mpi && isatty(2), resume, stop,
                          quiet ? NULL : stdout, rank ? NULL : stderr, no_share, &lock, sh, mpi };
     vp_runner_result res;
-    char again[64] = "", launch[64] = "";
-    if (sh) snprintf(again, sizeof again, " --shard %d/%d", sh->k, sh->n);
+    /* the options a resume needs to make the same files: the slice, the run limit, where
+     * the charts go (without them the resumed run would draw into plots/<name>) */
+    char again[4400] = "", launch[64] = "";
+    size_t ag = 0;
+    if (sh) ag += (size_t)snprintf(again + ag, sizeof again - ag, " --shard %d/%d", sh->k, sh->n);
+    if (max_runs != VP_DEFAULT_MAX_RUNS && ag < sizeof again)
+        ag += (size_t)snprintf(again + ag, sizeof again - ag, " --max-runs %ld", max_runs);
+    if (no_plot && ag < sizeof again) ag += (size_t)snprintf(again + ag, sizeof again - ag, " --no-plot");
+    else if (plots && ag < sizeof again) snprintf(again + ag, sizeof again - ag, " --plots %s", plots);
     if (mpi) snprintf(launch, sizeof launch, "mpirun -np %d ", vp_mpi_size(mpi));
     if (!quiet && sh)
         printf("varprop: %s: shard %d/%d: %d of %ld runs (%d variant%s x %d seed%s), %ld thread%s\n", e->name, sh->k,
@@ -255,7 +263,19 @@ int vp_cmd_run(int argc, char **argv)
         if (!quiet && res.draws < res.done)
             printf("varprop: weights drawn %d times for %d runs (runs that differ only in the activation "
                    "or input share them)\n", res.draws, res.done);
-        if (!quiet) printf("varprop: results in %s/ (" VP_FILE_LAYERS ", " VP_FILE_RUNS ", " VP_FILE_CONFIG ")\n", dir);
+        if (!quiet) { /* the files this run published, in publication order (config.json last) */
+            printf("varprop: results in %s/ (", dir);
+            const char *sep = "";
+            for (const char *const *n = vp_results_files(); *n; n++) {
+                char fp[4400];
+                struct stat fs;
+                snprintf(fp, sizeof fp, "%s/%s", dir, *n);
+                if (stat(fp, &fs) != 0) continue;
+                printf("%s%s", sep, *n);
+                sep = ", ";
+            }
+            printf(")\n");
+        }
         vp_mpi_end(mpi, s, &err); /* the other ranks are done: they exit while rank 0 draws */
         mpi = NULL;
         vp_cli_signal_phase(VP_SIG_CHARTS);

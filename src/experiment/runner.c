@@ -82,16 +82,32 @@ static int data_images(const vp_experiment *e)
 }
 
 /* The fashion-mnist input images' file (a FASHION_FILE under e->data_dir) can be
- * read; else the setting to fix. */
+ * read (else VP_ERR_CONFIG: the folder is the user's to fix), and its header
+ * (vp_idx_peek) declares enough 28 x 28 images for the largest batch (else
+ * VP_ERR_DATA, a malformed data file: exit 1, docs/robustness.md), both naming
+ * input.path and the file. */
 static vp_status check_input_images(const vp_experiment *e, vp_err *err)
 {
     char path[4200];
-    vp_status s = data_images(e) ? vp_path_join(path, sizeof path, e->data_dir, FASHION_FILE, err) : VP_OK;
-    if (!s && data_images(e) && access(path, R_OK) != 0)
-        s = vp_fail(err, VP_ERR_CONFIG, "input.path: the fashion-mnist images %s (give input.path, or install the "
-                    "Debian package dataset-fashion-mnist): cannot open %s: %s",
-                    errno == ENOENT || errno == ENOTDIR ? "are not there" : "cannot be read", path, strerror(errno));
-    return s;
+    int need = data_images(e);
+    vp_status s = need ? vp_path_join(path, sizeof path, e->data_dir, FASHION_FILE, err) : VP_OK;
+    if (s || !need) return s;
+    if (access(path, R_OK) != 0)
+        return vp_fail(err, VP_ERR_CONFIG, "input.path: the fashion-mnist images %s (give input.path, or install the "
+                       "Debian package dataset-fashion-mnist): cannot open %s: %s",
+                       errno == ENOENT || errno == ENOTDIR ? "are not there" : "cannot be read", path, strerror(errno));
+    vp_idx_info in;
+    if ((s = vp_idx_peek(path, VP_IDX_IMAGES, &in, err))) {
+        if (s != VP_ERR_NOMEM) vp_err_prefix(err, "input.path: not the fashion-mnist images");
+        return s;
+    }
+    /* the messages of the readers (vp_idx_load, and the runner's size check after it) */
+    if ((uint64_t)in.rows * in.cols != VP_FASHION_DIM)
+        return vp_fail(err, VP_ERR_DATA, "input.path: %s: images have %llu pixels, fashion-mnist has %d (28 x 28)",
+                       path, (unsigned long long)in.rows * in.cols, VP_FASHION_DIM);
+    if (in.count < (uint32_t)need)
+        return vp_fail(err, VP_ERR_DATA, "input.path: %s holds %u images, %d requested", path, in.count, need);
+    return VP_OK;
 }
 
 double vp_runner_data_bytes(const vp_experiment *e)
@@ -212,10 +228,28 @@ static vp_status preflight(const vp_experiment *e, const vp_runner_opts *o, int 
     return s;
 }
 
+/* --resume: the folder exists and holds this config's results (vp_runner_run checks
+ * both again, the second once it holds the folder). */
+static vp_status resume_check(const vp_experiment *e, const vp_runner_opts *o, vp_err *err)
+{
+    struct stat st;
+    if (stat(o->out_dir, &st) != 0)
+        return vp_fail(err, VP_ERR_CONFIG, "--resume: cannot open %s: %s; nothing to resume", o->out_dir,
+                       strerror(errno));
+    vp_job j;
+    memset(&j, 0, sizeof j);
+    j.e = e;
+    j.o = o;
+    int nothing;
+    vp_status s = vp_path_join(j.parts, sizeof j.parts, o->out_dir, VP_DIR_PARTS, err);
+    return s ? s : vp_frag_check_resume(&j, &nothing, err);
+}
+
 vp_status vp_runner_check(const vp_experiment *e, const vp_runner_opts *o, vp_err *err)
 {
     int workers;
-    return preflight(e, o, &workers, err);
+    vp_status s = o->resume ? resume_check(e, o, err) : VP_OK;
+    return s ? s : preflight(e, o, &workers, err);
 }
 
 vp_status vp_runner_run(const vp_experiment *e, const vp_runner_opts *o, vp_runner_result *res, vp_err *err)
@@ -224,9 +258,8 @@ vp_status vp_runner_run(const vp_experiment *e, const vp_runner_opts *o, vp_runn
     memset(res, 0, sizeof *res);
     res->total = total;
     struct stat st;
-    if (o->resume && stat(o->out_dir, &st) != 0)
-        return vp_fail(err, VP_ERR_CONFIG, "--resume: cannot open %s: %s; nothing to resume", o->out_dir,
-                       strerror(errno));
+    if (o->resume && stat(o->out_dir, &st) != 0) /* (the message: resume_check's) */
+        return resume_check(e, o, err);
     int workers;
     vp_status ms = preflight(e, o, &workers, err);
     if (ms) return ms;

@@ -67,8 +67,9 @@ typedef struct {
 /* The config's checks vp_runner_run makes before it writes anything, for a caller to
  * make before it prints anything (vp_runner_run makes them again): the data the runs
  * read (the fashion-mnist input images: input.path; every training data set's files:
- * train.dataset...) and the memory of o->threads runs at once (at least one must fit).
- * VP_ERR_CONFIG naming the setting to fix; VP_ERR_NOMEM. */
+ * train.dataset...), the memory of o->threads runs at once (at least one must fit), and
+ * with o->resume that o->out_dir exists and holds this config's results.
+ * VP_ERR_CONFIG naming the setting to fix (or --resume); VP_ERR_NOMEM. */
 vp_status vp_runner_check(const vp_experiment *e, const vp_runner_opts *o, vp_err *err);
 
 /* Estimated peak bytes of one run of variant v (network, input, scratch). */
