@@ -55,7 +55,10 @@ def main():
         head = "## Across machines\n"
         if head in doc:
             start = doc.index(head)
-            nxt = doc.find("\n## ", start + len(head))
+            # the section ends at the next heading or at the next section's begin marker
+            # (<!-- name:begin --> just above its heading): that marker belongs to the next one
+            ends = [i for i in (doc.find("\n## ", start + len(head)), doc.find("\n<!-- ", start + len(head))) if i >= 0]
+            nxt = min(ends) if ends else -1
             doc = doc[:start] + head + "\n" + SECTION_INTRO % loads + text + (doc[nxt + 1:] if nxt >= 0 else "")
         else:
             doc = doc.rstrip("\n") + "\n\n" + head + "\n" + SECTION_INTRO % loads + text
