@@ -220,7 +220,8 @@ static vp_status preflight(const vp_experiment *e, const vp_runner_opts *o, int 
     int total = (int)vp_experiment_runs(e);
     *workers = o->threads < total ? o->threads : total;
     if (*workers < 1 || o->mpi) *workers = 1; /* MPI: one run at a time per rank, on all its threads */
-    /* The data: the input images, and every training file (exit 2 when missing or damaged). */
+    /* The data: the input images (check_input_images: a missing folder exit 2, a malformed
+     * file exit 1) and every training file (vp_train_data_check: exit 2 either way). */
     vp_status s = check_input_images(e, err);
     if (!s) s = vp_train_data_check(e, NULL, err);
     /* Memory, before anything is allocated or written. */
