@@ -327,15 +327,24 @@ Test(cli, interrupt_then_resume_gives_identical_results, .timeout = 120)
     cr_assert(!vt_exists(parts));
 }
 
+/* SMALL's results in tmpdir/r (no note: a new folder), then small.json with 3 seeds
+ * instead of 2, whose first difference is "seeds". cfg, out: their paths. */
+static void small_results_then_three_seeds(char cfg[300], char out[300])
+{
+    char *o, *e;
+    vt_write_file(tmpdir, "small.json", SMALL);
+    snprintf(cfg, 300, "%s/small.json", tmpdir);
+    snprintf(out, 300, "%s/r", tmpdir);
+    cr_assert_eq(vt_run(tmpdir, &o, &e, "run %s -o %s --quiet --no-plot", cfg, out), 0, "%s", e);
+    cr_assert_not(strstr(e, "note:"), "no note into a new folder: %s", e);
+    free(o); free(e);
+    vt_write_file(tmpdir, "small.json", "{\"name\":\"small\",\"seeds\":3}");
+}
+
 Test(cli, resume_refuses_a_different_config)
 {
     char *o, *e, cfg[300], out[300];
-    vt_write_file(tmpdir, "small.json", SMALL);
-    snprintf(cfg, sizeof cfg, "%s/small.json", tmpdir);
-    snprintf(out, sizeof out, "%s/r", tmpdir);
-    cr_assert_eq(vt_run(tmpdir, &o, &e, "run %s -o %s --quiet", cfg, out), 0);
-    free(o); free(e);
-    vt_write_file(tmpdir, "small.json", "{\"name\":\"small\",\"seeds\":3}");
+    small_results_then_three_seeds(cfg, out);
     cr_assert_eq(vt_run(tmpdir, &o, &e, "run %s -o %s --resume", cfg, out), 2);
     cr_assert(strstr(e, "different config (seeds: [0,1] there, [0,1,2] in this config)"), "%s", e);
     cr_assert(!strstr(o, " runs"), "refused before the run banner: %s", o);
@@ -346,13 +355,7 @@ Test(cli, resume_refuses_a_different_config)
 Test(cli, replacing_another_configs_results_notes_what_differs)
 {
     char *o, *e, cfg[300], out[300];
-    vt_write_file(tmpdir, "small.json", SMALL);
-    snprintf(cfg, sizeof cfg, "%s/small.json", tmpdir);
-    snprintf(out, sizeof out, "%s/r", tmpdir);
-    cr_assert_eq(vt_run(tmpdir, &o, &e, "run %s -o %s --quiet --no-plot", cfg, out), 0);
-    cr_assert_not(strstr(e, "note:"), "no note into a new folder: %s", e);
-    free(o); free(e);
-    vt_write_file(tmpdir, "small.json", "{\"name\":\"small\",\"seeds\":3}");
+    small_results_then_three_seeds(cfg, out);
     cr_assert_eq(vt_run(tmpdir, &o, &e, "run %s -o %s --quiet --no-plot", cfg, out), 0, "%s", e);
     cr_assert(strstr(e, "holds the results of a different config (seeds: [0,1] there, [0,1,2] in this config)"),
               "%s", e);

@@ -193,12 +193,9 @@ int vp_cmd_run(int argc, char **argv)
         vp_err perr;
         snprintf(prev, sizeof prev, "%s/" VP_FILE_CONFIG, dir);
         if (vp_frag_holds_config(prev, e->resolved_json, &ps, &perr) == 0 && !ps) {
-            char *text = NULL, diff[4000], what[4100] = "";
-            size_t len;
-            if (!vp_read_file(prev, (size_t)16 << 20, &text, &len, &perr) &&
-                vp_config_diff(text, "there", e->resolved_json, "in this config", diff, sizeof diff))
+            char diff[4000], what[4100] = "";
+            if (vp_frag_config_diff(prev, e->resolved_json, diff, sizeof diff))
                 snprintf(what, sizeof what, " (%s)", diff); /* the first difference */
-            free(text);
             fprintf(stderr, "varprop: note: %s holds the results of a different config%s; this run replaces them "
                     "when it finishes (interrupt it now to keep them, or choose another -o)\n", dir, what);
         }

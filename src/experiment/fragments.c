@@ -240,15 +240,18 @@ vp_status vp_frag_write(const vp_job *j, int r, const vp_variant *var, const vp_
 /* The parts of a run's file (vp_frag_write): its summary line, and per fragment its
  * part name, the rows, bytes and CRC-32 the marker records, and where its bytes are. */
 typedef struct {
-    const char *summary;          /* the summary line (not terminated: up to '\n') */
+    char ext[32];
+    long rows;
+    size_t bytes;
+    unsigned long crc;
+    const char *data;
+} run_part;
+
+typedef struct {
+    const char *summary;          /* the summary line, summary_len bytes (not terminated) */
+    size_t summary_len;
     int n;
-    struct {
-        char ext[32];
-        long rows;
-        size_t bytes;
-        unsigned long crc;
-        const char *data;
-    } part[VP_CSV_COUNT];
+    run_part part[VP_CSV_COUNT];
 } run_file;
 
 /* Split the file's bytes; 0 and a reason in why when they are not a run's file of this
@@ -270,6 +273,7 @@ static int run_file_parse(const char *buf, size_t len, const char *name, run_fil
         snprintf(why, wlen, "%s is damaged: no marker", name);
         return 0;
     }
+    rf->summary_len = (size_t)(nl - rf->summary);
     size_t off_data = 0;
     for (const char *line = nl + 1;;) {
         const char *eol = line < end ? memchr(line, '\n', (size_t)(end - line)) : NULL;
@@ -327,14 +331,10 @@ static int run_file_parse(const char *buf, size_t len, const char *name, run_fil
 }
 
 /* The fragment `ext` of a parsed run file, or NULL. */
-static const char *run_file_part(const run_file *rf, const char *ext, size_t *bytes, int *k)
+static const run_part *run_file_part(const run_file *rf, const char *ext)
 {
     for (int i = 0; i < rf->n; i++)
-        if (strcmp(rf->part[i].ext, ext) == 0) {
-            *bytes = rf->part[i].bytes;
-            *k = i;
-            return rf->part[i].data;
-        }
+        if (strcmp(rf->part[i].ext, ext) == 0) return &rf->part[i];
     return NULL;
 }
 
@@ -402,10 +402,8 @@ vp_status vp_frag_assemble(const vp_job *j, vp_err *err)
         part_name(r, VP_PART_DONE, name, sizeof name);
         if (!run_file_parse(buf, len, name, &rf, why, sizeof why)) s = vp_fail(err, VP_ERR_DATA, "%s", why);
         for (int f = 0; f < VP_CSV_COUNT && !s; f++) {
-            size_t bytes;
-            int k;
-            const char *data = want[f] ? run_file_part(&rf, vp_csv_layout_get((vp_csv_file)f)->part, &bytes, &k) : NULL;
-            if (data) fwrite(data, 1, bytes, out[f].fp);
+            const run_part *pt = want[f] ? run_file_part(&rf, vp_csv_layout_get((vp_csv_file)f)->part) : NULL;
+            if (pt) fwrite(pt->data, 1, pt->bytes, out[f].fp);
         }
         free(buf);
     }
@@ -512,6 +510,17 @@ int vp_frag_holds_config(const char *path, const char *resolved_json, vp_status 
     return same;
 }
 
+int vp_frag_config_diff(const char *path, const char *resolved_json, char *out, size_t len)
+{
+    char *text = NULL;
+    size_t n;
+    vp_err ignore;
+    int found = !vp_read_file(path, (size_t)16 << 20, &text, &n, &ignore) &&
+                vp_config_diff(text, "there", resolved_json, "in this config", out, len);
+    free(text);
+    return found;
+}
+
 static int holds_config(const vp_job *j, const char *path, vp_status *s, vp_err *err)
 {
     return vp_frag_holds_config(path, j->e->resolved_json, s, err);
@@ -614,19 +623,17 @@ vp_status vp_frag_publish(const vp_job *j, long *kept, vp_err *err)
  * any row count. 0 and a reason in why when it fails. */
 static int frag_ok(const run_file *rf, const char *name, const char *ext, long rows, char *why, size_t wlen)
 {
-    size_t bytes;
-    int k;
-    const char *data = run_file_part(rf, ext, &bytes, &k);
-    if (!data) {
+    const run_part *pt = run_file_part(rf, ext);
+    if (!pt) {
         snprintf(why, wlen, "%s has no %s fragment", name, ext);
         return 0;
     }
     long frows;
     unsigned long crc;
-    frag_sums(data, bytes, &frows, &crc);
-    if (frows != rf->part[k].rows || crc != rf->part[k].crc)
+    frag_sums(pt->data, pt->bytes, &frows, &crc);
+    if (frows != pt->rows || crc != pt->crc)
         snprintf(why, wlen, "%s: its %s fragment holds %zu bytes in %ld rows (checksum %08lx), its marker says %ld rows "
-                 "(%08lx)", name, ext, bytes, frows, crc, rf->part[k].rows, rf->part[k].crc);
+                 "(%08lx)", name, ext, pt->bytes, frows, crc, pt->rows, pt->crc);
     else if (rows >= 0 && frows != rows)
         snprintf(why, wlen, "%s: its %s fragment holds %ld rows, the run has %ld", name, ext, frows, rows);
     else
@@ -649,11 +656,10 @@ int vp_frag_load_done(vp_job *j, int r, char *why, size_t wlen)
     if (ok) {
         /* the summary line, parsed in a copy (the file's bytes are not terminated) */
         char line[512];
-        size_t ll = (size_t)((const char *)memchr(rf.summary, '\n', len - (size_t)(rf.summary - text)) - rf.summary);
-        ok = ll < sizeof line;
+        ok = rf.summary_len < sizeof line;
         if (ok) {
-            memcpy(line, rf.summary, ll);
-            line[ll] = '\0';
+            memcpy(line, rf.summary, rf.summary_len);
+            line[rf.summary_len] = '\0';
             ok = sscanf(line, "%lf %lf %lld %lld%n", &s.act_ratio, &s.grad_ratio, &s.nonfinite, &s.subnormal, &n) == 4;
         }
         if (ok) { /* the final test accuracy, the theory's two ratios (absent from older markers: NaN) */
@@ -704,14 +710,9 @@ vp_status vp_frag_check_resume(const vp_job *j, int *nothing, vp_err *err)
     if (same < 0)
         return vp_fail(err, VP_ERR_CONFIG, "--resume: %s has no " VP_FILE_CONFIG "; nothing to resume", j->o->out_dir);
     if (!same) {
-        char *text = NULL, what[4400] = "";
-        size_t len;
-        vp_err rerr;
-        /* the first difference, theirs against this config's; else the file's name */
-        int found = !vp_read_file(path, (size_t)16 << 20, &text, &len, &rerr) &&
-                    vp_config_diff(text, "there", j->e->resolved_json, "in this config", what, sizeof what);
-        if (!found) snprintf(what, sizeof what, "%s differs", path);
-        free(text);
+        char what[4400];
+        if (!vp_frag_config_diff(path, j->e->resolved_json, what, sizeof what))
+            snprintf(what, sizeof what, "%s differs", path);
         return vp_fail(err, VP_ERR_CONFIG, "--resume: the results in %s were made by a different config "
                        "(%s); run without --resume to start over, or choose another -o", j->o->out_dir, what);
     }

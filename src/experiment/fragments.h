@@ -69,6 +69,10 @@ vp_status vp_frag_prepare(const char *dir, vp_err *err);
  * config is resolved_json (that text and a final newline)? 1 yes, 0 no, -1 there is no
  * such file; VP_ERR_NOMEM in *s. */
 int vp_frag_holds_config(const char *path, const char *resolved_json, vp_status *s, vp_err *err);
+/* The first setting in which the config.json at path differs from resolved_json, as
+ * "network.depth: 3 there, 4 in this config" in out (vp_config_diff): 1; 0 when the
+ * file cannot be read or nothing differs. */
+int vp_frag_config_diff(const char *path, const char *resolved_json, char *out, size_t len);
 /* Remove the files varprop writes in the fragments folder `dir` -- fragments, staged
  * results files and their temporaries; never any other name, never through a link --
  * and, when rmdir_too, the folder if that leaves it empty. */

@@ -34,15 +34,18 @@ static const char *key_heading(const char *key)
     return strncmp(key, "network.", 8) == 0 ? key + 8 : key;
 }
 
-/* A theory ratio's cell: the median over the seeds of the predictions there are ("-"
- * when none: theory off for the variant, a block network, or a layer without one). */
-static void theory_cell(FILE *out, double *t, size_t n)
+/* A cell of the seeds' median where some are NaN: the median of the others, or "-"
+ * when none has one (a theory ratio: theory off for the variant, a block network, a
+ * layer without a prediction; the test accuracy: diverged, or no test split). t is
+ * reordered; `fixed` prints %.4f (an accuracy), else %.4g. */
+static void median_cell(FILE *out, double *t, size_t n, int fixed)
 {
     size_t k = 0;
     for (size_t i = 0; i < n; i++)
         if (!isnan(t[i])) t[k++] = t[i];
-    if (k) fprintf(out, " %9.4g", vp_median(t, k));
-    else fprintf(out, " %9s", "-");
+    if (!k) fprintf(out, " %9s", "-");
+    else if (fixed) fprintf(out, " %9.4f", vp_median(t, k));
+    else fprintf(out, " %9.4g", vp_median(t, k));
 }
 
 void vp_runner_print_summary(const vp_job *j)
@@ -92,7 +95,7 @@ void vp_runner_print_summary(const vp_job *j)
     fprintf(out, " %12s%s %-11s %12s%s %-11s%s%s\n", "act ratio", theory ? "    theory" : "", "activations",
             "grad ratio", theory ? "    theory" : "", "gradients", e->train ? "  test acc" : "", partial ? " seeds" : "");
     for (int v = 0; v < e->nvariants; v++) {
-        int n = 0, nacc = 0;
+        int n = 0;
         long long nf = 0;
         for (int s = 0; s < e->nseeds; s++) {
             const vp_run_sum *rs = &j->sums[(size_t)v * (size_t)e->nseeds + (size_t)s];
@@ -101,9 +104,9 @@ void vp_runner_print_summary(const vp_job *j)
             g[n] = rs->grad_ratio;
             ta[n] = rs->theory_act_ratio;
             tg[n] = rs->theory_grad_ratio;
+            acc[n] = rs->test_acc;
             nf += rs->nonfinite;
             n++;
-            if (!isnan(rs->test_acc)) acc[nacc++] = rs->test_acc; /* NaN: diverged, or no test split */
         }
         if (!n) continue;
         char act[256], init[256];
@@ -114,12 +117,11 @@ void vp_runner_print_summary(const vp_job *j)
         for (int k = 0; k < e->nsweep; k++)
             if (width[k]) fprintf(out, " %-*s", width[k], e->sweep_values[(size_t)v * (size_t)e->nsweep + (size_t)k]);
         fprintf(out, " %12.4g", isnan(ma) ? NAN : ma);
-        if (theory) theory_cell(out, ta, (size_t)n);
+        if (theory) median_cell(out, ta, (size_t)n, 0);
         fprintf(out, " %-11s %12.4g", verdict(ma, nf), isnan(mg) ? NAN : mg);
-        if (theory) theory_cell(out, tg, (size_t)n);
+        if (theory) median_cell(out, tg, (size_t)n, 0);
         fprintf(out, " %-11s", verdict(mg, nf));
-        if (e->train && nacc) fprintf(out, " %9.4f", vp_median(acc, (size_t)nacc));
-        else if (e->train) fprintf(out, " %9s", "-");
+        if (e->train) median_cell(out, acc, (size_t)n, 1);
         if (partial) fprintf(out, " %d of %d", n, e->nseeds);
         fputc('\n', out);
     }
