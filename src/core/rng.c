@@ -33,7 +33,7 @@ void vp_rng_uniform2(const vp_rng *r, uint64_t index, uint32_t draw, double out[
 /* ---- N(0,1): the ziggurat (Marsaglia & Tsang 2000; Doornik 2005 "ZIGNOR") ----
  * Element e of the normal stream (r, draw) takes its first attempt from the 64-bit
  * half (e & 1) of block(e >> 1, draw): the low 7 bits choose one of 128 layers and
- * the top 52 bits give u in (-1, 1). With probability ~0.988, |u| < ratio[layer]
+ * the top 52 bits give u in (-1, 1). With probability ~0.972, |u| < ratio[layer]
  * and z = u * x[layer] is accepted at once (no transcendental function at all).
  * Otherwise the exact rejection steps (wedge test, or the tail beyond R by
  * Marsaglia's method) draw further uniforms from a per-element substream, whose
@@ -193,6 +193,121 @@ __attribute__((target("avx2"))) static void philox_lanes_avx2(const vp_rng *r, u
     _mm256_storeu_si256((__m256i *)out[2], x2);
     _mm256_storeu_si256((__m256i *)out[3], x3);
 }
+
+/* ---- AVX-512: Philox in 64-bit lanes, and the ziggurat's fast test in vectors ----
+ * philox8 is the same function as philox4x32 for 8 consecutive counters, each 32-bit
+ * word kept in the low half of a 64-bit lane: vpmuludq reads only the low halves and
+ * gives the whole 64-bit product, whose high half is one shift away and whose low
+ * half needs no extraction (the upper halves of the lanes carry garbage through the
+ * rounds and are dropped at the end; one vpternlogq makes each three-way XOR).
+ * normal32_avx512 makes elements e0 .. e0 + 31 (e0 even) of a normal stream: element
+ * e0 + 2i takes the 64 bits (w0 << 32 | w1) of counter i and element e0 + 2i + 1 the
+ * bits (w2 << 32 | w3), as in the scalar path. The fast test is the scalar one,
+ * operation for operation: k = bits >> 12 converts to double exactly (k < 2^52),
+ * u = 2 ((k + 1/2) 2^-52) - 1 is exact at every step, |u| < ratio[i] compares the
+ * same doubles, z = u x[i] is one rounded product; the two table look-ups are
+ * gathers. An element that fails the test (~2.8%) is redone by the scalar zig(),
+ * which takes the same slow path. Identical bits, checked against philox4x32 and
+ * vp_rng_normal_at by tests/test_fastpaths.c. */
+#define VP_AVX512 __attribute__((target("avx512f,avx512dq")))
+
+/* The first-attempt words of the 8 counters index0 + i: even = (w0 << 32 | w1) and
+ * odd = (w2 << 32 | w3) of counter i in lane i. */
+VP_AVX512 static inline void philox8(const vp_rng *r, uint64_t index0, uint32_t draw, __m512i *even, __m512i *odd)
+{
+    __m512i idx = _mm512_add_epi64(_mm512_set1_epi64((long long)index0), _mm512_setr_epi64(0, 1, 2, 3, 4, 5, 6, 7));
+    __m512i x0 = idx;
+    __m512i x1 = _mm512_xor_si512(_mm512_srli_epi64(idx, 32), _mm512_set1_epi64((long long)(draw * 0x9E3779B9u)));
+    __m512i x2 = _mm512_set1_epi64((long long)r->layer), x3 = _mm512_set1_epi64((long long)r->purpose);
+    const __m512i m0 = _mm512_set1_epi64(PHILOX_M4x32_0), m1 = _mm512_set1_epi64(PHILOX_M4x32_1);
+    uint32_t k0 = (uint32_t)r->seed, k1 = (uint32_t)(r->seed >> 32);
+    for (int round = 0; round < 10; round++) {
+        if (round) {
+            k0 += PHILOX_W32_0;
+            k1 += PHILOX_W32_1;
+        }
+        __m512i p0 = _mm512_mul_epu32(x0, m0), p1 = _mm512_mul_epu32(x2, m1);
+        x0 = _mm512_ternarylogic_epi64(_mm512_srli_epi64(p1, 32), x1, _mm512_set1_epi64(k0), 0x96);
+        x2 = _mm512_ternarylogic_epi64(_mm512_srli_epi64(p0, 32), x3, _mm512_set1_epi64(k1), 0x96);
+        x1 = p1;
+        x3 = p0;
+    }
+    const __m512i low = _mm512_set1_epi64(0xFFFFFFFFll);
+    *even = _mm512_or_si512(_mm512_slli_epi64(x0, 32), _mm512_and_si512(x1, low));
+    *odd = _mm512_or_si512(_mm512_slli_epi64(x2, 32), _mm512_and_si512(x3, low));
+}
+
+/* Fast test of 8 first attempts; *ok: the lanes it accepted. */
+VP_AVX512 static inline __m512d zig8(__m512i bits, __mmask8 *ok)
+{
+    __m512i layer = _mm512_and_si512(bits, _mm512_set1_epi64(0x7F));
+    __m512d k = _mm512_cvtepu64_pd(_mm512_srli_epi64(bits, 12));
+    __m512d u = _mm512_mul_pd(_mm512_add_pd(k, _mm512_set1_pd(0.5)), _mm512_set1_pd(0x1.0p-52));
+    u = _mm512_sub_pd(_mm512_mul_pd(_mm512_set1_pd(2.0), u), _mm512_set1_pd(1.0));
+    __m512d ratio = _mm512_i64gather_pd(layer, VP_ZIG_RATIO, 8);
+    __m512d x = _mm512_i64gather_pd(layer, VP_ZIG_X, 8);
+    *ok = _mm512_cmp_pd_mask(_mm512_abs_pd(u), ratio, _CMP_LT_OQ);
+    return _mm512_mul_pd(u, x);
+}
+
+/* The first-attempt bits of elements e0 .. e0 + 31 (e0 even) of stream (r, draw):
+ * even[h][i] of element e0 + 16h + 2i, odd[h][i] of element e0 + 16h + 2i + 1. */
+VP_AVX512 static inline void bits32(const vp_rng *r, uint32_t draw, uint64_t e0, __m512i even[2], __m512i odd[2])
+{
+    philox8(r, e0 >> 1, draw, &even[0], &odd[0]);
+    philox8(r, (e0 >> 1) + 8, draw, &even[1], &odd[1]);
+}
+
+/* out[0..15] = e[0], o[0], e[1], o[1], ..., e[7], o[7]. */
+VP_AVX512 static inline void store_interleaved(double *out, __m512d e, __m512d o)
+{
+    _mm512_storeu_pd(out, _mm512_permutex2var_pd(e, _mm512_setr_epi64(0, 8, 1, 9, 2, 10, 3, 11), o));
+    _mm512_storeu_pd(out + 8, _mm512_permutex2var_pd(e, _mm512_setr_epi64(4, 12, 5, 13, 6, 14, 7, 15), o));
+}
+
+/* Elements e0 .. e0 + 31 (e0 even) of the normal stream (r, draw). */
+VP_AVX512 static void normal32_avx512(const vp_rng *r, uint32_t draw, uint64_t e0, double *out)
+{
+    __m512i be[2], bo[2];
+    bits32(r, draw, e0, be, bo);
+    for (int half = 0; half < 2; half++) {
+        __mmask8 oke, oko;
+        __m512d ze = zig8(be[half], &oke), zo = zig8(bo[half], &oko);
+        double *o = out + 16 * half;
+        store_interleaved(o, ze, zo);
+        if ((__mmask8)(oke & oko) != 0xFF) {
+            uint64_t bits[2][8];
+            _mm512_storeu_si512(bits[0], be[half]);
+            _mm512_storeu_si512(bits[1], bo[half]);
+            for (int i = 0; i < 8; i++)
+                for (int h = 0; h < 2; h++)
+                    if (!(((h ? oko : oke) >> i) & 1)) {
+                        uint64_t e = e0 + 16 * (uint64_t)half + 2 * (uint64_t)i + (uint64_t)h;
+                        o[2 * i + h] = zig(r, draw, e, bits[h][i]);
+                    }
+        }
+    }
+}
+
+/* u53 of 8 words: ((bits >> 12) + 1/2) 2^-52, exact as in the scalar u53. */
+VP_AVX512 static inline __m512d u53x8(__m512i bits)
+{
+    __m512d k = _mm512_cvtepu64_pd(_mm512_srli_epi64(bits, 12));
+    return _mm512_mul_pd(_mm512_add_pd(k, _mm512_set1_pd(0.5)), _mm512_set1_pd(0x1.0p-52));
+}
+
+/* Elements e0 .. e0 + 31 (e0 even) of the uniform stream (r, draw). */
+VP_AVX512 static void uniform32_avx512(const vp_rng *r, uint32_t draw, uint64_t e0, double *out)
+{
+    __m512i be[2], bo[2];
+    bits32(r, draw, e0, be, bo);
+    for (int half = 0; half < 2; half++) store_interleaved(out + 16 * half, u53x8(be[half]), u53x8(bo[half]));
+}
+
+static int have_avx512(void)
+{
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq");
+}
 #else
 #define VP_PHILOX_AVX2 0
 #endif
@@ -223,8 +338,13 @@ void vp_rng_philox_lanes_check(const vp_rng *r, uint64_t index0, uint32_t draw, 
 void vp_rng_normal_range(const vp_rng *r, uint32_t draw, uint64_t start, size_t n, double *out)
 {
     size_t t = 0;
+#if VP_PHILOX_AVX2
+    /* whole blocks of 32 elements through the AVX-512 path, where the CPU has it */
+    if (n >= 32 && (start & 1) == 0 && have_avx512())
+        for (; t + 32 <= n; t += 32) normal32_avx512(r, draw, start + t, out + t);
+#endif
     /* whole blocks of 2*LANES elements through the lane-parallel Philox */
-    if (n >= 2 * LANES && (start & 1) == 0) {
+    if (n - t >= 2 * LANES && (start & 1) == 0) {
         uint32_t w[4][LANES];
         for (; t + 2 * LANES <= n; t += 2 * LANES) {
             uint64_t e0 = start + t;
@@ -256,8 +376,13 @@ void vp_rng_normal2(const vp_rng *r, uint64_t index, uint32_t draw, double out[2
 void vp_rng_uniform_range(const vp_rng *r, uint32_t draw, uint64_t start, size_t n, double *out)
 {
     size_t t = 0;
+#if VP_PHILOX_AVX2
+    /* whole blocks of 32 elements through the AVX-512 path, where the CPU has it */
+    if (n >= 32 && (start & 1) == 0 && have_avx512())
+        for (; t + 32 <= n; t += 32) uniform32_avx512(r, draw, start + t, out + t);
+#endif
     /* whole blocks of 2*LANES elements through the lane-parallel Philox */
-    if (n >= 2 * LANES && (start & 1) == 0) {
+    if (n - t >= 2 * LANES && (start & 1) == 0) {
         uint32_t w[4][LANES];
         for (; t + 2 * LANES <= n; t += 2 * LANES) {
             philox_lanes(r, (start + t) >> 1, draw, w);
