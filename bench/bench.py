@@ -632,7 +632,7 @@ def write_md(a, info, results, pts, png, t_total, argv):
           "theory on (the configs do not set `\"theory\"`), and after the runs the charts and report.md drawn with "
           "gnuplot into a folder under bench/out/runs/. The time is the whole process (config, init, forward, backward, "
           "statistics, theory, CSV, charts). With ≥ 2 runs the runner runs %d runs at once, OpenBLAS with 1 thread each; "
-          "a single run also calls OpenBLAS with 1 thread per call, and cuts every product into fixed blocks of 256 whole "
+          "a single run also calls OpenBLAS with 1 thread per call, and cuts every product into fixed blocks of 512 whole "
           "rows or columns of C (of the larger of M and N) that its own pool of %d threads runs, and its elementwise passes "
           "(bias, activation, statistics) into strips of 128 units on the same pool (the same bytes for any "
           "`--threads`).\n" % (T, T, T))
@@ -652,7 +652,7 @@ def write_md(a, info, results, pts, png, t_total, argv):
           "allocated before the clock starts, one warm-up per probe. Modes: *seq*, the runs one after another, each "
           "product one OpenBLAS call with %d BLAS threads; *conc*, %d worker threads taking runs, 1 BLAS thread each "
           "(what varprop does with ≥ 2 runs); *pool*, the runs one after another, each product cut into varprop's fixed "
-          "blocks of 256 whole rows (M > N) or columns of C, one 1-thread OpenBLAS call per block, the blocks on a "
+          "blocks of 512 whole rows (M > N) or columns of C, one 1-thread OpenBLAS call per block, the blocks on a "
           "%d-thread pool (what varprop does for a single run). **The floor is the best of seq and conc**: the bare "
           "OpenBLAS products with the best thread use. For a single run only seq applies; pool is timed beside it to "
           "split the gap: varprop/floor = pool/seq (the price of the fixed blocks) × varprop/pool (varprop's own "

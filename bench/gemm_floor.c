@@ -18,7 +18,7 @@
  *   conc: T worker threads take runs from a shared counter, OpenBLAS with 1 thread
  *         (what varprop's runner does when a sweep has >= 2 runs)
  *   pool: the runs one after another, OpenBLAS with 1 thread per call; every product
- *         cut into fixed blocks of 256 whole rows of C (if M > N) or whole columns
+ *         cut into fixed blocks of 512 whole rows of C (if M > N) or whole columns
  *         (otherwise; ties cut the columns), one single-threaded OpenBLAS call per
  *         block, the blocks run on a pool of T threads (the caller and T - 1 workers;
  *         mutex, condition variables, a generation counter). This is what varprop
@@ -102,7 +102,7 @@ static void net_free(net *m)
 }
 
 /* ---- pool mode: varprop's blocked products (src/core/gemm.c, src/base/pool.c) ---- */
-#define BLOCK 256
+#define BLOCK 512 /* = VP_GEMM_BLOCK (src/core/gemm.h) */
 
 typedef struct {
     int ta, tb, rows, M, N, K, lda, ldb, ldc;

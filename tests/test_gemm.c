@@ -13,8 +13,10 @@
 /* op(X)[i][k] for row-major X with leading dimension ld. */
 static double at(const double *X, int ld, int trans, int i, int k) { return trans ? X[k * ld + i] : X[i * ld + k]; }
 
-/* Shapes straddling VP_GEMM_BLOCK (256) in M, N and both, and a thin one. */
-static const int SHAPES[][3] = { { 3, 5, 7 }, { 300, 17, 40 }, { 17, 513, 33 }, { 257, 256, 9 }, { 600, 700, 5 }, { 1, 1030, 64 } };
+/* Shapes straddling VP_GEMM_BLOCK in M, N and both, and a thin one. */
+enum { BK = VP_GEMM_BLOCK };
+static const int SHAPES[][3] = { { 3, 5, 7 },          { BK + 44, 17, 40 },         { 17, BK + 1, 33 },
+                                 { BK + 1, BK, 9 },    { BK + 88, BK + 188, 5 },    { 1, 2 * BK + 6, 64 } };
 
 Test(vp_gemm, matches_the_triple_loop_in_both_precisions)
 {
@@ -58,14 +60,14 @@ Test(vp_gemm, matches_the_triple_loop_in_both_precisions)
 
 Test(vp_gemm, same_bits_for_every_thread_count)
 {
-    int M = 600, N = 530, K = 70;
+    int M = 2 * VP_GEMM_BLOCK + 88, N = 530, K = 70;
     float *A = malloc(sizeof *A * (size_t)M * K), *B = malloc(sizeof *B * (size_t)N * K);
     float *ref = malloc(sizeof *ref * (size_t)M * N), *C = malloc(sizeof *C * (size_t)M * N);
     cr_assert(A && B && ref && C);
     for (int i = 0; i < M * K; i++) A[i] = (float)sin(i * 0.37);
     for (int i = 0; i < N * K; i++) B[i] = (float)cos(i * 0.11);
     vp_gemm_f32(NULL, false, true, M, N, K, 1.0f, A, K, B, K, 0.0f, ref, N);
-    cr_assert_eq(vp_gemm_blocks(M, N), 3, "600 rows in blocks of 256");
+    cr_assert_eq(vp_gemm_blocks(M, N), 3, "M rows in three blocks, the last one short");
     for (int threads = 1; threads <= 5; threads++) {
         vp_pool *p = NULL;
         vp_err err;
