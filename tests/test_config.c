@@ -121,6 +121,38 @@ Test(config, a_swept_value_listed_twice_is_refused)
     vp_experiment_free(e);
 }
 
+/* A block network whose blocks all set their own activation / init / bias takes none of
+ * the network's defaults: sweeping one (or a parameter of it) would give the same
+ * network under different labels. Refused; a default that one block takes is fine. */
+Test(config, a_sweep_over_a_default_no_block_takes_is_refused)
+{
+#define BLOCKS(b0, b1, sweep) "{\"name\":\"x\",\"input\":{\"batch\":4},\"network\":{\"input_dim\":8," \
+    "\"init\":\"xavier_normal\",\"layers\":[{\"type\":\"dense\",\"width\":8" b0 "}," \
+    "{\"type\":\"repeat\",\"count\":2,\"layers\":[{\"type\":\"dense\",\"width\":8" b1 "}]}]},\"sweep\":{" sweep "}}"
+#define OWN ",\"activation\":\"tanh\",\"init\":\"he_normal\",\"bias\":\"zeros\""
+    refused(BLOCKS(OWN, OWN, "\"network.init\":[\"he_normal\",\"orthogonal\"]"),
+            "sweep[\"network.init\"]: no layer takes network.init: every dense and conv2d block", "network.layers[0].init");
+    refused(BLOCKS(OWN, OWN, "\"network.init.gain\":[1,2]"), "sweep[\"network.init.gain\"]: no layer takes network.init",
+            NULL);
+    refused(BLOCKS(OWN, OWN, "\"network.activation\":[\"relu\",\"selu\"]"),
+            "sweep[\"network.activation\"]: no layer takes network.activation", NULL);
+    refused(BLOCKS(OWN, OWN, "\"network.bias\":[\"zeros\",\"ones\"]"), "sweep[\"network.bias\"]: no layer takes network.bias",
+            "sets the biases");
+    /* the repeated block (the second and third layers) takes the default: three variants */
+    const char *ok[] = { BLOCKS(OWN, ",\"activation\":\"tanh\",\"bias\":\"zeros\"",
+                                "\"network.init\":[\"he_normal\",\"orthogonal\",\"xavier_uniform\"]"),
+                         BLOCKS(OWN, OWN, "\"network.layers[0].init\":[\"he_normal\",\"orthogonal\",\"lecun_normal\"]") };
+    for (int i = 0; i < 2; i++) {
+        vp_experiment *e;
+        vp_err err;
+        cr_assert_eq(parse(ok[i], &e, &err), VP_OK, "%s", err.msg);
+        cr_assert_eq(e->nvariants, 3);
+        vp_experiment_free(e);
+    }
+#undef OWN
+#undef BLOCKS
+}
+
 /* A yes/no parameter takes a JSON boolean (or its word), and config.json writes the boolean. */
 Test(config, a_switch_parameter_is_a_json_boolean)
 {

@@ -30,6 +30,7 @@ typedef struct {
     const vp_variant *v;  /* the defaults: act, winit, binit */
     vp_layer_spec *ls;
     int n, cap;
+    unsigned takes;       /* VP_NET_TAKES_*: the defaults some layer took */
 } builder;
 
 static vp_status push(builder *b, const vp_layer_spec *l, const char *path)
@@ -61,6 +62,7 @@ static vp_status weights(builder *b, const cJSON *o, const char *jp, vp_layer_sp
     const cJSON *a = cJSON_GetObjectItemCaseSensitive(o, "activation");
     vp_cfg_join(p, sizeof p, jp, "activation");
     if (a && (s = vp_cfg_entry(c, a, p, &l->act, NULL, 0))) return s;
+    if (!a) b->takes |= VP_NET_TAKES_ACTIVATION;
     if (vp_act_rowwise(vp_act_get(l->act.kind)))
         return vp_cfg_fail(c, p, "%s acts on whole rows; blocks take elementwise activations (put a dense layer "
                            "with \"linear\" and compare outside)", vp_act_get(l->act.kind)->name);
@@ -77,6 +79,8 @@ static vp_status weights(builder *b, const cJSON *o, const char *jp, vp_layer_sp
         }
     } else if (wi) {
         if ((s = vp_cfg_entry(c, wi, p, NULL, &l->winit, 0))) return s;
+    } else {
+        b->takes |= VP_NET_TAKES_INIT;
     }
     vp_err e2;
     if (l->wdraw == VP_WDRAW_REGISTRY && vp_spec_resolve_gains(&l->winit, &l->act, &e2))
@@ -90,6 +94,7 @@ static vp_status weights(builder *b, const cJSON *o, const char *jp, vp_layer_sp
     if (bi && l->wdraw == VP_WDRAW_REGISTRY && ii->sets_bias)
         return vp_cfg_fail(c, p, "%s sets the biases itself (sigma_b); remove \"bias\"", ii->name);
     if (bi && (s = vp_cfg_entry(c, bi, p, NULL, &l->binit, 1))) return s;
+    if (!bi && !(l->wdraw == VP_WDRAW_REGISTRY && ii->sets_bias)) b->takes |= VP_NET_TAKES_BIAS;
     return VP_OK;
 }
 
@@ -289,7 +294,7 @@ vp_status vp_cfg_net_layers(vp_cfg_ctx *c, const cJSON *root, const cJSON *net, 
 {
     vp_status s = unsupported(c, root);
     if (s) return s;
-    builder b = { c, v, NULL, 0, 0 };
+    builder b = { c, v, NULL, 0, 0, 0 };
     vp_net_spec *ns = calloc(1, sizeof *ns);
     if (!ns) return vp_fail(c->err, VP_ERR_NOMEM, "out of memory");
     const cJSON *shp = cJSON_GetObjectItemCaseSensitive(net, "input_shape");
@@ -334,6 +339,7 @@ vp_status vp_cfg_net_layers(vp_cfg_ctx *c, const cJSON *root, const cJSON *net, 
     if ((s = blocks(&b, cJSON_GetObjectItemCaseSensitive(net, "layers"), "network.layers", "network.layers"))) goto fail;
     ns->ls = b.ls;
     ns->n = b.n;
+    ns->takes = b.takes;
     b.ls = NULL;
     b.n = 0;
     int bad = -1;

@@ -22,12 +22,17 @@
 #include "experiment/config_parse.h"
 #include "experiment/config_types.h"
 
+/* Which of the network's defaults some layer takes (vp_net_spec.takes): a sweep over a
+ * default that no layer takes would give identical variants (vp_sweep_expand refuses it). */
+enum { VP_NET_TAKES_ACTIVATION = 1, VP_NET_TAKES_INIT = 2, VP_NET_TAKES_BIAS = 4 };
+
 struct vp_net_spec {
     int n;
     vp_layer_spec *ls;  /* owned, with their paths */
     vp_shape in;
     char *layers_json;  /* owned: the "layers" array as given (for config.json) */
     int has_input_shape;
+    unsigned takes;     /* VP_NET_TAKES_*: network.activation/init/bias used by some layer */
 };
 
 /* Parse net (the "network" object, which has "layers") into v: v->net, and v->L and

@@ -327,6 +327,38 @@ static vp_status no_identical_variants(vp_cfg_ctx *c, const vp_experiment *e, co
                        lab[k]);
 }
 
+/* ---- a default that no layer takes ----
+ * In a block network, network.activation, network.init and network.bias are defaults
+ * for the dense and conv2d blocks that do not set their own (docs/architectures.md).
+ * When every block sets its own, sweeping the default (or one of its parameters,
+ * network.init.gain, ...) changes no layer: the variants would be the same network
+ * under different labels. Refused, naming what would have been swept. */
+static vp_status no_idle_defaults(vp_cfg_ctx *c, const vp_experiment *e)
+{
+    static const struct { const char *key; unsigned bit; } DEFAULTS[] = {
+        { "network.activation", VP_NET_TAKES_ACTIVATION }, { "network.init", VP_NET_TAKES_INIT },
+        { "network.bias", VP_NET_TAKES_BIAS } };
+    for (int k = 0; k < e->nsweep; k++)
+        for (size_t d = 0; d < sizeof DEFAULTS / sizeof *DEFAULTS; d++) {
+            const char *key = e->sweep_keys[k], *def = DEFAULTS[d].key;
+            size_t n = strlen(def);
+            if (strncmp(key, def, n) != 0 || (key[n] != '\0' && key[n] != '.')) continue;
+            int taken = 0;
+            for (int v = 0; v < e->nvariants && !taken; v++)
+                taken = !e->variants[v].net || (e->variants[v].net->takes & DEFAULTS[d].bit);
+            if (taken) continue;
+            char p[600];
+            snprintf(p, sizeof p, "sweep[\"%s\"]", key);
+            return vp_cfg_fail(c, p, "no layer takes %s: every dense and conv2d block of network.layers sets its "
+                               "own \"%s\"%s, so the variants would be the same network under different labels; "
+                               "remove \"%s\" from the blocks that should follow %s, or sweep a block's own key "
+                               "(e.g. \"network.layers[0].%s\")", def, def + 8,
+                               DEFAULTS[d].bit == VP_NET_TAKES_BIAS ? " (or has an init that sets the biases)" : "",
+                               def + 8, def, def + 8);
+        }
+    return VP_OK;
+}
+
 static vp_status sweep_keys(vp_cfg_ctx *c, const cJSON *root, const cJSON *sweep, vp_experiment *e, const cJSON ***vals, int *sizes,
                             long long *nvar)
 {
@@ -425,6 +457,7 @@ vp_status vp_sweep_expand(vp_cfg_ctx *c, const cJSON *root, const vp_variant *ba
         tree = NULL;
     }
     if (e->nsweep && (s = no_identical_variants(c, e, sizes))) goto end;
+    if (e->nsweep && (s = no_idle_defaults(c, e))) goto end;
     e->train = base->train.on;
     e->resolved_json = resolved_json(e, base, sweep);
     if (!e->resolved_json) s = vp_fail(err, VP_ERR_NOMEM, "out of memory");
