@@ -80,7 +80,12 @@ Test(blocks_out, csv_report_and_charts, .timeout = 120)
     cr_expect(cell(t, 3, "theory_pre_var")[0] != '\0', "theory beside a residual row");
     vp_table_free(t);
     vp_table *r = load(dir, "res", "runs.csv");
-    cr_expect_str_eq(cell(r, 0, "activation"), "relu", "runs.csv keeps the network's defaults");
+    /* runs.csv labels a variant by the network's defaults that its layers take: every
+     * dense block sets its own activation (so no relu anywhere), while the init is the
+     * network's for all of them */
+    cr_expect_str_eq(cell(r, 0, "activation"), "per-layer", "no layer takes network.activation (relu)");
+    cr_expect_str_eq(cell(r, 0, "init"), cell(r, 2, "init"));
+    cr_expect(strcmp(cell(r, 0, "init"), "per-layer") != 0, "every dense layer takes network.init");
     cr_expect_str_eq(cell(r, 0, "theory_chi1"), "", "no fixed point of a block list: empty");
     vp_table_free(r);
 

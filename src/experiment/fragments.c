@@ -19,6 +19,7 @@
 #include "base/lock.h"
 #include "experiment/config.h"
 #include "experiment/net_config.h"
+#include "experiment/variant.h"
 #include "results/csv.h"
 #include "results/results.h"
 
@@ -46,8 +47,7 @@ static void part_path(const vp_job *j, int r, const char *ext, char *out, size_t
 void vp_frag_csv_run(const vp_experiment *e, int r, char *act, char *init, size_t len, vp_csv_run *cr)
 {
     int v = r / e->nseeds, s = r % e->nseeds;
-    vp_act_label(&e->variants[v].act, act, len);
-    vp_init_label(&e->variants[v].winit, init, len);
+    vp_variant_labels(&e->variants[v], act, init, len);
     cr->variant = v;
     cr->activation = act;
     cr->init = init;

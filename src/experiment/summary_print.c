@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "experiment/variant.h"
 #include "results/results.h"
 #include "results/summary.h"
 
@@ -77,12 +78,11 @@ void vp_runner_print_summary(const vp_job *j)
      * (mean_field(sigma_w=...,sigma_b=...)) up to MAX_LABEL_WIDTH, so the columns stay aligned. */
     int wact = 22, winit = 34;
     for (int v = 0; v < e->nvariants; v++) {
-        char lab[256];
-        vp_act_label(&e->variants[v].act, lab, sizeof lab);
-        int n = (int)strlen(lab);
+        char act[256], init[256];
+        vp_variant_labels(&e->variants[v], act, init, sizeof act);
+        int n = (int)strlen(act);
         if (n > wact) wact = n < MAX_LABEL_WIDTH ? n : MAX_LABEL_WIDTH;
-        vp_init_label(&e->variants[v].winit, lab, sizeof lab);
-        n = (int)strlen(lab);
+        n = (int)strlen(init);
         if (n > winit) winit = n < MAX_LABEL_WIDTH ? n : MAX_LABEL_WIDTH;
     }
 
@@ -110,8 +110,7 @@ void vp_runner_print_summary(const vp_job *j)
         }
         if (!n) continue;
         char act[256], init[256];
-        vp_act_label(&e->variants[v].act, act, sizeof act);
-        vp_init_label(&e->variants[v].winit, init, sizeof init);
+        vp_variant_labels(&e->variants[v], act, init, sizeof act);
         double ma = vp_median(a, (size_t)n), mg = vp_median(g, (size_t)n);
         fprintf(out, "%-4d %-*s %-*s", v, wact, act, winit, init);
         for (int k = 0; k < e->nsweep; k++)

@@ -266,3 +266,12 @@ void vp_cfg_variant_free(vp_variant *v)
     v->hist_layers = NULL;
     vp_train_cfg_free(&v->train);
 }
+
+void vp_variant_labels(const vp_variant *v, char *act, char *init, size_t len)
+{
+    unsigned takes = v->net ? v->net->takes : VP_NET_TAKES_ACTIVATION | VP_NET_TAKES_INIT;
+    if (takes & VP_NET_TAKES_ACTIVATION) vp_act_label(&v->act, act, len);
+    else snprintf(act, len, "%s", VP_LABEL_PER_LAYER);
+    if (takes & VP_NET_TAKES_INIT) vp_init_label(&v->winit, init, len);
+    else snprintf(init, len, "%s", VP_LABEL_PER_LAYER);
+}

@@ -26,6 +26,13 @@ const char *vp_cfg_default_entry(const char *path);
  * reason), or NULL when it can: training and the Jacobian need every weight stored. */
 const char *vp_config_recompute_conflict(const vp_variant *v, const char **path);
 
+/* The activation and initializer labels of variant v as runs.csv and the terminal
+ * summary show them (buffers of len): the network's activation and init, or
+ * VP_LABEL_PER_LAYER for a block network none of whose layers takes that default (each
+ * dense and conv2d block sets its own; layers.csv labels every layer). */
+#define VP_LABEL_PER_LAYER "per-layer"
+void vp_variant_labels(const vp_variant *v, char *act, char *init, size_t len);
+
 /* Label of an input distribution ("normal", "uniform", "fashion-mnist"). */
 const char *vp_input_name(vp_input_kind k);
 
