@@ -458,6 +458,35 @@ Test(provenance, terminal_summary_shows_swept_keys_and_real_seed_counts)
     vp_experiment_free(e);
 }
 
+/* A block network's summary says what its ratios are (layer outputs, last over first,
+ * readout included) and that they have no predicted counterpart; the plain stack's
+ * "hidden stack" note, which describes other ratios, is not printed for it. */
+Test(provenance, terminal_summary_of_a_block_network_names_its_ratios)
+{
+    vp_experiment *e;
+    vp_err err;
+    cr_assert_eq(parse("{\"name\":\"b\",\"seeds\":1,\"network\":{\"input_dim\":8,\"layers\":["
+                       "{\"type\":\"dense\",\"width\":8},{\"type\":\"dense\",\"width\":8},"
+                       "{\"type\":\"dense\",\"width\":3,\"activation\":\"linear\"}]},\"input\":{\"batch\":4}}",
+                       &e, &err), VP_OK, "%s", err.msg);
+    vp_run_sum sums[1] = { { .done = 1, .act_ratio = 0.5, .grad_ratio = 0.25, .xi_grad = NAN, .theory_chi1 = NAN,
+                             .theory_xi_c = NAN, .xi_c = NAN, .theory_xi_grad = NAN, .test_acc = NAN,
+                             .theory_act_ratio = NAN, .theory_grad_ratio = NAN } };
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    vp_runner_opts o = { .out = f };
+    vp_job j = { .e = e, .o = &o, .sums = sums };
+    vp_runner_print_summary(&j);
+    fclose(f);
+    cr_assert(strstr(text, "(ratios: Var[out^last]/Var[out^1] and Var[dL/dout^1]/Var[dL/dout^last] (layer outputs)"),
+              "%s", text);
+    cr_assert(strstr(text, "a block network's ratios have none"), "%s", text);
+    cr_assert(!strstr(text, "the same ratios predicted") && !strstr(text, "hidden stack"), "%s", text);
+    free(text);
+    vp_experiment_free(e);
+}
+
 /* A finished run of a depth sweep, then one seed of its last variant taken out, as an
  * interrupted run leaves it; plotted. */
 Test(provenance, charts_and_report_say_the_swept_range_and_each_variants_seeds)

@@ -130,20 +130,28 @@ void vp_runner_print_summary(const vp_job *j)
     free(ta);
     free(tg);
     free(width);
+    /* A block network's ratios are of its last and first layer outputs (run.c, run_blocks),
+     * and have no predicted counterpart: its predictions are per layer. */
+    int blocks = e->nvariants > 0 && e->variants[0].net;
+    const char *what = blocks ? "Var[out^last]/Var[out^1] and Var[dL/dout^1]/Var[dL/dout^last] (layer outputs)"
+                              : "Var[z^L]/Var[z^1] and Var[dL/dz^1]/Var[dL/dz^L]";
     if (partial)
-        fprintf(out, "(ratios: Var[z^L]/Var[z^1] and Var[dL/dz^1]/Var[dL/dz^L], median over each variant's finished "
-                     "seeds (column seeds); stable = within a factor %g)\n", VP_STABLE_BAND);
+        fprintf(out, "(ratios: %s, median over each variant's finished seeds (column seeds); stable = within a "
+                     "factor %g)\n", what, VP_STABLE_BAND);
     else
-        fprintf(out, "(ratios: Var[z^L]/Var[z^1] and Var[dL/dz^1]/Var[dL/dz^L], median over %d seed%s; "
-                     "stable = within a factor %g)\n", e->nseeds, e->nseeds == 1 ? "" : "s", VP_STABLE_BAND);
-    if (theory)
+        fprintf(out, "(ratios: %s, median over %d seed%s; stable = within a factor %g)\n", what, e->nseeds,
+                e->nseeds == 1 ? "" : "s", VP_STABLE_BAND);
+    if (theory && blocks)
+        fprintf(out, "(theory: mean-field predictions per layer in " VP_FILE_LAYERS "; a block network's ratios "
+                     "have none: -)\n");
+    else if (theory)
         fprintf(out, "(theory: the same ratios predicted by mean-field theory for an infinitely wide net from each "
                      "run's input; per layer in " VP_FILE_LAYERS ")\n");
     if (e->train)
         fprintf(out, "(test acc: the test accuracy after training, median over the seeds that did not diverge; "
                      "- when none has one; per epoch in " VP_FILE_EVAL ")\n");
-    /* Ratios of nets with a readout of another width span the hidden stack only. */
-    for (int v = 0; v < e->nvariants; v++) {
+    /* Ratios of plain stacks with a readout of another width span the hidden stack only. */
+    for (int v = 0; v < e->nvariants && !blocks; v++) {
         int first, last;
         vp_mlp_stack(e->variants[v].L, e->variants[v].widths, &first, &last);
         if (first != 1 || last != e->variants[v].L) {
