@@ -553,6 +553,7 @@ Test(folder, resume_checks_each_fragment_and_redoes_damaged_runs, .timeout = 120
     cr_assert_eq(vt_run(tdir, &o, &e, "run %s -o %s --quiet --no-plot --resume", cfg, res), 0, "%s", e);
     cr_assert(strstr(e, "5 finished runs failed the check"), "the damaged runs are reported: %s", e);
     cr_assert(strstr(e, "(run 0: run-0000000.sum is from an earlier varprop build"), "the first one's reason: %s", e);
+    cr_assert(strstr(e, "; also runs 1, 2, 8, 9); run again"), "the others' numbers: %s", e);
     free(o); free(e);
     char a[400], b[400];
     snprintf(a, sizeof a, "%s/layers.csv", full);

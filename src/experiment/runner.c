@@ -320,19 +320,27 @@ vp_status vp_runner_run(const vp_experiment *e, const vp_runner_opts *o, vp_runn
     if ((s = vp_frag_prepare(j.parts, err))) goto end;
     if (!o->resume) vp_frag_clear(j.parts, 0);
     if ((s = vp_frag_stage_config(&j, err))) goto end;
+    /* Damaged runs: the first one's reason, then the numbers of the next few (so that
+     * every damaged run can be looked at), and how many more. */
+    enum { LISTED = 10 };
     int damaged = 0;
-    char why[600] = "";
+    char why[600] = "", also[160] = "";
+    size_t alen = 0;
     for (int r = 0; r < total; r++) {
         char w[512];
         if (!vp_shard_owns(o->shard, r)) continue;
         int done = o->resume ? vp_frag_load_done(&j, r, w, sizeof w) : 0;
         if (done < 0 && !damaged++) snprintf(why, sizeof why, "run %d: %s", r, w);
+        else if (done < 0 && damaged <= LISTED + 1 && alen < sizeof also)
+            alen += (size_t)snprintf(also + alen, sizeof also - alen, "%s%d", damaged == 2 ? "; also runs " : ", ", r);
         if (done > 0) { res->skipped++; continue; }
         j.todo[j.ntodo++] = r;
     }
     if (o->log && damaged)
-        fprintf(o->log, "varprop: resuming: %d finished run%s failed the check of %s fragments (%s); run again\n",
-                damaged, damaged == 1 ? "" : "s", damaged == 1 ? "its" : "their", why);
+        fprintf(o->log, "varprop: resuming: %d finished run%s failed the check of %s fragments (%s%s", damaged,
+                damaged == 1 ? "" : "s", damaged == 1 ? "its" : "their", why, also);
+    if (o->log && damaged > LISTED + 1) fprintf(o->log, " and %d more", damaged - LISTED - 1);
+    if (o->log && damaged) fprintf(o->log, "); run again\n");
     if (o->log && res->skipped) /* of the runs this folder holds: a shard's slice, or all */
         fprintf(o->log, "varprop: resuming: %d of %d runs already complete\n", res->skipped,
                 o->shard ? o->shard->count : total);
