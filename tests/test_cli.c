@@ -196,6 +196,12 @@ Test(cli, config_errors_exit_2_and_write_nothing)
     bad_config("{\"name\":\"x\",\"network\":{\"depth\":2,\"width\":8},"
                "\"train\":{\"dataset\":{\"name\":\"fashion-mnist\",\"path\":\"/no/such/folder\"}}}",
                "bad.json: train.dataset.path: the fashion-mnist files cannot be read");
+    /* ... and where the path is swept, the variant and its sweep value */
+    bad_config("{\"name\":\"x\",\"network\":{\"depth\":2,\"width\":8,\"input_dim\":784},"
+               "\"train\":{\"dataset\":{\"name\":\"fashion-mnist\"}},"
+               "\"sweep\":{\"train.dataset.path\":[\"/no/such/a\",\"/no/such/b\"]}}",
+               "bad.json: train.dataset.path (variant 0: sweep[\"train.dataset.path\"] = /no/such/a): the fashion-mnist "
+               "files cannot be read");
     bad_config("not json", "not valid JSON");
     bad_config("{\"name\":\"../../tmp/evil\"}", "not a plain name");
     bad_config("{\"name\":\"x\",\"sweep\":{\"network.width\":[8,\"wide\"]}}", "sweep[\"network.width\"][1]");
@@ -299,6 +305,7 @@ Test(cli, interrupt_then_resume_gives_identical_results, .timeout = 120)
     if (pid == 0) {
         freopen("/dev/null", "w", stdout);
         freopen("/dev/null", "w", stderr);
+        if (chdir(tmpdir) != 0) _exit(126); /* its charts in tmpdir/plots, not the checkout's */
         execl(vt_bin(), "varprop", "run", cfg, "-o", part, "--quiet", "--threads", "2", (char *)NULL);
         _exit(127);
     }

@@ -33,17 +33,25 @@ static int first_alike(const vp_experiment *e, int v)
     return v;
 }
 
-/* A data set's failure as the config error it is for the user (exit 2): the file is
+/* A data set's failure as the config error it is for variant v (exit 2): the file is
  * named in the message, and a missing fashion-mnist folder names the setting that
- * gives it; out of memory stays what it is. */
-static vp_status data_error(const vp_dataset_spec *spec, vp_status s, vp_err *err)
+ * gives it -- as the sweep's value where a train.dataset key is swept; out of memory
+ * stays what it is. */
+static vp_status data_error(const vp_experiment *e, int v, vp_status s, vp_err *err)
 {
     if (s == VP_ERR_NOMEM || s == VP_ERR_CONFIG) return s;
-    if (spec->source == VP_DATA_FASHION_MNIST && s == VP_ERR_IO)
-        vp_err_prefix(err, "train.dataset.path: the fashion-mnist files cannot be read (give train.dataset.path, or "
-                      "install the Debian package dataset-fashion-mnist)");
+    char where[700] = "";
+    for (int k = 0; k < e->nsweep; k++)
+        if (strncmp(e->sweep_keys[k], "train.dataset", 13) == 0) {
+            snprintf(where, sizeof where, " (variant %d: sweep[\"%s\"] = %s)", v, e->sweep_keys[k],
+                     e->sweep_values[(size_t)v * (size_t)e->nsweep + (size_t)k]);
+            break;
+        }
+    if (e->variants[v].train.data.source == VP_DATA_FASHION_MNIST && s == VP_ERR_IO)
+        vp_err_prefix(err, "train.dataset.path%s: the fashion-mnist files cannot be read (give train.dataset.path, or "
+                      "install the Debian package dataset-fashion-mnist)", where);
     else
-        vp_err_prefix(err, "train.dataset");
+        vp_err_prefix(err, "train.dataset%s", where);
     return VP_ERR_CONFIG;
 }
 
@@ -54,7 +62,7 @@ vp_status vp_train_data_check(const vp_experiment *e, double *bytes, vp_err *err
         if (first_alike(e, v) != v) continue;
         double b = 0;
         vp_status s = vp_dataset_check(&e->variants[v].train.data, e->variants[v].prec, &b, err);
-        if (s) return data_error(&e->variants[v].train.data, s, err);
+        if (s) return data_error(e, v, s, err);
         total += b;
     }
     if (bytes) *bytes = total;
@@ -89,7 +97,7 @@ vp_status vp_train_data_load(const vp_experiment *e, vp_train_data *td, vp_err *
         vp_status s = vp_dataset_load(d, &var->train.data, var->prec, err);
         if (s) {
             vp_train_data_free(td);
-            return data_error(&var->train.data, s, err);
+            return data_error(e, v, s, err);
         }
         td->of_variant[v] = td->n++;
         /* An IDX set's width is known from its files only. */
