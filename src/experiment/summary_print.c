@@ -92,8 +92,9 @@ void vp_runner_print_summary(const vp_job *j)
     /* The theory's ratios beside the measured ones, where any variant has theory on. */
     int theory = 0;
     for (int v = 0; v < e->nvariants; v++) theory |= e->variants[v].theory;
-    fprintf(out, " %12s%s %-11s %12s%s %-11s%s%s\n", "act ratio", theory ? "    theory" : "", "activations",
-            "grad ratio", theory ? "    theory" : "", "gradients", e->train ? "  test acc" : "", partial ? " seeds" : "");
+    /* each ratio, its theory, its verdict ("theory activations" read as one heading) */
+    fprintf(out, " %12s%s %-11s %12s%s %-11s%s%s\n", "act ratio", theory ? "    theory" : "", "verdict",
+            "grad ratio", theory ? "    theory" : "", "verdict", e->train ? "  test acc" : "", partial ? " seeds" : "");
     for (int v = 0; v < e->nvariants; v++) {
         int n = 0;
         long long nf = 0;
