@@ -478,6 +478,8 @@ Test(charts12_many, colour_bar_for_a_numeric_sweep)
     cr_assert(strstr(png, "set cbtics ('0.5' 0, '0.75' 1, '1' 2, '1.1' 3, '1.25' 4, '1.4' 5, '1.5' 6, '1.75' 7, "
                           "'2' 8, '2.5' 9, '3' 10, '4' 11)"), "every sigma_w value on the bar");
     cr_assert(strstr(png, "title 'mean_field") == NULL, "no legend of labels");
+    cr_assert(strstr(png, "with linespoints lc rgb '#444444' lw 2 pt 7 ps 0.8 title 'measured'"),
+              "the key says which curves are measured (the bar gives only their colours)");
     static const char *const titles[4] = { "'tanh, sigma_b=0'", "'tanh, sigma_b=0.3'", "'relu, sigma_b=0'",
                                            "'relu, sigma_b=0.3'" };
     /* each panel: its title, then one plot that reads its 12 curves in one clause (every
@@ -643,6 +645,7 @@ Test(charts12_many, distinct_colours_for_many_categories)
         cr_assert(strstr(png, entry), "curve %d drawn", i);
     }
     cr_assert(strstr(png, "set colorbox horizontal") == NULL, "categories: a legend, not a colour bar");
+    cr_assert(strstr(png, "title 'measured'") == NULL, "a legend's own samples show the measured curves");
     free(png);
     free(gp);
     char *md = c12_read(plots, "report.md");

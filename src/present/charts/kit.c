@@ -175,8 +175,8 @@ void ck_colour_bar(ck_gp *p, const ck_exper *e, double height, const char *elems
     ck_cmd(p, "set colorbox horizontal user origin screen 0.3, screen %.4f size screen 0.55, screen 0.022 border", y);
     ck_cmd(p, "set label 1 %s at screen 0.29, screen %.4f right noenhanced", vp_plot_quote(q, sizeof q, e->sweep[e->colour_key]),
            y + 0.011);
-    ck_cmd(p, "set key at screen 0.5, %.4f center center horizontal Left reverse samplen 3 spacing 1.3 width 2 "
-              "noenhanced nobox", height - 0.013);
+    ck_cmd(p, "set key at screen 0.5, %.4f center center horizontal Left reverse samplen 5 spacing 1.3 width 2 "
+              "noenhanced nobox", height - 0.013); /* samplen 5: two dashes of the theory's line */
     ck_cmd(p, "plot NaN with lines lc palette cb 0 notitle%s%s", elems && *elems ? ", " : "", elems ? elems : "");
 }
 

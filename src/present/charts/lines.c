@@ -45,6 +45,11 @@ static size_t line_key(const ck_exper *e, const line_ctx *c, int any_theory, ck_
         nkey += ck_block_key(c->bpresent, b, maxlen);
     }
     const char *sep = nkey ? ", " : "";
+    if (e->colour_key >= 0) { /* the colour bar names the curves; say which ones are the measurements */
+        ck_printf(b, "%sNaN with linespoints lc rgb '#444444' lw 2 pt 7 ps 0.8 title 'measured'", sep);
+        nkey++;
+        sep = ", ";
+    }
     if (any_theory) {
         /* thinner in the key than in the plot: at lw 4 its short sample shows a single dash */
         ck_printf(b, "%sNaN with lines lc rgb '#444444' lw 2 dt 2 title 'theory (dashed)'", sep);
