@@ -480,6 +480,7 @@ Test(charts12_many, colour_bar_for_a_numeric_sweep)
     cr_assert(strstr(png, "title 'mean_field") == NULL, "no legend of labels");
     cr_assert(strstr(png, "with linespoints lc rgb '#444444' lw 2 pt 7 ps 0.8 title 'measured'"),
               "the key says which curves are measured (the bar gives only their colours)");
+    cr_assert(strstr(png, "center center horizontal maxcols 4 Left reverse samplen 5"), "its entries in rows of 4");
     static const char *const titles[4] = { "'tanh, sigma_b=0'", "'tanh, sigma_b=0.3'", "'relu, sigma_b=0'",
                                            "'relu, sigma_b=0.3'" };
     /* each panel: its title, then one plot that reads its 12 curves in one clause (every

@@ -134,6 +134,11 @@ Test(config, a_sweep_over_a_default_no_block_takes_is_refused)
             "sweep[\"network.init\"]: no layer takes network.init: every dense and conv2d block", "network.layers[0].init");
     refused(BLOCKS(OWN, OWN, "\"network.init.gain\":[1,2]"), "sweep[\"network.init.gain\"]: no layer takes network.init",
             NULL);
+    /* the example is the first block that sets its own, a key that can be swept */
+    refused("{\"name\":\"x\",\"input\":{\"batch\":4},\"network\":{\"input_dim\":8,\"layers\":[{\"type\":\"repeat\","
+            "\"count\":2,\"layers\":[{\"type\":\"dense\",\"width\":8,\"init\":\"he_normal\"}]}]},"
+            "\"sweep\":{\"network.init\":[\"he_normal\",\"orthogonal\"]}}",
+            "no layer takes network.init", "sweep a block's own key (e.g. \"network.layers[0].layers[0].init\")");
     refused(BLOCKS(OWN, OWN, "\"network.activation\":[\"relu\",\"selu\"]"),
             "sweep[\"network.activation\"]: no layer takes network.activation", NULL);
     refused(BLOCKS(OWN, OWN, "\"network.bias\":[\"zeros\",\"ones\"]"), "sweep[\"network.bias\"]: no layer takes network.bias",

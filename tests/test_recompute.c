@@ -26,6 +26,7 @@
 #include "base/pool.h"
 #include "core/act.h"
 #include "core/init.h"
+#include "core/gemm.h"
 #include "core/mlp.h"
 #include "core/rng.h"
 #include "experiment/config.h"
@@ -159,13 +160,16 @@ static void check_case(const rc_case *c)
         }
 }
 
+/* wider than one product block: on a pool of 2 the products are split */
+enum { WIDE = VP_GEMM_BLOCK + 88 };
+
 Test(recompute, same_bits_as_store_mode, .timeout = 120)
 {
     const rc_case cases[] = {
         /* L = 7, k = 3: segments 3, 3, 1 (a partial last one) */
-        { VP_ACT_RELU, VP_INIT_KAIMING_NORMAL, VP_F32, 7, 3, 300, 0 },
+        { VP_ACT_RELU, VP_INIT_KAIMING_NORMAL, VP_F32, 7, 3, WIDE, 0 },
         /* whole segments; orthogonal weights (QR per layer) in float64 */
-        { VP_ACT_TANH, VP_INIT_ORTHOGONAL, VP_F64, 9, 3, 300, 0 },
+        { VP_ACT_TANH, VP_INIT_ORTHOGONAL, VP_F64, 9, 3, WIDE, 0 },
         { VP_ACT_TANH, VP_INIT_ORTHOGONAL, VP_F32, 5, 2, 64, 0 },
         /* the default k = ceil(sqrt(10)) = 4: 4, 4, 2 */
         { VP_ACT_SELU, VP_INIT_XAVIER_UNIFORM, VP_F32, 10, 0, 48, 0 },
@@ -178,10 +182,10 @@ Test(recompute, same_bits_as_store_mode, .timeout = 120)
         /* non-uniform widths 20 -> 40 -> 30 ... -> 10 */
         { VP_ACT_TANH, VP_INIT_KAIMING_UNIFORM, VP_F64, 6, 4, 30, 1 },
         /* LSUV: rescalings recorded and replayed on every draw; uniform weights drawn first */
-        { VP_ACT_TANH, VP_INIT_LSUV, VP_F32, 7, 3, 300, 0 },
+        { VP_ACT_TANH, VP_INIT_LSUV, VP_F32, 7, 3, WIDE, 0 },
         { VP_ACT_RELU, VP_INIT_LSUV, VP_F64, 5, 2, 32, 0 },
         /* a single layer */
-        { VP_ACT_RELU, VP_INIT_KAIMING_NORMAL, VP_F32, 1, 0, 300, 0 },
+        { VP_ACT_RELU, VP_INIT_KAIMING_NORMAL, VP_F32, 1, 0, WIDE, 0 },
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) check_case(&cases[i]);
 }

@@ -31,7 +31,15 @@ typedef struct {
     vp_layer_spec *ls;
     int n, cap;
     unsigned takes;       /* VP_NET_TAKES_*: the defaults some layer took */
+    char *own[3];         /* the first JSON path that sets each of them itself (owned) */
 } builder;
+
+/* Note the JSON path p of a block's own activation / init / bias (k = 0, 1, 2), the first one only. */
+static vp_status own_key(builder *b, int k, const char *p)
+{
+    if (!b->own[k] && !(b->own[k] = strdup(p))) return vp_fail(b->c->err, VP_ERR_NOMEM, "out of memory");
+    return VP_OK;
+}
 
 static vp_status push(builder *b, const vp_layer_spec *l, const char *path)
 {
@@ -63,6 +71,7 @@ static vp_status weights(builder *b, const cJSON *o, const char *jp, vp_layer_sp
     vp_cfg_join(p, sizeof p, jp, "activation");
     if (a && (s = vp_cfg_entry(c, a, p, &l->act, NULL, 0))) return s;
     if (!a) b->takes |= VP_NET_TAKES_ACTIVATION;
+    else if ((s = own_key(b, 0, p))) return s;
     if (vp_act_rowwise(vp_act_get(l->act.kind)))
         return vp_cfg_fail(c, p, "%s acts on whole rows; blocks take elementwise activations (put a dense layer "
                            "with \"linear\" and compare outside)", vp_act_get(l->act.kind)->name);
@@ -70,6 +79,7 @@ static vp_status weights(builder *b, const cJSON *o, const char *jp, vp_layer_sp
     vp_cfg_join(p, sizeof p, jp, "init");
     const char *nm = NULL;
     if (wi && (s = vp_cfg_entry_name(c, wi, p, &nm))) return s;
+    if (wi && (s = own_key(b, 1, p))) return s;
     if (nm && strcmp(nm, "delta_orthogonal") == 0) {
         l->wdraw = VP_WDRAW_DELTA_ORTHOGONAL;
         l->delta_gain = 1.0;
@@ -94,6 +104,7 @@ static vp_status weights(builder *b, const cJSON *o, const char *jp, vp_layer_sp
     if (bi && l->wdraw == VP_WDRAW_REGISTRY && ii->sets_bias)
         return vp_cfg_fail(c, p, "%s sets the biases itself (sigma_b); remove \"bias\"", ii->name);
     if (bi && (s = vp_cfg_entry(c, bi, p, NULL, &l->binit, 1))) return s;
+    if (bi && (s = own_key(b, 2, p))) return s;
     if (!bi && !(l->wdraw == VP_WDRAW_REGISTRY && ii->sets_bias)) b->takes |= VP_NET_TAKES_BIAS;
     return VP_OK;
 }
@@ -228,6 +239,7 @@ void vp_net_spec_free(vp_net_spec *s)
     for (int i = 0; s->ls && i < s->n; i++) free(s->ls[i].path);
     free(s->ls);
     free(s->layers_json);
+    for (int k = 0; k < 3; k++) free(s->own[k]);
     free(s);
 }
 
@@ -294,7 +306,7 @@ vp_status vp_cfg_net_layers(vp_cfg_ctx *c, const cJSON *root, const cJSON *net, 
 {
     vp_status s = unsupported(c, root);
     if (s) return s;
-    builder b = { c, v, NULL, 0, 0, 0 };
+    builder b = { .c = c, .v = v };
     vp_net_spec *ns = calloc(1, sizeof *ns);
     if (!ns) return vp_fail(c->err, VP_ERR_NOMEM, "out of memory");
     const cJSON *shp = cJSON_GetObjectItemCaseSensitive(net, "input_shape");
@@ -340,6 +352,10 @@ vp_status vp_cfg_net_layers(vp_cfg_ctx *c, const cJSON *root, const cJSON *net, 
     ns->ls = b.ls;
     ns->n = b.n;
     ns->takes = b.takes;
+    for (int k = 0; k < 3; k++) {
+        ns->own[k] = b.own[k];
+        b.own[k] = NULL;
+    }
     b.ls = NULL;
     b.n = 0;
     int bad = -1;
@@ -372,6 +388,7 @@ vp_status vp_cfg_net_layers(vp_cfg_ctx *c, const cJSON *root, const cJSON *net, 
 fail:
     for (int i = 0; i < b.n; i++) free(b.ls[i].path);
     free(b.ls);
+    for (int k = 0; k < 3; k++) free(b.own[k]);
     vp_net_spec_free(ns);
     return s;
 }

@@ -33,6 +33,8 @@ struct vp_net_spec {
     char *layers_json;  /* owned: the "layers" array as given (for config.json) */
     int has_input_shape;
     unsigned takes;     /* VP_NET_TAKES_*: network.activation/init/bias used by some layer */
+    char *own[3];       /* owned: JSON path of the first block that sets its own activation,
+                           init, bias ("network.layers[1].init"), NULL if none (for messages) */
 };
 
 /* Parse net (the "network" object, which has "layers") into v: v->net, and v->L and

@@ -332,13 +332,14 @@ vp_status vp_runner_run(const vp_experiment *e, const vp_runner_opts *o, vp_runn
         int done = o->resume ? vp_frag_load_done(&j, r, w, sizeof w) : 0;
         if (done < 0 && !damaged++) snprintf(why, sizeof why, "run %d: %s", r, w);
         else if (done < 0 && damaged <= LISTED + 1 && alen < sizeof also)
-            alen += (size_t)snprintf(also + alen, sizeof also - alen, "%s%d", damaged == 2 ? "; also runs " : ", ", r);
+            alen += (size_t)snprintf(also + alen, sizeof also - alen, "%s%d", damaged == 2 ? "" : ", ", r);
         if (done > 0) { res->skipped++; continue; }
         j.todo[j.ntodo++] = r;
     }
     if (o->log && damaged)
-        fprintf(o->log, "varprop: resuming: %d finished run%s failed the check of %s fragments (%s%s", damaged,
-                damaged == 1 ? "" : "s", damaged == 1 ? "its" : "their", why, also);
+        fprintf(o->log, "varprop: resuming: %d finished run%s failed the check of %s fragments (%s%s%s", damaged,
+                damaged == 1 ? "" : "s", damaged == 1 ? "its" : "their", why,
+                damaged == 1 ? "" : damaged == 2 ? "; also run " : "; also runs ", also);
     if (o->log && damaged > LISTED + 1) fprintf(o->log, " and %d more", damaged - LISTED - 1);
     if (o->log && damaged) fprintf(o->log, "); run again\n");
     if (o->log && res->skipped) /* of the runs this folder holds: a shard's slice, or all */

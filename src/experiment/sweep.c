@@ -335,7 +335,7 @@ static vp_status no_identical_variants(vp_cfg_ctx *c, const vp_experiment *e, co
  * under different labels. Refused, naming what would have been swept. */
 static vp_status no_idle_defaults(vp_cfg_ctx *c, const vp_experiment *e)
 {
-    static const struct { const char *key; unsigned bit; } DEFAULTS[] = {
+    static const struct { const char *key; unsigned bit; } DEFAULTS[] = { /* in vp_net_spec.own's order */
         { "network.activation", VP_NET_TAKES_ACTIVATION }, { "network.init", VP_NET_TAKES_INIT },
         { "network.bias", VP_NET_TAKES_BIAS } };
     for (int k = 0; k < e->nsweep; k++)
@@ -349,12 +349,15 @@ static vp_status no_idle_defaults(vp_cfg_ctx *c, const vp_experiment *e)
             if (taken) continue;
             char p[600];
             snprintf(p, sizeof p, "sweep[\"%s\"]", key);
+            const char *own = e->variants[0].net->own[d];
+            char eg[300] = "";
+            if (own) snprintf(eg, sizeof eg, " (e.g. \"%.280s\")", own);
             return vp_cfg_fail(c, p, "no layer takes %s: every dense and conv2d block of network.layers sets its "
                                "own \"%s\"%s, so the variants would be the same network under different labels; "
-                               "remove \"%s\" from the blocks that should follow %s, or sweep a block's own key "
-                               "(e.g. \"network.layers[0].%s\")", def, def + 8,
+                               "remove \"%s\" from the blocks that should follow %s, or sweep a block's own key%s",
+                               def, def + 8,
                                DEFAULTS[d].bit == VP_NET_TAKES_BIAS ? " (or has an init that sets the biases)" : "",
-                               def + 8, def, def + 8);
+                               def + 8, def, eg);
         }
     return VP_OK;
 }

@@ -40,18 +40,21 @@ static int first_alike(const vp_experiment *e, int v)
 static vp_status data_error(const vp_experiment *e, int v, vp_status s, vp_err *err)
 {
     if (s == VP_ERR_NOMEM || s == VP_ERR_CONFIG) return s;
-    char where[700] = "";
-    for (int k = 0; k < e->nsweep; k++)
-        if (strncmp(e->sweep_keys[k], "train.dataset", 13) == 0) {
-            snprintf(where, sizeof where, " (variant %d: sweep[\"%s\"] = %s)", v, e->sweep_keys[k],
-                     e->sweep_values[(size_t)v * (size_t)e->nsweep + (size_t)k]);
-            break;
-        }
+    /* every swept train.dataset key with variant v's value, capped: the error after the
+     * prefix names the file again (vp_err_prefix keeps ~500 characters) */
+    char where[400] = "";
+    size_t n = 0;
+    for (int k = 0; k < e->nsweep && n < sizeof where; k++)
+        if (strncmp(e->sweep_keys[k], "train.dataset", 13) == 0)
+            n += (size_t)snprintf(where + n, sizeof where - n, "%s sweep[\"%.60s\"] = %.80s", n ? "," : "",
+                                  e->sweep_keys[k], e->sweep_values[(size_t)v * (size_t)e->nsweep + (size_t)k]);
+    char at[500] = "";
+    if (where[0]) snprintf(at, sizeof at, " (variant %d:%s)", v, where);
     if (e->variants[v].train.data.source == VP_DATA_FASHION_MNIST && s == VP_ERR_IO)
         vp_err_prefix(err, "train.dataset.path%s: the fashion-mnist files cannot be read (give train.dataset.path, or "
-                      "install the Debian package dataset-fashion-mnist)", where);
+                      "install the Debian package dataset-fashion-mnist)", at);
     else
-        vp_err_prefix(err, "train.dataset%s", where);
+        vp_err_prefix(err, "train.dataset%s", at);
     return VP_ERR_CONFIG;
 }
 

@@ -163,20 +163,27 @@ void ck_colour_scale(ck_gp *p, const ck_exper *e)
     free(b.s);
 }
 
-void ck_colour_bar(ck_gp *p, const ck_exper *e, double height, const char *elems)
+/* rows of nkey entries, cols to a row (at least one row) */
+static int key_rows(size_t nkey, int cols) { return nkey > (size_t)cols ? (int)((nkey + (size_t)cols - 1) / (size_t)cols) : 1; }
+
+double ck_colour_bar_height(size_t nkey, int cols) { return 0.105 + 0.032 * (key_rows(nkey, cols) - 1); }
+
+void ck_colour_bar(ck_gp *p, const ck_exper *e, const char *elems, size_t nkey, int cols)
 {
     char q[QLEN];
+    int extra = key_rows(nkey, cols) - 1; /* rows of entries beyond the first */
+    double height = ck_colour_bar_height(nkey, cols);
     ck_margins(p, (ck_box){ 0.01, 0.99, 0.005, height });
     ck_cmd(p, "unset border; unset tics; unset xlabel; unset ylabel; unset title; unset grid; "
               "unset logscale; unset label; unset arrow");
     ck_cmd(p, "set xrange [0:1]; set yrange [0:1]");
     ck_colour_scale(p, e);
-    double y = height - 0.058; /* the bar, its value tics under it, its key on its left */
+    double y = height - 0.058 - 0.032 * extra; /* the bar, its value tics under it, its key on its left */
     ck_cmd(p, "set colorbox horizontal user origin screen 0.3, screen %.4f size screen 0.55, screen 0.022 border", y);
     ck_cmd(p, "set label 1 %s at screen 0.29, screen %.4f right noenhanced", vp_plot_quote(q, sizeof q, e->sweep[e->colour_key]),
            y + 0.011);
-    ck_cmd(p, "set key at screen 0.5, %.4f center center horizontal Left reverse samplen 5 spacing 1.3 width 2 "
-              "noenhanced nobox", height - 0.013); /* samplen 5: two dashes of the theory's line */
+    ck_cmd(p, "set key at screen 0.5, %.4f center center horizontal maxcols %d Left reverse samplen 5 spacing 1.3 "
+              "width 2 noenhanced nobox", height - 0.013 - 0.016 * extra, cols); /* samplen 5: two dashes of the theory's line */
     ck_cmd(p, "plot NaN with lines lc palette cb 0 notitle%s%s", elems && *elems ? ", " : "", elems ? elems : "");
 }
 

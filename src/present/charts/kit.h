@@ -211,9 +211,13 @@ int ck_lt(int style); /* linetype of a curve style */
 const char *ck_lc(const ck_exper *e, size_t vi, char *buf, size_t len);
 /* Colour mode: the palette, cbrange and tics of the colour key (rank -> value). */
 void ck_colour_scale(ck_gp *p, const ck_exper *e);
-/* Colour mode: the legend strip of height `height` (about 0.1): a horizontal colour bar
- * named by the colour key, and above it the legend entries `elems` (NULL: none). */
-void ck_colour_bar(ck_gp *p, const ck_exper *e, double height, const char *elems);
+/* Colour mode: the height of the legend strip for nkey legend entries in rows of at most
+ * cols: the colour bar with its tics (0.105) and a row per further line of entries. */
+double ck_colour_bar_height(size_t nkey, int cols);
+/* Colour mode: the legend strip of ck_colour_bar_height(nkey, cols): a horizontal colour
+ * bar named by the colour key, and above it the nkey legend entries `elems` (NULL: none),
+ * at most cols to a row. */
+void ck_colour_bar(ck_gp *p, const ck_exper *e, const char *elems, size_t nkey, int cols);
 void ck_margins(ck_gp *p, ck_box b);
 /* Plot areas for n panels in the screen band [bottom, top]; returns columns. */
 int ck_grid(size_t n, double bottom, double top, ck_box *out);

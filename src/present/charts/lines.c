@@ -45,8 +45,10 @@ static size_t line_key(const ck_exper *e, const line_ctx *c, int any_theory, ck_
         nkey += ck_block_key(c->bpresent, b, maxlen);
     }
     const char *sep = nkey ? ", " : "";
-    if (e->colour_key >= 0) { /* the colour bar names the curves; say which ones are the measurements */
-        ck_printf(b, "%sNaN with linespoints lc rgb '#444444' lw 2 pt 7 ps 0.8 title 'measured'", sep);
+    if (e->colour_key >= 0) { /* the colour bar names the curves; say which ones are the measurements
+                                 * (a block network's points mark layer types: a line alone) */
+        ck_printf(b, "%sNaN with %s lc rgb '#444444' lw 2 pt 7 ps 0.8 title 'measured'", sep,
+                  c->btype ? "lines" : "linespoints");
         nkey++;
         sep = ", ";
     }
@@ -195,7 +197,7 @@ static void line_body(ck_gp *p, const ck_exper *e, const void *vctx)
     nkey = line_key(e, c, any_theory, &b, &maxlen);
     if (c->band && maxlen < (ck_partial_seeds(e) ? 48 : 28)) maxlen = ck_partial_seeds(e) ? 48 : 28;
     int kc = ck_key_cols(maxlen);
-    double kh = colour ? 0.105 : ck_key_height(nkey, kc);
+    double kh = colour ? ck_colour_bar_height(nkey, kc) : ck_key_height(nkey, kc);
     size_t per = MAX_PANELS / c->nq, np = e->nact < per ? e->nact : per;
     ck_box boxes[MAX_PANELS];
     int cols;
@@ -212,7 +214,7 @@ static void line_body(ck_gp *p, const ck_exper *e, const void *vctx)
         }
     ck_reset(&b);
     line_key(e, c, any_theory, &b, &maxlen);
-    if (colour) ck_colour_bar(p, e, kh, b.oom ? NULL : b.s);
+    if (colour) ck_colour_bar(p, e, b.oom ? NULL : b.s, nkey, kc);
     else ck_key_strip(p, b.oom || !b.s ? "NaN notitle" : b.s, kh, kc);
     free(b.s);
 }

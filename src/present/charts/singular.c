@@ -61,7 +61,7 @@ static void jac_body(ck_gp *p, const ck_exper *e, const void *vctx)
     int colour = e->colour_key >= 0;
     size_t nkey = colour ? 0 : ck_style_key(e, c->has, &b, &maxlen, "linespoints");
     int kc = ck_key_cols(maxlen);
-    double kh = colour ? 0.105 : ck_key_height(nkey, kc);
+    double kh = colour ? ck_colour_bar_height(0, kc) : ck_key_height(nkey, kc);
     size_t np = e->nact < MAX_PANELS ? e->nact : MAX_PANELS;
     ck_box boxes[MAX_PANELS];
     int cols = ck_grid(np, kh + 0.01, 0.9, boxes);
@@ -93,7 +93,7 @@ static void jac_body(ck_gp *p, const ck_exper *e, const void *vctx)
         ck_cmd(p, "unset arrow 1; unset label 2");
     }
     ck_reset(&b);
-    if (colour) ck_colour_bar(p, e, kh, NULL);
+    if (colour) ck_colour_bar(p, e, NULL, 0, kc);
     else {
         ck_style_key(e, c->has, &b, &maxlen, "linespoints");
         ck_key_strip(p, b.oom || !b.s ? "NaN notitle" : b.s, kh, kc);
