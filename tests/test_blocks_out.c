@@ -191,3 +191,32 @@ Test(blocks_out, layers_train_block_columns, .timeout = 120)
     vp_table_free(t);
     vt_rmtree(dir);
 }
+
+/* A block network's ratios span its hidden stack: the longest run of layers of one output
+ * shape. Three same-shape convolutions, then an average pooling, a flatten and a readout
+ * of 3 (which shrink the signal by the pooling's and the readout's factors, so the old
+ * last-over-first ratio called a healthy He conv stack's gradients vanishing): the ratios
+ * are exactly layer 3's over layer 1's (float64: the CSV numbers read back exactly). */
+Test(blocks_out, ratios_span_the_run_of_one_shape, .timeout = 120)
+{
+    char dir[256];
+    vt_mktmp(dir, sizeof dir, "/tmp/varprop-blkout-");
+    run_cfg(dir,
+            "{\"name\":\"cs\",\"seeds\":1,\"precision\":\"float64\",\"network\":{\"input_shape\":[2,6,6],"
+            "\"activation\":\"relu\",\"init\":\"he_normal\",\"layers\":[{\"type\":\"repeat\",\"count\":3,\"layers\":["
+            "{\"type\":\"conv2d\",\"out_channels\":4,\"kernel\":3,\"padding\":1}]},{\"type\":\"avgpool2d\",\"size\":2},"
+            "{\"type\":\"flatten\"},{\"type\":\"dense\",\"width\":3,\"activation\":\"linear\"}]},\"input\":{\"batch\":8}}",
+            0);
+    vp_table *t = load(dir, "res", "layers.csv"), *r = load(dir, "res", "runs.csv");
+    cr_assert_eq(vp_table_nrows(t), 6);
+    double a = strtod(cell(r, 0, "act_ratio"), NULL), g = strtod(cell(r, 0, "grad_ratio"), NULL);
+    double p1 = strtod(cell(t, 0, "post_var"), NULL), p3 = strtod(cell(t, 2, "post_var"), NULL);
+    double g1 = strtod(cell(t, 0, "grad_post_var"), NULL), g3 = strtod(cell(t, 2, "grad_post_var"), NULL);
+    double p6 = strtod(cell(t, 5, "post_var"), NULL);
+    cr_expect_eq(a, p3 / p1, "act_ratio %.17g, layer 3 over layer 1 %.17g", a, p3 / p1);
+    cr_expect_eq(g, g1 / g3, "grad_ratio %.17g, layer 1 over layer 3 %.17g", g, g1 / g3);
+    cr_expect_neq(a, p6 / p1, "not the readout over the first layer");
+    vp_table_free(t);
+    vp_table_free(r);
+    vt_rmtree(dir);
+}

@@ -458,9 +458,9 @@ Test(provenance, terminal_summary_shows_swept_keys_and_real_seed_counts)
     vp_experiment_free(e);
 }
 
-/* A block network's summary says what its ratios are (layer outputs, last over first,
- * readout included) and that they have no predicted counterpart; the plain stack's
- * "hidden stack" note, which describes other ratios, is not printed for it. */
+/* A block network's summary says what its ratios are (layer outputs a..b: its hidden
+ * stack, here the two layers of width 8 before the readout of 3) and that they have no
+ * predicted counterpart; the plain stack's "unequal widths" note is not printed for it. */
 Test(provenance, terminal_summary_of_a_block_network_names_its_ratios)
 {
     vp_experiment *e;
@@ -479,10 +479,12 @@ Test(provenance, terminal_summary_of_a_block_network_names_its_ratios)
     vp_job j = { .e = e, .o = &o, .sums = sums };
     vp_runner_print_summary(&j);
     fclose(f);
-    cr_assert(strstr(text, "(ratios: Var[out^last]/Var[out^1] and Var[dL/dout^1]/Var[dL/dout^last] (layer outputs)"),
+    cr_assert(strstr(text, "(ratios: Var[out^b]/Var[out^a] and Var[dL/dout^a]/Var[dL/dout^b] of the layer outputs a..b"),
               "%s", text);
+    cr_assert(strstr(text, "(a..b: the longest run of layers of one output shape, not a readout, pooling or flatten "
+                           "after it; variant 0: layers 1..2 of 3)"), "%s", text);
     cr_assert(strstr(text, "a block network's ratios have none"), "%s", text);
-    cr_assert(!strstr(text, "the same ratios predicted") && !strstr(text, "hidden stack"), "%s", text);
+    cr_assert(!strstr(text, "the same ratios predicted") && !strstr(text, "unequal widths"), "%s", text);
     free(text);
     vp_experiment_free(e);
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/conv.h"
+#include "core/mlp.h"
 #include "experiment/spec.h"
 
 #define BLOCK_TYPES "dense conv2d maxpool2d avgpool2d flatten layernorm batchnorm rmsnorm residual repeat"
@@ -241,6 +242,28 @@ void vp_net_spec_free(vp_net_spec *s)
     free(s->layers_json);
     for (int k = 0; k < 3; k++) free(s->own[k]);
     free(s);
+}
+
+void vp_net_spec_stack(const vp_net_spec *ns, int *first, int *last)
+{
+    int n = ns->n;
+    *first = 1;
+    *last = n;
+    vp_shape *sh = malloc((size_t)n * sizeof *sh);
+    int *id = malloc(((size_t)n + 1) * sizeof *id); /* id[l]: the first layer of layer l's run of one shape */
+    int bad;
+    vp_err ignore; /* the config checked the shapes */
+    if (sh && id && !vp_net_shapes(ns->ls, n, ns->in, sh, &bad, &ignore)) {
+        id[0] = 0;
+        for (int l = 1; l <= n; l++) {
+            const vp_shape *a = &sh[l - 1], *p = l > 1 ? &sh[l - 2] : NULL;
+            int same = p && p->c == a->c && p->h == a->h && p->w == a->w && p->flat == a->flat;
+            id[l] = same ? id[l - 1] : l;
+        }
+        vp_mlp_stack(n, id, first, last);
+    }
+    free(sh);
+    free(id);
 }
 
 /* The JSON path of a layer's block: its row path without the repetition indices

@@ -49,4 +49,11 @@ vp_status vp_cfg_net_layers(vp_cfg_ctx *c, const cJSON *root, const cJSON *net, 
 vp_status vp_cfg_net_clash(vp_cfg_ctx *c, const cJSON *net, const cJSON *lay);
 void vp_net_spec_free(vp_net_spec *s);
 
+/* The block network's hidden stack, the layers its ratios span (runs.csv act_ratio,
+ * grad_ratio; 1-based, first..last): the longest run of consecutive layers with the same
+ * output shape, the first of equal runs -- the plain stack's rule (vp_mlp_stack) with
+ * shapes for widths, so a readout, a pooling or a flatten that changes the shape is not
+ * part of what propagates. Fewer than two such layers: all of them (1..n). */
+void vp_net_spec_stack(const vp_net_spec *ns, int *first, int *last);
+
 #endif

@@ -168,8 +168,9 @@ static vp_status run_input(const vp_job *j, const vp_variant *var, uint64_t seed
 /* A run of a block network (network.layers): its net made for the run, the forward
  * and backward pass, one layers.csv row per layer output, and the mean-field
  * predictions beside them (vp_predict_net: the per-layer cells; runs.csv's theory
- * cells stay empty -- a block list has no fixed point). The ratios are of the last
- * layer's output to the first's (activations) and the first's gradient to the
+ * cells stay empty -- a block list has no fixed point). The ratios span the hidden
+ * stack (vp_net_spec_stack: the longest run of layers of one output shape): its last
+ * layer's output over its first's (activations) and the first's gradient over the
  * last's; no depth scale yet. */
 static vp_status run_blocks(vp_job *j, int r, vp_worker *w, int *drew, vp_err *err)
 {
@@ -196,9 +197,11 @@ static vp_status run_blocks(vp_job *j, int r, vp_worker *w, int *drew, vp_err *e
     }
     if (!s) s = vp_net_backward(t, seed, st, err);
     if (!s) {
-        int L = var->L;
-        vp_run_sum sum = { 1, st[L - 1].s.post_var / st[0].s.post_var, st[0].s.grad_post_var / st[L - 1].s.grad_post_var,
-                           0, 0, NAN, NAN, NAN, NAN, NAN, NAN, NAN, NAN };
+        int L = var->L, a, b; /* the hidden stack: the longest run of layers of one output shape */
+        vp_net_spec_stack(var->net, &a, &b);
+        vp_run_sum sum = { 1, st[b - 1].s.post_var / st[a - 1].s.post_var,
+                           st[a - 1].s.grad_post_var / st[b - 1].s.grad_post_var, 0, 0, NAN, NAN, NAN, NAN, NAN, NAN,
+                           NAN, NAN };
         for (int l = 0; l < L; l++) {
             sum.nonfinite += st[l].s.nonfinite;
             sum.subnormal += st[l].s.subnormal;

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "experiment/net_config.h"
 #include "experiment/variant.h"
 #include "results/results.h"
 #include "results/summary.h"
@@ -134,7 +135,7 @@ void vp_runner_print_summary(const vp_job *j)
     /* A block network's ratios are of its last and first layer outputs (run.c, run_blocks),
      * and have no predicted counterpart: its predictions are per layer. */
     int blocks = e->nvariants > 0 && e->variants[0].net;
-    const char *what = blocks ? "Var[out^last]/Var[out^1] and Var[dL/dout^1]/Var[dL/dout^last] (layer outputs)"
+    const char *what = blocks ? "Var[out^b]/Var[out^a] and Var[dL/dout^a]/Var[dL/dout^b] of the layer outputs a..b"
                               : "Var[z^L]/Var[z^1] and Var[dL/dz^1]/Var[dL/dz^L]";
     if (partial)
         fprintf(out, "(ratios: %s, median over each variant's finished seeds (column seeds); stable = within a "
@@ -151,11 +152,20 @@ void vp_runner_print_summary(const vp_job *j)
     if (e->train)
         fprintf(out, "(test acc: the test accuracy after training, median over the seeds that did not diverge; "
                      "- when none has one; per epoch in " VP_FILE_EVAL ")\n");
-    /* Ratios of plain stacks with a readout of another width span the hidden stack only. */
-    for (int v = 0; v < e->nvariants && !blocks; v++) {
+    /* Ratios of nets with a readout of another width (another output shape: a block
+     * network's pooling, flatten, readout) span the hidden stack only. */
+    for (int v = 0; v < e->nvariants; v++) {
         int first, last;
-        vp_mlp_stack(e->variants[v].L, e->variants[v].widths, &first, &last);
-        if (first != 1 || last != e->variants[v].L) {
+        if (blocks) vp_net_spec_stack(e->variants[v].net, &first, &last);
+        else vp_mlp_stack(e->variants[v].L, e->variants[v].widths, &first, &last);
+        if (blocks && (first != 1 || last != e->variants[v].L)) {
+            fprintf(out, "(a..b: the longest run of layers of one output shape, not a readout, pooling or flatten "
+                         "after it; variant %d: layers %d..%d of %d)\n", v, first, last, e->variants[v].L);
+            break;
+        }
+        if (blocks && v == e->nvariants - 1) /* every variant's stack is all of its layers */
+            fprintf(out, "(a..b: every layer, 1..%d)\n", e->variants[v].L);
+        if (!blocks && (first != 1 || last != e->variants[v].L)) {
             fprintf(out, "(unequal widths: ratios span the hidden stack of equal width, not the readout; variant %d: "
                          "layers %d..%d)\n", v, first, last);
             break;

@@ -181,8 +181,12 @@ static vp_status summary_table(FILE *f, const vp_table *t, const vp_summary *sum
     int theory = vp_table_find_col(t, vp_ratio_theory_col(VP_RATIO_ACT)) >= 0;
     fputs("| # | activation | initializer |", f);
     for (size_t k = 0; k < nx; k++) { fputc(' ', f); md_text(f, xname[k]); fputs(" |", f); }
-    fprintf(f, " %s = Var[z^L]/Var[z^1] |%s activations | %s = Var[∂L/∂z^1]/Var[∂L/∂z^L] |%s gradients | seeds |\n",
-            vp_col_name(VP_COL_ACT_RATIO), theory ? " theory |" : "", vp_col_name(VP_COL_GRAD_RATIO),
+    /* a block network's ratios are of layer outputs a..b, its hidden stack (run.c) */
+    int blocks = cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(cfg, "network"),
+                                                                "layers"));
+    fprintf(f, " %s = %s |%s activations | %s = %s |%s gradients | seeds |\n", vp_col_name(VP_COL_ACT_RATIO),
+            blocks ? "Var[out^b]/Var[out^a]" : "Var[z^L]/Var[z^1]", theory ? " theory |" : "",
+            vp_col_name(VP_COL_GRAD_RATIO), blocks ? "Var[∂L/∂out^a]/Var[∂L/∂out^b]" : "Var[∂L/∂z^1]/Var[∂L/∂z^L]",
             theory ? " theory |" : "");
     fputs("|---:|---|---|", f);
     for (size_t k = 0; k < nx; k++) fputs("---|", f);
@@ -212,7 +216,11 @@ static vp_status summary_table(FILE *f, const vp_table *t, const vp_summary *sum
     }
     fputs("\nRatios: median over the seeds that ran (min–max in brackets). "
           "Verdicts are varprop's per-seed classification, with the number of seeds.", f);
-    if (theory)
+    if (blocks)
+        fputs(" Block network: out^a .. out^b are the layer outputs of its hidden stack, the longest run of "
+              "consecutive layers of one output shape (a readout, pooling or flatten after it is not part of it); "
+              "its ratios have no theory counterpart (the predictions are per layer, in layers.csv).", f);
+    if (theory && !blocks)
         fprintf(f, " Theory: the same ratios predicted by mean-field theory for an infinitely wide net (%s, %s; median "
                    "over the seeds; — where nothing is predicted).", vp_col_name(VP_COL_THEORY_ACT_RATIO),
                 vp_col_name(VP_COL_THEORY_GRAD_RATIO));

@@ -91,8 +91,9 @@ static const ck_chart CHARTS[] = {
     { .stem = "heatmap", .source = VP_CSV_RUNS, .draw = ck_draw_heatmap,
       .title = "Variance ratio over the 2-D sweep",
       .page = "log10 of the variance ratio across depth per sweep point",
-      .caption = "Colour: median over seeds of log10 of the last-to-first layer variance ratio, for activations "
-                 "(Var[z^L]/Var[z^1], left) and back-propagated gradients (Var[∂L/∂z^1]/Var[∂L/∂z^L], right). "
+      .caption = "Colour: median over seeds of log10 of the last-to-first layer variance ratio over the hidden "
+                 "stack (runs.csv act_ratio, grad_ratio), for activations (Var[z^L]/Var[z^1], left) and "
+                 "back-propagated gradients (Var[∂L/∂z^1]/Var[∂L/∂z^L], right). "
                  "White = 0 = variance preserved; blue = vanishing, red = exploding; colours saturate at the range "
                  "ends. Each cell prints its value." },
     { .stem = "phase", .source = VP_CSV_RUNS, .draw = ck_draw_phase,
@@ -102,7 +103,8 @@ static const ck_chart CHARTS[] = {
     { .stem = "overview", .source = VP_CSV_RUNS, .draw = ck_draw_overview,
       .title = "Overview: variance ratio across depth per variant",
       .page = "last-to-first-layer variance ratio per variant",
-      .caption = "Bars: median over seeds of the last-to-first layer variance ratio for activations "
+      .caption = "Bars: median over seeds of the last-to-first layer variance ratio over the hidden stack "
+                 "(runs.csv act_ratio, grad_ratio; a block network's layer outputs a..b) for activations "
                  "(Var[z^L]/Var[z^1], top) and gradients (Var[∂L/∂z^1]/Var[∂L/∂z^L], bottom) on a log axis; "
                  "the dotted line at 1 means the variance is preserved. Whiskers span the seeds; "
                  "the fill gives the verdict of the majority of seeds." },

@@ -157,7 +157,12 @@ static void over_body(ck_gp *p, const ck_exper *e, const void *vctx)
     }
     ck_page_title(p, e, ck_page_words(c->chart));
     ck_cmd(p, "set style textbox opaque noborder"); /* marker text readable over the hatching */
+    /* a block network (lrow_type set): layer outputs a..b of its hidden stack (run.c) */
     const char *ylab[2] = { "Var[z^{L}] / Var[z^{1}]", "Var[∂L/∂z^{1}] / Var[∂L/∂z^{L}]" };
+    if (e->lrow_type) {
+        ylab[0] = "Var[out^{b}] / Var[out^{a}]";
+        ylab[1] = "Var[∂L/∂out^{a}] / Var[∂L/∂out^{b}]";
+    }
     const char *ttl[2] = { "activations", "back-propagated gradients" };
     double bottom = full ? 0.05 + 0.0185 * (double)lines : 0.1, mid = bottom + (0.86 - bottom) / 2;
     for (int k = 0; k < 2; k++) {
