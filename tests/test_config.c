@@ -158,6 +158,15 @@ Test(config, a_sweep_over_a_default_no_block_takes_is_refused)
 #undef BLOCKS
 }
 
+/* delta_orthogonal is a conv2d block's own init: as network.init the refusal says where it goes. */
+Test(config, delta_orthogonal_as_network_init_says_where_it_goes)
+{
+    refused("{\"name\":\"x\",\"network\":{\"init\":\"delta_orthogonal\"}}",
+            "network.init: \"delta_orthogonal\" is a conv2d block's own initializer", "in the blocks of network.layers");
+    refused("{\"name\":\"x\",\"sweep\":{\"network.depht\":[2,3]}}", "not a sweepable key",
+            "any key inside network.layers");
+}
+
 /* A yes/no parameter takes a JSON boolean (or its word), and config.json writes the boolean. */
 Test(config, a_switch_parameter_is_a_json_boolean)
 {

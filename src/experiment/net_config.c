@@ -81,7 +81,7 @@ static vp_status weights(builder *b, const cJSON *o, const char *jp, vp_layer_sp
     const char *nm = NULL;
     if (wi && (s = vp_cfg_entry_name(c, wi, p, &nm))) return s;
     if (wi && (s = own_key(b, 1, p))) return s;
-    if (nm && strcmp(nm, "delta_orthogonal") == 0) {
+    if (nm && strcmp(nm, VP_DELTA_ORTHOGONAL) == 0) {
         l->wdraw = VP_WDRAW_DELTA_ORTHOGONAL;
         l->delta_gain = 1.0;
         if (cJSON_IsObject(wi)) {

@@ -22,6 +22,9 @@
 #include "experiment/config_parse.h"
 #include "experiment/config_types.h"
 
+/* The conv2d blocks' own initializer (Xiao et al. 2018), outside the registry. */
+#define VP_DELTA_ORTHOGONAL "delta_orthogonal"
+
 /* Which of the network's defaults some layer takes (vp_net_spec.takes): a sweep over a
  * default that no layer takes would give identical variants (vp_sweep_expand refuses it). */
 enum { VP_NET_TAKES_ACTIVATION = 1, VP_NET_TAKES_INIT = 2, VP_NET_TAKES_BIAS = 4 };

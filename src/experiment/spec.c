@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "experiment/net_config.h"
 #include "theory/theory.h"
 
 /* ---- names ---- */
@@ -26,6 +27,9 @@ vp_status vp_spec_act(const char *name, vp_act *out, vp_err *err)
 vp_status vp_spec_init(const char *name, int bias, vp_init *out, vp_err *err)
 {
     vp_init_kind k = vp_init_find(name);
+    if (!bias && strcmp(name, VP_DELTA_ORTHOGONAL) == 0) /* a block's own init, read by net_config.c */
+        return vp_fail(err, VP_ERR_CONFIG, "\"%s\" is a conv2d block's own initializer: set \"init\": \"%s\" in "
+                       "the blocks of network.layers (it cannot be network.init or a plain stack's init)", name, name);
     if (k == VP_INIT_COUNT || !(bias ? vp_init_get(k)->bias_ok : vp_init_get(k)->weight_ok)) {
         char names[2048], list[2400], dym[160];
         vp_init_names(bias, names, sizeof names);

@@ -158,7 +158,8 @@ static vp_status check_sweep_key(vp_cfg_ctx *c, const cJSON *root, const char *k
     char p[600];
     snprintf(p, sizeof p, "sweep[\"%s\"]", key);
     return vp_cfg_fail(c, p, "not a sweepable key%s; sweepable: %s, or network.activation.<param>, "
-                   "network.init.<param>, network.bias.<param>, or any train.<key> (e.g. train.optimizer.lr)", dym, list);
+                   "network.init.<param>, network.bias.<param>, any key inside network.layers (e.g. "
+                   "network.layers[0].count), or any train.<key> (e.g. train.optimizer.lr)", dym, list);
 }
 
 /* Label of variant v's value for swept key. */
