@@ -604,7 +604,7 @@ vp_status ck_draw_phase(ck_exper *e, const ck_chart *ch, vp_err *err)
     if ((s = copy_critical(e, c, phase, err)) || (s = phase_dat(e, pc, xi, none, inf, err)) ||
         (s = ck_render(e, ch, phase_body, pc, err)))
         goto end;
-    char notes[800], caption[900];
+    char notes[800], caption[1300];
     phase_notes(e, pc, none, inf, notes, sizeof notes);
     snprintf(caption, sizeof caption,
              "Phase diagram of the depth scales (in layers) over σ_w² (across) and σ_b² (up), as Poole et al. 2016: "
@@ -612,7 +612,10 @@ vp_status ck_draw_phase(ck_exper *e, const ck_chart *ch, vp_err *err)
              "seeds) beside its mean-field prediction 1/|ln χ₁|; bottom, the measured correlation depth scale ξ_c "
              "beside the mean-field ξ_c = −1/ln χ_c. One sequential log colour scale clipped to [%g, %g] (10 × "
              "depth): dark = signals die within a few layers, bright = they cross the network. Both diverge on the "
-             "χ₁ = 1 line (Schoenholz et al. 2017); in the ordered phase ξ_∇ = ξ_c.",
+             "χ₁ = 1 line (Schoenholz et al. 2017); in the ordered phase ξ_∇ = ξ_c. The measured ξ_c is the rate "
+             "of an exponential approach to the theory's c*: it can match the prediction in the ordered phase, but "
+             "in the chaotic phase only from an input correlation c⁰ near c* (input.correlation), and at σ_b = 0 "
+             "with q* = 0 there is no c* (empty cells; docs/theory.md).",
              pc->lo, pc->hi);
     s = ck_add_chart(e, ch, caption, notes, err);
 end:
