@@ -179,6 +179,10 @@ Test(folder, a_folder_varprop_did_not_make_is_refused_untouched)
     cr_assert_eq(vt_run(tdir, &o, &e, "run %s -o %s --quiet --no-plot", cfg, proj), 2, "%s", e);
     cr_assert(strstr(e, "not a varprop folder"), "%s", e);
     free(o); free(e);
+    /* without --quiet: refused before the run banner (it came after it, as if the runs had begun) */
+    cr_assert_eq(vt_run(tdir, &o, &e, "run %s -o %s --no-plot", cfg, proj), 2, "%s", e);
+    cr_assert(strstr(e, "not a varprop folder") && !strstr(o, " run"), "banner: %s", o);
+    free(o); free(e);
     snprintf(res, sizeof res, "%s/res", tdir);
     cr_assert_eq(vt_run(tdir, &o, &e, "run %s -o %s --quiet --no-plot", cfg, res), 0, "%s", e);
     free(o); free(e);

@@ -220,9 +220,9 @@ int vp_cmd_run(int argc, char **argv)
                sh->n, sh->count, vp_experiment_runs(e), e->nvariants, e->nvariants == 1 ? "" : "s", e->nseeds,
                e->nseeds == 1 ? "" : "s", threads, threads == 1 ? "" : "s");
     else if (!quiet)
-        printf("varprop: %s: %d variant%s x %d seed%s = %ld runs, %ld thread%s\n", e->name, e->nvariants,
+        printf("varprop: %s: %d variant%s x %d seed%s = %ld run%s, %ld thread%s\n", e->name, e->nvariants,
                e->nvariants == 1 ? "" : "s", e->nseeds, e->nseeds == 1 ? "" : "s", vp_experiment_runs(e),
-               threads, threads == 1 ? "" : "s");
+               vp_experiment_runs(e) == 1 ? "" : "s", threads, threads == 1 ? "" : "s");
     if (!quiet && mpi)
         printf("varprop: MPI: %d ranks, one run at a time each, on %ld thread%s per rank\n", vp_mpi_size(mpi),
                threads, threads == 1 ? "" : "s");

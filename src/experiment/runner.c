@@ -246,10 +246,15 @@ static vp_status resume_check(const vp_experiment *e, const vp_runner_opts *o, v
     return s ? s : vp_frag_check_resume(&j, &nothing, err);
 }
 
+/* The results folder's claim: new, empty or made by varprop (an earlier build's too). */
+static const vp_claim RESULTS_CLAIM = { VP_FILE_MARKER, VP_FOLDER_STAMP, 1, 0, vp_runner_legacy_folder };
+
 vp_status vp_runner_check(const vp_experiment *e, const vp_runner_opts *o, vp_err *err)
 {
     int workers;
     vp_status s = o->resume ? resume_check(e, o, err) : VP_OK;
+    /* a folder that will be refused (not varprop's, in use), before the banner too */
+    if (!s) s = vp_folder_check(o->out_dir, &RESULTS_CLAIM, err);
     return s ? s : preflight(e, o, &workers, err);
 }
 
@@ -312,8 +317,7 @@ vp_status vp_runner_run(const vp_experiment *e, const vp_runner_opts *o, vp_runn
         s = vp_mpi_work(&j, err);
         goto end;
     }
-    const vp_claim claim = { VP_FILE_MARKER, VP_FOLDER_STAMP, 1, 0, vp_runner_legacy_folder };
-    if (!lock->held && (s = vp_folder_claim(o->out_dir, &claim, lock, err))) goto end;
+    if (!lock->held && (s = vp_folder_claim(o->out_dir, &RESULTS_CLAIM, lock, err))) goto end;
     if (o->resume && (s = vp_frag_check_resume(&j, &res->nothing_to_resume, err))) goto end;
     if (res->nothing_to_resume) goto end;
     vp_shard_unseal(o->out_dir); /* a shard's marker: sealed again when its slice is complete */
