@@ -165,6 +165,10 @@ Test(config, delta_orthogonal_as_network_init_says_where_it_goes)
             "network.init: \"delta_orthogonal\" is a conv2d block's own initializer", "in the blocks of network.layers");
     refused("{\"name\":\"x\",\"sweep\":{\"network.depht\":[2,3]}}", "not a sweepable key",
             "any key inside network.layers");
+    /* a misspelt gain word is echoed, with the nearest word */
+    refused("{\"name\":\"x\",\"network\":{\"init\":{\"name\":\"orthogonal\",\"gain\":\"critcal\"}}}",
+            "network.init.gain: expected a number, \"auto\" or \"critical\", got \"critcal\"",
+            "(did you mean \"critical\"?)");
 }
 
 /* A yes/no parameter takes a JSON boolean (or its word), and config.json writes the boolean. */

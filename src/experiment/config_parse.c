@@ -156,6 +156,12 @@ vp_status vp_cfg_params(vp_cfg_ctx *c, const cJSON *obj, const char *path, const
             *critical_mask |= 1u << k;
             continue;
         }
+        if (sp->type == VP_P_GAIN && cJSON_IsString(it)) { /* a misspelt word: echo it, and the nearest */
+            char dym[160];
+            vp_did_you_mean(it->valuestring, "auto critical", dym, sizeof dym);
+            return vp_cfg_fail(c, pp, "expected a number, \"auto\" or \"critical\", got \"%.80s\"%s", it->valuestring,
+                               dym);
+        }
         if (!cJSON_IsNumber(it))
             return vp_cfg_fail(c, pp, "expected %s, got %s", sp->type == VP_P_GAIN ? "a number, \"auto\" or \"critical\"" :
                            sp->type == VP_P_INT ? "an integer" : "a number", vp_cfg_type_name(it));
