@@ -537,3 +537,23 @@ Test(cli, subcommands_share_the_option_and_entry_rules)
     cr_expect(strstr(o, "\"sigma_w2\":1.5"), "%s", o);
     free(o); free(e);
 }
+
+/* A --no-plot run after a run that drew charts into the default plots/<name>: those
+ * charts now show other results, and the run says so (run in tmpdir: its default
+ * folders are tmpdir/results and tmpdir/plots). */
+Test(cli, no_plot_run_notes_the_earlier_charts_left_in_place)
+{
+    char cfg[300], cd[400], *o, *e;
+    vt_write_file(tmpdir, "np.json", "{\"name\":\"np\",\"network\":{\"depth\":2,\"width\":4},\"input\":{\"batch\":4}}");
+    snprintf(cfg, sizeof cfg, "%s/np.json", tmpdir);
+    snprintf(cd, sizeof cd, "cd '%s' &&", tmpdir);
+    cr_assert_eq(vt_run_env(tmpdir, cd, &o, &e, "run %s --no-plot", cfg), 0, "%s", e);
+    cr_assert(!strstr(o, "still holds"), "no charts yet: %s", o);
+    free(o); free(e);
+    cr_assert_eq(vt_run_env(tmpdir, cd, &o, &e, "run %s --quiet", cfg), 0, "%s", e);
+    free(o); free(e);
+    cr_assert_eq(vt_run_env(tmpdir, cd, &o, &e, "run %s --no-plot", cfg), 0, "%s", e);
+    cr_assert(strstr(o, "varprop: note: plots/np/ still holds the charts of an earlier run, not of these results; "
+                        "varprop plot results/np redraws them"), "%s", o);
+    free(o); free(e);
+}

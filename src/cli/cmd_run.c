@@ -277,6 +277,15 @@ int vp_cmd_run(int argc, char **argv)
         mpi = NULL;
         vp_cli_signal_phase(VP_SIG_CHARTS);
         if (!no_plot) s = vp_cli_draw_charts(dir, plots, quiet, &lock, stop, &err);
+        if (no_plot && !quiet && !sh && !plots) { /* the charts of an earlier run of this name stay as they were */
+            char pdir[4096], mk[4200];
+            vp_err ignore;
+            struct stat ps;
+            if (!vp_charts_dir_for_name(e->name, pdir, sizeof pdir, &ignore) &&
+                snprintf(mk, sizeof mk, "%s/" VP_FILE_REPORT, pdir) < (int)sizeof mk && stat(mk, &ps) == 0)
+                printf("varprop: note: %s/ still holds the charts of an earlier run, not of these results; "
+                       "varprop plot %s redraws them\n", pdir, dir);
+        }
     }
     vp_folder_release(&lock);
     vp_mpi_end(mpi, s, &err); /* after every message: with a dead rank it ends the job */
