@@ -902,6 +902,8 @@ Test(charts12_hist, linear_symmetric_every_seed)
     free(gp);
     char *md = c12_read(plots, "report.md");
     cr_assert(strstr(md, "Seed 0 of 2 (0 7) drawn"), "the report says which seed");
+    cr_assert(strstr(md, " `gnuplot -e 'seed_index=K' hist_pre.gp` draws the K-th") && !strstr(md, "\\`gnuplot"),
+              "the command as Markdown code, not escaped backticks");
     free(md);
     /* seed 7 on a log axis, by hand */
     c12_redraw(plots, "-e 'seed_index=1; logy=1'", "hist_pre");

@@ -23,7 +23,7 @@
 typedef struct {
     char stem[64];       /* <stem>.png / .svg / .gp / .dat in the plot folder */
     char title[200];     /* heading, plain text */
-    char caption[800];   /* what it shows and how to read it */
+    char caption[1400];  /* what it shows and how to read it */
     char notes[800];     /* caveats, e.g. skipped values; "" if none */
 } vp_report_chart;
 

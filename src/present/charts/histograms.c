@@ -266,19 +266,22 @@ vp_status ck_draw_hist(ck_exper *e, const ck_chart *ch, vp_err *err)
     if ((s = choose(e, t, &hc, c, layers, vhas, &nlay, &nv, err)) || nlay == 0) goto end; /* 0: not measured */
     if ((s = write_dat(e, t, &hc, c, bins, rows, &total, &nonfinite, &empty, err))) goto end;
     if ((s = ck_render(e, ch, hist_body, c, err))) goto end;
-    char notes[800];
-    size_t n = (size_t)snprintf(notes, sizeof notes,
-                                "Seed %s of %zu (%s) drawn; %s.dat holds every seed: `gnuplot -e 'seed_index=K' %s.gp` "
-                                "draws the K-th (from 0), `-e 'logy=1'` a log density axis (which cannot show the %zu "
-                                "empty of %zu bins). ",
-                                c->seeds[0], c->ns, c->seedlist, ch->stem, ch->stem, empty, total);
+    /* The redraw commands are varprop's own Markdown: in the caption, which report.md
+     * writes as it is (notes are escaped: they may quote the config). Seeds are digits. */
+    char notes[800], caption[1400];
+    snprintf(caption, sizeof caption,
+             "%s Seed %s of %zu (%s) drawn; %s.dat holds every seed: `gnuplot -e 'seed_index=K' %s.gp` draws the "
+             "K-th (from 0), `-e 'logy=1'` a log density axis (which cannot show the %zu empty of %zu bins).",
+             ch->caption, c->seeds[0], c->ns, c->seedlist, ch->stem, ch->stem, empty, total);
+    size_t n = 0;
+    notes[0] = '\0';
     if (nonfinite && n < sizeof notes)
         n += (size_t)snprintf(notes + n, sizeof notes - n, "%zu non-finite bins skipped. ", nonfinite);
     if (nlay > c->nl && n < sizeof notes)
         n += (size_t)snprintf(notes + n, sizeof notes - n, "%zu of %zu measured layers shown. ", c->nl, nlay);
     if (nv > c->npanel && n < sizeof notes)
         snprintf(notes + n, sizeof notes - n, "%zu evenly spaced of %zu variants shown. ", c->npanel, nv);
-    s = ck_add_chart(e, ch, NULL, notes, err);
+    s = ck_add_chart(e, ch, caption, notes, err);
 end:
     if (c) free(c->seeds);
     free(c);
