@@ -275,6 +275,9 @@ Test(cli, init_prints_the_drawn_weights)
     for (char *s = o; *s; s++) n += *s == '\n';
     cr_assert_eq(n, 5);
     free(o); free(e);
+    cr_assert_eq(vt_run(tmpdir, &o, &e, "init he_normal --fan-in 3 --fan-out 3 --count 0"), 2,
+                 "no values: no mean or variance to report");
+    free(o); free(e);
     cr_assert_eq(vt_run(tmpdir, &o, &e, "init xavier_unifrom --fan-in 3 --fan-out 3"), 2);
     cr_assert(strstr(e, "did you mean \"xavier_uniform\""), "%s", e);
     free(o); free(e);

@@ -35,7 +35,7 @@ int vp_cmd_init(int argc, char **argv)
         { .name = "--fan-out", .num_l = &fan_out, .lo = 1, .hi = 1L << 20 },
         { .name = "--param", .list = params, .max = 16, .n = &np },
         { .name = "--seed", .num_l = &seed, .lo = 0, .hi = 1L << 53 },
-        { .name = "--count", .num_l = &cnt, .lo = 0, .hi = 1L << 40 },
+        { .name = "--count", .num_l = &cnt, .lo = 1, .hi = 1L << 40 }, /* 0 values have no mean or variance */
         { .name = "--activation", .str = &actname },
         { .name = "--precision", .str = &prec },
         { .name = NULL },
