@@ -220,3 +220,31 @@ Test(blocks_out, ratios_span_the_run_of_one_shape, .timeout = 120)
     vp_table_free(r);
     vt_rmtree(dir);
 }
+
+/* A residual stack whose branch is wider than the stream (a bottleneck's 4x): the hidden
+ * stack is the stream of residual outputs, not cut by the wide layers inside the branches,
+ * so the ratios grow with the number of blocks (before the rule skipped branches they
+ * spanned 3 layers inside one block, the same for 2 and 6 blocks). */
+Test(blocks_out, ratios_follow_the_residual_stream_past_wide_branches, .timeout = 120)
+{
+    char dir[256];
+    vt_mktmp(dir, sizeof dir, "/tmp/varprop-blkout-");
+    run_cfg(dir,
+            "{\"name\":\"wb\",\"seeds\":1,\"precision\":\"float64\",\"network\":{\"input_dim\":8,\"activation\":\"relu\","
+            "\"layers\":[{\"type\":\"repeat\",\"count\":5,\"layers\":[{\"type\":\"residual\",\"norm\":\"pre\",\"branch\":["
+            "{\"type\":\"dense\",\"width\":32},{\"type\":\"dense\",\"width\":8,\"activation\":\"linear\"}]}]},"
+            "{\"type\":\"dense\",\"width\":3,\"activation\":\"linear\"}]},\"input\":{\"batch\":16}}",
+            0);
+    vp_table *t = load(dir, "res", "layers.csv"), *r = load(dir, "res", "runs.csv");
+    cr_assert_eq(vp_table_nrows(t), 21, "5 x (norm, dense, dense, residual) + readout");
+    cr_assert_str_eq(cell(t, 3, "type"), "residual");
+    cr_assert_str_eq(cell(t, 19, "type"), "residual");
+    double a = strtod(cell(r, 0, "act_ratio"), NULL), g = strtod(cell(r, 0, "grad_ratio"), NULL);
+    double p4 = strtod(cell(t, 3, "post_var"), NULL), p20 = strtod(cell(t, 19, "post_var"), NULL);
+    double g4 = strtod(cell(t, 3, "grad_post_var"), NULL), g20 = strtod(cell(t, 19, "grad_post_var"), NULL);
+    cr_expect_eq(a, p20 / p4, "act_ratio %.17g: the last residual output over the first %.17g", a, p20 / p4);
+    cr_expect_eq(g, g4 / g20, "grad_ratio %.17g, %.17g", g, g4 / g20);
+    vp_table_free(t);
+    vp_table_free(r);
+    vt_rmtree(dir);
+}

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "cli/cli_util.h"
+#include "experiment/config_types.h"
 #include "harness.h"
 #include "results/table.h"
 
@@ -96,7 +97,7 @@ Test(cli, run_writes_the_documented_csv_schema)
     char *js = vt_slurp_text(p);
     cJSON *c = cJSON_Parse(js);
     cr_assert(c, "config.json is JSON");
-    cr_assert_str_eq(cJSON_GetObjectItemCaseSensitive(c, "varprop_version")->valuestring, "0.1.0");
+    cr_assert_str_eq(cJSON_GetObjectItemCaseSensitive(c, "varprop_version")->valuestring, VP_VERSION);
     cr_assert_eq(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(c, "seeds")), 2);
     cr_assert_eq(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(c, "variants")), 4);
     cJSON_Delete(c);

@@ -481,8 +481,8 @@ Test(provenance, terminal_summary_of_a_block_network_names_its_ratios)
     fclose(f);
     cr_assert(strstr(text, "(ratios: Var[out^b]/Var[out^a] and Var[dL/dout^a]/Var[dL/dout^b] of the layer outputs a..b"),
               "%s", text);
-    cr_assert(strstr(text, "(a..b: the longest run of layers of one output shape, not a readout, pooling or flatten "
-                           "after it; variant 0: layers 1..2 of 3)"), "%s", text);
+    cr_assert(strstr(text, "(a..b: the longest run of consecutive layers of one output shape outside residual "
+                           "branches, all of them if no two share one; variant 0: layers 1..2 of 3)"), "%s", text);
     cr_assert(strstr(text, "a block network's ratios have none"), "%s", text);
     cr_assert(!strstr(text, "the same ratios predicted") && !strstr(text, "unequal widths"), "%s", text);
     free(text);

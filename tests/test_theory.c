@@ -299,6 +299,16 @@ Test(theory, tanh_critical_at_unit_weight_variance)
     }
     cr_expect(q < 1e-3 && fabs(c - 0.2) < 0.05 && step < 1e-4, "q^60 = %g, c^60 = %g (last step %g) from c0 = 0.2", q,
               c, step);
+    /* relu's correlation map does not depend on q: at q* = 0 (sigma_w2 = 1) as at He's 2,
+     * c* = 1 with slope 1 (a power law: xi_c = inf); the identity's map is c -> c: no c* */
+    vp_act relu = vp_act_default(VP_ACT_RELU), id = vp_act_default(VP_ACT_IDENTITY);
+    for (int k = 0; k < 2; k++) {
+        cr_assert_eq(vp_theory_analyze(&ctx, &relu, k ? 2.0 : 1.0, 0.0, 1.0, &pt, &err), VP_OK, "%s", err.msg);
+        cr_expect(pt.c_star == 1.0 && pt.chi_c == 1.0 && isinf(pt.xi_c), "relu sigma_w2 %g: c* %g chi_c %g xi_c %g",
+                  k ? 2.0 : 1.0, pt.c_star, pt.chi_c, pt.xi_c);
+    }
+    cr_assert_eq(vp_theory_analyze(&ctx, &id, 0.5, 0.0, 1.0, &pt, &err), VP_OK, "%s", err.msg);
+    cr_expect(pt.q_star == 0.0 && isnan(pt.c_star) && isinf(pt.xi_c), "identity: q* %g c* %g", pt.q_star, pt.c_star);
     cr_assert_eq(vp_theory_analyze(&ctx, &t, 1.5, 0.0, 1.0, &pt, &err), VP_OK, "%s", err.msg);
     cr_expect_eq(pt.phase, VP_PHASE_CHAOTIC);
     cr_expect(pt.q_star > 0 && fabs(pt.c_star) <= 1e-9, "q* = %g, c* = %g", pt.q_star, pt.c_star);

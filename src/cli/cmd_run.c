@@ -277,7 +277,7 @@ int vp_cmd_run(int argc, char **argv)
         mpi = NULL;
         vp_cli_signal_phase(VP_SIG_CHARTS);
         if (!no_plot) s = vp_cli_draw_charts(dir, plots, quiet, &lock, stop, &err);
-        if (no_plot && !quiet && !sh && !plots) { /* the charts of an earlier run of this name stay as they were */
+        if (no_plot && !quiet && !sh && !plots && !out) { /* results/<name> changed; plots/<name> did not */
             char pdir[4096], mk[4200];
             vp_err ignore;
             struct stat ps;

@@ -264,9 +264,9 @@ int vp_cmd_theory(int argc, char **argv)
         printf("  q*     %-14.10g fixed point of q -> sigma_w2 E[phi(sqrt(q) z)^2] + sigma_b2\n", pt.q_star);
         printf("  chi1   %-14.10g sigma_w2 E[phi'(sqrt(q*) z)^2]\n", pt.chi1);
         printf("  xi_q   %-14.10g depth scale of q^l -> q* (map slope %.6g)\n", pt.xi_q, pt.qslope);
-        if (pt.q_star == 0.0 && isnan(pt.c_star)) { /* vp_theory_analyze: ordered with q* = 0 */
-            printf("  xi_c   %-14s q* = 0: no exponential approach of c^l (tanh-like phi keep c^0, relu's map\n"
-                   "                        nears 1 as a power law); `theory --iterate` follows c^l\n", "inf");
+        if (pt.q_star == 0.0 && isnan(pt.c_star) && pt.phase != VP_PHASE_CHAOTIC) { /* vp_theory_analyze */
+            printf("  xi_c   %-14s q* = 0: the correlation map tends to c -> c, c^l settles near c^0 (no\n"
+                   "                        exponential approach, no c*); `theory --iterate` follows c^l\n", "inf");
             printf("  c*     none\n");
         } else {
             printf("  xi_c   %-14.10g depth scale of c^l -> c*\n", pt.xi_c);

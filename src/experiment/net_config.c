@@ -246,24 +246,38 @@ void vp_net_spec_free(vp_net_spec *s)
 
 void vp_net_spec_stack(const vp_net_spec *ns, int *first, int *last)
 {
-    int n = ns->n;
+    int n = ns->n, k = 0;
     *first = 1;
     *last = n;
     vp_shape *sh = malloc((size_t)n * sizeof *sh);
-    int *id = malloc(((size_t)n + 1) * sizeof *id); /* id[l]: the first layer of layer l's run of one shape */
+    int *main = malloc((size_t)n * sizeof *main);    /* the main stream's layers, in order (0-based) */
+    int *id = malloc(((size_t)n + 1) * sizeof *id);  /* id[1..k]: equal for a run of one shape */
+    unsigned char *inner = calloc((size_t)n + 1, 1); /* inside some residual branch (or its pre-norm) */
     int bad;
     vp_err ignore; /* the config checked the shapes */
-    if (sh && id && !vp_net_shapes(ns->ls, n, ns->in, sh, &bad, &ignore)) {
+    if (sh && main && id && inner && !vp_net_shapes(ns->ls, n, ns->in, sh, &bad, &ignore)) {
+        for (int i = 0; i < n; i++)
+            if (ns->ls[i].kind == VP_LAYER_RESIDUAL)
+                for (int j = ns->ls[i].skip + 1; j < i; j++) inner[j] = 1;
+        for (int i = 0; i < n; i++)
+            if (!inner[i]) main[k++] = i;
         id[0] = 0;
-        for (int l = 1; l <= n; l++) {
-            const vp_shape *a = &sh[l - 1], *p = l > 1 ? &sh[l - 2] : NULL;
-            int same = p && p->c == a->c && p->h == a->h && p->w == a->w && p->flat == a->flat;
-            id[l] = same ? id[l - 1] : l;
+        for (int t = 1; t <= k; t++) {
+            const vp_shape *a = &sh[main[t - 1]], *p = t > 1 ? &sh[main[t - 2]] : NULL;
+            /* a flatten keeps the size but not the layout: it joins no run */
+            int flat = ns->ls[main[t - 1]].kind == VP_LAYER_FLATTEN || (p && ns->ls[main[t - 2]].kind == VP_LAYER_FLATTEN);
+            int same = p && !flat && p->c == a->c && p->h == a->h && p->w == a->w && p->flat == a->flat;
+            id[t] = same ? id[t - 1] : t;
         }
-        vp_mlp_stack(n, id, first, last);
+        int f, l;
+        vp_mlp_stack(k, id, &f, &l);
+        *first = main[f - 1] + 1;
+        *last = main[l - 1] + 1;
     }
     free(sh);
+    free(main);
     free(id);
+    free(inner);
 }
 
 /* The JSON path of a layer's block: its row path without the repetition indices

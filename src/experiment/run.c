@@ -112,7 +112,7 @@ static double fit_xi_grad(int first, int last, const vp_layer_stats *st)
  * and starts away from it: in the ordered phase (c* = 1) from any c0 < 1; in the
  * chaotic phase only from c0 near c* (far from it the map is not linear); at
  * criticality the approach is algebraic and the fit says little. NaN with fewer than
- * 3 such layers or no c*; +inf for a flat or rising line (|c^l - c*| does not shrink). */
+ * 3 such layers, no c* or a rising line (|c^l - c*| grows); +inf for a flat line. */
 static double fit_xi_c(int first, int last, const vp_layer_stats *st, const int *widths, int B, double c_star)
 {
     lsq f = { 0, 0, 0, 0, 0 };
@@ -123,9 +123,10 @@ static double fit_xi_c(int first, int last, const vp_layer_stats *st, const int 
         lsq_add(&f, l + 1, log(d));
     }
     double slope = lsq_slope(&f);
-    /* a distance that does not shrink (slope >= 0: flat, or noise above the floor) has no
-     * finite depth scale; -1/slope would be a negative "depth" */
-    return slope >= 0 ? INFINITY : -1.0 / slope;
+    /* a flat line: no decay, an infinite depth scale; a rising one (the distance grows:
+     * noise above the floor, or no approach to this c*): no depth scale at all -- -1/slope
+     * would be a negative "depth" */
+    return slope == 0 ? INFINITY : slope > 0 ? NAN : -1.0 / slope;
 }
 
 /* A run whose theory could not be computed to accuracy everywhere: its cells are

@@ -132,8 +132,8 @@ void vp_runner_print_summary(const vp_job *j)
     free(ta);
     free(tg);
     free(width);
-    /* A block network's ratios are of its last and first layer outputs (run.c, run_blocks),
-     * and have no predicted counterpart: its predictions are per layer. */
+    /* A block network's ratios are of layer outputs a..b, its hidden stack (run.c,
+     * run_blocks), and have no predicted counterpart: its predictions are per layer. */
     int blocks = e->nvariants > 0 && e->variants[0].net;
     const char *what = blocks ? "Var[out^b]/Var[out^a] and Var[dL/dout^a]/Var[dL/dout^b] of the layer outputs a..b"
                               : "Var[z^L]/Var[z^1] and Var[dL/dz^1]/Var[dL/dz^L]";
@@ -154,18 +154,25 @@ void vp_runner_print_summary(const vp_job *j)
                      "- when none has one; per epoch in " VP_FILE_EVAL ")\n");
     /* Ratios of nets with a readout of another width (another output shape: a block
      * network's pooling, flatten, readout) span the hidden stack only. */
-    for (int v = 0; v < e->nvariants; v++) {
-        int first, last;
-        if (blocks) vp_net_spec_stack(e->variants[v].net, &first, &last);
-        else vp_mlp_stack(e->variants[v].L, e->variants[v].widths, &first, &last);
-        if (blocks && (first != 1 || last != e->variants[v].L)) {
-            fprintf(out, "(a..b: the longest run of layers of one output shape, not a readout, pooling or flatten "
-                         "after it; variant %d: layers %d..%d of %d)\n", v, first, last, e->variants[v].L);
-            break;
+    if (blocks) { /* variant 0's span, and the first variant whose span differs */
+        int f0, l0;
+        vp_net_spec_stack(e->variants[0].net, &f0, &l0);
+        fprintf(out, "(a..b: the longest run of consecutive layers of one output shape outside residual branches, "
+                     "all of them if no two share one; variant 0: layers %d..%d of %d", f0, l0, e->variants[0].L);
+        for (int v = 1; v < e->nvariants; v++) {
+            int first, last;
+            vp_net_spec_stack(e->variants[v].net, &first, &last);
+            if (first != f0 || last != l0 || e->variants[v].L != e->variants[0].L) {
+                fprintf(out, "; variant %d: layers %d..%d of %d", v, first, last, e->variants[v].L);
+                break;
+            }
         }
-        if (blocks && v == e->nvariants - 1) /* every variant's stack is all of its layers */
-            fprintf(out, "(a..b: every layer, 1..%d)\n", e->variants[v].L);
-        if (!blocks && (first != 1 || last != e->variants[v].L)) {
+        fprintf(out, ")\n");
+    }
+    for (int v = 0; v < e->nvariants && !blocks; v++) {
+        int first, last;
+        vp_mlp_stack(e->variants[v].L, e->variants[v].widths, &first, &last);
+        if (first != 1 || last != e->variants[v].L) {
             fprintf(out, "(unequal widths: ratios span the hidden stack of equal width, not the readout; variant %d: "
                          "layers %d..%d)\n", v, first, last);
             break;

@@ -247,15 +247,26 @@ vp_status vp_theory_analyze(const vp_theory_ctx *ctx, const vp_act *act, double 
     r.qslope = sigma_w2 * e;
     r.xi_q = depth_scale(r.qslope);
     r.phase = phase_of(r.chi1);
+    double sa, sb_;
+    if (r.phase != VP_PHASE_CHAOTIC && r.q_star == 0.0 && vp_act_slopes(act, &sa, &sb_) && sa != sb_) {
+        /* A homogeneous phi with a kink (relu, leaky relu): its correlation map does not
+         * depend on q, so q* = 0 changes nothing there: c* = 1 with slope 1 (the arc-cosine
+         * map's power law), as at any sigma_w2. (Without a kink, phi is linear and its map
+         * is c -> c: the case below.) */
+        r.c_star = 1.0;
+        r.chi_c = 1.0;
+        r.xi_c = INFINITY;
+        *out = r;
+        return VP_OK;
+    }
     if (r.phase != VP_PHASE_CHAOTIC && r.q_star == 0.0) {
         /* Ordered with q* = 0 (sigma_b2 = 0, the length map contracting to 0): Poole's
          * slope chi_1 at c = 1 divides by q* and multiplies by it again, and its limit is
          * not the map's: the correlation map c^{l+1} = (sigma_w2 E[phi(u1) phi(u2)]) /
-         * q^{l+1} tends to c -> c for a phi linear at 0 (tanh: every c is fixed, c^l stays
-         * at c^0) and, for relu, is the arc-cosine map whose slope at c = 1 is 1 (a power
-         * law, not e^{-l/xi}). So no c* and chi_c, and xi_c = +inf, depth_scale's word
-         * for an approach that is not exponential; the per-layer iterate
-         * (theory_pre_corr) still follows c^l. */
+         * q^{l+1} tends to c -> c for a phi linear at 0 (tanh: c^l settles near c^0;
+         * homogeneous phi are handled above). So no c* and chi_c, and xi_c = +inf,
+         * depth_scale's word for an approach that is not exponential; the per-layer
+         * iterate (theory_pre_corr) still follows c^l. */
         r.c_star = r.chi_c = NAN;
         r.xi_c = INFINITY;
         *out = r;

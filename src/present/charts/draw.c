@@ -92,8 +92,8 @@ static const ck_chart CHARTS[] = {
       .title = "Variance ratio over the 2-D sweep",
       .page = "log10 of the variance ratio across depth per sweep point",
       .caption = "Colour: median over seeds of log10 of the last-to-first layer variance ratio over the hidden "
-                 "stack (runs.csv act_ratio, grad_ratio), for activations (Var[z^L]/Var[z^1], left) and "
-                 "back-propagated gradients (Var[∂L/∂z^1]/Var[∂L/∂z^L], right). "
+                 "stack (runs.csv act_ratio, grad_ratio; a block network's layer outputs a..b), for activations "
+                 "(Var[z^L]/Var[z^1], left) and back-propagated gradients (Var[∂L/∂z^1]/Var[∂L/∂z^L], right). "
                  "White = 0 = variance preserved; blue = vanishing, red = exploding; colours saturate at the range "
                  "ends. Each cell prints its value." },
     { .stem = "phase", .source = VP_CSV_RUNS, .draw = ck_draw_phase,

@@ -356,7 +356,7 @@ static void phase_key(ck_gp *p, const grid_ctx *c, double kh)
               "larger ξ = deeper propagation (nets train up to a depth of about 6ξ_{c}, Schoenholz et al. 2017).' "
               "at screen 0.5, %.4f center font ',10'", kh * 0.47);
     ck_cmd(p, "set label 2 'Top: ξ_{∇} = 1/|slope| of ln Var[∂L/∂z^{l}] against l, and its prediction 1/|ln χ_{1}|. "
-              "Bottom: the correlation depth scale ξ_{c}. Ordered phase: ξ_{∇} = ξ_{c}; both → ∞ at χ_{1} = 1.' "
+              "Bottom: the correlation depth scale ξ_{c}. Ordered phase (q* > 0): ξ_{∇} = ξ_{c}; both → ∞ at χ_{1} = 1.' "
               "at screen 0.5, %.4f center font ',10'", kh * 0.2);
     ck_cmd(p, "set key at screen 0.5, %.4f center center horizontal maxrows 1 Left reverse "
               "samplen 3 spacing 1.3 width 2 noenhanced nobox", kh * 0.80);
@@ -614,8 +614,9 @@ vp_status ck_draw_phase(ck_exper *e, const ck_chart *ch, vp_err *err)
              "depth): dark = signals die within a few layers, bright = they cross the network. Both diverge on the "
              "χ₁ = 1 line (Schoenholz et al. 2017); in the ordered phase ξ_∇ = ξ_c. The measured ξ_c is the rate "
              "of an exponential approach to the theory's c*: it can match the prediction in the ordered phase, but "
-             "in the chaotic phase only from an input correlation c⁰ near c* (input.correlation), and at σ_b = 0 "
-             "with q* = 0 there is no c* (empty cells; docs/theory.md).",
+             "in the chaotic phase only from an input correlation c⁰ near c* (input.correlation); at σ_b = 0 with "
+             "q* = 0 a tanh-like φ has no c* (measured cells empty, the theory ∞: cˡ settles near c⁰; "
+             "docs/theory.md).",
              pc->lo, pc->hi);
     s = ck_add_chart(e, ch, caption, notes, err);
 end:
