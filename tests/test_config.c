@@ -310,6 +310,10 @@ Test(config, wrong_types_and_ranges)
     refused("{\"name\":\"x\",\"input\":{\"batch\":1e12}}", "input.batch", "out of range");
     refused("{\"name\":\"x\",\"theory\":1}", "theory", "expected true or false");
     refused("{\"name\":\"x\",\"network\":{\"init\":{\"name\":\"normal\",\"std\":-1}}}", "network.init.std", "out of range");
+    /* an excluded end is shown excluded: Adam's betas stop at the largest double below 1 */
+    refused("{\"name\":\"x\",\"network\":{\"depth\":2,\"width\":4},\"train\":{\"dataset\":{\"name\":\"synthetic\","
+            "\"dim\":4},\"optimizer\":{\"name\":\"adam\",\"beta1\":1}}}",
+            "train.optimizer.beta1: 1 is out of range [0, 1) (", NULL);
     refused("{\"name\":\"x\",\"network\":{\"init\":{\"name\":\"xavier_uniform\",\"gain\":\"big\"}}}", "network.init.gain",
             "a number, \"auto\" or \"critical\"");
     /* \u0000 would end every C string there ("a\u0000b" read as "a"): refused with its

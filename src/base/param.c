@@ -174,6 +174,24 @@ int vp_parse_long(const char *text, long *out)
     return 0;
 }
 
+/* One end of a range in `digits` significant digits: a bound that prints as a number
+ * beyond it (the largest double below 1 prints "1") is that number, excluded. */
+static void range_end(char *out, size_t len, int digits, double x, int upper, int *open)
+{
+    snprintf(out, len, "%.*g", digits, x);
+    double shown = strtod(out, NULL);
+    *open = upper ? shown > x : shown < x;
+}
+
+void vp_param_range(const vp_param *spec, int digits, char *out, size_t len)
+{
+    char lo[64], hi[64];
+    int lopen, hopen;
+    range_end(lo, sizeof lo, digits, spec->lo, 0, &lopen);
+    range_end(hi, sizeof hi, digits, spec->hi, 1, &hopen);
+    snprintf(out, len, "%c%s, %s%c", lopen ? '(' : '[', lo, hi, hopen ? ')' : ']');
+}
+
 vp_status vp_param_check(const vp_param *spec, double v, const char *where, vp_err *err)
 {
     if (!isfinite(v)) return vp_fail(err, VP_ERR_CONFIG, "%s: %g is not a finite number", where, v);
@@ -183,9 +201,11 @@ vp_status vp_param_check(const vp_param *spec, double v, const char *where, vp_e
         vp_choices_list(spec->choices, list, sizeof list);
         return vp_fail(err, VP_ERR_CONFIG, "%s: %.10g is not the index of one of %s", where, v, list);
     }
-    if (v < spec->lo || v > spec->hi)
-        return vp_fail(err, VP_ERR_CONFIG, "%s: %.10g is out of range [%.10g, %.10g] (%s)", where, v,
-                       spec->lo, spec->hi, spec->help);
+    if (v < spec->lo || v > spec->hi) {
+        char range[140];
+        vp_param_range(spec, 10, range, sizeof range);
+        return vp_fail(err, VP_ERR_CONFIG, "%s: %.10g is out of range %s (%s)", where, v, range, spec->help);
+    }
     if (spec->type == VP_P_INT && v != floor(v))
         return vp_fail(err, VP_ERR_CONFIG, "%s: %.10g is not an integer", where, v);
     return VP_OK;

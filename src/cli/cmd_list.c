@@ -109,13 +109,14 @@ static void markdown(int acts, int inits)
 static void print_params(const vp_param *p, int n)
 {
     for (int i = 0; i < n; i++) {
-        char def[64], choices[256];
+        char def[64], choices[256], range[140];
         vp_param_format(&p[i], p[i].def, def, sizeof def);
         if (p[i].type == VP_P_ENUM) {
             vp_choices_list(p[i].choices, choices, sizeof choices);
             printf("      %s=%s  one of: %s  (%s)\n", p[i].name, def, choices, p[i].help);
         } else {
-            printf("      %s=%s  [%g, %g]%s  (%s)\n", p[i].name, def, p[i].lo, p[i].hi,
+            vp_param_range(&p[i], 6, range, sizeof range); /* %g's digits */
+            printf("      %s=%s  %s%s  (%s)\n", p[i].name, def, range,
                    p[i].type == VP_P_GAIN ? ", \"auto\" or \"critical\"" : p[i].type == VP_P_INT ? " integer" : "", p[i].help);
         }
     }
