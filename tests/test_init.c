@@ -1,5 +1,5 @@
 /* Tests of the initializer registry (src/core/init*.c) against the library math in
- * ../shared/reference/initializers.md.
+ * docs/reference/initializers.md.
  *
  * Statistical tolerances. For N i.i.d. draws with variance s^2 and fourth central
  * moment m4, the sample mean has standard error sqrt(s^2/N) and the sample

@@ -2,7 +2,7 @@
  *
  * 1. Registry: names, PyTorch's defaults, range and cross-parameter checks.
  * 2. Hand-computed updates: each optimizer's first 3 steps, written out below
- *    from the update rules of ../shared/reference/residual-norm-conv.md section 8
+ *    from the update rules of docs/reference/residual-norm-conv.md section 8
  *    (torch.optim.SGD / Adam / AdamW docs), one expression per step -- not a loop
  *    that re-implements the library. Two parameters (x, -x) with gradients (g, -g):
  *    every rule here is odd in (theta, g), so the second must end at minus the

@@ -1,6 +1,6 @@
 /* Tests of the mean-field theory (src/theory: quad, expect, theory). Reference values are
  * closed forms written here independently of the module, published numbers
- * (../shared/reference/initializers.md §4.2, papers.md §4-6), and a direct
+ * (docs/reference/initializers.md §4.2, papers.md §4-6), and a direct
  * Monte-Carlo simulation of a finite network. */
 #include <cblas.h>
 #include <criterion/criterion.h>

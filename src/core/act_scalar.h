@@ -6,7 +6,7 @@
  * so the table, the theory module and the fast path all use the same math.
  * Formulas: PyTorch torch/nn/modules/activation.py and its autograd
  * derivatives, Keras 3 keras/src/activations, JAX jax/_src/nn/functions.py (see
- * ../shared/reference/initializers.md §4).
+ * docs/reference/initializers.md §4).
  *
  * The scalar pairs are branch-free: transcendental functions come from vmath.h
  * (vm_exp, vm_expm1, vm_log1p, vm_tanh, vm_erfc: inline, no calls) and every case

@@ -1,4 +1,4 @@
-/* init: see init.h. Formulas and constants: ../shared/reference/initializers.md
+/* init: see init.h. Formulas and constants: docs/reference/initializers.md
  * (PyTorch torch/nn/init.py, Keras 3 keras/src/initializers, JAX
  * jax/_src/nn/initializers.py). Each row's formula is its `dist` function below;
  * the draw, moments and support are init_dist.c's, derived from it. */

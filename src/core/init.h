@@ -4,7 +4,7 @@
  * (he_normal = kaiming_normal_, untruncated; trunc_normal with absolute bounds;
  * xavier_normal untruncated), Keras 3 / JAX for the names only they have
  * (lecun_*, variance_scaling, random_normal, truncated_normal, ...), see
- * ../shared/reference/initializers.md and docs/registry.md.
+ * docs/reference/initializers.md and docs/registry.md.
  *
  * A row carries every property of its initializer: names, formula text,
  * parameters and the rule among them (check), where it may be used, and its

@@ -1,7 +1,7 @@
 /* init_dist: see init_dist.h. Truncated normal sampling as PyTorch's
  * trunc_normal_ (PR #174997), its moments from the standard formulas (Johnson,
  * Kotz & Balakrishnan, ch. 13), the Keras/JAX 0.8796 correction and PyTorch
- * sparse_ (../shared/reference/initializers.md). */
+ * sparse_ (docs/reference/initializers.md). */
 #include "core/init_dist.h"
 
 #include <math.h>

@@ -2,7 +2,7 @@
  * adamw.py (the _single_tensor_* functions, used on CPU when foreach is not set)
  * and the torch.optim docs; schedules: torch/optim/lr_scheduler.py
  * (StepLR._get_closed_form_lr, CosineAnnealingLR._get_closed_form_lr, LinearLR).
- * Summary with the Keras differences: ../shared/reference/residual-norm-conv.md
+ * Summary with the Keras differences: docs/reference/residual-norm-conv.md
  * section 8. The precision-generic kernels are in optim_impl.inc. */
 #include "core/optim.h"
 

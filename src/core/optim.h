@@ -9,7 +9,7 @@
  * Update rules: exactly torch.optim's single-tensor implementations
  * (torch/optim/sgd.py _single_tensor_sgd, adam.py _single_tensor_adam, adamw.py
  * _single_tensor_adamw, PyTorch 1.13 -- the path torch.optim takes on CPU),
- * operation by operation; see ../shared/reference/residual-norm-conv.md section 8
+ * operation by operation; see docs/reference/residual-norm-conv.md section 8
  * and the comments in optim.c. One flat parameter array and one flat gradient
  * array per step (as llm.c does): the caller lays every weight and bias out
  * contiguously. Float32 parameters keep float32 state (as PyTorch does for

@@ -1,5 +1,5 @@
 /* expect: see expect.h. Closed forms as in neural-tangents (arXiv 1711.09090,
- * ../shared/reference/papers.md §10); the quadrature of quad.h otherwise.
+ * docs/reference/papers.md §10); the quadrature of quad.h otherwise.
  * docs/theory.md has the derivations and the measured accuracy. */
 #include "theory/expect.h"
 #include "theory/mehler.h"

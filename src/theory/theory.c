@@ -1,5 +1,5 @@
 /* theory: see theory.h. Mean-field equations of Poole et al. 2016 / Schoenholz
- * et al. 2017 (../shared/reference/papers.md §4), Jacobian moments of Pennington
+ * et al. 2017 (docs/reference/papers.md §4), Jacobian moments of Pennington
  * et al. 2017 (§5). The Gaussian expectations are expect.h's, the root finding
  * quad.h's. docs/theory.md has the derivations, conventions and measured accuracy. */
 #include "theory/theory.h"

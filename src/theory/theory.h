@@ -1,7 +1,7 @@
 /* theory: mean-field signal propagation through deep MLPs at initialization.
  *
  * Infinite-width theory of Poole et al. 2016 and Schoenholz et al. 2017 (see
- * ../shared/reference/papers.md §4) for every elementwise activation of the act
+ * docs/reference/papers.md §4) for every elementwise activation of the act
  * registry: the length map q -> q', the covariance/correlation map, chi_1, the
  * fixed points q* and c*, the depth scales xi_q and xi_c, the order/chaos phase,
  * the critical line chi_1 = 1, the layer-by-layer predictions for a concrete
