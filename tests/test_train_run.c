@@ -533,3 +533,30 @@ Test(train_run, the_summary_shows_the_final_test_accuracy, .timeout = 60)
     free(e);
     vt_rmtree(dir);
 }
+
+/* report.md's Training table names the variants as the summary does (a swept training
+ * setting is a column) and leaves diverged seeds out of the accuracies: a variant whose
+ * every seed diverged shows '–', not the accuracy of its untrained net (its last
+ * evaluation, from before the divergence). */
+Test(train_charts, report_training_table_names_swept_keys_and_skips_diverged_seeds, .timeout = 120)
+{
+    char dir[256], p[400];
+    vt_mktmp(dir, sizeof dir, "/tmp/varprop-train-");
+    vt_write_file(dir, "lr.json",
+                  "{\"name\": \"lr\", \"seeds\": 2, \"network\": {\"depth\": 4, \"width\": 32}, \"input\": {\"batch\": 64}, "
+                  "\"train\": {\"dataset\": {\"name\": \"synthetic\", \"kind\": \"clusters\", \"dim\": 32, \"classes\": 4, "
+                  "\"n_train\": 400, \"n_test\": 100}, \"epochs\": 1, \"batch\": 50, \"optimizer\": {\"name\": \"sgd\", "
+                  "\"lr\": 0.05}}, \"sweep\": {\"train.optimizer.lr\": [0.05, 1000]}}");
+    char *errs = NULL;
+    int rc = vt_run(dir, NULL, &errs, "run %s/lr.json -o %s/out --plots %s/plots --quiet", dir, dir, dir);
+    cr_assert_eq(rc, 0, "exit %d: %s", rc, errs);
+    free(errs);
+    snprintf(p, sizeof p, "%s/plots/report.md", dir);
+    char *md = vt_slurp_must(p, NULL), *tr = strstr(md, "## Training");
+    cr_assert_not_null(tr);
+    cr_assert(strstr(tr, "| # | activation | initializer | train.optimizer.lr | epochs | test accuracy |"), "%s", tr);
+    cr_assert(strstr(tr, "| 1 | relu | he\\_normal | 1000 | 0 | – | – | 2 of 2 |"), "lr 1000 diverged in both seeds: %s", tr);
+    cr_assert(strstr(tr, "| 0 | relu | he\\_normal | 0.05 | 1 | 0."), "%s", tr);
+    free(md);
+    vt_rmtree(dir);
+}

@@ -157,30 +157,59 @@ static int is_core_key(const char *k)
     return strcmp(k, VP_SWEEP_ACTIVATION) == 0 || strcmp(k, VP_SWEEP_INIT) == 0;
 }
 
+/* The columns that name a variant in a report table: activation, initializer and the
+ * other swept keys (runs.csv's columns of their values). */
+typedef struct {
+    size_t ca, ci;
+    int xcol[32];
+    const char *xname[32];
+    size_t nx;
+} label_cols;
+
+static vp_status label_columns(const vp_table *t, const cJSON *cfg, label_cols *lc, vp_err *err)
+{
+    vp_status s;
+    lc->nx = 0;
+    if ((s = vp_table_require_col(t, VP_COL_ACTIVATION, &lc->ca, err)) || (s = vp_table_require_col(t, VP_COL_INIT, &lc->ci, err)))
+        return s;
+    const cJSON *sw = cJSON_GetObjectItemCaseSensitive(cfg, "sweep"), *it;
+    cJSON_ArrayForEach(it, sw) {
+        if (!it->string || is_core_key(it->string) || lc->nx == 32) continue;
+        int c = vp_table_find(t, it->string);
+        if (c >= 0) { lc->xcol[lc->nx] = c; lc->xname[lc->nx++] = it->string; }
+    }
+    return VP_OK;
+}
+
+/* "| # | activation | initializer | key ... |" */
+static void label_head(FILE *f, const label_cols *lc)
+{
+    fputs("| # | activation | initializer |", f);
+    for (size_t k = 0; k < lc->nx; k++) { fputc(' ', f); md_text(f, lc->xname[k]); fputs(" |", f); }
+}
+
+/* "| id | act | init | values ... |" of the variant whose first runs.csv row is r0 */
+static void label_cells(FILE *f, const vp_table *t, const label_cols *lc, long id, size_t r0)
+{
+    fprintf(f, "| %ld | ", id);
+    md_text(f, vp_table_cell(t, r0, lc->ca));
+    fputs(" | ", f);
+    md_text(f, vp_table_cell(t, r0, lc->ci));
+    fputs(" |", f);
+    for (size_t k = 0; k < lc->nx; k++) { fputc(' ', f); md_text(f, vp_table_cell(t, r0, (size_t)lc->xcol[k])); fputs(" |", f); }
+}
+
 /* One row per variant: its labels and extra swept values (from its first row), the
  * ratios and verdicts over its seeds that ran, the seed counts. */
 static vp_status summary_table(FILE *f, const vp_table *t, const vp_summary *sum, const cJSON *cfg, vp_err *err)
 {
-    size_t ca, ci;
-    vp_status s;
-    if ((s = vp_table_require_col(t, VP_COL_ACTIVATION, &ca, err)) ||
-        (s = vp_table_require_col(t, VP_COL_INIT, &ci, err)))
-        return s;
+    label_cols lc;
+    vp_status s = label_columns(t, cfg, &lc, err);
+    if (s) return s;
     size_t nseeds = (size_t)config_seeds(cfg);
-    /* Extra columns: swept keys other than activation and initializer. */
-    int xcol[32];
-    const char *xname[32];
-    size_t nx = 0;
-    const cJSON *sw = cJSON_GetObjectItemCaseSensitive(cfg, "sweep"), *it;
-    cJSON_ArrayForEach(it, sw) {
-        if (!it->string || is_core_key(it->string) || nx == 32) continue;
-        int c = vp_table_find(t, it->string);
-        if (c >= 0) { xcol[nx] = c; xname[nx++] = it->string; }
-    }
     /* the theory's ratios beside the measured ones, where runs.csv has them */
     int theory = vp_table_find_col(t, vp_ratio_theory_col(VP_RATIO_ACT)) >= 0;
-    fputs("| # | activation | initializer |", f);
-    for (size_t k = 0; k < nx; k++) { fputc(' ', f); md_text(f, xname[k]); fputs(" |", f); }
+    label_head(f, &lc);
     /* a block network's ratios are of layer outputs a..b, its hidden stack (run.c) */
     int blocks = cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(cfg, "network"),
                                                                 "layers"));
@@ -189,17 +218,11 @@ static vp_status summary_table(FILE *f, const vp_table *t, const vp_summary *sum
             vp_col_name(VP_COL_GRAD_RATIO), blocks ? "Var[∂L/∂out^a]/Var[∂L/∂out^b]" : "Var[∂L/∂z^1]/Var[∂L/∂z^L]",
             theory ? " theory |" : "");
     fputs("|---:|---|---|", f);
-    for (size_t k = 0; k < nx; k++) fputs("---|", f);
+    for (size_t k = 0; k < lc.nx; k++) fputs("---|", f);
     fprintf(f, "---:|%s---|---:|%s---|---|\n", theory ? "---:|" : "", theory ? "---:|" : "");
     for (size_t i = 0; i < sum->nvar; i++) {
         const vp_variant_summary *v = &sum->var[i];
-        size_t r0 = v->first_row;
-        fprintf(f, "| %ld | ", v->id);
-        md_text(f, vp_table_cell(t, r0, ca));
-        fputs(" | ", f);
-        md_text(f, vp_table_cell(t, r0, ci));
-        fputs(" |", f);
-        for (size_t k = 0; k < nx; k++) { fputc(' ', f); md_text(f, vp_table_cell(t, r0, (size_t)xcol[k])); fputs(" |", f); }
+        label_cells(f, t, &lc, v->id, v->first_row);
         for (int k = 0; k < VP_RATIO_COUNT; k++) {
             fputs(k ? " | " : " ", f);
             ratio_cell(f, &v->ratio[k]);
@@ -278,30 +301,48 @@ static void stat_cell(FILE *f, double *vals, size_t n)
     if (n > 1) fprintf(f, " [%.4f, %.4f]", st.lo, st.hi);
 }
 
-/* "## Training" (a results folder with eval.csv): per variant the final accuracies --
- * each seed's last eval.csv row -- and the runs that diverged (runs.csv status). */
+/* 1 if runs.csv says the run of variant id with seed `seed` (its text) diverged. */
+static int run_diverged(const vp_table *runs, size_t crv, size_t crs, size_t cst, long id, const char *seed)
+{
+    for (size_t r = 0; r < vp_table_nrows(runs); r++) {
+        long v;
+        if (vp_table_int(runs, r, crv, 0, VP_VARIANT_MAX, &v, NULL) == VP_OK && v == id &&
+            strcmp(vp_table_cell(runs, r, crs), seed) == 0)
+            return strcmp(vp_table_cell(runs, r, cst), VP_STATUS_DIVERGED) == 0;
+    }
+    return 0;
+}
+
+/* "## Training" (a results folder with eval.csv): per variant (named as in the summary,
+ * swept keys too) the final accuracies -- each seed's last eval.csv row, diverged seeds
+ * left out -- and the runs that diverged (runs.csv status). */
 static vp_status training_section(FILE *f, const char *results_dir, const vp_table *runs, const vp_summary *sum,
-                                  vp_err *err)
+                                  const cJSON *cfg, vp_err *err)
 {
     char path[4096];
     vp_table *ev = NULL;
     vp_status s = vp_path_join(path, sizeof path, results_dir, VP_FILE_EVAL, err);
     if (s || access(path, F_OK) != 0) return s;
     if ((s = vp_table_load(path, &ev, err))) return s;
-    size_t cv, cs, ce, ct, ca, cst = 0, crv = 0, nr = vp_table_nrows(ev);
+    size_t cv, cs, ce, ct, ca, cst = 0, crv = 0, crs = 0, nr = vp_table_nrows(ev);
+    label_cols lc;
     if ((s = vp_table_require_col(ev, VP_COL_VARIANT, &cv, err)) || (s = vp_table_require_col(ev, VP_COL_SEED, &cs, err)) ||
         (s = vp_table_require_col(ev, VP_COL_EPOCH, &ce, err)) || (s = vp_table_require_col(ev, VP_COL_TEST_ACC, &ct, err)) ||
         (s = vp_table_require_col(ev, VP_COL_TRAIN_ACC, &ca, err)) ||
-        (s = vp_table_require_col(runs, VP_COL_STATUS, &cst, err)) || (s = vp_table_require_col(runs, VP_COL_VARIANT, &crv, err))) {
+        (s = vp_table_require_col(runs, VP_COL_STATUS, &cst, err)) || (s = vp_table_require_col(runs, VP_COL_VARIANT, &crv, err)) ||
+        (s = vp_table_require_col(runs, VP_COL_SEED, &crs, err)) || (s = label_columns(runs, cfg, &lc, err))) {
         vp_table_free(ev);
         return s;
     }
     double *test = malloc((nr + 1) * sizeof *test), *train = malloc((nr + 1) * sizeof *train);
     if (!test || !train) s = vp_fail(err, VP_ERR_NOMEM, "out of memory");
-    fputs("## Training\n\nFinal accuracies: each seed's last evaluation (eval.csv), median [min, max] over seeds; "
-          "diverged: runs whose loss became NaN/Inf (runs.csv status).\n\n"
-          "| variant | activation | init | epochs | test accuracy | train accuracy | diverged |\n"
-          "|---|---|---|---|---|---|---|\n", f);
+    fputs("## Training\n\nFinal accuracies: each seed's last evaluation (eval.csv), median [min, max] over the seeds "
+          "that did not diverge (— when none is left); diverged: runs whose loss became NaN/Inf (runs.csv status), "
+          "whose last evaluation is from before the divergence.\n\n", f);
+    label_head(f, &lc);
+    fputs(" epochs | test accuracy | train accuracy | diverged |\n|---:|---|---|", f);
+    for (size_t k = 0; k < lc.nx; k++) fputs("---|", f);
+    fputs("---|---|---|---|\n", f);
     for (size_t i = 0; !s && i < sum->nvar; i++) {
         long id = sum->var[i].id, epochs = 0, diverged = 0;
         size_t n = 0;
@@ -314,10 +355,11 @@ static vp_status training_section(FILE *f, const char *results_dir, const vp_tab
             if (r + 1 < nr && vp_table_int(ev, r + 1, cv, 0, VP_VARIANT_MAX, &vn, NULL) == VP_OK && vn == id &&
                 strcmp(vp_table_cell(ev, r + 1, cs), vp_table_cell(ev, r, cs)) == 0)
                 continue; /* not the seed's last row */
+            epochs = e > epochs ? e : epochs;
+            if (run_diverged(runs, crv, crs, cst, id, vp_table_cell(ev, r, cs))) continue; /* an accuracy from before */
             vp_table_num(ev, r, ct, &test[n], NULL);
             vp_table_num(ev, r, ca, &train[n], NULL);
             if (!isfinite(test[n])) test[n] = NAN;
-            epochs = e > epochs ? e : epochs;
             n++;
         }
         for (size_t r = 0; r < vp_table_nrows(runs); r++) {
@@ -331,11 +373,8 @@ static vp_status training_section(FILE *f, const char *results_dir, const vp_tab
             if (isfinite(test[k])) test[kt++] = test[k];
             if (isfinite(train[k])) train[ka++] = train[k];
         }
-        fprintf(f, "| %ld | ", id);
-        md_text(f, vp_table_cell(runs, sum->var[i].first_row, (size_t)vp_table_find_col(runs, VP_COL_ACTIVATION)));
-        fputs(" | ", f);
-        md_text(f, vp_table_cell(runs, sum->var[i].first_row, (size_t)vp_table_find_col(runs, VP_COL_INIT)));
-        fprintf(f, " | %ld", epochs);
+        label_cells(f, runs, &lc, id, sum->var[i].first_row);
+        fprintf(f, " %ld", epochs);
         stat_cell(f, test, kt);
         stat_cell(f, train, ka);
         fprintf(f, " | %ld of %zu |\n", diverged, sum->var[i].nrows);
@@ -449,7 +488,7 @@ vp_status vp_report_write(const char *results_dir, const char *plots_dir,
     fputs(". Everything below was drawn from its CSV files.\n\n## Summary\n\n", f);
     if ((s = summary_table(f, runs, &sum, cfg, err))) goto end;
     if ((s = network_section(f, results_dir, err))) goto end;
-    if ((s = training_section(f, results_dir, runs, &sum, err))) goto end;
+    if ((s = training_section(f, results_dir, runs, &sum, cfg, err))) goto end;
 
     fputs("## Charts\n\n", f);
     for (size_t i = 0; i < n; i++) {
