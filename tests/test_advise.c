@@ -519,6 +519,11 @@ Test(advise_cli, text_errors_and_row_wise)
     cr_expect(strstr(o, "\"init\": {\"name\": \"mean_field\", \"sigma_w\": 1.41421356, \"sigma_b\": 0}") != NULL, "%s", o);
     cr_expect(strstr(o, "\"variance_scaling\", \"scale\": 2,") != NULL, "%s", o);
     free(o), free(e);
+    /* advice with a scaled input says that a training data set is not scaled by it */
+    cr_assert_eq(vt_run(tmpdir, &o, &e, "advise sigmoid --depth 10 --width 128"), 0, "%s", e);
+    cr_expect(strstr(o, "\"input\": {\"std\": ") && strstr(o, "a \"train\" data set stays standardized to std 1"), "%s",
+              o);
+    free(o), free(e);
     static const char *const rowwise[] = { "glu", "softmax", "log_softmax", "softmin", "standardize", "sparsemax" };
     for (size_t i = 0; i < sizeof rowwise / sizeof rowwise[0]; i++) {
         char args[64], say[64];

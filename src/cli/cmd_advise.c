@@ -203,7 +203,9 @@ static void print_text(const char *label, const vp_advise_net *net, const vp_adv
     if (a->input_std == 1.0)
         printf("\nconfig: the \"network\" of an experiment (input: the default normal, or any with E[x^2] = 1)\n");
     else
-        printf("\nconfig: the \"network\" and \"input\" of an experiment (input.std scales any distribution)\n"
+        printf("\nconfig: the \"network\" and \"input\" of an experiment (input.std scales any distribution\n"
+               "  of the measured batch; a \"train\" data set stays standardized to std 1, so training\n"
+               "  starts from another q)\n"
                "  \"input\": %s\n", input);
     for (int k = 0; k < VP_SNIPPET_COUNT; k++)
         printf("  %s%s\n    \"network\": %s\n", vp_snippet_name((vp_snippet_kind)k),
