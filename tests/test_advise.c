@@ -521,7 +521,7 @@ Test(advise_cli, text_errors_and_row_wise)
     free(o), free(e);
     /* advice with a scaled input says that a training data set is not scaled by it */
     cr_assert_eq(vt_run(tmpdir, &o, &e, "advise sigmoid --depth 10 --width 128"), 0, "%s", e);
-    cr_expect(strstr(o, "\"input\": {\"std\": ") && strstr(o, "a \"train\" data set stays standardized to std 1"), "%s",
+    cr_expect(strstr(o, "\"input\": {\"std\": ") && strstr(o, "not a \"train\" data set"), "%s",
               o);
     free(o), free(e);
     static const char *const rowwise[] = { "glu", "softmax", "log_softmax", "softmin", "standardize", "sparsemax" };

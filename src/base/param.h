@@ -77,12 +77,12 @@ int vp_parse_long(const char *text, long *out);
 vp_status vp_param_parse_text(const vp_param *spec, const char *text, double *out, int *is_auto,
                               const char *where, vp_err *err);
 
-/* Check a value against spec: finite, in [lo, hi], an integer for VP_P_INT; for
- * VP_P_ENUM the index of one of the choices. VP_ERR_CONFIG naming `where`. */
 /* The allowed range of a number parameter, its ends in `digits` significant digits:
  * "[lo, hi]", with ")" or "(" where an end prints as a number it excludes (hi = the
  * largest double below 1: "[0, 1)"). */
 void vp_param_range(const vp_param *spec, int digits, char *out, size_t len);
+/* Check a value against spec: finite, in [lo, hi], an integer for VP_P_INT; for
+ * VP_P_ENUM the index of one of the choices. VP_ERR_CONFIG naming `where`. */
 vp_status vp_param_check(const vp_param *spec, double v, const char *where, vp_err *err);
 
 /* ---- a registry row's parameter list (specs[0..n-1]) and values p[0..n-1] ---- */

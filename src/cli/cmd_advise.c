@@ -204,8 +204,8 @@ static void print_text(const char *label, const vp_advise_net *net, const vp_adv
         printf("\nconfig: the \"network\" of an experiment (input: the default normal, or any with E[x^2] = 1)\n");
     else
         printf("\nconfig: the \"network\" and \"input\" of an experiment (input.std scales any distribution\n"
-               "  of the measured batch; a \"train\" data set stays standardized to std 1, so training\n"
-               "  starts from another q)\n"
+               "  of the measured batch, not a \"train\" data set -- fashion-mnist and idx are standardized\n"
+               "  to std 1, synthetic data is used as drawn --, so training starts from another q)\n"
                "  \"input\": %s\n", input);
     for (int k = 0; k < VP_SNIPPET_COUNT; k++)
         printf("  %s%s\n    \"network\": %s\n", vp_snippet_name((vp_snippet_kind)k),

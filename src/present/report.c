@@ -337,7 +337,7 @@ static vp_status training_section(FILE *f, const char *results_dir, const vp_tab
     double *test = malloc((nr + 1) * sizeof *test), *train = malloc((nr + 1) * sizeof *train);
     if (!test || !train) s = vp_fail(err, VP_ERR_NOMEM, "out of memory");
     fputs("## Training\n\nFinal accuracies: each seed's last evaluation (eval.csv), median [min, max] over the seeds "
-          "that did not diverge (— when none is left); diverged: runs whose loss became NaN/Inf (runs.csv status), "
+          "that did not diverge (– when none is left); diverged: runs whose loss became NaN/Inf (runs.csv status), "
           "whose last evaluation is from before the divergence.\n\n", f);
     label_head(f, &lc);
     fputs(" epochs | test accuracy | train accuracy | diverged |\n|---:|---|---|", f);
