@@ -314,6 +314,10 @@ Test(config, wrong_types_and_ranges)
     refused("{\"name\":\"x\",\"network\":{\"depth\":2,\"width\":4},\"train\":{\"dataset\":{\"name\":\"synthetic\","
             "\"dim\":4},\"optimizer\":{\"name\":\"adam\",\"beta1\":1}}}",
             "train.optimizer.beta1: 1 is out of range [0, 1) (", NULL);
+    /* ... and the value as given, in its shortest exact form (it printed "1") */
+    refused("{\"name\":\"x\",\"network\":{\"depth\":2,\"width\":4},\"train\":{\"dataset\":{\"name\":\"synthetic\","
+            "\"dim\":4},\"optimizer\":{\"name\":\"sgd\",\"lr\":0.1,\"momentum\":1.00000000001}}}",
+            "train.optimizer.momentum: 1.00000000001 is out of range [0, 1] (", NULL);
     refused("{\"name\":\"x\",\"network\":{\"init\":{\"name\":\"xavier_uniform\",\"gain\":\"big\"}}}", "network.init.gain",
             "a number, \"auto\" or \"critical\"");
     /* \u0000 would end every C string there ("a\u0000b" read as "a"): refused with its

@@ -202,9 +202,10 @@ vp_status vp_param_check(const vp_param *spec, double v, const char *where, vp_e
         return vp_fail(err, VP_ERR_CONFIG, "%s: %.10g is not the index of one of %s", where, v, list);
     }
     if (v < spec->lo || v > spec->hi) {
-        char range[140];
+        char range[140], val[40];
         vp_param_range(spec, 10, range, sizeof range);
-        return vp_fail(err, VP_ERR_CONFIG, "%s: %.10g is out of range %s (%s)", where, v, range, spec->help);
+        vp_num_shortest(v, val, sizeof val); /* 1.00000000001, not "1", beside "[0, 1]" */
+        return vp_fail(err, VP_ERR_CONFIG, "%s: %s is out of range %s (%s)", where, val, range, spec->help);
     }
     if (spec->type == VP_P_INT && v != floor(v))
         return vp_fail(err, VP_ERR_CONFIG, "%s: %.10g is not an integer", where, v);
