@@ -192,6 +192,18 @@ Test(blocks_out, layers_train_block_columns, .timeout = 120)
     vt_rmtree(dir);
 }
 
+/* runs.csv's ratios (run 0) are exactly layers a..b's (layers.csv rows, 0-based): act_ratio
+ * = post_var(b) / post_var(a), grad_ratio = grad_post_var(a) / grad_post_var(b) -- exact in
+ * float64, whose CSV numbers read back exactly. */
+static void expect_ratios_span(const vp_table *t, const vp_table *r, size_t a, size_t b)
+{
+    double act = strtod(cell(r, 0, "act_ratio"), NULL), grad = strtod(cell(r, 0, "grad_ratio"), NULL);
+    double pa = strtod(cell(t, a, "post_var"), NULL), pb = strtod(cell(t, b, "post_var"), NULL);
+    double ga = strtod(cell(t, a, "grad_post_var"), NULL), gb = strtod(cell(t, b, "grad_post_var"), NULL);
+    cr_expect_eq(act, pb / pa, "act_ratio %.17g, layer %zu over layer %zu %.17g", act, b + 1, a + 1, pb / pa);
+    cr_expect_eq(grad, ga / gb, "grad_ratio %.17g, layer %zu over layer %zu %.17g", grad, a + 1, b + 1, ga / gb);
+}
+
 /* A block network's ratios span its hidden stack: the longest run of layers of one output
  * shape. Three same-shape convolutions, then an average pooling, a flatten and a readout
  * of 3 (which shrink the signal by the pooling's and the readout's factors, so the old
@@ -209,12 +221,9 @@ Test(blocks_out, ratios_span_the_run_of_one_shape, .timeout = 120)
             0);
     vp_table *t = load(dir, "res", "layers.csv"), *r = load(dir, "res", "runs.csv");
     cr_assert_eq(vp_table_nrows(t), 6);
-    double a = strtod(cell(r, 0, "act_ratio"), NULL), g = strtod(cell(r, 0, "grad_ratio"), NULL);
-    double p1 = strtod(cell(t, 0, "post_var"), NULL), p3 = strtod(cell(t, 2, "post_var"), NULL);
-    double g1 = strtod(cell(t, 0, "grad_post_var"), NULL), g3 = strtod(cell(t, 2, "grad_post_var"), NULL);
-    double p6 = strtod(cell(t, 5, "post_var"), NULL);
-    cr_expect_eq(a, p3 / p1, "act_ratio %.17g, layer 3 over layer 1 %.17g", a, p3 / p1);
-    cr_expect_eq(g, g1 / g3, "grad_ratio %.17g, layer 1 over layer 3 %.17g", g, g1 / g3);
+    expect_ratios_span(t, r, 0, 2);
+    double a = strtod(cell(r, 0, "act_ratio"), NULL);
+    double p1 = strtod(cell(t, 0, "post_var"), NULL), p6 = strtod(cell(t, 5, "post_var"), NULL);
     cr_expect_neq(a, p6 / p1, "not the readout over the first layer");
     vp_table_free(t);
     vp_table_free(r);
@@ -239,11 +248,7 @@ Test(blocks_out, ratios_follow_the_residual_stream_past_wide_branches, .timeout 
     cr_assert_eq(vp_table_nrows(t), 21, "5 x (norm, dense, dense, residual) + readout");
     cr_assert_str_eq(cell(t, 3, "type"), "residual");
     cr_assert_str_eq(cell(t, 19, "type"), "residual");
-    double a = strtod(cell(r, 0, "act_ratio"), NULL), g = strtod(cell(r, 0, "grad_ratio"), NULL);
-    double p4 = strtod(cell(t, 3, "post_var"), NULL), p20 = strtod(cell(t, 19, "post_var"), NULL);
-    double g4 = strtod(cell(t, 3, "grad_post_var"), NULL), g20 = strtod(cell(t, 19, "grad_post_var"), NULL);
-    cr_expect_eq(a, p20 / p4, "act_ratio %.17g: the last residual output over the first %.17g", a, p20 / p4);
-    cr_expect_eq(g, g4 / g20, "grad_ratio %.17g, %.17g", g, g4 / g20);
+    expect_ratios_span(t, r, 3, 19); /* the first residual output to the last */
     vp_table_free(t);
     vp_table_free(r);
     vt_rmtree(dir);
