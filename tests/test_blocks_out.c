@@ -1,5 +1,5 @@
 /* The outputs of a block network beyond its measurements (issue 15): layers.csv's
- * per-layer labels, shape and params columns and runs.csv's empty theory cells; the
+ * per-layer labels, shape and params columns and runs.csv's empty fixed-point theory cells (chi1, xi); the
  * report's Network table; the block-type markers of the by-layer charts and the
  * spp_residual chart, each checked against the CSV values they are drawn from; the
  * block columns of layers_train.csv; and a plain stack that gets none of them. */

@@ -459,8 +459,8 @@ Test(provenance, terminal_summary_shows_swept_keys_and_real_seed_counts)
 }
 
 /* A block network's summary says what its ratios are (layer outputs a..b: its hidden
- * stack, here the two layers of width 8 before the readout of 3) and that they have no
- * predicted counterpart; the plain stack's "unequal widths" note is not printed for it. */
+ * stack, here the two layers of width 8 before the readout of 3) and that their
+ * predictions are of the same outputs; the plain stack's "unequal widths" note is not printed for it. */
 Test(provenance, terminal_summary_of_a_block_network_names_its_ratios)
 {
     vp_experiment *e;
@@ -471,7 +471,7 @@ Test(provenance, terminal_summary_of_a_block_network_names_its_ratios)
                        &e, &err), VP_OK, "%s", err.msg);
     vp_run_sum sums[1] = { { .done = 1, .act_ratio = 0.5, .grad_ratio = 0.25, .xi_grad = NAN, .theory_chi1 = NAN,
                              .theory_xi_c = NAN, .xi_c = NAN, .theory_xi_grad = NAN, .test_acc = NAN,
-                             .theory_act_ratio = NAN, .theory_grad_ratio = NAN } };
+                             .theory_act_ratio = 0.375, .theory_grad_ratio = 0.125 } };
     char *text = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&text, &len);
@@ -483,8 +483,9 @@ Test(provenance, terminal_summary_of_a_block_network_names_its_ratios)
               "%s", text);
     cr_assert(strstr(text, "(a..b: the longest run of consecutive layers of one output shape outside residual "
                            "branches, all of them if no two share one; variant 0: layers 1..2 of 3)"), "%s", text);
-    cr_assert(strstr(text, "a block network's ratios have none"), "%s", text);
-    cr_assert(!strstr(text, "the same ratios predicted") && !strstr(text, "unequal widths"), "%s", text);
+    cr_assert(strstr(text, "(theory: the same ratios of the layer outputs predicted by mean-field theory"), "%s", text);
+    cr_assert(strstr(text, " 0.375 ") && strstr(text, " 0.125 "), "the predicted ratios beside the measured: %s", text);
+    cr_assert(!strstr(text, "unequal widths"), "%s", text);
     free(text);
     vp_experiment_free(e);
 }

@@ -48,7 +48,7 @@ typedef struct {
     vp_shape sh[16];
     vp_theory_wvar w[16];
     int n;
-    double pre[16], grad[16], chi[16];
+    double pre[16], grad[16], chi[16], post[16], gpost[16];
 } hand;
 
 /* Run the recursion on h's layers from an input of shape in, second moment s0 and mean
@@ -63,7 +63,7 @@ static void predict(hand *h, vp_shape in, double s0, double mu0)
     for (int p = 0; p < P; p++) s[p] = s0, mu[p] = mu0;
     vp_theory_net_in ti = { .ls = h->ls, .n = h->n, .in = in, .shapes = h->sh, .w = h->w, .batch = 10,
                             .rms_eps = DBL_EPSILON, .in_s = s, .in_mu = mu };
-    cr_assert_eq(vp_theory_net_predictions(NULL, &ti, h->pre, h->grad, h->chi, &e), VP_OK, "%s", e.msg);
+    cr_assert_eq(vp_theory_net_predictions(NULL, &ti, h->pre, h->grad, h->chi, h->post, h->gpost, &e), VP_OK, "%s", e.msg);
 }
 
 static void near(double got, double want, const char *what)
@@ -95,6 +95,13 @@ Test(theory_blocks_unit, dense_relu_then_linear)
     near(h.chi[1], 1, "chi2");
     near(h.grad[1], 1, "g2");
     near(h.grad[0], 0.25, "g1");
+    /* The outputs (runs.csv's theory ratios): relu(z), z ~ N(0, 6.1), has E[h^2] = 3.05 and
+     * E[h] = sqrt(6.1 / (2 pi)), so Var h = 3.05 - 6.1 / (2 pi); the linear output is z2.
+     * Their gradients: dL/dh1 = 0.5, the probe's 1. */
+    near(h.post[0], 3.05 - 6.1 / (2 * M_PI), "Var h1");
+    near(h.post[1], 3.05, "Var h2");
+    near(h.gpost[0], 0.5, "dL/dh1");
+    near(h.gpost[1], 1, "dL/dh2");
 }
 
 /* A 3x3 linear conv with padding 1 on a 3x3 map of unit second moment (sigma_w2 = 1):
@@ -145,6 +152,12 @@ Test(theory_blocks_unit, residual_geometric_growth)
         near(h.chi[3 * d + 2], 1 + al * al, "block gain");
         near(h.grad[3 * d + 2], pow(1 + al * al, 2 - d), "stream gradient");
         near(h.grad[3 * d + 1], al * al * pow(1 + al * al, 2 - d), "branch gradient");
+        /* The block's output and its gradient: the stream's, what the ratios are of. A
+         * block's output gradient collects the next block's skip and branch parts. */
+        near(h.post[3 * d + 2], pow(1 + al * al, d + 1), "stream output");
+        near(h.gpost[3 * d + 2], pow(1 + al * al, 2 - d), "stream output gradient");
+        /* The branch's relu output: Var = q/2 - q/(2 pi) at q = 2 Var x. */
+        near(h.post[3 * d], pow(1 + al * al, d) * (1 - 1 / M_PI), "branch relu output");
     }
 }
 
@@ -222,6 +235,8 @@ Test(theory_blocks_unit, pools)
         near(h.pre[0], 2, "conv q");
         cr_assert(isnan(h.pre[1]) && isnan(h.pre[2]), "pooled moments are not predicted");
         near(h.pre[3], 1, "layernorm resets q");
+        cr_assert(isnan(h.post[1]) && isnan(h.post[2]), "no output variance after a pool");
+        near(h.post[3], 1, "the norm's output");
         near(h.grad[3], 1, "the probe");
         cr_assert(isnan(h.chi[3]) && isnan(h.grad[2]), "the norm's gain needs the unknown variance");
     }
@@ -270,8 +285,38 @@ typedef struct {
     char type[32];
 } row_acc;
 
-/* Run cfg (12 seeds) and accumulate measured/theory per layer: rows[l] for l < nl. */
-static void run_ratios(const char *cfg, row_acc *rows, int nl)
+/* Accumulate measured/predicted of runs.csv's ratios (the hidden stack's) into *acc:
+ * sum[0] act_ratio / theory_act_ratio, sum[1] grad_ratio / theory_grad_ratio. */
+static void stack_ratios(const char *dir, row_acc *acc)
+{
+    static const char *col[2][2] = { { "act_ratio", "theory_act_ratio" }, { "grad_ratio", "theory_grad_ratio" } };
+    char path[400];
+    vp_err err;
+    snprintf(path, sizeof path, "%s/runs.csv", dir);
+    vp_table *t;
+    cr_assert_eq(vp_table_load(path, &t, &err), VP_OK, "%s", err.msg);
+    size_t c[2][2];
+    for (int q = 0; q < 2; q++)
+        for (int k = 0; k < 2; k++) cr_assert_eq(vp_table_require(t, col[q][k], &c[q][k], &err), VP_OK);
+    memset(acc, 0, sizeof *acc);
+    snprintf(acc->type, sizeof acc->type, "hidden stack");
+    cr_assert_eq(vp_table_nrows(t), (size_t)S);
+    for (size_t r = 0; r < vp_table_nrows(t); r++) {
+        acc->n++;
+        for (int q = 0; q < 2; q++) {
+            double m, p;
+            cr_assert_eq(vp_table_num(t, r, c[q][0], &m, &err), VP_OK);
+            cr_assert_eq(vp_table_num(t, r, c[q][1], &p, &err), VP_OK);
+            acc->sum[q] += m / p;
+            acc->sq[q] += (m / p) * (m / p);
+        }
+    }
+    vp_table_free(t);
+}
+
+/* Run cfg (12 seeds) and accumulate measured/theory per layer: rows[l] for l < nl; and
+ * of the runs' ratios into *stack when given. */
+static void run_ratios(const char *cfg, row_acc *rows, int nl, row_acc *stack)
 {
     char dir[256], path[400];
     vt_mktmp(dir, sizeof dir, "/tmp/varprop-tblocks-");
@@ -310,6 +355,7 @@ static void run_ratios(const char *cfg, row_acc *rows, int nl)
         }
     }
     vp_table_free(t);
+    if (stack) stack_ratios(dir, stack);
     vt_rmtree(dir);
 }
 
@@ -332,6 +378,18 @@ static void agree(const row_acc *rows, int l, int q, double bias)
               rows[l].type, q ? "Var[dL/dz]" : "Var[z]", m, se, tol);
 }
 
+/* runs.csv's ratios of the hidden stack against their predictions (theory/blocks.h post,
+ * gpost), as agree() does for the layer rows: act_ratio within 6 SE of its prediction,
+ * grad_ratio with the gradients' bias. */
+static void agree_stack(const row_acc *st, double bias)
+{
+    for (int q = 0; q < 2; q++) {
+        double se, m = mean_ratio(st, q, &se), tol = 6 * se + (q ? bias : 0) + 1e-5;
+        cr_expect(fabs(m - 1) <= tol, "runs.csv %s / theory_%s = %.4f +- %.4f (tolerance %.4f)",
+                  q ? "grad_ratio" : "act_ratio", q ? "grad_ratio" : "act_ratio", m, se, tol);
+    }
+}
+
 /* Conv net on 3 x 6 x 6 inputs: two 3x3 convs with padding 1 (relu, then linear), a 2x2
  * avgpool, flatten, a dense readout. A third of the positions are on the border: the
  * predicted Var[z] of the first conv is 2 (16/18)^2 = 1.58, not 2; the ratio to the
@@ -347,12 +405,14 @@ Test(theory_blocks_e2e, conv_border_and_avgpool, .timeout = 300)
         "{\"type\":\"dense\",\"width\":10,\"activation\":\"linear\",\"init\":\"lecun_normal\",\"bias\":\"zeros\"}]},"
         "\"input\":{\"batch\":64}}";
     row_acc r[5];
-    run_ratios(cfg, r, 5);
+    row_acc st;
+    run_ratios(cfg, r, 5, &st);
     double bias = 4.0 * 3 / 27;
     agree(r, 0, 0, 0);
     agree(r, 1, 0, 0);
     for (int l = 0; l < 5; l++) agree(r, l, 1, bias);
     for (int l = 2; l < 5; l++) cr_expect(isnan(r[l].sum[0]), "layer %d: no forward prediction after the pool", l + 1);
+    agree_stack(&st, bias); /* the hidden stack: the two convs' outputs (6 x 6 maps) */
     /* Without the border the prediction would be 2 q0 = (18/16)^2 times larger. */
     double se, m = mean_ratio(&r[0], 0, &se) * (16.0 / 18.0) * (16.0 / 18.0);
     cr_expect(fabs(m - 1) > 10 * se, "the border is visible: measured/uniform = %.4f +- %.4f", m, se);
@@ -376,12 +436,13 @@ static void residual_stack(const char *norm, double alpha, const char *init2)
     char cfg[1200];
     residual_cfg(cfg, sizeof cfg, norm, alpha, init2);
     int nl = 6 * (*norm ? 4 : 3);
-    row_acc r[24];
-    run_ratios(cfg, r, nl);
+    row_acc r[24], st;
+    run_ratios(cfg, r, nl, &st);
     for (int l = 0; l < nl; l++) {
         agree(r, l, 0, 0);
         agree(r, l, 1, 4.0 * 12 / 512);
     }
+    agree_stack(&st, 4.0 * 12 / 512); /* the 6 residual outputs (4 with their norms) */
 }
 
 /* Pre-norm: Var of the stream 1 + 2l (linear). */

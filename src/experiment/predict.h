@@ -18,6 +18,8 @@ typedef struct {
     double *pre, *grad, *chi; /* per layer: E[(z^l)^2], E[(dL/dz^l)^2], chi^l (theory.h) */
     double *corr;             /* per layer: c^l, the correlation map iterated from c0
                                  (vp_theory_corr_predictions); may be NULL */
+    double *post, *gpost;     /* block networks (vp_predict_net): per layer the output's
+                                 variance and E[(dL/d out)^2] (theory/blocks.h); may be NULL */
     double chi1, xi_c;        /* at the last layer of the hidden stack (vp_mlp_stack) */
     double xi_grad;           /* -1/ln chi1: the gradient depth scale, negative when chi1 > 1
                                  (gradients grow towards the input); +inf at chi1 = 1 */
@@ -39,7 +41,8 @@ vp_status vp_predict_run(const vp_theory_ctx *ctx, const vp_variant *var, const 
                          vp_prediction *out, vp_err *err);
 
 /* The same for a block network (var->net; experiment/predict_net.c, theory/blocks.h):
- * pre, grad, chi per layer from the layer list and the run's input batch x (B x C H W);
+ * pre, grad, chi (and post, gpost when given) per layer from the layer list and the
+ * run's input batch x (B x C H W);
  * corr and the runs.csv quantities (chi1, xi_c, xi_grad, c_star) are NaN -- a list of
  * blocks has no fixed point to take them at. Fails only on VP_ERR_NOMEM. */
 vp_status vp_predict_net(const vp_theory_ctx *ctx, const vp_variant *var, const double *x, vp_prediction *out,

@@ -40,6 +40,8 @@ vp_status vp_predict_net(const vp_theory_ctx *ctx, const vp_variant *var, const 
     const vp_net_spec *ns = var->net;
     int n = ns->n, B = var->batch, P = ns->in.h * ns->in.w, C = ns->in.c;
     for (int l = 0; l < n; l++) out->pre[l] = out->grad[l] = out->chi[l] = NAN;
+    for (int l = 0; out->post && l < n; l++) out->post[l] = NAN;
+    for (int l = 0; out->gpost && l < n; l++) out->gpost[l] = NAN;
     for (int l = 0; out->corr && l < n; l++) out->corr[l] = NAN; /* no correlation map through blocks */
     out->chi1 = out->xi_c = out->xi_grad = out->c_star = NAN;     /* no fixed point of a block list */
     out->partial = 0;
@@ -74,7 +76,7 @@ vp_status vp_predict_net(const vp_theory_ctx *ctx, const vp_variant *var, const 
     vp_theory_net_in in = { .ls = ns->ls, .n = n, .in = ns->in, .shapes = sh, .w = w, .batch = B,
                             .rms_eps = var->prec == VP_F32 ? (double)FLT_EPSILON : DBL_EPSILON,
                             .in_s = s, .in_mu = mu };
-    vp_status t = vp_theory_net_predictions(ctx, &in, out->pre, out->grad, out->chi, &out->note);
+    vp_status t = vp_theory_net_predictions(ctx, &in, out->pre, out->grad, out->chi, out->post, out->gpost, &out->note);
     if (t == VP_ERR_NOMEM) st = vp_fail(err, t, "%s", out->note.msg);
     out->partial = t != VP_OK;
 end:

@@ -170,11 +170,11 @@ static vp_status run_input(const vp_job *j, const vp_variant *var, uint64_t seed
 
 /* A run of a block network (network.layers): its net made for the run, the forward
  * and backward pass, one layers.csv row per layer output, and the mean-field
- * predictions beside them (vp_predict_net: the per-layer cells; runs.csv's theory
- * cells stay empty -- a block list has no fixed point). The ratios span the hidden
- * stack (vp_net_spec_stack: the longest run of layers of one output shape): its last
- * layer's output over its first's (activations) and the first's gradient over the
- * last's; no depth scale yet. */
+ * predictions beside them (vp_predict_net: the per-layer cells, and the predicted
+ * ratios; runs.csv's chi1 and xi cells stay empty -- a block list has no fixed point).
+ * The ratios span the hidden stack (vp_net_spec_stack: the longest run of layers of one
+ * output shape): its last layer's output variance over its first's (activations) and
+ * the first's output-gradient variance over the last's; no depth scale yet. */
 static vp_status run_blocks(vp_job *j, int r, vp_worker *w, int *drew, vp_err *err)
 {
     const vp_experiment *e = j->e;
@@ -185,7 +185,7 @@ static vp_status run_blocks(vp_job *j, int r, vp_worker *w, int *drew, vp_err *e
     vp_net *t = NULL;
     vp_train_out tout = { .diverged_step = 0 };
     vp_block_stats *st = calloc((size_t)var->L, sizeof *st);
-    double *th = var->theory ? malloc(4 * (size_t)var->L * sizeof *th) : NULL;
+    double *th = var->theory ? malloc(6 * (size_t)var->L * sizeof *th) : NULL;
     vp_status s = st && (th || !var->theory) ? VP_OK : vp_fail(err, VP_ERR_NOMEM, "out of memory");
     *drew = 1;
     if (!s) s = vp_net_create(&t, var->net->ls, var->net->n, var->net->in, var->batch, var->prec, err);
@@ -209,8 +209,13 @@ static vp_status run_blocks(vp_job *j, int r, vp_worker *w, int *drew, vp_err *e
             sum.nonfinite += st[l].s.nonfinite;
             sum.subnormal += st[l].s.subnormal;
         }
-        vp_prediction pr = { .pre = th, .grad = th + L, .chi = th + 2 * (size_t)L, .corr = th + 3 * (size_t)L };
+        vp_prediction pr = { .pre = th, .grad = th + L, .chi = th + 2 * (size_t)L, .corr = th + 3 * (size_t)L,
+                             .post = th + 4 * (size_t)L, .gpost = th + 5 * (size_t)L };
         if (th && !(s = vp_predict_net(&j->tctx, var, w->x, &pr, err)) && pr.partial) theory_note(j, r, v, seed, &pr.note);
+        if (th && !s) { /* the ratios' predictions: the same outputs and gradients a..b (NaN: no prediction) */
+            sum.theory_act_ratio = pr.post[b - 1] / pr.post[a - 1];
+            sum.theory_grad_ratio = pr.gpost[a - 1] / pr.gpost[b - 1];
+        }
         if (!s && var->train.on) s = vp_train_one(j, r, NULL, &tout, err); /* core/net_train.h through train_run.c */
         if (!s && var->train.on) sum.test_acc = tout.test_acc;
         if (!s)

@@ -133,7 +133,7 @@ void vp_runner_print_summary(const vp_job *j)
     free(tg);
     free(width);
     /* A block network's ratios are of layer outputs a..b, its hidden stack (run.c,
-     * run_blocks), and have no predicted counterpart: its predictions are per layer. */
+     * run_blocks), and so are their predictions (theory/blocks.h post, gpost). */
     int blocks = e->nvariants > 0 && e->variants[0].net;
     const char *what = blocks ? "Var[out^b]/Var[out^a] and Var[dL/dout^a]/Var[dL/dout^b] of the layer outputs a..b"
                               : "Var[z^L]/Var[z^1] and Var[dL/dz^1]/Var[dL/dz^L]";
@@ -144,8 +144,9 @@ void vp_runner_print_summary(const vp_job *j)
         fprintf(out, "(ratios: %s, median over %d seed%s; stable = within a factor %g)\n", what, e->nseeds,
                 e->nseeds == 1 ? "" : "s", VP_STABLE_BAND);
     if (theory && blocks)
-        fprintf(out, "(theory: mean-field predictions per layer in " VP_FILE_LAYERS "; a block network's ratios "
-                     "have none: -)\n");
+        fprintf(out, "(theory: the same ratios of the layer outputs predicted by mean-field theory for an infinitely "
+                     "wide net from each run's input, - where a layer a..b has no prediction (after a pool); per layer "
+                     "in " VP_FILE_LAYERS ")\n");
     else if (theory)
         fprintf(out, "(theory: the same ratios predicted by mean-field theory for an infinitely wide net from each "
                      "run's input; per layer in " VP_FILE_LAYERS ")\n");

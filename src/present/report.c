@@ -242,8 +242,12 @@ static vp_status summary_table(FILE *f, const vp_table *t, const vp_summary *sum
     if (blocks)
         fputs(" Block network: out^a .. out^b are the layer outputs of its hidden stack, the longest run of "
               "consecutive layers of one output shape outside residual branches (all of them when no two share "
-              "one; the terminal summary names a..b); its ratios have no theory counterpart (the predictions are "
-              "per layer, in layers.csv).", f);
+              "one; the terminal summary names a..b).", f);
+    if (theory && blocks)
+        fprintf(f, " Theory: the same ratios of the layer outputs predicted by mean-field theory for an infinitely "
+                   "wide net (%s, %s; median over the seeds; — where a layer a..b has no prediction, e.g. after a "
+                   "pool); per layer in layers.csv.", vp_col_name(VP_COL_THEORY_ACT_RATIO),
+                vp_col_name(VP_COL_THEORY_GRAD_RATIO));
     if (theory && !blocks)
         fprintf(f, " Theory: the same ratios predicted by mean-field theory for an infinitely wide net (%s, %s; median "
                    "over the seeds; — where nothing is predicted).", vp_col_name(VP_COL_THEORY_ACT_RATIO),

@@ -288,7 +288,7 @@ static void backward(const vp_theory_net_in *in, int i, tensor *a, const tensor 
 }
 
 vp_status vp_theory_net_predictions(const vp_theory_ctx *ctxp, const vp_theory_net_in *in, double *pre, double *grad,
-                                    double *chi_out, vp_err *err)
+                                    double *chi_out, double *post, double *gpost, vp_err *err)
 {
     int n = in->n;
     vp_theory_ctx own;
@@ -346,6 +346,10 @@ vp_status vp_theory_net_predictions(const vp_theory_ctx *ctxp, const vp_theory_n
          * gain is what the branch and the skip added to the skip tensor, per unit of g_out. */
         for (int r = first[i]; r >= 0; r = next[r])
             chi[r] = (avg(t[i].g, np[i]) - snap[r]) / avg(t[r + 1].g, np[r + 1]);
+    }
+    for (int i = 0; i < n; i++) { /* every reader of tensor i + 1 has added its part by now */
+        if (post) post[i] = variance(&t[i + 1]);
+        if (gpost) gpost[i] = avg(t[i + 1].g, np[i + 1]);
     }
     if (e.st != VP_OK && err) *err = e.note;
     s = e.st;

@@ -72,11 +72,17 @@ typedef struct {
  *   grad[i] dense/conv2d: E[(dL/dz)^2]; other layers E[(dL/d out)^2];
  *   chi[i]  dense/conv2d: sigma_w2 avg_p E[phi'(sqrt(q[p]) z)^2] (the MLP's chi^l); other
  *           layers their backward gain avg g_in / avg g_out through that layer alone
- *           (residual: 1 + alpha^2 chi_branch, the whole block); may be NULL.
+ *           (residual: 1 + alpha^2 chi_branch, the whole block); may be NULL;
+ *   post[i] the predicted variance of layer i's output over all its entries, avg s -
+ *           (avg mu)^2 (what layers.csv's post_var measures: for dense/conv2d the
+ *           activation's output phi(z), for the others = pre[i]); may be NULL;
+ *   gpost[i] E[(dL/d out_i)^2], the gradient at layer i's output once every reader of it
+ *           (the next layer, a residual's skip) has added its part (layers.csv's
+ *           grad_post_var; the probe's 1 at the last layer); may be NULL.
  * ctx may be NULL (rules made for this call). VP_ERR_NUMERIC when some expectation could
  * not be computed to accuracy: every other cell stands, and the message names the first
  * such layer; VP_ERR_NOMEM. */
 vp_status vp_theory_net_predictions(const vp_theory_ctx *ctx, const vp_theory_net_in *in, double *pre, double *grad,
-                                    double *chi, vp_err *err);
+                                    double *chi, double *post, double *gpost, vp_err *err);
 
 #endif
