@@ -232,6 +232,62 @@ Test(dataset_idx, loads_a_small_set)
     vt_rmtree(s.dir);
 }
 
+/* n_train, n_test (spec take_train, take_test): the first examples of each split, in file
+ * order, standardized with the mean and population standard deviation of the training
+ * examples taken (pixel (i, k) of the fixture is (31 i + 7 k) mod 256); the classes are
+ * the whole training file's (labels i % 7: the first 3 examples hold only 0..2); the bytes
+ * estimate counts the subset; more than a file holds is refused naming key and file. */
+Test(dataset_idx, a_subset_is_the_first_examples)
+{
+    idx_set s;
+    idx_set_make(&s);
+    vp_dataset d;
+    vp_err err;
+    vp_dataset_spec spec = { .source = VP_DATA_IDX, .idx = s.p, .classes = 0, .take_train = 3, .take_test = 5 };
+    double bytes;
+    cr_assert_eq(vp_dataset_check(&spec, VP_F64, &bytes, &err), VP_OK, "%s", err.msg);
+    cr_expect_eq(bytes, 8.0 * 20 * 8 + 8.0 * 4);
+    cr_assert_eq(vp_dataset_load(&d, &spec, VP_F64, &err), VP_OK, "%s", err.msg);
+    cr_expect_eq(d.train.n, 3);
+    cr_expect_eq(d.test.n, 5);
+    cr_expect_eq(d.classes, 7, "the classes of the whole training file");
+    double m = 0, q = 0;
+    for (size_t i = 0; i < 3; i++)
+        for (size_t k = 0; k < 20; k++) m += (double)((i * 31 + k * 7) % 256);
+    m /= 60;
+    for (size_t i = 0; i < 3; i++)
+        for (size_t k = 0; k < 20; k++) q += ((double)((i * 31 + k * 7) % 256) - m) * ((double)((i * 31 + k * 7) % 256) - m);
+    double sd = sqrt(q / 60);
+    cr_expect_leq(fabs(d.mean - m), 1e-12 * m, "mean of the 3 training examples: %.17g, want %.17g", d.mean, m);
+    cr_expect_leq(fabs(d.std - sd), 1e-12 * sd, "std of the 3 training examples: %.17g, want %.17g", d.std, sd);
+    for (size_t i = 0; i < 3; i++) {
+        cr_expect_eq(d.train.y[i], (int32_t)i);
+        for (size_t k = 0; k < 20; k++)
+            cr_expect_leq(fabs(d.train.x64[i * 20 + k] - ((double)((i * 31 + k * 7) % 256) - m) / sd), 1e-12);
+    }
+    for (size_t i = 0; i < 5; i++) {
+        cr_expect_eq(d.test.y[i], (int32_t)(i % 7));
+        for (size_t k = 0; k < 20; k++)
+            cr_expect_leq(fabs(d.test.x64[i * 20 + k] - ((double)((i * 31 + k * 7) % 256) - m) / sd), 1e-12);
+    }
+    vp_dataset_free(&d);
+    /* the whole file: take 0 */
+    spec.take_train = 50;
+    spec.take_test = 0;
+    cr_assert_eq(vp_dataset_load(&d, &spec, VP_F32, &err), VP_OK, "%s", err.msg);
+    cr_expect(d.train.n == 50 && d.test.n == 20);
+    vp_dataset_free(&d);
+    spec.take_train = 51;
+    expect_fail(vp_dataset_check(&spec, VP_F64, NULL, &err), VP_ERR_CONFIG, NULL, &err, s.f[0],
+                "n_train is 51, more than the 50 examples");
+    expect_fail(vp_dataset_load(&d, &spec, VP_F64, &err), VP_ERR_CONFIG, &d, &err, s.f[0], "allowed 1..50");
+    spec.take_train = 0;
+    spec.take_test = 21;
+    expect_fail(vp_dataset_check(&spec, VP_F64, NULL, &err), VP_ERR_CONFIG, NULL, &err, s.f[2],
+                "n_test is 21, more than the 20 examples");
+    vt_rmtree(s.dir);
+}
+
 Test(dataset_idx, damaged_and_missing_files_are_named)
 {
     idx_set s;

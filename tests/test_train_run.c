@@ -105,6 +105,9 @@ Test(train_config, every_error_names_its_path)
         { "{\"dataset\": {\"name\": \"synthetic\", \"hidden\": 3}}", "", "train.dataset.hidden", "teacher" },
         { "{\"dataset\": {\"name\": \"synthetic\", \"dimm\": 3}}", "", "train.dataset.dimm", "did you mean \"dim\"" },
         { "{\"dataset\": {\"format\": \"idx\", \"train_images\": \"a\"}}", "", "train.dataset.train_labels", "missing" },
+        { "{\"dataset\": {\"name\": \"fashion-mnist\", \"n_train\": 0}}", "", "train.dataset.n_train", "out of range" },
+        { "{\"dataset\": {\"name\": \"fashion-mnist\", \"n_test\": 2.5}}", "", "train.dataset.n_test", "not an integer" },
+        { "{\"dataset\": {\"name\": \"fashion-mnist\", \"n_tset\": 9}}", "", "train.dataset.n_tset", "did you mean \"n_test\"" },
         { "{\"dataset\": {\"name\": \"idx\", \"format\": \"idx\"}}", "", "train.dataset.format", "not both" },
         { "{\"epochs\": 0}", "", "train.epochs", "out of range" },
         { "{\"batch\": 1.5}", "", "train.batch", "not an integer" },
@@ -399,6 +402,51 @@ Test(train_run, short_fashion_mnist_run_learns, .timeout = 120)
     cr_expect(x > 0.7, "test accuracy after 300 steps: %g", x);
     vp_table_free(tr);
     vp_table_free(ev);
+    vt_rmtree(dir);
+}
+
+/* Part of Fashion-MNIST (train.dataset n_train, n_test): 2 epochs of the first 3000
+ * training examples in batches of 64 are 2 x 47 steps; the test accuracy is a count over
+ * the first 700 test examples; config.json keeps the subset. More examples than the file
+ * holds: exit 2 naming the key and the file, nothing written. */
+Test(train_run, fashion_mnist_subset, .timeout = 120)
+{
+    char dir[256];
+    vt_run_config(dir, sizeof dir, "/tmp/varprop-train-",
+                  "{\"name\": \"f\", \"network\": {\"depth\": 2, \"width\": 32}, \"train\": {\"dataset\": "
+                  "{\"name\": \"fashion-mnist\", \"n_train\": 3000, \"n_test\": 700}, \"epochs\": 2, \"batch\": 64, "
+                  "\"optimizer\": {\"name\": \"sgd\", \"lr\": 0.05, \"momentum\": 0.9}, \"track_every\": 100}}");
+    vp_table *tr = vt_out_table(dir, VP_FILE_TRAIN), *ev = vt_out_table(dir, VP_FILE_EVAL);
+    cr_expect_eq(vp_table_nrows(tr), 2 * 47, "2 epochs of ceil(3000 / 64) steps");
+    size_t cacc;
+    vp_table_require_col(ev, VP_COL_TEST_ACC, &cacc, NULL);
+    cr_assert_eq(vp_table_nrows(ev), 3);
+    for (size_t r = 0; r < 3; r++) {
+        double x;
+        vp_table_num(ev, r, cacc, &x, NULL);
+        cr_expect(fabs(x * 700 - round(x * 700)) < 1e-6, "epoch %zu: test_acc %.9g is a count over 700", r, x);
+    }
+    vp_table_free(tr);
+    vp_table_free(ev);
+    char path[400];
+    snprintf(path, sizeof path, "%s/out/config.json", dir);
+    char *cj = vt_slurp_must(path, NULL);
+    cr_expect(strstr(cj, "\"n_train\":\t3000") || strstr(cj, "\"n_train\": 3000") || strstr(cj, "\"n_train\":3000"),
+              "config.json keeps the subset: %.400s", cj);
+    free(cj);
+    vt_rmtree(dir);
+
+    char out[300], *errs = NULL;
+    vt_mktmp(dir, sizeof dir, "/tmp/varprop-train-");
+    vt_write_file(dir, "c.json", "{\"name\": \"e\", \"train\": {\"dataset\": {\"name\": \"fashion-mnist\", "
+                                 "\"n_train\": 60001}}}");
+    snprintf(out, sizeof out, "%s/out", dir);
+    int rc = vt_run(dir, NULL, &errs, "run %s/c.json -o %s --no-plot --quiet", dir, out);
+    cr_expect_eq(rc, 2, "exit %d: %s", rc, errs);
+    cr_expect(strstr(errs, "train.dataset: n_train is 60001, more than the 60000 examples of") &&
+              strstr(errs, "train-images-idx3-ubyte"), "%s", errs);
+    cr_expect_not(vt_exists(out), "nothing written");
+    free(errs);
     vt_rmtree(dir);
 }
 

@@ -109,9 +109,10 @@ static vp_status idx_check(const vp_idx_paths *p, int classes, vp_idx_info *in, 
     return idx_agree(p, in, err);
 }
 
-static double idx_bytes(const vp_idx_info *in, vp_precision prec)
+static double idx_bytes(const vp_idx_info *in, size_t take_train, size_t take_test, vp_precision prec)
 {
-    double n = (double)in[TRAIN_IMAGES].count + (double)in[TEST_IMAGES].count;
+    double n = (double)(take_train ? take_train : in[TRAIN_IMAGES].count) +
+               (double)(take_test ? take_test : in[TEST_IMAGES].count);
     double dim = (double)in[TRAIN_IMAGES].rows * in[TRAIN_IMAGES].cols;
     return n * dim * (double)elem_size(prec) + n * sizeof(int32_t);
 }
@@ -160,19 +161,43 @@ static vp_status idx_read_split(const vp_idx_paths *p, int images, const vp_idx_
     return st;
 }
 
-vp_status vp_dataset_load_idx(vp_dataset *d, const vp_idx_paths *paths, int classes, vp_precision prec,
-                              vp_err *err)
+/* A subset of take_train, take_test examples (0: all) within the files' counts in[]. */
+static vp_status idx_take_check(const vp_idx_paths *p, const vp_idx_info *in, size_t take_train, size_t take_test,
+                                vp_err *err)
+{
+    static const char *const key[2] = { "n_train", "n_test" };
+    size_t take[2] = { take_train, take_test };
+    for (int k = 0; k < 2; k++) {
+        size_t have = in[k ? TEST_IMAGES : TRAIN_IMAGES].count;
+        if (take[k] > have)
+            return vp_fail(err, VP_ERR_CONFIG, "%s is %zu, more than the %zu examples of %s; allowed 1..%zu (or leave "
+                           "it out: all of them)", key[k], take[k], have, idx_path(p, k ? TEST_IMAGES : TRAIN_IMAGES),
+                           have);
+    }
+    return VP_OK;
+}
+
+/* The first take examples of a split read whole (take = 0 or >= n: all): its count, as
+ * the labels are a prefix already. */
+static void split_take(vp_split *s, size_t take)
+{
+    if (take && take < s->n) s->n = take;
+}
+
+static vp_status load_idx_take(vp_dataset *d, const vp_idx_paths *paths, int classes, size_t take_train,
+                               size_t take_test, vp_precision prec, vp_err *err)
 {
     memset(d, 0, sizeof *d);
     vp_idx_info in[IDX_FILES];
     vp_status s = idx_check(paths, classes, in, err);
+    if (!s) s = idx_take_check(paths, in, take_train, take_test, err);
     if (s) return s;
     d->prec = prec;
     d->dim = (int)(in[TRAIN_IMAGES].rows * in[TRAIN_IMAGES].cols);
     size_t dim = (size_t)d->dim;
     unsigned char *train = NULL, *test = NULL;
     s = idx_read_split(paths, TRAIN_IMAGES, in, classes, &d->train, &train, err);
-    if (!s && classes == 0) { /* the largest training label + 1 */
+    if (!s && classes == 0) { /* the largest training label + 1 (of the whole file: a subset has the same classes) */
         for (size_t i = 0; i < d->train.n; i++)
             if (d->train.y[i] >= classes) classes = d->train.y[i] + 1;
         if (classes < 2)
@@ -180,7 +205,9 @@ vp_status vp_dataset_load_idx(vp_dataset *d, const vp_idx_paths *paths, int clas
                         paths->train_labels);
     }
     d->classes = classes;
+    split_take(&d->train, take_train);
     if (!s) s = idx_read_split(paths, TEST_IMAGES, in, classes, &d->test, &test, err);
+    split_take(&d->test, take_test);
     if (!s) s = split_alloc(&d->train, d->train.n, dim, prec, 1, err);
     if (!s) s = split_alloc(&d->test, d->test.n, dim, prec, 1, err);
     if (!s) {
@@ -193,6 +220,12 @@ vp_status vp_dataset_load_idx(vp_dataset *d, const vp_idx_paths *paths, int clas
     free(test);
     if (s) vp_dataset_free(d);
     return s;
+}
+
+vp_status vp_dataset_load_idx(vp_dataset *d, const vp_idx_paths *paths, int classes, vp_precision prec,
+                              vp_err *err)
+{
+    return load_idx_take(d, paths, classes, 0, 0, prec, err);
 }
 
 /* The four Fashion-MNIST paths under dir. */
@@ -214,15 +247,21 @@ static vp_status fashion_paths_make(fashion_paths *fp, const char *dir, vp_err *
     return VP_OK;
 }
 
-vp_status vp_dataset_load_fashion_mnist(vp_dataset *d, const char *dir, vp_precision prec, vp_err *err)
+static vp_status load_fashion_take(vp_dataset *d, const char *dir, size_t take_train, size_t take_test,
+                                   vp_precision prec, vp_err *err)
 {
     memset(d, 0, sizeof *d);
     fashion_paths *fp = malloc(sizeof *fp);
     if (!fp) return vp_fail(err, VP_ERR_NOMEM, "out of memory");
     vp_status s = fashion_paths_make(fp, dir, err);
-    if (!s) s = vp_dataset_load_idx(d, &fp->p, VP_FASHION_MNIST_CLASSES, prec, err);
+    if (!s) s = load_idx_take(d, &fp->p, VP_FASHION_MNIST_CLASSES, take_train, take_test, prec, err);
     free(fp);
     return s;
+}
+
+vp_status vp_dataset_load_fashion_mnist(vp_dataset *d, const char *dir, vp_precision prec, vp_err *err)
+{
+    return load_fashion_take(d, dir, 0, 0, prec, err);
 }
 
 /* ---------------------------------------------------------------- synthetic */
@@ -360,13 +399,15 @@ vp_status vp_dataset_check(const vp_dataset_spec *spec, vp_precision prec, doubl
         if (!fp) return vp_fail(err, VP_ERR_NOMEM, "out of memory");
         s = fashion_paths_make(fp, spec->dir, err);
         if (!s) s = idx_check(&fp->p, VP_FASHION_MNIST_CLASSES, in, err);
+        if (!s) s = idx_take_check(&fp->p, in, spec->take_train, spec->take_test, err);
         free(fp);
-        if (!s) b = idx_bytes(in, prec);
+        if (!s) b = idx_bytes(in, spec->take_train, spec->take_test, prec);
         break;
     }
     case VP_DATA_IDX:
         s = idx_check(&spec->idx, spec->classes, in, err);
-        if (!s) b = idx_bytes(in, prec);
+        if (!s) s = idx_take_check(&spec->idx, in, spec->take_train, spec->take_test, err);
+        if (!s) b = idx_bytes(in, spec->take_train, spec->take_test, prec);
         break;
     case VP_DATA_SYNTHETIC:
         s = synth_check(&spec->synth, err);
@@ -383,8 +424,9 @@ vp_status vp_dataset_load(vp_dataset *d, const vp_dataset_spec *spec, vp_precisi
 {
     memset(d, 0, sizeof *d);
     switch (spec->source) {
-    case VP_DATA_FASHION_MNIST: return vp_dataset_load_fashion_mnist(d, spec->dir, prec, err);
-    case VP_DATA_IDX: return vp_dataset_load_idx(d, &spec->idx, spec->classes, prec, err);
+    case VP_DATA_FASHION_MNIST: return load_fashion_take(d, spec->dir, spec->take_train, spec->take_test, prec, err);
+    case VP_DATA_IDX:
+        return load_idx_take(d, &spec->idx, spec->classes, spec->take_train, spec->take_test, prec, err);
     case VP_DATA_SYNTHETIC: return vp_dataset_synthetic(d, &spec->synth, prec, err);
     default: return vp_fail(err, VP_ERR_CONFIG, "unknown dataset source %d", (int)spec->source);
     }

@@ -119,16 +119,22 @@ typedef struct {
     const char *dir;      /* fashion-mnist: the folder (NULL: VP_FASHION_MNIST_DIR) */
     vp_idx_paths idx;     /* idx: the four files */
     int classes;          /* idx: 1..256, or 0 = the largest training label + 1 */
+    size_t take_train;    /* fashion-mnist, idx: the first take_train training examples (1..the file's
+                             count; 0: all of them) */
+    size_t take_test;     /* the same for the test split */
     vp_synth_spec synth;  /* synthetic */
 } vp_dataset_spec;
 
 /* Check a spec without loading the data -- every file opened and its header and
- * size checked, counts and image sizes compared across files, synthetic parameters
- * checked -- and give the bytes vp_dataset_load will hold (bytes may be NULL).
+ * size checked, counts and image sizes compared across files, a subset (take_train,
+ * take_test) within the files' counts, synthetic parameters checked -- and give the
+ * bytes vp_dataset_load will hold (bytes may be NULL).
  * Milliseconds: meant for refusing a config before anything is written. */
 vp_status vp_dataset_check(const vp_dataset_spec *spec, vp_precision prec, double *bytes, vp_err *err);
 
-/* Load (vp_dataset_check first, then the data). On failure *d is zeroed. */
+/* Load (vp_dataset_check first, then the data). A subset of a file source is the first
+ * examples of each split, and the standardization's mean and standard deviation are
+ * those of the training examples taken (what the network sees). On failure *d is zeroed. */
 vp_status vp_dataset_load(vp_dataset *d, const vp_dataset_spec *spec, vp_precision prec, vp_err *err);
 
 /* The three sources directly. */

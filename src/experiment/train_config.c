@@ -31,8 +31,8 @@
 
 #define TRAIN_KEYS "dataset epochs max_steps batch optimizer schedule loss track_every readout_init hist_bins eval_examples"
 #define SOURCES "fashion-mnist idx synthetic"
-#define FASHION_KEYS "name path"
-#define IDX_KEYS "name format train_images train_labels test_images test_labels classes"
+#define FASHION_KEYS "name path n_train n_test"
+#define IDX_KEYS "name format train_images train_labels test_images test_labels classes n_train n_test"
 #define SYNTH_KEYS "name kind seed classes dim n_train n_test separation hidden"
 #define SYNTH_KINDS "clusters teacher"
 #define IDX_FILES "train_images train_labels test_images test_labels"
@@ -104,6 +104,22 @@ static vp_status parse_synthetic(vp_cfg_ctx *c, const cJSON *d, vp_synth_spec *s
     return VP_OK;
 }
 
+/* A file source's subset: n_train, n_test (the first examples of each split); left out,
+ * the whole split (0 in the spec). The files' counts are checked with the files
+ * (vp_dataset_check), before anything is written. */
+static vp_status parse_take(vp_cfg_ctx *c, const cJSON *obj, vp_dataset_spec *sp)
+{
+    double n_train = 0, n_test = 0;
+    vp_status s;
+    if (!obj) return VP_OK;
+    if ((s = vp_cfg_get_num(c, obj, "n_train", "train.dataset", 1, MAX_EXAMPLES, 1, &n_train, NULL)) ||
+        (s = vp_cfg_get_num(c, obj, "n_test", "train.dataset", 1, MAX_EXAMPLES, 1, &n_test, NULL)))
+        return s;
+    sp->take_train = (size_t)n_train;
+    sp->take_test = (size_t)n_test;
+    return VP_OK;
+}
+
 static vp_status parse_dataset(vp_cfg_ctx *c, const cJSON *d, vp_train_cfg *t)
 {
     vp_status s;
@@ -120,6 +136,7 @@ static vp_status parse_dataset(vp_cfg_ctx *c, const cJSON *d, vp_train_cfg *t)
         const cJSON *p = obj ? cJSON_GetObjectItemCaseSensitive(obj, "path") : NULL;
         if (p && (!cJSON_IsString(p) || !p->valuestring[0]))
             return vp_cfg_fail(c, "train.dataset.path", "expected a folder path string, got %s", vp_cfg_type_name(p));
+        if ((s = parse_take(c, obj, sp))) return s;
         return dup_path(c, t, 0, p ? p->valuestring : VP_FASHION_MNIST_DIR, &sp->dir);
     }
     case 1: { /* idx */
@@ -139,6 +156,7 @@ static vp_status parse_dataset(vp_cfg_ctx *c, const cJSON *d, vp_train_cfg *t)
                 return vp_cfg_fail(c, p, "expected a file path string, got %s", vp_cfg_type_name(f));
             if ((s = dup_path(c, t, k + 1, f->valuestring, dst[k]))) return s;
         }
+        if ((s = parse_take(c, obj, sp))) return s;
         return vp_cfg_get_int(c, obj, "classes", "train.dataset", 0, 256, &sp->classes, NULL);
     }
     default:
@@ -298,6 +316,14 @@ vp_status vp_cfg_train(vp_cfg_ctx *c, const cJSON *j, const vp_act *act, int inp
 
 /* ---- the resolved object ---- */
 
+/* A subset, when there is one (a whole split writes nothing: the config.json of a run
+ * on the whole files is as before). */
+static void take_json(cJSON *o, const vp_dataset_spec *d)
+{
+    if (d->take_train) cJSON_AddNumberToObject(o, "n_train", (double)d->take_train);
+    if (d->take_test) cJSON_AddNumberToObject(o, "n_test", (double)d->take_test);
+}
+
 static cJSON *dataset_json(const vp_train_cfg *t)
 {
     const vp_dataset_spec *d = &t->data;
@@ -306,6 +332,7 @@ static cJSON *dataset_json(const vp_train_cfg *t)
     case VP_DATA_FASHION_MNIST:
         cJSON_AddStringToObject(o, "name", "fashion-mnist");
         cJSON_AddStringToObject(o, "path", d->dir);
+        take_json(o, d);
         break;
     case VP_DATA_IDX:
         cJSON_AddStringToObject(o, "format", "idx");
@@ -314,6 +341,7 @@ static cJSON *dataset_json(const vp_train_cfg *t)
         cJSON_AddStringToObject(o, "test_images", d->idx.test_images);
         cJSON_AddStringToObject(o, "test_labels", d->idx.test_labels);
         cJSON_AddNumberToObject(o, "classes", d->classes);
+        take_json(o, d);
         break;
     case VP_DATA_SYNTHETIC: {
         const vp_synth_spec *s = &d->synth;
@@ -365,7 +393,7 @@ static int same_str(const char *a, const char *b) { return (!a && !b) || (a && b
 int vp_train_same_data(const vp_train_cfg *a, const vp_train_cfg *b)
 {
     const vp_dataset_spec *x = &a->data, *y = &b->data;
-    if (x->source != y->source) return 0;
+    if (x->source != y->source || x->take_train != y->take_train || x->take_test != y->take_test) return 0;
     switch (x->source) {
     case VP_DATA_FASHION_MNIST: return same_str(x->dir, y->dir);
     case VP_DATA_IDX:

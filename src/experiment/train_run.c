@@ -33,13 +33,13 @@ static int first_alike(const vp_experiment *e, int v)
     return v;
 }
 
-/* A data set's failure as the config error it is for variant v (exit 2): the file is
- * named in the message, and a missing fashion-mnist folder names the setting that
- * gives it -- as the sweep's value where a train.dataset key is swept; out of memory
- * stays what it is. */
+/* A data set's failure as the config error it is for variant v (exit 2), under
+ * train.dataset (a subset larger than the files, a damaged file): the file is named in
+ * the message, and a missing fashion-mnist folder names the setting that gives it -- as
+ * the sweep's value where a train.dataset key is swept; out of memory stays what it is. */
 static vp_status data_error(const vp_experiment *e, int v, vp_status s, vp_err *err)
 {
-    if (s == VP_ERR_NOMEM || s == VP_ERR_CONFIG) return s;
+    if (s == VP_ERR_NOMEM) return s;
     /* every swept train.dataset key with variant v's value, capped: the error after the
      * prefix names the file again (vp_err_prefix keeps ~500 characters) */
     char where[400] = "";
