@@ -398,6 +398,10 @@ Test(train_run, short_fashion_mnist_run_learns, .timeout = 120)
     cr_expect(last < 0.8 && last < 0.5 * first, "last 20 steps: mean loss %g (first %g)", last, first);
     vp_table_require_col(ev, VP_COL_TEST_ACC, &cacc, NULL);
     cr_assert_eq(vp_table_nrows(ev), 2, "epoch 0 and the partial epoch max_steps ends");
+    size_t cstep;
+    vp_table_require_col(ev, VP_COL_STEP, &cstep, NULL);
+    vp_table_num(ev, 1, cstep, &x, NULL);
+    cr_expect_eq(x, 300, "eval.csv's step: the partial epoch ended at max_steps (%g)", x);
     vp_table_num(ev, 1, cacc, &x, NULL);
     cr_expect(x > 0.7, "test accuracy after 300 steps: %g", x);
     vp_table_free(tr);
@@ -421,8 +425,12 @@ Test(train_run, fashion_mnist_subset, .timeout = 120)
     size_t cacc;
     vp_table_require_col(ev, VP_COL_TEST_ACC, &cacc, NULL);
     cr_assert_eq(vp_table_nrows(ev), 3);
+    size_t cstep;
+    vp_table_require_col(ev, VP_COL_STEP, &cstep, NULL);
     for (size_t r = 0; r < 3; r++) {
         double x;
+        vp_table_num(ev, r, cstep, &x, NULL);
+        cr_expect_eq(x, 47.0 * (double)r, "eval.csv row %zu: step %g after %zu epochs of 47", r, x, r);
         vp_table_num(ev, r, cacc, &x, NULL);
         cr_expect(fabs(x * 700 - round(x * 700)) < 1e-6, "epoch %zu: test_acc %.9g is a count over 700", r, x);
     }

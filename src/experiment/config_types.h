@@ -19,7 +19,7 @@
 /* 0.2.0 (session 8): a block network's ratios span its hidden stack, and the theory at
  * q* = 0 has no c* for a tanh-like phi: results of 0.1.0 are not resumed or merged into.
  * 0.2.1: a block network's runs.csv has theory_act_ratio and theory_grad_ratio (they were
- * empty): a resumed 0.2.0 folder would mix empty and filled cells. */
+ * empty), and eval.csv a step column: a resumed 0.2.0 folder would mix the two forms. */
 #define VP_VERSION "0.2.1"
 #define VP_NAME_MAX 128
 

@@ -217,8 +217,9 @@ static vp_status eval_split(trun *tr, const void *x, const int32_t *y, size_t n,
     return vp_trainer_eval(tr->t, x, y, n, loss, correct, err);
 }
 
-/* eval.csv row after `epoch` epochs. */
-static vp_status evaluate(trun *tr, long epoch, vp_err *err)
+/* eval.csv row after `epoch` epochs (the last one partial when max_steps ends training
+ * mid-epoch), `step` updates. */
+static vp_status evaluate(trun *tr, long epoch, long step, vp_err *err)
 {
     const vp_dataset *d = tr->d;
     double test_loss = NAN, test_acc = NAN, train_acc = NAN, loss;
@@ -233,7 +234,7 @@ static vp_status evaluate(trun *tr, long epoch, vp_err *err)
         if ((s = eval_split(tr, split_x(d, &d->train), d->train.y, ne, &loss, &correct, err))) return s;
         train_acc = (double)correct / (double)ne;
     }
-    vp_csv_eval_row(file_of(tr, VP_CSV_EVAL), &tr->cr, epoch, test_loss, test_acc, train_acc);
+    vp_csv_eval_row(file_of(tr, VP_CSV_EVAL), &tr->cr, epoch, step, test_loss, test_acc, train_acc);
     tr->test_acc = test_acc;
     return VP_OK;
 }
@@ -369,7 +370,7 @@ static vp_status train_loop(trun *tr, vp_train_out *out, vp_err *err)
             if (info.step % tc->track_every == 0 && (s = probe(tr, info.step, err))) break;
             progress(tr, ep + 1, info.step, steps, info.loss);
         }
-        if (!s && !out->diverged_step) s = evaluate(tr, ep + 1, err);
+        if (!s && !out->diverged_step) s = evaluate(tr, ep + 1, step, err);
     }
     free(xb);
     free(yb);
@@ -396,7 +397,7 @@ vp_status vp_train_one(vp_job *j, int r, const vp_mlp *lsuv_net, vp_train_out *o
     for (int k = 0; k < VP_TRAIN_FILES && !s; k++)
         if (!(tr.mem[k] = open_memstream(&out->rows[k], &out->len[k]))) s = vp_fail(err, VP_ERR_NOMEM, "out of memory");
     if (!s) s = setup(&tr, lsuv_net, err);
-    if (!s) s = evaluate(&tr, 0, err);
+    if (!s) s = evaluate(&tr, 0, 0, err);
     if (!s) s = probe(&tr, 0, err);
     if (!s) s = train_loop(&tr, out, err);
     out->test_acc = out->diverged_step ? NAN : tr.test_acc; /* a diverged training has no final accuracy */

@@ -312,12 +312,13 @@ void vp_csv_train_row(FILE *f, const vp_csv_run *run, long epoch, long step, dou
     put_row(f, VP_CSV_TRAIN, v, 0, run);
 }
 
-void vp_csv_eval_row(FILE *f, const vp_csv_run *run, long epoch, double test_loss, double test_acc,
+void vp_csv_eval_row(FILE *f, const vp_csv_run *run, long epoch, long step, double test_loss, double test_acc,
                      double train_acc)
 {
     cell v[VP_COL_COUNT];
     run_cells(v, run);
     v[VP_COL_EPOCH].i = epoch;
+    v[VP_COL_STEP].i = step;
     v[VP_COL_TEST_LOSS].x = test_loss;
     v[VP_COL_TEST_ACC].x = test_acc;
     v[VP_COL_TRAIN_ACC].x = train_acc;

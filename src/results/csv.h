@@ -95,8 +95,8 @@ void vp_csv_lengths_rows(FILE *f, const vp_csv_run *run, int B, int L, const dou
 /* train.csv: one step (epoch 1-based: the epoch it belongs to). */
 void vp_csv_train_row(FILE *f, const vp_csv_run *run, long epoch, long step, double loss, double lr,
                       double grad_norm);
-/* eval.csv: after `epoch` epochs (0: before training); NaN -> empty cell. */
-void vp_csv_eval_row(FILE *f, const vp_csv_run *run, long epoch, double test_loss, double test_acc,
+/* eval.csv: after `epoch` epochs (0: before training) and `step` updates; NaN -> empty cell. */
+void vp_csv_eval_row(FILE *f, const vp_csv_run *run, long epoch, long step, double test_loss, double test_acc,
                      double train_acc);
 /* layers_train.csv: the n layers' statistics of the probe after `step` updates. */
 void vp_csv_layers_train_rows(FILE *f, const vp_csv_run *run, long step, int n, const vp_layer_stats *st);

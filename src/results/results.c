@@ -146,10 +146,10 @@ static const vp_column COLUMNS[VP_COL_COUNT] = {
                                 .meaning = "singular value of the input-output Jacobian at the first example" },
     [VP_COL_EPOCH] = { .name = "epoch", .kind = VP_KIND_INT, .unit = "epochs",
                        .meaning = "train.csv: the epoch the step belongs to (1-based); eval.csv: epochs completed "
-                                  "(0 = before training)" },
+                                  "(0 = before training; the last one partial when train.max_steps ends it: see step)" },
     [VP_COL_STEP] = { .name = "step", .kind = VP_KIND_INT, .unit = "updates",
-                      .meaning = "optimizer updates done (train.csv: 1 for the first; layers_train.csv and "
-                                 "hist_train.csv: measured after this many, 0 = at initialization)" },
+                      .meaning = "optimizer updates done (train.csv: 1 for the first; layers_train.csv, "
+                                 "hist_train.csv and eval.csv: measured after this many, 0 = at initialization)" },
     [VP_COL_LOSS] = { .name = "loss", .kind = VP_KIND_REAL, .unit = "",
                       .meaning = "training loss of the step's batch, before its update (nan/inf: diverged)" },
     [VP_COL_LR] = { .name = "lr", .kind = VP_KIND_REAL, .unit = "", .meaning = "learning rate of the step's update" },
@@ -212,7 +212,7 @@ static const vp_col LENGTHS_COLS[] = { VP_COL_VARIANT, VP_COL_SEED, VP_COL_EXAMP
 static const vp_col TRAIN_COLS[] = { VP_COL_VARIANT, VP_COL_ACTIVATION, VP_COL_INIT, VP_COL_SEED, VP_COL_EPOCH,
                                      VP_COL_STEP, VP_COL_LOSS, VP_COL_LR, VP_COL_GRAD_NORM };
 static const vp_col EVAL_COLS[] = { VP_COL_VARIANT, VP_COL_ACTIVATION, VP_COL_INIT, VP_COL_SEED, VP_COL_EPOCH,
-                                    VP_COL_TEST_LOSS, VP_COL_TEST_ACC, VP_COL_TRAIN_ACC };
+                                    VP_COL_STEP, VP_COL_TEST_LOSS, VP_COL_TEST_ACC, VP_COL_TRAIN_ACC };
 /* layers.csv's measured columns with the step after the seed (no theory: the mean-field
  * predictions are of the network at initialization, which layers.csv holds); the block
  * columns for block networks, as in layers.csv. */
