@@ -532,8 +532,17 @@ Test(cli, subcommands_share_the_option_and_entry_rules)
     free(o); free(e);
     cr_assert_eq(mkdir(strcat(strcpy(path, tmpdir), "/not-results"), 0777), 0);
     cr_assert_eq(vt_run(tmpdir, &o, &e, "plot %s/not-results -o %s/not-results-plots", tmpdir, tmpdir), 2, "%s", e);
-    cr_expect(strstr(e, "holds no config.json"), "%s", e);
+    cr_expect(strstr(e, "holds no config.json") && strstr(e, "not a results folder") && !strstr(e, "--resume"),
+              "a folder varprop did not make gets no resume hint: %s", e);
     cr_expect_not(vt_exists(strcat(strcpy(path, tmpdir), "/not-results-plots")), "a refused plot made its folder");
+    free(o); free(e);
+    /* a finished shard: merge, not `run --resume` without its --shard (which would make it another slice) */
+    vt_write_file(tmpdir, "sh.json", "{\"name\":\"sh\",\"seeds\":2,\"network\":{\"depth\":2,\"width\":4},"
+                                     "\"input\":{\"batch\":4}}");
+    cr_assert_eq(vt_run(tmpdir, &o, &e, "run %s/sh.json --shard 1/2 -o %s/sh-1 --quiet", tmpdir, tmpdir), 0, "%s", e);
+    free(o); free(e);
+    cr_assert_eq(vt_run(tmpdir, &o, &e, "plot %s/sh-1", tmpdir), 2, "%s", e);
+    cr_expect(strstr(e, "is a shard folder") && strstr(e, "varprop merge") && !strstr(e, "--resume"), "%s", e);
     free(o); free(e);
     cr_assert_eq(vt_run(tmpdir, &o, &e, "run x.json --threads=2 --threads 3"), 2);
     cr_expect(strstr(e, "--threads is given twice"), "%s", e);

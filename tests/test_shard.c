@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <dirent.h>
+#include <unistd.h>
 
 #include "harness.h"
 #include "experiment/config.h"
@@ -174,6 +176,81 @@ Test(shard, a_shard_folder_is_sealed_when_complete)
     free(m);
     snprintf(path, sizeof path, "%s/c-1/layers.csv", dir);
     cr_expect_not(vt_exists(path), "a shard keeps fragments, not tables");
+}
+
+/* The entries of folder d as "name:size:inode " in name order (a file rewritten in place
+ * through a rename gets a new inode). */
+static int by_name(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+static void vt_listing(const char *d, char *buf, size_t len)
+{
+    DIR *dh = opendir(d);
+    cr_assert_not_null(dh, "%s", d);
+    char *names[256];
+    int n = 0;
+    struct dirent *de;
+    while ((de = readdir(dh)) && n < 256)
+        if (de->d_name[0] != '.') names[n++] = strdup(de->d_name);
+    closedir(dh);
+    qsort(names, (size_t)n, sizeof *names, by_name);
+    size_t at = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < n; i++) {
+        char p[600];
+        struct stat st;
+        snprintf(p, sizeof p, "%s/%s", d, names[i]);
+        cr_assert_eq(stat(p, &st), 0, "%s", p);
+        if (at < len) at += (size_t)snprintf(buf + at, len - at, "%s:%lld:%llu ", names[i], (long long)st.st_size,
+                                             (unsigned long long)st.st_ino);
+        free(names[i]);
+    }
+}
+
+/* A shard folder is resumed as that shard only: --resume with another --shard, or
+ * without one, would add another slice's runs beside its own (a folder of two slices
+ * that merge then refuses); a folder of the whole sweep is not resumed as a shard.
+ * Each is exit 2 before anything is written -- also for an interrupted shard, which has
+ * no marker (.parts/slice says what it holds). The right --shard still resumes. */
+Test(shard, resume_keeps_a_folder_to_its_slice)
+{
+    make_shards("c", SWEEP_CFG, 3);
+    char parts[400], before[4000], after[4000], marker[400];
+    snprintf(parts, sizeof parts, "%s/c-2/.parts", dir);
+    snprintf(marker, sizeof marker, "%s/c-2/shard.json", dir);
+    vt_listing(parts, before, sizeof before);
+    static const struct { const char *shard, *want; } bad[] = {
+        { "--shard 1/3", "holds shard 2/3 of this config's runs, not shard 1/3; resume it with --shard 2/3" },
+        { "--shard 2/4", "holds shard 2/3 of this config's runs, not shard 2/4; resume it with --shard 2/3" },
+        { "", "holds shard 2/3 of this config's runs, not the whole sweep; resume it with --shard 2/3" },
+    };
+    for (int pass = 0; pass < 2; pass++) { /* sealed, then as if interrupted (no marker) */
+        if (pass) cr_assert_eq(unlink(marker), 0);
+        for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+            char *err = NULL, *out = NULL;
+            int rc = vt_run(dir, &out, &err, "run '%s/c.json' --resume %s -o '%s/c-2' --no-plot --threads 1", dir,
+                            bad[i].shard, dir);
+            cr_expect_eq(rc, 2, "resume %s (pass %d): exit %d: %s", bad[i].shard, pass, rc, err);
+            cr_expect(strstr(err, bad[i].want), "resume %s (pass %d): %s", bad[i].shard, pass, err);
+            cr_expect(!strstr(out, " runs"), "refused before the banner: %s", out);
+            vt_listing(parts, after, sizeof after);
+            cr_expect_str_eq(after, before, "resume %s (pass %d) changed .parts", bad[i].shard, pass);
+            free(err);
+            free(out);
+        }
+    }
+    char *err = NULL;
+    cr_expect_eq(vt_run(dir, NULL, &err, "run '%s/c.json' --resume --shard 2/3 -o '%s/c-2' --quiet --threads 1", dir,
+                        dir), 0, "%s", err);
+    free(err);
+    cr_expect(vt_exists(marker), "the shard resumed as itself is sealed again");
+    /* the whole sweep's folder is not a shard */
+    cr_assert_eq(vt_run(dir, NULL, &err, "run '%s/c.json' -o '%s/all' --no-plot --quiet --threads 1", dir, dir), 0,
+                 "%s", err);
+    free(err);
+    cr_expect_eq(vt_run(dir, NULL, &err, "run '%s/c.json' --resume --shard 1/3 -o '%s/all' --no-plot --threads 1", dir,
+                        dir), 2);
+    cr_expect(strstr(err, "holds the whole sweep of this config's runs, not shard 1/3; resume it without --shard"),
+              "%s", err);
+    free(err);
 }
 
 /* ---- refusals: exit 2, a message naming the problem, nothing written ---- */

@@ -52,11 +52,20 @@ static vp_status results_folder(const char *dir, vp_err *err)
 static vp_status has_config(const char *dir, vp_err *err)
 {
     struct stat st;
-    char cfg[4200];
-    if (vp_path_join(cfg, sizeof cfg, dir, VP_FILE_CONFIG, NULL) == VP_OK && stat(cfg, &st) != 0)
-        return vp_fail(err, VP_ERR_USAGE, "%s holds no " VP_FILE_CONFIG ": not a results folder of `varprop run` "
-                       "(or its run stopped before the end; `varprop run CONFIG --resume -o %s` finishes it)", dir, dir);
-    return VP_OK;
+    char cfg[4200], shard[4200], mark[4200], parts[4200];
+    if (vp_path_join(cfg, sizeof cfg, dir, VP_FILE_CONFIG, NULL) != VP_OK || stat(cfg, &st) == 0) return VP_OK;
+    /* what the folder is instead, and the command that gives it a config.json */
+    if (vp_path_join(shard, sizeof shard, dir, VP_FILE_SHARD, NULL) == VP_OK && stat(shard, &st) == 0)
+        return vp_fail(err, VP_ERR_USAGE, "%s is a shard folder (its " VP_FILE_SHARD " says which slice): it keeps "
+                       "fragments, not tables; join all the shards with `varprop merge SHARD_DIR... -o DIR`, then "
+                       "`varprop plot DIR`", dir);
+    if (vp_path_join(mark, sizeof mark, dir, VP_FILE_MARKER, NULL) == VP_OK && stat(mark, &st) == 0 &&
+        vp_path_join(parts, sizeof parts, dir, VP_DIR_PARTS, NULL) == VP_OK && stat(parts, &st) == 0)
+        return vp_fail(err, VP_ERR_USAGE, "%s holds no " VP_FILE_CONFIG ": its run stopped before the end; the "
+                       "command that started it, with --resume added, finishes it (with the same --shard if it had "
+                       "one), then plot it", dir);
+    return vp_fail(err, VP_ERR_USAGE, "%s holds no " VP_FILE_CONFIG ": not a results folder of `varprop run`; plot takes "
+                   "the folder `varprop run` wrote (results/<name> by default)", dir);
 }
 
 int vp_cmd_plot(int argc, char **argv)

@@ -173,7 +173,7 @@ int vp_cmd_run(int argc, char **argv)
                     "another -o", config, dir, own);
     if (!s && rank == 0 && !no_plot && !sh) s = vp_cli_check_plots(plots, e->name, &err);
     if (!s && rank == 0) { /* the data and the memory, before the banner */
-        vp_runner_opts probe = { .out_dir = dir, .threads = (int)threads, .resume = resume, .mpi = mpi };
+        vp_runner_opts probe = { .out_dir = dir, .threads = (int)threads, .resume = resume, .shard = sh, .mpi = mpi };
         s = vp_runner_check(e, &probe, &err);
         if ((s == VP_ERR_CONFIG || s == VP_ERR_DATA) && strncmp(err.msg, "--resume", 8) != 0)
             vp_err_prefix(&err, "%s", config); /* about this file: "cfg.json: input.path: ..." */

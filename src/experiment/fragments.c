@@ -19,6 +19,7 @@
 #include "base/lock.h"
 #include "experiment/config.h"
 #include "experiment/net_config.h"
+#include "experiment/shard.h"
 #include "experiment/variant.h"
 #include "results/csv.h"
 #include "results/results.h"
@@ -419,6 +420,7 @@ vp_status vp_frag_assemble(const vp_job *j, vp_err *err)
  * or VP_PART_DONE) or a results file staged there. */
 static int parts_entry(const char *name)
 {
+    if (strcmp(name, VP_PART_SLICE) == 0) return 1;
     for (const char *const *n = vp_results_files(); *n; n++)
         if (strcmp(name, *n) == 0) return 1;
     const char *dot = strrchr(name, '.'), *digit = strpbrk(name, "0123456789");
@@ -561,16 +563,59 @@ static void unstage(const vp_job *j, int keep_config)
     }
 }
 
+/* Which of the config's runs a folder holds: "all", or "shard K/N". */
+static void slice_name(const vp_shard *sh, char *buf, size_t len)
+{
+    if (sh) snprintf(buf, len, "shard %d/%d", sh->k, sh->n);
+    else snprintf(buf, len, "all");
+}
+
 vp_status vp_frag_stage_config(const vp_job *j, vp_err *err)
 {
-    char path[4200];
+    char path[4200], slice[64];
     vp_afile f;
     unstage(j, 0);
     vp_status s = vp_path_join(path, sizeof path, j->parts, VP_FILE_CONFIG, err);
     if (s || (s = vp_afile_open(&f, path, err))) return s;
     fputs(j->e->resolved_json, f.fp);
     fputc('\n', f.fp);
+    if ((s = vp_afile_commit(&f, err))) return s;
+    /* the slice beside it: a --resume of another slice (or of the whole sweep) would
+       turn this folder's runs into a mix of two */
+    slice_name(j->o->shard, slice, sizeof slice);
+    if ((s = vp_path_join(path, sizeof path, j->parts, VP_PART_SLICE, err)) || (s = vp_afile_open(&f, path, err)))
+        return s;
+    fprintf(f.fp, "%s\n", slice);
     return vp_afile_commit(&f, err);
+}
+
+/* The slice a folder holds (slice_name's form): its .parts' VP_PART_SLICE, else a sealed
+ * shard's marker, else "all" when its results are published (a finished run of every
+ * run); 0 when none of them says (a folder of an earlier build). */
+static int folder_slice(const vp_job *j, int published, char *buf, size_t len)
+{
+    char path[4200], *text = NULL;
+    size_t n;
+    vp_err ignore;
+    if (!vp_path_join(path, sizeof path, j->parts, VP_PART_SLICE, &ignore) &&
+        !vp_read_file(path, 256, &text, &n, &ignore)) {
+        snprintf(buf, len, "%.*s", (int)strcspn(text, "\n"), text);
+        free(text);
+        return 1;
+    }
+    if (!vp_path_join(path, sizeof path, j->o->out_dir, VP_FILE_SHARD, &ignore) &&
+        !vp_read_file(path, (size_t)16 << 20, &text, &n, &ignore)) {
+        cJSON *o = cJSON_Parse(text);
+        const cJSON *k = cJSON_GetObjectItemCaseSensitive(o, "shard"), *m = cJSON_GetObjectItemCaseSensitive(o, "shards");
+        int ok = cJSON_IsNumber(k) && cJSON_IsNumber(m);
+        if (ok) snprintf(buf, len, "shard %d/%d", k->valueint, m->valueint);
+        cJSON_Delete(o);
+        free(text);
+        return ok;
+    }
+    if (!published) return 0;
+    snprintf(buf, len, "all");
+    return 1;
 }
 
 vp_status vp_frag_publish(const vp_job *j, long *kept, vp_err *err)
@@ -715,6 +760,16 @@ vp_status vp_frag_check_resume(const vp_job *j, int *nothing, vp_err *err)
             snprintf(what, sizeof what, "%s differs", path);
         return vp_fail(err, VP_ERR_CONFIG, "--resume: the results in %s were made by a different config "
                        "(%s); run without --resume to start over, or choose another -o", j->o->out_dir, what);
+    }
+    char want[64], have[256];
+    slice_name(j->o->shard, want, sizeof want);
+    if (folder_slice(j, path == published, have, sizeof have) && strcmp(have, want) != 0) {
+        char how[300];
+        if (strncmp(have, "shard ", 6) == 0) snprintf(how, sizeof how, "with --shard %s", have + 6);
+        else snprintf(how, sizeof how, "without --shard");
+        return vp_fail(err, VP_ERR_CONFIG, "--resume: %s holds %s of this config's runs, not %s; resume it %s, or "
+                       "choose another -o", j->o->out_dir, strcmp(have, "all") ? have : "the whole sweep",
+                       strcmp(want, "all") ? want : "the whole sweep", how);
     }
     /* No unpublished attempt, and the published tables hold every run: finished. */
     *nothing = path == published && data_rows(runs) >= vp_experiment_runs(j->e);

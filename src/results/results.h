@@ -45,6 +45,8 @@
  * the critical line, config.json last), NULL-terminated. */
 const char *const *vp_results_files(void);
 #define VP_DIR_PARTS ".parts"                /* run fragments while a run is in progress */
+#define VP_PART_SLICE "slice"                /* in VP_DIR_PARTS: which runs the folder holds, "all" or
+                                                "shard K/N" (--resume refuses another) */
 /* A finished run's file: VP_DIR_PARTS "/" VP_PART_FORMAT with the run index and
  * VP_PART_DONE (experiment/fragments.h: its marker and the run's fragment of each CSV,
  * named by vp_csv_layout.part). Earlier builds wrote one file per part, the part's name
