@@ -352,8 +352,18 @@ Test(shard, a_damaged_fragment_fails_the_merge)
     cr_expect_eq(rc, 1, "exit %d: %s", rc, err);
     cr_expect(strstr(err, "c-2 (shard 2/2): run ") && strstr(err, "--resume"), "%s", err);
     char p[400];
-    snprintf(p, sizeof p, "%s/out/layers.csv", dir);
-    cr_expect_not(vt_exists(p));
+    snprintf(p, sizeof p, "%s/out", dir);
+    cr_expect_not(vt_exists(p), "a failed merge leaves no folder behind (it left one holding only its marker)");
+    free(err);
+    /* into an empty folder of the user's: left empty */
+    cr_assert_eq(mkdir(p, 0755), 0);
+    rc = vt_run(dir, NULL, &err, "merge '%s/c-1' '%s/c-2' -o '%s' --no-plot", dir, dir, p);
+    cr_expect_eq(rc, 1, "exit %d: %s", rc, err);
+    char listing[4000];
+    vt_listing(p, listing, sizeof listing);
+    cr_expect_str_empty(listing, "%s", listing);
+    snprintf(p, sizeof p, "%s/out/.varprop", dir);
+    cr_expect_not(vt_exists(p), "its marker taken back");
     free(err);
 }
 

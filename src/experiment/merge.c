@@ -234,7 +234,15 @@ vp_status vp_merge_write(const vp_merge *m, const vp_experiment *e, const vp_run
                         m->n);
     if (!s) s = vp_shard_assign(e, m->n, slice, err);
     if (!s) s = vp_path_join(j.parts, sizeof j.parts, o->out_dir, VP_DIR_PARTS, err);
+    /* what the claim adds, taken back if the merge fails: nothing is left of it then */
+    char stamp_path[4200];
+    int had_dir = 1, had_marker = 1;
+    if (!s && !(s = vp_path_join(stamp_path, sizeof stamp_path, o->out_dir, VP_FILE_MARKER, err))) {
+        had_dir = stat(o->out_dir, &so) == 0;
+        had_marker = lstat(stamp_path, &so) == 0;
+    }
     if (!s && !lock->held) s = vp_folder_claim(o->out_dir, &claim, lock, err);
+    int claimed = !s;
     if (!s) s = vp_frag_prepare(j.parts, err);
     if (!s) {
         staged = 1;
@@ -257,6 +265,8 @@ vp_status vp_merge_write(const vp_merge *m, const vp_experiment *e, const vp_run
         if (!s) s = vp_frag_publish(&j, &res->kept, err);
     }
     if (staged) vp_frag_clear(j.parts, 1); /* the links, and any staged file left by a failure */
+    if (s && claimed && !had_marker) unlink(stamp_path); /* the folder as it was: empty, or not there */
+    if (s && claimed && !had_dir) rmdir(o->out_dir);
     if (!s) vp_runner_print_summary(&j);
     vp_folder_release(&own);
     free(cl);
