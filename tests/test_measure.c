@@ -83,7 +83,11 @@ Test(measure, input_std_default_is_one_and_bad_values_are_refused)
     cr_assert_eq(e->variants[0].has_corr, 0);
     vp_experiment_free(e);
     refused("{\"name\":\"s\",\"input\":{\"std\":0}}", "input.std", "> 0");
-    refused("{\"name\":\"s\",\"input\":{\"std\":-1}}", "input.std", "");
+    refused("{\"name\":\"s\",\"input\":{\"std\":-1}}", "input.std", "allowed: (0, 1e+150]");
+    /* the range printed is the range checked: open ends shown as open (it said "allowed: 0 to 1e+150"
+       for -1, and "allowed: -1 to 1" for 1.5, beside refusing 0 and 1) */
+    refused("{\"name\":\"s\",\"input\":{\"std\":1e200}}", "input.std: 1e+200 is out of range", "(0, 1e+150]");
+    refused("{\"name\":\"s\",\"input\":{\"correlation\":1.5}}", "input.correlation: 1.5 is out of range", "(-1, 1)");
     refused("{\"name\":\"s\",\"input\":{\"std\":\"1\"}}", "input.std", "number");
     refused("{\"name\":\"s\",\"input\":{\"correlation\":1}}", "input.correlation", "between -1 and 1");
     refused("{\"name\":\"s\",\"input\":{\"correlation\":-1}}", "input.correlation", "");

@@ -7,6 +7,7 @@
 #include "experiment/variant.h"
 
 #include <cjson/cJSON.h>
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -109,11 +110,16 @@ vp_status vp_cfg_variant(vp_cfg_ctx *c, const cJSON *root, vp_variant *v)
         if ((s = vp_cfg_check_keys(c, in, "input", INPUT_KEYS))) return s;
         if ((s = vp_cfg_get_choice(c, in, "distribution", "input", INPUTS, &inp))) return s;
         if ((s = vp_cfg_get_int(c, in, "batch", "input", 1, MAX_BATCH, &v->batch, NULL))) return s;
-        if ((s = vp_cfg_get_num(c, in, "std", "input", 0, 1e150, 0, &v->in_std, NULL))) return s;
-        if (!(v->in_std > 0)) return vp_cfg_fail(c, "input.std", "must be > 0 (the inputs' per-entry standard deviation)");
-        if ((s = vp_cfg_get_num(c, in, "correlation", "input", -1, 1, 0, &v->in_corr, &v->has_corr))) return s;
+        /* open ends: read over all numbers, then refused with the range as it is */
+        if ((s = vp_cfg_get_num(c, in, "std", "input", -DBL_MAX, DBL_MAX, 0, &v->in_std, NULL))) return s;
+        if (!(v->in_std > 0 && v->in_std <= 1e150))
+            return vp_cfg_fail(c, "input.std", "%.10g is out of range; allowed: (0, 1e+150], the inputs' per-entry "
+                               "standard deviation (> 0)", v->in_std);
+        if ((s = vp_cfg_get_num(c, in, "correlation", "input", -DBL_MAX, DBL_MAX, 0, &v->in_corr, &v->has_corr)))
+            return s;
         if (v->has_corr && !(v->in_corr > -1 && v->in_corr < 1))
-            return vp_cfg_fail(c, "input.correlation", "%.10g is out of range; allowed: strictly between -1 and 1", v->in_corr);
+            return vp_cfg_fail(c, "input.correlation", "%.10g is out of range; allowed: (-1, 1), strictly between -1 "
+                               "and 1", v->in_corr);
         /* B exchangeable vectors with pairwise correlation c0: the Gram matrix
          * (1-c0) I + c0 11^T is positive semi-definite only for c0 >= -1/(B-1). */
         if (v->has_corr && v->batch >= 2 && v->in_corr < -1.0 / (v->batch - 1))
