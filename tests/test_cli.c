@@ -237,6 +237,11 @@ Test(cli, list_prints_every_registry_name)
     free(o); free(e);
     cr_assert_eq(vt_run(tmpdir, &o, &e, "list activations"), 0);
     cr_assert(!strstr(o, "variance_scaling"));
+    cr_expect(strstr(o, "aliases: \"swish\"\n"), "aliases are quoted: %s", o);
+    free(o); free(e);
+    /* the constant schedule's alias "none" is an alias, not "no aliases" */
+    cr_assert_eq(vt_run(tmpdir, &o, &e, "list schedules"), 0);
+    cr_expect(strstr(o, "aliases: \"none\"\n") && strstr(o, "aliases: \"step_lr\", \"steplr\"\n"), "%s", o);
     free(o); free(e);
     cr_assert_eq(vt_run(tmpdir, &o, &e, "list initialisers"), 2);
     cr_assert(strstr(e, "did you mean \"initializers\""), "%s", e);

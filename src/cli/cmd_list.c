@@ -44,11 +44,30 @@ static void md_params(const vp_param *p, int n)
     }
 }
 
+/* A registry row's aliases (space-separated) as a list a reader cannot take for a
+ * word of the sentence: each one quoted ("none" is the constant schedule's alias),
+ * "—" when there are none; q is the quote (" for text, ` for Markdown). */
+static void print_aliases(const char *aliases, char q)
+{
+    if (!aliases[0]) {
+        fputs("—", stdout);
+        return;
+    }
+    for (const char *p = aliases; *p;) {
+        size_t n = strcspn(p, " ");
+        printf("%s%c%.*s%c", p == aliases ? "" : ", ", q, (int)n, p, q);
+        p += n;
+        while (*p == ' ') p++;
+    }
+}
+
 /* One training row as a Markdown table row. */
 static void md_train_row(const char *name, const char *aliases, const char *rule, const vp_param *params, int nparams,
                          const char *origin)
 {
-    printf("| `%s` | %s | `", name, aliases[0] ? aliases : "none");
+    printf("| `%s` | ", name);
+    print_aliases(aliases, '`');
+    fputs(" | `", stdout);
     md_text(rule);
     fputs("` | ", stdout);
     md_params(params, nparams);
@@ -82,7 +101,9 @@ static void markdown(int acts, int inits)
         for (int k = 0; k < VP_ACT_COUNT; k++) {
             const vp_act_info *a = vp_act_get((vp_act_kind)k);
             vp_act d = vp_act_default((vp_act_kind)k);
-            printf("| `%s` | %s | `", a->name, a->aliases);
+            printf("| `%s` | ", a->name);
+            print_aliases(a->aliases, '`');
+            fputs(" | `", stdout);
             md_text(a->formula);
             fputs("` | ", stdout);
             md_params(a->params, a->nparams);
@@ -96,7 +117,9 @@ static void markdown(int acts, int inits)
         printf("## Initializers (%d)\n\n| name | aliases | distribution | parameters | use | source |\n|---|---|---|---|---|---|\n", VP_INIT_COUNT);
         for (int k = 0; k < VP_INIT_COUNT; k++) {
             const vp_init_info *in = vp_init_get((vp_init_kind)k);
-            printf("| `%s` | %s | ", in->name, in->aliases);
+            printf("| `%s` | ", in->name);
+            print_aliases(in->aliases, '`');
+            fputs(" | ", stdout);
             md_text(in->formula);
             fputs(" | ", stdout);
             md_params(in->params, in->nparams);
@@ -129,7 +152,11 @@ static void list_activations(void)
         const vp_act_info *a = vp_act_get((vp_act_kind)k);
         vp_act d = vp_act_default((vp_act_kind)k);
         printf("  %-16s %s\n", a->name, a->formula);
-        if (a->aliases[0]) printf("      aliases: %s\n", a->aliases);
+        if (a->aliases[0]) {
+            fputs("      aliases: ", stdout);
+            print_aliases(a->aliases, '"');
+            fputc('\n', stdout);
+        }
         if (!isnan(vp_act_torch_gain(&d))) printf("      PyTorch calculate_gain: %.6g\n", vp_act_torch_gain(&d));
         else printf("      PyTorch calculate_gain: none (PyTorch raises)\n");
         print_params(a->params, a->nparams);
@@ -143,7 +170,11 @@ static void list_initializers(void)
     for (int k = 0; k < VP_INIT_COUNT; k++) {
         const vp_init_info *in = vp_init_get((vp_init_kind)k);
         printf("  %-16s %s\n", in->name, in->formula);
-        if (in->aliases[0]) printf("      aliases: %s\n", in->aliases);
+        if (in->aliases[0]) {
+            fputs("      aliases: ", stdout);
+            print_aliases(in->aliases, '"');
+            fputc('\n', stdout);
+        }
         printf("      use: %s%s%s%s\n", in->weight_ok ? "weights" : "", in->weight_ok && in->bias_ok ? ", " : "",
                in->bias_ok ? "biases" : "", in->sets_bias ? " (sets the biases too; no \"bias\" key)" :
                in->data_dependent ? " (data-dependent: uses the input batch)" : "");
@@ -157,7 +188,11 @@ static void print_train_row(const char *name, const char *rule, const char *alia
                             int nparams, const char *origin)
 {
     printf("  %-16s %s\n", name, rule);
-    if (aliases[0]) printf("      aliases: %s\n", aliases);
+    if (aliases[0]) {
+            fputs("      aliases: ", stdout);
+            print_aliases(aliases, '"');
+            fputc('\n', stdout);
+        }
     print_params(params, nparams);
     printf("      source: %s\n", origin);
 }

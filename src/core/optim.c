@@ -309,7 +309,7 @@ static double lr_cosine(const double *p, double base_lr, long step, long total_s
 }
 
 #define P_WARMUP { .name = "warmup_steps", .type = VP_P_INT, .def = 0, .lo = 0, .hi = BIG, \
-                   .help = "linear warm-up: update s < W uses lr * (s+1)/W; 0 = none" }
+                   .help = "linear warm-up: update s < W uses the schedule's lr at s times (s+1)/W; 0 = none" }
 
 static const vp_sched_info SCHED_TABLE[VP_SCHED_COUNT] = {
     [VP_SCHED_CONSTANT] = {
