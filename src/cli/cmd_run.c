@@ -258,9 +258,9 @@ int vp_cmd_run(int argc, char **argv)
                    "varprop merge SHARD_DIR... -o DIR\n", sh->k, sh->n, dir, sh->count, sh->n);
     } else {
         if (!quiet && res.draws < res.done)
-            printf("varprop: weights drawn %d times for %d runs (runs with the same shape, initializers and "
+            printf("varprop: weights drawn %d time%s for %d runs (runs with the same shape, initializers and "
                    "seed share them: those that differ only in the activation, the input or training settings)\n",
-                   res.draws, res.done);
+                   res.draws, res.draws == 1 ? "" : "s", res.done);
         if (!quiet) { /* the files this run published, in publication order (config.json last) */
             printf("varprop: results in %s/ (", dir);
             const char *sep = "";

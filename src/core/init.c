@@ -146,7 +146,7 @@ static const vp_init_info INIT_TABLE[VP_INIT_COUNT] = {
         .dist = d_normal, W_AND_B },
     [VP_INIT_TRUNC_NORMAL] = { .name = "trunc_normal", .aliases = "",
         .formula = "N(mean, std^2) restricted to [a, b] (absolute bounds, no std correction)",
-        .origin = "PyTorch trunc_normal_(mean=0, std=1, a=-2, b=2), rejection sampling as PyTorch >= 2026",
+        .origin = "PyTorch trunc_normal_(mean=0, std=1, a=-2, b=2), rejection sampling as PyTorch's main branch since Feb 2026 (PR #174997; releases before it invert the CDF)",
         .nparams = 4, .params = { NUM("mean", 0.0, -BIG, BIG, "mean"), NUM("std", 1.0, 1e-30, BIG, "std before truncation"),
                                   NUM("a", -2.0, -BIG, BIG, "absolute lower cut-off"), NUM("b", 2.0, -BIG, BIG, "absolute upper cut-off") },
         .dist = d_trunc_normal, .check = c_trunc, W_AND_B },

@@ -423,14 +423,15 @@ vp_status vp_sweep_expand(vp_cfg_ctx *c, const cJSON *root, const vp_variant *ba
     long long runs = nvar * e->nseeds;
     long limit = opts && opts->max_runs >= 0 ? opts->max_runs : VP_DEFAULT_MAX_RUNS;
     if (runs > VP_MAX_RUNS) {
-        s = vp_fail(err, VP_ERR_CONFIG, "%s: sweep: %lld variants x %d seeds = %lld runs is more than varprop can "
-                    "run in one experiment (%lld); shrink the sweep or split it", c->source, nvar, e->nseeds, runs,
-                    (long long)VP_MAX_RUNS);
+        s = vp_fail(err, VP_ERR_CONFIG, "%s: sweep: %lld variant%s x %d seed%s = %lld runs is more than varprop can "
+                    "run in one experiment (%lld); shrink the sweep or split it", c->source, nvar, nvar == 1 ? "" : "s",
+                    e->nseeds, e->nseeds == 1 ? "" : "s", runs, (long long)VP_MAX_RUNS);
         goto end;
     }
     if (limit > 0 && runs > limit) {
-        s = vp_fail(err, VP_ERR_CONFIG, "%s: sweep: %lld variants x %d seeds = %lld runs is more than the limit of %ld; "
-                    "shrink the sweep or pass --max-runs N", c->source, nvar, e->nseeds, runs, limit);
+        s = vp_fail(err, VP_ERR_CONFIG, "%s: sweep: %lld variant%s x %d seed%s = %lld runs is more than the limit of "
+                    "%ld; shrink the sweep or pass --max-runs N", c->source, nvar, nvar == 1 ? "" : "s", e->nseeds,
+                    e->nseeds == 1 ? "" : "s", runs, limit);
         goto end;
     }
     e->nvariants = (int)nvar;
