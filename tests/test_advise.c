@@ -537,6 +537,17 @@ Test(advise_cli, text_errors_and_row_wise)
     expect_run(2, NULL, "advise tanh --depth 0");
     cr_assert_eq(vt_run(tmpdir, &o, &e, "advise tanh --depth 5 --sigma-b 0.5 --json"), 0, "%s", e);
     cr_expect(strstr(o, "\"rule\":\"given_sigma_b2\"") && strstr(o, "\"sigma_b2\":0.25,"), "%s", o);
+    cr_expect(strstr(o, "\"runaway\":false"), "%s", o);
+    free(o), free(e);
+    /* exponential: q* repels (slope 2) and the spread at depth 10 is astronomical; the run
+       overflows. The advice says so instead of calling the signal 'vanishing' by a median
+       of 0 and asking for a width of 4e7 */
+    cr_assert_eq(vt_run(tmpdir, &o, &e, "advise exponential --depth 10"), 0, "%s", e);
+    cr_expect(strstr(o, "the fixed point repels (slope 2)") && strstr(o, "overflow (NaN/Inf)"), "%s", o);
+    cr_expect(!strstr(o, "even here") && !strstr(o, "width >="), "%s", o);
+    free(o), free(e);
+    cr_assert_eq(vt_run(tmpdir, &o, &e, "advise exponential --depth 10 --json"), 0, "%s", e);
+    cr_expect(strstr(o, "\"runaway\":true"), "%s", o);
     free(o), free(e);
 }
 

@@ -118,6 +118,15 @@ static const char *rule_word(vp_advise_rule r)
     return r == VP_ADVISE_BEST ? "least_rms" : r == VP_ADVISE_MATCHED_INPUT ? "matched_input" : "given_sigma_b2";
 }
 
+/* A repelling fixed point with a spread beyond a factor 10: the small-noise model behind
+ * the median and spread (fluctuations that stay small around q*) no longer holds, and a
+ * finite-width run leaves q* geometrically -- to 0 or to overflow (NaN/Inf) --, so the
+ * median is not a prediction to act on. */
+static int runs_away(const vp_advice *a)
+{
+    return a->qslope > 1 + 1e-9 && fmax(a->var_fwd, a->var_bwd) > log(10.0) * log(10.0);
+}
+
 static int print_json(const char *label, const vp_advise_net *net, const vp_advice *a,
                       char snip[VP_SNIPPET_COUNT][1024], const char *input, const vp_advise_measured *m)
 {
@@ -138,6 +147,7 @@ static int print_json(const char *label, const vp_advise_net *net, const vp_advi
     vp_cli_json_num(o, "q_star", a->q_star);
     vp_cli_json_num(o, "chi1", a->chi1);
     vp_cli_json_num(o, "qslope", a->qslope);
+    cJSON_AddBoolToObject(o, "runaway", runs_away(a)); /* the median and spread do not apply */
     cJSON_AddItemToObject(o, "forward", ratio_json(a->fwd, a->var_fwd));
     cJSON_AddItemToObject(o, "backward", ratio_json(a->bwd, a->var_bwd));
     cJSON *sn = cJSON_AddObjectToObject(o, "network");
@@ -182,7 +192,14 @@ static void print_text(const char *label, const vp_advise_net *net, const vp_adv
     snprintf(f1, sizeof f1, "x/ %.3g", exp(sqrt(a->var_fwd)));
     snprintf(f2, sizeof f2, "x/ %.3g", exp(sqrt(a->var_bwd)));
     printf("  %-24s %-18s %s   (1 s.d. over seeds)\n", "          spread", f1, f2);
-    for (int k = 0; k < 2; k++) {
+    int runaway = runs_away(a);
+    if (runaway)
+        printf("  note: the fixed point repels (slope %.3g) and the predicted spread is beyond a factor 10:\n"
+               "        a finite-width run leaves q* geometrically, to 0 or to overflow (NaN/Inf), and the\n"
+               "        median above is outside the small-noise model it comes from. No initialization\n"
+               "        keeps this activation's signal at this depth and width: a shallower net, or a\n"
+               "        wider one (the spread shrinks as 1/sqrt(width)), is the way out\n", a->qslope);
+    for (int k = 0; k < 2 && !runaway; k++) {
         double med = k ? median_of(a->bwd, a->var_bwd) : median_of(a->fwd, a->var_fwd);
         vp_verdict v = vp_verdict_classify(med, 0);
         if (v != VP_VERDICT_STABLE)
@@ -197,7 +214,7 @@ static void print_text(const char *label, const vp_advise_net *net, const vp_adv
     else if (!(mf <= log(2.0)))
         printf("  note: no point of the critical line keeps both ratios within a factor 2 at this depth\n"
                "        for unit-variance inputs (even at infinite width)\n");
-    else if (!(md <= log(2.0)) || fmax(a->var_fwd, a->var_bwd) > log(2.0) * log(2.0))
+    else if (!runaway && (!(md <= log(2.0)) || fmax(a->var_fwd, a->var_bwd) > log(2.0) * log(2.0)))
         printf("  note: the width limits it: the spread shrinks as 1/sqrt(width); width >= %.0f keeps\n"
                "        1 s.d. within a factor 2\n", width_for_factor2(a, net->width));
     if (a->input_std == 1.0)
@@ -232,6 +249,9 @@ static void print_measured(const vp_advise_net *net, const vp_advice *a, const v
     printf("  %-24s %-18s %s\n", "seeds", r1, r2);
     printf("  %-24s %-18s %s\n", "vs predicted median", okf ? "agrees" : "DIFFERS", okb ? "agrees" : "DIFFERS");
     printf("  (agrees: mean ln ratio within 4 standard errors of the median's; docs/theory.md)\n");
+    if (!isfinite(gf) || !isfinite(gb))
+        printf("  note: some seeds' ratios are not finite numbers (the run overflowed or vanished to 0:\n"
+               "        NaN/Inf, counted in runs.csv's nonfinite column), so their geometric mean is not either\n");
 }
 
 int vp_cmd_advise(int argc, char **argv)
