@@ -346,8 +346,8 @@ Test(reproduce_eval, training_files_and_a_sweep_filter_through_runs_csv)
     vt_write_file(dir, "runs.csv", "variant,init,seed,network.depth\n0,g,0,10\n0,g,1,10\n1,g,0,60\n1,g,1,60\n");
     vt_write_file(dir, "eval.csv",
                   "variant,activation,init,seed,epoch,step,test_loss,test_acc,train_acc\n"
-                  "0,tanh,g,0,0,2.3,0.1,0.1\n0,tanh,g,0,1,0.5,0.8,0.81\n0,tanh,g,1,0,2.3,0.1,0.1\n0,tanh,g,1,1,0.4,0.9,0.91\n"
-                  "1,tanh,g,0,0,2.3,0.1,0.1\n1,tanh,g,0,1,2.2,0.2,0.21\n1,tanh,g,1,0,2.3,0.1,0.1\n1,tanh,g,1,1,2.3,0.1,0.11\n");
+                  "0,tanh,g,0,0,0,2.3,0.1,0.1\n0,tanh,g,0,1,9,0.5,0.8,0.81\n0,tanh,g,1,0,0,2.3,0.1,0.1\n0,tanh,g,1,1,9,0.4,0.9,0.91\n"
+                  "1,tanh,g,0,0,0,2.3,0.1,0.1\n1,tanh,g,0,1,9,2.2,0.2,0.21\n1,tanh,g,1,0,0,2.3,0.1,0.1\n1,tanh,g,1,1,9,2.3,0.1,0.11\n");
     double se;
     int ns;
     double m = eval(dir, "{\"file\": \"eval.csv\", \"where\": {\"network.depth\": 60, \"epoch\": 1}, \"column\": \"train_acc\"}",
