@@ -409,6 +409,35 @@ Test(train_run, short_fashion_mnist_run_learns, .timeout = 120)
     vt_rmtree(dir);
 }
 
+/* The terminal summary says when training diverged, with the first run's step (before:
+ * only a '-' in the test acc column); the count comes back from the runs' fragments too,
+ * as merge (and --resume) read them: here a shard 1/1 merged. */
+Test(train_run, the_summary_says_which_runs_diverged, .timeout = 60)
+{
+    char dir[256], *o = NULL, *e = NULL;
+    vt_mktmp(dir, sizeof dir, "/tmp/varprop-train-");
+    vt_write_file(dir, "c.json", "{\"name\": \"d\", \"network\": {\"depth\": 3, \"width\": 32, \"input_dim\": 16}, "
+                  SYNTH_TRAIN ", \"sweep\": {\"train.optimizer.lr\": [0.05, 1e8]}}");
+    cr_assert_eq(vt_run(dir, &o, &e, "run %s/c.json -o %s/out --no-plot --threads 1", dir, dir), 0, "%s", e);
+    vp_table *runs = vt_out_table(dir, VP_FILE_RUNS);
+    size_t cds;
+    double step;
+    cr_assert_eq(vp_table_require_col(runs, VP_COL_DIVERGED_STEP, &cds, NULL), VP_OK);
+    cr_assert_eq(vp_table_num(runs, 1, cds, &step, NULL), VP_OK);
+    vp_table_free(runs);
+    char want[200];
+    snprintf(want, sizeof want, "training diverged in 1 of 2 runs (a NaN/Inf loss: status diverged in runs.csv, "
+             "diverged_step the step; first: variant 1, seed 0 at step %.0f)", step);
+    cr_expect(strstr(o, want), "'%s' not in: %s", want, o);
+    free(o), free(e);
+    cr_assert_eq(vt_run(dir, &o, &e, "run %s/c.json --shard 1/1 -o %s/sh --quiet --threads 1", dir, dir), 0, "%s", e);
+    free(o), free(e);
+    cr_assert_eq(vt_run(dir, &o, &e, "merge %s/sh -o %s/merged --no-plot", dir, dir), 0, "%s", e);
+    cr_expect(strstr(o, want), "after the merge: '%s' not in: %s", want, o);
+    free(o), free(e);
+    vt_rmtree(dir);
+}
+
 /* Part of Fashion-MNIST (train.dataset n_train, n_test): 2 epochs of the first 3000
  * training examples in batches of 64 are 2 x 47 steps; the test accuracy is a count over
  * the first 700 test examples; config.json keeps the subset. More examples than the file

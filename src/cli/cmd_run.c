@@ -251,7 +251,7 @@ int vp_cmd_run(int argc, char **argv)
     } else if (s) {
         fprintf(stderr, "varprop: %s\n", err.msg);
     } else if (res.nothing_to_resume) {
-        fprintf(stderr, "varprop: nothing to resume: %s holds all %d runs of this config\n", dir, res.total);
+        fprintf(stderr, "varprop: nothing to resume: %s holds %s%d run%s of this config\n", dir, res.total == 1 ? "its " : "all ", res.total, res.total == 1 ? "" : "s");
     } else if (sh) {
         if (!quiet)
             printf("varprop: shard %d/%d complete in %s/ (%d runs); when all %d are, join them with: "

@@ -84,7 +84,8 @@ static vp_status check_sgd(const double *p, vp_err *err)
     { .name = "beta2", .type = VP_P_NUM, .def = 0.999, .lo = 0, .hi = BETA_HI,                       \
       .help = "second-moment decay, betas[1] in PyTorch; in [0, 1)" },                              \
     { .name = "eps", .type = VP_P_NUM, .def = 1e-8, .lo = 0, .hi = BIG,                              \
-      .help = "added to sqrt(v_hat) (PyTorch 1e-8; Keras 1e-7 is added to sqrt(v) instead)" },      \
+      .help = "added to sqrt(v_hat) (PyTorch 1e-8; Keras 1e-7 is added to sqrt(v) instead); 0, as PyTorch "  \
+              "allows, gives 0/0 = NaN where a gradient entry is exactly 0 (a dead ReLU unit): diverged" },  \
     P_WD(wd_def, wd_help)
 
 static const vp_optim_info OPTIM_TABLE[VP_OPTIM_COUNT] = {

@@ -198,9 +198,9 @@ static vp_status frag_rows(const vp_job *j, int r, const vp_variant *var, const 
      * bytes (neither the file nor the folder is synced for each run: that would cost
      * more than the check). */
     char head[VP_CSV_COUNT * 96 + 256];
-    size_t hl = (size_t)snprintf(head, sizeof head, "%.17g %.17g %lld %lld %.17g %.17g %.17g\n", sum->act_ratio,
+    size_t hl = (size_t)snprintf(head, sizeof head, "%.17g %.17g %lld %lld %.17g %.17g %.17g %.17g\n", sum->act_ratio,
                                  sum->grad_ratio, sum->nonfinite, sum->subnormal, sum->test_acc,
-                                 sum->theory_act_ratio, sum->theory_grad_ratio);
+                                 sum->theory_act_ratio, sum->theory_grad_ratio, sum->diverged_step);
     for (int k = 0; k < fs->n && hl < sizeof head; k++)
         hl += (size_t)snprintf(head + hl, sizeof head - hl, "%s\n", fs->lines[k]);
     if (hl >= sizeof head) return vp_fail(err, VP_ERR_NOMEM, "internal: a run's marker does not fit");
@@ -694,7 +694,7 @@ int vp_frag_load_done(vp_job *j, int r, char *why, size_t wlen)
     part_path(j, r, VP_PART_DONE, path, sizeof path);
     part_name(r, VP_PART_DONE, name, sizeof name);
     if (read_run_file(j, r, &text, &len, &rerr)) return 0;
-    vp_run_sum s = { 1, 0, 0, 0, 0, NAN, NAN, NAN, NAN, NAN, NAN, NAN, NAN };
+    vp_run_sum s = { 1, 0, 0, 0, 0, NAN, NAN, NAN, NAN, NAN, NAN, NAN, NAN, 0 };
     run_file rf;
     int ok = run_file_parse(text, len, name, &rf, why, wlen);
     int n = 0;
@@ -707,8 +707,9 @@ int vp_frag_load_done(vp_job *j, int r, char *why, size_t wlen)
             line[rf.summary_len] = '\0';
             ok = sscanf(line, "%lf %lf %lld %lld%n", &s.act_ratio, &s.grad_ratio, &s.nonfinite, &s.subnormal, &n) == 4;
         }
-        if (ok) { /* the final test accuracy, the theory's two ratios (absent from older markers: NaN) */
-            double *opt[] = { &s.test_acc, &s.theory_act_ratio, &s.theory_grad_ratio };
+        if (ok) { /* the final test accuracy, the theory's two ratios, the diverged step (absent from older
+                     markers: NaN, and 0 steps) */
+            double *opt[] = { &s.test_acc, &s.theory_act_ratio, &s.theory_grad_ratio, &s.diverged_step };
             char *at = line + n, *end;
             for (size_t k = 0; k < sizeof opt / sizeof *opt; k++, at = end) {
                 double x = strtod(at, &end);

@@ -36,6 +36,7 @@ typedef struct {
     double test_acc;             /* a training run's final test accuracy (NaN: none; not a training run) */
     double theory_act_ratio, theory_grad_ratio; /* the mean-field predictions of act_ratio and grad_ratio:
                                     the same quotients of the predicted E[(z^l)^2] and E[(dL/dz^l)^2] (NaN: none) */
+    double diverged_step;        /* > 0: the training step whose loss was NaN/Inf (runs.csv diverged_step) */
 } vp_run_sum;
 
 typedef struct {

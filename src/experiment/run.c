@@ -204,7 +204,7 @@ static vp_status run_blocks(vp_job *j, int r, vp_worker *w, int *drew, vp_err *e
         vp_net_spec_stack(var->net, &a, &b);
         vp_run_sum sum = { 1, st[b - 1].s.post_var / st[a - 1].s.post_var,
                            st[a - 1].s.grad_post_var / st[b - 1].s.grad_post_var, 0, 0, NAN, NAN, NAN, NAN, NAN, NAN,
-                           NAN, NAN };
+                           NAN, NAN, 0 };
         for (int l = 0; l < L; l++) {
             sum.nonfinite += st[l].s.nonfinite;
             sum.subnormal += st[l].s.subnormal;
@@ -217,7 +217,10 @@ static vp_status run_blocks(vp_job *j, int r, vp_worker *w, int *drew, vp_err *e
             sum.theory_grad_ratio = pr.gpost[a - 1] / pr.gpost[b - 1];
         }
         if (!s && var->train.on) s = vp_train_one(j, r, NULL, &tout, err); /* core/net_train.h through train_run.c */
-        if (!s && var->train.on) sum.test_acc = tout.test_acc;
+        if (!s && var->train.on) {
+            sum.test_acc = tout.test_acc;
+            sum.diverged_step = (double)tout.diverged_step;
+        }
         if (!s)
             s = vp_frag_write(j, r, var, NULL, st, th ? pr.pre : NULL, th ? pr.grad : NULL, th ? pr.chi : NULL,
                               th ? pr.corr : NULL, NULL, NULL, NULL, var->train.on ? &tout : NULL, &sum,
@@ -308,7 +311,7 @@ vp_status vp_run_one(vp_job *j, int r, vp_worker *w, int params_ready, int *drew
     int a, b;
     vp_mlp_stack(var->L, var->widths, &a, &b);
     vp_run_sum sum = { 1, st[b - 1].pre_var / st[a - 1].pre_var, st[a - 1].grad_pre_var / st[b - 1].grad_pre_var,
-                    0, 0, fit_xi_grad(a, b, st), NAN, NAN, NAN, NAN, NAN, NAN, NAN };
+                    0, 0, fit_xi_grad(a, b, st), NAN, NAN, NAN, NAN, NAN, NAN, NAN, 0 };
     for (int l = 0; l < var->L; l++) {
         sum.nonfinite += st[l].nonfinite;
         sum.subnormal += st[l].subnormal;
@@ -331,7 +334,10 @@ vp_status vp_run_one(vp_job *j, int r, vp_worker *w, int params_ready, int *drew
     /* A config with "train": the run trains next, and its rows go out with the measurement's;
      * with lsuv it starts from the weights LSUV rescaled above (train_run.h). */
     if (var->train.on && (s = vp_train_one(j, r, var->winit.kind == VP_INIT_LSUV ? m : NULL, &tout, err))) goto end;
-    if (var->train.on) sum.test_acc = tout.test_acc;
+    if (var->train.on) {
+        sum.test_acc = tout.test_acc;
+        sum.diverged_step = (double)tout.diverged_step;
+    }
     s = vp_frag_write(j, r, var, st, NULL, tpre, tgrad, tchi, tcorr, hist, sv, sq_len, var->train.on ? &tout : NULL, &sum,
                       vp_job_now() - t0, err);
     if (!s) j->sums[r] = sum;

@@ -180,11 +180,20 @@ void vp_runner_print_summary(const vp_job *j)
         }
     }
     /* Numerical blow-up is a result: say where it happened. */
-    int nf_runs = 0, sub_runs = 0;
+    int nf_runs = 0, sub_runs = 0, div_runs = 0, trained = 0;
+    long first_div = -1;
     for (long r = 0; r < vp_experiment_runs(e); r++) {
         nf_runs += j->sums[r].done && j->sums[r].nonfinite > 0;
         sub_runs += j->sums[r].done && j->sums[r].subnormal > 0;
+        trained += j->sums[r].done && e->train;
+        if (j->sums[r].done && j->sums[r].diverged_step > 0 && !div_runs++) first_div = r;
     }
+    if (div_runs)
+        fprintf(out, "training diverged in %d of %d run%s (a NaN/Inf loss: status " VP_STATUS_DIVERGED " in "
+                     VP_FILE_RUNS ", %s the step; first: variant %ld, seed %llu at step %.0f); their test acc is "
+                     "not counted\n",
+                div_runs, trained, trained == 1 ? "" : "s", vp_col_name(VP_COL_DIVERGED_STEP), first_div / e->nseeds,
+                (unsigned long long)e->seeds[first_div % e->nseeds], j->sums[first_div].diverged_step);
     if (nf_runs)
         fprintf(out, "%d run%s overflowed to Inf/NaN: their moments are reported as nan from the first layer "
                      "with non-finite values (column %s in " VP_FILE_LAYERS " and " VP_FILE_RUNS ")\n",
