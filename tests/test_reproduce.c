@@ -28,7 +28,7 @@
 Test(reproduce, fast_suite_every_runnable_claim_passes, .timeout = 1800)
 {
     char dir[256];
-    vt_mktmp(dir, sizeof dir, "repro-fast");
+    vt_mktmp(dir, sizeof dir, "/tmp/varprop-repro-fast");
     char *out = NULL, *errs = NULL;
     int rc = vt_run(dir, &out, &errs, "reproduce all --fast --quiet --threads 2 -o %s/out --suite %s/experiments",
                     dir, vt_root());
@@ -105,7 +105,7 @@ static void make_suite(char *dir, size_t len, const char *prefix, const char *ch
 static void expect_refused(const char *checks, const char *want1, const char *want2)
 {
     char dir[256];
-    make_suite(dir, sizeof dir, "repro-bad", checks);
+    make_suite(dir, sizeof dir, "/tmp/varprop-repro-bad", checks);
     char *errs = NULL;
     int rc = vt_run(dir, NULL, &errs, "reproduce p --suite %s/suite -o %s/out", dir, dir);
     cr_expect_eq(rc, 2, "exit %d: %s", rc, errs);
@@ -159,7 +159,7 @@ Test(reproduce_checks, unknown_run_and_bad_expectations_are_refused)
 Test(reproduce_checks, a_bad_fast_override_is_a_config_error_before_any_run)
 {
     char dir[256], sub[300];
-    make_suite(dir, sizeof dir, "repro-fastbad",
+    make_suite(dir, sizeof dir, "/tmp/varprop-repro-fastbad",
                   "{\"paper\": \"P\", \"runs\": [{\"id\": \"r\", \"config\": \"c.json\", \"fast\": {\"network.widht\": 4}}], "
                   ONE_CLAIM);
     char *errs = NULL;
@@ -194,7 +194,7 @@ Test(reproduce_checks, per_layers_goes_with_a_slope_and_full_only_with_a_reason)
 Test(reproduce, a_full_only_run_is_skipped_by_fast_and_judged_without_it)
 {
     char dir[256], sub[300];
-    make_suite(dir, sizeof dir, "repro-fullonly",
+    make_suite(dir, sizeof dir, "/tmp/varprop-repro-fullonly",
                "{\"paper\": \"P\", \"runs\": [{\"id\": \"r\", \"config\": \"c.json\", \"full_only\": \"too long\"}], "
                ONE_CLAIM);
     char *out = NULL, *errs = NULL;
@@ -221,7 +221,7 @@ Test(reproduce, a_full_only_run_is_skipped_by_fast_and_judged_without_it)
 Test(reproduce, unknown_paper_is_a_usage_error_with_did_you_mean)
 {
     char dir[256];
-    vt_mktmp(dir, sizeof dir, "repro-name");
+    vt_mktmp(dir, sizeof dir, "/tmp/varprop-repro-name");
     char *errs = NULL;
     int rc = vt_run(dir, NULL, &errs, "reproduce he2105 --suite %s/experiments -o %s/out", vt_root(), dir);
     cr_expect_eq(rc, 2);
@@ -275,7 +275,7 @@ static double eval(const char *dir, const char *quantity, double *se, int *ns)
 Test(reproduce_eval, jackknife_of_a_mean_is_the_standard_error)
 {
     char dir[256];
-    vt_mktmp(dir, sizeof dir, "repro-eval");
+    vt_mktmp(dir, sizeof dir, "/tmp/varprop-repro-eval");
     /* variant 0: 5 seeds of act_ratio; variant 1: the same + 1 */
     const double x[5] = { 1.0, 2.0, 4.0, 3.5, 0.5 };
     char csv[1024];
@@ -307,7 +307,7 @@ Test(reproduce_eval, jackknife_of_a_mean_is_the_standard_error)
 Test(reproduce_eval, slope_norm_var_and_filters_through_runs_csv)
 {
     char dir[256];
-    vt_mktmp(dir, sizeof dir, "repro-eval2");
+    vt_mktmp(dir, sizeof dir, "/tmp/varprop-repro-eval2");
     /* layers.csv: log2 v = -1.5 layer + seed, so the slope is -1.5 for every seed */
     char csv[4096];
     size_t at = (size_t)snprintf(csv, sizeof csv, "variant,seed,layer,pre_var\n");
@@ -340,7 +340,7 @@ Test(reproduce_eval, slope_norm_var_and_filters_through_runs_csv)
 Test(reproduce_eval, training_files_and_a_sweep_filter_through_runs_csv)
 {
     char dir[256];
-    vt_mktmp(dir, sizeof dir, "repro-eval3");
+    vt_mktmp(dir, sizeof dir, "/tmp/varprop-repro-eval3");
     /* eval.csv has no sweep columns: {"network.depth": 60} selects variant 1 through runs.csv,
      * "epoch": 1 the row after the first epoch */
     vt_write_file(dir, "runs.csv", "variant,init,seed,network.depth\n0,g,0,10\n0,g,1,10\n1,g,0,60\n1,g,1,60\n");
@@ -366,7 +366,7 @@ Test(reproduce_eval, training_files_and_a_sweep_filter_through_runs_csv)
 Test(reproduce_eval, first_below_is_the_first_step_at_the_threshold_censored_by_never)
 {
     char dir[256];
-    vt_mktmp(dir, sizeof dir, "repro-eval4");
+    vt_mktmp(dir, sizeof dir, "/tmp/varprop-repro-eval4");
     /* train.csv, rows out of step order on purpose: seed 0 first gets to loss <= 1 at step
      * 30 (the dip at 20 is 1.2), seed 1 at step 10, seed 2 never (it diverges: NaN at 40) */
     vt_write_file(dir, "train.csv",

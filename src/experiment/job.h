@@ -35,7 +35,8 @@ typedef struct {
     double xi_c, theory_xi_grad; /* measured correlation depth scale; -1/ln chi_1 */
     double test_acc;             /* a training run's final test accuracy (NaN: none; not a training run) */
     double theory_act_ratio, theory_grad_ratio; /* the mean-field predictions of act_ratio and grad_ratio:
-                                    the same quotients of the predicted E[(z^l)^2] and E[(dL/dz^l)^2] (NaN: none) */
+                                    the same quotients of the predicted E[(z^l)^2] and E[(dL/dz^l)^2] (a block
+                                    network: of its layer outputs' variances and gradients; NaN: none) */
     double diverged_step;        /* > 0: the training step whose loss was NaN/Inf (runs.csv diverged_step) */
 } vp_run_sum;
 

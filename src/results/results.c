@@ -121,10 +121,12 @@ static const vp_column COLUMNS[VP_COL_COUNT] = {
     [VP_COL_THEORY_XI_GRAD] = { .name = "theory_xi_grad", .kind = VP_KIND_OPT_REAL, .unit = "layers", .theory = 1,
                                 .meaning = "-1/ln chi_1 (negative: gradients grow towards the input)" },
     [VP_COL_THEORY_ACT_RATIO] = { .name = "theory_act_ratio", .kind = VP_KIND_OPT_REAL, .unit = "", .theory = 1,
-                                  .meaning = "act_ratio predicted: the same quotient of theory_pre_var (empty where a "
-                                             "layer has no prediction, and for a block network)" },
+                                  .meaning = "act_ratio predicted: the same quotient of theory_pre_var (a block network: "
+                                             "of the layer outputs' predicted variances); empty where a layer has no "
+                                             "prediction" },
     [VP_COL_THEORY_GRAD_RATIO] = { .name = "theory_grad_ratio", .kind = VP_KIND_OPT_REAL, .unit = "", .theory = 1,
-                                   .meaning = "grad_ratio predicted: the same quotient of theory_grad_pre_var" },
+                                   .meaning = "grad_ratio predicted: the same quotient of theory_grad_pre_var (a block "
+                                              "network: of the layer outputs' predicted gradient second moments)" },
     [VP_COL_EXAMPLE] = { .name = "example", .kind = VP_KIND_INT, .unit = "",
                          .meaning = "1-based index of the example in the input batch" },
     [VP_COL_SQ_LEN] = { .name = "sq_len", .kind = VP_KIND_REAL, .unit = "z^2",

@@ -29,7 +29,9 @@
  *   dense   gz = g_out E[phi'(sqrt(q) z)^2];  g_in += sigma_w2 (n_out / n_in) gz
  *   conv2d  gz[p] = g_out[p] E[phi'^2](q[p]); g_in[src] += (sigma_w2 / k^2)(C_out / C_in) gz[p]
  *           for every (p, tap) reading src (delta: the centre tap, weight sigma_w2 C_out/C_in)
- *   norms   g_in += g_out (1 - k/n) / (V + eps): the Jacobian (1/sigma)(I - 11^T/n - yy^T/n)
+ *   norms   g_in += g_out (1 - k/n) n / (m V + n eps), m = n - 3 (rmsnorm: n - 2): the
+ *           Jacobian (1/sigma)(I - 11^T/n - yy^T/n) divides by the norm's own sample sigma^2,
+ *           E[1/sigma^2] = n / (m V) (a chi-square's inverse mean), and
  *           projects out k = 2 directions (rmsnorm: k = 1, V -> S) of the n values it
  *           normalizes together (layernorm: C H W; batchnorm: B H W; rmsnorm: C H W)
  *   residual g_skip += g_out, g_branch_last = alpha^2 g_out: the block's gain
