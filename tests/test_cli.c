@@ -549,6 +549,12 @@ Test(cli, subcommands_share_the_option_and_entry_rules)
     cr_assert_eq(vt_run(tmpdir, &o, &e, "plot %s/sh-1", tmpdir), 2, "%s", e);
     cr_expect(strstr(e, "is a shard folder") && strstr(e, "varprop merge") && !strstr(e, "--resume"), "%s", e);
     free(o); free(e);
+    /* the same shard stopped before its end (no shard.json): finish it with its --shard, then merge */
+    cr_assert_eq(unlink(strcat(strcpy(path, tmpdir), "/sh-1/shard.json")), 0);
+    cr_assert_eq(vt_run(tmpdir, &o, &e, "plot %s/sh-1", tmpdir), 2, "%s", e);
+    cr_expect(strstr(e, "is shard 1/2 of a sweep, stopped before the end") && strstr(e, "--shard 1/2 --resume") &&
+              strstr(e, "varprop merge"), "%s", e);
+    free(o); free(e);
     cr_assert_eq(vt_run(tmpdir, &o, &e, "run x.json --threads=2 --threads 3"), 2);
     cr_expect(strstr(e, "--threads is given twice"), "%s", e);
     free(o); free(e);

@@ -12,6 +12,7 @@
 #include "experiment/runner.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <string.h>
@@ -60,10 +61,23 @@ static vp_status has_config(const char *dir, vp_err *err)
                        "fragments, not tables; join all the shards with `varprop merge SHARD_DIR... -o DIR`, then "
                        "`varprop plot DIR`", dir);
     if (vp_path_join(mark, sizeof mark, dir, VP_FILE_MARKER, NULL) == VP_OK && stat(mark, &st) == 0 &&
-        vp_path_join(parts, sizeof parts, dir, VP_DIR_PARTS, NULL) == VP_OK && stat(parts, &st) == 0)
-        return vp_fail(err, VP_ERR_USAGE, "%s holds no " VP_FILE_CONFIG ": its run stopped before the end; the "
-                       "command that started it, with --resume added, finishes it (with the same --shard if it had "
-                       "one), then plot it", dir);
+        vp_path_join(parts, sizeof parts, dir, VP_DIR_PARTS, NULL) == VP_OK && stat(parts, &st) == 0) {
+        /* .parts/slice says whether the stopped run was a shard (then merge, not plot, comes next) */
+        char slice[4300], *text = NULL;
+        size_t n = 0;
+        int k = 0, of = 0;
+        if (vp_path_join(slice, sizeof slice, parts, VP_PART_SLICE, NULL) == VP_OK &&
+            vp_read_file(slice, 256, &text, &n, NULL) == VP_OK && sscanf(text, "shard %d/%d", &k, &of) != 2)
+            k = 0;
+        free(text);
+        if (k > 0)
+            return vp_fail(err, VP_ERR_USAGE, "%s is shard %d/%d of a sweep, stopped before the end: finish it with "
+                           "`varprop run CONFIG --shard %d/%d --resume -o %s`, then join all the shards with "
+                           "`varprop merge SHARD_DIR... -o DIR` and plot DIR", dir, k, of, k, of, dir);
+        return vp_fail(err, VP_ERR_USAGE, "%s holds no " VP_FILE_CONFIG ": its run stopped before the end; "
+                       "`varprop run CONFIG --resume -o %s` finishes it (the command that started it, with --resume "
+                       "added), then plot it", dir, dir);
+    }
     return vp_fail(err, VP_ERR_USAGE, "%s holds no " VP_FILE_CONFIG ": not a results folder of `varprop run`; plot takes "
                    "the folder `varprop run` wrote (results/<name> by default)", dir);
 }
