@@ -714,6 +714,124 @@ Test(charts12_many, overview_numbers_and_overflow_bars)
     vt_rmtree(dir);
 }
 
+/* The tick labels under the overview's lower panel, measured as gnuplot sets them at
+ * font ',9' on the 1200 x 800 PNG: about 6.5 px a character, 13 px a line, the panels
+ * 840 px wide. */
+typedef struct {
+    int n;              /* labels */
+    size_t longest;     /* characters of the longest line */
+    int lines;          /* lines of the tallest label */
+    int rotate;         /* degrees, 0 = horizontal */
+    double bottom;      /* the panel's bottom margin, screen fraction */
+} c12_tics;
+
+static c12_tics c12_overview_tics(const char *plots)
+{
+    char *gp = c12_read(plots, "overview.gp"), *png = c12_png_part(gp);
+    c12_tics t = { 0 };
+    const char *at = strstr(png, "set xtics ('"), *bm = NULL;
+    cr_assert_not_null(at, "labelled bars");
+    for (const char *m = strstr(png, "set bmargin at screen "); m && m < at; m = strstr(m + 1, "set bmargin at screen "))
+        bm = m;
+    cr_assert(bm && sscanf(bm, "set bmargin at screen %lf", &t.bottom) == 1);
+    at += strlen("set xtics (");
+    int lines = 1;
+    size_t line = 0;
+    while (*at == '\'') { /* 'piece' ["\n". 'piece' ...] position, */
+        for (at++; *at && !(at[0] == '\'' && at[1] != '\''); at++) {
+            if (at[0] == '\'') at++; /* a doubled quote is one character */
+            line += ((unsigned char)*at & 0xC0) != 0x80;
+        }
+        cr_assert(*at == '\'', "unterminated label");
+        at++;
+        if (line > t.longest) t.longest = line;
+        line = 0;
+        if (strncmp(at, ".\"\\n\".", 6) == 0) {
+            at += 6;
+            lines++;
+            continue;
+        }
+        if (lines > t.lines) t.lines = lines;
+        lines = 1;
+        t.n++;
+        at = strpbrk(at, ",)");
+        cr_assert_not_null(at);
+        if (*at++ == ')') break;
+        while (*at == ' ') at++;
+    }
+    const char *rot = strstr(at, "rotate by ");
+    if (rot && rot < strchr(at, '\n')) t.rotate = atoi(rot + strlen("rotate by "));
+    free(png);
+    free(gp);
+    return t;
+}
+
+/* The labels of n bars neither overlap nor leave the canvas: horizontal, each line is
+ * no wider than its bar's slot; rotated, neighbours are a line height apart across the
+ * text, and the longest fits between the axis and the page's bottom. */
+static void c12_tics_fit(const c12_tics *t, int n)
+{
+    double slot = 840.0 / n;
+    cr_assert_eq(t->n, n, "a label per bar");
+    if (t->rotate == 0) {
+        cr_assert_leq(t->longest * 6.5, slot, "%zu characters in a %.0f px slot", t->longest, slot);
+        return;
+    }
+    double s = fabs(sin(t->rotate * M_PI / 180));
+    cr_assert_eq(t->lines, 1, "a rotated label is one line");
+    cr_assert_geq(slot * s, 13, "rotated neighbours %.1f px apart", slot * s);
+    cr_assert_leq((t->longest * 6.5 + 13) * s, t->bottom * 800 - 30, "the longest label ends on the page");
+}
+
+/* A user's 24-variant tanh sigma_w x sigma_b grid: the labels, wrapped at 8 characters
+ * (52 px) under 35 px bars, were printed over each other; now they are rotated, one
+ * line each. Six variants keep their wrapped lines under the bars, and labels too long
+ * for the page give way to the variant numbers. */
+Test(charts12_many, overview_labels_fit_their_bars)
+{
+    char dir[64], res[128], plots[128], *o = NULL, *e = NULL;
+    c12_dirs(dir, res, plots);
+    rmdir(res);
+    static const char *const sweeps[2] = { "[0.5,1,1.5,2,2.5,3],\"network.init.sigma_b\":[0,0.1,0.3,0.5]",
+                                           "[0.5,1,1.5],\"network.init.sigma_b\":[0,0.3]" };
+    for (int k = 0; k < 2; k++) {
+        char cfg[1024];
+        snprintf(cfg, sizeof cfg,
+                 "{\"name\":\"grid\",\"seeds\":1,\"theory\":false,\"network\":{\"depth\":2,\"width\":4,\"activation\":"
+                 "\"tanh\",\"init\":{\"name\":\"mean_field\",\"sigma_w\":1,\"sigma_b\":0}},\"input\":{\"batch\":4},"
+                 "\"sweep\":{\"network.init.sigma_w\":%s}}", sweeps[k]);
+        vt_write_file(dir, "grid.json", cfg);
+        cr_assert_eq(vt_run(dir, &o, &e, "run %s/grid.json -o %s --plots %s --quiet --threads 1", dir, res, plots), 0,
+                     "%s", e);
+        free(o);
+        free(e);
+        c12_tics t = c12_overview_tics(plots);
+        c12_tics_fit(&t, k ? 6 : 24);
+        if (k) cr_assert(t.rotate == 0 && t.lines > 1, "a few variants: wrapped lines under the bars, as before");
+        else cr_assert_neq(t.rotate, 0, "24 variants: rotated");
+        vt_rmtree(res);
+        vt_rmtree(plots);
+    }
+    /* 20 labels of 66 characters: rotated they would reach 310 px down, over a third of the page */
+    char inits[20][80], vals[20][8];
+    const char *ip[20], *vp[20];
+    for (int v = 0; v < 20; v++) {
+        snprintf(inits[v], sizeof inits[v], "an_initializer_with_a_rather_long_name_number_%02d(gain=1.5)", v);
+        snprintf(vals[v], sizeof vals[v], "%d", v);
+        ip[v] = inits[v];
+        vp[v] = vals[v];
+    }
+    cr_assert_eq(mkdir(res, 0755), 0);
+    c12_one_key(res, "{\"network.init.gain\": [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19]}",
+                "network.init.gain", 20, "tanh", ip, vp);
+    c12_draw(res, plots);
+    char *gp = c12_read(plots, "overview.gp");
+    cr_assert(strstr(gp, "set xtics ('0' 1, '2' 3, '4' 5"), "variant numbers");
+    cr_assert(strstr(gp, "set xlabel 'variant # (the first column of the summary table in report.md)'"));
+    free(gp);
+    vt_rmtree(dir);
+}
+
 /* ---- item 2: the new by-layer charts ---- */
 
 /* 2 variants (tanh, relu; he_normal) x 2 seeds x 3 layers with every layers.csv statistic
