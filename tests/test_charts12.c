@@ -1028,6 +1028,54 @@ Test(charts12_hist, linear_symmetric_every_seed)
     vt_rmtree(dir);
 }
 
+/* Labelled tics of every "set xrange [lo:hi]; set xtics STEP" in a script: the fewest
+ * multiples of STEP within [lo, hi] (gnuplot labels those); *n counts the axes. */
+static int c12_fewest_tics(const char *gp, int *n)
+{
+    int fewest = 1 << 30;
+    *n = 0;
+    double lo, hi, step;
+    for (const char *at = strstr(gp, "set xrange ["); at; at = strstr(at + 1, "set xrange [")) {
+        if (sscanf(at, "set xrange [%lf:%lf]; set xtics %lf", &lo, &hi, &step) != 3) continue;
+        int tics = (int)(floor(hi / step + 1e-9) - ceil(lo / step - 1e-9) + 1);
+        if (tics < fewest) fewest = tics;
+        ++*n;
+    }
+    return fewest;
+}
+
+/* A user's demo histograms (z^l of ReLU with xavier_uniform, bins out to |4.8|) had
+ * `set xrange [-4.80:4.80]; set xtics 5`: one tic, 0. Every panel's symmetric axis now
+ * labels at least 3 values, for half-widths either side of a round step. */
+Test(charts12_hist, every_panel_labels_three_values)
+{
+    char dir[64], res[128], plots[128];
+    c12_dirs(dir, res, plots);
+    static const double half[6] = { 4.79766941, 0.999863923, 26.262228, 4.16817522, 7.01448917, 0.0042 };
+    c12_config(res, "{\"network.init.gain\": [0, 1, 2, 3, 4, 5]}", 1, 0);
+    c12_buf r = { 0 }, l = { 0 }, h = { 0 };
+    c12_add(&r, RUNS_HEAD ",status,network.init.gain\n");
+    c12_add(&l, "variant,activation,init,seed,layer,pre_var,network.init.gain\n");
+    c12_add(&h, "variant,seed,layer,quantity,bin_lo,bin_hi,density\n");
+    for (int v = 0; v < 6; v++) {
+        c12_add(&r, "%d,relu,he_normal(gain=%d),0,1,16,1,1,stable,stable,0,ok,%d\n", v, v, v);
+        c12_add(&l, "%d,relu,he_normal(gain=%d),0,1,1,%d\n", v, v, v);
+        for (int b = 0; b < 4; b++) /* 4 bins over [-half, half] */
+            c12_add(&h, "%d,0,1,pre,%.17g,%.17g,0.1\n", v, -half[v] + b * half[v] / 2, -half[v] + (b + 1) * half[v] / 2);
+    }
+    c12_save(res, "runs.csv", &r);
+    c12_save(res, "layers.csv", &l);
+    c12_save(res, "histograms.csv", &h);
+    c12_draw(res, plots);
+    char *gp = c12_read(plots, "hist_pre.gp");
+    int axes, fewest = c12_fewest_tics(gp, &axes);
+    cr_assert_eq(axes, 12, "6 panels, PNG and SVG: %d", axes);
+    cr_assert_geq(fewest, 3, "a panel labels %d values", fewest);
+    cr_assert(strstr(gp, "set xrange [-4.79766941:4.79766941]; set xtics 2\n"), "the demo's panel: -4 .. 4");
+    free(gp);
+    vt_rmtree(dir);
+}
+
 /* ---- item 5: the Jacobian chart ---- */
 
 /* Numerically zero = below sigma_max * n * eps of its own Jacobian (variant, seed):

@@ -55,7 +55,7 @@ static void hist_body(ck_gp *p, const ck_exper *e, const void *vctx)
             continue;
         }
         /* symmetric about 0, over every seed's bins, so a seed's shift shows */
-        ck_cmd(p, "set xrange [%.9g:%.9g]; set xtics %.6g", -c->xmax[i], c->xmax[i], ck_nice_step(2 * c->xmax[i]));
+        ck_cmd(p, "set xrange [%.9g:%.9g]; set xtics %.6g", -c->xmax[i], c->xmax[i], ck_tic_step(-c->xmax[i], c->xmax[i]));
         ck_cmd(p, "if (logy) { set yrange [%.6g:%.6g] } else { set yrange [0:%.6g] }", c->ymin[i] / 2, c->ymax[i] * 2,
                c->ymax[i] * 1.05);
         ck_reset(&b);

@@ -76,6 +76,24 @@ double ck_nice_step(double range)
     return (f <= 1 ? 1 : f <= 2 ? 2 : f <= 5 ? 5 : 10) * mag;
 }
 
+/* Multiples of step in [lo, hi], with a little slack for rounding at the ends. */
+static double tics_within(double lo, double hi, double step)
+{
+    return floor(hi / step + 1e-9) - ceil(lo / step - 1e-9) + 1;
+}
+
+double ck_tic_step(double lo, double hi)
+{
+    double step = ck_nice_step(hi - lo);
+    if (!(step > 0) || !isfinite(step) || tics_within(lo, hi, step) >= 3) return step;
+    /* ck_nice_step rounds up, to as few as 1.6 steps over the range, and the multiples
+     * of the step that land inside can then be 1 (the histograms' [-4.8, 4.8] got
+     * step 5: only 0). The next smaller round value (5 -> 2 -> 1) divides the step
+     * by at most 2.5, so at least 3.2 steps span the range: at least 3 tics. */
+    double mag = pow(10, floor(log10(step) + 1e-9)), m = round(step / mag);
+    return m >= 5 ? 2 * mag : m >= 2 ? mag : mag / 2;
+}
+
 /* ---- styles and page layout ---- */
 
 /* Okabe-Ito colours (colour-blind safe) and point types that differ in shape

@@ -198,6 +198,9 @@ int ck_partial_seeds(const ck_exper *e);
 size_t ck_pick(size_t j, size_t k, size_t n);
 /* A round tic step giving about four intervals over `range`. */
 double ck_nice_step(double range);
+/* A round tic step for the axis [lo, hi] that labels at least 3 of its values: ck_nice_step's,
+ * or the next smaller round one when fewer of its multiples lie in the range. */
+double ck_tic_step(double lo, double hi);
 
 /* ---- page layout (kit.c) ---- */
 
