@@ -1028,15 +1028,19 @@ Test(charts12_hist, linear_symmetric_every_seed)
     vt_rmtree(dir);
 }
 
-/* Labelled tics of every "set xrange [lo:hi]; set xtics STEP" in a script: the fewest
- * multiples of STEP within [lo, hi] (gnuplot labels those); *n counts the axes. */
-static int c12_fewest_tics(const char *gp, int *n)
+/* Labelled tics of every "set Arange [lo:hi]; set Atics STEP" in a script (A = axis,
+ * 'x' or 'y'): the fewest multiples of STEP within [lo, hi] (gnuplot labels those);
+ * *n counts the axes. */
+static int c12_fewest_tics(const char *gp, char axis, int *n)
 {
     int fewest = 1 << 30;
+    const char *range = axis == 'x' ? "set xrange [" : "set yrange [";
     *n = 0;
     double lo, hi, step;
-    for (const char *at = strstr(gp, "set xrange ["); at; at = strstr(at + 1, "set xrange [")) {
-        if (sscanf(at, "set xrange [%lf:%lf]; set xtics %lf", &lo, &hi, &step) != 3) continue;
+    for (const char *at = strstr(gp, range); at; at = strstr(at + 1, range)) {
+        int got = axis == 'x' ? sscanf(at, "set xrange [%lf:%lf]; set xtics %lf", &lo, &hi, &step)
+                              : sscanf(at, "set yrange [%lf:%lf]; set ytics %lf", &lo, &hi, &step);
+        if (got != 3) continue;
         int tics = (int)(floor(hi / step + 1e-9) - ceil(lo / step - 1e-9) + 1);
         if (tics < fewest) fewest = tics;
         ++*n;
@@ -1068,11 +1072,41 @@ Test(charts12_hist, every_panel_labels_three_values)
     c12_save(res, "histograms.csv", &h);
     c12_draw(res, plots);
     char *gp = c12_read(plots, "hist_pre.gp");
-    int axes, fewest = c12_fewest_tics(gp, &axes);
+    int axes, fewest = c12_fewest_tics(gp, 'x', &axes);
     cr_assert_eq(axes, 12, "6 panels, PNG and SVG: %d", axes);
     cr_assert_geq(fewest, 3, "a panel labels %d values", fewest);
     cr_assert(strstr(gp, "set xrange [-4.79766941:4.79766941]; set xtics 2\n"), "the demo's panel: -4 .. 4");
     free(gp);
+    vt_rmtree(dir);
+}
+
+/* The by-layer charts of a 10-layer network labelled only layers 5 and 10 (`set xtics
+ * 5` over [1:10]), and a linear axis from -0.045 to 0.945 only 0 and 0.5 (a new user's
+ * demo act_mean.png): each of their axes now labels at least 3 values. */
+Test(charts12_new, every_by_layer_axis_labels_three_values)
+{
+    char dir[64], res[128], plots[128];
+    c12_dirs(dir, res, plots);
+    c12_config(res, "{\"network.activation\": [\"relu\"]}", 10, 0);
+    vt_write_file(res, "runs.csv", RUNS_HEAD ",status,network.activation\n0,relu,he_normal,0,10,16,1,1,stable,stable,0,ok,relu\n");
+    c12_buf l = { 0 };
+    c12_add(&l, "variant,activation,init,seed,layer,pre_var,pre_mean,post_mean,network.activation\n");
+    for (int layer = 1; layer <= 10; layer++) /* means: pre -0.01 .. -0.1, post 0 .. 0.9 */
+        c12_add(&l, "0,relu,he_normal,0,%d,1,%g,%g,relu\n", layer, -0.01 * layer, 0.1 * (layer - 1));
+    c12_save(res, "layers.csv", &l);
+    c12_draw(res, plots);
+    static const char *const stems[2] = { "act_var_pre.gp", "act_mean.gp" };
+    for (int k = 0; k < 2; k++) {
+        char *gp = c12_read(plots, stems[k]);
+        int axes, fewest = c12_fewest_tics(gp, 'x', &axes);
+        cr_assert(axes > 0 && fewest >= 3, "%s: a layer axis labels %d values", stems[k], fewest);
+        cr_assert(strstr(gp, "set xrange [1:10]; set xtics 2\n"), "%s: layers 2, 4, .. 10", stems[k]);
+        if (k == 1) {
+            fewest = c12_fewest_tics(gp, 'y', &axes);
+            cr_assert(axes == 4 && fewest >= 3, "act_mean: a mean axis labels %d values", fewest);
+        }
+        free(gp);
+    }
     vt_rmtree(dir);
 }
 

@@ -94,7 +94,7 @@ static void y_range(ck_gp *p, const ck_chart *ch, double lo, double hi)
         }
     } else {
         double m = hi > lo ? 0.05 * (hi - lo) : fmax(0.5 * fabs(hi), 0.05);
-        ck_cmd(p, "set yrange [%.6g:%.6g]; set ytics %.6g", lo - m, hi + m, ck_nice_step(hi - lo + 2 * m));
+        ck_cmd(p, "set yrange [%.6g:%.6g]; set ytics %.6g", lo - m, hi + m, ck_tic_step(lo - m, hi + m));
     }
 }
 
@@ -123,7 +123,7 @@ static void line_panel(ck_gp *p, const ck_exper *e, const line_ctx *c, ck_box bo
     const char *axes = ch->axis == CK_AXIS_LOG ? "set logscale y; set format y '10^{%L}'; set mytics 10"
                                                : "set format y '%g'";
     ck_panel_head(p, box, title, axes, "layer {/:Italic l}", ylab ? (q ? ch->ylabel2 : ch->ylabel) : NULL);
-    if (e->nlayer > 1) ck_cmd(p, "set xrange [1:%d]; set xtics %.0f", e->nlayer, fmax(1, ck_nice_step((double)e->nlayer - 1)));
+    if (e->nlayer > 1) ck_cmd(p, "set xrange [1:%d]; set xtics %.0f", e->nlayer, fmax(1, ck_tic_step(1, e->nlayer)));
     else ck_cmd(p, "set xrange [0.5:1.5]; set xtics 1");
     if (c->panel_points[q * e->nact + a] == 0) {
         ck_empty_panel(p, ch->axis == CK_AXIS_LOG ? "set yrange [0.1:10]" : "set yrange [-1:1]",

@@ -52,7 +52,7 @@ static void spp_body(ck_gp *p, const ck_exper *e, const void *vctx)
             snprintf(title, sizeof title, "%s — %s", e->act[a], SPP_WHAT[q]);
             ck_panel_head(p, boxes[a * NQ + q], title, "set logscale y; set format y '10^{%L}'; set mytics 10",
                           "residual block", q == 0 ? "value" : NULL);
-            if (c->nblock > 1) ck_cmd(p, "set xrange [1:%d]; set xtics %.0f", c->nblock, fmax(1, ck_nice_step(c->nblock - 1.0)));
+            if (c->nblock > 1) ck_cmd(p, "set xrange [1:%d]; set xtics %.0f", c->nblock, fmax(1, ck_tic_step(1, c->nblock)));
             else ck_cmd(p, "set xrange [0.5:1.5]; set xtics 1");
             if (c->panel_points[q * e->nact + a] == 0) {
                 ck_empty_panel(p, "set yrange [0.1:10]", "no finite positive values to draw", "set autoscale y");
