@@ -436,11 +436,14 @@ static void heat_body(ck_gp *p, const ck_exper *e, const void *vctx)
             size_t pi = v * c->nl + k;
             char title[800];
             snprintf(title, sizeof title, "%s — h^%d", e->var[v].name, c->layers[k]);
-            /* the first panel carries the colour bar, placed in the strip below the panels */
+            /* The first panel carries the colour bar, in the strip below the panels, named
+             * on its left as the line charts' bar is (kit.c ck_colour_bar): a cblabel goes
+             * under the bar's value tics, off the page this low, and lifted it lay on the bar. */
             ck_panel_head(p, boxes[pi], title,
-                          pi ? "set format y '%g'; unset colorbox"
+                          pi ? "set format y '%g'; unset colorbox; unset label 2"
                              : "set format y '%g'; set colorbox horizontal user origin screen 0.3, screen 0.03 size "
-                               "screen 0.4, screen 0.015; set cbtics; set cblabel 'log10 density' offset 0,2.2",
+                               "screen 0.4, screen 0.015; set cbtics; "
+                               "set label 2 'log_{10} density' at screen 0.29, screen 0.0375 right",
                           "step", k == 0 ? "activation value" : NULL);
             if (!(c->yhi[pi] > c->ylo[pi])) {
                 ck_empty_panel(p, "set yrange [-1:1]", "no histogram to draw", "set autoscale y");
