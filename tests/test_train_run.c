@@ -659,3 +659,25 @@ Test(train_charts, the_colour_bar_name_is_beside_the_bar, .timeout = 60)
     free(gp);
     vt_rmtree(dir);
 }
+
+/* The panel titles wrote 'h^1' and 'Var[z^l]' with raw carets (noenhanced: they hold the
+ * config's names); they now write superscripts as the other charts' titles do, in
+ * Unicode ('Var[zˡ]' in draw.c): 'h¹', 'Var[∂L/∂zˡ]'. */
+Test(train_charts, panel_titles_write_superscripts, .timeout = 60)
+{
+    static const char *const stems[2] = { "train_var", "train_hist" };
+    static const char *const want[2][2] = { { "— Var[zˡ]'", "— Var[∂L/∂zˡ]'" }, { "— h¹'", "— h⁶'" } };
+    for (int k = 0; k < 2; k++) {
+        char dir[256];
+        char *gp = train_charts_of_three(dir, stems[k]);
+        int titles = 0;
+        for (const char *t = strstr(gp, "set title '"); t; t = strstr(t + 1, "set title '"), titles++) {
+            const char *end = strchr(t, '\n');
+            cr_assert(!memchr(t, '^', (size_t)(end - t)), "%s: %.*s", stems[k], (int)(end - t), t);
+        }
+        cr_assert_geq(titles, 4, "%s", stems[k]);
+        cr_assert(strstr(gp, want[k][0]) && strstr(gp, want[k][1]), "%s", stems[k]);
+        free(gp);
+        vt_rmtree(dir);
+    }
+}

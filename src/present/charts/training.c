@@ -318,10 +318,25 @@ typedef struct {
     double ylo[2], yhi[2], xhi;
 } var_ctx;
 
+/* The panel titles hold config text, so they are noenhanced (kit.h) and write a
+ * superscript as the other charts' titles do, in Unicode (draw.c: "Var[zˡ]"); the
+ * axis labels, varprop's own text, are enhanced ("z^{/:Italic l}"). */
+
+/* name and layer l in superscript digits: "h¹", "h¹²". */
+static void layer_sup(char *out, size_t len, const char *name, int l)
+{
+    static const char *const SUP[10] = { "⁰", "¹", "²", "³", "⁴", "⁵", "⁶", "⁷", "⁸", "⁹" };
+    char digits[16];
+    size_t n = (size_t)snprintf(out, len, "%s", name);
+    snprintf(digits, sizeof digits, "%d", l);
+    for (const char *d = digits; *d && n < len; d++)
+        n += (size_t)snprintf(out + n, len - n, "%s", *d >= '0' && *d <= '9' ? SUP[*d - '0'] : "");
+}
+
 static void var_body(ck_gp *p, const ck_exper *e, const void *vctx)
 {
     const var_ctx *c = vctx;
-    static const char *const what[2] = { "Var[z^l]", "Var[∂L/∂z^l]" };
+    static const char *const what[2] = { "Var[zˡ]", "Var[∂L/∂zˡ]" };
     ck_box boxes[MAX_PANELS];
     double kh = ck_key_height(1, 2);
     ck_grid_cols(c->nv * 2, c->nv <= 1 ? 2 : 4, kh + 0.01, 0.9, boxes);
@@ -434,8 +449,9 @@ static void heat_body(ck_gp *p, const ck_exper *e, const void *vctx)
     for (size_t v = 0; v < c->nv; v++)
         for (size_t k = 0; k < c->nl; k++) {
             size_t pi = v * c->nl + k;
-            char title[800];
-            snprintf(title, sizeof title, "%s — h^%d", e->var[v].name, c->layers[k]);
+            char title[800], h[64];
+            layer_sup(h, sizeof h, "h", c->layers[k]);
+            snprintf(title, sizeof title, "%s — %s", e->var[v].name, h);
             /* The first panel carries the colour bar, in the strip below the panels, named
              * on its left as the line charts' bar is (kit.c ck_colour_bar): a cblabel goes
              * under the bar's value tics, off the page this low, and lifted it lay on the bar. */
