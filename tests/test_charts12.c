@@ -832,6 +832,32 @@ Test(charts12_many, overview_labels_fit_their_bars)
     vt_rmtree(dir);
 }
 
+/* The by-layer charts of the user's 24-variant grid (8 panels: sigma_b x (z, h) in 4
+ * columns): a pair chart's titles broke in some panels and not in others, and a title
+ * set after a broken one kept its small font. Every chart's titles now break alike and
+ * stay clear of each other and of the page's edge. */
+Test(charts12_many, panel_titles_break_alike_and_stay_clear)
+{
+    char dir[64], res[128], plots[128], *o = NULL, *e = NULL;
+    c12_dirs(dir, res, plots);
+    rmdir(res);
+    vt_write_file(dir, "grid.json",
+                  "{\"name\":\"grid\",\"seeds\":1,\"network\":{\"depth\":2,\"width\":4,\"activation\":\"tanh\","
+                  "\"init\":{\"name\":\"mean_field\",\"sigma_w\":1,\"sigma_b\":0}},\"input\":{\"batch\":4},"
+                  "\"sweep\":{\"network.init.sigma_w\":[0.5,1,1.5,2,2.5,3],\"network.init.sigma_b\":[0,0.1,0.3,0.5]}}");
+    cr_assert_eq(vt_run(dir, &o, &e, "run %s/grid.json -o %s --plots %s --quiet --threads 1", dir, res, plots), 0, "%s", e);
+    free(o);
+    free(e);
+    static const char *const stems[] = { "act_var_pre.gp", "grad_var.gp", "act_mean.gp", "spp.gp", "dead_saturated.gp",
+                                         "corr.gp" };
+    for (size_t k = 0; k < sizeof stems / sizeof stems[0]; k++) {
+        char *gp = c12_read(plots, stems[k]);
+        vt_check_panel_titles(gp, stems[k]);
+        free(gp);
+    }
+    vt_rmtree(dir);
+}
+
 /* ---- item 2: the new by-layer charts ---- */
 
 /* 2 variants (tanh, relu; he_normal) x 2 seeds x 3 layers with every layers.csv statistic

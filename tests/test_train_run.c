@@ -681,3 +681,20 @@ Test(train_charts, panel_titles_write_superscripts, .timeout = 60)
         vt_rmtree(dir);
     }
 }
+
+/* Titles wrapped unevenly (a new user's train_var: the gradient panels' titles broke
+ * into two small lines, the activation panels' stayed one large line, and the next
+ * took the small font anyway) and ran into each other or off the page (train_hist's
+ * last column, 'tanh / orthogonal(gain=auto) — h⁶'). Now a chart's titles break
+ * alike, and every line stays on the page, clear of its neighbours. */
+Test(train_charts, panel_titles_break_alike_and_stay_clear, .timeout = 60)
+{
+    static const char *const stems[2] = { "train_var", "train_hist" };
+    for (int k = 0; k < 2; k++) {
+        char dir[256];
+        char *gp = train_charts_of_three(dir, stems[k]);
+        vt_check_panel_titles(gp, stems[k]);
+        free(gp);
+        vt_rmtree(dir);
+    }
+}

@@ -38,6 +38,9 @@ static void hist_body(ck_gp *p, const ck_exper *e, const void *vctx)
     double kh = ck_key_height(nkey, kc);
     ck_box boxes[MAX_PANELS];
     int cols = ck_grid(c->npanel, kh + 0.01, 0.9, boxes);
+    const char *tp[MAX_PANELS];
+    for (size_t i = 0; i < c->npanel; i++) tp[i] = e->var[c->panel_var[i]].name;
+    ck_titles_alike(p, tp, boxes, c->npanel);
     char t[700], q1[QLEN], q2[QLEN], q3[QLEN];
     /* The options, for `gnuplot -e 'seed_index=1; logy=1' <stem>.gp`. */
     ck_cmd(p, "if (!exists(\"seed_index\")) seed_index = 0  # which seed: 0 .. %zu, in the order of `seeds`", c->ns - 1);

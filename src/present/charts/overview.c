@@ -37,14 +37,6 @@ typedef struct {
 #define PLOT_PX (0.7 * 1200)
 #define ROTATE_DEG 45
 
-/* Characters of UTF-8 text s[0..n) (continuation bytes do not count). */
-static size_t label_chars(const char *s, size_t n)
-{
-    size_t c = 0;
-    for (size_t k = 0; k < n; k++) c += ((unsigned char)s[k] & 0xC0) != 0x80;
-    return c;
-}
-
 /* Tick label for variant i: its number in the summary table and the activation, then the legend label wrapped at
  * commas or an opening bracket into lines of about `width` characters (a
  * piece is cut hard only when much longer); width 0: all of it on one line, for
@@ -60,12 +52,12 @@ static size_t wrapped_label(const ck_exper *e, size_t i, size_t width, ck_sbuf *
         char one[sizeof head + sizeof e->var[i].label];
         snprintf(one, sizeof one, "#%d %s %s", e->var[i].id, e->var[i].act, s);
         if (b) ck_printf(b, "%s", vp_plot_quote(q, sizeof q, one));
-        *longest = label_chars(one, strlen(one));
+        *longest = ck_text_chars(one, strlen(one));
         return 1;
     }
     snprintf(head, sizeof head, "#%d %s", e->var[i].id, e->var[i].act); /* the summary table's # */
     if (b) ck_printf(b, "%s", vp_plot_quote(q, sizeof q, head));
-    *longest = label_chars(head, strlen(head));
+    *longest = ck_text_chars(head, strlen(head));
     while (*s) {
         size_t n = strlen(s), cut = n;
         if (n > width && n > 2) {
@@ -78,7 +70,7 @@ static size_t wrapped_label(const ck_exper *e, size_t i, size_t width, ck_sbuf *
         }
         snprintf(piece, sizeof piece, "%.*s", (int)cut, s);
         if (b) ck_printf(b, ".\"\\n\".%s", vp_plot_quote(q, sizeof q, piece));
-        size_t c = label_chars(s, cut);
+        size_t c = ck_text_chars(s, cut);
         if (c > *longest) *longest = c;
         lines++;
         s += cut;
