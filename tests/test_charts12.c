@@ -783,28 +783,38 @@ static void c12_tics_fit(const c12_tics *t, int n)
     cr_assert_leq((t->longest * 6.5 + 13) * s, t->bottom * 800 - 30, "the longest label ends on the page");
 }
 
+/* The sweep of a user's tanh grid, 6 sigma_w x 4 sigma_b (24 variants), and a 3 x 2
+ * one: the sigma_w values, then the sigma_b key and values (JSON). */
+#define GRID24 "[0.5,1,1.5,2,2.5,3],\"network.init.sigma_b\":[0,0.1,0.3,0.5]"
+#define GRID6 "[0.5,1,1.5],\"network.init.sigma_b\":[0,0.3]"
+
+/* That grid's `varprop run` on a tiny network (depth 2, width 4, one seed) into res
+ * (which must not exist) with its charts in plots. */
+static void c12_run_grid(const char *dir, const char *res, const char *plots, const char *sweep)
+{
+    char cfg[1024], *o = NULL, *e = NULL;
+    snprintf(cfg, sizeof cfg,
+             "{\"name\":\"grid\",\"seeds\":1,\"network\":{\"depth\":2,\"width\":4,\"activation\":\"tanh\","
+             "\"init\":{\"name\":\"mean_field\",\"sigma_w\":1,\"sigma_b\":0}},\"input\":{\"batch\":4},"
+             "\"sweep\":{\"network.init.sigma_w\":%s}}", sweep);
+    vt_write_file(dir, "grid.json", cfg);
+    cr_assert_eq(vt_run(dir, &o, &e, "run %s/grid.json -o %s --plots %s --quiet --threads 1", dir, res, plots), 0, "%s", e);
+    free(o);
+    free(e);
+}
+
 /* A user's 24-variant tanh sigma_w x sigma_b grid: the labels, wrapped at 8 characters
  * (52 px) under 35 px bars, were printed over each other; now they are rotated, one
  * line each. Six variants keep their wrapped lines under the bars, and labels too long
  * for the page give way to the variant numbers. */
 Test(charts12_many, overview_labels_fit_their_bars)
 {
-    char dir[64], res[128], plots[128], *o = NULL, *e = NULL;
+    char dir[64], res[128], plots[128];
     c12_dirs(dir, res, plots);
     rmdir(res);
-    static const char *const sweeps[2] = { "[0.5,1,1.5,2,2.5,3],\"network.init.sigma_b\":[0,0.1,0.3,0.5]",
-                                           "[0.5,1,1.5],\"network.init.sigma_b\":[0,0.3]" };
+    static const char *const sweeps[2] = { GRID24, GRID6 };
     for (int k = 0; k < 2; k++) {
-        char cfg[1024];
-        snprintf(cfg, sizeof cfg,
-                 "{\"name\":\"grid\",\"seeds\":1,\"theory\":false,\"network\":{\"depth\":2,\"width\":4,\"activation\":"
-                 "\"tanh\",\"init\":{\"name\":\"mean_field\",\"sigma_w\":1,\"sigma_b\":0}},\"input\":{\"batch\":4},"
-                 "\"sweep\":{\"network.init.sigma_w\":%s}}", sweeps[k]);
-        vt_write_file(dir, "grid.json", cfg);
-        cr_assert_eq(vt_run(dir, &o, &e, "run %s/grid.json -o %s --plots %s --quiet --threads 1", dir, res, plots), 0,
-                     "%s", e);
-        free(o);
-        free(e);
+        c12_run_grid(dir, res, plots, sweeps[k]);
         c12_tics t = c12_overview_tics(plots);
         c12_tics_fit(&t, k ? 6 : 24);
         if (k) cr_assert(t.rotate == 0 && t.lines > 1, "a few variants: wrapped lines under the bars, as before");
@@ -838,16 +848,10 @@ Test(charts12_many, overview_labels_fit_their_bars)
  * stay clear of each other and of the page's edge. */
 Test(charts12_many, panel_titles_break_alike_and_stay_clear)
 {
-    char dir[64], res[128], plots[128], *o = NULL, *e = NULL;
+    char dir[64], res[128], plots[128];
     c12_dirs(dir, res, plots);
     rmdir(res);
-    vt_write_file(dir, "grid.json",
-                  "{\"name\":\"grid\",\"seeds\":1,\"network\":{\"depth\":2,\"width\":4,\"activation\":\"tanh\","
-                  "\"init\":{\"name\":\"mean_field\",\"sigma_w\":1,\"sigma_b\":0}},\"input\":{\"batch\":4},"
-                  "\"sweep\":{\"network.init.sigma_w\":[0.5,1,1.5,2,2.5,3],\"network.init.sigma_b\":[0,0.1,0.3,0.5]}}");
-    cr_assert_eq(vt_run(dir, &o, &e, "run %s/grid.json -o %s --plots %s --quiet --threads 1", dir, res, plots), 0, "%s", e);
-    free(o);
-    free(e);
+    c12_run_grid(dir, res, plots, GRID24);
     static const char *const stems[] = { "act_var_pre.gp", "grad_var.gp", "act_mean.gp", "spp.gp", "dead_saturated.gp",
                                          "corr.gp" };
     for (size_t k = 0; k < sizeof stems / sizeof stems[0]; k++) {
