@@ -230,3 +230,45 @@ int vt_run_env(const char *dir, const char *env, char **out, char **err, const c
     va_end(ap);
     return code;
 }
+
+void vt_check_panel_titles(const char *gp, const char *what)
+{
+    const char *end = strstr(gp, "set terminal svg"), *margin = NULL;
+    int titles = 0, broken = 0;
+    for (const char *t = strstr(gp, "set title '"); t && (!end || t < end); t = strstr(t + 1, "set title '")) {
+        for (const char *m = strstr(margin ? margin + 1 : gp, "set lmargin at screen "); m && m < t;
+             m = strstr(m + 1, "set lmargin at screen "))
+            margin = m;
+        double l, r;
+        cr_assert(margin && sscanf(margin, "set lmargin at screen %lf; set rmargin at screen %lf", &l, &r) == 2,
+                  "%s: no margins before %.60s", what, t);
+        const char *eol = strchr(t, '\n'), *at = t + strlen("set title ");
+        int lines = 0;
+        size_t widest = 0;
+        while (*at == '\'') { /* 'line' ["\n". 'line'] */
+            size_t chars = 0;
+            for (at++; *at && !(at[0] == '\'' && at[1] != '\''); at++) {
+                if (at[0] == '\'') at++;
+                chars += ((unsigned char)*at & 0xC0) != 0x80;
+            }
+            at++;
+            lines++;
+            if (chars > widest) widest = chars;
+            if (strncmp(at, ".\"\\n\".", 6) != 0) break;
+            at += 6;
+        }
+        int small = strstr(at, "font ',9'") && strstr(at, "font ',9'") < eol;
+        cr_assert(lines == 1 || small, "%s: a broken title in the smaller font: %.*s", what, (int)(eol - t), t);
+        cr_assert(lines == 2 || (strstr(at, "font ''") && strstr(at, "font ''") < eol),
+                  "%s: a title on one line at the default font (a title set with no font keeps a broken one's): %.*s",
+                  what, (int)(eol - t), t);
+        double half = (double)widest * (small ? 6.3 : 7.7) / 2, centre = (l + r) / 2 * 1200;
+        cr_assert(centre - half >= 0 && centre + half <= 1200, "%s: off the page: %.*s", what, (int)(eol - t), t);
+        cr_assert_leq(half, (r - l) / 2 * 1200 + 0.0475 * 1200, "%s: into the next panel's title: %.*s", what,
+                      (int)(eol - t), t);
+        titles++;
+        broken += lines == 2;
+    }
+    cr_assert_gt(titles, 0, "%s: no panel titles", what);
+    cr_assert(broken == 0 || broken == titles, "%s: %d of %d titles broken", what, broken, titles);
+}

@@ -86,4 +86,12 @@ int vt_run_env(const char *dir, const char *env, char **out, char **err, const c
 int vt_vrun(const char *dir, const char *env, char **out, char **err, const char *fmt, va_list ap)
     __attribute__((format(printf, 5, 0)));
 
+/* The panel titles of a chart script (<stem>.gp, its PNG half) read evenly and stay
+ * clear: every title ck_panel_head set is on one line at the default font, or every
+ * one broken into two in the smaller font (neighbours alike), and each line, at
+ * 7.7 px a character at 11 pt (6.3 px at 9 pt) centred on its panel, stays on the
+ * 1200 px page and within half the gap to the next panel. `what` names the chart in
+ * the failure messages. */
+void vt_check_panel_titles(const char *gp, const char *what);
+
 #endif

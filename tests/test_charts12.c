@@ -714,6 +714,154 @@ Test(charts12_many, overview_numbers_and_overflow_bars)
     vt_rmtree(dir);
 }
 
+/* The tick labels under the overview's lower panel, measured as gnuplot sets them at
+ * font ',9' on the 1200 x 800 PNG: about 6.5 px a character, 13 px a line, the panels
+ * 840 px wide. */
+typedef struct {
+    int n;              /* labels */
+    size_t longest;     /* characters of the longest line */
+    int lines;          /* lines of the tallest label */
+    int rotate;         /* degrees, 0 = horizontal */
+    double bottom;      /* the panel's bottom margin, screen fraction */
+} c12_tics;
+
+static c12_tics c12_overview_tics(const char *plots)
+{
+    char *gp = c12_read(plots, "overview.gp"), *png = c12_png_part(gp);
+    c12_tics t = { 0 };
+    const char *at = strstr(png, "set xtics ('"), *bm = NULL;
+    cr_assert_not_null(at, "labelled bars");
+    for (const char *m = strstr(png, "set bmargin at screen "); m && m < at; m = strstr(m + 1, "set bmargin at screen "))
+        bm = m;
+    cr_assert(bm && sscanf(bm, "set bmargin at screen %lf", &t.bottom) == 1);
+    at += strlen("set xtics (");
+    int lines = 1;
+    size_t line = 0;
+    while (*at == '\'') { /* 'piece' ["\n". 'piece' ...] position, */
+        for (at++; *at && !(at[0] == '\'' && at[1] != '\''); at++) {
+            if (at[0] == '\'') at++; /* a doubled quote is one character */
+            line += ((unsigned char)*at & 0xC0) != 0x80;
+        }
+        cr_assert(*at == '\'', "unterminated label");
+        at++;
+        if (line > t.longest) t.longest = line;
+        line = 0;
+        if (strncmp(at, ".\"\\n\".", 6) == 0) {
+            at += 6;
+            lines++;
+            continue;
+        }
+        if (lines > t.lines) t.lines = lines;
+        lines = 1;
+        t.n++;
+        at = strpbrk(at, ",)");
+        cr_assert_not_null(at);
+        if (*at++ == ')') break;
+        while (*at == ' ') at++;
+    }
+    const char *rot = strstr(at, "rotate by ");
+    if (rot && rot < strchr(at, '\n')) t.rotate = atoi(rot + strlen("rotate by "));
+    free(png);
+    free(gp);
+    return t;
+}
+
+/* The labels of n bars neither overlap nor leave the canvas: horizontal, each line is
+ * no wider than its bar's slot; rotated, neighbours are a line height apart across the
+ * text, and the longest fits between the axis and the page's bottom. */
+static void c12_tics_fit(const c12_tics *t, int n)
+{
+    double slot = 840.0 / n;
+    cr_assert_eq(t->n, n, "a label per bar");
+    if (t->rotate == 0) {
+        cr_assert_leq(t->longest * 6.5, slot, "%zu characters in a %.0f px slot", t->longest, slot);
+        return;
+    }
+    double s = fabs(sin(t->rotate * M_PI / 180));
+    cr_assert_eq(t->lines, 1, "a rotated label is one line");
+    cr_assert_geq(slot * s, 13, "rotated neighbours %.1f px apart", slot * s);
+    cr_assert_leq((t->longest * 6.5 + 13) * s, t->bottom * 800 - 30, "the longest label ends on the page");
+}
+
+/* The sweep of a user's tanh grid, 6 sigma_w x 4 sigma_b (24 variants), and a 3 x 2
+ * one: the sigma_w values, then the sigma_b key and values (JSON). */
+#define GRID24 "[0.5,1,1.5,2,2.5,3],\"network.init.sigma_b\":[0,0.1,0.3,0.5]"
+#define GRID6 "[0.5,1,1.5],\"network.init.sigma_b\":[0,0.3]"
+
+/* That grid's `varprop run` on a tiny network (depth 2, width 4, one seed) into res
+ * (which must not exist) with its charts in plots. */
+static void c12_run_grid(const char *dir, const char *res, const char *plots, const char *sweep)
+{
+    char cfg[1024], *o = NULL, *e = NULL;
+    snprintf(cfg, sizeof cfg,
+             "{\"name\":\"grid\",\"seeds\":1,\"network\":{\"depth\":2,\"width\":4,\"activation\":\"tanh\","
+             "\"init\":{\"name\":\"mean_field\",\"sigma_w\":1,\"sigma_b\":0}},\"input\":{\"batch\":4},"
+             "\"sweep\":{\"network.init.sigma_w\":%s}}", sweep);
+    vt_write_file(dir, "grid.json", cfg);
+    cr_assert_eq(vt_run(dir, &o, &e, "run %s/grid.json -o %s --plots %s --quiet --threads 1", dir, res, plots), 0, "%s", e);
+    free(o);
+    free(e);
+}
+
+/* A user's 24-variant tanh sigma_w x sigma_b grid: the labels, wrapped at 8 characters
+ * (52 px) under 35 px bars, were printed over each other; now they are rotated, one
+ * line each. Six variants keep their wrapped lines under the bars, and labels too long
+ * for the page give way to the variant numbers. */
+Test(charts12_many, overview_labels_fit_their_bars)
+{
+    char dir[64], res[128], plots[128];
+    c12_dirs(dir, res, plots);
+    rmdir(res);
+    static const char *const sweeps[2] = { GRID24, GRID6 };
+    for (int k = 0; k < 2; k++) {
+        c12_run_grid(dir, res, plots, sweeps[k]);
+        c12_tics t = c12_overview_tics(plots);
+        c12_tics_fit(&t, k ? 6 : 24);
+        if (k) cr_assert(t.rotate == 0 && t.lines > 1, "a few variants: wrapped lines under the bars, as before");
+        else cr_assert_neq(t.rotate, 0, "24 variants: rotated");
+        vt_rmtree(res);
+        vt_rmtree(plots);
+    }
+    /* 20 labels of 66 characters: rotated they would reach 310 px down, over a third of the page */
+    char inits[20][80], vals[20][8];
+    const char *ip[20], *vp[20];
+    for (int v = 0; v < 20; v++) {
+        snprintf(inits[v], sizeof inits[v], "an_initializer_with_a_rather_long_name_number_%02d(gain=1.5)", v);
+        snprintf(vals[v], sizeof vals[v], "%d", v);
+        ip[v] = inits[v];
+        vp[v] = vals[v];
+    }
+    cr_assert_eq(mkdir(res, 0755), 0);
+    c12_one_key(res, "{\"network.init.gain\": [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19]}",
+                "network.init.gain", 20, "tanh", ip, vp);
+    c12_draw(res, plots);
+    char *gp = c12_read(plots, "overview.gp");
+    cr_assert(strstr(gp, "set xtics ('0' 1, '2' 3, '4' 5"), "variant numbers");
+    cr_assert(strstr(gp, "set xlabel 'variant # (the first column of the summary table in report.md)'"));
+    free(gp);
+    vt_rmtree(dir);
+}
+
+/* The by-layer charts of the user's 24-variant grid (8 panels: sigma_b x (z, h) in 4
+ * columns): a pair chart's titles broke in some panels and not in others, and a title
+ * set after a broken one kept its small font. Every chart's titles now break alike and
+ * stay clear of each other and of the page's edge. */
+Test(charts12_many, panel_titles_break_alike_and_stay_clear)
+{
+    char dir[64], res[128], plots[128];
+    c12_dirs(dir, res, plots);
+    rmdir(res);
+    c12_run_grid(dir, res, plots, GRID24);
+    static const char *const stems[] = { "act_var_pre.gp", "grad_var.gp", "act_mean.gp", "spp.gp", "dead_saturated.gp",
+                                         "corr.gp" };
+    for (size_t k = 0; k < sizeof stems / sizeof stems[0]; k++) {
+        char *gp = c12_read(plots, stems[k]);
+        vt_check_panel_titles(gp, stems[k]);
+        free(gp);
+    }
+    vt_rmtree(dir);
+}
+
 /* ---- item 2: the new by-layer charts ---- */
 
 /* 2 variants (tanh, relu; he_normal) x 2 seeds x 3 layers with every layers.csv statistic
@@ -907,6 +1055,88 @@ Test(charts12_hist, linear_symmetric_every_seed)
     free(md);
     /* seed 7 on a log axis, by hand */
     c12_redraw(plots, "-e 'seed_index=1; logy=1'", "hist_pre");
+    vt_rmtree(dir);
+}
+
+/* Labelled tics of every "set Arange [lo:hi]; set Atics STEP" in a script (A = axis,
+ * 'x' or 'y'): the fewest multiples of STEP within [lo, hi] (gnuplot labels those);
+ * *n counts the axes. */
+static int c12_fewest_tics(const char *gp, char axis, int *n)
+{
+    int fewest = 1 << 30;
+    const char *range = axis == 'x' ? "set xrange [" : "set yrange [";
+    *n = 0;
+    double lo, hi, step;
+    for (const char *at = strstr(gp, range); at; at = strstr(at + 1, range)) {
+        int got = axis == 'x' ? sscanf(at, "set xrange [%lf:%lf]; set xtics %lf", &lo, &hi, &step)
+                              : sscanf(at, "set yrange [%lf:%lf]; set ytics %lf", &lo, &hi, &step);
+        if (got != 3) continue;
+        int tics = (int)(floor(hi / step + 1e-9) - ceil(lo / step - 1e-9) + 1);
+        if (tics < fewest) fewest = tics;
+        ++*n;
+    }
+    return fewest;
+}
+
+/* A user's demo histograms (z^l of ReLU with xavier_uniform, bins out to |4.8|) had
+ * `set xrange [-4.80:4.80]; set xtics 5`: one tic, 0. Every panel's symmetric axis now
+ * labels at least 3 values, for half-widths either side of a round step. */
+Test(charts12_hist, every_panel_labels_three_values)
+{
+    char dir[64], res[128], plots[128];
+    c12_dirs(dir, res, plots);
+    static const double half[6] = { 4.79766941, 0.999863923, 26.262228, 4.16817522, 7.01448917, 0.0042 };
+    c12_config(res, "{\"network.init.gain\": [0, 1, 2, 3, 4, 5]}", 1, 0);
+    c12_buf r = { 0 }, l = { 0 }, h = { 0 };
+    c12_add(&r, RUNS_HEAD ",status,network.init.gain\n");
+    c12_add(&l, "variant,activation,init,seed,layer,pre_var,network.init.gain\n");
+    c12_add(&h, "variant,seed,layer,quantity,bin_lo,bin_hi,density\n");
+    for (int v = 0; v < 6; v++) {
+        c12_add(&r, "%d,relu,he_normal(gain=%d),0,1,16,1,1,stable,stable,0,ok,%d\n", v, v, v);
+        c12_add(&l, "%d,relu,he_normal(gain=%d),0,1,1,%d\n", v, v, v);
+        for (int b = 0; b < 4; b++) /* 4 bins over [-half, half] */
+            c12_add(&h, "%d,0,1,pre,%.17g,%.17g,0.1\n", v, -half[v] + b * half[v] / 2, -half[v] + (b + 1) * half[v] / 2);
+    }
+    c12_save(res, "runs.csv", &r);
+    c12_save(res, "layers.csv", &l);
+    c12_save(res, "histograms.csv", &h);
+    c12_draw(res, plots);
+    char *gp = c12_read(plots, "hist_pre.gp");
+    int axes, fewest = c12_fewest_tics(gp, 'x', &axes);
+    cr_assert_eq(axes, 12, "6 panels, PNG and SVG: %d", axes);
+    cr_assert_geq(fewest, 3, "a panel labels %d values", fewest);
+    cr_assert(strstr(gp, "set xrange [-4.79766941:4.79766941]; set xtics 2\n"), "the demo's panel: -4 .. 4");
+    free(gp);
+    vt_rmtree(dir);
+}
+
+/* The by-layer charts of a 10-layer network labelled only layers 5 and 10 (`set xtics
+ * 5` over [1:10]), and a linear axis from -0.045 to 0.945 only 0 and 0.5 (a new user's
+ * demo act_mean.png): each of their axes now labels at least 3 values. */
+Test(charts12_new, every_by_layer_axis_labels_three_values)
+{
+    char dir[64], res[128], plots[128];
+    c12_dirs(dir, res, plots);
+    c12_config(res, "{\"network.activation\": [\"relu\"]}", 10, 0);
+    vt_write_file(res, "runs.csv", RUNS_HEAD ",status,network.activation\n0,relu,he_normal,0,10,16,1,1,stable,stable,0,ok,relu\n");
+    c12_buf l = { 0 };
+    c12_add(&l, "variant,activation,init,seed,layer,pre_var,pre_mean,post_mean,network.activation\n");
+    for (int layer = 1; layer <= 10; layer++) /* means: pre -0.01 .. -0.1, post 0 .. 0.9 */
+        c12_add(&l, "0,relu,he_normal,0,%d,1,%g,%g,relu\n", layer, -0.01 * layer, 0.1 * (layer - 1));
+    c12_save(res, "layers.csv", &l);
+    c12_draw(res, plots);
+    static const char *const stems[2] = { "act_var_pre.gp", "act_mean.gp" };
+    for (int k = 0; k < 2; k++) {
+        char *gp = c12_read(plots, stems[k]);
+        int axes, fewest = c12_fewest_tics(gp, 'x', &axes);
+        cr_assert(axes > 0 && fewest >= 3, "%s: a layer axis labels %d values", stems[k], fewest);
+        cr_assert(strstr(gp, "set xrange [1:10]; set xtics 2\n"), "%s: layers 2, 4, .. 10", stems[k]);
+        if (k == 1) {
+            fewest = c12_fewest_tics(gp, 'y', &axes);
+            cr_assert(axes == 4 && fewest >= 3, "act_mean: a mean axis labels %d values", fewest);
+        }
+        free(gp);
+    }
     vt_rmtree(dir);
 }
 

@@ -645,3 +645,85 @@ Test(train_charts, report_training_table_names_swept_keys_and_skips_diverged_see
     free(md);
     vt_rmtree(dir);
 }
+
+/* A 6-layer tanh study of 3 initializers, one seed, one epoch (a few tenths of a
+ * second): its train_var and train_hist charts (train_hist's 3 rows of 4 panels) are
+ * drawn into DIR/plots; returns train_hist.gp or train_var.gp, as `stem` asks. */
+static char *train_charts_of_three(char dir[256], const char *stem)
+{
+    char p[400], *errs = NULL;
+    vt_mktmp(dir, 256, "/tmp/varprop-train-");
+    vt_write_file(dir, "c.json",
+                  "{\"name\": \"t3\", \"seeds\": 1, \"network\": {\"depth\": 6, \"width\": 16, \"activation\": \"tanh\"}, "
+                  "\"input\": {\"batch\": 16}, \"train\": {\"dataset\": {\"name\": \"synthetic\", \"dim\": 16, "
+                  "\"classes\": 4, \"n_train\": 400, \"n_test\": 100, \"separation\": 6}, \"epochs\": 1, \"batch\": 50, "
+                  "\"optimizer\": {\"name\": \"sgd\", \"lr\": 0.05}, \"track_every\": 2, \"hist_bins\": 10}, "
+                  "\"sweep\": {\"network.init\": [\"xavier_normal\", {\"name\": \"normal\", \"std\": 0.01}, "
+                  "{\"name\": \"orthogonal\", \"gain\": \"auto\"}]}}");
+    int rc = vt_run(dir, NULL, &errs, "run %s/c.json -o %s/out --plots %s/plots --quiet --threads 1", dir, dir, dir);
+    cr_assert_eq(rc, 0, "exit %d: %s", rc, errs);
+    free(errs);
+    snprintf(p, sizeof p, "%s/plots/%s.gp", dir, stem);
+    return vt_slurp_must(p, NULL);
+}
+
+/* train_hist's colour bar is named beside it, as the line charts' bar is: its label
+ * was a cblabel lifted by 'offset 0,2.2' onto the bar itself (a new user's find). The
+ * name ends left of the bar, at the bar's height. */
+Test(train_charts, the_colour_bar_name_is_beside_the_bar, .timeout = 60)
+{
+    char dir[256];
+    char *gp = train_charts_of_three(dir, "train_hist");
+    const char *box = strstr(gp, "set colorbox horizontal user origin screen ");
+    cr_assert_not_null(box);
+    double x, y, w, h, lx, ly;
+    cr_assert_eq(sscanf(box, "set colorbox horizontal user origin screen %lf, screen %lf size screen %lf, screen %lf",
+                        &x, &y, &w, &h), 4);
+    cr_assert_null(strstr(gp, "set cblabel"), "no label under (or over) the bar");
+    const char *name = strstr(box, "'log_{10} density' at screen ");
+    cr_assert_not_null(name, "the bar is named");
+    cr_assert_eq(sscanf(name, "'log_{10} density' at screen %lf, screen %lf right", &lx, &ly), 2, "%.80s", name);
+    cr_assert(lx < x && ly >= y && ly <= y + h, "the name ends at %g, %g; the bar spans x %g.., y %g..%g", lx, ly, x, y,
+              y + h);
+    free(gp);
+    vt_rmtree(dir);
+}
+
+/* The panel titles wrote 'h^1' and 'Var[z^l]' with raw carets (noenhanced: they hold the
+ * config's names); they now write superscripts as the other charts' titles do, in
+ * Unicode ('Var[zˡ]' in draw.c): 'h¹', 'Var[∂L/∂zˡ]'. */
+Test(train_charts, panel_titles_write_superscripts, .timeout = 60)
+{
+    static const char *const stems[2] = { "train_var", "train_hist" };
+    static const char *const want[2][2] = { { "— Var[zˡ]'", "— Var[∂L/∂zˡ]'" }, { "— h¹'", "— h⁶'" } };
+    for (int k = 0; k < 2; k++) {
+        char dir[256];
+        char *gp = train_charts_of_three(dir, stems[k]);
+        int titles = 0;
+        for (const char *t = strstr(gp, "set title '"); t; t = strstr(t + 1, "set title '"), titles++) {
+            const char *end = strchr(t, '\n');
+            cr_assert(!memchr(t, '^', (size_t)(end - t)), "%s: %.*s", stems[k], (int)(end - t), t);
+        }
+        cr_assert_geq(titles, 4, "%s", stems[k]);
+        cr_assert(strstr(gp, want[k][0]) && strstr(gp, want[k][1]), "%s", stems[k]);
+        free(gp);
+        vt_rmtree(dir);
+    }
+}
+
+/* Titles wrapped unevenly (a new user's train_var: the gradient panels' titles broke
+ * into two small lines, the activation panels' stayed one large line, and the next
+ * took the small font anyway) and ran into each other or off the page (train_hist's
+ * last column, 'tanh / orthogonal(gain=auto) — h⁶'). Now a chart's titles break
+ * alike, and every line stays on the page, clear of its neighbours. */
+Test(train_charts, panel_titles_break_alike_and_stay_clear, .timeout = 60)
+{
+    static const char *const stems[2] = { "train_var", "train_hist" };
+    for (int k = 0; k < 2; k++) {
+        char dir[256];
+        char *gp = train_charts_of_three(dir, stems[k]);
+        vt_check_panel_titles(gp, stems[k]);
+        free(gp);
+        vt_rmtree(dir);
+    }
+}

@@ -38,6 +38,9 @@ static void hist_body(ck_gp *p, const ck_exper *e, const void *vctx)
     double kh = ck_key_height(nkey, kc);
     ck_box boxes[MAX_PANELS];
     int cols = ck_grid(c->npanel, kh + 0.01, 0.9, boxes);
+    const char *tp[MAX_PANELS];
+    for (size_t i = 0; i < c->npanel; i++) tp[i] = e->var[c->panel_var[i]].name;
+    ck_titles_alike(p, tp, boxes, c->npanel);
     char t[700], q1[QLEN], q2[QLEN], q3[QLEN];
     /* The options, for `gnuplot -e 'seed_index=1; logy=1' <stem>.gp`. */
     ck_cmd(p, "if (!exists(\"seed_index\")) seed_index = 0  # which seed: 0 .. %zu, in the order of `seeds`", c->ns - 1);
@@ -55,7 +58,7 @@ static void hist_body(ck_gp *p, const ck_exper *e, const void *vctx)
             continue;
         }
         /* symmetric about 0, over every seed's bins, so a seed's shift shows */
-        ck_cmd(p, "set xrange [%.9g:%.9g]; set xtics %.6g", -c->xmax[i], c->xmax[i], ck_nice_step(2 * c->xmax[i]));
+        ck_cmd(p, "set xrange [%.9g:%.9g]; set xtics %.6g", -c->xmax[i], c->xmax[i], ck_tic_step(-c->xmax[i], c->xmax[i]));
         ck_cmd(p, "if (logy) { set yrange [%.6g:%.6g] } else { set yrange [0:%.6g] }", c->ymin[i] / 2, c->ymax[i] * 2,
                c->ymax[i] * 1.05);
         ck_reset(&b);

@@ -63,6 +63,13 @@ void ck_put_escaped(FILE *f, const char *s)
     }
 }
 
+size_t ck_text_chars(const char *s, size_t n)
+{
+    size_t c = 0;
+    for (size_t k = 0; k < n; k++) c += ((unsigned char)s[k] & 0xC0) != 0x80;
+    return c;
+}
+
 int ck_partial_seeds(const ck_exper *e) { return e->seeds_lo < e->nseeds; }
 
 size_t ck_pick(size_t j, size_t k, size_t n)
@@ -74,6 +81,24 @@ double ck_nice_step(double range)
 {
     double raw = range / 4, mag = pow(10, floor(log10(raw))), f = raw / mag;
     return (f <= 1 ? 1 : f <= 2 ? 2 : f <= 5 ? 5 : 10) * mag;
+}
+
+/* Multiples of step in [lo, hi], with a little slack for rounding at the ends. */
+static double tics_within(double lo, double hi, double step)
+{
+    return floor(hi / step + 1e-9) - ceil(lo / step - 1e-9) + 1;
+}
+
+double ck_tic_step(double lo, double hi)
+{
+    double step = ck_nice_step(hi - lo);
+    if (!(step > 0) || !isfinite(step) || tics_within(lo, hi, step) >= 3) return step;
+    /* ck_nice_step rounds up, to as few as 1.6 steps over the range, and the multiples
+     * of the step that land inside can then be 1 (the histograms' [-4.8, 4.8] got
+     * step 5: only 0). The next smaller round value (5 -> 2 -> 1) divides the step
+     * by at most 2.5, so at least 3.2 steps span the range: at least 3 tics. */
+    double mag = pow(10, floor(log10(step) + 1e-9)), m = round(step / mag);
+    return m >= 5 ? 2 * mag : m >= 2 ? mag : mag / 2;
 }
 
 /* ---- styles and page layout ---- */
@@ -220,17 +245,35 @@ void ck_page_title(ck_gp *p, const ck_exper *e, const char *what)
                 vp_plot_quote(q1, sizeof q1, t), vp_plot_quote(q2, sizeof q2, p->subtitle ? p->subtitle : e->subtitle));
 }
 
+/* Whether a panel title is wider than it may be: centred on its panel, reaching beyond
+ * each side at most 0.035 of the page (half the gap to the next panel), less at the
+ * page's edge (a last column's title ran off it), at about 7.7 px a character (Sans at
+ * 11 pt: 'tanh / orthogonal(gain=auto) — h¹', 33 characters, is 254 px wide). */
+static int title_too_wide(const char *title, ck_box b)
+{
+    double room = fmin(0.035, fmin(b.l, 1 - b.r) - 0.005);
+    return (double)ck_text_chars(title, strlen(title)) * 7.7 > (b.r - b.l + 2 * room) * 1200;
+}
+
+void ck_titles_alike(ck_gp *p, const char *const *titles, const ck_box *boxes, size_t n)
+{
+    p->titles_alike = -1;
+    for (size_t i = 0; i < n; i++)
+        if (title_too_wide(titles[i], boxes[i])) p->titles_alike = 1;
+}
+
 void ck_panel_head(ck_gp *p, ck_box b, const char *title, const char *axes, const char *xlabel,
                    const char *ylabel)
 {
     char q[QLEN], q2[QLEN], first[600];
     ck_margins(p, b);
-    /* A title wider than the panel (about 7 px a character) breaks once: after the
-     * activation's " / ", else at the ", " nearest its middle. */
-    size_t len = strlen(title), fit = (size_t)((b.r - b.l + 0.07) * 1200 / 7), cut = 0;
+    /* A title wider than the panel breaks once: after the activation's " / ", else at
+     * the ", " nearest its middle. */
+    int wide = p->titles_alike ? p->titles_alike > 0 : title_too_wide(title, b);
+    size_t len = strlen(title), cut = 0;
     const char *slash = strstr(title, " / ");
-    if (len > fit && slash) cut = (size_t)(slash - title) + 2;
-    for (size_t i = 1; len > fit && !slash && i + 1 < len; i++)
+    if (wide && slash) cut = (size_t)(slash - title) + 2;
+    for (size_t i = 1; wide && !slash && i + 1 < len; i++)
         if (title[i] == ',' && (!cut || (i + 1 > len / 2 ? i + 1 - len / 2 : len / 2 - i - 1) <
                                             (cut > len / 2 ? cut - len / 2 : len / 2 - cut)))
             cut = i + 1;
@@ -238,8 +281,8 @@ void ck_panel_head(ck_gp *p, ck_box b, const char *title, const char *axes, cons
         snprintf(first, sizeof first, "%.*s", (int)cut, title);
         ck_cmd(p, "set title %s.\"\\n\".%s noenhanced font ',9' offset 0, -0.4", vp_plot_quote(q, sizeof q, first),
                vp_plot_quote(q2, sizeof q2, title + cut + (title[cut] == ' ')));
-    } else {
-        ck_cmd(p, "set title %s noenhanced", vp_plot_quote(q, sizeof q, title));
+    } else { /* the default font and place: a title set with neither kept a broken one's */
+        ck_cmd(p, "set title %s noenhanced font '' offset 0, 0", vp_plot_quote(q, sizeof q, title));
     }
     ck_cmd(p, "unset key; %s", axes);
     ck_cmd(p, "set grid xtics ytics lt 1 lc rgb '#e0e0e0' lw 1");

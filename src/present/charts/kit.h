@@ -176,6 +176,7 @@ typedef struct {
     ck_sbuf s;
     int bad;              /* a command held a line break (an internal error) */
     const char *subtitle; /* borrowed: the page's subtitle (ck_page_title) */
+    int titles_alike;     /* ck_titles_alike: 1 every panel title breaks, -1 none; 0 each as it needs */
 } ck_gp;
 
 void ck_cmd(ck_gp *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -183,6 +184,9 @@ void ck_comment(ck_gp *p, const char *fmt, ...) __attribute__((format(printf, 2,
 
 void ck_printf(ck_sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void ck_reset(ck_sbuf *b);
+/* Characters of UTF-8 text s[0..n) (its continuation bytes do not count): what a
+ * label's width goes by. */
+size_t ck_text_chars(const char *s, size_t n);
 /* Copy text into a comment or label context: control characters become spaces. */
 void ck_clean_copy(char *out, size_t len, const char *s);
 void ck_clean(char *s);
@@ -198,6 +202,9 @@ int ck_partial_seeds(const ck_exper *e);
 size_t ck_pick(size_t j, size_t k, size_t n);
 /* A round tic step giving about four intervals over `range`. */
 double ck_nice_step(double range);
+/* A round tic step for the axis [lo, hi] that labels at least 3 of its values: ck_nice_step's,
+ * or the next smaller round one when fewer of its multiples lie in the range. */
+double ck_tic_step(double lo, double hi);
 
 /* ---- page layout (kit.c) ---- */
 
@@ -232,6 +239,11 @@ const char *ck_page_words(const ck_chart *c);
  * of a row). Labels are enhanced text from varprop, never from the config. */
 void ck_panel_head(ck_gp *p, ck_box b, const char *title, const char *axes, const char *xlabel,
                    const char *ylabel);
+/* Panels whose titles share one pattern (the training charts: a variant, then what
+ * the panel shows) break them alike: the titles[i] of boxes[i] (i < n) that
+ * ck_panel_head will be given either all break, when one is too wide for its panel,
+ * or none does, so neighbours keep one font and one height. */
+void ck_titles_alike(ck_gp *p, const char *const *titles, const ck_box *boxes, size_t n);
 /* A panel with nothing to draw: `ranges`, a centred message, then `reset`. */
 void ck_empty_panel(ck_gp *p, const char *ranges, const char *message, const char *reset);
 /* Legend strip at the bottom: columns for entries of at most `maxlen` characters,

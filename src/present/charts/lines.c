@@ -94,7 +94,7 @@ static void y_range(ck_gp *p, const ck_chart *ch, double lo, double hi)
         }
     } else {
         double m = hi > lo ? 0.05 * (hi - lo) : fmax(0.5 * fabs(hi), 0.05);
-        ck_cmd(p, "set yrange [%.6g:%.6g]; set ytics %.6g", lo - m, hi + m, ck_nice_step(hi - lo + 2 * m));
+        ck_cmd(p, "set yrange [%.6g:%.6g]; set ytics %.6g", lo - m, hi + m, ck_tic_step(lo - m, hi + m));
     }
 }
 
@@ -114,16 +114,13 @@ static void curve_clauses(const ck_exper *e, const line_ctx *c, size_t k, const 
 /* Panel a of statistic q: axes, range, then bands, measurements and theory, so lines
  * stay on top. */
 static void line_panel(ck_gp *p, const ck_exper *e, const line_ctx *c, ck_box box, size_t a, size_t q, int ylab,
-                       ck_sbuf *b)
+                       const char *title, ck_sbuf *b)
 {
     const ck_chart *ch = c->chart;
-    char title[700];
-    if (c->nq == 1) snprintf(title, sizeof title, "%s", e->act[a]);
-    else snprintf(title, sizeof title, "%s — %s", e->act[a], q ? ch->what2 : ch->what);
     const char *axes = ch->axis == CK_AXIS_LOG ? "set logscale y; set format y '10^{%L}'; set mytics 10"
                                                : "set format y '%g'";
     ck_panel_head(p, box, title, axes, "layer {/:Italic l}", ylab ? (q ? ch->ylabel2 : ch->ylabel) : NULL);
-    if (e->nlayer > 1) ck_cmd(p, "set xrange [1:%d]; set xtics %.0f", e->nlayer, fmax(1, ck_nice_step((double)e->nlayer - 1)));
+    if (e->nlayer > 1) ck_cmd(p, "set xrange [1:%d]; set xtics %.0f", e->nlayer, fmax(1, ck_tic_step(1, e->nlayer)));
     else ck_cmd(p, "set xrange [0.5:1.5]; set xtics 1");
     if (c->panel_points[q * e->nact + a] == 0) {
         ck_empty_panel(p, ch->axis == CK_AXIS_LOG ? "set yrange [0.1:10]" : "set yrange [-1:1]",
@@ -204,13 +201,23 @@ static void line_body(ck_gp *p, const ck_exper *e, const void *vctx)
     if (c->nq == 1) cols = ck_grid(np, kh + 0.01, 0.9, boxes);
     else ck_grid_cols(np * 2, cols = np <= 3 ? 2 : 4, kh + 0.01, 0.9, boxes); /* a statistic's pair side by side */
 
+    /* Panel titles: the activation, and for a pair which statistic */
+    char titles[MAX_PANELS][700];
+    const char *tp[MAX_PANELS];
+    for (size_t k = 0; k < np * c->nq; k++) {
+        size_t a = k / c->nq, q = k % c->nq;
+        if (c->nq == 1) snprintf(titles[k], sizeof titles[k], "%s", e->act[a]);
+        else snprintf(titles[k], sizeof titles[k], "%s — %s", e->act[a], q ? ch->what2 : ch->what);
+        tp[k] = titles[k];
+    }
+    ck_titles_alike(p, tp, boxes, np * c->nq);
     ck_page_title(p, e, ck_page_words(ch));
     if (colour) ck_colour_scale(p, e);
     ck_cmd(p, "unset colorbox");
     for (size_t a = 0; a < np; a++)
         for (size_t q = 0; q < c->nq; q++) {
             size_t k = a * c->nq + q;
-            line_panel(p, e, c, boxes[k], a, q, c->nq == 1 && k % (size_t)cols == 0, &b); /* pairs: titles say it */
+            line_panel(p, e, c, boxes[k], a, q, c->nq == 1 && k % (size_t)cols == 0, titles[k], &b); /* pairs: titles say it */
         }
     ck_reset(&b);
     line_key(e, c, any_theory, &b, &maxlen);

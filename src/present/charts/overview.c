@@ -25,20 +25,39 @@ typedef struct {
     int used[VP_VERDICT_COUNT];
     int overflow[2];  /* variants whose ratio has no finite positive median */
     double ylo[2], yhi[2];
+    int full;         /* every bar labelled (else variant numbers along the axis) */
+    size_t width;     /* characters per label line; 0: one line, rotated */
+    double bottom;    /* the lower panel's bottom, above the labels */
 } over_ctx;
+
+/* Tick label font: ',9' is about 6.5 px a character on the 1200 x 800 canvas, and a
+ * line about 13 px high; the panels span 0.7 of its width. */
+#define LABEL_PX 6.5
+#define LINE_PX 13.0
+#define PLOT_PX (0.7 * 1200)
+#define ROTATE_DEG 45
 
 /* Tick label for variant i: its number in the summary table and the activation, then the legend label wrapped at
  * commas or an opening bracket into lines of about `width` characters (a
- * piece is cut hard only when much longer). Appends to b when b is non-NULL;
- * returns the number of lines. */
-static size_t wrapped_label(const ck_exper *e, size_t i, size_t width, ck_sbuf *b)
+ * piece is cut hard only when much longer); width 0: all of it on one line, for
+ * rotated labels. Appends to b when b is non-NULL; returns the number of lines and
+ * sets *longest to the characters of its longest line. */
+static size_t wrapped_label(const ck_exper *e, size_t i, size_t width, ck_sbuf *b, size_t *longest)
 {
     char q[QLEN], piece[420];
     const char *s = e->var[i].label;
     size_t lines = 1;
     char head[300];
+    if (width == 0) {
+        char one[sizeof head + sizeof e->var[i].label];
+        snprintf(one, sizeof one, "#%d %s %s", e->var[i].id, e->var[i].act, s);
+        if (b) ck_printf(b, "%s", vp_plot_quote(q, sizeof q, one));
+        *longest = ck_text_chars(one, strlen(one));
+        return 1;
+    }
     snprintf(head, sizeof head, "#%d %s", e->var[i].id, e->var[i].act); /* the summary table's # */
     if (b) ck_printf(b, "%s", vp_plot_quote(q, sizeof q, head));
+    *longest = ck_text_chars(head, strlen(head));
     while (*s) {
         size_t n = strlen(s), cut = n;
         if (n > width && n > 2) {
@@ -51,25 +70,35 @@ static size_t wrapped_label(const ck_exper *e, size_t i, size_t width, ck_sbuf *
         }
         snprintf(piece, sizeof piece, "%.*s", (int)cut, s);
         if (b) ck_printf(b, ".\"\\n\".%s", vp_plot_quote(q, sizeof q, piece));
+        size_t c = ck_text_chars(s, cut);
+        if (c > *longest) *longest = c;
         lines++;
         s += cut;
     }
     return lines;
 }
 
-/* The x axis of panel k: blank tics on top, labels (or positions) at the bottom. */
+/* The x axis of panel k: blank tics on top, labels (or positions) at the bottom.
+ * width: characters per label line, 0 for one-line labels rotated so neighbours do
+ * not overlap. */
 static void over_xtics(ck_gp *p, const ck_exper *e, int k, int full, size_t width)
 {
     if (k == 0) {
         ck_cmd(p, "set xtics 1, 1, %zu scale 0.5; set format x ''; unset xlabel", e->nvar);
     } else if (full) {
         ck_sbuf b = { 0 };
+        size_t longest;
         for (size_t i = 0; i < e->nvar; i++) {
             ck_printf(&b, "%s", i ? ", " : "");
-            wrapped_label(e, i, width, &b);
+            wrapped_label(e, i, width, &b, &longest);
             ck_printf(&b, " %zu", i + 1);
         }
-        if (!b.oom) ck_cmd(p, "set xtics (%s) noenhanced scale 0.5 font ',9'", b.s);
+        /* Rotated down to the right: each label starts at its bar, so the first ones
+         * stay on the canvas (rotated the other way they would run off its left edge). */
+        if (!b.oom && width)
+            ck_cmd(p, "set xtics (%s) noenhanced scale 0.5 font ',9'", b.s);
+        else if (!b.oom)
+            ck_cmd(p, "set xtics (%s) noenhanced scale 0.5 font ',9' rotate by -%d left", b.s, ROTATE_DEG);
         free(b.s);
         ck_cmd(p, "unset xlabel");
     } else { /* bar i+1 is labelled with its variant number, the summary table's # */
@@ -145,16 +174,44 @@ static void over_key(ck_gp *p, const over_ctx *c, double bottom)
     free(b.s);
 }
 
+/* How the bars are labelled. Wrapped lines under each bar while the longest fits its
+ * slot, as for a few variants; when it does not (a 24-point sigma_w x sigma_b grid
+ * gives 35 px slots, and the shortest wrap is 8 characters, 52 px, so neighbours
+ * overwrote each other), one line per label rotated by ROTATE_DEG: neighbours are then
+ * slot * sin(ROTATE_DEG) apart across the text, 25 px for 24 variants, room for its 13 px
+ * line. Labels too long for a third of the page rotated (or too many variants) give
+ * way to variant numbers, which the summary table resolves. */
+static void over_layout(const ck_exper *e, over_ctx *c)
+{
+    double slot = PLOT_PX / (double)e->nvar, sine = sin(ROTATE_DEG * M_PI / 180);
+    size_t lines = 1, longest = 0, l;
+    c->width = (size_t)fmax(8, fmin(40, slot / LABEL_PX));
+    for (size_t i = 0; i < e->nvar; i++) {
+        size_t n = wrapped_label(e, i, c->width, NULL, &l);
+        if (n > lines) lines = n;
+        if (l > longest) longest = l;
+    }
+    c->full = e->nvar <= MAX_LABELS;
+    c->bottom = 0.1;
+    if (!c->full) return;
+    if ((double)longest * LABEL_PX <= slot) {
+        c->bottom = 0.05 + 0.0185 * (double)lines;
+        return;
+    }
+    c->width = 0;
+    longest = 0;
+    for (size_t i = 0; i < e->nvar; i++) {
+        wrapped_label(e, i, 0, NULL, &l);
+        if (l > longest) longest = l;
+    }
+    double drop = ((double)longest * LABEL_PX + LINE_PX) * sine; /* px below the axis */
+    if (drop > 800.0 / 3) c->full = 0;
+    else c->bottom = 0.05 + drop / 800;
+}
+
 static void over_body(ck_gp *p, const ck_exper *e, const void *vctx)
 {
     const over_ctx *c = vctx;
-    int full = e->nvar <= MAX_LABELS;
-    /* Characters per tick label line: the plot is 0.7 of 1200 px, ~6.5 px per character at 9 pt. */
-    size_t width = (size_t)fmax(8, fmin(40, 0.7 * 1200 / (double)e->nvar / 6.5)), lines = 1;
-    for (size_t i = 0; full && i < e->nvar; i++) {
-        size_t l = wrapped_label(e, i, width, NULL);
-        if (l > lines) lines = l;
-    }
     ck_page_title(p, e, ck_page_words(c->chart));
     ck_cmd(p, "set style textbox opaque noborder"); /* marker text readable over the hatching */
     /* a block network (lrow_type set): layer outputs a..b of its hidden stack (run.c) */
@@ -164,7 +221,7 @@ static void over_body(ck_gp *p, const ck_exper *e, const void *vctx)
         ylab[1] = "Var[∂L/∂out^{a}] / Var[∂L/∂out^{b}]";
     }
     const char *ttl[2] = { "activations", "back-propagated gradients" };
-    double bottom = full ? 0.05 + 0.0185 * (double)lines : 0.1, mid = bottom + (0.86 - bottom) / 2;
+    double bottom = c->bottom, mid = bottom + (0.86 - bottom) / 2;
     for (int k = 0; k < 2; k++) {
         ck_box bx = { 0.1, 0.8, k ? bottom : mid + 0.04, k ? mid - 0.02 : 0.86 };
         ck_margins(p, bx);
@@ -174,7 +231,7 @@ static void over_body(ck_gp *p, const ck_exper *e, const void *vctx)
         ck_cmd(p, "set grid ytics lt 1 lc rgb '#e0e0e0' lw 1");
         ck_cmd(p, "set arrow 1 from graph 0, first 1 to graph 1, first 1 nohead lc rgb '#555555' dt 3");
         ck_cmd(p, "unset key; unset label");
-        over_xtics(p, e, k, full, width);
+        over_xtics(p, e, k, c->full, c->width);
         /* Non-finite medians: a text marker at the top or bottom of the panel. */
         for (size_t i = 0; i < e->nvar; i++) {
             const vp_ratio_summary *r = c->rs[k][i];
@@ -288,6 +345,7 @@ vp_status ck_draw_overview(ck_exper *e, const ck_chart *ch, vp_err *err)
         c.ylo[k] = pow(10, floor(log10(lo)) - 0.5);
         c.yhi[k] = pow(10, ceil(log10(hi)) + 0.5);
     }
+    over_layout(e, &c);
     if ((s = over_dat(e, &c, err)) || (s = ck_render(e, ch, over_body, &c, err))) goto end;
     char notes[800] = "";
     size_t n = 0;
@@ -295,7 +353,7 @@ vp_status ck_draw_overview(ck_exper *e, const ck_chart *ch, vp_err *err)
         n = (size_t)snprintf(notes, sizeof notes, "%zu bars have no finite positive median: they are drawn "
                                                   "cross-hatched to the panel's edge (up for ∞, down for 0, across "
                                                   "for nan and failed runs) and labelled. ", nspecial);
-    if (e->nvar > MAX_LABELS)
+    if (!c.full)
         snprintf(notes + n, sizeof notes - n, "With %zu variants the x axis shows the variant numbers of the "
                                               "summary table (its first column). ", e->nvar);
     s = ck_add_chart(e, ch, NULL, notes, err);

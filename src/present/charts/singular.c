@@ -65,6 +65,7 @@ static void jac_body(ck_gp *p, const ck_exper *e, const void *vctx)
     size_t np = e->nact < MAX_PANELS ? e->nact : MAX_PANELS;
     ck_box boxes[MAX_PANELS];
     int cols = ck_grid(np, kh + 0.01, 0.9, boxes);
+    ck_titles_alike(p, e->act, boxes, np);
     ck_page_title(p, e, ck_page_words(c->chart));
     int lines = 1; /* one y range for every panel, with room for the longest count */
     for (size_t a = 0; a < np; a++)

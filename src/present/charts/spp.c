@@ -43,16 +43,21 @@ static void spp_body(ck_gp *p, const ck_exper *e, const void *vctx)
     size_t np = e->nact < MAX_PANELS / NQ ? e->nact : MAX_PANELS / NQ;
     ck_box boxes[MAX_PANELS];
     ck_grid_cols(np * NQ, NQ, kh + 0.01, 0.9, boxes);
+    char titles[MAX_PANELS][700], lc[96];
+    const char *tp[MAX_PANELS];
+    for (size_t k = 0; k < np * NQ; k++) {
+        snprintf(titles[k], sizeof titles[k], "%s — %s", e->act[k / NQ], SPP_WHAT[k % NQ]);
+        tp[k] = titles[k];
+    }
+    ck_titles_alike(p, tp, boxes, np * NQ);
     ck_page_title(p, e, ck_page_words(ch));
-    char title[700], lc[96];
     double f = c->hi > c->lo ? pow(c->hi / c->lo, 0.05) : 2;
     ck_sbuf pl = { 0 };
     for (size_t a = 0; a < np; a++)
         for (size_t q = 0; q < NQ; q++) {
-            snprintf(title, sizeof title, "%s — %s", e->act[a], SPP_WHAT[q]);
-            ck_panel_head(p, boxes[a * NQ + q], title, "set logscale y; set format y '10^{%L}'; set mytics 10",
+            ck_panel_head(p, boxes[a * NQ + q], titles[a * NQ + q], "set logscale y; set format y '10^{%L}'; set mytics 10",
                           "residual block", q == 0 ? "value" : NULL);
-            if (c->nblock > 1) ck_cmd(p, "set xrange [1:%d]; set xtics %.0f", c->nblock, fmax(1, ck_nice_step(c->nblock - 1.0)));
+            if (c->nblock > 1) ck_cmd(p, "set xrange [1:%d]; set xtics %.0f", c->nblock, fmax(1, ck_tic_step(1, c->nblock)));
             else ck_cmd(p, "set xrange [0.5:1.5]; set xtics 1");
             if (c->panel_points[q * e->nact + a] == 0) {
                 ck_empty_panel(p, "set yrange [0.1:10]", "no finite positive values to draw", "set autoscale y");

@@ -111,6 +111,7 @@ static void curve_body(ck_gp *p, const ck_exper *e, const void *vctx)
     size_t np = e->nact < MAX_PANELS ? e->nact : MAX_PANELS;
     ck_box boxes[MAX_PANELS];
     int cols = ck_grid(np, kh + 0.01, 0.9, boxes);
+    ck_titles_alike(p, e->act, boxes, np);
     ck_page_title(p, e, ck_page_words(c->chart));
     char lc[96];
     for (size_t a = 0; a < np; a++) {
@@ -318,21 +319,42 @@ typedef struct {
     double ylo[2], yhi[2], xhi;
 } var_ctx;
 
+/* The panel titles hold config text, so they are noenhanced (kit.h) and write a
+ * superscript as the other charts' titles do, in Unicode (draw.c: "Var[zˡ]"); the
+ * axis labels, varprop's own text, are enhanced ("z^{/:Italic l}"). */
+
+/* name and layer l in superscript digits: "h¹", "h¹²". */
+static void layer_sup(char *out, size_t len, const char *name, int l)
+{
+    static const char *const SUP[10] = { "⁰", "¹", "²", "³", "⁴", "⁵", "⁶", "⁷", "⁸", "⁹" };
+    char digits[16];
+    size_t n = (size_t)snprintf(out, len, "%s", name);
+    snprintf(digits, sizeof digits, "%d", l);
+    for (const char *d = digits; *d && n < len; d++)
+        n += (size_t)snprintf(out + n, len - n, "%s", *d >= '0' && *d <= '9' ? SUP[*d - '0'] : "");
+}
+
 static void var_body(ck_gp *p, const ck_exper *e, const void *vctx)
 {
     const var_ctx *c = vctx;
-    static const char *const what[2] = { "Var[z^l]", "Var[∂L/∂z^l]" };
+    static const char *const what[2] = { "Var[zˡ]", "Var[∂L/∂zˡ]" };
     ck_box boxes[MAX_PANELS];
+    char titles[MAX_PANELS][800];
+    const char *tp[MAX_PANELS];
     double kh = ck_key_height(1, 2);
     ck_grid_cols(c->nv * 2, c->nv <= 1 ? 2 : 4, kh + 0.01, 0.9, boxes);
+    for (size_t i = 0; i < c->nv * 2; i++) {
+        snprintf(titles[i], sizeof titles[i], "%s — %s", e->var[i / 2].name, what[i % 2]);
+        tp[i] = titles[i];
+    }
+    ck_titles_alike(p, tp, boxes, c->nv * 2);
     ck_page_title(p, e, ck_page_words(c->chart));
     ck_cmd(p, "set palette defined (0 '#08306b', 0.5 '#4292c6', 1 '#c6dbef'); set cbrange [1:%d]; unset colorbox",
            c->L > 1 ? c->L : 2);
     ck_sbuf b = { 0 };
     for (size_t v = 0; v < c->nv; v++)
         for (int q = 0; q < 2; q++) {
-            char title[800];
-            snprintf(title, sizeof title, "%s — %s", e->var[v].name, what[q]);
+            const char *title = titles[v * 2 + (size_t)q];
             ck_panel_head(p, boxes[v * 2 + (size_t)q], title, "set logscale y; set format y '10^{%L}'", "step",
                           q == 0 ? "variance on the probe batch" : NULL);
             if (!(c->yhi[q] >= c->ylo[q]) || c->ylo[q] <= 0) {
@@ -427,20 +449,29 @@ static void heat_body(ck_gp *p, const ck_exper *e, const void *vctx)
 {
     const heat_ctx *c = vctx;
     ck_box boxes[MAX_PANELS];
+    char titles[MAX_PANELS][800], h[64];
+    const char *tp[MAX_PANELS];
     ck_grid_cols(c->nv * c->nl, (int)c->nl, 0.08, 0.9, boxes);
+    for (size_t i = 0; i < c->nv * c->nl; i++) {
+        layer_sup(h, sizeof h, "h", c->layers[i % c->nl]);
+        snprintf(titles[i], sizeof titles[i], "%s — %s", e->var[i / c->nl].name, h);
+        tp[i] = titles[i];
+    }
+    ck_titles_alike(p, tp, boxes, c->nv * c->nl);
     ck_page_title(p, e, ck_page_words(c->chart));
     ck_cmd(p, "set palette defined (0 '#000004', 0.25 '#51127c', 0.5 '#b73779', 0.75 '#fc8961', 1 '#fcfdbf')");
     ck_cmd(p, "set cbrange [%.6g:%.6g]", c->cblo, c->cbhi > c->cblo ? c->cbhi : c->cblo + 1);
     for (size_t v = 0; v < c->nv; v++)
         for (size_t k = 0; k < c->nl; k++) {
             size_t pi = v * c->nl + k;
-            char title[800];
-            snprintf(title, sizeof title, "%s — h^%d", e->var[v].name, c->layers[k]);
-            /* the first panel carries the colour bar, placed in the strip below the panels */
-            ck_panel_head(p, boxes[pi], title,
-                          pi ? "set format y '%g'; unset colorbox"
+            /* The first panel carries the colour bar, in the strip below the panels, named
+             * on its left as the line charts' bar is (kit.c ck_colour_bar): a cblabel goes
+             * under the bar's value tics, off the page this low, and lifted it lay on the bar. */
+            ck_panel_head(p, boxes[pi], titles[pi],
+                          pi ? "set format y '%g'; unset colorbox; unset label 2"
                              : "set format y '%g'; set colorbox horizontal user origin screen 0.3, screen 0.03 size "
-                               "screen 0.4, screen 0.015; set cbtics; set cblabel 'log10 density' offset 0,2.2",
+                               "screen 0.4, screen 0.015; set cbtics; "
+                               "set label 2 'log_{10} density' at screen 0.29, screen 0.0375 right",
                           "step", k == 0 ? "activation value" : NULL);
             if (!(c->yhi[pi] > c->ylo[pi])) {
                 ck_empty_panel(p, "set yrange [-1:1]", "no histogram to draw", "set autoscale y");
