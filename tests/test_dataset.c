@@ -210,7 +210,7 @@ Test(dataset_idx, loads_a_small_set)
     double bytes;
     vp_dataset_spec spec = { .source = VP_DATA_IDX, .idx = s.p, .classes = 7 };
     cr_assert_eq(vp_dataset_check(&spec, VP_F32, &bytes, &err), VP_OK, "%s", err.msg);
-    cr_expect_eq(bytes, 70.0 * 20 * 4 + 70.0 * 4);
+    cr_expect_eq(bytes, 70.0 * 20 * 4 + 70.0 * (20 + 4), "the floats, and at the peak the files' bytes and labels");
     /* gather: rows and labels by index, in the dataset's precision */
     const uint32_t idx[3] = { 49, 0, 7 };
     double x[3 * 20];
@@ -246,7 +246,7 @@ Test(dataset_idx, a_subset_is_the_first_examples)
     vp_dataset_spec spec = { .source = VP_DATA_IDX, .idx = s.p, .classes = 0, .take_train = 3, .take_test = 5 };
     double bytes;
     cr_assert_eq(vp_dataset_check(&spec, VP_F64, &bytes, &err), VP_OK, "%s", err.msg);
-    cr_expect_eq(bytes, 8.0 * 20 * 8 + 8.0 * 4);
+    cr_expect_eq(bytes, 8.0 * 20 * 8 + 70.0 * (20 + 4), "the subset's doubles; the whole files are read to cut it");
     cr_assert_eq(vp_dataset_load(&d, &spec, VP_F64, &err), VP_OK, "%s", err.msg);
     cr_expect_eq(d.train.n, 3);
     cr_expect_eq(d.test.n, 5);
@@ -285,6 +285,11 @@ Test(dataset_idx, a_subset_is_the_first_examples)
     spec.take_test = 21;
     expect_fail(vp_dataset_check(&spec, VP_F64, NULL, &err), VP_ERR_CONFIG, NULL, &err, s.f[2],
                 "n_test is 21, more than the 20 examples");
+    /* a test file of no images: said so, not "allowed 1..0" */
+    write_images(s.dir, "te-img", 0, 4, 5);
+    write_labels(s.dir, "te-lab", 0, 7, UINT32_MAX, 0);
+    spec.take_test = 1;
+    expect_fail(vp_dataset_check(&spec, VP_F64, NULL, &err), VP_ERR_CONFIG, NULL, &err, s.f[2], "holds no examples");
     vt_rmtree(s.dir);
 }
 

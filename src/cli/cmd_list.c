@@ -189,10 +189,10 @@ static void print_train_row(const char *name, const char *rule, const char *alia
 {
     printf("  %-16s %s\n", name, rule);
     if (aliases[0]) {
-            fputs("      aliases: ", stdout);
-            print_aliases(aliases, '"');
-            fputc('\n', stdout);
-        }
+        fputs("      aliases: ", stdout);
+        print_aliases(aliases, '"');
+        fputc('\n', stdout);
+    }
     print_params(params, nparams);
     printf("      source: %s\n", origin);
 }

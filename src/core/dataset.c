@@ -109,12 +109,16 @@ static vp_status idx_check(const vp_idx_paths *p, int classes, vp_idx_info *in, 
     return idx_agree(p, in, err);
 }
 
+/* What a load holds at its peak: the examples taken in the network's precision, and while
+ * they are made, every image of both files as bytes and every label (a subset is cut from
+ * the whole files). */
 static double idx_bytes(const vp_idx_info *in, size_t take_train, size_t take_test, vp_precision prec)
 {
+    double all = (double)in[TRAIN_IMAGES].count + (double)in[TEST_IMAGES].count;
     double n = (double)(take_train ? take_train : in[TRAIN_IMAGES].count) +
                (double)(take_test ? take_test : in[TEST_IMAGES].count);
     double dim = (double)in[TRAIN_IMAGES].rows * in[TRAIN_IMAGES].cols;
-    return n * dim * (double)elem_size(prec) + n * sizeof(int32_t);
+    return n * dim * (double)elem_size(prec) + all * (dim + sizeof(int32_t));
 }
 
 /* Global mean and population standard deviation of n bytes, from their histogram
@@ -169,6 +173,9 @@ static vp_status idx_take_check(const vp_idx_paths *p, const vp_idx_info *in, si
     size_t take[2] = { take_train, take_test };
     for (int k = 0; k < 2; k++) {
         size_t have = in[k ? TEST_IMAGES : TRAIN_IMAGES].count;
+        if (take[k] > have && have == 0)
+            return vp_fail(err, VP_ERR_CONFIG, "%s is %zu, but %s holds no examples", key[k], take[k],
+                           idx_path(p, k ? TEST_IMAGES : TRAIN_IMAGES));
         if (take[k] > have)
             return vp_fail(err, VP_ERR_CONFIG, "%s is %zu, more than the %zu examples of %s; allowed 1..%zu (or leave "
                            "it out: all of them)", key[k], take[k], have, idx_path(p, k ? TEST_IMAGES : TRAIN_IMAGES),

@@ -575,17 +575,17 @@ vp_status vp_frag_stage_config(const vp_job *j, vp_err *err)
     char path[4200], slice[64];
     vp_afile f;
     unstage(j, 0);
-    vp_status s = vp_path_join(path, sizeof path, j->parts, VP_FILE_CONFIG, err);
+    /* the slice first, then the config (what --resume looks for): a --resume of another
+       slice (or of the whole sweep) would turn this folder's runs into a mix of two */
+    slice_name(j->o->shard, slice, sizeof slice);
+    vp_status s = vp_path_join(path, sizeof path, j->parts, VP_PART_SLICE, err);
     if (s || (s = vp_afile_open(&f, path, err))) return s;
+    fprintf(f.fp, "%s\n", slice);
+    if ((s = vp_afile_commit(&f, err))) return s;
+    if ((s = vp_path_join(path, sizeof path, j->parts, VP_FILE_CONFIG, err)) || (s = vp_afile_open(&f, path, err)))
+        return s;
     fputs(j->e->resolved_json, f.fp);
     fputc('\n', f.fp);
-    if ((s = vp_afile_commit(&f, err))) return s;
-    /* the slice beside it: a --resume of another slice (or of the whole sweep) would
-       turn this folder's runs into a mix of two */
-    slice_name(j->o->shard, slice, sizeof slice);
-    if ((s = vp_path_join(path, sizeof path, j->parts, VP_PART_SLICE, err)) || (s = vp_afile_open(&f, path, err)))
-        return s;
-    fprintf(f.fp, "%s\n", slice);
     return vp_afile_commit(&f, err);
 }
 
@@ -603,15 +603,11 @@ static int folder_slice(const vp_job *j, int published, char *buf, size_t len)
         free(text);
         return 1;
     }
-    if (!vp_path_join(path, sizeof path, j->o->out_dir, VP_FILE_SHARD, &ignore) &&
-        !vp_read_file(path, (size_t)16 << 20, &text, &n, &ignore)) {
-        cJSON *o = cJSON_Parse(text);
-        const cJSON *k = cJSON_GetObjectItemCaseSensitive(o, "shard"), *m = cJSON_GetObjectItemCaseSensitive(o, "shards");
-        int ok = cJSON_IsNumber(k) && cJSON_IsNumber(m);
-        if (ok) snprintf(buf, len, "shard %d/%d", k->valueint, m->valueint);
-        cJSON_Delete(o);
-        free(text);
-        return ok;
+    vp_shard_marker mk;
+    if (!vp_shard_read_marker(j->o->out_dir, &mk, &ignore)) { /* a sealed shard (its .parts of an earlier build) */
+        snprintf(buf, len, "shard %d/%d", mk.k, mk.n);
+        free(mk.config);
+        return 1;
     }
     if (!published) return 0;
     snprintf(buf, len, "all");

@@ -27,55 +27,6 @@ struct vp_merge {
     char **dir;     /* dir[k - 1]: the shard folder of slice k (owned) */
 };
 
-/* What a shard marker says. */
-typedef struct {
-    int k, n, runs;
-    char version[64], hash[32];
-    char *config;   /* the config's text (owned) */
-} marker;
-
-static vp_status read_marker(const char *dir, marker *mk, vp_err *err)
-{
-    char path[4200], *text = NULL;
-    size_t len;
-    vp_err rerr;
-    memset(mk, 0, sizeof *mk);
-    vp_status s = vp_path_join(path, sizeof path, dir, VP_FILE_SHARD, err);
-    if (s) return s;
-    if (vp_read_file(path, (size_t)32 << 20, &text, &len, &rerr)) {
-        char staged[4200];
-        int unfinished = !vp_path_join(staged, sizeof staged, dir, VP_DIR_PARTS "/" VP_FILE_CONFIG, &rerr) &&
-                         access(staged, F_OK) == 0;
-        if (unfinished)
-            return vp_fail(err, VP_ERR_USAGE, "%s is an unfinished shard (no " VP_FILE_SHARD "): finish it with "
-                           "varprop run CONFIG --shard K/N --resume -o %s", dir, dir);
-        struct stat st;
-        if (stat(dir, &st) != 0) return vp_fail(err, VP_ERR_USAGE, "%s: no such shard folder", dir);
-        return vp_fail(err, VP_ERR_USAGE, "%s is not a shard folder (no " VP_FILE_SHARD "; shards are made by "
-                       "varprop run CONFIG --shard K/N)", dir);
-    }
-    cJSON *o = cJSON_ParseWithLength(text, len);
-    free(text);
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, "varprop_version"),
-                *k = cJSON_GetObjectItemCaseSensitive(o, "shard"), *n = cJSON_GetObjectItemCaseSensitive(o, "shards"),
-                *r = cJSON_GetObjectItemCaseSensitive(o, "runs"), *h = cJSON_GetObjectItemCaseSensitive(o, "config_hash"),
-                *c = cJSON_GetObjectItemCaseSensitive(o, "config");
-    int ok = cJSON_IsString(v) && cJSON_IsNumber(k) && cJSON_IsNumber(n) && cJSON_IsNumber(r) && cJSON_IsString(h) &&
-             cJSON_IsString(c) && n->valuedouble >= 1 && n->valuedouble <= VP_SHARD_MAX && k->valuedouble >= 1 &&
-             k->valuedouble <= n->valuedouble && k->valuedouble == (int)k->valuedouble &&
-             n->valuedouble == (int)n->valuedouble && r->valuedouble >= 0 && r->valuedouble <= VP_MAX_RUNS;
-    if (ok) {
-        mk->k = (int)k->valuedouble;
-        mk->n = (int)n->valuedouble;
-        mk->runs = (int)r->valuedouble;
-        snprintf(mk->version, sizeof mk->version, "%s", v->valuestring);
-        snprintf(mk->hash, sizeof mk->hash, "%s", h->valuestring);
-        mk->config = strdup(c->valuestring);
-    }
-    cJSON_Delete(o);
-    if (!ok) return vp_fail(err, VP_ERR_USAGE, "%s is damaged: not a shard marker varprop wrote", path);
-    return mk->config ? VP_OK : vp_fail(err, VP_ERR_NOMEM, "out of memory");
-}
 
 void vp_merge_close(vp_merge *m)
 {
@@ -89,7 +40,8 @@ void vp_merge_close(vp_merge *m)
  * that differs: in the configs as resolved (the hash's text, defaults written out), so
  * a default written in one file only is no difference; else in their texts; else the
  * hashes. */
-static vp_status different_configs(const char *da, const marker *a, const char *db, const marker *b, vp_err *err)
+static vp_status different_configs(const char *da, const vp_shard_marker *a, const char *db, const vp_shard_marker *b,
+                                   vp_err *err)
 {
     char what[9000], na[4200], nb[4200];
     snprintf(na, sizeof na, "in %s", da);
@@ -108,10 +60,10 @@ static vp_status different_configs(const char *da, const marker *a, const char *
 }
 
 /* The shards, checked against each other and against the first (see shard.h). */
-static vp_status check_shards(const char *const *dirs, int ndirs, marker *mk, vp_merge *m, vp_err *err)
+static vp_status check_shards(const char *const *dirs, int ndirs, vp_shard_marker *mk, vp_merge *m, vp_err *err)
 {
     for (int i = 0; i < ndirs; i++) {
-        vp_status s = read_marker(dirs[i], &mk[i], err);
+        vp_status s = vp_shard_read_marker(dirs[i], &mk[i], err);
         if (s) return s;
         if (strcmp(mk[i].version, VP_VERSION) != 0)
             return vp_fail(err, VP_ERR_USAGE, "%s was made by varprop %s, this is varprop %s: merge shards with the "
@@ -148,7 +100,7 @@ vp_status vp_merge_open(const char *const *dirs, int ndirs, vp_merge **out, vp_e
     *e = NULL;
     if (ndirs < 1) return vp_fail(err, VP_ERR_USAGE, "no shard folders to merge");
     vp_merge *m = calloc(1, sizeof *m);
-    marker *mk = calloc((size_t)ndirs, sizeof *mk);
+    vp_shard_marker *mk = calloc((size_t)ndirs, sizeof *mk);
     vp_status s = m && mk ? check_shards(dirs, ndirs, mk, m, err) : vp_fail(err, VP_ERR_NOMEM, "out of memory");
     if (!s) {
         char source[4200];
@@ -209,6 +161,43 @@ static vp_status import_run(const vp_job *j, const char *dir, int r, vp_err *err
     return s;
 }
 
+/* The length of dir's longest prefix (at a '/') that exists: what mkdir -p will not make. */
+static size_t existing_prefix(const char *dir)
+{
+    char buf[4200];
+    struct stat st;
+    size_t n = strlen(dir);
+    if (n >= sizeof buf) return n;
+    memcpy(buf, dir, n + 1);
+    for (;;) {
+        if (stat(buf, &st) == 0) return n;
+        while (n > 0 && buf[n - 1] != '/') n--; /* the last component */
+        while (n > 1 && buf[n - 1] == '/') n--; /* and its separators (a leading "/" stays) */
+        if (n == 0) return 0;                   /* relative: none of it exists */
+        buf[n] = '\0';
+    }
+}
+
+static int is_stamp(const char *name) { return strcmp(name, VP_FILE_MARKER) == 0; }
+
+/* After a failed merge, the folder as it was: the marker the claim added, only while it is
+ * all the folder holds (a failure after some tables were published keeps the folder
+ * varprop's), then the folders mkdir -p made for it, from the leaf up to the first that
+ * existed (rmdir takes only empty ones). */
+static void take_back(const char *dir, const char *stamp, int had_marker, size_t existed)
+{
+    if (!had_marker && vp_folder_all(dir, is_stamp)) unlink(stamp);
+    char buf[4200];
+    size_t n = strlen(dir);
+    if (n >= sizeof buf) return;
+    memcpy(buf, dir, n + 1);
+    while (n > existed && rmdir(buf) == 0) {
+        while (n > existed && buf[n - 1] != '/') n--;
+        while (n > existed && buf[n - 1] == '/') n--;
+        buf[n] = '\0';
+    }
+}
+
 vp_status vp_merge_write(const vp_merge *m, const vp_experiment *e, const vp_runner_opts *o, vp_runner_result *res,
                          vp_err *err)
 {
@@ -236,11 +225,10 @@ vp_status vp_merge_write(const vp_merge *m, const vp_experiment *e, const vp_run
     if (!s) s = vp_path_join(j.parts, sizeof j.parts, o->out_dir, VP_DIR_PARTS, err);
     /* what the claim adds, taken back if the merge fails: nothing is left of it then */
     char stamp_path[4200];
-    int had_dir = 1, had_marker = 1;
-    if (!s && !(s = vp_path_join(stamp_path, sizeof stamp_path, o->out_dir, VP_FILE_MARKER, err))) {
-        had_dir = stat(o->out_dir, &so) == 0;
+    int had_marker = 1;
+    size_t existed = existing_prefix(o->out_dir);
+    if (!s && !(s = vp_path_join(stamp_path, sizeof stamp_path, o->out_dir, VP_FILE_MARKER, err)))
         had_marker = lstat(stamp_path, &so) == 0;
-    }
     if (!s && !lock->held) s = vp_folder_claim(o->out_dir, &claim, lock, err);
     int claimed = !s;
     if (!s) s = vp_frag_prepare(j.parts, err);
@@ -265,8 +253,7 @@ vp_status vp_merge_write(const vp_merge *m, const vp_experiment *e, const vp_run
         if (!s) s = vp_frag_publish(&j, &res->kept, err);
     }
     if (staged) vp_frag_clear(j.parts, 1); /* the links, and any staged file left by a failure */
-    if (s && claimed && !had_marker) unlink(stamp_path); /* the folder as it was: empty, or not there */
-    if (s && claimed && !had_dir) rmdir(o->out_dir);
+    if (s && claimed) take_back(o->out_dir, stamp_path, had_marker, existed);
     if (!s) vp_runner_print_summary(&j);
     vp_folder_release(&own);
     free(cl);

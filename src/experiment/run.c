@@ -209,8 +209,10 @@ static vp_status run_blocks(vp_job *j, int r, vp_worker *w, int *drew, vp_err *e
             sum.nonfinite += st[l].s.nonfinite;
             sum.subnormal += st[l].s.subnormal;
         }
-        vp_prediction pr = { .pre = th, .grad = th + L, .chi = th + 2 * (size_t)L, .corr = th + 3 * (size_t)L,
-                             .post = th + 4 * (size_t)L, .gpost = th + 5 * (size_t)L };
+        vp_prediction pr = { .pre = NULL }; /* with theory on: six arrays of L in th */
+        if (th)
+            pr = (vp_prediction){ .pre = th, .grad = th + L, .chi = th + 2 * (size_t)L, .corr = th + 3 * (size_t)L,
+                                  .post = th + 4 * (size_t)L, .gpost = th + 5 * (size_t)L };
         if (th && !(s = vp_predict_net(&j->tctx, var, w->x, &pr, err)) && pr.partial) theory_note(j, r, v, seed, &pr.note);
         if (th && !s) { /* the ratios' predictions: the same outputs and gradients a..b (NaN: no prediction) */
             sum.theory_act_ratio = pr.post[b - 1] / pr.post[a - 1];

@@ -6,6 +6,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
@@ -205,4 +206,47 @@ void vp_shard_unseal(const char *out_dir)
     char path[4200];
     vp_err ignore;
     if (!vp_path_join(path, sizeof path, out_dir, VP_FILE_SHARD, &ignore)) unlink(path);
+}
+
+vp_status vp_shard_read_marker(const char *dir, vp_shard_marker *mk, vp_err *err)
+{
+    char path[4200], *text = NULL;
+    size_t len;
+    vp_err rerr;
+    memset(mk, 0, sizeof *mk);
+    vp_status s = vp_path_join(path, sizeof path, dir, VP_FILE_SHARD, err);
+    if (s) return s;
+    if (vp_read_file(path, (size_t)32 << 20, &text, &len, &rerr)) {
+        char staged[4200];
+        int unfinished = !vp_path_join(staged, sizeof staged, dir, VP_DIR_PARTS "/" VP_FILE_CONFIG, &rerr) &&
+                         access(staged, F_OK) == 0;
+        if (unfinished)
+            return vp_fail(err, VP_ERR_USAGE, "%s is an unfinished shard (no " VP_FILE_SHARD "): finish it with "
+                           "varprop run CONFIG --shard K/N --resume -o %s", dir, dir);
+        struct stat st;
+        if (stat(dir, &st) != 0) return vp_fail(err, VP_ERR_USAGE, "%s: no such shard folder", dir);
+        return vp_fail(err, VP_ERR_USAGE, "%s is not a shard folder (no " VP_FILE_SHARD "; shards are made by "
+                       "varprop run CONFIG --shard K/N)", dir);
+    }
+    cJSON *o = cJSON_ParseWithLength(text, len);
+    free(text);
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, "varprop_version"),
+                *k = cJSON_GetObjectItemCaseSensitive(o, "shard"), *n = cJSON_GetObjectItemCaseSensitive(o, "shards"),
+                *r = cJSON_GetObjectItemCaseSensitive(o, "runs"), *h = cJSON_GetObjectItemCaseSensitive(o, "config_hash"),
+                *c = cJSON_GetObjectItemCaseSensitive(o, "config");
+    int ok = cJSON_IsString(v) && cJSON_IsNumber(k) && cJSON_IsNumber(n) && cJSON_IsNumber(r) && cJSON_IsString(h) &&
+             cJSON_IsString(c) && n->valuedouble >= 1 && n->valuedouble <= VP_SHARD_MAX && k->valuedouble >= 1 &&
+             k->valuedouble <= n->valuedouble && k->valuedouble == (int)k->valuedouble &&
+             n->valuedouble == (int)n->valuedouble && r->valuedouble >= 0 && r->valuedouble <= VP_MAX_RUNS;
+    if (ok) {
+        mk->k = (int)k->valuedouble;
+        mk->n = (int)n->valuedouble;
+        mk->runs = (int)r->valuedouble;
+        snprintf(mk->version, sizeof mk->version, "%s", v->valuestring);
+        snprintf(mk->hash, sizeof mk->hash, "%s", h->valuestring);
+        mk->config = strdup(c->valuestring);
+    }
+    cJSON_Delete(o);
+    if (!ok) return vp_fail(err, VP_ERR_USAGE, "%s is damaged: not a shard marker varprop wrote", path);
+    return mk->config ? VP_OK : vp_fail(err, VP_ERR_NOMEM, "out of memory");
 }

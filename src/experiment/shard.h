@@ -70,6 +70,18 @@ static inline int vp_shard_runs(const vp_shard *sh, const vp_experiment *e)
  * (seal), removed when a shard run starts over (unseal), so only a finished shard has
  * one. */
 vp_status vp_shard_seal(const vp_experiment *e, const vp_shard *sh, const char *out_dir, vp_err *err);
+
+/* What a shard folder's marker (VP_FILE_SHARD) says. */
+typedef struct {
+    int k, n, runs;
+    char version[64], hash[32];
+    char *config;   /* the config's text (owned: free it) */
+} vp_shard_marker;
+
+/* Read dir's marker into *mk. VP_ERR_USAGE when there is none (naming an unfinished
+ * shard, a missing folder or a folder that is not a shard) or it is damaged;
+ * VP_ERR_NOMEM. */
+vp_status vp_shard_read_marker(const char *dir, vp_shard_marker *mk, vp_err *err);
 void vp_shard_unseal(const char *out_dir);
 
 /* 64-bit FNV-1a of a text (the config hash of the marker). */
