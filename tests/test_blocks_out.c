@@ -43,6 +43,58 @@ static vp_table *load(const char *dir, const char *sub, const char *file)
     return t;
 }
 
+static const char *cell(const vp_table *t, size_t r, const char *col);
+
+/* Residual stacks with and without a pre-norm (3 and 4 rows a block) and with a post-norm
+ * after the add: in the by-layer charts every block's output lines up at its block
+ * number (it sat at row 3k in one and 4k in the other); the layers of block k lie in
+ * (k-1, k]; the x axis says so. A block list without residual blocks keeps its layer
+ * numbers as x. */
+Test(blocks_out, residual_blocks_line_up_across_variants, .timeout = 120)
+{
+    char dir[256], p[500];
+    vt_mktmp(dir, sizeof dir, "/tmp/varprop-blocks-");
+    run_cfg(dir, "{\"name\":\"al\",\"seeds\":1,\"network\":{\"input_dim\":8,\"layers\":["
+                 "{\"type\":\"repeat\",\"count\":3,\"layers\":[{\"type\":\"residual\",\"branch\":["
+                 "{\"type\":\"dense\",\"width\":8},{\"type\":\"dense\",\"width\":8,\"activation\":\"linear\"}]}]}]},"
+                 "\"input\":{\"batch\":8},\"sweep\":{\"network.layers[0].layers[0].norm\":[\"none\",\"pre\",\"post\"]}}",
+            1);
+    snprintf(p, sizeof p, "%s/plots/act_var_post.dat", dir);
+    char *dat = vt_slurp_must(p, NULL);
+    /* per variant the x of its rows, in order */
+    static const double want[3][12] = { { 1 / 3., 2 / 3., 1, 4 / 3., 5 / 3., 2, 7 / 3., 8 / 3., 3 },
+                                        { .25, .5, .75, 1, 1.25, 1.5, 1.75, 2, 2.25, 2.5, 2.75, 3 },
+                                        { .25, .5, .75, 1, 1.25, 1.5, 1.75, 2, 2.25, 2.5, 2.75, 3 } };
+    static const int rows[3] = { 9, 12, 12 };
+    for (int v = 0; v < 3; v++) {
+        char head[32];
+        snprintf(head, sizeof head, "# index %d:", v);
+        char *b = strstr(dat, head);
+        cr_assert(b, "%s", dat);
+        char *line = strchr(strstr(b, "# position"), '\n') + 1;
+        for (int r = 0; r < rows[v]; r++) {
+            double x = atof(line);
+            cr_expect(fabs(x - want[v][r]) < 1e-8, "variant %d row %d at %g, want %g", v, r + 1, x, want[v][r]);
+            line = strchr(line, '\n') + 1;
+        }
+    }
+    free(dat);
+    snprintf(p, sizeof p, "%s/plots/act_var_post.gp", dir);
+    char *gp = vt_slurp_must(p, NULL);
+    cr_expect(strstr(gp, "set xrange [0:3]") && strstr(gp, "its output at"), "the axis: %.300s", gp);
+    free(gp);
+    vt_rmtree(dir);
+    vt_mktmp(dir, sizeof dir, "/tmp/varprop-blocks-");
+    run_cfg(dir, "{\"name\":\"nores\",\"seeds\":1,\"network\":{\"input_dim\":8,\"layers\":["
+                 "{\"type\":\"dense\",\"width\":8},{\"type\":\"layernorm\"},{\"type\":\"dense\",\"width\":4}]},"
+                 "\"input\":{\"batch\":8}}", 1);
+    snprintf(p, sizeof p, "%s/plots/act_var_post.dat", dir);
+    dat = vt_slurp_must(p, NULL);
+    cr_expect(strstr(dat, "# layer median min max theory n point_type\n1 ") && strstr(dat, "\n3 "), "%s", dat);
+    free(dat);
+    vt_rmtree(dir);
+}
+
 static const char *cell(const vp_table *t, size_t r, const char *col)
 {
     int c = vp_table_find(t, col);
@@ -101,20 +153,26 @@ Test(blocks_out, csv_report_and_charts, .timeout = 120)
     cr_expect(strstr(md, "variant 1: 13 layers, 507 parameters") != NULL, "the other network:\n%s", md);
     free(md);
 
-    /* act_var_pre.dat: the last column marks the type, layer 1 layernorm (12), 2 dense (7), 4 residual (6) */
+    /* act_var_pre.dat: the last column marks the type, layer 1 layernorm (12), 2 dense (7), 4 residual (6);
+     * the first is the place along the stream: a block's four rows at 1/4 .. 1, the next block's at
+     * 5/4 .. 2, the readout (a main-stream layer) at 3 */
     snprintf(p, sizeof p, "%s/plots/act_var_pre.dat", dir);
     char *dat = vt_slurp_must(p, NULL);
-    cr_expect(strstr(dat, "# layer median min max theory n point_type\n") != NULL);
+    cr_expect(strstr(dat, "# position median min max theory n point_type\n") != NULL);
     char *b0 = strstr(dat, "# index 0:");
     cr_assert(b0);
-    int pts[4] = { 0 };
+    int pts[9] = { 0 };
+    double pos[9];
+    static const double want_pos[9] = { 0.25, 0.5, 0.75, 1, 1.25, 1.5, 1.75, 2, 3 };
     char *line = strchr(strstr(b0, "point_type\n"), '\n') + 1;
-    for (int l = 0; l < 4; l++) {
+    for (int l = 0; l < 9; l++) {
         char *end = strchr(line, '\n');
         cr_assert(end);
         *end = '\0';
         const char *last = strrchr(line, ' ');
         pts[l] = atoi(last + 1);
+        pos[l] = atof(line);
+        cr_expect(fabs(pos[l] - want_pos[l]) < 1e-8, "row %d at %g, want %g", l + 1, pos[l], want_pos[l]);
         line = end + 1;
     }
     cr_expect(pts[0] == 12 && pts[1] == 7 && pts[2] == 7 && pts[3] == 6, "point types %d %d %d %d", pts[0], pts[1],

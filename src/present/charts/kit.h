@@ -93,6 +93,9 @@ typedef struct {
     const char **sweepval; /* nvar * nsweep cells, borrowed ("" if unknown) */
     int *lrow_var, *lrow_layer; /* per layers.csv row: variant index, layer */
     int *lrow_type;       /* per layers.csv row of a block network: its vp_layer_kind; NULL for a plain stack */
+    double *lrow_pos;     /* per layers.csv row of a block network with residual blocks: its place along the
+                             stream (ck_stream_positions); NULL otherwise: the layer number is the x */
+    double pos_max;       /* the largest lrow_pos */
     int nlayer;
     size_t nseeds;        /* the config's seeds */
     size_t seeds_lo, seeds_hi; /* fewest and most completed seeds of a variant (runs.csv) */

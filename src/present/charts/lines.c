@@ -32,6 +32,8 @@ typedef struct {
     int band;             /* more than one seed and a legend: draw min-max bands */
     double ylo[NQ_MAX], yhi[NQ_MAX]; /* the drawn values' range, per statistic */
     int *btype;           /* block network: per (variant, layer) bucket its layer type, -1 none; NULL otherwise */
+    double *bpos;         /* block network with residual blocks: per bucket its place along the stream
+                             (kit.h lrow_pos), the x; NULL: the layer number */
     int bpresent[VP_LAYER_KIND_COUNT]; /* the types drawn: one legend entry each */
 } line_ctx;
 
@@ -119,8 +121,11 @@ static void line_panel(ck_gp *p, const ck_exper *e, const line_ctx *c, ck_box bo
     const ck_chart *ch = c->chart;
     const char *axes = ch->axis == CK_AXIS_LOG ? "set logscale y; set format y '10^{%L}'; set mytics 10"
                                                : "set format y '%g'";
-    ck_panel_head(p, box, title, axes, "layer {/:Italic l}", ylab ? (q ? ch->ylabel2 : ch->ylabel) : NULL);
-    if (e->nlayer > 1) ck_cmd(p, "set xrange [1:%d]; set xtics %.0f", e->nlayer, fmax(1, ck_tic_step(1, e->nlayer)));
+    ck_panel_head(p, box, title, axes, c->bpos ? "block {/:Italic k}: its layers in ({/:Italic k}−1, {/:Italic k}], its output at {/:Italic k}"
+                                                : "layer {/:Italic l}",
+                  ylab ? (q ? ch->ylabel2 : ch->ylabel) : NULL);
+    if (c->bpos) ck_cmd(p, "set xrange [0:%.9g]; set xtics %.0f", e->pos_max, fmax(1, ck_tic_step(0, e->pos_max)));
+    else if (e->nlayer > 1) ck_cmd(p, "set xrange [1:%d]; set xtics %.0f", e->nlayer, fmax(1, ck_tic_step(1, e->nlayer)));
     else ck_cmd(p, "set xrange [0.5:1.5]; set xtics 1");
     if (c->panel_points[q * e->nact + a] == 0) {
         ck_empty_panel(p, ch->axis == CK_AXIS_LOG ? "set yrange [0.1:10]" : "set yrange [-1:1]",
@@ -241,12 +246,14 @@ static void write_blocks(const ck_exper *e, line_ctx *c, size_t q, FILE *f, doub
         if (c->nq > 1) fprintf(f, "%s of ", c->name[q]);
         fprintf(f, "variant %d, %s", e->var[i].id, lab);
         if (ck_partial_seeds(e)) fprintf(f, " (%zu of %zu seeds completed)", e->var[i].seeds, e->nseeds);
-        fprintf(f, "\n# layer median min max theory n%s%s\n", c->btype ? " point_type" : "",
+        fprintf(f, "\n# %s median min max theory n%s%s\n", c->bpos ? "position" : "layer", c->btype ? " point_type" : "",
                 e->colour_key >= 0 ? " colour_rank" : "");
         for (size_t l = 0; l < L; l++) {
             size_t bi = i * L + l;
             vp_stat m = vp_stat_of(val + off[bi], fillv[bi]), t = vp_stat_of(th + off[bi], fillt[bi]);
-            fprintf(f, "%zu", l + 1);
+            if (c->bpos && isnan(c->bpos[bi])) continue; /* no row of this variant has layer l + 1 */
+            if (c->bpos) fprintf(f, "%.9g", c->bpos[bi]);
+            else fprintf(f, "%zu", l + 1);
             ck_put_num(f, m.med);
             ck_put_num(f, m.lo);
             ck_put_num(f, m.hi);
@@ -343,6 +350,17 @@ vp_status ck_draw_lines(ck_exper *e, const ck_chart *ch, vp_err *err)
             if (c.btype[bi] < 0) c.btype[bi] = e->lrow_type[r];
         }
     }
+    if (e->lrow_pos) { /* a layer's place along the stream: its first row's, as its type */
+        if (!(c.bpos = malloc((nb + 1) * sizeof *c.bpos))) {
+            s = vp_fail(err, VP_ERR_NOMEM, "out of memory");
+            goto end;
+        }
+        for (size_t i = 0; i <= nb; i++) c.bpos[i] = NAN;
+        for (size_t r = 0; r < nr; r++) {
+            size_t bi = (size_t)e->lrow_var[r] * L + (size_t)e->lrow_layer[r] - 1;
+            if (isnan(c.bpos[bi])) c.bpos[bi] = e->lrow_pos[r];
+        }
+    }
     for (size_t i = 1; i <= nb; i++) off[i] = off[i - 1] + cnt[i - 1];
     if ((s = ck_dat_open(e, ch, &af, err))) goto end;
     const char *kept = ch->axis == CK_AXIS_LOG ? "finite positive" : "finite";
@@ -398,5 +416,6 @@ end:
     free(c.has_theory);
     free(c.panel_points);
     free(c.btype);
+    free(c.bpos);
     return s;
 }

@@ -384,6 +384,56 @@ static vp_status load_tables(ck_exper *e, vp_err *err)
     return VP_OK;
 }
 
+
+/* The owner of a layers.csv row of a block network, from its block path (layers.csv
+ * `block`): the outermost residual it belongs to -- the path before its first ".branch[",
+ * or before a final ".norm" (a residual's pre- or post-norm), or its own path for a
+ * residual row -- as a length of the path; 0 for a layer of the main stream. */
+static size_t owner_len(const char *path, int is_residual)
+{
+    const char *b = strstr(path, ".branch[");
+    if (b) return (size_t)(b - path);
+    size_t n = strlen(path);
+    if (n > 5 && strcmp(path + n - 5, ".norm") == 0) return n - 5;
+    return is_residual ? n : 0;
+}
+
+/* Block networks with residual blocks: each row's place along the stream, so that
+ * variants with different blocks line up block by block (a pre-norm block has one more
+ * row than a plain one: by layer number, block k sat at row 3k in one and 4k in the
+ * other). A main-stream layer takes the next whole number; the m rows of one residual
+ * block (its norm, its branch, the residual add, a post-norm) share the next unit,
+ * k - 1 + j/m for j = 1..m, so the block's output sits at k. Rows of a run are
+ * consecutive, their layers counting up from 1. Without residual blocks nothing is set:
+ * the layer number is the place. */
+static vp_status stream_positions(ck_exper *e, const vp_table *l, vp_err *err)
+{
+    int cb = vp_table_find_col(l, VP_COL_BLOCK);
+    size_t nr = vp_table_nrows(l), any = 0;
+    if (cb < 0 || !e->lrow_type) return VP_OK;
+    for (size_t i = 0; i < nr; i++) any += e->lrow_type[i] == VP_LAYER_RESIDUAL;
+    if (!any) return VP_OK;
+    if (!(e->lrow_pos = malloc((nr + 1) * sizeof *e->lrow_pos))) return vp_fail(err, VP_ERR_NOMEM, "out of memory");
+    e->pos_max = 0;
+    double base = 0; /* the stream position before the current row */
+    for (size_t i = 0; i < nr;) {
+        if (i == 0 || e->lrow_layer[i] <= e->lrow_layer[i - 1]) base = 0; /* a new run */
+        const char *path = vp_table_cell(l, i, (size_t)cb);
+        size_t own = owner_len(path, e->lrow_type[i] == VP_LAYER_RESIDUAL), m = 1;
+        if (own) /* the rest of this block: the following rows of the same owner, in the same run */
+            while (i + m < nr && e->lrow_layer[i + m] > e->lrow_layer[i + m - 1]) {
+                const char *q = vp_table_cell(l, i + m, (size_t)cb);
+                if (owner_len(q, e->lrow_type[i + m] == VP_LAYER_RESIDUAL) != own || strncmp(q, path, own) != 0) break;
+                m++;
+            }
+        for (size_t j = 1; j <= m; j++) e->lrow_pos[i + j - 1] = base + (double)j / (double)m;
+        base += 1;
+        if (base > e->pos_max) e->pos_max = base;
+        i += m;
+    }
+    return VP_OK;
+}
+
 vp_status ck_model_build(ck_exper *e, vp_err *err)
 {
     vp_status s;
@@ -420,6 +470,7 @@ vp_status ck_model_build(ck_exper *e, vp_err *err)
             e->lrow_type[i] = (int)k;
         }
     }
+    if ((s = stream_positions(e, l, err))) return s;
     if ((s = fill_sweep_values(e, err)) || (s = make_labels(e, err)) || (s = choose_colours(e, err))) return s;
     count_completed(e);
     make_subtitle(e);
@@ -463,6 +514,7 @@ void ck_model_free(ck_exper *e)
     free(e->lrow_var);
     free(e->lrow_layer);
     free(e->lrow_type);
+    free(e->lrow_pos);
     free(e->charts);
     ck_jobs_free(e);
 }
