@@ -823,7 +823,7 @@ Test(charts12_many, overview_labels_fit_their_bars)
         vt_rmtree(plots);
     }
     /* 20 labels of 66 characters: rotated they would reach 310 px down, over a third of the page */
-    char inits[20][80], vals[20][8];
+    char inits[20][80], vals[20][16];
     const char *ip[20], *vp[20];
     for (int v = 0; v < 20; v++) {
         snprintf(inits[v], sizeof inits[v], "an_initializer_with_a_rather_long_name_number_%02d(gain=1.5)", v);
