@@ -32,6 +32,8 @@
  *   norms   g_in += g_out (1 - k/n) n / (m V + n eps), m = n - 3 (rmsnorm: n - 2): the
  *           Jacobian (1/sigma)(I - 11^T/n - yy^T/n) divides by the norm's own sample sigma^2,
  *           E[1/sigma^2] = n / (m V) (a chi-square's inverse mean), and
+ *           batchnorm: NaN -- its values are a channel across the batch, whose variance
+ *           V (1 - c) depends on the examples' correlation c, which is not carried;
  *           projects out k = 2 directions (rmsnorm: k = 1, V -> S) of the n values it
  *           normalizes together (layernorm: C H W; batchnorm: B H W; rmsnorm: C H W)
  *   residual g_skip += g_out, g_branch_last = alpha^2 g_out: the block's gain
