@@ -292,6 +292,32 @@ Test(blocks_out, ratios_span_the_run_of_one_shape, .timeout = 120)
  * stack is the stream of residual outputs, not cut by the wide layers inside the branches,
  * so the ratios grow with the number of blocks (before the rule skipped branches they
  * spanned 3 layers inside one block, the same for 2 and 6 blocks). */
+/* A post-norm block's output is its norm's: LN(x + f(x)). The ratios run from the first
+ * norm output to the last (about 1: the stream is reset every block), not from the first
+ * add x + f(x), whose variance is ~3 (that gave 1/3 for a flat post-norm stack). */
+Test(blocks_out, post_norm_ratios_span_the_norm_outputs, .timeout = 120)
+{
+    char dir[256];
+    vt_mktmp(dir, sizeof dir, "/tmp/varprop-blkout-");
+    run_cfg(dir,
+            "{\"name\":\"pn\",\"seeds\":1,\"precision\":\"float64\",\"network\":{\"input_dim\":64,\"layers\":["
+            "{\"type\":\"repeat\",\"count\":4,\"layers\":[{\"type\":\"residual\",\"norm\":\"post\",\"branch\":["
+            "{\"type\":\"dense\",\"width\":64,\"activation\":\"relu\",\"init\":\"he_normal\"},"
+            "{\"type\":\"dense\",\"width\":64,\"activation\":\"linear\",\"init\":\"he_normal\"}]}]}]},"
+            "\"input\":{\"batch\":32}}",
+            0);
+    vp_table *t = load(dir, "res", "layers.csv"), *r = load(dir, "res", "runs.csv");
+    cr_assert_eq(vp_table_nrows(t), 16, "4 x (dense, dense, residual, layernorm)");
+    cr_assert_str_eq(cell(t, 3, "type"), "layernorm");
+    cr_assert_str_eq(cell(t, 15, "type"), "layernorm");
+    expect_ratios_span(t, r, 3, 15); /* the first block's norm output to the last */
+    double act = strtod(cell(r, 0, "act_ratio"), NULL);
+    cr_expect(fabs(act - 1) < 0.05, "a reset stream is flat: %g", act);
+    vp_table_free(t);
+    vp_table_free(r);
+    vt_rmtree(dir);
+}
+
 Test(blocks_out, ratios_follow_the_residual_stream_past_wide_branches, .timeout = 120)
 {
     char dir[256];

@@ -257,8 +257,15 @@ void vp_net_spec_stack(const vp_net_spec *ns, int *first, int *last)
     vp_err ignore; /* the config checked the shapes */
     if (sh && main && id && inner && !vp_net_shapes(ns->ls, n, ns->in, sh, &bad, &ignore)) {
         for (int i = 0; i < n; i++)
-            if (ns->ls[i].kind == VP_LAYER_RESIDUAL)
+            if (ns->ls[i].kind == VP_LAYER_RESIDUAL) {
                 for (int j = ns->ls[i].skip + 1; j < i; j++) inner[j] = 1;
+                /* a post-norm block's output is its norm's (the next layer, path P.norm): the
+                   add x + f(x) before it is inside the block, as its pre-norm would be */
+                size_t pl = strlen(ns->ls[i].path);
+                if (i + 1 < n && vp_layer_is_norm(ns->ls[i + 1].kind) &&
+                    strncmp(ns->ls[i + 1].path, ns->ls[i].path, pl) == 0 && strcmp(ns->ls[i + 1].path + pl, ".norm") == 0)
+                    inner[i] = 1;
+            }
         for (int i = 0; i < n; i++)
             if (!inner[i]) main[k++] = i;
         id[0] = 0;

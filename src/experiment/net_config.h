@@ -55,7 +55,7 @@ void vp_net_spec_free(vp_net_spec *s);
 /* The block network's hidden stack, the layers its ratios span (runs.csv act_ratio,
  * grad_ratio; 1-based, first..last): among the main-stream layers (those not inside a
  * residual branch or its pre-norm, so a wide bottleneck does not cut the stream of
- * residual outputs), the longest run of consecutive layers with the same output shape,
+ * residual outputs; nor a post-norm block's add, whose output is its norm's), the longest run of consecutive layers with the same output shape,
  * the first of equal runs -- the plain stack's rule (vp_mlp_stack) with shapes for
  * widths, a flatten joining no run. A readout, a pooling or a flatten that changes the
  * shape is so not part of what propagates. No run of two: all main-stream layers (the
