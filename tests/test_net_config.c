@@ -119,6 +119,16 @@ Test(net_config, errors_name_the_block)
         "\"branch\": [{\"type\": \"dense\", \"width\": 4}]}]}}",
         "network.layers[0]: Fixup");
     bad("{\"name\": \"x\", \"network\": {\"layers\": [{\"type\": \"flatten\"}]}}", "input_shape");
+    /* delta_orthogonal's in_channels <= out_channels, at parse time (it failed in the run,
+       after the earlier variants' results were staged); a swept combination names the sweep */
+    bad("{\"name\": \"x\", \"network\": {\"input_shape\": [8, 6, 6], \"layers\": [{\"type\": \"conv2d\", "
+        "\"out_channels\": 4, \"kernel\": 3, \"init\": \"delta_orthogonal\"}]}}",
+        "network.layers[0]: delta_orthogonal needs in_channels <= out_channels");
+    bad("{\"name\": \"x\", \"network\": {\"input_shape\": [8, 6, 6], \"layers\": [{\"type\": \"conv2d\", "
+        "\"out_channels\": 16, \"kernel\": 3, \"init\": \"delta_orthogonal\"}]}, "
+        "\"sweep\": {\"network.layers[0].out_channels\": [16, 4]}}",
+        "network.layers[0] (with sweep[\"network.layers[0].out_channels\"][1]): delta_orthogonal needs in_channels <= "
+        "out_channels (an orthogonal 4 x 8 centre tap keeps every input direction); got 8 > 4");
     /* block networks keep their weights: recompute mode is refused, naming the key */
     bad("{\"name\": \"x\", \"memory\": \"recompute\", \"network\": {\"input_dim\": 4, \"layers\": "
         "[{\"type\": \"dense\", \"width\": 3}]}}",

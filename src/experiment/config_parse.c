@@ -15,13 +15,20 @@ vp_status vp_cfg_fail(vp_cfg_ctx *c, const char *path, const char *fmt, ...)
 {
     char shown[512], what[768];
     snprintf(shown, sizeof shown, "%s", path);
+    int mapped = strncmp(path, "sweep", 5) == 0; /* a path into the sweep already says which */
     for (int k = 0; k < c->nsweep && c->keys; k++) {
         size_t n = strlen(c->keys[k]);
         if (strncmp(path, c->keys[k], n) == 0 && (path[n] == '\0' || path[n] == '.')) {
             snprintf(shown, sizeof shown, "sweep[\"%s\"][%d]%s", c->keys[k], c->idx[k], path + n);
+            mapped = 1;
             break;
         }
     }
+    /* A variant's error at a key no sweep sets (a combination: a swept width that a block's
+     * initializer cannot take): the sweep values that made the variant. */
+    for (int k = 0, at = (int)strlen(shown); !mapped && k < c->nsweep && c->keys && at < (int)sizeof shown; k++)
+        at += snprintf(shown + at, sizeof shown - (size_t)at, "%s sweep[\"%s\"][%d]%s", k ? "," : " (with",
+                       c->keys[k], c->idx[k], k + 1 == c->nsweep ? ")" : "");
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(what, sizeof what, fmt, ap);

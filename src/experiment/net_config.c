@@ -418,6 +418,16 @@ vp_status vp_cfg_net_layers(vp_cfg_ctx *c, const cJSON *root, const cJSON *net, 
         s = vp_cfg_fail(c, jp, "%s", e2.msg);
         goto fail;
     }
+    for (int i = 0; i < ns->n; i++) { /* what the draw would refuse, found before anything runs */
+        int cin = i ? sh[i - 1].c : ns->in.c;
+        if (ns->ls[i].kind == VP_LAYER_CONV2D && ns->ls[i].wdraw == VP_WDRAW_DELTA_ORTHOGONAL && cin > ns->ls[i].out) {
+            json_path(ns->ls[i].path, jp, sizeof jp);
+            s = vp_cfg_fail(c, jp, "delta_orthogonal needs in_channels <= out_channels (an orthogonal %d x %d centre "
+                            "tap keeps every input direction); got %d > %d", ns->ls[i].out, cin, cin, ns->ls[i].out);
+            free(sh);
+            goto fail;
+        }
+    }
     v->L = ns->n;
     free(v->widths);
     v->widths = malloc((size_t)(ns->n + 1) * sizeof *v->widths);
