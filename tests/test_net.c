@@ -585,3 +585,35 @@ Test(net_theory, prenorm_stack_linear)
     }
     vp_net_free(t);
 }
+
+#if !defined(__SANITIZE_ADDRESS__) /* ASan's allocator does not report mallinfo2 */
+#include <malloc.h>
+
+/* The memory estimate of a block network (the runner's refusal, vp_net_bytes) is what
+ * vp_net_create allocates plus vp_net_init_params' draw buffer: one layer's weights in
+ * double, the largest. It counted a double for every weight of the network (16 dense
+ * layers of 2048^2: 1252 MiB estimated, 752 MiB used, and runs that fit were refused). */
+Test(net_bytes, the_estimate_is_the_allocation)
+{
+    vp_layer_spec ls[8];
+    for (int i = 0; i < 6; i++) ls[i] = dense(96, VP_ACT_RELU);
+    ls[6] = L_(VP_LAYER_LAYERNORM);
+    ls[7] = dense(96, VP_ACT_IDENTITY);
+    vp_shape in = { 96, 1, 1, 1 };
+    for (int p = 0; p < 2; p++) {
+        vp_precision prec = p ? VP_F64 : VP_F32;
+        struct mallinfo2 a = mallinfo2();
+        vp_net *t = NULL;
+        vp_err e;
+        cr_assert_eq(vp_net_create(&t, ls, 8, in, 32, prec, &e), VP_OK, "%s", e.msg);
+        struct mallinfo2 b = mallinfo2();
+        double got = ((double)b.uordblks + (double)b.hblkhd) - ((double)a.uordblks + (double)a.hblkhd);
+        double est = vp_net_bytes(ls, 8, in, 32, prec), scratch = 8.0 * 96 * 96;
+        vp_net_free(t);
+        /* not estimated: the layer list, shapes, offsets and paths (a few hundred bytes) and malloc's headers */
+        cr_expect(got <= est + 4096, "allocated %.0f bytes, estimated %.0f", got, est);
+        cr_expect(est - scratch - got <= 4096, "estimated %.0f bytes (%.0f draw buffer), allocated %.0f", est, scratch,
+                  got);
+    }
+}
+#endif

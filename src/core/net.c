@@ -209,7 +209,7 @@ static size_t real_size(vp_precision p) { return p == VP_F64 ? sizeof(double) : 
 static vp_shape in_shape(const vp_net *t, int i) { return i ? t->sh[i - 1] : t->in; }
 
 /* Element counts of every block of a net (fills the offsets when nt is not NULL). */
-typedef struct { size_t x, z, w, b, a, r, xs, smax, colmax, accn, cmax; } net_counts;
+typedef struct { size_t x, z, w, b, a, r, xs, smax, colmax, accn, cmax, wmax; } net_counts;
 
 static void count(const vp_layer_spec *ls, int n, vp_shape in, const vp_shape *sh, int B, vp_net *nt,
                   net_counts *c)
@@ -243,6 +243,7 @@ static void count(const vp_layer_spec *ls, int n, vp_shape in, const vp_shape *s
             c->z += (size_t)B * so;
             c->w += (size_t)ls[i].out * fi;
             c->b += (size_t)ls[i].out;
+            if ((size_t)ls[i].out * fi > c->wmax) c->wmax = (size_t)ls[i].out * fi;
             if (fi > c->accn) c->accn = fi;
             if (ls[i].kind == VP_LAYER_CONV2D) {
                 size_t cs = fi * (size_t)o.h * (size_t)o.w;
@@ -268,7 +269,9 @@ double vp_net_bytes(const vp_layer_spec *ls, int n, vp_shape in, int batch, vp_p
                    (double)c.xs +
                    (double)batch * (double)c.smax +
                    2.0 * (double)c.colmax + (double)batch * (double)c.smax /* probe */;
-    return elems * (double)real_size(prec) + 8.0 * ((double)c.accn + (double)c.w + (double)c.b) + (double)c.cmax;
+    /* doubles: the statistics' accumulators, and one layer's draw at a time (vp_net_init_params
+       draws each layer into a buffer of the largest layer's weights, then rounds it into W) */
+    return elems * (double)real_size(prec) + 8.0 * ((double)c.accn + (double)c.wmax) + (double)c.cmax;
 }
 
 void vp_net_free(vp_net *net)
