@@ -4,6 +4,7 @@
  * spp_residual chart, each checked against the CSV values they are drawn from; the
  * block columns of layers_train.csv; and a plain stack that gets none of them. */
 #include <criterion/criterion.h>
+#include <cjson/cJSON.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -335,5 +336,47 @@ Test(blocks_out, ratios_follow_the_residual_stream_past_wide_branches, .timeout 
     expect_ratios_span(t, r, 3, 19); /* the first residual output to the last */
     vp_table_free(t);
     vp_table_free(r);
+    vt_rmtree(dir);
+}
+
+/* A block network's training config as config.json resolves it runs again: hist_bins is
+ * written 0 (not tracked for block networks; it said 40, which the parser refuses) and
+ * readout_init null is accepted (the default). The re-run gives the same CSV bytes. */
+Test(blocks_out, a_resolved_training_config_runs_again, .timeout = 120)
+{
+    char dir[256], p[600], *o = NULL, *e = NULL;
+    vt_mktmp(dir, sizeof dir, "/tmp/varprop-blocks-");
+    vt_write_file(dir, "c.json",
+                  "{\"name\":\"bt\",\"seeds\":1,\"network\":{\"input_dim\":8,\"layers\":[{\"type\":\"dense\",\"width\":16},"
+                  "{\"type\":\"dense\",\"width\":3,\"activation\":\"linear\"}]},\"input\":{\"batch\":16},"
+                  "\"train\":{\"dataset\":{\"name\":\"synthetic\",\"kind\":\"clusters\",\"dim\":8,\"classes\":3,"
+                  "\"n_train\":64,\"n_test\":16},\"epochs\":1,\"batch\":16}}");
+    cr_assert_eq(vt_run(dir, &o, &e, "run %s/c.json -o %s/a --no-plot --quiet --threads 1", dir, dir), 0, "%s", e);
+    free(o), free(e);
+    snprintf(p, sizeof p, "%s/a/config.json", dir);
+    char *cj = vt_slurp_must(p, NULL);
+    cJSON *root = cJSON_Parse(cj);
+    free(cj);
+    cr_assert_not_null(root);
+    const cJSON *tr = cJSON_GetObjectItemCaseSensitive(root, "train");
+    cr_expect_eq(cJSON_GetObjectItemCaseSensitive(tr, "hist_bins")->valuedouble, 0, "hist_bins as it ran");
+    cr_expect(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(tr, "readout_init")));
+    cJSON_DeleteItemFromObjectCaseSensitive(root, "varprop_version");
+    cJSON_DeleteItemFromObjectCaseSensitive(root, "variants");
+    char *again = cJSON_PrintUnformatted(root);
+    cJSON_Delete(root);
+    vt_write_file(dir, "again.json", again);
+    free(again);
+    cr_assert_eq(vt_run(dir, &o, &e, "run %s/again.json -o %s/b --no-plot --quiet --threads 1", dir, dir), 0, "%s", e);
+    free(o), free(e);
+    static const char *const files[] = { "layers.csv", "train.csv", "eval.csv", "layers_train.csv" };
+    for (int f = 0; f < 4; f++) {
+        char pa[600], pb[600];
+        snprintf(pa, sizeof pa, "%s/a/%s", dir, files[f]);
+        snprintf(pb, sizeof pb, "%s/b/%s", dir, files[f]);
+        char *ta = vt_slurp_must(pa, NULL), *tb = vt_slurp_must(pb, NULL);
+        cr_expect_str_eq(ta, tb, "%s differs", files[f]);
+        free(ta), free(tb);
+    }
     vt_rmtree(dir);
 }

@@ -326,7 +326,8 @@ vp_status vp_cfg_net_clash(vp_cfg_ctx *c, const cJSON *net, const cJSON *lay)
 static vp_status unsupported(vp_cfg_ctx *c, const cJSON *root)
 {
     const cJSON *tr = cJSON_GetObjectItemCaseSensitive(root, "train");
-    if (cJSON_IsObject(tr) && cJSON_GetObjectItemCaseSensitive(tr, "readout_init"))
+    const cJSON *ri = cJSON_IsObject(tr) ? cJSON_GetObjectItemCaseSensitive(tr, "readout_init") : NULL;
+    if (ri && !cJSON_IsNull(ri)) /* null: the default, as config.json writes it */
         return vp_cfg_fail(c, "train.readout_init", "a block network's readout is its last layer (network.layers); "
                            "give that layer's \"init\" instead");
     const cJSON *hb = cJSON_IsObject(tr) ? cJSON_GetObjectItemCaseSensitive(tr, "hist_bins") : NULL;

@@ -220,6 +220,7 @@ net_end:
     if (s) return s;
     if ((s = vp_cfg_train(c, cJSON_GetObjectItemCaseSensitive(root, "train"), &v->act, v->widths[0], &v->train)))
         return s;
+    if (v->net) v->train.hist_bins = 0; /* not tracked for block networks: config.json says what ran, and re-runs */
 
     /* measure */
     const cJSON *me = cJSON_GetObjectItemCaseSensitive(root, "measure");
