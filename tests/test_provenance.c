@@ -490,6 +490,56 @@ Test(provenance, terminal_summary_of_a_block_network_names_its_ratios)
     vp_experiment_free(e);
 }
 
+/* Every variant's a..b, runs of variants with one span grouped (it named variant 0 and the
+ * first that differed only: a none/pre/post-norm sweep's third span was nowhere). */
+Test(provenance, terminal_summary_names_every_variants_span)
+{
+    vp_experiment *e;
+    vp_err err;
+    cr_assert_eq(parse("{\"name\":\"sp\",\"seeds\":1,\"network\":{\"input_dim\":16,\"layers\":[{\"type\":\"repeat\","
+                       "\"count\":3,\"layers\":[{\"type\":\"residual\",\"branch\":[{\"type\":\"dense\",\"width\":16},"
+                       "{\"type\":\"dense\",\"width\":16,\"activation\":\"linear\"}]}]},{\"type\":\"dense\",\"width\":3,"
+                       "\"activation\":\"linear\"}]},\"input\":{\"batch\":16},\"sweep\":{\"network.layers[0].layers[0].norm\":"
+                       "[\"none\",\"pre\",\"post\"],\"network.layers[0].count\":[3,4]}}",
+                       &e, &err), VP_OK, "%s", err.msg);
+    vp_run_sum sums[6];
+    for (int i = 0; i < 6; i++)
+        sums[i] = (vp_run_sum){ .done = 1, .act_ratio = 1, .grad_ratio = 1, .xi_grad = NAN, .theory_chi1 = NAN,
+                                .theory_xi_c = NAN, .xi_c = NAN, .theory_xi_grad = NAN, .test_acc = NAN,
+                                .theory_act_ratio = NAN, .theory_grad_ratio = NAN };
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    vp_runner_opts o = { .out = f };
+    vp_job j = { .e = e, .o = &o, .sums = sums };
+    vp_runner_print_summary(&j);
+    fclose(f);
+    /* variants: (none, 3) (none, 4) (pre, 3) (pre, 4) (post, 3) (post, 4); pre and post blocks have 4 rows, the
+       post-norm stack's span its norm outputs */
+    cr_expect(strstr(text, "variant 0: layers 3..9 of 10; variant 1: layers 3..12 of 13; variant 2: layers 4..12 of 13; "
+                           "variant 3: layers 4..16 of 17; variant 4: layers 4..12 of 13; variant 5: layers 4..16 of 17)"),
+              "%s", text);
+    free(text);
+    vp_experiment_free(e);
+    /* the norm alone: pre and post share a span, one group */
+    cr_assert_eq(parse("{\"name\":\"sp\",\"seeds\":1,\"network\":{\"input_dim\":16,\"layers\":[{\"type\":\"repeat\","
+                       "\"count\":3,\"layers\":[{\"type\":\"residual\",\"branch\":[{\"type\":\"dense\",\"width\":16},"
+                       "{\"type\":\"dense\",\"width\":16,\"activation\":\"linear\"}]}]},{\"type\":\"dense\",\"width\":3,"
+                       "\"activation\":\"linear\"}]},\"input\":{\"batch\":16},\"sweep\":{\"network.layers[0].layers[0].norm\":"
+                       "[\"none\",\"pre\",\"post\"]}}",
+                       &e, &err), VP_OK, "%s", err.msg);
+    text = NULL;
+    len = 0;
+    f = open_memstream(&text, &len);
+    o.out = f;
+    j.e = e;
+    vp_runner_print_summary(&j);
+    fclose(f);
+    cr_expect(strstr(text, "; variant 0: layers 3..9 of 10; variants 1-2: layers 4..12 of 13)"), "%s", text);
+    free(text);
+    vp_experiment_free(e);
+}
+
 /* A finished run of a depth sweep, then one seed of its last variant taken out, as an
  * interrupted run leaves it; plotted. */
 Test(provenance, charts_and_report_say_the_swept_range_and_each_variants_seeds)

@@ -155,18 +155,28 @@ void vp_runner_print_summary(const vp_job *j)
                      "- when none has one; per epoch in " VP_FILE_EVAL ")\n");
     /* Ratios of nets with a readout of another width (another output shape: a block
      * network's pooling, flatten, readout) span the hidden stack only. */
-    if (blocks) { /* variant 0's span, and the first variant whose span differs */
-        int f0, l0;
-        vp_net_spec_stack(e->variants[0].net, &f0, &l0);
+    if (blocks) { /* every variant's span */
         fprintf(out, "(a..b: the longest run of consecutive layers of one output shape outside residual branches, "
-                     "all of them if no two share one; variant 0: layers %d..%d of %d", f0, l0, e->variants[0].L);
-        for (int v = 1; v < e->nvariants; v++) {
-            int first, last;
-            vp_net_spec_stack(e->variants[v].net, &first, &last);
-            if (first != f0 || last != l0 || e->variants[v].L != e->variants[0].L) {
-                fprintf(out, "; variant %d: layers %d..%d of %d", v, first, last, e->variants[v].L);
-                break;
+                     "all of them if no two share one;");
+        /* runs of variants with one span, "variants 1-2: layers 4..12 of 13", up to a line's worth */
+        int groups = 0;
+        for (int v = 0; v < e->nvariants;) {
+            int f, l, w = v + 1;
+            vp_net_spec_stack(e->variants[v].net, &f, &l);
+            for (; w < e->nvariants; w++) {
+                int f2, l2;
+                vp_net_spec_stack(e->variants[w].net, &f2, &l2);
+                if (f2 != f || l2 != l || e->variants[w].L != e->variants[v].L) break;
             }
+            if (groups < 8) {
+                if (w - v == 1) fprintf(out, "%s variant %d", groups ? ";" : "", v);
+                else fprintf(out, "%s variants %d-%d", groups ? ";" : "", v, w - 1);
+                fprintf(out, ": layers %d..%d of %d", f, l, e->variants[v].L);
+            } else if (groups == 8) {
+                fprintf(out, "; ...");
+            }
+            groups++;
+            v = w;
         }
         fprintf(out, ")\n");
     }
