@@ -380,3 +380,34 @@ Test(blocks_out, a_resolved_training_config_runs_again, .timeout = 120)
     }
     vt_rmtree(dir);
 }
+
+/* A block network's training setup errors are config errors before the banner, with the
+ * config's name (they came after "varprop: e: 1 variant x 1 seed", without it): a readout
+ * of the wrong width, a constant alpha = 0. Exit 2, nothing written. */
+Test(blocks_out, training_setup_errors_come_before_the_banner, .timeout = 60)
+{
+    static const char *const cfgs[2][2] = {
+        { "{\"name\":\"e\",\"network\":{\"input_dim\":8,\"layers\":[{\"type\":\"dense\",\"width\":16},"
+          "{\"type\":\"dense\",\"width\":5,\"activation\":\"linear\"}]},",
+          "network.layers[1]: the last layer's output [5] is the readout" },
+        { "{\"name\":\"e\",\"network\":{\"input_dim\":8,\"layers\":[{\"type\":\"residual\",\"alpha\":0,\"branch\":["
+          "{\"type\":\"dense\",\"width\":8}]},{\"type\":\"dense\",\"width\":3,\"activation\":\"linear\"}]},",
+          "network.layers[0]: a constant alpha = 0 keeps the branch out of the network" },
+    };
+    for (int k = 0; k < 2; k++) {
+        char dir[256], text[1200], *o = NULL, *e = NULL, out[300];
+        vt_mktmp(dir, sizeof dir, "/tmp/varprop-blocks-");
+        snprintf(text, sizeof text, "%s\"train\":{\"dataset\":{\"name\":\"synthetic\",\"dim\":8,\"classes\":3,"
+                 "\"n_train\":64,\"n_test\":16},\"epochs\":1,\"batch\":16}}", cfgs[k][0]);
+        vt_write_file(dir, "c.json", text);
+        snprintf(out, sizeof out, "%s/out", dir);
+        cr_expect_eq(vt_run(dir, &o, &e, "run %s/c.json -o %s --no-plot --threads 1", dir, out), 2, "%s", e);
+        char want[300];
+        snprintf(want, sizeof want, "c.json: %s", cfgs[k][1]);
+        cr_expect(strstr(e, want), "'%s' not in: %s", want, e);
+        cr_expect(!strstr(o, " runs") && !strstr(o, " run,"), "before the banner: %s", o);
+        cr_expect_not(vt_exists(out));
+        free(o), free(e);
+        vt_rmtree(dir);
+    }
+}

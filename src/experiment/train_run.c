@@ -58,6 +58,8 @@ static vp_status data_error(const vp_experiment *e, int v, vp_status s, vp_err *
     return VP_ERR_CONFIG;
 }
 
+static int classes_hint(const vp_train_cfg *tc);
+
 vp_status vp_train_data_check(const vp_experiment *e, double *bytes, vp_err *err)
 {
     double total = 0;
@@ -67,6 +69,17 @@ vp_status vp_train_data_check(const vp_experiment *e, double *bytes, vp_err *err
         vp_status s = vp_dataset_check(&e->variants[v].train.data, e->variants[v].prec, &b, err);
         if (s) return data_error(e, v, s, err);
         total += b;
+    }
+    /* A block network's readout (its last layer gives one value per class) and its residual
+     * scales, before the banner where the classes are known without the data: an idx set with
+     * classes 0 has them in its labels (checked at the load, still before anything is written). */
+    for (int v = 0; e->train && v < e->nvariants; v++) {
+        const vp_variant *var = &e->variants[v];
+        const vp_dataset_spec *d = &var->train.data;
+        int classes = d->source == VP_DATA_IDX ? d->classes : classes_hint(&var->train);
+        if (!var->net || classes <= 0) continue;
+        vp_status s = vp_net_trainer_check(var->net->ls, var->net->n, var->net->in, classes, err);
+        if (s) return s;
     }
     if (bytes) *bytes = total;
     return VP_OK;
