@@ -727,3 +727,23 @@ Test(train_charts, panel_titles_break_alike_and_stay_clear, .timeout = 60)
         vt_rmtree(dir);
     }
 }
+
+/* The training charts' subtitle with a swept optimizer: "optimizer swept, lr 0.01" (it read
+ * "swept lr 0.01", as if the lr were swept). */
+Test(train_charts, a_swept_optimizer_is_named_in_the_subtitle, .timeout = 60)
+{
+    char dir[256], p[400], *o = NULL, *e = NULL;
+    vt_mktmp(dir, sizeof dir, "/tmp/varprop-train-");
+    vt_write_file(dir, "c.json", "{\"name\":\"os\",\"seeds\":1,\"network\":{\"depth\":2,\"width\":16},\"input\":{\"batch\":16},"
+                                 "\"train\":{\"dataset\":{\"name\":\"synthetic\",\"dim\":16,\"classes\":3,\"n_train\":64,"
+                                 "\"n_test\":16},\"epochs\":1,\"batch\":16,\"optimizer\":{\"lr\":0.01}},"
+                                 "\"sweep\":{\"train.optimizer.name\":[\"sgd\",\"adam\"]}}");
+    cr_assert_eq(vt_run(dir, &o, &e, "run %s/c.json -o %s/out --plots %s/plots --quiet --threads 1", dir, dir, dir), 0,
+                 "%s", e);
+    free(o), free(e);
+    snprintf(p, sizeof p, "%s/plots/train_loss.gp", dir);
+    char *gp = vt_slurp_must(p, NULL);
+    cr_expect(strstr(gp, "optimizer swept, lr 0.01") && !strstr(gp, "swept lr"), "%.600s", gp);
+    free(gp);
+    vt_rmtree(dir);
+}

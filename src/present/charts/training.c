@@ -259,7 +259,8 @@ static void train_subtitle(const ck_exper *e, char *s, size_t len)
             n += (size_t)snprintf(s + n, len - n, "%s epoch%s · ", v, strcmp(v, "1") ? "s" : "");
     }
     if (vp_report_setting(e->cfg, "train.optimizer.name", v, sizeof v) && n < len) {
-        n += (size_t)snprintf(s + n, len - n, "%s", v);
+        /* a swept optimizer says so ("swept lr 0.001" read as if the lr were swept) */
+        n += (size_t)snprintf(s + n, len - n, "%s", strcmp(v, "swept") ? v : "optimizer swept,");
         if (vp_report_setting(e->cfg, "train.optimizer.lr", w, sizeof w) && n < len)
             n += (size_t)snprintf(s + n, len - n, " lr %s", w);
         if (n < len) n += (size_t)snprintf(s + n, len - n, " · ");
