@@ -410,4 +410,17 @@ Test(blocks_out, training_setup_errors_come_before_the_banner, .timeout = 60)
         free(o), free(e);
         vt_rmtree(dir);
     }
+    /* in a sweep: the layer's config path (no repetition index) and the values that made the variant */
+    char dir[256], *o = NULL, *e = NULL;
+    vt_mktmp(dir, sizeof dir, "/tmp/varprop-blocks-");
+    vt_write_file(dir, "c.json", "{\"name\":\"e\",\"network\":{\"input_dim\":8,\"layers\":[{\"type\":\"repeat\",\"count\":2,"
+                                 "\"layers\":[{\"type\":\"dense\",\"width\":16}]},{\"type\":\"repeat\",\"count\":1,\"layers\":["
+                                 "{\"type\":\"dense\",\"width\":3,\"activation\":\"linear\"}]}]},\"train\":{\"dataset\":{\"name\":"
+                                 "\"synthetic\",\"dim\":8,\"classes\":3,\"n_train\":64,\"n_test\":16},\"epochs\":1,\"batch\":16},"
+                                 "\"sweep\":{\"network.layers[1].layers[0].width\":[3,5]}}");
+    cr_expect_eq(vt_run(dir, &o, &e, "run %s/c.json -o %s/out --no-plot --threads 1", dir, dir), 2, "%s", e);
+    cr_expect(strstr(e, "c.json: network.layers[1].layers[0] (variant 1: sweep[\"network.layers[1].layers[0].width\"] = 5): "
+                        "the last layer's output [5] is the readout"), "%s", e);
+    free(o), free(e);
+    vt_rmtree(dir);
 }

@@ -371,6 +371,11 @@ Test(shard, a_damaged_fragment_fails_the_merge)
     snprintf(p, sizeof p, "%s/new", dir);
     cr_expect_not(vt_exists(p), "a failed merge left %s (made for -o DIR/new/a/b)", p);
     free(err);
+    /* a trailing slash and a "." in the path: the same */
+    rc = vt_run(dir, NULL, &err, "merge '%s/c-1' '%s/c-2' -o '%s/new/a/./b/' --no-plot", dir, dir, dir);
+    cr_expect_eq(rc, 1, "exit %d: %s", rc, err);
+    cr_expect_not(vt_exists(p), "a failed merge left %s (made for -o DIR/new/a/./b/)", p);
+    free(err);
 }
 
 Test(shard, bad_shard_arguments_are_usage_errors)

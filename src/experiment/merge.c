@@ -191,10 +191,15 @@ static void take_back(const char *dir, const char *stamp, int had_marker, size_t
     size_t n = strlen(dir);
     if (n >= sizeof buf) return;
     memcpy(buf, dir, n + 1);
-    while (n > existed && rmdir(buf) == 0) {
-        while (n > existed && buf[n - 1] != '/') n--;
-        while (n > existed && buf[n - 1] == '/') n--;
+    for (;;) {
+        while (n > existed && n > 1 && buf[n - 1] == '/') n--; /* "a/b/": the separators first */
         buf[n] = '\0';
+        if (n <= existed) return;
+        size_t c = n;
+        while (c > 0 && buf[c - 1] != '/') c--; /* the last component buf[c..n) */
+        /* "." names the folder before it (nothing to remove); a made folder: rmdir (empty only) */
+        if (!(n - c == 1 && buf[c] == '.') && rmdir(buf) != 0) return;
+        n = c;
     }
 }
 

@@ -290,7 +290,7 @@ void vp_net_spec_stack(const vp_net_spec *ns, int *first, int *last)
 /* The JSON path of a layer's block: its row path without the repetition indices
  * ("network.layers[1][3].layers[0]" -> "network.layers[1].layers[0]") and without a
  * residual's ".norm". */
-static void json_path(const char *rp, char *out, size_t len)
+void vp_net_json_path(const char *rp, char *out, size_t len)
 {
     size_t o = 0;
     for (const char *s = rp; *s && o + 1 < len; s++) {
@@ -407,7 +407,7 @@ vp_status vp_cfg_net_layers(vp_cfg_ctx *c, const cJSON *root, const cJSON *net, 
     vp_err e2;
     char jp[600];
     if (vp_net_fixup(ns->ls, ns->n, &bad, &e2)) {
-        json_path(ns->ls[bad].path, jp, sizeof jp);
+        vp_net_json_path(ns->ls[bad].path, jp, sizeof jp);
         s = vp_cfg_fail(c, jp, "%s", e2.msg);
         goto fail;
     }
@@ -415,14 +415,14 @@ vp_status vp_cfg_net_layers(vp_cfg_ctx *c, const cJSON *root, const cJSON *net, 
     if (!sh) { s = vp_fail(c->err, VP_ERR_NOMEM, "out of memory"); goto fail; }
     if (vp_net_shapes(ns->ls, ns->n, ns->in, sh, &bad, &e2)) {
         free(sh);
-        json_path(ns->ls[bad].path, jp, sizeof jp);
+        vp_net_json_path(ns->ls[bad].path, jp, sizeof jp);
         s = vp_cfg_fail(c, jp, "%s", e2.msg);
         goto fail;
     }
     for (int i = 0; i < ns->n; i++) { /* what the draw would refuse, found before anything runs */
         int cin = i ? sh[i - 1].c : ns->in.c;
         if (ns->ls[i].kind == VP_LAYER_CONV2D && ns->ls[i].wdraw == VP_WDRAW_DELTA_ORTHOGONAL && cin > ns->ls[i].out) {
-            json_path(ns->ls[i].path, jp, sizeof jp);
+            vp_net_json_path(ns->ls[i].path, jp, sizeof jp);
             s = vp_cfg_fail(c, jp, "delta_orthogonal needs in_channels <= out_channels (an orthogonal %d x %d centre "
                             "tap keeps every input direction); got %d > %d", ns->ls[i].out, cin, cin, ns->ls[i].out);
             free(sh);

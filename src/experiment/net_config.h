@@ -62,4 +62,9 @@ void vp_net_spec_free(vp_net_spec *s);
  * first to the last). */
 void vp_net_spec_stack(const vp_net_spec *ns, int *first, int *last);
 
+/* The config path of a layer from its row path (vp_layer_spec.path): without the
+ * repetition indices of repeat blocks ("network.layers[1][3].layers[0]" ->
+ * "network.layers[1].layers[0]") and without a residual's ".norm". */
+void vp_net_json_path(const char *row_path, char *out, size_t len);
+
 #endif

@@ -37,19 +37,27 @@ static int first_alike(const vp_experiment *e, int v)
  * train.dataset (a subset larger than the files, a damaged file): the file is named in
  * the message, and a missing fashion-mnist folder names the setting that gives it -- as
  * the sweep's value where a train.dataset key is swept; out of memory stays what it is. */
+/* " (variant v: sweep["k"] = value, ...)" for the swept keys starting with `prefix` ("" for
+ * all), or "" when none is: what made variant v, capped (vp_err_prefix keeps ~500 characters). */
+static void variant_sweep(const vp_experiment *e, int v, const char *prefix, char *at, size_t len)
+{
+    char where[400] = "";
+    size_t n = 0, pl = strlen(prefix);
+    for (int k = 0; k < e->nsweep && n < sizeof where; k++)
+        if (strncmp(e->sweep_keys[k], prefix, pl) == 0)
+            n += (size_t)snprintf(where + n, sizeof where - n, "%s sweep[\"%.60s\"] = %.80s", n ? "," : "",
+                                  e->sweep_keys[k], e->sweep_values[(size_t)v * (size_t)e->nsweep + (size_t)k]);
+    at[0] = '\0';
+    if (where[0]) snprintf(at, len, " (variant %d:%s)", v, where);
+}
+
 static vp_status data_error(const vp_experiment *e, int v, vp_status s, vp_err *err)
 {
     if (s == VP_ERR_NOMEM) return s;
-    /* every swept train.dataset key with variant v's value, capped: the error after the
-     * prefix names the file again (vp_err_prefix keeps ~500 characters) */
-    char where[400] = "";
-    size_t n = 0;
-    for (int k = 0; k < e->nsweep && n < sizeof where; k++)
-        if (strncmp(e->sweep_keys[k], "train.dataset", 13) == 0)
-            n += (size_t)snprintf(where + n, sizeof where - n, "%s sweep[\"%.60s\"] = %.80s", n ? "," : "",
-                                  e->sweep_keys[k], e->sweep_values[(size_t)v * (size_t)e->nsweep + (size_t)k]);
-    char at[500] = "";
-    if (where[0]) snprintf(at, sizeof at, " (variant %d:%s)", v, where);
+    /* every swept train.dataset key with variant v's value: the error after the prefix
+     * names the file again */
+    char at[500];
+    variant_sweep(e, v, "train.dataset", at, sizeof at);
     if (e->variants[v].train.data.source == VP_DATA_FASHION_MNIST && s == VP_ERR_IO)
         vp_err_prefix(err, "train.dataset.path%s: the fashion-mnist files cannot be read (give train.dataset.path, or "
                       "install the Debian package dataset-fashion-mnist)", at);
@@ -59,6 +67,26 @@ static vp_status data_error(const vp_experiment *e, int v, vp_status s, vp_err *
 }
 
 static int classes_hint(const vp_train_cfg *tc);
+
+/* A block network's training setup error (core/net_train.h: "<row path>: ...") as a config
+ * error: the layer's config path, and the sweep values that made variant v. */
+static vp_status setup_error(const vp_experiment *e, int v, vp_status s, vp_err *err)
+{
+    if (s == VP_ERR_NOMEM) return s;
+    const vp_net_spec *ns = e->variants[v].net;
+    char jp[600] = "", at[500], rest[sizeof err->msg];
+    for (int i = 0; i < ns->n && !jp[0]; i++) {
+        size_t pl = strlen(ns->ls[i].path);
+        if (strncmp(err->msg, ns->ls[i].path, pl) == 0 && strncmp(err->msg + pl, ": ", 2) == 0) {
+            vp_net_json_path(ns->ls[i].path, jp, sizeof jp);
+            snprintf(rest, sizeof rest, "%s", err->msg + pl + 2);
+        }
+    }
+    variant_sweep(e, v, "", at, sizeof at);
+    if (jp[0]) vp_fail(err, VP_ERR_CONFIG, "%s%s: %s", jp, at, rest);
+    else if (at[0]) vp_err_prefix(err, "%s", at + 1);
+    return VP_ERR_CONFIG;
+}
 
 vp_status vp_train_data_check(const vp_experiment *e, double *bytes, vp_err *err)
 {
@@ -79,7 +107,7 @@ vp_status vp_train_data_check(const vp_experiment *e, double *bytes, vp_err *err
         int classes = d->source == VP_DATA_IDX ? d->classes : classes_hint(&var->train);
         if (!var->net || classes <= 0) continue;
         vp_status s = vp_net_trainer_check(var->net->ls, var->net->n, var->net->in, classes, err);
-        if (s) return s;
+        if (s) return setup_error(e, v, s, err);
     }
     if (bytes) *bytes = total;
     return VP_OK;
