@@ -206,7 +206,8 @@ Test(theory_blocks_unit, prenorm_linear_growth_and_norm_gain)
 }
 
 /* RMSNorm keeps the mean's share: input s = 4, mu = 1 -> s' = 4/(4 + eps), mu' =
- * 1/sqrt(4 + eps), Var = 3/(4 + eps); backward gain (1 - 1/n) n/((n-2) 4 + n eps). */
+ * 1/sqrt(4 + eps), Var = 3/(4 + eps); backward gain (1 - 1/n) n/((n-2) 4 + n eps) (the
+ * zero-mean chi-square rule, applied as an approximation at mu != 0). */
 Test(theory_blocks_unit, rmsnorm)
 {
     hand h = { .n = 0 };
@@ -301,7 +302,7 @@ static void stack_ratios(const char *dir, row_acc *acc)
         for (int k = 0; k < 2; k++) cr_assert_eq(vp_table_require(t, col[q][k], &c[q][k], &err), VP_OK);
     memset(acc, 0, sizeof *acc);
     snprintf(acc->type, sizeof acc->type, "hidden stack");
-    cr_assert_eq(vp_table_nrows(t), (size_t)S);
+    cr_assert(vp_table_nrows(t) > 0);
     for (size_t r = 0; r < vp_table_nrows(t); r++) {
         acc->n++;
         for (int q = 0; q < 2; q++) {
@@ -340,7 +341,7 @@ static void run_ratios(const char *cfg, row_acc *rows, int nl, row_acc *stack)
     cr_assert_eq(vp_table_require(t, "grad_pre_var", &cm[1], &err), VP_OK);
     cr_assert_eq(vp_table_require(t, "theory_grad_pre_var", &cp[1], &err), VP_OK);
     memset(rows, 0, (size_t)nl * sizeof *rows);
-    cr_assert_eq(vp_table_nrows(t), (size_t)S * (size_t)nl);
+    cr_assert(vp_table_nrows(t) > 0 && vp_table_nrows(t) % (size_t)nl == 0, "%zu rows, %d layers", vp_table_nrows(t), nl);
     for (size_t r = 0; r < vp_table_nrows(t); r++) {
         double l;
         cr_assert_eq(vp_table_num(t, r, cl, &l, &err), VP_OK);
@@ -445,6 +446,34 @@ static void residual_stack(const char *norm, double alpha, const char *init2)
     }
     agree_stack(&st, 4.0 * 12 / 512); /* the 6 residual outputs (4 with their norms) */
 }
+
+/* A norm over few values divides by its own sample variance: its backward gain is
+ * (1 - k/n) n/((d - 2) V), d = n - 1 (rmsnorm: n), above the (1 - k/n)/V of earlier
+ * versions by 16/13 = 1.23 (layernorm) and 16/14 = 1.14 (rmsnorm) at n = 16. One linear
+ * dense layer of width 16 from 512 inputs, then the norm: given an example, its 16 values
+ * are independent N(0, |x|^2/512) (the rows of W), the same variance for every example
+ * within sqrt(2/512) = 6% -- the chi-square model's setting (a deep narrow stack is not:
+ * its examples' lengths spread log-normally, and E[1/sigma^2] with them). The dense
+ * layer's dL/dz is the norm's gain applied to the probe. 300 seeds: within 6 SE plus
+ * 1/(2n) for the model's finite-n terms and the 6% spread (both measured within 1%),
+ * which the old gain misses by 0.14 and 0.24. */
+static void small_norm(const char *norm)
+{
+    char cfg[900];
+    snprintf(cfg, sizeof cfg,
+             "{\"name\":\"sn\",\"seeds\":300,\"precision\":\"float64\",\"network\":{\"input_dim\":512,\"layers\":["
+             "{\"type\":\"dense\",\"width\":16,\"activation\":\"linear\",\"init\":\"lecun_normal\",\"bias\":\"zeros\"},"
+             "{\"type\":\"%s\"}]},\"input\":{\"batch\":32}}",
+             norm);
+    row_acc r[2];
+    run_ratios(cfg, r, 2, NULL);
+    double se, m = mean_ratio(&r[0], 1, &se), tol = 6 * se + 0.5 / 16;
+    cr_expect(fabs(m - 1) <= tol, "%s over 16 values: dL/dz of the layer before it, measured/theory = %.4f +- %.4f "
+              "(tolerance %.4f)", norm, m, se, tol);
+}
+
+Test(theory_blocks_e2e, layernorm_gain_over_few_values, .timeout = 300) { small_norm("layernorm"); }
+Test(theory_blocks_e2e, rmsnorm_gain_over_few_values, .timeout = 300) { small_norm("rmsnorm"); }
 
 /* Batchnorm has no backward prediction: its n values are a channel across the batch,
  * whose variance V (1 - c) depends on the correlation c between examples, which the

@@ -209,7 +209,7 @@ static size_t real_size(vp_precision p) { return p == VP_F64 ? sizeof(double) : 
 static vp_shape in_shape(const vp_net *t, int i) { return i ? t->sh[i - 1] : t->in; }
 
 /* Element counts of every block of a net (fills the offsets when nt is not NULL). */
-typedef struct { size_t x, z, w, b, a, r, xs, smax, colmax, accn, cmax, wmax; } net_counts;
+typedef struct { size_t x, z, w, b, a, r, xs, smax, colmax, accn, cmax, wmax, ortho, ortho_side; } net_counts;
 
 static void count(const vp_layer_spec *ls, int n, vp_shape in, const vp_shape *sh, int B, vp_net *nt,
                   net_counts *c)
@@ -244,6 +244,16 @@ static void count(const vp_layer_spec *ls, int n, vp_shape in, const vp_shape *s
             c->w += (size_t)ls[i].out * fi;
             c->b += (size_t)ls[i].out;
             if ((size_t)ls[i].out * fi > c->wmax) c->wmax = (size_t)ls[i].out * fi;
+            /* an orthogonal draw's QR of the out x fi matrix (delta_orthogonal: of the centre
+               tap, C_out x C_in, and that tap kept apart): its elements, counted in bytes in
+               vp_net_bytes */
+            int delta = ls[i].wdraw == VP_WDRAW_DELTA_ORTHOGONAL;
+            size_t qr = delta ? 2 * (size_t)ls[i].out * (size_t)a.c
+                        : ls[i].winit.kind == VP_INIT_ORTHOGONAL ? (size_t)ls[i].out * fi
+                                                                 : 0;
+            size_t side = qr ? (size_t)ls[i].out + (delta ? (size_t)a.c : fi) : 0;
+            if (qr > c->ortho) c->ortho = qr;
+            if (side > c->ortho_side) c->ortho_side = side;
             if (fi > c->accn) c->accn = fi;
             if (ls[i].kind == VP_LAYER_CONV2D) {
                 size_t cs = fi * (size_t)o.h * (size_t)o.w;
@@ -270,8 +280,13 @@ double vp_net_bytes(const vp_layer_spec *ls, int n, vp_shape in, int batch, vp_p
                    (double)batch * (double)c.smax +
                    2.0 * (double)c.colmax + (double)batch * (double)c.smax /* probe */;
     /* doubles: the statistics' accumulators, and one layer's draw at a time (vp_net_init_params
-       draws each layer into a buffer of the largest layer's weights, then rounds it into W) */
-    return elems * (double)real_size(prec) + 8.0 * ((double)c.accn + (double)c.wmax) + (double)c.cmax;
+       draws each layer into a buffer of the largest layer's weights, then rounds it into W);
+       an orthogonal draw's QR works on a copy beside it (init_orthogonal.c: float32 keeps the
+       Gaussian draw in double too, 12 bytes an element; float64 8), plus LAPACK's blocked
+       workspace, bounded here by 64 rows and columns of the matrix */
+    double qr = (prec == VP_F32 ? 12.0 : 8.0) * (double)c.ortho + 8.0 * 64.0 * (double)c.ortho_side;
+    return elems * (double)real_size(prec) + 8.0 * ((double)c.accn + (double)c.wmax) + (c.ortho ? qr : 0.0) +
+           (double)c.cmax;
 }
 
 void vp_net_free(vp_net *net)

@@ -145,7 +145,8 @@ void vp_runner_print_summary(const vp_job *j)
                 e->nseeds == 1 ? "" : "s", VP_STABLE_BAND);
     if (theory && blocks)
         fprintf(out, "(theory: the same ratios of the layer outputs predicted by mean-field theory for an infinitely "
-                     "wide net from each run's input, - where a layer a..b has no prediction (after a pool); per layer "
+                     "wide net from each run's input, - where a layer a..b has no prediction (after a pool, or a gradient "
+                     "through batchnorm); per layer "
                      "in " VP_FILE_LAYERS ")\n");
     else if (theory)
         fprintf(out, "(theory: the same ratios predicted by mean-field theory for an infinitely wide net from each "

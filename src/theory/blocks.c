@@ -194,11 +194,12 @@ static void forward(const vp_theory_net_in *in, int i, const tensor *a, tensor *
             o->mu[p] = (a->mu[p] - m) / sqrt(d);
         }
         /* The Jacobian divides by the norm's own estimate sigma^2 of the n values, not by V:
-         * n sigma^2 / V ~ chi^2 with n - 1 degrees of freedom (centred; rmsnorm, zero-mean
-         * values: n), and E[1/chi^2_m] = 1/(m - 2), so E[1/sigma^2] = n / ((m - 2) V): the
-         * gain is n/(n-3) above (1 - k/n)/V -- 23% at a batch of 16 for batchnorm. eps
-         * enters as in sigma^2 + eps (exact at eps = 0 and as V -> 0); m <= 2: the mean is
-         * infinite, no prediction. */
+         * n sigma^2 / V ~ chi^2 with d = n - 1 degrees of freedom (centred; rmsnorm: d = n,
+         * exact for zero-mean values, an approximation for others, whose sum of squares is a
+         * noncentral chi^2), and E[1/chi^2_d] = 1/(d - 2), so E[1/sigma^2] = n / ((d - 2) V):
+         * n/(n-3) above (1 - k/n)/V for layernorm -- 23% at n = 16. eps enters as in
+         * sigma^2 + eps (exact at eps = 0 and as V -> 0); d <= 2: the mean is infinite, no
+         * prediction. */
         double m2 = (rms ? n : n - 1) - 2;
         chi[i] = m2 > 0 ? (1 - k / n) * n / (m2 * V + n * eps) : NAN;
         /* Batchnorm's n values are one channel across the batch: their variance is

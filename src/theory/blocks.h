@@ -29,13 +29,14 @@
  *   dense   gz = g_out E[phi'(sqrt(q) z)^2];  g_in += sigma_w2 (n_out / n_in) gz
  *   conv2d  gz[p] = g_out[p] E[phi'^2](q[p]); g_in[src] += (sigma_w2 / k^2)(C_out / C_in) gz[p]
  *           for every (p, tap) reading src (delta: the centre tap, weight sigma_w2 C_out/C_in)
- *   norms   g_in += g_out (1 - k/n) n / (m V + n eps), m = n - 3 (rmsnorm: n - 2): the
- *           Jacobian (1/sigma)(I - 11^T/n - yy^T/n) divides by the norm's own sample sigma^2,
- *           E[1/sigma^2] = n / (m V) (a chi-square's inverse mean), and
- *           batchnorm: NaN -- its values are a channel across the batch, whose variance
- *           V (1 - c) depends on the examples' correlation c, which is not carried;
- *           projects out k = 2 directions (rmsnorm: k = 1, V -> S) of the n values it
- *           normalizes together (layernorm: C H W; batchnorm: B H W; rmsnorm: C H W)
+ *   norms   g_in += g_out (1 - k/n) n / ((d - 2) V + n eps), d = n - 1 degrees of freedom
+ *           (rmsnorm: n, for zero-mean values; an approximation otherwise): the Jacobian
+ *           (1/sigma)(I - 11^T/n - yy^T/n) projects out k = 2 directions (rmsnorm: k = 1,
+ *           V -> S) of the n values it normalizes together (layernorm: C H W; rmsnorm:
+ *           C H W) and divides by the norm's own sample sigma^2, E[1/sigma^2] = n / ((d - 2) V)
+ *           (a chi-square's inverse mean); no prediction for d <= 2.
+ *           batchnorm: NaN -- its values are a channel across the batch (B H W), whose
+ *           variance V (1 - c) depends on the examples' correlation c, which is not carried
  *   residual g_skip += g_out, g_branch_last = alpha^2 g_out: the block's gain
  *           g_in / g_out = 1 + alpha^2 chi_branch
  *   avgpool (stride = size) each covered entry gets g_out / k^2 of its window: g_in =
