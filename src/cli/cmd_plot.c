@@ -9,6 +9,7 @@
 #include "base/fsutil.h"
 #include "base/lock.h"
 #include "present/plot.h"
+#include "experiment/fragments.h"
 #include "experiment/runner.h"
 
 #include <stdio.h>
@@ -63,13 +64,9 @@ static vp_status has_config(const char *dir, vp_err *err)
     if (vp_path_join(mark, sizeof mark, dir, VP_FILE_MARKER, NULL) == VP_OK && stat(mark, &st) == 0 &&
         vp_path_join(parts, sizeof parts, dir, VP_DIR_PARTS, NULL) == VP_OK && stat(parts, &st) == 0) {
         /* .parts/slice says whether the stopped run was a shard (then merge, not plot, comes next) */
-        char slice[4300], *text = NULL;
-        size_t n = 0;
+        char slice[256];
         int k = 0, of = 0;
-        if (vp_path_join(slice, sizeof slice, parts, VP_PART_SLICE, NULL) == VP_OK &&
-            vp_read_file(slice, 256, &text, &n, NULL) == VP_OK && sscanf(text, "shard %d/%d", &k, &of) != 2)
-            k = 0;
-        free(text);
+        if (!vp_frag_read_slice(dir, slice, sizeof slice) || sscanf(slice, "shard %d/%d", &k, &of) != 2) k = 0;
         if (k > 0)
             return vp_fail(err, VP_ERR_USAGE, "%s is shard %d/%d of a sweep, stopped before the end: finish it with "
                            "`varprop run CONFIG --shard %d/%d --resume -o %s`, then join all the shards with "

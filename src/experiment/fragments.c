@@ -592,17 +592,23 @@ vp_status vp_frag_stage_config(const vp_job *j, vp_err *err)
 /* The slice a folder holds (slice_name's form): its .parts' VP_PART_SLICE, else a sealed
  * shard's marker, else "all" when its results are published (a finished run of every
  * run); 0 when none of them says (a folder of an earlier build). */
-static int folder_slice(const vp_job *j, int published, char *buf, size_t len)
+int vp_frag_read_slice(const char *out_dir, char *buf, size_t len)
 {
     char path[4200], *text = NULL;
     size_t n;
     vp_err ignore;
-    if (!vp_path_join(path, sizeof path, j->parts, VP_PART_SLICE, &ignore) &&
-        !vp_read_file(path, 256, &text, &n, &ignore)) {
-        snprintf(buf, len, "%.*s", (int)strcspn(text, "\n"), text);
-        free(text);
-        return 1;
-    }
+    if (vp_path_join(path, sizeof path, out_dir, VP_DIR_PARTS "/" VP_PART_SLICE, &ignore) ||
+        vp_read_file(path, 256, &text, &n, &ignore))
+        return 0;
+    snprintf(buf, len, "%.*s", (int)strcspn(text, "\n"), text);
+    free(text);
+    return 1;
+}
+
+static int folder_slice(const vp_job *j, int published, char *buf, size_t len)
+{
+    vp_err ignore;
+    if (vp_frag_read_slice(j->o->out_dir, buf, len)) return 1;
     vp_shard_marker mk;
     if (!vp_shard_read_marker(j->o->out_dir, &mk, &ignore)) { /* a sealed shard (its .parts of an earlier build) */
         snprintf(buf, len, "shard %d/%d", mk.k, mk.n);

@@ -82,6 +82,10 @@ void vp_frag_clear(const char *dir, int rmdir_too);
  * exactly this experiment's resolved config. *nothing = 1 when the folder is finished:
  * no attempt staged in .parts, and runs.csv holds every run. */
 vp_status vp_frag_check_resume(const vp_job *j, int *nothing, vp_err *err);
+
+/* The slice a results folder's .parts holds (VP_PART_SLICE: "all" or "shard K/N") into
+ * buf; 0 when it has none (no .parts, or a folder of an earlier build). */
+int vp_frag_read_slice(const char *out_dir, char *buf, size_t len);
 /* --resume: load run r's marker into j->sums[r] after checking each fragment against
  * it (bytes, rows, CRC-32, and the rows the run must have): 1 when the run is
  * complete, 0 when it has no file, -1 when a check fails (the file is removed, so the
