@@ -37,14 +37,27 @@ static int first_alike(const vp_experiment *e, int v)
  * train.dataset (a subset larger than the files, a damaged file): the file is named in
  * the message, and a missing fashion-mnist folder names the setting that gives it -- as
  * the sweep's value where a train.dataset key is swept; out of memory stays what it is. */
-/* " (variant v: sweep["k"] = value, ...)" for the swept keys starting with `prefix` ("" for
- * all), or "" when none is: what made variant v, capped (vp_err_prefix keeps ~500 characters). */
-static void variant_sweep(const vp_experiment *e, int v, const char *prefix, char *at, size_t len)
+/* 1 when key starts with one of the space-separated prefixes. */
+static int swept_under(const char *key, const char *prefixes)
+{
+    for (const char *p = prefixes; *p;) {
+        size_t n = strcspn(p, " ");
+        if (strncmp(key, p, n) == 0) return 1;
+        p += n;
+        while (*p == ' ') p++;
+    }
+    return 0;
+}
+
+/* " (variant v: sweep["k"] = value, ...)" for the swept keys starting with one of the
+ * space-separated `prefixes`, or "" when none is: what made variant v, capped
+ * (vp_err_prefix keeps ~500 characters). */
+static void variant_sweep(const vp_experiment *e, int v, const char *prefixes, char *at, size_t len)
 {
     char where[400] = "";
-    size_t n = 0, pl = strlen(prefix);
+    size_t n = 0;
     for (int k = 0; k < e->nsweep && n < sizeof where; k++)
-        if (strncmp(e->sweep_keys[k], prefix, pl) == 0)
+        if (swept_under(e->sweep_keys[k], prefixes))
             n += (size_t)snprintf(where + n, sizeof where - n, "%s sweep[\"%.60s\"] = %.80s", n ? "," : "",
                                   e->sweep_keys[k], e->sweep_values[(size_t)v * (size_t)e->nsweep + (size_t)k]);
     at[0] = '\0';
@@ -82,7 +95,7 @@ static vp_status setup_error(const vp_experiment *e, int v, vp_status s, vp_err 
             snprintf(rest, sizeof rest, "%s", err->msg + pl + 2);
         }
     }
-    variant_sweep(e, v, "", at, sizeof at);
+    variant_sweep(e, v, "network.layers network.input train.dataset", at, sizeof at); /* what shapes the net, the classes */
     if (jp[0]) vp_fail(err, VP_ERR_CONFIG, "%s%s: %s", jp, at, rest);
     else if (at[0]) vp_err_prefix(err, "%s", at + 1);
     return VP_ERR_CONFIG;
