@@ -747,3 +747,38 @@ Test(train_charts, a_swept_optimizer_is_named_in_the_subtitle, .timeout = 60)
     free(gp);
     vt_rmtree(dir);
 }
+
+/* A training loss on a log axis spanning less than a decade (Fashion-MNIST, 2.9 down to
+ * 0.5) is labelled at its 1-2-3-5 values, below 1 too (a linear step gave 2 and 4 only). */
+Test(train_charts, a_loss_within_a_decade_gets_log_labels, .timeout = 60)
+{
+    char dir[256], p[400], *o = NULL, *e = NULL;
+    vt_mktmp(dir, sizeof dir, "/tmp/varprop-train-");
+    vt_write_file(dir, "c.json", "{\"name\":\"fm\",\"seeds\":1,\"network\":{\"depth\":3,\"width\":64},\"input\":{\"batch\":64},"
+                                 "\"train\":{\"dataset\":{\"name\":\"fashion-mnist\",\"n_train\":2000,\"n_test\":500},"
+                                 "\"epochs\":2,\"batch\":64,\"optimizer\":{\"name\":\"sgd\",\"lr\":0.05,\"momentum\":0.9}}}");
+    cr_assert_eq(vt_run(dir, &o, &e, "run %s/c.json -o %s/out --plots %s/plots --quiet --threads 1", dir, dir, dir), 0,
+                 "%s", e);
+    free(o), free(e);
+    snprintf(p, sizeof p, "%s/plots/train_loss.gp", dir);
+    char *gp = vt_slurp_must(p, NULL);
+    double lo = 0, hi = 0;
+    const char *yr = strstr(gp, "set yrange [");
+    cr_assert(yr && sscanf(yr, "set yrange [%lf:%lf]", &lo, &hi) == 2, "%.400s", gp);
+    cr_assert(hi < 10 * lo, "this loss spans less than a decade: %g .. %g", lo, hi);
+    const char *yt = strstr(gp, "set ytics (");
+    cr_assert(yt, "%.600s", gp);
+    int n = 0, below1 = 0;
+    for (const char *q = yt + 11; *q && *q != ')';) {
+        char *end;
+        double v = strtod(q, &end);
+        if (end == q) break;
+        n++;
+        below1 += v < 1;
+        q = end;
+        while (*q == ',' || *q == ' ') q++;
+    }
+    cr_expect(n >= 3 && below1 >= 1, "%d labels, %d below 1: %.80s", n, below1, yt);
+    free(gp);
+    vt_rmtree(dir);
+}

@@ -91,12 +91,32 @@ typedef struct {
  * axis). */
 static void log_tics_within_a_decade(ck_gp *p, double lo, double hi)
 {
-    double step = ck_nice_step(hi - lo);
-    if (!(step > 0) || !isfinite(step)) return;
+    /* A log axis spanning less than a decade: the 1-2-3-5 values of each decade inside it
+     * (0.5, 1, 2, 3 for a loss from 0.6 to 4), finer mantissas when that gives fewer than 3,
+     * and evenly stepped values (ck_tic_step: at least 3) for a narrow range. A linear
+     * step alone left 0.6 to 4 labelled at 2 and 4 only. */
+    static const double coarse[] = { 1, 2, 3, 5 }, fine[] = { 1, 1.5, 2, 3, 4, 5, 6, 8 };
+    const double *sets[2] = { coarse, fine };
+    const size_t sizes[2] = { 4, 8 };
+    if (!(lo > 0) || !(hi > lo) || !isfinite(hi)) return;
     ck_sbuf t = { 0 };
     int n = 0;
-    for (double v = ceil(lo / step) * step; v <= hi && n < 12; v += step)
-        if (v > 0) ck_printf(&t, "%s%.6g", n++ ? ", " : "", v);
+    for (int k = 0; k < 2 && n < 3; k++) {
+        ck_reset(&t);
+        n = 0;
+        for (double dec = pow(10, floor(log10(lo))); dec <= hi && n < 12; dec *= 10)
+            for (size_t j = 0; j < sizes[k]; j++) {
+                double v = sets[k][j] * dec;
+                if (v >= lo && v <= hi && n < 12) ck_printf(&t, "%s%.6g", n++ ? ", " : "", v);
+            }
+    }
+    if (n < 3) {
+        double step = ck_tic_step(lo, hi);
+        ck_reset(&t);
+        n = 0;
+        for (double v = ceil(lo / step) * step; step > 0 && v <= hi && n < 12; v += step)
+            if (v > 0) ck_printf(&t, "%s%.6g", n++ ? ", " : "", v);
+    }
     if (n >= 2 && !t.oom && t.s) ck_cmd(p, "set ytics (%s)", t.s);
     free(t.s);
 }
