@@ -77,6 +77,23 @@ Test(reproduce, fast_suite_every_runnable_claim_passes, .timeout = 1800)
     cr_expect(strstr(out, "PASS"), "summary line: %s", out);
     snprintf(path, sizeof path, "%s/out/he2015-claims.png", dir);
     cr_expect(vt_exists(path), "the claims chart (gnuplot is a dependency of the suite)");
+    /* every claims chart's title in lines of at most 110 characters (a paper's full title ran off the page) */
+    static const char *const papers_titled[] = { "brock2021", "he2015", "glorot2010" };
+    for (size_t k = 0; k < 3; k++) {
+        snprintf(path, sizeof path, "%s/out/%s-claims.gp", dir, papers_titled[k]);
+        char *gp = vt_slurp_text(path);
+        if (!gp) continue; /* a paper without a "near" claim draws none */
+        const char *tl = strstr(gp, "set title ");
+        cr_assert(tl, "%s: %.200s", path, gp);
+        size_t run = 0;
+        for (const char *q = tl + 10; *q && *q != '\n' && strncmp(q, " noenhanced", 11) != 0; q++) {
+            if (strncmp(q, "\"\\n\"", 4) == 0) run = 0;
+            else run++;
+            cr_expect(run <= 110 + 4, "%s: a title line over 110 characters: %.300s", path, tl);
+            if (run > 114) break;
+        }
+        free(gp);
+    }
     cJSON_Delete(root);
     free(text), free(report), free(out), free(errs);
     vt_rmtree(dir);

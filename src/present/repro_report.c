@@ -17,6 +17,32 @@
 
 #define TERMINAL "pngcairo size 1100,650 enhanced font 'Sans,11' linewidth 1.2 background rgb 'white'"
 
+/* `set title` of text t, broken at spaces into lines of at most WRAP characters (the 1100
+ * pixel page holds ~130 of Sans 11; a paper's full title and the chart's words ran off both
+ * sides), each line quoted and joined by gnuplot's "\n" (noenhanced keeps the text as it is). */
+#define WRAP 110
+static void title_wrapped(vp_plot *p, const char *t)
+{
+    char cmd[2400] = "set title ", line[WRAP + 8], q[300];
+    size_t used = strlen(cmd);
+    const char *s = t;
+    int first = 1;
+    while (*s && used + 2 * WRAP + 16 < sizeof cmd) {
+        size_t n = strlen(s);
+        if (n > WRAP) { /* the last space within WRAP characters, else a hard cut */
+            n = WRAP;
+            while (n > 0 && s[n] != ' ') n--;
+            if (n == 0) n = WRAP;
+        }
+        snprintf(line, sizeof line, "%.*s", (int)n, s);
+        used += (size_t)snprintf(cmd + used, sizeof cmd - used, "%s%s", first ? "" : ".\"\\n\".", vp_plot_quote(q, sizeof q, line));
+        first = 0;
+        s += n;
+        while (*s == ' ') s++;
+    }
+    vp_plot_cmd(p, "%s noenhanced", cmd);
+}
+
 static const char *str(const cJSON *o, const char *key)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
@@ -119,7 +145,7 @@ static vp_status claims_chart(const char *out, const cJSON *paper, int *drawn, v
             snprintf(name, sizeof name, "%s.png", stem);
             vp_plot_output(p, name);
             snprintf(t, sizeof t, "%s: measured against expected, in units of the tolerance", str(paper, "title"));
-            vp_plot_cmd(p, "set title %s noenhanced", vp_plot_quote(q, sizeof q, t));
+            title_wrapped(p, t);
             vp_plot_cmd(p, "set ylabel '(measured - expected) / tolerance   (bars: 2 SE over seeds)'");
             vp_plot_cmd(p, "set xrange [-0.7:%d.7]", n - 1);
             vp_plot_cmd(p, "set yrange [-3:3]");
@@ -182,7 +208,7 @@ static vp_status slope_chart(const char *out, const cJSON *paper, const cJSON *c
     if (per > 1) snprintf(unit, sizeof unit, "block (%g layer rows)", per);
     snprintf(t, sizeof t, "%s: measured (points) beside the expected slope %.4g per %s (line; dashed: +-%.3g)",
              str(c, "id"), k, per > 1 ? "block" : "layer", tol);
-    vp_plot_cmd(p, "set title %s noenhanced", vp_plot_quote(q, sizeof q, t));
+    title_wrapped(p, t);
     snprintf(t, sizeof t, "%s%s", unit, per > 1 ? ": layer / per_layers" : "");
     vp_plot_cmd(p, "set xlabel %s noenhanced", vp_plot_quote(q, sizeof q, t));
     snprintf(t, sizeof t, "%s, mean over seeds", str(c, "value_label"));
