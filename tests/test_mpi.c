@@ -327,6 +327,29 @@ Test(mpi, two_ranks_on_one_node_are_refused_a_run_only_one_fits)
     free(err);
 }
 
+/* A VARPROP_MPI_SILENCE out of range is refused by every rank (exit 2, nothing written):
+ * only rank 0 checked it, and rank 1 waited in its first broadcast for ever. The suite's
+ * timeout bounds the test; the command has its own, so a hang shows as 124. */
+Test(mpi, a_bad_silence_limit_is_refused_by_every_rank, .timeout = 120)
+{
+    if (skip_without_mpi()) return;
+    vt_write_file(dir, "c.json", CFG);
+    char cmd[1600], p[400];
+    snprintf(cmd, sizeof cmd, "cd '%s' && VARPROP_MPI_SILENCE=1 timeout 60 %s -x VARPROP_MPI_SILENCE '%s' run c.json "
+             "-o out --no-plot --quiet --threads 1 > out.txt 2> err.txt; echo $? > rc.txt", dir, mpirun(), vt_bin());
+    cr_assert_neq(system(cmd), -1);
+    snprintf(p, sizeof p, "%s/rc.txt", dir);
+    char *rct = vt_slurp_must(p, NULL);
+    snprintf(p, sizeof p, "%s/err.txt", dir);
+    char *errt = vt_slurp_must(p, NULL);
+    cr_expect_eq(atoi(rct), 2, "exit %s (124: the job hung): %s", rct, errt);
+    cr_expect(strstr(errt, "VARPROP_MPI_SILENCE='1' is not a number of seconds from 3 to 1e6"), "%s", errt);
+    snprintf(p, sizeof p, "%s/out", dir);
+    cr_expect_not(vt_exists(p), "nothing is written");
+    free(rct);
+    free(errt);
+}
+
 /* A varprop without MPI started as one of N processes refuses, instead of running N
  * copies into one folder. The launcher's environment is enough to tell. */
 Test(mpi, without_mpi_a_job_of_several_processes_is_refused)

@@ -120,7 +120,9 @@ vp_status vp_mpi_start(vp_mpi **out, vp_err *err)
         return vp_fail(err, VP_ERR_USAGE, "the launcher started %d processes but this varprop's MPI (Open MPI) "
                        "sees %d: start it with Open MPI's mpirun", want, m->size);
     if (!(m->released = calloc((size_t)m->size, sizeof *m->released))) return vp_fail(err, VP_ERR_NOMEM, "out of memory");
-    return m->rank == 0 ? silence_limit(&m->silence, err) : VP_OK;
+    /* every rank reads it: a rank that let a bad value pass would wait in its first broadcast for a
+       rank 0 that stopped */
+    return silence_limit(&m->silence, err);
 }
 
 vp_status vp_mpi_share_text(vp_mpi *m, char **text, long *len, vp_err *err)
