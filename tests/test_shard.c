@@ -251,6 +251,16 @@ Test(shard, resume_keeps_a_folder_to_its_slice)
     cr_expect(strstr(err, "holds the whole sweep of this config's runs, not shard 1/3; resume it without --shard"),
               "%s", err);
     free(err);
+    /* nor is a new shard run into it (without --resume): it kept the tables beside the shard's
+       fragments, which plot then drew and merge took as a shard */
+    char allp[400], before_all[4000], after_all[4000];
+    snprintf(allp, sizeof allp, "%s/all", dir);
+    vt_listing(allp, before_all, sizeof before_all);
+    cr_expect_eq(vt_run(dir, NULL, &err, "run '%s/c.json' --shard 1/3 -o '%s/all' --no-plot --threads 1", dir, dir), 2);
+    cr_expect(strstr(err, "holds the results of a whole run") && strstr(err, "choose another -o"), "%s", err);
+    free(err);
+    vt_listing(allp, after_all, sizeof after_all);
+    cr_expect_str_eq(after_all, before_all, "the refused shard run changed the folder");
 }
 
 /* ---- refusals: exit 2, a message naming the problem, nothing written ---- */

@@ -172,6 +172,14 @@ int vp_cmd_run(int argc, char **argv)
         s = vp_fail(&err, VP_ERR_USAGE, "%s is %s/%s, a file this run writes: copy the config elsewhere or choose "
                     "another -o", config, dir, own);
     if (!s && rank == 0 && !no_plot && !sh) s = vp_cli_check_plots(plots, e->name, &err);
+    if (!s && rank == 0 && sh && !resume) { /* a shard keeps fragments, not tables: tables beside them would mix */
+        char prev[4200];
+        struct stat st;
+        snprintf(prev, sizeof prev, "%s/" VP_FILE_CONFIG, dir);
+        if (stat(prev, &st) == 0)
+            s = vp_fail(&err, VP_ERR_USAGE, "%s holds the results of a whole run (its " VP_FILE_CONFIG " and tables); "
+                        "a shard folder must be new, empty or a shard of this config: choose another -o", dir);
+    }
     if (!s && rank == 0) { /* the data and the memory, before the banner */
         vp_runner_opts probe = { .out_dir = dir, .threads = (int)threads, .resume = resume, .shard = sh, .mpi = mpi };
         s = vp_runner_check(e, &probe, &err);
