@@ -97,6 +97,17 @@ Test(signals, each_gnuplot_has_a_time_limit, .timeout = 120)
     cr_assert_eq(vt_run_env(sdir, env, &o, &e, "plot %s -o %s", res, plots), 2, "%s", e);
     cr_assert(strstr(e, "VARPROP_GNUPLOT_TIMEOUT='soon' is not a number of seconds"), "%s", e);
     free(o); free(e);
+    /* `run` refuses it before the runs (it ran the whole sweep, wrote the CSVs, then failed) */
+    char tcfg[400], out2[400];
+    vt_write_file(sdir, "t.json", "{\"name\":\"t\",\"seeds\":1,\"network\":{\"depth\":2,\"width\":4},"
+                                  "\"input\":{\"batch\":4}}");
+    snprintf(tcfg, sizeof tcfg, "%s/t.json", sdir);
+    snprintf(out2, sizeof out2, "%s/t-out", sdir);
+    cr_assert_eq(vt_run_env(sdir, "env VARPROP_GNUPLOT_TIMEOUT=soon", &o, &e, "run %s -o %s --threads 1", tcfg, out2), 2,
+                 "%s", e);
+    cr_assert(strstr(e, "VARPROP_GNUPLOT_TIMEOUT='soon' is not a number of seconds"), "%s", e);
+    cr_assert(!strstr(o, " run,") && !vt_exists(out2), "before the runs, nothing written: %s", o);
+    free(o); free(e);
 }
 
 /* Before: SIGINT while `varprop plot` waited for gnuplot did nothing (it waited on). */

@@ -56,6 +56,8 @@ vp_status vp_cli_check_plots(const char *plots, const char *name, vp_err *err)
     char pdir[4096];
     vp_status s = VP_OK;
     if (!vp_charts_can_draw()) return VP_OK; /* nothing will be drawn: a warning after the results */
+    double limit;
+    if ((s = vp_plot_timeout(&limit, err))) return s; /* a bad limit, before the runs (it was found after them) */
     if (plots) snprintf(pdir, sizeof pdir, "%s", plots);
     else s = vp_charts_dir_for_name(name, pdir, sizeof pdir, err);
     if (!s) s = vp_folder_check(pdir, &PLOTS_CLAIM, err);
