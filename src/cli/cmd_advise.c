@@ -169,7 +169,7 @@ static void print_text(const char *label, const vp_advise_net *net, const vp_adv
     else if (isinf(a->q_star))
         printf("  q*        inf          (the length map grows by sigma_b2 a layer)\n");
     else
-        printf("  q*        %-12.6g fixed point of the length map, slope %.3g%s\n", a->q_star, a->qslope,
+        printf("  q*        %-12.6g fixed point of the length map, slope %.5g%s\n", a->q_star, a->qslope,
                a->qslope > 1 + 1e-9 ? " (> 1: it repels; finite-width noise grows)" : "");
     if (a->rule == VP_ADVISE_BEST)
         printf("  chosen: least predicted rms of ln(ratio) at this depth and width (docs/theory.md)\n");

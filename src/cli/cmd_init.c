@@ -104,8 +104,8 @@ int vp_cmd_init(int argc, char **argv)
     char label[256];
     vp_init_label(&in, label, sizeof label);
     double emean, evar;
-    fprintf(stderr, "%s [%ld x %ld], seed %ld: %zu values, mean %.6g, variance %.6g", label, fan_out, fan_in,
-            seed, K, mean, K ? sq / (double)K : NAN);
+    fprintf(stderr, "%s [%ld x %ld], seed %ld: %zu value%s, mean %.6g, variance %.6g", label, fan_out, fan_in,
+            seed, K, K == 1 ? "" : "s", mean, K ? sq / (double)K : NAN);
     if (vp_init_moments(&in, (size_t)fan_out, (size_t)fan_in, 0, &emean, &evar))
         fprintf(stderr, " (expected mean %.6g, variance %.6g)", emean, evar);
     fputc('\n', stderr);

@@ -42,9 +42,9 @@ vp_status vp_cli_draw_charts(const char *results, const char *plots, int quiet, 
     if (!s && !vp_folder_same(results_lock, pdir)) s = vp_folder_claim(pdir, &PLOTS_CLAIM, &lock, err);
     if (!s) s = vp_charts_draw_stop(results, pdir, stop, err);
     vp_folder_release(&lock);
-    if (s == VP_ERR_INTERRUPTED)
-        fprintf(stderr, "varprop: charts: %s; the results in %s are complete: draw the charts with: varprop plot %s\n",
-                err->msg, results, results);
+    if (s == VP_ERR_INTERRUPTED) /* the same folder again: -o when the run had --plots */
+        fprintf(stderr, "varprop: charts: %s; the results in %s are complete: draw the charts with: varprop plot %s%s%s\n",
+                err->msg, results, results, plots ? " -o " : "", plots ? plots : "");
     else if (s)
         fprintf(stderr, "varprop: charts: %s\n", err->msg);
     else if (!quiet) printf("varprop: charts and report in %s/ (" VP_FILE_REPORT ")\n", pdir);
