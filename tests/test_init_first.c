@@ -90,7 +90,7 @@ Test(init_first, cli_draws_what_it_prints_and_refuses_what_cannot_fit)
     size_t lines = 0;
     for (const char *p = out; *p; p++) lines += *p == '\n';
     cr_assert_eq(lines, 1, "one value: %s", out);
-    cr_assert(strstr(err, "1 values"), "%s", err);
+    cr_assert(strstr(err, ": 1 value, mean"), "%s", err);
     free(out); free(err);
     cr_assert_eq(vt_run(dir, &out, &err, "init orthogonal --fan-in 1000000 --fan-out 1000000 --count 1"), 2, "%s", err);
     cr_assert(strstr(err, "MiB") && strstr(err, "whole"), "%s", err);
