@@ -48,6 +48,20 @@ static void refused(const char *json, long max_runs, const char *frag1, const ch
 }
 
 /* TMP/NAME.json with the text; its path in buf. */
+/* The terminal summary of experiment e with the runs' sums, as text (the caller frees it). */
+static char *summary_of(const vp_experiment *e, vp_run_sum *sums)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    cr_assert_not_null(f);
+    vp_runner_opts o = { .out = f };
+    vp_job j = { .e = e, .o = &o, .sums = sums };
+    vp_runner_print_summary(&j);
+    fclose(f);
+    return text;
+}
+
 static void write_config(const char *name, const char *text, char *buf, size_t len)
 {
     char file[128];
@@ -440,13 +454,7 @@ Test(provenance, terminal_summary_shows_swept_keys_and_real_seed_counts)
                .xi_c = NAN, .theory_xi_grad = NAN, .test_acc = NAN, .theory_act_ratio = NAN, .theory_grad_ratio = NAN }
     vp_run_sum sums[6] = { DONE, DONE, DONE, DONE };
 #undef DONE
-    char *text = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&text, &len);
-    vp_runner_opts o = { .out = f };
-    vp_job j = { .e = e, .o = &o, .sums = sums };
-    vp_runner_print_summary(&j); /* variant 1 (depth 40) finished 1 of 3 seeds */
-    fclose(f);
+    char *text = summary_of(e, sums); /* variant 1 (depth 40) finished 1 of 3 seeds */
     char *row0 = strchr(text, '\n') + 1, *row1 = strchr(row0, '\n') + 1;
     cr_assert(strstr(text, " depth ") && !strstr(text, "batch"), "the swept key that differs, only: %s", text);
     cr_assert(strncmp(row0 + 1, row1 + 1, (size_t)(strchr(row0, '\n') - row0 - 1)) != 0, "rows look alike:\n%s", text);
@@ -472,13 +480,7 @@ Test(provenance, terminal_summary_of_a_block_network_names_its_ratios)
     vp_run_sum sums[1] = { { .done = 1, .act_ratio = 0.5, .grad_ratio = 0.25, .xi_grad = NAN, .theory_chi1 = NAN,
                              .theory_xi_c = NAN, .xi_c = NAN, .theory_xi_grad = NAN, .test_acc = NAN,
                              .theory_act_ratio = 0.375, .theory_grad_ratio = 0.125 } };
-    char *text = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&text, &len);
-    vp_runner_opts o = { .out = f };
-    vp_job j = { .e = e, .o = &o, .sums = sums };
-    vp_runner_print_summary(&j);
-    fclose(f);
+    char *text = summary_of(e, sums);
     cr_assert(strstr(text, "(ratios: Var[out^b]/Var[out^a] and Var[dL/dout^a]/Var[dL/dout^b] of the layer outputs a..b"),
               "%s", text);
     cr_assert(strstr(text, "(a..b: the longest run of consecutive layers of one output shape outside residual "
@@ -507,13 +509,7 @@ Test(provenance, terminal_summary_names_every_variants_span)
         sums[i] = (vp_run_sum){ .done = 1, .act_ratio = 1, .grad_ratio = 1, .xi_grad = NAN, .theory_chi1 = NAN,
                                 .theory_xi_c = NAN, .xi_c = NAN, .theory_xi_grad = NAN, .test_acc = NAN,
                                 .theory_act_ratio = NAN, .theory_grad_ratio = NAN };
-    char *text = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&text, &len);
-    vp_runner_opts o = { .out = f };
-    vp_job j = { .e = e, .o = &o, .sums = sums };
-    vp_runner_print_summary(&j);
-    fclose(f);
+    char *text = summary_of(e, sums);
     /* variants: (none, 3) (none, 4) (pre, 3) (pre, 4) (post, 3) (post, 4); pre and post blocks have 4 rows, the
        post-norm stack's span its norm outputs */
     cr_expect(strstr(text, "variant 0: layers 3..9 of 10; variant 1: layers 3..12 of 13; variant 2: layers 4..12 of 13; "
@@ -528,13 +524,7 @@ Test(provenance, terminal_summary_names_every_variants_span)
                        "\"activation\":\"linear\"}]},\"input\":{\"batch\":16},\"sweep\":{\"network.layers[0].layers[0].norm\":"
                        "[\"none\",\"pre\",\"post\"]}}",
                        &e, &err), VP_OK, "%s", err.msg);
-    text = NULL;
-    len = 0;
-    f = open_memstream(&text, &len);
-    o.out = f;
-    j.e = e;
-    vp_runner_print_summary(&j);
-    fclose(f);
+    text = summary_of(e, sums);
     cr_expect(strstr(text, "; variant 0: layers 3..9 of 10; variants 1-2: layers 4..12 of 13)"), "%s", text);
     free(text);
     vp_experiment_free(e);

@@ -646,25 +646,33 @@ Test(train_charts, report_training_table_names_swept_keys_and_skips_diverged_see
     vt_rmtree(dir);
 }
 
-/* A 6-layer tanh study of 3 initializers, one seed, one epoch (a few tenths of a
- * second): its train_var and train_hist charts (train_hist's 3 rows of 4 panels) are
- * drawn into DIR/plots; returns train_hist.gp or train_var.gp, as `stem` asks. */
-static char *train_charts_of_three(char dir[256], const char *stem)
+/* Config `cfg` run into a fresh DIR (one thread) with its charts drawn into DIR/plots;
+ * returns the script DIR/plots/<stem>.gp. */
+static char *chart_script(char dir[256], const char *cfg, const char *stem)
 {
     char p[400], *errs = NULL;
     vt_mktmp(dir, 256, "/tmp/varprop-train-");
-    vt_write_file(dir, "c.json",
-                  "{\"name\": \"t3\", \"seeds\": 1, \"network\": {\"depth\": 6, \"width\": 16, \"activation\": \"tanh\"}, "
-                  "\"input\": {\"batch\": 16}, \"train\": {\"dataset\": {\"name\": \"synthetic\", \"dim\": 16, "
-                  "\"classes\": 4, \"n_train\": 400, \"n_test\": 100, \"separation\": 6}, \"epochs\": 1, \"batch\": 50, "
-                  "\"optimizer\": {\"name\": \"sgd\", \"lr\": 0.05}, \"track_every\": 2, \"hist_bins\": 10}, "
-                  "\"sweep\": {\"network.init\": [\"xavier_normal\", {\"name\": \"normal\", \"std\": 0.01}, "
-                  "{\"name\": \"orthogonal\", \"gain\": \"auto\"}]}}");
+    vt_write_file(dir, "c.json", cfg);
     int rc = vt_run(dir, NULL, &errs, "run %s/c.json -o %s/out --plots %s/plots --quiet --threads 1", dir, dir, dir);
     cr_assert_eq(rc, 0, "exit %d: %s", rc, errs);
     free(errs);
     snprintf(p, sizeof p, "%s/plots/%s.gp", dir, stem);
     return vt_slurp_must(p, NULL);
+}
+
+/* A 6-layer tanh study of 3 initializers, one seed, one epoch (a few tenths of a
+ * second): its train_var and train_hist charts (train_hist's 3 rows of 4 panels) are
+ * drawn into DIR/plots; returns train_hist.gp or train_var.gp, as `stem` asks. */
+static char *train_charts_of_three(char dir[256], const char *stem)
+{
+    return chart_script(dir,
+                        "{\"name\": \"t3\", \"seeds\": 1, \"network\": {\"depth\": 6, \"width\": 16, \"activation\": \"tanh\"}, "
+                        "\"input\": {\"batch\": 16}, \"train\": {\"dataset\": {\"name\": \"synthetic\", \"dim\": 16, "
+                        "\"classes\": 4, \"n_train\": 400, \"n_test\": 100, \"separation\": 6}, \"epochs\": 1, \"batch\": 50, "
+                        "\"optimizer\": {\"name\": \"sgd\", \"lr\": 0.05}, \"track_every\": 2, \"hist_bins\": 10}, "
+                        "\"sweep\": {\"network.init\": [\"xavier_normal\", {\"name\": \"normal\", \"std\": 0.01}, "
+                        "{\"name\": \"orthogonal\", \"gain\": \"auto\"}]}}",
+                        stem);
 }
 
 /* train_hist's colour bar is named beside it, as the line charts' bar is: its label
@@ -732,17 +740,12 @@ Test(train_charts, panel_titles_break_alike_and_stay_clear, .timeout = 60)
  * "swept lr 0.01", as if the lr were swept). */
 Test(train_charts, a_swept_optimizer_is_named_in_the_subtitle, .timeout = 60)
 {
-    char dir[256], p[400], *o = NULL, *e = NULL;
-    vt_mktmp(dir, sizeof dir, "/tmp/varprop-train-");
-    vt_write_file(dir, "c.json", "{\"name\":\"os\",\"seeds\":1,\"network\":{\"depth\":2,\"width\":16},\"input\":{\"batch\":16},"
+    char dir[256];
+    char *gp = chart_script(dir, "{\"name\":\"os\",\"seeds\":1,\"network\":{\"depth\":2,\"width\":16},\"input\":{\"batch\":16},"
                                  "\"train\":{\"dataset\":{\"name\":\"synthetic\",\"dim\":16,\"classes\":3,\"n_train\":64,"
                                  "\"n_test\":16},\"epochs\":1,\"batch\":16,\"optimizer\":{\"lr\":0.01}},"
-                                 "\"sweep\":{\"train.optimizer.name\":[\"sgd\",\"adam\"]}}");
-    cr_assert_eq(vt_run(dir, &o, &e, "run %s/c.json -o %s/out --plots %s/plots --quiet --threads 1", dir, dir, dir), 0,
-                 "%s", e);
-    free(o), free(e);
-    snprintf(p, sizeof p, "%s/plots/train_loss.gp", dir);
-    char *gp = vt_slurp_must(p, NULL);
+                                 "\"sweep\":{\"train.optimizer.name\":[\"sgd\",\"adam\"]}}",
+                            "train_loss");
     cr_expect(strstr(gp, "optimizer swept, lr 0.01") && !strstr(gp, "swept lr"), "%.600s", gp);
     free(gp);
     vt_rmtree(dir);
@@ -752,16 +755,11 @@ Test(train_charts, a_swept_optimizer_is_named_in_the_subtitle, .timeout = 60)
  * 0.5) is labelled at its 1-2-3-5 values, below 1 too (a linear step gave 2 and 4 only). */
 Test(train_charts, a_loss_within_a_decade_gets_log_labels, .timeout = 60)
 {
-    char dir[256], p[400], *o = NULL, *e = NULL;
-    vt_mktmp(dir, sizeof dir, "/tmp/varprop-train-");
-    vt_write_file(dir, "c.json", "{\"name\":\"fm\",\"seeds\":1,\"network\":{\"depth\":3,\"width\":64},\"input\":{\"batch\":64},"
+    char dir[256];
+    char *gp = chart_script(dir, "{\"name\":\"fm\",\"seeds\":1,\"network\":{\"depth\":3,\"width\":64},\"input\":{\"batch\":64},"
                                  "\"train\":{\"dataset\":{\"name\":\"fashion-mnist\",\"n_train\":2000,\"n_test\":500},"
-                                 "\"epochs\":2,\"batch\":64,\"optimizer\":{\"name\":\"sgd\",\"lr\":0.05,\"momentum\":0.9}}}");
-    cr_assert_eq(vt_run(dir, &o, &e, "run %s/c.json -o %s/out --plots %s/plots --quiet --threads 1", dir, dir, dir), 0,
-                 "%s", e);
-    free(o), free(e);
-    snprintf(p, sizeof p, "%s/plots/train_loss.gp", dir);
-    char *gp = vt_slurp_must(p, NULL);
+                                 "\"epochs\":2,\"batch\":64,\"optimizer\":{\"name\":\"sgd\",\"lr\":0.05,\"momentum\":0.9}}}",
+                            "train_loss");
     double lo = 0, hi = 0;
     const char *yr = strstr(gp, "set yrange [");
     cr_assert(yr && sscanf(yr, "set yrange [%lf:%lf]", &lo, &hi) == 2, "%.400s", gp);
