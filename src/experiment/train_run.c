@@ -101,6 +101,22 @@ static vp_status setup_error(const vp_experiment *e, int v, vp_status s, vp_err 
     return VP_ERR_CONFIG;
 }
 
+/* The classes of variant v's data known without loading it (fashion-mnist, synthetic, an
+ * idx set that gives them), else 0: its labels say. */
+static int classes_known(const vp_variant *var)
+{
+    return var->train.data.source == VP_DATA_IDX ? var->train.data.classes : classes_hint(&var->train);
+}
+
+/* A block network's training setup for `classes` (its readout, its residual scales) as a
+ * config error of variant v. */
+static vp_status setup_check(const vp_experiment *e, int v, int classes, vp_err *err)
+{
+    const vp_net_spec *ns = e->variants[v].net;
+    vp_status s = vp_net_trainer_check(ns->ls, ns->n, ns->in, classes, err);
+    return s ? setup_error(e, v, s, err) : VP_OK;
+}
+
 vp_status vp_train_data_check(const vp_experiment *e, double *bytes, vp_err *err)
 {
     double total = 0;
@@ -115,12 +131,10 @@ vp_status vp_train_data_check(const vp_experiment *e, double *bytes, vp_err *err
      * scales, before the banner where the classes are known without the data: an idx set with
      * classes 0 has them in its labels (checked at the load, still before anything is written). */
     for (int v = 0; e->train && v < e->nvariants; v++) {
-        const vp_variant *var = &e->variants[v];
-        const vp_dataset_spec *d = &var->train.data;
-        int classes = d->source == VP_DATA_IDX ? d->classes : classes_hint(&var->train);
-        if (!var->net || classes <= 0) continue;
-        vp_status s = vp_net_trainer_check(var->net->ls, var->net->n, var->net->in, classes, err);
-        if (s) return setup_error(e, v, s, err);
+        vp_status s = e->variants[v].net && classes_known(&e->variants[v]) > 0
+                          ? setup_check(e, v, classes_known(&e->variants[v]), err)
+                          : VP_OK;
+        if (s) return s;
     }
     if (bytes) *bytes = total;
     return VP_OK;
@@ -165,12 +179,13 @@ vp_status vp_train_data_load(const vp_experiment *e, vp_train_data *td, vp_err *
             return VP_ERR_CONFIG;
         }
     }
-    /* A block network's readout is its last layer: it must give one value per class. */
+    /* A block network's readout is its last layer: it must give one value per class --
+       checked before the banner where the classes were known (vp_train_data_check), here
+       where the labels said them */
     for (int v = 0; v < e->nvariants; v++) {
         const vp_variant *var = &e->variants[v];
-        if (!var->net) continue;
-        vp_status s = vp_net_trainer_check(var->net->ls, var->net->n, var->net->in,
-                                           td->sets[td->of_variant[v]].classes, err);
+        if (!var->net || classes_known(var) > 0) continue;
+        vp_status s = setup_check(e, v, td->sets[td->of_variant[v]].classes, err);
         if (s) {
             vp_train_data_free(td);
             return s;
