@@ -159,25 +159,24 @@ void vp_runner_print_summary(const vp_job *j)
     if (blocks) { /* every variant's span */
         fprintf(out, "(a..b: the longest run of consecutive layers of one output shape outside residual branches, "
                      "all of them if no two share one;");
-        /* runs of variants with one span, "variants 1-2: layers 4..12 of 13", up to a line's worth */
-        int groups = 0;
-        for (int v = 0; v < e->nvariants;) {
-            int f, l, w = v + 1;
-            vp_net_spec_stack(e->variants[v].net, &f, &l);
-            for (; w < e->nvariants; w++) {
-                int f2, l2;
-                vp_net_spec_stack(e->variants[w].net, &f2, &l2);
-                if (f2 != f || l2 != l || e->variants[w].L != e->variants[v].L) break;
+        /* runs of variants with one span, "variants 1-2: layers 4..12 of 13", up to a line's
+           worth; each variant's span computed once */
+        int groups = 0, first = 0, f = 0, l = 0;
+        for (int v = 0; v <= e->nvariants; v++) {
+            int fv = 0, lv = 0;
+            if (v < e->nvariants) vp_net_spec_stack(e->variants[v].net, &fv, &lv);
+            if (v > 0 && v < e->nvariants && fv == f && lv == l && e->variants[v].L == e->variants[first].L) continue;
+            if (v > 0) { /* the group first .. v-1 ends */
+                if (groups < 8) {
+                    if (v - first == 1) fprintf(out, "%s variant %d", groups ? ";" : "", first);
+                    else fprintf(out, "%s variants %d-%d", groups ? ";" : "", first, v - 1);
+                    fprintf(out, ": layers %d..%d of %d", f, l, e->variants[first].L);
+                } else if (groups == 8) {
+                    fprintf(out, "; ...");
+                }
+                groups++;
             }
-            if (groups < 8) {
-                if (w - v == 1) fprintf(out, "%s variant %d", groups ? ";" : "", v);
-                else fprintf(out, "%s variants %d-%d", groups ? ";" : "", v, w - 1);
-                fprintf(out, ": layers %d..%d of %d", f, l, e->variants[v].L);
-            } else if (groups == 8) {
-                fprintf(out, "; ...");
-            }
-            groups++;
-            v = w;
+            first = v, f = fv, l = lv;
         }
         fprintf(out, ")\n");
     }
