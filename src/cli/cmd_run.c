@@ -197,6 +197,9 @@ int vp_cmd_run(int argc, char **argv)
         return rank == 0 ? vp_exit_code(s) : 0;
     }
 
+    if (rank == 0 && e->record_version[0] && strcmp(e->record_version, VP_VERSION) != 0)
+        fprintf(stderr, "varprop: note: %s was written by varprop %s and this is %s: another version can give other "
+                "numbers for the same config\n", config, e->record_version, VP_VERSION);
     if (!resume && !sh && rank == 0) { /* results of another config are replaced only at the end: say so now */
         char prev[4200];
         vp_status ps = VP_OK;

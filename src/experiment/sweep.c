@@ -180,19 +180,19 @@ static char *sweep_label(const char *key, const cJSON *value, const vp_variant *
     return strdup(buf);
 }
 
-/* ---- the resolved config ---- */
-static char *resolved_json(const vp_experiment *e, const vp_variant *base, const cJSON *sweep)
+/* ---- the resolved config ----
+ * config.json is the config as varprop read it: every default filled in, every name
+ * in its canonical spelling, "auto" gains kept as "auto" (they follow a swept
+ * activation), plus the version that wrote it and each variant's swept labels. It
+ * runs again as a config (config.c, record_keys): what it adds to a config is
+ * either checked (varprop_version, variants) or redundant and checked for
+ * agreement (a plain stack's depth/width/input_dim beside its widths). A value that
+ * was a default depending on another key (input_dim, from the width or the data) is
+ * left out, so that it follows that key when the record is run with its sweep. */
+
+/* The keys of one variant (precision .. memory) into the object r. */
+static void variant_into(cJSON *r, const vp_experiment *e, const vp_variant *base)
 {
-    cJSON *r = cJSON_CreateObject();
-    cJSON_AddStringToObject(r, "varprop_version", VP_VERSION);
-    cJSON_AddStringToObject(r, "name", e->name);
-    cJSON_AddStringToObject(r, "description", e->description);
-    cJSON *seeds = cJSON_AddArrayToObject(r, "seeds");
-    for (int i = 0; i < e->nseeds; i++) { /* integers as integers: cJSON would print 2^53 as 9.007199254740992e+15 */
-        char digits[24];
-        snprintf(digits, sizeof digits, "%llu", (unsigned long long)e->seeds[i]);
-        cJSON_AddItemToArray(seeds, cJSON_CreateRaw(digits));
-    }
     cJSON_AddStringToObject(r, "precision", base->prec == VP_F64 ? "float64" : "float32");
     cJSON_AddBoolToObject(r, "theory", base->theory);
     cJSON *net = cJSON_AddObjectToObject(r, "network");
@@ -202,12 +202,12 @@ static char *resolved_json(const vp_experiment *e, const vp_variant *base, const
         else cJSON_AddItemToObject(net, "input_shape", cJSON_CreateIntArray((const int[]){ in->c, in->h, in->w }, 3));
         cJSON_AddItemToObject(net, "layers", cJSON_Parse(base->net->layers_json));
     } else {
-    cJSON_AddNumberToObject(net, "depth", base->L);
-    int uniform = 1;
-    for (int l = 2; l <= base->L; l++) uniform &= base->widths[l] == base->widths[1];
-    if (uniform) cJSON_AddNumberToObject(net, "width", base->widths[1]);
-    cJSON_AddNumberToObject(net, "input_dim", base->widths[0]);
-    cJSON_AddItemToObject(net, "widths", cJSON_CreateIntArray(base->widths, base->L + 1));
+        cJSON_AddNumberToObject(net, "depth", base->L);
+        int uniform = 1;
+        for (int l = 2; l <= base->L; l++) uniform &= base->widths[l] == base->widths[1];
+        if (uniform) cJSON_AddNumberToObject(net, "width", base->widths[1]);
+        if (base->input_dim_given) cJSON_AddNumberToObject(net, "input_dim", base->widths[0]);
+        cJSON_AddItemToObject(net, "widths", cJSON_CreateIntArray(base->widths, base->L + 1));
     }
     const vp_act_info *ai = vp_act_get(base->act.kind);
     cJSON_AddItemToObject(net, "activation", vp_cfg_entry_json(ai->name, ai->params, ai->nparams, base->act.p, 0, 0));
@@ -241,6 +241,31 @@ static char *resolved_json(const vp_experiment *e, const vp_variant *base, const
     if (base->train.on) cJSON_AddItemToObject(r, "train", vp_train_cfg_json(&base->train)); /* written when given */
     if (base->mem.recompute) cJSON_AddStringToObject(r, "memory", "recompute");   /* written when given */
     if (base->mem.every) cJSON_AddNumberToObject(r, "memory_checkpoint_every", base->mem.every);
+}
+
+char *vp_variant_json(const vp_experiment *e, const vp_variant *v)
+{
+    cJSON *r = cJSON_CreateObject();
+    if (!r) return NULL;
+    variant_into(r, e, v);
+    char *s = cJSON_PrintUnformatted(r);
+    cJSON_Delete(r);
+    return s;
+}
+
+static char *resolved_json(const vp_experiment *e, const vp_variant *base, const cJSON *sweep)
+{
+    cJSON *r = cJSON_CreateObject();
+    cJSON_AddStringToObject(r, "varprop_version", VP_VERSION);
+    cJSON_AddStringToObject(r, "name", e->name);
+    cJSON_AddStringToObject(r, "description", e->description);
+    cJSON *seeds = cJSON_AddArrayToObject(r, "seeds");
+    for (int i = 0; i < e->nseeds; i++) { /* integers as integers: cJSON would print 2^53 as 9.007199254740992e+15 */
+        char digits[24];
+        snprintf(digits, sizeof digits, "%llu", (unsigned long long)e->seeds[i]);
+        cJSON_AddItemToArray(seeds, cJSON_CreateRaw(digits));
+    }
+    variant_into(r, e, base);
     cJSON_AddItemToObject(r, "sweep", sweep ? cJSON_Duplicate(sweep, 1) : cJSON_CreateObject());
     cJSON *vs = cJSON_AddArrayToObject(r, "variants");
     for (int v = 0; v < e->nvariants; v++) {

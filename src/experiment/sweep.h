@@ -20,4 +20,10 @@
 vp_status vp_sweep_expand(vp_cfg_ctx *c, const cJSON *root, const vp_variant *base, const vp_config_opts *opts,
                           vp_experiment *e);
 
+/* Variant v of e in full, as config.json would hold it were v the sweep-free config
+ * (precision, theory, network, input, measure, train, memory; one line of JSON,
+ * owned by the caller, cJSON_free): two variants with the same text run the same
+ * network on the same data. NULL when out of memory. */
+char *vp_variant_json(const vp_experiment *e, const vp_variant *v);
+
 #endif
