@@ -74,8 +74,9 @@ static void refused(const char *text, const char *frag1, const char *frag2)
     if (frag2) cr_assert(strstr(err.msg, frag2), "\"%s\" lacks \"%s\"", err.msg, frag2);
 }
 
-/* Every config the project ships (configs/, experiments/ and the paper folders'). */
-static int round_trip_folder(const char *dir)
+/* Every config of dir (*.json but checks.json); with `accepted_only`, those that parse
+ * (the test corpus holds refused ones too). */
+static int round_trip_folder_of(const char *dir, int accepted_only)
 {
     DIR *d = opendir(dir);
     cr_assert(d, "cannot open %s", dir);
@@ -86,13 +87,22 @@ static int round_trip_folder(const char *dir)
         char path[1200];
         snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
         char *text = vt_slurp_must(path, NULL);
-        round_trip(text, path);
+        vp_config_opts o = { 0 };
+        vp_experiment *e = NULL;
+        vp_err err;
+        int ok = !accepted_only || vp_config_parse(text, strlen(text), path, &o, &e, &err) == VP_OK;
+        vp_experiment_free(e);
+        if (ok) {
+            round_trip(text, path);
+            n++;
+        }
         free(text);
-        n++;
     }
     closedir(d);
     return n;
 }
+
+static int round_trip_folder(const char *dir) { return round_trip_folder_of(dir, 0); }
 
 Test(record, every_shipped_config_runs_again_from_its_record, .timeout = 60)
 {
@@ -115,6 +125,18 @@ Test(record, every_shipped_config_runs_again_from_its_record, .timeout = 60)
     }
     closedir(d);
     cr_assert_geq(n, 20, "only %d configs found", n);
+}
+
+/* The accepted configs of the parser's test corpora (tests/corpus/configs, the fuzz
+ * seeds); the fuzz harness checks the same on every input it accepts. */
+Test(record, every_accepted_corpus_config_runs_again, .timeout = 60)
+{
+    char dir[1024];
+    snprintf(dir, sizeof dir, "%s/tests/corpus/configs", vt_root());
+    int n = round_trip_folder_of(dir, 1);
+    snprintf(dir, sizeof dir, "%s/tests/fuzz/corpus_config", vt_root());
+    n += round_trip_folder_of(dir, 1);
+    cr_assert_geq(n, 10, "only %d accepted configs found", n);
 }
 
 /* A swept width with input_dim left to its default: each variant's input is its own
