@@ -602,6 +602,13 @@ Test(advise_cli, text_errors_and_row_wise)
     cr_assert_eq(vt_run(tmpdir, &o, &e, "advise exponential --depth 10 --json"), 0, "%s", e);
     cr_expect(strstr(o, "\"runaway\":true"), "%s", o);
     free(o), free(e);
+    /* At depth 100 even the matched input misses a factor 2 (the note names both inputs);
+       at depth 1000 the line has its point (q* = 1, sigma_b2 = 0), but every point's
+       gradient ratio underflows: that is the reason given, not "no point". */
+    cr_assert_eq(vt_run(tmpdir, &o, &e, "advise exponential --depth 100"), 0, "%s", e);
+    cr_expect(strstr(o, "from unit-variance inputs, nor with the matched input (even at infinite width)"), "%s", o);
+    free(o), free(e);
+    expect_run(1, "reaches 0 or overflows within 1000 layers", "advise exponential --depth 1000");
 }
 
 /* A q* at the end of the searched range is said to be one, in the text and the JSON. */

@@ -248,7 +248,9 @@ static void print_text(const char *label, const vp_advise_net *net, const vp_adv
                "        infinite width); without --sigma-b2 advise picks the best point of the line\n");
     else if (!(mf <= log(2.0)))
         printf("  note: no point of the critical line keeps both ratios within a factor 2 at this depth\n"
-               "        for unit-variance inputs (even at infinite width)\n");
+               "        %s (even at infinite width)\n",
+               a->rule == VP_ADVISE_MATCHED_INPUT ? "from unit-variance inputs, nor with the matched input"
+                                                  : "for unit-variance inputs");
     else if (!runaway && (!(md <= log(2.0)) || fmax(a->var_fwd, a->var_bwd) > log(2.0) * log(2.0)))
         printf("  note: the width limits it: the spread shrinks as 1/sqrt(width); width >= %.0f keeps\n"
                "        1 s.d. within a factor 2\n", width_for_factor2(a, net->width));

@@ -255,6 +255,16 @@ static vp_status search_line(const vp_theory_ctx *ctx, const vp_act *act, const 
     return VP_OK;
 }
 
+/* Whether the line has a point with sigma_b2 >= 0 at some q* of the grid: a search
+ * that found no finite rms had either no point or only points whose ratios fail. */
+static int line_exists(const vp_theory_ctx *ctx, const vp_act *act)
+{
+    double sw2, sb2, e2;
+    for (int k = GRID_LO; k <= GRID_HI; k++)
+        if (line_point(ctx, act, pow(10.0, 0.25 * k), &sw2, &sb2, &e2)) return 1;
+    return 0;
+}
+
 /* x to VP_ADVISE_DIGITS significant digits, as a config holds it. */
 static double rounded(double x)
 {
@@ -306,7 +316,7 @@ vp_status vp_advise(const vp_theory_ctx *ctx, const vp_act *act, const vp_advise
         }
     }
     if (isinf(best.rms)) {
-        if (isnan(best.sw2))
+        if (isnan(best.sw2) && !line_exists(ctx, act))
             return vp_fail(err, VP_ERR_NUMERIC,
                            "%s: no point of the critical line chi_1 = 1 has sigma_b2 >= 0 (sigma_b2 = q* - "
                            "E[phi^2]/E[phi'^2] is negative at every fixed point q* from 1e-4 to 1e4): mean-field "
