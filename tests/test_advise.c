@@ -14,8 +14,8 @@
  * finite-width variance (docs/theory.md). The mean of S logs is compared with the
  * predicted centre within 4 standard errors, 4 sqrt(max(V, s^2)/S), s^2 the seeds'
  * sample variance: if the model's V holds, a false failure has probability below
- * 6e-5 per check; where it understates the spread (measured: tanh's and gelu's
- * backward s is ~1.2-1.5 x sqrt(V)), the studentized mean has a t distribution with
+ * 6e-5 per check; where it understates the spread (measured: tanh's backward s is
+ * ~1.5 x sqrt(V)), the studentized mean has a t distribution with
  * S - 1 = 5 degrees of freedom and P(|t| > 4) = 1%. The runs are deterministic, so a
  * passing configuration always passes. That the model does not understate the
  * spread grossly is checked by s^2 <= 6 V (if V holds, P(chi2_5 / 5 > 6) = 1.5e-5).
