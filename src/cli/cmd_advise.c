@@ -127,6 +127,38 @@ static int runs_away(const vp_advice *a)
     return a->qslope > 1 + 1e-9 && fmax(a->var_fwd, a->var_bwd) > log(10.0) * log(10.0);
 }
 
+/* The ends of the searched range of q* (theory/advise.h). */
+static double grid_q(int k) { return pow(10.0, 0.25 * k); }
+
+/* A q* at an end of the searched range is the range's best point, not the line's
+ * (theory/advise.h, q_edge): say which, and what the grid's next point outside gives. */
+static void print_edge_note(const vp_advice *a)
+{
+    if (!a->q_edge) return;
+    printf("  note: q* = %.6g is the %s end of the q* searched (%g .. %g), where the predicted rms\n",
+           a->q_star, a->q_edge > 0 ? "top" : "bottom", grid_q(VP_ADVISE_GRID_LO), grid_q(VP_ADVISE_GRID_HI));
+    if (a->beyond_better)
+        printf("        of ln(ratio) still falls (%.6g; %.6g at q* = %.6g, outside): the line's best point\n"
+               "        lies beyond the range, and this one is only the best within it\n",
+               a->rms, a->rms_beyond, a->q_beyond);
+    else
+        printf("        of ln(ratio) is least on the grid (%.6g; %.6g at q* = %.6g, outside): the line's\n"
+               "        best point is near this edge, on either side of it (not refined past the edge)\n",
+               a->rms, a->rms_beyond, a->q_beyond);
+}
+
+static cJSON *edge_json(const vp_advice *a)
+{
+    if (!a->q_edge) return cJSON_CreateNull();
+    cJSON *o = cJSON_CreateObject();
+    if (!o) return NULL;
+    cJSON_AddStringToObject(o, "side", a->q_edge > 0 ? "top" : "bottom");
+    vp_cli_json_num(o, "q_beyond", a->q_beyond);
+    vp_cli_json_num(o, "rms_beyond", a->rms_beyond);
+    cJSON_AddBoolToObject(o, "better_beyond", a->beyond_better);
+    return o;
+}
+
 static int print_json(const char *label, const vp_advise_net *net, const vp_advice *a,
                       char snip[VP_SNIPPET_COUNT][1024], const char *input, const vp_advise_measured *m)
 {
@@ -147,6 +179,8 @@ static int print_json(const char *label, const vp_advise_net *net, const vp_advi
     vp_cli_json_num(o, "q_star", a->q_star);
     vp_cli_json_num(o, "chi1", a->chi1);
     vp_cli_json_num(o, "qslope", a->qslope);
+    vp_cli_json_num(o, "rms", a->rms);
+    cJSON_AddItemToObject(o, "q_star_edge", edge_json(a)); /* null: q* inside the searched range */
     cJSON_AddBoolToObject(o, "runaway", runs_away(a)); /* the median and spread do not apply */
     cJSON_AddItemToObject(o, "forward", ratio_json(a->fwd, a->var_fwd));
     cJSON_AddItemToObject(o, "backward", ratio_json(a->bwd, a->var_bwd));
@@ -181,6 +215,7 @@ static void print_text(const char *label, const vp_advise_net *net, const vp_adv
                a->unit_rms, a->input_std);
     else
         printf("  chosen: the critical point at the given sigma_b2\n");
+    print_edge_note(a);
     printf("\npredicted at depth %d (inputs with E[x^2] = %.6g, batch %d):\n", net->depth,
            a->input_std * a->input_std, net->batch);
     printf("  %-24s %-18s %s\n", "", "forward q^L/q^1", "backward prod chi^l");
@@ -213,7 +248,9 @@ static void print_text(const char *label, const vp_advise_net *net, const vp_adv
                "        infinite width); without --sigma-b2 advise picks the best point of the line\n");
     else if (!(mf <= log(2.0)))
         printf("  note: no point of the critical line keeps both ratios within a factor 2 at this depth\n"
-               "        for unit-variance inputs (even at infinite width)\n");
+               "        %s (even at infinite width)\n",
+               a->rule == VP_ADVISE_MATCHED_INPUT ? "from unit-variance inputs, nor with the matched input"
+                                                  : "for unit-variance inputs");
     else if (!runaway && (!(md <= log(2.0)) || fmax(a->var_fwd, a->var_bwd) > log(2.0) * log(2.0)))
         printf("  note: the width limits it: the spread shrinks as 1/sqrt(width); width >= %.0f keeps\n"
                "        1 s.d. within a factor 2\n", width_for_factor2(a, net->width));

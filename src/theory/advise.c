@@ -173,7 +173,16 @@ static vp_status rms_at(const vp_theory_ctx *ctx, const vp_act *act, const vp_ad
 typedef struct {
     double q, sw2, sb2, rms;
     double q0; /* the input's E[x^2] the rms is for */
+    int edge;  /* vp_advice's q_edge, beyond_better, q_beyond, rms_beyond */
+    int beyond_better;
+    double q_beyond, rms_beyond;
 } cand;
+
+/* A candidate with no point yet (rms +inf), for inputs with E[x^2] = q0. */
+static cand no_cand(double q, double q0)
+{
+    return (cand){ .q = q, .sw2 = NAN, .sb2 = NAN, .rms = INFINITY, .q0 = q0, .q_beyond = NAN, .rms_beyond = NAN };
+}
 
 /* Line candidate at q (rms +inf if the line has no point there). match: the input
  * matched to the point (q0 = E[phi^2] at q, so that q^1 = q*), else net->q0. */
@@ -181,7 +190,7 @@ static vp_status line_cand(const vp_theory_ctx *ctx, const vp_act *act, const vp
                            double q, cand *c, vp_err *err)
 {
     double e2 = NAN;
-    c->q = q, c->rms = INFINITY, c->q0 = net->q0;
+    *c = no_cand(q, net->q0);
     if (!line_point(ctx, act, q, &c->sw2, &c->sb2, &e2)) return VP_OK;
     vp_advise_net nm = *net;
     if (match) {
@@ -194,9 +203,12 @@ static vp_status line_cand(const vp_theory_ctx *ctx, const vp_act *act, const vp
 /* Grid of the line's fixed points: q* = 10^(k/4), k = -16..16 (1e-4 .. 1e4), then a
  * golden-section search in ln q* between the best grid point's neighbours. A
  * candidate must beat the best so far by more than 1e-9 (relative), so ties go to
- * the earlier one: the sigma_b2 = 0 point, then smaller q*. */
-#define GRID_LO (-16)
-#define GRID_HI 16
+ * the earlier one: the sigma_b2 = 0 point, then smaller q*. A best grid point at an
+ * end of the grid has no neighbour outside to bracket the minimum: it is kept as the
+ * best of the range, marked, and the grid's next point outside is evaluated to say
+ * whether the line does better beyond (advise.h, q_edge). */
+#define GRID_LO VP_ADVISE_GRID_LO
+#define GRID_HI VP_ADVISE_GRID_HI
 #define GOLDEN_STEPS 24
 #define TIE 1e-9
 
@@ -209,14 +221,21 @@ static vp_status search_line(const vp_theory_ctx *ctx, const vp_act *act, const 
                              cand *best, vp_err *err)
 {
     cand grid[GRID_HI - GRID_LO + 1];
-    int kb = -1;
+    int kb = GRID_LO - 1; /* no grid point beat the best (a k outside the grid) */
     vp_status st;
     for (int k = GRID_LO; k <= GRID_HI; k++) {
         cand *c = &grid[k - GRID_LO];
         if ((st = line_cand(ctx, act, net, match, pow(10.0, 0.25 * k), c, err)) != VP_OK) return st;
         if (better(c, best)) *best = *c, kb = k;
     }
-    if (kb <= GRID_LO || kb >= GRID_HI) return VP_OK;
+    if (kb < GRID_LO) return VP_OK;
+    if (kb == GRID_LO || kb == GRID_HI) {
+        cand o;
+        int side = kb == GRID_HI ? 1 : -1;
+        if ((st = line_cand(ctx, act, net, match, pow(10.0, 0.25 * (kb + side)), &o, err)) != VP_OK) return st;
+        best->edge = side, best->q_beyond = o.q, best->rms_beyond = o.rms, best->beyond_better = better(&o, best);
+        return VP_OK;
+    }
     const double g = 0.5 * (sqrt(5.0) - 1.0);
     double a = log(grid[kb - 1 - GRID_LO].q), b = log(grid[kb + 1 - GRID_LO].q);
     cand x1, x2;
@@ -234,6 +253,16 @@ static vp_status search_line(const vp_theory_ctx *ctx, const vp_act *act, const 
     const cand *c = x1.rms <= x2.rms ? &x1 : &x2;
     if (better(c, best)) *best = *c;
     return VP_OK;
+}
+
+/* Whether the line has a point with sigma_b2 >= 0 at some q* of the grid: a search
+ * that found no finite rms had either no point or only points whose ratios fail. */
+static int line_exists(const vp_theory_ctx *ctx, const vp_act *act)
+{
+    double sw2, sb2, e2;
+    for (int k = GRID_LO; k <= GRID_HI; k++)
+        if (line_point(ctx, act, pow(10.0, 0.25 * k), &sw2, &sb2, &e2)) return 1;
+    return 0;
 }
 
 /* x to VP_ADVISE_DIGITS significant digits, as a config holds it. */
@@ -257,7 +286,7 @@ vp_status vp_advise(const vp_theory_ctx *ctx, const vp_act *act, const vp_advise
     double na, pa;
     const int homogeneous = vp_act_slopes(act, &na, &pa);
 
-    cand best = { NAN, NAN, NAN, INFINITY, net->q0 };
+    cand best = no_cand(NAN, net->q0);
     vp_advise_rule rule = isnan(sigma_b2) ? VP_ADVISE_BEST : VP_ADVISE_GIVEN_SB;
     double sw2 = NAN, qs = NAN;
     vp_err e0;
@@ -265,7 +294,8 @@ vp_status vp_advise(const vp_theory_ctx *ctx, const vp_act *act, const vp_advise
      * candidate (none at 0 is no error: e.g. gelu). */
     st = vp_theory_critical(ctx, act, isnan(sigma_b2) ? 0.0 : sigma_b2, &sw2, &qs, &e0);
     if (st == VP_OK) {
-        best = (cand){ qs, sw2, isnan(sigma_b2) ? 0.0 : sigma_b2, INFINITY, net->q0 };
+        best = no_cand(qs, net->q0);
+        best.sw2 = sw2, best.sb2 = isnan(sigma_b2) ? 0.0 : sigma_b2;
         if ((st = rms_at(ctx, act, net, best.sw2, best.sb2, &best.rms, err)) != VP_OK) return st;
     } else if (st != VP_ERR_NUMERIC || rule == VP_ADVISE_GIVEN_SB) {
         if (err) *err = e0;
@@ -280,13 +310,13 @@ vp_status vp_advise(const vp_theory_ctx *ctx, const vp_act *act, const vp_advise
         vp_advise_net nu = *net;
         if ((st = vp_advise_eval(ctx, act, &nu, best.sw2, best.sb2, &u, err)) != VP_OK) return st;
         if (!(fmax(fabs(log(u.fwd)), fabs(log(u.bwd))) <= log(2.0))) {
-            cand m = { NAN, NAN, NAN, INFINITY, NAN };
+            cand m = no_cand(NAN, NAN);
             if ((st = search_line(ctx, act, net, 1, &m, err)) != VP_OK) return st;
             if (isfinite(m.rms)) best = m, rule = VP_ADVISE_MATCHED_INPUT;
         }
     }
     if (isinf(best.rms)) {
-        if (isnan(best.sw2))
+        if (isnan(best.sw2) && !line_exists(ctx, act))
             return vp_fail(err, VP_ERR_NUMERIC,
                            "%s: no point of the critical line chi_1 = 1 has sigma_b2 >= 0 (sigma_b2 = q* - "
                            "E[phi^2]/E[phi'^2] is negative at every fixed point q* from 1e-4 to 1e4): mean-field "
@@ -309,6 +339,8 @@ vp_status vp_advise(const vp_theory_ctx *ctx, const vp_act *act, const vp_advise
     out->sigma_w2 = rounded(best.sw2), out->sigma_b2 = rounded(best.sb2);
     out->sigma_w = sw, out->sigma_b = sb;
     out->q_star = best.q;
+    out->q_edge = best.edge, out->beyond_better = best.beyond_better;
+    out->q_beyond = best.q_beyond, out->rms_beyond = best.rms_beyond;
     double qa = isfinite(best.q) ? best.q : 1.0, sl = 0.0;
     if ((st = vp_theory_chi1(ctx, act, sw * sw, qa, &out->chi1, err)) != VP_OK) return st;
     if ((st = vp_theory_expect(ctx, act, VP_EXP_SLOPE, qa, &sl, err)) != VP_OK) return st;

@@ -36,6 +36,14 @@
  * layer sits at q*, chi^l = 1, and both ratios are 1 at infinite width; the config
  * gets "input": {"std": sqrt(q0)} (config input.std). Rule VP_ADVISE_MATCHED_INPUT.
  *
+ * The search over the line covers q* = 10^(k/4), k = VP_ADVISE_GRID_LO..VP_ADVISE_GRID_HI
+ * (1e-4 .. 1e4). Where the least rms found is at an end of that range, the range cut the
+ * search short: the reported point is still on the line (q* is its length map's fixed
+ * point by construction), but not the line's best -- the rms still falls towards the edge
+ * (e.g. tanhshrink and softshrink, linear in their tails: the rms falls as q* -> inf
+ * towards a linear network's). The advice says so (q_edge below) and probes one grid step
+ * outside.
+ *
  * Pure functions of their arguments; no state.
  */
 #ifndef VP_ADVISE_H
@@ -51,6 +59,10 @@
 #define VP_ADVISE_DIGITS 9
 /* Largest depth advised (the maps are followed layer by layer). */
 #define VP_ADVISE_MAX_DEPTH 100000
+
+/* The fixed points q* = 10^(k/4) the line is searched at, k = GRID_LO..GRID_HI. */
+#define VP_ADVISE_GRID_LO (-16)
+#define VP_ADVISE_GRID_HI 16
 
 /* The network the advice is for: depth, equal widths n_0 = ... = n_L = width,
  * batch B (the backward fluctuations average over the batch's probes), and the
@@ -87,6 +99,17 @@ typedef struct {
                                   digits (the predictions use its square) */
     double unit_rms;           /* VP_ADVISE_MATCHED_INPUT: the rms the best point had with the
                                   given input (why it was not kept); else = rms */
+    int q_edge;                /* +1 (-1): q* is the top (bottom) of the searched range and its rms
+                                  beat the grid point next inside: the line's least rms is not
+                                  bracketed within the range; 0: q* is inside (or not searched:
+                                  VP_ADVISE_GIVEN_SB, a homogeneous phi, the sigma_b2 = 0 point) */
+    double q_beyond;           /* q_edge != 0: the grid's next q* outside the range (1e4 10^(1/4), or
+                                  1e-4 10^(-1/4)); else NAN */
+    double rms_beyond;         /* the rms at q_beyond's point of the line, with the same input rule
+                                  (+inf where the line has no usable point there); NAN if q_edge = 0 */
+    int beyond_better;         /* q_edge != 0 and rms_beyond beats the rms at q*: a better point of
+                                  the line lies outside the range; 0 otherwise (the least rms is
+                                  then near the edge, between its inner neighbour and q_beyond) */
 } vp_advice;
 
 /* The predictions for the point (sigma_w2, sigma_b2) as given: fwd, bwd, var_fwd,
