@@ -260,8 +260,12 @@ int vp_cmd_run(int argc, char **argv)
         fprintf(stderr, "varprop: resume with: %svarprop run %s%s --resume -o %s\n", launch, config, again, dir);
     } else if (s) {
         fprintf(stderr, "varprop: %s\n", err.msg);
-    } else if (res.nothing_to_resume) {
-        fprintf(stderr, "varprop: nothing to resume: %s holds %s%d run%s of this config\n", dir, res.total == 1 ? "its " : "all ", res.total, res.total == 1 ? "" : "s");
+    } else if (res.nothing_to_resume) { /* a finished shard: its slice's runs */
+        int n = sh ? sh->count : res.total;
+        char of[64] = "";
+        if (sh) snprintf(of, sizeof of, " of shard %d/%d", sh->k, sh->n);
+        fprintf(stderr, "varprop: nothing to resume: %s holds %s%d run%s%s of this config\n", dir,
+                n == 1 ? "its " : "all ", n, n == 1 ? "" : "s", of);
     } else if (sh) {
         if (!quiet)
             printf("varprop: shard %d/%d complete in %s/ (%d runs); when all %d are, join them with: "
