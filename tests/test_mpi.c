@@ -235,6 +235,39 @@ Test(mpi, a_killed_rank_is_reported_and_resume_completes)
     cr_expect(rc != 0, "mpirun exit %d", rc);
 }
 
+/* Ctrl-C to mpirun: it passes a SIGTERM on to every rank, and every rank stops after its
+ * run in progress -- but the job says "stopping after the runs in progress" once (rank
+ * 0's), not once per rank; rank 0 still reports the interruption and how to resume. */
+Test(mpi, an_interrupt_is_announced_once_for_the_job)
+{
+    if (skip_without_mpi()) return;
+    /* long enough (60 runs of ~0.2 s) that the signal comes while runs remain */
+    vt_write_file(dir, "i.json", "{\"name\":\"int\",\"seeds\":20,\"network\":{\"depth\":60,\"width\":512},"
+                  "\"input\":{\"batch\":256},\"sweep\":{\"network.activation\":[\"relu\",\"tanh\",\"selu\"]}}");
+    char out[300], parts[320], cmd[2400];
+    snprintf(out, sizeof out, "%s/int", dir);
+    snprintf(parts, sizeof parts, "%s/.parts", out);
+    /* exec: the child is mpirun itself (env execs it), which gets the signal */
+    snprintf(cmd, sizeof cmd, "exec %s '%s' run '%s/i.json' -o '%s' --no-plot --quiet --threads 1 </dev/null "
+             ">'%s/o' 2>'%s/e'", mpirun(), vt_bin(), dir, out, dir, dir);
+    char *argv[] = { (char *)"sh", (char *)"-c", cmd, NULL };
+    pid_t pid = fork();
+    cr_assert(pid >= 0);
+    if (pid == 0) { execvp("sh", argv); _exit(127); }
+    for (int i = 0; i < 4000 && finished_runs(parts) < 1; i++) usleep(5000);
+    cr_assert_eq(kill(pid, SIGINT), 0);
+    int rc = vt_wait_exit(pid, 90);
+    char path[400];
+    snprintf(path, sizeof path, "%s/e", dir);
+    char *err = vt_slurp_text(path);
+    int said = 0;
+    for (const char *p = err; (p = strstr(p, "stopping after the runs in progress")); p++) said++;
+    cr_expect_eq(said, 1, "the stop is announced once, not once per rank (mpirun exit %d): %s", rc, err);
+    cr_expect(strstr(err, "interrupted after ") && strstr(err, "resume with: mpirun -np 2 varprop run"),
+              "rank 0 reports the interruption: %s", err);
+    free(err);
+}
+
 /* mpirun --enable-recovery keeps the job alive when a rank dies, and no signal comes:
  * rank 0 counts the rank as lost once it has been silent for VARPROP_MPI_SILENCE
  * seconds (10: its heartbeats stop), and the other rank finishes every other run --

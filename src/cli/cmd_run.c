@@ -211,6 +211,7 @@ int vp_cmd_run(int argc, char **argv)
         }
     }
     volatile sig_atomic_t *stop = vp_cli_signals(VP_SIG_RUNS);
+    if (rank > 0) vp_cli_signal_silent(); /* every rank stops; rank 0 says so */
     vp_folder_lock lock = VP_FOLDER_LOCK_INIT; /* the results folder, held through the charts */
     vp_runner_opts o = { dir, (int)threads, !quiet && !mpi && isatty(2), resume, stop,
                          quiet ? NULL : stdout, rank ? NULL : stderr, no_share, &lock, sh, mpi };
