@@ -321,6 +321,39 @@ Test(shard, resume_of_a_finished_shard_has_nothing_to_do_and_writes_nothing)
     vt_expect_same_results(all, merged, "a shard resumed after losing a run");
 }
 
+/* A folder typed with a trailing '/' (or several) is printed with one: merge said
+ * "merged 18 runs into DIR/new/a/b//", and run "results in DIR/r//", "complete in
+ * DIR/s1//", "charts and report in DIR/p//". */
+Test(shard, folders_typed_with_slashes_are_printed_with_one)
+{
+    vt_write_file(dir, "c.json", SWEEP_CFG);
+    char *out = NULL, want[400];
+    const char *shards[] = { "s1/", "s2//" };
+    for (int k = 1; k <= 2; k++) {
+        cr_assert_eq(vt_run(dir, &out, NULL, "run '%s/c.json' --shard %d/2 -o '%s/%s' --threads 1", dir, k, dir,
+                            shards[k - 1]), 0);
+        snprintf(want, sizeof want, "complete in %s/s%d/ (", dir, k);
+        cr_expect(strstr(out, want) && !strstr(out, "//"), "%s", out);
+        free(out);
+    }
+    cr_assert_eq(vt_run(dir, &out, NULL, "merge '%s/s1' '%s/s2' -o '%s/new/a/b/' --no-plot", dir, dir, dir), 0);
+    snprintf(want, sizeof want, "varprop: merged 18 runs into %s/new/a/b/ (", dir);
+    cr_expect(strstr(out, want) && !strstr(out, "//"), "%s", out);
+    free(out);
+    int charts = system("command -v gnuplot >/dev/null 2>&1") == 0;
+    cr_assert_eq(vt_run(dir, &out, NULL, "run '%s/c.json' -o '%s/r//' --plots '%s/p/' --threads 1", dir, dir, dir), 0);
+    snprintf(want, sizeof want, "varprop: results in %s/r/ (", dir);
+    cr_expect(strstr(out, want) && !strstr(out, "//"), "%s", out);
+    snprintf(want, sizeof want, "varprop: charts and report in %s/p/ (", dir);
+    cr_expect(!charts || strstr(out, want), "%s", out);
+    free(out);
+    if (!charts) return;
+    cr_assert_eq(vt_run(dir, &out, NULL, "plot '%s/r' -o '%s/p2//'", dir, dir), 0);
+    snprintf(want, sizeof want, "varprop plot: charts and report in %s/p2/report.md", dir);
+    cr_expect(strstr(out, want), "%s", out);
+    free(out);
+}
+
 /* ---- refusals: exit 2, a message naming the problem, nothing written ---- */
 
 static void refused(const char *args, const char *fragment)
