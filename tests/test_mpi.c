@@ -242,7 +242,8 @@ Test(mpi, a_killed_rank_is_reported_and_resume_completes)
  * progress" once (rank 0's), not once per rank; rank 0 still reports the interruption
  * and how to resume. The test sends the ranks mpirun's SIGTERM itself: mpirun's SIGKILL a
  * second later could cut rank 0's report short on a loaded machine, and putting it off
- * (odls_base_sigkill_timeout) makes mpirun pass on no signal at all. */
+ * (odls_base_sigkill_timeout) puts off the SIGTERM as long (docs/cluster.md): the sweep
+ * ends first. */
 Test(mpi, an_interrupt_is_announced_once_for_the_job)
 {
     if (skip_without_mpi()) return;
