@@ -178,8 +178,8 @@ Test(shard, a_shard_folder_is_sealed_when_complete)
     cr_expect_not(vt_exists(path), "a shard keeps fragments, not tables");
 }
 
-/* The entries of folder d as "name:size:inode " in name order (a file rewritten in place
- * through a rename gets a new inode). */
+/* The entries of folder d as "name:size:inode:mtime " in name order (a file rewritten
+ * through a rename gets a new inode, one rewritten in place a new mtime). */
 static int by_name(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 static void vt_listing(const char *d, char *buf, size_t len)
 {
@@ -199,8 +199,9 @@ static void vt_listing(const char *d, char *buf, size_t len)
         struct stat st;
         snprintf(p, sizeof p, "%s/%s", d, names[i]);
         cr_assert_eq(stat(p, &st), 0, "%s", p);
-        if (at < len) at += (size_t)snprintf(buf + at, len - at, "%s:%lld:%llu ", names[i], (long long)st.st_size,
-                                             (unsigned long long)st.st_ino);
+        if (at < len)
+            at += (size_t)snprintf(buf + at, len - at, "%s:%lld:%llu:%lld.%09ld ", names[i], (long long)st.st_size,
+                                   (unsigned long long)st.st_ino, (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
         free(names[i]);
     }
 }
@@ -261,6 +262,96 @@ Test(shard, resume_keeps_a_folder_to_its_slice)
     free(err);
     vt_listing(allp, after_all, sizeof after_all);
     cr_expect_str_eq(after_all, before_all, "the refused shard run changed the folder");
+}
+
+/* --resume of a finished shard is what it is of a finished whole run: "nothing to
+ * resume", the same exit status, nothing written (it rewrote the marker and the staged
+ * config and slice, and said "resuming: all runs already complete"). A sealed shard that
+ * has lost a run since is not finished: --resume runs that run again and seals anew. */
+Test(shard, resume_of_a_finished_shard_has_nothing_to_do_and_writes_nothing)
+{
+    make_shards("c", SWEEP_CFG, 2);
+    char *out = NULL, *err = NULL, all[300];
+    snprintf(all, sizeof all, "%s/all", dir);
+    cr_assert_eq(vt_run(dir, NULL, &err, "run '%s/c.json' -o '%s' --no-plot --quiet --threads 1", dir, all), 0, "%s",
+                 err);
+    free(err);
+    int whole = vt_run(dir, NULL, &err, "run '%s/c.json' -o '%s' --no-plot --resume --threads 1", dir, all);
+    cr_assert(strstr(err, "nothing to resume: "), "the whole run's answer: %s", err);
+    free(err);
+
+    char sdir[300], parts[320], marker[340], top_b[4000], top_a[4000], parts_b[4000], parts_a[4000];
+    snprintf(sdir, sizeof sdir, "%s/c-1", dir);
+    snprintf(parts, sizeof parts, "%s/.parts", sdir);
+    snprintf(marker, sizeof marker, "%s/shard.json", sdir);
+    char *mark_b = vt_slurp_must(marker, NULL);
+    vt_listing(sdir, top_b, sizeof top_b);
+    vt_listing(parts, parts_b, sizeof parts_b);
+    usleep(50000); /* past the file system's clock tick: a rewrite gets another mtime */
+    int rc = vt_run(dir, &out, &err, "run '%s/c.json' --shard 1/2 --resume -o '%s' --no-plot --threads 1", dir, sdir);
+    cr_expect_eq(rc, whole, "exit %d, a finished whole run's %d: %s", rc, whole, err);
+    cr_expect(strstr(err, "varprop: nothing to resume: ") && strstr(err, " runs of shard 1/2 of this config"), "%s",
+              err);
+    cr_expect(!strstr(err, "resuming") && !strstr(out, "complete in"), "%s%s", out, err);
+    free(out);
+    free(err);
+    vt_listing(sdir, top_a, sizeof top_a);
+    vt_listing(parts, parts_a, sizeof parts_a);
+    cr_expect_str_eq(top_a, top_b, "the shard folder changed");
+    cr_expect_str_eq(parts_a, parts_b, "its .parts changed");
+    char *mark_a = vt_slurp_must(marker, NULL);
+    cr_expect_str_eq(mark_a, mark_b, "the marker changed");
+    free(mark_a);
+    free(mark_b);
+
+    /* one run's file gone: resumed, sealed again, and the merge is the single run */
+    char cmd[800];
+    snprintf(cmd, sizeof cmd, "rm \"$(ls '%s'/*.sum | head -1)\"", parts);
+    cr_assert_eq(system(cmd), 0);
+    rc = vt_run(dir, NULL, &err, "run '%s/c.json' --shard 1/2 --resume -o '%s' --no-plot --threads 1", dir, sdir);
+    cr_expect_eq(rc, 0, "exit %d: %s", rc, err);
+    cr_expect(strstr(err, "already complete") && !strstr(err, "nothing to resume"), "%s", err);
+    free(err);
+    cr_expect(vt_exists(marker), "sealed again");
+    rc = vt_run(dir, NULL, &err, "merge '%s' '%s/c-2' -o '%s/merged' --no-plot --quiet", sdir, dir, dir);
+    cr_assert_eq(rc, 0, "merge: exit %d: %s", rc, err);
+    free(err);
+    char merged[300];
+    snprintf(merged, sizeof merged, "%s/merged", dir);
+    vt_expect_same_results(all, merged, "a shard resumed after losing a run");
+}
+
+/* A folder typed with a trailing '/' (or several) is printed with one: merge said
+ * "merged 18 runs into DIR/new/a/b//", and run "results in DIR/r//", "complete in
+ * DIR/s1//", "charts and report in DIR/p//". */
+Test(shard, folders_typed_with_slashes_are_printed_with_one)
+{
+    vt_write_file(dir, "c.json", SWEEP_CFG);
+    char *out = NULL, want[400];
+    const char *shards[] = { "s1/", "s2//" };
+    for (int k = 1; k <= 2; k++) {
+        cr_assert_eq(vt_run(dir, &out, NULL, "run '%s/c.json' --shard %d/2 -o '%s/%s' --threads 1", dir, k, dir,
+                            shards[k - 1]), 0);
+        snprintf(want, sizeof want, "complete in %s/s%d/ (", dir, k);
+        cr_expect(strstr(out, want) && !strstr(out, "//"), "%s", out);
+        free(out);
+    }
+    cr_assert_eq(vt_run(dir, &out, NULL, "merge '%s/s1' '%s/s2' -o '%s/new/a/b/' --no-plot", dir, dir, dir), 0);
+    snprintf(want, sizeof want, "varprop: merged 18 runs into %s/new/a/b/ (", dir);
+    cr_expect(strstr(out, want) && !strstr(out, "//"), "%s", out);
+    free(out);
+    int charts = system("command -v gnuplot >/dev/null 2>&1") == 0;
+    cr_assert_eq(vt_run(dir, &out, NULL, "run '%s/c.json' -o '%s/r//' --plots '%s/p/' --threads 1", dir, dir, dir), 0);
+    snprintf(want, sizeof want, "varprop: results in %s/r/ (", dir);
+    cr_expect(strstr(out, want) && !strstr(out, "//"), "%s", out);
+    snprintf(want, sizeof want, "varprop: charts and report in %s/p/ (", dir);
+    cr_expect(!charts || strstr(out, want), "%s", out);
+    free(out);
+    if (!charts) return;
+    cr_assert_eq(vt_run(dir, &out, NULL, "plot '%s/r' -o '%s/p2//'", dir, dir), 0);
+    snprintf(want, sizeof want, "varprop plot: charts and report in %s/p2/report.md", dir);
+    cr_expect(strstr(out, want), "%s", out);
+    free(out);
 }
 
 /* ---- refusals: exit 2, a message naming the problem, nothing written ---- */

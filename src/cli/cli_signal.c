@@ -6,6 +6,7 @@
 
 static volatile sig_atomic_t stop_requested;
 static volatile sig_atomic_t phase;
+static volatile sig_atomic_t silent; /* a rank other than 0 of an MPI job: rank 0 speaks */
 
 static void on_signal(int sig)
 {
@@ -15,6 +16,7 @@ static void on_signal(int sig)
         return;
     }
     stop_requested = 1;
+    if (silent) return;
     static const char runs[] = "\nvarprop: stopping after the runs in progress (signal again to stop at once)\n",
                       charts[] = "\nvarprop: stopping\n";
     ssize_t w = phase == VP_SIG_RUNS ? write(2, runs, sizeof runs - 1) : write(2, charts, sizeof charts - 1);
@@ -36,3 +38,5 @@ volatile sig_atomic_t *vp_cli_signals(vp_sig_phase p)
 }
 
 void vp_cli_signal_phase(vp_sig_phase p) { phase = p; }
+
+void vp_cli_signal_silent(void) { silent = 1; }

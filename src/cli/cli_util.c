@@ -208,6 +208,14 @@ int vp_cli_json_emit(cJSON *item)
     return 0;
 }
 
+const char *vp_cli_folder(const char *dir, char *buf, size_t len)
+{
+    size_t n = strlen(dir);
+    while (n > 0 && dir[n - 1] == '/') n--; /* "/" itself: "" and the '/' below */
+    snprintf(buf, len, "%.*s/", (int)n, dir);
+    return buf;
+}
+
 int vp_cli_activation(const char *cmd, const char *name, const char *const *params, int nparams, vp_act *act)
 {
     vp_err err;

@@ -9,6 +9,8 @@
 #ifndef VP_CLI_UTIL_H
 #define VP_CLI_UTIL_H
 
+#include <stddef.h>
+
 #include "core/act.h"
 #include "core/init.h"
 
@@ -64,6 +66,11 @@ int vp_cli_activation(const char *cmd, const char *name, const char *const *para
  * as configs write sigma_w / sigma_b): *v2 = S^2 when the second form was given.
  * Both forms is a usage error naming --NAME2 and --NAME. 0, or 2 after a message. */
 int vp_cli_sigma2(const char *cmd, const char *name, int have2, int have1, double s1, double *v2);
+
+/* Folder `dir` as a message names it before a file or "(...)": its text with one '/'
+ * at the end however many were typed ("-o new/a/b/" and "-o new/a/b" both print
+ * "new/a/b/"; "/" stays "/"), in buf (strlen(dir) + 2 bytes always fit). Returns buf. */
+const char *vp_cli_folder(const char *dir, char *buf, size_t len);
 
 /* JSON output of the subcommands (cJSON): a number, or null where it is not finite. */
 struct cJSON;

@@ -93,9 +93,10 @@ int vp_cmd_merge(int argc, char **argv)
     if (s) {
         fprintf(stderr, "varprop merge: %s\n", err.msg);
     } else {
+        char shown[4100];
         if (!quiet)
-            printf("varprop: merged %d runs into %s/ (" VP_FILE_LAYERS ", " VP_FILE_RUNS ", " VP_FILE_CONFIG ")\n",
-                   res.done, dir);
+            printf("varprop: merged %d runs into %s (" VP_FILE_LAYERS ", " VP_FILE_RUNS ", " VP_FILE_CONFIG ")\n",
+                   res.done, vp_cli_folder(dir, shown, sizeof shown));
         if (!no_plot) s = vp_cli_draw_charts(dir, plots, quiet, &lock, stop, &err);
     }
     vp_folder_release(&lock);

@@ -136,6 +136,7 @@ int vp_cmd_plot(int argc, char **argv)
         fprintf(stderr, "varprop plot: %s\n", err.msg);
         return vp_exit_code(s);
     }
-    printf("varprop plot: charts and report in %s/" VP_FILE_REPORT "\n", plots);
+    char shown[4100];
+    printf("varprop plot: charts and report in %s" VP_FILE_REPORT "\n", vp_cli_folder(plots, shown, sizeof shown));
     return 0;
 }

@@ -107,8 +107,9 @@ int vp_cmd_reproduce(int argc, char **argv)
         fprintf(stderr, "varprop reproduce: %s\n", err.msg);
         return vp_exit_code(s);
     }
-    printf("varprop reproduce: %d PASS, %d FAIL, %d NOT RUN, %d FULL ONLY; report in %s/" VP_FILE_REPORT "\n",
+    char shown[4100];
+    printf("varprop reproduce: %d PASS, %d FAIL, %d NOT RUN, %d FULL ONLY; report in %s" VP_FILE_REPORT "\n",
            sum.count[VP_REPRO_PASS], sum.count[VP_REPRO_FAIL], sum.count[VP_REPRO_NOT_RUN],
-           sum.count[VP_REPRO_FULL_ONLY], out);
+           sum.count[VP_REPRO_FULL_ONLY], vp_cli_folder(out, shown, sizeof shown));
     return sum.count[VP_REPRO_FAIL] + sum.count[VP_REPRO_NOT_RUN] ? 1 : 0;
 }

@@ -30,7 +30,7 @@ static const vp_claim PLOTS_CLAIM = { VP_FILE_MARKER, VP_FOLDER_STAMP, 1, 0, vp_
 vp_status vp_cli_draw_charts(const char *results, const char *plots, int quiet, const vp_folder_lock *results_lock,
                              volatile sig_atomic_t *stop, vp_err *err)
 {
-    char pdir[4096];
+    char pdir[4096], shown[4100];
     if (!vp_charts_can_draw()) {
         fprintf(stderr, "varprop: warning: charts not drawn: %s\n", VP_PLOT_INSTALL_HINT);
         return VP_OK;
@@ -47,7 +47,8 @@ vp_status vp_cli_draw_charts(const char *results, const char *plots, int quiet, 
                 err->msg, results, results, plots ? " -o " : "", plots ? plots : "");
     else if (s)
         fprintf(stderr, "varprop: charts: %s\n", err->msg);
-    else if (!quiet) printf("varprop: charts and report in %s/ (" VP_FILE_REPORT ")\n", pdir);
+    else if (!quiet)
+        printf("varprop: charts and report in %s (" VP_FILE_REPORT ")\n", vp_cli_folder(pdir, shown, sizeof shown));
     return s;
 }
 
@@ -214,6 +215,7 @@ int vp_cmd_run(int argc, char **argv)
         }
     }
     volatile sig_atomic_t *stop = vp_cli_signals(VP_SIG_RUNS);
+    if (rank > 0) vp_cli_signal_silent(); /* every rank stops; rank 0 says so */
     vp_folder_lock lock = VP_FOLDER_LOCK_INIT; /* the results folder, held through the charts */
     vp_runner_opts o = { dir, (int)threads, !quiet && !mpi && isatty(2), resume, stop,
                          quiet ? NULL : stdout, rank ? NULL : stderr, no_share, &lock, sh, mpi };
@@ -248,34 +250,40 @@ int vp_cmd_run(int argc, char **argv)
         vp_experiment_free(e);
         return 0; /* a rank's failures are reported by rank 0 */
     }
+    char shown[4100]; /* dir as a folder in messages: "DIR/" */
+    vp_cli_folder(dir, shown, sizeof shown);
     if (s == VP_ERR_INTERRUPTED && res.kept) {
         fprintf(stderr, "varprop: %s; %s already held %ld runs of this config, more than that: they were kept "
-                        "as they are (the runs finished now are in %s/" VP_DIR_PARTS ").\n"
+                        "as they are (the runs finished now are in %s" VP_DIR_PARTS ").\n"
                         "varprop: resume with: %svarprop run %s%s --resume -o %s\n",
-                err.msg, dir, res.kept, dir, launch, config, again, dir);
+                err.msg, dir, res.kept, shown, launch, config, again, dir);
     } else if (s == VP_ERR_INTERRUPTED) {
         if (sh)
-            fprintf(stderr, "varprop: %s; %s/" VP_DIR_PARTS " holds the %d complete runs of the slice.\n", err.msg,
-                    dir, res.done + res.skipped);
+            fprintf(stderr, "varprop: %s; %s" VP_DIR_PARTS " holds the %d complete runs of the slice.\n", err.msg,
+                    shown, res.done + res.skipped);
         else
             fprintf(stderr, "varprop: %s; the CSV files in %s hold the %d complete runs.\n", err.msg, dir,
                     res.done + res.skipped);
         fprintf(stderr, "varprop: resume with: %svarprop run %s%s --resume -o %s\n", launch, config, again, dir);
     } else if (s) {
         fprintf(stderr, "varprop: %s\n", err.msg);
-    } else if (res.nothing_to_resume) {
-        fprintf(stderr, "varprop: nothing to resume: %s holds %s%d run%s of this config\n", dir, res.total == 1 ? "its " : "all ", res.total, res.total == 1 ? "" : "s");
+    } else if (res.nothing_to_resume) { /* a finished shard: its slice's runs */
+        int n = sh ? sh->count : res.total;
+        char of[64] = "";
+        if (sh) snprintf(of, sizeof of, " of shard %d/%d", sh->k, sh->n);
+        fprintf(stderr, "varprop: nothing to resume: %s holds %s%d run%s%s of this config\n", dir,
+                n == 1 ? "its " : "all ", n, n == 1 ? "" : "s", of);
     } else if (sh) {
         if (!quiet)
-            printf("varprop: shard %d/%d complete in %s/ (%d runs); when all %d are, join them with: "
-                   "varprop merge SHARD_DIR... -o DIR\n", sh->k, sh->n, dir, sh->count, sh->n);
+            printf("varprop: shard %d/%d complete in %s (%d runs); when all %d are, join them with: "
+                   "varprop merge SHARD_DIR... -o DIR\n", sh->k, sh->n, shown, sh->count, sh->n);
     } else {
         if (!quiet && res.draws < res.done)
             printf("varprop: weights drawn %d time%s for %d runs (runs with the same shape, initializers and "
                    "seed share them: those that differ only in the activation, the input or training settings)\n",
                    res.draws, res.draws == 1 ? "" : "s", res.done);
         if (!quiet) { /* the files this run published, in publication order (config.json last) */
-            printf("varprop: results in %s/ (", dir);
+            printf("varprop: results in %s (", shown);
             const char *sep = "";
             for (const char *const *n = vp_results_files(); *n; n++) {
                 char fp[4400];
@@ -297,8 +305,8 @@ int vp_cmd_run(int argc, char **argv)
             struct stat ps;
             if (!vp_charts_dir_for_name(e->name, pdir, sizeof pdir, &ignore) &&
                 snprintf(mk, sizeof mk, "%s/" VP_FILE_REPORT, pdir) < (int)sizeof mk && stat(mk, &ps) == 0)
-                printf("varprop: note: %s/ still holds the charts of an earlier run, not of these results; "
-                       "varprop plot %s redraws them\n", pdir, dir);
+                printf("varprop: note: %s still holds the charts of an earlier run, not of these results; "
+                       "varprop plot %s redraws them\n", vp_cli_folder(pdir, shown, sizeof shown), dir);
         }
     }
     vp_folder_release(&lock);

@@ -108,7 +108,7 @@ vp_status vp_merge_open(const char *const *dirs, int ndirs, vp_merge **out, vp_e
         vp_config_opts co = { 0 }; /* the shard run took the sweep: no --max-runs limit here */
         s = vp_config_parse(mk[0].config, strlen(mk[0].config), source, &co, e, err);
         char hash[32];
-        if (!s) snprintf(hash, sizeof hash, "%016llx", vp_shard_hash((*e)->resolved_json, strlen((*e)->resolved_json)));
+        if (!s) vp_shard_config_hash(*e, hash);
         if (!s && strcmp(hash, mk[0].hash) != 0)
             s = vp_fail(err, VP_ERR_USAGE, "%s is damaged: its config resolves to hash %s, not %s", source, hash,
                         mk[0].hash);

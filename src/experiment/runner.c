@@ -320,10 +320,7 @@ vp_status vp_runner_run(const vp_experiment *e, const vp_runner_opts *o, vp_runn
     if (!lock->held && (s = vp_folder_claim(o->out_dir, &RESULTS_CLAIM, lock, err))) goto end;
     if (o->resume && (s = vp_frag_check_resume(&j, &res->nothing_to_resume, err))) goto end;
     if (res->nothing_to_resume) goto end;
-    vp_shard_unseal(o->out_dir); /* a shard's marker: sealed again when its slice is complete */
     if ((s = vp_frag_prepare(j.parts, err))) goto end;
-    if (!o->resume) vp_frag_clear(j.parts, 0);
-    if ((s = vp_frag_stage_config(&j, err))) goto end;
     /* Damaged runs: the first one's reason, then the numbers of the next few (so that
      * every damaged run can be looked at), and how many more. */
     enum { LISTED = 10 };
@@ -340,6 +337,13 @@ vp_status vp_runner_run(const vp_experiment *e, const vp_runner_opts *o, vp_runn
         if (done > 0) { res->skipped++; continue; }
         j.todo[j.ntodo++] = r;
     }
+    /* A finished shard keeps its runs in .parts, not in tables: it is finished when it is
+     * sealed for this slice and every run of it checks out -- then, as for a finished
+     * whole run, nothing is run or written (not even the marker and the staged config). */
+    if (o->resume && o->shard && !damaged && !j.ntodo && vp_shard_sealed(e, o->shard, o->out_dir)) {
+        res->nothing_to_resume = 1;
+        goto end;
+    }
     if (o->log && damaged)
         fprintf(o->log, "varprop: resuming: %d finished run%s failed the check of %s fragments (%s%s%s", damaged,
                 damaged == 1 ? "" : "s", damaged == 1 ? "its" : "their", why,
@@ -349,6 +353,9 @@ vp_status vp_runner_run(const vp_experiment *e, const vp_runner_opts *o, vp_runn
     if (o->log && res->skipped) /* of the runs this folder holds: a shard's slice, or all */
         fprintf(o->log, "varprop: resuming: %d of %d runs already complete\n", res->skipped,
                 o->shard ? o->shard->count : total);
+    vp_shard_unseal(o->out_dir); /* a shard's marker: sealed again when its slice is complete */
+    if (!o->resume) vp_frag_clear(j.parts, 0);
+    if ((s = vp_frag_stage_config(&j, err))) goto end;
     if ((s = vp_share_group(e, j.todo, j.ntodo, &j.groups, err))) goto end;
 
     pthread_mutex_init(&j.lock, NULL);

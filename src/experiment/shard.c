@@ -171,12 +171,17 @@ unsigned long long vp_shard_hash(const char *text, size_t len)
     return (unsigned long long)vp_fnv_bytes(VP_FNV_OFFSET, text, len);
 }
 
+void vp_shard_config_hash(const vp_experiment *e, char hash[32])
+{
+    snprintf(hash, 32, "%016llx", vp_shard_hash(e->resolved_json, strlen(e->resolved_json)));
+}
+
 vp_status vp_shard_seal(const vp_experiment *e, const vp_shard *sh, const char *out_dir, vp_err *err)
 {
     char path[4200], hash[32];
     vp_status s = vp_path_join(path, sizeof path, out_dir, VP_FILE_SHARD, err);
     if (s) return s;
-    snprintf(hash, sizeof hash, "%016llx", vp_shard_hash(e->resolved_json, strlen(e->resolved_json)));
+    vp_shard_config_hash(e, hash);
     cJSON *o = cJSON_CreateObject();
     char *src = malloc(sh->source_len + 1), *text = NULL;
     if (src) {
@@ -206,6 +211,19 @@ void vp_shard_unseal(const char *out_dir)
     char path[4200];
     vp_err ignore;
     if (!vp_path_join(path, sizeof path, out_dir, VP_FILE_SHARD, &ignore)) unlink(path);
+}
+
+int vp_shard_sealed(const vp_experiment *e, const vp_shard *sh, const char *out_dir)
+{
+    vp_shard_marker mk;
+    vp_err ignore;
+    char hash[32];
+    if (vp_shard_read_marker(out_dir, &mk, &ignore)) return 0;
+    vp_shard_config_hash(e, hash);
+    int same = strcmp(mk.version, VP_VERSION) == 0 && mk.k == sh->k && mk.n == sh->n && mk.runs == sh->count &&
+               strcmp(mk.hash, hash) == 0;
+    free(mk.config);
+    return same;
 }
 
 vp_status vp_shard_read_marker(const char *dir, vp_shard_marker *mk, vp_err *err)

@@ -83,6 +83,13 @@ typedef struct {
  * VP_ERR_NOMEM. */
 vp_status vp_shard_read_marker(const char *dir, vp_shard_marker *mk, vp_err *err);
 void vp_shard_unseal(const char *out_dir);
+/* 1 when out_dir's marker is the one vp_shard_seal would write for slice sh of e now
+ * (this varprop, K/N, the number of runs, the config hash; the config's text may differ
+ * in form only, the hash being the same): the slice was finished. */
+int vp_shard_sealed(const vp_experiment *e, const vp_shard *sh, const char *out_dir);
+
+/* The marker's config hash of e: vp_shard_hash of its resolved config, in hex. */
+void vp_shard_config_hash(const vp_experiment *e, char hash[32]);
 
 /* 64-bit FNV-1a of a text (the config hash of the marker). */
 unsigned long long vp_shard_hash(const char *text, size_t len);
