@@ -58,3 +58,20 @@ Test(vp_read_file, missing_file_is_an_io_error)
     cr_assert_null(buf);
     cr_assert(strstr(err.msg, "/nonexistent/varprop/file"), "%s", err.msg);
 }
+
+/* A folder typed with trailing slashes joins with one: messages name "dir/file". */
+Test(vp_path_join, one_slash_between_folder_and_name)
+{
+    const char *cases[][3] = { { "dir", "f", "dir/f" },   { "dir/", "f", "dir/f" }, { "a/b//", "f", "a/b/f" },
+                               { "/", "f", "/f" },        { "//", "f", "/f" },      { ".", "f", "./f" } };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char out[64];
+        vp_err err;
+        cr_assert_eq(vp_path_join(out, sizeof out, cases[i][0], cases[i][1], &err), VP_OK);
+        cr_assert_str_eq(out, cases[i][2], "join(\"%s\", \"%s\")", cases[i][0], cases[i][1]);
+    }
+    char small[6];
+    vp_err err;
+    cr_assert_eq(vp_path_join(small, sizeof small, "dir/", "f", &err), VP_OK); /* "dir/f" fits in 6 */
+    cr_assert_neq(vp_path_join(small, sizeof small, "dir/", "fg", &err), VP_OK);
+}

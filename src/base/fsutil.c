@@ -14,8 +14,11 @@
 
 vp_status vp_path_join(char *out, size_t len, const char *a, const char *b, vp_err *err)
 {
-    int n = snprintf(out, len, "%s/%s", a, b);
-    if (n < 0 || (size_t)n >= len) return vp_fail(err, VP_ERR_IO, "path too long: %s/%s", a, b);
+    size_t na = strlen(a); /* a folder typed as "dir/" (or "dir//") joins with one slash: messages name the file */
+    while (na > 1 && a[na - 1] == '/') na--;
+    const char *sep = na == 1 && a[0] == '/' ? "" : "/";
+    int n = snprintf(out, len, "%.*s%s%s", (int)na, a, sep, b);
+    if (n < 0 || (size_t)n >= len) return vp_fail(err, VP_ERR_IO, "path too long: %.*s%s%s", (int)na, a, sep, b);
     return VP_OK;
 }
 
