@@ -488,6 +488,34 @@ Test(provenance, terminal_summary_of_a_block_network_names_its_ratios)
     cr_assert(strstr(text, "(theory: the same ratios of the layer outputs predicted by mean-field theory"), "%s", text);
     cr_assert(strstr(text, " 0.375 ") && strstr(text, " 0.125 "), "the predicted ratios beside the measured: %s", text);
     cr_assert(!strstr(text, "unequal widths"), "%s", text);
+    cr_assert(!strstr(text, "values per example"), "a..b of one size needs no size note: %s", text);
+    free(text);
+    vp_experiment_free(e);
+}
+
+/* A span whose ends differ in size (no two consecutive layers share a shape: all of them,
+ * the readout included, as in LeNet) says so: per-entry ratios then move with the size
+ * (the project's conv comparison read "vanishing" with no word of it). */
+Test(provenance, terminal_summary_says_when_a_span_changes_size)
+{
+    vp_experiment *e;
+    vp_err err;
+    cr_assert_eq(parse("{\"name\":\"le\",\"seeds\":1,\"network\":{\"input_shape\":[1,8,8],\"layers\":["
+                       "{\"type\":\"conv2d\",\"out_channels\":3,\"kernel\":3},{\"type\":\"maxpool2d\",\"size\":2},"
+                       "{\"type\":\"flatten\"},{\"type\":\"dense\",\"width\":10,\"activation\":\"linear\"}]},"
+                       "\"input\":{\"batch\":4},\"sweep\":{\"network.init\":[\"he_uniform\",\"xavier_uniform\"]}}",
+                       &e, &err), VP_OK, "%s", err.msg);
+    vp_run_sum sums[2];
+    for (int i = 0; i < 2; i++)
+        sums[i] = (vp_run_sum){ .done = 1, .act_ratio = 1, .grad_ratio = 0.01, .xi_grad = NAN, .theory_chi1 = NAN,
+                                .theory_xi_c = NAN, .xi_c = NAN, .theory_xi_grad = NAN, .test_acc = NAN,
+                                .theory_act_ratio = NAN, .theory_grad_ratio = NAN };
+    char *text = summary_of(e, sums);
+    /* conv 3x6x6 = 108 values, pool 3x3x3 = 27, flatten 27, readout 10: layers 1..4 */
+    cr_assert(strstr(text, "variants 0-1: layers 1..4 of 4)"), "%s", text);
+    cr_assert(strstr(text, "(e.g. variant 0: layers 1..4 have outputs of 108 and 10 values per example; per-entry "
+                           "ratios move with that size alone, e.g. a gradient's under fan_in initializers by about "
+                           "10/108; the same holds for other variants; docs/architectures.md)"), "%s", text);
     free(text);
     vp_experiment_free(e);
 }

@@ -179,6 +179,22 @@ void vp_runner_print_summary(const vp_job *j)
             first = v, f = fv, l = lv;
         }
         fprintf(out, ")\n");
+        /* A span whose ends differ in size (LeNet: all layers, from a 6x26x26 map to a 10-wide
+         * readout) compares per-entry variances of different counts: under a fan_in initializer
+         * the gradient's per-entry variance scales with n_out/n_in at each layer, so the
+         * ratio moves with the size alone (docs/architectures.md). Said once, for the first. */
+        int sized = 0, sv = -1, sf = 0, sl = 0;
+        for (int v = 0; v < e->nvariants; v++) {
+            int fv = 0, lv = 0;
+            vp_net_spec_stack(e->variants[v].net, &fv, &lv);
+            if (e->variants[v].widths[fv] != e->variants[v].widths[lv] && !sized++) sv = v, sf = fv, sl = lv;
+        }
+        if (sized)
+            fprintf(out, "(%s%d: layers %d..%d have outputs of %d and %d values per example; per-entry ratios move "
+                         "with that size alone, e.g. a gradient's under fan_in initializers by about %d/%d; %s)\n",
+                    sized == 1 ? "variant " : "e.g. variant ", sv, sf, sl, e->variants[sv].widths[sf],
+                    e->variants[sv].widths[sl], e->variants[sv].widths[sl], e->variants[sv].widths[sf],
+                    sized == 1 ? "docs/architectures.md" : "the same holds for other variants; docs/architectures.md");
     }
     for (int v = 0; v < e->nvariants && !blocks; v++) {
         int first, last;
