@@ -1209,4 +1209,5 @@ Test(charts12_many, colour_bar_tics_are_evenly_stepped_and_fit)
     if (step > 1) cr_expect_gt((size_t)(19 / (step - 1) + 1), fit, "a smaller step would not fit: %s", tics);
     cr_expect_gt(idx[n - 1] + step, 19, "every step up to the last value: %s", tics);
     free(gp);
+    vt_rmtree(dir); /* it was left in /tmp */
 }
