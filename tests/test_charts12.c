@@ -1211,3 +1211,79 @@ Test(charts12_many, colour_bar_tics_are_evenly_stepped_and_fit)
     free(gp);
     vt_rmtree(dir); /* it was left in /tmp */
 }
+
+/* ---- titles that fit the page ---- */
+
+/* The lines of every page title ("set multiplot title ...") of script gp, PNG half: each
+ * fits the 1200-pixel page at its font (0.72 px a character per point: 86 characters of
+ * a 13 pt title spanned 801 px), two lines at most at 13 pt, three at 11 pt. Returns the
+ * widest line's characters. */
+static size_t c12_check_page_title(const char *gp, const char *what)
+{
+    const char *t = strstr(gp, "set multiplot title ");
+    cr_assert(t, "%s: a page title", what);
+    const char *eol = strchr(t, '\n'), *font = strstr(t, " font ',");
+    cr_assert(font && font < eol, "%s: %.*s", what, (int)(eol - t), t);
+    int pt = atoi(font + 8), lines = 1;
+    size_t chars = 0, widest = 0;
+    for (const char *at = t + strlen("set multiplot title "); at < font;) {
+        if (*at == '\'') {
+            for (at++; at < font && !(at[0] == '\'' && at[1] != '\''); at++) {
+                if (at[0] == '\'') at++;
+                chars += ((unsigned char)*at & 0xC0) != 0x80;
+            }
+            at++;
+        } else if (strncmp(at, "\"\\n\"", 4) == 0) {
+            widest = chars > widest ? chars : widest;
+            chars = 0;
+            lines++;
+            at += 4;
+        } else if (strncmp(at, "word(", 5) == 0) { /* a histogram's seed: one digit here */
+            chars++;
+            at = strchr(at, ')') + 1;
+        } else
+            at++;
+    }
+    widest = chars > widest ? chars : widest;
+    cr_expect(pt == 13 || pt == 11, "%s: font %d", what, pt);
+    cr_expect_leq(lines, pt == 13 ? 2 : 3, "%s: %d lines at %d pt: %.*s", what, lines, pt, (int)(eol - t), t);
+    cr_expect_leq(widest * 0.72 * pt, 1180, "%s: a line of %zu characters at %d pt is wider than the page: %.*s", what,
+                  widest, pt, (int)(eol - t), t);
+    return widest;
+}
+
+/* A long experiment name put the page title on one line at 13 pt, over 1500 px on a
+ * 1200-pixel page (its ends cut off). Every chart's title now breaks (after the name,
+ * else at spaces) into lines that fit, at a smaller font when it needs three. */
+Test(charts12_titles, page_titles_fit_the_page)
+{
+    char dir[64], res[128], plots[128], cfg[2048];
+    c12_dirs(dir, res, plots);
+    snprintf(cfg, sizeof cfg,
+             "{\"name\": \"%s\", \"seeds\": [0, 1], \"precision\": \"float64\", \"theory\": false,\n"
+             " \"network\": {\"depth\": 3, \"width\": 8, \"activation\": \"tanh\", \"init\": \"he_normal\"},\n"
+             " \"input\": {\"distribution\": \"normal\", \"batch\": 16},\n \"sweep\": {\"network.init.gain\": [1, 2]}}\n",
+             "a_study_of_initializers_for_deep_tanh_networks_across_gains_and_depths_with_histograms_of_every_layer_"
+             "and_a_long_name_to_say_so");
+    vt_write_file(res, "config.json", cfg);
+    c12_buf r = { 0 }, l = { 0 }, h = { 0 };
+    c12_add(&r, RUNS_HEAD ",status,network.init.gain\n");
+    c12_add(&l, "variant,activation,init,seed,layer,pre_var,network.init.gain\n");
+    c12_add(&h, "variant,seed,layer,quantity,bin_lo,bin_hi,density\n");
+    for (int v = 0; v < 2; v++) {
+        c12_add(&r, "%d,tanh,he_normal(gain=%d),0,3,16,1,1,stable,stable,0,ok,%d\n", v, v + 1, v + 1);
+        for (int layer = 1; layer <= 3; layer++) c12_add(&l, "%d,tanh,he_normal(gain=%d),0,%d,%d,%d\n", v, v + 1, layer, v + layer, v + 1);
+        c12_add(&h, "%d,0,1,pre,-1,0,0.5\n%d,0,1,pre,0,1,0.5\n", v, v);
+    }
+    c12_save(res, "runs.csv", &r);
+    c12_save(res, "layers.csv", &l);
+    c12_save(res, "histograms.csv", &h);
+    c12_draw(res, plots);
+    static const char *const stems[] = { "act_var_pre.gp", "overview.gp", "hist_pre.gp" };
+    for (size_t k = 0; k < sizeof stems / sizeof stems[0]; k++) {
+        char *gp = c12_read(plots, stems[k]);
+        c12_check_page_title(gp, stems[k]);
+        free(gp);
+    }
+    vt_rmtree(dir);
+}

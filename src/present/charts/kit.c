@@ -101,6 +101,10 @@ double ck_tic_step(double lo, double hi)
     return m >= 5 ? 2 * mag : m >= 2 ? mag : mag / 2;
 }
 
+/* The page in pixels (TERMINALS): titles are measured against its width. */
+#define PAGE_W 1200.0
+#define PAGE_H 800.0
+
 /* ---- styles and page layout ---- */
 
 /* Okabe-Ito colours (colour-blind safe) and point types that differ in shape
@@ -237,22 +241,50 @@ void ck_grid_cols(size_t n, int cols, double bottom, double top, ck_box *out)
     }
 }
 
-void ck_page_title(ck_gp *p, const ck_exper *e, const char *what)
+/* The page title's first part, "<name>: <what>", in at most max_lines lines of `width`
+ * characters into q (len bytes): broken after the name when name and words each fit a
+ * line, else wherever the spaces fall. Returns the lines it needs. */
+static size_t title_lines(char *q, size_t len, const ck_exper *e, const char *what, size_t width, size_t max_lines)
 {
-    char t[700], q1[QLEN], q2[QLEN];
-    snprintf(t, sizeof t, "%s: %s", e->name, what);
-    ck_cmd(p, "set multiplot title %s.\"\\n\".%s font ',13' noenhanced",
-                vp_plot_quote(q1, sizeof q1, t), vp_plot_quote(q2, sizeof q2, p->subtitle ? p->subtitle : e->subtitle));
+    char full[700], name[300], q2[3 * QLEN];
+    snprintf(full, sizeof full, "%s: %s", e->name, what);
+    snprintf(name, sizeof name, "%s:", e->name);
+    size_t n = vp_plot_quote_wrapped(q, len, full, width, max_lines);
+    if (n < 2 || max_lines < 2 || vp_plot_quote_wrapped(q2, sizeof q2, what, width, 1) > 1 ||
+        vp_plot_quote_wrapped(q, len, name, width, 1) > 1 || strlen(q) + strlen(q2) + 8 >= len)
+        return vp_plot_quote_wrapped(q, len, full, width, max_lines);
+    strcat(q, ".\"\\n\".");
+    strcat(q, q2);
+    return 2;
 }
+
+void ck_page_title_with(ck_gp *p, const ck_exper *e, const char *what, const char *suffix, size_t suffix_chars)
+{
+    char q1[3 * QLEN], q2[3 * QLEN];
+    const char *sub = p->subtitle ? p->subtitle : e->subtitle;
+    int pt = 13;
+    size_t w = vp_plot_chars_in(PAGE_W - 20, pt), room = w > suffix_chars + 20 ? w - suffix_chars : 20;
+    size_t nt = title_lines(q1, sizeof q1, e, what, room, 2), ns = vp_plot_quote_wrapped(q2, sizeof q2, sub, w, 1);
+    if (nt + ns > 2) { /* a smaller font, and a third line */
+        pt = 11;
+        w = vp_plot_chars_in(PAGE_W - 20, pt);
+        room = w > suffix_chars + 20 ? w - suffix_chars : 20;
+        nt = title_lines(q1, sizeof q1, e, what, room, 2);
+        vp_plot_quote_wrapped(q2, sizeof q2, sub, w, nt > 1 ? 1 : 2);
+    }
+    ck_cmd(p, "set multiplot title %s%s.\"\\n\".%s font ',%d' noenhanced", q1, suffix ? suffix : "", q2, pt);
+}
+
+void ck_page_title(ck_gp *p, const ck_exper *e, const char *what) { ck_page_title_with(p, e, what, NULL, 0); }
 
 /* Whether a panel title is wider than it may be: centred on its panel, reaching beyond
  * each side at most 0.035 of the page (half the gap to the next panel), less at the
- * page's edge (a last column's title ran off it), at about 7.7 px a character (Sans at
- * 11 pt: 'tanh / orthogonal(gain=auto) — h¹', 33 characters, is 254 px wide). */
+ * page's edge (a last column's title ran off it), measured at 11 pt as every title is
+ * (vp_plot_text_px: 'tanh / orthogonal(gain=auto) — h¹', 33 characters, is 254 px wide). */
 static int title_too_wide(const char *title, ck_box b)
 {
     double room = fmin(0.035, fmin(b.l, 1 - b.r) - 0.005);
-    return (double)ck_text_chars(title, strlen(title)) * 7.7 > (b.r - b.l + 2 * room) * 1200;
+    return vp_plot_text_px(title, 11) > (b.r - b.l + 2 * room) * PAGE_W;
 }
 
 void ck_titles_alike(ck_gp *p, const char *const *titles, const ck_box *boxes, size_t n)

@@ -233,8 +233,14 @@ void ck_margins(ck_gp *p, ck_box b);
 int ck_grid(size_t n, double bottom, double top, ck_box *out);
 /* The same with `cols` columns. */
 void ck_grid_cols(size_t n, int cols, double bottom, double top, ck_box *out);
-/* The page title: experiment name and `what`, then the setup line. */
+/* The page title: experiment name and `what`, then the setup line, each broken at spaces
+ * into lines that fit the page's width (vp_plot_quote_wrapped): at 13 pt while the two
+ * take two lines together, else at 11 pt in up to three, the title in at most two (the
+ * panels' own titles begin ~60 px below the page's top: a fourth line would cover them). */
 void ck_page_title(ck_gp *p, const ck_exper *e, const char *what);
+/* The same with `suffix`, a gnuplot string expression (".' (seed '.word(...).')'") of at
+ * most suffix_chars characters, after the title's last line. */
+void ck_page_title_with(ck_gp *p, const ck_exper *e, const char *what, const char *suffix, size_t suffix_chars);
 /* A chart's words for its page title (its page, else its title). */
 const char *ck_page_words(const ck_chart *c);
 /* A panel's frame: margins, its (quoted) title, no key, `axes` (scales and formats),
