@@ -1043,7 +1043,8 @@ Test(charts12_hist, linear_symmetric_every_seed)
     cr_assert(strstr(gp, "set xrange [-3:3]"), "symmetric over both seeds' bins [-2, 3]");
     cr_assert(strstr(gp, "if (logy) { set logscale y; set format y '10^{%L}' } else { set format y '%g' }"));
     cr_assert(strstr(gp, "if (!exists(\"logy\")) logy = 0"), "linear density unless asked");
-    cr_assert(strstr(gp, "if (logy) { set yrange [0.05:0.8] } else { set yrange [0:0.42] }"), "%s", gp);
+    cr_assert(strstr(gp, "if (logy) { set yrange [0.05:0.8]; set ytics autofreq } else { set yrange [0:0.42]; set ytics 0.1 }"),
+              "%s", gp);
     cr_assert(strstr(gp, "'hist_pre.dat' index (0 + seed_index) using 1:2") &&
               strstr(gp, "'hist_pre.dat' index (2 + seed_index) using 1:2"), "both layers, the chosen seed");
     cr_assert(strstr(gp, "seeds = '0 7'"));
@@ -1285,5 +1286,268 @@ Test(charts12_titles, page_titles_fit_the_page)
         c12_check_page_title(gp, stems[k]);
         free(gp);
     }
+    vt_rmtree(dir);
+}
+
+/* ---- tics a reader can read ---- */
+
+#define C12_GAP_Y 16.0 /* px between two y labels: an 11 pt label is ~14 px tall */
+#define C12_CHAR 7.7   /* px a character of an 11 pt label */
+
+/* The labelled values (a value with a label not '', or none: the format's; no level) of
+ * the tic list at `at` ("(...)") that lie in [lo, hi], into v[0..max); returns their
+ * number. */
+static int c12_tic_list(const char *at, double lo, double hi, double *v, int max)
+{
+    int n = 0;
+    cr_assert_eq(*at, '(', "%.60s", at);
+    for (at++; *at && *at != ')';) {
+        while (*at == ' ' || *at == ',') at++;
+        int labelled = 1;
+        if (*at == '\'' || *at == '"') {
+            char q = *at++;
+            labelled = *at != q;
+            while (*at && *at != q) at++;
+            at++;
+        }
+        char *end;
+        double x = strtod(at, &end);
+        cr_assert(end != at, "a tic value: %.60s", at);
+        at = end;
+        while (*at == ' ') at++;
+        if (*at >= '0' && *at <= '9') { /* a level: a minor tic */
+            labelled = 0;
+            while (*at >= '0' && *at <= '9') at++;
+        }
+        if (labelled && x >= lo * (1 - 1e-9) && x <= hi * (1 + 1e-9) && n < max) v[n++] = x;
+    }
+    return n;
+}
+
+/* Checks the axes of every panel of the PNG half of script gp ("what" names it): a panel's
+ * "set xrange [a:b]; set xtics S" labels at least 3 values whose labels (C12_CHAR px a
+ * character) leave a gap between them; its y axis (logarithmic when logy) labels at
+ * least 3 values C12_GAP_Y px apart or more, from a "set ytics (...)" list or a "set
+ * yrange [lo:hi]; set ytics S" -- on a log axis without a list, gnuplot labels the powers
+ * of 10 inside it, which are counted instead. Returns the panels with data checked. */
+static int c12_check_tics(const char *gp, const char *what, int logy)
+{
+    double l = 0, r = 1, b = 0, t = 1, ylo = NAN, yhi = NAN, v[64];
+    int panels = 0, ychecked = 0;
+    const char *end = strstr(gp, "set terminal svg");
+    for (const char *line = gp; line && *line && (!end || line < end); line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
+        const char *eol = strchr(line, '\n');
+        int len = eol ? (int)(eol - line) : (int)strlen(line);
+        double a, z, step;
+        sscanf(line, "set lmargin at screen %lf; set rmargin at screen %lf; set bmargin at screen %lf; set tmargin at screen %lf",
+               &l, &r, &b, &t);
+        if (sscanf(line, "set xrange [%lf:%lf]; set xtics %lf", &a, &z, &step) == 3) {
+            int n = 0;
+            double px = step / (z - a) * (r - l) * 1200, widest = 0;
+            for (double k = ceil(a / step - 1e-9); k * step <= z + 1e-9 * step; k++, n++) {
+                char s[64];
+                snprintf(s, sizeof s, "%g", fabs(k) < 0.5 ? 0.0 : k * step);
+                widest = fmax(widest, strlen(s) * C12_CHAR);
+            }
+            cr_expect_geq(n, 3, "%s: the x axis labels %d values: %.*s", what, n, len, line);
+            cr_expect_geq(px - widest, 4, "%s: x labels %g px wide, %g px apart: %.*s", what, widest, px, len, line);
+        }
+        const char *yr = strstr(line, "set yrange ["), *lin = strstr(line, "} else { set yrange [");
+        if (lin && lin < line + len) yr = lin + strlen("} else { "); /* a histogram: its default, linear axis */
+        if (yr && yr < line + len) {
+            cr_assert_eq(sscanf(yr, "set yrange [%lf:%lf]", &ylo, &yhi), 2, "%.*s", len, line);
+            ychecked = 0;
+            if (sscanf(yr, "set yrange [%*f:%*f]; set ytics %lf", &step) == 1) {
+                int n = 0;
+                for (double k = ceil(ylo / step - 1e-9); k * step <= yhi + 1e-9 * step; k++) v[n++ < 64 ? n - 1 : 63] = k * step;
+                double px = step / (yhi - ylo) * (t - b) * 800;
+                cr_expect_geq(n, 3, "%s: the y axis labels %d values: %.*s", what, n, len, line);
+                cr_expect_geq(px, C12_GAP_Y, "%s: y labels %g px apart: %.*s", what, px, len, line);
+                ychecked = 1;
+            }
+        }
+        if (strncmp(line, "set ytics (", 11) == 0) {
+            int n = c12_tic_list(line + 10, ylo, yhi, v, 64);
+            double closest = INFINITY;
+            for (int k = 1; k < n; k++)
+                closest = fmin(closest, (logy ? log10(v[k] / v[k - 1]) / log10(yhi / ylo) : (v[k] - v[k - 1]) / (yhi - ylo)) *
+                                            (t - b) * 800);
+            cr_expect_geq(n, 3, "%s: the y axis [%g, %g] labels %d values: %.*s", what, ylo, yhi, n, len, line);
+            cr_expect_geq(closest, C12_GAP_Y, "%s: y labels %g px apart: %.*s", what, closest, len, line);
+            ychecked = 1;
+        }
+        if (strncmp(line, "plot '", 6) == 0) {
+            if (!ychecked && logy) { /* gnuplot's own: the powers of 10 inside */
+                int n = (int)(floor(log10(yhi) + 1e-9) - ceil(log10(ylo) - 1e-9) + 1);
+                cr_expect_geq(n, 3, "%s: no tics chosen; gnuplot labels the %d powers of 10 in [%g, %g]", what, n, ylo, yhi);
+            } else
+                cr_expect(ychecked, "%s: the panel's y tics were not chosen for it (gnuplot's own crowd a short panel)", what);
+            panels++;
+        }
+    }
+    return panels;
+}
+
+/* A results folder for the training charts: config.json swept over `nact` activations
+ * acts[] (a panel each), runs.csv and layers.csv, train.csv with `steps` steps whose loss
+ * falls from hi to lo (seed 1 at 1.05 times seed 0's, and at the middle step at band,
+ * when band > 0: a seed's noisy batch widens the axis), and when `tracked`, layers_train.csv
+ * (Var[z^l] from 10^-layer to 1, Var[dL/dz^l] 10^-6 .. 10^-3) and hist_train.csv (8 bins
+ * over [-span, span] for variant v's span[v]) every 10 steps up to `steps` for 6 layers. */
+static void c12_training(const char *res, int nact, const char *const *acts, int steps, double hi, double lo, double band,
+                         int tracked, const double *span)
+{
+    char sweep[512] = "{\"network.activation\": [";
+    for (int v = 0; v < nact; v++) snprintf(sweep + strlen(sweep), sizeof sweep - strlen(sweep), "%s\"%s\"", v ? ", " : "", acts[v]);
+    strcat(sweep, "]}");
+    c12_config(res, sweep, 6, 0);
+    c12_buf r = { 0 }, l = { 0 }, tr = { 0 }, lt = { 0 }, ht = { 0 }, ev = { 0 };
+    c12_add(&r, RUNS_HEAD ",status,network.activation\n");
+    c12_add(&l, "variant,activation,init,seed,layer,pre_var,network.activation\n");
+    c12_add(&tr, "variant,activation,init,seed,epoch,step,loss,lr,grad_norm\n");
+    c12_add(&lt, "variant,activation,init,seed,step,layer,pre_var,grad_pre_var,network.activation\n");
+    c12_add(&ht, "variant,seed,step,layer,quantity,bin_lo,bin_hi,density\n");
+    c12_add(&ev, "variant,activation,init,seed,epoch,step,test_loss,test_acc,train_acc\n");
+    for (int v = 0; v < nact; v++)
+        for (int seed = 0; seed < 2; seed++) {
+            c12_add(&r, "%d,%s,he_normal,%d,6,16,1,1,stable,stable,0,ok,%s\n", v, acts[v], seed, acts[v]);
+            for (int layer = 1; layer <= 6; layer++) c12_add(&l, "%d,%s,he_normal,%d,%d,1,%s\n", v, acts[v], seed, layer, acts[v]);
+            for (int e = 0; e <= 3; e++)
+                c12_add(&ev, "%d,%s,he_normal,%d,%d,%d,1,%g,%g\n", v, acts[v], seed, e, e * steps / 3, 0.1 + 0.25 * e, 0.1 + 0.25 * e);
+            for (int s = 1; s <= steps; s++) {
+                double loss = hi * pow(lo / hi, (s - 1.0) / (steps - 1.0)) * (seed ? 1.05 : 1);
+                if (seed && band > 0 && s == steps / 2) loss = band;
+                c12_add(&tr, "%d,%s,he_normal,%d,1,%d,%.17g,0.1,1\n", v, acts[v], seed, s, loss);
+            }
+            for (int s = 0; tracked && s <= steps; s += 10)
+                for (int layer = 1; layer <= 6; layer++) {
+                    c12_add(&lt, "%d,%s,he_normal,%d,%d,%d,%.17g,%.17g,%s\n", v, acts[v], seed, s, layer,
+                            pow(10, -layer * (1 - s / (double)steps)), 1e-6 * pow(10, layer / 2.0), acts[v]);
+                    for (int k = 0; k < 8; k++)
+                        c12_add(&ht, "%d,%d,%d,%d,post,%.17g,%.17g,%g\n", v, seed, s, layer, span[v] * (k / 4.0 - 1),
+                                span[v] * ((k + 1) / 4.0 - 1), 0.1 + k % 3);
+                }
+        }
+    c12_save(res, "runs.csv", &r);
+    c12_save(res, "layers.csv", &l);
+    c12_save(res, "train.csv", &tr);
+    c12_save(res, "eval.csv", &ev);
+    if (tracked) {
+        c12_save(res, "layers_train.csv", &lt);
+        c12_save(res, "hist_train.csv", &ht);
+    } else {
+        free(lt.s);
+        free(ht.s);
+    }
+}
+
+/* A training loss on a log axis: gnuplot labels only the powers of 10 inside, so an axis
+ * of 1 to 2 decades showed 1 or 2 labels (train_quick: 0.1 and 1 on 0.018 .. 2.9); the
+ * rule for one within a decade went by the data, so a loss of 4 .. 0.6 whose seed range
+ * reached 0.35 slipped past it (its axis spans more than a decade). Each axis now labels
+ * at least 3 values, a line apart, in one large panel or nine small ones; so do the
+ * accuracy chart's epoch and [0, 1] axes (gnuplot's 6 labels crowded a short panel). */
+Test(charts12_tics, training_loss_log_axes_label_three_values_a_line_apart)
+{
+    static const char *const acts[9] = { "tanh", "relu", "gelu", "selu", "elu", "silu", "softplus", "sigmoid", "linear" };
+    static const struct {
+        int nact;
+        double hi, lo, band;
+    } cases[] = { { 1, 4, 0.6, 0.35 }, { 1, 2.4, 0.018, 0 }, { 9, 2.4, 0.018, 0 }, { 1, 2.3, 2.1, 0 },
+                  { 9, 4, 0.6, 0.35 }, { 9, 10, 1e-5, 0 },    { 1, 3, 1e-9, 0 } };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        char dir[64], res[128], plots[128], what[96];
+        c12_dirs(dir, res, plots);
+        c12_training(res, cases[k].nact, acts, 200, cases[k].hi, cases[k].lo, cases[k].band, 0, NULL);
+        c12_draw(res, plots);
+        char *gp = c12_read(plots, "train_loss.gp");
+        snprintf(what, sizeof what, "train_loss, %d panel(s), loss %g .. %g, band to %g", cases[k].nact, cases[k].hi,
+                 cases[k].lo, cases[k].band);
+        cr_expect_eq(c12_check_tics(gp, what, 1), cases[k].nact, "%s: every panel checked", what);
+        free(gp);
+        gp = c12_read(plots, "train_acc.gp"); /* and the accuracy's epochs and [0, 1] */
+        snprintf(what, sizeof what, "train_acc, %d panel(s)", cases[k].nact);
+        cr_expect_eq(c12_check_tics(gp, what, 0), cases[k].nact, "%s: every panel checked", what);
+        free(gp);
+        vt_rmtree(dir);
+    }
+}
+
+/* train_hist with 3 variants (3 rows of short panels) let gnuplot label its activation
+ * axes, 11 values in ~120 px; train_var and train_hist labelled a step axis of 90 steps
+ * at 0 and 50 only (a step of 50 from ~4 intervals rounded up). Every panel now labels at
+ * least 3 values on both axes, its labels apart. */
+Test(charts12_tics, training_step_and_histogram_axes_label_three_values_apart)
+{
+    static const char *const acts[3] = { "tanh", "relu", "selu" };
+    static const double span[3] = { 1, 0.25, 0.0021 };
+    char dir[64], res[128], plots[128];
+    c12_dirs(dir, res, plots);
+    c12_training(res, 3, acts, 90, 2.3, 0.5, 0, 1, span);
+    c12_draw(res, plots);
+    char *gp = c12_read(plots, "train_hist.gp");
+    cr_expect_eq(c12_check_tics(gp, "train_hist", 0), 12, "3 rows of 4 panels");
+    free(gp);
+    gp = c12_read(plots, "train_var.gp");
+    cr_expect_eq(c12_check_tics(gp, "train_var", 1), 6, "3 variants, 2 panels each");
+    free(gp);
+    vt_rmtree(dir);
+}
+
+/* A by-layer chart of stable variances (Var[z^l] from 1.1 to 1.6, He-initialized ReLU):
+ * its log axis held no power of 10, so gnuplot labelled nothing on it. Every log axis
+ * of a chart now gets its own list: the values 1.2, 1.4, 1.6 here. */
+Test(charts12_tics, by_layer_log_axes_without_a_decade_label_three_values)
+{
+    char dir[64], res[128], plots[128];
+    c12_dirs(dir, res, plots);
+    c12_config(res, "{\"network.init\": [\"he_normal\", \"orthogonal\"]}", 6, 1);
+    c12_buf r = { 0 }, l = { 0 };
+    c12_add(&r, RUNS_HEAD ",status,network.init\n");
+    c12_add(&l, "variant,activation,init,seed,layer,pre_var,theory_pre_var,post_var,network.init\n");
+    for (int v = 0; v < 2; v++) {
+        const char *init = v ? "orthogonal" : "he_normal";
+        c12_add(&r, "%d,relu,%s,0,6,16,1,1,stable,stable,0,ok,%s\n", v, init, init);
+        for (int layer = 1; layer <= 6; layer++)
+            c12_add(&l, "%d,relu,%s,0,%d,%g,%g,%g,%s\n", v, init, layer, 1 + 0.1 * layer, 1.35, 0.01 * pow(10, layer * 0.5),
+                    init);
+    }
+    c12_save(res, "runs.csv", &r);
+    c12_save(res, "layers.csv", &l);
+    c12_draw(res, plots);
+    char *gp = c12_read(plots, "act_var_pre.gp");
+    cr_expect_eq(c12_check_tics(gp, "act_var_pre (1.1 .. 1.6)", 1), 1, "one panel");
+    free(gp);
+    gp = c12_read(plots, "act_var_post.gp");
+    cr_expect_eq(c12_check_tics(gp, "act_var_post (0.03 .. 10)", 1), 1, "one panel");
+    free(gp);
+    vt_rmtree(dir);
+}
+
+/* Histograms of 9 variants (3 rows of short panels) let gnuplot label their density
+ * axes: 0 to 4.5 by 0.5, 10 labels in ~120 px, printed over each other. Each panel's
+ * labels are now a line apart, at least 3 of them, and its x labels apart too. */
+Test(charts12_tics, histogram_density_axes_a_line_apart)
+{
+    char dir[64], res[128], plots[128];
+    c12_dirs(dir, res, plots);
+    c12_config(res, "{\"network.init.gain\": [0, 1, 2, 3, 4, 5, 6, 7, 8]}", 1, 0);
+    c12_buf r = { 0 }, l = { 0 }, h = { 0 };
+    c12_add(&r, RUNS_HEAD ",status,network.init.gain\n");
+    c12_add(&l, "variant,activation,init,seed,layer,pre_var,network.init.gain\n");
+    c12_add(&h, "variant,seed,layer,quantity,bin_lo,bin_hi,density\n");
+    for (int v = 0; v < 9; v++) {
+        c12_add(&r, "%d,relu,he_normal(gain=%d),0,1,16,1,1,stable,stable,0,ok,%d\n", v, v, v);
+        c12_add(&l, "%d,relu,he_normal(gain=%d),0,1,1,%d\n", v, v, v);
+        for (int b = 0; b < 4; b++) /* a peak of 4.3 (x 10^(v - 4)) */
+            c12_add(&h, "%d,0,1,pre,%d,%d,%g\n", v, b - 2, b - 1, (b == 2 ? 4.3 : 0.5) * pow(10, v - 4));
+    }
+    c12_save(res, "runs.csv", &r);
+    c12_save(res, "layers.csv", &l);
+    c12_save(res, "histograms.csv", &h);
+    c12_draw(res, plots);
+    char *gp = c12_read(plots, "hist_pre.gp");
+    cr_expect_eq(c12_check_tics(gp, "hist_pre", 0), 9, "9 panels");
+    free(gp);
     vt_rmtree(dir);
 }

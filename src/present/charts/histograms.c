@@ -59,8 +59,11 @@ static void hist_body(ck_gp *p, const ck_exper *e, const void *vctx)
         }
         /* symmetric about 0, over every seed's bins, so a seed's shift shows */
         ck_cmd(p, "set xrange [%.9g:%.9g]; set xtics %.6g", -c->xmax[i], c->xmax[i], ck_tic_step(-c->xmax[i], c->xmax[i]));
-        ck_cmd(p, "if (logy) { set yrange [%.6g:%.6g] } else { set yrange [0:%.6g] }", c->ymin[i] / 2, c->ymax[i] * 2,
-               c->ymax[i] * 1.05);
+        /* the linear density axis's tics a line apart (gnuplot's own put 10 labels on a short
+         * panel of a 3-row grid); the log axis keeps gnuplot's powers of 10 (`set ytics STEP`
+         * alone hangs gnuplot 5.4 on a log axis) */
+        ck_cmd(p, "if (logy) { set yrange [%.6g:%.6g]; set ytics autofreq } else { set yrange [0:%.6g]; set ytics %.6g }",
+               c->ymin[i] / 2, c->ymax[i] * 2, c->ymax[i] * 1.05, ck_fit_step(0, c->ymax[i] * 1.05, boxes[i], 'y'));
         ck_reset(&b);
         const char *sep = "";
         for (size_t k = 0; k < c->nl; k++) {

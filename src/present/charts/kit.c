@@ -101,9 +101,176 @@ double ck_tic_step(double lo, double hi)
     return m >= 5 ? 2 * mag : m >= 2 ? mag : mag / 2;
 }
 
-/* The page in pixels (TERMINALS): titles are measured against its width. */
+/* The page in pixels (TERMINALS): titles are measured against its width, tic labels
+ * against a panel's size on it. */
 #define PAGE_W 1200.0
 #define PAGE_H 800.0
+
+/* ---- tics that a reader can read ---- */
+
+/* A panel's labelled tics: at least 3 where they fit, apart by a line of text on a y axis
+ * and by the widest label and a gap on an x axis (gnuplot's own choice looks at the range
+ * only: 11 labels 14 px apart on train_hist's short panels, 2 on a training step axis or
+ * on a log axis spanning 1 to 2 decades). */
+#define TIC_GAP_Y 26.0  /* px between y labels: a line of 11 pt text (superscripts included) and half a line */
+#define TIC_GAP_X 12.0  /* px between the ends of two x labels */
+#define TIC_LEAST_Y 18.0 /* ... at least, for 3 labels on a short panel: an 11 pt line (~14 px) and a little */
+#define TIC_LEAST_X 6.0
+#define MAX_TICS 24
+
+typedef struct {
+    double v[MAX_TICS];
+    int n;
+} tic_list;
+
+/* The width in pixels of the label "%g" of v (a linear axis's labels). */
+static double label_px(double v)
+{
+    char s[64];
+    snprintf(s, sizeof s, "%g", fabs(v) < 1e-12 ? 0.0 : v);
+    return vp_plot_text_px(s, 11);
+}
+
+/* The smallest distance in pixels between two neighbouring labels of t, on an axis
+ * [lo, hi] of px pixels (log: logarithmic): the room between their centres less, on an
+ * x axis, half of each label's width; huge for fewer than two labels. */
+static double tic_room(const tic_list *t, double lo, double hi, double px, char axis, int log)
+{
+    double room = INFINITY;
+    for (int k = 1; k < t->n; k++) {
+        double d = log ? log10(t->v[k] / t->v[k - 1]) / log10(hi / lo) : (t->v[k] - t->v[k - 1]) / (hi - lo);
+        d *= px;
+        if (axis == 'x') d -= (label_px(t->v[k]) + label_px(t->v[k - 1])) / 2;
+        room = fmin(room, d);
+    }
+    return room;
+}
+
+/* Of the candidate tic lists c[0..n), in order of preference, the first with at least 5
+ * labels that stay well apart, else 4, else 3; else the first with 3 that stay apart at
+ * all (a short panel: 0, 2, .., 8 in 120 px rather than 0 and 5); else the one with the
+ * most labels that do, else the one with the most room. */
+static int pick_tics(const tic_list *c, int n, double lo, double hi, double px, char axis, int log)
+{
+    double gap = axis == 'x' ? TIC_GAP_X : TIC_GAP_Y, least = axis == 'x' ? TIC_LEAST_X : TIC_LEAST_Y, room[8];
+    for (int k = 0; k < n && k < 8; k++) room[k] = tic_room(&c[k], lo, hi, px, axis, log);
+    for (int want = 5; want >= 3; want--)
+        for (int k = 0; k < n && k < 8; k++)
+            if (c[k].n >= want && room[k] >= gap) return k;
+    int fit = -1, most = 0;
+    for (int k = 0; k < n && k < 8; k++)
+        if (c[k].n >= 3 && room[k] >= least) return k;
+    for (int k = 0; k < n && k < 8; k++) {
+        if (room[k] >= least && (fit < 0 || c[k].n > c[fit].n)) fit = k;
+        if (room[k] > room[most]) most = k;
+    }
+    return fit >= 0 ? fit : most;
+}
+
+/* The multiples of step within [lo, hi] (with slack for rounding at the ends). */
+static void step_tics(tic_list *t, double lo, double hi, double step)
+{
+    t->n = 0;
+    for (double k = ceil(lo / step - 1e-9); k * step <= hi * (1 + 1e-12) + step * 1e-9 && t->n < MAX_TICS; k++)
+        t->v[t->n++] = fabs(k) < 0.5 ? 0 : k * step;
+}
+
+static double axis_px(ck_box b, char axis) { return axis == 'x' ? (b.r - b.l) * PAGE_W : (b.t - b.b) * PAGE_H; }
+
+double ck_fit_step(double lo, double hi, ck_box b, char axis)
+{
+    if (!(hi > lo) || !isfinite(hi - lo)) return 1;
+    /* round steps from one that labels at most 2 values down to a tenth of ck_tic_step's */
+    tic_list c[8];
+    double steps[8], top = ck_tic_step(lo, hi) * 10;
+    if (!(top > 0) || !isfinite(top)) return 1;
+    double mag = pow(10, floor(log10(top) + 1e-9)), m = round(top / mag);
+    int n = 0;
+    for (; n < 8; n++) {
+        steps[n] = m * mag;
+        step_tics(&c[n], lo, hi, steps[n]);
+        m = m >= 5 ? 2 : m >= 2 ? 1 : (mag /= 10, 5);
+    }
+    return steps[pick_tics(c, n, lo, hi, axis_px(b, axis), axis, 0)];
+}
+
+/* The values m * 10^k within [lo, hi] for the mantissas m[0..nm) (ascending in [1, 10)). */
+static void mantissa_tics(tic_list *t, double lo, double hi, const double *m, int nm)
+{
+    t->n = 0;
+    for (double dec = pow(10, floor(log10(lo))); dec <= hi && t->n < MAX_TICS; dec *= 10)
+        for (int j = 0; j < nm && t->n < MAX_TICS; j++) {
+            double v = m[j] * dec;
+            if (v >= lo * (1 - 1e-9) && v <= hi * (1 + 1e-9)) t->v[t->n++] = v;
+        }
+}
+
+/* A log axis's label of v: "%g" when `plain` (every label of the axis lies in [0.001,
+ * 10^4)), else m·10^{k} in enhanced text ("10^{k}" for m = 1). */
+static void log_label(char *out, size_t len, double v, int plain)
+{
+    int k = (int)floor(log10(v) + 1e-9);
+    double m = v / pow(10, k);
+    if (plain) snprintf(out, len, "%.6g", v);
+    else if (fabs(m - 1) < 1e-6) snprintf(out, len, "10^{%d}", k);
+    else snprintf(out, len, "%.6g·10^{%d}", m, k);
+}
+
+void ck_log_tics(ck_gp *p, char axis, double lo, double hi, ck_box b, int powers)
+{
+    ck_sbuf t = { 0 };
+    char lab[64];
+    double px = axis_px(b, axis), decades = log10(hi / lo);
+    if (!(lo > 0) || !(hi > lo) || !isfinite(decades)) {
+        ck_cmd(p, "set %ctics autofreq", axis);
+        return;
+    }
+    int k0 = (int)ceil(log10(lo) - 1e-9), k1 = (int)floor(log10(hi) + 1e-9);
+    if (k1 - k0 + 1 >= 3) {
+        /* powers of 10 every s decades (1, 2, 5, 10, 20, ...): at most 10 labels, apart by
+         * a line; unlabelled tics at the decades between (s <= 5), or at 2..9 times each
+         * decade when s = 1 and a decade has room for them */
+        int s = 1;
+        for (int mult = 1; s < 1000000 && (decades / s > 9 || px * s / decades < TIC_GAP_Y); mult *= 10)
+            s = decades / (2 * mult) <= 9 && px * 2 * mult / decades >= TIC_GAP_Y   ? 2 * mult
+                : decades / (5 * mult) <= 9 && px * 5 * mult / decades >= TIC_GAP_Y ? 5 * mult
+                                                                                     : 10 * mult;
+        int plain = !powers && k0 >= -3 && k1 <= 3, first = (int)ceil((double)k0 / s) * s;
+        for (int k = first; k <= k1; k += s) {
+            log_label(lab, sizeof lab, pow(10, k), plain);
+            ck_printf(&t, "%s'%s' 1e%d", k == first ? "" : ", ", lab, k);
+        }
+        if (s > 1 && s <= 5)
+            for (int k = k0; k <= k1; k++)
+                if (k % s) ck_printf(&t, ", '' 1e%d 1", k);
+        if (s == 1 && px / decades >= 40)
+            for (int k = k0 - 1; k <= k1; k++)
+                for (int m = 2; m <= 9; m++)
+                    if (m * pow(10, k) >= lo && m * pow(10, k) <= hi) ck_printf(&t, ", '' %de%d 1", m, k);
+    } else {
+        /* fewer than 3 powers of 10: the 1-2-5 values of each decade, 1-3 where those
+         * crowd, 1-2-3-5 or finer ones on a shorter axis, else evenly stepped ones (a loss
+         * from 2.1 to 2.3) */
+        static const double M125[] = { 1, 2, 5 }, M13[] = { 1, 3 }, M1235[] = { 1, 2, 3, 5 },
+                            MFINE[] = { 1, 1.5, 2, 3, 4, 5, 6, 8 };
+        tic_list c[5];
+        mantissa_tics(&c[0], lo, hi, M125, 3);
+        mantissa_tics(&c[1], lo, hi, M13, 2);
+        mantissa_tics(&c[2], lo, hi, M1235, 4);
+        mantissa_tics(&c[3], lo, hi, MFINE, 8);
+        step_tics(&c[4], lo, hi, ck_tic_step(lo, hi));
+        int k = pick_tics(c, 5, lo, hi, px, axis, 1), plain = 1;
+        for (int j = 0; j < c[k].n; j++) plain &= c[k].v[j] >= 1e-3 * (1 - 1e-9) && c[k].v[j] < 1e4;
+        for (int j = 0; j < c[k].n; j++) {
+            if (!(c[k].v[j] > 0)) continue;
+            log_label(lab, sizeof lab, c[k].v[j], plain);
+            ck_printf(&t, "%s'%s' %.9g", t.len ? ", " : "", lab, c[k].v[j]);
+        }
+    }
+    if (!t.oom && t.s) ck_cmd(p, "set %ctics (%s)", axis, t.s);
+    else ck_cmd(p, "set %ctics autofreq", axis);
+    free(t.s);
+}
 
 /* ---- styles and page layout ---- */
 
