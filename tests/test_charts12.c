@@ -1496,7 +1496,9 @@ Test(charts12_tics, training_step_and_histogram_axes_label_three_values_apart)
 
 /* A by-layer chart of stable variances (Var[z^l] from 1.1 to 1.6, He-initialized ReLU):
  * its log axis held no power of 10, so gnuplot labelled nothing on it. Every log axis
- * of a chart now gets its own list: the values 1.2, 1.4, 1.6 here. */
+ * of a chart now gets its own list: the values 1.2, 1.4, 1.6 here. And the legend's
+ * sample of the dashed theory line is 5 characters long: at 3 it showed one dash and a
+ * dot, which read as no line style at all. */
 Test(charts12_tics, by_layer_log_axes_without_a_decade_label_three_values)
 {
     char dir[64], res[128], plots[128];
@@ -1517,6 +1519,12 @@ Test(charts12_tics, by_layer_log_axes_without_a_decade_label_three_values)
     c12_draw(res, plots);
     char *gp = c12_read(plots, "act_var_pre.gp");
     cr_expect_eq(c12_check_tics(gp, "act_var_pre (1.1 .. 1.6)", 1), 1, "one panel");
+    const char *theory = strstr(gp, "title 'theory (dashed)'"), *key = theory;
+    cr_assert(theory, "the theory's legend entry");
+    while (key > gp && strncmp(key, "set key ", 8) != 0) key--;
+    const char *samplen = strstr(key, " samplen ");
+    cr_assert(samplen && samplen < theory, "the legend's key: %.200s", key);
+    cr_expect_geq(atof(samplen + 9), 5, "a sample of two dashes: %.200s", key);
     free(gp);
     gp = c12_read(plots, "act_var_post.gp");
     cr_expect_eq(c12_check_tics(gp, "act_var_post (0.03 .. 10)", 1), 1, "one panel");
@@ -1549,5 +1557,50 @@ Test(charts12_tics, histogram_density_axes_a_line_apart)
     char *gp = c12_read(plots, "hist_pre.gp");
     cr_expect_eq(c12_check_tics(gp, "hist_pre", 0), 9, "9 panels");
     free(gp);
+    vt_rmtree(dir);
+}
+
+/* Every "set ylabel '...'" of the PNG half of script gp fits beside its panel: its
+ * characters (enhanced markup aside) at C12_CHAR px reach at most 20 px past either end
+ * (a row's x label sits ~35 px below the panel: further, the rotated label runs into it).
+ * Returns the labels checked. */
+static int c12_check_ylabels(const char *gp, const char *what)
+{
+    double b = 0, t = 1, l, r;
+    int n = 0;
+    const char *end = strstr(gp, "set terminal svg");
+    for (const char *line = gp; line && *line && (!end || line < end); line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
+        sscanf(line, "set lmargin at screen %lf; set rmargin at screen %lf; set bmargin at screen %lf; set tmargin at screen %lf",
+               &l, &r, &b, &t);
+        if (strncmp(line, "set ylabel '", 12) != 0) continue;
+        size_t chars = 0;
+        for (const char *c = line + 12; *c && *c != '\'' && *c != '\n'; c++) {
+            if (strncmp(c, "/:Italic ", 9) == 0) c += 8;
+            else if (!strchr("{}^_", *c)) chars += ((unsigned char)*c & 0xC0) != 0x80;
+        }
+        cr_expect_leq(chars * C12_CHAR, (t - b) * 800 + 40, "%s: a y label of %zu characters beside a %g px panel: %.60s",
+                      what, chars, (t - b) * 800, line);
+        n++;
+    }
+    return n;
+}
+
+/* train_var of 6 variants (3 rows of 125 px panels) wrote "variance on the probe batch"
+ * (~210 px rotated) beside the first and the third column, into the row above's x
+ * labels. The y labels of the training charts now fit beside their panels. */
+Test(charts12_tics, training_y_labels_fit_beside_their_panels)
+{
+    static const char *const acts[6] = { "tanh", "relu", "gelu", "selu", "elu", "silu" };
+    static const double span[6] = { 1, 1, 1, 1, 1, 1 };
+    char dir[64], res[128], plots[128];
+    c12_dirs(dir, res, plots);
+    c12_training(res, 6, acts, 90, 2.3, 0.5, 0, 1, span);
+    c12_draw(res, plots);
+    static const char *const stems[] = { "train_var.gp", "train_hist.gp", "train_loss.gp", "train_acc.gp" };
+    for (size_t k = 0; k < sizeof stems / sizeof stems[0]; k++) {
+        char *gp = c12_read(plots, stems[k]);
+        cr_expect_gt(c12_check_ylabels(gp, stems[k]), 0, "%s has y labels", stems[k]);
+        free(gp);
+    }
     vt_rmtree(dir);
 }

@@ -515,7 +515,7 @@ void ck_key_strip(ck_gp *p, const char *elems, double height, int cols)
                    "unset logscale; unset label; unset arrow; unset colorbox");
     ck_cmd(p, "set xrange [0:1]; set yrange [0:1]");
     ck_cmd(p, "set key at screen 0.5, %.4f center center horizontal maxcols %d Left reverse "
-                   "samplen 3 spacing 1.3 width 2 noenhanced nobox",
+                   "samplen 5 spacing 1.3 width 2 noenhanced nobox", /* samplen 5: two dashes of a dashed line */
                 height / 2 + 0.003, cols);
     ck_cmd(p, "plot %s", elems);
 }

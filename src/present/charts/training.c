@@ -332,7 +332,15 @@ static void var_body(ck_gp *p, const ck_exper *e, const void *vctx)
     char titles[MAX_PANELS][800];
     const char *tp[MAX_PANELS];
     double kh = ck_key_height(1, 2);
-    ck_grid_cols(c->nv * 2, c->nv <= 1 ? 2 : 4, kh + 0.01, 0.9, boxes);
+    int cols = c->nv <= 1 ? 2 : 4;
+    ck_grid_cols(c->nv * 2, cols, kh + 0.01, 0.9, boxes);
+    /* The y label beside the first column only, as the other charts have it, and only
+     * where it fits beside its panel, reaching at most 20 px past each end (the row
+     * above's x label sits ~35 px below it): with 3 rows, 215 px of "variance on the
+     * probe batch" beside 125 px panels ran into that row's labels, in two columns. */
+    const char *ylabel = vp_plot_text_px("variance on the probe batch", 11) <= (boxes[0].t - boxes[0].b) * 800 + 40
+                             ? "variance on the probe batch"
+                             : "variance";
     for (size_t i = 0; i < c->nv * 2; i++) {
         snprintf(titles[i], sizeof titles[i], "%s — %s", e->var[i / 2].name, what[i % 2]);
         tp[i] = titles[i];
@@ -346,7 +354,7 @@ static void var_body(ck_gp *p, const ck_exper *e, const void *vctx)
         for (int q = 0; q < 2; q++) {
             const char *title = titles[v * 2 + (size_t)q];
             ck_panel_head(p, boxes[v * 2 + (size_t)q], title, "set logscale y; set format y '10^{%L}'", "step",
-                          q == 0 ? "variance on the probe batch" : NULL);
+                          (v * 2 + (size_t)q) % (size_t)cols == 0 ? ylabel : NULL);
             if (!(c->yhi[q] >= c->ylo[q]) || c->ylo[q] <= 0) {
                 ck_empty_panel(p, "set yrange [0.1:10]", "no finite positive values to draw", "set autoscale y");
                 continue;
