@@ -1043,7 +1043,8 @@ Test(charts12_hist, linear_symmetric_every_seed)
     cr_assert(strstr(gp, "set xrange [-3:3]"), "symmetric over both seeds' bins [-2, 3]");
     cr_assert(strstr(gp, "if (logy) { set logscale y; set format y '10^{%L}' } else { set format y '%g' }"));
     cr_assert(strstr(gp, "if (!exists(\"logy\")) logy = 0"), "linear density unless asked");
-    cr_assert(strstr(gp, "if (logy) { set yrange [0.05:0.8] } else { set yrange [0:0.42] }"), "%s", gp);
+    cr_assert(strstr(gp, "if (logy) { set yrange [0.05:0.8]; set ytics autofreq } else { set yrange [0:0.42]; set ytics 0.1 }"),
+              "%s", gp);
     cr_assert(strstr(gp, "'hist_pre.dat' index (0 + seed_index) using 1:2") &&
               strstr(gp, "'hist_pre.dat' index (2 + seed_index) using 1:2"), "both layers, the chosen seed");
     cr_assert(strstr(gp, "seeds = '0 7'"));
@@ -1209,4 +1210,397 @@ Test(charts12_many, colour_bar_tics_are_evenly_stepped_and_fit)
     if (step > 1) cr_expect_gt((size_t)(19 / (step - 1) + 1), fit, "a smaller step would not fit: %s", tics);
     cr_expect_gt(idx[n - 1] + step, 19, "every step up to the last value: %s", tics);
     free(gp);
+    vt_rmtree(dir); /* it was left in /tmp */
+}
+
+/* ---- titles that fit the page ---- */
+
+/* The lines of every page title ("set multiplot title ...") of script gp, PNG half: each
+ * fits the 1200-pixel page at its font (0.72 px a character per point: 86 characters of
+ * a 13 pt title spanned 801 px), two lines at most at 13 pt, three at 11 pt. Returns the
+ * widest line's characters. */
+static size_t c12_check_page_title(const char *gp, const char *what)
+{
+    const char *t = strstr(gp, "set multiplot title ");
+    cr_assert(t, "%s: a page title", what);
+    const char *eol = strchr(t, '\n'), *font = strstr(t, " font ',");
+    cr_assert(font && font < eol, "%s: %.*s", what, (int)(eol - t), t);
+    int pt = atoi(font + 8), lines = 1;
+    size_t chars = 0, widest = 0;
+    for (const char *at = t + strlen("set multiplot title "); at < font;) {
+        if (*at == '\'') {
+            for (at++; at < font && !(at[0] == '\'' && at[1] != '\''); at++) {
+                if (at[0] == '\'') at++;
+                chars += ((unsigned char)*at & 0xC0) != 0x80;
+            }
+            at++;
+        } else if (strncmp(at, "\"\\n\"", 4) == 0) {
+            widest = chars > widest ? chars : widest;
+            chars = 0;
+            lines++;
+            at += 4;
+        } else if (strncmp(at, "word(", 5) == 0) { /* a histogram's seed: one digit here */
+            chars++;
+            at = strchr(at, ')') + 1;
+        } else
+            at++;
+    }
+    widest = chars > widest ? chars : widest;
+    cr_expect(pt == 13 || pt == 11, "%s: font %d", what, pt);
+    cr_expect_leq(lines, pt == 13 ? 2 : 3, "%s: %d lines at %d pt: %.*s", what, lines, pt, (int)(eol - t), t);
+    cr_expect_leq(widest * 0.72 * pt, 1180, "%s: a line of %zu characters at %d pt is wider than the page: %.*s", what,
+                  widest, pt, (int)(eol - t), t);
+    return widest;
+}
+
+/* A long experiment name put the page title on one line at 13 pt, over 1500 px on a
+ * 1200-pixel page (its ends cut off). Every chart's title now breaks (after the name,
+ * else at spaces) into lines that fit, at a smaller font when it needs three. */
+Test(charts12_titles, page_titles_fit_the_page)
+{
+    char dir[64], res[128], plots[128], cfg[2048];
+    c12_dirs(dir, res, plots);
+    snprintf(cfg, sizeof cfg,
+             "{\"name\": \"%s\", \"seeds\": [0, 1], \"precision\": \"float64\", \"theory\": false,\n"
+             " \"network\": {\"depth\": 3, \"width\": 8, \"activation\": \"tanh\", \"init\": \"he_normal\"},\n"
+             " \"input\": {\"distribution\": \"normal\", \"batch\": 16},\n \"sweep\": {\"network.init.gain\": [1, 2]}}\n",
+             "a_study_of_initializers_for_deep_tanh_networks_across_gains_and_depths_with_histograms_of_every_layer_"
+             "and_a_long_name_to_say_so");
+    vt_write_file(res, "config.json", cfg);
+    c12_buf r = { 0 }, l = { 0 }, h = { 0 };
+    c12_add(&r, RUNS_HEAD ",status,network.init.gain\n");
+    c12_add(&l, "variant,activation,init,seed,layer,pre_var,network.init.gain\n");
+    c12_add(&h, "variant,seed,layer,quantity,bin_lo,bin_hi,density\n");
+    for (int v = 0; v < 2; v++) {
+        c12_add(&r, "%d,tanh,he_normal(gain=%d),0,3,16,1,1,stable,stable,0,ok,%d\n", v, v + 1, v + 1);
+        for (int layer = 1; layer <= 3; layer++) c12_add(&l, "%d,tanh,he_normal(gain=%d),0,%d,%d,%d\n", v, v + 1, layer, v + layer, v + 1);
+        c12_add(&h, "%d,0,1,pre,-1,0,0.5\n%d,0,1,pre,0,1,0.5\n", v, v);
+    }
+    c12_save(res, "runs.csv", &r);
+    c12_save(res, "layers.csv", &l);
+    c12_save(res, "histograms.csv", &h);
+    c12_draw(res, plots);
+    static const char *const stems[] = { "act_var_pre.gp", "overview.gp", "hist_pre.gp" };
+    for (size_t k = 0; k < sizeof stems / sizeof stems[0]; k++) {
+        char *gp = c12_read(plots, stems[k]);
+        c12_check_page_title(gp, stems[k]);
+        free(gp);
+    }
+    vt_rmtree(dir);
+}
+
+/* ---- tics a reader can read ---- */
+
+#define C12_GAP_Y 16.0 /* px between two y labels: an 11 pt label is ~14 px tall */
+#define C12_CHAR 7.7   /* px a character of an 11 pt label */
+
+/* The labelled values (a value with a label not '', or none: the format's; no level) of
+ * the tic list at `at` ("(...)") that lie in [lo, hi], into v[0..max); returns their
+ * number. */
+static int c12_tic_list(const char *at, double lo, double hi, double *v, int max)
+{
+    int n = 0;
+    cr_assert_eq(*at, '(', "%.60s", at);
+    for (at++; *at && *at != ')';) {
+        while (*at == ' ' || *at == ',') at++;
+        int labelled = 1;
+        if (*at == '\'' || *at == '"') {
+            char q = *at++;
+            labelled = *at != q;
+            while (*at && *at != q) at++;
+            at++;
+        }
+        char *end;
+        double x = strtod(at, &end);
+        cr_assert(end != at, "a tic value: %.60s", at);
+        at = end;
+        while (*at == ' ') at++;
+        if (*at >= '0' && *at <= '9') { /* a level: a minor tic */
+            labelled = 0;
+            while (*at >= '0' && *at <= '9') at++;
+        }
+        if (labelled && x >= lo * (1 - 1e-9) && x <= hi * (1 + 1e-9) && n < max) v[n++] = x;
+    }
+    return n;
+}
+
+/* Checks the axes of every panel of the PNG half of script gp ("what" names it): a panel's
+ * "set xrange [a:b]; set xtics S" labels at least 3 values whose labels (C12_CHAR px a
+ * character) leave a gap between them; its y axis (logarithmic when logy) labels at
+ * least 3 values C12_GAP_Y px apart or more, from a "set ytics (...)" list or a "set
+ * yrange [lo:hi]; set ytics S" -- on a log axis without a list, gnuplot labels the powers
+ * of 10 inside it, which are counted instead. Returns the panels with data checked. */
+static int c12_check_tics(const char *gp, const char *what, int logy)
+{
+    double l = 0, r = 1, b = 0, t = 1, ylo = NAN, yhi = NAN, v[64];
+    int panels = 0, ychecked = 0;
+    const char *end = strstr(gp, "set terminal svg");
+    for (const char *line = gp; line && *line && (!end || line < end); line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
+        const char *eol = strchr(line, '\n');
+        int len = eol ? (int)(eol - line) : (int)strlen(line);
+        double a, z, step;
+        sscanf(line, "set lmargin at screen %lf; set rmargin at screen %lf; set bmargin at screen %lf; set tmargin at screen %lf",
+               &l, &r, &b, &t);
+        if (sscanf(line, "set xrange [%lf:%lf]; set xtics %lf", &a, &z, &step) == 3) {
+            int n = 0;
+            double px = step / (z - a) * (r - l) * 1200, widest = 0;
+            for (double k = ceil(a / step - 1e-9); k * step <= z + 1e-9 * step; k++, n++) {
+                char s[64];
+                snprintf(s, sizeof s, "%g", fabs(k) < 0.5 ? 0.0 : k * step);
+                widest = fmax(widest, strlen(s) * C12_CHAR);
+            }
+            cr_expect_geq(n, 3, "%s: the x axis labels %d values: %.*s", what, n, len, line);
+            cr_expect_geq(px - widest, 4, "%s: x labels %g px wide, %g px apart: %.*s", what, widest, px, len, line);
+        }
+        const char *yr = strstr(line, "set yrange ["), *lin = strstr(line, "} else { set yrange [");
+        if (lin && lin < line + len) yr = lin + strlen("} else { "); /* a histogram: its default, linear axis */
+        if (yr && yr < line + len) {
+            cr_assert_eq(sscanf(yr, "set yrange [%lf:%lf]", &ylo, &yhi), 2, "%.*s", len, line);
+            ychecked = 0;
+            if (sscanf(yr, "set yrange [%*f:%*f]; set ytics %lf", &step) == 1) {
+                int n = 0;
+                for (double k = ceil(ylo / step - 1e-9); k * step <= yhi + 1e-9 * step; k++) v[n++ < 64 ? n - 1 : 63] = k * step;
+                double px = step / (yhi - ylo) * (t - b) * 800;
+                cr_expect_geq(n, 3, "%s: the y axis labels %d values: %.*s", what, n, len, line);
+                cr_expect_geq(px, C12_GAP_Y, "%s: y labels %g px apart: %.*s", what, px, len, line);
+                ychecked = 1;
+            }
+        }
+        if (strncmp(line, "set ytics (", 11) == 0) {
+            int n = c12_tic_list(line + 10, ylo, yhi, v, 64);
+            double closest = INFINITY;
+            for (int k = 1; k < n; k++)
+                closest = fmin(closest, (logy ? log10(v[k] / v[k - 1]) / log10(yhi / ylo) : (v[k] - v[k - 1]) / (yhi - ylo)) *
+                                            (t - b) * 800);
+            cr_expect_geq(n, 3, "%s: the y axis [%g, %g] labels %d values: %.*s", what, ylo, yhi, n, len, line);
+            cr_expect_geq(closest, C12_GAP_Y, "%s: y labels %g px apart: %.*s", what, closest, len, line);
+            ychecked = 1;
+        }
+        if (strncmp(line, "plot '", 6) == 0) {
+            if (!ychecked && logy) { /* gnuplot's own: the powers of 10 inside */
+                int n = (int)(floor(log10(yhi) + 1e-9) - ceil(log10(ylo) - 1e-9) + 1);
+                cr_expect_geq(n, 3, "%s: no tics chosen; gnuplot labels the %d powers of 10 in [%g, %g]", what, n, ylo, yhi);
+            } else
+                cr_expect(ychecked, "%s: the panel's y tics were not chosen for it (gnuplot's own crowd a short panel)", what);
+            panels++;
+        }
+    }
+    return panels;
+}
+
+/* A results folder for the training charts: config.json swept over `nact` activations
+ * acts[] (a panel each), runs.csv and layers.csv, train.csv with `steps` steps whose loss
+ * falls from hi to lo (seed 1 at 1.05 times seed 0's, and at the middle step at band,
+ * when band > 0: a seed's noisy batch widens the axis), and when `tracked`, layers_train.csv
+ * (Var[z^l] from 10^-layer to 1, Var[dL/dz^l] 10^-6 .. 10^-3) and hist_train.csv (8 bins
+ * over [-span, span] for variant v's span[v]) every 10 steps up to `steps` for 6 layers. */
+static void c12_training(const char *res, int nact, const char *const *acts, int steps, double hi, double lo, double band,
+                         int tracked, const double *span)
+{
+    char sweep[512] = "{\"network.activation\": [";
+    for (int v = 0; v < nact; v++) snprintf(sweep + strlen(sweep), sizeof sweep - strlen(sweep), "%s\"%s\"", v ? ", " : "", acts[v]);
+    strcat(sweep, "]}");
+    c12_config(res, sweep, 6, 0);
+    c12_buf r = { 0 }, l = { 0 }, tr = { 0 }, lt = { 0 }, ht = { 0 }, ev = { 0 };
+    c12_add(&r, RUNS_HEAD ",status,network.activation\n");
+    c12_add(&l, "variant,activation,init,seed,layer,pre_var,network.activation\n");
+    c12_add(&tr, "variant,activation,init,seed,epoch,step,loss,lr,grad_norm\n");
+    c12_add(&lt, "variant,activation,init,seed,step,layer,pre_var,grad_pre_var,network.activation\n");
+    c12_add(&ht, "variant,seed,step,layer,quantity,bin_lo,bin_hi,density\n");
+    c12_add(&ev, "variant,activation,init,seed,epoch,step,test_loss,test_acc,train_acc\n");
+    for (int v = 0; v < nact; v++)
+        for (int seed = 0; seed < 2; seed++) {
+            c12_add(&r, "%d,%s,he_normal,%d,6,16,1,1,stable,stable,0,ok,%s\n", v, acts[v], seed, acts[v]);
+            for (int layer = 1; layer <= 6; layer++) c12_add(&l, "%d,%s,he_normal,%d,%d,1,%s\n", v, acts[v], seed, layer, acts[v]);
+            for (int e = 0; e <= 3; e++)
+                c12_add(&ev, "%d,%s,he_normal,%d,%d,%d,1,%g,%g\n", v, acts[v], seed, e, e * steps / 3, 0.1 + 0.25 * e, 0.1 + 0.25 * e);
+            for (int s = 1; s <= steps; s++) {
+                double loss = hi * pow(lo / hi, (s - 1.0) / (steps - 1.0)) * (seed ? 1.05 : 1);
+                if (seed && band > 0 && s == steps / 2) loss = band;
+                c12_add(&tr, "%d,%s,he_normal,%d,1,%d,%.17g,0.1,1\n", v, acts[v], seed, s, loss);
+            }
+            for (int s = 0; tracked && s <= steps; s += 10)
+                for (int layer = 1; layer <= 6; layer++) {
+                    c12_add(&lt, "%d,%s,he_normal,%d,%d,%d,%.17g,%.17g,%s\n", v, acts[v], seed, s, layer,
+                            pow(10, -layer * (1 - s / (double)steps)), 1e-6 * pow(10, layer / 2.0), acts[v]);
+                    for (int k = 0; k < 8; k++)
+                        c12_add(&ht, "%d,%d,%d,%d,post,%.17g,%.17g,%g\n", v, seed, s, layer, span[v] * (k / 4.0 - 1),
+                                span[v] * ((k + 1) / 4.0 - 1), 0.1 + k % 3);
+                }
+        }
+    c12_save(res, "runs.csv", &r);
+    c12_save(res, "layers.csv", &l);
+    c12_save(res, "train.csv", &tr);
+    c12_save(res, "eval.csv", &ev);
+    if (tracked) {
+        c12_save(res, "layers_train.csv", &lt);
+        c12_save(res, "hist_train.csv", &ht);
+    } else {
+        free(lt.s);
+        free(ht.s);
+    }
+}
+
+/* A training loss on a log axis: gnuplot labels only the powers of 10 inside, so an axis
+ * of 1 to 2 decades showed 1 or 2 labels (train_quick: 0.1 and 1 on 0.018 .. 2.9); the
+ * rule for one within a decade went by the data, so a loss of 4 .. 0.6 whose seed range
+ * reached 0.35 slipped past it (its axis spans more than a decade). Each axis now labels
+ * at least 3 values, a line apart, in one large panel or nine small ones; so do the
+ * accuracy chart's epoch and [0, 1] axes (gnuplot's 6 labels crowded a short panel). */
+Test(charts12_tics, training_loss_log_axes_label_three_values_a_line_apart)
+{
+    static const char *const acts[9] = { "tanh", "relu", "gelu", "selu", "elu", "silu", "softplus", "sigmoid", "linear" };
+    static const struct {
+        int nact;
+        double hi, lo, band;
+    } cases[] = { { 1, 4, 0.6, 0.35 }, { 1, 2.4, 0.018, 0 }, { 9, 2.4, 0.018, 0 }, { 1, 2.3, 2.1, 0 },
+                  { 9, 4, 0.6, 0.35 }, { 9, 10, 1e-5, 0 },    { 1, 3, 1e-9, 0 } };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        char dir[64], res[128], plots[128], what[96];
+        c12_dirs(dir, res, plots);
+        c12_training(res, cases[k].nact, acts, 200, cases[k].hi, cases[k].lo, cases[k].band, 0, NULL);
+        c12_draw(res, plots);
+        char *gp = c12_read(plots, "train_loss.gp");
+        snprintf(what, sizeof what, "train_loss, %d panel(s), loss %g .. %g, band to %g", cases[k].nact, cases[k].hi,
+                 cases[k].lo, cases[k].band);
+        cr_expect_eq(c12_check_tics(gp, what, 1), cases[k].nact, "%s: every panel checked", what);
+        free(gp);
+        gp = c12_read(plots, "train_acc.gp"); /* and the accuracy's epochs and [0, 1] */
+        snprintf(what, sizeof what, "train_acc, %d panel(s)", cases[k].nact);
+        cr_expect_eq(c12_check_tics(gp, what, 0), cases[k].nact, "%s: every panel checked", what);
+        free(gp);
+        vt_rmtree(dir);
+    }
+}
+
+/* train_hist with 3 variants (3 rows of short panels) let gnuplot label its activation
+ * axes, 11 values in ~120 px; train_var and train_hist labelled a step axis of 90 steps
+ * at 0 and 50 only (a step of 50 from ~4 intervals rounded up). Every panel now labels at
+ * least 3 values on both axes, its labels apart. */
+Test(charts12_tics, training_step_and_histogram_axes_label_three_values_apart)
+{
+    static const char *const acts[3] = { "tanh", "relu", "selu" };
+    static const double span[3] = { 1, 0.25, 0.0021 };
+    char dir[64], res[128], plots[128];
+    c12_dirs(dir, res, plots);
+    c12_training(res, 3, acts, 90, 2.3, 0.5, 0, 1, span);
+    c12_draw(res, plots);
+    char *gp = c12_read(plots, "train_hist.gp");
+    cr_expect_eq(c12_check_tics(gp, "train_hist", 0), 12, "3 rows of 4 panels");
+    free(gp);
+    gp = c12_read(plots, "train_var.gp");
+    cr_expect_eq(c12_check_tics(gp, "train_var", 1), 6, "3 variants, 2 panels each");
+    free(gp);
+    vt_rmtree(dir);
+}
+
+/* A by-layer chart of stable variances (Var[z^l] from 1.1 to 1.6, He-initialized ReLU):
+ * its log axis held no power of 10, so gnuplot labelled nothing on it. Every log axis
+ * of a chart now gets its own list: the values 1.2, 1.4, 1.6 here. And the legend's
+ * sample of the dashed theory line is 5 characters long: at 3 it showed one dash and a
+ * dot, which read as no line style at all. */
+Test(charts12_tics, by_layer_log_axes_without_a_decade_label_three_values)
+{
+    char dir[64], res[128], plots[128];
+    c12_dirs(dir, res, plots);
+    c12_config(res, "{\"network.init\": [\"he_normal\", \"orthogonal\"]}", 6, 1);
+    c12_buf r = { 0 }, l = { 0 };
+    c12_add(&r, RUNS_HEAD ",status,network.init\n");
+    c12_add(&l, "variant,activation,init,seed,layer,pre_var,theory_pre_var,post_var,network.init\n");
+    for (int v = 0; v < 2; v++) {
+        const char *init = v ? "orthogonal" : "he_normal";
+        c12_add(&r, "%d,relu,%s,0,6,16,1,1,stable,stable,0,ok,%s\n", v, init, init);
+        for (int layer = 1; layer <= 6; layer++)
+            c12_add(&l, "%d,relu,%s,0,%d,%g,%g,%g,%s\n", v, init, layer, 1 + 0.1 * layer, 1.35, 0.01 * pow(10, layer * 0.5),
+                    init);
+    }
+    c12_save(res, "runs.csv", &r);
+    c12_save(res, "layers.csv", &l);
+    c12_draw(res, plots);
+    char *gp = c12_read(plots, "act_var_pre.gp");
+    cr_expect_eq(c12_check_tics(gp, "act_var_pre (1.1 .. 1.6)", 1), 1, "one panel");
+    const char *theory = strstr(gp, "title 'theory (dashed)'"), *key = theory;
+    cr_assert(theory, "the theory's legend entry");
+    while (key > gp && strncmp(key, "set key ", 8) != 0) key--;
+    const char *samplen = strstr(key, " samplen ");
+    cr_assert(samplen && samplen < theory, "the legend's key: %.200s", key);
+    cr_expect_geq(atof(samplen + 9), 5, "a sample of two dashes: %.200s", key);
+    free(gp);
+    gp = c12_read(plots, "act_var_post.gp");
+    cr_expect_eq(c12_check_tics(gp, "act_var_post (0.03 .. 10)", 1), 1, "one panel");
+    free(gp);
+    vt_rmtree(dir);
+}
+
+/* Histograms of 9 variants (3 rows of short panels) let gnuplot label their density
+ * axes: 0 to 4.5 by 0.5, 10 labels in ~120 px, printed over each other. Each panel's
+ * labels are now a line apart, at least 3 of them, and its x labels apart too. */
+Test(charts12_tics, histogram_density_axes_a_line_apart)
+{
+    char dir[64], res[128], plots[128];
+    c12_dirs(dir, res, plots);
+    c12_config(res, "{\"network.init.gain\": [0, 1, 2, 3, 4, 5, 6, 7, 8]}", 1, 0);
+    c12_buf r = { 0 }, l = { 0 }, h = { 0 };
+    c12_add(&r, RUNS_HEAD ",status,network.init.gain\n");
+    c12_add(&l, "variant,activation,init,seed,layer,pre_var,network.init.gain\n");
+    c12_add(&h, "variant,seed,layer,quantity,bin_lo,bin_hi,density\n");
+    for (int v = 0; v < 9; v++) {
+        c12_add(&r, "%d,relu,he_normal(gain=%d),0,1,16,1,1,stable,stable,0,ok,%d\n", v, v, v);
+        c12_add(&l, "%d,relu,he_normal(gain=%d),0,1,1,%d\n", v, v, v);
+        for (int b = 0; b < 4; b++) /* a peak of 4.3 (x 10^(v - 4)) */
+            c12_add(&h, "%d,0,1,pre,%d,%d,%g\n", v, b - 2, b - 1, (b == 2 ? 4.3 : 0.5) * pow(10, v - 4));
+    }
+    c12_save(res, "runs.csv", &r);
+    c12_save(res, "layers.csv", &l);
+    c12_save(res, "histograms.csv", &h);
+    c12_draw(res, plots);
+    char *gp = c12_read(plots, "hist_pre.gp");
+    cr_expect_eq(c12_check_tics(gp, "hist_pre", 0), 9, "9 panels");
+    free(gp);
+    vt_rmtree(dir);
+}
+
+/* Every "set ylabel '...'" of the PNG half of script gp fits beside its panel: its
+ * characters (enhanced markup aside) at C12_CHAR px reach at most 20 px past either end
+ * (a row's x label sits ~35 px below the panel: further, the rotated label runs into it).
+ * Returns the labels checked. */
+static int c12_check_ylabels(const char *gp, const char *what)
+{
+    double b = 0, t = 1, l, r;
+    int n = 0;
+    const char *end = strstr(gp, "set terminal svg");
+    for (const char *line = gp; line && *line && (!end || line < end); line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
+        sscanf(line, "set lmargin at screen %lf; set rmargin at screen %lf; set bmargin at screen %lf; set tmargin at screen %lf",
+               &l, &r, &b, &t);
+        if (strncmp(line, "set ylabel '", 12) != 0) continue;
+        size_t chars = 0;
+        for (const char *c = line + 12; *c && *c != '\'' && *c != '\n'; c++) {
+            if (strncmp(c, "/:Italic ", 9) == 0) c += 8;
+            else if (!strchr("{}^_", *c)) chars += ((unsigned char)*c & 0xC0) != 0x80;
+        }
+        cr_expect_leq(chars * C12_CHAR, (t - b) * 800 + 40, "%s: a y label of %zu characters beside a %g px panel: %.60s",
+                      what, chars, (t - b) * 800, line);
+        n++;
+    }
+    return n;
+}
+
+/* train_var of 6 variants (3 rows of 125 px panels) wrote "variance on the probe batch"
+ * (~210 px rotated) beside the first and the third column, into the row above's x
+ * labels. The y labels of the training charts now fit beside their panels. */
+Test(charts12_tics, training_y_labels_fit_beside_their_panels)
+{
+    static const char *const acts[6] = { "tanh", "relu", "gelu", "selu", "elu", "silu" };
+    static const double span[6] = { 1, 1, 1, 1, 1, 1 };
+    char dir[64], res[128], plots[128];
+    c12_dirs(dir, res, plots);
+    c12_training(res, 6, acts, 90, 2.3, 0.5, 0, 1, span);
+    c12_draw(res, plots);
+    static const char *const stems[] = { "train_var.gp", "train_hist.gp", "train_loss.gp", "train_acc.gp" };
+    for (size_t k = 0; k < sizeof stems / sizeof stems[0]; k++) {
+        char *gp = c12_read(plots, stems[k]);
+        cr_expect_gt(c12_check_ylabels(gp, stems[k]), 0, "%s has y labels", stems[k]);
+        free(gp);
+    }
+    vt_rmtree(dir);
 }

@@ -103,6 +103,26 @@ Test(vp_plot_pipe, quote_neutralises_gnuplot_syntax)
     cr_assert_eq(small[strlen(small) - 1], '\'');
 }
 
+/* A title broken into lines that fit: at spaces, a word longer than a line cut, UTF-8
+ * characters counted as one, quotes still doubled, and the last line allowed ending in
+ * "…" when text is left (the count says how many lines all of it needs). */
+Test(vp_plot_pipe, quote_wrapped_breaks_at_spaces_within_the_width)
+{
+    char q[256];
+    cr_assert_eq(vp_plot_quote_wrapped(q, sizeof q, "he_normal", 20, 3), 1);
+    cr_assert_str_eq(q, "'he_normal'");
+    cr_assert_eq(vp_plot_quote_wrapped(q, sizeof q, "aaa bbb ccc ddd", 8, 3), 2);
+    cr_assert_str_eq(q, "'aaa bbb'.\"\\n\".'ccc ddd'");
+    cr_assert_eq(vp_plot_quote_wrapped(q, sizeof q, "abcdefghij kl", 4, 9), 4, "a long word is cut");
+    cr_assert_str_eq(q, "'abcd'.\"\\n\".'efgh'.\"\\n\".'ij'.\"\\n\".'kl'");
+    cr_assert_eq(vp_plot_quote_wrapped(q, sizeof q, "σ² · σ² ·", 5, 3), 2, "characters, not bytes");
+    cr_assert_str_eq(q, "'σ² ·'.\"\\n\".'σ² ·'");
+    cr_assert_eq(vp_plot_quote_wrapped(q, sizeof q, "it's a b c d", 4, 2), 3, "all of it needs 3 lines");
+    cr_assert_str_eq(q, "'it''s'.\"\\n\".'a b…'");
+    cr_assert_eq(vp_plot_chars_in(1180, 13), 126);
+    cr_assert_float_eq(vp_plot_text_px("σ²ab", 10), 4 * VP_PLOT_CHAR_EM * 10, 1e-12);
+}
+
 Test(vp_plot_pipe, draws_png_and_tees_script)
 {
     char dir[64];

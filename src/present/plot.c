@@ -180,6 +180,71 @@ char *vp_plot_quote(char *out, size_t len, const char *s)
     return out;
 }
 
+double vp_plot_text_px(const char *s, double pt)
+{
+    size_t chars = 0;
+    for (const unsigned char *u = (const unsigned char *)s; *u; u++) chars += (*u & 0xC0) != 0x80;
+    return (double)chars * VP_PLOT_CHAR_EM * pt;
+}
+
+size_t vp_plot_chars_in(double px, double pt)
+{
+    double n = floor(px / (VP_PLOT_CHAR_EM * pt));
+    return n >= 1 ? (size_t)n : 1;
+}
+
+/* The end of the line of text u of at most width characters: where the text ends,
+ * else its last space when the next character is not one (so no word is split), else
+ * the width-th character (a word longer than the line). */
+static const unsigned char *line_end(const unsigned char *u, size_t width)
+{
+    const unsigned char *end = u, *space = NULL;
+    for (size_t chars = 0; *end && chars < width; chars++) {
+        size_t n = utf8_len(end);
+        if (*end == ' ') space = end;
+        end += n ? n : 1;
+    }
+    if (*end && *end != ' ' && space && space > u) end = space;
+    return end;
+}
+
+size_t vp_plot_quote_wrapped(char *out, size_t len, const char *s, size_t width, size_t max_lines)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    size_t lines = 0, w = 0, n = strlen(s);
+    int full = 0; /* out has no room for the next line: the text stops there */
+    char *line = malloc(n + 8), *q = malloc(2 * n + 16);
+    if (width < 2) width = 2;
+    if (max_lines < 1) max_lines = 1;
+    snprintf(out, len, "''");
+    if (!line || !q) {
+        free(line);
+        free(q);
+        vp_plot_quote(out, len, s);
+        return 1;
+    }
+    while (*u == ' ') u++;
+    do {
+        const unsigned char *end = line_end(u, width), *next = end;
+        while (*next == ' ') next++;
+        lines++;
+        if (lines <= max_lines) {
+            int cut = lines == max_lines && *next; /* the last line allowed, and text left */
+            if (cut) end = line_end(u, width - 1);
+            while (end > u && end[-1] == ' ') end--;
+            snprintf(line, n + 8, "%.*s%s", (int)(end - u), (const char *)u, cut ? "…" : "");
+            vp_plot_quote(q, 2 * n + 16, line);
+            const char *sep = lines > 1 ? ".\"\\n\"." : "";
+            if (!full && w + strlen(sep) + strlen(q) < len) w += (size_t)snprintf(out + w, len - w, "%s%s", sep, q);
+            else full = 1;
+        }
+        u = next;
+    } while (*u);
+    free(line);
+    free(q);
+    return lines;
+}
+
 /* Quote a path exactly (no replacements, no cut); -1 if impossible. */
 static int quote_exact(char *out, size_t len, const char *s)
 {

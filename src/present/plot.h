@@ -95,4 +95,21 @@ void vp_plot_abort(vp_plot *p);
  * not fit is cut at a character boundary and ends in "...". Returns out. */
 char *vp_plot_quote(char *out, size_t len, const char *s);
 
+/* Titles are measured in characters (UTF-8 characters, not bytes) of the charts' Sans
+ * font: an average one is VP_PLOT_CHAR_EM pixels wide per point of font size on the
+ * 1200- and 1100-pixel pages (86 characters of a 13 pt page title spanned 801 px, 0.72;
+ * a 33-character 11 pt panel title 254 px, 0.70). The width in pixels of text s at pt
+ * points, and the characters that fit px pixels at pt points. */
+#define VP_PLOT_CHAR_EM 0.72
+double vp_plot_text_px(const char *s, double pt);
+size_t vp_plot_chars_in(double px, double pt);
+
+/* Text s as a gnuplot string expression in lines of at most `width` characters:
+ * broken at spaces (a word longer than a line is cut), each line quoted as by
+ * vp_plot_quote, joined by ."\n". (a title that runs off the page is unreadable at
+ * both ends). At most max_lines lines (>= 1) are written, the last then ending in
+ * "…"; out is always a valid expression (needs len >= 16). Returns the number of lines
+ * the whole text needs, which may be more than max_lines. */
+size_t vp_plot_quote_wrapped(char *out, size_t len, const char *s, size_t width, size_t max_lines);
+
 #endif

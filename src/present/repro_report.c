@@ -17,30 +17,15 @@
 
 #define TERMINAL "pngcairo size 1100,650 enhanced font 'Sans,11' linewidth 1.2 background rgb 'white'"
 
-/* `set title` of text t, broken at spaces into lines of at most WRAP characters (the 1100
- * pixel page holds ~130 of Sans 11; a paper's full title and the chart's words ran off both
- * sides), each line quoted and joined by gnuplot's "\n" (noenhanced keeps the text as it is). */
-#define WRAP 110
+/* `set title` of text t in lines that fit the page (vp_plot_quote_wrapped, measured as
+ * every chart title is: a paper's full title and the chart's words ran off both sides).
+ * gnuplot centres the title on the plot area, which the y axis's labels shift right, so
+ * 110 px of the 1100-pixel page are kept clear on each side. */
 static void title_wrapped(vp_plot *p, const char *t)
 {
-    char cmd[2400] = "set title ", line[WRAP + 8], q[300];
-    size_t used = strlen(cmd);
-    const char *s = t;
-    int first = 1;
-    while (*s && used + 2 * WRAP + 16 < sizeof cmd) {
-        size_t n = strlen(s);
-        if (n > WRAP) { /* the last space within WRAP characters, else a hard cut */
-            n = WRAP;
-            while (n > 0 && s[n] != ' ') n--;
-            if (n == 0) n = WRAP;
-        }
-        snprintf(line, sizeof line, "%.*s", (int)n, s);
-        used += (size_t)snprintf(cmd + used, sizeof cmd - used, "%s%s", first ? "" : ".\"\\n\".", vp_plot_quote(q, sizeof q, line));
-        first = 0;
-        s += n;
-        while (*s == ' ') s++;
-    }
-    vp_plot_cmd(p, "%s noenhanced", cmd);
+    char q[2400];
+    vp_plot_quote_wrapped(q, sizeof q, t, vp_plot_chars_in(1100 - 2 * 110, 11), 4);
+    vp_plot_cmd(p, "set title %s noenhanced", q);
 }
 
 static const char *str(const cJSON *o, const char *key)

@@ -41,14 +41,14 @@ static void hist_body(ck_gp *p, const ck_exper *e, const void *vctx)
     const char *tp[MAX_PANELS];
     for (size_t i = 0; i < c->npanel; i++) tp[i] = e->var[c->panel_var[i]].name;
     ck_titles_alike(p, tp, boxes, c->npanel);
-    char t[700], q1[QLEN], q2[QLEN], q3[QLEN];
+    char q3[QLEN];
     /* The options, for `gnuplot -e 'seed_index=1; logy=1' <stem>.gp`. */
     ck_cmd(p, "if (!exists(\"seed_index\")) seed_index = 0  # which seed: 0 .. %zu, in the order of `seeds`", c->ns - 1);
     ck_cmd(p, "if (!exists(\"logy\")) logy = 0  # 1: log density axis");
     ck_cmd(p, "seeds = %s", vp_plot_quote(q3, sizeof q3, c->seedlist));
-    snprintf(t, sizeof t, "%s: %s", e->name, ck_page_words(c->chart));
-    ck_cmd(p, "set multiplot title %s.' (seed '.word(seeds, seed_index + 1).')'.\"\\n\".%s font ',13' noenhanced",
-           vp_plot_quote(q1, sizeof q1, t), vp_plot_quote(q2, sizeof q2, e->subtitle));
+    size_t longest = 0; /* the widest " (seed N)" */
+    for (size_t k = 0; k < c->ns; k++) longest = strlen(c->seeds[k]) > longest ? strlen(c->seeds[k]) : longest;
+    ck_page_title_with(p, e, ck_page_words(c->chart), ".' (seed '.word(seeds, seed_index + 1).')'", longest + 8);
     for (size_t i = 0; i < c->npanel; i++) {
         ck_panel_head(p, boxes[i], e->var[c->panel_var[i]].name,
                       "if (logy) { set logscale y; set format y '10^{%L}' } else { set format y '%g' }",
@@ -59,8 +59,11 @@ static void hist_body(ck_gp *p, const ck_exper *e, const void *vctx)
         }
         /* symmetric about 0, over every seed's bins, so a seed's shift shows */
         ck_cmd(p, "set xrange [%.9g:%.9g]; set xtics %.6g", -c->xmax[i], c->xmax[i], ck_tic_step(-c->xmax[i], c->xmax[i]));
-        ck_cmd(p, "if (logy) { set yrange [%.6g:%.6g] } else { set yrange [0:%.6g] }", c->ymin[i] / 2, c->ymax[i] * 2,
-               c->ymax[i] * 1.05);
+        /* the linear density axis's tics a line apart (gnuplot's own put 10 labels on a short
+         * panel of a 3-row grid); the log axis keeps gnuplot's powers of 10 (`set ytics STEP`
+         * alone hangs gnuplot 5.4 on a log axis) */
+        ck_cmd(p, "if (logy) { set yrange [%.6g:%.6g]; set ytics autofreq } else { set yrange [0:%.6g]; set ytics %.6g }",
+               c->ymin[i] / 2, c->ymax[i] * 2, c->ymax[i] * 1.05, ck_fit_step(0, c->ymax[i] * 1.05, boxes[i], 'y'));
         ck_reset(&b);
         const char *sep = "";
         for (size_t k = 0; k < c->nl; k++) {

@@ -101,6 +101,177 @@ double ck_tic_step(double lo, double hi)
     return m >= 5 ? 2 * mag : m >= 2 ? mag : mag / 2;
 }
 
+/* The page in pixels (TERMINALS): titles are measured against its width, tic labels
+ * against a panel's size on it. */
+#define PAGE_W 1200.0
+#define PAGE_H 800.0
+
+/* ---- tics that a reader can read ---- */
+
+/* A panel's labelled tics: at least 3 where they fit, apart by a line of text on a y axis
+ * and by the widest label and a gap on an x axis (gnuplot's own choice looks at the range
+ * only: 11 labels 14 px apart on train_hist's short panels, 2 on a training step axis or
+ * on a log axis spanning 1 to 2 decades). */
+#define TIC_GAP_Y 26.0  /* px between y labels: a line of 11 pt text (superscripts included) and half a line */
+#define TIC_GAP_X 12.0  /* px between the ends of two x labels */
+#define TIC_LEAST_Y 18.0 /* ... at least, for 3 labels on a short panel: an 11 pt line (~14 px) and a little */
+#define TIC_LEAST_X 6.0
+#define MAX_TICS 24
+
+typedef struct {
+    double v[MAX_TICS];
+    int n;
+} tic_list;
+
+/* The width in pixels of the label "%g" of v (a linear axis's labels). */
+static double label_px(double v)
+{
+    char s[64];
+    snprintf(s, sizeof s, "%g", fabs(v) < 1e-12 ? 0.0 : v);
+    return vp_plot_text_px(s, 11);
+}
+
+/* The smallest distance in pixels between two neighbouring labels of t, on an axis
+ * [lo, hi] of px pixels (log: logarithmic): the room between their centres less, on an
+ * x axis, half of each label's width; huge for fewer than two labels. */
+static double tic_room(const tic_list *t, double lo, double hi, double px, char axis, int log)
+{
+    double room = INFINITY;
+    for (int k = 1; k < t->n; k++) {
+        double d = log ? log10(t->v[k] / t->v[k - 1]) / log10(hi / lo) : (t->v[k] - t->v[k - 1]) / (hi - lo);
+        d *= px;
+        if (axis == 'x') d -= (label_px(t->v[k]) + label_px(t->v[k - 1])) / 2;
+        room = fmin(room, d);
+    }
+    return room;
+}
+
+/* Of the candidate tic lists c[0..n), in order of preference, the first with at least 5
+ * labels that stay well apart, else 4, else 3; else the first with 3 that stay apart at
+ * all (a short panel: 0, 2, .., 8 in 120 px rather than 0 and 5); else the one with the
+ * most labels that do, else the one with the most room. */
+static int pick_tics(const tic_list *c, int n, double lo, double hi, double px, char axis, int log)
+{
+    double gap = axis == 'x' ? TIC_GAP_X : TIC_GAP_Y, least = axis == 'x' ? TIC_LEAST_X : TIC_LEAST_Y, room[8];
+    for (int k = 0; k < n && k < 8; k++) room[k] = tic_room(&c[k], lo, hi, px, axis, log);
+    for (int want = 5; want >= 3; want--)
+        for (int k = 0; k < n && k < 8; k++)
+            if (c[k].n >= want && room[k] >= gap) return k;
+    int fit = -1, most = 0;
+    for (int k = 0; k < n && k < 8; k++)
+        if (c[k].n >= 3 && room[k] >= least) return k;
+    for (int k = 0; k < n && k < 8; k++) {
+        if (room[k] >= least && (fit < 0 || c[k].n > c[fit].n)) fit = k;
+        if (room[k] > room[most]) most = k;
+    }
+    return fit >= 0 ? fit : most;
+}
+
+/* The multiples of step within [lo, hi] (with slack for rounding at the ends). */
+static void step_tics(tic_list *t, double lo, double hi, double step)
+{
+    t->n = 0;
+    for (double k = ceil(lo / step - 1e-9); k * step <= hi * (1 + 1e-12) + step * 1e-9 && t->n < MAX_TICS; k++)
+        t->v[t->n++] = fabs(k) < 0.5 ? 0 : k * step;
+}
+
+static double axis_px(ck_box b, char axis) { return axis == 'x' ? (b.r - b.l) * PAGE_W : (b.t - b.b) * PAGE_H; }
+
+double ck_fit_step(double lo, double hi, ck_box b, char axis)
+{
+    if (!(hi > lo) || !isfinite(hi - lo)) return 1;
+    /* round steps from one that labels at most 2 values down to a tenth of ck_tic_step's */
+    tic_list c[8];
+    double steps[8], top = ck_tic_step(lo, hi) * 10;
+    if (!(top > 0) || !isfinite(top)) return 1;
+    double mag = pow(10, floor(log10(top) + 1e-9)), m = round(top / mag);
+    int n = 0;
+    for (; n < 8; n++) {
+        steps[n] = m * mag;
+        step_tics(&c[n], lo, hi, steps[n]);
+        m = m >= 5 ? 2 : m >= 2 ? 1 : (mag /= 10, 5);
+    }
+    return steps[pick_tics(c, n, lo, hi, axis_px(b, axis), axis, 0)];
+}
+
+/* The values m * 10^k within [lo, hi] for the mantissas m[0..nm) (ascending in [1, 10)). */
+static void mantissa_tics(tic_list *t, double lo, double hi, const double *m, int nm)
+{
+    t->n = 0;
+    for (double dec = pow(10, floor(log10(lo))); dec <= hi && t->n < MAX_TICS; dec *= 10)
+        for (int j = 0; j < nm && t->n < MAX_TICS; j++) {
+            double v = m[j] * dec;
+            if (v >= lo * (1 - 1e-9) && v <= hi * (1 + 1e-9)) t->v[t->n++] = v;
+        }
+}
+
+/* A log axis's label of v: "%g" when `plain` (every label of the axis lies in [0.001,
+ * 10^4)), else m·10^{k} in enhanced text ("10^{k}" for m = 1). */
+static void log_label(char *out, size_t len, double v, int plain)
+{
+    int k = (int)floor(log10(v) + 1e-9);
+    double m = v / pow(10, k);
+    if (plain) snprintf(out, len, "%.6g", v);
+    else if (fabs(m - 1) < 1e-6) snprintf(out, len, "10^{%d}", k);
+    else snprintf(out, len, "%.6g·10^{%d}", m, k);
+}
+
+void ck_log_tics(ck_gp *p, char axis, double lo, double hi, ck_box b, int powers)
+{
+    ck_sbuf t = { 0 };
+    char lab[64];
+    double px = axis_px(b, axis), decades = log10(hi / lo);
+    if (!(lo > 0) || !(hi > lo) || !isfinite(decades)) {
+        ck_cmd(p, "set %ctics autofreq", axis);
+        return;
+    }
+    int k0 = (int)ceil(log10(lo) - 1e-9), k1 = (int)floor(log10(hi) + 1e-9);
+    if (k1 - k0 + 1 >= 3) {
+        /* powers of 10 every s decades (1, 2, 5, 10, 20, ...): at most 10 labels, apart by
+         * a line; unlabelled tics at the decades between (s <= 5), or at 2..9 times each
+         * decade when s = 1 and a decade has room for them */
+        int s = 1;
+        for (int mult = 1; s < 1000000 && (decades / s > 9 || px * s / decades < TIC_GAP_Y); mult *= 10)
+            s = decades / (2 * mult) <= 9 && px * 2 * mult / decades >= TIC_GAP_Y   ? 2 * mult
+                : decades / (5 * mult) <= 9 && px * 5 * mult / decades >= TIC_GAP_Y ? 5 * mult
+                                                                                     : 10 * mult;
+        int plain = !powers && k0 >= -3 && k1 <= 3, first = (int)ceil((double)k0 / s) * s;
+        for (int k = first; k <= k1; k += s) {
+            log_label(lab, sizeof lab, pow(10, k), plain);
+            ck_printf(&t, "%s'%s' 1e%d", k == first ? "" : ", ", lab, k);
+        }
+        if (s > 1 && s <= 5)
+            for (int k = k0; k <= k1; k++)
+                if (k % s) ck_printf(&t, ", '' 1e%d 1", k);
+        if (s == 1 && px / decades >= 40)
+            for (int k = k0 - 1; k <= k1; k++)
+                for (int m = 2; m <= 9; m++)
+                    if (m * pow(10, k) >= lo && m * pow(10, k) <= hi) ck_printf(&t, ", '' %de%d 1", m, k);
+    } else {
+        /* fewer than 3 powers of 10: the 1-2-5 values of each decade, 1-3 where those
+         * crowd, 1-2-3-5 or finer ones on a shorter axis, else evenly stepped ones (a loss
+         * from 2.1 to 2.3) */
+        static const double M125[] = { 1, 2, 5 }, M13[] = { 1, 3 }, M1235[] = { 1, 2, 3, 5 },
+                            MFINE[] = { 1, 1.5, 2, 3, 4, 5, 6, 8 };
+        tic_list c[5];
+        mantissa_tics(&c[0], lo, hi, M125, 3);
+        mantissa_tics(&c[1], lo, hi, M13, 2);
+        mantissa_tics(&c[2], lo, hi, M1235, 4);
+        mantissa_tics(&c[3], lo, hi, MFINE, 8);
+        step_tics(&c[4], lo, hi, ck_tic_step(lo, hi));
+        int k = pick_tics(c, 5, lo, hi, px, axis, 1), plain = 1;
+        for (int j = 0; j < c[k].n; j++) plain &= c[k].v[j] >= 1e-3 * (1 - 1e-9) && c[k].v[j] < 1e4;
+        for (int j = 0; j < c[k].n; j++) {
+            if (!(c[k].v[j] > 0)) continue;
+            log_label(lab, sizeof lab, c[k].v[j], plain);
+            ck_printf(&t, "%s'%s' %.9g", t.len ? ", " : "", lab, c[k].v[j]);
+        }
+    }
+    if (!t.oom && t.s) ck_cmd(p, "set %ctics (%s)", axis, t.s);
+    else ck_cmd(p, "set %ctics autofreq", axis);
+    free(t.s);
+}
+
 /* ---- styles and page layout ---- */
 
 /* Okabe-Ito colours (colour-blind safe) and point types that differ in shape
@@ -237,22 +408,50 @@ void ck_grid_cols(size_t n, int cols, double bottom, double top, ck_box *out)
     }
 }
 
-void ck_page_title(ck_gp *p, const ck_exper *e, const char *what)
+/* The page title's first part, "<name>: <what>", in at most max_lines lines of `width`
+ * characters into q (len bytes): broken after the name when name and words each fit a
+ * line, else wherever the spaces fall. Returns the lines it needs. */
+static size_t title_lines(char *q, size_t len, const ck_exper *e, const char *what, size_t width, size_t max_lines)
 {
-    char t[700], q1[QLEN], q2[QLEN];
-    snprintf(t, sizeof t, "%s: %s", e->name, what);
-    ck_cmd(p, "set multiplot title %s.\"\\n\".%s font ',13' noenhanced",
-                vp_plot_quote(q1, sizeof q1, t), vp_plot_quote(q2, sizeof q2, p->subtitle ? p->subtitle : e->subtitle));
+    char full[700], name[300], q2[3 * QLEN];
+    snprintf(full, sizeof full, "%s: %s", e->name, what);
+    snprintf(name, sizeof name, "%s:", e->name);
+    size_t n = vp_plot_quote_wrapped(q, len, full, width, max_lines);
+    if (n < 2 || max_lines < 2 || vp_plot_quote_wrapped(q2, sizeof q2, what, width, 1) > 1 ||
+        vp_plot_quote_wrapped(q, len, name, width, 1) > 1 || strlen(q) + strlen(q2) + 8 >= len)
+        return vp_plot_quote_wrapped(q, len, full, width, max_lines);
+    strcat(q, ".\"\\n\".");
+    strcat(q, q2);
+    return 2;
 }
+
+void ck_page_title_with(ck_gp *p, const ck_exper *e, const char *what, const char *suffix, size_t suffix_chars)
+{
+    char q1[3 * QLEN], q2[3 * QLEN];
+    const char *sub = p->subtitle ? p->subtitle : e->subtitle;
+    int pt = 13;
+    size_t w = vp_plot_chars_in(PAGE_W - 20, pt), room = w > suffix_chars + 20 ? w - suffix_chars : 20;
+    size_t nt = title_lines(q1, sizeof q1, e, what, room, 2), ns = vp_plot_quote_wrapped(q2, sizeof q2, sub, w, 1);
+    if (nt + ns > 2) { /* a smaller font, and a third line */
+        pt = 11;
+        w = vp_plot_chars_in(PAGE_W - 20, pt);
+        room = w > suffix_chars + 20 ? w - suffix_chars : 20;
+        nt = title_lines(q1, sizeof q1, e, what, room, 2);
+        vp_plot_quote_wrapped(q2, sizeof q2, sub, w, nt > 1 ? 1 : 2);
+    }
+    ck_cmd(p, "set multiplot title %s%s.\"\\n\".%s font ',%d' noenhanced", q1, suffix ? suffix : "", q2, pt);
+}
+
+void ck_page_title(ck_gp *p, const ck_exper *e, const char *what) { ck_page_title_with(p, e, what, NULL, 0); }
 
 /* Whether a panel title is wider than it may be: centred on its panel, reaching beyond
  * each side at most 0.035 of the page (half the gap to the next panel), less at the
- * page's edge (a last column's title ran off it), at about 7.7 px a character (Sans at
- * 11 pt: 'tanh / orthogonal(gain=auto) — h¹', 33 characters, is 254 px wide). */
+ * page's edge (a last column's title ran off it), measured at 11 pt as every title is
+ * (vp_plot_text_px: 'tanh / orthogonal(gain=auto) — h¹', 33 characters, is 254 px wide). */
 static int title_too_wide(const char *title, ck_box b)
 {
     double room = fmin(0.035, fmin(b.l, 1 - b.r) - 0.005);
-    return (double)ck_text_chars(title, strlen(title)) * 7.7 > (b.r - b.l + 2 * room) * 1200;
+    return vp_plot_text_px(title, 11) > (b.r - b.l + 2 * room) * PAGE_W;
 }
 
 void ck_titles_alike(ck_gp *p, const char *const *titles, const ck_box *boxes, size_t n)
@@ -316,7 +515,7 @@ void ck_key_strip(ck_gp *p, const char *elems, double height, int cols)
                    "unset logscale; unset label; unset arrow; unset colorbox");
     ck_cmd(p, "set xrange [0:1]; set yrange [0:1]");
     ck_cmd(p, "set key at screen 0.5, %.4f center center horizontal maxcols %d Left reverse "
-                   "samplen 3 spacing 1.3 width 2 noenhanced nobox",
+                   "samplen 5 spacing 1.3 width 2 noenhanced nobox", /* samplen 5: two dashes of a dashed line */
                 height / 2 + 0.003, cols);
     ck_cmd(p, "plot %s", elems);
 }

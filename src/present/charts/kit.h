@@ -215,6 +215,19 @@ typedef struct {
     double l, r, b, t;
 } ck_box;
 
+/* The tic step of the linear axis [lo, hi] ('x' or 'y') of panel b: the coarsest round
+ * step (1, 2, 5 x 10^k) that labels at least 5 values, else 4, else 3, whose labels stay apart on
+ * the page (a line of text on a y axis; the labels' widths and a gap on an x axis). */
+double ck_fit_step(double lo, double hi, ck_box b, char axis);
+/* `set Atics (...)` of the log axis [lo, hi] ('x' or 'y') of panel b, always listed (the
+ * tics of the previous panel would stay; gnuplot 5.4 hangs on `set ytics STEP` alone on a
+ * log axis): with 3 or more powers of 10 inside, those of every 1, 2, 5, 10, ... decades
+ * (at most 10 labels, a line apart), labelled 10^{k} when `powers`, else as numbers where
+ * all lie in [0.001, 1000]; with fewer, the 1-2-5 values of each decade, 1-3 where those
+ * crowd, 1-2-3-5 or finer ones on a shorter axis, else evenly stepped values: at least 3
+ * labels (5 where they fit), a line apart. */
+void ck_log_tics(ck_gp *p, char axis, double lo, double hi, ck_box b, int powers);
+
 int ck_lt(int style); /* linetype of a curve style */
 /* The line colour and type of variant vi in a plot element: "lt N" (its style), with an
  * inline colour beyond MAX_LT styles, or in colour mode its palette colour. */
@@ -233,8 +246,14 @@ void ck_margins(ck_gp *p, ck_box b);
 int ck_grid(size_t n, double bottom, double top, ck_box *out);
 /* The same with `cols` columns. */
 void ck_grid_cols(size_t n, int cols, double bottom, double top, ck_box *out);
-/* The page title: experiment name and `what`, then the setup line. */
+/* The page title: experiment name and `what`, then the setup line, each broken at spaces
+ * into lines that fit the page's width (vp_plot_quote_wrapped): at 13 pt while the two
+ * take two lines together, else at 11 pt in up to three, the title in at most two (the
+ * panels' own titles begin ~60 px below the page's top: a fourth line would cover them). */
 void ck_page_title(ck_gp *p, const ck_exper *e, const char *what);
+/* The same with `suffix`, a gnuplot string expression (".' (seed '.word(...).')'") of at
+ * most suffix_chars characters, after the title's last line. */
+void ck_page_title_with(ck_gp *p, const ck_exper *e, const char *what, const char *suffix, size_t suffix_chars);
 /* A chart's words for its page title (its page, else its title). */
 const char *ck_page_words(const ck_chart *c);
 /* A panel's frame: margins, its (quoted) title, no key, `axes` (scales and formats),

@@ -72,28 +72,15 @@ static size_t line_key(const ck_exper *e, const line_ctx *c, int any_theory, ck_
     return nkey;
 }
 
-/* The y range every panel of statistic q shares: the drawn values with a margin. */
-static void y_range(ck_gp *p, const ck_chart *ch, double lo, double hi)
+/* The y range every panel of statistic q shares: the drawn values with a margin; a log
+ * axis's tics listed for panel b (ck_log_tics). */
+static void y_range(ck_gp *p, const ck_chart *ch, double lo, double hi, ck_box b)
 {
     if (ch->axis == CK_AXIS_UNIT) { ck_cmd(p, "set yrange [-0.03:1.03]"); return; }
     if (ch->axis == CK_AXIS_LOG) {
-        double f = hi > lo ? pow(hi / lo, 0.05) : 2, decades = log10(hi / lo) * 1.1;
+        double f = hi > lo ? pow(hi / lo, 0.05) : 2;
         ck_cmd(p, "set yrange [%.6g:%.6g]", lo / f, hi * f);
-        if (decades > 10) { /* 4 to 7 labels, at whole powers of 10 listed one by one (a step of 1, 2
-                               or 5 decades, then 10, 20, 50, ...; gnuplot 5.4 hangs on `set ytics
-                               FACTOR` alone on a log axis); the decades between get unlabelled tics */
-            int step = 1;
-            for (int m = 1; decades / step > 7; m *= 10)
-                step = decades / (2 * m) <= 7 ? 2 * m : decades / (5 * m) <= 7 ? 5 * m : 10 * m;
-            int k0 = (int)ceil(log10(lo / f) / step) * step, k1 = (int)floor(log10(hi * f));
-            ck_sbuf t = { 0 };
-            for (int k = k0; k <= k1; k += step) ck_printf(&t, "%s1e%d", k == k0 ? "" : ", ", k);
-            if (step <= 5) /* level 1: a minor tic, no label */
-                for (int k = (int)ceil(log10(lo / f)); k <= k1; k++)
-                    if (k % step) ck_printf(&t, ", \"\" 1e%d 1", k);
-            if (!t.oom && t.s) ck_cmd(p, "set ytics (%s)", t.s);
-            free(t.s);
-        }
+        ck_log_tics(p, 'y', lo / f, hi * f, b, 1);
     } else {
         double m = hi > lo ? 0.05 * (hi - lo) : fmax(0.5 * fabs(hi), 0.05);
         ck_cmd(p, "set yrange [%.6g:%.6g]; set ytics %.6g", lo - m, hi + m, ck_tic_step(lo - m, hi + m));
@@ -119,7 +106,7 @@ static void line_panel(ck_gp *p, const ck_exper *e, const line_ctx *c, ck_box bo
                        const char *title, ck_sbuf *b)
 {
     const ck_chart *ch = c->chart;
-    const char *axes = ch->axis == CK_AXIS_LOG ? "set logscale y; set format y '10^{%L}'; set mytics 10"
+    const char *axes = ch->axis == CK_AXIS_LOG ? "set logscale y; set format y '10^{%L}'"
                                                : "set format y '%g'";
     ck_panel_head(p, box, title, axes, c->bpos ? "block {/:Italic k}: its layers in ({/:Italic k}−1, {/:Italic k}], its output at {/:Italic k}"
                                                 : "layer {/:Italic l}",
@@ -133,7 +120,7 @@ static void line_panel(ck_gp *p, const ck_exper *e, const line_ctx *c, ck_box bo
                        "set autoscale y");
         return;
     }
-    y_range(p, ch, c->ylo[q], c->yhi[q]);
+    y_range(p, ch, c->ylo[q], c->yhi[q], box);
     if (ch->zero_line) ck_cmd(p, "set arrow 1 from graph 0, first 0 to graph 1, first 0 nohead lc rgb '#777777' dt 3");
     const int *has = c->has + q * e->nvar;
     size_t curves[MAX_CURVES], total;

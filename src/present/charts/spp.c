@@ -55,7 +55,7 @@ static void spp_body(ck_gp *p, const ck_exper *e, const void *vctx)
     ck_sbuf pl = { 0 };
     for (size_t a = 0; a < np; a++)
         for (size_t q = 0; q < NQ; q++) {
-            ck_panel_head(p, boxes[a * NQ + q], titles[a * NQ + q], "set logscale y; set format y '10^{%L}'; set mytics 10",
+            ck_panel_head(p, boxes[a * NQ + q], titles[a * NQ + q], "set logscale y; set format y '10^{%L}'",
                           "residual block", q == 0 ? "value" : NULL);
             if (c->nblock > 1) ck_cmd(p, "set xrange [1:%d]; set xtics %.0f", c->nblock, fmax(1, ck_tic_step(1, c->nblock)));
             else ck_cmd(p, "set xrange [0.5:1.5]; set xtics 1");
@@ -64,6 +64,7 @@ static void spp_body(ck_gp *p, const ck_exper *e, const void *vctx)
                 continue;
             }
             ck_cmd(p, "set yrange [%.6g:%.6g]", c->lo / f, c->hi * f);
+            ck_log_tics(p, 'y', c->lo / f, c->hi * f, boxes[a * NQ + q], 1);
             size_t curves[MAX_CURVES], total, k = ck_panel_curves(e, (int)a, c->has + q * e->nvar, curves, &total);
             ck_reset(&pl);
             const char *sep = "";

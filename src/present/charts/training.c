@@ -85,42 +85,6 @@ typedef struct {
     const char *xlabel, *ylabel;
 } curve_ctx;
 
-/* A log axis spanning less than a decade gets one or no power of 10 from gnuplot, so
- * nothing to read a value off (a loss from 2.1 to 2.3): evenly spaced round values
- * instead, listed one by one (gnuplot 5.4 hangs on `set ytics STEP` alone on a log
- * axis). */
-static void log_tics_within_a_decade(ck_gp *p, double lo, double hi)
-{
-    /* A log axis spanning less than a decade: the 1-2-3-5 values of each decade inside it
-     * (0.5, 1, 2, 3 for a loss from 0.6 to 4), finer mantissas when that gives fewer than 3,
-     * and evenly stepped values (ck_tic_step: at least 3) for a narrow range. A linear
-     * step alone left 0.6 to 4 labelled at 2 and 4 only. */
-    static const double coarse[] = { 1, 2, 3, 5 }, fine[] = { 1, 1.5, 2, 3, 4, 5, 6, 8 };
-    const double *sets[2] = { coarse, fine };
-    const size_t sizes[2] = { 4, 8 };
-    if (!(lo > 0) || !(hi > lo) || !isfinite(hi)) return;
-    ck_sbuf t = { 0 };
-    int n = 0;
-    for (int k = 0; k < 2 && n < 3; k++) {
-        ck_reset(&t);
-        n = 0;
-        for (double dec = pow(10, floor(log10(lo))); dec <= hi && n < 12; dec *= 10)
-            for (size_t j = 0; j < sizes[k]; j++) {
-                double v = sets[k][j] * dec;
-                if (v >= lo && v <= hi && n < 12) ck_printf(&t, "%s%.6g", n++ ? ", " : "", v);
-            }
-    }
-    if (n < 3) {
-        double step = ck_tic_step(lo, hi);
-        ck_reset(&t);
-        n = 0;
-        for (double v = ceil(lo / step) * step; step > 0 && v <= hi && n < 12; v += step)
-            if (v > 0) ck_printf(&t, "%s%.6g", n++ ? ", " : "", v);
-    }
-    if (n >= 2 && !t.oom && t.s) ck_cmd(p, "set ytics (%s)", t.s);
-    free(t.s);
-}
-
 static void curve_body(ck_gp *p, const ck_exper *e, const void *vctx)
 {
     const curve_ctx *c = vctx;
@@ -141,12 +105,17 @@ static void curve_body(ck_gp *p, const ck_exper *e, const void *vctx)
             ck_empty_panel(p, "set yrange [0.1:10]", "no finite values to draw", "set autoscale y");
             continue;
         }
-        double m = c->xhi > c->xlo ? 0.02 * (c->xhi - c->xlo) : 0.5;
-        ck_cmd(p, "set xrange [%.9g:%.9g]", c->xlo - m, c->xhi + m);
-        if (c->logy) ck_cmd(p, "set yrange [%.6g:%.6g]", c->ylo / 1.2, c->yhi * 1.2);
-        else ck_cmd(p, "set yrange [-0.03:1.03]");
-        if (c->logy && c->yhi < 10 * c->ylo) log_tics_within_a_decade(p, c->ylo / 1.2, c->yhi * 1.2);
-        if (c->whole_x && c->xhi - c->xlo <= 20) ck_cmd(p, "set xtics 1"); /* whole epochs: no 0.2, 0.4, ... */
+        double m = c->xhi > c->xlo ? 0.02 * (c->xhi - c->xlo) : 0.5, x0 = c->xlo - m, x1 = c->xhi + m;
+        double step = ck_fit_step(x0, x1, boxes[a], 'x');
+        ck_cmd(p, "set xrange [%.9g:%.9g]; set xtics %.9g", x0, x1, c->whole_x ? fmax(1, step) : step); /* epochs: whole */
+        if (c->logy) {
+            /* every panel's own tics, always set: a loss axis of 1 to 2 decades had only 1 or 2
+             * labels of gnuplot's (powers of 10), and one within a decade was listed only
+             * when the data (not the axis, 1.44 times wider) spanned less than a decade */
+            ck_cmd(p, "set yrange [%.6g:%.6g]", c->ylo / 1.2, c->yhi * 1.2);
+            ck_log_tics(p, 'y', c->ylo / 1.2, c->yhi * 1.2, boxes[a], 0);
+        } else
+            ck_cmd(p, "set yrange [-0.03:1.03]; set ytics %.9g", ck_fit_step(-0.03, 1.03, boxes[a], 'y'));
         size_t curves[MAX_CURVES], total, k = ck_panel_curves(e, (int)a, c->has, curves, &total);
         const char *sep = "";
         ck_reset(&b);
@@ -363,7 +332,15 @@ static void var_body(ck_gp *p, const ck_exper *e, const void *vctx)
     char titles[MAX_PANELS][800];
     const char *tp[MAX_PANELS];
     double kh = ck_key_height(1, 2);
-    ck_grid_cols(c->nv * 2, c->nv <= 1 ? 2 : 4, kh + 0.01, 0.9, boxes);
+    int cols = c->nv <= 1 ? 2 : 4;
+    ck_grid_cols(c->nv * 2, cols, kh + 0.01, 0.9, boxes);
+    /* The y label beside the first column only, as the other charts have it, and only
+     * where it fits beside its panel, reaching at most 20 px past each end (the row
+     * above's x label sits ~35 px below it): with 3 rows, 215 px of "variance on the
+     * probe batch" beside 125 px panels ran into that row's labels, in two columns. */
+    const char *ylabel = vp_plot_text_px("variance on the probe batch", 11) <= (boxes[0].t - boxes[0].b) * 800 + 40
+                             ? "variance on the probe batch"
+                             : "variance";
     for (size_t i = 0; i < c->nv * 2; i++) {
         snprintf(titles[i], sizeof titles[i], "%s — %s", e->var[i / 2].name, what[i % 2]);
         tp[i] = titles[i];
@@ -377,13 +354,16 @@ static void var_body(ck_gp *p, const ck_exper *e, const void *vctx)
         for (int q = 0; q < 2; q++) {
             const char *title = titles[v * 2 + (size_t)q];
             ck_panel_head(p, boxes[v * 2 + (size_t)q], title, "set logscale y; set format y '10^{%L}'", "step",
-                          q == 0 ? "variance on the probe batch" : NULL);
+                          (v * 2 + (size_t)q) % (size_t)cols == 0 ? ylabel : NULL);
             if (!(c->yhi[q] >= c->ylo[q]) || c->ylo[q] <= 0) {
                 ck_empty_panel(p, "set yrange [0.1:10]", "no finite positive values to draw", "set autoscale y");
                 continue;
             }
-            ck_cmd(p, "set xrange [0:%.9g]; set xtics %.9g; set yrange [%.6g:%.6g]", c->xhi > 0 ? c->xhi : 1,
-                   ck_nice_step(c->xhi > 0 ? c->xhi : 1), c->ylo[q] / 1.5, c->yhi[q] * 1.5);
+            ck_box bx = boxes[v * 2 + (size_t)q];
+            double xhi = c->xhi > 0 ? c->xhi : 1;
+            ck_cmd(p, "set xrange [0:%.9g]; set xtics %.9g; set yrange [%.6g:%.6g]", xhi, ck_fit_step(0, xhi, bx, 'x'),
+                   c->ylo[q] / 1.5, c->yhi[q] * 1.5);
+            ck_log_tics(p, 'y', c->ylo[q] / 1.5, c->yhi[q] * 1.5, bx, 1);
             ck_reset(&b);
             for (int l = 1; l <= c->L; l++)
                 ck_printf(&b, "%s'%s.dat' index %zu using 1:2 with lines lw 1.3 lc palette cb %d notitle", l > 1 ? ", " : "",
@@ -498,8 +478,10 @@ static void heat_body(ck_gp *p, const ck_exper *e, const void *vctx)
                 ck_empty_panel(p, "set yrange [-1:1]", "no histogram to draw", "set autoscale y");
                 continue;
             }
-            ck_cmd(p, "set xrange [0:%.9g]; set xtics %.9g; set yrange [%.6g:%.6g]", c->xhi > 0 ? c->xhi : 1,
-                   ck_nice_step(c->xhi > 0 ? c->xhi : 1), c->ylo[pi], c->yhi[pi]);
+            double xhi = c->xhi > 0 ? c->xhi : 1; /* tics a line apart: 11 labels crowded a short panel */
+            ck_cmd(p, "set xrange [0:%.9g]; set xtics %.9g; set yrange [%.6g:%.6g]; set ytics %.9g", xhi,
+                   ck_fit_step(0, xhi, boxes[pi], 'x'), c->ylo[pi], c->yhi[pi],
+                   ck_fit_step(c->ylo[pi], c->yhi[pi], boxes[pi], 'y'));
             ck_cmd(p, "plot '%s.dat' index %zu using 1:2:3:4:5 with boxxyerror fs solid 1.0 noborder lc palette notitle",
                    c->chart->stem, pi);
         }
