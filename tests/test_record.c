@@ -1,8 +1,9 @@
-/* A results folder's config.json (the record) runs again as a config: parsed back,
- * it gives the same experiment -- every variant the same network, data and
- * measurements (vp_variant_json, the variant in full) and the same record -- and
- * what it adds to a config is checked (varprop_version, variants, a plain stack's
- * shape written twice). End to end: a run of the record repeats the CSV files. */
+/* A results folder's config.json (the record) runs again as a config: it holds the
+ * config as given ("source"), and parsed back it gives the same experiment -- every
+ * variant the same network, data and measurements (vp_variant_json, the variant in
+ * full) and the same record -- whatever the sweep; an edited record, a record without
+ * a source (before 0.2.2) and a bad version are refused. End to end: a run of the
+ * record repeats the CSV files. */
 #include <criterion/criterion.h>
 #include <dirent.h>
 #include <stdio.h>
@@ -140,8 +141,7 @@ Test(record, every_accepted_corpus_config_runs_again, .timeout = 60)
 }
 
 /* A swept width with input_dim left to its default: each variant's input is its own
- * width. The record leaves input_dim out (it wrote the base's, and every variant
- * would have run with input 32). */
+ * width (the resolved keys hold the base's input_dim, 32). */
 Test(record, a_swept_width_keeps_its_default_input)
 {
     const char *cfg = "{\"name\": \"w\", \"network\": {\"depth\": 3, \"width\": 32}, \"input\": {\"batch\": 4},"
@@ -155,75 +155,113 @@ Test(record, a_swept_width_keeps_its_default_input)
     vp_experiment_free(b);
 }
 
-/* The shapes a record holds twice, and each form a sweep needs back. */
-Test(record, every_form_of_the_shape_runs_again)
+/* Sweeps whose resolved base does not describe every variant: an entry's name swept
+ * (the base entry's resolved parameters are not the new entry's defaults), a key that
+ * only some variants take, the training data's kind (a reviewer's list: each re-ran
+ * another experiment or was refused when the record was read through its resolved keys). */
+Test(record, sweeps_the_resolved_base_cannot_describe_run_again)
 {
-    const char *cfgs[] = {
-        "{\"name\": \"d\", \"network\": {\"depth\": 4, \"width\": 16}, \"sweep\": {\"network.depth\": [2, 6]}}",
-        "{\"name\": \"i\", \"network\": {\"depth\": 4, \"width\": 16, \"input_dim\": 5}, \"sweep\": {\"network.width\": [8, 12]}}",
-        "{\"name\": \"u\", \"network\": {\"widths\": [16, 16, 16]}, \"sweep\": {\"network.widths\": [[8, 8, 8], [4, 6, 2]]}}",
-        "{\"name\": \"n\", \"network\": {\"widths\": [7, 16, 9, 3]}}",
-        "{\"name\": \"f\", \"input\": {\"distribution\": \"fashion-mnist\", \"batch\": 8}, \"network\": {\"depth\": 2, \"width\": 32}}",
-        "{\"name\": \"b\", \"network\": {\"input_shape\": [1, 8, 8], \"layers\": [{\"type\": \"conv2d\", \"out_channels\": 4,"
-        " \"kernel\": 3}, {\"type\": \"flatten\"}, {\"type\": \"dense\", \"width\": 10}]}, \"sweep\": {\"network.init\": [\"he_normal\", \"xavier_uniform\"]}}",
-        /* the input width from the training data's, swept */
-        "{\"name\": \"t\", \"network\": {\"depth\": 2, \"width\": 16}, \"train\": {\"dataset\": {\"name\": \"synthetic\","
-        " \"kind\": \"clusters\", \"dim\": 32, \"classes\": 4, \"n_train\": 64, \"n_test\": 32}, \"epochs\": 1, \"batch\": 16},"
-        " \"sweep\": {\"train.dataset.dim\": [8, 12]}}",
+    const char *train = "\"train\": {\"dataset\": {\"name\": \"synthetic\", \"dim\": 8, \"n_train\": 64, \"n_test\": 16},"
+                        " \"epochs\": 1, \"batch\": 16";
+    char cfg[1024];
+    const char *sweeps[] = {
+        "\"optimizer\": \"adam\"}, \"sweep\": {\"train.optimizer.name\": [\"adam\", \"adamw\"]}",
+        "\"optimizer\": \"sgd\"}, \"sweep\": {\"train.optimizer.name\": [\"sgd\", \"adam\"]}",
+        "\"schedule\": \"step\"}, \"sweep\": {\"train.schedule.name\": [\"step\", \"cosine\"]}",
+        "\"optimizer\": \"sgd\"}, \"sweep\": {\"train.dataset.kind\": [\"clusters\", \"teacher\"]}",
     };
-    for (size_t i = 0; i < sizeof cfgs / sizeof *cfgs; i++) round_trip(cfgs[i], cfgs[i]);
+    for (size_t i = 0; i < sizeof sweeps / sizeof *sweeps; i++) {
+        snprintf(cfg, sizeof cfg, "{\"name\": \"t\", \"network\": {\"depth\": 2, \"width\": 8}, %s, %s}", train, sweeps[i]);
+        round_trip(cfg, cfg);
+    }
+    const char *nets[] = {
+        "{\"name\": \"n\", \"network\": {\"depth\": 2, \"width\": 8, \"init\": \"uniform\"}, \"sweep\": {\"network.init.name\": "
+        "[\"uniform\", \"trunc_normal\"]}}",
+        "{\"name\": \"n\", \"network\": {\"depth\": 2, \"width\": 8}, \"sweep\": {\"network.init\": [\"he_normal\", \"mean_field\"]}}",
+        "{\"name\": \"n\", \"network\": {\"depth\": 2, \"width\": 8, \"init\": \"mean_field\"}, \"sweep\": {\"network.init\": "
+        "[\"mean_field\", \"he_normal\"]}}",
+        "{\"name\": \"n\", \"network\": {\"depth\": 2, \"width\": 8, \"init\": \"he_normal\"}, \"sweep\": {\"network.init.name\": "
+        "[\"he_normal\", \"orthogonal\"]}}",
+        "{\"name\": \"n\", \"input\": {\"distribution\": \"fashion-mnist\", \"batch\": 4}, \"network\": {\"depth\": 2, \"width\": 8,"
+        " \"input_dim\": 784}, \"sweep\": {\"input.distribution\": [\"fashion-mnist\", \"normal\"]}}",
+    };
+    for (size_t i = 0; i < sizeof nets / sizeof *nets; i++) round_trip(nets[i], nets[i]);
 }
 
-Test(record, an_edited_sweep_with_the_old_variants_is_refused)
+/* The seeds come from their literals in the source, whatever the record's key order
+ * (a record re-serialized with sorted keys, as jq -S or Python's sort_keys do). */
+Test(record, a_reordered_record_keeps_its_seeds)
+{
+    const char *cfg = "{\"name\": \"s\", \"seeds\": [11, 18446744073709551615], \"network\": {\"depth\": 3, \"width\": 8,"
+                      " \"input_dim\": 5}, \"input\": {\"batch\": 4}}";
+    vp_experiment *a = parse_ok(cfg, "cfg.json");
+    cJSON *j = cJSON_Parse(a->resolved_json), *sorted = cJSON_CreateObject();
+    cr_assert(j && sorted);
+    /* the members in reverse order: "source" first, "seeds" after "network" */
+    while (j->child) {
+        cJSON *last = j->child;
+        while (last->next) last = last->next;
+        cJSON_AddItemToObject(sorted, last->string, cJSON_DetachItemViaPointer(j, last));
+    }
+    char *text = cJSON_Print(sorted);
+    vp_experiment *b = parse_ok(text, "sorted.json");
+    cr_assert_eq(b->nseeds, 2);
+    cr_assert_eq(b->seeds[0], 11);
+    cr_assert_eq(b->seeds[1], UINT64_MAX);
+    cJSON_free(text);
+    cJSON_Delete(j);
+    cJSON_Delete(sorted);
+    vp_experiment_free(a);
+    vp_experiment_free(b);
+}
+
+/* An edited record is refused, naming the first difference: it runs from its source,
+ * so an edit of the resolved keys would otherwise be ignored. */
+Test(record, an_edited_record_is_refused)
 {
     const char *cfg = "{\"name\": \"s\", \"network\": {\"depth\": 3, \"width\": 8}, \"sweep\": {\"network.activation\": "
                       "[\"relu\", \"tanh\"]}}";
-    char *t = edited_record(cfg, "\"tanh\"]", "\"selu\"]");
-    refused(t, "variants[1][\"network.activation\"]: \"tanh\", the sweep gives \"selu\"", "remove \"variants\"");
-    free(t);
-    t = edited_record(cfg, "\"tanh\"]", "\"tanh\", \"selu\"]");
-    refused(t, "variants: lists 2 variants, the sweep gives 3", NULL);
-    free(t);
-    /* removing the list runs the edited sweep */
-    t = edited_record(cfg, "\"tanh\"]", "\"selu\"]");
-    char *cut = strstr(t, ",\n\t\"variants\"");
-    cr_assert(cut);
-    strcpy(cut, "\n}");
-    vp_experiment *e = parse_ok(t, "edited");
-    cr_assert_str_eq(e->sweep_values[1], "selu");
-    vp_experiment_free(e);
-    free(t);
-}
-
-Test(record, a_shape_written_twice_must_agree)
-{
-    const char *cfg = "{\"name\": \"a\", \"network\": {\"depth\": 3, \"width\": 8, \"input_dim\": 4}}";
     char *t = edited_record(cfg, "\"depth\":\t3", "\"depth\":\t5");
-    refused(t, "network.depth: 5 disagrees with network.widths (4 entries: the input, then 3 layers)", NULL);
+    refused(t, "rec.json: the resolved config differs from what its \"source\" gives (network.depth: 5 in the record, "
+               "3 from its source): it was edited", "copy that out as a config");
     free(t);
-    t = edited_record(cfg, "\"width\":\t8", "\"width\":\t9");
-    refused(t, "network.width: 9 disagrees", NULL);
+    t = edited_record(cfg, "\"network.activation\":\t\"tanh\"", "\"network.activation\":\t\"selu\"");
+    refused(t, "variants[1][\"network.activation\"]: \"selu\" in the record, \"tanh\" from its source", NULL);
     free(t);
-    t = edited_record(cfg, "\"input_dim\":\t4", "\"input_dim\":\t8");
-    refused(t, "network.input_dim: 8 disagrees", NULL);
+    /* another version's record that differs: named as such */
+    t = edited_record(cfg, "\"" VP_VERSION "\"", "\"0.9.0\"");
+    char *u = strstr(t, "\"depth\":\t3");
+    cr_assert(u);
+    u[9] = '4';
+    refused(t, "written by varprop 0.9.0, whose resolved config differs from what this version " VP_VERSION, "network.depth");
     free(t);
-    t = edited_record(cfg, "[4, 8, 8, 8]", "[4, 8, 8, 7]");
-    refused(t, "network.width: 8 disagrees", NULL);
-    free(t);
-    /* a config (no varprop_version) keeps its rule: one form or the other */
-    refused("{\"name\": \"c\", \"network\": {\"depth\": 2, \"widths\": [4, 4, 4]}}",
-            "network.depth: network.widths replaces depth, width and input_dim", NULL);
 }
 
-Test(record, the_version_must_be_a_string)
+Test(record, records_without_a_source_or_version_are_refused)
 {
     char *t = edited_record("{\"name\": \"v\"}", "\"" VP_VERSION "\"", "2");
-    refused(t, "varprop_version: expected the version that wrote this results config.json", "got a number");
+    refused(t, "varprop_version: expected the version that wrote this results config.json", NULL);
     free(t);
-    t = edited_record("{\"name\": \"v\"}", "\"" VP_VERSION "\"", "\"0.1.0\"");
-    vp_experiment *e = parse_ok(t, "old");
-    cr_assert_str_eq(e->record_version, "0.1.0");
-    vp_experiment_free(e);
+    /* a 0.2.1 record: the resolved config only */
+    t = edited_record("{\"name\": \"v\"}", ",\n\t\"source\":", ",\n\t\"was_source\":");
+    refused(t, "a results config.json of varprop " VP_VERSION ", which holds the resolved config only", "run that config");
+    free(t);
+    t = edited_record("{\"name\": \"v\"}", "\"source\":\t\"", "\"source\":\t3, \"x\": \"");
+    refused(t, "source: expected the config's text as a JSON string, got a number", NULL);
+    free(t);
+    /* a source that is itself a record */
+    vp_experiment *a = parse_ok("{\"name\": \"v\"}", "cfg.json");
+    cJSON *j = cJSON_Parse(a->resolved_json);
+    cJSON_ReplaceItemInObjectCaseSensitive(j, "source", cJSON_CreateString(a->resolved_json));
+    char *text = cJSON_Print(j);
+    refused(text, "(its \"source\"): holds a results config.json, not a config", NULL);
+    cJSON_free(text);
+    cJSON_Delete(j);
+    vp_experiment_free(a);
+    /* an error in the source names it */
+    t = edited_record("{\"name\": \"v\"}", "\"source\":\t\"{\\\"name\\\": \\\"v\\\"}\"",
+                      "\"source\":\t\"{\\\"name\\\": \\\"v\\\", \\\"seeds\\\": -1}\"");
+    refused(t, "rec.json (its \"source\"): seeds", NULL);
     free(t);
 }
 

@@ -35,6 +35,7 @@ void vp_experiment_free(vp_experiment *e)
         for (long i = 0; i < (long)e->nvariants * e->nsweep; i++) free(e->sweep_values[i]);
     free(e->sweep_values);
     free(e->description);
+    free(e->source);
     free(e->data_dir);
     free(e->seeds);
     cJSON_free(e->resolved_json);
@@ -197,118 +198,6 @@ static vp_status parse_header(vp_cfg_ctx *c, const char *text, size_t text_len, 
     return VP_OK;
 }
 
-/* ---- a results record run as a config ----
- * A results folder's config.json (sweep.c, "the resolved config") runs again as a
- * config: `varprop run results/NAME/config.json -o DIR` repeats the experiment. It
- * holds four things a config does not; each is checked and taken out of the
- * document before it is read as a config:
- * - "varprop_version", the version that wrote it (a string): kept in
- *   e->record_version, so that run can say when it is not this one.
- * - "variants", each variant's swept labels: derived from the sweep, so they are
- *   compared with the sweep's after the expansion (record_variants); an edited sweep
- *   with the old list is refused rather than run as something the record does not
- *   describe.
- * - "bias": null where the init sets the biases (the config had no "bias").
- * - a plain stack's shape twice: "widths" beside "depth", "width" (uniform stacks)
- *   and "input_dim" (when the config gave it). They must agree; then one form stays:
- *   widths when the sweep sets network.widths or the widths differ (a config that
- *   had them), else depth/width/input_dim, so that a swept depth or width applies
- *   as it did in the original (with widths kept, it would clash with them). */
-#define RECORD_SHAPE_KEYS 3
-static const char *const record_shape_keys[RECORD_SHAPE_KEYS] = { "depth", "width", "input_dim" };
-
-static vp_status record_shape(vp_cfg_ctx *c, const cJSON *root, cJSON *net)
-{
-    const cJSON *ws = cJSON_GetObjectItemCaseSensitive(net, "widths");
-    int given[RECORD_SHAPE_KEYS], any = 0;
-    for (int k = 0; k < RECORD_SHAPE_KEYS; k++) any |= given[k] = cJSON_HasObjectItem(net, record_shape_keys[k]);
-    if (!ws || !any || !cJSON_IsArray(ws) || cJSON_HasObjectItem(net, "layers")) return VP_OK; /* the config checks */
-    int n = cJSON_GetArraySize(ws), i = 0;
-    for (const cJSON *it = ws->child; it; it = it->next, i++) {
-        char p[64];
-        snprintf(p, sizeof p, "network.widths[%d]", i);
-        if (!cJSON_IsNumber(it)) return vp_cfg_fail(c, p, "expected an integer layer width, got %s", vp_cfg_type_name(it));
-    }
-    for (int k = 0; k < RECORD_SHAPE_KEYS; k++) {
-        if (!given[k]) continue;
-        const cJSON *x = cJSON_GetObjectItemCaseSensitive(net, record_shape_keys[k]);
-        char p[32];
-        snprintf(p, sizeof p, "network.%s", record_shape_keys[k]);
-        if (!cJSON_IsNumber(x)) return vp_cfg_fail(c, p, "expected an integer, got %s", vp_cfg_type_name(x));
-        /* depth: the number of layers; width: each layer's entry; input_dim: the first entry */
-        int agree = k != 0 || x->valuedouble == n - 1, lo = k == 1 ? 1 : 0, hi = k == 1 ? n - 1 : k == 2 ? 0 : -1;
-        for (int j = lo; j <= hi && agree; j++) agree = cJSON_GetArrayItem(ws, j)->valuedouble == x->valuedouble;
-        if (!agree)
-            return vp_cfg_fail(c, p, "%.17g disagrees with network.widths (%d entries: the input, then %d layer%s); in "
-                               "a results config.json both describe one network: edit widths and remove depth, "
-                               "width and input_dim", x->valuedouble, n, n - 1, n == 2 ? "" : "s");
-    }
-    const cJSON *sw = cJSON_GetObjectItemCaseSensitive(root, "sweep");
-    int keep_widths = (cJSON_IsObject(sw) && cJSON_HasObjectItem(sw, "network.widths")) || !given[1];
-    if (keep_widths)
-        for (int k = 0; k < RECORD_SHAPE_KEYS; k++) cJSON_DeleteItemFromObjectCaseSensitive(net, record_shape_keys[k]);
-    else
-        cJSON_DeleteItemFromObjectCaseSensitive(net, "widths");
-    return VP_OK;
-}
-
-/* Takes the record's keys out of root: the version into e, the variants into
- * *variants (owned by the caller; NULL when absent). A document without
- * varprop_version is a config and stays as it is. */
-static vp_status record_keys(vp_cfg_ctx *c, cJSON *root, vp_experiment *e, cJSON **variants)
-{
-    *variants = NULL;
-    const cJSON *ver = cJSON_GetObjectItemCaseSensitive(root, "varprop_version");
-    if (!ver) return VP_OK;
-    if (!cJSON_IsString(ver) || !ver->valuestring[0] || strlen(ver->valuestring) >= sizeof e->record_version)
-        return vp_cfg_fail(c, "varprop_version", "expected the version that wrote this results config.json, a string "
-                           "such as \"%s\" (at most %zu characters), got %s", VP_VERSION,
-                           sizeof e->record_version - 1, vp_cfg_type_name(ver));
-    snprintf(e->record_version, sizeof e->record_version, "%s", ver->valuestring);
-    cJSON_DeleteItemFromObjectCaseSensitive(root, "varprop_version");
-    *variants = cJSON_DetachItemFromObjectCaseSensitive(root, "variants");
-    cJSON *net = cJSON_GetObjectItemCaseSensitive(root, "network");
-    if (!cJSON_IsObject(net)) return VP_OK;
-    if (cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(net, "bias"))) /* the init sets the biases (mean_field): */
-        cJSON_DeleteItemFromObjectCaseSensitive(net, "bias");         /* the config had no "bias" */
-    return record_shape(c, root, net);
-}
-
-/* The record's "variants" (a list of {"variant": i, "<swept key>": "<label>", ...})
- * against the variants the sweep gives now. */
-static vp_status record_variants(vp_cfg_ctx *c, const cJSON *vs, const vp_experiment *e)
-{
-    static const char *const why = "; \"variants\" is what the sweep gave when the record was written, so the sweep "
-                                   "was edited since: remove \"variants\" to run the edited sweep";
-    if (!cJSON_IsArray(vs))
-        return vp_cfg_fail(c, "variants", "expected the list of the sweep's variants, got %s", vp_cfg_type_name(vs));
-    int n = cJSON_GetArraySize(vs), v = 0;
-    if (n != e->nvariants)
-        return vp_cfg_fail(c, "variants", "lists %d variant%s, the sweep gives %d%s", n, n == 1 ? "" : "s",
-                           e->nvariants, why);
-    for (const cJSON *o = vs->child; o; o = o->next, v++) {
-        char p[700];
-        snprintf(p, sizeof p, "variants[%d]", v);
-        const cJSON *id = cJSON_GetObjectItemCaseSensitive(o, "variant");
-        if (!cJSON_IsObject(o) || !cJSON_IsNumber(id) || id->valuedouble != v)
-            return vp_cfg_fail(c, p, "expected {\"variant\": %d, then each swept key's label}", v);
-        if (cJSON_GetArraySize(o) != e->nsweep + 1)
-            return vp_cfg_fail(c, p, "has %d swept key%s, the sweep has %d%s", cJSON_GetArraySize(o) - 1,
-                               cJSON_GetArraySize(o) == 2 ? "" : "s", e->nsweep, why);
-        for (int k = 0; k < e->nsweep; k++) {
-            const char *key = e->sweep_keys[k], *now = e->sweep_values[(size_t)v * (size_t)e->nsweep + (size_t)k];
-            const cJSON *lab = cJSON_GetObjectItemCaseSensitive(o, key);
-            if (!cJSON_IsString(lab) || strcmp(lab->valuestring, now) != 0) {
-                snprintf(p, sizeof p, "variants[%d][\"%.600s\"]", v, key);
-                return vp_cfg_fail(c, p, "%s%.200s%s, the sweep gives \"%.200s\"%s", cJSON_IsString(lab) ? "\"" : "",
-                                   cJSON_IsString(lab) ? lab->valuestring : lab ? "not a label" : "absent",
-                                   cJSON_IsString(lab) ? "\"" : "", now, why);
-            }
-        }
-    }
-    return VP_OK;
-}
-
 /* 1-based line and column of byte offset pos of text. */
 static void line_col(const char *text, size_t pos, size_t *line, size_t *col)
 {
@@ -387,6 +276,83 @@ static size_t utf8_invalid(const char *text, size_t len)
     return len;
 }
 
+/* ---- a results folder's config.json run as a config ----
+ * config.json (sweep.c) holds the resolved config for readers and, as "source", the
+ * config's text as given: `varprop run R/config.json -o R2` parses that text, exactly
+ * as the first run did (the seeds from their literals too), so every variant is the
+ * same. The resolved keys are not read as a config: they are the base and the sweep,
+ * and a sweep that changes an entry's name (train.optimizer.name adam -> adamw,
+ * network.init.name) would run with the base entry's parameters. They are compared
+ * with what the source gives now, so an edited record is refused rather than run as
+ * something it does not say (and a record of another version whose resolved form
+ * differs, which the refusal names). A record before 0.2.2 holds no source. */
+static vp_status parse_record(const cJSON *root, const char *name, const vp_config_opts *opts, vp_experiment **out,
+                              vp_err *err)
+{
+    const cJSON *ver = cJSON_GetObjectItemCaseSensitive(root, "varprop_version"),
+                *src = cJSON_GetObjectItemCaseSensitive(root, "source");
+    const char *v = cJSON_IsString(ver) ? ver->valuestring : "?";
+    if (!cJSON_IsString(ver) || strlen(v) >= sizeof((vp_experiment *)0)->record_version)
+        return vp_fail(err, VP_ERR_CONFIG, "%s: varprop_version: expected the version that wrote this results "
+                       "config.json, a string such as \"%s\"", name, VP_VERSION);
+    if (!src)
+        return vp_fail(err, VP_ERR_CONFIG, "%s: a results config.json of varprop %s, which holds the resolved config "
+                       "only; that runs again only through the config it came from (a record of varprop 0.2.2 or "
+                       "later holds it as \"source\"), so run that config (a config has no \"varprop_version\")",
+                       name, v);
+    if (!cJSON_IsString(src))
+        return vp_fail(err, VP_ERR_CONFIG, "%s: source: expected the config's text as a JSON string, got %s", name,
+                       vp_cfg_type_name(src));
+    char inner[600];
+    snprintf(inner, sizeof inner, "%s (its \"source\")", name);
+    size_t slen = strlen(src->valuestring);
+    if (slen > 0 && strstr(src->valuestring, "\"varprop_version\"")) { /* a record inside a record: no recursion */
+        cJSON *probe = cJSON_Parse(src->valuestring);
+        int nested = cJSON_IsObject(probe) && cJSON_HasObjectItem(probe, "varprop_version");
+        cJSON_Delete(probe);
+        if (nested) return vp_fail(err, VP_ERR_CONFIG, "%s: holds a results config.json, not a config", inner);
+    }
+    vp_experiment *e = NULL;
+    vp_status s = vp_config_parse(src->valuestring, slen, inner, opts, &e, err);
+    if (s) return s;
+    snprintf(e->record_version, sizeof e->record_version, "%s", v);
+    /* the record against what its source gives now, varprop_version aside */
+    cJSON *was = cJSON_Duplicate(root, 1), *now = cJSON_Parse(e->resolved_json);
+    char *tw = NULL, *tn = NULL;
+    if (was && now) {
+        cJSON_DeleteItemFromObjectCaseSensitive(was, "varprop_version");
+        cJSON_DeleteItemFromObjectCaseSensitive(now, "varprop_version");
+        if (!cJSON_Compare(was, now, 1)) {
+            tw = cJSON_PrintUnformatted(was);
+            tn = cJSON_PrintUnformatted(now);
+        }
+    } else {
+        s = vp_fail(err, VP_ERR_NOMEM, "out of memory");
+    }
+    if (!s && tw && tn) {
+        char diff[1500] = "";
+        if (!vp_config_diff(tw, "in the record", tn, "from its source", diff, sizeof diff))
+            snprintf(diff, sizeof diff, "the two differ");
+        if (strcmp(v, VP_VERSION) == 0)
+            s = vp_fail(err, VP_ERR_CONFIG, "%s: the resolved config differs from what its \"source\" gives (%s): it "
+                        "was edited; a results config.json runs from its \"source\", the config as given: copy that "
+                        "out as a config and edit it there", name, diff);
+        else
+            s = vp_fail(err, VP_ERR_CONFIG, "%s: written by varprop %s, whose resolved config differs from what this "
+                        "version %s makes of its \"source\" (%s); copy the \"source\" out and run it as a config to run "
+                        "it with this version", name, v, VP_VERSION, diff);
+    } else if (!s && (tw || tn)) {
+        s = vp_fail(err, VP_ERR_NOMEM, "out of memory");
+    }
+    cJSON_free(tw);
+    cJSON_free(tn);
+    cJSON_Delete(was);
+    cJSON_Delete(now);
+    if (s) vp_experiment_free(e);
+    else *out = e;
+    return s;
+}
+
 vp_status vp_config_parse(const char *text, size_t len, const char *source, const vp_config_opts *opts,
                           vp_experiment **out, vp_err *err)
 {
@@ -432,20 +398,23 @@ vp_status vp_config_parse(const char *text, size_t len, const char *source, cons
         line_col(text, at, &line, &col);
         return vp_fail(err, VP_ERR_CONFIG, "%s:%zu:%zu: %s", source, line, col, what);
     }
+    if (cJSON_IsObject(root) && cJSON_HasObjectItem(root, "varprop_version")) { /* a results config.json */
+        vp_status rs = parse_record(root, source, opts, out, err);
+        cJSON_Delete(root);
+        return rs;
+    }
     vp_status s = VP_OK;
     vp_experiment *e = calloc(1, sizeof *e);
     vp_variant base = { 0 };
-    cJSON *recorded = NULL; /* a record's "variants" */
-    if (!e) { s = vp_fail(err, VP_ERR_NOMEM, "out of memory"); goto end; }
+    if (!e || !(e->source = malloc(len + 1))) { s = vp_fail(err, VP_ERR_NOMEM, "out of memory"); goto end; }
+    memcpy(e->source, text, len);
+    e->source[len] = '\0';
     if (!cJSON_IsObject(root)) { s = vp_fail(err, VP_ERR_CONFIG, "%s: the config must be a JSON object {...}, got %s", source, vp_cfg_type_name(root)); goto end; }
-    if ((s = record_keys(&c, root, e, &recorded))) goto end;
     if ((s = parse_header(&c, text, len, root, e))) goto end;
     if ((s = vp_cfg_variant(&c, root, &base))) goto end;
 
-    if ((s = vp_sweep_expand(&c, root, &base, opts, e))) goto end;
-    if (recorded) s = record_variants(&c, recorded, e);
+    s = vp_sweep_expand(&c, root, &base, opts, e);
 end:
-    cJSON_Delete(recorded);
     cJSON_Delete(root);
     vp_cfg_variant_free(&base);
     if (s) vp_experiment_free(e);
@@ -556,7 +525,11 @@ int vp_config_diff(const char *a, const char *a_name, const char *b, const char 
     char path[256] = "", va[80], vb[80];
     const cJSON *da = NULL, *db = NULL;
     int differ = ja && jb && first_diff(ja, jb, path, sizeof path, 0, &da, &db);
-    if (differ) {
+    if (differ && strcmp(path, "source") == 0 && cJSON_IsString(da) && cJSON_IsString(db)) {
+        /* config.json's last key: every resolved setting is the same, the text is not */
+        snprintf(out, len, "source: the config's text differs, though its settings resolve the same (the text "
+                 "%s is config.json's \"source\")", a_name);
+    } else if (differ) {
         value_text(da, va, sizeof va);
         value_text(db, vb, sizeof vb);
         snprintf(out, len, "%s: %s %s, %s %s", path[0] ? path : "the whole config", va, a_name, vb, b_name);

@@ -20,9 +20,8 @@
  * q* = 0 has no c* for a tanh-like phi: results of 0.1.0 are not resumed or merged into.
  * 0.2.1: a block network's runs.csv has theory_act_ratio and theory_grad_ratio (they were
  * empty), and eval.csv a step column: a resumed 0.2.0 folder would mix the two forms.
- * 0.2.2: config.json leaves out a plain stack's input_dim where it was a default (it
- * runs again as a config, sweep.c): a 0.2.1 folder's config.json would read as another
- * config on --resume. */
+ * 0.2.2: config.json holds the config as given ("source") and runs again as a config
+ * (config.c): a 0.2.1 folder's config.json would read as another config on --resume. */
 #define VP_VERSION "0.2.2"
 #define VP_NAME_MAX 128
 
@@ -35,9 +34,6 @@ typedef struct vp_net_spec vp_net_spec;
 typedef struct {
     int L;
     int *widths;              /* n_0..n_L (owned) */
-    int input_dim_given;      /* a plain stack's n_0 came from network.input_dim or network.widths (else it
-                                 is a default: the width, the images' or the training data's; config.json
-                                 then leaves it out, so that a swept width still sets it when re-run) */
     vp_act act;
     vp_init winit;            /* "auto" gains already resolved */
     vp_init binit;            /* ignored when winit sets biases (mean_field) */
@@ -62,6 +58,8 @@ typedef struct {
     char name[VP_NAME_MAX];
     char record_version[32];  /* a results config.json run as a config: the varprop_version that wrote it
                                  (config.c); "" for a config */
+    char *source;             /* owned: the config's text as given (a record's "source"), written into
+                                 config.json so that the record runs again exactly */
     char *description;        /* owned, "" if absent */
     char *data_dir;           /* folder of the fashion-mnist .gz files (owned) */
     uint64_t *seeds;          /* owned */

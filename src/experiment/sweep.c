@@ -181,14 +181,13 @@ static char *sweep_label(const char *key, const cJSON *value, const vp_variant *
 }
 
 /* ---- the resolved config ----
- * config.json is the config as varprop read it: every default filled in, every name
+ * config.json is the config as varprop read it -- every default filled in, every name
  * in its canonical spelling, "auto" gains kept as "auto" (they follow a swept
- * activation), plus the version that wrote it and each variant's swept labels. It
- * runs again as a config (config.c, record_keys): what it adds to a config is
- * either checked (varprop_version, variants) or redundant and checked for
- * agreement (a plain stack's depth/width/input_dim beside its widths). A value that
- * was a default depending on another key (input_dim, from the width or the data) is
- * left out, so that it follows that key when the record is run with its sweep. */
+ * activation), each variant's swept labels -- for readers, plus the version that
+ * wrote it and the config's own text ("source"), from which it runs again
+ * (config.c: the resolved keys alone are the base and the sweep, and a sweep that
+ * changes an entry's name, train.optimizer.name say, would re-run with the base
+ * entry's resolved parameters). */
 
 /* The keys of one variant (precision .. memory) into the object r. */
 static void variant_into(cJSON *r, const vp_experiment *e, const vp_variant *base)
@@ -206,7 +205,7 @@ static void variant_into(cJSON *r, const vp_experiment *e, const vp_variant *bas
         int uniform = 1;
         for (int l = 2; l <= base->L; l++) uniform &= base->widths[l] == base->widths[1];
         if (uniform) cJSON_AddNumberToObject(net, "width", base->widths[1]);
-        if (base->input_dim_given) cJSON_AddNumberToObject(net, "input_dim", base->widths[0]);
+        cJSON_AddNumberToObject(net, "input_dim", base->widths[0]);
         cJSON_AddItemToObject(net, "widths", cJSON_CreateIntArray(base->widths, base->L + 1));
     }
     const vp_act_info *ai = vp_act_get(base->act.kind);
@@ -275,6 +274,7 @@ static char *resolved_json(const vp_experiment *e, const vp_variant *base, const
             cJSON_AddStringToObject(o, e->sweep_keys[k], e->sweep_values[(size_t)v * (size_t)e->nsweep + (size_t)k]);
         cJSON_AddItemToArray(vs, o);
     }
+    cJSON_AddStringToObject(r, "source", e->source);
     char *s = cJSON_Print(r);
     cJSON_Delete(r);
     return s;

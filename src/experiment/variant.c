@@ -161,7 +161,6 @@ vp_status vp_cfg_variant(vp_cfg_ctx *c, const cJSON *root, vp_variant *v)
         int n = cJSON_GetArraySize(ws);
         if (n < 2 || n > MAX_DEPTH + 1) { s = vp_cfg_fail(c, "network.widths", "needs 2 to %d widths (input and at least one layer), got %d", MAX_DEPTH + 1, n); goto net_end; }
         v->L = n - 1;
-        v->input_dim_given = 1;
         v->widths = malloc((size_t)n * sizeof *v->widths);
         if (!v->widths) { s = vp_fail(c->err, VP_ERR_NOMEM, "out of memory"); goto net_end; }
         int i = 0;
@@ -184,7 +183,6 @@ vp_status vp_cfg_variant(vp_cfg_ctx *c, const cJSON *root, vp_variant *v)
         int train_dim = tr ? vp_cfg_train_input_dim(tr) : 0; /* the training data's width, when the config says it */
         if (!has_in) input_dim = v->input == VP_INPUT_FASHION_MNIST ? VP_FASHION_DIM : train_dim ? train_dim : width;
         v->L = depth;
-        v->input_dim_given = has_in;
         v->widths = malloc((size_t)(depth + 1) * sizeof *v->widths);
         if (!v->widths) { s = vp_fail(c->err, VP_ERR_NOMEM, "out of memory"); goto net_end; }
         v->widths[0] = input_dim;
