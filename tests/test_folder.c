@@ -363,37 +363,73 @@ Test(folder, clearing_parts_deletes_only_varprops_fragments)
                  "\"bins\":8},\"jacobian\":true},\"sweep\":{\"network.init.sigma_w\":[0.5,2.0]," \
                  "\"network.init.sigma_b\":[0.0,0.3]}}"
 
+/* The three files a folder's results are read by, for before/after comparisons. */
+static const char *const RESULT_FILES[3] = { "config.json", "layers.csv", "runs.csv" };
+
+/* The quick config's results in TMP/res, then the long config run into it and stopped
+ * by `sig` once run `run` is complete (exit `code`; its stderr in TMP/.err): the quick
+ * results' three files must be as they were. lng and res (300 bytes) get the long
+ * config's path and the folder. */
+static void stopped_over_quick(int sig, int run, int code, char *lng, char *res)
+{
+    char quick[300], p[400], *o, *e, *before[3];
+    put_config(quick, sizeof quick, "quick", QUICK_CFG);
+    put_config(lng, 300, "long", LONG_CFG);
+    snprintf(res, 300, "%s/res", tdir);
+    cr_assert_eq(vt_run(tdir, &o, &e, "run %s -o %s --quiet --no-plot", quick, res), 0, "%s", e);
+    free(o); free(e);
+    for (int i = 0; i < 3; i++) {
+        snprintf(p, sizeof p, "%s/%s", res, RESULT_FILES[i]);
+        before[i] = vt_slurp_must(p, NULL);
+    }
+    pid_t pid = vt_spawn_run_until(lng, res, run, tdir);
+    kill(pid, sig);
+    cr_assert_eq(vt_wait_exit(pid, 100), code);
+    for (int i = 0; i < 3; i++) {
+        snprintf(p, sizeof p, "%s/%s", res, RESULT_FILES[i]);
+        char *after = vt_slurp_must(p, NULL);
+        cr_assert_str_eq(before[i], after, "%s changed under a run of another config stopped by signal %d",
+                         RESULT_FILES[i], sig);
+        free(before[i]);
+        free(after);
+    }
+}
+
 /* Before: config.json was replaced when the run started, so a run killed midway left
  * the new config beside the earlier config's tables. */
 Test(folder, a_killed_run_never_leaves_its_config_over_other_results, .timeout = 120)
 {
-    char quick[300], lng[300], res[300], p[400], *o, *e;
-    put_config(quick, sizeof quick, "quick", QUICK_CFG);
-    put_config(lng, sizeof lng, "long", LONG_CFG);
-    snprintf(res, sizeof res, "%s/res", tdir);
-    cr_assert_eq(vt_run(tdir, &o, &e, "run %s -o %s --quiet --no-plot", quick, res), 0, "%s", e);
-    free(o); free(e);
-    const char *files[] = { "config.json", "layers.csv", "runs.csv" };
-    char *before[3], *after[3];
-    for (int i = 0; i < 3; i++) {
-        snprintf(p, sizeof p, "%s/%s", res, files[i]);
-        before[i] = vt_slurp_must(p, NULL);
-    }
-    pid_t pid = vt_spawn_run_until(lng, res, 2, NULL);
-    kill(pid, SIGKILL);
-    cr_assert_eq(vt_wait_exit(pid, 100), 128 + SIGKILL);
-    for (int i = 0; i < 3; i++) {
-        snprintf(p, sizeof p, "%s/%s", res, files[i]);
-        after[i] = vt_slurp_must(p, NULL);
-        cr_assert_str_eq(before[i], after[i], "%s changed under a killed run of another config", files[i]);
-        free(before[i]);
-        free(after[i]);
-    }
+    char lng[300], res[300], p[400], *o, *e;
+    stopped_over_quick(SIGKILL, 2, 128 + SIGKILL, lng, res);
     /* the killed run's finished runs are there to resume */
     cr_assert_eq(vt_run(tdir, &o, &e, "run %s -o %s --quiet --no-plot --resume", lng, res), 0, "%s", e);
     free(o); free(e);
     snprintf(p, sizeof p, "%s/layers.csv", res);
     cr_assert_eq(vt_count_lines(p), LONG_RUNS * LONG_DEPTH + 1);
+}
+
+/* An interrupted run (SIGINT: it stops after the runs in progress) into a folder of
+ * another config's results keeps them, as the run's note promised ("this run replaces them
+ * when it finishes (interrupt it now to keep them"): it published its partial tables over
+ * them. --resume then completes it, and the folder holds its whole results. */
+Test(folder, an_interrupted_run_keeps_another_configs_results, .timeout = 150)
+{
+    char lng[300], res[300], p[400], *o, *e;
+    stopped_over_quick(SIGINT, 1, 130, lng, res);
+    snprintf(p, sizeof p, "%s/.err", tdir);
+    char *msg = vt_slurp_text(p);
+    cr_assert(strstr(msg, "holds another config's results: they were kept"), "%s", msg);
+    cr_assert(strstr(msg, "--resume -o"), "%s", msg);
+    free(msg);
+    cr_assert_eq(vt_run(tdir, &o, &e, "run %s -o %s --quiet --no-plot --resume", lng, res), 0, "%s", e);
+    cr_assert(strstr(e, "resuming:") || !e[0], "%s", e);
+    free(o); free(e);
+    snprintf(p, sizeof p, "%s/layers.csv", res);
+    cr_assert_eq(vt_count_lines(p), LONG_RUNS * LONG_DEPTH + 1);
+    snprintf(p, sizeof p, "%s/config.json", res);
+    char *cj = vt_slurp_must(p, NULL);
+    cr_assert(strstr(cj, "\"name\":\t\"long\""), "the folder holds the completed run's config");
+    free(cj);
 }
 
 /* Before: histograms.csv, jacobian.csv and critical_line.dat of an earlier run stayed

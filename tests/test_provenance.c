@@ -513,9 +513,9 @@ Test(provenance, terminal_summary_says_when_a_span_changes_size)
     char *text = summary_of(e, sums);
     /* conv 3x6x6 = 108 values, pool 3x3x3 = 27, flatten 27, readout 10: layers 1..4 */
     cr_assert(strstr(text, "variants 0-1: layers 1..4 of 4)"), "%s", text);
-    cr_assert(strstr(text, "(e.g. variant 0: layers 1..4 have outputs of 108 and 10 values per example; per-entry "
-                           "ratios move with that size alone, e.g. a gradient's under fan_in initializers by about "
-                           "10/108; the same holds for other variants; docs/architectures.md)"), "%s", text);
+    cr_assert(strstr(text, "(every variant: layers 1..4 have outputs of 108 and 10 values per example, so the "
+                           "per-entry gradient ratio moves with that size alone, by about 10/108 under fan_in "
+                           "initializers; docs/architectures.md)"), "%s", text);
     free(text);
     vp_experiment_free(e);
 }

@@ -155,6 +155,25 @@ Test(record, a_swept_width_keeps_its_default_input)
     vp_experiment_free(b);
 }
 
+/* Each form of a network's shape, swept or not, and block networks, the images and training data. */
+Test(record, every_form_of_the_shape_runs_again)
+{
+    const char *cfgs[] = {
+        "{\"name\": \"d\", \"network\": {\"depth\": 4, \"width\": 16}, \"sweep\": {\"network.depth\": [2, 6]}}",
+        "{\"name\": \"i\", \"network\": {\"depth\": 4, \"width\": 16, \"input_dim\": 5}, \"sweep\": {\"network.width\": [8, 12]}}",
+        "{\"name\": \"u\", \"network\": {\"widths\": [16, 16, 16]}, \"sweep\": {\"network.widths\": [[8, 8, 8], [4, 6, 2]]}}",
+        "{\"name\": \"n\", \"network\": {\"widths\": [7, 16, 9, 3]}}",
+        "{\"name\": \"f\", \"input\": {\"distribution\": \"fashion-mnist\", \"batch\": 8}, \"network\": {\"depth\": 2, \"width\": 32}}",
+        "{\"name\": \"b\", \"network\": {\"input_shape\": [1, 8, 8], \"layers\": [{\"type\": \"conv2d\", \"out_channels\": 4,"
+        " \"kernel\": 3}, {\"type\": \"flatten\"}, {\"type\": \"dense\", \"width\": 10}]}, \"sweep\": {\"network.init\": [\"he_normal\", \"xavier_uniform\"]}}",
+        /* the input width from the training data's, swept */
+        "{\"name\": \"t\", \"network\": {\"depth\": 2, \"width\": 16}, \"train\": {\"dataset\": {\"name\": \"synthetic\","
+        " \"kind\": \"clusters\", \"dim\": 32, \"classes\": 4, \"n_train\": 64, \"n_test\": 32}, \"epochs\": 1, \"batch\": 16},"
+        " \"sweep\": {\"train.dataset.dim\": [8, 12]}}",
+    };
+    for (size_t i = 0; i < sizeof cfgs / sizeof *cfgs; i++) round_trip(cfgs[i], cfgs[i]);
+}
+
 /* Sweeps whose resolved base does not describe every variant: an entry's name swept
  * (the base entry's resolved parameters are not the new entry's defaults), a key that
  * only some variants take, the training data's kind (a reviewer's list: each re-ran
@@ -189,10 +208,11 @@ Test(record, sweeps_the_resolved_base_cannot_describe_run_again)
 }
 
 /* The seeds come from their literals in the source, whatever the record's key order
- * (a record re-serialized with sorted keys, as jq -S or Python's sort_keys do). */
+ * (a record re-serialized with sorted keys, as jq -S or Python's sort_keys do; cJSON,
+ * as here, keeps integers exact below 2^53 only, and a seed it rounded is refused). */
 Test(record, a_reordered_record_keeps_its_seeds)
 {
-    const char *cfg = "{\"name\": \"s\", \"seeds\": [11, 18446744073709551615], \"network\": {\"depth\": 3, \"width\": 8,"
+    const char *cfg = "{\"name\": \"s\", \"seeds\": [11, 4096], \"network\": {\"depth\": 3, \"width\": 8,"
                       " \"input_dim\": 5}, \"input\": {\"batch\": 4}}";
     vp_experiment *a = parse_ok(cfg, "cfg.json");
     cJSON *j = cJSON_Parse(a->resolved_json), *sorted = cJSON_CreateObject();
@@ -207,7 +227,7 @@ Test(record, a_reordered_record_keeps_its_seeds)
     vp_experiment *b = parse_ok(text, "sorted.json");
     cr_assert_eq(b->nseeds, 2);
     cr_assert_eq(b->seeds[0], 11);
-    cr_assert_eq(b->seeds[1], UINT64_MAX);
+    cr_assert_eq(b->seeds[1], 4096);
     cJSON_free(text);
     cJSON_Delete(j);
     cJSON_Delete(sorted);
@@ -237,10 +257,34 @@ Test(record, an_edited_record_is_refused)
     free(t);
 }
 
+/* The comparison is exact: a value edited within cJSON_Compare's relative epsilon, or a
+ * seed edited to another literal of the same double, is an edit (they ran the source's
+ * value while the record said another). */
+Test(record, an_edit_below_doubles_precision_is_refused)
+{
+    const char *cfg = "{\"name\": \"x\", \"seeds\": [1, 18446744073709551615], \"network\": {\"depth\": 2, \"width\": 4},"
+                      " \"input\": {\"batch\": 4, \"std\": 0.1}}";
+    char *t = edited_record(cfg, "\"std\":\t0.1", "\"std\":\t0.10000000000000002");
+    refused(t, "(input.std: 0.10000000000000002 in the record, 0.1 from its source)", NULL);
+    free(t);
+    t = edited_record(cfg, "18446744073709551615", "18446744073709550000"); /* within cJSON_Compare's epsilon */
+    refused(t, "the resolved config differs from what its \"source\" gives (seeds: the record's list is not the source's)", NULL);
+    free(t);
+    t = edited_record(cfg, "18446744073709551615", "18446744073709551614"); /* the same double, another seed */
+    refused(t, "(seeds: the record's list is not the source's)", NULL);
+    free(t);
+    t = edited_record(cfg, "18446744073709551615", "18446744073709549568"); /* the next double down */
+    refused(t, "(seeds: the record's list is not the source's)", NULL);
+    free(t);
+}
+
 Test(record, records_without_a_source_or_version_are_refused)
 {
     char *t = edited_record("{\"name\": \"v\"}", "\"" VP_VERSION "\"", "2");
     refused(t, "varprop_version: expected the version that wrote this results config.json", NULL);
+    free(t);
+    t = edited_record("{\"name\": \"v\"}", "\"" VP_VERSION "\"", "\"\"");
+    refused(t, "varprop_version: expected the version", "1 to 31 characters");
     free(t);
     /* a 0.2.1 record: the resolved config only */
     t = edited_record("{\"name\": \"v\"}", ",\n\t\"source\":", ",\n\t\"was_source\":");
@@ -256,6 +300,13 @@ Test(record, records_without_a_source_or_version_are_refused)
     char *text = cJSON_Print(j);
     refused(text, "(its \"source\"): holds a results config.json, not a config", NULL);
     cJSON_free(text);
+    /* ... also with the key written with an escape (a text search would miss it) */
+    char *esc = edited_record("{\"name\": \"v\"}", "\"varprop_version\"", "\"varprop\\u005fversion\"");
+    cJSON_ReplaceItemInObjectCaseSensitive(j, "source", cJSON_CreateString(esc));
+    text = cJSON_Print(j);
+    refused(text, "(its \"source\"): holds a results config.json, not a config", NULL);
+    cJSON_free(text);
+    free(esc);
     cJSON_Delete(j);
     vp_experiment_free(a);
     /* an error in the source names it */

@@ -257,6 +257,11 @@ int vp_cmd_run(int argc, char **argv)
                         "as they are (the runs finished now are in %s" VP_DIR_PARTS ").\n"
                         "varprop: resume with: %svarprop run %s%s --resume -o %s\n",
                 err.msg, dir, res.kept, shown, launch, config, again, dir);
+    } else if (s == VP_ERR_INTERRUPTED && res.kept_other) {
+        fprintf(stderr, "varprop: %s; %s holds another config's results: they were kept (the %d complete runs of "
+                        "this one are in %s" VP_DIR_PARTS ", and replace them when it completes).\n"
+                        "varprop: resume with: %svarprop run %s%s --resume -o %s\n",
+                err.msg, dir, res.done + res.skipped, shown, launch, config, again, dir);
     } else if (s == VP_ERR_INTERRUPTED) {
         if (sh)
             fprintf(stderr, "varprop: %s; %s" VP_DIR_PARTS " holds the %d complete runs of the slice.\n", err.msg,

@@ -283,18 +283,57 @@ static size_t utf8_invalid(const char *text, size_t len)
  * same. The resolved keys are not read as a config: they are the base and the sweep,
  * and a sweep that changes an entry's name (train.optimizer.name adam -> adamw,
  * network.init.name) would run with the base entry's parameters. They are compared
- * with what the source gives now, so an edited record is refused rather than run as
- * something it does not say (and a record of another version whose resolved form
- * differs, which the refusal names). A record before 0.2.2 holds no source. */
-static vp_status parse_record(const cJSON *root, const char *name, const vp_config_opts *opts, vp_experiment **out,
-                              vp_err *err)
+ * exactly with what the source gives now (same_json; the seeds by their literals), so
+ * an edited record is refused rather than run as something it does not say (and a
+ * record of another version whose resolved form differs, which the refusal names). A
+ * record before 0.2.2 holds no source. */
+
+static vp_status config_parse(const char *text, size_t len, const char *source, const vp_config_opts *opts,
+                              int record_ok, vp_experiment **out, vp_err *err);
+static int tree_diff(const cJSON *ja, const char *a_name, const cJSON *jb, const char *b_name, char *out, size_t len);
+
+/* a and b hold the same values: numbers equal as doubles (both were read by the same
+ * strtod from shortest round-trip texts; cJSON_Compare allows a relative epsilon),
+ * strings byte for byte, arrays in order, objects as key sets in any order. */
+static int same_json(const cJSON *a, const cJSON *b)
+{
+    if (!a || !b || (a->type & 0xFF) != (b->type & 0xFF)) return 0;
+    if (cJSON_IsNumber(a)) return a->valuedouble == b->valuedouble;
+    if (cJSON_IsString(a)) return strcmp(a->valuestring, b->valuestring) == 0;
+    if (cJSON_IsArray(a) || cJSON_IsObject(a)) {
+        if (cJSON_GetArraySize(a) != cJSON_GetArraySize(b)) return 0;
+        const cJSON *y = b->child;
+        for (const cJSON *x = a->child; x; x = x->next, y = y ? y->next : NULL)
+            if (!same_json(x, cJSON_IsArray(a) ? y : cJSON_GetObjectItemCaseSensitive(b, x->string))) return 0;
+        return 1;
+    }
+    return 1; /* true, false, null */
+}
+
+/* The record's seeds (exact, from their literals in text) against e's. */
+static int same_seeds(const char *text, size_t len, const cJSON *root, const vp_experiment *e)
+{
+    const cJSON *sd = cJSON_GetObjectItemCaseSensitive(root, "seeds");
+    if (!cJSON_IsArray(sd) || cJSON_GetArraySize(sd) != e->nseeds) return 0;
+    vp_err ignore;
+    vp_cfg_ctx c = { "record", 0, NULL, NULL, &ignore };
+    vp_experiment rec = { .nseeds = 0 };
+    int same = !parse_seed_array(&c, text, len, root, sd, &rec) && rec.nseeds == e->nseeds;
+    for (int i = 0; same && i < e->nseeds; i++) same = rec.seeds[i] == e->seeds[i];
+    free(rec.seeds);
+    return same;
+}
+
+static vp_status parse_record(const char *text, size_t len, const cJSON *root, const char *name,
+                              const vp_config_opts *opts, vp_experiment **out, vp_err *err)
 {
     const cJSON *ver = cJSON_GetObjectItemCaseSensitive(root, "varprop_version"),
                 *src = cJSON_GetObjectItemCaseSensitive(root, "source");
-    const char *v = cJSON_IsString(ver) ? ver->valuestring : "?";
-    if (!cJSON_IsString(ver) || strlen(v) >= sizeof((vp_experiment *)0)->record_version)
+    const char *v = cJSON_IsString(ver) ? ver->valuestring : "";
+    if (!v[0] || strlen(v) >= sizeof((vp_experiment *)0)->record_version)
         return vp_fail(err, VP_ERR_CONFIG, "%s: varprop_version: expected the version that wrote this results "
-                       "config.json, a string such as \"%s\"", name, VP_VERSION);
+                       "config.json, a string such as \"%s\" (1 to %zu characters)", name, VP_VERSION,
+                       sizeof((vp_experiment *)0)->record_version - 1);
     if (!src)
         return vp_fail(err, VP_ERR_CONFIG, "%s: a results config.json of varprop %s, which holds the resolved config "
                        "only; that runs again only through the config it came from (a record of varprop 0.2.2 or "
@@ -305,34 +344,25 @@ static vp_status parse_record(const cJSON *root, const char *name, const vp_conf
                        vp_cfg_type_name(src));
     char inner[600];
     snprintf(inner, sizeof inner, "%s (its \"source\")", name);
-    size_t slen = strlen(src->valuestring);
-    if (slen > 0 && strstr(src->valuestring, "\"varprop_version\"")) { /* a record inside a record: no recursion */
-        cJSON *probe = cJSON_Parse(src->valuestring);
-        int nested = cJSON_IsObject(probe) && cJSON_HasObjectItem(probe, "varprop_version");
-        cJSON_Delete(probe);
-        if (nested) return vp_fail(err, VP_ERR_CONFIG, "%s: holds a results config.json, not a config", inner);
-    }
     vp_experiment *e = NULL;
-    vp_status s = vp_config_parse(src->valuestring, slen, inner, opts, &e, err);
+    vp_status s = config_parse(src->valuestring, strlen(src->valuestring), inner, opts, 0, &e, err);
     if (s) return s;
     snprintf(e->record_version, sizeof e->record_version, "%s", v);
-    /* the record against what its source gives now, varprop_version aside */
+    /* the record against what its source gives now: the version aside, the seeds by their literals */
     cJSON *was = cJSON_Duplicate(root, 1), *now = cJSON_Parse(e->resolved_json);
-    char *tw = NULL, *tn = NULL;
-    if (was && now) {
+    if (!was || !now) s = vp_fail(err, VP_ERR_NOMEM, "out of memory");
+    int same = 0, seeds_same = 0;
+    if (!s) {
         cJSON_DeleteItemFromObjectCaseSensitive(was, "varprop_version");
         cJSON_DeleteItemFromObjectCaseSensitive(now, "varprop_version");
-        if (!cJSON_Compare(was, now, 1)) {
-            tw = cJSON_PrintUnformatted(was);
-            tn = cJSON_PrintUnformatted(now);
-        }
-    } else {
-        s = vp_fail(err, VP_ERR_NOMEM, "out of memory");
+        seeds_same = same_seeds(text, len, root, e); /* as numbers they could differ past 2^53 unseen */
+        cJSON_DeleteItemFromObjectCaseSensitive(was, "seeds");
+        cJSON_DeleteItemFromObjectCaseSensitive(now, "seeds");
+        same = seeds_same && same_json(was, now);
     }
-    if (!s && tw && tn) {
-        char diff[1500] = "";
-        if (!vp_config_diff(tw, "in the record", tn, "from its source", diff, sizeof diff))
-            snprintf(diff, sizeof diff, "the two differ");
+    if (!s && !same) {
+        char diff[1500] = "seeds: the record's list is not the source's"; /* the trees, not their prints: */
+        if (seeds_same) tree_diff(was, "in the record", now, "from its source", diff, sizeof diff); /* 0.1 + 2^-55 */
         if (strcmp(v, VP_VERSION) == 0)
             s = vp_fail(err, VP_ERR_CONFIG, "%s: the resolved config differs from what its \"source\" gives (%s): it "
                         "was edited; a results config.json runs from its \"source\", the config as given: copy that "
@@ -341,11 +371,7 @@ static vp_status parse_record(const cJSON *root, const char *name, const vp_conf
             s = vp_fail(err, VP_ERR_CONFIG, "%s: written by varprop %s, whose resolved config differs from what this "
                         "version %s makes of its \"source\" (%s); copy the \"source\" out and run it as a config to run "
                         "it with this version", name, v, VP_VERSION, diff);
-    } else if (!s && (tw || tn)) {
-        s = vp_fail(err, VP_ERR_NOMEM, "out of memory");
     }
-    cJSON_free(tw);
-    cJSON_free(tn);
     cJSON_Delete(was);
     cJSON_Delete(now);
     if (s) vp_experiment_free(e);
@@ -355,6 +381,13 @@ static vp_status parse_record(const cJSON *root, const char *name, const vp_conf
 
 vp_status vp_config_parse(const char *text, size_t len, const char *source, const vp_config_opts *opts,
                           vp_experiment **out, vp_err *err)
+{
+    return config_parse(text, len, source, opts, 1, out, err);
+}
+
+/* record_ok: a results config.json is taken (parse_record); not inside one's source. */
+static vp_status config_parse(const char *text, size_t len, const char *source, const vp_config_opts *opts,
+                              int record_ok, vp_experiment **out, vp_err *err)
 {
     *out = NULL;
     vp_cfg_ctx c = { source, 0, NULL, NULL, err };
@@ -399,9 +432,14 @@ vp_status vp_config_parse(const char *text, size_t len, const char *source, cons
         return vp_fail(err, VP_ERR_CONFIG, "%s:%zu:%zu: %s", source, line, col, what);
     }
     if (cJSON_IsObject(root) && cJSON_HasObjectItem(root, "varprop_version")) { /* a results config.json */
-        vp_status rs = parse_record(root, source, opts, out, err);
+        vp_status rs = record_ok ? parse_record(text, len, root, source, opts, out, err)
+                                 : vp_fail(err, VP_ERR_CONFIG, "%s: holds a results config.json, not a config", source);
         cJSON_Delete(root);
         return rs;
+    }
+    if (len > (size_t)MAX_CONFIG_BYTES) { /* a record may be larger (VP_RECORD_MAX_BYTES), a config not */
+        cJSON_Delete(root);
+        return vp_fail(err, VP_ERR_CONFIG, "%s: larger than %ld MiB; not a config", source, MAX_CONFIG_BYTES >> 20);
     }
     vp_status s = VP_OK;
     vp_experiment *e = calloc(1, sizeof *e);
@@ -428,9 +466,10 @@ vp_status vp_config_load(const char *path, const vp_config_opts *opts, vp_experi
     char *buf;
     size_t n;
     vp_err rerr;
-    vp_status s = vp_read_file(path, (size_t)MAX_CONFIG_BYTES, &buf, &n, &rerr);
-    if (s == VP_ERR_DATA) /* vp_read_file: more than MAX_CONFIG_BYTES */
-        return vp_fail(err, VP_ERR_CONFIG, "%s: larger than %ld MiB; not a config", path, MAX_CONFIG_BYTES >> 20);
+    vp_status s = vp_read_file(path, VP_RECORD_MAX_BYTES, &buf, &n, &rerr);
+    if (s == VP_ERR_DATA) /* vp_read_file: more than a results config.json can hold */
+        return vp_fail(err, VP_ERR_CONFIG, "%s: larger than %zu MiB; neither a config (at most %ld MiB) nor a "
+                       "results config.json", path, VP_RECORD_MAX_BYTES >> 20, MAX_CONFIG_BYTES >> 20);
     if (s == VP_ERR_NOMEM) return vp_fail(err, s, "%s", rerr.msg);
     if (s) return vp_fail(err, VP_ERR_CONFIG, "cannot read config: %s", rerr.msg);
     s = vp_config_parse(buf, n, path, opts, out, err);
@@ -519,21 +558,26 @@ static int first_diff(const cJSON *a, const cJSON *b, char *path, size_t len, si
     return 0; /* true, false, null: the type says it all */
 }
 
-int vp_config_diff(const char *a, const char *a_name, const char *b, const char *b_name, char *out, size_t len)
+static int tree_diff(const cJSON *ja, const char *a_name, const cJSON *jb, const char *b_name, char *out, size_t len)
 {
-    cJSON *ja = cJSON_Parse(a), *jb = cJSON_Parse(b);
     char path[256] = "", va[80], vb[80];
     const cJSON *da = NULL, *db = NULL;
     int differ = ja && jb && first_diff(ja, jb, path, sizeof path, 0, &da, &db);
     if (differ && strcmp(path, "source") == 0 && cJSON_IsString(da) && cJSON_IsString(db)) {
         /* config.json's last key: every resolved setting is the same, the text is not */
-        snprintf(out, len, "source: the config's text differs, though its settings resolve the same (the text "
-                 "%s is config.json's \"source\")", a_name);
+        snprintf(out, len, "source: the config's text differs, though its settings resolve the same");
     } else if (differ) {
         value_text(da, va, sizeof va);
         value_text(db, vb, sizeof vb);
         snprintf(out, len, "%s: %s %s, %s %s", path[0] ? path : "the whole config", va, a_name, vb, b_name);
     }
+    return differ;
+}
+
+int vp_config_diff(const char *a, const char *a_name, const char *b, const char *b_name, char *out, size_t len)
+{
+    cJSON *ja = cJSON_Parse(a), *jb = cJSON_Parse(b);
+    int differ = tree_diff(ja, a_name, jb, b_name, out, len);
     cJSON_Delete(ja);
     cJSON_Delete(jb);
     return differ;

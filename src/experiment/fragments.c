@@ -487,7 +487,7 @@ int vp_runner_legacy_folder(const char *dir)
     size_t len;
     vp_err ignore;
     if (!vp_folder_all(dir, results_entry) || vp_path_join(path, sizeof path, dir, VP_FILE_CONFIG, &ignore) ||
-        vp_read_file(path, (size_t)16 << 20, &text, &len, &ignore))
+        vp_read_file(path, VP_RECORD_MAX_BYTES, &text, &len, &ignore))
         return 0;
     cJSON *cfg = cJSON_ParseWithLength(text, len);
     int ours = cJSON_IsString(cJSON_GetObjectItemCaseSensitive(cfg, "varprop_version"));
@@ -517,7 +517,7 @@ int vp_frag_config_diff(const char *path, const char *resolved_json, char *out, 
     char *text = NULL;
     size_t n;
     vp_err ignore;
-    int found = !vp_read_file(path, (size_t)16 << 20, &text, &n, &ignore) &&
+    int found = !vp_read_file(path, VP_RECORD_MAX_BYTES, &text, &n, &ignore) &&
                 vp_config_diff(text, "there", resolved_json, "in this config", out, len);
     free(text);
     return found;
@@ -620,25 +620,33 @@ static int folder_slice(const vp_job *j, int published, char *buf, size_t len)
     return 1;
 }
 
-vp_status vp_frag_publish(const vp_job *j, long *kept, vp_err *err)
+vp_status vp_frag_publish(const vp_job *j, long *kept, int *other, vp_err *err)
 {
     const char *out = j->o->out_dir;
     char from[4200], to[4200];
     vp_status s = VP_OK;
     *kept = 0;
+    *other = 0;
     if ((s = vp_path_join(to, sizeof to, out, VP_FILE_CONFIG, err))) return s;
     int same = holds_config(j, to, &s, err);
     if (s) return s;
+    long now = -1;
+    if (same >= 0 && !vp_path_join(from, sizeof from, j->parts, VP_FILE_RUNS, err)) now = data_rows(from);
     if (same > 0) {
         /* The folder holds results of this same config: never replace them by fewer runs. */
-        long now = -1, old = -1;
-        if (!vp_path_join(from, sizeof from, j->parts, VP_FILE_RUNS, err)) now = data_rows(from);
+        long old = -1;
         if (!vp_path_join(to, sizeof to, out, VP_FILE_RUNS, err)) old = data_rows(to);
         if (now < vp_experiment_runs(j->e) && old > now) {
             *kept = old;
             unstage(j, 1);
             return VP_OK;
         }
+    } else if (same == 0 && now < vp_experiment_runs(j->e)) {
+        /* Another config's results and an unfinished run: they stay until the run completes
+         * (the run said so before it started: "interrupt it now to keep them"). */
+        *other = 1;
+        unstage(j, 1);
+        return VP_OK;
     } else if (same == 0) {
         /* Another config's results: from here until the new config.json is in place the
          * folder has none, so no reader ever pairs one config with another's tables. */

@@ -58,8 +58,11 @@ vp_status vp_frag_stage_config(const vp_job *j, vp_err *err);
  * another config's results, its config.json is removed first, so a reader never sees
  * one config beside another's tables, even if the process dies midway. When it holds
  * more runs of this same config than were staged, nothing is published and *kept gets
- * their number (else 0). */
-vp_status vp_frag_publish(const vp_job *j, long *kept, vp_err *err);
+ * their number (else 0). When it holds another config's results and the staged tables
+ * are not of every run (an interrupted run), nothing is published either and *other
+ * gets 1: a run replaces another config's results only when it completes (the finished
+ * runs stay in .parts, whose staged config --resume reads first). */
+vp_status vp_frag_publish(const vp_job *j, long *kept, int *other, vp_err *err);
 
 /* The fragments folder `dir` (<out>/.parts): create it (mode 0700) when missing;
  * refuse (VP_ERR_USAGE) one that is a symbolic link, not a folder, or another user's. */

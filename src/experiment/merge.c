@@ -255,7 +255,7 @@ vp_status vp_merge_write(const vp_merge *m, const vp_experiment *e, const vp_run
         vp_predict_critical_line(NULL, e, cl);
         s = vp_frag_assemble(&j, err);
         if (!s) s = vp_predict_critical_line_write(e, j.parts, cl, err);
-        if (!s) s = vp_frag_publish(&j, &res->kept, err);
+        if (!s) s = vp_frag_publish(&j, &res->kept, &res->kept_other, err); /* every run: kept_other stays 0 */
     }
     if (staged) vp_frag_clear(j.parts, 1); /* the links, and any staged file left by a failure */
     if (s && claimed) take_back(o->out_dir, stamp_path, had_marker, existed);

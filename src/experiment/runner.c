@@ -386,7 +386,7 @@ vp_status vp_runner_run(const vp_experiment *e, const vp_runner_opts *o, vp_runn
         vp_status as = vp_frag_assemble(&j, err);
         if (!as && !cl) as = vp_fail(err, VP_ERR_NOMEM, "out of memory");
         if (!as) as = vp_predict_critical_line_write(e, j.parts, cl, err);
-        if (!as) as = vp_frag_publish(&j, &res->kept, err);
+        if (!as) as = vp_frag_publish(&j, &res->kept, &res->kept_other, err);
         s = as;
     }
     int want = vp_shard_runs(o->shard, e), complete = res->done + res->skipped == want;

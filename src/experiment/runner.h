@@ -58,6 +58,8 @@ typedef struct {
     long kept;                        /* > 0: the folder already held this many runs of this
                                          config, more than were finished: its results were kept
                                          and the finished runs stay in .parts for --resume */
+    int kept_other;                   /* an unfinished run into a folder of another config's results:
+                                         those were kept, the finished runs stay in .parts */
     int draws;                        /* parameter draws made: runs that share their weights
                                          and biases (same shape, initializers and seed) share
                                          a draw when one worker runs them in a row */

@@ -181,20 +181,27 @@ void vp_runner_print_summary(const vp_job *j)
         fprintf(out, ")\n");
         /* A span whose ends differ in size (LeNet: all layers, from a 6x26x26 map to a 10-wide
          * readout) compares per-entry variances of different counts: under a fan_in initializer
-         * the gradient's per-entry variance scales with n_out/n_in at each layer, so the
-         * ratio moves with the size alone (docs/architectures.md). Said once, for the first. */
-        int sized = 0, sv = -1, sf = 0, sl = 0;
+         * the gradient's per-entry variance scales with n_out/n_in at each layer, so its ratio
+         * moves with the size alone (docs/architectures.md). Said once, for the first such
+         * variant, and for all when they share its sizes. */
+        int sized = 0, alike = 0, sv = -1, sf = 0, sl = 0;
         for (int v = 0; v < e->nvariants; v++) {
             int fv = 0, lv = 0;
             vp_net_spec_stack(e->variants[v].net, &fv, &lv);
-            if (e->variants[v].widths[fv] != e->variants[v].widths[lv] && !sized++) sv = v, sf = fv, sl = lv;
+            const int *w = e->variants[v].widths;
+            if (w[fv] == w[lv]) continue;
+            if (!sized++) sv = v, sf = fv, sl = lv;
+            alike += fv == sf && lv == sl && w[fv] == e->variants[sv].widths[sf] && w[lv] == e->variants[sv].widths[sl];
         }
+        char who[64];
+        if (sized == e->nvariants && alike == sized && sized > 1) snprintf(who, sizeof who, "every variant");
+        else snprintf(who, sizeof who, "%svariant %d", sized == 1 ? "" : "e.g. ", sv);
         if (sized)
-            fprintf(out, "(%s%d: layers %d..%d have outputs of %d and %d values per example; per-entry ratios move "
-                         "with that size alone, e.g. a gradient's under fan_in initializers by about %d/%d; %s)\n",
-                    sized == 1 ? "variant " : "e.g. variant ", sv, sf, sl, e->variants[sv].widths[sf],
-                    e->variants[sv].widths[sl], e->variants[sv].widths[sl], e->variants[sv].widths[sf],
-                    sized == 1 ? "docs/architectures.md" : "the same holds for other variants; docs/architectures.md");
+            fprintf(out, "(%s: layers %d..%d have outputs of %d and %d values per example, so the per-entry gradient "
+                         "ratio moves with that size alone, by about %d/%d under fan_in initializers; "
+                         "docs/architectures.md)\n",
+                    who, sf, sl, e->variants[sv].widths[sf], e->variants[sv].widths[sl], e->variants[sv].widths[sl],
+                    e->variants[sv].widths[sf]);
     }
     for (int v = 0; v < e->nvariants && !blocks; v++) {
         int first, last;

@@ -491,6 +491,10 @@ vp_status vp_sweep_expand(vp_cfg_ctx *c, const cJSON *root, const vp_variant *ba
     e->train = base->train.on;
     e->resolved_json = resolved_json(e, base, sweep);
     if (!e->resolved_json) s = vp_fail(err, VP_ERR_NOMEM, "out of memory");
+    else if (strlen(e->resolved_json) >= VP_RECORD_MAX_BYTES)
+        s = vp_fail(err, VP_ERR_CONFIG, "%s: its %s would take %zu MiB, more than the %zu MiB every reader of it "
+                    "takes (it holds the resolved config and the config's text); shorten the description or the "
+                    "sweep", c->source, VP_FILE_CONFIG, (strlen(e->resolved_json) >> 20) + 1, VP_RECORD_MAX_BYTES >> 20);
 end:
     c->nsweep = 0; /* idx is freed below: back to messages about the base document */
     c->keys = NULL;

@@ -12,7 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define CONFIG_MAX_BYTES ((size_t)16 << 20)
+#define CONFIG_MAX_BYTES VP_RECORD_MAX_BYTES
 
 /* ---- config.json ---- */
 
@@ -511,7 +511,18 @@ vp_status vp_report_write(const char *results_dir, const char *plots_dir,
     fputs("To redraw a chart by hand: `cd` into this folder and run `gnuplot <chart>.gp`; "
           "to redraw everything from the results: `varprop plot RESULTS_DIR -o PLOTS_DIR`.\n\n", f);
     fputs("## Resolved configuration\n\n", f);
+    /* config.json ends with "source", the config's own text as one escaped line: shown as
+     * the config, not as that line (a record varprop wrote has it last, a tab in) */
+    char *src = strstr(cfgtext, ",\n\t\"source\":\t\"");
+    const char *after = src ? strchr(src + 2, '\n') : NULL; /* the line's end: the string escapes its newlines */
+    if (after && strcmp(after, "\n}\n") == 0) strcpy(src, "\n}\n");
+    else src = NULL;
     md_code(f, "json", cfgtext);
+    const cJSON *given = cJSON_GetObjectItemCaseSensitive(cfg, "source");
+    if (src && cJSON_IsString(given)) {
+        fputs("The config as given (config.json's `source`, from which `varprop run` runs it again):\n\n", f);
+        md_code(f, "json", given->valuestring);
+    }
     s = vp_afile_commit(&af, err);
 end:
     vp_afile_abort(&af);

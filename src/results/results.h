@@ -23,6 +23,10 @@
 
 /* String literals, so help texts and messages can splice them: "no " VP_FILE_RUNS. */
 #define VP_FILE_CONFIG "config.json"         /* the resolved config, one JSON object + "\n" */
+/* config.json's largest size: it holds the resolved config and the config's own text
+ * (at most 16 MiB) escaped as a JSON string; a config whose record would be larger is
+ * refused when it is read (experiment/sweep.c), so every reader can take any record. */
+#define VP_RECORD_MAX_BYTES ((size_t)64 << 20)
 #define VP_FILE_LAYERS "layers.csv"          /* one row per (variant, seed, layer) */
 #define VP_FILE_RUNS "runs.csv"              /* one row per (variant, seed) */
 #define VP_FILE_HIST "histograms.csv"        /* one row per histogram bin */
