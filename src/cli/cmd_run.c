@@ -32,7 +32,8 @@ vp_status vp_cli_draw_charts(const char *results, const char *plots, int quiet, 
 {
     char pdir[4096], shown[4100];
     if (!vp_charts_can_draw()) {
-        fprintf(stderr, "varprop: warning: charts not drawn: %s\n", VP_PLOT_INSTALL_HINT);
+        fprintf(stderr, "varprop: warning: charts not drawn: cannot run '%s'; %s\n", vp_plot_program(),
+                vp_plot_missing_hint());
         return VP_OK;
     }
     vp_status s = VP_OK;

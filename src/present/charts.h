@@ -27,7 +27,7 @@
 
 /* Draw every chart and the report. plots_dir is created if needed.
  * If gnuplot cannot be run nothing is written and the result is
- * VP_ERR_EXTERNAL with VP_PLOT_INSTALL_HINT in err: callers that treat charts
+ * VP_ERR_EXTERNAL with vp_plot_missing_hint() in err: callers that treat charts
  * as optional check vp_charts_can_draw() first (see below). */
 vp_status vp_charts_draw(const char *results_dir, const char *plots_dir, vp_err *err);
 
@@ -37,7 +37,7 @@ vp_status vp_charts_draw_stop(const char *results_dir, const char *plots_dir, vo
                               vp_err *err);
 
 /* 1 if gnuplot can be run (same test vp_charts_draw makes). When it returns 0,
- * `varprop run` keeps its CSV results, prints VP_PLOT_INSTALL_HINT (plot.h) as a
+ * `varprop run` keeps its CSV results, prints vp_plot_missing_hint() (plot.h) as a
  * one-line warning and exits 0. */
 int vp_charts_can_draw(void);
 

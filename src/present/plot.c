@@ -68,6 +68,12 @@ const char *vp_plot_program(void)
     return env && *env ? env : "gnuplot";
 }
 
+const char *vp_plot_missing_hint(void)
+{
+    const char *env = getenv("VARPROP_GNUPLOT");
+    return env && *env ? VP_PLOT_ENV_HINT : VP_PLOT_INSTALL_HINT;
+}
+
 vp_status vp_plot_timeout(double *seconds, vp_err *err)
 {
     const char *env = getenv("VARPROP_GNUPLOT_TIMEOUT");
@@ -569,7 +575,7 @@ vp_status vp_plot_open(vp_plot **out, const char *dir, const char *script, vp_er
     if (rc != 0) {
         p->pid = -1;
         if (rc == ENOENT || rc == EACCES || rc == ENOTDIR)
-            s = vp_fail(err, VP_ERR_EXTERNAL, "cannot run '%s' (%s); %s", prog, strerror(rc), VP_PLOT_INSTALL_HINT);
+            s = vp_fail(err, VP_ERR_EXTERNAL, "cannot run '%s' (%s); %s", prog, strerror(rc), vp_plot_missing_hint());
         else
             s = vp_fail(err, VP_ERR_EXTERNAL, "cannot start '%s': %s", prog, strerror(rc));
         goto fail;

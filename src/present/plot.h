@@ -37,6 +37,13 @@
 
 #define VP_PLOT_INSTALL_HINT \
     "gnuplot not found: install it (apt-get install gnuplot-nox) and run `varprop plot RESULTS_DIR` to draw the charts"
+#define VP_PLOT_ENV_HINT \
+    "VARPROP_GNUPLOT names no program that runs: point it at gnuplot, or unset it to use gnuplot from PATH, and run " \
+    "`varprop plot RESULTS_DIR` to draw the charts"
+
+/* What to do when gnuplot cannot run: VP_PLOT_ENV_HINT when VARPROP_GNUPLOT chose the
+ * program (installing gnuplot would not help), else VP_PLOT_INSTALL_HINT. */
+const char *vp_plot_missing_hint(void);
 
 #include <signal.h>
 
@@ -59,7 +66,7 @@ int vp_plot_available(void);
 
 /* Start gnuplot in folder `dir` and open "<dir>/<script>" for the command tee
  * (script may be NULL: no tee). gnuplot missing -> VP_ERR_EXTERNAL with
- * VP_PLOT_INSTALL_HINT in the message. On success *out is freed by close/abort.
+ * vp_plot_missing_hint() in the message. On success *out is freed by close/abort.
  * dir may be NULL (then so must script): gnuplot starts at once, and vp_plot_cd gives
  * it its folder before any output -- so it can load while the folder is not made yet. */
 vp_status vp_plot_open(vp_plot **out, const char *dir, const char *script, vp_err *err);

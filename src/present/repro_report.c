@@ -305,7 +305,7 @@ vp_status vp_repro_report(const char *out_dir, volatile sig_atomic_t *stop, vp_e
         count[3] ? "; FULL ONLY claims have no honest --fast version and are judged by the full suite" : "");
     put(&b, "Every expected value and tolerance was written into the paper's checks.json from the paper or the "
             "theory before varprop's result was seen (docs/reproduce.md).\n");
-    if (!charts) put(&b, "\n*Charts not drawn: %s.*\n", VP_PLOT_INSTALL_HINT);
+    if (!charts) put(&b, "\n*Charts not drawn: %s.*\n", vp_plot_missing_hint());
     put(&b, "\n| paper | claim | verdict | measured | expected |\n|---|---|---|---|---|\n");
     cJSON_ArrayForEach(paper, cJSON_GetObjectItemCaseSensitive(root, "papers"))
         cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(paper, "claims"))

@@ -223,7 +223,7 @@ vp_status vp_charts_draw_stop(const char *results_dir, const char *plots_dir, vo
                               vp_err *err)
 {
     if (!vp_plot_available())
-        return vp_fail(err, VP_ERR_EXTERNAL, "cannot run '%s'; %s", vp_plot_program(), VP_PLOT_INSTALL_HINT);
+        return vp_fail(err, VP_ERR_EXTERNAL, "cannot run '%s'; %s", vp_plot_program(), vp_plot_missing_hint());
     double limit;
     vp_status s = vp_plot_timeout(&limit, err); /* a bad value is refused before anything is drawn */
     if (s) return s;
