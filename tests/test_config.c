@@ -554,3 +554,31 @@ Test(config, config_diff_names_the_first_difference)
     cr_expect(strncmp(out, "net: {", 6) == 0, "%s", out);
     cr_expect_eq(vp_config_diff(ka, "A", ka, "B", out, sizeof out), 0, "the same long key is no difference");
 }
+
+/* An entry and a key inside it swept together, the entry listed last: each variant has
+ * the swept gain (network.init replaced the whole entry after the gain was set: variants
+ * 0 and 2 ran one network under the labels 0.8 and 2), the entry's label is the swept
+ * value alone (the two columns a grid: xavier_normal x 0.8), and a bad value is named in
+ * its own sweep entry (it was named sweep["network.init"][0].gain). */
+Test(config, an_entry_and_a_key_inside_it_swept_together)
+{
+    vp_experiment *e;
+    vp_err err;
+    cr_assert_eq(parse("{\"name\": \"g\", \"network\": {\"depth\": 3, \"width\": 8, \"activation\": \"tanh\"},"
+                       " \"sweep\": {\"network.init.gain\": [0.8, 2], \"network.init\": [\"xavier_normal\", \"orthogonal\"]}}",
+                       &e, &err), VP_OK, "%s", err.msg);
+    cr_assert_eq(e->nvariants, 4);
+    const char *want[4] = { "xavier_normal(gain=0.8)", "orthogonal(gain=0.8)", "xavier_normal(gain=2)",
+                            "orthogonal(gain=2)" };
+    for (int v = 0; v < 4; v++) {
+        char lab[128];
+        vp_init_label(&e->variants[v].winit, lab, sizeof lab);
+        cr_assert_str_eq(lab, want[v], "variant %d", v);
+        cr_assert_str_eq(e->sweep_values[v * 2 + 1], v % 2 ? "orthogonal" : "xavier_normal");
+        cr_assert_str_eq(e->sweep_values[v * 2], v < 2 ? "0.8" : "2");
+    }
+    vp_experiment_free(e);
+    refused("{\"name\": \"g\", \"network\": {\"depth\": 3, \"width\": 8}, \"sweep\": {\"network.init\": "
+            "[\"xavier_normal\", \"orthogonal\"], \"network.init.gain\": [0.8, \"big\"]}}",
+            "cfg.json: sweep[\"network.init.gain\"][1]: expected a number", NULL);
+}

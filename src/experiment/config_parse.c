@@ -16,13 +16,19 @@ vp_status vp_cfg_fail(vp_cfg_ctx *c, const char *path, const char *fmt, ...)
     char shown[512], what[768];
     snprintf(shown, sizeof shown, "%s", path);
     int mapped = strncmp(path, "sweep", 5) == 0; /* a path into the sweep already says which */
-    for (int k = 0; k < c->nsweep && c->keys; k++) {
+    /* The swept key the value came from: the longest that holds the path (with network.init
+     * and network.init.gain both swept, a bad gain is network.init.gain's value, set into
+     * network.init's after it). */
+    int best = -1;
+    size_t best_n = 0;
+    for (int k = 0; !mapped && k < c->nsweep && c->keys; k++) {
         size_t n = strlen(c->keys[k]);
-        if (strncmp(path, c->keys[k], n) == 0 && (path[n] == '\0' || path[n] == '.')) {
-            snprintf(shown, sizeof shown, "sweep[\"%s\"][%d]%s", c->keys[k], c->idx[k], path + n);
-            mapped = 1;
-            break;
-        }
+        if (n > best_n && strncmp(path, c->keys[k], n) == 0 && (path[n] == '\0' || path[n] == '.'))
+            best = k, best_n = n;
+    }
+    if (best >= 0) {
+        snprintf(shown, sizeof shown, "sweep[\"%s\"][%d]%s", c->keys[best], c->idx[best], path + best_n);
+        mapped = 1;
     }
     /* A variant's error at a key no sweep sets (a combination: a swept width that a block's
      * initializer cannot take): the sweep values that made the variant. */

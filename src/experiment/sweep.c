@@ -163,12 +163,25 @@ static vp_status check_sweep_key(vp_cfg_ctx *c, const cJSON *root, const char *k
 }
 
 /* Label of variant v's value for swept key. */
-static char *sweep_label(const char *key, const cJSON *value, const vp_variant *v)
+static char *sweep_label(vp_cfg_ctx *c, const char *key, const cJSON *value, const vp_variant *v, int child_swept)
 {
     char buf[512];
-    if (strcmp(key, VP_SWEEP_ACTIVATION) == 0) vp_act_label(&v->act, buf, sizeof buf);
-    else if (strcmp(key, VP_SWEEP_INIT) == 0) vp_init_label(&v->winit, buf, sizeof buf);
-    else if (strcmp(key, "network.bias") == 0) vp_init_label(&v->binit, buf, sizeof buf);
+    /* With a key inside the entry swept too (network.init and network.init.gain), the
+     * variant's entry holds that key's value as well: the label is of the swept value
+     * alone, so that the two sweep columns stay a grid (xavier_normal x 0.8, not
+     * xavier_normal(gain=0.8) x 0.8). */
+    vp_act act;
+    vp_init in;
+    vp_err ignore;
+    vp_err *keep = c->err;
+    c->err = &ignore;
+    int alone = child_swept && !vp_cfg_entry(c, value, key, strcmp(key, VP_SWEEP_ACTIVATION) == 0 ? &act : NULL,
+                                             strcmp(key, VP_SWEEP_ACTIVATION) == 0 ? NULL : &in,
+                                             strcmp(key, "network.bias") == 0);
+    c->err = keep;
+    if (strcmp(key, VP_SWEEP_ACTIVATION) == 0) vp_act_label(alone ? &act : &v->act, buf, sizeof buf);
+    else if (strcmp(key, VP_SWEEP_INIT) == 0) vp_init_label(alone ? &in : &v->winit, buf, sizeof buf);
+    else if (strcmp(key, "network.bias") == 0) vp_init_label(alone ? &in : &v->binit, buf, sizeof buf);
     else if (cJSON_IsNumber(value)) vp_num_shortest(value->valuedouble, buf, sizeof buf); /* 1 and 1 + 2^-52 differ */
     else if (cJSON_IsString(value)) snprintf(buf, sizeof buf, "%s", value->valuestring);
     else if (cJSON_IsBool(value)) snprintf(buf, sizeof buf, "%s", cJSON_IsTrue(value) ? "true" : "false");
@@ -463,6 +476,24 @@ vp_status vp_sweep_expand(vp_cfg_ctx *c, const cJSON *root, const vp_variant *ba
     e->variants = calloc((size_t)nvar, sizeof *e->variants);
     e->sweep_values = calloc((size_t)nvar * (size_t)(e->nsweep ? e->nsweep : 1), sizeof *e->sweep_values);
     idx = calloc((size_t)e->nsweep + 1, sizeof *idx);
+    /* set_order: the values are set into each variant's document entries first, then the
+     * keys inside them (fewer path steps first; the user's order among equals), so that
+     * network.init listed after network.init.gain does not replace the swept gain with its
+     * own default (the variants ran one network under two gain labels). child[k]: a key
+     * inside key k is swept too. */
+    int order[VP_SWEEP_MAX_KEYS + 1], child[VP_SWEEP_MAX_KEYS + 1], steps[VP_SWEEP_MAX_KEYS + 1];
+    for (int k = 0; k < e->nsweep; k++) {
+        steps[k] = 0;
+        for (const char *q = e->sweep_keys[k]; *q; q++) steps[k] += *q == '.' || *q == '[';
+        child[k] = 0;
+        size_t n = strlen(e->sweep_keys[k]);
+        for (int o = 0; o < e->nsweep; o++)
+            child[k] |= o != k && strncmp(e->sweep_keys[o], e->sweep_keys[k], n) == 0 &&
+                        (e->sweep_keys[o][n] == '.' || e->sweep_keys[o][n] == '[');
+        int i = k; /* insertion: stable */
+        while (i > 0 && steps[order[i - 1]] > steps[k]) order[i] = order[i - 1], i--;
+        order[i] = k;
+    }
     /* The document without its sweep, copied once: each variant copies only this, so
      * the work per variant does not grow with the sweep (linear parsing). */
     bare = cJSON_Duplicate(root, 1);
@@ -475,12 +506,12 @@ vp_status vp_sweep_expand(vp_cfg_ctx *c, const cJSON *root, const vp_variant *ba
         value_indices(v, e->nsweep, sizes, idx);
         tree = cJSON_Duplicate(bare, 1);
         if (!tree) { s = vp_fail(err, VP_ERR_NOMEM, "out of memory"); goto end; }
-        for (int k = 0; k < e->nsweep; k++)
-            if ((s = set_dotted(c, tree, e->sweep_keys[k], vals[k][idx[k]]))) goto end;
+        for (int i = 0; i < e->nsweep; i++) /* an entry before the keys inside it (set_order) */
+            if ((s = set_dotted(c, tree, e->sweep_keys[order[i]], vals[order[i]][idx[order[i]]]))) goto end;
         if ((s = vp_cfg_variant(c, tree, &e->variants[v]))) goto end;
         for (int k = 0; k < e->nsweep; k++) {
             char **slot = &e->sweep_values[v * e->nsweep + k];
-            *slot = sweep_label(e->sweep_keys[k], vals[k][idx[k]], &e->variants[v]);
+            *slot = sweep_label(c, e->sweep_keys[k], vals[k][idx[k]], &e->variants[v], child[k]);
             if (!*slot) { s = vp_fail(err, VP_ERR_NOMEM, "out of memory"); goto end; }
         }
         cJSON_Delete(tree);
