@@ -782,3 +782,36 @@ Test(train_charts, a_loss_within_a_decade_gets_log_labels, .timeout = 60)
     free(gp);
     vt_rmtree(dir);
 }
+
+/* The probe runs at step 0, every track_every steps and at the last step: 8 steps with
+ * track_every 3 are probed at 0, 3, 6 and 8 (the end state was missing; a training shorter
+ * than track_every had step 0 only, and its train_var chart was blank). */
+Test(train_run, the_probe_tracks_the_last_step, .timeout = 60)
+{
+    char dir[256], p[400];
+    vt_mktmp(dir, sizeof dir, "/tmp/varprop-train-");
+    vt_write_file(dir, "c.json", "{\"name\": \"tr\", \"network\": {\"depth\": 2, \"width\": 8}, \"input\": {\"batch\": 8},"
+                                 " \"train\": {\"dataset\": {\"name\": \"synthetic\", \"dim\": 8, \"n_train\": 64,"
+                                 " \"n_test\": 16}, \"epochs\": 2, \"batch\": 16, \"track_every\": 3}}");
+    run_ok(dir, "c.json", "r", "--threads 1");
+    snprintf(p, sizeof p, "%s/r/" VP_FILE_LAYERS_TRAIN, dir);
+    vp_table *t = NULL;
+    vp_err err;
+    cr_assert_eq(vp_table_load(p, &t, &err), VP_OK, "%s", err.msg);
+    size_t cs;
+    cr_assert_eq(vp_table_require_col(t, VP_COL_STEP, &cs, &err), VP_OK, "%s", err.msg);
+    const double want[] = { 0, 3, 6, 8 };
+    size_t k = 0;
+    double last = -1;
+    for (size_t r = 0; r < vp_table_nrows(t); r++) {
+        double step;
+        vp_table_num(t, r, cs, &step, NULL);
+        if (step == last) continue; /* the layers of one probe */
+        cr_assert_lt(k, 4, "a probe at step %g", step);
+        cr_assert_eq(step, want[k], "probe %zu at step %g, not %g", k, step, want[k]);
+        last = step, k++;
+    }
+    cr_assert_eq(k, 4, "%zu probes", k);
+    vp_table_free(t);
+    vt_rmtree(dir);
+}

@@ -21,7 +21,8 @@
  * 0.2.1: a block network's runs.csv has theory_act_ratio and theory_grad_ratio (they were
  * empty), and eval.csv a step column: a resumed 0.2.0 folder would mix the two forms.
  * 0.2.2: config.json holds the config as given ("source") and runs again as a config
- * (config.c): a 0.2.1 folder's config.json would read as another config on --resume. */
+ * (config.c): a 0.2.1 folder's config.json would read as another config on --resume;
+ * the training probe also runs at the last step (more layers_train.csv rows). */
 #define VP_VERSION "0.2.2"
 #define VP_NAME_MAX 128
 

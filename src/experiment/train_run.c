@@ -401,7 +401,7 @@ static vp_status setup(trun *tr, const vp_mlp *lsuv_net, vp_err *err)
 }
 
 /* The epochs: shuffled batches, a train.csv row per step, the probe every track_every
- * steps, an eval.csv row per epoch (and one after the last step when max_steps ends
+ * steps and at the last, an eval.csv row per epoch (and one after the last step when max_steps ends
  * training mid-epoch); stops at a non-finite loss or a stop request. */
 static vp_status train_loop(trun *tr, vp_train_out *out, vp_err *err)
 {
@@ -436,7 +436,9 @@ static vp_status train_loop(trun *tr, vp_train_out *out, vp_err *err)
                 out->diverged_step = info.step;
                 break;
             }
-            if (info.step % tc->track_every == 0 && (s = probe(tr, info.step, err))) break;
+            /* and at the last step: a training shorter than track_every (or not a multiple of it)
+               showed step 0 only, or stopped short of its end state */
+            if ((info.step % tc->track_every == 0 || info.step == steps) && (s = probe(tr, info.step, err))) break;
             progress(tr, ep + 1, info.step, steps, info.loss);
         }
         if (!s && !out->diverged_step) s = evaluate(tr, ep + 1, step, err);
