@@ -244,7 +244,8 @@ Test(cli, list_prints_every_registry_name)
     cr_expect(strstr(o, "aliases: \"none\"\n") && strstr(o, "aliases: \"step_lr\", \"steplr\"\n"), "%s", o);
     free(o); free(e);
     cr_assert_eq(vt_run(tmpdir, &o, &e, "list initialisers"), 2);
-    cr_assert(strstr(e, "did you mean \"initializers\""), "%s", e);
+    cr_assert(strstr(e, "unknown table initialisers (did you mean \"initializers\"?); tables: activations, "
+                        "initializers, optimizers, schedules"), "%s", e); /* a table, not an option */
     free(o); free(e);
     /* the training rows: every optimizer and schedule, with its parameters */
     cr_assert_eq(vt_run(tmpdir, &o, &e, "list optimizers schedules"), 0);

@@ -64,15 +64,18 @@ static int find_opt(const vp_cli_cmd *c, const char *a, const char **inline_valu
 }
 
 /* The options' names and aliases, then --help, space-separated (for messages). */
-static void known_options(const vp_cli_cmd *c, char *buf, size_t len)
+/* The options' names, space-separated; words_only: the bare-word ones alone. */
+static void known_options(const vp_cli_cmd *c, int words_only, char *buf, size_t len)
 {
     size_t u = 0;
     buf[0] = '\0';
     for (int k = 0; c->opts[k].name && u < len; k++) {
+        if (words_only && c->opts[k].name[0] == '-') continue;
         u += (size_t)snprintf(buf + u, len - u, "%s ", c->opts[k].name);
         if (c->opts[k].alias && u < len) u += (size_t)snprintf(buf + u, len - u, "%s ", c->opts[k].alias);
     }
-    if (u < len) snprintf(buf + u, len - u, "--help");
+    if (u < len && !words_only) snprintf(buf + u, len - u, "--help");
+    else if (u > 0 && u <= len) buf[u - 1] = '\0';
 }
 
 /* Store option o's value v (the text after it). 0 or 2 after a message. */
@@ -123,8 +126,9 @@ int vp_cli_parse(const vp_cli_cmd *c, int argc, char **argv)
             if (take_value(c, o, o->name, v)) return 2;
         } else if ((a[0] == '-' && a[1]) || !c->arg) {
             char known[512];
-            known_options(c, known, sizeof known);
-            return vp_cli_unknown_option(a, known, c->cmd);
+            int word = c->word_kind && a[0] != '-'; /* list foo: an unknown table, not option */
+            known_options(c, word, known, sizeof known);
+            return word ? vp_cli_unknown_word(c->word_kind, a, known, c->cmd) : vp_cli_unknown_option(a, known, c->cmd);
         } else if (!*c->arg) {
             *c->arg = a;
         } else {

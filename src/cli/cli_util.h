@@ -45,6 +45,8 @@ typedef struct {
     const char **arg;        /* the one positional argument; NULL: the command takes none,
                                 and a word that is no option is an unknown option */
     const char *one_arg;     /* what a second positional argument is told, e.g. "one activation only" */
+    const char *word_kind;   /* the command's bare-word options are of this kind ("table": list's
+                                activations, ...): an unknown bare word is an unknown one of them */
 } vp_cli_cmd;
 
 /* Parse argv[1..argc) (argv[0] is the subcommand). Returns -1 when the command

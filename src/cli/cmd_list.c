@@ -224,7 +224,7 @@ int vp_cmd_list(int argc, char **argv)
         { .name = "--markdown", .flag = &md },
         { .name = NULL },
     };
-    const vp_cli_cmd cmd = { .cmd = "list", .usage = USAGE, .opts = opts };
+    const vp_cli_cmd cmd = { .cmd = "list", .usage = USAGE, .opts = opts, .word_kind = "table" };
     int rc = vp_cli_parse(&cmd, argc, argv);
     if (rc >= 0) return rc;
     if (!a && !i && !o && !sc) a = i = o = sc = 1; /* none named: every table */
