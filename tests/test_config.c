@@ -582,3 +582,29 @@ Test(config, an_entry_and_a_key_inside_it_swept_together)
             "[\"xavier_normal\", \"orthogonal\"], \"network.init.gain\": [0.8, \"big\"]}}",
             "cfg.json: sweep[\"network.init.gain\"][1]: expected a number", NULL);
 }
+
+/* An entry value that gives a key also swept inside it would be overridden by that key's
+ * value and labelled with its own: refused (variants ran gain 0.5 under "orthogonal(gain=2)",
+ * and two such values were one network twice). An entry complete only with the swept key
+ * (uniform a=2 needs b > 2) is labelled as listed, so the columns stay a grid. */
+Test(config, an_entry_value_giving_a_swept_key_is_refused)
+{
+    refused("{\"name\": \"d\", \"network\": {\"depth\": 3, \"width\": 8}, \"sweep\": {\"network.init\": [{\"name\": "
+            "\"orthogonal\", \"gain\": 1.5}, {\"name\": \"orthogonal\", \"gain\": 2}], \"network.init.gain\": [0.5]}}",
+            "sweep[\"network.init\"][0]: gives gain itself, which sweep[\"network.init.gain\"] sets in every variant", NULL);
+    refused("{\"name\": \"d\", \"network\": {\"depth\": 3, \"width\": 8}, \"sweep\": {\"network.init\": [\"he_normal\", "
+            "\"orthogonal\"], \"network.init.name\": [\"orthogonal\", \"xavier_normal\"]}}",
+            "sweep[\"network.init\"][0]: gives name itself", NULL);
+    refused("{\"name\": \"d\", \"network\": {\"depth\": 2, \"width\": 8}, \"train\": {\"dataset\": {\"name\": "
+            "\"synthetic\", \"dim\": 8, \"n_train\": 64, \"n_test\": 16}, \"epochs\": 1, \"batch\": 16}, \"sweep\": "
+            "{\"train.optimizer.lr\": [0.05], \"train.optimizer\": [\"sgd\", {\"name\": \"sgd\", \"lr\": 0.2}]}}",
+            "sweep[\"train.optimizer\"][1]: gives lr itself", NULL);
+    vp_experiment *e;
+    vp_err err;
+    cr_assert_eq(parse("{\"name\": \"u\", \"network\": {\"depth\": 3, \"width\": 8}, \"sweep\": {\"network.init\": "
+                       "[{\"name\": \"uniform\", \"a\": 2}, {\"name\": \"uniform\", \"a\": -2}], \"network.init.b\": [3, 4]}}",
+                       &e, &err), VP_OK, "%s", err.msg);
+    const char *want[4] = { "uniform(a=2)", "uniform(a=2)", "uniform(a=-2)", "uniform(a=-2)" };
+    for (int v = 0; v < 4; v++) cr_assert_str_eq(e->sweep_values[v * 2], want[v], "variant %d", v);
+    vp_experiment_free(e);
+}

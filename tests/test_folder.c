@@ -421,6 +421,13 @@ Test(folder, an_interrupted_run_keeps_another_configs_results, .timeout = 150)
     cr_assert(strstr(msg, "holds another config's results: they were kept"), "%s", msg);
     cr_assert(strstr(msg, "--resume -o"), "%s", msg);
     free(msg);
+    /* the kept results' own config cannot resume into the other's unfinished runs: said so */
+    char quick[300];
+    snprintf(quick, sizeof quick, "%s/quick.json", tdir);
+    cr_assert_eq(vt_run(tdir, &o, &e, "run %s -o %s --quiet --no-plot --resume", quick, res), 2);
+    cr_assert(strstr(e, "/.parts holds the unfinished runs of a different config (name: \"long\" there, \"quick\" "
+                        "in this config)"), "%s", e);
+    free(o); free(e);
     cr_assert_eq(vt_run(tdir, &o, &e, "run %s -o %s --quiet --no-plot --resume", lng, res), 0, "%s", e);
     cr_assert(strstr(e, "resuming:") || !e[0], "%s", e);
     free(o); free(e);

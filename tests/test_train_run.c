@@ -813,5 +813,21 @@ Test(train_run, the_probe_tracks_the_last_step, .timeout = 60)
     }
     cr_assert_eq(k, 4, "%zu probes", k);
     vp_table_free(t);
+    /* train_hist: the last probe's cells span as far as the one before (6 -> 8: 2 steps), not a
+       1-step sliver; its .dat rows give the cell's centre and half span */
+    char *errs = NULL;
+    cr_assert_eq(vt_run(dir, NULL, &errs, "plot %s/r -o %s/p", dir, dir), 0, "%s", errs);
+    free(errs);
+    snprintf(p, sizeof p, "%s/p/train_hist.dat", dir);
+    char *dat = vt_slurp_must(p, NULL);
+    int ends = 0, sliver = 0;
+    for (char *line = dat; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+        double x, y, hx;
+        if (line[0] == '#' || sscanf(line, "%lf %lf %lf", &x, &y, &hx) != 3) continue;
+        ends += x == 9 && hx == 1;
+        sliver += x == 8.5 && hx == 0.5;
+    }
+    cr_assert(ends > 0 && !sliver, "last cells %d, slivers %d", ends, sliver);
+    free(dat);
     vt_rmtree(dir);
 }

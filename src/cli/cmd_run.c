@@ -260,7 +260,8 @@ int vp_cmd_run(int argc, char **argv)
                 err.msg, dir, res.kept, shown, launch, config, again, dir);
     } else if (s == VP_ERR_INTERRUPTED && res.kept_other) {
         fprintf(stderr, "varprop: %s; %s holds another config's results: they were kept (the %d complete runs of "
-                        "this one are in %s" VP_DIR_PARTS ", and replace them when it completes).\n"
+                        "this config are in %s" VP_DIR_PARTS ": --resume completes them, and then its results replace "
+                        "those).\n"
                         "varprop: resume with: %svarprop run %s%s --resume -o %s\n",
                 err.msg, dir, res.done + res.skipped, shown, launch, config, again, dir);
     } else if (s == VP_ERR_INTERRUPTED) {

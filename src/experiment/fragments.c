@@ -769,6 +769,10 @@ vp_status vp_frag_check_resume(const vp_job *j, int *nothing, vp_err *err)
         char what[4400];
         if (!vp_frag_config_diff(path, j->e->resolved_json, what, sizeof what))
             snprintf(what, sizeof what, "%s differs", path);
+        if (path == staged) /* an interrupted run of another config, kept apart from the results */
+            return vp_fail(err, VP_ERR_CONFIG, "--resume: %s/" VP_DIR_PARTS " holds the unfinished runs of a different "
+                           "config (%s); resume with that config, or run without --resume to discard them and start "
+                           "over, or choose another -o", j->o->out_dir, what);
         return vp_fail(err, VP_ERR_CONFIG, "--resume: the results in %s were made by a different config "
                        "(%s); run without --resume to start over, or choose another -o", j->o->out_dir, what);
     }

@@ -175,11 +175,35 @@ static char *sweep_label(vp_cfg_ctx *c, const char *key, const cJSON *value, con
     vp_err ignore;
     vp_err *keep = c->err;
     c->err = &ignore;
-    int alone = child_swept && !vp_cfg_entry(c, value, key, strcmp(key, VP_SWEEP_ACTIVATION) == 0 ? &act : NULL,
+    int alone = child_swept && (strcmp(key, VP_SWEEP_ACTIVATION) == 0 || strcmp(key, VP_SWEEP_INIT) == 0 ||
+                                strcmp(key, "network.bias") == 0) &&
+                !vp_cfg_entry(c, value, key, strcmp(key, VP_SWEEP_ACTIVATION) == 0 ? &act : NULL,
                                              strcmp(key, VP_SWEEP_ACTIVATION) == 0 ? NULL : &in,
                                              strcmp(key, "network.bias") == 0);
     c->err = keep;
-    if (strcmp(key, VP_SWEEP_ACTIVATION) == 0) vp_act_label(alone ? &act : &v->act, buf, sizeof buf);
+    int entry = strcmp(key, VP_SWEEP_ACTIVATION) == 0 || strcmp(key, VP_SWEEP_INIT) == 0 ||
+                strcmp(key, "network.bias") == 0;
+    if (entry && child_swept && !alone) { /* complete only with the key inside it: the value as listed, */
+        size_t u = 0;                        /* name(k=v,...) as labels read */
+        const cJSON *nm = cJSON_GetObjectItemCaseSensitive(value, "name");
+        if (cJSON_IsString(value)) u = (size_t)snprintf(buf, sizeof buf, "%s", value->valuestring);
+        else if (cJSON_IsString(nm)) u = (size_t)snprintf(buf, sizeof buf, "%s(", nm->valuestring);
+        for (const cJSON *m = cJSON_IsString(nm) ? value->child : NULL; m && u < sizeof buf; m = m->next) {
+            if (m == nm) continue;
+            char num[40], *t = cJSON_IsNumber(m) ? NULL : cJSON_PrintUnformatted(m);
+            if (cJSON_IsNumber(m)) vp_num_shortest(m->valuedouble, num, sizeof num);
+            u += (size_t)snprintf(buf + u, sizeof buf - u, "%s%s=%s", buf[u - 1] == '(' ? "" : ",", m->string,
+                                  cJSON_IsNumber(m) ? num : cJSON_IsString(m) ? m->valuestring : t ? t : "?");
+            cJSON_free(t);
+        }
+        if (cJSON_IsString(nm) && u < sizeof buf && buf[u - 1] == '(') buf[u - 1] = '\0'; /* the name alone */
+        else if (cJSON_IsString(nm) && u < sizeof buf) snprintf(buf + u, sizeof buf - u, ")");
+        if (!cJSON_IsString(value) && !cJSON_IsString(nm)) {
+            char *t = cJSON_PrintUnformatted(value);
+            snprintf(buf, sizeof buf, "%s", t ? t : "?");
+            cJSON_free(t);
+        }
+    } else if (strcmp(key, VP_SWEEP_ACTIVATION) == 0) vp_act_label(alone ? &act : &v->act, buf, sizeof buf);
     else if (strcmp(key, VP_SWEEP_INIT) == 0) vp_init_label(alone ? &in : &v->winit, buf, sizeof buf);
     else if (strcmp(key, "network.bias") == 0) vp_init_label(alone ? &in : &v->binit, buf, sizeof buf);
     else if (cJSON_IsNumber(value)) vp_num_shortest(value->valuedouble, buf, sizeof buf); /* 1 and 1 + 2^-52 differ */
@@ -401,6 +425,57 @@ static vp_status no_idle_defaults(vp_cfg_ctx *c, const vp_experiment *e)
     return VP_OK;
 }
 
+/* ---- an entry and a key inside it, both swept ----
+ * The entry is set first and the key after it (set_order), so the key's value wins. An
+ * entry value that gives that key itself would be overridden, and its label would name
+ * what did not run (network.init {"name": "orthogonal", "gain": 2} with network.init.gain
+ * [0.5] ran gain 0.5 under "orthogonal(gain=2)"; two such values were one network twice),
+ * so it is refused. `rest` is the key's path below the entry (".gain", "[0].count"); a
+ * name given as a plain string ("orthogonal") gives ".name". */
+static int gives_path(const cJSON *v, const char *rest)
+{
+    while (*rest) {
+        if (*rest == '[') {
+            char *end;
+            long i = strtol(rest + 1, &end, 10);
+            if (*end != ']' || !cJSON_IsArray(v) || i < 0 || i >= cJSON_GetArraySize(v)) return 0;
+            v = cJSON_GetArrayItem(v, (int)i);
+            rest = end + 1;
+            continue;
+        }
+        if (*rest != '.') return 0;
+        size_t n = strcspn(rest + 1, ".[");
+        char seg[128];
+        if (n >= sizeof seg) return 0;
+        memcpy(seg, rest + 1, n);
+        seg[n] = '\0';
+        rest += 1 + n;
+        if (cJSON_IsString(v)) return strcmp(seg, "name") == 0 && !*rest;
+        if (!cJSON_IsObject(v) || !(v = cJSON_GetObjectItemCaseSensitive(v, seg))) return 0;
+    }
+    return 1;
+}
+
+static vp_status no_overridden_values(vp_cfg_ctx *c, const vp_experiment *e, const cJSON ***vals, const int *sizes)
+{
+    for (int k = 0; k < e->nsweep; k++)
+        for (int o = 0; o < e->nsweep; o++) {
+            size_t n = strlen(e->sweep_keys[k]);
+            const char *rest = e->sweep_keys[o] + n;
+            if (o == k || strncmp(e->sweep_keys[o], e->sweep_keys[k], n) != 0 || (*rest != '.' && *rest != '[')) continue;
+            for (int i = 0; i < sizes[k]; i++)
+                if (gives_path(vals[k][i], rest)) {
+                    char p[700];
+                    snprintf(p, sizeof p, "sweep[\"%s\"][%d]", e->sweep_keys[k], i);
+                    return vp_cfg_fail(c, p, "gives %s itself, which sweep[\"%s\"] sets in every variant (it would "
+                                       "replace this value, and the label would name what did not run); give it in "
+                                       "one place: remove it here, or drop sweep[\"%s\"]", rest + (*rest == '.'),
+                                       e->sweep_keys[o], e->sweep_keys[o]);
+                }
+        }
+    return VP_OK;
+}
+
 static vp_status sweep_keys(vp_cfg_ctx *c, const cJSON *root, const cJSON *sweep, vp_experiment *e, const cJSON ***vals, int *sizes,
                             long long *nvar)
 {
@@ -454,6 +529,7 @@ vp_status vp_sweep_expand(vp_cfg_ctx *c, const cJSON *root, const vp_variant *ba
         vals = calloc((size_t)nkeys + 1, sizeof *vals);
         if (!e->sweep_keys || !sizes || !vals) { s = vp_fail(err, VP_ERR_NOMEM, "out of memory"); goto end; }
         if ((s = sweep_keys(c, root, sweep, e, vals, sizes, &nvar))) goto end;
+        if ((s = no_overridden_values(c, e, vals, sizes))) goto end;
     }
     /* Runs in 64 bits (nvar <= VP_MAX_VARIANTS and nseeds <= 100000: no overflow), checked
      * against the runner's limit and then the user's -- before anything is allocated

@@ -127,7 +127,7 @@ static const ck_chart CHARTS[] = {
     { .stem = "train_var", .source = VP_CSV_LAYERS_TRAIN, .draw = ck_draw_train_var,
       .title = "Per-layer activation and gradient variance during training",
       .caption = "Var[z^l] (left) and Var[∂L/∂z^l] (right) of every layer, measured on a fixed probe batch every "
-                 "track_every steps, median over seeds, one line per layer from dark (layer 1) to light (the readout): "
+                 "track_every steps and at the last, median over seeds, one line per layer from dark (layer 1) to light (the readout): "
                  "how the forward and backward signal of each layer changes as the network learns (Glorot & Bengio "
                  "2010, figs. 2-5)." },
     { .stem = "train_hist", .source = VP_CSV_HIST_TRAIN, .draw = ck_draw_train_hist,

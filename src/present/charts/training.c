@@ -519,11 +519,16 @@ vp_status ck_draw_train_hist(ck_exper *e, const ck_chart *ch, vp_err *err)
             size_t i = 0, rows = 0;
             while (i < n && (r[i].vi < (int)v || (r[i].vi == (int)v && r[i].layer < c.layers[k]))) i++;
             double seed0 = i < n ? r[i].seed : 0;
-            /* the steps of this layer's histograms: each cell spans to the next step */
+            /* the steps of this layer's histograms: each cell spans to the next step, the last
+             * as far as the one before it (the probe at the last step, often a few steps after
+             * the previous one, drew a sliver of one step) */
+            double span = 1;
             for (; i < n && r[i].vi == (int)v && r[i].layer == c.layers[k];) {
                 size_t j0 = i;
                 while (i < n && r[i].vi == (int)v && r[i].layer == c.layers[k] && r[i].x == r[j0].x) i++;
-                double next = i < n && r[i].vi == (int)v && r[i].layer == c.layers[k] ? r[i].x : r[j0].x + 1;
+                int more = i < n && r[i].vi == (int)v && r[i].layer == c.layers[k];
+                double next = more ? r[i].x : r[j0].x + span;
+                if (more) span = r[i].x - r[j0].x;
                 for (size_t j = j0; j < i; j++) {
                     if (r[j].seed != seed0) continue;
                     double lo = r[j].y2, w;
