@@ -247,6 +247,10 @@ Test(cli, list_prints_every_registry_name)
     cr_assert(strstr(e, "unknown table initialisers (did you mean \"initializers\"?); tables: activations, "
                         "initializers, optimizers, schedules"), "%s", e); /* a table, not an option */
     free(o); free(e);
+    cr_assert_eq(vt_run(tmpdir, &o, &e, "list relu"), 2); /* a row's name: where to find it */
+    cr_assert(strstr(e, "relu is an activation, not a table: `varprop list activations` lists every activation"),
+              "%s", e);
+    free(o); free(e);
     /* the training rows: every optimizer and schedule, with its parameters */
     cr_assert_eq(vt_run(tmpdir, &o, &e, "list optimizers schedules"), 0);
     const char *train[] = { "sgd", "adamw", "nesterov=false", "beta2=0.999", "cosine", "warmup_steps=0" };

@@ -225,6 +225,13 @@ int vp_cmd_list(int argc, char **argv)
         { .name = NULL },
     };
     const vp_cli_cmd cmd = { .cmd = "list", .usage = USAGE, .opts = opts, .word_kind = "table" };
+    for (int k = 1; k < argc; k++) { /* `list relu`: a name of a table's row, not a table */
+        int act = vp_act_find(argv[k]) != VP_ACT_COUNT, init = vp_init_find(argv[k]) != VP_INIT_COUNT;
+        if (argv[k][0] && (act || init))
+            return vp_cli_usage_error("list", "%s is %s, not a table: `varprop list %s` lists %s with its formula and "
+                                      "parameters", argv[k], act ? "an activation" : "an initializer",
+                                      act ? "activations" : "initializers", act ? "every activation" : "every initializer");
+    }
     int rc = vp_cli_parse(&cmd, argc, argv);
     if (rc >= 0) return rc;
     if (!a && !i && !o && !sc) a = i = o = sc = 1; /* none named: every table */
