@@ -32,7 +32,8 @@ int vp_cli_unknown_word(const char *what, const char *word, const char *known, c
     char list[1024], dym[160];
     vp_choices_list(known, list, sizeof list);
     vp_did_you_mean(word, known, dym, sizeof dym);
-    return vp_cli_usage_error(cmd, "unknown %s %s%s; %ss: %s", what, word, dym, what, list);
+    return vp_cli_usage_error(cmd, "unknown %s %s%s; %ss: %s", what, word[0] ? word : "\"\" (an empty argument)",
+                              dym, what, list);
 }
 
 int vp_cli_unknown_option(const char *opt, const char *known, const char *cmd)
