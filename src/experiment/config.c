@@ -283,7 +283,8 @@ static size_t utf8_invalid(const char *text, size_t len)
  * same. The resolved keys are not read as a config: they are the base and the sweep,
  * and a sweep that changes an entry's name (train.optimizer.name adam -> adamw,
  * network.init.name) would run with the base entry's parameters. They are compared
- * exactly with what the source gives now (same_json; the seeds by their literals), so
+ * exactly with what the source gives now (first_diff: numbers as doubles, not within
+ * cJSON_Compare's relative epsilon; the seeds by their literals), so
  * an edited record is refused rather than run as something it does not say (and a
  * record of another version whose resolved form differs, which the refusal names). A
  * record before 0.2.2 holds no source. */
@@ -291,24 +292,6 @@ static size_t utf8_invalid(const char *text, size_t len)
 static vp_status config_parse(const char *text, size_t len, const char *source, const vp_config_opts *opts,
                               int record_ok, vp_experiment **out, vp_err *err);
 static int tree_diff(const cJSON *ja, const char *a_name, const cJSON *jb, const char *b_name, char *out, size_t len);
-
-/* a and b hold the same values: numbers equal as doubles (both were read by the same
- * strtod from shortest round-trip texts; cJSON_Compare allows a relative epsilon),
- * strings byte for byte, arrays in order, objects as key sets in any order. */
-static int same_json(const cJSON *a, const cJSON *b)
-{
-    if (!a || !b || (a->type & 0xFF) != (b->type & 0xFF)) return 0;
-    if (cJSON_IsNumber(a)) return a->valuedouble == b->valuedouble;
-    if (cJSON_IsString(a)) return strcmp(a->valuestring, b->valuestring) == 0;
-    if (cJSON_IsArray(a) || cJSON_IsObject(a)) {
-        if (cJSON_GetArraySize(a) != cJSON_GetArraySize(b)) return 0;
-        const cJSON *y = b->child;
-        for (const cJSON *x = a->child; x; x = x->next, y = y ? y->next : NULL)
-            if (!same_json(x, cJSON_IsArray(a) ? y : cJSON_GetObjectItemCaseSensitive(b, x->string))) return 0;
-        return 1;
-    }
-    return 1; /* true, false, null */
-}
 
 /* The record's seeds (exact, from their literals in text) against e's. */
 static int same_seeds(const char *text, size_t len, const cJSON *root, const vp_experiment *e)
@@ -351,18 +334,17 @@ static vp_status parse_record(const char *text, size_t len, const cJSON *root, c
     /* the record against what its source gives now: the version aside, the seeds by their literals */
     cJSON *was = cJSON_Duplicate(root, 1), *now = cJSON_Parse(e->resolved_json);
     if (!was || !now) s = vp_fail(err, VP_ERR_NOMEM, "out of memory");
-    int same = 0, seeds_same = 0;
+    int same = 0;
+    char diff[1500] = "seeds: the record's list is not the source's"; /* the trees, not their prints: cJSON */
     if (!s) {
         cJSON_DeleteItemFromObjectCaseSensitive(was, "varprop_version");
         cJSON_DeleteItemFromObjectCaseSensitive(now, "varprop_version");
-        seeds_same = same_seeds(text, len, root, e); /* as numbers they could differ past 2^53 unseen */
+        same = same_seeds(text, len, root, e); /* as numbers they could differ past 2^53 unseen */
         cJSON_DeleteItemFromObjectCaseSensitive(was, "seeds");
-        cJSON_DeleteItemFromObjectCaseSensitive(now, "seeds");
-        same = seeds_same && same_json(was, now);
+        cJSON_DeleteItemFromObjectCaseSensitive(now, "seeds");   /* prints 0.1 + 2^-55 as 0.1 */
+        same = same && !tree_diff(was, "in the record", now, "from its source", diff, sizeof diff);
     }
     if (!s && !same) {
-        char diff[1500] = "seeds: the record's list is not the source's"; /* the trees, not their prints: */
-        if (seeds_same) tree_diff(was, "in the record", now, "from its source", diff, sizeof diff); /* 0.1 + 2^-55 */
         if (strcmp(v, VP_VERSION) == 0)
             s = vp_fail(err, VP_ERR_CONFIG, "%s: the resolved config differs from what its \"source\" gives (%s): it "
                         "was edited; a results config.json runs from its \"source\", the config as given: copy that "

@@ -160,11 +160,17 @@ void vp_runner_print_summary(const vp_job *j)
         fprintf(out, "(a..b: the longest run of consecutive layers of one output shape outside residual branches, "
                      "all of them if no two share one;");
         /* runs of variants with one span, "variants 1-2: layers 4..12 of 13", up to a line's
-           worth; each variant's span computed once */
-        int groups = 0, first = 0, f = 0, l = 0;
+           worth; each variant's span computed once. sized, alike, sv, sf, sl: below. */
+        int groups = 0, first = 0, f = 0, l = 0, sized = 0, alike = 0, sv = -1, sf = 0, sl = 0;
         for (int v = 0; v <= e->nvariants; v++) {
             int fv = 0, lv = 0;
-            if (v < e->nvariants) vp_net_spec_stack(e->variants[v].net, &fv, &lv);
+            if (v < e->nvariants) {
+                vp_net_spec_stack(e->variants[v].net, &fv, &lv);
+                const int *w = e->variants[v].widths;
+                if (w[fv] != w[lv] && !sized++) sv = v, sf = fv, sl = lv;
+                alike += w[fv] != w[lv] && fv == sf && lv == sl && w[fv] == e->variants[sv].widths[sf] &&
+                         w[lv] == e->variants[sv].widths[sl];
+            }
             if (v > 0 && v < e->nvariants && fv == f && lv == l && e->variants[v].L == e->variants[first].L) continue;
             if (v > 0) { /* the group first .. v-1 ends */
                 if (groups < 8) {
@@ -183,16 +189,7 @@ void vp_runner_print_summary(const vp_job *j)
          * readout) compares per-entry variances of different counts: under a fan_in initializer
          * the gradient's per-entry variance scales with n_out/n_in at each layer, so its ratio
          * moves with the size alone (docs/architectures.md). Said once, for the first such
-         * variant, and for all when they share its sizes. */
-        int sized = 0, alike = 0, sv = -1, sf = 0, sl = 0;
-        for (int v = 0; v < e->nvariants; v++) {
-            int fv = 0, lv = 0;
-            vp_net_spec_stack(e->variants[v].net, &fv, &lv);
-            const int *w = e->variants[v].widths;
-            if (w[fv] == w[lv]) continue;
-            if (!sized++) sv = v, sf = fv, sl = lv;
-            alike += fv == sf && lv == sl && w[fv] == e->variants[sv].widths[sf] && w[lv] == e->variants[sv].widths[sl];
-        }
+         * variant (sv, its span sf..sl), and for all when they share its sizes (alike). */
         char who[64];
         if (sized == e->nvariants && alike == sized && sized > 1) snprintf(who, sizeof who, "every variant");
         else snprintf(who, sizeof who, "%svariant %d", sized == 1 ? "" : "e.g. ", sv);

@@ -174,15 +174,11 @@ static char *sweep_label(vp_cfg_ctx *c, const char *key, const cJSON *value, con
     vp_init in;
     vp_err ignore;
     vp_err *keep = c->err;
+    int is_act = strcmp(key, VP_SWEEP_ACTIVATION) == 0, is_bias = strcmp(key, "network.bias") == 0,
+        entry = is_act || is_bias || strcmp(key, VP_SWEEP_INIT) == 0;
     c->err = &ignore;
-    int alone = child_swept && (strcmp(key, VP_SWEEP_ACTIVATION) == 0 || strcmp(key, VP_SWEEP_INIT) == 0 ||
-                                strcmp(key, "network.bias") == 0) &&
-                !vp_cfg_entry(c, value, key, strcmp(key, VP_SWEEP_ACTIVATION) == 0 ? &act : NULL,
-                                             strcmp(key, VP_SWEEP_ACTIVATION) == 0 ? NULL : &in,
-                                             strcmp(key, "network.bias") == 0);
+    int alone = child_swept && entry && !vp_cfg_entry(c, value, key, is_act ? &act : NULL, is_act ? NULL : &in, is_bias);
     c->err = keep;
-    int entry = strcmp(key, VP_SWEEP_ACTIVATION) == 0 || strcmp(key, VP_SWEEP_INIT) == 0 ||
-                strcmp(key, "network.bias") == 0;
     if (entry && child_swept && !alone) { /* complete only with the key inside it: the value as listed, */
         size_t u = 0;                        /* name(k=v,...) as labels read */
         const cJSON *nm = cJSON_GetObjectItemCaseSensitive(value, "name");
@@ -203,9 +199,9 @@ static char *sweep_label(vp_cfg_ctx *c, const char *key, const cJSON *value, con
             snprintf(buf, sizeof buf, "%s", t ? t : "?");
             cJSON_free(t);
         }
-    } else if (strcmp(key, VP_SWEEP_ACTIVATION) == 0) vp_act_label(alone ? &act : &v->act, buf, sizeof buf);
-    else if (strcmp(key, VP_SWEEP_INIT) == 0) vp_init_label(alone ? &in : &v->winit, buf, sizeof buf);
-    else if (strcmp(key, "network.bias") == 0) vp_init_label(alone ? &in : &v->binit, buf, sizeof buf);
+    } else if (is_act) vp_act_label(alone ? &act : &v->act, buf, sizeof buf);
+    else if (is_bias) vp_init_label(alone ? &in : &v->binit, buf, sizeof buf);
+    else if (entry) vp_init_label(alone ? &in : &v->winit, buf, sizeof buf);
     else if (cJSON_IsNumber(value)) vp_num_shortest(value->valuedouble, buf, sizeof buf); /* 1 and 1 + 2^-52 differ */
     else if (cJSON_IsString(value)) snprintf(buf, sizeof buf, "%s", value->valuestring);
     else if (cJSON_IsBool(value)) snprintf(buf, sizeof buf, "%s", cJSON_IsTrue(value) ? "true" : "false");
@@ -432,6 +428,14 @@ static vp_status no_idle_defaults(vp_cfg_ctx *c, const vp_experiment *e)
  * [0.5] ran gain 0.5 under "orthogonal(gain=2)"; two such values were one network twice),
  * so it is refused. `rest` is the key's path below the entry (".gain", "[0].count"); a
  * name given as a plain string ("orthogonal") gives ".name". */
+/* key's path below parent ("network.init.gain" below "network.init": ".gain"), or NULL
+ * when key is not inside parent ("network.initx", or parent itself). */
+static const char *inside(const char *key, const char *parent)
+{
+    size_t n = strlen(parent);
+    return strncmp(key, parent, n) == 0 && (key[n] == '.' || key[n] == '[') ? key + n : NULL;
+}
+
 static int gives_path(const cJSON *v, const char *rest)
 {
     while (*rest) {
@@ -460,9 +464,8 @@ static vp_status no_overridden_values(vp_cfg_ctx *c, const vp_experiment *e, con
 {
     for (int k = 0; k < e->nsweep; k++)
         for (int o = 0; o < e->nsweep; o++) {
-            size_t n = strlen(e->sweep_keys[k]);
-            const char *rest = e->sweep_keys[o] + n;
-            if (o == k || strncmp(e->sweep_keys[o], e->sweep_keys[k], n) != 0 || (*rest != '.' && *rest != '[')) continue;
+            const char *rest = inside(e->sweep_keys[o], e->sweep_keys[k]);
+            if (!rest) continue;
             for (int i = 0; i < sizes[k]; i++)
                 if (gives_path(vals[k][i], rest)) {
                     char p[700];
@@ -562,10 +565,7 @@ vp_status vp_sweep_expand(vp_cfg_ctx *c, const cJSON *root, const vp_variant *ba
         steps[k] = 0;
         for (const char *q = e->sweep_keys[k]; *q; q++) steps[k] += *q == '.' || *q == '[';
         child[k] = 0;
-        size_t n = strlen(e->sweep_keys[k]);
-        for (int o = 0; o < e->nsweep; o++)
-            child[k] |= o != k && strncmp(e->sweep_keys[o], e->sweep_keys[k], n) == 0 &&
-                        (e->sweep_keys[o][n] == '.' || e->sweep_keys[o][n] == '[');
+        for (int o = 0; o < e->nsweep; o++) child[k] |= inside(e->sweep_keys[o], e->sweep_keys[k]) != NULL;
         int i = k; /* insertion: stable */
         while (i > 0 && steps[order[i - 1]] > steps[k]) order[i] = order[i - 1], i--;
         order[i] = k;
