@@ -257,6 +257,19 @@ Test(record, an_edited_record_is_refused)
     free(t);
 }
 
+/* The deepest network (depth 100000: a widths list of 100001 numbers) runs again from
+ * its record, and an edit of the list's last element is named by its index: the two
+ * lists are compared element by element, in one walk (indexing each element from the
+ * list's head took 45 s here; the fuzzer's timeout found it). */
+Test(record, the_deepest_networks_record_is_compared_element_by_element)
+{
+    const char *cfg = "{\"name\": \"deep\", \"network\": {\"depth\": 100000, \"width\": 3}}";
+    round_trip(cfg, "deep.json");
+    char *t = edited_record(cfg, "3],\n\t\t\"activation\"", "7],\n\t\t\"activation\"");
+    refused(t, "(network.widths[100000]: 7 in the record, 3 from its source): it was edited", NULL);
+    free(t);
+}
+
 /* The comparison is exact: a value edited within cJSON_Compare's relative epsilon, or a
  * seed edited to another literal of the same double, is an edit (they ran the source's
  * value while the record said another). */
