@@ -273,6 +273,22 @@ Test(config, not_json)
     refused("{\"name\": \"x\", \"seeds\": 2 \"theory\": true}", "cfg.json:1:26:", "comma is missing");
     /* ... but not inside a string, whatever it holds */
     refused("{\"name\": \"x\", \"description\": \"a, } // b \\\" ,]\"", "truncated", NULL);
+    /* numbers outside JSON's grammar, which cJSON reads through strtod (025 as 25) */
+    refused("{\"name\": \"x\",\n \"network\": {\"depth\": 025}}", "cfg.json:2:23: not valid JSON: the number 025;",
+            "without leading zeros");
+    refused("{\"name\": \"x\", \"seeds\": [1, 00]}", "cfg.json:1:28:", "the number 00;");
+    refused("{\"name\": \"x\", \"input\": {\"std\": 1.}}", "cfg.json:1:32:", "the number 1.;");
+    refused("{\"name\": \"x\", \"input\": {\"std\": -.5}}", "the number -.5;", NULL);
+    refused("{\"name\": \"x\", \"input\": {\"std\": 2.e-1}}", "the number 2.e-1;", NULL);
+    /* ... and every form the grammar has is taken, also a number-like string */
+    vp_experiment *ok = NULL;
+    vp_err oerr;
+    vp_config_opts oo = { 0 };
+    const char *fine = "{\"name\": \"x\", \"description\": \"025 1. -.5\", \"seeds\": [0, 10], \"network\": "
+                       "{\"depth\": 2, \"width\": 4}, \"input\": {\"std\": 0.5e+0, \"batch\": 1E1, \"correlation\": -0.0}}";
+    cr_assert_eq(vp_config_parse(fine, strlen(fine), "fine", &oo, &ok, &oerr), VP_OK, "%s", oerr.msg);
+    cr_assert_eq(ok->variants[0].batch, 10);
+    vp_experiment_free(ok);
     const char bin[] = "{\"name\":\"x\0\"}";
     vp_experiment *e = NULL;
     vp_err err;

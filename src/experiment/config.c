@@ -241,6 +241,46 @@ static const char *json_hint(const char *text, size_t len, size_t *at)
     return NULL;
 }
 
+/* Offset of the first number outside the grammar of RFC 8259, section 6 -- minus? int
+ * frac? exp?, int = 0 | [1-9][0-9]*, frac = . [0-9]+, exp = [eE] [+-]? [0-9]+ -- in the
+ * (cJSON-parsed) text, or len. cJSON hands any run of [0-9+-.eE] to strtod, so it reads
+ * 025156 as 25156 and takes "1.", "-.5" and "1.e3", which jq and Python's json refuse. */
+static size_t bad_number(const char *text, size_t len)
+{
+    int in_string = 0;
+    for (size_t i = 0; i < len; i++) {
+        char ch = text[i];
+        if (in_string) {
+            if (ch == '\\') i++;
+            else if (ch == '"') in_string = 0;
+            continue;
+        }
+        if (ch == '"') in_string = 1;
+        if (ch != '-' && !(ch >= '0' && ch <= '9')) continue;
+        size_t j = i + (ch == '-');
+#define DIGITS(k) while ((k) < len && text[k] >= '0' && text[k] <= '9') (k)++
+        size_t d = j;
+        DIGITS(j);
+        int ok = j > d && (text[d] != '0' || j == d + 1);
+        if (ok && j < len && text[j] == '.') {
+            d = ++j;
+            DIGITS(j);
+            ok = j > d;
+        }
+        if (ok && j < len && (text[j] == 'e' || text[j] == 'E')) {
+            j++;
+            if (j < len && (text[j] == '+' || text[j] == '-')) j++;
+            d = j;
+            DIGITS(j);
+            ok = j > d;
+        }
+#undef DIGITS
+        if (!ok || (j < len && strchr("0123456789+-.eE", text[j]))) return i;
+        i = j - 1;
+    }
+    return len;
+}
+
 /* Offset of the first \u0000 escape inside a string of the (valid JSON) text, or len.
  * cJSON would decode it to a NUL byte and every C string after it would silently end
  * there ("a\u0000b" read as "a"), so such a config is refused instead. */
@@ -400,6 +440,15 @@ static vp_status config_parse(const char *text, size_t len, const char *source, 
         }
     /* JSON text is UTF-8 (RFC 8259), and strings reach config.json and the reports:
      * a byte that is not UTF-8 is refused where it is, not copied on. */
+    size_t num_at = bad_number(text, len);
+    if (num_at < len) {
+        cJSON_Delete(root);
+        size_t line, col, n = strspn(text + num_at, "0123456789+-.eE");
+        line_col(text, num_at, &line, &col);
+        return vp_fail(err, VP_ERR_CONFIG, "%s:%zu:%zu: not valid JSON: the number %.*s%s; JSON writes numbers without "
+                       "leading zeros and with digits on both sides of '.' and after 'e' (25, 0.5, 1e-3)", source,
+                       line, col, (int)(n < 40 ? n : 40), text + num_at, n > 40 ? "..." : "");
+    }
     size_t bad = utf8_invalid(text, len), nul_at = nul_escape(text, len);
     if (bad < len || nul_at < len) {
         cJSON_Delete(root);
