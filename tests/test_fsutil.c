@@ -75,3 +75,29 @@ Test(vp_path_join, one_slash_between_folder_and_name)
     cr_assert_eq(vp_path_join(small, sizeof small, "dir/", "f", &err), VP_OK); /* "dir/f" fits in 6 */
     cr_assert_neq(vp_path_join(small, sizeof small, "dir/", "fg", &err), VP_OK);
 }
+
+/* A path in a command that a message tells the user to run is one shell word that the
+ * shell gives back as the path: /bin/sh prints each word back unchanged (spaces,
+ * quotes, $, backquotes, globs, a newline), and plain paths are left as typed. */
+Test(vp_shell_word, the_shell_reads_the_word_back_as_the_path)
+{
+    const char *paths[] = { "results/a", "my runs/a b", "it's", "'", "''x''", "$HOME/`id`", "a*b?[c]",
+                            "semi;colon&amp|pipe", "new\nline", "~user", "-o", "" };
+    char q[256], cmd[400];
+    cr_assert_str_eq(vp_shell_word("results/deep_tanh-2.x", q, sizeof q), "results/deep_tanh-2.x");
+    cr_assert_str_eq(vp_shell_word("my runs", q, sizeof q), "'my runs'");
+    for (size_t i = 0; i < sizeof paths / sizeof *paths; i++) {
+        const char *w = vp_shell_word(paths[i], q, sizeof q);
+        snprintf(cmd, sizeof cmd, "printf '%%s' %s", w);
+        FILE *p = popen(cmd, "r");
+        cr_assert(p);
+        char got[256] = "";
+        size_t n = fread(got, 1, sizeof got - 1, p);
+        got[n] = '\0';
+        cr_assert_eq(pclose(p), 0, "%s", cmd);
+        cr_assert_str_eq(got, paths[i], "the shell read %s as \"%s\"", w, got);
+    }
+    /* a quoted form that does not fit is not cut: the path itself */
+    cr_assert_str_eq(vp_shell_word("a b c d", q, 8), "a b c d");
+    cr_assert_str_eq(vp_shell_word("a b c", q, 8), "'a b c'");
+}

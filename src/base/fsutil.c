@@ -12,6 +12,24 @@
 #include <time.h>
 #include <unistd.h>
 
+const char *vp_shell_word(const char *s, char *buf, size_t len)
+{
+    if (*s && strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-./,:=@%+") == strlen(s))
+        return s;
+    size_t n = 0;
+    if (len < 3) return s;
+    buf[n++] = '\'';
+    for (const char *p = s; *p; p++) {
+        size_t k = *p == '\'' ? 4 : 1; /* ' ends the quotes, \' is a quote, ' opens them again */
+        if (n + k + 2 > len) return s; /* does not fit: unquoted */
+        memcpy(buf + n, k == 4 ? "'\\''" : p, k);
+        n += k;
+    }
+    buf[n++] = '\'';
+    buf[n] = '\0';
+    return buf;
+}
+
 vp_status vp_path_join(char *out, size_t len, const char *a, const char *b, vp_err *err)
 {
     size_t na = strlen(a); /* a folder typed as "dir/" (or "dir//") joins with one slash: messages name the file */

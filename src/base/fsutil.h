@@ -56,4 +56,11 @@ vp_status vp_read_file(const char *path, size_t max, char **out, size_t *len, vp
 /* out = a + "/" + b; error if it does not fit. */
 vp_status vp_path_join(char *out, size_t len, const char *a, const char *b, vp_err *err);
 
+/* A path as one word of a shell command that a message tells the user to run ("resume
+ * with: varprop run C --resume -o DIR"): s itself when every byte is one the shell
+ * takes literally (letters, digits, _ - . / , : = @ % +, and not empty), else s in single
+ * quotes, each ' written as '\'' ("my runs/a" -> 'my runs/a'), in buf. When the quoted
+ * form does not fit in len bytes, s itself. */
+const char *vp_shell_word(const char *s, char *buf, size_t len);
+
 #endif

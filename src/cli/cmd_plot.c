@@ -40,12 +40,13 @@ static int is_marker(const char *name) { return strcmp(name, VP_FILE_MARKER) == 
 static vp_status results_folder(const char *dir, vp_err *err)
 {
     struct stat st;
+    char q[8192];
     if (stat(dir, &st) != 0)
         return vp_fail(err, VP_ERR_USAGE, "%s: no such results folder; plot takes the folder `varprop run` wrote "
                        "(results/<name> by default)", dir);
     if (!S_ISDIR(st.st_mode))
         return vp_fail(err, VP_ERR_USAGE, "%s is a file, not a results folder; plot takes the folder `varprop run` "
-                       "wrote (results/<name> by default); to run a config: varprop run %s", dir, dir);
+                       "wrote (results/<name> by default); to run a config: varprop run %s", dir, vp_shell_word(dir, q, sizeof q));
     return VP_OK;
 }
 
@@ -54,7 +55,8 @@ static vp_status results_folder(const char *dir, vp_err *err)
 static vp_status has_config(const char *dir, vp_err *err)
 {
     struct stat st;
-    char cfg[4200], shard[4200], mark[4200], parts[4200];
+    char cfg[4200], shard[4200], mark[4200], parts[4200], q[8192];
+    const char *qdir = vp_shell_word(dir, q, sizeof q); /* in the commands the messages give */
     if (vp_path_join(cfg, sizeof cfg, dir, VP_FILE_CONFIG, NULL) != VP_OK || stat(cfg, &st) == 0) return VP_OK;
     /* what the folder is instead, and the command that gives it a config.json */
     if (vp_path_join(shard, sizeof shard, dir, VP_FILE_SHARD, NULL) == VP_OK && stat(shard, &st) == 0)
@@ -70,10 +72,10 @@ static vp_status has_config(const char *dir, vp_err *err)
         if (k > 0)
             return vp_fail(err, VP_ERR_USAGE, "%s is shard %d/%d of a sweep, stopped before the end: finish it with "
                            "`varprop run CONFIG --shard %d/%d --resume -o %s`, then join all the shards with "
-                           "`varprop merge SHARD_DIR... -o DIR` and plot DIR", dir, k, of, k, of, dir);
+                           "`varprop merge SHARD_DIR... -o DIR` and plot DIR", dir, k, of, k, of, qdir);
         return vp_fail(err, VP_ERR_USAGE, "%s holds no " VP_FILE_CONFIG ": its run stopped before the end; "
                        "`varprop run CONFIG --resume -o %s` finishes it (the command that started it, with --resume "
-                       "added), then plot it", dir, dir);
+                       "added), then plot it", dir, qdir);
     }
     return vp_fail(err, VP_ERR_USAGE, "%s holds no " VP_FILE_CONFIG ": not a results folder of `varprop run`; plot takes "
                    "the folder `varprop run` wrote (results/<name> by default)", dir);

@@ -43,9 +43,11 @@ vp_status vp_cli_draw_charts(const char *results, const char *plots, int quiet, 
     if (!s && !vp_folder_same(results_lock, pdir)) s = vp_folder_claim(pdir, &PLOTS_CLAIM, &lock, err);
     if (!s) s = vp_charts_draw_stop(results, pdir, stop, err);
     vp_folder_release(&lock);
+    char qr[8192], qp[8192];
     if (s == VP_ERR_INTERRUPTED) /* the same folder again: -o when the run had --plots */
         fprintf(stderr, "varprop: charts: %s; the results in %s are complete: draw the charts with: varprop plot %s%s%s\n",
-                err->msg, results, results, plots ? " -o " : "", plots ? plots : "");
+                err->msg, results, vp_shell_word(results, qr, sizeof qr), plots ? " -o " : "",
+                plots ? vp_shell_word(plots, qp, sizeof qp) : "");
     else if (s)
         fprintf(stderr, "varprop: charts: %s\n", err->msg);
     else if (!quiet)
@@ -223,13 +225,14 @@ int vp_cmd_run(int argc, char **argv)
     vp_runner_result res;
     /* the options a resume needs to make the same files: the slice, the run limit, where
      * the charts go (without them the resumed run would draw into plots/<name>) */
-    char again[4400] = "", launch[64] = "";
+    char again[8600] = "", launch[64] = "", qword[8192];
     size_t ag = 0;
     if (sh) ag += (size_t)snprintf(again + ag, sizeof again - ag, " --shard %d/%d", sh->k, sh->n);
     if (max_runs != VP_DEFAULT_MAX_RUNS && ag < sizeof again)
         ag += (size_t)snprintf(again + ag, sizeof again - ag, " --max-runs %ld", max_runs);
     if (no_plot && ag < sizeof again) ag += (size_t)snprintf(again + ag, sizeof again - ag, " --no-plot");
-    else if (plots && ag < sizeof again) snprintf(again + ag, sizeof again - ag, " --plots %s", plots);
+    else if (plots && ag < sizeof again)
+        snprintf(again + ag, sizeof again - ag, " --plots %s", vp_shell_word(plots, qword, sizeof qword));
     if (mpi) snprintf(launch, sizeof launch, "mpirun -np %d ", vp_mpi_size(mpi));
     if (!quiet && sh)
         printf("varprop: %s: shard %d/%d: %d of %ld runs (%d variant%s x %d seed%s), %ld thread%s\n", e->name, sh->k,
@@ -253,17 +256,19 @@ int vp_cmd_run(int argc, char **argv)
     }
     char shown[4100]; /* dir as a folder in messages: "DIR/" */
     vp_cli_folder(dir, shown, sizeof shown);
+    char qc[8192], qd[8192]; /* config and dir as words of the resume command */
+    const char *qconfig = vp_shell_word(config, qc, sizeof qc), *qdir = vp_shell_word(dir, qd, sizeof qd);
     if (s == VP_ERR_INTERRUPTED && res.kept) {
         fprintf(stderr, "varprop: %s; %s already held %ld runs of this config, more than that: they were kept "
                         "as they are (the runs finished now are in %s" VP_DIR_PARTS ").\n"
                         "varprop: resume with: %svarprop run %s%s --resume -o %s\n",
-                err.msg, dir, res.kept, shown, launch, config, again, dir);
+                err.msg, dir, res.kept, shown, launch, qconfig, again, qdir);
     } else if (s == VP_ERR_INTERRUPTED && res.kept_other) {
         fprintf(stderr, "varprop: %s; %s holds another config's results: they were kept (the %d complete runs of "
                         "this config are in %s" VP_DIR_PARTS ": --resume completes them, and then its results replace "
                         "those).\n"
                         "varprop: resume with: %svarprop run %s%s --resume -o %s\n",
-                err.msg, dir, res.done + res.skipped, shown, launch, config, again, dir);
+                err.msg, dir, res.done + res.skipped, shown, launch, qconfig, again, qdir);
     } else if (s == VP_ERR_INTERRUPTED) {
         if (sh)
             fprintf(stderr, "varprop: %s; %s" VP_DIR_PARTS " holds the %d complete runs of the slice.\n", err.msg,
@@ -271,7 +276,7 @@ int vp_cmd_run(int argc, char **argv)
         else
             fprintf(stderr, "varprop: %s; the CSV files in %s hold the %d complete runs.\n", err.msg, dir,
                     res.done + res.skipped);
-        fprintf(stderr, "varprop: resume with: %svarprop run %s%s --resume -o %s\n", launch, config, again, dir);
+        fprintf(stderr, "varprop: resume with: %svarprop run %s%s --resume -o %s\n", launch, qconfig, again, qdir);
     } else if (s) {
         fprintf(stderr, "varprop: %s\n", err.msg);
     } else if (res.nothing_to_resume) { /* a finished shard: its slice's runs */
@@ -313,7 +318,7 @@ int vp_cmd_run(int argc, char **argv)
             if (!vp_charts_dir_for_name(e->name, pdir, sizeof pdir, &ignore) &&
                 snprintf(mk, sizeof mk, "%s/" VP_FILE_REPORT, pdir) < (int)sizeof mk && stat(mk, &ps) == 0)
                 printf("varprop: note: %s still holds the charts of an earlier run, not of these results; "
-                       "varprop plot %s redraws them\n", vp_cli_folder(pdir, shown, sizeof shown), dir);
+                       "varprop plot %s redraws them\n", vp_cli_folder(pdir, shown, sizeof shown), qdir);
         }
     }
     vp_folder_release(&lock);

@@ -385,14 +385,16 @@ static vp_status parse_record(const char *text, size_t len, const cJSON *root, c
         same = same && !tree_diff(was, "in the record", now, "from its source", diff, sizeof diff);
     }
     if (!s && !same) {
+        char q[8192];
+        const char *qname = vp_shell_word(name, q, sizeof q); /* a word of the jq command */
         if (strcmp(v, VP_VERSION) == 0)
             s = vp_fail(err, VP_ERR_CONFIG, "%s: the resolved config differs from what its \"source\" gives (%s): it "
                         "was edited; a results config.json runs from its \"source\", the config as given: copy that "
-                        "out as a config and edit it there (jq -r .source %s > my.json)", name, diff, name);
+                        "out as a config and edit it there (jq -r .source %s > my.json)", name, diff, qname);
         else
             s = vp_fail(err, VP_ERR_CONFIG, "%s: written by varprop %s, whose resolved config differs from what this "
                         "version %s makes of its \"source\" (%s); copy the \"source\" out and run it as a config to run "
-                        "it with this version (jq -r .source %s > my.json)", name, v, VP_VERSION, diff, name);
+                        "it with this version (jq -r .source %s > my.json)", name, v, VP_VERSION, diff, qname);
     }
     cJSON_Delete(was);
     cJSON_Delete(now);

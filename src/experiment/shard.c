@@ -235,12 +235,12 @@ vp_status vp_shard_read_marker(const char *dir, vp_shard_marker *mk, vp_err *err
     vp_status s = vp_path_join(path, sizeof path, dir, VP_FILE_SHARD, err);
     if (s) return s;
     if (vp_read_file(path, (size_t)32 << 20, &text, &len, &rerr)) {
-        char staged[4200];
+        char staged[4200], q[8192];
         int unfinished = !vp_path_join(staged, sizeof staged, dir, VP_DIR_PARTS "/" VP_FILE_CONFIG, &rerr) &&
                          access(staged, F_OK) == 0;
         if (unfinished)
             return vp_fail(err, VP_ERR_USAGE, "%s is an unfinished shard (no " VP_FILE_SHARD "): finish it with "
-                           "varprop run CONFIG --shard K/N --resume -o %s", dir, dir);
+                           "varprop run CONFIG --shard K/N --resume -o %s", dir, vp_shell_word(dir, q, sizeof q));
         struct stat st;
         if (stat(dir, &st) != 0) return vp_fail(err, VP_ERR_USAGE, "%s: no such shard folder", dir);
         return vp_fail(err, VP_ERR_USAGE, "%s is not a shard folder (no " VP_FILE_SHARD "; shards are made by "
