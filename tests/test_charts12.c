@@ -1604,3 +1604,53 @@ Test(charts12_tics, training_y_labels_fit_beside_their_panels)
     }
     vt_rmtree(dir);
 }
+
+/* ---- extreme sweeps ---- */
+
+/* gain 1e6 next to gains 1 and 2, depth 100: relu's predicted variance reaches ~1e305
+ * (double) while gain 1's vanishes to ~1e-33. The by-layer charts padded their log range
+ * with (hi/lo)^0.05, which overflowed to inf: gnuplot refused "set yrange [0:inf]" and
+ * `run` lost its charts. The heatmap placed the rows at 1, 2 and 1e6 (gains 1 and 2 a
+ * sliver at the bottom) and autoscaled each panel: the gradients panel, whose gain-1e6
+ * row has no finite ratio, ended at another height than its neighbour, with its "nan"
+ * labels on the border. Now uneven values take one row each, in order, and both panels
+ * span the grid's edges. */
+Test(charts12_extreme, exploding_theory_and_uneven_gains_still_chart)
+{
+    char dir[64], res[128], plots[128], *o = NULL, *e = NULL;
+    c12_dirs(dir, res, plots);
+    rmdir(res);
+    vt_write_file(dir, "x.json",
+                  "{\"name\":\"x\",\"network\":{\"depth\":100,\"width\":16,\"init\":{\"name\":\"orthogonal\",\"gain\":1}},"
+                  "\"input\":{\"batch\":16},\"sweep\":{\"network.activation\":[\"relu\",\"tanh\"],"
+                  "\"network.init.gain\":[1,2,1e6]}}");
+    cr_assert_eq(vt_run(dir, &o, &e, "run %s/x.json -o %s --plots %s --quiet --threads 1", dir, res, plots), 0, "%s", e);
+    cr_assert(!strstr(e, "gnuplot"), "%s", e);
+    static const char *const stems[] = { "act_var_pre", "act_var_post", "grad_var", "wgrad_var", "spp", "heatmap" };
+    for (size_t k = 0; k < sizeof stems / sizeof *stems; k++) {
+        char png[64], gpn[64];
+        snprintf(png, sizeof png, "%s.png", stems[k]);
+        snprintf(gpn, sizeof gpn, "%s.gp", stems[k]);
+        cr_assert(c12_exists(plots, png), "%s was not drawn", png);
+        char *gp = c12_read(plots, gpn);
+        for (const char *r = gp; (r = strstr(r, "set yrange [")); r++) {
+            double lo, hi;
+            cr_assert_eq(sscanf(r, "set yrange [%lf:%lf]", &lo, &hi), 2, "%s: %.40s", gpn, r);
+            cr_assert(isfinite(lo) && isfinite(hi) && lo < hi, "%s: %.40s", gpn, r);
+        }
+        free(gp);
+    }
+    char *gp = c12_read(plots, "heatmap.gp");
+    cr_assert(strstr(gp, "set ytics ('1' 1, '2' 2, '1000000' 3) noenhanced"), "one row per gain, in order");
+    const char *r = gp;
+    int n = 0;
+    while ((r = strstr(r, "set xrange [0.5:2.5]; set yrange [0.5:3.5]"))) n++, r++;
+    cr_assert_eq(n, 4, "both panels (PNG and SVG) span the whole grid: %d", n);
+    free(gp);
+    char *dat = c12_read(plots, "heatmap.dat");
+    cr_assert(strstr(dat, "\n1 3 0.5 1.5 2.5 3.5 ? nan\n"), "relu at gain 1e6: a grey cell labelled nan, in the grid");
+    free(dat);
+    free(o);
+    free(e);
+    vt_rmtree(dir);
+}

@@ -43,8 +43,10 @@ static void axis_tics(ck_gp *p, const char *axis, size_t n, const char *const *v
         return;
     }
     ck_sbuf b = { 0 };
+    size_t every = n > 16 ? (n + 11) / 12 : 1; /* at most ~12 labels; every cell keeps its tic */
     for (size_t i = 0; i < n; i++)
-        ck_printf(&b, "%s%s %.9g", i ? ", " : "", labels ? vp_plot_quote(q, sizeof q, vals[i]) : "''", pos[i]);
+        ck_printf(&b, "%s%s %.9g", i ? ", " : "",
+                  labels && i % every == 0 ? vp_plot_quote(q, sizeof q, vals[i]) : "''", pos[i]);
     if (!b.oom && b.s) ck_cmd(p, "set %stics (%s) noenhanced", axis, b.s);
     free(b.s);
 }
@@ -57,14 +59,36 @@ static size_t max_len(const char *const *v, size_t n)
     return m;
 }
 
+/* Cell edges halfway between neighbouring centres. */
+static void edges(const double *c, size_t n, size_t i, double *lo, double *hi)
+{
+    double w = n > 1 ? (i + 1 < n ? c[i + 1] - c[i] : c[i] - c[i - 1]) : 1.0;
+    double wl = n > 1 ? (i > 0 ? c[i] - c[i - 1] : c[i + 1] - c[i]) : 1.0;
+    *lo = c[i] - wl / 2;
+    *hi = c[i] + w / 2;
+}
+
+/* The outer edges of the n cells centred at c[] (sorted). */
+static void outer_edges(const double *c, size_t n, double *lo, double *hi)
+{
+    double unused;
+    edges(c, n, 0, lo, &unused);
+    edges(c, n, n - 1, &unused, hi);
+}
+
 /* The colour scale of a two-panel grid chart: on the right of panel 1 only, spanning
- * the panels' height; cells fill the axes exactly. */
-static void grid_colorbox(ck_gp *p, int k, double bottom)
+ * the panels' height; the axes span the grid's outer edges, so the panels' cells line
+ * up whatever they hold (autoscaled, a row or column without any finite value -- a
+ * '?' cell, not drawn -- narrowed one panel and put its labels on the border). */
+static void grid_colorbox(ck_gp *p, const grid_ctx *c, int k, double bottom)
 {
     if (k == 0) ck_cmd(p, "unset colorbox");
     else ck_cmd(p, "set colorbox user origin screen 0.9, screen %.4f size screen 0.018, screen %.4f", bottom,
                      0.86 - bottom);
-    ck_cmd(p, "set xrange [*:*] noextend; set yrange [*:*] noextend");
+    double xlo, xhi, ylo, yhi;
+    outer_edges(c->xc, c->nx, &xlo, &xhi);
+    outer_edges(c->yc, c->ny, &ylo, &yhi);
+    ck_cmd(p, "set xrange [%.9g:%.9g]; set yrange [%.9g:%.9g]", xlo, xhi, ylo, yhi);
 }
 
 /* The panels' frame, two columns by `rows`: room for the y tick labels (left column
@@ -111,15 +135,6 @@ static void grid_panel(ck_gp *p, const grid_ctx *c, const grid_frame *f, const c
     if (f->rot) ck_cmd(p, "set xtics rotate by 30 right");
 }
 
-/* Cell edges halfway between neighbouring centres. */
-static void edges(const double *c, size_t n, size_t i, double *lo, double *hi)
-{
-    double w = n > 1 ? (i + 1 < n ? c[i + 1] - c[i] : c[i] - c[i - 1]) : 1.0;
-    double wl = n > 1 ? (i > 0 ? c[i] - c[i - 1] : c[i + 1] - c[i]) : 1.0;
-    *lo = c[i] - wl / 2;
-    *hi = c[i] + w / 2;
-}
-
 static int cmp_num_str(const void *a, const void *b)
 {
     double x = num_or_nan(*(const char *const *)a), y = num_or_nan(*(const char *const *)b);
@@ -153,6 +168,16 @@ static int sweep_grid(const ck_exper *e, grid_ctx *c, int *phase)
         for (size_t i = 0; i < n; i++) c->numeric[a] &= isfinite(num_or_nan(v[i]));
         if (c->numeric[a]) qsort(v, n, sizeof *v, cmp_num_str);
         for (size_t i = 0; i < n; i++) cc[i] = c->numeric[a] ? num_or_nan(v[i]) : (double)(i + 1);
+        /* Values far from evenly spaced (gains 1, 2, 1e6; rates 1e-3 .. 1) drawn at their
+         * values squeeze most cells into a sliver: they go in their order, one cell each,
+         * labelled with the values. Not the sigma_w x sigma_b grid, whose chi_1 = 1 line is
+         * drawn in its coordinates. */
+        double gmin = INFINITY;
+        for (size_t i = 1; i < n; i++) gmin = fmin(gmin, cc[i] - cc[i - 1]);
+        if (!*phase && c->numeric[a] && n > 2 && gmin < 0.25 * (cc[n - 1] - cc[0]) / (double)(n - 1)) {
+            c->numeric[a] = 0;
+            for (size_t i = 0; i < n; i++) cc[i] = (double)(i + 1);
+        }
     }
     c->labels = c->nx <= 12 && c->ny <= 16;
     c->xt = c->xv;
@@ -225,7 +250,7 @@ static void heat_body(ck_gp *p, const ck_exper *e, const void *vctx)
         ck_cmd(p, "set palette defined (-1 '#2166ac', -0.5 '#92c5de', 0 '#f7f7f7', 0.5 '#f4a582', 1 '#b2182b')");
         ck_cmd(p, "set cbrange [%g:%g]", -c->cmax, c->cmax);
         ck_cmd(p, "set cblabel 'log_{10} ratio  (0 = stable, < 0 vanishing, > 0 exploding)'");
-        grid_colorbox(p, k, f.bottom);
+        grid_colorbox(p, c, k, f.bottom);
         ck_sbuf b = { 0 };
         ck_printf(&b, "'%s.dat' index %d using 1:2:3:4:5:6:7 with boxxyerror fs solid 1.0 noborder lc palette notitle",
                   c->chart->stem, k);
@@ -565,9 +590,8 @@ static int square_axes(phase_ctx *pc)
             snprintf(pc->sq[a][i], sizeof pc->sq[a][i], "%.4g", cc[i]);
             pc->sqp[a][i] = pc->sq[a][i];
         }
-        double lo, hi, dummy;
-        edges(cc, n, 0, &lo, &dummy);
-        edges(cc, n, n - 1, &dummy, &hi);
+        double lo, hi;
+        outer_edges(cc, n, &lo, &hi);
         if (a) { pc->ylo = lo; pc->yhi = hi; } else { pc->xlo = lo; pc->xhi = hi; }
     }
     c->xt = pc->sqp[0];

@@ -216,6 +216,14 @@ static void log_label(char *out, size_t len, double v, int plain)
     else snprintf(out, len, "%.6g·10^{%d}", m, k);
 }
 
+void ck_log_yrange(ck_gp *p, double lo, double hi, double f, ck_box b, int powers)
+{
+    double lf = f > 0 ? log(f) : hi > lo ? 0.05 * (log(hi) - log(lo)) : log(2.0);
+    double a = exp(fmax(log(lo) - lf, log(1e-300))), z = exp(fmin(log(hi) + lf, log(1e300)));
+    ck_cmd(p, "set yrange [%.6g:%.6g]", a, z);
+    ck_log_tics(p, 'y', a, z, b, powers);
+}
+
 void ck_log_tics(ck_gp *p, char axis, double lo, double hi, ck_box b, int powers)
 {
     ck_sbuf t = { 0 };

@@ -78,9 +78,7 @@ static void y_range(ck_gp *p, const ck_chart *ch, double lo, double hi, ck_box b
 {
     if (ch->axis == CK_AXIS_UNIT) { ck_cmd(p, "set yrange [-0.03:1.03]"); return; }
     if (ch->axis == CK_AXIS_LOG) {
-        double f = hi > lo ? pow(hi / lo, 0.05) : 2;
-        ck_cmd(p, "set yrange [%.6g:%.6g]", lo / f, hi * f);
-        ck_log_tics(p, 'y', lo / f, hi * f, b, 1);
+        ck_log_yrange(p, lo, hi, 0, b, 1);
     } else {
         double m = hi > lo ? 0.05 * (hi - lo) : fmax(0.5 * fabs(hi), 0.05);
         ck_cmd(p, "set yrange [%.6g:%.6g]; set ytics %.6g", lo - m, hi + m, ck_tic_step(lo - m, hi + m));

@@ -51,7 +51,6 @@ static void spp_body(ck_gp *p, const ck_exper *e, const void *vctx)
     }
     ck_titles_alike(p, tp, boxes, np * NQ);
     ck_page_title(p, e, ck_page_words(ch));
-    double f = c->hi > c->lo ? pow(c->hi / c->lo, 0.05) : 2;
     ck_sbuf pl = { 0 };
     for (size_t a = 0; a < np; a++)
         for (size_t q = 0; q < NQ; q++) {
@@ -63,8 +62,7 @@ static void spp_body(ck_gp *p, const ck_exper *e, const void *vctx)
                 ck_empty_panel(p, "set yrange [0.1:10]", "no finite positive values to draw", "set autoscale y");
                 continue;
             }
-            ck_cmd(p, "set yrange [%.6g:%.6g]", c->lo / f, c->hi * f);
-            ck_log_tics(p, 'y', c->lo / f, c->hi * f, boxes[a * NQ + q], 1);
+            ck_log_yrange(p, c->lo, c->hi, 0, boxes[a * NQ + q], 1);
             size_t curves[MAX_CURVES], total, k = ck_panel_curves(e, (int)a, c->has + q * e->nvar, curves, &total);
             ck_reset(&pl);
             const char *sep = "";

@@ -112,8 +112,7 @@ static void curve_body(ck_gp *p, const ck_exper *e, const void *vctx)
             /* every panel's own tics, always set: a loss axis of 1 to 2 decades had only 1 or 2
              * labels of gnuplot's (powers of 10), and one within a decade was listed only
              * when the data (not the axis, 1.44 times wider) spanned less than a decade */
-            ck_cmd(p, "set yrange [%.6g:%.6g]", c->ylo / 1.2, c->yhi * 1.2);
-            ck_log_tics(p, 'y', c->ylo / 1.2, c->yhi * 1.2, boxes[a], 0);
+            ck_log_yrange(p, c->ylo, c->yhi, 1.2, boxes[a], 0);
         } else
             ck_cmd(p, "set yrange [-0.03:1.03]; set ytics %.9g", ck_fit_step(-0.03, 1.03, boxes[a], 'y'));
         size_t curves[MAX_CURVES], total, k = ck_panel_curves(e, (int)a, c->has, curves, &total);
@@ -361,9 +360,8 @@ static void var_body(ck_gp *p, const ck_exper *e, const void *vctx)
             }
             ck_box bx = boxes[v * 2 + (size_t)q];
             double xhi = c->xhi > 0 ? c->xhi : 1;
-            ck_cmd(p, "set xrange [0:%.9g]; set xtics %.9g; set yrange [%.6g:%.6g]", xhi, ck_fit_step(0, xhi, bx, 'x'),
-                   c->ylo[q] / 1.5, c->yhi[q] * 1.5);
-            ck_log_tics(p, 'y', c->ylo[q] / 1.5, c->yhi[q] * 1.5, bx, 1);
+            ck_cmd(p, "set xrange [0:%.9g]; set xtics %.9g", xhi, ck_fit_step(0, xhi, bx, 'x'));
+            ck_log_yrange(p, c->ylo[q], c->yhi[q], 1.5, bx, 1);
             ck_reset(&b);
             for (int l = 1; l <= c->L; l++)
                 ck_printf(&b, "%s'%s.dat' index %zu using 1:2 with lines lw 1.3 lc palette cb %d notitle", l > 1 ? ", " : "",
