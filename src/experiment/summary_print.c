@@ -228,7 +228,28 @@ void vp_runner_print_summary(const vp_job *j)
         fprintf(out, "%d run%s overflowed to Inf/NaN: their moments are reported as nan from the first layer "
                      "with non-finite values (column %s in " VP_FILE_LAYERS " and " VP_FILE_RUNS ")\n",
                 nf_runs, nf_runs == 1 ? "" : "s", vp_col_name(VP_COL_NONFINITE));
-    if (sub_runs)
-        fprintf(out, "%d run%s produced subnormal values (a vanishing signal losing precision; column subnormal)\n",
-                sub_runs, sub_runs == 1 ? "" : "s");
+    if (sub_runs) {
+        /* Subnormals come from a vanishing signal, or from units deep in a flat region
+         * of the activation whatever the signal does: selu'(z) = lambda alpha e^z
+         * underflows for z << 0, which an exploding selu net reaches (a new user read
+         * "vanishing" beside an exploding verdict). Which variants, so it can be checked. */
+        char vars[96] = "";
+        size_t at = 0;
+        int listed = 0, more = 0;
+        for (int v = 0; v < e->nvariants; v++) {
+            int has = 0;
+            for (int s = 0; s < e->nseeds; s++) {
+                const vp_run_sum *rs = &j->sums[(size_t)v * (size_t)e->nseeds + (size_t)s];
+                has |= rs->done && rs->subnormal > 0;
+            }
+            if (!has) continue;
+            if (listed == 6) { more = 1; continue; }
+            at += (size_t)snprintf(vars + at, sizeof vars - at, "%s%d", listed++ ? ", " : "", v);
+        }
+        fprintf(out, "%d run%s produced subnormal values (finite, with fewer significant bits: a vanishing signal, or "
+                     "units deep in a flat region of the activation, as selu/elu's e^z for z << 0 in an exploding net; "
+                     "variant%s %s%s; column %s in " VP_FILE_LAYERS " and " VP_FILE_RUNS ")\n",
+                sub_runs, sub_runs == 1 ? "" : "s", listed == 1 && !more ? "" : "s", vars, more ? ", ..." : "",
+                vp_col_name(VP_COL_SUBNORMAL));
+    }
 }

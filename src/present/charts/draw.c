@@ -22,7 +22,7 @@ static const ck_chart CHARTS[] = {
       .column = VP_COL_POST_VAR, .theory = VP_COL_NONE, .ylabel = "Var[h^{/:Italic l}]",
       .title = "post-activation variance Var[hˡ] by layer",
       .caption = "Variance of the activations h^l = φ(z^l) after the nonlinearity, same layout as the pre-activation "
-                 "chart." },
+                 "chart, measured only: no theory line (layers.csv has the theory of z^l, not of h^l)." },
     { .stem = "grad_var", .source = VP_CSV_LAYERS, .draw = ck_draw_lines,
       .column = VP_COL_GRAD_PRE_VAR, .theory = VP_COL_THEORY_GRAD_PRE_VAR, .ylabel = "Var[∂L/∂z^{/:Italic l}]",
       .title = "back-propagated gradient variance Var[∂L/∂zˡ] by layer",
