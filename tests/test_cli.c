@@ -596,3 +596,55 @@ Test(cli, no_plot_run_notes_the_earlier_charts_left_in_place)
                         "varprop plot results/np redraws them"), "%s", o);
     free(o); free(e);
 }
+
+/* selu at depth 50: lecun_normal keeps it near unit variance, he_normal explodes it, and
+ * the exploding net's units far below zero give selu'(z) = lambda alpha e^z underflowing
+ * to subnormals -- in the exploding variant only. The summary's note named "a vanishing
+ * signal" beside an exploding verdict; it now gives the other cause and the variant. */
+Test(cli, subnormal_note_names_its_variants_and_both_causes)
+{
+    char cfg[300], out[300], runs[400], *o, *e;
+    vt_write_file(tmpdir, "sn.json", "{\"name\":\"sn\",\"seeds\":2,\"network\":{\"depth\":50,\"width\":64,\"activation\":"
+                                     "\"selu\"},\"input\":{\"batch\":32},\"sweep\":{\"network.init\":[\"lecun_normal\","
+                                     "\"he_normal\"]}}");
+    snprintf(cfg, sizeof cfg, "%s/sn.json", tmpdir);
+    snprintf(out, sizeof out, "%s/sn", tmpdir);
+    cr_assert_eq(vt_run(tmpdir, &o, &e, "run %s -o %s --no-plot --threads 1", cfg, out), 0, "%s", e);
+    /* runs.csv: subnormal > 0 exactly in variant 1's runs, whose verdicts are exploding */
+    snprintf(runs, sizeof runs, "%s/runs.csv", out);
+    vp_table *t = NULL;
+    vp_err err;
+    cr_assert_eq(vp_table_load(runs, &t, &err), VP_OK, "%s", err.msg);
+    int cv = vp_table_find(t, "variant"), cs = vp_table_find(t, "subnormal"), ca = vp_table_find(t, "act_verdict");
+    cr_assert(cv >= 0 && cs >= 0 && ca >= 0);
+    int sub1 = 0;
+    for (size_t r = 0; r < vp_table_nrows(t); r++) {
+        int v = atoi(vp_table_cell(t, r, (size_t)cv)), sub = atoi(vp_table_cell(t, r, (size_t)cs)) > 0;
+        cr_assert_eq(sub, v == 1, "row %zu: variant %d, subnormal %s", r, v, vp_table_cell(t, r, (size_t)cs));
+        if (v == 1) cr_assert_str_eq(vp_table_cell(t, r, (size_t)ca), "exploding");
+        sub1 += sub;
+    }
+    vp_table_free(t);
+    cr_assert_eq(sub1, 2);
+    cr_assert(strstr(o, "2 runs produced subnormal values (finite, with fewer significant bits: a vanishing signal, or "
+                        "units deep in a flat region of the activation, as selu/elu's e^z for z << 0 in an exploding "
+                        "net; variant 1; column subnormal in layers.csv and runs.csv)"), "%s", o);
+    free(o);
+    free(e);
+}
+
+/* `gain selu` says what PyTorch's 3/4 costs (text and --json "note"); tanh has no note. */
+Test(cli, gain_prints_the_registrys_note)
+{
+    char *o, *e;
+    cr_assert_eq(vt_run(tmpdir, &o, &e, "gain selu"), 0, "%s", e);
+    cr_assert(strstr(o, "  auto             0.750000   (\"gain\": \"auto\")\n  note: PyTorch's 3/4 is empirical and gives "
+                        "up self-normalization"), "%s", o);
+    free(o); free(e);
+    cr_assert_eq(vt_run(tmpdir, &o, &e, "gain selu --json"), 0, "%s", e);
+    cr_assert(strstr(o, ",\"note\":\"PyTorch's 3/4 is empirical"), "%s", o);
+    free(o); free(e);
+    cr_assert_eq(vt_run(tmpdir, &o, &e, "gain tanh"), 0, "%s", e);
+    cr_assert(!strstr(o, "note"), "%s", o);
+    free(o); free(e);
+}

@@ -264,6 +264,24 @@ Test(theory, selu_self_normalizing_fixed_point)
     cr_expect(fabs(pt.qslope - 0.782648) <= 5e-7 + 1e-9, "q-map slope at q* = %.9f", pt.qslope);
 }
 
+/* The note `varprop gain selu` prints (the registry's gain_note) holds: at PyTorch's gain
+ * 3/4 (sigma_w2 = 9/16) selu's length map settles far below the self-normalized q* = 1
+ * of gain 1; no other activation carries a note. */
+Test(theory, selu_torch_gain_note_holds)
+{
+    vp_theory_ctx ctx = make_ctx(0);
+    vp_act selu = vp_act_default(VP_ACT_SELU);
+    double g = vp_act_torch_gain(&selu);
+    cr_assert_eq(g, 0.75);
+    vp_theory_point pt;
+    vp_err err;
+    cr_assert_eq(vp_theory_analyze(&ctx, &selu, g * g, 0.0, 1.0, &pt, &err), VP_OK, "%s", err.msg);
+    cr_expect(pt.q_star > 0 && pt.q_star < 0.05, "q* at gain 3/4 = %g", pt.q_star);
+    cr_assert(vp_act_get(VP_ACT_SELU)->gain_note && strstr(vp_act_get(VP_ACT_SELU)->gain_note, "far below 1"));
+    for (int k = 0; k < VP_ACT_COUNT; k++)
+        if (k != VP_ACT_SELU) cr_expect_null(vp_act_get((vp_act_kind)k)->gain_note, "%s", vp_act_get((vp_act_kind)k)->name);
+}
+
 Test(theory, tanh_critical_at_unit_weight_variance)
 {
     /* tanh, sigma_b2 = 0: q = 0 is the fixed point for sigma_w2 <= 1 and

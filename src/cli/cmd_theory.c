@@ -280,7 +280,7 @@ int vp_cmd_theory(int argc, char **argv)
 
 /* ---- gain ---- */
 
-static cJSON *gain_json(const char *label, const vp_theory_gains *g, double autog)
+static cJSON *gain_json(const char *label, const vp_theory_gains *g, double autog, const char *note)
 {
     cJSON *o = cJSON_CreateObject();
     if (!o) return NULL;
@@ -290,6 +290,10 @@ static cJSON *gain_json(const char *label, const vp_theory_gains *g, double auto
     vp_cli_json_num(o, "critical", g->critical);
     vp_cli_json_num(o, "critical_q_star", g->critical_q_star);
     vp_cli_json_num(o, "auto", autog);
+    if (note && !cJSON_AddStringToObject(o, "note", note)) {
+        cJSON_Delete(o);
+        return NULL;
+    }
     return o;
 }
 
@@ -341,7 +345,7 @@ int vp_cmd_gain(int argc, char **argv)
         vp_theory_gains g;
         double autog;
         if ((st = gains_for(&ctx, &act, &g, &autog, &err)) != VP_OK) return runtime_error(cmd, st, &err);
-        if (json) return vp_cli_json_emit(gain_json(label, &g, autog));
+        if (json) return vp_cli_json_emit(gain_json(label, &g, autog, vp_act_get(act.kind)->gain_note));
         fmt_gain(b1, sizeof b1, g.torch, "none (PyTorch raises)");
         fmt_gain(b2, sizeof b2, g.critical, "none (chi1 = 1 is not reached at sigma_b2 = 0)");
         printf("%s\n", label);
@@ -355,6 +359,7 @@ int vp_cmd_gain(int argc, char **argv)
             printf("  critical         %s   sigma_w2 = %.6g, q* = %.6g%s\n", b2, g.critical * g.critical,
                    g.critical_q_star, g.critical_q_star == 0.0 ? " (limit q* -> 0)" : "");
         printf("  auto             %.6f   (\"gain\": \"auto\")\n", autog);
+        if (vp_act_get(act.kind)->gain_note) printf("  note: %s\n", vp_act_get(act.kind)->gain_note);
         return 0;
     }
 
@@ -374,7 +379,7 @@ int vp_cmd_gain(int argc, char **argv)
             return runtime_error(cmd, st, &err);
         }
         if (json) {
-            cJSON *o = gain_json(label, &g, autog);
+            cJSON *o = gain_json(label, &g, autog, vp_act_get(act.kind)->gain_note);
             if (!o || !cJSON_AddItemToArray(arr, o)) {
                 cJSON_Delete(o);
                 cJSON_Delete(arr);

@@ -152,7 +152,11 @@ static const vp_act_info ACT_TABLE[VP_ACT_COUNT] = {
     [VP_ACT_SELU] = { .name = "selu", .aliases = "",
         .formula = "scale*(x if x > 0 else alpha*(exp(x)-1)), alpha=1.67326, scale=1.05070",
         .origin = "Klambauer et al. 2017; PyTorch gain 3/4 (empirical)",
-        FNS(selu), .torch_gain = gain_selu, .kinks = k_zero, .exp_linear = x_selu },
+        FNS(selu), .torch_gain = gain_selu, .kinks = k_zero, .exp_linear = x_selu,
+        /* torch.nn.init.calculate_gain's docstring */
+        .gain_note = "PyTorch's 3/4 is empirical and gives up self-normalization: its docs say to use "
+                     "nonlinearity='linear' (gain 1, lecun_normal) for self-normalizing networks; at 3/4 the "
+                     "variance settles far below 1 (varprop theory selu --sigma-w2 0.5625)" },
     [VP_ACT_GELU] = { .name = "gelu", .aliases = "", .formula = "x*Phi(x) = x/2*erfc(-x/sqrt(2))",
         .origin = "exact GELU: PyTorch default, Keras activations.gelu default", FNS(gelu) },
     [VP_ACT_GELU_TANH] = { .name = "gelu_tanh", .aliases = "", .formula = "x/2*(1+tanh(sqrt(2/pi)*(x+0.044715x^3)))",

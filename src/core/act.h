@@ -62,6 +62,7 @@ typedef struct {
     vp_act_kernel_f32 kernel_f32;
     vp_act_kernel_f64 kernel_f64;
     double (*torch_gain)(const double *p); /* calculate_gain; NULL where PyTorch raises */
+    const char *gain_note; /* what a user of torch_gain ("gain": "auto") should know, or NULL */
     int bounded;           /* range bounded on both sides (has flat saturating regions) */
     double dpeak;          /* max |phi'| over x (bounded activations only) */
     /* Points where phi or phi' is not smooth (for piecewise quadrature); returns count. */
