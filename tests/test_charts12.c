@@ -1654,3 +1654,32 @@ Test(charts12_extreme, exploding_theory_and_uneven_gains_still_chart)
     free(e);
     vt_rmtree(dir);
 }
+
+/* Curves that coincide: xavier_normal and lecun_normal give tanh the same variance at
+ * equal fans, and with markers on the same layers one curve hid the other while the
+ * legend listed both (a new user's find). Each curve now puts its markers every pi-th
+ * layer from layer 1 + its place in the panel: with pi = 3, at 1, 4, ...; 2, 5, ...;
+ * 3, 6, ... */
+Test(charts12_extreme, coinciding_curves_show_each_ones_markers)
+{
+    char dir[64], res[128], plots[128], *o = NULL, *e = NULL;
+    c12_dirs(dir, res, plots);
+    rmdir(res);
+    vt_write_file(dir, "co.json",
+                  "{\"name\":\"co\",\"network\":{\"depth\":30,\"width\":16,\"activation\":\"tanh\"},\"input\":{\"batch\":16},"
+                  "\"sweep\":{\"network.init\":[\"xavier_normal\",\"lecun_normal\",\"he_normal\"]}}");
+    cr_assert_eq(vt_run(dir, &o, &e, "run %s/co.json -o %s --plots %s --quiet --threads 1", dir, res, plots), 0, "%s", e);
+    char *gp = c12_read(plots, "act_var_pre.gp"), *png = c12_png_part(gp);
+    for (int j = 0; j < 3; j++) {
+        char want[128];
+        snprintf(want, sizeof want, "'act_var_pre.dat' index %d every 3::%d using 1:2 with points lt %d notitle", j, j,
+                 j + 1);
+        cr_assert(strstr(png, want), "curve %d: no \"%s\" in\n%s", j, want, png);
+    }
+    cr_assert(!strstr(png, "pi 3"), "no curve keeps the shared marker layers");
+    free(png);
+    free(gp);
+    free(o);
+    free(e);
+    vt_rmtree(dir);
+}

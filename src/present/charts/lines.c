@@ -164,6 +164,13 @@ static void curve_clauses(const ck_exper *e, const line_ctx *c, size_t k, const 
                          "points pt variable ps 1.2 %s notitle",
                       sep, ch->stem, blk + curves[j], ck_lc(e, curves[j], lc, sizeof lc), ch->stem, blk + curves[j],
                       ck_lc(e, curves[j], lc, sizeof lc));
+        else if (pi > 1 && k > 1) /* markers every pi-th layer, curve j's from layer 1 + j mod pi: curves
+                                    * that coincide (xavier_normal and lecun_normal at equal fans) show
+                                    * each one's markers, not one curve hidden under the other */
+            ck_printf(b, "%s'%s.dat' index %zu using 1:2 with lines %s notitle, '%s.dat' index %zu every %d::%zu using "
+                         "1:2 with points %s notitle",
+                      sep, ch->stem, blk + curves[j], ck_lc(e, curves[j], lc, sizeof lc), ch->stem, blk + curves[j], pi,
+                      j % (size_t)pi, ck_lc(e, curves[j], lc, sizeof lc));
         else
             ck_printf(b, "%s'%s.dat' index %zu using 1:2 with linespoints %s pi %d notitle", sep, ch->stem,
                       blk + curves[j], ck_lc(e, curves[j], lc, sizeof lc), pi);
