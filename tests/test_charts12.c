@@ -788,19 +788,28 @@ static void c12_tics_fit(const c12_tics *t, int n)
 #define GRID24 "[0.5,1,1.5,2,2.5,3],\"network.init.sigma_b\":[0,0.1,0.3,0.5]"
 #define GRID6 "[0.5,1,1.5],\"network.init.sigma_b\":[0,0.3]"
 
+/* `varprop run` of the config text cfg (saved as DIR/cfg.json) into res (which must not
+ * exist) with its charts in plots; it must succeed, and say nothing of gnuplot. */
+static void c12_run_config(const char *dir, const char *res, const char *plots, const char *cfg)
+{
+    char *o = NULL, *e = NULL;
+    vt_write_file(dir, "cfg.json", cfg);
+    cr_assert_eq(vt_run(dir, &o, &e, "run %s/cfg.json -o %s --plots %s --quiet --threads 1", dir, res, plots), 0, "%s", e);
+    cr_assert(!strstr(e, "gnuplot"), "%s", e);
+    free(o);
+    free(e);
+}
+
 /* That grid's `varprop run` on a tiny network (depth 2, width 4, one seed) into res
  * (which must not exist) with its charts in plots. */
 static void c12_run_grid(const char *dir, const char *res, const char *plots, const char *sweep)
 {
-    char cfg[1024], *o = NULL, *e = NULL;
+    char cfg[1024];
     snprintf(cfg, sizeof cfg,
              "{\"name\":\"grid\",\"seeds\":1,\"network\":{\"depth\":2,\"width\":4,\"activation\":\"tanh\","
              "\"init\":{\"name\":\"mean_field\",\"sigma_w\":1,\"sigma_b\":0}},\"input\":{\"batch\":4},"
              "\"sweep\":{\"network.init.sigma_w\":%s}}", sweep);
-    vt_write_file(dir, "grid.json", cfg);
-    cr_assert_eq(vt_run(dir, &o, &e, "run %s/grid.json -o %s --plots %s --quiet --threads 1", dir, res, plots), 0, "%s", e);
-    free(o);
-    free(e);
+    c12_run_config(dir, res, plots, cfg);
 }
 
 /* A user's 24-variant tanh sigma_w x sigma_b grid: the labels, wrapped at 8 characters
@@ -1617,15 +1626,13 @@ Test(charts12_tics, training_y_labels_fit_beside_their_panels)
  * span the grid's edges. */
 Test(charts12_extreme, exploding_theory_and_uneven_gains_still_chart)
 {
-    char dir[64], res[128], plots[128], *o = NULL, *e = NULL;
+    char dir[64], res[128], plots[128];
     c12_dirs(dir, res, plots);
     rmdir(res);
-    vt_write_file(dir, "x.json",
-                  "{\"name\":\"x\",\"network\":{\"depth\":100,\"width\":16,\"init\":{\"name\":\"orthogonal\",\"gain\":1}},"
-                  "\"input\":{\"batch\":16},\"sweep\":{\"network.activation\":[\"relu\",\"tanh\"],"
-                  "\"network.init.gain\":[1,2,1e6]}}");
-    cr_assert_eq(vt_run(dir, &o, &e, "run %s/x.json -o %s --plots %s --quiet --threads 1", dir, res, plots), 0, "%s", e);
-    cr_assert(!strstr(e, "gnuplot"), "%s", e);
+    c12_run_config(dir, res, plots,
+                   "{\"name\":\"x\",\"network\":{\"depth\":100,\"width\":16,\"init\":{\"name\":\"orthogonal\",\"gain\":1}},"
+                   "\"input\":{\"batch\":16},\"sweep\":{\"network.activation\":[\"relu\",\"tanh\"],"
+                   "\"network.init.gain\":[1,2,1e6]}}");
     static const char *const stems[] = { "act_var_pre", "act_var_post", "grad_var", "wgrad_var", "spp", "heatmap" };
     for (size_t k = 0; k < sizeof stems / sizeof *stems; k++) {
         char png[64], gpn[64];
@@ -1650,8 +1657,6 @@ Test(charts12_extreme, exploding_theory_and_uneven_gains_still_chart)
     char *dat = c12_read(plots, "heatmap.dat");
     cr_assert(strstr(dat, "\n1 3 0.5 1.5 2.5 3.5 ? nan\n"), "relu at gain 1e6: a grey cell labelled nan, in the grid");
     free(dat);
-    free(o);
-    free(e);
     vt_rmtree(dir);
 }
 
@@ -1662,13 +1667,12 @@ Test(charts12_extreme, exploding_theory_and_uneven_gains_still_chart)
  * 3, 6, ... */
 Test(charts12_extreme, coinciding_curves_show_each_ones_markers)
 {
-    char dir[64], res[128], plots[128], *o = NULL, *e = NULL;
+    char dir[64], res[128], plots[128];
     c12_dirs(dir, res, plots);
     rmdir(res);
-    vt_write_file(dir, "co.json",
-                  "{\"name\":\"co\",\"network\":{\"depth\":30,\"width\":16,\"activation\":\"tanh\"},\"input\":{\"batch\":16},"
-                  "\"sweep\":{\"network.init\":[\"xavier_normal\",\"lecun_normal\",\"he_normal\"]}}");
-    cr_assert_eq(vt_run(dir, &o, &e, "run %s/co.json -o %s --plots %s --quiet --threads 1", dir, res, plots), 0, "%s", e);
+    c12_run_config(dir, res, plots,
+                   "{\"name\":\"co\",\"network\":{\"depth\":30,\"width\":16,\"activation\":\"tanh\"},\"input\":{\"batch\":16},"
+                   "\"sweep\":{\"network.init\":[\"xavier_normal\",\"lecun_normal\",\"he_normal\"]}}");
     char *gp = c12_read(plots, "act_var_pre.gp"), *png = c12_png_part(gp);
     for (int j = 0; j < 3; j++) {
         char want[128];
@@ -1679,7 +1683,5 @@ Test(charts12_extreme, coinciding_curves_show_each_ones_markers)
     cr_assert(!strstr(png, "pi 3"), "no curve keeps the shared marker layers");
     free(png);
     free(gp);
-    free(o);
-    free(e);
     vt_rmtree(dir);
 }
