@@ -193,6 +193,25 @@ Test(reproduce_checks, a_bad_fast_override_is_a_config_error_before_any_run)
     vt_rmtree(dir);
 }
 
+/* A suite's config is read as strictly as one given to `run` (vp_config_json): a number
+ * outside JSON's grammar is refused where it is in the file (cJSON took 010 as 10, and
+ * the message named the text printed back, not the file's line). */
+Test(reproduce_checks, a_suite_config_is_strict_json_named_by_line_and_column)
+{
+    char dir[256], sub[300];
+    make_suite(dir, sizeof dir, "/tmp/varprop-repro-num", "{" RUNS ONE_CLAIM);
+    snprintf(sub, sizeof sub, "%s/suite/p", dir);
+    vt_write_file(sub, "c.json", "{\"name\": \"tiny\", \"seeds\": 2,\n \"network\": {\"depth\": 03, \"width\": 8}}");
+    char *errs = NULL;
+    int rc = vt_run(dir, NULL, &errs, "reproduce p --fast --suite %s/suite -o %s/out", dir, dir);
+    cr_expect_eq(rc, 2, "exit %d: %s", rc, errs);
+    cr_expect(strstr(errs, "p/c.json:2:23: not valid JSON: the number 03;"), "%s", errs);
+    snprintf(sub, sizeof sub, "%s/out", dir);
+    cr_expect(!vt_exists(sub));
+    free(errs);
+    vt_rmtree(dir);
+}
+
 Test(reproduce_checks, per_layers_goes_with_a_slope_and_full_only_with_a_reason)
 {
     expect_refused("{" RUNS "\"claims\": [{" CLAIM_HEAD "\"run\": \"r\", \"figure\": \"f\", "

@@ -409,12 +409,9 @@ vp_status vp_config_parse(const char *text, size_t len, const char *source, cons
     return config_parse(text, len, source, opts, 1, out, err);
 }
 
-/* record_ok: a results config.json is taken (parse_record); not inside one's source. */
-static vp_status config_parse(const char *text, size_t len, const char *source, const vp_config_opts *opts,
-                              int record_ok, vp_experiment **out, vp_err *err)
+vp_status vp_config_json(const char *text, size_t len, const char *source, cJSON **out, vp_err *err)
 {
     *out = NULL;
-    vp_cfg_ctx c = { source, 0, NULL, NULL, err };
     if (len == 0) return vp_fail(err, VP_ERR_CONFIG, "%s: the file is empty; a config is a JSON object", source);
     if (memchr(text, '\0', len))
         return vp_fail(err, VP_ERR_CONFIG, "%s: contains a NUL byte; a config is a JSON text file", source);
@@ -440,8 +437,6 @@ static vp_status config_parse(const char *text, size_t len, const char *source, 
             cJSON_Delete(root);
             return vp_fail(err, VP_ERR_CONFIG, "%s: unexpected text after the JSON object", source);
         }
-    /* JSON text is UTF-8 (RFC 8259), and strings reach config.json and the reports:
-     * a byte that is not UTF-8 is refused where it is, not copied on. */
     size_t num_at = bad_number(text, len);
     if (num_at < len) {
         cJSON_Delete(root);
@@ -451,6 +446,8 @@ static vp_status config_parse(const char *text, size_t len, const char *source, 
                        "leading zeros and with digits on both sides of '.' and after 'e' (25, 0.5, 1e-3)", source,
                        line, col, (int)(n < 40 ? n : 40), text + num_at, n > 40 ? "..." : "");
     }
+    /* JSON text is UTF-8 (RFC 8259), and strings reach config.json and the reports:
+     * a byte that is not UTF-8 is refused where it is, not copied on. */
     size_t bad = utf8_invalid(text, len), nul_at = nul_escape(text, len);
     if (bad < len || nul_at < len) {
         cJSON_Delete(root);
@@ -464,6 +461,19 @@ static vp_status config_parse(const char *text, size_t len, const char *source, 
         line_col(text, at, &line, &col);
         return vp_fail(err, VP_ERR_CONFIG, "%s:%zu:%zu: %s", source, line, col, what);
     }
+    *out = root;
+    return VP_OK;
+}
+
+/* record_ok: a results config.json is taken (parse_record); not inside one's source. */
+static vp_status config_parse(const char *text, size_t len, const char *source, const vp_config_opts *opts,
+                              int record_ok, vp_experiment **out, vp_err *err)
+{
+    *out = NULL;
+    vp_cfg_ctx c = { source, 0, NULL, NULL, err };
+    cJSON *root = NULL;
+    vp_status js = vp_config_json(text, len, source, &root, err);
+    if (js) return js;
     if (cJSON_IsObject(root) && cJSON_HasObjectItem(root, "varprop_version")) { /* a results config.json */
         vp_status rs = record_ok ? parse_record(text, len, root, source, opts, out, err)
                                  : vp_fail(err, VP_ERR_CONFIG, "%s: holds a results config.json, not a config", source);

@@ -26,6 +26,12 @@
 /* Parse and validate a config held in memory; `source` names it in messages. */
 vp_status vp_config_parse(const char *text, size_t len, const char *source, const vp_config_opts *opts,
                           vp_experiment **out, vp_err *err);
+/* A config's JSON text parsed strictly, for every reader of configs: RFC 8259 (cJSON
+ * alone takes 010 and 1. through strtod), UTF-8, no NUL, nothing after the value; a
+ * refusal names the line and column, with a hint for the usual slips (comments,
+ * trailing commas, single quotes). *out is the tree (the caller's), NULL on failure. */
+struct cJSON;
+vp_status vp_config_json(const char *text, size_t len, const char *source, struct cJSON **out, vp_err *err);
 /* Read and parse a config file (at most 16 MiB). */
 vp_status vp_config_load(const char *path, const vp_config_opts *opts, vp_experiment **out, vp_err *err);
 void vp_experiment_free(vp_experiment *e);

@@ -105,8 +105,8 @@ static vp_status load_config(const char *suite_dir, const vp_repro_paper *p, con
     size_t len = 0;
     vp_status st = vp_read_file(path, (size_t)16 << 20, &text, &len, err);
     if (st) return st;
-    cJSON *root = cJSON_ParseWithLength(text, len);
-    if (!root) st = vp_fail(err, VP_ERR_CONFIG, "%s: not valid JSON", path);
+    cJSON *root = NULL;
+    st = vp_config_json(text, len, path, &root, err); /* as strict as a config given to run, with line:column */
     for (const cJSON *k = fast && r->fast ? r->fast->child : NULL; !st && k; k = k->next)
         st = set_dotted(root, k->string, k, path, err);
     if (!st && !(printed = cJSON_PrintUnformatted(root))) st = vp_fail(err, VP_ERR_NOMEM, "out of memory");
