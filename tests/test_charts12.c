@@ -1662,16 +1662,16 @@ Test(charts12_extreme, exploding_theory_and_uneven_gains_still_chart)
 
 /* Curves that coincide: xavier_normal and lecun_normal give tanh the same variance at
  * equal fans, and with markers on the same layers one curve hid the other while the
- * legend listed both (a new user's find). Each curve now puts its markers every pi-th
- * layer from layer 1 + its place in the panel: with pi = 3, at 1, 4, ...; 2, 5, ...;
- * 3, 6, ... */
+ * legend listed both (a new user's find). Each curve now has marker layers of its own:
+ * at depth 20 (a marker every 2 layers before) the 3 curves put theirs every 3 layers,
+ * from layers 1, 2 and 3 (with every 2, the first and third shared theirs). */
 Test(charts12_extreme, coinciding_curves_show_each_ones_markers)
 {
     char dir[64], res[128], plots[128];
     c12_dirs(dir, res, plots);
     rmdir(res);
     c12_run_config(dir, res, plots,
-                   "{\"name\":\"co\",\"network\":{\"depth\":30,\"width\":16,\"activation\":\"tanh\"},\"input\":{\"batch\":16},"
+                   "{\"name\":\"co\",\"network\":{\"depth\":20,\"width\":16,\"activation\":\"tanh\"},\"input\":{\"batch\":16},"
                    "\"sweep\":{\"network.init\":[\"xavier_normal\",\"lecun_normal\",\"he_normal\"]}}");
     char *gp = c12_read(plots, "act_var_pre.gp"), *png = c12_png_part(gp);
     for (int j = 0; j < 3; j++) {
@@ -1680,8 +1680,81 @@ Test(charts12_extreme, coinciding_curves_show_each_ones_markers)
                  j + 1);
         cr_assert(strstr(png, want), "curve %d: no \"%s\" in\n%s", j, want, png);
     }
-    cr_assert(!strstr(png, "pi 3"), "no curve keeps the shared marker layers");
+    cr_assert(!strstr(png, " pi 2 "), "no curve keeps the shared marker layers");
     free(png);
     free(gp);
+    vt_rmtree(dir);
+}
+
+/* Heatmap tics: 18 activation names are all labelled (no order tells an unlabelled
+ * column; labelling every other one hid sigmoid and hard_sigmoid); 18 doubling gains go
+ * in order, one cell each (at their values 1 and 2 were slivers), with about 12 labels. */
+Test(charts12_extreme, heatmap_labels_every_name_and_thins_ordered_numbers)
+{
+    char dir[64], res[128], plots[128];
+    static const char NAMES[] = "[\"identity\",\"relu\",\"relu6\",\"leaky_relu\",\"elu\",\"celu\",\"selu\",\"gelu\","
+                                "\"silu\",\"mish\",\"sigmoid\",\"hard_sigmoid\",\"tanh\",\"hard_tanh\",\"softplus\","
+                                "\"softsign\",\"log_sigmoid\",\"tanhshrink\"]";
+    char cfg[1024], want[1024];
+    c12_dirs(dir, res, plots);
+    rmdir(res);
+    snprintf(cfg, sizeof cfg, "{\"name\":\"n\",\"network\":{\"depth\":2,\"width\":4},\"input\":{\"batch\":4},\"sweep\":"
+                              "{\"network.activation\":%s,\"network.init\":[\"he_normal\",\"xavier_normal\"]}}", NAMES);
+    c12_run_config(dir, res, plots, cfg);
+    char *gp = c12_read(plots, "heatmap.gp");
+    size_t at = (size_t)snprintf(want, sizeof want, "set xtics (");
+    const char *n = NAMES + 1;
+    for (int i = 1; *n == '"'; i++) {
+        const char *end = strchr(n + 1, '"');
+        at += (size_t)snprintf(want + at, sizeof want - at, "%s'%.*s' %d", i > 1 ? ", " : "", (int)(end - n - 1), n + 1, i);
+        n = end + 2;
+    }
+    snprintf(want + at, sizeof want - at, ")");
+    cr_assert(strstr(gp, want), "no \"%s\" in the heatmap script", want);
+    free(gp);
+    vt_rmtree(res);
+    vt_rmtree(plots);
+    c12_run_config(dir, res, plots,
+                   "{\"name\":\"g\",\"network\":{\"depth\":2,\"width\":4,\"init\":{\"name\":\"orthogonal\",\"gain\":1}},"
+                   "\"input\":{\"batch\":4},\"sweep\":{\"network.activation\":[\"relu\",\"tanh\"],\"network.init.gain\":"
+                   "[1,2,4,8,16,32,64,128,256,512,1024,2048,4096,8192,16384,32768,65536,131072]}}");
+    gp = c12_read(plots, "heatmap.gp");
+    cr_assert(strstr(gp, "set ytics ('1' 1, '' 2, '4' 3, '' 4, '16' 5, '' 6, '64' 7, "), "%s", gp);
+    cr_assert(strstr(gp, "'' 16, '65536' 17, '' 18) noenhanced"));
+    free(gp);
+    vt_rmtree(dir);
+}
+
+/* The y range of a chart holds its values whatever their size. A linear orthogonal net
+ * keeps the variance to a few ulps: the range, padded by 5% of next to nothing, printed
+ * as one number and gnuplot refused it ("empty y range": spp, corr and report.md were
+ * lost). A float64 net at 1e150 inputs reaches 2e306: the range must reach it too (a
+ * first fix capped it at 1e300, upside down below the values). */
+Test(charts12_extreme, nearly_constant_and_huge_values_keep_their_charts)
+{
+    char dir[64], res[128], plots[128];
+    c12_dirs(dir, res, plots);
+    rmdir(res);
+    c12_run_config(dir, res, plots, "{\"name\":\"a\",\"network\":{\"depth\":10,\"width\":128,\"activation\":\"linear\","
+                                    "\"init\":\"orthogonal\"}}");
+    static const char *const drawn[] = { "act_var_pre.png", "spp.png", "corr.png", "grad_var.png", "report.md" };
+    for (size_t k = 0; k < sizeof drawn / sizeof *drawn; k++) cr_assert(c12_exists(plots, drawn[k]), "%s", drawn[k]);
+    vt_rmtree(res);
+    vt_rmtree(plots);
+    c12_run_config(dir, res, plots, "{\"name\":\"big\",\"precision\":\"float64\",\"network\":{\"depth\":3,\"width\":8,"
+                                    "\"activation\":\"identity\",\"init\":{\"name\":\"orthogonal\",\"gain\":10}},"
+                                    "\"input\":{\"std\":1e150,\"batch\":8}}");
+    char *gp = c12_read(plots, "act_var_pre.gp"), *dat = c12_read(plots, "act_var_pre.dat");
+    double lo, hi, vmax = 0;
+    const char *r = strstr(gp, "set yrange [");
+    cr_assert(r && sscanf(r, "set yrange [%lf:%lf]", &lo, &hi) == 2);
+    for (const char *l = dat; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+        double layer, v;
+        if (*l != '#' && sscanf(l, "%lf %lf", &layer, &v) == 2) vmax = fmax(vmax, v);
+    }
+    cr_assert(vmax > 1e306, "the values reach %g", vmax);
+    cr_assert(lo < hi && hi >= vmax, "range [%g:%g] for values up to %g", lo, hi, vmax);
+    free(gp);
+    free(dat);
     vt_rmtree(dir);
 }

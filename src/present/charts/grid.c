@@ -16,6 +16,7 @@ typedef struct {
     const char *xv[256], *yv[256]; /* distinct values (borrowed) */
     const char **xt, **yt;  /* tic labels: the values, or (phase) their squares */
     int numeric[2];
+    int ordered[2];         /* numbers placed in order, one cell each (uneven values) */
     double xc[256], yc[256]; /* cell centres */
     char xlabel[QLEN], ylabel[QLEN]; /* axis titles: a gnuplot string and its mode */
     double cmax;
@@ -31,9 +32,10 @@ static double num_or_nan(const char *s)
 }
 
 /* Tics at the sweep values (labelled with them, or blank when `labels` is 0);
- * a numeric axis with many values keeps automatic tics. */
+ * a numeric axis with many values keeps automatic tics; numbers in order (`ordered`)
+ * label at most ~12 of their tics (names are all labelled: no order tells a blank one). */
 static void axis_tics(ck_gp *p, const char *axis, size_t n, const char *const *vals, const double *pos,
-                      int numeric, int labels)
+                      int numeric, int ordered, int labels)
 {
     char q[QLEN];
     double gmin = INFINITY; /* values closer than 8% of the axis (squared sigmas): labels would crowd */
@@ -43,7 +45,7 @@ static void axis_tics(ck_gp *p, const char *axis, size_t n, const char *const *v
         return;
     }
     ck_sbuf b = { 0 };
-    size_t every = n > 16 ? (n + 11) / 12 : 1; /* at most ~12 labels; every cell keeps its tic */
+    size_t every = ordered && n > 16 ? (n + 11) / 12 : 1; /* every cell keeps its tic */
     for (size_t i = 0; i < n; i++)
         ck_printf(&b, "%s%s %.9g", i ? ", " : "",
                   labels && i % every == 0 ? vp_plot_quote(q, sizeof q, vals[i]) : "''", pos[i]);
@@ -130,8 +132,8 @@ static void grid_panel(ck_gp *p, const grid_ctx *c, const grid_frame *f, const c
     else ck_cmd(p, "unset xlabel");
     if (k == 0) ck_cmd(p, "set ylabel %s", c->ylabel);
     else ck_cmd(p, "unset ylabel");
-    axis_tics(p, "x", c->nx, c->xt, c->xc, c->numeric[0], bottom_row);
-    axis_tics(p, "y", c->ny, c->yt, c->yc, c->numeric[1], k == 0);
+    axis_tics(p, "x", c->nx, c->xt, c->xc, c->numeric[0], c->ordered[0], bottom_row);
+    axis_tics(p, "y", c->ny, c->yt, c->yc, c->numeric[1], c->ordered[1], k == 0);
     if (f->rot) ck_cmd(p, "set xtics rotate by 30 right");
 }
 
@@ -168,14 +170,16 @@ static int sweep_grid(const ck_exper *e, grid_ctx *c, int *phase)
         for (size_t i = 0; i < n; i++) c->numeric[a] &= isfinite(num_or_nan(v[i]));
         if (c->numeric[a]) qsort(v, n, sizeof *v, cmp_num_str);
         for (size_t i = 0; i < n; i++) cc[i] = c->numeric[a] ? num_or_nan(v[i]) : (double)(i + 1);
-        /* Values far from evenly spaced (gains 1, 2, 1e6; rates 1e-3 .. 1) drawn at their
-         * values squeeze most cells into a sliver: they go in their order, one cell each,
-         * labelled with the values. Not the sigma_w x sigma_b grid, whose chi_1 = 1 line is
-         * drawn in its coordinates. */
-        double gmin = INFINITY;
-        for (size_t i = 1; i < n; i++) gmin = fmin(gmin, cc[i] - cc[i - 1]);
-        if (!*phase && c->numeric[a] && n > 2 && gmin < 0.25 * (cc[n - 1] - cc[0]) / (double)(n - 1)) {
+        /* Values far from evenly spaced (gains 1, 2, 1e6; rates 1e-3 .. 1; doublings 1, 2,
+         * 4, 8, 16: a gap under a quarter of the largest) drawn at their values squeeze the
+         * small ones into slivers: they go in their order, one cell each, labelled with
+         * the values. Not the sigma_w x sigma_b grid, whose chi_1 = 1 line is drawn in its
+         * coordinates. */
+        double gmin = INFINITY, gmax = 0;
+        for (size_t i = 1; i < n; i++) gmin = fmin(gmin, cc[i] - cc[i - 1]), gmax = fmax(gmax, cc[i] - cc[i - 1]);
+        if (!*phase && c->numeric[a] && n > 2 && gmin < 0.25 * gmax) {
             c->numeric[a] = 0;
+            c->ordered[a] = 1;
             for (size_t i = 0; i < n; i++) cc[i] = (double)(i + 1);
         }
     }

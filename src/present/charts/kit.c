@@ -218,8 +218,14 @@ static void log_label(char *out, size_t len, double v, int plain)
 
 void ck_log_yrange(ck_gp *p, double lo, double hi, double f, ck_box b, int powers)
 {
+    /* at least 2% each side: values a few ulps apart (a linear orthogonal net keeps the
+     * variance to 1e-7) printed as one number, and gnuplot refused the empty range */
     double lf = f > 0 ? log(f) : hi > lo ? 0.05 * (log(hi) - log(lo)) : log(2.0);
-    double a = exp(fmax(log(lo) - lf, log(1e-300))), z = exp(fmin(log(hi) + lf, log(1e300)));
+    lf = fmax(lf, log(1.02));
+    /* the padding stops at 1e-307 and 1e307; the drawn values stay inside whatever they are */
+    double a = fmin(lo, exp(fmax(log(lo) - lf, log(1e-307))));
+    double z = fmax(hi, exp(fmin(log(hi) + lf, log(1e307))));
+    if (!(z > a)) z = 4 * a; /* lo = hi near the smallest subnormal: the padding rounds away */
     ck_cmd(p, "set yrange [%.6g:%.6g]", a, z);
     ck_log_tics(p, 'y', a, z, b, powers);
 }

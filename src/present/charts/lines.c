@@ -80,7 +80,9 @@ static void y_range(ck_gp *p, const ck_chart *ch, double lo, double hi, ck_box b
     if (ch->axis == CK_AXIS_LOG) {
         ck_log_yrange(p, lo, hi, 0, b, 1);
     } else {
-        double m = hi > lo ? 0.05 * (hi - lo) : fmax(0.5 * fabs(hi), 0.05);
+        /* at least 0.5% of the values' size: a range of a few ulps printed as one number */
+        double m = fmax(hi > lo ? 0.05 * (hi - lo) : 0.5 * fabs(hi), 0.005 * fmax(fabs(lo), fabs(hi)));
+        if (!(m > 0)) m = 0.05;
         ck_cmd(p, "set yrange [%.6g:%.6g]; set ytics %.6g", lo - m, hi + m, ck_tic_step(lo - m, hi + m));
     }
 }
@@ -140,8 +142,14 @@ static void line_panel(ck_gp *p, const ck_exper *e, const line_ctx *c, ck_box bo
         if (q == 0 && any_theory)
             ck_printf(b, ", '%s.dat' index %zu:%zu:%zu using 1:5:%d with lines lt %d lc palette z " THEORY_STYLE " notitle",
                       ch->stem, a0, a1, step, RANK_COL, COLOUR_LT);
-    } else
-        curve_clauses(e, c, k, curves, blk, q, pi, b);
+    } else {
+        /* markers every `every` layers, curve j's from layer 1 + j mod every: curves that
+         * coincide (xavier_normal and lecun_normal at equal fans) show each one's markers,
+         * not one curve hidden under the other. Every curve has layers of its own when the
+         * depth leaves each at least 3 markers (L >= 3k). */
+        int every = e->nlayer > 12 && k > 1 && (size_t)e->nlayer >= 3 * k && (int)k > pi ? (int)k : pi;
+        curve_clauses(e, c, k, curves, blk, q, every, b);
+    }
     ck_cmd(p, "plot %s", b->s);
     if (ch->zero_line) ck_cmd(p, "unset arrow 1");
 }
@@ -164,9 +172,7 @@ static void curve_clauses(const ck_exper *e, const line_ctx *c, size_t k, const 
                          "points pt variable ps 1.2 %s notitle",
                       sep, ch->stem, blk + curves[j], ck_lc(e, curves[j], lc, sizeof lc), ch->stem, blk + curves[j],
                       ck_lc(e, curves[j], lc, sizeof lc));
-        else if (pi > 1 && k > 1) /* markers every pi-th layer, curve j's from layer 1 + j mod pi: curves
-                                    * that coincide (xavier_normal and lecun_normal at equal fans) show
-                                    * each one's markers, not one curve hidden under the other */
+        else if (pi > 1 && k > 1) /* staggered markers (above) */
             ck_printf(b, "%s'%s.dat' index %zu using 1:2 with lines %s notitle, '%s.dat' index %zu every %d::%zu using "
                          "1:2 with points %s notitle",
                       sep, ch->stem, blk + curves[j], ck_lc(e, curves[j], lc, sizeof lc), ch->stem, blk + curves[j], pi,
