@@ -14,10 +14,12 @@
 
 const char *vp_shell_word(const char *s, char *buf, size_t len)
 {
-    if (*s && strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-./,:=@%+") == strlen(s))
+    int dash = *s == '-'; /* "-o" would be read as an option: "./-o" */
+    if (*s && !dash && strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-./,:=@%+") == strlen(s))
         return s;
     size_t n = 0;
-    if (len < 3) return s;
+    if (len < 5) return s;
+    if (dash) buf[n++] = '.', buf[n++] = '/';
     buf[n++] = '\'';
     for (const char *p = s; *p; p++) {
         size_t k = *p == '\'' ? 4 : 1; /* ' ends the quotes, \' is a quote, ' opens them again */

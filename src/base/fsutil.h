@@ -59,8 +59,9 @@ vp_status vp_path_join(char *out, size_t len, const char *a, const char *b, vp_e
 /* A path as one word of a shell command that a message tells the user to run ("resume
  * with: varprop run C --resume -o DIR"): s itself when every byte is one the shell
  * takes literally (letters, digits, _ - . / , : = @ % +, and not empty), else s in single
- * quotes, each ' written as '\'' ("my runs/a" -> 'my runs/a'), in buf. When the quoted
- * form does not fit in len bytes, s itself. */
+ * quotes, each ' written as '\'' ("my runs/a" -> 'my runs/a'), in buf; a path starting
+ * with '-' (a relative one that a command would read as an option) gets "./" in front.
+ * When that does not fit in len bytes, s itself. */
 const char *vp_shell_word(const char *s, char *buf, size_t len);
 
 #endif
