@@ -1654,3 +1654,42 @@ Test(charts12_extreme, exploding_theory_and_uneven_gains_still_chart)
     free(e);
     vt_rmtree(dir);
 }
+
+/* Every "set yrange [lo:hi]" of PLOTS/gpn is finite, increasing, and holds [need_lo, need_hi]. */
+static void c12_yranges_hold(const char *plots, const char *gpn, double need_lo, double need_hi)
+{
+    char *gp = c12_read(plots, gpn);
+    int n = 0;
+    for (const char *r = gp; (r = strstr(r, "set yrange [")); r++) {
+        double lo, hi;
+        if (strstr(r, "set yrange [0:1]") == r) continue; /* the legend strip */
+        cr_assert_eq(sscanf(r, "set yrange [%lf:%lf]", &lo, &hi), 2, "%s: %.40s", gpn, r);
+        cr_assert(isfinite(lo) && isfinite(hi) && lo < hi, "%s: %.40s", gpn, r);
+        cr_assert(lo <= need_lo && hi >= need_hi, "%s: %.40s does not hold [%g, %g]", gpn, r, need_lo, need_hi);
+        n++;
+    }
+    cr_assert(n > 0, "%s sets no y range", gpn);
+    free(gp);
+}
+
+/* A stable float64 relu net fed inputs of std 1e150: every Var[z^l] is 2e300 .. 1e301,
+ * finite and in range for a double. ck_log_yrange capped the padded range at 1e300
+ * above the data, so the range came out inverted ([2.1e300:1e300]) and the by-layer
+ * charts of an ordinary run were empty. Now the cap only limits the padding: the range
+ * holds every drawn value up to 8e307 (gnuplot's log axis fails beyond about that). */
+Test(charts12_extreme, values_beyond_1e300_keep_an_increasing_range_that_holds_them)
+{
+    char dir[64], res[128], plots[128], *o = NULL, *e = NULL;
+    c12_dirs(dir, res, plots);
+    rmdir(res);
+    vt_write_file(dir, "x.json",
+                  "{\"name\":\"x\",\"precision\":\"float64\",\"network\":{\"depth\":5,\"width\":16,\"activation\":"
+                  "\"relu\",\"init\":\"he_normal\"},\"input\":{\"batch\":8,\"std\":1e150}}");
+    cr_assert_eq(vt_run(dir, &o, &e, "run %s/x.json -o %s --plots %s --quiet --threads 1", dir, res, plots), 0, "%s", e);
+    cr_assert(!strstr(e, "gnuplot"), "%s", e);
+    c12_yranges_hold(plots, "act_var_pre.gp", 2.25e300, 9.8e300);
+    c12_yranges_hold(plots, "act_var_post.gp", 8.6e299, 4.05e300);
+    free(o);
+    free(e);
+    vt_rmtree(dir);
+}
