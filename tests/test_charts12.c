@@ -1693,3 +1693,68 @@ Test(charts12_extreme, values_beyond_1e300_keep_an_increasing_range_that_holds_t
     free(e);
     vt_rmtree(dir);
 }
+
+/* A training that diverged at step 2 (relu, sgd lr 1e12): train.csv holds one finite loss
+ * per seed (step 1) and layers_train.csv the probe at step 0 alone. train_loss drew each
+ * variant `with lines` and train_var each layer too: a line of one point draws nothing,
+ * so both charts were blank under legends naming their curves. A lone point is now drawn
+ * as a point (the loss with its seed range as a bar). */
+Test(charts12_extreme, a_training_that_diverged_at_once_still_draws_its_points)
+{
+    char dir[64], res[128], plots[128], *o = NULL, *e = NULL;
+    c12_dirs(dir, res, plots);
+    rmdir(res);
+    vt_write_file(dir, "x.json",
+                  "{\"name\":\"x\",\"seeds\":2,\"network\":{\"depth\":4,\"width\":16,\"activation\":\"relu\"},"
+                  "\"input\":{\"batch\":16},\"train\":{\"dataset\":{\"name\":\"synthetic\",\"kind\":\"clusters\","
+                  "\"dim\":16,\"classes\":4,\"n_train\":256,\"n_test\":64},\"epochs\":1,\"batch\":32,"
+                  "\"optimizer\":{\"name\":\"sgd\",\"lr\":1e12},\"track_every\":5}}");
+    cr_assert_eq(vt_run(dir, &o, &e, "run %s/x.json -o %s --plots %s --quiet --threads 1", dir, res, plots), 0, "%s", e);
+    cr_assert(!strstr(e, "gnuplot"), "%s", e);
+    char *runs = c12_read(res, "runs.csv");
+    cr_assert(strstr(runs, ",diverged,2"), "both seeds diverge at step 2: %s", runs);
+    free(runs);
+    char *dat = c12_read(plots, "train_loss.dat");
+    cr_assert(strstr(dat, "\n1 ") && strstr(dat, "\n2 ? ? ? 0 ?\n"), "one finite loss, at step 1: %s", dat);
+    free(dat);
+    char *gp = c12_read(plots, "train_loss.gp");
+    cr_assert(strstr(gp, "'train_loss.dat' index 0 using 1:2:3:4 with yerrorbars"), "the lone loss is a point: %s", gp);
+    cr_assert(!strstr(gp, "index 0 using 1:2 with lines"), "no line of one point: %s", gp);
+    free(gp);
+    gp = c12_read(plots, "train_var.gp");
+    cr_assert(strstr(gp, "'train_var.dat' index 0 using 1:2 with linespoints pt 7"), "step 0 alone: points");
+    cr_assert(!strstr(gp, "with lines lw 1.3"), "no line of one point");
+    cr_assert(strstr(gp, "set xrange [-1:1]"), "step 0 in the middle of its axis");
+    free(gp);
+    free(o);
+    free(e);
+    vt_rmtree(dir);
+}
+
+/* A network of one layer: each curve of the by-layer charts is one point. Its theory
+ * (`with lines`) and its seed range (`filledcurves`) drew nothing, under a legend that
+ * named both. The theory is now a dashed dash across the point, the range a bar. */
+Test(charts12_extreme, one_layer_draws_its_theory_and_seed_range)
+{
+    char dir[64], res[128], plots[128], *o = NULL, *e = NULL;
+    c12_dirs(dir, res, plots);
+    rmdir(res);
+    vt_write_file(dir, "x.json",
+                  "{\"name\":\"x\",\"seeds\":2,\"network\":{\"depth\":1,\"width\":8,\"activation\":\"tanh\"},"
+                  "\"input\":{\"batch\":4},\"sweep\":{\"network.init\":[\"he_normal\",\"xavier_normal\"]}}");
+    cr_assert_eq(vt_run(dir, &o, &e, "run %s/x.json -o %s --plots %s --quiet --threads 1", dir, res, plots), 0, "%s", e);
+    char *gp = c12_read(plots, "act_var_pre.gp");
+    for (int v = 0; v < 2; v++) {
+        char want[128];
+        snprintf(want, sizeof want, "'act_var_pre.dat' index %d using ($1-0.2):5:(0.4):(0) with vectors nohead", v);
+        cr_assert(strstr(gp, want), "variant %d's theory: %s", v, gp);
+        snprintf(want, sizeof want, "'act_var_pre.dat' index %d using 1:2:3:4 with yerrorbars", v);
+        cr_assert(strstr(gp, want), "variant %d's seed range: %s", v, gp);
+    }
+    cr_assert(!strstr(gp, "with filledcurves lt"), "no band of one point");
+    cr_assert(strstr(gp, "min–max over 2 seeds (bar)"), "the legend says it is a bar");
+    free(gp);
+    free(o);
+    free(e);
+    vt_rmtree(dir);
+}

@@ -60,13 +60,14 @@ static size_t line_key(const ck_exper *e, const line_ctx *c, int any_theory, ck_
         nkey++;
         sep = ", ";
     }
+    /* one layer: the seed range is a bar (curve_clauses) */
+    const char *mark = e->nlayer == 1 ? "lines lc rgb '#444444' lw 2" : "filledcurves lc rgb '#bbbbbb' fs solid 1.0 noborder";
+    const char *how = e->nlayer == 1 ? "bar" : "shaded";
     if (c->band && ck_partial_seeds(e)) {
-        ck_printf(b, "%sNaN with filledcurves lc rgb '#bbbbbb' fs solid 1.0 noborder title 'min–max over the completed "
-                     "seeds of each variant (shaded)'", sep);
+        ck_printf(b, "%sNaN with %s title 'min–max over the completed seeds of each variant (%s)'", sep, mark, how);
         nkey++;
     } else if (c->band) {
-        ck_printf(b, "%sNaN with filledcurves lc rgb '#bbbbbb' fs solid 1.0 noborder title 'min–max over %zu seeds (shaded)'",
-                  sep, e->nseeds);
+        ck_printf(b, "%sNaN with %s title 'min–max over %zu seeds (%s)'", sep, mark, e->nseeds, how);
         nkey++;
     }
     return nkey;
@@ -126,7 +127,7 @@ static void line_panel(ck_gp *p, const ck_exper *e, const line_ctx *c, ck_box bo
     int pi = e->nlayer > 12 ? e->nlayer / 10 : 1;
     size_t blk = q * e->nvar, step;
     ck_reset(b);
-    if (e->colour_key >= 0 && !c->btype && !c->band && (step = progression(curves, k))) {
+    if (e->colour_key >= 0 && !c->btype && !c->band && e->nlayer > 1 && (step = progression(curves, k))) {
         /* Colour mode: the panel's curves are every step-th block from the first, so one
          * clause reads them all (`index first:last:step`), each block coloured by its rank
          * column; per-curve clauses would make gnuplot reopen the .dat and scan it from
@@ -154,9 +155,15 @@ static void curve_clauses(const ck_exper *e, const line_ctx *c, size_t k, const 
     const ck_chart *ch = c->chart;
     char lc[96];
     const char *sep = "";
+    /* A network of one layer: a band or a line through one point draws nothing, and the
+     * theory and seed range its legend promised were missing. The seed range is a bar
+     * there, the theory a dashed dash across the point. */
+    int one = e->nlayer == 1;
     if (c->band)
         for (size_t j = 0; j < k; j++, sep = ", ")
-            ck_printf(b, "%s'%s.dat' index %zu using 1:3:4 with filledcurves %s fs transparent solid 0.15 noborder notitle",
+            ck_printf(b, one ? "%s'%s.dat' index %zu using 1:2:3:4 with yerrorbars %s ps 0 notitle"
+                             : "%s'%s.dat' index %zu using 1:3:4 with filledcurves %s fs transparent solid 0.15 noborder "
+                               "notitle",
                       sep, ch->stem, blk + curves[j], ck_lc(e, curves[j], lc, sizeof lc));
     for (size_t j = 0; j < k; j++, sep = ", ")
         if (c->btype) /* the layer types as point types (column 7) on a plain line */
@@ -169,8 +176,10 @@ static void curve_clauses(const ck_exper *e, const line_ctx *c, size_t k, const 
                       blk + curves[j], ck_lc(e, curves[j], lc, sizeof lc), pi);
     for (size_t j = 0; q == 0 && j < k; j++)
         if (c->has_theory[curves[j]])
-            ck_printf(b, ", '%s.dat' index %zu using 1:5 with lines %s " THEORY_STYLE " notitle", ch->stem, curves[j],
-                      ck_lc(e, curves[j], lc, sizeof lc));
+            ck_printf(b, one ? ", '%s.dat' index %zu using ($1-0.2):5:(0.4):(0) with vectors nohead %s " THEORY_STYLE
+                               " notitle"
+                             : ", '%s.dat' index %zu using 1:5 with lines %s " THEORY_STYLE " notitle",
+                      ch->stem, curves[j], ck_lc(e, curves[j], lc, sizeof lc));
 }
 
 static void line_body(ck_gp *p, const ck_exper *e, const void *vctx)
