@@ -1758,3 +1758,29 @@ Test(charts12_extreme, one_layer_draws_its_theory_and_seed_range)
     free(e);
     vt_rmtree(dir);
 }
+
+/* A gain sweep of a one-layer tanh net, one seed: the layer's correlation c^1 does not
+ * depend on the weights' scale, so every variant's pre_corr (and the theory's) agree to
+ * 1e-8. The linear y range took 5% of that spread each side and printed both ends as
+ * 0.214249: gnuplot refused the corr chart ("Can't plot with an empty y range!"), the
+ * run exited 1 and report.md was not written. The margin is now at least 1e-4 of the
+ * values. */
+Test(charts12_extreme, values_that_agree_to_1e_8_still_get_a_y_range)
+{
+    char dir[64], res[128], plots[128], *o = NULL, *e = NULL;
+    c12_dirs(dir, res, plots);
+    rmdir(res);
+    vt_write_file(dir, "x.json",
+                  "{\"name\":\"x\",\"network\":{\"depth\":1,\"width\":8,\"activation\":\"tanh\",\"init\":\"orthogonal\"},"
+                  "\"input\":{\"batch\":4},\"sweep\":{\"network.init.gain\":[0.5,1,1.4]}}");
+    cr_assert_eq(vt_run(dir, &o, &e, "run %s/x.json -o %s --plots %s --quiet --threads 1", dir, res, plots), 0, "%s", e);
+    cr_assert(c12_exists(plots, "corr.png") && c12_exists(plots, "report.md"), "%s", e);
+    char *gp = c12_read(plots, "corr.gp");
+    const char *r = strstr(gp, "set yrange [");
+    double lo, hi;
+    cr_assert(r && sscanf(r, "set yrange [%lf:%lf]", &lo, &hi) == 2 && lo < 0.214248 && hi > 0.214249, "%.60s", r);
+    free(gp);
+    free(o);
+    free(e);
+    vt_rmtree(dir);
+}

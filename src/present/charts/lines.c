@@ -81,7 +81,12 @@ static void y_range(ck_gp *p, const ck_chart *ch, double lo, double hi, ck_box b
     if (ch->axis == CK_AXIS_LOG) {
         ck_log_yrange(p, lo, hi, 0, b, 1);
     } else {
-        double m = hi > lo ? 0.05 * (hi - lo) : fmax(0.5 * fabs(hi), 0.05);
+        /* At least 1e-4 of the values each side: a gain sweep of a one-layer net has the same
+         * correlation in every variant to 1e-8 (c^1 does not depend on the weights' scale),
+         * and a margin of 5% of that spread printed both ends as 0.214249: gnuplot refused
+         * the empty range ("Can't plot with an empty y range!") and the run exited 1. */
+        double m = fmax(0.05 * (hi - lo), 1e-4 * fmax(fabs(lo), fabs(hi)));
+        if (!(m > 0)) m = 0.05;
         ck_cmd(p, "set yrange [%.6g:%.6g]; set ytics %.6g", lo - m, hi + m, ck_tic_step(lo - m, hi + m));
     }
 }
