@@ -1655,7 +1655,8 @@ Test(charts12_extreme, exploding_theory_and_uneven_gains_still_chart)
     vt_rmtree(dir);
 }
 
-/* Every "set yrange [lo:hi]" of PLOTS/gpn is finite, increasing, and holds [need_lo, need_hi]. */
+/* Every "set yrange [lo:hi]" of PLOTS/gpn is finite, increasing, and holds [need_lo, need_hi]
+ * (INFINITY, -INFINITY: any values). */
 static void c12_yranges_hold(const char *plots, const char *gpn, double need_lo, double need_hi)
 {
     char *gp = c12_read(plots, gpn);
@@ -1780,6 +1781,28 @@ Test(charts12_extreme, values_that_agree_to_1e_8_still_get_a_y_range)
     double lo, hi;
     cr_assert(r && sscanf(r, "set yrange [%lf:%lf]", &lo, &hi) == 2 && lo < 0.214248 && hi > 0.214249, "%.60s", r);
     free(gp);
+    free(o);
+    free(e);
+    vt_rmtree(dir);
+}
+
+/* A linear net with orthogonal weights in float64 keeps its statistics to the last bits
+ * (unit_sq_mean 0.462070337 at every layer, up to 1e-16 apart). The log range's padding,
+ * 5% of the decades spanned, was a factor 1 + 1e-17: both ends printed as 0.46207,
+ * gnuplot refused the spp chart ("Can't plot with an empty y range!") and the run exited
+ * 1 without report.md. The padding is now at least a factor 1 + 1e-4. */
+Test(charts12_extreme, a_flat_log_chart_still_gets_a_y_range)
+{
+    char dir[64], res[128], plots[128], *o = NULL, *e = NULL;
+    c12_dirs(dir, res, plots);
+    rmdir(res);
+    vt_write_file(dir, "x.json",
+                  "{\"name\":\"x\",\"precision\":\"float64\",\"network\":{\"depth\":3,\"width\":8,\"activation\":"
+                  "\"linear\",\"init\":\"orthogonal\"},\"input\":{\"batch\":4}}");
+    cr_assert_eq(vt_run(dir, &o, &e, "run %s/x.json -o %s --plots %s --quiet --threads 1", dir, res, plots), 0, "%s", e);
+    cr_assert(c12_exists(plots, "spp.png") && c12_exists(plots, "report.md"), "%s", e);
+    c12_yranges_hold(plots, "spp.gp", INFINITY, -INFINITY); /* increasing, whatever the values */
+    c12_yranges_hold(plots, "act_var_pre.gp", INFINITY, -INFINITY);
     free(o);
     free(e);
     vt_rmtree(dir);

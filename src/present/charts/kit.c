@@ -219,8 +219,11 @@ static void log_label(char *out, size_t len, double v, int plain)
 
 void ck_log_yrange(ck_gp *p, double lo, double hi, double f, ck_box b, int powers)
 {
-    /* the padding factor from logarithms: at most e^(0.05 * 1500), hi/lo itself may overflow */
-    double pad = f > 0 ? f : hi > lo ? exp(0.05 * (log(hi) - log(lo))) : 2.0;
+    /* the padding factor from logarithms: at most e^(0.05 * 1500), hi/lo itself may overflow;
+     * at least 1 + 1e-4: values that agree to 1e-15 (an orthogonal linear net keeps its
+     * unit_sq_mean to the last bits) were padded by 1 + 1e-17, the range printed the same
+     * number at both ends and gnuplot refused it ("Can't plot with an empty y range!") */
+    double pad = f > 0 ? f : hi > lo ? fmax(exp(0.05 * (log(hi) - log(lo))), 1 + 1e-4) : 2.0;
     /* The padding stops at 1e-300 and 1e300, or a factor 2 beyond the data where they reach
      * past those: a float64 run fed inputs of std 1e150 has every Var[z^l] near 2e300, and
      * capping the top at 1e300 gave the inverted range [2.1e300:1e300], an empty chart. The
