@@ -1807,3 +1807,35 @@ Test(charts12_extreme, a_flat_log_chart_still_gets_a_y_range)
     free(e);
     vt_rmtree(dir);
 }
+
+/* The Jacobian of a linear net with orthogonal weights has every singular value 1 (to
+ * 1e-15). The bins spanned the values' own range, 1e-16 decades: a density of 6e16 per
+ * unit log10 sigma on the y axis. Values within a tenth of a decade now share a decade
+ * centred on them: one bin holds them all, density 1/width = 50. */
+Test(charts12_extreme, equal_singular_values_fill_one_bin_of_a_decade)
+{
+    char dir[64], res[128], plots[128], *o = NULL, *e = NULL;
+    c12_dirs(dir, res, plots);
+    rmdir(res);
+    vt_write_file(dir, "x.json",
+                  "{\"name\":\"x\",\"precision\":\"float64\",\"network\":{\"depth\":3,\"width\":8,\"activation\":"
+                  "\"linear\",\"init\":\"orthogonal\"},\"input\":{\"batch\":4},\"measure\":{\"jacobian\":true}}");
+    cr_assert_eq(vt_run(dir, &o, &e, "run %s/x.json -o %s --plots %s --quiet --threads 1", dir, res, plots), 0, "%s", e);
+    char *dat = c12_read(plots, "jacobian.dat");
+    double first = NAN, last = NAN, s, d, dmax = 0;
+    int nonzero = 0;
+    for (char *line = strtok(dat, "\n"); line; line = strtok(NULL, "\n"))
+        if (line[0] != '#' && sscanf(line, "%lf %lf", &s, &d) == 2) {
+            if (isnan(first)) first = s;
+            last = s;
+            nonzero += d > 0;
+            dmax = fmax(dmax, d);
+        }
+    cr_assert(log10(last / first) > 0.9, "bins from %g to %g", first, last);
+    cr_assert_eq(nonzero, 1, "one bin holds the 8 values");
+    cr_assert(dmax > 49 && dmax < 51, "density %g", dmax);
+    free(dat);
+    free(o);
+    free(e);
+    vt_rmtree(dir);
+}
