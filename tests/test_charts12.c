@@ -1839,3 +1839,45 @@ Test(charts12_extreme, equal_singular_values_fill_one_bin_of_a_decade)
     free(e);
     vt_rmtree(dir);
 }
+
+/* A sigma_w x sigma_b sweep over values far from evenly spaced (sigma_w 0.001 .. 1000,
+ * sigma_b 0, 0.001, 1000) kept its values' positions, for its chi_1 = 1 line: every cell
+ * but the largest was a sliver at the edge, with the values' labels printed over each
+ * other, in the heatmap and the phase chart alike. Now such values take one cell each
+ * (as any other uneven sweep since 32742ea), and the line is drawn through the cells,
+ * linear between the values around it (a block of the chart's .dat). An even sigma grid
+ * keeps its positions (charts12_phase/uneven_sigma_squared_grid_stays_readable). */
+Test(charts12_extreme, an_uneven_sigma_grid_takes_one_cell_per_value)
+{
+    char dir[64], res[128], plots[128], *o = NULL, *e = NULL;
+    c12_dirs(dir, res, plots);
+    rmdir(res);
+    vt_write_file(dir, "x.json",
+                  "{\"name\":\"x\",\"network\":{\"depth\":4,\"width\":8,\"activation\":\"relu\",\"init\":\"mean_field\"},"
+                  "\"input\":{\"batch\":4},\"sweep\":{\"network.init.sigma_w\":[0.001,1,1.4142,2,1000],"
+                  "\"network.init.sigma_b\":[0,0.001,1000]}}");
+    cr_assert_eq(vt_run(dir, &o, &e, "run %s/x.json -o %s --plots %s --quiet --threads 1", dir, res, plots), 0, "%s", e);
+    char *gp = c12_read(plots, "heatmap.gp");
+    cr_assert(strstr(gp, "set xtics ('0.001' 1, '1' 2, '1.4142' 3, '2' 4, '1000' 5) noenhanced"), "%s", gp);
+    cr_assert(strstr(gp, "set ytics ('0' 1, '0.001' 2, '1000' 3) noenhanced"), "%s", gp);
+    cr_assert(strstr(gp, "'heatmap.dat' index 2 using 1:2 with lines lw 2.5 lc rgb 'black'"), "the line in cells");
+    free(gp);
+    /* relu's line sigma_w = sqrt 2, just right of the cell of 1.4142, from sigma_b = 0 (row 1) up */
+    char *dat = c12_read(plots, "heatmap.dat"), *line = c12_block(dat, 2);
+    double x, y;
+    cr_assert(sscanf(line, "%lf %lf", &x, &y) == 2 && fabs(x - 3.0000232) < 1e-6 && y == 1, "%.60s", line);
+    free(line);
+    free(dat);
+    gp = c12_read(plots, "phase.gp");
+    cr_assert(strstr(gp, "set ytics ('0' 1, '1e-06' 2, '1e+06' 3) noenhanced"), "sigma_b^2, one row each: %s", gp);
+    cr_assert(strstr(gp, "'phase.dat' index 4 using 1:2 with lines lw 2.5 lc rgb 'black'"), "the line in cells");
+    free(gp);
+    dat = c12_read(plots, "phase.dat");
+    line = c12_block(dat, 4);
+    cr_assert(sscanf(line, "%lf %lf", &x, &y) == 2 && fabs(x - 3.0000192) < 1e-6 && y == 1, "%.60s", line);
+    free(line);
+    free(dat);
+    free(o);
+    free(e);
+    vt_rmtree(dir);
+}
