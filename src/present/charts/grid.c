@@ -274,7 +274,9 @@ static void put_line_block(FILE *f, const grid_ctx *c, int index, int squared)
         double w = c->line[2 * i], b = c->line[2 * i + 1];
         if (isnan(w)) { fputs("\n", f); continue; }
         if (squared) w *= w, b *= b;
-        fprintf(f, "%.9g %.9g\n", place_value(c, 0, w), place_value(c, 1, b));
+        double x = place_value(c, 0, w), y = place_value(c, 1, b);
+        if (isfinite(x) && isfinite(y)) fprintf(f, "%.9g %.9g\n", x, y);
+        else fputs("\n", f); /* no point: the segment ends */
     }
 }
 
