@@ -556,9 +556,10 @@ Test(charts12_many, colour_bar_for_a_numeric_sweep)
 }
 
 /* A panel whose drawable curves are not evenly spaced blocks (here variant 2, in the
- * panel tanh / sigma_b = 0 with variants 0, 2, ..., 22, has no finite value) gets one
- * clause per curve with its palette colour inline; the other panels keep one clause for
- * all their curves. Both kinds draw. */
+ * panel tanh / sigma_b = 0 with variants 0, 2, ..., 22, has no finite value, measured or
+ * predicted: a variant with its theory alone is still a curve) gets one clause per curve
+ * with its palette colour inline; the other panels keep one clause for all their curves.
+ * Both kinds draw. */
 Test(charts12_many, uneven_curves_get_a_clause_each)
 {
     char dir[64], res[128], plots[128];
@@ -567,10 +568,10 @@ Test(charts12_many, uneven_curves_get_a_clause_each)
     char *l = c12_read(res, "layers.csv");
     c12_buf out = { 0 };
     for (char *save = NULL, *line = strtok_r(l, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-        if (strncmp(line, "2,", 2) == 0) { /* variant,activation,init,seed,layer,pre_var,...: pre_var -> nan */
+        if (strncmp(line, "2,", 2) == 0) { /* variant,activation,init,seed,layer,pre_var,theory_pre_var,...: nan */
             char *c = line;
             for (int f = 0; f < 5; f++) c = strchr(c, ',') + 1;
-            c12_add(&out, "%.*snan%s\n", (int)(c - line), line, strchr(c, ','));
+            c12_add(&out, "%.*snan,nan%s\n", (int)(c - line), line, strchr(strchr(c, ',') + 1, ','));
         } else
             c12_add(&out, "%s\n", line);
     }
@@ -1877,6 +1878,38 @@ Test(charts12_extreme, an_uneven_sigma_grid_takes_one_cell_per_value)
     cr_assert(sscanf(line, "%lf %lf", &x, &y) == 2 && fabs(x - 3.0000192) < 1e-6 && y == 1, "%.60s", line);
     free(line);
     free(dat);
+    free(o);
+    free(e);
+    vt_rmtree(dir);
+}
+
+/* relu at orthogonal gains 1e-6, 1 and 1e6, depth 30, float32: at gain 1e-6 z^L
+ * underflows to exactly 0, so every gradient is 0 (relu'(0) = 0) -- nothing to draw on the
+ * log axis -- while the theory predicts 0.5 at the last layer down to 1e-296; at gain 1e6
+ * every gradient is nan. grad_var drew gain 1 alone: the variants without a drawable
+ * measurement lost their theory curve and their legend entry (while the y range still
+ * stretched to 1e-300 for that theory), and nothing said why. Now such a variant keeps its
+ * theory, dashed, and its legend entry, and the note names every variant with nothing
+ * measured. */
+Test(charts12_extreme, a_variant_with_nothing_measured_keeps_its_theory_and_is_named)
+{
+    char dir[64], res[128], plots[128], *o = NULL, *e = NULL;
+    c12_dirs(dir, res, plots);
+    rmdir(res);
+    vt_write_file(dir, "x.json",
+                  "{\"name\":\"x\",\"network\":{\"depth\":30,\"width\":16,\"activation\":\"relu\",\"init\":\"orthogonal\"},"
+                  "\"input\":{\"batch\":8},\"sweep\":{\"network.init.gain\":[1e-6,1,1e6]}}");
+    cr_assert_eq(vt_run(dir, &o, &e, "run %s/x.json -o %s --plots %s --quiet --threads 1", dir, res, plots), 0, "%s", e);
+    char *gp = c12_read(plots, "grad_var.gp");
+    cr_assert(strstr(gp, "'grad_var.dat' index 0 using 1:5 with lines"), "gain 1e-6: its theory: %s", gp);
+    cr_assert(!strstr(gp, "'grad_var.dat' index 0 using 1:2 "), "gain 1e-6: no measurement to draw");
+    cr_assert(strstr(gp, "title 'orthogonal(gain=1e-06)'"), "gain 1e-6 in the legend");
+    cr_assert(!strstr(gp, "title 'orthogonal(gain=1000000)'"), "gain 1e6: nothing at all to draw");
+    free(gp);
+    char *rep = c12_read(plots, "report.md");
+    cr_assert(strstr(rep, "Nothing measured to draw for 2 of 3 variants (#0 relu / orthogonal(gain=1e-06): its theory "
+                          "alone, dashed; #2 relu / orthogonal(gain=1000000): not drawn)"), "%s", rep);
+    free(rep);
     free(o);
     free(e);
     vt_rmtree(dir);

@@ -26,8 +26,9 @@ typedef struct {
     int col[NQ_MAX], theory;  /* layers.csv columns; theory -1: none */
     const char *name[NQ_MAX];
     int *has;             /* per statistic and variant (q * nvar + i): any drawable point */
-    int *has_any;         /* per variant: any statistic drawable */
+    int *has_any;         /* per variant: any statistic or theory drawable (a curve in the legend) */
     int *has_theory;      /* per variant (statistic 0) */
+    int *curve;           /* per statistic and variant: a curve, measured or its theory alone */
     size_t *panel_points; /* drawable points per statistic and panel (q * nact + a) */
     int band;             /* more than one seed and a legend: draw min-max bands */
     double ylo[NQ_MAX], yhi[NQ_MAX]; /* the drawn values' range, per statistic */
@@ -126,9 +127,10 @@ static void line_panel(ck_gp *p, const ck_exper *e, const line_ctx *c, ck_box bo
     }
     y_range(p, ch, c->ylo[q], c->yhi[q], box);
     if (ch->zero_line) ck_cmd(p, "set arrow 1 from graph 0, first 0 to graph 1, first 0 nohead lc rgb '#777777' dt 3");
-    const int *has = c->has + q * e->nvar;
+    /* a variant with nothing measured to draw (every value nan, or 0 on the log axis) keeps
+     * its curve when its theory has values: the theory alone, dashed */
     size_t curves[MAX_CURVES], total;
-    size_t k = ck_panel_curves(e, (int)a, has, curves, &total);
+    size_t k = ck_panel_curves(e, (int)a, c->curve + q * e->nvar, curves, &total);
     int pi = e->nlayer > 12 ? e->nlayer / 10 : 1;
     size_t blk = q * e->nvar, step;
     ck_reset(b);
@@ -164,13 +166,16 @@ static void curve_clauses(const ck_exper *e, const line_ctx *c, size_t k, const 
      * theory and seed range its legend promised were missing. The seed range is a bar
      * there, the theory a dashed dash across the point. */
     int one = e->nlayer == 1;
-    if (c->band)
-        for (size_t j = 0; j < k; j++, sep = ", ")
+    for (size_t j = 0; c->band && j < k; j++)
+        if (c->has[blk + curves[j]]) {
             ck_printf(b, one ? "%s'%s.dat' index %zu using 1:2:3:4 with yerrorbars %s ps 0 notitle"
                              : "%s'%s.dat' index %zu using 1:3:4 with filledcurves %s fs transparent solid 0.15 noborder "
                                "notitle",
                       sep, ch->stem, blk + curves[j], ck_lc(e, curves[j], lc, sizeof lc));
-    for (size_t j = 0; j < k; j++, sep = ", ")
+            sep = ", ";
+        }
+    for (size_t j = 0; j < k; j++) {
+        if (!c->has[blk + curves[j]]) continue; /* its theory alone */
         if (c->btype) /* the layer types as point types (column 7) on a plain line */
             ck_printf(b, "%s'%s.dat' index %zu using 1:2 with lines %s notitle, '%s.dat' index %zu using 1:2:7 with "
                          "points pt variable ps 1.2 %s notitle",
@@ -179,12 +184,16 @@ static void curve_clauses(const ck_exper *e, const line_ctx *c, size_t k, const 
         else
             ck_printf(b, "%s'%s.dat' index %zu using 1:2 with linespoints %s pi %d notitle", sep, ch->stem,
                       blk + curves[j], ck_lc(e, curves[j], lc, sizeof lc), pi);
+        sep = ", ";
+    }
     for (size_t j = 0; q == 0 && j < k; j++)
-        if (c->has_theory[curves[j]])
-            ck_printf(b, one ? ", '%s.dat' index %zu using ($1-0.2):5:(0.4):(0) with vectors nohead %s " THEORY_STYLE
+        if (c->has_theory[curves[j]]) {
+            ck_printf(b, one ? "%s'%s.dat' index %zu using ($1-0.2):5:(0.4):(0) with vectors nohead %s " THEORY_STYLE
                                " notitle"
-                             : ", '%s.dat' index %zu using 1:5 with lines %s " THEORY_STYLE " notitle",
-                      ch->stem, curves[j], ck_lc(e, curves[j], lc, sizeof lc));
+                             : "%s'%s.dat' index %zu using 1:5 with lines %s " THEORY_STYLE " notitle",
+                      sep, ch->stem, curves[j], ck_lc(e, curves[j], lc, sizeof lc));
+            sep = ", ";
+        }
 }
 
 static void line_body(ck_gp *p, const ck_exper *e, const void *vctx)
@@ -263,8 +272,7 @@ static void write_blocks(const ck_exper *e, line_ctx *c, size_t q, FILE *f, doub
             fputs("\n", f);
             if (fillv[bi]) {
                 if (c->btype && c->btype[bi] >= 0) c->bpresent[c->btype[bi]] = 1;
-                c->has[blk] = c->has_any[i] = 1;
-                c->panel_points[q * e->nact + (size_t)e->var[i].panel]++;
+                c->has[blk] = 1;
                 c->ylo[q] = fmin(c->ylo[q], m.lo);
                 c->yhi[q] = fmax(c->yhi[q], m.hi);
             }
@@ -273,8 +281,42 @@ static void write_blocks(const ck_exper *e, line_ctx *c, size_t q, FILE *f, doub
                 c->ylo[q] = fmin(c->ylo[q], t.med);
                 c->yhi[q] = fmax(c->yhi[q], t.med);
             }
+            if (fillv[bi] || (fillt[bi] && q == 0)) { /* something drawn: the measurement or the theory */
+                c->curve[blk] = c->has_any[i] = 1;
+                c->panel_points[q * e->nact + (size_t)e->var[i].panel]++;
+            }
         }
     }
+}
+
+/* The note naming the variants that have no value of a statistic to draw (all nan, or
+ * 0 on a log axis: an overflow, or a signal that vanished to exactly 0): the legend still
+ * lists those with a theory (drawn alone, dashed); a variant with neither is in no curve
+ * and no legend, which the note says. Returns the characters written. */
+static size_t nothing_measured(const ck_exper *e, const line_ctx *c, char *out, size_t len)
+{
+    size_t n = 0, listed = 0, missing = 0;
+    for (size_t i = 0; i < e->nvar; i++) {
+        int none = 1;
+        for (size_t q = 0; q < c->nq; q++) none &= !c->has[q * e->nvar + i];
+        missing += none;
+    }
+    if (!missing || !len) return 0;
+    n += (size_t)snprintf(out, len, "Nothing measured to draw for %zu of %zu variants (", missing, e->nvar);
+    for (size_t i = 0; i < e->nvar && n < len; i++) {
+        int none = 1;
+        for (size_t q = 0; q < c->nq; q++) none &= !c->has[q * e->nvar + i];
+        if (!none) continue;
+        if (listed == 6) {
+            n += (size_t)snprintf(out + n, len - n, ", and %zu more", missing - listed);
+            break;
+        }
+        n += (size_t)snprintf(out + n, len - n, "%s#%d %s: %s", listed ? "; " : "", e->var[i].id, e->var[i].name,
+                              c->has_theory[i] ? "its theory alone, dashed" : "not drawn");
+        listed++;
+    }
+    if (n < len) n += (size_t)snprintf(out + n, len - n, "). ");
+    return n < len ? n : len - 1;
 }
 
 typedef struct {
@@ -329,11 +371,13 @@ vp_status ck_draw_lines(ck_exper *e, const ck_chart *ch, vp_err *err)
     c.has = calloc(c.nq * e->nvar, sizeof *c.has);
     c.has_any = calloc(e->nvar, sizeof *c.has_any);
     c.has_theory = calloc(e->nvar, sizeof *c.has_theory);
+    c.curve = calloc(c.nq * e->nvar, sizeof *c.curve);
     c.panel_points = calloc(c.nq * e->nact, sizeof *c.panel_points);
     vp_status s = VP_OK;
     skipped sk = { 0, 0, 0 };
     vp_afile af = { 0 };
-    if (!cnt || !off || !fillv || !fillt || !val || !th || !c.has || !c.has_any || !c.has_theory || !c.panel_points) {
+    if (!cnt || !off || !fillv || !fillt || !val || !th || !c.has || !c.has_any || !c.has_theory || !c.curve ||
+        !c.panel_points) {
         s = vp_fail(err, VP_ERR_NOMEM, "out of memory");
         goto end;
     }
@@ -382,7 +426,7 @@ vp_status ck_draw_lines(ck_exper *e, const ck_chart *ch, vp_err *err)
     if (!s) s = vp_afile_commit(&af, err);
     if (!s) s = ck_render(e, ch, line_body, &c, err);
     if (!s) {
-        char notes[800] = "";
+        char notes[1600] = "";
         size_t n = 0;
         const char *what = c.nq == 1 ? c.name[0] : "the two statistics";
         if (ch->axis == CK_AXIS_LOG && (sk.nonfinite || sk.nonpos))
@@ -396,6 +440,7 @@ vp_status ck_draw_lines(ck_exper *e, const ck_chart *ch, vp_err *err)
         if (e->colour_key >= 0 && e->nseeds > 1 && n < sizeof notes)
             n += (size_t)snprintf(notes + n, sizeof notes - n, "Colour = %s (colour bar); the seed ranges are not "
                                   "shaded with this many curves (the .dat file has them). ", e->sweep[e->colour_key]);
+        if (n < sizeof notes) n += nothing_measured(e, &c, notes + n, sizeof notes - n);
         if (n < sizeof notes) ck_note_subsets(e, c.has_any, notes + n, sizeof notes - n);
         if (c.nq == 2 && e->nact > MAX_PANELS / 2 && strlen(notes) < sizeof notes)
             snprintf(notes + strlen(notes), sizeof notes - strlen(notes), "Panels for the first %d of %zu activations. ",
@@ -413,6 +458,7 @@ end:
     free(c.has);
     free(c.has_any);
     free(c.has_theory);
+    free(c.curve);
     free(c.panel_points);
     free(c.btype);
     free(c.bpos);
