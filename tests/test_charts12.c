@@ -1914,3 +1914,29 @@ Test(charts12_extreme, a_variant_with_nothing_measured_keeps_its_theory_and_is_n
     free(e);
     vt_rmtree(dir);
 }
+
+/* A pre-norm residual block network: its layernorm and residual-add rows have wgrad_var
+ * nan by definition (no weights, docs/architectures.md). The wgrad_var chart's note
+ * counted them as "non-finite (nan/inf)" values, which reads as an overflow in a healthy
+ * run; they are now named for what they are. */
+Test(charts12_extreme, layers_without_weights_are_not_called_non_finite)
+{
+    char dir[64], res[128], plots[128], *o = NULL, *e = NULL;
+    c12_dirs(dir, res, plots);
+    rmdir(res);
+    vt_write_file(dir, "x.json",
+                  "{\"name\":\"x\",\"network\":{\"input_dim\":8,\"activation\":\"relu\",\"layers\":[{\"type\":\"repeat\","
+                  "\"count\":3,\"layers\":[{\"type\":\"residual\",\"norm\":\"pre\",\"branch\":[{\"type\":\"dense\","
+                  "\"width\":8}]}]}]},\"input\":{\"batch\":4}}");
+    cr_assert_eq(vt_run(dir, &o, &e, "run %s/x.json -o %s --plots %s --quiet --threads 1", dir, res, plots), 0, "%s", e);
+    char *rep = c12_read(plots, "report.md"), *w = strstr(rep, "(wgrad_var.dat)");
+    cr_assert(w, "%s", rep);
+    char *next = strstr(w, "\n### ");
+    if (next) *next = '\0';
+    cr_assert(strstr(w, "Layers without weights (norms, pools, flatten, residual adds: 6 rows) have no ∂L/∂W"), "%s", w);
+    cr_assert(!strstr(w, "non-finite"), "%s", w);
+    free(rep);
+    free(o);
+    free(e);
+    vt_rmtree(dir);
+}

@@ -321,6 +321,7 @@ static size_t nothing_measured(const ck_exper *e, const line_ctx *c, char *out, 
 
 typedef struct {
     size_t nonfinite, nonpos, total;
+    size_t unweighted; /* wgrad_var of a block network's layers without weights: nan by definition */
 } skipped;
 
 /* Statistic q of every layers.csv row into its (variant, layer) bucket: the values the
@@ -336,6 +337,11 @@ static vp_status bucket(const ck_exper *e, const line_ctx *c, size_t q, double *
         size_t bi = (size_t)e->lrow_var[r] * L + (size_t)e->lrow_layer[r] - 1;
         double v;
         if ((s = vp_table_num(t, r, (size_t)c->col[q], &v, err))) break;
+        if (c->chart->column == VP_COL_WGRAD_VAR && e->lrow_type && e->lrow_type[r] != VP_LAYER_DENSE &&
+            e->lrow_type[r] != VP_LAYER_CONV2D && isnan(v)) {
+            sk->unweighted++; /* a norm, pool, flatten or residual add has no dL/dW: not an overflow */
+            continue;
+        }
         sk->total++;
         if (!isfinite(v)) sk->nonfinite++;
         else if (logy && v <= 0) sk->nonpos++;
@@ -374,7 +380,7 @@ vp_status ck_draw_lines(ck_exper *e, const ck_chart *ch, vp_err *err)
     c.curve = calloc(c.nq * e->nvar, sizeof *c.curve);
     c.panel_points = calloc(c.nq * e->nact, sizeof *c.panel_points);
     vp_status s = VP_OK;
-    skipped sk = { 0, 0, 0 };
+    skipped sk = { 0, 0, 0, 0 };
     vp_afile af = { 0 };
     if (!cnt || !off || !fillv || !fillt || !val || !th || !c.has || !c.has_any || !c.has_theory || !c.curve ||
         !c.panel_points) {
@@ -437,6 +443,9 @@ vp_status ck_draw_lines(ck_exper *e, const ck_chart *ch, vp_err *err)
         else if (sk.nonfinite)
             n = (size_t)snprintf(notes, sizeof notes, "Not drawn: %zu non-finite (nan/inf) of %zu values of %s; medians "
                                  "and ranges use the remaining seeds. ", sk.nonfinite, sk.total, what);
+        if (sk.unweighted && n < sizeof notes)
+            n += (size_t)snprintf(notes + n, sizeof notes - n, "Layers without weights (norms, pools, flatten, "
+                                  "residual adds: %zu rows) have no ∂L/∂W and no point. ", sk.unweighted);
         if (e->colour_key >= 0 && e->nseeds > 1 && n < sizeof notes)
             n += (size_t)snprintf(notes + n, sizeof notes - n, "Colour = %s (colour bar); the seed ranges are not "
                                   "shaded with this many curves (the .dat file has them). ", e->sweep[e->colour_key]);
