@@ -1608,52 +1608,18 @@ Test(charts12_tics, training_y_labels_fit_beside_their_panels)
 
 /* ---- extreme sweeps ---- */
 
-/* gain 1e6 next to gains 1 and 2, depth 100: relu's predicted variance reaches ~1e305
- * (double) while gain 1's vanishes to ~1e-33. The by-layer charts padded their log range
- * with (hi/lo)^0.05, which overflowed to inf: gnuplot refused "set yrange [0:inf]" and
- * `run` lost its charts. The heatmap placed the rows at 1, 2 and 1e6 (gains 1 and 2 a
- * sliver at the bottom) and autoscaled each panel: the gradients panel, whose gain-1e6
- * row has no finite ratio, ended at another height than its neighbour, with its "nan"
- * labels on the border. Now uneven values take one row each, in order, and both panels
- * span the grid's edges. */
-Test(charts12_extreme, exploding_theory_and_uneven_gains_still_chart)
+/* DIR/x.json holding json, run into DIR/res with its charts in DIR/plots (c12_dirs):
+ * exit 0, no gnuplot error. */
+static void c12_run_json(char dir[64], char res[128], char plots[128], const char *json)
 {
-    char dir[64], res[128], plots[128], *o = NULL, *e = NULL;
+    char *o = NULL, *e = NULL;
     c12_dirs(dir, res, plots);
     rmdir(res);
-    vt_write_file(dir, "x.json",
-                  "{\"name\":\"x\",\"network\":{\"depth\":100,\"width\":16,\"init\":{\"name\":\"orthogonal\",\"gain\":1}},"
-                  "\"input\":{\"batch\":16},\"sweep\":{\"network.activation\":[\"relu\",\"tanh\"],"
-                  "\"network.init.gain\":[1,2,1e6]}}");
+    vt_write_file(dir, "x.json", json);
     cr_assert_eq(vt_run(dir, &o, &e, "run %s/x.json -o %s --plots %s --quiet --threads 1", dir, res, plots), 0, "%s", e);
     cr_assert(!strstr(e, "gnuplot"), "%s", e);
-    static const char *const stems[] = { "act_var_pre", "act_var_post", "grad_var", "wgrad_var", "spp", "heatmap" };
-    for (size_t k = 0; k < sizeof stems / sizeof *stems; k++) {
-        char png[64], gpn[64];
-        snprintf(png, sizeof png, "%s.png", stems[k]);
-        snprintf(gpn, sizeof gpn, "%s.gp", stems[k]);
-        cr_assert(c12_exists(plots, png), "%s was not drawn", png);
-        char *gp = c12_read(plots, gpn);
-        for (const char *r = gp; (r = strstr(r, "set yrange [")); r++) {
-            double lo, hi;
-            cr_assert_eq(sscanf(r, "set yrange [%lf:%lf]", &lo, &hi), 2, "%s: %.40s", gpn, r);
-            cr_assert(isfinite(lo) && isfinite(hi) && lo < hi, "%s: %.40s", gpn, r);
-        }
-        free(gp);
-    }
-    char *gp = c12_read(plots, "heatmap.gp");
-    cr_assert(strstr(gp, "set ytics ('1' 1, '2' 2, '1000000' 3) noenhanced"), "one row per gain, in order");
-    const char *r = gp;
-    int n = 0;
-    while ((r = strstr(r, "set xrange [0.5:2.5]; set yrange [0.5:3.5]"))) n++, r++;
-    cr_assert_eq(n, 4, "both panels (PNG and SVG) span the whole grid: %d", n);
-    free(gp);
-    char *dat = c12_read(plots, "heatmap.dat");
-    cr_assert(strstr(dat, "\n1 3 0.5 1.5 2.5 3.5 ? nan\n"), "relu at gain 1e6: a grey cell labelled nan, in the grid");
-    free(dat);
     free(o);
     free(e);
-    vt_rmtree(dir);
 }
 
 /* Every "set yrange [lo:hi]" of PLOTS/gpn is finite, increasing, and holds [need_lo, need_hi]
@@ -1674,6 +1640,42 @@ static void c12_yranges_hold(const char *plots, const char *gpn, double need_lo,
     free(gp);
 }
 
+/* gain 1e6 next to gains 1 and 2, depth 100: relu's predicted variance reaches ~1e305
+ * (double) while gain 1's vanishes to ~1e-33. The by-layer charts padded their log range
+ * with (hi/lo)^0.05, which overflowed to inf: gnuplot refused "set yrange [0:inf]" and
+ * `run` lost its charts. The heatmap placed the rows at 1, 2 and 1e6 (gains 1 and 2 a
+ * sliver at the bottom) and autoscaled each panel: the gradients panel, whose gain-1e6
+ * row has no finite ratio, ended at another height than its neighbour, with its "nan"
+ * labels on the border. Now uneven values take one row each, in order, and both panels
+ * span the grid's edges. */
+Test(charts12_extreme, exploding_theory_and_uneven_gains_still_chart)
+{
+    char dir[64], res[128], plots[128];
+    c12_run_json(dir, res, plots,
+                 "{\"name\":\"x\",\"network\":{\"depth\":100,\"width\":16,\"init\":{\"name\":\"orthogonal\",\"gain\":1}},"
+                 "\"input\":{\"batch\":16},\"sweep\":{\"network.activation\":[\"relu\",\"tanh\"],"
+                 "\"network.init.gain\":[1,2,1e6]}}");
+    static const char *const stems[] = { "act_var_pre", "act_var_post", "grad_var", "wgrad_var", "spp", "heatmap" };
+    for (size_t k = 0; k < sizeof stems / sizeof *stems; k++) {
+        char png[64], gpn[64];
+        snprintf(png, sizeof png, "%s.png", stems[k]);
+        snprintf(gpn, sizeof gpn, "%s.gp", stems[k]);
+        cr_assert(c12_exists(plots, png), "%s was not drawn", png);
+        c12_yranges_hold(plots, gpn, INFINITY, -INFINITY);
+    }
+    char *gp = c12_read(plots, "heatmap.gp");
+    cr_assert(strstr(gp, "set ytics ('1' 1, '2' 2, '1000000' 3) noenhanced"), "one row per gain, in order");
+    const char *r = gp;
+    int n = 0;
+    while ((r = strstr(r, "set xrange [0.5:2.5]; set yrange [0.5:3.5]"))) n++, r++;
+    cr_assert_eq(n, 4, "both panels (PNG and SVG) span the whole grid: %d", n);
+    free(gp);
+    char *dat = c12_read(plots, "heatmap.dat");
+    cr_assert(strstr(dat, "\n1 3 0.5 1.5 2.5 3.5 ? nan\n"), "relu at gain 1e6: a grey cell labelled nan, in the grid");
+    free(dat);
+    vt_rmtree(dir);
+}
+
 /* A stable float64 relu net fed inputs of std 1e150: every Var[z^l] is 2e300 .. 1e301,
  * finite and in range for a double. ck_log_yrange capped the padded range at 1e300
  * above the data, so the range came out inverted ([2.1e300:1e300]) and the by-layer
@@ -1681,18 +1683,12 @@ static void c12_yranges_hold(const char *plots, const char *gpn, double need_lo,
  * holds every drawn value up to 8e307 (gnuplot's log axis fails beyond about that). */
 Test(charts12_extreme, values_beyond_1e300_keep_an_increasing_range_that_holds_them)
 {
-    char dir[64], res[128], plots[128], *o = NULL, *e = NULL;
-    c12_dirs(dir, res, plots);
-    rmdir(res);
-    vt_write_file(dir, "x.json",
-                  "{\"name\":\"x\",\"precision\":\"float64\",\"network\":{\"depth\":5,\"width\":16,\"activation\":"
-                  "\"relu\",\"init\":\"he_normal\"},\"input\":{\"batch\":8,\"std\":1e150}}");
-    cr_assert_eq(vt_run(dir, &o, &e, "run %s/x.json -o %s --plots %s --quiet --threads 1", dir, res, plots), 0, "%s", e);
-    cr_assert(!strstr(e, "gnuplot"), "%s", e);
+    char dir[64], res[128], plots[128];
+    c12_run_json(dir, res, plots,
+                 "{\"name\":\"x\",\"precision\":\"float64\",\"network\":{\"depth\":5,\"width\":16,\"activation\":"
+                 "\"relu\",\"init\":\"he_normal\"},\"input\":{\"batch\":8,\"std\":1e150}}");
     c12_yranges_hold(plots, "act_var_pre.gp", 2.25e300, 9.8e300);
     c12_yranges_hold(plots, "act_var_post.gp", 8.6e299, 4.05e300);
-    free(o);
-    free(e);
     vt_rmtree(dir);
 }
 
@@ -1703,16 +1699,12 @@ Test(charts12_extreme, values_beyond_1e300_keep_an_increasing_range_that_holds_t
  * as a point (the loss with its seed range as a bar). */
 Test(charts12_extreme, a_training_that_diverged_at_once_still_draws_its_points)
 {
-    char dir[64], res[128], plots[128], *o = NULL, *e = NULL;
-    c12_dirs(dir, res, plots);
-    rmdir(res);
-    vt_write_file(dir, "x.json",
-                  "{\"name\":\"x\",\"seeds\":2,\"network\":{\"depth\":4,\"width\":16,\"activation\":\"relu\"},"
-                  "\"input\":{\"batch\":16},\"train\":{\"dataset\":{\"name\":\"synthetic\",\"kind\":\"clusters\","
-                  "\"dim\":16,\"classes\":4,\"n_train\":256,\"n_test\":64},\"epochs\":1,\"batch\":32,"
-                  "\"optimizer\":{\"name\":\"sgd\",\"lr\":1e12},\"track_every\":5}}");
-    cr_assert_eq(vt_run(dir, &o, &e, "run %s/x.json -o %s --plots %s --quiet --threads 1", dir, res, plots), 0, "%s", e);
-    cr_assert(!strstr(e, "gnuplot"), "%s", e);
+    char dir[64], res[128], plots[128];
+    c12_run_json(dir, res, plots,
+                 "{\"name\":\"x\",\"seeds\":2,\"network\":{\"depth\":4,\"width\":16,\"activation\":\"relu\"},"
+                 "\"input\":{\"batch\":16},\"train\":{\"dataset\":{\"name\":\"synthetic\",\"kind\":\"clusters\","
+                 "\"dim\":16,\"classes\":4,\"n_train\":256,\"n_test\":64},\"epochs\":1,\"batch\":32,"
+                 "\"optimizer\":{\"name\":\"sgd\",\"lr\":1e12},\"track_every\":5}}");
     char *runs = c12_read(res, "runs.csv");
     cr_assert(strstr(runs, ",diverged,2"), "both seeds diverge at step 2: %s", runs);
     free(runs);
@@ -1728,8 +1720,6 @@ Test(charts12_extreme, a_training_that_diverged_at_once_still_draws_its_points)
     cr_assert(!strstr(gp, "with lines lw 1.3"), "no line of one point");
     cr_assert(strstr(gp, "set xrange [-1:1]"), "step 0 in the middle of its axis");
     free(gp);
-    free(o);
-    free(e);
     vt_rmtree(dir);
 }
 
@@ -1738,13 +1728,10 @@ Test(charts12_extreme, a_training_that_diverged_at_once_still_draws_its_points)
  * named both. The theory is now a dashed dash across the point, the range a bar. */
 Test(charts12_extreme, one_layer_draws_its_theory_and_seed_range)
 {
-    char dir[64], res[128], plots[128], *o = NULL, *e = NULL;
-    c12_dirs(dir, res, plots);
-    rmdir(res);
-    vt_write_file(dir, "x.json",
-                  "{\"name\":\"x\",\"seeds\":2,\"network\":{\"depth\":1,\"width\":8,\"activation\":\"tanh\"},"
-                  "\"input\":{\"batch\":4},\"sweep\":{\"network.init\":[\"he_normal\",\"xavier_normal\"]}}");
-    cr_assert_eq(vt_run(dir, &o, &e, "run %s/x.json -o %s --plots %s --quiet --threads 1", dir, res, plots), 0, "%s", e);
+    char dir[64], res[128], plots[128];
+    c12_run_json(dir, res, plots,
+                 "{\"name\":\"x\",\"seeds\":2,\"network\":{\"depth\":1,\"width\":8,\"activation\":\"tanh\"},"
+                 "\"input\":{\"batch\":4},\"sweep\":{\"network.init\":[\"he_normal\",\"xavier_normal\"]}}");
     char *gp = c12_read(plots, "act_var_pre.gp");
     for (int v = 0; v < 2; v++) {
         char want[128];
@@ -1756,8 +1743,6 @@ Test(charts12_extreme, one_layer_draws_its_theory_and_seed_range)
     cr_assert(!strstr(gp, "with filledcurves lt"), "no band of one point");
     cr_assert(strstr(gp, "min–max over 2 seeds (bar)"), "the legend says it is a bar");
     free(gp);
-    free(o);
-    free(e);
     vt_rmtree(dir);
 }
 
@@ -1769,21 +1754,16 @@ Test(charts12_extreme, one_layer_draws_its_theory_and_seed_range)
  * values. */
 Test(charts12_extreme, values_that_agree_to_1e_8_still_get_a_y_range)
 {
-    char dir[64], res[128], plots[128], *o = NULL, *e = NULL;
-    c12_dirs(dir, res, plots);
-    rmdir(res);
-    vt_write_file(dir, "x.json",
-                  "{\"name\":\"x\",\"network\":{\"depth\":1,\"width\":8,\"activation\":\"tanh\",\"init\":\"orthogonal\"},"
-                  "\"input\":{\"batch\":4},\"sweep\":{\"network.init.gain\":[0.5,1,1.4]}}");
-    cr_assert_eq(vt_run(dir, &o, &e, "run %s/x.json -o %s --plots %s --quiet --threads 1", dir, res, plots), 0, "%s", e);
-    cr_assert(c12_exists(plots, "corr.png") && c12_exists(plots, "report.md"), "%s", e);
+    char dir[64], res[128], plots[128];
+    c12_run_json(dir, res, plots,
+                 "{\"name\":\"x\",\"network\":{\"depth\":1,\"width\":8,\"activation\":\"tanh\",\"init\":\"orthogonal\"},"
+                 "\"input\":{\"batch\":4},\"sweep\":{\"network.init.gain\":[0.5,1,1.4]}}");
+    cr_assert(c12_exists(plots, "corr.png") && c12_exists(plots, "report.md"), "charts drawn");
     char *gp = c12_read(plots, "corr.gp");
     const char *r = strstr(gp, "set yrange [");
     double lo, hi;
     cr_assert(r && sscanf(r, "set yrange [%lf:%lf]", &lo, &hi) == 2 && lo < 0.214248 && hi > 0.214249, "%.60s", r);
     free(gp);
-    free(o);
-    free(e);
     vt_rmtree(dir);
 }
 
@@ -1794,18 +1774,13 @@ Test(charts12_extreme, values_that_agree_to_1e_8_still_get_a_y_range)
  * 1 without report.md. The padding is now at least a factor 1 + 1e-4. */
 Test(charts12_extreme, a_flat_log_chart_still_gets_a_y_range)
 {
-    char dir[64], res[128], plots[128], *o = NULL, *e = NULL;
-    c12_dirs(dir, res, plots);
-    rmdir(res);
-    vt_write_file(dir, "x.json",
-                  "{\"name\":\"x\",\"precision\":\"float64\",\"network\":{\"depth\":3,\"width\":8,\"activation\":"
-                  "\"linear\",\"init\":\"orthogonal\"},\"input\":{\"batch\":4}}");
-    cr_assert_eq(vt_run(dir, &o, &e, "run %s/x.json -o %s --plots %s --quiet --threads 1", dir, res, plots), 0, "%s", e);
-    cr_assert(c12_exists(plots, "spp.png") && c12_exists(plots, "report.md"), "%s", e);
+    char dir[64], res[128], plots[128];
+    c12_run_json(dir, res, plots,
+                 "{\"name\":\"x\",\"precision\":\"float64\",\"network\":{\"depth\":3,\"width\":8,\"activation\":"
+                 "\"linear\",\"init\":\"orthogonal\"},\"input\":{\"batch\":4}}");
+    cr_assert(c12_exists(plots, "spp.png") && c12_exists(plots, "report.md"), "charts drawn");
     c12_yranges_hold(plots, "spp.gp", INFINITY, -INFINITY); /* increasing, whatever the values */
     c12_yranges_hold(plots, "act_var_pre.gp", INFINITY, -INFINITY);
-    free(o);
-    free(e);
     vt_rmtree(dir);
 }
 
@@ -1815,13 +1790,10 @@ Test(charts12_extreme, a_flat_log_chart_still_gets_a_y_range)
  * centred on them: one bin holds them all, density 1/width = 50. */
 Test(charts12_extreme, equal_singular_values_fill_one_bin_of_a_decade)
 {
-    char dir[64], res[128], plots[128], *o = NULL, *e = NULL;
-    c12_dirs(dir, res, plots);
-    rmdir(res);
-    vt_write_file(dir, "x.json",
-                  "{\"name\":\"x\",\"precision\":\"float64\",\"network\":{\"depth\":3,\"width\":8,\"activation\":"
-                  "\"linear\",\"init\":\"orthogonal\"},\"input\":{\"batch\":4},\"measure\":{\"jacobian\":true}}");
-    cr_assert_eq(vt_run(dir, &o, &e, "run %s/x.json -o %s --plots %s --quiet --threads 1", dir, res, plots), 0, "%s", e);
+    char dir[64], res[128], plots[128];
+    c12_run_json(dir, res, plots,
+                 "{\"name\":\"x\",\"precision\":\"float64\",\"network\":{\"depth\":3,\"width\":8,\"activation\":"
+                 "\"linear\",\"init\":\"orthogonal\"},\"input\":{\"batch\":4},\"measure\":{\"jacobian\":true}}");
     char *dat = c12_read(plots, "jacobian.dat");
     double first = NAN, last = NAN, s, d, dmax = 0;
     int nonzero = 0;
@@ -1836,8 +1808,6 @@ Test(charts12_extreme, equal_singular_values_fill_one_bin_of_a_decade)
     cr_assert_eq(nonzero, 1, "one bin holds the 8 values");
     cr_assert(dmax > 49 && dmax < 51, "density %g", dmax);
     free(dat);
-    free(o);
-    free(e);
     vt_rmtree(dir);
 }
 
@@ -1850,14 +1820,11 @@ Test(charts12_extreme, equal_singular_values_fill_one_bin_of_a_decade)
  * keeps its positions (charts12_phase/uneven_sigma_squared_grid_stays_readable). */
 Test(charts12_extreme, an_uneven_sigma_grid_takes_one_cell_per_value)
 {
-    char dir[64], res[128], plots[128], *o = NULL, *e = NULL;
-    c12_dirs(dir, res, plots);
-    rmdir(res);
-    vt_write_file(dir, "x.json",
-                  "{\"name\":\"x\",\"network\":{\"depth\":4,\"width\":8,\"activation\":\"relu\",\"init\":\"mean_field\"},"
-                  "\"input\":{\"batch\":4},\"sweep\":{\"network.init.sigma_w\":[0.001,1,1.4142,2,1000],"
-                  "\"network.init.sigma_b\":[0,0.001,1000]}}");
-    cr_assert_eq(vt_run(dir, &o, &e, "run %s/x.json -o %s --plots %s --quiet --threads 1", dir, res, plots), 0, "%s", e);
+    char dir[64], res[128], plots[128];
+    c12_run_json(dir, res, plots,
+                 "{\"name\":\"x\",\"network\":{\"depth\":4,\"width\":8,\"activation\":\"relu\",\"init\":\"mean_field\"},"
+                 "\"input\":{\"batch\":4},\"sweep\":{\"network.init.sigma_w\":[0.001,1,1.4142,2,1000],"
+                 "\"network.init.sigma_b\":[0,0.001,1000]}}");
     char *gp = c12_read(plots, "heatmap.gp");
     cr_assert(strstr(gp, "set xtics ('0.001' 1, '1' 2, '1.4142' 3, '2' 4, '1000' 5) noenhanced"), "%s", gp);
     cr_assert(strstr(gp, "set ytics ('0' 1, '0.001' 2, '1000' 3) noenhanced"), "%s", gp);
@@ -1878,8 +1845,6 @@ Test(charts12_extreme, an_uneven_sigma_grid_takes_one_cell_per_value)
     cr_assert(sscanf(line, "%lf %lf", &x, &y) == 2 && fabs(x - 3.0000192) < 1e-6 && y == 1, "%.60s", line);
     free(line);
     free(dat);
-    free(o);
-    free(e);
     vt_rmtree(dir);
 }
 
@@ -1893,13 +1858,10 @@ Test(charts12_extreme, an_uneven_sigma_grid_takes_one_cell_per_value)
  * measured. */
 Test(charts12_extreme, a_variant_with_nothing_measured_keeps_its_theory_and_is_named)
 {
-    char dir[64], res[128], plots[128], *o = NULL, *e = NULL;
-    c12_dirs(dir, res, plots);
-    rmdir(res);
-    vt_write_file(dir, "x.json",
-                  "{\"name\":\"x\",\"network\":{\"depth\":30,\"width\":16,\"activation\":\"relu\",\"init\":\"orthogonal\"},"
-                  "\"input\":{\"batch\":8},\"sweep\":{\"network.init.gain\":[1e-6,1,1e6]}}");
-    cr_assert_eq(vt_run(dir, &o, &e, "run %s/x.json -o %s --plots %s --quiet --threads 1", dir, res, plots), 0, "%s", e);
+    char dir[64], res[128], plots[128];
+    c12_run_json(dir, res, plots,
+                 "{\"name\":\"x\",\"network\":{\"depth\":30,\"width\":16,\"activation\":\"relu\",\"init\":\"orthogonal\"},"
+                 "\"input\":{\"batch\":8},\"sweep\":{\"network.init.gain\":[1e-6,1,1e6]}}");
     char *gp = c12_read(plots, "grad_var.gp");
     cr_assert(strstr(gp, "'grad_var.dat' index 0 using 1:5 with lines"), "gain 1e-6: its theory: %s", gp);
     cr_assert(!strstr(gp, "'grad_var.dat' index 0 using 1:2 "), "gain 1e-6: no measurement to draw");
@@ -1910,8 +1872,6 @@ Test(charts12_extreme, a_variant_with_nothing_measured_keeps_its_theory_and_is_n
     cr_assert(strstr(rep, "Nothing measured to draw for 2 of 3 variants (#0 relu / orthogonal(gain=1e-06): its theory "
                           "alone, dashed; #2 relu / orthogonal(gain=1000000): not drawn)"), "%s", rep);
     free(rep);
-    free(o);
-    free(e);
     vt_rmtree(dir);
 }
 
@@ -1921,14 +1881,11 @@ Test(charts12_extreme, a_variant_with_nothing_measured_keeps_its_theory_and_is_n
  * run; they are now named for what they are. */
 Test(charts12_extreme, layers_without_weights_are_not_called_non_finite)
 {
-    char dir[64], res[128], plots[128], *o = NULL, *e = NULL;
-    c12_dirs(dir, res, plots);
-    rmdir(res);
-    vt_write_file(dir, "x.json",
-                  "{\"name\":\"x\",\"network\":{\"input_dim\":8,\"activation\":\"relu\",\"layers\":[{\"type\":\"repeat\","
-                  "\"count\":3,\"layers\":[{\"type\":\"residual\",\"norm\":\"pre\",\"branch\":[{\"type\":\"dense\","
-                  "\"width\":8}]}]}]},\"input\":{\"batch\":4}}");
-    cr_assert_eq(vt_run(dir, &o, &e, "run %s/x.json -o %s --plots %s --quiet --threads 1", dir, res, plots), 0, "%s", e);
+    char dir[64], res[128], plots[128];
+    c12_run_json(dir, res, plots,
+                 "{\"name\":\"x\",\"network\":{\"input_dim\":8,\"activation\":\"relu\",\"layers\":[{\"type\":\"repeat\","
+                 "\"count\":3,\"layers\":[{\"type\":\"residual\",\"norm\":\"pre\",\"branch\":[{\"type\":\"dense\","
+                 "\"width\":8}]}]}]},\"input\":{\"batch\":4}}");
     char *rep = c12_read(plots, "report.md"), *w = strstr(rep, "(wgrad_var.dat)");
     cr_assert(w, "%s", rep);
     char *next = strstr(w, "\n### ");
@@ -1936,7 +1893,5 @@ Test(charts12_extreme, layers_without_weights_are_not_called_non_finite)
     cr_assert(strstr(w, "Layers without weights (norms, pools, flatten, residual adds: 6 rows) have no ∂L/∂W"), "%s", w);
     cr_assert(!strstr(w, "non-finite"), "%s", w);
     free(rep);
-    free(o);
-    free(e);
     vt_rmtree(dir);
 }
