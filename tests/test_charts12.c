@@ -556,9 +556,10 @@ Test(charts12_many, colour_bar_for_a_numeric_sweep)
 }
 
 /* A panel whose drawable curves are not evenly spaced blocks (here variant 2, in the
- * panel tanh / sigma_b = 0 with variants 0, 2, ..., 22, has no finite value) gets one
- * clause per curve with its palette colour inline; the other panels keep one clause for
- * all their curves. Both kinds draw. */
+ * panel tanh / sigma_b = 0 with variants 0, 2, ..., 22, has no finite value, measured or
+ * predicted: a variant with its theory alone is still a curve) gets one clause per curve
+ * with its palette colour inline; the other panels keep one clause for all their curves.
+ * Both kinds draw. */
 Test(charts12_many, uneven_curves_get_a_clause_each)
 {
     char dir[64], res[128], plots[128];
@@ -567,10 +568,10 @@ Test(charts12_many, uneven_curves_get_a_clause_each)
     char *l = c12_read(res, "layers.csv");
     c12_buf out = { 0 };
     for (char *save = NULL, *line = strtok_r(l, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-        if (strncmp(line, "2,", 2) == 0) { /* variant,activation,init,seed,layer,pre_var,...: pre_var -> nan */
+        if (strncmp(line, "2,", 2) == 0) { /* variant,activation,init,seed,layer,pre_var,theory_pre_var,...: nan */
             char *c = line;
             for (int f = 0; f < 5; f++) c = strchr(c, ',') + 1;
-            c12_add(&out, "%.*snan%s\n", (int)(c - line), line, strchr(c, ','));
+            c12_add(&out, "%.*snan,nan%s\n", (int)(c - line), line, strchr(strchr(c, ',') + 1, ','));
         } else
             c12_add(&out, "%s\n", line);
     }
@@ -1616,6 +1617,33 @@ Test(charts12_tics, training_y_labels_fit_beside_their_panels)
 
 /* ---- extreme sweeps ---- */
 
+/* DIR/x.json holding json, run into DIR/res with its charts in DIR/plots (c12_dirs):
+ * exit 0, no gnuplot error. */
+static void c12_run_json(char dir[64], char res[128], char plots[128], const char *json)
+{
+    c12_dirs(dir, res, plots);
+    rmdir(res);
+    c12_run_config(dir, res, plots, json);
+}
+
+/* Every "set yrange [lo:hi]" of PLOTS/gpn is finite, increasing, and holds [need_lo, need_hi]
+ * (INFINITY, -INFINITY: any values). */
+static void c12_yranges_hold(const char *plots, const char *gpn, double need_lo, double need_hi)
+{
+    char *gp = c12_read(plots, gpn);
+    int n = 0;
+    for (const char *r = gp; (r = strstr(r, "set yrange [")); r++) {
+        double lo, hi;
+        if (strstr(r, "set yrange [0:1]") == r) continue; /* the legend strip */
+        cr_assert_eq(sscanf(r, "set yrange [%lf:%lf]", &lo, &hi), 2, "%s: %.40s", gpn, r);
+        cr_assert(isfinite(lo) && isfinite(hi) && lo < hi, "%s: %.40s", gpn, r);
+        cr_assert(lo <= need_lo && hi >= need_hi, "%s: %.40s does not hold [%g, %g]", gpn, r, need_lo, need_hi);
+        n++;
+    }
+    cr_assert(n > 0, "%s sets no y range", gpn);
+    free(gp);
+}
+
 /* gain 1e6 next to gains 1 and 2, depth 100: relu's predicted variance reaches ~1e305
  * (double) while gain 1's vanishes to ~1e-33. The by-layer charts padded their log range
  * with (hi/lo)^0.05, which overflowed to inf: gnuplot refused "set yrange [0:inf]" and
@@ -1627,25 +1655,17 @@ Test(charts12_tics, training_y_labels_fit_beside_their_panels)
 Test(charts12_extreme, exploding_theory_and_uneven_gains_still_chart)
 {
     char dir[64], res[128], plots[128];
-    c12_dirs(dir, res, plots);
-    rmdir(res);
-    c12_run_config(dir, res, plots,
-                   "{\"name\":\"x\",\"network\":{\"depth\":100,\"width\":16,\"init\":{\"name\":\"orthogonal\",\"gain\":1}},"
-                   "\"input\":{\"batch\":16},\"sweep\":{\"network.activation\":[\"relu\",\"tanh\"],"
-                   "\"network.init.gain\":[1,2,1e6]}}");
+    c12_run_json(dir, res, plots,
+                 "{\"name\":\"x\",\"network\":{\"depth\":100,\"width\":16,\"init\":{\"name\":\"orthogonal\",\"gain\":1}},"
+                 "\"input\":{\"batch\":16},\"sweep\":{\"network.activation\":[\"relu\",\"tanh\"],"
+                 "\"network.init.gain\":[1,2,1e6]}}");
     static const char *const stems[] = { "act_var_pre", "act_var_post", "grad_var", "wgrad_var", "spp", "heatmap" };
     for (size_t k = 0; k < sizeof stems / sizeof *stems; k++) {
         char png[64], gpn[64];
         snprintf(png, sizeof png, "%s.png", stems[k]);
         snprintf(gpn, sizeof gpn, "%s.gp", stems[k]);
         cr_assert(c12_exists(plots, png), "%s was not drawn", png);
-        char *gp = c12_read(plots, gpn);
-        for (const char *r = gp; (r = strstr(r, "set yrange [")); r++) {
-            double lo, hi;
-            cr_assert_eq(sscanf(r, "set yrange [%lf:%lf]", &lo, &hi), 2, "%s: %.40s", gpn, r);
-            cr_assert(isfinite(lo) && isfinite(hi) && lo < hi, "%s: %.40s", gpn, r);
-        }
-        free(gp);
+        c12_yranges_hold(plots, gpn, INFINITY, -INFINITY);
     }
     char *gp = c12_read(plots, "heatmap.gp");
     cr_assert(strstr(gp, "set ytics ('1' 1, '2' 2, '1000000' 3) noenhanced"), "one row per gain, in order");
@@ -1668,9 +1688,7 @@ Test(charts12_extreme, exploding_theory_and_uneven_gains_still_chart)
 Test(charts12_extreme, coinciding_curves_show_each_ones_markers)
 {
     char dir[64], res[128], plots[128];
-    c12_dirs(dir, res, plots);
-    rmdir(res);
-    c12_run_config(dir, res, plots,
+    c12_run_json(dir, res, plots,
                    "{\"name\":\"co\",\"network\":{\"depth\":20,\"width\":16,\"activation\":\"tanh\"},\"input\":{\"batch\":16},"
                    "\"sweep\":{\"network.init\":[\"xavier_normal\",\"lecun_normal\",\"he_normal\"]}}");
     char *gp = c12_read(plots, "act_var_pre.gp"), *png = c12_png_part(gp);
@@ -1733,9 +1751,7 @@ Test(charts12_extreme, heatmap_labels_every_name_and_thins_ordered_numbers)
 Test(charts12_extreme, nearly_constant_and_huge_values_keep_their_charts)
 {
     char dir[64], res[128], plots[128];
-    c12_dirs(dir, res, plots);
-    rmdir(res);
-    c12_run_config(dir, res, plots, "{\"name\":\"a\",\"network\":{\"depth\":10,\"width\":128,\"activation\":\"linear\","
+    c12_run_json(dir, res, plots, "{\"name\":\"a\",\"network\":{\"depth\":10,\"width\":128,\"activation\":\"linear\","
                                     "\"init\":\"orthogonal\"}}");
     static const char *const drawn[] = { "act_var_pre.png", "spp.png", "corr.png", "grad_var.png", "report.md" };
     for (size_t k = 0; k < sizeof drawn / sizeof *drawn; k++) cr_assert(c12_exists(plots, drawn[k]), "%s", drawn[k]);
@@ -1756,5 +1772,225 @@ Test(charts12_extreme, nearly_constant_and_huge_values_keep_their_charts)
     cr_assert(lo < hi && hi >= vmax, "range [%g:%g] for values up to %g", lo, hi, vmax);
     free(gp);
     free(dat);
+    vt_rmtree(dir);
+}
+
+/* A stable float64 relu net fed inputs of std 1e150: every Var[z^l] is 2e300 .. 1e301,
+ * finite and in range for a double. ck_log_yrange capped the padded range at 1e300
+ * above the data, so the range came out inverted ([2.1e300:1e300]) and the by-layer
+ * charts of an ordinary run were empty. Now the cap only limits the padding: the range
+ * holds every drawn value up to 8e307 (gnuplot's log axis fails beyond about that). */
+Test(charts12_extreme, values_beyond_1e300_keep_an_increasing_range_that_holds_them)
+{
+    char dir[64], res[128], plots[128];
+    c12_run_json(dir, res, plots,
+                 "{\"name\":\"x\",\"precision\":\"float64\",\"network\":{\"depth\":5,\"width\":16,\"activation\":"
+                 "\"relu\",\"init\":\"he_normal\"},\"input\":{\"batch\":8,\"std\":1e150}}");
+    c12_yranges_hold(plots, "act_var_pre.gp", 2.25e300, 9.8e300);
+    c12_yranges_hold(plots, "act_var_post.gp", 8.6e299, 4.05e300);
+    vt_rmtree(dir);
+}
+
+/* A training that diverged at step 2 (relu, sgd lr 1e12): train.csv holds one finite loss
+ * per seed (step 1) and layers_train.csv the probe at step 0 alone. train_loss drew each
+ * variant `with lines` and train_var each layer too: a line of one point draws nothing,
+ * so both charts were blank under legends naming their curves. A lone point is now drawn
+ * as a point (the loss with its seed range as a bar). */
+Test(charts12_extreme, a_training_that_diverged_at_once_still_draws_its_points)
+{
+    char dir[64], res[128], plots[128];
+    c12_run_json(dir, res, plots,
+                 "{\"name\":\"x\",\"seeds\":2,\"network\":{\"depth\":4,\"width\":16,\"activation\":\"relu\"},"
+                 "\"input\":{\"batch\":16},\"train\":{\"dataset\":{\"name\":\"synthetic\",\"kind\":\"clusters\","
+                 "\"dim\":16,\"classes\":4,\"n_train\":256,\"n_test\":64},\"epochs\":1,\"batch\":32,"
+                 "\"optimizer\":{\"name\":\"sgd\",\"lr\":1e12},\"track_every\":5}}");
+    char *runs = c12_read(res, "runs.csv");
+    cr_assert(strstr(runs, ",diverged,2"), "both seeds diverge at step 2: %s", runs);
+    free(runs);
+    char *dat = c12_read(plots, "train_loss.dat");
+    cr_assert(strstr(dat, "\n1 ") && strstr(dat, "\n2 ? ? ? 0 ?\n"), "one finite loss, at step 1: %s", dat);
+    free(dat);
+    char *gp = c12_read(plots, "train_loss.gp");
+    cr_assert(strstr(gp, "'train_loss.dat' index 0 using 1:2:3:4 with yerrorbars"), "the lone loss is a point: %s", gp);
+    cr_assert(!strstr(gp, "index 0 using 1:2 with lines"), "no line of one point: %s", gp);
+    free(gp);
+    gp = c12_read(plots, "train_var.gp");
+    cr_assert(strstr(gp, "'train_var.dat' index 0 using 1:2 with linespoints pt 7"), "step 0 alone: points");
+    cr_assert(!strstr(gp, "with lines lw 1.3"), "no line of one point");
+    cr_assert(strstr(gp, "set xrange [-1:1]"), "step 0 in the middle of its axis");
+    free(gp);
+    vt_rmtree(dir);
+}
+
+/* A network of one layer: each curve of the by-layer charts is one point. Its theory
+ * (`with lines`) and its seed range (`filledcurves`) drew nothing, under a legend that
+ * named both. The theory is now a dashed dash across the point, the range a bar. */
+Test(charts12_extreme, one_layer_draws_its_theory_and_seed_range)
+{
+    char dir[64], res[128], plots[128];
+    c12_run_json(dir, res, plots,
+                 "{\"name\":\"x\",\"seeds\":2,\"network\":{\"depth\":1,\"width\":8,\"activation\":\"tanh\"},"
+                 "\"input\":{\"batch\":4},\"sweep\":{\"network.init\":[\"he_normal\",\"xavier_normal\"]}}");
+    char *gp = c12_read(plots, "act_var_pre.gp");
+    for (int v = 0; v < 2; v++) {
+        char want[128];
+        snprintf(want, sizeof want, "'act_var_pre.dat' index %d using ($1-0.2):5:(0.4):(0) with vectors nohead", v);
+        cr_assert(strstr(gp, want), "variant %d's theory: %s", v, gp);
+        snprintf(want, sizeof want, "'act_var_pre.dat' index %d using 1:2:3:4 with yerrorbars", v);
+        cr_assert(strstr(gp, want), "variant %d's seed range: %s", v, gp);
+    }
+    cr_assert(!strstr(gp, "with filledcurves lt"), "no band of one point");
+    cr_assert(strstr(gp, "min–max over 2 seeds (bar)"), "the legend says it is a bar");
+    free(gp);
+    vt_rmtree(dir);
+}
+
+/* A gain sweep of a one-layer tanh net, one seed: the layer's correlation c^1 does not
+ * depend on the weights' scale, so every variant's pre_corr (and the theory's) agree to
+ * 1e-8. The linear y range took 5% of that spread each side and printed both ends as
+ * 0.214249: gnuplot refused the corr chart ("Can't plot with an empty y range!"), the
+ * run exited 1 and report.md was not written. The margin is now at least 1e-4 of the
+ * values. */
+Test(charts12_extreme, values_that_agree_to_1e_8_still_get_a_y_range)
+{
+    char dir[64], res[128], plots[128];
+    c12_run_json(dir, res, plots,
+                 "{\"name\":\"x\",\"network\":{\"depth\":1,\"width\":8,\"activation\":\"tanh\",\"init\":\"orthogonal\"},"
+                 "\"input\":{\"batch\":4},\"sweep\":{\"network.init.gain\":[0.5,1,1.4]}}");
+    cr_assert(c12_exists(plots, "corr.png") && c12_exists(plots, "report.md"), "charts drawn");
+    char *gp = c12_read(plots, "corr.gp");
+    const char *r = strstr(gp, "set yrange [");
+    double lo, hi;
+    cr_assert(r && sscanf(r, "set yrange [%lf:%lf]", &lo, &hi) == 2 && lo < 0.214248 && hi > 0.214249, "%.60s", r);
+    free(gp);
+    vt_rmtree(dir);
+}
+
+/* A linear net with orthogonal weights in float64 keeps its statistics to the last bits
+ * (unit_sq_mean 0.462070337 at every layer, up to 1e-16 apart). The log range's padding,
+ * 5% of the decades spanned, was a factor 1 + 1e-17: both ends printed as 0.46207,
+ * gnuplot refused the spp chart ("Can't plot with an empty y range!") and the run exited
+ * 1 without report.md. The padding is now at least a factor 1 + 1e-4. */
+Test(charts12_extreme, a_flat_log_chart_still_gets_a_y_range)
+{
+    char dir[64], res[128], plots[128];
+    c12_run_json(dir, res, plots,
+                 "{\"name\":\"x\",\"precision\":\"float64\",\"network\":{\"depth\":3,\"width\":8,\"activation\":"
+                 "\"linear\",\"init\":\"orthogonal\"},\"input\":{\"batch\":4}}");
+    cr_assert(c12_exists(plots, "spp.png") && c12_exists(plots, "report.md"), "charts drawn");
+    c12_yranges_hold(plots, "spp.gp", INFINITY, -INFINITY); /* increasing, whatever the values */
+    c12_yranges_hold(plots, "act_var_pre.gp", INFINITY, -INFINITY);
+    vt_rmtree(dir);
+}
+
+/* The Jacobian of a linear net with orthogonal weights has every singular value 1 (to
+ * 1e-15). The bins spanned the values' own range, 1e-16 decades: a density of 6e16 per
+ * unit log10 sigma on the y axis. Values within a tenth of a decade now share a decade
+ * centred on them: one bin holds them all, density 1/width = 50. */
+Test(charts12_extreme, equal_singular_values_fill_one_bin_of_a_decade)
+{
+    char dir[64], res[128], plots[128];
+    c12_run_json(dir, res, plots,
+                 "{\"name\":\"x\",\"precision\":\"float64\",\"network\":{\"depth\":3,\"width\":8,\"activation\":"
+                 "\"linear\",\"init\":\"orthogonal\"},\"input\":{\"batch\":4},\"measure\":{\"jacobian\":true}}");
+    char *dat = c12_read(plots, "jacobian.dat");
+    double first = NAN, last = NAN, s, d, dmax = 0;
+    int nonzero = 0;
+    for (char *line = strtok(dat, "\n"); line; line = strtok(NULL, "\n"))
+        if (line[0] != '#' && sscanf(line, "%lf %lf", &s, &d) == 2) {
+            if (isnan(first)) first = s;
+            last = s;
+            nonzero += d > 0;
+            dmax = fmax(dmax, d);
+        }
+    cr_assert(log10(last / first) > 0.9, "bins from %g to %g", first, last);
+    cr_assert_eq(nonzero, 1, "one bin holds the 8 values");
+    cr_assert(dmax > 49 && dmax < 51, "density %g", dmax);
+    free(dat);
+    vt_rmtree(dir);
+}
+
+/* A sigma_w x sigma_b sweep over values far from evenly spaced (sigma_w 0.001 .. 1000,
+ * sigma_b 0, 0.001, 1000) kept its values' positions, for its chi_1 = 1 line: every cell
+ * but the largest was a sliver at the edge, with the values' labels printed over each
+ * other, in the heatmap and the phase chart alike. Now such values take one cell each
+ * (as any other uneven sweep since 32742ea), and the line is drawn through the cells,
+ * linear between the values around it (a block of the chart's .dat). An even sigma grid
+ * keeps its positions (charts12_phase/uneven_sigma_squared_grid_stays_readable). */
+Test(charts12_extreme, an_uneven_sigma_grid_takes_one_cell_per_value)
+{
+    char dir[64], res[128], plots[128];
+    c12_run_json(dir, res, plots,
+                 "{\"name\":\"x\",\"network\":{\"depth\":4,\"width\":8,\"activation\":\"relu\",\"init\":\"mean_field\"},"
+                 "\"input\":{\"batch\":4},\"sweep\":{\"network.init.sigma_w\":[0.001,1,1.4142,2,1000],"
+                 "\"network.init.sigma_b\":[0,0.001,1000]}}");
+    char *gp = c12_read(plots, "heatmap.gp");
+    cr_assert(strstr(gp, "set xtics ('0.001' 1, '1' 2, '1.4142' 3, '2' 4, '1000' 5) noenhanced"), "%s", gp);
+    cr_assert(strstr(gp, "set ytics ('0' 1, '0.001' 2, '1000' 3) noenhanced"), "%s", gp);
+    cr_assert(strstr(gp, "'heatmap.dat' index 2 using 1:2 with lines lw 2.5 lc rgb 'black'"), "the line in cells");
+    free(gp);
+    /* relu's line sigma_w = sqrt 2, just right of the cell of 1.4142, from sigma_b = 0 (row 1) up */
+    char *dat = c12_read(plots, "heatmap.dat"), *line = c12_block(dat, 2);
+    double x, y;
+    cr_assert(sscanf(line, "%lf %lf", &x, &y) == 2 && fabs(x - 3.0000232) < 1e-6 && y == 1, "%.60s", line);
+    free(line);
+    free(dat);
+    gp = c12_read(plots, "phase.gp");
+    cr_assert(strstr(gp, "set ytics ('0' 1, '1e-06' 2, '1e+06' 3) noenhanced"), "sigma_b^2, one row each: %s", gp);
+    cr_assert(strstr(gp, "'phase.dat' index 4 using 1:2 with lines lw 2.5 lc rgb 'black'"), "the line in cells");
+    free(gp);
+    dat = c12_read(plots, "phase.dat");
+    line = c12_block(dat, 4);
+    cr_assert(sscanf(line, "%lf %lf", &x, &y) == 2 && fabs(x - 3.0000192) < 1e-6 && y == 1, "%.60s", line);
+    free(line);
+    free(dat);
+    vt_rmtree(dir);
+}
+
+/* relu at orthogonal gains 1e-6, 1 and 1e6, depth 30, float32: at gain 1e-6 z^L
+ * underflows to exactly 0, so every gradient is 0 (relu'(0) = 0) -- nothing to draw on the
+ * log axis -- while the theory predicts 0.5 at the last layer down to 1e-296; at gain 1e6
+ * every gradient is nan. grad_var drew gain 1 alone: the variants without a drawable
+ * measurement lost their theory curve and their legend entry (while the y range still
+ * stretched to 1e-300 for that theory), and nothing said why. Now such a variant keeps its
+ * theory, dashed, and its legend entry, and the note names every variant with nothing
+ * measured. */
+Test(charts12_extreme, a_variant_with_nothing_measured_keeps_its_theory_and_is_named)
+{
+    char dir[64], res[128], plots[128];
+    c12_run_json(dir, res, plots,
+                 "{\"name\":\"x\",\"network\":{\"depth\":30,\"width\":16,\"activation\":\"relu\",\"init\":\"orthogonal\"},"
+                 "\"input\":{\"batch\":8},\"sweep\":{\"network.init.gain\":[1e-6,1,1e6]}}");
+    char *gp = c12_read(plots, "grad_var.gp");
+    cr_assert(strstr(gp, "'grad_var.dat' index 0 using 1:5 with lines"), "gain 1e-6: its theory: %s", gp);
+    cr_assert(!strstr(gp, "'grad_var.dat' index 0 using 1:2 "), "gain 1e-6: no measurement to draw");
+    cr_assert(strstr(gp, "title 'orthogonal(gain=1e-06)'"), "gain 1e-6 in the legend");
+    cr_assert(!strstr(gp, "title 'orthogonal(gain=1000000)'"), "gain 1e6: nothing at all to draw");
+    free(gp);
+    char *rep = c12_read(plots, "report.md");
+    cr_assert(strstr(rep, "Nothing measured to draw for 2 of 3 variants (#0 relu / orthogonal(gain=1e-06): its theory "
+                          "alone, dashed; #2 relu / orthogonal(gain=1000000): not drawn)"), "%s", rep);
+    free(rep);
+    vt_rmtree(dir);
+}
+
+/* A pre-norm residual block network: its layernorm and residual-add rows have wgrad_var
+ * nan by definition (no weights, docs/architectures.md). The wgrad_var chart's note
+ * counted them as "non-finite (nan/inf)" values, which reads as an overflow in a healthy
+ * run; they are now named for what they are. */
+Test(charts12_extreme, layers_without_weights_are_not_called_non_finite)
+{
+    char dir[64], res[128], plots[128];
+    c12_run_json(dir, res, plots,
+                 "{\"name\":\"x\",\"network\":{\"input_dim\":8,\"activation\":\"relu\",\"layers\":[{\"type\":\"repeat\","
+                 "\"count\":3,\"layers\":[{\"type\":\"residual\",\"norm\":\"pre\",\"branch\":[{\"type\":\"dense\","
+                 "\"width\":8}]}]}]},\"input\":{\"batch\":4}}");
+    char *rep = c12_read(plots, "report.md"), *w = strstr(rep, "(wgrad_var.dat)");
+    cr_assert(w, "%s", rep);
+    char *next = strstr(w, "\n### ");
+    if (next) *next = '\0';
+    cr_assert(strstr(w, "Layers without weights (norms, pools, flatten, residual adds: 6 rows) have no ∂L/∂W"), "%s", w);
+    cr_assert(!strstr(w, "non-finite"), "%s", w);
+    free(rep);
     vt_rmtree(dir);
 }

@@ -648,3 +648,32 @@ Test(cli, gain_prints_the_registrys_note)
     cr_assert(!strstr(o, "note"), "%s", o);
     free(o); free(e);
 }
+/* LSUV on a net whose layers it cannot rescale: relu under a bias of -1000 passes only
+ * b^l from layer 2 on (Var[z^2] = 0), a sweep beside tanh. vp_mlp_lsuv failed ("lsuv:
+ * layer 2 has Var[z] = 0 on the input batch; cannot rescale"), the run failed and the
+ * whole sweep with it: exit 1, no results, no charts. Such a layer now keeps its drawn
+ * weights, the log says so once per run, and every run is measured (relu's dead net
+ * vanishes). */
+Test(cli, lsuv_on_a_dead_layer_is_a_result_not_a_failed_sweep)
+{
+    char cfg[300], out[300], *o, *e;
+    vt_write_file(tmpdir, "dead.json",
+                  "{\"name\":\"dead\",\"seeds\":2,\"network\":{\"depth\":4,\"width\":8,\"init\":\"lsuv\","
+                  "\"bias\":{\"name\":\"constant\",\"value\":-1000}},\"input\":{\"batch\":4},"
+                  "\"sweep\":{\"network.activation\":[\"relu\",\"tanh\"]}}");
+    snprintf(cfg, sizeof cfg, "%s/dead.json", tmpdir);
+    snprintf(out, sizeof out, "%s/out", tmpdir);
+    cr_assert_eq(vt_run(tmpdir, &o, &e, "run %s -o %s --no-plot --threads 1", cfg, out), 0, "%s", e);
+    cr_assert(strstr(e, "varprop: note: run 0 (variant 0, seed 0): lsuv cannot rescale 3 layers (first: layer 2), "
+                        "whose Var[z] on the input batch is 0 or not finite; they kept their drawn weights\n"), "%s", e);
+    cr_assert(strstr(o, "relu ") && strstr(o, "vanishing"), "%s", o);
+    char runs[400];
+    snprintf(runs, sizeof runs, "%s/runs.csv", out);
+    char *t = vt_slurp_text(runs);
+    int rows = 0;
+    for (const char *p = t; (p = strstr(p, ",ok")); p++) rows++;
+    cr_assert_eq(rows, 4, "every run measured: %s", t);
+    free(t);
+    free(o);
+    free(e);
+}

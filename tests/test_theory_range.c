@@ -189,6 +189,49 @@ Test(theory_range, q_zero_is_the_exact_limit_and_tiny_q_is_computed)
     }
 }
 
+/* The correlation map of a homogeneous activation (relu, leaky_relu, ...) does not
+ * depend on q: the arc-cosine kernel is E[phi(u1) phi(u2)] = sqrt(q_aa q_bb) k(c). Its
+ * closed form took sqrt(q_aa * q_bb), which underflows to 0 below q ~ 1e-154 and
+ * overflows above 1e154: relu at orthogonal gain 1e-6 (sigma_w2 = 1e-12), depth 30,
+ * predicted theory_pre_corr 0 from layer 15 on (the measured correlation, and the
+ * same net at gain 1, stay near 0.9), and gain 1e6 got nan. Now sqrt(q_aa) sqrt(q_bb):
+ * the same c^l at every scale, as long as q^l is a normal double. */
+Test(theory_range, the_relu_correlation_map_is_the_same_at_every_scale)
+{
+    const int L = 28;
+    int w[29];
+    double sb[28], pv[28], gv[28], ref_pv[28], corr[28], ref[28];
+    for (int l = 0; l <= L; l++) w[l] = 10;
+    for (int l = 0; l < L; l++) sb[l] = 0.0;
+    const vp_act_kind kinds[] = { VP_ACT_RELU, VP_ACT_LEAKY_RELU };
+    for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
+        vp_act a = vp_act_default(kinds[k]);
+        double sw[28], unit = 2.0;
+        vp_err err;
+        for (int l = 0; l < L; l++) sw[l] = unit;
+        cr_assert_eq(vp_theory_layer_predictions(NULL, &a, L, w, sw, sb, 1.0, ref_pv, gv, NULL, &err), VP_OK, "%s",
+                     err.msg);
+        cr_assert_eq(vp_theory_corr_predictions(NULL, &a, L, sw, sb, 1.0, 0.3, ref_pv, ref, &err), VP_OK, "%s", err.msg);
+        const double scales[] = { 1e-12, 1e12 }; /* q^l down to ~1e-300, up to ~1e300 */
+        for (size_t s = 0; s < 2; s++) {
+            for (int l = 0; l < L; l++) sw[l] = scales[s];
+            cr_assert_eq(vp_theory_layer_predictions(NULL, &a, L, w, sw, sb, 1.0, pv, gv, NULL, &err), VP_OK, "%s",
+                         err.msg);
+            cr_assert_eq(vp_theory_corr_predictions(NULL, &a, L, sw, sb, 1.0, 0.3, pv, corr, &err), VP_OK, "%s",
+                         err.msg);
+            int checked = 0;
+            for (int l = 1; l < L; l++) {
+                if (!(pv[l] >= DBL_MIN && isfinite(pv[l]))) continue;
+                cr_expect(rel_close(corr[l], ref[l], 1e-12), "%s at sigma_w2 = %g, layer %d (q = %g): c = %.17g, "
+                          "at sigma_w2 = %g: %.17g", vp_act_get(a.kind)->name, scales[s], l + 1, pv[l], corr[l],
+                          unit, ref[l]);
+                checked++;
+            }
+            cr_expect_gt(checked, 20, "layers compared: %d", checked);
+        }
+    }
+}
+
 /* ---- tanhshrink: q collapses like q^3 ---- */
 
 Test(theory_range, tanhshrink_is_accurate_at_small_q)

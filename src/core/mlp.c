@@ -625,9 +625,14 @@ vp_status vp_mlp_lsuv(vp_mlp *m, double tol, int max_iter, int *iters_out, vp_er
         if (s) return s;
         for (;;) {
             double var = z_variance(m, l);
-            if (!isfinite(var) || var <= 0)
-                return vp_fail(err, VP_ERR_NUMERIC,
-                               "lsuv: layer %d has Var[z] = %g on the input batch; cannot rescale", l, var);
+            /* Var[z^l] = 0 (a dead layer: relu under a negative bias passes only b^l) or not
+             * finite (an overflow): no rescaling gives unit variance. The layer keeps the
+             * weights it has, and the measurement reports what they do; this used to fail
+             * the run, and with it the whole sweep. */
+            if (!isfinite(var) || var <= 0) {
+                it = -1;
+                break;
+            }
             if (fabs(var - 1.0) < tol || it >= max_iter) break;
             double sc = 1.0 / sqrt(var);
             scale_weight(m, l, sc);

@@ -136,7 +136,9 @@ void vp_mlp_set_input(vp_mlp *m, const double *x);
 
 /* LSUV (Mishkin & Matas 2016): layer by layer, W^l /= sqrt(Var[z^l]) until
  * |Var[z^l] - 1| < tol or max_iter rescalings; uses the current input batch.
- * iters_out[l-1] (may be NULL) receives the rescalings used per layer. */
+ * iters_out[l-1] (may be NULL) receives the rescalings used per layer, or -1 for a
+ * layer whose Var[z^l] is 0 or not finite: it cannot be rescaled to unit variance and
+ * keeps its weights (the later layers are rescaled as usual). */
 vp_status vp_mlp_lsuv(vp_mlp *m, double tol, int max_iter, int *iters_out, vp_err *err);
 
 /* Forward pass: fills the forward fields of stats[0..L-1] (layer l in stats[l-1]).

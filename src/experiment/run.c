@@ -142,6 +142,24 @@ static void theory_note(vp_job *j, int r, int v, uint64_t seed, const vp_err *wh
     pthread_mutex_unlock(&j->lock);
 }
 
+/* A run whose LSUV met layers it cannot rescale (Var[z^l] = 0 or not finite: iters -1)
+ * says so on the log, one line per run: those layers kept their drawn weights, and the
+ * measurement shows what they do (a dead layer, an overflow). */
+static void lsuv_note(vp_job *j, int r, int v, uint64_t seed, const int *iters, int L)
+{
+    FILE *log = j->o->log;
+    int n = 0, first = 0;
+    for (int l = L; l >= 1; l--)
+        if (iters[l - 1] < 0) n++, first = l;
+    if (!log || !n) return;
+    pthread_mutex_lock(&j->lock);
+    fprintf(log, "%svarprop: note: run %d (variant %d, seed %llu): lsuv cannot rescale %d layer%s (first: layer %d), "
+                 "whose Var[z] on the input batch is 0 or not finite; %s kept %s drawn weights\n",
+            j->o->progress ? "\n" : "", r, v, (unsigned long long)seed, n, n == 1 ? "" : "s", first,
+            n == 1 ? "it" : "they", n == 1 ? "its" : "their");
+    pthread_mutex_unlock(&j->lock);
+}
+
 /* The input batch of a run, made unless the worker's last run had the same one. */
 static vp_status run_input(const vp_job *j, const vp_variant *var, uint64_t seed, vp_worker *w, vp_err *err)
 {
@@ -290,7 +308,11 @@ vp_status vp_run_one(vp_job *j, int r, vp_worker *w, int params_ready, int *drew
     if (var->winit.kind == VP_INIT_LSUV) {
         double tol = vp_init_param(&var->winit, "tol");
         int max_iter = (int)vp_init_param(&var->winit, "max_iter");
-        if ((s = vp_mlp_lsuv(m, tol, max_iter, NULL, err))) goto end;
+        int *iters = malloc((size_t)var->L * sizeof *iters);
+        if (!iters) { s = vp_fail(err, VP_ERR_NOMEM, "out of memory"); goto end; }
+        if (!(s = vp_mlp_lsuv(m, tol, max_iter, iters, err))) lsuv_note(j, r, v, seed, iters, var->L);
+        free(iters);
+        if (s) goto end;
     }
     if (var->lengths && !(sq_len = malloc((size_t)var->batch * (size_t)var->L * sizeof *sq_len))) {
         s = vp_fail(err, VP_ERR_NOMEM, "out of memory");

@@ -136,7 +136,10 @@ static int closed_form1(const vp_act *act, vp_theory_exp1 kind, double q, double
 static int closed_form2(const vp_act *act, vp_theory_exp2 kind, double qa, double qb, double c,
                         double *out)
 {
-    double a, b, r = sqrt(qa * qb);
+    /* sqrt(qa) sqrt(qb) where the product qa qb underflows (below q ~ 1e-154: a vanishing
+     * relu net's correlation map became 0) or overflows (above 1e154); elsewhere the bits
+     * of sqrt(qa qb) as before */
+    double a, b, pq = qa * qb, r = pq >= DBL_MIN && isfinite(pq) ? sqrt(pq) : sqrt(qa) * sqrt(qb);
     if (vp_act_slopes(act, &a, &b)) {
         double th = acos(c), k = (a - b) * (a - b) / TWO_PI;
         if (kind == VP_EXP2_PHIPHI)

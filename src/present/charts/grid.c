@@ -15,9 +15,13 @@ typedef struct {
     size_t nx, ny;
     const char *xv[256], *yv[256]; /* distinct values (borrowed) */
     const char **xt, **yt;  /* tic labels: the values, or (phase) their squares */
-    int numeric[2];
-    int ordered[2];         /* numbers placed in order, one cell each (uneven values) */
+    int numeric[2];         /* the axis is placed at its values (numbers, roughly evenly spaced) */
+    int number[2];          /* every value of the axis is a number */
+    int indexed[2];         /* numbers placed one cell each, in order (place_cells): at[] keeps them */
+    double at[2][256];      /* an indexed axis's values in the chart's coordinates (sigma; sigma^2 for the phase chart) */
     double xc[256], yc[256]; /* cell centres */
+    double *line;           /* critical_line.dat's points (sigma_w, sigma_b), NaN pairs between segments */
+    size_t nline;
     char xlabel[QLEN], ylabel[QLEN]; /* axis titles: a gnuplot string and its mode */
     double cmax;
     int critical;           /* critical_line.dat available */
@@ -132,8 +136,8 @@ static void grid_panel(ck_gp *p, const grid_ctx *c, const grid_frame *f, const c
     else ck_cmd(p, "unset xlabel");
     if (k == 0) ck_cmd(p, "set ylabel %s", c->ylabel);
     else ck_cmd(p, "unset ylabel");
-    axis_tics(p, "x", c->nx, c->xt, c->xc, c->numeric[0], c->ordered[0], bottom_row);
-    axis_tics(p, "y", c->ny, c->yt, c->yc, c->numeric[1], c->ordered[1], k == 0);
+    axis_tics(p, "x", c->nx, c->xt, c->xc, c->numeric[0], c->indexed[0], bottom_row);
+    axis_tics(p, "y", c->ny, c->yt, c->yc, c->numeric[1], c->indexed[1], k == 0);
     if (f->rot) ck_cmd(p, "set xtics rotate by 30 right");
 }
 
@@ -168,20 +172,9 @@ static int sweep_grid(const ck_exper *e, grid_ctx *c, int *phase)
         double *cc = a ? c->yc : c->xc;
         c->numeric[a] = 1;
         for (size_t i = 0; i < n; i++) c->numeric[a] &= isfinite(num_or_nan(v[i]));
+        c->number[a] = c->numeric[a];
         if (c->numeric[a]) qsort(v, n, sizeof *v, cmp_num_str);
         for (size_t i = 0; i < n; i++) cc[i] = c->numeric[a] ? num_or_nan(v[i]) : (double)(i + 1);
-        /* Values far from evenly spaced (gains 1, 2, 1e6; rates 1e-3 .. 1; doublings 1, 2,
-         * 4, 8, 16: a gap under a quarter of the largest) drawn at their values squeeze the
-         * small ones into slivers: they go in their order, one cell each, labelled with
-         * the values. Not the sigma_w x sigma_b grid, whose chi_1 = 1 line is drawn in its
-         * coordinates. */
-        double gmin = INFINITY, gmax = 0;
-        for (size_t i = 1; i < n; i++) gmin = fmin(gmin, cc[i] - cc[i - 1]), gmax = fmax(gmax, cc[i] - cc[i - 1]);
-        if (!*phase && c->numeric[a] && n > 2 && gmin < 0.25 * gmax) {
-            c->numeric[a] = 0;
-            c->ordered[a] = 1;
-            for (size_t i = 0; i < n; i++) cc[i] = (double)(i + 1);
-        }
     }
     c->labels = c->nx <= 12 && c->ny <= 16;
     c->xt = c->xv;
@@ -190,6 +183,39 @@ static int sweep_grid(const ck_exper *e, grid_ctx *c, int *phase)
     snprintf(c->xlabel, sizeof c->xlabel, "%s noenhanced", vp_plot_quote(q, sizeof q, e->sweep[c->kx]));
     snprintf(c->ylabel, sizeof c->ylabel, "%s noenhanced", vp_plot_quote(q, sizeof q, e->sweep[c->ky]));
     return 1;
+}
+
+/* Values far from evenly spaced (gains 1, 2, 1e6; rates 1e-3 .. 1; doublings 1, 2, 4, 8,
+ * 16; sigma_w 0.001, 1, 2, 1000: a gap under a quarter of the largest) drawn at their
+ * values squeeze the small ones into slivers: they go in their order, one cell each,
+ * labelled with the values, and at[] keeps the values for the chi_1 = 1 line (the phase
+ * chart squares them: square_axes). */
+static void place_cells(grid_ctx *c)
+{
+    for (int a = 0; a < 2; a++) {
+        size_t n = a ? c->ny : c->nx;
+        double *cc = a ? c->yc : c->xc, gmin = INFINITY, gmax = 0;
+        for (size_t i = 1; i < n; i++) gmin = fmin(gmin, cc[i] - cc[i - 1]), gmax = fmax(gmax, cc[i] - cc[i - 1]);
+        if (!c->numeric[a] || n <= 2 || !(gmin < 0.25 * gmax)) continue;
+        c->numeric[a] = 0;
+        c->indexed[a] = 1;
+        for (size_t i = 0; i < n; i++) {
+            c->at[a][i] = cc[i];
+            cc[i] = (double)(i + 1);
+        }
+    }
+}
+
+/* v (in the chart's coordinates) on axis a: itself on an axis at its values; on an
+ * indexed one the cell position, linear between the two values around it (beyond the
+ * ends, by the end's step: gnuplot clips the line at the grid's edge). */
+static double place_value(const grid_ctx *c, int a, double v)
+{
+    size_t n = a ? c->ny : c->nx, i = 0;
+    const double *at = c->at[a];
+    if (!c->indexed[a] || !isfinite(v)) return v;
+    while (i + 2 < n && v > at[i + 1]) i++;
+    return (double)(i + 1) + (v - at[i]) / (at[i + 1] - at[i]);
 }
 
 /* x y xlo xhi ylo yhi of variant i's cell. */
@@ -213,11 +239,55 @@ static void put_cell(FILE *f, const ck_exper *e, const grid_ctx *c, size_t i)
     fprintf(f, "%.9g %.9g %.9g %.9g %.9g %.9g", v[0], v[1], v[2], v[3], v[4], v[5]);
 }
 
+/* critical_line.dat's text into c->line: "sigma_w sigma_b" per line, a blank line
+ * between segments (a NaN pair), '#' comments; other lines are skipped. */
+static vp_status read_line_points(grid_ctx *c, const char *text, vp_err *err)
+{
+    size_t cap = 0;
+    for (const char *l = text; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+        double w, b;
+        int blank = 1;
+        for (const char *q = l; *q && *q != '\n'; q++) blank &= *q == ' ' || *q == '\t' || *q == '\r';
+        if (*l == '#') continue;
+        if (blank) w = b = NAN;
+        else if (sscanf(l, "%lf %lf", &w, &b) != 2) continue;
+        if (c->nline + 1 > cap) {
+            cap = cap ? 2 * cap : 256;
+            double *p = realloc(c->line, cap * 2 * sizeof *p);
+            if (!p) return vp_fail(err, VP_ERR_NOMEM, "out of memory");
+            c->line = p;
+        }
+        c->line[2 * c->nline] = w;
+        c->line[2 * c->nline + 1] = b;
+        c->nline++;
+    }
+    return VP_OK;
+}
+
+/* The chi_1 = 1 line through the cells of an indexed grid, as block `index` of the
+ * chart's .dat: (sigma_w, sigma_b), squared for the phase chart, placed on each axis
+ * (place_value); a blank line between segments. */
+static void put_line_block(FILE *f, const grid_ctx *c, int index, int squared)
+{
+    fprintf(f, "\n\n# index %d: the chi_1 = 1 line of " VP_FILE_CRITICAL " in the cells' positions (linear between "
+               "the values of the cells around it)\n",
+            index);
+    for (size_t i = 0; i < c->nline; i++) {
+        double w = c->line[2 * i], b = c->line[2 * i + 1];
+        if (isnan(w)) { fputs("\n", f); continue; }
+        if (squared) w *= w, b *= b;
+        double x = place_value(c, 0, w), y = place_value(c, 1, b);
+        if (isfinite(x) && isfinite(y)) fprintf(f, "%.9g %.9g\n", x, y);
+        else fputs("\n", f); /* no point: the segment ends */
+    }
+}
+
 /* The runner may leave the chi_1 = 1 line in the results folder: copy it next to
- * the scripts and set c->critical (sigma sweeps on numeric axes). */
+ * the scripts and set c->critical (sigma sweeps on numeric axes); keep its points for
+ * an indexed axis. */
 static vp_status copy_critical(const ck_exper *e, grid_ctx *c, int phase, vp_err *err)
 {
-    if (!phase || !c->numeric[0] || !c->numeric[1]) return VP_OK;
+    if (!phase || !c->number[0] || !c->number[1]) return VP_OK;
     char src[4096];
     vp_status s = vp_path_join(src, sizeof src, e->results_dir, VP_FILE_CRITICAL, err);
     if (s) return s;
@@ -230,11 +300,21 @@ static vp_status copy_critical(const ck_exper *e, grid_ctx *c, int phase, vp_err
     cf.no_sync = 1; /* a chart file: see CK_NO_SYNC (kit.h) */
     char buf[8192];
     size_t n;
-    while ((n = fread(buf, 1, sizeof buf, in)) > 0) fwrite(buf, 1, n, cf.fp);
+    ck_sbuf text = { 0 };
+    while ((n = fread(buf, 1, sizeof buf, in)) > 0) {
+        fwrite(buf, 1, n, cf.fp);
+        if (c->indexed[0] || c->indexed[1]) ck_printf(&text, "%.*s", (int)n, buf);
+    }
     int bad = ferror(in);
     fclose(in);
-    if (bad) { vp_afile_abort(&cf); return vp_fail(err, VP_ERR_IO, "cannot read %s", src); }
-    if ((s = vp_afile_commit(&cf, err))) return s;
+    if (bad || text.oom) {
+        free(text.s);
+        vp_afile_abort(&cf);
+        return bad ? vp_fail(err, VP_ERR_IO, "cannot read %s", src) : vp_fail(err, VP_ERR_NOMEM, "out of memory");
+    }
+    s = text.s ? read_line_points(c, text.s, err) : VP_OK;
+    free(text.s);
+    if (s || (s = vp_afile_commit(&cf, err))) { vp_afile_abort(&cf); return s; }
     c->critical = 1;
     return VP_OK;
 }
@@ -259,7 +339,10 @@ static void heat_body(ck_gp *p, const ck_exper *e, const void *vctx)
         ck_printf(&b, "'%s.dat' index %d using 1:2:3:4:5:6:7 with boxxyerror fs solid 1.0 noborder lc palette notitle",
                   c->chart->stem, k);
         if (c->labels) ck_printf(&b, ", '' index %d using 1:2:8 with labels font ',9' notitle", k);
-        if (c->critical) ck_printf(&b, ", '" VP_FILE_CRITICAL "' using 1:2 with lines lw 2.5 lc rgb 'black' notitle");
+        if (c->critical && (c->indexed[0] || c->indexed[1])) /* the line in the cells' positions */
+            ck_printf(&b, ", '%s.dat' index 2 using 1:2 with lines lw 2.5 lc rgb 'black' notitle", c->chart->stem);
+        else if (c->critical)
+            ck_printf(&b, ", '" VP_FILE_CRITICAL "' using 1:2 with lines lw 2.5 lc rgb 'black' notitle");
         if (!b.oom) ck_cmd(p, "plot %s", b.s);
         free(b.s);
     }
@@ -301,6 +384,7 @@ static vp_status heat_dat(const ck_exper *e, grid_ctx *c, const vp_summary *sum,
             fprintf(af.fp, " %s\n", lab);
         }
     }
+    if (c->critical && (c->indexed[0] || c->indexed[1])) put_line_block(af.fp, c, 2, 0);
     s = vp_afile_commit(&af, err);
     vp_afile_abort(&af);
     return s;
@@ -316,6 +400,7 @@ vp_status ck_draw_heatmap(ck_exper *e, const ck_chart *ch, vp_err *err)
     if (!c) return vp_fail(err, VP_ERR_NOMEM, "out of memory");
     c->chart = ch;
     if (!sweep_grid(e, c, &phase)) goto end;
+    place_cells(c);
     if ((s = ck_summary(e, &sum, err))) goto end;
     double m = 1;
     for (int k = 0; k < VP_RATIO_COUNT; k++)
@@ -336,6 +421,7 @@ vp_status ck_draw_heatmap(ck_exper *e, const ck_chart *ch, vp_err *err)
                  "No " VP_FILE_CRITICAL " in the results folder, so the χ₁ = 1 line is not drawn.");
     s = ck_add_chart(e, ch, NULL, notes, err);
 end:
+    if (c) free(c->line);
     free(c);
     return s;
 }
@@ -440,7 +526,9 @@ static void phase_body(ck_gp *p, const ck_exper *e, const void *vctx)
         }
         /* The line (sigma_w^2 across, sigma_b^2 up), then a patch of each cell's colour under
          * its number, so the line passes behind the digits instead of through them. */
-        if (c->critical)
+        if (c->critical && (c->indexed[0] || c->indexed[1])) /* the line in the cells' positions */
+            ck_printf(&b, ", '%s.dat' index %d using 1:2 with lines lw 2.5 lc rgb 'black' notitle", stem, XI_N);
+        else if (c->critical)
             ck_printf(&b, ", '" VP_FILE_CRITICAL "' using ($1**2):($2**2) with lines lw 2.5 lc rgb 'black' notitle");
         if (pc->col[k] >= 0 && c->critical && c->labels)
             /* inside the cell, which need not be centred on its point (uneven sigma^2 steps) */
@@ -527,6 +615,7 @@ static vp_status phase_dat(const ck_exper *e, phase_ctx *pc, double *const xi[XI
             fprintf(af.fp, " %s %d\n", label_fits(pc, &f, cell, lab) ? lab : "\"\"", white ? 0xFFFFFF : 0);
         }
     }
+    if (c->critical && (c->indexed[0] || c->indexed[1])) put_line_block(af.fp, c, XI_N, 1);
     s = vp_afile_commit(&af, err);
     vp_afile_abort(&af);
     return s;
@@ -580,24 +669,29 @@ static void phase_sources(const vp_table *runs, phase_ctx *pc)
              pc->col[XI_C_TH] >= 0 ? "%s" : "theory off (no %s in " VP_FILE_RUNS ")", vp_col_name(VP_COL_THEORY_XI_C));
 }
 
-/* The grid on sigma_w^2 across and sigma_b^2 up: centres, tic labels and outer edges.
- * 0 when a sigma is negative (its square would fold the axis). */
+/* The grid on sigma_w^2 across and sigma_b^2 up: centres (one cell per value where the
+ * sigmas are far from evenly spaced: place_cells), tic labels and outer edges. 0 when a
+ * sigma is negative (its square would fold the axis). */
 static int square_axes(phase_ctx *pc)
 {
     grid_ctx *c = &pc->g;
+    /* sigma values far from evenly spaced (0.001, 1, 2, 1000) take one cell each; an even
+     * sigma grid, uneven in sigma^2 (Schoenholz et al.'s 0.5, 0.75, ..., 3), keeps the
+     * positions of its squares */
+    place_cells(c);
     for (int a = 0; a < 2; a++) {
         size_t n = a ? c->ny : c->nx;
         double *cc = a ? c->yc : c->xc;
         for (size_t i = 0; i < n; i++) {
-            if (cc[i] < 0) return 0;
-            cc[i] *= cc[i];
-            snprintf(pc->sq[a][i], sizeof pc->sq[a][i], "%.4g", cc[i]);
+            double *v = c->indexed[a] ? &c->at[a][i] : &cc[i];
+            if (*v < 0) return 0;
+            *v *= *v;
+            snprintf(pc->sq[a][i], sizeof pc->sq[a][i], "%.4g", *v);
             pc->sqp[a][i] = pc->sq[a][i];
         }
-        double lo, hi;
-        outer_edges(cc, n, &lo, &hi);
-        if (a) { pc->ylo = lo; pc->yhi = hi; } else { pc->xlo = lo; pc->xhi = hi; }
     }
+    outer_edges(c->xc, c->nx, &pc->xlo, &pc->xhi);
+    outer_edges(c->yc, c->ny, &pc->ylo, &pc->yhi);
     c->xt = pc->sqp[0];
     c->yt = pc->sqp[1];
     snprintf(c->xlabel, sizeof c->xlabel, "'σ_{w}^{2}'");
@@ -619,7 +713,7 @@ vp_status ck_draw_phase(ck_exper *e, const ck_chart *ch, vp_err *err)
     grid_ctx *c = &pc->g;
     c->chart = ch;
     /* Only a numeric sigma_w x sigma_b grid: depth scales over categories say nothing. */
-    if (!sweep_grid(e, c, &phase) || !phase || !c->numeric[0] || !c->numeric[1] || !square_axes(pc)) goto end;
+    if (!sweep_grid(e, c, &phase) || !phase || !c->number[0] || !c->number[1] || !square_axes(pc)) goto end;
     phase_sources(runs, pc);
     if ((s = ck_summary(e, &sum, err))) goto end;
     for (int k = 0; k < XI_N && !s; k++) s = xi_median(e, sum, pc->col[k], k == XI_GRAD_TH && pc->from_chi, xi[k], err);
@@ -648,6 +742,7 @@ vp_status ck_draw_phase(ck_exper *e, const ck_chart *ch, vp_err *err)
              pc->lo, pc->hi);
     s = ck_add_chart(e, ch, caption, notes, err);
 end:
+    if (pc) free(pc->g.line);
     free(pc);
     for (int k = 0; k < XI_N; k++) free(xi[k]);
     return s;

@@ -117,6 +117,7 @@ double ck_tic_step(double lo, double hi)
 #define TIC_LEAST_Y 18.0 /* ... at least, for 3 labels on a short panel: an 11 pt line (~14 px) and a little */
 #define TIC_LEAST_X 6.0
 #define MAX_TICS 24
+#define LOG_AXIS_TOP 8e307 /* the top of a log axis gnuplot 5.4 still draws (9e307: "range undefined or overflow") */
 
 typedef struct {
     double v[MAX_TICS];
@@ -218,14 +219,19 @@ static void log_label(char *out, size_t len, double v, int plain)
 
 void ck_log_yrange(ck_gp *p, double lo, double hi, double f, ck_box b, int powers)
 {
-    /* at least 2% each side: values a few ulps apart (a linear orthogonal net keeps the
-     * variance to 1e-7) printed as one number, and gnuplot refused the empty range */
-    double lf = f > 0 ? log(f) : hi > lo ? 0.05 * (log(hi) - log(lo)) : log(2.0);
-    lf = fmax(lf, log(1.02));
-    /* the padding stops at 1e-307 and 1e307; the drawn values stay inside whatever they are */
-    double a = fmin(lo, exp(fmax(log(lo) - lf, log(1e-307))));
-    double z = fmax(hi, exp(fmin(log(hi) + lf, log(1e307))));
-    if (!(z > a)) z = 4 * a; /* lo = hi near the smallest subnormal: the padding rounds away */
+    /* the padding factor from logarithms: at most e^(0.05 * 1500), hi/lo itself may overflow;
+     * at least 1 + 1e-4: values that agree to 1e-15 (an orthogonal linear net keeps its
+     * unit_sq_mean to the last bits) were padded by 1 + 1e-17, the range printed the same
+     * number at both ends and gnuplot refused it ("Can't plot with an empty y range!") */
+    double pad = f > 0 ? f : hi > lo ? fmax(exp(0.05 * (log(hi) - log(lo))), 1 + 1e-4) : 2.0;
+    /* The padding stops at 1e-300 and 1e300, or a factor 2 beyond the data where they reach
+     * past those: a float64 run fed inputs of std 1e150 has every Var[z^l] near 2e300, and
+     * capping the top at 1e300 gave the inverted range [2.1e300:1e300], an empty chart. The
+     * top stays below 8e307, where gnuplot's log axis still works (at 9e307 it gives up: "y
+     * axis range undefined or overflow"); a value above it (within a factor 2 of
+     * overflowing) is not drawn. */
+    double a = fmax(lo / pad, fmin(lo / 2, 1e-300)), z = fmin(fmin(hi * pad, fmax(hi * 2, 1e300)), LOG_AXIS_TOP);
+    if (!(a < z)) a = z / 10;
     ck_cmd(p, "set yrange [%.6g:%.6g]", a, z);
     ck_log_tics(p, 'y', a, z, b, powers);
 }
@@ -234,7 +240,7 @@ void ck_log_tics(ck_gp *p, char axis, double lo, double hi, ck_box b, int powers
 {
     ck_sbuf t = { 0 };
     char lab[64];
-    double px = axis_px(b, axis), decades = log10(hi / lo);
+    double px = axis_px(b, axis), decades = log10(hi) - log10(lo); /* hi / lo may overflow */
     if (!(lo > 0) || !(hi > lo) || !isfinite(decades)) {
         ck_cmd(p, "set %ctics autofreq", axis);
         return;

@@ -230,12 +230,11 @@ void ck_log_tics(ck_gp *p, char axis, double lo, double hi, ck_box b, int powers
 
 /* A log y axis over the drawn values [lo, hi] (finite, 0 < lo <= hi) of panel b: its
  * range padded by the factor f at each end -- f <= 0: 5% of the decades spanned each
- * side (2 when lo = hi) -- at least 2% (values a few ulps apart printed as one number,
- * an empty range), and its tics (ck_log_tics). Worked out in logarithms, the padding
- * stopping at 1e-307 and 1e307, the values always inside: runs that explode reach
- * ~1e305 in double (the theory, the statistics) while others vanish to 1e-33, and hi/lo
- * or hi*f overflowed to inf, which gnuplot refused ("undefined variable: inf"): the
- * chart was lost. */
+ * side (2 when lo = hi) -- and its tics (ck_log_tics). The factor is worked out in
+ * logarithms and the padding kept within [1e-300, 1e300] (never cutting the data: values
+ * beyond stay inside, up to 8e307): runs that explode reach ~1e305 in double (the theory,
+ * the statistics) while others vanish to 1e-33, and hi/lo or hi*f overflowed to inf,
+ * which gnuplot refused ("undefined variable: inf"): the chart was lost. */
 void ck_log_yrange(ck_gp *p, double lo, double hi, double f, ck_box b, int powers);
 
 int ck_lt(int style); /* linetype of a curve style */

@@ -26,8 +26,9 @@ typedef struct {
     int col[NQ_MAX], theory;  /* layers.csv columns; theory -1: none */
     const char *name[NQ_MAX];
     int *has;             /* per statistic and variant (q * nvar + i): any drawable point */
-    int *has_any;         /* per variant: any statistic drawable */
+    int *has_any;         /* per variant: any statistic or theory drawable (a curve in the legend) */
     int *has_theory;      /* per variant (statistic 0) */
+    int *curve;           /* per statistic and variant: a curve, measured or its theory alone */
     size_t *panel_points; /* drawable points per statistic and panel (q * nact + a) */
     int band;             /* more than one seed and a legend: draw min-max bands */
     double ylo[NQ_MAX], yhi[NQ_MAX]; /* the drawn values' range, per statistic */
@@ -60,13 +61,14 @@ static size_t line_key(const ck_exper *e, const line_ctx *c, int any_theory, ck_
         nkey++;
         sep = ", ";
     }
+    /* one layer: the seed range is a bar (curve_clauses) */
+    const char *mark = e->nlayer == 1 ? "lines lc rgb '#444444' lw 2" : "filledcurves lc rgb '#bbbbbb' fs solid 1.0 noborder";
+    const char *how = e->nlayer == 1 ? "bar" : "shaded";
     if (c->band && ck_partial_seeds(e)) {
-        ck_printf(b, "%sNaN with filledcurves lc rgb '#bbbbbb' fs solid 1.0 noborder title 'min–max over the completed "
-                     "seeds of each variant (shaded)'", sep);
+        ck_printf(b, "%sNaN with %s title 'min–max over the completed seeds of each variant (%s)'", sep, mark, how);
         nkey++;
     } else if (c->band) {
-        ck_printf(b, "%sNaN with filledcurves lc rgb '#bbbbbb' fs solid 1.0 noborder title 'min–max over %zu seeds (shaded)'",
-                  sep, e->nseeds);
+        ck_printf(b, "%sNaN with %s title 'min–max over %zu seeds (%s)'", sep, mark, e->nseeds, how);
         nkey++;
     }
     return nkey;
@@ -80,8 +82,12 @@ static void y_range(ck_gp *p, const ck_chart *ch, double lo, double hi, ck_box b
     if (ch->axis == CK_AXIS_LOG) {
         ck_log_yrange(p, lo, hi, 0, b, 1);
     } else {
-        /* at least 0.5% of the values' size: a range of a few ulps printed as one number */
-        double m = fmax(hi > lo ? 0.05 * (hi - lo) : 0.5 * fabs(hi), 0.005 * fmax(fabs(lo), fabs(hi)));
+        /* At least 1e-4 of the values each side: a gain sweep of a one-layer net has the same
+         * correlation in every variant to 1e-8 (c^1 does not depend on the weights' scale),
+         * and a margin of 5% of that spread printed both ends as 0.214249: gnuplot refused
+         * the empty range ("Can't plot with an empty y range!") and the run exited 1. One
+         * value alone: half its size each side. */
+        double m = fmax(hi > lo ? 0.05 * (hi - lo) : 0.5 * fabs(hi), 1e-4 * fmax(fabs(lo), fabs(hi)));
         if (!(m > 0)) m = 0.05;
         ck_cmd(p, "set yrange [%.6g:%.6g]; set ytics %.6g", lo - m, hi + m, ck_tic_step(lo - m, hi + m));
     }
@@ -122,13 +128,14 @@ static void line_panel(ck_gp *p, const ck_exper *e, const line_ctx *c, ck_box bo
     }
     y_range(p, ch, c->ylo[q], c->yhi[q], box);
     if (ch->zero_line) ck_cmd(p, "set arrow 1 from graph 0, first 0 to graph 1, first 0 nohead lc rgb '#777777' dt 3");
-    const int *has = c->has + q * e->nvar;
+    /* a variant with nothing measured to draw (every value nan, or 0 on the log axis) keeps
+     * its curve when its theory has values: the theory alone, dashed */
     size_t curves[MAX_CURVES], total;
-    size_t k = ck_panel_curves(e, (int)a, has, curves, &total);
+    size_t k = ck_panel_curves(e, (int)a, c->curve + q * e->nvar, curves, &total);
     int pi = e->nlayer > 12 ? e->nlayer / 10 : 1;
     size_t blk = q * e->nvar, step;
     ck_reset(b);
-    if (e->colour_key >= 0 && !c->btype && !c->band && (step = progression(curves, k))) {
+    if (e->colour_key >= 0 && !c->btype && !c->band && e->nlayer > 1 && (step = progression(curves, k))) {
         /* Colour mode: the panel's curves are every step-th block from the first, so one
          * clause reads them all (`index first:last:step`), each block coloured by its rank
          * column; per-curve clauses would make gnuplot reopen the .dat and scan it from
@@ -162,11 +169,20 @@ static void curve_clauses(const ck_exper *e, const line_ctx *c, size_t k, const 
     const ck_chart *ch = c->chart;
     char lc[96];
     const char *sep = "";
-    if (c->band)
-        for (size_t j = 0; j < k; j++, sep = ", ")
-            ck_printf(b, "%s'%s.dat' index %zu using 1:3:4 with filledcurves %s fs transparent solid 0.15 noborder notitle",
+    /* A network of one layer: a band or a line through one point draws nothing, and the
+     * theory and seed range its legend promised were missing. The seed range is a bar
+     * there, the theory a dashed dash across the point. */
+    int one = e->nlayer == 1;
+    for (size_t j = 0; c->band && j < k; j++)
+        if (c->has[blk + curves[j]]) {
+            ck_printf(b, one ? "%s'%s.dat' index %zu using 1:2:3:4 with yerrorbars %s ps 0 notitle"
+                             : "%s'%s.dat' index %zu using 1:3:4 with filledcurves %s fs transparent solid 0.15 noborder "
+                               "notitle",
                       sep, ch->stem, blk + curves[j], ck_lc(e, curves[j], lc, sizeof lc));
-    for (size_t j = 0; j < k; j++, sep = ", ")
+            sep = ", ";
+        }
+    for (size_t j = 0; j < k; j++) {
+        if (!c->has[blk + curves[j]]) continue; /* its theory alone */
         if (c->btype) /* the layer types as point types (column 7) on a plain line */
             ck_printf(b, "%s'%s.dat' index %zu using 1:2 with lines %s notitle, '%s.dat' index %zu using 1:2:7 with "
                          "points pt variable ps 1.2 %s notitle",
@@ -180,10 +196,16 @@ static void curve_clauses(const ck_exper *e, const line_ctx *c, size_t k, const 
         else
             ck_printf(b, "%s'%s.dat' index %zu using 1:2 with linespoints %s pi %d notitle", sep, ch->stem,
                       blk + curves[j], ck_lc(e, curves[j], lc, sizeof lc), pi);
+        sep = ", ";
+    }
     for (size_t j = 0; q == 0 && j < k; j++)
-        if (c->has_theory[curves[j]])
-            ck_printf(b, ", '%s.dat' index %zu using 1:5 with lines %s " THEORY_STYLE " notitle", ch->stem, curves[j],
-                      ck_lc(e, curves[j], lc, sizeof lc));
+        if (c->has_theory[curves[j]]) {
+            ck_printf(b, one ? "%s'%s.dat' index %zu using ($1-0.2):5:(0.4):(0) with vectors nohead %s " THEORY_STYLE
+                               " notitle"
+                             : "%s'%s.dat' index %zu using 1:5 with lines %s " THEORY_STYLE " notitle",
+                      sep, ch->stem, curves[j], ck_lc(e, curves[j], lc, sizeof lc));
+            sep = ", ";
+        }
 }
 
 static void line_body(ck_gp *p, const ck_exper *e, const void *vctx)
@@ -262,8 +284,7 @@ static void write_blocks(const ck_exper *e, line_ctx *c, size_t q, FILE *f, doub
             fputs("\n", f);
             if (fillv[bi]) {
                 if (c->btype && c->btype[bi] >= 0) c->bpresent[c->btype[bi]] = 1;
-                c->has[blk] = c->has_any[i] = 1;
-                c->panel_points[q * e->nact + (size_t)e->var[i].panel]++;
+                c->has[blk] = 1;
                 c->ylo[q] = fmin(c->ylo[q], m.lo);
                 c->yhi[q] = fmax(c->yhi[q], m.hi);
             }
@@ -272,12 +293,47 @@ static void write_blocks(const ck_exper *e, line_ctx *c, size_t q, FILE *f, doub
                 c->ylo[q] = fmin(c->ylo[q], t.med);
                 c->yhi[q] = fmax(c->yhi[q], t.med);
             }
+            if (fillv[bi] || (fillt[bi] && q == 0)) { /* something drawn: the measurement or the theory */
+                c->curve[blk] = c->has_any[i] = 1;
+                c->panel_points[q * e->nact + (size_t)e->var[i].panel]++;
+            }
         }
     }
 }
 
+/* The note naming the variants that have no value of a statistic to draw (all nan, or
+ * 0 on a log axis: an overflow, or a signal that vanished to exactly 0): the legend still
+ * lists those with a theory (drawn alone, dashed); a variant with neither is in no curve
+ * and no legend, which the note says. Returns the characters written. */
+static size_t nothing_measured(const ck_exper *e, const line_ctx *c, char *out, size_t len)
+{
+    size_t n = 0, listed = 0, missing = 0;
+    for (size_t i = 0; i < e->nvar; i++) {
+        int none = 1;
+        for (size_t q = 0; q < c->nq; q++) none &= !c->has[q * e->nvar + i];
+        missing += none;
+    }
+    if (!missing || !len) return 0;
+    n += (size_t)snprintf(out, len, "Nothing measured to draw for %zu of %zu variants (", missing, e->nvar);
+    for (size_t i = 0; i < e->nvar && n < len; i++) {
+        int none = 1;
+        for (size_t q = 0; q < c->nq; q++) none &= !c->has[q * e->nvar + i];
+        if (!none) continue;
+        if (listed == 6) {
+            n += (size_t)snprintf(out + n, len - n, ", and %zu more", missing - listed);
+            break;
+        }
+        n += (size_t)snprintf(out + n, len - n, "%s#%d %s: %s", listed ? "; " : "", e->var[i].id, e->var[i].name,
+                              c->has_theory[i] ? "its theory alone, dashed" : "not drawn");
+        listed++;
+    }
+    if (n < len) n += (size_t)snprintf(out + n, len - n, "). ");
+    return n < len ? n : len - 1;
+}
+
 typedef struct {
     size_t nonfinite, nonpos, total;
+    size_t unweighted; /* wgrad_var of a block network's layers without weights: nan by definition */
 } skipped;
 
 /* Statistic q of every layers.csv row into its (variant, layer) bucket: the values the
@@ -293,6 +349,11 @@ static vp_status bucket(const ck_exper *e, const line_ctx *c, size_t q, double *
         size_t bi = (size_t)e->lrow_var[r] * L + (size_t)e->lrow_layer[r] - 1;
         double v;
         if ((s = vp_table_num(t, r, (size_t)c->col[q], &v, err))) break;
+        if (c->chart->column == VP_COL_WGRAD_VAR && e->lrow_type && e->lrow_type[r] != VP_LAYER_DENSE &&
+            e->lrow_type[r] != VP_LAYER_CONV2D && isnan(v)) {
+            sk->unweighted++; /* a norm, pool, flatten or residual add has no dL/dW: not an overflow */
+            continue;
+        }
         sk->total++;
         if (!isfinite(v)) sk->nonfinite++;
         else if (logy && v <= 0) sk->nonpos++;
@@ -328,11 +389,13 @@ vp_status ck_draw_lines(ck_exper *e, const ck_chart *ch, vp_err *err)
     c.has = calloc(c.nq * e->nvar, sizeof *c.has);
     c.has_any = calloc(e->nvar, sizeof *c.has_any);
     c.has_theory = calloc(e->nvar, sizeof *c.has_theory);
+    c.curve = calloc(c.nq * e->nvar, sizeof *c.curve);
     c.panel_points = calloc(c.nq * e->nact, sizeof *c.panel_points);
     vp_status s = VP_OK;
-    skipped sk = { 0, 0, 0 };
+    skipped sk = { 0, 0, 0, 0 };
     vp_afile af = { 0 };
-    if (!cnt || !off || !fillv || !fillt || !val || !th || !c.has || !c.has_any || !c.has_theory || !c.panel_points) {
+    if (!cnt || !off || !fillv || !fillt || !val || !th || !c.has || !c.has_any || !c.has_theory || !c.curve ||
+        !c.panel_points) {
         s = vp_fail(err, VP_ERR_NOMEM, "out of memory");
         goto end;
     }
@@ -381,7 +444,7 @@ vp_status ck_draw_lines(ck_exper *e, const ck_chart *ch, vp_err *err)
     if (!s) s = vp_afile_commit(&af, err);
     if (!s) s = ck_render(e, ch, line_body, &c, err);
     if (!s) {
-        char notes[800] = "";
+        char notes[1600] = "";
         size_t n = 0;
         const char *what = c.nq == 1 ? c.name[0] : "the two statistics";
         if (ch->axis == CK_AXIS_LOG && (sk.nonfinite || sk.nonpos))
@@ -392,9 +455,13 @@ vp_status ck_draw_lines(ck_exper *e, const ck_chart *ch, vp_err *err)
         else if (sk.nonfinite)
             n = (size_t)snprintf(notes, sizeof notes, "Not drawn: %zu non-finite (nan/inf) of %zu values of %s; medians "
                                  "and ranges use the remaining seeds. ", sk.nonfinite, sk.total, what);
+        if (sk.unweighted && n < sizeof notes)
+            n += (size_t)snprintf(notes + n, sizeof notes - n, "Layers without weights (norms, pools, flatten, "
+                                  "residual adds: %zu rows) have no ∂L/∂W and no point. ", sk.unweighted);
         if (e->colour_key >= 0 && e->nseeds > 1 && n < sizeof notes)
             n += (size_t)snprintf(notes + n, sizeof notes - n, "Colour = %s (colour bar); the seed ranges are not "
                                   "shaded with this many curves (the .dat file has them). ", e->sweep[e->colour_key]);
+        if (n < sizeof notes) n += nothing_measured(e, &c, notes + n, sizeof notes - n);
         if (n < sizeof notes) ck_note_subsets(e, c.has_any, notes + n, sizeof notes - n);
         if (c.nq == 2 && e->nact > MAX_PANELS / 2 && strlen(notes) < sizeof notes)
             snprintf(notes + strlen(notes), sizeof notes - strlen(notes), "Panels for the first %d of %zu activations. ",
@@ -412,6 +479,7 @@ end:
     free(c.has);
     free(c.has_any);
     free(c.has_theory);
+    free(c.curve);
     free(c.panel_points);
     free(c.btype);
     free(c.bpos);

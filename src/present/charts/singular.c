@@ -207,7 +207,14 @@ vp_status ck_draw_jacobian(ck_exper *e, const ck_chart *ch, vp_err *err)
     }
     if ((s = log_values(e, t, &c, rv, lv, &skipped, &gmin, &gmax, err))) goto end;
     for (size_t i = 0; i < e->nvar; i++) rankdef += c.zeros[i];
-    if (!(gmax > gmin)) { gmin = isfinite(gmin) ? gmin - 0.5 : -0.5; gmax = gmin + 1; }
+    /* Values within a tenth of a decade (an orthogonal linear net: every sigma is 1 to
+     * 1e-15) share a decade centred on them: bins of 1e-17 decades gave densities of 6e16
+     * per unit log10 sigma, a spike no axis could read. */
+    if (!(gmax - gmin >= 0.1)) {
+        double mid = isfinite(gmin) ? 0.5 * (gmin + gmax) : 0;
+        gmin = mid - 0.5 - 0.5 / JAC_BINS; /* mid at the centre of a bin, not on an edge */
+        gmax = gmin + 1;
+    }
     double w = (gmax - gmin) / JAC_BINS;
     for (size_t r = 0; r < nr; r++) {
         if (isnan(lv[r])) continue;

@@ -77,7 +77,7 @@ typedef struct {
     const ck_chart *chart;
     int logy;
     int whole_x;           /* x counts epochs: tics at whole numbers */
-    int *has;              /* per variant */
+    int *has;              /* per variant: its x with a drawable value (a count: 1 is a lone point) */
     size_t *panel_points;  /* per panel */
     double xlo, xhi, ylo, yhi;
     int band;
@@ -118,14 +118,24 @@ static void curve_body(ck_gp *p, const ck_exper *e, const void *vctx)
         size_t curves[MAX_CURVES], total, k = ck_panel_curves(e, (int)a, c->has, curves, &total);
         const char *sep = "";
         ck_reset(&b);
-        for (size_t j = 0; c->band && j < k; j++, sep = ", ")
-            ck_printf(&b, "%s'%s.dat' index %zu using 1:3:4 with filledcurves %s fs transparent solid 0.15 noborder notitle",
-                      sep, c->chart->stem, curves[j], ck_lc(e, curves[j], lc, sizeof lc));
-        /* smoothed: the per-step median thin, its running mean (column 6) thick over it */
+        for (size_t j = 0; c->band && j < k; j++)
+            if (c->has[curves[j]] > 1) {
+                ck_printf(&b, "%s'%s.dat' index %zu using 1:3:4 with filledcurves %s fs transparent solid 0.15 noborder "
+                              "notitle", sep, c->chart->stem, curves[j], ck_lc(e, curves[j], lc, sizeof lc));
+                sep = ", ";
+            }
+        /* smoothed: the per-step median thin, its running mean (column 6) thick over it. A
+         * curve of one drawable point (a training that diverged at step 2: the loss of step
+         * 1 alone) is its point and the seed range as a bar: a line of one point draws
+         * nothing, and the chart was blank under a legend of its curves. */
         for (size_t j = 0; j < k; j++, sep = ", ")
-            ck_printf(&b, "%s'%s.dat' index %zu using 1:2 with %s %s notitle", sep, c->chart->stem, curves[j],
-                      c->smooth ? "lines lw 0.6" : c->logy ? "lines lw 1.5" : "linespoints",
-                      ck_lc(e, curves[j], lc, sizeof lc));
+            if (c->has[curves[j]] == 1)
+                ck_printf(&b, "%s'%s.dat' index %zu using 1:2:3:4 with yerrorbars %s ps 1.2 notitle", sep,
+                          c->chart->stem, curves[j], ck_lc(e, curves[j], lc, sizeof lc));
+            else
+                ck_printf(&b, "%s'%s.dat' index %zu using 1:2 with %s %s notitle", sep, c->chart->stem, curves[j],
+                          c->smooth ? "lines lw 0.6" : c->logy ? "lines lw 1.5" : "linespoints",
+                          ck_lc(e, curves[j], lc, sizeof lc));
         for (size_t j = 0; c->smooth && j < k; j++)
             ck_printf(&b, ", '%s.dat' index %zu using 1:6 with lines lw 2.5 %s notitle", c->chart->stem, curves[j],
                       ck_lc(e, curves[j], lc, sizeof lc));
@@ -195,7 +205,7 @@ static vp_status curve_dat(const ck_exper *e, curve_ctx *c, const trow *r, size_
             med[2 * (n + 1) + rows] = st.hi;
             cnt[rows++] = k;
             if (!k) continue;
-            c->has[v] = 1;
+            c->has[v]++;
             c->panel_points[e->var[v].panel]++;
             c->xlo = fmin(c->xlo, r[i0].x);
             c->xhi = fmax(c->xhi, r[i0].x);
@@ -306,6 +316,8 @@ typedef struct {
     size_t nv;            /* variants drawn */
     int L;                /* deepest layer */
     double ylo[2], yhi[2], xhi;
+    size_t most[VAR_VARIANTS]; /* per variant, the most steps with a value in one of its lines: 1, a
+                                  training stopped before its first tracked step (diverged), draws points */
 } var_ctx;
 
 /* The panel titles hold config text, so they are noenhanced (kit.h) and write a
@@ -359,13 +371,16 @@ static void var_body(ck_gp *p, const ck_exper *e, const void *vctx)
                 continue;
             }
             ck_box bx = boxes[v * 2 + (size_t)q];
-            double xhi = c->xhi > 0 ? c->xhi : 1;
-            ck_cmd(p, "set xrange [0:%.9g]; set xtics %.9g", xhi, ck_fit_step(0, xhi, bx, 'x'));
+            if (c->xhi > 0) ck_cmd(p, "set xrange [0:%.9g]; set xtics %.9g", c->xhi, ck_fit_step(0, c->xhi, bx, 'x'));
+            else ck_cmd(p, "set xrange [-1:1]; set xtics 1"); /* step 0 alone: in the middle */
             ck_log_yrange(p, c->ylo[q], c->yhi[q], 1.5, bx, 1);
             ck_reset(&b);
+            /* a line of one point draws nothing: the panels of a training that diverged
+             * before its first tracked step (step 0 alone) were blank */
             for (int l = 1; l <= c->L; l++)
-                ck_printf(&b, "%s'%s.dat' index %zu using 1:2 with lines lw 1.3 lc palette cb %d notitle", l > 1 ? ", " : "",
-                          c->chart->stem, (v * 2 + (size_t)q) * (size_t)c->L + (size_t)(l - 1), l);
+                ck_printf(&b, "%s'%s.dat' index %zu using 1:2 with %s lw 1.3 lc palette cb %d notitle", l > 1 ? ", " : "",
+                          c->chart->stem, (v * 2 + (size_t)q) * (size_t)c->L + (size_t)(l - 1),
+                          c->most[v] > 1 ? "lines" : "linespoints pt 7 ps 1", l);
             ck_cmd(p, "plot %s", b.oom || !b.s ? "NaN notitle" : b.s);
         }
     ck_reset(&b);
@@ -398,7 +413,7 @@ vp_status ck_draw_train_var(ck_exper *e, const ck_chart *ch, vp_err *err)
                 size_t blk = (v * 2 + (size_t)q) * (size_t)c.L + (size_t)(l - 1);
                 fprintf(af.fp, "%s# index %zu: variant %d, %s, layer %d\n", blk ? "\n\n" : "", blk, e->var[v].id,
                         q ? "grad_pre_var" : "pre_var", l);
-                size_t rows = 0;
+                size_t rows = 0, drawn = 0;
                 for (i = i0v; i < n && (r[i].vi < (int)v || (r[i].vi == (int)v && r[i].layer < l)); i++) {}
                 while (i < n && r[i].vi == (int)v && r[i].layer == l) {
                     size_t k = 0, j0 = i;
@@ -416,8 +431,10 @@ vp_status ck_draw_train_var(ck_exper *e, const ck_chart *ch, vp_err *err)
                         c.ylo[q] = fmin(c.ylo[q], st.med);
                         c.yhi[q] = fmax(c.yhi[q], st.med);
                         c.xhi = fmax(c.xhi, r[j0].x);
+                        drawn++;
                     }
                 }
+                c.most[v] = drawn > c.most[v] ? drawn : c.most[v];
                 if (!rows) fputs("? ?\n", af.fp);
             }
             i = i0v;
