@@ -16,6 +16,7 @@
 
 #include "harness.h"
 #include "present/charts.h"
+#include "present/charts/kit.h"
 
 #define FIXTURES "tests/fixtures"
 
@@ -670,6 +671,55 @@ Test(charts12_many, alike_labels_get_their_numbers)
     cr_assert(strstr(gp, "title 'he_normal [#0]'") && strstr(gp, "title 'he_normal [#1]'"), "told apart");
     cr_assert(strstr(gp, "set linetype 2 lc rgb"), "two styles, two colours");
     free(gp);
+    vt_rmtree(dir);
+}
+
+/* The model of a 40000-variant sweep (200 gains x 200 batches of one activation; no
+ * seeds in config.json: three in runs.csv) groups every variant: colour by gain, a panel
+ * per batch, and the last variant, given the first one's values, told apart by its
+ * number. (Each grouping searched the distinct values so far: 25 s for such a folder.) */
+Test(charts12_many, a_40000_variant_sweep_is_grouped_whole)
+{
+    enum { G = 200, N = G * G };
+    char dir[64], res[128], plots[128];
+    c12_dirs(dir, res, plots);
+    vt_write_file(res, "config.json", "{\"name\": \"big\", \"network\": {\"depth\": 1, \"width\": 2}, "
+                                      "\"sweep\": {\"network.init.gain\": [], \"input.batch\": []}}");
+    c12_buf r = { 0 }, l = { 0 };
+    c12_add(&r, RUNS_HEAD ",status,network.init.gain,input.batch\n");
+    c12_add(&l, "variant,activation,init,seed,layer,pre_var,network.init.gain,input.batch\n");
+    for (int v = 0; v < N; v++) {
+        int g = v + 1 < N ? v / G : 0, b = v + 1 < N ? v % G : 0; /* the last: the first one's values */
+        c12_add(&r, "%d,relu,orthogonal,%d,1,%d,1,1,stable,stable,0,ok,%g,%d\n", v, v % 3, b + 1, 0.01 * (g + 1), b + 1);
+        c12_add(&l, "%d,relu,orthogonal,%d,1,1,%g,%d\n", v, v % 3, 0.01 * (g + 1), b + 1);
+    }
+    c12_save(res, "runs.csv", &r);
+    c12_save(res, "layers.csv", &l);
+    ck_exper e;
+    memset(&e, 0, sizeof e);
+    e.results_dir = res;
+    e.plots_dir = plots;
+    vp_err err = { "" };
+    cr_assert_eq(ck_model_build(&e, &err), VP_OK, "%s", err.msg);
+    cr_assert_eq(e.nvar, (size_t)N);
+    cr_assert_eq(e.nseeds, 3);
+    cr_assert_eq(e.colour_key, 0);
+    cr_assert_eq(e.ncolour, (size_t)G);
+    cr_assert_eq(e.nact, (size_t)G);
+    cr_assert_str_eq(e.act[G - 1], "relu, batch=200");
+    int wrong = -1;
+    for (int v = 0; v + 1 < N && wrong < 0; v++)
+        if (e.var[v].rank != v / G || e.var[v].panel != v % G || (v > 0 && strstr(e.var[v].label, "[#")))
+            wrong = v;
+    cr_assert_eq(wrong, -1, "variant %d: rank %d, panel %d, label %s", wrong, e.var[wrong < 0 ? 0 : wrong].rank,
+                 e.var[wrong < 0 ? 0 : wrong].panel, e.var[wrong < 0 ? 0 : wrong].label);
+    cr_assert_str_eq(e.var[0].label, "orthogonal, gain=0.01, batch=1 [#0]");
+    cr_assert_str_eq(e.var[N - 1].label, "orthogonal, gain=0.01, batch=1 [#39999]");
+    cr_assert(e.var[N - 1].rank == 0 && e.var[N - 1].panel == 0);
+    cr_assert_eq(e.nstyle, (size_t)N);
+    cr_assert_str_eq(e.colour_vals[0], "0.01");
+    cr_assert_str_eq(e.colour_vals[G - 1], "2");
+    ck_model_free(&e);
     vt_rmtree(dir);
 }
 

@@ -3,6 +3,7 @@
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "experiment/config.h"
@@ -119,6 +120,29 @@ Test(config, a_swept_value_listed_twice_is_refused)
                        "\"sweep\":{\"network.init.sigma_w\":[1,1.0000000000000002]}}", &e, &err), VP_OK, "%s", err.msg);
     cr_assert_eq(e->nvariants, 2);
     vp_experiment_free(e);
+}
+
+/* A long sweep of one value listed over and over (200000 times: --max-runs 0) is refused
+ * at the first pair in variant order, here the 9 listed twice before the 3 comes back.
+ * (Every listing of a value was compared with every other: 200000 took minutes; the
+ * timeout only keeps that from hanging the suite.) */
+Test(config, a_value_listed_200000_times_is_refused_at_the_first_pair, .timeout = 60)
+{
+    enum { N = 200000 };
+    char *j = malloc(2 * N + 256);
+    cr_assert_not_null(j);
+    size_t u = (size_t)sprintf(j, "{\"name\":\"x\",\"network\":{\"depth\":1,\"width\":1},\"input\":{\"batch\":1},"
+                                  "\"sweep\":{\"input.batch\":[3,9,9");
+    for (int i = 3; i < N; i++) u += (size_t)sprintf(j + u, ",3");
+    strcpy(j + u, "]}}");
+    vp_config_opts o = { 0 };
+    vp_experiment *e = NULL;
+    vp_err err = { "" };
+    cr_assert_eq(vp_config_parse(j, strlen(j), "cfg.json", &o, &e, &err), VP_ERR_CONFIG, "accepted");
+    cr_assert_null(e);
+    cr_assert(strstr(err.msg, "sweep[\"input.batch\"][2]: the same value as sweep[\"input.batch\"][1] (both: 9)"), "%s",
+              err.msg);
+    free(j);
 }
 
 /* A block network whose blocks all set their own activation / init / bias takes none of

@@ -73,6 +73,48 @@ Test(net_config, repeat_residual_paths_and_sweep)
     vp_experiment_free(e);
 }
 
+#define LONG_REPEAT                                                                                                    \
+    "{\"name\": \"x\", \"network\": {\"input_dim\": 4, \"layers\": [{\"type\": \"dense\", \"width\": 4}, " \
+    "{\"type\": \"repeat\", \"count\": %d, \"layers\": [{\"type\": \"dense\", \"width\": 4, " \
+    "\"activation\": \"tanh\"}, {\"type\": \"residual\", \"norm\": \"pre\", \"branch\": [{\"type\": " \
+    "\"dense\", \"width\": 4}, {\"type\": \"repeat\", \"count\": 2, \"layers\": [{\"type\": \"dense\", " \
+    "\"width\": 4}]}]}]}]}}"
+
+/* The largest repeat the limit allows, with a residual (its skip index) and a repeat
+ * inside: every repetition is the first one's layers at its own place, the last one
+ * too; one repetition more is refused. (Repetitions are copied, not parsed again.) */
+Test(net_config, the_longest_repeat_holds_every_repetition)
+{
+    char j[700];
+    int count = (100000 - 1) / 6; /* 6 layers a repetition, after the first dense */
+    snprintf(j, sizeof j, LONG_REPEAT, count);
+    vp_experiment *e = NULL;
+    vp_err err;
+    cr_assert_eq(parse(j, &e, &err), VP_OK, "%s", err.msg);
+    const vp_net_spec *ns = e->variants[0].net;
+    cr_assert_eq(ns->n, 1 + 6 * count);
+    static const char *const rest[6] = { "layers[0]", "layers[1].norm", "layers[1].branch[0]",
+                                         "layers[1].branch[1][0].layers[0]", "layers[1].branch[1][1].layers[0]",
+                                         "layers[1]" };
+    static const vp_layer_kind kind[6] = { VP_LAYER_DENSE, VP_LAYER_LAYERNORM, VP_LAYER_DENSE, VP_LAYER_DENSE,
+                                           VP_LAYER_DENSE, VP_LAYER_RESIDUAL };
+    int wrong = -1;
+    for (int i = 1; i < ns->n && wrong < 0; i++) {
+        int r = (i - 1) / 6, k = (i - 1) % 6;
+        char want[160];
+        snprintf(want, sizeof want, "network.layers[1][%d].%s", r, rest[k]);
+        const vp_layer_spec *l = &ns->ls[i];
+        if (strcmp(l->path, want) != 0 || l->kind != kind[k] || (k == 5 && l->skip != 1 + 6 * r) ||
+            (kind[k] == VP_LAYER_DENSE && (k == 0) != (l->act.kind == VP_ACT_TANH)))
+            wrong = i;
+    }
+    cr_assert_eq(wrong, -1, "layer %d: %s", wrong, wrong >= 0 ? ns->ls[wrong].path : "");
+    cr_assert_eq(e->variants[0].widths[ns->n], 4);
+    vp_experiment_free(e);
+    snprintf(j, sizeof j, LONG_REPEAT, count + 1);
+    bad(j, "network.layers: more than 100000 layers after expanding repeat blocks");
+}
+
 Test(net_config, schemes)
 {
     vp_experiment *e = NULL;

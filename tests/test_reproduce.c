@@ -278,6 +278,65 @@ Test(reproduce, unknown_paper_is_a_usage_error_with_did_you_mean)
     vt_rmtree(dir);
 }
 
+/* A checks.json of nruns runs r0.. and nclaims claims c0.. on run r<nruns - 1>, near the
+ * 1-MiB limit for 10000 and 3000; the last run's id, the last claim's id or its run
+ * replaced when given (malloc'ed). */
+static char *long_checks(int nruns, int nclaims, const char *last_run, const char *last_claim, const char *last_on)
+{
+    char *t = malloc((size_t)nruns * 48 + (size_t)nclaims * 240 + 64), id[32], on[32];
+    cr_assert_not_null(t);
+    size_t u = (size_t)sprintf(t, "{\"paper\": \"P\", \"runs\": [");
+    for (int i = 0; i < nruns; i++) {
+        snprintf(id, sizeof id, "r%d", i);
+        u += (size_t)sprintf(t + u, "%s{\"id\": \"%s\", \"config\": \"c.json\"}", i ? ", " : "",
+                             i + 1 == nruns && last_run ? last_run : id);
+    }
+    u += (size_t)sprintf(t + u, "], \"claims\": [");
+    snprintf(on, sizeof on, "r%d", nruns - 1);
+    for (int i = 0; i < nclaims; i++) {
+        int last = i + 1 == nclaims;
+        snprintf(id, sizeof id, "c%d", i);
+        u += (size_t)sprintf(t + u, "%s{\"id\": \"%s\", \"statement\": \"s\", \"tag\": \"t\", \"source\": \"x\", "
+                             "\"why_tol\": \"w\", \"run\": \"%s\", \"figure\": \"f\", \"quantity\": {\"file\": "
+                             "\"runs.csv\", \"column\": \"act_ratio\"}, \"expect\": {\"max\": 1e9}}",
+                             i ? ", " : "", last && last_claim ? last_claim : id, last && last_on ? last_on : on);
+    }
+    strcpy(t + u, "]}");
+    return t;
+}
+
+static void long_checks_refused(char *text, const char *want)
+{
+    vp_repro_paper p;
+    vp_err err = { "" };
+    cr_assert_eq(vp_repro_paper_parse(text, strlen(text), "t", "p", 0, &p, &err), VP_ERR_CONFIG, "accepted");
+    cr_assert(strstr(err.msg, want), "'%s' not in: %s", want, err.msg);
+    free(text);
+}
+
+/* The longest checks.json (1 MiB: 10000 runs, 3000 claims) is read whole, and a repeated
+ * id or an unknown run in its last entry is named there. (Every id was compared with
+ * every earlier one, and every claim's run looked up by formatting the list of runs:
+ * seconds for such a file.) */
+Test(reproduce_checks, the_longest_checks_file_names_an_error_in_its_last_entry)
+{
+    char *text = long_checks(10000, 3000, NULL, NULL, NULL);
+    cr_assert_leq(strlen(text), (size_t)1 << 20);
+    vp_repro_paper p;
+    vp_err err;
+    cr_assert_eq(vp_repro_paper_parse(text, strlen(text), "t", "p", 0, &p, &err), VP_OK, "%s", err.msg);
+    cr_assert_eq(p.nruns, 10000);
+    cr_assert_eq(p.nclaims, 3000);
+    cr_assert_str_eq(p.claims[2999].id, "c2999");
+    cr_assert_str_eq(p.claims[2999].run, "r9999");
+    vp_repro_paper_free(&p);
+    free(text);
+    long_checks_refused(long_checks(10000, 3000, "r0", NULL, NULL), "checks.runs[9999]: id \"r0\" is used twice");
+    long_checks_refused(long_checks(10000, 3000, NULL, "c0", NULL), "checks.claims[2999]: id \"c0\" is used twice");
+    long_checks_refused(long_checks(10000, 3000, NULL, NULL, "r10000"),
+                        "checks.claims[2999].run: \"r10000\" is not a run of this paper");
+}
+
 /* ---- the evaluation on hand-made files ---- */
 
 /* One claim's quantity, parsed from JSON text by the real reader. */

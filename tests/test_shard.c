@@ -535,6 +535,41 @@ Test(shard, slices_partition_the_runs_and_keep_shared_weights_together)
     vp_experiment_free(e);
 }
 
+/* The most slices of a sweep of a million runs of one cost (10000 gains x 100 seeds, no
+ * two sharing weights): 100000 slices take 10 runs each; with 99999, the 10 runs left
+ * after ten rounds go to slices 1 to 10, the lowest numbered of the least loaded. (Each
+ * run's slice was found by scanning every slice: 100-120 s a plan, in every job; the
+ * timeout only keeps that from passing unseen.) */
+Test(shard, a_million_runs_deal_evenly_into_the_most_slices, .timeout = 60)
+{
+    char *cfg = malloc(10000 * 24 + 256);
+    cr_assert_not_null(cfg);
+    size_t u = (size_t)sprintf(cfg, "{\"name\":\"m\",\"seeds\":100,\"network\":{\"depth\":2,\"width\":4,\"init\":"
+                                    "\"orthogonal\"},\"input\":{\"batch\":2},\"sweep\":{\"network.init.gain\":[");
+    for (int i = 0; i < 10000; i++) u += (size_t)sprintf(cfg + u, "%s%d.5", i ? "," : "", i);
+    strcpy(cfg + u, "]}}");
+    vp_experiment *e = NULL;
+    vp_err err;
+    vp_config_opts co = { 0 };
+    cr_assert_eq(vp_config_parse(cfg, strlen(cfg), "t", &co, &e, &err), VP_OK, "%s", err.msg);
+    free(cfg);
+    int total = (int)vp_experiment_runs(e), *slice = malloc((size_t)total * sizeof *slice),
+        *per = calloc(VP_SHARD_MAX + 1, sizeof *per);
+    cr_assert(total == 1000000 && slice && per);
+    for (int n = VP_SHARD_MAX; n >= VP_SHARD_MAX - 1; n--) {
+        cr_assert_eq(vp_shard_assign(e, n, slice, &err), VP_OK, "%s", err.msg);
+        memset(per, 0, (VP_SHARD_MAX + 1) * sizeof *per);
+        for (int r = 0; r < total; r++) per[slice[r]]++;
+        int wrong = 0;
+        for (int k = 1; k <= n && !wrong; k++)
+            if (per[k] != (n == VP_SHARD_MAX || k > 10 ? 10 : 11)) wrong = k;
+        cr_assert_eq(wrong, 0, "N=%d: slice %d has %d runs", n, wrong, wrong ? per[wrong] : 0);
+    }
+    free(slice);
+    free(per);
+    vp_experiment_free(e);
+}
+
 /* Training dominates a training sweep's cost: the slices balance it. Three seeds of a
  * measurement batch of 1024 and three of 4 (6 groups, measuring 256 times apart) each
  * train one epoch of 4096 examples -- ~4x the measurement of the large batch, the same

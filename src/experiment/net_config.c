@@ -42,17 +42,26 @@ static vp_status own_key(builder *b, int k, const char *p)
     return VP_OK;
 }
 
+/* Room for `want` layers (at most MAX_LAYERS: push refuses more). */
+static vp_status reserve(builder *b, long want)
+{
+    if (want > MAX_LAYERS) want = MAX_LAYERS;
+    if (want <= b->cap) return VP_OK;
+    int cap = b->cap ? b->cap : 16;
+    while (cap < want) cap = 2 * cap < MAX_LAYERS ? 2 * cap : MAX_LAYERS;
+    vp_layer_spec *ls = realloc(b->ls, (size_t)cap * sizeof *ls);
+    if (!ls) return vp_fail(b->c->err, VP_ERR_NOMEM, "out of memory");
+    b->ls = ls;
+    b->cap = cap;
+    return VP_OK;
+}
+
 static vp_status push(builder *b, const vp_layer_spec *l, const char *path)
 {
     if (b->n >= MAX_LAYERS)
         return vp_cfg_fail(b->c, "network.layers", "more than %d layers after expanding repeat blocks", MAX_LAYERS);
-    if (b->n == b->cap) {
-        int cap = b->cap ? 2 * b->cap : 16;
-        vp_layer_spec *ls = realloc(b->ls, (size_t)cap * sizeof *ls);
-        if (!ls) return vp_fail(b->c->err, VP_ERR_NOMEM, "out of memory");
-        b->ls = ls;
-        b->cap = cap;
-    }
+    vp_status s = reserve(b, b->n + 1L);
+    if (s) return s;
     b->ls[b->n] = *l;
     if (!(b->ls[b->n].path = strdup(path))) return vp_fail(b->c->err, VP_ERR_NOMEM, "out of memory");
     b->n++;
@@ -140,10 +149,33 @@ static vp_status block(builder *b, const cJSON *o, const char *jp, const char *r
         if ((s = vp_cfg_get_int(c, o, "count", jp, 1, MAX_LAYERS, &count, &has))) return s;
         if (!has) return vp_cfg_fail(c, jp, "repeat needs \"count\" (how many times) and \"layers\"");
         vp_cfg_join(p, sizeof p, jp, "layers");
-        const cJSON *ls = cJSON_GetObjectItemCaseSensitive(o, "layers");
-        for (int r = 0; r < count; r++) {
-            pathf(q, sizeof q, "%s[%d].layers", rp, r);
-            if ((s = blocks(b, ls, p, q))) return s;
+        pathf(q, sizeof q, "%s[0].layers", rp);
+        int first = b->n;
+        if ((s = blocks(b, cJSON_GetObjectItemCaseSensitive(o, "layers"), p, q))) return s;
+        /* Repetitions 1 .. count-1 are the layers of repetition 0 again: parsing the same
+         * blocks gives the same layers and the same messages (their JSON paths have no
+         * repetition index), so they are copied, with the repetition index of their row
+         * path and a residual's skip index moved on (parsing each again took seconds for
+         * a count of 100000). */
+        int m = b->n - first;
+        size_t q0 = strlen(q); /* the row paths of repetition 0 start with q */
+        if ((s = reserve(b, b->n + (long)m * (count - 1)))) return s;
+        size_t head = strlen(rp) + 1; /* q holds rp "[" already: rp "[" r "].layers" */
+        if (head > sizeof q - 1) head = sizeof q - 1;
+        for (int r = 1; r < count; r++) {
+            snprintf(q + head, sizeof q - head, "%d].layers", r);
+            size_t ql = strlen(q);
+            for (int i = 0; i < m; i++) {
+                vp_layer_spec l = b->ls[first + i];
+                char path[600]; /* q and the rest of the path, cut as pathf cuts */
+                size_t rest = strlen(l.path + q0);
+                if (ql + rest >= sizeof path) rest = sizeof path - 1 - ql;
+                memcpy(path, q, ql);
+                memcpy(path + ql, l.path + q0, rest);
+                path[ql + rest] = '\0';
+                if (l.kind == VP_LAYER_RESIDUAL) l.skip += r * m;
+                if ((s = push(b, &l, path))) return s;
+            }
         }
         return VP_OK;
     }

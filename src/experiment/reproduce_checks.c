@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/hash.h"
 #include "base/param.h"
 
 /* Words of the enums, in enum order (space-separated lists for vp_choice_*). */
@@ -19,6 +20,32 @@ typedef struct {
     const char *source;
     vp_err *err;
 } ctx;
+
+/* Ids seen so far (runs' or claims'), in an open-addressing set: linear probing over
+ * 2^k >= 2n slots of pointers to the ids (NULL: empty). A file of n runs and claims is
+ * checked in linear time (every id against every earlier one, and every claim's run
+ * against every run, took 4.4 s for a 0.9-MB checks.json). */
+typedef struct {
+    const char **slot;
+    size_t mask;
+} id_set;
+
+static int id_set_init(id_set *s, size_t n)
+{
+    size_t cap = 2;
+    while (cap < 2 * n) cap *= 2;
+    s->slot = calloc(cap, sizeof *s->slot);
+    s->mask = cap - 1;
+    return s->slot != NULL;
+}
+
+/* Where id is in s, or the empty slot it would take. */
+static const char **id_slot(const id_set *s, const char *id)
+{
+    size_t k = (size_t)vp_fnv_bytes(VP_FNV_OFFSET, id, strlen(id)) & s->mask;
+    while (s->slot[k] && strcmp(s->slot[k], id) != 0) k = (k + 1) & s->mask;
+    return &s->slot[k];
+}
 
 static vp_status bad(const ctx *c, const char *path, const char *fmt, const char *what, const char *allowed,
                      const char *near)
@@ -282,8 +309,9 @@ static vp_status parse_expect(const ctx *c, const cJSON *o, const char *path, in
     return VP_OK;
 }
 
-static vp_status parse_claim(const ctx *c, const cJSON *o, const char *path, const vp_repro_paper *p, int fast,
-                             vp_repro_claim *cl)
+/* run_ids: the ids of p's runs. */
+static vp_status parse_claim(const ctx *c, const cJSON *o, const char *path, const vp_repro_paper *p,
+                             const id_set *run_ids, int fast, vp_repro_claim *cl)
 {
     vp_status st = only_keys(c, o, path, "id statement tag source run figure quantity expect why_tol note not_run");
     if (!st) st = str_id(c, o, "id", path, 1, cl->id, sizeof cl->id);
@@ -299,16 +327,12 @@ static vp_status parse_claim(const ctx *c, const cJSON *o, const char *path, con
         return st;
     }
     st = str_id(c, o, "run", path, 1, cl->run, sizeof cl->run);
-    int found = 0;
     char runs[1024] = "", near[160], pr[300];
-    size_t at = 0;
-    for (int i = 0; !st && i < p->nruns; i++) {
-        found |= strcmp(p->runs[i].id, cl->run) == 0;
-        at += (size_t)snprintf(runs + at, sizeof runs - at, "%s%s", i ? " " : "", p->runs[i].id);
-        if (at >= sizeof runs) at = sizeof runs - 1;
-    }
     snprintf(pr, sizeof pr, "%.200s.run", path);
-    if (!st && !found) {
+    if (!st && !*id_slot(run_ids, cl->run)) {
+        size_t at = 0;
+        for (int i = 0; i < p->nruns && at < sizeof runs - 1; i++)
+            at += (size_t)snprintf(runs + at, sizeof runs - at, "%s%s", i ? " " : "", p->runs[i].id);
         vp_did_you_mean(cl->run, runs, near, sizeof near);
         st = bad(c, pr, "\"%s\" is not a run of this paper", cl->run, runs, near);
     }
@@ -375,21 +399,30 @@ vp_status vp_repro_paper_parse(const char *text, size_t len, const char *source,
         out->claims = calloc((size_t)out->nclaims, sizeof *out->claims);
         if (!out->runs || !out->claims) st = vp_fail(err, VP_ERR_NOMEM, "out of memory");
     }
-    for (int i = 0; !st && i < out->nruns; i++) {
+    id_set run_ids = { NULL, 0 }, claim_ids = { NULL, 0 };
+    if (!st && (!id_set_init(&run_ids, (size_t)out->nruns) || !id_set_init(&claim_ids, (size_t)out->nclaims)))
+        st = vp_fail(err, VP_ERR_NOMEM, "out of memory");
+    const cJSON *it = st ? NULL : runs->child; /* the lists walked once (cJSON_GetArrayItem walks from the head) */
+    for (int i = 0; !st && i < out->nruns; i++, it = it->next) {
         char p[64];
         snprintf(p, sizeof p, "checks.runs[%d]", i);
-        st = parse_run(&c, cJSON_GetArrayItem(runs, i), p, &out->runs[i]);
-        for (int j = 0; !st && j < i; j++)
-            if (strcmp(out->runs[j].id, out->runs[i].id) == 0) st = bad(&c, p, "id \"%s\" is used twice", out->runs[i].id, NULL, NULL);
+        st = parse_run(&c, it, p, &out->runs[i]);
+        const char **slot = st ? NULL : id_slot(&run_ids, out->runs[i].id);
+        if (slot && *slot) st = bad(&c, p, "id \"%s\" is used twice", out->runs[i].id, NULL, NULL);
+        else if (slot) *slot = out->runs[i].id;
     }
-    for (int i = 0; !st && i < out->nclaims; i++) {
+    it = st ? NULL : claims->child;
+    for (int i = 0; !st && i < out->nclaims; i++, it = it->next) {
         char p[64];
         snprintf(p, sizeof p, "checks.claims[%d]", i);
         vp_repro_claim *cl = &out->claims[i];
-        st = parse_claim(&c, cJSON_GetArrayItem(claims, i), p, out, fast, cl);
-        for (int j = 0; !st && j < i; j++)
-            if (strcmp(out->claims[j].id, cl->id) == 0) st = bad(&c, p, "id \"%s\" is used twice", cl->id, NULL, NULL);
+        st = parse_claim(&c, it, p, out, &run_ids, fast, cl);
+        const char **slot = st ? NULL : id_slot(&claim_ids, cl->id);
+        if (slot && *slot) st = bad(&c, p, "id \"%s\" is used twice", cl->id, NULL, NULL);
+        else if (slot) *slot = cl->id;
     }
+    free(run_ids.slot);
+    free(claim_ids.slot);
     cJSON_Delete(root);
     if (st) vp_repro_paper_free(out);
     return st;

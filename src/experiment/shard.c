@@ -107,15 +107,34 @@ static int cmp_cost_desc(const void *pa, const void *pb)
     return (a->g > b->g) - (a->g < b->g);
 }
 
+/* Slice a is less loaded than slice b, or as loaded and numbered lower. */
+static int lighter(const double *load, int a, int b) { return load[a] < load[b] || (load[a] == load[b] && a < b); }
+
+/* heap[0 .. n): slices in a binary min-heap by lighter(); heap[0] after its load grew
+ * moves down to its place. */
+static void heap_down(int *heap, int n, const double *load)
+{
+    for (int i = 0;;) {
+        int l = 2 * i + 1, r = l + 1, m = i;
+        if (l < n && lighter(load, heap[l], heap[m])) m = l;
+        if (r < n && lighter(load, heap[r], heap[m])) m = r;
+        if (m == i) return;
+        int t = heap[i];
+        heap[i] = heap[m];
+        heap[m] = t;
+        i = m;
+    }
+}
+
 /* The slice (1..n) of every run: slice[r]. */
 vp_status vp_shard_assign(const vp_experiment *e, int n, int *slice, vp_err *err)
 {
     int total = (int)vp_experiment_runs(e);
-    int *runs = malloc((size_t)total * sizeof *runs);
+    int *runs = malloc((size_t)total * sizeof *runs), *heap = malloc((size_t)n * sizeof *heap);
     double *load = calloc((size_t)n, sizeof *load);
     group_cost *gc = NULL;
     vp_run_groups g = { 0, NULL, NULL };
-    vp_status s = runs && load ? VP_OK : vp_fail(err, VP_ERR_NOMEM, "out of memory");
+    vp_status s = runs && heap && load ? VP_OK : vp_fail(err, VP_ERR_NOMEM, "out of memory");
     for (int r = 0; !s && r < total; r++) runs[r] = r;
     if (!s) s = vp_share_group(e, runs, total, &g, err);
     if (!s && !(gc = malloc((size_t)g.ngroups * sizeof *gc))) s = vp_fail(err, VP_ERR_NOMEM, "out of memory");
@@ -124,18 +143,21 @@ vp_status vp_shard_assign(const vp_experiment *e, int n, int *slice, vp_err *err
         for (int t = g.beg[i]; t < g.beg[i + 1]; t++) gc[i].cost += run_cost(e, runs[t]);
     }
     if (!s) qsort(gc, (size_t)g.ngroups, sizeof *gc, cmp_cost_desc);
-    /* Greedy LPT: each group, largest first, to the least loaded slice. The costs are
-     * sums and products of integers (and ceil/floor of their quotients) in a fixed
-     * order, IEEE-rounded the same way everywhere: the same doubles on every machine,
-     * so every job of an array finds the same plan. */
+    /* Greedy LPT: each group, largest first, to the least loaded slice (the lowest
+     * numbered among equals), taken from a heap of the slices: a scan of every slice
+     * for every group made 1000000 runs into 100000 slices 117 s, in every job. The
+     * costs are sums and products of integers (and ceil/floor of their quotients) in a
+     * fixed order, IEEE-rounded the same way everywhere: the same doubles on every
+     * machine, so every job of an array finds the same plan. */
+    for (int q = 0; !s && q < n; q++) heap[q] = q; /* every load 0: in order */
     for (int i = 0; !s && i < g.ngroups; i++) {
-        int best = 0;
-        for (int q = 1; q < n; q++)
-            if (load[q] < load[best]) best = q;
+        int best = heap[0];
         load[best] += gc[i].cost;
+        heap_down(heap, n, load);
         for (int t = g.beg[gc[i].g]; t < g.beg[gc[i].g + 1]; t++) slice[runs[t]] = best + 1;
     }
     free(runs);
+    free(heap);
     free(load);
     free(gc);
     vp_share_groups_free(&g);

@@ -368,10 +368,19 @@ static vp_status no_identical_variants(vp_cfg_ctx *c, const vp_experiment *e, co
         hv[v] = (hashed){ h, v };
     }
     qsort(hv, (size_t)n, sizeof *hv, cmp_hashed);
-    long long a = -1, b = -1; /* the first identical pair in variant order */
-    for (long long i = 0; i + 1 < n; i++)
-        for (long long j = i + 1; j < n && hv[j].h == hv[i].h; j++)
-            if (same_labels(e, hv[i].v, hv[j].v) && (b < 0 || hv[j].v < b)) a = hv[i].v, b = hv[j].v;
+    /* The first identical pair in variant order: b the least variant identical to an
+     * earlier one, a the first of those. Within a group of equal hashes (in variant
+     * order) that is the group's first variant identical to an earlier one, so each
+     * group stops there: a value listed n times is one comparison, not n^2 / 2 (100000
+     * times took 29 s); only distinct labels of one hash are compared pairwise. */
+    long long a = -1, b = -1;
+    for (long long g = 0, end; g < n; g = end) {
+        for (end = g + 1; end < n && hv[end].h == hv[g].h; end++) {}
+        int found = 0;
+        for (long long j = g + 1; j < end && !found; j++)
+            for (long long i = g; i < j && !found; i++)
+                if ((found = same_labels(e, hv[i].v, hv[j].v)) && (b < 0 || hv[j].v < b)) a = hv[i].v, b = hv[j].v;
+    }
     free(hv);
     if (b < 0) return VP_OK;
     int ia[VP_SWEEP_MAX_KEYS] = { 0 }, ib[VP_SWEEP_MAX_KEYS] = { 0 }, k = 0;

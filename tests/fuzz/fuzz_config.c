@@ -1,5 +1,8 @@
 /* libFuzzer harness: bytes -> vp_config_parse (the strict JSON config parser).
- * max_runs is small so a fuzzed sweep never asks for a huge variant table; every
+ * max_runs is small so a fuzzed sweep never asks for a huge variant table: each
+ * variant may hold the 100000 layers a config allows, and the harness parses it twice
+ * (the record) at ~2 us a layer under ASan: 8 such variants take 2.5 s (50 took 10.8 s
+ * and 2.2 GB, past the 10-s timeout and the rss limit of fuzz.mk). Every
  * result is freed (LeakSanitizer checks), every failure must be VP_ERR_CONFIG or
  * VP_ERR_NOMEM with a one-line message, and an accepted config's record (config.json)
  * must parse back into the same experiment: the same record, the same variants in
@@ -13,6 +16,8 @@
 #include "experiment/sweep.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#define MAX_RUNS 8
 
 /* e's config.json, run as a config, is e again; aborts when it is not. */
 static void record_runs_again(const vp_experiment *e, const vp_config_opts *opts)
@@ -32,13 +37,13 @@ static void record_runs_again(const vp_experiment *e, const vp_config_opts *opts
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    vp_config_opts opts = { 50 };
+    vp_config_opts opts = { MAX_RUNS };
     vp_experiment *e = NULL;
     vp_err err;
     memset(&err, 0, sizeof err);
     vp_status s = vp_config_parse((const char *)data, size, "fuzz.json", &opts, &e, &err);
     if (s == VP_OK) {
-        if (!e || e->nvariants < 1 || e->nseeds < 1 || vp_experiment_runs(e) > 50 || !e->resolved_json) abort();
+        if (!e || e->nvariants < 1 || e->nseeds < 1 || vp_experiment_runs(e) > MAX_RUNS || !e->resolved_json) abort();
         for (int v = 0; v < e->nvariants; v++)
             if (e->variants[v].L < 1 || !e->variants[v].widths) abort();
         record_runs_again(e, &opts);

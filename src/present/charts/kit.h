@@ -75,7 +75,7 @@ typedef struct {
     vp_summary sum;       /* of runs.csv, made by the first chart that asks */
     int have_sum;
     ck_variant *var;      /* in id order */
-    size_t nvar;
+    size_t nvar, var_cap; /* var_cap: allocated */
     int *pos;             /* variant id -> index in var, -1 if absent */
     size_t npos;
     const char **act;     /* panel titles: the activation labels, and in colour mode the other

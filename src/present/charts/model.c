@@ -10,11 +10,49 @@
 #include <string.h>
 #include <sys/stat.h>
 
-static int str_index(const char **list, size_t n, const char *s)
+/* ---- distinct strings ----
+ * The model groups variants by strings (activations, labels, sweep values, seeds). A
+ * search of the distinct strings so far for each of n strings is n times their number:
+ * 40000 variants took 25 s. They are sorted instead (n log n). */
+
+typedef struct {
+    const char *s;
+    size_t i;
+} str_at;
+
+static int cmp_str_at(const void *a, const void *b)
 {
-    for (size_t i = 0; i < n; i++)
-        if (strcmp(list[i], s) == 0) return (int)i;
-    return -1;
+    const str_at *x = a, *y = b;
+    int c = strcmp(x->s, y->s);
+    return c ? c : (x->i > y->i) - (x->i < y->i);
+}
+
+/* The distinct strings of s[0..n) numbered in the order they first appear: id[i] is
+ * s[i]'s number, first[d] (may be NULL) the first s[i] of number d, *nd how many. */
+static vp_status first_seen(const char *const *s, size_t n, int *id, const char **first, size_t *nd, vp_err *err)
+{
+    str_at *by = malloc((n + 1) * sizeof *by);
+    size_t *lead = malloc((n + 1) * sizeof *lead); /* lead[i]: the first index of s[i]'s string */
+    if (!by || !lead) {
+        free(by);
+        free(lead);
+        return vp_fail(err, VP_ERR_NOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < n; i++) by[i] = (str_at){ s[i], i };
+    qsort(by, n, sizeof *by, cmp_str_at);
+    for (size_t k = 0; k < n; k++) lead[by[k].i] = k && strcmp(by[k].s, by[k - 1].s) == 0 ? lead[by[k - 1].i] : by[k].i;
+    *nd = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (lead[i] == i) {
+            if (first) first[*nd] = s[i];
+            id[i] = (int)(*nd)++;
+        } else {
+            id[i] = id[lead[i]];
+        }
+    }
+    free(by);
+    free(lead);
+    return VP_OK;
 }
 
 /* Register variant `id` seen in row r of t (activation/init must agree). ca = ci =
@@ -43,10 +81,14 @@ static vp_status see_variant(ck_exper *e, const vp_table *t, size_t r, long id, 
                            vp_table_name(t), vp_table_line(t, r), id, act, init, v->act, v->init);
         return VP_OK;
     }
-    ck_variant *nv = realloc(e->var, (e->nvar + 1) * sizeof *nv);
-    if (!nv) return vp_fail(err, VP_ERR_NOMEM, "out of memory");
-    e->var = nv;
-    memset(&e->var[e->nvar], 0, sizeof *nv);
+    if (e->nvar == e->var_cap) { /* doubling: one more at a time copied every variant again */
+        size_t cap = e->var_cap ? 2 * e->var_cap : 16;
+        ck_variant *nv = realloc(e->var, cap * sizeof *nv);
+        if (!nv) return vp_fail(err, VP_ERR_NOMEM, "out of memory");
+        e->var = nv;
+        e->var_cap = cap;
+    }
+    memset(&e->var[e->nvar], 0, sizeof *e->var);
     e->var[e->nvar].id = (int)id;
     e->var[e->nvar].act = act;
     e->var[e->nvar].init = init;
@@ -87,17 +129,21 @@ static vp_status see_rows(ck_exper *e, const vp_table *t, vp_col extra, size_t *
 /* Distinct seeds in runs.csv (column cs), unless config.json lists them. */
 static vp_status count_seeds(ck_exper *e, size_t cs, vp_err *err)
 {
-    const vp_table *r = e->tab[VP_CSV_RUNS];
-    const char **seeds = calloc(vp_table_nrows(r) + 1, sizeof *seeds);
-    if (!seeds) return vp_fail(err, VP_ERR_NOMEM, "out of memory");
-    for (size_t i = 0; i < vp_table_nrows(r); i++) {
-        const char *sd = vp_table_cell(r, i, cs);
-        if (str_index(seeds, e->nseeds, sd) < 0) seeds[e->nseeds++] = sd;
-    }
-    free(seeds);
     const cJSON *cs_arr = cJSON_GetObjectItemCaseSensitive(e->cfg, "seeds");
-    if (cJSON_IsArray(cs_arr) && cJSON_GetArraySize(cs_arr) > 0) e->nseeds = (size_t)cJSON_GetArraySize(cs_arr);
-    return VP_OK;
+    if (cJSON_IsArray(cs_arr) && cJSON_GetArraySize(cs_arr) > 0) {
+        e->nseeds = (size_t)cJSON_GetArraySize(cs_arr);
+        return VP_OK;
+    }
+    const vp_table *r = e->tab[VP_CSV_RUNS];
+    size_t n = vp_table_nrows(r);
+    const char **seeds = malloc((n + 1) * sizeof *seeds);
+    int *id = malloc((n + 1) * sizeof *id);
+    vp_status s = seeds && id ? VP_OK : vp_fail(err, VP_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; !s && i < n; i++) seeds[i] = vp_table_cell(r, i, cs);
+    if (!s) s = first_seen(seeds, n, id, NULL, &e->nseeds, err);
+    free(seeds);
+    free(id);
+    return s;
 }
 
 /* Swept keys, in config order, from config.json's "sweep" object. */
@@ -160,69 +206,105 @@ static int label_says(const char *label, const char *key, const char *value)
     return 0;
 }
 
+/* A variant's label within its activation's panel, for sorting (then by position). */
+typedef struct {
+    int act;
+    const char *label;
+    size_t i;
+} act_label;
+
+static int cmp_act_label(const void *a, const void *b)
+{
+    const act_label *x = a, *y = b;
+    if (x->act != y->act) return (x->act > y->act) - (x->act < y->act);
+    int c = strcmp(x->label, y->label);
+    return c ? c : (x->i > y->i) - (x->i < y->i);
+}
+
+/* k-th swept value of variant i. */
+static const char *sweep_val(const ck_exper *e, size_t i, size_t k) { return e->sweepval[i * e->nsweep + k]; }
+
+/* 1 when swept key k has two values among the variants of one panel (panel[i]: variant
+ * i's, of npanel); seen: npanel slots. */
+static int varies_within(const ck_exper *e, size_t k, const int *panel, size_t npanel, const char **seen)
+{
+    memset(seen, 0, npanel * sizeof *seen);
+    for (size_t i = 0; i < e->nvar; i++) {
+        const char **first = &seen[panel[i]];
+        if (!*first) *first = sweep_val(e, i, k);
+        else if (strcmp(*first, sweep_val(e, i, k)) != 0) return 1;
+    }
+    return 0;
+}
+
 /* Legend labels: the initializer, plus every swept key (other than activation and
  * initializer) whose value differs between variants of one activation, with its value
  * unless the initializer's label already says it -- a default value included, so
  * no label leaves a swept setting silent. */
 static vp_status make_labels(ck_exper *e, vp_err *err)
 {
-    int *need = calloc(e->nsweep ? e->nsweep : 1, sizeof *need);
-    if (!need) return vp_fail(err, VP_ERR_NOMEM, "out of memory");
-    for (size_t k = 0; k < e->nsweep; k++) {
-        if (strcmp(e->sweep[k], VP_SWEEP_ACTIVATION) == 0 || strcmp(e->sweep[k], VP_SWEEP_INIT) == 0) continue;
-        for (size_t i = 0; i < e->nvar && !need[k]; i++)
-            for (size_t j = i + 1; j < e->nvar && !need[k]; j++)
-                if (strcmp(e->var[i].act, e->var[j].act) == 0 &&
-                    strcmp(e->sweepval[i * e->nsweep + k], e->sweepval[j * e->nsweep + k]) != 0)
-                    need[k] = 1;
-    }
-    for (size_t i = 0; i < e->nvar; i++) {
+    size_t n = e->nvar;
+    int *need = calloc(e->nsweep ? e->nsweep : 1, sizeof *need), *panel = malloc((n + 1) * sizeof *panel),
+        *style = malloc((n + 1) * sizeof *style);
+    const char **strs = malloc((n + 1) * sizeof *strs);
+    act_label *al = malloc((n + 1) * sizeof *al);
+    e->act = calloc(n + 1, sizeof *e->act);
+    e->style = calloc(n + 1, sizeof *e->style);
+    vp_status s = need && panel && style && strs && al && e->act && e->style ? VP_OK
+                                                                           : vp_fail(err, VP_ERR_NOMEM, "out of memory");
+    /* the panels: the activations, in the order they first appear */
+    for (size_t i = 0; !s && i < n; i++) strs[i] = e->var[i].act;
+    if (!s) s = first_seen(strs, n, panel, e->act, &e->nact, err);
+    for (size_t k = 0; !s && k < e->nsweep; k++)
+        if (strcmp(e->sweep[k], VP_SWEEP_ACTIVATION) != 0 && strcmp(e->sweep[k], VP_SWEEP_INIT) != 0)
+            need[k] = varies_within(e, k, panel, e->nact, strs);
+    for (size_t i = 0; !s && i < n; i++) {
         ck_variant *v = &e->var[i];
-        size_t n = (size_t)snprintf(v->label, sizeof v->label, "%s", v->init);
-        for (size_t k = 0; k < e->nsweep && n < sizeof v->label; k++) {
-            const char *key = ck_short_key(e->sweep[k]), *val = e->sweepval[i * e->nsweep + k];
+        v->panel = panel[i];
+        size_t u = (size_t)snprintf(v->label, sizeof v->label, "%s", v->init);
+        for (size_t k = 0; k < e->nsweep && u < sizeof v->label; k++) {
+            const char *key = ck_short_key(e->sweep[k]), *val = sweep_val(e, i, k);
             if (!need[k] || label_says(v->init, key, val)) continue;
-            n += (size_t)snprintf(v->label + n, sizeof v->label - n, ", %s=%s", key, val);
+            u += (size_t)snprintf(v->label + u, sizeof v->label - u, ", %s=%s", key, val);
         }
     }
     /* Two variants of one activation still alike (a sweep value that gives the same
      * label, e.g. a parameter spelled out at its default): their numbers tell them apart. */
-    for (size_t i = 0; i < e->nvar; i++)
-        for (size_t j = i + 1; j < e->nvar; j++)
-            if (strcmp(e->var[i].act, e->var[j].act) == 0 && strcmp(e->var[i].label, e->var[j].label) == 0) {
-                char same[400];
-                snprintf(same, sizeof same, "%s", e->var[i].label);
-                for (size_t k = i; k < e->nvar; k++)
-                    if (strcmp(e->var[k].act, e->var[i].act) == 0 && strcmp(e->var[k].label, same) == 0) {
-                        size_t n = strlen(e->var[k].label);
-                        snprintf(e->var[k].label + n, sizeof e->var[k].label - n, " [#%d]", e->var[k].id);
-                    }
-            }
-    for (size_t i = 0; i < e->nvar; i++)
-        snprintf(e->var[i].name, sizeof e->var[i].name, "%s / %s", e->var[i].act, e->var[i].label);
-    free(need);
-    e->act = calloc(e->nvar, sizeof *e->act);
-    e->style = calloc(e->nvar, sizeof *e->style);
-    if (!e->act || !e->style) return vp_fail(err, VP_ERR_NOMEM, "out of memory");
-    for (size_t i = 0; i < e->nvar; i++) {
-        ck_variant *v = &e->var[i];
-        int a = str_index(e->act, e->nact, v->act);
-        if (a < 0) { a = (int)e->nact; e->act[e->nact++] = v->act; }
-        v->panel = a;
-        int s = str_index(e->style, e->nstyle, v->label);
-        if (s < 0) { s = (int)e->nstyle; e->style[e->nstyle++] = v->label; }
-        v->style = s;
+    for (size_t i = 0; !s && i < n; i++) al[i] = (act_label){ panel[i], e->var[i].label, i };
+    if (!s) qsort(al, n, sizeof *al, cmp_act_label);
+    for (size_t g = 0, end; !s && g < n; g = end) {
+        for (end = g + 1; end < n && al[end].act == al[g].act && strcmp(al[end].label, al[g].label) == 0; end++) {}
+        for (size_t k = g; end - g > 1 && k < end; k++) {
+            ck_variant *v = &e->var[al[k].i];
+            size_t u = strlen(v->label);
+            snprintf(v->label + u, sizeof v->label - u, " [#%d]", v->id);
+        }
     }
-    return VP_OK;
+    for (size_t i = 0; !s && i < n; i++) {
+        snprintf(e->var[i].name, sizeof e->var[i].name, "%s / %s", e->var[i].act, e->var[i].label);
+        strs[i] = e->var[i].label;
+    }
+    /* the curve identities: the labels, in the order they first appear */
+    if (!s) s = first_seen(strs, n, style, e->style, &e->nstyle, err);
+    for (size_t i = 0; !s && i < n; i++) e->var[i].style = style[i];
+    free(need);
+    free(panel);
+    free(style);
+    free(strs);
+    free(al);
+    return s;
 }
 
-/* Ascending order of number cells (each parses: the colour key is numeric). */
-static int cmp_num_cell(const void *a, const void *b)
+/* Ascending order of number cells (each parses: the colour key is numeric), equal
+ * numbers in the order they first appear. */
+static int cmp_num_at(const void *a, const void *b)
 {
+    const str_at *p = a, *q = b;
     double x = NAN, y = NAN;
-    vp_table_parse_num(*(const char *const *)a, &x);
-    vp_table_parse_num(*(const char *const *)b, &y);
-    return (x > y) - (x < y);
+    vp_table_parse_num(p->s, &x);
+    vp_table_parse_num(q->s, &y);
+    if (x != y) return (x > y) - (x < y);
+    return (p->i > q->i) - (p->i < q->i);
 }
 
 /* More than LEGEND_CURVES variants in an activation's panel: colour the curves by the
@@ -234,64 +316,76 @@ static int cmp_num_cell(const void *a, const void *b)
 static vp_status choose_colours(ck_exper *e, vp_err *err)
 {
     e->colour_key = -1;
-    size_t *count = calloc(e->nact + 1, sizeof *count), maxc = 0;
+    size_t *count = calloc(e->nact + 1, sizeof *count), maxc = 0, n = e->nvar;
     if (!count) return vp_fail(err, VP_ERR_NOMEM, "out of memory");
-    for (size_t i = 0; i < e->nvar; i++)
+    for (size_t i = 0; i < n; i++)
         if (++count[e->var[i].panel] > maxc) maxc = count[e->var[i].panel];
     free(count);
     if (maxc <= LEGEND_CURVES || e->nsweep == 0) return VP_OK;
-    int *vary = calloc(e->nsweep, sizeof *vary);
-    const char **vals = calloc(e->nvar + 1, sizeof *vals);
-    if (!vary || !vals) { free(vary); free(vals); return vp_fail(err, VP_ERR_NOMEM, "out of memory"); }
+    int *vary = calloc(e->nsweep, sizeof *vary), *id = malloc((n + 1) * sizeof *id),
+        *panel = malloc((n + 1) * sizeof *panel);
+    const char **col = malloc((n + 1) * sizeof *col), **vals = calloc(n + 1, sizeof *vals);
+    str_at *by = malloc((n + 1) * sizeof *by);
+    char **title = calloc(n + 1, sizeof *title);
+    vp_status s = vary && id && panel && col && vals && by && title ? VP_OK
+                                                                    : vp_fail(err, VP_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; !s && i < n; i++) panel[i] = e->var[i].panel;
     size_t best = 0;
-    for (size_t k = 0; k < e->nsweep; k++) {
+    for (size_t k = 0; !s && k < e->nsweep; k++) {
         if (strcmp(e->sweep[k], VP_SWEEP_ACTIVATION) == 0) continue;
         int numeric = 1;
         size_t nv = 0;
-        for (size_t i = 0; i < e->nvar; i++) {
-            const char *v = e->sweepval[i * e->nsweep + k];
+        for (size_t i = 0; i < n; i++) {
             double x;
-            numeric &= vp_table_parse_num(v, &x) == VP_TABLE_NUM_OK && isfinite(x);
-            if (str_index(vals, nv, v) < 0) vals[nv++] = v;
-            for (size_t j = 0; j < i && !vary[k]; j++)
-                vary[k] = e->var[j].panel == e->var[i].panel && strcmp(e->sweepval[j * e->nsweep + k], v) != 0;
+            col[i] = sweep_val(e, i, k);
+            numeric &= vp_table_parse_num(col[i], &x) == VP_TABLE_NUM_OK && isfinite(x);
         }
-        if (vary[k] && numeric && nv > best) { best = nv; e->colour_key = (int)k; }
+        vary[k] = varies_within(e, k, panel, e->nact, vals);
+        if (!(s = first_seen(col, n, id, NULL, &nv, err)) && vary[k] && numeric && nv > best) {
+            best = nv;
+            e->colour_key = (int)k;
+        }
     }
-    vp_status s = VP_OK;
-    if (e->colour_key < 0) goto end;
+    if (s || e->colour_key < 0) goto end;
     /* the colour key's values, ascending, and each variant's rank among them */
     size_t ck = (size_t)e->colour_key;
-    e->ncolour = 0;
-    for (size_t i = 0; i < e->nvar; i++) {
-        const char *v = e->sweepval[i * e->nsweep + ck];
-        if (str_index(vals, e->ncolour, v) < 0) vals[e->ncolour++] = v;
+    for (size_t i = 0; i < n; i++) col[i] = sweep_val(e, i, ck);
+    if ((s = first_seen(col, n, id, vals, &e->ncolour, err))) goto end;
+    for (size_t d = 0; d < e->ncolour; d++) by[d] = (str_at){ vals[d], d };
+    qsort(by, e->ncolour, sizeof *by, cmp_num_at);
+    for (size_t r = 0; r < e->ncolour; r++) {
+        vals[r] = by[r].s;
+        panel[by[r].i] = (int)r; /* panel: the rank of each distinct value, for now */
     }
-    qsort(vals, e->ncolour, sizeof *vals, cmp_num_cell);
-    for (size_t i = 0; i < e->nvar; i++) e->var[i].rank = str_index(vals, e->ncolour, e->sweepval[i * e->nsweep + ck]);
+    for (size_t i = 0; i < n; i++) e->var[i].rank = panel[id[i]];
     e->colour_vals = vals;
     vals = NULL;
     /* panels: the activation and every other key that varies within an activation */
-    e->act_owned = calloc(e->nvar, sizeof *e->act_owned);
+    e->act_owned = calloc(n + 1, sizeof *e->act_owned);
     if (!e->act_owned) { s = vp_fail(err, VP_ERR_NOMEM, "out of memory"); goto end; }
-    e->nact = 0;
-    for (size_t i = 0; i < e->nvar; i++) {
+    for (size_t i = 0; i < n; i++) {
         char t[600];
-        size_t n = (size_t)snprintf(t, sizeof t, "%s", e->var[i].act);
-        for (size_t k = 0; k < e->nsweep && n < sizeof t; k++)
+        size_t u = (size_t)snprintf(t, sizeof t, "%s", e->var[i].act);
+        for (size_t k = 0; k < e->nsweep && u < sizeof t; k++)
             if (vary[k] && k != ck)
-                n += (size_t)snprintf(t + n, sizeof t - n, ", %s=%s", ck_short_key(e->sweep[k]), e->sweepval[i * e->nsweep + k]);
-        int a = str_index((const char **)e->act_owned, e->nact, t);
-        if (a < 0) {
-            if (!(e->act_owned[e->nact] = strdup(t))) { s = vp_fail(err, VP_ERR_NOMEM, "out of memory"); goto end; }
-            a = (int)e->nact++;
-        }
-        e->var[i].panel = a;
+                u += (size_t)snprintf(t + u, sizeof t - u, ", %s=%s", ck_short_key(e->sweep[k]), sweep_val(e, i, k));
+        if (!(title[i] = strdup(t))) { s = vp_fail(err, VP_ERR_NOMEM, "out of memory"); goto end; }
+    }
+    if ((s = first_seen((const char *const *)title, n, id, (const char **)e->act_owned, &e->nact, err))) goto end;
+    for (size_t i = 0; i < n; i++) {
+        e->var[i].panel = id[i];
+        if (e->act_owned[id[i]] == title[i]) title[i] = NULL; /* kept: the panel's title */
     }
     for (size_t a = 0; a < e->nact; a++) e->act[a] = e->act_owned[a];
 end:
+    for (size_t i = 0; title && i < n; i++) free(title[i]);
+    free(title);
     free(vary);
+    free(id);
+    free(panel);
+    free(col);
     free(vals);
+    free(by);
     return s;
 }
 
