@@ -131,7 +131,7 @@ Test(config, a_value_listed_200000_times_is_refused_at_the_first_pair, .timeout 
     enum { N = 200000 };
     char *j = malloc(2 * N + 256);
     cr_assert_not_null(j);
-    size_t u = (size_t)sprintf(j, "{\"name\":\"x\",\"network\":{\"depth\":1,\"width\":1},\"input\":{\"batch\":1},"
+    size_t u = (size_t)sprintf(j, "{\"name\":\"x\",\"network\":{\"depth\":1,\"width\":2},\"input\":{\"batch\":1},"
                                   "\"sweep\":{\"input.batch\":[3,9,9");
     for (int i = 3; i < N; i++) u += (size_t)sprintf(j + u, ",3");
     strcpy(j + u, "]}}");
@@ -451,6 +451,21 @@ Test(config, inconsistent_network_settings)
     refused("{\"name\":\"x\",\"network\":{\"depth\":5},\"measure\":{\"histograms\":{\"layers\":[6]}}}",
             "measure.histograms.layers[0]", "1 to 5");
     refused("{\"name\":\"x\",\"network\":{\"width\":5000},\"measure\":{\"jacobian\":true}}", "measure.jacobian", "4096");
+    /* one example through a layer of one unit: a variance of one number (0/0 ratios, the
+     * verdict "vanishing" beside a finite theory) */
+    refused("{\"name\":\"x\",\"network\":{\"depth\":10,\"width\":1},\"input\":{\"batch\":1}}", "input.batch",
+            "1 with a layer of width 1 (layer 1)");
+    refused("{\"name\":\"x\",\"network\":{\"widths\":[4,8,1,8]},\"input\":{\"batch\":1}}", "input.batch",
+            "(layer 2): its variance over one number is 0");
+    vp_experiment *e = NULL;
+    vp_err err;
+    /* two examples, or two units, are a variance */
+    cr_assert_eq(parse("{\"name\":\"x\",\"network\":{\"widths\":[4,8,1,8]},\"input\":{\"batch\":2}}", &e, &err), VP_OK,
+                 "%s", err.msg);
+    vp_experiment_free(e);
+    cr_assert_eq(parse("{\"name\":\"x\",\"network\":{\"depth\":2,\"width\":2},\"input\":{\"batch\":1}}", &e, &err), VP_OK,
+                 "%s", err.msg);
+    vp_experiment_free(e);
 }
 
 Test(config, sweep_errors_name_the_sweep_entry)

@@ -218,6 +218,12 @@ vp_status vp_cfg_variant(vp_cfg_ctx *c, const cJSON *root, vp_variant *v)
 net_end:
     cJSON_Delete(tmp);
     if (s) return s;
+    /* A layer of one unit measured on one example holds one number: its variance is 0,
+     * every ratio through it 0/0 or x/0 (a verdict "vanishing" beside a theory of 3). */
+    for (int l = 1; !v->net && v->batch == 1 && l <= v->L; l++)
+        if (v->widths[l] == 1)
+            return vp_cfg_fail(c, "input.batch", "1 with a layer of width 1 (layer %d): its variance over one number "
+                               "is 0, so every ratio through it is undefined; give input.batch >= 2 (or widths >= 2)", l);
     if ((s = vp_cfg_train(c, cJSON_GetObjectItemCaseSensitive(root, "train"), &v->act, v->widths[0], &v->train)))
         return s;
     if (v->net) v->train.hist_bins = 0; /* not tracked for block networks: config.json says what ran, and re-runs */
