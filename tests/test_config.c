@@ -304,6 +304,16 @@ Test(config, not_json)
     refused("{\"name\": \"x\", \"input\": {\"std\": 1.}}", "cfg.json:1:32:", "the number 1.;");
     refused("{\"name\": \"x\", \"input\": {\"std\": -.5}}", "the number -.5;", NULL);
     refused("{\"name\": \"x\", \"input\": {\"std\": 2.e-1}}", "the number 2.e-1;", NULL);
+    /* a number at the very end of a text that is not NUL-terminated: its message stops at
+     * the text's end (the scan read on past it: the fuzzer's 00001e308) */
+    {
+        const char buf[] = "00001e3089999";
+        vp_experiment *ne = NULL;
+        vp_err nerr;
+        vp_config_opts no = { 0 };
+        cr_assert_eq(vp_config_parse(buf, 9, "end.json", &no, &ne, &nerr), VP_ERR_CONFIG);
+        cr_assert(strstr(nerr.msg, "end.json:1:1: not valid JSON: the number 00001e308; "), "%s", nerr.msg);
+    }
     /* ... and every form the grammar has is taken, also a number-like string */
     vp_experiment *ok = NULL;
     vp_err oerr;

@@ -440,7 +440,8 @@ vp_status vp_config_json(const char *text, size_t len, const char *source, cJSON
     size_t num_at = bad_number(text, len);
     if (num_at < len) {
         cJSON_Delete(root);
-        size_t line, col, n = strspn(text + num_at, "0123456789+-.eE");
+        size_t line, col, n = 0; /* the number's text: text is not NUL-terminated */
+        while (num_at + n < len && strchr("0123456789+-.eE", text[num_at + n]) && text[num_at + n]) n++;
         line_col(text, num_at, &line, &col);
         return vp_fail(err, VP_ERR_CONFIG, "%s:%zu:%zu: not valid JSON: the number %.*s%s; JSON writes numbers without "
                        "leading zeros and with digits on both sides of '.' and after 'e' (25, 0.5, 1e-3)", source,
