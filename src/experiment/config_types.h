@@ -22,8 +22,11 @@
  * empty), and eval.csv a step column: a resumed 0.2.0 folder would mix the two forms.
  * 0.2.2: config.json holds the config as given ("source") and runs again as a config
  * (config.c): a 0.2.1 folder's config.json would read as another config on --resume;
- * the training probe also runs at the last step (more layers_train.csv rows). */
-#define VP_VERSION "0.2.2"
+ * the training probe also runs at the last step (more layers_train.csv rows).
+ * 0.2.3: theory_pre_corr of relu-like nets beyond q ~ 1e+-154 (it underflowed to 0), LSUV
+ * runs that failed on a dead layer complete, configs with numbers outside JSON's grammar
+ * (010) are refused: a 0.2.2 folder of such runs would mix the two. */
+#define VP_VERSION "0.2.3"
 #define VP_NAME_MAX 128
 
 typedef enum { VP_INPUT_NORMAL, VP_INPUT_UNIFORM, VP_INPUT_FASHION_MNIST } vp_input_kind;
