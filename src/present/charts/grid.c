@@ -4,6 +4,7 @@
  * results folder has it. Shared: the grid (axes, values, cell edges), a panel of it,
  * its colour box, and the copy of critical_line.dat next to the scripts. */
 #include "present/charts/kit.h"
+#include "base/sort.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -272,13 +273,33 @@ static void put_line_block(FILE *f, const grid_ctx *c, int index, int squared)
     fprintf(f, "\n\n# index %d: the chi_1 = 1 line of " VP_FILE_CRITICAL " in the cells' positions (linear between "
                "the values of the cells around it)\n",
             index);
+    double pw = NAN, pb = NAN; /* the previous point */
     for (size_t i = 0; i < c->nline; i++) {
         double w = c->line[2 * i], b = c->line[2 * i + 1];
-        if (isnan(w)) { fputs("\n", f); continue; }
+        if (isnan(w)) { fputs("\n", f); pw = pb = NAN; continue; }
         if (squared) w *= w, b *= b;
+        /* The cell map is linear between the values only: a segment crossing cells is cut
+         * where it crosses a value, or its straight image runs through the wrong cells
+         * (a reviewer: tanh's line at sigma_b 0.001 drawn two cells off). */
+        double ts[512];
+        int nt = 0;
+        for (int a = 0; a < 2 && isfinite(pw) && isfinite(pb); a++) {
+            size_t n = a ? c->ny : c->nx;
+            double p0 = a ? pb : pw, p1 = a ? b : w;
+            for (size_t k = 0; c->indexed[a] && k < n && nt < 512; k++) {
+                double t = (c->at[a][k] - p0) / (p1 - p0);
+                if (t > 0 && t < 1) ts[nt++] = t;
+            }
+        }
+        qsort(ts, (size_t)nt, sizeof *ts, vp_cmp_double);
+        for (int k = 0; k < nt; k++) {
+            double x = place_value(c, 0, pw + ts[k] * (w - pw)), y = place_value(c, 1, pb + ts[k] * (b - pb));
+            if (isfinite(x) && isfinite(y)) fprintf(f, "%.9g %.9g\n", x, y);
+        }
         double x = place_value(c, 0, w), y = place_value(c, 1, b);
         if (isfinite(x) && isfinite(y)) fprintf(f, "%.9g %.9g\n", x, y);
         else fputs("\n", f); /* no point: the segment ends */
+        pw = w, pb = b;
     }
 }
 

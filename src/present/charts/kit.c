@@ -232,6 +232,8 @@ void ck_log_yrange(ck_gp *p, double lo, double hi, double f, ck_box b, int power
      * overflowing) is not drawn. */
     double a = fmax(lo / pad, fmin(lo / 2, 1e-300)), z = fmin(fmin(hi * pad, fmax(hi * 2, 1e300)), LOG_AXIS_TOP);
     if (!(a < z)) a = z / 10;
+    if (!(a > 0)) a = lo; /* lo = hi = the smallest subnormal: lo / 2 rounds to 0 */
+    if (!(a < z)) z = 4 * a;
     ck_cmd(p, "set yrange [%.6g:%.6g]", a, z);
     ck_log_tics(p, 'y', a, z, b, powers);
 }
