@@ -171,6 +171,23 @@ Test(net_config, errors_name_the_block)
         "\"sweep\": {\"network.layers[0].out_channels\": [16, 4]}}",
         "network.layers[0] (with sweep[\"network.layers[0].out_channels\"][1]): delta_orthogonal needs in_channels <= "
         "out_channels (an orthogonal 4 x 8 centre tap keeps every input direction); got 8 > 4");
+    /* batchnorm standardizes over the batch and positions: one value per channel (a dense
+       layer's output at input.batch 1) is 0 after it, every ratio 0/0 (PyTorch refuses it);
+       at 2 x 2 positions, or a batch of 2, it is a variance */
+    bad("{\"name\": \"x\", \"network\": {\"input_dim\": 8, \"layers\": [{\"type\": \"dense\", \"width\": 8}, "
+        "{\"type\": \"batchnorm\"}]}, \"input\": {\"batch\": 1}}",
+        "network.layers[1]: batchnorm over one value per channel (input.batch 1 at 1 x 1 positions)");
+    static const char *const fine[] = {
+        "{\"name\": \"x\", \"network\": {\"input_dim\": 8, \"layers\": [{\"type\": \"dense\", \"width\": 8}, "
+        "{\"type\": \"batchnorm\"}]}, \"input\": {\"batch\": 2}}",
+        "{\"name\": \"x\", \"network\": {\"input_shape\": [2, 4, 4], \"layers\": [{\"type\": \"conv2d\", "
+        "\"out_channels\": 4, \"kernel\": 3}, {\"type\": \"batchnorm\"}]}, \"input\": {\"batch\": 1}}" };
+    for (size_t k = 0; k < 2; k++) {
+        vp_experiment *e = NULL;
+        vp_err err;
+        cr_assert_eq(parse(fine[k], &e, &err), VP_OK, "%s", err.msg);
+        vp_experiment_free(e);
+    }
     /* block networks keep their weights: recompute mode is refused, naming the key */
     bad("{\"name\": \"x\", \"memory\": \"recompute\", \"network\": {\"input_dim\": 4, \"layers\": "
         "[{\"type\": \"dense\", \"width\": 3}]}}",
