@@ -384,6 +384,34 @@ Test(cli, replacing_another_configs_results_notes_what_differs)
     free(o); free(e);
 }
 
+/* A folder of another varprop version (its config.json says 0.0.1 here) is named as such:
+ * --resume says to resume it with that version (it said "a different config" and to
+ * resume with that config, which fails again), a run without --resume notes whose
+ * results it replaces. */
+Test(cli, another_versions_folder_is_named_by_its_version)
+{
+    char *o, *e, cfg[300], out[300], path[400];
+    vt_write_file(tmpdir, "v.json", "{\"name\":\"v\",\"network\":{\"depth\":2,\"width\":4},\"input\":{\"batch\":4}}");
+    snprintf(cfg, sizeof cfg, "%s/v.json", tmpdir);
+    snprintf(out, sizeof out, "%s/v", tmpdir);
+    cr_assert_eq(vt_run(tmpdir, &o, &e, "run %s -o %s --quiet --no-plot", cfg, out), 0, "%s", e);
+    free(o); free(e);
+    snprintf(path, sizeof path, "%s/config.json", out);
+    char *rec = vt_slurp_text(path), *at = strstr(rec, "\"" VP_VERSION "\"");
+    cr_assert(at);
+    memcpy(at + 1, "0.0.1", 5); /* VP_VERSION is 5 characters, x.y.z */
+    vt_write_file(out, "config.json", rec);
+    free(rec);
+    cr_assert_eq(vt_run(tmpdir, &o, &e, "run %s -o %s --resume", cfg, out), 2);
+    cr_assert(strstr(e, "--resume: ") && strstr(e, "/v holds the results of varprop 0.0.1, this is varprop " VP_VERSION
+                                                    ": resume it with varprop 0.0.1, or run without --resume to start over"),
+              "%s", e);
+    free(o); free(e);
+    cr_assert_eq(vt_run(tmpdir, &o, &e, "run %s -o %s --quiet --no-plot", cfg, out), 0, "%s", e);
+    cr_assert(strstr(e, "/v holds varprop 0.0.1's results (this is " VP_VERSION "); this run replaces them"), "%s", e);
+    free(o); free(e);
+}
+
 /* docs/registry.md is generated from the registry tables; it must not drift. */
 Test(cli, registry_doc_is_current)
 {

@@ -210,11 +210,15 @@ int vp_cmd_run(int argc, char **argv)
         vp_err perr;
         snprintf(prev, sizeof prev, "%s/" VP_FILE_CONFIG, dir);
         if (vp_frag_holds_config(prev, e->resolved_json, &ps, &perr) == 0 && !ps) {
-            char diff[4000], what[4100] = "";
-            if (vp_frag_config_diff(prev, e->resolved_json, diff, sizeof diff))
-                snprintf(what, sizeof what, " (%s)", diff); /* the first difference */
-            fprintf(stderr, "varprop: note: %s holds the results of a different config%s; this run replaces them "
-                    "when it finishes (interrupt it now to keep them, or choose another -o)\n", dir, what);
+            char diff[4000], what[4100] = "", ver[64];
+            if (vp_frag_other_version(prev, ver, sizeof ver))
+                snprintf(what, sizeof what, "varprop %s's results (this is %s)", ver, VP_VERSION);
+            else if (vp_frag_config_diff(prev, e->resolved_json, diff, sizeof diff))
+                snprintf(what, sizeof what, "the results of a different config (%s)", diff); /* the first difference */
+            else
+                snprintf(what, sizeof what, "the results of a different config");
+            fprintf(stderr, "varprop: note: %s holds %s; this run replaces them when it finishes (interrupt it now to "
+                    "keep them, or choose another -o)\n", dir, what);
         }
     }
     volatile sig_atomic_t *stop = vp_cli_signals(VP_SIG_RUNS);

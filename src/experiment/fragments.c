@@ -523,6 +523,21 @@ int vp_frag_config_diff(const char *path, const char *resolved_json, char *out, 
     return found;
 }
 
+int vp_frag_other_version(const char *path, char *out, size_t len)
+{
+    char *text = NULL;
+    size_t n;
+    vp_err ignore;
+    if (vp_read_file(path, VP_RECORD_MAX_BYTES, &text, &n, &ignore)) return 0;
+    cJSON *root = cJSON_ParseWithLength(text, n);
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, "varprop_version");
+    int other = cJSON_IsString(v) && strcmp(v->valuestring, VP_VERSION) != 0;
+    if (other) snprintf(out, len, "%s", v->valuestring);
+    cJSON_Delete(root);
+    free(text);
+    return other;
+}
+
 static int holds_config(const vp_job *j, const char *path, vp_status *s, vp_err *err)
 {
     return vp_frag_holds_config(path, j->e->resolved_json, s, err);
@@ -766,7 +781,12 @@ vp_status vp_frag_check_resume(const vp_job *j, int *nothing, vp_err *err)
     if (same < 0)
         return vp_fail(err, VP_ERR_CONFIG, "--resume: %s has no " VP_FILE_CONFIG "; nothing to resume", j->o->out_dir);
     if (!same) {
-        char what[4400];
+        char what[4400], ver[64];
+        if (vp_frag_other_version(path, ver, sizeof ver))
+            return vp_fail(err, VP_ERR_CONFIG, "--resume: %s%s holds %s of varprop %s, this is varprop %s: resume it "
+                           "with varprop %s, or run without --resume to %s, or choose another -o", j->o->out_dir,
+                           path == staged ? "/" VP_DIR_PARTS : "", path == staged ? "the unfinished runs" : "the results",
+                           ver, VP_VERSION, ver, path == staged ? "discard them and start over" : "start over");
         if (!vp_frag_config_diff(path, j->e->resolved_json, what, sizeof what))
             snprintf(what, sizeof what, "%s differs", path);
         if (path == staged) /* an interrupted run of another config, kept apart from the results */

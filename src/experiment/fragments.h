@@ -76,6 +76,11 @@ int vp_frag_holds_config(const char *path, const char *resolved_json, vp_status 
  * "network.depth: 3 there, 4 in this config" in out (vp_config_diff): 1; 0 when the
  * file cannot be read or nothing differs. */
 int vp_frag_config_diff(const char *path, const char *resolved_json, char *out, size_t len);
+/* The varprop_version of the config.json at path into out when it is another version
+ * than this one (VP_VERSION): 1; 0 when it is this version or cannot be read. A folder
+ * of another version is not resumed or merged into, whatever its config: messages say
+ * so rather than "a different config". */
+int vp_frag_other_version(const char *path, char *out, size_t len);
 /* Remove the files varprop writes in the fragments folder `dir` -- fragments, staged
  * results files and their temporaries; never any other name, never through a link --
  * and, when rmdir_too, the folder if that leaves it empty. */
