@@ -461,16 +461,19 @@ Test(config, inconsistent_network_settings)
     refused("{\"name\":\"x\",\"network\":{\"depth\":5},\"measure\":{\"histograms\":{\"layers\":[6]}}}",
             "measure.histograms.layers[0]", "1 to 5");
     refused("{\"name\":\"x\",\"network\":{\"width\":5000},\"measure\":{\"jacobian\":true}}", "measure.jacobian", "4096");
-    /* one example through a layer of one unit: a variance of one number (0/0 ratios, the
-     * verdict "vanishing" beside a finite theory) */
+    /* one example through a layer of one unit at an end of the ratios' span: a variance of
+     * one number (0/0 ratios, the verdict "vanishing" beside a finite theory) */
     refused("{\"name\":\"x\",\"network\":{\"depth\":10,\"width\":1},\"input\":{\"batch\":1}}", "input.batch",
-            "1 with a layer of width 1 (layer 1)");
-    refused("{\"name\":\"x\",\"network\":{\"widths\":[4,8,1,8]},\"input\":{\"batch\":1}}", "input.batch",
-            "(layer 2): its variance over one number is 0");
+            "1 with layer 1 of width 1, an end of the span the ratios divide");
+    refused("{\"name\":\"x\",\"network\":{\"widths\":[4,1,1,4]},\"input\":{\"batch\":1}}", "input.batch",
+            "layer 1 of width 1");
     vp_experiment *e = NULL;
     vp_err err;
-    /* two examples, or two units, are a variance */
+    /* two examples, two units, or one unit inside the span (its ratios are defined) */
     cr_assert_eq(parse("{\"name\":\"x\",\"network\":{\"widths\":[4,8,1,8]},\"input\":{\"batch\":2}}", &e, &err), VP_OK,
+                 "%s", err.msg);
+    vp_experiment_free(e);
+    cr_assert_eq(parse("{\"name\":\"x\",\"network\":{\"widths\":[4,4,1,4]},\"input\":{\"batch\":1}}", &e, &err), VP_OK,
                  "%s", err.msg);
     vp_experiment_free(e);
     cr_assert_eq(parse("{\"name\":\"x\",\"network\":{\"depth\":2,\"width\":2},\"input\":{\"batch\":1}}", &e, &err), VP_OK,

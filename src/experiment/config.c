@@ -275,7 +275,7 @@ static size_t bad_number(const char *text, size_t len)
             ok = j > d;
         }
 #undef DIGITS
-        if (!ok || (j < len && strchr("0123456789+-.eE", text[j]))) return i;
+        if (!ok || (j < len && text[j] && strchr("0123456789+-.eE", text[j]))) return i;
         i = j - 1;
     }
     return len;

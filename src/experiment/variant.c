@@ -218,12 +218,19 @@ vp_status vp_cfg_variant(vp_cfg_ctx *c, const cJSON *root, vp_variant *v)
 net_end:
     cJSON_Delete(tmp);
     if (s) return s;
-    /* A layer of one unit measured on one example holds one number: its variance is 0,
-     * every ratio through it 0/0 or x/0 (a verdict "vanishing" beside a theory of 3). */
-    for (int l = 1; !v->net && v->batch == 1 && l <= v->L; l++)
-        if (v->widths[l] == 1)
-            return vp_cfg_fail(c, "input.batch", "1 with a layer of width 1 (layer %d): its variance over one number "
-                               "is 0, so every ratio through it is undefined; give input.batch >= 2 (or widths >= 2)", l);
+    /* The ratios span the hidden stack's first and last layers (vp_mlp_stack): one unit
+     * there measured on one example is one number, its variance 0 and the ratio 0/0 or
+     * x/0 (the summary said "nan ... vanishing" beside a theory of 3). A width-1 layer
+     * inside the span keeps defined ratios. */
+    if (!v->net && v->batch == 1) {
+        int first, last;
+        vp_mlp_stack(v->L, v->widths, &first, &last);
+        int l = v->widths[first] == 1 ? first : v->widths[last] == 1 ? last : 0;
+        if (l)
+            return vp_cfg_fail(c, "input.batch", "1 with layer %d of width 1, an end of the span the ratios divide: "
+                               "its variance over one number is 0, so the ratios are undefined; give input.batch >= 2 "
+                               "(or that layer a width >= 2)", l);
+    }
     if ((s = vp_cfg_train(c, cJSON_GetObjectItemCaseSensitive(root, "train"), &v->act, v->widths[0], &v->train)))
         return s;
     if (v->net) v->train.hist_bins = 0; /* not tracked for block networks: config.json says what ran, and re-runs */
