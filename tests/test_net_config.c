@@ -177,6 +177,13 @@ Test(net_config, errors_name_the_block)
     bad("{\"name\": \"x\", \"network\": {\"input_dim\": 8, \"layers\": [{\"type\": \"dense\", \"width\": 8}, "
         "{\"type\": \"batchnorm\"}]}, \"input\": {\"batch\": 1}}",
         "network.layers[1]: batchnorm over one value per channel (input.batch 1 at 1 x 1 positions)");
+    /* the same in training: a training batch of 1 (PyTorch: "Expected more than 1 value per
+       channel when training") */
+    bad("{\"name\": \"x\", \"network\": {\"input_dim\": 32, \"layers\": [{\"type\": \"dense\", \"width\": 16}, "
+        "{\"type\": \"batchnorm\"}, {\"type\": \"dense\", \"width\": 10}]}, \"input\": {\"batch\": 8}, \"train\": "
+        "{\"dataset\": {\"name\": \"synthetic\", \"kind\": \"clusters\", \"dim\": 32, \"classes\": 10, "
+        "\"n_train\": 100, \"n_test\": 50}, \"epochs\": 1, \"batch\": 1}}",
+        "train.batch: 1 gives the batchnorm block network.layers[1] one value per channel in training");
     static const char *const fine[] = {
         "{\"name\": \"x\", \"network\": {\"input_dim\": 8, \"layers\": [{\"type\": \"dense\", \"width\": 8}, "
         "{\"type\": \"batchnorm\"}]}, \"input\": {\"batch\": 2}}",

@@ -454,6 +454,7 @@ vp_status vp_cfg_net_layers(vp_cfg_ctx *c, const cJSON *root, const cJSON *net, 
     for (int i = 0; i < ns->n; i++) { /* what the draw would refuse, found before anything runs */
         int cin = i ? sh[i - 1].c : ns->in.c;
         const vp_shape *pin = i ? &sh[i - 1] : &ns->in;
+        if (ns->ls[i].kind == VP_LAYER_BATCHNORM && pin->h * pin->w == 1 && !ns->bn_one) ns->bn_one = i + 1;
         if (ns->ls[i].kind == VP_LAYER_BATCHNORM && (long long)v->batch * pin->h * pin->w == 1) {
             /* standardized over the batch and positions: one value per channel is 0 after
              * it, every ratio through it 0/0 (PyTorch refuses it: "Expected more than 1

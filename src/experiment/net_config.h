@@ -38,6 +38,8 @@ struct vp_net_spec {
     unsigned takes;     /* VP_NET_TAKES_*: network.activation/init/bias used by some layer */
     char *own[3];       /* owned: JSON path of the first block that sets its own activation,
                            init, bias ("network.layers[1].init"), NULL if none (for messages) */
+    int bn_one;         /* 1 + the first batchnorm layer at one position per channel (after a
+                           dense layer), 0 if none: a batch of 1 gives it one value per channel */
 };
 
 /* Parse net (the "network" object, which has "layers") into v: v->net, and v->L and

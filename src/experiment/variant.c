@@ -234,6 +234,12 @@ net_end:
     if ((s = vp_cfg_train(c, cJSON_GetObjectItemCaseSensitive(root, "train"), &v->act, v->widths[0], &v->train)))
         return s;
     if (v->net) v->train.hist_bins = 0; /* not tracked for block networks: config.json says what ran, and re-runs */
+    if (v->net && v->net->bn_one && v->train.on && v->train.batch == 1) { /* as input.batch 1 (net_config.c) */
+        char jp[600];
+        vp_net_json_path(v->net->ls[v->net->bn_one - 1].path, jp, sizeof jp);
+        return vp_cfg_fail(c, "train.batch", "1 gives the batchnorm block %s one value per channel in training (its "
+                           "output is 0, its gradient too); give train.batch >= 2", jp);
+    }
 
     /* measure */
     const cJSON *me = cJSON_GetObjectItemCaseSensitive(root, "measure");
