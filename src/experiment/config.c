@@ -241,18 +241,28 @@ static const char *json_hint(const char *text, size_t len, size_t *at)
     return NULL;
 }
 
-/* Offset of the first number outside the grammar of RFC 8259, section 6 -- minus? int
- * frac? exp?, int = 0 | [1-9][0-9]*, frac = . [0-9]+, exp = [eE] [+-]? [0-9]+ -- in the
- * (cJSON-parsed) text, or len. cJSON hands any run of [0-9+-.eE] to strtod, so it reads
- * 025156 as 25156 and takes "1.", "-.5" and "1.e3", which jq and Python's json refuse. */
-static size_t bad_number(const char *text, size_t len)
+/* One walk of the (cJSON-parsed) text, outside strings and in them:
+ * - *num_at: the offset of the first number outside the grammar of RFC 8259, section 6
+ *   -- minus? int frac? exp?, int = 0 | [1-9][0-9]*, frac = . [0-9]+, exp = [eE] [+-]?
+ *   [0-9]+ -- or len. cJSON hands any run of [0-9+-.eE] to strtod, so it reads 025156 as
+ *   25156 and takes "1.", "-.5" and "1.e3", which jq and Python's json refuse. The walk
+ *   stops there (that error is reported first).
+ * - *nul_at: the offset of the first \u0000 escape inside a string, or len. cJSON would
+ *   decode it to a NUL byte and every C string after it would silently end there
+ *   ("a\u0000b" read as "a"), so such a config is refused instead. */
+static void scan_values(const char *text, size_t len, size_t *num_at, size_t *nul_at)
 {
     int in_string = 0;
+    *num_at = *nul_at = len;
     for (size_t i = 0; i < len; i++) {
         char ch = text[i];
         if (in_string) {
-            if (ch == '\\') i++;
-            else if (ch == '"') in_string = 0;
+            if (ch == '"') in_string = 0;
+            else if (ch == '\\' && i + 1 < len) {
+                if (*nul_at == len && text[i + 1] == 'u' && i + 5 < len && memcmp(text + i + 2, "0000", 4) == 0)
+                    *nul_at = i;
+                i++; /* the escaped character (a \uXXXX's hex digits are plain characters) */
+            }
             continue;
         }
         if (ch == '"') in_string = 1;
@@ -275,26 +285,12 @@ static size_t bad_number(const char *text, size_t len)
             ok = j > d;
         }
 #undef DIGITS
-        if (!ok || (j < len && text[j] && strchr("0123456789+-.eE", text[j]))) return i;
+        if (!ok || (j < len && text[j] && strchr("0123456789+-.eE", text[j]))) {
+            *num_at = i;
+            return;
+        }
         i = j - 1;
     }
-    return len;
-}
-
-/* Offset of the first \u0000 escape inside a string of the (valid JSON) text, or len.
- * cJSON would decode it to a NUL byte and every C string after it would silently end
- * there ("a\u0000b" read as "a"), so such a config is refused instead. */
-static size_t nul_escape(const char *text, size_t len)
-{
-    int in_string = 0;
-    for (size_t i = 0; i < len; i++) {
-        if (text[i] == '"') in_string = !in_string;
-        else if (in_string && text[i] == '\\' && i + 1 < len) {
-            if (text[i + 1] == 'u' && i + 5 < len && memcmp(text + i + 2, "0000", 4) == 0) return i;
-            i++; /* the escaped character (a \uXXXX's hex digits are plain characters) */
-        }
-    }
-    return len;
 }
 
 /* Offset of the first byte of text that is not part of well-formed UTF-8 (RFC 3629:
@@ -437,7 +433,8 @@ vp_status vp_config_json(const char *text, size_t len, const char *source, cJSON
             cJSON_Delete(root);
             return vp_fail(err, VP_ERR_CONFIG, "%s: unexpected text after the JSON object", source);
         }
-    size_t num_at = bad_number(text, len);
+    size_t num_at, nul_at;
+    scan_values(text, len, &num_at, &nul_at);
     if (num_at < len) {
         cJSON_Delete(root);
         size_t line, col, n = 0; /* the number's text: text is not NUL-terminated */
@@ -449,7 +446,7 @@ vp_status vp_config_json(const char *text, size_t len, const char *source, cJSON
     }
     /* JSON text is UTF-8 (RFC 8259), and strings reach config.json and the reports:
      * a byte that is not UTF-8 is refused where it is, not copied on. */
-    size_t bad = utf8_invalid(text, len), nul_at = nul_escape(text, len);
+    size_t bad = utf8_invalid(text, len);
     if (bad < len || nul_at < len) {
         cJSON_Delete(root);
         size_t at = bad < nul_at ? bad : nul_at, line, col; /* the first of the two */
