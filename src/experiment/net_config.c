@@ -455,16 +455,6 @@ vp_status vp_cfg_net_layers(vp_cfg_ctx *c, const cJSON *root, const cJSON *net, 
         int cin = i ? sh[i - 1].c : ns->in.c;
         const vp_shape *pin = i ? &sh[i - 1] : &ns->in;
         if (ns->ls[i].kind == VP_LAYER_BATCHNORM && pin->h * pin->w == 1 && !ns->bn_one) ns->bn_one = i + 1;
-        if (ns->ls[i].kind == VP_LAYER_BATCHNORM && (long long)v->batch * pin->h * pin->w == 1) {
-            /* standardized over the batch and positions: one value per channel is 0 after
-             * it, every ratio through it 0/0 (PyTorch refuses it: "Expected more than 1
-             * value per channel when training") */
-            vp_net_json_path(ns->ls[i].path, jp, sizeof jp);
-            s = vp_cfg_fail(c, jp, "batchnorm over one value per channel (input.batch 1 at 1 x 1 positions): its "
-                            "output is 0; give input.batch >= 2");
-            free(sh);
-            goto fail;
-        }
         if (ns->ls[i].kind == VP_LAYER_CONV2D && ns->ls[i].wdraw == VP_WDRAW_DELTA_ORTHOGONAL && cin > ns->ls[i].out) {
             vp_net_json_path(ns->ls[i].path, jp, sizeof jp);
             s = vp_cfg_fail(c, jp, "delta_orthogonal needs in_channels <= out_channels (an orthogonal %d x %d centre "

@@ -234,9 +234,15 @@ net_end:
     if ((s = vp_cfg_train(c, cJSON_GetObjectItemCaseSensitive(root, "train"), &v->act, v->widths[0], &v->train)))
         return s;
     if (v->net) v->train.hist_bins = 0; /* not tracked for block networks: config.json says what ran, and re-runs */
-    if (v->net && v->net->bn_one && v->train.on && v->train.batch == 1) { /* as input.batch 1 (net_config.c) */
+    /* A batchnorm block at one position per channel standardizes one value per channel at
+     * a batch of 1, measured or trained: its output is 0, every ratio through it 0/0
+     * (PyTorch refuses it: "Expected more than 1 value per channel when training"). */
+    if (v->net && v->net->bn_one && (v->batch == 1 || (v->train.on && v->train.batch == 1))) {
         char jp[600];
         vp_net_json_path(v->net->ls[v->net->bn_one - 1].path, jp, sizeof jp);
+        if (v->batch == 1)
+            return vp_cfg_fail(c, jp, "batchnorm over one value per channel (input.batch 1 at 1 x 1 positions): its "
+                               "output is 0; give input.batch >= 2");
         return vp_cfg_fail(c, "train.batch", "1 gives the batchnorm block %s one value per channel in training (its "
                            "output is 0, its gradient too); give train.batch >= 2", jp);
     }
