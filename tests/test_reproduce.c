@@ -104,8 +104,9 @@ Test(reproduce, fast_suite_every_runnable_claim_passes, .timeout = 1800)
 static const char TINY_CONFIG[] =
     "{\"name\": \"tiny\", \"seeds\": 2, \"network\": {\"depth\": 3, \"width\": 8}, \"input\": {\"batch\": 4}}";
 
-/* A fresh folder DIR holding a suite DIR/suite/p/ with the tiny config and `checks`. */
-static void make_suite(char *dir, size_t len, const char *prefix, const char *checks)
+/* A fresh folder DIR holding a suite DIR/suite/p/ with the config c.json (the tiny one
+ * when NULL) and `checks`. */
+static void make_suite(char *dir, size_t len, const char *prefix, const char *config, const char *checks)
 {
     char sub[300];
     vt_mktmp(dir, len, prefix);
@@ -113,16 +114,16 @@ static void make_suite(char *dir, size_t len, const char *prefix, const char *ch
     cr_assert_eq(mkdir(sub, 0755), 0);
     snprintf(sub, sizeof sub, "%s/suite/p", dir);
     cr_assert_eq(mkdir(sub, 0755), 0);
-    vt_write_file(sub, "c.json", TINY_CONFIG);
+    vt_write_file(sub, "c.json", config ? config : TINY_CONFIG);
     vt_write_file(sub, "checks.json", checks);
 }
 
-/* make_suite, then reproduce p; asserts exit 2, a message holding every `want`, and no
- * output folder. */
-static void expect_refused(const char *checks, const char *want1, const char *want2)
+/* make_suite (with `config`, or the tiny one when NULL), then reproduce p; asserts exit 2,
+ * a message holding every `want`, and no output folder. */
+static void expect_refused_with(const char *config, const char *checks, const char *want1, const char *want2)
 {
     char dir[256];
-    make_suite(dir, sizeof dir, "/tmp/varprop-repro-bad", checks);
+    make_suite(dir, sizeof dir, "/tmp/varprop-repro-bad", config, checks);
     char *errs = NULL;
     int rc = vt_run(dir, NULL, &errs, "reproduce p --suite %s/suite -o %s/out", dir, dir);
     cr_expect_eq(rc, 2, "exit %d: %s", rc, errs);
@@ -133,6 +134,11 @@ static void expect_refused(const char *checks, const char *want1, const char *wa
     cr_expect(!vt_exists(out), "nothing written on a checks.json error");
     free(errs);
     vt_rmtree(dir);
+}
+
+static void expect_refused(const char *checks, const char *want1, const char *want2)
+{
+    expect_refused_with(NULL, checks, want1, want2);
 }
 
 #define CLAIM_HEAD "\"id\": \"a\", \"statement\": \"s\", \"tag\": \"t\", \"source\": \"x\", \"why_tol\": \"w\", "
@@ -176,7 +182,7 @@ Test(reproduce_checks, unknown_run_and_bad_expectations_are_refused)
 Test(reproduce_checks, a_bad_fast_override_is_a_config_error_before_any_run)
 {
     char dir[256], sub[300];
-    make_suite(dir, sizeof dir, "/tmp/varprop-repro-fastbad",
+    make_suite(dir, sizeof dir, "/tmp/varprop-repro-fastbad", NULL,
                   "{\"paper\": \"P\", \"runs\": [{\"id\": \"r\", \"config\": \"c.json\", \"fast\": {\"network.widht\": 4}}], "
                   ONE_CLAIM);
     char *errs = NULL;
@@ -198,18 +204,8 @@ Test(reproduce_checks, a_bad_fast_override_is_a_config_error_before_any_run)
  * the message named the text printed back, not the file's line). */
 Test(reproduce_checks, a_suite_config_is_strict_json_named_by_line_and_column)
 {
-    char dir[256], sub[300];
-    make_suite(dir, sizeof dir, "/tmp/varprop-repro-num", "{" RUNS ONE_CLAIM);
-    snprintf(sub, sizeof sub, "%s/suite/p", dir);
-    vt_write_file(sub, "c.json", "{\"name\": \"tiny\", \"seeds\": 2,\n \"network\": {\"depth\": 03, \"width\": 8}}");
-    char *errs = NULL;
-    int rc = vt_run(dir, NULL, &errs, "reproduce p --fast --suite %s/suite -o %s/out", dir, dir);
-    cr_expect_eq(rc, 2, "exit %d: %s", rc, errs);
-    cr_expect(strstr(errs, "p/c.json:2:23: not valid JSON: the number 03;"), "%s", errs);
-    snprintf(sub, sizeof sub, "%s/out", dir);
-    cr_expect(!vt_exists(sub));
-    free(errs);
-    vt_rmtree(dir);
+    expect_refused_with("{\"name\": \"tiny\", \"seeds\": 2,\n \"network\": {\"depth\": 03, \"width\": 8}}",
+                        "{" RUNS ONE_CLAIM, "p/c.json:2:23: not valid JSON: the number 03;", NULL);
 }
 
 Test(reproduce_checks, per_layers_goes_with_a_slope_and_full_only_with_a_reason)
@@ -230,7 +226,7 @@ Test(reproduce_checks, per_layers_goes_with_a_slope_and_full_only_with_a_reason)
 Test(reproduce, a_full_only_run_is_skipped_by_fast_and_judged_without_it)
 {
     char dir[256], sub[300];
-    make_suite(dir, sizeof dir, "/tmp/varprop-repro-fullonly",
+    make_suite(dir, sizeof dir, "/tmp/varprop-repro-fullonly", NULL,
                "{\"paper\": \"P\", \"runs\": [{\"id\": \"r\", \"config\": \"c.json\", \"full_only\": \"too long\"}], "
                ONE_CLAIM);
     char *out = NULL, *errs = NULL;
